@@ -1,0 +1,193 @@
+// xpusim command line: run, describe, presets, asm, disasm.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <systemc>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "compiler/ir/frontend.h"
+#include "compiler/ir/ir.h"
+#include "models/core/backend.h"
+#include "models/core/config.h"
+#include "models/core/report.h"
+
+namespace fs = std::filesystem;
+using namespace xpusim;
+
+namespace {
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error("cannot read '" + path + "'");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void write_new_file(const std::string& path, const std::string& bytes, bool force) {
+  if (fs::exists(path) && !force)
+    throw Error("'" + path + "' exists; refusing to overwrite it (pass --force)");
+  std::ofstream out(path, std::ios::binary);
+  if (!out || !out.write(bytes.data(), std::streamsize(bytes.size())))
+    throw Error("cannot write '" + path + "'");
+}
+
+std::string stem(const std::string& path) { return fs::path(path).stem().string(); }
+
+struct RunArgs {
+  std::string arch, workload, program, out;
+  std::vector<std::string> sets, dump_after;
+  bool trace = false, no_functional = false, force = false;
+  uint64_t seed = 1;
+};
+
+int cmd_run(const RunArgs& a) {
+  if (a.workload.empty() == a.program.empty())
+    throw Error("run: give exactly one of --workload FILE.yaml or --program FILE.s");
+  ArchConfig cfg = load_arch(a.arch, a.sets);
+  const FamilyInfo& fam = find_family(cfg.family);
+  std::unique_ptr<Backend> backend = fam.make(cfg);
+  const std::string input = a.workload.empty() ? a.program : a.workload;
+  const std::string out = a.out.empty() ? "results/" + stem(input) + "-" + cfg.name : a.out;
+  prepare_results_dir(out, a.force);
+
+  RunOptions opt;
+  opt.functional = !a.no_functional;
+  opt.trace = a.trace;
+  opt.trace_path = (fs::path(out) / "trace.json").string();
+  opt.seed = a.seed;
+  opt.dump_after = a.dump_after;
+  opt.dump = &std::cout;
+
+  RunResult r;
+  std::string name;
+  if (!a.workload.empty()) {
+    compiler::Graph g = compiler::load_workload(a.workload);
+    name = g.name;
+    r = backend->run_workload(g, opt);
+  } else {
+    name = stem(a.program);
+    r = backend->run_program(read_file(a.program), a.program, opt);
+  }
+  write_results(out, cfg, name, r);
+  std::cout << fmt::format("{} on {}: {} cycles ({:.6g} s at {:g} MHz), functional check: {}\n",
+                           name, cfg.name, r.total_cycles,
+                           double(r.total_cycles) / (r.clock_mhz * 1e6), r.clock_mhz,
+                           r.functional_check);
+  if (!r.check_detail.empty()) std::cout << "  " << r.check_detail << "\n";
+  for (const auto& n : r.notes) std::cout << "  note: " << n << "\n";
+  std::cout << fmt::format("results: {}/stats.json, report.md, config.resolved.yaml{}\n", out,
+                           a.trace ? ", trace.json (open in https://ui.perfetto.dev)" : "");
+  return r.functional_check == "failed" ? 3 : 0;
+}
+
+void print_params(const std::vector<ParamSpec>& specs, const ParamValues* values) {
+  size_t w = 0;
+  for (const auto& s : specs) w = std::max(w, s.path.size());
+  for (const auto& s : specs) {
+    std::string value = values ? values->text(s.path) : s.default_value;
+    std::cout << fmt::format("  {:<{}}  {:>12} {:<14} {} ({}{})\n", s.path, w, value,
+                             s.unit.empty() ? "" : "[" + s.unit + "]", s.description,
+                             s.type_name(),
+                             values ? "" : "");
+  }
+}
+
+int cmd_describe(const std::string& what) {
+  if (what.empty()) {
+    std::cout << "Architecture families (xpusim describe <family|preset>):\n";
+    for (const auto* f : families()) std::cout << fmt::format("  {:<8} {}\n", f->name, f->description);
+    return 0;
+  }
+  for (const auto* f : families())
+    if (f->name == what) {
+      std::cout << fmt::format("family {}: {}\nparameters (path, default, unit, description, type):\n",
+                               f->name, f->description);
+      print_params(f->params(), nullptr);
+      return 0;
+    }
+  ArchConfig cfg = load_arch(what);
+  std::cout << fmt::format("preset {} (family {}, {}): {}\n", cfg.name, cfg.family, cfg.origin,
+                           cfg.description);
+  for (const auto& s : cfg.sources) std::cout << "  source: " << s << "\n";
+  std::cout << "parameters (path, value, unit, description, type):\n";
+  print_params(cfg.values.specs(), &cfg.values);
+  return 0;
+}
+
+int cmd_presets() {
+  for (const auto& p : list_presets())
+    std::cout << fmt::format("{:<14} {:<6} {}\n", p.name, p.family, p.description);
+  return 0;
+}
+
+}  // namespace
+
+int sc_main(int argc, char* argv[]) {
+  CLI::App app{"xpusim: cycle-approximate simulator of AI accelerators"};
+  app.require_subcommand(1);
+  RunArgs ra;
+  auto* run = app.add_subcommand("run", "compile a workload (or take an assembly program) and simulate it");
+  run->add_option("--arch", ra.arch, "preset name or configuration file (.yaml)")->required();
+  run->add_option("--workload", ra.workload, "workload YAML file");
+  run->add_option("--program", ra.program, "assembly program of the architecture's family");
+  run->add_option("--set", ra.sets, "override a parameter: path.to.key=value (repeatable)");
+  run->add_option("--out", ra.out, "results folder (default results/<workload>-<arch>)");
+  run->add_flag("--trace", ra.trace, "write trace.json, a Perfetto timeline of every unit");
+  run->add_flag("--no-functional", ra.no_functional, "timing only: compute no values");
+  run->add_option("--seed", ra.seed, "seed of the generated inputs and weights");
+  run->add_option("--dump-after", ra.dump_after,
+                  "print the IR after these passes (frontend, fuse, lower)")->delimiter(',');
+  run->add_flag("--force", ra.force, "write into a non-empty --out folder that xpusim did not make");
+
+  std::string what;
+  auto* describe = app.add_subcommand("describe", "parameters of a family or a preset");
+  describe->add_option("name", what, "family (tpu) or preset (tpu_v1, ...)");
+  auto* presets = app.add_subcommand("presets", "list the presets");
+
+  std::string in_path, out_path, family = "tpu";
+  bool force = false;
+  auto* as = app.add_subcommand("asm", "assemble a program into its binary form");
+  as->add_option("input", in_path, "assembly file")->required();
+  as->add_option("-o,--output", out_path, "binary output (default: input with .bin)");
+  as->add_option("--family", family, "ISA family (default tpu)");
+  as->add_flag("--force", force, "overwrite the output file");
+  auto* dis = app.add_subcommand("disasm", "print a binary program as assembly text");
+  dis->add_option("input", in_path, "binary program")->required();
+  dis->add_option("-o,--output", out_path, "write the text here instead of stdout");
+  dis->add_option("--family", family, "ISA family (default tpu)");
+  dis->add_flag("--force", force, "overwrite the output file");
+
+  CLI11_PARSE(app, argc, argv);
+  try {
+    if (run->parsed()) return cmd_run(ra);
+    if (describe->parsed()) return cmd_describe(what);
+    if (presets->parsed()) return cmd_presets();
+    if (as->parsed()) {
+      const FamilyInfo& f = find_family(family);
+      std::vector<uint8_t> bin = f.assemble(read_file(in_path), in_path);
+      if (out_path.empty()) out_path = (fs::path(in_path).replace_extension(".bin")).string();
+      write_new_file(out_path, std::string(bin.begin(), bin.end()), force);
+      std::cout << fmt::format("{}: {} bytes\n", out_path, bin.size());
+      return 0;
+    }
+    if (dis->parsed()) {
+      const FamilyInfo& f = find_family(family);
+      std::string bytes = read_file(in_path);
+      std::string text = f.disassemble(std::vector<uint8_t>(bytes.begin(), bytes.end()), in_path);
+      if (out_path.empty()) std::cout << text;
+      else write_new_file(out_path, text, force);
+      return 0;
+    }
+  } catch (const Error& e) {
+    std::cerr << "xpusim: error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "xpusim: internal error: " << e.what() << "\n";
+    return 2;
+  }
+  return 0;
+}

@@ -1,0 +1,677 @@
+// YAML workload frontend: the flat form (each op names its sizes and gets generated inputs)
+// and the chained form (ops connected by tensor names), mixed op by op. docs/workloads.md
+// is the user's description of both; keep the two in step.
+#include "compiler/ir/frontend.h"
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <sstream>
+#include <tuple>
+#include <unordered_map>
+
+namespace xpusim::compiler {
+
+namespace {
+
+constexpr int64_t kMaxSize = std::numeric_limits<int32_t>::max();  // any one size or dim
+constexpr int64_t kMaxElements = int64_t(1) << 40;                 // any one tensor
+
+// The file being read: turns yaml-cpp marks (0-based) into 1-based SourceLocs.
+class Doc {
+ public:
+  explicit Doc(std::string file) : file_(std::move(file)) {}
+
+  SourceLoc loc(const YAML::Node& n) const {
+    YAML::Mark m = n.Mark();
+    if (m.is_null()) return {file_, 0, 0};
+    return {file_, m.line + 1, m.column + 1};
+  }
+  [[noreturn]] void fail(const YAML::Node& n, const std::string& msg) const {
+    throw Error(loc(n), msg);
+  }
+  const std::string& file() const { return file_; }
+
+ private:
+  std::string file_;
+};
+
+// A YAML mapping with its keys checked against the keys allowed where it appears, and typed
+// reads whose errors name the key, the expected type and the place.
+class Map {
+ public:
+  Map(const Doc& doc, const YAML::Node& node, std::string what) : doc_(doc), node_(node) {
+    what_ = std::move(what);
+    if (!node.IsMap()) doc.fail(node, fmt::format("{}: expected a mapping of keys to values", what_));
+    for (const auto& kv : node) {
+      if (!kv.first.IsScalar()) doc.fail(kv.first, fmt::format("{}: keys must be plain names", what_));
+      std::string key = kv.first.Scalar();
+      if (find(key))
+        doc.fail(kv.first, fmt::format("{}: key '{}' is given twice", what_, key));
+      entries_.push_back({key, kv.first, kv.second});
+    }
+  }
+
+  // Renames the context used in messages (once the op's name and kind are known).
+  void set_what(std::string what) { what_ = std::move(what); }
+  const std::string& what() const { return what_; }
+  const YAML::Node& node() const { return node_; }
+
+  void allow(const std::vector<std::string>& allowed) const {
+    for (const Entry& e : entries_)
+      if (std::find(allowed.begin(), allowed.end(), e.key) == allowed.end())
+        doc_.fail(e.key_node, fmt::format("{}: unknown key '{}'; allowed keys: {}", what_, e.key,
+                                          fmt::join(allowed, ", ")));
+  }
+
+  bool has(const std::string& key) const { return find(key) != nullptr; }
+
+  // The value of key (required).
+  YAML::Node value(const std::string& key) const {
+    const Entry* e = find(key);
+    if (!e) doc_.fail(node_, fmt::format("{}: missing required key '{}'", what_, key));
+    return e->value;
+  }
+  // The key itself, for errors about it.
+  YAML::Node key_node(const std::string& key) const {
+    const Entry* e = find(key);
+    return e ? e->key_node : node_;
+  }
+
+  std::string str(const std::string& key) const {
+    YAML::Node v = value(key);
+    if (!v.IsScalar() || v.Scalar().empty())
+      doc_.fail(v, fmt::format("{}: '{}' must be a non-empty string", what_, key));
+    return v.Scalar();
+  }
+
+  // An integer in [lo, kMaxSize].
+  int64_t integer(const std::string& key, int64_t lo) const {
+    YAML::Node v = value(key);
+    const char* kind = lo > 0 ? "a positive integer" : "a non-negative integer";
+    int64_t x = 0;
+    bool ok = v.IsScalar();
+    if (ok) {
+      try {
+        x = v.as<int64_t>();
+      } catch (const YAML::BadConversion&) {
+        ok = false;
+      }
+    }
+    if (!ok || x < lo || x > kMaxSize)
+      doc_.fail(v, fmt::format("{}: '{}' must be {} (at most {}), got {}", what_, key, kind,
+                               kMaxSize, shown(v)));
+    return x;
+  }
+  int64_t size(const std::string& key) const { return integer(key, 1); }
+  int64_t size_or(const std::string& key, int64_t dflt) const {
+    return has(key) ? size(key) : dflt;
+  }
+  int64_t nonneg_or(const std::string& key, int64_t dflt) const {
+    return has(key) ? integer(key, 0) : dflt;
+  }
+
+  bool flag_or(const std::string& key, bool dflt) const {
+    if (!has(key)) return dflt;
+    YAML::Node v = value(key);
+    try {
+      if (v.IsScalar()) return v.as<bool>();
+    } catch (const YAML::BadConversion&) {
+    }
+    doc_.fail(v, fmt::format("{}: '{}' must be true or false, got {}", what_, key, shown(v)));
+  }
+
+  double real_or(const std::string& key, double dflt) const {
+    if (!has(key)) return dflt;
+    YAML::Node v = value(key);
+    try {
+      if (v.IsScalar()) {
+        double x = v.as<double>();
+        if (std::isfinite(x)) return x;
+      }
+    } catch (const YAML::BadConversion&) {
+    }
+    doc_.fail(v, fmt::format("{}: '{}' must be a finite number, got {}", what_, key, shown(v)));
+  }
+
+  std::vector<int64_t> shape(const std::string& key) const {
+    YAML::Node v = value(key);
+    std::vector<int64_t> s;
+    bool ok = v.IsSequence() && v.size() > 0;
+    for (size_t i = 0; ok && i < v.size(); ++i) {
+      try {
+        ok = v[i].IsScalar();
+        if (ok) s.push_back(v[i].as<int64_t>());
+        ok = ok && s.back() >= 1 && s.back() <= kMaxSize;
+      } catch (const YAML::BadConversion&) {
+        ok = false;
+      }
+    }
+    if (!ok)
+      doc_.fail(v, fmt::format("{}: '{}' must be a non-empty list of positive integers, got {}",
+                               what_, key, shown(v)));
+    return s;
+  }
+
+  // A list of names (the chained form's inputs).
+  std::vector<YAML::Node> names(const std::string& key) const {
+    YAML::Node v = value(key);
+    std::vector<YAML::Node> out;
+    bool ok = v.IsSequence();
+    for (size_t i = 0; ok && i < v.size(); ++i) {
+      ok = v[i].IsScalar() && !v[i].Scalar().empty();
+      out.push_back(v[i]);
+    }
+    if (!ok) doc_.fail(v, fmt::format("{}: '{}' must be a list of tensor names", what_, key));
+    return out;
+  }
+
+  // A value as the user wrote it, for messages.
+  static std::string shown(const YAML::Node& v) {
+    if (v.IsScalar()) return "'" + v.Scalar() + "'";
+    if (v.IsSequence()) return "a list";
+    if (v.IsMap()) return "a mapping";
+    return "nothing";
+  }
+
+ private:
+  struct Entry {
+    std::string key;
+    YAML::Node key_node, value;
+  };
+  const Entry* find(const std::string& key) const {
+    for (const Entry& e : entries_)
+      if (e.key == key) return &e;
+    return nullptr;
+  }
+
+  const Doc& doc_;
+  YAML::Node node_;
+  std::string what_;
+  std::vector<Entry> entries_;
+};
+
+// Keys of a conv2d / pool window.
+const std::vector<std::string> kWindowKeys = {"stride", "stride_h", "stride_w",
+                                              "pad",    "pad_h",    "pad_w"};
+
+std::vector<std::string> allowed_keys(OpKind k, bool chained) {
+  std::vector<std::string> keys = {"name", "op", "dtype", "output"};
+  if (chained) keys.push_back("inputs");
+  auto add = [&](std::initializer_list<const char*> more) { keys.insert(keys.end(), more.begin(), more.end()); };
+  switch (k) {
+    case OpKind::gemm:
+      if (chained)
+        add({"N"});
+      else
+        add({"M", "N", "K"});
+      add({"requant", "fused_relu"});
+      break;
+    case OpKind::matmul:
+      if (chained)
+        add({"N"});
+      else
+        add({"batch", "M", "N", "K"});
+      add({"requant", "fused_relu"});
+      break;
+    case OpKind::conv2d:
+      if (!chained) add({"N", "C", "H", "W"});
+      add({"K", "R", "S", "groups", "requant", "fused_relu"});
+      keys.insert(keys.end(), kWindowKeys.begin(), kWindowKeys.end());
+      break;
+    case OpKind::pool:
+      if (!chained) add({"N", "C", "H", "W"});
+      add({"kernel", "kernel_h", "kernel_w", "type"});
+      keys.insert(keys.end(), kWindowKeys.begin(), kWindowKeys.end());
+      break;
+    case OpKind::add:
+    case OpKind::mul:
+    case OpKind::relu:
+    case OpKind::gelu:
+    case OpKind::silu:
+    case OpKind::softmax:
+      if (!chained) add({"shape"});
+      break;
+    case OpKind::layernorm:
+    case OpKind::rmsnorm:
+      if (!chained) add({"shape"});
+      add({"eps"});
+      break;
+    case OpKind::attention:
+      if (!chained) add({"batch", "heads", "kv_heads", "seq_q", "seq_kv", "head_dim"});
+      add({"causal", "scale"});
+      break;
+  }
+  return keys;
+}
+
+// The dtype a flat op gets when it names none.
+DType default_dtype(OpKind k) {
+  switch (k) {
+    case OpKind::gemm:
+    case OpKind::matmul:
+    case OpKind::conv2d:
+    case OpKind::pool:
+    case OpKind::add:
+    case OpKind::relu:
+      return DType::int8;
+    default:
+      return DType::bf16;
+  }
+}
+
+// The requant shift chosen when an int8 op gives none: with int8 operands uniform in
+// [-127, 127] (variance 127^2/3 each), the int32 accumulator of a length-kred reduction has a
+// standard deviation of about sqrt(kred) * 127^2 / 3; the shift brings that to about 32, so
+// outputs use the int8 range without saturating much.
+int32_t default_shift(int64_t kred) {
+  double s = std::lround(std::log2(std::sqrt(double(kred)) * 127.0 * 127.0 / 3.0 / 32.0));
+  return int32_t(std::max(0.0, s));
+}
+
+class Builder {
+ public:
+  explicit Builder(const Doc& doc) : doc_(doc) {}
+
+  Graph build(const YAML::Node& root);
+
+ private:
+  // A top-level input; it gets its tensor id when an op first uses it, so ids follow the
+  // order of use and a graph printed by to_yaml loads back with the same ids.
+  struct Declared {
+    TensorInfo info;
+    bool used = false;
+  };
+
+  void declare_input(const YAML::Node& y);
+  void add_op(const YAML::Node& y);
+
+  int add_tensor(TensorInfo t, bool declared_input = false);
+  // The id of the tensor called name, allocating a declared input on first use.
+  int use(const YAML::Node& name_node);
+  // A generated graph input or param of the node being built: "<node>.<suffix>".
+  int generate(const std::string& suffix, std::vector<int64_t> shape, bool param);
+
+  const Doc& doc_;
+  Graph g_;
+  std::unordered_map<std::string, int> ids_;
+  std::unordered_map<std::string, Declared> declared_;
+  std::vector<std::string> declared_order_;
+  std::unordered_map<std::string, SourceLoc> node_locs_;
+  // The node being built: its name, dtype and location.
+  std::string cur_name_;
+  DType cur_dtype_ = DType::int8;
+  SourceLoc cur_loc_;
+};
+
+int Builder::add_tensor(TensorInfo t, bool declared_input) {
+  auto it = ids_.find(t.name);
+  if (it != ids_.end())
+    throw Error(t.loc, fmt::format("tensor '{}' is already defined at {} (a tensor has one producer)",
+                                   t.name, g_.tensors[it->second].loc.str()));
+  auto d = declared_.find(t.name);
+  if (!declared_input && d != declared_.end())
+    throw Error(t.loc, fmt::format("tensor '{}' is already defined at {} as a graph input (a tensor "
+                                   "has one producer)",
+                                   t.name, d->second.info.loc.str()));
+  int64_t n = 1;
+  for (int64_t dim : t.shape) {
+    if (dim > kMaxElements / n)
+      throw Error(t.loc, fmt::format("tensor '{}' is too large (more than 2^40 elements)", t.name));
+    n *= dim;
+  }
+  int id = int(g_.tensors.size());
+  ids_[t.name] = id;
+  g_.tensors.push_back(std::move(t));
+  return id;
+}
+
+int Builder::use(const YAML::Node& name_node) {
+  std::string name = name_node.Scalar();
+  auto it = ids_.find(name);
+  if (it != ids_.end()) return it->second;
+  auto d = declared_.find(name);
+  if (d == declared_.end())
+    doc_.fail(name_node, fmt::format("op '{}': unknown tensor '{}'; an input must be a declared "
+                                     "graph input or the output of an earlier op",
+                                     cur_name_, name));
+  d->second.used = true;
+  int id = add_tensor(d->second.info, true);
+  g_.inputs.push_back(id);
+  return id;
+}
+
+int Builder::generate(const std::string& suffix, std::vector<int64_t> shape, bool param) {
+  TensorInfo t;
+  t.name = cur_name_ + "." + suffix;
+  t.shape = std::move(shape);
+  t.dtype = cur_dtype_;
+  t.is_param = param;
+  t.loc = cur_loc_;
+  int id = add_tensor(std::move(t));
+  if (!param) g_.inputs.push_back(id);
+  return id;
+}
+
+void Builder::declare_input(const YAML::Node& y) {
+  Map m(doc_, y, "input");
+  m.allow({"name", "shape", "dtype"});
+  TensorInfo t;
+  t.name = m.str("name");
+  m.set_what(fmt::format("input '{}'", t.name));
+  t.shape = m.shape("shape");
+  YAML::Node dt = m.value("dtype");
+  t.dtype = parse_dtype(m.str("dtype"), doc_.loc(dt));
+  if (t.dtype != DType::int8 && t.dtype != DType::bf16)
+    doc_.fail(dt, fmt::format("{}: dtype {} is not a workload dtype; expected int8 or bf16",
+                              m.what(), dtype_name(t.dtype)));
+  t.loc = doc_.loc(y);
+  if (declared_.count(t.name))
+    doc_.fail(m.value("name"), fmt::format("input '{}' is declared twice", t.name));
+  declared_order_.push_back(t.name);
+  const std::string name = t.name;
+  declared_.emplace(name, Declared{std::move(t), false});
+}
+
+void Builder::add_op(const YAML::Node& y) {
+  Map m(doc_, y, "op");
+  cur_name_ = m.str("name");
+  m.set_what(fmt::format("op '{}'", cur_name_));
+  YAML::Node op_value = m.value("op");
+  OpKind kind = parse_op(m.str("op"), doc_.loc(op_value));
+  const bool chained = m.has("inputs");
+  m.set_what(fmt::format("op '{}' ({}{})", cur_name_, op_name(kind), chained ? ", chained" : ""));
+  m.allow(allowed_keys(kind, chained));
+  cur_loc_ = doc_.loc(y);
+  auto prev = node_locs_.find(cur_name_);
+  if (prev != node_locs_.end())
+    doc_.fail(m.value("name"), fmt::format("op name '{}' is already used at {}", cur_name_,
+                                           prev->second.str()));
+  node_locs_[cur_name_] = cur_loc_;
+
+  Node n;
+  n.name = cur_name_;
+  n.kind = kind;
+  n.loc = cur_loc_;
+  OpAttrs& a = n.attrs;
+
+  // Inputs: named tensors (chained) or none yet (flat: generated below from the sizes).
+  std::vector<int> ins;
+  if (chained) {
+    for (const YAML::Node& name : m.names("inputs")) ins.push_back(use(name));
+  }
+  auto expect_inputs = [&](std::initializer_list<size_t> counts, const char* what) {
+    for (size_t c : counts)
+      if (ins.size() == c) return;
+    doc_.fail(m.value("inputs"),
+              fmt::format("{}: expected inputs {}, got {} name(s)", m.what(), what, ins.size()));
+  };
+  auto in_shape = [&](size_t i) -> const std::vector<int64_t>& { return g_.tensors[ins[i]].shape; };
+  auto expect_rank = [&](size_t i, size_t rank, const char* layout) {
+    if (in_shape(i).size() != rank)
+      doc_.fail(m.value("inputs"),
+                fmt::format("{}: input '{}' must be {}-D {}, got [{}]", m.what(),
+                            g_.tensors[ins[i]].name, rank, layout, fmt::join(in_shape(i), ", ")));
+  };
+
+  // Dtype: a flat op's own (or its default); a chained op's comes from its inputs.
+  if (chained) {
+    if (ins.empty()) doc_.fail(m.value("inputs"), fmt::format("{}: inputs must not be empty", m.what()));
+    cur_dtype_ = g_.tensors[ins[0]].dtype;
+    if (m.has("dtype")) {
+      DType t = parse_dtype(m.str("dtype"), doc_.loc(m.value("dtype")));
+      if (t != cur_dtype_)
+        doc_.fail(m.value("dtype"), fmt::format("{}: dtype {} differs from the dtype of input '{}' ({})",
+                                                m.what(), dtype_name(t), g_.tensors[ins[0]].name,
+                                                dtype_name(cur_dtype_)));
+    }
+  } else {
+    cur_dtype_ = m.has("dtype") ? parse_dtype(m.str("dtype"), doc_.loc(m.value("dtype")))
+                                : default_dtype(kind);
+  }
+  if (!op_supports_dtype(kind, cur_dtype_)) {
+    YAML::Node where = m.has("dtype") ? m.value("dtype") : chained ? m.value("inputs") : y;
+    doc_.fail(where, fmt::format("{}: dtype {} is not allowed; {} takes {}", m.what(),
+                                 dtype_name(cur_dtype_), op_name(kind),
+                                 op_supports_dtype(kind, DType::int8) ? "int8 or bf16" : "bf16"));
+  }
+
+  // A window pair: `key` for both axes, or `key_h` / `key_w`.
+  auto window = [&](const std::string& key, int64_t dflt_h, int64_t dflt_w, int64_t lo) {
+    if (m.has(key) && (m.has(key + "_h") || m.has(key + "_w")))
+      doc_.fail(m.key_node(key), fmt::format("{}: give either '{}' or '{}_h'/'{}_w', not both",
+                                             m.what(), key, key, key));
+    auto read = [&](const std::string& k, int64_t d) { return m.has(k) ? m.integer(k, lo) : d; };
+    int64_t h = read(key, dflt_h), w = read(key, dflt_w);
+    return std::pair<int64_t, int64_t>{read(key + "_h", h), read(key + "_w", w)};
+  };
+
+  int64_t kred = 0;  // reduction length, for the default requant shift
+  switch (kind) {
+    case OpKind::gemm: {
+      if (chained) {
+        expect_inputs({1}, "[A] (the weight (K,N) is generated from N; use matmul for two "
+                           "activations)");
+        if (in_shape(0).size() < 2)
+          doc_.fail(m.value("inputs"), fmt::format("{}: input '{}' must have at least 2 dims (M,K)",
+                                                   m.what(), g_.tensors[ins[0]].name));
+      } else {
+        ins.push_back(generate("in0", {m.size("M"), m.size("K")}, false));
+      }
+      const auto& sa = in_shape(0);
+      kred = 1;
+      for (size_t i = 1; i < sa.size(); ++i) kred *= sa[i];  // rank > 2 is flattened
+      ins.push_back(generate("w", {kred, m.size("N")}, true));
+      break;
+    }
+    case OpKind::matmul: {
+      if (chained) {
+        expect_inputs({1, 2}, "[A, B] or [A] with N (B is then a generated weight)");
+        expect_rank(0, 3, "(b,M,K)");
+        if (ins.size() == 2 && m.has("N"))
+          doc_.fail(m.key_node("N"),
+                    fmt::format("{}: N comes from the second input; give N only with one input",
+                                m.what()));
+        if (ins.size() == 1)
+          ins.push_back(generate("w", {in_shape(0)[0], in_shape(0)[2], m.size("N")}, true));
+      } else {
+        int64_t b = m.size_or("batch", 1), k = m.size("K");
+        ins.push_back(generate("in0", {b, m.size("M"), k}, false));
+        ins.push_back(generate("in1", {b, k, m.size("N")}, false));
+      }
+      kred = in_shape(0)[2];
+      break;
+    }
+    case OpKind::conv2d: {
+      if (chained) {
+        expect_inputs({1}, "[X] (the weights are generated from K, R, S)");
+        expect_rank(0, 4, "(N,C,H,W)");
+      } else {
+        ins.push_back(generate(
+            "in0", {m.size_or("N", 1), m.size("C"), m.size("H"), m.size("W")}, false));
+      }
+      int64_t c = in_shape(0)[1], k = m.size("K");
+      a.groups = m.size_or("groups", 1);
+      if (c % a.groups != 0 || k % a.groups != 0)
+        doc_.fail(m.value("groups"),
+                  fmt::format("{}: groups {} must divide the input channels C={} and the output "
+                              "channels K={}",
+                              m.what(), a.groups, c, k));
+      a.kernel_h = m.size("R");
+      a.kernel_w = m.size("S");
+      std::tie(a.stride_h, a.stride_w) = window("stride", 1, 1, 1);
+      std::tie(a.pad_h, a.pad_w) = window("pad", 0, 0, 0);
+      ins.push_back(generate("w", {k, c / a.groups, a.kernel_h, a.kernel_w}, true));
+      kred = c / a.groups * a.kernel_h * a.kernel_w;
+      break;
+    }
+    case OpKind::pool: {
+      if (chained) {
+        expect_inputs({1}, "[X]");
+        expect_rank(0, 4, "(N,C,H,W)");
+      } else {
+        ins.push_back(generate(
+            "in0", {m.size_or("N", 1), m.size("C"), m.size("H"), m.size("W")}, false));
+      }
+      if (!m.has("kernel") && !(m.has("kernel_h") && m.has("kernel_w")))
+        doc_.fail(y, fmt::format("{}: missing required key 'kernel' (or 'kernel_h' and 'kernel_w')",
+                                 m.what()));
+      std::tie(a.kernel_h, a.kernel_w) = window("kernel", 1, 1, 1);
+      std::tie(a.stride_h, a.stride_w) = window("stride", a.kernel_h, a.kernel_w, 1);
+      std::tie(a.pad_h, a.pad_w) = window("pad", 0, 0, 0);
+      if (m.has("type")) {
+        std::string t = m.str("type");
+        if (t != "max" && t != "avg")
+          doc_.fail(m.value("type"),
+                    fmt::format("{}: type must be max or avg, got '{}'", m.what(), t));
+        a.pool_max = t == "max";
+      }
+      break;
+    }
+    case OpKind::add:
+    case OpKind::mul:
+      if (chained) {
+        expect_inputs({2}, "[A, B] of the same shape");
+      } else {
+        std::vector<int64_t> s = m.shape("shape");
+        ins.push_back(generate("in0", s, false));
+        ins.push_back(generate("in1", s, false));
+      }
+      break;
+    case OpKind::relu:
+    case OpKind::gelu:
+    case OpKind::silu:
+    case OpKind::softmax:
+      if (chained)
+        expect_inputs({1}, "[X]");
+      else
+        ins.push_back(generate("in0", m.shape("shape"), false));
+      break;
+    case OpKind::layernorm:
+    case OpKind::rmsnorm: {
+      if (chained)
+        expect_inputs({1}, "[X] (gamma and beta are generated)");
+      else
+        ins.push_back(generate("in0", m.shape("shape"), false));
+      int64_t d = in_shape(0).back();
+      ins.push_back(generate("gamma", {d}, true));
+      if (kind == OpKind::layernorm) ins.push_back(generate("beta", {d}, true));
+      a.eps = m.real_or("eps", a.eps);
+      if (!(a.eps > 0)) doc_.fail(m.value("eps"), fmt::format("{}: eps must be > 0", m.what()));
+      break;
+    }
+    case OpKind::attention: {
+      if (chained) {
+        expect_inputs({3}, "[Q, K, V]");
+      } else {
+        int64_t b = m.size_or("batch", 1), h = m.size("heads"), kvh = m.size_or("kv_heads", h);
+        int64_t sq = m.size("seq_q"), skv = m.size_or("seq_kv", sq), d = m.size("head_dim");
+        if (h % kvh != 0)
+          doc_.fail(m.value("kv_heads"),
+                    fmt::format("{}: heads {} must be divisible by kv_heads {}", m.what(), h, kvh));
+        ins.push_back(generate("in0", {b, h, sq, d}, false));
+        ins.push_back(generate("in1", {b, kvh, skv, d}, false));
+        ins.push_back(generate("in2", {b, kvh, skv, d}, false));
+      }
+      a.causal = m.flag_or("causal", false);
+      a.scale = m.real_or("scale", 0.0);
+      if (a.scale < 0)
+        doc_.fail(m.value("scale"),
+                  fmt::format("{}: scale must be >= 0 (0 means 1/sqrt(head_dim))", m.what()));
+      break;
+    }
+  }
+
+  // int8 requantisation of gemm / matmul / conv2d (kred > 0 only for those).
+  if (m.has("requant") && (kred == 0 || cur_dtype_ != DType::int8))
+    doc_.fail(m.key_node("requant"),
+              fmt::format("{}: requant applies only to int8 gemm, matmul and conv2d", m.what()));
+  if (kred > 0 && cur_dtype_ == DType::int8) {
+    a.requant_multiplier = 1;
+    a.requant_shift = default_shift(kred);
+    if (m.has("requant")) {
+      Map r(doc_, m.value("requant"), m.what() + " requant");
+      r.allow({"multiplier", "shift"});
+      a.requant_multiplier = int32_t(r.size_or("multiplier", 1));
+      if (r.has("shift")) {
+        a.requant_shift = int32_t(r.integer("shift", 0));
+        if (a.requant_shift > 62)
+          doc_.fail(r.value("shift"), fmt::format("{}: shift must be in [0, 62]", r.what()));
+      }
+    }
+  }
+  a.fused_relu = m.flag_or("fused_relu", false);
+
+  n.inputs = ins;
+  // Shape rules shared with verify(); they report at the op's line.
+  TensorInfo out;
+  out.name = m.has("output") ? m.str("output") : cur_name_ + ".out";
+  out.shape = infer_output_shape(g_, n);
+  out.dtype = cur_dtype_;
+  out.loc = m.has("output") ? doc_.loc(m.value("output")) : cur_loc_;
+  n.outputs.push_back(add_tensor(std::move(out)));
+  g_.nodes.push_back(std::move(n));
+}
+
+Graph Builder::build(const YAML::Node& root) {
+  Map top(doc_, root, "workload");
+  top.allow({"name", "description", "inputs", "ops"});
+  g_.file = doc_.file();
+  g_.name = top.str("name");
+  if (top.has("description")) top.str("description");
+  if (top.has("inputs")) {
+    YAML::Node ins = top.value("inputs");
+    if (!ins.IsSequence())
+      doc_.fail(ins, "workload: 'inputs' must be a list of {name, shape, dtype}");
+    for (const YAML::Node& i : ins) declare_input(i);
+  }
+  YAML::Node ops = top.value("ops");
+  if (!ops.IsSequence() || ops.size() == 0)
+    doc_.fail(ops, "workload: 'ops' must be a non-empty list of ops");
+  for (const YAML::Node& op : ops) add_op(op);
+
+  for (const std::string& name : declared_order_)
+    if (!declared_.at(name).used)
+      throw Error(declared_.at(name).info.loc,
+                  fmt::format("input '{}' is declared but no op uses it", name));
+  std::vector<int> consumers(g_.tensors.size(), 0);
+  for (const Node& n : g_.nodes)
+    for (int id : n.inputs) consumers[id]++;
+  for (int t = 0; t < int(g_.tensors.size()); ++t)
+    if (consumers[t] == 0 && !g_.tensors[t].is_param) g_.outputs.push_back(t);
+  verify(g_);
+  return std::move(g_);
+}
+
+}  // namespace
+
+Graph parse_workload(const std::string& text, const std::string& name) {
+  Doc doc(name);
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    SourceLoc loc{name, e.mark.is_null() ? 0 : e.mark.line + 1,
+                  e.mark.is_null() ? 0 : e.mark.column + 1};
+    throw Error(loc, "malformed YAML: " + e.msg);
+  }
+  if (!root.IsMap())
+    throw Error(SourceLoc{name, 0, 0},
+                "expected a workload: a mapping with keys name, ops (and optionally description, "
+                "inputs)");
+  return Builder(doc).build(root);
+}
+
+Graph load_workload(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(SourceLoc{path, 0, 0}, "cannot open the workload file");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_workload(text.str(), path);
+}
+
+}  // namespace xpusim::compiler

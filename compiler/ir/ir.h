@@ -1,0 +1,134 @@
+// GraphIR: the workload as a graph of tensor operations with shapes and dtypes.
+//
+// Level 1 of the compiler (graph). Produced by the YAML frontend (frontend.h), checked by
+// verify(), transformed by passes (compiler/passes), lowered per target (compiler/targets/X).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "models/core/error.h"
+
+namespace xpusim::compiler {
+
+enum class DType : uint8_t { int8, int32, bf16, fp32 };
+
+// Size of one element in bytes.
+int dtype_size(DType t);
+// "int8", "int32", "bf16", "fp32".
+const char* dtype_name(DType t);
+// Parses a dtype name; throws Error at loc naming the allowed names.
+DType parse_dtype(const std::string& s, const SourceLoc& loc);
+
+// The op vocabulary every family supports (some targets lower only a part of it; an
+// unsupported (op, target) pair is an error naming both).
+enum class OpKind : uint8_t {
+  gemm,       // [A (M,K), B (K,N) param] -> (M,N); an A of rank > 2 is read as
+              // (dim0, product of the rest), row-major (the flatten before a classifier)
+  matmul,     // [A (b,M,K), B (b,K,N)] -> (b,M,N); B is an activation or a param
+  conv2d,     // [X (N,C,H,W), W (K,C/groups,R,S) param] -> (N,K,OH,OW)
+  pool,       // [X (N,C,H,W)] -> (N,C,OH,OW); attrs.pool_max selects max or average
+  add,        // [A, B] same shape -> same shape
+  mul,        // [A, B] same shape -> same shape
+  relu,       // [X] -> same shape
+  gelu,       // [X] -> same shape (tanh approximation)
+  silu,       // [X] -> same shape
+  softmax,    // [X] -> same shape, over the last axis
+  layernorm,  // [X, gamma (D) param, beta (D) param] -> same shape, over the last axis D
+  rmsnorm,    // [X, gamma (D) param] -> same shape, over the last axis D
+  attention,  // [Q (b,h,sq,d), K (b,kvh,skv,d), V (b,kvh,skv,d)] -> (b,h,sq,d); h % kvh == 0.
+              // Q, K, V may omit leading dims of 1: rank 3 is (h,s,d), rank 2 is (s,d)
+              // (one head, as produced by a gemm); use attention_dims() to read the sizes.
+};
+
+const char* op_name(OpKind k);
+// Parses an op name; throws Error at loc listing the known ops.
+OpKind parse_op(const std::string& s, const SourceLoc& loc);
+
+// Whether a workload may use dtype t for op k: bf16 for every op; int8 for gemm, matmul,
+// conv2d, pool, add, mul and relu. int32 and fp32 are not workload dtypes.
+bool op_supports_dtype(OpKind k, DType t);
+
+// Attributes of every op kind in one struct; each op reads the fields that concern it.
+struct OpAttrs {
+  // conv2d / pool window
+  int64_t kernel_h = 1, kernel_w = 1;
+  int64_t stride_h = 1, stride_w = 1;
+  int64_t pad_h = 0, pad_w = 0;
+  int64_t groups = 1;     // conv2d; groups == C is depthwise
+  bool pool_max = true;   // pool: max (true) or average (false, padding excluded from the count)
+  // layernorm / rmsnorm
+  double eps = 1e-5;
+  // attention
+  bool causal = false;    // query i attends to keys j <= i + (skv - sq)
+  double scale = 0.0;     // 0 means 1/sqrt(head_dim)
+  // int8 outputs of gemm / matmul / conv2d: out = saturate(round(acc * multiplier / 2^shift)).
+  // Chosen by the frontend from K when the workload does not give them.
+  int32_t requant_multiplier = 1;
+  int32_t requant_shift = 0;
+  // A ReLU fused into gemm / matmul / conv2d by the fusion pass.
+  bool fused_relu = false;
+};
+
+struct TensorInfo {
+  std::string name;
+  std::vector<int64_t> shape;
+  DType dtype = DType::int8;
+  bool is_param = false;  // weights and constants (initialised by the workload, not by a node)
+  SourceLoc loc;
+
+  int64_t elements() const;
+  int64_t bytes() const { return elements() * dtype_size(dtype); }
+};
+
+struct Node {
+  std::string name;
+  OpKind kind = OpKind::gemm;
+  std::vector<int> inputs;   // tensor ids, in the order documented on OpKind
+  std::vector<int> outputs;  // tensor ids (one output for every op kind today)
+  OpAttrs attrs;
+  SourceLoc loc;
+};
+
+struct Graph {
+  std::string name;
+  std::string file;                 // where it was loaded from
+  std::vector<TensorInfo> tensors;  // indexed by tensor id
+  std::vector<Node> nodes;          // in a topological order
+  std::vector<int> inputs;          // graph inputs (activations fed from outside)
+  std::vector<int> outputs;         // tensors no node consumes
+
+  const TensorInfo& tensor(int id) const { return tensors.at(id); }
+};
+
+// Sizes of a gemm (batch = 1, A flattened to 2-D) or matmul node.
+struct MatmulDims {
+  int64_t batch = 1, m = 0, n = 0, k = 0;
+};
+MatmulDims matmul_dims(const Graph& g, const Node& n);
+
+// Sizes of an attention node, with the leading dims its inputs omit taken as 1.
+struct AttentionDims {
+  int64_t batch = 1, heads = 1, kv_heads = 1, seq_q = 0, seq_kv = 0, head_dim = 0;
+};
+AttentionDims attention_dims(const Graph& g, const Node& n);
+
+// Checks node n against its op's rules (number, ranks, shapes and dtypes of the inputs,
+// attributes) and returns the shape its output must have. Throws Error at n.loc naming the
+// node and what was expected. Used by verify() and by whatever builds nodes (frontend,
+// passes), so the rules live in one place.
+std::vector<int64_t> infer_output_shape(const Graph& g, const Node& n);
+
+// Multiply-accumulate count of one node (0 for ops without MACs). Same definition for every
+// family, so reports compare like with like.
+int64_t node_macs(const Graph& g, const Node& n);
+
+// Checks the graph: ids in range, every tensor produced once, topological order, shapes and
+// dtypes consistent with each op's rules (infers nothing). Throws Error at the node's loc.
+void verify(const Graph& g);
+
+// Prints the graph in the chained YAML workload form (readable and re-loadable).
+std::string to_yaml(const Graph& g);
+
+}  // namespace xpusim::compiler

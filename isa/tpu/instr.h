@@ -1,0 +1,108 @@
+// The TPU family's instruction set: TPU v1-style CISC instructions issued in order by a
+// dispatcher to concurrent units. Reference: docs/isa/tpu.md (fields, semantics, timing).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "models/core/error.h"
+
+namespace xpusim::isa::tpu {
+
+enum class Opcode : uint8_t {
+  rdhost = 1,    // DRAM -> unified buffer (2-D strided copy)              unit: dma_in
+  rdweight = 2,  // DRAM -> weight FIFO (one K x N tile)                    unit: weight_dma
+  matmul = 3,    // UB rows x FIFO head tile -> accumulators                unit: mxu
+  activate = 4,  // accumulators -> UB (ReLU/none, requantise or round)     unit: act
+  vector = 5,    // UB -> UB elementwise / row-wise ops (v4-like presets)   unit: vpu
+  wrhost = 6,    // unified buffer -> DRAM (2-D strided copy)               unit: dma_out
+  sync = 7,      // wait until every earlier instruction has completed      dispatcher
+  loop = 8,      // jump back to `target` until executed `count` times      dispatcher
+  halt = 9,      // end of program (waits for completion)                   dispatcher
+  rdconv = 10,   // DRAM image (NHWC) -> UB im2col rows, zero padded         unit: dma_in
+};
+
+// Element type of an instruction's operands.
+enum class Dtype : uint8_t { int8 = 0, bf16 = 1 };
+
+// activate: function applied to each accumulator element.
+enum class ActFunc : uint8_t { none = 0, relu = 1 };
+
+// vector: operation, applied row by row to a rows x cols matrix in the UB.
+enum class VecFunc : uint8_t {
+  add = 0,        // dst = src + src2
+  mul = 1,        // dst = src * src2
+  relu = 2,       // dst = max(src, 0)
+  gelu = 3,       // dst = gelu(src) (tanh approximation)
+  silu = 4,       // dst = src * sigmoid(src)
+  scale = 5,      // dst = src * imm
+  softmax = 6,    // row softmax of src * imm; with causal, column j > row + offset is masked
+  layernorm = 7,  // row (src - mean) / sqrt(var + imm) * g + b, g and b: rows of src2 (2 x cols)
+  rmsnorm = 8,    // row src / sqrt(mean(src^2) + imm) * g, g: one row at src2
+  rowmax = 9,     // dst[r][c] = max over g < k of src[r][g*cols + c] (window reduction)
+  rowavg = 10,    // dst[r][c] = sum over g < k of src[r][g*cols + c] / count, count = imm or k
+};
+
+// matmul: accumulate into the accumulators, or overwrite them.
+enum class AccMode : uint8_t { set = 0, acc = 1 };
+
+// One instruction. Fields not used by an opcode are zero. Addresses are byte addresses in
+// the named memory (DRAM, unified buffer "ub", accumulators "acc").
+struct Instr {
+  Opcode op = Opcode::halt;
+  Dtype dtype = Dtype::int8;
+  uint8_t func = 0;     // ActFunc (activate), VecFunc (vector)
+  uint8_t flags = 0;    // matmul: AccMode; vector softmax: 1 = causal; rdweight: 1 = transpose
+                        // (tile element (k, n) at dram + n*stride + k*elem); rdconv: 1 = pad
+                        // with the dtype's lowest value instead of zero
+  uint64_t dram = 0;    // rdhost, rdweight, wrhost: DRAM address
+  uint32_t ub = 0;      // rdhost/wrhost/matmul/activate: UB address; vector: dst
+  uint32_t src = 0;     // matmul: acc address; activate: acc address; vector: src UB address
+  uint32_t src2 = 0;    // vector: second operand UB address
+  uint32_t rows = 0;    // rdhost/wrhost: rows; rdweight: K; matmul: M; activate/vector: rows
+  uint32_t cols = 0;    // rdhost/wrhost: bytes per row; rdweight/matmul/activate/vector: N/cols
+  uint32_t k = 0;       // matmul: K; loop: iteration count; vector rowmax/rowavg: groups
+  uint32_t stride = 0;  // rdhost/wrhost/rdweight: DRAM bytes between rows; loop: target index
+  int32_t imm = 0;      // activate int8: requant multiplier; vector: fp32 bits of imm (scale, eps)
+  int32_t shift = 0;    // activate int8: requant shift; vector softmax: causal offset
+  // Source line in the assembly or the compiler's layer index; not encoded.
+  int line = 0;
+  int layer = -1;
+
+  bool operator==(const Instr& o) const;
+};
+
+// rdconv geometry, packed into the fields: dram = image base (H x W x C, NHWC), ub = dst,
+// rows = output pixels, src = first output pixel m0, k = first im2col column k0, cols = kt
+// columns, src2 = C, stride = H << 16 | W, imm = R << 24 | S << 16 | stride_h << 8 | stride_w,
+// shift = cg << 16 | pad_h << 8 | pad_w. A pixel holds C channels; the first cg of them
+// (cg = 0 means C; a group's channels start at dram) are gathered: column k of output pixel
+// (oh, ow) is element (r, s, c) with k = (r*S + s)*cg + c, read from pixel
+// (oh*stride_h + r - pad_h, ow*stride_w + s - pad_w).
+struct ConvGeom {
+  uint32_t c, cg, h, w, r, s, stride_h, stride_w, pad_h, pad_w;
+  uint32_t out_w() const { return (w + 2 * pad_w - s) / stride_w + 1; }
+  uint32_t out_h() const { return (h + 2 * pad_h - r) / stride_h + 1; }
+};
+ConvGeom conv_geom(const Instr& in);
+void set_conv_geom(Instr& in, const ConvGeom& g);
+
+// Binary encoding: every instruction is kInstrBytes little-endian bytes (layout in
+// docs/isa/tpu.md); a program file starts with the 8-byte magic "XPUTPU01".
+constexpr int kInstrBytes = 48;
+
+std::vector<uint8_t> encode(const std::vector<Instr>& prog);
+// Throws Error naming `file` and the instruction index for a bad magic, size or field.
+std::vector<Instr> decode(const std::vector<uint8_t>& bytes, const std::string& file);
+
+// Assembly text: one instruction per line, `label:` lines, comments after '#' or ';'.
+// Throws Error with file:line:column and what was expected.
+std::vector<Instr> assemble(const std::string& text, const std::string& file);
+// Canonical text; assemble(disassemble(p)) == p and disassemble(assemble(disassemble(p))) ==
+// disassemble(p). Loop targets are printed as generated labels.
+std::string disassemble(const std::vector<Instr>& prog);
+
+const char* opcode_name(Opcode op);
+
+}  // namespace xpusim::isa::tpu

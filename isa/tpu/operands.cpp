@@ -1,0 +1,262 @@
+#include "isa/tpu/operands.h"
+
+namespace xpusim::isa::tpu::detail {
+
+const char* field_name(Field f) {
+  static const char* const names[kFieldCount] = {"dtype", "func",   "flags", "imm",  "dram",
+                                                 "ub",    "src",    "src2",  "rows", "cols",
+                                                 "k",     "stride", "shift"};
+  return names[int(f)];
+}
+
+uint64_t get_field(const Instr& in, Field f) {
+  switch (f) {
+    case Field::dtype:
+      return uint64_t(in.dtype);
+    case Field::func:
+      return in.func;
+    case Field::flags:
+      return in.flags;
+    case Field::imm:
+      return uint32_t(in.imm);
+    case Field::dram:
+      return in.dram;
+    case Field::ub:
+      return in.ub;
+    case Field::src:
+      return in.src;
+    case Field::src2:
+      return in.src2;
+    case Field::rows:
+      return in.rows;
+    case Field::cols:
+      return in.cols;
+    case Field::k:
+      return in.k;
+    case Field::stride:
+      return in.stride;
+    case Field::shift:
+      return uint32_t(in.shift);
+  }
+  return 0;
+}
+
+void set_field(Instr& in, Field f, uint64_t v) {
+  switch (f) {
+    case Field::dtype:
+      in.dtype = Dtype(v);
+      break;
+    case Field::func:
+      in.func = uint8_t(v);
+      break;
+    case Field::flags:
+      in.flags = uint8_t(v);
+      break;
+    case Field::imm:
+      in.imm = int32_t(uint32_t(v));
+      break;
+    case Field::dram:
+      in.dram = v;
+      break;
+    case Field::ub:
+      in.ub = uint32_t(v);
+      break;
+    case Field::src:
+      in.src = uint32_t(v);
+      break;
+    case Field::src2:
+      in.src2 = uint32_t(v);
+      break;
+    case Field::rows:
+      in.rows = uint32_t(v);
+      break;
+    case Field::cols:
+      in.cols = uint32_t(v);
+      break;
+    case Field::k:
+      in.k = uint32_t(v);
+      break;
+    case Field::stride:
+      in.stride = uint32_t(v);
+      break;
+    case Field::shift:
+      in.shift = int32_t(uint32_t(v));
+      break;
+  }
+}
+
+uint64_t key_max(const Key& key) {
+  if (key.bits) return (uint64_t(1) << key.bits) - 1;
+  return key.field == Field::dram ? UINT64_MAX : UINT32_MAX;
+}
+
+uint64_t get_key(const Instr& in, const Key& key) {
+  return (get_field(in, key.field) >> key.lsb) & key_max(key);
+}
+
+void set_key(Instr& in, const Key& key, uint64_t v) {
+  uint64_t mask = key_max(key) << key.lsb;
+  set_field(in, key.field, (get_field(in, key.field) & ~mask) | ((v << key.lsb) & mask));
+}
+
+const std::vector<const char*>& kind_names(Kind kind) {
+  static const std::vector<const char*> none;
+  static const std::vector<const char*> dtype = {"int8", "bf16"};
+  static const std::vector<const char*> act = {"none", "relu"};
+  static const std::vector<const char*> vec = {"add",     "mul",    "relu",    "gelu",
+                                               "silu",    "scale",  "softmax", "layernorm",
+                                               "rmsnorm", "rowmax", "rowavg"};
+  static const std::vector<const char*> mode = {"set", "acc"};
+  static const std::vector<const char*> pad = {"zero", "lowest"};
+  switch (kind) {
+    case Kind::dtype:
+      return dtype;
+    case Kind::act_func:
+      return act;
+    case Kind::vec_func:
+      return vec;
+    case Kind::acc_mode:
+      return mode;
+    case Kind::pad_mode:
+      return pad;
+    default:
+      return none;
+  }
+}
+
+const std::vector<OpDef>& all_ops() {
+  using F = Field;
+  using K = Kind;
+  using D = Default;
+  static const std::vector<OpDef> ops = {
+      {Opcode::rdhost,
+       {{"ub", F::ub, K::addr, D::required},
+        {"dram", F::dram, K::addr, D::required},
+        {"rows", F::rows, K::size, D::required},
+        {"bytes", F::cols, K::size, D::required},
+        {"stride", F::stride, K::size, D::cols}}},
+      {Opcode::rdweight,
+       {{"dram", F::dram, K::addr, D::required},
+        {"k", F::rows, K::size, D::required},
+        {"n", F::cols, K::size, D::required},
+        {"dtype", F::dtype, K::dtype, D::required},
+        {"stride", F::stride, K::size, D::weight_row},
+        {"transpose", F::flags, K::bit, D::zero}}},
+      {Opcode::matmul,
+       {{"ub", F::ub, K::addr, D::required},
+        {"acc", F::src, K::addr, D::required},
+        {"m", F::rows, K::size, D::required},
+        {"k", F::k, K::size, D::required},
+        {"n", F::cols, K::size, D::required},
+        {"dtype", F::dtype, K::dtype, D::required},
+        {"mode", F::flags, K::acc_mode, D::zero}}},
+      {Opcode::activate,
+       {{"acc", F::src, K::addr, D::required},
+        {"ub", F::ub, K::addr, D::required},
+        {"rows", F::rows, K::size, D::required},
+        {"cols", F::cols, K::size, D::required},
+        {"dtype", F::dtype, K::dtype, D::required},
+        {"func", F::func, K::act_func, D::zero},
+        {"mult", F::imm, K::i32, D::one},
+        {"shift", F::shift, K::i32, D::zero}}},
+      {Opcode::vector,
+       {{"func", F::func, K::vec_func, D::required},
+        {"dst", F::ub, K::addr, D::required},
+        {"src", F::src, K::addr, D::required},
+        {"src2", F::src2, K::addr, D::zero},
+        {"rows", F::rows, K::size, D::required},
+        {"cols", F::cols, K::size, D::required},
+        {"dtype", F::dtype, K::dtype, D::required},
+        {"imm", F::imm, K::f32, D::zero},
+        {"causal", F::flags, K::bit, D::zero},
+        {"offset", F::shift, K::i32, D::zero},
+        {"groups", F::k, K::size, D::zero}}},
+      {Opcode::wrhost,
+       {{"dram", F::dram, K::addr, D::required},
+        {"ub", F::ub, K::addr, D::required},
+        {"rows", F::rows, K::size, D::required},
+        {"bytes", F::cols, K::size, D::required},
+        {"stride", F::stride, K::size, D::cols}}},
+      // Geometry packed as in conv_geom(): stride = h << 16 | w, imm = r << 24 | s << 16 |
+      // stride_h << 8 | stride_w, shift = pad_h << 8 | pad_w.
+      {Opcode::rdconv,
+       {{"ub", F::ub, K::addr, D::required},
+        {"dram", F::dram, K::addr, D::required},
+        {"dtype", F::dtype, K::dtype, D::required},
+        {"h", F::stride, K::count, D::required, 16, 16},
+        {"w", F::stride, K::count, D::required, 0, 16},
+        {"c", F::src2, K::count, D::required},
+        {"r", F::imm, K::count, D::required, 24, 8},
+        {"s", F::imm, K::count, D::required, 16, 8},
+        {"stride_h", F::imm, K::count, D::one, 8, 8},
+        {"stride_w", F::imm, K::count, D::one, 0, 8},
+        {"pad_h", F::shift, K::size, D::zero, 8, 8},
+        {"pad_w", F::shift, K::size, D::zero, 0, 8},
+        {"pad", F::flags, K::pad_mode, D::zero},
+        {"m0", F::src, K::size, D::zero},
+        {"rows", F::rows, K::size, D::required},
+        {"k0", F::k, K::size, D::zero},
+        {"cols", F::cols, K::size, D::required}}},
+      {Opcode::sync, {}},
+      {Opcode::loop,
+       {{"target", F::stride, K::label, D::required}, {"count", F::k, K::count, D::required}}},
+      {Opcode::halt, {}},
+  };
+  return ops;
+}
+
+const OpDef* find_op(Opcode op) {
+  for (const OpDef& d : all_ops()) {
+    if (d.op == op) return &d;
+  }
+  return nullptr;
+}
+
+std::string check_instr(const Instr& in) {
+  const OpDef* def = find_op(in.op);
+  if (!def) return "unknown opcode " + std::to_string(unsigned(in.op));
+  std::string op = opcode_name(in.op);
+  uint64_t used[kFieldCount] = {};  // bits of each field that the opcode's keys own
+  for (const Key& key : def->keys) {
+    used[int(key.field)] |= key_max(key) << key.lsb;
+    uint64_t v = get_key(in, key);
+    const auto& names = kind_names(key.kind);
+    if (!names.empty() && v >= names.size()) {
+      return op + " " + key.name + " " + std::to_string(v) + " is out of range (0 to " +
+             std::to_string(names.size() - 1) + ")";
+    }
+    if (key.kind == Kind::bit && v > 1) {
+      return op + " " + key.name + " " + std::to_string(v) + " is not 0 or 1";
+    }
+    if (key.kind == Kind::count && v == 0) return op + " " + key.name + " must be at least 1";
+  }
+  for (int f = 0; f < kFieldCount; ++f) {
+    uint64_t stray = get_field(in, Field(f)) & ~used[f];
+    if (stray && !used[f])
+      return std::string("field ") + field_name(Field(f)) + " must be 0 for " + op;
+    if (stray)
+      return std::string("unused bits of field ") + field_name(Field(f)) + " must be 0 for " + op;
+  }
+  if (in.op == Opcode::activate && (in.shift < 0 || in.shift > 62)) {
+    // requantize() shifts a 64-bit product: larger shifts are meaningless (and undefined).
+    return "activate shift " + std::to_string(in.shift) + " is out of range (0 to 62)";
+  }
+  if (in.op == Opcode::vector) {
+    auto f = VecFunc(in.func);
+    std::string name = kind_names(Kind::vec_func)[in.func];
+    // int8 carries no scale, so only ops whose int8 result is meaningful without one exist.
+    if (in.dtype == Dtype::int8 && f != VecFunc::add && f != VecFunc::relu &&
+        f != VecFunc::rowmax && f != VecFunc::rowavg) {
+      return "vector " + name + " needs dtype bf16 (int8 is allowed for add, relu, rowmax, rowavg)";
+    }
+    if (in.flags != 0 && f != VecFunc::softmax) {
+      return "vector " + name + " does not take causal=1 (only softmax does)";
+    }
+    if (in.k != 0 && f != VecFunc::rowmax && f != VecFunc::rowavg) {
+      return "vector " + name + " does not take groups (only rowmax and rowavg do)";
+    }
+  }
+  return "";
+}
+
+}  // namespace xpusim::isa::tpu::detail

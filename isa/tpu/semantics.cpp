@@ -1,0 +1,339 @@
+#include "isa/tpu/semantics.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "models/core/numeric.h"
+
+namespace xpusim::isa::tpu {
+namespace {
+
+using numeric::bf16_to_float;
+using numeric::float_to_bf16;
+
+float imm_float(const Instr& in) {
+  float f;
+  std::memcpy(&f, &in.imm, 4);
+  return f;
+}
+
+// Loads n elements of type t at addr as floats (int8 exactly).
+std::vector<float> load(const ByteStore& m, uint64_t addr, uint64_t n, Dtype t,
+                        const std::string& who) {
+  std::vector<float> v(n);
+  if (t == Dtype::int8) {
+    std::vector<int8_t> raw(n);
+    m.read(addr, raw.data(), n, who);
+    for (uint64_t i = 0; i < n; ++i) v[i] = raw[i];
+  } else {
+    std::vector<uint16_t> raw(n);
+    m.read(addr, raw.data(), n * 2, who);
+    for (uint64_t i = 0; i < n; ++i) v[i] = bf16_to_float(raw[i]);
+  }
+  return v;
+}
+
+// Stores floats as type t (int8: round half away from zero and saturate; bf16: RNE).
+void store(ByteStore& m, uint64_t addr, const std::vector<float>& v, Dtype t) {
+  if (t == Dtype::int8) {
+    std::vector<int8_t> raw(v.size());
+    for (size_t i = 0; i < v.size(); ++i) raw[i] = numeric::saturate_int8(std::llround(v[i]));
+    m.write(addr, raw.data(), raw.size());
+  } else {
+    std::vector<uint16_t> raw(v.size());
+    for (size_t i = 0; i < v.size(); ++i) raw[i] = float_to_bf16(v[i]);
+    m.write(addr, raw.data(), raw.size() * 2);
+  }
+}
+
+void copy_rows(const ByteStore& src, uint64_t src_addr, uint64_t src_stride, ByteStore& dst,
+               uint64_t dst_addr, uint64_t dst_stride, uint32_t rows, uint32_t bytes,
+               const std::string& who) {
+  std::vector<uint8_t> buf(bytes);
+  for (uint32_t r = 0; r < rows; ++r) {
+    src.read(src_addr + r * src_stride, buf.data(), bytes, who);
+    dst.write(dst_addr + r * dst_stride, buf.data(), bytes);
+  }
+}
+
+}  // namespace
+
+int elem_bytes(Dtype t) { return t == Dtype::int8 ? 1 : 2; }
+
+void exec_rdhost(const Instr& in, const ByteStore& dram, ByteStore& ub, const std::string& who) {
+  copy_rows(dram, in.dram, in.stride, ub, in.ub, in.cols, in.rows, in.cols, who);
+}
+
+void exec_wrhost(const Instr& in, const ByteStore& ub, ByteStore& dram, const std::string& who) {
+  copy_rows(ub, in.ub, in.cols, dram, in.dram, in.stride, in.rows, in.cols, who);
+}
+
+ConvGeom conv_geom(const Instr& in) {
+  ConvGeom g;
+  g.c = in.src2;
+  g.h = in.stride >> 16;
+  g.w = in.stride & 0xffff;
+  g.r = uint32_t(in.imm) >> 24;
+  g.s = (uint32_t(in.imm) >> 16) & 0xff;
+  g.stride_h = (uint32_t(in.imm) >> 8) & 0xff;
+  g.stride_w = uint32_t(in.imm) & 0xff;
+  g.pad_h = (uint32_t(in.shift) >> 8) & 0xff;
+  g.pad_w = uint32_t(in.shift) & 0xff;
+  g.cg = uint32_t(in.shift) >> 16;
+  if (g.cg == 0) g.cg = g.c;
+  return g;
+}
+
+void set_conv_geom(Instr& in, const ConvGeom& g) {
+  in.src2 = g.c;
+  in.stride = g.h << 16 | g.w;
+  in.imm = int32_t(g.r << 24 | g.s << 16 | g.stride_h << 8 | g.stride_w);
+  in.shift = int32_t((g.cg == g.c ? 0 : g.cg) << 16 | g.pad_h << 8 | g.pad_w);
+}
+
+void exec_rdconv(const Instr& in, const ByteStore& dram, ByteStore& ub, const std::string& who) {
+  const ConvGeom g = conv_geom(in);
+  const uint64_t e = uint64_t(elem_bytes(in.dtype));
+  const uint32_t ow = g.out_w();
+  // Padding value: zero, or the lowest value of the dtype (max pooling).
+  std::vector<uint8_t> pad(e, 0);
+  if (in.flags & 1) {
+    if (in.dtype == Dtype::int8) pad[0] = 0x80;
+    else pad[0] = 0x80, pad[1] = 0xff;  // bf16 -inf is 0xff80 (little-endian: 80 ff)
+  }
+  std::vector<uint8_t> row(uint64_t(in.cols) * e);
+  for (uint32_t p = 0; p < in.rows; ++p) {
+    const uint32_t pix = in.src + p, oh = pix / ow, owi = pix % ow;
+    // Walk the im2col columns [k0, k0 + kt) in runs of channels.
+    uint32_t k = in.k;
+    while (k < in.k + in.cols) {
+      const uint32_t c = k % g.cg, rs = k / g.cg, r = rs / g.s, s = rs % g.s;
+      const uint32_t run = std::min(g.cg - c, in.k + in.cols - k);
+      const int64_t ih = int64_t(oh) * g.stride_h + r - g.pad_h;
+      const int64_t iw = int64_t(owi) * g.stride_w + s - g.pad_w;
+      uint8_t* dst = &row[uint64_t(k - in.k) * e];
+      if (ih < 0 || iw < 0 || ih >= g.h || iw >= g.w) {
+        for (uint32_t i = 0; i < run; ++i) std::memcpy(dst + i * e, pad.data(), e);
+      } else {
+        dram.read(in.dram + ((uint64_t(ih) * g.w + uint64_t(iw)) * g.c + c) * e, dst, run * e, who);
+      }
+      k += run;
+    }
+    ub.write(in.ub + uint64_t(p) * row.size(), row.data(), row.size());
+  }
+}
+
+WeightTile exec_rdweight(const Instr& in, const ByteStore& dram, const std::string& who) {
+  WeightTile t;
+  t.k = in.rows;
+  t.n = in.cols;
+  t.dtype = in.dtype;
+  uint32_t row_bytes = in.cols * uint32_t(elem_bytes(in.dtype));
+  t.data.resize(uint64_t(in.rows) * row_bytes);
+  if (!(in.flags & 1)) {
+    for (uint32_t r = 0; r < in.rows; ++r)
+      dram.read(in.dram + uint64_t(r) * in.stride, &t.data[uint64_t(r) * row_bytes], row_bytes,
+                who);
+    return t;
+  }
+  // Transposed: DRAM row n holds column n of the tile.
+  const uint32_t e = uint32_t(elem_bytes(in.dtype));
+  std::vector<uint8_t> col(uint64_t(in.rows) * e);
+  for (uint32_t n = 0; n < in.cols; ++n) {
+    dram.read(in.dram + uint64_t(n) * in.stride, col.data(), col.size(), who);
+    for (uint32_t k = 0; k < in.rows; ++k)
+      std::memcpy(&t.data[uint64_t(k) * row_bytes + uint64_t(n) * e], &col[uint64_t(k) * e], e);
+  }
+  return t;
+}
+
+void exec_matmul(const Instr& in, const ByteStore& ub, const WeightTile& w, ByteStore& acc,
+                 const std::string& who) {
+  if (w.k != in.k || w.n != in.cols || w.dtype != in.dtype)
+    throw Error(fmt::format("{}: the weight FIFO head is a {}x{} {} tile, the matmul expects "
+                            "{}x{} {}",
+                            who, w.k, w.n, w.dtype == Dtype::int8 ? "int8" : "bf16", in.k,
+                            in.cols, in.dtype == Dtype::int8 ? "int8" : "bf16"));
+  const uint64_t M = in.rows, K = in.k, N = in.cols;
+  const bool accumulate = AccMode(in.flags & 1) == AccMode::acc;
+  if (in.dtype == Dtype::int8) {
+    std::vector<int8_t> a(M * K);
+    ub.read(in.ub, a.data(), M * K, who);
+    const int8_t* b = reinterpret_cast<const int8_t*>(w.data.data());
+    std::vector<int32_t> c(M * N, 0);
+    if (accumulate) acc.read(in.src, c.data(), M * N * 4, who);
+    for (uint64_t m = 0; m < M; ++m)
+      for (uint64_t k = 0; k < K; ++k) {
+        int32_t x = a[m * K + k];
+        if (!x) continue;
+        const int8_t* brow = b + k * N;
+        int32_t* crow = &c[m * N];
+        for (uint64_t n = 0; n < N; ++n) crow[n] += x * brow[n];
+      }
+    acc.write(in.src, c.data(), M * N * 4);
+  } else {
+    std::vector<float> a = load(ub, in.ub, M * K, Dtype::bf16, who);
+    std::vector<float> b(K * N);
+    for (uint64_t i = 0; i < K * N; ++i) {
+      uint16_t h;
+      std::memcpy(&h, &w.data[2 * i], 2);
+      b[i] = bf16_to_float(h);
+    }
+    std::vector<float> c(M * N, 0.0f);
+    if (accumulate) acc.read(in.src, c.data(), M * N * 4, who);
+    // fp32 accumulation in K order, as the array's column of adders does.
+    for (uint64_t m = 0; m < M; ++m)
+      for (uint64_t k = 0; k < K; ++k) {
+        float x = a[m * K + k];
+        const float* brow = &b[k * N];
+        float* crow = &c[m * N];
+        for (uint64_t n = 0; n < N; ++n) crow[n] += x * brow[n];
+      }
+    acc.write(in.src, c.data(), M * N * 4);
+  }
+}
+
+void exec_activate(const Instr& in, const ByteStore& acc, ByteStore& ub, const std::string& who) {
+  const uint64_t n = uint64_t(in.rows) * in.cols;
+  const bool relu = ActFunc(in.func) == ActFunc::relu;
+  if (in.dtype == Dtype::int8) {
+    std::vector<int32_t> c(n);
+    acc.read(in.src, c.data(), n * 4, who);
+    std::vector<int8_t> o(n);
+    for (uint64_t i = 0; i < n; ++i) {
+      int8_t q = numeric::requantize(c[i], in.imm, in.shift);
+      o[i] = relu && q < 0 ? 0 : q;
+    }
+    ub.write(in.ub, o.data(), n);
+  } else {
+    std::vector<float> c(n);
+    acc.read(in.src, c.data(), n * 4, who);
+    std::vector<uint16_t> o(n);
+    for (uint64_t i = 0; i < n; ++i) o[i] = float_to_bf16(relu && c[i] < 0 ? 0.0f : c[i]);
+    ub.write(in.ub, o.data(), n * 2);
+  }
+}
+
+uint64_t vector_src_bytes(const Instr& in) {
+  const VecFunc f = VecFunc(in.func);
+  const uint64_t groups = f == VecFunc::rowmax || f == VecFunc::rowavg ? std::max<uint32_t>(1, in.k) : 1;
+  return uint64_t(in.rows) * in.cols * groups * elem_bytes(in.dtype);
+}
+
+uint64_t vector_src2_bytes(const Instr& in) {
+  const uint64_t row = uint64_t(in.cols) * elem_bytes(in.dtype);
+  switch (VecFunc(in.func)) {
+    case VecFunc::add:
+    case VecFunc::mul: return row * in.rows;
+    case VecFunc::layernorm: return 2 * row;
+    case VecFunc::rmsnorm: return row;
+    default: return 0;
+  }
+}
+
+uint64_t vector_dst_bytes(const Instr& in) {
+  return uint64_t(in.rows) * in.cols * elem_bytes(in.dtype);
+}
+
+int vector_passes(VecFunc f) {
+  switch (f) {
+    case VecFunc::gelu:
+    case VecFunc::silu:
+    case VecFunc::rmsnorm: return 2;
+    case VecFunc::softmax:
+    case VecFunc::layernorm: return 3;
+    default: return 1;
+  }
+}
+
+void exec_vector(const Instr& in, ByteStore& ub, const std::string& who) {
+  const VecFunc f = VecFunc(in.func);
+  const uint64_t R = in.rows, C = in.cols;
+  if (in.dtype == Dtype::int8 && f != VecFunc::add && f != VecFunc::relu && f != VecFunc::rowmax &&
+      f != VecFunc::rowavg)
+    throw Error(who + ": this vector function takes bf16 operands only");
+  std::vector<float> x = load(ub, in.src, vector_src_bytes(in) / elem_bytes(in.dtype), in.dtype, who);
+  std::vector<float> y;
+  const float imm = imm_float(in);
+  switch (f) {
+    case VecFunc::add:
+    case VecFunc::mul: {
+      std::vector<float> z = load(ub, in.src2, R * C, in.dtype, who);
+      y.resize(R * C);
+      for (uint64_t i = 0; i < R * C; ++i) y[i] = f == VecFunc::add ? x[i] + z[i] : x[i] * z[i];
+      break;
+    }
+    case VecFunc::relu:
+      y = x;
+      for (auto& v : y) v = std::max(v, 0.0f);
+      break;
+    case VecFunc::gelu:
+      y = x;
+      for (auto& v : y) v = numeric::gelu(v);
+      break;
+    case VecFunc::silu:
+      y = x;
+      for (auto& v : y) v = numeric::silu(v);
+      break;
+    case VecFunc::scale:
+      y = x;
+      for (auto& v : y) v *= imm;
+      break;
+    case VecFunc::softmax: {
+      y.resize(R * C);
+      const bool causal = in.flags & 1;
+      for (uint64_t r = 0; r < R; ++r) {
+        const uint64_t valid = causal ? std::min<uint64_t>(C, r + uint64_t(in.shift) + 1) : C;
+        float mx = -std::numeric_limits<float>::infinity();
+        for (uint64_t c = 0; c < valid; ++c) mx = std::max(mx, x[r * C + c] * imm);
+        double sum = 0;
+        for (uint64_t c = 0; c < valid; ++c) sum += std::exp(double(x[r * C + c] * imm - mx));
+        for (uint64_t c = 0; c < C; ++c)
+          y[r * C + c] = c < valid ? float(std::exp(double(x[r * C + c] * imm - mx)) / sum) : 0.0f;
+      }
+      break;
+    }
+    case VecFunc::layernorm:
+    case VecFunc::rmsnorm: {
+      std::vector<float> g = load(ub, in.src2, f == VecFunc::layernorm ? 2 * C : C, in.dtype, who);
+      y.resize(R * C);
+      for (uint64_t r = 0; r < R; ++r) {
+        double mean = 0, sq = 0;
+        for (uint64_t c = 0; c < C; ++c) mean += x[r * C + c];
+        mean /= double(C);
+        if (f == VecFunc::rmsnorm) mean = 0;
+        for (uint64_t c = 0; c < C; ++c) sq += (x[r * C + c] - mean) * (x[r * C + c] - mean);
+        const double inv = 1.0 / std::sqrt(sq / double(C) + double(imm));
+        for (uint64_t c = 0; c < C; ++c) {
+          double v = (x[r * C + c] - mean) * inv * g[c];
+          if (f == VecFunc::layernorm) v += g[C + c];
+          y[r * C + c] = float(v);
+        }
+      }
+      break;
+    }
+    case VecFunc::rowmax:
+    case VecFunc::rowavg: {
+      const uint64_t G = std::max<uint32_t>(1, in.k);
+      const double count = imm > 0 ? double(imm) : double(G);
+      y.resize(R * C);
+      for (uint64_t r = 0; r < R; ++r)
+        for (uint64_t c = 0; c < C; ++c) {
+          double acc = f == VecFunc::rowmax ? -std::numeric_limits<double>::infinity() : 0.0;
+          for (uint64_t g = 0; g < G; ++g) {
+            const double v = x[(r * G + g) * C + c];
+            acc = f == VecFunc::rowmax ? std::max(acc, v) : acc + v;
+          }
+          y[r * C + c] = float(f == VecFunc::rowmax ? acc : acc / count);
+        }
+      break;
+    }
+  }
+  store(ub, in.ub, y, in.dtype);
+}
+
+}  // namespace xpusim::isa::tpu

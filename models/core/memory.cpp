@@ -1,0 +1,106 @@
+#include "models/core/memory.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+namespace xpusim {
+
+ByteStore::ByteStore(std::string name, uint64_t capacity, bool all_written)
+    : name_(std::move(name)), capacity_(capacity), all_written_(all_written) {}
+
+void ByteStore::check_range(uint64_t addr, uint64_t n, const std::string& who,
+                            const char* what) const {
+  if (addr > capacity_ || n > capacity_ - addr)
+    throw Error(fmt::format("{}: {} [{:#x}, {:#x}) is outside {} (capacity {} bytes)", who, what,
+                            addr, addr + n, name_, capacity_));
+}
+
+ByteStore::Page& ByteStore::page(uint64_t index) {
+  auto& p = pages_[index];
+  if (!p) {
+    p = std::make_unique<Page>();
+    p->data.assign(kPage, 0);
+    p->valid.assign(kPage, all_written_ ? 1 : 0);
+  }
+  return *p;
+}
+
+void ByteStore::write(uint64_t addr, const void* src, uint64_t n) {
+  const uint8_t* s = static_cast<const uint8_t*>(src);
+  while (n) {
+    Page& p = page(addr / kPage);
+    uint64_t off = addr % kPage, len = std::min(n, kPage - off);
+    std::memcpy(&p.data[off], s, len);
+    std::memset(&p.valid[off], 1, len);
+    addr += len, s += len, n -= len;
+  }
+}
+
+void ByteStore::read(uint64_t addr, void* dst, uint64_t n, const std::string& who) const {
+  uint8_t* d = static_cast<uint8_t*>(dst);
+  const uint64_t start = addr, end = addr + n;
+  while (n) {
+    uint64_t off = addr % kPage, len = std::min(n, kPage - off);
+    auto it = pages_.find(addr / kPage);
+    const Page* p = it == pages_.end() ? nullptr : it->second.get();
+    if (!p && all_written_) {
+      std::memset(d, 0, len);
+    } else {
+      const uint8_t* v = p ? &p->valid[off] : nullptr;
+      if (!p || std::memchr(v, 0, len)) {
+        uint64_t bad = addr + (p ? uint64_t(static_cast<const uint8_t*>(std::memchr(v, 0, len)) - v) : 0);
+        throw Error(fmt::format("{}: reads {} at {:#x} (in [{:#x}, {:#x})), which was never written",
+                                who, name_, bad, start, end));
+      }
+      std::memcpy(d, &p->data[off], len);
+    }
+    addr += len, d += len, n -= len;
+  }
+}
+
+Scratchpad::Scratchpad(const std::string& name, uint64_t capacity, uint32_t banks,
+                       uint32_t port_bytes, bool functional, StatGroup& stats)
+    : name_(name),
+      capacity_(capacity),
+      port_bytes_(std::max<uint32_t>(1, port_bytes)),
+      store_(functional ? std::make_unique<ByteStore>(name, capacity) : nullptr),
+      bytes_read_(stats.counter("bytes_read", "bytes", "bytes read from " + name)),
+      bytes_written_(stats.counter("bytes_written", "bytes", "bytes written to " + name)) {
+  stats.scalar("capacity", "bytes", "capacity of " + name) = double(capacity);
+  stats.scalar("banks", "banks", "number of banks of " + name) = double(banks);
+}
+
+void Scratchpad::check_range(uint64_t addr, uint64_t n, const std::string& who,
+                             const char* what) const {
+  if (addr > capacity_ || n > capacity_ - addr)
+    throw Error(fmt::format("{}: {} [{:#x}, {:#x}) is outside {} (capacity {} bytes)", who, what,
+                            addr, addr + n, name_, capacity_));
+}
+
+DramChannel::DramChannel(double bytes_per_cycle, uint64_t latency, bool ideal, StatGroup& stats)
+    : bytes_per_cycle_(bytes_per_cycle),
+      latency_(latency),
+      ideal_(ideal),
+      bytes_read_(stats.counter("bytes_read", "bytes", "bytes read from DRAM")),
+      bytes_written_(stats.counter("bytes_written", "bytes", "bytes written to DRAM")),
+      busy_cycles_(stats.counter("busy_cycles", "cycles", "cycles the channel was transferring")),
+      queue_cycles_(stats.counter("queue_cycles", "cycles",
+                                  "sum over requests of cycles waited for the channel")),
+      requests_(stats.counter("requests", "requests", "DRAM requests served")) {}
+
+DramChannel::Grant DramChannel::request(uint64_t now, uint64_t bytes, bool write) {
+  (write ? bytes_written_ : bytes_read_) += bytes;
+  ++requests_;
+  if (ideal_) return {now, now};
+  uint64_t start = std::max(now, free_at_);
+  uint64_t service = uint64_t(std::ceil(double(bytes) / bytes_per_cycle_));
+  queue_cycles_ += start - now;
+  busy_cycles_ += service;
+  free_at_ = start + service;
+  return {free_at_, free_at_ + latency_};
+}
+
+}  // namespace xpusim

@@ -1,0 +1,122 @@
+#include "models/core/report.h"
+
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+namespace fs = std::filesystem;
+
+namespace xpusim {
+namespace {
+
+nlohmann::json metric(double value, const std::string& unit, const std::string& desc) {
+  return {{"value", value}, {"unit", unit}, {"description", desc}};
+}
+
+double seconds_of(const RunResult& r) { return double(r.total_cycles) / (r.clock_mhz * 1e6); }
+
+void write_file(const fs::path& p, const std::string& text) {
+  std::ofstream out(p);
+  if (!out || !(out << text)) throw Error("cannot write '" + p.string() + "'");
+}
+
+}  // namespace
+
+nlohmann::json derived_metrics(const RunResult& r) {
+  double secs = seconds_of(r);
+  double peak = r.peak_macs_per_cycle * double(r.total_cycles);
+  nlohmann::json d;
+  d["utilization"] = metric(peak > 0 ? double(r.macs) / peak : 0, "fraction",
+                            "MACs performed / (total cycles x peak MACs per cycle)");
+  d["achieved_tops"] = metric(secs > 0 ? 2.0 * double(r.macs) / secs / 1e12 : 0, "TOPS",
+                              "2 x MACs / simulated seconds / 1e12 (an int8 or bf16 op each)");
+  d["peak_tops"] = metric(2.0 * r.peak_macs_per_cycle * r.clock_mhz * 1e6 / 1e12, "TOPS",
+                          "2 x peak MACs per cycle x clock / 1e12");
+  d["dram_bandwidth"] = metric(secs > 0 ? double(r.dram_bytes) / secs / 1e9 : 0, "GB/s",
+                               "DRAM bytes moved / simulated seconds / 1e9");
+  d["arithmetic_intensity"] =
+      metric(r.dram_bytes ? 2.0 * double(r.macs) / double(r.dram_bytes) : 0, "ops/byte",
+             "2 x MACs / DRAM bytes moved");
+  return d;
+}
+
+nlohmann::json results_json(const ArchConfig& cfg, const std::string& workload,
+                            const RunResult& r) {
+  nlohmann::json j;
+  j["schema"] = 1;
+  j["arch"] = cfg.name;
+  j["family"] = cfg.family;
+  j["workload"] = workload;
+  j["total_cycles"] = r.total_cycles;
+  j["clock_mhz"] = r.clock_mhz;
+  j["seconds"] = seconds_of(r);
+  j["macs"] = r.macs;
+  j["dram_bytes"] = r.dram_bytes;
+  j["functional_check"] = r.functional_check;
+  if (!r.check_detail.empty()) j["functional_check_detail"] = r.check_detail;
+  j["layers"] = nlohmann::json::array();
+  for (const auto& l : r.layers)
+    j["layers"].push_back({{"name", l.name},
+                           {"op", l.op},
+                           {"cycles", l.cycles},
+                           {"macs", l.macs},
+                           {"utilization", l.utilization},
+                           {"dram_bytes", l.dram_bytes}});
+  j["derived"] = derived_metrics(r);
+  j["notes"] = r.notes;
+  if (r.stats) j["stats"] = r.stats->to_json();
+  return j;
+}
+
+void prepare_results_dir(const std::string& dir, bool force) {
+  fs::path d(dir);
+  if (fs::exists(d)) {
+    if (!fs::is_directory(d)) throw Error("--out '" + dir + "' exists and is not a folder");
+    bool empty = fs::directory_iterator(d) == fs::directory_iterator();
+    if (!empty && !fs::exists(d / ".xpusim-results") && !force)
+      throw Error("--out '" + dir +
+                  "' is a non-empty folder that does not hold xpusim results; refusing to write "
+                  "into it (choose another folder or pass --force)");
+  }
+  fs::create_directories(d);
+  write_file(d / ".xpusim-results", "This folder holds xpusim results; xpusim may overwrite them.\n");
+}
+
+void write_results(const std::string& dir, const ArchConfig& cfg, const std::string& workload,
+                   const RunResult& r) {
+  fs::path d(dir);
+  nlohmann::json j = results_json(cfg, workload, r);
+  write_file(d / "stats.json", j.dump(2) + "\n");
+  write_file(d / "config.resolved.yaml", resolved_yaml(cfg));
+
+  std::string md = fmt::format("# xpusim report: {} on {}\n\n", workload, cfg.name);
+  md += fmt::format("Architecture `{}` (family `{}`){}\n\n", cfg.name, cfg.family,
+                    cfg.description.empty() ? "" : ": " + cfg.description);
+  md += "| metric | value | unit |\n|---|---|---|\n";
+  md += fmt::format("| total cycles | {} | cycles |\n", r.total_cycles);
+  md += fmt::format("| time at {:g} MHz | {:.6g} | s |\n", r.clock_mhz, seconds_of(r));
+  md += fmt::format("| MACs | {} | MAC |\n", r.macs);
+  md += fmt::format("| DRAM traffic | {} | bytes |\n", r.dram_bytes);
+  for (const auto& [k, v] : j["derived"].items())
+    md += fmt::format("| {} | {:.4g} | {} |\n", k, v["value"].get<double>(),
+                      v["unit"].get<std::string>());
+  md += fmt::format("| functional check | {} | |\n\n", r.functional_check);
+  if (!r.check_detail.empty()) md += "Functional check: " + r.check_detail + "\n\n";
+  md += "## Layers\n\n| layer | op | cycles | share | MACs | utilization | DRAM bytes |\n";
+  md += "|---|---|---|---|---|---|---|\n";
+  for (const auto& l : r.layers)
+    md += fmt::format("| {} | {} | {} | {:.1f} % | {} | {:.1f} % | {} |\n", l.name, l.op, l.cycles,
+                      r.total_cycles ? 100.0 * double(l.cycles) / double(r.total_cycles) : 0.0,
+                      l.macs, 100.0 * l.utilization, l.dram_bytes);
+  if (!r.notes.empty()) {
+    md += "\n## Notes\n\n";
+    for (const auto& n : r.notes) md += "- " + n + "\n";
+  }
+  md += "\nMetric definitions: docs/metrics.md. Every statistic, with its unit and description, "
+        "is in stats.json.\n";
+  write_file(d / "report.md", md);
+}
+
+}  // namespace xpusim

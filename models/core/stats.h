@@ -1,0 +1,55 @@
+// Statistics tree: a group per component, each statistic with a unit and a one-line
+// description; formulas are statistics too, evaluated once when the tree is written.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace xpusim {
+
+class StatGroup {
+ public:
+  explicit StatGroup(std::string name, std::string description = "");
+
+  // A child group, created on first use (keeps creation order).
+  StatGroup& group(const std::string& name, const std::string& description = "");
+
+  // A counter registered by reference: the component increments the returned value.
+  uint64_t& counter(const std::string& name, const std::string& unit, const std::string& desc);
+  // A real-valued statistic set by the component.
+  double& scalar(const std::string& name, const std::string& unit, const std::string& desc);
+  // A formula over other statistics, computed when read.
+  void formula(const std::string& name, const std::string& unit, const std::string& desc,
+               std::function<double()> f);
+
+  const std::string& name() const { return name_; }
+
+  // {"description":..., "stats": {name: {"value", "unit", "description"}}, "groups": {...}}
+  nlohmann::json to_json() const;
+  // Value of a statistic by dotted path below this group ("mxu.busy_cycles"); throws if absent.
+  double value(const std::string& path) const;
+
+ private:
+  struct Stat {
+    std::string name, unit, description;
+    enum Kind { count, real, form } kind;
+    uint64_t* count_value = nullptr;
+    double* real_value = nullptr;
+    std::function<double()> fn;
+  };
+  const Stat* find_stat(const std::string& name) const;
+
+  std::string name_, description_;
+  std::deque<uint64_t> counts_;  // deques: stable addresses for references handed out
+  std::deque<double> reals_;
+  std::vector<Stat> stats_;
+  std::vector<std::unique_ptr<StatGroup>> children_;
+};
+
+}  // namespace xpusim

@@ -1,0 +1,36 @@
+// Trace recorder: unit activity as a Chrome/Perfetto JSON timeline (open it in
+// https://ui.perfetto.dev or chrome://tracing). One track per unit; one slice per
+// instruction with its name and arguments.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace xpusim {
+
+class TraceRecorder {
+ public:
+  explicit TraceRecorder(bool enabled) : enabled_(enabled) {}
+  bool enabled() const { return enabled_; }
+
+  // A track (one timeline row), returned as an id for slice().
+  int track(const std::string& name);
+  // An interval [start, start + duration) cycles on a track; `args` is a short description.
+  void slice(int track, const std::string& name, uint64_t start, uint64_t duration,
+             const std::string& args = "");
+  // Writes the JSON; timestamps in microseconds at the given clock.
+  void write(const std::string& path, double clock_mhz, const std::string& process_name) const;
+
+ private:
+  struct Slice {
+    int track;
+    std::string name, args;
+    uint64_t start, duration;
+  };
+  bool enabled_;
+  std::vector<std::string> tracks_;
+  std::vector<Slice> slices_;
+};
+
+}  // namespace xpusim

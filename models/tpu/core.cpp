@@ -1,0 +1,472 @@
+#define SC_INCLUDE_DYNAMIC_PROCESSES
+#include "models/tpu/core.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace xpusim::tpu {
+
+using isa::tpu::Dtype;
+using isa::tpu::Instr;
+using isa::tpu::Opcode;
+
+namespace {
+const char* kUnitNames[] = {"dma_in", "weight_dma", "mxu", "act", "vpu", "dma_out"};
+const char* kUnitDesc[] = {"DMA from DRAM into the unified buffer (rdhost)",
+                           "DMA from DRAM into the weight FIFO (rdweight)",
+                           "systolic array (matmul)",
+                           "activation pipeline, accumulators to unified buffer (activate)",
+                           "vector unit (vector)",
+                           "DMA from the unified buffer to DRAM (wrhost)"};
+
+uint64_t ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
+}  // namespace
+
+TpuCore::TpuCore(sc_core::sc_module_name name, const TpuParams& p, const std::vector<Instr>& program,
+                 const std::string& file, ByteStore* dram, StatGroup& stats, TraceRecorder& trace)
+    : sc_module(name),
+      p_(p),
+      prog_(program),
+      file_(file),
+      dram_(dram),
+      functional_(dram != nullptr),
+      trace_(trace),
+      period_(sc_core::sc_time(std::max(1.0, std::round(1e6 / p.clock_mhz)), sc_core::SC_PS)),
+      macs_(stats.group("mxu").counter("macs", "MAC", "multiply-accumulates performed")),
+      stream_cycles_(stats.group("mxu").counter(
+          "stream_cycles", "cycles", "cycles operands streamed through the array")),
+      weight_stall_cycles_(stats.group("mxu").counter(
+          "load_wait_cycles", "cycles",
+          "cycles a stream waited for its stationary operand to finish loading")),
+      dispatched_(stats.group("dispatcher", "in-order instruction issue")
+                      .counter("instructions", "instructions", "instructions issued to units")) {
+  ub_ = std::make_unique<Scratchpad>("ub", p.ub_bytes, uint32_t(p.ub_banks),
+                                     uint32_t(p.ub_port_bytes), functional_,
+                                     stats.group("ub", "unified buffer"));
+  acc_ = std::make_unique<Scratchpad>("acc", p.acc_bytes, 1, uint32_t(p.cols) * 4, functional_,
+                                      stats.group("acc", "accumulators"));
+  channel_ = std::make_unique<DramChannel>(p.dram_bytes_per_cycle(), p.dram_latency_cycles(),
+                                           p.stall_free, stats.group("dram", "DRAM channel"));
+  fifo_.resize(size_t(p.fifo_depth));
+  for (int u = 0; u < kUnits; ++u) {
+    StatGroup& g = stats.group(kUnitNames[u], kUnitDesc[u]);
+    units_[u].instrs = &g.counter("instructions", "instructions", "instructions executed");
+    units_[u].busy = &g.counter("busy_cycles", "cycles", "cycles the unit was occupied");
+    units_[u].stall = &g.counter("stall_cycles", "cycles",
+                                 "cycles an issued instruction waited for earlier instructions "
+                                 "of other units (dependences) before it could start");
+    units_[u].track = trace_.track(kUnitNames[u]);
+  }
+  SC_THREAD(dispatcher);
+  for (int u = 0; u < kUnits; ++u)
+    sc_core::sc_spawn(sc_bind(&TpuCore::unit_thread, this, Unit(u)), kUnitNames[u]);
+}
+
+uint64_t TpuCore::now() const { return sc_core::sc_time_stamp().value() / period_.value(); }
+
+void TpuCore::wait_until(uint64_t cycle) {
+  uint64_t t = now();
+  if (cycle > t) wait(period_ * double(cycle - t));
+}
+
+std::string TpuCore::who(const Instr& in) const {
+  if (in.line > 0) return fmt::format("{}:{}: {}", file_, in.line, isa::tpu::opcode_name(in.op));
+  return fmt::format("{}: {} (instruction {}, layer {})", file_, isa::tpu::opcode_name(in.op),
+                     &in - prog_.data(), in.layer);
+}
+
+TpuCore::Unit TpuCore::unit_of(const Instr& in) const {
+  switch (in.op) {
+    case Opcode::rdhost:
+    case Opcode::rdconv: return dma_in;
+    case Opcode::rdweight: return weight_dma;
+    case Opcode::matmul: return mxu;
+    case Opcode::activate: return act;
+    case Opcode::vector: return vpu;
+    default: return dma_out;
+  }
+}
+
+void TpuCore::validate(const Instr& in) const {
+  const std::string w = who(in);
+  auto need = [&](bool ok, const std::string& what) {
+    if (!ok) throw Error(w + ": " + what);
+  };
+  const uint64_t e = uint64_t(isa::tpu::elem_bytes(in.dtype));
+  auto dram_range = [&](uint64_t row_bytes) {
+    need(in.rows > 0 && row_bytes > 0, "rows and the row size must be positive");
+    uint64_t hi = in.dram + uint64_t(in.rows - 1) * in.stride + row_bytes;
+    need(hi <= p_.dram_bytes, fmt::format("DRAM range [{:#x}, {:#x}) is outside DRAM ({} bytes)",
+                                          in.dram, hi, p_.dram_bytes));
+  };
+  auto dtype_ok = [&]() {
+    need(in.dtype == Dtype::int8 ? p_.int8 : p_.bf16,
+         fmt::format("the arrays of this configuration do not multiply {} (array.dtypes)",
+                     in.dtype == Dtype::int8 ? "int8" : "bf16"));
+  };
+  switch (in.op) {
+    case Opcode::rdhost:
+    case Opcode::wrhost:
+      dram_range(in.cols);
+      ub_->check_range(in.ub, uint64_t(in.rows) * in.cols, w, "unified buffer range");
+      break;
+    case Opcode::rdconv: {
+      const isa::tpu::ConvGeom g = isa::tpu::conv_geom(in);
+      need(g.c && g.h && g.w && g.r && g.s && g.stride_h && g.stride_w && in.rows && in.cols,
+           "image, window, stride, rows and kt must be positive");
+      need(g.h + 2 * g.pad_h >= g.r && g.w + 2 * g.pad_w >= g.s, "window larger than the image");
+      need(g.cg <= g.c, "gathered channels exceed the pixel's channels");
+      need(uint64_t(in.k) + in.cols <= uint64_t(g.r) * g.s * g.cg,
+           fmt::format("im2col columns [{}, {}) beyond r*s*cg = {}", in.k, in.k + in.cols,
+                       g.r * g.s * g.cg));
+      need(uint64_t(in.src) + in.rows <= uint64_t(g.out_h()) * g.out_w(),
+           fmt::format("output pixels [{}, {}) beyond {}x{}", in.src, in.src + in.rows, g.out_h(),
+                       g.out_w()));
+      const uint64_t hi = in.dram + uint64_t(g.h) * g.w * g.c * e;
+      need(hi <= p_.dram_bytes, fmt::format("image [{:#x}, {:#x}) is outside DRAM", in.dram, hi));
+      ub_->check_range(in.ub, uint64_t(in.rows) * in.cols * e, w, "unified buffer range");
+      break;
+    }
+    case Opcode::rdweight:
+      dtype_ok();
+      if (in.flags & 1) {
+        need(in.cols > 0 && in.rows > 0, "k and n must be positive");
+        const uint64_t hi = in.dram + uint64_t(in.cols - 1) * in.stride + in.rows * e;
+        need(hi <= p_.dram_bytes, fmt::format("DRAM range [{:#x}, {:#x}) is outside DRAM",
+                                              in.dram, hi));
+      } else {
+        dram_range(in.cols * e);
+      }
+      need(uint64_t(in.rows) * in.cols * e <= p_.fifo_tile_bytes,
+           fmt::format("a {}x{} tile is {} bytes, more than a weight FIFO tile ({} bytes)", in.rows,
+                       in.cols, uint64_t(in.rows) * in.cols * e, p_.fifo_tile_bytes));
+      break;
+    case Opcode::matmul: {
+      dtype_ok();
+      need(in.rows > 0 && in.k > 0 && in.cols > 0, "m, k and n must be positive");
+      const uint32_t R = uint32_t(p_.rows), C = uint32_t(p_.cols);
+      switch (p_.dataflow) {
+        case Dataflow::ws:
+          need(in.k <= R && in.cols <= C,
+               fmt::format("weight-stationary needs k <= {} and n <= {} (got k={}, n={})", R, C,
+                           in.k, in.cols));
+          break;
+        case Dataflow::os:
+          need(in.rows <= R && in.cols <= C,
+               fmt::format("output-stationary needs m <= {} and n <= {} (got m={}, n={})", R, C,
+                           in.rows, in.cols));
+          break;
+        case Dataflow::is:
+          need(in.k <= R && in.rows <= C,
+               fmt::format("input-stationary needs k <= {} and m <= {} (got k={}, m={})", R, C,
+                           in.k, in.rows));
+          break;
+      }
+      ub_->check_range(in.ub, uint64_t(in.rows) * in.k * e, w, "operand");
+      acc_->check_range(in.src, uint64_t(in.rows) * in.cols * 4, w, "accumulator range");
+      break;
+    }
+    case Opcode::activate:
+      need(in.rows > 0 && in.cols > 0, "rows and cols must be positive");
+      acc_->check_range(in.src, uint64_t(in.rows) * in.cols * 4, w, "accumulator range");
+      ub_->check_range(in.ub, uint64_t(in.rows) * in.cols * e, w, "destination");
+      break;
+    case Opcode::vector:
+      need(p_.vpu, "this configuration has no vector unit (vpu.enabled: false)");
+      need(in.rows > 0 && in.cols > 0, "rows and cols must be positive");
+      ub_->check_range(in.src, isa::tpu::vector_src_bytes(in), w, "source");
+      ub_->check_range(in.src2, isa::tpu::vector_src2_bytes(in), w, "second source");
+      ub_->check_range(in.ub, isa::tpu::vector_dst_bytes(in), w, "destination");
+      break;
+    default: break;
+  }
+}
+
+std::vector<TpuCore::Access> TpuCore::accesses(const Instr& in, int seq) const {
+  const uint64_t e = uint64_t(isa::tpu::elem_bytes(in.dtype));
+  const uint64_t slot = uint64_t(dyn_[size_t(seq)].fifo_slot);
+  auto dram_hi = [&](uint64_t row_bytes) {
+    return in.dram + uint64_t(in.rows - 1) * in.stride + row_bytes;
+  };
+  switch (in.op) {
+    case Opcode::rdhost:
+      return {{m_dram, in.dram, dram_hi(in.cols), false, seq},
+              {m_ub, in.ub, in.ub + uint64_t(in.rows) * in.cols, true, seq}};
+    case Opcode::wrhost:
+      return {{m_ub, in.ub, in.ub + uint64_t(in.rows) * in.cols, false, seq},
+              {m_dram, in.dram, dram_hi(in.cols), true, seq}};
+    case Opcode::rdconv: {
+      const isa::tpu::ConvGeom g = isa::tpu::conv_geom(in);
+      return {{m_dram, in.dram, in.dram + uint64_t(g.h) * g.w * g.c * e, false, seq},
+              {m_ub, in.ub, in.ub + uint64_t(in.rows) * in.cols * e, true, seq}};
+    }
+    case Opcode::rdweight: {
+      const uint64_t hi = in.flags & 1 ? in.dram + uint64_t(in.cols - 1) * in.stride + in.rows * e
+                                       : dram_hi(in.cols * e);
+      return {{m_dram, in.dram, hi, false, seq}, {m_fifo, slot, slot + 1, true, seq}};
+    }
+    case Opcode::matmul:
+      return {{m_ub, in.ub, in.ub + uint64_t(in.rows) * in.k * e, false, seq},
+              {m_fifo, slot, slot + 1, false, seq},
+              {m_acc, in.src, in.src + uint64_t(in.rows) * in.cols * 4, true, seq}};
+    case Opcode::activate:
+      return {{m_acc, in.src, in.src + uint64_t(in.rows) * in.cols * 4, false, seq},
+              {m_ub, in.ub, in.ub + uint64_t(in.rows) * in.cols * e, true, seq}};
+    case Opcode::vector: {
+      std::vector<Access> v = {{m_ub, in.src, in.src + isa::tpu::vector_src_bytes(in), false, seq},
+                               {m_ub, in.ub, in.ub + isa::tpu::vector_dst_bytes(in), true, seq}};
+      if (uint64_t b = isa::tpu::vector_src2_bytes(in)) v.push_back({m_ub, in.src2, in.src2 + b, false, seq});
+      return v;
+    }
+    default: return {};
+  }
+}
+
+void TpuCore::fail(std::exception_ptr e) {
+  if (!error_) error_ = e;
+  sc_core::sc_stop();
+}
+
+void TpuCore::wait_all_done() {
+  for (;;) {
+    bool pending = false;
+    uint64_t last = 0;
+    for (const auto& u : units_) pending |= !u.queue.empty();
+    if (!pending)
+      for (const auto& d : inflight_) {
+        const Dyn& x = dyn_[size_t(d.seq)];
+        if (x.done == kUnknown) pending = true;
+        else last = std::max(last, x.done);
+      }
+    if (!pending) {
+      wait_until(last);
+      return;
+    }
+    wait(progress_);
+  }
+}
+
+void TpuCore::dispatcher() {
+  try {
+    std::vector<uint32_t> loop_done(prog_.size(), 0);
+    size_t pc = 0;
+    for (;;) {
+      if (pc >= prog_.size())
+        throw Error(fmt::format("{}: the program ends without halt", file_));
+      const Instr& in = prog_[pc];
+      validate(in);
+      if (in.op == Opcode::sync || in.op == Opcode::halt) {
+        wait_all_done();
+        if (in.op == Opcode::halt) break;
+        ++pc;
+        continue;
+      }
+      if (in.op == Opcode::loop) {
+        pc = ++loop_done[pc] < in.k ? in.stride : (loop_done[pc] = 0, pc + 1);
+        continue;
+      }
+      const Unit u = unit_of(in);
+      while (units_[u].queue.size() >= size_t(p_.queue_depth)) wait(units_[u].popped);
+      const int seq = int(dyn_.size());
+      dyn_.emplace_back();
+      dyn_.back().pc = int(pc);
+      Dyn& d = dyn_.back();
+      d.issued = now();
+      if (in.op == Opcode::rdweight) {
+        if (fifo_pushes_ - fifo_pops_ >= p_.fifo_depth)
+          throw Error(who(in) + fmt::format(": the weight FIFO is full ({} tiles) and no matmul "
+                                            "before this instruction pops one",
+                                            p_.fifo_depth));
+        d.fifo_slot = fifo_pushes_++ % p_.fifo_depth;
+      } else if (in.op == Opcode::matmul) {
+        if (fifo_pops_ == fifo_pushes_)
+          throw Error(who(in) + ": the weight FIFO is empty (no rdweight before this matmul)");
+        d.fifo_slot = fifo_pops_++ % p_.fifo_depth;
+      }
+      // Dependences on earlier instructions still in flight.
+      const uint64_t t = now();
+      inflight_.erase(std::remove_if(inflight_.begin(), inflight_.end(),
+                                     [&](const Access& a) {
+                                       return dyn_[size_t(a.seq)].done <= t;
+                                     }),
+                      inflight_.end());
+      std::vector<Access> mine = accesses(in, seq);
+      for (const Access& a : mine)
+        for (const Access& e : inflight_) {
+          if (e.mem != a.mem || e.hi <= a.lo || a.hi <= e.lo || !(a.write || e.write)) continue;
+          if (u == mxu && unit_of(prog_[size_t(dyn_[size_t(e.seq)].pc)]) == mxu) continue;
+          auto it = std::find_if(d.deps.begin(), d.deps.end(),
+                                 [&](const Dep& x) { return x.seq == e.seq; });
+          if (it == d.deps.end()) d.deps.push_back({e.seq, e.write});
+          else it->needs_done |= e.write;
+        }
+      inflight_.insert(inflight_.end(), mine.begin(), mine.end());
+      units_[u].queue.push_back(seq);
+      units_[u].pushed.notify(sc_core::SC_ZERO_TIME);
+      ++dispatched_;
+      ++pc;
+      if (!p_.stall_free && p_.dispatch_cycles > 0) wait(period_ * double(p_.dispatch_cycles));
+    }
+    finished_ = true;
+    total_cycles_ = now();
+    sc_core::sc_stop();
+  } catch (...) {
+    fail(std::current_exception());
+  }
+}
+
+void TpuCore::unit_thread(Unit u) {
+  UnitState& st = units_[u];
+  try {
+    for (;;) {
+      while (st.queue.empty()) wait(st.pushed);
+      const int seq = st.queue.front();
+      Dyn& d = dyn_[size_t(seq)];
+      uint64_t ready = 0;
+      for (;;) {
+        bool unknown = false;
+        ready = 0;
+        for (const Dep& dep : d.deps) {
+          const Dyn& x = dyn_[size_t(dep.seq)];
+          uint64_t t = dep.needs_done ? x.done : x.read_done;
+          if (t == kUnknown) unknown = true;
+          else ready = std::max(ready, t);
+        }
+        if (!unknown) break;
+        wait(progress_);
+      }
+      const uint64_t could = std::max(st.free_at, d.issued);
+      const uint64_t start = std::max(ready, could);
+      wait_until(start);
+      *st.stall += start - could;
+      st.queue.pop_front();
+      st.popped.notify(sc_core::SC_ZERO_TIME);
+      st.free_at = execute(u, d);
+      ++*st.instrs;
+      progress_.notify(sc_core::SC_ZERO_TIME);
+    }
+  } catch (...) {
+    fail(std::current_exception());
+  }
+}
+
+uint64_t TpuCore::execute(Unit u, Dyn& d) {
+  const Instr& in = prog_[size_t(d.pc)];
+  const uint64_t t = now();
+  const std::string w = functional_ ? who(in) : std::string();
+  const uint64_t e = uint64_t(isa::tpu::elem_bytes(in.dtype));
+  uint64_t free_at = t, dram_bytes = 0;
+  UnitState& st = units_[u];
+  switch (in.op) {
+    case Opcode::rdhost:
+    case Opcode::rdconv:
+    case Opcode::wrhost:
+    case Opcode::rdweight: {
+      const bool write = in.op == Opcode::wrhost;
+      const uint64_t row = in.op == Opcode::rdweight || in.op == Opcode::rdconv ? in.cols * e : in.cols;
+      dram_bytes = uint64_t(in.rows) * row;
+      if (functional_) {
+        if (in.op == Opcode::rdhost) isa::tpu::exec_rdhost(in, *dram_, ub_->store(), w);
+        else if (in.op == Opcode::rdconv) isa::tpu::exec_rdconv(in, *dram_, ub_->store(), w);
+        else if (write) isa::tpu::exec_wrhost(in, ub_->store(), *dram_, w);
+        else fifo_[size_t(d.fifo_slot)] = isa::tpu::exec_rdweight(in, *dram_, w);
+      }
+      if (in.op == Opcode::rdhost || in.op == Opcode::rdconv) ub_->note_write(dram_bytes);
+      if (write) ub_->note_read(dram_bytes);
+      DramChannel::Grant g = channel_->request(t, dram_bytes, write);
+      d.read_done = write ? g.service_end : g.done;
+      d.done = g.done;
+      free_at = g.service_end;
+      break;
+    }
+    case Opcode::matmul: {
+      if (functional_)
+        isa::tpu::exec_matmul(in, ub_->store(), fifo_[size_t(d.fifo_slot)], acc_->store(), w);
+      ub_->note_read(uint64_t(in.rows) * in.k * e);
+      acc_->note_write(uint64_t(in.rows) * in.cols * 4);
+      const uint64_t L = p_.load_cycles(), skew = p_.skew_cycles();
+      const uint64_t S = p_.dataflow == Dataflow::ws   ? in.rows
+                         : p_.dataflow == Dataflow::os ? in.k
+                                                       : in.cols;
+      uint64_t load_start, stream_start;
+      if (p_.fold_overlap) {
+        load_start = std::max(t, shadow_free_);
+        stream_start = std::max(load_start + L, stream_free_);
+        weight_stall_cycles_ += stream_start - std::max({t, stream_free_, load_start});
+        shadow_free_ = stream_start;
+        stream_free_ = stream_start + S;
+        d.read_done = stream_free_;
+        d.done = stream_free_ + skew;
+        free_at = shadow_free_;
+      } else {
+        load_start = std::max(t, stream_free_);
+        stream_start = load_start + L;
+        weight_stall_cycles_ += L;
+        d.done = d.read_done = stream_free_ = shadow_free_ = stream_start + S + skew;
+        free_at = d.done;
+      }
+      macs_ += uint64_t(in.rows) * in.k * in.cols;
+      stream_cycles_ += S;
+      if (L) trace_.slice(st.track, "load", load_start, L);
+      trace_.slice(st.track, fmt::format("matmul {}x{}x{}", in.rows, in.k, in.cols), stream_start,
+                   d.done - stream_start, fmt::format("layer {}", in.layer));
+      *st.busy += d.done - load_start;
+      break;
+    }
+    case Opcode::activate:
+    case Opcode::vector: {
+      if (functional_) {
+        if (in.op == Opcode::activate) isa::tpu::exec_activate(in, acc_->store(), ub_->store(), w);
+        else isa::tpu::exec_vector(in, ub_->store(), w);
+      }
+      uint64_t busy, latency;
+      if (in.op == Opcode::activate) {
+        acc_->note_read(uint64_t(in.rows) * in.cols * 4);
+        ub_->note_write(uint64_t(in.rows) * in.cols * e);
+        busy = uint64_t(in.rows) * ceil_div(in.cols, uint64_t(p_.cols));
+        latency = uint64_t(p_.act_latency);
+      } else {
+        ub_->note_read(isa::tpu::vector_src_bytes(in) + isa::tpu::vector_src2_bytes(in));
+        ub_->note_write(isa::tpu::vector_dst_bytes(in));
+        busy = ceil_div(uint64_t(in.rows) * in.cols, uint64_t(p_.vpu_lanes)) *
+               uint64_t(isa::tpu::vector_passes(isa::tpu::VecFunc(in.func)));
+        latency = uint64_t(p_.vpu_latency);
+      }
+      if (p_.stall_free) busy = latency = 0;
+      free_at = d.read_done = t + busy;
+      d.done = t + busy + latency;
+      break;
+    }
+    default: break;
+  }
+  if (in.op != Opcode::matmul) {
+    *st.busy += free_at - t;
+    if (d.done > t) trace_.slice(st.track, isa::tpu::opcode_name(in.op), t, d.done - t,
+                                 fmt::format("layer {}", in.layer));
+  }
+  if (in.layer >= 0) {
+    if (layer_done_.size() <= size_t(in.layer)) {
+      layer_done_.resize(size_t(in.layer) + 1, 0);
+      layer_dram_bytes_.resize(size_t(in.layer) + 1, 0);
+    }
+    layer_done_[size_t(in.layer)] = std::max(layer_done_[size_t(in.layer)], d.done);
+    layer_dram_bytes_[size_t(in.layer)] += dram_bytes;
+  }
+  return free_at;
+}
+
+void TpuCore::check_finished() const {
+  if (error_) std::rethrow_exception(error_);
+  if (!finished_) {
+    std::string pending;
+    for (int u = 0; u < kUnits; ++u)
+      if (!units_[u].queue.empty())
+        pending += fmt::format(" {} ({} queued)", kUnitNames[u], units_[u].queue.size());
+    throw Error(fmt::format("{}: deadlock at cycle {}: no unit can make progress;{}", file_, now(),
+                            pending.empty() ? " nothing queued" : pending));
+  }
+}
+
+}  // namespace xpusim::tpu

@@ -1,0 +1,115 @@
+// The TPU core as a SystemC module: a dispatcher issuing instructions in order into the
+// in-order queues of concurrent units (dma_in, weight_dma, mxu, act, vpu, dma_out), a
+// dependence table between units, the weight FIFO, the unified buffer, the accumulators and a
+// DRAM channel. One SystemC thread per unit; a thread waits only on instruction boundaries,
+// so an idle unit costs nothing. docs/models/tpu.md says what is modelled and what is not.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <memory>
+#include <string>
+#include <systemc>
+#include <vector>
+
+#include "isa/tpu/instr.h"
+#include "isa/tpu/semantics.h"
+#include "models/core/memory.h"
+#include "models/core/stats.h"
+#include "models/core/trace.h"
+#include "models/tpu/params.h"
+
+namespace xpusim::tpu {
+
+class TpuCore : public sc_core::sc_module {
+ public:
+  // `dram` holds the functional DRAM (nullptr when timing only). `file` names the program in
+  // messages (assembly path, or the workload for compiled programs).
+  TpuCore(sc_core::sc_module_name name, const TpuParams& p,
+          const std::vector<isa::tpu::Instr>& program, const std::string& file, ByteStore* dram,
+          StatGroup& stats, TraceRecorder& trace);
+  SC_HAS_PROCESS(TpuCore);
+
+  // After sc_start(): rethrows an error raised inside a unit, or reports a deadlock.
+  void check_finished() const;
+  uint64_t total_cycles() const { return total_cycles_; }
+  // Completion cycle of the last instruction of each layer (index = Instr::layer).
+  const std::vector<uint64_t>& layer_done() const { return layer_done_; }
+  const std::vector<uint64_t>& layer_dram_bytes() const { return layer_dram_bytes_; }
+
+  static constexpr uint64_t kUnknown = ~uint64_t(0);
+
+ private:
+  enum Unit { dma_in, weight_dma, mxu, act, vpu, dma_out, kUnits };
+  enum Mem { m_dram, m_ub, m_acc, m_fifo };
+  struct Access {
+    Mem mem;
+    uint64_t lo, hi;
+    bool write;
+    int seq;
+  };
+  struct Dep {
+    int seq;
+    bool needs_done;  // true: wait for completion; false: only until it finished reading
+  };
+  struct Dyn {  // one dynamic (executed) instruction
+    int pc;
+    uint64_t issued = 0, read_done = kUnknown, done = kUnknown;
+    std::vector<Dep> deps;
+    int fifo_slot = -1;
+  };
+  struct UnitState {
+    std::deque<int> queue;
+    sc_core::sc_event pushed, popped;
+    uint64_t free_at = 0;
+    uint64_t* busy = nullptr;
+    uint64_t* instrs = nullptr;
+    uint64_t* stall = nullptr;
+    int track = 0;
+  };
+
+  void dispatcher();
+  void unit_thread(Unit u);
+  uint64_t now() const;
+  void wait_until(uint64_t cycle);
+  void wait_all_done();
+  std::string who(const isa::tpu::Instr& in) const;
+  Unit unit_of(const isa::tpu::Instr& in) const;
+  std::vector<Access> accesses(const isa::tpu::Instr& in, int seq) const;
+  void validate(const isa::tpu::Instr& in) const;
+  // Runs one instruction at the current time; returns when the unit may start its next one.
+  uint64_t execute(Unit u, Dyn& d);
+  void fail(std::exception_ptr e);
+
+  TpuParams p_;
+  const std::vector<isa::tpu::Instr>& prog_;
+  std::string file_;
+  ByteStore* dram_;
+  bool functional_;
+  TraceRecorder& trace_;
+  sc_core::sc_time period_;
+
+  std::unique_ptr<Scratchpad> ub_, acc_;
+  std::unique_ptr<DramChannel> channel_;
+  std::vector<isa::tpu::WeightTile> fifo_;  // slots, functional only
+  int fifo_pushes_ = 0, fifo_pops_ = 0;     // at dispatch
+
+  std::deque<Dyn> dyn_;  // deque: references stay valid while the dispatcher appends
+  std::vector<Access> inflight_;
+  UnitState units_[kUnits];
+  sc_core::sc_event progress_;
+  bool finished_ = false;
+  std::exception_ptr error_;
+  uint64_t total_cycles_ = 0;
+  std::vector<uint64_t> layer_done_, layer_dram_bytes_;
+
+  // mxu pipeline state (fold overlap)
+  uint64_t stream_free_ = 0, shadow_free_ = 0;
+  uint64_t& macs_;
+  uint64_t& stream_cycles_;
+  uint64_t& weight_stall_cycles_;
+  uint64_t& dispatched_;
+};
+
+}  // namespace xpusim::tpu

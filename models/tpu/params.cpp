@@ -1,0 +1,79 @@
+#include "models/tpu/params.h"
+
+#include <cmath>
+
+namespace xpusim::tpu {
+
+const std::vector<ParamSpec>& param_specs() {
+  static const std::vector<ParamSpec> specs = {
+      real_param("clock_mhz", "MHz", 700, "core clock; every cycle count is of this clock", 1),
+      int_param("array.rows", "PEs", 256, "rows R of each systolic array", 1, 4096),
+      int_param("array.cols", "PEs", 256, "columns C of each systolic array", 1, 4096),
+      int_param("array.count", "arrays", 1, "systolic arrays (MXUs) in the core", 1, 16),
+      choice_param("array.dataflow", "ws", {"ws", "os", "is"},
+                   "dataflow: weight-, output- or input-stationary"),
+      bool_param("array.fold_overlap", true,
+                 "double-buffered stationary operand: the next tile loads while the current "
+                 "streams (false: SCALE-Sim's serial folds)"),
+      choice_param("array.dtypes", "int8", {"int8", "bf16", "int8+bf16"},
+                   "operand types the arrays multiply (int8 -> int32, bf16 -> fp32)"),
+      int_param("ub.bytes", "bytes", 24 << 20, "unified buffer capacity", 1024),
+      int_param("ub.banks", "banks", 32, "unified buffer banks", 1, 1024),
+      int_param("ub.port_bytes", "bytes/cycle", 256, "unified buffer bytes per cycle per port", 1),
+      int_param("acc.bytes", "bytes", 4 << 20, "accumulator capacity (4 bytes per element)", 64),
+      int_param("weight_fifo.depth", "tiles", 4, "weight FIFO depth in tiles", 1, 64),
+      int_param("weight_fifo.tile_bytes", "bytes", 64 << 10, "capacity of one weight FIFO tile",
+                1),
+      real_param("dram.bandwidth_gbps", "GB/s", 34, "DRAM bandwidth of the core's channel", 0.001),
+      real_param("dram.latency_ns", "ns", 100, "DRAM access latency after service", 0),
+      int_param("dram.bytes", "bytes", int64_t(8) << 30, "DRAM capacity", 1024),
+      int_param("act.latency", "cycles", 8, "activation pipeline latency (accumulators -> UB)", 0),
+      bool_param("vpu.enabled", false, "vector unit present (softmax, norms, GELU, elementwise)"),
+      int_param("vpu.lanes", "elements/cycle", 1024, "vector unit elements per cycle", 1),
+      int_param("vpu.latency", "cycles", 16, "vector unit pipeline latency", 0),
+      int_param("dispatch.cycles", "cycles", 1, "cycles to issue one instruction", 0, 1000),
+      int_param("dispatch.queue_depth", "instructions", 16, "depth of each unit's queue", 1, 4096),
+      bool_param("timing.stall_free", false,
+                 "only the arrays take time: DRAM, activation, vector unit and dispatch are "
+                 "free (SCALE-Sim's stall-free convention)"),
+  };
+  return specs;
+}
+
+const char* dataflow_name(Dataflow d) {
+  return d == Dataflow::ws ? "ws" : d == Dataflow::os ? "os" : "is";
+}
+
+TpuParams::TpuParams(const ParamValues& v)
+    : clock_mhz(v.real("clock_mhz")),
+      rows(int(v.integer("array.rows"))),
+      cols(int(v.integer("array.cols"))),
+      count(int(v.integer("array.count"))),
+      dataflow(v.choice("array.dataflow") == "ws"   ? Dataflow::ws
+               : v.choice("array.dataflow") == "os" ? Dataflow::os
+                                                    : Dataflow::is),
+      fold_overlap(v.boolean("array.fold_overlap")),
+      int8(v.choice("array.dtypes") != "bf16"),
+      bf16(v.choice("array.dtypes") != "int8"),
+      ub_bytes(uint64_t(v.integer("ub.bytes"))),
+      acc_bytes(uint64_t(v.integer("acc.bytes"))),
+      ub_banks(int(v.integer("ub.banks"))),
+      ub_port_bytes(int(v.integer("ub.port_bytes"))),
+      fifo_depth(int(v.integer("weight_fifo.depth"))),
+      fifo_tile_bytes(uint64_t(v.integer("weight_fifo.tile_bytes"))),
+      dram_gbps(v.real("dram.bandwidth_gbps")),
+      dram_latency_ns(v.real("dram.latency_ns")),
+      dram_bytes(uint64_t(v.integer("dram.bytes"))),
+      act_latency(int(v.integer("act.latency"))),
+      vpu(v.boolean("vpu.enabled")),
+      vpu_lanes(int(v.integer("vpu.lanes"))),
+      vpu_latency(int(v.integer("vpu.latency"))),
+      dispatch_cycles(int(v.integer("dispatch.cycles"))),
+      queue_depth(int(v.integer("dispatch.queue_depth"))),
+      stall_free(v.boolean("timing.stall_free")) {}
+
+uint64_t TpuParams::dram_latency_cycles() const {
+  return uint64_t(std::llround(dram_latency_ns * clock_mhz / 1e3));
+}
+
+}  // namespace xpusim::tpu

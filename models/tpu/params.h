@@ -1,0 +1,45 @@
+// The TPU family's parameters (declared once: `xpusim describe tpu` prints them) and the
+// typed view the model and the compiler target read.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "models/core/params.h"
+
+namespace xpusim::tpu {
+
+const std::vector<ParamSpec>& param_specs();
+
+enum class Dataflow { ws, os, is };
+
+struct TpuParams {
+  double clock_mhz;
+  int rows, cols, count;  // array shape, number of arrays (MXUs)
+  Dataflow dataflow;
+  bool fold_overlap;
+  bool int8, bf16;        // operand types the arrays multiply
+  uint64_t ub_bytes, acc_bytes;
+  int ub_banks, ub_port_bytes;
+  int fifo_depth;
+  uint64_t fifo_tile_bytes;
+  double dram_gbps, dram_latency_ns;
+  uint64_t dram_bytes;
+  int act_latency;
+  bool vpu;
+  int vpu_lanes, vpu_latency;
+  int dispatch_cycles, queue_depth;
+  bool stall_free;
+
+  explicit TpuParams(const ParamValues& v);
+  double dram_bytes_per_cycle() const { return dram_gbps * 1e3 / clock_mhz; }
+  uint64_t dram_latency_cycles() const;
+  // Cycles of the stationary-operand load, the stream and the skew of one matmul.
+  uint64_t load_cycles() const { return dataflow == Dataflow::os ? 0 : uint64_t(rows); }
+  uint64_t skew_cycles() const { return uint64_t(rows + cols - 2); }
+};
+
+const char* dataflow_name(Dataflow d);
+
+}  // namespace xpusim::tpu

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The main job: install missing packages, build xpusim (Release), and simulate the quick-start
+# workload on a TPU v4-like core, writing results/quickstart/{report.md,stats.json,...}.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+cmake --preset release >/dev/null
+cmake --build --preset release
+export SYSTEMC_DISABLE_COPYRIGHT_MESSAGE=1
+build/release/cli/xpusim run --arch tpu_lab --workload workloads/examples/quickstart.yaml \
+  --out results/quickstart --trace
+echo
+cat results/quickstart/report.md

@@ -1,0 +1,636 @@
+// The shared assembler toolkit (lexer, parser helpers, labels) and the TPU ISA tools:
+// assembler, disassembler, binary encoding, and their diagnostics.
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstring>
+#include <random>
+
+#include "isa/common/lexer.h"
+#include "isa/common/parser.h"
+#include "isa/tpu/instr.h"
+#include "isa/tpu/operands.h"
+
+using namespace xpusim;
+using namespace xpusim::isa;
+using namespace xpusim::isa::tpu;
+using Catch::Matchers::Contains;
+
+namespace {
+
+struct Tok {
+  TokenKind kind;
+  std::string text;
+  int line;
+  int column;
+};
+
+std::vector<Tok> lex(const std::string& text, unsigned styles) {
+  std::vector<Tok> out;
+  for (const Token& t : tokenize(text, "t.s", styles)) {
+    CHECK(t.loc.file == "t.s");
+    out.push_back({t.kind, t.text, t.loc.line, t.loc.column});
+  }
+  return out;
+}
+
+void check_tokens(const std::vector<Tok>& got, const std::vector<Tok>& want) {
+  REQUIRE(got.size() == want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    INFO("token " << i << " '" << got[i].text << "'");
+    CHECK(token_kind_name(got[i].kind) == std::string(token_kind_name(want[i].kind)));
+    CHECK(got[i].text == want[i].text);
+    CHECK(got[i].line == want[i].line);
+    CHECK(got[i].column == want[i].column);
+  }
+}
+
+// The message of the Error that `f` throws, or "" when it throws none.
+template <class F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+std::string asm_error(const std::string& text) {
+  return error_of([&] { assemble(text, "p.s"); });
+}
+
+uint32_t f32_bits(float f) {
+  uint32_t b;
+  std::memcpy(&b, &f, 4);
+  return b;
+}
+
+constexpr auto I = TokenKind::ident;
+constexpr auto N = TokenKind::integer;
+constexpr auto F = TokenKind::floating;
+constexpr auto P = TokenKind::punct;
+constexpr auto E = TokenKind::eol;
+constexpr auto Z = TokenKind::eof;
+
+}  // namespace
+
+TEST_CASE("lexer: PTX declarations, predicates and hex floats", "[unit]") {
+  std::string ptx =
+      "\t.reg .f32 %f<4>;\n"
+      "@%p1 bra $L__BB0_2; // taken\n"
+      "mov.b32 %f1, 0f3F800000;\n";
+  auto toks = lex(ptx, kSlashComments);
+  check_tokens(toks, {{I, ".reg", 1, 2}, {I, ".f32", 1, 7}, {I, "%f", 1, 12},
+                      {P, "<", 1, 14},   {N, "4", 1, 15},   {P, ">", 1, 16},
+                      {P, ";", 1, 17},   {E, "", 1, 18},    {P, "@", 2, 1},
+                      {I, "%p1", 2, 2},  {I, "bra", 2, 6},  {I, "$L__BB0_2", 2, 10},
+                      {P, ";", 2, 19},   {E, "", 2, 29},    {I, "mov.b32", 3, 1},
+                      {I, "%f1", 3, 9},  {P, ",", 3, 12},   {F, "0f3F800000", 3, 14},
+                      {P, ";", 3, 24},   {E, "", 3, 25},    {Z, "", 4, 1}});
+  auto t = tokenize(ptx, "k.ptx", kSlashComments);
+  CHECK(t[17].f32() == 1.0f);
+  CHECK(t[17].value == 1.0);
+}
+
+TEST_CASE("lexer: more PTX forms", "[unit]") {
+  std::string ptx =
+      "ld.global.v4.f32 {%f1, %f2}, [%rd1+-4];\n"
+      "/* a block\n   comment */ add.s32 %r1, %r2-4, -0x10;\n"
+      "@!%p2 setp.lt.s32 %p1|%p3, %r1, 0d3FF0000000000000; .version 7.8";
+  auto t = tokenize(ptx, "k.ptx", kSlashComments);
+  std::vector<Tok> got;
+  for (const Token& x : t) got.push_back({x.kind, x.text, x.loc.line, x.loc.column});
+  check_tokens(got, {{I, "ld.global.v4.f32", 1, 1},
+                     {P, "{", 1, 18},
+                     {I, "%f1", 1, 19},
+                     {P, ",", 1, 22},
+                     {I, "%f2", 1, 24},
+                     {P, "}", 1, 27},
+                     {P, ",", 1, 28},
+                     {P, "[", 1, 30},
+                     {I, "%rd1", 1, 31},
+                     {P, "+", 1, 35},
+                     {N, "-4", 1, 36},
+                     {P, "]", 1, 38},
+                     {P, ";", 1, 39},
+                     {E, "", 1, 40},
+                     // The block comment swallows its newline: no eol for line 2.
+                     {I, "add.s32", 3, 15},
+                     {I, "%r1", 3, 23},
+                     {P, ",", 3, 26},
+                     {I, "%r2", 3, 28},
+                     {P, "-", 3, 31},
+                     {N, "4", 3, 32},
+                     {P, ",", 3, 33},
+                     {N, "-0x10", 3, 35},
+                     {P, ";", 3, 40},
+                     {E, "", 3, 41},
+                     {P, "@", 4, 1},
+                     {P, "!", 4, 2},
+                     {I, "%p2", 4, 3},
+                     {I, "setp.lt.s32", 4, 7},
+                     {I, "%p1", 4, 19},
+                     {P, "|", 4, 22},
+                     {I, "%p3", 4, 23},
+                     {P, ",", 4, 26},
+                     {I, "%r1", 4, 28},
+                     {P, ",", 4, 31},
+                     {F, "0d3FF0000000000000", 4, 33},
+                     {P, ";", 4, 51},
+                     {I, ".version", 4, 53},
+                     {F, "7.8", 4, 62},
+                     {E, "", 4, 65},
+                     {Z, "", 4, 65}});
+  CHECK(t[10].negative);
+  CHECK(t[10].magnitude == 4);
+  CHECK(t[21].negative);
+  CHECK(t[21].magnitude == 16);
+  CHECK(t[34].value == 1.0);
+  CHECK(t[37].value == 7.8);
+}
+
+TEST_CASE("lexer: numbers, strings and comment styles", "[unit]") {
+  // One literal at a time: after an operand, '-' is the subtraction sign.
+  auto one = [](const std::string& text) {
+    auto t = tokenize(text, "n.s", kHashComments);
+    REQUIRE(t.size() == 3);
+    return t[0];
+  };
+  CHECK(one("18446744073709551615").magnitude == UINT64_MAX);
+  CHECK(one("0xFFFFffffFFFFFFFF").magnitude == UINT64_MAX);
+  auto min64 = one("-9223372036854775808");
+  CHECK((min64.negative && min64.magnitude == (uint64_t(1) << 63)));
+  CHECK(one("1.5e3").value == 1500.0);
+  CHECK(one(".25").value == 0.25);
+  CHECK(one("-2.5E-1").value == -0.25);
+  CHECK(one("3.").value == 3.0);
+  auto e10 = one("1e10");
+  CHECK((e10.kind == F && e10.value == 1e10));
+  CHECK(std::signbit(one("-0").f32()));
+  CHECK(one("-0.0e0").f32() == 0.0f);
+  auto s = one("\"a\\\"b\\n\"");
+  CHECK(s.kind == TokenKind::string);
+  CHECK(s.str == "a\"b\n");
+  CHECK(s.text == "\"a\\\"b\\n\"");
+  // f32() rounds the text once: 16777217 is halfway and goes to even.
+  CHECK(tokenize("16777217", "", 0)[0].f32() == 16777216.0f);
+  CHECK(f32_bits(tokenize("1.40129846e-45", "", 0)[0].f32()) == 1u);
+  CHECK(f32_bits(tokenize("0f7FC00001", "", 0)[0].f32()) == 0x7fc00001u);
+
+  // Comment styles are chosen per dialect; ';' is punctuation unless selected.
+  CHECK(lex("a # b\nc ; d\n", kHashComments | kSemicolonComments).size() == 5);
+  auto semi = lex("a ; d // e\n", kSlashComments);
+  check_tokens(semi,
+               {{I, "a", 1, 1}, {P, ";", 1, 3}, {I, "d", 1, 5}, {E, "", 1, 11}, {Z, "", 2, 1}});
+  CHECK(lex("", 0).size() == 1);
+}
+
+TEST_CASE("lexer: errors carry file:line:column", "[unit]") {
+  auto err = [](const std::string& text, unsigned styles = kHashComments) {
+    return error_of([&] { tokenize(text, "e.s", styles); });
+  };
+  CHECK(err("ok\n  12ab") == "e.s:2:3: malformed number '12ab'");
+  CHECK(err("0x") == "e.s:1:1: malformed number '0x'");
+  CHECK(err("0f3F80") == "e.s:1:1: malformed number '0f3F80'");
+  CHECK(err("1e+") == "e.s:1:1: malformed number '1e'");
+  CHECK(err("x 18446744073709551616") == "e.s:1:3: integer out of range (more than 64 bits)");
+  CHECK(err("0x10000000000000000") == "e.s:1:1: integer out of range (more than 64 bits)");
+  CHECK(err("a `") == "e.s:1:3: unexpected character '`'");
+  CHECK(err("a\n\x01") == "e.s:2:1: unexpected byte 0x01");
+  CHECK(err(" \"abc\nd\"") ==
+        "e.s:1:2: unterminated string (expected '\"' before the end of line)");
+  CHECK(err("\"a\\qb\"") == "e.s:1:3: unknown escape in string (expected \\\" \\\\ \\n or \\t)");
+  CHECK(err("a\n /* x\n\n", kSlashComments) ==
+        "e.s:2:2: unterminated block comment (expected '*/')");
+  CHECK(error_of([] { tokenize("1e39", "f.s", 0)[0].f32(); }) ==
+        "f.s:1:1: value out of fp32 range: '1e39'");
+}
+
+TEST_CASE("parser helpers: expect and labels", "[unit]") {
+  TokenStream ts(tokenize("foo = 0x20, -3\nbar", "h.s", kHashComments));
+  CHECK(ts.expect(TokenKind::ident, "a name").text == "foo");
+  CHECK(error_of([&] { ts.expect(TokenKind::integer, "a number"); }) ==
+        "h.s:1:5: expected a number, found '='");
+  ts.expect_punct('=');
+  CHECK(error_of([&] { ts.expect_uint(0x1f, "a small address"); }) ==
+        "h.s:1:7: expected a small address, found '0x20'");
+  CHECK(ts.expect_uint(0x20, "an address") == 0x20);
+  CHECK(ts.accept_punct(','));
+  CHECK(error_of([&] { ts.expect_uint(100, "a size"); }) ==
+        "h.s:1:13: expected a size, found '-3'");
+  CHECK(error_of([&] { ts.expect_int(-2, 5, "a shift"); }) ==
+        "h.s:1:13: expected a shift, found '-3'");
+  CHECK(ts.expect_int(INT64_MIN, 0, "an offset") == -3);
+  CHECK(error_of([&] { ts.expect_punct(';'); }) == "h.s:1:15: expected ';', found end of line");
+  ts.next();
+  ts.next();
+  CHECK(ts.at(TokenKind::eol));
+  ts.next();
+  CHECK(ts.at(TokenKind::eof));
+  ts.next();  // never moves past eof
+  CHECK(ts.at(TokenKind::eof));
+  CHECK(error_of([&] { ts.fail("more"); }) == "h.s:2:4: expected more, found end of file");
+
+  LabelTable labels;
+  SourceLoc use{"h.s", 1, 5};
+  labels.define("later", 7, {"h.s", 3, 1});  // after its use: resolved at the end
+  CHECK(labels.resolve("later", use) == 7);
+  CHECK(labels.find("nope") == nullptr);
+  CHECK(error_of([&] { labels.resolve("nope", use); }) == "h.s:1:5: undefined label nope");
+  CHECK(error_of([&] {
+          labels.define("later", 9, {"h.s", 8, 2});
+        }) == "h.s:8:2: duplicate label later (first defined at line 3)");
+}
+
+namespace {
+
+// Every opcode and every enum value at least once.
+const char* kAllOps = R"(# every opcode and enum value
+top:
+  rdhost ub=0x0, dram=0x10000, rows=16, bytes=16          ; stride defaults to bytes
+  rdweight dram=0x20000, k=16, n=16, dtype=int8
+  rdweight k=8, n=4, dtype=bf16, dram=0xffffffffffffffff, transpose=1  ; stride: k * 2
+  matmul ub=0x0, acc=0x0, m=16, k=16, n=16, dtype=int8
+body: matmul ub=0x100, acc=0x0, m=4, k=8, n=4, dtype=bf16, mode=acc
+  activate acc=0x0, ub=0x400, rows=16, cols=16, dtype=int8, func=relu, mult=77, shift=12
+  activate acc=0x0, ub=0x500, rows=4, cols=4, dtype=bf16
+  vector func=add, dst=0x10, src=0x20, src2=0x30, rows=2, cols=8, dtype=int8
+  vector func=mul, dst=0x10, src=0x20, src2=0x30, rows=2, cols=8, dtype=bf16
+  vector func=relu, dst=0x10, src=0x20, rows=2, cols=8, dtype=int8
+  vector func=gelu, dst=0x10, src=0x20, rows=2, cols=8, dtype=bf16
+  vector func=silu, dst=0x10, src=0x20, rows=2, cols=8, dtype=bf16
+  vector func=scale, dst=0x10, src=0x20, rows=2, cols=8, dtype=bf16, imm=0.125
+  vector func=softmax, dst=0x10, src=0x20, rows=2, cols=8, dtype=bf16, imm=0.5, causal=1, offset=-3
+  vector func=layernorm, dst=0x10, src=0x20, src2=0x40, rows=2, cols=8, dtype=bf16, imm=1e-5
+  vector func=rmsnorm, dst=0x10, src=0x20, src2=0x40, rows=2, cols=8, dtype=bf16, imm=1e-6
+  vector func=rowmax, dst=0x10, src=0x20, rows=2, cols=8, dtype=int8, groups=3
+  vector func=rowavg, dst=0x10, src=0x20, rows=2, cols=8, dtype=bf16, imm=0f7F800000, groups=2
+  loop target=body, count=3
+  rdconv ub=0x800, dram=0x40000, dtype=int8, h=5, w=7, c=3, r=3, s=3, rows=10, cols=27
+  rdconv cols=4, rows=2, k0=5, m0=3, pad=lowest, pad_w=2, pad_h=1, stride_w=2, stride_h=3, s=2, r=4, c=16, w=65535, h=300, dtype=bf16, dram=0x50000, ub=0x900
+  wrhost dram=0x30000, ub=0x400, rows=16, bytes=16, stride=64
+  sync
+  loop count=2, target=top
+  halt
+)";
+
+}  // namespace
+
+TEST_CASE("tpu asm: every opcode and enum value", "[unit]") {
+  auto p = assemble(kAllOps, "all.s");
+  REQUIRE(p.size() == 25);
+  CHECK(p[0] == Instr{Opcode::rdhost, Dtype::int8, 0, 0, 0x10000, 0, 0, 0, 16, 16, 0, 16, 0, 0});
+  CHECK(p[0].line == 3);
+  CHECK((p[1].stride == 16 && p[1].flags == 0));
+  CHECK((p[2].dram == UINT64_MAX && p[2].rows == 8 && p[2].cols == 4 && p[2].stride == 16 &&
+         p[2].dtype == Dtype::bf16 && p[2].flags == 1));
+  CHECK((p[3].flags == uint8_t(AccMode::set) && p[4].flags == uint8_t(AccMode::acc)));
+  CHECK((p[4].ub == 0x100 && p[4].rows == 4 && p[4].k == 8 && p[4].cols == 4 && p[4].line == 7));
+  CHECK((p[5].func == uint8_t(ActFunc::relu) && p[5].imm == 77 && p[5].shift == 12));
+  CHECK((p[6].func == uint8_t(ActFunc::none) && p[6].imm == 1 && p[6].shift == 0));
+  for (int f = 0; f <= int(VecFunc::rowavg); ++f) {
+    CHECK(p[7 + f].op == Opcode::vector);
+    CHECK(p[7 + f].func == f);
+  }
+  CHECK(p[12].imm == int32_t(f32_bits(0.125f)));
+  CHECK((p[13].flags == 1 && p[13].shift == -3 && p[13].imm == int32_t(f32_bits(0.5f))));
+  CHECK(p[14].src2 == 0x40);
+  CHECK(p[15].imm == int32_t(f32_bits(1e-6f)));
+  CHECK((p[16].k == 3 && p[17].k == 2 && p[15].k == 0));
+  CHECK(p[17].imm == int32_t(f32_bits(INFINITY)));
+  CHECK((p[18].op == Opcode::loop && p[18].stride == 4 && p[18].k == 3));
+  // rdconv packs its geometry as instr.h's conv_geom() reads it.
+  CHECK(p[19] == Instr{Opcode::rdconv, Dtype::int8, 0, 0, 0x40000, 0x800, 0, 3, 10, 27, 0,
+                       5u << 16 | 7, 3 << 24 | 3 << 16 | 1 << 8 | 1, 0});
+  CHECK(p[20] == Instr{Opcode::rdconv, Dtype::bf16, 0, 1, 0x50000, 0x900, 3, 16, 2, 4, 5,
+                       300u << 16 | 65535, 4 << 24 | 2 << 16 | 3 << 8 | 2, 1 << 8 | 2});
+  CHECK(p[21].stride == 64);
+  CHECK((p[23].op == Opcode::loop && p[23].stride == 0 && p[23].k == 2));
+  CHECK(p[24].op == Opcode::halt);
+
+  std::string text = disassemble(p);
+  CHECK_THAT(text, Contains("L0:\n  rdhost ub=0x0, dram=0x10000, rows=16, bytes=16, stride=16\n"));
+  CHECK_THAT(text, Contains("  rdweight dram=0xffffffffffffffff, k=8, n=4, dtype=bf16, stride=16, "
+                            "transpose=1\n"));
+  CHECK_THAT(text,
+             Contains("L4:\n  matmul ub=0x100, acc=0x0, m=4, k=8, n=4, dtype=bf16, mode=acc\n"));
+  CHECK_THAT(text, Contains("  activate acc=0x0, ub=0x500, rows=4, cols=4, dtype=bf16, "
+                            "func=none, mult=1, shift=0\n"));
+  CHECK_THAT(text, Contains("  vector func=softmax, dst=0x10, src=0x20, src2=0x0, rows=2, "
+                            "cols=8, dtype=bf16, imm=0.5, causal=1, offset=-3, groups=0\n"));
+  CHECK_THAT(text, Contains("imm=9.99999997e-07,"));
+  CHECK_THAT(text, Contains("imm=0f7F800000, causal=0, offset=0, groups=2\n"));
+  CHECK_THAT(text, Contains("  loop target=L4, count=3\n"));
+  CHECK_THAT(text, Contains("  rdconv ub=0x900, dram=0x50000, dtype=bf16, h=300, w=65535, c=16, "
+                            "r=4, s=2, stride_h=3, stride_w=2, pad_h=1, pad_w=2, pad=lowest, m0=3, "
+                            "rows=2, k0=5, cols=4\n"));
+  CHECK_THAT(text, Contains("  sync\n  loop target=L0, count=2\n  halt\n"));
+
+  auto again = assemble(text, "all2.s");
+  CHECK(again == p);
+  CHECK(disassemble(again) == text);
+  CHECK(decode(encode(p), "all.bin") == p);
+}
+
+TEST_CASE("tpu encoding: byte layout", "[unit]") {
+  // Every field set (no opcode uses them all: encode() does not validate, decode() does).
+  Instr all{Opcode::vector,
+            Dtype::bf16,
+            6,
+            1,
+            0x0102030405060708ull,
+            0x11121314,
+            0x21222324,
+            0x31323334,
+            5,
+            6,
+            7,
+            8,
+            int32_t(0x3f800000),
+            -2};
+  auto bytes = encode({all});
+  REQUIRE(bytes.size() == 8 + kInstrBytes);
+  CHECK(std::string(bytes.begin(), bytes.begin() + 8) == "XPUTPU01");
+  std::vector<uint8_t> want = {5,    1,    6,    1,    0x00, 0x00, 0x80, 0x3f, 0x08, 0x07,
+                               0x06, 0x05, 0x04, 0x03, 0x02, 0x01, 0x14, 0x13, 0x12, 0x11,
+                               0x24, 0x23, 0x22, 0x21, 0x34, 0x33, 0x32, 0x31, 5,    0,
+                               0,    0,    6,    0,    0,    0,    7,    0,    0,    0,
+                               8,    0,    0,    0,    0xfe, 0xff, 0xff, 0xff};
+  CHECK(std::vector<uint8_t>(bytes.begin() + 8, bytes.end()) == want);
+  CHECK(error_of([&] { decode(bytes, "x.bin"); }) ==
+        "x.bin: instruction 0 (byte offset 8): field dram must be 0 for vector");
+
+  Instr vec = all;
+  vec.dram = 0;
+  vec.k = 0;
+  vec.stride = 0;
+  Instr loop{Opcode::loop, Dtype::int8, 0, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0};
+  auto back = decode(encode({vec, loop}), "x.bin");
+  REQUIRE(back.size() == 2);
+  CHECK(back[0] == vec);
+  CHECK(back[1] == loop);
+  // line and layer are not encoded and not compared.
+  Instr other = vec;
+  other.line = 12;
+  other.layer = 3;
+  CHECK(other == vec);
+  other.shift = 0;
+  CHECK_FALSE(other == vec);
+}
+
+namespace {
+
+// A random valid instruction at `index` (a loop needs an earlier instruction to target).
+Instr random_instr(std::mt19937_64& rng, size_t index) {
+  auto pick = [&](uint64_t n) { return std::uniform_int_distribution<uint64_t>(0, n - 1)(rng); };
+  // Small values, boundaries and full-range values all occur.
+  auto value = [&](uint64_t max) -> uint64_t {
+    switch (pick(4)) {
+      case 0:
+        return std::min<uint64_t>(pick(300), max);
+      case 1:
+        return max - pick(3);
+      default:
+        return max == UINT64_MAX ? rng() : pick(max + 1);
+    }
+  };
+  const auto& ops = detail::all_ops();
+  for (;;) {
+    const detail::OpDef& def = ops[pick(ops.size())];
+    if (def.op == Opcode::loop && index == 0) continue;
+    Instr in;
+    in.op = def.op;
+    for (const detail::Key& key : def.keys) {
+      const uint64_t max = detail::key_max(key);
+      uint64_t v = 0;
+      switch (key.kind) {
+        case detail::Kind::count:
+          v = 1 + value(max - 1);
+          break;
+        case detail::Kind::bit:
+          v = pick(2);
+          break;
+        case detail::Kind::label:
+          v = pick(index);
+          break;
+        case detail::Kind::dtype:
+        case detail::Kind::act_func:
+        case detail::Kind::vec_func:
+        case detail::Kind::acc_mode:
+        case detail::Kind::pad_mode:
+          v = pick(detail::kind_names(key.kind).size());
+          break;
+        default:  // f32 takes any bit pattern: NaN payloads, infinities, -0, subnormals
+          v = value(max);
+      }
+      detail::set_key(in, key, v);
+    }
+    if (in.op == Opcode::activate) in.shift = int32_t(pick(63));
+    if (detail::check_instr(in).empty()) return in;
+  }
+}
+
+}  // namespace
+
+TEST_CASE("tpu asm: random programs round-trip through text and bytes", "[unit]") {
+  uint64_t seed = std::random_device{}();
+  INFO("seed " << seed);
+  std::mt19937_64 rng(seed);
+  for (int trial = 0; trial < 200; ++trial) {
+    std::vector<Instr> p;
+    size_t n = 1 + rng() % 40;
+    for (size_t i = 0; i < n; ++i) p.push_back(random_instr(rng, i));
+    INFO("trial " << trial);
+    std::string text = disassemble(p);
+    INFO(text);
+    auto q = assemble(text, "r.s");
+    REQUIRE(q == p);
+    CHECK(disassemble(q) == text);
+    CHECK(decode(encode(p), "r.bin") == p);
+  }
+}
+
+TEST_CASE("tpu asm: diagnostics", "[unit]") {
+  CHECK(asm_error("\n  mul ub=0\n") ==
+        "p.s:2:3: expected a mnemonic (rdhost, rdweight, matmul, activate, vector, wrhost, "
+        "rdconv, sync, loop or halt) or a label, found 'mul'");
+  CHECK(asm_error("halt\n  , x\n") ==
+        "p.s:2:3: expected a mnemonic (rdhost, rdweight, matmul, "
+        "activate, vector, wrhost, rdconv, sync, loop or halt) or a label, "
+        "found ','");
+  CHECK(asm_error("rdhost ub=0, drm=4") ==
+        "p.s:1:14: expected a key of rdhost (ub, dram, rows, bytes, stride), found 'drm'");
+  CHECK(asm_error("sync now") ==
+        "p.s:1:6: expected end of line (sync takes no operands), "
+        "found 'now'");
+  CHECK(asm_error("rdhost ub=0, dram=0, rows=1") ==
+        "p.s:1:1: missing key bytes (rdhost requires ub, dram, rows, bytes)");
+  CHECK(asm_error("rdhost ub=0, dram=0, rows=1, ub=4, bytes=1") ==
+        "p.s:1:30: duplicate key ub (first given at column 8)");
+  CHECK(asm_error("rdweight dram=0, k=1, n=1, dtype=fp16") ==
+        "p.s:1:34: expected int8 or bf16 for dtype, found 'fp16'");
+  CHECK(asm_error("matmul ub=0, acc=0, m=1, k=1, n=1, dtype=int8, mode=add") ==
+        "p.s:1:53: expected set or acc for mode, found 'add'");
+  CHECK(asm_error("activate acc=0, ub=0, rows=1, cols=1, dtype=int8, func=gelu") ==
+        "p.s:1:56: expected none or relu for func, found 'gelu'");
+  CHECK_THAT(asm_error("vector func=tanh, dst=0, src=0, rows=1, cols=1, dtype=bf16"),
+             Contains("p.s:1:13: expected add, mul, relu, gelu, silu, scale, softmax, "
+                      "layernorm, rmsnorm, rowmax or rowavg for func, found 'tanh'"));
+  CHECK(asm_error("rdhost ub=0x100000000, dram=0, rows=1, bytes=1") ==
+        "p.s:1:11: expected an address (0 to 0xffffffff), found '0x100000000'");
+  CHECK(asm_error("rdhost ub=0, dram=0x10000000000000000, rows=1, bytes=1") ==
+        "p.s:1:19: integer out of range (more than 64 bits)");
+  CHECK(asm_error("rdhost ub=0, dram=-1, rows=1, bytes=1") ==
+        "p.s:1:19: expected an address (0 to 0xffffffffffffffff), found '-1'");
+  CHECK(asm_error("rdhost ub=0, dram=0, rows=4294967296, bytes=1") ==
+        "p.s:1:27: expected a size (0 to 4294967295), found '4294967296'");
+  CHECK(asm_error("rdhost ub=0, dram=0, rows=1.5, bytes=1") ==
+        "p.s:1:27: expected a size (0 to 4294967295), found '1.5'");
+  CHECK(asm_error("activate acc=0, ub=0, rows=1, cols=1, dtype=int8, mult=2147483648") ==
+        "p.s:1:56: expected an integer (-2147483648 to 2147483647), found '2147483648'");
+  CHECK(asm_error("activate acc=0, ub=0, rows=1, cols=1, dtype=int8, shift=63") ==
+        "p.s:1:1: activate shift 63 is out of range (0 to 62)");
+  CHECK(asm_error("vector func=scale, dst=0, src=0, rows=1, cols=1, dtype=bf16, imm=x") ==
+        "p.s:1:66: expected a number, found 'x'");
+  CHECK(asm_error("vector func=softmax, dst=0, src=0, rows=1, cols=1, dtype=bf16, causal=2") ==
+        "p.s:1:71: expected 0 or 1, found '2'");
+  CHECK(asm_error("vector func=add, dst=0, src=0, rows=1, cols=1, dtype=bf16, causal=1") ==
+        "p.s:1:1: vector add does not take causal=1 (only softmax does)");
+  CHECK(asm_error("\n\n  vector func=gelu, dst=0, src=0, rows=1, cols=1, dtype=int8") ==
+        "p.s:3:3: vector gelu needs dtype bf16 (int8 is allowed for add, relu, rowmax, rowavg)");
+  CHECK(asm_error("rdhost ub=0 dram=0") == "p.s:1:13: expected ',' or end of line, found 'dram'");
+  CHECK(asm_error("rdhost ub=0, dram=0, rows=1, bytes=1,") ==
+        "p.s:1:38: expected a key of rdhost (ub, dram, rows, bytes, stride), found end of line");
+  CHECK(asm_error("rdhost ub 0") == "p.s:1:11: expected '=', found '0'");
+  CHECK(asm_error("rdweight dram=0, k=1, n=3000000000, dtype=bf16") ==
+        "p.s:1:1: the default stride (a DRAM row of the tile) exceeds 32 bits: expected an "
+        "explicit stride=");
+
+  CHECK(asm_error("rdweight dram=0, k=1, n=1, dtype=int8, transpose=2") ==
+        "p.s:1:50: expected 0 or 1, found '2'");
+  CHECK(asm_error("vector func=add, dst=0, src=0, rows=1, cols=1, dtype=int8, groups=2") ==
+        "p.s:1:1: vector add does not take groups (only rowmax and rowavg do)");
+  CHECK(asm_error("rdconv ub=0, dram=0, dtype=int8, h=65536, w=1, c=1, r=1, s=1, rows=1, cols=1") ==
+        "p.s:1:36: expected a count (1 to 65535), found '65536'");
+  CHECK(asm_error("rdconv ub=0, dram=0, dtype=int8, h=1, w=1, c=1, r=1, s=1, rows=1, cols=1, "
+                  "stride_w=0") == "p.s:1:84: expected a count (1 to 255), found '0'");
+  CHECK(asm_error("rdconv ub=0, dram=0, dtype=int8, h=1, w=1, c=1, r=1, s=1, rows=1, cols=1, "
+                  "pad_h=256") == "p.s:1:81: expected a size (0 to 255), found '256'");
+  CHECK(asm_error("rdconv ub=0, dram=0, dtype=int8, h=1, w=1, c=1, r=1, s=1, rows=1, cols=1, "
+                  "pad=min") == "p.s:1:79: expected zero or lowest for pad, found 'min'");
+  CHECK(asm_error("rdconv ub=0, dram=0, dtype=int8, h=1, w=1, r=1, s=1, rows=1, cols=1") ==
+        "p.s:1:1: missing key c (rdconv requires ub, dram, dtype, h, w, c, r, s, rows, cols)");
+
+  // Labels and loops.
+  CHECK(asm_error("a:\nsync\n  a: halt") == "p.s:3:3: duplicate label a (first defined at line 1)");
+  CHECK(asm_error("a: sync\nloop target=b, count=2") == "p.s:2:13: undefined label b");
+  CHECK(asm_error("a: sync\nloop target=a, count=0") ==
+        "p.s:2:22: expected a count (1 to 4294967295), found '0'");
+  CHECK(asm_error("sync\nloop target=0, count=1") == "p.s:2:13: expected a label, found '0'");
+  CHECK(asm_error("sync\nloop target=b, count=2\nb: halt") ==
+        "p.s:2:13: loop target b (instruction 2) is after the loop (instruction 1): expected a "
+        "label before it");
+  CHECK(asm_error("sync\nb: loop target=b, count=2") ==
+        "p.s:2:16: loop target b (instruction 1) is after the loop (instruction 1): expected a "
+        "label before it");
+  // Lexer errors surface with their location too.
+  CHECK(asm_error("halt\nrdhost ub=0x1g") == "p.s:2:11: malformed number '0x1g'");
+  // Labels before an instruction, on their own line, and several at one place.
+  auto p =
+      assemble("a: b:\nc:\n sync ; x\nloop target=b, count=4 # y\nloop count=1, target=c", "ok.s");
+  REQUIRE(p.size() == 3);
+  CHECK((p[1].stride == 0 && p[2].stride == 0 && p[1].k == 4 && p[2].line == 5));
+}
+
+TEST_CASE("tpu decode: diagnostics name the file and the instruction", "[unit]") {
+  Instr mm{Opcode::matmul, Dtype::int8, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0};
+  auto good = encode({mm, mm});
+  auto with = [&](size_t byte, uint8_t v) {
+    auto b = good;
+    b[8 + kInstrBytes + byte] = v;
+    return error_of([&] { decode(b, "w.bin"); });
+  };
+  CHECK(error_of([&] {
+          decode({'X', 'P', 'U'}, "w.bin");
+        }) == "w.bin: not a TPU program: expected the magic \"XPUTPU01\" at the start");
+  auto bad_magic = good;
+  bad_magic[7] = '2';
+  CHECK_THAT(error_of([&] { decode(bad_magic, "w.bin"); }), Contains("w.bin: not a TPU program"));
+  auto short_by_one = good;
+  short_by_one.pop_back();
+  CHECK(error_of([&] { decode(short_by_one, "w.bin"); }) ==
+        "w.bin: size 103 bytes: expected 8 + a multiple of 48");
+  CHECK(with(0, 0) == "w.bin: instruction 1 (byte offset 56): unknown opcode 0");
+  CHECK(with(0, 11) == "w.bin: instruction 1 (byte offset 56): unknown opcode 11");
+  CHECK(with(1, 2) ==
+        "w.bin: instruction 1 (byte offset 56): matmul dtype 2 is out of range "
+        "(0 to 1)");
+  CHECK(with(3, 2) ==
+        "w.bin: instruction 1 (byte offset 56): matmul mode 2 is out of range "
+        "(0 to 1)");
+  CHECK(with(2, 1) == "w.bin: instruction 1 (byte offset 56): field func must be 0 for matmul");
+  CHECK(with(9, 1) == "w.bin: instruction 1 (byte offset 56): field dram must be 0 for matmul");
+  CHECK(with(47, 1) == "w.bin: instruction 1 (byte offset 56): field shift must be 0 for matmul");
+
+  Instr act{Opcode::activate, Dtype::int8, 2, 0, 0, 0, 0, 0, 1, 1, 0, 0, 1, 0};
+  CHECK(error_of([&] { decode(encode({act}), "a.bin"); }) ==
+        "a.bin: instruction 0 (byte offset 8): activate func 2 is out of range (0 to 1)");
+  Instr vec{
+      Opcode::vector, Dtype::int8, uint8_t(VecFunc::softmax), 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0};
+  CHECK_THAT(error_of([&] { decode(encode({vec}), "v.bin"); }),
+             Contains("v.bin: instruction 0 (byte offset 8): vector softmax needs dtype bf16"));
+  vec.func = 11;
+  CHECK(error_of([&] { decode(encode({vec}), "v.bin"); }) ==
+        "v.bin: instruction 0 (byte offset 8): vector func 11 is out of range (0 to 10)");
+  vec.func = uint8_t(VecFunc::add);
+  vec.flags = 2;
+  CHECK(error_of([&] { decode(encode({vec}), "v.bin"); }) ==
+        "v.bin: instruction 0 (byte offset 8): vector causal 2 is not 0 or 1");
+
+  vec.flags = 0;
+  vec.k = 2;
+  CHECK(error_of([&] { decode(encode({vec}), "v.bin"); }) ==
+        "v.bin: instruction 0 (byte offset 8): vector add does not take groups (only rowmax and "
+        "rowavg do)");
+
+  Instr conv{Opcode::rdconv,
+             Dtype::int8,
+             0,
+             0,
+             0,
+             0,
+             0,
+             1,
+             1,
+             1,
+             0,
+             1u << 16 | 1,
+             1 << 24 | 1 << 16 | 1 << 8 | 1,
+             0};
+  CHECK(decode(encode({conv}), "c.bin").size() == 1);
+  conv.shift = 1 << 16;
+  CHECK(error_of([&] { decode(encode({conv}), "c.bin"); }) ==
+        "c.bin: instruction 0 (byte offset 8): unused bits of field shift must be 0 for rdconv");
+  conv.shift = 0;
+  conv.imm = 1 << 24 | 1 << 16 | 1 << 8;
+  CHECK(error_of([&] { decode(encode({conv}), "c.bin"); }) ==
+        "c.bin: instruction 0 (byte offset 8): rdconv stride_w must be at least 1");
+  conv.imm = 1 << 24 | 1 << 16 | 1 << 8 | 1;
+  conv.flags = 2;
+  CHECK(error_of([&] { decode(encode({conv}), "c.bin"); }) ==
+        "c.bin: instruction 0 (byte offset 8): rdconv pad 2 is out of range (0 to 1)");
+
+  Instr loop{Opcode::loop, Dtype::int8, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0};
+  CHECK(error_of([&] {
+          decode(encode({mm, loop}), "l.bin");
+        }) == "l.bin: instruction 1 (byte offset 56): loop target 1 is not before the loop");
+  loop.stride = 0;
+  loop.k = 0;
+  CHECK(error_of([&] {
+          decode(encode({mm, loop}), "l.bin");
+        }) == "l.bin: instruction 1 (byte offset 56): loop count must be at least 1");
+  loop.k = 5;
+  CHECK(decode(encode({mm, loop}), "l.bin").size() == 2);
+  CHECK(decode(encode({}), "empty.bin").empty());
+}
