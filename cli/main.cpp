@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <systemc>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -190,4 +191,11 @@ int sc_main(int argc, char* argv[]) {
     return 2;
   }
   return 0;
+}
+
+// Our own main (it takes precedence over libsystemc's): silence SystemC's banner before the
+// kernel starts, then enter the kernel, which calls sc_main.
+int main(int argc, char* argv[]) {
+  setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 0);
+  return sc_core::sc_elab_and_sim(argc, argv);
 }

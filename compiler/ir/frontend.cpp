@@ -46,12 +46,13 @@ class Map {
  public:
   Map(const Doc& doc, const YAML::Node& node, std::string what) : doc_(doc), node_(node) {
     what_ = std::move(what);
-    if (!node.IsMap()) doc.fail(node, fmt::format("{}: expected a mapping of keys to values", what_));
+    if (!node.IsMap())
+      doc.fail(node, fmt::format("{}: expected a mapping of keys to values", what_));
     for (const auto& kv : node) {
-      if (!kv.first.IsScalar()) doc.fail(kv.first, fmt::format("{}: keys must be plain names", what_));
+      if (!kv.first.IsScalar())
+        doc.fail(kv.first, fmt::format("{}: keys must be plain names", what_));
       std::string key = kv.first.Scalar();
-      if (find(key))
-        doc.fail(kv.first, fmt::format("{}: key '{}' is given twice", what_, key));
+      if (find(key)) doc.fail(kv.first, fmt::format("{}: key '{}' is given twice", what_, key));
       entries_.push_back({key, kv.first, kv.second});
     }
   }
@@ -59,7 +60,6 @@ class Map {
   // Renames the context used in messages (once the op's name and kind are known).
   void set_what(std::string what) { what_ = std::move(what); }
   const std::string& what() const { return what_; }
-  const YAML::Node& node() const { return node_; }
 
   void allow(const std::vector<std::string>& allowed) const {
     for (const Entry& e : entries_)
@@ -202,7 +202,9 @@ const std::vector<std::string> kWindowKeys = {"stride", "stride_h", "stride_w",
 std::vector<std::string> allowed_keys(OpKind k, bool chained) {
   std::vector<std::string> keys = {"name", "op", "dtype", "output"};
   if (chained) keys.push_back("inputs");
-  auto add = [&](std::initializer_list<const char*> more) { keys.insert(keys.end(), more.begin(), more.end()); };
+  auto add = [&](std::initializer_list<const char*> more) {
+    keys.insert(keys.end(), more.begin(), more.end());
+  };
   switch (k) {
     case OpKind::gemm:
       if (chained)
@@ -311,13 +313,15 @@ class Builder {
 int Builder::add_tensor(TensorInfo t, bool declared_input) {
   auto it = ids_.find(t.name);
   if (it != ids_.end())
-    throw Error(t.loc, fmt::format("tensor '{}' is already defined at {} (a tensor has one producer)",
-                                   t.name, g_.tensors[it->second].loc.str()));
+    throw Error(t.loc,
+                fmt::format("tensor '{}' is already defined at {} (a tensor has one producer)",
+                            t.name, g_.tensors[it->second].loc.str()));
   auto d = declared_.find(t.name);
   if (!declared_input && d != declared_.end())
-    throw Error(t.loc, fmt::format("tensor '{}' is already defined at {} as a graph input (a tensor "
-                                   "has one producer)",
-                                   t.name, d->second.info.loc.str()));
+    throw Error(t.loc,
+                fmt::format("tensor '{}' is already defined at {} as a graph input (a tensor "
+                            "has one producer)",
+                            t.name, d->second.info.loc.str()));
   int64_t n = 1;
   for (int64_t dim : t.shape) {
     if (dim > kMaxElements / n)
@@ -389,8 +393,8 @@ void Builder::add_op(const YAML::Node& y) {
   cur_loc_ = doc_.loc(y);
   auto prev = node_locs_.find(cur_name_);
   if (prev != node_locs_.end())
-    doc_.fail(m.value("name"), fmt::format("op name '{}' is already used at {}", cur_name_,
-                                           prev->second.str()));
+    doc_.fail(m.value("name"),
+              fmt::format("op name '{}' is already used at {}", cur_name_, prev->second.str()));
   node_locs_[cur_name_] = cur_loc_;
 
   Node n;
@@ -420,14 +424,15 @@ void Builder::add_op(const YAML::Node& y) {
 
   // Dtype: a flat op's own (or its default); a chained op's comes from its inputs.
   if (chained) {
-    if (ins.empty()) doc_.fail(m.value("inputs"), fmt::format("{}: inputs must not be empty", m.what()));
+    if (ins.empty())
+      doc_.fail(m.value("inputs"), fmt::format("{}: inputs must not be empty", m.what()));
     cur_dtype_ = g_.tensors[ins[0]].dtype;
     if (m.has("dtype")) {
       DType t = parse_dtype(m.str("dtype"), doc_.loc(m.value("dtype")));
       if (t != cur_dtype_)
-        doc_.fail(m.value("dtype"), fmt::format("{}: dtype {} differs from the dtype of input '{}' ({})",
-                                                m.what(), dtype_name(t), g_.tensors[ins[0]].name,
-                                                dtype_name(cur_dtype_)));
+        doc_.fail(m.value("dtype"),
+                  fmt::format("{}: dtype {} differs from the dtype of input '{}' ({})", m.what(),
+                              dtype_name(t), g_.tensors[ins[0]].name, dtype_name(cur_dtype_)));
     }
   } else {
     cur_dtype_ = m.has("dtype") ? parse_dtype(m.str("dtype"), doc_.loc(m.value("dtype")))
@@ -454,8 +459,9 @@ void Builder::add_op(const YAML::Node& y) {
   switch (kind) {
     case OpKind::gemm: {
       if (chained) {
-        expect_inputs({1}, "[A] (the weight (K,N) is generated from N; use matmul for two "
-                           "activations)");
+        expect_inputs({1},
+                      "[A] (the weight (K,N) is generated from N; use matmul for two "
+                      "activations)");
         if (in_shape(0).size() < 2)
           doc_.fail(m.value("inputs"), fmt::format("{}: input '{}' must have at least 2 dims (M,K)",
                                                    m.what(), g_.tensors[ins[0]].name));
@@ -491,8 +497,8 @@ void Builder::add_op(const YAML::Node& y) {
         expect_inputs({1}, "[X] (the weights are generated from K, R, S)");
         expect_rank(0, 4, "(N,C,H,W)");
       } else {
-        ins.push_back(generate(
-            "in0", {m.size_or("N", 1), m.size("C"), m.size("H"), m.size("W")}, false));
+        ins.push_back(
+            generate("in0", {m.size_or("N", 1), m.size("C"), m.size("H"), m.size("W")}, false));
       }
       int64_t c = in_shape(0)[1], k = m.size("K");
       a.groups = m.size_or("groups", 1);
@@ -514,8 +520,8 @@ void Builder::add_op(const YAML::Node& y) {
         expect_inputs({1}, "[X]");
         expect_rank(0, 4, "(N,C,H,W)");
       } else {
-        ins.push_back(generate(
-            "in0", {m.size_or("N", 1), m.size("C"), m.size("H"), m.size("W")}, false));
+        ins.push_back(
+            generate("in0", {m.size_or("N", 1), m.size("C"), m.size("H"), m.size("W")}, false));
       }
       if (!m.has("kernel") && !(m.has("kernel_h") && m.has("kernel_w")))
         doc_.fail(y, fmt::format("{}: missing required key 'kernel' (or 'kernel_h' and 'kernel_w')",

@@ -13,12 +13,14 @@ namespace xpusim::compiler {
 namespace {
 
 const char* const kDtypeNames[] = {"int8", "int32", "bf16", "fp32"};
-const char* const kOpNames[] = {"gemm",    "matmul",    "conv2d",  "pool",      "add",
-                                "mul",     "relu",      "gelu",    "silu",      "softmax",
+const char* const kOpNames[] = {"gemm",      "matmul",  "conv2d",   "pool", "add",
+                                "mul",       "relu",    "gelu",     "silu", "softmax",
                                 "layernorm", "rmsnorm", "attention"};
 constexpr int kNumOps = int(sizeof(kOpNames) / sizeof(kOpNames[0]));
 
-std::string shape_str(const std::vector<int64_t>& s) { return fmt::format("[{}]", fmt::join(s, ", ")); }
+std::string shape_str(const std::vector<int64_t>& s) {
+  return fmt::format("[{}]", fmt::join(s, ", "));
+}
 
 int64_t product(std::vector<int64_t>::const_iterator b, std::vector<int64_t>::const_iterator e) {
   int64_t p = 1;
@@ -55,7 +57,8 @@ class NodeChecker {
   }
 
   void expect_param(size_t i, const char* what) const {
-    if (!in(i).is_param) fail(fmt::format("input {} '{}' ({}) must be a param", i, in(i).name, what));
+    if (!in(i).is_param)
+      fail(fmt::format("input {} '{}' ({}) must be a param", i, in(i).name, what));
   }
 
   void expect_dim(const char* what, int64_t got, int64_t want) const {
@@ -122,7 +125,9 @@ int dtype_size(DType t) {
   return 0;
 }
 
-const char* dtype_name(DType t) { return kDtypeNames[int(t)]; }
+const char* dtype_name(DType t) {
+  return kDtypeNames[int(t)];
+}
 
 DType parse_dtype(const std::string& s, const SourceLoc& loc) {
   for (int i = 0; i < 4; ++i)
@@ -130,7 +135,9 @@ DType parse_dtype(const std::string& s, const SourceLoc& loc) {
   throw Error(loc, fmt::format("unknown dtype '{}'; expected one of: int8, int32, bf16, fp32", s));
 }
 
-const char* op_name(OpKind k) { return kOpNames[int(k)]; }
+const char* op_name(OpKind k) {
+  return kOpNames[int(k)];
+}
 
 OpKind parse_op(const std::string& s, const SourceLoc& loc) {
   for (int i = 0; i < kNumOps; ++i)
@@ -156,7 +163,9 @@ bool op_supports_dtype(OpKind k, DType t) {
   }
 }
 
-int64_t TensorInfo::elements() const { return product(shape.begin(), shape.end()); }
+int64_t TensorInfo::elements() const {
+  return product(shape.begin(), shape.end());
+}
 
 MatmulDims matmul_dims(const Graph& g, const Node& n) {
   const auto& a = g.tensor(n.inputs.at(0)).shape;
@@ -191,7 +200,8 @@ AttentionDims attention_dims(const Graph& g, const Node& n) {
 std::vector<int64_t> infer_output_shape(const Graph& g, const Node& n) {
   NodeChecker c(g, n);
   for (int id : n.inputs)
-    if (id < 0 || id >= int(g.tensors.size())) c.fail(fmt::format("input tensor id {} out of range", id));
+    if (id < 0 || id >= int(g.tensors.size()))
+      c.fail(fmt::format("input tensor id {} out of range", id));
   if (!n.inputs.empty()) {
     DType t = c.in(0).dtype;
     if (!op_supports_dtype(n.kind, t))
@@ -234,9 +244,10 @@ std::vector<int64_t> infer_output_shape(const Graph& g, const Node& n) {
       const auto& w = c.ranked(1, 4, "(K,C/groups,R,S)");
       c.expect_param(1, "the weights");
       if (a.groups < 1 || x[1] % a.groups != 0 || w[0] % a.groups != 0)
-        c.fail(fmt::format("groups {} must be >= 1 and divide the input channels C={} and the "
-                           "output channels K={}",
-                           a.groups, x[1], w[0]));
+        c.fail(
+            fmt::format("groups {} must be >= 1 and divide the input channels C={} and the "
+                        "output channels K={}",
+                        a.groups, x[1], w[0]));
       c.expect_dim("dim 1 of the weights (C/groups)", w[1], x[1] / a.groups);
       c.expect_dim("kernel_h (weights dim 2, R)", a.kernel_h, w[2]);
       c.expect_dim("kernel_w (weights dim 3, S)", a.kernel_w, w[3]);
@@ -250,8 +261,8 @@ std::vector<int64_t> infer_output_shape(const Graph& g, const Node& n) {
       const auto& x = c.ranked(0, 4, "(N,C,H,W)");
       // A window made only of padding would have no elements to reduce.
       if (a.pad_h >= a.kernel_h || a.pad_w >= a.kernel_w)
-        c.fail(fmt::format("pad ({}, {}) must be smaller than the kernel ({}, {})", a.pad_h, a.pad_w,
-                           a.kernel_h, a.kernel_w));
+        c.fail(fmt::format("pad ({}, {}) must be smaller than the kernel ({}, {})", a.pad_h,
+                           a.pad_w, a.kernel_h, a.kernel_w));
       int64_t oh = c.window_out("height", x[2], a.kernel_h, a.stride_h, a.pad_h);
       int64_t ow = c.window_out("width", x[3], a.kernel_w, a.stride_w, a.pad_w);
       return {x[0], x[1], oh, ow};
@@ -297,9 +308,10 @@ std::vector<int64_t> infer_output_shape(const Graph& g, const Node& n) {
         c.fail(fmt::format("heads {} must be divisible by kv_heads {}", d.heads, d.kv_heads));
       // With sq > skv the first query rows would have no key left to attend to.
       if (a.causal && d.seq_q > d.seq_kv)
-        c.fail(fmt::format("causal attention needs seq_q <= seq_kv, got {} > {}", d.seq_q,
-                           d.seq_kv));
-      if (!(a.scale >= 0)) c.fail(fmt::format("scale must be >= 0 (0: 1/sqrt(d)), got {}", a.scale));
+        c.fail(
+            fmt::format("causal attention needs seq_q <= seq_kv, got {} > {}", d.seq_q, d.seq_kv));
+      if (!(a.scale >= 0))
+        c.fail(fmt::format("scale must be >= 0 (0: 1/sqrt(d)), got {}", a.scale));
       return c.in(0).shape;
     }
   }
@@ -361,11 +373,11 @@ void verify(const Graph& g) {
   std::unordered_map<std::string, int> node_names;
   for (const Node& n : g.nodes) {
     if (n.name.empty()) throw Error(n.loc, "a node has no name");
-    if (!node_names.emplace(n.name, 0).second)
-      node_error(n, "the node name is used twice");
+    if (!node_names.emplace(n.name, 0).second) node_error(n, "the node name is used twice");
     for (size_t i = 0; i < n.inputs.size(); ++i) {
       int id = n.inputs[i];
-      if (!in_range(id)) node_error(n, fmt::format("input {} has tensor id {} out of range", i, id));
+      if (!in_range(id))
+        node_error(n, fmt::format("input {} has tensor id {} out of range", i, id));
       if (!available[id])
         node_error(n, fmt::format("input '{}' is not a param, a graph input or the output of an "
                                   "earlier node (nodes must be in topological order)",
@@ -386,15 +398,17 @@ void verify(const Graph& g) {
       node_error(n, fmt::format("output '{}' must have shape {}, got {}", o.name, shape_str(want),
                                 shape_str(o.shape)));
     if (o.dtype != g.tensors[n.inputs[0]].dtype)
-      node_error(n, fmt::format("output '{}' must have the dtype of the inputs ({}), got {}", o.name,
-                                dtype_name(g.tensors[n.inputs[0]].dtype), dtype_name(o.dtype)));
+      node_error(n,
+                 fmt::format("output '{}' must have the dtype of the inputs ({}), got {}", o.name,
+                             dtype_name(g.tensors[n.inputs[0]].dtype), dtype_name(o.dtype)));
     available[out] = 1;
   }
 
   std::vector<int> want_outputs;
   for (int t = 0; t < nt; ++t) {
     if (!available[t])
-      throw Error(g.tensors[t].loc, fmt::format("tensor '{}' is never produced", g.tensors[t].name));
+      throw Error(g.tensors[t].loc,
+                  fmt::format("tensor '{}' is never produced", g.tensors[t].name));
     if (consumers[t] == 0 && !g.tensors[t].is_param) want_outputs.push_back(t);
   }
   std::vector<int> outputs = g.outputs;
@@ -411,13 +425,12 @@ std::string yaml_name(const std::string& s) {
   for (char ch : s)
     plain = plain && (std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '.' ||
                       ch == '-' || ch == '/');
-  static const char* const kReserved[] = {"true", "false", "yes", "no", "on", "off", "null", "y", "n"};
-  for (const char* r : kReserved) {
-    std::string lower = s;
-    std::transform(lower.begin(), lower.end(), lower.begin(),
-                   [](unsigned char ch) { return char(std::tolower(ch)); });
-    plain = plain && lower != r;
-  }
+  static const char* const kReserved[] = {"true", "false", "yes", "no", "on",
+                                          "off",  "null",  "y",   "n"};
+  std::string lower = s;
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char ch) { return char(std::tolower(ch)); });
+  for (const char* r : kReserved) plain = plain && lower != r;
   if (plain) return s;
   std::string q = "\"";
   for (char ch : s) {
@@ -475,8 +488,9 @@ std::string to_yaml(const Graph& g) {
         if (a.groups != 1) keys += fmt::format(", groups: {}", a.groups);
         break;
       case OpKind::pool:
-        keys = hw_pair("kernel", a.kernel_h, a.kernel_w) + hw_pair("stride", a.stride_h, a.stride_w) +
-               hw_pair("pad", a.pad_h, a.pad_w) + fmt::format(", type: {}", a.pool_max ? "max" : "avg");
+        keys = hw_pair("kernel", a.kernel_h, a.kernel_w) +
+               hw_pair("stride", a.stride_h, a.stride_w) + hw_pair("pad", a.pad_h, a.pad_w) +
+               fmt::format(", type: {}", a.pool_max ? "max" : "avg");
         break;
       case OpKind::layernorm:
       case OpKind::rmsnorm:

@@ -56,13 +56,13 @@ struct OpAttrs {
   int64_t kernel_h = 1, kernel_w = 1;
   int64_t stride_h = 1, stride_w = 1;
   int64_t pad_h = 0, pad_w = 0;
-  int64_t groups = 1;     // conv2d; groups == C is depthwise
-  bool pool_max = true;   // pool: max (true) or average (false, padding excluded from the count)
+  int64_t groups = 1;    // conv2d; groups == C is depthwise
+  bool pool_max = true;  // pool: max (true) or average (false, padding excluded from the count)
   // layernorm / rmsnorm
   double eps = 1e-5;
   // attention
-  bool causal = false;    // query i attends to keys j <= i + (skv - sq)
-  double scale = 0.0;     // 0 means 1/sqrt(head_dim)
+  bool causal = false;  // query i attends to keys j <= i + (skv - sq)
+  double scale = 0.0;   // 0 means 1/sqrt(head_dim)
   // int8 outputs of gemm / matmul / conv2d: out = saturate(round(acc * multiplier / 2^shift)).
   // Chosen by the frontend from K when the workload does not give them.
   int32_t requant_multiplier = 1;

@@ -55,14 +55,15 @@ std::vector<double> real_values(const Tensor& t) {
 }
 
 // The value an int32 accumulator holds after summing acc (two's complement wrap-around).
-int32_t wrap_int32(int64_t acc) { return int32_t(uint32_t(uint64_t(acc))); }
+int32_t wrap_int32(int64_t acc) {
+  return int32_t(uint32_t(uint64_t(acc)));
+}
 
 // Writes accumulators to the output: requantise (int8) or round (bf16), with the fused ReLU.
 template <typename Acc>
 void store_acc(Tensor& out, int64_t i, Acc acc, const OpAttrs& a) {
   if (out.dtype == DType::int8) {
-    int8_t q = numeric::requantize(wrap_int32(int64_t(acc)), a.requant_multiplier,
-                                   a.requant_shift);
+    int8_t q = numeric::requantize(wrap_int32(int64_t(acc)), a.requant_multiplier, a.requant_shift);
     out.set(i, a.fused_relu ? std::max<int8_t>(q, 0) : q);
   } else {
     double v = double(acc);
@@ -100,8 +101,8 @@ void eval_matmul(const MatmulDims& d, const Tensor& ta, const Tensor& tb, const 
 
 // The output positions o in [lo, hi) whose input index o * stride - pad + offset is inside
 // [0, size).
-std::pair<int64_t, int64_t> valid_range(int64_t out_size, int64_t size, int64_t stride,
-                                        int64_t pad, int64_t offset) {
+std::pair<int64_t, int64_t> valid_range(int64_t out_size, int64_t size, int64_t stride, int64_t pad,
+                                        int64_t offset) {
   int64_t lo = 0, hi = out_size;
   while (lo < hi && lo * stride - pad + offset < 0) ++lo;
   while (hi > lo && (hi - 1) * stride - pad + offset >= size) --hi;
@@ -216,8 +217,8 @@ void eval_attention(const Graph& g, const Node& n, const Tensor& tq, const Tenso
       const double* vh = v.data() + kv_off;
       for (int64_t i = 0; i < d.seq_q; ++i) {
         // Keys 0..last are visible to query i.
-        const int64_t last = n.attrs.causal ? std::min(d.seq_kv - 1, i + d.seq_kv - d.seq_q)
-                                            : d.seq_kv - 1;
+        const int64_t last =
+            n.attrs.causal ? std::min(d.seq_kv - 1, i + d.seq_kv - d.seq_q) : d.seq_kv - 1;
         double m = -std::numeric_limits<double>::infinity(), sum = 0;
         for (int64_t j = 0; j <= last; ++j) {
           double dot = 0;
@@ -231,8 +232,7 @@ void eval_attention(const Graph& g, const Node& n, const Tensor& tq, const Tenso
           const double pj = numeric::bf16_to_float(numeric::float_to_bf16(float(p[j] / sum)));
           for (int64_t c = 0; c < D; ++c) o[c] += pj * vh[j * D + c];
         }
-        for (int64_t c = 0; c < D; ++c)
-          out.set(((b * d.heads + h) * d.seq_q + i) * D + c, o[c]);
+        for (int64_t c = 0; c < D; ++c) out.set(((b * d.heads + h) * d.seq_q + i) * D + c, o[c]);
       }
     }
   }

@@ -54,9 +54,13 @@ class SplitMix64 {
   uint64_t state_;
 };
 
-bool is_integer(DType t) { return t == DType::int8 || t == DType::int32; }
+bool is_integer(DType t) {
+  return t == DType::int8 || t == DType::int32;
+}
 
-std::string shape_str(const std::vector<int64_t>& s) { return fmt::format("[{}]", fmt::join(s, ", ")); }
+std::string shape_str(const std::vector<int64_t>& s) {
+  return fmt::format("[{}]", fmt::join(s, ", "));
+}
 
 }  // namespace
 

@@ -28,7 +28,8 @@ struct Tensor {
 // Deterministic pseudo-random values for workload inputs and weights: int8 uniform in
 // [-range, range], bf16 uniform in [-1, 1] (rounded), from a 64-bit seed (splitmix64).
 // int32 is drawn like int8 and fp32 like bf16.
-Tensor random_tensor(const std::vector<int64_t>& shape, DType t, uint64_t seed, int int8_range = 127);
+Tensor random_tensor(const std::vector<int64_t>& shape, DType t, uint64_t seed,
+                     int int8_range = 127);
 
 // Result of comparing a simulated tensor against the reference.
 struct CompareResult {
@@ -36,7 +37,7 @@ struct CompareResult {
   int64_t mismatches = 0;
   int64_t first_bad = -1;  // element index of the first mismatch
   double max_abs_err = 0;
-  std::string message;     // one line, empty when ok
+  std::string message;  // one line, empty when ok
 };
 
 // Integers must match exactly. bf16/fp32 must satisfy |got - want| <= atol + rtol * |want|

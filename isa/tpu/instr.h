@@ -23,8 +23,9 @@ enum class Opcode : uint8_t {
   rdconv = 10,   // DRAM image (NHWC) -> UB im2col rows, zero padded         unit: dma_in
 };
 
-// Element type of an instruction's operands.
-enum class Dtype : uint8_t { int8 = 0, bf16 = 1 };
+// Element type of an instruction's operands. fp32 is only an activate output (the
+// accumulators copied unrounded, for a vector op that wants full precision).
+enum class Dtype : uint8_t { int8 = 0, bf16 = 1, fp32 = 2 };
 
 // activate: function applied to each accumulator element.
 enum class ActFunc : uint8_t { none = 0, relu = 1 };
@@ -52,8 +53,9 @@ enum class AccMode : uint8_t { set = 0, acc = 1 };
 struct Instr {
   Opcode op = Opcode::halt;
   Dtype dtype = Dtype::int8;
-  uint8_t func = 0;     // ActFunc (activate), VecFunc (vector)
-  uint8_t flags = 0;    // matmul: AccMode; vector softmax: 1 = causal; rdweight: 1 = transpose
+  uint8_t func = 0;     // ActFunc (activate), VecFunc (vector); rdweight/matmul: array (mxu)
+  uint8_t flags = 0;    // matmul: AccMode; vector softmax: 1 = causal, 2 = src is fp32 (the
+                        // result is dtype); rdweight: 1 = transpose
                         // (tile element (k, n) at dram + n*stride + k*elem); rdconv: 1 = pad
                         // with the dtype's lowest value instead of zero
   uint64_t dram = 0;    // rdhost, rdweight, wrhost: DRAM address

@@ -1,5 +1,7 @@
 #include "isa/tpu/operands.h"
 
+#include <fmt/format.h>
+
 namespace xpusim::isa::tpu::detail {
 
 const char* field_name(Field f) {
@@ -141,7 +143,8 @@ const std::vector<OpDef>& all_ops() {
         {"n", F::cols, K::size, D::required},
         {"dtype", F::dtype, K::dtype, D::required},
         {"stride", F::stride, K::size, D::weight_row},
-        {"transpose", F::flags, K::bit, D::zero}}},
+        {"transpose", F::flags, K::bit, D::zero},
+        {"mxu", F::func, K::size, D::zero, 0, 8}}},
       {Opcode::matmul,
        {{"ub", F::ub, K::addr, D::required},
         {"acc", F::src, K::addr, D::required},
@@ -149,7 +152,8 @@ const std::vector<OpDef>& all_ops() {
         {"k", F::k, K::size, D::required},
         {"n", F::cols, K::size, D::required},
         {"dtype", F::dtype, K::dtype, D::required},
-        {"mode", F::flags, K::acc_mode, D::zero}}},
+        {"mode", F::flags, K::acc_mode, D::zero},
+        {"mxu", F::func, K::size, D::zero, 0, 8}}},
       {Opcode::activate,
        {{"acc", F::src, K::addr, D::required},
         {"ub", F::ub, K::addr, D::required},
@@ -178,7 +182,7 @@ const std::vector<OpDef>& all_ops() {
         {"bytes", F::cols, K::size, D::required},
         {"stride", F::stride, K::size, D::cols}}},
       // Geometry packed as in conv_geom(): stride = h << 16 | w, imm = r << 24 | s << 16 |
-      // stride_h << 8 | stride_w, shift = pad_h << 8 | pad_w.
+      // stride_h << 8 | stride_w, shift = cg << 16 | pad_h << 8 | pad_w.
       {Opcode::rdconv,
        {{"ub", F::ub, K::addr, D::required},
         {"dram", F::dram, K::addr, D::required},
@@ -186,6 +190,7 @@ const std::vector<OpDef>& all_ops() {
         {"h", F::stride, K::count, D::required, 16, 16},
         {"w", F::stride, K::count, D::required, 0, 16},
         {"c", F::src2, K::count, D::required},
+        {"cg", F::shift, K::size, D::zero, 16, 16},
         {"r", F::imm, K::count, D::required, 24, 8},
         {"s", F::imm, K::count, D::required, 16, 8},
         {"stride_h", F::imm, K::count, D::one, 8, 8},
@@ -232,10 +237,13 @@ std::string check_instr(const Instr& in) {
   }
   for (int f = 0; f < kFieldCount; ++f) {
     uint64_t stray = get_field(in, Field(f)) & ~used[f];
-    if (stray && !used[f])
-      return std::string("field ") + field_name(Field(f)) + " must be 0 for " + op;
-    if (stray)
-      return std::string("unused bits of field ") + field_name(Field(f)) + " must be 0 for " + op;
+    if (stray) {
+      // Only packed keys (rdconv's geometry) own part of a field; name the stray bits then.
+      std::string what = used[f]
+                             ? fmt::format("bits {:#x} of field {}", stray, field_name(Field(f)))
+                             : std::string("field ") + field_name(Field(f));
+      return op + " does not use " + what + ": it must be 0";
+    }
   }
   if (in.op == Opcode::activate && (in.shift < 0 || in.shift > 62)) {
     // requantize() shifts a 64-bit product: larger shifts are meaningless (and undefined).

@@ -25,7 +25,9 @@ float imm_float(const Instr& in) {
 std::vector<float> load(const ByteStore& m, uint64_t addr, uint64_t n, Dtype t,
                         const std::string& who) {
   std::vector<float> v(n);
-  if (t == Dtype::int8) {
+  if (t == Dtype::fp32) {
+    m.read(addr, v.data(), n * 4, who);
+  } else if (t == Dtype::int8) {
     std::vector<int8_t> raw(n);
     m.read(addr, raw.data(), n, who);
     for (uint64_t i = 0; i < n; ++i) v[i] = raw[i];
@@ -62,7 +64,13 @@ void copy_rows(const ByteStore& src, uint64_t src_addr, uint64_t src_stride, Byt
 
 }  // namespace
 
-int elem_bytes(Dtype t) { return t == Dtype::int8 ? 1 : 2; }
+int elem_bytes(Dtype t) {
+  return t == Dtype::int8 ? 1 : t == Dtype::bf16 ? 2 : 4;
+}
+
+Dtype vector_src_dtype(const Instr& in) {
+  return in.flags & 2 ? Dtype::fp32 : in.dtype;
+}
 
 void exec_rdhost(const Instr& in, const ByteStore& dram, ByteStore& ub, const std::string& who) {
   copy_rows(dram, in.dram, in.stride, ub, in.ub, in.cols, in.rows, in.cols, who);
@@ -102,8 +110,10 @@ void exec_rdconv(const Instr& in, const ByteStore& dram, ByteStore& ub, const st
   // Padding value: zero, or the lowest value of the dtype (max pooling).
   std::vector<uint8_t> pad(e, 0);
   if (in.flags & 1) {
-    if (in.dtype == Dtype::int8) pad[0] = 0x80;
-    else pad[0] = 0x80, pad[1] = 0xff;  // bf16 -inf is 0xff80 (little-endian: 80 ff)
+    if (in.dtype == Dtype::int8)
+      pad[0] = 0x80;
+    else
+      pad[0] = 0x80, pad[1] = 0xff;  // bf16 -inf is 0xff80 (little-endian: 80 ff)
   }
   std::vector<uint8_t> row(uint64_t(in.cols) * e);
   for (uint32_t p = 0; p < in.rows; ++p) {
@@ -154,10 +164,11 @@ WeightTile exec_rdweight(const Instr& in, const ByteStore& dram, const std::stri
 void exec_matmul(const Instr& in, const ByteStore& ub, const WeightTile& w, ByteStore& acc,
                  const std::string& who) {
   if (w.k != in.k || w.n != in.cols || w.dtype != in.dtype)
-    throw Error(fmt::format("{}: the weight FIFO head is a {}x{} {} tile, the matmul expects "
-                            "{}x{} {}",
-                            who, w.k, w.n, w.dtype == Dtype::int8 ? "int8" : "bf16", in.k,
-                            in.cols, in.dtype == Dtype::int8 ? "int8" : "bf16"));
+    throw Error(
+        fmt::format("{}: the weight FIFO head is a {}x{} {} tile, the matmul expects "
+                    "{}x{} {}",
+                    who, w.k, w.n, w.dtype == Dtype::int8 ? "int8" : "bf16", in.k, in.cols,
+                    in.dtype == Dtype::int8 ? "int8" : "bf16"));
   const uint64_t M = in.rows, K = in.k, N = in.cols;
   const bool accumulate = AccMode(in.flags & 1) == AccMode::acc;
   if (in.dtype == Dtype::int8) {
@@ -209,6 +220,12 @@ void exec_activate(const Instr& in, const ByteStore& acc, ByteStore& ub, const s
       o[i] = relu && q < 0 ? 0 : q;
     }
     ub.write(in.ub, o.data(), n);
+  } else if (in.dtype == Dtype::fp32) {
+    std::vector<float> c(n);
+    acc.read(in.src, c.data(), n * 4, who);
+    if (relu)
+      for (auto& v : c) v = std::max(v, 0.0f);
+    ub.write(in.ub, c.data(), n * 4);
   } else {
     std::vector<float> c(n);
     acc.read(in.src, c.data(), n * 4, who);
@@ -220,18 +237,23 @@ void exec_activate(const Instr& in, const ByteStore& acc, ByteStore& ub, const s
 
 uint64_t vector_src_bytes(const Instr& in) {
   const VecFunc f = VecFunc(in.func);
-  const uint64_t groups = f == VecFunc::rowmax || f == VecFunc::rowavg ? std::max<uint32_t>(1, in.k) : 1;
-  return uint64_t(in.rows) * in.cols * groups * elem_bytes(in.dtype);
+  const uint64_t groups =
+      f == VecFunc::rowmax || f == VecFunc::rowavg ? std::max<uint32_t>(1, in.k) : 1;
+  return uint64_t(in.rows) * in.cols * groups * elem_bytes(vector_src_dtype(in));
 }
 
 uint64_t vector_src2_bytes(const Instr& in) {
   const uint64_t row = uint64_t(in.cols) * elem_bytes(in.dtype);
   switch (VecFunc(in.func)) {
     case VecFunc::add:
-    case VecFunc::mul: return row * in.rows;
-    case VecFunc::layernorm: return 2 * row;
-    case VecFunc::rmsnorm: return row;
-    default: return 0;
+    case VecFunc::mul:
+      return row * in.rows;
+    case VecFunc::layernorm:
+      return 2 * row;
+    case VecFunc::rmsnorm:
+      return row;
+    default:
+      return 0;
   }
 }
 
@@ -243,10 +265,13 @@ int vector_passes(VecFunc f) {
   switch (f) {
     case VecFunc::gelu:
     case VecFunc::silu:
-    case VecFunc::rmsnorm: return 2;
+    case VecFunc::rmsnorm:
+      return 2;
     case VecFunc::softmax:
-    case VecFunc::layernorm: return 3;
-    default: return 1;
+    case VecFunc::layernorm:
+      return 3;
+    default:
+      return 1;
   }
 }
 
@@ -256,7 +281,10 @@ void exec_vector(const Instr& in, ByteStore& ub, const std::string& who) {
   if (in.dtype == Dtype::int8 && f != VecFunc::add && f != VecFunc::relu && f != VecFunc::rowmax &&
       f != VecFunc::rowavg)
     throw Error(who + ": this vector function takes bf16 operands only");
-  std::vector<float> x = load(ub, in.src, vector_src_bytes(in) / elem_bytes(in.dtype), in.dtype, who);
+  if (in.dtype == Dtype::fp32 || ((in.flags & 2) && f != VecFunc::softmax))
+    throw Error(who + ": vector results are int8 or bf16; only softmax reads fp32 (flag 2)");
+  const Dtype src_t = vector_src_dtype(in);
+  std::vector<float> x = load(ub, in.src, vector_src_bytes(in) / elem_bytes(src_t), src_t, who);
   std::vector<float> y;
   const float imm = imm_float(in);
   switch (f) {

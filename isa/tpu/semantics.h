@@ -13,6 +13,8 @@
 namespace xpusim::isa::tpu {
 
 int elem_bytes(Dtype t);
+// Element type of a vector instruction's first source (fp32 for a softmax with flag 2).
+Dtype vector_src_dtype(const Instr& in);
 
 // A weight tile as it sits in the weight FIFO.
 struct WeightTile {

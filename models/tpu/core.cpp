@@ -13,10 +13,9 @@ using isa::tpu::Instr;
 using isa::tpu::Opcode;
 
 namespace {
-const char* kUnitNames[] = {"dma_in", "weight_dma", "mxu", "act", "vpu", "dma_out"};
-const char* kUnitDesc[] = {"DMA from DRAM into the unified buffer (rdhost)",
-                           "DMA from DRAM into the weight FIFO (rdweight)",
-                           "systolic array (matmul)",
+const char* kUnitNames[] = {"dma_in", "weight_dma", "act", "vpu", "dma_out"};
+const char* kUnitDesc[] = {"DMA from DRAM into the unified buffer (rdhost, rdconv)",
+                           "DMA from DRAM into the weight FIFOs (rdweight)",
                            "activation pipeline, accumulators to unified buffer (activate)",
                            "vector unit (vector)",
                            "DMA from the unified buffer to DRAM (wrhost)"};
@@ -34,10 +33,10 @@ TpuCore::TpuCore(sc_core::sc_module_name name, const TpuParams& p, const std::ve
       functional_(dram != nullptr),
       trace_(trace),
       period_(sc_core::sc_time(std::max(1.0, std::round(1e6 / p.clock_mhz)), sc_core::SC_PS)),
-      macs_(stats.group("mxu").counter("macs", "MAC", "multiply-accumulates performed")),
-      stream_cycles_(stats.group("mxu").counter(
+      macs_(stats.group("arrays", "all systolic arrays together").counter("macs", "MAC", "multiply-accumulates performed")),
+      stream_cycles_(stats.group("arrays", "all systolic arrays together").counter(
           "stream_cycles", "cycles", "cycles operands streamed through the array")),
-      weight_stall_cycles_(stats.group("mxu").counter(
+      weight_stall_cycles_(stats.group("arrays", "all systolic arrays together").counter(
           "load_wait_cycles", "cycles",
           "cycles a stream waited for its stationary operand to finish loading")),
       dispatched_(stats.group("dispatcher", "in-order instruction issue")
@@ -49,19 +48,24 @@ TpuCore::TpuCore(sc_core::sc_module_name name, const TpuParams& p, const std::ve
                                       stats.group("acc", "accumulators"));
   channel_ = std::make_unique<DramChannel>(p.dram_bytes_per_cycle(), p.dram_latency_cycles(),
                                            p.stall_free, stats.group("dram", "DRAM channel"));
-  fifo_.resize(size_t(p.fifo_depth));
-  for (int u = 0; u < kUnits; ++u) {
-    StatGroup& g = stats.group(kUnitNames[u], kUnitDesc[u]);
+  arrays_.resize(size_t(p.count));
+  for (auto& a : arrays_) a.fifo.resize(size_t(p.fifo_depth));
+  const int units = kMxu0 + p.count;
+  for (int u = 0; u < units; ++u) {
+    units_.emplace_back();
+    const std::string unit = is_mxu(u) ? fmt::format("mxu{}", u - kMxu0) : kUnitNames[u];
+    StatGroup& g = stats.group(unit, is_mxu(u) ? "systolic array (matmul)" : kUnitDesc[u]);
     units_[u].instrs = &g.counter("instructions", "instructions", "instructions executed");
     units_[u].busy = &g.counter("busy_cycles", "cycles", "cycles the unit was occupied");
     units_[u].stall = &g.counter("stall_cycles", "cycles",
                                  "cycles an issued instruction waited for earlier instructions "
                                  "of other units (dependences) before it could start");
-    units_[u].track = trace_.track(kUnitNames[u]);
+    units_[u].track = trace_.track(unit);
   }
   SC_THREAD(dispatcher);
-  for (int u = 0; u < kUnits; ++u)
-    sc_core::sc_spawn(sc_bind(&TpuCore::unit_thread, this, Unit(u)), kUnitNames[u]);
+  for (int u = 0; u < units; ++u)
+    sc_core::sc_spawn(sc_bind(&TpuCore::unit_thread, this, u),
+                      (is_mxu(u) ? fmt::format("mxu{}", u - kMxu0) : kUnitNames[u]).c_str());
 }
 
 uint64_t TpuCore::now() const { return sc_core::sc_time_stamp().value() / period_.value(); }
@@ -77,12 +81,12 @@ std::string TpuCore::who(const Instr& in) const {
                      &in - prog_.data(), in.layer);
 }
 
-TpuCore::Unit TpuCore::unit_of(const Instr& in) const {
+int TpuCore::unit_of(const Instr& in) const {
   switch (in.op) {
     case Opcode::rdhost:
     case Opcode::rdconv: return dma_in;
     case Opcode::rdweight: return weight_dma;
-    case Opcode::matmul: return mxu;
+    case Opcode::matmul: return kMxu0 + in.func;
     case Opcode::activate: return act;
     case Opcode::vector: return vpu;
     default: return dma_out;
@@ -95,12 +99,18 @@ void TpuCore::validate(const Instr& in) const {
     if (!ok) throw Error(w + ": " + what);
   };
   const uint64_t e = uint64_t(isa::tpu::elem_bytes(in.dtype));
+  if (in.op == Opcode::rdweight || in.op == Opcode::matmul)
+    need(in.func < p_.count, fmt::format("mxu={} but the core has {} systolic array(s) "
+                                         "(array.count)",
+                                         in.func, p_.count));
   auto dram_range = [&](uint64_t row_bytes) {
     need(in.rows > 0 && row_bytes > 0, "rows and the row size must be positive");
     uint64_t hi = in.dram + uint64_t(in.rows - 1) * in.stride + row_bytes;
     need(hi <= p_.dram_bytes, fmt::format("DRAM range [{:#x}, {:#x}) is outside DRAM ({} bytes)",
                                           in.dram, hi, p_.dram_bytes));
   };
+  need(in.dtype != Dtype::fp32 || in.op == Opcode::activate,
+       "dtype fp32 is only an activate output");
   auto dtype_ok = [&]() {
     need(in.dtype == Dtype::int8 ? p_.int8 : p_.bf16,
          fmt::format("the arrays of this configuration do not multiply {} (array.dtypes)",
@@ -186,7 +196,8 @@ void TpuCore::validate(const Instr& in) const {
 
 std::vector<TpuCore::Access> TpuCore::accesses(const Instr& in, int seq) const {
   const uint64_t e = uint64_t(isa::tpu::elem_bytes(in.dtype));
-  const uint64_t slot = uint64_t(dyn_[size_t(seq)].fifo_slot);
+  // FIFO slots of array i are numbered from i * depth.
+  const uint64_t slot = uint64_t(dyn_[size_t(seq)].fifo_slot) + uint64_t(in.func) * uint64_t(p_.fifo_depth);
   auto dram_hi = [&](uint64_t row_bytes) {
     return in.dram + uint64_t(in.rows - 1) * in.stride + row_bytes;
   };
@@ -267,7 +278,7 @@ void TpuCore::dispatcher() {
         pc = ++loop_done[pc] < in.k ? in.stride : (loop_done[pc] = 0, pc + 1);
         continue;
       }
-      const Unit u = unit_of(in);
+      const int u = unit_of(in);
       while (units_[u].queue.size() >= size_t(p_.queue_depth)) wait(units_[u].popped);
       const int seq = int(dyn_.size());
       dyn_.emplace_back();
@@ -275,15 +286,19 @@ void TpuCore::dispatcher() {
       Dyn& d = dyn_.back();
       d.issued = now();
       if (in.op == Opcode::rdweight) {
-        if (fifo_pushes_ - fifo_pops_ >= p_.fifo_depth)
-          throw Error(who(in) + fmt::format(": the weight FIFO is full ({} tiles) and no matmul "
-                                            "before this instruction pops one",
-                                            p_.fifo_depth));
-        d.fifo_slot = fifo_pushes_++ % p_.fifo_depth;
+        Array& a = arrays_[in.func];
+        if (a.pushes - a.pops >= p_.fifo_depth)
+          throw Error(who(in) + fmt::format(": the weight FIFO of mxu {} is full ({} tiles) and "
+                                            "no matmul before this instruction pops one",
+                                            in.func, p_.fifo_depth));
+        d.fifo_slot = a.pushes++ % p_.fifo_depth;
       } else if (in.op == Opcode::matmul) {
-        if (fifo_pops_ == fifo_pushes_)
-          throw Error(who(in) + ": the weight FIFO is empty (no rdweight before this matmul)");
-        d.fifo_slot = fifo_pops_++ % p_.fifo_depth;
+        Array& a = arrays_[in.func];
+        if (a.pops == a.pushes)
+          throw Error(who(in) + fmt::format(": the weight FIFO of mxu {} is empty (no rdweight "
+                                            "for it before this matmul)",
+                                            in.func));
+        d.fifo_slot = a.pops++ % p_.fifo_depth;
       }
       // Dependences on earlier instructions still in flight.
       const uint64_t t = now();
@@ -296,7 +311,8 @@ void TpuCore::dispatcher() {
       for (const Access& a : mine)
         for (const Access& e : inflight_) {
           if (e.mem != a.mem || e.hi <= a.lo || a.hi <= e.lo || !(a.write || e.write)) continue;
-          if (u == mxu && unit_of(prog_[size_t(dyn_[size_t(e.seq)].pc)]) == mxu) continue;
+          // An array's in-order pipeline orders its own accumulations.
+          if (is_mxu(u) && unit_of(prog_[size_t(dyn_[size_t(e.seq)].pc)]) == u) continue;
           auto it = std::find_if(d.deps.begin(), d.deps.end(),
                                  [&](const Dep& x) { return x.seq == e.seq; });
           if (it == d.deps.end()) d.deps.push_back({e.seq, e.write});
@@ -317,7 +333,7 @@ void TpuCore::dispatcher() {
   }
 }
 
-void TpuCore::unit_thread(Unit u) {
+void TpuCore::unit_thread(int u) {
   UnitState& st = units_[u];
   try {
     for (;;) {
@@ -352,7 +368,7 @@ void TpuCore::unit_thread(Unit u) {
   }
 }
 
-uint64_t TpuCore::execute(Unit u, Dyn& d) {
+uint64_t TpuCore::execute(int u, Dyn& d) {
   const Instr& in = prog_[size_t(d.pc)];
   const uint64_t t = now();
   const std::string w = functional_ ? who(in) : std::string();
@@ -371,7 +387,7 @@ uint64_t TpuCore::execute(Unit u, Dyn& d) {
         if (in.op == Opcode::rdhost) isa::tpu::exec_rdhost(in, *dram_, ub_->store(), w);
         else if (in.op == Opcode::rdconv) isa::tpu::exec_rdconv(in, *dram_, ub_->store(), w);
         else if (write) isa::tpu::exec_wrhost(in, ub_->store(), *dram_, w);
-        else fifo_[size_t(d.fifo_slot)] = isa::tpu::exec_rdweight(in, *dram_, w);
+        else arrays_[in.func].fifo[size_t(d.fifo_slot)] = isa::tpu::exec_rdweight(in, *dram_, w);
       }
       if (in.op == Opcode::rdhost || in.op == Opcode::rdconv) ub_->note_write(dram_bytes);
       if (write) ub_->note_read(dram_bytes);
@@ -382,8 +398,9 @@ uint64_t TpuCore::execute(Unit u, Dyn& d) {
       break;
     }
     case Opcode::matmul: {
+      Array& arr = arrays_[in.func];
       if (functional_)
-        isa::tpu::exec_matmul(in, ub_->store(), fifo_[size_t(d.fifo_slot)], acc_->store(), w);
+        isa::tpu::exec_matmul(in, ub_->store(), arr.fifo[size_t(d.fifo_slot)], acc_->store(), w);
       ub_->note_read(uint64_t(in.rows) * in.k * e);
       acc_->note_write(uint64_t(in.rows) * in.cols * 4);
       const uint64_t L = p_.load_cycles(), skew = p_.skew_cycles();
@@ -392,19 +409,19 @@ uint64_t TpuCore::execute(Unit u, Dyn& d) {
                                                        : in.cols;
       uint64_t load_start, stream_start;
       if (p_.fold_overlap) {
-        load_start = std::max(t, shadow_free_);
-        stream_start = std::max(load_start + L, stream_free_);
-        weight_stall_cycles_ += stream_start - std::max({t, stream_free_, load_start});
-        shadow_free_ = stream_start;
-        stream_free_ = stream_start + S;
-        d.read_done = stream_free_;
-        d.done = stream_free_ + skew;
-        free_at = shadow_free_;
+        load_start = std::max(t, arr.shadow_free);
+        stream_start = std::max(load_start + L, arr.stream_free);
+        weight_stall_cycles_ += stream_start - std::max({t, arr.stream_free, load_start});
+        arr.shadow_free = stream_start;
+        arr.stream_free = stream_start + S;
+        d.read_done = arr.stream_free;
+        d.done = arr.stream_free + skew;
+        free_at = arr.shadow_free;
       } else {
-        load_start = std::max(t, stream_free_);
+        load_start = std::max(t, arr.stream_free);
         stream_start = load_start + L;
         weight_stall_cycles_ += L;
-        d.done = d.read_done = stream_free_ = shadow_free_ = stream_start + S + skew;
+        d.done = d.read_done = arr.stream_free = arr.shadow_free = stream_start + S + skew;
         free_at = d.done;
       }
       macs_ += uint64_t(in.rows) * in.k * in.cols;
@@ -461,9 +478,9 @@ void TpuCore::check_finished() const {
   if (error_) std::rethrow_exception(error_);
   if (!finished_) {
     std::string pending;
-    for (int u = 0; u < kUnits; ++u)
+    for (size_t u = 0; u < units_.size(); ++u)
       if (!units_[u].queue.empty())
-        pending += fmt::format(" {} ({} queued)", kUnitNames[u], units_[u].queue.size());
+        pending += fmt::format(" unit {} ({} queued)", u, units_[u].queue.size());
     throw Error(fmt::format("{}: deadlock at cycle {}: no unit can make progress;{}", file_, now(),
                             pending.empty() ? " nothing queued" : pending));
   }

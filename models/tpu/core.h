@@ -1,5 +1,6 @@
 // The TPU core as a SystemC module: a dispatcher issuing instructions in order into the
-// in-order queues of concurrent units (dma_in, weight_dma, mxu, act, vpu, dma_out), a
+// in-order queues of concurrent units (dma_in, weight_dma, act, vpu, dma_out, one mxu per
+// systolic array), a
 // dependence table between units, the weight FIFO, the unified buffer, the accumulators and a
 // DRAM channel. One SystemC thread per unit; a thread waits only on instruction boundaries,
 // so an idle unit costs nothing. docs/models/tpu.md says what is modelled and what is not.
@@ -41,7 +42,8 @@ class TpuCore : public sc_core::sc_module {
   static constexpr uint64_t kUnknown = ~uint64_t(0);
 
  private:
-  enum Unit { dma_in, weight_dma, mxu, act, vpu, dma_out, kUnits };
+  // Unit ids: the fixed units, then one per systolic array (kMxu0 + index).
+  enum Unit { dma_in, weight_dma, act, vpu, dma_out, kMxu0 };
   enum Mem { m_dram, m_ub, m_acc, m_fifo };
   struct Access {
     Mem mem;
@@ -70,16 +72,17 @@ class TpuCore : public sc_core::sc_module {
   };
 
   void dispatcher();
-  void unit_thread(Unit u);
+  void unit_thread(int u);
   uint64_t now() const;
   void wait_until(uint64_t cycle);
   void wait_all_done();
   std::string who(const isa::tpu::Instr& in) const;
-  Unit unit_of(const isa::tpu::Instr& in) const;
+  int unit_of(const isa::tpu::Instr& in) const;
+  bool is_mxu(int u) const { return u >= kMxu0; }
   std::vector<Access> accesses(const isa::tpu::Instr& in, int seq) const;
   void validate(const isa::tpu::Instr& in) const;
   // Runs one instruction at the current time; returns when the unit may start its next one.
-  uint64_t execute(Unit u, Dyn& d);
+  uint64_t execute(int u, Dyn& d);
   void fail(std::exception_ptr e);
 
   TpuParams p_;
@@ -92,20 +95,22 @@ class TpuCore : public sc_core::sc_module {
 
   std::unique_ptr<Scratchpad> ub_, acc_;
   std::unique_ptr<DramChannel> channel_;
-  std::vector<isa::tpu::WeightTile> fifo_;  // slots, functional only
-  int fifo_pushes_ = 0, fifo_pops_ = 0;     // at dispatch
+  struct Array {  // per systolic array: its weight FIFO and pipeline state
+    std::vector<isa::tpu::WeightTile> fifo;  // slots, functional only
+    int pushes = 0, pops = 0;                // at dispatch
+    uint64_t stream_free = 0, shadow_free = 0;
+  };
+  std::vector<Array> arrays_;
 
   std::deque<Dyn> dyn_;  // deque: references stay valid while the dispatcher appends
   std::vector<Access> inflight_;
-  UnitState units_[kUnits];
+  std::deque<UnitState> units_;  // deque: UnitState holds events, which do not move
   sc_core::sc_event progress_;
   bool finished_ = false;
   std::exception_ptr error_;
   uint64_t total_cycles_ = 0;
   std::vector<uint64_t> layer_done_, layer_dram_bytes_;
 
-  // mxu pipeline state (fold overlap)
-  uint64_t stream_free_ = 0, shadow_free_ = 0;
   uint64_t& macs_;
   uint64_t& stream_cycles_;
   uint64_t& weight_stall_cycles_;

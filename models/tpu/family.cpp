@@ -29,6 +29,7 @@ class TpuBackend : public Backend {
     caps.target = cfg_.name;
     caps.rows = p_.rows;
     caps.cols = p_.cols;
+    caps.count = p_.count;
     caps.dataflow = dataflow_name(p_.dataflow)[0];
     caps.int8 = p_.int8;
     caps.bf16 = p_.bf16;
@@ -96,7 +97,7 @@ class TpuBackend : public Backend {
     r.total_cycles = core.total_cycles();
     r.clock_mhz = p_.clock_mhz;
     r.peak_macs_per_cycle = double(p_.rows) * p_.cols * p_.count;
-    r.macs = uint64_t(r.stats->value("mxu.macs"));
+    r.macs = uint64_t(r.stats->value("arrays.macs"));
     r.dram_bytes = uint64_t(r.stats->value("dram.bytes_read") + r.stats->value("dram.bytes_written"));
     layer_done_ = core.layer_done();
     layer_bytes_ = core.layer_dram_bytes();

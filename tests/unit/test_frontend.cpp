@@ -51,7 +51,9 @@ std::string error_of(const std::string& text) {
 }
 
 // A workload whose third line is `op`.
-std::string one_op(const std::string& op) { return "name: bad\nops:\n  - " + op + "\n"; }
+std::string one_op(const std::string& op) {
+  return "name: bad\nops:\n  - " + op + "\n";
+}
 
 void require_same_graph(const Graph& a, const Graph& b) {
   REQUIRE(a.name == b.name);
@@ -293,9 +295,12 @@ TEST_CASE("bad workloads give file:line and what was expected", "[unit]") {
   SECTION("wrong type") {
     std::string e = error_of(one_op("{name: g0, op: gemm, M: abc, N: 64, K: 64}"));
     CHECK_THAT(e, Catch::Contains("bad.yaml:3:") &&
-                      Catch::Contains("'M' must be a positive integer") && Catch::Contains("'abc'"));
-    e = error_of(one_op("{name: a, op: attention, heads: 1, seq_q: 4, head_dim: 4, causal: maybe}"));
-    CHECK_THAT(e, Catch::Contains("bad.yaml:3:") && Catch::Contains("'causal' must be true or false"));
+                      Catch::Contains("'M' must be a positive integer") &&
+                      Catch::Contains("'abc'"));
+    e = error_of(
+        one_op("{name: a, op: attention, heads: 1, seq_q: 4, head_dim: 4, causal: maybe}"));
+    CHECK_THAT(e,
+               Catch::Contains("bad.yaml:3:") && Catch::Contains("'causal' must be true or false"));
     e = error_of(one_op("{name: s, op: softmax, shape: [4, x]}"));
     CHECK_THAT(e, Catch::Contains("bad.yaml:3:") &&
                       Catch::Contains("'shape' must be a non-empty list of positive integers"));
@@ -305,8 +310,9 @@ TEST_CASE("bad workloads give file:line and what was expected", "[unit]") {
                Catch::Contains("bad.yaml:3:") && Catch::Contains("'M' must be a positive integer"));
     CHECK_THAT(error_of(one_op("{name: g0, op: gemm, M: 8, N: -2, K: 64}")),
                Catch::Contains("bad.yaml:3:") && Catch::Contains("'N' must be a positive integer"));
-    CHECK_THAT(error_of(one_op("{name: c, op: conv2d, C: 3, H: 8, W: 8, K: 4, R: 3, S: 3, pad: -1}")),
-               Catch::Contains("bad.yaml:3:") && Catch::Contains("'pad' must be a non-negative"));
+    CHECK_THAT(
+        error_of(one_op("{name: c, op: conv2d, C: 3, H: 8, W: 8, K: 4, R: 3, S: 3, pad: -1}")),
+        Catch::Contains("bad.yaml:3:") && Catch::Contains("'pad' must be a non-negative"));
   }
   SECTION("missing required key") {
     CHECK_THAT(error_of(one_op("{name: g0, op: gemm, M: 8, N: 8}")),
@@ -324,14 +330,14 @@ TEST_CASE("bad workloads give file:line and what was expected", "[unit]") {
                       Catch::Contains("groups 2 must divide the input channels C=3"));
   }
   SECTION("attention heads not divisible by kv_heads") {
-    std::string e = error_of(
-        one_op("{name: a, op: attention, heads: 3, kv_heads: 2, seq_q: 4, head_dim: 8}"));
+    std::string e =
+        error_of(one_op("{name: a, op: attention, heads: 3, kv_heads: 2, seq_q: 4, head_dim: 8}"));
     CHECK_THAT(e, Catch::Contains("bad.yaml:3:") &&
                       Catch::Contains("heads 3 must be divisible by kv_heads 2"));
   }
   SECTION("causal attention with more queries than keys") {
-    std::string e = error_of(
-        one_op("{name: a, op: attention, heads: 1, seq_q: 8, seq_kv: 4, head_dim: 8, causal: true}"));
+    std::string e = error_of(one_op(
+        "{name: a, op: attention, heads: 1, seq_q: 8, seq_kv: 4, head_dim: 8, causal: true}"));
     CHECK_THAT(e, Catch::Contains("bad.yaml:3:") && Catch::Contains("seq_q <= seq_kv"));
   }
   SECTION("pool padding as large as the kernel") {
@@ -352,11 +358,13 @@ TEST_CASE("bad workloads give file:line and what was expected", "[unit]") {
     e = error_of(
         "name: bad\ninputs: [{name: x, shape: [4], dtype: int8}]\nops:\n"
         "  - {name: a, op: relu, inputs: [x], output: x}\n");
-    CHECK_THAT(e, Catch::Contains("bad.yaml:4:") && Catch::Contains("tensor 'x' is already defined"));
+    CHECK_THAT(e,
+               Catch::Contains("bad.yaml:4:") && Catch::Contains("tensor 'x' is already defined"));
   }
   SECTION("duplicate op name") {
     std::string e = error_of(
-        "name: bad\nops:\n  - {name: a, op: relu, shape: [4]}\n  - {name: a, op: gelu, shape: [4]}\n");
+        "name: bad\nops:\n  - {name: a, op: relu, shape: [4]}\n  - {name: a, op: gelu, shape: "
+        "[4]}\n");
     CHECK_THAT(e, Catch::Contains("bad.yaml:4:") && Catch::Contains("op name 'a' is already used"));
   }
   SECTION("dtype not allowed for the op") {
@@ -376,11 +384,13 @@ TEST_CASE("bad workloads give file:line and what was expected", "[unit]") {
     std::string e = error_of(
         "name: bad\ninputs:\n  - {name: x, shape: [4], dtype: int8}\n  - {name: y, shape: [4], "
         "dtype: bf16}\nops:\n  - {name: s, op: add, inputs: [x, y]}\n");
-    CHECK_THAT(e, Catch::Contains("bad.yaml:6:") && Catch::Contains("has dtype bf16, expected int8"));
+    CHECK_THAT(e,
+               Catch::Contains("bad.yaml:6:") && Catch::Contains("has dtype bf16, expected int8"));
   }
   SECTION("inconsistent chained shapes") {
     std::string e = error_of(
-        "name: bad\ninputs: [{name: x, shape: [4, 4], dtype: int8}, {name: y, shape: [4, 5], dtype: "
+        "name: bad\ninputs: [{name: x, shape: [4, 4], dtype: int8}, {name: y, shape: [4, 5], "
+        "dtype: "
         "int8}]\nops:\n  - {name: s, op: add, inputs: [x, y]}\n");
     CHECK_THAT(e, Catch::Contains("bad.yaml:4:") && Catch::Contains("must have the same shape"));
     e = error_of(
@@ -390,7 +400,8 @@ TEST_CASE("bad workloads give file:line and what was expected", "[unit]") {
     e = error_of(
         "name: bad\ninputs: [{name: a, shape: [1, 4, 8], dtype: bf16}, {name: b, shape: [1, 5, 8], "
         "dtype: bf16}]\nops:\n  - {name: m, op: matmul, inputs: [a, b]}\n");
-    CHECK_THAT(e, Catch::Contains("bad.yaml:4:") && Catch::Contains("K of B (its dim 1) must be 8"));
+    CHECK_THAT(e,
+               Catch::Contains("bad.yaml:4:") && Catch::Contains("K of B (its dim 1) must be 8"));
   }
   SECTION("wrong number of chained inputs") {
     std::string e = error_of(
@@ -400,18 +411,20 @@ TEST_CASE("bad workloads give file:line and what was expected", "[unit]") {
     e = error_of(
         "name: bad\ninputs: [{name: a, shape: [1, 4, 8], dtype: bf16}]\nops:\n"
         "  - {name: m, op: matmul, inputs: [a, a], N: 4}\n");
-    CHECK_THAT(e, Catch::Contains("bad.yaml:4:") && Catch::Contains("N comes from the second input"));
+    CHECK_THAT(e,
+               Catch::Contains("bad.yaml:4:") && Catch::Contains("N comes from the second input"));
   }
   SECTION("requant only for int8 ops with MACs") {
-    std::string e = error_of(
-        one_op("{name: g, op: gemm, M: 4, N: 4, K: 4, dtype: bf16, requant: {shift: 3}}"));
-    CHECK_THAT(e, Catch::Contains("bad.yaml:3:") && Catch::Contains("requant applies only to int8"));
+    std::string e =
+        error_of(one_op("{name: g, op: gemm, M: 4, N: 4, K: 4, dtype: bf16, requant: {shift: 3}}"));
+    CHECK_THAT(e,
+               Catch::Contains("bad.yaml:3:") && Catch::Contains("requant applies only to int8"));
     e = error_of(one_op("{name: g, op: gemm, M: 4, N: 4, K: 4, requant: {shift: 70}}"));
     CHECK_THAT(e, Catch::Contains("bad.yaml:3:") && Catch::Contains("shift must be in [0, 62]"));
   }
   SECTION("window keys given twice") {
-    std::string e = error_of(
-        one_op("{name: c, op: conv2d, C: 1, H: 8, W: 8, K: 1, R: 3, S: 3, stride: 1, stride_h: 2}"));
+    std::string e = error_of(one_op(
+        "{name: c, op: conv2d, C: 1, H: 8, W: 8, K: 1, R: 3, S: 3, stride: 1, stride_h: 2}"));
     CHECK_THAT(e, Catch::Contains("bad.yaml:3:") &&
                       Catch::Contains("either 'stride' or 'stride_h'/'stride_w'"));
   }
@@ -426,17 +439,18 @@ TEST_CASE("bad workloads give file:line and what was expected", "[unit]") {
     CHECK_THAT(error_of("name: bad\nname: again\nops: []\n"),
                Catch::Contains("bad.yaml:2:") && Catch::Contains("key 'name' is given twice"));
     CHECK_THAT(error_of(""), Catch::Contains("bad.yaml") && Catch::Contains("expected a workload"));
-    CHECK_THAT(error_of(
-                   "name: bad\ninputs:\n  - {name: x, shape: [4], dtype: int8}\nops:\n"
-                   "  - {name: r, op: relu, shape: [4]}\n"),
-               Catch::Contains("bad.yaml:3:") && Catch::Contains("input 'x' is declared but no op"));
+    CHECK_THAT(
+        error_of("name: bad\ninputs:\n  - {name: x, shape: [4], dtype: int8}\nops:\n"
+                 "  - {name: r, op: relu, shape: [4]}\n"),
+        Catch::Contains("bad.yaml:3:") && Catch::Contains("input 'x' is declared but no op"));
   }
   SECTION("missing file") {
     try {
       load_workload("/nonexistent/w.yaml");
       FAIL("no error");
     } catch (const Error& e) {
-      CHECK_THAT(e.what(), Catch::Contains("/nonexistent/w.yaml") && Catch::Contains("cannot open"));
+      CHECK_THAT(e.what(),
+                 Catch::Contains("/nonexistent/w.yaml") && Catch::Contains("cannot open"));
     }
   }
 }

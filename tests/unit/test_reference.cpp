@@ -40,7 +40,9 @@ Tensor eval(const Graph& g, const std::vector<Tensor>& ins) {
   return reference_eval(g, g.nodes.at(0), p);
 }
 
-double bf16(double v) { return numeric::bf16_to_float(numeric::float_to_bf16(float(v))); }
+double bf16(double v) {
+  return numeric::bf16_to_float(numeric::float_to_bf16(float(v)));
+}
 
 }  // namespace
 
@@ -163,18 +165,21 @@ TEST_CASE("conv2d with padding, stride and groups", "[unit]") {
   CHECK(values(eval(s, {x, w})) == std::vector<double>{12, 16, 24, 28});
 
   // Asymmetric kernel without padding: a 1x2 kernel [1, -1] takes horizontal differences.
-  Graph h = one_op("{name: c, op: conv2d, C: 1, H: 3, W: 3, K: 1, R: 1, S: 2, requant: {shift: 0}}");
+  Graph h =
+      one_op("{name: c, op: conv2d, C: 1, H: 3, W: 3, K: 1, R: 1, S: 2, requant: {shift: 0}}");
   Tensor d = make({1, 1, 1, 2}, DType::int8, {1, -1});
   CHECK(values(eval(h, {x, d})) == std::vector<double>{-1, -1, -1, -1, -1, -1});
 
   // Groups: output channels 0,1 read input channel 0; 2,3 read input channel 1.
-  Graph gr = one_op("{name: c, op: conv2d, C: 2, H: 1, W: 2, K: 4, R: 1, S: 1, groups: 2, dtype: bf16}");
+  Graph gr =
+      one_op("{name: c, op: conv2d, C: 2, H: 1, W: 2, K: 4, R: 1, S: 1, groups: 2, dtype: bf16}");
   Tensor xg = make({1, 2, 1, 2}, DType::bf16, {1, 2, -1, 0.5});
   Tensor wg = make({4, 1, 1, 1}, DType::bf16, {1, 2, 3, 4});
   CHECK(values(eval(gr, {xg, wg})) == std::vector<double>{1, 2, 2, 4, -3, 1.5, -4, 2});
 
   // Depthwise, bf16, 2 input channels of 2x2 and a 2x2 kernel per channel.
-  Graph dw = one_op("{name: c, op: conv2d, C: 2, H: 2, W: 2, K: 2, R: 2, S: 2, groups: 2, dtype: bf16}");
+  Graph dw =
+      one_op("{name: c, op: conv2d, C: 2, H: 2, W: 2, K: 2, R: 2, S: 2, groups: 2, dtype: bf16}");
   Tensor xd = make({1, 2, 2, 2}, DType::bf16, {1, 2, 3, 4, 0.5, 0.5, 0.5, 0.5});
   Tensor wd = make({2, 1, 2, 2}, DType::bf16, {1, 0, 0, 1, 2, 2, 2, 2});
   CHECK(values(eval(dw, {xd, wd})) == std::vector<double>{5, 4});
@@ -182,7 +187,8 @@ TEST_CASE("conv2d with padding, stride and groups", "[unit]") {
 
 TEST_CASE("pool: max and average, padding excluded", "[unit]") {
   Graph mx = one_op("{name: p, op: pool, C: 1, H: 4, W: 4, kernel: 2, type: max}");
-  Tensor x = make({1, 1, 4, 4}, DType::int8, {1, 5, 2, 0, -3, 4, 7, 1, 0, 0, -1, -2, 9, -8, -3, -4});
+  Tensor x =
+      make({1, 1, 4, 4}, DType::int8, {1, 5, 2, 0, -3, 4, 7, 1, 0, 0, -1, -2, 9, -8, -3, -4});
   CHECK(values(eval(mx, {x})) == std::vector<double>{5, 7, 9, -1});
 
   // With padding, a max over negative values stays negative (padding is not a zero).
@@ -190,7 +196,8 @@ TEST_CASE("pool: max and average, padding excluded", "[unit]") {
   Tensor neg = make({1, 1, 2, 2}, DType::int8, {-5, -6, -7, -8});
   CHECK(values(eval(mp, {neg})) == std::vector<double>{-5, -5, -6, -5, -5, -6, -7, -7, -8});
 
-  Graph avg = one_op("{name: p, op: pool, C: 1, H: 2, W: 2, kernel: 2, stride: 1, pad: 1, type: avg}");
+  Graph avg =
+      one_op("{name: p, op: pool, C: 1, H: 2, W: 2, kernel: 2, stride: 1, pad: 1, type: avg}");
   Tensor y = make({1, 1, 2, 2}, DType::int8, {1, 2, 3, 4});
   // Windows hold 1, 2 or 4 elements: 1, 1.5->2, 2, 2->2, 2.5->3, 3, 3, 3.5->4, 4.
   CHECK(values(eval(avg, {y})) == std::vector<double>{1, 2, 2, 2, 3, 3, 3, 4, 4});
@@ -198,7 +205,8 @@ TEST_CASE("pool: max and average, padding excluded", "[unit]") {
   CHECK(values(eval(avg, {yn})) == std::vector<double>{-1, -2, -2, -2, -3, -3, -3, -4, -4});
 
   Graph avgb = one_op(
-      "{name: p, op: pool, C: 1, H: 2, W: 2, kernel: 2, stride: 1, pad: 1, type: avg, dtype: bf16}");
+      "{name: p, op: pool, C: 1, H: 2, W: 2, kernel: 2, stride: 1, pad: 1, type: avg, dtype: "
+      "bf16}");
   Tensor yb = make({1, 1, 2, 2}, DType::bf16, {1, 2, 3, 4});
   CHECK(values(eval(avgb, {yb})) == std::vector<double>{1, 1.5, 2, 2, 2.5, 3, 3, 3.5, 4});
 }
@@ -384,7 +392,8 @@ ops:
 TEST_CASE("the small example workloads run through the reference", "[unit]") {
   for (const char* name : {"quickstart", "small-cnn", "transformer-block"}) {
     INFO(name);
-    Graph g = load_workload(std::string(XPUSIM_SOURCE_DIR) + "/workloads/examples/" + name + ".yaml");
+    Graph g =
+        load_workload(std::string(XPUSIM_SOURCE_DIR) + "/workloads/examples/" + name + ".yaml");
     std::vector<Tensor> v = reference_run(g, 1);
     for (int id : g.outputs) {
       std::vector<double> out = values(v[size_t(id)]);

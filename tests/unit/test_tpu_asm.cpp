@@ -250,9 +250,9 @@ const char* kAllOps = R"(# every opcode and enum value
 top:
   rdhost ub=0x0, dram=0x10000, rows=16, bytes=16          ; stride defaults to bytes
   rdweight dram=0x20000, k=16, n=16, dtype=int8
-  rdweight k=8, n=4, dtype=bf16, dram=0xffffffffffffffff, transpose=1  ; stride: k * 2
+  rdweight k=8, n=4, dtype=bf16, dram=0xffffffffffffffff, transpose=1, mxu=1  ; stride: k * 2
   matmul ub=0x0, acc=0x0, m=16, k=16, n=16, dtype=int8
-body: matmul ub=0x100, acc=0x0, m=4, k=8, n=4, dtype=bf16, mode=acc
+body: matmul ub=0x100, acc=0x0, m=4, k=8, n=4, dtype=bf16, mode=acc, mxu=1
   activate acc=0x0, ub=0x400, rows=16, cols=16, dtype=int8, func=relu, mult=77, shift=12
   activate acc=0x0, ub=0x500, rows=4, cols=4, dtype=bf16
   vector func=add, dst=0x10, src=0x20, src2=0x30, rows=2, cols=8, dtype=int8
@@ -268,7 +268,7 @@ body: matmul ub=0x100, acc=0x0, m=4, k=8, n=4, dtype=bf16, mode=acc
   vector func=rowavg, dst=0x10, src=0x20, rows=2, cols=8, dtype=bf16, imm=0f7F800000, groups=2
   loop target=body, count=3
   rdconv ub=0x800, dram=0x40000, dtype=int8, h=5, w=7, c=3, r=3, s=3, rows=10, cols=27
-  rdconv cols=4, rows=2, k0=5, m0=3, pad=lowest, pad_w=2, pad_h=1, stride_w=2, stride_h=3, s=2, r=4, c=16, w=65535, h=300, dtype=bf16, dram=0x50000, ub=0x900
+  rdconv cols=4, rows=2, k0=5, m0=3, pad=lowest, pad_w=2, pad_h=1, stride_w=2, stride_h=3, s=2, r=4, cg=8, c=16, w=65535, h=300, dtype=bf16, dram=0x50000, ub=0x900
   wrhost dram=0x30000, ub=0x400, rows=16, bytes=16, stride=64
   sync
   loop count=2, target=top
@@ -284,9 +284,10 @@ TEST_CASE("tpu asm: every opcode and enum value", "[unit]") {
   CHECK(p[0].line == 3);
   CHECK((p[1].stride == 16 && p[1].flags == 0));
   CHECK((p[2].dram == UINT64_MAX && p[2].rows == 8 && p[2].cols == 4 && p[2].stride == 16 &&
-         p[2].dtype == Dtype::bf16 && p[2].flags == 1));
+         p[2].dtype == Dtype::bf16 && p[2].flags == 1 && p[2].func == 1));
   CHECK((p[3].flags == uint8_t(AccMode::set) && p[4].flags == uint8_t(AccMode::acc)));
-  CHECK((p[4].ub == 0x100 && p[4].rows == 4 && p[4].k == 8 && p[4].cols == 4 && p[4].line == 7));
+  CHECK((p[4].ub == 0x100 && p[4].rows == 4 && p[4].k == 8 && p[4].cols == 4 && p[4].line == 7 &&
+         p[4].func == 1 && p[3].func == 0));
   CHECK((p[5].func == uint8_t(ActFunc::relu) && p[5].imm == 77 && p[5].shift == 12));
   CHECK((p[6].func == uint8_t(ActFunc::none) && p[6].imm == 1 && p[6].shift == 0));
   for (int f = 0; f <= int(VecFunc::rowavg); ++f) {
@@ -304,7 +305,7 @@ TEST_CASE("tpu asm: every opcode and enum value", "[unit]") {
   CHECK(p[19] == Instr{Opcode::rdconv, Dtype::int8, 0, 0, 0x40000, 0x800, 0, 3, 10, 27, 0,
                        5u << 16 | 7, 3 << 24 | 3 << 16 | 1 << 8 | 1, 0});
   CHECK(p[20] == Instr{Opcode::rdconv, Dtype::bf16, 0, 1, 0x50000, 0x900, 3, 16, 2, 4, 5,
-                       300u << 16 | 65535, 4 << 24 | 2 << 16 | 3 << 8 | 2, 1 << 8 | 2});
+                       300u << 16 | 65535, 4 << 24 | 2 << 16 | 3 << 8 | 2, 8 << 16 | 1 << 8 | 2});
   CHECK(p[21].stride == 64);
   CHECK((p[23].op == Opcode::loop && p[23].stride == 0 && p[23].k == 2));
   CHECK(p[24].op == Opcode::halt);
@@ -312,9 +313,9 @@ TEST_CASE("tpu asm: every opcode and enum value", "[unit]") {
   std::string text = disassemble(p);
   CHECK_THAT(text, Contains("L0:\n  rdhost ub=0x0, dram=0x10000, rows=16, bytes=16, stride=16\n"));
   CHECK_THAT(text, Contains("  rdweight dram=0xffffffffffffffff, k=8, n=4, dtype=bf16, stride=16, "
-                            "transpose=1\n"));
-  CHECK_THAT(text,
-             Contains("L4:\n  matmul ub=0x100, acc=0x0, m=4, k=8, n=4, dtype=bf16, mode=acc\n"));
+                            "transpose=1, mxu=1\n"));
+  CHECK_THAT(text, Contains("L4:\n  matmul ub=0x100, acc=0x0, m=4, k=8, n=4, dtype=bf16, mode=acc, "
+                            "mxu=1\n"));
   CHECK_THAT(text, Contains("  activate acc=0x0, ub=0x500, rows=4, cols=4, dtype=bf16, "
                             "func=none, mult=1, shift=0\n"));
   CHECK_THAT(text, Contains("  vector func=softmax, dst=0x10, src=0x20, src2=0x0, rows=2, "
@@ -322,9 +323,10 @@ TEST_CASE("tpu asm: every opcode and enum value", "[unit]") {
   CHECK_THAT(text, Contains("imm=9.99999997e-07,"));
   CHECK_THAT(text, Contains("imm=0f7F800000, causal=0, offset=0, groups=2\n"));
   CHECK_THAT(text, Contains("  loop target=L4, count=3\n"));
-  CHECK_THAT(text, Contains("  rdconv ub=0x900, dram=0x50000, dtype=bf16, h=300, w=65535, c=16, "
-                            "r=4, s=2, stride_h=3, stride_w=2, pad_h=1, pad_w=2, pad=lowest, m0=3, "
-                            "rows=2, k0=5, cols=4\n"));
+  CHECK_THAT(text,
+             Contains("  rdconv ub=0x900, dram=0x50000, dtype=bf16, h=300, w=65535, c=16, cg=8, "
+                      "r=4, s=2, stride_h=3, stride_w=2, pad_h=1, pad_w=2, pad=lowest, m0=3, "
+                      "rows=2, k0=5, cols=4\n"));
   CHECK_THAT(text, Contains("  sync\n  loop target=L0, count=2\n  halt\n"));
 
   auto again = assemble(text, "all2.s");
@@ -359,7 +361,7 @@ TEST_CASE("tpu encoding: byte layout", "[unit]") {
                                8,    0,    0,    0,    0xfe, 0xff, 0xff, 0xff};
   CHECK(std::vector<uint8_t>(bytes.begin() + 8, bytes.end()) == want);
   CHECK(error_of([&] { decode(bytes, "x.bin"); }) ==
-        "x.bin: instruction 0 (byte offset 8): field dram must be 0 for vector");
+        "x.bin: instruction 0 (byte offset 8): vector does not use field dram: it must be 0");
 
   Instr vec = all;
   vec.dram = 0;
@@ -569,9 +571,11 @@ TEST_CASE("tpu decode: diagnostics name the file and the instruction", "[unit]")
   CHECK(with(3, 2) ==
         "w.bin: instruction 1 (byte offset 56): matmul mode 2 is out of range "
         "(0 to 1)");
-  CHECK(with(2, 1) == "w.bin: instruction 1 (byte offset 56): field func must be 0 for matmul");
-  CHECK(with(9, 1) == "w.bin: instruction 1 (byte offset 56): field dram must be 0 for matmul");
-  CHECK(with(47, 1) == "w.bin: instruction 1 (byte offset 56): field shift must be 0 for matmul");
+  CHECK(with(2, 3) == "");  // mxu=3: whether the core has 4 arrays is the model's to check
+  CHECK(with(9, 1) ==
+        "w.bin: instruction 1 (byte offset 56): matmul does not use field dram: it must be 0");
+  CHECK(with(47, 1) ==
+        "w.bin: instruction 1 (byte offset 56): matmul does not use field shift: it must be 0");
 
   Instr act{Opcode::activate, Dtype::int8, 2, 0, 0, 0, 0, 0, 1, 1, 0, 0, 1, 0};
   CHECK(error_of([&] { decode(encode({act}), "a.bin"); }) ==
@@ -609,10 +613,10 @@ TEST_CASE("tpu decode: diagnostics name the file and the instruction", "[unit]")
              1 << 24 | 1 << 16 | 1 << 8 | 1,
              0};
   CHECK(decode(encode({conv}), "c.bin").size() == 1);
-  conv.shift = 1 << 16;
+  conv.func = 1;
   CHECK(error_of([&] { decode(encode({conv}), "c.bin"); }) ==
-        "c.bin: instruction 0 (byte offset 8): unused bits of field shift must be 0 for rdconv");
-  conv.shift = 0;
+        "c.bin: instruction 0 (byte offset 8): rdconv does not use field func: it must be 0");
+  conv.func = 0;
   conv.imm = 1 << 24 | 1 << 16 | 1 << 8;
   CHECK(error_of([&] { decode(encode({conv}), "c.bin"); }) ==
         "c.bin: instruction 0 (byte offset 8): rdconv stride_w must be at least 1");

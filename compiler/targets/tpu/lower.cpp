@@ -29,6 +29,7 @@ struct GemmSpec {
   uint64_t b_addr = 0, ldb = 0;  // ldb: bytes between rows of B as stored
   bool b_trans = false;          // B stored as N x K
   uint64_t c_addr = 0, ldc = 0;
+  bool c_fp32 = false;  // store the accumulators unrounded (fp32) instead of dt
   int32_t mult = 1, shift = 0;
   bool relu = false;
 };
@@ -44,7 +45,9 @@ class Lowerer {
         params_bytes_ = std::max<uint64_t>(params_bytes_, 2 * uint64_t(g.tensor(n.inputs[0]).shape.back()) * 2);
     if (params_bytes_ * 2 > ub) params_bytes_ = 0;  // reported when a norm is lowered
     quarter_ = ((ub - params_bytes_) / 4) / kAlign * kAlign;
-    acc_half_ = c.acc_bytes / 2 / kAlign * kAlign;
+    // Accumulators: two regions per array, so an array fills one while the activation
+    // pipeline drains the other.
+    acc_part_ = c.acc_bytes / (2 * uint64_t(c.count)) / kAlign * kAlign;
   }
 
   TpuProgram run() {
@@ -166,31 +169,32 @@ class Lowerer {
     const uint64_t R = uint64_t(c_.rows), C = uint64_t(c_.cols);
     const uint64_t M = uint64_t(s.M), N = uint64_t(s.N), K = uint64_t(s.K);
     const uint64_t fifo = c_.fifo_tile_bytes;
+    const uint64_t eo = s.c_fp32 ? 4 : e;  // output element bytes
     uint64_t Mt = 0, Nt = 0, Kt = 0;
     auto lim = [](uint64_t a, uint64_t b) { return b == 0 ? 0 : a / b; };
     switch (c_.dataflow) {
       case 'w':  // K over rows, N over columns, M streamed
         Kt = std::min(K, R);
         Nt = std::min({N, C, lim(fifo, Kt * e)});
-        Mt = std::min({M, lim(acc_half_, Nt * 4), lim(quarter_, Kt * e), lim(quarter_, Nt * e)});
+        Mt = std::min({M, lim(acc_part_, Nt * 4), lim(quarter_, Kt * e), lim(quarter_, Nt * eo)});
         break;
       case 'o':  // M over rows, N over columns, K streamed
         Mt = std::min(M, R);
         Nt = std::min(N, C);
         Kt = std::min({K, lim(fifo, Nt * e), lim(quarter_, Mt * e)});
-        if (Mt * Nt * 4 > acc_half_ || Mt * Nt * e > quarter_) Mt = 0;
+        if (Mt * Nt * 4 > acc_part_ || Mt * Nt * eo > quarter_) Mt = 0;
         break;
       default:  // 'i': K over rows, M over columns, N streamed
         Kt = std::min(K, R);
         Mt = std::min(M, C);
-        Nt = std::min({N, lim(fifo, Kt * e), lim(acc_half_, Mt * 4), lim(quarter_, Mt * e)});
+        Nt = std::min({N, lim(fifo, Kt * e), lim(acc_part_, Mt * 4), lim(quarter_, Mt * eo)});
         if (Mt * Kt * e > quarter_) Mt = 0;
         break;
     }
     if (!Mt || !Nt || !Kt)
       unsupported(n, fmt::format("no {}x{}x{} GEMM tile fits the buffers (unified buffer quarter "
-                                 "{} B, accumulator half {} B, weight tile {} B)",
-                                 M, N, K, quarter_, acc_half_, fifo));
+                                 "{} B, accumulator region {} B, weight tile {} B)",
+                                 M, N, K, quarter_, acc_part_, fifo));
     // Keep a whole row block of A (Mt x K) in the UB across the N tiles when it fits.
     const bool reuse = Mt * K * e <= quarter_;
     uint64_t tile = 0, a_load = 0;
@@ -202,7 +206,8 @@ class Lowerer {
         for (uint64_t k0 = 0; k0 < K; k0 += Kt) load_a(s, a_tile_addr(k0), m0, mt, k0, std::min(Kt, K - k0));
       for (uint64_t n0 = 0; n0 < N; n0 += Nt, ++tile) {
         const uint64_t nt = std::min(Nt, N - n0);
-        const uint32_t acc = uint32_t((tile % 2) * acc_half_);
+        const uint32_t acc = uint32_t((tile % (2 * uint64_t(c_.count))) * acc_part_);
+        const uint8_t mxu = uint8_t(tile % uint64_t(c_.count));
         for (uint64_t k0 = 0; k0 < K; k0 += Kt) {
           const uint64_t kt = std::min(Kt, K - k0);
           uint64_t a_addr = a_tile_addr(k0);
@@ -212,6 +217,7 @@ class Lowerer {
           }
           Instr w;
           w.op = Opcode::rdweight;
+          w.func = mxu;
           w.dtype = s.dt;
           w.rows = uint32_t(kt);
           w.cols = uint32_t(nt);
@@ -225,6 +231,7 @@ class Lowerer {
           emit(w);
           Instr mm;
           mm.op = Opcode::matmul;
+          mm.func = mxu;
           mm.dtype = s.dt;
           mm.ub = uint32_t(a_addr);
           mm.src = acc;
@@ -237,7 +244,7 @@ class Lowerer {
         const uint32_t o = uint32_t(2 * quarter_ + (tile % 2) * quarter_);
         Instr a;
         a.op = Opcode::activate;
-        a.dtype = s.dt;
+        a.dtype = s.c_fp32 ? Dtype::fp32 : s.dt;
         a.src = acc;
         a.ub = o;
         a.rows = uint32_t(mt);
@@ -246,7 +253,7 @@ class Lowerer {
         a.imm = s.mult;
         a.shift = s.shift;
         emit(a);
-        emit_wrhost(s.c_addr + m0 * s.ldc + n0 * e, o, mt, nt * e, s.ldc);
+        emit_wrhost(s.c_addr + m0 * s.ldc + n0 * eo, o, mt, nt * eo, s.ldc);
       }
     }
   }
@@ -477,18 +484,19 @@ class Lowerer {
     }
   }
 
-  // Attention per (batch, head): S = Q K^T on the array, softmax (scale, causal mask) on the
-  // vector unit, O = P V on the array; S and P pass through DRAM (no on-chip fusion).
+  // Attention per (batch, head): S = Q K^T on the array, kept in fp32; softmax (scale, causal
+  // mask) on the vector unit, rounding P to bf16; O = P V on the array. S and P pass through
+  // DRAM (no on-chip fusion).
   void lower_attention(const Node& n) {
     need_vpu(n);
-    const auto& q = g_.tensor(n.inputs[0]).shape;  // b, h, sq, d
-    const auto& k = g_.tensor(n.inputs[1]).shape;  // b, kvh, skv, d
+    const AttentionDims ad = attention_dims(g_, n);
     const Dtype dt = dtype_of(n, g_.tensor(n.inputs[0]).dtype);
     if (dt != Dtype::bf16) unsupported(n, "attention runs on bf16 only");
-    const uint64_t e = 2, B = uint64_t(q[0]), H = uint64_t(q[1]), SQ = uint64_t(q[2]),
-                   D = uint64_t(q[3]), KVH = uint64_t(k[1]), SKV = uint64_t(k[2]);
+    const uint64_t e = 2, B = uint64_t(ad.batch), H = uint64_t(ad.heads),
+                   SQ = uint64_t(ad.seq_q), D = uint64_t(ad.head_dim),
+                   KVH = uint64_t(ad.kv_heads), SKV = uint64_t(ad.seq_kv);
     const double scale = n.attrs.scale > 0 ? n.attrs.scale : 1.0 / std::sqrt(double(D));
-    const uint64_t s_buf = alloc(SQ * SKV * e, n.loc), p_buf = alloc(SQ * SKV * e, n.loc);
+    const uint64_t s_buf = alloc(SQ * SKV * 4, n.loc), p_buf = alloc(SQ * SKV * e, n.loc);
     for (uint64_t b = 0; b < B; ++b)
       for (uint64_t h = 0; h < H; ++h) {
         const uint64_t kvh = h / (H / KVH);
@@ -501,7 +509,8 @@ class Lowerer {
         s.ldb = D * e;
         s.b_trans = true;
         s.c_addr = s_buf;
-        s.ldc = SKV * e;
+        s.c_fp32 = true;
+        s.ldc = SKV * 4;
         gemm(n, s);
         softmax_rows(s_buf, p_buf, SQ, SKV, float(scale), n.attrs.causal, SKV - SQ);
         GemmSpec o;
@@ -519,11 +528,14 @@ class Lowerer {
 
   void softmax_rows(uint64_t src, uint64_t dst, uint64_t rows, uint64_t cols, float scale,
                     bool causal, uint64_t offset) {
-    const uint64_t row_bytes = cols * 2, rt = std::max<uint64_t>(1, std::min(rows, quarter_ / row_bytes));
+    const uint64_t in_bytes = cols * 4, row_bytes = cols * 2;  // fp32 scores, bf16 result
+    const uint64_t rt = std::min(rows, quarter_ / in_bytes);
+    if (!rt) throw Error(fmt::format("attention: a row of {} fp32 scores does not fit a quarter of "
+                                     "the unified buffer of '{}'", cols, c_.target));
     for (uint64_t r0 = 0, t = 0; r0 < rows; r0 += rt, ++t) {
       const uint64_t r = std::min(rt, rows - r0);
       const uint64_t a = (t % 2) * quarter_, o = 2 * quarter_ + (t % 2) * quarter_;
-      emit_rdhost(src + r0 * row_bytes, a, 1, r * row_bytes, r * row_bytes);
+      emit_rdhost(src + r0 * in_bytes, a, 1, r * in_bytes, r * in_bytes);
       Instr v;
       v.op = Opcode::vector;
       v.func = uint8_t(VecFunc::softmax);
@@ -532,7 +544,7 @@ class Lowerer {
       v.ub = uint32_t(o);
       v.rows = uint32_t(r);
       v.cols = uint32_t(cols);
-      v.flags = causal ? 1 : 0;
+      v.flags = uint8_t((causal ? 1 : 0) | 2);
       v.shift = int32_t(offset + r0);
       std::memcpy(&v.imm, &scale, 4);
       emit(v);
@@ -543,7 +555,7 @@ class Lowerer {
   const Graph& g_;
   const TpuCaps& c_;
   TpuProgram out_;
-  uint64_t dram_top_ = 0, quarter_ = 0, acc_half_ = 0, params_bytes_ = 0;
+  uint64_t dram_top_ = 0, quarter_ = 0, acc_part_ = 0, params_bytes_ = 0;
   int layer_ = -1;
 };
 

@@ -15,6 +15,7 @@ namespace xpusim::compiler {
 struct TpuCaps {
   std::string target;         // preset name, for messages
   int rows = 0, cols = 0;     // array shape
+  int count = 1;              // systolic arrays; output tiles are spread over them
   char dataflow = 'w';        // 'w' ws, 'o' os, 'i' is
   bool int8 = true, bf16 = false, vpu = false;
   uint64_t ub_bytes = 0, acc_bytes = 0, fifo_tile_bytes = 0, dram_bytes = 0;
