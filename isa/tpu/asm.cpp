@@ -147,7 +147,9 @@ Instr parse_instr(TokenStream& ts, const Token& mnemonic, const OpDef& def, size
     if (!more && !ts.at(TokenKind::eol)) ts.fail("',' or end of line");
   }
   ts.next();  // the eol
-  // Defaults in table order: the stride defaults read cols and dtype, which are required.
+  // Defaults, once every given key is in: the stride defaults read rows, cols, dtype and
+  // transpose. Each table lists the required keys a default reads before that default, so
+  // a missing one is reported before it would be used.
   for (size_t k = 0; k < def.keys.size(); ++k) {
     const Key& key = def.keys[k];
     if (given[k]) continue;

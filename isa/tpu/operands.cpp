@@ -238,7 +238,7 @@ std::string check_instr(const Instr& in) {
   for (int f = 0; f < kFieldCount; ++f) {
     uint64_t stray = get_field(in, Field(f)) & ~used[f];
     if (stray) {
-      // Only packed keys (rdconv's geometry) own part of a field; name the stray bits then.
+      // A packed key owns part of a field: then name the bits outside the opcode's keys.
       std::string what = used[f]
                              ? fmt::format("bits {:#x} of field {}", stray, field_name(Field(f)))
                              : std::string("field ") + field_name(Field(f));

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstring>
+#include <fstream>
 #include <random>
 
 #include "isa/common/lexer.h"
@@ -637,4 +638,29 @@ TEST_CASE("tpu decode: diagnostics name the file and the instruction", "[unit]")
   loop.k = 5;
   CHECK(decode(encode({mm, loop}), "l.bin").size() == 2);
   CHECK(decode(encode({}), "empty.bin").empty());
+}
+
+TEST_CASE("docs/isa/tpu.md: the examples assemble and the canonical form is the tool's", "[unit]") {
+  std::ifstream f(XPUSIM_SOURCE_DIR "/docs/isa/tpu.md");
+  REQUIRE(f);
+  std::vector<std::string> blocks;
+  bool in_block = false;
+  for (std::string line; std::getline(f, line);) {
+    if (!in_block && line == "```asm") {
+      in_block = true;
+      blocks.emplace_back();
+    } else if (in_block && line == "```") {
+      in_block = false;
+    } else if (in_block) {
+      blocks.back() += line + "\n";
+    }
+  }
+  REQUIRE(blocks.size() >= 2);
+  for (const std::string& b : blocks) {
+    INFO(b);
+    CHECK_NOTHROW(assemble(b, "tpu.md"));
+  }
+  // The last block is the disassembly of the example before it.
+  auto example = assemble(blocks[blocks.size() - 2], "tpu.md");
+  CHECK(disassemble(example) == blocks.back());
 }

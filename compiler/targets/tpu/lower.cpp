@@ -195,6 +195,12 @@ class Lowerer {
       unsupported(n, fmt::format("no {}x{}x{} GEMM tile fits the buffers (unified buffer quarter "
                                  "{} B, accumulator region {} B, weight tile {} B)",
                                  M, N, K, quarter_, acc_part_, fifo));
+    // Accumulator regions form a ring (at least two per array, so an array fills one while
+    // the activation pipeline drains another; up to four per array when tiles are small, so
+    // a short stream does not wait for the drain of the tile before last).
+    const uint64_t acc_bytes = Mt * Nt * 4 / kAlign * kAlign + (Mt * Nt * 4 % kAlign ? kAlign : 0);
+    const uint64_t acc_slots =
+        std::min<uint64_t>(4 * uint64_t(c_.count), c_.acc_bytes / acc_bytes);
     // Keep a whole row block of A (Mt x K) in the UB across the N tiles when it fits.
     const bool reuse = Mt * K * e <= quarter_;
     uint64_t tile = 0, a_load = 0;
@@ -206,7 +212,7 @@ class Lowerer {
         for (uint64_t k0 = 0; k0 < K; k0 += Kt) load_a(s, a_tile_addr(k0), m0, mt, k0, std::min(Kt, K - k0));
       for (uint64_t n0 = 0; n0 < N; n0 += Nt, ++tile) {
         const uint64_t nt = std::min(Nt, N - n0);
-        const uint32_t acc = uint32_t((tile % (2 * uint64_t(c_.count))) * acc_part_);
+        const uint32_t acc = uint32_t((tile % acc_slots) * acc_bytes);
         const uint8_t mxu = uint8_t(tile % uint64_t(c_.count));
         for (uint64_t k0 = 0; k0 < K; k0 += Kt) {
           const uint64_t kt = std::min(Kt, K - k0);

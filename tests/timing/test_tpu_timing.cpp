@@ -1,0 +1,105 @@
+// Timing of the TPU model against the formulas docs/isa/tpu.md states (derived here from the
+// documented rules, independently of the implementation), and timing properties that must
+// hold whatever the parameters.
+#include <catch2/catch.hpp>
+
+#include <fmt/format.h>
+
+#include "tests/support.h"
+
+using namespace xpusim::test;
+
+namespace {
+
+// Cycles of one int8 GEMM on the 16x16 lab array with stall-free memory (only the array takes
+// time), with the given dataflow and fold overlap.
+// `extra` adds --set options.
+long array_cycles(long M, long N, long K, const std::string& dataflow, bool overlap,
+                  const std::string& extra = "") {
+  const std::string dir = temp_dir(fmt::format("t{}x{}x{}{}{}", M, N, K, dataflow, overlap));
+  const std::string wl = write_text(
+      dir, "w.yaml",
+      fmt::format("name: t\nops:\n  - {{name: g, op: gemm, M: {}, N: {}, K: {}, dtype: int8}}\n", M,
+                  N, K));
+  auto s = run_stats(fmt::format("--arch tpu_lab --workload {} --set timing.stall_free=true "
+                                 "--set array.dataflow={} --set array.fold_overlap={} {}",
+                                 wl, dataflow, overlap ? "true" : "false", extra),
+                     dir + "/out");
+  CHECK(s["functional_check"] == "passed");
+  return s["total_cycles"].get<long>();
+}
+
+constexpr long R = 16, C = 16, kSkew = R + C - 2;
+
+}  // namespace
+
+TEST_CASE("ws: one fold is load + stream + skew", "[timing]") {
+  CHECK(array_cycles(40, 16, 16, "ws", true) == R + 40 + kSkew);
+}
+
+TEST_CASE("ws with overlap: the next weight load hides under a long stream", "[timing]") {
+  // Three folds along N, M >= R: loads after the first overlap the previous stream.
+  CHECK(array_cycles(40, 48, 16, "ws", true) == R + 3 * 40 + kSkew);
+}
+
+TEST_CASE("ws with overlap: short streams wait for their loads", "[timing]") {
+  // M < R: each stream waits for its own load, which starts when the previous stream starts.
+  CHECK(array_cycles(8, 48, 16, "ws", true) == R + 2 * R + 8 + kSkew);
+}
+
+TEST_CASE("ws without overlap: folds run back to back (SCALE-Sim)", "[timing]") {
+  CHECK(array_cycles(40, 48, 16, "ws", false) == 3 * (2 * R + 40 + C - 2));
+}
+
+TEST_CASE("os: no stationary load, streams of K back to back", "[timing]") {
+  // M <= R, N = 2 C: two folds, each streaming K.
+  CHECK(array_cycles(16, 32, 24, "os", true) == 2 * 24 + kSkew);
+  CHECK(array_cycles(16, 32, 24, "os", false) == 2 * (24 + R + C - 2));
+}
+
+TEST_CASE("is: the input tile is stationary, N is streamed", "[timing]") {
+  // A weight FIFO tile large enough for the whole 16 x 40 streamed operand: one fold.
+  const std::string big_tile = "--set weight_fifo.tile_bytes=4096";
+  CHECK(array_cycles(16, 40, 16, "is", true, big_tile) == R + 40 + kSkew);
+  CHECK(array_cycles(16, 40, 16, "is", false, big_tile) == 2 * R + 40 + C - 2);
+  // The lab's 512-byte tile holds 16 x 32: two folds, the second load under the first stream.
+  CHECK(array_cycles(16, 40, 16, "is", false) == 2 * (2 * R + C - 2) + 40);
+}
+
+TEST_CASE("fold overlap never makes a GEMM slower", "[timing]") {
+  for (auto df : {"ws", "os", "is"}) {
+    INFO(df);
+    CHECK(array_cycles(50, 70, 40, df, true) <= array_cycles(50, 70, 40, df, false));
+  }
+}
+
+TEST_CASE("a DRAM-bound run takes at least bytes / bandwidth", "[timing]") {
+  // A bf16 softmax moves every byte twice and computes little: bounded by the DRAM channel
+  // (tpu_lab: 16 GB/s at 500 MHz = 32 bytes per cycle).
+  const std::string dir = temp_dir("dram-bound");
+  const std::string wl = write_text(
+      dir, "w.yaml", "name: t\nops:\n  - {name: s, op: softmax, shape: [256, 256], dtype: bf16}\n");
+  auto s = run_stats("--arch tpu_lab --workload " + wl, dir + "/out");
+  const long bytes = s["dram_bytes"].get<long>();
+  CHECK(bytes == 2 * 256 * 256 * 2);
+  CHECK(s["total_cycles"].get<long>() >= bytes / 32);
+  CHECK(s["stats"]["groups"]["dram"]["stats"]["busy_cycles"]["value"].get<long>() == bytes / 32);
+}
+
+TEST_CASE("runs are deterministic", "[timing]") {
+  const std::string wl = std::string(XPUSIM_SOURCE_DIR) + "/workloads/examples/quickstart.yaml";
+  auto a = run_stats("--arch tpu_v4 --workload " + wl, temp_dir("det-a"));
+  auto b = run_stats("--arch tpu_v4 --workload " + wl, temp_dir("det-b"));
+  CHECK(a["total_cycles"] == b["total_cycles"]);
+  CHECK(a["stats"] == b["stats"]);
+  CHECK(a["layers"] == b["layers"]);
+}
+
+TEST_CASE("layer cycles add up to the total", "[timing]") {
+  const std::string wl = std::string(XPUSIM_SOURCE_DIR) + "/workloads/examples/small-cnn.yaml";
+  auto s = run_stats("--arch tpu_lab --workload " + wl, temp_dir("layers"));
+  long sum = 0;
+  for (const auto& l : s["layers"]) sum += l["cycles"].get<long>();
+  CHECK(sum == s["total_cycles"].get<long>());
+  CHECK(s["functional_check"] == "passed");
+}
