@@ -204,6 +204,7 @@ class Lexer {
     }
     if (is_name_char(at(i_))) malformed(begin);
     Token& t = push(TokenKind::floating, begin, i_);
+    t.negative = negative;
     auto r = std::from_chars(s_.data() + begin, s_.data() + i_, t.value);
     if (r.ec != std::errc()) fail(begin, "floating-point literal out of range '" + t.text + "'");
   }

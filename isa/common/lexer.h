@@ -30,9 +30,10 @@ struct Token {
 
   // integer: magnitude and sign, so that the full uint64 range and INT64_MIN both fit.
   uint64_t magnitude = 0;
-  bool negative = false;
-  // floating: the value. A hex float (0f/0d) is exact; decimal text is parsed by
-  // f32()/value as needed, since going through double first could round an fp32 twice.
+  bool negative = false;  // integer or floating written with a leading '-'
+  // floating: the value as a double (exact for a hex float, whose bits are in magnitude).
+  // For an fp32 operand use f32(): it rounds decimal text to fp32 directly, since going
+  // through double first could round twice.
   double value = 0;
   // string: the text between the quotes with escapes resolved.
   std::string str;

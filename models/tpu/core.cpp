@@ -48,8 +48,9 @@ TpuCore::TpuCore(sc_core::sc_module_name name, const TpuParams& p, const std::ve
                                       stats.group("acc", "accumulators"));
   channel_ = std::make_unique<DramChannel>(p.dram_bytes_per_cycle(), p.dram_latency_cycles(),
                                            p.stall_free, stats.group("dram", "DRAM channel"));
-  arrays_.resize(size_t(p.count));
-  for (auto& a : arrays_) a.fifo.resize(size_t(p.fifo_depth));
+  for (int i = 0; i < p.count; ++i)
+    arrays_.push_back(Array{std::vector<isa::tpu::WeightTile>(size_t(p.fifo_depth)), 0, 0,
+                            ArrayTiming(p.rows, p.cols, p.dataflow, p.fold_overlap)});
   const int units = kMxu0 + p.count;
   for (int u = 0; u < units; ++u) {
     units_.emplace_back();
@@ -403,27 +404,14 @@ uint64_t TpuCore::execute(int u, Dyn& d) {
         isa::tpu::exec_matmul(in, ub_->store(), arr.fifo[size_t(d.fifo_slot)], acc_->store(), w);
       ub_->note_read(uint64_t(in.rows) * in.k * e);
       acc_->note_write(uint64_t(in.rows) * in.cols * 4);
-      const uint64_t L = p_.load_cycles(), skew = p_.skew_cycles();
-      const uint64_t S = p_.dataflow == Dataflow::ws   ? in.rows
-                         : p_.dataflow == Dataflow::os ? in.k
-                                                       : in.cols;
-      uint64_t load_start, stream_start;
-      if (p_.fold_overlap) {
-        load_start = std::max(t, arr.shadow_free);
-        stream_start = std::max(load_start + L, arr.stream_free);
-        weight_stall_cycles_ += stream_start - std::max({t, arr.stream_free, load_start});
-        arr.shadow_free = stream_start;
-        arr.stream_free = stream_start + S;
-        d.read_done = arr.stream_free;
-        d.done = arr.stream_free + skew;
-        free_at = arr.shadow_free;
-      } else {
-        load_start = std::max(t, arr.stream_free);
-        stream_start = load_start + L;
-        weight_stall_cycles_ += L;
-        d.done = d.read_done = arr.stream_free = arr.shadow_free = stream_start + S + skew;
-        free_at = d.done;
-      }
+      const ArrayTiming::Times tm = arr.timing.issue(t, in.rows, in.k, in.cols);
+      const uint64_t L = tm.stream_start - tm.load_start;
+      const uint64_t S = tm.stream_end - tm.stream_start;
+      weight_stall_cycles_ += tm.stream_start - tm.stream_ready;
+      d.read_done = tm.stream_end;
+      d.done = tm.done;
+      free_at = arr.timing.next_free();
+      const uint64_t load_start = tm.load_start, stream_start = tm.stream_start;
       macs_ += uint64_t(in.rows) * in.k * in.cols;
       stream_cycles_ += S;
       if (L) trace_.slice(st.track, "load", load_start, L);

@@ -19,6 +19,7 @@
 #include "models/core/memory.h"
 #include "models/core/stats.h"
 #include "models/core/trace.h"
+#include "models/tpu/array_timing.h"
 #include "models/tpu/params.h"
 
 namespace xpusim::tpu {
@@ -95,10 +96,10 @@ class TpuCore : public sc_core::sc_module {
 
   std::unique_ptr<Scratchpad> ub_, acc_;
   std::unique_ptr<DramChannel> channel_;
-  struct Array {  // per systolic array: its weight FIFO and pipeline state
+  struct Array {  // per systolic array: its weight FIFO and pipeline timing
     std::vector<isa::tpu::WeightTile> fifo;  // slots, functional only
     int pushes = 0, pops = 0;                // at dispatch
-    uint64_t stream_free = 0, shadow_free = 0;
+    ArrayTiming timing;
   };
   std::vector<Array> arrays_;
 

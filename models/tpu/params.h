@@ -35,9 +35,6 @@ struct TpuParams {
   explicit TpuParams(const ParamValues& v);
   double dram_bytes_per_cycle() const { return dram_gbps * 1e3 / clock_mhz; }
   uint64_t dram_latency_cycles() const;
-  // Cycles of the stationary-operand load, the stream and the skew of one matmul.
-  uint64_t load_cycles() const { return dataflow == Dataflow::os ? 0 : uint64_t(rows); }
-  uint64_t skew_cycles() const { return uint64_t(rows + cols - 2); }
 };
 
 const char* dataflow_name(Dataflow d);

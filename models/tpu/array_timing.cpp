@@ -1,0 +1,28 @@
+#include "models/tpu/array_timing.h"
+
+#include <algorithm>
+
+namespace xpusim::tpu {
+
+ArrayTiming::Times ArrayTiming::issue(uint64_t ready, uint64_t m, uint64_t k, uint64_t n) {
+  const uint64_t L = load_cycles(), S = stream_cycles(m, k, n);
+  Times t;
+  if (overlap_) {
+    t.load_start = std::max(ready, shadow_free_);
+    t.stream_ready = std::max(ready, stream_free_);
+    t.stream_start = std::max(t.load_start + L, stream_free_);
+    t.stream_end = t.stream_start + S;
+    t.done = t.stream_end + skew_cycles();
+    shadow_free_ = t.stream_start;
+    stream_free_ = t.stream_end;
+  } else {
+    t.load_start = t.stream_ready = std::max(ready, stream_free_);
+    t.stream_start = t.load_start + L;
+    t.stream_end = t.stream_start + S;
+    t.done = t.stream_end + skew_cycles();
+    shadow_free_ = stream_free_ = t.done;
+  }
+  return t;
+}
+
+}  // namespace xpusim::tpu
