@@ -103,7 +103,7 @@ void set_key(Instr& in, const Key& key, uint64_t v) {
 
 const std::vector<const char*>& kind_names(Kind kind) {
   static const std::vector<const char*> none;
-  static const std::vector<const char*> dtype = {"int8", "bf16"};
+  static const std::vector<const char*> dtype = {"int8", "bf16", "fp32"};
   static const std::vector<const char*> act = {"none", "relu"};
   static const std::vector<const char*> vec = {"add",     "mul",    "relu",    "gelu",
                                                "silu",    "scale",  "softmax", "layernorm",
@@ -172,7 +172,8 @@ const std::vector<OpDef>& all_ops() {
         {"cols", F::cols, K::size, D::required},
         {"dtype", F::dtype, K::dtype, D::required},
         {"imm", F::imm, K::f32, D::zero},
-        {"causal", F::flags, K::bit, D::zero},
+        {"causal", F::flags, K::bit, D::zero, 0, 1},
+        {"src_fp32", F::flags, K::bit, D::zero, 1, 1},
         {"offset", F::shift, K::i32, D::zero},
         {"groups", F::k, K::size, D::zero}}},
       {Opcode::wrhost,
@@ -245,6 +246,8 @@ std::string check_instr(const Instr& in) {
       return op + " does not use " + what + ": it must be 0";
     }
   }
+  if (in.dtype == Dtype::fp32 && in.op != Opcode::activate)
+    return op + " dtype fp32 is only an activate output";
   if (in.op == Opcode::activate && (in.shift < 0 || in.shift > 62)) {
     // requantize() shifts a 64-bit product: larger shifts are meaningless (and undefined).
     return "activate shift " + std::to_string(in.shift) + " is out of range (0 to 62)";
@@ -258,7 +261,7 @@ std::string check_instr(const Instr& in) {
       return "vector " + name + " needs dtype bf16 (int8 is allowed for add, relu, rowmax, rowavg)";
     }
     if (in.flags != 0 && f != VecFunc::softmax) {
-      return "vector " + name + " does not take causal=1 (only softmax does)";
+      return "vector " + name + " does not take causal=1 or src_fp32=1 (only softmax does)";
     }
     if (in.k != 0 && f != VecFunc::rowmax && f != VecFunc::rowavg) {
       return "vector " + name + " does not take groups (only rowmax and rowavg do)";

@@ -315,11 +315,15 @@ void exec_vector(const Instr& in, ByteStore& ub, const std::string& who) {
       y.resize(R * C);
       const bool causal = in.flags & 1;
       for (uint64_t r = 0; r < R; ++r) {
-        const uint64_t valid = causal ? std::min<uint64_t>(C, r + uint64_t(in.shift) + 1) : C;
+        // Causal: columns j <= r + offset are visible (none when that is negative).
+        const int64_t last = int64_t(r) + in.shift;
+        const uint64_t valid =
+            causal ? uint64_t(std::clamp<int64_t>(last + 1, 0, int64_t(C))) : C;
         float mx = -std::numeric_limits<float>::infinity();
         for (uint64_t c = 0; c < valid; ++c) mx = std::max(mx, x[r * C + c] * imm);
         double sum = 0;
         for (uint64_t c = 0; c < valid; ++c) sum += std::exp(double(x[r * C + c] * imm - mx));
+        // A fully masked row has no keys: its probabilities are all zero.
         for (uint64_t c = 0; c < C; ++c)
           y[r * C + c] = c < valid ? float(std::exp(double(x[r * C + c] * imm - mx)) / sum) : 0.0f;
       }

@@ -224,8 +224,13 @@ std::vector<PresetInfo> list_presets() {
     for (const auto& f : files) {
       std::string name = f.stem().string();
       if (!seen.insert(name).second) continue;
-      ArchConfig c = load_file(f.string(), 0);
-      v.push_back({name, c.family, c.description, f.string()});
+      // A broken preset is listed with its error, so it cannot hide the others.
+      try {
+        ArchConfig c = load_file(f.string(), 0);
+        v.push_back({name, c.family, c.description, f.string()});
+      } catch (const Error& e) {
+        v.push_back({name, "?", std::string("cannot be loaded: ") + e.what(), f.string()});
+      }
     }
   }
   std::stable_sort(v.begin(), v.end(),

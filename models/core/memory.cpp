@@ -61,8 +61,8 @@ void ByteStore::read(uint64_t addr, void* dst, uint64_t n, const std::string& wh
   }
 }
 
-Scratchpad::Scratchpad(const std::string& name, uint64_t capacity, uint32_t banks,
-                       uint32_t port_bytes, bool functional, StatGroup& stats)
+Scratchpad::Scratchpad(const std::string& name, uint64_t capacity, uint32_t port_bytes,
+                       bool functional, StatGroup& stats)
     : name_(name),
       capacity_(capacity),
       port_bytes_(std::max<uint32_t>(1, port_bytes)),
@@ -70,7 +70,8 @@ Scratchpad::Scratchpad(const std::string& name, uint64_t capacity, uint32_t bank
       bytes_read_(stats.counter("bytes_read", "bytes", "bytes read from " + name)),
       bytes_written_(stats.counter("bytes_written", "bytes", "bytes written to " + name)) {
   stats.scalar("capacity", "bytes", "capacity of " + name) = double(capacity);
-  stats.scalar("banks", "banks", "number of banks of " + name) = double(banks);
+  stats.scalar("port_bytes", "bytes/cycle", "bytes per cycle through the port of " + name) =
+      double(port_bytes_);
 }
 
 void Scratchpad::check_range(uint64_t addr, uint64_t n, const std::string& who,

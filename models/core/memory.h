@@ -1,5 +1,5 @@
 // Memory primitives shared by every family: byte storage that knows which bytes were ever
-// written, scratchpads with capacity, banks and ports, and DRAM channels modelled as
+// written, scratchpads with capacity and a port, and DRAM channels modelled as
 // bandwidth/latency servers. Times are in cycles of the clock of the component that owns
 // them; none of these classes depends on SystemC, so they are unit-testable alone.
 #pragma once
@@ -43,12 +43,14 @@ class ByteStore {
   std::unordered_map<uint64_t, std::unique_ptr<Page>> pages_;
 };
 
-// On-chip scratchpad: capacity, `banks` banks and `port_bytes` bytes per cycle per port.
-// Functional storage exists only when the run is functional; bounds are always checked.
+// On-chip scratchpad: capacity and a port of `port_bytes` bytes per cycle (contiguous rows
+// spread over all banks, so no bank conflicts; conflict replays come with the GPU's shared
+// memory). Functional storage exists only when the run is functional; bounds are always
+// checked.
 class Scratchpad {
  public:
-  Scratchpad(const std::string& name, uint64_t capacity, uint32_t banks, uint32_t port_bytes,
-             bool functional, StatGroup& stats);
+  Scratchpad(const std::string& name, uint64_t capacity, uint32_t port_bytes, bool functional,
+             StatGroup& stats);
 
   const std::string& name() const { return name_; }
   uint64_t capacity() const { return capacity_; }

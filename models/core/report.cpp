@@ -11,7 +11,7 @@ namespace fs = std::filesystem;
 namespace xpusim {
 namespace {
 
-nlohmann::json metric(double value, const std::string& unit, const std::string& desc) {
+nlohmann::ordered_json metric(double value, const std::string& unit, const std::string& desc) {
   return {{"value", value}, {"unit", unit}, {"description", desc}};
 }
 
@@ -24,10 +24,10 @@ void write_file(const fs::path& p, const std::string& text) {
 
 }  // namespace
 
-nlohmann::json derived_metrics(const RunResult& r) {
+nlohmann::ordered_json derived_metrics(const RunResult& r) {
   double secs = seconds_of(r);
   double peak = r.peak_macs_per_cycle * double(r.total_cycles);
-  nlohmann::json d;
+  nlohmann::ordered_json d;
   d["utilization"] = metric(peak > 0 ? double(r.macs) / peak : 0, "fraction",
                             "MACs performed / (total cycles x peak MACs per cycle)");
   d["achieved_tops"] = metric(secs > 0 ? 2.0 * double(r.macs) / secs / 1e12 : 0, "TOPS",
@@ -42,9 +42,9 @@ nlohmann::json derived_metrics(const RunResult& r) {
   return d;
 }
 
-nlohmann::json results_json(const ArchConfig& cfg, const std::string& workload,
+nlohmann::ordered_json results_json(const ArchConfig& cfg, const std::string& workload,
                             const RunResult& r) {
-  nlohmann::json j;
+  nlohmann::ordered_json j;
   j["schema"] = 1;
   j["arch"] = cfg.name;
   j["family"] = cfg.family;
@@ -56,7 +56,7 @@ nlohmann::json results_json(const ArchConfig& cfg, const std::string& workload,
   j["dram_bytes"] = r.dram_bytes;
   j["functional_check"] = r.functional_check;
   if (!r.check_detail.empty()) j["functional_check_detail"] = r.check_detail;
-  j["layers"] = nlohmann::json::array();
+  j["layers"] = nlohmann::ordered_json::array();
   for (const auto& l : r.layers)
     j["layers"].push_back({{"name", l.name},
                            {"op", l.op},
@@ -87,7 +87,7 @@ void prepare_results_dir(const std::string& dir, bool force) {
 void write_results(const std::string& dir, const ArchConfig& cfg, const std::string& workload,
                    const RunResult& r) {
   fs::path d(dir);
-  nlohmann::json j = results_json(cfg, workload, r);
+  nlohmann::ordered_json j = results_json(cfg, workload, r);
   write_file(d / "stats.json", j.dump(2) + "\n");
   write_file(d / "config.resolved.yaml", resolved_yaml(cfg));
 

@@ -12,11 +12,11 @@ namespace xpusim {
 
 // Utilization, achieved TOPS, DRAM bandwidth and arithmetic intensity, each as
 // {"value", "unit", "description"}.
-nlohmann::json derived_metrics(const RunResult& r);
+nlohmann::ordered_json derived_metrics(const RunResult& r);
 
 // The whole stats.json document.
-nlohmann::json results_json(const ArchConfig& cfg, const std::string& workload,
-                            const RunResult& r);
+nlohmann::ordered_json results_json(const ArchConfig& cfg, const std::string& workload,
+                                    const RunResult& r);
 
 // Prepares `dir` for results: creates it, or reuses it when it holds earlier xpusim results
 // (marked by a .xpusim-results file). A non-empty folder without the mark is refused unless

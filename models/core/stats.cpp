@@ -19,20 +19,26 @@ StatGroup& StatGroup::group(const std::string& name, const std::string& descript
 uint64_t& StatGroup::counter(const std::string& name, const std::string& unit,
                              const std::string& desc) {
   counts_.push_back(0);
-  stats_.push_back({name, unit, desc, Stat::count, &counts_.back(), nullptr, {}});
+  add({name, unit, desc, Stat::count, &counts_.back(), nullptr, {}});
   return counts_.back();
 }
 
 double& StatGroup::scalar(const std::string& name, const std::string& unit,
                           const std::string& desc) {
   reals_.push_back(0.0);
-  stats_.push_back({name, unit, desc, Stat::real, nullptr, &reals_.back(), {}});
+  add({name, unit, desc, Stat::real, nullptr, &reals_.back(), {}});
   return reals_.back();
 }
 
 void StatGroup::formula(const std::string& name, const std::string& unit, const std::string& desc,
                         std::function<double()> f) {
-  stats_.push_back({name, unit, desc, Stat::form, nullptr, nullptr, std::move(f)});
+  add({name, unit, desc, Stat::form, nullptr, nullptr, std::move(f)});
+}
+
+void StatGroup::add(Stat s) {
+  if (find_stat(s.name))
+    throw Error("internal: statistic '" + s.name + "' registered twice in group '" + name_ + "'");
+  stats_.push_back(std::move(s));
 }
 
 const StatGroup::Stat* StatGroup::find_stat(const std::string& name) const {
@@ -41,12 +47,12 @@ const StatGroup::Stat* StatGroup::find_stat(const std::string& name) const {
   return nullptr;
 }
 
-nlohmann::json StatGroup::to_json() const {
-  nlohmann::json j;
+nlohmann::ordered_json StatGroup::to_json() const {
+  nlohmann::ordered_json j;
   if (!description_.empty()) j["description"] = description_;
-  auto& stats = j["stats"] = nlohmann::json::object();
+  auto& stats = j["stats"] = nlohmann::ordered_json::object();
   for (const auto& s : stats_) {
-    nlohmann::json e;
+    nlohmann::ordered_json e;
     if (s.kind == Stat::count)
       e["value"] = *s.count_value;
     else
@@ -56,7 +62,7 @@ nlohmann::json StatGroup::to_json() const {
     stats[s.name] = e;
   }
   if (!children_.empty()) {
-    auto& g = j["groups"] = nlohmann::json::object();
+    auto& g = j["groups"] = nlohmann::ordered_json::object();
     for (const auto& c : children_) g[c->name_] = c->to_json();
   }
   return j;

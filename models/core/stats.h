@@ -20,6 +20,7 @@ class StatGroup {
   // A child group, created on first use (keeps creation order).
   StatGroup& group(const std::string& name, const std::string& description = "");
 
+  // Statistic names are unique within a group (a repeated name is an internal error).
   // A counter registered by reference: the component increments the returned value.
   uint64_t& counter(const std::string& name, const std::string& unit, const std::string& desc);
   // A real-valued statistic set by the component.
@@ -30,8 +31,9 @@ class StatGroup {
 
   const std::string& name() const { return name_; }
 
-  // {"description":..., "stats": {name: {"value", "unit", "description"}}, "groups": {...}}
-  nlohmann::json to_json() const;
+  // {"description":..., "stats": {name: {"value", "unit", "description"}}, "groups": {...}},
+  // in creation order.
+  nlohmann::ordered_json to_json() const;
   // Value of a statistic by dotted path below this group ("mxu.busy_cycles"); throws if absent.
   double value(const std::string& path) const;
 
@@ -44,6 +46,7 @@ class StatGroup {
     std::function<double()> fn;
   };
   const Stat* find_stat(const std::string& name) const;
+  void add(Stat s);
 
   std::string name_, description_;
   std::deque<uint64_t> counts_;  // deques: stable addresses for references handed out

@@ -13,8 +13,8 @@ int TraceRecorder::track(const std::string& name) {
 }
 
 void TraceRecorder::slice(int track, const std::string& name, uint64_t start, uint64_t duration,
-                          const std::string& args) {
-  if (enabled_) slices_.push_back({track, name, args, start, duration});
+                          int layer) {
+  if (enabled_) slices_.push_back({track, name, start, duration, layer});
 }
 
 void TraceRecorder::write(const std::string& path, double clock_mhz,
@@ -36,7 +36,7 @@ void TraceRecorder::write(const std::string& path, double clock_mhz,
                         {"ts", double(s.start) / clock_mhz},
                         {"dur", double(s.duration) / clock_mhz}};
     e["args"] = {{"start_cycle", s.start}, {"cycles", s.duration}};
-    if (!s.args.empty()) e["args"]["operands"] = s.args;
+    if (s.layer >= 0) e["args"]["layer"] = s.layer;
     events.push_back(std::move(e));
   }
   std::ofstream out(path);

@@ -16,17 +16,18 @@ class TraceRecorder {
 
   // A track (one timeline row), returned as an id for slice().
   int track(const std::string& name);
-  // An interval [start, start + duration) cycles on a track; `args` is a short description.
-  void slice(int track, const std::string& name, uint64_t start, uint64_t duration,
-             const std::string& args = "");
+  // An interval [start, start + duration) cycles on a track, for a layer (-1: none). Slices
+  // on one track must not overlap.
+  void slice(int track, const std::string& name, uint64_t start, uint64_t duration, int layer);
   // Writes the JSON; timestamps in microseconds at the given clock.
   void write(const std::string& path, double clock_mhz, const std::string& process_name) const;
 
  private:
   struct Slice {
     int track;
-    std::string name, args;
+    std::string name;
     uint64_t start, duration;
+    int layer;
   };
   bool enabled_;
   std::vector<std::string> tracks_;

@@ -41,27 +41,31 @@ TpuCore::TpuCore(sc_core::sc_module_name name, const TpuParams& p, const std::ve
           "cycles a stream waited for its stationary operand to finish loading")),
       dispatched_(stats.group("dispatcher", "in-order instruction issue")
                       .counter("instructions", "instructions", "instructions issued to units")) {
-  ub_ = std::make_unique<Scratchpad>("ub", p.ub_bytes, uint32_t(p.ub_banks),
-                                     uint32_t(p.ub_port_bytes), functional_,
+  ub_ = std::make_unique<Scratchpad>("ub", p.ub_bytes, uint32_t(p.ub_port_bytes), functional_,
                                      stats.group("ub", "unified buffer"));
-  acc_ = std::make_unique<Scratchpad>("acc", p.acc_bytes, 1, uint32_t(p.cols) * 4, functional_,
+  acc_ = std::make_unique<Scratchpad>("acc", p.acc_bytes, uint32_t(p.cols) * 4, functional_,
                                       stats.group("acc", "accumulators"));
   channel_ = std::make_unique<DramChannel>(p.dram_bytes_per_cycle(), p.dram_latency_cycles(),
                                            p.stall_free, stats.group("dram", "DRAM channel"));
   for (int i = 0; i < p.count; ++i)
     arrays_.push_back(Array{std::vector<isa::tpu::WeightTile>(size_t(p.fifo_depth)), 0, 0,
-                            ArrayTiming(p.rows, p.cols, p.dataflow, p.fold_overlap)});
+                            ArrayTiming(p.rows, p.cols, p.dataflow, p.fold_overlap), 0, 0});
   const int units = kMxu0 + p.count;
   for (int u = 0; u < units; ++u) {
     units_.emplace_back();
     const std::string unit = is_mxu(u) ? fmt::format("mxu{}", u - kMxu0) : kUnitNames[u];
     StatGroup& g = stats.group(unit, is_mxu(u) ? "systolic array (matmul)" : kUnitDesc[u]);
     units_[u].instrs = &g.counter("instructions", "instructions", "instructions executed");
-    units_[u].busy = &g.counter("busy_cycles", "cycles", "cycles the unit was occupied");
+    units_[u].busy = &g.counter(
+        "busy_cycles", "cycles",
+        is_mxu(u) ? "cycles the array was occupied: loading, streaming or draining a tile"
+                  : "cycles the unit was occupied (a DMA: waiting for and using the DRAM channel)");
     units_[u].stall = &g.counter("stall_cycles", "cycles",
-                                 "cycles an issued instruction waited for earlier instructions "
-                                 "of other units (dependences) before it could start");
+                                 "cycles an issued instruction waited for the earlier "
+                                 "instructions it depends on (results it reads, buffers it "
+                                 "overwrites) before it could start");
     units_[u].track = trace_.track(unit);
+    if (is_mxu(u)) arrays_[size_t(u - kMxu0)].load_track = trace_.track(unit + " load");
   }
   SC_THREAD(dispatcher);
   for (int u = 0; u < units; ++u)
@@ -327,7 +331,7 @@ void TpuCore::dispatcher() {
       if (!p_.stall_free && p_.dispatch_cycles > 0) wait(period_ * double(p_.dispatch_cycles));
     }
     finished_ = true;
-    total_cycles_ = now();
+    total_cycles_ = last_done_;
     sc_core::sc_stop();
   } catch (...) {
     fail(std::current_exception());
@@ -405,19 +409,21 @@ uint64_t TpuCore::execute(int u, Dyn& d) {
       ub_->note_read(uint64_t(in.rows) * in.k * e);
       acc_->note_write(uint64_t(in.rows) * in.cols * 4);
       const ArrayTiming::Times tm = arr.timing.issue(t, in.rows, in.k, in.cols);
-      const uint64_t L = tm.stream_start - tm.load_start;
+      const uint64_t L = arr.timing.load_cycles();
       const uint64_t S = tm.stream_end - tm.stream_start;
       weight_stall_cycles_ += tm.stream_start - tm.stream_ready;
       d.read_done = tm.stream_end;
       d.done = tm.done;
       free_at = arr.timing.next_free();
-      const uint64_t load_start = tm.load_start, stream_start = tm.stream_start;
       macs_ += uint64_t(in.rows) * in.k * in.cols;
       stream_cycles_ += S;
-      if (L) trace_.slice(st.track, "load", load_start, L);
-      trace_.slice(st.track, fmt::format("matmul {}x{}x{}", in.rows, in.k, in.cols), stream_start,
-                   d.done - stream_start, fmt::format("layer {}", in.layer));
-      *st.busy += d.done - load_start;
+      // Slices that do not overlap on a track: loads on their own track, the stream on the
+      // array's (the skew of one tile overlaps the next tile's stream).
+      if (L) trace_.slice(arr.load_track, "load", tm.load_start, L, in.layer);
+      trace_.slice(st.track, fmt::format("matmul {}x{}x{}", in.rows, in.k, in.cols),
+                   tm.stream_start, S, in.layer);
+      *st.busy += tm.done - std::max(tm.load_start, arr.busy_until);
+      arr.busy_until = std::max(arr.busy_until, tm.done);
       break;
     }
     case Opcode::activate:
@@ -426,17 +432,23 @@ uint64_t TpuCore::execute(int u, Dyn& d) {
         if (in.op == Opcode::activate) isa::tpu::exec_activate(in, acc_->store(), ub_->store(), w);
         else isa::tpu::exec_vector(in, ub_->store(), w);
       }
+      // Compute time, or the unified buffer's port when it moves the bytes more slowly.
       uint64_t busy, latency;
       if (in.op == Opcode::activate) {
+        const uint64_t out = uint64_t(in.rows) * in.cols * e;
         acc_->note_read(uint64_t(in.rows) * in.cols * 4);
-        ub_->note_write(uint64_t(in.rows) * in.cols * e);
-        busy = uint64_t(in.rows) * ceil_div(in.cols, uint64_t(p_.cols));
+        ub_->note_write(out);
+        busy = std::max(uint64_t(in.rows) * ceil_div(in.cols, uint64_t(p_.cols)),
+                        ub_->port_cycles(out));
         latency = uint64_t(p_.act_latency);
       } else {
-        ub_->note_read(isa::tpu::vector_src_bytes(in) + isa::tpu::vector_src2_bytes(in));
-        ub_->note_write(isa::tpu::vector_dst_bytes(in));
-        busy = ceil_div(uint64_t(in.rows) * in.cols, uint64_t(p_.vpu_lanes)) *
-               uint64_t(isa::tpu::vector_passes(isa::tpu::VecFunc(in.func)));
+        const uint64_t rd = isa::tpu::vector_src_bytes(in) + isa::tpu::vector_src2_bytes(in);
+        const uint64_t wr = isa::tpu::vector_dst_bytes(in);
+        ub_->note_read(rd);
+        ub_->note_write(wr);
+        busy = std::max(ceil_div(uint64_t(in.rows) * in.cols, uint64_t(p_.vpu_lanes)) *
+                            uint64_t(isa::tpu::vector_passes(isa::tpu::VecFunc(in.func))),
+                        ub_->port_cycles(rd + wr));
         latency = uint64_t(p_.vpu_latency);
       }
       if (p_.stall_free) busy = latency = 0;
@@ -448,9 +460,9 @@ uint64_t TpuCore::execute(int u, Dyn& d) {
   }
   if (in.op != Opcode::matmul) {
     *st.busy += free_at - t;
-    if (d.done > t) trace_.slice(st.track, isa::tpu::opcode_name(in.op), t, d.done - t,
-                                 fmt::format("layer {}", in.layer));
+    if (free_at > t) trace_.slice(st.track, isa::tpu::opcode_name(in.op), t, free_at - t, in.layer);
   }
+  last_done_ = std::max(last_done_, d.done);
   if (in.layer >= 0) {
     if (layer_done_.size() <= size_t(in.layer)) {
       layer_done_.resize(size_t(in.layer) + 1, 0);

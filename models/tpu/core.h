@@ -100,6 +100,8 @@ class TpuCore : public sc_core::sc_module {
     std::vector<isa::tpu::WeightTile> fifo;  // slots, functional only
     int pushes = 0, pops = 0;                // at dispatch
     ArrayTiming timing;
+    uint64_t busy_until = 0;                 // end of the array's occupied time so far
+    int load_track = 0;                      // trace track of its stationary loads
   };
   std::vector<Array> arrays_;
 
@@ -109,7 +111,7 @@ class TpuCore : public sc_core::sc_module {
   sc_core::sc_event progress_;
   bool finished_ = false;
   std::exception_ptr error_;
-  uint64_t total_cycles_ = 0;
+  uint64_t total_cycles_ = 0, last_done_ = 0;
   std::vector<uint64_t> layer_done_, layer_dram_bytes_;
 
   uint64_t& macs_;

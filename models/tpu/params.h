@@ -21,7 +21,7 @@ struct TpuParams {
   bool fold_overlap;
   bool int8, bf16;        // operand types the arrays multiply
   uint64_t ub_bytes, acc_bytes;
-  int ub_banks, ub_port_bytes;
+  int ub_port_bytes;
   int fifo_depth;
   uint64_t fifo_tile_bytes;
   double dram_gbps, dram_latency_ns;

@@ -320,9 +320,9 @@ TEST_CASE("tpu asm: every opcode and enum value", "[unit]") {
   CHECK_THAT(text, Contains("  activate acc=0x0, ub=0x500, rows=4, cols=4, dtype=bf16, "
                             "func=none, mult=1, shift=0\n"));
   CHECK_THAT(text, Contains("  vector func=softmax, dst=0x10, src=0x20, src2=0x0, rows=2, "
-                            "cols=8, dtype=bf16, imm=0.5, causal=1, offset=-3, groups=0\n"));
+                            "cols=8, dtype=bf16, imm=0.5, causal=1, src_fp32=0, offset=-3, groups=0\n"));
   CHECK_THAT(text, Contains("imm=9.99999997e-07,"));
-  CHECK_THAT(text, Contains("imm=0f7F800000, causal=0, offset=0, groups=2\n"));
+  CHECK_THAT(text, Contains("imm=0f7F800000, causal=0, src_fp32=0, offset=0, groups=2\n"));
   CHECK_THAT(text, Contains("  loop target=L4, count=3\n"));
   CHECK_THAT(text,
              Contains("  rdconv ub=0x900, dram=0x50000, dtype=bf16, h=300, w=65535, c=16, cg=8, "
@@ -473,7 +473,7 @@ TEST_CASE("tpu asm: diagnostics", "[unit]") {
   CHECK(asm_error("rdhost ub=0, dram=0, rows=1, ub=4, bytes=1") ==
         "p.s:1:30: duplicate key ub (first given at column 8)");
   CHECK(asm_error("rdweight dram=0, k=1, n=1, dtype=fp16") ==
-        "p.s:1:34: expected int8 or bf16 for dtype, found 'fp16'");
+        "p.s:1:34: expected int8, bf16 or fp32 for dtype, found 'fp16'");
   CHECK(asm_error("matmul ub=0, acc=0, m=1, k=1, n=1, dtype=int8, mode=add") ==
         "p.s:1:53: expected set or acc for mode, found 'add'");
   CHECK(asm_error("activate acc=0, ub=0, rows=1, cols=1, dtype=int8, func=gelu") ==
@@ -500,7 +500,7 @@ TEST_CASE("tpu asm: diagnostics", "[unit]") {
   CHECK(asm_error("vector func=softmax, dst=0, src=0, rows=1, cols=1, dtype=bf16, causal=2") ==
         "p.s:1:71: expected 0 or 1, found '2'");
   CHECK(asm_error("vector func=add, dst=0, src=0, rows=1, cols=1, dtype=bf16, causal=1") ==
-        "p.s:1:1: vector add does not take causal=1 (only softmax does)");
+        "p.s:1:1: vector add does not take causal=1 or src_fp32=1 (only softmax does)");
   CHECK(asm_error("\n\n  vector func=gelu, dst=0, src=0, rows=1, cols=1, dtype=int8") ==
         "p.s:3:3: vector gelu needs dtype bf16 (int8 is allowed for add, relu, rowmax, rowavg)");
   CHECK(asm_error("rdhost ub=0 dram=0") == "p.s:1:13: expected ',' or end of line, found 'dram'");
@@ -567,9 +567,10 @@ TEST_CASE("tpu decode: diagnostics name the file and the instruction", "[unit]")
         "w.bin: size 103 bytes: expected 8 + a multiple of 48");
   CHECK(with(0, 0) == "w.bin: instruction 1 (byte offset 56): unknown opcode 0");
   CHECK(with(0, 11) == "w.bin: instruction 1 (byte offset 56): unknown opcode 11");
-  CHECK(with(1, 2) ==
-        "w.bin: instruction 1 (byte offset 56): matmul dtype 2 is out of range "
-        "(0 to 1)");
+  CHECK(with(1, 2) == "w.bin: instruction 1 (byte offset 56): matmul dtype fp32 is only an "
+                       "activate output");
+  CHECK(with(1, 3) ==
+        "w.bin: instruction 1 (byte offset 56): matmul dtype 3 is out of range (0 to 2)");
   CHECK(with(3, 2) ==
         "w.bin: instruction 1 (byte offset 56): matmul mode 2 is out of range "
         "(0 to 1)");
@@ -590,9 +591,14 @@ TEST_CASE("tpu decode: diagnostics name the file and the instruction", "[unit]")
   CHECK(error_of([&] { decode(encode({vec}), "v.bin"); }) ==
         "v.bin: instruction 0 (byte offset 8): vector func 11 is out of range (0 to 10)");
   vec.func = uint8_t(VecFunc::add);
+  vec.flags = 4;
+  CHECK(error_of([&] { decode(encode({vec}), "v.bin"); }) ==
+        "v.bin: instruction 0 (byte offset 8): vector does not use bits 0x4 of field flags: it "
+        "must be 0");
   vec.flags = 2;
   CHECK(error_of([&] { decode(encode({vec}), "v.bin"); }) ==
-        "v.bin: instruction 0 (byte offset 8): vector causal 2 is not 0 or 1");
+        "v.bin: instruction 0 (byte offset 8): vector add does not take causal=1 or src_fp32=1 "
+        "(only softmax does)");
 
   vec.flags = 0;
   vec.k = 2;

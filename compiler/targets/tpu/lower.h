@@ -42,7 +42,8 @@ struct TpuProgram {
 };
 
 // Lowers every node; an op the target cannot run is an Error naming the op, the node and the
-// target. Tensors live in DRAM in their graph layout (row-major; NCHW for 4-D activations).
+// target. Each tensor lives in DRAM in the layout TpuProgram::layout gives (the layout step
+// makes images next to conv2d/pool NHWC and lays out conv and gemm weights for the array).
 TpuProgram lower_to_tpu(const Graph& g, const TpuCaps& caps);
 
 struct Tensor;

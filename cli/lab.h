@@ -1,0 +1,15 @@
+// `xpusim lab`: course labs (docs/labs/<lab>/). `xpusim lab check answers.yaml` grades a
+// student's hand-computed answers against values obtained by simulating the lab's layers.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace xpusim::cli {
+
+// Adds the `lab` subcommand (with its `check` subcommand) to app; returns it.
+CLI::App* add_lab_command(CLI::App& app);
+
+// Runs it when it was parsed; returns the exit status.
+int run_lab_command();
+
+}  // namespace xpusim::cli

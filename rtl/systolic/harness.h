@@ -1,0 +1,93 @@
+// Drives the verilated systolic array (rtl/systolic) through a sequence of matmul tiles and
+// measures, from its ports, the same per-tile times as xpusim::tpu::ArrayTiming.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace xpusim::rtl {
+
+// The array's dataflows. `is` runs on the ws datapath with the operands' roles swapped.
+enum class Dataflow { ws, os, is };
+
+const char* dataflow_name(Dataflow d);
+
+// One matmul tile: C (m x n, int32) = A (m x k) * B (k x n). Per dataflow the array bounds:
+// ws k <= rows, n <= cols; os m <= rows, n <= cols; is k <= rows, m <= cols.
+struct MatmulTile {
+  uint64_t ready = 0;  // cycle its operands are ready: the harness does not start it earlier
+  int m = 0, k = 0, n = 0;
+  std::vector<int8_t> a;  // m x k, row-major
+  std::vector<int8_t> b;  // k x n, row-major
+};
+
+// Times measured on the array's ports, in cycles after reset (cycle t ends with edge t).
+struct TileResult {
+  uint64_t load_start = 0;    // first stationary row fired (os, no load: = stream_start)
+  uint64_t stream_start = 0;  // first streamed operand fired
+  uint64_t stream_end = 0;    // the cycle after the last streamed operand fired
+  uint64_t done = 0;          // the cycle after the tile's last result row was valid
+  std::vector<int32_t> c;     // m x n, row-major
+};
+
+struct RunOptions {
+  // With fold overlap the next tile is offered as soon as its operands are ready (the array's
+  // ready signals decide); without, only once the previous tile is done.
+  bool fold_overlap = true;
+  // A VCD of the cycles from the first cycle tile `vcd_first` is offered to the cycle after tile
+  // `vcd_last` is done (empty path: none).
+  std::string vcd_path;
+  size_t vcd_first = 0, vcd_last = 0;
+};
+
+class SystolicHarness {
+ public:
+  virtual ~SystolicHarness() = default;
+
+  // The shapes (rows, cols) built into this binary (rtl/systolic/CMakeLists.txt).
+  static std::vector<std::pair<int, int>> shapes();
+  // A fresh array of that shape, held in reset; throws std::invalid_argument for a shape not
+  // built.
+  static std::unique_ptr<SystolicHarness> create(int rows, int cols);
+
+  int rows() const { return rows_; }
+  int cols() const { return cols_; }
+
+  // Resets the array and runs the tiles in order; throws std::runtime_error on a tile that does
+  // not fit the array or a protocol error (no progress, an output row that matches no tile).
+  std::vector<TileResult> run(Dataflow df, const std::vector<MatmulTile>& tiles,
+                              const RunOptions& opt = {});
+
+ protected:
+  SystolicHarness(int rows, int cols) : rows_(rows), cols_(cols) {}
+
+  // The port-level view of one verilated model (one implementation per shape).
+  struct Inputs {
+    bool rst = false, mode = false;
+    bool w_valid = false;
+    bool a_valid = false, a_first = false, a_last = false;
+    uint16_t a_len = 0;
+    std::vector<int8_t> w_data;  // cols
+    std::vector<int8_t> a_data;  // rows
+  };
+  struct Outputs {
+    bool w_ready = false, a_ready = false, out_valid = false, out_last = false;
+    std::vector<int32_t> out_data;  // cols
+  };
+  // Applies the inputs with the clock low and settles the combinational logic.
+  virtual void drive(const Inputs& in) = 0;
+  virtual Outputs sample() = 0;
+  // One rising and falling clock edge.
+  virtual void tick() = 0;
+  virtual void trace_open(const std::string& path) = 0;
+  virtual void trace_dump(uint64_t time) = 0;
+  virtual void trace_close() = 0;
+
+ private:
+  int rows_, cols_;
+};
+
+}  // namespace xpusim::rtl
