@@ -52,16 +52,6 @@ void store(ByteStore& m, uint64_t addr, const std::vector<float>& v, Dtype t) {
   }
 }
 
-void copy_rows(const ByteStore& src, uint64_t src_addr, uint64_t src_stride, ByteStore& dst,
-               uint64_t dst_addr, uint64_t dst_stride, uint32_t rows, uint32_t bytes,
-               const std::string& who) {
-  std::vector<uint8_t> buf(bytes);
-  for (uint32_t r = 0; r < rows; ++r) {
-    src.read(src_addr + r * src_stride, buf.data(), bytes, who);
-    dst.write(dst_addr + r * dst_stride, buf.data(), bytes);
-  }
-}
-
 }  // namespace
 
 int elem_bytes(Dtype t) {
@@ -73,11 +63,11 @@ Dtype vector_src_dtype(const Instr& in) {
 }
 
 void exec_rdhost(const Instr& in, const ByteStore& dram, ByteStore& ub, const std::string& who) {
-  copy_rows(dram, in.dram, in.stride, ub, in.ub, in.cols, in.rows, in.cols, who);
+  copy2d(dram, in.dram, in.stride, ub, in.ub, in.cols, in.rows, in.cols, who);
 }
 
 void exec_wrhost(const Instr& in, const ByteStore& ub, ByteStore& dram, const std::string& who) {
-  copy_rows(ub, in.ub, in.cols, dram, in.dram, in.stride, in.rows, in.cols, who);
+  copy2d(ub, in.ub, in.cols, dram, in.dram, in.stride, in.rows, in.cols, who);
 }
 
 ConvGeom conv_geom(const Instr& in) {

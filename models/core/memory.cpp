@@ -61,6 +61,16 @@ void ByteStore::read(uint64_t addr, void* dst, uint64_t n, const std::string& wh
   }
 }
 
+void copy2d(const ByteStore& src, uint64_t src_addr, uint64_t src_stride, ByteStore& dst,
+            uint64_t dst_addr, uint64_t dst_stride, uint32_t rows, uint32_t bytes,
+            const std::string& who) {
+  std::vector<uint8_t> buf(bytes);
+  for (uint32_t r = 0; r < rows; ++r) {
+    src.read(src_addr + r * src_stride, buf.data(), bytes, who);
+    dst.write(dst_addr + r * dst_stride, buf.data(), bytes);
+  }
+}
+
 Scratchpad::Scratchpad(const std::string& name, uint64_t capacity, uint32_t port_bytes,
                        bool functional, StatGroup& stats)
     : name_(name),

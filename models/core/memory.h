@@ -43,6 +43,13 @@ class ByteStore {
   std::unordered_map<uint64_t, std::unique_ptr<Page>> pages_;
 };
 
+// The data movement of a DMA engine: `rows` rows of `bytes` bytes from src (row i at
+// src_addr + i * src_stride) to dst (row i at dst_addr + i * dst_stride). A DMA engine is
+// this copy plus a DramChannel request for its time.
+void copy2d(const ByteStore& src, uint64_t src_addr, uint64_t src_stride, ByteStore& dst,
+            uint64_t dst_addr, uint64_t dst_stride, uint32_t rows, uint32_t bytes,
+            const std::string& who);
+
 // On-chip scratchpad: capacity and a port of `port_bytes` bytes per cycle (contiguous rows
 // spread over all banks, so no bank conflicts; conflict replays come with the GPU's shared
 // memory). Functional storage exists only when the run is functional; bounds are always

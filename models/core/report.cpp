@@ -6,6 +6,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "models/core/clock.h"
+
 namespace fs = std::filesystem;
 
 namespace xpusim {
@@ -15,7 +17,7 @@ nlohmann::ordered_json metric(double value, const std::string& unit, const std::
   return {{"value", value}, {"unit", unit}, {"description", desc}};
 }
 
-double seconds_of(const RunResult& r) { return double(r.total_cycles) / (r.clock_mhz * 1e6); }
+double seconds_of(const RunResult& r) { return ClockDomain(r.clock_mhz).seconds(r.total_cycles); }
 
 void write_file(const fs::path& p, const std::string& text) {
   std::ofstream out(p);

@@ -32,7 +32,7 @@ TpuCore::TpuCore(sc_core::sc_module_name name, const TpuParams& p, const std::ve
       dram_(dram),
       functional_(dram != nullptr),
       trace_(trace),
-      period_(sc_core::sc_time(std::max(1.0, std::round(1e6 / p.clock_mhz)), sc_core::SC_PS)),
+      period_(sc_core::sc_time(double(p.clock().period_ps()), sc_core::SC_PS)),
       macs_(stats.group("arrays", "all systolic arrays together").counter("macs", "MAC", "multiply-accumulates performed")),
       stream_cycles_(stats.group("arrays", "all systolic arrays together").counter(
           "stream_cycles", "cycles", "cycles operands streamed through the array")),
@@ -45,7 +45,8 @@ TpuCore::TpuCore(sc_core::sc_module_name name, const TpuParams& p, const std::ve
                                      stats.group("ub", "unified buffer"));
   acc_ = std::make_unique<Scratchpad>("acc", p.acc_bytes, uint32_t(p.cols) * 4, functional_,
                                       stats.group("acc", "accumulators"));
-  channel_ = std::make_unique<DramChannel>(p.dram_bytes_per_cycle(), p.dram_latency_cycles(),
+  channel_ = std::make_unique<DramChannel>(p.clock().bytes_per_cycle(p.dram_gbps),
+                                           p.clock().cycles_in_ns(p.dram_latency_ns),
                                            p.stall_free, stats.group("dram", "DRAM channel"));
   for (int i = 0; i < p.count; ++i)
     arrays_.push_back(Array{std::vector<isa::tpu::WeightTile>(size_t(p.fifo_depth)), 0, 0,

@@ -95,7 +95,7 @@ class TpuBackend : public Backend {
     sc_core::sc_start();
     core.check_finished();
     r.total_cycles = core.total_cycles();
-    r.clock_mhz = p_.clock_mhz;
+    r.clock_mhz = p_.clock().mhz();
     r.peak_macs_per_cycle = double(p_.rows) * p_.cols * p_.count;
     r.macs = uint64_t(r.stats->value("arrays.macs"));
     r.dram_bytes = uint64_t(r.stats->value("dram.bytes_read") + r.stats->value("dram.bytes_written"));

@@ -72,8 +72,5 @@ TpuParams::TpuParams(const ParamValues& v)
       queue_depth(int(v.integer("dispatch.queue_depth"))),
       stall_free(v.boolean("timing.stall_free")) {}
 
-uint64_t TpuParams::dram_latency_cycles() const {
-  return uint64_t(std::llround(dram_latency_ns * clock_mhz / 1e3));
-}
 
 }  // namespace xpusim::tpu

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "models/core/clock.h"
 #include "models/core/params.h"
 
 namespace xpusim::tpu {
@@ -33,8 +34,7 @@ struct TpuParams {
   bool stall_free;
 
   explicit TpuParams(const ParamValues& v);
-  double dram_bytes_per_cycle() const { return dram_gbps * 1e3 / clock_mhz; }
-  uint64_t dram_latency_cycles() const;
+  ClockDomain clock() const { return ClockDomain(clock_mhz); }
 };
 
 const char* dataflow_name(Dataflow d);
