@@ -11,17 +11,17 @@
 
 #include <fcntl.h>
 #include <spawn.h>
-#include <stdlib.h>
 #include <sys/wait.h>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -116,14 +116,8 @@ struct Quantity {
 const Quantity kQuantities[] = {
     {"folds", true, "折叠数"}, {"cycles", true, "周期数"}, {"utilization", false, "利用率"}};
 
-const Quantity& quantity(const std::string& name) {
-  for (const Quantity& q : kQuantities)
-    if (name == q.name) return q;
-  throw Error("unknown quantity " + name);
-}
-
 struct Graded {
-  std::string quantity;
+  const Quantity* quantity = nullptr;
   double tolerance = 0;  // largest accepted |given - expected|; 0 for an exact match
 };
 
@@ -154,12 +148,15 @@ std::vector<Layer> load_layers(const std::string& file) {
                                 [&](const compiler::Node& x) { return x.name == l.name; });
     const bool gemm = n->kind == compiler::OpKind::gemm;
     if (op["inputs"] || (!gemm && n->kind != compiler::OpKind::conv2d))
-      throw Error(loc_of(file, op), fmt::format("lab layer '{}': a lab layer must be a gemm or "
-                                                "conv2d op in the flat form (it is simulated alone)",
-                                                l.name));
+      throw Error(loc_of(file, op),
+                  fmt::format("lab layer '{}': a lab layer must be a gemm or "
+                              "conv2d op in the flat form (it is simulated alone)",
+                              l.name));
     if (gemm) {
       const compiler::MatmulDims d = compiler::matmul_dims(g, *n);
-      l.M = d.m, l.N = d.n, l.K = d.k;
+      l.M = d.m;
+      l.N = d.n;
+      l.K = d.k;
     } else {
       const auto& x = g.tensor(n->inputs[0]).shape;   // N, C, H, W
       const auto& w = g.tensor(n->inputs[1]).shape;   // K, C/groups, R, S
@@ -181,12 +178,13 @@ Lab load_lab(const fs::path& path) {
   const std::string f = path.string();
   const YAML::Node root = load_yaml(f);
   const std::string what = "lab definition";
-  only_keys(f, root, what,
-            {"schema", "name", "title", "title_zh", "preset", "array", "layers", "dataflows",
-             "graded"});
+  only_keys(
+      f, root, what,
+      {"schema", "name", "title", "title_zh", "preset", "array", "layers", "dataflows", "graded"});
   const YAML::Node schema = need(f, root, "schema", what);
   if (scalar(f, schema, "schema") != "1")
-    throw Error(loc_of(f, schema), "schema '" + schema.Scalar() + "' is not supported (expected 1)");
+    throw Error(loc_of(f, schema),
+                "schema '" + schema.Scalar() + "' is not supported (expected 1)");
   Lab lab;
   lab.file = f;
   lab.name = scalar(f, need(f, root, "name", what), "name");
@@ -218,11 +216,13 @@ Lab load_lab(const fs::path& path) {
     only_keys(f, g, "graded", {"quantity", "match", "tolerance"});
     Graded q;
     const YAML::Node name = need(f, g, "quantity", "graded");
-    q.quantity = scalar(f, name, "quantity");
-    if (std::none_of(std::begin(kQuantities), std::end(kQuantities),
-                     [&](const Quantity& k) { return q.quantity == k.name; }))
-      throw Error(loc_of(f, name), "quantity '" + q.quantity +
-                                       "': expected folds, cycles or utilization");
+    const std::string n = scalar(f, name, "quantity");
+    for (const Quantity& k : kQuantities)
+      if (n == k.name) q.quantity = &k;
+    if (!q.quantity || std::any_of(lab.graded.begin(), lab.graded.end(),
+                                   [&](const Graded& o) { return o.quantity == q.quantity; }))
+      throw Error(loc_of(f, name),
+                  "quantity '" + n + "': expected folds, cycles or utilization, each once");
     const YAML::Node match = need(f, g, "match", "graded");
     const std::string m = scalar(f, match, "match");
     if (m == "absolute") {
@@ -250,8 +250,9 @@ fs::path find_lab(const YAML::Node& answers) {
   if (args.answers.empty()) throw Error("lab check --print-expected: name the lab with --lab DIR");
   const YAML::Node key = answers["lab"];
   if (!key || key.IsNull())
-    throw Error(SourceLoc{args.answers, 1}, "no 'lab:' key naming the lab (its lab.yaml or "
-                                            "folder); add one or pass --lab DIR");
+    throw Error(SourceLoc{args.answers, 1},
+                "no 'lab:' key naming the lab (its lab.yaml or "
+                "folder); add one or pass --lab DIR");
   const fs::path p = scalar(args.answers, key, "lab");
   std::vector<fs::path> tried = {p};
   const fs::path beside = fs::path(args.answers).parent_path() / p;
@@ -260,18 +261,22 @@ fs::path find_lab(const YAML::Node& answers) {
     if (fs::is_regular_file(file_of(t))) return file_of(t);
   std::vector<std::string> names;
   for (const fs::path& t : tried) names.push_back(file_of(t).string());
-  throw Error(loc_of(args.answers, key),
-              fmt::format("lab '{}' not found (looked for {})", p.string(), fmt::join(names, ", ")));
+  throw Error(loc_of(args.answers, key), fmt::format("lab '{}' not found (looked for {})",
+                                                     p.string(), fmt::join(names, ", ")));
 }
 
 // ---- answers and expected values ----
 
 using Question = std::tuple<std::string, std::string, std::string>;  // layer, dataflow, quantity
 
+struct Given {
+  std::string text;  // as written
+  double value = 0;
+};
+
 struct Answers {
   std::string lang = "en", student;
-  std::map<Question, std::string> given;  // as written; unanswered questions are absent
-  std::map<Question, double> values;
+  std::map<Question, Given> given;  // unanswered questions are absent
 };
 
 Answers parse_answers(const std::string& f, const YAML::Node& root, const Lab& lab) {
@@ -285,7 +290,7 @@ Answers parse_answers(const std::string& f, const YAML::Node& root, const Lab& l
   if (const YAML::Node s = root["student"]; s && !s.IsNull()) a.student = scalar(f, s, "student");
   std::vector<std::string> layer_names, quantities;
   for (const Layer& l : lab.layers) layer_names.push_back(l.name);
-  for (const Graded& g : lab.graded) quantities.push_back(g.quantity);
+  for (const Graded& g : lab.graded) quantities.push_back(g.quantity->name);
   const YAML::Node answers = need(f, root, "answers", "answers file");
   only_keys(f, answers, "answers (one entry per layer)", layer_names);
   for (const auto& layer : answers) {
@@ -302,10 +307,12 @@ Answers parse_answers(const std::string& f, const YAML::Node& root, const Lab& l
         if (q.second.IsNull()) continue;
         const std::string what = fmt::format("{}/{}/{}", l, d, name);
         const double v = number(f, q.second, what);
-        if (quantity(name).integer && v != std::floor(v))
-          throw Error(loc_of(f, q.second), what + " must be a whole number, got " + q.second.Scalar());
-        a.given[{l, d, name}] = q.second.Scalar();
-        a.values[{l, d, name}] = v;
+        const Graded& g = *std::find_if(lab.graded.begin(), lab.graded.end(),
+                                        [&](const Graded& x) { return name == x.quantity->name; });
+        if (g.quantity->integer && v != std::floor(v))
+          throw Error(loc_of(f, q.second),
+                      what + " must be a whole number, got " + q.second.Scalar());
+        a.given[{l, d, name}] = Given{q.second.Scalar(), v};
       }
     }
   }
@@ -326,7 +333,8 @@ class TempDir {
  public:
   TempDir() {
     std::string t = (fs::temp_directory_path() / "xpusim-lab-XXXXXX").string();
-    if (!mkdtemp(t.data())) throw Error("cannot create a temporary folder: " + std::string(std::strerror(errno)));
+    if (!mkdtemp(t.data()))
+      throw Error("cannot create a temporary folder: " + std::string(std::strerror(errno)));
     path_ = t;
   }
   ~TempDir() {
@@ -356,7 +364,8 @@ int spawn(const std::vector<std::string>& argv, const fs::path& log) {
   if (rc != 0) throw Error(fmt::format("cannot run '{}': {}", argv[0], std::strerror(rc)));
   int status = 0;
   while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR) throw Error(fmt::format("waiting for '{}': {}", argv[0], std::strerror(errno)));
+    if (errno != EINTR)
+      throw Error(fmt::format("waiting for '{}': {}", argv[0], std::strerror(errno)));
   return status;
 }
 
@@ -364,6 +373,8 @@ int spawn(const std::vector<std::string>& argv, const fs::path& log) {
 std::map<Question, double> expected_values(const Lab& lab) {
   const TempDir tmp;
   const std::string exe = fs::read_symlink("/proc/self/exe").string();
+  const std::string rows = fmt::format("array.rows={}", lab.rows);
+  const std::string cols = fmt::format("array.cols={}", lab.cols);
   std::map<Question, double> expected;
   for (size_t i = 0; i < lab.layers.size(); ++i) {
     const Layer& l = lab.layers[i];
@@ -373,23 +384,12 @@ std::map<Question, double> expected_values(const Lab& lab) {
     const fs::path workload = tmp.path() / fmt::format("layer{}.yaml", i);
     std::ofstream(workload) << e.c_str() << "\n";
     for (const std::string& df : lab.dataflows) {
-      const fs::path out = tmp.path() / fmt::format("layer{}-{}", i, df);
-      const std::vector<std::string> argv = {exe,
-                                             "run",
-                                             "--arch",
-                                             lab.preset,
-                                             "--workload",
-                                             workload.string(),
-                                             "--set",
-                                             fmt::format("array.rows={}", lab.rows),
-                                             "--set",
-                                             fmt::format("array.cols={}", lab.cols),
-                                             "--set",
-                                             "array.dataflow=" + df,
-                                             "--no-functional",
-                                             "--out",
-                                             out.string()};
-      const fs::path log = out.string() + ".log";
+      const std::string out = (tmp.path() / fmt::format("layer{}-{}", i, df)).string();
+      const std::vector<std::string> argv = {
+          exe,  "run",   "--arch", lab.preset, "--workload",           workload.string(), "--set",
+          rows, "--set", cols,     "--set",    "array.dataflow=" + df, "--no-functional", "--out",
+          out};
+      const fs::path log = out + ".log";
       const int status = spawn(argv, log);
       if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         std::stringstream text;
@@ -397,7 +397,8 @@ std::map<Question, double> expected_values(const Lab& lab) {
         throw Error(fmt::format("{}: simulating layer '{}' with dataflow {} failed:\n  {}\n{}",
                                 lab.file, l.name, df, fmt::join(argv, " "), text.str()));
       }
-      const nlohmann::json stats = nlohmann::json::parse(std::ifstream(out / "stats.json"));
+      const nlohmann::json stats =
+          nlohmann::json::parse(std::ifstream(fs::path(out) / "stats.json"));
       const nlohmann::json& layer = stats.at("layers").at(0);
       expected[{l.name, df, "folds"}] = double(folds(l, df, lab.rows, lab.cols));
       expected[{l.name, df, "cycles"}] = layer.at("cycles").get<double>();
@@ -407,15 +408,15 @@ std::map<Question, double> expected_values(const Lab& lab) {
   return expected;
 }
 
-std::string show(const std::string& quantity_name, double v) {
-  return quantity(quantity_name).integer ? fmt::format("{}", int64_t(v)) : fmt::format("{:.4f}", v);
+std::string show(const Quantity& q, double v) {
+  return q.integer ? fmt::format("{}", int64_t(v)) : fmt::format("{:.4f}", v);
 }
 
 // Prints a filled answers file (lang en) that scores full marks.
 void print_expected(const Lab& lab, const std::map<Question, double>& expected) {
   YAML::Emitter e;
-  e << YAML::Comment(fmt::format("Expected answers of lab {} (xpusim lab check --print-expected)",
-                                 lab.name))
+  e << YAML::Comment(
+           fmt::format("Expected answers of lab {} (xpusim lab check --print-expected)", lab.name))
     << YAML::BeginMap << YAML::Key << "lab" << YAML::Value << lab.file << YAML::Key << "lang"
     << YAML::Value << "en" << YAML::Key << "student" << YAML::Value << "expected" << YAML::Key
     << "answers" << YAML::Value << YAML::BeginMap;
@@ -424,8 +425,8 @@ void print_expected(const Lab& lab, const std::map<Question, double>& expected) 
     for (const std::string& df : lab.dataflows) {
       e << YAML::Key << df << YAML::Value << YAML::Flow << YAML::BeginMap;
       for (const Graded& g : lab.graded)
-        e << YAML::Key << g.quantity << YAML::Value
-          << show(g.quantity, expected.at({l.name, df, g.quantity}));
+        e << YAML::Key << g.quantity->name << YAML::Value
+          << show(*g.quantity, expected.at({l.name, df, g.quantity->name}));
       e << YAML::EndMap;
     }
     e << YAML::EndMap;
@@ -434,76 +435,58 @@ void print_expected(const Lab& lab, const std::map<Question, double>& expected) 
   std::cout << e.c_str() << "\n";
 }
 
-// The words of the grading report, in each language of `lang:`.
-struct Words {
-  const char *student, *truth, *layer, *dataflow, *quantity, *expected, *given, *result, *ok,
-      *wrong, *unanswered, *percent, *score, *revisit;
+// A phrase of the grading report in both languages of the answers file's `lang:`.
+struct Text {
+  const char* en;
+  const char* zh;
 };
-const Words kEnglish{"student",
-                     "expected values: simulated on",
-                     "layer",
-                     "dataflow",
-                     "quantity",
-                     "expected",
-                     "given",
-                     "result",
-                     "ok",
-                     "wrong",
-                     "(none)",
-                     "wrong (write a fraction, not a percent)",
-                     "score",
-                     "to revisit"};
-const Words kChinese{"学生",
-                     "正确答案：仿真得到，配置",
-                     "层",
-                     "数据流",
-                     "指标",
-                     "正确答案",
-                     "你的答案",
-                     "结果",
-                     "对",
-                     "错",
-                     "（未填）",
-                     "错（请填小数，不要填百分数）",
-                     "得分",
-                     "需要复查"};
+const Text kStudent{"student", "学生"}, kLayer{"layer", "层"}, kDataflow{"dataflow", "数据流"},
+    kQuantity{"quantity", "指标"}, kExpected{"expected", "正确答案"}, kGiven{"given", "你的答案"},
+    kResult{"result", "结果"}, kOk{"ok", "对"}, kWrong{"wrong", "错"},
+    kUnanswered{"(none)", "（未填）"},
+    kPercent{"wrong (write a fraction, not a percent)", "错（请填小数，不要填百分数）"},
+    kScore{"score", "得分"}, kWrongList{"wrong answers", "答错的题"};
 
 // Prints the table of every question and the score; returns 0 when every answer is right.
 int grade(const Lab& lab, const Answers& a, const std::map<Question, double>& expected) {
   const bool zh = a.lang == "zh";
-  const Words& w = zh ? kChinese : kEnglish;
-  std::cout << fmt::format("{} {}: {}\n", zh ? "实验" : "lab", lab.name,
-                           zh ? lab.title_zh : lab.title);
-  if (!a.student.empty()) std::cout << fmt::format("{}: {}\n", w.student, a.student);
-  std::cout << fmt::format("{} {}, {}x{}\n\n", w.truth, lab.preset, lab.rows, lab.cols);
-  size_t lw = std::string(w.layer).size();
+  auto say = [zh](const Text& t) { return std::string(zh ? t.zh : t.en); };
+  std::cout << (zh ? fmt::format("实验 {}：{}\n", lab.name, lab.title_zh)
+                   : fmt::format("lab {}: {}\n", lab.name, lab.title));
+  if (!a.student.empty()) std::cout << fmt::format("{}: {}\n", say(kStudent), a.student);
+  std::cout << (zh ? fmt::format("正确答案由仿真得到：配置 {}，{}x{} 阵列\n\n", lab.preset,
+                                 lab.rows, lab.cols)
+                   : fmt::format("expected values simulated on {} with a {}x{} array\n\n",
+                                 lab.preset, lab.rows, lab.cols));
+  size_t lw = say(kLayer).size();
   for (const Layer& l : lab.layers) lw = std::max(lw, l.name.size());
   const auto row = [&](const std::string& c1, const std::string& c2, const std::string& c3,
                        const std::string& c4, const std::string& c5, const std::string& c6) {
-    std::cout << fmt::format("{:<{}}  {:<8}  {:<11}  {:>10}  {:>10}  {}\n", c1, lw, c2, c3, c4,
-                             c5, c6);
+    std::cout << fmt::format("{:<{}}  {:<8}  {:<11}  {:>10}  {:>10}  {}\n", c1, lw, c2, c3, c4, c5,
+                             c6);
   };
-  row(w.layer, w.dataflow, w.quantity, w.expected, w.given, w.result);
+  row(say(kLayer), say(kDataflow), say(kQuantity), say(kExpected), say(kGiven), say(kResult));
   int right = 0, total = 0;
   std::vector<std::string> wrong;
   for (const Layer& l : lab.layers)
     for (const std::string& df : lab.dataflows)
       for (const Graded& g : lab.graded) {
-        const Question q{l.name, df, g.quantity};
+        const Question q{l.name, df, g.quantity->name};
         const double want = expected.at(q);
-        const auto given = a.values.find(q);
-        const bool ok = given != a.values.end() && std::fabs(given->second - want) <= g.tolerance;
-        const bool percent = given != a.values.end() && !ok && !quantity(g.quantity).integer &&
-                             std::fabs(given->second / 100 - want) <= g.tolerance;
+        const auto given = a.given.find(q);
+        const bool answered = given != a.given.end();
+        const bool ok = answered && std::fabs(given->second.value - want) <= g.tolerance;
+        const bool percent = answered && !ok && !g.quantity->integer &&
+                             std::fabs(given->second.value / 100 - want) <= g.tolerance;
+        const Text& verdict = ok ? kOk : percent ? kPercent : kWrong;
         ++total;
         right += ok;
-        if (!ok) wrong.push_back(fmt::format("{}/{}/{}", l.name, df, g.quantity));
-        row(l.name, df, zh ? quantity(g.quantity).zh : g.quantity, show(g.quantity, want),
-            given == a.values.end() ? w.unanswered : a.given.at(q),
-            ok ? w.ok : percent ? w.percent : w.wrong);
+        if (answered && !ok) wrong.push_back(fmt::format("{}/{}/{}", l.name, df, g.quantity->name));
+        row(l.name, df, zh ? g.quantity->zh : g.quantity->name, show(*g.quantity, want),
+            answered ? given->second.text : say(kUnanswered), say(verdict));
       }
-  std::cout << fmt::format("\n{}: {} / {}\n", w.score, right, total);
-  if (!wrong.empty()) std::cout << fmt::format("{}: {}\n", w.revisit, fmt::join(wrong, ", "));
+  std::cout << fmt::format("\n{}: {} / {}\n", say(kScore), right, total);
+  if (!wrong.empty()) std::cout << fmt::format("{}: {}\n", say(kWrongList), fmt::join(wrong, ", "));
   return right == total ? 0 : 1;
 }
 
@@ -542,6 +525,8 @@ CLI::App* add_lab_command(CLI::App& app) {
   return lab;
 }
 
-int run_lab_command() { return run_check(); }
+int run_lab_command() {
+  return run_check();
+}
 
 }  // namespace xpusim::cli

@@ -9,9 +9,11 @@
 #include <iostream>
 #include <sstream>
 
+#include "cli/lab.h"
 #include "compiler/ir/frontend.h"
 #include "compiler/ir/ir.h"
 #include "models/core/backend.h"
+#include "models/core/clock.h"
 #include "models/core/config.h"
 #include "models/core/report.h"
 
@@ -76,7 +78,7 @@ int cmd_run(const RunArgs& a) {
   write_results(out, cfg, name, r);
   std::cout << fmt::format("{} on {}: {} cycles ({:.6g} s at {:g} MHz), functional check: {}\n",
                            name, cfg.name, r.total_cycles,
-                           double(r.total_cycles) / (r.clock_mhz * 1e6), r.clock_mhz,
+                           ClockDomain(r.clock_mhz).seconds(r.total_cycles), r.clock_mhz,
                            r.functional_check);
   if (!r.check_detail.empty()) std::cout << "  " << r.check_detail << "\n";
   for (const auto& n : r.notes) std::cout << "  note: " << n << "\n";
@@ -162,11 +164,13 @@ int sc_main(int argc, char* argv[]) {
   dis->add_option("--family", family, "ISA family (default tpu)");
   dis->add_flag("--force", force, "overwrite the output file");
 
+  auto* lab = xpusim::cli::add_lab_command(app);
   CLI11_PARSE(app, argc, argv);
   try {
     if (run->parsed()) return cmd_run(ra);
     if (describe->parsed()) return cmd_describe(what);
     if (presets->parsed()) return cmd_presets();
+    if (lab->parsed()) return xpusim::cli::run_lab_command();
     if (as->parsed()) {
       const FamilyInfo& f = find_family(family);
       std::vector<uint8_t> bin = f.assemble(read_file(in_path), in_path);

@@ -252,18 +252,9 @@ std::vector<std::string> allowed_keys(OpKind k, bool chained) {
 }
 
 // The dtype a flat op gets when it names none.
+// int8 where the op takes it, except mul (an int8 product saturates at once).
 DType default_dtype(OpKind k) {
-  switch (k) {
-    case OpKind::gemm:
-    case OpKind::matmul:
-    case OpKind::conv2d:
-    case OpKind::pool:
-    case OpKind::add:
-    case OpKind::relu:
-      return DType::int8;
-    default:
-      return DType::bf16;
-  }
+  return k != OpKind::mul && op_supports_dtype(k, DType::int8) ? DType::int8 : DType::bf16;
 }
 
 // The requant shift chosen when an int8 op gives none: with int8 operands uniform in

@@ -266,46 +266,38 @@ class Lowerer {
 
   void load_a(const GemmSpec& s, uint64_t ub, uint64_t m0, uint64_t mt, uint64_t k0, uint64_t kt) {
     const uint64_t e = uint64_t(isa::tpu::elem_bytes(s.dt));
+    if (!s.a_conv) return emit_rdhost(s.a_addr + m0 * s.lda + k0 * e, ub, mt, kt * e, s.lda);
     Instr in;
+    in.op = Opcode::rdconv;
+    in.dtype = s.dt;
+    in.dram = s.a_addr;
     in.ub = uint32_t(ub);
     in.rows = uint32_t(mt);
-    if (s.a_conv) {
-      in.op = Opcode::rdconv;
-      in.dtype = s.dt;
-      in.dram = s.a_addr;
-      in.src = uint32_t(m0);
-      in.k = uint32_t(k0);
-      in.cols = uint32_t(kt);
-      isa::tpu::set_conv_geom(in, s.geom);
-    } else {
-      in.op = Opcode::rdhost;
-      in.dram = s.a_addr + m0 * s.lda + k0 * e;
-      in.cols = uint32_t(kt * e);
-      in.stride = uint32_t(s.lda);
-    }
+    in.src = uint32_t(m0);
+    in.k = uint32_t(k0);
+    in.cols = uint32_t(kt);
+    isa::tpu::set_conv_geom(in, s.geom);
     emit(in);
   }
 
+  // rdhost or wrhost: rows of `bytes` between DRAM (row stride `stride`) and the UB
+  // (contiguous).
+  void emit_copy(Opcode op, uint64_t dram, uint64_t ub, uint64_t rows, uint64_t bytes,
+                 uint64_t stride) {
+    Instr in;
+    in.op = op;
+    in.dram = dram;
+    in.ub = uint32_t(ub);
+    in.rows = uint32_t(rows);
+    in.cols = uint32_t(bytes);
+    in.stride = uint32_t(stride);
+    emit(in);
+  }
   void emit_rdhost(uint64_t dram, uint64_t ub, uint64_t rows, uint64_t bytes, uint64_t stride) {
-    Instr in;
-    in.op = Opcode::rdhost;
-    in.dram = dram;
-    in.ub = uint32_t(ub);
-    in.rows = uint32_t(rows);
-    in.cols = uint32_t(bytes);
-    in.stride = uint32_t(stride);
-    emit(in);
+    emit_copy(Opcode::rdhost, dram, ub, rows, bytes, stride);
   }
-
   void emit_wrhost(uint64_t dram, uint64_t ub, uint64_t rows, uint64_t bytes, uint64_t stride) {
-    Instr in;
-    in.op = Opcode::wrhost;
-    in.dram = dram;
-    in.ub = uint32_t(ub);
-    in.rows = uint32_t(rows);
-    in.cols = uint32_t(bytes);
-    in.stride = uint32_t(stride);
-    emit(in);
+    emit_copy(Opcode::wrhost, dram, ub, rows, bytes, stride);
   }
 
   uint64_t addr(int t) const { return out_.dram_addr[size_t(t)]; }
