@@ -22,20 +22,21 @@ struct Graph;
 }
 
 struct RunOptions {
-  bool functional = true;   // compute real values and check them against the reference
-  bool trace = false;       // record a Perfetto/Chrome timeline
-  std::string trace_path;   // where to write it (when trace)
-  uint64_t seed = 1;        // seed of generated inputs and weights
+  bool functional = true;               // compute real values and check them against the reference
+  bool trace = false;                   // record a Perfetto/Chrome timeline
+  std::string trace_path;               // where to write it (when trace)
+  uint64_t seed = 1;                    // seed of generated inputs and weights
   std::vector<std::string> dump_after;  // print the IR after these compiler passes
   std::ostream* dump = nullptr;         // where dumps go
 };
 
 struct LayerResult {
   std::string name, op;
-  uint64_t cycles = 0;     // cycles attributed to the layer (they sum to total_cycles)
-  uint64_t macs = 0;       // multiply-accumulates of the layer
-  uint64_t dram_bytes = 0; // DRAM bytes moved by the layer's instructions
-  double utilization = 0;  // macs / (cycles * peak MACs per cycle)
+  uint64_t cycles = 0;       // from the end of the previous layer to its end (they add up)
+  uint64_t span_cycles = 0;  // from its first instruction's start to its last one's end
+  uint64_t macs = 0;         // multiply-accumulates of the layer
+  uint64_t dram_bytes = 0;   // DRAM bytes moved by the layer's instructions
+  double utilization = 0;    // macs / (span_cycles * peak MACs per cycle)
 };
 
 struct RunResult {
@@ -47,8 +48,8 @@ struct RunResult {
   std::string functional_check = "skipped";  // "passed", "failed" or "skipped"
   std::string check_detail;                  // why, when not passed
   std::vector<LayerResult> layers;
-  std::unique_ptr<StatGroup> stats;           // the component tree's statistics
-  std::vector<std::string> notes;             // modelling notes worth printing with results
+  std::unique_ptr<StatGroup> stats;  // the component tree's statistics
+  std::vector<std::string> notes;    // modelling notes worth printing with results
 };
 
 class Backend {

@@ -39,8 +39,8 @@ std::string find_preset(const std::string& name) {
   }
   std::string known;
   for (const auto& p : list_presets()) known += (known.empty() ? "" : ", ") + p.name;
-  throw Error(fmt::format("unknown preset '{}' (known presets: {}; or give a .yaml path)", name,
-                          known));
+  throw Error(
+      fmt::format("unknown preset '{}' (known presets: {}; or give a .yaml path)", name, known));
 }
 
 bool is_path(const std::string& arch) {
@@ -66,21 +66,21 @@ std::string join(const std::vector<std::string>& v) {
   return s;
 }
 
-const std::vector<std::string> kMetaKeys = {"schema", "family", "base", "name", "description",
-                                            "sources"};
+const std::vector<std::string> kMetaKeys = {"schema", "family",      "base",
+                                            "name",   "description", "sources"};
 
 void apply_params(const YAML::Node& node, const std::string& prefix, const std::string& file,
                   ArchConfig& cfg) {
   const auto& specs = cfg.values.specs();
   for (auto it = node.begin(); it != node.end(); ++it) {
     std::string key = it->first.as<std::string>();
-    if (prefix.empty() &&
-        std::find(kMetaKeys.begin(), kMetaKeys.end(), key) != kMetaKeys.end())
+    if (prefix.empty() && std::find(kMetaKeys.begin(), kMetaKeys.end(), key) != kMetaKeys.end())
       continue;
     std::string path = prefix + key;
     auto allowed = allowed_below(specs, prefix);
     if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-      std::string where = prefix.empty() ? "at the top level" : "under '" + prefix.substr(0, prefix.size() - 1) + "'";
+      std::string where = prefix.empty() ? "at the top level"
+                                         : "under '" + prefix.substr(0, prefix.size() - 1) + "'";
       if (prefix.empty()) allowed.insert(allowed.begin(), kMetaKeys.begin(), kMetaKeys.end());
       throw Error(loc_of(file, it->first),
                   fmt::format("unknown key '{}' {} for family '{}' (allowed: {})", key, where,
@@ -112,13 +112,12 @@ ArchConfig load_file(const std::string& path, int depth) {
   }
   if (!root.IsMap()) throw Error(SourceLoc{path, 1}, "expected a map of configuration keys");
   auto schema = root["schema"];
-  if (!schema)
-    throw Error(SourceLoc{path, 1}, fmt::format("missing 'schema: {}'", kConfigSchema));
+  if (!schema) throw Error(SourceLoc{path, 1}, fmt::format("missing 'schema: {}'", kConfigSchema));
   if (!schema.IsScalar() || schema.Scalar() != std::to_string(kConfigSchema))
-    throw Error(loc_of(path, schema), fmt::format("schema '{}' is not supported (this build reads "
-                                                  "schema {})",
-                                                  schema.IsScalar() ? schema.Scalar() : "?",
-                                                  kConfigSchema));
+    throw Error(loc_of(path, schema),
+                fmt::format("schema '{}' is not supported (this build reads "
+                            "schema {})",
+                            schema.IsScalar() ? schema.Scalar() : "?", kConfigSchema));
   ArchConfig cfg;
   if (auto base = root["base"]) {
     std::string b = base.as<std::string>();
@@ -162,9 +161,10 @@ ArchConfig load_arch(const std::string& arch, const std::vector<std::string>& se
       throw Error(fmt::format("--set '{}': expected path.to.key=value", s));
     std::string key = s.substr(0, eq);
     if (!cfg.values.find(key))
-      throw Error(fmt::format("--set '{}': unknown parameter '{}' for family '{}' (see `xpusim "
-                              "describe {}`)",
-                              s, key, cfg.family, cfg.family));
+      throw Error(
+          fmt::format("--set '{}': unknown parameter '{}' for family '{}' (see `xpusim "
+                      "describe {}`)",
+                      s, key, cfg.family, cfg.family));
     cfg.values.set(key, s.substr(eq + 1), SourceLoc{"--set " + s});
   }
   return cfg;
@@ -177,8 +177,7 @@ std::string resolved_yaml(const ArchConfig& cfg) {
   out << YAML::Key << "schema" << YAML::Value << kConfigSchema;
   out << YAML::Key << "family" << YAML::Value << cfg.family;
   out << YAML::Key << "name" << YAML::Value << cfg.name;
-  if (!cfg.description.empty())
-    out << YAML::Key << "description" << YAML::Value << cfg.description;
+  if (!cfg.description.empty()) out << YAML::Key << "description" << YAML::Value << cfg.description;
   if (!cfg.sources.empty()) {
     out << YAML::Key << "sources" << YAML::Value << YAML::BeginSeq;
     for (const auto& s : cfg.sources) out << s;

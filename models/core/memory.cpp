@@ -51,9 +51,11 @@ void ByteStore::read(uint64_t addr, void* dst, uint64_t n, const std::string& wh
     } else {
       const uint8_t* v = p ? &p->valid[off] : nullptr;
       if (!p || std::memchr(v, 0, len)) {
-        uint64_t bad = addr + (p ? uint64_t(static_cast<const uint8_t*>(std::memchr(v, 0, len)) - v) : 0);
-        throw Error(fmt::format("{}: reads {} at {:#x} (in [{:#x}, {:#x})), which was never written",
-                                who, name_, bad, start, end));
+        uint64_t bad =
+            addr + (p ? uint64_t(static_cast<const uint8_t*>(std::memchr(v, 0, len)) - v) : 0);
+        throw Error(
+            fmt::format("{}: reads {} at {:#x} (in [{:#x}, {:#x})), which was never written", who,
+                        name_, bad, start, end));
       }
       std::memcpy(d, &p->data[off], len);
     }

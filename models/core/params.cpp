@@ -10,9 +10,12 @@ namespace xpusim {
 
 std::string ParamSpec::type_name() const {
   switch (type) {
-    case ParamType::integer: return "integer";
-    case ParamType::real: return "number";
-    case ParamType::boolean: return "boolean (true|false)";
+    case ParamType::integer:
+      return "integer";
+    case ParamType::real:
+      return "number";
+    case ParamType::boolean:
+      return "boolean (true|false)";
     case ParamType::choice: {
       std::string s = "one of ";
       for (size_t i = 0; i < choices.size(); ++i) s += (i ? "|" : "") + choices[i];
@@ -22,26 +25,32 @@ std::string ParamSpec::type_name() const {
   return "";
 }
 
-ParamSpec int_param(std::string path, std::string unit, int64_t def, std::string desc,
-                    int64_t min, int64_t max) {
+ParamSpec int_param(std::string path, std::string unit, int64_t def, std::string desc, int64_t min,
+                    int64_t max) {
   return {std::move(path), ParamType::integer, std::move(unit), std::to_string(def),
-          std::move(desc), double(min), double(max), {}};
+          std::move(desc), double(min),        double(max),     {}};
 }
 
-ParamSpec real_param(std::string path, std::string unit, double def, std::string desc,
-                     double min, double max) {
-  return {std::move(path), ParamType::real, std::move(unit), fmt::format("{}", def),
-          std::move(desc), min, max, {}};
+ParamSpec real_param(std::string path, std::string unit, double def, std::string desc, double min,
+                     double max) {
+  return {std::move(path),
+          ParamType::real,
+          std::move(unit),
+          fmt::format("{}", def),
+          std::move(desc),
+          min,
+          max,
+          {}};
 }
 
 ParamSpec bool_param(std::string path, bool def, std::string desc) {
-  return {std::move(path), ParamType::boolean, "", def ? "true" : "false", std::move(desc),
-          0, 1, {}};
+  return {
+      std::move(path), ParamType::boolean, "", def ? "true" : "false", std::move(desc), 0, 1, {}};
 }
 
 ParamSpec choice_param(std::string path, std::string def, std::vector<std::string> choices,
                        std::string desc) {
-  return {std::move(path), ParamType::choice, "", std::move(def), std::move(desc), 0, 0,
+  return {std::move(path),   ParamType::choice, "", std::move(def), std::move(desc), 0, 0,
           std::move(choices)};
 }
 
@@ -128,7 +137,11 @@ int64_t ParamValues::integer(const std::string& path) const {
 double ParamValues::real(const std::string& path) const {
   return std::strtod(text(path).c_str(), nullptr);
 }
-bool ParamValues::boolean(const std::string& path) const { return text(path) == "true"; }
-const std::string& ParamValues::choice(const std::string& path) const { return text(path); }
+bool ParamValues::boolean(const std::string& path) const {
+  return text(path) == "true";
+}
+const std::string& ParamValues::choice(const std::string& path) const {
+  return text(path);
+}
 
 }  // namespace xpusim

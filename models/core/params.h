@@ -15,11 +15,11 @@ namespace xpusim {
 enum class ParamType { integer, real, boolean, choice };
 
 struct ParamSpec {
-  std::string path;         // dotted key in the config, e.g. "array.rows"
+  std::string path;  // dotted key in the config, e.g. "array.rows"
   ParamType type = ParamType::integer;
-  std::string unit;         // "cycles", "bytes", "MHz", "bytes/cycle", "ns", "" (none)
+  std::string unit;           // "cycles", "bytes", "MHz", "bytes/cycle", "ns", "" (none)
   std::string default_value;  // text as written in YAML
-  std::string description;  // one line
+  std::string description;    // one line
   double min = std::numeric_limits<double>::lowest();
   double max = std::numeric_limits<double>::max();
   std::vector<std::string> choices;  // ParamType::choice

@@ -17,7 +17,9 @@ nlohmann::ordered_json metric(double value, const std::string& unit, const std::
   return {{"value", value}, {"unit", unit}, {"description", desc}};
 }
 
-double seconds_of(const RunResult& r) { return ClockDomain(r.clock_mhz).seconds(r.total_cycles); }
+double seconds_of(const RunResult& r) {
+  return ClockDomain(r.clock_mhz).seconds(r.total_cycles);
+}
 
 void write_file(const fs::path& p, const std::string& text) {
   std::ofstream out(p);
@@ -38,14 +40,13 @@ nlohmann::ordered_json derived_metrics(const RunResult& r) {
                           "2 x peak MACs per cycle x clock / 1e12");
   d["dram_bandwidth"] = metric(secs > 0 ? double(r.dram_bytes) / secs / 1e9 : 0, "GB/s",
                                "DRAM bytes moved / simulated seconds / 1e9");
-  d["arithmetic_intensity"] =
-      metric(r.dram_bytes ? 2.0 * double(r.macs) / double(r.dram_bytes) : 0, "ops/byte",
-             "2 x MACs / DRAM bytes moved");
+  d["arithmetic_intensity"] = metric(r.dram_bytes ? 2.0 * double(r.macs) / double(r.dram_bytes) : 0,
+                                     "ops/byte", "2 x MACs / DRAM bytes moved");
   return d;
 }
 
 nlohmann::ordered_json results_json(const ArchConfig& cfg, const std::string& workload,
-                            const RunResult& r) {
+                                    const RunResult& r) {
   nlohmann::ordered_json j;
   j["schema"] = 1;
   j["arch"] = cfg.name;
@@ -63,6 +64,7 @@ nlohmann::ordered_json results_json(const ArchConfig& cfg, const std::string& wo
     j["layers"].push_back({{"name", l.name},
                            {"op", l.op},
                            {"cycles", l.cycles},
+                           {"span_cycles", l.span_cycles},
                            {"macs", l.macs},
                            {"utilization", l.utilization},
                            {"dram_bytes", l.dram_bytes}});
@@ -83,7 +85,8 @@ void prepare_results_dir(const std::string& dir, bool force) {
                   "into it (choose another folder or pass --force)");
   }
   fs::create_directories(d);
-  write_file(d / ".xpusim-results", "This folder holds xpusim results; xpusim may overwrite them.\n");
+  write_file(d / ".xpusim-results",
+             "This folder holds xpusim results; xpusim may overwrite them.\n");
 }
 
 void write_results(const std::string& dir, const ArchConfig& cfg, const std::string& workload,
@@ -106,18 +109,24 @@ void write_results(const std::string& dir, const ArchConfig& cfg, const std::str
                       v["unit"].get<std::string>());
   md += fmt::format("| functional check | {} | |\n\n", r.functional_check);
   if (!r.check_detail.empty()) md += "Functional check: " + r.check_detail + "\n\n";
-  md += "## Layers\n\n| layer | op | cycles | share | MACs | utilization | DRAM bytes |\n";
-  md += "|---|---|---|---|---|---|---|\n";
+  md += "## Layers\n\n| layer | op | cycles | share | span | MACs | utilization | DRAM bytes |\n";
+  md += "|---|---|---|---|---|---|---|---|\n";
   for (const auto& l : r.layers)
-    md += fmt::format("| {} | {} | {} | {:.1f} % | {} | {:.1f} % | {} |\n", l.name, l.op, l.cycles,
+    md += fmt::format("| {} | {} | {} | {:.1f} % | {} | {} | {:.1f} % | {} |\n", l.name, l.op,
+                      l.cycles,
                       r.total_cycles ? 100.0 * double(l.cycles) / double(r.total_cycles) : 0.0,
-                      l.macs, 100.0 * l.utilization, l.dram_bytes);
+                      l.span_cycles, l.macs, 100.0 * l.utilization, l.dram_bytes);
+  md +=
+      "\ncycles: from the end of the previous layer to the end of this one (they add up to the "
+      "total); span: from the layer's first instruction to its last (neighbours' spans "
+      "overlap); utilization: MACs / (span x peak MACs per cycle).\n";
   if (!r.notes.empty()) {
     md += "\n## Notes\n\n";
     for (const auto& n : r.notes) md += "- " + n + "\n";
   }
-  md += "\nMetric definitions: docs/metrics.md. Every statistic, with its unit and description, "
-        "is in stats.json.\n";
+  md +=
+      "\nMetric definitions: docs/metrics.md. Every statistic, with its unit and description, "
+      "is in stats.json.\n";
   write_file(d / "report.md", md);
 }
 

@@ -20,12 +20,18 @@ void TraceRecorder::slice(int track, const std::string& name, uint64_t start, ui
 void TraceRecorder::write(const std::string& path, double clock_mhz,
                           const std::string& process_name) const {
   nlohmann::json events = nlohmann::json::array();
-  events.push_back({{"ph", "M"}, {"pid", 1}, {"name", "process_name"},
-                    {"args", {{"name", process_name}}}});
+  events.push_back(
+      {{"ph", "M"}, {"pid", 1}, {"name", "process_name"}, {"args", {{"name", process_name}}}});
   for (size_t t = 0; t < tracks_.size(); ++t) {
-    events.push_back({{"ph", "M"}, {"pid", 1}, {"tid", t}, {"name", "thread_name"},
+    events.push_back({{"ph", "M"},
+                      {"pid", 1},
+                      {"tid", t},
+                      {"name", "thread_name"},
                       {"args", {{"name", tracks_[t]}}}});
-    events.push_back({{"ph", "M"}, {"pid", 1}, {"tid", t}, {"name", "thread_sort_index"},
+    events.push_back({{"ph", "M"},
+                      {"pid", 1},
+                      {"tid", t},
+                      {"name", "thread_sort_index"},
                       {"args", {{"sort_index", t}}}});
   }
   for (const auto& s : slices_) {

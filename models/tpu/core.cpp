@@ -17,14 +17,16 @@ const char* kUnitNames[] = {"dma_in", "weight_dma", "act", "vpu", "dma_out"};
 const char* kUnitDesc[] = {"DMA from DRAM into the unified buffer (rdhost, rdconv)",
                            "DMA from DRAM into the weight FIFOs (rdweight)",
                            "activation pipeline, accumulators to unified buffer (activate)",
-                           "vector unit (vector)",
-                           "DMA from the unified buffer to DRAM (wrhost)"};
+                           "vector unit (vector)", "DMA from the unified buffer to DRAM (wrhost)"};
 
-uint64_t ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
+uint64_t ceil_div(uint64_t a, uint64_t b) {
+  return (a + b - 1) / b;
+}
 }  // namespace
 
-TpuCore::TpuCore(sc_core::sc_module_name name, const TpuParams& p, const std::vector<Instr>& program,
-                 const std::string& file, ByteStore* dram, StatGroup& stats, TraceRecorder& trace)
+TpuCore::TpuCore(sc_core::sc_module_name name, const TpuParams& p,
+                 const std::vector<Instr>& program, const std::string& file, ByteStore* dram,
+                 StatGroup& stats, TraceRecorder& trace)
     : sc_module(name),
       p_(p),
       prog_(program),
@@ -33,12 +35,15 @@ TpuCore::TpuCore(sc_core::sc_module_name name, const TpuParams& p, const std::ve
       functional_(dram != nullptr),
       trace_(trace),
       period_(sc_core::sc_time(double(p.clock().period_ps()), sc_core::SC_PS)),
-      macs_(stats.group("arrays", "all systolic arrays together").counter("macs", "MAC", "multiply-accumulates performed")),
-      stream_cycles_(stats.group("arrays", "all systolic arrays together").counter(
-          "stream_cycles", "cycles", "cycles operands streamed through the array")),
-      weight_stall_cycles_(stats.group("arrays", "all systolic arrays together").counter(
-          "load_wait_cycles", "cycles",
-          "cycles a stream waited for its stationary operand to finish loading")),
+      macs_(stats.group("arrays", "all systolic arrays together")
+                .counter("macs", "MAC", "multiply-accumulates performed")),
+      stream_cycles_(
+          stats.group("arrays", "all systolic arrays together")
+              .counter("stream_cycles", "cycles", "cycles operands streamed through the array")),
+      weight_stall_cycles_(
+          stats.group("arrays", "all systolic arrays together")
+              .counter("load_wait_cycles", "cycles",
+                       "cycles a stream waited for its stationary operand to finish loading")),
       dispatched_(stats.group("dispatcher", "in-order instruction issue")
                       .counter("instructions", "instructions", "instructions issued to units")) {
   ub_ = std::make_unique<Scratchpad>("ub", p.ub_bytes, uint32_t(p.ub_port_bytes), functional_,
@@ -46,8 +51,8 @@ TpuCore::TpuCore(sc_core::sc_module_name name, const TpuParams& p, const std::ve
   acc_ = std::make_unique<Scratchpad>("acc", p.acc_bytes, uint32_t(p.cols) * 4, functional_,
                                       stats.group("acc", "accumulators"));
   channel_ = std::make_unique<DramChannel>(p.clock().bytes_per_cycle(p.dram_gbps),
-                                           p.clock().cycles_in_ns(p.dram_latency_ns),
-                                           p.stall_free, stats.group("dram", "DRAM channel"));
+                                           p.clock().cycles_in_ns(p.dram_latency_ns), p.stall_free,
+                                           stats.group("dram", "DRAM channel"));
   for (int i = 0; i < p.count; ++i)
     arrays_.push_back(Array{std::vector<isa::tpu::WeightTile>(size_t(p.fifo_depth)), 0, 0,
                             ArrayTiming(p.rows, p.cols, p.dataflow, p.fold_overlap), 0, 0});
@@ -74,7 +79,9 @@ TpuCore::TpuCore(sc_core::sc_module_name name, const TpuParams& p, const std::ve
                       (is_mxu(u) ? fmt::format("mxu{}", u - kMxu0) : kUnitNames[u]).c_str());
 }
 
-uint64_t TpuCore::now() const { return sc_core::sc_time_stamp().value() / period_.value(); }
+uint64_t TpuCore::now() const {
+  return sc_core::sc_time_stamp().value() / period_.value();
+}
 
 void TpuCore::wait_until(uint64_t cycle) {
   uint64_t t = now();
@@ -90,43 +97,53 @@ std::string TpuCore::who(const Instr& in) const {
 int TpuCore::unit_of(const Instr& in) const {
   switch (in.op) {
     case Opcode::rdhost:
-    case Opcode::rdconv: return dma_in;
-    case Opcode::rdweight: return weight_dma;
-    case Opcode::matmul: return kMxu0 + in.func;
-    case Opcode::activate: return act;
-    case Opcode::vector: return vpu;
-    default: return dma_out;
+    case Opcode::rdconv:
+      return dma_in;
+    case Opcode::rdweight:
+      return weight_dma;
+    case Opcode::matmul:
+      return kMxu0 + in.func;
+    case Opcode::activate:
+      return act;
+    case Opcode::vector:
+      return vpu;
+    default:
+      return dma_out;
   }
 }
 
 void TpuCore::validate(const Instr& in) const {
-  const std::string w = who(in);
-  auto need = [&](bool ok, const std::string& what) {
-    if (!ok) throw Error(w + ": " + what);
+  // Messages are formatted only when a check fails: validation runs for every instruction.
+  auto need = [&](bool ok, fmt::string_view format, auto&&... args) {
+    if (!ok) throw Error(who(in) + ": " + fmt::vformat(format, fmt::make_format_args(args...)));
+  };
+  auto range = [&](const Scratchpad& m, uint64_t addr, uint64_t n, const char* what) {
+    if (addr > m.capacity() || n > m.capacity() - addr) m.check_range(addr, n, who(in), what);
   };
   const uint64_t e = uint64_t(isa::tpu::elem_bytes(in.dtype));
   if (in.op == Opcode::rdweight || in.op == Opcode::matmul)
-    need(in.func < p_.count, fmt::format("mxu={} but the core has {} systolic array(s) "
-                                         "(array.count)",
-                                         in.func, p_.count));
+    need(in.func < p_.count,
+         "mxu={} but the core has {} systolic array(s) "
+         "(array.count)",
+         in.func, p_.count);
   auto dram_range = [&](uint64_t row_bytes) {
     need(in.rows > 0 && row_bytes > 0, "rows and the row size must be positive");
     uint64_t hi = in.dram + uint64_t(in.rows - 1) * in.stride + row_bytes;
-    need(hi <= p_.dram_bytes, fmt::format("DRAM range [{:#x}, {:#x}) is outside DRAM ({} bytes)",
-                                          in.dram, hi, p_.dram_bytes));
+    need(hi <= p_.dram_bytes, "DRAM range [{:#x}, {:#x}) is outside DRAM ({} bytes)", in.dram, hi,
+         p_.dram_bytes);
   };
   need(in.dtype != Dtype::fp32 || in.op == Opcode::activate,
        "dtype fp32 is only an activate output");
   auto dtype_ok = [&]() {
     need(in.dtype == Dtype::int8 ? p_.int8 : p_.bf16,
-         fmt::format("the arrays of this configuration do not multiply {} (array.dtypes)",
-                     in.dtype == Dtype::int8 ? "int8" : "bf16"));
+         "the arrays of this configuration do not multiply {} (array.dtypes)",
+         in.dtype == Dtype::int8 ? "int8" : "bf16");
   };
   switch (in.op) {
     case Opcode::rdhost:
     case Opcode::wrhost:
       dram_range(in.cols);
-      ub_->check_range(in.ub, uint64_t(in.rows) * in.cols, w, "unified buffer range");
+      range(*ub_, in.ub, uint64_t(in.rows) * in.cols, "unified buffer range");
       break;
     case Opcode::rdconv: {
       const isa::tpu::ConvGeom g = isa::tpu::conv_geom(in);
@@ -135,14 +152,12 @@ void TpuCore::validate(const Instr& in) const {
       need(g.h + 2 * g.pad_h >= g.r && g.w + 2 * g.pad_w >= g.s, "window larger than the image");
       need(g.cg <= g.c, "gathered channels exceed the pixel's channels");
       need(uint64_t(in.k) + in.cols <= uint64_t(g.r) * g.s * g.cg,
-           fmt::format("im2col columns [{}, {}) beyond r*s*cg = {}", in.k, in.k + in.cols,
-                       g.r * g.s * g.cg));
+           "im2col columns [{}, {}) beyond r*s*cg = {}", in.k, in.k + in.cols, g.r * g.s * g.cg);
       need(uint64_t(in.src) + in.rows <= uint64_t(g.out_h()) * g.out_w(),
-           fmt::format("output pixels [{}, {}) beyond {}x{}", in.src, in.src + in.rows, g.out_h(),
-                       g.out_w()));
+           "output pixels [{}, {}) beyond {}x{}", in.src, in.src + in.rows, g.out_h(), g.out_w());
       const uint64_t hi = in.dram + uint64_t(g.h) * g.w * g.c * e;
-      need(hi <= p_.dram_bytes, fmt::format("image [{:#x}, {:#x}) is outside DRAM", in.dram, hi));
-      ub_->check_range(in.ub, uint64_t(in.rows) * in.cols * e, w, "unified buffer range");
+      need(hi <= p_.dram_bytes, "image [{:#x}, {:#x}) is outside DRAM", in.dram, hi);
+      range(*ub_, in.ub, uint64_t(in.rows) * in.cols * e, "unified buffer range");
       break;
     }
     case Opcode::rdweight:
@@ -150,14 +165,13 @@ void TpuCore::validate(const Instr& in) const {
       if (in.flags & 1) {
         need(in.cols > 0 && in.rows > 0, "k and n must be positive");
         const uint64_t hi = in.dram + uint64_t(in.cols - 1) * in.stride + in.rows * e;
-        need(hi <= p_.dram_bytes, fmt::format("DRAM range [{:#x}, {:#x}) is outside DRAM",
-                                              in.dram, hi));
+        need(hi <= p_.dram_bytes, "DRAM range [{:#x}, {:#x}) is outside DRAM", in.dram, hi);
       } else {
         dram_range(in.cols * e);
       }
       need(uint64_t(in.rows) * in.cols * e <= p_.fifo_tile_bytes,
-           fmt::format("a {}x{} tile is {} bytes, more than a weight FIFO tile ({} bytes)", in.rows,
-                       in.cols, uint64_t(in.rows) * in.cols * e, p_.fifo_tile_bytes));
+           "a {}x{} tile is {} bytes, more than a weight FIFO tile ({} bytes)", in.rows, in.cols,
+           uint64_t(in.rows) * in.cols * e, p_.fifo_tile_bytes);
       break;
     case Opcode::matmul: {
       dtype_ok();
@@ -166,44 +180,44 @@ void TpuCore::validate(const Instr& in) const {
       switch (p_.dataflow) {
         case Dataflow::ws:
           need(in.k <= R && in.cols <= C,
-               fmt::format("weight-stationary needs k <= {} and n <= {} (got k={}, n={})", R, C,
-                           in.k, in.cols));
+               "weight-stationary needs k <= {} and n <= {} (got k={}, n={})", R, C, in.k, in.cols);
           break;
         case Dataflow::os:
           need(in.rows <= R && in.cols <= C,
-               fmt::format("output-stationary needs m <= {} and n <= {} (got m={}, n={})", R, C,
-                           in.rows, in.cols));
+               "output-stationary needs m <= {} and n <= {} (got m={}, n={})", R, C, in.rows,
+               in.cols);
           break;
         case Dataflow::is:
           need(in.k <= R && in.rows <= C,
-               fmt::format("input-stationary needs k <= {} and m <= {} (got k={}, m={})", R, C,
-                           in.k, in.rows));
+               "input-stationary needs k <= {} and m <= {} (got k={}, m={})", R, C, in.k, in.rows);
           break;
       }
-      ub_->check_range(in.ub, uint64_t(in.rows) * in.k * e, w, "operand");
-      acc_->check_range(in.src, uint64_t(in.rows) * in.cols * 4, w, "accumulator range");
+      range(*ub_, in.ub, uint64_t(in.rows) * in.k * e, "operand");
+      range(*acc_, in.src, uint64_t(in.rows) * in.cols * 4, "accumulator range");
       break;
     }
     case Opcode::activate:
       need(in.rows > 0 && in.cols > 0, "rows and cols must be positive");
-      acc_->check_range(in.src, uint64_t(in.rows) * in.cols * 4, w, "accumulator range");
-      ub_->check_range(in.ub, uint64_t(in.rows) * in.cols * e, w, "destination");
+      range(*acc_, in.src, uint64_t(in.rows) * in.cols * 4, "accumulator range");
+      range(*ub_, in.ub, uint64_t(in.rows) * in.cols * e, "destination");
       break;
     case Opcode::vector:
       need(p_.vpu, "this configuration has no vector unit (vpu.enabled: false)");
       need(in.rows > 0 && in.cols > 0, "rows and cols must be positive");
-      ub_->check_range(in.src, isa::tpu::vector_src_bytes(in), w, "source");
-      ub_->check_range(in.src2, isa::tpu::vector_src2_bytes(in), w, "second source");
-      ub_->check_range(in.ub, isa::tpu::vector_dst_bytes(in), w, "destination");
+      range(*ub_, in.src, isa::tpu::vector_src_bytes(in), "source");
+      range(*ub_, in.src2, isa::tpu::vector_src2_bytes(in), "second source");
+      range(*ub_, in.ub, isa::tpu::vector_dst_bytes(in), "destination");
       break;
-    default: break;
+    default:
+      break;
   }
 }
 
 std::vector<TpuCore::Access> TpuCore::accesses(const Instr& in, int seq) const {
   const uint64_t e = uint64_t(isa::tpu::elem_bytes(in.dtype));
   // FIFO slots of array i are numbered from i * depth.
-  const uint64_t slot = uint64_t(dyn_[size_t(seq)].fifo_slot) + uint64_t(in.func) * uint64_t(p_.fifo_depth);
+  const uint64_t slot =
+      uint64_t(dyn_[size_t(seq)].fifo_slot) + uint64_t(in.func) * uint64_t(p_.fifo_depth);
   auto dram_hi = [&](uint64_t row_bytes) {
     return in.dram + uint64_t(in.rows - 1) * in.stride + row_bytes;
   };
@@ -234,10 +248,12 @@ std::vector<TpuCore::Access> TpuCore::accesses(const Instr& in, int seq) const {
     case Opcode::vector: {
       std::vector<Access> v = {{m_ub, in.src, in.src + isa::tpu::vector_src_bytes(in), false, seq},
                                {m_ub, in.ub, in.ub + isa::tpu::vector_dst_bytes(in), true, seq}};
-      if (uint64_t b = isa::tpu::vector_src2_bytes(in)) v.push_back({m_ub, in.src2, in.src2 + b, false, seq});
+      if (uint64_t b = isa::tpu::vector_src2_bytes(in))
+        v.push_back({m_ub, in.src2, in.src2 + b, false, seq});
       return v;
     }
-    default: return {};
+    default:
+      return {};
   }
 }
 
@@ -254,8 +270,10 @@ void TpuCore::wait_all_done() {
     if (!pending)
       for (const auto& d : inflight_) {
         const Dyn& x = dyn_[size_t(d.seq)];
-        if (x.done == kUnknown) pending = true;
-        else last = std::max(last, x.done);
+        if (x.done == kUnknown)
+          pending = true;
+        else
+          last = std::max(last, x.done);
       }
     if (!pending) {
       wait_until(last);
@@ -270,8 +288,7 @@ void TpuCore::dispatcher() {
     std::vector<uint32_t> loop_done(prog_.size(), 0);
     size_t pc = 0;
     for (;;) {
-      if (pc >= prog_.size())
-        throw Error(fmt::format("{}: the program ends without halt", file_));
+      if (pc >= prog_.size()) throw Error(fmt::format("{}: the program ends without halt", file_));
       const Instr& in = prog_[pc];
       validate(in);
       if (in.op == Opcode::sync || in.op == Opcode::halt) {
@@ -308,11 +325,10 @@ void TpuCore::dispatcher() {
       }
       // Dependences on earlier instructions still in flight.
       const uint64_t t = now();
-      inflight_.erase(std::remove_if(inflight_.begin(), inflight_.end(),
-                                     [&](const Access& a) {
-                                       return dyn_[size_t(a.seq)].done <= t;
-                                     }),
-                      inflight_.end());
+      inflight_.erase(
+          std::remove_if(inflight_.begin(), inflight_.end(),
+                         [&](const Access& a) { return dyn_[size_t(a.seq)].done <= t; }),
+          inflight_.end());
       std::vector<Access> mine = accesses(in, seq);
       for (const Access& a : mine)
         for (const Access& e : inflight_) {
@@ -321,8 +337,10 @@ void TpuCore::dispatcher() {
           if (is_mxu(u) && unit_of(prog_[size_t(dyn_[size_t(e.seq)].pc)]) == u) continue;
           auto it = std::find_if(d.deps.begin(), d.deps.end(),
                                  [&](const Dep& x) { return x.seq == e.seq; });
-          if (it == d.deps.end()) d.deps.push_back({e.seq, e.write});
-          else it->needs_done |= e.write;
+          if (it == d.deps.end())
+            d.deps.push_back({e.seq, e.write});
+          else
+            it->needs_done |= e.write;
         }
       inflight_.insert(inflight_.end(), mine.begin(), mine.end());
       units_[u].queue.push_back(seq);
@@ -353,8 +371,10 @@ void TpuCore::unit_thread(int u) {
         for (const Dep& dep : d.deps) {
           const Dyn& x = dyn_[size_t(dep.seq)];
           uint64_t t = dep.needs_done ? x.done : x.read_done;
-          if (t == kUnknown) unknown = true;
-          else ready = std::max(ready, t);
+          if (t == kUnknown)
+            unknown = true;
+          else
+            ready = std::max(ready, t);
         }
         if (!unknown) break;
         wait(progress_);
@@ -379,7 +399,7 @@ uint64_t TpuCore::execute(int u, Dyn& d) {
   const uint64_t t = now();
   const std::string w = functional_ ? who(in) : std::string();
   const uint64_t e = uint64_t(isa::tpu::elem_bytes(in.dtype));
-  uint64_t free_at = t, dram_bytes = 0;
+  uint64_t free_at = t, dram_bytes = 0, start = t;
   UnitState& st = units_[u];
   switch (in.op) {
     case Opcode::rdhost:
@@ -387,13 +407,18 @@ uint64_t TpuCore::execute(int u, Dyn& d) {
     case Opcode::wrhost:
     case Opcode::rdweight: {
       const bool write = in.op == Opcode::wrhost;
-      const uint64_t row = in.op == Opcode::rdweight || in.op == Opcode::rdconv ? in.cols * e : in.cols;
+      const uint64_t row =
+          in.op == Opcode::rdweight || in.op == Opcode::rdconv ? in.cols * e : in.cols;
       dram_bytes = uint64_t(in.rows) * row;
       if (functional_) {
-        if (in.op == Opcode::rdhost) isa::tpu::exec_rdhost(in, *dram_, ub_->store(), w);
-        else if (in.op == Opcode::rdconv) isa::tpu::exec_rdconv(in, *dram_, ub_->store(), w);
-        else if (write) isa::tpu::exec_wrhost(in, ub_->store(), *dram_, w);
-        else arrays_[in.func].fifo[size_t(d.fifo_slot)] = isa::tpu::exec_rdweight(in, *dram_, w);
+        if (in.op == Opcode::rdhost)
+          isa::tpu::exec_rdhost(in, *dram_, ub_->store(), w);
+        else if (in.op == Opcode::rdconv)
+          isa::tpu::exec_rdconv(in, *dram_, ub_->store(), w);
+        else if (write)
+          isa::tpu::exec_wrhost(in, ub_->store(), *dram_, w);
+        else
+          arrays_[in.func].fifo[size_t(d.fifo_slot)] = isa::tpu::exec_rdweight(in, *dram_, w);
       }
       if (in.op == Opcode::rdhost || in.op == Opcode::rdconv) ub_->note_write(dram_bytes);
       if (write) ub_->note_read(dram_bytes);
@@ -424,14 +449,17 @@ uint64_t TpuCore::execute(int u, Dyn& d) {
       trace_.slice(st.track, fmt::format("matmul {}x{}x{}", in.rows, in.k, in.cols),
                    tm.stream_start, S, in.layer);
       *st.busy += tm.done - std::max(tm.load_start, arr.busy_until);
+      start = tm.load_start;
       arr.busy_until = std::max(arr.busy_until, tm.done);
       break;
     }
     case Opcode::activate:
     case Opcode::vector: {
       if (functional_) {
-        if (in.op == Opcode::activate) isa::tpu::exec_activate(in, acc_->store(), ub_->store(), w);
-        else isa::tpu::exec_vector(in, ub_->store(), w);
+        if (in.op == Opcode::activate)
+          isa::tpu::exec_activate(in, acc_->store(), ub_->store(), w);
+        else
+          isa::tpu::exec_vector(in, ub_->store(), w);
       }
       // Compute time, or the unified buffer's port when it moves the bytes more slowly.
       uint64_t busy, latency;
@@ -457,7 +485,8 @@ uint64_t TpuCore::execute(int u, Dyn& d) {
       d.done = t + busy + latency;
       break;
     }
-    default: break;
+    default:
+      break;
   }
   if (in.op != Opcode::matmul) {
     *st.busy += free_at - t;
@@ -465,12 +494,11 @@ uint64_t TpuCore::execute(int u, Dyn& d) {
   }
   last_done_ = std::max(last_done_, d.done);
   if (in.layer >= 0) {
-    if (layer_done_.size() <= size_t(in.layer)) {
-      layer_done_.resize(size_t(in.layer) + 1, 0);
-      layer_dram_bytes_.resize(size_t(in.layer) + 1, 0);
-    }
-    layer_done_[size_t(in.layer)] = std::max(layer_done_[size_t(in.layer)], d.done);
-    layer_dram_bytes_[size_t(in.layer)] += dram_bytes;
+    if (layers_.size() <= size_t(in.layer)) layers_.resize(size_t(in.layer) + 1);
+    LayerSpan& l = layers_[size_t(in.layer)];
+    l.start = std::min(l.start, start);
+    l.done = std::max(l.done, d.done);
+    l.dram_bytes += dram_bytes;
   }
   return free_at;
 }

@@ -36,9 +36,13 @@ class TpuCore : public sc_core::sc_module {
   // After sc_start(): rethrows an error raised inside a unit, or reports a deadlock.
   void check_finished() const;
   uint64_t total_cycles() const { return total_cycles_; }
-  // Completion cycle of the last instruction of each layer (index = Instr::layer).
-  const std::vector<uint64_t>& layer_done() const { return layer_done_; }
-  const std::vector<uint64_t>& layer_dram_bytes() const { return layer_dram_bytes_; }
+  struct LayerSpan {
+    uint64_t start = ~uint64_t(0);  // the first of its instructions started
+    uint64_t done = 0;              // the last of its instructions completed
+    uint64_t dram_bytes = 0;        // DRAM bytes its instructions moved
+  };
+  // Per layer (index = Instr::layer).
+  const std::vector<LayerSpan>& layers() const { return layers_; }
 
   static constexpr uint64_t kUnknown = ~uint64_t(0);
 
@@ -100,8 +104,8 @@ class TpuCore : public sc_core::sc_module {
     std::vector<isa::tpu::WeightTile> fifo;  // slots, functional only
     int pushes = 0, pops = 0;                // at dispatch
     ArrayTiming timing;
-    uint64_t busy_until = 0;                 // end of the array's occupied time so far
-    int load_track = 0;                      // trace track of its stationary loads
+    uint64_t busy_until = 0;  // end of the array's occupied time so far
+    int load_track = 0;       // trace track of its stationary loads
   };
   std::vector<Array> arrays_;
 
@@ -112,7 +116,7 @@ class TpuCore : public sc_core::sc_module {
   bool finished_ = false;
   std::exception_ptr error_;
   uint64_t total_cycles_ = 0, last_done_ = 0;
-  std::vector<uint64_t> layer_done_, layer_dram_bytes_;
+  std::vector<LayerSpan> layers_;
 
   uint64_t& macs_;
   uint64_t& stream_cycles_;

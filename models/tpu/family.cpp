@@ -54,22 +54,29 @@ class TpuBackend : public Backend {
     }
     RunResult r = simulate(prog.code, g.file.empty() ? g.name : g.file, dram.get(), opt);
 
-    // Layers: cycles from the end of the previous layer to the end of this one.
+    // Layers: cycles from the end of the previous layer to the end of this one (they add up
+    // to the total); utilization over the layer's own span, which overlaps its neighbours'.
     uint64_t prev = 0;
     for (size_t i = 0; i < g.nodes.size(); ++i) {
+      const TpuCore::LayerSpan span =
+          i < layer_spans_.size() ? layer_spans_[i] : TpuCore::LayerSpan{0, 0, 0};
       LayerResult l;
       l.name = prog.layer_names[i];
       l.op = prog.layer_ops[i];
-      uint64_t end = std::max(prev, i < layer_done_.size() ? layer_done_[i] : 0);
+      const uint64_t end = std::max(prev, span.done);
       l.cycles = end - prev;
       prev = end;
+      l.span_cycles = span.done > span.start ? span.done - span.start : 0;
       l.macs = uint64_t(compiler::node_macs(g, g.nodes[i]));
-      l.dram_bytes = i < layer_bytes_.size() ? layer_bytes_[i] : 0;
-      l.utilization = l.cycles ? double(l.macs) / (double(l.cycles) * r.peak_macs_per_cycle) : 0;
+      l.dram_bytes = span.dram_bytes;
+      l.utilization =
+          l.span_cycles ? double(l.macs) / (double(l.span_cycles) * r.peak_macs_per_cycle) : 0;
       r.layers.push_back(l);
     }
-    if (opt.functional) check(g, prog, *dram, opt.seed, r);
-    else r.notes.push_back("timing only (--no-functional): values were not computed or checked");
+    if (opt.functional)
+      check(g, prog, *dram, opt.seed, r);
+    else
+      r.notes.push_back("timing only (--no-functional): values were not computed or checked");
     return r;
   }
 
@@ -98,9 +105,9 @@ class TpuBackend : public Backend {
     r.clock_mhz = p_.clock().mhz();
     r.peak_macs_per_cycle = double(p_.rows) * p_.cols * p_.count;
     r.macs = uint64_t(r.stats->value("arrays.macs"));
-    r.dram_bytes = uint64_t(r.stats->value("dram.bytes_read") + r.stats->value("dram.bytes_written"));
-    layer_done_ = core.layer_done();
-    layer_bytes_ = core.layer_dram_bytes();
+    r.dram_bytes =
+        uint64_t(r.stats->value("dram.bytes_read") + r.stats->value("dram.bytes_written"));
+    layer_spans_ = core.layers();
     if (p_.stall_free)
       r.notes.push_back("stall-free timing (SCALE-Sim convention): only the arrays take time");
     if (opt.trace) trace.write(opt.trace_path, p_.clock_mhz, cfg_.name);
@@ -129,7 +136,7 @@ class TpuBackend : public Backend {
 
   ArchConfig cfg_;
   TpuParams p_;
-  std::vector<uint64_t> layer_done_, layer_bytes_;
+  std::vector<TpuCore::LayerSpan> layer_spans_;
 };
 
 const bool registered = register_family(FamilyInfo{

@@ -23,8 +23,7 @@ const std::vector<ParamSpec>& param_specs() {
                 1),
       int_param("acc.bytes", "bytes", 4 << 20, "accumulator capacity (4 bytes per element)", 64),
       int_param("weight_fifo.depth", "tiles", 4, "weight FIFO depth in tiles", 1, 64),
-      int_param("weight_fifo.tile_bytes", "bytes", 64 << 10, "capacity of one weight FIFO tile",
-                1),
+      int_param("weight_fifo.tile_bytes", "bytes", 64 << 10, "capacity of one weight FIFO tile", 1),
       real_param("dram.bandwidth_gbps", "GB/s", 34, "DRAM bandwidth of the core's channel", 0.001),
       real_param("dram.latency_ns", "ns", 100, "DRAM access latency after service", 0),
       int_param("dram.bytes", "bytes", int64_t(8) << 30, "DRAM capacity", 1024),
@@ -71,6 +70,5 @@ TpuParams::TpuParams(const ParamValues& v)
       dispatch_cycles(int(v.integer("dispatch.cycles"))),
       queue_depth(int(v.integer("dispatch.queue_depth"))),
       stall_free(v.boolean("timing.stall_free")) {}
-
 
 }  // namespace xpusim::tpu

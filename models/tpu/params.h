@@ -20,7 +20,7 @@ struct TpuParams {
   int rows, cols, count;  // array shape, number of arrays (MXUs)
   Dataflow dataflow;
   bool fold_overlap;
-  bool int8, bf16;        // operand types the arrays multiply
+  bool int8, bf16;  // operand types the arrays multiply
   uint64_t ub_bytes, acc_bytes;
   int ub_port_bytes;
   int fifo_depth;
