@@ -40,6 +40,8 @@ die() { echo "tpu_speed.sh: $*" >&2; exit 1; }
 xpusim=$(cd "$(dirname "$xpusim")" && pwd)/$(basename "$xpusim")
 [[ $runs =~ ^[1-9][0-9]*$ ]] || die "--runs needs a positive integer"
 [[ -x /usr/bin/time ]] || die "/usr/bin/time is missing (Debian: apt-get install time)"
+out=$(realpath -m -- "$out")
+root=$(realpath -- "$root")
 case "$out" in
   "$root"|"$root"/*) die "--out $out is inside the source tree; pick a folder outside it" ;;
 esac
@@ -47,7 +49,6 @@ if [[ $use_hyperfine == auto ]]; then
   if command -v hyperfine >/dev/null; then use_hyperfine=yes; else use_hyperfine=no; fi
 fi
 mkdir -p "$out"
-out=$(cd "$out" && pwd)
 
 gemm="$root/workloads/examples/gemm-1000.yaml"
 resnet="$root/workloads/examples/resnet18-convs.yaml"
@@ -114,7 +115,8 @@ for c in "${cases[@]}"; do
   walls=() cpus=() rss=0
   for ((i = 0; i < runs; i++)); do
     t0=$(now_s)
-    /usr/bin/time -v -o "$dir/time.$i.txt" "${cmd[@]}" >/dev/null 2>&1 || die "$name failed on run $i"
+    /usr/bin/time -v -o "$dir/time.$i.txt" "${cmd[@]}" >"$dir/last_run.txt" 2>&1 ||
+      { tail -n 20 "$dir/last_run.txt" >&2; die "$name failed on run $i"; }
     t1=$(now_s)
     walls+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.6f", b-a}')")
     u=$(sed -n 's/^[[:space:]]*User time (seconds): //p' "$dir/time.$i.txt")

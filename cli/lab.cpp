@@ -251,8 +251,7 @@ fs::path find_lab(const YAML::Node& answers) {
   const YAML::Node key = answers["lab"];
   if (!key || key.IsNull())
     throw Error(SourceLoc{args.answers, 1},
-                "no 'lab:' key naming the lab (its lab.yaml or "
-                "folder); add one or pass --lab DIR");
+                "no 'lab:' key naming the lab (its lab.yaml or folder); add one or pass --lab DIR");
   const fs::path p = scalar(args.answers, key, "lab");
   std::vector<fs::path> tried = {p};
   const fs::path beside = fs::path(args.answers).parent_path() / p;
@@ -490,7 +489,22 @@ int grade(const Lab& lab, const Answers& a, const std::map<Question, double>& ex
   return right == total ? 0 : 1;
 }
 
-int run_check() {
+}  // namespace
+
+CLI::App* add_lab_command(CLI::App& app) {
+  CLI::App* lab = app.add_subcommand("lab", "course labs (docs/labs): grade a student's answers");
+  lab->require_subcommand(1);
+  CLI::App* check = lab->add_subcommand(
+      "check", "grade an answers file against values simulated for the lab's layers");
+  check->add_option("answers", args.answers, "the filled answers file (answers-template.yaml)");
+  check->add_option("--lab", args.lab,
+                    "the lab's folder or lab.yaml (default: the answers file's 'lab:' key)");
+  check->add_flag("--print-expected", args.print_expected,
+                  "print a filled answers file with the expected values instead of grading");
+  return lab;
+}
+
+int run_lab_command() {
   if (args.answers.empty() && !args.print_expected)
     throw Error("lab check: give the answers file (or --print-expected with --lab DIR)");
   YAML::Node root;
@@ -508,25 +522,6 @@ int run_check() {
   }
   const Answers answers = parse_answers(args.answers, root, lab);  // before the slow part
   return grade(lab, answers, expected_values(lab));
-}
-
-}  // namespace
-
-CLI::App* add_lab_command(CLI::App& app) {
-  CLI::App* lab = app.add_subcommand("lab", "course labs (docs/labs): grade a student's answers");
-  lab->require_subcommand(1);
-  CLI::App* check = lab->add_subcommand(
-      "check", "grade an answers file against values simulated for the lab's layers");
-  check->add_option("answers", args.answers, "the filled answers file (answers-template.yaml)");
-  check->add_option("--lab", args.lab,
-                    "the lab's folder or lab.yaml (default: the answers file's 'lab:' key)");
-  check->add_flag("--print-expected", args.print_expected,
-                  "print a filled answers file with the expected values instead of grading");
-  return lab;
-}
-
-int run_lab_command() {
-  return run_check();
 }
 
 }  // namespace xpusim::cli
