@@ -307,8 +307,7 @@ void exec_vector(const Instr& in, ByteStore& ub, const std::string& who) {
       for (uint64_t r = 0; r < R; ++r) {
         // Causal: columns j <= r + offset are visible (none when that is negative).
         const int64_t last = int64_t(r) + in.shift;
-        const uint64_t valid =
-            causal ? uint64_t(std::clamp<int64_t>(last + 1, 0, int64_t(C))) : C;
+        const uint64_t valid = causal ? uint64_t(std::clamp<int64_t>(last + 1, 0, int64_t(C))) : C;
         float mx = -std::numeric_limits<float>::infinity();
         for (uint64_t c = 0; c < valid; ++c) mx = std::max(mx, x[r * C + c] * imm);
         double sum = 0;

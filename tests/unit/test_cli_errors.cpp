@@ -34,7 +34,9 @@ Cli run_program(const std::string& name, const std::string& text) {
   return run_cli("run --arch tpu_lab --program " + path + " --out " + dir + "/out");
 }
 
-std::string workload(const std::string& ops) { return "name: w\nops:\n" + ops; }
+std::string workload(const std::string& ops) {
+  return "name: w\nops:\n" + ops;
+}
 
 }  // namespace
 
@@ -143,8 +145,8 @@ TEST_CASE("an op the target cannot run names the op and the target", "[unit]") {
       dir, "w.yaml", workload("  - {name: s0, op: softmax, shape: [8, 8], dtype: bf16}\n"));
   Cli r = run_cli("run --arch tpu_v1 --workload " + wl + " --out " + dir + "/out");
   CHECK(r.status == 1);
-  CHECK_THAT(r.output, Contains("w.yaml:3") && Contains("op 'softmax'") &&
-                           Contains("target 'tpu_v1'"));
+  CHECK_THAT(r.output,
+             Contains("w.yaml:3") && Contains("op 'softmax'") && Contains("target 'tpu_v1'"));
   const std::string wl2 = write_text(
       dir, "w2.yaml", workload("  - {name: g, op: gemm, M: 8, N: 8, K: 8, dtype: bf16}\n"));
   r = run_cli("run --arch tpu_v1 --workload " + wl2 + " --out " + dir + "/out");

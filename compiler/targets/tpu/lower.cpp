@@ -42,7 +42,8 @@ class Lowerer {
     params_bytes_ = 0;
     for (const auto& n : g.nodes)
       if (n.kind == OpKind::layernorm || n.kind == OpKind::rmsnorm)
-        params_bytes_ = std::max<uint64_t>(params_bytes_, 2 * uint64_t(g.tensor(n.inputs[0]).shape.back()) * 2);
+        params_bytes_ =
+            std::max<uint64_t>(params_bytes_, 2 * uint64_t(g.tensor(n.inputs[0]).shape.back()) * 2);
     if (params_bytes_ * 2 > ub) params_bytes_ = 0;  // reported when a norm is lowered
     quarter_ = ((ub - params_bytes_) / 4) / kAlign * kAlign;
     // Accumulators: two regions per array, so an array fills one while the activation
@@ -80,8 +81,9 @@ class Lowerer {
     uint64_t a = dram_top_;
     dram_top_ = (dram_top_ + bytes + kAlign - 1) / kAlign * kAlign;
     if (dram_top_ > c_.dram_bytes)
-      throw Error(loc, fmt::format("the workload needs more than the {} bytes of DRAM of target '{}'",
-                                   c_.dram_bytes, c_.target));
+      throw Error(loc,
+                  fmt::format("the workload needs more than the {} bytes of DRAM of target '{}'",
+                              c_.dram_bytes, c_.target));
     return a;
   }
 
@@ -98,7 +100,8 @@ class Lowerer {
 
   void need_array_dtype(const Node& n, Dtype d) const {
     if (d == Dtype::int8 ? !c_.int8 : !c_.bf16)
-      unsupported(n, fmt::format("the arrays do not multiply {}", d == Dtype::int8 ? "int8" : "bf16"));
+      unsupported(n,
+                  fmt::format("the arrays do not multiply {}", d == Dtype::int8 ? "int8" : "bf16"));
   }
 
   // The layout step: 4-D tensors around conv2d/pool are NHWC (channels innermost, so an
@@ -106,7 +109,8 @@ class Lowerer {
   void choose_layouts() {
     std::vector<bool> nhwc(g_.tensors.size(), false);
     for (const auto& n : g_.nodes)
-      if (n.kind == OpKind::conv2d || n.kind == OpKind::pool) nhwc[n.inputs[0]] = nhwc[n.outputs[0]] = true;
+      if (n.kind == OpKind::conv2d || n.kind == OpKind::pool)
+        nhwc[n.inputs[0]] = nhwc[n.outputs[0]] = true;
     auto elementwise = [](OpKind k) {
       return k == OpKind::add || k == OpKind::mul || k == OpKind::relu || k == OpKind::gelu ||
              k == OpKind::silu;
@@ -146,19 +150,32 @@ class Lowerer {
 
   void lower(const Node& n) {
     switch (n.kind) {
-      case OpKind::gemm: return lower_gemm(n);
-      case OpKind::matmul: return lower_matmul(n);
-      case OpKind::conv2d: return lower_conv(n);
-      case OpKind::pool: return lower_pool(n);
-      case OpKind::attention: return lower_attention(n);
-      case OpKind::add: return lower_vector(n, VecFunc::add);
-      case OpKind::mul: return lower_vector(n, VecFunc::mul);
-      case OpKind::relu: return lower_vector(n, VecFunc::relu);
-      case OpKind::gelu: return lower_vector(n, VecFunc::gelu);
-      case OpKind::silu: return lower_vector(n, VecFunc::silu);
-      case OpKind::softmax: return lower_vector(n, VecFunc::softmax);
-      case OpKind::layernorm: return lower_vector(n, VecFunc::layernorm);
-      case OpKind::rmsnorm: return lower_vector(n, VecFunc::rmsnorm);
+      case OpKind::gemm:
+        return lower_gemm(n);
+      case OpKind::matmul:
+        return lower_matmul(n);
+      case OpKind::conv2d:
+        return lower_conv(n);
+      case OpKind::pool:
+        return lower_pool(n);
+      case OpKind::attention:
+        return lower_attention(n);
+      case OpKind::add:
+        return lower_vector(n, VecFunc::add);
+      case OpKind::mul:
+        return lower_vector(n, VecFunc::mul);
+      case OpKind::relu:
+        return lower_vector(n, VecFunc::relu);
+      case OpKind::gelu:
+        return lower_vector(n, VecFunc::gelu);
+      case OpKind::silu:
+        return lower_vector(n, VecFunc::silu);
+      case OpKind::softmax:
+        return lower_vector(n, VecFunc::softmax);
+      case OpKind::layernorm:
+        return lower_vector(n, VecFunc::layernorm);
+      case OpKind::rmsnorm:
+        return lower_vector(n, VecFunc::rmsnorm);
     }
   }
 
@@ -199,8 +216,7 @@ class Lowerer {
     // the activation pipeline drains another; up to four per array when tiles are small, so
     // a short stream does not wait for the drain of the tile before last).
     const uint64_t acc_bytes = Mt * Nt * 4 / kAlign * kAlign + (Mt * Nt * 4 % kAlign ? kAlign : 0);
-    const uint64_t acc_slots =
-        std::min<uint64_t>(4 * uint64_t(c_.count), c_.acc_bytes / acc_bytes);
+    const uint64_t acc_slots = std::min<uint64_t>(4 * uint64_t(c_.count), c_.acc_bytes / acc_bytes);
     // Keep a whole row block of A (Mt x K) in the UB across the N tiles when it fits.
     const bool reuse = Mt * K * e <= quarter_;
     uint64_t tile = 0, a_load = 0;
@@ -209,7 +225,8 @@ class Lowerer {
       const uint64_t block = (mi % 2) * quarter_;
       auto a_tile_addr = [&](uint64_t k0) { return block + mt * k0 * e; };
       if (reuse)
-        for (uint64_t k0 = 0; k0 < K; k0 += Kt) load_a(s, a_tile_addr(k0), m0, mt, k0, std::min(Kt, K - k0));
+        for (uint64_t k0 = 0; k0 < K; k0 += Kt)
+          load_a(s, a_tile_addr(k0), m0, mt, k0, std::min(Kt, K - k0));
       for (uint64_t n0 = 0; n0 < N; n0 += Nt, ++tile) {
         const uint64_t nt = std::min(Nt, N - n0);
         const uint32_t acc = uint32_t((tile % acc_slots) * acc_bytes);
@@ -349,8 +366,8 @@ class Lowerer {
   }
 
   void lower_conv(const Node& n) {
-    const auto& x = g_.tensor(n.inputs[0]).shape;  // N, C, H, W
-    const auto& w = g_.tensor(n.inputs[1]).shape;  // K, C/g, R, S
+    const auto& x = g_.tensor(n.inputs[0]).shape;   // N, C, H, W
+    const auto& w = g_.tensor(n.inputs[1]).shape;   // K, C/g, R, S
     const auto& y = g_.tensor(n.outputs[0]).shape;  // N, K, OH, OW
     const OpAttrs& at = n.attrs;
     if (at.kernel_h > 255 || w[2] > 255 || w[3] > 255 || at.stride_h > 255 || at.stride_w > 255 ||
@@ -361,9 +378,9 @@ class Lowerer {
     const uint64_t e = uint64_t(isa::tpu::elem_bytes(s.dt));
     const int64_t groups = at.groups, cg = x[1] / groups, kg = w[0] / groups;
     s.a_conv = true;
-    s.geom = {uint32_t(x[1]), uint32_t(cg), uint32_t(x[2]), uint32_t(x[3]), uint32_t(w[2]),
-              uint32_t(w[3]), uint32_t(at.stride_h), uint32_t(at.stride_w), uint32_t(at.pad_h),
-              uint32_t(at.pad_w)};
+    s.geom = {uint32_t(x[1]),     uint32_t(cg),      uint32_t(x[2]),        uint32_t(x[3]),
+              uint32_t(w[2]),     uint32_t(w[3]),    uint32_t(at.stride_h), uint32_t(at.stride_w),
+              uint32_t(at.pad_h), uint32_t(at.pad_w)};
     s.M = y[2] * y[3];
     s.K = cg * w[2] * w[3];
     s.N = kg;
@@ -396,9 +413,10 @@ class Lowerer {
     const uint64_t pixels = uint64_t(y[2] * y[3]);
     const uint64_t pt = std::min(pixels, quarter_ / (win * C * e));
     if (!pt) unsupported(n, "one pixel's window does not fit a quarter of the unified buffer");
-    isa::tpu::ConvGeom geom{uint32_t(C), uint32_t(C), uint32_t(x[2]), uint32_t(x[3]),
-                            uint32_t(at.kernel_h), uint32_t(at.kernel_w), uint32_t(at.stride_h),
-                            uint32_t(at.stride_w), uint32_t(at.pad_h), uint32_t(at.pad_w)};
+    isa::tpu::ConvGeom geom{uint32_t(C),           uint32_t(C),           uint32_t(x[2]),
+                            uint32_t(x[3]),        uint32_t(at.kernel_h), uint32_t(at.kernel_w),
+                            uint32_t(at.stride_h), uint32_t(at.stride_w), uint32_t(at.pad_h),
+                            uint32_t(at.pad_w)};
     uint64_t t = 0;
     for (int64_t img = 0; img < x[0]; ++img)
       for (uint64_t p0 = 0; p0 < pixels; p0 += pt, ++t) {
@@ -426,8 +444,8 @@ class Lowerer {
         v.cols = uint32_t(C);
         v.k = uint32_t(win);
         emit(v);
-        emit_wrhost(addr(n.outputs[0]) + (uint64_t(img) * pixels + p0) * C * e, o, 1,
-                    rows * C * e, rows * C * e);
+        emit_wrhost(addr(n.outputs[0]) + (uint64_t(img) * pixels + p0) * C * e, o, 1, rows * C * e,
+                    rows * C * e);
       }
   }
 
@@ -457,7 +475,8 @@ class Lowerer {
     if (norm) {
       if (!params_bytes_) unsupported(n, "the norm weights do not fit the unified buffer");
       emit_rdhost(addr(n.inputs[1]), params, 1, row_bytes, row_bytes);
-      if (f == VecFunc::layernorm) emit_rdhost(addr(n.inputs[2]), params + row_bytes, 1, row_bytes, row_bytes);
+      if (f == VecFunc::layernorm)
+        emit_rdhost(addr(n.inputs[2]), params + row_bytes, 1, row_bytes, row_bytes);
     }
     float imm = 0;
     if (norm) imm = float(n.attrs.eps);
@@ -466,7 +485,9 @@ class Lowerer {
       const uint64_t r = std::min(rt, rows - r0);
       const uint64_t a = (t % 2) * quarter_, o = 2 * quarter_ + (t % 2) * quarter_;
       emit_rdhost(addr(n.inputs[0]) + r0 * row_bytes, a, 1, r * row_bytes, r * row_bytes);
-      if (two) emit_rdhost(addr(n.inputs[1]) + r0 * row_bytes, a + r * row_bytes, 1, r * row_bytes, r * row_bytes);
+      if (two)
+        emit_rdhost(addr(n.inputs[1]) + r0 * row_bytes, a + r * row_bytes, 1, r * row_bytes,
+                    r * row_bytes);
       Instr v;
       v.op = Opcode::vector;
       v.func = uint8_t(f);
@@ -490,9 +511,9 @@ class Lowerer {
     const AttentionDims ad = attention_dims(g_, n);
     const Dtype dt = dtype_of(n, g_.tensor(n.inputs[0]).dtype);
     if (dt != Dtype::bf16) unsupported(n, "attention runs on bf16 only");
-    const uint64_t e = 2, B = uint64_t(ad.batch), H = uint64_t(ad.heads),
-                   SQ = uint64_t(ad.seq_q), D = uint64_t(ad.head_dim),
-                   KVH = uint64_t(ad.kv_heads), SKV = uint64_t(ad.seq_kv);
+    const uint64_t e = 2, B = uint64_t(ad.batch), H = uint64_t(ad.heads), SQ = uint64_t(ad.seq_q),
+                   D = uint64_t(ad.head_dim), KVH = uint64_t(ad.kv_heads),
+                   SKV = uint64_t(ad.seq_kv);
     const double scale = n.attrs.scale > 0 ? n.attrs.scale : 1.0 / std::sqrt(double(D));
     const uint64_t s_buf = alloc(SQ * SKV * 4, n.loc), p_buf = alloc(SQ * SKV * e, n.loc);
     for (uint64_t b = 0; b < B; ++b)
@@ -528,8 +549,11 @@ class Lowerer {
                     bool causal, uint64_t offset) {
     const uint64_t in_bytes = cols * 4, row_bytes = cols * 2;  // fp32 scores, bf16 result
     const uint64_t rt = std::min(rows, quarter_ / in_bytes);
-    if (!rt) throw Error(fmt::format("attention: a row of {} fp32 scores does not fit a quarter of "
-                                     "the unified buffer of '{}'", cols, c_.target));
+    if (!rt)
+      throw Error(
+          fmt::format("attention: a row of {} fp32 scores does not fit a quarter of "
+                      "the unified buffer of '{}'",
+                      cols, c_.target));
     for (uint64_t r0 = 0, t = 0; r0 < rows; r0 += rt, ++t) {
       const uint64_t r = std::min(rt, rows - r0);
       const uint64_t a = (t % 2) * quarter_, o = 2 * quarter_ + (t % 2) * quarter_;
@@ -559,14 +583,17 @@ class Lowerer {
 
 }  // namespace
 
-TpuProgram lower_to_tpu(const Graph& g, const TpuCaps& caps) { return Lowerer(g, caps).run(); }
+TpuProgram lower_to_tpu(const Graph& g, const TpuCaps& caps) {
+  return Lowerer(g, caps).run();
+}
 
 namespace {
 // Element index in the graph layout of the element at position i of the DRAM layout.
 int64_t graph_index(int64_t i, const TensorInfo& info, const DramLayout& l) {
   const auto& s = info.shape;
   switch (l.kind) {
-    case DramLayout::row_major: return i;
+    case DramLayout::row_major:
+      return i;
     case DramLayout::nhwc: {  // DRAM order n, h, w, c
       const int64_t C = s[1], H = s[2], W = s[3];
       const int64_t c = i % C, w = (i / C) % W, h = (i / C / W) % H, n = i / C / W / H;

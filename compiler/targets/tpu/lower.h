@@ -13,10 +13,10 @@
 namespace xpusim::compiler {
 
 struct TpuCaps {
-  std::string target;         // preset name, for messages
-  int rows = 0, cols = 0;     // array shape
-  int count = 1;              // systolic arrays; output tiles are spread over them
-  char dataflow = 'w';        // 'w' ws, 'o' os, 'i' is
+  std::string target;      // preset name, for messages
+  int rows = 0, cols = 0;  // array shape
+  int count = 1;           // systolic arrays; output tiles are spread over them
+  char dataflow = 'w';     // 'w' ws, 'o' os, 'i' is
   bool int8 = true, bf16 = false, vpu = false;
   uint64_t ub_bytes = 0, acc_bytes = 0, fifo_tile_bytes = 0, dram_bytes = 0;
 };
@@ -35,9 +35,9 @@ struct DramLayout {
 
 struct TpuProgram {
   std::vector<isa::tpu::Instr> code;
-  std::vector<uint64_t> dram_addr;  // per tensor id: where it lives in DRAM
-  std::vector<DramLayout> layout;   // per tensor id
-  uint64_t dram_used = 0;           // bytes of DRAM the program uses
+  std::vector<uint64_t> dram_addr;                  // per tensor id: where it lives in DRAM
+  std::vector<DramLayout> layout;                   // per tensor id
+  uint64_t dram_used = 0;                           // bytes of DRAM the program uses
   std::vector<std::string> layer_names, layer_ops;  // per layer (= node) index
 };
 
