@@ -7,7 +7,7 @@ scripts/install-deps.sh
 cmake --preset release >/dev/null
 cmake --build --preset release
 export SYSTEMC_DISABLE_COPYRIGHT_MESSAGE=1
-build/release/cli/xpusim run --arch tpu_lab --workload workloads/examples/quickstart.yaml \
+build/release/cli/xpusim run --arch tpu_v4 --workload workloads/examples/quickstart.yaml \
   --out results/quickstart --trace
 echo
 cat results/quickstart/report.md
