@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 cmake --preset release >/dev/null
-cmake --build --preset release
+cmake --build --preset release --target xpusim
 export SYSTEMC_DISABLE_COPYRIGHT_MESSAGE=1
 build/release/cli/xpusim run --arch tpu_v4 --workload workloads/examples/quickstart.yaml \
   --out results/quickstart --trace

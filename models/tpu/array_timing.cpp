@@ -11,10 +11,15 @@ ArrayTiming::Times ArrayTiming::issue(uint64_t ready, uint64_t m, uint64_t k, ui
     t.load_start = std::max(ready, shadow_free_);
     t.stream_ready = std::max(ready, stream_free_);
     t.stream_start = std::max(t.load_start + L, stream_free_);
+    // os: a tile's R result rows leave through the C-wide output port one row per cycle, so
+    // the last operands of consecutive tiles are at least R cycles apart (a stream shorter
+    // than R waits). ws and is emit one result row per streamed row: no such limit.
+    if (dataflow_ == Dataflow::os && out_free_ > t.stream_start + S) t.stream_start = out_free_ - S;
     t.stream_end = t.stream_start + S;
     t.done = t.stream_end + skew_cycles();
     shadow_free_ = t.stream_start;
     stream_free_ = t.stream_end;
+    out_free_ = t.stream_end + uint64_t(rows_);
   } else {
     t.load_start = t.stream_ready = std::max(ready, stream_free_);
     t.stream_start = t.load_start + L;

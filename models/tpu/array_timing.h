@@ -32,7 +32,9 @@ class ArrayTiming {
   // Times of the next matmul, whose operands are ready at cycle `ready`; matmuls are issued
   // in order. With fold overlap the stationary operand is double-buffered: the load may start
   // when the previous stream starts, and the stream when the load is done and the previous
-  // stream has ended. Without, each matmul starts when the previous one is done.
+  // stream has ended; for os, a stream also ends at least R cycles after the previous one
+  // (the R result rows of a tile share the output port). Without fold overlap, each matmul
+  // starts when the previous one is done. rtl/systolic reproduces these times exactly.
   Times issue(uint64_t ready, uint64_t m, uint64_t k, uint64_t n);
 
   // The earliest cycle the next matmul can start doing anything.
@@ -43,6 +45,7 @@ class ArrayTiming {
   Dataflow dataflow_;
   bool overlap_;
   uint64_t stream_free_ = 0, shadow_free_ = 0;
+  uint64_t out_free_ = 0;  // os: the earliest end of the next stream (output port)
 };
 
 }  // namespace xpusim::tpu

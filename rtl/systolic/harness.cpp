@@ -53,7 +53,6 @@ class VerilatedArray final : public SystolicHarness {
  public:
   VerilatedArray(int rows, int cols) : SystolicHarness(rows, cols) {
     ctx_.traceEverOn(true);
-    ctx_.timeprecision(-9);  // a VCD time unit is one half clock period, shown as 1 ns
     top_ = std::make_unique<V>(&ctx_, "systolic");
   }
   ~VerilatedArray() override {

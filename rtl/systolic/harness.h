@@ -38,7 +38,8 @@ struct RunOptions {
   // ready signals decide); without, only once the previous tile is done.
   bool fold_overlap = true;
   // A VCD of the cycles from the first cycle tile `vcd_first` is offered to the cycle after tile
-  // `vcd_last` is done (empty path: none).
+  // `vcd_last` is done (empty path: none). Cycle t is dumped at 2t ns (inputs applied, clock low)
+  // and 2t + 1 ns (after the rising edge).
   std::string vcd_path;
   size_t vcd_first = 0, vcd_last = 0;
 };
