@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <systemc>
 
+#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -43,8 +45,9 @@ std::string stem(const std::string& path) { return fs::path(path).stem().string(
 struct RunArgs {
   std::string arch, workload, program, out;
   std::vector<std::string> sets, dump_after;
-  bool trace = false, no_functional = false, force = false;
+  bool trace = false, no_functional = false, force = false, rtl = false;
   uint64_t seed = 1;
+  std::string vcd, vcd_range;
 };
 
 int cmd_run(const RunArgs& a) {
@@ -64,6 +67,25 @@ int cmd_run(const RunArgs& a) {
   opt.seed = a.seed;
   opt.dump_after = a.dump_after;
   opt.dump = &std::cout;
+  opt.rtl = a.rtl;
+  if (!a.vcd.empty()) {
+    if (!a.rtl) throw Error("run: --vcd needs --rtl");
+    opt.vcd_path = a.vcd;
+    opt.vcd_first = 0;
+    opt.vcd_last = SIZE_MAX;
+    if (!a.vcd_range.empty()) {
+      unsigned long long first = 0, last = 0;
+      char tail = 0;
+      if (std::sscanf(a.vcd_range.c_str(), "%llu:%llu%c", &first, &last, &tail) != 2 ||
+          first > last)
+        throw Error("run: --vcd-range wants FIRST:LAST (matmul indices, FIRST <= LAST), got '" +
+                    a.vcd_range + "'");
+      opt.vcd_first = size_t(first);
+      opt.vcd_last = size_t(last);
+    }
+  } else if (!a.vcd_range.empty()) {
+    throw Error("run: --vcd-range needs --vcd FILE");
+  }
 
   RunResult r;
   std::string name;
@@ -144,6 +166,11 @@ int sc_main(int argc, char* argv[]) {
   run->add_option("--seed", ra.seed, "seed of the generated inputs and weights");
   run->add_option("--dump-after", ra.dump_after,
                   "print the IR after these passes (frontend, fuse, lower)")->delimiter(',');
+  run->add_flag("--rtl", ra.rtl,
+                "run every matmul on the verilated systolic array (int8; docs/rtl.md)");
+  run->add_option("--vcd", ra.vcd, "with --rtl: write the array's waveforms to this VCD file");
+  run->add_option("--vcd-range", ra.vcd_range,
+                  "matmuls FIRST:LAST (execution order, from 0) in the VCD (default: all)");
   run->add_flag("--force", ra.force, "write into a non-empty --out folder that xpusim did not make");
 
   std::string what;

@@ -28,6 +28,9 @@ struct RunOptions {
   uint64_t seed = 1;                    // seed of generated inputs and weights
   std::vector<std::string> dump_after;  // print the IR after these compiler passes
   std::ostream* dump = nullptr;         // where dumps go
+  bool rtl = false;                     // matmuls through the verilated systolic array (tpu)
+  std::string vcd_path;                 // with rtl: the array's waveforms (empty: none)
+  size_t vcd_first = 0, vcd_last = 0;   // of matmul instructions [first, last], execution order
 };
 
 struct LayerResult {

@@ -5,6 +5,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+
+#ifdef XPUSIM_WITH_VERILATOR
+#include "rtl/systolic/harness.h"
+#endif
 
 namespace xpusim::tpu {
 
@@ -24,9 +29,24 @@ uint64_t ceil_div(uint64_t a, uint64_t b) {
 }
 }  // namespace
 
+#ifdef XPUSIM_WITH_VERILATOR
+struct TpuCore::RtlArray {
+  std::unique_ptr<rtl::SystolicHarness> h;
+  std::vector<RtlTile> tiles;     // offered, in order (index = harness tile index)
+  size_t offered = 0;             // of the unit's queue: its first `offered` were offered
+  size_t popped = 0;              // tiles that left the queue
+  uint64_t stream_end = 0;        // of the previous tile (load-wait statistic)
+  std::vector<uint64_t> free_at;  // tile i: when tile i + 1 may leave the queue (or unknown)
+};
+#else
+struct TpuCore::RtlArray {};
+#endif
+
+TpuCore::~TpuCore() = default;
+
 TpuCore::TpuCore(sc_core::sc_module_name name, const TpuParams& p,
                  const std::vector<Instr>& program, const std::string& file, ByteStore* dram,
-                 StatGroup& stats, TraceRecorder& trace)
+                 StatGroup& stats, TraceRecorder& trace, const RtlOptions& rtl)
     : sc_module(name),
       p_(p),
       prog_(program),
@@ -73,10 +93,52 @@ TpuCore::TpuCore(sc_core::sc_module_name name, const TpuParams& p,
     units_[u].track = trace_.track(unit);
     if (is_mxu(u)) arrays_[size_t(u - kMxu0)].load_track = trace_.track(unit + " load");
   }
+  rtl_ = rtl;
+  if (rtl_.enabled) {
+#ifdef XPUSIM_WITH_VERILATOR
+    if (!functional_)
+      throw Error(
+          "--rtl needs values (the RTL array multiplies real operands): drop "
+          "--no-functional");
+    bool built = false;
+    std::string shapes;
+    for (const auto& [r, c] : rtl::SystolicHarness::shapes()) {
+      built |= r == p.rows && c == p.cols;
+      shapes += fmt::format("{}{}x{}", shapes.empty() ? "" : ", ", r, c);
+    }
+    if (!built)
+      throw Error(
+          fmt::format("--rtl: no verilated {}x{} systolic array in this build (built: {}; "
+                      "rtl/systolic/CMakeLists.txt)",
+                      p.rows, p.cols, shapes));
+    const rtl::Dataflow df = p.dataflow == Dataflow::ws   ? rtl::Dataflow::ws
+                             : p.dataflow == Dataflow::os ? rtl::Dataflow::os
+                                                          : rtl::Dataflow::is;
+    for (int i = 0; i < p.count; ++i) {
+      auto a = std::make_unique<RtlArray>();
+      a->h = rtl::SystolicHarness::create(p.rows, p.cols);
+      rtl::RunOptions o;
+      o.fold_overlap = p.fold_overlap;
+      if (i == 0) {  // the VCD shows mxu 0
+        o.vcd_path = rtl_.vcd_path;
+        o.vcd_first = rtl_.vcd_first;
+        o.vcd_last = rtl_.vcd_last;
+      }
+      a->h->start(df, o);
+      a->free_at.push_back(0);  // the first tile may leave the queue at once
+      rtl_arrays_.push_back(std::move(a));
+    }
+#else
+    throw Error("--rtl: xpusim was built without Verilator (XPUSIM_WITH_VERILATOR=OFF)");
+#endif
+  }
   SC_THREAD(dispatcher);
   for (int u = 0; u < units; ++u)
-    sc_core::sc_spawn(sc_bind(&TpuCore::unit_thread, this, u),
-                      (is_mxu(u) ? fmt::format("mxu{}", u - kMxu0) : kUnitNames[u]).c_str());
+    sc_core::sc_spawn(
+        sc_bind(is_mxu(u) && rtl_.enabled ? &TpuCore::rtl_mxu_thread : &TpuCore::unit_thread, this,
+                u),
+        (is_mxu(u) ? fmt::format("mxu{}", u - kMxu0) : kUnitNames[u]).c_str());
+  if (rtl_.enabled) sc_core::sc_spawn(sc_bind(&TpuCore::rtl_clock, this), "rtl_clock");
 }
 
 uint64_t TpuCore::now() const {
@@ -175,6 +237,8 @@ void TpuCore::validate(const Instr& in) const {
       break;
     case Opcode::matmul: {
       dtype_ok();
+      need(!rtl_.enabled || in.dtype == Dtype::int8,
+           "--rtl: the RTL array multiplies int8, not bf16");
       need(in.rows > 0 && in.k > 0 && in.cols > 0, "m, k and n must be positive");
       const uint32_t R = uint32_t(p_.rows), C = uint32_t(p_.cols);
       switch (p_.dataflow) {
@@ -502,6 +566,170 @@ uint64_t TpuCore::execute(int u, Dyn& d) {
   }
   return free_at;
 }
+
+#ifdef XPUSIM_WITH_VERILATOR
+void TpuCore::rtl_mxu_thread(int u) {
+  UnitState& st = units_[u];
+  RtlArray& ra = *rtl_arrays_[size_t(u - kMxu0)];
+  Array& arr = arrays_[size_t(u - kMxu0)];
+  try {
+    for (;;) {
+      while (st.queue.size() <= ra.offered) wait(st.pushed);
+      const int seq = st.queue[ra.offered];
+      Dyn& d = dyn_[size_t(seq)];
+      const Instr& in = prog_[size_t(d.pc)];
+      uint64_t ready = 0;
+      for (;;) {
+        bool unknown = false;
+        ready = 0;
+        for (const Dep& dep : d.deps) {
+          const Dyn& x = dyn_[size_t(dep.seq)];
+          const uint64_t t = dep.needs_done ? x.done : x.read_done;
+          if (t == kUnknown)
+            unknown = true;
+          else
+            ready = std::max(ready, t);
+        }
+        if (!unknown) break;
+        wait(progress_);
+      }
+      // Offered as soon as its operands are; the array decides when it starts.
+      ready = std::max(ready, d.issued);
+      wait_until(ready);
+      rtl::MatmulTile tile;
+      tile.ready = now();
+      tile.m = int(in.rows);
+      tile.k = int(in.k);
+      tile.n = int(in.cols);
+      tile.a.resize(size_t(in.rows) * in.k);
+      ub_->store().read(in.ub, tile.a.data(), tile.a.size(), who(in));
+      const isa::tpu::WeightTile& w = arr.fifo[size_t(d.fifo_slot)];
+      if (w.k != in.k || w.n != in.cols || w.dtype != in.dtype)
+        throw Error(
+            fmt::format("{}: the weight FIFO head is a {}x{} tile, the matmul expects {}x{}",
+                        who(in), w.k, w.n, in.k, in.cols));
+      tile.b.resize(w.data.size());
+      std::memcpy(tile.b.data(), w.data.data(), w.data.size());
+      ub_->note_read(uint64_t(in.rows) * in.k);
+      acc_->note_write(uint64_t(in.rows) * in.cols * 4);
+      if (!ra.h->busy()) ra.h->skip_to(now());
+      ra.h->offer(std::move(tile));
+      ra.tiles.push_back(RtlTile{seq, ready});
+      ra.free_at.push_back(kUnknown);
+      ++ra.offered;
+      ++rtl_matmuls_;
+      rtl_work_.notify(sc_core::SC_ZERO_TIME);
+      rtl_try_pop(u);
+    }
+  } catch (...) {
+    fail(std::current_exception());
+  }
+}
+
+// Pops the mxu's queue front when the model would have started it: when it was offered and
+// the previous tile freed the array's shadow registers (fold overlap) or finished.
+void TpuCore::rtl_try_pop(int u) {
+  UnitState& st = units_[u];
+  RtlArray& ra = *rtl_arrays_[size_t(u - kMxu0)];
+  while (ra.offered > 0 && ra.free_at[ra.popped] != kUnknown && ra.free_at[ra.popped] <= now()) {
+    const RtlTile& t = ra.tiles[ra.popped];
+    const uint64_t could = std::max(ra.free_at[ra.popped], dyn_[size_t(t.seq)].issued);
+    *st.stall += std::max(t.ready, could) - could;
+    st.free_at = now();
+    st.queue.pop_front();
+    st.popped.notify(sc_core::SC_ZERO_TIME);
+    --ra.offered;
+    ++ra.popped;
+    ++*st.instrs;
+    progress_.notify(sc_core::SC_ZERO_TIME);
+  }
+}
+
+void TpuCore::rtl_clock() {
+  try {
+    for (;;) {
+      bool any = false;
+      for (const auto& a : rtl_arrays_) any |= a->h->busy();
+      if (!any) {
+        wait(rtl_work_);
+        continue;
+      }
+      // Cycle T is clocked after everything else at time T: every tile offered at T is in.
+      while (sc_core::sc_pending_activity_at_current_time()) wait(sc_core::SC_ZERO_TIME);
+      const uint64_t T = now();
+      for (size_t i = 0; i < rtl_arrays_.size(); ++i) {
+        RtlArray& ra = *rtl_arrays_[i];
+        Array& arr = arrays_[i];
+        const int u = kMxu0 + int(i);
+        UnitState& st = units_[size_t(u)];
+        if (!ra.h->busy() || ra.h->cycle() > T) continue;
+        for (rtl::TileEvent& e : ra.h->step()) {
+          RtlTile& t = ra.tiles[e.tile];
+          Dyn& d = dyn_[size_t(t.seq)];
+          const Instr& in = prog_[size_t(d.pc)];
+          switch (e.kind) {
+            case rtl::TileEvent::load_start:
+              t.load_start = e.cycle;
+              break;
+            case rtl::TileEvent::stream_start: {
+              t.stream_start = e.cycle;
+              // What ArrayTiming calls stream_ready: the pop time or the previous stream's end.
+              const uint64_t popped_at =
+                  std::max({t.ready, ra.free_at[e.tile], dyn_[size_t(t.seq)].issued});
+              const uint64_t stream_ready =
+                  p_.fold_overlap ? std::max(popped_at, ra.stream_end) : t.load_start;
+              weight_stall_cycles_ += e.cycle - stream_ready;
+              if (p_.fold_overlap) ra.free_at[e.tile + 1] = e.cycle;
+              break;
+            }
+            case rtl::TileEvent::stream_end: {
+              d.read_done = e.cycle;
+              ra.stream_end = e.cycle;
+              const uint64_t S = e.cycle - t.stream_start;
+              const uint64_t L = p_.dataflow == Dataflow::os ? 0 : uint64_t(p_.rows);
+              stream_cycles_ += S;
+              if (L) trace_.slice(arr.load_track, "load", t.load_start, L, in.layer);
+              trace_.slice(st.track, fmt::format("matmul {}x{}x{}", in.rows, in.k, in.cols),
+                           t.stream_start, S, in.layer);
+              break;
+            }
+            case rtl::TileEvent::done: {
+              d.done = e.cycle;
+              const uint64_t n = uint64_t(in.rows) * in.cols;
+              std::vector<int32_t> c(n, 0);
+              if (isa::tpu::AccMode(in.flags & 1) == isa::tpu::AccMode::acc)
+                acc_->store().read(in.src, c.data(), n * 4, who(in));
+              for (uint64_t j = 0; j < n; ++j) c[j] = int32_t(uint32_t(c[j]) + uint32_t(e.c[j]));
+              acc_->store().write(in.src, c.data(), n * 4);
+              macs_ += uint64_t(in.rows) * in.k * in.cols;
+              *st.busy += e.cycle - std::max(t.load_start, arr.busy_until);
+              arr.busy_until = std::max(arr.busy_until, e.cycle);
+              if (!p_.fold_overlap) ra.free_at[e.tile + 1] = e.cycle;
+              last_done_ = std::max(last_done_, d.done);
+              if (in.layer >= 0) {
+                if (layers_.size() <= size_t(in.layer)) layers_.resize(size_t(in.layer) + 1);
+                LayerSpan& l = layers_[size_t(in.layer)];
+                l.start = std::min(l.start, t.load_start);
+                l.done = std::max(l.done, d.done);
+              }
+              break;
+            }
+          }
+        }
+        rtl_try_pop(u);
+      }
+      progress_.notify(sc_core::SC_ZERO_TIME);
+      wait(period_);
+    }
+  } catch (...) {
+    fail(std::current_exception());
+  }
+}
+#else
+void TpuCore::rtl_mxu_thread(int) {}
+void TpuCore::rtl_clock() {}
+void TpuCore::rtl_try_pop(int) {}
+#endif
 
 void TpuCore::check_finished() const {
   if (error_) std::rethrow_exception(error_);

@@ -24,14 +24,22 @@
 
 namespace xpusim::tpu {
 
+// Matmuls through the verilated systolic array (rtl/systolic) instead of ArrayTiming.
+struct RtlOptions {
+  bool enabled = false;
+  std::string vcd_path;  // waveforms of matmuls [vcd_first, vcd_last] (execution order)
+  size_t vcd_first = 0, vcd_last = 0;
+};
+
 class TpuCore : public sc_core::sc_module {
  public:
   // `dram` holds the functional DRAM (nullptr when timing only). `file` names the program in
   // messages (assembly path, or the workload for compiled programs).
   TpuCore(sc_core::sc_module_name name, const TpuParams& p,
           const std::vector<isa::tpu::Instr>& program, const std::string& file, ByteStore* dram,
-          StatGroup& stats, TraceRecorder& trace);
+          StatGroup& stats, TraceRecorder& trace, const RtlOptions& rtl = {});
   SC_HAS_PROCESS(TpuCore);
+  ~TpuCore() override;
 
   // After sc_start(): rethrows an error raised inside a unit, or reports a deadlock.
   void check_finished() const;
@@ -89,6 +97,12 @@ class TpuCore : public sc_core::sc_module {
   // Runs one instruction at the current time; returns when the unit may start its next one.
   uint64_t execute(int u, Dyn& d);
   void fail(std::exception_ptr e);
+  // RTL in the loop: one thread per mxu offers its matmuls to the array's harness as soon as
+  // their operands are ready; rtl_clock() clocks every busy array and reports the times; a
+  // matmul leaves the mxu's queue when the model's would (the previous tile's stream started).
+  void rtl_mxu_thread(int u);
+  void rtl_clock();
+  void rtl_try_pop(int u);
 
   TpuParams p_;
   const std::vector<isa::tpu::Instr>& prog_;
@@ -108,6 +122,16 @@ class TpuCore : public sc_core::sc_module {
     int load_track = 0;       // trace track of its stationary loads
   };
   std::vector<Array> arrays_;
+  struct RtlTile {
+    int seq;
+    uint64_t ready;  // its operands were ready (dependences, issue)
+    uint64_t load_start = 0, stream_start = 0;
+  };
+  struct RtlArray;  // harness and tiles (core.cpp)
+  RtlOptions rtl_;
+  std::vector<std::unique_ptr<RtlArray>> rtl_arrays_;
+  sc_core::sc_event rtl_work_;
+  size_t rtl_matmuls_ = 0;  // matmuls offered, all arrays (the VCD range counts these)
 
   std::deque<Dyn> dyn_;  // deque: references stay valid while the dispatcher appends
   std::vector<Access> inflight_;

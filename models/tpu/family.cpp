@@ -98,7 +98,12 @@ class TpuBackend : public Backend {
     TraceRecorder trace(opt.trace);
     // The end of a run is reported by the results, not by SystemC's info messages.
     sc_core::sc_report_handler::set_actions(sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
-    TpuCore core("tpu", p_, code, file, dram, *r.stats, trace);
+    RtlOptions rtl;
+    rtl.enabled = opt.rtl;
+    rtl.vcd_path = opt.vcd_path;
+    rtl.vcd_first = opt.vcd_first;
+    rtl.vcd_last = opt.vcd_last;
+    TpuCore core("tpu", p_, code, file, dram, *r.stats, trace, rtl);
     sc_core::sc_start();
     core.check_finished();
     r.total_cycles = core.total_cycles();
@@ -110,6 +115,8 @@ class TpuBackend : public Backend {
     layer_spans_ = core.layers();
     if (p_.stall_free)
       r.notes.push_back("stall-free timing (SCALE-Sim convention): only the arrays take time");
+    if (opt.rtl)
+      r.notes.push_back("RTL in the loop: every matmul ran on the verilated systolic array");
     if (opt.trace) trace.write(opt.trace_path, p_.clock_mhz, cfg_.name);
     return r;
   }

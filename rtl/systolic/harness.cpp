@@ -192,123 +192,201 @@ std::unique_ptr<SystolicHarness> SystolicHarness::create(int rows, int cols) {
                               std::to_string(cols) + " array (rtl/systolic/CMakeLists.txt)");
 }
 
-std::vector<TileResult> SystolicHarness::run(Dataflow df, const std::vector<MatmulTile>& tiles,
-                                             const RunOptions& opt) {
-  const size_t count = tiles.size();
-  std::vector<TileView> views;
-  std::vector<TileResult> res(count);
-  for (size_t i = 0; i < count; ++i) {
-    check_fits(df, rows_, cols_, tiles[i], i);
-    views.push_back({df, rows_, cols_, tiles[i]});
-    res[i].c.assign(size_t(tiles[i].m) * size_t(tiles[i].n), 0);
-  }
-  const bool os = df == Dataflow::os;
+// The protocol's state between cycles: the tiles not done yet (tile `base` first) and where
+// each port is within them.
+struct SystolicHarness::State {
+  Dataflow df = Dataflow::ws;
+  RunOptions opt;
+  bool os = false;
+  std::deque<MatmulTile> tiles;
+  size_t base = 0;                // index of tiles.front()
+  size_t count = 0;               // tiles offered
+  size_t wt = 0, at = 0, ot = 0;  // tile on the weight port, the operand port, the output
+  int wrow = 0, arow = 0, orow = 0;
+  std::vector<int32_t> c;  // results of tile ot so far
+  bool tracing = false;
+  uint64_t close_at = UINT64_MAX;  // the cycle after tile vcd_last is done
+  uint64_t last_event = 0, t = 0;
 
+  const MatmulTile& tile(size_t i) const { return tiles[i - base]; }
+};
+
+SystolicHarness::SystolicHarness(int rows, int cols) : rows_(rows), cols_(cols) {}
+SystolicHarness::~SystolicHarness() = default;
+
+void SystolicHarness::start(Dataflow df, const RunOptions& opt) {
+  st_ = std::make_unique<State>();
+  st_->df = df;
+  st_->opt = opt;
+  st_->os = df == Dataflow::os;
   // Reset for two cycles; cycle 0 is the first one after.
   Inputs in;
   in.rst = true;
-  in.mode = os;
+  in.mode = st_->os;
   in.w_data.assign(size_t(cols_), 0);
   in.a_data.assign(size_t(rows_), 0);
   for (int i = 0; i < 2; ++i) {
     drive(in);
     tick();
   }
+  trace_close();
   if (!opt.vcd_path.empty()) trace_open(opt.vcd_path);
+}
 
-  size_t wt = 0, at = 0, ot = 0;  // tile on the weight port, the operand port, the output
-  int wrow = 0, arow = 0, orow = 0;
-  bool tracing = false;
-  uint64_t close_at = UINT64_MAX;  // the cycle after tile vcd_last is done
-  uint64_t last_event = 0;
-  const uint64_t patience = 4 * uint64_t(rows_ + cols_) + 64;
+size_t SystolicHarness::offer(MatmulTile tile) {
+  if (!st_) throw std::logic_error("systolic harness: offer() before start()");
+  check_fits(st_->df, rows_, cols_, tile, st_->count);
+  st_->tiles.push_back(std::move(tile));
+  return st_->count++;
+}
+
+bool SystolicHarness::busy() const {
+  return st_ && st_->ot < st_->count;
+}
+
+uint64_t SystolicHarness::cycle() const {
+  return st_ ? st_->t : 0;
+}
+
+void SystolicHarness::skip_to(uint64_t cycle) {
+  if (!st_ || busy()) throw std::logic_error("systolic harness: skip_to() while busy");
+  if (cycle > st_->t) st_->t = st_->last_event = cycle;
+}
+
+std::vector<TileEvent> SystolicHarness::step() {
+  if (!st_) throw std::logic_error("systolic harness: step() before start()");
+  State& s = *st_;
+  const uint64_t t = s.t;
+  const bool os = s.os;
+  const RunOptions& opt = s.opt;
+  std::vector<TileEvent> ev;
+  auto view = [&](size_t i) { return TileView{s.df, rows_, cols_, s.tile(i)}; };
   // Tile i may be offered from its ready cycle; without fold overlap also not before the
   // previous tile is done (ot == i then).
-  auto offered = [&](size_t i, uint64_t t) {
-    return i < count && t >= tiles[i].ready && (opt.fold_overlap || ot >= i);
+  auto offered = [&](size_t i) {
+    return i < s.count && t >= s.tile(i).ready && (opt.fold_overlap || s.ot >= i);
   };
 
-  for (uint64_t t = 0; ot < count; ++t) {
-    in = Inputs{};
-    in.mode = os;
-    in.w_data.assign(size_t(cols_), 0);
-    in.a_data.assign(size_t(rows_), 0);
-    if (!os && offered(wt, t)) {
-      in.w_valid = true;
-      in.w_data = views[wt].stationary_row(wrow);
-    }
-    if (offered(at, t)) {
-      const TileView& v = views[at];
-      in.a_valid = true;
-      in.a_first = arow == 0;
-      in.a_last = arow == v.stream_len() - 1;
-      in.a_len = uint16_t(v.stream_len());
-      in.a_data = v.left(arow);
-      if (os) {
-        in.w_valid = true;
-        in.w_data = v.top(arow);
-      }
-    }
-    drive(in);
-
-    // The VCD window opens with the first cycle tile vcd_first is offered on a port.
-    if (!opt.vcd_path.empty() && !tracing && t <= close_at &&
-        ((in.w_valid && wt >= opt.vcd_first) || (in.a_valid && at >= opt.vcd_first)))
-      tracing = true;
-    if (tracing) trace_dump(2 * t);
-
-    const Outputs o = sample();
-    const bool w_fire = in.w_valid && o.w_ready, a_fire = in.a_valid && o.a_ready;
-    if (os && w_fire != a_fire)
-      throw std::runtime_error("systolic harness: os operand and weight ports fired apart");
-    if (!os && w_fire) {
-      if (wrow == 0) res[wt].load_start = t;
-      if (++wrow == rows_) {
-        wrow = 0;
-        ++wt;
-      }
-    }
-    if (a_fire) {
-      if (arow == 0) res[at].stream_start = t;
-      if (os && arow == 0) res[at].load_start = t;
-      if (++arow == views[at].stream_len()) {
-        res[at].stream_end = t + 1;
-        arow = 0;
-        ++at;
-      }
-    }
-    if (o.out_valid) {
-      if (ot >= count || ot >= at + (arow > 0 ? 1 : 0))
-        throw std::runtime_error("systolic harness: an output row at cycle " + std::to_string(t) +
-                                 " belongs to no streamed tile");
-      views[ot].store(orow, o.out_data, res[ot].c);
-      const bool last = ++orow == views[ot].out_rows();
-      if (o.out_last != last)
-        throw std::runtime_error("systolic harness: tile " + std::to_string(ot) + " output row " +
-                                 std::to_string(orow - 1) + " at cycle " + std::to_string(t) +
-                                 (last ? " is the last but out_last is low" : " has out_last"));
-      if (last) {
-        res[ot].done = t + 1;
-        if (ot == opt.vcd_last) close_at = t + 1;
-        orow = 0;
-        ++ot;
-      }
-    }
-    if (w_fire || a_fire || o.out_valid) last_event = t;
-
-    tick();
-    if (tracing) trace_dump(2 * t + 1);
-    if (tracing && t >= close_at) {
-      trace_close();
-      tracing = false;
-    }
-
-    const uint64_t waiting = std::max(last_event, at < count ? tiles[at].ready : 0);
-    if (t > waiting + patience)
-      throw std::runtime_error("systolic harness: no progress for " + std::to_string(patience) +
-                               " cycles at cycle " + std::to_string(t));
+  Inputs in;
+  in.mode = os;
+  in.w_data.assign(size_t(cols_), 0);
+  in.a_data.assign(size_t(rows_), 0);
+  if (!os && offered(s.wt)) {
+    in.w_valid = true;
+    in.w_data = view(s.wt).stationary_row(s.wrow);
   }
+  if (offered(s.at)) {
+    const TileView v = view(s.at);
+    in.a_valid = true;
+    in.a_first = s.arow == 0;
+    in.a_last = s.arow == v.stream_len() - 1;
+    in.a_len = uint16_t(v.stream_len());
+    in.a_data = v.left(s.arow);
+    if (os) {
+      in.w_valid = true;
+      in.w_data = v.top(s.arow);
+    }
+  }
+  drive(in);
+
+  // The VCD window opens with the first cycle tile vcd_first is offered on a port.
+  if (!opt.vcd_path.empty() && !s.tracing && t <= s.close_at &&
+      ((in.w_valid && s.wt >= opt.vcd_first) || (in.a_valid && s.at >= opt.vcd_first)))
+    s.tracing = true;
+  if (s.tracing) trace_dump(2 * t);
+
+  const Outputs o = sample();
+  const bool w_fire = in.w_valid && o.w_ready, a_fire = in.a_valid && o.a_ready;
+  if (os && w_fire != a_fire)
+    throw std::runtime_error("systolic harness: os operand and weight ports fired apart");
+  if (!os && w_fire) {
+    if (s.wrow == 0) ev.push_back({TileEvent::load_start, s.wt, t, {}});
+    if (++s.wrow == rows_) {
+      s.wrow = 0;
+      ++s.wt;
+    }
+  }
+  if (a_fire) {
+    if (s.arow == 0) {
+      if (os) ev.push_back({TileEvent::load_start, s.at, t, {}});
+      ev.push_back({TileEvent::stream_start, s.at, t, {}});
+    }
+    if (++s.arow == view(s.at).stream_len()) {
+      ev.push_back({TileEvent::stream_end, s.at, t + 1, {}});
+      s.arow = 0;
+      ++s.at;
+    }
+  }
+  if (o.out_valid) {
+    if (s.ot >= s.count || s.ot >= s.at + (s.arow > 0 ? 1 : 0))
+      throw std::runtime_error("systolic harness: an output row at cycle " + std::to_string(t) +
+                               " belongs to no streamed tile");
+    const TileView v = view(s.ot);
+    if (s.orow == 0) s.c.assign(size_t(v.t.m) * size_t(v.t.n), 0);
+    v.store(s.orow, o.out_data, s.c);
+    const bool last = ++s.orow == v.out_rows();
+    if (o.out_last != last)
+      throw std::runtime_error("systolic harness: tile " + std::to_string(s.ot) + " output row " +
+                               std::to_string(s.orow - 1) + " at cycle " + std::to_string(t) +
+                               (last ? " is the last but out_last is low" : " has out_last"));
+    if (last) {
+      ev.push_back({TileEvent::done, s.ot, t + 1, std::move(s.c)});
+      s.c.clear();
+      if (s.ot == opt.vcd_last) s.close_at = t + 1;
+      s.orow = 0;
+      ++s.ot;
+      // Tiles before the weight port's are no longer needed (the weight port is never behind
+      // the output).
+      while (s.base < s.ot && (os || s.base < s.wt) && s.base < s.at) {
+        s.tiles.pop_front();
+        ++s.base;
+      }
+    }
+  }
+  if (w_fire || a_fire || o.out_valid) s.last_event = t;
+
+  tick();
+  if (s.tracing) trace_dump(2 * t + 1);
+  if (s.tracing && t >= s.close_at) {
+    trace_close();
+    s.tracing = false;
+  }
+
+  const uint64_t patience = 4 * uint64_t(rows_ + cols_) + 64;
+  const uint64_t waiting = std::max(s.last_event, s.at < s.count ? s.tile(s.at).ready : 0);
+  if (t > waiting + patience)
+    throw std::runtime_error("systolic harness: no progress for " + std::to_string(patience) +
+                             " cycles at cycle " + std::to_string(t));
+  s.t = t + 1;
+  return ev;
+}
+
+std::vector<TileResult> SystolicHarness::run(Dataflow df, const std::vector<MatmulTile>& tiles,
+                                             const RunOptions& opt) {
+  start(df, opt);
+  std::vector<TileResult> res(tiles.size());
+  for (const MatmulTile& t : tiles) offer(t);
+  while (busy())
+    for (TileEvent& e : step()) {
+      TileResult& r = res[e.tile];
+      switch (e.kind) {
+        case TileEvent::load_start:
+          r.load_start = e.cycle;
+          break;
+        case TileEvent::stream_start:
+          r.stream_start = e.cycle;
+          break;
+        case TileEvent::stream_end:
+          r.stream_end = e.cycle;
+          break;
+        case TileEvent::done:
+          r.done = e.cycle;
+          r.c = std::move(e.c);
+          break;
+      }
+    }
   trace_close();
+  st_.reset();
   return res;
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <utility>
@@ -44,9 +45,17 @@ struct RunOptions {
   size_t vcd_first = 0, vcd_last = 0;
 };
 
+// What one clock cycle of the incremental API (SystolicHarness::step) saw happen to a tile.
+struct TileEvent {
+  enum Kind { load_start, stream_start, stream_end, done } kind;
+  size_t tile;             // index in offer order since start()
+  uint64_t cycle;          // the time, as in TileResult (stream_end and done: the cycle after)
+  std::vector<int32_t> c;  // done: the tile's m x n results
+};
+
 class SystolicHarness {
  public:
-  virtual ~SystolicHarness() = default;
+  virtual ~SystolicHarness();
 
   // The shapes (rows, cols) built into this binary (rtl/systolic/CMakeLists.txt).
   static std::vector<std::pair<int, int>> shapes();
@@ -62,8 +71,22 @@ class SystolicHarness {
   std::vector<TileResult> run(Dataflow df, const std::vector<MatmulTile>& tiles,
                               const RunOptions& opt = {});
 
+  // The incremental form of run(), for a simulator that produces tiles as it goes: start()
+  // resets the array (the next cycle clocked is cycle 0); offer() appends a tile (in order, its
+  // `ready` not before the cycles already clocked) and returns its index, throwing
+  // std::runtime_error when it does not fit; step() clocks one cycle and returns what happened
+  // in it; busy() says whether an offered tile is not done yet. While not busy, skip_to() moves
+  // to a later cycle without clocking (the idle array holds its state). A done tile's operands
+  // are dropped. The VCD window of `opt` counts tiles in offer order.
+  void start(Dataflow df, const RunOptions& opt = {});
+  size_t offer(MatmulTile tile);
+  std::vector<TileEvent> step();
+  bool busy() const;
+  uint64_t cycle() const;
+  void skip_to(uint64_t cycle);
+
  protected:
-  SystolicHarness(int rows, int cols) : rows_(rows), cols_(cols) {}
+  SystolicHarness(int rows, int cols);
 
   // The port-level view of one verilated model (one implementation per shape).
   struct Inputs {
@@ -88,7 +111,9 @@ class SystolicHarness {
   virtual void trace_close() = 0;
 
  private:
+  struct State;
   int rows_, cols_;
+  std::unique_ptr<State> st_;
 };
 
 }  // namespace xpusim::rtl
