@@ -86,7 +86,7 @@ void apply_params(const YAML::Node& node, const std::string& prefix, const std::
                   fmt::format("unknown key '{}' {} for family '{}' (allowed: {})", key, where,
                               cfg.family, join(allowed)));
     }
-    const YAML::Node& v = it->second;
+    const YAML::Node v = it->second;  // a copy: it-> yields a temporary
     if (cfg.values.find(path)) {
       if (!v.IsScalar())
         throw Error(loc_of(file, v),

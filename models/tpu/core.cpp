@@ -132,6 +132,11 @@ TpuCore::TpuCore(sc_core::sc_module_name name, const TpuParams& p,
     throw Error("--rtl: xpusim was built without Verilator (XPUSIM_WITH_VERILATOR=OFF)");
 #endif
   }
+  // Static checks before the simulation starts: every instruction against the configuration,
+  // and the end of the program. (Errors found here never unwind a SystemC thread.)
+  for (const Instr& in : prog_) validate(in);
+  if (prog_.empty() || prog_.back().op != Opcode::halt)
+    throw Error(fmt::format("{}: the program ends without halt", file_));
   SC_THREAD(dispatcher);
   for (int u = 0; u < units; ++u)
     sc_core::sc_spawn(
@@ -352,9 +357,7 @@ void TpuCore::dispatcher() {
     std::vector<uint32_t> loop_done(prog_.size(), 0);
     size_t pc = 0;
     for (;;) {
-      if (pc >= prog_.size()) throw Error(fmt::format("{}: the program ends without halt", file_));
       const Instr& in = prog_[pc];
-      validate(in);
       if (in.op == Opcode::sync || in.op == Opcode::halt) {
         wait_all_done();
         if (in.op == Opcode::halt) break;
