@@ -424,6 +424,24 @@ void TpuCore::dispatcher() {
   }
 }
 
+// Waits until every dependence of d has a known time; returns the latest of them.
+uint64_t TpuCore::wait_for_deps(const Dyn& d) {
+  for (;;) {
+    bool unknown = false;
+    uint64_t ready = 0;
+    for (const Dep& dep : d.deps) {
+      const Dyn& x = dyn_[size_t(dep.seq)];
+      const uint64_t t = dep.needs_done ? x.done : x.read_done;
+      if (t == kUnknown)
+        unknown = true;
+      else
+        ready = std::max(ready, t);
+    }
+    if (!unknown) return ready;
+    wait(progress_);
+  }
+}
+
 void TpuCore::unit_thread(int u) {
   UnitState& st = units_[u];
   try {
@@ -431,21 +449,7 @@ void TpuCore::unit_thread(int u) {
       while (st.queue.empty()) wait(st.pushed);
       const int seq = st.queue.front();
       Dyn& d = dyn_[size_t(seq)];
-      uint64_t ready = 0;
-      for (;;) {
-        bool unknown = false;
-        ready = 0;
-        for (const Dep& dep : d.deps) {
-          const Dyn& x = dyn_[size_t(dep.seq)];
-          uint64_t t = dep.needs_done ? x.done : x.read_done;
-          if (t == kUnknown)
-            unknown = true;
-          else
-            ready = std::max(ready, t);
-        }
-        if (!unknown) break;
-        wait(progress_);
-      }
+      const uint64_t ready = wait_for_deps(d);
       const uint64_t could = std::max(st.free_at, d.issued);
       const uint64_t start = std::max(ready, could);
       wait_until(start);
@@ -581,23 +585,8 @@ void TpuCore::rtl_mxu_thread(int u) {
       const int seq = st.queue[ra.offered];
       Dyn& d = dyn_[size_t(seq)];
       const Instr& in = prog_[size_t(d.pc)];
-      uint64_t ready = 0;
-      for (;;) {
-        bool unknown = false;
-        ready = 0;
-        for (const Dep& dep : d.deps) {
-          const Dyn& x = dyn_[size_t(dep.seq)];
-          const uint64_t t = dep.needs_done ? x.done : x.read_done;
-          if (t == kUnknown)
-            unknown = true;
-          else
-            ready = std::max(ready, t);
-        }
-        if (!unknown) break;
-        wait(progress_);
-      }
       // Offered as soon as its operands are; the array decides when it starts.
-      ready = std::max(ready, d.issued);
+      const uint64_t ready = std::max(wait_for_deps(d), d.issued);
       wait_until(ready);
       rtl::MatmulTile tile;
       tile.ready = now();

@@ -86,6 +86,7 @@ class TpuCore : public sc_core::sc_module {
 
   void dispatcher();
   void unit_thread(int u);
+  uint64_t wait_for_deps(const Dyn& d);
   uint64_t now() const;
   void wait_until(uint64_t cycle);
   void wait_all_done();
