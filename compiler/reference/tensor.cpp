@@ -1,6 +1,7 @@
 // Tensor values: element access by dtype, the deterministic random generator of workload
 // data, and the comparison of a simulated result against the reference.
 #include "compiler/reference/tensor.h"
+#include "models/core/random.h"
 
 #include <fmt/format.h>
 
@@ -33,26 +34,6 @@ int64_t round_saturate(double v, int64_t lo, int64_t hi) {
   if (v >= double(hi)) return hi;
   return std::llround(v);
 }
-
-// splitmix64 (Steele, Lea, Flood 2014): a small generator whose every output is a
-// well-mixed function of the seed, so nearby seeds give unrelated streams.
-class SplitMix64 {
- public:
-  explicit SplitMix64(uint64_t seed) : state_(seed) {}
-  uint64_t next() {
-    uint64_t z = (state_ += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
-  // Uniform in [0, 1), 53 bits.
-  double unit() { return double(next() >> 11) * 0x1.0p-53; }
-  // Uniform in [-r, r] (r >= 0), without modulo bias worth mentioning (r is small).
-  int64_t symmetric(int64_t r) { return int64_t(next() % uint64_t(2 * r + 1)) - r; }
-
- private:
-  uint64_t state_;
-};
 
 bool is_integer(DType t) {
   return t == DType::int8 || t == DType::int32;

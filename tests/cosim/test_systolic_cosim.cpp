@@ -11,6 +11,7 @@
 
 #include "isa/tpu/semantics.h"
 #include "models/core/memory.h"
+#include "models/core/random.h"
 #include "models/tpu/array_timing.h"
 #include "rtl/systolic/harness.h"
 #include "tests/support.h"
@@ -26,22 +27,7 @@ namespace {
 
 constexpr Dataflow kDataflows[] = {Dataflow::ws, Dataflow::os, Dataflow::is};
 
-// A small portable generator (splitmix64), so a seed means the same tiles on every toolchain.
-class Rng {
- public:
-  explicit Rng(uint64_t seed) : s_(seed) {}
-  uint64_t next() {
-    uint64_t z = (s_ += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
-  // Uniform in [lo, hi].
-  int range(int lo, int hi) { return lo + int(next() % uint64_t(hi - lo + 1)); }
-
- private:
-  uint64_t s_;
-};
+using Rng = xpusim::SplitMix64;
 
 xpusim::tpu::Dataflow model_dataflow(Dataflow d) {
   return d == Dataflow::ws   ? xpusim::tpu::Dataflow::ws
