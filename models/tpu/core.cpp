@@ -143,7 +143,7 @@ TpuCore::TpuCore(sc_core::sc_module_name name, const TpuParams& p,
         sc_bind(is_mxu(u) && rtl_.enabled ? &TpuCore::rtl_mxu_thread : &TpuCore::unit_thread, this,
                 u),
         (is_mxu(u) ? fmt::format("mxu{}", u - kMxu0) : kUnitNames[u]).c_str());
-  if (rtl_.enabled) sc_core::sc_spawn(sc_bind(&TpuCore::rtl_clock, this), "rtl_clock");
+  sc_core::sc_spawn(sc_bind(&TpuCore::cycle_end, this), "cycle_end");
 }
 
 uint64_t TpuCore::now() const {
@@ -456,7 +456,7 @@ void TpuCore::unit_thread(int u) {
       *st.stall += start - could;
       st.queue.pop_front();
       st.popped.notify(sc_core::SC_ZERO_TIME);
-      st.free_at = execute(u, d);
+      st.free_at = execute(u, seq);
       ++*st.instrs;
       progress_.notify(sc_core::SC_ZERO_TIME);
     }
@@ -465,7 +465,8 @@ void TpuCore::unit_thread(int u) {
   }
 }
 
-uint64_t TpuCore::execute(int u, Dyn& d) {
+uint64_t TpuCore::execute(int u, int seq) {
+  Dyn& d = dyn_[size_t(seq)];
   const Instr& in = prog_[size_t(d.pc)];
   const uint64_t t = now();
   const std::string w = functional_ ? who(in) : std::string();
@@ -493,7 +494,7 @@ uint64_t TpuCore::execute(int u, Dyn& d) {
       }
       if (in.op == Opcode::rdhost || in.op == Opcode::rdconv) ub_->note_write(dram_bytes);
       if (write) ub_->note_read(dram_bytes);
-      DramChannel::Grant g = channel_->request(t, dram_bytes, write);
+      const DramChannel::Grant g = dram_request(seq, dram_bytes, write);
       d.read_done = write ? g.service_end : g.done;
       d.done = g.done;
       free_at = g.service_end;
@@ -574,6 +575,54 @@ uint64_t TpuCore::execute(int u, Dyn& d) {
   return free_at;
 }
 
+DramChannel::Grant TpuCore::dram_request(int seq, uint64_t bytes, bool write) {
+  if (p_.stall_free) return channel_->request(now(), bytes, write);
+  DramRequest r{seq, bytes, write};
+  dram_pending_.push_back(&r);
+  cycle_work_.notify(sc_core::SC_ZERO_TIME);
+  while (!r.granted) wait(dram_granted_);
+  return r.grant;
+}
+
+void TpuCore::settle() {
+  while (sc_core::sc_pending_activity_at_current_time()) wait(sc_core::SC_ZERO_TIME);
+}
+
+void TpuCore::cycle_end() {
+  try {
+    for (;;) {
+      const bool clocking = rtl_busy();
+      if (!clocking && dram_pending_.empty()) {
+        wait(cycle_work_);
+        continue;
+      }
+      // Every tile offered and every request made in this cycle is in once the rest has run.
+      settle();
+      if (clocking) {
+        rtl_step();
+        settle();
+      }
+      // Grants end after this cycle, so the requesters they wake issue nothing more in it;
+      // the loop still catches a request that a grant's wake-up makes now.
+      while (!dram_pending_.empty()) {
+        std::vector<DramRequest*> batch;
+        batch.swap(dram_pending_);
+        std::sort(batch.begin(), batch.end(),
+                  [](const DramRequest* a, const DramRequest* b) { return a->seq < b->seq; });
+        for (DramRequest* r : batch) {
+          r->grant = channel_->request(now(), r->bytes, r->write);
+          r->granted = true;
+        }
+        dram_granted_.notify(sc_core::SC_ZERO_TIME);
+        settle();
+      }
+      if (clocking) wait(period_);
+    }
+  } catch (...) {
+    fail(std::current_exception());
+  }
+}
+
 #ifdef XPUSIM_WITH_VERILATOR
 void TpuCore::rtl_mxu_thread(int u) {
   UnitState& st = units_[u];
@@ -610,7 +659,7 @@ void TpuCore::rtl_mxu_thread(int u) {
       ra.free_at.push_back(kUnknown);
       ++ra.offered;
       ++rtl_matmuls_;
-      rtl_work_.notify(sc_core::SC_ZERO_TIME);
+      cycle_work_.notify(sc_core::SC_ZERO_TIME);
       rtl_try_pop(u);
     }
   } catch (...) {
@@ -637,89 +686,85 @@ void TpuCore::rtl_try_pop(int u) {
   }
 }
 
-void TpuCore::rtl_clock() {
-  try {
-    for (;;) {
-      bool any = false;
-      for (const auto& a : rtl_arrays_) any |= a->h->busy();
-      if (!any) {
-        wait(rtl_work_);
-        continue;
-      }
-      // Cycle T is clocked after everything else at time T: every tile offered at T is in.
-      while (sc_core::sc_pending_activity_at_current_time()) wait(sc_core::SC_ZERO_TIME);
-      const uint64_t T = now();
-      for (size_t i = 0; i < rtl_arrays_.size(); ++i) {
-        RtlArray& ra = *rtl_arrays_[i];
-        Array& arr = arrays_[i];
-        const int u = kMxu0 + int(i);
-        UnitState& st = units_[size_t(u)];
-        if (!ra.h->busy() || ra.h->cycle() > T) continue;
-        for (rtl::TileEvent& e : ra.h->step()) {
-          RtlTile& t = ra.tiles[e.tile];
-          Dyn& d = dyn_[size_t(t.seq)];
-          const Instr& in = prog_[size_t(d.pc)];
-          switch (e.kind) {
-            case rtl::TileEvent::load_start:
-              t.load_start = e.cycle;
-              break;
-            case rtl::TileEvent::stream_start: {
-              t.stream_start = e.cycle;
-              // What ArrayTiming calls stream_ready: the pop time or the previous stream's end.
-              const uint64_t popped_at =
-                  std::max({t.ready, ra.free_at[e.tile], dyn_[size_t(t.seq)].issued});
-              const uint64_t stream_ready =
-                  p_.fold_overlap ? std::max(popped_at, ra.stream_end) : t.load_start;
-              weight_stall_cycles_ += e.cycle - stream_ready;
-              if (p_.fold_overlap) ra.free_at[e.tile + 1] = e.cycle;
-              break;
-            }
-            case rtl::TileEvent::stream_end: {
-              d.read_done = e.cycle;
-              ra.stream_end = e.cycle;
-              const uint64_t S = e.cycle - t.stream_start;
-              const uint64_t L = p_.dataflow == Dataflow::os ? 0 : uint64_t(p_.rows);
-              stream_cycles_ += S;
-              if (L) trace_.slice(arr.load_track, "load", t.load_start, L, in.layer);
-              trace_.slice(st.track, fmt::format("matmul {}x{}x{}", in.rows, in.k, in.cols),
-                           t.stream_start, S, in.layer);
-              break;
-            }
-            case rtl::TileEvent::done: {
-              d.done = e.cycle;
-              const uint64_t n = uint64_t(in.rows) * in.cols;
-              std::vector<int32_t> c(n, 0);
-              if (isa::tpu::AccMode(in.flags & 1) == isa::tpu::AccMode::acc)
-                acc_->store().read(in.src, c.data(), n * 4, who(in));
-              for (uint64_t j = 0; j < n; ++j) c[j] = int32_t(uint32_t(c[j]) + uint32_t(e.c[j]));
-              acc_->store().write(in.src, c.data(), n * 4);
-              macs_ += uint64_t(in.rows) * in.k * in.cols;
-              *st.busy += e.cycle - std::max(t.load_start, arr.busy_until);
-              arr.busy_until = std::max(arr.busy_until, e.cycle);
-              if (!p_.fold_overlap) ra.free_at[e.tile + 1] = e.cycle;
-              last_done_ = std::max(last_done_, d.done);
-              if (in.layer >= 0) {
-                if (layers_.size() <= size_t(in.layer)) layers_.resize(size_t(in.layer) + 1);
-                LayerSpan& l = layers_[size_t(in.layer)];
-                l.start = std::min(l.start, t.load_start);
-                l.done = std::max(l.done, d.done);
-              }
-              break;
-            }
-          }
-        }
-        rtl_try_pop(u);
-      }
-      progress_.notify(sc_core::SC_ZERO_TIME);
-      wait(period_);
-    }
-  } catch (...) {
-    fail(std::current_exception());
-  }
+bool TpuCore::rtl_busy() const {
+  for (const auto& a : rtl_arrays_)
+    if (a->h->busy()) return true;
+  return false;
 }
+
+// Clocks cycle now() of every busy array that has not clocked it yet.
+void TpuCore::rtl_step() {
+  const uint64_t T = now();
+  for (size_t i = 0; i < rtl_arrays_.size(); ++i) {
+    RtlArray& ra = *rtl_arrays_[i];
+    Array& arr = arrays_[i];
+    const int u = kMxu0 + int(i);
+    UnitState& st = units_[size_t(u)];
+    if (!ra.h->busy() || ra.h->cycle() > T) continue;
+    for (rtl::TileEvent& e : ra.h->step()) {
+      RtlTile& t = ra.tiles[e.tile];
+      Dyn& d = dyn_[size_t(t.seq)];
+      const Instr& in = prog_[size_t(d.pc)];
+      switch (e.kind) {
+        case rtl::TileEvent::load_start:
+          t.load_start = e.cycle;
+          break;
+        case rtl::TileEvent::stream_start: {
+          t.stream_start = e.cycle;
+          // What ArrayTiming calls stream_ready: the pop time or the previous stream's end.
+          const uint64_t popped_at =
+              std::max({t.ready, ra.free_at[e.tile], dyn_[size_t(t.seq)].issued});
+          const uint64_t stream_ready =
+              p_.fold_overlap ? std::max(popped_at, ra.stream_end) : t.load_start;
+          weight_stall_cycles_ += e.cycle - stream_ready;
+          if (p_.fold_overlap) ra.free_at[e.tile + 1] = e.cycle;
+          break;
+        }
+        case rtl::TileEvent::stream_end: {
+          d.read_done = e.cycle;
+          ra.stream_end = e.cycle;
+          const uint64_t S = e.cycle - t.stream_start;
+          const uint64_t L = p_.dataflow == Dataflow::os ? 0 : uint64_t(p_.rows);
+          stream_cycles_ += S;
+          if (L) trace_.slice(arr.load_track, "load", t.load_start, L, in.layer);
+          trace_.slice(st.track, fmt::format("matmul {}x{}x{}", in.rows, in.k, in.cols),
+                       t.stream_start, S, in.layer);
+          break;
+        }
+        case rtl::TileEvent::done: {
+          d.done = e.cycle;
+          const uint64_t n = uint64_t(in.rows) * in.cols;
+          std::vector<int32_t> c(n, 0);
+          if (isa::tpu::AccMode(in.flags & 1) == isa::tpu::AccMode::acc)
+            acc_->store().read(in.src, c.data(), n * 4, who(in));
+          for (uint64_t j = 0; j < n; ++j) c[j] = int32_t(uint32_t(c[j]) + uint32_t(e.c[j]));
+          acc_->store().write(in.src, c.data(), n * 4);
+          macs_ += uint64_t(in.rows) * in.k * in.cols;
+          *st.busy += e.cycle - std::max(t.load_start, arr.busy_until);
+          arr.busy_until = std::max(arr.busy_until, e.cycle);
+          if (!p_.fold_overlap) ra.free_at[e.tile + 1] = e.cycle;
+          last_done_ = std::max(last_done_, d.done);
+          if (in.layer >= 0) {
+            if (layers_.size() <= size_t(in.layer)) layers_.resize(size_t(in.layer) + 1);
+            LayerSpan& l = layers_[size_t(in.layer)];
+            l.start = std::min(l.start, t.load_start);
+            l.done = std::max(l.done, d.done);
+          }
+          break;
+        }
+      }
+    }
+    rtl_try_pop(u);
+  }
+  progress_.notify(sc_core::SC_ZERO_TIME);
+}
+
 #else
 void TpuCore::rtl_mxu_thread(int) {}
-void TpuCore::rtl_clock() {}
+bool TpuCore::rtl_busy() const {
+  return false;
+}
+void TpuCore::rtl_step() {}
 void TpuCore::rtl_try_pop(int) {}
 #endif
 

@@ -95,14 +95,27 @@ class TpuCore : public sc_core::sc_module {
   bool is_mxu(int u) const { return u >= kMxu0; }
   std::vector<Access> accesses(const isa::tpu::Instr& in, int seq) const;
   void validate(const isa::tpu::Instr& in) const;
-  // Runs one instruction at the current time; returns when the unit may start its next one.
-  uint64_t execute(int u, Dyn& d);
+  // Runs dynamic instruction `seq` at the current time; returns when the unit may start its
+  // next one.
+  uint64_t execute(int u, int seq);
   void fail(std::exception_ptr e);
+  // A DMA's request for the DRAM channel at the current cycle: granted by cycle_end() once
+  // every request of the cycle is in, oldest instruction first, so the order does not depend
+  // on which SystemC delta cycle each requester woke in. Ideal DRAM (stall_free) answers at
+  // once.
+  DramChannel::Grant dram_request(int seq, uint64_t bytes, bool write);
+  // Runs after everything else in each cycle that has work for it: clocks the busy RTL arrays
+  // (rtl_step), then grants the cycle's DRAM requests.
+  void cycle_end();
+  // Lets every other process of the current time run (until only this one is left).
+  void settle();
   // RTL in the loop: one thread per mxu offers its matmuls to the array's harness as soon as
-  // their operands are ready; rtl_clock() clocks every busy array and reports the times; a
-  // matmul leaves the mxu's queue when the model's would (the previous tile's stream started).
+  // their operands are ready; rtl_step() clocks every busy array one cycle and reports the
+  // times; a matmul leaves the mxu's queue when the model's would (the previous tile's stream
+  // started).
   void rtl_mxu_thread(int u);
-  void rtl_clock();
+  bool rtl_busy() const;
+  void rtl_step();
   void rtl_try_pop(int u);
 
   TpuParams p_;
@@ -131,8 +144,16 @@ class TpuCore : public sc_core::sc_module {
   struct RtlArray;  // harness and tiles (core.cpp)
   RtlOptions rtl_;
   std::vector<std::unique_ptr<RtlArray>> rtl_arrays_;
-  sc_core::sc_event rtl_work_;
   size_t rtl_matmuls_ = 0;  // matmuls offered, all arrays (the VCD range counts these)
+  struct DramRequest {
+    int seq;
+    uint64_t bytes;
+    bool write;
+    bool granted = false;
+    DramChannel::Grant grant{};
+  };
+  std::vector<DramRequest*> dram_pending_;  // this cycle's, each on its requester's stack
+  sc_core::sc_event cycle_work_, dram_granted_;
 
   std::deque<Dyn> dyn_;  // deque: references stay valid while the dispatcher appends
   std::vector<Access> inflight_;
