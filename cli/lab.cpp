@@ -1,12 +1,14 @@
-// `xpusim lab check`: grades a student's answers file for a course lab.
+// `xpusim lab check`: grades a student's answers file for a course lab. This file holds the
+// command and the labs of kind `layers` (lab 01); cli/lab_rtl.cpp those of kind `rtl` (lab 02),
+// cli/lab_common.* what they share.
 //
-// A lab folder (docs/labs/<lab>/) holds lab.yaml (preset, array, layers file, dataflows and
-// the graded quantities with their tolerances), the layers (a flat workload of gemm and
-// conv2d ops) and answers-template.yaml, the file students fill. The expected values come
-// from the simulator, not from formulas written again here: SystemC elaborates only once per
-// process, so every (layer, dataflow) is simulated by running this same binary as a child
-// process on a one-layer workload, and cycles and utilization are read from its stats.json.
-// Folds are the one quantity the checker computes itself (see folds()).
+// A `layers` lab folder (docs/labs/<lab>/) holds lab.yaml (preset, array, layers file, dataflows
+// and the graded quantities with their tolerances), the layers (a flat workload of gemm and conv2d
+// ops) and answers-template.yaml, the file students fill. The expected values come from the
+// simulator, not from formulas written again here: SystemC elaborates only once per process, so
+// every (layer, dataflow) is simulated by running this same binary as a child process on a
+// one-layer workload, and cycles and utilization are read from its stats.json. Folds are the one
+// quantity the checker computes itself (see folds()).
 #include "cli/lab.h"
 
 #include <fcntl.h>
@@ -30,6 +32,7 @@
 #include <sstream>
 #include <tuple>
 
+#include "cli/lab_common.h"
 #include "compiler/ir/frontend.h"
 #include "compiler/ir/ir.h"
 #include "models/core/error.h"
@@ -46,65 +49,10 @@ struct Args {
   bool print_expected = false;
 } args;
 
-// ---- YAML reading: every complaint names file:line ----
+}  // namespace
 
-SourceLoc loc_of(const std::string& file, const YAML::Node& n) {
-  return SourceLoc{file, n.Mark().line + 1, n.Mark().column + 1};
-}
-
-YAML::Node load_yaml(const std::string& file) {
-  if (!fs::is_regular_file(file)) throw Error(fmt::format("'{}' does not exist", file));
-  try {
-    return YAML::LoadFile(file);
-  } catch (const YAML::Exception& e) {
-    throw Error(SourceLoc{file, e.mark.line + 1, e.mark.column + 1}, "malformed YAML: " + e.msg);
-  }
-}
-
-// Checks that n is a map whose keys are all in `allowed`.
-void only_keys(const std::string& file, const YAML::Node& n, const std::string& what,
-               const std::vector<std::string>& allowed) {
-  if (!n.IsMap())
-    throw Error(loc_of(file, n),
-                fmt::format("{}: expected a map with keys {}", what, fmt::join(allowed, ", ")));
-  for (const auto& kv : n) {
-    const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "?";
-    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end())
-      throw Error(loc_of(file, kv.first), fmt::format("{}: unknown key '{}'; allowed keys: {}",
-                                                      what, key, fmt::join(allowed, ", ")));
-  }
-}
-
-YAML::Node need(const std::string& file, const YAML::Node& map, const std::string& key,
-                const std::string& what) {
-  YAML::Node v = map[key];
-  if (!v || v.IsNull()) throw Error(loc_of(file, map), fmt::format("{}: missing '{}'", what, key));
-  return v;
-}
-
-std::string scalar(const std::string& file, const YAML::Node& n, const std::string& what) {
-  if (!n.IsScalar()) throw Error(loc_of(file, n), what + " must be a single value");
-  return n.Scalar();
-}
-
-int64_t positive_int(const std::string& file, const YAML::Node& n, const std::string& what) {
-  const std::string s = scalar(file, n, what);
-  char* end = nullptr;
-  errno = 0;
-  const long long v = std::strtoll(s.c_str(), &end, 10);
-  if (s.empty() || *end != '\0' || errno != 0 || v <= 0)
-    throw Error(loc_of(file, n), fmt::format("{} must be a positive integer, got '{}'", what, s));
-  return v;
-}
-
-double number(const std::string& file, const YAML::Node& n, const std::string& what) {
-  const std::string s = scalar(file, n, what);
-  char* end = nullptr;
-  const double v = std::strtod(s.c_str(), &end);
-  if (s.empty() || *end != '\0' || !std::isfinite(v))
-    throw Error(loc_of(file, n), fmt::format("{} must be a number, got '{}'", what, s));
-  return v;
-}
+namespace lab {
+namespace {
 
 // ---- the lab definition ----
 
@@ -129,9 +77,8 @@ struct Layer {
 };
 
 struct Lab {
-  std::string file;  // lab.yaml
-  std::string name, title, title_zh, preset;
-  int64_t rows = 0, cols = 0;
+  LabHead head;
+  std::string preset;
   std::vector<Layer> layers;
   std::vector<std::string> dataflows;
   std::vector<Graded> graded;
@@ -174,29 +121,14 @@ std::vector<Layer> load_layers(const std::string& file) {
   return layers;
 }
 
-Lab load_lab(const fs::path& path) {
-  const std::string f = path.string();
-  const YAML::Node root = load_yaml(f);
+Lab load_lab(const std::string& f, const YAML::Node& root) {
+  const fs::path path = f;
   const std::string what = "lab definition";
-  only_keys(
-      f, root, what,
-      {"schema", "name", "title", "title_zh", "preset", "array", "layers", "dataflows", "graded"});
-  const YAML::Node schema = need(f, root, "schema", what);
-  if (scalar(f, schema, "schema") != "1")
-    throw Error(loc_of(f, schema),
-                "schema '" + schema.Scalar() + "' is not supported (expected 1)");
   Lab lab;
-  lab.file = f;
-  lab.name = scalar(f, need(f, root, "name", what), "name");
-  lab.title = scalar(f, need(f, root, "title", what), "title");
-  lab.title_zh = root["title_zh"] ? scalar(f, root["title_zh"], "title_zh") : lab.title;
+  lab.head = load_lab_head(f, root, {"preset", "layers", "dataflows", "graded"});
   lab.preset = scalar(f, need(f, root, "preset", what), "preset");
   if (fs::path(lab.preset).extension() == ".yaml")  // a configuration file beside lab.yaml
     lab.preset = (path.parent_path() / lab.preset).string();
-  const YAML::Node array = need(f, root, "array", what);
-  only_keys(f, array, "array", {"rows", "cols"});
-  lab.rows = positive_int(f, need(f, array, "rows", "array"), "array.rows");
-  lab.cols = positive_int(f, need(f, array, "cols", "array"), "array.cols");
   lab.layers = load_layers(
       (path.parent_path() / scalar(f, need(f, root, "layers", what), "layers")).string());
   const YAML::Node dataflows = need(f, root, "dataflows", what);
@@ -237,33 +169,6 @@ Lab load_lab(const fs::path& path) {
   return lab;
 }
 
-// The lab.yaml to grade against: --lab, else the answers file's `lab:` key; either may name
-// lab.yaml or its folder. A relative `lab:` is looked up from the current folder, then from
-// the answers file's folder.
-fs::path find_lab(const YAML::Node& answers) {
-  auto file_of = [](const fs::path& p) { return fs::is_directory(p) ? p / "lab.yaml" : p; };
-  if (!args.lab.empty()) {
-    const fs::path p = file_of(args.lab);
-    if (!fs::is_regular_file(p)) throw Error(fmt::format("--lab: '{}' does not exist", p.string()));
-    return p;
-  }
-  if (args.answers.empty()) throw Error("lab check --print-expected: name the lab with --lab DIR");
-  const YAML::Node key = answers["lab"];
-  if (!key || key.IsNull())
-    throw Error(SourceLoc{args.answers, 1},
-                "no 'lab:' key naming the lab (its lab.yaml or folder); add one or pass --lab DIR");
-  const fs::path p = scalar(args.answers, key, "lab");
-  std::vector<fs::path> tried = {p};
-  const fs::path beside = fs::path(args.answers).parent_path() / p;
-  if (p.is_relative() && beside != p) tried.push_back(beside);
-  for (const fs::path& t : tried)
-    if (fs::is_regular_file(file_of(t))) return file_of(t);
-  std::vector<std::string> names;
-  for (const fs::path& t : tried) names.push_back(file_of(t).string());
-  throw Error(loc_of(args.answers, key), fmt::format("lab '{}' not found (looked for {})",
-                                                     p.string(), fmt::join(names, ", ")));
-}
-
 // ---- answers and expected values ----
 
 using Question = std::tuple<std::string, std::string, std::string>;  // layer, dataflow, quantity
@@ -274,19 +179,13 @@ struct Given {
 };
 
 struct Answers {
-  std::string lang = "en", student;
+  AnswersHead head;
   std::map<Question, Given> given;  // unanswered questions are absent
 };
 
 Answers parse_answers(const std::string& f, const YAML::Node& root, const Lab& lab) {
-  only_keys(f, root, "answers file", {"lab", "lang", "student", "answers"});
   Answers a;
-  if (const YAML::Node lang = root["lang"]; lang && !lang.IsNull()) {
-    a.lang = scalar(f, lang, "lang");
-    if (a.lang != "en" && a.lang != "zh")
-      throw Error(loc_of(f, lang), "lang: expected en or zh, got '" + a.lang + "'");
-  }
-  if (const YAML::Node s = root["student"]; s && !s.IsNull()) a.student = scalar(f, s, "student");
+  a.head = parse_answers_head(f, root, {});
   std::vector<std::string> layer_names, quantities;
   for (const Layer& l : lab.layers) layer_names.push_back(l.name);
   for (const Graded& g : lab.graded) quantities.push_back(g.quantity->name);
@@ -372,8 +271,8 @@ int spawn(const std::vector<std::string>& argv, const fs::path& log) {
 std::map<Question, double> expected_values(const Lab& lab) {
   const TempDir tmp;
   const std::string exe = fs::read_symlink("/proc/self/exe").string();
-  const std::string rows = fmt::format("array.rows={}", lab.rows);
-  const std::string cols = fmt::format("array.cols={}", lab.cols);
+  const std::string rows = fmt::format("array.rows={}", lab.head.rows);
+  const std::string cols = fmt::format("array.cols={}", lab.head.cols);
   std::map<Question, double> expected;
   for (size_t i = 0; i < lab.layers.size(); ++i) {
     const Layer& l = lab.layers[i];
@@ -394,12 +293,12 @@ std::map<Question, double> expected_values(const Lab& lab) {
         std::stringstream text;
         text << std::ifstream(log).rdbuf();
         throw Error(fmt::format("{}: simulating layer '{}' with dataflow {} failed:\n  {}\n{}",
-                                lab.file, l.name, df, fmt::join(argv, " "), text.str()));
+                                lab.head.file, l.name, df, fmt::join(argv, " "), text.str()));
       }
       const nlohmann::json stats =
           nlohmann::json::parse(std::ifstream(fs::path(out) / "stats.json"));
       const nlohmann::json& layer = stats.at("layers").at(0);
-      expected[{l.name, df, "folds"}] = double(folds(l, df, lab.rows, lab.cols));
+      expected[{l.name, df, "folds"}] = double(folds(l, df, lab.head.rows, lab.head.cols));
       expected[{l.name, df, "cycles"}] = layer.at("cycles").get<double>();
       expected[{l.name, df, "utilization"}] = layer.at("utilization").get<double>();
     }
@@ -414,11 +313,8 @@ std::string show(const Quantity& q, double v) {
 // Prints a filled answers file (lang en) that scores full marks.
 void print_expected(const Lab& lab, const std::map<Question, double>& expected) {
   YAML::Emitter e;
-  e << YAML::Comment(
-           fmt::format("Expected answers of lab {} (xpusim lab check --print-expected)", lab.name))
-    << YAML::BeginMap << YAML::Key << "lab" << YAML::Value << lab.file << YAML::Key << "lang"
-    << YAML::Value << "en" << YAML::Key << "student" << YAML::Value << "expected" << YAML::Key
-    << "answers" << YAML::Value << YAML::BeginMap;
+  begin_expected(e, lab.head, "");
+  e << YAML::BeginMap;
   for (const Layer& l : lab.layers) {
     e << YAML::Key << l.name << YAML::Value << YAML::BeginMap;
     for (const std::string& df : lab.dataflows) {
@@ -430,41 +326,25 @@ void print_expected(const Lab& lab, const std::map<Question, double>& expected) 
     }
     e << YAML::EndMap;
   }
-  e << YAML::EndMap << YAML::EndMap;
-  std::cout << e.c_str() << "\n";
+  e << YAML::EndMap;
+  end_expected(e);
 }
 
-// A phrase of the grading report in both languages of the answers file's `lang:`.
-struct Text {
-  const char* en;
-  const char* zh;
-};
-const Text kStudent{"student", "学生"}, kLayer{"layer", "层"}, kDataflow{"dataflow", "数据流"},
-    kQuantity{"quantity", "指标"}, kExpected{"expected", "正确答案"}, kGiven{"given", "你的答案"},
-    kResult{"result", "结果"}, kOk{"ok", "对"}, kWrong{"wrong", "错"},
-    kUnanswered{"(none)", "（未填）"},
-    kPercent{"wrong (write a fraction, not a percent)", "错（请填小数，不要填百分数）"},
-    kScore{"score", "得分"}, kWrongList{"wrong answers", "答错的题"};
+const Text kLayer{"layer", "层"}, kDataflow{"dataflow", "数据流"}, kQuantity{"quantity", "指标"},
+    kExpected{"expected", "正确答案"},
+    kPercent{"wrong (write a fraction, not a percent)", "错（请填小数，不要填百分数）"};
 
 // Prints the table of every question and the score; returns 0 when every answer is right.
 int grade(const Lab& lab, const Answers& a, const std::map<Question, double>& expected) {
-  const bool zh = a.lang == "zh";
-  auto say = [zh](const Text& t) { return std::string(zh ? t.zh : t.en); };
-  std::cout << (zh ? fmt::format("实验 {}：{}\n", lab.name, lab.title_zh)
-                   : fmt::format("lab {}: {}\n", lab.name, lab.title));
-  if (!a.student.empty()) std::cout << fmt::format("{}: {}\n", say(kStudent), a.student);
-  std::cout << (zh ? fmt::format("正确答案由仿真得到：配置 {}，{}x{} 阵列\n\n", lab.preset,
-                                 lab.rows, lab.cols)
-                   : fmt::format("expected values simulated on {} with a {}x{} array\n\n",
-                                 lab.preset, lab.rows, lab.cols));
-  size_t lw = say(kLayer).size();
-  for (const Layer& l : lab.layers) lw = std::max(lw, l.name.size());
-  const auto row = [&](const std::string& c1, const std::string& c2, const std::string& c3,
-                       const std::string& c4, const std::string& c5, const std::string& c6) {
-    std::cout << fmt::format("{:<{}}  {:<8}  {:<11}  {:>10}  {:>10}  {}\n", c1, lw, c2, c3, c4, c5,
-                             c6);
-  };
-  row(say(kLayer), say(kDataflow), say(kQuantity), say(kExpected), say(kGiven), say(kResult));
+  const Report report(a.head.lang);
+  report.title(lab.head, a.head.student);
+  std::cout << (report.zh() ? fmt::format("正确答案由仿真得到：配置 {}，{}x{} 阵列\n\n", lab.preset,
+                                          lab.head.rows, lab.head.cols)
+                            : fmt::format("expected values simulated on {} with a {}x{} array\n\n",
+                                          lab.preset, lab.head.rows, lab.head.cols));
+  std::vector<std::vector<std::string>> rows = {{report.say(kLayer), report.say(kDataflow),
+                                                 report.say(kQuantity), report.say(kExpected),
+                                                 report.say(kGiven), report.say(kResult)}};
   int right = 0, total = 0;
   std::vector<std::string> wrong;
   for (const Layer& l : lab.layers)
@@ -481,21 +361,36 @@ int grade(const Lab& lab, const Answers& a, const std::map<Question, double>& ex
         ++total;
         right += ok;
         if (answered && !ok) wrong.push_back(fmt::format("{}/{}/{}", l.name, df, g.quantity->name));
-        row(l.name, df, zh ? g.quantity->zh : g.quantity->name, show(*g.quantity, want),
-            answered ? given->second.text : say(kUnanswered), say(verdict));
+        rows.push_back(
+            {l.name, df, report.zh() ? g.quantity->zh : g.quantity->name, show(*g.quantity, want),
+             answered ? given->second.text : report.say(kUnanswered), report.say(verdict)});
       }
-  std::cout << fmt::format("\n{}: {} / {}\n", say(kScore), right, total);
-  if (!wrong.empty()) std::cout << fmt::format("{}: {}\n", say(kWrongList), fmt::join(wrong, ", "));
-  return right == total ? 0 : 1;
+  report.table(rows, "<<<>><");
+  return report.score(right, total, wrong);
+}
+
+// Lab 01's kind: grades the answers, or prints the expected ones.
+int check_layers_lab(const CheckRequest& req) {
+  const Lab lab = load_lab(req.lab_file, req.lab);
+  if (req.print_expected) {
+    print_expected(lab, expected_values(lab));
+    return 0;
+  }
+  const Answers answers =
+      parse_answers(req.answers_file, req.answers, lab);  // before the slow part
+  return grade(lab, answers, expected_values(lab));
 }
 
 }  // namespace
+}  // namespace lab
 
 CLI::App* add_lab_command(CLI::App& app) {
   CLI::App* lab = app.add_subcommand("lab", "course labs (docs/labs): grade a student's answers");
   lab->require_subcommand(1);
   CLI::App* check = lab->add_subcommand(
-      "check", "grade an answers file against values simulated for the lab's layers");
+      "check",
+      "grade an answers file against values simulated for the lab (its layers, or its tile "
+      "sequences on the verilated systolic array)");
   check->add_option("answers", args.answers, "the filled answers file (answers-template.yaml)");
   check->add_option("--lab", args.lab,
                     "the lab's folder or lab.yaml (default: the answers file's 'lab:' key)");
@@ -507,21 +402,20 @@ CLI::App* add_lab_command(CLI::App& app) {
 int run_lab_command() {
   if (args.answers.empty() && !args.print_expected)
     throw Error("lab check: give the answers file (or --print-expected with --lab DIR)");
-  YAML::Node root;
+  lab::CheckRequest req;
+  req.answers_file = args.answers;
+  req.print_expected = args.print_expected;
   if (!args.answers.empty()) {
-    root = load_yaml(args.answers);
-    if (!root.IsMap())
+    req.answers = lab::load_yaml(args.answers);
+    if (!req.answers.IsMap())
       throw Error(SourceLoc{args.answers, 1},
                   "expected a map with keys lab, lang, student, answers (see the lab's "
                   "answers-template.yaml)");
   }
-  const Lab lab = load_lab(find_lab(root));
-  if (args.print_expected) {
-    print_expected(lab, expected_values(lab));
-    return 0;
-  }
-  const Answers answers = parse_answers(args.answers, root, lab);  // before the slow part
-  return grade(lab, answers, expected_values(lab));
+  req.lab_file = lab::find_lab(args.lab, args.answers, req.answers).string();
+  req.lab = lab::load_yaml(req.lab_file);
+  if (lab::lab_kind(req.lab_file, req.lab) == "rtl") return lab::check_rtl_lab(req);
+  return lab::check_layers_lab(req);
 }
 
 }  // namespace xpusim::cli

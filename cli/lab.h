@@ -1,5 +1,6 @@
 // `xpusim lab`: course labs (docs/labs/<lab>/). `xpusim lab check answers.yaml` grades a
-// student's hand-computed answers against values obtained by simulating the lab's layers.
+// student's hand-computed answers against values obtained by simulating the lab's layers
+// (lab 01) or by running its tile sequences on the verilated systolic array (lab 02).
 #pragma once
 
 #include <CLI/CLI.hpp>

@@ -1,0 +1,318 @@
+// `xpusim lab check` for labs of kind `rtl` (lab 02): students predict when tile sequences on
+// the verilated systolic array are done, then change the array and the model.
+//
+// lab.yaml names the array and a list of questions, each a dataflow and a sequence of tiles
+// (m, k, n) whose operands are all ready at cycle 0, so they run back to back with fold overlap.
+// For each question the checker runs the tiles, in this process, on the verilated array built
+// into this binary (rtl/systolic, whatever the student made of it) with seeded random int8
+// operands, and on the model's timing class (tpu::ArrayTiming, whatever the student made of
+// it). Per tile it grades the predicted done cycle against the RTL's and checks that the RTL's
+// results equal an int32 reference matmul and that the model gives the RTL's done cycle.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cli/lab_common.h"
+#include "models/core/error.h"
+#include "models/core/random.h"
+#include "models/tpu/array_timing.h"
+#include "models/tpu/params.h"
+#ifdef XPUSIM_WITH_VERILATOR
+#include <stdexcept>
+
+#include "rtl/systolic/harness.h"
+#endif
+
+namespace xpusim::cli::lab {
+namespace {
+
+struct Tile {
+  int m = 0, k = 0, n = 0;
+};
+
+struct Question {
+  std::string name;
+  tpu::Dataflow dataflow = tpu::Dataflow::ws;
+  std::vector<Tile> tiles;
+  SourceLoc loc;
+};
+
+struct RtlLab {
+  LabHead head;
+  uint64_t seed = 0;  // of the operands (SplitMix64)
+  std::vector<Question> questions;
+};
+
+RtlLab load_rtl_lab(const std::string& f, const YAML::Node& root) {
+  RtlLab lab;
+  lab.head = load_lab_head(f, root, {"seed", "questions"});
+  lab.seed = uint64_t(positive_int(f, need(f, root, "seed", "lab definition"), "seed"));
+  const YAML::Node questions = need(f, root, "questions", "lab definition");
+  if (!questions.IsSequence() || questions.size() == 0)
+    throw Error(loc_of(f, questions), "questions: expected a list of {name, dataflow, tiles}");
+  for (const YAML::Node& q : questions) {
+    only_keys(f, q, "a question", {"name", "dataflow", "tiles"});
+    Question x;
+    x.loc = loc_of(f, q);
+    const YAML::Node name = need(f, q, "name", "a question");
+    x.name = scalar(f, name, "name");
+    if (std::any_of(lab.questions.begin(), lab.questions.end(),
+                    [&](const Question& o) { return o.name == x.name; }))
+      throw Error(loc_of(f, name), "question '" + x.name + "' is defined twice");
+    const YAML::Node df = need(f, q, "dataflow", "question " + x.name);
+    const std::string d = scalar(f, df, "dataflow");
+    const auto named = [&](tpu::Dataflow c) { return d == tpu::dataflow_name(c); };
+    if (named(tpu::Dataflow::os))
+      x.dataflow = tpu::Dataflow::os;
+    else if (named(tpu::Dataflow::is))
+      x.dataflow = tpu::Dataflow::is;
+    else if (!named(tpu::Dataflow::ws))
+      throw Error(loc_of(f, df), "dataflow '" + d + "': expected os, ws or is");
+    const YAML::Node tiles = need(f, q, "tiles", "question " + x.name);
+    if (!tiles.IsSequence() || tiles.size() == 0)
+      throw Error(loc_of(f, tiles), "tiles: expected a list of {m, k, n}");
+    for (const YAML::Node& t : tiles) {
+      only_keys(f, t, "a tile", {"m", "k", "n"});
+      auto dim = [&](const char* key) {
+        return int(positive_int(f, need(f, t, key, "a tile"), fmt::format("{}.{}", x.name, key)));
+      };
+      x.tiles.push_back(Tile{dim("m"), dim("k"), dim("n")});
+    }
+    lab.questions.push_back(x);
+  }
+  return lab;
+}
+
+// ---- the answers: a list of predicted done cycles per question, one per tile ----
+
+struct Answers {
+  AnswersHead head;
+  int64_t part = 0;  // `part:`, 0 when not given
+  // given[q][t]: the predicted done cycle of tile t of question q, 0 when unanswered
+  std::vector<std::vector<int64_t>> given;
+};
+
+Answers parse_answers(const std::string& f, const YAML::Node& root, const RtlLab& lab) {
+  Answers a;
+  a.head = parse_answers_head(f, root, {"part"});
+  if (const YAML::Node p = root["part"]; p && !p.IsNull()) a.part = positive_int(f, p, "part");
+  std::vector<std::string> names;
+  for (const Question& q : lab.questions) {
+    names.push_back(q.name);
+    a.given.emplace_back(q.tiles.size());
+  }
+  const YAML::Node answers = need(f, root, "answers", "answers file");
+  only_keys(f, answers, "answers (one entry per question)", names);
+  for (const auto& kv : answers) {
+    const std::string name = kv.first.Scalar();
+    if (kv.second.IsNull()) continue;
+    const size_t qi = size_t(std::find(names.begin(), names.end(), name) - names.begin());
+    const size_t tiles = lab.questions[qi].tiles.size();
+    if (!kv.second.IsSequence() || kv.second.size() != tiles)
+      throw Error(loc_of(f, kv.second),
+                  fmt::format("answers of question '{}': expected a list of {} done cycle{}, "
+                              "one per tile, in [ ]",
+                              name, tiles, tiles == 1 ? "" : "s"));
+    for (size_t t = 0; t < tiles; ++t) {
+      const YAML::Node v = kv.second[t];
+      if (!v.IsNull()) a.given[qi][t] = positive_int(f, v, fmt::format("{}/{}", name, t + 1));
+    }
+  }
+  return a;
+}
+
+// ---- running the questions ----
+
+struct Outcome {
+  uint64_t rtl_done = 0, model_done = 0;
+  bool values_ok = false;  // the RTL's results equal the reference matmul
+};
+
+#ifdef XPUSIM_WITH_VERILATOR
+rtl::Dataflow rtl_dataflow(tpu::Dataflow d) {
+  return d == tpu::Dataflow::ws   ? rtl::Dataflow::ws
+         : d == tpu::Dataflow::os ? rtl::Dataflow::os
+                                  : rtl::Dataflow::is;
+}
+
+// C = A B in int32, the values the array must produce.
+std::vector<int32_t> reference_matmul(const rtl::MatmulTile& t) {
+  std::vector<int32_t> c(size_t(t.m) * size_t(t.n), 0);
+  for (size_t i = 0; i < size_t(t.m); ++i)
+    for (size_t j = 0; j < size_t(t.n); ++j)
+      for (size_t x = 0; x < size_t(t.k); ++x)
+        c[i * size_t(t.n) + j] +=
+            int32_t(t.a[i * size_t(t.k) + x]) * int32_t(t.b[x * size_t(t.n) + j]);
+  return c;
+}
+
+// Runs every question on the verilated array and on ArrayTiming: outcome[q][t].
+std::vector<std::vector<Outcome>> run_questions(const RtlLab& lab) {
+  const int rows = int(lab.head.rows), cols = int(lab.head.cols);
+  std::unique_ptr<rtl::SystolicHarness> array;
+  try {
+    array = rtl::SystolicHarness::create(rows, cols);
+  } catch (const std::invalid_argument&) {
+    std::vector<std::string> built;
+    for (const auto& [r, c] : rtl::SystolicHarness::shapes())
+      built.push_back(fmt::format("{}x{}", r, c));
+    throw Error(SourceLoc{lab.head.file},
+                fmt::format("array {}x{}: this xpusim has no verilated array of that shape "
+                            "(built: {}; rtl/systolic/CMakeLists.txt)",
+                            rows, cols, fmt::join(built, ", ")));
+  }
+  SplitMix64 rng(lab.seed);
+  std::vector<std::vector<Outcome>> out;
+  for (const Question& q : lab.questions) {
+    std::vector<rtl::MatmulTile> tiles;
+    for (const Tile& s : q.tiles) {
+      rtl::MatmulTile t;
+      t.m = s.m;
+      t.k = s.k;
+      t.n = s.n;
+      t.a.resize(size_t(s.m) * size_t(s.k));
+      t.b.resize(size_t(s.k) * size_t(s.n));
+      for (int8_t& x : t.a) x = int8_t(rng.range(-128, 127));
+      for (int8_t& x : t.b) x = int8_t(rng.range(-128, 127));
+      tiles.push_back(std::move(t));
+    }
+    std::vector<rtl::TileResult> got;
+    try {
+      got = array->run(rtl_dataflow(q.dataflow), tiles);  // all ready at 0, fold overlap
+    } catch (const std::runtime_error& e) {
+      throw Error(q.loc, fmt::format("question '{}': {}", q.name, e.what()));
+    }
+    tpu::ArrayTiming model(rows, cols, q.dataflow, true);
+    std::vector<Outcome>& o = out.emplace_back();
+    for (size_t i = 0; i < tiles.size(); ++i) {
+      const rtl::MatmulTile& t = tiles[i];
+      o.push_back({got[i].done, model.issue(0, uint64_t(t.m), uint64_t(t.k), uint64_t(t.n)).done,
+                   got[i].c == reference_matmul(t)});
+    }
+  }
+  return out;
+}
+#else
+std::vector<std::vector<Outcome>> run_questions(const RtlLab& lab) {
+  throw Error(SourceLoc{lab.head.file},
+              "this lab runs the verilated systolic array, but this xpusim was built without "
+              "Verilator (-DXPUSIM_WITH_VERILATOR=OFF); install Verilator 5 and build again with "
+              "-DXPUSIM_WITH_VERILATOR=ON (docs/rtl.md)");
+}
+#endif
+
+// ---- reporting ----
+
+std::string item(const Question& q, size_t tile) {
+  return fmt::format("{}/{}", q.name, tile + 1);
+}
+
+void print_expected(const RtlLab& lab, const std::vector<std::vector<Outcome>>& out) {
+  std::vector<std::string> bad;
+  for (size_t q = 0; q < lab.questions.size(); ++q)
+    for (size_t t = 0; t < out[q].size(); ++t)
+      if (!out[q][t].values_ok) bad.push_back(item(lab.questions[q], t));
+  if (!bad.empty())
+    throw Error(
+        fmt::format("the RTL array computes wrong results in {}: fix it before taking "
+                    "its cycles as the expected answers (ctest -L cosim)",
+                    fmt::join(bad, ", ")));
+  YAML::Emitter e;
+  begin_expected(e, lab.head,
+                 fmt::format(", measured on the verilated {}x{} array of this build", lab.head.rows,
+                             lab.head.cols));
+  e << YAML::BeginMap;
+  for (size_t q = 0; q < lab.questions.size(); ++q) {
+    e << YAML::Key << lab.questions[q].name << YAML::Value << YAML::Flow << YAML::BeginSeq;
+    for (const Outcome& o : out[q]) e << o.rtl_done;
+    e << YAML::EndSeq;
+  }
+  e << YAML::EndMap;
+  end_expected(e);
+}
+
+const Text kQuestion{"question", "题目"}, kDataflow{"dataflow", "数据流"}, kTile{"tile", "分块"},
+    kRtlDone{"RTL done", "RTL 完成周期"}, kRtlValues{"RTL values", "RTL 结果"},
+    kModelDone{"model done", "模型完成周期"}, kDiffers{"(differs)", "（不一致）"},
+    kBadValues{"the RTL computes wrong results in", "RTL 的计算结果有错："},
+    kBadValuesHint{
+        "(compare with a reference matmul; ctest -L cosim names the first wrong element)",
+        "（与参考矩阵乘比较；ctest -L cosim 会给出第一个错误元素）"},
+    kModelOff{"the model's done cycle differs from the RTL's in", "模型的完成周期与 RTL 不一致："},
+    kModelOffHint{"(the formula is in models/tpu/array_timing.{h,cpp}; ctest -L cosim)",
+                  "（公式在 models/tpu/array_timing.{h,cpp}；ctest -L cosim）"};
+
+// Prints the table and the score; returns 0 when every prediction is right, every RTL result
+// is right and the model agrees with the RTL everywhere.
+int grade(const RtlLab& lab, const Answers& a, const std::vector<std::vector<Outcome>>& out) {
+  const Report report(a.head.lang);
+  report.title(lab.head, a.head.student);
+  if (a.part > 0)
+    std::cout << (report.zh() ? fmt::format("第 {} 部分\n", a.part)
+                              : fmt::format("part {}\n", a.part));
+  std::cout << (report.zh()
+                    ? fmt::format(
+                          "在本 xpusim 中的 {}x{} Verilator 阵列上实测（操作数种子 {}）\n\n",
+                          lab.head.rows, lab.head.cols, lab.seed)
+                    : fmt::format("measured on the verilated {}x{} array built into this xpusim "
+                                  "(operands: seed {})\n\n",
+                                  lab.head.rows, lab.head.cols, lab.seed));
+  std::vector<std::vector<std::string>> rows = {
+      {report.say(kQuestion), report.say(kDataflow), report.say(kTile), "m x k x n",
+       report.say(kRtlDone), report.say(kRtlValues), report.say(kModelDone), report.say(kGiven),
+       report.say(kResult)}};
+  int right = 0, total = 0;
+  std::vector<std::string> wrong, bad_values, model_off;
+  for (size_t qi = 0; qi < lab.questions.size(); ++qi) {
+    const Question& q = lab.questions[qi];
+    for (size_t t = 0; t < q.tiles.size(); ++t) {
+      const Outcome& o = out[qi][t];
+      const int64_t given = a.given[qi][t];
+      const bool ok = given > 0 && uint64_t(given) == o.rtl_done;
+      ++total;
+      right += ok;
+      if (given > 0 && !ok) wrong.push_back(item(q, t));
+      if (!o.values_ok) bad_values.push_back(item(q, t));
+      if (o.model_done != o.rtl_done) model_off.push_back(item(q, t));
+      const Tile& s = q.tiles[t];
+      rows.push_back({t == 0 ? q.name : "", t == 0 ? tpu::dataflow_name(q.dataflow) : "",
+                      std::to_string(t + 1), fmt::format("{}x{}x{}", s.m, s.k, s.n),
+                      std::to_string(o.rtl_done), report.say(o.values_ok ? kOk : kWrong),
+                      std::to_string(o.model_done) +
+                          (o.model_done == o.rtl_done ? "" : " " + report.say(kDiffers)),
+                      given > 0 ? std::to_string(given) : report.say(kUnanswered),
+                      report.say(ok ? kOk : kWrong)});
+    }
+  }
+  report.table(rows, "<<>>>>>><");
+  const int status = report.score(right, total, wrong);
+  const auto problem = [&](const std::vector<std::string>& items, const Text& what,
+                           const Text& hint) {
+    if (items.empty()) return 0;
+    std::cout << fmt::format("{}{}{} {}\n", report.say(what), report.zh() ? "" : " ",
+                             fmt::join(items, ", "), report.say(hint));
+    return 1;
+  };
+  return status | problem(bad_values, kBadValues, kBadValuesHint) |
+         problem(model_off, kModelOff, kModelOffHint);
+}
+
+}  // namespace
+
+int check_rtl_lab(const CheckRequest& req) {
+  const RtlLab lab = load_rtl_lab(req.lab_file, req.lab);
+  if (req.print_expected) {
+    print_expected(lab, run_questions(lab));
+    return 0;
+  }
+  const Answers answers = parse_answers(req.answers_file, req.answers, lab);
+  return grade(lab, answers, run_questions(lab));
+}
+
+}  // namespace xpusim::cli::lab
