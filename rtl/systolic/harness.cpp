@@ -8,6 +8,7 @@
 #include <verilated.h>
 #include <verilated_vcd_c.h>
 
+#include "rtl/systolic/tile_ports.h"
 #include "systolic_shapes.h"  // generated: the verilated shapes' headers and their list
 
 namespace xpusim::rtl {
@@ -106,58 +107,6 @@ class VerilatedArray final : public SystolicHarness {
   VerilatedContext ctx_;
   std::unique_ptr<V> top_;
   std::unique_ptr<VerilatedVcdC> vcd_;
-};
-
-// What the ports carry for one tile under a dataflow (rows x cols array).
-struct TileView {
-  Dataflow df;
-  int rows, cols;
-  const MatmulTile& t;
-
-  int a(int i, int j) const { return t.a[size_t(i) * size_t(t.k) + size_t(j)]; }
-  int b(int i, int j) const { return t.b[size_t(i) * size_t(t.n) + size_t(j)]; }
-
-  int stream_len() const { return df == Dataflow::ws ? t.m : df == Dataflow::os ? t.k : t.n; }
-  int out_rows() const { return df == Dataflow::ws ? t.m : df == Dataflow::os ? rows : t.n; }
-
-  // ws/is: row r of the stationary tile (B, or A^T for is), zero-padded to cols.
-  std::vector<int8_t> stationary_row(int r) const {
-    std::vector<int8_t> w(size_t(cols), 0);
-    if (r < t.k) {
-      if (df == Dataflow::ws)
-        for (int c = 0; c < t.n; ++c) w[size_t(c)] = int8_t(b(r, c));
-      else
-        for (int c = 0; c < t.m; ++c) w[size_t(c)] = int8_t(a(c, r));
-    }
-    return w;
-  }
-  // Operand s of the stream on the left edge: ws row s of A, os column s of A, is column s of B.
-  std::vector<int8_t> left(int s) const {
-    std::vector<int8_t> v(size_t(rows), 0);
-    if (df == Dataflow::ws)
-      for (int r = 0; r < t.k; ++r) v[size_t(r)] = int8_t(a(s, r));
-    else if (df == Dataflow::os)
-      for (int r = 0; r < t.m; ++r) v[size_t(r)] = int8_t(a(r, s));
-    else
-      for (int r = 0; r < t.k; ++r) v[size_t(r)] = int8_t(b(r, s));
-    return v;
-  }
-  // os: row s of B on the top edge.
-  std::vector<int8_t> top(int s) const {
-    std::vector<int8_t> w(size_t(cols), 0);
-    for (int c = 0; c < t.n; ++c) w[size_t(c)] = int8_t(b(s, c));
-    return w;
-  }
-  // Stores output row `row` of the tile into c (m x n).
-  void store(int row, const std::vector<int32_t>& out, std::vector<int32_t>& c) const {
-    const size_t n = size_t(t.n);
-    if (df == Dataflow::ws)
-      std::copy_n(out.begin(), n, c.begin() + std::ptrdiff_t(size_t(row) * n));
-    else if (df == Dataflow::os) {
-      if (row < t.m) std::copy_n(out.begin(), n, c.begin() + std::ptrdiff_t(size_t(row) * n));
-    } else
-      for (int i = 0; i < t.m; ++i) c[size_t(i) * n + size_t(row)] = out[size_t(i)];
-  }
 };
 
 void check_fits(Dataflow df, int rows, int cols, const MatmulTile& t, size_t index) {
@@ -260,7 +209,7 @@ std::vector<TileEvent> SystolicHarness::step() {
   const bool os = s.os;
   const RunOptions& opt = s.opt;
   std::vector<TileEvent> ev;
-  auto view = [&](size_t i) { return TileView{s.df, rows_, cols_, s.tile(i)}; };
+  auto view = [&](size_t i) { return TilePorts{s.df, rows_, cols_, s.tile(i)}; };
   // Tile i may be offered from its ready cycle; without fold overlap also not before the
   // previous tile is done (ot == i then).
   auto offered = [&](size_t i) {
@@ -276,7 +225,7 @@ std::vector<TileEvent> SystolicHarness::step() {
     in.w_data = view(s.wt).stationary_row(s.wrow);
   }
   if (offered(s.at)) {
-    const TileView v = view(s.at);
+    const TilePorts v = view(s.at);
     in.a_valid = true;
     in.a_first = s.arow == 0;
     in.a_last = s.arow == v.stream_len() - 1;
@@ -321,7 +270,7 @@ std::vector<TileEvent> SystolicHarness::step() {
     if (s.ot >= s.count || s.ot >= s.at + (s.arow > 0 ? 1 : 0))
       throw std::runtime_error("systolic harness: an output row at cycle " + std::to_string(t) +
                                " belongs to no streamed tile");
-    const TileView v = view(s.ot);
+    const TilePorts v = view(s.ot);
     if (s.orow == 0) s.c.assign(size_t(v.t.m) * size_t(v.t.n), 0);
     v.store(s.orow, o.out_data, s.c);
     const bool last = ++s.orow == v.out_rows();

@@ -41,9 +41,16 @@
 #include "Vsystolic_sc_4x8.h"
 #include "models/core/random.h"
 #include "models/tpu/array_timing.h"
+#include "rtl/systolic/tile_ports.h"
+#include "tests/cosim/tiles.h"
 
+using xpusim::rtl::Dataflow;
+using xpusim::rtl::TilePorts;
 using xpusim::tpu::ArrayTiming;
-using xpusim::tpu::Dataflow;
+using Tile = xpusim::rtl::MatmulTile;
+using xpusim::test::model_dataflow;
+using xpusim::test::random_tile;
+using xpusim::test::sized_tile;
 
 namespace {
 
@@ -74,17 +81,6 @@ const char* dataflow_label(Dataflow df) {
   return df == Dataflow::ws ? "ws" : df == Dataflow::os ? "os" : "is";
 }
 
-// One matmul tile: C (m x n, int32) = A (m x k) * B (k x n), int8 row-major; offered to the array
-// from cycle `ready` on.
-struct Tile {
-  uint64_t ready = 0;
-  int m = 0, k = 0, n = 0;
-  std::vector<int8_t> a, b;
-
-  int a_at(int i, int j) const { return a[size_t(i) * size_t(k) + size_t(j)]; }
-  int b_at(int i, int j) const { return b[size_t(i) * size_t(n) + size_t(j)]; }
-};
-
 // What the testbench saw of a tile on the ports, in cycles after reset (as ArrayTiming::Times).
 struct Seen {
   uint64_t load_start = 0;                 // first stationary row fired (os: no load)
@@ -101,60 +97,24 @@ struct Run {
   std::vector<Seen> seen;
 };
 
-// What the ports carry for a tile on a rows x cols array in a dataflow (systolic_array.v's
-// header). Input-stationary is the ws datapath (mode 0) with the operands' roles swapped:
-// stationary A^T, streamed B^T, results C^T.
-struct PortMap {
-  Dataflow df;
-  int rows, cols;
-
-  int stream_len(const Tile& t) const {
-    return df == Dataflow::ws ? t.m : df == Dataflow::os ? t.k : t.n;
-  }
-  // Output rows of a tile: one per streamed operand (ws, is), or the whole array (os).
-  int out_rows(const Tile& t) const { return df == Dataflow::os ? rows : stream_len(t); }
-  // ws / is, w_data: row r of the stationary operand (B, or A^T), zero-padded (always rows rows).
-  std::vector<int8_t> stationary_row(const Tile& t, int r) const {
-    std::vector<int8_t> w(size_t(cols), 0);
-    const int width = df == Dataflow::ws ? t.n : t.m;
-    for (int c = 0; r < t.k && c < width; ++c)
-      w[size_t(c)] = int8_t(df == Dataflow::ws ? t.b_at(r, c) : t.a_at(c, r));
-    return w;
-  }
-  // a_data: streamed operand s, element r for array row r: ws A[s][r], os A[r][s], is B[r][s].
-  std::vector<int8_t> left(const Tile& t, int s) const {
-    std::vector<int8_t> v(size_t(rows), 0);
-    const int height = df == Dataflow::os ? t.m : t.k;
-    for (int r = 0; r < height; ++r)
-      v[size_t(r)] = int8_t(df == Dataflow::ws   ? t.a_at(s, r)
-                            : df == Dataflow::os ? t.a_at(r, s)
-                                                 : t.b_at(r, s));
-    return v;
-  }
-  // os, w_data: row s of B, fired together with operand s.
-  std::vector<int8_t> top(const Tile& t, int s) const {
-    std::vector<int8_t> w(size_t(cols), 0);
-    for (int c = 0; c < t.n; ++c) w[size_t(c)] = int8_t(t.b_at(s, c));
-    return w;
-  }
-  // The rows out_data must carry, from a plain int32 matmul: ws row i of C, os row i of C (zero
-  // below m), is column s of C; zero beyond the tile's width.
-  std::vector<std::vector<int32_t>> expected_rows(const Tile& t) const {
-    auto c = [&](int i, int j) {
-      int32_t sum = 0;
-      for (int p = 0; p < t.k; ++p) sum += int32_t(t.a_at(i, p)) * int32_t(t.b_at(p, j));
-      return sum;
-    };
-    std::vector<std::vector<int32_t>> out(size_t(out_rows(t)), std::vector<int32_t>(size_t(cols)));
-    for (int row = 0; row < out_rows(t); ++row)
-      for (int col = 0; col < cols; ++col) {
-        const bool is = df == Dataflow::is;
-        const int i = is ? col : row, j = is ? row : col;
-        if (i < t.m && j < t.n) out[size_t(row)][size_t(col)] = c(i, j);
-      }
-    return out;
-  }
-};
+// The rows out_data must carry for tile t, from a plain int32 matmul: ws row i of C, os row i of
+// C (zero below m), is column i of C; zero beyond the tile's width.
+std::vector<std::vector<int32_t>> expected_rows(const TilePorts& p) {
+  const Tile& t = p.t;
+  auto c = [&](int i, int j) {
+    int32_t sum = 0;
+    for (int q = 0; q < t.k; ++q) sum += int32_t(p.a(i, q)) * int32_t(p.b(q, j));
+    return sum;
+  };
+  std::vector<std::vector<int32_t>> out(size_t(p.out_rows()), std::vector<int32_t>(size_t(p.cols)));
+  for (int row = 0; row < p.out_rows(); ++row)
+    for (int col = 0; col < p.cols; ++col) {
+      const bool is = p.df == Dataflow::is;
+      const int i = is ? col : row, j = is ? row : col;
+      if (i < t.m && j < t.n) out[size_t(row)][size_t(col)] = c(i, j);
+    }
+  return out;
+}
 
 // The testbench: the verilated array V (R x C) with a signal on every port, a clock, a driver
 // thread and an output monitor.
@@ -260,7 +220,7 @@ class ArrayBench : public sc_core::sc_module {
   // Offers each tile from its ready cycle on, in order; the array's ready signals decide when
   // its operands fire. Returns false after a protocol error.
   bool stream(Run& run) {
-    const PortMap ports{run.df, R, C};
+    auto ports = [&](size_t i) { return TilePorts{run.df, R, C, run.tiles[i]}; };
     const bool os = run.df == Dataflow::os;
     const size_t count = run.tiles.size();
     size_t wt = 0, at = 0;  // tile on the weight port (ws / is), on the operand port
@@ -273,19 +233,19 @@ class ArrayBench : public sc_core::sc_module {
       idle_inputs();
       if (w_offer) {
         w_valid.write(true);
-        w_data.write(pack_bytes<Pin<8 * C>>(ports.stationary_row(run.tiles[wt], wrow)));
+        w_data.write(pack_bytes<Pin<8 * C>>(ports(wt).stationary_row(wrow)));
       }
       if (a_offer) {
-        const Tile& tile = run.tiles[at];
-        const int len = ports.stream_len(tile);
+        const TilePorts tile = ports(at);
+        const int len = tile.stream_len();
         a_valid.write(true);
         a_first.write(arow == 0);
         a_last.write(arow == len - 1);
         a_len.write(uint32_t(len));
-        a_data.write(pack_bytes<Pin<8 * R>>(ports.left(tile, arow)));
+        a_data.write(pack_bytes<Pin<8 * R>>(tile.left(arow)));
         if (os) {  // os: B's row travels on the weight port, fired with the operand
           w_valid.write(true);
-          w_data.write(pack_bytes<Pin<8 * C>>(ports.top(tile, arow)));
+          w_data.write(pack_bytes<Pin<8 * C>>(tile.top(arow)));
         }
       }
 
@@ -310,7 +270,7 @@ class ArrayBench : public sc_core::sc_module {
           seen.stream_start = t;
           if (os) seen.load_start = t;
         }
-        if (++arow == ports.stream_len(run.tiles[at])) {
+        if (++arow == ports(at).stream_len()) {
           seen.stream_end = t + 1;
           arow = 0;
           ++at;
@@ -348,10 +308,10 @@ class ArrayBench : public sc_core::sc_module {
       errors.push_back("an output row in cycle " + std::to_string(t) + " after the last tile");
       return;
     }
-    const PortMap ports{run_->df, R, C};
     Seen& seen = run_->seen[out_tile_];
     seen.rows.push_back(unpack_words(out_data.read()));
-    const bool last = int(seen.rows.size()) == ports.out_rows(run_->tiles[out_tile_]);
+    const bool last =
+        int(seen.rows.size()) == TilePorts{run_->df, R, C, run_->tiles[out_tile_]}.out_rows();
     if (out_last.read() != last)
       errors.push_back("tile " + std::to_string(out_tile_) + ": out_last " +
                        (last ? "low on its last row" : "high early") + ", cycle " +
@@ -362,29 +322,6 @@ class ArrayBench : public sc_core::sc_module {
     }
   }
 };
-
-// Full-range int8 with the extremes often (-128 * -128 sums stress the int32 path).
-Tile random_tile(xpusim::SplitMix64& rng, uint64_t ready, int m, int k, int n) {
-  Tile t{ready, m, k, n, std::vector<int8_t>(size_t(m * k)), std::vector<int8_t>(size_t(k * n))};
-  auto value = [&] {
-    const int pick = rng.range(0, 9);
-    return int8_t(pick == 0 ? -128 : pick == 1 ? 127 : rng.range(-128, 127));
-  };
-  for (auto& x : t.a) x = value();
-  for (auto& x : t.b) x = value();
-  return t;
-}
-
-// A tile whose streamed dimension is in [min_s, max_s] and whose two mapped dimensions are the
-// array's, or random and smaller on an edge tile.
-Tile sized_tile(xpusim::SplitMix64& rng, Dataflow df, int rows, int cols, uint64_t ready, bool edge,
-                int min_s, int max_s) {
-  auto mapped = [&](int bound) { return edge ? rng.range(1, bound) : bound; };
-  const int s = rng.range(min_s, max_s);
-  if (df == Dataflow::ws) return random_tile(rng, ready, s, mapped(rows), mapped(cols));
-  if (df == Dataflow::os) return random_tile(rng, ready, mapped(rows), s, mapped(cols));
-  return random_tile(rng, ready, mapped(cols), mapped(rows), s);
-}
 
 // Per dataflow: single full tiles (stream lengths 1, R, 3R + 1), the 1 x 1 x 1 tile, twelve
 // back-to-back tiles (all ready at 0, so folds overlap; full and edge, short and long streams)
@@ -427,8 +364,7 @@ void check_array(uint64_t seed) {
   for (size_t r = 0; r < runs.size(); ++r) {
     const Run& run = runs[r];
     INFO("run " << r << " (" << dataflow_label(run.df) << ")");
-    const PortMap ports{run.df, R, C};
-    ArrayTiming timing(R, C, run.df, true);
+    ArrayTiming timing(R, C, model_dataflow(run.df), true);
     REQUIRE(run.seen.size() == run.tiles.size());
     for (size_t i = 0; i < run.tiles.size(); ++i) {
       const Tile& t = run.tiles[i];
@@ -436,7 +372,7 @@ void check_array(uint64_t seed) {
       const ArrayTiming::Times want =
           timing.issue(t.ready, uint64_t(t.m), uint64_t(t.k), uint64_t(t.n));
       const Seen& got = run.seen[i];
-      CHECK(got.rows == ports.expected_rows(t));
+      CHECK(got.rows == expected_rows(TilePorts{run.df, R, C, t}));
       if (run.df != Dataflow::os) CHECK(got.load_start == want.load_start);
       CHECK(got.stream_start == want.stream_start);
       CHECK(got.stream_end == want.stream_end);
