@@ -42,9 +42,12 @@ namespace {
   throw Error(n.loc, fmt::format("node '{}' ({}): {}", n.name, op_name(n.kind), msg));
 }
 
-std::vector<int64_t> int_values(const Tensor& t) {
-  std::vector<int64_t> v(size_t(t.elements()));
-  for (size_t i = 0; i < v.size(); ++i) v[i] = int64_t(t.get(int64_t(i)));
+// Integer elements as uint32_t: sums of their products modulo 2^32 are what an int32
+// accumulator holds (wrap_int32), and unsigned arithmetic wraps without undefined behaviour
+// (and vectorises).
+std::vector<uint32_t> wrapped_values(const Tensor& t) {
+  std::vector<uint32_t> v(size_t(t.elements()));
+  for (size_t i = 0; i < v.size(); ++i) v[i] = uint32_t(int64_t(t.get(int64_t(i))));
   return v;
 }
 
@@ -76,9 +79,9 @@ template <typename T>
 void eval_matmul(const MatmulDims& d, const Tensor& ta, const Tensor& tb, const OpAttrs& attrs,
                  Tensor& out) {
   std::vector<T> a, b;
-  if constexpr (std::is_same_v<T, int64_t>) {
-    a = int_values(ta);
-    b = int_values(tb);
+  if constexpr (std::is_same_v<T, uint32_t>) {
+    a = wrapped_values(ta);
+    b = wrapped_values(tb);
   } else {
     a = real_values(ta);
     b = real_values(tb);
@@ -112,9 +115,9 @@ std::pair<int64_t, int64_t> valid_range(int64_t out_size, int64_t size, int64_t 
 template <typename T>
 void eval_conv2d(const Tensor& tx, const Tensor& tw, const OpAttrs& a, Tensor& out) {
   std::vector<T> x, w;
-  if constexpr (std::is_same_v<T, int64_t>) {
-    x = int_values(tx);
-    w = int_values(tw);
+  if constexpr (std::is_same_v<T, uint32_t>) {
+    x = wrapped_values(tx);
+    w = wrapped_values(tw);
   } else {
     x = real_values(tx);
     w = real_values(tw);
@@ -265,13 +268,13 @@ Tensor reference_eval(const Graph& g, const Node& n, const std::vector<const Ten
     case OpKind::gemm:
     case OpKind::matmul:
       if (int8)
-        eval_matmul<int64_t>(matmul_dims(g, n), x, *inputs[1], a, out);
+        eval_matmul<uint32_t>(matmul_dims(g, n), x, *inputs[1], a, out);
       else
         eval_matmul<double>(matmul_dims(g, n), x, *inputs[1], a, out);
       break;
     case OpKind::conv2d:
       if (int8)
-        eval_conv2d<int64_t>(x, *inputs[1], a, out);
+        eval_conv2d<uint32_t>(x, *inputs[1], a, out);
       else
         eval_conv2d<double>(x, *inputs[1], a, out);
       break;
