@@ -165,15 +165,16 @@ void exec_matmul(const Instr& in, const ByteStore& ub, const WeightTile& w, Byte
     std::vector<int8_t> a(M * K);
     ub.read(in.ub, a.data(), M * K, who);
     const int8_t* b = reinterpret_cast<const int8_t*>(w.data.data());
-    std::vector<int32_t> c(M * N, 0);
+    // The int32 accumulators wrap on overflow like the hardware's: unsigned arithmetic.
+    std::vector<uint32_t> c(M * N, 0);
     if (accumulate) acc.read(in.src, c.data(), M * N * 4, who);
     for (uint64_t m = 0; m < M; ++m)
       for (uint64_t k = 0; k < K; ++k) {
-        int32_t x = a[m * K + k];
+        const uint32_t x = uint32_t(int32_t(a[m * K + k]));
         if (!x) continue;
         const int8_t* brow = b + k * N;
-        int32_t* crow = &c[m * N];
-        for (uint64_t n = 0; n < N; ++n) crow[n] += x * brow[n];
+        uint32_t* crow = &c[m * N];
+        for (uint64_t n = 0; n < N; ++n) crow[n] += x * uint32_t(int32_t(brow[n]));
       }
     acc.write(in.src, c.data(), M * N * 4);
   } else {
