@@ -93,6 +93,8 @@ class DramChannel {
   };
   // A request arriving at cycle `now`; callers must arrive in non-decreasing `now` order.
   Grant request(uint64_t now, uint64_t bytes, bool write);
+  // Ideal: requests do not wait for each other, so their order does not matter.
+  bool ideal() const { return ideal_; }
 
  private:
   double bytes_per_cycle_;

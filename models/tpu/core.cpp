@@ -576,7 +576,7 @@ uint64_t TpuCore::execute(int u, int seq) {
 }
 
 DramChannel::Grant TpuCore::dram_request(int seq, uint64_t bytes, bool write) {
-  if (p_.stall_free) return channel_->request(now(), bytes, write);
+  if (channel_->ideal()) return channel_->request(now(), bytes, write);
   DramRequest r{seq, bytes, write};
   dram_pending_.push_back(&r);
   cycle_work_.notify(sc_core::SC_ZERO_TIME);

@@ -101,8 +101,8 @@ class TpuCore : public sc_core::sc_module {
   void fail(std::exception_ptr e);
   // A DMA's request for the DRAM channel at the current cycle: granted by cycle_end() once
   // every request of the cycle is in, oldest instruction first, so the order does not depend
-  // on which SystemC delta cycle each requester woke in. Ideal DRAM (stall_free) answers at
-  // once.
+  // on which SystemC delta cycle each requester woke in. An ideal channel (stall_free)
+  // answers at once.
   DramChannel::Grant dram_request(int seq, uint64_t bytes, bool write);
   // Runs after everything else in each cycle that has work for it: clocks the busy RTL arrays
   // (rtl_step), then grants the cycle's DRAM requests.

@@ -13,18 +13,6 @@
 
 namespace xpusim::rtl {
 
-const char* dataflow_name(Dataflow d) {
-  switch (d) {
-    case Dataflow::ws:
-      return "ws";
-    case Dataflow::os:
-      return "os";
-    case Dataflow::is:
-      return "is";
-  }
-  return "?";
-}
-
 namespace {
 
 // Port packing: Verilator maps a port to an integer of 8 to 64 bits, or a VlWide above 64 bits.

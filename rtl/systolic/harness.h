@@ -14,7 +14,9 @@ namespace xpusim::rtl {
 // The array's dataflows. `is` runs on the ws datapath with the operands' roles swapped.
 enum class Dataflow { ws, os, is };
 
-const char* dataflow_name(Dataflow d);
+inline const char* dataflow_name(Dataflow d) {
+  return d == Dataflow::ws ? "ws" : d == Dataflow::os ? "os" : "is";
+}
 
 // One matmul tile: C (m x n, int32) = A (m x k) * B (k x n). Per dataflow the array bounds:
 // ws k <= rows, n <= cols; os m <= rows, n <= cols; is k <= rows, m <= cols.

@@ -77,10 +77,6 @@ std::vector<int32_t> unpack_words(const sc_dt::sc_bv<W>& bits) {
   return words;
 }
 
-const char* dataflow_label(Dataflow df) {
-  return df == Dataflow::ws ? "ws" : df == Dataflow::os ? "os" : "is";
-}
-
 // What the testbench saw of a tile on the ports, in cycles after reset (as ArrayTiming::Times).
 struct Seen {
   uint64_t load_start = 0;                 // first stationary row fired (os: no load)
@@ -363,7 +359,7 @@ void check_array(uint64_t seed) {
   for (const std::string& e : bench.errors) FAIL_CHECK(e);
   for (size_t r = 0; r < runs.size(); ++r) {
     const Run& run = runs[r];
-    INFO("run " << r << " (" << dataflow_label(run.df) << ")");
+    INFO("run " << r << " (" << xpusim::rtl::dataflow_name(run.df) << ")");
     ArrayTiming timing(R, C, model_dataflow(run.df), true);
     REQUIRE(run.seen.size() == run.tiles.size());
     for (size_t i = 0; i < run.tiles.size(); ++i) {
