@@ -1,6 +1,6 @@
 // xpusim command line: run, describe, presets, asm, disasm.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 #include <systemc>
 
 #include <cstdint>
@@ -12,12 +12,7 @@
 #include <sstream>
 
 #include "cli/lab.h"
-#include "compiler/ir/frontend.h"
-#include "compiler/ir/ir.h"
-#include "models/core/backend.h"
-#include "models/core/clock.h"
-#include "models/core/config.h"
-#include "models/core/report.h"
+#include "driver/driver.h"
 
 namespace fs = std::filesystem;
 using namespace xpusim;
@@ -40,7 +35,9 @@ void write_new_file(const std::string& path, const std::string& bytes, bool forc
     throw Error("cannot write '" + path + "'");
 }
 
-std::string stem(const std::string& path) { return fs::path(path).stem().string(); }
+std::string stem(const std::string& path) {
+  return fs::path(path).stem().string();
+}
 
 struct RunArgs {
   std::string arch, workload, program, out;
@@ -54,53 +51,30 @@ int cmd_run(const RunArgs& a) {
   if (a.workload.empty() == a.program.empty())
     throw Error("run: give exactly one of --workload FILE.yaml or --program FILE.s");
   ArchConfig cfg = load_arch(a.arch, a.sets);
-  const FamilyInfo& fam = find_family(cfg.family);
-  std::unique_ptr<Backend> backend = fam.make(cfg);
+  std::vector<std::string> rtl = driver::rtl_overrides(cfg, a.rtl, a.vcd, a.vcd_range);
+  if (!rtl.empty()) {
+    std::vector<std::string> sets = a.sets;
+    sets.insert(sets.end(), rtl.begin(), rtl.end());
+    cfg = load_arch(a.arch, sets);
+  }
   const std::string input = a.workload.empty() ? a.program : a.workload;
   const std::string out = a.out.empty() ? "results/" + stem(input) + "-" + cfg.name : a.out;
   prepare_results_dir(out, a.force);
 
-  RunOptions opt;
+  driver::RunOptions opt;
   opt.functional = !a.no_functional;
   opt.trace = a.trace;
   opt.trace_path = (fs::path(out) / "trace.json").string();
   opt.seed = a.seed;
   opt.dump_after = a.dump_after;
   opt.dump = &std::cout;
-  opt.rtl = a.rtl;
-  if (!a.vcd.empty()) {
-    if (!a.rtl) throw Error("run: --vcd needs --rtl");
-    opt.vcd_path = a.vcd;
-    opt.vcd_first = 0;
-    opt.vcd_last = SIZE_MAX;
-    if (!a.vcd_range.empty()) {
-      unsigned long long first = 0, last = 0;
-      char tail = 0;
-      if (std::sscanf(a.vcd_range.c_str(), "%llu:%llu%c", &first, &last, &tail) != 2 ||
-          first > last)
-        throw Error("run: --vcd-range wants FIRST:LAST (matmul indices, FIRST <= LAST), got '" +
-                    a.vcd_range + "'");
-      opt.vcd_first = size_t(first);
-      opt.vcd_last = size_t(last);
-    }
-  } else if (!a.vcd_range.empty()) {
-    throw Error("run: --vcd-range needs --vcd FILE");
-  }
 
-  RunResult r;
-  std::string name;
-  if (!a.workload.empty()) {
-    compiler::Graph g = compiler::load_workload(a.workload);
-    name = g.name;
-    r = backend->run_workload(g, opt);
-  } else {
-    name = stem(a.program);
-    r = backend->run_program(read_file(a.program), a.program, opt);
-  }
-  write_results(out, cfg, name, r);
+  const RunResult r = a.workload.empty()
+                          ? driver::run_program(cfg, read_file(a.program), a.program, opt)
+                          : driver::run_workload(cfg, a.workload, opt);
+  write_results(out, cfg, r.workload, r);
   std::cout << fmt::format("{} on {}: {} cycles ({:.6g} s at {:g} MHz), functional check: {}\n",
-                           name, cfg.name, r.total_cycles,
-                           ClockDomain(r.clock_mhz).seconds(r.total_cycles), r.clock_mhz,
+                           r.workload, cfg.name, r.total_cycles, seconds_of(r), r.clock_mhz,
                            r.functional_check);
   if (!r.check_detail.empty()) std::cout << "  " << r.check_detail << "\n";
   for (const auto& n : r.notes) std::cout << "  note: " << n << "\n";
@@ -115,8 +89,7 @@ void print_params(const std::vector<ParamSpec>& specs, const ParamValues* values
   for (const auto& s : specs) {
     std::string value = values ? values->text(s.path) : s.default_value;
     std::cout << fmt::format("  {:<{}}  {:>12} {:<14} {} ({}{})\n", s.path, w, value,
-                             s.unit.empty() ? "" : "[" + s.unit + "]", s.description,
-                             s.type_name(),
+                             s.unit.empty() ? "" : "[" + s.unit + "]", s.description, s.type_name(),
                              values ? "" : "");
   }
 }
@@ -124,14 +97,16 @@ void print_params(const std::vector<ParamSpec>& specs, const ParamValues* values
 int cmd_describe(const std::string& what) {
   if (what.empty()) {
     std::cout << "Architecture families (xpusim describe <family|preset>):\n";
-    for (const auto* f : families()) std::cout << fmt::format("  {:<8} {}\n", f->name, f->description);
+    for (const auto& f : driver::families())
+      std::cout << fmt::format("  {:<8} {}\n", f.name, f.description);
     return 0;
   }
-  for (const auto* f : families())
-    if (f->name == what) {
-      std::cout << fmt::format("family {}: {}\nparameters (path, default, unit, description, type):\n",
-                               f->name, f->description);
-      print_params(f->params(), nullptr);
+  for (const auto& f : driver::families())
+    if (f.name == what) {
+      std::cout << fmt::format(
+          "family {}: {}\nparameters (path, default, unit, description, type):\n", f.name,
+          f.description);
+      print_params(*f.params, nullptr);
       return 0;
     }
   ArchConfig cfg = load_arch(what);
@@ -155,7 +130,8 @@ int sc_main(int argc, char* argv[]) {
   CLI::App app{"xpusim: cycle-approximate simulator of AI accelerators"};
   app.require_subcommand(1);
   RunArgs ra;
-  auto* run = app.add_subcommand("run", "compile a workload (or take an assembly program) and simulate it");
+  auto* run =
+      app.add_subcommand("run", "compile a workload (or take an assembly program) and simulate it");
   run->add_option("--arch", ra.arch, "preset name or configuration file (.yaml)")->required();
   run->add_option("--workload", ra.workload, "workload YAML file");
   run->add_option("--program", ra.program, "assembly program of the architecture's family");
@@ -165,13 +141,15 @@ int sc_main(int argc, char* argv[]) {
   run->add_flag("--no-functional", ra.no_functional, "timing only: compute no values");
   run->add_option("--seed", ra.seed, "seed of the generated inputs and weights");
   run->add_option("--dump-after", ra.dump_after,
-                  "print the IR after these passes (frontend, fuse, lower)")->delimiter(',');
+                  "print the IR after these passes (frontend, fuse, lower)")
+      ->delimiter(',');
   run->add_flag("--rtl", ra.rtl,
                 "run every matmul on the verilated systolic array (int8; docs/rtl.md)");
   run->add_option("--vcd", ra.vcd, "with --rtl: write the array's waveforms to this VCD file");
   run->add_option("--vcd-range", ra.vcd_range,
                   "matmuls FIRST:LAST (execution order, from 0) in the VCD (default: all)");
-  run->add_flag("--force", ra.force, "write into a non-empty --out folder that xpusim did not make");
+  run->add_flag("--force", ra.force,
+                "write into a non-empty --out folder that xpusim did not make");
 
   std::string what;
   auto* describe = app.add_subcommand("describe", "parameters of a family or a preset");
@@ -199,19 +177,20 @@ int sc_main(int argc, char* argv[]) {
     if (presets->parsed()) return cmd_presets();
     if (lab->parsed()) return xpusim::cli::run_lab_command();
     if (as->parsed()) {
-      const FamilyInfo& f = find_family(family);
-      std::vector<uint8_t> bin = f.assemble(read_file(in_path), in_path);
+      std::vector<uint8_t> bin = driver::assemble(family, read_file(in_path), in_path);
       if (out_path.empty()) out_path = (fs::path(in_path).replace_extension(".bin")).string();
       write_new_file(out_path, std::string(bin.begin(), bin.end()), force);
       std::cout << fmt::format("{}: {} bytes\n", out_path, bin.size());
       return 0;
     }
     if (dis->parsed()) {
-      const FamilyInfo& f = find_family(family);
       std::string bytes = read_file(in_path);
-      std::string text = f.disassemble(std::vector<uint8_t>(bytes.begin(), bytes.end()), in_path);
-      if (out_path.empty()) std::cout << text;
-      else write_new_file(out_path, text, force);
+      std::string text =
+          driver::disassemble(family, std::vector<uint8_t>(bytes.begin(), bytes.end()), in_path);
+      if (out_path.empty())
+        std::cout << text;
+      else
+        write_new_file(out_path, text, force);
       return 0;
     }
   } catch (const Error& e) {

@@ -58,26 +58,30 @@ const std::vector<Pass>& graph_passes() {
   return passes;
 }
 
-void run_graph_passes(Graph& g, const std::vector<std::string>& dump_after, std::ostream* dump) {
-  for (const auto& name : dump_after) {
-    bool known = name == "frontend" || name == "lower";  // lower: by the target
-    for (const auto& p : graph_passes()) known |= p.name == name;
-    if (!known) {
-      std::string list = "frontend";
-      for (const auto& p : graph_passes()) list += ", " + p.name;
-      throw Error("--dump-after=" + name + ": unknown pass (known: " + list + ", lower)");
+bool Dump::wants(const std::string& pass) const {
+  return out && std::count(after.begin(), after.end(), pass);
+}
+
+void Dump::print(const std::string& pass, const std::string& what, const std::string& text) const {
+  if (wants(pass)) *out << "# " << what << " after pass '" << pass << "'\n" << text << "\n";
+}
+
+void Dump::check_names(const std::vector<std::string>& known) const {
+  for (const auto& name : after)
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      std::string list;
+      for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+      throw Error("--dump-after=" + name + ": unknown pass (known: " + list + ")");
     }
-  }
-  auto dump_if = [&](const std::string& name) {
-    if (dump && std::count(dump_after.begin(), dump_after.end(), name))
-      *dump << "# IR after pass '" << name << "'\n" << to_yaml(g) << "\n";
-  };
+}
+
+void run_graph_passes(Graph& g, const Dump& dump) {
   verify(g);
-  dump_if("frontend");
+  dump.print("frontend", "IR", to_yaml(g));
   for (const auto& p : graph_passes()) {
     p.run(g);
     verify(g);
-    dump_if(p.name);
+    dump.print(p.name, "IR", to_yaml(g));
   }
 }
 

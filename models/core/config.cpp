@@ -9,7 +9,7 @@
 #include <set>
 #include <sstream>
 
-#include "models/core/backend.h"
+#include "models/core/machine.h"
 
 namespace fs = std::filesystem;
 

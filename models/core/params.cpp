@@ -21,6 +21,8 @@ std::string ParamSpec::type_name() const {
       for (size_t i = 0; i < choices.size(); ++i) s += (i ? "|" : "") + choices[i];
       return s;
     }
+    case ParamType::text:
+      return "text";
   }
   return "";
 }
@@ -52,6 +54,10 @@ ParamSpec choice_param(std::string path, std::string def, std::vector<std::strin
                        std::string desc) {
   return {std::move(path),   ParamType::choice, "", std::move(def), std::move(desc), 0, 0,
           std::move(choices)};
+}
+
+ParamSpec text_param(std::string path, std::string desc) {
+  return {std::move(path), ParamType::text, "", "", std::move(desc), 0, 0, {}};
 }
 
 ParamValues::ParamValues(const std::vector<ParamSpec>* specs) : specs_(specs) {
@@ -122,6 +128,10 @@ void ParamValues::set(const std::string& path, const std::string& text, const So
           return;
         }
       bad("");
+      return;
+    case ParamType::text:
+      values_[path] = text;
+      return;
   }
 }
 

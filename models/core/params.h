@@ -12,7 +12,7 @@
 
 namespace xpusim {
 
-enum class ParamType { integer, real, boolean, choice };
+enum class ParamType { integer, real, boolean, choice, text };
 
 struct ParamSpec {
   std::string path;  // dotted key in the config, e.g. "array.rows"
@@ -24,7 +24,7 @@ struct ParamSpec {
   double max = std::numeric_limits<double>::max();
   std::vector<std::string> choices;  // ParamType::choice
 
-  std::string type_name() const;  // "integer", "number", "boolean", "one of os|ws|is"
+  std::string type_name() const;  // "integer", "number", "boolean", "one of os|ws|is", "text"
 };
 
 // Convenience constructors, so declarations read as a table.
@@ -35,6 +35,8 @@ ParamSpec real_param(std::string path, std::string unit, double def, std::string
 ParamSpec bool_param(std::string path, bool def, std::string desc);
 ParamSpec choice_param(std::string path, std::string def, std::vector<std::string> choices,
                        std::string desc);
+// Free text (a file name); the default is empty.
+ParamSpec text_param(std::string path, std::string desc);
 
 // Resolved values of a set of declared parameters. Values are validated on set().
 class ParamValues {

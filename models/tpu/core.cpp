@@ -46,7 +46,7 @@ TpuCore::~TpuCore() = default;
 
 TpuCore::TpuCore(sc_core::sc_module_name name, const TpuParams& p,
                  const std::vector<Instr>& program, const std::string& file, ByteStore* dram,
-                 StatGroup& stats, TraceRecorder& trace, const RtlOptions& rtl)
+                 StatGroup& stats, TraceRecorder& trace)
     : sc_module(name),
       p_(p),
       prog_(program),
@@ -93,12 +93,13 @@ TpuCore::TpuCore(sc_core::sc_module_name name, const TpuParams& p,
     units_[u].track = trace_.track(unit);
     if (is_mxu(u)) arrays_[size_t(u - kMxu0)].load_track = trace_.track(unit + " load");
   }
-  rtl_ = rtl;
-  if (rtl_.enabled) {
+  if (!p.rtl && !p.vcd_path.empty())
+    throw Error("array.vcd (--vcd) needs the RTL arrays: array.model rtl (--rtl)");
+  if (p.rtl) {
 #ifdef XPUSIM_WITH_VERILATOR
     if (!functional_)
       throw Error(
-          "--rtl needs values (the RTL array multiplies real operands): drop "
+          "array.model rtl (--rtl) needs values (the RTL array multiplies real operands): drop "
           "--no-functional");
     bool built = false;
     std::string shapes;
@@ -108,8 +109,8 @@ TpuCore::TpuCore(sc_core::sc_module_name name, const TpuParams& p,
     }
     if (!built)
       throw Error(
-          fmt::format("--rtl: no verilated {}x{} systolic array in this build (built: {}; "
-                      "rtl/systolic/CMakeLists.txt)",
+          fmt::format("array.model rtl (--rtl): no verilated {}x{} systolic array in this build "
+                      "(built: {}; rtl/systolic/CMakeLists.txt)",
                       p.rows, p.cols, shapes));
     const rtl::Dataflow df = p.dataflow == Dataflow::ws   ? rtl::Dataflow::ws
                              : p.dataflow == Dataflow::os ? rtl::Dataflow::os
@@ -120,16 +121,18 @@ TpuCore::TpuCore(sc_core::sc_module_name name, const TpuParams& p,
       rtl::RunOptions o;
       o.fold_overlap = p.fold_overlap;
       if (i == 0) {  // the VCD shows mxu 0
-        o.vcd_path = rtl_.vcd_path;
-        o.vcd_first = rtl_.vcd_first;
-        o.vcd_last = rtl_.vcd_last;
+        o.vcd_path = p.vcd_path;
+        o.vcd_first = p.vcd_first;
+        o.vcd_last = p.vcd_last;
       }
       a->h->start(df, o);
       a->free_at.push_back(0);  // the first tile may leave the queue at once
       rtl_arrays_.push_back(std::move(a));
     }
 #else
-    throw Error("--rtl: xpusim was built without Verilator (XPUSIM_WITH_VERILATOR=OFF)");
+    throw Error(
+        "array.model rtl (--rtl): xpusim was built without Verilator "
+        "(XPUSIM_WITH_VERILATOR=OFF)");
 #endif
   }
   // Static checks before the simulation starts: every instruction against the configuration,
@@ -140,8 +143,7 @@ TpuCore::TpuCore(sc_core::sc_module_name name, const TpuParams& p,
   SC_THREAD(dispatcher);
   for (int u = 0; u < units; ++u)
     sc_core::sc_spawn(
-        sc_bind(is_mxu(u) && rtl_.enabled ? &TpuCore::rtl_mxu_thread : &TpuCore::unit_thread, this,
-                u),
+        sc_bind(is_mxu(u) && p.rtl ? &TpuCore::rtl_mxu_thread : &TpuCore::unit_thread, this, u),
         (is_mxu(u) ? fmt::format("mxu{}", u - kMxu0) : kUnitNames[u]).c_str());
   sc_core::sc_spawn(sc_bind(&TpuCore::cycle_end, this), "cycle_end");
 }
@@ -242,8 +244,7 @@ void TpuCore::validate(const Instr& in) const {
       break;
     case Opcode::matmul: {
       dtype_ok();
-      need(!rtl_.enabled || in.dtype == Dtype::int8,
-           "--rtl: the RTL array multiplies int8, not bf16");
+      need(!p_.rtl || in.dtype == Dtype::int8, "--rtl: the RTL array multiplies int8, not bf16");
       need(in.rows > 0 && in.k > 0 && in.cols > 0, "m, k and n must be positive");
       const uint32_t R = uint32_t(p_.rows), C = uint32_t(p_.cols);
       switch (p_.dataflow) {
@@ -565,13 +566,7 @@ uint64_t TpuCore::execute(int u, int seq) {
     if (free_at > t) trace_.slice(st.track, isa::tpu::opcode_name(in.op), t, free_at - t, in.layer);
   }
   last_done_ = std::max(last_done_, d.done);
-  if (in.layer >= 0) {
-    if (layers_.size() <= size_t(in.layer)) layers_.resize(size_t(in.layer) + 1);
-    LayerSpan& l = layers_[size_t(in.layer)];
-    l.start = std::min(l.start, start);
-    l.done = std::max(l.done, d.done);
-    l.dram_bytes += dram_bytes;
-  }
+  layers_.note(in.layer, start, d.done, dram_bytes);
   return free_at;
 }
 
@@ -744,12 +739,7 @@ void TpuCore::rtl_step() {
           arr.busy_until = std::max(arr.busy_until, e.cycle);
           if (!p_.fold_overlap) ra.free_at[e.tile + 1] = e.cycle;
           last_done_ = std::max(last_done_, d.done);
-          if (in.layer >= 0) {
-            if (layers_.size() <= size_t(in.layer)) layers_.resize(size_t(in.layer) + 1);
-            LayerSpan& l = layers_[size_t(in.layer)];
-            l.start = std::min(l.start, t.load_start);
-            l.done = std::max(l.done, d.done);
-          }
+          layers_.note(in.layer, t.load_start, d.done, 0);
           break;
         }
       }

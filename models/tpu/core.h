@@ -16,6 +16,7 @@
 
 #include "isa/tpu/instr.h"
 #include "isa/tpu/semantics.h"
+#include "models/core/layers.h"
 #include "models/core/memory.h"
 #include "models/core/stats.h"
 #include "models/core/trace.h"
@@ -24,33 +25,21 @@
 
 namespace xpusim::tpu {
 
-// Matmuls through the verilated systolic array (rtl/systolic) instead of ArrayTiming.
-struct RtlOptions {
-  bool enabled = false;
-  std::string vcd_path;  // waveforms of matmuls [vcd_first, vcd_last] (execution order)
-  size_t vcd_first = 0, vcd_last = 0;
-};
-
 class TpuCore : public sc_core::sc_module {
  public:
   // `dram` holds the functional DRAM (nullptr when timing only). `file` names the program in
   // messages (assembly path, or the workload for compiled programs).
   TpuCore(sc_core::sc_module_name name, const TpuParams& p,
           const std::vector<isa::tpu::Instr>& program, const std::string& file, ByteStore* dram,
-          StatGroup& stats, TraceRecorder& trace, const RtlOptions& rtl = {});
+          StatGroup& stats, TraceRecorder& trace);
   SC_HAS_PROCESS(TpuCore);
   ~TpuCore() override;
 
   // After sc_start(): rethrows an error raised inside a unit, or reports a deadlock.
   void check_finished() const;
   uint64_t total_cycles() const { return total_cycles_; }
-  struct LayerSpan {
-    uint64_t start = ~uint64_t(0);  // the first of its instructions started
-    uint64_t done = 0;              // the last of its instructions completed
-    uint64_t dram_bytes = 0;        // DRAM bytes its instructions moved
-  };
   // Per layer (index = Instr::layer).
-  const std::vector<LayerSpan>& layers() const { return layers_; }
+  const std::vector<LayerSpan>& layers() const { return layers_.spans(); }
 
   static constexpr uint64_t kUnknown = ~uint64_t(0);
 
@@ -142,7 +131,6 @@ class TpuCore : public sc_core::sc_module {
     uint64_t load_start = 0, stream_start = 0;
   };
   struct RtlArray;  // harness and tiles (core.cpp)
-  RtlOptions rtl_;
   std::vector<std::unique_ptr<RtlArray>> rtl_arrays_;
   size_t rtl_matmuls_ = 0;  // matmuls offered, all arrays (the VCD range counts these)
   struct DramRequest {
@@ -162,7 +150,7 @@ class TpuCore : public sc_core::sc_module {
   bool finished_ = false;
   std::exception_ptr error_;
   uint64_t total_cycles_ = 0, last_done_ = 0;
-  std::vector<LayerSpan> layers_;
+  LayerTracker layers_;
 
   uint64_t& macs_;
   uint64_t& stream_cycles_;

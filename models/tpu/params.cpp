@@ -1,6 +1,7 @@
 #include "models/tpu/params.h"
 
 #include <cmath>
+#include <cstdint>
 
 namespace xpusim::tpu {
 
@@ -15,6 +16,16 @@ const std::vector<ParamSpec>& param_specs() {
       bool_param("array.fold_overlap", true,
                  "double-buffered stationary operand: the next tile loads while the current "
                  "streams (false: SCALE-Sim's serial folds)"),
+      choice_param("array.model", "formula", {"formula", "rtl"},
+                   "what times the arrays' matmuls: the formula (ArrayTiming) or the verilated "
+                   "RTL array (rtl/systolic: int8, functional runs, built shapes only; --rtl)"),
+      text_param("array.vcd",
+                 "with array.model rtl: write the first array's waveforms to this VCD file "
+                 "(empty: none; --vcd)"),
+      int_param("array.vcd_first", "matmuls", 0,
+                "first matmul in the VCD (execution order, from 0; --vcd-range FIRST:LAST)"),
+      int_param("array.vcd_last", "matmuls", -1,
+                "last matmul in the VCD (-1: through the end of the run)", -1),
       choice_param("array.dtypes", "int8", {"int8", "bf16", "int8+bf16"},
                    "operand types the arrays multiply (int8 -> int32, bf16 -> fp32)"),
       int_param("ub.bytes", "bytes", 24 << 20, "unified buffer capacity", 1024),
@@ -53,6 +64,10 @@ TpuParams::TpuParams(const ParamValues& v)
                : v.choice("array.dataflow") == "os" ? Dataflow::os
                                                     : Dataflow::is),
       fold_overlap(v.boolean("array.fold_overlap")),
+      rtl(v.choice("array.model") == "rtl"),
+      vcd_path(v.text("array.vcd")),
+      vcd_first(size_t(v.integer("array.vcd_first"))),
+      vcd_last(v.integer("array.vcd_last") < 0 ? SIZE_MAX : size_t(v.integer("array.vcd_last"))),
       int8(v.choice("array.dtypes") != "bf16"),
       bf16(v.choice("array.dtypes") != "int8"),
       ub_bytes(uint64_t(v.integer("ub.bytes"))),

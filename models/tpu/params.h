@@ -20,7 +20,10 @@ struct TpuParams {
   int rows, cols, count;  // array shape, number of arrays (MXUs)
   Dataflow dataflow;
   bool fold_overlap;
-  bool int8, bf16;  // operand types the arrays multiply
+  bool rtl;                    // matmuls through the verilated array (array.model: rtl)
+  std::string vcd_path;        // with rtl: waveforms of matmuls [vcd_first, vcd_last]
+  size_t vcd_first, vcd_last;  // execution order; vcd_last SIZE_MAX: through the end
+  bool int8, bf16;             // operand types the arrays multiply
   uint64_t ub_bytes, acc_bytes;
   int ub_port_bytes;
   int fifo_depth;

@@ -103,7 +103,7 @@ TEST_CASE("lab check reports a malformed answers file with file:line", "[unit]")
   SECTION("an unknown kind of lab") {
     const std::string lab = write_text(dir, "lab.yaml", "schema: 1\nkind: gates\nname: t\n");
     check_error(run_cli("lab check --print-expected --lab " + lab),
-                lab + ":2:", "kind 'gates': expected layers (the default) or rtl");
+                lab + ":2:", "kind 'gates' is not a lab kind of this build");
   }
 }
 
@@ -188,7 +188,8 @@ TEST_CASE("lab check (rtl): malformed answers and lab files name file:line", "[u
 
 TEST_CASE("lab check (rtl): without Verilator the lab is a clear error", "[unit]") {
   check_error(run_cli("lab check --print-expected --lab " + kLab02), kLab02 + "/lab.yaml",
-              "built without Verilator (-DXPUSIM_WITH_VERILATOR=OFF)");
+              "kind 'rtl' is not a lab kind of this build (layers; layers is the default). The "
+              "rtl kind needs a build with Verilator");
 }
 
 #endif

@@ -1,5 +1,6 @@
-#include "compiler/targets/tpu/lower.h"
-
+// The TPU family's compiler target: lowering a graph to the TPU ISA with tiling under the
+// buffer capacities the preset gives, double buffering (ping-pong regions in the unified
+// buffer and the accumulators) and instruction selection.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -7,7 +8,10 @@
 #include <cstring>
 
 #include "compiler/reference/tensor.h"
+#include "compiler/target.h"
+#include "isa/tpu/program.h"
 #include "isa/tpu/semantics.h"
+#include "models/tpu/params.h"
 
 namespace xpusim::compiler {
 namespace {
@@ -16,6 +20,8 @@ using isa::tpu::Dtype;
 using isa::tpu::Instr;
 using isa::tpu::Opcode;
 using isa::tpu::VecFunc;
+using tpu::Dataflow;
+using tpu::TpuParams;
 
 constexpr uint64_t kAlign = 64;
 
@@ -36,7 +42,8 @@ struct GemmSpec {
 
 class Lowerer {
  public:
-  Lowerer(const Graph& g, const TpuCaps& c) : g_(g), c_(c) {
+  Lowerer(const Graph& g, const TpuParams& c, const std::string& target)
+      : g_(g), c_(c), target_(target) {
     const uint64_t ub = c.ub_bytes;
     // UB: [A0 | A1 | O0 | O1 | params], the params region for norm weights.
     params_bytes_ = 0;
@@ -51,30 +58,28 @@ class Lowerer {
     acc_part_ = c.acc_bytes / (2 * uint64_t(c.count)) / kAlign * kAlign;
   }
 
-  TpuProgram run() {
-    out_.dram_addr.assign(g_.tensors.size(), ~uint64_t(0));
-    out_.layout.assign(g_.tensors.size(), DramLayout{});
+  Lowered run() {
+    place_.assign(g_.tensors.size(), Placement{});
     choose_layouts();
     for (size_t t = 0; t < g_.tensors.size(); ++t)
-      out_.dram_addr[t] = alloc(uint64_t(g_.tensors[t].bytes()), g_.tensors[t].loc);
+      place_[t].addr = alloc(uint64_t(g_.tensors[t].bytes()), g_.tensors[t].loc);
     for (size_t i = 0; i < g_.nodes.size(); ++i) {
       layer_ = int(i);
-      const Node& n = g_.nodes[i];
-      out_.layer_names.push_back(n.name);
-      out_.layer_ops.push_back(op_name(n.kind));
-      lower(n);
+      lower(g_.nodes[i]);
     }
     Instr halt;
     halt.op = Opcode::halt;
-    out_.code.push_back(halt);
-    out_.dram_used = dram_top_;
-    return std::move(out_);
+    code_.push_back(halt);
+    Lowered out;
+    out.program = std::make_unique<isa::tpu::Program>(std::move(code_));
+    out.tensors = std::move(place_);
+    return out;
   }
 
  private:
   [[noreturn]] void unsupported(const Node& n, const std::string& why) const {
     throw Error(n.loc, fmt::format("op '{}' (node '{}') cannot be lowered to target '{}': {}",
-                                   op_name(n.kind), n.name, c_.target, why));
+                                   op_name(n.kind), n.name, target_, why));
   }
 
   uint64_t alloc(uint64_t bytes, const SourceLoc& loc) {
@@ -83,13 +88,13 @@ class Lowerer {
     if (dram_top_ > c_.dram_bytes)
       throw Error(loc,
                   fmt::format("the workload needs more than the {} bytes of DRAM of target '{}'",
-                              c_.dram_bytes, c_.target));
+                              c_.dram_bytes, target_));
     return a;
   }
 
   void emit(Instr in) {
     in.layer = layer_;
-    out_.code.push_back(in);
+    code_.push_back(in);
   }
 
   Dtype dtype_of(const Node& n, DType t) const {
@@ -129,12 +134,12 @@ class Lowerer {
     }
     for (const auto& n : g_.nodes) {
       if (n.kind == OpKind::conv2d) {
-        DramLayout& l = out_.layout[n.inputs[1]];
-        l.kind = DramLayout::conv_weight;
+        Layout& l = place_[size_t(n.inputs[1])].layout;
+        l.kind = Layout::conv_weight;
         l.groups = n.attrs.groups;
       } else if (n.kind == OpKind::gemm && nhwc[n.inputs[0]]) {
         const auto& s = g_.tensor(n.inputs[0]).shape;
-        out_.layout[n.inputs[1]] = {DramLayout::gemm_b_nhwc, 1, s[1], s[2], s[3]};
+        place_[size_t(n.inputs[1])].layout = {Layout::gemm_b_nhwc, 1, s[1], s[2], s[3]};
       } else if (!elementwise(n.kind) && n.kind != OpKind::conv2d && n.kind != OpKind::pool &&
                  n.kind != OpKind::gemm) {
         for (int t : n.inputs)
@@ -145,7 +150,7 @@ class Lowerer {
       }
     }
     for (size_t t = 0; t < nhwc.size(); ++t)
-      if (nhwc[t]) out_.layout[t].kind = DramLayout::nhwc;
+      if (nhwc[t]) place_[t].layout.kind = Layout::nhwc;
   }
 
   void lower(const Node& n) {
@@ -190,18 +195,18 @@ class Lowerer {
     uint64_t Mt = 0, Nt = 0, Kt = 0;
     auto lim = [](uint64_t a, uint64_t b) { return b == 0 ? 0 : a / b; };
     switch (c_.dataflow) {
-      case 'w':  // K over rows, N over columns, M streamed
+      case Dataflow::ws:  // K over rows, N over columns, M streamed
         Kt = std::min(K, R);
         Nt = std::min({N, C, lim(fifo, Kt * e)});
         Mt = std::min({M, lim(acc_part_, Nt * 4), lim(quarter_, Kt * e), lim(quarter_, Nt * eo)});
         break;
-      case 'o':  // M over rows, N over columns, K streamed
+      case Dataflow::os:  // M over rows, N over columns, K streamed
         Mt = std::min(M, R);
         Nt = std::min(N, C);
         Kt = std::min({K, lim(fifo, Nt * e), lim(quarter_, Mt * e)});
         if (Mt * Nt * 4 > acc_part_ || Mt * Nt * eo > quarter_) Mt = 0;
         break;
-      default:  // 'i': K over rows, M over columns, N streamed
+      case Dataflow::is:  // K over rows, M over columns, N streamed
         Kt = std::min(K, R);
         Mt = std::min(M, C);
         Nt = std::min({N, lim(fifo, Kt * e), lim(acc_part_, Mt * 4), lim(quarter_, Mt * eo)});
@@ -317,7 +322,7 @@ class Lowerer {
     emit_copy(Opcode::wrhost, dram, ub, rows, bytes, stride);
   }
 
-  uint64_t addr(int t) const { return out_.dram_addr[size_t(t)]; }
+  uint64_t addr(int t) const { return place_[size_t(t)].addr; }
 
   void lower_gemm(const Node& n) {
     const auto& a = g_.tensor(n.inputs[0]);
@@ -553,7 +558,7 @@ class Lowerer {
       throw Error(
           fmt::format("attention: a row of {} fp32 scores does not fit a quarter of "
                       "the unified buffer of '{}'",
-                      cols, c_.target));
+                      cols, target_));
     for (uint64_t r0 = 0, t = 0; r0 < rows; r0 += rt, ++t) {
       const uint64_t r = std::min(rt, rows - r0);
       const uint64_t a = (t % 2) * quarter_, o = 2 * quarter_ + (t % 2) * quarter_;
@@ -575,65 +580,33 @@ class Lowerer {
   }
 
   const Graph& g_;
-  const TpuCaps& c_;
-  TpuProgram out_;
+  const TpuParams& c_;
+  const std::string& target_;
+  std::vector<Instr> code_;
+  std::vector<Placement> place_;  // per tensor id
   uint64_t dram_top_ = 0, quarter_ = 0, acc_part_ = 0, params_bytes_ = 0;
   int layer_ = -1;
 };
 
-}  // namespace
-
-TpuProgram lower_to_tpu(const Graph& g, const TpuCaps& caps) {
-  return Lowerer(g, caps).run();
-}
-
-namespace {
-// Element index in the graph layout of the element at position i of the DRAM layout.
-int64_t graph_index(int64_t i, const TensorInfo& info, const DramLayout& l) {
-  const auto& s = info.shape;
-  switch (l.kind) {
-    case DramLayout::row_major:
-      return i;
-    case DramLayout::nhwc: {  // DRAM order n, h, w, c
-      const int64_t C = s[1], H = s[2], W = s[3];
-      const int64_t c = i % C, w = (i / C) % W, h = (i / C / W) % H, n = i / C / W / H;
-      return ((n * C + c) * H + h) * W + w;
-    }
-    case DramLayout::conv_weight: {  // per group: rows (r, s, c), columns k
-      const int64_t K = s[0], Cg = s[1], R = s[2], S = s[3], Kg = K / l.groups;
-      const int64_t block = R * S * Cg * Kg, grp = i / block, j = i % block;
-      const int64_t kk = j % Kg, row = j / Kg, c = row % Cg, rs = row / Cg, ss = rs % S, r = rs / S;
-      return ((grp * Kg + kk) * Cg + c) * R * S + r * S + ss;
-    }
-    case DramLayout::gemm_b_nhwc: {  // rows in (h, w, c) order instead of (c, h, w)
-      const int64_t N = s[1], col = i % N, row = i / N;
-      const int64_t c = row % l.c, hw = row / l.c;
-      return (c * l.h * l.w + hw) * N + col;
-    }
+class TpuTarget final : public Target {
+ public:
+  explicit TpuTarget(const ArchConfig& cfg) : name_(cfg.name), p_(cfg.values) {}
+  std::vector<std::string> pass_names() const override { return {"lower"}; }
+  Lowered lower(const Graph& g, const Dump& dump) const override {
+    Lowered out = Lowerer(g, p_, name_).run();
+    dump.print("lower", "TPU program", out.program->disassemble());
+    return out;
   }
-  return i;
-}
+
+ private:
+  std::string name_;
+  TpuParams p_;
+};
+
+const bool registered =
+    register_target(TargetInfo{"tpu", [](const ArchConfig& cfg) -> std::unique_ptr<Target> {
+                                 return std::make_unique<TpuTarget>(cfg);
+                               }});
+
 }  // namespace
-
-std::vector<uint8_t> pack_for_dram(const Tensor& t, const DramLayout& l) {
-  if (l.kind == DramLayout::row_major) return t.data;
-  TensorInfo info;
-  info.shape = t.shape;
-  info.dtype = t.dtype;
-  const int64_t e = dtype_size(t.dtype);
-  std::vector<uint8_t> out(t.data.size());
-  for (int64_t i = 0; i < t.elements(); ++i)
-    std::memcpy(&out[size_t(i * e)], &t.data[size_t(graph_index(i, info, l) * e)], size_t(e));
-  return out;
-}
-
-Tensor unpack_from_dram(const std::vector<uint8_t>& bytes, const TensorInfo& info,
-                        const DramLayout& l) {
-  Tensor t(info.shape, info.dtype);
-  const int64_t e = dtype_size(info.dtype);
-  for (int64_t i = 0; i < t.elements(); ++i)
-    std::memcpy(&t.data[size_t(graph_index(i, info, l) * e)], &bytes[size_t(i * e)], size_t(e));
-  return t;
-}
-
 }  // namespace xpusim::compiler

@@ -1,18 +1,21 @@
-// What every kind of course lab shares in `xpusim lab check` (cli/lab.cpp): reading lab.yaml
-// and the answers file with file:line complaints, finding the lab, and the grading report in
-// English or Chinese.
+// Course labs (docs/labs/): what every kind of lab shares in `xpusim lab check` (reading
+// lab.yaml and the answers file with file:line complaints, finding the lab, the grading report
+// in English or Chinese) and the registry of lab kinds. A kind registers itself where its
+// machinery lives: `layers` (lab 01) in driver/lab_layers.cpp, `rtl` (lab 02) with the
+// systolic-array RTL in rtl/systolic/lab_rtl.cpp.
 #pragma once
 
 #include <yaml-cpp/yaml.h>
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "models/core/error.h"
 
-namespace xpusim::cli::lab {
+namespace xpusim::lab {
 
 // ---- YAML reading: every complaint names file:line ----
 
@@ -31,7 +34,7 @@ double number(const std::string& file, const YAML::Node& n, const std::string& w
 // ---- lab.yaml ----
 
 // The lab's kind: `kind:` in lab.yaml, `layers` when absent (lab 01: layers simulated with a
-// preset) or `rtl` (lab 02: tile sequences run on the verilated systolic array).
+// preset); it must be a registered kind (`rtl`, lab 02, exists in builds with Verilator).
 std::string lab_kind(const std::string& file, const YAML::Node& root);
 
 // The keys every kind has: schema, kind, name, title, title_zh, array.
@@ -104,8 +107,17 @@ struct CheckRequest {
   bool print_expected = false;
 };
 
-// Grades the answers of a lab of kind rtl (cli/lab_rtl.cpp), or prints its expected answers;
+// A kind of lab: grades the answers of a lab of its kind, or prints its expected answers;
 // returns the exit status.
-int check_rtl_lab(const CheckRequest& req);
+struct LabKind {
+  std::string name;
+  std::function<int(const CheckRequest&)> check;
+};
+bool register_lab_kind(LabKind kind);
+const LabKind& find_lab_kind(const std::string& name);
 
-}  // namespace xpusim::cli::lab
+// `xpusim lab check`: loads the answers and the lab they name (or `lab_arg`), then grades them
+// with the lab's kind; with print_expected (and no answers file) prints the expected answers.
+int check_lab(const std::string& answers_file, const std::string& lab_arg, bool print_expected);
+
+}  // namespace xpusim::lab

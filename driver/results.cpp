@@ -1,4 +1,4 @@
-#include "models/core/report.h"
+#include "driver/results.h"
 
 #include <fmt/format.h>
 
@@ -17,16 +17,16 @@ nlohmann::ordered_json metric(double value, const std::string& unit, const std::
   return {{"value", value}, {"unit", unit}, {"description", desc}};
 }
 
-double seconds_of(const RunResult& r) {
-  return ClockDomain(r.clock_mhz).seconds(r.total_cycles);
-}
-
 void write_file(const fs::path& p, const std::string& text) {
   std::ofstream out(p);
   if (!out || !(out << text)) throw Error("cannot write '" + p.string() + "'");
 }
 
 }  // namespace
+
+double seconds_of(const RunResult& r) {
+  return ClockDomain(r.clock_mhz).seconds(r.total_cycles);
+}
 
 nlohmann::ordered_json derived_metrics(const RunResult& r) {
   double secs = seconds_of(r);

@@ -15,21 +15,18 @@
 #include <cstdint>
 #include <iostream>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
-#include "cli/lab_common.h"
+#include "driver/lab.h"
 #include "models/core/error.h"
 #include "models/core/random.h"
 #include "models/tpu/array_timing.h"
 #include "models/tpu/params.h"
-#ifdef XPUSIM_WITH_VERILATOR
-#include <stdexcept>
-
 #include "rtl/systolic/harness.h"
-#endif
 
-namespace xpusim::cli::lab {
+namespace xpusim::lab {
 namespace {
 
 struct Tile {
@@ -134,7 +131,6 @@ struct Outcome {
   bool values_ok = false;  // the RTL's results equal the reference matmul
 };
 
-#ifdef XPUSIM_WITH_VERILATOR
 rtl::Dataflow rtl_dataflow(tpu::Dataflow d) {
   return d == tpu::Dataflow::ws   ? rtl::Dataflow::ws
          : d == tpu::Dataflow::os ? rtl::Dataflow::os
@@ -198,14 +194,6 @@ std::vector<std::vector<Outcome>> run_questions(const RtlLab& lab) {
   }
   return out;
 }
-#else
-std::vector<std::vector<Outcome>> run_questions(const RtlLab& lab) {
-  throw Error(SourceLoc{lab.head.file},
-              "this lab runs the verilated systolic array, but this xpusim was built without "
-              "Verilator (-DXPUSIM_WITH_VERILATOR=OFF); install Verilator 5 and build again with "
-              "-DXPUSIM_WITH_VERILATOR=ON (docs/rtl.md)");
-}
-#endif
 
 // ---- reporting ----
 
@@ -303,8 +291,6 @@ int grade(const RtlLab& lab, const Answers& a, const std::vector<std::vector<Out
          problem(model_off, kModelOff, kModelOffHint);
 }
 
-}  // namespace
-
 int check_rtl_lab(const CheckRequest& req) {
   const RtlLab lab = load_rtl_lab(req.lab_file, req.lab);
   if (req.print_expected) {
@@ -315,4 +301,8 @@ int check_rtl_lab(const CheckRequest& req) {
   return grade(lab, answers, run_questions(lab));
 }
 
-}  // namespace xpusim::cli::lab
+const bool registered = register_lab_kind(LabKind{"rtl", check_rtl_lab});
+
+}  // namespace
+
+}  // namespace xpusim::lab

@@ -1,6 +1,6 @@
 // What the kinds of course lab share: YAML reading, lab.yaml's common keys, the answers file's
 // head, finding the lab, the report.
-#include "cli/lab_common.h"
+#include "driver/lab.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -11,9 +11,45 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "models/core/registry.h"
+
 namespace fs = std::filesystem;
 
-namespace xpusim::cli::lab {
+namespace xpusim::lab {
+
+namespace {
+Registry<LabKind>& kinds() {
+  static Registry<LabKind> r("lab kind");
+  return r;
+}
+}  // namespace
+
+bool register_lab_kind(LabKind kind) {
+  const std::string name = kind.name;
+  return kinds().add(name, std::move(kind));
+}
+
+const LabKind& find_lab_kind(const std::string& name) {
+  return kinds().find(name);
+}
+
+int check_lab(const std::string& answers_file, const std::string& lab_arg, bool print_expected) {
+  if (answers_file.empty() && !print_expected)
+    throw Error("lab check: give the answers file (or --print-expected with --lab DIR)");
+  CheckRequest req;
+  req.answers_file = answers_file;
+  req.print_expected = print_expected;
+  if (!answers_file.empty()) {
+    req.answers = load_yaml(answers_file);
+    if (!req.answers.IsMap())
+      throw Error(SourceLoc{answers_file, 1},
+                  "expected a map with keys lab, lang, student, answers (see the lab's "
+                  "answers-template.yaml)");
+  }
+  req.lab_file = find_lab(lab_arg, answers_file, req.answers).string();
+  req.lab = load_yaml(req.lab_file);
+  return find_lab_kind(lab_kind(req.lab_file, req.lab)).check(req);
+}
 
 SourceLoc loc_of(const std::string& file, const YAML::Node& n) {
   return SourceLoc{file, n.Mark().line + 1, n.Mark().column + 1};
@@ -77,8 +113,11 @@ std::string lab_kind(const std::string& file, const YAML::Node& root) {
   const YAML::Node kind = root["kind"];
   if (!kind) return "layers";
   const std::string k = scalar(file, kind, "kind");
-  if (k != "layers" && k != "rtl")
-    throw Error(loc_of(file, kind), "kind '" + k + "': expected layers (the default) or rtl");
+  if (!kinds().try_find(k))
+    throw Error(loc_of(file, kind), "kind '" + k + "' is not a lab kind of this build (" +
+                                        kinds().known() +
+                                        "; layers is the default). The rtl kind needs a build "
+                                        "with Verilator (docs/rtl.md)");
   return k;
 }
 
@@ -214,4 +253,4 @@ int Report::score(int right, int total, const std::vector<std::string>& wrong) c
   return right == total ? 0 : 1;
 }
 
-}  // namespace xpusim::cli::lab
+}  // namespace xpusim::lab

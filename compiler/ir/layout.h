@@ -1,0 +1,34 @@
+// How a tensor's values are laid out in device memory, and the packing of tensor values into
+// that layout and back. Shared by every target: a target's layout pass chooses a layout per
+// tensor, the driver packs inputs and params into the memory image and unpacks results.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "compiler/ir/ir.h"
+
+namespace xpusim::compiler {
+
+struct Layout {
+  enum Kind {
+    row_major,    // as in the graph
+    nhwc,         // 4-D activation (N,C,H,W) stored as N,H,W,C (conv2d/pool neighbourhood)
+    conv_weight,  // (K, C/g, R, S) stored per group g as a (R*S*C/g) x (K/g) row-major block
+    gemm_b_nhwc,  // gemm B (C*H*W, N) whose A is NHWC: rows reordered to (H*W*C) order
+  } kind = row_major;
+  int64_t groups = 1, c = 0, h = 0, w = 0;  // conv_weight: groups; gemm_b_nhwc: A's C, H, W
+};
+
+// Where a tensor lives in device memory and in which layout.
+struct Placement {
+  uint64_t addr = 0;
+  Layout layout;
+};
+
+struct Tensor;
+// Bytes of t in layout l, and back.
+std::vector<uint8_t> pack(const Tensor& t, const Layout& l);
+Tensor unpack(const std::vector<uint8_t>& bytes, const TensorInfo& info, const Layout& l);
+
+}  // namespace xpusim::compiler

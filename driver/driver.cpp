@@ -1,0 +1,201 @@
+#include "driver/driver.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+
+#include "compiler/ir/frontend.h"
+#include "compiler/ir/layout.h"
+#include "compiler/passes/passes.h"
+#include "compiler/reference/reference.h"
+#include "compiler/target.h"
+#include "isa/program.h"
+#include "models/core/machine.h"
+#include "models/core/memory.h"
+
+namespace xpusim::driver {
+namespace {
+
+// The results every run has, from what the machine measured.
+RunResult results_of(const Machine& m, MachineRun&& run) {
+  RunResult r;
+  r.total_cycles = run.total_cycles;
+  r.clock_mhz = m.clock_mhz();
+  r.peak_macs_per_cycle = m.peak_macs_per_cycle();
+  r.macs = run.macs;
+  r.dram_bytes = run.dram_bytes;
+  r.stats = std::move(run.stats);
+  r.notes = std::move(run.notes);
+  return r;
+}
+
+// Layers: cycles from the end of the previous layer to the end of this one (they add up to
+// the total); utilization over the layer's own span, which overlaps its neighbours'.
+void account_layers(const compiler::Graph& g, const std::vector<LayerSpan>& spans, RunResult& r) {
+  uint64_t prev = 0;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const LayerSpan span = i < spans.size() ? spans[i] : LayerSpan{0, 0, 0};
+    LayerResult l;
+    l.name = g.nodes[i].name;
+    l.op = compiler::op_name(g.nodes[i].kind);
+    const uint64_t end = std::max(prev, span.done);
+    l.cycles = end - prev;
+    prev = end;
+    l.span_cycles = span.done > span.start ? span.done - span.start : 0;
+    l.macs = uint64_t(compiler::node_macs(g, g.nodes[i]));
+    l.dram_bytes = span.dram_bytes;
+    l.utilization =
+        l.span_cycles ? double(l.macs) / (double(l.span_cycles) * r.peak_macs_per_cycle) : 0;
+    r.layers.push_back(l);
+  }
+}
+
+// Every node's output read back from device memory against the reference.
+void check(const compiler::Graph& g, const std::vector<compiler::Placement>& place,
+           const ByteStore& mem, uint64_t seed, RunResult& r) {
+  const std::vector<compiler::Tensor> want = compiler::reference_run(g, seed);
+  for (const auto& n : g.nodes) {
+    const size_t t = size_t(n.outputs[0]);
+    const compiler::TensorInfo& info = g.tensor(int(t));
+    std::vector<uint8_t> bytes(size_t(info.bytes()));
+    mem.read(place[t].addr, bytes.data(), bytes.size(), "functional check");
+    const compiler::Tensor got = compiler::unpack(bytes, info, place[t].layout);
+    const compiler::CompareResult c = compiler::compare(got, want[t]);
+    if (!c.ok) {
+      r.functional_check = "failed";
+      r.check_detail = fmt::format("node '{}' output '{}': {}", n.name, info.name, c.message);
+      return;
+    }
+  }
+  r.functional_check = "passed";
+  r.check_detail.clear();
+}
+
+MachineOptions machine_options(const std::string& source, const RunOptions& opt) {
+  MachineOptions m;
+  m.source = source;
+  m.trace = opt.trace;
+  m.trace_path = opt.trace_path;
+  return m;
+}
+
+// The parameters of cfg's family whose path ends in `suffix` (".model" with an "rtl" choice).
+std::vector<std::string> unit_params(const ArchConfig& cfg, const std::string& suffix) {
+  std::vector<std::string> v;
+  for (const ParamSpec& s : cfg.values.specs()) {
+    if (s.path.size() <= suffix.size() ||
+        s.path.compare(s.path.size() - suffix.size(), suffix.size(), suffix) != 0)
+      continue;
+    if (suffix == ".model" &&
+        std::find(s.choices.begin(), s.choices.end(), "rtl") == s.choices.end())
+      continue;
+    v.push_back(s.path.substr(0, s.path.size() - suffix.size()));
+  }
+  return v;
+}
+
+}  // namespace
+
+std::vector<std::string> rtl_overrides(const ArchConfig& cfg, bool rtl, const std::string& vcd,
+                                       const std::string& vcd_range) {
+  std::vector<std::string> sets;
+  if (!vcd.empty() && !rtl) throw Error("run: --vcd needs --rtl");
+  if (!vcd_range.empty() && vcd.empty()) throw Error("run: --vcd-range needs --vcd FILE");
+  if (!rtl) return sets;
+  const std::vector<std::string> units = unit_params(cfg, ".model");
+  if (units.empty()) throw Error("--rtl: no unit of family '" + cfg.family + "' has an RTL model");
+  for (const std::string& u : units) sets.push_back(u + ".model=rtl");
+  if (vcd.empty()) return sets;
+  const std::vector<std::string> traced = unit_params(cfg, ".vcd");
+  if (traced.empty())
+    throw Error("--vcd: no RTL unit of family '" + cfg.family + "' writes waveforms");
+  unsigned long long first = 0, last = 0;
+  if (!vcd_range.empty()) {
+    char tail = 0;
+    if (std::sscanf(vcd_range.c_str(), "%llu:%llu%c", &first, &last, &tail) != 2 || first > last)
+      throw Error("run: --vcd-range wants FIRST:LAST (matmul indices, FIRST <= LAST), got '" +
+                  vcd_range + "'");
+  }
+  for (const std::string& u : traced) {
+    sets.push_back(u + ".vcd=" + vcd);
+    if (!vcd_range.empty()) {
+      sets.push_back(fmt::format("{}.vcd_first={}", u, first));
+      sets.push_back(fmt::format("{}.vcd_last={}", u, last));
+    }
+  }
+  return sets;
+}
+
+RunResult run_workload(const ArchConfig& cfg, const std::string& workload_file,
+                       const RunOptions& opt) {
+  std::unique_ptr<Machine> machine = find_family(cfg.family).make(cfg);
+  std::unique_ptr<compiler::Target> target = compiler::find_target(cfg.family).make(cfg);
+  compiler::Graph g = compiler::load_workload(workload_file);
+
+  compiler::Dump dump{opt.dump_after, opt.dump};
+  std::vector<std::string> passes = {"frontend"};
+  for (const auto& p : compiler::graph_passes()) passes.push_back(p.name);
+  for (const auto& p : target->pass_names()) passes.push_back(p);
+  dump.check_names(passes);
+  compiler::run_graph_passes(g, dump);
+  const compiler::Lowered low = target->lower(g, dump);
+
+  // The memory image: inputs and params packed in their layouts at their addresses.
+  std::unique_ptr<ByteStore> mem;
+  if (opt.functional) {
+    mem = std::make_unique<ByteStore>("dram", machine->memory_bytes());
+    const std::vector<compiler::Tensor> init = compiler::initial_values(g, opt.seed);
+    for (size_t t = 0; t < init.size(); ++t)
+      if (!init[t].data.empty()) {
+        const std::vector<uint8_t> bytes = compiler::pack(init[t], low.tensors[t].layout);
+        mem->write(low.tensors[t].addr, bytes.data(), bytes.size());
+      }
+  }
+  MachineRun run =
+      machine->run(*low.program, mem.get(), machine_options(g.file.empty() ? g.name : g.file, opt));
+  const std::vector<LayerSpan> spans = run.layers;
+  RunResult r = results_of(*machine, std::move(run));
+  r.workload = g.name;
+  account_layers(g, spans, r);
+  if (opt.functional)
+    check(g, low.tensors, *mem, opt.seed, r);
+  else
+    r.notes.push_back("timing only (--no-functional): values were not computed or checked");
+  return r;
+}
+
+RunResult run_program(const ArchConfig& cfg, const std::string& text, const std::string& file,
+                      const RunOptions& opt) {
+  std::unique_ptr<Machine> machine = find_family(cfg.family).make(cfg);
+  std::unique_ptr<isa::Program> program = isa::find_isa(cfg.family).assemble(text, file);
+  // Host memory of a hand-written program holds zeros: every byte counts as written.
+  ByteStore mem("dram", machine->memory_bytes(), true);
+  MachineRun run =
+      machine->run(*program, opt.functional ? &mem : nullptr, machine_options(file, opt));
+  RunResult r = results_of(*machine, std::move(run));
+  r.workload = std::filesystem::path(file).stem().string();
+  r.notes.push_back("assembly program: no reference to check values against");
+  return r;
+}
+
+std::vector<uint8_t> assemble(const std::string& family, const std::string& text,
+                              const std::string& file) {
+  return isa::find_isa(family).assemble(text, file)->encode();
+}
+
+std::string disassemble(const std::string& family, const std::vector<uint8_t>& bytes,
+                        const std::string& file) {
+  return isa::find_isa(family).decode(bytes, file)->disassemble();
+}
+
+std::vector<FamilySummary> families() {
+  std::vector<FamilySummary> v;
+  for (const FamilyInfo* f : xpusim::families())
+    v.push_back({f->name, f->description, &f->params(), f->smoke_workloads});
+  return v;
+}
+
+}  // namespace xpusim::driver

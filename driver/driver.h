@@ -1,0 +1,55 @@
+// The driver: one pipeline for every family. A workload goes graph -> graph passes -> the
+// family's target lowering -> memory image -> the family's machine -> read back -> check
+// against the reference -> layer accounting -> results; a hand-written program skips the
+// compiler. The CLI reaches families only through here.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include "driver/results.h"
+#include "models/core/config.h"
+
+namespace xpusim::driver {
+
+struct RunOptions {
+  bool functional = true;               // compute real values and check them against the reference
+  bool trace = false;                   // record a Perfetto/Chrome timeline
+  std::string trace_path;               // where to write it (when trace)
+  uint64_t seed = 1;                    // seed of generated inputs and weights
+  std::vector<std::string> dump_after;  // print the IR after these passes
+  std::ostream* dump = nullptr;         // where dumps go
+};
+
+// The shorthands of `run` for the RTL units: --rtl selects the RTL model of every unit of the
+// family that has one (a `<unit>.model` parameter with the choice `rtl`), --vcd FILE and
+// --vcd-range FIRST:LAST set that unit's `<unit>.vcd`, `<unit>.vcd_first` and `<unit>.vcd_last`.
+// Returns them as --set overrides for cfg's family; Error when the family has no RTL unit or
+// the range is malformed.
+std::vector<std::string> rtl_overrides(const ArchConfig& cfg, bool rtl, const std::string& vcd,
+                                       const std::string& vcd_range);
+
+// Compiles the workload file for cfg and simulates it.
+RunResult run_workload(const ArchConfig& cfg, const std::string& workload_file,
+                       const RunOptions& opt);
+// Simulates an assembly program of cfg's family (file names it in messages).
+RunResult run_program(const ArchConfig& cfg, const std::string& text, const std::string& file,
+                      const RunOptions& opt);
+
+// The ISA tools of a family: assembly text to the binary program file, and back.
+std::vector<uint8_t> assemble(const std::string& family, const std::string& text,
+                              const std::string& file);
+std::string disassemble(const std::string& family, const std::vector<uint8_t>& bytes,
+                        const std::string& file);
+
+// The registered families, for `describe`.
+struct FamilySummary {
+  std::string name, description;
+  const std::vector<ParamSpec>* params;
+  std::vector<std::string> smoke_workloads;
+};
+std::vector<FamilySummary> families();
+
+}  // namespace xpusim::driver

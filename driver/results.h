@@ -1,0 +1,62 @@
+// The results contract: what a run reports, for every family. On disk: stats.json (stable keys,
+// machine-readable), report.md (for people) and config.resolved.yaml, and the derived metrics,
+// computed here once for every family.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "models/core/config.h"
+#include "models/core/stats.h"
+
+namespace xpusim {
+
+struct LayerResult {
+  std::string name, op;
+  uint64_t cycles = 0;       // from the end of the previous layer to its end (they add up)
+  uint64_t span_cycles = 0;  // from its first instruction's start to its last one's end
+  uint64_t macs = 0;         // multiply-accumulates of the layer
+  uint64_t dram_bytes = 0;   // DRAM bytes moved by the layer's instructions
+  double utilization = 0;    // macs / (span_cycles * peak MACs per cycle)
+};
+
+// The results of one run, the same for every family.
+struct RunResult {
+  std::string workload;  // the workload's name, or the program file's stem
+  uint64_t total_cycles = 0;
+  double clock_mhz = 0;
+  double peak_macs_per_cycle = 0;
+  uint64_t macs = 0;
+  uint64_t dram_bytes = 0;
+  std::string functional_check = "skipped";  // "passed", "failed" or "skipped"
+  std::string check_detail;                  // why, when not passed
+  std::vector<LayerResult> layers;
+  std::unique_ptr<StatGroup> stats;  // the component tree's statistics
+  std::vector<std::string> notes;    // modelling notes worth printing with results
+};
+
+// Simulated seconds of the run at its clock.
+double seconds_of(const RunResult& r);
+
+// Utilization, achieved TOPS, DRAM bandwidth and arithmetic intensity, each as
+// {"value", "unit", "description"}.
+nlohmann::ordered_json derived_metrics(const RunResult& r);
+
+// The whole stats.json document.
+nlohmann::ordered_json results_json(const ArchConfig& cfg, const std::string& workload,
+                                    const RunResult& r);
+
+// Prepares `dir` for results: creates it, or reuses it when it holds earlier xpusim results
+// (marked by a .xpusim-results file). A non-empty folder without the mark is refused unless
+// `force`, so nothing a user wrote is overwritten.
+void prepare_results_dir(const std::string& dir, bool force);
+
+// Writes stats.json, report.md and config.resolved.yaml into dir.
+void write_results(const std::string& dir, const ArchConfig& cfg, const std::string& workload,
+                   const RunResult& r);
+
+}  // namespace xpusim

@@ -1,0 +1,26 @@
+#include "models/core/machine.h"
+
+#include "models/core/registry.h"
+
+namespace xpusim {
+namespace {
+Registry<FamilyInfo>& table() {
+  static Registry<FamilyInfo> r("architecture family");
+  return r;
+}
+}  // namespace
+
+bool register_family(FamilyInfo info) {
+  const std::string name = info.name;
+  return table().add(name, std::move(info));
+}
+
+const FamilyInfo& find_family(const std::string& name) {
+  return table().find(name);
+}
+
+std::vector<const FamilyInfo*> families() {
+  return table().all();
+}
+
+}  // namespace xpusim

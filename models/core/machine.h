@@ -1,0 +1,74 @@
+// The model side of an architecture family: a Machine runs a program of its ISA on a memory
+// image and reports cycles, statistics and per-layer spans. It knows nothing of graphs; the
+// driver (driver/) compiles workloads, builds the image, checks values and writes results.
+//
+// A family registers its FamilyInfo from a static initialiser in its model library
+// (models/<family>/); its compiler target (compiler/targets/<family>/), ISA tools
+// (isa/<family>/) and lab kinds register themselves under the same family name.
+// SystemC elaborates once per process, so a machine runs one simulation per process.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "models/core/config.h"
+#include "models/core/layers.h"
+#include "models/core/stats.h"
+
+namespace xpusim {
+namespace isa {
+class Program;
+}
+class ByteStore;
+
+struct MachineOptions {
+  std::string source;      // names the program in messages (assembly file or workload)
+  bool trace = false;      // record a Perfetto timeline
+  std::string trace_path;  // where to write it (when trace)
+};
+
+// What a machine measured in one run.
+struct MachineRun {
+  uint64_t total_cycles = 0;
+  uint64_t macs = 0;                 // multiply-accumulates performed
+  uint64_t dram_bytes = 0;           // off-chip bytes moved, read and written
+  std::unique_ptr<StatGroup> stats;  // the component tree's statistics
+  std::vector<LayerSpan> layers;     // per layer the program's instructions are tagged with
+  std::vector<std::string> notes;    // modelling notes worth printing with the results
+};
+
+class Machine {
+ public:
+  virtual ~Machine() = default;
+  // Capacity of the device memory (DRAM/HBM) that programs address, in bytes.
+  virtual uint64_t memory_bytes() const = 0;
+  virtual double clock_mhz() const = 0;
+  // Multiply-accumulates per cycle of all the machine's matrix units at full use.
+  virtual double peak_macs_per_cycle() const = 0;
+  // Runs program. `memory` is the device memory image (the driver fills it and reads the
+  // results back), or nullptr for a timing-only run. Throws Error for a program that cannot
+  // run (wrong family, out-of-bounds access, deadlock...).
+  virtual MachineRun run(const isa::Program& program, ByteStore* memory,
+                         const MachineOptions& opt) = 0;
+};
+
+struct FamilyInfo {
+  std::string name;
+  std::string description;
+  std::function<const std::vector<ParamSpec>&()> params;
+  std::function<std::unique_ptr<Machine>(const ArchConfig&)> make;
+  // Workloads (paths from the source tree) every preset of the family must run with values
+  // checked: the conformance tests run them without naming any family.
+  std::vector<std::string> smoke_workloads;
+};
+
+// Registers a family; called from a static initialiser in the family's object library.
+bool register_family(FamilyInfo info);
+// Throws Error listing the registered families when name is unknown.
+const FamilyInfo& find_family(const std::string& name);
+std::vector<const FamilyInfo*> families();
+
+}  // namespace xpusim

@@ -1,0 +1,62 @@
+// The TPU family: its registration, and the Machine that runs a TPU program on the SystemC
+// model of one core.
+#include <systemc>
+
+#include "isa/tpu/program.h"
+#include "models/core/machine.h"
+#include "models/tpu/core.h"
+#include "models/tpu/params.h"
+
+namespace xpusim::tpu {
+namespace {
+
+class TpuMachine final : public Machine {
+ public:
+  explicit TpuMachine(const ArchConfig& cfg) : name_(cfg.name), p_(cfg.values) {}
+
+  uint64_t memory_bytes() const override { return p_.dram_bytes; }
+  double clock_mhz() const override { return p_.clock_mhz; }
+  double peak_macs_per_cycle() const override { return double(p_.rows) * p_.cols * p_.count; }
+
+  MachineRun run(const isa::Program& program, ByteStore* dram, const MachineOptions& opt) override {
+    const auto* tpu = dynamic_cast<const isa::tpu::Program*>(&program);
+    if (!tpu) throw Error(opt.source + ": not a program of the TPU instruction set");
+    MachineRun r;
+    r.stats = std::make_unique<StatGroup>("tpu", "TPU-style core");
+    TraceRecorder trace(opt.trace);
+    // The end of a run is reported by the results, not by SystemC's info messages.
+    sc_core::sc_report_handler::set_actions(sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
+    TpuCore core("tpu", p_, tpu->code, opt.source, dram, *r.stats, trace);
+    sc_core::sc_start();
+    core.check_finished();
+    r.total_cycles = core.total_cycles();
+    r.layers = core.layers();
+    r.macs = uint64_t(r.stats->value("arrays.macs"));
+    r.dram_bytes =
+        uint64_t(r.stats->value("dram.bytes_read") + r.stats->value("dram.bytes_written"));
+    if (p_.stall_free)
+      r.notes.push_back("stall-free timing (SCALE-Sim convention): only the arrays take time");
+    if (p_.rtl)
+      r.notes.push_back("RTL in the loop: every matmul ran on the verilated systolic array");
+    if (opt.trace) trace.write(opt.trace_path, p_.clock_mhz, name_);
+    return r;
+  }
+
+ private:
+  std::string name_;
+  TpuParams p_;
+};
+
+const bool registered = register_family(FamilyInfo{
+    "tpu",
+    "TPU-style core: systolic arrays (ws/os/is), weight FIFO, unified buffer, accumulators, "
+    "activation pipeline, optional vector unit, DRAM channel",
+    param_specs,
+    [](const ArchConfig& cfg) -> std::unique_ptr<Machine> {
+      return std::make_unique<TpuMachine>(cfg);
+    },
+    {"workloads/smoke/tpu-int8.yaml"},
+});
+
+}  // namespace
+}  // namespace xpusim::tpu
