@@ -24,9 +24,22 @@ RunResult results_of(const Machine& m, MachineRun&& run) {
   RunResult r;
   r.total_cycles = run.total_cycles;
   r.clock_mhz = m.clock_mhz();
-  r.peak_macs_per_cycle = m.peak_macs_per_cycle();
-  r.macs = run.macs;
-  r.dram_bytes = run.dram_bytes;
+  for (const Peak& p : m.peaks()) {
+    r.ops.push_back({p.op_class, p.dtype, 0, p.per_cycle});
+    if (p.op_class == "mac") r.peak_macs_per_cycle = std::max(r.peak_macs_per_cycle, p.per_cycle);
+  }
+  for (const OpCount& c : run.ops) {
+    auto it = std::find_if(r.ops.begin(), r.ops.end(), [&](const OpResult& o) {
+      return o.op_class == c.op_class && o.dtype == c.dtype;
+    });
+    if (it == r.ops.end()) it = r.ops.insert(r.ops.end(), {c.op_class, c.dtype, 0, 0});
+    it->count += c.count;
+    if (c.op_class == "mac") r.macs += c.count;
+  }
+  r.offchip_read_bytes = run.offchip_read_bytes;
+  r.offchip_written_bytes = run.offchip_written_bytes;
+  r.onchip_bytes = run.onchip_bytes;
+  r.dram_bytes = run.offchip_read_bytes + run.offchip_written_bytes;
   r.stats = std::move(run.stats);
   r.notes = std::move(run.notes);
   return r;

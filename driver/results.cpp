@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <tuple>
+#include <vector>
 
 #include "models/core/clock.h"
 
@@ -13,8 +15,28 @@ namespace fs = std::filesystem;
 namespace xpusim {
 namespace {
 
-nlohmann::ordered_json metric(double value, const std::string& unit, const std::string& desc) {
-  return {{"value", value}, {"unit", unit}, {"description", desc}};
+nlohmann::ordered_json metric(double value, const std::string& unit, const std::string& label,
+                              const std::string& desc) {
+  return {{"value", value}, {"unit", unit}, {"label", label}, {"description", desc}};
+}
+
+double op_utilization(const RunResult& r, const OpResult& o) {
+  const double peak = o.peak_per_cycle * double(r.total_cycles);
+  return peak > 0 ? double(o.count) / peak : 0;
+}
+
+// Every group of the stats tree that has a `utilization` statistic, as (dotted path, busy
+// cycles, utilization), depth first in creation order.
+void unit_rows(const nlohmann::ordered_json& g, const std::string& path,
+               std::vector<std::tuple<std::string, double, double>>& rows) {
+  if (g.contains("stats") && g["stats"].contains("utilization"))
+    rows.emplace_back(
+        path,
+        g["stats"].contains("busy_cycles") ? g["stats"]["busy_cycles"]["value"].get<double>() : 0.0,
+        g["stats"]["utilization"]["value"].get<double>());
+  if (g.contains("groups"))
+    for (const auto& [name, child] : g["groups"].items())
+      unit_rows(child, path.empty() ? name : path + "." + name, rows);
 }
 
 void write_file(const fs::path& p, const std::string& text) {
@@ -32,16 +54,18 @@ nlohmann::ordered_json derived_metrics(const RunResult& r) {
   double secs = seconds_of(r);
   double peak = r.peak_macs_per_cycle * double(r.total_cycles);
   nlohmann::ordered_json d;
-  d["utilization"] = metric(peak > 0 ? double(r.macs) / peak : 0, "fraction",
+  d["utilization"] = metric(peak > 0 ? double(r.macs) / peak : 0, "fraction", "MAC utilization",
                             "MACs performed / (total cycles x peak MACs per cycle)");
-  d["achieved_tops"] = metric(secs > 0 ? 2.0 * double(r.macs) / secs / 1e12 : 0, "TOPS",
-                              "2 x MACs / simulated seconds / 1e12 (an int8 or bf16 op each)");
+  d["achieved_tops"] =
+      metric(secs > 0 ? 2.0 * double(r.macs) / secs / 1e12 : 0, "TOPS", "achieved matrix TOPS",
+             "2 x MACs / simulated seconds / 1e12 (an int8 or bf16 op each)");
   d["peak_tops"] = metric(2.0 * r.peak_macs_per_cycle * r.clock_mhz * 1e6 / 1e12, "TOPS",
-                          "2 x peak MACs per cycle x clock / 1e12");
+                          "peak matrix TOPS", "2 x peak MACs per cycle x clock / 1e12");
   d["dram_bandwidth"] = metric(secs > 0 ? double(r.dram_bytes) / secs / 1e9 : 0, "GB/s",
-                               "DRAM bytes moved / simulated seconds / 1e9");
-  d["arithmetic_intensity"] = metric(r.dram_bytes ? 2.0 * double(r.macs) / double(r.dram_bytes) : 0,
-                                     "ops/byte", "2 x MACs / DRAM bytes moved");
+                               "off-chip bandwidth", "DRAM bytes moved / simulated seconds / 1e9");
+  d["arithmetic_intensity"] =
+      metric(r.dram_bytes ? 2.0 * double(r.macs) / double(r.dram_bytes) : 0, "ops/byte",
+             "arithmetic intensity", "2 x MACs / DRAM bytes moved");
   return d;
 }
 
@@ -68,6 +92,16 @@ nlohmann::ordered_json results_json(const ArchConfig& cfg, const std::string& wo
                            {"macs", l.macs},
                            {"utilization", l.utilization},
                            {"dram_bytes", l.dram_bytes}});
+  j["ops"] = nlohmann::ordered_json::array();
+  for (const OpResult& o : r.ops)
+    j["ops"].push_back({{"class", o.op_class},
+                        {"dtype", o.dtype},
+                        {"count", o.count},
+                        {"peak_per_cycle", o.peak_per_cycle},
+                        {"utilization", op_utilization(r, o)}});
+  j["traffic"] = {{"offchip_read_bytes", r.offchip_read_bytes},
+                  {"offchip_written_bytes", r.offchip_written_bytes},
+                  {"onchip_bytes", r.onchip_bytes}};
   j["derived"] = derived_metrics(r);
   j["notes"] = r.notes;
   if (r.stats) j["stats"] = r.stats->to_json();
@@ -103,12 +137,32 @@ void write_results(const std::string& dir, const ArchConfig& cfg, const std::str
   md += fmt::format("| total cycles | {} | cycles |\n", r.total_cycles);
   md += fmt::format("| time at {:g} MHz | {:.6g} | s |\n", r.clock_mhz, seconds_of(r));
   md += fmt::format("| MACs | {} | MAC |\n", r.macs);
-  md += fmt::format("| DRAM traffic | {} | bytes |\n", r.dram_bytes);
-  for (const auto& [k, v] : j["derived"].items())
-    md += fmt::format("| {} | {:.4g} | {} |\n", k, v["value"].get<double>(),
-                      v["unit"].get<std::string>());
+  md += fmt::format("| off-chip traffic (read + written) | {} | bytes |\n", r.dram_bytes);
+  md += fmt::format("| on-chip buffer traffic | {} | bytes |\n", r.onchip_bytes);
+  for (const auto& [k, v] : j["derived"].items()) {
+    const bool fraction = v["unit"] == "fraction";
+    md += fmt::format("| {} | {:.4g} | {} |\n", v["label"].get<std::string>(),
+                      v["value"].get<double>() * (fraction ? 100 : 1),
+                      fraction ? "%" : v["unit"].get<std::string>());
+  }
   md += fmt::format("| functional check | {} | |\n\n", r.functional_check);
   if (!r.check_detail.empty()) md += "Functional check: " + r.check_detail + "\n\n";
+  md += "## Operations\n\n| class | dtype | performed | peak per cycle | utilization |\n";
+  md += "|---|---|---|---|---|\n";
+  for (const OpResult& o : r.ops)
+    md += fmt::format("| {} | {} | {} | {:g} | {:.1f} % |\n", o.op_class, o.dtype, o.count,
+                      o.peak_per_cycle, 100.0 * op_utilization(r, o));
+  md += "\nutilization: performed / (total cycles x peak per cycle).\n\n";
+  if (j.contains("stats")) {
+    std::vector<std::tuple<std::string, double, double>> units;
+    unit_rows(j["stats"], "", units);
+    if (!units.empty()) {
+      md += "## Units\n\n| unit | busy cycles | utilization |\n|---|---|---|\n";
+      for (const auto& [unit, busy, u] : units)
+        md += fmt::format("| {} | {:.0f} | {:.1f} % |\n", unit, busy, 100.0 * u);
+      md += "\nutilization: busy cycles / total cycles.\n\n";
+    }
+  }
   md += "## Layers\n\n| layer | op | cycles | share | span | MACs | utilization | DRAM bytes |\n";
   md += "|---|---|---|---|---|---|---|---|\n";
   for (const auto& l : r.layers)

@@ -24,14 +24,24 @@ struct LayerResult {
   double utilization = 0;    // macs / (span_cycles * peak MACs per cycle)
 };
 
+// Operations of one class and dtype (models/core/machine.h lists the classes): performed, and
+// the machine's peak rate (0 when it has none for them).
+struct OpResult {
+  std::string op_class, dtype;
+  uint64_t count = 0;
+  double peak_per_cycle = 0;
+};
+
 // The results of one run, the same for every family.
 struct RunResult {
   std::string workload;  // the workload's name, or the program file's stem
   uint64_t total_cycles = 0;
   double clock_mhz = 0;
-  double peak_macs_per_cycle = 0;
-  uint64_t macs = 0;
-  uint64_t dram_bytes = 0;
+  double peak_macs_per_cycle = 0;  // the highest "mac" peak over dtypes
+  uint64_t macs = 0;               // every "mac" operation, all dtypes
+  uint64_t dram_bytes = 0;         // off-chip bytes, read and written
+  std::vector<OpResult> ops;       // by class and dtype: every peak, and every count
+  uint64_t offchip_read_bytes = 0, offchip_written_bytes = 0, onchip_bytes = 0;
   std::string functional_check = "skipped";  // "passed", "failed" or "skipped"
   std::string check_detail;                  // why, when not passed
   std::vector<LayerResult> layers;

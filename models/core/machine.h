@@ -30,11 +30,28 @@ struct MachineOptions {
   std::string trace_path;  // where to write it (when trace)
 };
 
+// Operations are counted by class and dtype, so that every family's work and peaks compare
+// like with like. The classes:
+//   "mac"     multiply-accumulates of matrix units (systolic arrays, tensor cores, cubes)
+//   "vector"  elements produced by vector units (elementwise, row-wise and pooling ops)
+// A family that adds a class (CUDA-core FLOPs, special functions...) documents it here.
+struct OpCount {
+  std::string op_class, dtype;
+  uint64_t count = 0;
+};
+// A machine's peak rate of one class and dtype, from its preset.
+struct Peak {
+  std::string op_class, dtype;
+  double per_cycle = 0;
+};
+
 // What a machine measured in one run.
 struct MachineRun {
   uint64_t total_cycles = 0;
-  uint64_t macs = 0;                 // multiply-accumulates performed
-  uint64_t dram_bytes = 0;           // off-chip bytes moved, read and written
+  std::vector<OpCount> ops;         // performed, by class and dtype (counts of 0 may be left out)
+  uint64_t offchip_read_bytes = 0;  // DRAM/HBM bytes read
+  uint64_t offchip_written_bytes = 0;
+  uint64_t onchip_bytes = 0;  // bytes read and written in on-chip buffers (scratchpads, caches)
   std::unique_ptr<StatGroup> stats;  // the component tree's statistics
   std::vector<LayerSpan> layers;     // per layer the program's instructions are tagged with
   std::vector<std::string> notes;    // modelling notes worth printing with the results
@@ -46,8 +63,8 @@ class Machine {
   // Capacity of the device memory (DRAM/HBM) that programs address, in bytes.
   virtual uint64_t memory_bytes() const = 0;
   virtual double clock_mhz() const = 0;
-  // Multiply-accumulates per cycle of all the machine's matrix units at full use.
-  virtual double peak_macs_per_cycle() const = 0;
+  // Peak operations per cycle of every class and dtype the machine runs, at full use.
+  virtual std::vector<Peak> peaks() const = 0;
   // Runs program. `memory` is the device memory image (the driver fills it and reads the
   // results back), or nullptr for a timing-only run. Throws Error for a program that cannot
   // run (wrong family, out-of-bounds access, deadlock...).

@@ -65,7 +65,10 @@ TpuCore::TpuCore(sc_core::sc_module_name name, const TpuParams& p,
               .counter("load_wait_cycles", "cycles",
                        "cycles a stream waited for its stationary operand to finish loading")),
       dispatched_(stats.group("dispatcher", "in-order instruction issue")
-                      .counter("instructions", "instructions", "instructions issued to units")) {
+                      .counter("instructions", "instructions", "instructions issued to units")),
+      cycles_(stats.counter("cycles", "cycles",
+                            "simulated cycles of the run, from the start to the completion of "
+                            "its last instruction")) {
   ub_ = std::make_unique<Scratchpad>("ub", p.ub_bytes, uint32_t(p.ub_port_bytes), functional_,
                                      stats.group("ub", "unified buffer"));
   acc_ = std::make_unique<Scratchpad>("acc", p.acc_bytes, uint32_t(p.cols) * 4, functional_,
@@ -73,6 +76,11 @@ TpuCore::TpuCore(sc_core::sc_module_name name, const TpuParams& p,
   channel_ = std::make_unique<DramChannel>(p.clock().bytes_per_cycle(p.dram_gbps),
                                            p.clock().cycles_in_ns(p.dram_latency_ns), p.stall_free,
                                            stats.group("dram", "DRAM channel"));
+  StatGroup& dram_stats = stats.group("dram");
+  dram_stats.formula("utilization", "fraction", "busy_cycles / cycles of the run",
+                     [&dram_stats, cycles = &cycles_] {
+                       return *cycles ? dram_stats.value("busy_cycles") / double(*cycles) : 0.0;
+                     });
   for (int i = 0; i < p.count; ++i)
     arrays_.push_back(Array{std::vector<isa::tpu::WeightTile>(size_t(p.fifo_depth)), 0, 0,
                             ArrayTiming(p.rows, p.cols, p.dataflow, p.fold_overlap), 0, 0});
@@ -90,6 +98,10 @@ TpuCore::TpuCore(sc_core::sc_module_name name, const TpuParams& p,
                                  "cycles an issued instruction waited for the earlier "
                                  "instructions it depends on (results it reads, buffers it "
                                  "overwrites) before it could start");
+    g.formula("utilization", "fraction", "busy_cycles / cycles of the run",
+              [busy = units_[u].busy, cycles = &cycles_] {
+                return *cycles ? double(*busy) / double(*cycles) : 0.0;
+              });
     units_[u].track = trace_.track(unit);
     if (is_mxu(u)) arrays_[size_t(u - kMxu0)].load_track = trace_.track(unit + " load");
   }
@@ -419,6 +431,7 @@ void TpuCore::dispatcher() {
     }
     finished_ = true;
     total_cycles_ = last_done_;
+    cycles_ = total_cycles_;
     sc_core::sc_stop();
   } catch (...) {
     fail(std::current_exception());
@@ -515,6 +528,7 @@ uint64_t TpuCore::execute(int u, int seq) {
       d.done = tm.done;
       free_at = arr.timing.next_free();
       macs_ += uint64_t(in.rows) * in.k * in.cols;
+      macs_by_dtype_[size_t(in.dtype)] += uint64_t(in.rows) * in.k * in.cols;
       stream_cycles_ += S;
       // Slices that do not overlap on a track: loads on their own track, the stream on the
       // array's (the skew of one tile overlaps the next tile's stream).
@@ -548,6 +562,7 @@ uint64_t TpuCore::execute(int u, int seq) {
         const uint64_t wr = isa::tpu::vector_dst_bytes(in);
         ub_->note_read(rd);
         ub_->note_write(wr);
+        vector_elements_[size_t(in.dtype)] += uint64_t(in.rows) * in.cols;
         busy = std::max(ceil_div(uint64_t(in.rows) * in.cols, uint64_t(p_.vpu_lanes)) *
                             uint64_t(isa::tpu::vector_passes(isa::tpu::VecFunc(in.func))),
                         ub_->port_cycles(rd + wr));
@@ -735,6 +750,7 @@ void TpuCore::rtl_step() {
           for (uint64_t j = 0; j < n; ++j) c[j] = int32_t(uint32_t(c[j]) + uint32_t(e.c[j]));
           acc_->store().write(in.src, c.data(), n * 4);
           macs_ += uint64_t(in.rows) * in.k * in.cols;
+          macs_by_dtype_[size_t(in.dtype)] += uint64_t(in.rows) * in.k * in.cols;
           *st.busy += e.cycle - std::max(t.load_start, arr.busy_until);
           arr.busy_until = std::max(arr.busy_until, e.cycle);
           if (!p_.fold_overlap) ra.free_at[e.tile + 1] = e.cycle;
@@ -757,6 +773,16 @@ bool TpuCore::rtl_busy() const {
 void TpuCore::rtl_step() {}
 void TpuCore::rtl_try_pop(int) {}
 #endif
+
+std::vector<OpCount> TpuCore::ops() const {
+  std::vector<OpCount> v;
+  for (Dtype t : {Dtype::int8, Dtype::bf16, Dtype::fp32}) {
+    const char* name = t == Dtype::int8 ? "int8" : t == Dtype::bf16 ? "bf16" : "fp32";
+    if (macs_by_dtype_[size_t(t)]) v.push_back({"mac", name, macs_by_dtype_[size_t(t)]});
+    if (vector_elements_[size_t(t)]) v.push_back({"vector", name, vector_elements_[size_t(t)]});
+  }
+  return v;
+}
 
 void TpuCore::check_finished() const {
   if (error_) std::rethrow_exception(error_);

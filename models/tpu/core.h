@@ -17,6 +17,7 @@
 #include "isa/tpu/instr.h"
 #include "isa/tpu/semantics.h"
 #include "models/core/layers.h"
+#include "models/core/machine.h"
 #include "models/core/memory.h"
 #include "models/core/stats.h"
 #include "models/core/trace.h"
@@ -38,6 +39,8 @@ class TpuCore : public sc_core::sc_module {
   // After sc_start(): rethrows an error raised inside a unit, or reports a deadlock.
   void check_finished() const;
   uint64_t total_cycles() const { return total_cycles_; }
+  // Operations performed, by class and dtype (models/core/machine.h).
+  std::vector<OpCount> ops() const;
   // Per layer (index = Instr::layer).
   const std::vector<LayerSpan>& layers() const { return layers_.spans(); }
 
@@ -156,6 +159,9 @@ class TpuCore : public sc_core::sc_module {
   uint64_t& stream_cycles_;
   uint64_t& weight_stall_cycles_;
   uint64_t& dispatched_;
+  uint64_t& cycles_;
+  uint64_t macs_by_dtype_[3] = {};  // index: isa::tpu::Dtype
+  uint64_t vector_elements_[3] = {};
 };
 
 }  // namespace xpusim::tpu

@@ -16,7 +16,17 @@ class TpuMachine final : public Machine {
 
   uint64_t memory_bytes() const override { return p_.dram_bytes; }
   double clock_mhz() const override { return p_.clock_mhz; }
-  double peak_macs_per_cycle() const override { return double(p_.rows) * p_.cols * p_.count; }
+  std::vector<Peak> peaks() const override {
+    std::vector<Peak> v;
+    const double macs = double(p_.rows) * p_.cols * p_.count;
+    if (p_.int8) v.push_back({"mac", "int8", macs});
+    if (p_.bf16) v.push_back({"mac", "bf16", macs});
+    if (p_.vpu) {  // one element per lane and cycle for a one-pass function
+      v.push_back({"vector", "int8", double(p_.vpu_lanes)});
+      v.push_back({"vector", "bf16", double(p_.vpu_lanes)});
+    }
+    return v;
+  }
 
   MachineRun run(const isa::Program& program, ByteStore* dram, const MachineOptions& opt) override {
     const auto* tpu = dynamic_cast<const isa::tpu::Program*>(&program);
@@ -31,9 +41,12 @@ class TpuMachine final : public Machine {
     core.check_finished();
     r.total_cycles = core.total_cycles();
     r.layers = core.layers();
-    r.macs = uint64_t(r.stats->value("arrays.macs"));
-    r.dram_bytes =
-        uint64_t(r.stats->value("dram.bytes_read") + r.stats->value("dram.bytes_written"));
+    r.ops = core.ops();
+    const StatGroup& s = *r.stats;
+    r.offchip_read_bytes = uint64_t(s.value("dram.bytes_read"));
+    r.offchip_written_bytes = uint64_t(s.value("dram.bytes_written"));
+    r.onchip_bytes = uint64_t(s.value("ub.bytes_read") + s.value("ub.bytes_written") +
+                              s.value("acc.bytes_read") + s.value("acc.bytes_written"));
     if (p_.stall_free)
       r.notes.push_back("stall-free timing (SCALE-Sim convention): only the arrays take time");
     if (p_.rtl)
