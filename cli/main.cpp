@@ -35,13 +35,9 @@ void write_new_file(const std::string& path, const std::string& bytes, bool forc
     throw Error("cannot write '" + path + "'");
 }
 
-std::string stem(const std::string& path) {
-  return fs::path(path).stem().string();
-}
-
 struct RunArgs {
   std::string arch, workload, program, out;
-  std::vector<std::string> sets, dump_after;
+  std::vector<std::string> sets, dump_after, load, save;
   bool trace = false, no_functional = false, force = false, rtl = false;
   uint64_t seed = 1;
   std::string vcd, vcd_range;
@@ -51,20 +47,24 @@ int cmd_run(const RunArgs& a) {
   if (a.workload.empty() == a.program.empty())
     throw Error("run: give exactly one of --workload FILE.yaml or --program FILE.s");
   ArchConfig cfg = load_arch(a.arch, a.sets);
-  std::vector<std::string> rtl = driver::rtl_overrides(cfg, a.rtl, a.vcd, a.vcd_range);
+  std::vector<std::string> sets = a.sets;
+  const std::vector<std::string> rtl = driver::rtl_overrides(cfg, a.rtl, a.vcd, a.vcd_range);
   if (!rtl.empty()) {
-    std::vector<std::string> sets = a.sets;
     sets.insert(sets.end(), rtl.begin(), rtl.end());
     cfg = load_arch(a.arch, sets);
   }
+  if (!a.workload.empty() && !(a.load.empty() && a.save.empty()))
+    throw Error("run: --load and --save are for --program runs");
   const std::string input = a.workload.empty() ? a.program : a.workload;
-  const std::string out = a.out.empty() ? "results/" + stem(input) + "-" + cfg.name : a.out;
-  prepare_results_dir(out, a.force);
+  const std::string out = a.out.empty() ? driver::default_results_dir(input, cfg, sets) : a.out;
 
   driver::RunOptions opt;
   opt.functional = !a.no_functional;
   opt.trace = a.trace;
-  opt.trace_path = (fs::path(out) / "trace.json").string();
+  for (const auto& l : a.load) opt.load.push_back(driver::parse_load(l));
+  for (const auto& d : a.save) opt.save.push_back(driver::parse_save(d));
+  prepare_results_dir(out, a.force);
+  if (a.trace) opt.trace_path = result_file_path(out, "trace.json");
   opt.seed = a.seed;
   opt.dump_after = a.dump_after;
   opt.dump = &std::cout;
@@ -134,7 +134,15 @@ int sc_main(int argc, char* argv[]) {
       app.add_subcommand("run", "compile a workload (or take an assembly program) and simulate it");
   run->add_option("--arch", ra.arch, "preset name or configuration file (.yaml)")->required();
   run->add_option("--workload", ra.workload, "workload YAML file");
-  run->add_option("--program", ra.program, "assembly program of the architecture's family");
+  run->add_option("--program", ra.program,
+                  "program of the architecture's family: assembly text or its binary form "
+                  "(xpusim asm)");
+  run->add_option("--load", ra.load,
+                  "--program runs: ADDR=FILE puts the file's bytes into device memory at ADDR "
+                  "before the run (repeatable)");
+  run->add_option("--save", ra.save,
+                  "--program runs: ADDR:BYTES=NAME writes BYTES bytes of device memory from "
+                  "ADDR to NAME in the results folder after the run (repeatable)");
   run->add_option("--set", ra.sets, "override a parameter: path.to.key=value (repeatable)");
   run->add_option("--out", ra.out, "results folder (default results/<workload>-<arch>)");
   run->add_flag("--trace", ra.trace, "write trace.json, a Perfetto timeline of every unit");
@@ -170,7 +178,13 @@ int sc_main(int argc, char* argv[]) {
   dis->add_flag("--force", force, "overwrite the output file");
 
   auto* lab = xpusim::cli::add_lab_command(app);
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help prints and exits 0; a usage error is an error in the input like any other
+    // (exit 1), not the parser's own codes.
+    return app.exit(e) == 0 ? 0 : 1;
+  }
   try {
     if (run->parsed()) return cmd_run(ra);
     if (describe->parsed()) return cmd_describe(what);

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
 
 #include "compiler/ir/frontend.h"
@@ -15,6 +17,7 @@
 #include "isa/program.h"
 #include "models/core/machine.h"
 #include "models/core/memory.h"
+#include "models/core/names.h"
 
 namespace xpusim::driver {
 namespace {
@@ -180,18 +183,89 @@ RunResult run_workload(const ArchConfig& cfg, const std::string& workload_file,
   return r;
 }
 
-RunResult run_program(const ArchConfig& cfg, const std::string& text, const std::string& file,
+RunResult run_program(const ArchConfig& cfg, const std::string& contents, const std::string& file,
                       const RunOptions& opt) {
   std::unique_ptr<Machine> machine = find_family(cfg.family).make(cfg);
-  std::unique_ptr<isa::Program> program = isa::find_isa(cfg.family).assemble(text, file);
+  const isa::IsaTools& tools = isa::find_isa(cfg.family);
+  // Assembly text never holds a NUL byte; every binary program form does (its fields).
+  const bool binary = contents.find('\0') != std::string::npos;
+  std::unique_ptr<isa::Program> program =
+      binary ? tools.decode(std::vector<uint8_t>(contents.begin(), contents.end()), file)
+             : tools.assemble(contents, file);
+  if (!opt.functional && !(opt.load.empty() && opt.save.empty()))
+    throw Error("run: --load and --save need values: drop --no-functional");
   // Host memory of a hand-written program holds zeros: every byte counts as written.
   ByteStore mem("dram", machine->memory_bytes(), true);
+  for (const MemoryRegion& l : opt.load) {
+    std::ifstream in(l.file, std::ios::binary);
+    if (!in) throw Error("--load: cannot read '" + l.file + "'");
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    mem.check_range(l.addr, bytes.size(), "--load " + l.file, "the file's bytes");
+    mem.write(l.addr, bytes.data(), bytes.size());
+  }
   MachineRun run =
       machine->run(*program, opt.functional ? &mem : nullptr, machine_options(file, opt));
   RunResult r = results_of(*machine, std::move(run));
   r.workload = std::filesystem::path(file).stem().string();
-  r.notes.push_back("assembly program: no reference to check values against");
+  for (const MemoryRegion& d : opt.save) {
+    std::string bytes(d.bytes, '\0');
+    mem.check_range(d.addr, d.bytes, "--save " + d.file, "the region");
+    mem.read(d.addr, bytes.data(), d.bytes, "--save " + d.file);
+    r.files.emplace_back(d.file, std::move(bytes));
+  }
+  r.notes.push_back(opt.load.empty()
+                        ? "program: no reference to check values against"
+                        : "program: no reference to check values against (compare the --save "
+                          "files with what you expect)");
   return r;
+}
+
+namespace {
+uint64_t parse_number(const std::string& t, const std::string& option, const std::string& text) {
+  size_t used = 0;
+  uint64_t v = 0;
+  try {
+    v = std::stoull(t, &used, 0);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (t.empty() || used != t.size() || t[0] == '-')
+    throw Error(option + " " + text + ": '" + t + "' is not a number (decimal or 0x hex)");
+  return v;
+}
+}  // namespace
+
+MemoryRegion parse_load(const std::string& text) {
+  const size_t eq = text.find('=');
+  if (eq == std::string::npos || eq + 1 == text.size())
+    throw Error("--load " + text + ": expected ADDR=FILE");
+  MemoryRegion r;
+  r.addr = parse_number(text.substr(0, eq), "--load", text);
+  r.file = text.substr(eq + 1);
+  return r;
+}
+
+MemoryRegion parse_save(const std::string& text) {
+  const size_t eq = text.find('='), colon = text.find(':');
+  if (eq == std::string::npos || colon == std::string::npos || colon > eq)
+    throw Error("--save " + text + ": expected ADDR:BYTES=NAME");
+  MemoryRegion r;
+  r.addr = parse_number(text.substr(0, colon), "--save", text);
+  r.bytes = parse_number(text.substr(colon + 1, eq - colon - 1), "--save", text);
+  r.file = safe_file_name(text.substr(eq + 1), "--save file name");
+  return r;
+}
+
+std::string default_results_dir(const std::string& input, const ArchConfig& cfg,
+                                const std::vector<std::string>& overrides) {
+  std::string dir = "results/" +
+                    safe_file_name(std::filesystem::path(input).stem().string(), "input name") +
+                    "-" + safe_file_name(cfg.name, "architecture name", SourceLoc{cfg.origin});
+  if (overrides.empty()) return dir;
+  uint64_t h = 1469598103934665603ull;  // FNV-1a over the overrides, in order
+  for (const std::string& o : overrides)
+    for (unsigned char c : o + '\n') h = (h ^ c) * 1099511628211ull;
+  return dir + fmt::format("-set-{:08x}", uint32_t(h ^ (h >> 32)));
 }
 
 std::vector<uint8_t> assemble(const std::string& family, const std::string& text,

@@ -14,14 +14,35 @@
 
 namespace xpusim::driver {
 
-struct RunOptions {
-  bool functional = true;               // compute real values and check them against the reference
-  bool trace = false;                   // record a Perfetto/Chrome timeline
-  std::string trace_path;               // where to write it (when trace)
-  uint64_t seed = 1;                    // seed of generated inputs and weights
-  std::vector<std::string> dump_after;  // print the IR after these passes
-  std::ostream* dump = nullptr;         // where dumps go
+// A region of device memory a --program run loads from a file before it starts, or dumps to
+// a file of the results folder after it ends.
+struct MemoryRegion {
+  uint64_t addr = 0;
+  uint64_t bytes = 0;  // dumps: the length; loads: the file's size
+  std::string file;    // loads: the file to read; dumps: the name in the results folder
 };
+
+struct RunOptions {
+  bool functional = true;                // compute real values and check them against the reference
+  bool trace = false;                    // record a Perfetto/Chrome timeline
+  std::string trace_path;                // where to write it (when trace)
+  uint64_t seed = 1;                     // seed of generated inputs and weights
+  std::vector<std::string> dump_after;   // print the IR after these passes
+  std::ostream* dump = nullptr;          // where dumps go
+  std::vector<MemoryRegion> load, save;  // --program runs: memory in from files, out to files
+};
+
+// Parses `ADDR=FILE` (a load: the whole file at ADDR) or `ADDR:BYTES=NAME` (a dump of BYTES
+// bytes from ADDR into the results folder's NAME); numbers in decimal or 0x hex. Error naming
+// the option on malformed text or an unsafe NAME.
+MemoryRegion parse_load(const std::string& text);
+MemoryRegion parse_save(const std::string& text);
+
+// The default results folder of a run: results/<input stem>-<arch name>, plus "-set-" and a
+// hash of the overrides when there are any, so that runs of different configurations never
+// share a folder. The names must be safe file names (models/core/names.h).
+std::string default_results_dir(const std::string& input, const ArchConfig& cfg,
+                                const std::vector<std::string>& overrides);
 
 // The shorthands of `run` for the RTL units: --rtl selects the RTL model of every unit of the
 // family that has one (a `<unit>.model` parameter with the choice `rtl`), --vcd FILE and
@@ -34,8 +55,10 @@ std::vector<std::string> rtl_overrides(const ArchConfig& cfg, bool rtl, const st
 // Compiles the workload file for cfg and simulates it.
 RunResult run_workload(const ArchConfig& cfg, const std::string& workload_file,
                        const RunOptions& opt);
-// Simulates an assembly program of cfg's family (file names it in messages).
-RunResult run_program(const ArchConfig& cfg, const std::string& text, const std::string& file,
+// Simulates a program of cfg's family, given as assembly text or in its binary form (the
+// contents of `file`, which names it in messages). Device memory starts as zeros, then the
+// loads of opt are applied; the dumps become RunResult::files.
+RunResult run_program(const ArchConfig& cfg, const std::string& contents, const std::string& file,
                       const RunOptions& opt);
 
 // The ISA tools of a family: assembly text to the binary program file, and back.

@@ -108,27 +108,65 @@ nlohmann::ordered_json results_json(const ArchConfig& cfg, const std::string& wo
   return j;
 }
 
+namespace {
+const char* kMark = ".xpusim-results";
+const char* kMarkText =
+    "This folder holds xpusim results; xpusim may overwrite them. Files the last run wrote:\n";
+
+// The files the last run recorded in the mark, one "file: NAME" line each.
+std::vector<std::string> recorded_files(const fs::path& d) {
+  std::vector<std::string> v;
+  std::ifstream in(d / kMark);
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("file: ", 0) == 0) v.push_back(line.substr(6));
+  return v;
+}
+}  // namespace
+
 void prepare_results_dir(const std::string& dir, bool force) {
   fs::path d(dir);
-  if (fs::exists(d)) {
-    if (!fs::is_directory(d)) throw Error("--out '" + dir + "' exists and is not a folder");
-    bool empty = fs::directory_iterator(d) == fs::directory_iterator();
-    if (!empty && !fs::exists(d / ".xpusim-results") && !force)
+  std::error_code ec;
+  if (fs::exists(d, ec)) {
+    if (!fs::is_directory(d, ec)) throw Error("--out '" + dir + "' exists and is not a folder");
+    const bool empty = fs::is_empty(d, ec);
+    if (ec) throw Error("--out '" + dir + "': cannot read the folder (" + ec.message() + ")");
+    if (!empty && !fs::exists(d / kMark) && !force)
       throw Error("--out '" + dir +
                   "' is a non-empty folder that does not hold xpusim results; refusing to write "
                   "into it (choose another folder or pass --force)");
+    // The previous run's results go first, so that this run, should it fail, leaves none that
+    // look valid, and none it does not rewrite stays beside its own.
+    for (const std::string& f : recorded_files(d))
+      if (f.find('/') == std::string::npos && f != kMark) fs::remove(d / f, ec);
+  } else if (!fs::create_directories(d, ec) || ec) {
+    throw Error("--out '" + dir + "': cannot create the folder (" + ec.message() + ")");
   }
-  fs::create_directories(d);
-  write_file(d / ".xpusim-results",
-             "This folder holds xpusim results; xpusim may overwrite them.\n");
+  write_file(d / kMark, kMarkText);
+}
+
+std::string result_file_path(const std::string& dir, const std::string& name) {
+  const fs::path d(dir);
+  std::ofstream mark(d / kMark, std::ios::app);
+  if (!mark || !(mark << "file: " << name << "\n"))
+    throw Error("cannot write '" + (d / kMark).string() + "'");
+  return (d / name).string();
+}
+
+void write_result_file(const std::string& dir, const std::string& name, const std::string& bytes) {
+  const fs::path path = result_file_path(dir, name);
+  // Written whole or not at all: a reader never sees half a file.
+  const fs::path tmp = path.string() + ".part";
+  write_file(tmp, bytes);
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) throw Error("cannot write '" + path.string() + "' (" + ec.message() + ")");
 }
 
 void write_results(const std::string& dir, const ArchConfig& cfg, const std::string& workload,
                    const RunResult& r) {
-  fs::path d(dir);
   nlohmann::ordered_json j = results_json(cfg, workload, r);
-  write_file(d / "stats.json", j.dump(2) + "\n");
-  write_file(d / "config.resolved.yaml", resolved_yaml(cfg));
+  // Every text is made before any file is written.
+  const std::string stats = j.dump(2) + "\n", config = resolved_yaml(cfg);
 
   std::string md = fmt::format("# xpusim report: {} on {}\n\n", workload, cfg.name);
   md += fmt::format("Architecture `{}` (family `{}`){}\n\n", cfg.name, cfg.family,
@@ -181,7 +219,10 @@ void write_results(const std::string& dir, const ArchConfig& cfg, const std::str
   md +=
       "\nMetric definitions: docs/metrics.md. Every statistic, with its unit and description, "
       "is in stats.json.\n";
-  write_file(d / "report.md", md);
+  for (const auto& [name, bytes] : r.files) write_result_file(dir, name, bytes);
+  write_result_file(dir, "config.resolved.yaml", config);
+  write_result_file(dir, "report.md", md);
+  write_result_file(dir, "stats.json", stats);
 }
 
 }  // namespace xpusim

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -47,6 +48,9 @@ struct RunResult {
   std::vector<LayerResult> layers;
   std::unique_ptr<StatGroup> stats;  // the component tree's statistics
   std::vector<std::string> notes;    // modelling notes worth printing with results
+  // Further files of the run for the results folder (name -> bytes), e.g. memory regions a
+  // --program run dumps.
+  std::vector<std::pair<std::string, std::string>> files;
 };
 
 // Simulated seconds of the run at its clock.
@@ -61,11 +65,20 @@ nlohmann::ordered_json results_json(const ArchConfig& cfg, const std::string& wo
                                     const RunResult& r);
 
 // Prepares `dir` for results: creates it, or reuses it when it holds earlier xpusim results
-// (marked by a .xpusim-results file). A non-empty folder without the mark is refused unless
-// `force`, so nothing a user wrote is overwritten.
+// (marked by a .xpusim-results file, which lists the files each run wrote). Reusing it removes
+// the earlier run's files first, so a run that fails leaves no results that look valid and no
+// file of an earlier run stays beside this run's. A non-empty folder without the mark is
+// refused unless `force`, so nothing a user wrote is overwritten.
 void prepare_results_dir(const std::string& dir, bool force);
 
-// Writes stats.json, report.md and config.resolved.yaml into dir.
+// Writes one result file into dir (recorded in the mark; written to a temporary name and
+// renamed, so it is whole or absent).
+void write_result_file(const std::string& dir, const std::string& name, const std::string& bytes);
+// The path of a result file that another component writes itself (a trace), recorded in the
+// mark.
+std::string result_file_path(const std::string& dir, const std::string& name);
+
+// Writes r.files, config.resolved.yaml, report.md and, last, stats.json into dir.
 void write_results(const std::string& dir, const ArchConfig& cfg, const std::string& workload,
                    const RunResult& r);
 

@@ -13,7 +13,11 @@ namespace fs = std::filesystem;
 namespace xpusim::test {
 
 Cli run_cli(const std::string& args) {
-  const std::string cmd = std::string(XPUSIM_BINARY) + " " + args + " 2>&1";
+  return run_cli_in(".", args);
+}
+
+Cli run_cli_in(const std::string& dir, const std::string& args) {
+  const std::string cmd = "cd '" + dir + "' && " + XPUSIM_BINARY + " " + args + " 2>&1";
   Cli r;
   FILE* p = popen(cmd.c_str(), "r");
   REQUIRE(p != nullptr);

@@ -13,8 +13,10 @@ struct Cli {
   std::string output;  // stdout and stderr together
 };
 
-// Runs the built xpusim binary with `args` (shell-quoted by the caller).
+// Runs the built xpusim binary with `args` (shell-quoted by the caller), in the current folder
+// or in `dir`.
 Cli run_cli(const std::string& args);
+Cli run_cli_in(const std::string& dir, const std::string& args);
 
 // A fresh empty folder under the build's temporary area.
 std::string temp_dir(const std::string& name);
