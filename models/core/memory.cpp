@@ -104,7 +104,7 @@ DramChannel::DramChannel(double bytes_per_cycle, uint64_t latency, bool ideal, S
                                   "sum over requests of cycles waited for the channel")),
       requests_(stats.counter("requests", "requests", "DRAM requests served")) {}
 
-DramChannel::Grant DramChannel::request(uint64_t now, uint64_t bytes, bool write) {
+Server::Grant DramChannel::serve(uint64_t now, uint64_t bytes, bool write) {
   (write ? bytes_written_ : bytes_read_) += bytes;
   ++requests_;
   if (ideal_) return {now, now};

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "models/core/error.h"
+#include "models/core/server.h"
 #include "models/core/stats.h"
 
 namespace xpusim {
@@ -83,18 +84,12 @@ class Scratchpad {
 // arrival order; a request of B bytes occupies the channel ceil(B / bytes_per_cycle) cycles
 // and its data arrives `latency` cycles after its service ends. Contention shows up as queue
 // wait. With `ideal`, every request completes at once (stall-free studies).
-class DramChannel {
+class DramChannel final : public Server {
  public:
   DramChannel(double bytes_per_cycle, uint64_t latency, bool ideal, StatGroup& stats);
 
-  struct Grant {
-    uint64_t service_end;  // the channel is free again (the requester may issue the next)
-    uint64_t done;         // the data has arrived
-  };
-  // A request arriving at cycle `now`; callers must arrive in non-decreasing `now` order.
-  Grant request(uint64_t now, uint64_t bytes, bool write);
-  // Ideal: requests do not wait for each other, so their order does not matter.
-  bool ideal() const { return ideal_; }
+  Grant serve(uint64_t now, uint64_t bytes, bool write) override;
+  bool ideal() const override { return ideal_; }
 
  private:
   double bytes_per_cycle_;

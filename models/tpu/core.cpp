@@ -508,7 +508,7 @@ uint64_t TpuCore::execute(int u, int seq) {
       }
       if (in.op == Opcode::rdhost || in.op == Opcode::rdconv) ub_->note_write(dram_bytes);
       if (write) ub_->note_read(dram_bytes);
-      const DramChannel::Grant g = dram_request(seq, dram_bytes, write);
+      const Server::Grant g = dram_request(seq, dram_bytes, write);
       d.read_done = write ? g.service_end : g.done;
       d.done = g.done;
       free_at = g.service_end;
@@ -585,8 +585,8 @@ uint64_t TpuCore::execute(int u, int seq) {
   return free_at;
 }
 
-DramChannel::Grant TpuCore::dram_request(int seq, uint64_t bytes, bool write) {
-  if (channel_->ideal()) return channel_->request(now(), bytes, write);
+Server::Grant TpuCore::dram_request(int seq, uint64_t bytes, bool write) {
+  if (channel_->ideal()) return channel_->serve(now(), bytes, write);
   DramRequest r{seq, bytes, write};
   dram_pending_.push_back(&r);
   cycle_work_.notify(sc_core::SC_ZERO_TIME);
@@ -620,7 +620,7 @@ void TpuCore::cycle_end() {
         std::sort(batch.begin(), batch.end(),
                   [](const DramRequest* a, const DramRequest* b) { return a->seq < b->seq; });
         for (DramRequest* r : batch) {
-          r->grant = channel_->request(now(), r->bytes, r->write);
+          r->grant = channel_->serve(now(), r->bytes, r->write);
           r->granted = true;
         }
         dram_granted_.notify(sc_core::SC_ZERO_TIME);

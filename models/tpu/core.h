@@ -95,7 +95,7 @@ class TpuCore : public sc_core::sc_module {
   // every request of the cycle is in, oldest instruction first, so the order does not depend
   // on which SystemC delta cycle each requester woke in. An ideal channel (stall_free)
   // answers at once.
-  DramChannel::Grant dram_request(int seq, uint64_t bytes, bool write);
+  Server::Grant dram_request(int seq, uint64_t bytes, bool write);
   // Runs after everything else in each cycle that has work for it: clocks the busy RTL arrays
   // (rtl_step), then grants the cycle's DRAM requests.
   void cycle_end();
@@ -141,7 +141,7 @@ class TpuCore : public sc_core::sc_module {
     uint64_t bytes;
     bool write;
     bool granted = false;
-    DramChannel::Grant grant{};
+    Server::Grant grant{};
   };
   std::vector<DramRequest*> dram_pending_;  // this cycle's, each on its requester's stack
   sc_core::sc_event cycle_work_, dram_granted_;

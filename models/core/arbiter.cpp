@@ -1,0 +1,100 @@
+#include "models/core/arbiter.h"
+
+#include <fmt/format.h>
+
+#include "models/core/error.h"
+
+namespace xpusim {
+
+Arbiter::Arbiter(sc_core::sc_module_name name, sc_core::sc_time period)
+    : sc_module(name), period_(period) {
+  SC_THREAD(run);
+}
+
+uint64_t Arbiter::now() const {
+  return sc_core::sc_time_stamp().value() / period_.value();
+}
+
+Server::Grant Arbiter::request(Server& server, const Key& key, uint64_t bytes, bool write) {
+  if (key.cycle < now())
+    throw Error(
+        fmt::format("internal: client {} stamped a request with cycle {}, before the "
+                    "current cycle {}",
+                    key.client, key.cycle, now()));
+  if (server.ideal() && key.cycle == now()) return server.serve(key.cycle, bytes, write);
+  Pending p{&server, bytes, write};
+  if (!pending_.emplace(key, &p).second)
+    throw Error(fmt::format("internal: client {} used request key ({}, {}) twice", key.client,
+                            key.cycle, key.seq));
+  work_.notify(sc_core::SC_ZERO_TIME);
+  while (!p.served) wait(served_);
+  return p.grant;
+}
+
+void Arbiter::add_cycle_hook(std::function<bool()> busy, std::function<void()> step) {
+  hooks_.emplace_back(std::move(busy), std::move(step));
+}
+
+void Arbiter::wake() {
+  work_.notify(sc_core::SC_ZERO_TIME);
+}
+
+void Arbiter::check() const {
+  if (error_) std::rethrow_exception(error_);
+}
+
+bool Arbiter::hooks_busy() const {
+  for (const auto& h : hooks_)
+    if (h.first()) return true;
+  return false;
+}
+
+void Arbiter::settle() {
+  while (sc_core::sc_pending_activity_at_current_time()) wait(sc_core::SC_ZERO_TIME);
+}
+
+void Arbiter::run() {
+  try {
+    for (;;) {
+      const bool clocking = hooks_busy();
+      if (!clocking) {
+        if (pending_.empty()) {
+          wait(work_);
+          continue;
+        }
+        // Sleep until the earliest stamped cycle, or until new work (an earlier stamp).
+        const uint64_t first = pending_.begin()->first.cycle, t = now();
+        if (first > t) {
+          wait(period_ * double(first - t), work_);
+          continue;
+        }
+      }
+      // Every request and every hook's work of this cycle is in once the rest has run.
+      settle();
+      if (clocking) {
+        for (const auto& h : hooks_)
+          if (h.first()) h.second();
+        settle();
+      }
+      // Serving ends after this cycle, so the requesters it wakes issue nothing more in it; the
+      // loop still catches a request that a wake-up makes for this cycle.
+      const uint64_t t = now();
+      while (!pending_.empty() && pending_.begin()->first.cycle == t) {
+        while (!pending_.empty() && pending_.begin()->first.cycle == t) {
+          Pending* p = pending_.begin()->second;
+          pending_.erase(pending_.begin());
+          p->grant = p->server->serve(t, p->bytes, p->write);
+          p->served = true;
+        }
+        served_.notify(sc_core::SC_ZERO_TIME);
+        settle();
+      }
+      if (clocking) wait(period_);
+    }
+  } catch (...) {
+    error_ = std::current_exception();
+    sc_core::sc_stop();
+  }
+}
+
+}  // namespace xpusim
