@@ -4,7 +4,7 @@
 
 #include <cstdint>
 
-#include "models/tpu/params.h"
+#include "models/tpu/dataflow.h"
 
 namespace xpusim::tpu {
 

@@ -113,23 +113,13 @@ TpuCore::TpuCore(sc_core::sc_module_name name, const TpuParams& p,
       throw Error(
           "array.model rtl (--rtl) needs values (the RTL array multiplies real operands): drop "
           "--no-functional");
-    bool built = false;
-    std::string shapes;
-    for (const auto& [r, c] : rtl::SystolicHarness::shapes()) {
-      built |= r == p.rows && c == p.cols;
-      shapes += fmt::format("{}{}x{}", shapes.empty() ? "" : ", ", r, c);
-    }
-    if (!built)
-      throw Error(
-          fmt::format("array.model rtl (--rtl): no verilated {}x{} systolic array in this build "
-                      "(built: {}; rtl/systolic/CMakeLists.txt)",
-                      p.rows, p.cols, shapes));
-    const rtl::Dataflow df = p.dataflow == Dataflow::ws   ? rtl::Dataflow::ws
-                             : p.dataflow == Dataflow::os ? rtl::Dataflow::os
-                                                          : rtl::Dataflow::is;
     for (int i = 0; i < p.count; ++i) {
       auto a = std::make_unique<RtlArray>();
-      a->h = rtl::SystolicHarness::create(p.rows, p.cols);
+      try {
+        a->h = rtl::SystolicHarness::create(p.rows, p.cols);
+      } catch (const Error& e) {
+        throw Error(std::string("array.model rtl (--rtl): ") + e.what());
+      }
       rtl::RunOptions o;
       o.fold_overlap = p.fold_overlap;
       if (i == 0) {  // the VCD shows mxu 0
@@ -137,7 +127,7 @@ TpuCore::TpuCore(sc_core::sc_module_name name, const TpuParams& p,
         o.vcd_first = p.vcd_first;
         o.vcd_last = p.vcd_last;
       }
-      a->h->start(df, o);
+      a->h->start(p.dataflow, o);
       a->free_at.push_back(0);  // the first tile may leave the queue at once
       rtl_arrays_.push_back(std::move(a));
     }

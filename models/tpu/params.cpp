@@ -51,18 +51,12 @@ const std::vector<ParamSpec>& param_specs() {
   return specs;
 }
 
-const char* dataflow_name(Dataflow d) {
-  return d == Dataflow::ws ? "ws" : d == Dataflow::os ? "os" : "is";
-}
-
 TpuParams::TpuParams(const ParamValues& v)
     : clock_mhz(v.real("clock_mhz")),
       rows(int(v.integer("array.rows"))),
       cols(int(v.integer("array.cols"))),
       count(int(v.integer("array.count"))),
-      dataflow(v.choice("array.dataflow") == "ws"   ? Dataflow::ws
-               : v.choice("array.dataflow") == "os" ? Dataflow::os
-                                                    : Dataflow::is),
+      dataflow(Dataflow::ws),
       fold_overlap(v.boolean("array.fold_overlap")),
       rtl(v.choice("array.model") == "rtl"),
       vcd_path(v.text("array.vcd")),
@@ -84,6 +78,8 @@ TpuParams::TpuParams(const ParamValues& v)
       vpu_latency(int(v.integer("vpu.latency"))),
       dispatch_cycles(int(v.integer("dispatch.cycles"))),
       queue_depth(int(v.integer("dispatch.queue_depth"))),
-      stall_free(v.boolean("timing.stall_free")) {}
+      stall_free(v.boolean("timing.stall_free")) {
+  parse_dataflow(v.choice("array.dataflow"), dataflow);  // a validated choice
+}
 
 }  // namespace xpusim::tpu

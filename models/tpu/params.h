@@ -8,12 +8,11 @@
 
 #include "models/core/clock.h"
 #include "models/core/params.h"
+#include "models/tpu/dataflow.h"
 
 namespace xpusim::tpu {
 
 const std::vector<ParamSpec>& param_specs();
-
-enum class Dataflow { ws, os, is };
 
 struct TpuParams {
   double clock_mhz;
@@ -39,7 +38,5 @@ struct TpuParams {
   explicit TpuParams(const ParamValues& v);
   ClockDomain clock() const { return ClockDomain(clock_mhz); }
 };
-
-const char* dataflow_name(Dataflow d);
 
 }  // namespace xpusim::tpu

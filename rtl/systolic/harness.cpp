@@ -3,11 +3,11 @@
 #include "rtl/systolic/harness.h"
 
 #include <algorithm>
-#include <stdexcept>
 
 #include <verilated.h>
 #include <verilated_vcd_c.h>
 
+#include "models/core/error.h"
 #include "rtl/systolic/tile_ports.h"
 #include "systolic_shapes.h"  // generated: the verilated shapes' headers and their list
 
@@ -104,10 +104,10 @@ void check_fits(Dataflow df, int rows, int cols, const MatmulTile& t, size_t ind
   const int over_cols = df == Dataflow::is ? t.m : t.n;
   const int stream = df == Dataflow::ws ? t.m : df == Dataflow::os ? t.k : t.n;
   if (!sizes || over_rows > rows || over_cols > cols || stream > 0xffff)
-    throw std::runtime_error("systolic harness: tile " + std::to_string(index) + " (" +
-                             std::to_string(t.m) + "x" + std::to_string(t.k) + "x" +
-                             std::to_string(t.n) + ") does not fit a " + std::to_string(rows) +
-                             "x" + std::to_string(cols) + " array in " + dataflow_name(df));
+    throw Error("systolic harness: tile " + std::to_string(index) + " (" + std::to_string(t.m) +
+                "x" + std::to_string(t.k) + "x" + std::to_string(t.n) + ") does not fit a " +
+                std::to_string(rows) + "x" + std::to_string(cols) + " array in " +
+                dataflow_name(df));
 }
 
 }  // namespace
@@ -125,8 +125,12 @@ std::unique_ptr<SystolicHarness> SystolicHarness::create(int rows, int cols) {
   if (rows == R && cols == C) return std::make_unique<VerilatedArray<V>>(R, C);
   XPUSIM_SYSTOLIC_SHAPES(XPUSIM_SHAPE)
 #undef XPUSIM_SHAPE
-  throw std::invalid_argument("systolic harness: no verilated " + std::to_string(rows) + "x" +
-                              std::to_string(cols) + " array (rtl/systolic/CMakeLists.txt)");
+  std::string built;
+  for (const auto& [r, c] : shapes())
+    built += (built.empty() ? "" : ", ") + std::to_string(r) + "x" + std::to_string(c);
+  throw Error("no verilated " + std::to_string(rows) + "x" + std::to_string(cols) +
+              " systolic array in this build (built: " + built +
+              "; the list is in rtl/systolic/CMakeLists.txt)");
 }
 
 // The protocol's state between cycles: the tiles not done yet (tile `base` first) and where
@@ -171,7 +175,7 @@ void SystolicHarness::start(Dataflow df, const RunOptions& opt) {
 }
 
 size_t SystolicHarness::offer(MatmulTile tile) {
-  if (!st_) throw std::logic_error("systolic harness: offer() before start()");
+  if (!st_) throw Error("internal: systolic harness: offer() before start()");
   check_fits(st_->df, rows_, cols_, tile, st_->count);
   st_->tiles.push_back(std::move(tile));
   return st_->count++;
@@ -186,12 +190,12 @@ uint64_t SystolicHarness::cycle() const {
 }
 
 void SystolicHarness::skip_to(uint64_t cycle) {
-  if (!st_ || busy()) throw std::logic_error("systolic harness: skip_to() while busy");
+  if (!st_ || busy()) throw Error("internal: systolic harness: skip_to() while busy");
   if (cycle > st_->t) st_->t = st_->last_event = cycle;
 }
 
 std::vector<TileEvent> SystolicHarness::step() {
-  if (!st_) throw std::logic_error("systolic harness: step() before start()");
+  if (!st_) throw Error("internal: systolic harness: step() before start()");
   State& s = *st_;
   const uint64_t t = s.t;
   const bool os = s.os;
@@ -235,7 +239,7 @@ std::vector<TileEvent> SystolicHarness::step() {
   const Outputs o = sample();
   const bool w_fire = in.w_valid && o.w_ready, a_fire = in.a_valid && o.a_ready;
   if (os && w_fire != a_fire)
-    throw std::runtime_error("systolic harness: os operand and weight ports fired apart");
+    throw Error("systolic harness: os operand and weight ports fired apart");
   if (!os && w_fire) {
     if (s.wrow == 0) ev.push_back({TileEvent::load_start, s.wt, t, {}});
     if (++s.wrow == rows_) {
@@ -256,16 +260,16 @@ std::vector<TileEvent> SystolicHarness::step() {
   }
   if (o.out_valid) {
     if (s.ot >= s.count || s.ot >= s.at + (s.arow > 0 ? 1 : 0))
-      throw std::runtime_error("systolic harness: an output row at cycle " + std::to_string(t) +
-                               " belongs to no streamed tile");
+      throw Error("systolic harness: an output row at cycle " + std::to_string(t) +
+                  " belongs to no streamed tile");
     const TilePorts v = view(s.ot);
     if (s.orow == 0) s.c.assign(size_t(v.t.m) * size_t(v.t.n), 0);
     v.store(s.orow, o.out_data, s.c);
     const bool last = ++s.orow == v.out_rows();
     if (o.out_last != last)
-      throw std::runtime_error("systolic harness: tile " + std::to_string(s.ot) + " output row " +
-                               std::to_string(s.orow - 1) + " at cycle " + std::to_string(t) +
-                               (last ? " is the last but out_last is low" : " has out_last"));
+      throw Error("systolic harness: tile " + std::to_string(s.ot) + " output row " +
+                  std::to_string(s.orow - 1) + " at cycle " + std::to_string(t) +
+                  (last ? " is the last but out_last is low" : " has out_last"));
     if (last) {
       ev.push_back({TileEvent::done, s.ot, t + 1, std::move(s.c)});
       s.c.clear();
@@ -292,8 +296,8 @@ std::vector<TileEvent> SystolicHarness::step() {
   const uint64_t patience = 4 * uint64_t(rows_ + cols_) + 64;
   const uint64_t waiting = std::max(s.last_event, s.at < s.count ? s.tile(s.at).ready : 0);
   if (t > waiting + patience)
-    throw std::runtime_error("systolic harness: no progress for " + std::to_string(patience) +
-                             " cycles at cycle " + std::to_string(t));
+    throw Error("systolic harness: no progress for " + std::to_string(patience) +
+                " cycles at cycle " + std::to_string(t));
   s.t = t + 1;
   return ev;
 }

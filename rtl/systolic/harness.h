@@ -9,14 +9,13 @@
 #include <utility>
 #include <vector>
 
+#include "models/tpu/dataflow.h"
+
 namespace xpusim::rtl {
 
-// The array's dataflows. `is` runs on the ws datapath with the operands' roles swapped.
-enum class Dataflow { ws, os, is };
-
-inline const char* dataflow_name(Dataflow d) {
-  return d == Dataflow::ws ? "ws" : d == Dataflow::os ? "os" : "is";
-}
+// The model's dataflow type: the array implements the same three.
+using tpu::Dataflow;
+using tpu::dataflow_name;
 
 // One matmul tile: C (m x n, int32) = A (m x k) * B (k x n). Per dataflow the array bounds:
 // ws k <= rows, n <= cols; os m <= rows, n <= cols; is k <= rows, m <= cols.
@@ -61,14 +60,14 @@ class SystolicHarness {
 
   // The shapes (rows, cols) built into this binary (rtl/systolic/CMakeLists.txt).
   static std::vector<std::pair<int, int>> shapes();
-  // A fresh array of that shape, held in reset; throws std::invalid_argument for a shape not
-  // built.
+  // A fresh array of that shape, held in reset; throws Error (naming the shapes built) for a
+  // shape not built.
   static std::unique_ptr<SystolicHarness> create(int rows, int cols);
 
   int rows() const { return rows_; }
   int cols() const { return cols_; }
 
-  // Resets the array and runs the tiles in order; throws std::runtime_error on a tile that does
+  // Resets the array and runs the tiles in order; throws Error on a tile that does
   // not fit the array or a protocol error (no progress, an output row that matches no tile).
   std::vector<TileResult> run(Dataflow df, const std::vector<MatmulTile>& tiles,
                               const RunOptions& opt = {});
@@ -76,7 +75,7 @@ class SystolicHarness {
   // The incremental form of run(), for a simulator that produces tiles as it goes: start()
   // resets the array (the next cycle clocked is cycle 0); offer() appends a tile (in order, its
   // `ready` not before the cycles already clocked) and returns its index, throwing
-  // std::runtime_error when it does not fit; step() clocks one cycle and returns what happened
+  // Error when it does not fit; step() clocks one cycle and returns what happened
   // in it; busy() says whether an offered tile is not done yet. While not busy, skip_to() moves
   // to a later cycle without clocking (the idle array holds its state). A done tile's operands
   // are dropped. The VCD window of `opt` counts tiles in offer order.

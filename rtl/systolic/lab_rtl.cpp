@@ -15,7 +15,6 @@
 #include <cstdint>
 #include <iostream>
 #include <memory>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -23,7 +22,6 @@
 #include "models/core/error.h"
 #include "models/core/random.h"
 #include "models/tpu/array_timing.h"
-#include "models/tpu/params.h"
 #include "rtl/systolic/harness.h"
 
 namespace xpusim::lab {
@@ -64,12 +62,7 @@ RtlLab load_rtl_lab(const std::string& f, const YAML::Node& root) {
       throw Error(loc_of(f, name), "question '" + x.name + "' is defined twice");
     const YAML::Node df = need(f, q, "dataflow", "question " + x.name);
     const std::string d = scalar(f, df, "dataflow");
-    const auto named = [&](tpu::Dataflow c) { return d == tpu::dataflow_name(c); };
-    if (named(tpu::Dataflow::os))
-      x.dataflow = tpu::Dataflow::os;
-    else if (named(tpu::Dataflow::is))
-      x.dataflow = tpu::Dataflow::is;
-    else if (!named(tpu::Dataflow::ws))
+    if (!tpu::parse_dataflow(d, x.dataflow))
       throw Error(loc_of(f, df), "dataflow '" + d + "': expected os, ws or is");
     const YAML::Node tiles = need(f, q, "tiles", "question " + x.name);
     if (!tiles.IsSequence() || tiles.size() == 0)
@@ -131,12 +124,6 @@ struct Outcome {
   bool values_ok = false;  // the RTL's results equal the reference matmul
 };
 
-rtl::Dataflow rtl_dataflow(tpu::Dataflow d) {
-  return d == tpu::Dataflow::ws   ? rtl::Dataflow::ws
-         : d == tpu::Dataflow::os ? rtl::Dataflow::os
-                                  : rtl::Dataflow::is;
-}
-
 // C = A B in int32, the values the array must produce.
 std::vector<int32_t> reference_matmul(const rtl::MatmulTile& t) {
   std::vector<int32_t> c(size_t(t.m) * size_t(t.n), 0);
@@ -154,15 +141,10 @@ std::vector<std::vector<Outcome>> run_questions(const RtlLab& lab) {
   std::unique_ptr<rtl::SystolicHarness> array;
   try {
     array = rtl::SystolicHarness::create(rows, cols);
-  } catch (const std::invalid_argument&) {
-    std::vector<std::string> built;
-    for (const auto& [r, c] : rtl::SystolicHarness::shapes())
-      built.push_back(fmt::format("{}x{}", r, c));
-    throw Error(SourceLoc{lab.head.file},
-                fmt::format("array {}x{}: this xpusim has no verilated array of that shape "
-                            "(built: {}; rtl/systolic/CMakeLists.txt)",
-                            rows, cols, fmt::join(built, ", ")));
+  } catch (const Error& e) {
+    throw Error(SourceLoc{lab.head.file}, fmt::format("array {}x{}: {}", rows, cols, e.what()));
   }
+
   SplitMix64 rng(lab.seed);
   std::vector<std::vector<Outcome>> out;
   for (const Question& q : lab.questions) {
@@ -180,8 +162,8 @@ std::vector<std::vector<Outcome>> run_questions(const RtlLab& lab) {
     }
     std::vector<rtl::TileResult> got;
     try {
-      got = array->run(rtl_dataflow(q.dataflow), tiles);  // all ready at 0, fold overlap
-    } catch (const std::runtime_error& e) {
+      got = array->run(q.dataflow, tiles);  // all ready at 0, fold overlap
+    } catch (const Error& e) {
       throw Error(q.loc, fmt::format("question '{}': {}", q.name, e.what()));
     }
     tpu::ArrayTiming model(rows, cols, q.dataflow, true);

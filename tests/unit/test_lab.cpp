@@ -180,7 +180,7 @@ TEST_CASE("lab check (rtl): malformed answers and lab files name file:line", "[u
   SECTION("an array shape that is not built") {
     check_error(rtl_lab(dir, "{rows: 3, cols: 3}",
                         "{name: one, dataflow: ws, tiles: [{m: 1, k: 1, n: 1}]}"),
-                dir + "/lab.yaml", "array 3x3: this xpusim has no verilated array of that shape");
+                dir + "/lab.yaml", "array 3x3: no verilated 3x3 systolic array in this build");
   }
 }
 
