@@ -51,17 +51,9 @@ int check_lab(const std::string& answers_file, const std::string& lab_arg, bool 
   return find_lab_kind(lab_kind(req.lab_file, req.lab)).check(req);
 }
 
-SourceLoc loc_of(const std::string& file, const YAML::Node& n) {
-  return SourceLoc{file, n.Mark().line + 1, n.Mark().column + 1};
-}
-
 YAML::Node load_yaml(const std::string& file) {
   if (!fs::is_regular_file(file)) throw Error(fmt::format("'{}' does not exist", file));
-  try {
-    return YAML::LoadFile(file);
-  } catch (const YAML::Exception& e) {
-    throw Error(SourceLoc{file, e.mark.line + 1, e.mark.column + 1}, "malformed YAML: " + e.msg);
-  }
+  return yaml::Doc::load(file).root();
 }
 
 void only_keys(const std::string& file, const YAML::Node& n, const std::string& what,
@@ -69,12 +61,7 @@ void only_keys(const std::string& file, const YAML::Node& n, const std::string& 
   if (!n.IsMap())
     throw Error(loc_of(file, n),
                 fmt::format("{}: expected a map with keys {}", what, fmt::join(allowed, ", ")));
-  for (const auto& kv : n) {
-    const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "?";
-    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end())
-      throw Error(loc_of(file, kv.first), fmt::format("{}: unknown key '{}'; allowed keys: {}",
-                                                      what, key, fmt::join(allowed, ", ")));
-  }
+  yaml::Map(file, n, what).allow(allowed);
 }
 
 YAML::Node need(const std::string& file, const YAML::Node& map, const std::string& key,

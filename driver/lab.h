@@ -14,12 +14,15 @@
 #include <vector>
 
 #include "models/core/error.h"
+#include "models/core/yaml.h"
 
 namespace xpusim::lab {
 
 // ---- YAML reading: every complaint names file:line ----
 
-SourceLoc loc_of(const std::string& file, const YAML::Node& n);
+using yaml::loc_of;
+// Reads file with the strict reader (models/core/yaml.h): malformed YAML, keys given twice,
+// text that is not UTF-8 and too deep nesting are errors.
 YAML::Node load_yaml(const std::string& file);
 // Checks that n is a map whose keys are all in `allowed`.
 void only_keys(const std::string& file, const YAML::Node& n, const std::string& what,

@@ -4,7 +4,6 @@
 #include "compiler/ir/frontend.h"
 
 #include <fmt/format.h>
-#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cmath>
@@ -14,6 +13,8 @@
 #include <tuple>
 #include <unordered_map>
 
+#include "models/core/yaml.h"
+
 namespace xpusim::compiler {
 
 namespace {
@@ -21,91 +22,17 @@ namespace {
 constexpr int64_t kMaxSize = std::numeric_limits<int32_t>::max();  // any one size or dim
 constexpr int64_t kMaxElements = int64_t(1) << 40;                 // any one tensor
 
-// The file being read: turns yaml-cpp marks (0-based) into 1-based SourceLocs.
-class Doc {
+using yaml::Doc;
+
+// A mapping of the workload: the checks of yaml::Map, and the sizes and names of workloads.
+class Map : public yaml::Map {
  public:
-  explicit Doc(std::string file) : file_(std::move(file)) {}
-
-  SourceLoc loc(const YAML::Node& n) const {
-    YAML::Mark m = n.Mark();
-    if (m.is_null()) return {file_, 0, 0};
-    return {file_, m.line + 1, m.column + 1};
-  }
-  [[noreturn]] void fail(const YAML::Node& n, const std::string& msg) const {
-    throw Error(loc(n), msg);
-  }
-  const std::string& file() const { return file_; }
-
- private:
-  std::string file_;
-};
-
-// A YAML mapping with its keys checked against the keys allowed where it appears, and typed
-// reads whose errors name the key, the expected type and the place.
-class Map {
- public:
-  Map(const Doc& doc, const YAML::Node& node, std::string what) : doc_(doc), node_(node) {
-    what_ = std::move(what);
-    if (!node.IsMap())
-      doc.fail(node, fmt::format("{}: expected a mapping of keys to values", what_));
-    for (const auto& kv : node) {
-      if (!kv.first.IsScalar())
-        doc.fail(kv.first, fmt::format("{}: keys must be plain names", what_));
-      std::string key = kv.first.Scalar();
-      if (find(key)) doc.fail(kv.first, fmt::format("{}: key '{}' is given twice", what_, key));
-      entries_.push_back({key, kv.first, kv.second});
-    }
-  }
-
-  // Renames the context used in messages (once the op's name and kind are known).
-  void set_what(std::string what) { what_ = std::move(what); }
-  const std::string& what() const { return what_; }
-
-  void allow(const std::vector<std::string>& allowed) const {
-    for (const Entry& e : entries_)
-      if (std::find(allowed.begin(), allowed.end(), e.key) == allowed.end())
-        doc_.fail(e.key_node, fmt::format("{}: unknown key '{}'; allowed keys: {}", what_, e.key,
-                                          fmt::join(allowed, ", ")));
-  }
-
-  bool has(const std::string& key) const { return find(key) != nullptr; }
-
-  // The value of key (required).
-  YAML::Node value(const std::string& key) const {
-    const Entry* e = find(key);
-    if (!e) doc_.fail(node_, fmt::format("{}: missing required key '{}'", what_, key));
-    return e->value;
-  }
-  // The key itself, for errors about it.
-  YAML::Node key_node(const std::string& key) const {
-    const Entry* e = find(key);
-    return e ? e->key_node : node_;
-  }
-
-  std::string str(const std::string& key) const {
-    YAML::Node v = value(key);
-    if (!v.IsScalar() || v.Scalar().empty())
-      doc_.fail(v, fmt::format("{}: '{}' must be a non-empty string", what_, key));
-    return v.Scalar();
-  }
+  Map(const Doc& doc, const YAML::Node& node, std::string what)
+      : yaml::Map(doc.file(), node, std::move(what)) {}
 
   // An integer in [lo, kMaxSize].
   int64_t integer(const std::string& key, int64_t lo) const {
-    YAML::Node v = value(key);
-    const char* kind = lo > 0 ? "a positive integer" : "a non-negative integer";
-    int64_t x = 0;
-    bool ok = v.IsScalar();
-    if (ok) {
-      try {
-        x = v.as<int64_t>();
-      } catch (const YAML::BadConversion&) {
-        ok = false;
-      }
-    }
-    if (!ok || x < lo || x > kMaxSize)
-      doc_.fail(v, fmt::format("{}: '{}' must be {} (at most {}), got {}", what_, key, kind,
-                               kMaxSize, shown(v)));
-    return x;
+    return yaml::Map::integer(key, lo, kMaxSize);
   }
   int64_t size(const std::string& key) const { return integer(key, 1); }
   int64_t size_or(const std::string& key, int64_t dflt) const {
@@ -114,48 +41,7 @@ class Map {
   int64_t nonneg_or(const std::string& key, int64_t dflt) const {
     return has(key) ? integer(key, 0) : dflt;
   }
-
-  bool flag_or(const std::string& key, bool dflt) const {
-    if (!has(key)) return dflt;
-    YAML::Node v = value(key);
-    try {
-      if (v.IsScalar()) return v.as<bool>();
-    } catch (const YAML::BadConversion&) {
-    }
-    doc_.fail(v, fmt::format("{}: '{}' must be true or false, got {}", what_, key, shown(v)));
-  }
-
-  double real_or(const std::string& key, double dflt) const {
-    if (!has(key)) return dflt;
-    YAML::Node v = value(key);
-    try {
-      if (v.IsScalar()) {
-        double x = v.as<double>();
-        if (std::isfinite(x)) return x;
-      }
-    } catch (const YAML::BadConversion&) {
-    }
-    doc_.fail(v, fmt::format("{}: '{}' must be a finite number, got {}", what_, key, shown(v)));
-  }
-
-  std::vector<int64_t> shape(const std::string& key) const {
-    YAML::Node v = value(key);
-    std::vector<int64_t> s;
-    bool ok = v.IsSequence() && v.size() > 0;
-    for (size_t i = 0; ok && i < v.size(); ++i) {
-      try {
-        ok = v[i].IsScalar();
-        if (ok) s.push_back(v[i].as<int64_t>());
-        ok = ok && s.back() >= 1 && s.back() <= kMaxSize;
-      } catch (const YAML::BadConversion&) {
-        ok = false;
-      }
-    }
-    if (!ok)
-      doc_.fail(v, fmt::format("{}: '{}' must be a non-empty list of positive integers, got {}",
-                               what_, key, shown(v)));
-    return s;
-  }
+  std::vector<int64_t> shape(const std::string& key) const { return integers(key, 1, kMaxSize); }
 
   // A list of names (the chained form's inputs).
   std::vector<YAML::Node> names(const std::string& key) const {
@@ -166,33 +52,9 @@ class Map {
       ok = v[i].IsScalar() && !v[i].Scalar().empty();
       out.push_back(v[i]);
     }
-    if (!ok) doc_.fail(v, fmt::format("{}: '{}' must be a list of tensor names", what_, key));
+    if (!ok) fail(v, fmt::format("{}: '{}' must be a list of tensor names", what(), key));
     return out;
   }
-
-  // A value as the user wrote it, for messages.
-  static std::string shown(const YAML::Node& v) {
-    if (v.IsScalar()) return "'" + v.Scalar() + "'";
-    if (v.IsSequence()) return "a list";
-    if (v.IsMap()) return "a mapping";
-    return "nothing";
-  }
-
- private:
-  struct Entry {
-    std::string key;
-    YAML::Node key_node, value;
-  };
-  const Entry* find(const std::string& key) const {
-    for (const Entry& e : entries_)
-      if (e.key == key) return &e;
-    return nullptr;
-  }
-
-  const Doc& doc_;
-  YAML::Node node_;
-  std::string what_;
-  std::vector<Entry> entries_;
 };
 
 // Keys of a conv2d / pool window.
@@ -647,20 +509,12 @@ Graph Builder::build(const YAML::Node& root) {
 }  // namespace
 
 Graph parse_workload(const std::string& text, const std::string& name) {
-  Doc doc(name);
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    SourceLoc loc{name, e.mark.is_null() ? 0 : e.mark.line + 1,
-                  e.mark.is_null() ? 0 : e.mark.column + 1};
-    throw Error(loc, "malformed YAML: " + e.msg);
-  }
-  if (!root.IsMap())
+  const Doc doc(text, name);
+  if (!doc.root().IsMap())
     throw Error(SourceLoc{name, 0, 0},
                 "expected a workload: a mapping with keys name, ops (and optionally description, "
                 "inputs)");
-  return Builder(doc).build(root);
+  return Builder(doc).build(doc.root());
 }
 
 Graph load_workload(const std::string& path) {

@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "models/core/numeric.h"
+#include "models/core/range.h"
 
 namespace xpusim::isa::tpu {
 namespace {
@@ -106,6 +107,9 @@ void exec_rdconv(const Instr& in, const ByteStore& dram, ByteStore& ub, const st
       pad[0] = 0x80, pad[1] = 0xff;  // bf16 -inf is 0xff80 (little-endian: 80 ff)
   }
   std::vector<uint8_t> row(uint64_t(in.cols) * e);
+  const uint64_t pixel = uint64_t(g.c) * e;
+  dram.check_rows(in.dram, uint64_t(g.h) * g.w, pixel, pixel, who, "image");
+  ub.check_rows(in.ub, in.rows, row.size(), row.size(), who, "destination");
   for (uint32_t p = 0; p < in.rows; ++p) {
     const uint32_t pix = in.src + p, oh = pix / ow, owi = pix % ow;
     // Walk the im2col columns [k0, k0 + kt) in runs of channels.
@@ -132,7 +136,12 @@ WeightTile exec_rdweight(const Instr& in, const ByteStore& dram, const std::stri
   t.k = in.rows;
   t.n = in.cols;
   t.dtype = in.dtype;
-  uint32_t row_bytes = in.cols * uint32_t(elem_bytes(in.dtype));
+  const uint32_t e = uint32_t(elem_bytes(in.dtype));
+  const uint64_t row_bytes = uint64_t(in.cols) * e;
+  if (in.flags & 1)  // transposed: DRAM row n holds column n of the tile
+    dram.check_rows(in.dram, in.cols, in.stride, uint64_t(in.rows) * e, who, "weights");
+  else
+    dram.check_rows(in.dram, in.rows, in.stride, row_bytes, who, "weights");
   t.data.resize(uint64_t(in.rows) * row_bytes);
   if (!(in.flags & 1)) {
     for (uint32_t r = 0; r < in.rows; ++r)
@@ -140,8 +149,6 @@ WeightTile exec_rdweight(const Instr& in, const ByteStore& dram, const std::stri
                 who);
     return t;
   }
-  // Transposed: DRAM row n holds column n of the tile.
-  const uint32_t e = uint32_t(elem_bytes(in.dtype));
   std::vector<uint8_t> col(uint64_t(in.rows) * e);
   for (uint32_t n = 0; n < in.cols; ++n) {
     dram.read(in.dram + uint64_t(n) * in.stride, col.data(), col.size(), who);
@@ -230,7 +237,8 @@ uint64_t vector_src_bytes(const Instr& in) {
   const VecFunc f = VecFunc(in.func);
   const uint64_t groups =
       f == VecFunc::rowmax || f == VecFunc::rowavg ? std::max<uint32_t>(1, in.k) : 1;
-  return uint64_t(in.rows) * in.cols * groups * elem_bytes(vector_src_dtype(in));
+  return saturating_mul(saturating_mul(uint64_t(in.rows) * in.cols, groups),
+                        uint64_t(elem_bytes(vector_src_dtype(in))));
 }
 
 uint64_t vector_src2_bytes(const Instr& in) {
@@ -238,7 +246,7 @@ uint64_t vector_src2_bytes(const Instr& in) {
   switch (VecFunc(in.func)) {
     case VecFunc::add:
     case VecFunc::mul:
-      return row * in.rows;
+      return saturating_mul(row, in.rows);
     case VecFunc::layernorm:
       return 2 * row;
     case VecFunc::rmsnorm:
@@ -249,7 +257,7 @@ uint64_t vector_src2_bytes(const Instr& in) {
 }
 
 uint64_t vector_dst_bytes(const Instr& in) {
-  return uint64_t(in.rows) * in.cols * elem_bytes(in.dtype);
+  return saturating_mul(uint64_t(in.rows) * in.cols, uint64_t(elem_bytes(in.dtype)));
 }
 
 int vector_passes(VecFunc f) {

@@ -34,7 +34,7 @@ void exec_activate(const Instr& in, const ByteStore& acc, ByteStore& ub, const s
 void exec_vector(const Instr& in, ByteStore& ub, const std::string& who);
 
 // Bytes a vector instruction reads from src / src2 and writes to dst (for bounds checks and
-// dependences).
+// dependences); the largest uint64_t when the count does not fit in one.
 uint64_t vector_src_bytes(const Instr& in);
 uint64_t vector_src2_bytes(const Instr& in);
 uint64_t vector_dst_bytes(const Instr& in);

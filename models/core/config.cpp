@@ -10,15 +10,14 @@
 #include <sstream>
 
 #include "models/core/machine.h"
+#include "models/core/yaml.h"
 
 namespace fs = std::filesystem;
 
 namespace xpusim {
 namespace {
 
-SourceLoc loc_of(const std::string& file, const YAML::Node& n) {
-  return SourceLoc{file, n.Mark().line + 1, n.Mark().column + 1};
-}
+using yaml::loc_of;
 
 std::vector<std::string> search_dirs() {
   std::vector<std::string> dirs;
@@ -69,24 +68,16 @@ std::string join(const std::vector<std::string>& v) {
 const std::vector<std::string> kMetaKeys = {"schema", "family",      "base",
                                             "name",   "description", "sources"};
 
-void apply_params(const YAML::Node& node, const std::string& prefix, const std::string& file,
+void apply_params(const yaml::Map& map, const std::string& prefix, const std::string& file,
                   ArchConfig& cfg) {
   const auto& specs = cfg.values.specs();
-  for (auto it = node.begin(); it != node.end(); ++it) {
-    std::string key = it->first.as<std::string>();
+  std::vector<std::string> allowed = allowed_below(specs, prefix);
+  if (prefix.empty()) allowed.insert(allowed.begin(), kMetaKeys.begin(), kMetaKeys.end());
+  map.allow(allowed);
+  for (const auto& [key, key_node, v] : map.entries()) {
     if (prefix.empty() && std::find(kMetaKeys.begin(), kMetaKeys.end(), key) != kMetaKeys.end())
       continue;
-    std::string path = prefix + key;
-    auto allowed = allowed_below(specs, prefix);
-    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-      std::string where = prefix.empty() ? "at the top level"
-                                         : "under '" + prefix.substr(0, prefix.size() - 1) + "'";
-      if (prefix.empty()) allowed.insert(allowed.begin(), kMetaKeys.begin(), kMetaKeys.end());
-      throw Error(loc_of(file, it->first),
-                  fmt::format("unknown key '{}' {} for family '{}' (allowed: {})", key, where,
-                              cfg.family, join(allowed)));
-    }
-    const YAML::Node v = it->second;  // a copy: it-> yields a temporary
+    const std::string path = prefix + key;
     if (cfg.values.find(path)) {
       if (!v.IsScalar())
         throw Error(loc_of(file, v),
@@ -96,7 +87,8 @@ void apply_params(const YAML::Node& node, const std::string& prefix, const std::
       if (!v.IsMap())
         throw Error(loc_of(file, v), fmt::format("'{}' is a group: expected a map with keys {}",
                                                  path, join(allowed_below(specs, path + "."))));
-      apply_params(v, path + ".", file, cfg);
+      apply_params(yaml::Map(file, v, fmt::format("group '{}' of family '{}'", path, cfg.family)),
+                   path + ".", file, cfg);
     }
   }
 }
@@ -104,29 +96,28 @@ void apply_params(const YAML::Node& node, const std::string& prefix, const std::
 ArchConfig load_file(const std::string& path, int depth) {
   if (depth > 8) throw Error(SourceLoc{path}, "base presets nest too deeply (a cycle?)");
   if (!fs::exists(path)) throw Error(fmt::format("configuration file '{}' does not exist", path));
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(path);
-  } catch (const YAML::Exception& e) {
-    throw Error(SourceLoc{path, e.mark.line + 1, e.mark.column + 1}, "malformed YAML: " + e.msg);
-  }
+  const yaml::Doc doc = yaml::Doc::load(path);
+  const YAML::Node& root = doc.root();
   if (!root.IsMap()) throw Error(SourceLoc{path, 1}, "expected a map of configuration keys");
-  auto schema = root["schema"];
-  if (!schema) throw Error(SourceLoc{path, 1}, fmt::format("missing 'schema: {}'", kConfigSchema));
+  yaml::Map top(path, root, "configuration");
+  if (!top.has("schema"))
+    throw Error(SourceLoc{path, 1}, fmt::format("missing 'schema: {}'", kConfigSchema));
+  const YAML::Node schema = top.value("schema");
   if (!schema.IsScalar() || schema.Scalar() != std::to_string(kConfigSchema))
     throw Error(loc_of(path, schema),
                 fmt::format("schema '{}' is not supported (this build reads "
                             "schema {})",
                             schema.IsScalar() ? schema.Scalar() : "?", kConfigSchema));
   ArchConfig cfg;
-  if (auto base = root["base"]) {
-    std::string b = base.as<std::string>();
+  if (top.has("base")) {
+    const std::string b = top.str("base");
     std::string bp = is_path(b) ? (fs::path(path).parent_path() / b).string() : find_preset(b);
     cfg = load_file(bp, depth + 1);
     cfg.sources.clear();
   }
-  if (auto fam = root["family"]) {
-    std::string f = fam.as<std::string>();
+  if (top.has("family")) {
+    const std::string f = top.str("family");
+    const YAML::Node fam = top.value("family");
     if (!cfg.family.empty() && f != cfg.family)
       throw Error(loc_of(path, fam),
                   fmt::format("family '{}' differs from the base's family '{}'", f, cfg.family));
@@ -140,14 +131,19 @@ ArchConfig load_file(const std::string& path, int depth) {
     cfg.family = f;
   }
   if (cfg.family.empty()) throw Error(SourceLoc{path, 1}, "missing 'family' (or 'base')");
-  cfg.name = root["name"] ? root["name"].as<std::string>() : fs::path(path).stem().string();
-  if (auto d = root["description"]) cfg.description = d.as<std::string>();
-  if (auto s = root["sources"]) {
+  top.set_what(fmt::format("configuration of family '{}'", cfg.family));
+  cfg.name = top.has("name") ? top.str("name") : fs::path(path).stem().string();
+  if (top.has("description")) cfg.description = top.str("description");
+  if (top.has("sources")) {
+    const YAML::Node s = top.value("sources");
     if (!s.IsSequence()) throw Error(loc_of(path, s), "'sources' must be a list of strings");
-    for (const auto& x : s) cfg.sources.push_back(x.as<std::string>());
+    for (const auto& x : s) {
+      if (!x.IsScalar()) throw Error(loc_of(path, x), "'sources' must be a list of strings");
+      cfg.sources.push_back(x.Scalar());
+    }
   }
   cfg.origin = path;
-  apply_params(root, "", path, cfg);
+  apply_params(top, "", path, cfg);
   return cfg;
 }
 

@@ -6,16 +6,33 @@
 #include <cmath>
 #include <cstring>
 
+#include "models/core/range.h"
+
 namespace xpusim {
+namespace {
+
+// The one bound check of every memory: the range ending at `end` (nothing: past 2^64) must lie
+// in [0, capacity).
+void check_end(const std::string& name, uint64_t capacity, uint64_t addr,
+               std::optional<uint64_t> end, const std::string& who, const char* what) {
+  if (!fits(end, capacity))
+    throw Error(fmt::format("{}: {} {} is outside {} (capacity {} bytes)", who, what,
+                            range_str(addr, end), name, capacity));
+}
+
+}  // namespace
 
 ByteStore::ByteStore(std::string name, uint64_t capacity, bool all_written)
     : name_(std::move(name)), capacity_(capacity), all_written_(all_written) {}
 
 void ByteStore::check_range(uint64_t addr, uint64_t n, const std::string& who,
                             const char* what) const {
-  if (addr > capacity_ || n > capacity_ - addr)
-    throw Error(fmt::format("{}: {} [{:#x}, {:#x}) is outside {} (capacity {} bytes)", who, what,
-                            addr, addr + n, name_, capacity_));
+  check_end(name_, capacity_, addr, range_end(addr, n), who, what);
+}
+
+void ByteStore::check_rows(uint64_t base, uint64_t rows, uint64_t stride, uint64_t row_bytes,
+                           const std::string& who, const char* what) const {
+  check_end(name_, capacity_, base, rows_end(base, rows, stride, row_bytes), who, what);
 }
 
 ByteStore::Page& ByteStore::page(uint64_t index) {
@@ -29,6 +46,7 @@ ByteStore::Page& ByteStore::page(uint64_t index) {
 }
 
 void ByteStore::write(uint64_t addr, const void* src, uint64_t n) {
+  check_range(addr, n, name_, "write");
   const uint8_t* s = static_cast<const uint8_t*>(src);
   while (n) {
     Page& p = page(addr / kPage);
@@ -40,6 +58,7 @@ void ByteStore::write(uint64_t addr, const void* src, uint64_t n) {
 }
 
 void ByteStore::read(uint64_t addr, void* dst, uint64_t n, const std::string& who) const {
+  check_range(addr, n, who, "read");
   uint8_t* d = static_cast<uint8_t*>(dst);
   const uint64_t start = addr, end = addr + n;
   while (n) {
@@ -66,6 +85,8 @@ void ByteStore::read(uint64_t addr, void* dst, uint64_t n, const std::string& wh
 void copy2d(const ByteStore& src, uint64_t src_addr, uint64_t src_stride, ByteStore& dst,
             uint64_t dst_addr, uint64_t dst_stride, uint32_t rows, uint32_t bytes,
             const std::string& who) {
+  src.check_rows(src_addr, rows, src_stride, bytes, who, "source");
+  dst.check_rows(dst_addr, rows, dst_stride, bytes, who, "destination");
   std::vector<uint8_t> buf(bytes);
   for (uint32_t r = 0; r < rows; ++r) {
     src.read(src_addr + r * src_stride, buf.data(), bytes, who);
@@ -88,9 +109,7 @@ Scratchpad::Scratchpad(const std::string& name, uint64_t capacity, uint32_t port
 
 void Scratchpad::check_range(uint64_t addr, uint64_t n, const std::string& who,
                              const char* what) const {
-  if (addr > capacity_ || n > capacity_ - addr)
-    throw Error(fmt::format("{}: {} [{:#x}, {:#x}) is outside {} (capacity {} bytes)", who, what,
-                            addr, addr + n, name_, capacity_));
+  check_end(name_, capacity_, addr, range_end(addr, n), who, what);
 }
 
 DramChannel::DramChannel(double bytes_per_cycle, uint64_t latency, bool ideal, StatGroup& stats)

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "models/core/error.h"
+#include "models/core/range.h"
 #include "models/core/server.h"
 #include "models/core/stats.h"
 
@@ -27,8 +28,13 @@ class ByteStore {
 
   // Bounds check: throws Error "<who>: <what> [addr, addr+n) is outside <name> (capacity ...)".
   void check_range(uint64_t addr, uint64_t n, const std::string& who, const char* what) const;
+  // The same for `rows` rows of `row_bytes` bytes, row i at base + i * stride
+  // (models/core/range.h).
+  void check_rows(uint64_t base, uint64_t rows, uint64_t stride, uint64_t row_bytes,
+                  const std::string& who, const char* what) const;
+  // Both throw Error when the range is outside the capacity; read also when any byte of the
+  // range was never written (naming `who`).
   void write(uint64_t addr, const void* src, uint64_t n);
-  // Throws Error naming `who` when any byte of the range was never written.
   void read(uint64_t addr, void* dst, uint64_t n, const std::string& who) const;
 
  private:
@@ -46,7 +52,8 @@ class ByteStore {
 
 // The data movement of a DMA engine: `rows` rows of `bytes` bytes from src (row i at
 // src_addr + i * src_stride) to dst (row i at dst_addr + i * dst_stride). A DMA engine is
-// this copy plus a DramChannel request for its time.
+// this copy plus a DramChannel request for its time. Both ranges are checked before any byte
+// moves.
 void copy2d(const ByteStore& src, uint64_t src_addr, uint64_t src_stride, ByteStore& dst,
             uint64_t dst_addr, uint64_t dst_stride, uint32_t rows, uint32_t bytes,
             const std::string& who);

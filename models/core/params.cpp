@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 
 namespace xpusim {
 
@@ -93,6 +94,19 @@ bool parse_real(const std::string& t, double& out) {
   return true;
 }
 
+// " in [min, max]", " >= min" or " <= max": the declared range of s, without the bound that
+// is only the type's limit.
+std::string range_text(const ParamSpec& s) {
+  const bool integer = s.type == ParamType::integer;
+  // The limits of int64_t as doubles (int_param stores them so), or of double.
+  const double lowest = integer ? -0x1p63 : std::numeric_limits<double>::lowest();
+  const double highest = integer ? 0x1p63 : std::numeric_limits<double>::max();
+  auto num = [&](double v) { return integer ? std::to_string(int64_t(v)) : fmt::format("{}", v); };
+  if (s.min > lowest && s.max < highest) return " in [" + num(s.min) + ", " + num(s.max) + "]";
+  if (s.min > lowest) return " >= " + num(s.min);
+  return " <= " + num(s.max);
+}
+
 }  // namespace
 
 void ParamValues::set(const std::string& path, const std::string& text, const SourceLoc& where) {
@@ -105,15 +119,14 @@ void ParamValues::set(const std::string& path, const std::string& text, const So
     case ParamType::integer: {
       int64_t v;
       if (!parse_int(text, v)) bad("");
-      if (double(v) < s->min || double(v) > s->max)
-        bad(fmt::format(" in [{}, {}]", int64_t(s->min), int64_t(s->max)));
+      if (double(v) < s->min || double(v) > s->max) bad(range_text(*s));
       values_[path] = std::to_string(v);
       return;
     }
     case ParamType::real: {
       double v;
       if (!parse_real(text, v)) bad("");
-      if (v < s->min || v > s->max) bad(fmt::format(" in [{}, {}]", s->min, s->max));
+      if (v < s->min || v > s->max) bad(range_text(*s));
       values_[path] = text;
       return;
     }

@@ -189,7 +189,14 @@ void TpuCore::validate(const Instr& in) const {
     if (!ok) throw Error(who(in) + ": " + fmt::vformat(format, fmt::make_format_args(args...)));
   };
   auto range = [&](const Scratchpad& m, uint64_t addr, uint64_t n, const char* what) {
-    if (addr > m.capacity() || n > m.capacity() - addr) m.check_range(addr, n, who(in), what);
+    if (!fits(range_end(addr, n), m.capacity())) m.check_range(addr, n, who(in), what);
+  };
+  // `rows` rows of `row_bytes` bytes every `stride` bytes from `base` in DRAM.
+  auto dram_rows = [&](uint64_t base, uint64_t rows, uint64_t stride, uint64_t row_bytes,
+                       const char* what) {
+    const std::optional<uint64_t> hi = rows_end(base, rows, stride, row_bytes);
+    if (!fits(hi, p_.dram_bytes))
+      need(false, "{} {} is outside DRAM ({} bytes)", what, range_str(base, hi), p_.dram_bytes);
   };
   const uint64_t e = uint64_t(isa::tpu::elem_bytes(in.dtype));
   if (in.op == Opcode::rdweight || in.op == Opcode::matmul)
@@ -199,9 +206,7 @@ void TpuCore::validate(const Instr& in) const {
          in.func, p_.count);
   auto dram_range = [&](uint64_t row_bytes) {
     need(in.rows > 0 && row_bytes > 0, "rows and the row size must be positive");
-    uint64_t hi = in.dram + uint64_t(in.rows - 1) * in.stride + row_bytes;
-    need(hi <= p_.dram_bytes, "DRAM range [{:#x}, {:#x}) is outside DRAM ({} bytes)", in.dram, hi,
-         p_.dram_bytes);
+    dram_rows(in.dram, in.rows, in.stride, row_bytes, "DRAM range");
   };
   need(in.dtype != Dtype::fp32 || in.op == Opcode::activate,
        "dtype fp32 is only an activate output");
@@ -226,24 +231,25 @@ void TpuCore::validate(const Instr& in) const {
            "im2col columns [{}, {}) beyond r*s*cg = {}", in.k, in.k + in.cols, g.r * g.s * g.cg);
       need(uint64_t(in.src) + in.rows <= uint64_t(g.out_h()) * g.out_w(),
            "output pixels [{}, {}) beyond {}x{}", in.src, in.src + in.rows, g.out_h(), g.out_w());
-      const uint64_t hi = in.dram + uint64_t(g.h) * g.w * g.c * e;
-      need(hi <= p_.dram_bytes, "image [{:#x}, {:#x}) is outside DRAM", in.dram, hi);
-      range(*ub_, in.ub, uint64_t(in.rows) * in.cols * e, "unified buffer range");
+      const uint64_t pixel = uint64_t(g.c) * e;
+      dram_rows(in.dram, uint64_t(g.h) * g.w, pixel, pixel, "image");
+      range(*ub_, in.ub, saturating_mul(uint64_t(in.rows) * in.cols, e), "unified buffer range");
       break;
     }
-    case Opcode::rdweight:
+    case Opcode::rdweight: {
       dtype_ok();
       if (in.flags & 1) {
         need(in.cols > 0 && in.rows > 0, "k and n must be positive");
-        const uint64_t hi = in.dram + uint64_t(in.cols - 1) * in.stride + in.rows * e;
-        need(hi <= p_.dram_bytes, "DRAM range [{:#x}, {:#x}) is outside DRAM", in.dram, hi);
+        dram_rows(in.dram, in.cols, in.stride, in.rows * e, "DRAM range");
       } else {
         dram_range(in.cols * e);
       }
-      need(uint64_t(in.rows) * in.cols * e <= p_.fifo_tile_bytes,
+      const uint64_t tile = saturating_mul(uint64_t(in.rows) * in.cols, e);
+      need(tile <= p_.fifo_tile_bytes,
            "a {}x{} tile is {} bytes, more than a weight FIFO tile ({} bytes)", in.rows, in.cols,
-           uint64_t(in.rows) * in.cols * e, p_.fifo_tile_bytes);
+           tile, p_.fifo_tile_bytes);
       break;
+    }
     case Opcode::matmul: {
       dtype_ok();
       need(!p_.rtl || in.dtype == Dtype::int8, "--rtl: the RTL array multiplies int8, not bf16");
@@ -264,14 +270,14 @@ void TpuCore::validate(const Instr& in) const {
                "input-stationary needs k <= {} and m <= {} (got k={}, m={})", R, C, in.k, in.rows);
           break;
       }
-      range(*ub_, in.ub, uint64_t(in.rows) * in.k * e, "operand");
-      range(*acc_, in.src, uint64_t(in.rows) * in.cols * 4, "accumulator range");
+      range(*ub_, in.ub, saturating_mul(uint64_t(in.rows) * in.k, e), "operand");
+      range(*acc_, in.src, saturating_mul(uint64_t(in.rows) * in.cols, 4), "accumulator range");
       break;
     }
     case Opcode::activate:
       need(in.rows > 0 && in.cols > 0, "rows and cols must be positive");
-      range(*acc_, in.src, uint64_t(in.rows) * in.cols * 4, "accumulator range");
-      range(*ub_, in.ub, uint64_t(in.rows) * in.cols * e, "destination");
+      range(*acc_, in.src, saturating_mul(uint64_t(in.rows) * in.cols, 4), "accumulator range");
+      range(*ub_, in.ub, saturating_mul(uint64_t(in.rows) * in.cols, e), "destination");
       break;
     case Opcode::vector:
       need(p_.vpu, "this configuration has no vector unit (vpu.enabled: false)");
