@@ -1,0 +1,61 @@
+// The TPU target's passes, run in this order by TpuTarget::lower (compiler/targets/tpu/lower.cpp):
+//   layout  graph -> LayoutPlan   each tensor's layout and DRAM address (layout.cpp)
+//   tiling  -> TileProgram        GEMMs and vector passes cut into tiles under the buffer
+//                                 capacities, in named on-chip regions (tiling.cpp; the IR,
+//                                 its text and its verifier: tile_ir.h, tile_ir.cpp)
+//   isel    -> Instr list         one instruction per tile op, regions given addresses (isel.cpp)
+// `--dump-after=lower` names the whole lowering and prints the final program (as isel does).
+// Each pass is followed by its verifier. A verifier failure is an Error starting with
+// "internal: " that names the pass, the layer and the tile or instruction: a bug of the pass,
+// not of the workload (those are reported by the passes themselves, naming the op and node).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "compiler/ir/ir.h"
+#include "compiler/ir/layout.h"
+#include "compiler/targets/tpu/tile_ir.h"
+#include "isa/tpu/instr.h"
+#include "models/tpu/params.h"
+
+namespace xpusim::compiler::tpu {
+
+using xpusim::tpu::TpuParams;
+
+// A DRAM buffer the lowering needs besides the graph's tensors (attention's scores S and
+// probabilities P, which pass through DRAM).
+struct Scratch {
+  int node = -1;
+  std::string name;
+  uint64_t addr = 0, bytes = 0;
+};
+
+struct LayoutPlan {
+  std::vector<Placement> tensors;  // per tensor id; the tensor's bytes() from addr
+  std::vector<Scratch> scratch;    // in node order
+  const Scratch& find(int node, const std::string& name) const;
+};
+
+// Every buffer placed in DRAM is aligned to this, and so is every on-chip region.
+constexpr uint64_t kAlign = 64;
+// A tensor the layout pass has not placed.
+constexpr uint64_t kUnplaced = ~uint64_t(0);
+
+// The Error for what the target cannot lower: it names the op, the node and the target (the
+// preset's name).
+[[noreturn]] void unsupported(const Node& n, const std::string& target, const std::string& why);
+
+LayoutPlan layout(const Graph& g, const TpuParams& p, const std::string& target);
+void verify_layout(const Graph& g, const LayoutPlan& plan, const TpuParams& p);
+std::string to_text(const Graph& g, const LayoutPlan& plan);
+
+TileProgram tiling(const Graph& g, const LayoutPlan& plan, const TpuParams& p,
+                   const std::string& target);
+void verify_tiling(const TileProgram& tiles, const TpuParams& p);
+
+// Ends the program with halt; every instruction carries its layer.
+std::vector<isa::tpu::Instr> isel(const TileProgram& tiles);
+void verify_isel(const Graph& g, const std::vector<isa::tpu::Instr>& code, const TpuParams& p);
+
+}  // namespace xpusim::compiler::tpu

@@ -1,0 +1,349 @@
+// The tile IR's text form and its verifier (run after the tiling pass).
+#include "compiler/targets/tpu/tile_ir.h"
+
+#include <fmt/format.h>
+
+#include <deque>
+#include <map>
+#include <tuple>
+
+#include "compiler/targets/tpu/passes.h"
+#include "isa/tpu/operands.h"
+#include "isa/tpu/semantics.h"
+
+namespace xpusim::compiler::tpu {
+namespace {
+
+using isa::tpu::Dtype;
+using isa::tpu::VecFunc;
+using isa::tpu::detail::Kind;
+using isa::tpu::detail::kind_names;
+
+const char* name_of(Kind k, unsigned v) {
+  return kind_names(k)[v];
+}
+
+std::string rect(const DramTile& t) {
+  return fmt::format("{}[{}:{}, {}:{}]", t.operand, t.r0, t.r0 + t.rows, t.c0, t.c0 + t.cols);
+}
+
+// How the DMA moves the tile.
+std::string dma(const DramTile& t) {
+  if (t.run) return fmt::format("one run of {} B at {:#x}", t.rows * t.cols * t.elem, t.addr);
+  return fmt::format("{} row{} of {} B, stride {}, at {:#x}", t.rows, t.rows == 1 ? "" : "s",
+                     t.cols * t.elem, t.stride, t.addr);
+}
+
+struct Text {
+  std::string operator()(const Load& o) const {
+    return fmt::format("load         {} -> {}  ({})", rect(o.src), to_text(o.dst), dma(o.src));
+  }
+  std::string operator()(const Gather& o) const {
+    return fmt::format("gather       {}[{}:{}, {}:{}] -> {}  (im2col of the image at {:#x}{})",
+                       o.operand, o.m0, o.m0 + o.rows, o.k0, o.k0 + o.cols, to_text(o.dst), o.image,
+                       o.pad_lowest ? ", padded with the lowest value" : "");
+  }
+  std::string operator()(const LoadWeights& o) const {
+    return fmt::format("load_weights {} -> {}  ({}{})", rect(o.src), to_text(o.dst), dma(o.src),
+                       o.transposed ? ", stored transposed" : "");
+  }
+  std::string operator()(const Matmul& o) const {
+    return fmt::format("matmul       {} x {} -> {} ({}) {}x{}x{} {}", to_text(o.a),
+                       to_text(o.weights), to_text(o.acc), o.accumulate ? "acc" : "set", o.m, o.k,
+                       o.n, name_of(Kind::dtype, unsigned(o.dtype)));
+  }
+  std::string operator()(const Drain& o) const {
+    std::string how = name_of(Kind::act_func, unsigned(o.func));
+    if (o.dtype == Dtype::int8) how += fmt::format(", requant {}/2^{}", o.mult, o.shift);
+    return fmt::format("drain        {} -> {} {}x{} {} ({})", to_text(o.acc), to_text(o.dst),
+                       o.rows, o.cols, name_of(Kind::dtype, unsigned(o.dtype)), how);
+  }
+  std::string operator()(const Vector& o) const {
+    std::string src = to_text(o.src);
+    if (o.src2) src += ", " + to_text(*o.src2);
+    std::string how;
+    if (o.groups) how += fmt::format(" (window of {})", o.groups);
+    if (o.func == VecFunc::softmax)
+      how += fmt::format(" (scale {}{}{})", o.imm,
+                         o.causal ? fmt::format(", causal offset {}", o.offset) : "",
+                         o.fp32_src ? ", fp32 source" : "");
+    if (o.func == VecFunc::layernorm || o.func == VecFunc::rmsnorm)
+      how += fmt::format(" (eps {})", o.imm);
+    return fmt::format("vector       {} {} -> {} {}x{} {}{}",
+                       name_of(Kind::vec_func, unsigned(o.func)), src, to_text(o.dst), o.rows,
+                       o.cols, name_of(Kind::dtype, unsigned(o.dtype)), how);
+  }
+  std::string operator()(const Store& o) const {
+    return fmt::format("store        {} -> {}  ({})", to_text(o.src), rect(o.dst), dma(o.dst));
+  }
+};
+
+// ---- the verifier ----
+
+struct Shape {
+  uint64_t rows = 0, cols = 0;
+  bool operator!=(const Shape& o) const { return rows != o.rows || cols != o.cols; }
+};
+
+class TileVerifier {
+ public:
+  TileVerifier(const TileProgram& t, const TpuParams& p) : t_(t), p_(p) {}
+
+  void run() {
+    if (4 * t_.region_bytes + t_.params_bytes > p_.ub_bytes)
+      fail(
+          fmt::format("the regions A0, A1, O0, O1 of {} B and P of {} B exceed the unified "
+                      "buffer ({} B)",
+                      t_.region_bytes, t_.params_bytes, p_.ub_bytes));
+    for (const TileLayer& l : t_.layers) {
+      layer_ = &l;
+      for (size_t i = 0; i < l.nests.size(); ++i) {
+        nest_ = &l.nests[i];
+        nest_index_ = i;
+        op_ = nullptr;
+        nest();
+      }
+    }
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& what) const {
+    std::string where;
+    if (layer_)
+      where = fmt::format("layer {} '{}', nest {}", layer_->layer, layer_->name, nest_index_);
+    if (op_) where += fmt::format(", tile op {} ({})", op_index_, to_text(*op_));
+    throw Error("internal: pass 'tiling' verifier: " + (where.empty() ? "" : where + ": ") + what);
+  }
+  void need(bool ok, const std::string& what) const {
+    if (!ok) fail(what);
+  }
+
+  void nest() {
+    written_.clear();
+    fifo_.assign(size_t(p_.count), {});
+    if (nest_->acc_slots)
+      need(nest_->acc_slot_bytes > 0 && nest_->acc_slots * nest_->acc_slot_bytes <= p_.acc_bytes,
+           fmt::format("an accumulator ring of {} x {} B exceeds the accumulators ({} B)",
+                       nest_->acc_slots, nest_->acc_slot_bytes, p_.acc_bytes));
+    for (size_t i = 0; i < nest_->ops.size(); ++i) {
+      op_ = &nest_->ops[i];
+      op_index_ = i;
+      std::visit([this](const auto& o) { check(o); }, *op_);
+    }
+    op_ = nullptr;
+    for (size_t m = 0; m < fifo_.size(); ++m)
+      need(fifo_[m].empty(), fmt::format("{} weight tile(s) left in mxu{}.fifo at the end of the "
+                                         "nest",
+                                         fifo_[m].size(), m));
+  }
+
+  // The region's capacity; the place must be in one of `kinds`.
+  uint64_t capacity(const Place& pl, std::initializer_list<Region> kinds) const {
+    bool ok = false;
+    for (Region r : kinds) ok = ok || pl.region == r;
+    need(ok, to_text(pl) + " is the wrong kind of region for this operand");
+    switch (pl.region) {
+      case Region::A:
+      case Region::O:
+        need(pl.index < 2, to_text(pl) + ": there are two regions of this kind");
+        return t_.region_bytes;
+      case Region::P:
+        need(pl.index == 0, to_text(pl) + ": there is one P region");
+        return t_.params_bytes;
+      case Region::acc:
+        need(pl.index < nest_->acc_slots,
+             fmt::format("{}: the nest's ring has {} slots", to_text(pl), nest_->acc_slots));
+        return nest_->acc_slot_bytes;
+      case Region::fifo:
+        need(pl.index < uint32_t(p_.count),
+             fmt::format("{}: the core has {} array(s)", to_text(pl), p_.count));
+        return p_.fifo_tile_bytes;
+    }
+    return 0;
+  }
+  void fits(const Place& pl, uint64_t bytes, std::initializer_list<Region> kinds) const {
+    const uint64_t cap = capacity(pl, kinds);
+    need(pl.offset <= cap && bytes <= cap - pl.offset,
+         fmt::format("a tile of {} B at {} does not fit the region ({} B)", bytes, to_text(pl),
+                     cap));
+  }
+  void positive(uint64_t a, uint64_t b, uint64_t c = 1) const {
+    need(a > 0 && b > 0 && c > 0, "a tile dimension is zero");
+  }
+
+  void dram(const DramTile& d) const {
+    positive(d.rows, d.cols, d.elem);
+    const uint64_t row = d.cols * d.elem;
+    need(d.run ? d.stride == row : d.stride >= row,
+         fmt::format("rows of {} B with a stride of {} B{}", row, d.stride,
+                     d.run ? " cannot move as one run" : " overlap"));
+    const uint64_t hi = d.addr + (d.rows - 1) * d.stride + row;
+    need(hi <= p_.dram_bytes, fmt::format("DRAM range [{:#x}, {:#x}) is outside DRAM ({} B)",
+                                          d.addr, hi, p_.dram_bytes));
+  }
+
+  using Key = std::tuple<Region, uint32_t, uint64_t>;
+  static Key key(const Place& p) { return {p.region, p.index, p.offset}; }
+  void write(const Place& p, Shape s) { written_[key(p)] = s; }
+  void read(const Place& p, Shape s, const char* what) const {
+    auto it = written_.find(key(p));
+    need(it != written_.end(),
+         fmt::format("reads {} ({}), which no earlier op of the nest wrote", to_text(p), what));
+    need(!(it->second != s), fmt::format("reads {} ({}) as {}x{}, written as {}x{}", to_text(p),
+                                         what, s.rows, s.cols, it->second.rows, it->second.cols));
+  }
+  void read_cols(const Place& p, uint64_t cols, const char* what) const {
+    auto it = written_.find(key(p));
+    need(it != written_.end() && it->second.cols == cols,
+         fmt::format("reads {} ({}) with {} columns, which no earlier op of the nest wrote",
+                     to_text(p), what, cols));
+  }
+
+  void check(const Load& o) {
+    dram(o.src);
+    fits(o.dst, o.src.rows * o.src.cols * o.src.elem, {Region::A, Region::O, Region::P});
+    write(o.dst, {o.src.rows, o.src.cols});
+  }
+  void check(const Gather& o) {
+    positive(o.rows, o.cols);
+    const isa::tpu::ConvGeom& g = o.geom;
+    need(o.k0 + o.cols <= uint64_t(g.r) * g.s * g.cg,
+         fmt::format("im2col columns [{}, {}) beyond r*s*cg = {}", o.k0, o.k0 + o.cols,
+                     g.r * g.s * g.cg));
+    need(o.m0 + o.rows <= uint64_t(g.out_h()) * g.out_w(),
+         fmt::format("output pixels [{}, {}) beyond {}x{}", o.m0, o.m0 + o.rows, g.out_h(),
+                     g.out_w()));
+    fits(o.dst, o.rows * o.cols * uint64_t(isa::tpu::elem_bytes(o.dtype)), {Region::A});
+    write(o.dst, {o.rows, o.cols});
+  }
+  void check(const LoadWeights& o) {
+    dram(o.transposed ? DramTile{o.src.operand, o.src.c0, o.src.cols, o.src.r0, o.src.rows,
+                                 o.src.elem, o.src.addr, o.src.stride, false}
+                      : o.src);
+    fits(o.dst, o.src.rows * o.src.cols * o.src.elem, {Region::fifo});
+    fifo_[o.dst.index].push_back({o.src.rows, o.src.cols});
+    need(fifo_[o.dst.index].size() <= size_t(p_.fifo_depth),
+         fmt::format("more than the {} weight tiles {} holds", p_.fifo_depth, to_text(o.dst)));
+  }
+  void check(const Matmul& o) {
+    positive(o.m, o.k, o.n);
+    const uint64_t R = uint64_t(p_.rows), C = uint64_t(p_.cols);
+    switch (p_.dataflow) {
+      case xpusim::tpu::Dataflow::ws:
+        need(o.k <= R && o.n <= C,
+             fmt::format("weight-stationary needs k <= {} and n <= {}", R, C));
+        break;
+      case xpusim::tpu::Dataflow::os:
+        need(o.m <= R && o.n <= C,
+             fmt::format("output-stationary needs m <= {} and n <= {}", R, C));
+        break;
+      case xpusim::tpu::Dataflow::is:
+        need(o.k <= R && o.m <= C, fmt::format("input-stationary needs k <= {} and m <= {}", R, C));
+        break;
+    }
+    fits(o.a, o.m * o.k * uint64_t(isa::tpu::elem_bytes(o.dtype)), {Region::A});
+    read(o.a, {o.m, o.k}, "the A tile");
+    capacity(o.weights, {Region::fifo});
+    auto& q = fifo_[o.weights.index];
+    need(!q.empty(), fmt::format("{} is empty", to_text(o.weights)));
+    need(!(q.front() != Shape{o.k, o.n}),
+         fmt::format("the head of {} is a {}x{} tile, not {}x{}", to_text(o.weights),
+                     q.front().rows, q.front().cols, o.k, o.n));
+    q.pop_front();
+    fits(o.acc, o.m * o.n * 4, {Region::acc});
+    if (o.accumulate) read(o.acc, {o.m, o.n}, "accumulating");
+    write(o.acc, {o.m, o.n});
+  }
+  void check(const Drain& o) {
+    positive(o.rows, o.cols);
+    fits(o.acc, o.rows * o.cols * 4, {Region::acc});
+    read(o.acc, {o.rows, o.cols}, "the accumulators");
+    fits(o.dst, o.rows * o.cols * uint64_t(isa::tpu::elem_bytes(o.dtype)), {Region::O});
+    write(o.dst, {o.rows, o.cols});
+  }
+  void check(const Vector& o) {
+    positive(o.rows, o.cols);
+    const uint64_t e = uint64_t(isa::tpu::elem_bytes(o.dtype));
+    const uint64_t groups = o.groups ? o.groups : 1;
+    fits(o.src, o.rows * o.cols * groups * (o.fp32_src ? 4 : e), {Region::A});
+    read(o.src, {o.rows, o.cols * groups}, "the source");
+    const bool two = o.func == VecFunc::add || o.func == VecFunc::mul;
+    const bool norm = o.func == VecFunc::layernorm || o.func == VecFunc::rmsnorm;
+    need(bool(o.src2) == (two || norm),
+         "a second operand where the function takes none, or "
+         "none where it takes one");
+    if (two) {
+      fits(*o.src2, o.rows * o.cols * e, {Region::A});
+      read(*o.src2, {o.rows, o.cols}, "the second operand");
+    } else if (norm) {
+      fits(*o.src2, (o.func == VecFunc::layernorm ? 2 : 1) * o.cols * e, {Region::P});
+      read_cols(*o.src2, o.cols, "the norm weights");
+    }
+    fits(o.dst, o.rows * o.cols * e, {Region::O});
+    write(o.dst, {o.rows, o.cols});
+  }
+  void check(const Store& o) {
+    dram(o.dst);
+    fits(o.src, o.dst.rows * o.dst.cols * o.dst.elem, {Region::O});
+    read(o.src, {o.dst.rows, o.dst.cols}, "the output tile");
+  }
+
+  const TileProgram& t_;
+  const TpuParams& p_;
+  const TileLayer* layer_ = nullptr;
+  const Nest* nest_ = nullptr;
+  const TileOp* op_ = nullptr;
+  size_t nest_index_ = 0, op_index_ = 0;
+  std::map<Key, Shape> written_;         // the shape of the last tile written at a place
+  std::vector<std::deque<Shape>> fifo_;  // per array, the weight tiles pushed and not consumed
+};
+
+}  // namespace
+
+std::string to_text(const Place& p) {
+  std::string s;
+  switch (p.region) {
+    case Region::A:
+      s = fmt::format("ub.A{}", p.index);
+      break;
+    case Region::O:
+      s = fmt::format("ub.O{}", p.index);
+      break;
+    case Region::P:
+      s = "ub.P";
+      break;
+    case Region::acc:
+      s = fmt::format("acc.{}", p.index);
+      break;
+    case Region::fifo:
+      s = fmt::format("mxu{}.fifo", p.index);
+      break;
+  }
+  if (p.offset) s += fmt::format("+{:#x}", p.offset);
+  return s;
+}
+
+std::string to_text(const TileOp& op) {
+  return std::visit(Text{}, op);
+}
+
+std::string to_text(const TileProgram& p) {
+  std::string s = fmt::format("regions: ub.A0 ub.A1 ub.O0 ub.O1 of {} B each, ub.P of {} B\n",
+                              p.region_bytes, p.params_bytes);
+  for (const TileLayer& l : p.layers) {
+    s += fmt::format("layer {} '{}'\n", l.layer, l.name);
+    for (const Nest& n : l.nests) {
+      s += "  " + n.title;
+      if (n.acc_slots) s += fmt::format("; acc ring {} x {} B", n.acc_slots, n.acc_slot_bytes);
+      s += "\n";
+      for (const TileOp& op : n.ops) s += "    " + to_text(op) + "\n";
+    }
+  }
+  return s;
+}
+
+void verify_tiling(const TileProgram& tiles, const TpuParams& p) {
+  TileVerifier(tiles, p).run();
+}
+
+}  // namespace xpusim::compiler::tpu

@@ -1,0 +1,128 @@
+// The TPU target's tile-level IR: the result of the tiling pass, the loop nests unrolled into
+// tile operations. Each op moves or computes one tile between DRAM and named on-chip regions
+// (ub.A0, acc.3, mxu1.fifo); instruction selection later gives the regions addresses and turns
+// each op into one instruction. The text form (`--dump-after=tiling`, docs/models/tpu.md) has
+// one line per op, grouped by layer and by loop nest.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "isa/tpu/instr.h"
+
+namespace xpusim::compiler::tpu {
+
+// The on-chip regions. The unified buffer is cut into A0/A1 (operand tiles) and O0/O1 (output
+// tiles), so that the DMA fills one of a pair while the arrays or the vector unit use the other,
+// and P (layernorm/rmsnorm weights). The accumulators are a ring of slots per GEMM nest; each
+// array has its weight FIFO.
+enum class Region : uint8_t { A, O, P, acc, fifo };
+
+// A tile's place on chip: region `index` (A0/A1, O0/O1, accumulator slot, the array of a FIFO)
+// and `offset` bytes into it (several tiles share a region: the K tiles of a kept row block of
+// A, the two operands of an add).
+struct Place {
+  Region region = Region::A;
+  uint32_t index = 0;
+  uint64_t offset = 0;
+};
+
+// A tile of a DRAM operand: elements [r0, r0 + rows) x [c0, c0 + cols) of the operand's matrix
+// view, whose first element is at `addr`, rows `stride` bytes apart. `run`: the rows follow
+// each other in DRAM and move as one DMA run (else row by row).
+struct DramTile {
+  std::string operand;  // the nest's name for the matrix (A, B, C, X, Y, ...)
+  uint64_t r0 = 0, rows = 0, c0 = 0, cols = 0;
+  uint64_t elem = 1;  // bytes per element
+  uint64_t addr = 0, stride = 0;
+  bool run = false;
+};
+
+// DRAM -> UB (rdhost).
+struct Load {
+  DramTile src;
+  Place dst;
+};
+// DRAM image (NHWC) -> UB: rows [m0, m0 + rows) and columns [k0, k0 + cols) of the image's
+// im2col matrix (rdconv); pooling gathers whole windows (k0 = 0).
+struct Gather {
+  std::string operand;
+  isa::tpu::Dtype dtype = isa::tpu::Dtype::int8;
+  uint64_t image = 0;  // DRAM address of the image (of its group's first channel)
+  isa::tpu::ConvGeom geom{};
+  uint64_t m0 = 0, rows = 0, k0 = 0, cols = 0;
+  bool pad_lowest = false;  // padding is the dtype's lowest value (max pooling), else zero
+  Place dst;
+};
+// DRAM -> an array's weight FIFO: a K x N tile of B (rdweight); `transposed`: B is stored
+// N x K, so src's rows are its columns in DRAM.
+struct LoadWeights {
+  DramTile src;
+  isa::tpu::Dtype dtype = isa::tpu::Dtype::int8;
+  bool transposed = false;
+  Place dst;  // a FIFO
+};
+// A (m x k, in the UB) x the FIFO's head tile (k x n) -> accumulator slot (m x n, int32/fp32).
+struct Matmul {
+  isa::tpu::Dtype dtype = isa::tpu::Dtype::int8;
+  Place a, weights, acc;
+  bool accumulate = false;  // add to the slot (the K tiles after the first), else set it
+  uint64_t m = 0, k = 0, n = 0;
+};
+// Accumulator slot -> UB through the activation pipeline (activate).
+struct Drain {
+  Place acc, dst;
+  isa::tpu::Dtype dtype = isa::tpu::Dtype::int8;  // of the result (fp32: unrounded)
+  uint64_t rows = 0, cols = 0;
+  isa::tpu::ActFunc func = isa::tpu::ActFunc::none;
+  int32_t mult = 1, shift = 0;  // int8 requantisation
+};
+// UB -> UB on the vector unit, rows x cols of output (vector).
+struct Vector {
+  isa::tpu::VecFunc func = isa::tpu::VecFunc::add;
+  isa::tpu::Dtype dtype = isa::tpu::Dtype::bf16;
+  Place src;
+  std::optional<Place> src2;  // add/mul: the second operand; norms: the weights in P
+  Place dst;
+  uint64_t rows = 0, cols = 0;
+  uint64_t groups = 0;  // window reductions: the window's pixels, side by side in a src row
+  float imm = 0;        // softmax: scale; norms: eps
+  bool causal = false, fp32_src = false;  // softmax of attention scores
+  int32_t offset = 0;                     // causal softmax: row r masks columns > r + offset
+};
+// UB -> DRAM (wrhost).
+struct Store {
+  Place src;
+  DramTile dst;
+};
+
+using TileOp = std::variant<Load, Gather, LoadWeights, Matmul, Drain, Vector, Store>;
+
+// One loop nest: a GEMM, or a pass of the vector unit over rows, with its ops in issue order.
+struct Nest {
+  std::string title;            // what it computes and how it was tiled, for the reader
+  uint64_t acc_slot_bytes = 0;  // a GEMM's accumulator ring: acc_slots slots of this size
+  uint32_t acc_slots = 0;
+  std::vector<TileOp> ops;
+};
+
+struct TileLayer {
+  int layer = -1;  // the graph node
+  std::string name;
+  std::vector<Nest> nests;
+};
+
+struct TileProgram {
+  uint64_t region_bytes = 0;  // each of ub.A0, ub.A1, ub.O0, ub.O1
+  uint64_t params_bytes = 0;  // ub.P
+  std::vector<TileLayer> layers;
+};
+
+std::string to_text(const Place& p);
+std::string to_text(const TileOp& op);
+std::string to_text(const TileProgram& p);
+
+}  // namespace xpusim::compiler::tpu

@@ -1,0 +1,496 @@
+// The tiling pass: every node becomes loop nests of tile ops (tile_ir.h) in named on-chip
+// regions, with tile sizes chosen from the dataflow and the buffer capacities; and its verifier.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "compiler/targets/tpu/passes.h"
+#include "isa/tpu/operands.h"
+#include "isa/tpu/semantics.h"
+
+namespace xpusim::compiler::tpu {
+namespace {
+
+using isa::tpu::ActFunc;
+using isa::tpu::Dtype;
+using isa::tpu::VecFunc;
+using xpusim::tpu::Dataflow;
+
+const char* dtype_text(Dtype d) {
+  return isa::tpu::detail::kind_names(isa::tpu::detail::Kind::dtype)[size_t(d)];
+}
+
+// A GEMM C (M x N) = A (M x K) * B (K x N) with its operands' places in DRAM.
+struct GemmSpec {
+  int64_t M = 0, N = 0, K = 0;
+  Dtype dt = Dtype::int8;
+  std::string a_name, b_name, c_name;  // what A, B and C are, for the nest's title
+  bool a_conv = false;                 // A is the im2col view of an NHWC image at a_addr
+  isa::tpu::ConvGeom geom{};           // when a_conv
+  uint64_t a_addr = 0, lda = 0;        // lda: bytes between rows of A
+  uint64_t b_addr = 0, ldb = 0;        // ldb: bytes between rows of B as stored
+  bool b_trans = false;                // B stored as N x K
+  uint64_t c_addr = 0, ldc = 0;
+  bool c_fp32 = false;  // store the accumulators unrounded (fp32) instead of dt
+  int32_t mult = 1, shift = 0;
+  bool relu = false;
+};
+
+Place ub(Region r, uint64_t index, uint64_t offset = 0) {
+  return Place{r, uint32_t(index), offset};
+}
+
+class Tiler {
+ public:
+  Tiler(const Graph& g, const LayoutPlan& plan, const TpuParams& c, const std::string& target)
+      : g_(g), plan_(plan), c_(c), target_(target) {
+    const uint64_t ub = c.ub_bytes;
+    // UB: [A0 | A1 | O0 | O1 | P], P for the norm weights (the widest norm's gamma and beta).
+    for (const auto& n : g.nodes)
+      if (n.kind == OpKind::layernorm || n.kind == OpKind::rmsnorm)
+        params_bytes_ =
+            std::max<uint64_t>(params_bytes_, 2 * uint64_t(g.tensor(n.inputs[0]).shape.back()) * 2);
+    if (params_bytes_ * 2 > ub) params_bytes_ = 0;  // reported when a norm is lowered
+    quarter_ = ((ub - params_bytes_) / 4) / kAlign * kAlign;
+    // Accumulators: two regions per array, so an array fills one while the activation
+    // pipeline drains the other.
+    acc_part_ = c.acc_bytes / (2 * uint64_t(c.count)) / kAlign * kAlign;
+  }
+
+  TileProgram run() {
+    out_.region_bytes = quarter_;
+    out_.params_bytes = params_bytes_;
+    for (size_t i = 0; i < g_.nodes.size(); ++i) {
+      out_.layers.push_back(TileLayer{int(i), g_.nodes[i].name, {}});
+      lower(g_.nodes[i]);
+    }
+    return std::move(out_);
+  }
+
+ private:
+  [[noreturn]] void unsupported(const Node& n, const std::string& why) const {
+    tpu::unsupported(n, target_, why);
+  }
+
+  Nest& nest(std::string title) {
+    out_.layers.back().nests.push_back(Nest{std::move(title), 0, 0, {}});
+    return out_.layers.back().nests.back();
+  }
+  void op(TileOp o) { out_.layers.back().nests.back().ops.push_back(std::move(o)); }
+
+  Dtype dtype_of(const Node& n, DType t) const {
+    if (t == DType::int8) return Dtype::int8;
+    if (t == DType::bf16) return Dtype::bf16;
+    unsupported(n, fmt::format("dtype {} is not a TPU operand type", dtype_name(t)));
+  }
+
+  void need_array_dtype(const Node& n, Dtype d) const {
+    if (d == Dtype::int8 ? !c_.int8 : !c_.bf16)
+      unsupported(n, fmt::format("the arrays do not multiply {}", dtype_text(d)));
+  }
+
+  void need_vpu(const Node& n) const {
+    if (!c_.vpu) unsupported(n, "the target has no vector unit (vpu.enabled: false)");
+  }
+
+  uint64_t addr(int t) const { return plan_.tensors[size_t(t)].addr; }
+  const std::string& name(int t) const { return g_.tensor(t).name; }
+
+  void lower(const Node& n) {
+    switch (n.kind) {
+      case OpKind::gemm:
+        return lower_gemm(n);
+      case OpKind::matmul:
+        return lower_matmul(n);
+      case OpKind::conv2d:
+        return lower_conv(n);
+      case OpKind::pool:
+        return lower_pool(n);
+      case OpKind::attention:
+        return lower_attention(n);
+      case OpKind::add:
+        return lower_vector(n, VecFunc::add);
+      case OpKind::mul:
+        return lower_vector(n, VecFunc::mul);
+      case OpKind::relu:
+        return lower_vector(n, VecFunc::relu);
+      case OpKind::gelu:
+        return lower_vector(n, VecFunc::gelu);
+      case OpKind::silu:
+        return lower_vector(n, VecFunc::silu);
+      case OpKind::softmax:
+        return lower_vector(n, VecFunc::softmax);
+      case OpKind::layernorm:
+        return lower_vector(n, VecFunc::layernorm);
+      case OpKind::rmsnorm:
+        return lower_vector(n, VecFunc::rmsnorm);
+    }
+  }
+
+  // ---- GEMM: tiles chosen from the dataflow and the buffer capacities ----
+  void gemm(const Node& n, const GemmSpec& s) {
+    need_array_dtype(n, s.dt);
+    const uint64_t e = uint64_t(isa::tpu::elem_bytes(s.dt));
+    const uint64_t R = uint64_t(c_.rows), C = uint64_t(c_.cols);
+    const uint64_t M = uint64_t(s.M), N = uint64_t(s.N), K = uint64_t(s.K);
+    const uint64_t fifo = c_.fifo_tile_bytes;
+    const uint64_t eo = s.c_fp32 ? 4 : e;  // output element bytes
+    uint64_t Mt = 0, Nt = 0, Kt = 0;
+    auto lim = [](uint64_t a, uint64_t b) { return b == 0 ? 0 : a / b; };
+    switch (c_.dataflow) {
+      case Dataflow::ws:  // K over rows, N over columns, M streamed
+        Kt = std::min(K, R);
+        Nt = std::min({N, C, lim(fifo, Kt * e)});
+        Mt = std::min({M, lim(acc_part_, Nt * 4), lim(quarter_, Kt * e), lim(quarter_, Nt * eo)});
+        break;
+      case Dataflow::os:  // M over rows, N over columns, K streamed
+        Mt = std::min(M, R);
+        Nt = std::min(N, C);
+        Kt = std::min({K, lim(fifo, Nt * e), lim(quarter_, Mt * e)});
+        if (Mt * Nt * 4 > acc_part_ || Mt * Nt * eo > quarter_) Mt = 0;
+        break;
+      case Dataflow::is:  // K over rows, M over columns, N streamed
+        Kt = std::min(K, R);
+        Mt = std::min(M, C);
+        Nt = std::min({N, lim(fifo, Kt * e), lim(acc_part_, Mt * 4), lim(quarter_, Mt * eo)});
+        if (Mt * Kt * e > quarter_) Mt = 0;
+        break;
+    }
+    if (!Mt || !Nt || !Kt)
+      unsupported(n, fmt::format("no {}x{}x{} GEMM tile fits the buffers (unified buffer quarter "
+                                 "{} B, accumulator region {} B, weight tile {} B)",
+                                 M, N, K, quarter_, acc_part_, fifo));
+    // Accumulator slots form a ring (at least two per array, so an array fills one while the
+    // activation pipeline drains another; up to four per array when tiles are small, so a
+    // short stream does not wait for the drain of the tile before last).
+    const uint64_t acc_bytes = Mt * Nt * 4 / kAlign * kAlign + (Mt * Nt * 4 % kAlign ? kAlign : 0);
+    const uint64_t acc_slots = std::min<uint64_t>(4 * uint64_t(c_.count), c_.acc_bytes / acc_bytes);
+    // Keep a whole row block of A (Mt x K) in the UB across the N tiles when it fits.
+    const bool reuse = Mt * K * e <= quarter_;
+    Nest& ns = nest(fmt::format(
+        "gemm C = A x B, M x N x K = {}x{}x{} {}: A = {}, B = {}{}, C = {}{}; tiles {}x{}x{} "
+        "({}){}",
+        M, N, K, dtype_text(s.dt), s.a_name, s.b_name, s.b_trans ? " (stored transposed)" : "",
+        s.c_name, s.c_fp32 ? " (fp32)" : "", Mt, Nt, Kt, xpusim::tpu::dataflow_name(c_.dataflow),
+        reuse ? ", A row block kept across N" : ""));
+    ns.acc_slot_bytes = acc_bytes;
+    ns.acc_slots = uint32_t(acc_slots);
+    uint64_t tile = 0, a_load = 0;
+    for (uint64_t m0 = 0, mi = 0; m0 < M; m0 += Mt, ++mi) {
+      const uint64_t mt = std::min(Mt, M - m0);
+      auto a_tile = [&](uint64_t k0) { return ub(Region::A, mi % 2, mt * k0 * e); };
+      if (reuse)
+        for (uint64_t k0 = 0; k0 < K; k0 += Kt)
+          load_a(s, a_tile(k0), m0, mt, k0, std::min(Kt, K - k0));
+      for (uint64_t n0 = 0; n0 < N; n0 += Nt, ++tile) {
+        const uint64_t nt = std::min(Nt, N - n0);
+        const Place acc{Region::acc, uint32_t(tile % acc_slots), 0};
+        const Place fifo_of{Region::fifo, uint32_t(tile % uint64_t(c_.count)), 0};
+        for (uint64_t k0 = 0; k0 < K; k0 += Kt) {
+          const uint64_t kt = std::min(Kt, K - k0);
+          Place a = a_tile(k0);
+          if (!reuse) {
+            a = ub(Region::A, a_load++ % 2);
+            load_a(s, a, m0, mt, k0, kt);
+          }
+          const uint64_t b =
+              s.b_trans ? s.b_addr + n0 * s.ldb + k0 * e : s.b_addr + k0 * s.ldb + n0 * e;
+          op(LoadWeights{DramTile{"B", k0, kt, n0, nt, e, b, s.ldb, false}, s.dt, s.b_trans,
+                         fifo_of});
+          op(Matmul{s.dt, a, fifo_of, acc, k0 != 0, mt, kt, nt});
+        }
+        const Place o = ub(Region::O, tile % 2);
+        op(Drain{acc, o, s.c_fp32 ? Dtype::fp32 : s.dt, mt, nt,
+                 s.relu ? ActFunc::relu : ActFunc::none, s.mult, s.shift});
+        op(Store{o,
+                 DramTile{"C", m0, mt, n0, nt, eo, s.c_addr + m0 * s.ldc + n0 * eo, s.ldc, false}});
+      }
+    }
+  }
+
+  void load_a(const GemmSpec& s, Place dst, uint64_t m0, uint64_t mt, uint64_t k0, uint64_t kt) {
+    const uint64_t e = uint64_t(isa::tpu::elem_bytes(s.dt));
+    if (s.a_conv)
+      op(Gather{"A", s.dt, s.a_addr, s.geom, m0, mt, k0, kt, false, dst});
+    else
+      op(Load{DramTile{"A", m0, mt, k0, kt, e, s.a_addr + m0 * s.lda + k0 * e, s.lda, false}, dst});
+  }
+
+  void set_out(const Node& n, GemmSpec& s) const {
+    s.mult = n.attrs.requant_multiplier;
+    s.shift = n.attrs.requant_shift;
+    s.relu = n.attrs.fused_relu;
+  }
+
+  void lower_gemm(const Node& n) {
+    const auto& a = g_.tensor(n.inputs[0]);
+    const auto& b = g_.tensor(n.inputs[1]);
+    GemmSpec s;
+    s.dt = dtype_of(n, a.dtype);
+    const uint64_t e = uint64_t(isa::tpu::elem_bytes(s.dt));
+    s.K = b.shape[0];
+    s.N = b.shape[1];
+    s.M = a.elements() / s.K;
+    s.a_name = a.name, s.b_name = b.name, s.c_name = name(n.outputs[0]);
+    s.a_addr = addr(n.inputs[0]);
+    s.lda = uint64_t(s.K) * e;
+    s.b_addr = addr(n.inputs[1]);
+    s.ldb = uint64_t(s.N) * e;
+    s.c_addr = addr(n.outputs[0]);
+    s.ldc = uint64_t(s.N) * e;
+    set_out(n, s);
+    gemm(n, s);
+  }
+
+  void lower_matmul(const Node& n) {
+    const auto& a = g_.tensor(n.inputs[0]);
+    const auto& b = g_.tensor(n.inputs[1]);
+    const int64_t batch = a.shape[0];
+    GemmSpec s;
+    s.dt = dtype_of(n, a.dtype);
+    const uint64_t e = uint64_t(isa::tpu::elem_bytes(s.dt));
+    s.M = a.shape[1];
+    s.K = a.shape[2];
+    s.N = b.shape[2];
+    s.lda = uint64_t(s.K) * e;
+    s.ldb = s.ldc = uint64_t(s.N) * e;
+    set_out(n, s);
+    for (int64_t i = 0; i < batch; ++i) {
+      s.a_name = fmt::format("{}[{}]", a.name, i);
+      s.b_name = fmt::format("{}[{}]", b.name, i);
+      s.c_name = fmt::format("{}[{}]", name(n.outputs[0]), i);
+      s.a_addr = addr(n.inputs[0]) + uint64_t(i * s.M * s.K) * e;
+      s.b_addr = addr(n.inputs[1]) + uint64_t(i * s.K * s.N) * e;
+      s.c_addr = addr(n.outputs[0]) + uint64_t(i * s.M * s.N) * e;
+      gemm(n, s);
+    }
+  }
+
+  void lower_conv(const Node& n) {
+    const auto& x = g_.tensor(n.inputs[0]).shape;   // N, C, H, W
+    const auto& w = g_.tensor(n.inputs[1]).shape;   // K, C/g, R, S
+    const auto& y = g_.tensor(n.outputs[0]).shape;  // N, K, OH, OW
+    const OpAttrs& at = n.attrs;
+    if (at.kernel_h > 255 || w[2] > 255 || w[3] > 255 || at.stride_h > 255 || at.stride_w > 255 ||
+        at.pad_h > 255 || at.pad_w > 255 || x[2] > 65535 || x[3] > 65535)
+      unsupported(n, "window, stride or padding above 255, or an image side above 65535");
+    GemmSpec s;
+    s.dt = dtype_of(n, g_.tensor(n.inputs[0]).dtype);
+    const uint64_t e = uint64_t(isa::tpu::elem_bytes(s.dt));
+    const int64_t groups = at.groups, cg = x[1] / groups, kg = w[0] / groups;
+    s.a_conv = true;
+    s.geom = {uint32_t(x[1]),     uint32_t(cg),      uint32_t(x[2]),        uint32_t(x[3]),
+              uint32_t(w[2]),     uint32_t(w[3]),    uint32_t(at.stride_h), uint32_t(at.stride_w),
+              uint32_t(at.pad_h), uint32_t(at.pad_w)};
+    s.M = y[2] * y[3];
+    s.K = cg * w[2] * w[3];
+    s.N = kg;
+    s.ldb = uint64_t(kg) * e;
+    s.ldc = uint64_t(w[0]) * e;
+    set_out(n, s);
+    for (int64_t img = 0; img < x[0]; ++img)
+      for (int64_t grp = 0; grp < groups; ++grp) {
+        const std::string group = groups > 1 ? fmt::format(" group {}", grp) : "";
+        s.a_name = fmt::format("im2col({}[{}]){} ({}x{} window, stride {}x{}, pad {}x{})",
+                               name(n.inputs[0]), img, group, w[2], w[3], at.stride_h, at.stride_w,
+                               at.pad_h, at.pad_w);
+        s.b_name = name(n.inputs[1]) + group;
+        s.c_name = fmt::format("{}[{}]{} (pixels x channels)", name(n.outputs[0]), img, group);
+        s.a_addr = addr(n.inputs[0]) + uint64_t((img * x[2] * x[3] * x[1]) + grp * cg) * e;
+        s.b_addr = addr(n.inputs[1]) + uint64_t(grp * s.K * kg) * e;
+        s.c_addr = addr(n.outputs[0]) + uint64_t(img * y[2] * y[3] * w[0] + grp * kg) * e;
+        gemm(n, s);
+      }
+  }
+
+  void lower_pool(const Node& n) {
+    need_vpu(n);
+    const auto& x = g_.tensor(n.inputs[0]).shape;
+    const auto& y = g_.tensor(n.outputs[0]).shape;
+    const OpAttrs& at = n.attrs;
+    if (!at.pool_max && (at.pad_h || at.pad_w))
+      unsupported(n, "average pooling with padding (the divisor varies per pixel)");
+    const Dtype dt = dtype_of(n, g_.tensor(n.inputs[0]).dtype);
+    const uint64_t e = uint64_t(isa::tpu::elem_bytes(dt));
+    const uint64_t win = uint64_t(at.kernel_h * at.kernel_w), C = uint64_t(x[1]);
+    const uint64_t pixels = uint64_t(y[2] * y[3]);
+    const uint64_t pt = std::min(pixels, quarter_ / (win * C * e));
+    if (!pt) unsupported(n, "one pixel's window does not fit a quarter of the unified buffer");
+    isa::tpu::ConvGeom geom{uint32_t(C),           uint32_t(C),           uint32_t(x[2]),
+                            uint32_t(x[3]),        uint32_t(at.kernel_h), uint32_t(at.kernel_w),
+                            uint32_t(at.stride_h), uint32_t(at.stride_w), uint32_t(at.pad_h),
+                            uint32_t(at.pad_w)};
+    const VecFunc f = at.pool_max ? VecFunc::rowmax : VecFunc::rowavg;
+    uint64_t t = 0;
+    for (int64_t img = 0; img < x[0]; ++img) {
+      nest(
+          fmt::format("{} pool {}x{} (stride {}x{}, pad {}x{}) {}: X = the windows of {}[{}] "
+                      "(pixels x {}*{} channels), Y = {}[{}] (pixels x channels); tiles of {} "
+                      "pixels",
+                      at.pool_max ? "max" : "average", at.kernel_h, at.kernel_w, at.stride_h,
+                      at.stride_w, at.pad_h, at.pad_w, dtype_text(dt), name(n.inputs[0]), img, win,
+                      C, name(n.outputs[0]), img, pt));
+      for (uint64_t p0 = 0; p0 < pixels; p0 += pt, ++t) {
+        const uint64_t rows = std::min(pt, pixels - p0);
+        const Place a = ub(Region::A, t % 2), o = ub(Region::O, t % 2);
+        op(Gather{"X", dt, addr(n.inputs[0]) + uint64_t(img * x[1] * x[2] * x[3]) * e, geom, p0,
+                  rows, 0, win * C, at.pool_max, a});
+        op(Vector{f, dt, a, std::nullopt, o, rows, C, win, 0, false, false, 0});
+        op(Store{
+            o, DramTile{"Y", p0, rows, 0, C, e,
+                        addr(n.outputs[0]) + (uint64_t(img) * pixels + p0) * C * e, C * e, true}});
+      }
+    }
+  }
+
+  // Row-wise and elementwise ops on the vector unit, a tile of rows at a time.
+  void lower_vector(const Node& n, VecFunc f) {
+    need_vpu(n);
+    const auto& x = g_.tensor(n.inputs[0]);
+    const Dtype dt = dtype_of(n, x.dtype);
+    const bool int8_ok = f == VecFunc::add || f == VecFunc::relu;
+    if (dt == Dtype::int8 && !int8_ok)
+      unsupported(n, "the vector unit computes this function on bf16 only");
+    const uint64_t e = uint64_t(isa::tpu::elem_bytes(dt));
+    const bool two = f == VecFunc::add || f == VecFunc::mul;
+    const bool norm = f == VecFunc::layernorm || f == VecFunc::rmsnorm;
+    const uint64_t cols = uint64_t(x.shape.back());
+    uint64_t rows = uint64_t(x.elements()) / cols;
+    uint64_t width = cols;
+    if (f != VecFunc::softmax && !norm) {  // elementwise: any row shape will do
+      width = std::min<uint64_t>(uint64_t(x.elements()), 4096);
+      while (uint64_t(x.elements()) % width) --width;
+      rows = uint64_t(x.elements()) / width;
+    }
+    const uint64_t row_bytes = width * e;
+    const uint64_t rt = std::min(rows, quarter_ / (two ? 2 * row_bytes : row_bytes));
+    if (!rt) unsupported(n, "one row does not fit the unified buffer");
+    const char* fname = isa::tpu::detail::kind_names(isa::tpu::detail::Kind::vec_func)[size_t(f)];
+    nest(fmt::format("vector {} {}: X = {}{}{}, Y = {}, viewed as {} x {}; tiles of {} rows", fname,
+                     dtype_text(dt), x.name, two ? ", X2 = " + name(n.inputs[1]) : "",
+                     norm ? ", gamma = " + name(n.inputs[1]) +
+                                (f == VecFunc::layernorm ? ", beta = " + name(n.inputs[2]) : "")
+                          : "",
+                     name(n.outputs[0]), rows, width, rt));
+    const Place params = ub(Region::P, 0);
+    if (norm) {
+      if (!params_bytes_) unsupported(n, "the norm weights do not fit the unified buffer");
+      op(Load{DramTile{"gamma", 0, 1, 0, width, e, addr(n.inputs[1]), row_bytes, true}, params});
+      if (f == VecFunc::layernorm)
+        op(Load{DramTile{"beta", 0, 1, 0, width, e, addr(n.inputs[2]), row_bytes, true},
+                ub(Region::P, 0, row_bytes)});
+    }
+    float imm = 0;
+    if (norm) imm = float(n.attrs.eps);
+    if (f == VecFunc::softmax) imm = 1.0f;
+    for (uint64_t r0 = 0, t = 0; r0 < rows; r0 += rt, ++t) {
+      const uint64_t r = std::min(rt, rows - r0);
+      const Place a = ub(Region::A, t % 2), o = ub(Region::O, t % 2);
+      const Place a2 = ub(Region::A, t % 2, r * row_bytes);
+      op(Load{
+          DramTile{"X", r0, r, 0, width, e, addr(n.inputs[0]) + r0 * row_bytes, row_bytes, true},
+          a});
+      if (two)
+        op(Load{
+            DramTile{"X2", r0, r, 0, width, e, addr(n.inputs[1]) + r0 * row_bytes, row_bytes, true},
+            a2});
+      std::optional<Place> src2;
+      if (two) src2 = a2;
+      if (norm) src2 = params;
+      op(Vector{f, dt, a, src2, o, r, width, 0, imm, false, false, 0});
+      op(Store{o, DramTile{"Y", r0, r, 0, width, e, addr(n.outputs[0]) + r0 * row_bytes, row_bytes,
+                           true}});
+    }
+  }
+
+  // Attention per (batch, head): S = Q K^T on the array, kept in fp32; softmax (scale, causal
+  // mask) on the vector unit, rounding P to bf16; O = P V on the array. S and P pass through
+  // DRAM (no on-chip fusion), in the scratch buffers the layout pass placed.
+  void lower_attention(const Node& n) {
+    need_vpu(n);
+    const AttentionDims ad = attention_dims(g_, n);
+    const Dtype dt = dtype_of(n, g_.tensor(n.inputs[0]).dtype);
+    if (dt != Dtype::bf16) unsupported(n, "attention runs on bf16 only");
+    const uint64_t e = 2, B = uint64_t(ad.batch), H = uint64_t(ad.heads), SQ = uint64_t(ad.seq_q),
+                   D = uint64_t(ad.head_dim), KVH = uint64_t(ad.kv_heads),
+                   SKV = uint64_t(ad.seq_kv);
+    const double scale = n.attrs.scale > 0 ? n.attrs.scale : 1.0 / std::sqrt(double(D));
+    const int node = out_.layers.back().layer;
+    const uint64_t s_buf = plan_.find(node, "S").addr, p_buf = plan_.find(node, "P").addr;
+    const std::string scratch = n.name + ".";
+    for (uint64_t b = 0; b < B; ++b)
+      for (uint64_t h = 0; h < H; ++h) {
+        const uint64_t kvh = h / (H / KVH);
+        const std::string bh = fmt::format("[{},{}]", b, h), bkv = fmt::format("[{},{}]", b, kvh);
+        GemmSpec s;
+        s.dt = dt;
+        s.M = int64_t(SQ), s.N = int64_t(SKV), s.K = int64_t(D);
+        s.a_name = name(n.inputs[0]) + bh;
+        s.b_name = name(n.inputs[1]) + bkv + "^T";
+        s.c_name = scratch + "S";
+        s.a_addr = addr(n.inputs[0]) + ((b * H + h) * SQ * D) * e;
+        s.lda = D * e;
+        s.b_addr = addr(n.inputs[1]) + ((b * KVH + kvh) * SKV * D) * e;
+        s.ldb = D * e;
+        s.b_trans = true;
+        s.c_addr = s_buf;
+        s.c_fp32 = true;
+        s.ldc = SKV * 4;
+        gemm(n, s);
+        softmax_rows(s_buf, p_buf, SQ, SKV, float(scale), n.attrs.causal, SKV - SQ, scratch);
+        GemmSpec o;
+        o.dt = dt;
+        o.M = int64_t(SQ), o.N = int64_t(D), o.K = int64_t(SKV);
+        o.a_name = scratch + "P";
+        o.b_name = name(n.inputs[2]) + bkv;
+        o.c_name = name(n.outputs[0]) + bh;
+        o.a_addr = p_buf;
+        o.lda = SKV * e;
+        o.b_addr = addr(n.inputs[2]) + ((b * KVH + kvh) * SKV * D) * e;
+        o.ldb = D * e;
+        o.c_addr = addr(n.outputs[0]) + ((b * H + h) * SQ * D) * e;
+        o.ldc = D * e;
+        gemm(n, o);
+      }
+  }
+
+  void softmax_rows(uint64_t src, uint64_t dst, uint64_t rows, uint64_t cols, float scale,
+                    bool causal, uint64_t offset, const std::string& scratch) {
+    const uint64_t in_bytes = cols * 4, row_bytes = cols * 2;  // fp32 scores, bf16 result
+    const uint64_t rt = std::min(rows, quarter_ / in_bytes);
+    if (!rt)
+      throw Error(
+          fmt::format("attention: a row of {} fp32 scores does not fit a quarter of "
+                      "the unified buffer of '{}'",
+                      cols, target_));
+    nest(
+        fmt::format("vector softmax (scale {}{}) of the scores X = {}S (fp32) into Y = {}P "
+                    "(bf16), {} x {}; tiles of {} rows",
+                    scale, causal ? ", causal" : "", scratch, scratch, rows, cols, rt));
+    for (uint64_t r0 = 0, t = 0; r0 < rows; r0 += rt, ++t) {
+      const uint64_t r = std::min(rt, rows - r0);
+      const Place a = ub(Region::A, t % 2), o = ub(Region::O, t % 2);
+      op(Load{DramTile{"X", r0, r, 0, cols, 4, src + r0 * in_bytes, in_bytes, true}, a});
+      op(Vector{VecFunc::softmax, Dtype::bf16, a, std::nullopt, o, r, cols, 0, scale, causal, true,
+                int32_t(offset + r0)});
+      op(Store{o, DramTile{"Y", r0, r, 0, cols, 2, dst + r0 * row_bytes, row_bytes, true}});
+    }
+  }
+
+  const Graph& g_;
+  const LayoutPlan& plan_;
+  const TpuParams& c_;
+  const std::string& target_;
+  TileProgram out_;
+  uint64_t quarter_ = 0, acc_part_ = 0, params_bytes_ = 0;
+};
+
+}  // namespace
+
+TileProgram tiling(const Graph& g, const LayoutPlan& plan, const TpuParams& p,
+                   const std::string& target) {
+  return Tiler(g, plan, p, target).run();
+}
+
+}  // namespace xpusim::compiler::tpu

@@ -1,0 +1,257 @@
+// The TPU target's passes (layout, tiling, isel) in process: each one dumps, the tile IR of a
+// small GEMM has the number of tiles the documented tiling rule gives (docs/models/tpu.md), and
+// each verifier turns a broken IR into an "internal: " Error naming the pass, the layer and the
+// tile or instruction.
+#include <catch2/catch.hpp>
+
+#include <fmt/format.h>
+
+#include <functional>
+#include <sstream>
+#include <stdexcept>
+#include <variant>
+
+#include "compiler/ir/frontend.h"
+#include "compiler/passes/passes.h"
+#include "compiler/target.h"
+#include "compiler/targets/tpu/passes.h"
+#include "models/core/config.h"
+
+using namespace xpusim;
+using namespace xpusim::compiler;
+using namespace xpusim::compiler::tpu;
+using Catch::Matchers::Contains;
+using Catch::Matchers::StartsWith;
+
+namespace {
+
+// A graph after the graph passes.
+Graph graph_of(const std::string& text) {
+  Graph g = parse_workload(text, "test.yaml");
+  run_graph_passes(g, Dump{});
+  return g;
+}
+
+Graph smoke_graph() {
+  Graph g = load_workload(std::string(XPUSIM_SOURCE_DIR) + "/workloads/smoke/tpu-int8.yaml");
+  run_graph_passes(g, Dump{});
+  return g;
+}
+
+// C (40 x 20) = A (40 x 50) x B (50 x 20), int8: edge tiles in N and K on a 16x16 array.
+const char* const kSmallGemm = R"(name: small-gemm
+ops:
+  - {name: g, op: gemm, M: 40, N: 20, K: 50, dtype: int8}
+)";
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+struct Counts {
+  int load = 0, gather = 0, load_weights = 0, matmul = 0, drain = 0, vector = 0, store = 0;
+};
+
+Counts count(const TileProgram& t) {
+  Counts c;
+  for (const TileLayer& l : t.layers)
+    for (const Nest& n : l.nests)
+      for (const TileOp& op : n.ops) {
+        c.load += std::holds_alternative<Load>(op);
+        c.gather += std::holds_alternative<Gather>(op);
+        c.load_weights += std::holds_alternative<LoadWeights>(op);
+        c.matmul += std::holds_alternative<Matmul>(op);
+        c.drain += std::holds_alternative<Drain>(op);
+        c.vector += std::holds_alternative<Vector>(op);
+        c.store += std::holds_alternative<Store>(op);
+      }
+  return c;
+}
+
+// The tiles of a graph on tpu_lab with the given overrides, verified.
+TileProgram tiles_of(const Graph& g, const std::vector<std::string>& sets) {
+  const ArchConfig cfg = load_arch("tpu_lab", sets);
+  const TpuParams p(cfg.values);
+  const LayoutPlan plan = layout(g, p, cfg.name);
+  verify_layout(g, plan, p);
+  TileProgram t = tiling(g, plan, p, cfg.name);
+  verify_tiling(t, p);
+  return t;
+}
+
+template <typename Op>
+Op& first(TileProgram& t) {
+  for (TileOp& op : t.layers.at(0).nests.at(0).ops)
+    if (auto* o = std::get_if<Op>(&op)) return *o;
+  throw std::logic_error("no such op in the first nest");
+}
+
+}  // namespace
+
+TEST_CASE("tpu passes: the target lists its passes and each one dumps") {
+  const ArchConfig cfg = load_arch("tpu_lab");
+  const Graph g = smoke_graph();
+  const auto target = find_target("tpu").make(cfg);
+  REQUIRE(target->pass_names() == std::vector<std::string>{"layout", "tiling", "isel", "lower"});
+  std::ostringstream out;
+  const Lowered low = target->lower(g, Dump{{"layout", "tiling", "isel", "lower"}, &out});
+  const std::string text = out.str();
+  // layout: a table with every tensor's address, bytes and layout.
+  REQUIRE_THAT(text, Contains("# TPU DRAM layout after pass 'layout'"));
+  REQUIRE_THAT(text, Contains("conv.w"));
+  REQUIRE_THAT(text, Contains("conv-weight"));
+  REQUIRE_THAT(text, Contains("nhwc"));
+  // tiling: layers, nests and one line per tile op.
+  REQUIRE_THAT(text, Contains("# TPU tile IR after pass 'tiling'"));
+  REQUIRE_THAT(text, Contains("layer 0 'conv+relu'"));
+  REQUIRE_THAT(text, Contains("gather       A[0:90, 0:16] -> ub.A0"));
+  REQUIRE_THAT(text, Contains("matmul       ub.A0 x mxu0.fifo -> acc.0 (set) 90x16x16 int8"));
+  REQUIRE_THAT(text, Contains("drain        acc.0 -> ub.O0 90x16 int8 (relu"));
+  // isel and lower: the same assembly, the final program.
+  const std::string program = low.program->disassemble();
+  REQUIRE_THAT(text, Contains("# TPU program after pass 'isel'\n" + program));
+  REQUIRE_THAT(text, Contains("# TPU program after pass 'lower'\n" + program));
+}
+
+TEST_CASE("tpu passes: a small GEMM has the tiles of the documented rule") {
+  const Graph g = graph_of(kSmallGemm);
+  // tpu_lab: 16x16 array, one array, UB 256 KiB (regions of 64 KiB), accumulators 64 KiB
+  // (32 KiB per array region), weight tile 512 B. M = 40, N = 20, K = 50, int8 (e = 1).
+  struct Case {
+    std::vector<std::string> sets;
+    int m_tiles, n_tiles, k_tiles;
+    bool a_kept;
+  };
+  const std::vector<Case> cases = {
+      // ws: Kt = min(K, 16) = 16, Nt = min(N, 16, 512 / 16) = 16,
+      // Mt = min(M, 32768 / (16 * 4), 65536 / 16, 65536 / 16) = 40; a 40 x 50 block fits 64 KiB.
+      {{}, 1, 2, 4, true},
+      // os: Mt = min(M, 16) = 16, Nt = min(N, 16) = 16, Kt = min(K, 512 / 16, 65536 / 16) = 32.
+      {{"array.dataflow=os"}, 3, 2, 2, true},
+      // is: Kt = min(K, 16) = 16, Mt = min(M, 16) = 16,
+      // Nt = min(N, 512 / 16, 32768 / (16 * 4), 65536 / 16) = 20.
+      {{"array.dataflow=is"}, 3, 1, 4, true},
+      // ws with a 4 KiB UB: regions of 1 KiB, Mt = min(40, 512, 1024 / 16, 1024 / 16) = 40 as
+      // before, but the 40 x 50 row block (2000 B) no longer fits: A is loaded per matmul.
+      {{"ub.bytes=4096"}, 1, 2, 4, false},
+  };
+  for (const Case& c : cases) {
+    INFO((c.sets.empty() ? std::string("ws") : c.sets[0]));
+    const Counts n = count(tiles_of(g, c.sets));
+    const int outputs = c.m_tiles * c.n_tiles, products = outputs * c.k_tiles;
+    // Each output tile: k_tiles weight loads and matmuls, one drain, one store. A: one load per
+    // (row block, K tile) when the row block is kept, else one per matmul.
+    REQUIRE(n.load == (c.a_kept ? c.m_tiles * c.k_tiles : products));
+    REQUIRE(n.load_weights == products);
+    REQUIRE(n.matmul == products);
+    REQUIRE(n.drain == outputs);
+    REQUIRE(n.store == outputs);
+    REQUIRE(n.gather == 0);
+    REQUIRE(n.vector == 0);
+  }
+}
+
+TEST_CASE("tpu passes: the tiling verifier catches broken tile IR") {
+  const Graph g = graph_of(kSmallGemm);
+  const TpuParams p(load_arch("tpu_lab").values);
+  const TileProgram good = tiles_of(g, {});
+
+  SECTION("a tile larger than its region") {
+    TileProgram t = good;
+    first<Load>(t).dst.offset = t.region_bytes - 8;
+    const std::string msg = error_of([&] { verify_tiling(t, p); });
+    REQUIRE_THAT(msg,
+                 StartsWith("internal: pass 'tiling' verifier: layer 0 'g', nest 0, tile op 0"));
+    REQUIRE_THAT(msg, Contains("does not fit the region (65536 B)"));
+  }
+  SECTION("regions beyond the unified buffer") {
+    TileProgram t = good;
+    t.region_bytes *= 2;
+    REQUIRE_THAT(error_of([&] { verify_tiling(t, p); }),
+                 Contains("exceed the unified buffer (262144 B)"));
+  }
+  SECTION("an array that does not exist") {
+    TileProgram t = good;
+    first<LoadWeights>(t).dst.index = 3;
+    REQUIRE_THAT(error_of([&] { verify_tiling(t, p); }),
+                 Contains("mxu3.fifo: the core has 1 array(s)"));
+  }
+  SECTION("a matmul wider than the array") {
+    TileProgram t = good;
+    first<Matmul>(t).k = 17;
+    REQUIRE_THAT(error_of([&] { verify_tiling(t, p); }),
+                 Contains("weight-stationary needs k <= 16 and n <= 16"));
+  }
+  SECTION("a consumer that disagrees with its producer") {
+    TileProgram t = good;
+    first<Drain>(t).cols = 8;
+    REQUIRE_THAT(error_of([&] { verify_tiling(t, p); }),
+                 Contains("reads acc.0 (the accumulators) as 40x8, written as 40x16"));
+  }
+  SECTION("a zero-sized tile") {
+    TileProgram t = good;
+    first<Matmul>(t).m = 0;
+    REQUIRE_THAT(error_of([&] { verify_tiling(t, p); }), Contains("a tile dimension is zero"));
+  }
+}
+
+TEST_CASE("tpu passes: the layout and isel verifiers catch broken output") {
+  const Graph g = graph_of(kSmallGemm);
+  const ArchConfig cfg = load_arch("tpu_lab");
+  const TpuParams p(cfg.values);
+  const LayoutPlan good = layout(g, p, cfg.name);
+
+  SECTION("overlapping tensors") {
+    LayoutPlan plan = good;
+    plan.tensors[1].addr = plan.tensors[0].addr;
+    REQUIRE_THAT(error_of([&] { verify_layout(g, plan, p); }),
+                 StartsWith("internal: pass 'layout' verifier:") && Contains("overlaps"));
+  }
+  SECTION("an unplaced tensor") {
+    LayoutPlan plan = good;
+    plan.tensors[2].addr = kUnplaced;
+    REQUIRE_THAT(error_of([&] { verify_layout(g, plan, p); }),
+                 Contains("tensor '" + g.tensors[2].name + "' is not placed"));
+  }
+  SECTION("a tensor beyond DRAM") {
+    LayoutPlan plan = good;
+    plan.tensors[0].addr = p.dram_bytes - kAlign;
+    REQUIRE_THAT(error_of([&] { verify_layout(g, plan, p); }), Contains("is outside DRAM"));
+  }
+
+  const TileProgram tiles = tiling(g, good, p, cfg.name);
+  const std::vector<isa::tpu::Instr> code = isel(tiles);
+  REQUIRE_NOTHROW(verify_isel(g, code, p));
+  SECTION("no halt at the end") {
+    std::vector<isa::tpu::Instr> c = code;
+    c.pop_back();
+    REQUIRE_THAT(error_of([&] { verify_isel(g, c, p); }),
+                 Contains("internal: pass 'isel' verifier: the program does not end with halt"));
+  }
+  SECTION("an accumulator address beyond the accumulators") {
+    std::vector<isa::tpu::Instr> c = code;
+    size_t i = 0;
+    while (c[i].op != isa::tpu::Opcode::matmul) ++i;
+    c[i].src = uint32_t(p.acc_bytes - 64);
+    const std::string msg = error_of([&] { verify_isel(g, c, p); });
+    REQUIRE_THAT(msg,
+                 StartsWith(fmt::format(
+                     "internal: pass 'isel' verifier: layer 0 'g', instruction {} (matmul", i)));
+    REQUIRE_THAT(msg, Contains("the accumulator range"));
+  }
+}
+
+TEST_CASE("tpu passes: what the target cannot lower is still a user error") {
+  // A tiling failure of the workload (no GEMM tile fits) names the op, not a pass.
+  const Graph g = graph_of(kSmallGemm);
+  const ArchConfig cfg = load_arch("tpu_lab", {"weight_fifo.tile_bytes=8"});
+  const auto target = find_target("tpu").make(cfg);
+  REQUIRE_THAT(error_of([&] { target->lower(g, Dump{}); }),
+               StartsWith("test.yaml") && Contains("op 'gemm' (node 'g') cannot be lowered to "
+                                                   "target 'tpu_lab': no 40x20x50 GEMM tile"));
+}
