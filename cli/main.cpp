@@ -149,7 +149,8 @@ int sc_main(int argc, char* argv[]) {
   run->add_flag("--no-functional", ra.no_functional, "timing only: compute no values");
   run->add_option("--seed", ra.seed, "seed of the generated inputs and weights");
   run->add_option("--dump-after", ra.dump_after,
-                  "print the IR after these passes (frontend, fuse, lower)")
+                  "print the IR after these passes (frontend, fuse, and the target's: for the TPU "
+                  "layout, tiling, isel, lower)")
       ->delimiter(',');
   run->add_flag("--rtl", ra.rtl,
                 "run every matmul on the verilated systolic array (int8; docs/rtl.md)");
