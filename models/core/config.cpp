@@ -19,6 +19,18 @@ namespace {
 
 using yaml::loc_of;
 
+// The presets shipped with xpusim: beside an installed binary (<prefix>/bin/xpusim finds
+// <prefix>/share/xpusim/configs), else the source tree's configs/ (a binary in its build tree).
+std::string builtin_config_dir() {
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const fs::path installed = exe.parent_path() / XPUSIM_INSTALLED_CONFIG_DIR;
+    if (fs::is_directory(installed, ec)) return installed.lexically_normal().string();
+  }
+  return XPUSIM_CONFIG_DIR;
+}
+
 std::vector<std::string> search_dirs() {
   std::vector<std::string> dirs;
   if (const char* env = std::getenv("XPUSIM_CONFIG_PATH")) {
@@ -27,7 +39,7 @@ std::vector<std::string> search_dirs() {
     while (std::getline(ss, d, ':'))
       if (!d.empty()) dirs.push_back(d);
   }
-  dirs.push_back(XPUSIM_CONFIG_DIR);
+  dirs.push_back(builtin_config_dir());
   return dirs;
 }
 

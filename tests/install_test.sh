@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# `cmake --install` puts the binary and the presets where the installed binary finds them: the
+# installed xpusim, run from another folder, lists the presets and reads them from the prefix.
+set -euo pipefail
+build=$1
+prefix=$(mktemp -d)
+trap 'rm -rf "$prefix"' EXIT
+cmake --install "$build" --prefix "$prefix" >/dev/null
+cd "$prefix"
+"$prefix/bin/xpusim" presets | grep -q tpu_lab
+origin=$("$prefix/bin/xpusim" describe tpu_lab | head -n 1)
+case "$origin" in
+  *"$prefix/share/xpusim/configs/tpu_lab.yaml"*) ;;
+  *) echo "the installed xpusim read tpu_lab from elsewhere: $origin"; exit 1 ;;
+esac
+echo "installed into $prefix: presets found there"
