@@ -821,6 +821,7 @@ void TpuCore::rtl_try_pop(int u) {
     --ra.offered;
     ++ra.popped;
     ++*st.instrs;
+    // sync and halt wait for empty queues as well as for every done to be known.
     if (st.queue.empty() && unresolved_ == 0) drained_.notify(sc_core::SC_ZERO_TIME);
   }
 }
