@@ -142,6 +142,24 @@ TpuCore::TpuCore(sc_core::sc_module_name name, const TpuParams& p,
   for (const Instr& in : prog_) validate(in);
   if (prog_.empty() || prog_.back().op != Opcode::halt)
     throw Error(fmt::format("{}: the program ends without halt", file_));
+  // The byte ranges each memory is ever written at, for tracked() (the FIFO is always tracked:
+  // its slot depends on the execution).
+  for (const Instr& in : prog_) {
+    if (in.op == Opcode::sync || in.op == Opcode::loop || in.op == Opcode::halt) continue;
+    for (const Access& a : accesses(in, 0))
+      if (a.write && a.mem != m_fifo) written_[a.mem].push_back({a.lo, a.hi});
+  }
+  for (auto& w : written_) {
+    std::sort(w.begin(), w.end());
+    size_t n = 0;
+    for (const auto& r : w) {
+      if (n > 0 && r.first <= w[n - 1].second)
+        w[n - 1].second = std::max(w[n - 1].second, r.second);
+      else
+        w[n++] = r;
+    }
+    w.resize(n);
+  }
   SC_THREAD(dispatcher);
   for (int u = 0; u < units; ++u)
     sc_core::sc_spawn(
@@ -291,43 +309,42 @@ void TpuCore::validate(const Instr& in) const {
   }
 }
 
-std::vector<TpuCore::Access> TpuCore::accesses(const Instr& in, int seq) const {
+std::vector<TpuCore::Access> TpuCore::accesses(const Instr& in, int fifo_slot) const {
   const uint64_t e = uint64_t(isa::tpu::elem_bytes(in.dtype));
   // FIFO slots of array i are numbered from i * depth.
-  const uint64_t slot =
-      uint64_t(dyn_[size_t(seq)].fifo_slot) + uint64_t(in.func) * uint64_t(p_.fifo_depth);
+  const uint64_t slot = uint64_t(fifo_slot) + uint64_t(in.func) * uint64_t(p_.fifo_depth);
   auto dram_hi = [&](uint64_t row_bytes) {
     return in.dram + uint64_t(in.rows - 1) * in.stride + row_bytes;
   };
   switch (in.op) {
     case Opcode::rdhost:
-      return {{m_dram, in.dram, dram_hi(in.cols), false, seq},
-              {m_ub, in.ub, in.ub + uint64_t(in.rows) * in.cols, true, seq}};
+      return {{m_dram, in.dram, dram_hi(in.cols), false},
+              {m_ub, in.ub, in.ub + uint64_t(in.rows) * in.cols, true}};
     case Opcode::wrhost:
-      return {{m_ub, in.ub, in.ub + uint64_t(in.rows) * in.cols, false, seq},
-              {m_dram, in.dram, dram_hi(in.cols), true, seq}};
+      return {{m_ub, in.ub, in.ub + uint64_t(in.rows) * in.cols, false},
+              {m_dram, in.dram, dram_hi(in.cols), true}};
     case Opcode::rdconv: {
       const isa::tpu::ConvGeom g = isa::tpu::conv_geom(in);
-      return {{m_dram, in.dram, in.dram + uint64_t(g.h) * g.w * g.c * e, false, seq},
-              {m_ub, in.ub, in.ub + uint64_t(in.rows) * in.cols * e, true, seq}};
+      return {{m_dram, in.dram, in.dram + uint64_t(g.h) * g.w * g.c * e, false},
+              {m_ub, in.ub, in.ub + uint64_t(in.rows) * in.cols * e, true}};
     }
     case Opcode::rdweight: {
       const uint64_t hi = in.flags & 1 ? in.dram + uint64_t(in.cols - 1) * in.stride + in.rows * e
                                        : dram_hi(in.cols * e);
-      return {{m_dram, in.dram, hi, false, seq}, {m_fifo, slot, slot + 1, true, seq}};
+      return {{m_dram, in.dram, hi, false}, {m_fifo, slot, slot + 1, true}};
     }
     case Opcode::matmul:
-      return {{m_ub, in.ub, in.ub + uint64_t(in.rows) * in.k * e, false, seq},
-              {m_fifo, slot, slot + 1, false, seq},
-              {m_acc, in.src, in.src + uint64_t(in.rows) * in.cols * 4, true, seq}};
+      return {{m_ub, in.ub, in.ub + uint64_t(in.rows) * in.k * e, false},
+              {m_fifo, slot, slot + 1, false},
+              {m_acc, in.src, in.src + uint64_t(in.rows) * in.cols * 4, true}};
     case Opcode::activate:
-      return {{m_acc, in.src, in.src + uint64_t(in.rows) * in.cols * 4, false, seq},
-              {m_ub, in.ub, in.ub + uint64_t(in.rows) * in.cols * e, true, seq}};
+      return {{m_acc, in.src, in.src + uint64_t(in.rows) * in.cols * 4, false},
+              {m_ub, in.ub, in.ub + uint64_t(in.rows) * in.cols * e, true}};
     case Opcode::vector: {
-      std::vector<Access> v = {{m_ub, in.src, in.src + isa::tpu::vector_src_bytes(in), false, seq},
-                               {m_ub, in.ub, in.ub + isa::tpu::vector_dst_bytes(in), true, seq}};
+      std::vector<Access> v = {{m_ub, in.src, in.src + isa::tpu::vector_src_bytes(in), false},
+                               {m_ub, in.ub, in.ub + isa::tpu::vector_dst_bytes(in), true}};
       if (uint64_t b = isa::tpu::vector_src2_bytes(in))
-        v.push_back({m_ub, in.src2, in.src2 + b, false, seq});
+        v.push_back({m_ub, in.src2, in.src2 + b, false});
       return v;
     }
     default:
@@ -342,23 +359,160 @@ void TpuCore::fail(std::exception_ptr e) {
 
 void TpuCore::wait_all_done() {
   for (;;) {
-    bool pending = false;
-    uint64_t last = 0;
+    bool pending = unresolved_ > 0;
     for (const auto& u : units_) pending |= !u.queue.empty();
-    if (!pending)
-      for (const auto& d : inflight_) {
-        const Dyn& x = dyn_[size_t(d.seq)];
-        if (x.done == kUnknown)
-          pending = true;
-        else
-          last = std::max(last, x.done);
-      }
     if (!pending) {
-      wait_until(last);
+      wait_until(last_done_);
       return;
     }
-    wait(progress_);
+    wait(drained_);
   }
+}
+
+int TpuCore::new_dyn(int pc, int u) {
+  int slot;
+  if (free_slots_.empty()) {
+    slot = int(dyn_.size());
+    dyn_.emplace_back();
+  } else {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+  }
+  Dyn& d = dyn_[size_t(slot)];
+  d.seq = next_seq_++;
+  d.pc = pc;
+  d.unit = u;
+  d.issued = now();
+  d.read_done = d.done = kUnknown;
+  d.fifo_slot = -1;
+  d.ready_at = 0;
+  d.pending = 0;
+  ++unresolved_;
+  return slot;
+}
+
+// An instruction whose done is past at a dispatch is past at every later one: the dependence
+// table would drop it (live()), so its slot can go. Its waiters were resolved when its done
+// became known.
+void TpuCore::retire(uint64_t t) {
+  while (!retiring_.empty() && retiring_.top().first <= t) {
+    const int slot = retiring_.top().second;
+    retiring_.pop();
+    dyn_[size_t(slot)].seq = kUnknown;
+    free_slots_.push_back(slot);
+  }
+}
+
+// An entry takes part in dependences until its instruction's done is past.
+bool TpuCore::live(const Ref& r, uint64_t t) const {
+  if (r.slot < 0) return false;
+  const Dyn& x = dyn_[size_t(r.slot)];
+  return x.seq == r.seq && x.done > t;
+}
+
+bool TpuCore::tracked(const Access& a) const {
+  if (a.write || a.mem == m_fifo) return true;
+  const auto& w = written_[a.mem];
+  // The last written range that starts before a.hi is the only one that may overlap.
+  auto it = std::lower_bound(
+      w.begin(), w.end(), a.hi,
+      [](const std::pair<uint64_t, uint64_t>& r, uint64_t x) { return r.first < x; });
+  return it != w.begin() && std::prev(it)->second > a.lo;
+}
+
+// Makes `at` a segment boundary; returns the first segment at or after it.
+TpuCore::Segments::iterator TpuCore::split(Segments& m, uint64_t at) {
+  auto it = m.lower_bound(at);
+  if (it == m.begin()) return it;
+  auto prev = std::prev(it);
+  if (prev->second.hi <= at) return it;
+  Segment right = prev->second;
+  prev->second.hi = at;
+  return m.emplace_hint(it, at, std::move(right));
+}
+
+void TpuCore::find_deps(const Access& a, int u, uint64_t t) {
+  Segments& m = table_[a.mem];
+  split(m, a.hi);
+  auto add = [&](const Ref& r, bool needs_done) {
+    if (!live(r, t)) return;
+    Dyn& x = dyn_[size_t(r.slot)];
+    // An array's in-order pipeline orders its own accumulations.
+    if (is_mxu(u) && x.unit == u) return;
+    if (x.dep_of == next_seq_ - 1) {
+      deps_[x.dep_index].second |= needs_done;
+    } else {
+      x.dep_of = next_seq_ - 1;
+      x.dep_index = deps_.size();
+      deps_.push_back({r.slot, needs_done});
+    }
+  };
+  for (auto it = split(m, a.lo); it != m.end() && it->first < a.hi; ++it) {
+    add(it->second.writer, true);
+    if (a.write)
+      for (const Ref& r : it->second.readers) add(r, false);
+  }
+}
+
+// A write replaces the entries of its bytes, and the times they stood for still hold:
+// - an entry the writer depends on: whoever later depends on the writer waits for its done,
+//   which is after the writer started, so after that entry's time; the only accesses that
+//   skip the writer, later matmuls of the writer's own array, start after the writer started
+//   anyway (the array's queue is in order);
+// - an entry the writer skips, an earlier matmul of its own array: its done is never later
+//   than the writer's (the array's pipeline is in order), and the accesses that skip the
+//   writer skip it too.
+// So every instruction gets the dependence times it would get from a list of every access
+// still in flight (what the table was before), at a cost that does not grow with that list.
+void TpuCore::record(const Access& a, const Ref& self, uint64_t t) {
+  Segments& m = table_[a.mem];
+  // find_deps made a.lo and a.hi boundaries, but an earlier write of the same instruction
+  // may have merged them away.
+  split(m, a.hi);
+  auto first = split(m, a.lo);
+  if (a.write) {
+    auto last = m.lower_bound(a.hi);
+    m.emplace_hint(m.erase(first, last), a.lo, Segment{a.hi, self, {}});
+    return;
+  }
+  uint64_t at = a.lo;
+  for (auto it = first; at < a.hi; ++it) {
+    if (it == m.end() || it->first > at) {  // a gap: a segment of its own
+      const uint64_t end = it == m.end() ? a.hi : std::min(a.hi, it->first);
+      it = m.emplace_hint(it, at, Segment{end, Ref{}, {self}});
+      at = end;
+      continue;
+    }
+    Segment& sg = it->second;
+    if (sg.readers.size() >= sg.prune_at) {
+      sg.readers.erase(std::remove_if(sg.readers.begin(), sg.readers.end(),
+                                      [&](const Ref& r) { return !live(r, t); }),
+                       sg.readers.end());
+      sg.prune_at = std::max(size_t(8), 2 * sg.readers.size());
+    }
+    sg.readers.push_back(self);
+    at = sg.hi;
+  }
+}
+
+void TpuCore::wake(std::vector<int>& waiters, uint64_t t) {
+  for (int w : waiters) {
+    Dyn& c = dyn_[size_t(w)];
+    c.ready_at = std::max(c.ready_at, t);
+    if (--c.pending == 0) units_[size_t(c.unit)].resolved.notify(sc_core::SC_ZERO_TIME);
+  }
+  waiters.clear();
+}
+
+void TpuCore::read_known(Dyn& d) {
+  wake(d.read_waiters, d.read_done);
+}
+
+void TpuCore::done_known(int slot) {
+  Dyn& d = dyn_[size_t(slot)];
+  wake(d.done_waiters, d.done);
+  retiring_.push({d.done, slot});
+  if (--unresolved_ == 0) drained_.notify(sc_core::SC_ZERO_TIME);
 }
 
 void TpuCore::dispatcher() {
@@ -379,11 +533,10 @@ void TpuCore::dispatcher() {
       }
       const int u = unit_of(in);
       while (units_[u].queue.size() >= size_t(p_.queue_depth)) wait(units_[u].popped);
-      const int seq = int(dyn_.size());
-      dyn_.emplace_back();
-      dyn_.back().pc = int(pc);
-      Dyn& d = dyn_.back();
-      d.issued = now();
+      const uint64_t t = now();
+      retire(t);
+      const int slot = new_dyn(int(pc), u);
+      Dyn& d = dyn_[size_t(slot)];
       if (in.op == Opcode::rdweight) {
         Array& a = arrays_[in.func];
         if (a.pushes - a.pops >= p_.fifo_depth)
@@ -399,27 +552,25 @@ void TpuCore::dispatcher() {
                                             in.func));
         d.fifo_slot = a.pops++ % p_.fifo_depth;
       }
-      // Dependences on earlier instructions still in flight.
-      const uint64_t t = now();
-      inflight_.erase(
-          std::remove_if(inflight_.begin(), inflight_.end(),
-                         [&](const Access& a) { return dyn_[size_t(a.seq)].done <= t; }),
-          inflight_.end());
-      std::vector<Access> mine = accesses(in, seq);
+      // Dependences on earlier instructions still in flight: the times already known are
+      // folded into ready_at; the others register this instruction as their waiter.
+      const std::vector<Access> mine = accesses(in, d.fifo_slot);
+      deps_.clear();
       for (const Access& a : mine)
-        for (const Access& e : inflight_) {
-          if (e.mem != a.mem || e.hi <= a.lo || a.hi <= e.lo || !(a.write || e.write)) continue;
-          // An array's in-order pipeline orders its own accumulations.
-          if (is_mxu(u) && unit_of(prog_[size_t(dyn_[size_t(e.seq)].pc)]) == u) continue;
-          auto it = std::find_if(d.deps.begin(), d.deps.end(),
-                                 [&](const Dep& x) { return x.seq == e.seq; });
-          if (it == d.deps.end())
-            d.deps.push_back({e.seq, e.write});
-          else
-            it->needs_done |= e.write;
+        if (tracked(a)) find_deps(a, u, t);
+      for (const auto& [p, needs_done] : deps_) {
+        Dyn& x = dyn_[size_t(p)];
+        const uint64_t when = needs_done ? x.done : x.read_done;
+        if (when != kUnknown) {
+          d.ready_at = std::max(d.ready_at, when);
+        } else {
+          (needs_done ? x.done_waiters : x.read_waiters).push_back(slot);
+          ++d.pending;
         }
-      inflight_.insert(inflight_.end(), mine.begin(), mine.end());
-      units_[u].queue.push_back(seq);
+      }
+      for (const Access& a : mine)
+        if (tracked(a)) record(a, Ref{slot, d.seq}, t);
+      units_[u].queue.push_back(slot);
       units_[u].pushed.notify(sc_core::SC_ZERO_TIME);
       ++dispatched_;
       ++pc;
@@ -434,22 +585,9 @@ void TpuCore::dispatcher() {
   }
 }
 
-// Waits until every dependence of d has a known time; returns the latest of them.
-uint64_t TpuCore::wait_for_deps(const Dyn& d) {
-  for (;;) {
-    bool unknown = false;
-    uint64_t ready = 0;
-    for (const Dep& dep : d.deps) {
-      const Dyn& x = dyn_[size_t(dep.seq)];
-      const uint64_t t = dep.needs_done ? x.done : x.read_done;
-      if (t == kUnknown)
-        unknown = true;
-      else
-        ready = std::max(ready, t);
-    }
-    if (!unknown) return ready;
-    wait(progress_);
-  }
+uint64_t TpuCore::wait_for_deps(int u, const Dyn& d) {
+  while (d.pending > 0) wait(units_[size_t(u)].resolved);
+  return d.ready_at;
 }
 
 void TpuCore::unit_thread(int u) {
@@ -457,26 +595,27 @@ void TpuCore::unit_thread(int u) {
   try {
     for (;;) {
       while (st.queue.empty()) wait(st.pushed);
-      const int seq = st.queue.front();
-      Dyn& d = dyn_[size_t(seq)];
-      const uint64_t ready = wait_for_deps(d);
+      const int slot = st.queue.front();
+      Dyn& d = dyn_[size_t(slot)];
+      const uint64_t ready = wait_for_deps(u, d);
       const uint64_t could = std::max(st.free_at, d.issued);
       const uint64_t start = std::max(ready, could);
       wait_until(start);
       *st.stall += start - could;
       st.queue.pop_front();
       st.popped.notify(sc_core::SC_ZERO_TIME);
-      st.free_at = execute(u, seq);
+      st.free_at = execute(u, slot);
       ++*st.instrs;
-      progress_.notify(sc_core::SC_ZERO_TIME);
+      if (d.read_done != kUnknown) read_known(d);
+      if (d.done != kUnknown) done_known(slot);
     }
   } catch (...) {
     fail(std::current_exception());
   }
 }
 
-uint64_t TpuCore::execute(int u, int seq) {
-  Dyn& d = dyn_[size_t(seq)];
+uint64_t TpuCore::execute(int u, int slot) {
+  Dyn& d = dyn_[size_t(slot)];
   const Instr& in = prog_[size_t(d.pc)];
   const uint64_t t = now();
   const std::string w = functional_ ? who(in) : std::string();
@@ -504,7 +643,7 @@ uint64_t TpuCore::execute(int u, int seq) {
       }
       if (in.op == Opcode::rdhost || in.op == Opcode::rdconv) ub_->note_write(dram_bytes);
       if (write) ub_->note_read(dram_bytes);
-      const Server::Grant g = dram_request(seq, dram_bytes, write);
+      const Server::Grant g = dram_request(d.seq, dram_bytes, write);
       d.read_done = write ? g.service_end : g.done;
       d.done = g.done;
       free_at = g.service_end;
@@ -581,7 +720,7 @@ uint64_t TpuCore::execute(int u, int seq) {
   return free_at;
 }
 
-Server::Grant TpuCore::dram_request(int seq, uint64_t bytes, bool write) {
+Server::Grant TpuCore::dram_request(uint64_t seq, uint64_t bytes, bool write) {
   if (channel_->ideal()) return channel_->serve(now(), bytes, write);
   DramRequest r{seq, bytes, write};
   dram_pending_.push_back(&r);
@@ -637,11 +776,11 @@ void TpuCore::rtl_mxu_thread(int u) {
   try {
     for (;;) {
       while (st.queue.size() <= ra.offered) wait(st.pushed);
-      const int seq = st.queue[ra.offered];
-      Dyn& d = dyn_[size_t(seq)];
+      const int slot = st.queue[ra.offered];
+      Dyn& d = dyn_[size_t(slot)];
       const Instr& in = prog_[size_t(d.pc)];
       // Offered as soon as its operands are; the array decides when it starts.
-      const uint64_t ready = std::max(wait_for_deps(d), d.issued);
+      const uint64_t ready = std::max(wait_for_deps(u, d), d.issued);
       wait_until(ready);
       rtl::MatmulTile tile;
       tile.ready = now();
@@ -661,7 +800,7 @@ void TpuCore::rtl_mxu_thread(int u) {
       acc_->note_write(uint64_t(in.rows) * in.cols * 4);
       if (!ra.h->busy()) ra.h->skip_to(now());
       ra.h->offer(std::move(tile));
-      ra.tiles.push_back(RtlTile{seq, ready});
+      ra.tiles.push_back(RtlTile{slot, d.issued, ready});
       ra.free_at.push_back(kUnknown);
       ++ra.offered;
       ++rtl_matmuls_;
@@ -680,7 +819,7 @@ void TpuCore::rtl_try_pop(int u) {
   RtlArray& ra = *rtl_arrays_[size_t(u - kMxu0)];
   while (ra.offered > 0 && ra.free_at[ra.popped] != kUnknown && ra.free_at[ra.popped] <= now()) {
     const RtlTile& t = ra.tiles[ra.popped];
-    const uint64_t could = std::max(ra.free_at[ra.popped], dyn_[size_t(t.seq)].issued);
+    const uint64_t could = std::max(ra.free_at[ra.popped], t.issued);
     *st.stall += std::max(t.ready, could) - could;
     st.free_at = now();
     st.queue.pop_front();
@@ -688,7 +827,8 @@ void TpuCore::rtl_try_pop(int u) {
     --ra.offered;
     ++ra.popped;
     ++*st.instrs;
-    progress_.notify(sc_core::SC_ZERO_TIME);
+    // sync and halt wait for empty queues as well as for every done to be known.
+    if (st.queue.empty() && unresolved_ == 0) drained_.notify(sc_core::SC_ZERO_TIME);
   }
 }
 
@@ -709,7 +849,7 @@ void TpuCore::rtl_step() {
     if (!ra.h->busy() || ra.h->cycle() > T) continue;
     for (rtl::TileEvent& e : ra.h->step()) {
       RtlTile& t = ra.tiles[e.tile];
-      Dyn& d = dyn_[size_t(t.seq)];
+      Dyn& d = dyn_[size_t(t.slot)];
       const Instr& in = prog_[size_t(d.pc)];
       switch (e.kind) {
         case rtl::TileEvent::load_start:
@@ -718,8 +858,7 @@ void TpuCore::rtl_step() {
         case rtl::TileEvent::stream_start: {
           t.stream_start = e.cycle;
           // What ArrayTiming calls stream_ready: the pop time or the previous stream's end.
-          const uint64_t popped_at =
-              std::max({t.ready, ra.free_at[e.tile], dyn_[size_t(t.seq)].issued});
+          const uint64_t popped_at = std::max({t.ready, ra.free_at[e.tile], t.issued});
           const uint64_t stream_ready =
               p_.fold_overlap ? std::max(popped_at, ra.stream_end) : t.load_start;
           weight_stall_cycles_ += e.cycle - stream_ready;
@@ -728,6 +867,7 @@ void TpuCore::rtl_step() {
         }
         case rtl::TileEvent::stream_end: {
           d.read_done = e.cycle;
+          read_known(d);
           ra.stream_end = e.cycle;
           const uint64_t S = e.cycle - t.stream_start;
           const uint64_t L = p_.dataflow == Dataflow::os ? 0 : uint64_t(p_.rows);
@@ -752,13 +892,13 @@ void TpuCore::rtl_step() {
           if (!p_.fold_overlap) ra.free_at[e.tile + 1] = e.cycle;
           last_done_ = std::max(last_done_, d.done);
           layers_.note(in.layer, t.load_start, d.done, 0);
+          done_known(t.slot);
           break;
         }
       }
     }
     rtl_try_pop(u);
   }
-  progress_.notify(sc_core::SC_ZERO_TIME);
 }
 
 #else

@@ -1,17 +1,23 @@
 // The TPU core as a SystemC module: a dispatcher issuing instructions in order into the
 // in-order queues of concurrent units (dma_in, weight_dma, act, vpu, dma_out, one mxu per
-// systolic array), a
-// dependence table between units, the weight FIFO, the unified buffer, the accumulators and a
+// systolic array), a dependence table between units (per memory, an interval map of the last
+// writer and the readers since), the weight FIFO, the unified buffer, the accumulators and a
 // DRAM channel. One SystemC thread per unit; a thread waits only on instruction boundaries,
-// so an idle unit costs nothing. docs/models/tpu.md says what is modelled and what is not.
+// so an idle unit costs nothing, and it is woken only when the instruction it waits for has
+// every dependence resolved. docs/models/tpu.md says what is modelled and what is not.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <exception>
+#include <functional>
+#include <map>
 #include <memory>
+#include <queue>
 #include <string>
 #include <systemc>
+#include <utility>
 #include <vector>
 
 #include "isa/tpu/instr.h"
@@ -49,26 +55,44 @@ class TpuCore : public sc_core::sc_module {
  private:
   // Unit ids: the fixed units, then one per systolic array (kMxu0 + index).
   enum Unit { dma_in, weight_dma, act, vpu, dma_out, kMxu0 };
-  enum Mem { m_dram, m_ub, m_acc, m_fifo };
+  enum Mem { m_dram, m_ub, m_acc, m_fifo, kMems };
   struct Access {
     Mem mem;
     uint64_t lo, hi;
     bool write;
-    int seq;
   };
-  struct Dep {
-    int seq;
-    bool needs_done;  // true: wait for completion; false: only until it finished reading
-  };
-  struct Dyn {  // one dynamic (executed) instruction
-    int pc;
+  // One dynamic (executed) instruction, in a slot of dyn_ from its dispatch until it retires
+  // (its done is known and past at a dispatch); the slot is then reused.
+  struct Dyn {
+    uint64_t seq = kUnknown;  // dispatch order; kUnknown while the slot is free
+    int pc = 0, unit = 0;
     uint64_t issued = 0, read_done = kUnknown, done = kUnknown;
-    std::vector<Dep> deps;
     int fifo_slot = -1;
+    uint64_t ready_at = 0;  // the latest time of its resolved dependences
+    int pending = 0;        // its dependences whose time is still unknown
+    // Slots of the instructions waiting for its read_done (a WAR on it) or its done.
+    std::vector<int> read_waiters, done_waiters;
+    uint64_t dep_of = kUnknown;  // the seq being dispatched that depends on it (dep_index)
+    size_t dep_index = 0;
   };
+  // A dependence-table entry: a slot and the seq it held (a reused slot no longer matches:
+  // that instruction retired, and the entry is dead).
+  struct Ref {
+    int slot = -1;
+    uint64_t seq = kUnknown;
+  };
+  // Bytes [lo, hi) of a memory (lo is the map key): their last writer and the readers since.
+  struct Segment {
+    uint64_t hi;
+    Ref writer;
+    std::vector<Ref> readers;
+    size_t prune_at = 8;  // drop the dead readers when there are this many (amortised)
+  };
+  using Segments = std::map<uint64_t, Segment>;
   struct UnitState {
-    std::deque<int> queue;
+    std::deque<int> queue;  // slots of dyn_
     sc_core::sc_event pushed, popped;
+    sc_core::sc_event resolved;  // an instruction of this unit has its dependences resolved
     uint64_t free_at = 0;
     uint64_t* busy = nullptr;
     uint64_t* instrs = nullptr;
@@ -78,24 +102,40 @@ class TpuCore : public sc_core::sc_module {
 
   void dispatcher();
   void unit_thread(int u);
-  uint64_t wait_for_deps(const Dyn& d);
+  // Waits until every dependence of d has a known time; returns the latest of them.
+  uint64_t wait_for_deps(int u, const Dyn& d);
+  int new_dyn(int pc, int u);
+  void retire(uint64_t t);
+  bool live(const Ref& r, uint64_t t) const;
+  // Whether an access can take part in a dependence: a read of bytes that no instruction of
+  // the program ever writes cannot.
+  bool tracked(const Access& a) const;
+  Segments::iterator split(Segments& m, uint64_t at);
+  // Adds to deps_ the dependences of an access by unit u at time t; record() then enters the
+  // access in the table (once every access of the instruction has been looked up).
+  void find_deps(const Access& a, int u, uint64_t t);
+  void record(const Access& a, const Ref& self, uint64_t t);
+  // Times of d (slot) have become known: resolves the dependences waiting for them.
+  void read_known(Dyn& d);
+  void done_known(int slot);
+  void wake(std::vector<int>& waiters, uint64_t t);
   uint64_t now() const;
   void wait_until(uint64_t cycle);
   void wait_all_done();
   std::string who(const isa::tpu::Instr& in) const;
   int unit_of(const isa::tpu::Instr& in) const;
   bool is_mxu(int u) const { return u >= kMxu0; }
-  std::vector<Access> accesses(const isa::tpu::Instr& in, int seq) const;
+  std::vector<Access> accesses(const isa::tpu::Instr& in, int fifo_slot) const;
   void validate(const isa::tpu::Instr& in) const;
-  // Runs dynamic instruction `seq` at the current time; returns when the unit may start its
+  // Runs the dynamic instruction in `slot` at the current time; returns when the unit may start its
   // next one.
-  uint64_t execute(int u, int seq);
+  uint64_t execute(int u, int slot);
   void fail(std::exception_ptr e);
   // A DMA's request for the DRAM channel at the current cycle: granted by cycle_end() once
   // every request of the cycle is in, oldest instruction first, so the order does not depend
   // on which SystemC delta cycle each requester woke in. An ideal channel (stall_free)
   // answers at once.
-  Server::Grant dram_request(int seq, uint64_t bytes, bool write);
+  Server::Grant dram_request(uint64_t seq, uint64_t bytes, bool write);
   // Runs after everything else in each cycle that has work for it: clocks the busy RTL arrays
   // (rtl_step), then grants the cycle's DRAM requests.
   void cycle_end();
@@ -129,7 +169,8 @@ class TpuCore : public sc_core::sc_module {
   };
   std::vector<Array> arrays_;
   struct RtlTile {
-    int seq;
+    int slot;
+    uint64_t issued;
     uint64_t ready;  // its operands were ready (dependences, issue)
     uint64_t load_start = 0, stream_start = 0;
   };
@@ -137,7 +178,7 @@ class TpuCore : public sc_core::sc_module {
   std::vector<std::unique_ptr<RtlArray>> rtl_arrays_;
   size_t rtl_matmuls_ = 0;  // matmuls offered, all arrays (the VCD range counts these)
   struct DramRequest {
-    int seq;
+    uint64_t seq;
     uint64_t bytes;
     bool write;
     bool granted = false;
@@ -147,9 +188,21 @@ class TpuCore : public sc_core::sc_module {
   sc_core::sc_event cycle_work_, dram_granted_;
 
   std::deque<Dyn> dyn_;  // deque: references stay valid while the dispatcher appends
-  std::vector<Access> inflight_;
+  std::vector<int> free_slots_;
+  // Executed instructions by done, to retire them once it is past.
+  std::priority_queue<std::pair<uint64_t, int>, std::vector<std::pair<uint64_t, int>>,
+                      std::greater<>>
+      retiring_;
+  uint64_t next_seq_ = 0;
+  int unresolved_ = 0;                 // dispatched instructions whose done is not known yet
+  sc_core::sc_event drained_;          // nothing left in flight (for sync and halt)
+  std::array<Segments, kMems> table_;  // the dependence table
+  // Per memory, the sorted disjoint byte ranges some instruction of the program writes.
+  std::array<std::vector<std::pair<uint64_t, uint64_t>>, kMems> written_;
+  // Of the instruction being dispatched: slot, needs_done (true: wait for its completion;
+  // false: only until it finished reading).
+  std::vector<std::pair<int, bool>> deps_;
   std::deque<UnitState> units_;  // deque: UnitState holds events, which do not move
-  sc_core::sc_event progress_;
   bool finished_ = false;
   std::exception_ptr error_;
   uint64_t total_cycles_ = 0, last_done_ = 0;
