@@ -46,6 +46,7 @@ TpuCore::~TpuCore() = default;
 
 TpuCore::TpuCore(sc_core::sc_module_name name, const TpuParams& p,
                  const std::vector<Instr>& program, const std::string& file, ByteStore* dram,
+                 Arbiter& arbiter, Server& dram_channel, int client, const uint64_t& run_cycles,
                  StatGroup& stats, TraceRecorder& trace)
     : sc_module(name),
       p_(p),
@@ -55,6 +56,9 @@ TpuCore::TpuCore(sc_core::sc_module_name name, const TpuParams& p,
       functional_(dram != nullptr),
       trace_(trace),
       period_(sc_core::sc_time(double(p.clock().period_ps()), sc_core::SC_PS)),
+      arbiter_(arbiter),
+      dram_channel_(dram_channel),
+      client_(client),
       macs_(stats.group("arrays", "all systolic arrays together")
                 .counter("macs", "MAC", "multiply-accumulates performed")),
       stream_cycles_(
@@ -66,21 +70,11 @@ TpuCore::TpuCore(sc_core::sc_module_name name, const TpuParams& p,
                        "cycles a stream waited for its stationary operand to finish loading")),
       dispatched_(stats.group("dispatcher", "in-order instruction issue")
                       .counter("instructions", "instructions", "instructions issued to units")),
-      cycles_(stats.counter("cycles", "cycles",
-                            "simulated cycles of the run, from the start to the completion of "
-                            "its last instruction")) {
+      run_cycles_(run_cycles) {
   ub_ = std::make_unique<Scratchpad>("ub", p.ub_bytes, uint32_t(p.ub_port_bytes), functional_,
                                      stats.group("ub", "unified buffer"));
   acc_ = std::make_unique<Scratchpad>("acc", p.acc_bytes, uint32_t(p.cols) * 4, functional_,
                                       stats.group("acc", "accumulators"));
-  channel_ = std::make_unique<DramChannel>(p.clock().bytes_per_cycle(p.dram_gbps),
-                                           p.clock().cycles_in_ns(p.dram_latency_ns), p.stall_free,
-                                           stats.group("dram", "DRAM channel"));
-  StatGroup& dram_stats = stats.group("dram");
-  dram_stats.formula("utilization", "fraction", "busy_cycles / cycles of the run",
-                     [&dram_stats, cycles = &cycles_] {
-                       return *cycles ? dram_stats.value("busy_cycles") / double(*cycles) : 0.0;
-                     });
   for (int i = 0; i < p.count; ++i)
     arrays_.push_back(Array{std::vector<isa::tpu::WeightTile>(size_t(p.fifo_depth)), 0, 0,
                             ArrayTiming(p.rows, p.cols, p.dataflow, p.fold_overlap), 0, 0});
@@ -99,7 +93,7 @@ TpuCore::TpuCore(sc_core::sc_module_name name, const TpuParams& p,
                                  "instructions it depends on (results it reads, buffers it "
                                  "overwrites) before it could start");
     g.formula("utilization", "fraction", "busy_cycles / cycles of the run",
-              [busy = units_[u].busy, cycles = &cycles_] {
+              [busy = units_[u].busy, cycles = &run_cycles_] {
                 return *cycles ? double(*busy) / double(*cycles) : 0.0;
               });
     units_[u].track = trace_.track(unit);
@@ -165,7 +159,7 @@ TpuCore::TpuCore(sc_core::sc_module_name name, const TpuParams& p,
     sc_core::sc_spawn(
         sc_bind(is_mxu(u) && p.rtl ? &TpuCore::rtl_mxu_thread : &TpuCore::unit_thread, this, u),
         (is_mxu(u) ? fmt::format("mxu{}", u - kMxu0) : kUnitNames[u]).c_str());
-  sc_core::sc_spawn(sc_bind(&TpuCore::cycle_end, this), "cycle_end");
+  if (p.rtl) arbiter_.add_cycle_hook([this] { return rtl_busy(); }, [this] { rtl_step(); });
 }
 
 uint64_t TpuCore::now() const {
@@ -578,7 +572,6 @@ void TpuCore::dispatcher() {
     }
     finished_ = true;
     total_cycles_ = last_done_;
-    cycles_ = total_cycles_;
     sc_core::sc_stop();
   } catch (...) {
     fail(std::current_exception());
@@ -721,51 +714,7 @@ uint64_t TpuCore::execute(int u, int slot) {
 }
 
 Server::Grant TpuCore::dram_request(uint64_t seq, uint64_t bytes, bool write) {
-  if (channel_->ideal()) return channel_->serve(now(), bytes, write);
-  DramRequest r{seq, bytes, write};
-  dram_pending_.push_back(&r);
-  cycle_work_.notify(sc_core::SC_ZERO_TIME);
-  while (!r.granted) wait(dram_granted_);
-  return r.grant;
-}
-
-void TpuCore::settle() {
-  while (sc_core::sc_pending_activity_at_current_time()) wait(sc_core::SC_ZERO_TIME);
-}
-
-void TpuCore::cycle_end() {
-  try {
-    for (;;) {
-      const bool clocking = rtl_busy();
-      if (!clocking && dram_pending_.empty()) {
-        wait(cycle_work_);
-        continue;
-      }
-      // Every tile offered and every request made in this cycle is in once the rest has run.
-      settle();
-      if (clocking) {
-        rtl_step();
-        settle();
-      }
-      // Grants end after this cycle, so the requesters they wake issue nothing more in it;
-      // the loop still catches a request that a grant's wake-up makes now.
-      while (!dram_pending_.empty()) {
-        std::vector<DramRequest*> batch;
-        batch.swap(dram_pending_);
-        std::sort(batch.begin(), batch.end(),
-                  [](const DramRequest* a, const DramRequest* b) { return a->seq < b->seq; });
-        for (DramRequest* r : batch) {
-          r->grant = channel_->serve(now(), r->bytes, r->write);
-          r->granted = true;
-        }
-        dram_granted_.notify(sc_core::SC_ZERO_TIME);
-        settle();
-      }
-      if (clocking) wait(period_);
-    }
-  } catch (...) {
-    fail(std::current_exception());
-  }
+  return arbiter_.request(dram_channel_, {now(), client_, seq}, bytes, write);
 }
 
 #ifdef XPUSIM_WITH_VERILATOR
@@ -804,7 +753,7 @@ void TpuCore::rtl_mxu_thread(int u) {
       ra.free_at.push_back(kUnknown);
       ++ra.offered;
       ++rtl_matmuls_;
-      cycle_work_.notify(sc_core::SC_ZERO_TIME);
+      arbiter_.wake();
       rtl_try_pop(u);
     }
   } catch (...) {

@@ -22,6 +22,7 @@
 
 #include "isa/tpu/instr.h"
 #include "isa/tpu/semantics.h"
+#include "models/core/arbiter.h"
 #include "models/core/layers.h"
 #include "models/core/machine.h"
 #include "models/core/memory.h"
@@ -35,9 +36,13 @@ namespace xpusim::tpu {
 class TpuCore : public sc_core::sc_module {
  public:
   // `dram` holds the functional DRAM (nullptr when timing only). `file` names the program in
-  // messages (assembly path, or the workload for compiled programs).
+  // messages (assembly path, or the workload for compiled programs). The core's DMAs share
+  // `dram_channel` with the other clients of `arbiter`, where the core is client `client`;
+  // `run_cycles` is the run's length (set when it ends), the denominator of the units'
+  // utilization formulas.
   TpuCore(sc_core::sc_module_name name, const TpuParams& p,
           const std::vector<isa::tpu::Instr>& program, const std::string& file, ByteStore* dram,
+          Arbiter& arbiter, Server& dram_channel, int client, const uint64_t& run_cycles,
           StatGroup& stats, TraceRecorder& trace);
   SC_HAS_PROCESS(TpuCore);
   ~TpuCore() override;
@@ -131,16 +136,10 @@ class TpuCore : public sc_core::sc_module {
   // next one.
   uint64_t execute(int u, int slot);
   void fail(std::exception_ptr e);
-  // A DMA's request for the DRAM channel at the current cycle: granted by cycle_end() once
-  // every request of the cycle is in, oldest instruction first, so the order does not depend
-  // on which SystemC delta cycle each requester woke in. An ideal channel (stall_free)
-  // answers at once.
+  // A DMA's request for the shared DRAM channel at the current cycle, served by the arbiter in
+  // (cycle, core, instruction) order, so the order does not depend on which SystemC delta cycle
+  // each requester woke in.
   Server::Grant dram_request(uint64_t seq, uint64_t bytes, bool write);
-  // Runs after everything else in each cycle that has work for it: clocks the busy RTL arrays
-  // (rtl_step), then grants the cycle's DRAM requests.
-  void cycle_end();
-  // Lets every other process of the current time run (until only this one is left).
-  void settle();
   // RTL in the loop: one thread per mxu offers its matmuls to the array's harness as soon as
   // their operands are ready; rtl_step() clocks every busy array one cycle and reports the
   // times; a matmul leaves the mxu's queue when the model's would (the previous tile's stream
@@ -159,7 +158,9 @@ class TpuCore : public sc_core::sc_module {
   sc_core::sc_time period_;
 
   std::unique_ptr<Scratchpad> ub_, acc_;
-  std::unique_ptr<DramChannel> channel_;
+  Arbiter& arbiter_;
+  Server& dram_channel_;
+  int client_;    // this core's number in the arbiter's order
   struct Array {  // per systolic array: its weight FIFO and pipeline timing
     std::vector<isa::tpu::WeightTile> fifo;  // slots, functional only
     int pushes = 0, pops = 0;                // at dispatch
@@ -177,15 +178,6 @@ class TpuCore : public sc_core::sc_module {
   struct RtlArray;  // harness and tiles (core.cpp)
   std::vector<std::unique_ptr<RtlArray>> rtl_arrays_;
   size_t rtl_matmuls_ = 0;  // matmuls offered, all arrays (the VCD range counts these)
-  struct DramRequest {
-    uint64_t seq;
-    uint64_t bytes;
-    bool write;
-    bool granted = false;
-    Server::Grant grant{};
-  };
-  std::vector<DramRequest*> dram_pending_;  // this cycle's, each on its requester's stack
-  sc_core::sc_event cycle_work_, dram_granted_;
 
   std::deque<Dyn> dyn_;  // deque: references stay valid while the dispatcher appends
   std::vector<int> free_slots_;
@@ -212,7 +204,7 @@ class TpuCore : public sc_core::sc_module {
   uint64_t& stream_cycles_;
   uint64_t& weight_stall_cycles_;
   uint64_t& dispatched_;
-  uint64_t& cycles_;
+  const uint64_t& run_cycles_;
   uint64_t macs_by_dtype_[3] = {};  // index: isa::tpu::Dtype
   uint64_t vector_elements_[3] = {};
 };

@@ -3,6 +3,7 @@
 #include <systemc>
 
 #include "isa/tpu/program.h"
+#include "models/core/arbiter.h"
 #include "models/core/machine.h"
 #include "models/tpu/core.h"
 #include "models/tpu/params.h"
@@ -33,12 +34,29 @@ class TpuMachine final : public Machine {
     if (!tpu) throw Error(opt.source + ": not a program of the TPU instruction set");
     MachineRun r;
     r.stats = std::make_unique<StatGroup>("tpu", "TPU-style core");
+    StatGroup& stats = *r.stats;
+    uint64_t& cycles = stats.counter(
+        "cycles", "cycles",
+        "simulated cycles of the run, from the start to the completion of its last instruction");
     TraceRecorder trace(opt.trace);
     // The end of a run is reported by the results, not by SystemC's info messages.
     sc_core::sc_report_handler::set_actions(sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
-    TpuCore core("tpu", p_, tpu->code, opt.source, dram, *r.stats, trace);
+    const sc_core::sc_time period(double(p_.clock().period_ps()), sc_core::SC_PS);
+    Arbiter arbiter("arbiter", period);
+    StatGroup& dram_stats = stats.group("dram", "DRAM channel");
+    DramChannel dram_channel(p_.clock().bytes_per_cycle(p_.dram_gbps),
+                             p_.clock().cycles_in_ns(p_.dram_latency_ns), p_.stall_free,
+                             dram_stats);
+    dram_stats.formula("utilization", "fraction", "busy_cycles / cycles of the run",
+                       [&dram_stats, &cycles] {
+                         return cycles ? dram_stats.value("busy_cycles") / double(cycles) : 0.0;
+                       });
+    TpuCore core("tpu", p_, tpu->code, opt.source, dram, arbiter, dram_channel, 0, cycles, stats,
+                 trace);
     sc_core::sc_start();
+    arbiter.check();
     core.check_finished();
+    cycles = core.total_cycles();
     r.total_cycles = core.total_cycles();
     r.layers = core.layers();
     r.ops = core.ops();
