@@ -244,6 +244,8 @@ const char* opcode_name(Opcode op) {
       return "halt";
     case Opcode::rdconv:
       return "rdconv";
+    case Opcode::barrier:
+      return "barrier";
   }
   return "invalid";
 }
@@ -275,9 +277,24 @@ std::vector<Instr> assemble(const std::string& text, const std::string& file) {
                              ") is after the loop (instruction " + std::to_string(f.index) +
                              "): expected a label before it");
     }
+    for (uint64_t i = target; i < f.index; ++i)
+      if (prog[i].op == Opcode::halt)
+        throw Error(f.loc, "loop target " + f.label + " is before the halt at instruction " +
+                               std::to_string(i) + ": a loop stays within its core's program");
     prog[f.index].stride = uint32_t(target);
   }
   return prog;
+}
+
+std::vector<std::pair<size_t, size_t>> core_programs(const std::vector<Instr>& prog) {
+  std::vector<std::pair<size_t, size_t>> v;
+  size_t begin = 0;
+  for (size_t i = 0; i < prog.size(); ++i)
+    if (prog[i].op == Opcode::halt) {
+      v.emplace_back(begin, i + 1);
+      begin = i + 1;
+    }
+  return v;
 }
 
 std::string disassemble(const std::vector<Instr>& prog) {
@@ -285,9 +302,12 @@ std::string disassemble(const std::vector<Instr>& prog) {
   for (const Instr& in : prog) {
     if (in.op == Opcode::loop && in.stride < prog.size()) is_target[in.stride] = true;
   }
+  const auto cores = core_programs(prog);
   std::string out;
   for (size_t i = 0; i < prog.size(); ++i) {
     const Instr& in = prog[i];
+    for (size_t c = 0; cores.size() > 1 && c < cores.size(); ++c)
+      if (cores[c].first == i) out += "# core " + std::to_string(c) + "\n";
     if (is_target[i]) out += "L" + std::to_string(i) + ":\n";
     const OpDef* def = detail::find_op(in.op);
     if (!def) {

@@ -77,6 +77,10 @@ std::vector<Instr> decode(const std::vector<uint8_t>& bytes, const std::string& 
     if (why.empty() && in.op == Opcode::loop && in.stride >= i) {
       why = "loop target " + std::to_string(in.stride) + " is not before the loop";
     }
+    for (size_t j = in.stride; why.empty() && in.op == Opcode::loop && j < i; ++j)
+      if (prog[j].op == Opcode::halt)
+        why = "loop target " + std::to_string(in.stride) + " is before the halt at instruction " +
+              std::to_string(j) + ": a loop stays within its core's program";
     if (!why.empty()) {
       throw Error(where, "instruction " + std::to_string(i) + " (byte offset " +
                              std::to_string(sizeof kMagic + i * kInstrBytes) + "): " + why);

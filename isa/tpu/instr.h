@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "models/core/error.h"
@@ -21,6 +22,7 @@ enum class Opcode : uint8_t {
   loop = 8,      // jump back to `target` until executed `count` times      dispatcher
   halt = 9,      // end of program (waits for completion)                   dispatcher
   rdconv = 10,   // DRAM image (NHWC) -> UB im2col rows, zero padded         unit: dma_in
+  barrier = 11,  // sync, then wait until every core of the chip reached it  dispatcher
 };
 
 // Element type of an instruction's operands. fp32 is only an activate output (the
@@ -106,5 +108,10 @@ std::vector<Instr> assemble(const std::string& text, const std::string& file);
 std::string disassemble(const std::vector<Instr>& prog);
 
 const char* opcode_name(Opcode op);
+
+// A program holds one halt-terminated instruction list per core of the chip, in core order
+// (a one-core program is one list). The [begin, end) of each, end past its halt; instructions
+// after the last halt form no list (a program must end with halt).
+std::vector<std::pair<size_t, size_t>> core_programs(const std::vector<Instr>& prog);
 
 }  // namespace xpusim::isa::tpu

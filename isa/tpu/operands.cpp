@@ -207,6 +207,7 @@ const std::vector<OpDef>& all_ops() {
       {Opcode::loop,
        {{"target", F::stride, K::label, D::required}, {"count", F::k, K::count, D::required}}},
       {Opcode::halt, {}},
+      {Opcode::barrier, {}},
   };
   return ops;
 }

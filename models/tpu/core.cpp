@@ -45,9 +45,9 @@ struct TpuCore::RtlArray {};
 TpuCore::~TpuCore() = default;
 
 TpuCore::TpuCore(sc_core::sc_module_name name, const TpuParams& p,
-                 const std::vector<Instr>& program, const std::string& file, ByteStore* dram,
-                 Arbiter& arbiter, Server& dram_channel, int client, const uint64_t& run_cycles,
-                 StatGroup& stats, TraceRecorder& trace)
+                 const std::vector<Instr>& program, size_t begin, size_t end, int index,
+                 const std::string& file, ByteStore* dram, const Chip& chip, StatGroup& stats,
+                 TraceRecorder& trace, const std::string& track_prefix)
     : sc_module(name),
       p_(p),
       prog_(program),
@@ -56,9 +56,10 @@ TpuCore::TpuCore(sc_core::sc_module_name name, const TpuParams& p,
       functional_(dram != nullptr),
       trace_(trace),
       period_(sc_core::sc_time(double(p.clock().period_ps()), sc_core::SC_PS)),
-      arbiter_(arbiter),
-      dram_channel_(dram_channel),
-      client_(client),
+      chip_(chip),
+      begin_(begin),
+      end_(end),
+      index_(index),
       macs_(stats.group("arrays", "all systolic arrays together")
                 .counter("macs", "MAC", "multiply-accumulates performed")),
       stream_cycles_(
@@ -69,8 +70,7 @@ TpuCore::TpuCore(sc_core::sc_module_name name, const TpuParams& p,
               .counter("load_wait_cycles", "cycles",
                        "cycles a stream waited for its stationary operand to finish loading")),
       dispatched_(stats.group("dispatcher", "in-order instruction issue")
-                      .counter("instructions", "instructions", "instructions issued to units")),
-      run_cycles_(run_cycles) {
+                      .counter("instructions", "instructions", "instructions issued to units")) {
   ub_ = std::make_unique<Scratchpad>("ub", p.ub_bytes, uint32_t(p.ub_port_bytes), functional_,
                                      stats.group("ub", "unified buffer"));
   acc_ = std::make_unique<Scratchpad>("acc", p.acc_bytes, uint32_t(p.cols) * 4, functional_,
@@ -81,7 +81,7 @@ TpuCore::TpuCore(sc_core::sc_module_name name, const TpuParams& p,
   const int units = kMxu0 + p.count;
   for (int u = 0; u < units; ++u) {
     units_.emplace_back();
-    const std::string unit = is_mxu(u) ? fmt::format("mxu{}", u - kMxu0) : kUnitNames[u];
+    const std::string unit = unit_name(u);
     StatGroup& g = stats.group(unit, is_mxu(u) ? "systolic array (matmul)" : kUnitDesc[u]);
     units_[u].instrs = &g.counter("instructions", "instructions", "instructions executed");
     units_[u].busy = &g.counter(
@@ -93,11 +93,12 @@ TpuCore::TpuCore(sc_core::sc_module_name name, const TpuParams& p,
                                  "instructions it depends on (results it reads, buffers it "
                                  "overwrites) before it could start");
     g.formula("utilization", "fraction", "busy_cycles / cycles of the run",
-              [busy = units_[u].busy, cycles = &run_cycles_] {
+              [busy = units_[u].busy, cycles = &chip_.run_cycles] {
                 return *cycles ? double(*busy) / double(*cycles) : 0.0;
               });
-    units_[u].track = trace_.track(unit);
-    if (is_mxu(u)) arrays_[size_t(u - kMxu0)].load_track = trace_.track(unit + " load");
+    units_[u].track = trace_.track(track_prefix + unit);
+    if (is_mxu(u))
+      arrays_[size_t(u - kMxu0)].load_track = trace_.track(track_prefix + unit + " load");
   }
   if (!p.rtl && !p.vcd_path.empty())
     throw Error("array.vcd (--vcd) needs the RTL arrays: array.model rtl (--rtl)");
@@ -133,13 +134,14 @@ TpuCore::TpuCore(sc_core::sc_module_name name, const TpuParams& p,
   }
   // Static checks before the simulation starts: every instruction against the configuration,
   // and the end of the program. (Errors found here never unwind a SystemC thread.)
-  for (const Instr& in : prog_) validate(in);
-  if (prog_.empty() || prog_.back().op != Opcode::halt)
-    throw Error(fmt::format("{}: the program ends without halt", file_));
+  for (size_t i = begin_; i < end_; ++i) validate(prog_[i]);
   // The byte ranges each memory is ever written at, for tracked() (the FIFO is always tracked:
   // its slot depends on the execution).
-  for (const Instr& in : prog_) {
-    if (in.op == Opcode::sync || in.op == Opcode::loop || in.op == Opcode::halt) continue;
+  for (size_t i = begin_; i < end_; ++i) {
+    const Instr& in = prog_[i];
+    if (in.op == Opcode::sync || in.op == Opcode::loop || in.op == Opcode::halt ||
+        in.op == Opcode::barrier)
+      continue;
     for (const Access& a : accesses(in, 0))
       if (a.write && a.mem != m_fifo) written_[a.mem].push_back({a.lo, a.hi});
   }
@@ -158,8 +160,12 @@ TpuCore::TpuCore(sc_core::sc_module_name name, const TpuParams& p,
   for (int u = 0; u < units; ++u)
     sc_core::sc_spawn(
         sc_bind(is_mxu(u) && p.rtl ? &TpuCore::rtl_mxu_thread : &TpuCore::unit_thread, this, u),
-        (is_mxu(u) ? fmt::format("mxu{}", u - kMxu0) : kUnitNames[u]).c_str());
-  if (p.rtl) arbiter_.add_cycle_hook([this] { return rtl_busy(); }, [this] { rtl_step(); });
+        unit_name(u).c_str());
+  if (p.rtl) chip_.arbiter.add_cycle_hook([this] { return rtl_busy(); }, [this] { rtl_step(); });
+}
+
+std::string TpuCore::unit_name(int u) const {
+  return is_mxu(u) ? fmt::format("mxu{}", u - kMxu0) : kUnitNames[u];
 }
 
 uint64_t TpuCore::now() const {
@@ -512,12 +518,17 @@ void TpuCore::done_known(int slot) {
 void TpuCore::dispatcher() {
   try {
     std::vector<uint32_t> loop_done(prog_.size(), 0);
-    size_t pc = 0;
+    size_t pc = begin_;
     for (;;) {
       const Instr& in = prog_[pc];
-      if (in.op == Opcode::sync || in.op == Opcode::halt) {
+      if (in.op == Opcode::sync || in.op == Opcode::halt || in.op == Opcode::barrier) {
         wait_all_done();
         if (in.op == Opcode::halt) break;
+        if (in.op == Opcode::barrier) {
+          at_barrier_ = true;
+          chip_.barrier.arrive_and_wait();
+          at_barrier_ = false;
+        }
         ++pc;
         continue;
       }
@@ -570,9 +581,10 @@ void TpuCore::dispatcher() {
       ++pc;
       if (!p_.stall_free && p_.dispatch_cycles > 0) wait(period_ * double(p_.dispatch_cycles));
     }
+    // The simulation ends when no core has anything left to do (no event pending): a core that
+    // halts must not stop the others.
     finished_ = true;
     total_cycles_ = last_done_;
-    sc_core::sc_stop();
   } catch (...) {
     fail(std::current_exception());
   }
@@ -714,7 +726,7 @@ uint64_t TpuCore::execute(int u, int slot) {
 }
 
 Server::Grant TpuCore::dram_request(uint64_t seq, uint64_t bytes, bool write) {
-  return arbiter_.request(dram_channel_, {now(), client_, seq}, bytes, write);
+  return chip_.arbiter.request(chip_.dram_channel, {now(), index_, seq}, bytes, write);
 }
 
 #ifdef XPUSIM_WITH_VERILATOR
@@ -753,7 +765,7 @@ void TpuCore::rtl_mxu_thread(int u) {
       ra.free_at.push_back(kUnknown);
       ++ra.offered;
       ++rtl_matmuls_;
-      arbiter_.wake();
+      chip_.arbiter.wake();
       rtl_try_pop(u);
     }
   } catch (...) {
@@ -875,9 +887,17 @@ void TpuCore::check_finished() const {
     std::string pending;
     for (size_t u = 0; u < units_.size(); ++u)
       if (!units_[u].queue.empty())
-        pending += fmt::format(" unit {} ({} queued)", u, units_[u].queue.size());
-    throw Error(fmt::format("{}: deadlock at cycle {}: no unit can make progress;{}", file_, now(),
-                            pending.empty() ? " nothing queued" : pending));
+        pending += fmt::format("{}{} ({} queued)", pending.empty() ? "" : ", ", unit_name(int(u)),
+                               units_[u].queue.size());
+    const std::string where =
+        at_barrier_ ? fmt::format(
+                          "core {} waits at a barrier that {} of the {} cores reached (the "
+                          "others halted or wait elsewhere: every core's program needs "
+                          "the same barriers)",
+                          index_, chip_.barrier.arrived(), chip_.barrier.cores())
+                    : fmt::format("core {}: no unit can make progress", index_);
+    throw Error(fmt::format("{}: deadlock at cycle {}: {}; units with queued instructions: {}",
+                            file_, now(), where, pending.empty() ? "none" : pending));
   }
 }
 

@@ -23,6 +23,7 @@
 #include "isa/tpu/instr.h"
 #include "isa/tpu/semantics.h"
 #include "models/core/arbiter.h"
+#include "models/core/barrier.h"
 #include "models/core/layers.h"
 #include "models/core/machine.h"
 #include "models/core/memory.h"
@@ -35,15 +36,21 @@ namespace xpusim::tpu {
 
 class TpuCore : public sc_core::sc_module {
  public:
-  // `dram` holds the functional DRAM (nullptr when timing only). `file` names the program in
-  // messages (assembly path, or the workload for compiled programs). The core's DMAs share
-  // `dram_channel` with the other clients of `arbiter`, where the core is client `client`;
-  // `run_cycles` is the run's length (set when it ends), the denominator of the units'
-  // utilization formulas.
+  // What a core shares with the rest of the chip.
+  struct Chip {
+    Arbiter& arbiter;            // orders the requests for the shared DRAM channel
+    Server& dram_channel;        // the chip's DRAM/HBM channel
+    CoreBarrier& barrier;        // the `barrier` instruction
+    const uint64_t& run_cycles;  // the run's length (set when it ends): the denominator of
+                                 // the units' utilization formulas
+  };
+  // Core `index` runs program[begin, end) (its halt-terminated list). `dram` holds the
+  // functional DRAM (nullptr when timing only). `file` names the program in messages (assembly
+  // path, or the workload for compiled programs). Trace tracks are named `track_prefix` + unit.
   TpuCore(sc_core::sc_module_name name, const TpuParams& p,
-          const std::vector<isa::tpu::Instr>& program, const std::string& file, ByteStore* dram,
-          Arbiter& arbiter, Server& dram_channel, int client, const uint64_t& run_cycles,
-          StatGroup& stats, TraceRecorder& trace);
+          const std::vector<isa::tpu::Instr>& program, size_t begin, size_t end, int index,
+          const std::string& file, ByteStore* dram, const Chip& chip, StatGroup& stats,
+          TraceRecorder& trace, const std::string& track_prefix);
   SC_HAS_PROCESS(TpuCore);
   ~TpuCore() override;
 
@@ -130,6 +137,7 @@ class TpuCore : public sc_core::sc_module {
   std::string who(const isa::tpu::Instr& in) const;
   int unit_of(const isa::tpu::Instr& in) const;
   bool is_mxu(int u) const { return u >= kMxu0; }
+  std::string unit_name(int u) const;
   std::vector<Access> accesses(const isa::tpu::Instr& in, int fifo_slot) const;
   void validate(const isa::tpu::Instr& in) const;
   // Runs the dynamic instruction in `slot` at the current time; returns when the unit may start its
@@ -158,9 +166,10 @@ class TpuCore : public sc_core::sc_module {
   sc_core::sc_time period_;
 
   std::unique_ptr<Scratchpad> ub_, acc_;
-  Arbiter& arbiter_;
-  Server& dram_channel_;
-  int client_;    // this core's number in the arbiter's order
+  Chip chip_;
+  size_t begin_, end_;  // this core's program: prog_[begin_, end_)
+  int index_;           // this core's number (its order in the arbiter)
+  bool at_barrier_ = false;
   struct Array {  // per systolic array: its weight FIFO and pipeline timing
     std::vector<isa::tpu::WeightTile> fifo;  // slots, functional only
     int pushes = 0, pops = 0;                // at dispatch
@@ -204,7 +213,6 @@ class TpuCore : public sc_core::sc_module {
   uint64_t& stream_cycles_;
   uint64_t& weight_stall_cycles_;
   uint64_t& dispatched_;
-  const uint64_t& run_cycles_;
   uint64_t macs_by_dtype_[3] = {};  // index: isa::tpu::Dtype
   uint64_t vector_elements_[3] = {};
 };

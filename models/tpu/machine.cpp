@@ -1,5 +1,8 @@
 // The TPU family: its registration, and the Machine that runs a TPU program on the SystemC
 // model of one core.
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <systemc>
 
 #include "isa/tpu/program.h"
@@ -19,12 +22,12 @@ class TpuMachine final : public Machine {
   double clock_mhz() const override { return p_.clock_mhz; }
   std::vector<Peak> peaks() const override {
     std::vector<Peak> v;
-    const double macs = double(p_.rows) * p_.cols * p_.count;
+    const double macs = double(p_.rows) * p_.cols * p_.count * p_.cores;
     if (p_.int8) v.push_back({"mac", "int8", macs});
     if (p_.bf16) v.push_back({"mac", "bf16", macs});
     if (p_.vpu) {  // one element per lane and cycle for a one-pass function
-      v.push_back({"vector", "int8", double(p_.vpu_lanes)});
-      v.push_back({"vector", "bf16", double(p_.vpu_lanes)});
+      v.push_back({"vector", "int8", double(p_.vpu_lanes) * p_.cores});
+      v.push_back({"vector", "bf16", double(p_.vpu_lanes) * p_.cores});
     }
     return v;
   }
@@ -32,8 +35,17 @@ class TpuMachine final : public Machine {
   MachineRun run(const isa::Program& program, ByteStore* dram, const MachineOptions& opt) override {
     const auto* tpu = dynamic_cast<const isa::tpu::Program*>(&program);
     if (!tpu) throw Error(opt.source + ": not a program of the TPU instruction set");
+    const auto lists = isa::tpu::core_programs(tpu->code);
+    if (tpu->code.empty() || tpu->code.back().op != isa::tpu::Opcode::halt)
+      throw Error(opt.source + ": the program ends without halt");
+    if (lists.size() != size_t(p_.cores))
+      throw Error(fmt::format(
+          "{}: the program holds {} core program(s) (halt-terminated lists) but '{}' has {} "
+          "core(s) (chip.cores)",
+          opt.source, lists.size(), name_, p_.cores));
     MachineRun r;
-    r.stats = std::make_unique<StatGroup>("tpu", "TPU-style core");
+    r.stats =
+        std::make_unique<StatGroup>("tpu", p_.cores > 1 ? "TPU-style chip" : "TPU-style core");
     StatGroup& stats = *r.stats;
     uint64_t& cycles = stats.counter(
         "cycles", "cycles",
@@ -51,24 +63,47 @@ class TpuMachine final : public Machine {
                        [&dram_stats, &cycles] {
                          return cycles ? dram_stats.value("busy_cycles") / double(cycles) : 0.0;
                        });
-    TpuCore core("tpu", p_, tpu->code, opt.source, dram, arbiter, dram_channel, 0, cycles, stats,
-                 trace);
+    CoreBarrier barrier(p_.cores);
+    const TpuCore::Chip chip{arbiter, dram_channel, barrier, cycles};
+    // One core: its units at the top of the stats tree (as before chips had cores); several:
+    // a group per core.
+    std::vector<std::unique_ptr<TpuCore>> cores;
+    for (int c = 0; c < p_.cores; ++c) {
+      const bool one = p_.cores == 1;
+      StatGroup& g = one ? stats : stats.group(fmt::format("core{}", c), "TensorCore");
+      cores.push_back(std::make_unique<TpuCore>(fmt::format("core{}", c).c_str(), p_, tpu->code,
+                                                lists[size_t(c)].first, lists[size_t(c)].second, c,
+                                                opt.source, dram, chip, g, trace,
+                                                one ? "" : fmt::format("core{} ", c)));
+    }
     sc_core::sc_start();
     arbiter.check();
-    core.check_finished();
-    cycles = core.total_cycles();
-    r.total_cycles = core.total_cycles();
-    r.layers = core.layers();
-    r.ops = core.ops();
-    const StatGroup& s = *r.stats;
-    r.offchip_read_bytes = uint64_t(s.value("dram.bytes_read"));
-    r.offchip_written_bytes = uint64_t(s.value("dram.bytes_written"));
-    r.onchip_bytes = uint64_t(s.value("ub.bytes_read") + s.value("ub.bytes_written") +
-                              s.value("acc.bytes_read") + s.value("acc.bytes_written"));
+    LayerTracker layers;
+    for (const auto& core : cores) {
+      core->check_finished();
+      cycles = std::max<uint64_t>(cycles, core->total_cycles());
+      const auto& spans = core->layers();
+      for (size_t l = 0; l < spans.size(); ++l)
+        if (spans[l].start != ~uint64_t(0))
+          layers.note(int(l), spans[l].start, spans[l].done, spans[l].dram_bytes);
+      for (const OpCount& o : core->ops()) r.ops.push_back(o);
+    }
+    r.total_cycles = cycles;
+    r.layers = layers.spans();
+    r.offchip_read_bytes = uint64_t(stats.value("dram.bytes_read"));
+    r.offchip_written_bytes = uint64_t(stats.value("dram.bytes_written"));
+    for (int c = 0; c < p_.cores; ++c) {
+      const std::string g = p_.cores == 1 ? "" : fmt::format("core{}.", c);
+      r.onchip_bytes +=
+          uint64_t(stats.value(g + "ub.bytes_read") + stats.value(g + "ub.bytes_written") +
+                   stats.value(g + "acc.bytes_read") + stats.value(g + "acc.bytes_written"));
+    }
     if (p_.stall_free)
       r.notes.push_back("stall-free timing (SCALE-Sim convention): only the arrays take time");
     if (p_.rtl)
       r.notes.push_back("RTL in the loop: every matmul ran on the verilated systolic array");
+    if (p_.cores > 1)
+      r.notes.push_back(fmt::format("{} TensorCores sharing the DRAM channel", p_.cores));
     if (opt.trace) trace.write(opt.trace_path, p_.clock_mhz, name_);
     return r;
   }

@@ -8,6 +8,11 @@ namespace xpusim::tpu {
 const std::vector<ParamSpec>& param_specs() {
   static const std::vector<ParamSpec> specs = {
       real_param("clock_mhz", "MHz", 700, "core clock; every cycle count is of this clock", 1),
+      int_param("chip.cores", "cores", 1,
+                "TensorCores on the chip, each with all the units below, sharing the DRAM "
+                "channel (whose bandwidth is the chip's); a program holds one halt-terminated "
+                "list per core",
+                1, 16),
       int_param("array.rows", "PEs", 256, "rows R of each systolic array", 1, 4096),
       int_param("array.cols", "PEs", 256, "columns C of each systolic array", 1, 4096),
       int_param("array.count", "arrays", 1, "systolic arrays (MXUs) in the core", 1, 16),
@@ -53,6 +58,7 @@ const std::vector<ParamSpec>& param_specs() {
 
 TpuParams::TpuParams(const ParamValues& v)
     : clock_mhz(v.real("clock_mhz")),
+      cores(int(v.integer("chip.cores"))),
       rows(int(v.integer("array.rows"))),
       cols(int(v.integer("array.cols"))),
       count(int(v.integer("array.count"))),

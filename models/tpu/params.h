@@ -16,6 +16,7 @@ const std::vector<ParamSpec>& param_specs();
 
 struct TpuParams {
   double clock_mhz;
+  int cores;              // TensorCores sharing the DRAM channel
   int rows, cols, count;  // array shape, number of arrays (MXUs)
   Dataflow dataflow;
   bool fold_overlap;

@@ -1,0 +1,98 @@
+// Several TensorCores in one simulation (chip.cores): each runs its own halt-terminated list of
+// the program, they share the DRAM channel through the arbiter, and `barrier` orders them.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <iterator>
+
+#include "tests/support.h"
+
+using namespace xpusim::test;
+using Catch::Matchers::Contains;
+
+namespace {
+
+std::string read(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+// Copies `rows` rows of 256 bytes from `src` to `dst` through the unified buffer.
+std::string copy(const std::string& src, const std::string& dst, int rows) {
+  return "  rdhost ub=0x0, dram=" + src + ", rows=" + std::to_string(rows) +
+         ", bytes=256\n  wrhost dram=" + dst + ", ub=0x0, rows=" + std::to_string(rows) +
+         ", bytes=256\n";
+}
+
+Cli run_chip(const std::string& name, const std::string& program, int cores,
+             const std::string& extra = "") {
+  const std::string dir = temp_dir(name);
+  const std::string path = write_text(dir, name + ".s", program);
+  return run_cli("run --arch tpu_lab --set chip.cores=" + std::to_string(cores) + " --program " +
+                 path + " " + extra + " --out " + dir + "/out");
+}
+
+}  // namespace
+
+TEST_CASE("chip: a barrier orders one core's writes before another core's reads", "[timing]") {
+  const std::string dir = temp_dir("chip-barrier");
+  std::string input;
+  for (int i = 0; i < 256; ++i) input += char(i * 13 + 5);
+  const std::string in = write_text(dir, "in.bin", input);
+  // Core 0 copies the input to 0x10000 after a long copy that delays it; core 1 waits at the
+  // barrier, then copies 0x10000 on to 0x20000.
+  const std::string program = "# core 0\n" + copy("0x40000", "0x50000", 64) +
+                              copy("0x1000", "0x10000", 1) + "  barrier\n  halt\n# core 1\n" +
+                              "  barrier\n" + copy("0x10000", "0x20000", 1) + "  halt\n";
+  Cli r = run_chip("chip-barrier-run", program, 2,
+                   "--load 0x1000=" + in + " --save 0x20000:256=out.bin");
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  CHECK(read(dir + "/../chip-barrier-run/out/out.bin") == input);
+  // Without the barriers core 1 copies before core 0 has written: zeros arrive.
+  std::string racy = program;
+  for (size_t p; (p = racy.find("  barrier\n")) != std::string::npos;) racy.erase(p, 10);
+  r = run_chip("chip-race-run", racy, 2, "--load 0x1000=" + in + " --save 0x20000:256=out.bin");
+  REQUIRE(r.status == 0);
+  CHECK(read(dir + "/../chip-race-run/out/out.bin") == std::string(256, '\0'));
+}
+
+TEST_CASE("chip: cores sharing the DRAM channel contend for it", "[timing]") {
+  // A copy bound by DRAM bandwidth: alone on a one-core chip, then the same copy on each of
+  // two cores at once (other addresses). Sharing the channel, the two take about twice as long.
+  auto cycles = [](const std::string& name, const std::string& program, int cores) {
+    const std::string dir = temp_dir(name);
+    auto s = run_stats("--arch tpu_lab --set chip.cores=" + std::to_string(cores) + " --program " +
+                           write_text(dir, name + ".s", program),
+                       dir + "/out");
+    return s["total_cycles"].get<long>();
+  };
+  const long one = cycles("chip-one", copy("0x0", "0x100000", 128) + "  halt\n", 1);
+  const long two = cycles(
+      "chip-two",
+      copy("0x0", "0x100000", 128) + "  halt\n" + copy("0x200000", "0x300000", 128) + "  halt\n",
+      2);
+  CHECK(two >= one * 9 / 5);
+  CHECK(two <= one * 21 / 10);
+}
+
+TEST_CASE("chip: a barrier that not every core reaches is a deadlock naming it", "[timing]") {
+  Cli r = run_chip(
+      "chip-deadlock",
+      copy("0x0", "0x1000", 1) + "  barrier\n  halt\n" + copy("0x2000", "0x3000", 1) + "  halt\n",
+      2);
+  CHECK(r.status == 1);
+  CHECK_THAT(r.output, Contains("deadlock at cycle"));
+  CHECK_THAT(r.output, Contains("core 0 waits at a barrier that 1 of the 2 cores reached"));
+}
+
+TEST_CASE("chip: the program holds one list per core", "[timing]") {
+  Cli r = run_chip("chip-lists", copy("0x0", "0x1000", 1) + "  halt\n", 2);
+  CHECK(r.status == 1);
+  CHECK_THAT(r.output, Contains("holds 1 core program(s)"));
+  CHECK_THAT(r.output, Contains("has 2 core(s) (chip.cores)"));
+  // A loop cannot jump back over a halt into another core's list.
+  r = run_chip("chip-loop", "a:\n  sync\n  halt\n  loop target=a, count=2\n  halt\n", 2);
+  CHECK(r.status == 1);
+  CHECK_THAT(r.output, Contains("a loop stays within its core's program"));
+}
