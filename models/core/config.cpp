@@ -105,10 +105,12 @@ void apply_params(const yaml::Map& map, const std::string& prefix, const std::st
   }
 }
 
-ArchConfig load_file(const std::string& path, int depth) {
-  if (depth > 8) throw Error(SourceLoc{path}, "base presets nest too deeply (a cycle?)");
-  if (!fs::exists(path)) throw Error(fmt::format("configuration file '{}' does not exist", path));
-  const yaml::Doc doc = yaml::Doc::load(path);
+ArchConfig load_file(const std::string& path, int depth);
+
+// A configuration read from doc (its file names it in messages, and a relative `base` is
+// found beside it); `depth` counts the base presets above it.
+ArchConfig load_doc(const yaml::Doc& doc, int depth) {
+  const std::string& path = doc.file();
   const YAML::Node& root = doc.root();
   if (!root.IsMap()) throw Error(SourceLoc{path, 1}, "expected a map of configuration keys");
   yaml::Map top(path, root, "configuration");
@@ -159,6 +161,12 @@ ArchConfig load_file(const std::string& path, int depth) {
   return cfg;
 }
 
+ArchConfig load_file(const std::string& path, int depth) {
+  if (depth > 8) throw Error(SourceLoc{path}, "base presets nest too deeply (a cycle?)");
+  if (!fs::exists(path)) throw Error(fmt::format("configuration file '{}' does not exist", path));
+  return load_doc(yaml::Doc::load(path), depth);
+}
+
 }  // namespace
 
 ArchConfig load_arch(const std::string& arch, const std::vector<std::string>& sets) {
@@ -176,6 +184,10 @@ ArchConfig load_arch(const std::string& arch, const std::vector<std::string>& se
     cfg.values.set(key, s.substr(eq + 1), SourceLoc{"--set " + s});
   }
   return cfg;
+}
+
+ArchConfig load_arch_text(const std::string& text, const std::string& name) {
+  return load_doc(yaml::Doc(text, name), 0);
 }
 
 std::string resolved_yaml(const ArchConfig& cfg) {

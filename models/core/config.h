@@ -35,6 +35,10 @@ struct ArchConfig {
 // keys (listing those allowed), wrong types and out-of-range values.
 ArchConfig load_arch(const std::string& arch, const std::vector<std::string>& sets = {});
 
+// Same, from the text of a configuration file; `name` is used as its file name (in messages,
+// as the default name, and to find a relative `base`).
+ArchConfig load_arch_text(const std::string& text, const std::string& name);
+
 // The configuration with every parameter resolved (defaults included), as re-loadable YAML.
 std::string resolved_yaml(const ArchConfig& cfg);
 
