@@ -52,6 +52,7 @@ TpuCore::TpuCore(sc_core::sc_module_name name, const TpuParams& p,
       p_(p),
       prog_(program),
       file_(file),
+      check_(p_, prog_, file_),
       dram_(dram),
       functional_(dram != nullptr),
       trace_(trace),
@@ -134,7 +135,7 @@ TpuCore::TpuCore(sc_core::sc_module_name name, const TpuParams& p,
   }
   // Static checks before the simulation starts: every instruction against the configuration,
   // and the end of the program. (Errors found here never unwind a SystemC thread.)
-  for (size_t i = begin_; i < end_; ++i) validate(prog_[i]);
+  check_.instrs(begin_, end_);
   // The byte ranges each memory is ever written at, for tracked() (the FIFO is always tracked:
   // its slot depends on the execution).
   for (size_t i = begin_; i < end_; ++i) {
@@ -178,9 +179,7 @@ void TpuCore::wait_until(uint64_t cycle) {
 }
 
 std::string TpuCore::who(const Instr& in) const {
-  if (in.line > 0) return fmt::format("{}:{}: {}", file_, in.line, isa::tpu::opcode_name(in.op));
-  return fmt::format("{}: {} (instruction {}, layer {})", file_, isa::tpu::opcode_name(in.op),
-                     &in - prog_.data(), in.layer);
+  return check_.who(in);
 }
 
 int TpuCore::unit_of(const Instr& in) const {
@@ -198,114 +197,6 @@ int TpuCore::unit_of(const Instr& in) const {
       return vpu;
     default:
       return dma_out;
-  }
-}
-
-void TpuCore::validate(const Instr& in) const {
-  // Messages are formatted only when a check fails: validation runs for every instruction.
-  auto need = [&](bool ok, fmt::string_view format, auto&&... args) {
-    if (!ok) throw Error(who(in) + ": " + fmt::vformat(format, fmt::make_format_args(args...)));
-  };
-  auto range = [&](const Scratchpad& m, uint64_t addr, uint64_t n, const char* what) {
-    if (!fits(range_end(addr, n), m.capacity())) m.check_range(addr, n, who(in), what);
-  };
-  // `rows` rows of `row_bytes` bytes every `stride` bytes from `base` in DRAM.
-  auto dram_rows = [&](uint64_t base, uint64_t rows, uint64_t stride, uint64_t row_bytes,
-                       const char* what) {
-    const std::optional<uint64_t> hi = rows_end(base, rows, stride, row_bytes);
-    if (!fits(hi, p_.dram_bytes))
-      need(false, "{} {} is outside DRAM ({} bytes)", what, range_str(base, hi), p_.dram_bytes);
-  };
-  const uint64_t e = uint64_t(isa::tpu::elem_bytes(in.dtype));
-  if (in.op == Opcode::rdweight || in.op == Opcode::matmul)
-    need(in.func < p_.count,
-         "mxu={} but the core has {} systolic array(s) "
-         "(array.count)",
-         in.func, p_.count);
-  auto dram_range = [&](uint64_t row_bytes) {
-    need(in.rows > 0 && row_bytes > 0, "rows and the row size must be positive");
-    dram_rows(in.dram, in.rows, in.stride, row_bytes, "DRAM range");
-  };
-  need(in.dtype != Dtype::fp32 || in.op == Opcode::activate,
-       "dtype fp32 is only an activate output");
-  auto dtype_ok = [&]() {
-    need(in.dtype == Dtype::int8 ? p_.int8 : p_.bf16,
-         "the arrays of this configuration do not multiply {} (array.dtypes)",
-         in.dtype == Dtype::int8 ? "int8" : "bf16");
-  };
-  switch (in.op) {
-    case Opcode::rdhost:
-    case Opcode::wrhost:
-      dram_range(in.cols);
-      range(*ub_, in.ub, uint64_t(in.rows) * in.cols, "unified buffer range");
-      break;
-    case Opcode::rdconv: {
-      const isa::tpu::ConvGeom g = isa::tpu::conv_geom(in);
-      need(g.c && g.h && g.w && g.r && g.s && g.stride_h && g.stride_w && in.rows && in.cols,
-           "image, window, stride, rows and kt must be positive");
-      need(g.h + 2 * g.pad_h >= g.r && g.w + 2 * g.pad_w >= g.s, "window larger than the image");
-      need(g.cg <= g.c, "gathered channels exceed the pixel's channels");
-      need(uint64_t(in.k) + in.cols <= uint64_t(g.r) * g.s * g.cg,
-           "im2col columns [{}, {}) beyond r*s*cg = {}", in.k, in.k + in.cols, g.r * g.s * g.cg);
-      need(uint64_t(in.src) + in.rows <= uint64_t(g.out_h()) * g.out_w(),
-           "output pixels [{}, {}) beyond {}x{}", in.src, in.src + in.rows, g.out_h(), g.out_w());
-      const uint64_t pixel = uint64_t(g.c) * e;
-      dram_rows(in.dram, uint64_t(g.h) * g.w, pixel, pixel, "image");
-      range(*ub_, in.ub, saturating_mul(uint64_t(in.rows) * in.cols, e), "unified buffer range");
-      break;
-    }
-    case Opcode::rdweight: {
-      dtype_ok();
-      if (in.flags & 1) {
-        need(in.cols > 0 && in.rows > 0, "k and n must be positive");
-        dram_rows(in.dram, in.cols, in.stride, in.rows * e, "DRAM range");
-      } else {
-        dram_range(in.cols * e);
-      }
-      const uint64_t tile = saturating_mul(uint64_t(in.rows) * in.cols, e);
-      need(tile <= p_.fifo_tile_bytes,
-           "a {}x{} tile is {} bytes, more than a weight FIFO tile ({} bytes)", in.rows, in.cols,
-           tile, p_.fifo_tile_bytes);
-      break;
-    }
-    case Opcode::matmul: {
-      dtype_ok();
-      need(!p_.rtl || in.dtype == Dtype::int8, "--rtl: the RTL array multiplies int8, not bf16");
-      need(in.rows > 0 && in.k > 0 && in.cols > 0, "m, k and n must be positive");
-      const uint32_t R = uint32_t(p_.rows), C = uint32_t(p_.cols);
-      switch (p_.dataflow) {
-        case Dataflow::ws:
-          need(in.k <= R && in.cols <= C,
-               "weight-stationary needs k <= {} and n <= {} (got k={}, n={})", R, C, in.k, in.cols);
-          break;
-        case Dataflow::os:
-          need(in.rows <= R && in.cols <= C,
-               "output-stationary needs m <= {} and n <= {} (got m={}, n={})", R, C, in.rows,
-               in.cols);
-          break;
-        case Dataflow::is:
-          need(in.k <= R && in.rows <= C,
-               "input-stationary needs k <= {} and m <= {} (got k={}, m={})", R, C, in.k, in.rows);
-          break;
-      }
-      range(*ub_, in.ub, saturating_mul(uint64_t(in.rows) * in.k, e), "operand");
-      range(*acc_, in.src, saturating_mul(uint64_t(in.rows) * in.cols, 4), "accumulator range");
-      break;
-    }
-    case Opcode::activate:
-      need(in.rows > 0 && in.cols > 0, "rows and cols must be positive");
-      range(*acc_, in.src, saturating_mul(uint64_t(in.rows) * in.cols, 4), "accumulator range");
-      range(*ub_, in.ub, saturating_mul(uint64_t(in.rows) * in.cols, e), "destination");
-      break;
-    case Opcode::vector:
-      need(p_.vpu, "this configuration has no vector unit (vpu.enabled: false)");
-      need(in.rows > 0 && in.cols > 0, "rows and cols must be positive");
-      range(*ub_, in.src, isa::tpu::vector_src_bytes(in), "source");
-      range(*ub_, in.src2, isa::tpu::vector_src2_bytes(in), "second source");
-      range(*ub_, in.ub, isa::tpu::vector_dst_bytes(in), "destination");
-      break;
-    default:
-      break;
   }
 }
 

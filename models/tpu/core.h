@@ -30,6 +30,7 @@
 #include "models/core/stats.h"
 #include "models/core/trace.h"
 #include "models/tpu/array_timing.h"
+#include "models/tpu/check.h"
 #include "models/tpu/params.h"
 
 namespace xpusim::tpu {
@@ -139,7 +140,6 @@ class TpuCore : public sc_core::sc_module {
   bool is_mxu(int u) const { return u >= kMxu0; }
   std::string unit_name(int u) const;
   std::vector<Access> accesses(const isa::tpu::Instr& in, int fifo_slot) const;
-  void validate(const isa::tpu::Instr& in) const;
   // Runs the dynamic instruction in `slot` at the current time; returns when the unit may start its
   // next one.
   uint64_t execute(int u, int slot);
@@ -160,6 +160,7 @@ class TpuCore : public sc_core::sc_module {
   TpuParams p_;
   const std::vector<isa::tpu::Instr>& prog_;
   std::string file_;
+  ProgramCheck check_;
   ByteStore* dram_;
   bool functional_;
   TraceRecorder& trace_;

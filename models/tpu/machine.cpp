@@ -35,14 +35,7 @@ class TpuMachine final : public Machine {
   MachineRun run(const isa::Program& program, ByteStore* dram, const MachineOptions& opt) override {
     const auto* tpu = dynamic_cast<const isa::tpu::Program*>(&program);
     if (!tpu) throw Error(opt.source + ": not a program of the TPU instruction set");
-    const auto lists = isa::tpu::core_programs(tpu->code);
-    if (tpu->code.empty() || tpu->code.back().op != isa::tpu::Opcode::halt)
-      throw Error(opt.source + ": the program ends without halt");
-    if (lists.size() != size_t(p_.cores))
-      throw Error(fmt::format(
-          "{}: the program holds {} core program(s) (halt-terminated lists) but '{}' has {} "
-          "core(s) (chip.cores)",
-          opt.source, lists.size(), name_, p_.cores));
+    const auto lists = ProgramCheck(p_, tpu->code, opt.source).core_lists(name_);
     MachineRun r;
     r.stats =
         std::make_unique<StatGroup>("tpu", p_.cores > 1 ? "TPU-style chip" : "TPU-style core");

@@ -8,9 +8,7 @@
 #include "models/core/config.h"
 #include "models/core/error.h"
 #include "models/core/machine.h"
-#include "models/core/stats.h"
-#include "models/core/trace.h"
-#include "models/tpu/core.h"
+#include "models/tpu/check.h"
 #include "models/tpu/params.h"
 
 namespace xpusim::fuzz {
@@ -39,19 +37,13 @@ void check_disassembly(const isa::tpu::Program& p) {
     throw std::logic_error("the disassembly of the reassembled program differs");
 }
 
-// The model's static checks of every instruction (TpuCore::validate, run by its constructor
-// before any SystemC process exists). The program is given without its final halt, so that
-// the constructor stops at its "ends without halt" check, which comes after the
-// validation: no process is spawned and the module is gone before the next input. (A halt is
-// not validated: every final one is left out.)
+// The model's static checks of every instruction and of the program's shape (what the
+// machine checks before any SystemC process exists).
 void validate(const isa::tpu::Program& p) {
   static const tpu::TpuParams params(load_arch("tpu_v4").values);
-  std::vector<isa::tpu::Instr> code = p.code;
-  while (!code.empty() && code.back().op == isa::tpu::Opcode::halt) code.pop_back();
-  StatGroup stats("tpu");
-  TraceRecorder trace(false);
-  tpu::TpuCore core("tpu", params, code, "fuzz", nullptr, stats, trace);
-  throw std::logic_error("the TPU core accepted a program without halt");
+  const tpu::ProgramCheck check(params, p.code, "fuzz");
+  check.instrs(0, p.code.size());
+  check.core_lists("tpu_v4");
 }
 
 }  // namespace
