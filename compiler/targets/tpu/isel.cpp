@@ -19,17 +19,27 @@ class Selector {
  public:
   Selector(const TileProgram& t, std::vector<Instr>& code) : t_(t), code_(code) {}
 
+  // One halt-terminated list per core, in core order; on a chip of several cores a barrier
+  // ends every layer, so that a layer reads what all cores wrote before it.
   void run() {
-    for (const TileLayer& l : t_.layers) {
-      layer_ = l.layer;
-      for (const Nest& n : l.nests) {
-        nest_ = &n;
-        for (const TileOp& op : n.ops) std::visit([this](const auto& o) { select(o); }, op);
+    for (int core = 0; core < t_.cores; ++core) {
+      for (const TileLayer& l : t_.layers) {
+        layer_ = l.layer;
+        for (const Nest& n : l.nests) {
+          if (n.core != core) continue;
+          nest_ = &n;
+          for (const TileOp& op : n.ops) std::visit([this](const auto& o) { select(o); }, op);
+        }
+        if (t_.cores > 1) {
+          Instr barrier;
+          barrier.op = Opcode::barrier;
+          emit(barrier);
+        }
       }
+      Instr halt;
+      halt.op = Opcode::halt;
+      code_.push_back(halt);
     }
-    Instr halt;
-    halt.op = Opcode::halt;
-    code_.push_back(halt);
   }
 
  private:
@@ -177,9 +187,11 @@ void verify_isel(const Graph& g, const std::vector<Instr>& code, const TpuParams
   };
   if (code.empty() || code.back().op != Opcode::halt)
     fail(code.size(), "the program does not end with halt");
+  if (isa::tpu::core_programs(code).size() != size_t(p.cores))
+    fail(code.size(), fmt::format("{} core lists for a chip of {} cores",
+                                  isa::tpu::core_programs(code).size(), p.cores));
   for (size_t i = 0; i < code.size(); ++i) {
     const Instr& in = code[i];
-    if (in.op == Opcode::halt && i + 1 < code.size()) fail(i, "halt before the end");
     if (in.op != Opcode::halt && (in.layer < 0 || size_t(in.layer) >= g.nodes.size()))
       fail(i, fmt::format("layer {} is not a node of the graph", in.layer));
     const std::string own = isa::tpu::detail::check_instr(in);

@@ -106,9 +106,12 @@ LayoutPlan layout(const Graph& g, const TpuParams& p, const std::string& target)
     if (n.kind != OpKind::attention) continue;
     const AttentionDims ad = attention_dims(g, n);
     const uint64_t scores = uint64_t(ad.seq_q) * uint64_t(ad.seq_kv);
-    for (const auto& [name, bytes] : {std::pair<const char*, uint64_t>{"S", scores * 4},   // fp32
-                                      std::pair<const char*, uint64_t>{"P", scores * 2}})  // bf16
-      plan.scratch.push_back(Scratch{int(i), name, alloc(bytes, n.loc), bytes});
+    // One pair per core: the cores run heads at the same time.
+    for (int core = 0; core < p.cores; ++core)
+      for (const auto& [name, bytes] : {std::pair<const char*, uint64_t>{"S", scores * 4},   // fp32
+                                        std::pair<const char*, uint64_t>{"P", scores * 2}})  // bf16
+        plan.scratch.push_back(
+            Scratch{int(i), scratch_name(name, core), alloc(bytes, n.loc), bytes});
   }
   return plan;
 }
@@ -170,7 +173,7 @@ std::string to_text(const Graph& g, const LayoutPlan& plan) {
   for (const Scratch& sc : plan.scratch)
     s += fmt::format("{:<24} {:>#12x} {:>12}  {:<6} row-major (scratch)\n",
                      g.nodes[size_t(sc.node)].name + "." + sc.name, sc.addr, sc.bytes,
-                     sc.name == "S" ? "fp32" : "bf16");
+                     sc.name[0] == 'S' ? "fp32" : "bf16");
   return s;
 }
 

@@ -25,6 +25,12 @@ using xpusim::tpu::TpuParams;
 
 // A DRAM buffer the lowering needs besides the graph's tensors (attention's scores S and
 // probabilities P, which pass through DRAM).
+// The name of attention's scratch buffer `base` ("S", "P") of `core`: "S" on core 0, "S1" on
+// core 1, ...
+inline std::string scratch_name(const std::string& base, int core) {
+  return core == 0 ? base : base + std::to_string(core);
+}
+
 struct Scratch {
   int node = -1;
   std::string name;

@@ -330,6 +330,11 @@ std::string to_text(const TileOp& op) {
 std::string to_text(const TileProgram& p) {
   std::string s = fmt::format("regions: ub.A0 ub.A1 ub.O0 ub.O1 of {} B each, ub.P of {} B\n",
                               p.region_bytes, p.params_bytes);
+  if (p.cores > 1)
+    s += fmt::format(
+        "chip of {} cores, each with these regions: a core runs the nests marked with its number, "
+        "layer by layer, with a barrier after each layer\n",
+        p.cores);
   for (const TileLayer& l : p.layers) {
     s += fmt::format("layer {} '{}'\n", l.layer, l.name);
     for (const Nest& n : l.nests) {
@@ -343,6 +348,16 @@ std::string to_text(const TileProgram& p) {
 }
 
 void verify_tiling(const TileProgram& tiles, const TpuParams& p) {
+  if (tiles.cores != p.cores)
+    throw Error(fmt::format("internal: pass 'tiling' verifier: tiled for {} cores, the chip has {}",
+                            tiles.cores, p.cores));
+  for (const TileLayer& l : tiles.layers)
+    for (const Nest& n : l.nests)
+      if (n.core < 0 || n.core >= p.cores)
+        throw Error(
+            fmt::format("internal: pass 'tiling' verifier: layer {} '{}', nest '{}': core "
+                        "{} of a chip of {}",
+                        l.layer, l.name, n.title, n.core, p.cores));
   TileVerifier(tiles, p).run();
 }
 

@@ -107,6 +107,7 @@ struct Nest {
   uint64_t acc_slot_bytes = 0;  // a GEMM's accumulator ring: acc_slots slots of this size
   uint32_t acc_slots = 0;
   std::vector<TileOp> ops;
+  int core = 0;  // the core of the chip that runs it
 };
 
 struct TileLayer {
@@ -115,7 +116,10 @@ struct TileLayer {
   std::vector<Nest> nests;
 };
 
+// On a chip of several cores, each core runs the nests of its number, layer by layer, with a
+// barrier between layers (a layer reads what every core wrote in the one before).
 struct TileProgram {
+  int cores = 1;
   uint64_t region_bytes = 0;  // each of ub.A0, ub.A1, ub.O0, ub.O1
   uint64_t params_bytes = 0;  // ub.P
   std::vector<TileLayer> layers;

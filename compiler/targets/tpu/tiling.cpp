@@ -56,9 +56,11 @@ class Tiler {
     // Accumulators: two regions per array, so an array fills one while the activation
     // pipeline drains the other.
     acc_part_ = c.acc_bytes / (2 * uint64_t(c.count)) / kAlign * kAlign;
+    cores_ = c.cores;
   }
 
   TileProgram run() {
+    out_.cores = cores_;
     out_.region_bytes = quarter_;
     out_.params_bytes = params_bytes_;
     for (size_t i = 0; i < g_.nodes.size(); ++i) {
@@ -73,11 +75,16 @@ class Tiler {
     tpu::unsupported(n, target_, why);
   }
 
-  Nest& nest(std::string title) {
-    out_.layers.back().nests.push_back(Nest{std::move(title), 0, 0, {}});
+  // A new nest of the current layer, run by `core`; ops go to the last nest made.
+  Nest& nest(std::string title, int core = 0) {
+    out_.layers.back().nests.push_back(Nest{std::move(title), 0, 0, {}, core});
     return out_.layers.back().nests.back();
   }
   void op(TileOp o) { out_.layers.back().nests.back().ops.push_back(std::move(o)); }
+  // " (core c)" on a chip of several cores, for a nest's title.
+  std::string on_core(int core) const {
+    return cores_ > 1 ? fmt::format(" (core {} of {})", core, cores_) : std::string();
+  }
 
   Dtype dtype_of(const Node& n, DType t) const {
     if (t == DType::int8) return Dtype::int8;
@@ -129,7 +136,8 @@ class Tiler {
   }
 
   // ---- GEMM: tiles chosen from the dataflow and the buffer capacities ----
-  void gemm(const Node& n, const GemmSpec& s) {
+  // On every core of the chip, or all of it on core `only` (>= 0).
+  void gemm(const Node& n, const GemmSpec& s, int only = -1) {
     need_array_dtype(n, s.dt);
     const uint64_t e = uint64_t(isa::tpu::elem_bytes(s.dt));
     const uint64_t R = uint64_t(c_.rows), C = uint64_t(c_.cols);
@@ -168,43 +176,63 @@ class Tiler {
     const uint64_t acc_slots = std::min<uint64_t>(4 * uint64_t(c_.count), c_.acc_bytes / acc_bytes);
     // Keep a whole row block of A (Mt x K) in the UB across the N tiles when it fits.
     const bool reuse = Mt * K * e <= quarter_;
-    Nest& ns = nest(fmt::format(
-        "gemm C = A x B, M x N x K = {}x{}x{} {}: A = {}, B = {}{}, C = {}{}; tiles {}x{}x{} "
-        "({}){}",
-        M, N, K, dtype_text(s.dt), s.a_name, s.b_name, s.b_trans ? " (stored transposed)" : "",
-        s.c_name, s.c_fp32 ? " (fp32)" : "", Mt, Nt, Kt, xpusim::tpu::dataflow_name(c_.dataflow),
-        reuse ? ", A row block kept across N" : ""));
-    ns.acc_slot_bytes = acc_bytes;
-    ns.acc_slots = uint32_t(acc_slots);
-    uint64_t tile = 0, a_load = 0;
-    for (uint64_t m0 = 0, mi = 0; m0 < M; m0 += Mt, ++mi) {
-      const uint64_t mt = std::min(Mt, M - m0);
-      auto a_tile = [&](uint64_t k0) { return ub(Region::A, mi % 2, mt * k0 * e); };
-      if (reuse)
-        for (uint64_t k0 = 0; k0 < K; k0 += Kt)
-          load_a(s, a_tile(k0), m0, mt, k0, std::min(Kt, K - k0));
-      for (uint64_t n0 = 0; n0 < N; n0 += Nt, ++tile) {
-        const uint64_t nt = std::min(Nt, N - n0);
-        const Place acc{Region::acc, uint32_t(tile % acc_slots), 0};
-        const Place fifo_of{Region::fifo, uint32_t(tile % uint64_t(c_.count)), 0};
-        for (uint64_t k0 = 0; k0 < K; k0 += Kt) {
-          const uint64_t kt = std::min(Kt, K - k0);
-          Place a = a_tile(k0);
-          if (!reuse) {
-            a = ub(Region::A, a_load++ % 2);
-            load_a(s, a, m0, mt, k0, kt);
+    // On a chip of several cores each core takes a share of the output tiles: whole row
+    // blocks of C when there are enough of them (each core then reads its own A and all of B),
+    // else the N tiles of each row block (each core reads all of A and its own part of B).
+    const uint64_t shares = only >= 0 ? 1 : uint64_t(cores_);
+    const uint64_t mblocks = (M + Mt - 1) / Mt, ntiles = (N + Nt - 1) / Nt;
+    const bool split_m = mblocks >= shares;
+    for (uint64_t share = 0; share < shares; ++share) {
+      if (!split_m && share >= ntiles) break;  // fewer tiles than cores
+      const int core = only >= 0 ? only : int(share);
+      Nest& ns = nest(
+          fmt::format("gemm C = A x B, M x N x K = {}x{}x{} {}: A = {}, B = {}{}, C = {}{}; tiles "
+                      "{}x{}x{} ({}){}{}",
+                      M, N, K, dtype_text(s.dt), s.a_name, s.b_name,
+                      s.b_trans ? " (stored transposed)" : "", s.c_name, s.c_fp32 ? " (fp32)" : "",
+                      Mt, Nt, Kt, xpusim::tpu::dataflow_name(c_.dataflow),
+                      reuse ? ", A row block kept across N" : "",
+                      shares > 1 ? fmt::format("; core {} of {} takes every {}th {}", core, shares,
+                                               shares, split_m ? "row block" : "N tile")
+                                 : on_core(core)),
+          core);
+      ns.acc_slot_bytes = acc_bytes;
+      ns.acc_slots = uint32_t(acc_slots);
+      // The ping-pong counters are the core's own: a core alternates between its own tiles.
+      uint64_t tile = 0, a_load = 0, mi = 0;
+      for (uint64_t m0 = 0, block = 0; m0 < M; m0 += Mt, ++block) {
+        if (split_m && block % shares != share) continue;
+        const uint64_t mt = std::min(Mt, M - m0);
+        auto a_tile = [&](uint64_t k0) { return ub(Region::A, mi % 2, mt * k0 * e); };
+        if (reuse)
+          for (uint64_t k0 = 0; k0 < K; k0 += Kt)
+            load_a(s, a_tile(k0), m0, mt, k0, std::min(Kt, K - k0));
+        for (uint64_t n0 = 0, ni = 0; n0 < N; n0 += Nt, ++ni) {
+          if (!split_m && ni % shares != share) continue;
+          const uint64_t nt = std::min(Nt, N - n0);
+          const Place acc{Region::acc, uint32_t(tile % acc_slots), 0};
+          const Place fifo_of{Region::fifo, uint32_t(tile % uint64_t(c_.count)), 0};
+          for (uint64_t k0 = 0; k0 < K; k0 += Kt) {
+            const uint64_t kt = std::min(Kt, K - k0);
+            Place a = a_tile(k0);
+            if (!reuse) {
+              a = ub(Region::A, a_load++ % 2);
+              load_a(s, a, m0, mt, k0, kt);
+            }
+            const uint64_t b =
+                s.b_trans ? s.b_addr + n0 * s.ldb + k0 * e : s.b_addr + k0 * s.ldb + n0 * e;
+            op(LoadWeights{DramTile{"B", k0, kt, n0, nt, e, b, s.ldb, false}, s.dt, s.b_trans,
+                           fifo_of});
+            op(Matmul{s.dt, a, fifo_of, acc, k0 != 0, mt, kt, nt});
           }
-          const uint64_t b =
-              s.b_trans ? s.b_addr + n0 * s.ldb + k0 * e : s.b_addr + k0 * s.ldb + n0 * e;
-          op(LoadWeights{DramTile{"B", k0, kt, n0, nt, e, b, s.ldb, false}, s.dt, s.b_trans,
-                         fifo_of});
-          op(Matmul{s.dt, a, fifo_of, acc, k0 != 0, mt, kt, nt});
+          const Place o = ub(Region::O, tile % 2);
+          op(Drain{acc, o, s.c_fp32 ? Dtype::fp32 : s.dt, mt, nt,
+                   s.relu ? ActFunc::relu : ActFunc::none, s.mult, s.shift});
+          op(Store{
+              o, DramTile{"C", m0, mt, n0, nt, eo, s.c_addr + m0 * s.ldc + n0 * eo, s.ldc, false}});
+          ++tile;
         }
-        const Place o = ub(Region::O, tile % 2);
-        op(Drain{acc, o, s.c_fp32 ? Dtype::fp32 : s.dt, mt, nt,
-                 s.relu ? ActFunc::relu : ActFunc::none, s.mult, s.shift});
-        op(Store{o,
-                 DramTile{"C", m0, mt, n0, nt, eo, s.c_addr + m0 * s.ldc + n0 * eo, s.ldc, false}});
+        ++mi;
       }
     }
   }
@@ -322,24 +350,27 @@ class Tiler {
                             uint32_t(at.stride_h), uint32_t(at.stride_w), uint32_t(at.pad_h),
                             uint32_t(at.pad_w)};
     const VecFunc f = at.pool_max ? VecFunc::rowmax : VecFunc::rowavg;
-    uint64_t t = 0;
-    for (int64_t img = 0; img < x[0]; ++img) {
-      nest(
-          fmt::format("{} pool {}x{} (stride {}x{}, pad {}x{}) {}: X = the windows of {}[{}] "
-                      "(pixels x {}*{} channels), Y = {}[{}] (pixels x channels); tiles of {} "
-                      "pixels",
-                      at.pool_max ? "max" : "average", at.kernel_h, at.kernel_w, at.stride_h,
-                      at.stride_w, at.pad_h, at.pad_w, dtype_text(dt), name(n.inputs[0]), img, win,
-                      C, name(n.outputs[0]), img, pt));
-      for (uint64_t p0 = 0; p0 < pixels; p0 += pt, ++t) {
-        const uint64_t rows = std::min(pt, pixels - p0);
-        const Place a = ub(Region::A, t % 2), o = ub(Region::O, t % 2);
-        op(Gather{"X", dt, addr(n.inputs[0]) + uint64_t(img * x[1] * x[2] * x[3]) * e, geom, p0,
-                  rows, 0, win * C, at.pool_max, a});
-        op(Vector{f, dt, a, std::nullopt, o, rows, C, win, 0, false, false, 0});
-        op(Store{
-            o, DramTile{"Y", p0, rows, 0, C, e,
-                        addr(n.outputs[0]) + (uint64_t(img) * pixels + p0) * C * e, C * e, true}});
+    for (int core = 0; core < cores_; ++core) {
+      uint64_t t = 0;  // the core's own tiles: ping-pong parity
+      for (int64_t img = 0; img < x[0]; ++img) {
+        if (cores_ > 1 && pixels <= pt * uint64_t(core)) break;  // fewer tiles than cores
+        nest(fmt::format("{} pool {}x{} (stride {}x{}, pad {}x{}) {}: X = the windows of {}[{}] "
+                         "(pixels x {}*{} channels), Y = {}[{}] (pixels x channels); tiles of {} "
+                         "pixels{}",
+                         at.pool_max ? "max" : "average", at.kernel_h, at.kernel_w, at.stride_h,
+                         at.stride_w, at.pad_h, at.pad_w, dtype_text(dt), name(n.inputs[0]), img,
+                         win, C, name(n.outputs[0]), img, pt, on_core(core)),
+             core);
+        for (uint64_t p0 = pt * uint64_t(core); p0 < pixels; p0 += pt * uint64_t(cores_), ++t) {
+          const uint64_t rows = std::min(pt, pixels - p0);
+          const Place a = ub(Region::A, t % 2), o = ub(Region::O, t % 2);
+          op(Gather{"X", dt, addr(n.inputs[0]) + uint64_t(img * x[1] * x[2] * x[3]) * e, geom, p0,
+                    rows, 0, win * C, at.pool_max, a});
+          op(Vector{f, dt, a, std::nullopt, o, rows, C, win, 0, false, false, 0});
+          op(Store{o, DramTile{"Y", p0, rows, 0, C, e,
+                               addr(n.outputs[0]) + (uint64_t(img) * pixels + p0) * C * e, C * e,
+                               true}});
+        }
       }
     }
   }
@@ -367,40 +398,44 @@ class Tiler {
     const uint64_t rt = std::min(rows, quarter_ / (two ? 2 * row_bytes : row_bytes));
     if (!rt) unsupported(n, "one row does not fit the unified buffer");
     const char* fname = isa::tpu::detail::kind_names(isa::tpu::detail::Kind::vec_func)[size_t(f)];
-    nest(fmt::format("vector {} {}: X = {}{}{}, Y = {}, viewed as {} x {}; tiles of {} rows", fname,
-                     dtype_text(dt), x.name, two ? ", X2 = " + name(n.inputs[1]) : "",
-                     norm ? ", gamma = " + name(n.inputs[1]) +
-                                (f == VecFunc::layernorm ? ", beta = " + name(n.inputs[2]) : "")
-                          : "",
-                     name(n.outputs[0]), rows, width, rt));
-    const Place params = ub(Region::P, 0);
-    if (norm) {
-      if (!params_bytes_) unsupported(n, "the norm weights do not fit the unified buffer");
-      op(Load{DramTile{"gamma", 0, 1, 0, width, e, addr(n.inputs[1]), row_bytes, true}, params});
-      if (f == VecFunc::layernorm)
-        op(Load{DramTile{"beta", 0, 1, 0, width, e, addr(n.inputs[2]), row_bytes, true},
-                ub(Region::P, 0, row_bytes)});
-    }
     float imm = 0;
     if (norm) imm = float(n.attrs.eps);
     if (f == VecFunc::softmax) imm = 1.0f;
-    for (uint64_t r0 = 0, t = 0; r0 < rows; r0 += rt, ++t) {
-      const uint64_t r = std::min(rt, rows - r0);
-      const Place a = ub(Region::A, t % 2), o = ub(Region::O, t % 2);
-      const Place a2 = ub(Region::A, t % 2, r * row_bytes);
-      op(Load{
-          DramTile{"X", r0, r, 0, width, e, addr(n.inputs[0]) + r0 * row_bytes, row_bytes, true},
-          a});
-      if (two)
+    if (norm && !params_bytes_) unsupported(n, "the norm weights do not fit the unified buffer");
+    const Place params = ub(Region::P, 0);
+    for (int core = 0; core < cores_ && rt * uint64_t(core) < rows; ++core) {
+      nest(fmt::format("vector {} {}: X = {}{}{}, Y = {}, viewed as {} x {}; tiles of {} rows{}",
+                       fname, dtype_text(dt), x.name, two ? ", X2 = " + name(n.inputs[1]) : "",
+                       norm ? ", gamma = " + name(n.inputs[1]) +
+                                  (f == VecFunc::layernorm ? ", beta = " + name(n.inputs[2]) : "")
+                            : "",
+                       name(n.outputs[0]), rows, width, rt, on_core(core)),
+           core);
+      if (norm) {
+        op(Load{DramTile{"gamma", 0, 1, 0, width, e, addr(n.inputs[1]), row_bytes, true}, params});
+        if (f == VecFunc::layernorm)
+          op(Load{DramTile{"beta", 0, 1, 0, width, e, addr(n.inputs[2]), row_bytes, true},
+                  ub(Region::P, 0, row_bytes)});
+      }
+      // Row tiles round robin over the cores; the ping-pong parity counts the core's own.
+      for (uint64_t r0 = rt * uint64_t(core), t = 0; r0 < rows; r0 += rt * uint64_t(cores_), ++t) {
+        const uint64_t r = std::min(rt, rows - r0);
+        const Place a = ub(Region::A, t % 2), o = ub(Region::O, t % 2);
+        const Place a2 = ub(Region::A, t % 2, r * row_bytes);
         op(Load{
-            DramTile{"X2", r0, r, 0, width, e, addr(n.inputs[1]) + r0 * row_bytes, row_bytes, true},
-            a2});
-      std::optional<Place> src2;
-      if (two) src2 = a2;
-      if (norm) src2 = params;
-      op(Vector{f, dt, a, src2, o, r, width, 0, imm, false, false, 0});
-      op(Store{o, DramTile{"Y", r0, r, 0, width, e, addr(n.outputs[0]) + r0 * row_bytes, row_bytes,
-                           true}});
+            DramTile{"X", r0, r, 0, width, e, addr(n.inputs[0]) + r0 * row_bytes, row_bytes, true},
+            a});
+        if (two)
+          op(Load{DramTile{"X2", r0, r, 0, width, e, addr(n.inputs[1]) + r0 * row_bytes, row_bytes,
+                           true},
+                  a2});
+        std::optional<Place> src2;
+        if (two) src2 = a2;
+        if (norm) src2 = params;
+        op(Vector{f, dt, a, src2, o, r, width, 0, imm, false, false, 0});
+        op(Store{o, DramTile{"Y", r0, r, 0, width, e, addr(n.outputs[0]) + r0 * row_bytes,
+                             row_bytes, true}});
+      }
     }
   }
 
@@ -417,10 +452,13 @@ class Tiler {
                    SKV = uint64_t(ad.seq_kv);
     const double scale = n.attrs.scale > 0 ? n.attrs.scale : 1.0 / std::sqrt(double(D));
     const int node = out_.layers.back().layer;
-    const uint64_t s_buf = plan_.find(node, "S").addr, p_buf = plan_.find(node, "P").addr;
     const std::string scratch = n.name + ".";
+    // Heads round robin over the cores of the chip, each core with its own scratch buffers.
     for (uint64_t b = 0; b < B; ++b)
       for (uint64_t h = 0; h < H; ++h) {
+        const int core = int((b * H + h) % uint64_t(cores_));
+        const uint64_t s_buf = plan_.find(node, scratch_name("S", core)).addr,
+                       p_buf = plan_.find(node, scratch_name("P", core)).addr;
         const uint64_t kvh = h / (H / KVH);
         const std::string bh = fmt::format("[{},{}]", b, h), bkv = fmt::format("[{},{}]", b, kvh);
         GemmSpec s;
@@ -437,8 +475,8 @@ class Tiler {
         s.c_addr = s_buf;
         s.c_fp32 = true;
         s.ldc = SKV * 4;
-        gemm(n, s);
-        softmax_rows(s_buf, p_buf, SQ, SKV, float(scale), n.attrs.causal, SKV - SQ, scratch);
+        gemm(n, s, core);
+        softmax_rows(s_buf, p_buf, SQ, SKV, float(scale), n.attrs.causal, SKV - SQ, scratch, core);
         GemmSpec o;
         o.dt = dt;
         o.M = int64_t(SQ), o.N = int64_t(D), o.K = int64_t(SKV);
@@ -451,12 +489,12 @@ class Tiler {
         o.ldb = D * e;
         o.c_addr = addr(n.outputs[0]) + ((b * H + h) * SQ * D) * e;
         o.ldc = D * e;
-        gemm(n, o);
+        gemm(n, o, core);
       }
   }
 
   void softmax_rows(uint64_t src, uint64_t dst, uint64_t rows, uint64_t cols, float scale,
-                    bool causal, uint64_t offset, const std::string& scratch) {
+                    bool causal, uint64_t offset, const std::string& scratch, int core) {
     const uint64_t in_bytes = cols * 4, row_bytes = cols * 2;  // fp32 scores, bf16 result
     const uint64_t rt = std::min(rows, quarter_ / in_bytes);
     if (!rt)
@@ -464,10 +502,11 @@ class Tiler {
           fmt::format("attention: a row of {} fp32 scores does not fit a quarter of "
                       "the unified buffer of '{}'",
                       cols, target_));
-    nest(
-        fmt::format("vector softmax (scale {}{}) of the scores X = {}S (fp32) into Y = {}P "
-                    "(bf16), {} x {}; tiles of {} rows",
-                    scale, causal ? ", causal" : "", scratch, scratch, rows, cols, rt));
+    nest(fmt::format("vector softmax (scale {}{}) of the scores X = {}S (fp32) into Y = {}P "
+                     "(bf16), {} x {}; tiles of {} rows{}",
+                     scale, causal ? ", causal" : "", scratch, scratch, rows, cols, rt,
+                     on_core(core)),
+         core);
     for (uint64_t r0 = 0, t = 0; r0 < rows; r0 += rt, ++t) {
       const uint64_t r = std::min(rt, rows - r0);
       const Place a = ub(Region::A, t % 2), o = ub(Region::O, t % 2);
@@ -484,6 +523,7 @@ class Tiler {
   const std::string& target_;
   TileProgram out_;
   uint64_t quarter_ = 0, acc_part_ = 0, params_bytes_ = 0;
+  int cores_ = 1;
 };
 
 }  // namespace
