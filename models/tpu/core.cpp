@@ -552,23 +552,12 @@ uint64_t TpuCore::execute(int u, int slot) {
       ub_->note_read(uint64_t(in.rows) * in.k * e);
       acc_->note_write(uint64_t(in.rows) * in.cols * 4);
       const ArrayTiming::Times tm = arr.timing.issue(t, in.rows, in.k, in.cols);
-      const uint64_t L = arr.timing.load_cycles();
-      const uint64_t S = tm.stream_end - tm.stream_start;
       weight_stall_cycles_ += tm.stream_start - tm.stream_ready;
       d.read_done = tm.stream_end;
       d.done = tm.done;
       free_at = arr.timing.next_free();
-      macs_ += uint64_t(in.rows) * in.k * in.cols;
-      macs_by_dtype_[size_t(in.dtype)] += uint64_t(in.rows) * in.k * in.cols;
-      stream_cycles_ += S;
-      // Slices that do not overlap on a track: loads on their own track, the stream on the
-      // array's (the skew of one tile overlaps the next tile's stream).
-      if (L) trace_.slice(arr.load_track, "load", tm.load_start, L, in.layer);
-      trace_.slice(st.track, fmt::format("matmul {}x{}x{}", in.rows, in.k, in.cols),
-                   tm.stream_start, S, in.layer);
-      *st.busy += tm.done - std::max(tm.load_start, arr.busy_until);
+      record_matmul(u, in, tm.load_start, tm.stream_start, tm.stream_end, tm.done);
       start = tm.load_start;
-      arr.busy_until = std::max(arr.busy_until, tm.done);
       break;
     }
     case Opcode::activate:
@@ -695,9 +684,7 @@ void TpuCore::rtl_step() {
   const uint64_t T = now();
   for (size_t i = 0; i < rtl_arrays_.size(); ++i) {
     RtlArray& ra = *rtl_arrays_[i];
-    Array& arr = arrays_[i];
     const int u = kMxu0 + int(i);
-    UnitState& st = units_[size_t(u)];
     if (!ra.h->busy() || ra.h->cycle() > T) continue;
     for (rtl::TileEvent& e : ra.h->step()) {
       RtlTile& t = ra.tiles[e.tile];
@@ -721,12 +708,7 @@ void TpuCore::rtl_step() {
           d.read_done = e.cycle;
           read_known(d);
           ra.stream_end = e.cycle;
-          const uint64_t S = e.cycle - t.stream_start;
-          const uint64_t L = p_.dataflow == Dataflow::os ? 0 : uint64_t(p_.rows);
-          stream_cycles_ += S;
-          if (L) trace_.slice(arr.load_track, "load", t.load_start, L, in.layer);
-          trace_.slice(st.track, fmt::format("matmul {}x{}x{}", in.rows, in.k, in.cols),
-                       t.stream_start, S, in.layer);
+          t.stream_end = e.cycle;
           break;
         }
         case rtl::TileEvent::done: {
@@ -737,10 +719,7 @@ void TpuCore::rtl_step() {
             acc_->store().read(in.src, c.data(), n * 4, who(in));
           for (uint64_t j = 0; j < n; ++j) c[j] = int32_t(uint32_t(c[j]) + uint32_t(e.c[j]));
           acc_->store().write(in.src, c.data(), n * 4);
-          macs_ += uint64_t(in.rows) * in.k * in.cols;
-          macs_by_dtype_[size_t(in.dtype)] += uint64_t(in.rows) * in.k * in.cols;
-          *st.busy += e.cycle - std::max(t.load_start, arr.busy_until);
-          arr.busy_until = std::max(arr.busy_until, e.cycle);
+          record_matmul(u, in, t.load_start, t.stream_start, t.stream_end, e.cycle);
           if (!p_.fold_overlap) ra.free_at[e.tile + 1] = e.cycle;
           last_done_ = std::max(last_done_, d.done);
           layers_.note(in.layer, t.load_start, d.done, 0);
@@ -761,6 +740,26 @@ bool TpuCore::rtl_busy() const {
 void TpuCore::rtl_step() {}
 void TpuCore::rtl_try_pop(int) {}
 #endif
+
+// What a matmul leaves in the statistics and the trace, whichever model timed it (the
+// ArrayTiming formula or the verilated array).
+void TpuCore::record_matmul(int u, const Instr& in, uint64_t load_start, uint64_t stream_start,
+                            uint64_t stream_end, uint64_t done) {
+  Array& arr = arrays_[size_t(u - kMxu0)];
+  UnitState& st = units_[size_t(u)];
+  const uint64_t macs = uint64_t(in.rows) * in.k * in.cols;
+  macs_ += macs;
+  macs_by_dtype_[size_t(in.dtype)] += macs;
+  stream_cycles_ += stream_end - stream_start;
+  // Slices that do not overlap on a track: loads on their own track, the stream on the array's
+  // (the skew of one tile overlaps the next tile's stream).
+  if (const uint64_t L = arr.timing.load_cycles())
+    trace_.slice(arr.load_track, "load", load_start, L, in.layer);
+  trace_.slice(st.track, fmt::format("matmul {}x{}x{}", in.rows, in.k, in.cols), stream_start,
+               stream_end - stream_start, in.layer);
+  *st.busy += done - std::max(load_start, arr.busy_until);
+  arr.busy_until = std::max(arr.busy_until, done);
+}
 
 std::vector<OpCount> TpuCore::ops() const {
   std::vector<OpCount> v;

@@ -143,6 +143,10 @@ class TpuCore : public sc_core::sc_module {
   // Runs the dynamic instruction in `slot` at the current time; returns when the unit may start its
   // next one.
   uint64_t execute(int u, int slot);
+  // The statistics, trace slices and busy time of a matmul on mxu u, once its times are known
+  // (from ArrayTiming, or from the verilated array's ports).
+  void record_matmul(int u, const isa::tpu::Instr& in, uint64_t load_start, uint64_t stream_start,
+                     uint64_t stream_end, uint64_t done);
   void fail(std::exception_ptr e);
   // A DMA's request for the shared DRAM channel at the current cycle, served by the arbiter in
   // (cycle, core, instruction) order, so the order does not depend on which SystemC delta cycle
@@ -183,7 +187,7 @@ class TpuCore : public sc_core::sc_module {
     int slot;
     uint64_t issued;
     uint64_t ready;  // its operands were ready (dependences, issue)
-    uint64_t load_start = 0, stream_start = 0;
+    uint64_t load_start = 0, stream_start = 0, stream_end = 0;
   };
   struct RtlArray;  // harness and tiles (core.cpp)
   std::vector<std::unique_ptr<RtlArray>> rtl_arrays_;
