@@ -1,5 +1,6 @@
 // xpusim command line: run, describe, presets, asm, disasm.
 #include <fmt/format.h>
+#include <unistd.h>
 #include <CLI/CLI.hpp>
 #include <systemc>
 
@@ -38,7 +39,8 @@ void write_new_file(const std::string& path, const std::string& bytes, bool forc
 struct RunArgs {
   std::string arch, workload, program, out;
   std::vector<std::string> sets, dump_after, load, save;
-  bool trace = false, no_functional = false, force = false, rtl = false;
+  bool trace = false, no_functional = false, force = false, rtl = false, quiet = false;
+  std::string max_cycles, max_instructions;
   uint64_t seed = 1;
   std::string vcd, vcd_range;
 };
@@ -48,6 +50,9 @@ int cmd_run(const RunArgs& a) {
     throw Error("run: give exactly one of --workload FILE.yaml or --program FILE.s");
   ArchConfig cfg = load_arch(a.arch, a.sets);
   std::vector<std::string> sets = a.sets;
+  if (!a.max_cycles.empty()) sets.push_back("limits.max_cycles=" + a.max_cycles);
+  if (!a.max_instructions.empty()) sets.push_back("limits.max_instructions=" + a.max_instructions);
+  if (sets.size() != a.sets.size()) cfg = load_arch(a.arch, sets);
   const std::vector<std::string> rtl = driver::rtl_overrides(cfg, a.rtl, a.vcd, a.vcd_range);
   if (!rtl.empty()) {
     sets.insert(sets.end(), rtl.begin(), rtl.end());
@@ -68,6 +73,7 @@ int cmd_run(const RunArgs& a) {
   opt.seed = a.seed;
   opt.dump_after = a.dump_after;
   opt.dump = &std::cout;
+  opt.progress = !a.quiet && isatty(STDERR_FILENO);
 
   const RunResult r = a.workload.empty()
                           ? driver::run_program(cfg, read_file(a.program), a.program, opt)
@@ -157,6 +163,12 @@ int sc_main(int argc, char* argv[]) {
   run->add_option("--vcd", ra.vcd, "with --rtl: write the array's waveforms to this VCD file");
   run->add_option("--vcd-range", ra.vcd_range,
                   "matmuls FIRST:LAST (execution order, from 0) in the VCD (default: all)");
+  run->add_option("--max-cycles", ra.max_cycles,
+                  "stop with an error after this many simulated cycles (limits.max_cycles)");
+  run->add_option("--max-instructions", ra.max_instructions,
+                  "stop with an error after this many executed instructions "
+                  "(limits.max_instructions)");
+  run->add_flag("--quiet", ra.quiet, "no progress line on the terminal");
   run->add_flag("--force", ra.force,
                 "write into a non-empty --out folder that xpusim did not make");
 

@@ -95,6 +95,7 @@ MachineOptions machine_options(const std::string& source, const RunOptions& opt)
   m.source = source;
   m.trace = opt.trace;
   m.trace_path = opt.trace_path;
+  m.progress = opt.progress;
   return m;
 }
 
@@ -170,8 +171,9 @@ RunResult run_workload(const ArchConfig& cfg, const std::string& workload_file,
         mem->write(low.tensors[t].addr, bytes.data(), bytes.size());
       }
   }
-  MachineRun run =
-      machine->run(*low.program, mem.get(), machine_options(g.file.empty() ? g.name : g.file, opt));
+  MachineOptions mopt = machine_options(g.file.empty() ? g.name : g.file, opt);
+  for (const auto& n : g.nodes) mopt.layers.push_back(n.name);
+  MachineRun run = machine->run(*low.program, mem.get(), mopt);
   const std::vector<LayerSpan> spans = run.layers;
   RunResult r = results_of(*machine, std::move(run));
   r.workload = g.name;

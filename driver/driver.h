@@ -29,6 +29,7 @@ struct RunOptions {
   uint64_t seed = 1;                     // seed of generated inputs and weights
   std::vector<std::string> dump_after;   // print the IR after these passes
   std::ostream* dump = nullptr;          // where dumps go
+  bool progress = false;                 // a progress line on stderr while the run is long
   std::vector<MemoryRegion> load, save;  // --program runs: memory in from files, out to files
 };
 

@@ -17,7 +17,11 @@ Cli run_cli(const std::string& args) {
 }
 
 Cli run_cli_in(const std::string& dir, const std::string& args) {
-  const std::string cmd = "cd '" + dir + "' && " + XPUSIM_BINARY + " " + args + " 2>&1";
+  return run_shell("cd '" + dir + "' && " + XPUSIM_BINARY + " " + args);
+}
+
+Cli run_shell(const std::string& command) {
+  const std::string cmd = "(" + command + ") 2>&1";
   Cli r;
   FILE* p = popen(cmd.c_str(), "r");
   REQUIRE(p != nullptr);

@@ -17,6 +17,8 @@ struct Cli {
 // or in `dir`.
 Cli run_cli(const std::string& args);
 Cli run_cli_in(const std::string& dir, const std::string& args);
+// Runs a shell command line; XPUSIM_BINARY in it is the built xpusim.
+Cli run_shell(const std::string& command);
 
 // A fresh empty folder under the build's temporary area.
 std::string temp_dir(const std::string& name);

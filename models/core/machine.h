@@ -25,9 +25,11 @@ class Program;
 class ByteStore;
 
 struct MachineOptions {
-  std::string source;      // names the program in messages (assembly file or workload)
-  bool trace = false;      // record a Perfetto timeline
-  std::string trace_path;  // where to write it (when trace)
+  std::string source;               // names the program in messages (assembly file or workload)
+  bool trace = false;               // record a Perfetto timeline
+  std::string trace_path;           // where to write it (when trace)
+  bool progress = false;            // show a progress line on stderr (models/core/limits.h)
+  std::vector<std::string> layers;  // the layers' names, for the progress line
 };
 
 // Operations are counted by class and dtype, so that every family's work and peaks compare

@@ -412,6 +412,12 @@ void TpuCore::dispatcher() {
     size_t pc = begin_;
     for (;;) {
       const Instr& in = prog_[pc];
+      // Every run is bounded, also a hand-written program that loops for ever.
+      const uint64_t t_now = now();
+      if (++chip_.executed > p_.limits.max_instructions || t_now > p_.limits.max_cycles)
+        p_.limits.exceeded(t_now > p_.limits.max_cycles,
+                           fmt::format("{} (core {}, cycle {})", who(in), index_, t_now));
+      chip_.progress.tick(t_now, in.layer);
       if (in.op == Opcode::sync || in.op == Opcode::halt || in.op == Opcode::barrier) {
         wait_all_done();
         if (in.op == Opcode::halt) break;

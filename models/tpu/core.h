@@ -42,6 +42,8 @@ class TpuCore : public sc_core::sc_module {
     Arbiter& arbiter;            // orders the requests for the shared DRAM channel
     Server& dram_channel;        // the chip's DRAM/HBM channel
     CoreBarrier& barrier;        // the `barrier` instruction
+    Progress& progress;          // the progress line
+    uint64_t& executed;          // instructions executed by every core (limits.max_instructions)
     const uint64_t& run_cycles;  // the run's length (set when it ends): the denominator of
                                  // the units' utilization formulas
   };

@@ -57,7 +57,9 @@ class TpuMachine final : public Machine {
                          return cycles ? dram_stats.value("busy_cycles") / double(cycles) : 0.0;
                        });
     CoreBarrier barrier(p_.cores);
-    const TpuCore::Chip chip{arbiter, dram_channel, barrier, cycles};
+    Progress progress(opt.progress, opt.layers);
+    uint64_t executed = 0;
+    const TpuCore::Chip chip{arbiter, dram_channel, barrier, progress, executed, cycles};
     // One core: its units at the top of the stats tree (as before chips had cores); several:
     // a group per core.
     std::vector<std::unique_ptr<TpuCore>> cores;

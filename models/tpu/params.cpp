@@ -3,56 +3,66 @@
 #include <cmath>
 #include <cstdint>
 
+#include "models/core/limits.h"
+
 namespace xpusim::tpu {
 
 const std::vector<ParamSpec>& param_specs() {
-  static const std::vector<ParamSpec> specs = {
-      real_param("clock_mhz", "MHz", 700, "core clock; every cycle count is of this clock", 1),
-      int_param("chip.cores", "cores", 1,
-                "TensorCores on the chip, each with all the units below, sharing the DRAM "
-                "channel (whose bandwidth is the chip's); a program holds one halt-terminated "
-                "list per core",
-                1, 16),
-      int_param("array.rows", "PEs", 256, "rows R of each systolic array", 1, 4096),
-      int_param("array.cols", "PEs", 256, "columns C of each systolic array", 1, 4096),
-      int_param("array.count", "arrays", 1, "systolic arrays (MXUs) in the core", 1, 16),
-      choice_param("array.dataflow", "ws", {"ws", "os", "is"},
-                   "dataflow: weight-, output- or input-stationary"),
-      bool_param("array.fold_overlap", true,
-                 "double-buffered stationary operand: the next tile loads while the current "
-                 "streams (false: SCALE-Sim's serial folds)"),
-      choice_param("array.model", "formula", {"formula", "rtl"},
-                   "what times the arrays' matmuls: the formula (ArrayTiming) or the verilated "
-                   "RTL array (rtl/systolic: int8, functional runs, built shapes only; --rtl)"),
-      text_param("array.vcd",
-                 "with array.model rtl: write the first array's waveforms to this VCD file "
-                 "(empty: none; --vcd)"),
-      int_param("array.vcd_first", "matmuls", 0,
-                "first matmul in the VCD (execution order, from 0; --vcd-range FIRST:LAST)"),
-      int_param("array.vcd_last", "matmuls", -1,
-                "last matmul in the VCD (-1: through the end of the run)", -1),
-      choice_param("array.dtypes", "int8", {"int8", "bf16", "int8+bf16"},
-                   "operand types the arrays multiply (int8 -> int32, bf16 -> fp32)"),
-      int_param("ub.bytes", "bytes", 24 << 20, "unified buffer capacity", 1024),
-      int_param("ub.port_bytes", "bytes/cycle", 256,
-                "unified buffer bytes per cycle for the activation pipeline and the vector unit",
-                1),
-      int_param("acc.bytes", "bytes", 4 << 20, "accumulator capacity (4 bytes per element)", 64),
-      int_param("weight_fifo.depth", "tiles", 4, "weight FIFO depth in tiles", 1, 64),
-      int_param("weight_fifo.tile_bytes", "bytes", 64 << 10, "capacity of one weight FIFO tile", 1),
-      real_param("dram.bandwidth_gbps", "GB/s", 34, "DRAM bandwidth of the core's channel", 0.001),
-      real_param("dram.latency_ns", "ns", 100, "DRAM access latency after service", 0),
-      int_param("dram.bytes", "bytes", int64_t(8) << 30, "DRAM capacity", 1024),
-      int_param("act.latency", "cycles", 8, "activation pipeline latency (accumulators -> UB)", 0),
-      bool_param("vpu.enabled", false, "vector unit present (softmax, norms, GELU, elementwise)"),
-      int_param("vpu.lanes", "elements/cycle", 1024, "vector unit elements per cycle", 1),
-      int_param("vpu.latency", "cycles", 16, "vector unit pipeline latency", 0),
-      int_param("dispatch.cycles", "cycles", 1, "cycles to issue one instruction", 0, 1000),
-      int_param("dispatch.queue_depth", "instructions", 16, "depth of each unit's queue", 1, 4096),
-      bool_param("timing.stall_free", false,
-                 "only the arrays take time: DRAM, activation, vector unit and dispatch are "
-                 "free (SCALE-Sim's stall-free convention)"),
-  };
+  static const std::vector<ParamSpec> specs = [] {
+    std::vector<ParamSpec> v = {
+        real_param("clock_mhz", "MHz", 700, "core clock; every cycle count is of this clock", 1),
+        int_param("chip.cores", "cores", 1,
+                  "TensorCores on the chip, each with all the units below, sharing the DRAM "
+                  "channel (whose bandwidth is the chip's); a program holds one halt-terminated "
+                  "list per core",
+                  1, 16),
+        int_param("array.rows", "PEs", 256, "rows R of each systolic array", 1, 4096),
+        int_param("array.cols", "PEs", 256, "columns C of each systolic array", 1, 4096),
+        int_param("array.count", "arrays", 1, "systolic arrays (MXUs) in the core", 1, 16),
+        choice_param("array.dataflow", "ws", {"ws", "os", "is"},
+                     "dataflow: weight-, output- or input-stationary"),
+        bool_param("array.fold_overlap", true,
+                   "double-buffered stationary operand: the next tile loads while the current "
+                   "streams (false: SCALE-Sim's serial folds)"),
+        choice_param("array.model", "formula", {"formula", "rtl"},
+                     "what times the arrays' matmuls: the formula (ArrayTiming) or the verilated "
+                     "RTL array (rtl/systolic: int8, functional runs, built shapes only; --rtl)"),
+        text_param("array.vcd",
+                   "with array.model rtl: write the first array's waveforms to this VCD file "
+                   "(empty: none; --vcd)"),
+        int_param("array.vcd_first", "matmuls", 0,
+                  "first matmul in the VCD (execution order, from 0; --vcd-range FIRST:LAST)"),
+        int_param("array.vcd_last", "matmuls", -1,
+                  "last matmul in the VCD (-1: through the end of the run)", -1),
+        choice_param("array.dtypes", "int8", {"int8", "bf16", "int8+bf16"},
+                     "operand types the arrays multiply (int8 -> int32, bf16 -> fp32)"),
+        int_param("ub.bytes", "bytes", 24 << 20, "unified buffer capacity", 1024),
+        int_param("ub.port_bytes", "bytes/cycle", 256,
+                  "unified buffer bytes per cycle for the activation pipeline and the vector unit",
+                  1),
+        int_param("acc.bytes", "bytes", 4 << 20, "accumulator capacity (4 bytes per element)", 64),
+        int_param("weight_fifo.depth", "tiles", 4, "weight FIFO depth in tiles", 1, 64),
+        int_param("weight_fifo.tile_bytes", "bytes", 64 << 10, "capacity of one weight FIFO tile",
+                  1),
+        real_param("dram.bandwidth_gbps", "GB/s", 34, "DRAM bandwidth of the core's channel",
+                   0.001),
+        real_param("dram.latency_ns", "ns", 100, "DRAM access latency after service", 0),
+        int_param("dram.bytes", "bytes", int64_t(8) << 30, "DRAM capacity", 1024),
+        int_param("act.latency", "cycles", 8, "activation pipeline latency (accumulators -> UB)",
+                  0),
+        bool_param("vpu.enabled", false, "vector unit present (softmax, norms, GELU, elementwise)"),
+        int_param("vpu.lanes", "elements/cycle", 1024, "vector unit elements per cycle", 1),
+        int_param("vpu.latency", "cycles", 16, "vector unit pipeline latency", 0),
+        int_param("dispatch.cycles", "cycles", 1, "cycles to issue one instruction", 0, 1000),
+        int_param("dispatch.queue_depth", "instructions", 16, "depth of each unit's queue", 1,
+                  4096),
+        bool_param("timing.stall_free", false,
+                   "only the arrays take time: DRAM, activation, vector unit and dispatch are "
+                   "free (SCALE-Sim's stall-free convention)"),
+    };
+    for (ParamSpec& l : limit_params()) v.push_back(std::move(l));
+    return v;
+  }();
   return specs;
 }
 
@@ -84,7 +94,8 @@ TpuParams::TpuParams(const ParamValues& v)
       vpu_latency(int(v.integer("vpu.latency"))),
       dispatch_cycles(int(v.integer("dispatch.cycles"))),
       queue_depth(int(v.integer("dispatch.queue_depth"))),
-      stall_free(v.boolean("timing.stall_free")) {
+      stall_free(v.boolean("timing.stall_free")),
+      limits(v) {
   parse_dataflow(v.choice("array.dataflow"), dataflow);  // a validated choice
 }
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "models/core/clock.h"
+#include "models/core/limits.h"
 #include "models/core/params.h"
 #include "models/tpu/dataflow.h"
 
@@ -35,6 +36,7 @@ struct TpuParams {
   int vpu_lanes, vpu_latency;
   int dispatch_cycles, queue_depth;
   bool stall_free;
+  RunLimits limits;
 
   explicit TpuParams(const ParamValues& v);
   ClockDomain clock() const { return ClockDomain(clock_mhz); }
