@@ -219,7 +219,8 @@ std::string format_value(Kind kind, uint64_t v) {
 bool Instr::operator==(const Instr& o) const {
   return op == o.op && dtype == o.dtype && func == o.func && flags == o.flags && imm == o.imm &&
          dram == o.dram && ub == o.ub && src == o.src && src2 == o.src2 && rows == o.rows &&
-         cols == o.cols && k == o.k && stride == o.stride && shift == o.shift;
+         cols == o.cols && k == o.k && stride == o.stride && shift == o.shift && mxu == o.mxu &&
+         target == o.target && count == o.count;
 }
 
 const char* opcode_name(Opcode op) {
@@ -281,7 +282,7 @@ std::vector<Instr> assemble(const std::string& text, const std::string& file) {
       if (prog[i].op == Opcode::halt)
         throw Error(f.loc, "loop target " + f.label + " is before the halt at instruction " +
                                std::to_string(i) + ": a loop stays within its core's program");
-    prog[f.index].stride = uint32_t(target);
+    prog[f.index].target = uint32_t(target);
   }
   return prog;
 }
@@ -300,7 +301,7 @@ std::vector<std::pair<size_t, size_t>> core_programs(const std::vector<Instr>& p
 std::string disassemble(const std::vector<Instr>& prog) {
   std::vector<bool> is_target(prog.size(), false);
   for (const Instr& in : prog) {
-    if (in.op == Opcode::loop && in.stride < prog.size()) is_target[in.stride] = true;
+    if (in.op == Opcode::loop && in.target < prog.size()) is_target[in.target] = true;
   }
   const auto cores = core_programs(prog);
   std::string out;

@@ -13,6 +13,10 @@ constexpr char kMagic[8] = {'X', 'P', 'U', 'T', 'P', 'U', '0', '1'};
 void put(uint8_t* p, uint64_t v, int bytes) {
   for (int i = 0; i < bytes; ++i) p[i] = uint8_t(v >> (8 * i));
 }
+bool uses_array(Opcode op) {
+  return op == Opcode::rdweight || op == Opcode::matmul;
+}
+
 uint64_t get(const uint8_t* p, int bytes) {
   uint64_t v = 0;
   for (int i = bytes - 1; i >= 0; --i) v = v << 8 | p[i];
@@ -26,9 +30,12 @@ std::vector<uint8_t> encode(const std::vector<Instr>& prog) {
   std::memcpy(out.data(), kMagic, sizeof kMagic);
   uint8_t* p = out.data() + sizeof kMagic;
   for (const Instr& in : prog) {
+    // Fields no opcode uses together share bytes: the array (mxu) with func, a loop's count
+    // with k and its target with stride.
+    const bool array = uses_array(in.op), loop = in.op == Opcode::loop;
     p[0] = uint8_t(in.op);
     p[1] = uint8_t(in.dtype);
-    p[2] = in.func;
+    p[2] = array ? in.mxu : in.func;
     p[3] = in.flags;
     put(p + 4, uint32_t(in.imm), 4);
     put(p + 8, in.dram, 8);
@@ -37,8 +44,8 @@ std::vector<uint8_t> encode(const std::vector<Instr>& prog) {
     put(p + 24, in.src2, 4);
     put(p + 28, in.rows, 4);
     put(p + 32, in.cols, 4);
-    put(p + 36, in.k, 4);
-    put(p + 40, in.stride, 4);
+    put(p + 36, loop ? in.count : in.k, 4);
+    put(p + 40, loop ? in.target : in.stride, 4);
     put(p + 44, uint32_t(in.shift), 4);
     p += kInstrBytes;
   }
@@ -61,7 +68,8 @@ std::vector<Instr> decode(const std::vector<uint8_t>& bytes, const std::string& 
     Instr& in = prog[i];
     in.op = Opcode(p[0]);
     in.dtype = Dtype(p[1]);
-    in.func = p[2];
+    const bool array = uses_array(in.op), loop = in.op == Opcode::loop;
+    (array ? in.mxu : in.func) = p[2];
     in.flags = p[3];
     in.imm = int32_t(uint32_t(get(p + 4, 4)));
     in.dram = get(p + 8, 8);
@@ -70,16 +78,16 @@ std::vector<Instr> decode(const std::vector<uint8_t>& bytes, const std::string& 
     in.src2 = uint32_t(get(p + 24, 4));
     in.rows = uint32_t(get(p + 28, 4));
     in.cols = uint32_t(get(p + 32, 4));
-    in.k = uint32_t(get(p + 36, 4));
-    in.stride = uint32_t(get(p + 40, 4));
+    (loop ? in.count : in.k) = uint32_t(get(p + 36, 4));
+    (loop ? in.target : in.stride) = uint32_t(get(p + 40, 4));
     in.shift = int32_t(uint32_t(get(p + 44, 4)));
     std::string why = detail::check_instr(in);
-    if (why.empty() && in.op == Opcode::loop && in.stride >= i) {
-      why = "loop target " + std::to_string(in.stride) + " is not before the loop";
+    if (why.empty() && in.op == Opcode::loop && in.target >= i) {
+      why = "loop target " + std::to_string(in.target) + " is not before the loop";
     }
-    for (size_t j = in.stride; why.empty() && in.op == Opcode::loop && j < i; ++j)
+    for (size_t j = in.target; why.empty() && in.op == Opcode::loop && j < i; ++j)
       if (prog[j].op == Opcode::halt)
-        why = "loop target " + std::to_string(in.stride) + " is before the halt at instruction " +
+        why = "loop target " + std::to_string(in.target) + " is before the halt at instruction " +
               std::to_string(j) + ": a loop stays within its core's program";
     if (!why.empty()) {
       throw Error(where, "instruction " + std::to_string(i) + " (byte offset " +

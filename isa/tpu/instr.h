@@ -55,7 +55,7 @@ enum class AccMode : uint8_t { set = 0, acc = 1 };
 struct Instr {
   Opcode op = Opcode::halt;
   Dtype dtype = Dtype::int8;
-  uint8_t func = 0;     // ActFunc (activate), VecFunc (vector); rdweight/matmul: array (mxu)
+  uint8_t func = 0;     // ActFunc (activate), VecFunc (vector)
   uint8_t flags = 0;    // matmul: AccMode; vector softmax: 1 = causal, 2 = src is fp32 (the
                         // result is dtype); rdweight: 1 = transpose
                         // (tile element (k, n) at dram + n*stride + k*elem); rdconv: 1 = pad
@@ -66,10 +66,13 @@ struct Instr {
   uint32_t src2 = 0;    // vector: second operand UB address
   uint32_t rows = 0;    // rdhost/wrhost: rows; rdweight: K; matmul: M; activate/vector: rows
   uint32_t cols = 0;    // rdhost/wrhost: bytes per row; rdweight/matmul/activate/vector: N/cols
-  uint32_t k = 0;       // matmul: K; loop: iteration count; vector rowmax/rowavg: groups
-  uint32_t stride = 0;  // rdhost/wrhost/rdweight: DRAM bytes between rows; loop: target index
+  uint32_t k = 0;       // matmul: K; vector rowmax/rowavg: groups
+  uint32_t stride = 0;  // rdhost/wrhost/rdweight: DRAM bytes between rows
   int32_t imm = 0;      // activate int8: requant multiplier; vector: fp32 bits of imm (scale, eps)
   int32_t shift = 0;    // activate int8: requant shift; vector softmax: causal offset
+  uint8_t mxu = 0;      // rdweight/matmul: the systolic array
+  uint32_t target = 0;  // loop: the index of the instruction it jumps back to
+  uint32_t count = 0;   // loop: how many times the block runs
   // Source line in the assembly or the compiler's layer index; not encoded.
   int line = 0;
   int layer = -1;

@@ -5,9 +5,9 @@
 namespace xpusim::isa::tpu::detail {
 
 const char* field_name(Field f) {
-  static const char* const names[kFieldCount] = {"dtype", "func",   "flags", "imm",  "dram",
-                                                 "ub",    "src",    "src2",  "rows", "cols",
-                                                 "k",     "stride", "shift"};
+  static const char* const names[kFieldCount] = {
+      "dtype", "func", "flags", "imm",    "dram",  "ub",  "src",    "src2",
+      "rows",  "cols", "k",     "stride", "shift", "mxu", "target", "count"};
   return names[int(f)];
 }
 
@@ -39,6 +39,12 @@ uint64_t get_field(const Instr& in, Field f) {
       return in.stride;
     case Field::shift:
       return uint32_t(in.shift);
+    case Field::mxu:
+      return in.mxu;
+    case Field::target:
+      return in.target;
+    case Field::count:
+      return in.count;
   }
   return 0;
 }
@@ -83,6 +89,15 @@ void set_field(Instr& in, Field f, uint64_t v) {
       break;
     case Field::shift:
       in.shift = int32_t(uint32_t(v));
+      break;
+    case Field::mxu:
+      in.mxu = uint8_t(v);
+      break;
+    case Field::target:
+      in.target = uint32_t(v);
+      break;
+    case Field::count:
+      in.count = uint32_t(v);
       break;
   }
 }
@@ -144,7 +159,7 @@ const std::vector<OpDef>& all_ops() {
         {"dtype", F::dtype, K::dtype, D::required},
         {"stride", F::stride, K::size, D::weight_row},
         {"transpose", F::flags, K::bit, D::zero},
-        {"mxu", F::func, K::size, D::zero, 0, 8}}},
+        {"mxu", F::mxu, K::size, D::zero, 0, 8}}},
       {Opcode::matmul,
        {{"ub", F::ub, K::addr, D::required},
         {"acc", F::src, K::addr, D::required},
@@ -153,7 +168,7 @@ const std::vector<OpDef>& all_ops() {
         {"n", F::cols, K::size, D::required},
         {"dtype", F::dtype, K::dtype, D::required},
         {"mode", F::flags, K::acc_mode, D::zero},
-        {"mxu", F::func, K::size, D::zero, 0, 8}}},
+        {"mxu", F::mxu, K::size, D::zero, 0, 8}}},
       {Opcode::activate,
        {{"acc", F::src, K::addr, D::required},
         {"ub", F::ub, K::addr, D::required},
@@ -205,7 +220,7 @@ const std::vector<OpDef>& all_ops() {
         {"cols", F::cols, K::size, D::required}}},
       {Opcode::sync, {}},
       {Opcode::loop,
-       {{"target", F::stride, K::label, D::required}, {"count", F::k, K::count, D::required}}},
+       {{"target", F::target, K::label, D::required}, {"count", F::count, K::count, D::required}}},
       {Opcode::halt, {}},
       {Opcode::barrier, {}},
   };

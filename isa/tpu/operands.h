@@ -24,9 +24,12 @@ enum class Field : uint8_t {
   cols,
   k,
   stride,
-  shift
+  shift,
+  mxu,
+  target,
+  count
 };
-constexpr int kFieldCount = 13;
+constexpr int kFieldCount = 16;
 const char* field_name(Field f);
 // A field's bits, zero-extended (imm and shift as their uint32 two's complement).
 uint64_t get_field(const Instr& in, Field f);

@@ -60,10 +60,10 @@ void ProgramCheck::instr(const Instr& in) const {
   };
   const uint64_t e = uint64_t(isa::tpu::elem_bytes(in.dtype));
   if (in.op == Opcode::rdweight || in.op == Opcode::matmul)
-    need(in.func < p_.count,
+    need(in.mxu < p_.count,
          "mxu={} but the core has {} systolic array(s) "
          "(array.count)",
-         in.func, p_.count);
+         in.mxu, p_.count);
   auto dram_range = [&](uint64_t row_bytes) {
     need(in.rows > 0 && row_bytes > 0, "rows and the row size must be positive");
     dram_rows(in.dram, in.rows, in.stride, row_bytes, "DRAM range");

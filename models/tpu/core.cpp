@@ -190,7 +190,7 @@ int TpuCore::unit_of(const Instr& in) const {
     case Opcode::rdweight:
       return weight_dma;
     case Opcode::matmul:
-      return kMxu0 + in.func;
+      return kMxu0 + in.mxu;
     case Opcode::activate:
       return act;
     case Opcode::vector:
@@ -203,7 +203,7 @@ int TpuCore::unit_of(const Instr& in) const {
 std::vector<TpuCore::Access> TpuCore::accesses(const Instr& in, int fifo_slot) const {
   const uint64_t e = uint64_t(isa::tpu::elem_bytes(in.dtype));
   // FIFO slots of array i are numbered from i * depth.
-  const uint64_t slot = uint64_t(fifo_slot) + uint64_t(in.func) * uint64_t(p_.fifo_depth);
+  const uint64_t slot = uint64_t(fifo_slot) + uint64_t(in.mxu) * uint64_t(p_.fifo_depth);
   auto dram_hi = [&](uint64_t row_bytes) {
     return in.dram + uint64_t(in.rows - 1) * in.stride + row_bytes;
   };
@@ -430,7 +430,7 @@ void TpuCore::dispatcher() {
         continue;
       }
       if (in.op == Opcode::loop) {
-        pc = ++loop_done[pc] < in.k ? in.stride : (loop_done[pc] = 0, pc + 1);
+        pc = ++loop_done[pc] < in.count ? in.target : (loop_done[pc] = 0, pc + 1);
         continue;
       }
       const int u = unit_of(in);
@@ -440,18 +440,18 @@ void TpuCore::dispatcher() {
       const int slot = new_dyn(int(pc), u);
       Dyn& d = dyn_[size_t(slot)];
       if (in.op == Opcode::rdweight) {
-        Array& a = arrays_[in.func];
+        Array& a = arrays_[in.mxu];
         if (a.pushes - a.pops >= p_.fifo_depth)
           throw Error(who(in) + fmt::format(": the weight FIFO of mxu {} is full ({} tiles) and "
                                             "no matmul before this instruction pops one",
-                                            in.func, p_.fifo_depth));
+                                            in.mxu, p_.fifo_depth));
         d.fifo_slot = a.pushes++ % p_.fifo_depth;
       } else if (in.op == Opcode::matmul) {
-        Array& a = arrays_[in.func];
+        Array& a = arrays_[in.mxu];
         if (a.pops == a.pushes)
           throw Error(who(in) + fmt::format(": the weight FIFO of mxu {} is empty (no rdweight "
                                             "for it before this matmul)",
-                                            in.func));
+                                            in.mxu));
         d.fifo_slot = a.pops++ % p_.fifo_depth;
       }
       // Dependences on earlier instructions still in flight: the times already known are
@@ -541,7 +541,7 @@ uint64_t TpuCore::execute(int u, int slot) {
         else if (write)
           isa::tpu::exec_wrhost(in, ub_->store(), *dram_, w);
         else
-          arrays_[in.func].fifo[size_t(d.fifo_slot)] = isa::tpu::exec_rdweight(in, *dram_, w);
+          arrays_[in.mxu].fifo[size_t(d.fifo_slot)] = isa::tpu::exec_rdweight(in, *dram_, w);
       }
       if (in.op == Opcode::rdhost || in.op == Opcode::rdconv) ub_->note_write(dram_bytes);
       if (write) ub_->note_read(dram_bytes);
@@ -552,7 +552,7 @@ uint64_t TpuCore::execute(int u, int slot) {
       break;
     }
     case Opcode::matmul: {
-      Array& arr = arrays_[in.func];
+      Array& arr = arrays_[in.mxu];
       if (functional_)
         isa::tpu::exec_matmul(in, ub_->store(), arr.fifo[size_t(d.fifo_slot)], acc_->store(), w);
       ub_->note_read(uint64_t(in.rows) * in.k * e);

@@ -285,10 +285,10 @@ TEST_CASE("tpu asm: every opcode and enum value", "[unit]") {
   CHECK(p[0].line == 3);
   CHECK((p[1].stride == 16 && p[1].flags == 0));
   CHECK((p[2].dram == UINT64_MAX && p[2].rows == 8 && p[2].cols == 4 && p[2].stride == 16 &&
-         p[2].dtype == Dtype::bf16 && p[2].flags == 1 && p[2].func == 1));
+         p[2].dtype == Dtype::bf16 && p[2].flags == 1 && p[2].mxu == 1));
   CHECK((p[3].flags == uint8_t(AccMode::set) && p[4].flags == uint8_t(AccMode::acc)));
   CHECK((p[4].ub == 0x100 && p[4].rows == 4 && p[4].k == 8 && p[4].cols == 4 && p[4].line == 7 &&
-         p[4].func == 1 && p[3].func == 0));
+         p[4].mxu == 1 && p[3].mxu == 0));
   CHECK((p[5].func == uint8_t(ActFunc::relu) && p[5].imm == 77 && p[5].shift == 12));
   CHECK((p[6].func == uint8_t(ActFunc::none) && p[6].imm == 1 && p[6].shift == 0));
   for (int f = 0; f <= int(VecFunc::rowavg); ++f) {
@@ -301,14 +301,14 @@ TEST_CASE("tpu asm: every opcode and enum value", "[unit]") {
   CHECK(p[15].imm == int32_t(f32_bits(1e-6f)));
   CHECK((p[16].k == 3 && p[17].k == 2 && p[15].k == 0));
   CHECK(p[17].imm == int32_t(f32_bits(INFINITY)));
-  CHECK((p[18].op == Opcode::loop && p[18].stride == 4 && p[18].k == 3));
+  CHECK((p[18].op == Opcode::loop && p[18].target == 4 && p[18].count == 3));
   // rdconv packs its geometry as instr.h's conv_geom() reads it.
   CHECK(p[19] == Instr{Opcode::rdconv, Dtype::int8, 0, 0, 0x40000, 0x800, 0, 3, 10, 27, 0,
                        5u << 16 | 7, 3 << 24 | 3 << 16 | 1 << 8 | 1, 0});
   CHECK(p[20] == Instr{Opcode::rdconv, Dtype::bf16, 0, 1, 0x50000, 0x900, 3, 16, 2, 4, 5,
                        300u << 16 | 65535, 4 << 24 | 2 << 16 | 3 << 8 | 2, 8 << 16 | 1 << 8 | 2});
   CHECK(p[21].stride == 64);
-  CHECK((p[23].op == Opcode::loop && p[23].stride == 0 && p[23].k == 2));
+  CHECK((p[23].op == Opcode::loop && p[23].target == 0 && p[23].count == 2));
   CHECK(p[24].op == Opcode::halt);
 
   std::string text = disassemble(p);
@@ -369,7 +369,8 @@ TEST_CASE("tpu encoding: byte layout", "[unit]") {
   vec.dram = 0;
   vec.k = 0;
   vec.stride = 0;
-  Instr loop{Opcode::loop, Dtype::int8, 0, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0};
+  Instr loop{Opcode::loop};
+  loop.count = 9;
   auto back = decode(encode({vec, loop}), "x.bin");
   REQUIRE(back.size() == 2);
   CHECK(back[0] == vec);
@@ -448,8 +449,8 @@ TEST_CASE("tpu asm: random programs round-trip through text and bytes", "[unit]"
     for (size_t i = 0; i < n; ++i) p.push_back(random_instr(rng, i));
     // A loop stays within its core's program (no halt between its target and itself).
     for (size_t i = 0, after_halt = 0; i < n; ++i) {
-      if (p[i].op == Opcode::loop && p[i].stride < after_halt) p[i].stride = uint32_t(after_halt);
-      if (p[i].op == Opcode::loop && p[i].stride >= i) p[i] = Instr{Opcode::sync};
+      if (p[i].op == Opcode::loop && p[i].target < after_halt) p[i].target = uint32_t(after_halt);
+      if (p[i].op == Opcode::loop && p[i].target >= i) p[i] = Instr{Opcode::sync};
       if (p[i].op == Opcode::halt) after_halt = i + 1;
     }
     INFO("trial " << trial);
@@ -551,7 +552,7 @@ TEST_CASE("tpu asm: diagnostics", "[unit]") {
   auto p =
       assemble("a: b:\nc:\n sync ; x\nloop target=b, count=4 # y\nloop count=1, target=c", "ok.s");
   REQUIRE(p.size() == 3);
-  CHECK((p[1].stride == 0 && p[2].stride == 0 && p[1].k == 4 && p[2].line == 5));
+  CHECK((p[1].target == 0 && p[2].target == 0 && p[1].count == 4 && p[2].line == 5));
 }
 
 TEST_CASE("tpu decode: diagnostics name the file and the instruction", "[unit]") {
@@ -641,16 +642,18 @@ TEST_CASE("tpu decode: diagnostics name the file and the instruction", "[unit]")
   CHECK(error_of([&] { decode(encode({conv}), "c.bin"); }) ==
         "c.bin: instruction 0 (byte offset 8): rdconv pad 2 is out of range (0 to 1)");
 
-  Instr loop{Opcode::loop, Dtype::int8, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0};
+  Instr loop{Opcode::loop};
+  loop.count = 1;
+  loop.target = 1;
   CHECK(error_of([&] {
           decode(encode({mm, loop}), "l.bin");
         }) == "l.bin: instruction 1 (byte offset 56): loop target 1 is not before the loop");
-  loop.stride = 0;
-  loop.k = 0;
+  loop.target = 0;
+  loop.count = 0;
   CHECK(error_of([&] {
           decode(encode({mm, loop}), "l.bin");
         }) == "l.bin: instruction 1 (byte offset 56): loop count must be at least 1");
-  loop.k = 5;
+  loop.count = 5;
   CHECK(decode(encode({mm, loop}), "l.bin").size() == 2);
   CHECK(decode(encode({}), "empty.bin").empty());
 }

@@ -101,7 +101,7 @@ class Selector {
   void select(const LoadWeights& o) {
     Instr w;
     w.op = Opcode::rdweight;
-    w.func = uint8_t(o.dst.index);
+    w.mxu = uint8_t(o.dst.index);
     w.dtype = o.dtype;
     w.rows = uint32_t(o.src.rows);
     w.cols = uint32_t(o.src.cols);
@@ -113,7 +113,7 @@ class Selector {
   void select(const Matmul& o) {
     Instr mm;
     mm.op = Opcode::matmul;
-    mm.func = uint8_t(o.weights.index);
+    mm.mxu = uint8_t(o.weights.index);
     mm.dtype = o.dtype;
     mm.ub = address(o.a);
     mm.src = address(o.acc);
@@ -213,12 +213,12 @@ void verify_isel(const Graph& g, const std::vector<Instr>& code, const TpuParams
         within(in.ub, uint64_t(in.rows) * in.cols * e, p.ub_bytes, "the unified buffer range");
         break;
       case Opcode::rdweight:
-        if (in.func >= uint32_t(p.count)) fail(i, fmt::format("the core has {} array(s)", p.count));
+        if (in.mxu >= uint32_t(p.count)) fail(i, fmt::format("the core has {} array(s)", p.count));
         if (uint64_t(in.rows) * in.cols * e > p.fifo_tile_bytes)
           fail(i, fmt::format("the tile exceeds a weight FIFO tile ({} B)", p.fifo_tile_bytes));
         break;
       case Opcode::matmul:
-        if (in.func >= uint32_t(p.count)) fail(i, fmt::format("the core has {} array(s)", p.count));
+        if (in.mxu >= uint32_t(p.count)) fail(i, fmt::format("the core has {} array(s)", p.count));
         within(in.ub, uint64_t(in.rows) * in.k * e, p.ub_bytes, "the operand range");
         within(in.src, uint64_t(in.rows) * in.cols * 4, p.acc_bytes, "the accumulator range");
         break;
