@@ -275,7 +275,7 @@ void Builder::add_op(const YAML::Node& y) {
                             g_.tensors[ins[i]].name, rank, layout, fmt::join(in_shape(i), ", ")));
   };
 
-  // Dtype: a flat op's own (or its default); a chained op's comes from its inputs.
+  // DType: a flat op's own (or its default); a chained op's comes from its inputs.
   if (chained) {
     if (ins.empty())
       doc_.fail(m.value("inputs"), fmt::format("{}: inputs must not be empty", m.what()));

@@ -12,7 +12,6 @@ namespace xpusim::compiler {
 
 namespace {
 
-const char* const kDtypeNames[] = {"int8", "int32", "bf16", "fp32"};
 const char* const kOpNames[] = {"gemm",      "matmul",  "conv2d",   "pool", "add",
                                 "mul",       "relu",    "gelu",     "silu", "softmax",
                                 "layernorm", "rmsnorm", "attention"};
@@ -111,29 +110,6 @@ std::vector<int64_t> as_bhsd(const std::vector<int64_t>& s) {
 }
 
 }  // namespace
-
-int dtype_size(DType t) {
-  switch (t) {
-    case DType::int8:
-      return 1;
-    case DType::bf16:
-      return 2;
-    case DType::int32:
-    case DType::fp32:
-      return 4;
-  }
-  return 0;
-}
-
-const char* dtype_name(DType t) {
-  return kDtypeNames[int(t)];
-}
-
-DType parse_dtype(const std::string& s, const SourceLoc& loc) {
-  for (int i = 0; i < 4; ++i)
-    if (s == kDtypeNames[i]) return DType(i);
-  throw Error(loc, fmt::format("unknown dtype '{}'; expected one of: int8, int32, bf16, fp32", s));
-}
 
 const char* op_name(OpKind k) {
   return kOpNames[int(k)];

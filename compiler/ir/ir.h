@@ -8,18 +8,16 @@
 #include <string>
 #include <vector>
 
+#include "models/core/dtype.h"
 #include "models/core/error.h"
 
 namespace xpusim::compiler {
 
-enum class DType : uint8_t { int8, int32, bf16, fp32 };
-
-// Size of one element in bytes.
-int dtype_size(DType t);
-// "int8", "int32", "bf16", "fp32".
-const char* dtype_name(DType t);
-// Parses a dtype name; throws Error at loc naming the allowed names.
-DType parse_dtype(const std::string& s, const SourceLoc& loc);
+// The element types (models/core/dtype.h), as the graph's.
+using xpusim::DType;
+using xpusim::dtype_name;
+using xpusim::dtype_size;
+using xpusim::parse_dtype;
 
 // The op vocabulary every family supports (some targets lower only a part of it; an
 // unsupported (op, target) pair is an error naming both).

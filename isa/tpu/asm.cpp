@@ -52,8 +52,8 @@ std::string key_list(const OpDef& def, bool required_only) {
 
 // Kept here rather than taken from semantics.h so that the assembler does not depend on the
 // functional model (and its memories).
-uint64_t elem_bytes(Dtype t) {
-  return t == Dtype::bf16 ? 2 : 1;
+uint64_t elem_bytes(DType t) {
+  return t == DType::bf16 ? 2 : 1;
 }
 
 // A loop whose target label is resolved once the whole text has been read.

@@ -1,3 +1,5 @@
+#include <fmt/format.h>
+
 #include <cstring>
 
 #include "isa/tpu/instr.h"
@@ -34,7 +36,7 @@ std::vector<uint8_t> encode(const std::vector<Instr>& prog) {
     // with k and its target with stride.
     const bool array = uses_array(in.op), loop = in.op == Opcode::loop;
     p[0] = uint8_t(in.op);
-    p[1] = uint8_t(in.dtype);
+    p[1] = tpu_dtype_code(in.dtype);
     p[2] = array ? in.mxu : in.func;
     p[3] = in.flags;
     put(p + 4, uint32_t(in.imm), 4);
@@ -67,7 +69,7 @@ std::vector<Instr> decode(const std::vector<uint8_t>& bytes, const std::string& 
     const uint8_t* p = bytes.data() + sizeof kMagic + i * kInstrBytes;
     Instr& in = prog[i];
     in.op = Opcode(p[0]);
-    in.dtype = Dtype(p[1]);
+    detail::set_field(in, detail::Field::dtype, p[1]);
     const bool array = uses_array(in.op), loop = in.op == Opcode::loop;
     (array ? in.mxu : in.func) = p[2];
     in.flags = p[3];
@@ -81,7 +83,11 @@ std::vector<Instr> decode(const std::vector<uint8_t>& bytes, const std::string& 
     (loop ? in.count : in.k) = uint32_t(get(p + 36, 4));
     (loop ? in.target : in.stride) = uint32_t(get(p + 40, 4));
     in.shift = int32_t(uint32_t(get(p + 44, 4)));
-    std::string why = detail::check_instr(in);
+    // A dtype code the decoder cannot keep (above 3): the message names it here.
+    std::string why =
+        p[1] > 3 && detail::find_op(in.op)
+            ? fmt::format("{} dtype {} is out of range (0 to 2)", opcode_name(in.op), p[1])
+            : detail::check_instr(in);
     if (why.empty() && in.op == Opcode::loop && in.target >= i) {
       why = "loop target " + std::to_string(in.target) + " is not before the loop";
     }

@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "models/core/dtype.h"
 #include "models/core/error.h"
 
 namespace xpusim::isa::tpu {
@@ -25,9 +26,12 @@ enum class Opcode : uint8_t {
   barrier = 11,  // sync, then wait until every core of the chip reached it  dispatcher
 };
 
-// Element type of an instruction's operands. fp32 is only an activate output (the
-// accumulators copied unrounded, for a vector op that wants full precision).
-enum class Dtype : uint8_t { int8 = 0, bf16 = 1, fp32 = 2 };
+// Element type of an instruction's operands: int8, bf16, or fp32 as an activate output only
+// (the accumulators copied unrounded, for a vector op that wants full precision). Encoded as
+// 0 int8, 1 bf16, 2 fp32 (tpu_dtype_code).
+using xpusim::DType;
+// The encoding's code of t, or 3 (invalid) for int32; and back (nullopt for an unknown code).
+uint8_t tpu_dtype_code(DType t);
 
 // activate: function applied to each accumulator element.
 enum class ActFunc : uint8_t { none = 0, relu = 1 };
@@ -54,7 +58,7 @@ enum class AccMode : uint8_t { set = 0, acc = 1 };
 // the named memory (DRAM, unified buffer "ub", accumulators "acc").
 struct Instr {
   Opcode op = Opcode::halt;
-  Dtype dtype = Dtype::int8;
+  DType dtype = DType::int8;
   uint8_t func = 0;     // ActFunc (activate), VecFunc (vector)
   uint8_t flags = 0;    // matmul: AccMode; vector softmax: 1 = causal, 2 = src is fp32 (the
                         // result is dtype); rdweight: 1 = transpose

@@ -2,6 +2,26 @@
 
 #include <fmt/format.h>
 
+namespace xpusim::isa::tpu::detail {}  // namespace xpusim::isa::tpu::detail
+
+namespace xpusim::isa::tpu {
+
+uint8_t tpu_dtype_code(DType t) {
+  switch (t) {
+    case DType::int8:
+      return 0;
+    case DType::bf16:
+      return 1;
+    case DType::fp32:
+      return 2;
+    case DType::int32:
+      break;
+  }
+  return 3;
+}
+
+}  // namespace xpusim::isa::tpu
+
 namespace xpusim::isa::tpu::detail {
 
 const char* field_name(Field f) {
@@ -14,7 +34,7 @@ const char* field_name(Field f) {
 uint64_t get_field(const Instr& in, Field f) {
   switch (f) {
     case Field::dtype:
-      return uint64_t(in.dtype);
+      return tpu_dtype_code(in.dtype);
     case Field::func:
       return in.func;
     case Field::flags:
@@ -51,8 +71,8 @@ uint64_t get_field(const Instr& in, Field f) {
 
 void set_field(Instr& in, Field f, uint64_t v) {
   switch (f) {
-    case Field::dtype:
-      in.dtype = Dtype(v);
+    case Field::dtype:  // a code that is no TPU dtype reads as int32, which none accepts
+      in.dtype = v == 0 ? DType::int8 : v == 1 ? DType::bf16 : v == 2 ? DType::fp32 : DType::int32;
       break;
     case Field::func:
       in.func = uint8_t(v);
@@ -262,7 +282,7 @@ std::string check_instr(const Instr& in) {
       return op + " does not use " + what + ": it must be 0";
     }
   }
-  if (in.dtype == Dtype::fp32 && in.op != Opcode::activate)
+  if (in.dtype == DType::fp32 && in.op != Opcode::activate)
     return op + " dtype fp32 is only an activate output";
   if (in.op == Opcode::activate && (in.shift < 0 || in.shift > 62)) {
     // requantize() shifts a 64-bit product: larger shifts are meaningless (and undefined).
@@ -272,7 +292,7 @@ std::string check_instr(const Instr& in) {
     auto f = VecFunc(in.func);
     std::string name = kind_names(Kind::vec_func)[in.func];
     // int8 carries no scale, so only ops whose int8 result is meaningful without one exist.
-    if (in.dtype == Dtype::int8 && f != VecFunc::add && f != VecFunc::relu &&
+    if (in.dtype == DType::int8 && f != VecFunc::add && f != VecFunc::relu &&
         f != VecFunc::rowmax && f != VecFunc::rowavg) {
       return "vector " + name + " needs dtype bf16 (int8 is allowed for add, relu, rowmax, rowavg)";
     }

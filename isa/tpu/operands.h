@@ -43,7 +43,7 @@ enum class Kind : uint8_t {
   i32,       // signed decimal
   f32,       // a number stored as its fp32 bits
   bit,       // 0 or 1
-  dtype,     // Dtype by name
+  dtype,     // DType by name
   act_func,  // ActFunc by name
   vec_func,  // VecFunc by name
   acc_mode,  // AccMode by name

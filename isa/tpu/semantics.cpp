@@ -23,12 +23,12 @@ float imm_float(const Instr& in) {
 }
 
 // Loads n elements of type t at addr as floats (int8 exactly).
-std::vector<float> load(const ByteStore& m, uint64_t addr, uint64_t n, Dtype t,
+std::vector<float> load(const ByteStore& m, uint64_t addr, uint64_t n, DType t,
                         const std::string& who) {
   std::vector<float> v(n);
-  if (t == Dtype::fp32) {
+  if (t == DType::fp32) {
     m.read(addr, v.data(), n * 4, who);
-  } else if (t == Dtype::int8) {
+  } else if (t == DType::int8) {
     std::vector<int8_t> raw(n);
     m.read(addr, raw.data(), n, who);
     for (uint64_t i = 0; i < n; ++i) v[i] = raw[i];
@@ -41,8 +41,8 @@ std::vector<float> load(const ByteStore& m, uint64_t addr, uint64_t n, Dtype t,
 }
 
 // Stores floats as type t (int8: round half away from zero and saturate; bf16: RNE).
-void store(ByteStore& m, uint64_t addr, const std::vector<float>& v, Dtype t) {
-  if (t == Dtype::int8) {
+void store(ByteStore& m, uint64_t addr, const std::vector<float>& v, DType t) {
+  if (t == DType::int8) {
     std::vector<int8_t> raw(v.size());
     for (size_t i = 0; i < v.size(); ++i) raw[i] = numeric::saturate_int8(std::llround(v[i]));
     m.write(addr, raw.data(), raw.size());
@@ -55,12 +55,12 @@ void store(ByteStore& m, uint64_t addr, const std::vector<float>& v, Dtype t) {
 
 }  // namespace
 
-int elem_bytes(Dtype t) {
-  return t == Dtype::int8 ? 1 : t == Dtype::bf16 ? 2 : 4;
+int elem_bytes(DType t) {
+  return dtype_size(t);
 }
 
-Dtype vector_src_dtype(const Instr& in) {
-  return in.flags & 2 ? Dtype::fp32 : in.dtype;
+DType vector_src_dtype(const Instr& in) {
+  return in.flags & 2 ? DType::fp32 : in.dtype;
 }
 
 void exec_rdhost(const Instr& in, const ByteStore& dram, ByteStore& ub, const std::string& who) {
@@ -101,7 +101,7 @@ void exec_rdconv(const Instr& in, const ByteStore& dram, ByteStore& ub, const st
   // Padding value: zero, or the lowest value of the dtype (max pooling).
   std::vector<uint8_t> pad(e, 0);
   if (in.flags & 1) {
-    if (in.dtype == Dtype::int8)
+    if (in.dtype == DType::int8)
       pad[0] = 0x80;
     else
       pad[0] = 0x80, pad[1] = 0xff;  // bf16 -inf is 0xff80 (little-endian: 80 ff)
@@ -164,11 +164,11 @@ void exec_matmul(const Instr& in, const ByteStore& ub, const WeightTile& w, Byte
     throw Error(
         fmt::format("{}: the weight FIFO head is a {}x{} {} tile, the matmul expects "
                     "{}x{} {}",
-                    who, w.k, w.n, w.dtype == Dtype::int8 ? "int8" : "bf16", in.k, in.cols,
-                    in.dtype == Dtype::int8 ? "int8" : "bf16"));
+                    who, w.k, w.n, w.dtype == DType::int8 ? "int8" : "bf16", in.k, in.cols,
+                    in.dtype == DType::int8 ? "int8" : "bf16"));
   const uint64_t M = in.rows, K = in.k, N = in.cols;
   const bool accumulate = AccMode(in.flags & 1) == AccMode::acc;
-  if (in.dtype == Dtype::int8) {
+  if (in.dtype == DType::int8) {
     std::vector<int8_t> a(M * K);
     ub.read(in.ub, a.data(), M * K, who);
     const int8_t* b = reinterpret_cast<const int8_t*>(w.data.data());
@@ -185,7 +185,7 @@ void exec_matmul(const Instr& in, const ByteStore& ub, const WeightTile& w, Byte
       }
     acc.write(in.src, c.data(), M * N * 4);
   } else {
-    std::vector<float> a = load(ub, in.ub, M * K, Dtype::bf16, who);
+    std::vector<float> a = load(ub, in.ub, M * K, DType::bf16, who);
     std::vector<float> b(K * N);
     for (uint64_t i = 0; i < K * N; ++i) {
       uint16_t h;
@@ -209,7 +209,7 @@ void exec_matmul(const Instr& in, const ByteStore& ub, const WeightTile& w, Byte
 void exec_activate(const Instr& in, const ByteStore& acc, ByteStore& ub, const std::string& who) {
   const uint64_t n = uint64_t(in.rows) * in.cols;
   const bool relu = ActFunc(in.func) == ActFunc::relu;
-  if (in.dtype == Dtype::int8) {
+  if (in.dtype == DType::int8) {
     std::vector<int32_t> c(n);
     acc.read(in.src, c.data(), n * 4, who);
     std::vector<int8_t> o(n);
@@ -218,7 +218,7 @@ void exec_activate(const Instr& in, const ByteStore& acc, ByteStore& ub, const s
       o[i] = relu && q < 0 ? 0 : q;
     }
     ub.write(in.ub, o.data(), n);
-  } else if (in.dtype == Dtype::fp32) {
+  } else if (in.dtype == DType::fp32) {
     std::vector<float> c(n);
     acc.read(in.src, c.data(), n * 4, who);
     if (relu)
@@ -277,12 +277,12 @@ int vector_passes(VecFunc f) {
 void exec_vector(const Instr& in, ByteStore& ub, const std::string& who) {
   const VecFunc f = VecFunc(in.func);
   const uint64_t R = in.rows, C = in.cols;
-  if (in.dtype == Dtype::int8 && f != VecFunc::add && f != VecFunc::relu && f != VecFunc::rowmax &&
+  if (in.dtype == DType::int8 && f != VecFunc::add && f != VecFunc::relu && f != VecFunc::rowmax &&
       f != VecFunc::rowavg)
     throw Error(who + ": this vector function takes bf16 operands only");
-  if (in.dtype == Dtype::fp32 || ((in.flags & 2) && f != VecFunc::softmax))
+  if (in.dtype == DType::fp32 || ((in.flags & 2) && f != VecFunc::softmax))
     throw Error(who + ": vector results are int8 or bf16; only softmax reads fp32 (flag 2)");
-  const Dtype src_t = vector_src_dtype(in);
+  const DType src_t = vector_src_dtype(in);
   std::vector<float> x = load(ub, in.src, vector_src_bytes(in) / elem_bytes(src_t), src_t, who);
   std::vector<float> y;
   const float imm = imm_float(in);

@@ -12,14 +12,14 @@
 
 namespace xpusim::isa::tpu {
 
-int elem_bytes(Dtype t);
+int elem_bytes(DType t);
 // Element type of a vector instruction's first source (fp32 for a softmax with flag 2).
-Dtype vector_src_dtype(const Instr& in);
+DType vector_src_dtype(const Instr& in);
 
 // A weight tile as it sits in the weight FIFO.
 struct WeightTile {
   uint32_t k = 0, n = 0;
-  Dtype dtype = Dtype::int8;
+  DType dtype = DType::int8;
   std::vector<uint8_t> data;  // k x n elements, row-major
 };
 

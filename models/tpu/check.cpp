@@ -10,7 +10,7 @@
 
 namespace xpusim::tpu {
 
-using isa::tpu::Dtype;
+using isa::tpu::DType;
 using isa::tpu::Instr;
 using isa::tpu::Opcode;
 
@@ -68,12 +68,12 @@ void ProgramCheck::instr(const Instr& in) const {
     need(in.rows > 0 && row_bytes > 0, "rows and the row size must be positive");
     dram_rows(in.dram, in.rows, in.stride, row_bytes, "DRAM range");
   };
-  need(in.dtype != Dtype::fp32 || in.op == Opcode::activate,
+  need(in.dtype != DType::fp32 || in.op == Opcode::activate,
        "dtype fp32 is only an activate output");
   auto dtype_ok = [&]() {
-    need(in.dtype == Dtype::int8 ? p_.int8 : p_.bf16,
+    need(in.dtype == DType::int8 ? p_.int8 : p_.bf16,
          "the arrays of this configuration do not multiply {} (array.dtypes)",
-         in.dtype == Dtype::int8 ? "int8" : "bf16");
+         in.dtype == DType::int8 ? "int8" : "bf16");
   };
   switch (in.op) {
     case Opcode::rdhost:
@@ -113,7 +113,7 @@ void ProgramCheck::instr(const Instr& in) const {
     }
     case Opcode::matmul: {
       dtype_ok();
-      need(!p_.rtl || in.dtype == Dtype::int8, "--rtl: the RTL array multiplies int8, not bf16");
+      need(!p_.rtl || in.dtype == DType::int8, "--rtl: the RTL array multiplies int8, not bf16");
       need(in.rows > 0 && in.k > 0 && in.cols > 0, "m, k and n must be positive");
       const uint32_t R = uint32_t(p_.rows), C = uint32_t(p_.cols);
       switch (p_.dataflow) {

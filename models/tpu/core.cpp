@@ -13,7 +13,7 @@
 
 namespace xpusim::tpu {
 
-using isa::tpu::Dtype;
+using isa::tpu::DType;
 using isa::tpu::Instr;
 using isa::tpu::Opcode;
 
@@ -769,8 +769,8 @@ void TpuCore::record_matmul(int u, const Instr& in, uint64_t load_start, uint64_
 
 std::vector<OpCount> TpuCore::ops() const {
   std::vector<OpCount> v;
-  for (Dtype t : {Dtype::int8, Dtype::bf16, Dtype::fp32}) {
-    const char* name = t == Dtype::int8 ? "int8" : t == Dtype::bf16 ? "bf16" : "fp32";
+  for (DType t : {DType::int8, DType::bf16, DType::fp32}) {
+    const char* name = dtype_name(t);
     if (macs_by_dtype_[size_t(t)]) v.push_back({"mac", name, macs_by_dtype_[size_t(t)]});
     if (vector_elements_[size_t(t)]) v.push_back({"vector", name, vector_elements_[size_t(t)]});
   }

@@ -220,8 +220,8 @@ class TpuCore : public sc_core::sc_module {
   uint64_t& stream_cycles_;
   uint64_t& weight_stall_cycles_;
   uint64_t& dispatched_;
-  uint64_t macs_by_dtype_[3] = {};  // index: isa::tpu::Dtype
-  uint64_t vector_elements_[3] = {};
+  uint64_t macs_by_dtype_[4] = {};  // index: DType
+  uint64_t vector_elements_[4] = {};
 };
 
 }  // namespace xpusim::tpu

@@ -41,14 +41,14 @@ std::vector<int32_t> model_values(const MatmulTile& t) {
   ub.write(0, t.a.data(), M * K);
   Instr in;
   in.op = Opcode::matmul;
-  in.dtype = Dtype::int8;
+  in.dtype = DType::int8;
   in.rows = t.m;
   in.k = t.k;
   in.cols = t.n;
   WeightTile w;
   w.k = uint32_t(t.k);
   w.n = uint32_t(t.n);
-  w.dtype = Dtype::int8;
+  w.dtype = DType::int8;
   w.data.assign(reinterpret_cast<const uint8_t*>(t.b.data()),
                 reinterpret_cast<const uint8_t*>(t.b.data()) + t.b.size());
   exec_matmul(in, ub, w, acc, "cosim");

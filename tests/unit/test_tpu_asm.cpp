@@ -281,11 +281,11 @@ body: matmul ub=0x100, acc=0x0, m=4, k=8, n=4, dtype=bf16, mode=acc, mxu=1
 TEST_CASE("tpu asm: every opcode and enum value", "[unit]") {
   auto p = assemble(kAllOps, "all.s");
   REQUIRE(p.size() == 25);
-  CHECK(p[0] == Instr{Opcode::rdhost, Dtype::int8, 0, 0, 0x10000, 0, 0, 0, 16, 16, 0, 16, 0, 0});
+  CHECK(p[0] == Instr{Opcode::rdhost, DType::int8, 0, 0, 0x10000, 0, 0, 0, 16, 16, 0, 16, 0, 0});
   CHECK(p[0].line == 3);
   CHECK((p[1].stride == 16 && p[1].flags == 0));
   CHECK((p[2].dram == UINT64_MAX && p[2].rows == 8 && p[2].cols == 4 && p[2].stride == 16 &&
-         p[2].dtype == Dtype::bf16 && p[2].flags == 1 && p[2].mxu == 1));
+         p[2].dtype == DType::bf16 && p[2].flags == 1 && p[2].mxu == 1));
   CHECK((p[3].flags == uint8_t(AccMode::set) && p[4].flags == uint8_t(AccMode::acc)));
   CHECK((p[4].ub == 0x100 && p[4].rows == 4 && p[4].k == 8 && p[4].cols == 4 && p[4].line == 7 &&
          p[4].mxu == 1 && p[3].mxu == 0));
@@ -303,9 +303,9 @@ TEST_CASE("tpu asm: every opcode and enum value", "[unit]") {
   CHECK(p[17].imm == int32_t(f32_bits(INFINITY)));
   CHECK((p[18].op == Opcode::loop && p[18].target == 4 && p[18].count == 3));
   // rdconv packs its geometry as instr.h's conv_geom() reads it.
-  CHECK(p[19] == Instr{Opcode::rdconv, Dtype::int8, 0, 0, 0x40000, 0x800, 0, 3, 10, 27, 0,
+  CHECK(p[19] == Instr{Opcode::rdconv, DType::int8, 0, 0, 0x40000, 0x800, 0, 3, 10, 27, 0,
                        5u << 16 | 7, 3 << 24 | 3 << 16 | 1 << 8 | 1, 0});
-  CHECK(p[20] == Instr{Opcode::rdconv, Dtype::bf16, 0, 1, 0x50000, 0x900, 3, 16, 2, 4, 5,
+  CHECK(p[20] == Instr{Opcode::rdconv, DType::bf16, 0, 1, 0x50000, 0x900, 3, 16, 2, 4, 5,
                        300u << 16 | 65535, 4 << 24 | 2 << 16 | 3 << 8 | 2, 8 << 16 | 1 << 8 | 2});
   CHECK(p[21].stride == 64);
   CHECK((p[23].op == Opcode::loop && p[23].target == 0 && p[23].count == 2));
@@ -340,7 +340,7 @@ TEST_CASE("tpu asm: every opcode and enum value", "[unit]") {
 TEST_CASE("tpu encoding: byte layout", "[unit]") {
   // Every field set (no opcode uses them all: encode() does not validate, decode() does).
   Instr all{Opcode::vector,
-            Dtype::bf16,
+            DType::bf16,
             6,
             1,
             0x0102030405060708ull,
@@ -556,7 +556,7 @@ TEST_CASE("tpu asm: diagnostics", "[unit]") {
 }
 
 TEST_CASE("tpu decode: diagnostics name the file and the instruction", "[unit]") {
-  Instr mm{Opcode::matmul, Dtype::int8, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0};
+  Instr mm{Opcode::matmul, DType::int8, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0};
   auto good = encode({mm, mm});
   auto with = [&](size_t byte, uint8_t v) {
     auto b = good;
@@ -589,11 +589,11 @@ TEST_CASE("tpu decode: diagnostics name the file and the instruction", "[unit]")
   CHECK(with(47, 1) ==
         "w.bin: instruction 1 (byte offset 56): matmul does not use field shift: it must be 0");
 
-  Instr act{Opcode::activate, Dtype::int8, 2, 0, 0, 0, 0, 0, 1, 1, 0, 0, 1, 0};
+  Instr act{Opcode::activate, DType::int8, 2, 0, 0, 0, 0, 0, 1, 1, 0, 0, 1, 0};
   CHECK(error_of([&] { decode(encode({act}), "a.bin"); }) ==
         "a.bin: instruction 0 (byte offset 8): activate func 2 is out of range (0 to 1)");
   Instr vec{
-      Opcode::vector, Dtype::int8, uint8_t(VecFunc::softmax), 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0};
+      Opcode::vector, DType::int8, uint8_t(VecFunc::softmax), 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0};
   CHECK_THAT(error_of([&] { decode(encode({vec}), "v.bin"); }),
              Contains("v.bin: instruction 0 (byte offset 8): vector softmax needs dtype bf16"));
   vec.func = 11;
@@ -616,7 +616,7 @@ TEST_CASE("tpu decode: diagnostics name the file and the instruction", "[unit]")
         "rowavg do)");
 
   Instr conv{Opcode::rdconv,
-             Dtype::int8,
+             DType::int8,
              0,
              0,
              0,

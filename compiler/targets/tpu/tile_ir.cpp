@@ -14,7 +14,7 @@
 namespace xpusim::compiler::tpu {
 namespace {
 
-using isa::tpu::Dtype;
+using isa::tpu::DType;
 using isa::tpu::VecFunc;
 using isa::tpu::detail::Kind;
 using isa::tpu::detail::kind_names;
@@ -50,13 +50,13 @@ struct Text {
   std::string operator()(const Matmul& o) const {
     return fmt::format("matmul       {} x {} -> {} ({}) {}x{}x{} {}", to_text(o.a),
                        to_text(o.weights), to_text(o.acc), o.accumulate ? "acc" : "set", o.m, o.k,
-                       o.n, name_of(Kind::dtype, unsigned(o.dtype)));
+                       o.n, dtype_name(o.dtype));
   }
   std::string operator()(const Drain& o) const {
     std::string how = name_of(Kind::act_func, unsigned(o.func));
-    if (o.dtype == Dtype::int8) how += fmt::format(", requant {}/2^{}", o.mult, o.shift);
+    if (o.dtype == DType::int8) how += fmt::format(", requant {}/2^{}", o.mult, o.shift);
     return fmt::format("drain        {} -> {} {}x{} {} ({})", to_text(o.acc), to_text(o.dst),
-                       o.rows, o.cols, name_of(Kind::dtype, unsigned(o.dtype)), how);
+                       o.rows, o.cols, dtype_name(o.dtype), how);
   }
   std::string operator()(const Vector& o) const {
     std::string src = to_text(o.src);
@@ -71,7 +71,7 @@ struct Text {
       how += fmt::format(" (eps {})", o.imm);
     return fmt::format("vector       {} {} -> {} {}x{} {}{}",
                        name_of(Kind::vec_func, unsigned(o.func)), src, to_text(o.dst), o.rows,
-                       o.cols, name_of(Kind::dtype, unsigned(o.dtype)), how);
+                       o.cols, dtype_name(o.dtype), how);
   }
   std::string operator()(const Store& o) const {
     return fmt::format("store        {} -> {}  ({})", to_text(o.src), rect(o.dst), dma(o.dst));

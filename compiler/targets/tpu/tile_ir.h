@@ -50,7 +50,7 @@ struct Load {
 // im2col matrix (rdconv); pooling gathers whole windows (k0 = 0).
 struct Gather {
   std::string operand;
-  isa::tpu::Dtype dtype = isa::tpu::Dtype::int8;
+  isa::tpu::DType dtype = isa::tpu::DType::int8;
   uint64_t image = 0;  // DRAM address of the image (of its group's first channel)
   isa::tpu::ConvGeom geom{};
   uint64_t m0 = 0, rows = 0, k0 = 0, cols = 0;
@@ -61,13 +61,13 @@ struct Gather {
 // N x K, so src's rows are its columns in DRAM.
 struct LoadWeights {
   DramTile src;
-  isa::tpu::Dtype dtype = isa::tpu::Dtype::int8;
+  isa::tpu::DType dtype = isa::tpu::DType::int8;
   bool transposed = false;
   Place dst;  // a FIFO
 };
 // A (m x k, in the UB) x the FIFO's head tile (k x n) -> accumulator slot (m x n, int32/fp32).
 struct Matmul {
-  isa::tpu::Dtype dtype = isa::tpu::Dtype::int8;
+  isa::tpu::DType dtype = isa::tpu::DType::int8;
   Place a, weights, acc;
   bool accumulate = false;  // add to the slot (the K tiles after the first), else set it
   uint64_t m = 0, k = 0, n = 0;
@@ -75,7 +75,7 @@ struct Matmul {
 // Accumulator slot -> UB through the activation pipeline (activate).
 struct Drain {
   Place acc, dst;
-  isa::tpu::Dtype dtype = isa::tpu::Dtype::int8;  // of the result (fp32: unrounded)
+  isa::tpu::DType dtype = isa::tpu::DType::int8;  // of the result (fp32: unrounded)
   uint64_t rows = 0, cols = 0;
   isa::tpu::ActFunc func = isa::tpu::ActFunc::none;
   int32_t mult = 1, shift = 0;  // int8 requantisation
@@ -83,7 +83,7 @@ struct Drain {
 // UB -> UB on the vector unit, rows x cols of output (vector).
 struct Vector {
   isa::tpu::VecFunc func = isa::tpu::VecFunc::add;
-  isa::tpu::Dtype dtype = isa::tpu::Dtype::bf16;
+  isa::tpu::DType dtype = isa::tpu::DType::bf16;
   Place src;
   std::optional<Place> src2;  // add/mul: the second operand; norms: the weights in P
   Place dst;

@@ -13,18 +13,18 @@ namespace xpusim::compiler::tpu {
 namespace {
 
 using isa::tpu::ActFunc;
-using isa::tpu::Dtype;
+using isa::tpu::DType;
 using isa::tpu::VecFunc;
 using xpusim::tpu::Dataflow;
 
-const char* dtype_text(Dtype d) {
-  return isa::tpu::detail::kind_names(isa::tpu::detail::Kind::dtype)[size_t(d)];
+const char* dtype_text(DType d) {
+  return dtype_name(d);
 }
 
 // A GEMM C (M x N) = A (M x K) * B (K x N) with its operands' places in DRAM.
 struct GemmSpec {
   int64_t M = 0, N = 0, K = 0;
-  Dtype dt = Dtype::int8;
+  DType dt = DType::int8;
   std::string a_name, b_name, c_name;  // what A, B and C are, for the nest's title
   bool a_conv = false;                 // A is the im2col view of an NHWC image at a_addr
   isa::tpu::ConvGeom geom{};           // when a_conv
@@ -86,14 +86,14 @@ class Tiler {
     return cores_ > 1 ? fmt::format(" (core {} of {})", core, cores_) : std::string();
   }
 
-  Dtype dtype_of(const Node& n, DType t) const {
-    if (t == DType::int8) return Dtype::int8;
-    if (t == DType::bf16) return Dtype::bf16;
+  DType dtype_of(const Node& n, DType t) const {
+    if (t == DType::int8) return DType::int8;
+    if (t == DType::bf16) return DType::bf16;
     unsupported(n, fmt::format("dtype {} is not a TPU operand type", dtype_name(t)));
   }
 
-  void need_array_dtype(const Node& n, Dtype d) const {
-    if (d == Dtype::int8 ? !c_.int8 : !c_.bf16)
+  void need_array_dtype(const Node& n, DType d) const {
+    if (d == DType::int8 ? !c_.int8 : !c_.bf16)
       unsupported(n, fmt::format("the arrays do not multiply {}", dtype_text(d)));
   }
 
@@ -226,7 +226,7 @@ class Tiler {
             op(Matmul{s.dt, a, fifo_of, acc, k0 != 0, mt, kt, nt});
           }
           const Place o = ub(Region::O, tile % 2);
-          op(Drain{acc, o, s.c_fp32 ? Dtype::fp32 : s.dt, mt, nt,
+          op(Drain{acc, o, s.c_fp32 ? DType::fp32 : s.dt, mt, nt,
                    s.relu ? ActFunc::relu : ActFunc::none, s.mult, s.shift});
           op(Store{
               o, DramTile{"C", m0, mt, n0, nt, eo, s.c_addr + m0 * s.ldc + n0 * eo, s.ldc, false}});
@@ -339,7 +339,7 @@ class Tiler {
     const OpAttrs& at = n.attrs;
     if (!at.pool_max && (at.pad_h || at.pad_w))
       unsupported(n, "average pooling with padding (the divisor varies per pixel)");
-    const Dtype dt = dtype_of(n, g_.tensor(n.inputs[0]).dtype);
+    const DType dt = dtype_of(n, g_.tensor(n.inputs[0]).dtype);
     const uint64_t e = uint64_t(isa::tpu::elem_bytes(dt));
     const uint64_t win = uint64_t(at.kernel_h * at.kernel_w), C = uint64_t(x[1]);
     const uint64_t pixels = uint64_t(y[2] * y[3]);
@@ -379,9 +379,9 @@ class Tiler {
   void lower_vector(const Node& n, VecFunc f) {
     need_vpu(n);
     const auto& x = g_.tensor(n.inputs[0]);
-    const Dtype dt = dtype_of(n, x.dtype);
+    const DType dt = dtype_of(n, x.dtype);
     const bool int8_ok = f == VecFunc::add || f == VecFunc::relu;
-    if (dt == Dtype::int8 && !int8_ok)
+    if (dt == DType::int8 && !int8_ok)
       unsupported(n, "the vector unit computes this function on bf16 only");
     const uint64_t e = uint64_t(isa::tpu::elem_bytes(dt));
     const bool two = f == VecFunc::add || f == VecFunc::mul;
@@ -445,8 +445,8 @@ class Tiler {
   void lower_attention(const Node& n) {
     need_vpu(n);
     const AttentionDims ad = attention_dims(g_, n);
-    const Dtype dt = dtype_of(n, g_.tensor(n.inputs[0]).dtype);
-    if (dt != Dtype::bf16) unsupported(n, "attention runs on bf16 only");
+    const DType dt = dtype_of(n, g_.tensor(n.inputs[0]).dtype);
+    if (dt != DType::bf16) unsupported(n, "attention runs on bf16 only");
     const uint64_t e = 2, B = uint64_t(ad.batch), H = uint64_t(ad.heads), SQ = uint64_t(ad.seq_q),
                    D = uint64_t(ad.head_dim), KVH = uint64_t(ad.kv_heads),
                    SKV = uint64_t(ad.seq_kv);
@@ -511,7 +511,7 @@ class Tiler {
       const uint64_t r = std::min(rt, rows - r0);
       const Place a = ub(Region::A, t % 2), o = ub(Region::O, t % 2);
       op(Load{DramTile{"X", r0, r, 0, cols, 4, src + r0 * in_bytes, in_bytes, true}, a});
-      op(Vector{VecFunc::softmax, Dtype::bf16, a, std::nullopt, o, r, cols, 0, scale, causal, true,
+      op(Vector{VecFunc::softmax, DType::bf16, a, std::nullopt, o, r, cols, 0, scale, causal, true,
                 int32_t(offset + r0)});
       op(Store{o, DramTile{"Y", r0, r, 0, cols, 2, dst + r0 * row_bytes, row_bytes, true}});
     }
