@@ -6,10 +6,7 @@
 namespace xpusim::cli {
 namespace {
 
-struct Args {
-  std::string answers, lab;
-  bool print_expected = false;
-} args;
+lab::CheckOptions args;
 
 }  // namespace
 
@@ -20,16 +17,24 @@ CLI::App* add_lab_command(CLI::App& app) {
       "check",
       "grade an answers file against values simulated for the lab (its layers, or its tile "
       "sequences on the verilated systolic array)");
-  check->add_option("answers", args.answers, "the filled answers file (answers-template.yaml)");
-  check->add_option("--lab", args.lab,
-                    "the lab's folder or lab.yaml (default: the answers file's 'lab:' key)");
+  check->add_option("answers", args.answers_file,
+                    "the filled answers file (answers-template.yaml)");
+  check->add_option("--lab", args.lab_arg,
+                    "the lab: a built-in lab's name, folder or lab.yaml (default: the answers "
+                    "file's 'lab:' key); graded against the built-in definition of that name");
+  check->add_flag("--custom-lab", args.custom_lab,
+                  "grade against the lab.yaml named, not the built-in lab of its name (the result "
+                  "says so)");
+  check->add_flag("--instructor", args.instructor,
+                  "instructors: show every expected value, not only those of right answers");
   check->add_flag("--print-expected", args.print_expected,
-                  "print a filled answers file with the expected values instead of grading");
+                  "instructors (with --instructor): print a filled answers file with the expected "
+                  "values instead of grading");
   return lab;
 }
 
 int run_lab_command() {
-  return lab::check_lab(args.answers, args.lab, args.print_expected);
+  return lab::check_lab(args);
 }
 
 }  // namespace xpusim::cli

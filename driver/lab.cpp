@@ -33,22 +33,28 @@ const LabKind& find_lab_kind(const std::string& name) {
   return kinds().find(name);
 }
 
-int check_lab(const std::string& answers_file, const std::string& lab_arg, bool print_expected) {
-  if (answers_file.empty() && !print_expected)
+int check_lab(const CheckOptions& o) {
+  if (o.answers_file.empty() && !o.print_expected)
     throw Error("lab check: give the answers file (or --print-expected with --lab DIR)");
   CheckRequest req;
-  req.answers_file = answers_file;
-  req.print_expected = print_expected;
-  if (!answers_file.empty()) {
-    req.answers = load_yaml(answers_file);
+  req.answers_file = o.answers_file;
+  req.print_expected = o.print_expected;
+  req.instructor = o.instructor;
+  if (!o.answers_file.empty()) {
+    req.answers = load_yaml(o.answers_file);
     if (!req.answers.IsMap())
-      throw Error(SourceLoc{answers_file, 1},
+      throw Error(SourceLoc{o.answers_file, 1},
                   "expected a map with keys lab, lang, student, answers (see the lab's "
-                  "answers-template.yaml)");
+                  "answers-template.yaml) / 应为包含 lab、lang、student、answers 的映射（见实验的 "
+                  "answers-template.yaml）");
   }
-  req.lab_file = find_lab(lab_arg, answers_file, req.answers).string();
-  req.lab = load_yaml(req.lab_file);
-  return find_lab_kind(lab_kind(req.lab_file, req.lab)).check(req);
+  req.lab_source = choose_lab(find_lab(o.lab_arg, o.answers_file, req.answers), o.custom_lab);
+  req.lab = load_yaml(req.lab_source.file);
+  if (o.print_expected && !o.instructor)
+    throw Error(
+        "lab check --print-expected prints every expected answer: it is for instructors "
+        "and needs --instructor");
+  return find_lab_kind(lab_kind(req.lab_source.file, req.lab)).check(req);
 }
 
 YAML::Node load_yaml(const std::string& file) {
@@ -108,8 +114,9 @@ std::string lab_kind(const std::string& file, const YAML::Node& root) {
   return k;
 }
 
-LabHead load_lab_head(const std::string& file, const YAML::Node& root,
+LabHead load_lab_head(const LabSource& source, const YAML::Node& root,
                       const std::vector<std::string>& keys) {
+  const std::string& file = source.file;
   const std::string what = "lab definition";
   std::vector<std::string> allowed = {"schema", "kind", "name", "title", "title_zh", "array"};
   allowed.insert(allowed.end(), keys.begin(), keys.end());
@@ -119,6 +126,7 @@ LabHead load_lab_head(const std::string& file, const YAML::Node& root,
     throw Error(loc_of(file, schema),
                 "schema '" + schema.Scalar() + "' is not supported (expected 1)");
   LabHead lab;
+  lab.source = source;
   lab.file = file;
   lab.name = scalar(file, need(file, root, "name", what), "name");
   lab.title = scalar(file, need(file, root, "title", what), "title");
@@ -130,44 +138,167 @@ LabHead load_lab_head(const std::string& file, const YAML::Node& root,
   return lab;
 }
 
+fs::path builtin_labs_dir() {
+  // This file is driver/lab.cpp of the source tree; the build names it by its absolute path.
+  return fs::path(__FILE__).parent_path().parent_path() / "docs" / "labs";
+}
+
+namespace {
+
+// The name: of a lab.yaml, or "" when it has none.
+std::string lab_name(const fs::path& file) {
+  const YAML::Node root = load_yaml(file.string());
+  const YAML::Node name = root.IsMap() ? root["name"] : YAML::Node();
+  return name && name.IsScalar() ? name.Scalar() : "";
+}
+
+// The built-in labs: name and lab.yaml.
+std::vector<std::pair<std::string, fs::path>> builtin_labs() {
+  const fs::path dir = builtin_labs_dir();
+  if (!fs::is_directory(dir))
+    throw Error(fmt::format("the labs shipped with xpusim are not in '{}'", dir.string()));
+  std::vector<std::pair<std::string, fs::path>> labs;
+  for (const fs::directory_entry& d : fs::directory_iterator(dir))
+    if (fs::is_regular_file(d.path() / "lab.yaml"))
+      labs.emplace_back(lab_name(d.path() / "lab.yaml"), d.path() / "lab.yaml");
+  std::sort(labs.begin(), labs.end());
+  return labs;
+}
+
+std::string builtin_names() {
+  std::vector<std::string> names;
+  for (const auto& l : builtin_labs()) names.push_back(l.first);
+  return fmt::format("{}", fmt::join(names, ", "));
+}
+
+}  // namespace
+
 fs::path find_lab(const std::string& lab_arg, const std::string& answers_file,
                   const YAML::Node& answers) {
   auto file_of = [](const fs::path& p) { return fs::is_directory(p) ? p / "lab.yaml" : p; };
+  auto builtin = [](const std::string& name) {
+    for (const auto& l : builtin_labs())
+      if (l.first == name) return l.second;
+    return fs::path();
+  };
   if (!lab_arg.empty()) {
     const fs::path p = file_of(lab_arg);
-    if (!fs::is_regular_file(p)) throw Error(fmt::format("--lab: '{}' does not exist", p.string()));
-    return p;
+    if (fs::is_regular_file(p)) return p;
+    if (const fs::path b = builtin(lab_arg); !b.empty()) return b;
+    throw Error(
+        fmt::format("--lab: '{}' is neither a lab.yaml, its folder, nor a built-in lab ({})",
+                    lab_arg, builtin_names()));
   }
-  if (answers_file.empty()) throw Error("lab check --print-expected: name the lab with --lab DIR");
+  if (answers_file.empty()) throw Error("lab check --print-expected: name the lab with --lab");
   const YAML::Node key = answers["lab"];
   if (!key || key.IsNull())
     throw Error(SourceLoc{answers_file, 1},
-                "no 'lab:' key naming the lab (its lab.yaml or folder); add one or pass --lab DIR");
+                "no 'lab:' key naming the lab; add one (e.g. lab: 01-systolic-dataflows) or pass "
+                "--lab / 缺少指明实验的 'lab:'：请加上一行（例如 lab: 01-systolic-dataflows），"
+                "或使用 --lab");
   const fs::path p = scalar(answers_file, key, "lab");
   std::vector<fs::path> tried = {p};
   const fs::path beside = fs::path(answers_file).parent_path() / p;
   if (p.is_relative() && beside != p) tried.push_back(beside);
   for (const fs::path& t : tried)
     if (fs::is_regular_file(file_of(t))) return file_of(t);
+  if (const fs::path b = builtin(p.string()); !b.empty()) return b;
   std::vector<std::string> names;
   for (const fs::path& t : tried) names.push_back(file_of(t).string());
-  throw Error(loc_of(answers_file, key), fmt::format("lab '{}' not found (looked for {})",
-                                                     p.string(), fmt::join(names, ", ")));
+  throw Error(
+      loc_of(answers_file, key),
+      fmt::format("lab '{}' not found (looked for {} and the built-in labs {}) / 找不到实验 "
+                  "'{}'",
+                  p.string(), fmt::join(names, ", "), builtin_names(), p.string()));
 }
 
-AnswersHead parse_answers_head(const std::string& file, const YAML::Node& root,
+LabSource choose_lab(const fs::path& named, bool custom) {
+  LabSource s;
+  if (custom) {
+    s.file = named.string();
+    s.builtin = false;
+    return s;
+  }
+  const std::string name = lab_name(named);
+  for (const auto& [n, file] : builtin_labs())
+    if (n == name) {
+      s.file = file.string();
+      if (!fs::equivalent(file, named)) s.ignored = named.string();
+      return s;
+    }
+  throw Error(SourceLoc{named.string()},
+              fmt::format("lab '{}' is not one of the labs shipped with xpusim ({}); to grade "
+                          "against this definition, add --custom-lab",
+                          name, builtin_names()));
+}
+
+AnswersReader::AnswersReader(std::string file, const YAML::Node& root) : file_(std::move(file)) {
+  const YAML::Node lang = root["lang"];
+  if (lang && !lang.IsNull() &&
+      (!lang.IsScalar() || (lang.Scalar() != "en" && lang.Scalar() != "zh")))
+    throw Error(loc_of(file_, lang), fmt::format("lang: expected en or zh, got '{}' / lang 应为 en "
+                                                 "或 zh",
+                                                 lang.IsScalar() ? lang.Scalar() : "..."));
+  zh_ = lang && lang.IsScalar() && lang.Scalar() == "zh";
+}
+
+void AnswersReader::fail(const YAML::Node& at, const std::string& en, const std::string& zh) const {
+  throw Error(loc_of(file_, at), say(en, zh));
+}
+
+void AnswersReader::only_keys(const YAML::Node& n, const Text& what,
+                              const std::vector<std::string>& allowed) const {
+  const std::string keys = fmt::format("{}", fmt::join(allowed, ", "));
+  if (!n.IsMap())
+    fail(n, fmt::format("{}: expected a map with keys {}", what.en, keys),
+         fmt::format("{}：应为映射，键为 {}", what.zh, keys));
+  for (const auto& kv : n)
+    if (std::find(allowed.begin(), allowed.end(), kv.first.Scalar()) == allowed.end())
+      fail(kv.first,
+           fmt::format("{}: unknown key '{}'; allowed keys: {}", what.en, kv.first.Scalar(), keys),
+           fmt::format("{}：未知的键 '{}'；允许的键：{}", what.zh, kv.first.Scalar(), keys));
+}
+
+YAML::Node AnswersReader::need(const YAML::Node& map, const std::string& key) const {
+  YAML::Node v = map[key];
+  if (!v || v.IsNull())
+    fail(map, fmt::format("answers file: missing '{}' (see the lab's answers-template.yaml)", key),
+         fmt::format("答案文件：缺少 '{}'（见实验的 answers-template.yaml）", key));
+  return v;
+}
+
+double AnswersReader::number(const YAML::Node& n, const std::string& what) const {
+  const std::string s = n.IsScalar() ? n.Scalar() : "";
+  char* end = nullptr;
+  const double v = std::strtod(s.c_str(), &end);
+  if (s.empty() || *end != '\0' || !std::isfinite(v))
+    fail(n, fmt::format("{} must be a number, got '{}'", what, s),
+         fmt::format("{} 应为一个数，而不是 '{}'", what, s));
+  return v;
+}
+
+int64_t AnswersReader::positive_int(const YAML::Node& n, const std::string& what) const {
+  const std::string s = n.IsScalar() ? n.Scalar() : "";
+  char* end = nullptr;
+  errno = 0;
+  const long long v = std::strtoll(s.c_str(), &end, 10);
+  if (s.empty() || *end != '\0' || errno != 0 || v <= 0)
+    fail(n, fmt::format("{} must be a positive integer, got '{}'", what, s),
+         fmt::format("{} 应为正整数，而不是 '{}'", what, s));
+  return v;
+}
+
+AnswersHead parse_answers_head(const AnswersReader& r, const YAML::Node& root,
                                const std::vector<std::string>& keys) {
   std::vector<std::string> allowed = {"lab", "lang", "student", "answers"};
   allowed.insert(allowed.end(), keys.begin(), keys.end());
-  only_keys(file, root, "answers file", allowed);
+  r.only_keys(root, Text{"answers file", "答案文件"}, allowed);
   AnswersHead a;
-  if (const YAML::Node lang = root["lang"]; lang && !lang.IsNull()) {
-    a.lang = scalar(file, lang, "lang");
-    if (a.lang != "en" && a.lang != "zh")
-      throw Error(loc_of(file, lang), "lang: expected en or zh, got '" + a.lang + "'");
+  a.lang = r.zh() ? "zh" : "en";
+  if (const YAML::Node s = root["student"]; s && !s.IsNull()) {
+    if (!s.IsScalar()) r.fail(s, "student must be a single value", "student 应为单个值");
+    a.student = s.Scalar();
   }
-  if (const YAML::Node s = root["student"]; s && !s.IsNull())
-    a.student = scalar(file, s, "student");
   return a;
 }
 
@@ -185,10 +316,11 @@ void end_expected(YAML::Emitter& e) {
 }
 
 const Text kOk{"ok", "对"}, kWrong{"wrong", "错"}, kUnanswered{"(none)", "（未填）"},
-    kGiven{"given", "你的答案"}, kResult{"result", "结果"};
+    kNoAnswer{"unanswered", "未作答"}, kGiven{"given", "你的答案"}, kResult{"result", "结果"},
+    kHidden{"?", "?"};
 namespace {
 const Text kStudent{"student", "学生"}, kScore{"score", "得分"},
-    kWrongList{"wrong answers", "答错的题"};
+    kWrongList{"wrong answers", "答错的题"}, kUnansweredList{"unanswered", "未作答的题"};
 
 // Columns a UTF-8 string takes in a terminal: East Asian wide characters (CJK, full-width
 // forms) take two.
@@ -215,6 +347,28 @@ void Report::title(const LabHead& lab, const std::string& student) const {
   std::cout << (zh_ ? fmt::format("实验 {}：{}\n", lab.name, lab.title_zh)
                     : fmt::format("lab {}: {}\n", lab.name, lab.title));
   if (!student.empty()) std::cout << fmt::format("{}: {}\n", say(kStudent), student);
+  const LabSource& s = lab.source;
+  if (!s.builtin) {
+    const std::string line(72, '!');
+    std::cout << line << "\n"
+              << (zh_ ? fmt::format("按 {} 评分，不是 xpusim 自带的实验定义\n", s.file)
+                      : fmt::format("graded against {}, not the built-in lab\n", s.file))
+              << line << "\n";
+    return;
+  }
+  std::cout << (zh_ ? fmt::format("实验定义：{}（xpusim 自带）\n", s.file)
+                    : fmt::format("lab definition: {} (built in)\n", s.file));
+  if (!s.ignored.empty())
+    std::cout << (zh_ ? fmt::format("注意：答案文件指定的 {} 不是自带的定义，已改用自带的定义"
+                                    "评分\n",
+                                    s.ignored)
+                      : fmt::format("note: {}, named by the answers, is not the built-in "
+                                    "definition; graded against the built-in one\n",
+                                    s.ignored));
+}
+
+std::string Report::expected(const std::string& value, bool right) const {
+  return right || instructor_ ? value : say(kHidden);
 }
 
 void Report::table(const std::vector<std::vector<std::string>>& rows,
@@ -234,9 +388,13 @@ void Report::table(const std::vector<std::vector<std::string>>& rows,
   }
 }
 
-int Report::score(int right, int total, const std::vector<std::string>& wrong) const {
+int Report::score(int right, int total, const std::vector<std::string>& wrong,
+                  const std::vector<std::string>& unanswered) const {
   std::cout << fmt::format("\n{}: {} / {}\n", say(kScore), right, total);
   if (!wrong.empty()) std::cout << fmt::format("{}: {}\n", say(kWrongList), fmt::join(wrong, ", "));
+  if (!unanswered.empty())
+    std::cout << fmt::format("{} ({}): {}\n", say(kUnansweredList), unanswered.size(),
+                             fmt::join(unanswered, ", "));
   return right == total ? 0 : 1;
 }
 

@@ -108,11 +108,12 @@ std::vector<Layer> load_layers(const std::string& file) {
   return layers;
 }
 
-Lab load_lab(const std::string& f, const YAML::Node& root) {
+Lab load_lab(const LabSource& source, const YAML::Node& root) {
+  const std::string& f = source.file;
   const fs::path path = f;
   const std::string what = "lab definition";
   Lab lab;
-  lab.head = load_lab_head(f, root, {"preset", "layers", "dataflows", "graded"});
+  lab.head = load_lab_head(source, root, {"preset", "layers", "dataflows", "graded"});
   lab.preset = scalar(f, need(f, root, "preset", what), "preset");
   if (fs::path(lab.preset).extension() == ".yaml")  // a configuration file beside lab.yaml
     lab.preset = (path.parent_path() / lab.preset).string();
@@ -171,32 +172,37 @@ struct Answers {
 };
 
 Answers parse_answers(const std::string& f, const YAML::Node& root, const Lab& lab) {
+  const AnswersReader r(f, root);
   Answers a;
-  a.head = parse_answers_head(f, root, {});
+  a.head = parse_answers_head(r, root, {});
   std::vector<std::string> layer_names, quantities;
   for (const Layer& l : lab.layers) layer_names.push_back(l.name);
   for (const Graded& g : lab.graded) quantities.push_back(g.quantity->name);
-  const YAML::Node answers = need(f, root, "answers", "answers file");
-  only_keys(f, answers, "answers (one entry per layer)", layer_names);
+  const YAML::Node answers = r.need(root, "answers");
+  r.only_keys(answers, Text{"answers (one entry per layer)", "answers（每个层一项）"}, layer_names);
   for (const auto& layer : answers) {
     const std::string l = layer.first.Scalar();
     if (layer.second.IsNull()) continue;
-    only_keys(f, layer.second, "answers of layer '" + l + "' (one entry per dataflow)",
-              lab.dataflows);
+    r.only_keys(
+        layer.second,
+        Text{"answers of a layer (one entry per dataflow)", "一个层的答案（每种数据流一项）"},
+        lab.dataflows);
     for (const auto& df : layer.second) {
       const std::string d = df.first.Scalar();
       if (df.second.IsNull()) continue;
-      only_keys(f, df.second, fmt::format("answers of layer '{}', dataflow {}", l, d), quantities);
+      r.only_keys(df.second, Text{"answers of a layer and dataflow", "一个层、一种数据流的答案"},
+                  quantities);
       for (const auto& q : df.second) {
         const std::string name = q.first.Scalar();
         if (q.second.IsNull()) continue;
         const std::string what = fmt::format("{}/{}/{}", l, d, name);
-        const double v = number(f, q.second, what);
+        const double v = r.number(q.second, what);
         const Graded& g = *std::find_if(lab.graded.begin(), lab.graded.end(),
                                         [&](const Graded& x) { return name == x.quantity->name; });
         if (g.quantity->integer && v != std::floor(v))
-          throw Error(loc_of(f, q.second),
-                      what + " must be a whole number, got " + q.second.Scalar());
+          r.fail(q.second,
+                 fmt::format("{} must be a whole number, got {}", what, q.second.Scalar()),
+                 fmt::format("{} 应为整数，而不是 {}", what, q.second.Scalar()));
         a.given[{l, d, name}] = Given{q.second.Scalar(), v};
       }
     }
@@ -319,53 +325,87 @@ void print_expected(const Lab& lab, const std::map<Question, double>& expected) 
 
 const Text kLayer{"layer", "层"}, kDataflow{"dataflow", "数据流"}, kQuantity{"quantity", "指标"},
     kExpected{"expected", "正确答案"},
-    kPercent{"wrong (write a fraction, not a percent)", "错（请填小数，不要填百分数）"};
+    kPercent{"wrong (write a fraction, not a percent)", "错（请填小数，不要填百分数）"},
+    kScaleSim{"wrong (one less: SCALE-Sim prints the index of the last cycle; count the cycles)",
+              "错（少了一：SCALE-Sim 打印的是最后一个周期的编号，请数周期的个数）"},
+    kNoLoad{"wrong (the load of the stationary operand, R cycles per fold, is missing)",
+            "错（漏了装入固定操作数的时间：每次折叠 R 个周期）"};
+
+// The verdict on a wrong answer, with a hint where it matches a mistake the lab warns of:
+// SCALE-Sim's printed count (cycles - 1), the formula without the stationary load (ws and is:
+// folds * R cycles less, and the utilization of those cycles), a percent for a fraction.
+const Text& wrong_verdict(const Lab& lab, const Question& q, const Graded& g, double given,
+                          const std::map<Question, double>& expected) {
+  const auto& [layer, df, quantity] = q;
+  const double cycles = expected.at({layer, df, "cycles"});
+  const double load = df == "os" ? 0 : expected.at({layer, df, "folds"}) * double(lab.head.rows);
+  const double want = expected.at(q);
+  if (quantity == std::string("cycles")) {
+    if (given == cycles - 1) return kScaleSim;
+    if (load > 0 && given == cycles - load) return kNoLoad;
+  } else if (quantity == std::string("utilization")) {
+    if (std::fabs(given / 100 - want) <= g.tolerance) return kPercent;
+    if (load > 0 && load < cycles &&
+        std::fabs(given - want * cycles / (cycles - load)) <= g.tolerance)
+      return kNoLoad;
+  }
+  return kWrong;
+}
 
 // Prints the table of every question and the score; returns 0 when every answer is right.
-int grade(const Lab& lab, const Answers& a, const std::map<Question, double>& expected) {
-  const Report report(a.head.lang);
+int grade(const Lab& lab, const Answers& a, const std::map<Question, double>& expected,
+          bool instructor) {
+  const Report report(a.head.lang, instructor);
   report.title(lab.head, a.head.student);
-  std::cout << (report.zh() ? fmt::format("正确答案由仿真得到：配置 {}，{}x{} 阵列\n\n", lab.preset,
-                                          lab.head.rows, lab.head.cols)
-                            : fmt::format("expected values simulated on {} with a {}x{} array\n\n",
-                                          lab.preset, lab.head.rows, lab.head.cols));
+  std::cout << (report.zh()
+                    ? fmt::format("正确答案由仿真得到：配置 {}，{}x{} 阵列；只显示答对的题的"
+                                  "正确答案\n\n",
+                                  lab.preset, lab.head.rows, lab.head.cols)
+                    : fmt::format("expected values simulated on {} with a {}x{} array; "
+                                  "shown for the right answers only\n\n",
+                                  lab.preset, lab.head.rows, lab.head.cols));
   std::vector<std::vector<std::string>> rows = {{report.say(kLayer), report.say(kDataflow),
                                                  report.say(kQuantity), report.say(kExpected),
                                                  report.say(kGiven), report.say(kResult)}};
   int right = 0, total = 0;
-  std::vector<std::string> wrong;
+  std::vector<std::string> wrong, unanswered;
   for (const Layer& l : lab.layers)
     for (const std::string& df : lab.dataflows)
       for (const Graded& g : lab.graded) {
         const Question q{l.name, df, g.quantity->name};
+        const std::string item = fmt::format("{}/{}/{}", l.name, df, g.quantity->name);
         const double want = expected.at(q);
         const auto given = a.given.find(q);
         const bool answered = given != a.given.end();
         const bool ok = answered && std::fabs(given->second.value - want) <= g.tolerance;
-        const bool percent = answered && !ok && !g.quantity->integer &&
-                             std::fabs(given->second.value / 100 - want) <= g.tolerance;
-        const Text& verdict = ok ? kOk : percent ? kPercent : kWrong;
         ++total;
         right += ok;
-        if (answered && !ok) wrong.push_back(fmt::format("{}/{}/{}", l.name, df, g.quantity->name));
-        rows.push_back(
-            {l.name, df, report.zh() ? g.quantity->zh : g.quantity->name, show(*g.quantity, want),
-             answered ? given->second.text : report.say(kUnanswered), report.say(verdict)});
+        if (!answered)
+          unanswered.push_back(item);
+        else if (!ok)
+          wrong.push_back(item);
+        const Text& verdict = ok         ? kOk
+                              : answered ? wrong_verdict(lab, q, g, given->second.value, expected)
+                                         : kNoAnswer;
+        rows.push_back({l.name, df, report.zh() ? g.quantity->zh : g.quantity->name,
+                        report.expected(show(*g.quantity, want), ok),
+                        answered ? given->second.text : report.say(kUnanswered),
+                        report.say(verdict)});
       }
   report.table(rows, "<<<>><");
-  return report.score(right, total, wrong);
+  return report.score(right, total, wrong, unanswered);
 }
 
 // Lab 01's kind: grades the answers, or prints the expected ones.
 int check_layers_lab(const CheckRequest& req) {
-  const Lab lab = load_lab(req.lab_file, req.lab);
+  const Lab lab = load_lab(req.lab_source, req.lab);
   if (req.print_expected) {
     print_expected(lab, expected_values(lab));
     return 0;
   }
   const Answers answers =
       parse_answers(req.answers_file, req.answers, lab);  // before the slow part
-  return grade(lab, answers, expected_values(lab));
+  return grade(lab, answers, expected_values(lab), req.instructor);
 }
 
 const bool registered = register_lab_kind(LabKind{"layers", check_layers_lab});
