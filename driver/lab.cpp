@@ -12,6 +12,7 @@
 #include <iostream>
 
 #include "models/core/registry.h"
+#include "models/core/shipped.h"
 
 namespace fs = std::filesystem;
 
@@ -139,8 +140,7 @@ LabHead load_lab_head(const LabSource& source, const YAML::Node& root,
 }
 
 fs::path builtin_labs_dir() {
-  // This file is driver/lab.cpp of the source tree; the build names it by its absolute path.
-  return fs::path(__FILE__).parent_path().parent_path() / "docs" / "labs";
+  return shipped_dir("labs");
 }
 
 namespace {

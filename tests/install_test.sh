@@ -13,4 +13,5 @@ case "$origin" in
   *"$prefix/share/xpusim/configs/tpu_lab.yaml"*) ;;
   *) echo "the installed xpusim read tpu_lab from elsewhere: $origin"; exit 1 ;;
 esac
-echo "installed into $prefix: presets found there"
+"$prefix/bin/xpusim" lab check --instructor --print-expected --lab "$prefix/share/xpusim/labs/01-systolic-dataflows" | grep -q "answers:"
+echo "installed into $prefix: presets and labs found there"

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "models/core/machine.h"
+#include "models/core/shipped.h"
 #include "models/core/yaml.h"
 
 namespace fs = std::filesystem;
@@ -19,18 +20,6 @@ namespace {
 
 using yaml::loc_of;
 
-// The presets shipped with xpusim: beside an installed binary (<prefix>/bin/xpusim finds
-// <prefix>/share/xpusim/configs), else the source tree's configs/ (a binary in its build tree).
-std::string builtin_config_dir() {
-  std::error_code ec;
-  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    const fs::path installed = exe.parent_path() / XPUSIM_INSTALLED_CONFIG_DIR;
-    if (fs::is_directory(installed, ec)) return installed.lexically_normal().string();
-  }
-  return XPUSIM_CONFIG_DIR;
-}
-
 std::vector<std::string> search_dirs() {
   std::vector<std::string> dirs;
   if (const char* env = std::getenv("XPUSIM_CONFIG_PATH")) {
@@ -39,7 +28,7 @@ std::vector<std::string> search_dirs() {
     while (std::getline(ss, d, ':'))
       if (!d.empty()) dirs.push_back(d);
   }
-  dirs.push_back(builtin_config_dir());
+  dirs.push_back(shipped_dir("configs"));
   return dirs;
 }
 
