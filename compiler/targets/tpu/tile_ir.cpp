@@ -114,17 +114,13 @@ class TileVerifier {
     if (op_) where += fmt::format(", tile op {} ({})", op_index_, to_text(*op_));
     throw Error("internal: pass 'tiling' verifier: " + (where.empty() ? "" : where + ": ") + what);
   }
-  void need(bool ok, const std::string& what) const {
-    if (!ok) fail(what);
-  }
-
   void nest() {
     written_.clear();
     fifo_.assign(size_t(p_.count), {});
     if (nest_->acc_slots)
-      need(nest_->acc_slot_bytes > 0 && nest_->acc_slots * nest_->acc_slot_bytes <= p_.acc_bytes,
-           fmt::format("an accumulator ring of {} x {} B exceeds the accumulators ({} B)",
-                       nest_->acc_slots, nest_->acc_slot_bytes, p_.acc_bytes));
+      if (!(nest_->acc_slot_bytes > 0 && nest_->acc_slots * nest_->acc_slot_bytes <= p_.acc_bytes))
+        fail(fmt::format("an accumulator ring of {} x {} B exceeds the accumulators ({} B)",
+                         nest_->acc_slots, nest_->acc_slot_bytes, p_.acc_bytes));
     for (size_t i = 0; i < nest_->ops.size(); ++i) {
       op_ = &nest_->ops[i];
       op_index_ = i;
@@ -132,54 +128,57 @@ class TileVerifier {
     }
     op_ = nullptr;
     for (size_t m = 0; m < fifo_.size(); ++m)
-      need(fifo_[m].empty(), fmt::format("{} weight tile(s) left in mxu{}.fifo at the end of the "
-                                         "nest",
-                                         fifo_[m].size(), m));
+      if (!(fifo_[m].empty()))
+        fail(
+            fmt::format("{} weight tile(s) left in mxu{}.fifo at the end of the "
+                        "nest",
+                        fifo_[m].size(), m));
   }
 
   // The region's capacity; the place must be in one of `kinds`.
   uint64_t capacity(const Place& pl, std::initializer_list<Region> kinds) const {
     bool ok = false;
     for (Region r : kinds) ok = ok || pl.region == r;
-    need(ok, to_text(pl) + " is the wrong kind of region for this operand");
+    if (!(ok)) fail(to_text(pl) + " is the wrong kind of region for this operand");
     switch (pl.region) {
       case Region::A:
       case Region::O:
-        need(pl.index < 2, to_text(pl) + ": there are two regions of this kind");
+        if (!(pl.index < 2)) fail(to_text(pl) + ": there are two regions of this kind");
         return t_.region_bytes;
       case Region::P:
-        need(pl.index == 0, to_text(pl) + ": there is one P region");
+        if (!(pl.index == 0)) fail(to_text(pl) + ": there is one P region");
         return t_.params_bytes;
       case Region::acc:
-        need(pl.index < nest_->acc_slots,
-             fmt::format("{}: the nest's ring has {} slots", to_text(pl), nest_->acc_slots));
+        if (!(pl.index < nest_->acc_slots))
+          fail(fmt::format("{}: the nest's ring has {} slots", to_text(pl), nest_->acc_slots));
         return nest_->acc_slot_bytes;
       case Region::fifo:
-        need(pl.index < uint32_t(p_.count),
-             fmt::format("{}: the core has {} array(s)", to_text(pl), p_.count));
+        if (!(pl.index < uint32_t(p_.count)))
+          fail(fmt::format("{}: the core has {} array(s)", to_text(pl), p_.count));
         return p_.fifo_tile_bytes;
     }
     return 0;
   }
   void fits(const Place& pl, uint64_t bytes, std::initializer_list<Region> kinds) const {
     const uint64_t cap = capacity(pl, kinds);
-    need(pl.offset <= cap && bytes <= cap - pl.offset,
-         fmt::format("a tile of {} B at {} does not fit the region ({} B)", bytes, to_text(pl),
-                     cap));
+    if (!(pl.offset <= cap && bytes <= cap - pl.offset))
+      fail(fmt::format("a tile of {} B at {} does not fit the region ({} B)", bytes, to_text(pl),
+                       cap));
   }
   void positive(uint64_t a, uint64_t b, uint64_t c = 1) const {
-    need(a > 0 && b > 0 && c > 0, "a tile dimension is zero");
+    if (!(a > 0 && b > 0 && c > 0)) fail("a tile dimension is zero");
   }
 
   void dram(const DramTile& d) const {
     positive(d.rows, d.cols, d.elem);
     const uint64_t row = d.cols * d.elem;
-    need(d.run ? d.stride == row : d.stride >= row,
-         fmt::format("rows of {} B with a stride of {} B{}", row, d.stride,
-                     d.run ? " cannot move as one run" : " overlap"));
+    if (!(d.run ? d.stride == row : d.stride >= row))
+      fail(fmt::format("rows of {} B with a stride of {} B{}", row, d.stride,
+                       d.run ? " cannot move as one run" : " overlap"));
     const uint64_t hi = d.addr + (d.rows - 1) * d.stride + row;
-    need(hi <= p_.dram_bytes, fmt::format("DRAM range [{:#x}, {:#x}) is outside DRAM ({} B)",
-                                          d.addr, hi, p_.dram_bytes));
+    if (!(hi <= p_.dram_bytes))
+      fail(fmt::format("DRAM range [{:#x}, {:#x}) is outside DRAM ({} B)", d.addr, hi,
+                       p_.dram_bytes));
   }
 
   using Key = std::tuple<Region, uint32_t, uint64_t>;
@@ -187,16 +186,17 @@ class TileVerifier {
   void write(const Place& p, Shape s) { written_[key(p)] = s; }
   void read(const Place& p, Shape s, const char* what) const {
     auto it = written_.find(key(p));
-    need(it != written_.end(),
-         fmt::format("reads {} ({}), which no earlier op of the nest wrote", to_text(p), what));
-    need(!(it->second != s), fmt::format("reads {} ({}) as {}x{}, written as {}x{}", to_text(p),
-                                         what, s.rows, s.cols, it->second.rows, it->second.cols));
+    if (!(it != written_.end()))
+      fail(fmt::format("reads {} ({}), which no earlier op of the nest wrote", to_text(p), what));
+    if (!(!(it->second != s)))
+      fail(fmt::format("reads {} ({}) as {}x{}, written as {}x{}", to_text(p), what, s.rows, s.cols,
+                       it->second.rows, it->second.cols));
   }
   void read_cols(const Place& p, uint64_t cols, const char* what) const {
     auto it = written_.find(key(p));
-    need(it != written_.end() && it->second.cols == cols,
-         fmt::format("reads {} ({}) with {} columns, which no earlier op of the nest wrote",
-                     to_text(p), what, cols));
+    if (!(it != written_.end() && it->second.cols == cols))
+      fail(fmt::format("reads {} ({}) with {} columns, which no earlier op of the nest wrote",
+                       to_text(p), what, cols));
   }
 
   void check(const Load& o) {
@@ -207,12 +207,12 @@ class TileVerifier {
   void check(const Gather& o) {
     positive(o.rows, o.cols);
     const isa::tpu::ConvGeom& g = o.geom;
-    need(o.k0 + o.cols <= uint64_t(g.r) * g.s * g.cg,
-         fmt::format("im2col columns [{}, {}) beyond r*s*cg = {}", o.k0, o.k0 + o.cols,
-                     g.r * g.s * g.cg));
-    need(o.m0 + o.rows <= uint64_t(g.out_h()) * g.out_w(),
-         fmt::format("output pixels [{}, {}) beyond {}x{}", o.m0, o.m0 + o.rows, g.out_h(),
-                     g.out_w()));
+    if (!(o.k0 + o.cols <= uint64_t(g.r) * g.s * g.cg))
+      fail(fmt::format("im2col columns [{}, {}) beyond r*s*cg = {}", o.k0, o.k0 + o.cols,
+                       g.r * g.s * g.cg));
+    if (!(o.m0 + o.rows <= uint64_t(g.out_h()) * g.out_w()))
+      fail(fmt::format("output pixels [{}, {}) beyond {}x{}", o.m0, o.m0 + o.rows, g.out_h(),
+                       g.out_w()));
     fits(o.dst, o.rows * o.cols * uint64_t(isa::tpu::elem_bytes(o.dtype)), {Region::A});
     write(o.dst, {o.rows, o.cols});
   }
@@ -222,33 +222,34 @@ class TileVerifier {
                       : o.src);
     fits(o.dst, o.src.rows * o.src.cols * o.src.elem, {Region::fifo});
     fifo_[o.dst.index].push_back({o.src.rows, o.src.cols});
-    need(fifo_[o.dst.index].size() <= size_t(p_.fifo_depth),
-         fmt::format("more than the {} weight tiles {} holds", p_.fifo_depth, to_text(o.dst)));
+    if (!(fifo_[o.dst.index].size() <= size_t(p_.fifo_depth)))
+      fail(fmt::format("more than the {} weight tiles {} holds", p_.fifo_depth, to_text(o.dst)));
   }
   void check(const Matmul& o) {
     positive(o.m, o.k, o.n);
     const uint64_t R = uint64_t(p_.rows), C = uint64_t(p_.cols);
     switch (p_.dataflow) {
       case xpusim::tpu::Dataflow::ws:
-        need(o.k <= R && o.n <= C,
-             fmt::format("weight-stationary needs k <= {} and n <= {}", R, C));
+        if (!(o.k <= R && o.n <= C))
+          fail(fmt::format("weight-stationary needs k <= {} and n <= {}", R, C));
         break;
       case xpusim::tpu::Dataflow::os:
-        need(o.m <= R && o.n <= C,
-             fmt::format("output-stationary needs m <= {} and n <= {}", R, C));
+        if (!(o.m <= R && o.n <= C))
+          fail(fmt::format("output-stationary needs m <= {} and n <= {}", R, C));
         break;
       case xpusim::tpu::Dataflow::is:
-        need(o.k <= R && o.m <= C, fmt::format("input-stationary needs k <= {} and m <= {}", R, C));
+        if (!(o.k <= R && o.m <= C))
+          fail(fmt::format("input-stationary needs k <= {} and m <= {}", R, C));
         break;
     }
     fits(o.a, o.m * o.k * uint64_t(isa::tpu::elem_bytes(o.dtype)), {Region::A});
     read(o.a, {o.m, o.k}, "the A tile");
     capacity(o.weights, {Region::fifo});
     auto& q = fifo_[o.weights.index];
-    need(!q.empty(), fmt::format("{} is empty", to_text(o.weights)));
-    need(!(q.front() != Shape{o.k, o.n}),
-         fmt::format("the head of {} is a {}x{} tile, not {}x{}", to_text(o.weights),
-                     q.front().rows, q.front().cols, o.k, o.n));
+    if (!(!q.empty())) fail(fmt::format("{} is empty", to_text(o.weights)));
+    if (!(!(q.front() != Shape{o.k, o.n})))
+      fail(fmt::format("the head of {} is a {}x{} tile, not {}x{}", to_text(o.weights),
+                       q.front().rows, q.front().cols, o.k, o.n));
     q.pop_front();
     fits(o.acc, o.m * o.n * 4, {Region::acc});
     if (o.accumulate) read(o.acc, {o.m, o.n}, "accumulating");
@@ -269,9 +270,10 @@ class TileVerifier {
     read(o.src, {o.rows, o.cols * groups}, "the source");
     const bool two = o.func == VecFunc::add || o.func == VecFunc::mul;
     const bool norm = o.func == VecFunc::layernorm || o.func == VecFunc::rmsnorm;
-    need(bool(o.src2) == (two || norm),
-         "a second operand where the function takes none, or "
-         "none where it takes one");
+    if (!(bool(o.src2) == (two || norm)))
+      fail(
+          "a second operand where the function takes none, or "
+          "none where it takes one");
     if (two) {
       fits(*o.src2, o.rows * o.cols * e, {Region::A});
       read(*o.src2, {o.rows, o.cols}, "the second operand");
