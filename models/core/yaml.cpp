@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <unordered_map>
@@ -112,6 +113,9 @@ Doc::Doc(const std::string& text, std::string file) : file_(std::move(file)) {
 }
 
 Doc Doc::load(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw Error(SourceLoc{path}, "is a folder: expected a YAML file");
   std::ifstream in(path, std::ios::binary);
   std::ostringstream text;
   if (in) text << in.rdbuf();

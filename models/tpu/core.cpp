@@ -408,7 +408,7 @@ void TpuCore::done_known(int slot) {
 
 void TpuCore::dispatcher() {
   try {
-    std::vector<uint32_t> loop_done(prog_.size(), 0);
+    loop_done_.assign(prog_.size(), 0);
     size_t pc = begin_;
     for (;;) {
       const Instr& in = prog_[pc];
@@ -430,7 +430,7 @@ void TpuCore::dispatcher() {
         continue;
       }
       if (in.op == Opcode::loop) {
-        pc = ++loop_done[pc] < in.count ? in.target : (loop_done[pc] = 0, pc + 1);
+        pc = ++loop_done_[pc] < in.count ? in.target : (loop_done_[pc] = 0, pc + 1);
         continue;
       }
       const int u = unit_of(in);

@@ -95,6 +95,10 @@ TEST_CASE("usage errors and unusable folders exit 1 with a message", "[unit]") {
   r = run_cli("run --arch tpu_lab --workload " + kWorkload + " --out " + file + "/sub");
   CHECK(r.status == 1);
   CHECK_THAT(r.output, Contains("cannot create the folder"));
+  const std::string folder = temp_dir("arch-folder");
+  r = run_cli("run --arch " + folder + " --workload " + kWorkload + " --out " + folder + "/o");
+  CHECK(r.status == 1);
+  CHECK_THAT(r.output, Contains(folder + ": is a folder: expected a YAML file"));
 }
 
 TEST_CASE("a program runs from its binary form too", "[unit]") {
