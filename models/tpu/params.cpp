@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "models/core/limits.h"
+#include "models/core/unit_model.h"
 
 namespace xpusim::tpu {
 
@@ -24,42 +25,44 @@ const std::vector<ParamSpec>& param_specs() {
         bool_param("array.fold_overlap", true,
                    "double-buffered stationary operand: the next tile loads while the current "
                    "streams (false: SCALE-Sim's serial folds)"),
-        choice_param("array.model", "formula", {"formula", "rtl"},
-                     "what times the arrays' matmuls: the formula (ArrayTiming) or the verilated "
-                     "RTL array (rtl/systolic: int8, functional runs, built shapes only; --rtl)"),
-        text_param("array.vcd",
-                   "with array.model rtl: write the first array's waveforms to this VCD file "
-                   "(empty: none; --vcd)"),
-        int_param("array.vcd_first", "matmuls", 0,
-                  "first matmul in the VCD (execution order, from 0; --vcd-range FIRST:LAST)"),
-        int_param("array.vcd_last", "matmuls", -1,
-                  "last matmul in the VCD (-1: through the end of the run)", -1),
-        choice_param("array.dtypes", "int8", {"int8", "bf16", "int8+bf16"},
-                     "operand types the arrays multiply (int8 -> int32, bf16 -> fp32)"),
-        int_param("ub.bytes", "bytes", 24 << 20, "unified buffer capacity", 1024),
-        int_param("ub.port_bytes", "bytes/cycle", 256,
-                  "unified buffer bytes per cycle for the activation pipeline and the vector unit",
-                  1),
-        int_param("acc.bytes", "bytes", 4 << 20, "accumulator capacity (4 bytes per element)", 64),
-        int_param("weight_fifo.depth", "tiles", 4, "weight FIFO depth in tiles", 1, 64),
-        int_param("weight_fifo.tile_bytes", "bytes", 64 << 10, "capacity of one weight FIFO tile",
-                  1),
-        real_param("dram.bandwidth_gbps", "GB/s", 34, "DRAM bandwidth of the core's channel",
-                   0.001),
-        real_param("dram.latency_ns", "ns", 100, "DRAM access latency after service", 0),
-        int_param("dram.bytes", "bytes", int64_t(8) << 30, "DRAM capacity", 1024),
-        int_param("act.latency", "cycles", 8, "activation pipeline latency (accumulators -> UB)",
-                  0),
-        bool_param("vpu.enabled", false, "vector unit present (softmax, norms, GELU, elementwise)"),
-        int_param("vpu.lanes", "elements/cycle", 1024, "vector unit elements per cycle", 1),
-        int_param("vpu.latency", "cycles", 16, "vector unit pipeline latency", 0),
-        int_param("dispatch.cycles", "cycles", 1, "cycles to issue one instruction", 0, 1000),
-        int_param("dispatch.queue_depth", "instructions", 16, "depth of each unit's queue", 1,
-                  4096),
-        bool_param("timing.stall_free", false,
-                   "only the arrays take time: DRAM, activation, vector unit and dispatch are "
-                   "free (SCALE-Sim's stall-free convention)"),
     };
+    // The arrays' timing model; its keys stay inside the `array` group.
+    for (ParamSpec& m : unit_model_params("array", "ArrayTiming",
+                                          "rtl/systolic: int8, functional runs, built shapes "
+                                          "only; the VCD shows the first array",
+                                          "matmuls"))
+      v.push_back(std::move(m));
+    for (ParamSpec& s : std::vector<ParamSpec>{
+             choice_param("array.dtypes", "int8", {"int8", "bf16", "int8+bf16"},
+                          "operand types the arrays multiply (int8 -> int32, bf16 -> fp32)"),
+             int_param("ub.bytes", "bytes", 24 << 20, "unified buffer capacity", 1024),
+             int_param(
+                 "ub.port_bytes", "bytes/cycle", 256,
+                 "unified buffer bytes per cycle for the activation pipeline and the vector unit",
+                 1),
+             int_param("acc.bytes", "bytes", 4 << 20, "accumulator capacity (4 bytes per element)",
+                       64),
+             int_param("weight_fifo.depth", "tiles", 4, "weight FIFO depth in tiles", 1, 64),
+             int_param("weight_fifo.tile_bytes", "bytes", 64 << 10,
+                       "capacity of one weight FIFO tile", 1),
+             real_param("dram.bandwidth_gbps", "GB/s", 34, "DRAM bandwidth of the core's channel",
+                        0.001),
+             real_param("dram.latency_ns", "ns", 100, "DRAM access latency after service", 0),
+             int_param("dram.bytes", "bytes", int64_t(8) << 30, "DRAM capacity", 1024),
+             int_param("act.latency", "cycles", 8,
+                       "activation pipeline latency (accumulators -> UB)", 0),
+             bool_param("vpu.enabled", false,
+                        "vector unit present (softmax, norms, GELU, elementwise)"),
+             int_param("vpu.lanes", "elements/cycle", 1024, "vector unit elements per cycle", 1),
+             int_param("vpu.latency", "cycles", 16, "vector unit pipeline latency", 0),
+             int_param("dispatch.cycles", "cycles", 1, "cycles to issue one instruction", 0, 1000),
+             int_param("dispatch.queue_depth", "instructions", 16, "depth of each unit's queue", 1,
+                       4096),
+             bool_param("timing.stall_free", false,
+                        "only the arrays take time: DRAM, activation, vector unit and dispatch are "
+                        "free (SCALE-Sim's stall-free convention)"),
+         })
+      v.push_back(std::move(s));
     for (ParamSpec& l : limit_params()) v.push_back(std::move(l));
     return v;
   }();
@@ -74,10 +77,10 @@ TpuParams::TpuParams(const ParamValues& v)
       count(int(v.integer("array.count"))),
       dataflow(Dataflow::ws),
       fold_overlap(v.boolean("array.fold_overlap")),
-      rtl(v.choice("array.model") == "rtl"),
-      vcd_path(v.text("array.vcd")),
-      vcd_first(size_t(v.integer("array.vcd_first"))),
-      vcd_last(v.integer("array.vcd_last") < 0 ? SIZE_MAX : size_t(v.integer("array.vcd_last"))),
+      rtl(UnitModelChoice(v, "array").rtl),
+      vcd_path(UnitModelChoice(v, "array").vcd_path),
+      vcd_first(UnitModelChoice(v, "array").vcd_first),
+      vcd_last(UnitModelChoice(v, "array").vcd_last),
       int8(v.choice("array.dtypes") != "bf16"),
       bf16(v.choice("array.dtypes") != "int8"),
       ub_bytes(uint64_t(v.integer("ub.bytes"))),
