@@ -103,16 +103,16 @@ void print_params(const std::vector<ParamSpec>& specs, const ParamValues* values
 int cmd_describe(const std::string& what) {
   if (what.empty()) {
     std::cout << "Architecture families (xpusim describe <family|preset>):\n";
-    for (const auto& f : driver::families())
-      std::cout << fmt::format("  {:<8} {}\n", f.name, f.description);
+    for (const FamilyInfo* f : driver::families())
+      std::cout << fmt::format("  {:<8} {}\n", f->name, f->description);
     return 0;
   }
-  for (const auto& f : driver::families())
-    if (f.name == what) {
+  for (const FamilyInfo* f : driver::families())
+    if (f->name == what) {
       std::cout << fmt::format(
-          "family {}: {}\nparameters (path, default, unit, description, type):\n", f.name,
-          f.description);
-      print_params(*f.params, nullptr);
+          "family {}: {}\nparameters (path, default, unit, description, type):\n", f->name,
+          f->description);
+      print_params(f->params(), nullptr);
       return 0;
     }
   ArchConfig cfg = load_arch(what);

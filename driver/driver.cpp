@@ -280,11 +280,4 @@ std::string disassemble(const std::string& family, const std::vector<uint8_t>& b
   return isa::find_isa(family).decode(bytes, file)->disassemble();
 }
 
-std::vector<FamilySummary> families() {
-  std::vector<FamilySummary> v;
-  for (const FamilyInfo* f : xpusim::families())
-    v.push_back({f->name, f->description, &f->params(), f->smoke_workloads});
-  return v;
-}
-
 }  // namespace xpusim::driver

@@ -11,6 +11,7 @@
 
 #include "driver/results.h"
 #include "models/core/config.h"
+#include "models/core/machine.h"
 
 namespace xpusim::driver {
 
@@ -68,12 +69,7 @@ std::vector<uint8_t> assemble(const std::string& family, const std::string& text
 std::string disassemble(const std::string& family, const std::vector<uint8_t>& bytes,
                         const std::string& file);
 
-// The registered families, for `describe`.
-struct FamilySummary {
-  std::string name, description;
-  const std::vector<ParamSpec>* params;
-  std::vector<std::string> smoke_workloads;
-};
-std::vector<FamilySummary> families();
+// The registered families, for `describe` (models/core/machine.h).
+using xpusim::families;
 
 }  // namespace xpusim::driver

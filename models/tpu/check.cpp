@@ -113,7 +113,8 @@ void ProgramCheck::instr(const Instr& in) const {
     }
     case Opcode::matmul: {
       dtype_ok();
-      need(!p_.rtl || in.dtype == DType::int8, "--rtl: the RTL array multiplies int8, not bf16");
+      need(!p_.array_model.rtl || in.dtype == DType::int8,
+           "--rtl: the RTL array multiplies int8, not bf16");
       need(in.rows > 0 && in.k > 0 && in.cols > 0, "m, k and n must be positive");
       const uint32_t R = uint32_t(p_.rows), C = uint32_t(p_.cols);
       switch (p_.dataflow) {

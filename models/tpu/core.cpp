@@ -101,9 +101,9 @@ TpuCore::TpuCore(sc_core::sc_module_name name, const TpuParams& p,
     if (is_mxu(u))
       arrays_[size_t(u - kMxu0)].load_track = trace_.track(track_prefix + unit + " load");
   }
-  if (!p.rtl && !p.vcd_path.empty())
+  if (!p.array_model.rtl && !p.array_model.vcd_path.empty())
     throw Error("array.vcd (--vcd) needs the RTL arrays: array.model rtl (--rtl)");
-  if (p.rtl) {
+  if (p.array_model.rtl) {
 #ifdef XPUSIM_WITH_VERILATOR
     if (!functional_)
       throw Error(
@@ -119,9 +119,9 @@ TpuCore::TpuCore(sc_core::sc_module_name name, const TpuParams& p,
       rtl::RunOptions o;
       o.fold_overlap = p.fold_overlap;
       if (i == 0) {  // the VCD shows mxu 0
-        o.vcd_path = p.vcd_path;
-        o.vcd_first = p.vcd_first;
-        o.vcd_last = p.vcd_last;
+        o.vcd_path = p.array_model.vcd_path;
+        o.vcd_first = p.array_model.vcd_first;
+        o.vcd_last = p.array_model.vcd_last;
       }
       a->h->start(p.dataflow, o);
       a->free_at.push_back(0);  // the first tile may leave the queue at once
@@ -160,9 +160,11 @@ TpuCore::TpuCore(sc_core::sc_module_name name, const TpuParams& p,
   SC_THREAD(dispatcher);
   for (int u = 0; u < units; ++u)
     sc_core::sc_spawn(
-        sc_bind(is_mxu(u) && p.rtl ? &TpuCore::rtl_mxu_thread : &TpuCore::unit_thread, this, u),
+        sc_bind(is_mxu(u) && p.array_model.rtl ? &TpuCore::rtl_mxu_thread : &TpuCore::unit_thread,
+                this, u),
         unit_name(u).c_str());
-  if (p.rtl) chip_.arbiter.add_cycle_hook([this] { return rtl_busy(); }, [this] { rtl_step(); });
+  if (p.array_model.rtl)
+    chip_.arbiter.add_cycle_hook([this] { return rtl_busy(); }, [this] { rtl_step(); });
 }
 
 std::string TpuCore::unit_name(int u) const {

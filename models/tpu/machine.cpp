@@ -95,7 +95,7 @@ class TpuMachine final : public Machine {
     }
     if (p_.stall_free)
       r.notes.push_back("stall-free timing (SCALE-Sim convention): only the arrays take time");
-    if (p_.rtl)
+    if (p_.array_model.rtl)
       r.notes.push_back("RTL in the loop: every matmul ran on the verilated systolic array");
     if (p_.cores > 1)
       r.notes.push_back(fmt::format("{} TensorCores sharing the DRAM channel", p_.cores));

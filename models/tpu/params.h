@@ -9,6 +9,7 @@
 #include "models/core/clock.h"
 #include "models/core/limits.h"
 #include "models/core/params.h"
+#include "models/core/unit_model.h"
 #include "models/tpu/dataflow.h"
 
 namespace xpusim::tpu {
@@ -21,10 +22,8 @@ struct TpuParams {
   int rows, cols, count;  // array shape, number of arrays (MXUs)
   Dataflow dataflow;
   bool fold_overlap;
-  bool rtl;                    // matmuls through the verilated array (array.model: rtl)
-  std::string vcd_path;        // with rtl: waveforms of matmuls [vcd_first, vcd_last]
-  size_t vcd_first, vcd_last;  // execution order; vcd_last SIZE_MAX: through the end
-  bool int8, bf16;             // operand types the arrays multiply
+  UnitModelChoice array_model;  // formula or RTL arrays, and the RTL waveforms
+  bool int8, bf16;              // operand types the arrays multiply
   uint64_t ub_bytes, acc_bytes;
   int ub_port_bytes;
   int fifo_depth;
