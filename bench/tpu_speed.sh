@@ -67,10 +67,10 @@ for a in 32 128; do
 done
 add gemm1000-tpu_v1 "$gemm" off "--arch tpu_v1"
 add gemm1000-tpu_v1-func "$gemm" on "--arch tpu_v1"
-add gemm1000-tpu_v4 "$gemm" off "--arch tpu_v4"
-add gemm1000-tpu_v4-func "$gemm" on "--arch tpu_v4"
-add resnet18-tpu_v4 "$resnet" off "--arch tpu_v4"
-add resnet18-tpu_v4-func "$resnet" on "--arch tpu_v4"
+add gemm1000-tpu_v4 "$gemm" off "--arch tpu_v4_core"
+add gemm1000-tpu_v4-func "$gemm" on "--arch tpu_v4_core"
+add resnet18-tpu_v4 "$resnet" off "--arch tpu_v4_core"
+add resnet18-tpu_v4-func "$resnet" on "--arch tpu_v4_core"
 add resnet18-scalesim32-ws "$resnet" off "--arch tpu-scalesim --set array.dataflow=ws"
 add resnet18-scalesim32-ws-func "$resnet" on "--arch tpu-scalesim --set array.dataflow=ws"
 # RTL in the loop (docs/rtl.md): the same run with every matmul on the verilated 16x16 array;

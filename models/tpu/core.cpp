@@ -330,8 +330,11 @@ void TpuCore::find_deps(const Access& a, int u, uint64_t t) {
   auto add = [&](const Ref& r, bool needs_done) {
     if (!live(r, t)) return;
     Dyn& x = dyn_[size_t(r.slot)];
-    // An array's in-order pipeline orders its own accumulations.
-    if (is_mxu(u) && x.unit == u) return;
+    // An array's in-order pipeline orders its own accumulations. A DMA unit's own accesses
+    // are ordered too: it reads only DRAM or only the unified buffer and writes the other, its
+    // requests reach the channel in its order and complete in it (done = grant + latency), so
+    // its later requests never overtake its earlier ones (WAW and WAR between them hold).
+    if ((is_mxu(u) || is_dma(u)) && x.unit == u) return;
     if (x.dep_of == next_seq_ - 1) {
       deps_[x.dep_index].second |= needs_done;
     } else {

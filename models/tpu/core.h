@@ -140,6 +140,7 @@ class TpuCore : public sc_core::sc_module {
   std::string who(const isa::tpu::Instr& in) const;
   int unit_of(const isa::tpu::Instr& in) const;
   bool is_mxu(int u) const { return u >= kMxu0; }
+  static bool is_dma(int u) { return u == dma_in || u == weight_dma || u == dma_out; }
   std::string unit_name(int u) const;
   std::vector<Access> accesses(const isa::tpu::Instr& in, int fifo_slot) const;
   // Runs the dynamic instruction in `slot` at the current time; returns when the unit may start its

@@ -100,7 +100,7 @@ TEST_CASE("chip: the program holds one list per core", "[timing]") {
 TEST_CASE("chip: a compiled workload is split across the cores", "[timing]") {
   const std::string dir = temp_dir("chip-split");
   // Every op kind the smoke and quick-start workloads have, values checked on two cores.
-  auto s = run_stats("--arch tpu_v4_chip --workload " + std::string(XPUSIM_SOURCE_DIR) +
+  auto s = run_stats("--arch tpu_v4 --workload " + std::string(XPUSIM_SOURCE_DIR) +
                          "/workloads/examples/quickstart.yaml",
                      dir + "/quickstart");
   CHECK(s["functional_check"] == "passed");
@@ -115,10 +115,10 @@ TEST_CASE("chip: a compiled workload is split across the cores", "[timing]") {
   const std::string gemm = write_text(
       dir, "g.yaml",
       "name: g\nops:\n  - {name: g, op: gemm, M: 1024, N: 1024, K: 1024, dtype: bf16}\n");
-  const long one =
-      run_stats("--arch tpu_v4 --no-functional --workload " + gemm, dir + "/one")["total_cycles"];
-  const long two = run_stats("--arch tpu_v4_chip --no-functional --workload " + gemm,
-                             dir + "/two")["total_cycles"];
+  const long one = run_stats("--arch tpu_v4_core --no-functional --workload " + gemm,
+                             dir + "/one")["total_cycles"];
+  const long two =
+      run_stats("--arch tpu_v4 --no-functional --workload " + gemm, dir + "/two")["total_cycles"];
   CHECK(two < one * 6 / 10);
   CHECK(two > one * 4 / 10);
 }

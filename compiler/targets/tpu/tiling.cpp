@@ -169,6 +169,12 @@ class Tiler {
       unsupported(n, fmt::format("no {}x{}x{} GEMM tile fits the buffers (unified buffer quarter "
                                  "{} B, accumulator region {} B, weight tile {} B)",
                                  M, N, K, quarter_, acc_part_, fifo));
+    // On a chip of several cores, fewer row blocks than cores: smaller row blocks, one per
+    // core, while each still streams at least as many rows as loading a weight tile takes
+    // (else the cores share the N tiles instead).
+    const uint64_t shares = only >= 0 ? 1 : uint64_t(cores_);
+    if (c_.dataflow == Dataflow::ws && (M + Mt - 1) / Mt < shares && (M + shares - 1) / shares >= R)
+      Mt = (M + shares - 1) / shares;
     // Accumulator slots form a ring (at least two per array, so an array fills one while the
     // activation pipeline drains another; up to four per array when tiles are small, so a
     // short stream does not wait for the drain of the tile before last).
@@ -179,7 +185,6 @@ class Tiler {
     // On a chip of several cores each core takes a share of the output tiles: whole row
     // blocks of C when there are enough of them (each core then reads its own A and all of B),
     // else the N tiles of each row block (each core reads all of A and its own part of B).
-    const uint64_t shares = only >= 0 ? 1 : uint64_t(cores_);
     const uint64_t mblocks = (M + Mt - 1) / Mt, ntiles = (N + Nt - 1) / Nt;
     const bool split_m = mblocks >= shares;
     for (uint64_t share = 0; share < shares; ++share) {
@@ -207,11 +212,18 @@ class Tiler {
         if (reuse)
           for (uint64_t k0 = 0; k0 < K; k0 += Kt)
             load_a(s, a_tile(k0), m0, mt, k0, std::min(Kt, K - k0));
-        for (uint64_t n0 = 0, ni = 0; n0 < N; n0 += Nt, ++ni) {
-          if (!split_m && ni % shares != share) continue;
-          const uint64_t nt = std::min(Nt, N - n0);
-          const Place acc{Region::acc, uint32_t(tile % acc_slots), 0};
-          const Place fifo_of{Region::fifo, uint32_t(tile % uint64_t(c_.count)), 0};
+        // The arrays work on a group of N tiles at once (one tile each): for every K step, each
+        // loads its weights and multiplies the same A tile, so the in-order weight DMA feeds
+        // them in turn and an A tile loaded per K step serves the whole group.
+        std::vector<uint64_t> n0s;
+        for (uint64_t n0 = 0, ni = 0; n0 < N; n0 += Nt, ++ni)
+          if (split_m || ni % shares == share) n0s.push_back(n0);
+        for (size_t g0 = 0; g0 < n0s.size(); g0 += size_t(c_.count)) {
+          const size_t g1 = std::min(n0s.size(), g0 + size_t(c_.count));
+          // Tile numbers (the accumulator ring and output ping-pong) go on across groups.
+          auto acc_of = [&](size_t j) {
+            return Place{Region::acc, uint32_t((tile + j - g0) % acc_slots), 0};
+          };
           for (uint64_t k0 = 0; k0 < K; k0 += Kt) {
             const uint64_t kt = std::min(Kt, K - k0);
             Place a = a_tile(k0);
@@ -219,18 +231,25 @@ class Tiler {
               a = ub(Region::A, a_load++ % 2);
               load_a(s, a, m0, mt, k0, kt);
             }
-            const uint64_t b =
-                s.b_trans ? s.b_addr + n0 * s.ldb + k0 * e : s.b_addr + k0 * s.ldb + n0 * e;
-            op(LoadWeights{DramTile{"B", k0, kt, n0, nt, e, b, s.ldb, false}, s.dt, s.b_trans,
-                           fifo_of});
-            op(Matmul{s.dt, a, fifo_of, acc, k0 != 0, mt, kt, nt});
+            for (size_t j = g0; j < g1; ++j) {
+              const uint64_t n0 = n0s[j], nt = std::min(Nt, N - n0);
+              const Place fifo_of{Region::fifo, uint32_t(j - g0), 0};
+              const uint64_t b =
+                  s.b_trans ? s.b_addr + n0 * s.ldb + k0 * e : s.b_addr + k0 * s.ldb + n0 * e;
+              op(LoadWeights{DramTile{"B", k0, kt, n0, nt, e, b, s.ldb, false}, s.dt, s.b_trans,
+                             fifo_of});
+              op(Matmul{s.dt, a, fifo_of, acc_of(j), k0 != 0, mt, kt, nt});
+            }
           }
-          const Place o = ub(Region::O, tile % 2);
-          op(Drain{acc, o, s.c_fp32 ? DType::fp32 : s.dt, mt, nt,
-                   s.relu ? ActFunc::relu : ActFunc::none, s.mult, s.shift});
-          op(Store{
-              o, DramTile{"C", m0, mt, n0, nt, eo, s.c_addr + m0 * s.ldc + n0 * eo, s.ldc, false}});
-          ++tile;
+          for (size_t j = g0; j < g1; ++j) {
+            const uint64_t n0 = n0s[j], nt = std::min(Nt, N - n0);
+            const Place o = ub(Region::O, (tile + j - g0) % 2);
+            op(Drain{acc_of(j), o, s.c_fp32 ? DType::fp32 : s.dt, mt, nt,
+                     s.relu ? ActFunc::relu : ActFunc::none, s.mult, s.shift});
+            op(Store{o, DramTile{"C", m0, mt, n0, nt, eo, s.c_addr + m0 * s.ldc + n0 * eo, s.ldc,
+                                 false}});
+          }
+          tile += g1 - g0;
         }
         ++mi;
       }
