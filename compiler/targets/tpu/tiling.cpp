@@ -169,6 +169,17 @@ class Tiler {
       unsupported(n, fmt::format("no {}x{}x{} GEMM tile fits the buffers (unified buffer quarter "
                                  "{} B, accumulator region {} B, weight tile {} B)",
                                  M, N, K, quarter_, acc_part_, fifo));
+    // A row block of A that does not fit the UB is loaded again for every group of N tiles.
+    // Smaller row blocks that fit (each still streaming at least R rows per weight tile) read
+    // A once and B once per block instead: taken when that moves fewer bytes.
+    const uint64_t groups = (N + Nt * uint64_t(c_.count) - 1) / (Nt * uint64_t(c_.count));
+    if (c_.dataflow == Dataflow::ws && Mt * K * e > quarter_) {
+      const uint64_t fit = quarter_ / (K * e) / 8 * 8;
+      auto blocks = [&](uint64_t rows) { return (M + rows - 1) / rows; };
+      if (fit >= R &&
+          M * K * e + blocks(fit) * K * N * e < groups * M * K * e + blocks(Mt) * K * N * e)
+        Mt = fit;
+    }
     // On a chip of several cores, fewer row blocks than cores: smaller row blocks, one per
     // core, while each still streams at least as many rows as loading a weight tile takes
     // (else the cores share the N tiles instead).
@@ -212,14 +223,30 @@ class Tiler {
         if (reuse)
           for (uint64_t k0 = 0; k0 < K; k0 += Kt)
             load_a(s, a_tile(k0), m0, mt, k0, std::min(Kt, K - k0));
-        // The arrays work on a group of N tiles at once (one tile each): for every K step, each
-        // loads its weights and multiplies the same A tile, so the in-order weight DMA feeds
-        // them in turn and an A tile loaded per K step serves the whole group.
-        std::vector<uint64_t> n0s;
+        // The arrays work on a group of jobs at once (one each): for every K step, each loads
+        // its weights and multiplies rows of the same A tile, so the in-order weight DMA feeds
+        // them in turn and an A tile loaded per K step serves the whole group. A job is an N
+        // tile; with fewer N tiles than arrays, the arrays share each tile's rows (each
+        // streaming at least R rows per weight tile), so that none stays idle.
+        struct Job {
+          uint64_t n0, r0, rows;
+        };
+        std::vector<Job> jobs;
         for (uint64_t n0 = 0, ni = 0; n0 < N; n0 += Nt, ++ni)
-          if (split_m || ni % shares == share) n0s.push_back(n0);
-        for (size_t g0 = 0; g0 < n0s.size(); g0 += size_t(c_.count)) {
-          const size_t g1 = std::min(n0s.size(), g0 + size_t(c_.count));
+          if (split_m || ni % shares == share) jobs.push_back({n0, 0, mt});
+        const uint64_t parts = c_.dataflow == Dataflow::ws && !jobs.empty()
+                                   ? std::min<uint64_t>(uint64_t(c_.count) / jobs.size(), mt / R)
+                                   : 1;
+        if (parts > 1) {
+          const uint64_t rows = ((mt + parts - 1) / parts + 7) / 8 * 8;
+          std::vector<Job> split;
+          for (const Job& j : jobs)
+            for (uint64_t r0 = 0; r0 < mt; r0 += rows)
+              split.push_back({j.n0, r0, std::min(rows, mt - r0)});
+          jobs = std::move(split);
+        }
+        for (size_t g0 = 0; g0 < jobs.size(); g0 += size_t(c_.count)) {
+          const size_t g1 = std::min(jobs.size(), g0 + size_t(c_.count));
           // Tile numbers (the accumulator ring and output ping-pong) go on across groups.
           auto acc_of = [&](size_t j) {
             return Place{Region::acc, uint32_t((tile + j - g0) % acc_slots), 0};
@@ -232,22 +259,26 @@ class Tiler {
               load_a(s, a, m0, mt, k0, kt);
             }
             for (size_t j = g0; j < g1; ++j) {
-              const uint64_t n0 = n0s[j], nt = std::min(Nt, N - n0);
+              const Job& job = jobs[j];
+              const uint64_t nt = std::min(Nt, N - job.n0);
               const Place fifo_of{Region::fifo, uint32_t(j - g0), 0};
-              const uint64_t b =
-                  s.b_trans ? s.b_addr + n0 * s.ldb + k0 * e : s.b_addr + k0 * s.ldb + n0 * e;
-              op(LoadWeights{DramTile{"B", k0, kt, n0, nt, e, b, s.ldb, false}, s.dt, s.b_trans,
+              const uint64_t b = s.b_trans ? s.b_addr + job.n0 * s.ldb + k0 * e
+                                           : s.b_addr + k0 * s.ldb + job.n0 * e;
+              op(LoadWeights{DramTile{"B", k0, kt, job.n0, nt, e, b, s.ldb, false}, s.dt, s.b_trans,
                              fifo_of});
-              op(Matmul{s.dt, a, fifo_of, acc_of(j), k0 != 0, mt, kt, nt});
+              Place rows = a;
+              rows.offset += job.r0 * kt * e;
+              op(Matmul{s.dt, rows, fifo_of, acc_of(j), k0 != 0, job.rows, kt, nt});
             }
           }
           for (size_t j = g0; j < g1; ++j) {
-            const uint64_t n0 = n0s[j], nt = std::min(Nt, N - n0);
+            const Job& job = jobs[j];
+            const uint64_t nt = std::min(Nt, N - job.n0), m = m0 + job.r0;
             const Place o = ub(Region::O, (tile + j - g0) % 2);
-            op(Drain{acc_of(j), o, s.c_fp32 ? DType::fp32 : s.dt, mt, nt,
+            op(Drain{acc_of(j), o, s.c_fp32 ? DType::fp32 : s.dt, job.rows, nt,
                      s.relu ? ActFunc::relu : ActFunc::none, s.mult, s.shift});
-            op(Store{o, DramTile{"C", m0, mt, n0, nt, eo, s.c_addr + m0 * s.ldc + n0 * eo, s.ldc,
-                                 false}});
+            op(Store{o, DramTile{"C", m, job.rows, job.n0, nt, eo,
+                                 s.c_addr + m * s.ldc + job.n0 * eo, s.ldc, false}});
           }
           tile += g1 - g0;
         }

@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""Roofline benchmark of the TPU lowering (see bench/README.md, "Roofline").
+
+    bench/roofline.py [--xpusim PATH] [--arch tpu_v4,tpu_v1] [--out DIR] [--jobs N]
+
+For square GEMMs from 128 to 8192 and the distinct convolutions of ResNet-50
+(workloads/bench/resnet50-convs.yaml), each run alone (`xpusim run --no-functional`), it
+prints the bound set by the preset's own limits, the model's cycles and their ratio
+(bound / model: 1.0 means the lowering wastes nothing the machine would not). The bound of a
+layer seen as an M x N x K matrix product (a convolution as its im2col GEMM) is
+
+    max(arrays + fill, drain + fill, hbm + DRAM latency)
+    arrays = ceil(K / R) * ceil(N / C) * M / (arrays per core * cores)
+             (weight-stationary: every R x C weight tile streams the M rows, one per cycle)
+    drain  = M * ceil(N / C) / cores   (the activation pipeline: C results per cycle)
+    hbm    = bytes each operand and the result move once / HBM bytes per cycle
+    fill   = 2 * DRAM latency (the first read, the last write) + R (the first weight load)
+             + R + C - 2 (the skew through the array) + the activation latency
+
+with R x C the array, and the parameters read from each run's config.resolved.yaml. Runs
+go under --out (default /tmp/xpusim-roofline), never into the source tree. bf16 on presets
+whose arrays multiply bf16, else int8.
+"""
+import argparse
+import concurrent.futures
+import json
+import math
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def resolved(path):
+    """The two-level keys of a config.resolved.yaml (section.key -> text), without a YAML
+    library: the file is xpusim's own, one `key: value  # comment` per line."""
+    out, section = {}, ""
+    for line in open(path):
+        text = line.split("#", 1)[0].rstrip()
+        if not text.strip() or ":" not in text:
+            continue
+        key, value = text.split(":", 1)
+        if not line.startswith(" "):
+            section = key.strip()
+            if value.strip():
+                out[section] = value.strip()
+        else:
+            out[section + "." + key.strip()] = value.strip()
+    return out
+
+
+def gemm_layers():
+    return [dict(name=f"gemm{n}", op="gemm", M=n, N=n, K=n) for n in
+            (128, 256, 512, 1024, 2048, 4096, 8192)]
+
+
+def conv_layers():
+    layers = []
+    for line in open(os.path.join(ROOT, "workloads/bench/resnet50-convs.yaml")):
+        line = line.strip()
+        if not line.startswith("- {name:"):
+            continue
+        body = line[line.index("{") + 1:line.index("}")]
+        layer = dict(kv.split(": ", 1) for kv in (f.strip() for f in body.split(",")))
+        layers.append({k: (int(v) if v.isdigit() else v) for k, v in layer.items()})
+    return layers
+
+
+def yaml_of(layer, dtype):
+    fields = ", ".join(f"{k}: {v}" for k, v in layer.items() if k != "dtype")
+    return f"name: {layer['name']}\nops:\n  - {{{fields}, dtype: {dtype}}}\n"
+
+
+def gemm_view(layer):
+    """M, N, K and the bytes each operand and the result move once, per element."""
+    if layer["op"] == "gemm":
+        m, n, k = layer["M"], layer["N"], layer["K"]
+        return m, n, k, m * k + k * n + m * n
+    oh = (layer["H"] + 2 * layer["pad"] - layer["R"]) // layer["stride"] + 1
+    ow = (layer["W"] + 2 * layer["pad"] - layer["S"]) // layer["stride"] + 1
+    m, n, k = layer["N"] * oh * ow, layer["K"], layer["C"] * layer["R"] * layer["S"]
+    # The image once, or less when the stride skips pixels (a strided 1x1 conv reads M x K).
+    image = min(layer["N"] * layer["C"] * layer["H"] * layer["W"], m * k)
+    return m, n, k, image + k * n + m * n
+
+
+def bound(layer, cfg, elem):
+    m, n, k, elems = gemm_view(layer)
+    r, c = int(cfg["array.rows"]), int(cfg["array.cols"])
+    arrays, cores = int(cfg["array.count"]), int(cfg["chip.cores"])
+    clock = float(cfg["clock_mhz"])
+    hbm_bytes_per_cycle = float(cfg["dram.bandwidth_gbps"]) * 1e3 / clock
+    dram_latency = math.ceil(float(cfg["dram.latency_ns"]) * clock / 1e3)
+    fill = 2 * dram_latency + r + r + c - 2 + int(cfg["act.latency"])
+    parts = {
+        "arrays": math.ceil(k / r) * math.ceil(n / c) * m / (arrays * cores) + fill,
+        "drain": m * math.ceil(n / c) / cores + fill,
+        "hbm": elems * elem / hbm_bytes_per_cycle + dram_latency,
+    }
+    limit = max(parts, key=parts.get)
+    return parts[limit], limit
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--xpusim", default=os.path.join(ROOT, "build/release/cli/xpusim"))
+    ap.add_argument("--arch", default="tpu_v4,tpu_v1")
+    ap.add_argument("--out", default="/tmp/xpusim-roofline")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    args = ap.parse_args()
+
+    def run(arch, layer, dtype):
+        d = os.path.join(args.out, arch, layer["name"])
+        os.makedirs(d, exist_ok=True)
+        wl = os.path.join(d, "workload.yaml")
+        with open(wl, "w") as f:
+            f.write(yaml_of(layer, dtype))
+        p = subprocess.run([args.xpusim, "run", "--arch", arch, "--workload", wl, "--no-functional",
+                            "--quiet", "--force", "--out", os.path.join(d, "results")],
+                           capture_output=True, text=True)
+        if p.returncode != 0:
+            sys.exit(f"roofline.py: {arch} {layer['name']}: {p.stderr.strip()}")
+        with open(os.path.join(d, "results/stats.json")) as f:
+            cycles = json.load(f)["total_cycles"]
+        return cycles, resolved(os.path.join(d, "results/config.resolved.yaml"))
+
+    layers = gemm_layers() + conv_layers()
+    print("| preset | layer | M x N x K | bound by | bound (cycles) | model (cycles) | bound / model |")
+    print("|---|---|---|---|---:|---:|---:|")
+    worst = {}
+    for arch in args.arch.split(","):
+        probe = run(arch, gemm_layers()[0], "int8")[1]
+        dtype = "bf16" if "bf16" in probe["array.dtypes"] else "int8"
+        elem = 2 if dtype == "bf16" else 1
+        with concurrent.futures.ThreadPoolExecutor(args.jobs) as ex:
+            results = list(ex.map(lambda l: run(arch, l, dtype), layers))
+        for layer, (cycles, cfg) in zip(layers, results):
+            b, limit = bound(layer, cfg, elem)
+            m, n, k, _ = gemm_view(layer)
+            ratio = b / cycles
+            worst[arch] = min(worst.get(arch, 1e9), ratio)
+            print(f"| {arch} | {layer['name']} | {m} x {n} x {k} | {limit} | {b:,.0f} | "
+                  f"{cycles:,} | {ratio:.2f} |")
+    for arch, w in worst.items():
+        print(f"\n{arch}: lowest bound / model {w:.2f}")
+
+
+if __name__ == "__main__":
+    main()
