@@ -12,7 +12,8 @@ layer seen as an M x N x K matrix product (a convolution as its im2col GEMM) is
     max(arrays + fill, drain + fill, hbm + DRAM latency)
     arrays = ceil(K / R) * ceil(N / C) * M / (arrays per core * cores)
              (weight-stationary: every R x C weight tile streams the M rows, one per cycle)
-    drain  = M * ceil(N / C) / cores   (the activation pipeline: C results per cycle)
+    drain  = ceil(M / act.rows) * ceil(N / C) / cores
+             (the activation pipeline: act.rows rows of C results per cycle)
     hbm    = bytes each operand and the result move once / HBM bytes per cycle
     fill   = 2 * DRAM latency (the first read, the last write) + R (the first weight load)
              + R + C - 2 (the skew through the array) + the activation latency
@@ -95,7 +96,7 @@ def bound(layer, cfg, elem):
     fill = 2 * dram_latency + r + r + c - 2 + int(cfg["act.latency"])
     parts = {
         "arrays": math.ceil(k / r) * math.ceil(n / c) * m / (arrays * cores) + fill,
-        "drain": m * math.ceil(n / c) / cores + fill,
+        "drain": math.ceil(m / int(cfg["act.rows"])) * math.ceil(n / c) / cores + fill,
         "hbm": elems * elem / hbm_bytes_per_cycle + dram_latency,
     }
     limit = max(parts, key=parts.get)

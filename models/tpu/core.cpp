@@ -585,7 +585,8 @@ uint64_t TpuCore::execute(int u, int slot) {
         const uint64_t out = uint64_t(in.rows) * in.cols * e;
         acc_->note_read(uint64_t(in.rows) * in.cols * 4);
         ub_->note_write(out);
-        busy = std::max(uint64_t(in.rows) * ceil_div(in.cols, uint64_t(p_.cols)),
+        busy = std::max(ceil_div(uint64_t(in.rows), uint64_t(p_.act_rows)) *
+                            ceil_div(in.cols, uint64_t(p_.cols)),
                         ub_->port_cycles(out));
         latency = uint64_t(p_.act_latency);
       } else {

@@ -51,6 +51,10 @@ const std::vector<ParamSpec>& param_specs() {
              int_param("dram.bytes", "bytes", int64_t(8) << 30, "DRAM capacity", 1024),
              int_param("act.latency", "cycles", 8,
                        "activation pipeline latency (accumulators -> UB)", 0),
+             int_param("act.rows", "rows/cycle", 1,
+                       "result rows (of up to array.cols elements) the activation pipeline moves "
+                       "from the accumulators to the UB per cycle",
+                       1, 64),
              bool_param("vpu.enabled", false,
                         "vector unit present (softmax, norms, GELU, elementwise)"),
              int_param("vpu.lanes", "elements/cycle", 1024, "vector unit elements per cycle", 1),
@@ -89,6 +93,7 @@ TpuParams::TpuParams(const ParamValues& v)
       dram_latency_ns(v.real("dram.latency_ns")),
       dram_bytes(uint64_t(v.integer("dram.bytes"))),
       act_latency(int(v.integer("act.latency"))),
+      act_rows(int(v.integer("act.rows"))),
       vpu(v.boolean("vpu.enabled")),
       vpu_lanes(int(v.integer("vpu.lanes"))),
       vpu_latency(int(v.integer("vpu.latency"))),

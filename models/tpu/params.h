@@ -30,7 +30,7 @@ struct TpuParams {
   uint64_t fifo_tile_bytes;
   double dram_gbps, dram_latency_ns;
   uint64_t dram_bytes;
-  int act_latency;
+  int act_latency, act_rows;
   bool vpu;
   int vpu_lanes, vpu_latency;
   int dispatch_cycles, queue_depth;

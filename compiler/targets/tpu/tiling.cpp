@@ -180,12 +180,15 @@ class Tiler {
           M * K * e + blocks(fit) * K * N * e < groups * M * K * e + blocks(Mt) * K * N * e)
         Mt = fit;
     }
-    // On a chip of several cores, fewer row blocks than cores: smaller row blocks, one per
-    // core, while each still streams at least as many rows as loading a weight tile takes
-    // (else the cores share the N tiles instead).
+    // On a chip of several cores, row blocks of equal size in a multiple of the cores, so each
+    // core gets the same share, while each still streams at least as many rows as loading a
+    // weight tile takes (else the cores share the N tiles of fewer blocks).
     const uint64_t shares = only >= 0 ? 1 : uint64_t(cores_);
-    if (c_.dataflow == Dataflow::ws && (M + Mt - 1) / Mt < shares && (M + shares - 1) / shares >= R)
-      Mt = (M + shares - 1) / shares;
+    if (c_.dataflow == Dataflow::ws && shares > 1) {
+      const uint64_t blocks = ((M + Mt - 1) / Mt + shares - 1) / shares * shares;
+      const uint64_t rows = ((M + blocks - 1) / blocks + 7) / 8 * 8;
+      if (rows >= R) Mt = rows;
+    }
     // Accumulator slots form a ring (at least two per array, so an array fills one while the
     // activation pipeline drains another; up to four per array when tiles are small, so a
     // short stream does not wait for the drain of the tile before last).
