@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job: install missing packages, build xpusim (Release), and simulate the quick-start
-# workload on a TPU v4-like core, writing results/quickstart/{report.md,stats.json,...}.
+# workload on a TPU v4-like chip (two TensorCores), writing
+# results/quickstart/{report.md,stats.json,...}.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
