@@ -163,15 +163,15 @@ TEST_CASE("tpu passes: the tiling verifier catches broken tile IR") {
 
   SECTION("a tile larger than its region") {
     TileProgram t = good;
-    first<Load>(t).dst.offset = t.region_bytes - 8;
+    first<Load>(t).dst.offset = t.a_bytes - 8;
     const std::string msg = error_of([&] { verify_tiling(t, p); });
     REQUIRE_THAT(msg,
                  StartsWith("internal: pass 'tiling' verifier: layer 0 'g', nest 0, tile op 0"));
-    REQUIRE_THAT(msg, Contains("does not fit the region (65536 B)"));
+    REQUIRE_THAT(msg, Contains("does not fit the region (98304 B)"));
   }
   SECTION("regions beyond the unified buffer") {
     TileProgram t = good;
-    t.region_bytes *= 2;
+    t.a_bytes *= 2;
     REQUIRE_THAT(error_of([&] { verify_tiling(t, p); }),
                  Contains("exceed the unified buffer (262144 B)"));
   }

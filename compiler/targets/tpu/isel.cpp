@@ -47,13 +47,13 @@ class Selector {
     uint64_t base = 0;
     switch (p.region) {
       case Region::A:
-        base = p.index * t_.region_bytes;
+        base = p.index * t_.a_bytes;
         break;
       case Region::O:
-        base = (2 + p.index) * t_.region_bytes;
+        base = 2 * t_.a_bytes + p.index * t_.o_bytes;
         break;
       case Region::P:
-        base = 4 * t_.region_bytes;
+        base = 2 * (t_.a_bytes + t_.o_bytes);
         break;
       case Region::acc:
         base = p.index * nest_->acc_slot_bytes;

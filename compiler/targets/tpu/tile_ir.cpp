@@ -90,11 +90,11 @@ class TileVerifier {
   TileVerifier(const TileProgram& t, const TpuParams& p) : t_(t), p_(p) {}
 
   void run() {
-    if (4 * t_.region_bytes + t_.params_bytes > p_.ub_bytes)
+    if (2 * (t_.a_bytes + t_.o_bytes) + t_.params_bytes > p_.ub_bytes)
       fail(
-          fmt::format("the regions A0, A1, O0, O1 of {} B and P of {} B exceed the unified "
-                      "buffer ({} B)",
-                      t_.region_bytes, t_.params_bytes, p_.ub_bytes));
+          fmt::format("the regions A0, A1 of {} B, O0, O1 of {} B and P of {} B exceed the "
+                      "unified buffer ({} B)",
+                      t_.a_bytes, t_.o_bytes, t_.params_bytes, p_.ub_bytes));
     for (const TileLayer& l : t_.layers) {
       layer_ = &l;
       for (size_t i = 0; i < l.nests.size(); ++i) {
@@ -144,7 +144,7 @@ class TileVerifier {
       case Region::A:
       case Region::O:
         if (!(pl.index < 2)) fail(to_text(pl) + ": there are two regions of this kind");
-        return t_.region_bytes;
+        return pl.region == Region::A ? t_.a_bytes : t_.o_bytes;
       case Region::P:
         if (!(pl.index == 0)) fail(to_text(pl) + ": there is one P region");
         return t_.params_bytes;
@@ -344,8 +344,9 @@ std::string to_text(const TileOp& op) {
 }
 
 std::string to_text(const TileProgram& p) {
-  std::string s = fmt::format("regions: ub.A0 ub.A1 ub.O0 ub.O1 of {} B each, ub.P of {} B\n",
-                              p.region_bytes, p.params_bytes);
+  std::string s =
+      fmt::format("regions: ub.A0 ub.A1 of {} B each, ub.O0 ub.O1 of {} B each, ub.P of {} B\n",
+                  p.a_bytes, p.o_bytes, p.params_bytes);
   if (p.cores > 1)
     s += fmt::format(
         "chip of {} cores, each with these regions: a core runs the nests marked with its number, "

@@ -120,7 +120,8 @@ struct TileLayer {
 // barrier between layers (a layer reads what every core wrote in the one before).
 struct TileProgram {
   int cores = 1;
-  uint64_t region_bytes = 0;  // each of ub.A0, ub.A1, ub.O0, ub.O1
+  uint64_t a_bytes = 0;       // each of ub.A0, ub.A1
+  uint64_t o_bytes = 0;       // each of ub.O0, ub.O1
   uint64_t params_bytes = 0;  // ub.P
   std::vector<TileLayer> layers;
 };

@@ -52,16 +52,22 @@ class Tiler {
         params_bytes_ =
             std::max<uint64_t>(params_bytes_, 2 * uint64_t(g.tensor(n.inputs[0]).shape.back()) * 2);
     if (params_bytes_ * 2 > ub) params_bytes_ = 0;  // reported when a norm is lowered
-    quarter_ = ((ub - params_bytes_) / 4) / kAlign * kAlign;
     // Accumulators: two regions per array, so an array fills one while the activation
     // pipeline drains the other.
     acc_part_ = c.acc_bytes / (2 * uint64_t(c.count)) / kAlign * kAlign;
+    // An output region need not hold more than an accumulator share (a GEMM's output tile is
+    // at most that many bytes of fp32, fewer once rounded): up to a quarter of the UB, the
+    // rest to the operand regions, so that a row block of A kept across N is as large as can be.
+    const uint64_t half = (ub - params_bytes_) / 2;
+    o_bytes_ = std::min(half / 2, acc_part_) / kAlign * kAlign;
+    a_bytes_ = (half - o_bytes_) / kAlign * kAlign;
     cores_ = c.cores;
   }
 
   TileProgram run() {
     out_.cores = cores_;
-    out_.region_bytes = quarter_;
+    out_.a_bytes = a_bytes_;
+    out_.o_bytes = o_bytes_;
     out_.params_bytes = params_bytes_;
     for (size_t i = 0; i < g_.nodes.size(); ++i) {
       out_.layers.push_back(TileLayer{int(i), g_.nodes[i].name, {}});
@@ -150,31 +156,32 @@ class Tiler {
       case Dataflow::ws:  // K over rows, N over columns, M streamed
         Kt = std::min(K, R);
         Nt = std::min({N, C, lim(fifo, Kt * e)});
-        Mt = std::min({M, lim(acc_part_, Nt * 4), lim(quarter_, Kt * e), lim(quarter_, Nt * eo)});
+        Mt = std::min({M, lim(acc_part_, Nt * 4), lim(a_bytes_, Kt * e), lim(o_bytes_, Nt * eo)});
         break;
       case Dataflow::os:  // M over rows, N over columns, K streamed
         Mt = std::min(M, R);
         Nt = std::min(N, C);
-        Kt = std::min({K, lim(fifo, Nt * e), lim(quarter_, Mt * e)});
-        if (Mt * Nt * 4 > acc_part_ || Mt * Nt * eo > quarter_) Mt = 0;
+        Kt = std::min({K, lim(fifo, Nt * e), lim(a_bytes_, Mt * e)});
+        if (Mt * Nt * 4 > acc_part_ || Mt * Nt * eo > o_bytes_) Mt = 0;
         break;
       case Dataflow::is:  // K over rows, M over columns, N streamed
         Kt = std::min(K, R);
         Mt = std::min(M, C);
-        Nt = std::min({N, lim(fifo, Kt * e), lim(acc_part_, Mt * 4), lim(quarter_, Mt * eo)});
-        if (Mt * Kt * e > quarter_) Mt = 0;
+        Nt = std::min({N, lim(fifo, Kt * e), lim(acc_part_, Mt * 4), lim(o_bytes_, Mt * eo)});
+        if (Mt * Kt * e > a_bytes_) Mt = 0;
         break;
     }
     if (!Mt || !Nt || !Kt)
-      unsupported(n, fmt::format("no {}x{}x{} GEMM tile fits the buffers (unified buffer quarter "
-                                 "{} B, accumulator region {} B, weight tile {} B)",
-                                 M, N, K, quarter_, acc_part_, fifo));
+      unsupported(n, fmt::format("no {}x{}x{} GEMM tile fits the buffers (unified buffer operand "
+                                 "region {} B, output region {} B, accumulator region {} B, "
+                                 "weight tile {} B)",
+                                 M, N, K, a_bytes_, o_bytes_, acc_part_, fifo));
     // A row block of A that does not fit the UB is loaded again for every group of N tiles.
     // Smaller row blocks that fit (each still streaming at least R rows per weight tile) read
     // A once and B once per block instead: taken when that moves fewer bytes.
     const uint64_t groups = (N + Nt * uint64_t(c_.count) - 1) / (Nt * uint64_t(c_.count));
-    if (c_.dataflow == Dataflow::ws && Mt * K * e > quarter_) {
-      const uint64_t fit = quarter_ / (K * e) / 8 * 8;
+    if (c_.dataflow == Dataflow::ws && Mt * K * e > a_bytes_) {
+      const uint64_t fit = a_bytes_ / (K * e) / 8 * 8;
       auto blocks = [&](uint64_t rows) { return (M + rows - 1) / rows; };
       if (fit >= R &&
           M * K * e + blocks(fit) * K * N * e < groups * M * K * e + blocks(Mt) * K * N * e)
@@ -195,7 +202,7 @@ class Tiler {
     const uint64_t acc_bytes = Mt * Nt * 4 / kAlign * kAlign + (Mt * Nt * 4 % kAlign ? kAlign : 0);
     const uint64_t acc_slots = std::min<uint64_t>(4 * uint64_t(c_.count), c_.acc_bytes / acc_bytes);
     // Keep a whole row block of A (Mt x K) in the UB across the N tiles when it fits.
-    const bool reuse = Mt * K * e <= quarter_;
+    const bool reuse = Mt * K * e <= a_bytes_;
     // On a chip of several cores each core takes a share of the output tiles: whole row
     // blocks of C when there are enough of them (each core then reads its own A and all of B),
     // else the N tiles of each row block (each core reads all of A and its own part of B).
@@ -396,8 +403,8 @@ class Tiler {
     const uint64_t e = uint64_t(isa::tpu::elem_bytes(dt));
     const uint64_t win = uint64_t(at.kernel_h * at.kernel_w), C = uint64_t(x[1]);
     const uint64_t pixels = uint64_t(y[2] * y[3]);
-    const uint64_t pt = std::min(pixels, quarter_ / (win * C * e));
-    if (!pt) unsupported(n, "one pixel's window does not fit a quarter of the unified buffer");
+    const uint64_t pt = std::min({pixels, a_bytes_ / (win * C * e), o_bytes_ / (C * e)});
+    if (!pt) unsupported(n, "one pixel's window does not fit a region of the unified buffer");
     isa::tpu::ConvGeom geom{uint32_t(C),           uint32_t(C),           uint32_t(x[2]),
                             uint32_t(x[3]),        uint32_t(at.kernel_h), uint32_t(at.kernel_w),
                             uint32_t(at.stride_h), uint32_t(at.stride_w), uint32_t(at.pad_h),
@@ -448,7 +455,8 @@ class Tiler {
       rows = uint64_t(x.elements()) / width;
     }
     const uint64_t row_bytes = width * e;
-    const uint64_t rt = std::min(rows, quarter_ / (two ? 2 * row_bytes : row_bytes));
+    const uint64_t rt =
+        std::min({rows, a_bytes_ / (two ? 2 * row_bytes : row_bytes), o_bytes_ / row_bytes});
     if (!rt) unsupported(n, "one row does not fit the unified buffer");
     const char* fname = isa::tpu::detail::kind_names(isa::tpu::detail::Kind::vec_func)[size_t(f)];
     float imm = 0;
@@ -549,10 +557,10 @@ class Tiler {
   void softmax_rows(uint64_t src, uint64_t dst, uint64_t rows, uint64_t cols, float scale,
                     bool causal, uint64_t offset, const std::string& scratch, int core) {
     const uint64_t in_bytes = cols * 4, row_bytes = cols * 2;  // fp32 scores, bf16 result
-    const uint64_t rt = std::min(rows, quarter_ / in_bytes);
+    const uint64_t rt = std::min({rows, a_bytes_ / in_bytes, o_bytes_ / row_bytes});
     if (!rt)
       throw Error(
-          fmt::format("attention: a row of {} fp32 scores does not fit a quarter of "
+          fmt::format("attention: a row of {} fp32 scores does not fit a region of "
                       "the unified buffer of '{}'",
                       cols, target_));
     nest(fmt::format("vector softmax (scale {}{}) of the scores X = {}S (fp32) into Y = {}P "
@@ -575,7 +583,7 @@ class Tiler {
   const TpuParams& c_;
   const std::string& target_;
   TileProgram out_;
-  uint64_t quarter_ = 0, acc_part_ = 0, params_bytes_ = 0;
+  uint64_t a_bytes_ = 0, o_bytes_ = 0, acc_part_ = 0, params_bytes_ = 0;
   int cores_ = 1;
 };
 
