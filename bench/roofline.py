@@ -3,11 +3,12 @@
 
     bench/roofline.py [--xpusim PATH] [--arch tpu_v4,tpu_v1] [--out DIR] [--jobs N]
 
-For square GEMMs from 128 to 8192 and the distinct convolutions of ResNet-50
-(workloads/bench/resnet50-convs.yaml), each run alone (`xpusim run --no-functional`), it
-prints the bound set by the preset's own limits, the model's cycles and their ratio
-(bound / model: 1.0 means the lowering wastes nothing the machine would not). The bound of a
-layer seen as an M x N x K matrix product (a convolution as its im2col GEMM) is
+For square GEMMs from 128 to 8192, the distinct convolutions of ResNet-50
+(workloads/bench/resnet50-convs.yaml) and, on presets with a vector unit, vector ops of a
+transformer's sizes, each run alone (`xpusim run --no-functional`), it prints the bound set by
+the preset's own limits, the model's cycles and their ratio (bound / model: 1.0 means the
+lowering wastes nothing the machine would not). The bound of a layer seen as an M x N x K
+matrix product (a convolution as its im2col GEMM) is
 
     max(arrays + fill, drain + fill, hbm + DRAM latency)
     arrays = ceil(K / R) * ceil(N / C) * M / (arrays per core * cores)
@@ -18,7 +19,15 @@ layer seen as an M x N x K matrix product (a convolution as its im2col GEMM) is
     fill   = 2 * DRAM latency (the first read, the last write) + R (the first weight load)
              + R + C - 2 (the skew through the array) + the activation latency
 
-with R x C the array, and the parameters read from each run's config.resolved.yaml. Runs
+with R x C the array. The bound of a vector op over E elements (B bytes read and written) is
+
+    max(vector + fill, port + fill, hbm + DRAM latency)
+    vector = ceil(E / vpu.lanes) * passes / cores   (passes as docs/models/tpu.md lists them)
+    port   = B / ub.port_bytes / cores
+    hbm    = B / HBM bytes per cycle
+    fill   = 2 * DRAM latency + vpu.latency
+
+The parameters are read from each run's config.resolved.yaml. Runs
 go under --out (default /tmp/xpusim-roofline), never into the source tree. bf16 on presets
 whose arrays multiply bf16, else int8.
 """
@@ -68,8 +77,17 @@ def conv_layers():
     return layers
 
 
+# Vector ops over [rows, cols]: the passes the vector unit makes over each element.
+VECTOR_PASSES = {"add": 1, "relu": 1, "gelu": 2, "softmax": 3, "layernorm": 3}
+
+
+def vector_layers():
+    return [dict(name=f"{op}{rows}x{cols}", op=op, shape=[rows, cols])
+            for op in VECTOR_PASSES for rows, cols in ((2048, 1024), (512, 4096))]
+
+
 def yaml_of(layer, dtype):
-    fields = ", ".join(f"{k}: {v}" for k, v in layer.items() if k != "dtype")
+    fields = ", ".join(f"{k}: {v}".replace("'", "") for k, v in layer.items() if k != "dtype")
     return f"name: {layer['name']}\nops:\n  - {{{fields}, dtype: {dtype}}}\n"
 
 
@@ -86,7 +104,28 @@ def gemm_view(layer):
     return m, n, k, image + k * n + m * n
 
 
+def vector_bound(layer, cfg, elem):
+    rows, cols = layer["shape"]
+    elements = rows * cols
+    operands = 2 if layer["op"] == "add" else 1
+    moved = (operands + 1) * elements * elem
+    clock = float(cfg["clock_mhz"])
+    cores = int(cfg["chip.cores"])
+    dram_latency = math.ceil(float(cfg["dram.latency_ns"]) * clock / 1e3)
+    fill = 2 * dram_latency + int(cfg["vpu.latency"])
+    parts = {
+        "vector": math.ceil(elements / int(cfg["vpu.lanes"])) * VECTOR_PASSES[layer["op"]] / cores
+        + fill,
+        "port": moved / int(cfg["ub.port_bytes"]) / cores + fill,
+        "hbm": moved / (float(cfg["dram.bandwidth_gbps"]) * 1e3 / clock) + dram_latency,
+    }
+    limit = max(parts, key=parts.get)
+    return parts[limit], limit
+
+
 def bound(layer, cfg, elem):
+    if "shape" in layer:
+        return vector_bound(layer, cfg, elem)
     m, n, k, elems = gemm_view(layer)
     r, c = int(cfg["array.rows"]), int(cfg["array.cols"])
     arrays, cores = int(cfg["array.count"]), int(cfg["chip.cores"])
@@ -126,23 +165,28 @@ def main():
             cycles = json.load(f)["total_cycles"]
         return cycles, resolved(os.path.join(d, "results/config.resolved.yaml"))
 
-    layers = gemm_layers() + conv_layers()
-    print("| preset | layer | M x N x K | bound by | bound (cycles) | model (cycles) | bound / model |")
+    matrix_layers = gemm_layers() + conv_layers()
+    print("| preset | layer | M x N x K (or shape) | bound by | bound (cycles) | model (cycles) | "
+          "bound / model |")
     print("|---|---|---|---|---:|---:|---:|")
     worst = {}
     for arch in args.arch.split(","):
         probe = run(arch, gemm_layers()[0], "int8")[1]
         dtype = "bf16" if "bf16" in probe["array.dtypes"] else "int8"
         elem = 2 if dtype == "bf16" else 1
+        layers = matrix_layers + (vector_layers() if probe["vpu.enabled"] == "true" else [])
         with concurrent.futures.ThreadPoolExecutor(args.jobs) as ex:
             results = list(ex.map(lambda l: run(arch, l, dtype), layers))
         for layer, (cycles, cfg) in zip(layers, results):
             b, limit = bound(layer, cfg, elem)
-            m, n, k, _ = gemm_view(layer)
+            if "shape" in layer:
+                size = " x ".join(map(str, layer["shape"]))
+            else:
+                size = " x ".join(map(str, gemm_view(layer)[:3]))
             ratio = b / cycles
             worst[arch] = min(worst.get(arch, 1e9), ratio)
-            print(f"| {arch} | {layer['name']} | {m} x {n} x {k} | {limit} | {b:,.0f} | "
-                  f"{cycles:,} | {ratio:.2f} |")
+            print(f"| {arch} | {layer['name']} | {size} | {limit} | {b:,.0f} | {cycles:,} | "
+                  f"{ratio:.2f} |")
     for arch, w in worst.items():
         print(f"\n{arch}: lowest bound / model {w:.2f}")
 
