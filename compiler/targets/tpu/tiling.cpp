@@ -193,7 +193,7 @@ class Tiler {
     const uint64_t shares = only >= 0 ? 1 : uint64_t(cores_);
     if (c_.dataflow == Dataflow::ws && shares > 1) {
       const uint64_t blocks = ((M + Mt - 1) / Mt + shares - 1) / shares * shares;
-      const uint64_t rows = ((M + blocks - 1) / blocks + 7) / 8 * 8;
+      const uint64_t rows = std::min(((M + blocks - 1) / blocks + 7) / 8 * 8, Mt);
       if (rows >= R) Mt = rows;
     }
     // Accumulator slots form a ring (at least two per array, so an array fills one while the
