@@ -120,8 +120,9 @@ TEST_CASE("tpu passes: the target lists its passes and each one dumps") {
 
 TEST_CASE("tpu passes: a small GEMM has the tiles of the documented rule") {
   const Graph g = graph_of(kSmallGemm);
-  // tpu_lab: 16x16 array, one array, UB 256 KiB (regions of 64 KiB), accumulators 64 KiB
-  // (32 KiB per array region), weight tile 512 B. M = 40, N = 20, K = 50, int8 (e = 1).
+  // tpu_lab: 16x16 array, one array, UB 256 KiB (operand regions Qa of 96 KiB, output regions
+  // Qo of 32 KiB), accumulators 64 KiB (32 KiB per array region), weight tile 512 B. M = 40,
+  // N = 20, K = 50, int8 (e = 1).
   struct Case {
     std::vector<std::string> sets;
     int m_tiles, n_tiles, k_tiles;
@@ -129,12 +130,12 @@ TEST_CASE("tpu passes: a small GEMM has the tiles of the documented rule") {
   };
   const std::vector<Case> cases = {
       // ws: Kt = min(K, 16) = 16, Nt = min(N, 16, 512 / 16) = 16,
-      // Mt = min(M, 32768 / (16 * 4), 65536 / 16, 65536 / 16) = 40; a 40 x 50 block fits 64 KiB.
+      // Mt = min(M, 32768 / (16 * 4), 98304 / 16, 32768 / 16) = 40; a 40 x 50 block fits Qa.
       {{}, 1, 2, 4, true},
-      // os: Mt = min(M, 16) = 16, Nt = min(N, 16) = 16, Kt = min(K, 512 / 16, 65536 / 16) = 32.
+      // os: Mt = min(M, 16) = 16, Nt = min(N, 16) = 16, Kt = min(K, 512 / 16, 98304 / 16) = 32.
       {{"array.dataflow=os"}, 3, 2, 2, true},
       // is: Kt = min(K, 16) = 16, Mt = min(M, 16) = 16,
-      // Nt = min(N, 512 / 16, 32768 / (16 * 4), 65536 / 16) = 20.
+      // Nt = min(N, 512 / 16, 32768 / (16 * 4), 32768 / 16) = 20.
       {{"array.dataflow=is"}, 3, 1, 4, true},
       // ws with a 4 KiB UB: regions of 1 KiB, Mt = min(40, 512, 1024 / 16, 1024 / 16) = 40 as
       // before, but the 40 x 50 row block (2000 B) no longer fits: A is loaded per matmul.
@@ -153,6 +154,67 @@ TEST_CASE("tpu passes: a small GEMM has the tiles of the documented rule") {
     REQUIRE(n.store == outputs);
     REQUIRE(n.gather == 0);
     REQUIRE(n.vector == 0);
+  }
+}
+
+// The matmuls of the first nest, in issue order.
+std::vector<Matmul> matmuls(const TileProgram& t, size_t nest = 0) {
+  std::vector<Matmul> out;
+  for (const TileOp& op : t.layers.at(0).nests.at(nest).ops)
+    if (const auto* m = std::get_if<Matmul>(&op)) out.push_back(*m);
+  return out;
+}
+
+TEST_CASE("tpu passes: the arrays of a core take a group of output tiles, K step by K step") {
+  // Four 16x16 arrays; N = 64 is four N tiles of 16, K = 50 four K tiles: one group.
+  const Graph g = graph_of(R"(name: g
+ops:
+  - {name: g, op: gemm, M: 40, N: 64, K: 50, dtype: int8}
+)");
+  const std::vector<Matmul> mm = matmuls(tiles_of(g, {"array.count=4"}));
+  REQUIRE(mm.size() == 16);
+  for (size_t i = 0; i < mm.size(); ++i) {
+    INFO("matmul " << i);
+    // Each K step feeds every array in turn: array i % 4, into its own accumulator slot; the
+    // first K step sets the slots, the later ones accumulate.
+    REQUIRE(mm[i].weights.index == i % 4);
+    REQUIRE(mm[i].acc.index == i % 4);
+    REQUIRE(mm[i].accumulate == (i >= 4));
+    REQUIRE(mm[i].m == 40);
+  }
+}
+
+TEST_CASE("tpu passes: with fewer N tiles than arrays the arrays share the rows") {
+  // One N tile (N = 16) and four arrays of 16 rows: M = 64 is four row blocks of 16, one each,
+  // every array loading the same weights.
+  const Graph g = graph_of(R"(name: g
+ops:
+  - {name: g, op: gemm, M: 64, N: 16, K: 16, dtype: int8}
+)");
+  const std::vector<Matmul> mm = matmuls(tiles_of(g, {"array.count=4"}));
+  REQUIRE(mm.size() == 4);
+  for (size_t i = 0; i < mm.size(); ++i) {
+    INFO("matmul " << i);
+    REQUIRE(mm[i].weights.index == i);
+    REQUIRE(mm[i].m == 16);
+    REQUIRE(mm[i].a.offset == i * 16 * 16);  // rows 16 i.. of the 64 x 16 A tile
+  }
+}
+
+TEST_CASE("tpu passes: a chip's cores get row blocks of the same size") {
+  // M = 48 fits one row block; on two cores it becomes two of 24 rows (at least the array's
+  // 16), one per core, rather than the N tiles of one block shared.
+  const Graph g = graph_of(R"(name: g
+ops:
+  - {name: g, op: gemm, M: 48, N: 32, K: 16, dtype: int8}
+)");
+  const TileProgram t = tiles_of(g, {"chip.cores=2"});
+  REQUIRE(t.layers.at(0).nests.size() == 2);
+  for (size_t core = 0; core < 2; ++core) {
+    INFO("core " << core);
+    const std::vector<Matmul> mm = matmuls(t, core);
+    REQUIRE(mm.size() == 2);  // both N tiles of its row block
+    for (const Matmul& m : mm) REQUIRE(m.m == 24);
   }
 }
 
