@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "models/core/simulation.h"
+
 #ifdef XPUSIM_WITH_VERILATOR
 #include "rtl/systolic/harness.h"
 #endif
@@ -487,6 +489,7 @@ void TpuCore::dispatcher() {
   } catch (...) {
     fail(std::current_exception());
   }
+  end_thread();
 }
 
 uint64_t TpuCore::wait_for_deps(int u, const Dyn& d) {
@@ -516,6 +519,7 @@ void TpuCore::unit_thread(int u) {
   } catch (...) {
     fail(std::current_exception());
   }
+  end_thread();
 }
 
 uint64_t TpuCore::execute(int u, int slot) {
@@ -659,6 +663,7 @@ void TpuCore::rtl_mxu_thread(int u) {
   } catch (...) {
     fail(std::current_exception());
   }
+  end_thread();
 }
 
 // Pops the mxu's queue front when the model would have started it: when it was offered and
