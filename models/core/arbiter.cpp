@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "models/core/error.h"
+#include "models/core/simulation.h"
 
 namespace xpusim {
 
@@ -95,6 +96,7 @@ void Arbiter::run() {
     error_ = std::current_exception();
     sc_core::sc_stop();
   }
+  end_thread();
 }
 
 }  // namespace xpusim

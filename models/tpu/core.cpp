@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "models/core/simulation.h"
+
 #ifdef XPUSIM_WITH_VERILATOR
 #include "rtl/systolic/harness.h"
 #endif
@@ -490,6 +492,7 @@ void TpuCore::dispatcher() {
   } catch (...) {
     fail(std::current_exception());
   }
+  end_thread();
 }
 
 uint64_t TpuCore::wait_for_deps(int u, const Dyn& d) {
@@ -519,6 +522,7 @@ void TpuCore::unit_thread(int u) {
   } catch (...) {
     fail(std::current_exception());
   }
+  end_thread();
 }
 
 uint64_t TpuCore::execute(int u, int slot) {
@@ -663,6 +667,7 @@ void TpuCore::rtl_mxu_thread(int u) {
   } catch (...) {
     fail(std::current_exception());
   }
+  end_thread();
 }
 
 // Pops the mxu's queue front when the model would have started it: when it was offered and

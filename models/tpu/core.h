@@ -175,8 +175,8 @@ class TpuCore : public sc_core::sc_module {
 
   std::unique_ptr<Scratchpad> ub_, acc_;
   Chip chip_;
-  // The dispatcher's loop counters. A member, not on the dispatcher thread's stack: a run that
-  // ends in an error leaves its threads suspended, and their stacks are freed unwound.
+  // The dispatcher's loop counters. A member, not on the dispatcher thread's stack: a run ends
+  // with its threads suspended, their frames never unwound.
   std::vector<uint32_t> loop_done_;
   size_t begin_, end_;  // this core's program: prog_[begin_, end_)
   int index_;           // this core's number (its order in the arbiter)

@@ -8,6 +8,7 @@
 #include "isa/tpu/program.h"
 #include "models/core/arbiter.h"
 #include "models/core/machine.h"
+#include "models/core/simulation.h"
 #include "models/tpu/core.h"
 #include "models/tpu/params.h"
 
@@ -71,7 +72,7 @@ class TpuMachine final : public Machine {
                                                 opt.source, dram, chip, g, trace,
                                                 one ? "" : fmt::format("core{} ", c)));
     }
-    sc_core::sc_start();
+    simulate();
     arbiter.check();
     LayerTracker layers;
     for (const auto& core : cores) {

@@ -18,6 +18,7 @@
 #include "models/core/arbiter.h"
 #include "models/core/memory.h"
 #include "models/core/random.h"
+#include "models/core/simulation.h"
 #include "models/core/stats.h"
 
 using namespace xpusim;
@@ -47,6 +48,7 @@ struct Clients : sc_core::sc_module {
       for (int i = 0; i < r.deltas; ++i) wait(sc_core::SC_ZERO_TIME);
       got[{r.key.cycle, r.key.client, r.key.seq}] = arb.request(server, r.key, r.bytes, r.write);
     }
+    end_thread();
   }
   Arbiter& arb;
   Server& server;
@@ -75,7 +77,7 @@ void check_against_sorted(uint64_t seed, bool stamps) {
   DramChannel channel(32, 7, false, stats.group("dram"));
   Arbiter arb("arbiter", period);
   Clients cl("clients", arb, channel, period, reqs);
-  sc_core::sc_start();
+  simulate();
   arb.check();
 
   std::vector<Req> all;
