@@ -95,6 +95,7 @@ std::string failure(const Command& command, const Result& result) {
     log << std::ifstream(command.log).rdbuf();
     printed = log.str();
   }
+  printed.erase(printed.find_last_not_of('\n') + 1);
   return fmt::format("failed ({}):\n  {}\n{}", result.status(), fmt::join(command.argv, " "),
                      printed);
 }

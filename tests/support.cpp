@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "driver/child.h"
+#include "models/core/error.h"
 
 namespace fs = std::filesystem;
 
@@ -29,6 +30,22 @@ Cli run_cli(const Args& args) {
 
 Cli run_cli_in(const std::string& dir, const Args& args) {
   return run_command(xpusim_args(args), dir);
+}
+
+std::optional<Cli> run_cli_on_terminal(const Args& args) {
+  try {
+    run_command({"script", "--version"});
+  } catch (const Error&) {
+    return std::nullopt;  // not installed
+  }
+  // script runs a shell command line: each word is quoted.
+  std::string command;
+  for (const std::string& a : xpusim_args(args)) {
+    std::string quoted;
+    for (char c : a) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    command += " '" + quoted + "'";
+  }
+  return run_command({"script", "-qec", command, "/dev/null"});
 }
 
 Cli run_command(const Args& argv, const std::string& dir) {

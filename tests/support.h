@@ -2,6 +2,7 @@
 // SystemC requires).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,9 @@ using Args = std::vector<std::string>;
 // Runs the built xpusim binary with `args`, in the current folder or in `dir`.
 Cli run_cli(const Args& args);
 Cli run_cli_in(const std::string& dir, const Args& args);
+// Runs the built xpusim binary with `args` on a terminal (through util-linux's script), as a
+// user at a terminal would; nothing when script is not installed.
+std::optional<Cli> run_cli_on_terminal(const Args& args);
 // Runs a program (argv[0]: a path, or a name looked up on PATH), in the current folder or in
 // `dir`.
 Cli run_command(const Args& argv, const std::string& dir = "");
