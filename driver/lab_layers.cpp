@@ -8,33 +8,23 @@
 // every (layer, dataflow) is simulated by running this same binary as a child process on a
 // one-layer workload, and cycles and utilization are read from its stats.json. Folds are the one
 // quantity the checker computes itself (see folds()).
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
-
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 #include <yaml-cpp/yaml.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
-#include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
-#include <sstream>
 #include <tuple>
 
 #include "compiler/ir/frontend.h"
 #include "compiler/ir/ir.h"
+#include "driver/child.h"
 #include "driver/lab.h"
 #include "models/core/error.h"
-
-extern char** environ;
 
 namespace fs = std::filesystem;
 
@@ -219,54 +209,19 @@ int64_t folds(const Layer& l, const std::string& dataflow, int64_t rows, int64_t
   return (over_rows + rows - 1) / rows * ((over_cols + cols - 1) / cols);
 }
 
-// A fresh private folder, removed with everything in it when this goes out of scope.
-class TempDir {
- public:
-  TempDir() {
-    std::string t = (fs::temp_directory_path() / "xpusim-lab-XXXXXX").string();
-    if (!mkdtemp(t.data()))
-      throw Error("cannot create a temporary folder: " + std::string(std::strerror(errno)));
-    path_ = t;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-// Runs argv (argv[0] a path) with stdout and stderr going to `log`; returns the wait status.
-int spawn(const std::vector<std::string>& argv, const fs::path& log) {
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  std::vector<char*> av;
-  for (const std::string& a : argv) av.push_back(const_cast<char*>(a.c_str()));
-  av.push_back(nullptr);
-  pid_t pid = 0;
-  const int rc = posix_spawn(&pid, av[0], &fa, nullptr, av.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) throw Error(fmt::format("cannot run '{}': {}", argv[0], std::strerror(rc)));
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR)
-      throw Error(fmt::format("waiting for '{}': {}", argv[0], std::strerror(errno)));
-  return status;
-}
-
-// Simulates every (layer, dataflow) of the lab and returns every quantity of each.
+// Simulates every (layer, dataflow) of the lab, as many at once as there are CPUs, and returns
+// every quantity of each.
 std::map<Question, double> expected_values(const Lab& lab) {
-  const TempDir tmp;
-  const std::string exe = fs::read_symlink("/proc/self/exe").string();
+  const child::TempDir tmp;
+  const std::string exe = child::self_path();
   const std::string rows = fmt::format("array.rows={}", lab.head.rows);
   const std::string cols = fmt::format("array.cols={}", lab.head.cols);
-  std::map<Question, double> expected;
+  std::vector<child::Command> runs;
+  struct Simulated {
+    const Layer* layer;
+    std::string dataflow, out;
+  };
+  std::vector<Simulated> simulated;  // of each run
   for (size_t i = 0; i < lab.layers.size(); ++i) {
     const Layer& l = lab.layers[i];
     YAML::Emitter e;
@@ -276,26 +231,26 @@ std::map<Question, double> expected_values(const Lab& lab) {
     std::ofstream(workload) << e.c_str() << "\n";
     for (const std::string& df : lab.dataflows) {
       const std::string out = (tmp.path() / fmt::format("layer{}-{}", i, df)).string();
-      const std::vector<std::string> argv = {
-          exe,  "run",   "--arch", lab.preset, "--workload",           workload.string(), "--set",
-          rows, "--set", cols,     "--set",    "array.dataflow=" + df, "--no-functional", "--out",
-          out};
-      const fs::path log = out + ".log";
-      const int status = spawn(argv, log);
-      if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        std::stringstream text;
-        text << std::ifstream(log).rdbuf();
-        throw Error(fmt::format("{}: simulating layer '{}' with dataflow {} failed:\n  {}\n{}",
-                                lab.head.file, l.name, df, fmt::join(argv, " "), text.str()));
-      }
-      const nlohmann::json stats =
-          nlohmann::json::parse(std::ifstream(fs::path(out) / "stats.json"));
-      const nlohmann::json& layer = stats.at("layers").at(0);
-      expected[{l.name, df, "folds"}] = double(folds(l, df, lab.head.rows, lab.head.cols));
-      expected[{l.name, df, "cycles"}] = layer.at("cycles").get<double>();
-      expected[{l.name, df, "utilization"}] = layer.at("utilization").get<double>();
+      runs.push_back(
+          {{exe, "run", "--arch", lab.preset, "--workload", workload.string(), "--set", rows,
+            "--set", cols, "--set", "array.dataflow=" + df, "--no-functional", "--out", out},
+           "",
+           out + ".log"});
+      simulated.push_back({&l, df, out});
     }
   }
+  std::map<Question, double> expected;
+  child::run_all(runs, child::cpu_count(), [&](size_t i, const child::Result& r) {
+    const auto& [l, df, out] = simulated[i];
+    if (!r.ok())
+      throw Error(fmt::format("{}: simulating layer '{}' with dataflow {} {}", lab.head.file,
+                              l->name, df, child::failure(runs[i], r)));
+    const nlohmann::json stats = nlohmann::json::parse(std::ifstream(fs::path(out) / "stats.json"));
+    const nlohmann::json& layer = stats.at("layers").at(0);
+    expected[{l->name, df, "folds"}] = double(folds(*l, df, lab.head.rows, lab.head.cols));
+    expected[{l->name, df, "cycles"}] = layer.at("cycles").get<double>();
+    expected[{l->name, df, "utilization"}] = layer.at("utilization").get<double>();
+  });
   return expected;
 }
 

@@ -3,7 +3,7 @@
 # available). Does nothing when everything is present.
 set -euo pipefail
 packages=(g++ make cmake ninja-build pkg-config libsystemc-dev verilator zlib1g-dev
-          libyaml-cpp-dev libfmt-dev nlohmann-json3-dev libcli11-dev catch2 python3)
+          libyaml-cpp-dev libfmt-dev nlohmann-json3-dev libcli11-dev libboost-dev catch2 python3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

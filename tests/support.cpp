@@ -1,36 +1,56 @@
 #include "tests/support.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <unistd.h>
 #include <catch2/catch.hpp>
 
-#include <sys/wait.h>
-#include <array>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
+
+#include "driver/child.h"
+#include "models/core/error.h"
 
 namespace fs = std::filesystem;
 
 namespace xpusim::test {
+namespace {
 
-Cli run_cli(const std::string& args) {
-  return run_cli_in(".", args);
+Args xpusim_args(const Args& args) {
+  Args argv = {XPUSIM_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return argv;
 }
 
-Cli run_cli_in(const std::string& dir, const std::string& args) {
-  return run_shell("cd '" + dir + "' && " + XPUSIM_BINARY + " " + args);
+}  // namespace
+
+Cli run_cli(const Args& args) {
+  return run_command(xpusim_args(args));
 }
 
-Cli run_shell(const std::string& command) {
-  const std::string cmd = "(" + command + ") 2>&1";
-  Cli r;
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
-  int status = pclose(p);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+Cli run_cli_in(const std::string& dir, const Args& args) {
+  return run_command(xpusim_args(args), dir);
+}
+
+std::optional<Cli> run_cli_on_terminal(const Args& args) {
+  try {
+    run_command({"script", "--version"});
+  } catch (const Error&) {
+    return std::nullopt;  // not installed
+  }
+  // script runs a shell command line: each word is quoted.
+  std::string command;
+  for (const std::string& a : xpusim_args(args)) {
+    std::string quoted;
+    for (char c : a) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    command += " '" + quoted + "'";
+  }
+  return run_command({"script", "-qec", command, "/dev/null"});
+}
+
+Cli run_command(const Args& argv, const std::string& dir) {
+  const child::Result r = child::run({argv, dir, ""});
+  return Cli{r.signal ? -1 : r.code, r.output};
 }
 
 std::string temp_dir(const std::string& name) {
@@ -46,9 +66,11 @@ std::string write_text(const std::string& dir, const std::string& name, const st
   return p.string();
 }
 
-nlohmann::json run_stats(const std::string& args, const std::string& out_dir) {
-  Cli r = run_cli("run " + args + " --out " + out_dir);
-  INFO("xpusim run " << args << "\n" << r.output);
+nlohmann::json run_stats(const Args& args, const std::string& out_dir) {
+  Args run = {"run", "--out", out_dir};
+  run.insert(run.end(), args.begin(), args.end());
+  Cli r = run_cli(run);
+  INFO(fmt::format("xpusim {}\n{}", fmt::join(run, " "), r.output));
   REQUIRE(r.status == 0);
   std::ifstream in(fs::path(out_dir) / "stats.json");
   return nlohmann::json::parse(in);

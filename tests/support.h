@@ -2,7 +2,9 @@
 // SystemC requires).
 #pragma once
 
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -13,12 +15,18 @@ struct Cli {
   std::string output;  // stdout and stderr together
 };
 
-// Runs the built xpusim binary with `args` (shell-quoted by the caller), in the current folder
-// or in `dir`.
-Cli run_cli(const std::string& args);
-Cli run_cli_in(const std::string& dir, const std::string& args);
-// Runs a shell command line; XPUSIM_BINARY in it is the built xpusim.
-Cli run_shell(const std::string& command);
+// A command line's arguments, one word each (no shell: nothing is quoted).
+using Args = std::vector<std::string>;
+
+// Runs the built xpusim binary with `args`, in the current folder or in `dir`.
+Cli run_cli(const Args& args);
+Cli run_cli_in(const std::string& dir, const Args& args);
+// Runs the built xpusim binary with `args` on a terminal (through util-linux's script), as a
+// user at a terminal would; nothing when script is not installed.
+std::optional<Cli> run_cli_on_terminal(const Args& args);
+// Runs a program (argv[0]: a path, or a name looked up on PATH), in the current folder or in
+// `dir`.
+Cli run_command(const Args& argv, const std::string& dir = "");
 
 // A fresh empty folder under the build's temporary area.
 std::string temp_dir(const std::string& name);
@@ -27,6 +35,6 @@ std::string temp_dir(const std::string& name);
 std::string write_text(const std::string& dir, const std::string& name, const std::string& text);
 
 // Runs `xpusim run` and returns the parsed stats.json; fails the test if the run fails.
-nlohmann::json run_stats(const std::string& args, const std::string& out_dir);
+nlohmann::json run_stats(const Args& args, const std::string& out_dir);
 
 }  // namespace xpusim::test

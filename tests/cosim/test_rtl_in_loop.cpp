@@ -9,6 +9,7 @@
 
 #include "tests/support.h"
 
+using xpusim::test::Args;
 using xpusim::test::run_cli;
 using xpusim::test::run_stats;
 using xpusim::test::temp_dir;
@@ -17,11 +18,13 @@ using xpusim::test::write_text;
 namespace {
 
 const std::string kSrc = XPUSIM_SOURCE_DIR;
+const std::string kCnn = kSrc + "/workloads/examples/small-cnn.yaml";
 
-void same_as_model(const std::string& args, const std::string& name) {
+void same_as_model(Args args, const std::string& name) {
   const std::string dir = temp_dir(name);
   nlohmann::json want = run_stats(args, dir + "/model");
-  nlohmann::json got = run_stats(args + " --rtl", dir + "/rtl");
+  args.push_back("--rtl");
+  nlohmann::json got = run_stats(args, dir + "/rtl");
   CHECK(got["functional_check"] == "passed");
   CHECK(want["functional_check"] == "passed");
   want.erase("notes");
@@ -43,45 +46,41 @@ ops:
 }  // namespace
 
 TEST_CASE("rtl in the loop: small-cnn on tpu_lab matches the model", "[cosim]") {
-  same_as_model("--arch tpu_lab --workload " + kSrc + "/workloads/examples/small-cnn.yaml",
-                "rtl-cnn");
+  same_as_model({"--arch", "tpu_lab", "--workload", kCnn}, "rtl-cnn");
 }
 
 // Output-stationary with DRAM contention: the DMAs that wait for a tile's operands to be read
 // wake in a later delta cycle under --rtl, so this case needs the channel's arbitration to be
 // independent of delta order (docs/models/tpu.md, DRAM channel).
 TEST_CASE("rtl in the loop: small-cnn in os matches the model", "[cosim]") {
-  same_as_model("--arch tpu_lab --set array.dataflow=os --workload " + kSrc +
-                    "/workloads/examples/small-cnn.yaml",
+  same_as_model({"--arch", "tpu_lab", "--set", "array.dataflow=os", "--workload", kCnn},
                 "rtl-cnn-os");
 }
 
 TEST_CASE("rtl in the loop: two arrays sharing the DRAM channel match the model", "[cosim]") {
-  same_as_model("--arch tpu_lab --set array.count=2 --set array.dataflow=os --workload " + kSrc +
-                    "/workloads/examples/small-cnn.yaml",
+  same_as_model({"--arch", "tpu_lab", "--set", "array.count=2", "--set", "array.dataflow=os",
+                 "--workload", kCnn},
                 "rtl-cnn-2");
 }
 
 TEST_CASE("rtl in the loop: a chip of two cores matches the model", "[cosim]") {
-  same_as_model(
-      "--arch tpu_lab --set chip.cores=2 --workload " + kSrc + "/workloads/examples/small-cnn.yaml",
-      "rtl-chip");
+  same_as_model({"--arch", "tpu_lab", "--set", "chip.cores=2", "--workload", kCnn}, "rtl-chip");
 }
 
 TEST_CASE("rtl in the loop: an int8 GEMM in is matches the model", "[cosim]") {
   const std::string w = write_text(temp_dir("rtl-gemm-is"), "gemm.yaml", kGemm);
-  same_as_model("--arch tpu_lab --set array.dataflow=is --workload " + w, "rtl-is");
+  same_as_model({"--arch", "tpu_lab", "--set", "array.dataflow=is", "--workload", w}, "rtl-is");
 }
 
 TEST_CASE("rtl in the loop: bf16 matmuls and unbuilt shapes are errors", "[cosim]") {
   const std::string dir = temp_dir("rtl-errors");
-  auto bf16 = run_cli("run --arch tpu_lab --rtl --out " + dir + "/a --workload " + kSrc +
-                      "/workloads/examples/quickstart.yaml");
+  auto bf16 = run_cli({"run", "--arch", "tpu_lab", "--rtl", "--out", dir + "/a", "--workload",
+                       kSrc + "/workloads/examples/quickstart.yaml"});
   CHECK(bf16.status == 1);
   CHECK(bf16.output.find("the RTL array multiplies int8") != std::string::npos);
   const std::string w = write_text(dir, "gemm.yaml", kGemm);
-  auto shape =
-      run_cli("run --arch tpu_lab --rtl --set array.rows=32 --out " + dir + "/b --workload " + w);
+  auto shape = run_cli({"run", "--arch", "tpu_lab", "--rtl", "--set", "array.rows=32", "--out",
+                        dir + "/b", "--workload", w});
   CHECK(shape.status == 1);
   CHECK(shape.output.find("no verilated 32x16") != std::string::npos);
   CHECK(shape.output.find("16x16") != std::string::npos);
@@ -90,8 +89,8 @@ TEST_CASE("rtl in the loop: bf16 matmuls and unbuilt shapes are errors", "[cosim
 TEST_CASE("rtl in the loop: --vcd writes the array's waveforms", "[cosim]") {
   const std::string dir = temp_dir("rtl-vcd");
   const std::string w = write_text(dir, "gemm.yaml", kGemm);
-  auto r = run_cli("run --arch tpu_lab --rtl --vcd " + dir + "/mxu.vcd --vcd-range 1:2 --out " +
-                   dir + "/out --workload " + w);
+  auto r = run_cli({"run", "--arch", "tpu_lab", "--rtl", "--vcd", dir + "/mxu.vcd", "--vcd-range",
+                    "1:2", "--out", dir + "/out", "--workload", w});
   REQUIRE(r.status == 0);
   std::ifstream f(dir + "/mxu.vcd");
   std::stringstream text;

@@ -31,11 +31,10 @@ TEST_CASE("tpu-scalesim reproduces SCALE-Sim v2 stall-free cycles", "[golden]") 
         fmt::format("name: {}\nops:\n  - {{name: g, op: gemm, M: {}, N: {}, K: {}, dtype: int8}}\n",
                     f[3], M, N, K));
     // Functional on: the edge folds of every dataflow are checked for values too.
-    nlohmann::json s = run_stats(
-        fmt::format("--arch tpu-scalesim --workload {} --set array.rows={} --set array.cols={} "
-                    "--set array.dataflow={}",
-                    wl, f[0], f[1], f[2]),
-        dir + "/out");
+    nlohmann::json s =
+        run_stats({"--arch", "tpu-scalesim", "--workload", wl, "--set", "array.rows=" + f[0],
+                   "--set", "array.cols=" + f[1], "--set", "array.dataflow=" + f[2]},
+                  dir + "/out");
     INFO(line);
     CHECK(s["total_cycles"].get<long>() == expected);
     CHECK(s["functional_check"] == "passed");

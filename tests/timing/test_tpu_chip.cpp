@@ -25,11 +25,13 @@ std::string copy(const std::string& src, const std::string& dst, int rows) {
 }
 
 Cli run_chip(const std::string& name, const std::string& program, int cores,
-             const std::string& extra = "") {
+             const Args& extra = {}) {
   const std::string dir = temp_dir(name);
   const std::string path = write_text(dir, name + ".s", program);
-  return run_cli("run --arch tpu_lab --set chip.cores=" + std::to_string(cores) + " --program " +
-                 path + " " + extra + " --out " + dir + "/out");
+  Args args = {"run",       "--arch", "tpu_lab", "--set",     "chip.cores=" + std::to_string(cores),
+               "--program", path,     "--out",   dir + "/out"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return run_cli(args);
 }
 
 }  // namespace
@@ -45,14 +47,15 @@ TEST_CASE("chip: a barrier orders one core's writes before another core's reads"
                               copy("0x1000", "0x10000", 1) + "  barrier\n  halt\n# core 1\n" +
                               "  barrier\n" + copy("0x10000", "0x20000", 1) + "  halt\n";
   Cli r = run_chip("chip-barrier-run", program, 2,
-                   "--load 0x1000=" + in + " --save 0x20000:256=out.bin");
+                   {"--load", "0x1000=" + in, "--save", "0x20000:256=out.bin"});
   INFO(r.output);
   REQUIRE(r.status == 0);
   CHECK(read(dir + "/../chip-barrier-run/out/out.bin") == input);
   // Without the barriers core 1 copies before core 0 has written: zeros arrive.
   std::string racy = program;
   for (size_t p; (p = racy.find("  barrier\n")) != std::string::npos;) racy.erase(p, 10);
-  r = run_chip("chip-race-run", racy, 2, "--load 0x1000=" + in + " --save 0x20000:256=out.bin");
+  r = run_chip("chip-race-run", racy, 2,
+               {"--load", "0x1000=" + in, "--save", "0x20000:256=out.bin"});
   REQUIRE(r.status == 0);
   CHECK(read(dir + "/../chip-race-run/out/out.bin") == std::string(256, '\0'));
 }
@@ -62,8 +65,8 @@ TEST_CASE("chip: cores sharing the DRAM channel contend for it", "[timing]") {
   // two cores at once (other addresses). Sharing the channel, the two take about twice as long.
   auto cycles = [](const std::string& name, const std::string& program, int cores) {
     const std::string dir = temp_dir(name);
-    auto s = run_stats("--arch tpu_lab --set chip.cores=" + std::to_string(cores) + " --program " +
-                           write_text(dir, name + ".s", program),
+    auto s = run_stats({"--arch", "tpu_lab", "--set", "chip.cores=" + std::to_string(cores),
+                        "--program", write_text(dir, name + ".s", program)},
                        dir + "/out");
     return s["total_cycles"].get<long>();
   };
@@ -100,8 +103,8 @@ TEST_CASE("chip: the program holds one list per core", "[timing]") {
 TEST_CASE("chip: a compiled workload is split across the cores", "[timing]") {
   const std::string dir = temp_dir("chip-split");
   // Every op kind the smoke and quick-start workloads have, values checked on two cores.
-  auto s = run_stats("--arch tpu_v4 --workload " + std::string(XPUSIM_SOURCE_DIR) +
-                         "/workloads/examples/quickstart.yaml",
+  auto s = run_stats({"--arch", "tpu_v4", "--workload",
+                      std::string(XPUSIM_SOURCE_DIR) + "/workloads/examples/quickstart.yaml"},
                      dir + "/quickstart");
   CHECK(s["functional_check"] == "passed");
   for (const char* core : {"core0", "core1"}) {
@@ -115,10 +118,10 @@ TEST_CASE("chip: a compiled workload is split across the cores", "[timing]") {
   const std::string gemm = write_text(
       dir, "g.yaml",
       "name: g\nops:\n  - {name: g, op: gemm, M: 1024, N: 1024, K: 1024, dtype: bf16}\n");
-  const long one = run_stats("--arch tpu_v4_core --no-functional --workload " + gemm,
+  const long one = run_stats({"--arch", "tpu_v4_core", "--no-functional", "--workload", gemm},
                              dir + "/one")["total_cycles"];
-  const long two =
-      run_stats("--arch tpu_v4 --no-functional --workload " + gemm, dir + "/two")["total_cycles"];
+  const long two = run_stats({"--arch", "tpu_v4", "--no-functional", "--workload", gemm},
+                             dir + "/two")["total_cycles"];
   CHECK(two < one * 6 / 10);
   CHECK(two > one * 4 / 10);
 }

@@ -25,7 +25,7 @@ std::pair<long, long> vector_then_activate(const std::string& name, const std::s
                   "  activate acc=0x0, ub={:#x}, rows=1, cols=16, dtype=int8, func=none\n"
                   "  halt\n",
                   vector, ub));
-  auto s = run_stats("--arch tpu_lab --no-functional --program " + prog, dir + "/out");
+  auto s = run_stats({"--arch", "tpu_lab", "--no-functional", "--program", prog}, dir + "/out");
   return {s["stats"]["groups"]["act"]["stats"]["stall_cycles"]["value"].get<long>(),
           s["total_cycles"].get<long>()};
 }

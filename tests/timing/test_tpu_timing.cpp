@@ -15,16 +15,19 @@ namespace {
 // time), with the given dataflow and fold overlap.
 // `extra` adds --set options.
 long array_cycles(long M, long N, long K, const std::string& dataflow, bool overlap,
-                  const std::string& extra = "") {
+                  const Args& extra = {}) {
   const std::string dir = temp_dir(fmt::format("t{}x{}x{}{}{}", M, N, K, dataflow, overlap));
   const std::string wl = write_text(
       dir, "w.yaml",
       fmt::format("name: t\nops:\n  - {{name: g, op: gemm, M: {}, N: {}, K: {}, dtype: int8}}\n", M,
                   N, K));
-  auto s = run_stats(fmt::format("--arch tpu_lab --workload {} --set timing.stall_free=true "
-                                 "--set array.dataflow={} --set array.fold_overlap={} {}",
-                                 wl, dataflow, overlap ? "true" : "false", extra),
-                     dir + "/out");
+  Args args = {"--arch",     "tpu_lab",
+               "--workload", wl,
+               "--set",      "timing.stall_free=true",
+               "--set",      "array.dataflow=" + dataflow,
+               "--set",      std::string("array.fold_overlap=") + (overlap ? "true" : "false")};
+  args.insert(args.end(), extra.begin(), extra.end());
+  auto s = run_stats(args, dir + "/out");
   CHECK(s["functional_check"] == "passed");
   return s["total_cycles"].get<long>();
 }
@@ -59,7 +62,7 @@ TEST_CASE("os: no stationary load, streams of K back to back", "[timing]") {
 
 TEST_CASE("is: the input tile is stationary, N is streamed", "[timing]") {
   // A weight FIFO tile large enough for the whole 16 x 40 streamed operand: one fold.
-  const std::string big_tile = "--set weight_fifo.tile_bytes=4096";
+  const Args big_tile = {"--set", "weight_fifo.tile_bytes=4096"};
   CHECK(array_cycles(16, 40, 16, "is", true, big_tile) == R + 40 + kSkew);
   CHECK(array_cycles(16, 40, 16, "is", false, big_tile) == 2 * R + 40 + C - 2);
   // The lab's 512-byte tile holds 16 x 32: two folds, the second load under the first stream.
@@ -79,7 +82,7 @@ TEST_CASE("a DRAM-bound run takes at least bytes / bandwidth", "[timing]") {
   const std::string dir = temp_dir("dram-bound");
   const std::string wl = write_text(
       dir, "w.yaml", "name: t\nops:\n  - {name: s, op: softmax, shape: [256, 256], dtype: bf16}\n");
-  auto s = run_stats("--arch tpu_lab --workload " + wl, dir + "/out");
+  auto s = run_stats({"--arch", "tpu_lab", "--workload", wl}, dir + "/out");
   const long bytes = s["dram_bytes"].get<long>();
   CHECK(bytes == 2 * 256 * 256 * 2);
   CHECK(s["total_cycles"].get<long>() >= bytes / 32);
@@ -88,8 +91,8 @@ TEST_CASE("a DRAM-bound run takes at least bytes / bandwidth", "[timing]") {
 
 TEST_CASE("runs are deterministic", "[timing]") {
   const std::string wl = std::string(XPUSIM_SOURCE_DIR) + "/workloads/examples/quickstart.yaml";
-  auto a = run_stats("--arch tpu_v4 --workload " + wl, temp_dir("det-a"));
-  auto b = run_stats("--arch tpu_v4 --workload " + wl, temp_dir("det-b"));
+  auto a = run_stats({"--arch", "tpu_v4", "--workload", wl}, temp_dir("det-a"));
+  auto b = run_stats({"--arch", "tpu_v4", "--workload", wl}, temp_dir("det-b"));
   CHECK(a["total_cycles"] == b["total_cycles"]);
   CHECK(a["stats"] == b["stats"]);
   CHECK(a["layers"] == b["layers"]);
@@ -106,7 +109,7 @@ TEST_CASE("layer cycles are attributed to the layer that spends them", "[timing]
   const std::string large = "  - {name: large, op: gemm, M: 256, N: 256, K: 256, dtype: int8}\n";
   auto run = [&](const std::string& name, const std::string& ops) {
     const std::string wl = write_text(dir, name + ".yaml", "name: " + name + "\nops:\n" + ops);
-    return run_stats("--arch tpu_lab --no-functional --workload " + wl, dir + "/" + name);
+    return run_stats({"--arch", "tpu_lab", "--no-functional", "--workload", wl}, dir + "/" + name);
   };
   auto both = run("both", small + large);
   const long alone_small = run("small", small)["total_cycles"].get<long>();

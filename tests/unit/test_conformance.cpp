@@ -25,7 +25,7 @@ namespace {
 
 // Preset name -> family, from `xpusim presets`.
 std::map<std::string, std::string> presets() {
-  Cli list = run_cli("presets");
+  Cli list = run_cli({"presets"});
   REQUIRE(list.status == 0);
   std::map<std::string, std::string> v;
   std::stringstream ss(list.output);
@@ -65,7 +65,7 @@ TEST_CASE("every family has a target, ISA tools, smoke workloads and presets", "
 
 TEST_CASE("describe prints every parameter of every family and preset", "[unit]") {
   for (const FamilyInfo* f : families()) {
-    Cli d = run_cli("describe " + f->name);
+    Cli d = run_cli({"describe", f->name});
     REQUIRE(d.status == 0);
     for (const ParamSpec& s : f->params()) {
       CHECK_THAT(d.output, Contains(s.path));
@@ -74,7 +74,7 @@ TEST_CASE("describe prints every parameter of every family and preset", "[unit]"
     }
   }
   for (const auto& [preset, family] : presets()) {
-    Cli d = run_cli("describe " + preset);
+    Cli d = run_cli({"describe", preset});
     INFO(preset << "\n" << d.output);
     CHECK(d.status == 0);
     for (const ParamSpec& s : find_family(family).params()) CHECK_THAT(d.output, Contains(s.path));
@@ -87,7 +87,7 @@ TEST_CASE("every preset runs its family's smoke workloads with values checked", 
     for (const auto& w : find_family(family).smoke_workloads) {
       INFO(preset << " " << w);
       const std::string out = dir + "/" + preset + "-" + std::filesystem::path(w).stem().string();
-      auto s = run_stats("--arch " + preset + " --workload " + source(w), out);
+      auto s = run_stats({"--arch", preset, "--workload", source(w)}, out);
       CHECK(s["functional_check"] == "passed");
       CHECK(s["total_cycles"].get<long>() > 0);
       CHECK(s["macs"].get<long>() > 0);
@@ -117,8 +117,8 @@ TEST_CASE("every preset refuses an unknown parameter", "[unit]") {
   const std::string dir = temp_dir("conformance-bad-key");
   for (const auto& [preset, family] : presets()) {
     const std::string w = source(find_family(family).smoke_workloads.at(0));
-    Cli r = run_cli("run --arch " + preset + " --workload " + w +
-                    " --set no_such.parameter=1 --out " + dir + "/" + preset);
+    Cli r = run_cli({"run", "--arch", preset, "--workload", w, "--set", "no_such.parameter=1",
+                     "--out", dir + "/" + preset});
     INFO(preset << "\n" << r.output);
     CHECK(r.status == 1);
     CHECK_THAT(r.output, Contains("unknown parameter 'no_such.parameter'"));

@@ -25,7 +25,7 @@ bool has(const Cli& r, const std::string& text) {
 
 // The answers file the checker prints with --print-expected.
 std::string expected_answers(const std::string& lab) {
-  const Cli r = run_cli("lab check --instructor --print-expected --lab " + lab);
+  const Cli r = run_cli({"lab", "check", "--instructor", "--print-expected", "--lab", lab});
   INFO(r.output);
   REQUIRE(r.status == 0);
   return r.output;
@@ -40,7 +40,7 @@ void replace(std::string& text, const std::string& from, const std::string& to) 
 
 // Grades `answers` written to dir/name.
 Cli check(const std::string& dir, const std::string& name, const std::string& answers) {
-  return run_cli("lab check " + write_text(dir, name, answers));
+  return run_cli({"lab", "check", write_text(dir, name, answers)});
 }
 
 // Grades answers (lang: en) with wrong ones in them, then the same with lang: zh: each report
@@ -102,8 +102,9 @@ TEST_CASE("lab check reports a malformed answers file with file:line", "[unit]")
   }
   SECTION("an unknown kind of lab") {
     const std::string lab = write_text(dir, "lab.yaml", "schema: 1\nkind: gates\nname: t\n");
-    check_error(run_cli("lab check --custom-lab --instructor --print-expected --lab " + lab),
-                lab + ":2:", "kind 'gates' is not a lab kind of this build");
+    check_error(
+        run_cli({"lab", "check", "--custom-lab", "--instructor", "--print-expected", "--lab", lab}),
+        lab + ":2:", "kind 'gates' is not a lab kind of this build");
   }
 }
 
@@ -116,7 +117,8 @@ Cli rtl_lab(const std::string& dir, const std::string& array, const std::string&
   const std::string lab = write_text(dir, "lab.yaml",
                                      "schema: 1\nkind: rtl\nname: t\ntitle: t\narray: " + array +
                                          "\nseed: 1\nquestions:\n  - " + question + "\n");
-  return run_cli("lab check --custom-lab --instructor --print-expected --lab " + lab);
+  return run_cli(
+      {"lab", "check", "--custom-lab", "--instructor", "--print-expected", "--lab", lab});
 }
 
 }  // namespace
@@ -137,7 +139,7 @@ TEST_CASE("lab check (rtl): the shipped array's done cycles score full marks", "
   CHECK(!has(r, "wrong"));    // every RTL result right
   CHECK(!has(r, "differs"));  // the model agrees everywhere
 
-  const Cli empty = run_cli("lab check --lab " + kLab02 + " " + kLab02 + "/answers-template.yaml");
+  const Cli empty = run_cli({"lab", "check", "--lab", kLab02, kLab02 + "/answers-template.yaml"});
   INFO(empty.output);
   CHECK(empty.status == 1);
   CHECK(has(empty, "score: 0 / 15"));  // the template parses; every answer is null
@@ -187,7 +189,7 @@ TEST_CASE("lab check (rtl): malformed answers and lab files name file:line", "[u
 #else
 
 TEST_CASE("lab check (rtl): without Verilator the lab is a clear error", "[unit]") {
-  check_error(run_cli("lab check --instructor --print-expected --lab " + kLab02),
+  check_error(run_cli({"lab", "check", "--instructor", "--print-expected", "--lab", kLab02}),
               kLab02 + "/lab.yaml",
               "kind 'rtl' is not a lab kind of this build (layers; layers is the default). The "
               "rtl kind needs a build with Verilator");

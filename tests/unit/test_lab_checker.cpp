@@ -42,15 +42,17 @@ void replace(std::string& text, const std::string& from, const std::string& to) 
 }
 
 std::string expected_answers(const std::string& lab) {
-  const Cli r = run_cli("lab check --instructor --print-expected --lab " + lab);
+  const Cli r = run_cli({"lab", "check", "--instructor", "--print-expected", "--lab", lab});
   INFO(r.output);
   REQUIRE(r.status == 0);
   return r.output;
 }
 
 Cli check(const std::string& dir, const std::string& name, const std::string& answers,
-          const std::string& options = "") {
-  return run_cli("lab check " + options + " " + write_text(dir, name, answers));
+          const Args& options = {}) {
+  Args args = {"lab", "check", write_text(dir, name, answers)};
+  args.insert(args.end(), options.begin(), options.end());
+  return run_cli(args);
 }
 
 // The line of a report's table whose first cells are `cells`; "" when there is none.
@@ -99,7 +101,9 @@ TEST_CASE("lab 01 (b): the runs the lab compares against give the graded values"
   const std::string dir = temp_dir("lab01-b");
   fs::create_directory_symlink(fs::path(XPUSIM_SOURCE_DIR) / "docs", fs::path(dir) / "docs");
   write_text(dir, "b.sh", std::string("set -e\nx=") + XPUSIM_BINARY + "\n" + en);
-  REQUIRE(std::system(("cd '" + dir + "' && bash b.sh > b.log 2>&1").c_str()) == 0);
+  const Cli b = run_command({"bash", "b.sh"}, dir);
+  INFO(b.output);
+  REQUIRE(b.status == 0);
 
   const YAML::Node expected = YAML::Load(expected_answers(kLab01))["answers"];
   std::set<std::string> seen;
@@ -142,14 +146,14 @@ TEST_CASE("lab check shows no expected value of a wrong or unanswered question",
   CHECK(has(r, "wrong answers: conv3x3/ws/cycles\n"));
   CHECK(has(r, "unanswered (52): stem/os/folds, stem/os/cycles, stem/os/utilization,"));
 
-  const Cli all = check(dir, "answers.yaml", answers, "--instructor");
+  const Cli all = check(dir, "answers.yaml", answers, {"--instructor"});
   INFO(all.output);
   CHECK(has(all, "116280"));
   CHECK(has(all, "0.9709"));
 }
 
 TEST_CASE("lab check --print-expected needs --instructor", "[unit]") {
-  const Cli r = run_cli("lab check --print-expected --lab " + kLab01);
+  const Cli r = run_cli({"lab", "check", "--print-expected", "--lab", kLab01});
   INFO(r.output);
   CHECK(r.status == 1);
   CHECK(has(r, "it is for instructors and needs --instructor"));
@@ -174,12 +178,13 @@ TEST_CASE("lab check grades against the built-in lab, not a copy the answers nam
   CHECK(has(r, "note: " + dir + "/lab/lab.yaml, named by the answers, is not the built-in"));
   CHECK(has(r, "wrong answers: conv3x3/ws/utilization\n"));
 
-  const Cli custom = check(dir, "answers.yaml", answers, "--custom-lab");
+  const Cli custom = check(dir, "answers.yaml", answers, {"--custom-lab"});
   INFO(custom.output);
   CHECK(custom.status == 0);
   CHECK(has(custom, "graded against " + dir + "/lab/lab.yaml, not the built-in lab"));
 
-  const Cli unknown = run_cli("lab check --instructor --print-expected --lab " + dir + "/nolab");
+  const Cli unknown =
+      run_cli({"lab", "check", "--instructor", "--print-expected", "--lab", dir + "/nolab"});
   CHECK(unknown.status == 1);
   replace(lab, "name: 01-systolic-dataflows", "name: my-lab");
   write_text(dir + "/lab", "lab.yaml", lab);

@@ -3,8 +3,6 @@
 // stays flat meanwhile; a long run shows a progress line on a terminal, not elsewhere.
 #include <catch2/catch.hpp>
 
-#include <cstdlib>
-
 #include "tests/support.h"
 
 using namespace xpusim::test;
@@ -28,16 +26,18 @@ const std::string kCopies = R"(a:
   halt
 )";
 
-Cli run(const std::string& name, const std::string& program, const std::string& args) {
+Cli run(const std::string& name, const std::string& program, const Args& extra) {
   const std::string dir = temp_dir(name);
-  return run_cli("run --arch tpu_lab --program " + write_text(dir, name + ".s", program) + " " +
-                 args + " --out " + dir + "/out");
+  Args args = {"run",   "--arch",    "tpu_lab", "--program", write_text(dir, name + ".s", program),
+               "--out", dir + "/out"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return run_cli(args);
 }
 
 }  // namespace
 
 TEST_CASE("a program that loops for ever stops at the instruction limit", "[unit]") {
-  Cli r = run("forever", kForever, "--max-instructions 100000");
+  Cli r = run("forever", kForever, {"--max-instructions", "100000"});
   CHECK(r.status == 1);
   CHECK_THAT(r.output, Contains("forever.s:3: sync (core 0, cycle 0)"));
   CHECK_THAT(r.output, Contains("limit of 100000 instructions (limits.max_instructions)"));
@@ -45,27 +45,33 @@ TEST_CASE("a program that loops for ever stops at the instruction limit", "[unit
 }
 
 TEST_CASE("a program that runs too long stops at the cycle limit", "[unit]") {
-  Cli r = run("long", kCopies, "--max-cycles 50000");
+  Cli r = run("long", kCopies, {"--max-cycles", "50000"});
   CHECK(r.status == 1);
   CHECK_THAT(r.output, Contains("limit of 50000 simulated cycles (limits.max_cycles)"));
   CHECK_THAT(r.output, Contains("long.s:3: loop (core 0, cycle 5"));
   // The limits are parameters: in config.resolved.yaml, and settable with --set.
-  r = run("long-set", kCopies, "--set limits.max_cycles=60000");
+  r = run("long-set", kCopies, {"--set", "limits.max_cycles=60000"});
   CHECK_THAT(r.output, Contains("limit of 60000 simulated cycles"));
 }
 
 TEST_CASE("a long run shows progress on a terminal only", "[unit]") {
-  if (std::system("command -v script >/dev/null 2>&1") != 0) return;  // util-linux's script
   const std::string dir = temp_dir("progress");
-  const std::string prog = write_text(dir, "p.s", kCopies);
-  auto under_a_terminal = [&](const std::string& extra) {
-    return run_shell("script -qec '" + std::string(XPUSIM_BINARY) +
-                     " run --arch tpu_lab --program " + prog +
-                     " --max-instructions 1500000 --out " + dir + "/o" + extra + "' /dev/null");
-  };
-  CHECK_THAT(under_a_terminal("").output, Contains("M simulated cycles/s"));
-  CHECK_THAT(under_a_terminal(" --quiet").output, !Contains("simulated cycles/s"));
+  const Args args = {"run",
+                     "--arch",
+                     "tpu_lab",
+                     "--program",
+                     write_text(dir, "p.s", kCopies),
+                     "--out",
+                     dir + "/o",
+                     "--max-instructions",
+                     "1500000"};
+  const std::optional<Cli> shown = run_cli_on_terminal(args);
+  if (!shown) return;  // no way to run on a terminal
+  CHECK_THAT(shown->output, Contains("M simulated cycles/s"));
+  Args quiet = args;
+  quiet.push_back("--quiet");
+  CHECK_THAT(run_cli_on_terminal(quiet)->output, !Contains("simulated cycles/s"));
   // Not a terminal: no progress line.
-  CHECK_THAT(run("plain", kCopies, "--max-instructions 1500000").output,
+  CHECK_THAT(run("plain", kCopies, {"--max-instructions", "1500000"}).output,
              !Contains("simulated cycles/s"));
 }

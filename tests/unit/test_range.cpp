@@ -112,7 +112,7 @@ TEST_CASE("a program whose DRAM range wraps around 2^64 is an error", "[unit]") 
                                             "bytes=32\n"
                                             "  halt\n");
   const test::Cli r =
-      test::run_cli("run --arch tpu_lab --program " + prog + " --out " + dir + "/out");
+      test::run_cli({"run", "--arch", "tpu_lab", "--program", prog, "--out", dir + "/out"});
   INFO(r.output);
   CHECK(r.status == 1);
   CHECK_THAT(r.output, Contains("wrap.s:1: rdhost") &&

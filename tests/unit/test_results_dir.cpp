@@ -32,9 +32,9 @@ std::string read(const std::string& path) {
 
 TEST_CASE("runs with overrides get a results folder of their own", "[unit]") {
   const std::string dir = temp_dir("folders");
-  REQUIRE(run_cli_in(dir, "run --arch tpu_lab --workload " + kWorkload).status == 0);
-  Cli r = run_cli_in(
-      dir, "run --arch tpu_lab --workload " + kWorkload + " --set array.dataflow=os --trace");
+  REQUIRE(run_cli_in(dir, {"run", "--arch", "tpu_lab", "--workload", kWorkload}).status == 0);
+  Cli r = run_cli_in(dir, {"run", "--arch", "tpu_lab", "--workload", kWorkload, "--set",
+                           "array.dataflow=os", "--trace"});
   REQUIRE(r.status == 0);
   CHECK(fs::exists(dir + "/results/tpu-int8-tpu_lab/stats.json"));
   CHECK_FALSE(fs::exists(dir + "/results/tpu-int8-tpu_lab/trace.json"));
@@ -49,10 +49,10 @@ TEST_CASE("runs with overrides get a results folder of their own", "[unit]") {
 
 TEST_CASE("a reused results folder keeps no file of the earlier run", "[unit]") {
   const std::string out = temp_dir("stale") + "/out";
-  REQUIRE(run_cli("run --arch tpu_lab --workload " + kWorkload + " --trace --out " + out).status ==
-          0);
+  REQUIRE(run_cli({"run", "--arch", "tpu_lab", "--workload", kWorkload, "--trace", "--out", out})
+              .status == 0);
   REQUIRE(fs::exists(out + "/trace.json"));
-  REQUIRE(run_cli("run --arch tpu_lab --workload " + kWorkload + " --out " + out).status == 0);
+  REQUIRE(run_cli({"run", "--arch", "tpu_lab", "--workload", kWorkload, "--out", out}).status == 0);
   CHECK_FALSE(fs::exists(out + "/trace.json"));
   CHECK(fs::exists(out + "/stats.json"));
 }
@@ -60,9 +60,9 @@ TEST_CASE("a reused results folder keeps no file of the earlier run", "[unit]") 
 TEST_CASE("a failed run leaves no results that look valid", "[unit]") {
   const std::string dir = temp_dir("failed");
   const std::string out = dir + "/out";
-  REQUIRE(run_cli("run --arch tpu_lab --workload " + kWorkload + " --out " + out).status == 0);
+  REQUIRE(run_cli({"run", "--arch", "tpu_lab", "--workload", kWorkload, "--out", out}).status == 0);
   const std::string bad = write_text(dir, "bad.s", "  rdhost ub=0x0, dram=0x0, rows=1, bytes=16\n");
-  Cli r = run_cli("run --arch tpu_lab --program " + bad + " --out " + out);
+  Cli r = run_cli({"run", "--arch", "tpu_lab", "--program", bad, "--out", out});
   CHECK(r.status == 1);
   CHECK_THAT(r.output, Contains("without halt"));
   CHECK_FALSE(fs::exists(out + "/stats.json"));
@@ -76,7 +76,7 @@ TEST_CASE("names from files cannot leave the results folder", "[unit]") {
     INFO(name);
     const std::string arch =
         write_text(dir, "arch.yaml", "schema: 1\nbase: tpu_lab\nname: \"" + name + "\"\n");
-    Cli r = run_cli_in(dir + "/work", "run --arch " + arch + " --workload " + kWorkload);
+    Cli r = run_cli_in(dir + "/work", {"run", "--arch", arch, "--workload", kWorkload});
     CHECK(r.status == 1);
     CHECK_THAT(r.output, Contains("architecture name"));
     CHECK_THAT(r.output, Contains("cannot name a file"));
@@ -86,17 +86,17 @@ TEST_CASE("names from files cannot leave the results folder", "[unit]") {
 }
 
 TEST_CASE("usage errors and unusable folders exit 1 with a message", "[unit]") {
-  Cli r = run_cli("run --arch tpu_lab --no-such-option");
+  Cli r = run_cli({"run", "--arch", "tpu_lab", "--no-such-option"});
   CHECK(r.status == 1);
   CHECK_THAT(r.output, Contains("--no-such-option"));
-  CHECK(run_cli("frobnicate").status == 1);
-  CHECK(run_cli("--help").status == 0);
+  CHECK(run_cli({"frobnicate"}).status == 1);
+  CHECK(run_cli({"--help"}).status == 0);
   const std::string file = write_text(temp_dir("out-file"), "plain", "text\n");
-  r = run_cli("run --arch tpu_lab --workload " + kWorkload + " --out " + file + "/sub");
+  r = run_cli({"run", "--arch", "tpu_lab", "--workload", kWorkload, "--out", file + "/sub"});
   CHECK(r.status == 1);
   CHECK_THAT(r.output, Contains("cannot create the folder"));
   const std::string folder = temp_dir("arch-folder");
-  r = run_cli("run --arch " + folder + " --workload " + kWorkload + " --out " + folder + "/o");
+  r = run_cli({"run", "--arch", folder, "--workload", kWorkload, "--out", folder + "/o"});
   CHECK(r.status == 1);
   CHECK_THAT(r.output, Contains(folder + ": is a folder: expected a YAML file"));
 }
@@ -104,8 +104,9 @@ TEST_CASE("usage errors and unusable folders exit 1 with a message", "[unit]") {
 TEST_CASE("a program runs from its binary form too", "[unit]") {
   const std::string dir = temp_dir("binary");
   const std::string src = write_text(dir, "copy.s", kCopy);
-  REQUIRE(run_cli("asm " + src).status == 0);
-  Cli r = run_cli("run --arch tpu_lab --program " + dir + "/copy.bin --out " + dir + "/out");
+  REQUIRE(run_cli({"asm", src}).status == 0);
+  Cli r =
+      run_cli({"run", "--arch", "tpu_lab", "--program", dir + "/copy.bin", "--out", dir + "/out"});
   INFO(r.output);
   CHECK(r.status == 0);
   CHECK(read(dir + "/out/stats.json").find("\"workload\": \"copy\"") != std::string::npos);
@@ -117,22 +118,23 @@ TEST_CASE("a program's memory is loaded from files and saved to files", "[unit]"
   for (int i = 0; i < 64; ++i) input += char(i * 7 + 3);
   const std::string in = write_text(dir, "in.bin", input);
   const std::string src = write_text(dir, "copy.s", kCopy);
-  Cli r = run_cli("run --arch tpu_lab --program " + src + " --load 0x1000=" + in +
-                  " --save 0x2000:64=out.bin --save 0x3000:8=zeros.bin --out " + dir + "/out");
+  Cli r = run_cli({"run", "--arch", "tpu_lab", "--program", src, "--load", "0x1000=" + in, "--save",
+                   "0x2000:64=out.bin", "--save", "0x3000:8=zeros.bin", "--out", dir + "/out"});
   INFO(r.output);
   REQUIRE(r.status == 0);
   CHECK(read(dir + "/out/out.bin") == input);
   CHECK(read(dir + "/out/zeros.bin") == std::string(8, '\0'));
   // Bad regions are errors naming the option.
-  CHECK_THAT(run_cli("run --arch tpu_lab --program " + src + " --save 0x2000:64=../x.bin --out " +
-                     dir + "/o2")
+  CHECK_THAT(run_cli({"run", "--arch", "tpu_lab", "--program", src, "--save", "0x2000:64=../x.bin",
+                      "--out", dir + "/o2"})
                  .output,
              Contains("cannot name a file"));
-  CHECK_THAT(
-      run_cli("run --arch tpu_lab --program " + src + " --load 0x1000 --out " + dir + "/o3").output,
-      Contains("expected ADDR=FILE"));
-  CHECK_THAT(run_cli("run --arch tpu_lab --workload " + kWorkload + " --load 0x0=" + in +
-                     " --out " + dir + "/o4")
+  CHECK_THAT(run_cli({"run", "--arch", "tpu_lab", "--program", src, "--load", "0x1000", "--out",
+                      dir + "/o3"})
+                 .output,
+             Contains("expected ADDR=FILE"));
+  CHECK_THAT(run_cli({"run", "--arch", "tpu_lab", "--workload", kWorkload, "--load", "0x0=" + in,
+                      "--out", dir + "/o4"})
                  .output,
              Contains("for --program runs"));
 }

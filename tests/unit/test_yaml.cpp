@@ -122,37 +122,37 @@ TEST_CASE("yaml::Map: allowed keys and typed reads name the key, the type and th
 TEST_CASE("a configuration with a key given twice is an error", "[unit]") {
   const std::string dir = test::temp_dir("cfgdup");
   test::Cli r = test::run_cli(
-      "describe " + test::write_text(dir, "a.yaml",
-                                     "schema: 1\nbase: tpu_lab\nclock_mhz: 100\nclock_mhz: 200\n"));
+      {"describe", test::write_text(dir, "a.yaml",
+                                    "schema: 1\nbase: tpu_lab\nclock_mhz: 100\nclock_mhz: 200\n")});
   CHECK(r.status == 1);
   CHECK_THAT(r.output, Contains("a.yaml:4:1: key 'clock_mhz' is given twice (first at line 3)"));
-  r = test::run_cli("describe " +
-                    test::write_text(dir, "b.yaml", "schema: 1\nbase: tpu_lab\nbase: tpu_v1\n"));
+  r = test::run_cli(
+      {"describe", test::write_text(dir, "b.yaml", "schema: 1\nbase: tpu_lab\nbase: tpu_v1\n")});
   CHECK(r.status == 1);
   CHECK_THAT(r.output, Contains("b.yaml:3:1: key 'base' is given twice (first at line 2)"));
-  r = test::run_cli("describe " + test::write_text(dir, "c.yaml",
-                                                   "schema: 1\nbase: tpu_lab\narray:\n  rows: "
-                                                   "8\n  cols: 8\n  rows: 16\n"));
+  r = test::run_cli({"describe", test::write_text(dir, "c.yaml",
+                                                  "schema: 1\nbase: tpu_lab\narray:\n  rows: "
+                                                  "8\n  cols: 8\n  rows: 16\n")});
   CHECK(r.status == 1);
   CHECK_THAT(r.output, Contains("c.yaml:6:3: key 'rows' is given twice (first at line 4)"));
 }
 
 TEST_CASE("a configuration: deep nesting, bad UTF-8 and keys that are not names", "[unit]") {
   const std::string dir = test::temp_dir("cfgbad");
-  test::Cli r = test::run_cli("describe " + test::write_text(dir, "deep.yaml",
-                                                             "schema: 1\nbase: tpu_lab\narray: " +
-                                                                 nested_maps(5000) + "\n"));
+  test::Cli r = test::run_cli({"describe", test::write_text(dir, "deep.yaml",
+                                                            "schema: 1\nbase: tpu_lab\narray: " +
+                                                                nested_maps(5000) + "\n")});
   CHECK(r.status == 1);
   CHECK_THAT(r.output, Contains("deep.yaml:3:") && Contains("nesting is too deep"));
-  r = test::run_cli("describe " +
-                    test::write_text(dir, "u.yaml", "schema: 1\nbase: tpu_lab\nname: \"\xfe\"\n"));
+  r = test::run_cli(
+      {"describe", test::write_text(dir, "u.yaml", "schema: 1\nbase: tpu_lab\nname: \"\xfe\"\n")});
   CHECK(r.status == 1);
   CHECK_THAT(r.output, Contains("u.yaml:3:7: the text is not valid UTF-8"));
-  r = test::run_cli("describe " +
-                    test::write_text(dir, "k.yaml", "schema: 1\nbase: tpu_lab\n[array]: 1\n"));
+  r = test::run_cli(
+      {"describe", test::write_text(dir, "k.yaml", "schema: 1\nbase: tpu_lab\n[array]: 1\n")});
   CHECK(r.status == 1);
   CHECK_THAT(r.output, Contains("k.yaml:3:1:") && Contains("keys must be plain names"));
-  r = test::run_cli("describe " + test::write_text(dir, "s.yaml", "schema: 1\nbase: {a: 1}\n"));
+  r = test::run_cli({"describe", test::write_text(dir, "s.yaml", "schema: 1\nbase: {a: 1}\n")});
   CHECK(r.status == 1);
   CHECK_THAT(r.output, Contains("s.yaml:2:7:") && Contains("'base' must be a non-empty string"));
 }
@@ -160,14 +160,14 @@ TEST_CASE("a configuration: deep nesting, bad UTF-8 and keys that are not names"
 TEST_CASE("a parameter's range is printed as declared", "[unit]") {
   const std::string dir = test::temp_dir("cfgrange");
   // ub.bytes has a minimum and no maximum.
-  test::Cli r = test::run_cli("describe " + test::write_text(dir, "a.yaml",
-                                                             "schema: 1\nbase: tpu_lab\nub:\n  "
-                                                             "bytes: 0\n"));
+  test::Cli r = test::run_cli({"describe", test::write_text(dir, "a.yaml",
+                                                            "schema: 1\nbase: tpu_lab\nub:\n  "
+                                                            "bytes: 0\n")});
   CHECK(r.status == 1);
   CHECK_THAT(r.output, Contains("a.yaml:4:10: ub.bytes = '0': expected integer >= 1024"));
   CHECK_THAT(r.output, !Contains("-9223372036854775808"));
-  r = test::run_cli("describe " +
-                    test::write_text(dir, "b.yaml", "schema: 1\nbase: tpu_lab\nclock_mhz: -5\n"));
+  r = test::run_cli(
+      {"describe", test::write_text(dir, "b.yaml", "schema: 1\nbase: tpu_lab\nclock_mhz: -5\n")});
   CHECK(r.status == 1);
   CHECK_THAT(r.output, Contains("clock_mhz = '-5': expected number >= 1"));
 }
@@ -178,7 +178,7 @@ TEST_CASE("a workload that is not UTF-8 is an error with its place, and no resul
                                           "name: \"\xff\"\nops:\n  - {name: g, op: gemm, M: 8, "
                                           "N: 8, K: 8}\n");
   const test::Cli r =
-      test::run_cli("run --arch tpu_lab --workload " + wl + " --out " + dir + "/out");
+      test::run_cli({"run", "--arch", "tpu_lab", "--workload", wl, "--out", dir + "/out"});
   INFO(r.output);
   CHECK(r.status == 1);
   CHECK_THAT(r.output, Contains("w.yaml:1:7: the text is not valid UTF-8"));
@@ -190,7 +190,7 @@ TEST_CASE("a workload nested too deeply is an error naming the file", "[unit]") 
   for (const std::string& value : {nested_lists(5000), nested_maps(5000)}) {
     const std::string wl = test::write_text(dir, "w.yaml", "name: w\nops: " + value + "\n");
     const test::Cli r =
-        test::run_cli("run --arch tpu_lab --workload " + wl + " --out " + dir + "/out");
+        test::run_cli({"run", "--arch", "tpu_lab", "--workload", wl, "--out", dir + "/out"});
     INFO(r.output);
     CHECK(r.status == 1);
     CHECK_THAT(r.output, Contains("w.yaml:2:") && Contains("nesting is too deep"));
@@ -205,15 +205,16 @@ TEST_CASE("a workload nested too deeply is an error naming the file", "[unit]") 
 
 TEST_CASE("lab files with a key given twice are errors", "[unit]") {
   const std::string dir = test::temp_dir("labdup");
-  const test::Cli r = test::run_cli(
-      "lab check " + test::write_text(dir, "answers.yaml",
-                                      "lab: " + kLab01 + "\nlang: en\nlang: zh\nanswers: {}\n"));
+  const test::Cli r =
+      test::run_cli({"lab", "check",
+                     test::write_text(dir, "answers.yaml",
+                                      "lab: " + kLab01 + "\nlang: en\nlang: zh\nanswers: {}\n")});
   INFO(r.output);
   CHECK(r.status == 1);
   CHECK_THAT(r.output, Contains("answers.yaml:3:1: key 'lang' is given twice (first at line 2)"));
   const std::string lab =
       test::write_text(dir, "lab.yaml", "schema: 1\nname: t\nname: u\ntitle: t\n");
-  const test::Cli l = test::run_cli("lab check --print-expected --lab " + lab);
+  const test::Cli l = test::run_cli({"lab", "check", "--print-expected", "--lab", lab});
   CHECK(l.status == 1);
   CHECK_THAT(l.output, Contains("lab.yaml:3:1: key 'name' is given twice (first at line 2)"));
 }
