@@ -1,7 +1,5 @@
 #include "models/core/unit_model.h"
 
-#include <cstdint>
-
 namespace xpusim {
 
 std::vector<ParamSpec> unit_model_params(const std::string& unit, const std::string& formula,
@@ -22,11 +20,18 @@ std::vector<ParamSpec> unit_model_params(const std::string& unit, const std::str
   };
 }
 
-UnitModelChoice::UnitModelChoice(const ParamValues& v, const std::string& unit)
-    : rtl(v.choice(unit + ".model") == "rtl"),
-      vcd_path(v.text(unit + ".vcd")),
-      vcd_first(size_t(v.integer(unit + ".vcd_first"))),
-      vcd_last(v.integer(unit + ".vcd_last") < 0 ? SIZE_MAX
-                                                 : size_t(v.integer(unit + ".vcd_last"))) {}
+Registry<RtlUnit>& rtl_units() {
+  static Registry<RtlUnit> r("RTL unit");
+  return r;
+}
+
+UnitModelChoice::UnitModelChoice(const ParamValues& v, const std::string& name)
+    : unit(name),
+      rtl(v.choice(name + ".model") == "rtl"),
+      vcd{v.text(name + ".vcd"), size_t(v.integer(name + ".vcd_first")),
+          v.integer(name + ".vcd_last") < 0 ? SIZE_MAX : size_t(v.integer(name + ".vcd_last"))} {
+  if (!rtl && !vcd.path.empty())
+    throw Error(unit + ".vcd (--vcd) needs the RTL model: " + unit + ".model rtl (--rtl)");
+}
 
 }  // namespace xpusim

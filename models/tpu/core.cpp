@@ -9,10 +9,6 @@
 
 #include "models/core/simulation.h"
 
-#ifdef XPUSIM_WITH_VERILATOR
-#include "rtl/systolic/harness.h"
-#endif
-
 namespace xpusim::tpu {
 
 using isa::tpu::DType;
@@ -30,19 +26,6 @@ uint64_t ceil_div(uint64_t a, uint64_t b) {
   return (a + b - 1) / b;
 }
 }  // namespace
-
-#ifdef XPUSIM_WITH_VERILATOR
-struct TpuCore::RtlArray {
-  std::unique_ptr<rtl::SystolicHarness> h;
-  std::vector<RtlTile> tiles;     // offered, in order (index = harness tile index)
-  size_t offered = 0;             // of the unit's queue: its first `offered` were offered
-  size_t popped = 0;              // tiles that left the queue
-  uint64_t stream_end = 0;        // of the previous tile (load-wait statistic)
-  std::vector<uint64_t> free_at;  // tile i: when tile i + 1 may leave the queue (or unknown)
-};
-#else
-struct TpuCore::RtlArray {};
-#endif
 
 TpuCore::~TpuCore() = default;
 
@@ -63,6 +46,7 @@ TpuCore::TpuCore(sc_core::sc_module_name name, const TpuParams& p,
       begin_(begin),
       end_(end),
       index_(index),
+      load_cycles_(ArrayTiming(p.rows, p.cols, p.dataflow, p.fold_overlap).load_cycles()),
       macs_(stats.group("arrays", "all systolic arrays together")
                 .counter("macs", "MAC", "multiply-accumulates performed")),
       stream_cycles_(
@@ -78,9 +62,21 @@ TpuCore::TpuCore(sc_core::sc_module_name name, const TpuParams& p,
                                      stats.group("ub", "unified buffer"));
   acc_ = std::make_unique<Scratchpad>("acc", p.acc_bytes, uint32_t(p.cols) * 4, functional_,
                                       stats.group("acc", "accumulators"));
-  for (int i = 0; i < p.count; ++i)
-    arrays_.push_back(Array{std::vector<isa::tpu::WeightTile>(size_t(p.fifo_depth)), 0, 0,
-                            ArrayTiming(p.rows, p.cols, p.dataflow, p.fold_overlap), 0, 0});
+  // array.model: the formula, or the RTL registered as the unit tpu.array (the VCD shows mxu 0).
+  const ArrayConfig config{p.rows, p.cols, p.dataflow, p.fold_overlap};
+  for (int i = 0; i < p.count; ++i) {
+    Array& a = arrays_.emplace_back();
+    a.fifo.resize(size_t(p.fifo_depth));
+    a.model = p.array_model.rtl
+                  ? p.array_model.make_rtl<ArrayModel, ArrayConfig>(kArrayUnit, config, i == 0)
+                  : make_formula_array(config);
+    a.values = a.model->computes_values();
+    a.takes.push_back(0);  // the first matmul may start at once
+  }
+  if (arrays_.front().values && !functional_)
+    throw Error(
+        "array.model rtl (--rtl) needs values (the RTL array multiplies real operands): drop "
+        "--no-functional");
   const int units = kMxu0 + p.count;
   for (int u = 0; u < units; ++u) {
     units_.emplace_back();
@@ -102,38 +98,6 @@ TpuCore::TpuCore(sc_core::sc_module_name name, const TpuParams& p,
     units_[u].track = trace_.track(track_prefix + unit);
     if (is_mxu(u))
       arrays_[size_t(u - kMxu0)].load_track = trace_.track(track_prefix + unit + " load");
-  }
-  if (!p.array_model.rtl && !p.array_model.vcd_path.empty())
-    throw Error("array.vcd (--vcd) needs the RTL arrays: array.model rtl (--rtl)");
-  if (p.array_model.rtl) {
-#ifdef XPUSIM_WITH_VERILATOR
-    if (!functional_)
-      throw Error(
-          "array.model rtl (--rtl) needs values (the RTL array multiplies real operands): drop "
-          "--no-functional");
-    for (int i = 0; i < p.count; ++i) {
-      auto a = std::make_unique<RtlArray>();
-      try {
-        a->h = rtl::SystolicHarness::create(p.rows, p.cols);
-      } catch (const Error& e) {
-        throw Error(std::string("array.model rtl (--rtl): ") + e.what());
-      }
-      rtl::RunOptions o;
-      o.fold_overlap = p.fold_overlap;
-      if (i == 0) {  // the VCD shows mxu 0
-        o.vcd_path = p.array_model.vcd_path;
-        o.vcd_first = p.array_model.vcd_first;
-        o.vcd_last = p.array_model.vcd_last;
-      }
-      a->h->start(p.dataflow, o);
-      a->free_at.push_back(0);  // the first tile may leave the queue at once
-      rtl_arrays_.push_back(std::move(a));
-    }
-#else
-    throw Error(
-        "array.model rtl (--rtl): xpusim was built without Verilator "
-        "(XPUSIM_WITH_VERILATOR=OFF)");
-#endif
   }
   // Static checks before the simulation starts: every instruction against the configuration,
   // and the end of the program. (Errors found here never unwind a SystemC thread.)
@@ -161,12 +125,13 @@ TpuCore::TpuCore(sc_core::sc_module_name name, const TpuParams& p,
   }
   SC_THREAD(dispatcher);
   for (int u = 0; u < units; ++u)
-    sc_core::sc_spawn(
-        sc_bind(is_mxu(u) && p.array_model.rtl ? &TpuCore::rtl_mxu_thread : &TpuCore::unit_thread,
-                this, u),
-        unit_name(u).c_str());
-  if (p.array_model.rtl)
-    chip_.arbiter.add_cycle_hook([this] { return rtl_busy(); }, [this] { rtl_step(); });
+    sc_core::sc_spawn(sc_bind(is_mxu(u) ? &TpuCore::mxu_thread : &TpuCore::unit_thread, this, u),
+                      unit_name(u).c_str());
+  // The arbiter clocks the arrays whose model reports from step() (RTL) in every cycle one is
+  // busy; a formula model answers at once and needs no clock.
+  if (std::any_of(arrays_.begin(), arrays_.end(),
+                  [](const Array& a) { return a.model->clocked(); }))
+    chip_.arbiter.add_cycle_hook([this] { return arrays_busy(); }, [this] { clock_arrays(); });
 }
 
 std::string TpuCore::unit_name(int u) const {
@@ -531,7 +496,7 @@ uint64_t TpuCore::execute(int u, int slot) {
   const uint64_t t = now();
   const std::string w = functional_ ? who(in) : std::string();
   const uint64_t e = uint64_t(isa::tpu::elem_bytes(in.dtype));
-  uint64_t free_at = t, dram_bytes = 0, start = t;
+  uint64_t free_at = t, dram_bytes = 0;
   UnitState& st = units_[u];
   switch (in.op) {
     case Opcode::rdhost:
@@ -558,21 +523,6 @@ uint64_t TpuCore::execute(int u, int slot) {
       d.read_done = write ? g.service_end : g.done;
       d.done = g.done;
       free_at = g.service_end;
-      break;
-    }
-    case Opcode::matmul: {
-      Array& arr = arrays_[in.mxu];
-      if (functional_)
-        isa::tpu::exec_matmul(in, ub_->store(), arr.fifo[size_t(d.fifo_slot)], acc_->store(), w);
-      ub_->note_read(uint64_t(in.rows) * in.k * e);
-      acc_->note_write(uint64_t(in.rows) * in.cols * 4);
-      const ArrayTiming::Times tm = arr.timing.issue(t, in.rows, in.k, in.cols);
-      weight_stall_cycles_ += tm.stream_start - tm.stream_ready;
-      d.read_done = tm.stream_end;
-      d.done = tm.done;
-      free_at = arr.timing.next_free();
-      record_matmul(u, in, tm.load_start, tm.stream_start, tm.stream_end, tm.done);
-      start = tm.load_start;
       break;
     }
     case Opcode::activate:
@@ -612,12 +562,10 @@ uint64_t TpuCore::execute(int u, int slot) {
     default:
       break;
   }
-  if (in.op != Opcode::matmul) {
-    *st.busy += free_at - t;
-    if (free_at > t) trace_.slice(st.track, isa::tpu::opcode_name(in.op), t, free_at - t, in.layer);
-  }
+  *st.busy += free_at - t;
+  if (free_at > t) trace_.slice(st.track, isa::tpu::opcode_name(in.op), t, free_at - t, in.layer);
   last_done_ = std::max(last_done_, d.done);
-  layers_.note(in.layer, start, d.done, dram_bytes);
+  layers_.note(in.layer, t, d.done, dram_bytes);
   return free_at;
 }
 
@@ -625,44 +573,43 @@ Server::Grant TpuCore::dram_request(uint64_t seq, uint64_t bytes, bool write) {
   return chip_.arbiter.request(chip_.dram_channel, {now(), index_, seq}, bytes, write);
 }
 
-#ifdef XPUSIM_WITH_VERILATOR
-void TpuCore::rtl_mxu_thread(int u) {
+void TpuCore::mxu_thread(int u) {
   UnitState& st = units_[u];
-  RtlArray& ra = *rtl_arrays_[size_t(u - kMxu0)];
   Array& arr = arrays_[size_t(u - kMxu0)];
   try {
     for (;;) {
-      while (st.queue.size() <= ra.offered) wait(st.pushed);
-      const int slot = st.queue[ra.offered];
+      while (st.queue.size() <= arr.offered - arr.popped) wait(st.pushed);
+      const int slot = st.queue[arr.offered - arr.popped];
       Dyn& d = dyn_[size_t(slot)];
       const Instr& in = prog_[size_t(d.pc)];
-      // Offered as soon as its operands are; the array decides when it starts.
+      // Offered once its operands are ready, and not before the array takes it when the model
+      // has said when (a formula model always has: it is offered at its start).
       const uint64_t ready = std::max(wait_for_deps(u, d), d.issued);
-      wait_until(ready);
-      rtl::MatmulTile tile;
-      tile.ready = now();
-      tile.m = int(in.rows);
-      tile.k = int(in.k);
-      tile.n = int(in.cols);
-      tile.a.resize(size_t(in.rows) * in.k);
-      ub_->store().read(in.ub, tile.a.data(), tile.a.size(), who(in));
-      const isa::tpu::WeightTile& w = arr.fifo[size_t(d.fifo_slot)];
-      if (w.k != in.k || w.n != in.cols || w.dtype != in.dtype)
-        throw Error(
-            fmt::format("{}: the weight FIFO head is a {}x{} tile, the matmul expects {}x{}",
-                        who(in), w.k, w.n, in.k, in.cols));
-      tile.b.resize(w.data.size());
-      std::memcpy(tile.b.data(), w.data.data(), w.data.size());
-      ub_->note_read(uint64_t(in.rows) * in.k);
+      const size_t ahead = arr.offered - arr.popped;
+      wait_until(ahead < arr.takes.size() ? std::max(ready, arr.takes[ahead]) : ready);
+      const uint64_t e = uint64_t(isa::tpu::elem_bytes(in.dtype));
+      const isa::tpu::WeightTile* w = functional_ ? &arr.fifo[size_t(d.fifo_slot)] : nullptr;
+      ArrayOp op{int(in.rows), int(in.k), int(in.cols), {}, {}};
+      if (arr.values) {  // functional: checked when the core was built
+        op.a.resize(size_t(in.rows) * in.k);
+        ub_->store().read(in.ub, op.a.data(), op.a.size(), who(in));
+        if (w->k != in.k || w->n != in.cols || w->dtype != in.dtype)
+          throw Error(
+              fmt::format("{}: the weight FIFO head is a {}x{} tile, the matmul expects {}x{}",
+                          who(in), w->k, w->n, in.k, in.cols));
+        op.b.resize(w->data.size());
+        std::memcpy(op.b.data(), w->data.data(), w->data.size());
+      } else if (w) {
+        isa::tpu::exec_matmul(in, ub_->store(), *w, acc_->store(), who(in));
+      }
+      ub_->note_read(uint64_t(in.rows) * in.k * e);
       acc_->note_write(uint64_t(in.rows) * in.cols * 4);
-      if (!ra.h->busy()) ra.h->skip_to(now());
-      ra.h->offer(std::move(tile));
-      ra.tiles.push_back(RtlTile{slot, d.issued, ready});
-      ra.free_at.push_back(kUnknown);
-      ++ra.offered;
-      ++rtl_matmuls_;
-      chip_.arbiter.wake();
-      rtl_try_pop(u);
+      events_.clear();
+      arr.model->offer(uint64_t(slot), std::move(op), ready, now(), events_);
+      ++arr.offered;
+      if (arr.model->busy()) chip_.arbiter.wake();
+      mxu_pop(u);
+      array_events(u);
     }
   } catch (...) {
     fail(std::current_exception());
@@ -670,112 +617,94 @@ void TpuCore::rtl_mxu_thread(int u) {
   end_thread();
 }
 
-// Pops the mxu's queue front when the model would have started it: when it was offered and
-// the previous tile freed the array's shadow registers (fold overlap) or finished.
-void TpuCore::rtl_try_pop(int u) {
+// Pops the mxu's queue front once the array has taken it: it was offered, and the model's
+// `next` for the matmul before has come.
+void TpuCore::mxu_pop(int u) {
   UnitState& st = units_[u];
-  RtlArray& ra = *rtl_arrays_[size_t(u - kMxu0)];
-  while (ra.offered > 0 && ra.free_at[ra.popped] != kUnknown && ra.free_at[ra.popped] <= now()) {
-    const RtlTile& t = ra.tiles[ra.popped];
-    const uint64_t could = std::max(ra.free_at[ra.popped], t.issued);
-    *st.stall += std::max(t.ready, could) - could;
-    st.free_at = now();
+  Array& arr = arrays_[size_t(u - kMxu0)];
+  const uint64_t t = now();
+  while (arr.offered > arr.popped && !arr.takes.empty() && arr.takes.front() <= t) {
+    const Dyn& d = dyn_[size_t(st.queue.front())];
+    const uint64_t could = std::max(arr.takes.front(), d.issued);
+    *st.stall += std::max(d.ready_at, could) - could;
+    arr.takes.pop_front();
     st.queue.pop_front();
     st.popped.notify(sc_core::SC_ZERO_TIME);
-    --ra.offered;
-    ++ra.popped;
+    ++arr.popped;
     ++*st.instrs;
     // sync and halt wait for empty queues as well as for every done to be known.
     if (st.queue.empty() && unresolved_ == 0) drained_.notify(sc_core::SC_ZERO_TIME);
   }
 }
 
-bool TpuCore::rtl_busy() const {
-  for (const auto& a : rtl_arrays_)
-    if (a->h->busy()) return true;
-  return false;
-}
-
-// Clocks cycle now() of every busy array that has not clocked it yet.
-void TpuCore::rtl_step() {
-  const uint64_t T = now();
-  for (size_t i = 0; i < rtl_arrays_.size(); ++i) {
-    RtlArray& ra = *rtl_arrays_[i];
-    const int u = kMxu0 + int(i);
-    if (!ra.h->busy() || ra.h->cycle() > T) continue;
-    for (rtl::TileEvent& e : ra.h->step()) {
-      RtlTile& t = ra.tiles[e.tile];
-      Dyn& d = dyn_[size_t(t.slot)];
-      const Instr& in = prog_[size_t(d.pc)];
-      switch (e.kind) {
-        case rtl::TileEvent::load_start:
-          t.load_start = e.cycle;
-          break;
-        case rtl::TileEvent::stream_start: {
-          t.stream_start = e.cycle;
-          // What ArrayTiming calls stream_ready: the pop time or the previous stream's end.
-          const uint64_t popped_at = std::max({t.ready, ra.free_at[e.tile], t.issued});
-          const uint64_t stream_ready =
-              p_.fold_overlap ? std::max(popped_at, ra.stream_end) : t.load_start;
-          weight_stall_cycles_ += e.cycle - stream_ready;
-          if (p_.fold_overlap) ra.free_at[e.tile + 1] = e.cycle;
-          break;
-        }
-        case rtl::TileEvent::stream_end: {
-          d.read_done = e.cycle;
-          read_known(d);
-          ra.stream_end = e.cycle;
-          t.stream_end = e.cycle;
-          break;
-        }
-        case rtl::TileEvent::done: {
-          d.done = e.cycle;
-          const uint64_t n = uint64_t(in.rows) * in.cols;
-          std::vector<int32_t> c(n, 0);
-          if (isa::tpu::AccMode(in.flags & 1) == isa::tpu::AccMode::acc)
-            acc_->store().read(in.src, c.data(), n * 4, who(in));
-          for (uint64_t j = 0; j < n; ++j) c[j] = int32_t(uint32_t(c[j]) + uint32_t(e.c[j]));
-          acc_->store().write(in.src, c.data(), n * 4);
-          record_matmul(u, in, t.load_start, t.stream_start, t.stream_end, e.cycle);
-          if (!p_.fold_overlap) ra.free_at[e.tile + 1] = e.cycle;
-          last_done_ = std::max(last_done_, d.done);
-          layers_.note(in.layer, t.load_start, d.done, 0);
-          done_known(t.slot);
-          break;
-        }
-      }
+// What array u's model reported (events_): the times of its matmuls, the same for every model.
+void TpuCore::array_events(int u) {
+  Array& arr = arrays_[size_t(u - kMxu0)];
+  for (ArrayModel::Event& e : events_) {
+    if (e.kind == ArrayModel::Event::next) {
+      arr.takes.push_back(e.cycle);
+      continue;
     }
-    rtl_try_pop(u);
+    const int slot = int(e.id);
+    Dyn& d = dyn_[size_t(slot)];
+    if (e.kind == ArrayModel::Event::read) {
+      d.read_done = e.cycle;
+      read_known(d);
+      continue;
+    }
+    const Instr& in = prog_[size_t(d.pc)];
+    const ArrayTiming::Times& t = e.result.times;
+    d.done = e.cycle;
+    if (arr.values) {  // the model's products, into the accumulators
+      const uint64_t n = uint64_t(in.rows) * in.cols;
+      std::vector<int32_t> c(n, 0);
+      if (isa::tpu::AccMode(in.flags & 1) == isa::tpu::AccMode::acc)
+        acc_->store().read(in.src, c.data(), n * 4, who(in));
+      for (uint64_t j = 0; j < n; ++j) c[j] = int32_t(uint32_t(c[j]) + uint32_t(e.result.c[j]));
+      acc_->store().write(in.src, c.data(), n * 4);
+    }
+    record_matmul(u, in, t);
+    last_done_ = std::max(last_done_, d.done);
+    layers_.note(in.layer, t.load_start, d.done, 0);
+    done_known(slot);
   }
 }
 
-#else
-void TpuCore::rtl_mxu_thread(int) {}
-bool TpuCore::rtl_busy() const {
+bool TpuCore::arrays_busy() const {
+  for (const Array& a : arrays_)
+    if (a.model->busy()) return true;
   return false;
 }
-void TpuCore::rtl_step() {}
-void TpuCore::rtl_try_pop(int) {}
-#endif
 
-// What a matmul leaves in the statistics and the trace, whichever model timed it (the
-// ArrayTiming formula or the verilated array).
-void TpuCore::record_matmul(int u, const Instr& in, uint64_t load_start, uint64_t stream_start,
-                            uint64_t stream_end, uint64_t done) {
+// The arbiter's cycle hook: clocks cycle now() of every busy array.
+void TpuCore::clock_arrays() {
+  const uint64_t t = now();
+  for (size_t i = 0; i < arrays_.size(); ++i) {
+    if (!arrays_[i].model->busy()) continue;
+    const int u = kMxu0 + int(i);
+    events_.clear();
+    arrays_[i].model->step(t, events_);
+    array_events(u);
+    mxu_pop(u);
+  }
+}
+
+// What a matmul leaves in the statistics and the trace, whichever model timed it.
+void TpuCore::record_matmul(int u, const Instr& in, const ArrayTiming::Times& t) {
   Array& arr = arrays_[size_t(u - kMxu0)];
   UnitState& st = units_[size_t(u)];
   const uint64_t macs = uint64_t(in.rows) * in.k * in.cols;
   macs_ += macs;
   macs_by_dtype_[size_t(in.dtype)] += macs;
-  stream_cycles_ += stream_end - stream_start;
+  stream_cycles_ += t.stream_end - t.stream_start;
+  weight_stall_cycles_ += t.stream_start - t.stream_ready;
   // Slices that do not overlap on a track: loads on their own track, the stream on the array's
   // (the skew of one tile overlaps the next tile's stream).
-  if (const uint64_t L = arr.timing.load_cycles())
-    trace_.slice(arr.load_track, "load", load_start, L, in.layer);
-  trace_.slice(st.track, fmt::format("matmul {}x{}x{}", in.rows, in.k, in.cols), stream_start,
-               stream_end - stream_start, in.layer);
-  *st.busy += done - std::max(load_start, arr.busy_until);
-  arr.busy_until = std::max(arr.busy_until, done);
+  if (load_cycles_) trace_.slice(arr.load_track, "load", t.load_start, load_cycles_, in.layer);
+  trace_.slice(st.track, fmt::format("matmul {}x{}x{}", in.rows, in.k, in.cols), t.stream_start,
+               t.stream_end - t.stream_start, in.layer);
+  *st.busy += t.done - std::max(t.load_start, arr.busy_until);
+  arr.busy_until = std::max(arr.busy_until, t.done);
 }
 
 std::vector<OpCount> TpuCore::ops() const {

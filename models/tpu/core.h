@@ -29,6 +29,7 @@
 #include "models/core/memory.h"
 #include "models/core/stats.h"
 #include "models/core/trace.h"
+#include "models/tpu/array_model.h"
 #include "models/tpu/array_timing.h"
 #include "models/tpu/check.h"
 #include "models/tpu/params.h"
@@ -146,23 +147,23 @@ class TpuCore : public sc_core::sc_module {
   // Runs the dynamic instruction in `slot` at the current time; returns when the unit may start its
   // next one.
   uint64_t execute(int u, int slot);
-  // The statistics, trace slices and busy time of a matmul on mxu u, once its times are known
-  // (from ArrayTiming, or from the verilated array's ports).
-  void record_matmul(int u, const isa::tpu::Instr& in, uint64_t load_start, uint64_t stream_start,
-                     uint64_t stream_end, uint64_t done);
+  // The statistics, trace slices and busy time of a matmul on mxu u, once its times are known.
+  void record_matmul(int u, const isa::tpu::Instr& in, const ArrayTiming::Times& t);
   void fail(std::exception_ptr e);
   // A DMA's request for the shared DRAM channel at the current cycle, served by the arbiter in
   // (cycle, core, instruction) order, so the order does not depend on which SystemC delta cycle
   // each requester woke in.
   Server::Grant dram_request(uint64_t seq, uint64_t bytes, bool write);
-  // RTL in the loop: one thread per mxu offers its matmuls to the array's harness as soon as
-  // their operands are ready; rtl_step() clocks every busy array one cycle and reports the
-  // times; a matmul leaves the mxu's queue when the model's would (the previous tile's stream
-  // started).
-  void rtl_mxu_thread(int u);
-  bool rtl_busy() const;
-  void rtl_step();
-  void rtl_try_pop(int u);
+  // The arrays, whichever model times them (array.model; models/core/unit_model.h): one thread
+  // per mxu offers the array's model its matmuls as soon as their operands are ready and the
+  // array can take them; the model's events, reported at once (formula) or while the arbiter's
+  // cycle hook clocks it (RTL), resolve the matmuls' dependences and record them; a matmul
+  // leaves the mxu's queue when the array takes it.
+  void mxu_thread(int u);
+  void mxu_pop(int u);
+  void array_events(int u);
+  bool arrays_busy() const;
+  void clock_arrays();
 
   TpuParams p_;
   const std::vector<isa::tpu::Instr>& prog_;
@@ -181,23 +182,19 @@ class TpuCore : public sc_core::sc_module {
   size_t begin_, end_;  // this core's program: prog_[begin_, end_)
   int index_;           // this core's number (its order in the arbiter)
   bool at_barrier_ = false;
-  struct Array {  // per systolic array: its weight FIFO and pipeline timing
+  struct Array {  // per systolic array: its weight FIFO, its model and its matmuls in flight
     std::vector<isa::tpu::WeightTile> fifo;  // slots, functional only
     int pushes = 0, pops = 0;                // at dispatch
-    ArrayTiming timing;
-    uint64_t busy_until = 0;  // end of the array's occupied time so far
-    int load_track = 0;       // trace track of its stationary loads
+    std::unique_ptr<ArrayModel> model;       // its events name a matmul by its slot of dyn_
+    bool values = false;                     // the model computes the products (computes_values())
+    size_t offered = 0, popped = 0;          // matmuls offered to the model; taken by the array
+    std::deque<uint64_t> takes;  // when the array takes matmul `popped`, the next, ... (`next`)
+    uint64_t busy_until = 0;     // end of the array's occupied time so far
+    int load_track = 0;          // trace track of its stationary loads
   };
   std::vector<Array> arrays_;
-  struct RtlTile {
-    int slot;
-    uint64_t issued;
-    uint64_t ready;  // its operands were ready (dependences, issue)
-    uint64_t load_start = 0, stream_start = 0, stream_end = 0;
-  };
-  struct RtlArray;  // harness and tiles (core.cpp)
-  std::vector<std::unique_ptr<RtlArray>> rtl_arrays_;
-  size_t rtl_matmuls_ = 0;  // matmuls offered, all arrays (the VCD range counts these)
+  uint64_t load_cycles_;                   // of a stationary operand (trace)
+  std::vector<ArrayModel::Event> events_;  // what an array's model just reported
 
   std::deque<Dyn> dyn_;  // deque: references stay valid while the dispatcher appends
   std::vector<int> free_slots_;

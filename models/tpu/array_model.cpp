@@ -1,0 +1,33 @@
+#include "models/tpu/array_model.h"
+
+namespace xpusim::tpu {
+namespace {
+
+class FormulaArray final : public ArrayModel {
+ public:
+  explicit FormulaArray(const ArrayConfig& c)
+      : timing_(c.rows, c.cols, c.dataflow, c.fold_overlap) {}
+
+  bool computes_values() const override { return false; }
+  // Offered when the array takes it (the owner waits for `next`): `now` is its start.
+  void offer(uint64_t id, ArrayOp op, uint64_t, uint64_t now, std::vector<Event>& events) override {
+    const ArrayTiming::Times t = timing_.issue(now, uint64_t(op.m), uint64_t(op.k), uint64_t(op.n));
+    events.push_back({Event::next, id, timing_.next_free(), {}});
+    events.push_back({Event::read, id, t.stream_end, {}});
+    events.push_back({Event::done, id, t.done, {t, {}}});
+  }
+  bool clocked() const override { return false; }
+  bool busy() const override { return false; }
+  void step(uint64_t, std::vector<Event>&) override {}
+
+ private:
+  ArrayTiming timing_;
+};
+
+}  // namespace
+
+std::unique_ptr<ArrayModel> make_formula_array(const ArrayConfig& config) {
+  return std::make_unique<FormulaArray>(config);
+}
+
+}  // namespace xpusim::tpu

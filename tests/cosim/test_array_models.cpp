@@ -1,0 +1,154 @@
+// The two models of the TPU's arrays behind the unit-model interface: the RTL model registered as
+// tpu.array (rtl/systolic/array_rtl.cpp, found by name as TpuCore finds it) and the formula model
+// (models/tpu/array_model.cpp), driven by the same owner loop on the same matmuls, must report the
+// same events: when the array takes the next matmul, when each has read its operands, when it is
+// done and its times; and the RTL's values must be the matmuls' products.
+#include <catch2/catch.hpp>
+
+#include <map>
+#include <utility>
+#include <vector>
+
+#include "models/core/params.h"
+#include "models/core/unit_model.h"
+#include "models/tpu/array_model.h"
+#include "models/tpu/params.h"
+#include "tests/cosim/tiles.h"
+
+using xpusim::ParamValues;
+using xpusim::UnitModelChoice;
+using xpusim::test::model_dataflow;
+using xpusim::test::sized_tile;
+using xpusim::tpu::ArrayConfig;
+using xpusim::tpu::ArrayModel;
+using xpusim::tpu::ArrayOp;
+using xpusim::tpu::ArrayTiming;
+using Event = ArrayModel::Event;
+using Rng = xpusim::SplitMix64;
+
+namespace {
+
+struct Seen {
+  uint64_t next = 0, read = 0, done = 0;
+  ArrayTiming::Times times{};
+  std::vector<int32_t> c;
+};
+
+// The owner's side of the contract, as TpuCore plays it: at each cycle, offers the next matmuls
+// whose operands are ready, not before the `next` of the one before when that is known; then
+// clocks the model if it is busy.
+std::vector<Seen> drive(ArrayModel& model, const std::vector<xpusim::rtl::MatmulTile>& tiles) {
+  std::vector<Seen> seen(tiles.size());
+  std::vector<uint64_t> takes = {0};            // takes[i]: the `next` of matmul i - 1
+  std::map<std::pair<int, size_t>, int> count;  // (kind, matmul): events reported
+  size_t offered = 0, done = 0;
+  std::vector<Event> ev;
+  auto absorb = [&] {
+    for (Event& e : ev) {
+      REQUIRE(e.id < offered);
+      ++count[{int(e.kind), e.id}];
+      Seen& s = seen[e.id];
+      if (e.kind == Event::next) {
+        REQUIRE(takes.size() == e.id + 1);  // in order
+        takes.push_back(e.cycle);
+        s.next = e.cycle;
+      } else if (e.kind == Event::read) {
+        s.read = e.cycle;
+      } else {
+        CHECK(e.id == done);                          // in order
+        CHECK(count[{int(Event::read), e.id}] == 1);  // after its read
+        ++done;
+        s.done = e.cycle;
+        s.times = e.result.times;
+        s.c = std::move(e.result.c);
+      }
+    }
+    ev.clear();
+  };
+  for (uint64_t cycle = 0; done < tiles.size(); ++cycle) {
+    REQUIRE(cycle < 100000);
+    while (offered < tiles.size() && tiles[offered].ready <= cycle &&
+           (offered >= takes.size() || takes[offered] <= cycle)) {
+      const auto& t = tiles[offered];
+      model.offer(offered,
+                  ArrayOp{t.m, t.k, t.n, model.computes_values() ? t.a : std::vector<int8_t>(),
+                          model.computes_values() ? t.b : std::vector<int8_t>()},
+                  t.ready, cycle, ev);
+      ++offered;
+      absorb();
+    }
+    if (model.busy()) {
+      model.step(cycle, ev);
+      absorb();
+    }
+  }
+  for (const auto& [key, n] : count) CHECK(n == 1);
+  CHECK(count.size() == 3 * tiles.size());
+  return seen;
+}
+
+std::vector<int32_t> product(const xpusim::rtl::MatmulTile& t) {
+  std::vector<int32_t> c(size_t(t.m) * size_t(t.n), 0);
+  for (int i = 0; i < t.m; ++i)
+    for (int j = 0; j < t.n; ++j)
+      for (int l = 0; l < t.k; ++l)
+        c[size_t(i) * size_t(t.n) + size_t(j)] +=
+            int32_t(t.a[size_t(i) * size_t(t.k) + size_t(l)]) *
+            int32_t(t.b[size_t(l) * size_t(t.n) + size_t(j)]);
+  return c;
+}
+
+void compare(bool overlap, uint64_t seed, int max_gap) {
+  ParamValues v(&xpusim::tpu::param_specs());
+  v.set("array.model", "rtl", {});
+  const UnitModelChoice choice(v, "array");
+  for (const auto& [rows, cols] : xpusim::rtl::SystolicHarness::shapes())
+    for (auto df :
+         {xpusim::rtl::Dataflow::ws, xpusim::rtl::Dataflow::os, xpusim::rtl::Dataflow::is}) {
+      const uint64_t s = seed * 1000 + uint64_t(rows) * 37 + uint64_t(cols) * 3 + uint64_t(df);
+      INFO("seed " << s << ", " << rows << "x" << cols << " array, " << dataflow_name(df)
+                   << (overlap ? ", fold overlap" : ", no fold overlap"));
+      Rng rng(s);
+      std::vector<xpusim::rtl::MatmulTile> tiles;
+      uint64_t ready = 0;
+      for (int i = 0; i < 12; ++i) {
+        tiles.push_back(sized_tile(rng, df, rows, cols, ready, rng.range(0, 2) == 0, 1, 3 * rows));
+        ready += uint64_t(rng.range(0, max_gap));
+      }
+      const ArrayConfig config{rows, cols, model_dataflow(df), overlap};
+      const auto rtl =
+          choice.make_rtl<ArrayModel, ArrayConfig>(xpusim::tpu::kArrayUnit, config, false);
+      const auto formula = xpusim::tpu::make_formula_array(config);
+      CHECK(rtl->computes_values());
+      CHECK(rtl->clocked());
+      const auto got = drive(*rtl, tiles);
+      const auto want = drive(*formula, tiles);
+      for (size_t i = 0; i < tiles.size(); ++i) {
+        INFO("matmul " << i << ": ready " << tiles[i].ready << " m " << tiles[i].m << " k "
+                       << tiles[i].k << " n " << tiles[i].n);
+        CHECK(got[i].next == want[i].next);
+        CHECK(got[i].read == want[i].read);
+        CHECK(got[i].done == want[i].done);
+        // An os tile has no load: the RTL reports its stream start.
+        if (df != xpusim::rtl::Dataflow::os)
+          CHECK(got[i].times.load_start == want[i].times.load_start);
+        CHECK(got[i].times.stream_ready == want[i].times.stream_ready);
+        CHECK(got[i].times.stream_start == want[i].times.stream_start);
+        CHECK(got[i].times.stream_end == want[i].times.stream_end);
+        CHECK(got[i].times.done == want[i].times.done);
+        CHECK(got[i].c == product(tiles[i]));
+      }
+    }
+}
+
+}  // namespace
+
+TEST_CASE("array models: RTL and formula report the same events, back to back", "[cosim]") {
+  compare(true, 21, 0);
+  compare(false, 22, 0);
+}
+
+TEST_CASE("array models: RTL and formula report the same events, with gaps", "[cosim]") {
+  compare(true, 23, 40);
+  compare(false, 24, 40);
+}
