@@ -259,8 +259,9 @@ MemoryRegion parse_save(const std::string& text) {
 }
 
 std::string default_results_dir(const std::string& input, const ArchConfig& cfg,
-                                const std::vector<std::string>& overrides) {
-  std::string dir = "results/" +
+                                const std::vector<std::string>& overrides,
+                                const std::string& command) {
+  std::string dir = "results/" + (command.empty() ? "" : command + "-") +
                     safe_file_name(std::filesystem::path(input).stem().string(), "input name") +
                     "-" + safe_file_name(cfg.name, "architecture name", SourceLoc{cfg.origin});
   if (overrides.empty()) return dir;

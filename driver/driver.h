@@ -42,9 +42,12 @@ MemoryRegion parse_save(const std::string& text);
 
 // The default results folder of a run: results/<input stem>-<arch name>, plus "-set-" and a
 // hash of the overrides when there are any, so that runs of different configurations never
-// share a folder. The names must be safe file names (models/core/names.h).
+// share a folder. A command other than `run` gives its name as `command`, which prefixes the
+// folder's name (results/validate-...), so that its folder is never a run's. The names must be
+// safe file names (models/core/names.h).
 std::string default_results_dir(const std::string& input, const ArchConfig& cfg,
-                                const std::vector<std::string>& overrides);
+                                const std::vector<std::string>& overrides,
+                                const std::string& command = "");
 
 // The shorthands of `run` for the RTL units: --rtl selects the RTL model of every unit of the
 // family that has one (a `<unit>.model` parameter with the choice `rtl`), --vcd FILE and

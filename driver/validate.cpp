@@ -202,7 +202,7 @@ void run(const Options& o) {
   parse_dtype(o.dtype, SourceLoc{"--dtype"});
   const std::vector<Measured> rows = read_measured(o.measured_file, o.column);
   const std::string out =
-      o.out.empty() ? driver::default_results_dir(o.measured_file, cfg, o.sets) : o.out;
+      o.out.empty() ? driver::default_results_dir(o.measured_file, cfg, o.sets, "validate") : o.out;
   prepare_results_dir(out, o.force);  // before the slow part
   const std::vector<double> predicted = simulate(o, rows);
   std::vector<double> measured;

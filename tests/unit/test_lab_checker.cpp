@@ -67,7 +67,8 @@ std::string row(const Cli& r, const std::vector<std::string>& cells) {
   return "";
 }
 
-// The lines of a report that hold `text`.
+#ifdef XPUSIM_WITH_VERILATOR
+// The lines of a report that hold `text` (the rtl lab's tests).
 std::vector<std::string> lines_with(const Cli& r, const std::string& text) {
   std::vector<std::string> lines;
   std::stringstream s(r.output);
@@ -75,6 +76,7 @@ std::vector<std::string> lines_with(const Cli& r, const std::string& text) {
     if (line.find(text) != std::string::npos) lines.push_back(line);
   return lines;
 }
+#endif
 
 // The shell commands of a README's section `heading` (up to the next "### "): its ```sh blocks.
 std::string section_commands(const std::string& readme, const std::string& heading) {

@@ -138,3 +138,17 @@ TEST_CASE("a program's memory is loaded from files and saved to files", "[unit]"
                  .output,
              Contains("for --program runs"));
 }
+
+TEST_CASE("validate's default folder is never a run's", "[unit]") {
+  // A CSV of measured times named like the workload: `run` and `validate` would otherwise
+  // share results/tpu-int8-tpu_lab, and validate would remove the run's files.
+  const std::string dir = temp_dir("validate-folder");
+  const std::string csv = write_text(dir, "tpu-int8.csv", "M,N,K,fusion_us_avg\n64,64,64,1.0\n");
+  REQUIRE(run_cli_in(dir, {"run", "--arch", "tpu_lab", "--workload", kWorkload}).status == 0);
+  const Cli r = run_cli_in(
+      dir, {"validate", "--arch", "tpu_lab", "--measured", csv, "--dtype", "int8", "--quiet"});
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  CHECK(fs::exists(dir + "/results/tpu-int8-tpu_lab/stats.json"));
+  CHECK(fs::exists(dir + "/results/validate-tpu-int8-tpu_lab/validation.csv"));
+}
