@@ -179,8 +179,8 @@ class Tiler {
     // A row block of A that does not fit the UB is loaded again for every group of N tiles.
     // Smaller row blocks that fit (each still streaming at least R rows per weight tile) read
     // A once and B once per block instead: taken when that moves fewer bytes.
-    const uint64_t groups = (N + Nt * uint64_t(c_.count) - 1) / (Nt * uint64_t(c_.count));
     if (c_.dataflow == Dataflow::ws && Mt * K * e > a_bytes_) {
+      const uint64_t groups = (N + Nt * uint64_t(c_.count) - 1) / (Nt * uint64_t(c_.count));
       const uint64_t fit = a_bytes_ / (K * e) / 8 * 8;
       auto blocks = [&](uint64_t rows) { return (M + rows - 1) / rows; };
       if (fit >= R &&
