@@ -223,8 +223,8 @@ void Builder::declare_input(const YAML::Node& y) {
   t.shape = m.shape("shape");
   YAML::Node dt = m.value("dtype");
   t.dtype = parse_dtype(m.str("dtype"), doc_.loc(dt));
-  if (t.dtype != DType::int8 && t.dtype != DType::bf16)
-    doc_.fail(dt, fmt::format("{}: dtype {} is not a workload dtype; expected int8 or bf16",
+  if (t.dtype == DType::int32)
+    doc_.fail(dt, fmt::format("{}: dtype {} is not a workload dtype; expected int8, bf16 or fp32",
                               m.what(), dtype_name(t.dtype)));
   t.loc = doc_.loc(y);
   if (declared_.count(t.name))
@@ -294,8 +294,7 @@ void Builder::add_op(const YAML::Node& y) {
   if (!op_supports_dtype(kind, cur_dtype_)) {
     YAML::Node where = m.has("dtype") ? m.value("dtype") : chained ? m.value("inputs") : y;
     doc_.fail(where, fmt::format("{}: dtype {} is not allowed; {} takes {}", m.what(),
-                                 dtype_name(cur_dtype_), op_name(kind),
-                                 op_supports_dtype(kind, DType::int8) ? "int8 or bf16" : "bf16"));
+                                 dtype_name(cur_dtype_), op_name(kind), op_dtypes(kind)));
   }
 
   // A window pair: `key` for both axes, or `key_h` / `key_w`.

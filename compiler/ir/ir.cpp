@@ -124,6 +124,7 @@ OpKind parse_op(const std::string& s, const SourceLoc& loc) {
 
 bool op_supports_dtype(OpKind k, DType t) {
   if (t == DType::bf16) return true;
+  if (t == DType::fp32) return k == OpKind::gemm || k == OpKind::matmul || k == OpKind::conv2d;
   if (t != DType::int8) return false;
   switch (k) {
     case OpKind::gemm:
@@ -137,6 +138,15 @@ bool op_supports_dtype(OpKind k, DType t) {
     default:
       return false;
   }
+}
+
+std::string op_dtypes(OpKind k) {
+  std::vector<std::string> v;
+  for (DType t : {DType::int8, DType::bf16, DType::fp32})
+    if (op_supports_dtype(k, t)) v.push_back(dtype_name(t));
+  std::string s = v.back();
+  if (v.size() > 1) s = fmt::format("{} or {}", fmt::join(v.begin(), v.end() - 1, ", "), s);
+  return s;
 }
 
 int64_t TensorInfo::elements() const {
@@ -181,8 +191,7 @@ std::vector<int64_t> infer_output_shape(const Graph& g, const Node& n) {
   if (!n.inputs.empty()) {
     DType t = c.in(0).dtype;
     if (!op_supports_dtype(n.kind, t))
-      c.fail(fmt::format("dtype {} not supported; expected {}", dtype_name(t),
-                         op_supports_dtype(n.kind, DType::int8) ? "int8 or bf16" : "bf16"));
+      c.fail(fmt::format("dtype {} not supported; expected {}", dtype_name(t), op_dtypes(n.kind)));
     for (size_t i = 1; i < n.inputs.size(); ++i)
       if (c.in(i).dtype != t)
         c.fail(fmt::format("input {} '{}' has dtype {}, expected {} like input 0", i, c.in(i).name,

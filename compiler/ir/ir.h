@@ -47,6 +47,8 @@ OpKind parse_op(const std::string& s, const SourceLoc& loc);
 // Whether a workload may use dtype t for op k: bf16 for every op; int8 for gemm, matmul,
 // conv2d, pool, add, mul and relu. int32 and fp32 are not workload dtypes.
 bool op_supports_dtype(OpKind k, DType t);
+// The dtypes an op takes, for messages: "bf16", "int8 or bf16", "int8, bf16 or fp32".
+std::string op_dtypes(OpKind k);
 
 // Attributes of every op kind in one struct; each op reads the fields that concern it.
 struct OpAttrs {

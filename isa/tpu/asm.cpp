@@ -50,12 +50,6 @@ std::string key_list(const OpDef& def, bool required_only) {
   return s;
 }
 
-// Kept here rather than taken from semantics.h so that the assembler does not depend on the
-// functional model (and its memories).
-uint64_t elem_bytes(DType t) {
-  return t == DType::bf16 ? 2 : 1;
-}
-
 // A loop whose target label is resolved once the whole text has been read.
 struct LoopFixup {
   size_t index;
@@ -168,11 +162,12 @@ Instr parse_instr(TokenStream& ts, const Token& mnemonic, const OpDef& def, size
         v = in.cols;
         break;
       case Default::weight_row:
-        // A DRAM row holds one tile row (N elements), or one column (K) when transposed.
-        v = uint64_t(in.flags & 1 ? in.rows : in.cols) * elem_bytes(in.dtype);
+        // A row (of DRAM or the UB) holds one tile row (N elements), or one column (K) when
+        // transposed.
+        v = uint64_t(in.flags & 1 ? in.rows : in.cols) * uint64_t(dtype_size(in.dtype));
         if (v > UINT32_MAX) {
           throw Error(mnemonic.loc,
-                      "the default stride (a DRAM row of the tile) exceeds 32 bits: "
+                      "the default stride (a row of the tile) exceeds 32 bits: "
                       "expected an explicit stride=");
         }
         break;
@@ -247,6 +242,8 @@ const char* opcode_name(Opcode op) {
       return "rdconv";
     case Opcode::barrier:
       return "barrier";
+    case Opcode::ldweight:
+      return "ldweight";
   }
   return "invalid";
 }

@@ -16,7 +16,7 @@ void put(uint8_t* p, uint64_t v, int bytes) {
   for (int i = 0; i < bytes; ++i) p[i] = uint8_t(v >> (8 * i));
 }
 bool uses_array(Opcode op) {
-  return op == Opcode::rdweight || op == Opcode::matmul;
+  return loads_weights(op) || op == Opcode::matmul;
 }
 
 uint64_t get(const uint8_t* p, int bytes) {

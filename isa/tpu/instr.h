@@ -13,22 +13,28 @@
 namespace xpusim::isa::tpu {
 
 enum class Opcode : uint8_t {
-  rdhost = 1,    // DRAM -> unified buffer (2-D strided copy)              unit: dma_in
-  rdweight = 2,  // DRAM -> weight FIFO (one K x N tile)                    unit: weight_dma
-  matmul = 3,    // UB rows x FIFO head tile -> accumulators                unit: mxu
-  activate = 4,  // accumulators -> UB (ReLU/none, requantise or round)     unit: act
-  vector = 5,    // UB -> UB elementwise / row-wise ops (v4-like presets)   unit: vpu
-  wrhost = 6,    // unified buffer -> DRAM (2-D strided copy)               unit: dma_out
-  sync = 7,      // wait until every earlier instruction has completed      dispatcher
-  loop = 8,      // jump back to `target` until executed `count` times      dispatcher
-  halt = 9,      // end of program (waits for completion)                   dispatcher
-  rdconv = 10,   // DRAM image (NHWC) -> UB im2col rows, zero padded         unit: dma_in
-  barrier = 11,  // sync, then wait until every core of the chip reached it  dispatcher
+  rdhost = 1,     // DRAM -> unified buffer (2-D strided copy)              unit: dma_in
+  rdweight = 2,   // DRAM -> weight FIFO (one K x N tile)                    unit: weight_dma
+  matmul = 3,     // UB rows x FIFO head tile -> accumulators                unit: mxu
+  activate = 4,   // accumulators -> UB (ReLU/none, requantise or round)     unit: act
+  vector = 5,     // UB -> UB elementwise / row-wise ops (v4-like presets)   unit: vpu
+  wrhost = 6,     // unified buffer -> DRAM (2-D strided copy)               unit: dma_out
+  sync = 7,       // wait until every earlier instruction has completed      dispatcher
+  loop = 8,       // jump back to `target` until executed `count` times      dispatcher
+  halt = 9,       // end of program (waits for completion)                   dispatcher
+  rdconv = 10,    // DRAM image (NHWC) -> UB im2col rows, zero padded         unit: dma_in
+  barrier = 11,   // sync, then wait until every core of the chip reached it  dispatcher
+  ldweight = 12,  // UB -> weight FIFO (one K x N tile; TPU v4: weights in VMEM) unit: weight_dma
 };
 
-// Element type of an instruction's operands: int8, bf16, or fp32 as an activate output only
-// (the accumulators copied unrounded, for a vector op that wants full precision). Encoded as
-// 0 int8, 1 bf16, 2 fp32 (tpu_dtype_code).
+// rdweight and ldweight: they fill an array's weight FIFO.
+inline bool loads_weights(Opcode op) {
+  return op == Opcode::rdweight || op == Opcode::ldweight;
+}
+
+// Element type of an instruction's operands: int8, bf16, or fp32 (an activate output: the
+// accumulators copied unrounded; or the operands of a matmul, multiplied in bf16 passes,
+// array.fp32_passes). Encoded as 0 int8, 1 bf16, 2 fp32 (tpu_dtype_code).
 using xpusim::DType;
 // The encoding's code of t, or 3 (invalid) for int32; and back (nullopt for an unknown code).
 uint8_t tpu_dtype_code(DType t);
@@ -61,7 +67,7 @@ struct Instr {
   DType dtype = DType::int8;
   uint8_t func = 0;     // ActFunc (activate), VecFunc (vector)
   uint8_t flags = 0;    // matmul: AccMode; vector softmax: 1 = causal, 2 = src is fp32 (the
-                        // result is dtype); rdweight: 1 = transpose
+                        // result is dtype); rdweight/ldweight: 1 = transpose
                         // (tile element (k, n) at dram + n*stride + k*elem); rdconv: 1 = pad
                         // with the dtype's lowest value instead of zero
   uint64_t dram = 0;    // rdhost, rdweight, wrhost: DRAM address

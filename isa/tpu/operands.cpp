@@ -180,6 +180,14 @@ const std::vector<OpDef>& all_ops() {
         {"stride", F::stride, K::size, D::weight_row},
         {"transpose", F::flags, K::bit, D::zero},
         {"mxu", F::mxu, K::size, D::zero, 0, 8}}},
+      {Opcode::ldweight,
+       {{"ub", F::ub, K::addr, D::required},
+        {"k", F::rows, K::size, D::required},
+        {"n", F::cols, K::size, D::required},
+        {"dtype", F::dtype, K::dtype, D::required},
+        {"stride", F::stride, K::size, D::weight_row},
+        {"transpose", F::flags, K::bit, D::zero},
+        {"mxu", F::mxu, K::size, D::zero, 0, 8}}},
       {Opcode::matmul,
        {{"ub", F::ub, K::addr, D::required},
         {"acc", F::src, K::addr, D::required},
@@ -197,7 +205,9 @@ const std::vector<OpDef>& all_ops() {
         {"dtype", F::dtype, K::dtype, D::required},
         {"func", F::func, K::act_func, D::zero},
         {"mult", F::imm, K::i32, D::one},
-        {"shift", F::shift, K::i32, D::zero}}},
+        {"shift", F::shift, K::i32, D::zero},
+        {"sum", F::k, K::size, D::zero},
+        {"gap", F::stride, K::size, D::zero}}},
       {Opcode::vector,
        {{"func", F::func, K::vec_func, D::required},
         {"dst", F::ub, K::addr, D::required},
@@ -282,8 +292,9 @@ std::string check_instr(const Instr& in) {
       return op + " does not use " + what + ": it must be 0";
     }
   }
-  if (in.dtype == DType::fp32 && in.op != Opcode::activate)
-    return op + " dtype fp32 is only an activate output";
+  if (in.dtype == DType::fp32 && in.op != Opcode::activate && in.op != Opcode::matmul &&
+      !loads_weights(in.op) && in.op != Opcode::rdconv)
+    return op + " dtype fp32 is an activate output or a matmul's operands (weights, rdconv)";
   if (in.op == Opcode::activate && (in.shift < 0 || in.shift > 62)) {
     // requantize() shifts a 64-bit product: larger shifts are meaningless (and undefined).
     return "activate shift " + std::to_string(in.shift) + " is out of range (0 to 62)";

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 
 #include "models/core/numeric.h"
 #include "models/core/range.h"
@@ -100,11 +101,9 @@ void exec_rdconv(const Instr& in, const ByteStore& dram, ByteStore& ub, const st
   const uint32_t ow = g.out_w();
   // Padding value: zero, or the lowest value of the dtype (max pooling).
   std::vector<uint8_t> pad(e, 0);
-  if (in.flags & 1) {
-    if (in.dtype == DType::int8)
-      pad[0] = 0x80;
-    else
-      pad[0] = 0x80, pad[1] = 0xff;  // bf16 -inf is 0xff80 (little-endian: 80 ff)
+  if (in.flags & 1) {  // int8 -128; bf16 and fp32 -inf (0xff80, 0xff800000; little-endian)
+    pad[e == 1 ? 0 : e - 2] = 0x80;
+    if (e > 1) pad[e - 1] = 0xff;
   }
   std::vector<uint8_t> row(uint64_t(in.cols) * e);
   const uint64_t pixel = uint64_t(g.c) * e;
@@ -131,41 +130,61 @@ void exec_rdconv(const Instr& in, const ByteStore& dram, ByteStore& ub, const st
   }
 }
 
-WeightTile exec_rdweight(const Instr& in, const ByteStore& dram, const std::string& who) {
+WeightTile exec_load_weights(const Instr& in, const ByteStore& src, const std::string& who) {
   WeightTile t;
   t.k = in.rows;
   t.n = in.cols;
   t.dtype = in.dtype;
+  const uint64_t base = in.op == Opcode::ldweight ? uint64_t(in.ub) : in.dram;
   const uint32_t e = uint32_t(elem_bytes(in.dtype));
   const uint64_t row_bytes = uint64_t(in.cols) * e;
-  if (in.flags & 1)  // transposed: DRAM row n holds column n of the tile
-    dram.check_rows(in.dram, in.cols, in.stride, uint64_t(in.rows) * e, who, "weights");
+  if (in.flags & 1)  // transposed: row n of the source holds column n of the tile
+    src.check_rows(base, in.cols, in.stride, uint64_t(in.rows) * e, who, "weights");
   else
-    dram.check_rows(in.dram, in.rows, in.stride, row_bytes, who, "weights");
+    src.check_rows(base, in.rows, in.stride, row_bytes, who, "weights");
   t.data.resize(uint64_t(in.rows) * row_bytes);
   if (!(in.flags & 1)) {
     for (uint32_t r = 0; r < in.rows; ++r)
-      dram.read(in.dram + uint64_t(r) * in.stride, &t.data[uint64_t(r) * row_bytes], row_bytes,
-                who);
+      src.read(base + uint64_t(r) * in.stride, &t.data[uint64_t(r) * row_bytes], row_bytes, who);
     return t;
   }
   std::vector<uint8_t> col(uint64_t(in.rows) * e);
   for (uint32_t n = 0; n < in.cols; ++n) {
-    dram.read(in.dram + uint64_t(n) * in.stride, col.data(), col.size(), who);
+    src.read(base + uint64_t(n) * in.stride, col.data(), col.size(), who);
     for (uint32_t k = 0; k < in.rows; ++k)
       std::memcpy(&t.data[uint64_t(k) * row_bytes + uint64_t(n) * e], &col[uint64_t(k) * e], e);
   }
   return t;
 }
 
+Bf16Parts bf16_parts(float x) {
+  Bf16Parts s;
+  float rest = x;
+  for (float& p : s.p) {
+    p = bf16_to_float(float_to_bf16(rest));
+    rest -= p;  // exact: p holds the leading bits of rest
+  }
+  return s;
+}
+
+std::vector<PartProduct> fp32_products(int passes) {
+  switch (passes) {
+    case 1:
+      return {{0, 0}};
+    case 3:
+      return {{0, 1}, {1, 0}, {0, 0}};
+    default:
+      return {{0, 2}, {1, 1}, {0, 1}, {2, 0}, {1, 0}, {0, 0}};
+  }
+}
+
 void exec_matmul(const Instr& in, const ByteStore& ub, const WeightTile& w, ByteStore& acc,
-                 const std::string& who) {
+                 int fp32_passes, const std::string& who) {
   if (w.k != in.k || w.n != in.cols || w.dtype != in.dtype)
     throw Error(
         fmt::format("{}: the weight FIFO head is a {}x{} {} tile, the matmul expects "
                     "{}x{} {}",
-                    who, w.k, w.n, w.dtype == DType::int8 ? "int8" : "bf16", in.k, in.cols,
-                    in.dtype == DType::int8 ? "int8" : "bf16"));
+                    who, w.k, w.n, dtype_name(w.dtype), in.k, in.cols, dtype_name(in.dtype)));
   const uint64_t M = in.rows, K = in.k, N = in.cols;
   const bool accumulate = AccMode(in.flags & 1) == AccMode::acc;
   if (in.dtype == DType::int8) {
@@ -185,33 +204,71 @@ void exec_matmul(const Instr& in, const ByteStore& ub, const WeightTile& w, Byte
       }
     acc.write(in.src, c.data(), M * N * 4);
   } else {
-    std::vector<float> a = load(ub, in.ub, M * K, DType::bf16, who);
+    // bf16 operands make one pass; fp32 ones a pass per product of their bf16 parts.
+    const bool fp32 = in.dtype == DType::fp32;
+    std::vector<float> a = load(ub, in.ub, M * K, in.dtype, who);
     std::vector<float> b(K * N);
-    for (uint64_t i = 0; i < K * N; ++i) {
-      uint16_t h;
-      std::memcpy(&h, &w.data[2 * i], 2);
-      b[i] = bf16_to_float(h);
+    if (fp32) {
+      std::memcpy(b.data(), w.data.data(), K * N * 4);
+    } else {
+      for (uint64_t i = 0; i < K * N; ++i) {
+        uint16_t h;
+        std::memcpy(&h, &w.data[2 * i], 2);
+        b[i] = bf16_to_float(h);
+      }
     }
+    const std::vector<PartProduct> passes =
+        fp32 ? fp32_products(fp32_passes) : std::vector<PartProduct>{{0, 0}};
+    std::vector<Bf16Parts> ap(fp32 ? M * K : 0), bp(fp32 ? K * N : 0);
+    for (uint64_t i = 0; i < ap.size(); ++i) ap[i] = bf16_parts(a[i]);
+    for (uint64_t i = 0; i < bp.size(); ++i) bp[i] = bf16_parts(b[i]);
+    std::vector<float> bpass(K * N);
     std::vector<float> c(M * N, 0.0f);
     if (accumulate) acc.read(in.src, c.data(), M * N * 4, who);
-    // fp32 accumulation in K order, as the array's column of adders does.
-    for (uint64_t m = 0; m < M; ++m)
-      for (uint64_t k = 0; k < K; ++k) {
-        float x = a[m * K + k];
-        const float* brow = &b[k * N];
-        float* crow = &c[m * N];
-        for (uint64_t n = 0; n < N; ++n) crow[n] += x * brow[n];
-      }
+    // Each pass accumulates in fp32 in K order, as the array's column of adders does; the
+    // product of two bf16 values is exact in fp32.
+    for (const PartProduct& pp : passes) {
+      for (uint64_t i = 0; i < K * N; ++i) bpass[i] = fp32 ? bp[i].p[pp.b] : b[i];
+      for (uint64_t m = 0; m < M; ++m)
+        for (uint64_t k = 0; k < K; ++k) {
+          const float x = fp32 ? ap[m * K + k].p[pp.a] : a[m * K + k];
+          const float* brow = &bpass[k * N];
+          float* crow = &c[m * N];
+          for (uint64_t n = 0; n < N; ++n) crow[n] += x * brow[n];
+        }
+    }
     acc.write(in.src, c.data(), M * N * 4);
   }
+}
+
+uint64_t activate_tiles(const Instr& in) {
+  return in.k ? in.k : 1;
+}
+
+uint64_t activate_acc_end(const Instr& in) {
+  return in.src + (activate_tiles(in) - 1) * in.stride + uint64_t(in.rows) * in.cols * 4;
 }
 
 void exec_activate(const Instr& in, const ByteStore& acc, ByteStore& ub, const std::string& who) {
   const uint64_t n = uint64_t(in.rows) * in.cols;
   const bool relu = ActFunc(in.func) == ActFunc::relu;
+  // The sum of the tiles: int32 wrapping like the accumulators, or fp32 in tile order.
+  auto read_sum = [&](auto* c) {
+    acc.read(in.src, c, n * 4, who);
+    std::vector<std::remove_pointer_t<decltype(c)>> more(n);
+    for (uint64_t t = 1; t < activate_tiles(in); ++t) {
+      acc.read(in.src + t * in.stride, more.data(), n * 4, who);
+      for (uint64_t i = 0; i < n; ++i) {
+        if constexpr (std::is_same_v<decltype(more[0] + 0), int>)
+          c[i] = int32_t(uint32_t(c[i]) + uint32_t(more[i]));
+        else
+          c[i] += more[i];
+      }
+    }
+  };
   if (in.dtype == DType::int8) {
     std::vector<int32_t> c(n);
-    acc.read(in.src, c.data(), n * 4, who);
+    read_sum(c.data());
     std::vector<int8_t> o(n);
     for (uint64_t i = 0; i < n; ++i) {
       int8_t q = numeric::requantize(c[i], in.imm, in.shift);
@@ -220,13 +277,13 @@ void exec_activate(const Instr& in, const ByteStore& acc, ByteStore& ub, const s
     ub.write(in.ub, o.data(), n);
   } else if (in.dtype == DType::fp32) {
     std::vector<float> c(n);
-    acc.read(in.src, c.data(), n * 4, who);
+    read_sum(c.data());
     if (relu)
       for (auto& v : c) v = std::max(v, 0.0f);
     ub.write(in.ub, c.data(), n * 4);
   } else {
     std::vector<float> c(n);
-    acc.read(in.src, c.data(), n * 4, who);
+    read_sum(c.data());
     std::vector<uint16_t> o(n);
     for (uint64_t i = 0; i < n; ++i) o[i] = float_to_bf16(relu && c[i] < 0 ? 0.0f : c[i]);
     ub.write(in.ub, o.data(), n * 2);

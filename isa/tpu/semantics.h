@@ -26,10 +26,32 @@ struct WeightTile {
 void exec_rdhost(const Instr& in, const ByteStore& dram, ByteStore& ub, const std::string& who);
 void exec_rdconv(const Instr& in, const ByteStore& dram, ByteStore& ub, const std::string& who);
 void exec_wrhost(const Instr& in, const ByteStore& ub, ByteStore& dram, const std::string& who);
-WeightTile exec_rdweight(const Instr& in, const ByteStore& dram, const std::string& who);
-// Throws Error when the tile's shape or dtype differs from the instruction's.
+// rdweight (from DRAM) and ldweight (from the unified buffer): the tile at the instruction's
+// address in `src`.
+WeightTile exec_load_weights(const Instr& in, const ByteStore& src, const std::string& who);
+// Throws Error when the tile's shape or dtype differs from the instruction's. An fp32 matmul
+// makes `fp32_passes` (1, 3 or 6) bf16 passes, as fp32_products() says.
 void exec_matmul(const Instr& in, const ByteStore& ub, const WeightTile& w, ByteStore& acc,
-                 const std::string& who);
+                 int fp32_passes, const std::string& who);
+
+// The bf16 parts of x, x ~ p[0] + p[1] + p[2]: each the bf16 nearest to what the ones before
+// leave of x.
+struct Bf16Parts {
+  float p[3];
+};
+Bf16Parts bf16_parts(float x);
+// Which products of parts (a of A, b of B) the passes of an fp32 matmul add, in the order the
+// array makes them: those of each part of B together (one weight load, then streams), the
+// smaller products first: 1 pass (0,0); 3: (0,1) (1,0) (0,0); 6: (0,2) (1,1) (0,1) (2,0)
+// (1,0) (0,0).
+struct PartProduct {
+  int a, b;
+};
+std::vector<PartProduct> fp32_products(int passes);
+// activate: the accumulator tiles it adds (`sum`, 0 counting as 1; `gap` bytes apart: the
+// partial sums of arrays that shared the K steps) and the end of the range they span.
+uint64_t activate_tiles(const Instr& in);
+uint64_t activate_acc_end(const Instr& in);
 void exec_activate(const Instr& in, const ByteStore& acc, ByteStore& ub, const std::string& who);
 void exec_vector(const Instr& in, ByteStore& ub, const std::string& who);
 

@@ -13,9 +13,13 @@
 
 namespace xpusim::tpu {
 
-// One matmul: an m x k operand by the k x n stationary tile.
+// One matmul: an m x k operand by the k x n stationary tile. fp32 operands go through in bf16
+// parts (isa/tpu/semantics.h, fp32_products): the array loads each of the stationary
+// operand's `parts` once and streams parts of the other against it, one more for each
+// (1, 2, 3 streams: 1 part for 1 pass, 2 for 3, 3 for 6).
 struct ArrayOp {
   int m = 0, k = 0, n = 0;
+  int parts = 1;
   std::vector<int8_t> a, b;  // m x k and k x n, row-major: for a model that computes values
 };
 

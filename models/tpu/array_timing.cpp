@@ -30,4 +30,22 @@ ArrayTiming::Times ArrayTiming::issue(uint64_t ready, uint64_t m, uint64_t k, ui
   return t;
 }
 
+ArrayTiming::Times ArrayTiming::stream_again(uint64_t ready, uint64_t m, uint64_t k, uint64_t n) {
+  const uint64_t S = stream_cycles(m, k, n);
+  Times t;
+  t.load_start = t.stream_ready = t.stream_start =
+      std::max(ready, overlap_ ? stream_free_ : shadow_free_);
+  if (overlap_ && dataflow_ == Dataflow::os && out_free_ > t.stream_start + S)
+    t.stream_start = out_free_ - S;
+  t.stream_end = t.stream_start + S;
+  t.done = t.stream_end + skew_cycles();
+  if (overlap_) {
+    stream_free_ = t.stream_end;
+    out_free_ = t.stream_end + uint64_t(rows_);
+  } else {
+    shadow_free_ = stream_free_ = t.done;
+  }
+  return t;
+}
+
 }  // namespace xpusim::tpu

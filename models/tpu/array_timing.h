@@ -36,6 +36,9 @@ class ArrayTiming {
   // (the R result rows of a tile share the output port). Without fold overlap, each matmul
   // starts when the previous one is done. rtl/systolic reproduces these times exactly.
   Times issue(uint64_t ready, uint64_t m, uint64_t k, uint64_t n);
+  // The same for a matmul that streams against the stationary operand already in the array
+  // (another bf16 part of an fp32 operand): no load. The RTL does not run these.
+  Times stream_again(uint64_t ready, uint64_t m, uint64_t k, uint64_t n);
 
   // The earliest cycle the next matmul can start doing anything.
   uint64_t next_free() const { return shadow_free_; }

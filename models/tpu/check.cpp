@@ -68,12 +68,17 @@ void ProgramCheck::instr(const Instr& in) const {
     need(in.rows > 0 && row_bytes > 0, "rows and the row size must be positive");
     dram_rows(in.dram, in.rows, in.stride, row_bytes, "DRAM range");
   };
-  need(in.dtype != DType::fp32 || in.op == Opcode::activate,
-       "dtype fp32 is only an activate output");
+  // fp32 operands are multiplied as bf16 parts: they need bf16 arrays.
   auto dtype_ok = [&]() {
     need(in.dtype == DType::int8 ? p_.int8 : p_.bf16,
          "the arrays of this configuration do not multiply {} (array.dtypes)",
-         in.dtype == DType::int8 ? "int8" : "bf16");
+         dtype_name(in.dtype));
+  };
+  auto fifo_tile = [&]() {
+    const uint64_t tile = saturating_mul(uint64_t(in.rows) * in.cols, e);
+    need(tile <= p_.fifo_tile_bytes,
+         "a {}x{} tile is {} bytes, more than a weight FIFO tile ({} bytes)", in.rows, in.cols,
+         tile, p_.fifo_tile_bytes);
   };
   switch (in.op) {
     case Opcode::rdhost:
@@ -105,16 +110,25 @@ void ProgramCheck::instr(const Instr& in) const {
       } else {
         dram_range(in.cols * e);
       }
-      const uint64_t tile = saturating_mul(uint64_t(in.rows) * in.cols, e);
-      need(tile <= p_.fifo_tile_bytes,
-           "a {}x{} tile is {} bytes, more than a weight FIFO tile ({} bytes)", in.rows, in.cols,
-           tile, p_.fifo_tile_bytes);
+      fifo_tile();
+      break;
+    }
+    case Opcode::ldweight: {
+      dtype_ok();
+      need(in.cols > 0 && in.rows > 0, "k and n must be positive");
+      const uint64_t row = saturating_mul(in.flags & 1 ? in.rows : in.cols, e);
+      const std::optional<uint64_t> hi =
+          rows_end(in.ub, in.flags & 1 ? in.cols : in.rows, in.stride, row);
+      if (!fits(hi, p_.ub_bytes))
+        need(false, "weights {} are outside ub (capacity {} bytes)", range_str(in.ub, hi),
+             p_.ub_bytes);
+      fifo_tile();
       break;
     }
     case Opcode::matmul: {
       dtype_ok();
       need(!p_.array_model.rtl || in.dtype == DType::int8,
-           "--rtl: the RTL array multiplies int8, not bf16");
+           "--rtl: the RTL array multiplies int8, not {}", dtype_name(in.dtype));
       need(in.rows > 0 && in.k > 0 && in.cols > 0, "m, k and n must be positive");
       const uint32_t R = uint32_t(p_.rows), C = uint32_t(p_.cols);
       switch (p_.dataflow) {
@@ -139,7 +153,9 @@ void ProgramCheck::instr(const Instr& in) const {
     }
     case Opcode::activate:
       need(in.rows > 0 && in.cols > 0, "rows and cols must be positive");
-      range("acc", p_.acc_bytes, in.src, saturating_mul(uint64_t(in.rows) * in.cols, 4),
+      range("acc", p_.acc_bytes, in.src,
+            saturating_mul(uint64_t(in.rows) * in.cols, 4) +
+                saturating_mul(isa::tpu::activate_tiles(in) - 1, in.stride),
             "accumulator range");
       range("ub", p_.ub_bytes, in.ub, saturating_mul(uint64_t(in.rows) * in.cols, e),
             "destination");

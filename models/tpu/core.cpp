@@ -18,7 +18,8 @@ using isa::tpu::Opcode;
 namespace {
 const char* kUnitNames[] = {"dma_in", "weight_dma", "act", "vpu", "dma_out"};
 const char* kUnitDesc[] = {"DMA from DRAM into the unified buffer (rdhost, rdconv)",
-                           "DMA from DRAM into the weight FIFOs (rdweight)",
+                           "weight tiles into the FIFOs, from DRAM (rdweight) or the unified "
+                           "buffer (ldweight)",
                            "activation pipeline, accumulators to unified buffer (activate)",
                            "vector unit (vector)", "DMA from the unified buffer to DRAM (wrhost)"};
 
@@ -157,6 +158,7 @@ int TpuCore::unit_of(const Instr& in) const {
     case Opcode::rdconv:
       return dma_in;
     case Opcode::rdweight:
+    case Opcode::ldweight:
       return weight_dma;
     case Opcode::matmul:
       return kMxu0 + in.mxu;
@@ -193,12 +195,17 @@ std::vector<TpuCore::Access> TpuCore::accesses(const Instr& in, int fifo_slot) c
                                        : dram_hi(in.cols * e);
       return {{m_dram, in.dram, hi, false}, {m_fifo, slot, slot + 1, true}};
     }
+    case Opcode::ldweight: {
+      const uint64_t hi = in.flags & 1 ? in.ub + uint64_t(in.cols - 1) * in.stride + in.rows * e
+                                       : in.ub + uint64_t(in.rows - 1) * in.stride + in.cols * e;
+      return {{m_ub, in.ub, hi, false}, {m_fifo, slot, slot + 1, true}};
+    }
     case Opcode::matmul:
       return {{m_ub, in.ub, in.ub + uint64_t(in.rows) * in.k * e, false},
               {m_fifo, slot, slot + 1, false},
               {m_acc, in.src, in.src + uint64_t(in.rows) * in.cols * 4, true}};
     case Opcode::activate:
-      return {{m_acc, in.src, in.src + uint64_t(in.rows) * in.cols * 4, false},
+      return {{m_acc, in.src, isa::tpu::activate_acc_end(in), false},
               {m_ub, in.ub, in.ub + uint64_t(in.rows) * in.cols * e, true}};
     case Opcode::vector: {
       std::vector<Access> v = {{m_ub, in.src, in.src + isa::tpu::vector_src_bytes(in), false},
@@ -411,7 +418,7 @@ void TpuCore::dispatcher() {
       retire(t);
       const int slot = new_dyn(int(pc), u);
       Dyn& d = dyn_[size_t(slot)];
-      if (in.op == Opcode::rdweight) {
+      if (isa::tpu::loads_weights(in.op)) {
         Array& a = arrays_[in.mxu];
         if (a.pushes - a.pops >= p_.fifo_depth)
           throw Error(who(in) + fmt::format(": the weight FIFO of mxu {} is full ({} tiles) and "
@@ -515,7 +522,7 @@ uint64_t TpuCore::execute(int u, int slot) {
         else if (write)
           isa::tpu::exec_wrhost(in, ub_->store(), *dram_, w);
         else
-          arrays_[in.mxu].fifo[size_t(d.fifo_slot)] = isa::tpu::exec_rdweight(in, *dram_, w);
+          arrays_[in.mxu].fifo[size_t(d.fifo_slot)] = isa::tpu::exec_load_weights(in, *dram_, w);
       }
       if (in.op == Opcode::rdhost || in.op == Opcode::rdconv) ub_->note_write(dram_bytes);
       if (write) ub_->note_read(dram_bytes);
@@ -523,6 +530,16 @@ uint64_t TpuCore::execute(int u, int slot) {
       d.read_done = write ? g.service_end : g.done;
       d.done = g.done;
       free_at = g.service_end;
+      break;
+    }
+    case Opcode::ldweight: {
+      // Through the unified buffer's port, at its bytes per cycle.
+      const uint64_t bytes = uint64_t(in.rows) * in.cols * e;
+      if (functional_)
+        arrays_[in.mxu].fifo[size_t(d.fifo_slot)] =
+            isa::tpu::exec_load_weights(in, ub_->store(), w);
+      ub_->note_read(bytes);
+      free_at = d.read_done = d.done = t + (p_.stall_free ? 0 : ub_->port_cycles(bytes));
       break;
     }
     case Opcode::activate:
@@ -537,10 +554,12 @@ uint64_t TpuCore::execute(int u, int slot) {
       uint64_t busy, latency;
       if (in.op == Opcode::activate) {
         const uint64_t out = uint64_t(in.rows) * in.cols * e;
-        acc_->note_read(uint64_t(in.rows) * in.cols * 4);
+        const uint64_t tiles = isa::tpu::activate_tiles(in);
+        acc_->note_read(uint64_t(in.rows) * in.cols * 4 * tiles);
         ub_->note_write(out);
+        // Each tile of a sum passes through the pipeline.
         busy = std::max(ceil_div(uint64_t(in.rows), uint64_t(p_.act_rows)) *
-                            ceil_div(in.cols, uint64_t(p_.cols)),
+                            ceil_div(in.cols, uint64_t(p_.cols)) * tiles,
                         ub_->port_cycles(out));
         latency = uint64_t(p_.act_latency);
       } else {
@@ -589,7 +608,10 @@ void TpuCore::mxu_thread(int u) {
       wait_until(ahead < arr.takes.size() ? std::max(ready, arr.takes[ahead]) : ready);
       const uint64_t e = uint64_t(isa::tpu::elem_bytes(in.dtype));
       const isa::tpu::WeightTile* w = functional_ ? &arr.fifo[size_t(d.fifo_slot)] : nullptr;
-      ArrayOp op{int(in.rows), int(in.k), int(in.cols), {}, {}};
+      // The arrays multiply bf16: fp32 operands take array.fp32_passes passes, with 1, 2 or 3
+      // parts of the weights.
+      const int passes = in.dtype == DType::fp32 ? p_.fp32_passes : 1;
+      ArrayOp op{int(in.rows), int(in.k), int(in.cols), passes == 1 ? 1 : passes / 2 + 1, {}, {}};
       if (arr.values) {  // functional: checked when the core was built
         op.a.resize(size_t(in.rows) * in.k);
         ub_->store().read(in.ub, op.a.data(), op.a.size(), who(in));
@@ -600,10 +622,10 @@ void TpuCore::mxu_thread(int u) {
         op.b.resize(w->data.size());
         std::memcpy(op.b.data(), w->data.data(), w->data.size());
       } else if (w) {
-        isa::tpu::exec_matmul(in, ub_->store(), *w, acc_->store(), who(in));
+        isa::tpu::exec_matmul(in, ub_->store(), *w, acc_->store(), p_.fp32_passes, who(in));
       }
       ub_->note_read(uint64_t(in.rows) * in.k * e);
-      acc_->note_write(uint64_t(in.rows) * in.cols * 4);
+      acc_->note_write(uint64_t(in.rows) * in.cols * 4 * uint64_t(passes));
       events_.clear();
       arr.model->offer(uint64_t(slot), std::move(op), ready, now(), events_);
       ++arr.offered;

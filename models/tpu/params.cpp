@@ -35,6 +35,12 @@ const std::vector<ParamSpec>& param_specs() {
     for (ParamSpec& s : std::vector<ParamSpec>{
              choice_param("array.dtypes", "int8", {"int8", "bf16", "int8+bf16"},
                           "operand types the arrays multiply (int8 -> int32, bf16 -> fp32)"),
+             choice_param("array.fp32_passes", "1", {"1", "3", "6"},
+                          "bf16 passes of a matmul on fp32 operands (bf16 arrays): each operand "
+                          "is split into bf16 parts, as XLA's precision algorithms do: 1 rounds "
+                          "both to bf16 (precision DEFAULT), 3 adds the products of the first "
+                          "part with the second (bf16_3x, HIGH), 6 adds those of the third "
+                          "(bf16_6x, HIGHEST)"),
              int_param("ub.bytes", "bytes", 24 << 20, "unified buffer capacity", 1024),
              int_param(
                  "ub.port_bytes", "bytes/cycle", 256,
@@ -62,6 +68,11 @@ const std::vector<ParamSpec>& param_specs() {
              int_param("dispatch.cycles", "cycles", 1, "cycles to issue one instruction", 0, 1000),
              int_param("dispatch.queue_depth", "instructions", 16, "depth of each unit's queue", 1,
                        4096),
+             bool_param("lowering.single_step", false,
+                        "a GEMM whose part of A and B (each core's) and its C fit the unified "
+                        "buffer and the accumulators runs in one step, as XLA runs such a dot: "
+                        "its operands in, then the products, then the result out, one after "
+                        "the other (false: tiles pipelined, loads overlapping the products)"),
              bool_param("timing.stall_free", false,
                         "only the arrays take time: DRAM, activation, vector unit and dispatch are "
                         "free (SCALE-Sim's stall-free convention)"),
@@ -84,6 +95,7 @@ TpuParams::TpuParams(const ParamValues& v)
       array_model(v, "array"),
       int8(v.choice("array.dtypes") != "bf16"),
       bf16(v.choice("array.dtypes") != "int8"),
+      fp32_passes(std::stoi(v.choice("array.fp32_passes"))),
       ub_bytes(uint64_t(v.integer("ub.bytes"))),
       acc_bytes(uint64_t(v.integer("acc.bytes"))),
       ub_port_bytes(int(v.integer("ub.port_bytes"))),
@@ -99,6 +111,7 @@ TpuParams::TpuParams(const ParamValues& v)
       vpu_latency(int(v.integer("vpu.latency"))),
       dispatch_cycles(int(v.integer("dispatch.cycles"))),
       queue_depth(int(v.integer("dispatch.queue_depth"))),
+      single_step(v.boolean("lowering.single_step")),
       stall_free(v.boolean("timing.stall_free")),
       limits(v) {
   parse_dataflow(v.choice("array.dataflow"), dataflow);  // a validated choice

@@ -24,6 +24,7 @@ struct TpuParams {
   bool fold_overlap;
   UnitModelChoice array_model;  // formula or RTL arrays, and the RTL waveforms
   bool int8, bf16;              // operand types the arrays multiply
+  int fp32_passes;              // bf16 passes of an fp32 matmul: 1, 3 or 6
   uint64_t ub_bytes, acc_bytes;
   int ub_port_bytes;
   int fifo_depth;
@@ -34,6 +35,7 @@ struct TpuParams {
   bool vpu;
   int vpu_lanes, vpu_latency;
   int dispatch_cycles, queue_depth;
+  bool single_step;  // the lowering runs a GEMM that fits on chip in one step (XLA's way)
   bool stall_free;
   RunLimits limits;
 

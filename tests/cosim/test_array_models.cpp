@@ -71,7 +71,7 @@ std::vector<Seen> drive(ArrayModel& model, const std::vector<xpusim::rtl::Matmul
            (offered >= takes.size() || takes[offered] <= cycle)) {
       const auto& t = tiles[offered];
       model.offer(offered,
-                  ArrayOp{t.m, t.k, t.n, model.computes_values() ? t.a : std::vector<int8_t>(),
+                  ArrayOp{t.m, t.k, t.n, 1, model.computes_values() ? t.a : std::vector<int8_t>(),
                           model.computes_values() ? t.b : std::vector<int8_t>()},
                   t.ready, cycle, ev);
       ++offered;

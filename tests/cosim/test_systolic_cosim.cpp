@@ -51,7 +51,7 @@ std::vector<int32_t> model_values(const MatmulTile& t) {
   w.dtype = DType::int8;
   w.data.assign(reinterpret_cast<const uint8_t*>(t.b.data()),
                 reinterpret_cast<const uint8_t*>(t.b.data()) + t.b.size());
-  exec_matmul(in, ub, w, acc, "cosim");
+  exec_matmul(in, ub, w, acc, 1, "cosim");
   std::vector<int32_t> c(M * N);
   acc.read(0, c.data(), M * N * 4, "cosim");
   return c;

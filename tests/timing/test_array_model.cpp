@@ -42,7 +42,7 @@ std::vector<Seen> drive(const ArrayConfig& c, const std::vector<Matmul>& ops) {
     Seen s;
     s.offered = std::max(ops[i].ready, takes);
     std::vector<Event> ev;
-    model->offer(i, ArrayOp{ops[i].m, ops[i].k, ops[i].n, {}, {}}, ops[i].ready, s.offered, ev);
+    model->offer(i, ArrayOp{ops[i].m, ops[i].k, ops[i].n, 1, {}, {}}, ops[i].ready, s.offered, ev);
     CHECK_FALSE(model->busy());
     REQUIRE(ev.size() == 3);
     for (const Event& e : ev) CHECK(e.id == i);

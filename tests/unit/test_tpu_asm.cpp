@@ -318,7 +318,7 @@ TEST_CASE("tpu asm: every opcode and enum value", "[unit]") {
   CHECK_THAT(text, Contains("L4:\n  matmul ub=0x100, acc=0x0, m=4, k=8, n=4, dtype=bf16, mode=acc, "
                             "mxu=1\n"));
   CHECK_THAT(text, Contains("  activate acc=0x0, ub=0x500, rows=4, cols=4, dtype=bf16, "
-                            "func=none, mult=1, shift=0\n"));
+                            "func=none, mult=1, shift=0, sum=0, gap=0\n"));
   CHECK_THAT(text,
              Contains("  vector func=softmax, dst=0x10, src=0x20, src2=0x0, rows=2, "
                       "cols=8, dtype=bf16, imm=0.5, causal=1, src_fp32=0, offset=-3, groups=0\n"));
@@ -465,10 +465,11 @@ TEST_CASE("tpu asm: random programs round-trip through text and bytes", "[unit]"
 
 TEST_CASE("tpu asm: diagnostics", "[unit]") {
   CHECK(asm_error("\n  mul ub=0\n") ==
-        "p.s:2:3: expected a mnemonic (rdhost, rdweight, matmul, activate, vector, wrhost, "
+        "p.s:2:3: expected a mnemonic (rdhost, rdweight, ldweight, matmul, activate, vector, "
+        "wrhost, "
         "rdconv, sync, loop, halt or barrier) or a label, found 'mul'");
   CHECK(asm_error("halt\n  , x\n") ==
-        "p.s:2:3: expected a mnemonic (rdhost, rdweight, matmul, "
+        "p.s:2:3: expected a mnemonic (rdhost, rdweight, ldweight, matmul, "
         "activate, vector, wrhost, rdconv, sync, loop, halt or barrier) or a label, "
         "found ','");
   CHECK(asm_error("rdhost ub=0, drm=4") ==
@@ -516,7 +517,7 @@ TEST_CASE("tpu asm: diagnostics", "[unit]") {
         "p.s:1:38: expected a key of rdhost (ub, dram, rows, bytes, stride), found end of line");
   CHECK(asm_error("rdhost ub 0") == "p.s:1:11: expected '=', found '0'");
   CHECK(asm_error("rdweight dram=0, k=1, n=3000000000, dtype=bf16") ==
-        "p.s:1:1: the default stride (a DRAM row of the tile) exceeds 32 bits: expected an "
+        "p.s:1:1: the default stride (a row of the tile) exceeds 32 bits: expected an "
         "explicit stride=");
 
   CHECK(asm_error("rdweight dram=0, k=1, n=1, dtype=int8, transpose=2") ==
@@ -574,10 +575,8 @@ TEST_CASE("tpu decode: diagnostics name the file and the instruction", "[unit]")
   CHECK(error_of([&] { decode(short_by_one, "w.bin"); }) ==
         "w.bin: size 103 bytes: expected 8 + a multiple of 48");
   CHECK(with(0, 0) == "w.bin: instruction 1 (byte offset 56): unknown opcode 0");
-  CHECK(with(0, 12) == "w.bin: instruction 1 (byte offset 56): unknown opcode 12");
-  CHECK(with(1, 2) ==
-        "w.bin: instruction 1 (byte offset 56): matmul dtype fp32 is only an "
-        "activate output");
+  CHECK(with(0, 13) == "w.bin: instruction 1 (byte offset 56): unknown opcode 13");
+  CHECK(with(1, 2) == "");  // fp32 operands: multiplied in bf16 passes
   CHECK(with(1, 3) ==
         "w.bin: instruction 1 (byte offset 56): matmul dtype 3 is out of range (0 to 2)");
   CHECK(with(3, 2) ==

@@ -110,6 +110,22 @@ class Selector {
     w.dram = o.src.addr;
     emit(w);
   }
+  void select(const StagedWeights& o) {
+    Instr w;
+    w.op = Opcode::ldweight;
+    w.mxu = uint8_t(o.dst.index);
+    w.dtype = o.dtype;
+    w.rows = uint32_t(o.k);
+    w.cols = uint32_t(o.n);
+    w.stride = uint32_t(o.n * uint64_t(isa::tpu::elem_bytes(o.dtype)));
+    w.ub = address(o.src);
+    emit(w);
+  }
+  void select(const Sync&) {
+    Instr s;
+    s.op = Opcode::sync;
+    emit(s);
+  }
   void select(const Matmul& o) {
     Instr mm;
     mm.op = Opcode::matmul;
@@ -134,6 +150,10 @@ class Selector {
     a.func = uint8_t(o.func);
     a.imm = o.mult;
     a.shift = o.shift;
+    if (o.sum > 1) {
+      a.k = o.sum;
+      a.stride = uint32_t(nest_->acc_slot_bytes);
+    }
     emit(a);
   }
   void select(const Vector& o) {
@@ -212,6 +232,9 @@ void verify_isel(const Graph& g, const std::vector<Instr>& code, const TpuParams
       case Opcode::rdconv:
         within(in.ub, uint64_t(in.rows) * in.cols * e, p.ub_bytes, "the unified buffer range");
         break;
+      case Opcode::ldweight:
+        within(in.ub, uint64_t(in.rows) * in.cols * e, p.ub_bytes, "the weights' range");
+        [[fallthrough]];
       case Opcode::rdweight:
         if (in.mxu >= uint32_t(p.count)) fail(i, fmt::format("the core has {} array(s)", p.count));
         if (uint64_t(in.rows) * in.cols * e > p.fifo_tile_bytes)
@@ -223,7 +246,8 @@ void verify_isel(const Graph& g, const std::vector<Instr>& code, const TpuParams
         within(in.src, uint64_t(in.rows) * in.cols * 4, p.acc_bytes, "the accumulator range");
         break;
       case Opcode::activate:
-        within(in.src, uint64_t(in.rows) * in.cols * 4, p.acc_bytes, "the accumulator range");
+        within(in.src, isa::tpu::activate_acc_end(in) - in.src, p.acc_bytes,
+               "the accumulator range");
         within(in.ub, uint64_t(in.rows) * in.cols * e, p.ub_bytes, "the unified buffer range");
         break;
       case Opcode::vector:

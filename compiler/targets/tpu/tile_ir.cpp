@@ -47,6 +47,11 @@ struct Text {
     return fmt::format("load_weights {} -> {}  ({}{})", rect(o.src), to_text(o.dst), dma(o.src),
                        o.transposed ? ", stored transposed" : "");
   }
+  std::string operator()(const StagedWeights& o) const {
+    return fmt::format("ld_weights   {}[{}:{}, {}:{}] {} -> {}  (staged in the UB)", o.operand,
+                       o.k0, o.k0 + o.k, o.n0, o.n0 + o.n, to_text(o.src), to_text(o.dst));
+  }
+  std::string operator()(const Sync&) const { return "sync"; }
   std::string operator()(const Matmul& o) const {
     return fmt::format("matmul       {} x {} -> {} ({}) {}x{}x{} {}", to_text(o.a),
                        to_text(o.weights), to_text(o.acc), o.accumulate ? "acc" : "set", o.m, o.k,
@@ -55,6 +60,7 @@ struct Text {
   std::string operator()(const Drain& o) const {
     std::string how = name_of(Kind::act_func, unsigned(o.func));
     if (o.dtype == DType::int8) how += fmt::format(", requant {}/2^{}", o.mult, o.shift);
+    if (o.sum > 1) how += fmt::format(", sum of {} slots", o.sum);
     return fmt::format("drain        {} -> {} {}x{} {} ({})", to_text(o.acc), to_text(o.dst),
                        o.rows, o.cols, dtype_name(o.dtype), how);
   }
@@ -235,10 +241,22 @@ class TileVerifier {
                                  o.src.elem, o.src.addr, o.src.stride, false}
                       : o.src);
     fits(o.dst, o.src.rows * o.src.cols * o.src.elem, {Region::fifo});
-    fifo_[o.dst.index].push_back({o.src.rows, o.src.cols});
-    if (!(fifo_[o.dst.index].size() <= size_t(p_.fifo_depth)))
-      fail(fmt::format("more than the {} weight tiles {} holds", p_.fifo_depth, to_text(o.dst)));
+    push_weights(o.dst, {o.src.rows, o.src.cols});
   }
+  void push_weights(const Place& fifo, Shape s) {
+    fifo_[fifo.index].push_back(s);
+    if (!(fifo_[fifo.index].size() <= size_t(p_.fifo_depth)))
+      fail(fmt::format("more than the {} weight tiles {} holds", p_.fifo_depth, to_text(fifo)));
+  }
+  void check(const StagedWeights& o) {
+    positive(o.k, o.n);
+    const uint64_t e = uint64_t(isa::tpu::elem_bytes(o.dtype));
+    fits(o.src, o.k * o.n * e, {Region::A});
+    read(o.src, {o.k, o.n}, "the staged weights");
+    fits(o.dst, o.k * o.n * e, {Region::fifo});
+    push_weights(o.dst, {o.k, o.n});
+  }
+  void check(const Sync&) {}
   void check(const Matmul& o) {
     positive(o.m, o.k, o.n);
     const uint64_t R = uint64_t(p_.rows), C = uint64_t(p_.cols);
@@ -271,8 +289,11 @@ class TileVerifier {
   }
   void check(const Drain& o) {
     positive(o.rows, o.cols);
-    fits(o.acc, o.rows * o.cols * 4, {Region::acc});
-    read(o.acc, {o.rows, o.cols}, "the accumulators");
+    for (uint32_t i = 0; i < o.sum; ++i) {
+      const Place slot{Region::acc, o.acc.index + i, o.acc.offset};
+      fits(slot, o.rows * o.cols * 4, {Region::acc});
+      read(slot, {o.rows, o.cols}, "the accumulators");
+    }
     fits(o.dst, o.rows * o.cols * uint64_t(isa::tpu::elem_bytes(o.dtype)), {Region::O});
     write(o.dst, {o.rows, o.cols});
   }

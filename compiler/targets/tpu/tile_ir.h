@@ -65,6 +65,17 @@ struct LoadWeights {
   bool transposed = false;
   Place dst;  // a FIFO
 };
+// A K x N tile of B that a Load put in the UB (rows contiguous) -> an array's weight FIFO
+// (ldweight): the path of a TPU v4, whose weights come from VMEM.
+struct StagedWeights {
+  std::string operand;  // for the text: the tile is operand[k0:k0+k, n0:n0+n]
+  uint64_t k0 = 0, n0 = 0, k = 0, n = 0;
+  isa::tpu::DType dtype = isa::tpu::DType::int8;
+  Place src;  // in the UB
+  Place dst;  // a FIFO
+};
+// Wait until every op before it is done (sync): between the phases of a single-step GEMM.
+struct Sync {};
 // A (m x k, in the UB) x the FIFO's head tile (k x n) -> accumulator slot (m x n, int32/fp32).
 struct Matmul {
   isa::tpu::DType dtype = isa::tpu::DType::int8;
@@ -72,13 +83,15 @@ struct Matmul {
   bool accumulate = false;  // add to the slot (the K tiles after the first), else set it
   uint64_t m = 0, k = 0, n = 0;
 };
-// Accumulator slot -> UB through the activation pipeline (activate).
+// Accumulator slot -> UB through the activation pipeline (activate); with `sum` > 1, the sum
+// of that many slots from `acc` on (the partial sums of arrays that shared the K steps).
 struct Drain {
   Place acc, dst;
   isa::tpu::DType dtype = isa::tpu::DType::int8;  // of the result (fp32: unrounded)
   uint64_t rows = 0, cols = 0;
   isa::tpu::ActFunc func = isa::tpu::ActFunc::none;
   int32_t mult = 1, shift = 0;  // int8 requantisation
+  uint32_t sum = 1;
 };
 // UB -> UB on the vector unit, rows x cols of output (vector).
 struct Vector {
@@ -99,7 +112,8 @@ struct Store {
   DramTile dst;
 };
 
-using TileOp = std::variant<Load, Gather, LoadWeights, Matmul, Drain, Vector, Store>;
+using TileOp =
+    std::variant<Load, Gather, LoadWeights, StagedWeights, Sync, Matmul, Drain, Vector, Store>;
 
 // One loop nest: a GEMM, or a pass of the vector unit over rows, with its ops in issue order.
 struct Nest {

@@ -98,9 +98,15 @@ class Tiler {
     unsupported(n, fmt::format("dtype {} is not a TPU operand type", dtype_name(t)));
   }
 
+  // A GEMM's operand type: also fp32, which the arrays multiply in bf16 passes.
+  DType gemm_dtype_of(const Node& n, DType t) const {
+    return t == DType::fp32 ? DType::fp32 : dtype_of(n, t);
+  }
+
   void need_array_dtype(const Node& n, DType d) const {
     if (d == DType::int8 ? !c_.int8 : !c_.bf16)
-      unsupported(n, fmt::format("the arrays do not multiply {}", dtype_text(d)));
+      unsupported(n, fmt::format("the arrays do not multiply {}{}", dtype_text(d),
+                                 d == DType::fp32 ? " (fp32 operands need bf16 arrays)" : ""));
   }
 
   void need_vpu(const Node& n) const {
@@ -145,6 +151,7 @@ class Tiler {
   // On every core of the chip, or all of it on core `only` (>= 0).
   void gemm(const Node& n, const GemmSpec& s, int only = -1) {
     need_array_dtype(n, s.dt);
+    if (c_.single_step && single_step(s, only)) return;
     const uint64_t e = uint64_t(isa::tpu::elem_bytes(s.dt));
     const uint64_t R = uint64_t(c_.rows), C = uint64_t(c_.cols);
     const uint64_t M = uint64_t(s.M), N = uint64_t(s.N), K = uint64_t(s.K);
@@ -297,6 +304,125 @@ class Tiler {
     }
   }
 
+  // A GEMM in one step, as XLA runs a dot whose operands fit on chip (lowering.single_step):
+  // each core stages its part of A (in ub.A0) and of B (in ub.A1, tile after tile), then
+  // multiplies, keeping every tile of its C in the accumulators, then drains and stores C;
+  // a sync between the phases, so none overlaps another. On a chip the cores split the rows
+  // of C (each reads all of B) or its N tiles (each reads all of A), whichever reads fewer
+  // bytes per core. False (nothing emitted) when that does not fit: the pipelined tiling runs
+  // it.
+  bool single_step(const GemmSpec& s, int only) {
+    if (c_.dataflow != Dataflow::ws || s.a_conv || s.b_trans) return false;
+    const uint64_t e = uint64_t(isa::tpu::elem_bytes(s.dt)), eo = s.c_fp32 ? 4 : e;
+    const uint64_t R = uint64_t(c_.rows), M = uint64_t(s.M), N = uint64_t(s.N), K = uint64_t(s.K);
+    const uint64_t Kt = std::min(K, R);
+    const uint64_t Nt = std::min({N, uint64_t(c_.cols), c_.fifo_tile_bytes / (Kt * e)});
+    if (!Nt) return false;
+    const uint64_t shares = only >= 0 ? 1 : uint64_t(cores_);
+    const uint64_t ntiles = (N + Nt - 1) / Nt;
+    // A core's share: rows [m0, m0 + mt) and N tiles [t0, t1).
+    struct Share {
+      uint64_t m0, mt, t0, t1;
+    };
+    const uint64_t rows = ((M + shares - 1) / shares + 7) / 8 * 8;  // a multiple of 8
+    const uint64_t tiles = (ntiles + shares - 1) / shares;
+    const bool by_rows = shares == 1 || rows * K + K * N <= M * K + K * std::min(N, tiles * Nt);
+    std::vector<Share> parts_of_chip;
+    for (uint64_t c = 0; c < shares; ++c) {
+      if (by_rows && c * rows < M)
+        parts_of_chip.push_back({c * rows, std::min(rows, M - c * rows), 0, ntiles});
+      if (!by_rows && c * tiles < ntiles)
+        parts_of_chip.push_back({0, M, c * tiles, std::min(ntiles, (c + 1) * tiles)});
+    }
+    const uint64_t mt_max = by_rows ? rows : M, nt_max = by_rows ? N : std::min(N, tiles * Nt);
+    // The rows of each N tile in `parts` jobs, so that the arrays have equal work: the number
+    // that minimises the rounds of jobs times a job's time (its stream, at least a weight
+    // load of R cycles).
+    const uint64_t t_max = by_rows ? ntiles : tiles, count = uint64_t(c_.count);
+    auto rows_of = [&](uint64_t p) { return ((mt_max + p - 1) / p + 7) / 8 * 8; };
+    uint64_t parts = 1;
+    auto cost = [&](uint64_t p) {
+      return (t_max * p + count - 1) / count * std::max(R, rows_of(p));
+    };
+    for (uint64_t p = 2; p <= count; ++p)
+      if (cost(p) < cost(parts)) parts = p;
+    const uint64_t part_rows = rows_of(parts);
+    // Arrays still idle share the K steps of each job: `ksplit` partial sums in slots side by
+    // side, which the drain adds.
+    const uint64_t ksteps = (K + Kt - 1) / Kt;
+    const uint64_t ksplit = std::max<uint64_t>(1, std::min(count / (t_max * parts), ksteps));
+    const uint64_t slot = (part_rows * Nt * 4 + kAlign - 1) / kAlign * kAlign;
+    if (mt_max * K * e > a_bytes_ || K * nt_max * e > a_bytes_ || part_rows * Nt * eo > o_bytes_ ||
+        t_max * parts * ksplit * slot > c_.acc_bytes)
+      return false;
+    for (size_t share = 0; share < parts_of_chip.size(); ++share) {
+      const int core = only >= 0 ? only : int(share);
+      const Share& sh = parts_of_chip[share];
+      const uint64_t m0 = sh.m0, mt = sh.mt, n_lo = sh.t0 * Nt, n_hi = std::min(N, sh.t1 * Nt);
+      struct Job {
+        uint64_t n0, r0, rows;
+      };
+      std::vector<Job> jobs;
+      for (uint64_t n0 = n_lo; n0 < n_hi; n0 += Nt)
+        for (uint64_t r0 = 0; r0 < mt; r0 += part_rows)
+          jobs.push_back({n0, r0, std::min(part_rows, mt - r0)});
+      Nest& ns = nest(fmt::format("gemm C = A x B, M x N x K = {}x{}x{} {}: A = {}, B = {}, C = "
+                                  "{}{}; in one step: rows {} to {} of A and columns {} to {} of "
+                                  "B staged in the UB, then the products ({}x{}x{} tiles), then "
+                                  "C{}",
+                                  M, N, K, dtype_text(s.dt), s.a_name, s.b_name, s.c_name,
+                                  s.c_fp32 ? " (fp32)" : "", m0, m0 + mt, n_lo, n_hi, part_rows, Nt,
+                                  Kt, on_core(core)),
+                      core);
+      ns.acc_slot_bytes = slot;
+      ns.acc_slots = uint32_t(jobs.size() * ksplit);
+      for (uint64_t k0 = 0; k0 < K; k0 += Kt)
+        load_a(s, ub(Region::A, 0, mt * k0 * e), m0, mt, k0, std::min(Kt, K - k0));
+      // The core's tiles of B one after another in ub.A1, in (k, n) order.
+      auto b_tile = [&](uint64_t k0, uint64_t n0) {
+        return ub(Region::A, 1, (k0 * (n_hi - n_lo) + std::min(Kt, K - k0) * (n0 - n_lo)) * e);
+      };
+      for (uint64_t k0 = 0; k0 < K; k0 += Kt)
+        for (uint64_t n0 = n_lo; n0 < n_hi; n0 += Nt) {
+          const uint64_t kt = std::min(Kt, K - k0), nt = std::min(Nt, N - n0);
+          op(Load{DramTile{"B", k0, kt, n0, nt, e, s.b_addr + k0 * s.ldb + n0 * e, s.ldb, false},
+                  b_tile(k0, n0)});
+        }
+      op(Sync{});
+      // The arrays take the (job, K share) pairs in turn, every K step of a group before the
+      // next group; K share i of a job takes the K steps i, i + ksplit, ... into slot
+      // job * ksplit + i.
+      const size_t work = jobs.size() * ksplit;
+      for (size_t g0 = 0; g0 < work; g0 += size_t(c_.count)) {
+        const size_t g1 = std::min(work, g0 + size_t(c_.count));
+        for (uint64_t round = 0; round * ksplit < ksteps; ++round)
+          for (size_t w = g0; w < g1; ++w) {
+            const Job& job = jobs[w / ksplit];
+            const uint64_t step = round * ksplit + w % ksplit;
+            if (step >= ksteps) continue;
+            const uint64_t k0 = step * Kt, kt = std::min(Kt, K - k0);
+            const uint64_t nt = std::min(Nt, N - job.n0);
+            const Place fifo{Region::fifo, uint32_t(w - g0), 0};
+            op(StagedWeights{"B", k0, job.n0, kt, nt, s.dt, b_tile(k0, job.n0), fifo});
+            op(Matmul{s.dt, ub(Region::A, 0, (mt * k0 + job.r0 * kt) * e), fifo,
+                      Place{Region::acc, uint32_t(w), 0}, round != 0, job.rows, kt, nt});
+          }
+      }
+      op(Sync{});
+      for (size_t j = 0; j < jobs.size(); ++j) {
+        const Job& job = jobs[j];
+        const uint64_t nt = std::min(Nt, N - job.n0), m = m0 + job.r0;
+        const Place o = ub(Region::O, j % 2);
+        op(Drain{Place{Region::acc, uint32_t(j * ksplit), 0}, o, s.c_fp32 ? DType::fp32 : s.dt,
+                 job.rows, nt, s.relu ? ActFunc::relu : ActFunc::none, s.mult, s.shift,
+                 uint32_t(ksplit)});
+        op(Store{o, DramTile{"C", m, job.rows, job.n0, nt, eo, s.c_addr + m * s.ldc + job.n0 * eo,
+                             s.ldc, false}});
+      }
+    }
+    return true;
+  }
+
   void load_a(const GemmSpec& s, Place dst, uint64_t m0, uint64_t mt, uint64_t k0, uint64_t kt) {
     const uint64_t e = uint64_t(isa::tpu::elem_bytes(s.dt));
     if (s.a_conv)
@@ -315,7 +441,8 @@ class Tiler {
     const auto& a = g_.tensor(n.inputs[0]);
     const auto& b = g_.tensor(n.inputs[1]);
     GemmSpec s;
-    s.dt = dtype_of(n, a.dtype);
+    s.dt = gemm_dtype_of(n, a.dtype);
+    s.c_fp32 = s.dt == DType::fp32;
     const uint64_t e = uint64_t(isa::tpu::elem_bytes(s.dt));
     s.K = b.shape[0];
     s.N = b.shape[1];
@@ -336,7 +463,8 @@ class Tiler {
     const auto& b = g_.tensor(n.inputs[1]);
     const int64_t batch = a.shape[0];
     GemmSpec s;
-    s.dt = dtype_of(n, a.dtype);
+    s.dt = gemm_dtype_of(n, a.dtype);
+    s.c_fp32 = s.dt == DType::fp32;
     const uint64_t e = uint64_t(isa::tpu::elem_bytes(s.dt));
     s.M = a.shape[1];
     s.K = a.shape[2];
@@ -364,7 +492,8 @@ class Tiler {
         at.pad_h > 255 || at.pad_w > 255 || x[2] > 65535 || x[3] > 65535)
       unsupported(n, "window, stride or padding above 255, or an image side above 65535");
     GemmSpec s;
-    s.dt = dtype_of(n, g_.tensor(n.inputs[0]).dtype);
+    s.dt = gemm_dtype_of(n, g_.tensor(n.inputs[0]).dtype);
+    s.c_fp32 = s.dt == DType::fp32;
     const uint64_t e = uint64_t(isa::tpu::elem_bytes(s.dt));
     const int64_t groups = at.groups, cg = x[1] / groups, kg = w[0] / groups;
     s.a_conv = true;
