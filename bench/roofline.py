@@ -27,7 +27,10 @@ with R x C the array. The bound of a vector op over E elements (B bytes read and
     hbm    = B / HBM bytes per cycle
     fill   = 2 * DRAM latency + vpu.latency
 
-The parameters are read from each run's config.resolved.yaml. Runs
+The runs set lowering.single_step=false: the bound is that of the pipelined lowering. (The
+tpu_v4 presets run a GEMM that fits on chip in one step, as XLA does, operands in, then the
+products, then the result out; that schedule is checked against measured kernels in
+docs/validation/tpu.md.) The parameters are read from each run's config.resolved.yaml. Runs
 go under --out (default /tmp/xpusim-roofline), never into the source tree. bf16 on presets
 whose arrays multiply bf16, else int8.
 """
@@ -157,7 +160,8 @@ def main():
         with open(wl, "w") as f:
             f.write(yaml_of(layer, dtype))
         p = subprocess.run([args.xpusim, "run", "--arch", arch, "--workload", wl, "--no-functional",
-                            "--quiet", "--force", "--out", os.path.join(d, "results")],
+                            "--set", "lowering.single_step=false", "--quiet", "--force", "--out",
+                            os.path.join(d, "results")],
                            capture_output=True, text=True)
         if p.returncode != 0:
             sys.exit(f"roofline.py: {arch} {layer['name']}: {p.stderr.strip()}")
