@@ -681,3 +681,55 @@ TEST_CASE("docs/isa/tpu.md: the examples assemble and the canonical form is the 
   auto example = assemble(blocks[blocks.size() - 2], "tpu.md");
   CHECK(disassemble(example) == blocks.back());
 }
+
+TEST_CASE("tpu asm: ldweight and activate sum/gap round-trip", "[unit]") {
+  const char* text =
+      "  ldweight ub=0x1200, k=16, n=8, dtype=fp32\n"
+      "  ldweight ub=0x40, k=5, n=3, dtype=bf16, transpose=1, mxu=2\n"
+      "  ldweight n=4, k=2, dtype=int8, ub=0x10, stride=100, mxu=7\n"
+      "  matmul ub=0x0, acc=0x100, m=8, k=16, n=8, dtype=fp32, mode=acc\n"
+      "  activate acc=0x0, ub=0x400, rows=8, cols=16, dtype=int8, sum=3, gap=0x800\n"
+      "  activate acc=0x0, ub=0x400, rows=8, cols=16, dtype=fp32\n"
+      "  halt\n";
+  auto p = assemble(text, "ld.s");
+  REQUIRE(p.size() == 7);
+  // ldweight: rows = k, cols = n, the UB address in ub; the default stride is one tile row
+  // (n elements), or one column (k elements) when transposed.
+  CHECK(p[0].op == Opcode::ldweight);
+  CHECK((p[0].ub == 0x1200 && p[0].rows == 16 && p[0].cols == 8 && p[0].dtype == DType::fp32 &&
+         p[0].stride == 8 * 4 && p[0].flags == 0 && p[0].mxu == 0 && p[0].dram == 0));
+  CHECK((p[1].rows == 5 && p[1].cols == 3 && p[1].stride == 5 * 2 && p[1].flags == 1 &&
+         p[1].mxu == 2));
+  CHECK((p[2].stride == 100 && p[2].mxu == 7 && p[2].dtype == DType::int8));
+  CHECK((p[3].dtype == DType::fp32 && p[3].flags == uint8_t(AccMode::acc)));
+  // activate: sum in k, gap in stride; absent, both 0.
+  CHECK((p[4].k == 3 && p[4].stride == 0x800));
+  CHECK((p[5].k == 0 && p[5].stride == 0 && p[5].dtype == DType::fp32));
+
+  const std::string dis = disassemble(p);
+  CHECK_THAT(dis, Contains("  ldweight ub=0x1200, k=16, n=8, dtype=fp32, stride=32, transpose=0, "
+                           "mxu=0\n"));
+  CHECK_THAT(dis, Contains("  ldweight ub=0x40, k=5, n=3, dtype=bf16, stride=10, transpose=1, "
+                           "mxu=2\n"));
+  CHECK_THAT(dis, Contains("sum=3, gap=2048\n"));
+  auto again = assemble(dis, "ld2.s");
+  CHECK(again == p);
+  CHECK(disassemble(again) == dis);
+  // The binary: opcode 12 in the first byte, and back.
+  const std::vector<uint8_t> bytes = encode(p);
+  REQUIRE(bytes.size() == 8 + 7 * size_t(kInstrBytes));
+  CHECK(bytes[8] == 12);
+  CHECK(bytes[8 + 2 * kInstrBytes] == 12);
+  CHECK(decode(bytes, "ld.bin") == p);
+
+  // Diagnostics: ldweight needs ub, k, n and dtype; has no dram; mxu is 8 bits.
+  CHECK_THAT(asm_error("ldweight k=1, n=1, dtype=int8"), Contains("ub"));
+  CHECK_THAT(asm_error("ldweight ub=0, k=1, n=1, dtype=int8, dram=0"), Contains("dram"));
+  CHECK(asm_error("ldweight ub=0, k=1, n=1, dtype=int8, mxu=256") ==
+        "p.s:1:42: expected a size (0 to 255), found '256'");
+  // fp32 is a matmul's and its weights' dtype, not a copy's.
+  CHECK(asm_error("ldweight ub=0, k=1, n=1, dtype=fp32").empty());
+  CHECK(asm_error("rdweight dram=0, k=1, n=1, dtype=fp32").empty());
+  CHECK_THAT(asm_error("vector func=add, dst=0, src=0, src2=0, rows=1, cols=1, dtype=fp32"),
+             Contains("fp32"));
+}
