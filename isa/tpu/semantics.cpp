@@ -178,6 +178,12 @@ std::vector<PartProduct> fp32_products(int passes) {
   }
 }
 
+int fp32_weight_parts(int passes) {
+  int parts = 0;
+  for (const PartProduct& p : fp32_products(passes)) parts = std::max(parts, p.b + 1);
+  return parts;
+}
+
 void exec_matmul(const Instr& in, const ByteStore& ub, const WeightTile& w, ByteStore& acc,
                  int fp32_passes, const std::string& who) {
   if (w.k != in.k || w.n != in.cols || w.dtype != in.dtype)

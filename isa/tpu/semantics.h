@@ -48,6 +48,8 @@ struct PartProduct {
   int a, b;
 };
 std::vector<PartProduct> fp32_products(int passes);
+// The parts of B those passes use (1, 2 or 3): the weight loads of an fp32 matmul.
+int fp32_weight_parts(int passes);
 // activate: the accumulator tiles it adds (`sum`, 0 counting as 1; `gap` bytes apart: the
 // partial sums of arrays that shared the K steps) and the end of the range they span.
 uint64_t activate_tiles(const Instr& in);

@@ -59,7 +59,7 @@ void ProgramCheck::instr(const Instr& in) const {
       need(false, "{} {} is outside DRAM ({} bytes)", what, range_str(base, hi), p_.dram_bytes);
   };
   const uint64_t e = uint64_t(isa::tpu::elem_bytes(in.dtype));
-  if (in.op == Opcode::rdweight || in.op == Opcode::matmul)
+  if (isa::tpu::loads_weights(in.op) || in.op == Opcode::matmul)
     need(in.mxu < p_.count,
          "mxu={} but the core has {} systolic array(s) "
          "(array.count)",

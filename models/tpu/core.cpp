@@ -610,8 +610,9 @@ void TpuCore::mxu_thread(int u) {
       const isa::tpu::WeightTile* w = functional_ ? &arr.fifo[size_t(d.fifo_slot)] : nullptr;
       // The arrays multiply bf16: fp32 operands take array.fp32_passes passes, with 1, 2 or 3
       // parts of the weights.
-      const int passes = in.dtype == DType::fp32 ? p_.fp32_passes : 1;
-      ArrayOp op{int(in.rows), int(in.k), int(in.cols), passes == 1 ? 1 : passes / 2 + 1, {}, {}};
+      const int parts = in.dtype == DType::fp32 ? isa::tpu::fp32_weight_parts(p_.fp32_passes) : 1;
+      const int passes = parts * (parts + 1) / 2;
+      ArrayOp op{int(in.rows), int(in.k), int(in.cols), parts, {}, {}};
       if (arr.values) {  // functional: checked when the core was built
         op.a.resize(size_t(in.rows) * in.k);
         ub_->store().read(in.ub, op.a.data(), op.a.size(), who(in));

@@ -93,8 +93,7 @@ TEST_CASE("fp32 passes: two folds along N keep the array streaming", "[timing]")
 // fp32_products(6) uses parts b0, b1, b2; array_model.h: "3 for 6"), but the core offers the
 // array passes / 2 + 1 = 4 parts (models/tpu/core.cpp, mxu_thread), i.e. 4 loads and 1 + 2 +
 // 3 + 4 = 10 streams. The model gives R + 10 M + skew = 446 for the first case below.
-TEST_CASE("fp32 passes: 6 passes load 3 weight parts and stream 1 + 2 + 3 times",
-          "[timing][!mayfail]") {
+TEST_CASE("fp32 passes: 6 passes load 3 weight parts and stream 1 + 2 + 3 times", "[timing]") {
   const long M = 40;
   // With overlap, M >= R: parts b0, b1, b2 with 1 + 2 + 3 streams, the loads of b1 and b2
   // hidden (each starts when the previous part's first stream starts, R <= M).
@@ -203,8 +202,7 @@ TEST_CASE("ldweight's program checks name the instruction", "[timing]") {
 // matmul but not ldweight; the core then indexes arrays_[mxu] out of bounds (a functional run
 // of "rdhost ...; ldweight ub=0, k=16, n=16, dtype=int8, mxu=3; halt" on tpu_lab ends with
 // SIGSEGV, exit 139; a timing run reports a bogus "weight FIFO of mxu 3 is full" or passes).
-TEST_CASE("ldweight to an array the core does not have is an error, as for rdweight",
-          "[timing][!mayfail]") {
+TEST_CASE("ldweight to an array the core does not have is an error, as for rdweight", "[timing]") {
   // tpu_lab has one array: mxu=3 names none. rdweight is refused with the array count; so
   // must ldweight be (it fills arrays_[mxu]'s FIFO).
   const Cli rd =
