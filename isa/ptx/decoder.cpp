@@ -114,6 +114,19 @@ class Mods {
     }
     return false;
   }
+  // The first unused modifier, in order of writing, that is one of `names`; "" when none.
+  std::string take_next(std::initializer_list<std::string_view> names) {
+    for (size_t i = 0; i < p_.size(); ++i) {
+      if (used_[i]) continue;
+      for (std::string_view n : names) {
+        if (p_[i] == n) {
+          used_[i] = true;
+          return p_[i];
+        }
+      }
+    }
+    return "";
+  }
   // The next type among the modifiers, in order of writing.
   bool take_type(Type& out) {
     for (size_t i = 0; i < p_.size(); ++i) {
@@ -1287,7 +1300,9 @@ class KernelDecoder {
     } else {
       refuse("mma supports .m16n8k8, .m16n8k16 and .m16n8k32");
     }
-    if (!m.take("row") || !m.take("col")) refuse("mma needs .row.col");
+    if (m.take_next({"row", "col"}) != "row" || m.take_next({"row", "col"}) != "col") {
+      refuse("mma needs .row.col");
+    }
     in.flags |= kARow;
     if (m.take("satfinite")) in.flags |= kSat;
     in.type = m.need_type();
@@ -1325,11 +1340,9 @@ class KernelDecoder {
     if (!m.take("sync") || !m.take("aligned")) refuse("wmma needs .sync.aligned");
     in.flags |= kAligned;
     auto layout = [&](uint16_t bit) {
-      if (m.take("row")) {
-        in.flags |= bit;
-      } else if (!m.take("col")) {
-        refuse("missing .row or .col");
-      }
+      const std::string l = m.take_next({"row", "col"});
+      if (l.empty()) refuse("missing .row or .col");
+      if (l == "row") in.flags |= bit;
     };
     // f16 fragments hold 2 values per register; f32 one; bf16 inputs 2.
     auto regs = [](WmmaMatrix w, Type t) -> uint8_t {

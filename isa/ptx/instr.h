@@ -256,7 +256,7 @@ struct Operand {
   int64_t value = 0;
 };
 
-// One decoded instruction, 24 bytes. Its operands are Code::operands[first_op ..
+// One decoded instruction, 28 bytes. Its operands are Code::operands[first_op ..
 // first_op + nops). Fields an opcode does not use are zero / none.
 struct Instr {
   Op op = Op::unsupported;
@@ -283,6 +283,7 @@ struct Instr {
   uint32_t guard = kNoReg;  // guard predicate register (@%p / @!%p), kNoReg when unguarded
   uint32_t first_op = 0;
 };
+static_assert(sizeof(Instr) == 28 && sizeof(Operand) == 16, "keep the decoded form compact");
 
 // Lower-case PTX spelling: "ld", "bar.sync", ... ; "and" for Op::and_.
 const char* op_name(Op op);
