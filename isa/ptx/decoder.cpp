@@ -326,6 +326,12 @@ class KernelDecoder {
   // The bits of an immediate at type t.
   static int64_t imm_bits(const Token& lit, Type t) {
     if (lit.is(TokenKind::integer)) {
+      // PTX reads 017 as octal; the lexer would read it as decimal.
+      const size_t p = lit.negative ? 1 : 0;
+      if (lit.text.size() > p + 1 && lit.text[p] == '0' && lit.text[p + 1] >= '0' &&
+          lit.text[p + 1] <= '9') {
+        refuse("octal literals are not supported");
+      }
       const int64_t v = int64_t(lit.negative ? uint64_t(0) - lit.magnitude : lit.magnitude);
       if (t == Type::f32) return f32_bits(lit.f32());
       if (t == Type::f64) return f64_bits(double(v));

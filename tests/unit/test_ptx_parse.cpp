@@ -977,6 +977,7 @@ TEST_CASE("ptx: each unsupported form has its line, text and reason", "[unit]") 
 	cp.async.ca.shared.global [%r1], [%rd1], 32;
 	add.s32 %r1, %p1, %r2;
 	call.uni foo, (%r1);
+	mov.u32 %r1, 017;
 	ret;)";
   Module m = check(kernel(body));
   const std::vector<std::pair<int, std::string>> expected = {
@@ -995,6 +996,7 @@ TEST_CASE("ptx: each unsupported form has its line, text and reason", "[unit]") 
       {27, "copy size 4, 8 or 16"},
       {28, "a predicate register is not a value"},
       {29, "calls are not supported"},
+      {30, "octal literals are not supported"},
   };
   REQUIRE(m.unsupported.size() == expected.size());
   for (size_t i = 0; i < expected.size(); ++i) {
@@ -1010,9 +1012,9 @@ TEST_CASE("ptx: each unsupported form has its line, text and reason", "[unit]") 
         "'redux' is not supported)");
   // Each keeps its place, so that label indices stay right.
   const Kernel& k = m.kernels[0];
-  CHECK(k.code.instrs.size() == 16);
+  CHECK(k.code.instrs.size() == 17);
   CHECK(k.code.instrs[0].op == Op::unsupported);
-  CHECK(k.code.instrs[15].op == Op::ret);
+  CHECK(k.code.instrs[16].op == Op::ret);
   // The strict entry point stops at the first.
   check_error(kernel(body), "t.ptx:15: unsupported instruction 'redux.sync.add.s32", "redux");
 }
