@@ -1,4 +1,4 @@
-// xpusim command line: run, describe, presets, asm, disasm, lab, validate.
+// xpusim command line: run, describe, presets, asm, disasm, lab, validate, ptx-check.
 #include <fmt/format.h>
 #include <unistd.h>
 #include <CLI/CLI.hpp>
@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "cli/lab.h"
+#include "cli/ptx_check.h"
 #include "cli/validate.h"
 #include "driver/driver.h"
 
@@ -193,6 +194,7 @@ int sc_main(int argc, char* argv[]) {
 
   auto* lab = xpusim::cli::add_lab_command(app);
   auto* validate = xpusim::cli::add_validate_command(app);
+  auto* ptx_check = xpusim::cli::add_ptx_check_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -206,6 +208,7 @@ int sc_main(int argc, char* argv[]) {
     if (presets->parsed()) return cmd_presets();
     if (lab->parsed()) return xpusim::cli::run_lab_command();
     if (validate->parsed()) return xpusim::cli::run_validate_command();
+    if (ptx_check->parsed()) return xpusim::cli::run_ptx_check_command();
     if (as->parsed()) {
       std::vector<uint8_t> bin = driver::assemble(family, read_file(in_path), in_path);
       if (out_path.empty()) out_path = (fs::path(in_path).replace_extension(".bin")).string();

@@ -210,6 +210,7 @@ class Lexer {
   }
 
   void finish_integer(size_t begin, uint64_t v, bool negative) {
+    if (at(i_) == 'U' && (styles_ & kUnsignedSuffix)) ++i_;
     if (is_name_char(at(i_))) malformed(begin);
     Token& t = push(TokenKind::integer, begin, i_);
     t.magnitude = v;

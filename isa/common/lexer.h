@@ -48,12 +48,13 @@ struct Token {
   std::string describe() const;
 };
 
-// Which comment styles a dialect uses. ';' ends a statement in PTX, so there it must stay
-// punctuation; the TPU syntax uses it (and '#') as a comment leader.
+// Which comment styles (and literal forms) a dialect uses. ';' ends a statement in PTX, so
+// there it must stay punctuation; the TPU syntax uses it (and '#') as a comment leader.
 enum CommentStyle : unsigned {
   kHashComments = 1u << 0,       // # to end of line
   kSemicolonComments = 1u << 1,  // ; to end of line
   kSlashComments = 1u << 2,      // // to end of line and /* ... */ (may span lines)
+  kUnsignedSuffix = 1u << 3,     // not a comment style: an integer may end in U (PTX's 0x8000U)
 };
 
 // Tokenizes `text` (from `file`, used in locations). A block comment counts as a space, so
