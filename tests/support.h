@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "models/core/error.h"
+
 namespace xpusim::test {
 
 struct Cli {
@@ -36,5 +38,16 @@ std::string write_text(const std::string& dir, const std::string& name, const st
 
 // Runs `xpusim run` and returns the parsed stats.json; fails the test if the run fails.
 nlohmann::json run_stats(const Args& args, const std::string& out_dir);
+
+// The message of the Error that `f` throws, or "" when it throws none.
+template <class F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
 
 }  // namespace xpusim::test

@@ -2,8 +2,6 @@
 
 #include <fmt/format.h>
 
-namespace xpusim::isa::tpu::detail {}  // namespace xpusim::isa::tpu::detail
-
 namespace xpusim::isa::tpu {
 
 uint8_t tpu_dtype_code(DType t) {
@@ -161,6 +159,20 @@ const std::vector<const char*>& kind_names(Kind kind) {
   }
 }
 
+// rdweight's and ldweight's keys: the source address, then the tile's.
+static std::vector<Key> weight_keys(Key source) {
+  using F = Field;
+  using K = Kind;
+  using D = Default;
+  return {source,
+          {"k", F::rows, K::size, D::required},
+          {"n", F::cols, K::size, D::required},
+          {"dtype", F::dtype, K::dtype, D::required},
+          {"stride", F::stride, K::size, D::weight_row},
+          {"transpose", F::flags, K::bit, D::zero},
+          {"mxu", F::mxu, K::size, D::zero, 0, 8}};
+}
+
 const std::vector<OpDef>& all_ops() {
   using F = Field;
   using K = Kind;
@@ -172,22 +184,8 @@ const std::vector<OpDef>& all_ops() {
         {"rows", F::rows, K::size, D::required},
         {"bytes", F::cols, K::size, D::required},
         {"stride", F::stride, K::size, D::cols}}},
-      {Opcode::rdweight,
-       {{"dram", F::dram, K::addr, D::required},
-        {"k", F::rows, K::size, D::required},
-        {"n", F::cols, K::size, D::required},
-        {"dtype", F::dtype, K::dtype, D::required},
-        {"stride", F::stride, K::size, D::weight_row},
-        {"transpose", F::flags, K::bit, D::zero},
-        {"mxu", F::mxu, K::size, D::zero, 0, 8}}},
-      {Opcode::ldweight,
-       {{"ub", F::ub, K::addr, D::required},
-        {"k", F::rows, K::size, D::required},
-        {"n", F::cols, K::size, D::required},
-        {"dtype", F::dtype, K::dtype, D::required},
-        {"stride", F::stride, K::size, D::weight_row},
-        {"transpose", F::flags, K::bit, D::zero},
-        {"mxu", F::mxu, K::size, D::zero, 0, 8}}},
+      {Opcode::rdweight, weight_keys({"dram", F::dram, K::addr, D::required})},
+      {Opcode::ldweight, weight_keys({"ub", F::ub, K::addr, D::required})},
       {Opcode::matmul,
        {{"ub", F::ub, K::addr, D::required},
         {"acc", F::src, K::addr, D::required},

@@ -95,10 +95,12 @@ std::vector<float> f32_inputs(size_t n_random, uint64_t seed) {
   return v;
 }
 
-float host_f32(int fe, float a, float b, char op, float c = 0) {
-  volatile float va = a, vb = b, vc = c;
+// The host FPU's result of `op` in rounding mode fe ('+', '*', '/', 's' sqrt, else fma).
+template <class T>
+T host(int fe, T a, T b, char op, T c = 0) {
+  volatile T va = a, vb = b, vc = c;
   std::fesetround(fe);
-  volatile float r;
+  volatile T r;
   switch (op) {
     case '+':
       r = va + vb;
@@ -110,38 +112,20 @@ float host_f32(int fe, float a, float b, char op, float c = 0) {
       r = va / vb;
       break;
     case 's':
-      r = std::sqrt(float(va));
+      r = std::sqrt(T(va));
       break;
     default:
-      r = std::fma(float(va), float(vb), float(vc));
+      r = std::fma(T(va), T(vb), T(vc));
       break;
   }
   std::fesetround(FE_TONEAREST);
   return r;
 }
+float host_f32(int fe, float a, float b, char op, float c = 0) {
+  return host<float>(fe, a, b, op, c);
+}
 double host_f64(int fe, double a, double b, char op, double c = 0) {
-  volatile double va = a, vb = b, vc = c;
-  std::fesetround(fe);
-  volatile double r;
-  switch (op) {
-    case '+':
-      r = va + vb;
-      break;
-    case '*':
-      r = va * vb;
-      break;
-    case '/':
-      r = va / vb;
-      break;
-    case 's':
-      r = std::sqrt(double(va));
-      break;
-    default:
-      r = std::fma(double(va), double(vb), double(vc));
-      break;
-  }
-  std::fesetround(FE_TONEAREST);
-  return r;
+  return host<double>(fe, a, b, op, c);
 }
 
 // Bitwise equality, any NaN matching the canonical f32 NaN.

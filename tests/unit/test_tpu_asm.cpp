@@ -2,10 +2,12 @@
 // assembler, disassembler, binary encoding, and their diagnostics.
 #include <algorithm>
 #include <catch2/catch.hpp>
+
 #include <cmath>
 #include <cstring>
 #include <fstream>
 #include <random>
+#include "tests/support.h"
 
 #include "isa/common/lexer.h"
 #include "isa/common/parser.h"
@@ -18,6 +20,8 @@ using namespace xpusim::isa::tpu;
 using Catch::Matchers::Contains;
 
 namespace {
+
+using xpusim::test::error_of;
 
 struct Tok {
   TokenKind kind;
@@ -44,17 +48,6 @@ void check_tokens(const std::vector<Tok>& got, const std::vector<Tok>& want) {
     CHECK(got[i].line == want[i].line);
     CHECK(got[i].column == want[i].column);
   }
-}
-
-// The message of the Error that `f` throws, or "" when it throws none.
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 std::string asm_error(const std::string& text) {

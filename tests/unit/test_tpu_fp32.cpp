@@ -4,6 +4,8 @@
 // documented definitions, with this file's own bf16 rounding and its own accumulation loops.
 #include <catch2/catch.hpp>
 
+#include "tests/support.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -23,6 +25,8 @@ using namespace xpusim::isa::tpu;
 using Catch::Matchers::Contains;
 
 namespace {
+
+using xpusim::test::error_of;
 
 uint32_t bits_of(float f) {
   uint32_t u;
@@ -150,16 +154,6 @@ Exact exact(const std::vector<float>& a, const std::vector<float>& b, uint32_t M
         e.mag[size_t(m) * N + n] += std::fabs(p);
       }
   return e;
-}
-
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 }  // namespace
