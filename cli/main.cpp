@@ -77,7 +77,10 @@ int cmd_run_kernel(const RunArgs& a) {
     throw Error("run --kernel: --grid X[,Y[,Z]] and --block X[,Y[,Z]] are required");
   if (!(a.load.empty() && a.save.empty()))
     throw Error("run: --load and --save are for --program runs (a kernel takes --arg)");
-  const ArchConfig cfg = load_arch(a.arch, a.sets);
+  std::vector<std::string> sets = a.sets;
+  if (!a.max_cycles.empty()) sets.push_back("limits.max_cycles=" + a.max_cycles);
+  if (!a.max_instructions.empty()) sets.push_back("limits.max_instructions=" + a.max_instructions);
+  const ArchConfig cfg = load_arch(a.arch, sets);
   KernelLaunch launch;
   launch.file = a.kernel;
   launch.entry = a.entry;
@@ -85,8 +88,7 @@ int cmd_run_kernel(const RunArgs& a) {
   launch.block = parse_dim3(a.block, "--block");
   launch.shared_bytes = a.shared;
   launch.args = a.args;
-  const std::string out =
-      a.out.empty() ? driver::default_results_dir(a.kernel, cfg, a.sets) : a.out;
+  const std::string out = a.out.empty() ? driver::default_results_dir(a.kernel, cfg, sets) : a.out;
   driver::RunOptions opt;
   opt.functional = !a.no_functional;
   if (!opt.functional) driver::run_kernel(cfg, launch, opt);  // refuses, before any folder

@@ -662,9 +662,14 @@ class Executor {
         });
         exec = g;
       }
+      if (++stats_.warp_instructions > cfg_.max_instructions)
+        throw Error(fmt::format(
+            "{}: {}, warp {}: the run executed more than limits.max_instructions = {} "
+            "warp-instructions (raise it with --max-instructions N; does the kernel loop "
+            "forever?)",
+            where(w.pc), block_name(), w.index, cfg_.max_instructions));
       ++w.executed;
       ++stats_.by_class[cls_[w.pc]];
-      ++stats_.warp_instructions;
       stats_.thread_instructions += uint32_t(__builtin_popcount(exec));
       // Reaching the PC where other threads wait merges them in (reconvergence).
       if (execute(w, in, exec) && ++w.pc == w.merge_pc) {

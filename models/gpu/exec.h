@@ -70,6 +70,8 @@ struct ExecStats {
 
 struct ExecConfig {
   int sms = 1;  // %nsmid; a block's %smid is its linear index modulo this
+  // Warp-instructions after which the run stops with an error (limits.max_instructions).
+  uint64_t max_instructions = UINT64_MAX;
 };
 
 // Runs kernel `k` of module `m`: `params` is its param space (Kernel::param_bytes, arguments

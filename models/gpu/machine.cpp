@@ -13,6 +13,7 @@
 
 #include "isa/ptx/module.h"
 #include "isa/ptx/numeric.h"
+#include "models/core/limits.h"
 #include "models/core/machine.h"
 #include "models/gpu/exec.h"
 #include "models/gpu/params.h"
@@ -71,7 +72,8 @@ bool parse_scalar(const Param& p, const std::string& text, uint64_t& bits) {
 
 class GpuMachine final : public Machine {
  public:
-  explicit GpuMachine(const ArchConfig& cfg) : name_(cfg.name), p_(cfg.values) {}
+  explicit GpuMachine(const ArchConfig& cfg)
+      : name_(cfg.name), p_(cfg.values), limits_(cfg.values) {}
 
   uint64_t memory_bytes() const override { return uint64_t(p_.memory_bytes); }
   double clock_mhz() const override { return p_.clock_mhz; }
@@ -162,6 +164,7 @@ class GpuMachine final : public Machine {
 
     ExecConfig ec;
     ec.sms = p_.sms;
+    ec.max_instructions = limits_.max_instructions;
     const ExecStats st = execute(m, *k, shape, params, mem, ec);
 
     MachineRun r;
@@ -248,6 +251,7 @@ class GpuMachine final : public Machine {
 
   std::string name_;
   GpuParams p_;
+  RunLimits limits_;
 };
 
 const bool registered = register_family(FamilyInfo{

@@ -212,3 +212,15 @@ TEST_CASE("a kernel run without values is refused until the timing model exists"
   CHECK(r.status == 1);
   CHECK_THAT(r.output, Contains("the GPU timing model is not built yet"));
 }
+
+TEST_CASE("a kernel that loops forever stops at limits.max_instructions", "[unit]") {
+  const std::string text = kernel("spin", "$L__BB0_1:\n\tbra.uni $L__BB0_1;\n");
+  Launch l = prepare("spin", text);
+  l.extra.insert(l.extra.end(), {"--max-instructions", "1000"});
+  Cli r = launch(l);
+  INFO(r.output);
+  CHECK(r.status == 1);
+  CHECK_THAT(r.output, Contains(fmt::format("kernel spin, {}:{}: block (0,0,0), warp 0: the run "
+                                            "executed more than limits.max_instructions = 1000",
+                                            l.ptx, line_of(text, "bra.uni"))));
+}
