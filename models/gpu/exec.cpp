@@ -1072,7 +1072,10 @@ void Executor::alu(Warp& w, const Instr& in, const Operand* o, uint32_t exec) {
           p = a * b;
         }
         if (op == Op::mad) {
-          const Type ct = mm == MulMode::wide ? (sgn ? Type::s64 : Type::u64) : t;
+          // mad.wide adds a double-width c.
+          const Type wide =
+              wd == 16 ? (sgn ? Type::s32 : Type::u32) : (sgn ? Type::s64 : Type::u64);
+          const Type ct = mm == MulMode::wide ? wide : t;
           const uint64_t c = ival(w, o[3], l, ct);
           if (sat && mm == MulMode::hi) {
             d = uint64_t(int64_t(mad_hi_s32(int32_t(a), int32_t(b), int32_t(c), true)));
@@ -1247,8 +1250,13 @@ void Executor::convert(Warp& w, const Instr& in, const Operand* o, uint32_t exec
           x = std::isnan(x) ? 0.0 : std::min(1.0, std::max(0.0, x));
         }
         v = B(x);
+      } else if (int_rnd) {  // f16/bf16 to an integral value of the same type (exact)
+        const bool bf = d == Type::bf16;
+        const float x = round_int_f32(bf ? bf16_to_f32(uint16_t(raw)) : f16_to_f32(uint16_t(raw)),
+                                      ir, false, sat);
+        v = bf ? f32_to_bf16(x) : f32_to_f16(x);
       } else {
-        v = raw;  // f16 <-> f16 with a rounding: the value is already one
+        v = raw;  // f16 to f16 without integer rounding: the value is already one
       }
     } else {
       switch (s) {
