@@ -465,6 +465,24 @@ class Executor {
   uint64_t ival(Warp& w, const Operand& o, int lane, Type t) {
     return int_norm(val(w, o, lane), int_type(t));
   }
+  // Every operand's raw bits for the lanes of mask, as arrays indexed by lane (S[i] for
+  // operand i): a register's own lane array, or scratch filled once per instruction.
+  void sources(Warp& w, const Instr& in, const Operand* o, uint32_t mask, const uint64_t** S) {
+    for (int i = 0; i < in.nops; ++i) {
+      if (o[i].kind == OperandKind::reg && !(o[i].flags & kNegate)) {
+        S[i] = reg(w, o[i].index);
+        continue;
+      }
+      uint64_t* t = scratch_[i];
+      if (o[i].kind == OperandKind::imm || o[i].kind == OperandKind::sym) {
+        const uint64_t v = val(w, o[i], 0);
+        each(mask, [&](int l) { t[l] = v; });
+      } else {
+        each(mask, [&](int l) { t[l] = val(w, o[i], l); });
+      }
+      S[i] = t;
+    }
+  }
   void set(Warp& w, const Operand& o, int lane, uint64_t v) {
     if (o.kind == OperandKind::reg) reg(w, o.index)[lane] = v & regmask_[o.index];
   }
@@ -773,6 +791,7 @@ class Executor {
   std::vector<uint8_t> shared_, local_;
   uint64_t shared_size_ = 0;
   std::vector<Barrier> bars_;
+  uint64_t scratch_[8][kW] = {};  // sources(): operands that are not plain registers
   Dim3 ctaid_;
   uint64_t block_linear_ = 0;
   ExecStats stats_;
@@ -823,7 +842,9 @@ void Executor::data_op(Warp& w, const Instr& in, const Operand* o, uint32_t exec
           for (int i = 0; i < o[0].count; ++i) set(w, e[i], l, zext(v >> (i * bits), bits));
         });
       } else {
-        each(exec, [&](int l) { set(w, o[0], l, val(w, o[1], l)); });
+        const uint64_t* S[8];
+        sources(w, in, o, exec, S);
+        each(exec, [&](int l) { set(w, o[0], l, S[1][l]); });
       }
       return;
     }
@@ -833,14 +854,16 @@ void Executor::data_op(Warp& w, const Instr& in, const Operand* o, uint32_t exec
 }
 
 void Executor::alu(Warp& w, const Instr& in, const Operand* o, uint32_t exec) {
+  const uint64_t* S[8];
+  sources(w, in, o, exec, S);
   const Type t = in.type;
   const bool ftz = in.flags & kFtz, sat = in.flags & kSat;
   const Rnd r = frnd(in.rnd);
   const Op op = in.op;
   if (t == Type::f32) {
     each(exec, [&](int l) {
-      const float a = F(val(w, o[1], l));
-      const float b = in.nops > 2 ? F(val(w, o[2], l)) : 0.0f;
+      const float a = F(S[1][l]);
+      const float b = in.nops > 2 ? F(S[2][l]) : 0.0f;
       float d = 0;
       switch (op) {
         case Op::add:
@@ -854,7 +877,7 @@ void Executor::alu(Warp& w, const Instr& in, const Operand* o, uint32_t exec) {
           break;
         case Op::mad:
         case Op::fma:
-          d = fma_f32(a, b, F(val(w, o[3], l)), r, ftz, sat);
+          d = fma_f32(a, b, F(S[3][l]), r, ftz, sat);
           break;
         case Op::div:
           d = (in.flags & kApprox) ? div_approx_f32(a, b, ftz)
@@ -909,8 +932,8 @@ void Executor::alu(Warp& w, const Instr& in, const Operand* o, uint32_t exec) {
   }
   if (t == Type::f64) {
     each(exec, [&](int l) {
-      const double a = D(val(w, o[1], l));
-      const double b = in.nops > 2 ? D(val(w, o[2], l)) : 0.0;
+      const double a = D(S[1][l]);
+      const double b = in.nops > 2 ? D(S[2][l]) : 0.0;
       double d = 0;
       switch (op) {
         case Op::add:
@@ -924,7 +947,7 @@ void Executor::alu(Warp& w, const Instr& in, const Operand* o, uint32_t exec) {
           break;
         case Op::mad:
         case Op::fma:
-          d = fma_f64(a, b, D(val(w, o[3], l)), r);
+          d = fma_f64(a, b, D(S[3][l]), r);
           break;
         case Op::div:
           d = div_f64(a, b, r);
@@ -965,9 +988,9 @@ void Executor::alu(Warp& w, const Instr& in, const Operand* o, uint32_t exec) {
     const bool x2 = t == Type::f16x2 || t == Type::bf16x2;
     const bool relu = in.flags & kRelu;
     each(exec, [&](int l) {
-      const uint32_t a = uint32_t(val(w, o[1], l));
-      const uint32_t b = in.nops > 2 ? uint32_t(val(w, o[2], l)) : 0;
-      const uint32_t c = in.nops > 3 ? uint32_t(val(w, o[3], l)) : 0;
+      const uint32_t a = uint32_t(S[1][l]);
+      const uint32_t b = in.nops > 2 ? uint32_t(S[2][l]) : 0;
+      const uint32_t c = in.nops > 3 ? uint32_t(S[3][l]) : 0;
       uint32_t d = 0;
       switch (op) {
         case Op::add:
@@ -1021,8 +1044,8 @@ void Executor::alu(Warp& w, const Instr& in, const Operand* o, uint32_t exec) {
   const MulMode mm = MulMode(in.mode);
   if (t == Type::pred) {
     each(exec, [&](int l) {
-      const bool a = val(w, o[1], l) != 0;
-      const bool b = in.nops > 2 && val(w, o[2], l) != 0;
+      const bool a = S[1][l] != 0;
+      const bool b = in.nops > 2 && S[2][l] != 0;
       bool d = false;
       switch (op) {
         case Op::and_:
@@ -1043,12 +1066,12 @@ void Executor::alu(Warp& w, const Instr& in, const Operand* o, uint32_t exec) {
     return;
   }
   each(exec, [&](int l) {
-    const uint64_t a = ival(w, o[1], l, t);
+    const uint64_t a = int_norm(S[1][l], it);
     uint64_t d = 0;
     switch (op) {
       case Op::add:
       case Op::sub: {
-        const uint64_t b = ival(w, o[2], l, t);
+        const uint64_t b = int_norm(S[2][l], it);
         if (sat) {
           const int64_t s = op == Op::add ? int64_t(a) + int64_t(b) : int64_t(a) - int64_t(b);
           d = uint64_t(s > INT32_MAX ? INT32_MAX : (s < INT32_MIN ? INT32_MIN : s));
@@ -1059,7 +1082,7 @@ void Executor::alu(Warp& w, const Instr& in, const Operand* o, uint32_t exec) {
       }
       case Op::mul:
       case Op::mad: {
-        const uint64_t b = ival(w, o[2], l, t);
+        const uint64_t b = int_norm(S[2][l], it);
         uint64_t p = 0;
         if (mm == MulMode::wide) {
           p = sgn ? uint64_t(int64_t(a) * int64_t(b)) : a * b;
@@ -1076,7 +1099,7 @@ void Executor::alu(Warp& w, const Instr& in, const Operand* o, uint32_t exec) {
           const Type wide =
               wd == 16 ? (sgn ? Type::s32 : Type::u32) : (sgn ? Type::s64 : Type::u64);
           const Type ct = mm == MulMode::wide ? wide : t;
-          const uint64_t c = ival(w, o[3], l, ct);
+          const uint64_t c = int_norm(S[3][l], int_type(ct));
           if (sat && mm == MulMode::hi) {
             d = uint64_t(int64_t(mad_hi_s32(int32_t(a), int32_t(b), int32_t(c), true)));
           } else {
@@ -1088,16 +1111,16 @@ void Executor::alu(Warp& w, const Instr& in, const Operand* o, uint32_t exec) {
         break;
       }
       case Op::div:
-        d = div_int(a, ival(w, o[2], l, t), it);
+        d = div_int(a, int_norm(S[2][l], it), it);
         break;
       case Op::rem:
-        d = rem_int(a, ival(w, o[2], l, t), it);
+        d = rem_int(a, int_norm(S[2][l], it), it);
         break;
       case Op::min:
-        d = min_int(a, ival(w, o[2], l, t), it);
+        d = min_int(a, int_norm(S[2][l], it), it);
         break;
       case Op::max:
-        d = max_int(a, ival(w, o[2], l, t), it);
+        d = max_int(a, int_norm(S[2][l], it), it);
         break;
       case Op::abs:
         d = abs_int(a, wd);
@@ -1106,19 +1129,19 @@ void Executor::alu(Warp& w, const Instr& in, const Operand* o, uint32_t exec) {
         d = neg_int(a, wd);
         break;
       case Op::shl:
-        d = isa::ptx::shl(a, uint32_t(val(w, o[2], l)), wd);
+        d = isa::ptx::shl(a, uint32_t(S[2][l]), wd);
         break;
       case Op::shr:
-        d = sgn ? shr_s(a, uint32_t(val(w, o[2], l)), wd) : shr_u(a, uint32_t(val(w, o[2], l)), wd);
+        d = sgn ? shr_s(a, uint32_t(S[2][l]), wd) : shr_u(a, uint32_t(S[2][l]), wd);
         break;
       case Op::and_:
-        d = a & ival(w, o[2], l, t);
+        d = a & int_norm(S[2][l], it);
         break;
       case Op::or_:
-        d = a | ival(w, o[2], l, t);
+        d = a | int_norm(S[2][l], it);
         break;
       case Op::xor_:
-        d = a ^ ival(w, o[2], l, t);
+        d = a ^ int_norm(S[2][l], it);
         break;
       case Op::not_:
         d = ~a;
@@ -1127,11 +1150,10 @@ void Executor::alu(Warp& w, const Instr& in, const Operand* o, uint32_t exec) {
         d = zext(a, wd) == 0 ? 1 : 0;
         break;
       case Op::bfe:
-        d = isa::ptx::bfe(a, uint32_t(val(w, o[2], l)), uint32_t(val(w, o[3], l)), wd, sgn);
+        d = isa::ptx::bfe(a, uint32_t(S[2][l]), uint32_t(S[3][l]), wd, sgn);
         break;
       case Op::bfi:
-        d = isa::ptx::bfi(a, ival(w, o[2], l, t), uint32_t(val(w, o[3], l)),
-                          uint32_t(val(w, o[4], l)), wd);
+        d = isa::ptx::bfi(a, int_norm(S[2][l], it), uint32_t(S[3][l]), uint32_t(S[4][l]), wd);
         break;
       case Op::popc:
         d = isa::ptx::popc(a, wd);
@@ -1143,17 +1165,16 @@ void Executor::alu(Warp& w, const Instr& in, const Operand* o, uint32_t exec) {
         d = isa::ptx::brev(a, wd);
         break;
       case Op::prmt:
-        d = isa::ptx::prmt(uint32_t(a), uint32_t(val(w, o[2], l)), uint32_t(val(w, o[3], l)),
+        d = isa::ptx::prmt(uint32_t(a), uint32_t(S[2][l]), uint32_t(S[3][l]),
                            isa::ptx::PrmtMode(in.mode));
         break;
       case Op::dp4a:
-        d = isa::ptx::dp4a(uint32_t(val(w, o[1], l)), uint32_t(val(w, o[2], l)),
-                           uint32_t(val(w, o[3], l)), is_signed(in.type), is_signed(in.type2));
+        d = isa::ptx::dp4a(uint32_t(S[1][l]), uint32_t(S[2][l]), uint32_t(S[3][l]),
+                           is_signed(in.type), is_signed(in.type2));
         break;
       case Op::dp2a:
-        d = isa::ptx::dp2a(uint32_t(val(w, o[1], l)), uint32_t(val(w, o[2], l)),
-                           uint32_t(val(w, o[3], l)), is_signed(in.type), is_signed(in.type2),
-                           DpHalf(in.mode) == DpHalf::hi);
+        d = isa::ptx::dp2a(uint32_t(S[1][l]), uint32_t(S[2][l]), uint32_t(S[3][l]),
+                           is_signed(in.type), is_signed(in.type2), DpHalf(in.mode) == DpHalf::hi);
         break;
       default:
         break;
@@ -1163,13 +1184,15 @@ void Executor::alu(Warp& w, const Instr& in, const Operand* o, uint32_t exec) {
 }
 
 void Executor::convert(Warp& w, const Instr& in, const Operand* o, uint32_t exec) {
+  const uint64_t* S[8];
+  sources(w, in, o, exec, S);
   if (in.op == Op::cvta) {
     const bool to = in.flags & kToSpace;
     const uint64_t base = in.space == Space::shared  ? kSharedWindow
                           : in.space == Space::local ? kLocalWindow
                                                      : 0;
     each(exec, [&](int l) {
-      const uint64_t a = val(w, o[1], l);
+      const uint64_t a = S[1][l];
       set(w, o[0], l, to ? a - base : a + base);
     });
     return;
@@ -1185,7 +1208,7 @@ void Executor::convert(Warp& w, const Instr& in, const Operand* o, uint32_t exec
   const bool int_rnd = in.rnd >= Rounding::rni;
   if (d == Type::f16x2 || d == Type::bf16x2) {  // a to the upper half, b to the lower
     each(exec, [&](int l) {
-      const float a = F(val(w, o[1], l)), b = F(val(w, o[2], l));
+      const float a = F(S[1][l]), b = F(S[2][l]);
       const auto cv = [&](float x) {
         return d == Type::f16x2 ? f32_to_f16(x, r, mods) : f32_to_bf16(x, r, mods);
       };
@@ -1194,7 +1217,7 @@ void Executor::convert(Warp& w, const Instr& in, const Operand* o, uint32_t exec
     return;
   }
   each(exec, [&](int l) {
-    const uint64_t raw = val(w, o[1], l);
+    const uint64_t raw = S[1][l];
     uint64_t v = 0;
     if (d == Type::tf32) {
       v = f32_to_tf32(F(raw), Rnd::rna, mods);
@@ -1293,15 +1316,16 @@ void Executor::convert(Warp& w, const Instr& in, const Operand* o, uint32_t exec
 }
 
 void Executor::compare_op(Warp& w, const Instr& in, const Operand* o, uint32_t exec) {
+  const uint64_t* S[8];
+  sources(w, in, o, exec, S);
   if (in.op == Op::selp) {
-    each(exec,
-         [&](int l) { set(w, o[0], l, val(w, o[3], l) ? val(w, o[1], l) : val(w, o[2], l)); });
+    each(exec, [&](int l) { set(w, o[0], l, S[3][l] ? S[1][l] : S[2][l]); });
     return;
   }
   if (in.op == Op::slct) {
     const bool ftz = in.flags & kFtz;
     each(exec, [&](int l) {
-      const uint64_t c = val(w, o[3], l);
+      const uint64_t c = S[3][l];
       bool ge = false;
       if (in.type2 == Type::f32) {
         const float f = ftz ? ftz_f32(F(c)) : F(c);
@@ -1309,7 +1333,7 @@ void Executor::compare_op(Warp& w, const Instr& in, const Operand* o, uint32_t e
       } else {
         ge = int32_t(c) >= 0;
       }
-      set(w, o[0], l, ge ? val(w, o[1], l) : val(w, o[2], l));
+      set(w, o[0], l, ge ? S[1][l] : S[2][l]);
     });
     return;
   }
@@ -1347,8 +1371,8 @@ void Executor::compare_op(Warp& w, const Instr& in, const Operand* o, uint32_t e
   };
   const bool x2 = t == Type::f16x2 || t == Type::bf16x2;
   each(exec, [&](int l) {
-    const uint64_t a = val(w, o[a_op], l), b = val(w, o[a_op + 1], l);
-    const bool c = has_c ? val(w, o[c_op], l) != 0 : false;
+    const uint64_t a = S[a_op][l], b = S[a_op + 1][l];
+    const bool c = has_c ? S[c_op][l] != 0 : false;
     const bool r0 = cmp(a, b, 0);
     if (setp) {
       if (x2) {
