@@ -99,7 +99,7 @@ class GpuMachine final : public Machine {
     shape.grid = {launch.grid[0], launch.grid[1], launch.grid[2]};
     shape.block = {launch.block[0], launch.block[1], launch.block[2]};
     shape.dynamic_shared = launch.shared_bytes;
-    check_launch(m, *k, shape);
+    check_launch(*k, shape);
 
     DeviceMemory mem(uint64_t(p_.memory_bytes));
     std::vector<uint8_t> params(k->param_bytes, 0);
@@ -128,8 +128,8 @@ class GpuMachine final : public Machine {
     for (const Param& p : k->params)
       if (!given.count(p.name)) missing += (missing.empty() ? "" : ", ") + p.name;
     if (!missing.empty())
-      throw Error(fmt::format("kernel {}: no --arg for {}; every parameter needs one:{}", k->name,
-                              missing, param_list(*k)));
+      throw Error(fmt::format("{}: kernel {}: no --arg for {}; every parameter needs one:{}",
+                              k->loc.str(), k->name, missing, param_list(*k)));
     for (const Param& p : k->params) {
       const std::string& text = given[p.name];
       uint64_t bits = 0;
@@ -204,9 +204,8 @@ class GpuMachine final : public Machine {
   }
 
  private:
-  void check_launch(const isa::ptx::Module& m, const isa::ptx::Kernel& k,
-                    const LaunchShape& s) const {
-    const std::string who = fmt::format("{}: kernel {}", m.file, k.name);
+  void check_launch(const isa::ptx::Kernel& k, const LaunchShape& s) const {
+    const std::string who = fmt::format("{}: kernel {}", k.loc.str(), k.name);
     for (uint32_t d : {s.grid.x, s.grid.y, s.grid.z, s.block.x, s.block.y, s.block.z})
       if (d == 0) throw Error(who + ": --grid and --block dimensions must be at least 1");
     const uint64_t threads = s.block.count();
