@@ -224,3 +224,13 @@ TEST_CASE("a kernel that loops forever stops at limits.max_instructions", "[unit
                                             "executed more than limits.max_instructions = 1000",
                                             l.ptx, line_of(text, "bra.uni"))));
 }
+
+TEST_CASE("an undeclared register is an error naming the line", "[unit]") {
+  const std::string text = kernel("undecl", "\tadd.s32 %r2, %q9, 1;\n");
+  Launch l = prepare("undecl", text);
+  Cli r = launch(l);
+  INFO(r.output);
+  CHECK(r.status == 1);
+  CHECK_THAT(r.output, Contains(fmt::format("undecl.ptx:{}", line_of(text, "%q9"))));
+  CHECK_THAT(r.output, Contains("%q9"));
+}
