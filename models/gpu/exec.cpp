@@ -476,12 +476,22 @@ class Executor {
       uint64_t* t = scratch_[i];
       if (o[i].kind == OperandKind::imm || o[i].kind == OperandKind::sym) {
         const uint64_t v = val(w, o[i], 0);
-        each(mask, [&](int l) { t[l] = v; });
+        for (int l = 0; l < kW; ++l) t[l] = v;
       } else {
         each(mask, [&](int l) { t[l] = val(w, o[i], l); });
       }
       S[i] = t;
     }
+  }
+  // A destination's lane array and register mask (a sink writes to scratch).
+  struct Dst {
+    uint64_t* p;
+    uint64_t m;
+    void put(int l, uint64_t v) const { p[l] = v & m; }
+  };
+  Dst dest(Warp& w, const Operand& o) {
+    if (o.kind == OperandKind::reg) return {reg(w, o.index), regmask_[o.index]};
+    return {sink_, 0};
   }
   void set(Warp& w, const Operand& o, int lane, uint64_t v) {
     if (o.kind == OperandKind::reg) reg(w, o.index)[lane] = v & regmask_[o.index];
@@ -792,6 +802,7 @@ class Executor {
   uint64_t shared_size_ = 0;
   std::vector<Barrier> bars_;
   uint64_t scratch_[8][kW] = {};  // sources(): operands that are not plain registers
+  uint64_t sink_[kW] = {};        // dest() of `_`
   Dim3 ctaid_;
   uint64_t block_linear_ = 0;
   ExecStats stats_;
@@ -856,6 +867,7 @@ void Executor::data_op(Warp& w, const Instr& in, const Operand* o, uint32_t exec
 void Executor::alu(Warp& w, const Instr& in, const Operand* o, uint32_t exec) {
   const uint64_t* S[8];
   sources(w, in, o, exec, S);
+  const Dst D0 = dest(w, o[0]);
   const Type t = in.type;
   const bool ftz = in.flags & kFtz, sat = in.flags & kSat;
   const Rnd r = frnd(in.rnd);
@@ -926,7 +938,7 @@ void Executor::alu(Warp& w, const Instr& in, const Operand* o, uint32_t exec) {
         default:
           break;
       }
-      set(w, o[0], l, B(d));
+      D0.put(l, B(d));
     });
     return;
   }
@@ -979,7 +991,7 @@ void Executor::alu(Warp& w, const Instr& in, const Operand* o, uint32_t exec) {
         default:
           break;
       }
-      set(w, o[0], l, B(d));
+      D0.put(l, B(d));
     });
     return;
   }
@@ -1033,7 +1045,7 @@ void Executor::alu(Warp& w, const Instr& in, const Operand* o, uint32_t exec) {
           break;
       }
       if (relu) d = x2 ? relu32(d, bf) : relu16(uint16_t(d), bf);
-      set(w, o[0], l, d);
+      D0.put(l, d);
     });
     return;
   }
@@ -1041,6 +1053,10 @@ void Executor::alu(Warp& w, const Instr& in, const Operand* o, uint32_t exec) {
   const IntType it = int_type(t);
   const int wd = width(t);
   const bool sgn = is_signed(t);
+  const int sh = 64 - wd;  // the type's value, sign- or zero-extended from its width
+  const auto norm = [sgn, sh](uint64_t x) {
+    return sgn ? uint64_t(int64_t(x << sh) >> sh) : (x << sh) >> sh;
+  };
   const MulMode mm = MulMode(in.mode);
   if (t == Type::pred) {
     each(exec, [&](int l) {
@@ -1061,17 +1077,17 @@ void Executor::alu(Warp& w, const Instr& in, const Operand* o, uint32_t exec) {
           d = !a;
           break;
       }
-      set(w, o[0], l, d);
+      D0.put(l, d);
     });
     return;
   }
   each(exec, [&](int l) {
-    const uint64_t a = int_norm(S[1][l], it);
+    const uint64_t a = norm(S[1][l]);
     uint64_t d = 0;
     switch (op) {
       case Op::add:
       case Op::sub: {
-        const uint64_t b = int_norm(S[2][l], it);
+        const uint64_t b = norm(S[2][l]);
         if (sat) {
           const int64_t s = op == Op::add ? int64_t(a) + int64_t(b) : int64_t(a) - int64_t(b);
           d = uint64_t(s > INT32_MAX ? INT32_MAX : (s < INT32_MIN ? INT32_MIN : s));
@@ -1082,7 +1098,7 @@ void Executor::alu(Warp& w, const Instr& in, const Operand* o, uint32_t exec) {
       }
       case Op::mul:
       case Op::mad: {
-        const uint64_t b = int_norm(S[2][l], it);
+        const uint64_t b = norm(S[2][l]);
         uint64_t p = 0;
         if (mm == MulMode::wide) {
           p = sgn ? uint64_t(int64_t(a) * int64_t(b)) : a * b;
@@ -1111,16 +1127,16 @@ void Executor::alu(Warp& w, const Instr& in, const Operand* o, uint32_t exec) {
         break;
       }
       case Op::div:
-        d = div_int(a, int_norm(S[2][l], it), it);
+        d = div_int(a, norm(S[2][l]), it);
         break;
       case Op::rem:
-        d = rem_int(a, int_norm(S[2][l], it), it);
+        d = rem_int(a, norm(S[2][l]), it);
         break;
       case Op::min:
-        d = min_int(a, int_norm(S[2][l], it), it);
+        d = min_int(a, norm(S[2][l]), it);
         break;
       case Op::max:
-        d = max_int(a, int_norm(S[2][l], it), it);
+        d = max_int(a, norm(S[2][l]), it);
         break;
       case Op::abs:
         d = abs_int(a, wd);
@@ -1135,13 +1151,13 @@ void Executor::alu(Warp& w, const Instr& in, const Operand* o, uint32_t exec) {
         d = sgn ? shr_s(a, uint32_t(S[2][l]), wd) : shr_u(a, uint32_t(S[2][l]), wd);
         break;
       case Op::and_:
-        d = a & int_norm(S[2][l], it);
+        d = a & norm(S[2][l]);
         break;
       case Op::or_:
-        d = a | int_norm(S[2][l], it);
+        d = a | norm(S[2][l]);
         break;
       case Op::xor_:
-        d = a ^ int_norm(S[2][l], it);
+        d = a ^ norm(S[2][l]);
         break;
       case Op::not_:
         d = ~a;
@@ -1153,7 +1169,7 @@ void Executor::alu(Warp& w, const Instr& in, const Operand* o, uint32_t exec) {
         d = isa::ptx::bfe(a, uint32_t(S[2][l]), uint32_t(S[3][l]), wd, sgn);
         break;
       case Op::bfi:
-        d = isa::ptx::bfi(a, int_norm(S[2][l], it), uint32_t(S[3][l]), uint32_t(S[4][l]), wd);
+        d = isa::ptx::bfi(a, norm(S[2][l]), uint32_t(S[3][l]), uint32_t(S[4][l]), wd);
         break;
       case Op::popc:
         d = isa::ptx::popc(a, wd);
@@ -1179,13 +1195,14 @@ void Executor::alu(Warp& w, const Instr& in, const Operand* o, uint32_t exec) {
       default:
         break;
     }
-    set(w, o[0], l, d);
+    D0.put(l, d);
   });
 }
 
 void Executor::convert(Warp& w, const Instr& in, const Operand* o, uint32_t exec) {
   const uint64_t* S[8];
   sources(w, in, o, exec, S);
+  const Dst D0 = dest(w, o[0]);
   if (in.op == Op::cvta) {
     const bool to = in.flags & kToSpace;
     const uint64_t base = in.space == Space::shared  ? kSharedWindow
@@ -1193,7 +1210,7 @@ void Executor::convert(Warp& w, const Instr& in, const Operand* o, uint32_t exec
                                                      : 0;
     each(exec, [&](int l) {
       const uint64_t a = S[1][l];
-      set(w, o[0], l, to ? a - base : a + base);
+      D0.put(l, to ? a - base : a + base);
     });
     return;
   }
@@ -1212,7 +1229,7 @@ void Executor::convert(Warp& w, const Instr& in, const Operand* o, uint32_t exec
       const auto cv = [&](float x) {
         return d == Type::f16x2 ? f32_to_f16(x, r, mods) : f32_to_bf16(x, r, mods);
       };
-      set(w, o[0], l, uint64_t(cv(b)) | uint64_t(cv(a)) << 16);
+      D0.put(l, uint64_t(cv(b)) | uint64_t(cv(a)) << 16);
     });
     return;
   }
@@ -1311,15 +1328,17 @@ void Executor::convert(Warp& w, const Instr& in, const Operand* o, uint32_t exec
           break;
       }
     }
-    set(w, o[0], l, v);
+    D0.put(l, v);
   });
 }
 
 void Executor::compare_op(Warp& w, const Instr& in, const Operand* o, uint32_t exec) {
   const uint64_t* S[8];
   sources(w, in, o, exec, S);
+  const Dst D0 = dest(w, o[0]);
+  const Dst D1 = dest(w, o[1]);
   if (in.op == Op::selp) {
-    each(exec, [&](int l) { set(w, o[0], l, S[3][l] ? S[1][l] : S[2][l]); });
+    each(exec, [&](int l) { D0.put(l, S[3][l] ? S[1][l] : S[2][l]); });
     return;
   }
   if (in.op == Op::slct) {
@@ -1333,7 +1352,7 @@ void Executor::compare_op(Warp& w, const Instr& in, const Operand* o, uint32_t e
       } else {
         ge = int32_t(c) >= 0;
       }
-      set(w, o[0], l, ge ? S[1][l] : S[2][l]);
+      D0.put(l, ge ? S[1][l] : S[2][l]);
     });
     return;
   }
@@ -1376,15 +1395,15 @@ void Executor::compare_op(Warp& w, const Instr& in, const Operand* o, uint32_t e
     const bool r0 = cmp(a, b, 0);
     if (setp) {
       if (x2) {
-        set(w, o[0], l, combine(in.bop, r0, c));
-        set(w, o[1], l, combine(in.bop, cmp(a, b, 1), c));
+        D0.put(l, combine(in.bop, r0, c));
+        D1.put(l, combine(in.bop, cmp(a, b, 1), c));
       } else {
-        set(w, o[0], l, combine(in.bop, r0, c));
-        set(w, o[1], l, combine(in.bop, !r0, c));
+        D0.put(l, combine(in.bop, r0, c));
+        D1.put(l, combine(in.bop, !r0, c));
       }
     } else {
       const bool r = combine(in.bop, r0, c);
-      set(w, o[0], l, in.type == Type::f32 ? (r ? 0x3f800000u : 0u) : (r ? 0xffffffffu : 0u));
+      D0.put(l, in.type == Type::f32 ? (r ? 0x3f800000u : 0u) : (r ? 0xffffffffu : 0u));
     }
   });
 }
