@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <systemc>
 
+#include <array>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -45,9 +46,67 @@ struct RunArgs {
   std::string max_cycles, max_instructions;
   uint64_t seed = 1;
   std::string vcd, vcd_range;
+  std::string kernel, entry, grid, block;
+  uint64_t shared = 0;
+  std::vector<std::string> args;
 };
 
+// "X[,Y[,Z]]" of --grid/--block: positive numbers, missing ones 1.
+std::array<uint32_t, 3> parse_dim3(const std::string& text, const char* option) {
+  std::array<uint32_t, 3> d{1, 1, 1};
+  std::stringstream ss(text);
+  std::string part;
+  size_t i = 0;
+  while (std::getline(ss, part, ',')) {
+    char* end = nullptr;
+    const unsigned long v = part.empty() ? 0 : std::strtoul(part.c_str(), &end, 10);
+    if (i >= 3 || part.empty() || *end || v == 0 || v > UINT32_MAX || part[0] == '-')
+      throw Error(
+          fmt::format("run: {} wants X[,Y[,Z]] (positive numbers), got '{}'", option, text));
+    d[i++] = uint32_t(v);
+  }
+  if (i == 0) throw Error(fmt::format("run: {} wants X[,Y[,Z]], got '{}'", option, text));
+  return d;
+}
+
+int cmd_run_kernel(const RunArgs& a) {
+  if (!a.workload.empty() || !a.program.empty())
+    throw Error("run: give one of --workload, --program or --kernel");
+  if (a.entry.empty()) throw Error("run --kernel: --entry NAME is required");
+  if (a.grid.empty() || a.block.empty())
+    throw Error("run --kernel: --grid X[,Y[,Z]] and --block X[,Y[,Z]] are required");
+  if (!(a.load.empty() && a.save.empty()))
+    throw Error("run: --load and --save are for --program runs (a kernel takes --arg)");
+  std::vector<std::string> sets = a.sets;
+  if (!a.max_cycles.empty()) sets.push_back("limits.max_cycles=" + a.max_cycles);
+  if (!a.max_instructions.empty()) sets.push_back("limits.max_instructions=" + a.max_instructions);
+  const ArchConfig cfg = load_arch(a.arch, sets);
+  KernelLaunch launch;
+  launch.file = a.kernel;
+  launch.entry = a.entry;
+  launch.grid = parse_dim3(a.grid, "--grid");
+  launch.block = parse_dim3(a.block, "--block");
+  launch.shared_bytes = a.shared;
+  launch.args = a.args;
+  const std::string out = a.out.empty() ? driver::default_results_dir(a.kernel, cfg, sets) : a.out;
+  driver::RunOptions opt;
+  opt.functional = !a.no_functional;
+  if (!opt.functional) driver::run_kernel(cfg, launch, opt);  // refuses, before any folder
+  prepare_results_dir(out, a.force);
+  const RunResult r = driver::run_kernel(cfg, launch, opt);
+  write_results(out, cfg, r.workload, r);
+  std::cout << fmt::format("{} on {}: grid {}, block {}: values computed (no timing model yet)\n",
+                           r.workload, cfg.name, a.grid, a.block);
+  for (const auto& n : r.notes) std::cout << "  note: " << n << "\n";
+  std::string files;
+  for (const auto& f : r.files) files += ", " + f.first;
+  std::cout << fmt::format("results: {}/stats.json, report.md, config.resolved.yaml{}\n", out,
+                           files);
+  return 0;
+}
+
 int cmd_run(const RunArgs& a) {
+  if (!a.kernel.empty()) return cmd_run_kernel(a);
   if (a.workload.empty() == a.program.empty())
     throw Error("run: give exactly one of --workload FILE.yaml or --program FILE.s");
   ArchConfig cfg = load_arch(a.arch, a.sets);
@@ -145,6 +204,16 @@ int sc_main(int argc, char* argv[]) {
   run->add_option("--program", ra.program,
                   "program of the architecture's family: assembly text or its binary form "
                   "(xpusim asm)");
+  run->add_option("--kernel", ra.kernel,
+                  "a kernel from a file (GPU family: PTX as nvcc writes it)");
+  run->add_option("--entry", ra.entry, "--kernel: the .entry to launch");
+  run->add_option("--grid", ra.grid, "--kernel: grid dimensions X[,Y[,Z]]");
+  run->add_option("--block", ra.block, "--kernel: block dimensions X[,Y[,Z]]");
+  run->add_option("--shared", ra.shared, "--kernel: dynamic shared memory per block, bytes");
+  run->add_option("--arg", ra.args,
+                  "--kernel: NAME=FILE (a pointer: the file's bytes in device memory, written "
+                  "back to NAME.bin in the results folder) or NAME=VALUE (a scalar); every "
+                  "parameter once (repeatable)");
   run->add_option("--load", ra.load,
                   "--program runs: ADDR=FILE puts the file's bytes into device memory at ADDR "
                   "before the run (repeatable)");

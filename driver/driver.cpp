@@ -45,6 +45,8 @@ RunResult results_of(const Machine& m, MachineRun&& run) {
   r.dram_bytes = run.offchip_read_bytes + run.offchip_written_bytes;
   r.stats = std::move(run.stats);
   r.notes = std::move(run.notes);
+  r.timed = run.timed;
+  r.files = std::move(run.files);
   return r;
 }
 
@@ -219,6 +221,21 @@ RunResult run_program(const ArchConfig& cfg, const std::string& contents, const 
                         ? "program: no reference to check values against"
                         : "program: no reference to check values against (compare the --save "
                           "files with what you expect)");
+  return r;
+}
+
+RunResult run_kernel(const ArchConfig& cfg, const KernelLaunch& launch, const RunOptions& opt) {
+  if (!opt.functional)
+    throw Error(
+        "run --kernel: --no-functional: the GPU timing model is not built yet (kernels "
+        "run with values only)");
+  std::unique_ptr<Machine> machine = find_family(cfg.family).make(cfg);
+  RunResult r =
+      results_of(*machine, machine->run_kernel(launch, machine_options(launch.file, opt)));
+  r.workload = launch.entry;
+  r.notes.push_back(
+      "kernel: no reference to check values against (compare the <name>.bin "
+      "files with what you expect)");
   return r;
 }
 

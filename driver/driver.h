@@ -66,6 +66,10 @@ RunResult run_workload(const ArchConfig& cfg, const std::string& workload_file,
 RunResult run_program(const ArchConfig& cfg, const std::string& contents, const std::string& file,
                       const RunOptions& opt);
 
+// Runs a kernel from a file (families that run kernels: gpu) with values: its pointer
+// arguments' final contents become RunResult::files (<name>.bin).
+RunResult run_kernel(const ArchConfig& cfg, const KernelLaunch& launch, const RunOptions& opt);
+
 // The ISA tools of a family: assembly text to the binary program file, and back.
 std::vector<uint8_t> assemble(const std::string& family, const std::string& text,
                               const std::string& file);

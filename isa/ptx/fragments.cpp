@@ -89,31 +89,32 @@ bool mma_supported(MmaShape s, const MmaTypes& t) {
   return t.a == ElemType::f16 || t.a == ElemType::bf16;
 }
 
-FragShape mma_frag_shape(MmaShape s, Operand op, ElemType type) {
+FragShape mma_frag_shape(MmaShape s, FragOperand op, ElemType type) {
   const MmaDims d = mma_dims(s);
-  const int count = op == Operand::a ? d.m * d.k : (op == Operand::b ? d.k * d.n : d.m * d.n);
+  const int count =
+      op == FragOperand::a ? d.m * d.k : (op == FragOperand::b ? d.k * d.n : d.m * d.n);
   const int per_reg = 32 / elem_bits(type);
   return {count / kWarpSize / per_reg, per_reg};
 }
 
-RowCol mma_frag_elem(MmaShape s, Operand op, ElemType type, int lane, int i) {
+RowCol mma_frag_elem(MmaShape s, FragOperand op, ElemType type, int lane, int i) {
   const int g = lane >> 2, t = lane & 3;
-  if (op == Operand::c) return {g + 8 * ((i >> 1) & 1), t * 2 + (i & 1)};
+  if (op == FragOperand::c) return {g + 8 * ((i >> 1) & 1), t * 2 + (i & 1)};
   const bool is8 = type == ElemType::s8 || type == ElemType::u8;
   if (type == ElemType::tf32) {  // m16n8k8 .tf32 (9.7.14.5.7)
-    if (op == Operand::a) return {g + 8 * (i & 1), t + 4 * (i >> 1)};
+    if (op == FragOperand::a) return {g + 8 * (i & 1), t + 4 * (i >> 1)};
     return {t + 4 * i, g};
   }
   if (!is8) {  // .f16/.bf16: m16n8k8 (a0-a3, b0-b1) and m16n8k16 (a0-a7, b0-b3)
-    if (op == Operand::a) return {g + 8 * ((i >> 1) & 1), t * 2 + (i & 1) + 8 * (i >> 2)};
+    if (op == FragOperand::a) return {g + 8 * ((i >> 1) & 1), t * 2 + (i & 1) + 8 * (i >> 2)};
     return {t * 2 + (i & 1) + 8 * (i >> 1), g};
   }
   if (s == MmaShape::m16n8k16) {  // .s8/.u8 m16n8k16 (9.7.14.5.9)
-    if (op == Operand::a) return {g + 8 * (i >> 2), t * 4 + (i & 3)};
+    if (op == FragOperand::a) return {g + 8 * (i >> 2), t * 4 + (i & 3)};
     return {t * 4 + i, g};
   }
   // .s8/.u8 m16n8k32 (9.7.14.5.10)
-  if (op == Operand::a) return {g + 8 * ((i >> 2) & 1), t * 4 + (i & 3) + 16 * (i >> 3)};
+  if (op == FragOperand::a) return {g + 8 * ((i >> 2) & 1), t * 4 + (i & 3) + 16 * (i >> 3)};
   return {t * 4 + (i & 3) + 16 * (i >> 2), g};
 }
 
@@ -139,13 +140,15 @@ void mma_sync(MmaShape s, const MmaTypes& t, const WarpFrag& a, const WarpFrag& 
               const WarpFrag& c, WarpFrag& d) {
   const MmaDims dm = mma_dims(s);
   uint32_t A[16 * 32], B[32 * 8], C[16 * 8], D[16 * 8];
-  const FragShape fa = mma_frag_shape(s, Operand::a, t.a), fb = mma_frag_shape(s, Operand::b, t.b);
-  const FragShape fc = mma_frag_shape(s, Operand::c, t.c), fd = mma_frag_shape(s, Operand::c, t.d);
+  const FragShape fa = mma_frag_shape(s, FragOperand::a, t.a),
+                  fb = mma_frag_shape(s, FragOperand::b, t.b);
+  const FragShape fc = mma_frag_shape(s, FragOperand::c, t.c),
+                  fd = mma_frag_shape(s, FragOperand::c, t.d);
   unpack(a, fa, elem_bits(t.a), fa.regs * fa.per_reg, dm.k, A,
-         [&](int lane, int i) { return mma_frag_elem(s, Operand::a, t.a, lane, i); });
+         [&](int lane, int i) { return mma_frag_elem(s, FragOperand::a, t.a, lane, i); });
   unpack(b, fb, elem_bits(t.b), fb.regs * fb.per_reg, dm.n, B,
-         [&](int lane, int i) { return mma_frag_elem(s, Operand::b, t.b, lane, i); });
-  auto cmap = [&](int lane, int i) { return mma_frag_elem(s, Operand::c, t.c, lane, i); };
+         [&](int lane, int i) { return mma_frag_elem(s, FragOperand::b, t.b, lane, i); });
+  auto cmap = [&](int lane, int i) { return mma_frag_elem(s, FragOperand::c, t.c, lane, i); };
   unpack(c, fc, elem_bits(t.c), 4, dm.n, C, cmap);
   mma_reference(t, dm.m, dm.n, dm.k, A, B, C, D);
   pack(D, fd, elem_bits(t.d), 4, dm.n, d, cmap);
@@ -163,29 +166,29 @@ void ldmatrix_distribute(int num, bool trans, const uint16_t rows[32][8], WarpFr
     }
 }
 
-FragShape wmma_frag_shape(Operand op, ElemType type) {
-  if (op == Operand::c) return type == ElemType::f16 ? FragShape{4, 2} : FragShape{8, 1};
+FragShape wmma_frag_shape(FragOperand op, ElemType type) {
+  if (op == FragOperand::c) return type == ElemType::f16 ? FragShape{4, 2} : FragShape{8, 1};
   return type == ElemType::f16 ? FragShape{8, 2} : FragShape{4, 2};
 }
 
-RowCol wmma_frag_elem(Operand op, int lane, int i) {
+RowCol wmma_frag_elem(FragOperand op, int lane, int i) {
   const int g = lane >> 2, t = lane & 3;
   i &= 7;  // f16 A/B: elements 8-15 repeat 0-7
-  if (op == Operand::b) return {t * 2 + (i & 1) + 8 * ((i >> 1) & 1), g + 8 * (i >> 2)};
+  if (op == FragOperand::b) return {t * 2 + (i & 1) + 8 * ((i >> 1) & 1), g + 8 * (i >> 2)};
   return {g + 8 * ((i >> 1) & 1), t * 2 + (i & 1) + 8 * (i >> 2)};  // A, and C/D
 }
 
 void wmma_mma_sync(const MmaTypes& t, const WarpFrag& a, const WarpFrag& b, const WarpFrag& c,
                    WarpFrag& d) {
   uint32_t A[256], B[256], C[256], D[256];
-  auto map = [](Operand op) {
+  auto map = [](FragOperand op) {
     return [op](int lane, int i) { return wmma_frag_elem(op, lane, i); };
   };
-  unpack(a, wmma_frag_shape(Operand::a, t.a), elem_bits(t.a), 8, 16, A, map(Operand::a));
-  unpack(b, wmma_frag_shape(Operand::b, t.b), elem_bits(t.b), 8, 16, B, map(Operand::b));
-  unpack(c, wmma_frag_shape(Operand::c, t.c), elem_bits(t.c), 8, 16, C, map(Operand::c));
+  unpack(a, wmma_frag_shape(FragOperand::a, t.a), elem_bits(t.a), 8, 16, A, map(FragOperand::a));
+  unpack(b, wmma_frag_shape(FragOperand::b, t.b), elem_bits(t.b), 8, 16, B, map(FragOperand::b));
+  unpack(c, wmma_frag_shape(FragOperand::c, t.c), elem_bits(t.c), 8, 16, C, map(FragOperand::c));
   mma_reference(t, 16, 16, 16, A, B, C, D);
-  pack(D, wmma_frag_shape(Operand::c, t.d), elem_bits(t.d), 8, 16, d, map(Operand::c));
+  pack(D, wmma_frag_shape(FragOperand::c, t.d), elem_bits(t.d), 8, 16, d, map(FragOperand::c));
 }
 
 }  // namespace xpusim::isa::ptx

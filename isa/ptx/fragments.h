@@ -13,7 +13,7 @@ enum class MmaShape : uint8_t { m16n8k8, m16n8k16, m16n8k32 };
 // bits the multiply ignores), s8/u8 (bytes), f32 and s32 (accumulators).
 enum class ElemType : uint8_t { f16, bf16, tf32, s8, u8, f32, s32 };
 // The multiplicands A (M x K) and B (K x N), and the accumulator C / result D (M x N).
-enum class Operand : uint8_t { a, b, c };
+enum class FragOperand : uint8_t { a, b, c };
 
 struct RowCol {
   int row;
@@ -47,10 +47,10 @@ int elem_bits(ElemType t);
 MmaDims mma_dims(MmaShape s);
 bool mma_supported(MmaShape s, const MmaTypes& t);
 // Shape of one operand's fragment; type is that operand's element type.
-FragShape mma_frag_shape(MmaShape s, Operand op, ElemType type);
-// (row, col) in the operand's matrix of element i of lane's fragment; for Operand::a and ::b,
+FragShape mma_frag_shape(MmaShape s, FragOperand op, ElemType type);
+// (row, col) in the operand's matrix of element i of lane's fragment; for FragOperand::a and ::b,
 // type is the multiplicand type (the mapping of C/D does not depend on its type).
-RowCol mma_frag_elem(MmaShape s, Operand op, ElemType type, int lane, int i);
+RowCol mma_frag_elem(MmaShape s, FragOperand op, ElemType type, int lane, int i);
 // The whole warp's mma.sync: reads the A, B and C fragments, writes D's.
 void mma_sync(MmaShape s, const MmaTypes& t, const WarpFrag& a, const WarpFrag& b,
               const WarpFrag& c, WarpFrag& d);
@@ -86,8 +86,8 @@ void ldmatrix_distribute(int num, bool trans, const uint16_t rows[32][8], WarpFr
 // (16 elements): elements 8-15 repeat 0-7. The memory layout (.row/.col) only changes where
 // wmma.load/store find an element (wmma_offset), never which lane holds it.
 enum class WmmaLayout : uint8_t { row, col };
-FragShape wmma_frag_shape(Operand op, ElemType type);
-RowCol wmma_frag_elem(Operand op, int lane, int i);
+FragShape wmma_frag_shape(FragOperand op, ElemType type);
+RowCol wmma_frag_elem(FragOperand op, int lane, int i);
 // Element offset of (row, col) in memory for a layout and stride (leading dimension, elements).
 inline uint64_t wmma_offset(WmmaLayout l, uint32_t stride, int row, int col) {
   return l == WmmaLayout::row ? uint64_t(row) * stride + uint64_t(col)

@@ -741,7 +741,7 @@ uint32_t prmt(uint32_t a, uint32_t b, uint32_t c, PrmtMode mode) {
       {0x1010, 0x3232, 0x1010, 0x3232},  // rc16
   };
   uint32_t d = 0;
-  if (mode == PrmtMode::generic) {
+  if (mode == PrmtMode::none) {
     for (int i = 0; i < 4; ++i) {
       const uint32_t sel = (c >> (4 * i)) & 0xf;
       const uint32_t v = byte(sel);

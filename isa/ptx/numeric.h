@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "isa/ptx/instr.h"
+
 namespace xpusim::isa::ptx {
 
 // Floating-point rounding modifiers (.rn .rz .rm .rp, and .rna where PTX has it: cvt to tf32).
@@ -389,8 +391,8 @@ inline uint32_t clz(uint64_t a, int width) {
 }
 uint64_t brev(uint64_t a, int width);
 // prmt (9.7.9.7): byte permute of {b, a} with selector c.
-enum class PrmtMode : uint8_t { generic, f4e, b4e, rc8, ecl, ecr, rc16 };
-uint32_t prmt(uint32_t a, uint32_t b, uint32_t c, PrmtMode mode = PrmtMode::generic);
+// (PrmtMode is instr.h's: none is the generic form.)
+uint32_t prmt(uint32_t a, uint32_t b, uint32_t c, PrmtMode mode = PrmtMode::none);
 // dp4a / dp2a: byte (and half-word) dot products accumulated into c, wrapping at 32 bits.
 uint32_t dp4a(uint32_t a, uint32_t b, uint32_t c, bool a_signed, bool b_signed);
 uint32_t dp2a(uint32_t a, uint32_t b, uint32_t c, bool a_signed, bool b_signed, bool hi);

@@ -19,6 +19,11 @@ const FamilyInfo& find_family(const std::string& name) {
   return table().find(name);
 }
 
+MachineRun Machine::run_kernel(const KernelLaunch& launch, const MachineOptions&) {
+  throw Error("run --kernel " + launch.file +
+              ": this architecture's family runs programs and workloads, not kernels");
+}
+
 std::vector<const FamilyInfo*> families() {
   return table().all();
 }

@@ -8,10 +8,12 @@
 // SystemC elaborates once per process, so a machine runs one simulation per process.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "models/core/config.h"
@@ -57,6 +59,20 @@ struct MachineRun {
   std::unique_ptr<StatGroup> stats;  // the component tree's statistics
   std::vector<LayerSpan> layers;     // per layer the program's instructions are tagged with
   std::vector<std::string> notes;    // modelling notes worth printing with the results
+  // false for a run that computed values but no time (total_cycles means nothing then).
+  bool timed = true;
+  // Further files for the results folder (name -> bytes): a kernel run's buffers.
+  std::vector<std::pair<std::string, std::string>> files;
+};
+
+// A kernel launched from a file (families that run kernels: gpu). The family binds `args`
+// (NAME=FILE or NAME=VALUE) to the kernel's parameters.
+struct KernelLaunch {
+  std::string file;   // the kernel's source (PTX for the GPU family)
+  std::string entry;  // the kernel to launch
+  std::array<uint32_t, 3> grid{1, 1, 1}, block{1, 1, 1};
+  uint64_t shared_bytes = 0;  // dynamic shared memory per block
+  std::vector<std::string> args;
 };
 
 class Machine {
@@ -72,6 +88,8 @@ class Machine {
   // run (wrong family, out-of-bounds access, deadlock...).
   virtual MachineRun run(const isa::Program& program, ByteStore* memory,
                          const MachineOptions& opt) = 0;
+  // Runs a kernel from a file with values; the default refuses (the family runs programs).
+  virtual MachineRun run_kernel(const KernelLaunch& launch, const MachineOptions& opt);
 };
 
 struct FamilyInfo {
@@ -82,6 +100,9 @@ struct FamilyInfo {
   // Workloads (paths from the source tree) every preset of the family must run with values
   // checked: the conformance tests run them without naming any family.
   std::vector<std::string> smoke_workloads;
+  // false while a family runs only kernels from files (Machine::run_kernel): it has no
+  // compiler target, ISA tools or smoke workloads yet, and the conformance tests skip those.
+  bool compiles_workloads = true;
 };
 
 // Registers a family; called from a static initialiser in the family's object library.

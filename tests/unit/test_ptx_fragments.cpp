@@ -112,36 +112,36 @@ TEST_CASE("ptx fragments: mma fragment shapes and full coverage of every operand
   for (const Case& c : kCases) {
     REQUIRE(mma_supported(c.shape, c.types));
     const MmaDims d = mma_dims(c.shape);
-    const FragShape fa = mma_frag_shape(c.shape, Operand::a, c.types.a);
-    const FragShape fb = mma_frag_shape(c.shape, Operand::b, c.types.b);
-    const FragShape fc = mma_frag_shape(c.shape, Operand::c, c.types.c);
+    const FragShape fa = mma_frag_shape(c.shape, FragOperand::a, c.types.a);
+    const FragShape fb = mma_frag_shape(c.shape, FragOperand::b, c.types.b);
+    const FragShape fc = mma_frag_shape(c.shape, FragOperand::c, c.types.c);
     REQUIRE(fa.regs * fa.per_reg * kWarpSize == d.m * d.k);
     REQUIRE(fb.regs * fb.per_reg * kWarpSize == d.k * d.n);
     REQUIRE(fc.regs * fc.per_reg * kWarpSize == d.m * d.n);
     require_covers_once(d.m, d.k, fa.regs * fa.per_reg, [&](int lane, int i) {
-      return mma_frag_elem(c.shape, Operand::a, c.types.a, lane, i);
+      return mma_frag_elem(c.shape, FragOperand::a, c.types.a, lane, i);
     });
     require_covers_once(d.k, d.n, fb.regs * fb.per_reg, [&](int lane, int i) {
-      return mma_frag_elem(c.shape, Operand::b, c.types.b, lane, i);
+      return mma_frag_elem(c.shape, FragOperand::b, c.types.b, lane, i);
     });
     require_covers_once(d.m, d.n, 4, [&](int lane, int i) {
-      return mma_frag_elem(c.shape, Operand::c, c.types.c, lane, i);
+      return mma_frag_elem(c.shape, FragOperand::c, c.types.c, lane, i);
     });
   }
   // Register counts as the PTX ISA lists them.
-  REQUIRE(mma_frag_shape(MmaShape::m16n8k16, Operand::a, ElemType::f16).regs == 4);
-  REQUIRE(mma_frag_shape(MmaShape::m16n8k16, Operand::b, ElemType::bf16).regs == 2);
-  REQUIRE(mma_frag_shape(MmaShape::m16n8k16, Operand::c, ElemType::f16).regs == 2);
-  REQUIRE(mma_frag_shape(MmaShape::m16n8k16, Operand::c, ElemType::f32).regs == 4);
-  REQUIRE(mma_frag_shape(MmaShape::m16n8k8, Operand::a, ElemType::f16).regs == 2);
-  REQUIRE(mma_frag_shape(MmaShape::m16n8k8, Operand::b, ElemType::f16).regs == 1);
-  REQUIRE(mma_frag_shape(MmaShape::m16n8k8, Operand::a, ElemType::tf32).regs == 4);
-  REQUIRE(mma_frag_shape(MmaShape::m16n8k8, Operand::b, ElemType::tf32).regs == 2);
-  REQUIRE(mma_frag_shape(MmaShape::m16n8k16, Operand::a, ElemType::s8).regs == 2);
-  REQUIRE(mma_frag_shape(MmaShape::m16n8k16, Operand::b, ElemType::u8).regs == 1);
-  REQUIRE(mma_frag_shape(MmaShape::m16n8k32, Operand::a, ElemType::s8).regs == 4);
-  REQUIRE(mma_frag_shape(MmaShape::m16n8k32, Operand::b, ElemType::s8).regs == 2);
-  REQUIRE(mma_frag_shape(MmaShape::m16n8k32, Operand::c, ElemType::s32).regs == 4);
+  REQUIRE(mma_frag_shape(MmaShape::m16n8k16, FragOperand::a, ElemType::f16).regs == 4);
+  REQUIRE(mma_frag_shape(MmaShape::m16n8k16, FragOperand::b, ElemType::bf16).regs == 2);
+  REQUIRE(mma_frag_shape(MmaShape::m16n8k16, FragOperand::c, ElemType::f16).regs == 2);
+  REQUIRE(mma_frag_shape(MmaShape::m16n8k16, FragOperand::c, ElemType::f32).regs == 4);
+  REQUIRE(mma_frag_shape(MmaShape::m16n8k8, FragOperand::a, ElemType::f16).regs == 2);
+  REQUIRE(mma_frag_shape(MmaShape::m16n8k8, FragOperand::b, ElemType::f16).regs == 1);
+  REQUIRE(mma_frag_shape(MmaShape::m16n8k8, FragOperand::a, ElemType::tf32).regs == 4);
+  REQUIRE(mma_frag_shape(MmaShape::m16n8k8, FragOperand::b, ElemType::tf32).regs == 2);
+  REQUIRE(mma_frag_shape(MmaShape::m16n8k16, FragOperand::a, ElemType::s8).regs == 2);
+  REQUIRE(mma_frag_shape(MmaShape::m16n8k16, FragOperand::b, ElemType::u8).regs == 1);
+  REQUIRE(mma_frag_shape(MmaShape::m16n8k32, FragOperand::a, ElemType::s8).regs == 4);
+  REQUIRE(mma_frag_shape(MmaShape::m16n8k32, FragOperand::b, ElemType::s8).regs == 2);
+  REQUIRE(mma_frag_shape(MmaShape::m16n8k32, FragOperand::c, ElemType::s32).regs == 4);
   // Combinations PTX does not have.
   REQUIRE(!mma_supported(MmaShape::m16n8k32,
                          {ElemType::f16, ElemType::f16, ElemType::f32, ElemType::f32}));
@@ -158,7 +158,7 @@ TEST_CASE("ptx fragments: mma fragment shapes and full coverage of every operand
 TEST_CASE("ptx fragments: mma mappings match the PTX ISA formulas at sample lanes", "[ptx]") {
   // Lane 13: groupID 3, threadID_in_group 1.
   auto a16 = [](int i) {
-    return mma_frag_elem(MmaShape::m16n8k16, Operand::a, ElemType::f16, 13, i);
+    return mma_frag_elem(MmaShape::m16n8k16, FragOperand::a, ElemType::f16, 13, i);
   };
   REQUIRE(a16(0).row == 3);
   REQUIRE(a16(0).col == 2);
@@ -168,31 +168,31 @@ TEST_CASE("ptx fragments: mma mappings match the PTX ISA formulas at sample lane
   REQUIRE(a16(5).col == 11);
   REQUIRE(a16(7).row == 11);
   REQUIRE(a16(7).col == 11);
-  const RowCol b3 = mma_frag_elem(MmaShape::m16n8k16, Operand::b, ElemType::bf16, 13, 3);
+  const RowCol b3 = mma_frag_elem(MmaShape::m16n8k16, FragOperand::b, ElemType::bf16, 13, 3);
   REQUIRE(b3.row == 11);
   REQUIRE(b3.col == 3);
-  const RowCol c2 = mma_frag_elem(MmaShape::m16n8k16, Operand::c, ElemType::f32, 13, 2);
+  const RowCol c2 = mma_frag_elem(MmaShape::m16n8k16, FragOperand::c, ElemType::f32, 13, 2);
   REQUIRE(c2.row == 11);
   REQUIRE(c2.col == 2);
-  const RowCol t1 = mma_frag_elem(MmaShape::m16n8k8, Operand::a, ElemType::tf32, 13, 1);
+  const RowCol t1 = mma_frag_elem(MmaShape::m16n8k8, FragOperand::a, ElemType::tf32, 13, 1);
   REQUIRE(t1.row == 11);
   REQUIRE(t1.col == 1);
-  const RowCol t2 = mma_frag_elem(MmaShape::m16n8k8, Operand::a, ElemType::tf32, 13, 2);
+  const RowCol t2 = mma_frag_elem(MmaShape::m16n8k8, FragOperand::a, ElemType::tf32, 13, 2);
   REQUIRE(t2.row == 3);
   REQUIRE(t2.col == 5);
-  const RowCol tb = mma_frag_elem(MmaShape::m16n8k8, Operand::b, ElemType::tf32, 13, 1);
+  const RowCol tb = mma_frag_elem(MmaShape::m16n8k8, FragOperand::b, ElemType::tf32, 13, 1);
   REQUIRE(tb.row == 5);
   REQUIRE(tb.col == 3);
-  const RowCol i8a = mma_frag_elem(MmaShape::m16n8k16, Operand::a, ElemType::s8, 13, 6);
+  const RowCol i8a = mma_frag_elem(MmaShape::m16n8k16, FragOperand::a, ElemType::s8, 13, 6);
   REQUIRE(i8a.row == 11);
   REQUIRE(i8a.col == 6);
-  const RowCol k32a = mma_frag_elem(MmaShape::m16n8k32, Operand::a, ElemType::u8, 13, 9);
+  const RowCol k32a = mma_frag_elem(MmaShape::m16n8k32, FragOperand::a, ElemType::u8, 13, 9);
   REQUIRE(k32a.row == 3);
   REQUIRE(k32a.col == 21);
-  const RowCol k32a2 = mma_frag_elem(MmaShape::m16n8k32, Operand::a, ElemType::u8, 13, 14);
+  const RowCol k32a2 = mma_frag_elem(MmaShape::m16n8k32, FragOperand::a, ElemType::u8, 13, 14);
   REQUIRE(k32a2.row == 11);
   REQUIRE(k32a2.col == 22);
-  const RowCol k32b = mma_frag_elem(MmaShape::m16n8k32, Operand::b, ElemType::s8, 13, 5);
+  const RowCol k32b = mma_frag_elem(MmaShape::m16n8k32, FragOperand::b, ElemType::s8, 13, 5);
   REQUIRE(k32b.row == 21);
   REQUIRE(k32b.col == 3);
 }
@@ -213,10 +213,10 @@ TEST_CASE("ptx fragments: ldmatrix x4 and x2.trans deliver the mma.m16n8k16 frag
   }
   WarpFrag fa;
   ldmatrix_distribute(4, false, rows, fa);
-  const FragShape sa = mma_frag_shape(MmaShape::m16n8k16, Operand::a, ElemType::f16);
+  const FragShape sa = mma_frag_shape(MmaShape::m16n8k16, FragOperand::a, ElemType::f16);
   for (int lane = 0; lane < 32; ++lane)
     for (int i = 0; i < 8; ++i) {
-      const RowCol rc = mma_frag_elem(MmaShape::m16n8k16, Operand::a, ElemType::f16, lane, i);
+      const RowCol rc = mma_frag_elem(MmaShape::m16n8k16, FragOperand::a, ElemType::f16, lane, i);
       REQUIRE(frag_get(fa, sa, 16, lane, i) == A[rc.row][rc.col]);
     }
   // x2.trans on B: matrix 0 is rows k 0-7, matrix 1 rows k 8-15 (memory rows of B).
@@ -224,10 +224,10 @@ TEST_CASE("ptx fragments: ldmatrix x4 and x2.trans deliver the mma.m16n8k16 frag
     for (int c = 0; c < 8; ++c) rows[lane][c] = B[lane][c];
   WarpFrag fb;
   ldmatrix_distribute(2, true, rows, fb);
-  const FragShape sb = mma_frag_shape(MmaShape::m16n8k16, Operand::b, ElemType::f16);
+  const FragShape sb = mma_frag_shape(MmaShape::m16n8k16, FragOperand::b, ElemType::f16);
   for (int lane = 0; lane < 32; ++lane)
     for (int i = 0; i < 4; ++i) {
-      const RowCol rc = mma_frag_elem(MmaShape::m16n8k16, Operand::b, ElemType::f16, lane, i);
+      const RowCol rc = mma_frag_elem(MmaShape::m16n8k16, FragOperand::b, ElemType::f16, lane, i);
       REQUIRE(frag_get(fb, sb, 16, lane, i) == B[rc.row][rc.col]);
     }
   // x1 without .trans: lane l holds row l/4, columns 2(l%4) and 2(l%4)+1 (Figure 104).
@@ -252,21 +252,21 @@ TEST_CASE("ptx fragments: gather, mma.sync on the warp, scatter equals D = A*B +
         for (auto& x : C) x = 0x7ffffff0u;  // the sum wraps past INT32_MAX
       // Gather each operand into the warp's registers with the mapping.
       WarpFrag fa, fb, fc, fd;
-      const FragShape sa = mma_frag_shape(c.shape, Operand::a, c.types.a);
-      const FragShape sb = mma_frag_shape(c.shape, Operand::b, c.types.b);
-      const FragShape sc = mma_frag_shape(c.shape, Operand::c, c.types.c);
-      const FragShape sd = mma_frag_shape(c.shape, Operand::c, c.types.d);
+      const FragShape sa = mma_frag_shape(c.shape, FragOperand::a, c.types.a);
+      const FragShape sb = mma_frag_shape(c.shape, FragOperand::b, c.types.b);
+      const FragShape sc = mma_frag_shape(c.shape, FragOperand::c, c.types.c);
+      const FragShape sd = mma_frag_shape(c.shape, FragOperand::c, c.types.d);
       for (int lane = 0; lane < kWarpSize; ++lane) {
         for (int i = 0; i < sa.regs * sa.per_reg; ++i) {
-          const RowCol rc = mma_frag_elem(c.shape, Operand::a, c.types.a, lane, i);
+          const RowCol rc = mma_frag_elem(c.shape, FragOperand::a, c.types.a, lane, i);
           frag_set(fa, sa, elem_bits(c.types.a), lane, i, A[size_t(rc.row * d.k + rc.col)]);
         }
         for (int i = 0; i < sb.regs * sb.per_reg; ++i) {
-          const RowCol rc = mma_frag_elem(c.shape, Operand::b, c.types.b, lane, i);
+          const RowCol rc = mma_frag_elem(c.shape, FragOperand::b, c.types.b, lane, i);
           frag_set(fb, sb, elem_bits(c.types.b), lane, i, B[size_t(rc.row * d.n + rc.col)]);
         }
         for (int i = 0; i < 4; ++i) {
-          const RowCol rc = mma_frag_elem(c.shape, Operand::c, c.types.c, lane, i);
+          const RowCol rc = mma_frag_elem(c.shape, FragOperand::c, c.types.c, lane, i);
           frag_set(fc, sc, elem_bits(c.types.c), lane, i, C[size_t(rc.row * d.n + rc.col)]);
         }
       }
@@ -274,7 +274,7 @@ TEST_CASE("ptx fragments: gather, mma.sync on the warp, scatter equals D = A*B +
       const std::vector<uint32_t> want = expected(c.types, d.m, d.n, d.k, A, B, C);
       for (int lane = 0; lane < kWarpSize; ++lane)
         for (int i = 0; i < 4; ++i) {
-          const RowCol rc = mma_frag_elem(c.shape, Operand::c, c.types.d, lane, i);
+          const RowCol rc = mma_frag_elem(c.shape, FragOperand::c, c.types.d, lane, i);
           INFO("shape " << int(c.shape) << " a " << int(c.types.a) << " lane " << lane << " i "
                         << i);
           REQUIRE(frag_get(fd, sd, elem_bits(c.types.d), lane, i) ==
@@ -307,34 +307,34 @@ TEST_CASE("ptx fragments: mma_reference accumulates exact products in f32, in k 
 
 TEST_CASE("ptx fragments: wmma fragments cover the matrices; f16 A/B repeat elements 0-7",
           "[ptx]") {
-  for (Operand op : {Operand::a, Operand::b, Operand::c})
+  for (FragOperand op : {FragOperand::a, FragOperand::b, FragOperand::c})
     require_covers_once(16, 16, 8, [&](int lane, int i) { return wmma_frag_elem(op, lane, i); });
   for (int lane = 0; lane < kWarpSize; ++lane)
     for (int i = 0; i < 8; ++i) {
-      REQUIRE(wmma_frag_elem(Operand::a, lane, i + 8).row ==
-              wmma_frag_elem(Operand::a, lane, i).row);
-      REQUIRE(wmma_frag_elem(Operand::b, lane, i + 8).col ==
-              wmma_frag_elem(Operand::b, lane, i).col);
+      REQUIRE(wmma_frag_elem(FragOperand::a, lane, i + 8).row ==
+              wmma_frag_elem(FragOperand::a, lane, i).row);
+      REQUIRE(wmma_frag_elem(FragOperand::b, lane, i + 8).col ==
+              wmma_frag_elem(FragOperand::b, lane, i).col);
       // A and the first half of C/B are the mma.m16n8k16 fragments.
-      const RowCol a = wmma_frag_elem(Operand::a, lane, i);
-      const RowCol ma = mma_frag_elem(MmaShape::m16n8k16, Operand::a, ElemType::f16, lane, i);
+      const RowCol a = wmma_frag_elem(FragOperand::a, lane, i);
+      const RowCol ma = mma_frag_elem(MmaShape::m16n8k16, FragOperand::a, ElemType::f16, lane, i);
       REQUIRE(a.row == ma.row);
       REQUIRE(a.col == ma.col);
       if (i < 4) {
-        const RowCol b = wmma_frag_elem(Operand::b, lane, i);
-        const RowCol mb = mma_frag_elem(MmaShape::m16n8k16, Operand::b, ElemType::f16, lane, i);
+        const RowCol b = wmma_frag_elem(FragOperand::b, lane, i);
+        const RowCol mb = mma_frag_elem(MmaShape::m16n8k16, FragOperand::b, ElemType::f16, lane, i);
         REQUIRE(b.row == mb.row);
         REQUIRE(b.col == mb.col);
-        const RowCol c = wmma_frag_elem(Operand::c, lane, i);
-        const RowCol mc = mma_frag_elem(MmaShape::m16n8k16, Operand::c, ElemType::f32, lane, i);
+        const RowCol c = wmma_frag_elem(FragOperand::c, lane, i);
+        const RowCol mc = mma_frag_elem(MmaShape::m16n8k16, FragOperand::c, ElemType::f32, lane, i);
         REQUIRE(c.row == mc.row);
         REQUIRE(c.col == mc.col);
       }
     }
-  REQUIRE(wmma_frag_shape(Operand::a, ElemType::f16).regs == 8);
-  REQUIRE(wmma_frag_shape(Operand::a, ElemType::bf16).regs == 4);
-  REQUIRE(wmma_frag_shape(Operand::c, ElemType::f32).regs == 8);
-  REQUIRE(wmma_frag_shape(Operand::c, ElemType::f16).regs == 4);
+  REQUIRE(wmma_frag_shape(FragOperand::a, ElemType::f16).regs == 8);
+  REQUIRE(wmma_frag_shape(FragOperand::a, ElemType::bf16).regs == 4);
+  REQUIRE(wmma_frag_shape(FragOperand::c, ElemType::f32).regs == 8);
+  REQUIRE(wmma_frag_shape(FragOperand::c, ElemType::f16).regs == 4);
 }
 
 TEST_CASE("ptx fragments: wmma.load, wmma.mma, wmma.store with row/col layouts and a stride",
@@ -368,7 +368,7 @@ TEST_CASE("ptx fragments: wmma.load, wmma.mma, wmma.store with row/col layouts a
         }
       // wmma.load: every element of every lane's fragment from its address.
       WarpFrag fa, fb, fc, fd;
-      auto load = [&](Operand op, ElemType et, WmmaLayout l, const std::vector<uint32_t>& mem,
+      auto load = [&](FragOperand op, ElemType et, WmmaLayout l, const std::vector<uint32_t>& mem,
                       WarpFrag& f) {
         const FragShape s = wmma_frag_shape(op, et);
         for (int lane = 0; lane < kWarpSize; ++lane)
@@ -377,15 +377,15 @@ TEST_CASE("ptx fragments: wmma.load, wmma.mma, wmma.store with row/col layouts a
             frag_set(f, s, elem_bits(et), lane, i, mem[wmma_offset(l, stride, rc.row, rc.col)]);
           }
       };
-      load(Operand::a, t.a, la, ma, fa);
-      load(Operand::b, t.b, lb, mb, fb);
-      load(Operand::c, t.c, lc, mc, fc);
+      load(FragOperand::a, t.a, la, ma, fa);
+      load(FragOperand::b, t.b, lb, mb, fb);
+      load(FragOperand::c, t.c, lc, mc, fc);
       wmma_mma_sync(t, fa, fb, fc, fd);
       // wmma.store of D with C's layout.
-      const FragShape sd = wmma_frag_shape(Operand::c, t.d);
+      const FragShape sd = wmma_frag_shape(FragOperand::c, t.d);
       for (int lane = 0; lane < kWarpSize; ++lane)
         for (int i = 0; i < sd.regs * sd.per_reg; ++i) {
-          const RowCol rc = wmma_frag_elem(Operand::c, lane, i);
+          const RowCol rc = wmma_frag_elem(FragOperand::c, lane, i);
           md[wmma_offset(lc, stride, rc.row, rc.col)] = frag_get(fd, sd, elem_bits(t.d), lane, i);
         }
       const std::vector<uint32_t> want = expected(t, 16, 16, 16, A, B, C);

@@ -1,0 +1,83 @@
+// The GPU family's functional PTX executor: runs a decoded kernel (isa/ptx/module.h) over a
+// grid, warp by warp, on a device memory; values only, no time (docs/models/gpu.md).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "isa/ptx/module.h"
+
+namespace xpusim::gpu {
+
+struct Dim3 {
+  uint32_t x = 1, y = 1, z = 1;
+  uint64_t count() const { return uint64_t(x) * y * z; }
+};
+
+struct LaunchShape {
+  Dim3 grid, block;
+  uint64_t dynamic_shared = 0;  // bytes of `.extern .shared` per block
+};
+
+// Global memory: one address range from kGlobalBase; each allocation 256-byte aligned, and
+// every access must lie inside one allocation.
+class DeviceMemory {
+ public:
+  static constexpr uint64_t kGlobalBase = uint64_t(1) << 32;
+  explicit DeviceMemory(uint64_t capacity) : capacity_(capacity) {}
+  // A zero-filled allocation; Error naming `what` when the device memory is full.
+  uint64_t alloc(uint64_t bytes, const std::string& what);
+  uint8_t* data(uint64_t addr) { return bytes_.data() + (addr - kGlobalBase); }
+  // True when [addr, addr + n) lies inside one allocation.
+  bool contains(uint64_t addr, uint64_t n) const;
+
+ private:
+  struct Range {
+    uint64_t begin, end;
+  };
+  uint64_t capacity_;
+  std::vector<uint8_t> bytes_;
+  std::vector<Range> ranges_;  // in address order
+  mutable size_t last_ = 0;    // the allocation the previous access hit
+};
+
+// Warp-instruction classes counted by the executor.
+enum class InstrClass : uint8_t {
+  integer,  // integer and bit arithmetic, compare/select on integers, moves
+  fp32,
+  fp64,
+  half,     // f16/bf16 and packed f16x2/bf16x2 arithmetic
+  sfu,      // rcp sqrt rsqrt ex2 lg2 sin cos tanh
+  convert,  // cvt, cvta
+  memory,   // ld st
+  atomic,   // atom red
+  async,    // cp.async and its groups
+  tensor,   // ldmatrix mma wmma
+  warp,     // shfl vote match activemask
+  control,  // bra ret exit bar membar fence nanosleep trap brkpt
+  count_
+};
+const char* class_name(InstrClass c);
+
+struct ExecStats {
+  std::array<uint64_t, size_t(InstrClass::count_)> by_class{};
+  uint64_t warp_instructions = 0;  // executed (each counts once, whatever its active lanes)
+  uint64_t thread_instructions = 0;
+  uint64_t blocks = 0, warps = 0, threads = 0;
+};
+
+struct ExecConfig {
+  int sms = 1;  // %nsmid; a block's %smid is its linear index modulo this
+  // Warp-instructions after which the run stops with an error (limits.max_instructions).
+  uint64_t max_instructions = UINT64_MAX;
+};
+
+// Runs kernel `k` of module `m`: `params` is its param space (Kernel::param_bytes, arguments
+// at their offsets). Blocks run one after another in linear order; the warps of a block are
+// interleaved at barriers. Throws Error for a bad access, a barrier that cannot complete, trap.
+ExecStats execute(const isa::ptx::Module& m, const isa::ptx::Kernel& k, const LaunchShape& shape,
+                  const std::vector<uint8_t>& params, DeviceMemory& mem, const ExecConfig& cfg);
+
+}  // namespace xpusim::gpu

@@ -1,0 +1,269 @@
+// The GPU family: its registration, and the Machine that runs a PTX kernel from a file on the
+// functional executor (values only: the timing model is a later step).
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
+
+#include "isa/ptx/module.h"
+#include "isa/ptx/numeric.h"
+#include "models/core/limits.h"
+#include "models/core/machine.h"
+#include "models/gpu/exec.h"
+#include "models/gpu/params.h"
+
+namespace xpusim::gpu {
+namespace {
+
+using isa::ptx::Param;
+using isa::ptx::Type;
+
+std::string param_list(const isa::ptx::Kernel& k) {
+  std::string s;
+  for (const Param& p : k.params)
+    s += fmt::format("\n  {} (.{}{})", p.name, isa::ptx::type_name(p.type),
+                     p.size > isa::ptx::type_bytes(p.type) ? fmt::format("[{}]", p.size) : "");
+  return s.empty() ? " (none)" : s;
+}
+
+// A scalar argument's bytes from its text, parsed by the parameter's type.
+bool parse_scalar(const Param& p, const std::string& text, uint64_t& bits) {
+  if (text.empty()) return false;
+  const char* b = text.c_str();
+  char* end = nullptr;
+  errno = 0;
+  switch (p.type) {
+    case Type::f32: {
+      const float f = std::strtof(b, &end);
+      bits = isa::ptx::f32_bits(f);
+      break;
+    }
+    case Type::f64: {
+      const double d = std::strtod(b, &end);
+      bits = isa::ptx::f64_bits(d);
+      break;
+    }
+    default: {
+      const bool neg = text[0] == '-';
+      if (neg) {
+        const long long v = std::strtoll(b, &end, 0);
+        bits = uint64_t(v);
+      } else {
+        bits = std::strtoull(b, &end, 0);
+      }
+      const int w = int(p.size) * 8;
+      if (w < 64) {
+        // Signed or unsigned range of the width (a .u32 may take an s32 value).
+        const int64_t lo = -(int64_t(1) << (w - 1));
+        const uint64_t hi = (uint64_t(1) << w) - 1;
+        if (neg ? int64_t(bits) < lo : bits > hi) return false;
+      }
+      break;
+    }
+  }
+  return errno == 0 && end && *end == 0;
+}
+
+class GpuMachine final : public Machine {
+ public:
+  explicit GpuMachine(const ArchConfig& cfg)
+      : name_(cfg.name), p_(cfg.values), limits_(cfg.values) {}
+
+  uint64_t memory_bytes() const override { return uint64_t(p_.memory_bytes); }
+  double clock_mhz() const override { return p_.clock_mhz; }
+  std::vector<Peak> peaks() const override { return {}; }
+
+  MachineRun run(const isa::Program&, ByteStore*, const MachineOptions& opt) override {
+    throw Error(opt.source +
+                ": the GPU family runs PTX kernels: xpusim run --kernel FILE.ptx --entry NAME "
+                "(its compiler target is not built yet)");
+  }
+
+  MachineRun run_kernel(const KernelLaunch& launch, const MachineOptions&) override {
+    const isa::ptx::Module m = isa::ptx::load_module(launch.file);
+    const isa::ptx::Kernel* k = m.find_kernel(launch.entry);
+    if (!k || !k->is_entry) {
+      std::string entries;
+      for (const auto& e : m.kernels)
+        if (e.is_entry) entries += (entries.empty() ? "" : ", ") + e.name;
+      throw Error(fmt::format("{}: no .entry '{}' (entries: {})", launch.file, launch.entry,
+                              entries.empty() ? "none" : entries));
+    }
+    LaunchShape shape;
+    shape.grid = {launch.grid[0], launch.grid[1], launch.grid[2]};
+    shape.block = {launch.block[0], launch.block[1], launch.block[2]};
+    shape.dynamic_shared = launch.shared_bytes;
+    check_launch(*k, shape);
+
+    DeviceMemory mem(uint64_t(p_.memory_bytes));
+    std::vector<uint8_t> params(k->param_bytes, 0);
+    struct Buffer {
+      std::string name;
+      uint64_t addr, bytes;
+    };
+    std::vector<Buffer> buffers;
+    std::map<std::string, std::string> given;
+    for (const std::string& a : launch.args) {
+      const size_t eq = a.find('=');
+      if (eq == std::string::npos || eq == 0)
+        throw Error(fmt::format("--arg '{}': expected NAME=FILE or NAME=VALUE; kernel {} takes:{}",
+                                a, k->name, param_list(*k)));
+      const std::string name = a.substr(0, eq);
+      const auto it = std::find_if(k->params.begin(), k->params.end(),
+                                   [&](const Param& p) { return p.name == name; });
+      if (it == k->params.end())
+        throw Error(fmt::format("--arg {}: kernel {} has no parameter '{}'; it takes:{}", a,
+                                k->name, name, param_list(*k)));
+      if (!given.emplace(name, a.substr(eq + 1)).second)
+        throw Error(
+            fmt::format("--arg {}: parameter '{}' of kernel {} is bound twice", a, name, k->name));
+    }
+    std::string missing;
+    for (const Param& p : k->params)
+      if (!given.count(p.name)) missing += (missing.empty() ? "" : ", ") + p.name;
+    if (!missing.empty())
+      throw Error(fmt::format("{}: kernel {}: no --arg for {}; every parameter needs one:{}",
+                              k->loc.str(), k->name, missing, param_list(*k)));
+    for (const Param& p : k->params) {
+      const std::string& text = given[p.name];
+      uint64_t bits = 0;
+      const bool wide = p.size == 8 && !isa::ptx::is_float(p.type);
+      const bool array = p.size > isa::ptx::type_bytes(p.type);
+      if (!array && !(p.is_ptr) && parse_scalar(p, text, bits)) {
+        std::memcpy(params.data() + p.offset, &bits, p.size);
+        continue;
+      }
+      if (!wide && !array && !p.is_ptr)
+        throw Error(
+            fmt::format("--arg {}={}: not a .{} value", p.name, text, isa::ptx::type_name(p.type)));
+      std::ifstream in(text, std::ios::binary);
+      if (!in)
+        throw Error(fmt::format("--arg {}={}: cannot read the file (a .{} parameter takes {})",
+                                p.name, text, isa::ptx::type_name(p.type),
+                                array ? "a file of its bytes" : "a file or a number"));
+      const std::string bytes((std::istreambuf_iterator<char>(in)),
+                              std::istreambuf_iterator<char>());
+      if (array) {
+        if (bytes.size() != p.size)
+          throw Error(fmt::format("--arg {}={}: the parameter has {} bytes, the file {}", p.name,
+                                  text, p.size, bytes.size()));
+        std::memcpy(params.data() + p.offset, bytes.data(), p.size);
+        continue;
+      }
+      const uint64_t addr = mem.alloc(bytes.size(), "--arg " + p.name);
+      std::memcpy(mem.data(addr), bytes.data(), bytes.size());
+      std::memcpy(params.data() + p.offset, &addr, 8);
+      buffers.push_back({p.name, addr, bytes.size()});
+    }
+
+    ExecConfig ec;
+    ec.sms = p_.sms;
+    ec.max_instructions = limits_.max_instructions;
+    const ExecStats st = execute(m, *k, shape, params, mem, ec);
+
+    MachineRun r;
+    r.timed = false;
+    for (const Buffer& b : buffers)
+      r.files.emplace_back(b.name + ".bin",
+                           std::string(reinterpret_cast<const char*>(mem.data(b.addr)), b.bytes));
+    r.stats = std::make_unique<StatGroup>("gpu", "GPU (functional PTX executor)");
+    StatGroup& launch_g = r.stats->group("launch", "the kernel launch");
+    launch_g.counter("grid_x", "blocks", "gridDim.x") = shape.grid.x;
+    launch_g.counter("grid_y", "blocks", "gridDim.y") = shape.grid.y;
+    launch_g.counter("grid_z", "blocks", "gridDim.z") = shape.grid.z;
+    launch_g.counter("block_x", "threads", "blockDim.x") = shape.block.x;
+    launch_g.counter("block_y", "threads", "blockDim.y") = shape.block.y;
+    launch_g.counter("block_z", "threads", "blockDim.z") = shape.block.z;
+    launch_g.counter("dynamic_shared_bytes", "bytes", "dynamic shared memory per block") =
+        shape.dynamic_shared;
+    launch_g.counter("static_shared_bytes", "bytes", "static shared memory per block") =
+        k->code.shared_bytes;
+    launch_g.counter("blocks", "blocks", "thread blocks run") = st.blocks;
+    launch_g.counter("warps", "warps", "warps run") = st.warps;
+    launch_g.counter("threads", "threads", "threads run") = st.threads;
+    StatGroup& ex = r.stats->group("executed", "warp-instructions executed, by class");
+    ex.counter("warp_instructions", "warp-instructions",
+               "instructions issued by warps (each once, whatever its active threads)") =
+        st.warp_instructions;
+    ex.counter("thread_instructions", "thread-instructions",
+               "instructions executed by threads (a guarded-off thread does not count)") =
+        st.thread_instructions;
+    for (size_t c = 0; c < st.by_class.size(); ++c)
+      ex.counter(class_name(InstrClass(c)), "warp-instructions",
+                 fmt::format("{} warp-instructions", class_name(InstrClass(c)))) = st.by_class[c];
+    r.notes.push_back(
+        "values only: the GPU timing model (warp schedulers, caches, HBM) is not built yet, so "
+        "this run has no cycle count");
+    return r;
+  }
+
+ private:
+  void check_launch(const isa::ptx::Kernel& k, const LaunchShape& s) const {
+    const std::string who = fmt::format("{}: kernel {}", k.loc.str(), k.name);
+    for (uint32_t d : {s.grid.x, s.grid.y, s.grid.z, s.block.x, s.block.y, s.block.z})
+      if (d == 0) throw Error(who + ": --grid and --block dimensions must be at least 1");
+    const uint64_t threads = s.block.count();
+    if (threads > uint64_t(p_.max_threads_per_block))
+      throw Error(
+          fmt::format("{}: a block of {} threads exceeds {}'s limit of {} threads per "
+                      "block (sm.max_threads_per_block)",
+                      who, threads, name_, p_.max_threads_per_block));
+    const uint64_t warps = (threads + 31) / 32;
+    if (warps > uint64_t(p_.max_warps_per_sm) || threads > uint64_t(p_.max_threads_per_sm))
+      throw Error(
+          fmt::format("{}: a block of {} threads ({} warps) does not fit one SM of {} "
+                      "(sm.max_warps {}, sm.max_threads {})",
+                      who, threads, warps, name_, p_.max_warps_per_sm, p_.max_threads_per_sm));
+    const uint64_t shared =
+        uint64_t(k.code.uses_dynamic_shared ? k.code.dynamic_offset : k.code.shared_bytes) +
+        s.dynamic_shared;
+    if (shared > uint64_t(p_.max_shared_per_block) || shared > uint64_t(p_.shared_per_sm))
+      throw Error(
+          fmt::format("{}: {} bytes of shared memory per block ({} static + {} dynamic) "
+                      "exceed {}'s limit of {} bytes (sm.max_shared_per_block)",
+                      who, shared, k.code.shared_bytes, s.dynamic_shared, name_,
+                      std::min(p_.max_shared_per_block, p_.shared_per_sm)));
+    const uint64_t regs =
+        std::min<uint64_t>(k.code.reg_units, uint64_t(p_.max_registers_per_thread));
+    if (regs * threads > uint64_t(p_.registers_per_sm))
+      throw Error(
+          fmt::format("{}: a block of {} threads with {} registers each (declared) needs "
+                      "{} registers, more than {}'s {} per SM (sm.registers)",
+                      who, threads, regs, regs * threads, name_, p_.registers_per_sm));
+    const auto& req = k.reqntid;
+    if (req[0] && (req[0] != s.block.x || std::max(req[1], 1u) != s.block.y ||
+                   std::max(req[2], 1u) != s.block.z))
+      throw Error(fmt::format("{}: .reqntid {},{},{} requires that block shape", who, req[0],
+                              req[1], req[2]));
+    const auto& mx = k.maxntid;
+    const uint64_t max_threads = uint64_t(mx[0]) * std::max(mx[1], 1u) * std::max(mx[2], 1u);
+    if (mx[0] && threads > max_threads)
+      throw Error(fmt::format("{}: a block of {} threads exceeds the kernel's .maxntid ({})", who,
+                              threads, max_threads));
+  }
+
+  std::string name_;
+  GpuParams p_;
+  RunLimits limits_;
+};
+
+const bool registered = register_family(FamilyInfo{
+    "gpu",
+    "NVIDIA-style GPU: SMs running PTX kernels from files (functional executor; the timing "
+    "model is a later step)",
+    param_specs,
+    [](const ArchConfig& cfg) -> std::unique_ptr<Machine> {
+      return std::make_unique<GpuMachine>(cfg);
+    },
+    {},
+    false,
+});
+
+}  // namespace
+}  // namespace xpusim::gpu
