@@ -33,8 +33,8 @@ ArrayTiming::Times ArrayTiming::issue(uint64_t ready, uint64_t m, uint64_t k, ui
 ArrayTiming::Times ArrayTiming::stream_again(uint64_t ready, uint64_t m, uint64_t k, uint64_t n) {
   const uint64_t S = stream_cycles(m, k, n);
   Times t;
-  t.load_start = t.stream_ready = t.stream_start =
-      std::max(ready, overlap_ ? stream_free_ : shadow_free_);
+  // The previous stream's end with overlap, else the previous matmul's done: stream_free_.
+  t.load_start = t.stream_ready = t.stream_start = std::max(ready, stream_free_);
   if (overlap_ && dataflow_ == Dataflow::os && out_free_ > t.stream_start + S)
     t.stream_start = out_free_ - S;
   t.stream_end = t.stream_start + S;
