@@ -95,8 +95,9 @@ int cmd_run_kernel(const RunArgs& a) {
   prepare_results_dir(out, a.force);
   const RunResult r = driver::run_kernel(cfg, launch, opt);
   write_results(out, cfg, r.workload, r);
-  std::cout << fmt::format("{} on {}: grid {}, block {}: values computed (no timing model yet)\n",
-                           r.workload, cfg.name, a.grid, a.block);
+  std::cout << fmt::format("{} on {}: grid {}, block {}: {} cycles ({:.6g} s at {:g} MHz)\n",
+                           r.workload, cfg.name, a.grid, a.block, r.total_cycles, seconds_of(r),
+                           r.clock_mhz);
   for (const auto& n : r.notes) std::cout << "  note: " << n << "\n";
   std::string files;
   for (const auto& f : r.files) files += ", " + f.first;

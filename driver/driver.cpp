@@ -227,8 +227,8 @@ RunResult run_program(const ArchConfig& cfg, const std::string& contents, const 
 RunResult run_kernel(const ArchConfig& cfg, const KernelLaunch& launch, const RunOptions& opt) {
   if (!opt.functional)
     throw Error(
-        "run --kernel: --no-functional: the GPU timing model is not built yet (kernels "
-        "run with values only)");
+        "run --kernel: --no-functional: a kernel from a file always runs with values (its "
+        "control flow and addresses come from them; the timing model runs alongside)");
   std::unique_ptr<Machine> machine = find_family(cfg.family).make(cfg);
   RunResult r =
       results_of(*machine, machine->run_kernel(launch, machine_options(launch.file, opt)));

@@ -311,10 +311,23 @@ struct Barrier {
   uint32_t pc = 0;        // of the first arrival (for messages)
 };
 
-class Executor {
+// A resident thread block: its warps, registers, shared and local memory, barriers.
+struct Block {
+  Dim3 ctaid;
+  uint64_t linear = 0;
+  uint32_t smid = 0;
+  std::vector<Warp> warps;
+  std::vector<uint64_t> regs;  // [warp][register][lane]
+  std::vector<uint8_t> shared, local;
+  std::vector<Barrier> bars;
+};
+
+}  // namespace
+
+class Executor::Impl {
  public:
-  Executor(const Module& m, const Kernel& k, const LaunchShape& shape,
-           const std::vector<uint8_t>& params, DeviceMemory& mem, const ExecConfig& cfg)
+  Impl(const Module& m, const Kernel& k, const LaunchShape& shape,
+       const std::vector<uint8_t>& params, DeviceMemory& mem, const ExecConfig& cfg)
       : m_(m),
         k_(k),
         code_(k.code),
@@ -337,21 +350,78 @@ class Executor {
     }
     const uint32_t threads = uint32_t(shape.block.count());
     nwarps_ = (threads + kW - 1) / kW;
-    warps_.resize(nwarps_);
-    regs_.assign(size_t(nwarps_) * nregs_ * kW, 0);
-    shared_.assign(code_.dynamic_offset + shape.dynamic_shared, 0);
     shared_size_ = code_.uses_dynamic_shared ? code_.dynamic_offset + shape.dynamic_shared
                                              : code_.shared_bytes;
-    local_.assign(size_t(threads) * code_.local_bytes, 0);
-    bars_.resize(16);
   }
 
   ExecStats run() {
-    for (uint32_t z = 0; z < shape_.grid.z; ++z)
-      for (uint32_t y = 0; y < shape_.grid.y; ++y)
-        for (uint32_t x = 0; x < shape_.grid.x; ++x) run_block({x, y, z});
-    stats_.threads = stats_.blocks * shape_.block.count();
+    const uint64_t blocks = shape_.grid.count();
+    for (uint64_t i = 0; i < blocks; ++i) {
+      start_block(0, i, uint32_t(i % uint64_t(cfg_.sms)));
+      run_block();
+    }
     return stats_;
+  }
+
+  uint32_t warps_per_block() const { return nwarps_; }
+  const ExecStats& stats() const { return stats_; }
+
+  // Starts block `linear` (x fastest) in `slot`, reusing the slot's storage.
+  void start_block(uint32_t slot, uint64_t linear, uint32_t smid) {
+    if (slot >= blocks_.size()) blocks_.resize(slot + 1);
+    Block& b = blocks_[slot];
+    const Dim3& g = shape_.grid;
+    b.ctaid = {uint32_t(linear % g.x), uint32_t(linear / g.x % g.y), uint32_t(linear / g.x / g.y)};
+    b.linear = linear;
+    b.smid = smid;
+    const uint32_t threads = uint32_t(shape_.block.count());
+    b.regs.assign(size_t(nwarps_) * nregs_ * kW, 0);
+    b.shared.assign(code_.dynamic_offset + shape_.dynamic_shared, 0);
+    b.local.assign(size_t(threads) * code_.local_bytes, 0);
+    b.bars.assign(16, Barrier{});
+    b.warps.resize(nwarps_);
+    for (uint32_t i = 0; i < nwarps_; ++i) {
+      Warp& w = b.warps[i];
+      w = Warp{};
+      w.index = i;
+      w.first_tid = i * kW;
+      const uint32_t n = std::min<uint32_t>(kW, threads - i * kW);
+      w.live = w.active = n == 32 ? ~uint32_t(0) : (uint32_t(1) << n) - 1;
+    }
+    ++stats_.blocks;
+    stats_.warps += nwarps_;
+    stats_.threads += threads;
+  }
+
+  bool can_issue(uint32_t slot, uint32_t warp) const { return blocks_[slot].warps[warp].active; }
+  bool exited(uint32_t slot, uint32_t warp) const { return !blocks_[slot].warps[warp].live; }
+  uint32_t pc(uint32_t slot, uint32_t warp) const { return blocks_[slot].warps[warp].pc; }
+  bool block_done(uint32_t slot) const {
+    for (const Warp& w : blocks_[slot].warps)
+      if (w.live) return false;
+    return true;
+  }
+
+  // Executes the next warp-instruction of a warp that can issue.
+  Executor::Step step(uint32_t slot, uint32_t warp, uint64_t clock, std::vector<MemRef>* refs) {
+    b_ = &blocks_[slot];
+    clock_ = clock;
+    refs_ = refs;
+    if (refs_) refs_->clear();
+    Warp& w = b_->warps[warp];
+    Executor::Step st;
+    st.pc = w.pc;
+    st.exec = issue(w);
+    return st;
+  }
+
+  bool release(uint32_t slot) {
+    b_ = &blocks_[slot];
+    return release_barriers();
+  }
+  [[noreturn]] void stuck(uint32_t slot) {
+    b_ = &blocks_[slot];
+    deadlock();
   }
 
  private:
@@ -364,7 +434,7 @@ class Executor {
                        cuda.empty() ? "" : " (" + cuda + ")");
   }
   std::string block_name() const {
-    return fmt::format("block ({},{},{})", ctaid_.x, ctaid_.y, ctaid_.z);
+    return fmt::format("block ({},{},{})", b_->ctaid.x, b_->ctaid.y, b_->ctaid.z);
   }
   [[noreturn]] void fail(const Warp& w, int lane, const std::string& why) const {
     throw Error(fmt::format("{}: {}, warp {}, lane {} (thread {}): {} in '{}'", where(w.pc),
@@ -375,7 +445,7 @@ class Executor {
   // ---- registers and operands ------------------------------------------------------------
 
   uint64_t* reg(const Warp& w, uint32_t r) {
-    return regs_.data() + (size_t(w.index) * nregs_ + r) * kW;
+    return b_->regs.data() + (size_t(w.index) * nregs_ + r) * kW;
   }
   uint64_t sreg(const Warp& w, int lane, Sreg s) const {
     const uint32_t t = w.first_tid + uint32_t(lane);
@@ -394,11 +464,11 @@ class Executor {
       case Sreg::ntid_z:
         return b.z;
       case Sreg::ctaid_x:
-        return ctaid_.x;
+        return b_->ctaid.x;
       case Sreg::ctaid_y:
-        return ctaid_.y;
+        return b_->ctaid.y;
       case Sreg::ctaid_z:
-        return ctaid_.z;
+        return b_->ctaid.z;
       case Sreg::nctaid_x:
         return shape_.grid.x;
       case Sreg::nctaid_y:
@@ -412,14 +482,14 @@ class Executor {
       case Sreg::nwarpid:
         return nwarps_;
       case Sreg::smid:
-        return block_linear_ % uint64_t(cfg_.sms);
+        return b_->smid;
       case Sreg::nsmid:
         return uint64_t(cfg_.sms);
       case Sreg::clock:
-        return uint32_t(w.executed);
+        return uint32_t(clock_ == kNoClock ? w.executed : clock_);
       case Sreg::clock64:
       case Sreg::globaltimer:
-        return w.executed;
+        return clock_ == kNoClock ? w.executed : clock_;
       case Sreg::lanemask_eq:
         return uint32_t(1) << lane;
       case Sreg::lanemask_lt:
@@ -520,22 +590,37 @@ class Executor {
                        space_name(space), a));
     switch (space) {
       case Space::shared:
-        if (a + n <= shared_size_ && a + n >= a) return shared_.data() + a;
+        if (a + n <= shared_size_ && a + n >= a) {
+          record(lane, space, a, n, write);
+          return b_->shared.data() + a;
+        }
         break;
       case Space::local:
-        if (a + n <= code_.local_bytes && a + n >= a)
-          return local_.data() + size_t(w.first_tid + uint32_t(lane)) * code_.local_bytes + a;
+        if (a + n <= code_.local_bytes && a + n >= a) {
+          const uint64_t t = w.first_tid + uint32_t(lane);
+          record(lane, space, a, n, write);
+          return b_->local.data() + size_t(t) * code_.local_bytes + a;
+        }
         break;
       case Space::param:
-        if (!write && a + n <= params_.size() && a + n >= a) return params_.data() + a;
+        if (!write && a + n <= params_.size() && a + n >= a) {
+          record(lane, space, a, n, write);
+          return params_.data() + a;
+        }
         break;
       default:
-        if (mem_.contains(a, n)) return mem_.data(a);
+        if (mem_.contains(a, n)) {
+          record(lane, space == Space::const_ ? space : Space::global, a, n, write);
+          return mem_.data(a);
+        }
         break;
     }
     fail(w, lane,
          fmt::format("out-of-bounds {}-byte {} at {} address {:#x}", n, write ? "write" : "read",
                      space_name(space), a));
+  }
+  void record(int lane, Space space, uint64_t a, uint32_t n, bool write) {
+    if (refs_) refs_->push_back({a, n, uint8_t(lane), space, write});
   }
   static const char* space_name(Space s) {
     switch (s) {
@@ -565,36 +650,17 @@ class Executor {
 
   // ---- the block loop ----------------------------------------------------------------------
 
-  void run_block(Dim3 ctaid) {
-    ctaid_ = ctaid;
-    block_linear_ = (uint64_t(ctaid.z) * shape_.grid.y + ctaid.y) * shape_.grid.x + ctaid.x;
-    const uint32_t threads = uint32_t(shape_.block.count());
-    std::fill(regs_.begin(), regs_.end(), 0);
-    std::fill(shared_.begin(), shared_.end(), 0);
-    std::fill(local_.begin(), local_.end(), 0);
-    for (Barrier& b : bars_) b = Barrier{};
-    for (uint32_t i = 0; i < nwarps_; ++i) {
-      Warp& w = warps_[i];
-      w = Warp{};
-      w.index = i;
-      w.first_tid = i * kW;
-      const uint32_t n = std::min<uint32_t>(kW, threads - i * kW);
-      w.live = w.active = n == 32 ? ~uint32_t(0) : (uint32_t(1) << n) - 1;
-    }
-    ++stats_.blocks;
-    stats_.warps += nwarps_;
+  // Runs the block in slot 0 to its end: each warp until it cannot go on, then the barriers.
+  void run_block() {
+    b_ = &blocks_[0];
     for (;;) {
-      bool progress = false, alive = false;
-      for (Warp& w : warps_) {
-        if (w.active) {
-          step_warp(w);
-          progress = true;
-        }
+      bool alive = false;
+      for (Warp& w : b_->warps) {
+        while (w.active) issue(w);
         alive |= w.live != 0;
       }
       if (!alive) return;
-      progress |= release_barriers();
-      if (!progress) deadlock();
+      if (!release_barriers()) deadlock();
     }
   }
 
@@ -621,15 +687,15 @@ class Executor {
 
   bool release_barriers() {
     uint32_t live = 0;
-    for (const Warp& w : warps_) live += uint32_t(__builtin_popcount(w.live));
+    for (const Warp& w : b_->warps) live += uint32_t(__builtin_popcount(w.live));
     bool any = false;
-    for (size_t id = 0; id < bars_.size(); ++id) {
-      Barrier& b = bars_[id];
+    for (size_t id = 0; id < b_->bars.size(); ++id) {
+      Barrier& b = b_->bars[id];
       if (!b.arrived) continue;
       const uint32_t need = b.expected ? b.expected : live;
       if (b.arrived < need) continue;
       b = Barrier{};
-      for (Warp& w : warps_) {
+      for (Warp& w : b_->warps) {
         uint32_t freed = 0;
         each(w.waiting, [&](int l) {
           if (w.bar_id[l] == id) freed |= uint32_t(1) << l;
@@ -646,18 +712,18 @@ class Executor {
 
   [[noreturn]] void deadlock() const {
     std::string msg;
-    for (size_t id = 0; id < bars_.size(); ++id) {
-      const Barrier& b = bars_[id];
+    for (size_t id = 0; id < b_->bars.size(); ++id) {
+      const Barrier& b = b_->bars[id];
       if (!b.arrived) continue;
       std::string waiting;
-      for (const Warp& w : warps_)
+      for (const Warp& w : b_->warps)
         if (w.waiting) {
           bool here = false;
           each(w.waiting, [&](int l) { here |= w.bar_id[l] == id; });
           if (here) waiting += fmt::format("{}{}", waiting.empty() ? "" : ", ", w.index);
         }
       uint32_t live = 0;
-      for (const Warp& w : warps_) live += uint32_t(__builtin_popcount(w.live));
+      for (const Warp& w : b_->warps) live += uint32_t(__builtin_popcount(w.live));
       msg += fmt::format(
           "{}{}: {}: barrier {} cannot complete: {} of {} threads arrived (warps waiting: {}); "
           "the other threads wait at another barrier or never reach it",
@@ -669,42 +735,40 @@ class Executor {
 
   // ---- one warp ----------------------------------------------------------------------------
 
-  // Runs the warp until none of its threads can go on (all exited or at a barrier).
-  void step_warp(Warp& w) {
-    const Instr* instrs = code_.instrs.data();
+  // Executes the warp's next instruction for its active threads (the guard applied); returns
+  // the threads that executed it. Falling off the end of the kernel is an exit.
+  uint32_t issue(Warp& w) {
     const uint32_t n = uint32_t(code_.instrs.size());
-    while (w.active) {
-      if (w.pc >= n) {
-        // Falling off the end of the kernel is an exit.
-        w.live &= ~w.active;
-        reschedule(w);
-        continue;
-      }
-      const Instr& in = instrs[w.pc];
-      uint32_t exec = w.active;
-      if (in.guard != kNoReg) {
-        const uint64_t* p = reg(w, in.guard);
-        uint32_t g = 0;
-        each(exec, [&](int l) {
-          if ((p[l] != 0) != in.guard_neg) g |= uint32_t(1) << l;
-        });
-        exec = g;
-      }
-      if (++stats_.warp_instructions > cfg_.max_instructions)
-        throw Error(fmt::format(
-            "{}: {}, warp {}: the run executed more than limits.max_instructions = {} "
-            "warp-instructions (raise it with --max-instructions N; does the kernel loop "
-            "forever?)",
-            where(w.pc), block_name(), w.index, cfg_.max_instructions));
-      ++w.executed;
-      ++stats_.by_class[cls_[w.pc]];
-      stats_.thread_instructions += uint32_t(__builtin_popcount(exec));
-      // Reaching the PC where other threads wait merges them in (reconvergence).
-      if (execute(w, in, exec) && ++w.pc == w.merge_pc) {
-        spill(w);
-        reschedule(w);
-      }
+    if (w.pc >= n) {
+      w.live &= ~w.active;
+      reschedule(w);
+      return 0;
     }
+    const Instr& in = code_.instrs[w.pc];
+    uint32_t exec = w.active;
+    if (in.guard != kNoReg) {
+      const uint64_t* p = reg(w, in.guard);
+      uint32_t g = 0;
+      each(exec, [&](int l) {
+        if ((p[l] != 0) != in.guard_neg) g |= uint32_t(1) << l;
+      });
+      exec = g;
+    }
+    if (++stats_.warp_instructions > cfg_.max_instructions)
+      throw Error(
+          fmt::format("{}: {}, warp {}: the run executed more than limits.max_instructions = {} "
+                      "warp-instructions (raise it with --max-instructions N; does the kernel loop "
+                      "forever?)",
+                      where(w.pc), block_name(), w.index, cfg_.max_instructions));
+    ++w.executed;
+    ++stats_.by_class[cls_[w.pc]];
+    stats_.thread_instructions += uint32_t(__builtin_popcount(exec));
+    // Reaching the PC where other threads wait merges them in (reconvergence).
+    if (execute(w, in, exec) && ++w.pc == w.merge_pc) {
+      spill(w);
+      reschedule(w);
+    }
+    return exec;
   }
 
   // Executes one instruction for the threads in exec; false when it moved the PC itself.
@@ -744,8 +808,8 @@ class Executor {
         if (!exec) return true;
         const int l0 = __builtin_ctz(exec);
         const uint32_t id = uint32_t(val(w, o[0], l0));
-        if (id >= bars_.size()) fail(w, l0, fmt::format("barrier {} (0 to 15)", id));
-        Barrier& b = bars_[id];
+        if (id >= b_->bars.size()) fail(w, l0, fmt::format("barrier {} (0 to 15)", id));
+        Barrier& b = b_->bars[id];
         const uint32_t expected = in.nops > 1 ? uint32_t(val(w, o[1], l0)) : 0;
         if (!b.arrived) {
           b.pc = w.pc;
@@ -796,19 +860,18 @@ class Executor {
   std::vector<uint64_t> regmask_;
   std::vector<uint8_t> cls_;
   std::vector<uint64_t> var_addr_;
-  std::vector<Warp> warps_;
-  std::vector<uint64_t> regs_;  // [warp][register][lane]
-  std::vector<uint8_t> shared_, local_;
+  std::vector<Block> blocks_;  // by slot
+  Block* b_ = nullptr;         // the block being stepped
   uint64_t shared_size_ = 0;
-  std::vector<Barrier> bars_;
-  uint64_t scratch_[8][kW] = {};  // sources(): operands that are not plain registers
-  uint64_t sink_[kW] = {};        // dest() of `_`
-  Dim3 ctaid_;
-  uint64_t block_linear_ = 0;
+  static constexpr uint64_t kNoClock = UINT64_MAX;
+  uint64_t clock_ = kNoClock;            // %clock64 of a timed step (otherwise: executed count)
+  std::vector<MemRef>* refs_ = nullptr;  // where a timed step records its accesses
+  uint64_t scratch_[8][kW] = {};         // sources(): operands that are not plain registers
+  uint64_t sink_[kW] = {};               // dest() of `_`
   ExecStats stats_;
 };
 
-void Executor::data_op(Warp& w, const Instr& in, const Operand* o, uint32_t exec) {
+void Executor::Impl::data_op(Warp& w, const Instr& in, const Operand* o, uint32_t exec) {
   switch (in.op) {
     case Op::ld:
     case Op::st:
@@ -864,7 +927,7 @@ void Executor::data_op(Warp& w, const Instr& in, const Operand* o, uint32_t exec
   }
 }
 
-void Executor::alu(Warp& w, const Instr& in, const Operand* o, uint32_t exec) {
+void Executor::Impl::alu(Warp& w, const Instr& in, const Operand* o, uint32_t exec) {
   const uint64_t* S[8];
   sources(w, in, o, exec, S);
   const Dst D0 = dest(w, o[0]);
@@ -1199,7 +1262,7 @@ void Executor::alu(Warp& w, const Instr& in, const Operand* o, uint32_t exec) {
   });
 }
 
-void Executor::convert(Warp& w, const Instr& in, const Operand* o, uint32_t exec) {
+void Executor::Impl::convert(Warp& w, const Instr& in, const Operand* o, uint32_t exec) {
   const uint64_t* S[8];
   sources(w, in, o, exec, S);
   const Dst D0 = dest(w, o[0]);
@@ -1332,7 +1395,7 @@ void Executor::convert(Warp& w, const Instr& in, const Operand* o, uint32_t exec
   });
 }
 
-void Executor::compare_op(Warp& w, const Instr& in, const Operand* o, uint32_t exec) {
+void Executor::Impl::compare_op(Warp& w, const Instr& in, const Operand* o, uint32_t exec) {
   const uint64_t* S[8];
   sources(w, in, o, exec, S);
   const Dst D0 = dest(w, o[0]);
@@ -1408,7 +1471,7 @@ void Executor::compare_op(Warp& w, const Instr& in, const Operand* o, uint32_t e
   });
 }
 
-void Executor::memory_op(Warp& w, const Instr& in, const Operand* o, uint32_t exec) {
+void Executor::Impl::memory_op(Warp& w, const Instr& in, const Operand* o, uint32_t exec) {
   if (in.op == Op::cp_async) {
     // Copied at issue: the program may read the destination only after a wait, and nothing
     // else writes the source meanwhile (docs/models/gpu.md).
@@ -1457,7 +1520,7 @@ void Executor::memory_op(Warp& w, const Instr& in, const Operand* o, uint32_t ex
   });
 }
 
-void Executor::atomic_op(Warp& w, const Instr& in, const Operand* o, uint32_t exec) {
+void Executor::Impl::atomic_op(Warp& w, const Instr& in, const Operand* o, uint32_t exec) {
   const bool red = in.op == Op::red;
   const Operand& m = o[red ? 0 : 1];
   const Operand* src = o + (red ? 1 : 2);
@@ -1511,7 +1574,7 @@ void Executor::atomic_op(Warp& w, const Instr& in, const Operand* o, uint32_t ex
   });
 }
 
-void Executor::warp_op(Warp& w, const Instr& in, const Operand* o, uint32_t exec) {
+void Executor::Impl::warp_op(Warp& w, const Instr& in, const Operand* o, uint32_t exec) {
   switch (in.op) {
     case Op::activemask:
       each(exec, [&](int l) { set(w, o[0], l, w.active); });
@@ -1601,7 +1664,7 @@ void Executor::warp_op(Warp& w, const Instr& in, const Operand* o, uint32_t exec
   }
 }
 
-void Executor::tensor_op(Warp& w, const Instr& in, const Operand* o, uint32_t exec) {
+void Executor::Impl::tensor_op(Warp& w, const Instr& in, const Operand* o, uint32_t exec) {
   if (exec != w.active || w.active != w.live)
     fail(w, __builtin_ctz(exec),
          fmt::format("{} needs every thread of the warp (active mask {:#010x})", op_name(in.op),
@@ -1692,11 +1755,46 @@ void Executor::tensor_op(Warp& w, const Instr& in, const Operand* o, uint32_t ex
   }
 }
 
-}  // namespace
+Executor::Executor(const Module& m, const Kernel& k, const LaunchShape& shape,
+                   const std::vector<uint8_t>& params, DeviceMemory& mem, const ExecConfig& cfg)
+    : p_(std::make_unique<Impl>(m, k, shape, params, mem, cfg)) {}
+Executor::~Executor() = default;
+uint32_t Executor::warps_per_block() const {
+  return p_->warps_per_block();
+}
+const ExecStats& Executor::stats() const {
+  return p_->stats();
+}
+void Executor::start_block(uint32_t slot, uint64_t linear, uint32_t smid) {
+  p_->start_block(slot, linear, smid);
+}
+bool Executor::can_issue(uint32_t slot, uint32_t warp) const {
+  return p_->can_issue(slot, warp);
+}
+bool Executor::exited(uint32_t slot, uint32_t warp) const {
+  return p_->exited(slot, warp);
+}
+uint32_t Executor::pc(uint32_t slot, uint32_t warp) const {
+  return p_->pc(slot, warp);
+}
+Executor::Step Executor::step(uint32_t slot, uint32_t warp, uint64_t clock,
+                              std::vector<MemRef>* refs) {
+  return p_->step(slot, warp, clock, refs);
+}
+bool Executor::release_barriers(uint32_t slot) {
+  return p_->release(slot);
+}
+bool Executor::block_done(uint32_t slot) const {
+  return p_->block_done(slot);
+}
+void Executor::deadlock(uint32_t slot) {
+  p_->stuck(slot);
+}
 
 ExecStats execute(const Module& m, const Kernel& k, const LaunchShape& shape,
                   const std::vector<uint8_t>& params, DeviceMemory& mem, const ExecConfig& cfg) {
-  return Executor(m, k, shape, params, mem, cfg).run();
+  Executor::Impl e(m, k, shape, params, mem, cfg);
+  return e.run();
 }
 
 }  // namespace xpusim::gpu

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -72,6 +73,54 @@ struct ExecConfig {
   int sms = 1;  // %nsmid; a block's %smid is its linear index modulo this
   // Warp-instructions after which the run stops with an error (limits.max_instructions).
   uint64_t max_instructions = UINT64_MAX;
+};
+
+// One memory access of one thread, as the executor performed it: `addr` in its resolved space
+// (a global/const address, or an offset in the block's shared memory, the thread's local
+// memory, the param space).
+struct MemRef {
+  uint64_t addr;
+  uint32_t bytes;
+  uint8_t lane;
+  isa::ptx::Space space;
+  bool write;
+};
+
+// The executor as a timing model drives it: blocks live in slots (a slot per resident block
+// of every SM), and each call runs one warp-instruction, in the order the timing model issues
+// them, so values follow the simulated order of events.
+class Executor {
+ public:
+  Executor(const isa::ptx::Module& m, const isa::ptx::Kernel& k, const LaunchShape& shape,
+           const std::vector<uint8_t>& params, DeviceMemory& mem, const ExecConfig& cfg);
+  ~Executor();
+
+  uint32_t warps_per_block() const;
+  const ExecStats& stats() const;
+  // Starts block `linear` (x fastest) in `slot` (any number; storage is reused), on SM `smid`.
+  void start_block(uint32_t slot, uint64_t linear, uint32_t smid);
+  // A warp can issue while some of its threads are neither exited nor held at a barrier.
+  bool can_issue(uint32_t slot, uint32_t warp) const;
+  bool exited(uint32_t slot, uint32_t warp) const;  // every thread of the warp has exited
+  // The instruction the warp issues next (>= the code size: it falls off the end, an exit).
+  uint32_t pc(uint32_t slot, uint32_t warp) const;
+  struct Step {
+    uint32_t pc;    // the instruction executed
+    uint32_t exec;  // the threads that executed it (its guard applied)
+  };
+  // Executes the warp's next instruction (can_issue must hold); %clock64 reads `clock`; the
+  // accesses it made go to `refs` (cleared first) when given.
+  Step step(uint32_t slot, uint32_t warp, uint64_t clock, std::vector<MemRef>* refs);
+  // Releases the barriers every expected thread of the block reached; true when some were.
+  bool release_barriers(uint32_t slot);
+  bool block_done(uint32_t slot) const;
+  // Throws the Error that describes why no warp of the block can go on (barriers).
+  [[noreturn]] void deadlock(uint32_t slot);
+
+  class Impl;
+
+ private:
+  std::unique_ptr<Impl> p_;
 };
 
 // Runs kernel `k` of module `m`: `params` is its param space (Kernel::param_bytes, arguments

@@ -1,5 +1,5 @@
 // The GPU family: its registration, and the Machine that runs a PTX kernel from a file on the
-// functional executor (values only: the timing model is a later step).
+// timing model (timing.h), which executes every warp-instruction as it issues (exec.h).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -17,6 +17,7 @@
 #include "models/core/machine.h"
 #include "models/gpu/exec.h"
 #include "models/gpu/params.h"
+#include "models/gpu/timing.h"
 
 namespace xpusim::gpu {
 namespace {
@@ -77,7 +78,13 @@ class GpuMachine final : public Machine {
 
   uint64_t memory_bytes() const override { return uint64_t(p_.memory_bytes); }
   double clock_mhz() const override { return p_.clock_mhz; }
-  std::vector<Peak> peaks() const override { return {}; }
+  std::vector<Peak> peaks() const override {
+    const double sms = p_.sms;
+    return {{"mac", "f16", sms * p_.tensor_f16},
+            {"mac", "bf16", sms * p_.tensor_f16},
+            {"mac", "tf32", sms * p_.tensor_tf32},
+            {"mac", "int8", sms * p_.tensor_int8}};
+  }
 
   MachineRun run(const isa::Program&, ByteStore*, const MachineOptions& opt) override {
     throw Error(opt.source +
@@ -99,7 +106,8 @@ class GpuMachine final : public Machine {
     shape.grid = {launch.grid[0], launch.grid[1], launch.grid[2]};
     shape.block = {launch.block[0], launch.block[1], launch.block[2]};
     shape.dynamic_shared = launch.shared_bytes;
-    check_launch(*k, shape);
+    const uint32_t registers = estimate_registers(k->code);
+    const Occupancy occ = check_launch(*k, shape, registers);
 
     DeviceMemory mem(uint64_t(p_.memory_bytes));
     std::vector<uint8_t> params(k->param_bytes, 0);
@@ -165,14 +173,23 @@ class GpuMachine final : public Machine {
     ExecConfig ec;
     ec.sms = p_.sms;
     ec.max_instructions = limits_.max_instructions;
-    const ExecStats st = execute(m, *k, shape, params, mem, ec);
-
+    Executor exec(m, *k, shape, params, mem, ec);
     MachineRun r;
-    r.timed = false;
+    r.stats = std::make_unique<StatGroup>("gpu", "GPU: SMs, memory system, the launch");
+    const TimingResult t = run_timed(exec, k->code, shape, p_, occ, limits_.max_cycles, *r.stats);
+    const ExecStats& st = exec.stats();
+    r.total_cycles = t.cycles;
+    r.offchip_read_bytes = t.dram_read;
+    r.offchip_written_bytes = t.dram_written;
+    r.onchip_bytes = t.onchip_bytes;
+    for (const auto& [dtype, n] : {std::pair<const char*, uint64_t>{"f16", t.macs_f16},
+                                   {"bf16", t.macs_bf16},
+                                   {"tf32", t.macs_tf32},
+                                   {"int8", t.macs_int8}})
+      if (n) r.ops.push_back({"mac", dtype, n});
     for (const Buffer& b : buffers)
       r.files.emplace_back(b.name + ".bin",
                            std::string(reinterpret_cast<const char*>(mem.data(b.addr)), b.bytes));
-    r.stats = std::make_unique<StatGroup>("gpu", "GPU (functional PTX executor)");
     StatGroup& launch_g = r.stats->group("launch", "the kernel launch");
     launch_g.counter("grid_x", "blocks", "gridDim.x") = shape.grid.x;
     launch_g.counter("grid_y", "blocks", "gridDim.y") = shape.grid.y;
@@ -187,6 +204,18 @@ class GpuMachine final : public Machine {
     launch_g.counter("blocks", "blocks", "thread blocks run") = st.blocks;
     launch_g.counter("warps", "warps", "warps run") = st.warps;
     launch_g.counter("threads", "threads", "threads run") = st.threads;
+    StatGroup& occ_g = r.stats->group("occupancy", "resident blocks per SM and what limits them");
+    occ_g.counter("registers_per_thread", "registers",
+                  "32-bit registers per thread: the most live at any instruction (liveness over "
+                  "the PTX), rounded up to the allocation unit of 8") = occ.registers;
+    occ_g.counter("blocks_per_sm", "blocks", "resident blocks per SM (theoretical occupancy)") =
+        occ.blocks;
+    occ_g.counter("warps_per_sm", "warps", "resident warps per SM (theoretical occupancy)") =
+        uint64_t(occ.blocks) * occ.warps_per_block;
+    r.notes.push_back(fmt::format(
+        "occupancy: {} blocks ({} warps) per SM, limited by {}; {} registers per thread "
+        "(estimated from the PTX)",
+        occ.blocks, uint64_t(occ.blocks) * occ.warps_per_block, occ.limit, occ.registers));
     StatGroup& ex = r.stats->group("executed", "warp-instructions executed, by class");
     ex.counter("warp_instructions", "warp-instructions",
                "instructions issued by warps (each once, whatever its active threads)") =
@@ -197,14 +226,12 @@ class GpuMachine final : public Machine {
     for (size_t c = 0; c < st.by_class.size(); ++c)
       ex.counter(class_name(InstrClass(c)), "warp-instructions",
                  fmt::format("{} warp-instructions", class_name(InstrClass(c)))) = st.by_class[c];
-    r.notes.push_back(
-        "values only: the GPU timing model (warp schedulers, caches, HBM) is not built yet, so "
-        "this run has no cycle count");
     return r;
   }
 
  private:
-  void check_launch(const isa::ptx::Kernel& k, const LaunchShape& s) const {
+  Occupancy check_launch(const isa::ptx::Kernel& k, const LaunchShape& s,
+                         uint32_t registers) const {
     const std::string who = fmt::format("{}: kernel {}", k.loc.str(), k.name);
     for (uint32_t d : {s.grid.x, s.grid.y, s.grid.z, s.block.x, s.block.y, s.block.z})
       if (d == 0) throw Error(who + ": --grid and --block dimensions must be at least 1");
@@ -229,13 +256,12 @@ class GpuMachine final : public Machine {
                       "exceed {}'s limit of {} bytes (sm.max_shared_per_block)",
                       who, shared, k.code.shared_bytes, s.dynamic_shared, name_,
                       std::min(p_.max_shared_per_block, p_.shared_per_sm)));
-    const uint64_t regs =
-        std::min<uint64_t>(k.code.reg_units, uint64_t(p_.max_registers_per_thread));
-    if (regs * threads > uint64_t(p_.registers_per_sm))
-      throw Error(
-          fmt::format("{}: a block of {} threads with {} registers each (declared) needs "
-                      "{} registers, more than {}'s {} per SM (sm.registers)",
-                      who, threads, regs, regs * threads, name_, p_.registers_per_sm));
+    if (registers > uint32_t(p_.max_registers_per_thread))
+      throw Error(fmt::format(
+          "{}: {} registers per thread live at once (estimated from the PTX) exceed {}'s limit "
+          "of {} (sm.max_registers_per_thread); ptxas would spill them to local memory, which "
+          "this model does not do",
+          who, registers, name_, p_.max_registers_per_thread));
     const auto& req = k.reqntid;
     if (req[0] && (req[0] != s.block.x || std::max(req[1], 1u) != s.block.y ||
                    std::max(req[2], 1u) != s.block.z))
@@ -246,6 +272,14 @@ class GpuMachine final : public Machine {
     if (mx[0] && threads > max_threads)
       throw Error(fmt::format("{}: a block of {} threads exceeds the kernel's .maxntid ({})", who,
                               threads, max_threads));
+    const Occupancy occ = occupancy(p_, registers, shared, threads);
+    if (occ.blocks == 0)
+      throw Error(fmt::format(
+          "{}: a block of {} threads with {} registers each needs {} registers, more than "
+          "{}'s {} per SM (sm.registers)",
+          who, threads, occ.registers, uint64_t(occ.registers) * occ.warps_per_block * 32, name_,
+          p_.registers_per_sm));
+    return occ;
   }
 
   std::string name_;
@@ -255,8 +289,8 @@ class GpuMachine final : public Machine {
 
 const bool registered = register_family(FamilyInfo{
     "gpu",
-    "NVIDIA-style GPU: SMs running PTX kernels from files (functional executor; the timing "
-    "model is a later step)",
+    "NVIDIA-style GPU: SMs running PTX kernels from files (warp schedulers, pipes, shared "
+    "memory banks, L1, L2 slices, HBM channels)",
     param_specs,
     [](const ArchConfig& cfg) -> std::unique_ptr<Machine> {
       return std::make_unique<GpuMachine>(cfg);

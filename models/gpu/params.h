@@ -26,6 +26,19 @@ struct GpuParams {
   int64_t max_shared_per_block;
   int64_t memory_bytes;
   double memory_gbps;
+  // The timing model's (docs/models/gpu.md).
+  bool gto;  // sm.scheduler: gto, else lrr
+  int int_lanes, fp32_lanes, fp64_lanes, sfu_lanes, lsu_lanes, lsu_queue;
+  int tensor_f16, tensor_tf32, tensor_int8;  // FMA per SM per cycle
+  int64_t l1_shared_bytes;
+  int l1_ways;
+  int lat_int, lat_fp32, lat_half, lat_fp64, lat_sfu, lat_tensor, lat_shared, lat_l1, lat_const,
+      lat_barrier;
+  int64_t l2_bytes;
+  int l2_slices, l2_ways;
+  double l2_bytes_per_cycle;
+  int l2_latency;
+  int memory_channels, memory_interleave, memory_latency;
 };
 
 }  // namespace xpusim::gpu

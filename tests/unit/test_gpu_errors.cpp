@@ -82,7 +82,8 @@ TEST_CASE("a kernel within bounds runs and writes its buffer back", "[unit]") {
   Cli r = launch(l);
   INFO(r.output);
   REQUIRE(r.status == 0);
-  CHECK_THAT(r.output, Contains("no timing model"));
+  CHECK_THAT(r.output, Contains("ok on gpu_lab: grid 1, block 32: "));
+  CHECK_THAT(r.output, Contains(" cycles ("));
 }
 
 TEST_CASE("malformed PTX is an error naming the file and line", "[unit]") {
@@ -204,13 +205,13 @@ TEST_CASE("too much shared memory per block is refused", "[unit]") {
                                 "49153 dynamic) exceed gpu_lab's limit of 49152 bytes"));
 }
 
-TEST_CASE("a kernel run without values is refused until the timing model exists", "[unit]") {
+TEST_CASE("a kernel from a file is refused without values", "[unit]") {
   Launch l = prepare("nof", kernel("nof", ""));
   l.extra.push_back("--no-functional");
   Cli r = launch(l);
   INFO(r.output);
   CHECK(r.status == 1);
-  CHECK_THAT(r.output, Contains("the GPU timing model is not built yet"));
+  CHECK_THAT(r.output, Contains("a kernel from a file always runs with values"));
 }
 
 TEST_CASE("a kernel that loops forever stops at limits.max_instructions", "[unit]") {

@@ -1,0 +1,983 @@
+// The GPU timing model (docs/models/gpu.md, "The timing model"). SMs are plain objects, not
+// SystemC processes: each runs ahead on its own clock through a window of W cycles, W no longer
+// than the shortest round trip through L2, so nothing an SM does inside a window depends on
+// an answer from the shared memory side within it. At the window's end the requests of every
+// SM are served by the L2 slices and HBM channels in (cycle, SM, sequence) order, the answers
+// land in the SMs' scoreboards, and the block scheduler fills the slots that emptied. The
+// result is the same whatever order the SMs run in: exact and deterministic.
+#include "models/gpu/timing.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <tuple>
+#include <vector>
+
+#include "models/core/error.h"
+#include "models/gpu/memsys.h"
+
+namespace xpusim::gpu {
+
+using namespace isa::ptx;
+
+namespace {
+
+constexpr int kW = int(kWarpLanes);
+constexpr uint64_t kPending = UINT64_MAX;  // a ready cycle that the memory side has yet to give
+
+// Destination operands of an instruction (the leading ones); the rest are sources.
+int dest_count(const Instr& in) {
+  switch (in.op) {
+    case Op::st:
+    case Op::red:
+    case Op::bar_sync:
+    case Op::bar_arrive:
+    case Op::bar_warp_sync:
+    case Op::membar:
+    case Op::fence:
+    case Op::nanosleep:
+    case Op::brkpt:
+    case Op::trap:
+    case Op::bra:
+    case Op::ret:
+    case Op::exit:
+    case Op::cp_async:
+    case Op::cp_async_commit:
+    case Op::cp_async_wait_group:
+    case Op::cp_async_wait_all:
+    case Op::wmma_store:
+      return 0;
+    case Op::setp:
+    case Op::shfl:
+      return 2;
+    case Op::match:
+      return in.mode == uint8_t(MatchMode::all) ? 2 : 1;
+    default:
+      return 1;
+  }
+}
+
+// Calls fn(register) for each register an operand names (vector elements, an address base).
+template <class Fn>
+void operand_regs(const Code& code, const Operand& o, Fn&& fn) {
+  switch (o.kind) {
+    case OperandKind::reg:
+      fn(o.index);
+      return;
+    case OperandKind::vec: {
+      const Operand* e = code.elems(o);
+      for (int i = 0; i < o.count; ++i)
+        if (e[i].kind == OperandKind::reg) fn(e[i].index);
+      return;
+    }
+    case OperandKind::mem:
+      if (o.index != kNoReg && o.space == Space::generic) fn(o.index);
+      return;
+    default:
+      return;
+  }
+}
+
+// Sources (the guard included) and destinations of an instruction.
+template <class Src, class Dst>
+void instr_regs(const Code& code, const Instr& in, Src&& src, Dst&& dst) {
+  const Operand* o = code.ops(in);
+  const int nd = dest_count(in);
+  for (int i = 0; i < in.nops; ++i) {
+    if (i < nd)
+      operand_regs(code, o[i], dst);
+    else
+      operand_regs(code, o[i], src);
+  }
+  if (in.guard != kNoReg) src(in.guard);
+}
+
+// Successors of instruction i in the control-flow graph.
+template <class Fn>
+void successors(const Code& code, uint32_t i, Fn&& fn) {
+  const Instr& in = code.instrs[i];
+  const bool always = in.guard == kNoReg;
+  if (in.op == Op::bra) fn(uint32_t(code.ops(in)[0].value));
+  if ((in.op == Op::bra || in.op == Op::ret || in.op == Op::exit) && always) return;
+  if (i + 1 < code.instrs.size()) fn(i + 1);
+}
+
+}  // namespace
+
+uint32_t estimate_registers(const Code& code) {
+  const size_t n = code.instrs.size(), nregs = code.regs.size();
+  const size_t words = (nregs + 63) / 64;
+  if (!n || !nregs) return 0;
+  std::vector<uint64_t> use(n * words, 0), def(n * words, 0), live(n * words, 0);
+  auto set = [&](std::vector<uint64_t>& v, size_t i, uint32_t r) {
+    v[i * words + r / 64] |= uint64_t(1) << (r % 64);
+  };
+  for (size_t i = 0; i < n; ++i) {
+    const Instr& in = code.instrs[i];
+    instr_regs(
+        code, in, [&](uint32_t r) { set(use, i, r); },
+        [&](uint32_t r) {
+          // A guarded write may leave the old value: it does not end the old value's life.
+          if (in.guard == kNoReg) set(def, i, r);
+        });
+  }
+  // Backward iteration to the fixed point: live-in = use | (live-out & ~def).
+  std::vector<uint64_t> out(words);
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (size_t i = n; i-- > 0;) {
+      std::fill(out.begin(), out.end(), 0);
+      successors(code, uint32_t(i), [&](uint32_t s) {
+        for (size_t w = 0; w < words; ++w) out[w] |= live[s * words + w];
+      });
+      for (size_t w = 0; w < words; ++w) {
+        const uint64_t v = use[i * words + w] | (out[w] & ~def[i * words + w]);
+        if (v != live[i * words + w]) {
+          live[i * words + w] = v;
+          changed = true;
+        }
+      }
+    }
+  }
+  std::vector<uint8_t> units(nregs);
+  for (size_t r = 0; r < nregs; ++r)
+    units[r] = code.regs[r].bits == 1 ? 0 : code.regs[r].bits > 32 ? 2 : 1;
+  uint32_t most = 0;
+  for (size_t i = 0; i < n; ++i) {
+    uint32_t u = 0;
+    for (size_t w = 0; w < words; ++w)
+      for (uint64_t b = live[i * words + w]; b; b &= b - 1) u += units[w * 64 + __builtin_ctzll(b)];
+    most = std::max(most, u);
+  }
+  return most;
+}
+
+Occupancy occupancy(const GpuParams& p, uint32_t registers_per_thread, uint64_t shared_per_block,
+                    uint64_t threads_per_block) {
+  Occupancy o;
+  o.warps_per_block = uint32_t((threads_per_block + kW - 1) / kW);
+  // Registers are allocated per warp in units of 256 (8 per thread), at least 16 per thread.
+  o.registers = std::max<uint32_t>(16, (registers_per_thread + 7) / 8 * 8);
+  o.shared_per_block = shared_per_block;
+  struct Limit {
+    uint64_t blocks;
+    const char* name;
+  };
+  const uint64_t reg_warp = uint64_t(o.registers) * kW;
+  const Limit limits[] = {
+      {uint64_t(p.max_blocks_per_sm), "blocks"},
+      {uint64_t(p.max_warps_per_sm) / o.warps_per_block, "warps"},
+      {uint64_t(p.max_threads_per_sm) / threads_per_block, "threads"},
+      {uint64_t(p.registers_per_sm) / reg_warp / o.warps_per_block, "registers"},
+      {shared_per_block ? uint64_t(p.shared_per_sm) / shared_per_block : UINT64_MAX,
+       "shared memory"},
+  };
+  o.blocks = UINT32_MAX;
+  for (const Limit& l : limits)
+    if (l.blocks < o.blocks) {
+      o.blocks = uint32_t(l.blocks);
+      o.limit = l.name;
+    }
+  return o;
+}
+
+namespace {
+
+enum Pipe : uint8_t { kInt, kFp32, kFp64, kSfu, kTensor, kLsu, kNone, kPipes };
+constexpr const char* kPipeNames[] = {"int", "fp32", "fp64", "sfu", "tensor", "lsu"};
+
+enum class Kind : uint8_t {
+  compute,     // a result after the pipe's latency
+  memory,      // ld st atom red cp.async ldmatrix wmma.load/store: through the memory path
+  shuffle,     // shfl match: through the shared-memory crossbar
+  barrier,     // bar.sync bar.arrive
+  commit,      // cp.async.commit_group
+  wait_group,  // cp.async.wait_group N / wait_all
+  other,       // control flow, fences: an issue slot only
+};
+
+// What the timing model needs of one instruction, computed once per launch.
+struct Info {
+  uint32_t regs_first = 0;  // into Timing::regs_: sources then destinations
+  uint16_t nsrc = 0, ndst = 0;
+  Pipe pipe = kNone;
+  Kind kind = Kind::other;
+  uint16_t ii = 1;       // cycles the pipe is busy (one sub-partition)
+  uint16_t latency = 1;  // issue to result usable
+  uint32_t wait_n = 0;   // wait_group: groups that may stay in flight
+  uint64_t macs = 0;     // tensor: multiply-accumulates per warp-instruction
+  uint8_t mac_type = 0;  // 0 f16, 1 bf16, 2 tf32, 3 int8
+};
+
+// A cp.async group: its copies' latest completion, and how many are still unanswered.
+struct Group {
+  uint64_t seq = 0;
+  uint64_t done = 0;
+  uint32_t pending = 0;
+};
+
+struct WarpT {
+  uint32_t slot = 0, warp = 0;  // the executor's block slot and warp index
+  uint32_t local = 0;           // index of the SM's resident warps (scoreboard rows)
+  uint64_t age = 0;             // launch order, for GTO's "oldest"
+  uint64_t next = 0;            // earliest cycle of its next issue (in order, one per cycle)
+  uint64_t ready_at = 0;        // cached: when its next instruction's operands are ready
+  bool cached = false;
+  uint64_t thread0 = 0;  // the launch-wide index of its lane 0 (local memory)
+  bool resident = false;
+  bool exited = false;
+  bool at_barrier = false;
+  std::vector<Group> groups;  // committed cp.async groups, oldest first
+  Group open;                 // the group cp.async instructions join now
+};
+
+// An answer the memory side owes an SM: when it comes, registers become ready or a cp.async
+// group completes.
+struct Pend {
+  uint32_t warp;   // WarpT index in the SM
+  uint64_t age;    // the warp's launch (a relaunched slot ignores its predecessor's answers)
+  uint32_t pc;     // the instruction (its destinations)
+  uint64_t done;   // the latest answer so far
+  uint32_t left;   // requests not yet answered
+  uint64_t group;  // cp.async: the group's seq
+  uint8_t what;    // 0 registers, 1 a cp.async group, 2 nothing (stores, reductions)
+};
+
+struct Request {
+  uint64_t cycle;  // leaves the SM
+  uint32_t sm;
+  uint64_t seq;
+  uint64_t line;
+  uint8_t sectors;
+  Access kind;
+  bool fill_l1;  // a read whose sectors the L1 keeps
+  uint32_t pend;
+};
+
+struct SchedStats {
+  uint64_t issued = 0, stalled = 0, idle = 0;
+};
+
+}  // namespace
+
+class Timing {
+ public:
+  Timing(Executor& ex, const Code& code, const LaunchShape& shape, const GpuParams& p,
+         const Occupancy& occ, uint64_t max_cycles, StatGroup& stats)
+      : ex_(ex),
+        code_(code),
+        shape_(shape),
+        p_(p),
+        occ_(occ),
+        mem_(memside_params(p), stats),
+        stats_(stats),
+        max_cycles_(max_cycles) {
+    build_infos();
+    const uint64_t shared_used = occ.shared_per_block * occ.blocks;
+    l1_bytes_ =
+        p.l1_shared_bytes > int64_t(shared_used) ? uint64_t(p.l1_shared_bytes) - shared_used : 0;
+    sms_.resize(size_t(p.sms));
+    for (size_t s = 0; s < sms_.size(); ++s) {
+      Sm& sm = sms_[s];
+      sm.index = uint32_t(s);
+      sm.warps.resize(size_t(occ.blocks) * occ.warps_per_block);
+      for (uint32_t i = 0; i < sm.warps.size(); ++i) {
+        WarpT& w = sm.warps[i];
+        w.local = i;
+        w.slot = uint32_t(s) * occ.blocks + i / occ.warps_per_block;
+        w.warp = i % occ.warps_per_block;
+      }
+      sm.ready.assign(sm.warps.size() * code.regs.size(), 0);
+      sm.sched.resize(size_t(p.sub_partitions));
+      sm.pipe_free.assign(size_t(p.sub_partitions) * kPipes, 0);
+      sm.last.assign(size_t(p.sub_partitions), UINT32_MAX);
+      if (l1_bytes_ >= uint64_t(128) * uint64_t(p.l1_ways))
+        sm.l1 = std::make_unique<SectorCache>(l1_bytes_, uint32_t(p.l1_ways));
+      sm.block_free.assign(occ.blocks, true);
+    }
+    window_ = std::max<uint64_t>(1, mem_.min_round_trip());
+  }
+
+  TimingResult run();
+
+ private:
+  struct Sm {
+    uint32_t index = 0;
+    std::vector<WarpT> warps;
+    std::vector<uint64_t> ready;  // [warp][register]: cycle the value is usable
+    std::vector<SchedStats> sched;
+    std::vector<uint64_t> pipe_free;  // [sub-partition][pipe]
+    std::vector<uint32_t> last;       // per sub-partition: the warp issued last
+    std::unique_ptr<SectorCache> l1;
+    std::vector<bool> block_free;
+    uint64_t clock = 0;     // cycles before this have been simulated
+    uint64_t mio_free = 0;  // the L1/shared-memory data path is free again
+    uint64_t seq = 0;
+    uint64_t resident_warp_cycles = 0;  // for the achieved occupancy
+    uint64_t active_cycles = 0;         // cycles with a resident block
+    uint64_t issued = 0;
+  };
+
+  static MemorySideParams memside_params(const GpuParams& p) {
+    MemorySideParams m;
+    m.l2_bytes = uint64_t(p.l2_bytes);
+    m.l2_slices = uint32_t(p.l2_slices);
+    m.l2_ways = uint32_t(p.l2_ways);
+    m.l2_bytes_per_cycle_per_slice = p.l2_bytes_per_cycle;
+    m.l2_hit_latency = uint64_t(p.l2_latency);
+    m.dram_channels = uint32_t(p.memory_channels);
+    m.dram_bytes_per_cycle = p.memory_gbps * 1e9 / (p.clock_mhz * 1e6);
+    m.dram_latency = uint64_t(p.memory_latency);
+    m.dram_interleave_bytes = uint64_t(p.memory_interleave);
+    return m;
+  }
+
+  uint16_t pipe_ii(int lanes) const {
+    const int per = std::max(1, lanes / p_.sub_partitions);
+    return uint16_t((kW + per - 1) / per);
+  }
+
+  void build_infos() {
+    infos_.resize(code_.instrs.size());
+    for (size_t i = 0; i < code_.instrs.size(); ++i) {
+      const Instr& in = code_.instrs[i];
+      Info& f = infos_[i];
+      f.regs_first = uint32_t(regs_.size());
+      std::vector<uint32_t> dsts;
+      instr_regs(
+          code_, in, [&](uint32_t r) { regs_.push_back(r); },
+          [&](uint32_t r) { dsts.push_back(r); });
+      f.nsrc = uint16_t(regs_.size() - f.regs_first);
+      f.ndst = uint16_t(dsts.size());
+      regs_.insert(regs_.end(), dsts.begin(), dsts.end());
+      classify(in, f);
+    }
+  }
+
+  void classify(const Instr& in, Info& f) const {
+    auto compute = [&](Pipe pipe, int lanes, int latency) {
+      f.kind = Kind::compute;
+      f.pipe = pipe;
+      f.ii = pipe_ii(lanes);
+      f.latency = uint16_t(latency);
+    };
+    switch (in.op) {
+      case Op::ld:
+      case Op::st:
+      case Op::atom:
+      case Op::red:
+      case Op::cp_async:
+      case Op::ldmatrix:
+      case Op::wmma_load:
+      case Op::wmma_store:
+        f.kind = Kind::memory;
+        f.pipe = kLsu;
+        f.ii = pipe_ii(p_.lsu_lanes);
+        return;
+      case Op::shfl:
+      case Op::match:
+        f.kind = Kind::shuffle;
+        f.pipe = kLsu;
+        f.ii = pipe_ii(p_.lsu_lanes);
+        f.latency = uint16_t(p_.lat_shared);
+        return;
+      case Op::bar_sync:
+      case Op::bar_arrive:
+        f.kind = Kind::barrier;
+        return;
+      case Op::cp_async_commit:
+        f.kind = Kind::commit;
+        return;
+      case Op::cp_async_wait_all:
+        f.kind = Kind::wait_group;
+        return;
+      case Op::cp_async_wait_group:
+        f.kind = Kind::wait_group;
+        f.wait_n = uint32_t(code_.ops(in)[0].value);
+        return;
+      case Op::mma:
+      case Op::wmma_mma: {
+        const uint64_t macs = in.op == Op::wmma_mma         ? 16 * 16 * 16
+                              : in.shape == Shape::m16n8k8  ? 16 * 8 * 8
+                              : in.shape == Shape::m16n8k16 ? 16 * 8 * 16
+                                                            : 16 * 8 * 32;
+        const Type a = in.type2;
+        int rate = p_.tensor_f16;
+        f.mac_type = a == Type::bf16 ? 1 : 0;
+        if (a == Type::tf32) {
+          rate = p_.tensor_tf32;
+          f.mac_type = 2;
+        } else if (a == Type::s8 || a == Type::u8) {
+          rate = p_.tensor_int8;
+          f.mac_type = 3;
+        }
+        const uint64_t per = std::max<uint64_t>(1, uint64_t(rate) / uint64_t(p_.sub_partitions));
+        f.kind = Kind::compute;
+        f.pipe = kTensor;
+        f.macs = macs;
+        f.ii = uint16_t((macs + per - 1) / per);
+        f.latency = uint16_t(std::max(p_.lat_tensor, int(f.ii)));
+        return;
+      }
+      case Op::cvta:
+        return compute(kInt, p_.int_lanes, p_.lat_int);
+      case Op::cvt:
+        if (!is_float(in.type) && !is_float(in.type2))
+          return compute(kInt, p_.int_lanes, p_.lat_int);
+        return compute(kSfu, p_.sfu_lanes, p_.lat_sfu);
+      case Op::rcp:
+      case Op::sqrt:
+      case Op::rsqrt:
+      case Op::ex2:
+      case Op::lg2:
+      case Op::sin:
+      case Op::cos:
+      case Op::tanh:
+        if (in.type == Type::f64) return compute(kFp64, p_.fp64_lanes, p_.lat_fp64);
+        return compute(kSfu, p_.sfu_lanes, p_.lat_sfu);
+      case Op::bra:
+      case Op::ret:
+      case Op::exit:
+      case Op::trap:
+      case Op::brkpt:
+      case Op::membar:
+      case Op::fence:
+      case Op::nanosleep:
+      case Op::bar_warp_sync:
+        return;
+      default:
+        break;
+    }
+    const Type t = in.op == Op::setp || in.op == Op::set ? in.type2 : in.type;
+    if (t == Type::f64) return compute(kFp64, p_.fp64_lanes, p_.lat_fp64);
+    if (t == Type::f32 || t == Type::tf32) return compute(kFp32, p_.fp32_lanes, p_.lat_fp32);
+    if (is_half(t)) return compute(kFp32, p_.fp32_lanes, p_.lat_half);
+    compute(kInt, p_.int_lanes, p_.lat_int);
+  }
+
+  const uint32_t* srcs(const Info& f) const { return regs_.data() + f.regs_first; }
+  const uint32_t* dsts(const Info& f) const { return regs_.data() + f.regs_first + f.nsrc; }
+  uint64_t* ready_row(Sm& sm, const WarpT& w) {
+    return sm.ready.data() + size_t(w.local) * code_.regs.size();
+  }
+
+  // The cycle from which the warp's next instruction may issue as far as its own state goes
+  // (operands, in-order issue, cp.async groups); kPending while the memory side owes it.
+  uint64_t ready_at(Sm& sm, WarpT& w) {
+    if (w.cached) return w.ready_at;
+    uint64_t t = w.next;
+    const uint32_t pc = ex_.pc(w.slot, w.warp);
+    if (pc < infos_.size()) {
+      const Info& f = infos_[pc];
+      const uint64_t* ready = ready_row(sm, w);
+      const uint32_t* r = srcs(f);
+      for (int i = 0; i < f.nsrc + f.ndst; ++i) t = std::max(t, ready[r[i]]);
+      if (f.kind == Kind::wait_group) {
+        // wait_all first commits the open group.
+        const bool all = code_.instrs[pc].op == Op::cp_async_wait_all;
+        const size_t keep = all ? 0 : f.wait_n;
+        const size_t n = w.groups.size() > keep ? w.groups.size() - keep : 0;
+        for (size_t g = 0; g < n; ++g)
+          t = std::max(t, w.groups[g].pending ? kPending : w.groups[g].done);
+        if (all) t = std::max(t, w.open.pending ? kPending : w.open.done);
+      }
+    }
+    w.ready_at = t;
+    w.cached = true;
+    return t;
+  }
+
+  void run_sm(Sm& sm, uint64_t end);
+  bool pick(Sm& sm, uint32_t sp, uint64_t c, uint64_t& next_event);
+  void issue(Sm& sm, WarpT& w, uint32_t sp, uint64_t c);
+  void memory(Sm& sm, WarpT& w, const Info& f, const Instr& in, uint64_t c);
+  void launch(Sm& sm, uint32_t local_block, uint64_t linear, uint64_t start);
+  void block_end(Sm& sm, uint32_t local_block, uint64_t c);
+
+  Executor& ex_;
+  const Code& code_;
+  LaunchShape shape_;
+  const GpuParams& p_;
+  Occupancy occ_;
+  MemorySide mem_;
+  StatGroup& stats_;
+  uint64_t max_cycles_;
+  std::vector<Info> infos_;
+  std::vector<uint32_t> regs_;
+  std::vector<Sm> sms_;
+  uint64_t l1_bytes_ = 0;
+  uint64_t window_ = 1;
+  uint64_t next_block_ = 0, blocks_done_ = 0, age_ = 0;
+  uint64_t end_ = 0;  // the latest event: a block's end or a request's answer
+  std::vector<MemRef> refs_;
+  std::vector<Pend> pends_;
+  std::vector<Request> requests_;  // of this window and later (cycles beyond its end)
+  struct Freed {
+    uint64_t cycle;
+    uint32_t sm, block;
+  };
+  std::vector<Freed> freed_;
+  // statistics
+  uint64_t shared_wavefronts_ = 0, shared_ideal_ = 0, shared_instrs_ = 0;
+  uint64_t global_sectors_ = 0, global_ideal_ = 0, global_instrs_ = 0;
+  uint64_t l1_hits_ = 0, l1_misses_ = 0;
+  uint64_t barrier_waits_ = 0;
+  TimingResult result_;
+};
+
+void Timing::launch(Sm& sm, uint32_t local_block, uint64_t linear, uint64_t start) {
+  const uint32_t slot = sm.index * occ_.blocks + local_block;
+  ex_.start_block(slot, linear, sm.index);
+  sm.block_free[local_block] = false;
+  const uint32_t first = local_block * occ_.warps_per_block;
+  for (uint32_t i = 0; i < occ_.warps_per_block; ++i) {
+    WarpT& w = sm.warps[first + i];
+    w.resident = true;
+    w.exited = false;
+    w.at_barrier = false;
+    w.thread0 = linear * shape_.block.count() + uint64_t(i) * kW;
+    w.age = age_++;
+    w.next = start;
+    w.cached = false;
+    w.groups.clear();
+    w.open = Group{};
+    uint64_t* ready = ready_row(sm, w);
+    std::fill(ready, ready + code_.regs.size(), 0);
+  }
+}
+
+void Timing::block_end(Sm& sm, uint32_t local_block, uint64_t c) {
+  const uint32_t first = local_block * occ_.warps_per_block;
+  for (uint32_t i = 0; i < occ_.warps_per_block; ++i) sm.warps[first + i].resident = false;
+  sm.block_free[local_block] = true;
+  freed_.push_back({c, sm.index, local_block});
+  ++blocks_done_;
+  end_ = std::max(end_, c);
+}
+
+// Issues warp w's next instruction at cycle c on sub-partition sp.
+void Timing::issue(Sm& sm, WarpT& w, uint32_t sp, uint64_t c) {
+  const uint32_t pc = ex_.pc(w.slot, w.warp);
+  w.cached = false;
+  w.next = c + 1;
+  ++sm.issued;
+  ++sm.sched[sp].issued;
+  if (pc >= infos_.size()) {
+    ex_.step(w.slot, w.warp, c, nullptr);  // falls off the end: an exit
+  } else {
+    const Info& f = infos_[pc];
+    const Instr& in = code_.instrs[pc];
+    const bool mem = f.kind == Kind::memory;
+    ex_.step(w.slot, w.warp, c, mem ? &refs_ : nullptr);
+    if (f.pipe != kNone) sm.pipe_free[sp * kPipes + f.pipe] = c + f.ii;
+    uint64_t* ready = ready_row(sm, w);
+    switch (f.kind) {
+      case Kind::compute:
+      case Kind::shuffle: {
+        const uint32_t* d = dsts(f);
+        for (int i = 0; i < f.ndst; ++i) ready[d[i]] = c + f.latency;
+        if (f.macs) {
+          const uint64_t m = f.macs;
+          (f.mac_type == 0   ? result_.macs_f16
+           : f.mac_type == 1 ? result_.macs_bf16
+           : f.mac_type == 2 ? result_.macs_tf32
+                             : result_.macs_int8) += m;
+        }
+        break;
+      }
+      case Kind::memory:
+        memory(sm, w, f, in, c);
+        break;
+      case Kind::commit:
+        w.groups.push_back(w.open);
+        w.open = Group{w.open.seq + 1, 0, 0};
+        break;
+      case Kind::wait_group: {
+        if (in.op == Op::cp_async_wait_all) {
+          w.groups.clear();
+          w.open = Group{w.open.seq + 1, 0, 0};
+        } else if (w.groups.size() > f.wait_n) {
+          w.groups.erase(w.groups.begin(), w.groups.end() - f.wait_n);
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  if (ex_.can_issue(w.slot, w.warp)) return;
+  w.exited = ex_.exited(w.slot, w.warp);
+  const uint32_t block = w.local / occ_.warps_per_block;
+  const uint32_t first = block * occ_.warps_per_block;
+  if (!w.exited) {
+    // At a barrier: released when the block's last expected thread arrives.
+    w.at_barrier = true;
+    ++barrier_waits_;
+    if (ex_.release_barriers(w.slot)) {
+      for (uint32_t i = 0; i < occ_.warps_per_block; ++i) {
+        WarpT& o = sm.warps[first + i];
+        if (o.at_barrier && ex_.can_issue(o.slot, o.warp)) {
+          o.at_barrier = false;
+          o.next = std::max(o.next, c + uint64_t(p_.lat_barrier));
+          o.cached = false;
+        }
+      }
+    }
+  }
+  if (ex_.block_done(w.slot)) {
+    block_end(sm, block, c + 1);
+    return;
+  }
+  bool any = false;
+  for (uint32_t i = 0; i < occ_.warps_per_block && !any; ++i)
+    any = ex_.can_issue(sm.warps[first + i].slot, sm.warps[first + i].warp);
+  if (!any) ex_.deadlock(w.slot);
+}
+
+// The memory path of an instruction that issued at cycle c: its accesses (refs_) become
+// passes over the lanes (a lane's n-th access in the n-th pass, a lane's contiguous accesses
+// merged up to 16 bytes, as the SASS vector loads do), each through shared memory (banks),
+// the constant cache, or L1 and then L2 (coalesced into sectors of 128-byte lines).
+void Timing::memory(Sm& sm, WarpT& w, const Info& f, const Instr& in, uint64_t c) {
+  const bool cp = in.op == Op::cp_async;
+  const bool atomic = in.op == Op::atom || in.op == Op::red;
+  const bool no_result = in.op == Op::st || in.op == Op::wmma_store || in.op == Op::red;
+  // Per lane, its accesses merged into runs; pass k takes each lane's k-th run.
+  struct Run {
+    uint64_t addr;
+    uint32_t bytes;
+    Space space;  // shared, global (local mapped into it), const (param too)
+    bool write;
+  };
+  constexpr int kMaxRuns = 32;
+  Run runs[kW][kMaxRuns];
+  uint8_t nruns[kW] = {};
+  for (const MemRef& r : refs_) {
+    uint64_t a = r.addr;
+    Space sp = r.space;
+    if (sp == Space::local) {
+      // Local memory is interleaved by 4-byte words over the launch's threads (the same
+      // variable of consecutive threads is contiguous), placed beyond device memory.
+      const uint64_t threads = shape_.grid.count() * shape_.block.count();
+      a = (uint64_t(1) << 46) + ((a / 4) * threads + w.thread0 + r.lane) * 4 + a % 4;
+      sp = Space::global;
+    } else if (sp == Space::param) {
+      sp = Space::const_;
+    }
+    uint8_t& n = nruns[r.lane];
+    Run* last = n ? &runs[r.lane][n - 1] : nullptr;
+    if (last && last->space == sp && last->write == r.write && last->addr + last->bytes == a &&
+        last->bytes + r.bytes <= 16 && sp != Space::const_) {
+      last->bytes += r.bytes;
+    } else if (n < kMaxRuns) {
+      runs[r.lane][n++] = {a, r.bytes, sp, r.write};
+    } else {
+      last->bytes += r.bytes;  // more than kMaxRuns: charged with the last pass
+    }
+  }
+  uint8_t passes = 0;
+  for (int l = 0; l < kW; ++l) passes = std::max(passes, nruns[l]);
+
+  uint64_t done = c + 1;   // answers known now (shared memory, L1 hits, constants)
+  uint32_t mio = 0;        // data-path cycles of this instruction
+  uint32_t lines_out = 0;  // requests to L2
+  const uint32_t pend = uint32_t(pends_.size());
+  const uint64_t base = std::max(c, sm.mio_free);
+  uint64_t addr[kW];
+  uint64_t sectors[2 * kW];
+  LineRequest lines[2 * kW];
+  for (uint8_t k = 0; k < passes; ++k) {
+    // A pass may mix spaces (a generic pointer per lane): one sub-pass per space.
+    for (Space sp : {Space::shared, Space::const_, Space::global}) {
+      uint32_t mask = 0, bytes = 0, total = 0;
+      bool write = false;
+      for (int l = 0; l < kW; ++l)
+        if (nruns[l] > k && runs[l][k].space == sp) {
+          mask |= uint32_t(1) << l;
+          addr[l] = runs[l][k].addr;
+          bytes = std::max(bytes, runs[l][k].bytes);
+          total += runs[l][k].bytes;
+          write = runs[l][k].write;
+        }
+      if (!mask) continue;
+      const uint64_t start = base + mio;
+      if (sp == Space::shared) {
+        uint32_t wf = shared_wavefronts(addr, mask, bytes);
+        if (atomic) {
+          // Lanes that update one address are serialised.
+          for (uint32_t a = mask; a; a &= a - 1) {
+            uint32_t same = 0;
+            for (uint32_t b = mask; b; b &= b - 1)
+              same += addr[__builtin_ctz(b)] == addr[__builtin_ctz(a)];
+            wf = std::max(wf, same);
+          }
+        }
+        shared_wavefronts_ += wf;
+        shared_ideal_ += (total + 127) / 128;
+        ++shared_instrs_;
+        mio += wf;
+        result_.onchip_bytes += total;
+        done = std::max(done, start + uint64_t(p_.lat_shared) + wf - 1);
+      } else if (sp == Space::const_) {
+        // The constant cache serves one distinct address per cycle.
+        uint32_t distinct = 0;
+        for (uint32_t a = mask; a; a &= a - 1) {
+          const int la = __builtin_ctz(a);
+          bool seen = false;
+          for (uint32_t b = mask & ((uint32_t(1) << la) - 1); b && !seen; b &= b - 1)
+            seen = addr[__builtin_ctz(b)] == addr[la];
+          distinct += !seen;
+        }
+        done = std::max(done, c + uint64_t(p_.lat_const) + distinct - 1);
+      } else {
+        const uint32_t ns = coalesce(addr, mask, bytes, sectors);
+        const uint32_t nl = group_lines(sectors, ns, lines);
+        global_sectors_ += ns;
+        global_ideal_ += (total + 31) / 32;
+        ++global_instrs_;
+        mio += nl;
+        result_.onchip_bytes += uint64_t(ns) * 32;
+        // .cg loads and copies bypass L1; stores and atomics do not allocate in it.
+        const bool use_l1 = sm.l1 && in.cache != Cache::cg && !atomic && !write;
+        for (uint32_t i = 0; i < nl; ++i) {
+          uint8_t miss = lines[i].sector_mask;
+          if (use_l1) {
+            miss = 0;
+            for (int s = 0; s < 4; ++s)
+              if ((lines[i].sector_mask >> s) & 1) {
+                const bool hit = sm.l1->read(lines[i].line + uint64_t(s) * 32, false).hit;
+                (hit ? l1_hits_ : l1_misses_) += 1;
+                if (!hit) miss |= uint8_t(1) << s;
+              }
+            if (!miss) {
+              done = std::max(done, start + i + uint64_t(p_.lat_l1));
+              continue;
+            }
+          }
+          const Access kind = atomic ? Access::atomic : write ? Access::write : Access::read;
+          requests_.push_back(
+              {start + i, sm.index, sm.seq++, lines[i].line, miss, kind, use_l1, pend});
+          ++lines_out;
+        }
+      }
+    }
+  }
+  sm.mio_free = base + mio;
+  end_ = std::max(end_, done);
+  if (cp) {
+    // The group completes when its copies' data are in shared memory.
+    w.open.done = std::max(w.open.done, done);
+    if (lines_out) ++w.open.pending;
+  } else if (!no_result) {
+    uint64_t* ready = ready_row(sm, w);
+    const uint32_t* d = dsts(f);
+    for (int i = 0; i < f.ndst; ++i) ready[d[i]] = lines_out ? kPending : done;
+  }
+  if (lines_out)
+    pends_.push_back({w.local, w.age, uint32_t(&f - infos_.data()), done, lines_out, w.open.seq,
+                      uint8_t(cp          ? 1
+                              : no_result ? 2
+                                          : 0)});
+}
+
+bool Timing::pick(Sm& sm, uint32_t sp, uint64_t c, uint64_t& next_event) {
+  const uint32_t n = uint32_t(sm.warps.size());
+  const uint32_t subs = uint32_t(p_.sub_partitions);
+  auto eligible = [&](WarpT& w) -> bool {
+    if (!w.resident || w.exited || w.at_barrier) return false;
+    uint64_t t = ready_at(sm, w);
+    const uint32_t pc = ex_.pc(w.slot, w.warp);
+    if (pc < infos_.size()) {
+      const Info& f = infos_[pc];
+      if (f.pipe != kNone) t = std::max(t, sm.pipe_free[sp * kPipes + f.pipe]);
+      if (f.kind == Kind::memory && sm.mio_free > c + uint64_t(p_.lsu_queue))
+        t = std::max(t, sm.mio_free - uint64_t(p_.lsu_queue));
+    }
+    if (t <= c) return true;
+    next_event = std::min(next_event, t);
+    return false;
+  };
+  WarpT* chosen = nullptr;
+  const uint32_t last = sm.last[sp];
+  if (p_.gto) {
+    if (last != UINT32_MAX && eligible(sm.warps[last])) {
+      chosen = &sm.warps[last];
+    } else {
+      for (uint32_t i = sp; i < n; i += subs) {
+        WarpT& w = sm.warps[i];
+        if (i != last && (!chosen || w.age < chosen->age) && eligible(w)) chosen = &w;
+      }
+    }
+  } else {
+    const uint32_t mine = (n - sp + subs - 1) / subs;  // warps of this sub-partition
+    const uint32_t from = last == UINT32_MAX ? 0 : (last - sp) / subs + 1;
+    for (uint32_t k = 0; k < mine && !chosen; ++k) {
+      WarpT& w = sm.warps[sp + ((from + k) % mine) * subs];
+      if (eligible(w)) chosen = &w;
+    }
+  }
+  if (!chosen) return false;
+  sm.last[sp] = chosen->local;
+  issue(sm, *chosen, sp, c);
+  return true;
+}
+
+// Simulates SM cycles [sm.clock, end): each cycle every sub-partition issues one ready warp;
+// cycles in which none can issue are skipped to the next event.
+void Timing::run_sm(Sm& sm, uint64_t end) {
+  const uint32_t subs = uint32_t(p_.sub_partitions);
+  uint64_t c = sm.clock;
+  while (c < end) {
+    uint32_t resident = 0;
+    for (const WarpT& w : sm.warps) resident += w.resident;
+    if (!resident) {
+      c = end;
+      break;
+    }
+    uint64_t next_event = kPending;
+    bool any = false;
+    for (uint32_t sp = 0; sp < subs; ++sp) {
+      if (pick(sm, sp, c, next_event)) {
+        any = true;
+      } else {
+        bool has = false;
+        for (uint32_t i = sp; i < sm.warps.size() && !has; i += subs) has = sm.warps[i].resident;
+        ++(has ? sm.sched[sp].stalled : sm.sched[sp].idle);
+      }
+    }
+    uint64_t step = 1;
+    if (!any) {
+      const uint64_t to = std::min(std::max(next_event, c + 1), end);
+      step = to - c;
+      // The cycles skipped count like the one just checked.
+      for (uint32_t sp = 0; sp < subs; ++sp) {
+        bool has = false;
+        for (uint32_t i = sp; i < sm.warps.size() && !has; i += subs) has = sm.warps[i].resident;
+        (has ? sm.sched[sp].stalled : sm.sched[sp].idle) += step - 1;
+      }
+    }
+    sm.resident_warp_cycles += uint64_t(resident) * step;
+    sm.active_cycles += step;
+    c += step;
+  }
+  sm.clock = std::max(sm.clock, end);
+}
+
+TimingResult Timing::run() {
+  const uint64_t blocks = shape_.grid.count();
+  // The first wave: block i to SM i mod SMs, until every SM is full.
+  for (uint32_t b = 0; b < occ_.blocks && next_block_ < blocks; ++b)
+    for (Sm& sm : sms_) {
+      if (next_block_ >= blocks) break;
+      launch(sm, b, next_block_++, 0);
+    }
+  uint64_t t = 0;
+  std::vector<Request> later;
+  while (blocks_done_ < blocks) {
+    if (t > max_cycles_)
+      throw Error(fmt::format(
+          "the launch ran past limits.max_cycles = {} cycles with {} of {} blocks done (raise "
+          "it with --max-cycles N)",
+          max_cycles_, blocks_done_, blocks));
+    const uint64_t end = t + window_;
+    for (Sm& sm : sms_) run_sm(sm, end);
+    // Serve the requests that left before the window's end, in (cycle, SM, sequence) order.
+    std::stable_sort(requests_.begin(), requests_.end(), [](const Request& a, const Request& b) {
+      return std::tie(a.cycle, a.sm, a.seq) < std::tie(b.cycle, b.sm, b.seq);
+    });
+    later.clear();
+    for (const Request& r : requests_) {
+      if (r.cycle >= end) {
+        later.push_back(r);
+        continue;
+      }
+      const uint64_t done = mem_.serve(r.cycle, r.line, r.sectors, r.kind);
+      end_ = std::max(end_, done);
+      Pend& pd = pends_[r.pend];
+      pd.done = std::max(pd.done, done);
+      if (r.fill_l1)
+        for (int s = 0; s < 4; ++s)
+          if ((r.sectors >> s) & 1) sms_[r.sm].l1->read(r.line + uint64_t(s) * 32, true);
+      if (--pd.left) continue;
+      Sm& sm = sms_[r.sm];
+      WarpT& w = sm.warps[pd.warp];
+      if (w.age != pd.age) continue;
+      w.cached = false;
+      if (pd.what == 0) {
+        const Info& f = infos_[pd.pc];
+        uint64_t* ready = ready_row(sm, w);
+        const uint32_t* d = dsts(f);
+        for (int i = 0; i < f.ndst; ++i) ready[d[i]] = pd.done;
+      } else if (pd.what == 1) {
+        Group* g = w.open.seq == pd.group ? &w.open : nullptr;
+        for (Group& x : w.groups)
+          if (x.seq == pd.group) g = &x;
+        if (g) {
+          g->done = std::max(g->done, pd.done);
+          --g->pending;
+        }
+      }
+    }
+    requests_.swap(later);
+    if (requests_.empty()) pends_.clear();
+    // Blocks to the slots that emptied, in the order they emptied.
+    std::sort(freed_.begin(), freed_.end(), [](const Freed& a, const Freed& b) {
+      return std::tie(a.cycle, a.sm, a.block) < std::tie(b.cycle, b.sm, b.block);
+    });
+    for (const Freed& f : freed_)
+      if (next_block_ < blocks) launch(sms_[f.sm], f.block, next_block_++, end);
+    freed_.clear();
+    t = end;
+  }
+  result_.cycles = end_;
+
+  // Statistics.
+  StatGroup& sg = stats_.group("sm", "streaming multiprocessors, summed over all SMs");
+  uint64_t issued = 0, active = 0, resident = 0, stalled = 0, idle = 0;
+  for (const Sm& sm : sms_) {
+    issued += sm.issued;
+    active += sm.active_cycles;
+    resident += sm.resident_warp_cycles;
+    for (const SchedStats& s : sm.sched) {
+      stalled += s.stalled;
+      idle += s.idle;
+    }
+  }
+  sg.counter("issued", "warp-instructions", "warp-instructions issued") = issued;
+  sg.counter("active_cycles", "SM-cycles", "cycles SMs held at least one block") = active;
+  sg.counter("scheduler_stalled", "scheduler-cycles",
+             "cycles a warp scheduler had resident warps but none could issue") = stalled;
+  sg.counter("scheduler_idle", "scheduler-cycles", "cycles a warp scheduler had no resident warp") =
+      idle;
+  sg.formula("achieved_warps", "warps", "average resident warps per active SM cycle",
+             [resident, active] { return active ? double(resident) / double(active) : 0; });
+  sg.formula("issue_per_cycle", "warp-instructions/cycle",
+             "warp-instructions issued per active SM cycle (at most the sub-partitions)",
+             [issued, active] { return active ? double(issued) / double(active) : 0; });
+  sg.counter("barrier_waits", "warp-waits", "times a warp waited at a barrier") = barrier_waits_;
+  StatGroup& sh = stats_.group("shared", "shared memory (32 banks of 4 bytes)");
+  sh.counter("instructions", "warp-instructions", "shared-memory accesses") = shared_instrs_;
+  sh.counter("wavefronts", "cycles", "data-path cycles the accesses took") = shared_wavefronts_;
+  sh.counter("ideal_wavefronts", "cycles",
+             "cycles without bank conflicts (the bytes over 128 per cycle)") = shared_ideal_;
+  StatGroup& gl = stats_.group("global", "global and local memory accesses (coalescing, L1)");
+  gl.counter("instructions", "warp-instructions", "global/local memory accesses") = global_instrs_;
+  gl.counter("sectors", "sectors", "32-byte sectors the accesses touched") = global_sectors_;
+  gl.counter("ideal_sectors", "sectors", "sectors if every access were fully coalesced") =
+      global_ideal_;
+  gl.counter("l1_hits", "sectors", "L1 sector hits of loads") = l1_hits_;
+  gl.counter("l1_misses", "sectors", "L1 sector misses of loads (sent to L2)") = l1_misses_;
+  gl.counter("l1_bytes", "bytes", "L1 capacity per SM (what shared memory leaves)") = l1_bytes_;
+  result_.dram_read = uint64_t(stats_.value("dram.bytes_read"));
+  result_.dram_written = uint64_t(stats_.value("dram.bytes_written"));
+  return result_;
+}
+
+TimingResult run_timed(Executor& ex, const Code& code, const LaunchShape& shape, const GpuParams& p,
+                       const Occupancy& occ, uint64_t max_cycles, StatGroup& stats) {
+  Timing t(ex, code, shape, p, occ, max_cycles, stats);
+  return t.run();
+}
+
+}  // namespace xpusim::gpu

@@ -1,0 +1,166 @@
+// The GPU timing model's rules, each checked on a small PTX kernel run through `xpusim run
+// --kernel` on gpu_lab: dependent-issue latency, pipe initiation intervals, shared-memory bank
+// conflicts, coalescing into sectors, L1 hits, occupancy limits, waves of blocks, determinism.
+// Expected figures follow from the rules and the preset's parameters (docs/models/gpu.md);
+// differences between two kernel lengths cancel the fixed costs of a launch.
+#include <fmt/format.h>
+#include <catch2/catch.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "tests/support.h"
+
+using namespace xpusim::test;
+
+namespace {
+
+// A one-parameter kernel (`NAME_param_0`, a u64 buffer) with `body` between the prologue
+// (%rd2: the buffer; %r1: %tid.x; %rd4: buffer + 4 * tid) and `ret`.
+std::string kernel(const std::string& name, const std::string& decls, const std::string& body) {
+  return fmt::format(
+      ".version 8.0\n.target sm_80\n.address_size 64\n{}\n.visible .entry {}(\n"
+      "\t.param .u64 {}_param_0\n)\n{{\n\t.reg .pred %p<8>;\n\t.reg .b32 %r<32>;\n"
+      "\t.reg .f32 %f<32>;\n\t.reg .b64 %rd<16>;\n\n\tld.param.u64 %rd1, [{}_param_0];\n"
+      "\tcvta.to.global.u64 %rd2, %rd1;\n\tmov.u32 %r1, %tid.x;\n"
+      "\tmul.wide.u32 %rd3, %r1, 4;\n\tadd.s64 %rd4, %rd2, %rd3;\n{}\tret;\n}}\n",
+      decls, name, name, name, body);
+}
+
+// Runs `ptx` on gpu_lab with a zeroed buffer of `bytes`; returns stats.json.
+nlohmann::json run(const std::string& name, const std::string& ptx, int blocks, int threads,
+                   size_t bytes, const std::vector<std::string>& extra = {}) {
+  const std::string dir = temp_dir("gpu-timing-" + name);
+  const std::string file = write_text(dir, name + ".ptx", ptx);
+  const std::string buf = write_text(dir, "buf.bin", std::string(bytes, '\0'));
+  Args args = {"--arch",   "gpu_lab",
+               "--kernel", file,
+               "--entry",  name,
+               "--grid",   std::to_string(blocks),
+               "--block",  std::to_string(threads),
+               "--arg",    name + "_param_0=" + buf};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return run_stats(args, dir + "/out");
+}
+
+uint64_t cycles(const nlohmann::json& s) {
+  return s["total_cycles"].get<uint64_t>();
+}
+double stat(const nlohmann::json& s, const std::string& group, const std::string& name) {
+  return s["stats"]["groups"][group]["stats"][name]["value"].get<double>();
+}
+
+// n FMAs over `chains` accumulators %f1..%f<chains>, round-robin.
+std::string fmas(int n, int chains) {
+  std::string s;
+  for (int i = 0; i < chains; ++i) s += fmt::format("\tmov.f32 %f{}, 0f3F800000;\n", i + 1);
+  for (int i = 0; i < n; ++i) {
+    const int f = i % chains + 1;
+    s += fmt::format("\tfma.rn.f32 %f{0}, %f{0}, %f{0}, %f{0};\n", f);
+  }
+  return s + "\tst.global.f32 [%rd4], %f1;\n";
+}
+
+}  // namespace
+
+TEST_CASE("a dependent chain issues one instruction per latency", "[timing][gpu]") {
+  for (int lat : {4, 7}) {
+    const std::vector<std::string> set = {"--set", fmt::format("latency.fp32={}", lat)};
+    const auto a = run("chain", kernel("chain", "", fmas(100, 1)), 1, 32, 128, set);
+    const auto b = run("chain", kernel("chain", "", fmas(200, 1)), 1, 32, 128, set);
+    CHECK(cycles(b) - cycles(a) == uint64_t(100 * lat));
+  }
+}
+
+TEST_CASE("independent instructions issue at the pipe's initiation interval", "[timing][gpu]") {
+  // gpu_lab: 64 FP32 lanes over 4 sub-partitions, 16 each: a warp-instruction every 2 cycles;
+  // with 8 chains each FMA's operand is ready long before.
+  const auto a = run("indep", kernel("indep", "", fmas(100, 8)), 1, 32, 128);
+  const auto b = run("indep", kernel("indep", "", fmas(200, 8)), 1, 32, 128);
+  CHECK(cycles(b) - cycles(a) == 200);
+  // 128 FP32 lanes: one per cycle.
+  const std::vector<std::string> wide = {"--set", "sm.fp32_lanes=128"};
+  const auto c = run("indep", kernel("indep", "", fmas(100, 8)), 1, 32, 128, wide);
+  const auto d = run("indep", kernel("indep", "", fmas(200, 8)), 1, 32, 128, wide);
+  CHECK(cycles(d) - cycles(c) == 100);
+}
+
+TEST_CASE("shared-memory bank conflicts take a wavefront per distinct word in a bank",
+          "[timing][gpu]") {
+  // Each thread reads the word at tid * stride: 32 banks of 4 bytes.
+  for (const auto& [stride, expected] :
+       std::vector<std::pair<int, int>>{{0, 1}, {1, 1}, {2, 2}, {4, 4}, {32, 32}, {33, 1}}) {
+    const std::string body = fmt::format(
+        "\tmul.lo.u32 %r2, %r1, {};\n\tmov.u32 %r3, buf;\n\tadd.u32 %r4, %r3, %r2;\n"
+        "\tld.shared.f32 %f1, [%r4];\n\tst.global.f32 [%rd4], %f1;\n",
+        stride * 4);
+    const auto s =
+        run("banks", kernel("banks", ".shared .align 4 .b8 buf[8192];", body), 1, 32, 128);
+    INFO("stride " << stride);
+    CHECK(stat(s, "shared", "instructions") == 1);
+    CHECK(stat(s, "shared", "wavefronts") == expected);
+    CHECK(stat(s, "shared", "ideal_wavefronts") == 1);
+  }
+}
+
+TEST_CASE("global accesses are coalesced into 32-byte sectors", "[timing][gpu]") {
+  // Each thread reads the float at tid * stride.
+  for (const auto& [stride, sectors] :
+       std::vector<std::pair<int, int>>{{0, 1}, {1, 4}, {2, 8}, {8, 32}, {64, 32}}) {
+    const std::string body = fmt::format(
+        "\tmul.wide.u32 %rd5, %r1, {};\n\tadd.s64 %rd6, %rd2, %rd5;\n"
+        "\tld.global.f32 %f1, [%rd6];\n",
+        stride * 4);
+    const auto s = run("coalesce", kernel("coalesce", "", body), 1, 32, 8192);
+    INFO("stride " << stride);
+    CHECK(stat(s, "global", "instructions") == 1);
+    CHECK(stat(s, "global", "sectors") == sectors);
+  }
+}
+
+TEST_CASE("a second load of the same sectors hits in L1", "[timing][gpu]") {
+  const std::string body =
+      "\tld.global.f32 %f1, [%rd4];\n\tadd.f32 %f2, %f1, %f1;\n"
+      "\tld.global.f32 %f3, [%rd4];\n\tadd.f32 %f4, %f3, %f2;\n\tst.global.f32 [%rd4], %f4;\n";
+  const auto s = run("reload", kernel("reload", "", body), 1, 32, 128);
+  CHECK(stat(s, "global", "l1_misses") == 4);
+  CHECK(stat(s, "global", "l1_hits") == 4);
+  // The first load waits for L2 and HBM, the second only for L1.
+  CHECK(cycles(s) > 100 + 100);  // gpu_lab: l2.latency 100, memory.latency 100
+}
+
+TEST_CASE("occupancy is limited by shared memory, warps, and blocks", "[timing][gpu]") {
+  // gpu_lab: 48 KiB shared, 32 warps, 16 blocks per SM.
+  const std::string use = "\tmov.u32 %r5, buf;\n\tst.shared.u32 [%r5], %r1;\n";
+  const auto shared = run("occ", kernel("occ", ".shared .align 4 .b8 buf[20000];", use), 8, 64, 4);
+  CHECK(stat(shared, "occupancy", "blocks_per_sm") == 2);  // 49152 / 20000
+  const auto warps = run("occ", kernel("occ", "", ""), 8, 512, 4);
+  CHECK(stat(warps, "occupancy", "blocks_per_sm") == 2);  // 32 warps / 16
+  const auto blocks = run("occ", kernel("occ", "", ""), 8, 32, 4);
+  CHECK(stat(blocks, "occupancy", "blocks_per_sm") == 16);
+}
+
+TEST_CASE("blocks beyond one wave run in further waves", "[timing][gpu]") {
+  // One block per SM (a shared-memory limit), 2 SMs: 2, 4 and 8 blocks are 1, 2 and 4 waves of
+  // the same work; each wave starts at a window boundary, so the times are close to, not
+  // exactly, multiples.
+  const std::string decls = ".shared .align 4 .b8 buf[40000];";
+  const std::string body = "\tmov.u32 %r5, buf;\n\tst.shared.u32 [%r5], %r1;\n" + fmas(400, 1);
+  const double one = double(cycles(run("waves", kernel("waves", decls, body), 2, 32, 4096)));
+  const double two = double(cycles(run("waves", kernel("waves", decls, body), 4, 32, 4096)));
+  const double four = double(cycles(run("waves", kernel("waves", decls, body), 8, 32, 4096)));
+  CHECK(two / one == Approx(2).epsilon(0.15));
+  CHECK(four / one == Approx(4).epsilon(0.15));
+}
+
+TEST_CASE("GPU timing is deterministic and the scheduler policy does not change values",
+          "[timing][gpu]") {
+  const std::string body = fmas(64, 4);
+  const auto a = run("det", kernel("det", "", body), 6, 256, 8192);
+  const auto b = run("det", kernel("det", "", body), 6, 256, 8192);
+  CHECK(a["stats"] == b["stats"]);
+  CHECK(cycles(a) == cycles(b));
+  const auto lrr = run("det", kernel("det", "", body), 6, 256, 8192, {"--set", "sm.scheduler=lrr"});
+  CHECK(stat(lrr, "sm", "issued") == stat(a, "sm", "issued"));
+}
