@@ -120,18 +120,24 @@ RowCol mma_frag_elem(MmaShape s, FragOperand op, ElemType type, int lane, int i)
 
 void mma_reference(const MmaTypes& t, int m, int n, int k, const uint32_t* A, const uint32_t* B,
                    const uint32_t* C, uint32_t* D) {
-  for (int i = 0; i < m; ++i)
-    for (int j = 0; j < n; ++j) {
-      if (is_int(t.a)) {
+  if (is_int(t.a)) {
+    for (int i = 0; i < m; ++i)
+      for (int j = 0; j < n; ++j) {
         uint32_t acc = uint32_t(C[i * n + j]);
         for (int x = 0; x < k; ++x)
           acc += uint32_t(to_int(t.a, A[i * k + x]) * to_int(t.b, B[x * n + j]));
         D[i * n + j] = acc;
-        continue;
       }
+    return;
+  }
+  // Each operand converted once (every f16/bf16/tf32 value is exact in f32).
+  float a[16 * 32], b[32 * 16];
+  for (int i = 0; i < m * k; ++i) a[i] = to_f32(t.a, A[i]);
+  for (int i = 0; i < k * n; ++i) b[i] = to_f32(t.b, B[i]);
+  for (int i = 0; i < m; ++i)
+    for (int j = 0; j < n; ++j) {
       float acc = to_f32(t.c, C[i * n + j]);
-      for (int x = 0; x < k; ++x)
-        acc = fma_f32(to_f32(t.a, A[i * k + x]), to_f32(t.b, B[x * n + j]), acc);
+      for (int x = 0; x < k; ++x) acc = fma_f32(a[i * k + x], b[x * n + j], acc);
       D[i * n + j] = t.d == ElemType::f16 ? f32_to_f16(acc) : f32_bits(acc);
     }
 }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <initializer_list>
 #include <utility>
+#include <vector>
 
 #include "models/core/numeric.h"
 
@@ -498,7 +499,14 @@ double max_f64(double a, double b, bool nan) {
 // ---- conversions ---------------------------------------------------------------------------
 
 float f16_to_f32(uint16_t h, bool ftz) {
-  return f32_result(convert_bits(h, kF16, kF32, Rnd::rn), ftz, false);
+  // Every f16 is exact in f32: one table of all 65536 conversions, built once (tensor-core
+  // kernels convert every operand of every mma).
+  static const std::vector<uint32_t> table = [] {
+    std::vector<uint32_t> t(65536);
+    for (uint32_t i = 0; i < t.size(); ++i) t[i] = uint32_t(convert_bits(i, kF16, kF32, Rnd::rn));
+    return t;
+  }();
+  return f32_result(table[h], ftz, false);
 }
 double f16_to_f64(uint16_t h) {
   return f64_from(convert_bits(h, kF16, kF64, Rnd::rn));

@@ -224,6 +224,8 @@ struct WarpT {
   uint64_t next = 0;            // earliest cycle of its next issue (in order, one per cycle)
   uint64_t ready_at = 0;        // cached: when its next instruction's operands are ready
   bool cached = false;
+  uint8_t pipe = 0;      // cached with ready_at: the next instruction's pipe
+  bool mem = false;      // and whether it takes the memory path
   uint64_t thread0 = 0;  // the launch-wide index of its lane 0 (local memory)
   bool resident = false;
   bool exited = false;
@@ -292,6 +294,8 @@ class Timing {
       sm.sched.resize(size_t(p.sub_partitions));
       sm.pipe_free.assign(size_t(p.sub_partitions) * kPipes, 0);
       sm.last.assign(size_t(p.sub_partitions), UINT32_MAX);
+      sm.resident.assign(size_t(p.sub_partitions), 0);
+      sm.wake.assign(size_t(p.sub_partitions), 0);
       if (l1_bytes_ >= uint64_t(128) * uint64_t(p.l1_ways))
         sm.l1 = std::make_unique<SectorCache>(l1_bytes_, uint32_t(p.l1_ways));
       sm.block_free.assign(occ.blocks, true);
@@ -309,6 +313,10 @@ class Timing {
     std::vector<SchedStats> sched;
     std::vector<uint64_t> pipe_free;  // [sub-partition][pipe]
     std::vector<uint32_t> last;       // per sub-partition: the warp issued last
+    // Per sub-partition: resident warps, and the cycle before which none of them can issue
+    // (a lower bound, reset when a launch, a barrier or an answer may bring it closer).
+    std::vector<uint32_t> resident;
+    std::vector<uint64_t> wake;
     std::unique_ptr<SectorCache> l1;
     std::vector<bool> block_free;
     uint64_t clock = 0;     // cycles before this have been simulated
@@ -468,8 +476,12 @@ class Timing {
     if (w.cached) return w.ready_at;
     uint64_t t = w.next;
     const uint32_t pc = ex_.pc(w.slot, w.warp);
+    w.pipe = kNone;
+    w.mem = false;
     if (pc < infos_.size()) {
       const Info& f = infos_[pc];
+      w.pipe = f.pipe;
+      w.mem = f.kind == Kind::memory;
       const uint64_t* ready = ready_row(sm, w);
       const uint32_t* r = srcs(f);
       for (int i = 0; i < f.nsrc + f.ndst; ++i) t = std::max(t, ready[r[i]]);
@@ -534,6 +546,7 @@ void Timing::launch(Sm& sm, uint32_t local_block, uint64_t linear, uint64_t star
   for (uint32_t i = 0; i < occ_.warps_per_block; ++i) {
     WarpT& w = sm.warps[first + i];
     w.resident = true;
+    ++sm.resident[w.local % uint32_t(p_.sub_partitions)];
     w.exited = false;
     w.at_barrier = false;
     w.thread0 = linear * shape_.block.count() + uint64_t(i) * kW;
@@ -545,11 +558,15 @@ void Timing::launch(Sm& sm, uint32_t local_block, uint64_t linear, uint64_t star
     uint64_t* ready = ready_row(sm, w);
     std::fill(ready, ready + code_.regs.size(), 0);
   }
+  std::fill(sm.wake.begin(), sm.wake.end(), 0);
 }
 
 void Timing::block_end(Sm& sm, uint32_t local_block, uint64_t c) {
   const uint32_t first = local_block * occ_.warps_per_block;
-  for (uint32_t i = 0; i < occ_.warps_per_block; ++i) sm.warps[first + i].resident = false;
+  for (uint32_t i = 0; i < occ_.warps_per_block; ++i) {
+    sm.warps[first + i].resident = false;
+    --sm.resident[(first + i) % uint32_t(p_.sub_partitions)];
+  }
   sm.block_free[local_block] = true;
   freed_.push_back({c, sm.index, local_block});
   ++blocks_done_;
@@ -615,6 +632,7 @@ void Timing::issue(Sm& sm, WarpT& w, uint32_t sp, uint64_t c) {
     w.at_barrier = true;
     ++barrier_waits_;
     if (ex_.release_barriers(w.slot)) {
+      std::fill(sm.wake.begin(), sm.wake.end(), 0);
       for (uint32_t i = 0; i < occ_.warps_per_block; ++i) {
         WarpT& o = sm.warps[first + i];
         if (o.at_barrier && ex_.can_issue(o.slot, o.warp)) {
@@ -787,13 +805,9 @@ bool Timing::pick(Sm& sm, uint32_t sp, uint64_t c, uint64_t& next_event) {
   auto eligible = [&](WarpT& w) -> bool {
     if (!w.resident || w.exited || w.at_barrier) return false;
     uint64_t t = ready_at(sm, w);
-    const uint32_t pc = ex_.pc(w.slot, w.warp);
-    if (pc < infos_.size()) {
-      const Info& f = infos_[pc];
-      if (f.pipe != kNone) t = std::max(t, sm.pipe_free[sp * kPipes + f.pipe]);
-      if (f.kind == Kind::memory && sm.mio_free > c + uint64_t(p_.lsu_queue))
-        t = std::max(t, sm.mio_free - uint64_t(p_.lsu_queue));
-    }
+    if (w.pipe != kNone) t = std::max(t, sm.pipe_free[sp * kPipes + w.pipe]);
+    if (w.mem && sm.mio_free > c + uint64_t(p_.lsu_queue))
+      t = std::max(t, sm.mio_free - uint64_t(p_.lsu_queue));
     if (t <= c) return true;
     next_event = std::min(next_event, t);
     return false;
@@ -830,7 +844,7 @@ void Timing::run_sm(Sm& sm, uint64_t end) {
   uint64_t c = sm.clock;
   while (c < end) {
     uint32_t resident = 0;
-    for (const WarpT& w : sm.warps) resident += w.resident;
+    for (uint32_t sp = 0; sp < subs; ++sp) resident += sm.resident[sp];
     if (!resident) {
       c = end;
       break;
@@ -838,24 +852,25 @@ void Timing::run_sm(Sm& sm, uint64_t end) {
     uint64_t next_event = kPending;
     bool any = false;
     for (uint32_t sp = 0; sp < subs; ++sp) {
-      if (pick(sm, sp, c, next_event)) {
-        any = true;
-      } else {
-        bool has = false;
-        for (uint32_t i = sp; i < sm.warps.size() && !has; i += subs) has = sm.warps[i].resident;
-        ++(has ? sm.sched[sp].stalled : sm.sched[sp].idle);
+      if (c >= sm.wake[sp]) {
+        uint64_t wake = kPending;
+        if (pick(sm, sp, c, wake)) {
+          any = true;
+          sm.wake[sp] = 0;
+          continue;
+        }
+        sm.wake[sp] = wake;
       }
+      next_event = std::min(next_event, sm.wake[sp]);
+      ++(sm.resident[sp] ? sm.sched[sp].stalled : sm.sched[sp].idle);
     }
     uint64_t step = 1;
     if (!any) {
       const uint64_t to = std::min(std::max(next_event, c + 1), end);
       step = to - c;
       // The cycles skipped count like the one just checked.
-      for (uint32_t sp = 0; sp < subs; ++sp) {
-        bool has = false;
-        for (uint32_t i = sp; i < sm.warps.size() && !has; i += subs) has = sm.warps[i].resident;
-        (has ? sm.sched[sp].stalled : sm.sched[sp].idle) += step - 1;
-      }
+      for (uint32_t sp = 0; sp < subs; ++sp)
+        (sm.resident[sp] ? sm.sched[sp].stalled : sm.sched[sp].idle) += step - 1;
     }
     sm.resident_warp_cycles += uint64_t(resident) * step;
     sm.active_cycles += step;
@@ -904,6 +919,7 @@ TimingResult Timing::run() {
       WarpT& w = sm.warps[pd.warp];
       if (w.age != pd.age) continue;
       w.cached = false;
+      std::fill(sm.wake.begin(), sm.wake.end(), 0);
       if (pd.what == 0) {
         const Info& f = infos_[pd.pc];
         uint64_t* ready = ready_row(sm, w);
