@@ -91,7 +91,6 @@ int cmd_run_kernel(const RunArgs& a) {
   const std::string out = a.out.empty() ? driver::default_results_dir(a.kernel, cfg, sets) : a.out;
   driver::RunOptions opt;
   opt.functional = !a.no_functional;
-  if (!opt.functional) driver::run_kernel(cfg, launch, opt);  // refuses, before any folder
   prepare_results_dir(out, a.force);
   const RunResult r = driver::run_kernel(cfg, launch, opt);
   write_results(out, cfg, r.workload, r);

@@ -73,6 +73,7 @@ struct KernelLaunch {
   std::array<uint32_t, 3> grid{1, 1, 1}, block{1, 1, 1};
   uint64_t shared_bytes = 0;  // dynamic shared memory per block
   std::vector<std::string> args;
+  bool values = true;  // false: timing only (the family skips what values alone need)
 };
 
 class Machine {

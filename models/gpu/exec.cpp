@@ -339,7 +339,16 @@ class Executor::Impl {
     regmask_.resize(nregs_);
     for (uint32_t r = 0; r < nregs_; ++r) regmask_[r] = zext(~uint64_t(0), code_.regs[r].bits);
     cls_.resize(code_.instrs.size());
-    for (size_t i = 0; i < code_.instrs.size(); ++i) cls_[i] = uint8_t(classify(code_.instrs[i]));
+    arith_.resize(code_.instrs.size());
+    for (size_t i = 0; i < code_.instrs.size(); ++i) {
+      const Instr& in = code_.instrs[i];
+      cls_[i] = uint8_t(classify(in));
+      arith_[i] = in.op == Op::mma || in.op == Op::wmma_mma ||
+                  (!(in.op == Op::setp || in.op == Op::set || in.op == Op::selp ||
+                     in.op == Op::slct || in.op == Op::mov || in.op == Op::ld || in.op == Op::st ||
+                     in.op == Op::atom || in.op == Op::red) &&
+                   (is_float(in.type) || is_float(in.type2)));
+    }
     // Module-scope global and const variables live in device memory.
     var_addr_.resize(m.variables.size(), 0);
     for (size_t i = 0; i < m.variables.size(); ++i) {
@@ -835,7 +844,7 @@ class Executor::Impl {
       default:
         break;
     }
-    if (exec) data_op(w, in, o, exec);
+    if (exec && (cfg_.values || !arith_[w.pc])) data_op(w, in, o, exec);
     return true;
   }
 
@@ -859,6 +868,7 @@ class Executor::Impl {
   uint32_t nwarps_ = 0;
   std::vector<uint64_t> regmask_;
   std::vector<uint8_t> cls_;
+  std::vector<bool> arith_;  // float arithmetic and mma: skipped in a timing-only run
   std::vector<uint64_t> var_addr_;
   std::vector<Block> blocks_;  // by slot
   Block* b_ = nullptr;         // the block being stepped

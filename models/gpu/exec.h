@@ -73,6 +73,11 @@ struct ExecConfig {
   int sms = 1;  // %nsmid; a block's %smid is its linear index modulo this
   // Warp-instructions after which the run stops with an error (limits.max_instructions).
   uint64_t max_instructions = UINT64_MAX;
+  // false: a timing-only run skips floating-point arithmetic and mma (their destinations keep
+  // stale values); integer arithmetic, compares, moves, memory and control flow still run, so
+  // addresses and branches are right for kernels whose control flow does not depend on float
+  // values.
+  bool values = true;
 };
 
 // One memory access of one thread, as the executor performed it: `addr` in its resolved space

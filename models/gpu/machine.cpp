@@ -173,6 +173,7 @@ class GpuMachine final : public Machine {
     ExecConfig ec;
     ec.sms = p_.sms;
     ec.max_instructions = limits_.max_instructions;
+    ec.values = launch.values;
     Executor exec(m, *k, shape, params, mem, ec);
     MachineRun r;
     r.stats = std::make_unique<StatGroup>("gpu", "GPU: SMs, memory system, the launch");
@@ -188,8 +189,9 @@ class GpuMachine final : public Machine {
                                    {"int8", t.macs_int8}})
       if (n) r.ops.push_back({"mac", dtype, n});
     for (const Buffer& b : buffers)
-      r.files.emplace_back(b.name + ".bin",
-                           std::string(reinterpret_cast<const char*>(mem.data(b.addr)), b.bytes));
+      if (launch.values)
+        r.files.emplace_back(b.name + ".bin",
+                             std::string(reinterpret_cast<const char*>(mem.data(b.addr)), b.bytes));
     StatGroup& launch_g = r.stats->group("launch", "the kernel launch");
     launch_g.counter("grid_x", "blocks", "gridDim.x") = shape.grid.x;
     launch_g.counter("grid_y", "blocks", "gridDim.y") = shape.grid.y;

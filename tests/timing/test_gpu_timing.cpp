@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -30,8 +31,10 @@ std::string kernel(const std::string& name, const std::string& decls, const std:
 
 // Runs `ptx` on gpu_lab with a zeroed buffer of `bytes`; returns stats.json.
 nlohmann::json run(const std::string& name, const std::string& ptx, int blocks, int threads,
-                   size_t bytes, const std::vector<std::string>& extra = {}) {
+                   size_t bytes, const std::vector<std::string>& extra = {},
+                   std::string* out = nullptr) {
   const std::string dir = temp_dir("gpu-timing-" + name);
+  if (out) *out = dir + "/out";
   const std::string file = write_text(dir, name + ".ptx", ptx);
   const std::string buf = write_text(dir, "buf.bin", std::string(bytes, '\0'));
   Args args = {"--arch",   "gpu_lab",
@@ -163,4 +166,16 @@ TEST_CASE("GPU timing is deterministic and the scheduler policy does not change 
   CHECK(cycles(a) == cycles(b));
   const auto lrr = run("det", kernel("det", "", body), 6, 256, 8192, {"--set", "sm.scheduler=lrr"});
   CHECK(stat(lrr, "sm", "issued") == stat(a, "sm", "issued"));
+}
+
+TEST_CASE("a timing-only kernel run takes the same cycles and writes no buffers", "[timing][gpu]") {
+  // The FMAs' values never steer control flow or addresses here.
+  const std::string body = fmas(64, 4);
+  const auto with = run("nof", kernel("nof", "", body), 4, 128, 2048);
+  std::string out;
+  const auto without = run("nof", kernel("nof", "", body), 4, 128, 2048, {"--no-functional"}, &out);
+  CHECK(cycles(with) == cycles(without));
+  CHECK(stat(with, "sm", "issued") == stat(without, "sm", "issued"));
+  CHECK(std::filesystem::exists(out + "/stats.json"));
+  CHECK_FALSE(std::filesystem::exists(out + "/nof_param_0.bin"));
 }

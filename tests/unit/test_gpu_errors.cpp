@@ -205,15 +205,6 @@ TEST_CASE("too much shared memory per block is refused", "[unit]") {
                                 "49153 dynamic) exceed gpu_lab's limit of 49152 bytes"));
 }
 
-TEST_CASE("a kernel from a file is refused without values", "[unit]") {
-  Launch l = prepare("nof", kernel("nof", ""));
-  l.extra.push_back("--no-functional");
-  Cli r = launch(l);
-  INFO(r.output);
-  CHECK(r.status == 1);
-  CHECK_THAT(r.output, Contains("a kernel from a file always runs with values"));
-}
-
 TEST_CASE("a kernel that loops forever stops at limits.max_instructions", "[unit]") {
   const std::string text = kernel("spin", "$L__BB0_1:\n\tbra.uni $L__BB0_1;\n");
   Launch l = prepare("spin", text);
