@@ -6,6 +6,7 @@
 #include <array>
 #include <cmath>
 #include <functional>
+#include <string>
 
 #include "models/core/error.h"
 
@@ -20,6 +21,19 @@ void check_access_bytes(uint32_t bytes, const char* who) {
     throw Error(
         fmt::format("internal: {}: an access of {} bytes (1 to {})", who, bytes, kMaxAccessBytes));
 }
+
+// x / d and x % d by a shift and a mask when d is a power of two (always so for real shared
+// memories), by division otherwise.
+class Divisor {
+ public:
+  explicit Divisor(uint64_t d) : d_(d), shift_((d & (d - 1)) ? -1 : __builtin_ctzll(d)) {}
+  uint64_t div(uint64_t x) const { return shift_ >= 0 ? x >> shift_ : x / d_; }
+  uint64_t mod(uint64_t x) const { return shift_ >= 0 ? x & (d_ - 1) : x % d_; }
+
+ private:
+  uint64_t d_;
+  int shift_;
+};
 
 // Sorts a short array that is usually in order already (lanes on ascending addresses).
 template <typename T, typename Less>
@@ -39,36 +53,44 @@ uint64_t mix(uint64_t x) {
 uint32_t shared_wavefronts(const uint64_t* addr, uint32_t mask, uint32_t bytes, uint32_t banks,
                            uint32_t bank_bytes) {
   check_access_bytes(bytes, "shared_wavefronts");
-  if (banks == 0 || bank_bytes == 0)
-    throw Error(
-        fmt::format("internal: shared_wavefronts: {} banks of {} bytes", banks, bank_bytes));
-  // A word as (bank, row within the bank), so that sorting groups each bank's words.
-  struct Word {
-    uint32_t bank;
-    uint64_t row;
-  };
-  // A lane touches at most `bytes` words (bank_bytes >= 1), so at most 16 each.
-  std::array<Word, kWarpLanes * kMaxAccessBytes> words;
+  if (banks == 0 || banks > kMaxSharedBanks || bank_bytes == 0)
+    throw Error(fmt::format("internal: shared_wavefronts: {} banks (1 to {}) of {} bytes", banks,
+                            kMaxSharedBanks, bank_bytes));
+  const Divisor word(bank_bytes), bank_of(banks);
+  // Each word is (bank, row within the bank). The first row seen in each bank costs one
+  // wavefront, and so does any number of words on that row (a broadcast); only words on other
+  // rows, the conflicts, are kept, as bank << 58 | row, to be counted by bank afterwards. So a
+  // conflict-free access needs no sort.
+  uint64_t seen = 0;                                        // bit b: bank b has a word
+  std::array<uint64_t, kMaxSharedBanks> first;              // read only where `seen` says
+  std::array<uint64_t, kWarpLanes * kMaxAccessBytes> more;  // a lane touches <= `bytes` words
   uint32_t n = 0;
   for (uint32_t m = mask; m; m &= m - 1) {
     const uint64_t a = addr[__builtin_ctz(m)];
-    const uint64_t last = (a + bytes - 1) / bank_bytes;
-    for (uint64_t w = a / bank_bytes; w <= last; ++w) {
-      const Word x{uint32_t(w % banks), w / banks};
-      // Neighbouring lanes on one word (a broadcast) are merged before the sort.
-      if (n && words[n - 1].bank == x.bank && words[n - 1].row == x.row) continue;
-      words[n++] = x;
+    uint64_t w = word.div(a);
+    const uint64_t last = word.div(a + bytes - 1);
+    uint32_t b = uint32_t(bank_of.mod(w));
+    uint64_t r = bank_of.div(w);
+    for (;;) {
+      if (!(seen >> b & 1)) {
+        seen |= uint64_t(1) << b;
+        first[b] = r;
+      } else if (first[b] != r) {
+        more[n++] = uint64_t(b) << 58 | r;
+      }
+      if (w++ == last) break;
+      if (++b == banks) {
+        b = 0;
+        ++r;
+      }
     }
   }
-  sort_small(words.data(), words.data() + n, [](const Word& a, const Word& b) {
-    return a.bank != b.bank ? a.bank < b.bank : a.row < b.row;
-  });
-  uint32_t most = 0, run = 0;  // run: distinct words so far in the current bank
+  if (n == 0) return seen ? 1 : 0;
+  sort_small(more.data(), more.data() + n, std::less<uint64_t>());
+  n = uint32_t(std::unique(more.data(), more.data() + n) - more.data());
+  uint32_t most = 0, run = 0;  // run: the current bank's distinct rows, its first one included
   for (uint32_t i = 0; i < n; ++i) {
-    if (i == 0 || words[i].bank != words[i - 1].bank)
-      run = 1;
-    else if (words[i].row != words[i - 1].row)
-      ++run;
+    run = i > 0 && more[i] >> 58 == more[i - 1] >> 58 ? run + 1 : 2;
     most = std::max(most, run);
   }
   return most;
@@ -130,7 +152,8 @@ SectorCache::SectorCache(uint64_t capacity_bytes, uint32_t ways, bool hashed, ui
 uint64_t SectorCache::set_index(uint64_t line) const {
   const uint64_t key = line / interleave_;
   if (!hashed_) return key % sets_;
-  return (key % sets_ + mix(key / sets_) % sets_) % sets_;
+  const uint64_t block = key / sets_, set = (key - block * sets_) + mix(block) % sets_;
+  return set < sets_ ? set : set - sets_;
 }
 
 SectorCache::Line* SectorCache::find(uint64_t line) {

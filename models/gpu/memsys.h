@@ -31,8 +31,10 @@ constexpr uint32_t kSectorsPerLine = kLineBytes / kSectorBytes;
 // Not modelled: the hardware's split of 64/128-bit accesses into half- or quarter-warps (the
 // count above equals it for conflict-free patterns and bounds it from below otherwise), and
 // stores being merged differently from loads: a store is counted like a load.
-// No heap allocation: the words are sorted in a fixed array on the stack. Throws Error when
-// bytes is outside 1..16 or banks or bank_bytes is 0.
+// Addresses are offsets in the shared window (below 2^58). No heap allocation: fixed arrays on
+// the stack, and a sort only of the words that conflict. Throws Error when bytes is outside
+// 1..16, banks outside 1..kMaxSharedBanks or bank_bytes is 0.
+constexpr uint32_t kMaxSharedBanks = 64;  // GPUs have 32
 uint32_t shared_wavefronts(const uint64_t* addr, uint32_t mask, uint32_t bytes, uint32_t banks = 32,
                            uint32_t bank_bytes = 4);
 
@@ -67,13 +69,13 @@ uint32_t group_lines(const uint64_t* sectors, uint32_t n, LineRequest* out);
 // divided by the interleave granule), so that both consecutive keys and power-of-two strides
 // spread over all units. With b = ceil(log2 n) bits (at least 1), it is the sum of the key's
 // b-bit digits modulo n: n consecutive keys of an aligned block of 2^b reach n distinct units
-// when n is a power of two (and keep their order when the higher digits are fixed), and the
-// n first multiples of any power-of-two stride reach n distinct units too (a stride puts the
-// varying bits in at most two neighbouring digits, which do not overlap once added). For
-// other n the sum is reduced modulo n, which keeps runs of consecutive keys spread and breaks
-// the aliasing of strides that are multiples of n (a pure modulo would send them all to one
-// unit). Unlike a random hash, runs of consecutive keys never pile up on one unit.
-// Not the hardware's function (NVIDIA does not publish it); n must be at least 1.
+// when n is a power of two, and so do the n first multiples of any power-of-two stride (the
+// stride puts the bits that vary into at most two neighbouring digits, at disjoint positions,
+// so their sum takes n distinct values). For other n the sum is reduced modulo n, which keeps
+// runs of consecutive keys spread and breaks the aliasing of strides that are multiples of n
+// (a pure modulo would send them all to one unit). Unlike a random hash, runs of consecutive
+// keys do not pile up on one unit. Not the hardware's function (NVIDIA does not publish it);
+// n must be at least 1.
 uint32_t spread_index(uint64_t key, uint32_t n);
 
 // --- Sectored cache --------------------------------------------------------------------------
@@ -128,8 +130,8 @@ class SectorCache {
   // A write of the sector. With `allocate` (write-back, write-allocate without fetch: the
   // cache is taken to keep byte masks, so a partial write needs no read of the rest of the
   // sector) the sector becomes valid and dirty, allocating as read does. Without it
-  // (write-through, no write-allocate) a valid sector is updated and stays clean, made the
-  // most recently used; an absent or invalid sector is left alone.
+  // (write-through, no write-allocate) a valid sector is updated in place (its state unchanged,
+  // its line made the most recently used); an absent or invalid sector is left alone.
   Outcome write(uint64_t sector_addr, bool allocate);
   // Every line becomes free; dirty sectors are dropped without a write-back (for write-through
   // caches such as the L1, invalidated between kernels).
