@@ -1,0 +1,266 @@
+// The GPU's memory-system pieces, free of SystemC so that the SM timing model calls them
+// inline and unit tests drive them alone: shared-memory bank conflicts, the coalescing of a
+// warp's global access into 32-byte sectors, a sectored tag-only cache (L1 or an L2 slice),
+// and the memory side that all SMs share (L2 slices and HBM channels as bandwidth servers).
+// Times are cycles of the SM clock.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "models/core/stats.h"
+
+namespace xpusim::gpu {
+
+constexpr uint32_t kWarpLanes = 32;
+constexpr uint32_t kSectorBytes = 32;
+constexpr uint32_t kLineBytes = 128;
+constexpr uint32_t kSectorsPerLine = kLineBytes / kSectorBytes;
+
+// --- Shared memory ---------------------------------------------------------------------------
+
+// Wavefronts (passes of the banked data path, one per cycle) that a warp's shared-memory
+// access needs. addr[lane] is read for the lanes set in `mask` (bit i = lane i); each lane
+// accesses `bytes` bytes (1 to 16) from its address. Shared memory is `banks` banks of
+// `bank_bytes`-byte words; word w = address / bank_bytes lives in bank w % banks. The rule:
+// every distinct word touched counts once (lanes reading the same word share it: broadcast,
+// and a lane's wide access touches several words), and the access takes as many wavefronts as
+// the bank with the most distinct words. So 32 lanes on consecutive 4-byte words take 1,
+// stride 2 words take 2, stride 32 words (all in one bank) take 32, stride 33 take 1, 32
+// consecutive 8-byte values take 2 and 16-byte values 4; an empty mask takes 0.
+// Not modelled: the hardware's split of 64/128-bit accesses into half- or quarter-warps (the
+// count above equals it for conflict-free patterns and bounds it from below otherwise), and
+// stores being merged differently from loads: a store is counted like a load.
+// Addresses are offsets in the shared window (below 2^58). No heap allocation: fixed arrays on
+// the stack, and a sort only of the words that conflict. Throws Error when bytes is outside
+// 1..16, banks outside 1..kMaxSharedBanks or bank_bytes is 0.
+constexpr uint32_t kMaxSharedBanks = 64;  // GPUs have 32
+uint32_t shared_wavefronts(const uint64_t* addr, uint32_t mask, uint32_t bytes, uint32_t banks = 32,
+                           uint32_t bank_bytes = 4);
+
+// --- Coalescing of global accesses -----------------------------------------------------------
+
+// The most sectors a warp's access can touch: 32 lanes of at most 16 bytes, each lane within
+// at most two sectors (an access that crosses a sector boundary touches both).
+constexpr uint32_t kMaxWarpSectors = 2 * kWarpLanes;
+
+// The distinct 32-byte sectors that a warp's global access touches: addr[lane] for the lanes
+// set in `mask`, each accessing `bytes` bytes (1 to 16). Writes the sectors' addresses
+// (aligned down to 32) in ascending order to sectors_out, which must hold kMaxWarpSectors
+// entries, and returns their count (0 for an empty mask). So 32 consecutive floats touch 4
+// sectors, 32 consecutive 16-byte vectors 16, and floats 128 bytes apart 32. No heap
+// allocation. Throws Error when bytes is outside 1..16.
+uint32_t coalesce(const uint64_t* addr, uint32_t mask, uint32_t bytes, uint64_t* sectors_out);
+
+// A request for some sectors of one 128-byte line: the unit in which the L1 and the L2 are
+// looked up.
+struct LineRequest {
+  uint64_t line;        // byte address of the line (a multiple of 128)
+  uint8_t sector_mask;  // bit i: the sector at line + 32 * i
+};
+
+// Groups `n` ascending sector addresses (as coalesce writes them) into requests per 128-byte
+// line, in ascending line order; `out` must hold n entries. Returns the number of lines.
+uint32_t group_lines(const uint64_t* sectors, uint32_t n, LineRequest* out);
+
+// --- Address interleaving --------------------------------------------------------------------
+
+// Which of `n` units (L2 slices, DRAM channels) serves `key` (a line number, or an address
+// divided by the interleave granule), so that both consecutive keys and power-of-two strides
+// spread over all units. With b = ceil(log2 n) bits (at least 1), it is the sum of the key's
+// b-bit digits modulo n: n consecutive keys of an aligned block of 2^b reach n distinct units
+// when n is a power of two, and so do the n first multiples of any power-of-two stride (the
+// stride puts the bits that vary into at most two neighbouring digits, at disjoint positions,
+// so their sum takes n distinct values). For other n the sum is reduced modulo n, which keeps
+// runs of consecutive keys spread and breaks the aliasing of strides that are multiples of n
+// (a pure modulo would send them all to one unit). Unlike a random hash, runs of consecutive
+// keys do not pile up on one unit. Not the hardware's function (NVIDIA does not publish it);
+// n must be at least 1.
+uint32_t spread_index(uint64_t key, uint32_t n);
+
+// --- Sectored cache --------------------------------------------------------------------------
+
+// A set-associative cache of 128-byte lines with 32-byte sectors, tags and sector states only
+// (the data lives in the functional executor's memory). A line is allocated as a whole, but
+// each sector is valid (and dirty) on its own, so a miss fetches just the missing sectors.
+// Replacement is true LRU within a set: each way keeps its age (0 = most recently used), a
+// permutation of 0..ways-1 within its set, so the choice does not depend on anything but the
+// order of the calls. A free way (no valid sector) is taken before the oldest line.
+//
+// Sets = capacity / (ways * 128), rounded down (a remainder of less than a set is unused), at
+// least one; the count need not be a power of two (A100's L1 after a shared-memory carve-out,
+// an L2 slice of 40 MiB / 80), so the set index is a modulo. `interleave`: the cache is one of
+// that many slices that consecutive lines are spread over (an L2 slice), and the set index is
+// taken from line / interleave, so that the choice of slice does not also crowd the sets.
+// `hashed`: without it, set = key % sets (key = line / interleave); with it, each block of
+// `sets` consecutive keys is rotated by an offset mixed from the higher key bits, set = (key +
+// mix(key / sets)) % sets: consecutive lines still fill consecutive sets (a working set of the
+// capacity fits, as with the modulo), while power-of-two strides, which the modulo sends to one
+// set, spread over all of them. Real GPUs hash their L2 index too; this is not their function.
+//
+// A line also keeps the cycle its pending fills are back (note_fill), so that an access which
+// finds a sector valid while its data is still on the way from DRAM can wait for it (the merge
+// that an MSHR does). It is one time per line, the latest of its fills: a hit on a sector whose
+// own fill came earlier than another sector's of the line waits for the later one (pessimistic
+// by at most the time between the two fetches).
+//
+// State per line: tag, fill time, age, valid and dirty masks in 24 bytes (a 40 MiB L2 has
+// 327,680 lines: 7.5 MiB).
+class SectorCache {
+ public:
+  // Throws Error when ways is 0 or above 65535, interleave is 0, or the capacity is less than
+  // one set (ways * 128 bytes).
+  SectorCache(uint64_t capacity_bytes, uint32_t ways, bool hashed = false, uint32_t interleave = 1);
+
+  // What a lookup found and what it displaced. evicted_dirty is non-zero only when the access
+  // allocated a line in place of one that had dirty sectors: the caller writes those sectors
+  // back (bit i: the sector at evicted_line + 32 * i).
+  struct Outcome {
+    bool hit;               // the sector was valid before the access
+    uint8_t evicted_dirty;  // dirty sectors of the line that was evicted
+    uint64_t evicted_line;  // byte address of that line (meaningful when evicted_dirty != 0)
+    uint64_t ready;         // the line's fill time (note_fill) on a hit, else 0
+  };
+
+  // A read of the sector at sector_addr (its low 5 bits are ignored). A hit makes the line the
+  // most recently used. A miss with `allocate` makes the sector valid, in its line if present,
+  // else in a line allocated in place of the set's free or least recently used way; a miss
+  // without `allocate` changes nothing.
+  Outcome read(uint64_t sector_addr, bool allocate);
+  // A write of the sector. With `allocate` (write-back, write-allocate without fetch: the
+  // cache is taken to keep byte masks, so a partial write needs no read of the rest of the
+  // sector) the sector becomes valid and dirty, allocating as read does. Without it
+  // (write-through, no write-allocate) a valid sector is updated in place (its state unchanged,
+  // its line made the most recently used); an absent or invalid sector is left alone.
+  Outcome write(uint64_t sector_addr, bool allocate);
+  // Every line becomes free; dirty sectors are dropped without a write-back (for write-through
+  // caches such as the L1, invalidated between kernels).
+  void invalidate_all();
+  // Records that the sector's data (fetched after a miss) is back at `cycle`: the line's fill
+  // time becomes the later of the two. Does nothing when the line is not present.
+  void note_fill(uint64_t sector_addr, uint64_t cycle);
+
+  uint64_t sets() const { return sets_; }
+  uint32_t ways() const { return ways_; }
+
+ private:
+  struct Line {
+    uint64_t tag;    // line number (byte address / 128)
+    uint64_t ready;  // the cycle its latest fill is back (0: none since it was allocated)
+    uint16_t age;    // LRU rank in its set, 0 = most recently used
+    uint8_t valid;   // bit i: sector i valid; 0 = the way is free
+    uint8_t dirty;   // bit i: sector i written since it was allocated
+  };
+  Line* find(uint64_t line);  // nullptr when absent
+  Line* set_of(uint64_t line) { return &lines_[set_index(line) * ways_]; }
+  uint64_t set_index(uint64_t line) const;
+  Outcome access(uint64_t sector_addr, bool allocate, bool write);
+  void touch(Line* set, Line* way);
+
+  uint64_t sets_;
+  uint32_t ways_, interleave_;
+  bool hashed_;
+  std::vector<Line> lines_;  // set s is lines_[s * ways_, (s + 1) * ways_)
+};
+
+// --- Memory side: L2 and HBM ----------------------------------------------------------------
+
+enum class Access { read, write, atomic };
+
+struct MemorySideParams {
+  uint64_t l2_bytes;                    // whole device, divided evenly among the slices
+  uint32_t l2_slices;                   // L2 slices, each a bandwidth server with its own tags
+  uint32_t l2_ways;                     // associativity of each slice
+  double l2_bytes_per_cycle_per_slice;  // bytes a slice moves per cycle
+  uint64_t l2_hit_latency;      // cycles from the start of a sector's service at its slice to its
+                                // data at the SM: NoC both ways, tag and data pipeline
+  uint32_t dram_channels;       // independent channels (HBM pseudo-channels)
+  double dram_bytes_per_cycle;  // whole device, per SM clock cycle, shared evenly by channels
+  uint64_t dram_latency;        // cycles a miss adds beyond l2_hit_latency and the transfer
+  uint64_t dram_interleave_bytes;  // consecutive bytes in one channel (a multiple of 32)
+};
+
+// The L2 and the HBM that all SMs share. The caller serves the requests of all SMs through
+// one object in a deterministic order (sorted by cycle, SM and sequence number), so results
+// do not depend on the host's scheduling.
+//
+// A request is one 128-byte line with a mask of sectors (group_lines). Its line goes to the
+// slice spread_index(line / 128, slices), whose tags are a SectorCache of l2_bytes / slices
+// bytes, l2_ways ways, hashed and interleaved over the slices. A slice is a bandwidth server
+// that moves one sector in t_s = 32 / l2_bytes_per_cycle_per_slice cycles, kept as a fraction
+// (rounded to 1/65536 cycle; cycles must stay below 2^48): rounding each sector up to a whole
+// cycle would state a 64 B/cycle slice as 32 B/cycle.
+// Requests queue at their slice in call order: the request's sectors start at max(arrival,
+// the slice's free time) and follow one another, sector k (in ascending order) starting at s_k.
+//   - read, hit: the data is back at ceil(s_k) + l2_hit_latency, or when the line's pending
+//     fill is back if that is later (SectorCache::note_fill: a hit under a miss waits for it).
+//   - read, miss: the sector goes to its DRAM channel, spread_index(address /
+//     dram_interleave_bytes, channels), at s_k; the channel is a bandwidth server of
+//     dram_bytes_per_cycle / channels that moves the 32 bytes in t_d cycles (also a fraction),
+//     starting at max(s_k, the channel's free time); the data is back at ceil(transfer end) +
+//     dram_latency + l2_hit_latency. The line is allocated at the lookup (read-allocate).
+//   - write: the L2 is write-back and allocates on a write without a fetch (SectorCache::write):
+//     the sector becomes valid and dirty (a later read of it hits, as if the write had covered
+//     the whole sector); the write is acknowledged at ceil(s_k) + l2_hit_latency.
+//   - atomic: looked up and fetched like a read, then the sector is dirty (the L2's atomic unit
+//     writes the result); returns like a read.
+//   - a line evicted with dirty sectors sends each of them to its channel as a 32-byte write,
+//     at the s_k of the access that evicted it and after that access's own fetch; the write
+//     occupies the channel but nobody waits for it.
+// The request is done when its last sector is: the result of serve.
+//
+// Simplifications: the slice is charged one transfer per sector
+// whatever the outcome (a miss's fill does not pass it again, an atomic's read-modify-write is
+// one transfer, and same-address atomics are not serialised beyond that); the NoC is folded into
+// l2_hit_latency, without contention of its own; the number of misses in flight is not limited
+// (no MSHR count); DRAM has no banks, rows or refresh, only bandwidth and latency. A channel serves
+// in call order: the caller's arrivals are non-decreasing, but the times at which misses reach a
+// channel (after queueing at different slices) need not be, so a miss can wait behind one that
+// reached the channel later in time: the channel starts each transfer at max(arrival, free).
+class MemorySide {
+ public:
+  // Creates the statistics groups "l2" and "dram" under `stats`. Throws Error naming the
+  // parameter when one is out of range.
+  MemorySide(const MemorySideParams& p, StatGroup& stats);
+
+  // Serves the request that reaches the memory side at `cycle` for the sectors of the line at
+  // line_addr (low 7 bits ignored) in sector_mask (bits 0..3, not empty); calls come in
+  // non-decreasing cycle order. Returns the cycle its data is back at the SM (read, atomic)
+  // or its write is acknowledged (write). Throws Error for an empty or too wide mask.
+  uint64_t serve(uint64_t cycle, uint64_t line_addr, uint8_t sector_mask, Access kind);
+
+  // The least (serve's result - cycle) of any request: l2_hit_latency, which an unloaded
+  // one-sector hit or write takes (its sector starts at its arrival); every other path adds to
+  // it. The caller may let SMs run this many cycles apart without missing a response.
+  uint64_t min_round_trip() const { return params_.l2_hit_latency; }
+
+ private:
+  // Time in 1/65536 cycle: fractional occupancy with exact, deterministic sums.
+  static constexpr unsigned kTickBits = 16;
+  static constexpr double kTick = 1.0 / double(uint64_t(1) << kTickBits);  // in cycles
+  // Queues a 32-byte transfer for `addr` at its DRAM channel, arriving at `arrival` (ticks);
+  // returns the end of the transfer (ticks).
+  uint64_t dram_transfer(uint64_t addr, uint64_t arrival, bool write);
+
+  MemorySideParams params_;
+  uint64_t slice_ticks_;  // t_s: one sector through a slice
+  uint64_t dram_ticks_;   // t_d: one sector through a channel
+  std::vector<SectorCache> tags_;
+  std::vector<uint64_t> slice_free_, channel_free_;  // ticks
+
+  uint64_t& read_sectors_;
+  uint64_t& write_sectors_;
+  uint64_t& atomic_sectors_;
+  uint64_t& hits_;
+  uint64_t& pending_hits_;
+  uint64_t& misses_;
+  uint64_t& write_backs_;
+  double& l2_busy_;
+  double& l2_queue_;
+  uint64_t& dram_read_;
+  uint64_t& dram_written_;
+  double& dram_busy_;
+  double& dram_queue_;
+};
+
+}  // namespace xpusim::gpu
