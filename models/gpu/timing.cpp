@@ -224,9 +224,11 @@ struct WarpT {
   uint64_t next = 0;            // earliest cycle of its next issue (in order, one per cycle)
   uint64_t ready_at = 0;        // cached: when its next instruction's operands are ready
   bool cached = false;
-  uint8_t pipe = 0;      // cached with ready_at: the next instruction's pipe
-  bool mem = false;      // and whether it takes the memory path
-  uint64_t thread0 = 0;  // the launch-wide index of its lane 0 (local memory)
+  uint8_t pipe = 0;          // cached with ready_at: the next instruction's pipe
+  bool mem = false;          // and whether it takes the memory path
+  uint8_t wait = 0;          // and what ready_at waits for (Stall)
+  uint64_t loads_until = 0;  // the answers known of its loads are in by then
+  uint64_t thread0 = 0;      // the launch-wide index of its lane 0 (local memory)
   bool resident = false;
   bool exited = false;
   bool at_barrier = false;
@@ -257,8 +259,29 @@ struct Request {
   uint32_t pend;
 };
 
+// Why a scheduler that has warps issues nothing in a cycle: the reason of the warp that can
+// issue soonest.
+enum Stall : uint8_t {
+  kStallOperands,  // a source or destination register awaits an arithmetic result
+  kStallMemory,    // a register awaits a load (shared, L1, L2, HBM)
+  kStallPipe,      // the instruction's pipe, or the L1/shared-memory queue, is busy
+  kStallBarrier,   // every warp waits at a barrier
+  kStallSync,      // cp.async.wait_group: copies still in flight
+  kStallIssue,     // the warp issued in the previous cycle (in-order issue)
+  kStalls
+};
+constexpr const char* kStallNames[] = {"operands", "memory", "pipe", "barrier", "sync", "issue"};
+constexpr const char* kStallText[] = {
+    "a source or destination register awaited an arithmetic result",
+    "a register awaited a load (shared memory, L1, L2 or HBM)",
+    "the instruction's pipe or the L1/shared-memory queue was busy",
+    "the warps waited at a barrier",
+    "cp.async.wait_group waited for copies in flight",
+    "the warp had issued in the cycle before (one instruction per cycle per warp)"};
+
 struct SchedStats {
   uint64_t issued = 0, stalled = 0, idle = 0;
+  std::array<uint64_t, kStalls> stall{};
 };
 
 }  // namespace
@@ -296,6 +319,7 @@ class Timing {
       sm.last.assign(size_t(p.sub_partitions), UINT32_MAX);
       sm.resident.assign(size_t(p.sub_partitions), 0);
       sm.wake.assign(size_t(p.sub_partitions), 0);
+      sm.why.assign(size_t(p.sub_partitions), kStallIssue);
       if (l1_bytes_ >= uint64_t(128) * uint64_t(p.l1_ways))
         sm.l1 = std::make_unique<SectorCache>(l1_bytes_, uint32_t(p.l1_ways));
       sm.block_free.assign(occ.blocks, true);
@@ -317,6 +341,7 @@ class Timing {
     // (a lower bound, reset when a launch, a barrier or an answer may bring it closer).
     std::vector<uint32_t> resident;
     std::vector<uint64_t> wake;
+    std::vector<uint8_t> why;  // per sub-partition: the stall reason its last check found
     std::unique_ptr<SectorCache> l1;
     std::vector<bool> block_free;
     uint64_t clock = 0;     // cycles before this have been simulated
@@ -475,6 +500,7 @@ class Timing {
   uint64_t ready_at(Sm& sm, WarpT& w) {
     if (w.cached) return w.ready_at;
     uint64_t t = w.next;
+    w.wait = kStallIssue;
     const uint32_t pc = ex_.pc(w.slot, w.warp);
     w.pipe = kNone;
     w.mem = false;
@@ -484,15 +510,25 @@ class Timing {
       w.mem = f.kind == Kind::memory;
       const uint64_t* ready = ready_row(sm, w);
       const uint32_t* r = srcs(f);
-      for (int i = 0; i < f.nsrc + f.ndst; ++i) t = std::max(t, ready[r[i]]);
+      uint64_t regs = 0;
+      for (int i = 0; i < f.nsrc + f.ndst; ++i) regs = std::max(regs, ready[r[i]]);
+      if (regs > t) {
+        t = regs;
+        w.wait = regs == kPending || regs <= w.loads_until ? kStallMemory : kStallOperands;
+      }
       if (f.kind == Kind::wait_group) {
         // wait_all first commits the open group.
         const bool all = code_.instrs[pc].op == Op::cp_async_wait_all;
         const size_t keep = all ? 0 : f.wait_n;
         const size_t n = w.groups.size() > keep ? w.groups.size() - keep : 0;
-        for (size_t g = 0; g < n; ++g)
-          t = std::max(t, w.groups[g].pending ? kPending : w.groups[g].done);
-        if (all) t = std::max(t, w.open.pending ? kPending : w.open.done);
+        uint64_t g = 0;
+        for (size_t i = 0; i < n; ++i)
+          g = std::max(g, w.groups[i].pending ? kPending : w.groups[i].done);
+        if (all) g = std::max(g, w.open.pending ? kPending : w.open.done);
+        if (g > t) {
+          t = g;
+          w.wait = kStallSync;
+        }
       }
     }
     w.ready_at = t;
@@ -501,7 +537,7 @@ class Timing {
   }
 
   void run_sm(Sm& sm, uint64_t end);
-  bool pick(Sm& sm, uint32_t sp, uint64_t c, uint64_t& next_event);
+  bool pick(Sm& sm, uint32_t sp, uint64_t c, uint64_t& next_event, uint8_t& why);
   void issue(Sm& sm, WarpT& w, uint32_t sp, uint64_t c);
   void memory(Sm& sm, WarpT& w, const Info& f, const Instr& in, uint64_t c);
   void launch(Sm& sm, uint32_t local_block, uint64_t linear, uint64_t start);
@@ -555,6 +591,7 @@ void Timing::launch(Sm& sm, uint32_t local_block, uint64_t linear, uint64_t star
     w.cached = false;
     w.groups.clear();
     w.open = Group{};
+    w.loads_until = 0;
     uint64_t* ready = ready_row(sm, w);
     std::fill(ready, ready + code_.regs.size(), 0);
   }
@@ -793,6 +830,7 @@ void Timing::memory(Sm& sm, WarpT& w, const Info& f, const Instr& in, uint64_t c
     uint64_t* ready = ready_row(sm, w);
     const uint32_t* d = dsts(f);
     for (int i = 0; i < f.ndst; ++i) ready[d[i]] = lines_out ? kPending : done;
+    w.loads_until = std::max(w.loads_until, done);
   }
   if (lines_out)
     pends_.push_back({w.local, w.age, uint32_t(&f - infos_.data()), done, lines_out, w.open.seq,
@@ -801,17 +839,30 @@ void Timing::memory(Sm& sm, WarpT& w, const Info& f, const Instr& in, uint64_t c
                                           : 0)});
 }
 
-bool Timing::pick(Sm& sm, uint32_t sp, uint64_t c, uint64_t& next_event) {
+bool Timing::pick(Sm& sm, uint32_t sp, uint64_t c, uint64_t& next_event, uint8_t& why) {
   const uint32_t n = uint32_t(sm.warps.size());
   const uint32_t subs = uint32_t(p_.sub_partitions);
+  why = kStallBarrier;
+  bool found = false;
+  uint64_t soonest = 0;
   auto eligible = [&](WarpT& w) -> bool {
     if (!w.resident || w.exited || w.at_barrier) return false;
     uint64_t t = ready_at(sm, w);
-    if (w.pipe != kNone) t = std::max(t, sm.pipe_free[sp * kPipes + w.pipe]);
+    uint8_t reason = w.wait;
+    uint64_t busy = w.pipe != kNone ? sm.pipe_free[sp * kPipes + w.pipe] : 0;
     if (w.mem && sm.mio_free > c + uint64_t(p_.lsu_queue))
-      t = std::max(t, sm.mio_free - uint64_t(p_.lsu_queue));
+      busy = std::max(busy, sm.mio_free - uint64_t(p_.lsu_queue));
+    if (busy > t) {
+      t = busy;
+      reason = kStallPipe;
+    }
     if (t <= c) return true;
     next_event = std::min(next_event, t);
+    if (!found || t < soonest) {
+      found = true;
+      soonest = t;
+      why = reason;
+    }
     return false;
   };
   WarpT* chosen = nullptr;
@@ -856,23 +907,27 @@ void Timing::run_sm(Sm& sm, uint64_t end) {
     for (uint32_t sp = 0; sp < subs; ++sp) {
       if (c >= sm.wake[sp]) {
         uint64_t wake = kPending;
-        if (pick(sm, sp, c, wake)) {
+        if (pick(sm, sp, c, wake, sm.why[sp])) {
           any = true;
           sm.wake[sp] = 0;
           continue;
         }
-        sm.wake[sp] = wake;
+        sm.wake[sp] = std::max(wake, c + 1);
       }
       next_event = std::min(next_event, sm.wake[sp]);
-      ++(sm.resident[sp] ? sm.sched[sp].stalled : sm.sched[sp].idle);
     }
-    uint64_t step = 1;
-    if (!any) {
-      const uint64_t to = std::min(std::max(next_event, c + 1), end);
-      step = to - c;
-      // The cycles skipped count like the one just checked.
-      for (uint32_t sp = 0; sp < subs; ++sp)
-        (sm.resident[sp] ? sm.sched[sp].stalled : sm.sched[sp].idle) += step - 1;
+    const uint64_t step = any ? 1 : std::min(std::max(next_event, c + 1), end) - c;
+    // A scheduler that issued nothing counts this cycle (and those skipped) as stalled, for the
+    // reason its last check found, or idle without resident warps.
+    for (uint32_t sp = 0; sp < subs; ++sp) {
+      if (sm.wake[sp] == 0) continue;
+      SchedStats& st = sm.sched[sp];
+      if (sm.resident[sp]) {
+        st.stalled += step;
+        st.stall[sm.why[sp]] += step;
+      } else {
+        st.idle += step;
+      }
     }
     sm.resident_warp_cycles += uint64_t(resident) * step;
     sm.active_cycles += step;
@@ -931,6 +986,7 @@ TimingResult Timing::run() {
         uint64_t* ready = ready_row(sm, w);
         const uint32_t* d = dsts(f);
         for (int i = 0; i < f.ndst; ++i) ready[d[i]] = pd.done;
+        w.loads_until = std::max(w.loads_until, pd.done);
       } else if (pd.what == 1) {
         Group* g = w.open.seq == pd.group ? &w.open : nullptr;
         for (Group& x : w.groups)
@@ -978,6 +1034,14 @@ TimingResult Timing::run() {
              "warp-instructions issued per active SM cycle (at most the sub-partitions)",
              [issued, active] { return active ? double(issued) / double(active) : 0; });
   sg.counter("barrier_waits", "warp-waits", "times a warp waited at a barrier") = barrier_waits_;
+  StatGroup& stall = sg.group(
+      "stalls", "scheduler cycles stalled, by the reason of the warp that could issue soonest");
+  for (int r = 0; r < kStalls; ++r) {
+    uint64_t n = 0;
+    for (const Sm& sm : sms_)
+      for (const SchedStats& st : sm.sched) n += st.stall[r];
+    stall.counter(kStallNames[r], "scheduler-cycles", kStallText[r]) = n;
+  }
   StatGroup& sh = stats_.group("shared", "shared memory (32 banks of 4 bytes)");
   sh.counter("instructions", "warp-instructions", "shared-memory accesses") = shared_instrs_;
   sh.counter("wavefronts", "cycles", "data-path cycles the accesses took") = shared_wavefronts_;

@@ -179,3 +179,29 @@ TEST_CASE("a timing-only kernel run takes the same cycles and writes no buffers"
   CHECK(std::filesystem::exists(out + "/stats.json"));
   CHECK_FALSE(std::filesystem::exists(out + "/nof_param_0.bin"));
 }
+
+TEST_CASE("scheduler stalls are counted by reason and add up", "[timing][gpu]") {
+  auto stalls = [](const nlohmann::json& s) {
+    return s["stats"]["groups"]["sm"]["groups"]["stalls"]["stats"];
+  };
+  // One warp, a dependent FMA chain: waits on arithmetic results.
+  const auto chain = run("stall_fma", kernel("stall_fma", "", fmas(200, 1)), 1, 32, 128);
+  // One warp, loads each depending on the previous one's value: waits on memory.
+  std::string body;
+  for (int i = 0; i < 20; ++i)
+    body +=
+        "\tld.global.u32 %r2, [%rd4];\n\tand.b32 %r3, %r2, 0;\n"
+        "\tcvt.u64.u32 %rd5, %r3;\n\tadd.s64 %rd4, %rd4, %rd5;\n";
+  const auto loads = run("stall_ld", kernel("stall_ld", "", body), 1, 32, 128);
+  for (const auto* s : {&chain, &loads}) {
+    const nlohmann::json by_reason = stalls(*s);
+    double sum = 0;
+    for (const auto& [name, v] : by_reason.items()) sum += v["value"].get<double>();
+    CHECK(sum == stat(*s, "sm", "scheduler_stalled"));
+  }
+  CHECK(stalls(chain)["operands"]["value"].get<double>() >
+        0.9 * stat(chain, "sm", "scheduler_stalled"));
+  // (The three integer instructions between the loads wait on each other: operands.)
+  CHECK(stalls(loads)["memory"]["value"].get<double>() >
+        0.5 * stat(loads, "sm", "scheduler_stalled"));
+}
