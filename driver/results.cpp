@@ -238,17 +238,19 @@ std::string timed_report(const ArchConfig& cfg, const std::string& workload, con
       md += "\nutilization: busy cycles / total cycles.\n\n";
     }
   }
-  md += "## Layers\n\n| layer | op | cycles | share | span | MACs | utilization | DRAM bytes |\n";
-  md += "|---|---|---|---|---|---|---|---|\n";
-  for (const auto& l : r.layers)
-    md += fmt::format("| {} | {} | {} | {:.1f} % | {} | {} | {:.1f} % | {} |\n", l.name, l.op,
-                      l.cycles,
-                      r.total_cycles ? 100.0 * double(l.cycles) / double(r.total_cycles) : 0.0,
-                      l.span_cycles, l.macs, 100.0 * l.utilization, l.dram_bytes);
-  md +=
-      "\ncycles: from the end of the previous layer to the end of this one (they add up to the "
-      "total); span: from the layer's first instruction to its last (neighbours' spans "
-      "overlap); utilization: MACs / (span x peak MACs per cycle).\n";
+  if (!r.layers.empty()) {  // a kernel from a file has none
+    md += "## Layers\n\n| layer | op | cycles | share | span | MACs | utilization | DRAM bytes |\n";
+    md += "|---|---|---|---|---|---|---|---|\n";
+    for (const auto& l : r.layers)
+      md += fmt::format("| {} | {} | {} | {:.1f} % | {} | {} | {:.1f} % | {} |\n", l.name, l.op,
+                        l.cycles,
+                        r.total_cycles ? 100.0 * double(l.cycles) / double(r.total_cycles) : 0.0,
+                        l.span_cycles, l.macs, 100.0 * l.utilization, l.dram_bytes);
+    md +=
+        "\ncycles: from the end of the previous layer to the end of this one (they add up to the "
+        "total); span: from the layer's first instruction to its last (neighbours' spans "
+        "overlap); utilization: MACs / (span x peak MACs per cycle).\n";
+  }
   if (!r.notes.empty()) {
     md += "\n## Notes\n\n";
     for (const auto& n : r.notes) md += "- " + n + "\n";
