@@ -363,15 +363,6 @@ class Executor::Impl {
                                              : code_.shared_bytes;
   }
 
-  ExecStats run() {
-    const uint64_t blocks = shape_.grid.count();
-    for (uint64_t i = 0; i < blocks; ++i) {
-      start_block(0, i, uint32_t(i % uint64_t(cfg_.sms)));
-      run_block();
-    }
-    return stats_;
-  }
-
   uint32_t warps_per_block() const { return nwarps_; }
   const ExecStats& stats() const { return stats_; }
 
@@ -658,20 +649,6 @@ class Executor::Impl {
   static void store_bytes(uint8_t* p, uint64_t v, uint32_t n) { std::memcpy(p, &v, n); }
 
   // ---- the block loop ----------------------------------------------------------------------
-
-  // Runs the block in slot 0 to its end: each warp until it cannot go on, then the barriers.
-  void run_block() {
-    b_ = &blocks_[0];
-    for (;;) {
-      bool alive = false;
-      for (Warp& w : b_->warps) {
-        while (w.active) issue(w);
-        alive |= w.live != 0;
-      }
-      if (!alive) return;
-      if (!release_barriers()) deadlock();
-    }
-  }
 
   // Reschedules a warp: the runnable threads at the lowest PC become active.
   void reschedule(Warp& w) {
@@ -1799,12 +1776,6 @@ bool Executor::block_done(uint32_t slot) const {
 }
 void Executor::deadlock(uint32_t slot) {
   p_->stuck(slot);
-}
-
-ExecStats execute(const Module& m, const Kernel& k, const LaunchShape& shape,
-                  const std::vector<uint8_t>& params, DeviceMemory& mem, const ExecConfig& cfg) {
-  Executor::Impl e(m, k, shape, params, mem, cfg);
-  return e.run();
 }
 
 }  // namespace xpusim::gpu

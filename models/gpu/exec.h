@@ -128,10 +128,4 @@ class Executor {
   std::unique_ptr<Impl> p_;
 };
 
-// Runs kernel `k` of module `m`: `params` is its param space (Kernel::param_bytes, arguments
-// at their offsets). Blocks run one after another in linear order; the warps of a block are
-// interleaved at barriers. Throws Error for a bad access, a barrier that cannot complete, trap.
-ExecStats execute(const isa::ptx::Module& m, const isa::ptx::Kernel& k, const LaunchShape& shape,
-                  const std::vector<uint8_t>& params, DeviceMemory& mem, const ExecConfig& cfg);
-
 }  // namespace xpusim::gpu
