@@ -57,41 +57,37 @@ uint32_t shared_wavefronts(const uint64_t* addr, uint32_t mask, uint32_t bytes, 
     throw Error(fmt::format("internal: shared_wavefronts: {} banks (1 to {}) of {} bytes", banks,
                             kMaxSharedBanks, bank_bytes));
   const Divisor word(bank_bytes), bank_of(banks);
-  // Each word is (bank, row within the bank). The first row seen in each bank costs one
-  // wavefront, and so does any number of words on that row (a broadcast); only words on other
-  // rows, the conflicts, are kept, as bank << 58 | row, to be counted by bank afterwards. So a
-  // conflict-free access needs no sort.
-  uint64_t seen = 0;                                        // bit b: bank b has a word
-  std::array<uint64_t, kMaxSharedBanks> first;              // read only where `seen` says
-  std::array<uint64_t, kWarpLanes * kMaxAccessBytes> more;  // a lane touches <= `bytes` words
+  // Each word is (bank, row within the bank): the words are bucketed by bank (a counting sort),
+  // then each bank's distinct rows are counted within its bucket, which holds a few words in
+  // any access that is not badly conflicted (no sort, no heap).
+  constexpr uint32_t kMaxWords = kWarpLanes * (kMaxAccessBytes + 1);  // +1: a misaligned lane
+  std::array<uint16_t, kMaxSharedBanks + 1> start{};
+  std::array<uint32_t, kMaxWords> bank_of_word;
+  std::array<uint64_t, kMaxWords> row_of_word, bucket;
   uint32_t n = 0;
   for (uint32_t m = mask; m; m &= m - 1) {
     const uint64_t a = addr[__builtin_ctz(m)];
-    uint64_t w = word.div(a);
-    const uint64_t last = word.div(a + bytes - 1);
-    uint32_t b = uint32_t(bank_of.mod(w));
-    uint64_t r = bank_of.div(w);
-    for (;;) {
-      if (!(seen >> b & 1)) {
-        seen |= uint64_t(1) << b;
-        first[b] = r;
-      } else if (first[b] != r) {
-        more[n++] = uint64_t(b) << 58 | r;
-      }
-      if (w++ == last) break;
-      if (++b == banks) {
-        b = 0;
-        ++r;
-      }
+    for (uint64_t w = word.div(a), last = word.div(a + bytes - 1); w <= last; ++w) {
+      bank_of_word[n] = uint32_t(bank_of.mod(w));
+      row_of_word[n] = bank_of.div(w);
+      ++start[bank_of_word[n] + 1];
+      ++n;
     }
   }
-  if (n == 0) return seen ? 1 : 0;
-  sort_small(more.data(), more.data() + n, std::less<uint64_t>());
-  n = uint32_t(std::unique(more.data(), more.data() + n) - more.data());
-  uint32_t most = 0, run = 0;  // run: the current bank's distinct rows, its first one included
-  for (uint32_t i = 0; i < n; ++i) {
-    run = i > 0 && more[i] >> 58 == more[i - 1] >> 58 ? run + 1 : 2;
-    most = std::max(most, run);
+  if (n == 0) return 0;
+  for (uint32_t b = 0; b < banks; ++b) start[b + 1] = uint16_t(start[b + 1] + start[b]);
+  std::array<uint16_t, kMaxSharedBanks> fill;
+  std::copy(start.begin(), start.begin() + banks, fill.begin());
+  for (uint32_t i = 0; i < n; ++i) bucket[fill[bank_of_word[i]]++] = row_of_word[i];
+  uint32_t most = 0;
+  for (uint32_t b = 0; b < banks; ++b) {
+    uint32_t distinct = 0;
+    for (uint32_t i = start[b]; i < start[b + 1]; ++i) {
+      bool seen = false;
+      for (uint32_t j = start[b]; j < i && !seen; ++j) seen = bucket[j] == bucket[i];
+      distinct += !seen;
+    }
+    most = std::max(most, distinct);
   }
   return most;
 }

@@ -771,8 +771,9 @@ void Timing::memory(Sm& sm, WarpT& w, const Info& f, const Instr& in, uint64_t c
         shared_wavefronts_ += wf;
         shared_ideal_ += (total + 127) / 128;
         ++shared_instrs_;
-        mio += wf;
         result_.onchip_bytes += total;
+        if (cp) continue;  // a copy's data are written into shared memory as they arrive
+        mio += wf;
         done = std::max(done, start + uint64_t(p_.lat_shared) + wf - 1);
       } else if (sp == Space::const_) {
         // The constant cache serves one distinct address per cycle.
@@ -998,7 +999,17 @@ TimingResult Timing::run() {
       }
     }
     requests_.swap(later);
-    if (requests_.empty()) pends_.clear();
+    // Keep only the answers still owed (those of requests beyond this window), renumbered.
+    std::vector<uint32_t> renumber(pends_.size(), UINT32_MAX);
+    std::vector<Pend> owed;
+    for (Request& r : requests_) {
+      if (renumber[r.pend] == UINT32_MAX) {
+        renumber[r.pend] = uint32_t(owed.size());
+        owed.push_back(pends_[r.pend]);
+      }
+      r.pend = renumber[r.pend];
+    }
+    pends_.swap(owed);
     // Blocks to the slots that emptied, in the order they emptied.
     std::sort(freed_.begin(), freed_.end(), [](const Freed& a, const Freed& b) {
       return std::tie(a.cycle, a.sm, a.block) < std::tie(b.cycle, b.sm, b.block);
