@@ -299,6 +299,7 @@ class Timing {
         stats_(stats),
         max_cycles_(max_cycles) {
     build_infos();
+    shared_memo_.resize(code.instrs.size() * kMemoPasses);
     const uint64_t shared_used = occ.shared_per_block * occ.blocks;
     l1_bytes_ =
         p.l1_shared_bytes > int64_t(shared_used) ? uint64_t(p.l1_shared_bytes) - shared_used : 0;
@@ -536,6 +537,44 @@ class Timing {
     return t;
   }
 
+  // Data-path cycles of pass k of instruction pc on shared memory (shared_wavefronts; atomics
+  // also serialise the lanes that update one address). A shift of every address by a multiple
+  // of the bank width permutes the banks and keeps the count, so the answer is remembered per
+  // instruction and pass by the lanes' offsets from the first one: a loop that walks a buffer
+  // with the same pattern each time computes it once.
+  uint32_t shared_cycles(uint32_t pc, uint32_t k, const uint64_t* addr, uint32_t mask,
+                         uint32_t bytes, bool atomic) {
+    SharedMemo* memo = k < kMemoPasses ? &shared_memo_[size_t(pc) * kMemoPasses + k] : nullptr;
+    const uint64_t a0 = addr[__builtin_ctz(mask)];
+    if (memo && memo->mask == mask && memo->bytes == bytes && memo->low == a0 % 4) {
+      bool same = true;
+      for (uint32_t m = mask; m && same; m &= m - 1) {
+        const int l = __builtin_ctz(m);
+        same = addr[l] - a0 == memo->offset[l];
+      }
+      if (same) return memo->cycles;
+    }
+    uint32_t wf = shared_wavefronts(addr, mask, bytes);
+    if (atomic)
+      for (uint32_t a = mask; a; a &= a - 1) {
+        uint32_t same = 0;
+        for (uint32_t b = mask; b; b &= b - 1)
+          same += addr[__builtin_ctz(b)] == addr[__builtin_ctz(a)];
+        wf = std::max(wf, same);
+      }
+    if (memo) {
+      memo->mask = mask;
+      memo->bytes = bytes;
+      memo->low = a0 % 4;
+      for (uint32_t m = mask; m; m &= m - 1) {
+        const int l = __builtin_ctz(m);
+        memo->offset[l] = addr[l] - a0;
+      }
+      memo->cycles = wf;
+    }
+    return wf;
+  }
+
   void run_sm(Sm& sm, uint64_t end);
   bool pick(Sm& sm, uint32_t sp, uint64_t c, uint64_t& next_event, uint8_t& why);
   void issue(Sm& sm, WarpT& w, uint32_t sp, uint64_t c);
@@ -553,6 +592,13 @@ class Timing {
   uint64_t max_cycles_;
   std::vector<Info> infos_;
   std::vector<uint32_t> regs_;
+  struct SharedMemo {
+    uint32_t mask = 0, bytes = 0, cycles = 0;
+    uint64_t low = 0;
+    uint64_t offset[kW];
+  };
+  static constexpr uint32_t kMemoPasses = 4;
+  std::vector<SharedMemo> shared_memo_;  // [instruction][pass]
   std::vector<Sm> sms_;
   uint64_t l1_bytes_ = 0;
   uint64_t window_ = 1;
@@ -738,6 +784,7 @@ void Timing::memory(Sm& sm, WarpT& w, const Info& f, const Instr& in, uint64_t c
   uint32_t mio = 0;        // data-path cycles of this instruction
   uint32_t lines_out = 0;  // requests to L2
   const uint32_t pend = uint32_t(pends_.size());
+  const uint32_t me = uint32_t(&f - infos_.data());
   const uint64_t base = std::max(c, sm.mio_free);
   uint64_t addr[kW];
   uint64_t sectors[2 * kW];
@@ -758,16 +805,7 @@ void Timing::memory(Sm& sm, WarpT& w, const Info& f, const Instr& in, uint64_t c
       if (!mask) continue;
       const uint64_t start = base + mio;
       if (sp == Space::shared) {
-        uint32_t wf = shared_wavefronts(addr, mask, bytes);
-        if (atomic) {
-          // Lanes that update one address are serialised.
-          for (uint32_t a = mask; a; a &= a - 1) {
-            uint32_t same = 0;
-            for (uint32_t b = mask; b; b &= b - 1)
-              same += addr[__builtin_ctz(b)] == addr[__builtin_ctz(a)];
-            wf = std::max(wf, same);
-          }
-        }
+        const uint32_t wf = shared_cycles(me, k, addr, mask, bytes, atomic);
         shared_wavefronts_ += wf;
         shared_ideal_ += (total + 127) / 128;
         ++shared_instrs_;
@@ -834,7 +872,7 @@ void Timing::memory(Sm& sm, WarpT& w, const Info& f, const Instr& in, uint64_t c
     w.loads_until = std::max(w.loads_until, done);
   }
   if (lines_out)
-    pends_.push_back({w.local, w.age, uint32_t(&f - infos_.data()), done, lines_out, w.open.seq,
+    pends_.push_back({w.local, w.age, me, done, lines_out, w.open.seq,
                       uint8_t(cp          ? 1
                               : no_result ? 2
                                           : 0)});
