@@ -226,3 +226,30 @@ TEST_CASE("an undeclared register is an error naming the line", "[unit]") {
   CHECK_THAT(r.output, Contains(fmt::format("undecl.ptx:{}", line_of(text, "%q9"))));
   CHECK_THAT(r.output, Contains("%q9"));
 }
+
+TEST_CASE("a block needing more registers than the SM has is refused", "[unit]") {
+  // 96 f32 values live at once (each set, then all summed): 96 registers per thread, 1024
+  // threads, 98,304 registers against gpu_lab's 65,536.
+  std::string body = "\t.reg .f32 %f<100>;\n";
+  for (int i = 1; i <= 96; ++i) body += fmt::format("\tmov.f32 %f{}, 0f3F800000;\n", i);
+  for (int i = 2; i <= 96; ++i) body += fmt::format("\tadd.f32 %f1, %f1, %f{};\n", i);
+  body += "\tst.global.f32 [%rd2], %f1;\n";
+  Launch l = prepare("regs", kernel("regs", body));
+  Cli r = launch(l, "gpu_lab", "1", "1024");
+  INFO(r.output);
+  CHECK(r.status == 1);
+  CHECK_THAT(r.output, Contains("kernel regs: a block of 1024 threads with 104 registers each "
+                                "needs 106496 registers, more than gpu_lab's 65536 per SM"));
+}
+
+TEST_CASE("a launch that runs past limits.max_cycles stops with an error", "[unit]") {
+  std::string body;
+  for (int i = 0; i < 50; ++i) body += "\tld.global.u32 %r2, [%rd2];\n\tadd.s32 %r1, %r1, %r2;\n";
+  Launch l = prepare("slow", kernel("slow", body));
+  l.extra.insert(l.extra.end(), {"--max-cycles", "1000"});
+  Cli r = launch(l);
+  INFO(r.output);
+  CHECK(r.status == 1);
+  CHECK_THAT(r.output, Contains("the launch ran past limits.max_cycles = 1000 cycles with 0 of 1 "
+                                "blocks done (raise it with --max-cycles N)"));
+}
