@@ -24,6 +24,7 @@ namespace {
 
 const std::string kLab01 = std::string(XPUSIM_SOURCE_DIR) + "/docs/labs/01-systolic-dataflows";
 const std::string kLab02 = std::string(XPUSIM_SOURCE_DIR) + "/docs/labs/02-rtl-pe";
+const std::string kLab03 = std::string(XPUSIM_SOURCE_DIR) + "/docs/labs/03-gpu-sm";
 
 bool has(const Cli& r, const std::string& text) {
   return r.output.find(text) != std::string::npos;
@@ -245,7 +246,7 @@ TEST_CASE("lab check complains about the answers in the student's language", "[u
 }
 
 TEST_CASE("the students' READMEs hold no instructor material", "[unit]") {
-  for (const std::string& lab : {kLab01, kLab02}) {
+  for (const std::string& lab : {kLab01, kLab02, kLab03}) {
     CHECK(fs::is_regular_file(lab + "/instructor.md"));
     CHECK(fs::is_regular_file(lab + "/instructor.zh.md"));
     for (const char* name : {"README.md", "README.zh.md", "lab.yaml", "answers-template.yaml"}) {
@@ -258,6 +259,7 @@ TEST_CASE("the students' READMEs hold no instructor material", "[unit]") {
       CHECK(text.find("教师说明") == std::string::npos);
       CHECK(text.find("prod_q <= prod;") == std::string::npos);  // lab 02's solution
       CHECK(text.find("12, 16, 20") == std::string::npos);       // lab 02's answers
+      CHECK(text.find("30720") == std::string::npos);  // lab 03's data-path bound of hgemm
     }
   }
 }
