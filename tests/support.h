@@ -33,6 +33,13 @@ Cli run_command(const Args& argv, const std::string& dir = "");
 // A fresh empty folder under the build's temporary area.
 std::string temp_dir(const std::string& name);
 
+// Whether the command's output contains text.
+bool has(const Cli& r, const std::string& text);
+// A file's whole contents ("" when it cannot be read).
+std::string read_text(const std::string& file);
+// Replaces the first `from` in text, which must be there (the test fails otherwise).
+void replace_first(std::string& text, const std::string& from, const std::string& to);
+
 // Writes text to dir/name and returns the path.
 std::string write_text(const std::string& dir, const std::string& name, const std::string& text);
 

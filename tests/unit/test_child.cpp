@@ -17,12 +17,6 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-std::string read(const std::string& path) {
-  std::stringstream ss;
-  ss << std::ifstream(path).rdbuf();
-  return ss.str();
-}
-
 void check_error(const child::Command& c, const std::string& message) {
   try {
     child::run(c);
@@ -53,7 +47,7 @@ TEST_CASE("a child's exit status, signal and output", "[unit]") {
   r = child::run({{"pwd"}, dir, dir + "/pwd.log"});
   CHECK(r.ok());
   CHECK(r.output.empty());
-  CHECK(read(dir + "/pwd.log") == fs::canonical(dir).string() + "\n");
+  CHECK(test::read_text(dir + "/pwd.log") == fs::canonical(dir).string() + "\n");
 }
 
 TEST_CASE("a child that cannot be started is a clear error", "[unit]") {
@@ -87,7 +81,7 @@ TEST_CASE("several children run at once, up to the job limit", "[unit]") {
   CHECK(results[0].ok());
   CHECK(results[1].ok());
   CHECK(ended.size() == 2);
-  CHECK(read(dir + "/a.log") == "met\n");
+  CHECK(test::read_text(dir + "/a.log") == "met\n");
 
   // One at a time; when `done` throws, no further command starts.
   std::vector<child::Command> commands;

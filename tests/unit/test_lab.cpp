@@ -19,23 +19,12 @@ namespace {
 const std::string kLab01 = std::string(XPUSIM_SOURCE_DIR) + "/docs/labs/01-systolic-dataflows";
 const std::string kLab02 = std::string(XPUSIM_SOURCE_DIR) + "/docs/labs/02-rtl-pe";
 
-bool has(const Cli& r, const std::string& text) {
-  return r.output.find(text) != std::string::npos;
-}
-
 // The answers file the checker prints with --print-expected.
 std::string expected_answers(const std::string& lab) {
   const Cli r = run_cli({"lab", "check", "--instructor", "--print-expected", "--lab", lab});
   INFO(r.output);
   REQUIRE(r.status == 0);
   return r.output;
-}
-
-// Replaces the first `from` in text, which must be there.
-void replace(std::string& text, const std::string& from, const std::string& to) {
-  const size_t at = text.find(from);
-  REQUIRE(at != std::string::npos);
-  text.replace(at, from.size(), to);
 }
 
 // Grades `answers` written to dir/name.
@@ -48,7 +37,7 @@ Cli check(const std::string& dir, const std::string& name, const std::string& an
 void check_wrong(std::string answers, const std::string& dir, const std::vector<std::string>& en,
                  const std::vector<std::string>& zh) {
   for (const auto& [lang, lines] : {std::pair{"en", en}, std::pair{"zh", zh}}) {
-    replace(answers, "lang: en", std::string("lang: ") + lang);
+    replace_first(answers, "lang: en", std::string("lang: ") + lang);
     const Cli r = check(dir, std::string("answers-") + lang + ".yaml", answers);
     INFO(r.output);
     CHECK(r.status == 1);
@@ -78,7 +67,7 @@ TEST_CASE("lab check gives the expected answers full marks", "[unit]") {
 
 TEST_CASE("lab check fails one wrong cycle count and names its layer", "[unit]") {
   std::string answers = expected_answers(kLab01);
-  replace(answers, "cycles: 116280,", "cycles: 116281,");  // conv3x3, weight-stationary
+  replace_first(answers, "cycles: 116280,", "cycles: 116281,");  // conv3x3, weight-stationary
   check_wrong(answers, temp_dir("lab-wrong"),
               {"score: 53 / 54", "wrong answers: conv3x3/ws/cycles\n"},
               {"得分: 53 / 54", "答错的题: conv3x3/ws/cycles\n"});
@@ -147,9 +136,9 @@ TEST_CASE("lab check (rtl): the shipped array's done cycles score full marks", "
 
 TEST_CASE("lab check (rtl): a wrong prediction fails and names its tile", "[unit]") {
   std::string answers = expected_answers(kLab02);
-  replace(answers, "ws_pair: [16, 22]", "ws_pair: [16, 23]");
-  replace(answers, "os_short: [8, 12]", "os_short: [8, null]");
-  replace(answers, "lang: en", "lang: en\npart: 1");
+  replace_first(answers, "ws_pair: [16, 22]", "ws_pair: [16, 23]");
+  replace_first(answers, "os_short: [8, 12]", "os_short: [8, null]");
+  replace_first(answers, "lang: en", "lang: en\npart: 1");
   // 23 is wrong, null is unanswered.
   check_wrong(answers, temp_dir("lab-rtl-wrong"),
               {"part 1\n", "score: 13 / 15", "wrong answers: ws_pair/2\n", "(none)"},

@@ -26,22 +26,6 @@ const std::string kLab01 = std::string(XPUSIM_SOURCE_DIR) + "/docs/labs/01-systo
 const std::string kLab02 = std::string(XPUSIM_SOURCE_DIR) + "/docs/labs/02-rtl-pe";
 const std::string kLab03 = std::string(XPUSIM_SOURCE_DIR) + "/docs/labs/03-gpu-sm";
 
-bool has(const Cli& r, const std::string& text) {
-  return r.output.find(text) != std::string::npos;
-}
-
-std::string read(const std::string& file) {
-  std::stringstream s;
-  s << std::ifstream(file).rdbuf();
-  return s.str();
-}
-
-void replace(std::string& text, const std::string& from, const std::string& to) {
-  const size_t at = text.find(from);
-  REQUIRE(at != std::string::npos);
-  text.replace(at, from.size(), to);
-}
-
 std::string expected_answers(const std::string& lab) {
   const Cli r = run_cli({"lab", "check", "--instructor", "--print-expected", "--lab", lab});
   INFO(r.output);
@@ -81,7 +65,7 @@ std::vector<std::string> lines_with(const Cli& r, const std::string& text) {
 
 // The shell commands of a README's section `heading` (up to the next "### "): its ```sh blocks.
 std::string section_commands(const std::string& readme, const std::string& heading) {
-  const std::string text = read(readme);
+  const std::string text = read_text(readme);
   const size_t begin = text.find(heading);
   REQUIRE(begin != std::string::npos);
   const size_t end = text.find("\n### ", begin + heading.size());
@@ -133,12 +117,12 @@ TEST_CASE("lab 01 (b): the runs the lab compares against give the graded values"
 
 TEST_CASE("lab check shows no expected value of a wrong or unanswered question", "[unit]") {
   const std::string dir = temp_dir("lab-hidden");
-  std::string answers = read(kLab01 + "/answers-template.yaml");
-  replace(answers,
-          "  conv3x3:\n    os: {folds: null, cycles: null, utilization: null}\n    ws: "
-          "{folds: null, cycles: null",
-          "  conv3x3:\n    os: {folds: null, cycles: null, utilization: null}\n    ws: "
-          "{folds: 36, cycles: 116000");
+  std::string answers = read_text(kLab01 + "/answers-template.yaml");
+  replace_first(answers,
+                "  conv3x3:\n    os: {folds: null, cycles: null, utilization: null}\n    ws: "
+                "{folds: null, cycles: null",
+                "  conv3x3:\n    os: {folds: null, cycles: null, utilization: null}\n    ws: "
+                "{folds: 36, cycles: 116000");
   const Cli r = check(dir, "answers.yaml", answers);
   INFO(r.output);
   CHECK(r.status == 1);
@@ -167,12 +151,12 @@ TEST_CASE("lab check grades against the built-in lab, not a copy the answers nam
   const std::string dir = temp_dir("lab-copy");
   fs::create_directory(dir + "/lab");
   fs::copy_file(kLab01 + "/layers.yaml", dir + "/lab/layers.yaml");
-  std::string lab = read(kLab01 + "/lab.yaml");
-  replace(lab, "tolerance: 0.005", "tolerance: 1.0");
+  std::string lab = read_text(kLab01 + "/lab.yaml");
+  replace_first(lab, "tolerance: 0.005", "tolerance: 1.0");
   write_text(dir + "/lab", "lab.yaml", lab);
   std::string answers = expected_answers(kLab01);
-  replace(answers, "utilization: 0.9709", "utilization: 0.4709");
-  replace(answers, "lab: " + kLab01 + "/lab.yaml", "lab: " + dir + "/lab");
+  replace_first(answers, "utilization: 0.9709", "utilization: 0.4709");
+  replace_first(answers, "lab: " + kLab01 + "/lab.yaml", "lab: " + dir + "/lab");
 
   const Cli r = check(dir, "answers.yaml", answers);
   INFO(r.output);
@@ -189,7 +173,7 @@ TEST_CASE("lab check grades against the built-in lab, not a copy the answers nam
   const Cli unknown =
       run_cli({"lab", "check", "--instructor", "--print-expected", "--lab", dir + "/nolab"});
   CHECK(unknown.status == 1);
-  replace(lab, "name: 01-systolic-dataflows", "name: my-lab");
+  replace_first(lab, "name: 01-systolic-dataflows", "name: my-lab");
   write_text(dir + "/lab", "lab.yaml", lab);
   const Cli other = check(dir, "answers.yaml", answers);
   INFO(other.output);
@@ -201,8 +185,9 @@ TEST_CASE("lab check hints at the mistakes lab 01 warns of", "[unit]") {
   std::string answers = expected_answers(kLab01);
   // conv3x3 ws: 36 folds of 3136 + 64 + 32 - 2 = 3230 cycles; SCALE-Sim prints 116279, the
   // formula without the load gives 36 * 3198 = 115128 and a utilization of 0.9806.
-  replace(answers, "cycles: 116280, utilization: 0.9709", "cycles: 116279, utilization: 0.9806");
-  replace(answers, "utilization: 0.2589", "utilization: 25.89");  // odd, os
+  replace_first(answers, "cycles: 116280, utilization: 0.9709",
+                "cycles: 116279, utilization: 0.9806");
+  replace_first(answers, "utilization: 0.2589", "utilization: 25.89");  // odd, os
   const std::string dir = temp_dir("lab-hints");
   const Cli r = check(dir, "answers.yaml", answers);
   INFO(r.output);
@@ -212,8 +197,8 @@ TEST_CASE("lab check hints at the mistakes lab 01 warns of", "[unit]") {
   CHECK(row(r, {"conv3x3", "ws", "utilization"}).find("the load of the stationary operand") !=
         std::string::npos);
   CHECK(has(r, "wrong (write a fraction, not a percent)"));
-  replace(answers, "cycles: 116279,", "cycles: 115128,");
-  replace(answers, "lang: en", "lang: zh");
+  replace_first(answers, "cycles: 116279,", "cycles: 115128,");
+  replace_first(answers, "lang: en", "lang: zh");
   const Cli zh = check(dir, "answers-zh.yaml", answers);
   INFO(zh.output);
   CHECK(has(zh, "错（漏了装入固定操作数的时间：每次折叠 R 个周期）"));
@@ -250,7 +235,7 @@ TEST_CASE("the students' READMEs hold no instructor material", "[unit]") {
     CHECK(fs::is_regular_file(lab + "/instructor.md"));
     CHECK(fs::is_regular_file(lab + "/instructor.zh.md"));
     for (const char* name : {"README.md", "README.zh.md", "lab.yaml", "answers-template.yaml"}) {
-      const std::string text = read(lab + "/" + name);
+      const std::string text = read_text(lab + "/" + name);
       INFO(lab << "/" << name);
       CHECK(text.find("--print-expected") == std::string::npos);
       CHECK(text.find("--instructor") == std::string::npos);
@@ -268,7 +253,7 @@ TEST_CASE("the students' READMEs hold no instructor material", "[unit]") {
 
 TEST_CASE("lab check (rtl): part 2 refuses the unchanged RTL", "[unit]") {
   std::string answers = expected_answers(kLab02);
-  replace(answers, "lang: en", "lang: en\npart: 2");
+  replace_first(answers, "lang: en", "lang: en\npart: 2");
   const std::string dir = temp_dir("lab-rtl-part2");
   const Cli r = check(dir, "answers.yaml", answers);
   INFO(r.output);
@@ -278,7 +263,7 @@ TEST_CASE("lab check (rtl): part 2 refuses the unchanged RTL", "[unit]") {
             "part 2 grades your changed RTL, but the array built into this xpusim has the "
             "shipped timing"));
   CHECK(!has(r, "score"));
-  replace(answers, "lang: en", "lang: zh");
+  replace_first(answers, "lang: en", "lang: zh");
   const Cli zh = check(dir, "answers-zh.yaml", answers);
   INFO(zh.output);
   CHECK(zh.status == 1);
@@ -287,7 +272,7 @@ TEST_CASE("lab check (rtl): part 2 refuses the unchanged RTL", "[unit]") {
 
 TEST_CASE("lab check (rtl): done cycles shown for right predictions only", "[unit]") {
   std::string answers = expected_answers(kLab02);
-  replace(answers, "ws_short: [12, 16, 20]", "ws_short: [12, 15, null]");
+  replace_first(answers, "ws_short: [12, 16, 20]", "ws_short: [12, 15, null]");
   const std::string dir = temp_dir("lab-rtl-hidden");
   const Cli r = check(dir, "answers.yaml", answers);
   INFO(r.output);

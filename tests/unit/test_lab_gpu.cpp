@@ -27,23 +27,6 @@ namespace {
 
 const std::string kLab03 = std::string(XPUSIM_SOURCE_DIR) + "/docs/labs/03-gpu-sm";
 
-bool has(const Cli& r, const std::string& text) {
-  return r.output.find(text) != std::string::npos;
-}
-
-std::string read(const std::string& file) {
-  std::stringstream s;
-  s << std::ifstream(file).rdbuf();
-  return s.str();
-}
-
-// Replaces the first `from` in text, which must be there.
-void replace(std::string& text, const std::string& from, const std::string& to) {
-  const size_t at = text.find(from);
-  REQUIRE(at != std::string::npos);
-  text.replace(at, from.size(), to);
-}
-
 // The answers file the checker prints with --print-expected.
 std::string expected_answers() {
   const Cli r = run_cli({"lab", "check", "--instructor", "--print-expected", "--lab", kLab03});
@@ -75,7 +58,7 @@ std::string row(const Cli& r, const std::string& question) {
 
 // The ```sh blocks of a README, in order.
 std::vector<std::string> sh_blocks(const std::string& readme) {
-  const std::string text = read(readme);
+  const std::string text = read_text(readme);
   std::vector<std::string> blocks;
   for (size_t at = text.find("```sh\n"); at != std::string::npos; at = text.find("```sh\n", at)) {
     const size_t stop = text.find("```\n", at + 6);
@@ -181,7 +164,7 @@ TEST_CASE("lab check (gpu): wrong answers fail with hints, in English and Chines
   CHECK(row(r, "gemm_speedup").find("inverted") != std::string::npos);
   CHECK(row(r, "banks_pad1").find(" 256 ") != std::string::npos);  // right: shown
 
-  replace(answers, "lang: en", "lang: zh");
+  replace_first(answers, "lang: en", "lang: zh");
   const Cli zh = check(dir, "answers-zh.yaml", answers);
   INFO(zh.output);
   CHECK(zh.status == 1);
@@ -242,7 +225,7 @@ TEST_CASE("lab check (gpu): malformed answers name file:line in the student's la
     CHECK(has(r, f + ":5:"));
     CHECK(has(r, "occ_hgemm_limit 应为 blocks, warps, threads, registers, shared memory 之一"));
     std::string en = head + "  occ_hgemm_limit: memory\n";
-    replace(en, "lang: zh", "lang: en");
+    replace_first(en, "lang: zh", "lang: en");
     const Cli e = check(dir, "bad-en.yaml", en);
     INFO(e.output);
     CHECK(has(e,
@@ -261,7 +244,7 @@ TEST_CASE("lab check (gpu): malformed answers name file:line in the student's la
 TEST_CASE("lab check (gpu): malformed lab definitions name file:line", "[unit]") {
   const std::string dir = temp_dir("lab-gpu-badlab");
   fs::create_directory_symlink(kLab03 + "/kernels", dir + "/kernels");
-  const std::string good = read(kLab03 + "/lab.yaml");
+  const std::string good = read_text(kLab03 + "/lab.yaml");
   auto print = [&](const std::string& lab) {
     const std::string file = write_text(dir, "lab.yaml", lab);
     return run_cli(
@@ -269,8 +252,8 @@ TEST_CASE("lab check (gpu): malformed lab definitions name file:line", "[unit]")
   };
   SECTION("a question about a launch that does not exist") {
     std::string lab = good;
-    replace(lab, "run: chain_w8, stat: occupancy.blocks_per_sm",
-            "run: chain_w9, stat: occupancy.blocks_per_sm");
+    replace_first(lab, "run: chain_w8, stat: occupancy.blocks_per_sm",
+                  "run: chain_w9, stat: occupancy.blocks_per_sm");
     const Cli r = print(lab);
     INFO(r.output);
     CHECK(r.status == 1);
@@ -279,7 +262,8 @@ TEST_CASE("lab check (gpu): malformed lab definitions name file:line", "[unit]")
   }
   SECTION("a statistic that no run reports") {
     std::string lab = good;
-    replace(lab, "stat: shared.wavefronts, match: exact", "stat: shared.wavefront, match: exact");
+    replace_first(lab, "stat: shared.wavefronts, match: exact",
+                  "stat: shared.wavefront, match: exact");
     const Cli r = print(lab);
     INFO(r.output);
     CHECK(r.status == 1);
@@ -288,7 +272,7 @@ TEST_CASE("lab check (gpu): malformed lab definitions name file:line", "[unit]")
   }
   SECTION("a missing PTX file") {
     std::string lab = good;
-    replace(lab, "ptx: kernels/hgemm.ptx", "ptx: kernels/hgemm2.ptx");
+    replace_first(lab, "ptx: kernels/hgemm.ptx", "ptx: kernels/hgemm2.ptx");
     const Cli r = print(lab);
     INFO(r.output);
     CHECK(r.status == 1);
@@ -296,8 +280,8 @@ TEST_CASE("lab check (gpu): malformed lab definitions name file:line", "[unit]")
   }
   SECTION("a ratio without a tolerance") {
     std::string lab = good;
-    replace(lab, "stat: cycles, match: relative, tolerance: 0.1,",
-            "stat: cycles, match: relative,");
+    replace_first(lab, "stat: cycles, match: relative, tolerance: 0.1,",
+                  "stat: cycles, match: relative,");
     const Cli r = print(lab);
     INFO(r.output);
     CHECK(r.status == 1);
@@ -305,7 +289,7 @@ TEST_CASE("lab check (gpu): malformed lab definitions name file:line", "[unit]")
   }
   SECTION("a launch that fails names the launch and the command") {
     std::string lab = good;
-    replace(lab, "grid: \"2,2\", block: 128", "grid: \"2,2\", block: 2048");
+    replace_first(lab, "grid: \"2,2\", block: 128", "grid: \"2,2\", block: 2048");
     const Cli r = print(lab);
     INFO(r.output);
     CHECK(r.status == 1);
@@ -328,7 +312,7 @@ TEST_CASE("lab 03's PTX files all load", "[unit]") {
     const std::string stem = e.path().stem().string();
     const std::string source = stem == "transpose_pad2" ? "transpose_padded" : stem;
     CHECK(fs::is_regular_file(kLab03 + "/kernels/" + source + ".cu"));
-    CHECK(read(kLab03 + "/kernels/build.sh").find(stem + ".ptx") != std::string::npos);
+    CHECK(read_text(kLab03 + "/kernels/build.sh").find(stem + ".ptx") != std::string::npos);
   }
   CHECK(files == 7);
 }
@@ -339,7 +323,7 @@ TEST_CASE("lab 03: the README's commands give the values the checker grades", "[
   std::string script = "set -e\n";
   for (const std::string& b : en)
     if (b.find("lab check") == std::string::npos) script += b;  // grading: below
-  replace(script, "x=build/release/cli/xpusim\n", std::string("x=") + XPUSIM_BINARY + "\n");
+  replace_first(script, "x=build/release/cli/xpusim\n", std::string("x=") + XPUSIM_BINARY + "\n");
   const std::string dir = temp_dir("lab03-readme");
   fs::create_directory_symlink(fs::path(XPUSIM_SOURCE_DIR) / "docs", fs::path(dir) / "docs");
   write_text(dir, "readme.sh", script);
@@ -364,7 +348,7 @@ TEST_CASE("lab 03: the README's commands give the values the checker grades", "[
     ++questions;
     if (stat == "occupancy.limit") {
       const std::string launch = q["run"].as<std::string>();
-      const std::string note = read(dir + "/results/lab03/" + launch + "/stats.json");
+      const std::string note = read_text(dir + "/results/lab03/" + launch + "/stats.json");
       CHECK(note.find("limited by " + expected[name].as<std::string>() + ";") != std::string::npos);
       continue;
     }
@@ -376,7 +360,8 @@ TEST_CASE("lab 03: the README's commands give the values the checker grades", "[
   CHECK(questions == 23);
 
   // The cycles the README quotes are those of its runs.
-  const std::string readme = read(kLab03 + "/README.md"), zh = read(kLab03 + "/README.zh.md");
+  const std::string readme = read_text(kLab03 + "/README.md"),
+                    zh = read_text(kLab03 + "/README.zh.md");
   for (const char* launch : {"chain_w1", "transpose", "transpose_pad1", "transpose_pad2",
                              "transpose_256", "transpose_pad1_256", "sgemm", "hgemm"}) {
     const std::string cycles = std::to_string(int64_t(stats(launch).at("cycles")));

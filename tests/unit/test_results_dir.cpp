@@ -23,11 +23,6 @@ const std::string kCopy = R"(
   halt
 )";
 
-std::string read(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
-}
-
 }  // namespace
 
 TEST_CASE("runs with overrides get a results folder of their own", "[unit]") {
@@ -109,7 +104,7 @@ TEST_CASE("a program runs from its binary form too", "[unit]") {
       run_cli({"run", "--arch", "tpu_lab", "--program", dir + "/copy.bin", "--out", dir + "/out"});
   INFO(r.output);
   CHECK(r.status == 0);
-  CHECK(read(dir + "/out/stats.json").find("\"workload\": \"copy\"") != std::string::npos);
+  CHECK(read_text(dir + "/out/stats.json").find("\"workload\": \"copy\"") != std::string::npos);
 }
 
 TEST_CASE("a program's memory is loaded from files and saved to files", "[unit]") {
@@ -122,8 +117,8 @@ TEST_CASE("a program's memory is loaded from files and saved to files", "[unit]"
                    "0x2000:64=out.bin", "--save", "0x3000:8=zeros.bin", "--out", dir + "/out"});
   INFO(r.output);
   REQUIRE(r.status == 0);
-  CHECK(read(dir + "/out/out.bin") == input);
-  CHECK(read(dir + "/out/zeros.bin") == std::string(8, '\0'));
+  CHECK(read_text(dir + "/out/out.bin") == input);
+  CHECK(read_text(dir + "/out/zeros.bin") == std::string(8, '\0'));
   // Bad regions are errors naming the option.
   CHECK_THAT(run_cli({"run", "--arch", "tpu_lab", "--program", src, "--save", "0x2000:64=../x.bin",
                       "--out", dir + "/o2"})

@@ -22,12 +22,6 @@ namespace {
 
 const std::string kCsv = std::string(XPUSIM_SOURCE_DIR) + "/tests/data/tpu-v4-matmul-3.csv";
 
-std::string read(const std::string& path) {
-  std::stringstream ss;
-  ss << std::ifstream(path).rdbuf();
-  return ss.str();
-}
-
 }  // namespace
 
 TEST_CASE("validate: MAPE, Pearson r and the ratio, computed by hand", "[unit]") {
@@ -63,7 +57,7 @@ TEST_CASE("validate: predicted against measured for a CSV of GEMMs", "[unit]") {
   REQUIRE(r.status == 0);
   CHECK_THAT(r.output, Contains("MAPE: ") && Contains("Pearson r: ") &&
                            Contains("predicted / measured: mean "));
-  const nlohmann::json s = nlohmann::json::parse(read(dir + "/out/summary.json"));
+  const nlohmann::json s = nlohmann::json::parse(read_text(dir + "/out/summary.json"));
   CHECK(s["arch"] == "tpu_v4");
   CHECK(s["file"] == kCsv);
   CHECK(s["column"] == "fusion_us_avg");
@@ -77,7 +71,7 @@ TEST_CASE("validate: predicted against measured for a CSV of GEMMs", "[unit]") {
   CHECK(ratio["mean"] <= ratio["max"]);
 
   // Each row's prediction is what `xpusim run` gives for that GEMM alone.
-  const std::string csv = read(dir + "/out/validation.csv");
+  const std::string csv = read_text(dir + "/out/validation.csv");
   CHECK(csv.rfind("line,M,N,K,measured_us,predicted_us,ratio,error_percent\n", 0) == 0);
   const std::string last = csv.substr(csv.rfind("\n4,") + 1);
   const std::string wl = write_text(
@@ -95,7 +89,7 @@ TEST_CASE("validate: predicted against measured for a CSV of GEMMs", "[unit]") {
                            "fusion_us_min", "--set", "clock_mhz=940", "--out", dir + "/out"});
   INFO(min.output);
   REQUIRE(min.status == 0);
-  const nlohmann::json m = nlohmann::json::parse(read(dir + "/out/summary.json"));
+  const nlohmann::json m = nlohmann::json::parse(read_text(dir + "/out/summary.json"));
   CHECK(m["column"] == "fusion_us_min");
   CHECK(m["sets"] == nlohmann::json::array({"clock_mhz=940"}));
 
@@ -139,5 +133,5 @@ TEST_CASE("validate: a malformed CSV is an error naming file and line", "[unit]"
   const Cli r = run_cli({"validate", "--arch", "tpu_v4", "--measured", kCsv, "--out", mine});
   CHECK(r.status == 1);
   CHECK_THAT(r.output, Contains("refusing to write into it"));
-  CHECK(read(mine + "/notes.txt") == "mine\n");
+  CHECK(read_text(mine + "/notes.txt") == "mine\n");
 }
