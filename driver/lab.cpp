@@ -116,10 +116,11 @@ std::string lab_kind(const std::string& file, const YAML::Node& root) {
 }
 
 LabHead load_lab_head(const LabSource& source, const YAML::Node& root,
-                      const std::vector<std::string>& keys) {
+                      const std::vector<std::string>& keys, bool with_array) {
   const std::string& file = source.file;
   const std::string what = "lab definition";
-  std::vector<std::string> allowed = {"schema", "kind", "name", "title", "title_zh", "array"};
+  std::vector<std::string> allowed = {"schema", "kind", "name", "title", "title_zh"};
+  if (with_array) allowed.push_back("array");
   allowed.insert(allowed.end(), keys.begin(), keys.end());
   only_keys(file, root, what, allowed);
   const YAML::Node schema = need(file, root, "schema", what);
@@ -132,6 +133,7 @@ LabHead load_lab_head(const LabSource& source, const YAML::Node& root,
   lab.name = scalar(file, need(file, root, "name", what), "name");
   lab.title = scalar(file, need(file, root, "title", what), "title");
   lab.title_zh = root["title_zh"] ? scalar(file, root["title_zh"], "title_zh") : lab.title;
+  if (!with_array) return lab;
   const YAML::Node array = need(file, root, "array", what);
   only_keys(file, array, "array", {"rows", "cols"});
   lab.rows = positive_int(file, need(file, array, "rows", "array"), "array.rows");

@@ -57,11 +57,12 @@ struct LabHead {
   LabSource source;
   std::string file;  // lab.yaml, source.file
   std::string name, title, title_zh;
-  int64_t rows = 0, cols = 0;  // the array
+  int64_t rows = 0, cols = 0;  // the array (kinds that simulate one)
 };
 // Reads them from root (source.file); `keys` are the kind's own keys, the only others allowed.
+// `array` (rows, cols) is required when `with_array`, and not allowed otherwise.
 LabHead load_lab_head(const LabSource& source, const YAML::Node& root,
-                      const std::vector<std::string>& keys);
+                      const std::vector<std::string>& keys, bool with_array = true);
 
 // The folder of the labs shipped with xpusim: docs/labs of the source tree this binary was
 // built from.

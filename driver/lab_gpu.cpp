@@ -84,27 +84,6 @@ struct GpuLab {
   std::vector<Question> questions;
 };
 
-// The keys every kind has (driver/lab.h, load_lab_head), but no array: this lab has none.
-LabHead load_head(const LabSource& source, const YAML::Node& root,
-                  const std::vector<std::string>& keys) {
-  const std::string& f = source.file;
-  const std::string what = "lab definition";
-  std::vector<std::string> allowed = {"schema", "kind", "name", "title", "title_zh"};
-  allowed.insert(allowed.end(), keys.begin(), keys.end());
-  only_keys(f, root, what, allowed);
-  const YAML::Node schema = need(f, root, "schema", what);
-  if (scalar(f, schema, "schema") != "1")
-    throw Error(loc_of(f, schema),
-                "schema '" + schema.Scalar() + "' is not supported (expected 1)");
-  LabHead lab;
-  lab.source = source;
-  lab.file = f;
-  lab.name = scalar(f, need(f, root, "name", what), "name");
-  lab.title = scalar(f, need(f, root, "title", what), "title");
-  lab.title_zh = root["title_zh"] ? scalar(f, root["title_zh"], "title_zh") : lab.title;
-  return lab;
-}
-
 Launch load_launch(const std::string& f, const YAML::Node& l, const fs::path& dir) {
   only_keys(f, l, "a launch", {"name", "ptx", "entry", "grid", "block", "shared", "args"});
   Launch x;
@@ -187,7 +166,7 @@ GpuLab load_lab(const LabSource& source, const YAML::Node& root) {
   const fs::path dir = fs::path(f).parent_path();
   const std::string what = "lab definition";
   GpuLab lab;
-  lab.head = load_head(source, root, {"preset", "launches", "questions"});
+  lab.head = load_lab_head(source, root, {"preset", "launches", "questions"}, false);
   lab.preset = scalar(f, need(f, root, "preset", what), "preset");
   if (fs::path(lab.preset).extension() == ".yaml")  // a configuration file beside lab.yaml
     lab.preset = (dir / lab.preset).string();
