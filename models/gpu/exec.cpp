@@ -55,7 +55,9 @@ constexpr uint64_t kSharedWindow = uint64_t(1) << 48;
 constexpr uint64_t kLocalWindow = uint64_t(2) << 48;
 constexpr uint64_t kWindowSize = uint64_t(1) << 32;
 
-InstrClass classify(const Instr& in) {
+}  // namespace
+
+InstrClass instr_class(const Instr& in) {
   switch (in.op) {
     case Op::ld:
     case Op::st:
@@ -112,6 +114,8 @@ InstrClass classify(const Instr& in) {
   if (is_half(t)) return InstrClass::half;
   return InstrClass::integer;
 }
+
+namespace {
 
 IntType int_type(Type t) {
   switch (t) {
@@ -342,7 +346,7 @@ class Executor::Impl {
     arith_.resize(code_.instrs.size());
     for (size_t i = 0; i < code_.instrs.size(); ++i) {
       const Instr& in = code_.instrs[i];
-      cls_[i] = uint8_t(classify(in));
+      cls_[i] = uint8_t(instr_class(in));
       arith_[i] = in.op == Op::mma || in.op == Op::wmma_mma ||
                   (!(in.op == Op::setp || in.op == Op::set || in.op == Op::selp ||
                      in.op == Op::slct || in.op == Op::mov || in.op == Op::ld || in.op == Op::st ||

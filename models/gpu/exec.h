@@ -61,6 +61,7 @@ enum class InstrClass : uint8_t {
   count_
 };
 const char* class_name(InstrClass c);
+InstrClass instr_class(const isa::ptx::Instr& in);
 
 struct ExecStats {
   std::array<uint64_t, size_t(InstrClass::count_)> by_class{};

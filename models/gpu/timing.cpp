@@ -460,34 +460,23 @@ class Timing {
         if (!is_float(in.type) && !is_float(in.type2))
           return compute(kInt, p_.int_lanes, p_.lat_int);
         return compute(kSfu, p_.sfu_lanes, p_.lat_sfu);
-      case Op::rcp:
-      case Op::sqrt:
-      case Op::rsqrt:
-      case Op::ex2:
-      case Op::lg2:
-      case Op::sin:
-      case Op::cos:
-      case Op::tanh:
-        if (in.type == Type::f64) return compute(kFp64, p_.fp64_lanes, p_.lat_fp64);
-        return compute(kSfu, p_.sfu_lanes, p_.lat_sfu);
-      case Op::bra:
-      case Op::ret:
-      case Op::exit:
-      case Op::trap:
-      case Op::brkpt:
-      case Op::membar:
-      case Op::fence:
-      case Op::nanosleep:
-      case Op::bar_warp_sync:
-        return;
       default:
         break;
     }
-    const Type t = in.op == Op::setp || in.op == Op::set ? in.type2 : in.type;
-    if (t == Type::f64) return compute(kFp64, p_.fp64_lanes, p_.lat_fp64);
-    if (t == Type::f32 || t == Type::tf32) return compute(kFp32, p_.fp32_lanes, p_.lat_fp32);
-    if (is_half(t)) return compute(kFp32, p_.fp32_lanes, p_.lat_half);
-    compute(kInt, p_.int_lanes, p_.lat_int);
+    switch (instr_class(in)) {
+      case InstrClass::fp64:
+        return compute(kFp64, p_.fp64_lanes, p_.lat_fp64);
+      case InstrClass::sfu:
+        return compute(kSfu, p_.sfu_lanes, p_.lat_sfu);
+      case InstrClass::fp32:
+        return compute(kFp32, p_.fp32_lanes, p_.lat_fp32);
+      case InstrClass::half:
+        return compute(kFp32, p_.fp32_lanes, p_.lat_half);
+      case InstrClass::control:
+        return;  // an issue slot only
+      default:   // integer; vote and activemask
+        return compute(kInt, p_.int_lanes, p_.lat_int);
+    }
   }
 
   const uint32_t* srcs(const Info& f) const { return regs_.data() + f.regs_first; }
