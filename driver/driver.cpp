@@ -45,7 +45,6 @@ RunResult results_of(const Machine& m, MachineRun&& run) {
   r.dram_bytes = run.offchip_read_bytes + run.offchip_written_bytes;
   r.stats = std::move(run.stats);
   r.notes = std::move(run.notes);
-  r.timed = run.timed;
   r.files = std::move(run.files);
   return r;
 }

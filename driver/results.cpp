@@ -76,9 +76,9 @@ nlohmann::ordered_json results_json(const ArchConfig& cfg, const std::string& wo
   j["arch"] = cfg.name;
   j["family"] = cfg.family;
   j["workload"] = workload;
-  j["total_cycles"] = r.timed ? nlohmann::ordered_json(r.total_cycles) : nullptr;
+  j["total_cycles"] = r.total_cycles;
   j["clock_mhz"] = r.clock_mhz;
-  j["seconds"] = r.timed ? nlohmann::ordered_json(seconds_of(r)) : nullptr;
+  j["seconds"] = seconds_of(r);
   j["macs"] = r.macs;
   j["dram_bytes"] = r.dram_bytes;
   j["functional_check"] = r.functional_check;
@@ -102,7 +102,7 @@ nlohmann::ordered_json results_json(const ArchConfig& cfg, const std::string& wo
   j["traffic"] = {{"offchip_read_bytes", r.offchip_read_bytes},
                   {"offchip_written_bytes", r.offchip_written_bytes},
                   {"onchip_bytes", r.onchip_bytes}};
-  if (r.timed) j["derived"] = derived_metrics(r);
+  j["derived"] = derived_metrics(r);
   j["notes"] = r.notes;
   if (r.stats) j["stats"] = r.stats->to_json();
   return j;
@@ -164,47 +164,8 @@ void write_result_file(const std::string& dir, const std::string& name, const st
 
 namespace {
 
-// Every statistic of a stats.json group, as table rows "| path | value | unit |".
-void stat_rows(const nlohmann::ordered_json& g, const std::string& path, std::string& md) {
-  if (g.contains("stats"))
-    for (const auto& [name, s] : g["stats"].items())
-      md += fmt::format("| {}{} | {} | {} |\n", path, name, s["value"].dump(),
-                        s["unit"].get<std::string>());
-  if (g.contains("groups"))
-    for (const auto& [name, child] : g["groups"].items()) stat_rows(child, path + name + ".", md);
-}
-
-std::string untimed_report(const ArchConfig& cfg, const std::string& workload, const RunResult& r,
-                           const nlohmann::ordered_json& j) {
-  std::string md = fmt::format("# xpusim report: {} on {}\n\n", workload, cfg.name);
-  md += fmt::format("Architecture `{}` (family `{}`){}\n\n", cfg.name, cfg.family,
-                    cfg.description.empty() ? "" : ": " + cfg.description);
-  md +=
-      "This run computed values only: the family's timing model is not built yet, so there "
-      "is no cycle count, time or utilization (stats.json: `total_cycles` and `seconds` are "
-      "null).\n\n";
-  md += fmt::format("Functional check: {}\n\n", r.functional_check);
-  if (j.contains("stats")) {
-    md += "## Statistics\n\n| statistic | value | unit |\n|---|---|---|\n";
-    stat_rows(j["stats"], "", md);
-    md += "\n";
-  }
-  if (!r.files.empty()) {
-    md += "## Files\n\n";
-    for (const auto& f : r.files)
-      md += fmt::format("- `{}` ({} bytes)\n", f.first, f.second.size());
-    md += "\n";
-  }
-  if (!r.notes.empty()) {
-    md += "## Notes\n\n";
-    for (const auto& n : r.notes) md += "- " + n + "\n";
-  }
-  md += "\nEvery statistic, with its unit and description, is in stats.json.\n";
-  return md;
-}
-
-std::string timed_report(const ArchConfig& cfg, const std::string& workload, const RunResult& r,
-                         const nlohmann::ordered_json& j) {
+std::string report_markdown(const ArchConfig& cfg, const std::string& workload, const RunResult& r,
+                            const nlohmann::ordered_json& j) {
   std::string md = fmt::format("# xpusim report: {} on {}\n\n", workload, cfg.name);
   md += fmt::format("Architecture `{}` (family `{}`){}\n\n", cfg.name, cfg.family,
                     cfg.description.empty() ? "" : ": " + cfg.description);
@@ -268,8 +229,7 @@ void write_results(const std::string& dir, const ArchConfig& cfg, const std::str
   nlohmann::ordered_json j = results_json(cfg, workload, r);
   // Every text is made before any file is written.
   const std::string stats = j.dump(2) + "\n", config = resolved_yaml(cfg);
-  const std::string md =
-      r.timed ? timed_report(cfg, workload, r, j) : untimed_report(cfg, workload, r, j);
+  const std::string md = report_markdown(cfg, workload, r, j);
   for (const auto& [name, bytes] : r.files) write_result_file(dir, name, bytes);
   write_result_file(dir, "config.resolved.yaml", config);
   write_result_file(dir, "report.md", md);

@@ -43,9 +43,6 @@ struct RunResult {
   uint64_t dram_bytes = 0;         // off-chip bytes, read and written
   std::vector<OpResult> ops;       // by class and dtype: every peak, and every count
   uint64_t offchip_read_bytes = 0, offchip_written_bytes = 0, onchip_bytes = 0;
-  // false: the run computed values but no time (a kernel on the GPU family's functional
-  // executor); stats.json then has null total_cycles and seconds and no derived metrics.
-  bool timed = true;
   std::string functional_check = "skipped";  // "passed", "failed" or "skipped"
   std::string check_detail;                  // why, when not passed
   std::vector<LayerResult> layers;

@@ -59,8 +59,6 @@ struct MachineRun {
   std::unique_ptr<StatGroup> stats;  // the component tree's statistics
   std::vector<LayerSpan> layers;     // per layer the program's instructions are tagged with
   std::vector<std::string> notes;    // modelling notes worth printing with the results
-  // false for a run that computed values but no time (total_cycles means nothing then).
-  bool timed = true;
   // Further files for the results folder (name -> bytes): a kernel run's buffers.
   std::vector<std::pair<std::string, std::string>> files;
 };

@@ -490,10 +490,10 @@ class Executor::Impl {
       case Sreg::nsmid:
         return uint64_t(cfg_.sms);
       case Sreg::clock:
-        return uint32_t(clock_ == kNoClock ? w.executed : clock_);
+        return uint32_t(clock_);
       case Sreg::clock64:
       case Sreg::globaltimer:
-        return clock_ == kNoClock ? w.executed : clock_;
+        return clock_;
       case Sreg::lanemask_eq:
         return uint32_t(1) << lane;
       case Sreg::lanemask_lt:
@@ -854,8 +854,7 @@ class Executor::Impl {
   std::vector<Block> blocks_;  // by slot
   Block* b_ = nullptr;         // the block being stepped
   uint64_t shared_size_ = 0;
-  static constexpr uint64_t kNoClock = UINT64_MAX;
-  uint64_t clock_ = kNoClock;            // %clock64 of a timed step (otherwise: executed count)
+  uint64_t clock_ = 0;                   // the SM cycle of the step (%clock64)
   std::vector<MemRef>* refs_ = nullptr;  // where a timed step records its accesses
   uint64_t scratch_[8][kW] = {};         // sources(): operands that are not plain registers
   uint64_t sink_[kW] = {};               // dest() of `_`

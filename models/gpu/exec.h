@@ -1,5 +1,6 @@
-// The GPU family's functional PTX executor: runs a decoded kernel (isa/ptx/module.h) over a
-// grid, warp by warp, on a device memory; values only, no time (docs/models/gpu.md).
+// The GPU family's functional PTX executor: executes a decoded kernel's (isa/ptx/module.h)
+// warp-instructions one at a time, in the order the timing model (timing.h) issues them, on a
+// device memory (docs/models/gpu.md).
 #pragma once
 
 #include <array>
