@@ -323,7 +323,6 @@ class Timing {
       sm.why.assign(size_t(p.sub_partitions), kStallIssue);
       if (l1_bytes_ >= uint64_t(128) * uint64_t(p.l1_ways))
         sm.l1 = std::make_unique<SectorCache>(l1_bytes_, uint32_t(p.l1_ways));
-      sm.block_free.assign(occ.blocks, true);
     }
     window_ = std::max<uint64_t>(1, mem_.min_round_trip());
   }
@@ -344,7 +343,6 @@ class Timing {
     std::vector<uint64_t> wake;
     std::vector<uint8_t> why;  // per sub-partition: the stall reason its last check found
     std::unique_ptr<SectorCache> l1;
-    std::vector<bool> block_free;
     uint64_t clock = 0;     // cycles before this have been simulated
     uint64_t mio_free = 0;  // the L1/shared-memory data path is free again
     uint64_t seq = 0;
@@ -612,7 +610,6 @@ class Timing {
 void Timing::launch(Sm& sm, uint32_t local_block, uint64_t linear, uint64_t start) {
   const uint32_t slot = sm.index * occ_.blocks + local_block;
   ex_.start_block(slot, linear, sm.index);
-  sm.block_free[local_block] = false;
   const uint32_t first = local_block * occ_.warps_per_block;
   for (uint32_t i = 0; i < occ_.warps_per_block; ++i) {
     WarpT& w = sm.warps[first + i];
@@ -639,7 +636,6 @@ void Timing::block_end(Sm& sm, uint32_t local_block, uint64_t c) {
     sm.warps[first + i].resident = false;
     --sm.resident[(first + i) % uint32_t(p_.sub_partitions)];
   }
-  sm.block_free[local_block] = true;
   freed_.push_back({c, sm.index, local_block});
   ++blocks_done_;
   end_ = std::max(end_, c);
