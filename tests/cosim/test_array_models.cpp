@@ -5,14 +5,13 @@
 // done and its times; and the RTL's values must be the matmuls' products.
 #include <catch2/catch.hpp>
 
-#include <map>
-#include <utility>
 #include <vector>
 
 #include "models/core/params.h"
 #include "models/core/unit_model.h"
 #include "models/tpu/array_model.h"
 #include "models/tpu/params.h"
+#include "tests/cosim/drive.h"
 #include "tests/cosim/tiles.h"
 
 using xpusim::ParamValues;
@@ -23,68 +22,25 @@ using xpusim::tpu::ArrayConfig;
 using xpusim::tpu::ArrayModel;
 using xpusim::tpu::ArrayOp;
 using xpusim::tpu::ArrayTiming;
-using Event = ArrayModel::Event;
 using Rng = xpusim::SplitMix64;
 
 namespace {
 
-struct Seen {
-  uint64_t next = 0, read = 0, done = 0;
-  ArrayTiming::Times times{};
-  std::vector<int32_t> c;
-};
-
-// The owner's side of the contract, as TpuCore plays it: at each cycle, offers the next matmuls
-// whose operands are ready, not before the `next` of the one before when that is known; then
-// clocks the model if it is busy.
-std::vector<Seen> drive(ArrayModel& model, const std::vector<xpusim::rtl::MatmulTile>& tiles) {
-  std::vector<Seen> seen(tiles.size());
-  std::vector<uint64_t> takes = {0};            // takes[i]: the `next` of matmul i - 1
-  std::map<std::pair<int, size_t>, int> count;  // (kind, matmul): events reported
-  size_t offered = 0, done = 0;
-  std::vector<Event> ev;
-  auto absorb = [&] {
-    for (Event& e : ev) {
-      REQUIRE(e.id < offered);
-      ++count[{int(e.kind), e.id}];
-      Seen& s = seen[e.id];
-      if (e.kind == Event::next) {
-        REQUIRE(takes.size() == e.id + 1);  // in order
-        takes.push_back(e.cycle);
-        s.next = e.cycle;
-      } else if (e.kind == Event::read) {
-        s.read = e.cycle;
-      } else {
-        CHECK(e.id == done);                          // in order
-        CHECK(count[{int(Event::read), e.id}] == 1);  // after its read
-        ++done;
-        s.done = e.cycle;
-        s.times = e.result.times;
-        s.c = std::move(e.result.c);
-      }
-    }
-    ev.clear();
-  };
-  for (uint64_t cycle = 0; done < tiles.size(); ++cycle) {
-    REQUIRE(cycle < 100000);
-    while (offered < tiles.size() && tiles[offered].ready <= cycle &&
-           (offered >= takes.size() || takes[offered] <= cycle)) {
-      const auto& t = tiles[offered];
-      model.offer(offered,
-                  ArrayOp{t.m, t.k, t.n, 1, model.computes_values() ? t.a : std::vector<int8_t>(),
-                          model.computes_values() ? t.b : std::vector<int8_t>()},
-                  t.ready, cycle, ev);
-      ++offered;
-      absorb();
-    }
-    if (model.busy()) {
-      model.step(cycle, ev);
-      absorb();
-    }
-  }
-  for (const auto& [key, n] : count) CHECK(n == 1);
-  CHECK(count.size() == 3 * tiles.size());
-  return seen;
+// The owner's side of the contract (tests/cosim/drive.h), as TpuCore plays it; a model that
+// computes no values gets no operands.
+std::vector<xpusim::test::Seen<xpusim::tpu::ArrayResult>> drive(
+    ArrayModel& model, const std::vector<xpusim::rtl::MatmulTile>& tiles) {
+  return xpusim::test::drive(
+      model, tiles.size(), [&](size_t i) { return tiles[i].ready; },
+      [&](size_t i) {
+        const auto& t = tiles[i];
+        return ArrayOp{t.m,
+                       t.k,
+                       t.n,
+                       1,
+                       model.computes_values() ? t.a : std::vector<int8_t>(),
+                       model.computes_values() ? t.b : std::vector<int8_t>()};
+      });
 }
 
 std::vector<int32_t> product(const xpusim::rtl::MatmulTile& t) {
@@ -131,12 +87,12 @@ void compare(bool overlap, uint64_t seed, int max_gap) {
         CHECK(got[i].done == want[i].done);
         // An os tile has no load: the RTL reports its stream start.
         if (df != xpusim::rtl::Dataflow::os)
-          CHECK(got[i].times.load_start == want[i].times.load_start);
-        CHECK(got[i].times.stream_ready == want[i].times.stream_ready);
-        CHECK(got[i].times.stream_start == want[i].times.stream_start);
-        CHECK(got[i].times.stream_end == want[i].times.stream_end);
-        CHECK(got[i].times.done == want[i].times.done);
-        CHECK(got[i].c == product(tiles[i]));
+          CHECK(got[i].result.times.load_start == want[i].result.times.load_start);
+        CHECK(got[i].result.times.stream_ready == want[i].result.times.stream_ready);
+        CHECK(got[i].result.times.stream_start == want[i].result.times.stream_start);
+        CHECK(got[i].result.times.stream_end == want[i].result.times.stream_end);
+        CHECK(got[i].result.times.done == want[i].result.times.done);
+        CHECK(got[i].result.c == product(tiles[i]));
       }
     }
 }

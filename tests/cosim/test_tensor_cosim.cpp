@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <fstream>
-#include <map>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -21,12 +20,12 @@
 #include "models/core/unit_model.h"
 #include "models/gpu/tensor_unit.h"
 #include "rtl/tensor_core/harness.h"
+#include "tests/cosim/drive.h"
 #include "tests/support.h"
 
 using xpusim::ParamValues;
 using xpusim::UnitModelChoice;
 using xpusim::gpu::MmaOp;
-using xpusim::gpu::MmaTimes;
 using xpusim::gpu::TensorConfig;
 using xpusim::gpu::TensorModel;
 using xpusim::isa::ptx::ElemType;
@@ -43,12 +42,6 @@ namespace {
 struct Planned {
   MmaOp op;
   uint64_t ready = 0;
-};
-
-struct Seen {
-  uint64_t next = 0, read = 0, done = 0;
-  MmaTimes times{};
-  std::vector<int32_t> d;
 };
 
 uint8_t random_byte(Rng& rng) {
@@ -140,61 +133,21 @@ std::vector<int32_t> plain_d(const MmaOp& op) {
   return d;
 }
 
-// The owner's side of the contract, as the SM will play it: at each cycle, offers the next ops
-// whose operands are ready, not before the `next` of the one before; then clocks the model if it
-// is busy. Checks that each op gets one event of each kind, in offer order, read before done.
-std::vector<Seen> drive(TensorModel& model, const std::vector<Planned>& ops) {
-  std::vector<Seen> seen(ops.size());
-  std::vector<uint64_t> takes = {0};            // takes[i]: the `next` of op i - 1
-  std::map<std::pair<int, size_t>, int> count;  // (kind, op): events reported
-  size_t offered = 0, done = 0, read = 0;
-  std::vector<Event> ev;
-  auto absorb = [&] {
-    for (Event& e : ev) {
-      REQUIRE(e.id < offered);
-      ++count[{int(e.kind), e.id}];
-      Seen& s = seen[e.id];
-      if (e.kind == Event::next) {
-        REQUIRE(takes.size() == e.id + 1);  // in order
-        takes.push_back(e.cycle);
-        s.next = e.cycle;
-      } else if (e.kind == Event::read) {
-        CHECK(e.id == read);  // in order
-        ++read;
-        s.read = e.cycle;
-      } else {
-        CHECK(e.id == done);                          // in order
-        CHECK(count[{int(Event::read), e.id}] == 1);  // after its read
-        ++done;
-        s.done = e.cycle;
-        s.times = e.result.times;
-        s.d = std::move(e.result.d);
-      }
-    }
-    ev.clear();
-  };
-  for (uint64_t cycle = 0; done < ops.size(); ++cycle) {
-    REQUIRE(cycle < 1000000);
-    while (offered < ops.size() && ops[offered].ready <= cycle &&
-           (offered >= takes.size() || takes[offered] <= cycle)) {
-      MmaOp op = ops[offered].op;
-      if (!model.computes_values()) {
-        op.a_bytes.clear();
-        op.b_bytes.clear();
-        op.c.clear();
-      }
-      model.offer(offered, std::move(op), ops[offered].ready, cycle, ev);
-      ++offered;
-      absorb();
-    }
-    if (model.busy()) {
-      model.step(cycle, ev);
-      absorb();
-    }
-  }
-  for (const auto& [key, n] : count) CHECK(n == 1);
-  CHECK(count.size() == 3 * ops.size());
-  return seen;
+// The owner's side of the contract (tests/cosim/drive.h); a model that computes no values gets
+// no operands.
+std::vector<xpusim::test::Seen<xpusim::gpu::MmaResult>> drive(TensorModel& model,
+                                                              const std::vector<Planned>& ops) {
+  return xpusim::test::drive(
+      model, ops.size(), [&](size_t i) { return ops[i].ready; },
+      [&](size_t i) {
+        MmaOp op = ops[i].op;
+        if (!model.computes_values()) {
+          op.a_bytes.clear();
+          op.b_bytes.clear();
+          op.c.clear();
+        }
+        return op;
+      });
 }
 
 const std::vector<xpusim::ParamSpec>& specs() {
@@ -244,21 +197,21 @@ void compare(uint64_t seed, int count, Gap gap) {
                  << (op.a == ElemType::s8 ? "s8" : "u8") << ", B "
                  << (op.b == ElemType::s8 ? "s8" : "u8") << ", ii " << ii);
       // The formula, as stated.
-      CHECK(want[i].times.start == std::max(ops[i].ready, i ? want[i - 1].next : 0));
-      CHECK(want[i].next == want[i].times.start + ii);
-      CHECK(want[i].read == want[i].times.start + ii);
-      CHECK(want[i].done == want[i].times.start + std::max(uint64_t(latency), ii));
+      CHECK(want[i].result.times.start == std::max(ops[i].ready, i ? want[i - 1].next : 0));
+      CHECK(want[i].next == want[i].result.times.start + ii);
+      CHECK(want[i].read == want[i].result.times.start + ii);
+      CHECK(want[i].done == want[i].result.times.start + std::max(uint64_t(latency), ii));
       // The RTL, cycle for cycle.
       CHECK(got[i].next == want[i].next);
       CHECK(got[i].read == want[i].read);
       CHECK(got[i].done == want[i].done);
-      CHECK(got[i].times.start == want[i].times.start);
-      CHECK(got[i].times.read == want[i].times.read);
-      CHECK(got[i].times.done == want[i].times.done);
+      CHECK(got[i].result.times.start == want[i].result.times.start);
+      CHECK(got[i].result.times.read == want[i].result.times.read);
+      CHECK(got[i].result.times.done == want[i].result.times.done);
       // Bit for bit.
       const std::vector<int32_t> ref = mma_sync_d(op);
       CHECK(plain_d(op) == ref);
-      CHECK(got[i].d == ref);
+      CHECK(got[i].result.d == ref);
     }
   }
 }
@@ -316,7 +269,7 @@ TEST_CASE("tensor core: RTL and formula agree, one shape and type mix at a time"
             CHECK(got[i].next == want[i].next);
             CHECK(got[i].read == want[i].read);
             CHECK(got[i].done == want[i].done);
-            CHECK(got[i].d == mma_sync_d(ops[i].op));
+            CHECK(got[i].result.d == mma_sync_d(ops[i].op));
           }
         }
 }
@@ -335,8 +288,8 @@ TEST_CASE("tensor core: a VCD of an op range", "[cosim]") {
   CHECK(vcd.find("$enddefinitions") != std::string::npos);
   CHECK(vcd.find(" out_valid ") != std::string::npos);
   // The window: from op 2's offer (half-cycle time 2 t) to the cycle after op 3 is done.
-  CHECK(vcd.find(fmt::format("\n#{}\n", 2 * got[2].times.start)) != std::string::npos);
-  CHECK(vcd.find(fmt::format("\n#{}\n", 2 * got[2].times.start - 1)) == std::string::npos);
+  CHECK(vcd.find(fmt::format("\n#{}\n", 2 * got[2].result.times.start)) != std::string::npos);
+  CHECK(vcd.find(fmt::format("\n#{}\n", 2 * got[2].result.times.start - 1)) == std::string::npos);
   CHECK(vcd.find(fmt::format("\n#{}\n", 2 * got[3].done + 1)) != std::string::npos);
   CHECK(vcd.find(fmt::format("\n#{}\n", 2 * got[3].done + 2)) == std::string::npos);
 }

@@ -1,0 +1,77 @@
+// The owner's side of a unit model's contract (models/core/unit_model.h), as the cores play it,
+// for the cosim tests of every unit: at each cycle, offers the next operations whose operands
+// are ready, not before the `next` of the one before; then clocks the model if it is busy.
+// Checks that each operation gets one event of each kind, each kind in offer order, its read
+// before its done.
+#pragma once
+
+#include <catch2/catch.hpp>
+
+#include <cstdint>
+#include <map>
+#include <utility>
+#include <vector>
+
+#include "models/core/unit_model.h"
+
+namespace xpusim::test {
+
+// What the model reported about one operation.
+template <class Result>
+struct Seen {
+  uint64_t next = 0, read = 0, done = 0;
+  Result result{};
+};
+
+// Drives `n` operations: ready(i) is the cycle operation i's operands are ready, make(i) the
+// operation (its operands left empty by the caller for a model that does not compute values).
+template <class Op, class Result, class Ready, class Make>
+std::vector<Seen<Result>> drive(UnitModel<Op, Result>& model, size_t n, Ready ready, Make make) {
+  using Event = typename UnitModel<Op, Result>::Event;
+  std::vector<Seen<Result>> seen(n);
+  std::vector<uint64_t> takes = {0};            // takes[i]: the `next` of operation i - 1
+  std::map<std::pair<int, size_t>, int> count;  // (kind, operation): events reported
+  size_t offered = 0, done = 0, read = 0;
+  std::vector<Event> ev;
+  auto absorb = [&] {
+    for (Event& e : ev) {
+      REQUIRE(e.id < offered);
+      ++count[{int(e.kind), e.id}];
+      Seen<Result>& s = seen[e.id];
+      if (e.kind == Event::next) {
+        REQUIRE(takes.size() == e.id + 1);  // in order
+        takes.push_back(e.cycle);
+        s.next = e.cycle;
+      } else if (e.kind == Event::read) {
+        CHECK(e.id == read);  // in order
+        ++read;
+        s.read = e.cycle;
+      } else {
+        CHECK(e.id == done);                          // in order
+        CHECK(count[{int(Event::read), e.id}] == 1);  // after its read
+        ++done;
+        s.done = e.cycle;
+        s.result = std::move(e.result);
+      }
+    }
+    ev.clear();
+  };
+  for (uint64_t cycle = 0; done < n; ++cycle) {
+    REQUIRE(cycle < 1000000);
+    while (offered < n && ready(offered) <= cycle &&
+           (offered >= takes.size() || takes[offered] <= cycle)) {
+      model.offer(offered, make(offered), ready(offered), cycle, ev);
+      ++offered;
+      absorb();
+    }
+    if (model.busy()) {
+      model.step(cycle, ev);
+      absorb();
+    }
+  }
+  for (const auto& [key, k] : count) CHECK(k == 1);
+  CHECK(count.size() == 3 * n);
+  return seen;
+}
+
+}  // namespace xpusim::test
