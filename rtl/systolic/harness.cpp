@@ -4,10 +4,8 @@
 
 #include <algorithm>
 
-#include <verilated.h>
-#include <verilated_vcd_c.h>
-
 #include "models/core/error.h"
+#include "rtl/common/verilated_top.h"
 #include "rtl/systolic/tile_ports.h"
 #include "systolic_shapes.h"  // generated: the verilated shapes' headers and their list
 
@@ -38,16 +36,14 @@ void get_words(const VlWide<N>& port, std::vector<int32_t>& out) {
 
 // One verilated shape behind the harness's port view; each model has a context of its own.
 template <class V>
-class VerilatedArray final : public SystolicHarness {
+class VerilatedArray final : public VerilatedTop<V, SystolicHarness> {
  public:
-  VerilatedArray(int rows, int cols) : SystolicHarness(rows, cols) {
-    ctx_.traceEverOn(true);
-    top_ = std::make_unique<V>(&ctx_, "systolic");
-  }
-  ~VerilatedArray() override {
-    trace_close();
-    top_->final();
-  }
+  VerilatedArray(int rows, int cols) : VerilatedTop<V, SystolicHarness>("systolic", rows, cols) {}
+
+ private:
+  using VerilatedTop<V, SystolicHarness>::top_;
+  using Inputs = typename SystolicHarness::Inputs;
+  using Outputs = typename SystolicHarness::Outputs;
 
  protected:
   void drive(const Inputs& in) override {
@@ -69,32 +65,12 @@ class VerilatedArray final : public SystolicHarness {
     o.a_ready = top_->a_ready;
     o.out_valid = top_->out_valid;
     o.out_last = top_->out_last;
-    o.out_data.resize(size_t(cols()));
+    o.out_data.resize(size_t(this->cols()));
     get_words(top_->out_data, o.out_data);
     return o;
   }
-  void tick() override {
-    top_->clk = 1;
-    top_->eval();
-  }
-  void trace_open(const std::string& path) override {
-    trace_close();
-    vcd_ = std::make_unique<VerilatedVcdC>();
-    top_->trace(vcd_.get(), 99);
-    vcd_->open(path.c_str());
-  }
-  void trace_dump(uint64_t time) override {
-    if (vcd_) vcd_->dump(time);
-  }
-  void trace_close() override {
-    if (vcd_) vcd_->close();
-    vcd_.reset();
-  }
 
  private:
-  VerilatedContext ctx_;
-  std::unique_ptr<V> top_;
-  std::unique_ptr<VerilatedVcdC> vcd_;
 };
 
 void check_fits(Dataflow df, int rows, int cols, const MatmulTile& t, size_t index) {

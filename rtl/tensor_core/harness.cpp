@@ -7,10 +7,8 @@
 #include <deque>
 #include <utility>
 
-#include <verilated.h>
-#include <verilated_vcd_c.h>
-
 #include "models/core/error.h"
+#include "rtl/common/verilated_top.h"
 #include "tensor_variants.h"  // generated: the verilated variants' headers and their list
 
 namespace xpusim::rtl {
@@ -22,16 +20,16 @@ using isa::ptx::MmaShape;
 
 // One verilated variant behind the harness's port view; each model has a context of its own.
 template <class V>
-class VerilatedTensor final : public TensorHarness {
+class VerilatedTensor final : public VerilatedTop<V, TensorHarness> {
  public:
-  VerilatedTensor(int rate, int latency) : TensorHarness(rate, latency) {
-    ctx_.traceEverOn(true);
-    top_ = std::make_unique<V>(&ctx_, "tensor");
-  }
-  ~VerilatedTensor() override {
-    trace_close();
-    top_->final();
-  }
+  VerilatedTensor(int rate, int latency)
+      : VerilatedTop<V, TensorHarness>("tensor", rate, latency) {}
+
+ private:
+  using VerilatedTop<V, TensorHarness>::top_;
+  using Inputs = typename TensorHarness::Inputs;
+  using Outputs = typename TensorHarness::Outputs;
+  using PortWords = typename TensorHarness::PortWords;
 
  protected:
   void drive(const Inputs& in) override {
@@ -64,28 +62,8 @@ class VerilatedTensor final : public TensorHarness {
     }
     return o;
   }
-  void tick() override {
-    top_->clk = 1;
-    top_->eval();
-  }
-  void trace_open(const std::string& path) override {
-    trace_close();
-    vcd_ = std::make_unique<VerilatedVcdC>();
-    top_->trace(vcd_.get(), 99);
-    vcd_->open(path.c_str());
-  }
-  void trace_dump(uint64_t time) override {
-    if (vcd_) vcd_->dump(time);
-  }
-  void trace_close() override {
-    if (vcd_) vcd_->close();
-    vcd_.reset();
-  }
 
  private:
-  VerilatedContext ctx_;
-  std::unique_ptr<V> top_;
-  std::unique_ptr<VerilatedVcdC> vcd_;
   bool driven_ = false;
   size_t op_ = SIZE_MAX;  // the op whose words are on the port
 };
