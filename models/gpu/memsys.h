@@ -8,14 +8,17 @@
 #include <cstdint>
 #include <vector>
 
+#include "models/core/cache.h"
 #include "models/core/stats.h"
 
 namespace xpusim::gpu {
 
+using xpusim::kLineBytes;
+using xpusim::kSectorBytes;
+using xpusim::kSectorsPerLine;
+using xpusim::SectorCache;
+
 constexpr uint32_t kWarpLanes = 32;
-constexpr uint32_t kSectorBytes = 32;
-constexpr uint32_t kLineBytes = 128;
-constexpr uint32_t kSectorsPerLine = kLineBytes / kSectorBytes;
 
 // --- Shared memory ---------------------------------------------------------------------------
 
@@ -77,91 +80,6 @@ uint32_t group_lines(const uint64_t* sectors, uint32_t n, LineRequest* out);
 // keys do not pile up on one unit. Not the hardware's function (NVIDIA does not publish it);
 // n must be at least 1.
 uint32_t spread_index(uint64_t key, uint32_t n);
-
-// --- Sectored cache --------------------------------------------------------------------------
-
-// A set-associative cache of 128-byte lines with 32-byte sectors, tags and sector states only
-// (the data lives in the functional executor's memory). A line is allocated as a whole, but
-// each sector is valid (and dirty) on its own, so a miss fetches just the missing sectors.
-// Replacement is true LRU within a set: each way keeps its age (0 = most recently used), a
-// permutation of 0..ways-1 within its set, so the choice does not depend on anything but the
-// order of the calls. A free way (no valid sector) is taken before the oldest line.
-//
-// Sets = capacity / (ways * 128), rounded down (a remainder of less than a set is unused), at
-// least one; the count need not be a power of two (A100's L1 after a shared-memory carve-out,
-// an L2 slice of 40 MiB / 80), so the set index is a modulo. `interleave`: the cache is one of
-// that many slices that consecutive lines are spread over (an L2 slice), and the set index is
-// taken from line / interleave, so that the choice of slice does not also crowd the sets.
-// `hashed`: without it, set = key % sets (key = line / interleave); with it, each block of
-// `sets` consecutive keys is rotated by an offset mixed from the higher key bits, set = (key +
-// mix(key / sets)) % sets: consecutive lines still fill consecutive sets (a working set of the
-// capacity fits, as with the modulo), while power-of-two strides, which the modulo sends to one
-// set, spread over all of them. Real GPUs hash their L2 index too; this is not their function.
-//
-// A line also keeps the cycle its pending fills are back (note_fill), so that an access which
-// finds a sector valid while its data is still on the way from DRAM can wait for it (the merge
-// that an MSHR does). It is one time per line, the latest of its fills: a hit on a sector whose
-// own fill came earlier than another sector's of the line waits for the later one (pessimistic
-// by at most the time between the two fetches).
-//
-// State per line: tag, fill time, age, valid and dirty masks in 24 bytes (a 40 MiB L2 has
-// 327,680 lines: 7.5 MiB).
-class SectorCache {
- public:
-  // Throws Error when ways is 0 or above 65535, interleave is 0, or the capacity is less than
-  // one set (ways * 128 bytes).
-  SectorCache(uint64_t capacity_bytes, uint32_t ways, bool hashed = false, uint32_t interleave = 1);
-
-  // What a lookup found and what it displaced. evicted_dirty is non-zero only when the access
-  // allocated a line in place of one that had dirty sectors: the caller writes those sectors
-  // back (bit i: the sector at evicted_line + 32 * i).
-  struct Outcome {
-    bool hit;               // the sector was valid before the access
-    uint8_t evicted_dirty;  // dirty sectors of the line that was evicted
-    uint64_t evicted_line;  // byte address of that line (meaningful when evicted_dirty != 0)
-    uint64_t ready;         // the line's fill time (note_fill) on a hit, else 0
-  };
-
-  // A read of the sector at sector_addr (its low 5 bits are ignored). A hit makes the line the
-  // most recently used. A miss with `allocate` makes the sector valid, in its line if present,
-  // else in a line allocated in place of the set's free or least recently used way; a miss
-  // without `allocate` changes nothing.
-  Outcome read(uint64_t sector_addr, bool allocate);
-  // A write of the sector. With `allocate` (write-back, write-allocate without fetch: the
-  // cache is taken to keep byte masks, so a partial write needs no read of the rest of the
-  // sector) the sector becomes valid and dirty, allocating as read does. Without it
-  // (write-through, no write-allocate) a valid sector is updated in place (its state unchanged,
-  // its line made the most recently used); an absent or invalid sector is left alone.
-  Outcome write(uint64_t sector_addr, bool allocate);
-  // Every line becomes free; dirty sectors are dropped without a write-back (for write-through
-  // caches such as the L1, invalidated between kernels).
-  void invalidate_all();
-  // Records that the sector's data (fetched after a miss) is back at `cycle`: the line's fill
-  // time becomes the later of the two. Does nothing when the line is not present.
-  void note_fill(uint64_t sector_addr, uint64_t cycle);
-
-  uint64_t sets() const { return sets_; }
-  uint32_t ways() const { return ways_; }
-
- private:
-  struct Line {
-    uint64_t tag;    // line number (byte address / 128)
-    uint64_t ready;  // the cycle its latest fill is back (0: none since it was allocated)
-    uint16_t age;    // LRU rank in its set, 0 = most recently used
-    uint8_t valid;   // bit i: sector i valid; 0 = the way is free
-    uint8_t dirty;   // bit i: sector i written since it was allocated
-  };
-  Line* find(uint64_t line);  // nullptr when absent
-  Line* set_of(uint64_t line) { return &lines_[set_index(line) * ways_]; }
-  uint64_t set_index(uint64_t line) const;
-  Outcome access(uint64_t sector_addr, bool allocate, bool write);
-  void touch(Line* set, Line* way);
-
-  uint64_t sets_;
-  uint32_t ways_, interleave_;
-  bool hashed_;
-  std::vector<Line> lines_;  // set s is lines_[s * ways_, (s + 1) * ways_)
-};
 
 // --- Memory side: L2 and HBM ----------------------------------------------------------------
 
