@@ -73,8 +73,7 @@ int cmd_run_kernel(const RunArgs& a) {
   if (!a.workload.empty() || !a.program.empty())
     throw Error("run: give one of --workload, --program or --kernel");
   if (a.entry.empty()) throw Error("run --kernel: --entry NAME is required");
-  if (a.grid.empty() || a.block.empty())
-    throw Error("run --kernel: --grid X[,Y[,Z]] and --block X[,Y[,Z]] are required");
+  if (a.grid.empty()) throw Error("run --kernel: --grid X[,Y[,Z]] is required");
   if (!(a.load.empty() && a.save.empty()))
     throw Error("run: --load and --save are for --program runs (a kernel takes --arg)");
   std::vector<std::string> sets = a.sets;
@@ -85,7 +84,7 @@ int cmd_run_kernel(const RunArgs& a) {
   launch.file = a.kernel;
   launch.entry = a.entry;
   launch.grid = parse_dim3(a.grid, "--grid");
-  launch.block = parse_dim3(a.block, "--block");
+  if (!a.block.empty()) launch.block = parse_dim3(a.block, "--block");
   launch.shared_bytes = a.shared;
   launch.args = a.args;
   const std::string out = a.out.empty() ? driver::default_results_dir(a.kernel, cfg, sets) : a.out;
@@ -94,9 +93,9 @@ int cmd_run_kernel(const RunArgs& a) {
   prepare_results_dir(out, a.force);
   const RunResult r = driver::run_kernel(cfg, launch, opt);
   write_results(out, cfg, r.workload, r);
-  std::cout << fmt::format("{} on {}: grid {}, block {}: {} cycles ({:.6g} s at {:g} MHz)\n",
-                           r.workload, cfg.name, a.grid, a.block, r.total_cycles, seconds_of(r),
-                           r.clock_mhz);
+  std::cout << fmt::format("{} on {}: grid {}{}: {} cycles ({:.6g} s at {:g} MHz)\n", r.workload,
+                           cfg.name, a.grid, a.block.empty() ? "" : ", block " + a.block,
+                           r.total_cycles, seconds_of(r), r.clock_mhz);
   for (const auto& n : r.notes) std::cout << "  note: " << n << "\n";
   std::string files;
   for (const auto& f : r.files) files += ", " + f.first;
@@ -207,8 +206,9 @@ int sc_main(int argc, char* argv[]) {
   run->add_option("--kernel", ra.kernel,
                   "a kernel from a file (GPU family: PTX as nvcc writes it)");
   run->add_option("--entry", ra.entry, "--kernel: the .entry to launch");
-  run->add_option("--grid", ra.grid, "--kernel: grid dimensions X[,Y[,Z]]");
-  run->add_option("--block", ra.block, "--kernel: block dimensions X[,Y[,Z]]");
+  run->add_option("--grid", ra.grid,
+                  "--kernel: grid dimensions X[,Y[,Z]] (DaVinci: the block count)");
+  run->add_option("--block", ra.block, "--kernel: block dimensions X[,Y[,Z]] (GPU kernels)");
   run->add_option("--shared", ra.shared, "--kernel: dynamic shared memory per block, bytes");
   run->add_option("--arg", ra.args,
                   "--kernel: NAME=FILE (a pointer: the file's bytes in device memory, written "

@@ -231,8 +231,8 @@ RunResult run_kernel(const ArchConfig& cfg, const KernelLaunch& launch, const Ru
   r.workload = launch.entry;
   r.notes.push_back(opt.functional ? "kernel: no reference to check values against (compare the "
                                      "<name>.bin files with what you expect)"
-                                   : "kernel: timing only: floating-point arithmetic and mma "
-                                     "skipped, so no buffers are written");
+                                   : "kernel: timing only: what only values need is skipped, so "
+                                     "no buffers are written");
   return r;
 }
 

@@ -68,8 +68,9 @@ struct MachineRun {
 struct KernelLaunch {
   std::string file;   // the kernel's source (PTX for the GPU family)
   std::string entry;  // the kernel to launch
-  std::array<uint32_t, 3> grid{1, 1, 1}, block{1, 1, 1};
-  uint64_t shared_bytes = 0;  // dynamic shared memory per block
+  std::array<uint32_t, 3> grid{1, 1, 1};
+  std::array<uint32_t, 3> block{0, 0, 0};  // threads per block (GPU); zeros: not given
+  uint64_t shared_bytes = 0;               // dynamic shared memory per block
   std::vector<std::string> args;
   bool values = true;  // false: timing only (the family skips what values alone need)
 };

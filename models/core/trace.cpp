@@ -1,5 +1,6 @@
 #include "models/core/trace.h"
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -7,8 +8,14 @@
 
 namespace xpusim {
 
-int TraceRecorder::track(const std::string& name) {
-  tracks_.push_back(name);
+int TraceRecorder::track(const std::string& name, const std::string& process) {
+  int pid = 1;
+  if (!process.empty()) {
+    const auto it = std::find(processes_.begin(), processes_.end(), process);
+    pid = int(it - processes_.begin()) + 2;
+    if (it == processes_.end()) processes_.push_back(process);
+  }
+  tracks_.push_back({name, pid});
   return int(tracks_.size()) - 1;
 }
 
@@ -22,21 +29,31 @@ void TraceRecorder::write(const std::string& path, double clock_mhz,
   nlohmann::json events = nlohmann::json::array();
   events.push_back(
       {{"ph", "M"}, {"pid", 1}, {"name", "process_name"}, {"args", {{"name", process_name}}}});
+  for (size_t p = 0; p < processes_.size(); ++p) {
+    events.push_back({{"ph", "M"},
+                      {"pid", p + 2},
+                      {"name", "process_name"},
+                      {"args", {{"name", processes_[p]}}}});
+    events.push_back({{"ph", "M"},
+                      {"pid", p + 2},
+                      {"name", "process_sort_index"},
+                      {"args", {{"sort_index", p + 2}}}});
+  }
   for (size_t t = 0; t < tracks_.size(); ++t) {
     events.push_back({{"ph", "M"},
-                      {"pid", 1},
+                      {"pid", tracks_[t].pid},
                       {"tid", t},
                       {"name", "thread_name"},
-                      {"args", {{"name", tracks_[t]}}}});
+                      {"args", {{"name", tracks_[t].name}}}});
     events.push_back({{"ph", "M"},
-                      {"pid", 1},
+                      {"pid", tracks_[t].pid},
                       {"tid", t},
                       {"name", "thread_sort_index"},
                       {"args", {{"sort_index", t}}}});
   }
   for (const auto& s : slices_) {
     nlohmann::json e = {{"ph", "X"},
-                        {"pid", 1},
+                        {"pid", tracks_[size_t(s.track)].pid},
                         {"tid", s.track},
                         {"name", s.name},
                         {"ts", double(s.start) / clock_mhz},

@@ -13,6 +13,7 @@
 
 #include "isa/ptx/module.h"
 #include "isa/ptx/numeric.h"
+#include "models/core/kernel_args.h"
 #include "models/core/limits.h"
 #include "models/core/machine.h"
 #include "models/gpu/exec.h"
@@ -102,6 +103,8 @@ class GpuMachine final : public Machine {
       throw Error(fmt::format("{}: no .entry '{}' (entries: {})", launch.file, launch.entry,
                               entries.empty() ? "none" : entries));
     }
+    if (launch.block[0] == 0)
+      throw Error("run --kernel: a GPU kernel needs --block X[,Y[,Z]] (threads per block)");
     LaunchShape shape;
     shape.grid = {launch.grid[0], launch.grid[1], launch.grid[2]};
     shape.block = {launch.block[0], launch.block[1], launch.block[2]};
@@ -116,30 +119,13 @@ class GpuMachine final : public Machine {
       uint64_t addr, bytes;
     };
     std::vector<Buffer> buffers;
-    std::map<std::string, std::string> given;
-    for (const std::string& a : launch.args) {
-      const size_t eq = a.find('=');
-      if (eq == std::string::npos || eq == 0)
-        throw Error(fmt::format("--arg '{}': expected NAME=FILE or NAME=VALUE; kernel {} takes:{}",
-                                a, k->name, param_list(*k)));
-      const std::string name = a.substr(0, eq);
-      const auto it = std::find_if(k->params.begin(), k->params.end(),
-                                   [&](const Param& p) { return p.name == name; });
-      if (it == k->params.end())
-        throw Error(fmt::format("--arg {}: kernel {} has no parameter '{}'; it takes:{}", a,
-                                k->name, name, param_list(*k)));
-      if (!given.emplace(name, a.substr(eq + 1)).second)
-        throw Error(
-            fmt::format("--arg {}: parameter '{}' of kernel {} is bound twice", a, name, k->name));
-    }
-    std::string missing;
-    for (const Param& p : k->params)
-      if (!given.count(p.name)) missing += (missing.empty() ? "" : ", ") + p.name;
-    if (!missing.empty())
-      throw Error(fmt::format("{}: kernel {}: no --arg for {}; every parameter needs one:{}",
-                              k->loc.str(), k->name, missing, param_list(*k)));
-    for (const Param& p : k->params) {
-      const std::string& text = given[p.name];
+    std::vector<std::string> names;
+    for (const Param& p : k->params) names.push_back(p.name);
+    const std::vector<std::string> given =
+        bind_kernel_args(launch.args, names, k->name, k->loc.str(), param_list(*k));
+    for (size_t i = 0; i < k->params.size(); ++i) {
+      const Param& p = k->params[i];
+      const std::string& text = given[i];
       uint64_t bits = 0;
       const bool wide = p.size == 8 && !isa::ptx::is_float(p.type);
       const bool array = p.size > isa::ptx::type_bytes(p.type);
@@ -150,13 +136,11 @@ class GpuMachine final : public Machine {
       if (!wide && !array && !p.is_ptr)
         throw Error(
             fmt::format("--arg {}={}: not a .{} value", p.name, text, isa::ptx::type_name(p.type)));
-      std::ifstream in(text, std::ios::binary);
-      if (!in)
+      std::string bytes;
+      if (!read_file_bytes(text, bytes))
         throw Error(fmt::format("--arg {}={}: cannot read the file (a .{} parameter takes {})",
                                 p.name, text, isa::ptx::type_name(p.type),
                                 array ? "a file of its bytes" : "a file or a number"));
-      const std::string bytes((std::istreambuf_iterator<char>(in)),
-                              std::istreambuf_iterator<char>());
       if (array) {
         if (bytes.size() != p.size)
           throw Error(fmt::format("--arg {}={}: the parameter has {} bytes, the file {}", p.name,

@@ -1,0 +1,546 @@
+#define SC_INCLUDE_DYNAMIC_PROCESSES
+#include "models/npu_davinci/core.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <bitset>
+#include <cmath>
+
+#include "models/core/error.h"
+#include "models/core/simulation.h"
+
+namespace xpusim::davinci {
+
+using isa::davinci::Buf;
+using isa::davinci::Instr;
+using isa::davinci::Op;
+using isa::davinci::Pipe;
+using isa::davinci::Range;
+using isa::davinci::Ty;
+
+namespace {
+
+constexpr int kEvents = 8;
+
+uint64_t ceil_div(double bytes, double per_cycle) {
+  return uint64_t(std::ceil(bytes / per_cycle));
+}
+
+bool slow_vector_op(Op op) {
+  return op == Op::vexp || op == Op::vln || op == Op::vrec || op == Op::vsqrt || op == Op::vrsqrt ||
+         op == Op::vdiv;
+}
+
+// A DMA's global-memory request as the arbiter serves it: each 128-byte line its ranges touch,
+// with the sectors they cover, to the memory side, at the request's cycle.
+class GmRequest final : public Server {
+ public:
+  GmRequest(MemorySide& m, const std::vector<Range>& ranges) : m_(m), ranges_(ranges) {}
+  Grant serve(uint64_t cycle, uint64_t, bool write) override {
+    uint64_t done = cycle;
+    for (const Range& r : ranges_) {
+      if (r.buf != Buf::gm || r.write != write) continue;
+      for (uint64_t line = r.lo / kLineBytes * kLineBytes; line < r.hi; line += kLineBytes) {
+        uint8_t mask = 0;
+        for (uint32_t s = 0; s < kSectorsPerLine; ++s) {
+          const uint64_t a = line + s * kSectorBytes;
+          if (a < r.hi && a + kSectorBytes > r.lo) mask |= uint8_t(1u << s);
+        }
+        done = std::max(done, m_.serve(cycle, line, mask, write ? Access::write : Access::read));
+      }
+    }
+    return {cycle, done};
+  }
+
+ private:
+  MemorySide& m_;
+  const std::vector<Range>& ranges_;
+};
+
+}  // namespace
+
+AiCore::AiCore(sc_core::sc_module_name name, const DavinciParams& p, const isa::davinci::Kernel& k,
+               const std::string& file, const std::vector<int64_t>& args, std::vector<int> blocks,
+               int index, const Chip& chip, StatGroup& stats, TraceRecorder& trace)
+    : sc_module(name),
+      p_(p),
+      kernel_(k),
+      file_(file),
+      args_(args),
+      blocks_(std::move(blocks)),
+      index_(index),
+      chip_(chip),
+      trace_(trace),
+      period_(double(p.clock().period_ps()), sc_core::SC_PS),
+      gm_read_(stats.counter("gm_bytes_read", "bytes", "bytes MTE2 read from global memory")),
+      gm_written_(stats.counter("gm_bytes_written", "bytes",
+                                "bytes MTE3 and the FIX pipe wrote to global memory")),
+      dispatched_(stats.counter("dispatched", "instructions",
+                                "instructions the scalar unit dispatched to the pipes")),
+      scalar_instrs_(stats.counter("scalar_instructions", "instructions",
+                                   "scalar and branch instructions the scalar unit ran")) {
+  const bool functional = chip.gm != nullptr;
+  const std::pair<Buf, int64_t> sizes[] = {{Buf::l1, p.l1_bytes},
+                                           {Buf::l0a, p.l0a_bytes},
+                                           {Buf::l0b, p.l0b_bytes},
+                                           {Buf::l0c, p.l0c_bytes},
+                                           {Buf::ub, p.ub_bytes}};
+  for (const auto& [b, bytes] : sizes) {
+    bufs_[size_t(b)] =
+        std::make_unique<Scratchpad>(isa::davinci::buf_name(b), uint64_t(bytes), 1u, functional,
+                                     stats.group(isa::davinci::buf_name(b), "on-chip buffer"));
+    if (functional) mem_.buf[size_t(b)] = &bufs_[size_t(b)]->store();
+  }
+  mem_.buf[size_t(Buf::gm)] = chip.gm;
+  const std::string process = fmt::format("AI core {}", index);
+  for (int pi = 1; pi < kPipes; ++pi) {
+    if (Pipe(pi) == Pipe::fix && !p.fix) continue;
+    PipeState& s = pipes_[size_t(pi)];
+    const std::string pipe = isa::davinci::pipe_name(Pipe(pi));
+    StatGroup& g = stats.group(pipe, "a pipe: its in-order queue and unit");
+    s.instrs = &g.counter("instructions", "instructions", "instructions the pipe executed");
+    s.busy_cycles = &g.counter("busy_cycles", "cycles", "cycles the pipe's unit was occupied");
+    s.flag_wait = &g.counter("flag_wait_cycles", "cycles",
+                             "cycles the pipe waited in wait_flag for a set_flag");
+    g.formula("utilization", "fraction", "busy_cycles / cycles of the run",
+              [&g, &c = chip.run_cycles] { return c ? g.value("busy_cycles") / double(c) : 0.0; });
+    s.track = trace.track(pipe, process);
+    sc_core::sc_spawn(sc_bind(&AiCore::pipe_thread, this, pi), (pipe + "_thread").c_str());
+  }
+  SC_THREAD(scalar_thread);
+}
+
+uint64_t AiCore::now() const {
+  return sc_core::sc_time_stamp().value() / period_.value();
+}
+
+void AiCore::wait_until(uint64_t cycle) {
+  const uint64_t t = now();
+  if (cycle > t) wait(period_ * double(cycle - t));
+}
+
+void AiCore::fail(std::exception_ptr e) {
+  if (!error_) error_ = e;
+  sc_core::sc_stop();
+}
+
+std::string AiCore::who(int pc) const {
+  const Instr& in = kernel_.code[size_t(pc)];
+  return fmt::format("{}:{}: {} (core {})", file_, in.line, isa::davinci::op_name(in.op), index_);
+}
+
+Scratchpad* AiCore::buffer(Buf b) const {
+  return bufs_[size_t(b)].get();
+}
+
+AiCore::Flag& AiCore::flag(const Instr& in) {
+  return flags_[(int(in.p1) * kPipes + int(in.p2)) * kEvents + in.event];
+}
+
+// --- the scalar unit ------------------------------------------------------------------------
+
+void AiCore::drain() {
+  for (;;) {
+    bool pending = false;
+    for (const PipeState& s : pipes_) pending |= s.busy || !s.queue.empty();
+    if (!pending) break;
+    wait(idle_);
+  }
+  uint64_t last = 0;
+  for (int pi = 1; pi < kPipes; ++pi) {
+    const PipeState& s = pipes_[size_t(pi)];
+    last = std::max(last, s.last_done);
+    scalar_clock_[size_t(pi)] = s.next_seq;  // everything dispatched so far is complete
+  }
+  wait_until(last);
+}
+
+void AiCore::dispatch(int pc, const Instr& in) {
+  const int pi = int(isa::davinci::pipe_of(in));
+  if (Pipe(pi) == Pipe::fix && !p_.fix)
+    throw Error(who(pc) + ": this preset's AI core has no FIX pipe (core.fix is false)");
+  PipeState& s = pipes_[size_t(pi)];
+  scalar_wait_ = "a place in a full pipe queue";
+  while (s.queue.size() >= size_t(p_.queue_depth)) wait(s.popped);
+  scalar_wait_ = nullptr;
+  s.queue.push_back({in, pc, s.next_seq++, scalar_clock_});
+  s.pushed.notify(sc_core::SC_ZERO_TIME);
+  ++dispatched_;
+}
+
+void AiCore::scalar_thread() {
+  try {
+    using isa::davinci::resolve;
+    const auto& code = kernel_.code;
+    for (const int block : blocks_) {
+      int64_t x[isa::davinci::kRegs] = {};
+      for (size_t i = 0; i < kernel_.params.size(); ++i) x[kernel_.params[i].reg] = args_[i];
+      uint64_t t = now();  // the scalar unit's own time, ahead of SystemC's between dispatches
+      size_t pc = 0;
+      for (;;) {
+        if (pc >= code.size())
+          throw Error(fmt::format("{}: block {} ran past the last instruction", file_, block));
+        if (++chip_.executed > chip_.max_instructions)
+          throw Error(fmt::format(
+              "{}: more than {} instructions executed (limits.max_instructions; raise it with "
+              "--max-instructions) at {}",
+              file_, chip_.max_instructions, who(int(pc))));
+        if (t > chip_.max_cycles)
+          throw Error(
+              fmt::format("{}: more than {} cycles simulated (limits.max_cycles; raise it with "
+                          "--max-cycles) at {}",
+                          file_, chip_.max_cycles, who(int(pc))));
+        scalar_pc_ = int(pc);
+        const Instr& in = code[pc];
+        if (in.op <= Op::get_block_num) {  // run by the scalar unit itself
+          const int64_t a = in.a.reg >= 0 ? x[in.a.reg] + in.a.imm : in.a.imm;
+          const int64_t b = in.b.reg >= 0 ? x[in.b.reg] + in.b.imm : in.b.imm;
+          const auto u = [](int64_t v) { return uint64_t(v); };
+          int64_t* d = &x[in.rd];
+          bool jump = false;
+          switch (in.op) {
+            case Op::mov:
+              *d = a;
+              break;
+            case Op::add:
+              *d = int64_t(u(a) + u(b));
+              break;
+            case Op::sub:
+              *d = int64_t(u(a) - u(b));
+              break;
+            case Op::mul:
+              *d = int64_t(u(a) * u(b));
+              break;
+            case Op::div:
+            case Op::rem:
+              if (b == 0) throw Error(who(int(pc)) + ": division by zero");
+              if (a == INT64_MIN && b == -1)
+                *d = in.op == Op::div ? a : 0;
+              else
+                *d = in.op == Op::div ? a / b : a % b;
+              break;
+            case Op::shl:
+              *d = int64_t(u(a) << (u(b) & 63));
+              break;
+            case Op::shr:
+              *d = a >> (u(b) & 63);
+              break;
+            case Op::and_:
+              *d = a & b;
+              break;
+            case Op::or_:
+              *d = a | b;
+              break;
+            case Op::xor_:
+              *d = a ^ b;
+              break;
+            case Op::min:
+              *d = std::min(a, b);
+              break;
+            case Op::max:
+              *d = std::max(a, b);
+              break;
+            case Op::beq:
+              jump = a == b;
+              break;
+            case Op::bne:
+              jump = a != b;
+              break;
+            case Op::blt:
+              jump = a < b;
+              break;
+            case Op::bge:
+              jump = a >= b;
+              break;
+            case Op::ble:
+              jump = a <= b;
+              break;
+            case Op::bgt:
+              jump = a > b;
+              break;
+            case Op::jmp:
+              jump = true;
+              break;
+            case Op::get_block_idx:
+              *d = block;
+              break;
+            case Op::get_block_num:
+              *d = chip_.block_num;
+              break;
+            default:
+              break;
+          }
+          ++scalar_instrs_;
+          t += uint64_t(p_.scalar_cycles);
+          pc = jump ? in.target : pc + 1;
+          continue;
+        }
+        wait_until(t);
+        switch (in.op) {
+          case Op::end:
+            scalar_wait_ = "the pipes to drain at end";
+            drain();
+            scalar_wait_ = nullptr;
+            break;
+          case Op::pipe_barrier:
+            if (in.p1 == Pipe::all) {
+              scalar_wait_ = "the pipes to drain at pipe_barrier PIPE_ALL";
+              drain();
+              scalar_wait_ = nullptr;
+            } else {
+              dispatch(int(pc), in);
+            }
+            break;
+          case Op::sync_all:
+            if (chip_.block_num > chip_.barrier.cores())
+              throw Error(fmt::format(
+                  "{}: sync_all in a launch of {} blocks on {} AI cores: blocks that wait in turn "
+                  "for one core could never all meet (launch at most as many blocks as cores)",
+                  who(int(pc)), chip_.block_num, chip_.barrier.cores()));
+            scalar_wait_ = "the pipes to drain at sync_all";
+            drain();
+            scalar_wait_ = "the other cores at sync_all";
+            ++gen_;
+            chip_.barrier.arrive_and_wait();
+            scalar_wait_ = nullptr;
+            break;
+          case Op::set_flag:
+            if (in.p1 == Pipe::s) {  // the scalar unit's earlier work is done: set at once
+              Entry e{in, int(pc), 0, scalar_clock_};
+              set_flag(int(Pipe::s), e, scalar_clock_);
+            } else {
+              dispatch(int(pc), resolve(in, x));
+            }
+            break;
+          case Op::wait_flag:
+            if (in.p2 == Pipe::s) {
+              Flag& f = flag(in);
+              scalar_wait_ = "a flag";
+              while (f.sets.empty()) wait(flag_set_);
+              scalar_wait_ = nullptr;
+              join(scalar_clock_, f.sets.front());
+              f.sets.pop_front();
+            } else {
+              dispatch(int(pc), in);
+            }
+            break;
+          default: {
+            const Instr r = resolve(in, x);
+            isa::davinci::check(r, who(int(pc)));
+            dispatch(int(pc), r);
+          }
+        }
+        t = now() + uint64_t(p_.scalar_cycles);
+        if (in.op == Op::end) break;
+        ++pc;
+      }
+    }
+    finished_ = true;
+    total_cycles_ = now();
+  } catch (...) {
+    fail(std::current_exception());
+  }
+  end_thread();
+}
+
+// --- the pipes ------------------------------------------------------------------------------
+
+void AiCore::set_flag(int, const Entry& e, const Clock& clock) {
+  Flag& f = flag(e.in);
+  if (f.sets.size() >= size_t(p_.flag_depth))
+    throw Error(
+        fmt::format("{}: set_flag {}, {}, EVENT_ID{} is set {} times with no wait_flag taking them "
+                    "(core.flag_depth {})",
+                    who(e.pc), isa::davinci::pipe_name(e.in.p1), isa::davinci::pipe_name(e.in.p2),
+                    e.in.event, f.sets.size() + 1, p_.flag_depth));
+  f.sets.push_back(clock);
+  flag_set_.notify(sc_core::SC_ZERO_TIME);
+}
+
+void AiCore::wait_flag(int p, const Entry& e) {
+  PipeState& s = pipes_[size_t(p)];
+  Flag& f = flag(e.in);
+  const uint64_t t0 = now();
+  s.waiting = &e;
+  while (f.sets.empty()) wait(flag_set_);
+  s.waiting = nullptr;
+  join(s.clock, f.sets.front());
+  f.sets.pop_front();
+  *s.flag_wait += now() - t0;
+}
+
+void AiCore::flush_slice(PipeState& s, uint64_t cut) {
+  if (s.slice_name.empty()) return;
+  const uint64_t end = std::max(s.slice_start + 1, std::min(s.slice_end, cut));
+  trace_.slice(s.track, s.slice_name, s.slice_start, end - s.slice_start, -1);
+  s.slice_name.clear();
+}
+
+void AiCore::finish_trace() {
+  for (PipeState& s : pipes_) flush_slice(s, ~uint64_t(0));
+}
+
+uint64_t AiCore::gm_request(int p, const Entry& e, const std::vector<Range>& ranges, bool write,
+                            uint64_t bytes, double path, uint64_t& done) {
+  const uint64_t t = now();
+  GmRequest req(chip_.memory, ranges);
+  const Server::Grant g = chip_.arbiter.request(req, {t, index_ * kPipes + p, e.seq}, bytes, write);
+  const uint64_t occupancy = std::max<uint64_t>(1, ceil_div(double(bytes), path));
+  done = std::max(t + occupancy, g.done);
+  (write ? gm_written_ : gm_read_) += bytes;
+  return occupancy;
+}
+
+uint64_t AiCore::execute(int p, const Entry& e) {
+  const Instr& in = e.in;
+  const std::string w = who(e.pc);
+  PipeState& s = pipes_[size_t(p)];
+  std::vector<Range>& ranges = s.ranges;
+  ranges.clear();
+  isa::davinci::accesses(in, ranges);
+  for (const Range& r : ranges) {
+    if (r.buf == Buf::gm) {
+      if (r.hi > chip_.gm_bytes)
+        throw Error(fmt::format("{}: {} gm[{:#x}, {:#x}), outside the global memory of {} bytes", w,
+                                r.write ? "writes" : "reads", r.lo, r.hi, chip_.gm_bytes));
+    } else {
+      Scratchpad& sp = *buffer(r.buf);
+      sp.check_range(r.lo, r.hi - r.lo, w, r.write ? "write" : "read");
+      r.write ? sp.note_write(r.hi - r.lo) : sp.note_read(r.hi - r.lo);
+    }
+  }
+  if (chip_.races) {
+    const RaceChecker::Who me{index_, p, e.pc, e.seq, gen_};
+    for (const Range& r : ranges) chip_.races->access(r, me, s.clock);
+  }
+  if (chip_.gm) isa::davinci::execute(in, mask_, mem_, w);
+
+  const uint64_t t = now();
+  const uint64_t work = isa::davinci::work(in);
+  uint64_t occupancy = 1, done = 0;
+  switch (in.op) {
+    case Op::copy_gm_to_cbuf:
+    case Op::copy_gm_to_ubuf:
+      occupancy = gm_request(p, e, ranges, false, work, p_.gm_read, done);
+      break;
+    case Op::copy_ubuf_to_gm:
+      occupancy = gm_request(p, e, ranges, true, work, p_.gm_write, done);
+      break;
+    case Op::fixpipe:
+      occupancy = gm_request(p, e, ranges, true, work * 1024, p_.fix_to_gm, done);
+      break;
+    case Op::load_cbuf_to_ca:
+    case Op::load_cbuf_to_cb:
+    case Op::copy_cbuf_to_ubuf: {
+      const double path = in.op == Op::load_cbuf_to_ca   ? p_.l1_to_l0a
+                          : in.op == Op::load_cbuf_to_cb ? p_.l1_to_l0b
+                                                         : p_.l1_to_ub;
+      occupancy = std::max<uint64_t>(1, ceil_div(double(work), path));
+      done = t + occupancy + uint64_t(p_.mte1_latency);
+      break;
+    }
+    case Op::mad: {
+      occupancy = std::max<uint64_t>(1, work);
+      done = t + occupancy + uint64_t(p_.cube_latency);
+      const uint64_t k0 = in.ty == Ty::s8 ? 32 : 16;
+      macs_[isa::davinci::ty_name(in.ty)] += work * 16 * 16 * k0;
+      break;
+    }
+    case Op::copy_matrix_cc_to_ubuf:
+      occupancy = std::max<uint64_t>(1, ceil_div(double(work) * 1024, p_.l0c_to_ub));
+      done = t + occupancy + uint64_t(p_.vector_latency);
+      break;
+    default: {  // vector ops
+      occupancy =
+          std::max<uint64_t>(1, work) * uint64_t(slow_vector_op(in.op) ? p_.vector_slow_cycles : 1);
+      done = t + occupancy + uint64_t(p_.vector_latency);
+      const Ty ty =
+          in.op == Op::vconv && isa::davinci::ty_bytes(in.ty2) > isa::davinci::ty_bytes(in.ty)
+              ? in.ty2
+              : in.ty;
+      const int per =
+          in.op == Op::vconv
+              ? (isa::davinci::ty_bytes(in.ty) == 4 || isa::davinci::ty_bytes(in.ty2) == 4 ? 64
+                                                                                           : 128)
+              : 256 / isa::davinci::ty_bytes(ty);
+      const uint64_t selected =
+          per == 128 ? std::bitset<64>(mask_[0]).count() + std::bitset<64>(mask_[1]).count()
+                     : std::bitset<64>(mask_[0]).count();
+      vector_elements_[isa::davinci::ty_name(in.ty)] += work * selected;
+    }
+  }
+  flush_slice(s, t);
+  s.slice_name = isa::davinci::op_name(in.op);
+  s.slice_start = t;
+  s.slice_end = done;
+  s.last_done = std::max(s.last_done, done);
+  return occupancy;
+}
+
+void AiCore::pipe_thread(int p) {
+  PipeState& s = pipes_[size_t(p)];
+  try {
+    for (;;) {
+      while (s.queue.empty()) {
+        idle_.notify(sc_core::SC_ZERO_TIME);
+        wait(s.pushed);
+      }
+      const Entry e = s.queue.front();
+      s.queue.pop_front();
+      s.popped.notify(sc_core::SC_ZERO_TIME);
+      s.busy = true;
+      join(s.clock, e.clock);
+      ++*s.instrs;
+      switch (e.in.op) {
+        case Op::wait_flag:
+          wait_flag(p, e);
+          break;
+        case Op::set_flag:
+        case Op::pipe_barrier: {
+          wait_until(s.last_done);  // every earlier instruction of the pipe is complete
+          s.clock[size_t(p)] = e.seq;
+          if (e.in.op == Op::set_flag) set_flag(p, e, s.clock);
+          break;
+        }
+        case Op::set_vector_mask:
+          mask_ = {uint64_t(e.in.b.imm), uint64_t(e.in.a.imm)};
+          wait(period_);
+          *s.busy_cycles += 1;
+          break;
+        default: {
+          const uint64_t occupancy = execute(p, e);
+          *s.busy_cycles += occupancy;
+          wait(period_ * double(occupancy));
+        }
+      }
+      s.busy = false;
+    }
+  } catch (...) {
+    fail(std::current_exception());
+  }
+  end_thread();
+}
+
+void AiCore::check_finished() const {
+  if (error_) std::rethrow_exception(error_);
+  if (finished_) return;
+  std::string what;
+  for (int pi = 1; pi < kPipes; ++pi) {
+    const PipeState& s = pipes_[size_t(pi)];
+    if (!s.waiting) continue;
+    const Instr& in = s.waiting->in;
+    what += fmt::format(
+        "\n  {} waits at {}: wait_flag {}, {}, EVENT_ID{}, a flag no pipe will set "
+        "({} instructions queued behind it)",
+        isa::davinci::pipe_name(Pipe(pi)), who(s.waiting->pc), isa::davinci::pipe_name(in.p1),
+        isa::davinci::pipe_name(in.p2), in.event, s.queue.size());
+  }
+  if (scalar_wait_)
+    what += fmt::format("\n  the scalar unit waits for {} at {}", scalar_wait_,
+                        scalar_pc_ >= 0 ? who(scalar_pc_) : file_);
+  throw Error(fmt::format("{}: deadlock at cycle {} on AI core {}:{}", file_, now(), index_,
+                          what.empty() ? " no pipe can make progress" : what));
+}
+
+}  // namespace xpusim::davinci

@@ -1,0 +1,37 @@
+// The DaVinci family's parameters: declared once (models/core/params.h) and read into
+// DavinciParams. docs/models/davinci.md says how the model uses each.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "models/core/clock.h"
+#include "models/core/params.h"
+
+namespace xpusim::davinci {
+
+const std::vector<ParamSpec>& param_specs();
+
+struct DavinciParams {
+  explicit DavinciParams(const ParamValues& v);
+  ClockDomain clock() const { return ClockDomain(clock_mhz); }
+
+  double clock_mhz;
+  int cores;
+  bool bf16, fix;  // the cube multiplies bf16; the core has a FIX pipe
+  int queue_depth, flag_depth;
+  bool race_check;
+  int64_t l1_bytes, l0a_bytes, l0b_bytes, l0c_bytes, ub_bytes;
+  // Bytes per cycle of each path (docs/models/davinci.md).
+  double gm_read, gm_write, l1_to_l0a, l1_to_l0b, l1_to_ub, l0c_to_ub, fix_to_gm;
+  int scalar_cycles, mte1_latency, cube_latency, vector_latency, vector_slow_cycles;
+  int64_t l2_bytes;
+  int l2_slices, l2_ways;
+  double l2_bytes_per_cycle;
+  int l2_latency;
+  int64_t memory_bytes;
+  double memory_gbps;
+  int memory_channels, memory_interleave, memory_latency;
+};
+
+}  // namespace xpusim::davinci

@@ -1,0 +1,97 @@
+#include "models/npu_davinci/race.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "models/core/error.h"
+
+namespace xpusim::davinci {
+
+using isa::davinci::Buf;
+using isa::davinci::Pipe;
+
+RaceChecker::RaceChecker(int cores, const std::vector<isa::davinci::Instr>& code, std::string file)
+    : code_(code), file_(std::move(file)), tables_(size_t(cores) * isa::davinci::kBufs + 1) {}
+
+RaceChecker::Table& RaceChecker::table(int core, Buf b) {
+  return b == Buf::gm ? tables_.back() : tables_[size_t(core) * isa::davinci::kBufs + size_t(b)];
+}
+
+bool RaceChecker::ordered(const Who& earlier, const Who& later, const Clock& clock) {
+  if (earlier.core != later.core) return earlier.gen < later.gen;
+  if (earlier.pipe == later.pipe && earlier.pipe == int(Pipe::m)) return true;
+  return earlier.seq < clock[size_t(earlier.pipe)];
+}
+
+void RaceChecker::split(Table& t, uint64_t at) {
+  auto it = t.upper_bound(at);
+  if (it == t.begin()) return;
+  --it;
+  if (it->first == at || it->second.hi <= at) return;
+  Segment right = it->second;
+  it->second.hi = at;
+  t.emplace_hint(std::next(it), at, std::move(right));
+}
+
+void RaceChecker::report(const isa::davinci::Range& r, uint64_t lo, uint64_t hi, const Who& earlier,
+                         bool earlier_wrote, const Who& later) const {
+  auto name = [&](const Who& w) {
+    const auto& in = code_[size_t(w.pc)];
+    return fmt::format("{} at {}:{} (core {}, {})", isa::davinci::op_name(in.op), file_, in.line,
+                       w.core, isa::davinci::pipe_name(Pipe(w.pipe)));
+  };
+  const std::string order =
+      earlier.core == later.core
+          ? (earlier.pipe == later.pipe
+                 ? fmt::format("no pipe_barrier {} between them",
+                               isa::davinci::pipe_name(Pipe(later.pipe)))
+                 : fmt::format("no set_flag/wait_flag from {} to {} (or barrier) between them",
+                               isa::davinci::pipe_name(Pipe(earlier.pipe)),
+                               isa::davinci::pipe_name(Pipe(later.pipe))))
+          : "no sync_all between them";
+  throw Error(fmt::format("race on {}[{:#x}, {:#x}): {} {} these bytes, then {} {} them with {}",
+                          isa::davinci::buf_name(r.buf), lo, hi, name(earlier),
+                          earlier_wrote ? "writes" : "reads", name(later),
+                          r.write ? "writes" : "reads", order));
+}
+
+void RaceChecker::access(const isa::davinci::Range& r, const Who& who, const Clock& clock) {
+  if (r.hi <= r.lo) return;
+  Table& t = table(who.core, r.buf);
+  split(t, r.lo);
+  split(t, r.hi);
+  // Check every segment in [lo, hi), and fill the gaps (bytes never accessed) as we go.
+  uint64_t at = r.lo;
+  auto it = t.lower_bound(r.lo);
+  std::vector<std::pair<uint64_t, uint64_t>> gaps;
+  for (; it != t.end() && it->first < r.hi; ++it) {
+    if (it->first > at) gaps.emplace_back(at, it->first);
+    Segment& s = it->second;
+    if (s.writer.valid && !ordered(s.writer.who, who, clock))
+      report(r, it->first, s.hi, s.writer.who, true, who);
+    if (r.write)
+      for (const Who& rd : s.readers)
+        if (!ordered(rd, who, clock)) report(r, it->first, s.hi, rd, false, who);
+    at = s.hi;
+  }
+  if (at < r.hi) gaps.emplace_back(at, r.hi);
+  if (r.write) {  // every byte of the range now has this writer and no reader
+    t.erase(t.lower_bound(r.lo), t.lower_bound(r.hi));
+    t.emplace(r.lo, Segment{r.hi, {who, true}, {}});
+    return;
+  }
+  for (auto& [lo, hi] : gaps) t.emplace(lo, Segment{hi, {}, {}});
+  for (it = t.lower_bound(r.lo); it != t.end() && it->first < r.hi; ++it) {
+    auto& rs = it->second.readers;
+    const auto same = std::find_if(rs.begin(), rs.end(), [&](const Who& w) {
+      return w.core == who.core && w.pipe == who.pipe;
+    });
+    if (same == rs.end())
+      rs.push_back(who);
+    else
+      *same = who;
+  }
+}
+
+}  // namespace xpusim::davinci

@@ -1,0 +1,222 @@
+// The DaVinci model's rules, each checked on a small kernel run through `xpusim run --kernel` on
+// davinci_lab: pipes overlap only as flags allow, a pipe's cycles follow its path width or the
+// cube's fractal rate, hazards are reported (races between pipes and inside one, deadlocks,
+// flag overflow), blocks spread over the cores, and runs are deterministic. Expected figures
+// follow from the rules and the preset's parameters (docs/models/davinci.md).
+#include <fmt/format.h>
+#include <catch2/catch.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "tests/support.h"
+
+using namespace xpusim::test;
+using Catch::Matchers::Contains;
+
+namespace {
+
+const std::string kFixtures = std::string(XPUSIM_SOURCE_DIR) + "/tests/fixtures/davinci/";
+
+// A kernel with one buffer parameter `buf` (in x1) and `body`, ending in `end`.
+std::string kernel(const std::string& body) {
+  return ".kernel k\n.param buf, x1\n" + body + "  end\n";
+}
+
+struct Run {
+  Cli cli;
+  nlohmann::json stats;
+};
+
+// Runs kernel text on davinci_lab with a 64 KiB zeroed buffer.
+Run run(const std::string& name, const std::string& text, int blocks = 1,
+        const std::vector<std::string>& extra = {}) {
+  const std::string dir = temp_dir("davinci-" + name);
+  const std::string file = write_text(dir, name + ".s", text);
+  const std::string buf = write_text(dir, "buf.bin", std::string(65536, '\0'));
+  Args args = {"run",       "--arch", "davinci_lab",          "--kernel", file,         "--entry",
+               "k",         "--grid", std::to_string(blocks), "--arg",    "buf=" + buf, "--out",
+               dir + "/out"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  Run r{run_cli(args), {}};
+  if (r.cli.status == 0) r.stats = nlohmann::json::parse(read_text(dir + "/out/stats.json"));
+  return r;
+}
+
+double stat(const nlohmann::json& s, const std::vector<std::string>& groups,
+            const std::string& name) {
+  const nlohmann::json* g = &s["stats"];
+  for (const auto& n : groups) g = &(*g)["groups"][n];
+  return (*g)["stats"][name]["value"].get<double>();
+}
+uint64_t cycles(const Run& r) {
+  return r.stats["total_cycles"].get<uint64_t>();
+}
+
+// Loads 8 KiB into ub[0] and flags it to the vector pipe.
+const std::string kLoad =
+    "  copy_gm_to_ubuf ub[0], gm[x1], nburst=1, burst=256\n"
+    "  set_flag PIPE_MTE2, PIPE_V, EVENT_ID0\n"
+    "  wait_flag PIPE_MTE2, PIPE_V, EVENT_ID0\n";
+
+}  // namespace
+
+TEST_CASE("DaVinci: a vector op takes one cycle per 256-byte iteration", "[timing]") {
+  // Two kernels that differ by 32 iterations of vadd on the vector pipe: the busy cycles differ
+  // by exactly 32 (one iteration per cycle, vector.slow_cycles only for exp/ln/rec/sqrt/div).
+  auto body = [](int repeat, const char* op) {
+    return kLoad + fmt::format("  {}.f16 ub[8192], ub[0], ub[0], repeat={}\n", op, repeat);
+  };
+  const Run a = run("v8", kernel(body(8, "vadd"))), b = run("v40", kernel(body(40, "vadd")));
+  REQUIRE(a.cli.status == 0);
+  REQUIRE(b.cli.status == 0);
+  CHECK(stat(b.stats, {"core0", "PIPE_V"}, "busy_cycles") -
+            stat(a.stats, {"core0", "PIPE_V"}, "busy_cycles") ==
+        32);
+  CHECK(cycles(b) - cycles(a) == 32);
+  auto unary = [](int repeat) {
+    return kLoad + fmt::format("  vexp.f16 ub[8192], ub[0], repeat={}\n", repeat);
+  };
+  const Run e = run("e8", kernel(unary(8))), f = run("e40", kernel(unary(40)));
+  REQUIRE(f.cli.status == 0);
+  CHECK(stat(f.stats, {"core0", "PIPE_V"}, "busy_cycles") -
+            stat(e.stats, {"core0", "PIPE_V"}, "busy_cycles") ==
+        32 * 4);  // davinci_lab: vector.slow_cycles 4
+}
+
+TEST_CASE("DaVinci: a mad takes one cycle per 16x16x16 fractal step", "[timing]") {
+  auto body = [](int m) {
+    // L0A and L0B hold whatever (timing only); the cube runs m/16 * 2 * 4 fractal steps.
+    return fmt::format("  mad.f16 l0c[0], l0a[0], l0b[0], m={}, k=64, n=32\n", m);
+  };
+  const Run a = run("m16", kernel(body(16)), 1, {"--no-functional"});
+  const Run b = run("m64", kernel(body(64)), 1, {"--no-functional"});
+  REQUIRE(a.cli.status == 0);
+  REQUIRE(b.cli.status == 0);
+  CHECK(stat(b.stats, {"core0", "PIPE_M"}, "busy_cycles") -
+            stat(a.stats, {"core0", "PIPE_M"}, "busy_cycles") ==
+        (64 - 16) / 16 * 4 * 2);
+}
+
+TEST_CASE("DaVinci: pipes overlap when flags allow and serialise when they order", "[timing]") {
+  // Independent work on MTE2 (a load) and V (vector ops on other bytes) overlaps: the run is
+  // shorter than the two pipes' busy times added. With a flag from MTE2 to V before the vector
+  // work, V starts only after the load is complete.
+  const std::string load = "  copy_gm_to_ubuf ub[0], gm[x1], nburst=1, burst=1024\n";
+  const std::string vec =
+      "  vector_dup.f16 ub[32768], 1.0, repeat=64\n"
+      "  pipe_barrier PIPE_V\n"
+      "  vadd.f16 ub[49152], ub[32768], ub[32768], repeat=64\n";
+  const Run par = run("par", kernel(load + vec));
+  const Run ser = run("ser", kernel(load +
+                                    "  set_flag PIPE_MTE2, PIPE_V, EVENT_ID0\n"
+                                    "  wait_flag PIPE_MTE2, PIPE_V, EVENT_ID0\n" +
+                                    vec));
+  REQUIRE(par.cli.status == 0);
+  REQUIRE(ser.cli.status == 0);
+  const double mte2 = stat(par.stats, {"core0", "PIPE_MTE2"}, "busy_cycles");
+  const double v = stat(par.stats, {"core0", "PIPE_V"}, "busy_cycles");
+  CHECK(mte2 == 32768 / 110 + 1);  // davinci_lab: path.gm_read 110 bytes/cycle
+  CHECK(double(cycles(par)) < mte2 + v);
+  CHECK(cycles(ser) > cycles(par));
+  CHECK(stat(ser.stats, {"core0", "PIPE_V"}, "flag_wait_cycles") > 0);
+}
+
+TEST_CASE("DaVinci: a missing flag between pipes is reported as a race", "[timing]") {
+  // The vector pipe reads what MTE2 writes, with nothing between: a race, whatever the timing.
+  const Run r = run("race", kernel("  copy_gm_to_ubuf ub[0], gm[x1], nburst=1, burst=8\n"
+                                   "  vadd.f16 ub[256], ub[0], ub[0], repeat=1\n"));
+  CHECK(r.cli.status != 0);
+  CHECK(has(r.cli, "race on ub[0x0, 0x100)"));
+  CHECK(has(r.cli, "copy_gm_to_ubuf at"));
+  CHECK(has(r.cli, "race.s:3 (core 0, PIPE_MTE2) writes these bytes, then vadd at"));
+  CHECK(has(r.cli, "no set_flag/wait_flag from PIPE_MTE2 to PIPE_V"));
+  // The same with race checking off runs (and reads whatever the timing gives).
+  CHECK(run("race-off",
+            kernel("  copy_gm_to_ubuf ub[0], gm[x1], nburst=1, burst=8\n"
+                   "  vadd.f16 ub[256], ub[0], ub[0], repeat=1\n"),
+            1, {"--set", "core.race_check=false", "--no-functional"})
+            .cli.status == 0);
+}
+
+TEST_CASE("DaVinci: dependent vector ops need a pipe_barrier", "[timing]") {
+  const std::string first = kLoad + "  vadd.f16 ub[8192], ub[0], ub[0], repeat=1\n";
+  const std::string second = "  vmul.f16 ub[16384], ub[8192], ub[0], repeat=1\n";
+  const Run bad = run("nobarrier", kernel(first + second));
+  CHECK(bad.cli.status != 0);
+  CHECK(has(bad.cli, "no pipe_barrier PIPE_V between them"));
+  const Run good = run("barrier", kernel(first + "  pipe_barrier PIPE_V\n" + second));
+  CHECK(good.cli.status == 0);
+  // Consecutive mads accumulating into one L0C tile need none: the cube pipe keeps their order.
+  const Run mads = run("mads",
+                       kernel("  mad.f16 l0c[0], l0a[0], l0b[0], m=16, k=16, n=16\n"
+                              "  mad.f16 l0c[0], l0a[0], l0b[0], m=16, k=16, n=16, init=0\n"),
+                       1, {"--no-functional"});
+  CHECK(mads.cli.status == 0);
+}
+
+TEST_CASE("DaVinci: a wait nobody satisfies is a deadlock naming pipe, event and line",
+          "[timing]") {
+  const Run r = run("deadlock", kernel("  wait_flag PIPE_MTE2, PIPE_V, EVENT_ID3\n"
+                                       "  vadd.f16 ub[0], ub[0], ub[0], repeat=1\n"));
+  CHECK(r.cli.status != 0);
+  CHECK(has(r.cli, "deadlock"));
+  CHECK(has(r.cli, "PIPE_V waits at"));
+  CHECK(has(r.cli, "deadlock.s:3: wait_flag"));
+  CHECK(has(r.cli, "wait_flag PIPE_MTE2, PIPE_V, EVENT_ID3"));
+}
+
+TEST_CASE("DaVinci: a flag set more times than it holds is an error", "[timing]") {
+  std::string body;
+  for (int i = 0; i < 5; ++i) body += "  set_flag PIPE_MTE2, PIPE_V, EVENT_ID0\n";
+  const Run r = run("flags", kernel(body));
+  CHECK(r.cli.status != 0);
+  CHECK(has(r.cli, "is set 5 times with no wait_flag taking them (core.flag_depth 4)"));
+}
+
+TEST_CASE("DaVinci: blocks spread over the cores, sync_all only when all run at once", "[timing]") {
+  const std::string body = kLoad + "  vexp.f16 ub[8192], ub[0], repeat=32\n";
+  const Run one = run("blocks1", kernel(body), 1), two = run("blocks2", kernel(body), 2),
+            four = run("blocks4", kernel(body), 4);
+  REQUIRE(four.cli.status == 0);
+  CHECK(four.stats["stats"]["groups"]["launch"]["stats"]["cores"]["value"] == 2);
+  // Two blocks run side by side on the two cores (within the memory side's contention); four
+  // take two turns.
+  CHECK(cycles(two) < cycles(one) * 11 / 10);
+  CHECK(cycles(four) > cycles(two) * 15 / 10);
+  const Run sync = run("sync", kernel("  sync_all\n"), 4);
+  CHECK(sync.cli.status != 0);
+  CHECK(has(sync.cli, "sync_all in a launch of 4 blocks on 2 AI cores"));
+  CHECK(run("sync2", kernel("  sync_all\n"), 2).cli.status == 0);
+}
+
+TEST_CASE("DaVinci: a kernel's accesses out of a buffer are errors", "[timing]") {
+  const Run r = run("bounds", kernel("  copy_gm_to_ubuf ub[65536], gm[x1], nburst=1, burst=1\n"));
+  CHECK(r.cli.status != 0);
+  CHECK(has(r.cli, "bounds.s:3: copy_gm_to_ubuf (core 0)"));
+  CHECK(has(r.cli, "ub"));
+}
+
+TEST_CASE("DaVinci: the GEMM kernel's runs are deterministic and the trace has a track per pipe",
+          "[timing]") {
+  const std::string dir = temp_dir("davinci-gemm-det");
+  const std::string a = write_text(dir, "a.bin", std::string(256 * 256 * 2, '\0'));
+  auto go = [&](const std::string& out, bool trace) {
+    Args args = {"--arch",         "ascend910", "--kernel", kFixtures + "gemm_f16.s",
+                 "--entry",        "gemm_f16",  "--grid",   "8",
+                 "--arg",          "a=" + a,    "--arg",    "b=" + a,
+                 "--arg",          "c=" + a,    "--arg",    "m=256",
+                 "--arg",          "n=256",     "--arg",    "k=256",
+                 "--no-functional"};
+    if (trace) args.push_back("--trace");
+    return run_stats(args, dir + "/" + out);
+  };
+  const auto x = go("x", true), y = go("y", false);
+  CHECK(x["total_cycles"] == y["total_cycles"]);
+  CHECK(x["macs"] == 256 * 256 * 256);
+  const std::string trace = read_text(dir + "/x/trace.json");
+  CHECK_THAT(trace, Contains("\"AI core 7\""));
+  CHECK_THAT(trace, Contains("\"PIPE_MTE1\""));
+}
