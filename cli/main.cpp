@@ -90,7 +90,9 @@ int cmd_run_kernel(const RunArgs& a) {
   const std::string out = a.out.empty() ? driver::default_results_dir(a.kernel, cfg, sets) : a.out;
   driver::RunOptions opt;
   opt.functional = !a.no_functional;
+  opt.trace = a.trace;
   prepare_results_dir(out, a.force);
+  if (a.trace) opt.trace_path = result_file_path(out, "trace.json");
   const RunResult r = driver::run_kernel(cfg, launch, opt);
   write_results(out, cfg, r.workload, r);
   std::cout << fmt::format("{} on {}: grid {}{}: {} cycles ({:.6g} s at {:g} MHz)\n", r.workload,

@@ -122,7 +122,8 @@ void AiCore::wait_until(uint64_t cycle) {
 
 void AiCore::fail(std::exception_ptr e) {
   if (!error_) error_ = e;
-  sc_core::sc_stop();
+  if (!chip_.stopped) sc_core::sc_stop();  // once: a second call is a SystemC warning
+  chip_.stopped = true;
 }
 
 std::string AiCore::who(int pc) const {
@@ -414,7 +415,15 @@ uint64_t AiCore::execute(int p, const Entry& e) {
     const RaceChecker::Who me{index_, p, e.pc, e.seq, gen_};
     for (const Range& r : ranges) chip_.races->access(r, me, s.clock);
   }
-  if (chip_.gm) isa::davinci::execute(in, mask_, mem_, w);
+  if (chip_.gm) {
+    try {
+      isa::davinci::execute(in, mask_, mem_, w);
+    } catch (const Error& err) {  // bytes read before anything wrote them
+      throw Error(std::string(err.what()) +
+                  " (if an instruction of another pipe writes them later, a set_flag/wait_flag "
+                  "from that pipe is missing before this one)");
+    }
+  }
 
   const uint64_t t = now();
   const uint64_t work = isa::davinci::work(in);

@@ -45,6 +45,7 @@ class AiCore : public sc_core::sc_module {
     uint64_t max_instructions, max_cycles;
     int block_num;               // blocks in the launch
     const uint64_t& run_cycles;  // the run's length (set when it ends), for utilizations
+    bool& stopped;               // a core stopped the simulation (after an error)
   };
   // Core `index` runs `blocks` (block indices, in order) of kernel k (from `file`); argument
   // values are in `args` (per parameter of k, in order).

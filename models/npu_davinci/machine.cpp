@@ -154,6 +154,7 @@ class DavinciMachine final : public Machine {
     std::unique_ptr<RaceChecker> races;
     if (p_.race_check) races = std::make_unique<RaceChecker>(cores, k.code, launch.file);
     uint64_t executed = 0;
+    bool stopped = false;
     const AiCore::Chip chip{arbiter,
                             memory,
                             barrier,
@@ -164,7 +165,8 @@ class DavinciMachine final : public Machine {
                             limits_.max_instructions,
                             limits_.max_cycles,
                             blocks,
-                            cycles};
+                            cycles,
+                            stopped};
     TraceRecorder trace(opt.trace);
     std::vector<std::unique_ptr<AiCore>> ai;
     for (int c = 0; c < cores; ++c) {

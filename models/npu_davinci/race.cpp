@@ -20,7 +20,8 @@ RaceChecker::Table& RaceChecker::table(int core, Buf b) {
 
 bool RaceChecker::ordered(const Who& earlier, const Who& later, const Clock& clock) {
   if (earlier.core != later.core) return earlier.gen < later.gen;
-  if (earlier.pipe == later.pipe && earlier.pipe == int(Pipe::m)) return true;
+  if (earlier.pipe == later.pipe && (earlier.seq == later.seq || earlier.pipe == int(Pipe::m)))
+    return true;  // one instruction (reading, then writing), or two mads
   return earlier.seq < clock[size_t(earlier.pipe)];
 }
 
@@ -46,14 +47,16 @@ void RaceChecker::report(const isa::davinci::Range& r, uint64_t lo, uint64_t hi,
           ? (earlier.pipe == later.pipe
                  ? fmt::format("no pipe_barrier {} between them",
                                isa::davinci::pipe_name(Pipe(later.pipe)))
-                 : fmt::format("no set_flag/wait_flag from {} to {} (or barrier) between them",
+                 : fmt::format("no set_flag/wait_flag between {} and {} (nor a barrier) ordering "
+                               "them",
                                isa::davinci::pipe_name(Pipe(earlier.pipe)),
                                isa::davinci::pipe_name(Pipe(later.pipe))))
           : "no sync_all between them";
-  throw Error(fmt::format("race on {}[{:#x}, {:#x}): {} {} these bytes, then {} {} them with {}",
-                          isa::davinci::buf_name(r.buf), lo, hi, name(earlier),
-                          earlier_wrote ? "writes" : "reads", name(later),
-                          r.write ? "writes" : "reads", order));
+  throw Error(fmt::format(
+      "race on {}[{:#x}, {:#x}): {} {} these bytes and {} {} them (in this "
+      "run's timing, in that order), with {}",
+      isa::davinci::buf_name(r.buf), lo, hi, name(earlier), earlier_wrote ? "writes" : "reads",
+      name(later), r.write ? "writes" : "reads", order));
 }
 
 void RaceChecker::access(const isa::davinci::Range& r, const Who& who, const Clock& clock) {

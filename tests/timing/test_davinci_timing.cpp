@@ -55,9 +55,9 @@ uint64_t cycles(const Run& r) {
   return r.stats["total_cycles"].get<uint64_t>();
 }
 
-// Loads 8 KiB into ub[0] and flags it to the vector pipe.
+// Loads 16 KiB into ub[0] and flags it to the vector pipe.
 const std::string kLoad =
-    "  copy_gm_to_ubuf ub[0], gm[x1], nburst=1, burst=256\n"
+    "  copy_gm_to_ubuf ub[0], gm[x1], nburst=1, burst=512\n"
     "  set_flag PIPE_MTE2, PIPE_V, EVENT_ID0\n"
     "  wait_flag PIPE_MTE2, PIPE_V, EVENT_ID0\n";
 
@@ -67,7 +67,7 @@ TEST_CASE("DaVinci: a vector op takes one cycle per 256-byte iteration", "[timin
   // Two kernels that differ by 32 iterations of vadd on the vector pipe: the busy cycles differ
   // by exactly 32 (one iteration per cycle, vector.slow_cycles only for exp/ln/rec/sqrt/div).
   auto body = [](int repeat, const char* op) {
-    return kLoad + fmt::format("  {}.f16 ub[8192], ub[0], ub[0], repeat={}\n", op, repeat);
+    return kLoad + fmt::format("  {}.f16 ub[32768], ub[0], ub[0], repeat={}\n", op, repeat);
   };
   const Run a = run("v8", kernel(body(8, "vadd"))), b = run("v40", kernel(body(40, "vadd")));
   REQUIRE(a.cli.status == 0);
@@ -77,7 +77,7 @@ TEST_CASE("DaVinci: a vector op takes one cycle per 256-byte iteration", "[timin
         32);
   CHECK(cycles(b) - cycles(a) == 32);
   auto unary = [](int repeat) {
-    return kLoad + fmt::format("  vexp.f16 ub[8192], ub[0], repeat={}\n", repeat);
+    return kLoad + fmt::format("  vexp.f16 ub[32768], ub[0], repeat={}\n", repeat);
   };
   const Run e = run("e8", kernel(unary(8))), f = run("e40", kernel(unary(40)));
   REQUIRE(f.cli.status == 0);
@@ -101,9 +101,9 @@ TEST_CASE("DaVinci: a mad takes one cycle per 16x16x16 fractal step", "[timing]"
 }
 
 TEST_CASE("DaVinci: pipes overlap when flags allow and serialise when they order", "[timing]") {
-  // Independent work on MTE2 (a load) and V (vector ops on other bytes) overlaps: the run is
-  // shorter than the two pipes' busy times added. With a flag from MTE2 to V before the vector
-  // work, V starts only after the load is complete.
+  // Independent work on MTE2 (a load) and V (vector ops on other bytes) overlaps: all of the
+  // vector work hides behind the load. With a flag from MTE2 to V before the vector work, V
+  // starts only after the load is complete, and the run is longer by all of V's busy time.
   const std::string load = "  copy_gm_to_ubuf ub[0], gm[x1], nburst=1, burst=1024\n";
   const std::string vec =
       "  vector_dup.f16 ub[32768], 1.0, repeat=64\n"
@@ -119,8 +119,7 @@ TEST_CASE("DaVinci: pipes overlap when flags allow and serialise when they order
   const double mte2 = stat(par.stats, {"core0", "PIPE_MTE2"}, "busy_cycles");
   const double v = stat(par.stats, {"core0", "PIPE_V"}, "busy_cycles");
   CHECK(mte2 == 32768 / 110 + 1);  // davinci_lab: path.gm_read 110 bytes/cycle
-  CHECK(double(cycles(par)) < mte2 + v);
-  CHECK(cycles(ser) > cycles(par));
+  CHECK(double(cycles(ser) - cycles(par)) >= v);
   CHECK(stat(ser.stats, {"core0", "PIPE_V"}, "flag_wait_cycles") > 0);
 }
 
@@ -131,8 +130,8 @@ TEST_CASE("DaVinci: a missing flag between pipes is reported as a race", "[timin
   CHECK(r.cli.status != 0);
   CHECK(has(r.cli, "race on ub[0x0, 0x100)"));
   CHECK(has(r.cli, "copy_gm_to_ubuf at"));
-  CHECK(has(r.cli, "race.s:3 (core 0, PIPE_MTE2) writes these bytes, then vadd at"));
-  CHECK(has(r.cli, "no set_flag/wait_flag from PIPE_MTE2 to PIPE_V"));
+  CHECK(has(r.cli, "race.s:3 (core 0, PIPE_MTE2) writes these bytes and vadd at"));
+  CHECK(has(r.cli, "no set_flag/wait_flag between PIPE_MTE2 and PIPE_V"));
   // The same with race checking off runs (and reads whatever the timing gives).
   CHECK(run("race-off",
             kernel("  copy_gm_to_ubuf ub[0], gm[x1], nburst=1, burst=8\n"
