@@ -2,10 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <tuple>
 #include <vector>
 
 #include "models/core/clock.h"
@@ -25,15 +25,23 @@ double op_utilization(const RunResult& r, const OpResult& o) {
   return peak > 0 ? double(o.count) / peak : 0;
 }
 
-// Every group of the stats tree that has a `utilization` statistic, as (dotted path, busy
-// cycles, utilization), depth first in creation order.
+struct UnitRow {
+  std::string unit;
+  double busy, utilization;
+  double flag_wait;  // cycles waiting on flags (units of families that have them), else -1
+};
+
+// Every group of the stats tree that has a `utilization` statistic, depth first in creation
+// order.
 void unit_rows(const nlohmann::ordered_json& g, const std::string& path,
-               std::vector<std::tuple<std::string, double, double>>& rows) {
-  if (g.contains("stats") && g["stats"].contains("utilization"))
-    rows.emplace_back(
-        path,
-        g["stats"].contains("busy_cycles") ? g["stats"]["busy_cycles"]["value"].get<double>() : 0.0,
-        g["stats"]["utilization"]["value"].get<double>());
+               std::vector<UnitRow>& rows) {
+  if (g.contains("stats") && g["stats"].contains("utilization")) {
+    const auto& s = g["stats"];
+    rows.push_back(
+        {path, s.contains("busy_cycles") ? s["busy_cycles"]["value"].get<double>() : 0.0,
+         s["utilization"]["value"].get<double>(),
+         s.contains("flag_wait_cycles") ? s["flag_wait_cycles"]["value"].get<double>() : -1.0});
+  }
   if (g.contains("groups"))
     for (const auto& [name, child] : g["groups"].items())
       unit_rows(child, path.empty() ? name : path + "." + name, rows);
@@ -190,13 +198,22 @@ std::string report_markdown(const ArchConfig& cfg, const std::string& workload, 
                       o.peak_per_cycle, 100.0 * op_utilization(r, o));
   md += "\nutilization: performed / (total cycles x peak per cycle).\n\n";
   if (j.contains("stats")) {
-    std::vector<std::tuple<std::string, double, double>> units;
+    std::vector<UnitRow> units;
     unit_rows(j["stats"], "", units);
+    const bool flags =
+        std::any_of(units.begin(), units.end(), [](const UnitRow& u) { return u.flag_wait >= 0; });
     if (!units.empty()) {
-      md += "## Units\n\n| unit | busy cycles | utilization |\n|---|---|---|\n";
-      for (const auto& [unit, busy, u] : units)
-        md += fmt::format("| {} | {:.0f} | {:.1f} % |\n", unit, busy, 100.0 * u);
-      md += "\nutilization: busy cycles / total cycles.\n\n";
+      md += flags ? "## Units\n\n| unit | busy cycles | utilization | waiting on flags (cycles) "
+                    "|\n|---|---|---|---|\n"
+                  : "## Units\n\n| unit | busy cycles | utilization |\n|---|---|---|\n";
+      for (const UnitRow& u : units)
+        md += fmt::format("| {} | {:.0f} | {:.1f} % |{}\n", u.unit, u.busy, 100.0 * u.utilization,
+                          !flags            ? ""
+                          : u.flag_wait < 0 ? " |"
+                                            : fmt::format(" {:.0f} |", u.flag_wait));
+      md += flags ? "\nutilization: busy cycles / total cycles; waiting on flags: cycles the "
+                    "unit's queue stood in wait_flag.\n\n"
+                  : "\nutilization: busy cycles / total cycles.\n\n";
     }
   }
   if (!r.layers.empty()) {  // a kernel from a file has none

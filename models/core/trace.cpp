@@ -27,8 +27,11 @@ void TraceRecorder::slice(int track, const std::string& name, uint64_t start, ui
 void TraceRecorder::write(const std::string& path, double clock_mhz,
                           const std::string& process_name) const {
   nlohmann::json events = nlohmann::json::array();
-  events.push_back(
-      {{"ph", "M"}, {"pid", 1}, {"name", "process_name"}, {"args", {{"name", process_name}}}});
+  // The first process, for the tracks named without one (all of them, for most families).
+  if (processes_.empty() ||
+      std::any_of(tracks_.begin(), tracks_.end(), [](const Track& t) { return t.pid == 1; }))
+    events.push_back(
+        {{"ph", "M"}, {"pid", 1}, {"name", "process_name"}, {"args", {{"name", process_name}}}});
   for (size_t p = 0; p < processes_.size(); ++p) {
     events.push_back({{"ph", "M"},
                       {"pid", p + 2},

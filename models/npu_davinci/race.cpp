@@ -62,6 +62,31 @@ void RaceChecker::report(const isa::davinci::Range& r, uint64_t lo, uint64_t hi,
 void RaceChecker::access(const isa::davinci::Range& r, const Who& who, const Clock& clock) {
   if (r.hi <= r.lo) return;
   Table& t = table(who.core, r.buf);
+  const auto note_reader = [&who](std::vector<Who>& rs) {
+    const auto same = std::find_if(rs.begin(), rs.end(), [&](const Who& w) {
+      return w.core == who.core && w.pipe == who.pipe;
+    });
+    if (same == rs.end())
+      rs.push_back(who);
+    else
+      *same = who;
+  };
+  // The common case first: the range is exactly one segment (the same buffer accessed again).
+  const auto exact = t.find(r.lo);
+  if (exact != t.end() && exact->second.hi == r.hi) {
+    Segment& s = exact->second;
+    if (s.writer.valid && !ordered(s.writer.who, who, clock))
+      report(r, r.lo, r.hi, s.writer.who, true, who);
+    if (!r.write) {
+      note_reader(s.readers);
+      return;
+    }
+    for (const Who& rd : s.readers)
+      if (!ordered(rd, who, clock)) report(r, r.lo, r.hi, rd, false, who);
+    s.writer = {who, true};
+    s.readers.clear();
+    return;
+  }
   split(t, r.lo);
   split(t, r.hi);
   // Check every segment in [lo, hi), and fill the gaps (bytes never accessed) as we go.
@@ -85,16 +110,8 @@ void RaceChecker::access(const isa::davinci::Range& r, const Who& who, const Clo
     return;
   }
   for (auto& [lo, hi] : gaps) t.emplace(lo, Segment{hi, {}, {}});
-  for (it = t.lower_bound(r.lo); it != t.end() && it->first < r.hi; ++it) {
-    auto& rs = it->second.readers;
-    const auto same = std::find_if(rs.begin(), rs.end(), [&](const Who& w) {
-      return w.core == who.core && w.pipe == who.pipe;
-    });
-    if (same == rs.end())
-      rs.push_back(who);
-    else
-      *same = who;
-  }
+  for (it = t.lower_bound(r.lo); it != t.end() && it->first < r.hi; ++it)
+    note_reader(it->second.readers);
 }
 
 }  // namespace xpusim::davinci
