@@ -52,6 +52,20 @@ uint64_t sector_ticks(double bytes_per_cycle, unsigned bits) {
 
 }  // namespace
 
+MemorySideParams memory_side_params(const ParamValues& v, double clock_mhz) {
+  MemorySideParams m;
+  m.l2_bytes = uint64_t(v.integer("l2.bytes"));
+  m.l2_slices = uint32_t(v.integer("l2.slices"));
+  m.l2_ways = uint32_t(v.integer("l2.ways"));
+  m.l2_bytes_per_cycle_per_slice = v.real("l2.bytes_per_cycle");
+  m.l2_hit_latency = uint64_t(v.integer("l2.latency"));
+  m.dram_channels = uint32_t(v.integer("memory.channels"));
+  m.dram_bytes_per_cycle = v.real("memory.bandwidth_gbps") * 1e9 / (clock_mhz * 1e6);
+  m.dram_latency = uint64_t(v.integer("memory.latency"));
+  m.dram_interleave_bytes = uint64_t(v.integer("memory.interleave_bytes"));
+  return m;
+}
+
 MemorySide::MemorySide(const MemorySideParams& p, StatGroup& stats)
     : params_(checked(p)),
       slice_ticks_(sector_ticks(p.l2_bytes_per_cycle_per_slice, kTickBits)),

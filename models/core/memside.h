@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "models/core/cache.h"
+#include "models/core/params.h"
 #include "models/core/stats.h"
 
 namespace xpusim {
@@ -40,6 +41,11 @@ struct MemorySideParams {
   uint64_t dram_latency;        // cycles a miss adds beyond l2_hit_latency and the transfer
   uint64_t dram_interleave_bytes;  // consecutive bytes in one channel (a multiple of 32)
 };
+
+// The parameters as every family that uses the memory side declares them (l2.bytes, l2.slices,
+// l2.ways, l2.bytes_per_cycle, l2.latency, memory.bandwidth_gbps, memory.channels,
+// memory.interleave_bytes, memory.latency), with the bandwidth in bytes per cycle at clock_mhz.
+MemorySideParams memory_side_params(const ParamValues& v, double clock_mhz);
 
 // The L2 and the HBM that all cores (SMs, AI cores) share. The caller serves the requests of all
 // SMs through one object in a deterministic order (sorted by cycle, core and sequence number), so

@@ -141,13 +141,6 @@ GpuParams::GpuParams(const ParamValues& v)
       lat_l1(int(v.integer("latency.l1"))),
       lat_const(int(v.integer("latency.const"))),
       lat_barrier(int(v.integer("latency.barrier"))),
-      l2_bytes(v.integer("l2.bytes")),
-      l2_slices(int(v.integer("l2.slices"))),
-      l2_ways(int(v.integer("l2.ways"))),
-      l2_bytes_per_cycle(v.real("l2.bytes_per_cycle")),
-      l2_latency(int(v.integer("l2.latency"))),
-      memory_channels(int(v.integer("memory.channels"))),
-      memory_interleave(int(v.integer("memory.interleave_bytes"))),
-      memory_latency(int(v.integer("memory.latency"))) {}
+      memory_side(memory_side_params(v, clock_mhz)) {}
 
 }  // namespace xpusim::gpu

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "models/core/memside.h"
 #include "models/core/params.h"
 
 namespace xpusim::gpu {
@@ -34,11 +35,7 @@ struct GpuParams {
   int l1_ways;
   int lat_int, lat_fp32, lat_half, lat_fp64, lat_sfu, lat_tensor, lat_shared, lat_l1, lat_const,
       lat_barrier;
-  int64_t l2_bytes;
-  int l2_slices, l2_ways;
-  double l2_bytes_per_cycle;
-  int l2_latency;
-  int memory_channels, memory_interleave, memory_latency;
+  MemorySideParams memory_side;  // l2.* and memory.* (models/core/memside.h)
 };
 
 }  // namespace xpusim::gpu

@@ -295,7 +295,7 @@ class Timing {
         shape_(shape),
         p_(p),
         occ_(occ),
-        mem_(memside_params(p), stats),
+        mem_(p.memory_side, stats),
         stats_(stats),
         max_cycles_(max_cycles) {
     build_infos();
@@ -350,20 +350,6 @@ class Timing {
     uint64_t active_cycles = 0;         // cycles with a resident block
     uint64_t issued = 0;
   };
-
-  static MemorySideParams memside_params(const GpuParams& p) {
-    MemorySideParams m;
-    m.l2_bytes = uint64_t(p.l2_bytes);
-    m.l2_slices = uint32_t(p.l2_slices);
-    m.l2_ways = uint32_t(p.l2_ways);
-    m.l2_bytes_per_cycle_per_slice = p.l2_bytes_per_cycle;
-    m.l2_hit_latency = uint64_t(p.l2_latency);
-    m.dram_channels = uint32_t(p.memory_channels);
-    m.dram_bytes_per_cycle = p.memory_gbps * 1e9 / (p.clock_mhz * 1e6);
-    m.dram_latency = uint64_t(p.memory_latency);
-    m.dram_interleave_bytes = uint64_t(p.memory_interleave);
-    return m;
-  }
 
   uint16_t pipe_ii(int lanes) const {
     const int per = std::max(1, lanes / p_.sub_partitions);

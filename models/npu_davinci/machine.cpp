@@ -139,17 +139,7 @@ class DavinciMachine final : public Machine {
     sc_core::sc_report_handler::set_actions(sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
     const sc_core::sc_time period(double(p_.clock().period_ps()), sc_core::SC_PS);
     Arbiter arbiter("arbiter", period);
-    MemorySideParams mp{};
-    mp.l2_bytes = uint64_t(p_.l2_bytes);
-    mp.l2_slices = uint32_t(p_.l2_slices);
-    mp.l2_ways = uint32_t(p_.l2_ways);
-    mp.l2_bytes_per_cycle_per_slice = p_.l2_bytes_per_cycle;
-    mp.l2_hit_latency = uint64_t(p_.l2_latency);
-    mp.dram_channels = uint32_t(p_.memory_channels);
-    mp.dram_bytes_per_cycle = p_.clock().bytes_per_cycle(p_.memory_gbps);
-    mp.dram_latency = uint64_t(p_.memory_latency);
-    mp.dram_interleave_bytes = uint64_t(p_.memory_interleave);
-    MemorySide memory(mp, stats);
+    MemorySide memory(p_.memory_side, stats);
     CoreBarrier barrier(cores);
     std::unique_ptr<RaceChecker> races;
     if (p_.race_check) races = std::make_unique<RaceChecker>(cores, k.code, launch.file);

@@ -108,15 +108,7 @@ DavinciParams::DavinciParams(const ParamValues& v)
       cube_latency(int(v.integer("latency.cube"))),
       vector_latency(int(v.integer("latency.vector"))),
       vector_slow_cycles(int(v.integer("vector.slow_cycles"))),
-      l2_bytes(v.integer("l2.bytes")),
-      l2_slices(int(v.integer("l2.slices"))),
-      l2_ways(int(v.integer("l2.ways"))),
-      l2_bytes_per_cycle(v.real("l2.bytes_per_cycle")),
-      l2_latency(int(v.integer("l2.latency"))),
       memory_bytes(v.integer("memory.bytes")),
-      memory_gbps(v.real("memory.bandwidth_gbps")),
-      memory_channels(int(v.integer("memory.channels"))),
-      memory_interleave(int(v.integer("memory.interleave_bytes"))),
-      memory_latency(int(v.integer("memory.latency"))) {}
+      memory_side(memory_side_params(v, clock_mhz)) {}
 
 }  // namespace xpusim::davinci

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "models/core/clock.h"
+#include "models/core/memside.h"
 #include "models/core/params.h"
 
 namespace xpusim::davinci {
@@ -25,13 +26,8 @@ struct DavinciParams {
   // Bytes per cycle of each path (docs/models/davinci.md).
   double gm_read, gm_write, l1_to_l0a, l1_to_l0b, l1_to_ub, l0c_to_ub, fix_to_gm;
   int scalar_cycles, mte1_latency, cube_latency, vector_latency, vector_slow_cycles;
-  int64_t l2_bytes;
-  int l2_slices, l2_ways;
-  double l2_bytes_per_cycle;
-  int l2_latency;
   int64_t memory_bytes;
-  double memory_gbps;
-  int memory_channels, memory_interleave, memory_latency;
+  MemorySideParams memory_side;  // l2.* and memory.* (models/core/memside.h)
 };
 
 }  // namespace xpusim::davinci
