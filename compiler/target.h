@@ -37,6 +37,10 @@ struct TargetInfo {
   std::function<std::unique_ptr<Target>(const ArchConfig&)> make;
 };
 
+// The Error for what the target cannot lower: it names the op, the node and the target (the
+// preset's name).
+[[noreturn]] void unsupported(const Node& n, const std::string& target, const std::string& why);
+
 bool register_target(TargetInfo info);
 // Throws Error listing the families that have a target when family has none.
 const TargetInfo& find_target(const std::string& family);

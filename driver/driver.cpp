@@ -77,7 +77,7 @@ void check(const compiler::Graph& g, const std::vector<compiler::Placement>& pla
   for (const auto& n : g.nodes) {
     const size_t t = size_t(n.outputs[0]);
     const compiler::TensorInfo& info = g.tensor(int(t));
-    std::vector<uint8_t> bytes(size_t(info.bytes()));
+    std::vector<uint8_t> bytes(size_t(compiler::layout_bytes(info, place[t].layout)));
     mem.read(place[t].addr, bytes.data(), bytes.size(), "functional check");
     const compiler::Tensor got = compiler::unpack(bytes, info, place[t].layout);
     const compiler::CompareResult c = compiler::compare(got, want[t]);

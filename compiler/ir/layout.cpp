@@ -1,5 +1,6 @@
 #include "compiler/ir/layout.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "compiler/reference/tensor.h"
@@ -24,6 +25,8 @@ int64_t graph_index(int64_t i, const TensorInfo& info, const Layout& l) {
       const int64_t kk = j % Kg, row = j / Kg, c = row % Cg, rs = row / Cg, ss = rs % S, r = rs / S;
       return ((grp * Kg + kk) * Cg + c) * R * S + r * S + ss;
     }
+    case Layout::padded:  // not an element permutation: pack/unpack copy rows
+      return i;
     case Layout::gemm_b_nhwc: {  // rows in (h, w, c) order instead of (c, h, w)
       const int64_t N = s[1], col = i % N, row = i / N;
       const int64_t c = row % l.c, hw = row / l.c;
@@ -34,8 +37,70 @@ int64_t graph_index(int64_t i, const TensorInfo& info, const Layout& l) {
 }
 }  // namespace
 
+const char* layout_name(const Layout& l) {
+  switch (l.kind) {
+    case Layout::row_major:
+      return "row-major";
+    case Layout::nhwc:
+      return "nhwc";
+    case Layout::conv_weight:
+      return "conv-weight";
+    case Layout::gemm_b_nhwc:
+      return "gemm-b-nhwc";
+    case Layout::padded:
+      return "padded";
+  }
+  return "?";
+}
+
+PaddedView padded_view(const std::vector<int64_t>& shape, const Layout& l) {
+  const int64_t rank = int64_t(shape.size());
+  auto product = [&](int64_t from, int64_t to) {
+    int64_t p = 1;
+    for (int64_t i = std::max<int64_t>(0, from); i < to; ++i) p *= shape[size_t(i)];
+    return p;
+  };
+  const int64_t col_from = rank - l.col_dims, row_from = col_from - l.row_dims;
+  PaddedView v;
+  v.cols = product(col_from, rank);
+  v.rows = product(row_from, col_from);
+  v.batch = product(0, row_from);
+  v.rows_p = (v.rows + l.align - 1) / l.align * l.align;
+  v.cols_p = (v.cols + l.align - 1) / l.align * l.align;
+  return v;
+}
+
+int64_t layout_bytes(const TensorInfo& info, const Layout& l) {
+  if (l.kind != Layout::padded) return info.bytes();
+  const PaddedView v = padded_view(info.shape, l);
+  const int64_t bytes = v.batch * v.rows_p * v.cols_p * dtype_size(info.dtype);
+  return (bytes + l.tail_bytes - 1) / l.tail_bytes * l.tail_bytes;
+}
+
+namespace {
+// Copies every row of a padded tensor between the graph's data (g) and the padded bytes (p).
+template <class F>
+void for_padded_rows(const TensorInfo& info, const Layout& l, F copy_row) {
+  const PaddedView v = padded_view(info.shape, l);
+  const int64_t e = dtype_size(info.dtype);
+  for (int64_t b = 0; b < v.batch; ++b)
+    for (int64_t r = 0; r < v.rows; ++r)
+      copy_row(size_t(((b * v.rows + r) * v.cols) * e), size_t(((b * v.rows_p + r) * v.cols_p) * e),
+               size_t(v.cols * e));
+}
+}  // namespace
+
 std::vector<uint8_t> pack(const Tensor& t, const Layout& l) {
   if (l.kind == Layout::row_major) return t.data;
+  if (l.kind == Layout::padded) {
+    TensorInfo info;
+    info.shape = t.shape;
+    info.dtype = t.dtype;
+    std::vector<uint8_t> out(size_t(layout_bytes(info, l)), 0);
+    for_padded_rows(info, l,
+                    [&](size_t g, size_t p, size_t n) { std::memcpy(&out[p], &t.data[g], n); });
+    return out;
+  }
   TensorInfo info;
   info.shape = t.shape;
   info.dtype = t.dtype;
@@ -48,6 +113,11 @@ std::vector<uint8_t> pack(const Tensor& t, const Layout& l) {
 
 Tensor unpack(const std::vector<uint8_t>& bytes, const TensorInfo& info, const Layout& l) {
   Tensor t(info.shape, info.dtype);
+  if (l.kind == Layout::padded) {
+    for_padded_rows(info, l,
+                    [&](size_t g, size_t p, size_t n) { std::memcpy(&t.data[g], &bytes[p], n); });
+    return t;
+  }
   const int64_t e = dtype_size(info.dtype);
   for (int64_t i = 0; i < t.elements(); ++i)
     std::memcpy(&t.data[size_t(graph_index(i, info, l) * e)], &bytes[size_t(i * e)], size_t(e));

@@ -16,9 +16,28 @@ struct Layout {
     nhwc,         // 4-D activation (N,C,H,W) stored as N,H,W,C (conv2d/pool neighbourhood)
     conv_weight,  // (K, C/g, R, S) stored per group g as a (R*S*C/g) x (K/g) row-major block
     gemm_b_nhwc,  // gemm B (C*H*W, N) whose A is NHWC: rows reordered to (H*W*C) order
+    padded,       // row-major matrices with rows and columns padded with zeros (padded_view)
   } kind = row_major;
   int64_t groups = 1, c = 0, h = 0, w = 0;  // conv_weight: groups; gemm_b_nhwc: A's C, H, W
+  // padded: the tensor is read as (batch, rows, cols): cols the product of its last col_dims
+  // dims, rows the product of the row_dims dims before them (1 when there are none), batch
+  // the rest. Each matrix's rows and cols are padded to multiples of `align`, and the whole to a
+  // multiple of `tail_bytes`; padding holds zeros.
+  int64_t col_dims = 1, row_dims = 1, align = 16, tail_bytes = 256;
 };
+
+// "row-major", "nhwc", "conv-weight", "gemm-b-nhwc", "padded".
+const char* layout_name(const Layout& l);
+
+// The padded view of a tensor of `shape` in layout l (kind padded).
+struct PaddedView {
+  int64_t batch, rows, cols;  // the graph's sizes
+  int64_t rows_p, cols_p;     // padded to l.align
+};
+PaddedView padded_view(const std::vector<int64_t>& shape, const Layout& l);
+
+// Bytes a tensor takes in device memory in layout l (more than its elements' bytes when padded).
+int64_t layout_bytes(const TensorInfo& info, const Layout& l);
 
 // Where a tensor lives in device memory and in which layout.
 struct Placement {

@@ -374,7 +374,7 @@ void AiCore::wait_flag(int p, const Entry& e) {
 void AiCore::flush_slice(PipeState& s, uint64_t cut) {
   if (s.slice_name.empty()) return;
   const uint64_t end = std::max(s.slice_start + 1, std::min(s.slice_end, cut));
-  trace_.slice(s.track, s.slice_name, s.slice_start, end - s.slice_start, -1);
+  trace_.slice(s.track, s.slice_name, s.slice_start, end - s.slice_start, s.slice_layer);
   s.slice_name.clear();
 }
 
@@ -479,10 +479,15 @@ uint64_t AiCore::execute(int p, const Entry& e) {
       vector_elements_[isa::davinci::ty_name(in.ty)] += work * selected;
     }
   }
+  uint64_t gm_bytes = 0;
+  for (const Range& r : ranges)
+    if (r.buf == Buf::gm) gm_bytes += r.hi - r.lo;
+  layers_.note(in.layer, t, done, gm_bytes);
   flush_slice(s, t);
   s.slice_name = isa::davinci::op_name(in.op);
   s.slice_start = t;
   s.slice_end = done;
+  s.slice_layer = in.layer;
   s.last_done = std::max(s.last_done, done);
   return occupancy;
 }

@@ -22,6 +22,7 @@
 #include "isa/davinci/semantics.h"
 #include "models/core/arbiter.h"
 #include "models/core/barrier.h"
+#include "models/core/layers.h"
 #include "models/core/memory.h"
 #include "models/core/memside.h"
 #include "models/core/stats.h"
@@ -61,6 +62,8 @@ class AiCore : public sc_core::sc_module {
   // Cube multiply-accumulates by type (f16, bf16, s8) and vector elements computed by type.
   const std::map<std::string, uint64_t>& macs() const { return macs_; }
   const std::map<std::string, uint64_t>& vector_elements() const { return vector_elements_; }
+  // Per layer (index = Instr::layer): the span of its instructions and their global-memory bytes.
+  const std::vector<LayerSpan>& layers() const { return layers_.spans(); }
   // Writes the trace slices still open (after the simulation).
   void finish_trace();
 
@@ -89,6 +92,7 @@ class AiCore : public sc_core::sc_module {
     // track must not overlap).
     std::string slice_name;
     uint64_t slice_start = 0, slice_end = 0;
+    int slice_layer = -1;
   };
   // A flag (source pipe, destination pipe, event): the setters' clocks not yet waited for.
   struct Flag {
@@ -139,6 +143,7 @@ class AiCore : public sc_core::sc_module {
   std::exception_ptr error_;
   uint64_t total_cycles_ = 0;
   std::map<std::string, uint64_t> macs_, vector_elements_;
+  LayerTracker layers_;
   uint64_t &gm_read_, &gm_written_, &dispatched_, &scalar_instrs_;
 };
 

@@ -9,9 +9,11 @@
 #include <memory>
 
 #include "isa/davinci/instr.h"
+#include "isa/davinci/program.h"
 #include "models/core/arbiter.h"
 #include "models/core/barrier.h"
 #include "models/core/kernel_args.h"
+#include "models/core/layers.h"
 #include "models/core/limits.h"
 #include "models/core/machine.h"
 #include "models/core/memside.h"
@@ -61,10 +63,17 @@ class DavinciMachine final : public Machine {
     return v;
   }
 
-  MachineRun run(const isa::Program&, ByteStore*, const MachineOptions& opt) override {
-    throw Error(opt.source +
-                ": the DaVinci family runs kernels written in its assembly: xpusim run --kernel "
-                "FILE.s --entry NAME --grid BLOCKS (its compiler target is not built yet)");
+  // A compiled (or hand-written) program: one block per AI core, no parameters (addresses are
+  // in the code), on the driver's memory image.
+  MachineRun run(const isa::Program& program, ByteStore* memory,
+                 const MachineOptions& opt) override {
+    const auto* dp = dynamic_cast<const dv::Program*>(&program);
+    if (!dp) throw Error(opt.source + ": not a program of the DaVinci instruction set");
+    if (!dp->kernel.params.empty())
+      throw Error(fmt::format(
+          "{}: kernel {} takes parameters: run it with run --kernel FILE --entry {} --arg ...",
+          opt.source, dp->kernel.name, dp->kernel.name));
+    return simulate_launch(dp->kernel, p_.cores, {}, memory, opt, opt.source);
   }
 
   MachineRun run_kernel(const KernelLaunch& launch, const MachineOptions& opt) override {
@@ -125,6 +134,21 @@ class DavinciMachine final : public Machine {
       next = (next + bytes.size() + kAlign - 1) / kAlign * kAlign;
     }
 
+    MachineRun r = simulate_launch(k, blocks, args, gm.get(), opt, launch.file);
+    if (launch.values)
+      for (const Buffer& b : buffers) {
+        std::string bytes(b.bytes, '\0');
+        gm->read(b.addr, bytes.data(), b.bytes, "reading back --arg " + b.name);
+        r.files.emplace_back(b.name + ".bin", std::move(bytes));
+      }
+    return r;
+  }
+
+ private:
+  // Runs `blocks` blocks of kernel k with `args` (per parameter) on global memory gm (nullptr:
+  // timing only); `file` names the kernel in messages.
+  MachineRun simulate_launch(const dv::Kernel& k, int blocks, const std::vector<int64_t>& args,
+                             ByteStore* gm, const MachineOptions& opt, const std::string& file) {
     MachineRun r;
     r.stats = std::make_unique<StatGroup>("davinci", "DaVinci-style NPU: AI cores, L2, HBM");
     StatGroup& stats = *r.stats;
@@ -142,13 +166,13 @@ class DavinciMachine final : public Machine {
     MemorySide memory(p_.memory_side, stats);
     CoreBarrier barrier(cores);
     std::unique_ptr<RaceChecker> races;
-    if (p_.race_check) races = std::make_unique<RaceChecker>(cores, k.code, launch.file);
+    if (p_.race_check) races = std::make_unique<RaceChecker>(cores, k.code, file);
     uint64_t executed = 0;
     bool stopped = false;
     const AiCore::Chip chip{arbiter,
                             memory,
                             barrier,
-                            gm.get(),
+                            gm,
                             uint64_t(p_.memory_bytes),
                             races.get(),
                             executed,
@@ -163,16 +187,22 @@ class DavinciMachine final : public Machine {
       std::vector<int> mine;
       for (int b = c; b < blocks; b += cores) mine.push_back(b);
       ai.push_back(std::make_unique<AiCore>(
-          fmt::format("core{}", c).c_str(), p_, k, launch.file, args, std::move(mine), c, chip,
+          fmt::format("core{}", c).c_str(), p_, k, file, args, std::move(mine), c, chip,
           stats.group(fmt::format("core{}", c), "AI core"), trace));
     }
     simulate();
     arbiter.check();
+    LayerTracker layers;
     for (const auto& core : ai) {
       core->check_finished();
       cycles = std::max(cycles, core->total_cycles());
+      const auto& spans = core->layers();
+      for (size_t l = 0; l < spans.size(); ++l)
+        if (spans[l].start != ~uint64_t(0))
+          layers.note(int(l), spans[l].start, spans[l].done, spans[l].dram_bytes);
     }
     r.total_cycles = cycles;
+    r.layers = layers.spans();
     std::map<std::string, uint64_t> macs, elements;
     for (int c = 0; c < cores; ++c) {
       for (const auto& [ty, n] : ai[size_t(c)]->macs()) macs[ty == "s8" ? "int8" : ty] += n;
@@ -186,19 +216,12 @@ class DavinciMachine final : public Machine {
     for (const auto& [ty, n] : elements) r.ops.push_back({"vector", ty, n});
     r.offchip_read_bytes = uint64_t(stats.value("dram.bytes_read"));
     r.offchip_written_bytes = uint64_t(stats.value("dram.bytes_written"));
-    if (launch.values)
-      for (const Buffer& b : buffers) {
-        std::string bytes(b.bytes, '\0');
-        gm->read(b.addr, bytes.data(), b.bytes, "reading back --arg " + b.name);
-        r.files.emplace_back(b.name + ".bin", std::move(bytes));
-      }
     r.notes.push_back(fmt::format("{} blocks on {} of {} AI cores{}", blocks, cores, p_.cores,
                                   p_.race_check ? "; checked for races between pipes" : ""));
     if (opt.trace) trace.write(opt.trace_path, p_.clock_mhz, name_);
     return r;
   }
 
- private:
   std::string name_;
   DavinciParams p_;
   RunLimits limits_;

@@ -56,26 +56,7 @@ void choose_layouts(const Graph& g, std::vector<Placement>& place, const std::st
     if (nhwc[t]) place[t].layout.kind = Layout::nhwc;
 }
 
-const char* layout_name(const Layout& l) {
-  switch (l.kind) {
-    case Layout::row_major:
-      return "row-major";
-    case Layout::nhwc:
-      return "nhwc";
-    case Layout::conv_weight:
-      return "conv-weight";
-    case Layout::gemm_b_nhwc:
-      return "gemm-b-nhwc";
-  }
-  return "?";
-}
-
 }  // namespace
-
-void unsupported(const Node& n, const std::string& target, const std::string& why) {
-  throw Error(n.loc, fmt::format("op '{}' (node '{}') cannot be lowered to target '{}': {}",
-                                 op_name(n.kind), n.name, target, why));
-}
 
 const Scratch& LayoutPlan::find(int node, const std::string& name) const {
   for (const Scratch& s : scratch)

@@ -15,6 +15,7 @@
 
 #include "compiler/ir/ir.h"
 #include "compiler/ir/layout.h"
+#include "compiler/target.h"
 #include "compiler/targets/tpu/tile_ir.h"
 #include "isa/tpu/instr.h"
 #include "models/tpu/params.h"
@@ -47,10 +48,6 @@ struct LayoutPlan {
 constexpr uint64_t kAlign = 64;
 // A tensor the layout pass has not placed.
 constexpr uint64_t kUnplaced = ~uint64_t(0);
-
-// The Error for what the target cannot lower: it names the op, the node and the target (the
-// preset's name).
-[[noreturn]] void unsupported(const Node& n, const std::string& target, const std::string& why);
 
 LayoutPlan layout(const Graph& g, const TpuParams& p, const std::string& target);
 void verify_layout(const Graph& g, const LayoutPlan& plan, const TpuParams& p);

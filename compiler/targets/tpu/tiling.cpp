@@ -78,7 +78,7 @@ class Tiler {
 
  private:
   [[noreturn]] void unsupported(const Node& n, const std::string& why) const {
-    tpu::unsupported(n, target_, why);
+    compiler::unsupported(n, target_, why);
   }
 
   // A new nest of the current layer, run by `core`; ops go to the last nest made.
