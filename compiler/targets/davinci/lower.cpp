@@ -1,0 +1,537 @@
+// The DaVinci family's compiler target: a workload graph to one kernel of the DaVinci assembly
+// (isa/davinci) that every AI core runs as one block, splitting each op's work by its block
+// index, with a sync_all between ops. Kernels follow copy-in, compute, copy-out with two stages
+// of buffers synchronised by flags (docs/models/davinci.md, "The compiler target", says how each op is lowered).
+//
+// Passes: "layout" (every tensor in global memory as zero-padded row-major matrices, so that the
+// cube's 16x16 fractals need no edge handling: Layout::padded), "lower" (the kernel's text,
+// assembled by the ISA's own assembler).
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "compiler/target.h"
+#include "isa/davinci/instr.h"
+#include "isa/davinci/program.h"
+#include "models/npu_davinci/params.h"
+
+namespace xpusim::compiler::davinci {
+namespace {
+
+using xpusim::davinci::DavinciParams;
+
+constexpr uint64_t kAlign = 512;  // tensors in global memory start on this boundary
+constexpr int64_t kFractal = 16;  // rows and columns of a 2-byte fractal
+
+// The ISA's name of a 2-byte float dtype the target runs.
+const char* ty_name(DType t) {
+  return t == DType::bf16 ? "bf16" : "f16";
+}
+
+// Assembly text with the source line of each node's first instruction.
+class Emitter {
+ public:
+  template <class... A>
+  void operator()(fmt::format_string<A...> f, A&&... a) {
+    text_ += "  " + fmt::format(f, std::forward<A>(a)...) + "\n";
+    ++line_;
+  }
+  void label(const std::string& l) {
+    text_ += l + ":\n";
+    ++line_;
+  }
+  void comment(const std::string& c) {
+    text_ += "  # " + c + "\n";
+    ++line_;
+  }
+  int line() const { return line_ + 1; }  // the next line's number
+  const std::string& text() const { return text_; }
+
+ private:
+  std::string text_;
+  int line_ = 0;
+};
+
+// Output tiles (tm x tn) and K step (tk) of a GEMM: the largest reuse (MACs per operand byte
+// loaded) whose buffers fit: two stages of A and B in L1 and in L0A/L0B, the f32 tile in L0C,
+// and (the vector path) the f32 tile and its converted copy in the UB.
+struct GemmTiles {
+  int64_t tm, tn, tk;
+};
+
+GemmTiles choose_tiles(const DavinciParams& p, int64_t mp, int64_t np, int64_t kp) {
+  GemmTiles best{0, 0, 0};
+  double best_score = -1;
+  for (int64_t tm : {256, 128, 64, 32, 16})
+    for (int64_t tn : {256, 128, 64, 32, 16})
+      for (int64_t tk : {256, 128, 64, 32, 16}) {
+        if (tm > std::max(kFractal, mp) || tn > std::max(kFractal, np) ||
+            tk > std::max(kFractal, kp))
+          continue;
+        const bool fits = 2 * tm * tk * 2 <= p.l0a_bytes && 2 * tk * tn * 2 <= p.l0b_bytes &&
+                          tm * tn * 4 <= p.l0c_bytes && 2 * (tm * tk + tk * tn) * 2 <= p.l1_bytes &&
+                          tm * tn * 6 <= p.ub_bytes;
+        if (!fits) continue;
+        // MACs per byte loaded, then the larger tile (fewer steps), then the larger K step.
+        const double score =
+            double(tm * tn) / double(tm + tn) * 1e6 + double(tm * tn) + double(tk) * 1e-3;
+        if (score > best_score) best_score = score, best = {tm, tn, tk};
+      }
+  return best;
+}
+
+class DavinciTarget final : public Target {
+ public:
+  explicit DavinciTarget(const ArchConfig& cfg) : name_(cfg.name), p_(cfg.values) {}
+
+  std::vector<std::string> pass_names() const override { return {"layout", "lower"}; }
+
+  Lowered lower(const Graph& g, const Dump& dump) const override {
+    for (const Node& n : g.nodes) check_node(g, n);
+    Lowered out;
+    out.tensors = layout(g);
+    if (dump.wants("layout"))
+      dump.print("layout", "DaVinci global-memory layout", layout_text(g, out.tensors));
+
+    Emitter e;
+    std::string name;
+    for (char c : g.name) name += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+    if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0]))) name = "k_" + name;
+    std::string head = ".kernel " + name + "\n";
+    e.comment(fmt::format("{} on {}: one block per AI core; x1 = block index, x2 = blocks", g.name,
+                          name_));
+    e("get_block_idx x1");
+    e("get_block_num x2");
+    e("set_vector_mask 0xffffffffffffffff, 0xffffffffffffffff");
+    std::vector<int> first_line;  // per node
+    for (size_t i = 0; i < g.nodes.size(); ++i) {
+      first_line.push_back(e.line());
+      const Node& n = g.nodes[i];
+      e.comment(fmt::format("---- node {} '{}' ({}) ----", i, n.name, op_name(n.kind)));
+      if (n.kind == OpKind::gemm || n.kind == OpKind::matmul)
+        gemm(g, n, int(i), out.tensors, e);
+      else
+        elementwise(g, n, int(i), out.tensors, e);
+      if (i + 1 < g.nodes.size()) e("sync_all");
+    }
+    first_line.push_back(e.line());
+    e("end");
+
+    // The header lines come before the emitter's: shift by one (".kernel").
+    isa::davinci::Kernel k = isa::davinci::assemble(head + e.text(), g.name + " (lowered)");
+    for (auto& in : k.code)
+      for (size_t i = 0; i + 1 < first_line.size(); ++i)
+        if (in.line - 1 >= first_line[i] && in.line - 1 < first_line[i + 1]) in.layer = int(i);
+    // The dump is the emitted text, comments included (it assembles to the same kernel).
+    if (dump.wants("lower")) dump.print("lower", "DaVinci kernel", head + e.text());
+    out.program = std::make_unique<isa::davinci::Program>(std::move(k));
+    return out;
+  }
+
+ private:
+  void check_node(const Graph& g, const Node& n) const {
+    const DType t = g.tensor(n.outputs[0]).dtype;
+    switch (n.kind) {
+      case OpKind::gemm:
+      case OpKind::matmul:
+      case OpKind::add:
+      case OpKind::mul:
+      case OpKind::relu:
+        break;
+      default:
+        unsupported(n, name_,
+                    "the DaVinci target lowers gemm, matmul, add, mul and relu so far (the rest "
+                    "of the op vocabulary is to come)");
+    }
+    if (t != DType::bf16)
+      unsupported(
+          n, name_,
+          fmt::format("the DaVinci target lowers 2-byte float ops so far, not {}", dtype_name(t)));
+    if (t == DType::bf16 && (n.kind == OpKind::gemm || n.kind == OpKind::matmul) && !p_.bf16)
+      unsupported(n, name_, "this preset's cube has no bf16 (core.bf16 is false)");
+  }
+
+  // Every tensor padded row-major; a gemm's A of rank > 2 is read as (dim0, the rest), and the
+  // elementwise ops that produce it take the same view.
+  std::vector<Placement> layout(const Graph& g) const {
+    std::vector<Placement> place(g.tensors.size());
+    std::vector<bool> set(g.tensors.size(), false);
+    auto want = [&](int t, int64_t col_dims, const Node& n) {
+      Layout l;
+      l.kind = Layout::padded;
+      l.col_dims = col_dims;
+      if (set[size_t(t)] && place[size_t(t)].layout.col_dims != col_dims)
+        unsupported(n, name_,
+                    fmt::format("tensor '{}' is read both as a matrix of its last dim and "
+                                "flattened after its first",
+                                g.tensor(t).name));
+      place[size_t(t)].layout = l;
+      set[size_t(t)] = true;
+    };
+    for (size_t i = g.nodes.size(); i-- > 0;) {
+      const Node& n = g.nodes[i];
+      const int out = n.outputs[0];
+      if (!set[size_t(out)]) want(out, 1, n);
+      if (n.kind == OpKind::gemm) {
+        const int64_t rank = int64_t(g.tensor(n.inputs[0]).shape.size());
+        want(n.inputs[0], rank > 2 ? rank - 1 : 1, n);
+        want(n.inputs[1], 1, n);
+      } else if (n.kind == OpKind::matmul) {
+        for (int t : n.inputs) want(t, 1, n);
+      } else {
+        for (int t : n.inputs) want(t, place[size_t(out)].layout.col_dims, n);
+      }
+    }
+    uint64_t next = kAlign;
+    for (size_t t = 0; t < g.tensors.size(); ++t) {
+      if (!set[t]) {  // a tensor no node reads or writes
+        place[t].layout.kind = Layout::padded;
+        set[t] = true;
+      }
+      place[t].addr = next;
+      next +=
+          (uint64_t(layout_bytes(g.tensors[t], place[t].layout)) + kAlign - 1) / kAlign * kAlign;
+    }
+    if (next > uint64_t(p_.memory_bytes))
+      throw Error(
+          fmt::format("{}: the workload's tensors take {} bytes of global memory, the "
+                      "preset {} has {}",
+                      g.file, next, name_, p_.memory_bytes));
+    return place;
+  }
+
+  std::string layout_text(const Graph& g, const std::vector<Placement>& place) const {
+    std::string s;
+    for (size_t t = 0; t < g.tensors.size(); ++t) {
+      const PaddedView v = padded_view(g.tensors[t].shape, place[t].layout);
+      s += fmt::format("{:<20} gm[{:#x}] {} {} x {} x {} (padded {} x {}), {} bytes\n",
+                       g.tensors[t].name, place[t].addr, layout_name(place[t].layout), v.batch,
+                       v.rows, v.cols, v.rows_p, v.cols_p,
+                       layout_bytes(g.tensors[t], place[t].layout));
+    }
+    return s;
+  }
+
+  // C = A x B (+ ReLU) on the cube: output tiles dealt to the blocks in turn; per tile, K in
+  // steps through two stages of L1 and L0A/L0B buffers (MTE2: GM rows to L1 as NZ column blocks;
+  // MTE1: L1 to L0A as zZ and, transposing each fractal, to L0B as zN; cube: mad into L0C), then
+  // the tile out: through the FIX pipe where there is one (and no ReLU), else L0C to the UB
+  // (vector pipe), ReLU and conversion there, and MTE3 to GM.
+  void gemm(const Graph& g, const Node& n, int idx, const std::vector<Placement>& place,
+            Emitter& e) const {
+    const TensorInfo& a = g.tensor(n.inputs[0]);
+    const TensorInfo& b = g.tensor(n.inputs[1]);
+    const TensorInfo& c = g.tensor(n.outputs[0]);
+    const PaddedView va = padded_view(a.shape, place[size_t(n.inputs[0])].layout);
+    const PaddedView vb = padded_view(b.shape, place[size_t(n.inputs[1])].layout);
+    const PaddedView vc = padded_view(c.shape, place[size_t(n.outputs[0])].layout);
+    const int64_t mp = va.rows_p, kp = va.cols_p, np = vb.cols_p, batch = vc.batch;
+    if (kp / kFractal > 65536 || np / kFractal > 65536)
+      unsupported(n, name_, "K or N beyond 1,048,576 (a copy's gap field)");
+    const GemmTiles t = choose_tiles(p_, mp, np, kp);
+    if (t.tm == 0) unsupported(n, name_, "no 16 x 16 x 16 tile fits this preset's buffers");
+    const int64_t tiles_m = (mp + t.tm - 1) / t.tm, tiles_n = (np + t.tn - 1) / t.tn;
+    const int64_t tiles = batch * tiles_m * tiles_n;
+    const int64_t stride_a = va.batch > 1 ? mp * kp * 2 : 0;
+    const int64_t stride_b = vb.batch > 1 ? kp * np * 2 : 0;
+    const int64_t stride_c = mp * np * 2;
+    const uint64_t A = place[size_t(n.inputs[0])].addr, B = place[size_t(n.inputs[1])].addr,
+                   C = place[size_t(n.outputs[0])].addr;
+    const bool relu = n.attrs.fused_relu;
+    const bool fix = p_.fix && !relu;
+    const char* ty = ty_name(c.dtype);
+    const std::string L = fmt::format("n{}_", idx);
+    // Buffers: stage s of A and B in L1, L0A and L0B; the f32 tile and its converted copy in
+    // the UB (vector path).
+    const int64_t a_tile = t.tm * t.tk * 2, b_tile = t.tk * t.tn * 2;
+    const int64_t ub_out = t.tm * t.tn * 4;
+    e.comment(
+        fmt::format("C {}x{} = A {}x{} x B {}x{} (padded), {} batch(es); tiles {}x{}, K "
+                    "step {}; {} tiles over the blocks; out through {}",
+                    mp, np, mp, kp, kp, np, batch, t.tm, t.tn, t.tk, tiles,
+                    fix ? "the FIX pipe" : "the UB (vector pipe) and MTE3"));
+    const char* out_pipe = fix ? "PIPE_FIX" : "PIPE_V";
+    e("set_flag {}, PIPE_M, EVENT_ID2", out_pipe);         // L0C starts free
+    if (!fix) e("set_flag PIPE_MTE3, PIPE_V, EVENT_ID3");  // the UB tile starts free
+    e("mov x3, x1");
+    e.label(L + "tile");
+    e("bge x3, {}, {}done", tiles, L);
+    e("div x5, x3, {}", tiles_m * tiles_n);
+    e("rem x24, x3, {}", tiles_m * tiles_n);
+    e("div x6, x24, {}", tiles_n);
+    e("rem x7, x24, {}", tiles_n);
+    e("mul x8, x6, {}", t.tm);  // first row
+    e("mul x9, x7, {}", t.tn);  // first column
+    e("mov x24, {}", mp);
+    e("sub x24, x24, x8");
+    e("min x10, x24, {}", t.tm);  // rows of this tile
+    e("mov x24, {}", np);
+    e("sub x24, x24, x9");
+    e("min x11, x24, {}", t.tn);  // columns of this tile
+    e("shr x25, x10, 4");
+    e("shr x26, x11, 4");
+    e("mul x12, x5, {}", stride_a);
+    e("mul x24, x8, {}", kp * 2);
+    e("add x12, x12, x24");
+    e("add x12, x12, {}", A);  // A's tile rows
+    e("mul x13, x5, {}", stride_b);
+    e("shl x24, x9, 1");
+    e("add x13, x13, x24");
+    e("add x13, x13, {}", B);  // B's tile columns
+    e("mul x14, x5, {}", stride_c);
+    e("mul x24, x8, {}", np * 2);
+    e("add x14, x14, x24");
+    e("shl x24, x9, 1");
+    e("add x14, x14, x24");
+    e("add x14, x14, {}", C);  // C's tile
+    for (int s = 0; s < 2; ++s) {
+      e("set_flag PIPE_MTE1, PIPE_MTE2, EVENT_ID{}", s);  // both stages start free
+      e("set_flag PIPE_M, PIPE_MTE1, EVENT_ID{}", s);
+    }
+    e("wait_flag {}, PIPE_M, EVENT_ID2", out_pipe);
+    e("mov x15, 0");  // k0
+    e("mov x16, 0");  // K step
+    e("mov x18, x12");
+    e("mov x19, x13");
+    e.label(L + "k");
+    for (int s = 0; s < 2; ++s) {
+      const int64_t l1a = s * (a_tile + b_tile), l1b = l1a + a_tile;
+      const int64_t l0a = s * a_tile, l0b = s * b_tile;
+      const std::string S = fmt::format("{}s{}", L, s);
+      e.comment(fmt::format("K step, stage {}", s));
+      e("wait_flag PIPE_MTE1, PIPE_MTE2, EVENT_ID{}", s);
+      e("mov x24, {}", kp);
+      e("sub x24, x24, x15");
+      e("min x17, x24, {}", t.tk);  // this step's K
+      e("shr x27, x17, 4");
+      // A: x27 column blocks of x10 rows, each 32 bytes, to L1 as NZ.
+      e("mov x20, 0");
+      e("mov x21, {}", l1a);
+      e("mov x22, x18");
+      e("shl x23, x10, 5");
+      e.label(S + "a");
+      e("copy_gm_to_cbuf l1[x21], gm[x22], nburst=x10, burst=1, src_gap={}", kp / kFractal - 1);
+      e("add x21, x21, x23");
+      e("add x22, x22, 32");
+      e("add x20, x20, 1");
+      e("blt x20, x27, {}a", S);
+      // B: x26 column blocks of x17 rows.
+      e("mov x20, 0");
+      e("mov x21, {}", l1b);
+      e("mov x22, x19");
+      e("shl x23, x17, 5");
+      e.label(S + "b");
+      e("copy_gm_to_cbuf l1[x21], gm[x22], nburst=x17, burst=1, src_gap={}", np / kFractal - 1);
+      e("add x21, x21, x23");
+      e("add x22, x22, 32");
+      e("add x20, x20, 1");
+      e("blt x20, x26, {}b", S);
+      e("set_flag PIPE_MTE2, PIPE_MTE1, EVENT_ID{}", s);
+      e("wait_flag PIPE_MTE2, PIPE_MTE1, EVENT_ID{}", s);
+      e("wait_flag PIPE_M, PIPE_MTE1, EVENT_ID{}", s);
+      // L0A (zZ): per row block, its x27 fractals, x25 apart in L1.
+      e("mov x20, 0");
+      e("mov x21, {}", l0a);
+      e("mov x22, {}", l1a);
+      e("shl x23, x27, 9");
+      e.label(S + "la");
+      e("load_cbuf_to_ca l0a[x21], l1[x22], repeat=x27, src_stride=x25");
+      e("add x21, x21, x23");
+      e("add x22, x22, 512");
+      e("add x20, x20, 1");
+      e("blt x20, x25, {}la", S);
+      // L0B (zN): per K block, its x26 fractals, x27 apart in L1, each transposed.
+      e("mov x20, 0");
+      e("mov x21, {}", l0b);
+      e("mov x22, {}", l1b);
+      e("shl x23, x26, 9");
+      e.label(S + "lb");
+      e("load_cbuf_to_cb l0b[x21], l1[x22], repeat=x26, src_stride=x27, transpose=1");
+      e("add x21, x21, x23");
+      e("add x22, x22, 512");
+      e("add x20, x20, 1");
+      e("blt x20, x27, {}lb", S);
+      e("set_flag PIPE_MTE1, PIPE_MTE2, EVENT_ID{}", s);
+      e("set_flag PIPE_MTE1, PIPE_M, EVENT_ID{}", s);
+      e("wait_flag PIPE_MTE1, PIPE_M, EVENT_ID{}", s);
+      e("bne x16, 0, {}acc", S);
+      e("mad.{} l0c[0], l0a[{}], l0b[{}], m=x10, k=x17, n=x11", ty, l0a, l0b);
+      e("jmp {}next", S);
+      e.label(S + "acc");
+      e("mad.{} l0c[0], l0a[{}], l0b[{}], m=x10, k=x17, n=x11, init=0", ty, l0a, l0b);
+      e.label(S + "next");
+      e("set_flag PIPE_M, PIPE_MTE1, EVENT_ID{}", s);
+      e("add x16, x16, 1");
+      e("add x15, x15, {}", t.tk);
+      e("add x18, x18, {}", t.tk * 2);
+      e("add x19, x19, {}", t.tk * np * 2);
+      if (s == 0)
+        e("bge x15, {}, {}kdone", kp, L);
+      else
+        e("blt x15, {}, {}k", kp, L);
+    }
+    e.label(L + "kdone");
+    for (int s = 0; s < 2; ++s) {  // take back the stages' free flags
+      e("wait_flag PIPE_MTE1, PIPE_MTE2, EVENT_ID{}", s);
+      e("wait_flag PIPE_M, PIPE_MTE1, EVENT_ID{}", s);
+    }
+    if (fix) {
+      e("set_flag PIPE_M, PIPE_FIX, EVENT_ID0");
+      e("wait_flag PIPE_M, PIPE_FIX, EVENT_ID0");
+      e("fixpipe gm[x14], l0c[0], m=x10, n=x11, dst_stride={}, conv=f322{}", np * 2, ty);
+      e("set_flag PIPE_FIX, PIPE_M, EVENT_ID2");
+    } else {
+      e("set_flag PIPE_M, PIPE_V, EVENT_ID0");
+      e("wait_flag PIPE_M, PIPE_V, EVENT_ID0");
+      e("wait_flag PIPE_MTE3, PIPE_V, EVENT_ID3");
+      e("mul x24, x25, x26");  // fractals
+      e("copy_matrix_cc_to_ubuf ub[0], l0c[0], nburst=1, burst=x24");
+      e("set_flag PIPE_V, PIPE_M, EVENT_ID2");
+      e("pipe_barrier PIPE_V");
+      // f32 -> the output type (with ReLU first), 64 elements per iteration, 255 at most at once.
+      e("shl x20, x24, 2");
+      e("mov x21, 0");
+      e("mov x22, {}", ub_out);
+      e.label(L + "cv");
+      e("min x23, x20, 255");
+      if (relu) {
+        e("vrelu.f32 ub[x21], ub[x21], repeat=x23");
+        e("pipe_barrier PIPE_V");
+      }
+      e("vconv.{}.f32 ub[x22], ub[x21], repeat=x23, dst_rep=4", ty);
+      e("sub x20, x20, x23");
+      e("shl x23, x23, 7");
+      e("add x22, x22, x23");
+      e("shl x23, x23, 1");
+      e("add x21, x21, x23");
+      e("bgt x20, 0, {}cv", L);
+      e("set_flag PIPE_V, PIPE_MTE3, EVENT_ID0");
+      e("wait_flag PIPE_V, PIPE_MTE3, EVENT_ID0");
+      // The NZ tile to row-major rows: per column block, x10 rows of 32 bytes.
+      e("mov x20, 0");
+      e("mov x21, x14");
+      e("mov x22, {}", ub_out);
+      e("shl x23, x10, 5");
+      e.label(L + "st");
+      e("copy_ubuf_to_gm gm[x21], ub[x22], nburst=x10, burst=1, dst_gap={}", np / kFractal - 1);
+      e("add x21, x21, 32");
+      e("add x22, x22, x23");
+      e("add x20, x20, 1");
+      e("blt x20, x26, {}st", L);
+      e("set_flag PIPE_MTE3, PIPE_V, EVENT_ID3");
+    }
+    e("add x3, x3, x2");
+    e("jmp {}tile", L);
+    e.label(L + "done");
+    e("wait_flag {}, PIPE_M, EVENT_ID2", out_pipe);
+    if (!fix) e("wait_flag PIPE_MTE3, PIPE_V, EVENT_ID3");
+  }
+
+  // add, mul, relu over the padded bytes (the padding's zeros stay zeros), split over the blocks
+  // in whole 256-byte iterations; per block, chunks through two stages of UB buffers (MTE2 in,
+  // vector op, MTE3 out). bf16 is computed in f32 (the vector unit has no bf16 arithmetic):
+  // converted, operated on, rounded once back.
+  void elementwise(const Graph& g, const Node& n, int idx, const std::vector<Placement>& place,
+                   Emitter& e) const {
+    const TensorInfo& out = g.tensor(n.outputs[0]);
+    const int64_t bytes = layout_bytes(out, place[size_t(n.outputs[0])].layout);
+    const int64_t iters = bytes / 256;  // of 128 2-byte elements
+    const bool binary = n.kind != OpKind::relu;
+    const bool f32 = out.dtype == DType::bf16;
+    // UB per stage: the inputs and the output in the 2-byte type; for bf16, two f32 scratch
+    // buffers shared by the stages.
+    const int64_t per_chunk = (binary ? 3 : 2) * 2 + (f32 ? (binary ? 4 : 2) : 0);
+    const int64_t chunk = std::min<int64_t>(f32 ? 127 : 255, p_.ub_bytes / (per_chunk * 256));
+    if (chunk < 1) unsupported(n, name_, "the unified buffer is too small for one iteration");
+    const int64_t cb = chunk * 256;
+    const int64_t xb[2] = {0, cb}, yb[2] = {2 * cb, 3 * cb};
+    const int64_t zb[2] = {(binary ? 4 : 2) * cb, (binary ? 5 : 3) * cb};
+    const int64_t x32 = (binary ? 6 : 4) * cb, y32 = x32 + 2 * cb;
+    const uint64_t X = place[size_t(n.inputs[0])].addr,
+                   Y = binary ? place[size_t(n.inputs[1])].addr : 0,
+                   Z = place[size_t(n.outputs[0])].addr;
+    const char* ty = ty_name(out.dtype);
+    const std::string op = n.kind == OpKind::add   ? "vadd"
+                           : n.kind == OpKind::mul ? "vmul"
+                                                   : "vrelu";
+    const std::string L = fmt::format("n{}_", idx);
+    e.comment(fmt::format("{} iterations of 256 bytes, chunks of {} per stage{}", iters, chunk,
+                          f32 ? ", computed in f32" : ""));
+    e("mul x5, x1, {}", iters);
+    e("div x5, x5, x2");  // this block's first iteration
+    e("add x6, x1, 1");
+    e("mul x6, x6, {}", iters);
+    e("div x6, x6, x2");  // and its end
+    for (int s = 0; s < 2; ++s) {
+      e("set_flag PIPE_V, PIPE_MTE2, EVENT_ID{}", s);  // input buffers free
+      e("set_flag PIPE_MTE3, PIPE_V, EVENT_ID{}", s);  // output buffers free
+    }
+    e("bge x5, x6, {}done", L);
+    e.label(L + "loop");
+    for (int s = 0; s < 2; ++s) {
+      e.comment(fmt::format("stage {}", s));
+      e("sub x8, x6, x5");
+      e("min x7, x8, {}", chunk);  // iterations of this chunk
+      e("shl x9, x7, 3");          // its 32-byte blocks
+      e("shl x10, x5, 8");         // its byte offset
+      e("wait_flag PIPE_V, PIPE_MTE2, EVENT_ID{}", s);
+      e("add x11, x10, {}", X);
+      e("copy_gm_to_ubuf ub[{}], gm[x11], nburst=1, burst=x9", xb[s]);
+      if (binary) {
+        e("add x11, x10, {}", Y);
+        e("copy_gm_to_ubuf ub[{}], gm[x11], nburst=1, burst=x9", yb[s]);
+      }
+      e("set_flag PIPE_MTE2, PIPE_V, EVENT_ID{}", s);
+      e("wait_flag PIPE_MTE2, PIPE_V, EVENT_ID{}", s);
+      e("wait_flag PIPE_MTE3, PIPE_V, EVENT_ID{}", s);
+      if (!f32) {
+        if (binary)
+          e("{}.{} ub[{}], ub[{}], ub[{}], repeat=x7", op, ty, zb[s], xb[s], yb[s]);
+        else
+          e("{}.{} ub[{}], ub[{}], repeat=x7", op, ty, zb[s], xb[s]);
+      } else {
+        e("shl x12, x7, 1");  // f32 iterations
+        e("vconv.f32.{} ub[{}], ub[{}], repeat=x12, src0_rep=4", ty, x32, xb[s]);
+        if (binary) e("vconv.f32.{} ub[{}], ub[{}], repeat=x12, src0_rep=4", ty, y32, yb[s]);
+        e("pipe_barrier PIPE_V");
+        if (binary)
+          e("{}.f32 ub[{}], ub[{}], ub[{}], repeat=x12", op, x32, x32, y32);
+        else
+          e("{}.f32 ub[{}], ub[{}], repeat=x12", op, x32, x32);
+        e("pipe_barrier PIPE_V");
+        e("vconv.{}.f32 ub[{}], ub[{}], repeat=x12, dst_rep=4", ty, zb[s], x32);
+      }
+      e("set_flag PIPE_V, PIPE_MTE2, EVENT_ID{}", s);
+      e("set_flag PIPE_V, PIPE_MTE3, EVENT_ID{}", s);
+      e("wait_flag PIPE_V, PIPE_MTE3, EVENT_ID{}", s);
+      e("add x11, x10, {}", Z);
+      e("copy_ubuf_to_gm gm[x11], ub[{}], nburst=1, burst=x9", zb[s]);
+      e("set_flag PIPE_MTE3, PIPE_V, EVENT_ID{}", s);
+      e("add x5, x5, x7");
+      if (s == 0)
+        e("bge x5, x6, {}done", L);
+      else
+        e("blt x5, x6, {}loop", L);
+    }
+    e.label(L + "done");
+    for (int s = 0; s < 2; ++s) {
+      e("wait_flag PIPE_V, PIPE_MTE2, EVENT_ID{}", s);
+      e("wait_flag PIPE_MTE3, PIPE_V, EVENT_ID{}", s);
+    }
+  }
+
+  std::string name_;
+  DavinciParams p_;
+};
+
+const bool registered =
+    register_target(TargetInfo{"davinci", [](const ArchConfig& cfg) -> std::unique_ptr<Target> {
+                                 return std::make_unique<DavinciTarget>(cfg);
+                               }});
+
+}  // namespace
+}  // namespace xpusim::compiler::davinci
