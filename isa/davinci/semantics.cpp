@@ -884,6 +884,18 @@ void check(const Instr& in, const std::string& who) {
   }
 }
 
+std::vector<VectorOperand> vector_geometry(const Instr& in) {
+  std::vector<VectorOperand> v;
+  if (!is_vector(in.op)) return v;
+  const VecShape sh = vec_shape(in);
+  const Addr* addrs[] = {&in.dst, &in.src0, &in.src1};
+  for (int i = 0; i < vector_operands(in.op); ++i)
+    if (!(i == 0 && is_reduce(in.op)))
+      v.push_back({i == 0, u(addrs[i]->at), u(in.blk[i]), u(in.rep[i]),
+                   uint32_t(sh.elems * uint64_t(sh.es[i]) / kBlock)});
+  return v;
+}
+
 void accesses(const Instr& in, std::vector<Range>& out) {
   const size_t start = out.size();
   switch (in.op) {

@@ -34,6 +34,18 @@ void check(const Instr& in, const std::string& who);
 // elements count as accessed (its whole blocks). For bounds checks and race detection.
 void accesses(const Instr& in, std::vector<Range>& out);
 
+// A vector op's operands as the UB's banks see them (the timing model's bank conflicts): per
+// operand (dst, then the sources the op reads), whether it is written, its byte address, its
+// block and repeat strides in 32-byte blocks, and the blocks it touches per iteration (a
+// reduction's dst, one element per iteration, is left out). Empty for an instruction that is not
+// a vector op.
+struct VectorOperand {
+  bool write;
+  uint64_t addr, blk, rep;
+  uint32_t blocks;
+};
+std::vector<VectorOperand> vector_geometry(const Instr& in);
+
 // The 128-bit vector mask: bit e of an iteration's elements (word 0: bits 0-63).
 using Mask = std::array<uint64_t, 2>;
 constexpr Mask kFullMask = {~uint64_t(0), ~uint64_t(0)};

@@ -27,6 +27,23 @@ uint64_t ceil_div(double bytes, double per_cycle) {
   return uint64_t(std::ceil(bytes / per_cycle));
 }
 
+// Cycles the UB's banks need to feed iteration r of a vector op its sources: the most distinct
+// 32-byte blocks any one bank serves (block b of the UB is in bank b mod banks), at least one.
+// The destination is written later in the pipeline and is not counted.
+uint64_t bank_cycles(const std::vector<isa::davinci::VectorOperand>& ops, uint64_t r, int banks,
+                     std::vector<uint64_t>& blocks, std::vector<uint32_t>& count) {
+  blocks.clear();
+  for (const auto& o : ops)
+    if (!o.write)
+      for (uint32_t j = 0; j < o.blocks; ++j) blocks.push_back(o.addr / 32 + r * o.rep + j * o.blk);
+  std::sort(blocks.begin(), blocks.end());
+  blocks.erase(std::unique(blocks.begin(), blocks.end()), blocks.end());
+  count.assign(size_t(banks), 0);
+  uint32_t most = 1;
+  for (const uint64_t b : blocks) most = std::max(most, ++count[size_t(b % uint64_t(banks))]);
+  return most;
+}
+
 bool slow_vector_op(Op op) {
   return op == Op::vexp || op == Op::vln || op == Op::vrec || op == Op::vsqrt || op == Op::vrsqrt ||
          op == Op::vdiv;
@@ -79,7 +96,10 @@ AiCore::AiCore(sc_core::sc_module_name name, const DavinciParams& p, const isa::
       dispatched_(stats.counter("dispatched", "instructions",
                                 "instructions the scalar unit dispatched to the pipes")),
       scalar_instrs_(stats.counter("scalar_instructions", "instructions",
-                                   "scalar and branch instructions the scalar unit ran")) {
+                                   "scalar and branch instructions the scalar unit ran")),
+      ub_conflicts_(stats.counter("ub_bank_conflict_cycles", "cycles",
+                                  "cycles vector iterations waited for a UB bank serving "
+                                  "several of their blocks")) {
   const bool functional = chip.gm != nullptr;
   const std::pair<Buf, int64_t> sizes[] = {{Buf::l1, p.l1_bytes},
                                            {Buf::l0a, p.l0a_bytes},
@@ -460,9 +480,24 @@ uint64_t AiCore::execute(int p, const Entry& e) {
       occupancy = std::max<uint64_t>(1, ceil_div(double(work) * 1024, p_.l0c_to_ub));
       done = t + occupancy + uint64_t(p_.vector_latency);
       break;
-    default: {  // vector ops
-      occupancy =
-          std::max<uint64_t>(1, work) * uint64_t(slow_vector_op(in.op) ? p_.vector_slow_cycles : 1);
+    default: {  // vector ops: each iteration as long as the slower of the unit and the banks
+      const auto geo = isa::davinci::vector_geometry(in);
+      const uint64_t unit = uint64_t(slow_vector_op(in.op) ? p_.vector_slow_cycles : 1);
+      // With one repeat stride, every iteration meets the banks alike: count the first only.
+      const bool uniform = std::all_of(geo.begin(), geo.end(),
+                                       [&](const auto& o) { return o.rep == geo.front().rep; });
+      occupancy = 0;
+      for (uint64_t r = 0; r < std::max<uint64_t>(1, work); ++r) {
+        const uint64_t banks =
+            bank_cycles(geo, uniform ? 0 : r, p_.ub_banks, bank_blocks_, bank_count_);
+        occupancy += std::max(unit, banks);
+        ub_conflicts_ += banks - 1;
+        if (uniform) {
+          occupancy *= std::max<uint64_t>(1, work);
+          ub_conflicts_ += (banks - 1) * (std::max<uint64_t>(1, work) - 1);
+          break;
+        }
+      }
       done = t + occupancy + uint64_t(p_.vector_latency);
       const Ty ty =
           in.op == Op::vconv && isa::davinci::ty_bytes(in.ty2) > isa::davinci::ty_bytes(in.ty)

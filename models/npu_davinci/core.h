@@ -144,7 +144,9 @@ class AiCore : public sc_core::sc_module {
   uint64_t total_cycles_ = 0;
   std::map<std::string, uint64_t> macs_, vector_elements_;
   LayerTracker layers_;
-  uint64_t &gm_read_, &gm_written_, &dispatched_, &scalar_instrs_;
+  uint64_t &gm_read_, &gm_written_, &dispatched_, &scalar_instrs_, &ub_conflicts_;
+  std::vector<uint64_t> bank_blocks_;  // scratch of bank_cycles
+  std::vector<uint32_t> bank_count_;
 };
 
 }  // namespace xpusim::davinci

@@ -32,6 +32,10 @@ const std::vector<ParamSpec>& param_specs() {
         int_param("buffer.l0c_bytes", "bytes", 256 << 10, "L0C buffer (cube's accumulators)", 1024),
         int_param("buffer.ub_bytes", "bytes", 256 << 10, "unified buffer (vector unit's operands)",
                   256),
+        int_param("buffer.ub_banks", "banks", 64,
+                  "banks of the unified buffer, 32-byte blocks interleaved over them: a vector "
+                  "iteration takes as many cycles as the most blocks one bank serves in it",
+                  1, 4096),
         real_param("path.gm_read", "bytes/cycle", 110,
                    "MTE2's read path from global memory (through the L2) per core", 1),
         real_param("path.gm_write", "bytes/cycle", 64,
@@ -96,6 +100,7 @@ DavinciParams::DavinciParams(const ParamValues& v)
       l0b_bytes(v.integer("buffer.l0b_bytes")),
       l0c_bytes(v.integer("buffer.l0c_bytes")),
       ub_bytes(v.integer("buffer.ub_bytes")),
+      ub_banks(int(v.integer("buffer.ub_banks"))),
       gm_read(v.real("path.gm_read")),
       gm_write(v.real("path.gm_write")),
       l1_to_l0a(v.real("path.l1_to_l0a")),

@@ -23,6 +23,7 @@ struct DavinciParams {
   int queue_depth, flag_depth;
   bool race_check;
   int64_t l1_bytes, l0a_bytes, l0b_bytes, l0c_bytes, ub_bytes;
+  int ub_banks;
   // Bytes per cycle of each path (docs/models/davinci.md).
   double gm_read, gm_write, l1_to_l0a, l1_to_l0b, l1_to_ub, l0c_to_ub, fix_to_gm;
   int scalar_cycles, mte1_latency, cube_latency, vector_latency, vector_slow_cycles;

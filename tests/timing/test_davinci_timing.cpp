@@ -86,6 +86,23 @@ TEST_CASE("DaVinci: a vector op takes one cycle per 256-byte iteration", "[timin
         32 * 4);  // davinci_lab: vector.slow_cycles 4
 }
 
+TEST_CASE("DaVinci: a vector iteration's sources in one UB bank take a cycle each", "[timing]") {
+  // davinci_lab: 64 banks of 32-byte blocks, so addresses 2048 bytes apart share a bank. A vadd
+  // whose two sources are 2048 bytes apart reads each bank twice per iteration: 2 cycles; 1024
+  // apart, once: 1 cycle. 16 iterations.
+  auto body = [](int src1) {
+    return kLoad + fmt::format("  vadd.f16 ub[32768], ub[0], ub[{}], repeat=16\n", src1);
+  };
+  const Run same = run("bank-same", kernel(body(2048))),
+            apart = run("bank-apart", kernel(body(1024)));
+  REQUIRE(same.cli.status == 0);
+  REQUIRE(apart.cli.status == 0);
+  CHECK(stat(same.stats, {"core0", "PIPE_V"}, "busy_cycles") == 32);
+  CHECK(stat(apart.stats, {"core0", "PIPE_V"}, "busy_cycles") == 16);
+  CHECK(stat(same.stats, {"core0"}, "ub_bank_conflict_cycles") == 16);
+  CHECK(stat(apart.stats, {"core0"}, "ub_bank_conflict_cycles") == 0);
+}
+
 TEST_CASE("DaVinci: a mad takes one cycle per 16x16x16 fractal step", "[timing]") {
   auto body = [](int m) {
     // L0A and L0B hold whatever (timing only); the cube runs m/16 * 2 * 4 fractal steps.

@@ -1,7 +1,8 @@
 // The DaVinci family's compiler target: a workload graph to one kernel of the DaVinci assembly
 // (isa/davinci) that every AI core runs as one block, splitting each op's work by its block
 // index, with a sync_all between ops. Kernels follow copy-in, compute, copy-out with two stages
-// of buffers synchronised by flags (docs/models/davinci.md, "The compiler target", says how each op is lowered).
+// of buffers synchronised by flags (docs/models/davinci.md, "The compiler target", says how each op
+// is lowered).
 //
 // Passes: "layout" (every tensor in global memory as zero-padded row-major matrices, so that the
 // cube's 16x16 fractals need no edge handling: Layout::padded), "lower" (the kernel's text,
@@ -445,12 +446,22 @@ class DavinciTarget final : public Target {
     // UB per stage: the inputs and the output in the 2-byte type; for bf16, two f32 scratch
     // buffers shared by the stages.
     const int64_t per_chunk = (binary ? 3 : 2) * 2 + (f32 ? (binary ? 4 : 2) : 0);
-    const int64_t chunk = std::min<int64_t>(f32 ? 127 : 255, p_.ub_bytes / (per_chunk * 256));
+    // The second source's buffers sit half the banks' span away from the first's, so that an
+    // iteration's two sources never share a bank (buffer.ub_banks).
+    const int64_t span = int64_t(p_.ub_banks) * 32;
+    const int64_t chunk =
+        std::min<int64_t>(f32 ? 127 : 255, (p_.ub_bytes - 2 * span) / (per_chunk * 256));
     if (chunk < 1) unsupported(n, name_, "the unified buffer is too small for one iteration");
     const int64_t cb = chunk * 256;
-    const int64_t xb[2] = {0, cb}, yb[2] = {2 * cb, 3 * cb};
-    const int64_t zb[2] = {(binary ? 4 : 2) * cb, (binary ? 5 : 3) * cb};
-    const int64_t x32 = (binary ? 6 : 4) * cb, y32 = x32 + 2 * cb;
+    auto apart = [span](int64_t from, int64_t at) {  // at, moved to half a span from `from`
+      return at + ((from + span / 2 - at) % span + span) % span;
+    };
+    const int64_t xb[2] = {0, cb};
+    const int64_t y0 = apart(0, 2 * cb);
+    const int64_t yb[2] = {y0, y0 + cb};
+    const int64_t z0 = binary ? y0 + 2 * cb : 2 * cb;
+    const int64_t zb[2] = {z0, z0 + cb};
+    const int64_t x32 = z0 + 2 * cb, y32 = apart(x32, x32 + 2 * cb);
     const uint64_t X = place[size_t(n.inputs[0])].addr,
                    Y = binary ? place[size_t(n.inputs[1])].addr : 0,
                    Z = place[size_t(n.outputs[0])].addr;
