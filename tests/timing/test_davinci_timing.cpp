@@ -236,3 +236,30 @@ TEST_CASE("DaVinci: the GEMM kernel's runs are deterministic and the trace has a
   CHECK_THAT(trace, Contains("\"AI core 7\""));
   CHECK_THAT(trace, Contains("\"PIPE_MTE1\""));
 }
+
+TEST_CASE("DaVinci: bad kernels and workloads give clear errors", "[timing]") {
+  // A misaligned fractal and a mad that is not whole fractals, at dispatch, naming the line.
+  const Run a = run("misaligned", kernel("  load_cbuf_to_ca l0a[256], l1[0], repeat=1\n"));
+  CHECK(a.cli.status == 1);
+  CHECK(has(a.cli,
+            "misaligned.s:3: load_cbuf_to_ca (core 0): the destination address must be "
+            "512-byte aligned (got l0a[256])"));
+  const Run m = run("mad17", kernel("  mad.f16 l0c[0], l0a[0], l0b[0], m=17, k=16, n=16\n"));
+  CHECK(m.cli.status == 1);
+  CHECK(has(m.cli, "mad17.s:3: mad (core 0): m must be a multiple of 16 (got 17)"));
+  // An event id out of range, when the kernel is read.
+  const Run e = run("event", kernel("  set_flag PIPE_MTE2, PIPE_V, EVENT_ID8\n"));
+  CHECK(e.cli.status == 1);
+  CHECK(has(e.cli, "event.s:3:31: expected an event (EVENT_ID0 to EVENT_ID7), found 'EVENT_ID8'"));
+  // A GEMM whose smallest tile does not fit the preset's buffers, when it is compiled.
+  const std::string dir = temp_dir("davinci-tile");
+  const std::string w = write_text(dir, "w.yaml",
+                                   "name: w\ninputs:\n  - {name: x, shape: [32, 32], dtype: bf16}\n"
+                                   "ops:\n  - {name: fc, op: gemm, inputs: [x], N: 32}\n");
+  const Cli t = run_cli({"run", "--arch", "davinci_lab", "--workload", w, "--set",
+                         "buffer.l0a_bytes=512", "--out", dir + "/out"});
+  CHECK(t.status == 1);
+  CHECK(has(t,
+            "w.yaml:5:5: op 'gemm' (node 'fc') cannot be lowered to target 'davinci_lab': no "
+            "16 x 16 x 16 tile fits this preset's buffers"));
+}
