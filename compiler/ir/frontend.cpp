@@ -224,8 +224,9 @@ void Builder::declare_input(const YAML::Node& y) {
   YAML::Node dt = m.value("dtype");
   t.dtype = parse_dtype(m.str("dtype"), doc_.loc(dt));
   if (t.dtype == DType::int32)
-    doc_.fail(dt, fmt::format("{}: dtype {} is not a workload dtype; expected int8, bf16 or fp32",
-                              m.what(), dtype_name(t.dtype)));
+    doc_.fail(dt,
+              fmt::format("{}: dtype {} is not a workload dtype; expected int8, bf16, fp16 or fp32",
+                          m.what(), dtype_name(t.dtype)));
   t.loc = doc_.loc(y);
   if (declared_.count(t.name))
     doc_.fail(m.value("name"), fmt::format("input '{}' is declared twice", t.name));

@@ -123,7 +123,7 @@ OpKind parse_op(const std::string& s, const SourceLoc& loc) {
 }
 
 bool op_supports_dtype(OpKind k, DType t) {
-  if (t == DType::bf16) return true;
+  if (t == DType::bf16 || t == DType::fp16) return true;
   if (t == DType::fp32) return k == OpKind::gemm || k == OpKind::matmul || k == OpKind::conv2d;
   if (t != DType::int8) return false;
   switch (k) {
@@ -142,7 +142,7 @@ bool op_supports_dtype(OpKind k, DType t) {
 
 std::string op_dtypes(OpKind k) {
   std::vector<std::string> v;
-  for (DType t : {DType::int8, DType::bf16, DType::fp32})
+  for (DType t : {DType::int8, DType::bf16, DType::fp16, DType::fp32})
     if (op_supports_dtype(k, t)) v.push_back(dtype_name(t));
   std::string s = v.back();
   if (v.size() > 1) s = fmt::format("{} or {}", fmt::join(v.begin(), v.end() - 1, ", "), s);

@@ -9,15 +9,16 @@
 // - pool: max over the window, padding excluded; avg divides by the number of elements inside
 //   the input (padding excluded from the count); int8 avg rounds half away from zero.
 // - add / mul on int8 saturate (no requantisation); relu on int8 is exact.
+// - fp16 ops are computed as the bf16 ones and rounded to fp16 (nearest even) instead.
 // - bf16 elementwise and row ops (gelu, silu via numeric::, softmax, layernorm, rmsnorm) compute
 //   in fp32/double and round to bf16 once. softmax subtracts the row maximum; layernorm uses
 //   the population variance: (x - mean) / sqrt(var + eps) * gamma + beta; rmsnorm:
 //   x / sqrt(mean(x^2) + eps) * gamma.
 // - attention, per batch and head (head h reads kv head h / (heads / kv_heads)):
 //   S = Q K^T * scale (scale 0 means 1/sqrt(d)) kept in fp32, not rounded to bf16;
-//   the causal mask hides key j > i + (skv - sq); P = softmax(S) rounded to bf16, since
-//   hardware with bf16 matmul operands must round P before P V; O = P V accumulated in fp32
-//   (double here) and rounded to bf16.
+//   the causal mask hides key j > i + (skv - sq); P = softmax(S) rounded to bf16 (fp16 for
+//   an fp16 op), since hardware with 2-byte matmul operands must round P before P V; O = P V
+//   accumulated in fp32 (double here) and rounded to bf16.
 // - Generated data (initial_values): graph inputs and weights by random_tensor with seed
 //   seed * 1000003 + tensor id; layernorm / rmsnorm gamma = 1 + 0.25 u and beta = 0.25 u,
 //   u uniform in [-1, 1], so normalised values keep their scale.
@@ -211,6 +212,11 @@ void eval_attention(const Graph& g, const Node& n, const Tensor& tq, const Tenso
   const std::vector<double> q = real_values(tq), k = real_values(tk), v = real_values(tv);
   const double scale = n.attrs.scale != 0 ? n.attrs.scale : 1.0 / std::sqrt(double(d.head_dim));
   const int64_t group = d.heads / d.kv_heads, D = d.head_dim;
+  // P rounded to the op's type (the matmul operand type of P V).
+  const auto p_rounded = [dt = out.dtype](double x) {
+    return dt == DType::fp16 ? double(numeric::f16_to_float(numeric::float_to_f16(float(x))))
+                             : double(numeric::bf16_to_float(numeric::float_to_bf16(float(x))));
+  };
   std::vector<double> p(static_cast<size_t>(d.seq_kv)), o(static_cast<size_t>(D));
   for (int64_t b = 0; b < d.batch; ++b) {
     for (int64_t h = 0; h < d.heads; ++h) {
@@ -232,7 +238,7 @@ void eval_attention(const Graph& g, const Node& n, const Tensor& tq, const Tenso
         for (int64_t j = 0; j <= last; ++j) sum += p[j] = std::exp(p[j] - m);
         std::fill(o.begin(), o.end(), 0.0);
         for (int64_t j = 0; j <= last; ++j) {
-          const double pj = numeric::bf16_to_float(numeric::float_to_bf16(float(p[j] / sum)));
+          const double pj = p_rounded(p[j] / sum);
           for (int64_t c = 0; c < D; ++c) o[c] += pj * vh[j * D + c];
         }
         for (int64_t c = 0; c < D; ++c) out.set(((b * d.heads + h) * d.seq_q + i) * D + c, o[c]);

@@ -67,6 +67,8 @@ double Tensor::get(int64_t i) const {
       return double(int32_t(load_le(p, 4)));
     case DType::bf16:
       return double(numeric::bf16_to_float(uint16_t(load_le(p, 2))));
+    case DType::fp16:
+      return double(numeric::f16_to_float(uint16_t(load_le(p, 2))));
     case DType::fp32: {
       uint32_t u = load_le(p, 4);
       float f;
@@ -91,6 +93,9 @@ void Tensor::set(int64_t i, double v) {
       break;
     case DType::bf16:
       store_le(p, numeric::float_to_bf16(float(v)), 2);
+      break;
+    case DType::fp16:
+      store_le(p, numeric::float_to_f16(float(v)), 2);
       break;
     case DType::fp32: {
       float f = float(v);

@@ -13,6 +13,7 @@ uint8_t tpu_dtype_code(DType t) {
     case DType::fp32:
       return 2;
     case DType::int32:
+    case DType::fp16:  // not a TPU type
       break;
   }
   return 3;

@@ -4,7 +4,7 @@
 
 namespace xpusim {
 namespace {
-const char* const kDtypeNames[] = {"int8", "int32", "bf16", "fp32"};
+const char* const kDtypeNames[] = {"int8", "int32", "bf16", "fp32", "fp16"};
 }  // namespace
 
 int dtype_size(DType t) {
@@ -12,6 +12,7 @@ int dtype_size(DType t) {
     case DType::int8:
       return 1;
     case DType::bf16:
+    case DType::fp16:
       return 2;
     case DType::int32:
     case DType::fp32:
@@ -25,9 +26,10 @@ const char* dtype_name(DType t) {
 }
 
 DType parse_dtype(const std::string& s, const SourceLoc& loc) {
-  for (int i = 0; i < 4; ++i)
+  for (int i = 0; i < 5; ++i)
     if (s == kDtypeNames[i]) return DType(i);
-  throw Error(loc, fmt::format("unknown dtype '{}'; expected one of: int8, int32, bf16, fp32", s));
+  throw Error(loc,
+              fmt::format("unknown dtype '{}'; expected one of: int8, int32, bf16, fp16, fp32", s));
 }
 
 }  // namespace xpusim

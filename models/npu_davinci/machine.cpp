@@ -236,8 +236,7 @@ const bool registered = register_family(FamilyInfo{
     [](const ArchConfig& cfg) -> std::unique_ptr<Machine> {
       return std::make_unique<DavinciMachine>(cfg);
     },
-    {},
-    false,
+    {"workloads/smoke/davinci-fp16.yaml"},
 });
 
 }  // namespace

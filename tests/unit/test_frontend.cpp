@@ -370,22 +370,24 @@ TEST_CASE("bad workloads give file:line and what was expected", "[unit]") {
   SECTION("dtype not allowed for the op") {
     std::string e = error_of(one_op("{name: s, op: softmax, shape: [4, 4], dtype: int8}"));
     CHECK_THAT(e, Catch::Contains("bad.yaml:3:") &&
-                      Catch::Contains("dtype int8 is not allowed; softmax takes bf16"));
+                      Catch::Contains("dtype int8 is not allowed; softmax takes bf16 or fp16"));
     e = error_of(one_op("{name: g, op: gelu, shape: [4], dtype: fp32}"));
-    CHECK_THAT(e, Catch::Contains("bad.yaml:3:") && Catch::Contains("gelu takes bf16"));
+    CHECK_THAT(e, Catch::Contains("bad.yaml:3:") && Catch::Contains("gelu takes bf16 or fp16"));
     e = error_of(one_op("{name: g, op: gemm, M: 4, N: 4, K: 4, dtype: int32}"));
-    CHECK_THAT(e,
-               Catch::Contains("bad.yaml:3:") && Catch::Contains("gemm takes int8, bf16 or fp32"));
+    CHECK_THAT(e, Catch::Contains("bad.yaml:3:") &&
+                      Catch::Contains("gemm takes int8, bf16, fp16 or fp32"));
     e = error_of(one_op("{name: g, op: gemm, M: 4, N: 4, K: 4, dtype: int4}"));
     CHECK_THAT(e, Catch::Contains("bad.yaml:3:") && Catch::Contains("unknown dtype 'int4'"));
     e = error_of(
         "name: bad\ninputs:\n  - {name: x, shape: [4], dtype: int32}\nops:\n"
         "  - {name: r, op: relu, inputs: [x]}\n");
-    CHECK_THAT(e, Catch::Contains("bad.yaml:3:") && Catch::Contains("expected int8, bf16 or fp32"));
+    CHECK_THAT(
+        e, Catch::Contains("bad.yaml:3:") && Catch::Contains("expected int8, bf16, fp16 or fp32"));
     e = error_of(
         "name: bad\ninputs:\n  - {name: x, shape: [4], dtype: fp32}\nops:\n"
         "  - {name: r, op: relu, inputs: [x]}\n");
-    CHECK_THAT(e, Catch::Contains("bad.yaml:5:") && Catch::Contains("relu takes int8 or bf16"));
+    CHECK_THAT(e,
+               Catch::Contains("bad.yaml:5:") && Catch::Contains("relu takes int8, bf16 or fp16"));
   }
   SECTION("inputs of different dtypes") {
     std::string e = error_of(
@@ -526,22 +528,24 @@ ops:
 }
 
 TEST_CASE("dtype and op names round-trip", "[unit]") {
-  for (DType t : {DType::int8, DType::int32, DType::bf16, DType::fp32})
+  for (DType t : {DType::int8, DType::int32, DType::bf16, DType::fp32, DType::fp16})
     CHECK(parse_dtype(dtype_name(t), SourceLoc{}) == t);
+  CHECK(dtype_size(DType::fp16) == 2);
   CHECK(dtype_size(DType::int8) == 1);
   CHECK(dtype_size(DType::bf16) == 2);
   CHECK(dtype_size(DType::int32) == 4);
   CHECK(dtype_size(DType::fp32) == 4);
   for (int k = 0; k <= int(OpKind::attention); ++k)
     CHECK(parse_op(op_name(OpKind(k)), SourceLoc{}) == OpKind(k));
-  CHECK_THROWS_WITH(parse_dtype("fp16", SourceLoc{"f.yaml", 2, 3}),
-                    Catch::StartsWith("f.yaml:2:3: unknown dtype 'fp16'"));
+  CHECK_THROWS_WITH(parse_dtype("fp8", SourceLoc{"f.yaml", 2, 3}),
+                    Catch::StartsWith("f.yaml:2:3: unknown dtype 'fp8'"));
   CHECK(op_supports_dtype(OpKind::mul, DType::int8));
   CHECK_FALSE(op_supports_dtype(OpKind::gelu, DType::int8));
   CHECK_FALSE(op_supports_dtype(OpKind::softmax, DType::fp32));
   CHECK(op_supports_dtype(OpKind::gemm, DType::fp32));
-  CHECK(op_dtypes(OpKind::conv2d) == "int8, bf16 or fp32");
-  CHECK(op_dtypes(OpKind::gelu) == "bf16");
+  CHECK(op_dtypes(OpKind::conv2d) == "int8, bf16, fp16 or fp32");
+  CHECK(op_dtypes(OpKind::gelu) == "bf16 or fp16");
+  CHECK(op_supports_dtype(OpKind::softmax, DType::fp16));
   TensorInfo t;
   t.shape = {2, 3, 4};
   t.dtype = DType::bf16;

@@ -68,6 +68,17 @@ TEST_CASE("tensor elements by dtype", "[unit]") {
   CHECK(b.data[0] == 0x80);  // 1.0 = 0x3f80, little-endian
   CHECK(b.data[1] == 0x3f);
 
+  Tensor h({3}, DType::fp16);
+  REQUIRE(h.data.size() == 6);
+  h.set(0, 1.0 + 1.0 / 2048);  // a tie: to even, 1.0
+  h.set(1, 1.0 + 3.0 / 2048);  // a tie: to even, 1 + 2^-9
+  h.set(2, 70000.0);           // beyond the largest fp16 (65504): infinity
+  CHECK(h.get(0) == 1.0);
+  CHECK(h.get(1) == 1.0 + 1.0 / 512);
+  CHECK(std::isinf(h.get(2)));
+  CHECK(h.data[0] == 0x00);  // 1.0 = 0x3c00, little-endian
+  CHECK(h.data[1] == 0x3c);
+
   Tensor i32({1}, DType::int32);
   i32.set(0, 0x01020304);
   CHECK(i32.data == std::vector<uint8_t>{4, 3, 2, 1});

@@ -148,10 +148,10 @@ class DavinciTarget final : public Target {
                     "the DaVinci target lowers gemm, matmul, add, mul and relu so far (the rest "
                     "of the op vocabulary is to come)");
     }
-    if (t != DType::bf16)
+    if (t != DType::fp16 && t != DType::bf16)
       unsupported(
           n, name_,
-          fmt::format("the DaVinci target lowers 2-byte float ops so far, not {}", dtype_name(t)));
+          fmt::format("the DaVinci target lowers fp16 and bf16 ops so far, not {}", dtype_name(t)));
     if (t == DType::bf16 && (n.kind == OpKind::gemm || n.kind == OpKind::matmul) && !p_.bf16)
       unsupported(n, name_, "this preset's cube has no bf16 (core.bf16 is false)");
   }

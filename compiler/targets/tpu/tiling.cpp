@@ -95,7 +95,9 @@ class Tiler {
   DType dtype_of(const Node& n, DType t) const {
     if (t == DType::int8) return DType::int8;
     if (t == DType::bf16) return DType::bf16;
-    unsupported(n, fmt::format("dtype {} is not a TPU operand type", dtype_name(t)));
+    unsupported(n, fmt::format("dtype {} is not a TPU operand type (the TPU target runs int8 "
+                               "and bf16, and fp32 GEMM operands)",
+                               dtype_name(t)));
   }
 
   // A GEMM's operand type: also fp32, which the arrays multiply in bf16 passes.
