@@ -39,6 +39,13 @@ RunResult results_of(const Machine& m, MachineRun&& run) {
     it->count += c.count;
     if (c.op_class == "mac") r.macs += c.count;
   }
+  // The matrix peak of the dtype that did most of the run's MACs (a GPU's or an NPU's peak
+  // differs by dtype); without MACs, the largest.
+  const OpResult* most = nullptr;
+  for (const OpResult& o : r.ops)
+    if (o.op_class == "mac" && o.count && o.peak_per_cycle > 0 && (!most || o.count > most->count))
+      most = &o;
+  if (most) r.peak_macs_per_cycle = most->peak_per_cycle;
   r.offchip_read_bytes = run.offchip_read_bytes;
   r.offchip_written_bytes = run.offchip_written_bytes;
   r.onchip_bytes = run.onchip_bytes;
