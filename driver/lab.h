@@ -4,8 +4,8 @@
 // shows an expected value only for an answer that is already right, unless asked by an
 // instructor) and the registry of lab kinds. A kind registers itself where its
 // machinery lives: `layers` (lab 01) in driver/lab_layers.cpp, `rtl` (lab 02) with the
-// systolic-array RTL in rtl/systolic/lab_rtl.cpp, `gpu` (lab 03: PTX kernels on a GPU preset)
-// in driver/lab_gpu.cpp.
+// systolic-array RTL in rtl/systolic/lab_rtl.cpp, `kernel` (lab 03: PTX kernels on a GPU preset;
+// lab 04: DaVinci assembly on a DaVinci preset) in driver/lab_kernel.cpp.
 #pragma once
 
 #include <yaml-cpp/yaml.h>

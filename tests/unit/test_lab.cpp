@@ -180,7 +180,7 @@ TEST_CASE("lab check (rtl): malformed answers and lab files name file:line", "[u
 TEST_CASE("lab check (rtl): without Verilator the lab is a clear error", "[unit]") {
   check_error(run_cli({"lab", "check", "--instructor", "--print-expected", "--lab", kLab02}),
               kLab02 + "/lab.yaml",
-              "kind 'rtl' is not a lab kind of this build (gpu, layers; layers is the default). "
+              "kind 'rtl' is not a lab kind of this build (kernel, layers; layers is the default). "
               "The rtl kind needs a build with Verilator");
 }
 

@@ -25,6 +25,7 @@ namespace {
 const std::string kLab01 = std::string(XPUSIM_SOURCE_DIR) + "/docs/labs/01-systolic-dataflows";
 const std::string kLab02 = std::string(XPUSIM_SOURCE_DIR) + "/docs/labs/02-rtl-pe";
 const std::string kLab03 = std::string(XPUSIM_SOURCE_DIR) + "/docs/labs/03-gpu-sm";
+const std::string kLab04 = std::string(XPUSIM_SOURCE_DIR) + "/docs/labs/04-davinci-pipelines";
 
 std::string expected_answers(const std::string& lab) {
   const Cli r = run_cli({"lab", "check", "--instructor", "--print-expected", "--lab", lab});
@@ -231,7 +232,7 @@ TEST_CASE("lab check complains about the answers in the student's language", "[u
 }
 
 TEST_CASE("the students' READMEs hold no instructor material", "[unit]") {
-  for (const std::string& lab : {kLab01, kLab02, kLab03}) {
+  for (const std::string& lab : {kLab01, kLab02, kLab03, kLab04}) {
     CHECK(fs::is_regular_file(lab + "/instructor.md"));
     CHECK(fs::is_regular_file(lab + "/instructor.zh.md"));
     for (const char* name : {"README.md", "README.zh.md", "lab.yaml", "answers-template.yaml"}) {
@@ -245,6 +246,7 @@ TEST_CASE("the students' READMEs hold no instructor material", "[unit]") {
       CHECK(text.find("prod_q <= prod;") == std::string::npos);  // lab 02's solution
       CHECK(text.find("12, 16, 20") == std::string::npos);       // lab 02's answers
       CHECK(text.find("30720") == std::string::npos);  // lab 03's data-path bound of hgemm
+      CHECK(text.find("5492") == std::string::npos);   // lab 04's prediction of vadd_double
     }
   }
 }

@@ -1,4 +1,4 @@
-// `xpusim lab check` for lab 03 (inside an SM, kind gpu): the expected answers it prints score
+// `xpusim lab check` for lab 03 (inside an SM, kind kernel): the expected answers it prints score
 // full marks; the simple model the README teaches (latency over busy cycles, pipe and data-path
 // bounds) lands within the tolerances; wrong answers fail with the hints for the mistakes the
 // lab warns of, in English and Chinese; the blank template reports every question unanswered
@@ -18,7 +18,7 @@
 #include <utility>
 #include <vector>
 
-#include "tests/support.h"
+#include "tests/lab_support.h"
 
 using namespace xpusim::test;
 namespace fs = std::filesystem;
@@ -26,47 +26,6 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::string kLab03 = std::string(XPUSIM_SOURCE_DIR) + "/docs/labs/03-gpu-sm";
-
-// The answers file the checker prints with --print-expected.
-std::string expected_answers() {
-  const Cli r = run_cli({"lab", "check", "--instructor", "--print-expected", "--lab", kLab03});
-  INFO(r.output);
-  REQUIRE(r.status == 0);
-  return r.output;
-}
-
-Cli check(const std::string& dir, const std::string& name, const std::string& answers) {
-  return run_cli({"lab", "check", write_text(dir, name, answers)});
-}
-
-// Sets the answer to `question` (a line "  question: value") in an answers file.
-void set_answer(std::string& text, const std::string& question, const std::string& value) {
-  const std::string key = "  " + question + ": ";
-  const size_t at = text.find(key);
-  REQUIRE(at != std::string::npos);
-  const size_t end = text.find('\n', at);
-  text.replace(at + key.size(), end - at - key.size(), value);
-}
-
-// The line of a report's table that starts with `question`; "" when there is none.
-std::string row(const Cli& r, const std::string& question) {
-  std::stringstream s(r.output);
-  for (std::string line; std::getline(s, line);)
-    if (line.rfind(question + " ", 0) == 0) return line;
-  return "";
-}
-
-// The ```sh blocks of a README, in order.
-std::vector<std::string> sh_blocks(const std::string& readme) {
-  const std::string text = read_text(readme);
-  std::vector<std::string> blocks;
-  for (size_t at = text.find("```sh\n"); at != std::string::npos; at = text.find("```sh\n", at)) {
-    const size_t stop = text.find("```\n", at + 6);
-    blocks.push_back(text.substr(at + 6, stop - at - 6));
-    at = stop;
-  }
-  return blocks;
-}
 
 // x with three decimals.
 std::string fmt_fixed3(double x) {
@@ -77,21 +36,10 @@ std::string fmt_fixed3(double x) {
   return s.str();
 }
 
-// Every statistic of a stats.json by path (group.name), with cycles and macs.
-std::map<std::string, double> stats_of(const std::string& file) {
-  const nlohmann::json j = nlohmann::json::parse(std::ifstream(file));
-  std::map<std::string, double> out = {{"cycles", j.at("total_cycles").get<double>()},
-                                       {"macs", j.at("macs").get<double>()}};
-  for (const auto& [group, g] : j.at("stats").at("groups").items())
-    for (const auto& [name, s] : g.at("stats").items())
-      if (s.at("value").is_number()) out[group + "." + name] = s.at("value").get<double>();
-  return out;
-}
-
 }  // namespace
 
 TEST_CASE("lab check (gpu): the expected answers score full marks", "[unit]") {
-  const std::string answers = expected_answers();
+  const std::string answers = expected_answers(kLab03);
   // docs/labs/03-gpu-sm/instructor.md: occupancy from the documented limits, wavefronts from
   // the banks, instruction counts from M N K.
   for (const char* line :
@@ -112,7 +60,7 @@ TEST_CASE("lab check (gpu): the expected answers score full marks", "[unit]") {
 }
 
 TEST_CASE("lab check (gpu): the README's model predictions are within the tolerances", "[unit]") {
-  std::string answers = expected_answers();
+  std::string answers = expected_answers(kLab03);
   // Latency 4 over 2 busy cycles: two warps per sub-partition fill the FP32 pipe, more queue;
   // four chains run at the pipe's pace. GEMM: 262144 FP32-pipe cycles for sgemm against
   // 30720 data-path cycles per SM for hgemm (instructor.md).
@@ -139,7 +87,7 @@ TEST_CASE("lab check (gpu): the README's model predictions are within the tolera
 }
 
 TEST_CASE("lab check (gpu): wrong answers fail with hints, in English and Chinese", "[unit]") {
-  std::string answers = expected_answers();
+  std::string answers = expected_answers(kLab03);
   set_answer(answers, "occ_chain_blocks", "32");  // the warps
   set_answer(answers, "occ_chain_limit", "threads");
   set_answer(answers, "occ_b32_warps", "17");
@@ -242,55 +190,41 @@ TEST_CASE("lab check (gpu): malformed answers name file:line in the student's la
 }
 
 TEST_CASE("lab check (gpu): malformed lab definitions name file:line", "[unit]") {
-  const std::string dir = temp_dir("lab-gpu-badlab");
-  fs::create_directory_symlink(kLab03 + "/kernels", dir + "/kernels");
-  const std::string good = read_text(kLab03 + "/lab.yaml");
-  auto print = [&](const std::string& lab) {
-    const std::string file = write_text(dir, "lab.yaml", lab);
-    return run_cli(
-        {"lab", "check", "--custom-lab", "--instructor", "--print-expected", "--lab", file});
+  const std::string dir = lab_copy_dir("lab-gpu-badlab", kLab03);
+  auto print = [&](const std::string& from, const std::string& to) {
+    return print_changed_lab(dir, kLab03, from, to);
   };
   SECTION("a question about a launch that does not exist") {
-    std::string lab = good;
-    replace_first(lab, "run: chain_w8, stat: occupancy.blocks_per_sm",
-                  "run: chain_w9, stat: occupancy.blocks_per_sm");
-    const Cli r = print(lab);
+    const Cli r = print("run: chain_w8, stat: occupancy.blocks_per_sm",
+                        "run: chain_w9, stat: occupancy.blocks_per_sm");
     INFO(r.output);
     CHECK(r.status == 1);
     CHECK(has(r, dir + "/lab.yaml:"));
     CHECK(has(r, "question occ_chain_blocks: run: no launch named 'chain_w9'"));
   }
   SECTION("a statistic that no run reports") {
-    std::string lab = good;
-    replace_first(lab, "stat: shared.wavefronts, match: exact",
-                  "stat: shared.wavefront, match: exact");
-    const Cli r = print(lab);
+    const Cli r =
+        print("stat: shared.wavefronts, match: exact", "stat: shared.wavefront, match: exact");
     INFO(r.output);
     CHECK(r.status == 1);
     CHECK(
         has(r, "question banks_unpadded: launch 'transpose' has no statistic 'shared.wavefront'"));
   }
-  SECTION("a missing PTX file") {
-    std::string lab = good;
-    replace_first(lab, "ptx: kernels/hgemm.ptx", "ptx: kernels/hgemm2.ptx");
-    const Cli r = print(lab);
+  SECTION("a missing kernel file") {
+    const Cli r = print("kernel: kernels/hgemm.ptx", "kernel: kernels/hgemm2.ptx");
     INFO(r.output);
     CHECK(r.status == 1);
-    CHECK(has(r, "launch hgemm: no PTX file"));
+    CHECK(has(r, "launch hgemm: no kernel file"));
   }
   SECTION("a ratio without a tolerance") {
-    std::string lab = good;
-    replace_first(lab, "stat: cycles, match: relative, tolerance: 0.1,",
-                  "stat: cycles, match: relative,");
-    const Cli r = print(lab);
+    const Cli r =
+        print("stat: cycles, match: relative, tolerance: 0.1,", "stat: cycles, match: relative,");
     INFO(r.output);
     CHECK(r.status == 1);
     CHECK(has(r, "missing 'tolerance'"));
   }
   SECTION("a launch that fails names the launch and the command") {
-    std::string lab = good;
-    replace_first(lab, "grid: \"2,2\", block: 128", "grid: \"2,2\", block: 2048");
-    const Cli r = print(lab);
+    const Cli r = print("grid: \"2,2\", block: 128", "grid: \"2,2\", block: 2048");
     INFO(r.output);
     CHECK(r.status == 1);
     CHECK(has(r, "running launch 'hgemm'"));
@@ -318,22 +252,15 @@ TEST_CASE("lab 03's PTX files all load", "[unit]") {
 }
 
 TEST_CASE("lab 03: the README's commands give the values the checker grades", "[unit]") {
-  const std::vector<std::string> en = sh_blocks(kLab03 + "/README.md");
-  CHECK(en == sh_blocks(kLab03 + "/README.zh.md"));  // both languages run the same commands
-  std::string script = "set -e\n";
-  for (const std::string& b : en)
-    if (b.find("lab check") == std::string::npos) script += b;  // grading: below
-  replace_first(script, "x=build/release/cli/xpusim\n", std::string("x=") + XPUSIM_BINARY + "\n");
+  CHECK(sh_blocks(kLab03 + "/README.md") == sh_blocks(kLab03 + "/README.zh.md"));  // the same
   const std::string dir = temp_dir("lab03-readme");
-  fs::create_directory_symlink(fs::path(XPUSIM_SOURCE_DIR) / "docs", fs::path(dir) / "docs");
-  write_text(dir, "readme.sh", script);
-  const Cli run = run_command({"bash", "readme.sh"}, dir);
+  const Cli run = run_readme(kLab03 + "/README.md", dir);
   INFO(run.output);
   REQUIRE(run.status == 0);
 
   // Every question of lab.yaml, from the students' runs (results/lab03/<launch>), against the
   // checker's expected value.
-  const YAML::Node expected = YAML::Load(expected_answers())["answers"];
+  const YAML::Node expected = YAML::Load(expected_answers(kLab03))["answers"];
   const YAML::Node lab = YAML::LoadFile(kLab03 + "/lab.yaml");
   auto stats = [&](const std::string& launch) {
     const std::string file = dir + "/results/lab03/" + launch + "/stats.json";

@@ -1,15 +1,18 @@
-// Labs of kind `gpu` (lab 03) for `xpusim lab check`; driver/lab.* holds what every kind
-// shares.
+// Labs of kind `kernel` for `xpusim lab check`: kernels launched on a preset, PTX on a GPU
+// preset (lab 03) or DaVinci assembly on a DaVinci preset (lab 04); driver/lab.* holds what
+// every kind shares.
 //
-// A `gpu` lab folder (docs/labs/<lab>/) holds lab.yaml (the GPU preset, the kernel launches
-// and the questions asked about them, with their tolerances), the kernels (CUDA sources and
-// the PTX nvcc made of them) and answers-template.yaml, the file students fill. The expected
-// values come from the simulator, not from formulas written again here: every launch is run as
-// `xpusim run --kernel` exactly as the lab's README tells students to run it (this same binary,
-// one child process per launch, as lab 01's kind does, so they run in parallel), with
-// zero-filled files for its buffers, and the questions read its stats.json. A question is one
-// statistic of a launch (the occupancy's limit, read from the run's note, is the one answer in
-// words), that statistic divided by a constant, or the ratio of the statistic in two launches.
+// A `kernel` lab folder (docs/labs/<lab>/) holds lab.yaml (the preset, the kernel launches and
+// the questions asked about them, with their tolerances), the kernels and answers-template.yaml,
+// the file students fill. The expected values come from the simulator, not from formulas written
+// again here: every launch is run as `xpusim run --kernel` exactly as the lab's README tells
+// students to run it (this same binary, one child process per launch, as lab 01's kind does, so
+// they run in parallel), with zero-filled files for its buffers, and the questions read its
+// stats.json. A question is one statistic of a launch, that statistic divided by a constant, or
+// the ratio of the statistic in two launches; two statistics are answered in words: the limit
+// of a GPU launch's occupancy (read from the run's note) and, for a launch that is to fail with
+// a race report, the pair of pipes the report finds unordered (read from its message, with the
+// bytes of the race).
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 #include <nlohmann/json.hpp>
@@ -21,7 +24,10 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <regex>
+#include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "driver/child.h"
@@ -45,18 +51,25 @@ struct Arg {
 // A kernel launch: what `xpusim run --kernel` is given.
 struct Launch {
   std::string name;
-  std::string path;  // the PTX file (lab.yaml names it relative to its folder)
-  std::string entry, grid, block;
+  std::string path;  // the kernel file (lab.yaml names it relative to its folder)
+  std::string entry, grid;
+  std::string block;    // threads per block (GPU); "" for families without (DaVinci)
   uint64_t shared = 0;  // dynamic shared memory per block (--shared)
   std::vector<Arg> args;
+  // A line to delete from the kernel first, as a lab has students delete one (`drop:`): the
+  // kernel's one line that reads this, without the blanks around it; "" for none.
+  std::string drop;
+  bool race = false;  // the run is to fail with a race report (`expect: race`)
   SourceLoc loc;
 };
 
 enum class Match { exact, absolute, relative };
 
-// The statistic whose answer is a word: what limits the occupancy.
-const char kLimit[] = "occupancy.limit";
-// Its answers, and the Chinese words taken for them.
+// The statistics answered in words: what a run names rather than a number it counts.
+const char kLimit[] = "occupancy.limit";  // what limits a GPU launch's occupancy
+const char kRaceFlags[] = "race.flags";   // the pipes a race report finds unordered
+
+// The occupancy limits, and the words taken for them.
 const std::vector<std::string> kLimits = {"blocks", "warps", "threads", "registers",
                                           "shared memory"};
 const std::vector<std::pair<std::string, std::string>> kLimitAliases = {
@@ -65,40 +78,129 @@ const std::vector<std::pair<std::string, std::string>> kLimitAliases = {
     {"线程", "threads"},          {"寄存器", "registers"},
     {"共享内存", "shared memory"}};
 
+// An answer for kLimit as the run names it; "" when it is none of the limits.
+std::string limit_answer(const std::string& text) {
+  std::string w = text;
+  std::transform(w.begin(), w.end(), w.begin(),
+                 [](unsigned char c) { return c < 0x80 ? char(std::tolower(c)) : char(c); });
+  for (const auto& [alias, limit] : kLimitAliases)
+    if (w == alias) w = limit;
+  return std::find(kLimits.begin(), kLimits.end(), w) == kLimits.end() ? "" : w;
+}
+
+// An answer for kRaceFlags as "PIPE_A -> PIPE_B"; "" when it is not two pipes. Taken: the pipes
+// with or without PIPE_, in any case, separated by "->", "→", "," or spaces.
+std::string pipe_pair_answer(const std::string& text) {
+  static const std::vector<std::string> pipes = {"S", "V", "M", "MTE1", "MTE2", "MTE3", "FIX"};
+  std::string t = text;
+  for (const std::string_view sep : {"->", "→", ","})
+    for (size_t at = t.find(sep); at != std::string::npos; at = t.find(sep))
+      t.replace(at, sep.size(), " ");
+  std::istringstream words(t);
+  std::vector<std::string> pair;
+  for (std::string w; words >> w;) {
+    std::transform(w.begin(), w.end(), w.begin(),
+                   [](unsigned char c) { return c < 0x80 ? char(std::toupper(c)) : char(c); });
+    if (w.rfind("PIPE_", 0) == 0) w = w.substr(5);
+    if (std::find(pipes.begin(), pipes.end(), w) == pipes.end()) return "";
+    pair.push_back("PIPE_" + w);
+  }
+  return pair.size() == 2 ? pair[0] + " -> " + pair[1] : "";
+}
+
+// A statistic answered in words, and how an answer to it is read.
+struct WordStat {
+  const char* stat;
+  std::string (*answer)(const std::string&);  // the canonical answer, "" when not one
+  Text forms;                                 // the answers taken, for the complaint about another
+  const char* missing;                        // what a launch that gives none lacks
+};
+const std::vector<WordStat> kWordStats = {
+    {kLimit,
+     limit_answer,
+     {"one of blocks, warps, threads, registers, shared memory",
+      "blocks, warps, threads, registers, shared memory 之一（或 线程块、线程束、线程、寄存器、"
+      "共享内存）"},
+     "occupancy limit"},
+    {kRaceFlags,
+     pipe_pair_answer,
+     {"two pipes in the report's order (e.g. PIPE_MTE3 -> PIPE_MTE2)",
+      "两个流水线，按报告中的先后（例如 PIPE_MTE3 -> PIPE_MTE2）"},
+     "race between two pipes of a core (a launch with `expect: race`)"}};
+
+const WordStat* word_stat(const std::string& stat) {
+  for (const WordStat& w : kWordStats)
+    if (stat == w.stat) return &w;
+  return nullptr;
+}
+
 struct Question {
   std::string name;
   std::string run, over;  // the launch, and the one whose statistic divides it (or "")
-  std::string stat;       // cycles, macs, occupancy.limit or a path in stats.json's tree
+  std::string stat;       // cycles, macs, a path in stats.json's tree, or a word statistic
   double per = 1;         // the statistic is divided by this
   Match match = Match::exact;
   double tolerance = 0;       // absolute: largest |given - expected|; relative: of |expected|
   std::string what, what_zh;  // the quantity in words
   SourceLoc loc;
-  bool words() const { return stat == kLimit; }
+  bool words() const { return word_stat(stat) != nullptr; }
 };
 
-struct GpuLab {
+struct KernelLab {
   LabHead head;
   std::string preset;
   std::vector<Launch> launches;
   std::vector<Question> questions;
 };
 
+// The text of a kernel file without its lines that read `drop` (without the blanks around
+// them), and how many there were.
+std::pair<std::string, size_t> kernel_without(const std::string& file, const std::string& drop) {
+  std::ifstream in(file);
+  std::string text, line;
+  size_t dropped = 0;
+  while (std::getline(in, line)) {
+    const size_t first = line.find_first_not_of(" \t\r");
+    const size_t last = line.find_last_not_of(" \t\r");
+    if (first != std::string::npos && line.substr(first, last + 1 - first) == drop)
+      ++dropped;
+    else
+      text += line + "\n";
+  }
+  return {text, dropped};
+}
+
 Launch load_launch(const std::string& f, const YAML::Node& l, const fs::path& dir) {
-  only_keys(f, l, "a launch", {"name", "ptx", "entry", "grid", "block", "shared", "args"});
+  only_keys(f, l, "a launch",
+            {"name", "kernel", "drop", "entry", "grid", "block", "shared", "args", "expect"});
   Launch x;
   x.loc = loc_of(f, l);
   x.name = scalar(f, need(f, l, "name", "a launch"), "name");
   const std::string what = "launch " + x.name;
-  const YAML::Node ptx = need(f, l, "ptx", what);
-  x.path = (dir / scalar(f, ptx, "ptx")).string();
+  const YAML::Node kernel = need(f, l, "kernel", what);
+  x.path = (dir / scalar(f, kernel, "kernel")).string();
   if (!fs::is_regular_file(x.path))
-    throw Error(loc_of(f, ptx), fmt::format("{}: no PTX file '{}'", what, x.path));
+    throw Error(loc_of(f, kernel), fmt::format("{}: no kernel file '{}'", what, x.path));
+  if (const YAML::Node d = l["drop"]; d && !d.IsNull()) {
+    x.drop = scalar(f, d, "drop");
+    const size_t lines = kernel_without(x.path, x.drop).second;
+    if (lines != 1)
+      throw Error(loc_of(f, d),
+                  fmt::format("{}: drop: {} lines of '{}' read '{}'; exactly one must", what, lines,
+                              x.path, x.drop));
+  }
   x.entry = scalar(f, need(f, l, "entry", what), "entry");
   x.grid = scalar(f, need(f, l, "grid", what), "grid");
-  x.block = scalar(f, need(f, l, "block", what), "block");
+  if (const YAML::Node b = l["block"]; b && !b.IsNull()) x.block = scalar(f, b, "block");
   if (const YAML::Node s = l["shared"]; s && !s.IsNull())
     x.shared = uint64_t(positive_int(f, s, what + ": shared"));
+  if (const YAML::Node e = l["expect"]; e && !e.IsNull()) {
+    if (scalar(f, e, "expect") != "race")
+      throw Error(loc_of(f, e), what +
+                                    ": expect: the one value is 'race' (the run is to fail "
+                                    "with a race report)");
+    x.race = true;
+  }
   const YAML::Node args = need(f, l, "args", what);
   if (!args.IsMap())
     throw Error(loc_of(f, args),
@@ -155,17 +257,17 @@ Question load_question(const std::string& f, const YAML::Node& q,
   }
   if (x.words() && (x.match != Match::exact || !x.over.empty() || q["per"]))
     throw Error(x.loc, fmt::format("{}: {} is answered in words: match: exact, no over or per",
-                                   what, kLimit));
+                                   what, x.stat));
   x.what = q["what"] ? scalar(f, q["what"], "what") : x.stat;
   x.what_zh = q["what_zh"] ? scalar(f, q["what_zh"], "what_zh") : x.what;
   return x;
 }
 
-GpuLab load_lab(const LabSource& source, const YAML::Node& root) {
+KernelLab load_lab(const LabSource& source, const YAML::Node& root) {
   const std::string& f = source.file;
   const fs::path dir = fs::path(f).parent_path();
   const std::string what = "lab definition";
-  GpuLab lab;
+  KernelLab lab;
   lab.head = load_lab_head(source, root, {"preset", "launches", "questions"}, false);
   lab.preset = scalar(f, need(f, root, "preset", what), "preset");
   if (fs::path(lab.preset).extension() == ".yaml")  // a configuration file beside lab.yaml
@@ -173,7 +275,8 @@ GpuLab load_lab(const LabSource& source, const YAML::Node& root) {
   const YAML::Node launches = need(f, root, "launches", what);
   if (!launches.IsSequence() || launches.size() == 0)
     throw Error(loc_of(f, launches),
-                "launches: expected a list of {name, ptx, entry, grid, block, shared, args}");
+                "launches: expected a list of {name, kernel, drop, entry, grid, block, shared, "
+                "args, expect}");
   for (const YAML::Node& l : launches) {
     Launch x = load_launch(f, l, dir);
     if (std::any_of(lab.launches.begin(), lab.launches.end(),
@@ -197,11 +300,13 @@ GpuLab load_lab(const LabSource& source, const YAML::Node& root) {
 
 // ---- running the launches ----
 
-// What a launch gave: its statistics by path ("cycles", "macs", "sm.issued", ...) and the
-// occupancy's limit.
+// What a launch gave: its statistics by path ("cycles", "macs", "sm.issued", ...), and those
+// in words (kLimit, kRaceFlags) where the run names them.
 struct Outcome {
   std::map<std::string, double> stats;
-  std::string limit;
+  std::map<std::string, std::string> words;
+  // The flag of the wait_flag or set_flag line the launch dropped, "PIPE_A -> PIPE_B"; else "".
+  std::string dropped_flag;
 };
 
 void flatten(const nlohmann::json& group, const std::string& prefix,
@@ -226,13 +331,37 @@ std::string limit_of(const nlohmann::json& notes) {
   return "";
 }
 
+// The race a failed run reports (models/npu_davinci/race.cpp): "race on BUF[LO, HI): ... with no
+// set_flag/wait_flag between PIPE_A and PIPE_B ...". Sets race.bytes (HI - LO), race.address
+// (LO) and kRaceFlags ("PIPE_A -> PIPE_B", when the two accesses were on two pipes of a core);
+// false when the log holds no race.
+bool race_of(const std::string& log, Outcome& o) {
+  static const std::regex range(R"(race on \w+\[(0x[0-9a-f]+), (0x[0-9a-f]+)\))");
+  static const std::regex pipes(R"(no set_flag/wait_flag between (PIPE_\w+) and (PIPE_\w+))");
+  std::smatch m;
+  if (!std::regex_search(log, m, range)) return false;
+  const double lo = double(std::stoull(m[1].str(), nullptr, 16));
+  o.stats["race.address"] = lo;
+  o.stats["race.bytes"] = double(std::stoull(m[2].str(), nullptr, 16)) - lo;
+  if (std::regex_search(log, m, pipes)) o.words[kRaceFlags] = m[1].str() + " -> " + m[2].str();
+  return true;
+}
+
 // The command line of a launch, as the lab's README gives it to students (buffers: files of
 // zeros in `dir`).
-std::vector<std::string> command_of(const GpuLab& lab, const Launch& l, const fs::path& dir,
+std::vector<std::string> command_of(const KernelLab& lab, const Launch& l, const fs::path& dir,
                                     const std::string& out) {
+  std::string kernel = l.path;
+  if (!l.drop.empty()) {  // the kernel without that line, beside the buffers
+    kernel = (dir / (l.name + fs::path(l.path).extension().string())).string();
+    std::ofstream f(kernel);
+    f << kernel_without(l.path, l.drop).first;
+    if (!f) throw Error(fmt::format("cannot write '{}'", kernel));
+  }
   std::vector<std::string> argv = {child::self_path(), "run",  "--arch",  lab.preset,
-                                   "--kernel",         l.path, "--entry", l.entry,
-                                   "--grid",           l.grid, "--block", l.block};
+                                   "--kernel",         kernel, "--entry", l.entry,
+                                   "--grid",           l.grid};
+  if (!l.block.empty()) argv.insert(argv.end(), {"--block", l.block});
   if (l.shared) argv.insert(argv.end(), {"--shared", std::to_string(l.shared)});
   for (const Arg& a : l.args) {
     std::string value = a.value;
@@ -257,7 +386,7 @@ std::vector<std::string> command_of(const GpuLab& lab, const Launch& l, const fs
 }
 
 // Runs every launch of the lab, as many at once as there are CPUs.
-std::map<std::string, Outcome> run_launches(const GpuLab& lab) {
+std::map<std::string, Outcome> run_launches(const KernelLab& lab) {
   const child::TempDir tmp;
   std::vector<child::Command> runs;
   std::vector<std::string> outs;
@@ -269,16 +398,34 @@ std::map<std::string, Outcome> run_launches(const GpuLab& lab) {
   std::map<std::string, Outcome> outcomes;
   child::run_all(runs, child::cpu_count(), [&](size_t i, const child::Result& r) {
     const Launch& l = lab.launches[i];
+    Outcome& o = outcomes[l.name];
+    for (const std::string op : {"wait_flag ", "set_flag "})
+      if (l.drop.rfind(op, 0) == 0) {
+        const std::string pipes = l.drop.substr(op.size());
+        o.dropped_flag = pipe_pair_answer(pipes.substr(0, pipes.rfind(',')));
+      }
+    if (l.race) {
+      if (r.ok())
+        throw Error(l.loc, fmt::format("launch '{}' of {} is to fail with a race report, and ran "
+                                       "to its end",
+                                       l.name, lab.head.file));
+      std::ostringstream log;
+      log << std::ifstream(runs[i].log).rdbuf();
+      if (!race_of(log.str(), o))
+        throw Error(l.loc, fmt::format("launch '{}' of {} is to fail with a race report, and {}",
+                                       l.name, lab.head.file, child::failure(runs[i], r)));
+      return;
+    }
     if (!r.ok())
       throw Error(l.loc, fmt::format("running launch '{}' of {} {}", l.name, lab.head.file,
                                      child::failure(runs[i], r)));
     const nlohmann::json stats =
         nlohmann::json::parse(std::ifstream(fs::path(outs[i]) / "stats.json"));
-    Outcome& o = outcomes[l.name];
     flatten(stats.at("stats"), "", o.stats);
     o.stats["cycles"] = stats.at("total_cycles").get<double>();
     o.stats["macs"] = stats.at("macs").get<double>();
-    o.limit = limit_of(stats.at("notes"));
+    if (const std::string limit = limit_of(stats.at("notes")); !limit.empty())
+      o.words[kLimit] = limit;
   });
   return outcomes;
 }
@@ -287,7 +434,7 @@ std::map<std::string, Outcome> run_launches(const GpuLab& lab) {
 
 struct Value {
   double number = 0;
-  std::string words;  // the answers in words (kLimit)
+  std::string words;  // the answers in words (kWordStats)
 };
 
 double stat_of(const Question& q, const std::map<std::string, Outcome>& out,
@@ -297,22 +444,25 @@ double stat_of(const Question& q, const std::map<std::string, Outcome>& out,
   if (it == stats.end()) {
     std::string known;
     for (const auto& s : stats) known += (known.empty() ? "" : ", ") + s.first;
-    throw Error(q.loc, fmt::format("question {}: launch '{}' has no statistic '{}' (it has {}, {})",
-                                   q.name, launch, q.stat, known, kLimit));
+    for (const auto& w : out.at(launch).words) known += (known.empty() ? "" : ", ") + w.first;
+    throw Error(q.loc, fmt::format("question {}: launch '{}' has no statistic '{}' (it has {})",
+                                   q.name, launch, q.stat, known));
   }
   return it->second;
 }
 
-std::map<std::string, Value> expected_values(const GpuLab& lab,
+std::map<std::string, Value> expected_values(const KernelLab& lab,
                                              const std::map<std::string, Outcome>& out) {
   std::map<std::string, Value> expected;
   for (const Question& q : lab.questions) {
     Value v;
     if (q.words()) {
-      v.words = out.at(q.run).limit;
-      if (v.words.empty())
-        throw Error(q.loc, fmt::format("question {}: launch '{}' reported no occupancy limit",
-                                       q.name, q.run));
+      const auto& words = out.at(q.run).words;
+      const auto it = words.find(q.stat);
+      if (it == words.end())
+        throw Error(q.loc, fmt::format("question {}: launch '{}' reported no {}", q.name, q.run,
+                                       word_stat(q.stat)->missing));
+      v.words = it->second;
     } else {
       v.number = stat_of(q, out, q.run) / q.per;
       if (!q.over.empty()) {
@@ -337,7 +487,7 @@ std::string show(const Question& q, const Value& v) {
 }
 
 // Prints a filled answers file (lang en) that scores full marks.
-void print_expected(const GpuLab& lab, const std::map<std::string, Value>& expected) {
+void print_expected(const KernelLab& lab, const std::map<std::string, Value>& expected) {
   YAML::Emitter e;
   begin_expected(e, lab.head, fmt::format(", simulated on {}", lab.preset));
   e << YAML::BeginMap;
@@ -359,7 +509,7 @@ struct Answers {
   std::map<std::string, Given> given;  // unanswered questions are absent
 };
 
-Answers parse_answers(const std::string& f, const YAML::Node& root, const GpuLab& lab) {
+Answers parse_answers(const std::string& f, const YAML::Node& root, const KernelLab& lab) {
   const AnswersReader r(f, root);
   Answers a;
   a.head = parse_answers_head(r, root, {});
@@ -375,18 +525,11 @@ Answers parse_answers(const std::string& f, const YAML::Node& root, const GpuLab
     Given g;
     g.text = kv.second.IsScalar() ? kv.second.Scalar() : "";
     if (q.words()) {
-      std::string w = g.text;
-      std::transform(w.begin(), w.end(), w.begin(),
-                     [](unsigned char c) { return c < 0x80 ? char(std::tolower(c)) : char(c); });
-      for (const auto& [alias, limit] : kLimitAliases)
-        if (w == alias) w = limit;
-      const std::string allowed = "blocks, warps, threads, registers, shared memory";
-      if (std::find(kLimits.begin(), kLimits.end(), w) == kLimits.end())
-        r.fail(kv.second, fmt::format("{} must be one of {}, got '{}'", name, allowed, g.text),
-               fmt::format("{} 应为 {} 之一（或 线程块、线程束、线程、寄存器、共享内存），而不是 "
-                           "'{}'",
-                           name, allowed, g.text));
-      g.value.words = w;
+      const WordStat& w = *word_stat(q.stat);
+      g.value.words = w.answer(g.text);
+      if (g.value.words.empty())
+        r.fail(kv.second, fmt::format("{} must be {}, got '{}'", name, w.forms.en, g.text),
+               fmt::format("{} 应为 {}，而不是 '{}'", name, w.forms.zh, g.text));
     } else {
       g.value.number = r.number(kv.second, name);
     }
@@ -427,13 +570,29 @@ const Text kQuestion{"question", "题目"}, kLaunch{"launch", "运行"}, kQuanti
         "wrong (threads give as many blocks here; of limits that tie, the run names the "
         "first in the order blocks, warps, threads, registers, shared memory)",
         "错（这里 threads 给出的线程块数相同；几个限制相同时，运行结果取 blocks、warps、"
-        "threads、registers、shared memory 顺序中排在前面的那个）"};
+        "threads、registers、shared memory 顺序中排在前面的那个）"},
+    kPercent{"wrong (that is a percentage; the question asks for a fraction: 0.25 for 25 %)",
+             "错（这是百分数；题目要的是小数：25% 应填 0.25）"},
+    kDroppedFlag{
+        "wrong (that is the flag of the line deleted; the report names the two "
+        "accesses it left unordered)",
+        "错（这是被删掉的那一行的 flag；报告给出的是因此失去顺序的两次访问）"},
+    kReversedFlag{"wrong (the other way round: name the pipes in the order the report does)",
+                  "错（顺序反了：按报告中的先后写出两个流水线）"};
 
 // The verdict on a wrong answer, with a hint where it matches a mistake the lab warns of: an
 // inverted ratio, warps for blocks or blocks for warps, one warp's count for the launch's, the
-// conflict-free wavefronts, threads for warps where the two tie.
+// conflict-free wavefronts, threads for warps where the two tie, a utilization in percent, a
+// race's pipes the other way round or those of the flag deleted rather than the report's.
 const Text& wrong_verdict(const Question& q, const Value& want, const Value& given,
                           const std::map<std::string, Outcome>& out) {
+  if (q.stat == kRaceFlags) {
+    const size_t arrow = want.words.find(" -> ");
+    const std::string reversed =
+        want.words.substr(arrow + 4) + " -> " + want.words.substr(0, arrow);
+    if (given.words == reversed) return kReversedFlag;
+    return given.words == out.at(q.run).dropped_flag ? kDroppedFlag : kWrong;
+  }
   if (q.words()) {
     const auto& stats = out.at(q.run).stats;
     const double threads =
@@ -455,6 +614,13 @@ const Text& wrong_verdict(const Question& q, const Value& want, const Value& giv
     if (g != 0 && want.number != 1 && right(q, inverted, given)) return kInverted;
     return kWrong;
   }
+  const std::string fraction = "utilization";
+  if (q.stat.size() >= fraction.size() &&
+      q.stat.compare(q.stat.size() - fraction.size(), fraction.size(), fraction) == 0) {
+    Value as_fraction;
+    as_fraction.number = g / 100;
+    if (g != 0 && right(q, want, as_fraction)) return kPercent;
+  }
   if (q.stat == "occupancy.blocks_per_sm" && g == stat("occupancy.warps_per_sm"))
     return kWarpsNotBlocks;
   if (q.stat == "occupancy.warps_per_sm" && g == stat("occupancy.blocks_per_sm"))
@@ -467,7 +633,7 @@ const Text& wrong_verdict(const Question& q, const Value& want, const Value& giv
 }
 
 // Prints the table of every question and the score; returns 0 when every answer is right.
-int grade(const GpuLab& lab, const Answers& a, const std::map<std::string, Value>& expected,
+int grade(const KernelLab& lab, const Answers& a, const std::map<std::string, Value>& expected,
           const std::map<std::string, Outcome>& out, bool instructor) {
   const Report report(a.head.lang, instructor);
   report.title(lab.head, a.head.student);
@@ -509,9 +675,9 @@ int grade(const GpuLab& lab, const Answers& a, const std::map<std::string, Value
   return report.score(ok_count, total, wrong, unanswered);
 }
 
-// Lab 03's kind: grades the answers, or prints the expected ones.
-int check_gpu_lab(const CheckRequest& req) {
-  const GpuLab lab = load_lab(req.lab_source, req.lab);
+// The kind of labs 03 and 04: grades the answers, or prints the expected ones.
+int check_kernel_lab(const CheckRequest& req) {
+  const KernelLab lab = load_lab(req.lab_source, req.lab);
   if (req.print_expected) {
     print_expected(lab, expected_values(lab, run_launches(lab)));
     return 0;
@@ -521,7 +687,7 @@ int check_gpu_lab(const CheckRequest& req) {
   return grade(lab, answers, expected_values(lab, out), out, req.instructor);
 }
 
-const bool registered = register_lab_kind(LabKind{"gpu", check_gpu_lab});
+const bool registered = register_lab_kind(LabKind{"kernel", check_kernel_lab});
 
 }  // namespace
 }  // namespace xpusim::lab
