@@ -23,24 +23,24 @@ loop:
   # ---- tile i: ping buffers, EVENT_ID0 ----
   wait_flag PIPE_MTE3, PIPE_MTE2, EVENT_ID0
   copy_gm_to_ubuf ub[0], gm[x1], nburst=1, burst=128
-  copy_gm_to_ubuf ub[8192], gm[x2], nburst=1, burst=128
+  copy_gm_to_ubuf ub[9216], gm[x2], nburst=1, burst=128
   set_flag PIPE_MTE2, PIPE_V, EVENT_ID0
   wait_flag PIPE_MTE2, PIPE_V, EVENT_ID0
-  vadd.f16 ub[16384], ub[0], ub[8192], repeat=16
+  vadd.f16 ub[17408], ub[0], ub[9216], repeat=16
   set_flag PIPE_V, PIPE_MTE3, EVENT_ID0
   wait_flag PIPE_V, PIPE_MTE3, EVENT_ID0
-  copy_ubuf_to_gm gm[x3], ub[16384], nburst=1, burst=128
+  copy_ubuf_to_gm gm[x3], ub[17408], nburst=1, burst=128
   set_flag PIPE_MTE3, PIPE_MTE2, EVENT_ID0
   # ---- tile i+1: pong buffers, EVENT_ID1 ----
   wait_flag PIPE_MTE3, PIPE_MTE2, EVENT_ID1
   copy_gm_to_ubuf ub[4096], gm[x1+4096], nburst=1, burst=128
-  copy_gm_to_ubuf ub[12288], gm[x2+4096], nburst=1, burst=128
+  copy_gm_to_ubuf ub[13312], gm[x2+4096], nburst=1, burst=128
   set_flag PIPE_MTE2, PIPE_V, EVENT_ID1
   wait_flag PIPE_MTE2, PIPE_V, EVENT_ID1
-  vadd.f16 ub[20480], ub[4096], ub[12288], repeat=16
+  vadd.f16 ub[21504], ub[4096], ub[13312], repeat=16
   set_flag PIPE_V, PIPE_MTE3, EVENT_ID1
   wait_flag PIPE_V, PIPE_MTE3, EVENT_ID1
-  copy_ubuf_to_gm gm[x3+4096], ub[20480], nburst=1, burst=128
+  copy_ubuf_to_gm gm[x3+4096], ub[21504], nburst=1, burst=128
   set_flag PIPE_MTE3, PIPE_MTE2, EVENT_ID1
   add x1, x1, 8192
   add x2, x2, 8192

@@ -25,13 +25,13 @@ loop:
   # ---- tile i: ping buffers, EVENT_ID0 ----
   wait_flag PIPE_MTE3, PIPE_MTE2, EVENT_ID0
   copy_gm_to_ubuf ub[0], gm[x1], nburst=1, burst=128
-  copy_gm_to_ubuf ub[8192], gm[x2], nburst=1, burst=128
+  copy_gm_to_ubuf ub[9216], gm[x2], nburst=1, burst=128
   set_flag PIPE_MTE2, PIPE_V, EVENT_ID0
   wait_flag PIPE_MTE2, PIPE_V, EVENT_ID0
-  vadd.f16 ub[16384], ub[0], ub[8192], repeat=16
+  vadd.f16 ub[17408], ub[0], ub[9216], repeat=16
   set_flag PIPE_V, PIPE_MTE3, EVENT_ID0
   wait_flag PIPE_V, PIPE_MTE3, EVENT_ID0
-  copy_ubuf_to_gm gm[x3], ub[16384], nburst=1, burst=128
+  copy_ubuf_to_gm gm[x3], ub[17408], nburst=1, burst=128
   set_flag PIPE_MTE3, PIPE_MTE2, EVENT_ID0
   # ---- tile i+1: pong buffers, EVENT_ID1 ----
   # TODO 2: the same ten instructions for tile i+1: its bytes are 4096 further in x, y and z

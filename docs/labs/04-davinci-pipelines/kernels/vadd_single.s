@@ -22,10 +22,10 @@
 loop:
   wait_flag PIPE_MTE3, PIPE_MTE2, EVENT_ID0  # MTE2 waits until the buffers are free
   copy_gm_to_ubuf ub[0], gm[x1], nburst=1, burst=128      # x: 128 blocks of 32 bytes
-  copy_gm_to_ubuf ub[8192], gm[x2], nburst=1, burst=128   # y
+  copy_gm_to_ubuf ub[9216], gm[x2], nburst=1, burst=128   # y
   set_flag PIPE_MTE2, PIPE_V, EVENT_ID0
   wait_flag PIPE_MTE2, PIPE_V, EVENT_ID0     # V waits for x and y
-  vadd.f16 ub[16384], ub[0], ub[8192], repeat=16          # 16 iterations of 128 elements
+  vadd.f16 ub[16384], ub[0], ub[9216], repeat=16          # 16 iterations of 128 elements
   set_flag PIPE_V, PIPE_MTE3, EVENT_ID0
   wait_flag PIPE_V, PIPE_MTE3, EVENT_ID0     # MTE3 waits for z
   copy_ubuf_to_gm gm[x3], ub[16384], nburst=1, burst=128
