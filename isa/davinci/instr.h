@@ -55,11 +55,11 @@ struct Addr {
 
 enum class Op : uint8_t {
   // ---- scalar unit (PIPE_S): executed by the scalar unit itself, in order --------------------
-  mov,   // mov xD, a                     xD = a
-  add,   // add xD, xA, b                 (and sub mul div rem shl shr and or xor min max):
-  sub,   //                               xD = xA op b on signed 64-bit values; div and rem
-  mul,   //                               by zero are errors; shl/shr take b mod 64 (shr is
-  div,   //                               arithmetic)
+  mov,  // mov xD, a                     xD = a
+  add,  // add xD, xA, b                 (and sub mul div rem shl shr and or xor min max):
+  sub,  //                               xD = xA op b on signed 64-bit values; div and rem
+  mul,  //                               by zero are errors; shl/shr take b mod 64 (shr is
+  div,  //                               arithmetic)
   rem,
   shl,
   shr,
