@@ -185,6 +185,14 @@ enum class Op : uint8_t {
   // ---- MTE3: global memory out --------------------------------------------------------------
   // copy_ubuf_to_gm gm[d], ub[s], nburst=N, burst=L, src_gap=G, dst_gap=H (DataCopy)
   copy_ubuf_to_gm,
+
+  // ---- vector (PIPE_V), continued ------------------------------------------------------------
+  // vbrcb.TY ud, us, repeat=R, dst_blk=B, dst_rep=P (Brcb): iteration r reads the 8 elements at
+  //   us + r * 32 and writes element i to every element of block i of its iteration
+  //   (ud + (r * P + i * B) * 32): one value per 32-byte block, the broadcast that row-wise
+  //   operations use with a second source of blk 0 and rep 1. TY f32 or s32; the vector mask
+  //   does not apply.
+  vbrcb,
 };
 
 const char* op_name(Op op);

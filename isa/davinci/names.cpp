@@ -96,8 +96,9 @@ const char* op_name(Op op) {
       "copy_matrix_cc_to_ubuf",
       "fixpipe",
       "copy_ubuf_to_gm",
+      "vbrcb",
   };
-  static_assert(sizeof(names) / sizeof(names[0]) == size_t(Op::copy_ubuf_to_gm) + 1);
+  static_assert(sizeof(names) / sizeof(names[0]) == size_t(Op::vbrcb) + 1);
   return names[size_t(op)];
 }
 
@@ -121,6 +122,8 @@ Pipe pipe_of(const Instr& in) {
       return Pipe::fix;
     case Op::copy_ubuf_to_gm:
       return Pipe::mte3;
+    case Op::vbrcb:
+      return Pipe::v;
     default:
       return in.op >= Op::vadd && in.op <= Op::copy_matrix_cc_to_ubuf ? Pipe::v : Pipe::s;
   }

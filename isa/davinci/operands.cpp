@@ -87,6 +87,7 @@ const std::vector<Key> kFixKeys = {req("m", Slot::n0),
 const std::vector<Ty> kMadTypes = {Ty::f16, Ty::bf16, Ty::s8};
 const std::vector<Ty> kFloatTypes = {Ty::f16, Ty::f32};
 const std::vector<Ty> kAllVecTypes = {Ty::f16, Ty::f32, Ty::s32};
+const std::vector<Ty> kWordTypes = {Ty::f32, Ty::s32};
 
 constexpr unsigned bit(Conv c) {
   return 1u << unsigned(c);
@@ -143,6 +144,7 @@ std::vector<OpDef> build() {
   add(Op::fixpipe, mem2(Buf::gm, Buf::l0c), kFixKeys);
   v.back().convs = bit(Conv::none) | bit(Conv::f322f16) | bit(Conv::f322bf16);
   add(Op::copy_ubuf_to_gm, mem2(Buf::gm, Buf::ub), kCopyKeys);
+  add(Op::vbrcb, mem2(Buf::ub, Buf::ub), kDupKeys, kWordTypes);
   return v;
 }
 

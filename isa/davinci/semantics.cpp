@@ -31,6 +31,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <bitset>
 #include <cmath>
 #include <cstring>
 #include <initializer_list>
@@ -66,7 +67,12 @@ bool is_reduce(Op op) {
 }
 // The ops that run `repeat` iterations over 32-byte blocks of the UB.
 bool is_vector(Op op) {
-  return op >= Op::vadd && op <= Op::vconv;
+  return (op >= Op::vadd && op <= Op::vconv) || op == Op::vbrcb;
+}
+// The vector ops whose source is not an operand of blocks and strides: one value (reductions'
+// destination) or 8 elements (vbrcb's source) per iteration, back to back.
+bool packed_operand(Op op, int i) {
+  return (is_reduce(op) && i == 0) || (op == Op::vbrcb && i == 1);
 }
 // How many of dst, src0, src1 a vector op uses.
 int vector_operands(Op op) {
@@ -169,6 +175,8 @@ void check_vector(const Instr& in, const Checker& c) {
           ty_name(in.ty2), ty_name(in.ty)));
   } else if (op == Op::vmul || op == Op::vdiv || is_unary(op) || is_reduce(op)) {
     c.type({Ty::f16, Ty::f32}, "f16 or f32");
+  } else if (op == Op::vbrcb) {
+    c.type({Ty::f32, Ty::s32}, "f32 or s32");
   } else {
     c.type({Ty::f16, Ty::f32, Ty::s32}, "f16, f32 or s32");
   }
@@ -187,7 +195,7 @@ void check_vector(const Instr& in, const Checker& c) {
   const Addr* addrs[] = {&in.dst, &in.src0, &in.src1};
   for (int i = 0; i < vector_operands(op); ++i) {
     c.addr(roles[i], *addrs[i], Buf::ub, kBlock);
-    if (is_reduce(op) && i == 0) continue;  // one element per iteration, no strides
+    if (packed_operand(op, i)) continue;  // no strides
     c.count(blk_names[i], in.blk[i], 0, 255);
     c.count(rep_names[i], in.rep[i], 0, 255);
   }
@@ -763,6 +771,23 @@ void exec_reduce(const Instr& in, const Mask& mask, ByteStore& ub, const std::st
   }
 }
 
+// vbrcb: per iteration, its 8 source elements (4 bytes each) to the 8 blocks of its destination,
+// read before the iteration writes.
+void exec_brcb(const Instr& in, ByteStore& ub, const std::string& who) {
+  const uint64_t repeat = u(in.n0), blk = u(in.blk[0]) * kBlock, rep = u(in.rep[0]) * kBlock;
+  const uint64_t d = u(in.dst.at), s = u(in.src0.at);
+  ub.check_range(s, repeat * kBlock, who, "source");
+  ub.check_range(d, (repeat - 1) * rep + 7 * blk + kBlock, who, "destination");
+  uint32_t src[8], block[8];
+  for (uint64_t r = 0; r < repeat; ++r) {
+    ub.read(s + r * kBlock, reinterpret_cast<uint8_t*>(src), kBlock, who);
+    for (uint64_t i = 0; i < 8; ++i) {
+      std::fill(std::begin(block), std::end(block), src[i]);
+      ub.write(d + r * rep + i * blk, reinterpret_cast<const uint8_t*>(block), kBlock);
+    }
+  }
+}
+
 // ---- L0C out -------------------------------------------------------------------------------
 
 void exec_cc_to_ub(const Instr& in, const Memories& m, const std::string& who) {
@@ -889,14 +914,17 @@ std::vector<VectorOperand> vector_geometry(const Instr& in) {
   if (!is_vector(in.op)) return v;
   const VecShape sh = vec_shape(in);
   const Addr* addrs[] = {&in.dst, &in.src0, &in.src1};
-  for (int i = 0; i < vector_operands(in.op); ++i)
-    if (!(i == 0 && is_reduce(in.op)))
+  for (int i = 0; i < vector_operands(in.op); ++i) {
+    if (in.op == Op::vbrcb && i == 1)  // one block per iteration, back to back
+      v.push_back({false, u(in.src0.at), 1, 1, 1});
+    else if (!packed_operand(in.op, i))
       v.push_back({i == 0, u(addrs[i]->at), u(in.blk[i]), u(in.rep[i]),
                    uint32_t(sh.elems * uint64_t(sh.es[i]) / kBlock)});
+  }
   return v;
 }
 
-void accesses(const Instr& in, std::vector<Range>& out) {
+void accesses(const Instr& in, std::vector<Range>& out, const Mask& mask) {
   const size_t start = out.size();
   switch (in.op) {
     case Op::copy_gm_to_cbuf:
@@ -941,12 +969,28 @@ void accesses(const Instr& in, std::vector<Range>& out) {
       const VecShape sh = vec_shape(in);
       const Addr* addrs[] = {&in.dst, &in.src0, &in.src1};
       for (int i = 0; i < vector_operands(in.op); ++i) {
-        if (i == 0 && is_reduce(in.op)) {
-          add_rows(out, Buf::ub, true, u(in.dst.at), 1, 0, repeat * uint64_t(sh.es[0]));
+        if (packed_operand(in.op, i)) {  // reductions: one value; vbrcb: 8 elements
+          const uint64_t per = in.op == Op::vbrcb ? 8 : 1;
+          add_rows(out, Buf::ub, i == 0, u(addrs[i]->at), 1, 0, repeat * per * uint64_t(sh.es[i]));
           continue;
         }
-        add_blocks(out, i == 0, u(addrs[i]->at), repeat, sh.elems * uint64_t(sh.es[i]) / kBlock,
-                   u(in.blk[i]), u(in.rep[i]));
+        // The blocks of an iteration that hold a selected element: a prefix in one go, else
+        // block by block.
+        const uint64_t nb = sh.elems * uint64_t(sh.es[i]) / kBlock, per = sh.elems / nb;
+        uint32_t used = 0;
+        for (uint64_t j = 0; j < nb; ++j)
+          for (uint64_t k = j * per; k < (j + 1) * per; ++k)
+            if ((mask[k / 64] >> (k % 64)) & 1) {
+              used |= 1u << j;
+              break;
+            }
+        const uint64_t base = u(addrs[i]->at), blk = u(in.blk[i]), rep = u(in.rep[i]);
+        if ((used & (used + 1)) == 0) {  // blocks 0 .. k-1
+          add_blocks(out, i == 0, base, repeat, uint64_t(std::bitset<8>(used).count()), blk, rep);
+          continue;
+        }
+        for (uint64_t j = 0; j < nb; ++j)
+          if ((used >> j) & 1) add_blocks(out, i == 0, base + j * blk * kBlock, repeat, 1, blk, rep);
       }
       break;
     }
@@ -988,6 +1032,7 @@ void execute(const Instr& in, const Mask& mask, const Memories& m, const std::st
       return exec_fixpipe(in, m, who);
     default:
       if (is_reduce(in.op)) return exec_reduce(in, mask, m[Buf::ub], who);
+      if (in.op == Op::vbrcb) return exec_brcb(in, m[Buf::ub], who);
       if (is_vector(in.op)) return exec_elementwise(in, mask, m[Buf::ub], who);
       return;  // the scalar unit's and the pipes' own instructions; set_vector_mask
   }

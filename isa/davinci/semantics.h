@@ -24,15 +24,20 @@ struct Range {
   bool write;
 };
 
+// The 128-bit vector mask: bit e of an iteration's elements (word 0: bits 0-63).
+using Mask = std::array<uint64_t, 2>;
+constexpr Mask kFullMask = {~uint64_t(0), ~uint64_t(0)};
+
 // Checks the operand rules that need the resolved values (counts not negative and in range,
 // alignment, M/N/K multiples, types an op takes, memories an op may name) and throws Error
 // "<who>: <what was expected>". `who` names the instruction (file:line and its text).
 void check(const Instr& in, const std::string& who);
 
 // Appends every byte range in reads and writes, contiguous ranges of one memory and direction
-// merged; a strided operand gives one range per contiguous run. A vector op's masked-out
-// elements count as accessed (its whole blocks). For bounds checks and race detection.
-void accesses(const Instr& in, std::vector<Range>& out);
+// merged; a strided operand gives one range per contiguous run. A vector op accesses the whole
+// 32-byte blocks that hold an element `mask` selects (a block none of whose elements is
+// selected is not accessed). For bounds checks and race detection.
+void accesses(const Instr& in, std::vector<Range>& out, const Mask& mask);
 
 // A vector op's operands as the UB's banks see them (the timing model's bank conflicts): per
 // operand (dst, then the sources the op reads), whether it is written, its byte address, its
@@ -46,9 +51,6 @@ struct VectorOperand {
 };
 std::vector<VectorOperand> vector_geometry(const Instr& in);
 
-// The 128-bit vector mask: bit e of an iteration's elements (word 0: bits 0-63).
-using Mask = std::array<uint64_t, 2>;
-constexpr Mask kFullMask = {~uint64_t(0), ~uint64_t(0)};
 
 // The memories of one AI core and the global memory, indexed by Buf.
 struct Memories {

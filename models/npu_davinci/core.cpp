@@ -419,7 +419,7 @@ uint64_t AiCore::execute(int p, const Entry& e) {
   PipeState& s = pipes_[size_t(p)];
   std::vector<Range>& ranges = s.ranges;
   ranges.clear();
-  isa::davinci::accesses(in, ranges);
+  isa::davinci::accesses(in, ranges, in.op == Op::vbrcb ? isa::davinci::kFullMask : mask_);
   for (const Range& r : ranges) {
     if (r.buf == Buf::gm) {
       if (r.hi > chip_.gm_bytes)
@@ -509,8 +509,9 @@ uint64_t AiCore::execute(int p, const Entry& e) {
                                                                                            : 128)
               : 256 / isa::davinci::ty_bytes(ty);
       const uint64_t selected =
-          per == 128 ? std::bitset<64>(mask_[0]).count() + std::bitset<64>(mask_[1]).count()
-                     : std::bitset<64>(mask_[0]).count();
+          in.op == Op::vbrcb ? 64  // the mask does not apply
+          : per == 128       ? std::bitset<64>(mask_[0]).count() + std::bitset<64>(mask_[1]).count()
+                             : std::bitset<64>(mask_[0]).count();
       vector_elements_[isa::davinci::ty_name(in.ty)] += work * selected;
     }
   }

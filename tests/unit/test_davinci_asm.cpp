@@ -140,6 +140,7 @@ next:
   fixpipe gm[x2], l0c[0], m=16, n=16, dst_stride=64, conv=f322f16
   fixpipe gm[x2+64], l0c[0], m=x4, n=16, dst_stride=x5
   copy_ubuf_to_gm gm[x2], ub[0], nburst=1, burst=8, src_gap=x1, dst_gap=-1
+  vbrcb.f32 ub[x4], ub[256], repeat=2, dst_blk=2, dst_rep=16
   end
 )";
 
@@ -198,7 +199,7 @@ void check_round_trip(const Kernel& k) {
 
 TEST_CASE("davinci operand table: one entry per opcode, in order", "[unit]") {
   const auto& ops = detail::all_ops();
-  REQUIRE(ops.size() == size_t(Op::copy_ubuf_to_gm) + 1);
+  REQUIRE(ops.size() == size_t(Op::vbrcb) + 1);
   for (size_t i = 0; i < ops.size(); ++i) CHECK(ops[i].op == Op(i));
   CHECK(detail::find_op(Op(200)) == nullptr);
 }
@@ -210,7 +211,7 @@ TEST_CASE("davinci asm: every opcode, key, type and enum value", "[unit]") {
   CHECK((k.params[0].name == "a" && k.params[0].reg == 1));
   CHECK((k.params[2].name == "n" && k.params[2].reg == 3));
   const auto& c = k.code;
-  REQUIRE(c.size() == 93);
+  REQUIRE(c.size() == 94);
 
   // Coverage: every opcode, and every key of each opcode away from its default somewhere.
   std::set<Op> ops;
@@ -292,8 +293,10 @@ TEST_CASE("davinci asm: every opcode, key, type and enum value", "[unit]") {
          c[88].n1 == imm(16) && c[88].n2 == imm(32) && c[88].dst == Addr{Buf::gm, reg(2)}));
   CHECK((c[90].n0 == reg(4) && c[90].n2 == reg(5) && c[90].conv == Conv::none));
   CHECK((c[91].op == Op::copy_ubuf_to_gm && c[91].dst.buf == Buf::gm && c[91].src0.buf == Buf::ub));
+  CHECK((c[92].op == Op::vbrcb && c[92].ty == Ty::f32 && c[92].dst == Addr{Buf::ub, reg(4)} &&
+         c[92].n0 == imm(2) && c[92].blk[0] == imm(2) && c[92].rep[0] == imm(16)));
   CHECK(c.back().op == Op::end);
-  CHECK(c.back().line == 100);
+  CHECK(c.back().line == 101);
 
   // The canonical text: keys in table order, defaults left out, generated labels.
   const std::string text = disassemble(k);
@@ -341,7 +344,8 @@ TEST_CASE("davinci asm: every opcode, key, type and enum value", "[unit]") {
                             "conv=f322bf16\n"));
   CHECK_THAT(text, Contains("  fixpipe gm[x2+64], l0c[0], m=x4, n=16, dst_stride=x5\n"));
   CHECK_THAT(text, Contains("  copy_ubuf_to_gm gm[x2], ub[0], nburst=1, burst=8, src_gap=x1, "
-                            "dst_gap=-1\n  end\n"));
+                            "dst_gap=-1\n  vbrcb.f32 ub[x4], ub[256], repeat=2, dst_blk=2, "
+                            "dst_rep=16\n  end\n"));
 
   check_round_trip(k);
 }
@@ -449,8 +453,8 @@ TEST_CASE("davinci asm: diagnostics", "[unit]") {
              Contains("k.s:2:3: expected a mnemonic (mov, add, sub, mul, div, rem, shl, shr, "
                       "and, or, xor, min, max, beq, "));
   CHECK_THAT(body_error("  vfoo.f16 ub[0], ub[0], repeat=1"),
-             Contains("vconv, set_vector_mask, copy_matrix_cc_to_ubuf, fixpipe or "
-                      "copy_ubuf_to_gm) or a label, found 'vfoo.f16'"));
+             Contains("vconv, set_vector_mask, copy_matrix_cc_to_ubuf, fixpipe, "
+                      "copy_ubuf_to_gm or vbrcb) or a label, found 'vfoo.f16'"));
   CHECK(body_error("  vmul.s32 ub[0], ub[0], ub[0], repeat=1") ==
         "k.s:2:3: expected vmul.f16 or vmul.f32, found 'vmul.s32'");
   CHECK(body_error("  vadd ub[0], ub[0], ub[0], repeat=1") ==

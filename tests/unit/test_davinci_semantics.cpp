@@ -275,9 +275,9 @@ int32_t wrap32(int64_t v) {
 }
 
 // Ranges sorted the way the tests compare them.
-std::vector<Range> sorted_accesses(const Instr& in) {
+std::vector<Range> sorted_accesses(const Instr& in, const Mask& mask = kFullMask) {
   std::vector<Range> r;
-  accesses(in, r);
+  accesses(in, r, mask);
   std::sort(r.begin(), r.end(), [](const Range& a, const Range& b) {
     return std::tie(a.buf, a.write, a.lo) < std::tie(b.buf, b.write, b.lo);
   });
@@ -870,6 +870,46 @@ TEST_CASE("davinci vector: reductions per iteration over the selected elements",
   CHECK_FALSE(written(mem.ub, 4096));
 }
 
+TEST_CASE("davinci vbrcb: each of an iteration's 8 elements fills one destination block",
+          "[unit]") {
+  for (Ty ty : {Ty::f32, Ty::s32}) {
+    INFO(ty_name(ty));
+    Mem mem;
+    std::vector<uint32_t> src(24);
+    for (size_t i = 0; i < src.size(); ++i) src[i] = ty == Ty::f32 ? fbits(float(i) - 7.5f) : uint32_t(i * 977);
+    put(mem.ub, 0x800, src);
+    // 3 iterations; blocks 2 apart, iterations 20 blocks apart; the mask does not apply.
+    Instr in = vec(Op::vbrcb, ty, 0x1000, 0x800, 0, 3);
+    strides(in, 2, 1, 1, 20, 8, 8);
+    check(in, kWho);
+    execute(in, {0, 1}, mem.m(), kWho);
+    for (int r = 0; r < 3; ++r)
+      for (int i = 0; i < 8; ++i) {
+        const uint64_t blk = 0x1000 + uint64_t((r * 20 + i * 2) * 32);
+        CHECK(get<uint32_t>(mem.ub, blk, 8) == std::vector<uint32_t>(8, src[size_t(r * 8 + i)]));
+        CHECK_FALSE(written(mem.ub, blk + 32));  // the gap between blocks
+      }
+    CHECK(work(in) == 3);
+    std::vector<Range> want = {{Buf::ub, 0x800, 0x800 + 96, false}};
+    for (int r = 0; r < 3; ++r)
+      for (int i = 0; i < 8; ++i) {
+        const uint64_t lo = 0x1000 + uint64_t((r * 20 + i * 2) * 32);
+        want.push_back({Buf::ub, lo, lo + 32, true});
+      }
+    CHECK(same(sorted_accesses(in), want));
+  }
+  // In place, iteration by iteration: iteration 0 reads its 8 values before writing over them.
+  Mem mem;
+  put(mem.ub, 0, std::vector<uint32_t>{1, 2, 3, 4, 5, 6, 7, 8});
+  Instr in = vec(Op::vbrcb, Ty::s32, 0, 0, 0, 1);
+  execute(in, kFullMask, mem.m(), kWho);
+  for (uint32_t i = 0; i < 8; ++i)
+    CHECK(get<uint32_t>(mem.ub, i * 32, 8) == std::vector<uint32_t>(8, i + 1));
+  // Types: 4-byte elements only.
+  in.ty = Ty::f16;
+  CHECK_THROWS_WITH(check(in, kWho), "k.s:7: op: vbrcb takes f32 or s32 elements, not f16");
+}
+
 TEST_CASE("davinci vconv: every pair and rounding mode on ties, negatives and limits", "[unit]") {
   struct Case {
     Ty to, from;
@@ -1226,9 +1266,28 @@ TEST_CASE("davinci accesses: exact ranges, runs merged, appended after what was 
   CHECK(same(
       sorted_accesses(mad(Ty::f16, 0, 512, 0, 32, 32, 16, true)),
       {{Buf::l0a, 512, 512 + 2048, false}, {Buf::l0b, 0, 1024, false}, {Buf::l0c, 0, 2048, true}}));
+  // Masks: only the blocks holding a selected element. The low 16 f32 elements: blocks 0 and 1
+  // of each iteration; elements 8-15 and 40-47: blocks 1 and 5; none: nothing.
+  const Instr t = vec(Op::vadd, Ty::f32, 0, 4096, 8192, 2);
+  CHECK(same(sorted_accesses(t, {0xffff, 0}), {{Buf::ub, 4096, 4096 + 64, false},
+                                               {Buf::ub, 4096 + 256, 4096 + 320, false},
+                                               {Buf::ub, 8192, 8192 + 64, false},
+                                               {Buf::ub, 8192 + 256, 8192 + 320, false},
+                                               {Buf::ub, 0, 64, true},
+                                               {Buf::ub, 256, 320, true}}));
+  std::vector<Range> blocks;
+  for (uint64_t base : {4096u, 8192u, 0u})
+    for (uint64_t r = 0; r < 2; ++r)
+      for (uint64_t j : {1u, 5u})
+        blocks.push_back({Buf::ub, base + r * 256 + j * 32, base + r * 256 + j * 32 + 32, base == 0});
+  std::sort(blocks.begin(), blocks.end(), [](const Range& a, const Range& b) {
+    return std::tie(a.buf, a.write, a.lo) < std::tie(b.buf, b.write, b.lo);
+  });
+  CHECK(same(sorted_accesses(t, {0xff00ULL | 0xff00ULL << 32, 0}), blocks));
+  CHECK(sorted_accesses(t, {0, 0}).empty());
   // Appends: what the vector held stays, first.
   std::vector<Range> out = {{Buf::gm, 5, 6, true}};
-  accesses(v, out);
+  accesses(v, out, kFullMask);
   REQUIRE(out.size() == 3);
   CHECK((out[0].buf == Buf::gm && out[0].lo == 5 && out[0].hi == 6));
   // Ops without data: nothing.

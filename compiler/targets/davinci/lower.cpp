@@ -115,6 +115,9 @@ class DavinciTarget final : public Target {
       e.comment(fmt::format("---- node {} '{}' ({}) ----", i, n.name, op_name(n.kind)));
       if (n.kind == OpKind::gemm || n.kind == OpKind::matmul)
         gemm(g, n, int(i), out.tensors, e);
+      else if (n.kind == OpKind::softmax || n.kind == OpKind::layernorm ||
+               n.kind == OpKind::rmsnorm)
+        rows(g, n, int(i), out.tensors, e);
       else
         elementwise(g, n, int(i), out.tensors, e);
       if (i + 1 < g.nodes.size()) e("sync_all");
@@ -142,11 +145,16 @@ class DavinciTarget final : public Target {
       case OpKind::add:
       case OpKind::mul:
       case OpKind::relu:
+      case OpKind::gelu:
+      case OpKind::silu:
+      case OpKind::softmax:
+      case OpKind::layernorm:
+      case OpKind::rmsnorm:
         break;
       default:
         unsupported(n, name_,
-                    "the DaVinci target lowers gemm, matmul, add, mul and relu so far (the rest "
-                    "of the op vocabulary is to come)");
+                    "the DaVinci target lowers gemm, matmul, the elementwise ops, softmax, "
+                    "layernorm and rmsnorm so far (conv2d, pool and attention are to come)");
     }
     if (t != DType::fp16 && t != DType::bf16)
       unsupported(
@@ -432,20 +440,319 @@ class DavinciTarget final : public Target {
     if (!fix) e("wait_flag PIPE_MTE3, PIPE_V, EVENT_ID3");
   }
 
-  // add, mul, relu over the padded bytes (the padding's zeros stay zeros), split over the blocks
-  // in whole 256-byte iterations; per block, chunks through two stages of UB buffers (MTE2 in,
-  // vector op, MTE3 out). bf16 is computed in f32 (the vector unit has no bf16 arithmetic):
-  // converted, operated on, rounded once back.
+  // A UB address: a register (or none) plus a byte offset, as the assembler reads it.
+  struct Ub {
+    int reg = -1;
+    int64_t off = 0;
+    Ub operator+(int64_t d) const { return {reg, off + d}; }
+    std::string str() const {
+      if (reg < 0) return fmt::format("ub[{}]", off);
+      return off == 0 ? fmt::format("ub[x{}]", reg) : fmt::format("ub[x{}{:+}]", reg, off);
+    }
+  };
+
+  // f32 vector work over `count` elements from `at`: whole iterations of 64 (255 at most per
+  // instruction), then the rest under a mask of its low bits. `op(repeat, i)` emits one
+  // instruction over iterations i, i + 1, ... (byte offset 256 i); the mask is full before and
+  // after.
+  template <class F>
+  static void over_f32(Emitter& e, int64_t count, F op) {
+    const int64_t full = count / 64, tail = count % 64;
+    for (int64_t i = 0; i < full; i += 255) op(std::min<int64_t>(255, full - i), i);
+    if (tail == 0) return;
+    e("set_vector_mask 0, {:#x}", (uint64_t(1) << tail) - 1);
+    op(1, full);
+    e("set_vector_mask 0xffffffffffffffff, 0xffffffffffffffff");
+  }
+
+  // softmax, layernorm, rmsnorm over the last axis (D elements; rows padded to Dp), computed in
+  // f32. The rows are cut into chunks of R consecutive rows (R divides the padded row count, so
+  // that a chunk is one contiguous run of GM), dealt to the blocks in turn; per block, chunks
+  // through two stages of UB buffers, the next chunk's MTE2 load issued before this one's
+  // vector work. Per chunk: conversion to f32; per row (the scalar unit loops over the chunk's
+  // real rows, x5 of them: padding rows stay the zeros they are), the row folded to 64 values
+  // (vmax / vadd of its halves, in a tree), then one vcmax / vcadd over all the rows gives a
+  // value per row, vbrcb broadcasts each to a 32-byte block, and the row's elementwise ops read
+  // its block with block and repeat strides of 0; conversion back, MTE3 out. Only the real D
+  // columns are touched (the last partial iteration under a mask), so padding columns stay
+  // zero.
+  void rows(const Graph& g, const Node& n, int idx, const std::vector<Placement>& place,
+            Emitter& e) const {
+    const TensorInfo& out = g.tensor(n.outputs[0]);
+    const Layout& lay = place[size_t(n.outputs[0])].layout;
+    if (lay.col_dims != 1)
+      unsupported(n, name_, "a row op whose output a gemm reads flattened (rank > 2 as A)");
+    const PaddedView v = padded_view(out.shape, lay);
+    const int64_t D = v.cols, Dp = v.cols_p, rows_p = v.rows_p, batch = v.batch;
+    if (D > 255 * 64) unsupported(n, name_, "rows of more than 16,320 elements");
+    const bool ln = n.kind == OpKind::layernorm, norm = ln || n.kind == OpKind::rmsnorm;
+    auto up = [](int64_t x, int64_t a) { return (x + a - 1) / a * a; };
+    const int64_t row32 = Dp * 4, wide32 = up(Dp, 64) * 4;  // a row in f32; in whole iterations
+    // UB, for R rows: two stages of the 2-byte chunk, the f32 chunk, a scratch row, each row's
+    // 64 folded values, one value per row (whole iterations of 64), their broadcast blocks, and
+    // gamma and beta in f32.
+    auto need = [&](int64_t R) {
+      return 2 * R * Dp * 2 + R * row32 + wide32 + R * 256 + up(R, 64) * 4 + up(R, 8) * 32 +
+             (norm ? (ln ? 2 : 1) * row32 : 0);
+    };
+    const int64_t total = batch * rows_p;
+    int64_t R = 64;
+    while (R > 1 && (rows_p % R != 0 || need(R) > p_.ub_bytes || R * Dp * 2 / 32 > 65535 ||
+                     R * p_.cores > total))
+      R /= 2;
+    if (need(R) > p_.ub_bytes)
+      unsupported(n, name_,
+                  fmt::format("a row of {} elements needs {} bytes of the unified buffer, the "
+                              "preset has {}",
+                              D, need(1), p_.ub_bytes));
+    const int64_t chunks = total / R, per_batch = rows_p / R, chunk_bytes = R * Dp * 2;
+    const int64_t in[2] = {0, chunk_bytes};
+    const int64_t X = 2 * chunk_bytes, T = X + R * row32, A = T + wide32, V = A + R * 256,
+                  B = V + up(R, 64) * 4, G = B + up(R, 8) * 32, Be = G + row32;
+    const uint64_t src = place[size_t(n.inputs[0])].addr, dst = place[size_t(n.outputs[0])].addr;
+    const char* ty = ty_name(out.dtype);
+    const std::string L = fmt::format("n{}_", idx);
+    const std::string inv_d = fmt::format("{}", 1.0f / float(D));
+    const int64_t full = D / 64, tail = D % 64, vrep = up(R, 64) / 64;
+    const std::string tail_mask = fmt::format("set_vector_mask 0, {:#x}", (uint64_t(1) << tail) - 1);
+    const std::string full_mask = "set_vector_mask 0xffffffffffffffff, 0xffffffffffffffff";
+    auto bar = [&] { e("pipe_barrier PIPE_V"); };
+    e.comment(fmt::format("{} rows of {} ({} padded) in {} chunks of {} rows, computed in f32",
+                          batch * v.rows, D, Dp, chunks, R));
+    // f32 <-> the 2-byte type over a chunk (R Dp elements).
+    auto convert = [&](bool to_f32, int64_t s) {
+      over_f32(e, R * Dp, [&](int64_t rep, int64_t i) {
+        if (to_f32)
+          e("vconv.f32.{} {}, {}, repeat={}, src0_rep=4", ty, Ub{-1, X + 256 * i}.str(),
+            Ub{-1, in[s] + 128 * i}.str(), rep);
+        else
+          e("vconv.{}.f32 {}, {}, repeat={}, dst_rep=4", ty, Ub{-1, in[s] + 128 * i}.str(),
+            Ub{-1, X + 256 * i}.str(), rep);
+      });
+    };
+    // A loop over the chunk's real rows: x8 the row in f32, x9 its 64 folded values, x10 its
+    // broadcast block.
+    int loops = 0;
+    auto per_row = [&](auto body) {
+      const std::string l = fmt::format("{}r{}", L, loops++);
+      e("mov x7, 0");
+      e("mov x8, {}", X);
+      e("mov x9, {}", A);
+      e("mov x10, {}", B);
+      e.label(l);
+      e("bge x7, x5, {}end", l);
+      body();
+      e("add x7, x7, 1");
+      e("add x8, x8, {}", row32);
+      e("add x9, x9, 256");
+      e("add x10, x10, 32");
+      e("jmp {}", l);
+      e.label(l + "end");
+    };
+    const Ub row{8, 0}, fold{9, 0}, blk{10, 0}, tmp{-1, T};
+    // Row op over the D columns: d = a op b, b another row or the row's block (stride 0).
+    auto rowwise = [&](const char* op, Ub d, Ub a, Ub b, bool broadcast) {
+      over_f32(e, D, [&](int64_t rep, int64_t i) {
+        e("{}.f32 {}, {}, {}, repeat={}{}", op, (d + 256 * i).str(), (a + 256 * i).str(),
+          broadcast ? b.str() : (b + 256 * i).str(), rep,
+          broadcast ? ", src1_blk=0, src1_rep=0" : "");
+      });
+    };
+    auto copy64 = [&](Ub d, Ub a) { e("vmuls.f32 {}, {}, 1.0, repeat=1", d.str(), a.str()); };
+    // One value per real row into V: each row at r (its D values; `prep` first makes them) folded
+    // by `op` (vmax, vadd) into its 64 at x9, then `reduce` (vcmax, vcadd) over all the rows.
+    auto reduce_rows = [&](const char* op, const char* reduce, Ub r, auto prep) {
+      per_row([&] {
+        prep();
+        if (full == 0) {  // one partial iteration
+          e(tail_mask);
+          copy64(fold, r);
+          e(full_mask);
+          return;
+        }
+        Ub cur = r;
+        for (int64_t count = full; count > 1;) {  // halves, into the scratch row
+          const int64_t h = count / 2;
+          for (int64_t i = 0; i < h; i += 255)
+            e("{}.f32 {}, {}, {}, repeat={}", op, (tmp + 256 * i).str(), (cur + 256 * i).str(),
+              (cur + 256 * (count - h + i)).str(), std::min<int64_t>(255, h - i));
+          if (count % 2 && cur.reg != tmp.reg) copy64(tmp + 256 * h, cur + 256 * h);  // the middle
+          bar();
+          cur = tmp, count -= h;
+        }
+        copy64(fold, cur);
+        if (tail) {
+          bar();
+          e(tail_mask);
+          e("{}.f32 {}, {}, {}, repeat=1", op, fold.str(), fold.str(), (r + 256 * full).str());
+          e(full_mask);
+        }
+        bar();
+      });
+      bar();
+      if (full == 0) e(tail_mask);
+      e("{}.f32 ub[{}], ub[{}], repeat=x5", reduce, V, A);
+      if (full == 0) e(full_mask);
+      bar();
+    };
+    auto broadcast = [&] {
+      e("vbrcb.f32 ub[{}], ub[{}], repeat={}", B, V, up(R, 8) / 8);
+      bar();
+    };
+    // The values start defined (vbrcb reads whole blocks of them).
+    e("vector_dup.f32 ub[{}], 0, repeat={}", V, vrep);
+    if (norm) {  // gamma (and beta) once per block, through stage 0's buffer, in f32
+      for (int k = 0; k < (ln ? 2 : 1); ++k) {
+        const uint64_t at = place[size_t(n.inputs[size_t(1 + k)])].addr;
+        const int64_t to = k == 0 ? G : Be;
+        e("copy_gm_to_ubuf ub[{}], gm[{}], nburst=1, burst={}", in[0], at, Dp * 2 / 32);
+        e("set_flag PIPE_MTE2, PIPE_V, EVENT_ID0");
+        e("wait_flag PIPE_MTE2, PIPE_V, EVENT_ID0");
+        over_f32(e, Dp, [&](int64_t rep, int64_t i) {
+          e("vconv.f32.{} ub[{}], ub[{}], repeat={}, src0_rep=4", ty, to + 256 * i,
+            in[0] + 128 * i, rep);
+        });
+        e("set_flag PIPE_V, PIPE_MTE2, EVENT_ID0");
+        e("wait_flag PIPE_V, PIPE_MTE2, EVENT_ID0");
+      }
+    }
+    for (int s = 0; s < 2; ++s) e("set_flag PIPE_MTE3, PIPE_MTE2, EVENT_ID{}", s);  // free
+    e("mov x3, x1");
+    e("bge x3, {}, {}done", chunks, L);
+    auto load = [&](int reg, int s) {  // chunk x<reg> into stage s
+      e("wait_flag PIPE_MTE3, PIPE_MTE2, EVENT_ID{}", s);
+      e("mul x12, x{}, {}", reg, chunk_bytes);
+      e("add x12, x12, {}", src);
+      e("copy_gm_to_ubuf ub[{}], gm[x12], nburst=1, burst={}", in[s], chunk_bytes / 32);
+      e("set_flag PIPE_MTE2, PIPE_V, EVENT_ID{}", s);
+    };
+    load(3, 0);
+    e.label(L + "chunk");
+    for (int s = 0; s < 2; ++s) {
+      const std::string S = fmt::format("{}s{}", L, s);
+      e.comment(fmt::format("chunk x3 in stage {}; the next one (x4) loads into stage {}", s,
+                            1 - s));
+      e("add x4, x3, x2");
+      e("bge x4, {}, {}work", chunks, S);
+      load(4, 1 - s);
+      e.label(S + "work");
+      // Real rows of this chunk: x5 = min(R, rows - its first row); none: stored as loaded.
+      e("rem x5, x3, {}", per_batch);
+      e("mul x5, x5, {}", -R);
+      e("add x5, x5, {}", v.rows);
+      e("min x5, x5, {}", R);
+      e("wait_flag PIPE_MTE2, PIPE_V, EVENT_ID{}", s);
+      e("ble x5, 0, {}out", S);
+      convert(true, s);
+      bar();
+      if (n.kind == OpKind::softmax) {
+        reduce_rows("vmax", "vcmax", row, [] {});
+        broadcast();
+        per_row([&] {
+          rowwise("vsub", row, row, blk, true);
+          bar();
+          over_f32(e, D, [&](int64_t rep, int64_t i) {
+            e("vexp.f32 {}, {}, repeat={}", (row + 256 * i).str(), (row + 256 * i).str(), rep);
+          });
+        });
+        bar();
+        reduce_rows("vadd", "vcadd", row, [] {});
+        e("vrec.f32 ub[{}], ub[{}], repeat={}", V, V, vrep);
+        bar();
+        broadcast();
+        per_row([&] { rowwise("vmul", row, row, blk, true); });
+      } else {
+        if (ln) {  // x - mean
+          reduce_rows("vadd", "vcadd", row, [] {});
+          e("vmuls.f32 ub[{}], ub[{}], {}, repeat={}", V, V, inv_d, vrep);
+          bar();
+          broadcast();
+          per_row([&] { rowwise("vsub", row, row, blk, true); });
+          bar();
+        }
+        // The mean of the squares (layernorm: the variance), each row squared into the scratch
+        // row and folded there; then 1 / sqrt(mean + eps), times gamma (plus beta).
+        reduce_rows("vadd", "vcadd", tmp, [&] {
+          rowwise("vmul", tmp, row, row, false);
+          bar();
+        });
+        e("vmuls.f32 ub[{}], ub[{}], {}, repeat={}", V, V, inv_d, vrep);
+        bar();
+        e("vadds.f32 ub[{}], ub[{}], {}, repeat={}", V, V, float(n.attrs.eps), vrep);
+        bar();
+        e("vrsqrt.f32 ub[{}], ub[{}], repeat={}", V, V, vrep);
+        bar();
+        broadcast();
+        per_row([&] {
+          rowwise("vmul", row, row, blk, true);
+          bar();
+          rowwise("vmul", row, row, Ub{-1, G}, false);
+          if (ln) {
+            bar();
+            rowwise("vadd", row, row, Ub{-1, Be}, false);
+          }
+        });
+      }
+      bar();
+      convert(false, s);
+      e.label(S + "out");
+      e("set_flag PIPE_V, PIPE_MTE3, EVENT_ID{}", s);
+      e("wait_flag PIPE_V, PIPE_MTE3, EVENT_ID{}", s);
+      e("mul x12, x3, {}", chunk_bytes);
+      e("add x12, x12, {}", dst);
+      e("copy_ubuf_to_gm gm[x12], ub[{}], nburst=1, burst={}", in[s], chunk_bytes / 32);
+      e("set_flag PIPE_MTE3, PIPE_MTE2, EVENT_ID{}", s);
+      e("mov x3, x4");
+      if (s == 0)
+        e("bge x3, {}, {}done", chunks, L);
+      else
+        e("blt x3, {}, {}chunk", chunks, L);
+    }
+    e.label(L + "done");
+    for (int s = 0; s < 2; ++s) e("wait_flag PIPE_MTE3, PIPE_MTE2, EVENT_ID{}", s);
+  }
+
+  // gelu (tanh form) and silu of the f32 values at x into t, x12 iterations, as a sigmoid:
+  //   silu(x) = x / (1 + exp(-x))
+  //   gelu(x) = 0.5 x (1 + tanh(u)) = x / (1 + exp(-2u)),  u = sqrt(2/pi) (x + 0.044715 x^3)
+  static void composite_f32(OpKind kind, Emitter& e, int64_t x, int64_t t) {
+    const double k = 0.7978845608028654;  // sqrt(2/pi)
+    auto bar = [&] { e("pipe_barrier PIPE_V"); };
+    if (kind == OpKind::silu) {
+      e("vmuls.f32 ub[{}], ub[{}], -1.0, repeat=x12", t, x);
+    } else {  // t = -2u = x (-2k - 2k 0.044715 x^2)
+      e("vmul.f32 ub[{}], ub[{}], ub[{}], repeat=x12", t, x, x);
+      bar();
+      e("vmuls.f32 ub[{}], ub[{}], {}, repeat=x12", t, t, float(-2 * k * 0.044715));
+      bar();
+      e("vadds.f32 ub[{}], ub[{}], {}, repeat=x12", t, t, float(-2 * k));
+      bar();
+      e("vmul.f32 ub[{}], ub[{}], ub[{}], repeat=x12", t, t, x);
+    }
+    bar();
+    e("vexp.f32 ub[{}], ub[{}], repeat=x12", t, t);
+    bar();
+    e("vadds.f32 ub[{}], ub[{}], 1.0, repeat=x12", t, t);
+    bar();
+    e("vdiv.f32 ub[{}], ub[{}], ub[{}], repeat=x12", t, x, t);
+    bar();
+  }
+
+  // add, mul, relu, gelu, silu over the padded bytes (the padding's zeros stay zeros: each op
+  // maps 0 to 0), split over the blocks in whole 256-byte iterations; per block, chunks through
+  // two stages of UB buffers (MTE2 in, vector ops, MTE3 out). bf16, gelu and silu are computed
+  // in f32 (the vector unit has no bf16 arithmetic): converted, operated on, rounded once back.
   void elementwise(const Graph& g, const Node& n, int idx, const std::vector<Placement>& place,
                    Emitter& e) const {
     const TensorInfo& out = g.tensor(n.outputs[0]);
     const int64_t bytes = layout_bytes(out, place[size_t(n.outputs[0])].layout);
     const int64_t iters = bytes / 256;  // of 128 2-byte elements
-    const bool binary = n.kind != OpKind::relu;
-    const bool f32 = out.dtype == DType::bf16;
-    // UB per stage: the inputs and the output in the 2-byte type; for bf16, two f32 scratch
+    const bool binary = n.kind == OpKind::add || n.kind == OpKind::mul;
+    const bool composite = n.kind == OpKind::gelu || n.kind == OpKind::silu;
+    const bool f32 = out.dtype == DType::bf16 || composite;
+    // UB per stage: the inputs and the output in the 2-byte type; in f32, one or two scratch
     // buffers shared by the stages.
-    const int64_t per_chunk = (binary ? 3 : 2) * 2 + (f32 ? (binary ? 4 : 2) : 0);
+    const int64_t per_chunk = (binary ? 3 : 2) * 2 + (f32 ? (binary || composite ? 4 : 2) : 0);
     // The second source's buffers sit half the banks' span away from the first's, so that an
     // iteration's two sources never share a bank (buffer.ub_banks).
     const int64_t span = int64_t(p_.ub_banks) * 32;
@@ -509,12 +816,16 @@ class DavinciTarget final : public Target {
         e("vconv.f32.{} ub[{}], ub[{}], repeat=x12, src0_rep=4", ty, x32, xb[s]);
         if (binary) e("vconv.f32.{} ub[{}], ub[{}], repeat=x12, src0_rep=4", ty, y32, yb[s]);
         e("pipe_barrier PIPE_V");
-        if (binary)
-          e("{}.f32 ub[{}], ub[{}], ub[{}], repeat=x12", op, x32, x32, y32);
-        else
-          e("{}.f32 ub[{}], ub[{}], repeat=x12", op, x32, x32);
-        e("pipe_barrier PIPE_V");
-        e("vconv.{}.f32 ub[{}], ub[{}], repeat=x12, dst_rep=4", ty, zb[s], x32);
+        if (composite) {
+          composite_f32(n.kind, e, x32, y32);
+        } else {
+          if (binary)
+            e("{}.f32 ub[{}], ub[{}], ub[{}], repeat=x12", op, x32, x32, y32);
+          else
+            e("{}.f32 ub[{}], ub[{}], repeat=x12", op, x32, x32);
+          e("pipe_barrier PIPE_V");
+        }
+        e("vconv.{}.f32 ub[{}], ub[{}], repeat=x12, dst_rep=4", ty, zb[s], composite ? y32 : x32);
       }
       e("set_flag PIPE_V, PIPE_MTE2, EVENT_ID{}", s);
       e("set_flag PIPE_V, PIPE_MTE3, EVENT_ID{}", s);
