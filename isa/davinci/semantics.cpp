@@ -990,7 +990,8 @@ void accesses(const Instr& in, std::vector<Range>& out, const Mask& mask) {
           continue;
         }
         for (uint64_t j = 0; j < nb; ++j)
-          if ((used >> j) & 1) add_blocks(out, i == 0, base + j * blk * kBlock, repeat, 1, blk, rep);
+          if ((used >> j) & 1)
+            add_blocks(out, i == 0, base + j * blk * kBlock, repeat, 1, blk, rep);
       }
       break;
     }

@@ -51,7 +51,6 @@ struct VectorOperand {
 };
 std::vector<VectorOperand> vector_geometry(const Instr& in);
 
-
 // The memories of one AI core and the global memory, indexed by Buf.
 struct Memories {
   std::array<ByteStore*, kBufs> buf{};

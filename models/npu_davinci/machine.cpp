@@ -236,7 +236,7 @@ const bool registered = register_family(FamilyInfo{
     [](const ArchConfig& cfg) -> std::unique_ptr<Machine> {
       return std::make_unique<DavinciMachine>(cfg);
     },
-    {"workloads/smoke/davinci-fp16.yaml", "workloads/smoke/davinci-rows.yaml"},
+    {"workloads/smoke/davinci-fp16.yaml", "workloads/smoke/davinci-ops.yaml"},
 });
 
 }  // namespace

@@ -262,4 +262,23 @@ TEST_CASE("DaVinci: bad kernels and workloads give clear errors", "[timing]") {
   CHECK(has(t,
             "w.yaml:5:5: op 'gemm' (node 'fc') cannot be lowered to target 'davinci_lab': no "
             "16 x 16 x 16 tile fits this preset's buffers"));
+  // A row longer than the unified buffer holds, and an op the target does not lower yet.
+  const std::string r = write_text(
+      dir, "r.yaml",
+      "name: r\ninputs:\n  - {name: x, shape: [4, 6000], dtype: fp16}\n"
+      "ops:\n  - {name: sm, op: softmax, inputs: [x]}\n");
+  const Cli rc = run_cli({"run", "--arch", "davinci_lab", "--workload", r, "--out", dir + "/r"});
+  CHECK(rc.status == 1);
+  CHECK(has(rc,
+            "r.yaml:5:5: op 'softmax' (node 'sm') cannot be lowered to target 'davinci_lab': a "
+            "row of 6000 elements needs 72832 bytes of the unified buffer, the preset has 65536"));
+  const std::string c = write_text(
+      dir, "c.yaml",
+      "name: c\ninputs:\n  - {name: x, shape: [1, 16, 8, 8], dtype: fp16}\n"
+      "ops:\n  - {name: conv, op: conv2d, inputs: [x], K: 16, R: 3, S: 3}\n");
+  const Cli cc = run_cli({"run", "--arch", "ascend910", "--workload", c, "--out", dir + "/c"});
+  CHECK(cc.status == 1);
+  CHECK(has(cc, "c.yaml:5:5: op 'conv2d' (node 'conv') cannot be lowered to target 'ascend910': "
+                "the DaVinci target lowers gemm, matmul, attention, the elementwise and the row "
+                "ops so far (conv2d and pool are to come)"));
 }

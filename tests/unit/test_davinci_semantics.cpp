@@ -876,7 +876,8 @@ TEST_CASE("davinci vbrcb: each of an iteration's 8 elements fills one destinatio
     INFO(ty_name(ty));
     Mem mem;
     std::vector<uint32_t> src(24);
-    for (size_t i = 0; i < src.size(); ++i) src[i] = ty == Ty::f32 ? fbits(float(i) - 7.5f) : uint32_t(i * 977);
+    for (size_t i = 0; i < src.size(); ++i)
+      src[i] = ty == Ty::f32 ? fbits(float(i) - 7.5f) : uint32_t(i * 977);
     put(mem.ub, 0x800, src);
     // 3 iterations; blocks 2 apart, iterations 20 blocks apart; the mask does not apply.
     Instr in = vec(Op::vbrcb, ty, 0x1000, 0x800, 0, 3);
@@ -1279,7 +1280,8 @@ TEST_CASE("davinci accesses: exact ranges, runs merged, appended after what was 
   for (uint64_t base : {4096u, 8192u, 0u})
     for (uint64_t r = 0; r < 2; ++r)
       for (uint64_t j : {1u, 5u})
-        blocks.push_back({Buf::ub, base + r * 256 + j * 32, base + r * 256 + j * 32 + 32, base == 0});
+        blocks.push_back(
+            {Buf::ub, base + r * 256 + j * 32, base + r * 256 + j * 32 + 32, base == 0});
   std::sort(blocks.begin(), blocks.end(), [](const Range& a, const Range& b) {
     return std::tie(a.buf, a.write, a.lo) < std::tie(b.buf, b.write, b.lo);
   });

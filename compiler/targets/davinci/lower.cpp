@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <map>
 #include <string>
 #include <vector>
@@ -27,6 +28,10 @@ using xpusim::davinci::DavinciParams;
 
 constexpr uint64_t kAlign = 512;  // tensors in global memory start on this boundary
 constexpr int64_t kFractal = 16;  // rows and columns of a 2-byte fractal
+
+int64_t pad16(int64_t x) {
+  return (x + kFractal - 1) / kFractal * kFractal;
+}
 
 // The ISA's name of a 2-byte float dtype the target runs.
 const char* ty_name(DType t) {
@@ -95,6 +100,23 @@ class DavinciTarget final : public Target {
     for (const Node& n : g.nodes) check_node(g, n);
     Lowered out;
     out.tensors = layout(g);
+    // Global memory past the tensors: attention's scores (S, then P), one node at a time.
+    uint64_t scratch = 0, scratch_bytes = 0;
+    for (size_t t = 0; t < g.tensors.size(); ++t)
+      scratch = std::max(scratch, out.tensors[t].addr +
+                                      uint64_t(layout_bytes(g.tensors[t], out.tensors[t].layout)));
+    scratch = (scratch + kAlign - 1) / kAlign * kAlign;
+    for (const Node& n : g.nodes)
+      if (n.kind == OpKind::attention) {
+        const AttentionDims d = attention_dims(g, n);
+        scratch_bytes = std::max(
+            scratch_bytes, uint64_t(d.batch * d.heads * pad16(d.seq_q) * pad16(d.seq_kv) * 6));
+      }
+    if (scratch + scratch_bytes > uint64_t(p_.memory_bytes))
+      throw Error(
+          fmt::format("{}: the workload's tensors and attention scores take {} bytes of "
+                      "global memory, the preset {} has {}",
+                      g.file, scratch + scratch_bytes, name_, p_.memory_bytes));
     if (dump.wants("layout"))
       dump.print("layout", "DaVinci global-memory layout", layout_text(g, out.tensors));
 
@@ -118,6 +140,8 @@ class DavinciTarget final : public Target {
       else if (n.kind == OpKind::softmax || n.kind == OpKind::layernorm ||
                n.kind == OpKind::rmsnorm)
         rows(g, n, int(i), out.tensors, e);
+      else if (n.kind == OpKind::attention)
+        attention(g, n, int(i), out.tensors, scratch, e);
       else
         elementwise(g, n, int(i), out.tensors, e);
       if (i + 1 < g.nodes.size()) e("sync_all");
@@ -150,17 +174,20 @@ class DavinciTarget final : public Target {
       case OpKind::softmax:
       case OpKind::layernorm:
       case OpKind::rmsnorm:
+      case OpKind::attention:
         break;
       default:
         unsupported(n, name_,
-                    "the DaVinci target lowers gemm, matmul, the elementwise ops, softmax, "
-                    "layernorm and rmsnorm so far (conv2d, pool and attention are to come)");
+                    "the DaVinci target lowers gemm, matmul, attention, the elementwise and the "
+                    "row ops so far (conv2d and pool are to come)");
     }
     if (t != DType::fp16 && t != DType::bf16)
       unsupported(
           n, name_,
           fmt::format("the DaVinci target lowers fp16 and bf16 ops so far, not {}", dtype_name(t)));
-    if (t == DType::bf16 && (n.kind == OpKind::gemm || n.kind == OpKind::matmul) && !p_.bf16)
+    if (t == DType::bf16 &&
+        (n.kind == OpKind::gemm || n.kind == OpKind::matmul || n.kind == OpKind::attention) &&
+        !p_.bf16)
       unsupported(n, name_, "this preset's cube has no bf16 (core.bf16 is false)");
   }
 
@@ -225,44 +252,69 @@ class DavinciTarget final : public Target {
     return s;
   }
 
-  // C = A x B (+ ReLU) on the cube: output tiles dealt to the blocks in turn; per tile, K in
-  // steps through two stages of L1 and L0A/L0B buffers (MTE2: GM rows to L1 as NZ column blocks;
-  // MTE1: L1 to L0A as zZ and, transposing each fractal, to L0B as zN; cube: mad into L0C), then
-  // the tile out: through the FIX pipe where there is one (and no ReLU), else L0C to the UB
-  // (vector pipe), ReLU and conversion there, and MTE3 to GM.
+  // One GEMM of the target: C = A x B (+ ReLU) over `batch` output batches, every matrix padded
+  // row-major in GM.
+  struct GemmSpec {
+    const Node* node;  // for errors
+    std::string label;
+    uint64_t A, B, C;
+    int64_t mp, kp, np, batch;
+    int64_t stride_a, stride_b, stride_c;  // bytes from one batch to the next (0: shared)
+    // B's batch for output batch x: x, or with heads > 0 (attention's grouped heads)
+    // (x / heads) * kv_heads + (x % heads) / (heads / kv_heads).
+    int64_t heads = 0, kv_heads = 1;
+    bool b_trans = false;  // B is given as its transpose: N rows of K (attention's K)
+    bool relu = false;
+    DType dtype;         // of A and B, and of C unless c_f32
+    bool c_f32 = false;  // C in f32, as the cube accumulates it (attention's scores)
+  };
+
   void gemm(const Graph& g, const Node& n, int idx, const std::vector<Placement>& place,
             Emitter& e) const {
-    const TensorInfo& a = g.tensor(n.inputs[0]);
-    const TensorInfo& b = g.tensor(n.inputs[1]);
-    const TensorInfo& c = g.tensor(n.outputs[0]);
-    const PaddedView va = padded_view(a.shape, place[size_t(n.inputs[0])].layout);
-    const PaddedView vb = padded_view(b.shape, place[size_t(n.inputs[1])].layout);
-    const PaddedView vc = padded_view(c.shape, place[size_t(n.outputs[0])].layout);
-    const int64_t mp = va.rows_p, kp = va.cols_p, np = vb.cols_p, batch = vc.batch;
+    const PaddedView va =
+        padded_view(g.tensor(n.inputs[0]).shape, place[size_t(n.inputs[0])].layout);
+    const PaddedView vb =
+        padded_view(g.tensor(n.inputs[1]).shape, place[size_t(n.inputs[1])].layout);
+    const PaddedView vc =
+        padded_view(g.tensor(n.outputs[0]).shape, place[size_t(n.outputs[0])].layout);
+    const int64_t mp = va.rows_p, kp = va.cols_p, np = vb.cols_p;
+    gemm(GemmSpec{&n, fmt::format("n{}_", idx), place[size_t(n.inputs[0])].addr,
+                  place[size_t(n.inputs[1])].addr, place[size_t(n.outputs[0])].addr, mp, kp, np,
+                  vc.batch, va.batch > 1 ? mp * kp * 2 : 0, vb.batch > 1 ? kp * np * 2 : 0,
+                  mp * np * 2, 0, 1, false, n.attrs.fused_relu, g.tensor(n.outputs[0]).dtype},
+         e);
+  }
+
+  // C = A x B (+ ReLU) on the cube: output tiles dealt to the blocks in turn; per tile, K in
+  // steps through two stages of L1 and L0A/L0B buffers (MTE2: GM rows to L1 as NZ column blocks;
+  // MTE1: L1 to L0A as zZ and, transposing each fractal, to L0B as zN (B given transposed: its
+  // NZ fractals are already zN's, in zN's order); cube: mad into L0C), then the tile out:
+  // through the FIX pipe where there is one (and no ReLU), else L0C to the UB (vector pipe),
+  // ReLU and conversion there, and MTE3 to GM.
+  void gemm(const GemmSpec& sp, Emitter& e) const {
+    const Node& n = *sp.node;
+    const int64_t mp = sp.mp, kp = sp.kp, np = sp.np, batch = sp.batch;
     if (kp / kFractal > 65536 || np / kFractal > 65536)
       unsupported(n, name_, "K or N beyond 1,048,576 (a copy's gap field)");
     const GemmTiles t = choose_tiles(p_, mp, np, kp);
     if (t.tm == 0) unsupported(n, name_, "no 16 x 16 x 16 tile fits this preset's buffers");
     const int64_t tiles_m = (mp + t.tm - 1) / t.tm, tiles_n = (np + t.tn - 1) / t.tn;
     const int64_t tiles = batch * tiles_m * tiles_n;
-    const int64_t stride_a = va.batch > 1 ? mp * kp * 2 : 0;
-    const int64_t stride_b = vb.batch > 1 ? kp * np * 2 : 0;
-    const int64_t stride_c = mp * np * 2;
-    const uint64_t A = place[size_t(n.inputs[0])].addr, B = place[size_t(n.inputs[1])].addr,
-                   C = place[size_t(n.outputs[0])].addr;
-    const bool relu = n.attrs.fused_relu;
+    const int64_t stride_a = sp.stride_a, stride_b = sp.stride_b, stride_c = sp.stride_c;
+    const uint64_t A = sp.A, B = sp.B, C = sp.C;
+    const bool relu = sp.relu;
     const bool fix = p_.fix && !relu;
-    const char* ty = ty_name(c.dtype);
-    const std::string L = fmt::format("n{}_", idx);
+    const char* ty = ty_name(sp.dtype);
+    const std::string L = sp.label;
     // Buffers: stage s of A and B in L1, L0A and L0B; the f32 tile and its converted copy in
     // the UB (vector path).
     const int64_t a_tile = t.tm * t.tk * 2, b_tile = t.tk * t.tn * 2;
     const int64_t ub_out = t.tm * t.tn * 4;
     e.comment(
-        fmt::format("C {}x{} = A {}x{} x B {}x{} (padded), {} batch(es); tiles {}x{}, K "
+        fmt::format("C {}x{} = A {}x{} x B {}x{}{} (padded), {} batch(es); tiles {}x{}, K "
                     "step {}; {} tiles over the blocks; out through {}",
-                    mp, np, mp, kp, kp, np, batch, t.tm, t.tn, t.tk, tiles,
-                    fix ? "the FIX pipe" : "the UB (vector pipe) and MTE3"));
+                    mp, np, mp, kp, kp, np, sp.b_trans ? " (given transposed)" : "", batch, t.tm,
+                    t.tn, t.tk, tiles, fix ? "the FIX pipe" : "the UB (vector pipe) and MTE3"));
     const char* out_pipe = fix ? "PIPE_FIX" : "PIPE_V";
     e("set_flag {}, PIPE_M, EVENT_ID2", out_pipe);         // L0C starts free
     if (!fix) e("set_flag PIPE_MTE3, PIPE_V, EVENT_ID3");  // the UB tile starts free
@@ -287,14 +339,28 @@ class DavinciTarget final : public Target {
     e("mul x24, x8, {}", kp * 2);
     e("add x12, x12, x24");
     e("add x12, x12, {}", A);  // A's tile rows
-    e("mul x13, x5, {}", stride_b);
-    e("shl x24, x9, 1");
+    if (sp.heads > 0) {        // B's batch: (x5 / heads) * kv_heads + (x5 % heads) / group
+      e("div x24, x5, {}", sp.heads);
+      e("mul x24, x24, {}", sp.kv_heads);
+      e("rem x13, x5, {}", sp.heads);
+      e("div x13, x13, {}", sp.heads / sp.kv_heads);
+      e("add x13, x13, x24");
+      e("mul x13, x13, {}", stride_b);
+    } else {
+      e("mul x13, x5, {}", stride_b);
+    }
+    if (sp.b_trans) {  // B's tile rows (of its transpose)
+      e("mul x24, x9, {}", kp * 2);
+    } else {  // B's tile columns
+      e("shl x24, x9, 1");
+    }
     e("add x13, x13, x24");
-    e("add x13, x13, {}", B);  // B's tile columns
+    e("add x13, x13, {}", B);
+    const int64_t ce = sp.c_f32 ? 4 : 2;  // C's element bytes
     e("mul x14, x5, {}", stride_c);
-    e("mul x24, x8, {}", np * 2);
+    e("mul x24, x8, {}", np * ce);
     e("add x14, x14, x24");
-    e("shl x24, x9, 1");
+    e("mul x24, x9, {}", ce);
     e("add x14, x14, x24");
     e("add x14, x14, {}", C);  // C's tile
     for (int s = 0; s < 2; ++s) {
@@ -328,17 +394,18 @@ class DavinciTarget final : public Target {
       e("add x22, x22, 32");
       e("add x20, x20, 1");
       e("blt x20, x27, {}a", S);
-      // B: x26 column blocks of x17 rows.
+      // B: x26 column blocks of x17 rows (given transposed: x27 column blocks of x11 rows).
       e("mov x20, 0");
       e("mov x21, {}", l1b);
       e("mov x22, x19");
-      e("shl x23, x17, 5");
+      e("shl x23, {}, 5", sp.b_trans ? "x11" : "x17");
       e.label(S + "b");
-      e("copy_gm_to_cbuf l1[x21], gm[x22], nburst=x17, burst=1, src_gap={}", np / kFractal - 1);
+      e("copy_gm_to_cbuf l1[x21], gm[x22], nburst={}, burst=1, src_gap={}",
+        sp.b_trans ? "x11" : "x17", (sp.b_trans ? kp : np) / kFractal - 1);
       e("add x21, x21, x23");
       e("add x22, x22, 32");
       e("add x20, x20, 1");
-      e("blt x20, x26, {}b", S);
+      e("blt x20, {}, {}b", sp.b_trans ? "x27" : "x26", S);
       e("set_flag PIPE_MTE2, PIPE_MTE1, EVENT_ID{}", s);
       e("wait_flag PIPE_MTE2, PIPE_MTE1, EVENT_ID{}", s);
       e("wait_flag PIPE_M, PIPE_MTE1, EVENT_ID{}", s);
@@ -353,15 +420,19 @@ class DavinciTarget final : public Target {
       e("add x22, x22, 512");
       e("add x20, x20, 1");
       e("blt x20, x25, {}la", S);
-      // L0B (zN): per K block, its x26 fractals, x27 apart in L1, each transposed.
+      // L0B (zN): per K block, its x26 fractals, x27 apart in L1, each transposed (given
+      // transposed: x26 consecutive fractals, as they are).
       e("mov x20, 0");
       e("mov x21, {}", l0b);
       e("mov x22, {}", l1b);
       e("shl x23, x26, 9");
       e.label(S + "lb");
-      e("load_cbuf_to_cb l0b[x21], l1[x22], repeat=x26, src_stride=x27, transpose=1");
+      if (sp.b_trans)
+        e("load_cbuf_to_cb l0b[x21], l1[x22], repeat=x26");
+      else
+        e("load_cbuf_to_cb l0b[x21], l1[x22], repeat=x26, src_stride=x27, transpose=1");
       e("add x21, x21, x23");
-      e("add x22, x22, 512");
+      e("add x22, x22, {}", sp.b_trans ? "x23" : "512");
       e("add x20, x20, 1");
       e("blt x20, x27, {}lb", S);
       e("set_flag PIPE_MTE1, PIPE_MTE2, EVENT_ID{}", s);
@@ -377,7 +448,7 @@ class DavinciTarget final : public Target {
       e("add x16, x16, 1");
       e("add x15, x15, {}", t.tk);
       e("add x18, x18, {}", t.tk * 2);
-      e("add x19, x19, {}", t.tk * np * 2);
+      e("add x19, x19, {}", sp.b_trans ? t.tk * 2 : t.tk * np * 2);
       if (s == 0)
         e("bge x15, {}, {}kdone", kp, L);
       else
@@ -391,7 +462,8 @@ class DavinciTarget final : public Target {
     if (fix) {
       e("set_flag PIPE_M, PIPE_FIX, EVENT_ID0");
       e("wait_flag PIPE_M, PIPE_FIX, EVENT_ID0");
-      e("fixpipe gm[x14], l0c[0], m=x10, n=x11, dst_stride={}, conv=f322{}", np * 2, ty);
+      e("fixpipe gm[x14], l0c[0], m=x10, n=x11, dst_stride={}{}", np * ce,
+        sp.c_f32 ? "" : fmt::format(", conv=f322{}", ty));
       e("set_flag PIPE_FIX, PIPE_M, EVENT_ID2");
     } else {
       e("set_flag PIPE_M, PIPE_V, EVENT_ID0");
@@ -401,33 +473,37 @@ class DavinciTarget final : public Target {
       e("copy_matrix_cc_to_ubuf ub[0], l0c[0], nburst=1, burst=x24");
       e("set_flag PIPE_V, PIPE_M, EVENT_ID2");
       e("pipe_barrier PIPE_V");
-      // f32 -> the output type (with ReLU first), 64 elements per iteration, 255 at most at once.
-      e("shl x20, x24, 2");
-      e("mov x21, 0");
-      e("mov x22, {}", ub_out);
-      e.label(L + "cv");
-      e("min x23, x20, 255");
-      if (relu) {
-        e("vrelu.f32 ub[x21], ub[x21], repeat=x23");
-        e("pipe_barrier PIPE_V");
+      if (!sp.c_f32) {
+        // f32 -> the output type (with ReLU first), 64 elements per iteration, 255 at most at
+        // once.
+        e("shl x20, x24, 2");
+        e("mov x21, 0");
+        e("mov x22, {}", ub_out);
+        e.label(L + "cv");
+        e("min x23, x20, 255");
+        if (relu) {
+          e("vrelu.f32 ub[x21], ub[x21], repeat=x23");
+          e("pipe_barrier PIPE_V");
+        }
+        e("vconv.{}.f32 ub[x22], ub[x21], repeat=x23, dst_rep=4", ty);
+        e("sub x20, x20, x23");
+        e("shl x23, x23, 7");
+        e("add x22, x22, x23");
+        e("shl x23, x23, 1");
+        e("add x21, x21, x23");
+        e("bgt x20, 0, {}cv", L);
       }
-      e("vconv.{}.f32 ub[x22], ub[x21], repeat=x23, dst_rep=4", ty);
-      e("sub x20, x20, x23");
-      e("shl x23, x23, 7");
-      e("add x22, x22, x23");
-      e("shl x23, x23, 1");
-      e("add x21, x21, x23");
-      e("bgt x20, 0, {}cv", L);
       e("set_flag PIPE_V, PIPE_MTE3, EVENT_ID0");
       e("wait_flag PIPE_V, PIPE_MTE3, EVENT_ID0");
-      // The NZ tile to row-major rows: per column block, x10 rows of 32 bytes.
+      // The NZ tile to row-major rows: per column block, x10 rows of 16 elements.
       e("mov x20, 0");
       e("mov x21, x14");
-      e("mov x22, {}", ub_out);
-      e("shl x23, x10, 5");
+      e("mov x22, {}", sp.c_f32 ? 0 : ub_out);
+      e("mul x23, x10, {}", 16 * ce);
       e.label(L + "st");
-      e("copy_ubuf_to_gm gm[x21], ub[x22], nburst=x10, burst=1, dst_gap={}", np / kFractal - 1);
-      e("add x21, x21, 32");
+      e("copy_ubuf_to_gm gm[x21], ub[x22], nburst=x10, burst={}, dst_gap={}", ce / 2,
+        np * ce / 32 - ce / 2);
+      e("add x21, x21, {}", 16 * ce);
       e("add x22, x22, x23");
       e("add x20, x20, 1");
       e("blt x20, x26, {}st", L);
@@ -476,6 +552,57 @@ class DavinciTarget final : public Target {
   // its block with block and repeat strides of 0; conversion back, MTE3 out. Only the real D
   // columns are touched (the last partial iteration under a mask), so padding columns stay
   // zero.
+  // attention, unfused, in three steps with a sync_all between them: S = Q K^T for every batch
+  // and head (a gemm whose B is given transposed, each head reading its kv head), in f32 into
+  // global memory past the tensors; P = softmax(scale S) row by row, with the causal mask,
+  // rounded to the op's type next to it; O = P V (a gemm).
+  void attention(const Graph& g, const Node& n, int idx, const std::vector<Placement>& place,
+                 uint64_t scratch, Emitter& e) const {
+    const AttentionDims d = attention_dims(g, n);
+    const int64_t sq = pad16(d.seq_q), skv = pad16(d.seq_kv), hd = pad16(d.head_dim);
+    const int64_t batch = d.batch * d.heads;
+    const uint64_t Q = place[size_t(n.inputs[0])].addr, K = place[size_t(n.inputs[1])].addr,
+                   V = place[size_t(n.inputs[2])].addr, O = place[size_t(n.outputs[0])].addr;
+    const DType t = g.tensor(n.outputs[0]).dtype;
+    const std::string L = fmt::format("n{}_", idx);
+    e.comment(fmt::format("S = Q K^T: {} heads of {} x {} scores, at gm[{:#x}]", batch, d.seq_q,
+                          d.seq_kv, scratch));
+    const uint64_t P = scratch + uint64_t(batch * sq * skv * 4);
+    gemm(GemmSpec{&n, L + "qk_", Q, K, scratch, sq, hd, skv, batch, sq * hd * 2, skv * hd * 2,
+                  sq * skv * 4, d.heads, d.kv_heads, true, false, t, true},
+         e);
+    e("sync_all");
+    RowSpec rs{&n, L + "sm_", OpKind::softmax, scratch, P};
+    rs.batch = batch, rs.rows = d.seq_q, rs.rows_p = sq, rs.D = d.seq_kv, rs.Dp = skv, rs.dtype = t;
+    rs.scale = n.attrs.scale != 0 ? n.attrs.scale : 1.0 / std::sqrt(double(d.head_dim));
+    rs.causal_seq = n.attrs.causal ? d.seq_q : 0;
+    rs.src_f32 = true;
+    e.comment(fmt::format("P = softmax(scale S) at gm[{:#x}]", P));
+    rows(rs, e);
+    e("sync_all");
+    e.comment("O = P V");
+    gemm(GemmSpec{&n, L + "pv_", P, V, O, sq, skv, hd, batch, sq * skv * 2, skv * hd * 2,
+                  sq * hd * 2, d.heads, d.kv_heads, false, false, t},
+         e);
+  }
+
+  // One row op of the target: `kind` over rows of D elements (padded to Dp), `rows` real rows
+  // of rows_p in each of `batch` batches, contiguous in GM from src to dst.
+  struct RowSpec {
+    const Node* node;  // for errors, eps
+    std::string label;
+    OpKind kind;  // softmax, layernorm, rmsnorm
+    uint64_t src, dst, gamma = 0, beta = 0;
+    int64_t batch = 1, rows = 0, rows_p = 0, D = 0, Dp = 0;
+    DType dtype = DType::bf16;
+    // softmax only: the scale of its input (exp(scale (x - max))), and, when causal_seq > 0,
+    // the causal mask of attention: row i of a batch sees its first
+    // min(D, i + 1 + D - causal_seq) elements (causal_seq: the queries per batch).
+    double scale = 1.0;
+    int64_t causal_seq = 0;
+    bool src_f32 = false;  // the input is f32 (attention's scores), the output the 2-byte dtype
+  };
+
   void rows(const Graph& g, const Node& n, int idx, const std::vector<Placement>& place,
             Emitter& e) const {
     const TensorInfo& out = g.tensor(n.outputs[0]);
@@ -483,21 +610,34 @@ class DavinciTarget final : public Target {
     if (lay.col_dims != 1)
       unsupported(n, name_, "a row op whose output a gemm reads flattened (rank > 2 as A)");
     const PaddedView v = padded_view(out.shape, lay);
-    const int64_t D = v.cols, Dp = v.cols_p, rows_p = v.rows_p, batch = v.batch;
+    RowSpec sp{&n, fmt::format("n{}_", idx), n.kind, place[size_t(n.inputs[0])].addr,
+               place[size_t(n.outputs[0])].addr};
+    if (n.inputs.size() > 1) sp.gamma = place[size_t(n.inputs[1])].addr;
+    if (n.inputs.size() > 2) sp.beta = place[size_t(n.inputs[2])].addr;
+    sp.batch = v.batch, sp.rows = v.rows, sp.rows_p = v.rows_p, sp.D = v.cols, sp.Dp = v.cols_p;
+    sp.dtype = out.dtype;
+    rows(sp, e);
+  }
+
+  void rows(const RowSpec& sp, Emitter& e) const {
+    const Node& n = *sp.node;
+    const int64_t D = sp.D, Dp = sp.Dp, rows_p = sp.rows_p, batch = sp.batch;
     if (D > 255 * 64) unsupported(n, name_, "rows of more than 16,320 elements");
-    const bool ln = n.kind == OpKind::layernorm, norm = ln || n.kind == OpKind::rmsnorm;
+    const bool ln = sp.kind == OpKind::layernorm, norm = ln || sp.kind == OpKind::rmsnorm;
     auto up = [](int64_t x, int64_t a) { return (x + a - 1) / a * a; };
     const int64_t row32 = Dp * 4, wide32 = up(Dp, 64) * 4;  // a row in f32; in whole iterations
     // UB, for R rows: two stages of the 2-byte chunk, the f32 chunk, a scratch row, each row's
     // 64 folded values, one value per row (whole iterations of 64), their broadcast blocks, and
     // gamma and beta in f32.
+    // An f32 input (sp.src_f32) is worked on in its stage buffer; the 2-byte output then has
+    // a buffer per stage.
     auto need = [&](int64_t R) {
-      return 2 * R * Dp * 2 + R * row32 + wide32 + R * 256 + up(R, 64) * 4 + up(R, 8) * 32 +
-             (norm ? (ln ? 2 : 1) * row32 : 0);
+      return 2 * R * Dp * (sp.src_f32 ? 4 + 2 : 2) + (sp.src_f32 ? 0 : R * row32) + wide32 +
+             R * 256 + up(R, 64) * 4 + up(R, 8) * 32 + (norm ? (ln ? 2 : 1) * row32 : 0);
     };
     const int64_t total = batch * rows_p;
     int64_t R = 64;
-    while (R > 1 && (rows_p % R != 0 || need(R) > p_.ub_bytes || R * Dp * 2 / 32 > 65535 ||
+    while (R > 1 && (rows_p % R != 0 || need(R) > p_.ub_bytes || R * Dp * 4 / 32 > 65535 ||
                      R * p_.cores > total))
       R /= 2;
     if (need(R) > p_.ub_bytes)
@@ -506,19 +646,25 @@ class DavinciTarget final : public Target {
                               "preset has {}",
                               D, need(1), p_.ub_bytes));
     const int64_t chunks = total / R, per_batch = rows_p / R, chunk_bytes = R * Dp * 2;
-    const int64_t in[2] = {0, chunk_bytes};
-    const int64_t X = 2 * chunk_bytes, T = X + R * row32, A = T + wide32, V = A + R * 256,
+    const int64_t in_bytes = sp.src_f32 ? 2 * chunk_bytes : chunk_bytes;  // a chunk of input
+    const int64_t in[2] = {0, in_bytes};
+    const int64_t out0 = sp.src_f32 ? 2 * in_bytes : 0;  // the 2-byte chunk of each stage
+    const int64_t outb[2] = {out0, out0 + (sp.src_f32 ? chunk_bytes : in_bytes)};
+    const int64_t X0 = sp.src_f32 ? out0 + 2 * chunk_bytes : 2 * chunk_bytes;
+    int64_t X = X0;  // the f32 chunk (an f32 input: the stage's own buffer)
+    const int64_t T = X0 + (sp.src_f32 ? 0 : R * row32), A = T + wide32, V = A + R * 256,
                   B = V + up(R, 64) * 4, G = B + up(R, 8) * 32, Be = G + row32;
-    const uint64_t src = place[size_t(n.inputs[0])].addr, dst = place[size_t(n.outputs[0])].addr;
-    const char* ty = ty_name(out.dtype);
-    const std::string L = fmt::format("n{}_", idx);
+    const uint64_t src = sp.src, dst = sp.dst;
+    const char* ty = ty_name(sp.dtype);
+    const std::string L = sp.label;
     const std::string inv_d = fmt::format("{}", 1.0f / float(D));
     const int64_t full = D / 64, tail = D % 64, vrep = up(R, 64) / 64;
-    const std::string tail_mask = fmt::format("set_vector_mask 0, {:#x}", (uint64_t(1) << tail) - 1);
+    const std::string tail_mask =
+        fmt::format("set_vector_mask 0, {:#x}", (uint64_t(1) << tail) - 1);
     const std::string full_mask = "set_vector_mask 0xffffffffffffffff, 0xffffffffffffffff";
     auto bar = [&] { e("pipe_barrier PIPE_V"); };
     e.comment(fmt::format("{} rows of {} ({} padded) in {} chunks of {} rows, computed in f32",
-                          batch * v.rows, D, Dp, chunks, R));
+                          batch * sp.rows, D, Dp, chunks, R));
     // f32 <-> the 2-byte type over a chunk (R Dp elements).
     auto convert = [&](bool to_f32, int64_t s) {
       over_f32(e, R * Dp, [&](int64_t rep, int64_t i) {
@@ -526,7 +672,7 @@ class DavinciTarget final : public Target {
           e("vconv.f32.{} {}, {}, repeat={}, src0_rep=4", ty, Ub{-1, X + 256 * i}.str(),
             Ub{-1, in[s] + 128 * i}.str(), rep);
         else
-          e("vconv.{}.f32 {}, {}, repeat={}, dst_rep=4", ty, Ub{-1, in[s] + 128 * i}.str(),
+          e("vconv.{}.f32 {}, {}, repeat={}, dst_rep=4", ty, Ub{-1, outb[s] + 128 * i}.str(),
             Ub{-1, X + 256 * i}.str(), rep);
       });
     };
@@ -603,14 +749,14 @@ class DavinciTarget final : public Target {
     e("vector_dup.f32 ub[{}], 0, repeat={}", V, vrep);
     if (norm) {  // gamma (and beta) once per block, through stage 0's buffer, in f32
       for (int k = 0; k < (ln ? 2 : 1); ++k) {
-        const uint64_t at = place[size_t(n.inputs[size_t(1 + k)])].addr;
+        const uint64_t at = k == 0 ? sp.gamma : sp.beta;
         const int64_t to = k == 0 ? G : Be;
         e("copy_gm_to_ubuf ub[{}], gm[{}], nburst=1, burst={}", in[0], at, Dp * 2 / 32);
         e("set_flag PIPE_MTE2, PIPE_V, EVENT_ID0");
         e("wait_flag PIPE_MTE2, PIPE_V, EVENT_ID0");
         over_f32(e, Dp, [&](int64_t rep, int64_t i) {
-          e("vconv.f32.{} ub[{}], ub[{}], repeat={}, src0_rep=4", ty, to + 256 * i,
-            in[0] + 128 * i, rep);
+          e("vconv.f32.{} ub[{}], ub[{}], repeat={}, src0_rep=4", ty, to + 256 * i, in[0] + 128 * i,
+            rep);
         });
         e("set_flag PIPE_V, PIPE_MTE2, EVENT_ID0");
         e("wait_flag PIPE_V, PIPE_MTE2, EVENT_ID0");
@@ -621,17 +767,17 @@ class DavinciTarget final : public Target {
     e("bge x3, {}, {}done", chunks, L);
     auto load = [&](int reg, int s) {  // chunk x<reg> into stage s
       e("wait_flag PIPE_MTE3, PIPE_MTE2, EVENT_ID{}", s);
-      e("mul x12, x{}, {}", reg, chunk_bytes);
+      e("mul x12, x{}, {}", reg, in_bytes);
       e("add x12, x12, {}", src);
-      e("copy_gm_to_ubuf ub[{}], gm[x12], nburst=1, burst={}", in[s], chunk_bytes / 32);
+      e("copy_gm_to_ubuf ub[{}], gm[x12], nburst=1, burst={}", in[s], in_bytes / 32);
       e("set_flag PIPE_MTE2, PIPE_V, EVENT_ID{}", s);
     };
     load(3, 0);
     e.label(L + "chunk");
     for (int s = 0; s < 2; ++s) {
       const std::string S = fmt::format("{}s{}", L, s);
-      e.comment(fmt::format("chunk x3 in stage {}; the next one (x4) loads into stage {}", s,
-                            1 - s));
+      e.comment(
+          fmt::format("chunk x3 in stage {}; the next one (x4) loads into stage {}", s, 1 - s));
       e("add x4, x3, x2");
       e("bge x4, {}, {}work", chunks, S);
       load(4, 1 - s);
@@ -639,18 +785,27 @@ class DavinciTarget final : public Target {
       // Real rows of this chunk: x5 = min(R, rows - its first row); none: stored as loaded.
       e("rem x5, x3, {}", per_batch);
       e("mul x5, x5, {}", -R);
-      e("add x5, x5, {}", v.rows);
+      e("add x5, x5, {}", sp.rows);
       e("min x5, x5, {}", R);
       e("wait_flag PIPE_MTE2, PIPE_V, EVENT_ID{}", s);
-      e("ble x5, 0, {}out", S);
-      convert(true, s);
+      e("ble x5, 0, {}{}", S, sp.src_f32 ? "cv" : "out");  // no real row
+      X = sp.src_f32 ? in[s] : X0;
+      if (!sp.src_f32) convert(true, s);
       bar();
-      if (n.kind == OpKind::softmax) {
+      if (sp.kind == OpKind::softmax) {
+        if (sp.causal_seq > 0) causal_mask(e, sp, S + "cm", R, X, row32);
         reduce_rows("vmax", "vcmax", row, [] {});
         broadcast();
         per_row([&] {
           rowwise("vsub", row, row, blk, true);
           bar();
+          if (sp.scale != 1.0) {
+            over_f32(e, D, [&](int64_t rep, int64_t i) {
+              e("vmuls.f32 {}, {}, {}, repeat={}", (row + 256 * i).str(), (row + 256 * i).str(),
+                float(sp.scale), rep);
+            });
+            bar();
+          }
           over_f32(e, D, [&](int64_t rep, int64_t i) {
             e("vexp.f32 {}, {}, repeat={}", (row + 256 * i).str(), (row + 256 * i).str(), rep);
           });
@@ -694,13 +849,14 @@ class DavinciTarget final : public Target {
         });
       }
       bar();
+      e.label(S + "cv");
       convert(false, s);
       e.label(S + "out");
       e("set_flag PIPE_V, PIPE_MTE3, EVENT_ID{}", s);
       e("wait_flag PIPE_V, PIPE_MTE3, EVENT_ID{}", s);
       e("mul x12, x3, {}", chunk_bytes);
       e("add x12, x12, {}", dst);
-      e("copy_ubuf_to_gm gm[x12], ub[{}], nburst=1, burst={}", in[s], chunk_bytes / 32);
+      e("copy_ubuf_to_gm gm[x12], ub[{}], nburst=1, burst={}", outb[s], chunk_bytes / 32);
       e("set_flag PIPE_MTE3, PIPE_MTE2, EVENT_ID{}", s);
       e("mov x3, x4");
       if (s == 0)
@@ -710,6 +866,59 @@ class DavinciTarget final : public Target {
     }
     e.label(L + "done");
     for (int s = 0; s < 2; ++s) e("wait_flag PIPE_MTE3, PIPE_MTE2, EVENT_ID{}", s);
+  }
+
+  // Attention's causal mask on the f32 chunk at X (rows of row32 bytes, x5 real rows of chunk
+  // x3): elements [c, D) of query row i, c = i + 1 + D - causal_seq, become -3e38 (exp gives 0),
+  // under masks computed by the scalar unit: the partial iteration holding c, the whole ones
+  // after it, the row's last partial iteration.
+  void causal_mask(Emitter& e, const RowSpec& sp, const std::string& l, int64_t R, int64_t X,
+                   int64_t row32) const {
+    const int64_t D = sp.D, full = D / 64, tail = D % 64;
+    const std::string full_mask = "set_vector_mask 0xffffffffffffffff, 0xffffffffffffffff";
+    const uint64_t tail_bits = (uint64_t(1) << tail) - 1;
+    e("mov x7, 0");
+    e("mov x8, {}", X);
+    e.label(l);
+    e("bge x7, x5, {}end", l);
+    e("rem x13, x3, {}", sp.rows_p / R);
+    e("mul x13, x13, {}", R);
+    e("add x13, x13, x7");                         // the query
+    e("add x13, x13, {}", 1 + D - sp.causal_seq);  // c: the keys it sees
+    e("bge x13, {}, {}next", D, l);
+    e("shr x14, x13, 6");  // c's iteration
+    e("and x15, x13, 63");
+    e("mov x16, -1");
+    e("shl x16, x16, x15");  // its elements from c on
+    if (tail) {
+      e("bne x14, {}, {}m", full, l);
+      e("and x16, x16, {:#x}", tail_bits);  // and below D
+      e.label(l + "m");
+    }
+    e("shl x17, x14, 8");
+    e("add x17, x17, x8");
+    e("set_vector_mask 0, x16");
+    e("vector_dup.f32 ub[x17], -3e38, repeat=1");
+    e(full_mask);
+    e("add x14, x14, 1");
+    e("mov x18, {}", full);
+    e("sub x18, x18, x14");  // whole iterations after c's
+    e("ble x18, 0, {}t", l);
+    e("add x17, x17, 256");
+    e("vector_dup.f32 ub[x17], -3e38, repeat=x18");
+    e.label(l + "t");
+    if (tail) {
+      e("bgt x14, {}, {}next", full, l);  // c was in the last iteration
+      e("set_vector_mask 0, {:#x}", tail_bits);
+      e("vector_dup.f32 ub[x8+{}], -3e38, repeat=1", full * 256);
+      e(full_mask);
+    }
+    e.label(l + "next");
+    e("add x7, x7, 1");
+    e("add x8, x8, {}", row32);
+    e("jmp {}", l);
+    e.label(l + "end");
+    e("pipe_barrier PIPE_V");
   }
 
   // gelu (tanh form) and silu of the f32 values at x into t, x12 iterations, as a sigmoid:
