@@ -268,8 +268,10 @@ Instr parse_instr(TokenStream& ts, size_t index, std::vector<Fixup>& fixups) {
     }
   }
 
-  // key=value operands, after a comma each, in any order.
+  // key=value operands, after a comma each (the first right after the mnemonic when the opcode
+  // has no other operands), in any order.
   std::vector<const Token*> given(def.keys.size(), nullptr);
+  bool first = def.operands.empty();
   while (!ts.at(TokenKind::eol)) {
     if (def.keys.empty()) {
       ts.fail(def.operands.empty()
@@ -277,8 +279,11 @@ Instr parse_instr(TokenStream& ts, size_t index, std::vector<Fixup>& fixups) {
                   : fmt::format("end of line ({} takes {} operand{})", name, def.operands.size(),
                                 def.operands.size() == 1 ? "" : "s"));
     }
-    if (!ts.at_punct(',')) ts.fail("',' or end of line");
-    ts.next();
+    if (!first) {
+      if (!ts.at_punct(',')) ts.fail("',' or end of line");
+      ts.next();
+    }
+    first = false;
     const Token& key = ts.peek();
     size_t k = 0;
     while (k < def.keys.size() && !key.is_ident(def.keys[k].name)) ++k;

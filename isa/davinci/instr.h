@@ -193,6 +193,21 @@ enum class Op : uint8_t {
   //   operations use with a second source of blk 0 and rep 1. TY f32 or s32; the vector mask
   //   does not apply.
   vbrcb,
+
+  // ---- MTE1, continued: img2col (load3d) --------------------------------------------------
+  // set_fmatrix h=H, w=W, pad_t=T, pad_l=L (SetFmatrix): the feature map that the img2col loads
+  //   after it in PIPE_MTE1 read: H x W pixels, padded by T rows above and L columns left (the
+  //   padding below and right is whatever lies past H and W).
+  set_fmatrix,
+  // img2col_cbuf_to_ca l0a[d], l1[s], kh=KH, kw=KW, stride_h=SH, stride_w=SW, ow=OW, m=M,
+  //   k=K, repeat=R (LoadData 3D, load3d): R fractals (16 x 16, 2-byte elements) of the img2col
+  //   matrix of a convolution into L0A as zZ, fractal i at d + i * 512. The feature map at s in
+  //   L1 is NC1HWC0: C1 slices of H x W pixels of 16 channels (32 bytes), slice c at
+  //   s + c * H * W * 32. Row r of a fractal is output pixel p = M + r (oh = p / OW,
+  //   ow = p % OW); fractal i is K fractal k = K + i, the 16 channels of slice k / (KH KW) at
+  //   kernel tap (k / KW % KH, k % KW). Element (r, c) is channel c of input pixel
+  //   (oh SH - T + kh, ow SW - L + kw), or 0 where that pixel is outside the H x W map.
+  img2col_cbuf_to_ca,
 };
 
 const char* op_name(Op op);
@@ -218,7 +233,9 @@ struct Instr {
                      // immediate (fp32 bits, in b)
   Addr dst, src0, src1;
   // Copies: [nburst] [burst] [src_gap] [dst_gap]; loads: [repeat] [src_stride] [dst_gap];
-  // mad: [m] [k] [n]; fixpipe: [m] [n] [dst_stride]; vector: [repeat].
+  // mad: [m] [k] [n]; fixpipe: [m] [n] [dst_stride]; vector: [repeat]; set_fmatrix: [h] [w]
+  // [pad_t] [pad_l]; img2col_cbuf_to_ca: [repeat] [ow] [m] [k], and in blk[0..2], rep[0]:
+  // [kh] [kw] [stride_h] [stride_w].
   Val n0, n1, n2, n3;
   // Vector strides in 32-byte blocks: [dst_blk] [src0_blk] [src1_blk] [dst_rep] [src0_rep]
   // [src1_rep] (defaults 1, 1, 1, 8, 8, 8).

@@ -97,8 +97,10 @@ const char* op_name(Op op) {
       "fixpipe",
       "copy_ubuf_to_gm",
       "vbrcb",
+      "set_fmatrix",
+      "img2col_cbuf_to_ca",
   };
-  static_assert(sizeof(names) / sizeof(names[0]) == size_t(Op::vbrcb) + 1);
+  static_assert(sizeof(names) / sizeof(names[0]) == size_t(Op::img2col_cbuf_to_ca) + 1);
   return names[size_t(op)];
 }
 
@@ -115,6 +117,8 @@ Pipe pipe_of(const Instr& in) {
     case Op::load_cbuf_to_ca:
     case Op::load_cbuf_to_cb:
     case Op::copy_cbuf_to_ubuf:
+    case Op::set_fmatrix:
+    case Op::img2col_cbuf_to_ca:
       return Pipe::mte1;
     case Op::mad:
       return Pipe::m;

@@ -84,6 +84,17 @@ const std::vector<Key> kFixKeys = {req("m", Slot::n0),
                                    req("dst_stride", Slot::n2),
                                    {"conv", Slot::conv, KeyKind::conv, false, 0}};
 
+const std::vector<Key> kFmatrixKeys = {req("h", Slot::n0), req("w", Slot::n1),
+                                       opt("pad_t", Slot::n2, 0), opt("pad_l", Slot::n3, 0)};
+const std::vector<Key> kImg2colKeys = {req("kh", Slot::dst_blk),
+                                       req("kw", Slot::src0_blk),
+                                       opt("stride_h", Slot::src1_blk, 1),
+                                       opt("stride_w", Slot::dst_rep, 1),
+                                       req("ow", Slot::n1),
+                                       req("m", Slot::n2),
+                                       req("k", Slot::n3),
+                                       req("repeat", Slot::n0)};
+
 const std::vector<Ty> kMadTypes = {Ty::f16, Ty::bf16, Ty::s8};
 const std::vector<Ty> kFloatTypes = {Ty::f16, Ty::f32};
 const std::vector<Ty> kAllVecTypes = {Ty::f16, Ty::f32, Ty::s32};
@@ -145,6 +156,8 @@ std::vector<OpDef> build() {
   v.back().convs = bit(Conv::none) | bit(Conv::f322f16) | bit(Conv::f322bf16);
   add(Op::copy_ubuf_to_gm, mem2(Buf::gm, Buf::ub), kCopyKeys);
   add(Op::vbrcb, mem2(Buf::ub, Buf::ub), kDupKeys, kWordTypes);
+  add(Op::set_fmatrix, kNoOperands, kFmatrixKeys);
+  add(Op::img2col_cbuf_to_ca, mem2(Buf::l0a, Buf::l1), kImg2colKeys);
   return v;
 }
 

@@ -303,6 +303,54 @@ void exec_load(const Instr& in, const Memories& m, const std::string& who) {
   write_rows(m[in.dst.buf], dst, buf, who);
 }
 
+// ---- img2col ------------------------------------------------------------------------------
+
+// One img2col_cbuf_to_ca's geometry: its K fractals' (slice, kernel row, kernel column) and its
+// output pixels' first input row and column.
+struct Img2col {
+  uint64_t repeat, ow, m, k, kh, kw, sh, sw;
+  explicit Img2col(const Instr& in)
+      : repeat(u(in.n0)),
+        ow(u(in.n1)),
+        m(u(in.n2)),
+        k(u(in.n3)),
+        kh(u(in.blk[0])),
+        kw(u(in.blk[1])),
+        sh(u(in.blk[2])),
+        sw(u(in.rep[0])) {}
+  uint64_t slice(uint64_t i) const { return (k + i) / (kh * kw); }
+  uint64_t tap_h(uint64_t i) const { return (k + i) / kw % kh; }
+  uint64_t tap_w(uint64_t i) const { return (k + i) % kw; }
+  // Input row / column of output pixel m + r at kernel tap 0 (may be negative).
+  int64_t row0(uint64_t r, const Fmatrix& fm) const {
+    return int64_t((m + r) / ow * sh) - fm.pad_t;
+  }
+  int64_t col0(uint64_t r, const Fmatrix& fm) const {
+    return int64_t((m + r) % ow * sw) - fm.pad_l;
+  }
+};
+
+void exec_img2col(const Instr& in, const Memories& mem, const std::string& who, const Fmatrix& fm) {
+  if (fm.h == 0)
+    throw Error(fmt::format(
+        "{}: reads a feature map, and no set_fmatrix came before it in PIPE_MTE1", who));
+  const Img2col g(in);
+  const ByteStore& l1 = mem[Buf::l1];
+  const uint64_t s = u(in.src0.at);
+  std::vector<uint8_t> out(g.repeat * kFractal, 0);
+  for (uint64_t i = 0; i < g.repeat; ++i)
+    for (uint64_t r = 0; r < 16; ++r) {
+      const int64_t ih = g.row0(r, fm) + int64_t(g.tap_h(i));
+      const int64_t iw = g.col0(r, fm) + int64_t(g.tap_w(i));
+      if (ih < 0 || ih >= fm.h || iw < 0 || iw >= fm.w) continue;  // padding: zeros
+      const uint64_t at =
+          s +
+          ((g.slice(i) * uint64_t(fm.h) + uint64_t(ih)) * uint64_t(fm.w) + uint64_t(iw)) * kBlock;
+      l1.read(at, &out[i * kFractal + r * kBlock], kBlock, who);
+    }
+  mem[Buf::l0a].write(u(in.dst.at), out.data(), out.size());
+}
+
 // ---- mad ---------------------------------------------------------------------------------------
 
 // The elements of A (M x K, zZ) and B (K x N, zN) as row-major matrices of T, converted by
@@ -884,6 +932,24 @@ void check(const Instr& in, const std::string& who) {
       c.multiple("n", in.n2, 16);
       return;
     }
+    case Op::set_fmatrix:
+      c.count("h", in.n0, 1, 65535);
+      c.count("w", in.n1, 1, 65535);
+      c.count("pad_t", in.n2, 0, 255);
+      c.count("pad_l", in.n3, 0, 255);
+      return;
+    case Op::img2col_cbuf_to_ca:
+      c.addr("destination", in.dst, Buf::l0a, kFractal);
+      c.addr("source", in.src0, Buf::l1, kBlock);
+      c.count("repeat", in.n0, 1, 255);
+      c.count("ow", in.n1, 1, 65535);
+      c.count("m", in.n2, 0, std::numeric_limits<uint32_t>::max());
+      c.count("k", in.n3, 0, 65535);
+      c.count("kh", in.blk[0], 1, 255);
+      c.count("kw", in.blk[1], 1, 255);
+      c.count("stride_h", in.blk[2], 1, 63);
+      c.count("stride_w", in.rep[0], 1, 63);
+      return;
     case Op::copy_matrix_cc_to_ubuf:
       if (in.conv == Conv::f322bf16)
         c.fail("copy_matrix_cc_to_ubuf converts with conv none or f322f16, not f322bf16");
@@ -924,7 +990,7 @@ std::vector<VectorOperand> vector_geometry(const Instr& in) {
   return v;
 }
 
-void accesses(const Instr& in, std::vector<Range>& out, const Mask& mask) {
+void accesses(const Instr& in, std::vector<Range>& out, const Mask& mask, const Fmatrix& fm) {
   const size_t start = out.size();
   switch (in.op) {
     case Op::copy_gm_to_cbuf:
@@ -941,6 +1007,21 @@ void accesses(const Instr& in, std::vector<Range>& out, const Mask& mask) {
       add_rows(out, in.src0.buf, false, u(in.src0.at), u(in.n0), u(in.n1) * kFractal, kFractal);
       add_rows(out, in.dst.buf, true, u(in.dst.at), u(in.n0), (1 + u(in.n2)) * kFractal, kFractal);
       break;
+    case Op::img2col_cbuf_to_ca: {
+      // The rows of each slice its pixels can read (taps and padding included), and L0A.
+      const Img2col g(in);
+      if (fm.h > 0) {
+        const int64_t first = std::max<int64_t>(0, g.row0(0, fm));
+        const int64_t last = std::min<int64_t>(fm.h - 1, g.row0(15, fm) + int64_t(g.kh) - 1);
+        const uint64_t slice_bytes = uint64_t(fm.h * fm.w) * kBlock;
+        for (uint64_t c = g.slice(0); first <= last && c <= g.slice(g.repeat - 1); ++c)
+          add_rows(out, Buf::l1, false,
+                   u(in.src0.at) + c * slice_bytes + uint64_t(first * fm.w) * kBlock, 1, 0,
+                   uint64_t((last - first + 1) * fm.w) * kBlock);
+      }
+      add_rows(out, Buf::l0a, true, u(in.dst.at), 1, 0, g.repeat * kFractal);
+      break;
+    }
     case Op::mad: {
       const uint64_t M = u(in.n0), K = u(in.n1), N = u(in.n2), es = uint64_t(ty_bytes(in.ty));
       add_rows(out, Buf::l0a, false, u(in.src0.at), 1, 0, M * K * es);
@@ -1015,7 +1096,8 @@ void accesses(const Instr& in, std::vector<Range>& out, const Mask& mask) {
   out.resize(w);
 }
 
-void execute(const Instr& in, const Mask& mask, const Memories& m, const std::string& who) {
+void execute(const Instr& in, const Mask& mask, const Memories& m, const std::string& who,
+             const Fmatrix& fm) {
   switch (in.op) {
     case Op::copy_gm_to_cbuf:
     case Op::copy_gm_to_ubuf:
@@ -1025,6 +1107,8 @@ void execute(const Instr& in, const Mask& mask, const Memories& m, const std::st
     case Op::load_cbuf_to_ca:
     case Op::load_cbuf_to_cb:
       return exec_load(in, m, who);
+    case Op::img2col_cbuf_to_ca:
+      return exec_img2col(in, m, who, fm);
     case Op::mad:
       return exec_mad(in, m, who);
     case Op::copy_matrix_cc_to_ubuf:
@@ -1049,6 +1133,7 @@ uint64_t work(const Instr& in) {
       return n(in.n0) * n(in.n1) * kBlock;
     case Op::load_cbuf_to_ca:
     case Op::load_cbuf_to_cb:
+    case Op::img2col_cbuf_to_ca:
       return n(in.n0) * kFractal;
     case Op::mad:
       return (n(in.n0) / 16) * (n(in.n2) / 16) * (n(in.n1) / (kBlock / uint64_t(ty_bytes(in.ty))));

@@ -28,6 +28,12 @@ struct Range {
 using Mask = std::array<uint64_t, 2>;
 constexpr Mask kFullMask = {~uint64_t(0), ~uint64_t(0)};
 
+// The feature map of img2col_cbuf_to_ca, as the last set_fmatrix before it in PIPE_MTE1 set it
+// (h == 0: none was set).
+struct Fmatrix {
+  int64_t h = 0, w = 0, pad_t = 0, pad_l = 0;
+};
+
 // Checks the operand rules that need the resolved values (counts not negative and in range,
 // alignment, M/N/K multiples, types an op takes, memories an op may name) and throws Error
 // "<who>: <what was expected>". `who` names the instruction (file:line and its text).
@@ -37,7 +43,7 @@ void check(const Instr& in, const std::string& who);
 // merged; a strided operand gives one range per contiguous run. A vector op accesses the whole
 // 32-byte blocks that hold an element `mask` selects (a block none of whose elements is
 // selected is not accessed). For bounds checks and race detection.
-void accesses(const Instr& in, std::vector<Range>& out, const Mask& mask);
+void accesses(const Instr& in, std::vector<Range>& out, const Mask& mask, const Fmatrix& fm = {});
 
 // A vector op's operands as the UB's banks see them (the timing model's bank conflicts): per
 // operand (dst, then the sources the op reads), whether it is written, its byte address, its
@@ -59,11 +65,12 @@ struct Memories {
 
 // Performs the data effect of in (checked) on m, with `mask` for vector ops. Reading a byte
 // that was never written is an Error naming `who` (ByteStore).
-void execute(const Instr& in, const Mask& mask, const Memories& m, const std::string& who);
+void execute(const Instr& in, const Mask& mask, const Memories& m, const std::string& who,
+             const Fmatrix& fm = {});
 
 // Work an instruction does, for the timing model: bytes moved by a copy or load (read side),
 // cube fractal steps of a mad (M/16 * N/16 * K/k0), iterations of a vector op (repeat) or of a
-// copy_matrix_cc_to_ubuf / fixpipe (fractals moved).
+// copy_matrix_cc_to_ubuf / fixpipe (fractals moved); an img2col: bytes written to L0A.
 uint64_t work(const Instr& in);
 
 }  // namespace xpusim::isa::davinci

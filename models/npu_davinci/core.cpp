@@ -419,7 +419,11 @@ uint64_t AiCore::execute(int p, const Entry& e) {
   PipeState& s = pipes_[size_t(p)];
   std::vector<Range>& ranges = s.ranges;
   ranges.clear();
-  isa::davinci::accesses(in, ranges, in.op == Op::vbrcb ? isa::davinci::kFullMask : mask_);
+  if (in.op == Op::img2col_cbuf_to_ca && fmatrix_.h == 0)
+    throw Error(
+        fmt::format("{}: reads a feature map, and no set_fmatrix came before it in PIPE_MTE1", w));
+  isa::davinci::accesses(in, ranges, in.op == Op::vbrcb ? isa::davinci::kFullMask : mask_,
+                         fmatrix_);
   for (const Range& r : ranges) {
     if (r.buf == Buf::gm) {
       if (r.hi > chip_.gm_bytes)
@@ -437,7 +441,7 @@ uint64_t AiCore::execute(int p, const Entry& e) {
   }
   if (chip_.gm) {
     try {
-      isa::davinci::execute(in, mask_, mem_, w);
+      isa::davinci::execute(in, mask_, mem_, w, fmatrix_);
     } catch (const Error& err) {  // bytes read before anything wrote them
       throw Error(std::string(err.what()) +
                   " (if an instruction of another pipe writes them later, a set_flag/wait_flag "
@@ -461,10 +465,11 @@ uint64_t AiCore::execute(int p, const Entry& e) {
       break;
     case Op::load_cbuf_to_ca:
     case Op::load_cbuf_to_cb:
-    case Op::copy_cbuf_to_ubuf: {
-      const double path = in.op == Op::load_cbuf_to_ca   ? p_.l1_to_l0a
-                          : in.op == Op::load_cbuf_to_cb ? p_.l1_to_l0b
-                                                         : p_.l1_to_ub;
+    case Op::copy_cbuf_to_ubuf:
+    case Op::img2col_cbuf_to_ca: {
+      const double path = in.op == Op::load_cbuf_to_cb     ? p_.l1_to_l0b
+                          : in.op == Op::copy_cbuf_to_ubuf ? p_.l1_to_ub
+                                                           : p_.l1_to_l0a;
       occupancy = std::max<uint64_t>(1, ceil_div(double(work), path));
       done = t + occupancy + uint64_t(p_.mte1_latency);
       break;
@@ -554,7 +559,11 @@ void AiCore::pipe_thread(int p) {
           break;
         }
         case Op::set_vector_mask:
-          mask_ = {uint64_t(e.in.b.imm), uint64_t(e.in.a.imm)};
+        case Op::set_fmatrix:
+          if (e.in.op == Op::set_vector_mask)
+            mask_ = {uint64_t(e.in.b.imm), uint64_t(e.in.a.imm)};
+          else
+            fmatrix_ = {e.in.n0.imm, e.in.n1.imm, e.in.n2.imm, e.in.n3.imm};
           wait(period_);
           *s.busy_cycles += 1;
           break;

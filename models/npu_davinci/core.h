@@ -135,6 +135,7 @@ class AiCore : public sc_core::sc_module {
   sc_core::sc_event idle_, flag_set_;
   std::map<int, Flag> flags_;  // key: (src * kPipes + dst) * 8 + event
   isa::davinci::Mask mask_ = isa::davinci::kFullMask;
+  isa::davinci::Fmatrix fmatrix_;  // PIPE_MTE1's, set by set_fmatrix
   Clock scalar_clock_{};
   uint64_t gen_ = 0;  // sync_all generation
   int scalar_pc_ = -1;

@@ -237,6 +237,34 @@ TEST_CASE("DaVinci: the GEMM kernel's runs are deterministic and the trace has a
   CHECK_THAT(trace, Contains("\"PIPE_MTE1\""));
 }
 
+TEST_CASE("DaVinci: img2col is a load of its fractals on the L1 -> L0A path", "[timing]") {
+  // A 16 KiB map (2 slices of 16 x 16 pixels) into L1, then img2col of 2 and of 18 fractals:
+  // MTE1 busy cycles differ by 16 fractals' bytes at path.l1_to_l0a bytes per cycle.
+  auto body = [](int repeat) {
+    return fmt::format(
+        "  copy_gm_to_cbuf l1[0], gm[x1], nburst=1, burst=512\n"
+        "  set_flag PIPE_MTE2, PIPE_MTE1, EVENT_ID0\n"
+        "  wait_flag PIPE_MTE2, PIPE_MTE1, EVENT_ID0\n"
+        "  set_fmatrix h=16, w=16, pad_t=1, pad_l=1\n"
+        "  img2col_cbuf_to_ca l0a[0], l1[0], kh=3, kw=3, ow=16, m=0, k=0, repeat={}\n",
+        repeat);
+  };
+  const Run a = run("i2", kernel(body(2))), b = run("i18", kernel(body(18)));
+  REQUIRE(a.cli.status == 0);
+  REQUIRE(b.cli.status == 0);
+  const double path = 512;  // configs/davinci_lab.yaml: path.l1_to_l0a
+  CHECK(stat(b.stats, {"core0", "PIPE_MTE1"}, "busy_cycles") -
+            stat(a.stats, {"core0", "PIPE_MTE1"}, "busy_cycles") ==
+        16 * 512 / path);
+  // Without set_fmatrix: an error naming the instruction.
+  const Run c = run("nofm", kernel("  img2col_cbuf_to_ca l0a[0], l1[0], kh=1, kw=1, ow=1, m=0, "
+                                   "k=0, repeat=1\n"));
+  CHECK(c.cli.status == 1);
+  CHECK(has(c.cli,
+            "nofm.s:3: img2col_cbuf_to_ca (core 0): reads a feature map, and no set_fmatrix "
+            "came before it in PIPE_MTE1"));
+}
+
 TEST_CASE("DaVinci: bad kernels and workloads give clear errors", "[timing]") {
   // A misaligned fractal and a mad that is not whole fractals, at dispatch, naming the line.
   const Run a = run("misaligned", kernel("  load_cbuf_to_ca l0a[256], l1[0], repeat=1\n"));
@@ -263,22 +291,23 @@ TEST_CASE("DaVinci: bad kernels and workloads give clear errors", "[timing]") {
             "w.yaml:5:5: op 'gemm' (node 'fc') cannot be lowered to target 'davinci_lab': no "
             "16 x 16 x 16 tile fits this preset's buffers"));
   // A row longer than the unified buffer holds, and an op the target does not lower yet.
-  const std::string r = write_text(
-      dir, "r.yaml",
-      "name: r\ninputs:\n  - {name: x, shape: [4, 6000], dtype: fp16}\n"
-      "ops:\n  - {name: sm, op: softmax, inputs: [x]}\n");
+  const std::string r =
+      write_text(dir, "r.yaml",
+                 "name: r\ninputs:\n  - {name: x, shape: [4, 6000], dtype: fp16}\n"
+                 "ops:\n  - {name: sm, op: softmax, inputs: [x]}\n");
   const Cli rc = run_cli({"run", "--arch", "davinci_lab", "--workload", r, "--out", dir + "/r"});
   CHECK(rc.status == 1);
   CHECK(has(rc,
             "r.yaml:5:5: op 'softmax' (node 'sm') cannot be lowered to target 'davinci_lab': a "
             "row of 6000 elements needs 72832 bytes of the unified buffer, the preset has 65536"));
-  const std::string c = write_text(
-      dir, "c.yaml",
-      "name: c\ninputs:\n  - {name: x, shape: [1, 16, 8, 8], dtype: fp16}\n"
-      "ops:\n  - {name: conv, op: conv2d, inputs: [x], K: 16, R: 3, S: 3}\n");
+  const std::string c =
+      write_text(dir, "c.yaml",
+                 "name: c\ninputs:\n  - {name: x, shape: [1, 16, 8, 8], dtype: fp16}\n"
+                 "ops:\n  - {name: conv, op: conv2d, inputs: [x], K: 16, R: 3, S: 3}\n");
   const Cli cc = run_cli({"run", "--arch", "ascend910", "--workload", c, "--out", dir + "/c"});
   CHECK(cc.status == 1);
-  CHECK(has(cc, "c.yaml:5:5: op 'conv2d' (node 'conv') cannot be lowered to target 'ascend910': "
-                "the DaVinci target lowers gemm, matmul, attention, the elementwise and the row "
-                "ops so far (conv2d and pool are to come)"));
+  CHECK(has(cc,
+            "c.yaml:5:5: op 'conv2d' (node 'conv') cannot be lowered to target 'ascend910': "
+            "the DaVinci target lowers gemm, matmul, attention, the elementwise and the row "
+            "ops so far (conv2d and pool are to come)"));
 }

@@ -911,6 +911,60 @@ TEST_CASE("davinci vbrcb: each of an iteration's 8 elements fills one destinatio
   CHECK_THROWS_WITH(check(in, kWho), "k.s:7: op: vbrcb takes f32 or s32 elements, not f16");
 }
 
+TEST_CASE("davinci img2col: zZ fractals of the img2col matrix, padding as zeros", "[unit]") {
+  // A 2-slice NC1HWC0 map of 5 x 6 pixels at l1[64]; a 3 x 2 kernel, strides 2 and 1, padding 1
+  // above and 1 left: 3 x 6 output pixels. 9 fractals from K fractal 1 (slice 0's taps 1-5,
+  // slice 1's 0-3), pixels 3 to 18 (the last two past the output: computed all the same).
+  const int64_t H = 5, W = 6, C1 = 2, KH = 3, KW = 2, SH = 2, SW = 1, PT = 1, PL = 1, OW = 6;
+  const int64_t M0 = 3, K0 = 1, R = 9;
+  std::mt19937 rng(11);
+  std::vector<uint16_t> fmap(size_t(C1 * H * W * 16));
+  for (auto& v : fmap) v = uint16_t(rng());
+  Mem mem;
+  put(mem.l1, 64, fmap);
+  Instr in;
+  in.op = Op::img2col_cbuf_to_ca;
+  in.dst = at(Buf::l0a, 1024), in.src0 = at(Buf::l1, 64);
+  in.n0 = imm(R), in.n1 = imm(OW), in.n2 = imm(M0), in.n3 = imm(K0);
+  in.blk[0] = imm(KH), in.blk[1] = imm(KW), in.blk[2] = imm(SH), in.rep[0] = imm(SW);
+  check(in, kWho);
+  const Fmatrix fm{H, W, PT, PL};
+  execute(in, kFullMask, mem.m(), kWho, fm);
+  const std::vector<uint16_t> got = get<uint16_t>(mem.l0a, 1024, size_t(R * 256));
+  int zeros = 0;
+  for (int64_t i = 0; i < R; ++i)
+    for (int64_t r = 0; r < 16; ++r) {
+      const int64_t k = K0 + i, p = M0 + r, c1 = k / (KH * KW), kh = k / KW % KH, kw = k % KW;
+      const int64_t ih = p / OW * SH - PT + kh, iw = p % OW * SW - PL + kw;
+      const bool inside = ih >= 0 && ih < H && iw >= 0 && iw < W;
+      zeros += !inside;
+      for (int64_t c = 0; c < 16; ++c) {
+        const uint16_t want = inside ? fmap[size_t(((c1 * H + ih) * W + iw) * 16 + c)] : 0;
+        CHECK(got[size_t(i * 256 + r * 16 + c)] == want);
+      }
+    }
+  CHECK(zeros > 0);  // the padding was exercised
+  CHECK(work(in) == uint64_t(R * 512));
+  // Reads: the rows of slices 0 and 1 the pixels reach (output rows 0..3: input rows 0..4,
+  // clipped to the map): both whole slices here, one run.
+  std::vector<Range> r;
+  accesses(in, r, kFullMask, fm);
+  CHECK(same(r, {{Buf::l1, 64, 64 + uint64_t(C1 * H * W * 32), false},
+                 {Buf::l0a, 1024, 1024 + uint64_t(R * 512), true}}));
+  // Without a feature map: an error naming the instruction.
+  CHECK_THROWS_WITH(execute(in, kFullMask, mem.m(), kWho),
+                    "k.s:7: op: reads a feature map, and no set_fmatrix came before it in "
+                    "PIPE_MTE1");
+  // The operand rules.
+  Instr bad = in;
+  bad.blk[2] = imm(64);
+  CHECK_THROWS_WITH(check(bad, kWho), "k.s:7: op: stride_h must be in [1, 63] (got 64)");
+  bad = in;
+  bad.dst = at(Buf::l0a, 32);
+  CHECK_THROWS_WITH(check(bad, kWho),
+                    "k.s:7: op: the destination address must be 512-byte aligned (got l0a[32])");
+}
+
 TEST_CASE("davinci vconv: every pair and rounding mode on ties, negatives and limits", "[unit]") {
   struct Case {
     Ty to, from;
