@@ -25,7 +25,9 @@ int64_t graph_index(int64_t i, const TensorInfo& info, const Layout& l) {
       const int64_t kk = j % Kg, row = j / Kg, c = row % Cg, rs = row / Cg, ss = rs % S, r = rs / S;
       return ((grp * Kg + kk) * Cg + c) * R * S + r * S + ss;
     }
-    case Layout::padded:  // not an element permutation: pack/unpack copy rows
+    case Layout::padded:   // not an element permutation: pack/unpack copy rows
+    case Layout::nc1hwc0:  // nor these: pack/unpack scatter by dram_index
+    case Layout::img2col_weight:
       return i;
     case Layout::gemm_b_nhwc: {  // rows in (h, w, c) order instead of (c, h, w)
       const int64_t N = s[1], col = i % N, row = i / N;
@@ -49,9 +51,38 @@ const char* layout_name(const Layout& l) {
       return "gemm-b-nhwc";
     case Layout::padded:
       return "padded";
+    case Layout::nc1hwc0:
+      return "nc1hwc0";
+    case Layout::img2col_weight:
+      return "img2col-weight";
   }
   return "?";
 }
+
+namespace {
+int64_t pad16(int64_t x) {
+  return (x + 15) / 16 * 16;
+}
+// nc1hwc0 and img2col_weight: elements in device memory (padding included), and the element
+// index there of the graph's element i.
+bool scattered(const Layout& l) {
+  return l.kind == Layout::nc1hwc0 || l.kind == Layout::img2col_weight;
+}
+int64_t dram_elements(const std::vector<int64_t>& s, const Layout& l) {
+  if (l.kind == Layout::nc1hwc0) return s[0] * pad16(s[1]) * pad16(s[2] * s[3]);
+  return pad16(s[1]) * s[2] * s[3] * pad16(s[0]);  // img2col_weight
+}
+int64_t dram_index(int64_t i, const std::vector<int64_t>& s, const Layout& l) {
+  if (l.kind == Layout::nc1hwc0) {
+    const int64_t C = s[1], H = s[2], W = s[3], HWp = pad16(H * W);
+    const int64_t w = i % W, h = i / W % H, c = i / W / H % C, n = i / W / H / C;
+    return ((n * (pad16(C) / 16) + c / 16) * HWp + h * W + w) * 16 + c % 16;
+  }
+  const int64_t K = s[0], C = s[1], R = s[2], S = s[3];
+  const int64_t ss = i % S, r = i / S % R, c = i / S / R % C, k = i / S / R / C;
+  return (((c / 16 * R + r) * S + ss) * 16 + c % 16) * pad16(K) + k;
+}
+}  // namespace
 
 PaddedView padded_view(const std::vector<int64_t>& shape, const Layout& l) {
   const int64_t rank = int64_t(shape.size());
@@ -71,6 +102,7 @@ PaddedView padded_view(const std::vector<int64_t>& shape, const Layout& l) {
 }
 
 int64_t layout_bytes(const TensorInfo& info, const Layout& l) {
+  if (scattered(l)) return dram_elements(info.shape, l) * dtype_size(info.dtype);
   if (l.kind != Layout::padded) return info.bytes();
   const PaddedView v = padded_view(info.shape, l);
   const int64_t bytes = v.batch * v.rows_p * v.cols_p * dtype_size(info.dtype);
@@ -105,6 +137,12 @@ std::vector<uint8_t> pack(const Tensor& t, const Layout& l) {
   info.shape = t.shape;
   info.dtype = t.dtype;
   const int64_t e = dtype_size(t.dtype);
+  if (scattered(l)) {
+    std::vector<uint8_t> out(size_t(layout_bytes(info, l)), 0);
+    for (int64_t i = 0; i < t.elements(); ++i)
+      std::memcpy(&out[size_t(dram_index(i, t.shape, l) * e)], &t.data[size_t(i * e)], size_t(e));
+    return out;
+  }
   std::vector<uint8_t> out(t.data.size());
   for (int64_t i = 0; i < t.elements(); ++i)
     std::memcpy(&out[size_t(i * e)], &t.data[size_t(graph_index(i, info, l) * e)], size_t(e));
@@ -119,6 +157,12 @@ Tensor unpack(const std::vector<uint8_t>& bytes, const TensorInfo& info, const L
     return t;
   }
   const int64_t e = dtype_size(info.dtype);
+  if (scattered(l)) {
+    for (int64_t i = 0; i < t.elements(); ++i)
+      std::memcpy(&t.data[size_t(i * e)], &bytes[size_t(dram_index(i, info.shape, l) * e)],
+                  size_t(e));
+    return t;
+  }
   for (int64_t i = 0; i < t.elements(); ++i)
     std::memcpy(&t.data[size_t(graph_index(i, info, l) * e)], &bytes[size_t(i * e)], size_t(e));
   return t;

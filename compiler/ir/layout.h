@@ -12,11 +12,16 @@ namespace xpusim::compiler {
 
 struct Layout {
   enum Kind {
-    row_major,    // as in the graph
-    nhwc,         // 4-D activation (N,C,H,W) stored as N,H,W,C (conv2d/pool neighbourhood)
-    conv_weight,  // (K, C/g, R, S) stored per group g as a (R*S*C/g) x (K/g) row-major block
-    gemm_b_nhwc,  // gemm B (C*H*W, N) whose A is NHWC: rows reordered to (H*W*C) order
-    padded,       // row-major matrices with rows and columns padded with zeros (padded_view)
+    row_major,       // as in the graph
+    nhwc,            // 4-D activation (N,C,H,W) stored as N,H,W,C (conv2d/pool neighbourhood)
+    conv_weight,     // (K, C/g, R, S) stored per group g as a (R*S*C/g) x (K/g) row-major block
+    gemm_b_nhwc,     // gemm B (C*H*W, N) whose A is NHWC: rows reordered to (H*W*C) order
+    padded,          // row-major matrices with rows and columns padded with zeros (padded_view)
+    nc1hwc0,         // 4-D activation (N,C,H,W) as N, C1 = C/16 slices, H*W pixels padded to a
+                     // multiple of 16, C0 = 16 channels: each slice is the NZ column block of an
+                     // (H*W) x C matrix (the DaVinci cube's feature-map layout); padding zero
+    img2col_weight,  // conv weight (K, C, R, S) as the B of an img2col GEMM: rows
+                     // (C1, r, s, C0) with C padded to 16, columns K padded to 16; row-major
   } kind = row_major;
   int64_t groups = 1, c = 0, h = 0, w = 0;  // conv_weight: groups; gemm_b_nhwc: A's C, H, W
   // padded: the tensor is read as (batch, rows, cols): cols the product of its last col_dims
@@ -26,7 +31,7 @@ struct Layout {
   int64_t col_dims = 1, row_dims = 1, align = 16, tail_bytes = 256;
 };
 
-// "row-major", "nhwc", "conv-weight", "gemm-b-nhwc", "padded".
+// "row-major", "nhwc", "conv-weight", "gemm-b-nhwc", "padded", "nc1hwc0", "img2col-weight".
 const char* layout_name(const Layout& l);
 
 // The padded view of a tensor of `shape` in layout l (kind padded).

@@ -303,11 +303,23 @@ TEST_CASE("DaVinci: bad kernels and workloads give clear errors", "[timing]") {
   const std::string c =
       write_text(dir, "c.yaml",
                  "name: c\ninputs:\n  - {name: x, shape: [1, 16, 8, 8], dtype: fp16}\n"
-                 "ops:\n  - {name: conv, op: conv2d, inputs: [x], K: 16, R: 3, S: 3}\n");
+                 "ops:\n  - {name: pool, op: pool, inputs: [x], kernel: 2, type: max}\n");
   const Cli cc = run_cli({"run", "--arch", "ascend910", "--workload", c, "--out", dir + "/c"});
   CHECK(cc.status == 1);
   CHECK(has(cc,
-            "c.yaml:5:5: op 'conv2d' (node 'conv') cannot be lowered to target 'ascend910': "
-            "the DaVinci target lowers gemm, matmul, attention, the elementwise and the row "
-            "ops so far (conv2d and pool are to come)"));
+            "c.yaml:5:5: op 'pool' (node 'pool') cannot be lowered to target 'ascend910': the "
+            "DaVinci target lowers gemm, matmul, conv2d, attention, the elementwise and the row "
+            "ops so far (pool is to come)"));
+  // A gemm reading a convolution's NC1HWC0 output flattened: a layout the target cannot convert.
+  const std::string f =
+      write_text(dir, "f.yaml",
+                 "name: f\ninputs:\n  - {name: x, shape: [1, 16, 4, 4], dtype: fp16}\n"
+                 "ops:\n  - {name: conv, op: conv2d, inputs: [x], K: 16, R: 3, S: 3, pad: 1}\n"
+                 "  - {name: fc, op: gemm, inputs: [conv.out], N: 10}\n");
+  const Cli fc = run_cli({"run", "--arch", "ascend910", "--workload", f, "--out", dir + "/f"});
+  CHECK(fc.status == 1);
+  CHECK(has(fc,
+            "f.yaml:5:5: op 'conv2d' (node 'conv') cannot be lowered to target 'ascend910': "
+            "tensor 'conv.out' is wanted in two layouts, padded and nc1hwc0 (a conversion "
+            "between them is not lowered yet)"));
 }

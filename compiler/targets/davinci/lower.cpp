@@ -69,22 +69,35 @@ struct GemmTiles {
   int64_t tm, tn, tk;
 };
 
-GemmTiles choose_tiles(const DavinciParams& p, int64_t mp, int64_t np, int64_t kp) {
+// A convolution (conv) takes its K steps from `tks` too, and a_l1(tm, tk) gives the bytes of
+// one stage of A in L1 (a GEMM's tile; a convolution's band of its feature map), which its
+// reuse is measured by. Reuse counts in proportion to the AI cores the tiles keep busy
+// (`batch` matrices of tiles dealt to p.cores).
+template <class F>
+GemmTiles choose_tiles(const DavinciParams& p, int64_t mp, int64_t np, int64_t kp, int64_t batch,
+                       bool conv, const std::vector<int64_t>& tks, F a_l1) {
   GemmTiles best{0, 0, 0};
   double best_score = -1;
+  std::vector<int64_t> ks = {256, 128, 64, 32, 16};
+  if (conv) ks.insert(ks.end(), tks.begin(), tks.end());
   for (int64_t tm : {256, 128, 64, 32, 16})
     for (int64_t tn : {256, 128, 64, 32, 16})
-      for (int64_t tk : {256, 128, 64, 32, 16}) {
+      for (int64_t tk : ks) {
         if (tm > std::max(kFractal, mp) || tn > std::max(kFractal, np) ||
             tk > std::max(kFractal, kp))
           continue;
         const bool fits = 2 * tm * tk * 2 <= p.l0a_bytes && 2 * tk * tn * 2 <= p.l0b_bytes &&
-                          tm * tn * 4 <= p.l0c_bytes && 2 * (tm * tk + tk * tn) * 2 <= p.l1_bytes &&
+                          tm * tn * 4 <= p.l0c_bytes &&
+                          2 * (a_l1(tm, tk) + tk * tn * 2) <= p.l1_bytes &&
                           tm * tn * 6 <= p.ub_bytes;
         if (!fits) continue;
-        // MACs per byte loaded, then the larger tile (fewer steps), then the larger K step.
-        const double score =
-            double(tm * tn) / double(tm + tn) * 1e6 + double(tm * tn) + double(tk) * 1e-3;
+        // MACs per byte loaded times the share of cores busy, then the larger tile (fewer
+        // steps), then the larger K step.
+        const double reuse = conv ? double(tm * tn * tk) / double(a_l1(tm, tk) + tk * tn * 2)
+                                  : double(tm * tn) / double(tm + tn);
+        const int64_t tiles = batch * ((mp + tm - 1) / tm) * ((np + tn - 1) / tn);
+        const double busy = double(std::min<int64_t>(tiles, p.cores)) / double(p.cores);
+        const double score = reuse * busy * 1e6 + double(tm * tn) + double(tk) * 1e-3;
         if (score > best_score) best_score = score, best = {tm, tn, tk};
       }
   return best;
@@ -137,6 +150,8 @@ class DavinciTarget final : public Target {
       e.comment(fmt::format("---- node {} '{}' ({}) ----", i, n.name, op_name(n.kind)));
       if (n.kind == OpKind::gemm || n.kind == OpKind::matmul)
         gemm(g, n, int(i), out.tensors, e);
+      else if (n.kind == OpKind::conv2d)
+        conv(g, n, int(i), out.tensors, e);
       else if (n.kind == OpKind::softmax || n.kind == OpKind::layernorm ||
                n.kind == OpKind::rmsnorm)
         rows(g, n, int(i), out.tensors, e);
@@ -176,17 +191,22 @@ class DavinciTarget final : public Target {
       case OpKind::rmsnorm:
       case OpKind::attention:
         break;
+      case OpKind::conv2d:
+        if (n.attrs.groups != 1)
+          unsupported(n, name_, "grouped and depthwise convolutions are not lowered yet");
+        break;
       default:
         unsupported(n, name_,
-                    "the DaVinci target lowers gemm, matmul, attention, the elementwise and the "
-                    "row ops so far (conv2d and pool are to come)");
+                    "the DaVinci target lowers gemm, matmul, conv2d, attention, the elementwise "
+                    "and the row ops so far (pool is to come)");
     }
     if (t != DType::fp16 && t != DType::bf16)
       unsupported(
           n, name_,
           fmt::format("the DaVinci target lowers fp16 and bf16 ops so far, not {}", dtype_name(t)));
     if (t == DType::bf16 &&
-        (n.kind == OpKind::gemm || n.kind == OpKind::matmul || n.kind == OpKind::attention) &&
+        (n.kind == OpKind::gemm || n.kind == OpKind::matmul || n.kind == OpKind::conv2d ||
+         n.kind == OpKind::attention) &&
         !p_.bf16)
       unsupported(n, name_, "this preset's cube has no bf16 (core.bf16 is false)");
   }
@@ -196,11 +216,14 @@ class DavinciTarget final : public Target {
   std::vector<Placement> layout(const Graph& g) const {
     std::vector<Placement> place(g.tensors.size());
     std::vector<bool> set(g.tensors.size(), false);
-    auto want = [&](int t, int64_t col_dims, const Node& n) {
-      Layout l;
-      l.kind = Layout::padded;
-      l.col_dims = col_dims;
-      if (set[size_t(t)] && place[size_t(t)].layout.col_dims != col_dims)
+    auto want = [&](int t, const Layout& l, const Node& n) {
+      const Layout& had = place[size_t(t)].layout;
+      if (set[size_t(t)] && had.kind != l.kind)
+        unsupported(n, name_,
+                    fmt::format("tensor '{}' is wanted in two layouts, {} and {} (a conversion "
+                                "between them is not lowered yet)",
+                                g.tensor(t).name, layout_name(had), layout_name(l)));
+      if (set[size_t(t)] && had.col_dims != l.col_dims)
         unsupported(n, name_,
                     fmt::format("tensor '{}' is read both as a matrix of its last dim and "
                                 "flattened after its first",
@@ -208,18 +231,35 @@ class DavinciTarget final : public Target {
       place[size_t(t)].layout = l;
       set[size_t(t)] = true;
     };
+    auto padded = [](int64_t col_dims) {
+      Layout l;
+      l.kind = Layout::padded;
+      l.col_dims = col_dims;
+      return l;
+    };
+    auto of_kind = [](Layout::Kind k) {
+      Layout l;
+      l.kind = k;
+      return l;
+    };
     for (size_t i = g.nodes.size(); i-- > 0;) {
       const Node& n = g.nodes[i];
       const int out = n.outputs[0];
-      if (!set[size_t(out)]) want(out, 1, n);
+      if (n.kind == OpKind::conv2d) {
+        want(out, of_kind(Layout::nc1hwc0), n);
+        want(n.inputs[0], of_kind(Layout::nc1hwc0), n);
+        want(n.inputs[1], of_kind(Layout::img2col_weight), n);
+        continue;
+      }
+      if (!set[size_t(out)]) want(out, padded(1), n);
       if (n.kind == OpKind::gemm) {
         const int64_t rank = int64_t(g.tensor(n.inputs[0]).shape.size());
-        want(n.inputs[0], rank > 2 ? rank - 1 : 1, n);
-        want(n.inputs[1], 1, n);
+        want(n.inputs[0], padded(rank > 2 ? rank - 1 : 1), n);
+        want(n.inputs[1], padded(1), n);
       } else if (n.kind == OpKind::matmul) {
-        for (int t : n.inputs) want(t, 1, n);
+        for (int t : n.inputs) want(t, padded(1), n);
       } else {
-        for (int t : n.inputs) want(t, place[size_t(out)].layout.col_dims, n);
+        for (int t : n.inputs) want(t, place[size_t(out)].layout, n);
       }
     }
     uint64_t next = kAlign;
@@ -267,6 +307,11 @@ class DavinciTarget final : public Target {
     bool relu = false;
     DType dtype;         // of A and B, and of C unless c_f32
     bool c_f32 = false;  // C in f32, as the cube accumulates it (attention's scores)
+    // A convolution: A is the img2col matrix of the NC1HWC0 map at A (an image per batch),
+    // made by img2col_cbuf_to_ca from bands of its rows in L1; C is stored NZ (its column
+    // blocks are NC1HWC0 slices).
+    bool conv = false;
+    int64_t H = 0, W = 0, KH = 1, KW = 1, SH = 1, SW = 1, PT = 0, PL = 0, OW = 1;
   };
 
   void gemm(const Graph& g, const Node& n, int idx, const std::vector<Placement>& place,
@@ -296,7 +341,20 @@ class DavinciTarget final : public Target {
     const int64_t mp = sp.mp, kp = sp.kp, np = sp.np, batch = sp.batch;
     if (kp / kFractal > 65536 || np / kFractal > 65536)
       unsupported(n, name_, "K or N beyond 1,048,576 (a copy's gap field)");
-    const GemmTiles t = choose_tiles(p_, mp, np, kp);
+    // A convolution's A stage in L1 is the band of input rows a tile's pixels reach, in every
+    // C1 slice the K step's fractal columns (KH KW per slice) touch; 512-byte aligned, so that
+    // B's fractals after it stay aligned.
+    const int64_t taps = sp.KH * sp.KW;
+    auto a_l1_bytes = [&](int64_t tm, int64_t tk) {
+      if (!sp.conv) return tm * tk * 2;
+      const int64_t band = std::min(sp.H, ((tm - 1) / sp.OW + 1) * sp.SH + sp.KH);
+      const int64_t slices = (tk / kFractal + taps - 2) / taps + 1;
+      return (slices * band * sp.W * 32 + 511) / 512 * 512;
+    };
+    std::vector<int64_t> whole;  // K steps of whole slices: no band loaded twice
+    for (int64_t c : {16, 8, 4, 2, 1})
+      if (c * taps <= 255) whole.push_back(c * taps * kFractal);
+    const GemmTiles t = choose_tiles(p_, mp, np, kp, batch, sp.conv, whole, a_l1_bytes);
     if (t.tm == 0) unsupported(n, name_, "no 16 x 16 x 16 tile fits this preset's buffers");
     const int64_t tiles_m = (mp + t.tm - 1) / t.tm, tiles_n = (np + t.tn - 1) / t.tn;
     const int64_t tiles = batch * tiles_m * tiles_n;
@@ -309,6 +367,7 @@ class DavinciTarget final : public Target {
     // Buffers: stage s of A and B in L1, L0A and L0B; the f32 tile and its converted copy in
     // the UB (vector path).
     const int64_t a_tile = t.tm * t.tk * 2, b_tile = t.tk * t.tn * 2;
+    const int64_t a_l1 = a_l1_bytes(t.tm, t.tk);
     const int64_t ub_out = t.tm * t.tn * 4;
     e.comment(
         fmt::format("C {}x{} = A {}x{} x B {}x{}{} (padded), {} batch(es); tiles {}x{}, K "
@@ -336,9 +395,11 @@ class DavinciTarget final : public Target {
     e("shr x25, x10, 4");
     e("shr x26, x11, 4");
     e("mul x12, x5, {}", stride_a);
-    e("mul x24, x8, {}", kp * 2);
-    e("add x12, x12, x24");
-    e("add x12, x12, {}", A);  // A's tile rows
+    if (!sp.conv) {
+      e("mul x24, x8, {}", kp * 2);
+      e("add x12, x12, x24");
+    }
+    e("add x12, x12, {}", A);  // A's tile rows (a convolution: its image)
     if (sp.heads > 0) {        // B's batch: (x5 / heads) * kv_heads + (x5 % heads) / group
       e("div x24, x5, {}", sp.heads);
       e("mul x24, x24, {}", sp.kv_heads);
@@ -358,11 +419,35 @@ class DavinciTarget final : public Target {
     e("add x13, x13, {}", B);
     const int64_t ce = sp.c_f32 ? 4 : 2;  // C's element bytes
     e("mul x14, x5, {}", stride_c);
-    e("mul x24, x8, {}", np * ce);
+    e("mul x24, x8, {}", sp.conv ? 32 : np * ce);  // NZ: rows of 32 bytes in a column block
     e("add x14, x14, x24");
-    e("mul x24, x9, {}", ce);
+    e("mul x24, x9, {}", sp.conv ? mp * 2 : ce);
     e("add x14, x14, x24");
     e("add x14, x14, {}", C);  // C's tile
+    if (sp.conv) {
+      // The band of input rows the tile's pixels (x8 .. x8 + x10 - 1) reach: from row x28
+      // (clipped to the map), x29 rows; x30 the padding above it for img2col, x31 the first
+      // pixel's column in its output row.
+      e("div x24, x8, {}", sp.OW);  // first output row
+      e("mul x31, x24, {}", sp.OW);
+      e("sub x31, x8, x31");
+      e("mul x30, x24, {}", sp.SH);
+      e("sub x30, x30, {}", sp.PT);  // its first input row, maybe above the map
+      e("max x28, x30, 0");
+      e("min x28, x28, {}", sp.H - 1);
+      e("sub x30, x28, x30");
+      e("max x30, x30, 0");
+      e("add x29, x8, x10");
+      e("sub x29, x29, 1");
+      e("div x29, x29, {}", sp.OW);  // last output row
+      e("mul x29, x29, {}", sp.SH);
+      e("add x29, x29, {}", sp.KH - 1 - sp.PT);
+      e("max x29, x29, x28");
+      e("min x29, x29, {}", sp.H - 1);
+      e("sub x29, x29, x28");
+      e("add x29, x29, 1");
+      e("mul x28, x28, {}", sp.W * 32);  // the band's byte offset in a slice
+    }
     for (int s = 0; s < 2; ++s) {
       e("set_flag PIPE_MTE1, PIPE_MTE2, EVENT_ID{}", s);  // both stages start free
       e("set_flag PIPE_M, PIPE_MTE1, EVENT_ID{}", s);
@@ -374,7 +459,7 @@ class DavinciTarget final : public Target {
     e("mov x19, x13");
     e.label(L + "k");
     for (int s = 0; s < 2; ++s) {
-      const int64_t l1a = s * (a_tile + b_tile), l1b = l1a + a_tile;
+      const int64_t l1a = s * (a_l1 + b_tile), l1b = l1a + a_l1;
       const int64_t l0a = s * a_tile, l0b = s * b_tile;
       const std::string S = fmt::format("{}s{}", L, s);
       e.comment(fmt::format("K step, stage {}", s));
@@ -383,17 +468,38 @@ class DavinciTarget final : public Target {
       e("sub x24, x24, x15");
       e("min x17, x24, {}", t.tk);  // this step's K
       e("shr x27, x17, 4");
-      // A: x27 column blocks of x10 rows, each 32 bytes, to L1 as NZ.
-      e("mov x20, 0");
-      e("mov x21, {}", l1a);
-      e("mov x22, x18");
-      e("shl x23, x10, 5");
-      e.label(S + "a");
-      e("copy_gm_to_cbuf l1[x21], gm[x22], nburst=x10, burst=1, src_gap={}", kp / kFractal - 1);
-      e("add x21, x21, x23");
-      e("add x22, x22, 32");
-      e("add x20, x20, 1");
-      e("blt x20, x27, {}a", S);
+      if (sp.conv) {
+        // A: the band of every slice this step's x27 fractal columns (from x15 / 16) touch,
+        // one after another in L1; x18 the first column's place in the first slice.
+        e("shr x20, x15, 4");
+        e("div x21, x20, {}", taps);
+        e("mul x18, x21, {}", taps);
+        e("sub x18, x20, x18");
+        e("add x20, x20, x27");
+        e("sub x20, x20, 1");
+        e("div x20, x20, {}", taps);
+        e("sub x20, x20, x21");
+        e("add x20, x20, 1");  // slices
+        e("mul x21, x21, {}", pad16(sp.H * sp.W) * 32);
+        e("add x22, x12, x21");
+        e("add x22, x22, x28");
+        e("mul x23, x29, {}", sp.W);
+        e("mov x24, {}", pad16(sp.H * sp.W));
+        e("sub x24, x24, x23");
+        e("copy_gm_to_cbuf l1[{}], gm[x22], nburst=x20, burst=x23, src_gap=x24", l1a);
+      } else {
+        // A: x27 column blocks of x10 rows, each 32 bytes, to L1 as NZ.
+        e("mov x20, 0");
+        e("mov x21, {}", l1a);
+        e("mov x22, x18");
+        e("shl x23, x10, 5");
+        e.label(S + "a");
+        e("copy_gm_to_cbuf l1[x21], gm[x22], nburst=x10, burst=1, src_gap={}", kp / kFractal - 1);
+        e("add x21, x21, x23");
+        e("add x22, x22, 32");
+        e("add x20, x20, 1");
+        e("blt x20, x27, {}a", S);
+      }
       // B: x26 column blocks of x17 rows (given transposed: x27 column blocks of x11 rows).
       e("mov x20, 0");
       e("mov x21, {}", l1b);
@@ -409,17 +515,34 @@ class DavinciTarget final : public Target {
       e("set_flag PIPE_MTE2, PIPE_MTE1, EVENT_ID{}", s);
       e("wait_flag PIPE_MTE2, PIPE_MTE1, EVENT_ID{}", s);
       e("wait_flag PIPE_M, PIPE_MTE1, EVENT_ID{}", s);
-      // L0A (zZ): per row block, its x27 fractals, x25 apart in L1.
-      e("mov x20, 0");
-      e("mov x21, {}", l0a);
-      e("mov x22, {}", l1a);
-      e("shl x23, x27, 9");
-      e.label(S + "la");
-      e("load_cbuf_to_ca l0a[x21], l1[x22], repeat=x27, src_stride=x25");
-      e("add x21, x21, x23");
-      e("add x22, x22, 512");
-      e("add x20, x20, 1");
-      e("blt x20, x25, {}la", S);
+      if (sp.conv) {
+        // L0A (zZ): per row block, its x27 fractals made by img2col from the band.
+        e("set_fmatrix h=x29, w={}, pad_t=x30, pad_l={}", sp.W, sp.PL);
+        e("mov x20, 0");
+        e("mov x21, {}", l0a);
+        e("mov x22, x31");
+        e("shl x23, x27, 9");
+        e.label(S + "la");
+        e("img2col_cbuf_to_ca l0a[x21], l1[{}], kh={}, kw={}, stride_h={}, stride_w={}, ow={}, "
+          "m=x22, k=x18, repeat=x27",
+          l1a, sp.KH, sp.KW, sp.SH, sp.SW, sp.OW);
+        e("add x21, x21, x23");
+        e("add x22, x22, 16");
+        e("add x20, x20, 1");
+        e("blt x20, x25, {}la", S);
+      } else {
+        // L0A (zZ): per row block, its x27 fractals, x25 apart in L1.
+        e("mov x20, 0");
+        e("mov x21, {}", l0a);
+        e("mov x22, {}", l1a);
+        e("shl x23, x27, 9");
+        e.label(S + "la");
+        e("load_cbuf_to_ca l0a[x21], l1[x22], repeat=x27, src_stride=x25");
+        e("add x21, x21, x23");
+        e("add x22, x22, 512");
+        e("add x20, x20, 1");
+        e("blt x20, x25, {}la", S);
+      }
       // L0B (zN): per K block, its x26 fractals, x27 apart in L1, each transposed (given
       // transposed: x26 consecutive fractals, as they are).
       e("mov x20, 0");
@@ -459,7 +582,21 @@ class DavinciTarget final : public Target {
       e("wait_flag PIPE_MTE1, PIPE_MTE2, EVENT_ID{}", s);
       e("wait_flag PIPE_M, PIPE_MTE1, EVENT_ID{}", s);
     }
-    if (fix) {
+    if (fix && sp.conv) {  // NZ out: per column block, x10 rows of 32 bytes, one slice apart
+      e("set_flag PIPE_M, PIPE_FIX, EVENT_ID0");
+      e("wait_flag PIPE_M, PIPE_FIX, EVENT_ID0");
+      e("mov x20, 0");
+      e("mov x21, x14");
+      e("mov x22, 0");
+      e("shl x23, x10, 6");
+      e.label(L + "fx");
+      e("fixpipe gm[x21], l0c[x22], m=x10, n=16, dst_stride=32, conv=f322{}", ty);
+      e("add x21, x21, {}", mp * 32);
+      e("add x22, x22, x23");
+      e("add x20, x20, 1");
+      e("blt x20, x26, {}fx", L);
+      e("set_flag PIPE_FIX, PIPE_M, EVENT_ID2");
+    } else if (fix) {
       e("set_flag PIPE_M, PIPE_FIX, EVENT_ID0");
       e("wait_flag PIPE_M, PIPE_FIX, EVENT_ID0");
       e("fixpipe gm[x14], l0c[0], m=x10, n=x11, dst_stride={}{}", np * ce,
@@ -501,9 +638,12 @@ class DavinciTarget final : public Target {
       e("mov x22, {}", sp.c_f32 ? 0 : ub_out);
       e("mul x23, x10, {}", 16 * ce);
       e.label(L + "st");
-      e("copy_ubuf_to_gm gm[x21], ub[x22], nburst=x10, burst={}, dst_gap={}", ce / 2,
-        np * ce / 32 - ce / 2);
-      e("add x21, x21, {}", 16 * ce);
+      if (sp.conv)  // NZ out: the column block's x10 rows at once, one slice apart
+        e("copy_ubuf_to_gm gm[x21], ub[x22], nburst=1, burst=x10");
+      else
+        e("copy_ubuf_to_gm gm[x21], ub[x22], nburst=x10, burst={}, dst_gap={}", ce / 2,
+          np * ce / 32 - ce / 2);
+      e("add x21, x21, {}", sp.conv ? mp * 32 : 16 * ce);
       e("add x22, x22, x23");
       e("add x20, x20, 1");
       e("blt x20, x26, {}st", L);
@@ -552,6 +692,41 @@ class DavinciTarget final : public Target {
   // its block with block and repeat strides of 0; conversion back, MTE3 out. Only the real D
   // columns are touched (the last partial iteration under a mask), so padding columns stay
   // zero.
+  // conv2d (groups 1) as a GEMM per image: C (output pixels x K) = img2col(X) x W, X and C
+  // NC1HWC0 (C's NZ column blocks are its slices), W as img2col's B (Layout::img2col_weight).
+  void conv(const Graph& g, const Node& n, int idx, const std::vector<Placement>& place,
+            Emitter& e) const {
+    const std::vector<int64_t>& x = g.tensor(n.inputs[0]).shape;
+    const std::vector<int64_t>& w = g.tensor(n.inputs[1]).shape;
+    const std::vector<int64_t>& y = g.tensor(n.outputs[0]).shape;
+    const OpAttrs& a = n.attrs;
+    if (a.pad_h > 255 || a.pad_w > 255 || a.stride_h > 63 || a.stride_w > 63)
+      unsupported(n, name_, "padding beyond 255 or a stride beyond 63 (img2col's fields)");
+    if (w[2] * w[3] > 255) unsupported(n, name_, "a kernel of more than 255 taps");
+    const int64_t c1 = pad16(x[1]) / kFractal, mp = pad16(y[2] * y[3]);
+    GemmSpec sp{&n,
+                fmt::format("n{}_", idx),
+                place[size_t(n.inputs[0])].addr,
+                place[size_t(n.inputs[1])].addr,
+                place[size_t(n.outputs[0])].addr,
+                mp,
+                c1 * w[2] * w[3] * kFractal,
+                pad16(y[1]),
+                y[0],
+                c1 * pad16(x[2] * x[3]) * 32,
+                0,
+                pad16(y[1]) * mp * 2,
+                0,
+                1,
+                false,
+                a.fused_relu,
+                g.tensor(n.outputs[0]).dtype};
+    sp.conv = true;
+    sp.H = x[2], sp.W = x[3], sp.KH = w[2], sp.KW = w[3], sp.SH = a.stride_h, sp.SW = a.stride_w;
+    sp.PT = a.pad_h, sp.PL = a.pad_w, sp.OW = y[3];
+    gemm(sp, e);
+  }
+
   // attention, unfused, in three steps with a sync_all between them: S = Q K^T for every batch
   // and head (a gemm whose B is given transposed, each head reading its kv head), in f32 into
   // global memory past the tensors; P = softmax(scale S) row by row, with the causal mask,
@@ -607,6 +782,8 @@ class DavinciTarget final : public Target {
             Emitter& e) const {
     const TensorInfo& out = g.tensor(n.outputs[0]);
     const Layout& lay = place[size_t(n.outputs[0])].layout;
+    if (lay.kind != Layout::padded)
+      unsupported(n, name_, "a row op over a feature map (nc1hwc0) is not lowered yet");
     if (lay.col_dims != 1)
       unsupported(n, name_, "a row op whose output a gemm reads flattened (rank > 2 as A)");
     const PaddedView v = padded_view(out.shape, lay);

@@ -1,0 +1,84 @@
+// The layouts with padding that the DaVinci target uses (compiler/ir/layout.h): where pack puts
+// each element, zeros in the padding, the sizes, and unpack(pack(t)) == t.
+#include <catch2/catch.hpp>
+
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "compiler/ir/layout.h"
+#include "compiler/reference/tensor.h"
+
+using namespace xpusim;
+using namespace xpusim::compiler;
+
+namespace {
+
+// A tensor whose element i holds i + 1 (fp16 bit patterns, as 16-bit integers).
+Tensor counting(const std::vector<int64_t>& shape) {
+  Tensor t(shape, DType::fp16);
+  for (int64_t i = 0; i < t.elements(); ++i) {
+    const uint16_t v = uint16_t(i + 1);
+    std::memcpy(&t.data[size_t(i * 2)], &v, 2);
+  }
+  return t;
+}
+
+uint16_t at(const std::vector<uint8_t>& bytes, int64_t element) {
+  uint16_t v;
+  std::memcpy(&v, &bytes[size_t(element * 2)], 2);
+  return v;
+}
+
+Layout of_kind(Layout::Kind k) {
+  Layout l;
+  l.kind = k;
+  return l;
+}
+
+}  // namespace
+
+TEST_CASE("layout nc1hwc0: slices of H*W pixels padded to 16, 16 channels each", "[unit]") {
+  // (N, C, H, W) = (2, 20, 3, 5): C1 = 2 slices, 15 pixels padded to 16.
+  const Tensor t = counting({2, 20, 3, 5});
+  const Layout l = of_kind(Layout::nc1hwc0);
+  TensorInfo info;
+  info.shape = t.shape;
+  info.dtype = t.dtype;
+  CHECK(layout_bytes(info, l) == 2 * 2 * 16 * 16 * 2);
+  const std::vector<uint8_t> p = pack(t, l);
+  REQUIRE(int64_t(p.size()) == layout_bytes(info, l));
+  int64_t nonzero = 0;
+  for (int64_t n = 0; n < 2; ++n)
+    for (int64_t c = 0; c < 32; ++c)
+      for (int64_t px = 0; px < 16; ++px) {
+        const int64_t dram = ((n * 2 + c / 16) * 16 + px) * 16 + c % 16;
+        const bool real = c < 20 && px < 15;
+        const int64_t h = px / 5, w = px % 5;
+        CHECK(at(p, dram) == (real ? uint16_t(((n * 20 + c) * 3 + h) * 5 + w + 1) : 0));
+        nonzero += real;
+      }
+  CHECK(nonzero == t.elements());
+  CHECK(unpack(p, info, l).data == t.data);
+  CHECK(std::string(layout_name(l)) == "nc1hwc0");
+}
+
+TEST_CASE("layout img2col-weight: rows (C1, r, s, C0), columns K padded to 16", "[unit]") {
+  // (K, C, R, S) = (20, 18, 3, 2): rows 2 * 3 * 2 * 16 = 192, columns 32.
+  const Tensor t = counting({20, 18, 3, 2});
+  const Layout l = of_kind(Layout::img2col_weight);
+  TensorInfo info;
+  info.shape = t.shape;
+  info.dtype = t.dtype;
+  CHECK(layout_bytes(info, l) == 192 * 32 * 2);
+  const std::vector<uint8_t> p = pack(t, l);
+  for (int64_t row = 0; row < 192; ++row)
+    for (int64_t k = 0; k < 32; ++k) {
+      const int64_t c0 = row % 16, s = row / 16 % 2, r = row / 32 % 3, c1 = row / 96;
+      const int64_t c = c1 * 16 + c0;
+      const bool real = c < 18 && k < 20;
+      CHECK(at(p, row * 32 + k) == (real ? uint16_t(((k * 18 + c) * 3 + r) * 2 + s + 1) : 0));
+    }
+  CHECK(unpack(p, info, l).data == t.data);
+  CHECK(std::string(layout_name(l)) == "img2col-weight");
+}
