@@ -1,6 +1,7 @@
 // The hand-written DaVinci kernels (tests/fixtures/davinci) through `xpusim run --kernel` on every
-// DaVinci preset, and lab 04's (docs/labs/04-davinci-pipelines/kernels) on its davinci_lab, with
-// random inputs: their outputs match a plain reference bit for bit.
+// DaVinci preset, lab 04's (docs/labs/04-davinci-pipelines/kernels) on its davinci_lab, and the
+// benchmark kernels (bench/davinci) on the presets whose buffers they fit, with random inputs:
+// their outputs match a plain reference bit for bit.
 #include <fmt/format.h>
 #include <catch2/catch.hpp>
 
@@ -24,6 +25,7 @@ namespace {
 
 const fs::path kFixtures = fs::path(XPUSIM_SOURCE_DIR) / "tests/fixtures/davinci";
 const fs::path kLab04 = fs::path(XPUSIM_SOURCE_DIR) / "docs/labs/04-davinci-pipelines/kernels";
+const fs::path kBench = fs::path(XPUSIM_SOURCE_DIR) / "bench/davinci";
 const char* const kPresets[] = {"ascend910", "ascend910b", "ascend310", "davinci_lab"};
 
 std::vector<uint16_t> random_f16(size_t n, uint32_t seed) {
@@ -40,6 +42,29 @@ std::string write_f16(const std::string& dir, const std::string& name,
   std::ofstream(path, std::ios::binary)
       .write(reinterpret_cast<const char*>(v.data()), std::streamsize(v.size() * 2));
   return path;
+}
+
+std::vector<float> random_f32(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> d(-2.0f, 2.0f);
+  std::vector<float> v(n);
+  for (auto& x : v) x = d(rng);
+  return v;
+}
+
+std::string write_f32(const std::string& dir, const std::string& name,
+                      const std::vector<float>& v) {
+  const std::string path = dir + "/" + name;
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(v.data()), std::streamsize(v.size() * 4));
+  return path;
+}
+
+std::vector<float> read_f32(const std::string& path) {
+  const std::string b = read_text(path);
+  std::vector<float> v(b.size() / 4);
+  std::memcpy(v.data(), b.data(), v.size() * 4);
+  return v;
 }
 
 std::vector<uint16_t> read_f16(const std::string& path) {
@@ -227,5 +252,117 @@ TEST_CASE("DaVinci: lab 04's matmuls are exact on davinci_lab", "[golden]") {
     size_t wrong = 0;
     for (size_t i = 0; i < c.size(); ++i) wrong += c[i] != want[i];
     CHECK(wrong == 0);
+  }
+}
+
+TEST_CASE("DaVinci: the 256-row GEMM benchmark kernel is exact on both output paths", "[golden]") {
+  const std::string dir = temp_dir("davinci-gemm256");
+  // 2 x 2 tiles of 256 x TN over 3 blocks (one block takes two tiles, so the stages' flags carry
+  // over a tile boundary), 5 K steps.
+  const struct {
+    const char* preset;
+    int tn, fix, n;
+  } cases[] = {{"ascend910", 256, 0, 512},
+               {"ascend910", 128, 0, 256},
+               {"ascend910b", 128, 1, 256},
+               {"ascend910b", 128, 0, 256},
+               {"ascend310", 256, 0, 512}};
+  const int m = 512, k = 320;
+  for (const auto& c : cases) {
+    INFO(fmt::format("{} tn={} fix={}", c.preset, c.tn, c.fix));
+    const auto a = random_f16(size_t(m) * k, 9), b = random_f16(size_t(k) * c.n, 10);
+    const std::string out = fmt::format("{}/{}-{}-{}", dir, c.preset, c.tn, c.fix);
+    const Cli r =
+        run_cli({"run",
+                 "--arch",
+                 c.preset,
+                 "--kernel",
+                 (kBench / "gemm_f16_256.s").string(),
+                 "--entry",
+                 "gemm_f16_256",
+                 "--grid",
+                 "3",
+                 "--arg",
+                 "a=" + write_f16(dir, "a.bin", a),
+                 "--arg",
+                 "b=" + write_f16(dir, "b.bin", b),
+                 "--arg",
+                 "c=" + write_f16(dir, "c.bin", std::vector<uint16_t>(size_t(m) * c.n, 0)),
+                 "--arg",
+                 fmt::format("m={}", m),
+                 "--arg",
+                 fmt::format("n={}", c.n),
+                 "--arg",
+                 fmt::format("k={}", k),
+                 "--arg",
+                 fmt::format("fix={}", c.fix),
+                 "--arg",
+                 fmt::format("tn={}", c.tn),
+                 "--out",
+                 out});
+    INFO(r.output);
+    REQUIRE(r.status == 0);
+    CHECK(has(r, "checked for races between pipes"));
+    CHECK(read_f16(out + "/c.bin") == gemm_reference(a, b, m, c.n, k));
+  }
+}
+
+TEST_CASE("DaVinci: the vector add benchmark kernels are exact on both routes", "[golden]") {
+  const std::string dir = temp_dir("davinci-vadd-bench");
+  const int blocks = 3, tiles = 5, rep = 6;  // an odd tile count: the loop ends on either buffer
+  for (const char* preset : kPresets)
+    for (const int f32 : {0, 1})
+      for (const int via_l1 : {0, 1}) {
+        INFO(fmt::format("{} f32={} via_l1={}", preset, f32, via_l1));
+        const size_t n = size_t(blocks) * tiles * rep * 256 / (f32 ? 4 : 2);
+        const std::string out = fmt::format("{}/{}-{}-{}", dir, preset, f32, via_l1);
+        std::vector<std::string> args = {"run",
+                                         "--arch",
+                                         preset,
+                                         "--kernel",
+                                         (kBench / "vadd.s").string(),
+                                         "--entry",
+                                         "vadd",
+                                         "--grid",
+                                         std::to_string(blocks)};
+        std::vector<uint16_t> want16;
+        std::vector<float> want32;
+        if (f32) {
+          const auto x = random_f32(n, 11), y = random_f32(n, 12);
+          for (size_t i = 0; i < n; ++i) want32.push_back(x[i] + y[i]);
+          args.insert(args.end(), {"--arg", "x=" + write_f32(dir, "x.bin", x), "--arg",
+                                   "y=" + write_f32(dir, "y.bin", y), "--arg",
+                                   "z=" + write_f32(dir, "z.bin", std::vector<float>(n, 0))});
+        } else {
+          const auto x = random_f16(n, 11), y = random_f16(n, 12);
+          for (size_t i = 0; i < n; ++i)
+            want16.push_back(float_to_f16(f16_to_float(x[i]) + f16_to_float(y[i])));
+          args.insert(args.end(), {"--arg", "x=" + write_f16(dir, "x.bin", x), "--arg",
+                                   "y=" + write_f16(dir, "y.bin", y), "--arg",
+                                   "z=" + write_f16(dir, "z.bin", std::vector<uint16_t>(n, 0))});
+        }
+        args.insert(args.end(), {"--arg", fmt::format("tiles={}", tiles), "--arg",
+                                 fmt::format("rep={}", rep), "--arg", fmt::format("f32={}", f32),
+                                 "--arg", fmt::format("via_l1={}", via_l1), "--out", out});
+        const Cli r = run_cli(args);
+        INFO(r.output);
+        REQUIRE(r.status == 0);
+        CHECK(has(r, "checked for races between pipes"));
+        if (f32)
+          CHECK(read_f32(out + "/z.bin") == want32);
+        else
+          CHECK(read_f16(out + "/z.bin") == want16);
+      }
+  // The UB-only add: every sum of every block is 1 + 2.
+  for (const char* preset : {"ascend910", "ascend910b", "ascend310"}) {
+    INFO(preset);
+    const std::string out = dir + "/ub-" + preset;
+    const Cli r = run_cli({"run", "--arch", preset, "--kernel", (kBench / "vadd_ub.s").string(),
+                           "--entry", "vadd_ub", "--grid", "2", "--arg",
+                           "z=" + write_f16(dir, "zub.bin", std::vector<uint16_t>(2 << 16, 0)),
+                           "--arg", "rounds=2", "--arg", "f32=0", "--out", out});
+    INFO(r.output);
+    REQUIRE(r.status == 0);
+    CHECK(read_f16(out + "/z.bin") == std::vector<uint16_t>(2 << 16, float_to_f16(3.0f)));
   }
 }
