@@ -939,107 +939,129 @@ class DavinciTarget final : public Target {
         e("wait_flag PIPE_V, PIPE_MTE2, EVENT_ID0");
       }
     }
+    staged(
+        e, L, chunks,
+        [&](int reg, int s) {  // chunk x<reg> into stage s
+          e("mul x12, x{}, {}", reg, in_bytes);
+          e("add x12, x12, {}", src);
+          e("copy_gm_to_ubuf ub[{}], gm[x12], nburst=1, burst={}", in[s], in_bytes / 32);
+        },
+        [&](int s, const std::string& S) {
+          // Real rows of this chunk: x5 = min(R, rows - its first row); none: stored as loaded.
+          e("rem x5, x3, {}", per_batch);
+          e("mul x5, x5, {}", -R);
+          e("add x5, x5, {}", sp.rows);
+          e("min x5, x5, {}", R);
+          e("ble x5, 0, {}{}", S, sp.src_f32 ? "cv" : "out");  // no real row
+          X = sp.src_f32 ? in[s] : X0;
+          if (!sp.src_f32) convert(true, s);
+          bar();
+          if (sp.kind == OpKind::softmax) {
+            if (sp.causal_seq > 0) causal_mask(e, sp, S + "cm", R, X, row32);
+            reduce_rows("vmax", "vcmax", row, [] {});
+            broadcast();
+            per_row([&] {
+              rowwise("vsub", row, row, blk, true);
+              bar();
+              if (sp.scale != 1.0) {
+                over_f32(e, D, [&](int64_t rep, int64_t i) {
+                  e("vmuls.f32 {}, {}, {}, repeat={}", (row + 256 * i).str(), (row + 256 * i).str(),
+                    float(sp.scale), rep);
+                });
+                bar();
+              }
+              over_f32(e, D, [&](int64_t rep, int64_t i) {
+                e("vexp.f32 {}, {}, repeat={}", (row + 256 * i).str(), (row + 256 * i).str(), rep);
+              });
+            });
+            bar();
+            reduce_rows("vadd", "vcadd", row, [] {});
+            e("vrec.f32 ub[{}], ub[{}], repeat={}", V, V, vrep);
+            bar();
+            broadcast();
+            per_row([&] { rowwise("vmul", row, row, blk, true); });
+          } else {
+            if (ln) {  // x - mean
+              reduce_rows("vadd", "vcadd", row, [] {});
+              e("vmuls.f32 ub[{}], ub[{}], {}, repeat={}", V, V, inv_d, vrep);
+              bar();
+              broadcast();
+              per_row([&] { rowwise("vsub", row, row, blk, true); });
+              bar();
+            }
+            // The mean of the squares (layernorm: the variance), each row squared into the scratch
+            // row and folded there; then 1 / sqrt(mean + eps), times gamma (plus beta).
+            reduce_rows("vadd", "vcadd", tmp, [&] {
+              rowwise("vmul", tmp, row, row, false);
+              bar();
+            });
+            e("vmuls.f32 ub[{}], ub[{}], {}, repeat={}", V, V, inv_d, vrep);
+            bar();
+            e("vadds.f32 ub[{}], ub[{}], {}, repeat={}", V, V, float(n.attrs.eps), vrep);
+            bar();
+            e("vrsqrt.f32 ub[{}], ub[{}], repeat={}", V, V, vrep);
+            bar();
+            broadcast();
+            per_row([&] {
+              rowwise("vmul", row, row, blk, true);
+              bar();
+              rowwise("vmul", row, row, Ub{-1, G}, false);
+              if (ln) {
+                bar();
+                rowwise("vadd", row, row, Ub{-1, Be}, false);
+              }
+            });
+          }
+          bar();
+          e.label(S + "cv");
+          convert(false, s);
+          e.label(S + "out");
+        },
+        [&](int s) {
+          e("mul x12, x3, {}", chunk_bytes);
+          e("add x12, x12, {}", dst);
+          e("copy_ubuf_to_gm gm[x12], ub[{}], nburst=1, burst={}", outb[s], chunk_bytes / 32);
+        });
+  }
+
+  // The two-stage loop of the ops that work unit by unit on the vector pipe: units x1, x1 + x2,
+  // ... below `units`, the unit in x3. Per unit, in stage s: MTE2 first loads the next unit (x4)
+  // into the other stage, then `work(s, label)` (on PIPE_V, after the wait for its own load:
+  // the unit's result into the stage's output buffer), then MTE3 stores it. load(reg, s) and
+  // store(s) emit the copies (x12 is theirs); flags per stage: MTE2 -> V (loaded), V -> MTE3
+  // (computed), MTE3 -> MTE2 (the stage's buffers free again).
+  template <class Load, class Work, class Store>
+  static void staged(Emitter& e, const std::string& L, int64_t units, Load load, Work work,
+                     Store store) {
     for (int s = 0; s < 2; ++s) e("set_flag PIPE_MTE3, PIPE_MTE2, EVENT_ID{}", s);  // free
-    e("mov x3, x1");
-    e("bge x3, {}, {}done", chunks, L);
-    auto load = [&](int reg, int s) {  // chunk x<reg> into stage s
+    auto load_into = [&](int reg, int s) {
       e("wait_flag PIPE_MTE3, PIPE_MTE2, EVENT_ID{}", s);
-      e("mul x12, x{}, {}", reg, in_bytes);
-      e("add x12, x12, {}", src);
-      e("copy_gm_to_ubuf ub[{}], gm[x12], nburst=1, burst={}", in[s], in_bytes / 32);
+      load(reg, s);
       e("set_flag PIPE_MTE2, PIPE_V, EVENT_ID{}", s);
     };
-    load(3, 0);
-    e.label(L + "chunk");
+    e("mov x3, x1");
+    e("bge x3, {}, {}done", units, L);
+    load_into(3, 0);
+    e.label(L + "unit");
     for (int s = 0; s < 2; ++s) {
       const std::string S = fmt::format("{}s{}", L, s);
       e.comment(
-          fmt::format("chunk x3 in stage {}; the next one (x4) loads into stage {}", s, 1 - s));
+          fmt::format("unit x3 in stage {}; the next one (x4) loads into stage {}", s, 1 - s));
       e("add x4, x3, x2");
-      e("bge x4, {}, {}work", chunks, S);
-      load(4, 1 - s);
+      e("bge x4, {}, {}work", units, S);
+      load_into(4, 1 - s);
       e.label(S + "work");
-      // Real rows of this chunk: x5 = min(R, rows - its first row); none: stored as loaded.
-      e("rem x5, x3, {}", per_batch);
-      e("mul x5, x5, {}", -R);
-      e("add x5, x5, {}", sp.rows);
-      e("min x5, x5, {}", R);
       e("wait_flag PIPE_MTE2, PIPE_V, EVENT_ID{}", s);
-      e("ble x5, 0, {}{}", S, sp.src_f32 ? "cv" : "out");  // no real row
-      X = sp.src_f32 ? in[s] : X0;
-      if (!sp.src_f32) convert(true, s);
-      bar();
-      if (sp.kind == OpKind::softmax) {
-        if (sp.causal_seq > 0) causal_mask(e, sp, S + "cm", R, X, row32);
-        reduce_rows("vmax", "vcmax", row, [] {});
-        broadcast();
-        per_row([&] {
-          rowwise("vsub", row, row, blk, true);
-          bar();
-          if (sp.scale != 1.0) {
-            over_f32(e, D, [&](int64_t rep, int64_t i) {
-              e("vmuls.f32 {}, {}, {}, repeat={}", (row + 256 * i).str(), (row + 256 * i).str(),
-                float(sp.scale), rep);
-            });
-            bar();
-          }
-          over_f32(e, D, [&](int64_t rep, int64_t i) {
-            e("vexp.f32 {}, {}, repeat={}", (row + 256 * i).str(), (row + 256 * i).str(), rep);
-          });
-        });
-        bar();
-        reduce_rows("vadd", "vcadd", row, [] {});
-        e("vrec.f32 ub[{}], ub[{}], repeat={}", V, V, vrep);
-        bar();
-        broadcast();
-        per_row([&] { rowwise("vmul", row, row, blk, true); });
-      } else {
-        if (ln) {  // x - mean
-          reduce_rows("vadd", "vcadd", row, [] {});
-          e("vmuls.f32 ub[{}], ub[{}], {}, repeat={}", V, V, inv_d, vrep);
-          bar();
-          broadcast();
-          per_row([&] { rowwise("vsub", row, row, blk, true); });
-          bar();
-        }
-        // The mean of the squares (layernorm: the variance), each row squared into the scratch
-        // row and folded there; then 1 / sqrt(mean + eps), times gamma (plus beta).
-        reduce_rows("vadd", "vcadd", tmp, [&] {
-          rowwise("vmul", tmp, row, row, false);
-          bar();
-        });
-        e("vmuls.f32 ub[{}], ub[{}], {}, repeat={}", V, V, inv_d, vrep);
-        bar();
-        e("vadds.f32 ub[{}], ub[{}], {}, repeat={}", V, V, float(n.attrs.eps), vrep);
-        bar();
-        e("vrsqrt.f32 ub[{}], ub[{}], repeat={}", V, V, vrep);
-        bar();
-        broadcast();
-        per_row([&] {
-          rowwise("vmul", row, row, blk, true);
-          bar();
-          rowwise("vmul", row, row, Ub{-1, G}, false);
-          if (ln) {
-            bar();
-            rowwise("vadd", row, row, Ub{-1, Be}, false);
-          }
-        });
-      }
-      bar();
-      e.label(S + "cv");
-      convert(false, s);
-      e.label(S + "out");
+      work(s, S);
       e("set_flag PIPE_V, PIPE_MTE3, EVENT_ID{}", s);
       e("wait_flag PIPE_V, PIPE_MTE3, EVENT_ID{}", s);
-      e("mul x12, x3, {}", chunk_bytes);
-      e("add x12, x12, {}", dst);
-      e("copy_ubuf_to_gm gm[x12], ub[{}], nburst=1, burst={}", outb[s], chunk_bytes / 32);
+      store(s);
       e("set_flag PIPE_MTE3, PIPE_MTE2, EVENT_ID{}", s);
       e("mov x3, x4");
       if (s == 0)
-        e("bge x3, {}, {}done", chunks, L);
+        e("bge x3, {}, {}done", units, L);
       else
-        e("blt x3, {}, {}chunk", chunks, L);
+        e("blt x3, {}, {}unit", units, L);
     }
     e.label(L + "done");
     for (int s = 0; s < 2; ++s) e("wait_flag PIPE_MTE3, PIPE_MTE2, EVENT_ID{}", s);
