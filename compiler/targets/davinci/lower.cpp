@@ -152,6 +152,8 @@ class DavinciTarget final : public Target {
         gemm(g, n, int(i), out.tensors, e);
       else if (n.kind == OpKind::conv2d)
         conv(g, n, int(i), out.tensors, e);
+      else if (n.kind == OpKind::pool)
+        pool(g, n, int(i), out.tensors, e);
       else if (n.kind == OpKind::softmax || n.kind == OpKind::layernorm ||
                n.kind == OpKind::rmsnorm)
         rows(g, n, int(i), out.tensors, e);
@@ -178,28 +180,8 @@ class DavinciTarget final : public Target {
  private:
   void check_node(const Graph& g, const Node& n) const {
     const DType t = g.tensor(n.outputs[0]).dtype;
-    switch (n.kind) {
-      case OpKind::gemm:
-      case OpKind::matmul:
-      case OpKind::add:
-      case OpKind::mul:
-      case OpKind::relu:
-      case OpKind::gelu:
-      case OpKind::silu:
-      case OpKind::softmax:
-      case OpKind::layernorm:
-      case OpKind::rmsnorm:
-      case OpKind::attention:
-        break;
-      case OpKind::conv2d:
-        if (n.attrs.groups != 1)
-          unsupported(n, name_, "grouped and depthwise convolutions are not lowered yet");
-        break;
-      default:
-        unsupported(n, name_,
-                    "the DaVinci target lowers gemm, matmul, conv2d, attention, the elementwise "
-                    "and the row ops so far (pool is to come)");
-    }
+    if (n.kind == OpKind::conv2d && n.attrs.groups != 1)
+      unsupported(n, name_, "grouped and depthwise convolutions are not lowered yet");
     if (t != DType::fp16 && t != DType::bf16)
       unsupported(
           n, name_,
@@ -211,8 +193,9 @@ class DavinciTarget final : public Target {
       unsupported(n, name_, "this preset's cube has no bf16 (core.bf16 is false)");
   }
 
-  // Every tensor padded row-major; a gemm's A of rank > 2 is read as (dim0, the rest), and the
-  // elementwise ops that produce it take the same view.
+  // Every tensor padded row-major (a gemm's A of rank > 2 read as (dim0, the rest), and the
+  // elementwise ops that produce it take the same view), but the feature maps of conv2d and pool
+  // (NC1HWC0, and the elementwise ops between them) and conv2d's weights (img2col-weight).
   std::vector<Placement> layout(const Graph& g) const {
     std::vector<Placement> place(g.tensors.size());
     std::vector<bool> set(g.tensors.size(), false);
@@ -245,6 +228,11 @@ class DavinciTarget final : public Target {
     for (size_t i = g.nodes.size(); i-- > 0;) {
       const Node& n = g.nodes[i];
       const int out = n.outputs[0];
+      if (n.kind == OpKind::pool) {
+        want(out, of_kind(Layout::nc1hwc0), n);
+        want(n.inputs[0], of_kind(Layout::nc1hwc0), n);
+        continue;
+      }
       if (n.kind == OpKind::conv2d) {
         want(out, of_kind(Layout::nc1hwc0), n);
         want(n.inputs[0], of_kind(Layout::nc1hwc0), n);
@@ -1021,6 +1009,151 @@ class DavinciTarget final : public Target {
           e("mul x12, x3, {}", chunk_bytes);
           e("add x12, x12, {}", dst);
           e("copy_ubuf_to_gm gm[x12], ub[{}], nburst=1, burst={}", outb[s], chunk_bytes / 32);
+        });
+  }
+
+  // pool (max, or average over the taps inside the map) on NC1HWC0, computed in f32: one unit
+  // per (image, slice, output row), dealt to the blocks. Per unit, MTE2 brings the input rows
+  // its windows reach (clipped to the map); per kernel row inside the map, the row converted to
+  // f32, then per kernel column one vmax / vadd over the output pixels whose window column is
+  // inside the map (a range known when compiling), each pixel's 16 channels as two blocks of 8
+  // floats: two instructions, block stride 2 x stride_w. Average divides by a count of the taps
+  // made by the same instructions (vadds 1). The last output row also stores the slice's
+  // padding pixels, as zeros.
+  void pool(const Graph& g, const Node& n, int idx, const std::vector<Placement>& place,
+            Emitter& e) const {
+    const std::vector<int64_t>& xs = g.tensor(n.inputs[0]).shape;
+    const std::vector<int64_t>& ys = g.tensor(n.outputs[0]).shape;
+    const OpAttrs& a = n.attrs;
+    const int64_t H = xs[2], W = xs[3], OH = ys[2], OW = ys[3], KH = a.kernel_h, KW = a.kernel_w;
+    const int64_t SH = a.stride_h, SW = a.stride_w, PH = a.pad_h, PW = a.pad_w;
+    if (SW > 15)
+      unsupported(n, name_, "a horizontal stride beyond 15 (a repeat stride of 16 x it)");
+    const int64_t slices = ys[0] * pad16(ys[1]) / kFractal, units = slices * OH;
+    const int64_t hw_in = pad16(H * W), hw_out = pad16(OH * OW), pad_px = hw_out - OH * OW;
+    const bool avg = !a.pool_max;
+    // UB: two stages of KH input rows (2-byte), the rows in f32, the output row in f32 (and the
+    // count), two stages of the 2-byte output row and the slice's padding pixels.
+    const int64_t in_b = KH * W * 32, f_b = KH * W * 64, o_b = (OW * 64 + 255) / 256 * 256;
+    const int64_t out_b = (OW + pad_px) * 32;
+    const int64_t in[2] = {0, in_b}, F = 2 * in_b, O = F + f_b, Cnt = O + o_b;
+    const int64_t outb[2] = {Cnt + (avg ? o_b : 0), Cnt + (avg ? o_b : 0) + out_b};
+    if (outb[1] + out_b > p_.ub_bytes)
+      unsupported(n, name_,
+                  fmt::format("a pooling row of {} x {} pixels needs {} bytes of the unified "
+                              "buffer, the preset has {}",
+                              KH, W, outb[1] + out_b, p_.ub_bytes));
+    const uint64_t X = place[size_t(n.inputs[0])].addr, Y = place[size_t(n.outputs[0])].addr;
+    const char* ty = ty_name(g.tensor(n.outputs[0]).dtype);
+    const std::string L = fmt::format("n{}_", idx);
+    const std::string full_mask = "set_vector_mask 0xffffffffffffffff, 0xffffffffffffffff";
+    auto bar = [&] { e("pipe_barrier PIPE_V"); };
+    e.comment(fmt::format("{} pool {}x{} stride {}x{} pad {}x{}: {} units of one output row",
+                          avg ? "average" : "max", KH, KW, SH, SW, PH, PW, units));
+    // The padding pixels after each stage's output row stay zero.
+    for (int s = 0; s < 2 && pad_px > 0; ++s)
+      over_f32(e, pad_px * 8, [&](int64_t rep, int64_t i) {
+        e("vector_dup.f32 ub[{}], 0, repeat={}", outb[s] + OW * 32 + 256 * i, rep);
+      });
+    // x13 the unit's slice, x14 its first input row (may be above the map), x15 the first row
+    // inside the map.
+    auto unit_rows = [&](int reg) {
+      e("div x13, x{}, {}", reg, OH);
+      e("rem x14, x{}, {}", reg, OH);
+      e("mul x14, x14, {}", SH);
+      e("sub x14, x14, {}", PH);
+      e("max x15, x14, 0");
+    };
+    staged(
+        e, L, units,
+        [&](int reg, int s) {
+          unit_rows(reg);
+          e("add x16, x14, {}", KH - 1);
+          e("min x16, x16, {}", H - 1);
+          e("sub x16, x16, x15");
+          e("add x16, x16, 1");  // rows inside the map
+          e("mul x12, x13, {}", hw_in * 32);
+          e("add x12, x12, {}", X);
+          e("mul x17, x15, {}", W * 32);
+          e("add x12, x12, x17");
+          e("mul x17, x16, {}", W);
+          e("copy_gm_to_ubuf ub[{}], gm[x12], nburst=1, burst=x17", in[s]);
+        },
+        [&](int s, const std::string& S) {
+          unit_rows(3);
+          over_f32(e, OW * 16, [&](int64_t rep, int64_t i) {
+            e("vector_dup.f32 ub[{}], {}, repeat={}", O + 256 * i, avg ? "0" : "-3e38", rep);
+            if (avg) e("vector_dup.f32 ub[{}], 0, repeat={}", Cnt + 256 * i, rep);
+          });
+          bar();
+          for (int64_t kh = 0; kh < KH; ++kh) {
+            const std::string skip = fmt::format("{}kh{}", S, kh);
+            e("add x16, x14, {}", kh);  // the input row
+            e("blt x16, 0, {}", skip);
+            e("bge x16, {}, {}", H, skip);
+            e("sub x17, x16, x15");
+            e("mul x17, x17, {}", W * 32);
+            e("add x17, x17, {}", in[s]);
+            const int64_t Fk = F + kh * W * 64;
+            over_f32(e, W * 16, [&](int64_t rep, int64_t i) {
+              e("vconv.f32.{} ub[{}], ub[x17+{}], repeat={}, src0_rep=4", ty, Fk + 256 * i, 128 * i,
+                rep);
+            });
+            bar();
+            for (int64_t kw = 0; kw < KW; ++kw) {
+              // Output columns whose window column kw is inside the map.
+              const int64_t lo = std::max<int64_t>(0, (PW - kw + SW - 1) / SW);
+              const int64_t hi = std::min<int64_t>(OW - 1, (W - 1 + PW - kw) / SW);
+              if (hi < lo) continue;
+              const int64_t count = hi - lo + 1;
+              for (int64_t part = 0; part < 2; ++part) {  // an 8-iteration run, then the rest
+                const int64_t first = part == 0 ? 0 : count / 8 * 8;
+                const int64_t pixels = part == 0 ? count / 8 * 8 : count % 8;
+                if (pixels == 0) continue;
+                if (part == 1) e("set_vector_mask 0, {:#x}", (uint64_t(1) << (pixels * 8)) - 1);
+                const int64_t rep = (pixels + 7) / 8;
+                for (int64_t half = 0; half < 2; ++half) {
+                  const int64_t ow = lo + first;
+                  const int64_t d = O + (ow * 2 + half) * 32;
+                  const int64_t src = Fk + ((ow * SW - PW + kw) * 2 + half) * 32;
+                  e("{}.f32 ub[{}], ub[{}], ub[{}], repeat={}, dst_blk=2, src0_blk=2, "
+                    "src1_blk={}, dst_rep=16, src0_rep=16, src1_rep={}",
+                    avg ? "vadd" : "vmax", d, d, src, rep, 2 * SW, 16 * SW);
+                  if (avg)
+                    e("vadds.f32 ub[{}], ub[{}], 1.0, repeat={}, dst_blk=2, src0_blk=2, "
+                      "dst_rep=16, src0_rep=16",
+                      Cnt + (ow * 2 + half) * 32, Cnt + (ow * 2 + half) * 32, rep);
+                }
+                if (part == 1) e(full_mask);
+              }
+              bar();
+            }
+            e.label(skip);
+          }
+          if (avg) {
+            over_f32(e, OW * 16, [&](int64_t rep, int64_t i) {
+              e("vdiv.f32 ub[{}], ub[{}], ub[{}], repeat={}", O + 256 * i, O + 256 * i,
+                Cnt + 256 * i, rep);
+            });
+            bar();
+          }
+          over_f32(e, OW * 16, [&](int64_t rep, int64_t i) {
+            e("vconv.{}.f32 ub[{}], ub[{}], repeat={}, dst_rep=4", ty, outb[s] + 128 * i,
+              O + 256 * i, rep);
+          });
+        },
+        [&](int s) {
+          e("div x13, x3, {}", OH);
+          e("rem x14, x3, {}", OH);
+          e("mul x12, x13, {}", hw_out * 32);
+          e("mul x17, x14, {}", OW * 32);
+          e("add x12, x12, x17");
+          e("add x12, x12, {}", Y);
+          e("mov x17, {}", OW);  // the last row: and the padding pixels
+          e("bne x14, {}, {}s{}st", OH - 1, L, s);
+          e("mov x17, {}", OW + pad_px);
+          e.label(fmt::format("{}s{}st", L, s));
+          e("copy_ubuf_to_gm gm[x12], ub[{}], nburst=1, burst=x17", outb[s]);
         });
   }
 
