@@ -22,8 +22,11 @@ struct Layout {
                      // (H*W) x C matrix (the DaVinci cube's feature-map layout); padding zero
     img2col_weight,  // conv weight (K, C, R, S) as the B of an img2col GEMM: rows
                      // (C1, r, s, C0) with C padded to 16, columns K padded to 16; row-major
+    gemm_b_nc1hwc0,  // gemm B (C*H*W, N) whose A is nc1hwc0: rows in (C1, pixel, C0) order,
+                     // each slice's pixels padded to 16 and C to 16, columns N padded to 16
   } kind = row_major;
-  int64_t groups = 1, c = 0, h = 0, w = 0;  // conv_weight: groups; gemm_b_nhwc: A's C, H, W
+  int64_t groups = 1, c = 0, h = 0, w = 0;  // conv_weight: groups; gemm_b_*: A's C, H, W
+  int64_t n_align = 1;  // nc1hwc0: images padded (zeros) to a multiple of this (a gemm's rows)
   // padded: the tensor is read as (batch, rows, cols): cols the product of its last col_dims
   // dims, rows the product of the row_dims dims before them (1 when there are none), batch
   // the rest. Each matrix's rows and cols are padded to multiples of `align`, and the whole to a
@@ -31,7 +34,8 @@ struct Layout {
   int64_t col_dims = 1, row_dims = 1, align = 16, tail_bytes = 256;
 };
 
-// "row-major", "nhwc", "conv-weight", "gemm-b-nhwc", "padded", "nc1hwc0", "img2col-weight".
+// "row-major", "nhwc", "conv-weight", "gemm-b-nhwc", "padded", "nc1hwc0", "img2col-weight",
+// "gemm-b-nc1hwc0".
 const char* layout_name(const Layout& l);
 
 // The padded view of a tensor of `shape` in layout l (kind padded).

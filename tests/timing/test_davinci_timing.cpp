@@ -309,12 +309,12 @@ TEST_CASE("DaVinci: bad kernels and workloads give clear errors", "[timing]") {
   CHECK(has(cc,
             "c.yaml:5:5: op 'conv2d' (node 'dw') cannot be lowered to target 'ascend910': grouped "
             "and depthwise convolutions are not lowered yet"));
-  // A gemm reading a convolution's NC1HWC0 output flattened: a layout the target cannot convert.
+  // A row op over a convolution's NC1HWC0 output: a layout conversion the target lacks.
   const std::string f =
       write_text(dir, "f.yaml",
                  "name: f\ninputs:\n  - {name: x, shape: [1, 16, 4, 4], dtype: fp16}\n"
                  "ops:\n  - {name: conv, op: conv2d, inputs: [x], K: 16, R: 3, S: 3, pad: 1}\n"
-                 "  - {name: fc, op: gemm, inputs: [conv.out], N: 10}\n");
+                 "  - {name: sm, op: softmax, inputs: [conv.out]}\n");
   const Cli fc = run_cli({"run", "--arch", "ascend910", "--workload", f, "--out", dir + "/f"});
   CHECK(fc.status == 1);
   CHECK(has(fc,

@@ -82,3 +82,36 @@ TEST_CASE("layout img2col-weight: rows (C1, r, s, C0), columns K padded to 16", 
   CHECK(unpack(p, info, l).data == t.data);
   CHECK(std::string(layout_name(l)) == "img2col-weight");
 }
+
+TEST_CASE("layout nc1hwc0 with images padded, and gemm-b-nc1hwc0 in its order", "[unit]") {
+  // A flattened feature map (3, 18, 2, 3) as gemm rows: 16 images (13 of zeros), each C1 = 2
+  // slices of 16 pixels; B (18 * 6, 5) with rows in (C1, pixel, C0) order.
+  Layout a;
+  a.kind = Layout::nc1hwc0;
+  a.n_align = 16;
+  const Tensor x = counting({3, 18, 2, 3});
+  TensorInfo xi;
+  xi.shape = x.shape;
+  xi.dtype = x.dtype;
+  CHECK(layout_bytes(xi, a) == 16 * 2 * 16 * 16 * 2);
+  const std::vector<uint8_t> px = pack(x, a);
+  for (int64_t i = 3 * 2 * 16 * 16; i < 16 * 2 * 16 * 16; ++i) CHECK(at(px, i) == 0);
+  CHECK(unpack(px, xi, a).data == x.data);
+  Layout b;
+  b.kind = Layout::gemm_b_nc1hwc0;
+  b.c = 18, b.h = 2, b.w = 3;
+  const Tensor w = counting({18 * 6, 5});
+  TensorInfo wi;
+  wi.shape = w.shape;
+  wi.dtype = w.dtype;
+  CHECK(layout_bytes(wi, b) == 2 * 16 * 16 * 16 * 2);
+  const std::vector<uint8_t> pw = pack(w, b);
+  for (int64_t row = 0; row < 512; ++row)
+    for (int64_t col = 0; col < 16; ++col) {
+      const int64_t c = row / 256 * 16 + row % 16, p = row / 16 % 16;
+      const bool real = c < 18 && p < 6 && col < 5;
+      CHECK(at(pw, row * 16 + col) == (real ? uint16_t((c * 6 + p) * 5 + col + 1) : 0));
+    }
+  CHECK(unpack(pw, wi, b).data == w.data);
+  CHECK(std::string(layout_name(b)) == "gemm-b-nc1hwc0");
+}

@@ -143,6 +143,7 @@ class DavinciTarget final : public Target {
     e("get_block_idx x1");
     e("get_block_num x2");
     e("set_vector_mask 0xffffffffffffffff, 0xffffffffffffffff");
+    zero_padding_images(g, out.tensors, e);
     std::vector<int> first_line;  // per node
     for (size_t i = 0; i < g.nodes.size(); ++i) {
       first_line.push_back(e.line());
@@ -193,14 +194,47 @@ class DavinciTarget final : public Target {
       unsupported(n, name_, "this preset's cube has no bf16 (core.bf16 is false)");
   }
 
+  // Block 0 writes zeros over the padding images of the feature maps a gemm reads as rows (the
+  // ops that make them write the real images only), from a zeroed run of the UB, before any op;
+  // graph inputs and params come packed with theirs.
+  void zero_padding_images(const Graph& g, const std::vector<Placement>& place, Emitter& e) const {
+    std::vector<std::pair<uint64_t, uint64_t>> runs;  // GM address, bytes
+    std::vector<bool> given(g.tensors.size(), false);
+    for (int t : g.inputs) given[size_t(t)] = true;
+    for (size_t t = 0; t < g.tensors.size(); ++t) {
+      const Layout& l = place[t].layout;
+      if (l.kind != Layout::nc1hwc0 || l.n_align == 1 || given[t] || g.tensors[t].is_param)
+        continue;
+      const std::vector<int64_t>& s = g.tensors[t].shape;
+      const int64_t image = pad16(s[1]) * pad16(s[2] * s[3]) * 2;
+      const int64_t real = s[0] * image, all = layout_bytes(g.tensors[t], l);
+      if (all > real) runs.emplace_back(place[t].addr + uint64_t(real), uint64_t(all - real));
+    }
+    if (runs.empty()) return;
+    const int64_t zero = 255 * 256;  // bytes of zeros in the UB
+    e.comment("zeros over the padding images of the feature maps a gemm reads as rows");
+    e("bne x1, 0, zero_done");
+    e("vector_dup.f32 ub[0], 0, repeat=255");
+    e("set_flag PIPE_V, PIPE_MTE3, EVENT_ID0");
+    e("wait_flag PIPE_V, PIPE_MTE3, EVENT_ID0");
+    for (const auto& [at, bytes] : runs)
+      for (int64_t off = 0; off < int64_t(bytes); off += zero)
+        e("copy_ubuf_to_gm gm[{}], ub[0], nburst=1, burst={}", at + uint64_t(off),
+          std::min<int64_t>(zero, int64_t(bytes) - off) / 32);
+    e("pipe_barrier PIPE_ALL");
+    e.label("zero_done");
+  }
+
   // Every tensor padded row-major (a gemm's A of rank > 2 read as (dim0, the rest), and the
   // elementwise ops that produce it take the same view), but the feature maps of conv2d and pool
   // (NC1HWC0, and the elementwise ops between them) and conv2d's weights (img2col-weight).
   std::vector<Placement> layout(const Graph& g) const {
     std::vector<Placement> place(g.tensors.size());
     std::vector<bool> set(g.tensors.size(), false);
-    auto want = [&](int t, const Layout& l, const Node& n) {
+    auto want = [&](int t, Layout l, const Node& n) {
       const Layout& had = place[size_t(t)].layout;
+      if (set[size_t(t)] && had.kind == Layout::nc1hwc0 && l.kind == Layout::nc1hwc0)
+        l.n_align = std::max(l.n_align, had.n_align);  // a gemm reads it as rows too
       if (set[size_t(t)] && had.kind != l.kind)
         unsupported(n, name_,
                     fmt::format("tensor '{}' is wanted in two layouts, {} and {} (a conversion "
@@ -225,9 +259,32 @@ class DavinciTarget final : public Target {
       l.kind = k;
       return l;
     };
+    // Feature maps: what conv2d and pool make, and elementwise ops make of them.
+    std::vector<bool> fmap(g.tensors.size(), false);
+    for (const Node& n : g.nodes) {
+      bool any = n.kind == OpKind::conv2d || n.kind == OpKind::pool;
+      if (n.kind == OpKind::add || n.kind == OpKind::mul || n.kind == OpKind::relu ||
+          n.kind == OpKind::gelu || n.kind == OpKind::silu)
+        for (int t : n.inputs) any = any || fmap[size_t(t)];
+      fmap[size_t(n.outputs[0])] = any;
+    }
     for (size_t i = g.nodes.size(); i-- > 0;) {
       const Node& n = g.nodes[i];
       const int out = n.outputs[0];
+      if (n.kind == OpKind::gemm && fmap[size_t(n.inputs[0])]) {
+        // A feature map flattened: its images are the rows (padded to 16 with zero images), B's
+        // rows follow its (C1, pixel, C0) order.
+        const std::vector<int64_t>& a = g.tensor(n.inputs[0]).shape;
+        if (a.size() != 4) unsupported(n, name_, "a gemm over a feature map of rank other than 4");
+        Layout l = of_kind(Layout::nc1hwc0);
+        l.n_align = kFractal;
+        want(n.inputs[0], l, n);
+        Layout b = of_kind(Layout::gemm_b_nc1hwc0);
+        b.c = a[1], b.h = a[2], b.w = a[3];
+        want(n.inputs[1], b, n);
+        if (!set[size_t(out)]) want(out, padded(1), n);
+        continue;
+      }
       if (n.kind == OpKind::pool) {
         want(out, of_kind(Layout::nc1hwc0), n);
         want(n.inputs[0], of_kind(Layout::nc1hwc0), n);
@@ -310,7 +367,12 @@ class DavinciTarget final : public Target {
         padded_view(g.tensor(n.inputs[1]).shape, place[size_t(n.inputs[1])].layout);
     const PaddedView vc =
         padded_view(g.tensor(n.outputs[0]).shape, place[size_t(n.outputs[0])].layout);
-    const int64_t mp = va.rows_p, kp = va.cols_p, np = vb.cols_p;
+    int64_t mp = va.rows_p, kp = va.cols_p, np = vb.cols_p;
+    if (place[size_t(n.inputs[0])].layout.kind == Layout::nc1hwc0) {  // a flattened feature map
+      const std::vector<int64_t>& a = g.tensor(n.inputs[0]).shape;
+      mp = pad16(a[0]), kp = pad16(a[1]) * pad16(a[2] * a[3]);
+      np = pad16(g.tensor(n.inputs[1]).shape[1]);
+    }
     gemm(GemmSpec{&n, fmt::format("n{}_", idx), place[size_t(n.inputs[0])].addr,
                   place[size_t(n.inputs[1])].addr, place[size_t(n.outputs[0])].addr, mp, kp, np,
                   vc.batch, va.batch > 1 ? mp * kp * 2 : 0, vb.batch > 1 ? kp * np * 2 : 0,
