@@ -29,6 +29,7 @@ int64_t graph_index(int64_t i, const TensorInfo& info, const Layout& l) {
     case Layout::nc1hwc0:  // nor these: pack/unpack scatter by dram_index
     case Layout::img2col_weight:
     case Layout::gemm_b_nc1hwc0:
+    case Layout::depthwise_weight:
       return i;
     case Layout::gemm_b_nhwc: {  // rows in (h, w, c) order instead of (c, h, w)
       const int64_t N = s[1], col = i % N, row = i / N;
@@ -58,6 +59,8 @@ const char* layout_name(const Layout& l) {
       return "img2col-weight";
     case Layout::gemm_b_nc1hwc0:
       return "gemm-b-nc1hwc0";
+    case Layout::depthwise_weight:
+      return "depthwise-weight";
   }
   return "?";
 }
@@ -70,12 +73,13 @@ int64_t pad16(int64_t x) {
 // index there of the graph's element i.
 bool scattered(const Layout& l) {
   return l.kind == Layout::nc1hwc0 || l.kind == Layout::img2col_weight ||
-         l.kind == Layout::gemm_b_nc1hwc0;
+         l.kind == Layout::gemm_b_nc1hwc0 || l.kind == Layout::depthwise_weight;
 }
 int64_t dram_elements(const std::vector<int64_t>& s, const Layout& l) {
   if (l.kind == Layout::nc1hwc0)
     return (s[0] + l.n_align - 1) / l.n_align * l.n_align * pad16(s[1]) * pad16(s[2] * s[3]);
   if (l.kind == Layout::gemm_b_nc1hwc0) return pad16(l.c) * pad16(l.h * l.w) * pad16(s[1]);
+  if (l.kind == Layout::depthwise_weight) return pad16(s[0]) * pad16(s[2] * s[3]);
   return pad16(s[1]) * s[2] * s[3] * pad16(s[0]);  // img2col_weight
 }
 int64_t dram_index(int64_t i, const std::vector<int64_t>& s, const Layout& l) {
@@ -83,6 +87,10 @@ int64_t dram_index(int64_t i, const std::vector<int64_t>& s, const Layout& l) {
     const int64_t C = s[1], H = s[2], W = s[3], HWp = pad16(H * W);
     const int64_t w = i % W, h = i / W % H, c = i / W / H % C, n = i / W / H / C;
     return ((n * (pad16(C) / 16) + c / 16) * HWp + h * W + w) * 16 + c % 16;
+  }
+  if (l.kind == Layout::depthwise_weight) {  // (K, 1, R, S): channel k, tap t
+    const int64_t taps = s[2] * s[3], t = i % taps, k = i / taps;
+    return (k / 16 * pad16(taps) + t) * 16 + k % 16;
   }
   if (l.kind == Layout::gemm_b_nc1hwc0) {  // row c H W + p of B: slice c / 16, pixel p
     const int64_t N = s[1], col = i % N, row = i / N, c = row / (l.h * l.w), p = row % (l.h * l.w);

@@ -12,18 +12,20 @@ namespace xpusim::compiler {
 
 struct Layout {
   enum Kind {
-    row_major,       // as in the graph
-    nhwc,            // 4-D activation (N,C,H,W) stored as N,H,W,C (conv2d/pool neighbourhood)
-    conv_weight,     // (K, C/g, R, S) stored per group g as a (R*S*C/g) x (K/g) row-major block
-    gemm_b_nhwc,     // gemm B (C*H*W, N) whose A is NHWC: rows reordered to (H*W*C) order
-    padded,          // row-major matrices with rows and columns padded with zeros (padded_view)
-    nc1hwc0,         // 4-D activation (N,C,H,W) as N, C1 = C/16 slices, H*W pixels padded to a
-                     // multiple of 16, C0 = 16 channels: each slice is the NZ column block of an
-                     // (H*W) x C matrix (the DaVinci cube's feature-map layout); padding zero
-    img2col_weight,  // conv weight (K, C, R, S) as the B of an img2col GEMM: rows
-                     // (C1, r, s, C0) with C padded to 16, columns K padded to 16; row-major
-    gemm_b_nc1hwc0,  // gemm B (C*H*W, N) whose A is nc1hwc0: rows in (C1, pixel, C0) order,
-                     // each slice's pixels padded to 16 and C to 16, columns N padded to 16
+    row_major,         // as in the graph
+    nhwc,              // 4-D activation (N,C,H,W) stored as N,H,W,C (conv2d/pool neighbourhood)
+    conv_weight,       // (K, C/g, R, S) stored per group g as a (R*S*C/g) x (K/g) row-major block
+    gemm_b_nhwc,       // gemm B (C*H*W, N) whose A is NHWC: rows reordered to (H*W*C) order
+    padded,            // row-major matrices with rows and columns padded with zeros (padded_view)
+    nc1hwc0,           // 4-D activation (N,C,H,W) as N, C1 = C/16 slices, H*W pixels padded to a
+                       // multiple of 16, C0 = 16 channels: each slice is the NZ column block of an
+                       // (H*W) x C matrix (the DaVinci cube's feature-map layout); padding zero
+    img2col_weight,    // conv weight (K, C, R, S) as the B of an img2col GEMM: rows
+                       // (C1, r, s, C0) with C padded to 16, columns K padded to 16; row-major
+    gemm_b_nc1hwc0,    // gemm B (C*H*W, N) whose A is nc1hwc0: rows in (C1, pixel, C0) order,
+                       // each slice's pixels padded to 16 and C to 16, columns N padded to 16
+    depthwise_weight,  // depthwise conv weight (K, 1, R, S) as a feature map of K channels:
+                       // K1 slices of R*S taps (padded to 16) of 16 channels
   } kind = row_major;
   int64_t groups = 1, c = 0, h = 0, w = 0;  // conv_weight: groups; gemm_b_*: A's C, H, W
   int64_t n_align = 1;  // nc1hwc0: images padded (zeros) to a multiple of this (a gemm's rows)
@@ -35,7 +37,7 @@ struct Layout {
 };
 
 // "row-major", "nhwc", "conv-weight", "gemm-b-nhwc", "padded", "nc1hwc0", "img2col-weight",
-// "gemm-b-nc1hwc0".
+// "gemm-b-nc1hwc0", "depthwise-weight".
 const char* layout_name(const Layout& l);
 
 // The padded view of a tensor of `shape` in layout l (kind padded).

@@ -115,3 +115,22 @@ TEST_CASE("layout nc1hwc0 with images padded, and gemm-b-nc1hwc0 in its order", 
   CHECK(unpack(pw, wi, b).data == w.data);
   CHECK(std::string(layout_name(b)) == "gemm-b-nc1hwc0");
 }
+
+TEST_CASE("layout depthwise-weight: K1 slices of R*S taps padded to 16, 16 channels", "[unit]") {
+  const Tensor t = counting({20, 1, 3, 3});
+  const Layout l = of_kind(Layout::depthwise_weight);
+  TensorInfo info;
+  info.shape = t.shape;
+  info.dtype = t.dtype;
+  CHECK(layout_bytes(info, l) == 2 * 16 * 16 * 2);
+  const std::vector<uint8_t> p = pack(t, l);
+  for (int64_t k1 = 0; k1 < 2; ++k1)
+    for (int64_t tap = 0; tap < 16; ++tap)
+      for (int64_t c0 = 0; c0 < 16; ++c0) {
+        const int64_t k = k1 * 16 + c0;
+        const bool real = k < 20 && tap < 9;
+        CHECK(at(p, (k1 * 16 + tap) * 16 + c0) == (real ? uint16_t(k * 9 + tap + 1) : 0));
+      }
+  CHECK(unpack(p, info, l).data == t.data);
+  CHECK(std::string(layout_name(l)) == "depthwise-weight");
+}

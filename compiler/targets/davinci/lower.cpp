@@ -151,10 +151,10 @@ class DavinciTarget final : public Target {
       e.comment(fmt::format("---- node {} '{}' ({}) ----", i, n.name, op_name(n.kind)));
       if (n.kind == OpKind::gemm || n.kind == OpKind::matmul)
         gemm(g, n, int(i), out.tensors, e);
+      else if (n.kind == OpKind::pool || depthwise(g, n))
+        window(g, n, int(i), out.tensors, e);
       else if (n.kind == OpKind::conv2d)
         conv(g, n, int(i), out.tensors, e);
-      else if (n.kind == OpKind::pool)
-        pool(g, n, int(i), out.tensors, e);
       else if (n.kind == OpKind::softmax || n.kind == OpKind::layernorm ||
                n.kind == OpKind::rmsnorm)
         rows(g, n, int(i), out.tensors, e);
@@ -179,10 +179,18 @@ class DavinciTarget final : public Target {
   }
 
  private:
+  // A depthwise conv2d: a group per channel, one output channel each.
+  static bool depthwise(const Graph& g, const Node& n) {
+    if (n.kind != OpKind::conv2d || n.attrs.groups == 1) return false;
+    const std::vector<int64_t>& x = g.tensor(n.inputs[0]).shape;
+    const std::vector<int64_t>& w = g.tensor(n.inputs[1]).shape;
+    return n.attrs.groups == x[1] && w[0] == x[1] && w[1] == 1;
+  }
+
   void check_node(const Graph& g, const Node& n) const {
     const DType t = g.tensor(n.outputs[0]).dtype;
-    if (n.kind == OpKind::conv2d && n.attrs.groups != 1)
-      unsupported(n, name_, "grouped and depthwise convolutions are not lowered yet");
+    if (n.kind == OpKind::conv2d && n.attrs.groups != 1 && !depthwise(g, n))
+      unsupported(n, name_, "grouped convolutions other than depthwise are not lowered yet");
     if (t != DType::fp16 && t != DType::bf16)
       unsupported(
           n, name_,
@@ -293,7 +301,8 @@ class DavinciTarget final : public Target {
       if (n.kind == OpKind::conv2d) {
         want(out, of_kind(Layout::nc1hwc0), n);
         want(n.inputs[0], of_kind(Layout::nc1hwc0), n);
-        want(n.inputs[1], of_kind(Layout::img2col_weight), n);
+        want(n.inputs[1],
+             of_kind(depthwise(g, n) ? Layout::depthwise_weight : Layout::img2col_weight), n);
         continue;
       }
       if (!set[size_t(out)]) want(out, padded(1), n);
@@ -1074,44 +1083,56 @@ class DavinciTarget final : public Target {
         });
   }
 
-  // pool (max, or average over the taps inside the map) on NC1HWC0, computed in f32: one unit
-  // per (image, slice, output row), dealt to the blocks. Per unit, MTE2 brings the input rows
-  // its windows reach (clipped to the map); per kernel row inside the map, the row converted to
-  // f32, then per kernel column one vmax / vadd over the output pixels whose window column is
-  // inside the map (a range known when compiling), each pixel's 16 channels as two blocks of 8
-  // floats: two instructions, block stride 2 x stride_w. Average divides by a count of the taps
-  // made by the same instructions (vadds 1). The last output row also stores the slice's
-  // padding pixels, as zeros.
-  void pool(const Graph& g, const Node& n, int idx, const std::vector<Placement>& place,
-            Emitter& e) const {
+  // pool (max, or average over the taps inside the map) and depthwise conv2d (the sum of each
+  // tap times its channel's weight) on NC1HWC0, computed in f32: one unit per (image, slice,
+  // output row), dealt to the blocks. Per unit, MTE2 brings the input rows its windows reach
+  // (clipped to the map) and, for a convolution, the slice's weights; per kernel row inside the
+  // map, the row converted to f32, then per kernel column one vmax / vadd (convolution: vmul by
+  // the tap's weights, read with block and repeat strides 0, then vadd) over the output pixels
+  // whose window column is inside the map (a range known when compiling), each pixel's 16
+  // channels as two blocks of 8 floats: two instructions, block stride 2 x stride_w. Average
+  // divides by a count of the taps made by the same instructions (vadds 1). The last output
+  // row also stores the slice's padding pixels, as zeros.
+  void window(const Graph& g, const Node& n, int idx, const std::vector<Placement>& place,
+              Emitter& e) const {
     const std::vector<int64_t>& xs = g.tensor(n.inputs[0]).shape;
     const std::vector<int64_t>& ys = g.tensor(n.outputs[0]).shape;
     const OpAttrs& a = n.attrs;
-    const int64_t H = xs[2], W = xs[3], OH = ys[2], OW = ys[3], KH = a.kernel_h, KW = a.kernel_w;
+    const bool dw = n.kind == OpKind::conv2d;
+    const std::vector<int64_t> ws = dw ? g.tensor(n.inputs[1]).shape : std::vector<int64_t>{};
+    const int64_t H = xs[2], W = xs[3], OH = ys[2], OW = ys[3];
+    const int64_t KH = dw ? ws[2] : a.kernel_h, KW = dw ? ws[3] : a.kernel_w, taps = KH * KW;
     const int64_t SH = a.stride_h, SW = a.stride_w, PH = a.pad_h, PW = a.pad_w;
     if (SW > 15)
       unsupported(n, name_, "a horizontal stride beyond 15 (a repeat stride of 16 x it)");
     const int64_t slices = ys[0] * pad16(ys[1]) / kFractal, units = slices * OH;
     const int64_t hw_in = pad16(H * W), hw_out = pad16(OH * OW), pad_px = hw_out - OH * OW;
-    const bool avg = !a.pool_max;
+    const bool avg = !dw && !a.pool_max;
     // UB: two stages of KH input rows (2-byte), the rows in f32, the output row in f32 (and the
-    // count), two stages of the 2-byte output row and the slice's padding pixels.
+    // count, or the products), two stages of the 2-byte output row and the slice's padding
+    // pixels; a convolution's weights, two stages of 2-byte and one of f32.
     const int64_t in_b = KH * W * 32, f_b = KH * W * 64, o_b = (OW * 64 + 255) / 256 * 256;
-    const int64_t out_b = (OW + pad_px) * 32;
+    const int64_t out_b = (OW + pad_px) * 32, w_b = (taps * 32 + 255) / 256 * 256;
     const int64_t in[2] = {0, in_b}, F = 2 * in_b, O = F + f_b, Cnt = O + o_b;
-    const int64_t outb[2] = {Cnt + (avg ? o_b : 0), Cnt + (avg ? o_b : 0) + out_b};
-    if (outb[1] + out_b > p_.ub_bytes)
+    const int64_t outb[2] = {Cnt + (avg || dw ? o_b : 0), Cnt + (avg || dw ? o_b : 0) + out_b};
+    const int64_t wb[2] = {outb[1] + out_b, outb[1] + out_b + (dw ? w_b : 0)};
+    const int64_t Wf = wb[1] + (dw ? w_b : 0), end = Wf + (dw ? 2 * w_b : 0);
+    if (end > p_.ub_bytes)
       unsupported(n, name_,
                   fmt::format("a pooling row of {} x {} pixels needs {} bytes of the unified "
                               "buffer, the preset has {}",
-                              KH, W, outb[1] + out_b, p_.ub_bytes));
+                              KH, W, end, p_.ub_bytes));
     const uint64_t X = place[size_t(n.inputs[0])].addr, Y = place[size_t(n.outputs[0])].addr;
+    const uint64_t Wt = dw ? place[size_t(n.inputs[1])].addr : 0;
     const char* ty = ty_name(g.tensor(n.outputs[0]).dtype);
     const std::string L = fmt::format("n{}_", idx);
     const std::string full_mask = "set_vector_mask 0xffffffffffffffff, 0xffffffffffffffff";
     auto bar = [&] { e("pipe_barrier PIPE_V"); };
-    e.comment(fmt::format("{} pool {}x{} stride {}x{} pad {}x{}: {} units of one output row",
-                          avg ? "average" : "max", KH, KW, SH, SW, PH, PW, units));
+    e.comment(fmt::format("{} {}x{} stride {}x{} pad {}x{}: {} units of one output row",
+                          dw    ? "depthwise conv2d"
+                          : avg ? "average pool"
+                                : "max pool",
+                          KH, KW, SH, SW, PH, PW, units));
     // The padding pixels after each stage's output row stay zero.
     for (int s = 0; s < 2 && pad_px > 0; ++s)
       over_f32(e, pad_px * 8, [&](int64_t rep, int64_t i) {
@@ -1140,13 +1161,25 @@ class DavinciTarget final : public Target {
           e("add x12, x12, x17");
           e("mul x17, x16, {}", W);
           e("copy_gm_to_ubuf ub[{}], gm[x12], nburst=1, burst=x17", in[s]);
+          if (dw) {  // the slice's weights
+            e("rem x17, x13, {}", pad16(ys[1]) / kFractal);
+            e("mul x17, x17, {}", pad16(taps) * 32);
+            e("add x17, x17, {}", Wt);
+            e("copy_gm_to_ubuf ub[{}], gm[x17], nburst=1, burst={}", wb[s], taps);
+          }
         },
         [&](int s, const std::string& S) {
           unit_rows(3);
           over_f32(e, OW * 16, [&](int64_t rep, int64_t i) {
-            e("vector_dup.f32 ub[{}], {}, repeat={}", O + 256 * i, avg ? "0" : "-3e38", rep);
+            e("vector_dup.f32 ub[{}], {}, repeat={}", O + 256 * i,
+              a.pool_max && !dw ? "-3e38" : "0", rep);
             if (avg) e("vector_dup.f32 ub[{}], 0, repeat={}", Cnt + 256 * i, rep);
           });
+          if (dw)
+            over_f32(e, taps * 16, [&](int64_t rep, int64_t i) {
+              e("vconv.f32.{} ub[{}], ub[{}], repeat={}, src0_rep=4", ty, Wf + 256 * i,
+                wb[s] + 128 * i, rep);
+            });
           bar();
           for (int64_t kh = 0; kh < KH; ++kh) {
             const std::string skip = fmt::format("{}kh{}", S, kh);
@@ -1174,13 +1207,23 @@ class DavinciTarget final : public Target {
                 if (pixels == 0) continue;
                 if (part == 1) e("set_vector_mask 0, {:#x}", (uint64_t(1) << (pixels * 8)) - 1);
                 const int64_t rep = (pixels + 7) / 8;
+                for (int64_t half = 0; half < 2 && dw; ++half) {  // products, into Cnt's place
+                  const int64_t ow = lo + first;
+                  e("vmul.f32 ub[{}], ub[{}], ub[{}], repeat={}, dst_blk=2, src0_blk={}, "
+                    "src1_blk=0, dst_rep=16, src0_rep={}, src1_rep=0",
+                    Cnt + (ow * 2 + half) * 32, Fk + ((ow * SW - PW + kw) * 2 + half) * 32,
+                    Wf + ((kh * KW + kw) * 2 + half) * 32, rep, 2 * SW, 16 * SW);
+                }
+                if (dw) bar();
                 for (int64_t half = 0; half < 2; ++half) {
                   const int64_t ow = lo + first;
                   const int64_t d = O + (ow * 2 + half) * 32;
-                  const int64_t src = Fk + ((ow * SW - PW + kw) * 2 + half) * 32;
+                  const int64_t src =
+                      dw ? Cnt + (ow * 2 + half) * 32 : Fk + ((ow * SW - PW + kw) * 2 + half) * 32;
                   e("{}.f32 ub[{}], ub[{}], ub[{}], repeat={}, dst_blk=2, src0_blk=2, "
                     "src1_blk={}, dst_rep=16, src0_rep=16, src1_rep={}",
-                    avg ? "vadd" : "vmax", d, d, src, rep, 2 * SW, 16 * SW);
+                    a.pool_max && !dw ? "vmax" : "vadd", d, d, src, rep, dw ? 2 : 2 * SW,
+                    dw ? 16 : 16 * SW);
                   if (avg)
                     e("vadds.f32 ub[{}], ub[{}], 1.0, repeat={}, dst_blk=2, src0_blk=2, "
                       "dst_rep=16, src0_rep=16",
@@ -1192,10 +1235,13 @@ class DavinciTarget final : public Target {
             }
             e.label(skip);
           }
-          if (avg) {
+          if (avg || (dw && a.fused_relu)) {
             over_f32(e, OW * 16, [&](int64_t rep, int64_t i) {
-              e("vdiv.f32 ub[{}], ub[{}], ub[{}], repeat={}", O + 256 * i, O + 256 * i,
-                Cnt + 256 * i, rep);
+              if (avg)
+                e("vdiv.f32 ub[{}], ub[{}], ub[{}], repeat={}", O + 256 * i, O + 256 * i,
+                  Cnt + 256 * i, rep);
+              else
+                e("vrelu.f32 ub[{}], ub[{}], repeat={}", O + 256 * i, O + 256 * i, rep);
             });
             bar();
           }
