@@ -69,6 +69,20 @@ std::array<uint32_t, 3> parse_dim3(const std::string& text, const char* option) 
   return d;
 }
 
+// The configuration of a run: --arch with --set, the limits' options and the RTL units' (--rtl,
+// --vcd, --vcd-range: driver::rtl_overrides, for cfg's family). `sets` gets every override, which
+// names the default results folder.
+ArchConfig run_config(const RunArgs& a, std::vector<std::string>& sets) {
+  sets = a.sets;
+  if (!a.max_cycles.empty()) sets.push_back("limits.max_cycles=" + a.max_cycles);
+  if (!a.max_instructions.empty()) sets.push_back("limits.max_instructions=" + a.max_instructions);
+  const ArchConfig cfg = load_arch(a.arch, sets);
+  const std::vector<std::string> rtl = driver::rtl_overrides(cfg, a.rtl, a.vcd, a.vcd_range);
+  if (rtl.empty()) return cfg;
+  sets.insert(sets.end(), rtl.begin(), rtl.end());
+  return load_arch(a.arch, sets);
+}
+
 int cmd_run_kernel(const RunArgs& a) {
   if (!a.workload.empty() || !a.program.empty())
     throw Error("run: give one of --workload, --program or --kernel");
@@ -76,10 +90,8 @@ int cmd_run_kernel(const RunArgs& a) {
   if (a.grid.empty()) throw Error("run --kernel: --grid X[,Y[,Z]] is required");
   if (!(a.load.empty() && a.save.empty()))
     throw Error("run: --load and --save are for --program runs (a kernel takes --arg)");
-  std::vector<std::string> sets = a.sets;
-  if (!a.max_cycles.empty()) sets.push_back("limits.max_cycles=" + a.max_cycles);
-  if (!a.max_instructions.empty()) sets.push_back("limits.max_instructions=" + a.max_instructions);
-  const ArchConfig cfg = load_arch(a.arch, sets);
+  std::vector<std::string> sets;
+  const ArchConfig cfg = run_config(a, sets);
   KernelLaunch launch;
   launch.file = a.kernel;
   launch.entry = a.entry;
@@ -110,16 +122,8 @@ int cmd_run(const RunArgs& a) {
   if (!a.kernel.empty()) return cmd_run_kernel(a);
   if (a.workload.empty() == a.program.empty())
     throw Error("run: give exactly one of --workload FILE.yaml or --program FILE.s");
-  ArchConfig cfg = load_arch(a.arch, a.sets);
-  std::vector<std::string> sets = a.sets;
-  if (!a.max_cycles.empty()) sets.push_back("limits.max_cycles=" + a.max_cycles);
-  if (!a.max_instructions.empty()) sets.push_back("limits.max_instructions=" + a.max_instructions);
-  if (sets.size() != a.sets.size()) cfg = load_arch(a.arch, sets);
-  const std::vector<std::string> rtl = driver::rtl_overrides(cfg, a.rtl, a.vcd, a.vcd_range);
-  if (!rtl.empty()) {
-    sets.insert(sets.end(), rtl.begin(), rtl.end());
-    cfg = load_arch(a.arch, sets);
-  }
+  std::vector<std::string> sets;
+  const ArchConfig cfg = run_config(a, sets);
   if (!a.workload.empty() && !(a.load.empty() && a.save.empty()))
     throw Error("run: --load and --save are for --program runs");
   const std::string input = a.workload.empty() ? a.program : a.workload;
@@ -232,10 +236,13 @@ int sc_main(int argc, char* argv[]) {
                   "layout, tiling, isel, lower)")
       ->delimiter(',');
   run->add_flag("--rtl", ra.rtl,
-                "run every matmul on the verilated systolic array (int8; docs/rtl.md)");
-  run->add_option("--vcd", ra.vcd, "with --rtl: write the array's waveforms to this VCD file");
+                "run on the verilated RTL units: every TPU matmul on the systolic array (int8; "
+                "docs/rtl.md), every DaVinci mad on the cube (s8; docs/rtl/cube.md)");
+  run->add_option("--vcd", ra.vcd,
+                  "with --rtl: write the waveforms of the first array or core 0's cube to this "
+                  "VCD file");
   run->add_option("--vcd-range", ra.vcd_range,
-                  "matmuls FIRST:LAST (execution order, from 0) in the VCD (default: all)");
+                  "matmuls or mads FIRST:LAST (execution order, from 0) in the VCD (default: all)");
   run->add_option("--max-cycles", ra.max_cycles,
                   "stop with an error after this many simulated cycles (limits.max_cycles)");
   run->add_option("--max-instructions", ra.max_instructions,

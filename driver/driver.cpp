@@ -141,8 +141,9 @@ std::vector<std::string> rtl_overrides(const ArchConfig& cfg, bool rtl, const st
   if (!vcd_range.empty()) {
     char tail = 0;
     if (std::sscanf(vcd_range.c_str(), "%llu:%llu%c", &first, &last, &tail) != 2 || first > last)
-      throw Error("run: --vcd-range wants FIRST:LAST (matmul indices, FIRST <= LAST), got '" +
-                  vcd_range + "'");
+      throw Error(
+          "run: --vcd-range wants FIRST:LAST (the unit's operations, FIRST <= LAST), got '" +
+          vcd_range + "'");
   }
   for (const std::string& u : traced) {
     sets.push_back(u + ".vcd=" + vcd);

@@ -92,4 +92,19 @@ nlohmann::json run_stats(const Args& args, const std::string& out_dir) {
   return nlohmann::json::parse(in);
 }
 
+std::pair<nlohmann::json, nlohmann::json> rtl_same_as_formula(const Args& args,
+                                                              const std::string& dir) {
+  const nlohmann::json formula = run_stats(args, dir + "/formula");
+  Args with_rtl = args;
+  with_rtl.push_back("--rtl");
+  const nlohmann::json rtl = run_stats(with_rtl, dir + "/rtl");
+  for (const auto& [key, value] : formula.items()) {
+    if (key == "notes") continue;
+    INFO(key);
+    CHECK(rtl.value(key, nlohmann::json()) == value);
+  }
+  CHECK(rtl.size() == formula.size());
+  return {formula, rtl};
+}
+
 }  // namespace xpusim::test

@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -45,6 +46,13 @@ std::string write_text(const std::string& dir, const std::string& name, const st
 
 // Runs `xpusim run` and returns the parsed stats.json; fails the test if the run fails.
 nlohmann::json run_stats(const Args& args, const std::string& out_dir);
+
+// RTL in the loop: runs `xpusim run` with args into dir/formula, then with --rtl into dir/rtl,
+// and checks that the two stats.json are the same but for their notes (which say how each ran):
+// cycles, layers, operations, traffic, derived metrics, the statistics tree. Returns both, the
+// formula's first.
+std::pair<nlohmann::json, nlohmann::json> rtl_same_as_formula(const Args& args,
+                                                              const std::string& dir);
 
 // The message of the Error that `f` throws, or "" when it throws none.
 template <class F>

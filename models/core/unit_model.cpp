@@ -34,4 +34,10 @@ UnitModelChoice::UnitModelChoice(const ParamValues& v, const std::string& name)
     throw Error(unit + ".vcd (--vcd) needs the RTL model: " + unit + ".model rtl (--rtl)");
 }
 
+void UnitModelChoice::need_values(bool functional, const std::string& what) const {
+  if (rtl && !functional)
+    throw Error(unit + ".model rtl (--rtl) needs values (the RTL " + what +
+                " multiplies real operands): drop --no-functional");
+}
+
 }  // namespace xpusim

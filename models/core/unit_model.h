@@ -116,6 +116,10 @@ struct UnitModelChoice {
   // Throws Error for waveforms without the RTL.
   UnitModelChoice(const ParamValues& v, const std::string& unit);
 
+  // Throws Error when the RTL is chosen for a run without values (--no-functional): an RTL
+  // model computes with the real operands. `what` names the unit in the message ("array").
+  void need_values(bool functional, const std::string& what) const;
+
   // The RTL model registered as `name`, writing the waveforms when `traced` (a family whose
   // unit has several instances traces one); an Error naming the parameter when this build has
   // none or it cannot be built for `config`.

@@ -113,6 +113,15 @@ AiCore::AiCore(sc_core::sc_module_name name, const DavinciParams& p, const isa::
     if (functional) mem_.buf[size_t(b)] = &bufs_[size_t(b)]->store();
   }
   mem_.buf[size_t(Buf::gm)] = chip.gm;
+  // The cube's model: the formula, or the RTL registered as davinci.cube (core 0's writes the
+  // waveforms), which the arbiter clocks.
+  p.cube_model.need_values(functional, "cube");
+  const CubeConfig cube{p.cube_latency};
+  cube_ = p.cube_model.rtl
+              ? p.cube_model.make_rtl<CubeModel, CubeConfig>(kCubeUnit, cube, index == 0)
+              : std::make_unique<CubeFormula>(cube);
+  if (cube_->clocked())
+    chip.arbiter.add_cycle_hook([this] { return cube_->busy(); }, [this] { clock_cube(); });
   const std::string process = fmt::format("AI core {}", index);
   for (int pi = 1; pi < kPipes; ++pi) {
     if (Pipe(pi) == Pipe::fix && !p.fix) continue;
@@ -163,7 +172,7 @@ AiCore::Flag& AiCore::flag(const Instr& in) {
 
 void AiCore::drain() {
   for (;;) {
-    bool pending = false;
+    bool pending = !mads_.empty();
     for (const PipeState& s : pipes_) pending |= s.busy || !s.queue.empty();
     if (!pending) break;
     wait(idle_);
@@ -349,6 +358,10 @@ void AiCore::scalar_thread() {
           default: {
             const Instr r = resolve(in, x);
             isa::davinci::check(r, who(int(pc)));
+            if (r.op == Op::mad && p_.cube_model.rtl && r.ty != Ty::s8)
+              throw Error(fmt::format(
+                  "{}: --rtl (davinci.cube.model rtl): the RTL cube multiplies s8, not {}",
+                  who(int(pc)), isa::davinci::ty_name(r.ty)));
             dispatch(int(pc), r);
           }
         }
@@ -439,8 +452,11 @@ uint64_t AiCore::execute(int p, const Entry& e) {
     const RaceChecker::Who me{index_, p, e.pc, e.seq, gen_};
     for (const Range& r : ranges) chip_.races->access(r, me, s.clock);
   }
+  CubeOp op;  // a mad's, for the cube's model
+  if (in.op == Op::mad) op = cube_op(in);
   if (chip_.gm) {
     try {
+      if (in.op == Op::mad && cube_->computes_values()) cube_operands(in, mem_, op, w);
       isa::davinci::execute(in, mask_, mem_, w, fmatrix_);
     } catch (const Error& err) {  // bytes read before anything wrote them
       throw Error(std::string(err.what()) +
@@ -474,13 +490,10 @@ uint64_t AiCore::execute(int p, const Entry& e) {
       done = t + occupancy + uint64_t(p_.mte1_latency);
       break;
     }
-    case Op::mad: {
-      occupancy = std::max<uint64_t>(1, work);
-      done = t + occupancy + uint64_t(p_.cube_latency);
-      const uint64_t k0 = in.ty == Ty::s8 ? 32 : 16;
-      macs_[isa::davinci::ty_name(in.ty)] += work * 16 * 16 * k0;
+    case Op::mad:  // timed by the cube's model (offer_mad, below)
+      macs_[isa::davinci::ty_name(in.ty)] +=
+          work * kCubeRows * kCubeRows * uint64_t(cube_k0(in.ty));
       break;
-    }
     case Op::copy_matrix_cc_to_ubuf:
       occupancy = std::max<uint64_t>(1, ceil_div(double(work) * 1024, p_.l0c_to_ub));
       done = t + occupancy + uint64_t(p_.vector_latency);
@@ -520,17 +533,76 @@ uint64_t AiCore::execute(int p, const Entry& e) {
       vector_elements_[isa::davinci::ty_name(in.ty)] += work * selected;
     }
   }
+  flush_slice(s, t);
+  s.slice_name = isa::davinci::op_name(in.op);
+  s.slice_start = t;
+  s.slice_layer = in.layer;
+  if (in.op == Op::mad) return offer_mad(e, std::move(op), t);
+  s.slice_end = done;
   uint64_t gm_bytes = 0;
   for (const Range& r : ranges)
     if (r.buf == Buf::gm) gm_bytes += r.hi - r.lo;
   layers_.note(in.layer, t, done, gm_bytes);
-  flush_slice(s, t);
-  s.slice_name = isa::davinci::op_name(in.op);
-  s.slice_start = t;
-  s.slice_end = done;
-  s.slice_layer = in.layer;
   s.last_done = std::max(s.last_done, done);
-  return occupancy;
+  return t + occupancy;
+}
+
+uint64_t AiCore::offer_mad(const Entry& e, CubeOp op, uint64_t t) {
+  pipes_[size_t(Pipe::m)].slice_end = kUnknown;  // the slice lasts until the mad's done
+  Mad mad{e.pc, e.in.layer, size_t(e.in.n2.imm), t, {}};
+  if (cube_->computes_values()) mad.c = cube_result(e.in, mem_, who(e.pc));
+  mads_.push_back(std::move(mad));
+  cube_next_ = kUnknown;
+  cube_events_.clear();
+  cube_->offer(e.seq, std::move(op), t, t, cube_events_);
+  if (cube_->busy()) chip_.arbiter.wake();
+  cube_events();
+  while (cube_next_ == kUnknown) wait(cube_reported_);
+  return cube_next_;
+}
+
+void AiCore::clock_cube() {
+  cube_events_.clear();
+  cube_->step(now(), cube_events_);
+  cube_events();
+}
+
+void AiCore::cube_events() {
+  PipeState& s = pipes_[size_t(Pipe::m)];
+  for (const CubeModel::Event& ev : cube_events_) {
+    switch (ev.kind) {
+      case CubeModel::Event::next:
+        cube_next_ = ev.cycle;
+        break;
+      case CubeModel::Event::read:
+        // L0A and L0B may change from here, but nothing frees them earlier than the mad's done:
+        // a set_flag of the M pipe (what lets MTE1 overwrite them) waits for every earlier mad
+        // to complete, as the ISA says.
+        break;
+      case CubeModel::Event::done: {
+        const Mad& mad = mads_.front();
+        if (cube_->computes_values() && ev.result.c != mad.c) {
+          const auto [got, want] =
+              std::mismatch(ev.result.c.begin(), ev.result.c.end(), mad.c.begin(), mad.c.end());
+          const size_t i = size_t(got - ev.result.c.begin());
+          throw Error(fmt::format(
+              "{}: the RTL cube's C differs from the ISA's at row {}, column {}: {} instead of {} "
+              "(davinci.cube.model rtl)",
+              who(mad.pc), i / mad.cols, i % mad.cols,
+              got == ev.result.c.end() ? "nothing" : std::to_string(int32_t(*got)),
+              want == mad.c.end() ? "nothing" : std::to_string(int32_t(*want))));
+        }
+        s.last_done = std::max(s.last_done, ev.cycle);
+        layers_.note(mad.layer, mad.start, ev.cycle, 0);
+        if (mads_.size() == 1) s.slice_end = ev.cycle;  // no later mad has closed its slice
+        mads_.pop_front();
+        break;
+      }
+    }
+  }
+  if (cube_events_.empty()) return;
+  cube_reported_.notify(sc_core::SC_ZERO_TIME);
+  if (mads_.empty()) idle_.notify(sc_core::SC_ZERO_TIME);  // drain() waits for the last done
 }
 
 void AiCore::pipe_thread(int p) {
@@ -553,7 +625,10 @@ void AiCore::pipe_thread(int p) {
           break;
         case Op::set_flag:
         case Op::pipe_barrier: {
-          wait_until(s.last_done);  // every earlier instruction of the pipe is complete
+          // Every earlier instruction of the pipe is complete (a mad: once its done is known).
+          if (Pipe(p) == Pipe::m)
+            while (!mads_.empty()) wait(cube_reported_);
+          wait_until(s.last_done);
           s.clock[size_t(p)] = e.seq;
           if (e.in.op == Op::set_flag) set_flag(p, e, s.clock);
           break;
@@ -568,9 +643,9 @@ void AiCore::pipe_thread(int p) {
           *s.busy_cycles += 1;
           break;
         default: {
-          const uint64_t occupancy = execute(p, e);
-          *s.busy_cycles += occupancy;
-          wait(period_ * double(occupancy));
+          const uint64_t t = now(), free = execute(p, e);
+          *s.busy_cycles += free - t;
+          wait_until(free);
         }
       }
       s.busy = false;

@@ -5,7 +5,9 @@
 // hardware: a missing flag is a race the RaceChecker reports, a wait nobody satisfies a deadlock
 // check_finished() reports. Global memory goes through the chip's L2 and HBM (MemorySide),
 // requests served by the arbiter in (cycle, core, pipe, sequence) order so that runs are
-// deterministic. docs/models/davinci.md says what is modelled and what is not.
+// deterministic. The M pipe times its mads through the cube's model (davinci.cube.model: the
+// formula, or the verilated RTL clocked by the arbiter's cycle hook). docs/models/davinci.md says
+// what is modelled and what is not.
 #pragma once
 
 #include <array>
@@ -27,6 +29,7 @@
 #include "models/core/memside.h"
 #include "models/core/stats.h"
 #include "models/core/trace.h"
+#include "models/npu_davinci/cube_unit.h"
 #include "models/npu_davinci/params.h"
 #include "models/npu_davinci/race.h"
 
@@ -107,8 +110,17 @@ class AiCore : public sc_core::sc_module {
   void drain();
   void wait_flag(int p, const Entry& e);
   void set_flag(int p, const Entry& e, const Clock& clock);
-  // Runs a data instruction on pipe p; returns the cycles the pipe is occupied.
+  // Runs a data instruction on pipe p; returns the cycle from which the pipe is free.
   uint64_t execute(int p, const Entry& e);
+  // The cube (davinci.cube.model; models/npu_davinci/cube_unit.h), the same code whichever model
+  // times it. The M pipe offers a mad when it takes it at cycle t, with its operands when the
+  // model computes values, and is free again at the model's `next` (returned); the mad's `done`
+  // completes it. A formula model reports every event in offer(); the RTL reports them from
+  // step(), which the arbiter's cycle hook calls (clock_cube) in every cycle the model is busy.
+  uint64_t offer_mad(const Entry& e, CubeOp op, uint64_t t);
+  void clock_cube();
+  // Takes in what the cube's model just reported (cube_events_).
+  void cube_events();
   uint64_t gm_request(int p, const Entry& e, const std::vector<isa::davinci::Range>& ranges,
                       bool write, uint64_t bytes, double path, uint64_t& done);
   // Writes the pipe's open slice, ending at `cut` at the latest.
@@ -144,6 +156,19 @@ class AiCore : public sc_core::sc_module {
   std::exception_ptr error_;
   uint64_t total_cycles_ = 0;
   std::map<std::string, uint64_t> macs_, vector_elements_;
+  // The cube's model, and its mads offered and not done yet, oldest first.
+  struct Mad {
+    int pc, layer;
+    size_t cols;              // N
+    uint64_t start;           // when the M pipe took it
+    std::vector<uint32_t> c;  // with an RTL model: the ISA's C (row-major), to check the RTL's
+  };
+  std::unique_ptr<CubeModel> cube_;
+  std::deque<Mad> mads_;
+  static constexpr uint64_t kUnknown = ~uint64_t(0);
+  uint64_t cube_next_ = kUnknown;  // the `next` of the latest mad, once reported
+  std::vector<CubeModel::Event> cube_events_;
+  sc_core::sc_event cube_reported_;  // the model reported events
   LayerTracker layers_;
   uint64_t &gm_read_, &gm_written_, &dispatched_, &scalar_instrs_, &ub_conflicts_;
   std::vector<uint64_t> bank_blocks_;  // scratch of bank_cycles

@@ -49,8 +49,8 @@ std::vector<ParamSpec> cube_unit_params() {
   return unit_model_params(kCubeUnit,
                            "CubeFormula: m n k fractal steps, one per cycle; done latency.cube "
                            "cycles after the last",
-                           "rtl/cube: s8 mads, built fractals and latencies only; the VCD shows "
-                           "one AI core's cube",
+                           "rtl/cube: s8 mads, functional runs, built fractals and latencies "
+                           "only; the VCD shows core 0's cube",
                            "mads");
 }
 
@@ -107,12 +107,16 @@ void cube_operands(const Instr& in, const Memories& mem, CubeOp& op, const std::
     for (size_t c = 0; c < N; ++c)
       std::memcpy(&op.b[(r * N + c) * es], &raw[zn_index(N, k0, r, c) * es], es);
   op.c.clear();
-  if (in.flag) return;
-  std::vector<uint32_t> nz(M * N);
+  if (!in.flag) op.c = cube_result(in, mem, who);
+}
+
+std::vector<uint32_t> cube_result(const Instr& in, const Memories& mem, const std::string& who) {
+  const size_t M = field(in.n0), N = field(in.n2);
+  std::vector<uint32_t> nz(M * N), c(M * N);
   mem[Buf::l0c].read(field(in.dst.at), nz.data(), M * N * 4, who);
-  op.c.resize(M * N);
   for (size_t r = 0; r < M; ++r)
-    for (size_t c = 0; c < N; ++c) op.c[r * N + c] = nz[nz_index(M, r, c)];
+    for (size_t col = 0; col < N; ++col) c[r * N + col] = nz[nz_index(M, r, col)];
+  return c;
 }
 
 void cube_write_result(const Instr& in, const std::vector<uint32_t>& c, const Memories& mem) {

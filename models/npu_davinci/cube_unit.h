@@ -1,8 +1,8 @@
 // The DaVinci AI core's cube unit behind the unit-model interface (models/core/unit_model.h): one
 // mad (C (M x N) = A (M x K) x B (K x N) + C, on 16 x k0 fractals) per operation, timed by the
 // formula (CubeFormula, here) or by the verilated RTL (rtl/cube, registered as kCubeUnit). The
-// owner (the core's M pipe) drives either through the same code, one mad at a time, when the
-// pipe takes it at cycle `now`:
+// owner (the core's M pipe, AiCore::offer_mad) drives either through the same code, one mad at a
+// time, when the pipe takes it at cycle `now`:
 //
 //   CubeOp op = cube_op(in);                    // in: the resolved, checked mad
 //   if (model.computes_values())                // before isa::davinci::execute writes L0C
@@ -11,8 +11,8 @@
 //   ... then at the end of every cycle while model.busy(): model.step(cycle, events);
 //
 // `next` ends the pipe's occupancy, `read` frees L0A / L0B, `done` completes the mad (its C, from
-// a model that computes values). docs/rtl/cube.md, "Plugging it into the M pipe", says how the
-// values fit the core's functional execution.
+// a model that computes values). docs/rtl/cube.md, "How it is plugged into the M pipe", says how
+// the core uses them and how the values fit its functional execution.
 #pragma once
 
 #include <cstddef>
@@ -99,6 +99,10 @@ CubeOp cube_op(const isa::davinci::Instr& in);
 // instruction in a read error (ByteStore).
 void cube_operands(const isa::davinci::Instr& in, const isa::davinci::Memories& mem, CubeOp& op,
                    const std::string& who);
+// The mad's C as L0C holds it now (NZ), as a row-major matrix: before the mad, what it
+// accumulates into; after it, its result.
+std::vector<uint32_t> cube_result(const isa::davinci::Instr& in, const isa::davinci::Memories& mem,
+                                  const std::string& who);
 // Writes a mad's computed C (row-major) into L0C in its NZ layout.
 void cube_write_result(const isa::davinci::Instr& in, const std::vector<uint32_t>& c,
                        const isa::davinci::Memories& mem);

@@ -218,6 +218,8 @@ class DavinciMachine final : public Machine {
     r.offchip_written_bytes = uint64_t(stats.value("dram.bytes_written"));
     r.notes.push_back(fmt::format("{} blocks on {} of {} AI cores{}", blocks, cores, p_.cores,
                                   p_.race_check ? "; checked for races between pipes" : ""));
+    if (p_.cube_model.rtl)
+      r.notes.push_back("RTL in the loop: every mad ran on the verilated cube unit");
     if (opt.trace) trace.write(opt.trace_path, p_.clock_mhz, name_);
     return r;
   }

@@ -3,6 +3,7 @@
 #include "models/npu_davinci/params.h"
 
 #include "models/core/limits.h"
+#include "models/npu_davinci/cube_unit.h"
 
 namespace xpusim::davinci {
 
@@ -81,6 +82,7 @@ const std::vector<ParamSpec>& param_specs() {
         int_param("memory.latency", "cycles", 200,
                   "an L2 miss's latency beyond the L2 hit latency and its transfer", 0, 100000),
     };
+    for (ParamSpec& m : cube_unit_params()) v.push_back(std::move(m));
     for (ParamSpec& l : limit_params()) v.push_back(std::move(l));
     return v;
   }();
@@ -113,6 +115,7 @@ DavinciParams::DavinciParams(const ParamValues& v)
       cube_latency(int(v.integer("latency.cube"))),
       vector_latency(int(v.integer("latency.vector"))),
       vector_slow_cycles(int(v.integer("vector.slow_cycles"))),
+      cube_model(v, kCubeUnit),
       memory_bytes(v.integer("memory.bytes")),
       memory_side(memory_side_params(v, clock_mhz)) {}
 

@@ -64,6 +64,7 @@ TpuCore::TpuCore(sc_core::sc_module_name name, const TpuParams& p,
   acc_ = std::make_unique<Scratchpad>("acc", p.acc_bytes, uint32_t(p.cols) * 4, functional_,
                                       stats.group("acc", "accumulators"));
   // array.model: the formula, or the RTL registered as the unit tpu.array (the VCD shows mxu 0).
+  p.array_model.need_values(functional_, "array");
   const ArrayConfig config{p.rows, p.cols, p.dataflow, p.fold_overlap};
   for (int i = 0; i < p.count; ++i) {
     Array& a = arrays_.emplace_back();
@@ -74,10 +75,6 @@ TpuCore::TpuCore(sc_core::sc_module_name name, const TpuParams& p,
     a.values = a.model->computes_values();
     a.takes.push_back(0);  // the first matmul may start at once
   }
-  if (arrays_.front().values && !functional_)
-    throw Error(
-        "array.model rtl (--rtl) needs values (the RTL array multiplies real operands): drop "
-        "--no-functional");
   const int units = kMxu0 + p.count;
   for (int u = 0; u < units; ++u) {
     units_.emplace_back();

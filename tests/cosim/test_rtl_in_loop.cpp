@@ -10,8 +10,8 @@
 #include "tests/support.h"
 
 using xpusim::test::Args;
+using xpusim::test::rtl_same_as_formula;
 using xpusim::test::run_cli;
-using xpusim::test::run_stats;
 using xpusim::test::temp_dir;
 using xpusim::test::write_text;
 
@@ -20,21 +20,10 @@ namespace {
 const std::string kSrc = XPUSIM_SOURCE_DIR;
 const std::string kCnn = kSrc + "/workloads/examples/small-cnn.yaml";
 
-void same_as_model(Args args, const std::string& name) {
-  const std::string dir = temp_dir(name);
-  nlohmann::json want = run_stats(args, dir + "/model");
-  args.push_back("--rtl");
-  nlohmann::json got = run_stats(args, dir + "/rtl");
+void same_as_model(const Args& args, const std::string& name) {
+  const auto [want, got] = rtl_same_as_formula(args, temp_dir(name));
   CHECK(got["functional_check"] == "passed");
   CHECK(want["functional_check"] == "passed");
-  want.erase("notes");
-  got.erase("notes");
-  // Every key: cycles, layers, operations, traffic, derived metrics, the statistics tree.
-  for (const auto& [key, value] : want.items()) {
-    INFO(key);
-    CHECK(got[key] == value);
-  }
-  CHECK(got.size() == want.size());
 }
 
 const char* kGemm = R"(name: rtl-gemm

@@ -155,7 +155,8 @@ TEST_CASE("cube unit: a mad's operands from L0A, L0B and L0C, and C back, as the
           "[unit]") {
   // Random bytes in the buffers; one copy runs the ISA's mad (isa::davinci::execute), the other
   // takes the operands out with cube_operands, multiplies them plainly (k in order, as the ISA)
-  // and writes C back with cube_write_result: the same L0C bytes.
+  // and writes C back with cube_write_result: the same L0C bytes, and cube_result reads the
+  // ISA's C back as the plain product.
   using xpusim::ByteStore;
   xpusim::SplitMix64 rng(61);
   for (Ty ty : {Ty::s8, Ty::f16, Ty::bf16})
@@ -228,5 +229,6 @@ TEST_CASE("cube unit: a mad's operands from L0A, L0B and L0C, and C back, as the
       l0c.read(2048, got.data(), got.size(), "test");
       l0c_isa.read(2048, want.data(), want.size(), "test");
       CHECK(got == want);
+      CHECK(xpusim::davinci::cube_result(in, isa_mem, "test") == c);
     }
 }
