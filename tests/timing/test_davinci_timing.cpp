@@ -309,6 +309,15 @@ TEST_CASE("DaVinci: bad kernels and workloads give clear errors", "[timing]") {
   CHECK(has(cc,
             "c.yaml:5:5: op 'conv2d' (node 'dw') cannot be lowered to target 'ascend910': grouped "
             "convolutions other than depthwise are not lowered yet"));
+  // An int8 workload: the target lowers fp16 and bf16.
+  const std::string q = write_text(dir, "q.yaml",
+                                   "name: q\ninputs:\n  - {name: x, shape: [32, 32], dtype: int8}\n"
+                                   "ops:\n  - {name: fc, op: gemm, inputs: [x], N: 32}\n");
+  const Cli qc = run_cli({"run", "--arch", "ascend910", "--workload", q, "--out", dir + "/q"});
+  CHECK(qc.status == 1);
+  CHECK(has(qc,
+            "q.yaml:5:5: op 'gemm' (node 'fc') cannot be lowered to target 'ascend910': the "
+            "DaVinci target lowers fp16 and bf16 ops so far, not int8"));
   // A row op over a convolution's NC1HWC0 output: a layout conversion the target lacks.
   const std::string f =
       write_text(dir, "f.yaml",
