@@ -279,55 +279,71 @@ TEST_CASE("DaVinci: bad kernels and workloads give clear errors", "[timing]") {
   const Run e = run("event", kernel("  set_flag PIPE_MTE2, PIPE_V, EVENT_ID8\n"));
   CHECK(e.cli.status == 1);
   CHECK(has(e.cli, "event.s:3:31: expected an event (EVENT_ID0 to EVENT_ID7), found 'EVENT_ID8'"));
-  // A GEMM whose smallest tile does not fit the preset's buffers, when it is compiled.
-  const std::string dir = temp_dir("davinci-tile");
-  const std::string w = write_text(dir, "w.yaml",
-                                   "name: w\ninputs:\n  - {name: x, shape: [32, 32], dtype: bf16}\n"
-                                   "ops:\n  - {name: fc, op: gemm, inputs: [x], N: 32}\n");
-  const Cli t = run_cli({"run", "--arch", "davinci_lab", "--workload", w, "--set",
-                         "buffer.l0a_bytes=512", "--out", dir + "/out"});
-  CHECK(t.status == 1);
-  CHECK(has(t,
-            "w.yaml:5:5: op 'gemm' (node 'fc') cannot be lowered to target 'davinci_lab': no "
-            "16 x 16 x 16 tile fits this preset's buffers"));
-  // A row longer than the unified buffer holds, and an op the target does not lower yet.
-  const std::string r =
-      write_text(dir, "r.yaml",
-                 "name: r\ninputs:\n  - {name: x, shape: [4, 6000], dtype: fp16}\n"
-                 "ops:\n  - {name: sm, op: softmax, inputs: [x]}\n");
-  const Cli rc = run_cli({"run", "--arch", "davinci_lab", "--workload", r, "--out", dir + "/r"});
-  CHECK(rc.status == 1);
-  CHECK(has(rc,
-            "r.yaml:5:5: op 'softmax' (node 'sm') cannot be lowered to target 'davinci_lab': a "
-            "row of 6000 elements needs 72832 bytes of the unified buffer, the preset has 65536"));
-  const std::string c =
-      write_text(dir, "c.yaml",
-                 "name: c\ninputs:\n  - {name: x, shape: [1, 16, 8, 8], dtype: fp16}\n"
-                 "ops:\n  - {name: dw, op: conv2d, inputs: [x], K: 16, R: 3, S: 3, groups: 4}\n");
-  const Cli cc = run_cli({"run", "--arch", "ascend910", "--workload", c, "--out", dir + "/c"});
-  CHECK(cc.status == 1);
-  CHECK(has(cc,
-            "c.yaml:5:5: op 'conv2d' (node 'dw') cannot be lowered to target 'ascend910': grouped "
-            "convolutions other than depthwise are not lowered yet"));
-  // An int8 workload: the target lowers fp16 and bf16.
-  const std::string q = write_text(dir, "q.yaml",
-                                   "name: q\ninputs:\n  - {name: x, shape: [32, 32], dtype: int8}\n"
-                                   "ops:\n  - {name: fc, op: gemm, inputs: [x], N: 32}\n");
-  const Cli qc = run_cli({"run", "--arch", "ascend910", "--workload", q, "--out", dir + "/q"});
-  CHECK(qc.status == 1);
-  CHECK(has(qc,
-            "q.yaml:5:5: op 'gemm' (node 'fc') cannot be lowered to target 'ascend910': the "
-            "DaVinci target lowers fp16 and bf16 ops so far, not int8"));
-  // A row op over a convolution's NC1HWC0 output: a layout conversion the target lacks.
-  const std::string f =
-      write_text(dir, "f.yaml",
-                 "name: f\ninputs:\n  - {name: x, shape: [1, 16, 4, 4], dtype: fp16}\n"
-                 "ops:\n  - {name: conv, op: conv2d, inputs: [x], K: 16, R: 3, S: 3, pad: 1}\n"
-                 "  - {name: sm, op: softmax, inputs: [conv.out]}\n");
-  const Cli fc = run_cli({"run", "--arch", "ascend910", "--workload", f, "--out", dir + "/f"});
-  CHECK(fc.status == 1);
-  CHECK(has(fc,
-            "f.yaml:5:5: op 'conv2d' (node 'conv') cannot be lowered to target 'ascend910': "
-            "tensor 'conv.out' is wanted in two layouts, padded and nc1hwc0 (a conversion "
-            "between them is not lowered yet)"));
+  // Workloads the target cannot lower, when they are compiled: the file's name, the ops (after
+  // `name:`, `inputs:` and one input x of `input`), the preset, extra arguments, the message.
+  struct Refused {
+    const char* name;
+    const char* input;
+    const char* ops;
+    const char* arch;
+    std::vector<std::string> extra;
+    const char* message;
+  };
+  const std::vector<Refused> refused = {
+      // A GEMM whose smallest tile does not fit the preset's buffers.
+      {"tile",
+       "[32, 32], dtype: bf16",
+       "  - {name: fc, op: gemm, inputs: [x], N: 32}\n",
+       "davinci_lab",
+       {"--set", "buffer.l0a_bytes=512"},
+       "tile.yaml:5:5: op 'gemm' (node 'fc') cannot be lowered to target 'davinci_lab': no 16 x "
+       "16 x 16 tile fits this preset's buffers"},
+      // A row longer than the unified buffer holds.
+      {"row",
+       "[4, 6000], dtype: fp16",
+       "  - {name: sm, op: softmax, inputs: [x]}\n",
+       "davinci_lab",
+       {},
+       "row.yaml:5:5: op 'softmax' (node 'sm') cannot be lowered to target 'davinci_lab': a row "
+       "of 6000 elements needs 72832 bytes of the unified buffer, the preset has 65536"},
+      // A grouped convolution that is not depthwise.
+      {"group",
+       "[1, 16, 8, 8], dtype: fp16",
+       "  - {name: g, op: conv2d, inputs: [x], K: 16, R: 3, S: 3, groups: 4}\n",
+       "ascend910",
+       {},
+       "group.yaml:5:5: op 'conv2d' (node 'g') cannot be lowered to target 'ascend910': grouped "
+       "convolutions other than depthwise are not lowered yet"},
+      // An int8 workload: the target lowers fp16 and bf16.
+      {"int8",
+       "[32, 32], dtype: int8",
+       "  - {name: fc, op: gemm, inputs: [x], N: 32}\n",
+       "ascend910",
+       {},
+       "int8.yaml:5:5: op 'gemm' (node 'fc') cannot be lowered to target 'ascend910': the "
+       "DaVinci target lowers fp16 and bf16 ops so far, not int8"},
+      // A row op over a convolution's NC1HWC0 output: a layout conversion the target lacks.
+      {"convert",
+       "[1, 16, 4, 4], dtype: fp16",
+       "  - {name: conv, op: conv2d, inputs: [x], K: 16, R: 3, S: 3, pad: 1}\n"
+       "  - {name: sm, op: softmax, inputs: [conv.out]}\n",
+       "ascend910",
+       {},
+       "convert.yaml:5:5: op 'conv2d' (node 'conv') cannot be lowered to target 'ascend910': "
+       "tensor 'conv.out' is wanted in two layouts, padded and nc1hwc0 (a conversion between "
+       "them is not lowered yet)"},
+  };
+  const std::string dir = temp_dir("davinci-refused");
+  for (const Refused& r : refused) {
+    INFO(r.name);
+    const std::string w = write_text(dir, std::string(r.name) + ".yaml",
+                                     fmt::format("name: {}\ninputs:\n  - {{name: x, shape: {}}}\n"
+                                                 "ops:\n{}",
+                                                 r.name, r.input, r.ops));
+    Args args = {"run", "--arch", r.arch, "--workload", w, "--out", dir + "/" + r.name};
+    args.insert(args.end(), r.extra.begin(), r.extra.end());
+    const Cli c = run_cli(args);
+    CHECK(c.status == 1);
+    CHECK(has(c, r.message));
+  }
 }
