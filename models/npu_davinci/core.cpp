@@ -150,9 +150,9 @@ void AiCore::wait_until(uint64_t cycle) {
 }
 
 void AiCore::fail(std::exception_ptr e) {
-  if (!error_) error_ = e;
-  if (!chip_.stopped) sc_core::sc_stop();  // once: a second call is a SystemC warning
-  chip_.stopped = true;
+  if (chip_.error) return;  // an error stopped the run already: it is the one reported
+  chip_.error = e;
+  sc_core::sc_stop();
 }
 
 std::string AiCore::who(int pc) const {
@@ -657,7 +657,7 @@ void AiCore::pipe_thread(int p) {
 }
 
 void AiCore::check_finished() const {
-  if (error_) std::rethrow_exception(error_);
+  if (chip_.error) std::rethrow_exception(chip_.error);
   if (finished_) return;
   std::string what;
   for (int pi = 1; pi < kPipes; ++pi) {

@@ -49,7 +49,7 @@ class AiCore : public sc_core::sc_module {
     uint64_t max_instructions, max_cycles;
     int block_num;               // blocks in the launch
     const uint64_t& run_cycles;  // the run's length (set when it ends), for utilizations
-    bool& stopped;               // a core stopped the simulation (after an error)
+    std::exception_ptr& error;   // the first error of any core, which stopped the simulation
   };
   // Core `index` runs `blocks` (block indices, in order) of kernel k (from `file`); argument
   // values are in `args` (per parameter of k, in order).
@@ -153,7 +153,6 @@ class AiCore : public sc_core::sc_module {
   int scalar_pc_ = -1;
   const char* scalar_wait_ = nullptr;  // what the scalar unit waits for (deadlock reports)
   bool finished_ = false;
-  std::exception_ptr error_;
   uint64_t total_cycles_ = 0;
   std::map<std::string, uint64_t> macs_, vector_elements_;
   // The cube's model, and its mads offered and not done yet, oldest first.

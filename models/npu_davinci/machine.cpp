@@ -168,7 +168,7 @@ class DavinciMachine final : public Machine {
     std::unique_ptr<RaceChecker> races;
     if (p_.race_check) races = std::make_unique<RaceChecker>(cores, k.code, file);
     uint64_t executed = 0;
-    bool stopped = false;
+    std::exception_ptr error;  // the first error of any core
     const AiCore::Chip chip{arbiter,
                             memory,
                             barrier,
@@ -180,7 +180,7 @@ class DavinciMachine final : public Machine {
                             limits_.max_cycles,
                             blocks,
                             cycles,
-                            stopped};
+                            error};
     TraceRecorder trace(opt.trace);
     std::vector<std::unique_ptr<AiCore>> ai;
     for (int c = 0; c < cores; ++c) {

@@ -279,6 +279,24 @@ TEST_CASE("DaVinci: bad kernels and workloads give clear errors", "[timing]") {
   const Run e = run("event", kernel("  set_flag PIPE_MTE2, PIPE_V, EVENT_ID8\n"));
   CHECK(e.cli.status == 1);
   CHECK(has(e.cli, "event.s:3:31: expected an event (EVENT_ID0 to EVENT_ID7), found 'EVENT_ID8'"));
+  // An error on one core while another waits for a flag: the error is what is reported, not
+  // the wait it cut short.
+  const Run two = run("first",
+                      ".kernel k\n.param buf, x1\n"
+                      "  get_block_idx x2\n"
+                      "  bne x2, 1, rest\n"
+                      "  load_cbuf_to_ca l0a[256], l1[0], repeat=1\n"
+                      "rest:\n"
+                      "  copy_gm_to_ubuf ub[0], gm[x1], nburst=1, burst=2000\n"
+                      "  set_flag PIPE_MTE2, PIPE_V, EVENT_ID0\n"
+                      "  wait_flag PIPE_MTE2, PIPE_V, EVENT_ID0\n"
+                      "  end\n",
+                      2);
+  CHECK(two.cli.status == 1);
+  CHECK(has(two.cli,
+            "first.s:5: load_cbuf_to_ca (core 1): the destination address must be 512-byte "
+            "aligned (got l0a[256])"));
+  CHECK_FALSE(has(two.cli, "deadlock"));
   // Workloads the target cannot lower, when they are compiled: the file's name, the ops (after
   // `name:`, `inputs:` and one input x of `input`), the preset, extra arguments, the message.
   struct Refused {
