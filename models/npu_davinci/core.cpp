@@ -157,7 +157,8 @@ void AiCore::fail(std::exception_ptr e) {
 
 std::string AiCore::who(int pc) const {
   const Instr& in = kernel_.code[size_t(pc)];
-  return fmt::format("{}:{}: {} (core {})", file_, in.line, isa::davinci::op_name(in.op), index_);
+  return fmt::format("{}: {} (core {})", instr_place(file_, in, chip_.layers),
+                     isa::davinci::op_name(in.op), index_);
 }
 
 Scratchpad* AiCore::buffer(Buf b) const {

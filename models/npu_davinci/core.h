@@ -50,6 +50,7 @@ class AiCore : public sc_core::sc_module {
     int block_num;               // blocks in the launch
     const uint64_t& run_cycles;  // the run's length (set when it ends), for utilizations
     std::exception_ptr& error;   // the first error of any core, which stopped the simulation
+    const std::vector<std::string>& layers;  // a compiled workload's layers (instr_place)
   };
   // Core `index` runs `blocks` (block indices, in order) of kernel k (from `file`); argument
   // values are in `args` (per parameter of k, in order).

@@ -166,7 +166,7 @@ class DavinciMachine final : public Machine {
     MemorySide memory(p_.memory_side, stats);
     CoreBarrier barrier(cores);
     std::unique_ptr<RaceChecker> races;
-    if (p_.race_check) races = std::make_unique<RaceChecker>(cores, k.code, file);
+    if (p_.race_check) races = std::make_unique<RaceChecker>(cores, k.code, file, opt.layers);
     uint64_t executed = 0;
     std::exception_ptr error;  // the first error of any core
     const AiCore::Chip chip{arbiter,
@@ -180,7 +180,8 @@ class DavinciMachine final : public Machine {
                             limits_.max_cycles,
                             blocks,
                             cycles,
-                            error};
+                            error,
+                            opt.layers};
     TraceRecorder trace(opt.trace);
     std::vector<std::unique_ptr<AiCore>> ai;
     for (int c = 0; c < cores; ++c) {

@@ -11,8 +11,19 @@ namespace xpusim::davinci {
 using isa::davinci::Buf;
 using isa::davinci::Pipe;
 
-RaceChecker::RaceChecker(int cores, const std::vector<isa::davinci::Instr>& code, std::string file)
-    : code_(code), file_(std::move(file)), tables_(size_t(cores) * isa::davinci::kBufs + 1) {}
+std::string instr_place(const std::string& file, const isa::davinci::Instr& in,
+                        const std::vector<std::string>& layers) {
+  if (in.layer >= 0 && size_t(in.layer) < layers.size())
+    return fmt::format("{} (layer '{}', lowered line {})", file, layers[size_t(in.layer)], in.line);
+  return fmt::format("{}:{}", file, in.line);
+}
+
+RaceChecker::RaceChecker(int cores, const std::vector<isa::davinci::Instr>& code, std::string file,
+                         const std::vector<std::string>& layers)
+    : code_(code),
+      file_(std::move(file)),
+      layers_(layers),
+      tables_(size_t(cores) * isa::davinci::kBufs + 1) {}
 
 RaceChecker::Table& RaceChecker::table(int core, Buf b) {
   return b == Buf::gm ? tables_.back() : tables_[size_t(core) * isa::davinci::kBufs + size_t(b)];
@@ -39,8 +50,9 @@ void RaceChecker::report(const isa::davinci::Range& r, uint64_t lo, uint64_t hi,
                          bool earlier_wrote, const Who& later) const {
   auto name = [&](const Who& w) {
     const auto& in = code_[size_t(w.pc)];
-    return fmt::format("{} at {}:{} (core {}, {})", isa::davinci::op_name(in.op), file_, in.line,
-                       w.core, isa::davinci::pipe_name(Pipe(w.pipe)));
+    return fmt::format("{} at {} (core {}, {})", isa::davinci::op_name(in.op),
+                       instr_place(file_, in, layers_), w.core,
+                       isa::davinci::pipe_name(Pipe(w.pipe)));
   };
   const std::string order =
       earlier.core == later.core

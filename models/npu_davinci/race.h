@@ -28,6 +28,12 @@
 
 namespace xpusim::davinci {
 
+// Where an instruction of a kernel from `file` is, for messages: "FILE:LINE"; in a kernel
+// compiled from a workload (`layers`: its layers' names, which Instr::layer indexes), the layer
+// and the line of the lowered text (--dump-after=lower): "FILE (layer 'NAME', lowered line N)".
+std::string instr_place(const std::string& file, const isa::davinci::Instr& in,
+                        const std::vector<std::string>& layers);
+
 using Clock = std::array<uint64_t, isa::davinci::kPipes>;
 
 // Joins b into a (element-wise maximum).
@@ -44,7 +50,8 @@ class RaceChecker {
     uint64_t seq = 0, gen = 0;
   };
   // `cores` AI cores; `code` and `file` name instructions in messages.
-  RaceChecker(int cores, const std::vector<isa::davinci::Instr>& code, std::string file);
+  RaceChecker(int cores, const std::vector<isa::davinci::Instr>& code, std::string file,
+              const std::vector<std::string>& layers);
 
   // Records an access by `who`, whose clock is `clock`; throws Error naming both instructions,
   // the memory and the bytes when it races with an earlier one.
@@ -70,6 +77,7 @@ class RaceChecker {
 
   const std::vector<isa::davinci::Instr>& code_;
   std::string file_;
+  const std::vector<std::string>& layers_;
   std::vector<Table> tables_;  // per core its on-chip buffers (kBufs each; gm's unused), then gm
 };
 

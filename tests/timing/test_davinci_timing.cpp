@@ -352,6 +352,16 @@ TEST_CASE("DaVinci: bad kernels and workloads give clear errors", "[timing]") {
        "them is not lowered yet)"},
   };
   const std::string dir = temp_dir("davinci-refused");
+  // A run-time error in a compiled kernel names the layer and the line of the lowered text.
+  const std::string lim =
+      write_text(dir, "lim.yaml",
+                 "name: lim\ninputs:\n  - {name: x, shape: [64, 64], dtype: fp16}\n"
+                 "ops:\n  - {name: fc, op: gemm, inputs: [x], N: 64}\n");
+  const Cli lc = run_cli({"run", "--arch", "davinci_lab", "--workload", lim, "--max-cycles", "20",
+                          "--out", dir + "/lim"});
+  CHECK(lc.status == 1);
+  CHECK(has(lc, "more than 20 cycles simulated"));
+  CHECK(has(lc, "lim.yaml (layer 'fc', lowered line "));
   for (const Refused& r : refused) {
     INFO(r.name);
     const std::string w = write_text(dir, std::string(r.name) + ".yaml",

@@ -1120,8 +1120,8 @@ class DavinciTarget final : public Target {
     const int64_t Wf = wb[1] + (dw ? w_b : 0), end = Wf + (dw ? 2 * w_b : 0);
     if (end > p_.ub_bytes)
       unsupported(n, name_,
-                  fmt::format("a pooling row of {} x {} pixels needs {} bytes of the unified "
-                              "buffer, the preset has {}",
+                  fmt::format("a row of windows ({} input rows of {} pixels) needs {} bytes of "
+                              "the unified buffer, the preset has {}",
                               KH, W, end, p_.ub_bytes));
     const uint64_t X = place[size_t(n.inputs[0])].addr, Y = place[size_t(n.outputs[0])].addr;
     const uint64_t Wt = dw ? place[size_t(n.inputs[1])].addr : 0;
@@ -1139,14 +1139,16 @@ class DavinciTarget final : public Target {
       over_f32(e, pad_px * 8, [&](int64_t rep, int64_t i) {
         e("vector_dup.f32 ub[{}], 0, repeat={}", outb[s] + OW * 32 + 256 * i, rep);
       });
-    // x13 the unit's slice, x14 its first input row (may be above the map), x15 the first row
-    // inside the map.
+    // x13 the unit's slice, x14 its first input row (may be outside the map), x15 the first row
+    // loaded: the first inside the map (a window wholly in the padding, which a convolution may
+    // have: a row of the map all the same, never read).
     auto unit_rows = [&](int reg) {
       e("div x13, x{}, {}", reg, OH);
       e("rem x14, x{}, {}", reg, OH);
       e("mul x14, x14, {}", SH);
       e("sub x14, x14, {}", PH);
       e("max x15, x14, 0");
+      e("min x15, x15, {}", H - 1);
     };
     staged(
         e, L, units,
@@ -1155,7 +1157,8 @@ class DavinciTarget final : public Target {
           e("add x16, x14, {}", KH - 1);
           e("min x16, x16, {}", H - 1);
           e("sub x16, x16, x15");
-          e("add x16, x16, 1");  // rows inside the map
+          e("add x16, x16, 1");
+          e("max x16, x16, 1");  // rows loaded
           e("mul x12, x13, {}", hw_in * 32);
           e("add x12, x12, {}", X);
           e("mul x17, x15, {}", W * 32);
