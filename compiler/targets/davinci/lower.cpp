@@ -29,6 +29,8 @@ using xpusim::davinci::DavinciParams;
 
 constexpr uint64_t kAlign = 512;  // tensors in global memory start on this boundary
 constexpr int64_t kFractal = 16;  // rows and columns of a 2-byte fractal
+// Every lane of the vector mask: the kernel's start, and after each partial iteration.
+constexpr const char* kFullMask = "set_vector_mask 0xffffffffffffffff, 0xffffffffffffffff";
 
 int64_t pad16(int64_t x) {
   return (x + kFractal - 1) / kFractal * kFractal;
@@ -143,7 +145,7 @@ class DavinciTarget final : public Target {
                           name_));
     e("get_block_idx x1");
     e("get_block_num x2");
-    e("set_vector_mask 0xffffffffffffffff, 0xffffffffffffffff");
+    e(kFullMask);
     zero_padding_images(g, out.tensors, e);
     std::vector<int> first_line;  // per node
     for (size_t i = 0; i < g.nodes.size(); ++i) {
@@ -738,7 +740,7 @@ class DavinciTarget final : public Target {
     if (tail == 0) return;
     e("set_vector_mask 0, {:#x}", (uint64_t(1) << tail) - 1);
     op(1, full);
-    e("set_vector_mask 0xffffffffffffffff, 0xffffffffffffffff");
+    e(kFullMask);
   }
 
   // softmax, layernorm, rmsnorm over the last axis (D elements; rows padded to Dp), computed in
@@ -898,7 +900,6 @@ class DavinciTarget final : public Target {
     const int64_t full = D / 64, tail = D % 64, vrep = up(R, 64) / 64;
     const std::string tail_mask =
         fmt::format("set_vector_mask 0, {:#x}", (uint64_t(1) << tail) - 1);
-    const std::string full_mask = "set_vector_mask 0xffffffffffffffff, 0xffffffffffffffff";
     auto bar = [&] { e("pipe_barrier PIPE_V"); };
     e.comment(fmt::format("{} rows of {} ({} padded) in {} chunks of {} rows, computed in f32",
                           batch * sp.rows, D, Dp, chunks, R));
@@ -950,7 +951,7 @@ class DavinciTarget final : public Target {
         if (full == 0) {  // one partial iteration
           e(tail_mask);
           copy64(fold, r);
-          e(full_mask);
+          e(kFullMask);
           return;
         }
         Ub cur = r;
@@ -968,14 +969,14 @@ class DavinciTarget final : public Target {
           bar();
           e(tail_mask);
           e("{}.f32 {}, {}, {}, repeat=1", op, fold.str(), fold.str(), (r + 256 * full).str());
-          e(full_mask);
+          e(kFullMask);
         }
         bar();
       });
       bar();
       if (full == 0) e(tail_mask);
       e("{}.f32 ub[{}], ub[{}], repeat=x5", reduce, V, A);
-      if (full == 0) e(full_mask);
+      if (full == 0) e(kFullMask);
       bar();
     };
     auto broadcast = [&] {
@@ -1127,7 +1128,6 @@ class DavinciTarget final : public Target {
     const uint64_t Wt = dw ? place[size_t(n.inputs[1])].addr : 0;
     const char* ty = ty_name(g.tensor(n.outputs[0]).dtype);
     const std::string L = fmt::format("n{}_", idx);
-    const std::string full_mask = "set_vector_mask 0xffffffffffffffff, 0xffffffffffffffff";
     auto bar = [&] { e("pipe_barrier PIPE_V"); };
     e.comment(fmt::format("{} {}x{} stride {}x{} pad {}x{}: {} units of one output row",
                           dw    ? "depthwise conv2d"
@@ -1233,7 +1233,7 @@ class DavinciTarget final : public Target {
                       "dst_rep=16, src0_rep=16",
                       Cnt + (ow * 2 + half) * 32, Cnt + (ow * 2 + half) * 32, rep);
                 }
-                if (part == 1) e(full_mask);
+                if (part == 1) e(kFullMask);
               }
               bar();
             }
@@ -1319,7 +1319,6 @@ class DavinciTarget final : public Target {
   void causal_mask(Emitter& e, const RowSpec& sp, const std::string& l, int64_t R, int64_t X,
                    int64_t row32) const {
     const int64_t D = sp.D, full = D / 64, tail = D % 64;
-    const std::string full_mask = "set_vector_mask 0xffffffffffffffff, 0xffffffffffffffff";
     const uint64_t tail_bits = (uint64_t(1) << tail) - 1;
     e("mov x7, 0");
     e("mov x8, {}", X);
@@ -1343,7 +1342,7 @@ class DavinciTarget final : public Target {
     e("add x17, x17, x8");
     e("set_vector_mask 0, x16");
     e("vector_dup.f32 ub[x17], -3e38, repeat=1");
-    e(full_mask);
+    e(kFullMask);
     e("add x14, x14, 1");
     e("mov x18, {}", full);
     e("sub x18, x18, x14");  // whole iterations after c's
@@ -1355,7 +1354,7 @@ class DavinciTarget final : public Target {
       e("bgt x14, {}, {}next", full, l);  // c was in the last iteration
       e("set_vector_mask 0, {:#x}", tail_bits);
       e("vector_dup.f32 ub[x8+{}], -3e38, repeat=1", full * 256);
-      e(full_mask);
+      e(kFullMask);
     }
     e.label(l + "next");
     e("add x7, x7, 1");
