@@ -1,4 +1,4 @@
-// xpusim command line: run, describe, presets, asm, disasm, lab, validate, ptx-check.
+// xpusim command line: run, compare, describe, presets, asm, disasm, lab, validate, ptx-check.
 #include <fmt/format.h>
 #include <unistd.h>
 #include <CLI/CLI.hpp>
@@ -13,6 +13,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "cli/compare.h"
 #include "cli/lab.h"
 #include "cli/ptx_check.h"
 #include "cli/validate.h"
@@ -270,6 +271,7 @@ int sc_main(int argc, char* argv[]) {
   dis->add_option("--family", family, "ISA family (default tpu)");
   dis->add_flag("--force", force, "overwrite the output file");
 
+  auto* compare = xpusim::cli::add_compare_command(app);
   auto* lab = xpusim::cli::add_lab_command(app);
   auto* validate = xpusim::cli::add_validate_command(app);
   auto* ptx_check = xpusim::cli::add_ptx_check_command(app);
@@ -282,6 +284,7 @@ int sc_main(int argc, char* argv[]) {
   }
   try {
     if (run->parsed()) return cmd_run(ra);
+    if (compare->parsed()) return xpusim::cli::run_compare_command();
     if (describe->parsed()) return cmd_describe(what);
     if (presets->parsed()) return cmd_presets();
     if (lab->parsed()) return xpusim::cli::run_lab_command();

@@ -27,6 +27,7 @@ RunResult results_of(const Machine& m, MachineRun&& run) {
   RunResult r;
   r.total_cycles = run.total_cycles;
   r.clock_mhz = m.clock_mhz();
+  r.peak_offchip_gbps = m.offchip_gbps();
   for (const Peak& p : m.peaks()) {
     r.ops.push_back({p.op_class, p.dtype, 0, p.per_cycle});
     if (p.op_class == "mac") r.peak_macs_per_cycle = std::max(r.peak_macs_per_cycle, p.per_cycle);
@@ -62,17 +63,23 @@ void account_layers(const compiler::Graph& g, const std::vector<LayerSpan>& span
   uint64_t prev = 0;
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const LayerSpan span = i < spans.size() ? spans[i] : LayerSpan{0, 0, 0};
+    const compiler::Node& n = g.nodes[i];
     LayerResult l;
-    l.name = g.nodes[i].name;
-    l.op = compiler::op_name(g.nodes[i].kind);
+    l.name = n.name;
+    l.op = compiler::op_name(n.kind);
+    l.dtype = dtype_name(g.tensor(n.inputs[0]).dtype);
     const uint64_t end = std::max(prev, span.done);
     l.cycles = end - prev;
     prev = end;
     l.span_cycles = span.done > span.start ? span.done - span.start : 0;
-    l.macs = uint64_t(compiler::node_macs(g, g.nodes[i]));
+    l.macs = uint64_t(compiler::node_macs(g, n));
+    l.ops = l.macs ? 2 * l.macs : uint64_t(g.tensor(n.outputs[0]).elements());
     l.dram_bytes = span.dram_bytes;
-    l.utilization =
-        l.span_cycles ? double(l.macs) / (double(l.span_cycles) * r.peak_macs_per_cycle) : 0;
+    double peak = r.peak_macs_per_cycle;
+    for (const OpResult& o : r.ops)
+      if (o.op_class == "mac" && o.dtype == l.dtype && o.peak_per_cycle > 0)
+        peak = o.peak_per_cycle;
+    l.utilization = l.span_cycles && peak > 0 ? double(l.macs) / (double(l.span_cycles) * peak) : 0;
     r.layers.push_back(l);
   }
 }

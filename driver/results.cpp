@@ -25,16 +25,15 @@ double op_utilization(const RunResult& r, const OpResult& o) {
   return peak > 0 ? double(o.count) / peak : 0;
 }
 
-struct UnitRow {
-  std::string unit;
-  double busy, utilization;
-  double flag_wait;  // cycles waiting on flags (units of families that have them), else -1
-};
+void write_file(const fs::path& p, const std::string& text) {
+  std::ofstream out(p);
+  if (!out || !(out << text)) throw Error("cannot write '" + p.string() + "'");
+}
 
 // Every group of the stats tree that has a `utilization` statistic, depth first in creation
 // order.
-void unit_rows(const nlohmann::ordered_json& g, const std::string& path,
-               std::vector<UnitRow>& rows) {
+void collect_units(const nlohmann::ordered_json& g, const std::string& path,
+                   std::vector<UnitRow>& rows) {
   if (g.contains("stats") && g["stats"].contains("utilization")) {
     const auto& s = g["stats"];
     rows.push_back(
@@ -44,18 +43,19 @@ void unit_rows(const nlohmann::ordered_json& g, const std::string& path,
   }
   if (g.contains("groups"))
     for (const auto& [name, child] : g["groups"].items())
-      unit_rows(child, path.empty() ? name : path + "." + name, rows);
-}
-
-void write_file(const fs::path& p, const std::string& text) {
-  std::ofstream out(p);
-  if (!out || !(out << text)) throw Error("cannot write '" + p.string() + "'");
+      collect_units(child, path.empty() ? name : path + "." + name, rows);
 }
 
 }  // namespace
 
 double seconds_of(const RunResult& r) {
   return ClockDomain(r.clock_mhz).seconds(r.total_cycles);
+}
+
+std::vector<UnitRow> unit_rows(const nlohmann::ordered_json& stats_tree) {
+  std::vector<UnitRow> rows;
+  collect_units(stats_tree, "", rows);
+  return rows;
 }
 
 nlohmann::ordered_json derived_metrics(const RunResult& r) {
@@ -71,6 +71,8 @@ nlohmann::ordered_json derived_metrics(const RunResult& r) {
                           "peak matrix TOPS", "2 x peak MACs per cycle x clock / 1e12");
   d["dram_bandwidth"] = metric(secs > 0 ? double(r.dram_bytes) / secs / 1e9 : 0, "GB/s",
                                "off-chip bandwidth", "DRAM bytes moved / simulated seconds / 1e9");
+  d["peak_dram_bandwidth"] = metric(r.peak_offchip_gbps, "GB/s", "peak off-chip bandwidth",
+                                    "the preset's DRAM/HBM bandwidth, whole machine");
   d["arithmetic_intensity"] =
       metric(r.dram_bytes ? 2.0 * double(r.macs) / double(r.dram_bytes) : 0, "ops/byte",
              "arithmetic intensity", "2 x MACs / DRAM bytes moved");
@@ -95,9 +97,11 @@ nlohmann::ordered_json results_json(const ArchConfig& cfg, const std::string& wo
   for (const auto& l : r.layers)
     j["layers"].push_back({{"name", l.name},
                            {"op", l.op},
+                           {"dtype", l.dtype},
                            {"cycles", l.cycles},
                            {"span_cycles", l.span_cycles},
                            {"macs", l.macs},
+                           {"ops", l.ops},
                            {"utilization", l.utilization},
                            {"dram_bytes", l.dram_bytes}});
   j["ops"] = nlohmann::ordered_json::array();
@@ -198,8 +202,7 @@ std::string report_markdown(const ArchConfig& cfg, const std::string& workload, 
                       o.peak_per_cycle, 100.0 * op_utilization(r, o));
   md += "\nutilization: performed / (total cycles x peak per cycle).\n\n";
   if (j.contains("stats")) {
-    std::vector<UnitRow> units;
-    unit_rows(j["stats"], "", units);
+    const std::vector<UnitRow> units = unit_rows(j["stats"]);
     const bool flags =
         std::any_of(units.begin(), units.end(), [](const UnitRow& u) { return u.flag_wait >= 0; });
     if (!units.empty()) {

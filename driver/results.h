@@ -18,11 +18,15 @@ namespace xpusim {
 
 struct LayerResult {
   std::string name, op;
+  std::string dtype;         // the dtype it computes in (its first input's)
   uint64_t cycles = 0;       // from the end of the previous layer to its end (they add up)
   uint64_t span_cycles = 0;  // from its first instruction's start to its last one's end
   uint64_t macs = 0;         // multiply-accumulates of the layer
-  uint64_t dram_bytes = 0;   // DRAM bytes moved by the layer's instructions
-  double utilization = 0;    // macs / (span_cycles * peak MACs per cycle)
+  // Operations for the roofline: 2 per MAC, or one per output element for a layer without MACs
+  // (elementwise, row and pooling ops: a lower bound, the same for every architecture).
+  uint64_t ops = 0;
+  uint64_t dram_bytes = 0;  // DRAM bytes moved by the layer's instructions
+  double utilization = 0;   // macs / (span_cycles * peak MACs per cycle of its dtype)
 };
 
 // Operations of one class and dtype (models/core/machine.h lists the classes): performed, and
@@ -38,7 +42,8 @@ struct RunResult {
   std::string workload;  // the workload's name, or the program file's stem
   uint64_t total_cycles = 0;
   double clock_mhz = 0;
-  double peak_macs_per_cycle = 0;  // the highest "mac" peak over dtypes
+  double peak_macs_per_cycle = 0;  // the "mac" peak of the dtype that did most MACs
+  double peak_offchip_gbps = 0;    // the machine's off-chip bandwidth
   uint64_t macs = 0;               // every "mac" operation, all dtypes
   uint64_t dram_bytes = 0;         // off-chip bytes, read and written
   std::vector<OpResult> ops;       // by class and dtype: every peak, and every count
@@ -52,6 +57,15 @@ struct RunResult {
   // --program run dumps.
   std::vector<std::pair<std::string, std::string>> files;
 };
+
+// A unit of the stats tree: a group with a `utilization` statistic.
+struct UnitRow {
+  std::string unit;  // its path, e.g. "core0.PIPE_M"
+  double busy, utilization;
+  double flag_wait;  // cycles waiting on flags (units of families that have them), else -1
+};
+// The units of a stats tree (stats.json's "stats"), depth first in creation order.
+std::vector<UnitRow> unit_rows(const nlohmann::ordered_json& stats_tree);
 
 // Simulated seconds of the run at its clock.
 double seconds_of(const RunResult& r);

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "models/core/dtype.h"
 #include "models/core/error.h"
 
 namespace xpusim::isa::davinci {
@@ -35,6 +36,8 @@ const char* buf_name(Buf b);
 enum class Ty : uint8_t { f16, bf16, f32, s8, s32 };
 int ty_bytes(Ty t);
 const char* ty_name(Ty t);
+// The workload dtype of an element type (statistics name dtypes as workloads do).
+DType ty_dtype(Ty t);
 
 // A numeric operand: an immediate, or a scalar register plus an immediate (written `x5`,
 // `x5+64`, `x5-64`, or `64`). Floating-point immediates (vector-scalar ops, vector_dup) are

@@ -35,6 +35,11 @@ const char* ty_name(Ty t) {
   return names[size_t(t)];
 }
 
+DType ty_dtype(Ty t) {
+  static const DType dtypes[] = {DType::fp16, DType::bf16, DType::fp32, DType::int8, DType::int32};
+  return dtypes[size_t(t)];
+}
+
 const char* op_name(Op op) {
   static const char* const names[] = {
       "mov",

@@ -39,6 +39,7 @@ struct MachineOptions {
 //   "mac"     multiply-accumulates of matrix units (systolic arrays, tensor cores, cubes)
 //   "vector"  elements produced by vector units (elementwise, row-wise and pooling ops)
 // A family that adds a class (CUDA-core FLOPs, special functions...) documents it here.
+// dtypes are named as in workloads (dtype_name: int8, bf16, fp16, fp32, ...), plus "tf32".
 struct OpCount {
   std::string op_class, dtype;
   uint64_t count = 0;
@@ -83,6 +84,8 @@ class Machine {
   virtual double clock_mhz() const = 0;
   // Peak operations per cycle of every class and dtype the machine runs, at full use.
   virtual std::vector<Peak> peaks() const = 0;
+  // Peak off-chip (DRAM/HBM) bandwidth of the whole machine, GB/s: the roofline's slope.
+  virtual double offchip_gbps() const = 0;
   // Runs program. `memory` is the device memory image (the driver fills it and reads the
   // results back), or nullptr for a timing-only run. Throws Error for a program that cannot
   // run (wrong family, out-of-bounds access, deadlock...).

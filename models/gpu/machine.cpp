@@ -79,9 +79,10 @@ class GpuMachine final : public Machine {
 
   uint64_t memory_bytes() const override { return uint64_t(p_.memory_bytes); }
   double clock_mhz() const override { return p_.clock_mhz; }
+  double offchip_gbps() const override { return p_.memory_gbps; }
   std::vector<Peak> peaks() const override {
     const double sms = p_.sms;
-    return {{"mac", "f16", sms * p_.tensor_f16},
+    return {{"mac", "fp16", sms * p_.tensor_f16},
             {"mac", "bf16", sms * p_.tensor_f16},
             {"mac", "tf32", sms * p_.tensor_tf32},
             {"mac", "int8", sms * p_.tensor_int8}};
@@ -167,7 +168,7 @@ class GpuMachine final : public Machine {
     r.offchip_read_bytes = t.dram_read;
     r.offchip_written_bytes = t.dram_written;
     r.onchip_bytes = t.onchip_bytes;
-    for (const auto& [dtype, n] : {std::pair<const char*, uint64_t>{"f16", t.macs_f16},
+    for (const auto& [dtype, n] : {std::pair<const char*, uint64_t>{"fp16", t.macs_f16},
                                    {"bf16", t.macs_bf16},
                                    {"tf32", t.macs_tf32},
                                    {"int8", t.macs_int8}})

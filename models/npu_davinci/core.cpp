@@ -7,6 +7,7 @@
 #include <bitset>
 #include <cmath>
 
+#include "models/core/dtype.h"
 #include "models/core/error.h"
 #include "models/core/simulation.h"
 
@@ -492,7 +493,7 @@ uint64_t AiCore::execute(int p, const Entry& e) {
       break;
     }
     case Op::mad:  // timed by the cube's model (offer_mad, below)
-      macs_[isa::davinci::ty_name(in.ty)] +=
+      macs_[dtype_name(isa::davinci::ty_dtype(in.ty))] +=
           work * kCubeRows * kCubeRows * uint64_t(cube_k0(in.ty));
       break;
     case Op::copy_matrix_cc_to_ubuf:
@@ -531,7 +532,7 @@ uint64_t AiCore::execute(int p, const Entry& e) {
           in.op == Op::vbrcb ? 64  // the mask does not apply
           : per == 128       ? std::bitset<64>(mask_[0]).count() + std::bitset<64>(mask_[1]).count()
                              : std::bitset<64>(mask_[0]).count();
-      vector_elements_[isa::davinci::ty_name(in.ty)] += work * selected;
+      vector_elements_[dtype_name(isa::davinci::ty_dtype(in.ty))] += work * selected;
     }
   }
   flush_slice(s, t);

@@ -54,12 +54,15 @@ class DavinciMachine final : public Machine {
 
   uint64_t memory_bytes() const override { return uint64_t(p_.memory_bytes); }
   double clock_mhz() const override { return p_.clock_mhz; }
+  double offchip_gbps() const override {
+    return p_.memory_side.dram_bytes_per_cycle * p_.clock_mhz / 1e3;
+  }
   std::vector<Peak> peaks() const override {
     const double c = p_.cores;
-    std::vector<Peak> v = {{"mac", "f16", c * 4096}, {"mac", "int8", c * 8192}};
+    std::vector<Peak> v = {{"mac", "fp16", c * 4096}, {"mac", "int8", c * 8192}};
     if (p_.bf16) v.push_back({"mac", "bf16", c * 4096});
-    v.push_back({"vector", "f16", c * 128});
-    v.push_back({"vector", "f32", c * 64});
+    v.push_back({"vector", "fp16", c * 128});
+    v.push_back({"vector", "fp32", c * 64});
     return v;
   }
 
@@ -206,7 +209,7 @@ class DavinciMachine final : public Machine {
     r.layers = layers.spans();
     std::map<std::string, uint64_t> macs, elements;
     for (int c = 0; c < cores; ++c) {
-      for (const auto& [ty, n] : ai[size_t(c)]->macs()) macs[ty == "s8" ? "int8" : ty] += n;
+      for (const auto& [ty, n] : ai[size_t(c)]->macs()) macs[ty] += n;
       for (const auto& [ty, n] : ai[size_t(c)]->vector_elements()) elements[ty] += n;
       for (const char* b : {"l1", "l0a", "l0b", "l0c", "ub"})
         r.onchip_bytes += uint64_t(stats.value(fmt::format("core{}.{}.bytes_read", c, b)) +

@@ -21,6 +21,7 @@ class TpuMachine final : public Machine {
 
   uint64_t memory_bytes() const override { return p_.dram_bytes; }
   double clock_mhz() const override { return p_.clock_mhz; }
+  double offchip_gbps() const override { return p_.dram_gbps; }
   std::vector<Peak> peaks() const override {
     std::vector<Peak> v;
     const double macs = double(p_.rows) * p_.cols * p_.count * p_.cores;

@@ -299,7 +299,7 @@ TEST_CASE("lab 03: the README's commands give the values the checker grades", "[
   const nlohmann::json hgemm =
       nlohmann::json::parse(std::ifstream(dir + "/results/lab03/hgemm/stats.json"));
   const std::string f16 = fmt_fixed3(hgemm.at("ops").at(0).at("utilization").get<double>());
-  CHECK(hgemm.at("ops").at(0).at("dtype") == "f16");
+  CHECK(hgemm.at("ops").at(0).at("dtype") == "fp16");
   CHECK(readme.find("f16 peak it reaches: " + f16 + ")") != std::string::npos);
   CHECK(zh.find("f16 峰值的比例：" + f16 + "）") != std::string::npos);
   CHECK(has(run, "occupancy: 5 blocks (30 warps) per SM, limited by warps; 16 registers"));
