@@ -157,16 +157,55 @@ const std::pair<const char*, const char*> kLibraries[] = {
     {"{{vega-embed}}", "node_modules/vega-embed/build/vega-embed.min.js"},
 };
 
-// Fills `marker`, which must appear exactly once in the template.
-void fill(std::string& page, const std::string& marker, const std::string& text) {
-  const size_t at = page.find(marker);
-  if (at == std::string::npos || page.find(marker, at + 1) != std::string::npos)
-    throw std::logic_error("compare: the report template must hold " + marker + " once");
-  page.replace(at, marker.size(), text);
+// Replaces each marker of `fills` in one pass over the template, so that text filled in
+// (which may hold anything a user wrote) is never searched for markers. Each marker must
+// appear exactly once in the template.
+std::string fill(const std::string& page,
+                 const std::vector<std::pair<std::string, std::string>>& fills) {
+  std::map<size_t, size_t> at;  // template offset -> index in fills
+  for (size_t i = 0; i < fills.size(); ++i) {
+    const std::string& marker = fills[i].first;
+    const size_t pos = page.find(marker);
+    if (pos == std::string::npos || page.find(marker, pos + 1) != std::string::npos)
+      throw std::logic_error("compare: the report template must hold " + marker + " once");
+    at[pos] = i;
+  }
+  std::string out;
+  size_t from = 0;
+  for (const auto& [pos, i] : at) {
+    out.append(page, from, pos - from);
+    out += fills[i].second;
+    from = pos + fills[i].first.size();
+  }
+  out.append(page, from, std::string::npos);
+  return out;
 }
 
 std::string us(double seconds) {
   return fmt::format("{:.4g}", seconds * 1e6);
+}
+
+// A path component made of a lower-case name and an index (core3, mxu1, sm12) is one of
+// several instances; its index becomes "*". Other names keep their digits (PIPE_MTE1 and
+// PIPE_MTE2 are different pipes).
+std::string instance_pattern(const std::string& path) {
+  std::string key;
+  size_t from = 0;
+  while (from <= path.size()) {
+    size_t end = path.find('.', from);
+    if (end == std::string::npos) end = path.size();
+    const std::string c = path.substr(from, end - from);
+    size_t stem = c.size();
+    while (stem > 0 && std::isdigit(static_cast<unsigned char>(c[stem - 1]))) --stem;
+    const bool instance = stem > 0 && stem < c.size() &&
+                          std::all_of(c.begin(), c.begin() + stem, [](unsigned char ch) {
+                            return std::islower(ch) || ch == '_';
+                          });
+    key += instance ? c.substr(0, stem) + "*" : c;
+    if (end < path.size()) key += '.';
+    from = end + 1;
+  }
+  return key;
 }
 
 }  // namespace
@@ -179,14 +218,7 @@ ojson unit_groups(const nlohmann::json& stats_tree) {
   std::vector<std::string> order;
   std::map<std::string, Group> groups;
   for (const UnitRow& u : unit_rows(ojson(stats_tree))) {
-    std::string key;
-    for (size_t i = 0; i < u.unit.size(); ++i) {
-      const bool digit = u.unit[i] >= '0' && u.unit[i] <= '9';
-      if (!digit)
-        key += u.unit[i];
-      else if (i == 0 || !(u.unit[i - 1] >= '0' && u.unit[i - 1] <= '9'))
-        key += '*';
-    }
+    const std::string key = instance_pattern(u.unit);
     if (!groups.count(key)) order.push_back(key);
     Group& g = groups[key];
     ++g.instances;
@@ -335,16 +367,17 @@ std::string report_md(const ojson& results) {
 
 std::string report_html(const ojson& results, const std::string& report_dir) {
   const fs::path dir(report_dir);
-  std::string page = read_asset(dir / "compare.html");
-  // Inline scripts may not hold "</" (it could close the <script> element); "<\/" reads the
-  // same inside JSON and JavaScript strings.
-  fill(page, "{{report.js}}", replace_all(read_asset(dir / "report.js"), "</", "<\\/"));
-  fill(page, "{{results}}", replace_all(results.dump(), "</", "<\\/"));
+  // Inline scripts may not hold "</" (it could close the <script> element): in JSON every
+  // "<" is written as its escape, in the script "<\/" reads the same inside strings.
+  std::vector<std::pair<std::string, std::string>> fills = {
+      {"{{title}}",
+       html_escape("xpusim compare: " + results["workload"]["name"].get<std::string>())},
+      {"{{results}}", replace_all(results.dump(), "<", "\\u003c")},
+      {"{{report.js}}", replace_all(read_asset(dir / "report.js"), "</", "<\\/")},
+  };
   for (const auto& [marker, file] : kLibraries)
-    fill(page, marker, "data:text/javascript;base64," + base64(read_asset(dir / file)));
-  fill(page, "{{title}}",
-       html_escape("xpusim compare: " + results["workload"]["name"].get<std::string>()));
-  return page;
+    fills.emplace_back(marker, "data:text/javascript;base64," + base64(read_asset(dir / file)));
+  return fill(read_asset(dir / "compare.html"), fills);
 }
 
 bool run(const Options& o) {
@@ -409,8 +442,8 @@ bool run(const Options& o) {
     const double wall =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::cout << fmt::format(
-        "  [{}/{}] {}: {} cycles, {} us, {} layers, check {} ({:.1f} s)\n", ++finished, cfgs.size(),
-        cfgs[i].name, entries[i]["total_cycles"].get<uint64_t>(),
+        "  [{}/{}] {}: {} cycles, {} us, {} layers, check {} (after {:.1f} s)\n", ++finished,
+        cfgs.size(), cfgs[i].name, entries[i]["total_cycles"].get<uint64_t>(),
         us(entries[i]["seconds"].get<double>()), entries[i]["layers"].size(), check, wall);
     std::cout.flush();
   });

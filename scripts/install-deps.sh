@@ -1,16 +1,28 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages xpusim needs, if any is missing (run as root, or with sudo
-# available). Does nothing when everything is present.
+# Installs what xpusim needs, if any of it is missing (run as root, or with sudo available):
+# Debian 12 packages, and the npm packages of the HTML report (report/package-lock.json, into
+# report/node_modules). `--tests` adds what only the tests need: Debian's Chromium, in which
+# the browser test opens a compare report. Does nothing when everything is present.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 packages=(g++ make cmake ninja-build pkg-config libsystemc-dev verilator zlib1g-dev
           libyaml-cpp-dev libfmt-dev nlohmann-json3-dev libcli11-dev libboost-dev catch2 python3)
+[ "${1:-}" = "--tests" ] && packages+=(chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
-echo "xpusim: installing missing Debian packages: ${missing[*]}"
-sudo=""
-[ "$(id -u)" -ne 0 ] && sudo="sudo"
-$sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# Node.js and npm from Debian unless the machine has them already (from any source).
+command -v npm >/dev/null || missing+=(nodejs npm)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "xpusim: installing missing Debian packages: ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+# The report's plotting libraries, at the versions of the lock file.
+if [ ! report/node_modules/.package-lock.json -nt report/package-lock.json ]; then
+  echo "xpusim: installing the report's npm packages (report/package-lock.json)"
+  npm ci --prefix report --no-audit --no-fund --loglevel=error
+fi

@@ -94,6 +94,20 @@ TEST_CASE("compare: units of the same kind are taken together", "[unit]") {
   CHECK(u[1]["instances"] == 1);
 }
 
+TEST_CASE("compare: named units keep their digits, only instances are taken together", "[unit]") {
+  ojson tree = {
+      {"groups",
+       {{"core0", {{"groups", {{"PIPE_MTE1", unit(10, 0.1)}, {"PIPE_MTE2", unit(20, 0.2)}}}}},
+        {"core12", {{"groups", {{"PIPE_MTE1", unit(30, 0.3)}}}}}}}};
+  const ojson u = compare::unit_groups(tree);
+  REQUIRE(u.size() == 2);
+  CHECK(u[0]["unit"] == "core*.PIPE_MTE1");
+  CHECK(u[0]["instances"] == 2);
+  CHECK(u[0]["utilization"].get<double>() == Approx(0.2));
+  CHECK(u[1]["unit"] == "core*.PIPE_MTE2");
+  CHECK(u[1]["instances"] == 1);
+}
+
 TEST_CASE("compare: an architecture's entry, computed by hand", "[unit]") {
   const ojson a = compare::arch_entry(stats(), "a toy chip", "runs/toy");
   CHECK(a["arch"] == "toy");
@@ -158,13 +172,14 @@ TEST_CASE("compare: the page inlines its script, the results and the libraries",
   }
   ojson results;
   results["workload"] = {{"name", "a<b"}, {"file", "w.yaml"}};
-  results["note"] = "</script>";
+  results["note"] = "</script> {{report.js}} {{title}}";
   const std::string page = compare::report_html(results, dir.string());
   CHECK_THAT(page, Contains("<title>xpusim compare: a&lt;b</title>"));
   CHECK_THAT(page, Contains("src=\"data:text/javascript;base64,TWFu\""));  // "Man"
   CHECK_THAT(page, Contains("const end = '<\\/script>';"));
-  CHECK_THAT(page, Contains("\"note\":\"<\\/script>\""));
-  CHECK(page.find("{{") == std::string::npos);
+  // Filled text is never searched for markers: a user's "{{...}}" stays as written.
+  CHECK_THAT(page, Contains("\"note\":\"\\u003c/script> {{report.js}} {{title}}\""));
+  CHECK(page.find("{{vega") == std::string::npos);
 
   fs::remove(dir / "node_modules" / "vega-lite" / "build" / "vega-lite.min.js");
   CHECK_THROWS_WITH(compare::report_html(results, dir.string()),
