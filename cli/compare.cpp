@@ -20,7 +20,11 @@ CLI::App* add_compare_command(CLI::App& app) {
                 "architectures: preset names or configuration files (.yaml), comma-separated")
       ->required()
       ->delimiter(',');
-  c->add_option("--workload", args.workload, "workload YAML file")->required();
+  c->add_option("--workload", args.workload,
+                "workload YAML file, or the name of a model of the zoo (xpusim zoo)")
+      ->required();
+  c->add_option("--param", args.params,
+                "set a workload param: NAME=VALUE (repeatable; xpusim zoo lists them)");
   c->add_option("--out", args.out,
                 "results folder (default results/compare-<workload>-<arch>-<arch>...)");
   c->add_flag("--no-functional", no_functional, "timing only: compute no values");

@@ -17,6 +17,8 @@
 #include "cli/lab.h"
 #include "cli/ptx_check.h"
 #include "cli/validate.h"
+#include "cli/zoo.h"
+#include "compiler/ir/params.h"
 #include "driver/driver.h"
 
 namespace fs = std::filesystem;
@@ -42,7 +44,7 @@ void write_new_file(const std::string& path, const std::string& bytes, bool forc
 
 struct RunArgs {
   std::string arch, workload, program, out;
-  std::vector<std::string> sets, dump_after, load, save;
+  std::vector<std::string> sets, dump_after, load, save, params;
   bool trace = false, no_functional = false, force = false, rtl = false, quiet = false;
   std::string max_cycles, max_instructions;
   uint64_t seed = 1;
@@ -127,10 +129,15 @@ int cmd_run(const RunArgs& a) {
   const ArchConfig cfg = run_config(a, sets);
   if (!a.workload.empty() && !(a.load.empty() && a.save.empty()))
     throw Error("run: --load and --save are for --program runs");
-  const std::string input = a.workload.empty() ? a.program : a.workload;
-  const std::string out = a.out.empty() ? driver::default_results_dir(input, cfg, sets) : a.out;
-
+  if (a.workload.empty() && !a.params.empty())
+    throw Error("run: --param sets a workload's params (give --workload)");
+  const std::string input = a.workload.empty() ? a.program : driver::workload_file(a.workload);
   driver::RunOptions opt;
+  opt.params = compiler::parse_param_options(a.params);
+  std::vector<std::string> named = sets;  // the folder's name tells the params apart too
+  for (const std::string& p : a.params) named.push_back("param " + p);
+  const std::string out = a.out.empty() ? driver::default_results_dir(input, cfg, named) : a.out;
+
   opt.functional = !a.no_functional;
   opt.trace = a.trace;
   for (const auto& l : a.load) opt.load.push_back(driver::parse_load(l));
@@ -144,7 +151,7 @@ int cmd_run(const RunArgs& a) {
 
   const RunResult r = a.workload.empty()
                           ? driver::run_program(cfg, read_file(a.program), a.program, opt)
-                          : driver::run_workload(cfg, a.workload, opt);
+                          : driver::run_workload(cfg, input, opt);
   write_results(out, cfg, r.workload, r);
   std::cout << fmt::format("{} on {}: {} cycles ({:.6g} s at {:g} MHz), functional check: {}\n",
                            r.workload, cfg.name, r.total_cycles, seconds_of(r), r.clock_mhz,
@@ -206,7 +213,10 @@ int sc_main(int argc, char* argv[]) {
   auto* run =
       app.add_subcommand("run", "compile a workload (or take an assembly program) and simulate it");
   run->add_option("--arch", ra.arch, "preset name or configuration file (.yaml)")->required();
-  run->add_option("--workload", ra.workload, "workload YAML file");
+  run->add_option("--workload", ra.workload,
+                  "workload YAML file, or the name of a model of the zoo (xpusim zoo)");
+  run->add_option("--param", ra.params,
+                  "set a workload param: NAME=VALUE (repeatable; xpusim zoo lists them)");
   run->add_option("--program", ra.program,
                   "program of the architecture's family: assembly text or its binary form "
                   "(xpusim asm)");
@@ -275,6 +285,7 @@ int sc_main(int argc, char* argv[]) {
   auto* lab = xpusim::cli::add_lab_command(app);
   auto* validate = xpusim::cli::add_validate_command(app);
   auto* ptx_check = xpusim::cli::add_ptx_check_command(app);
+  auto* zoo = xpusim::cli::add_zoo_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -290,6 +301,7 @@ int sc_main(int argc, char* argv[]) {
     if (lab->parsed()) return xpusim::cli::run_lab_command();
     if (validate->parsed()) return xpusim::cli::run_validate_command();
     if (ptx_check->parsed()) return xpusim::cli::run_ptx_check_command();
+    if (zoo->parsed()) return xpusim::cli::run_zoo_command();
     if (as->parsed()) {
       std::vector<uint8_t> bin = driver::assemble(family, read_file(in_path), in_path);
       if (out_path.empty()) out_path = (fs::path(in_path).replace_extension(".bin")).string();

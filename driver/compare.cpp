@@ -13,6 +13,7 @@
 
 #include "compiler/ir/frontend.h"
 #include "driver/child.h"
+#include "driver/driver.h"
 #include "driver/results.h"
 #include "models/core/config.h"
 #include "models/core/machine.h"
@@ -397,13 +398,16 @@ bool run(const Options& o) {
         throw Error("compare: architecture '" + cfg.name + "' is given twice in --arch");
     cfgs.push_back(std::move(cfg));
   }
-  const std::string workload = compiler::load_workload(o.workload).name;
+  const std::string workload_path = driver::workload_file(o.workload);
+  const std::string workload = driver::workload_label(
+      compiler::load_workload(workload_path, compiler::parse_param_options(o.params)));
   const std::string report_dir = shipped_dir("report");
   for (const auto& lib : kLibraries) read_asset(fs::path(report_dir) / lib.second);
 
   std::string out = o.out;
   if (out.empty()) {
-    out = "compare-" + fs::path(o.workload).stem().string();
+    out = "compare-" + fs::path(workload_path).stem().string();
+    for (const std::string& p : o.params) out += "-" + p;
     for (const ArchConfig& c : cfgs) out += "-" + c.name;
     out = "results/" + safe_file_name(out, "default results folder name (give --out)");
   }
@@ -414,11 +418,12 @@ bool run(const Options& o) {
   std::vector<child::Command> runs;
   for (const ArchConfig& c : cfgs) {
     child::Command cmd{
-        {exe, "run", "--arch", o.archs[runs.size()], "--workload", o.workload, "--out",
+        {exe, "run", "--arch", o.archs[runs.size()], "--workload", workload_path, "--out",
          (fs::path(out) / "runs" / c.name).string(), "--seed", std::to_string(o.seed), "--quiet"},
         "",
         (tmp.path() / (c.name + ".log")).string()};
     if (!o.functional) cmd.argv.push_back("--no-functional");
+    for (const std::string& p : o.params) cmd.argv.insert(cmd.argv.end(), {"--param", p});
     runs.push_back(std::move(cmd));
   }
 

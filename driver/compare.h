@@ -14,13 +14,14 @@
 namespace xpusim::compare {
 
 struct Options {
-  std::vector<std::string> archs;  // preset names or configuration files, at least one
-  std::string workload;            // workload YAML file
-  std::string out;                 // results folder; empty: results/compare-<workload>
-  bool functional = true;          // compute and check values (false: timing only)
-  uint64_t seed = 1;               // seed of the generated inputs and weights
-  unsigned jobs = 0;               // simulations at once; 0: one per CPU
-  bool force = false;              // write into a non-empty folder xpusim did not make
+  std::vector<std::string> archs;   // preset names or configuration files, at least one
+  std::string workload;             // workload YAML file or zoo model name (driver::workload_file)
+  std::vector<std::string> params;  // the workload's params, NAME=VALUE (--param)
+  std::string out;                  // results folder; empty: results/compare-<workload>
+  bool functional = true;           // compute and check values (false: timing only)
+  uint64_t seed = 1;                // seed of the generated inputs and weights
+  unsigned jobs = 0;                // simulations at once; 0: one per CPU
+  bool force = false;               // write into a non-empty folder xpusim did not make
 };
 
 // One architecture's entry of results.json, from its run's stats.json (driver/results.h);

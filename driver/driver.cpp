@@ -18,8 +18,11 @@
 #include "models/core/machine.h"
 #include "models/core/memory.h"
 #include "models/core/names.h"
+#include "models/core/shipped.h"
 
 namespace xpusim::driver {
+
+namespace fs = std::filesystem;
 namespace {
 
 // The results every run has, from what the machine measured.
@@ -166,7 +169,7 @@ RunResult run_workload(const ArchConfig& cfg, const std::string& workload_file,
                        const RunOptions& opt) {
   std::unique_ptr<Machine> machine = find_family(cfg.family).make(cfg);
   std::unique_ptr<compiler::Target> target = compiler::find_target(cfg.family).make(cfg);
-  compiler::Graph g = compiler::load_workload(workload_file);
+  compiler::Graph g = compiler::load_workload(workload_file, opt.params);
 
   compiler::Dump dump{opt.dump_after, opt.dump};
   std::vector<std::string> passes = {"frontend"};
@@ -192,7 +195,7 @@ RunResult run_workload(const ArchConfig& cfg, const std::string& workload_file,
   MachineRun run = machine->run(*low.program, mem.get(), mopt);
   const std::vector<LayerSpan> spans = run.layers;
   RunResult r = results_of(*machine, std::move(run));
-  r.workload = g.name;
+  r.workload = workload_label(g);
   account_layers(g, spans, r);
   // The workload's own MACs, which every family is compared on; a machine that pads the work
   // (the DaVinci cube's 16 x 16 fractals) multiplied more, as its `ops` entries show.
@@ -289,6 +292,24 @@ MemoryRegion parse_save(const std::string& text) {
   r.bytes = parse_number(text.substr(colon + 1, eq - colon - 1), "--save", text);
   r.file = safe_file_name(text.substr(eq + 1), "--save file name");
   return r;
+}
+
+std::string workload_label(const compiler::Graph& g) {
+  if (g.params.empty()) return g.name;
+  std::vector<std::string> values;
+  for (const auto& [name, value] : g.params) values.push_back(name + "=" + value);
+  return fmt::format("{} ({})", g.name, fmt::join(values, ", "));
+}
+
+std::string workload_file(const std::string& arg) {
+  std::error_code ec;
+  if (fs::exists(arg, ec)) return arg;
+  const fs::path zoo = fs::path(shipped_dir("zoo")) / (arg + ".yaml");
+  const bool bare = arg.find('/') == std::string::npos && !fs::path(arg).has_extension();
+  if (bare && fs::exists(zoo, ec)) return zoo.string();
+  throw Error(
+      fmt::format("--workload {}: no such file{}", arg,
+                  bare ? " and no model of that name in the zoo (xpusim zoo lists them)" : ""));
 }
 
 std::string default_results_dir(const std::string& input, const ArchConfig& cfg,

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "compiler/ir/ir.h"
+#include "compiler/ir/params.h"
 #include "driver/results.h"
 #include "models/core/config.h"
 #include "models/core/machine.h"
@@ -31,6 +33,7 @@ struct RunOptions {
   std::vector<std::string> dump_after;   // print the IR after these passes
   std::ostream* dump = nullptr;          // where dumps go
   bool progress = false;                 // a progress line on stderr while the run is long
+  compiler::WorkloadParams params;       // values of the workload's params (--param)
   std::vector<MemoryRegion> load, save;  // --program runs: memory in from files, out to files
 };
 
@@ -39,6 +42,15 @@ struct RunOptions {
 // the option on malformed text or an unsafe NAME.
 MemoryRegion parse_load(const std::string& text);
 MemoryRegion parse_save(const std::string& text);
+
+// How reports name a workload: its name, then its params' values when it has params
+// ("resnet-50 (batch=8, dtype=bf16)").
+std::string workload_label(const compiler::Graph& g);
+
+// The workload file `--workload` names: the path itself when it exists, else, for a bare name
+// (no '/', no extension), the model zoo's workload of that name (`xpusim zoo` lists them);
+// Error naming both places when neither exists.
+std::string workload_file(const std::string& arg);
 
 // The default results folder of a run: results/<input stem>-<arch name>, plus "-set-" and a
 // hash of the overrides when there are any, so that runs of different configurations never

@@ -21,6 +21,10 @@ namespace {
 
 constexpr int64_t kMaxSize = std::numeric_limits<int32_t>::max();  // any one size or dim
 constexpr int64_t kMaxElements = int64_t(1) << 40;                 // any one tensor
+constexpr size_t kMaxOps = 100'000;  // ops of a workload, repeats expanded
+
+const std::vector<std::string> kTopKeys = {"name",   "description", "source",
+                                           "params", "inputs",      "ops"};
 
 using yaml::Doc;
 
@@ -128,9 +132,45 @@ int32_t default_shift(int64_t kred) {
   return int32_t(std::max(0.0, s));
 }
 
+// One entry of a workload's `params`: `name: default` or `name: {default: .., doc: ..}`.
+struct ParamDecl {
+  std::string name, default_value, doc;
+  YAML::Node where;  // the default's node, for messages
+};
+
+std::vector<ParamDecl> param_decls(const Doc& doc, const Map& top) {
+  std::vector<ParamDecl> decls;
+  if (!top.has("params")) return decls;
+  const YAML::Node params = top.value("params");
+  if (!params.IsMap())
+    doc.fail(params, "workload: 'params' must be a mapping of names to default values");
+  const Map m(doc, params, "params");
+  for (const auto& e : m.entries()) {
+    if (!is_identifier(e.key))
+      doc.fail(e.key_node, fmt::format("params: '{}' is not a name (a letter or '_', then letters, "
+                                       "digits and '_')",
+                                       e.key));
+    ParamDecl d{e.key, "", "", e.value};
+    if (e.value.IsMap()) {
+      Map p(doc, e.value, fmt::format("param '{}'", e.key));
+      p.allow({"default", "doc"});
+      d.where = p.value("default");
+      d.default_value = p.str("default");
+      if (p.has("doc")) d.doc = p.str("doc");
+    } else if (e.value.IsScalar() && !e.value.Scalar().empty()) {
+      d.default_value = e.value.Scalar();
+    } else {
+      doc.fail(e.value,
+               fmt::format("param '{}': expected a default value or {{default, doc}}", e.key));
+    }
+    decls.push_back(std::move(d));
+  }
+  return decls;
+}
+
 class Builder {
  public:
-  explicit Builder(const Doc& doc) : doc_(doc) {}
+  Builder(const Doc& doc, const WorkloadParams& given) : doc_(doc), given_(given) {}
 
   Graph build(const YAML::Node& root);
 
@@ -145,6 +185,18 @@ class Builder {
   void declare_input(const YAML::Node& y);
   void add_op(const YAML::Node& y);
 
+  // Params and repeats (docs/workloads.md, "Parameters and repeats").
+  // The params' values: given ones, else the defaults (which may use earlier params).
+  void read_params(const Map& top);
+  // Remembers the text of every scalar under n that holds a '$', before any is replaced.
+  void remember_templates(const YAML::Node& n);
+  // Replaces, in every scalar under n, the `$` forms of its remembered text with their values in
+  // the current scope.
+  void fill(const YAML::Node& n);
+  // Adds a list of ops and repeats.
+  void add_ops(const YAML::Node& ops);
+  void add_repeat(const YAML::Node& y);
+
   int add_tensor(TensorInfo t, bool declared_input = false);
   // The id of the tensor called name, allocating a declared input on first use.
   int use(const YAML::Node& name_node);
@@ -152,6 +204,10 @@ class Builder {
   int generate(const std::string& suffix, std::vector<int64_t> shape, bool param);
 
   const Doc& doc_;
+  const WorkloadParams& given_;
+  Scope scope_;
+  // The scalars' own text, by their byte offset in the file.
+  std::unordered_map<size_t, std::string> templates_;
   Graph g_;
   std::unordered_map<std::string, int> ids_;
   std::unordered_map<std::string, Declared> declared_;
@@ -476,22 +532,136 @@ void Builder::add_op(const YAML::Node& y) {
   g_.nodes.push_back(std::move(n));
 }
 
+void Builder::read_params(const Map& top) {
+  const std::vector<ParamDecl> decls = param_decls(doc_, top);
+  for (const auto& [name, value] : given_) {
+    bool known = false;
+    for (const ParamDecl& d : decls) known = known || d.name == name;
+    if (known) continue;
+    std::vector<std::string> names;
+    for (const ParamDecl& d : decls) names.push_back(d.name);
+    throw Error(fmt::format("--param {}: workload '{}' ({}) has no param '{}'; {}", name, g_.name,
+                            doc_.file(), name,
+                            names.empty() ? std::string("it has no params")
+                                          : fmt::format("its params: {}", fmt::join(names, ", "))));
+  }
+  for (const ParamDecl& d : decls) {
+    auto it = given_.find(d.name);
+    std::string value;
+    if (it != given_.end()) {
+      value = it->second;
+    } else {
+      try {
+        value = substitute(d.default_value, scope_);
+      } catch (const Error& e) {
+        doc_.fail(d.where, fmt::format("param '{}': {}", d.name, e.what()));
+      }
+    }
+    scope_[d.name] = value;
+    g_.params.emplace_back(d.name, value);
+  }
+}
+
+void Builder::remember_templates(const YAML::Node& n) {
+  if (n.IsScalar()) {
+    if (n.Scalar().find('$') != std::string::npos) templates_[n.Mark().pos] = n.Scalar();
+  } else if (n.IsSequence()) {
+    for (const YAML::Node& c : n) remember_templates(c);
+  } else if (n.IsMap()) {
+    for (const auto& kv : n) remember_templates(kv.second);
+  }
+}
+
+void Builder::fill(const YAML::Node& n) {
+  if (n.IsScalar()) {
+    auto it = templates_.find(n.Mark().pos);
+    if (it == templates_.end()) return;
+    std::string value;
+    try {
+      value = substitute(it->second, scope_);
+    } catch (const Error& e) {
+      doc_.fail(n, fmt::format("'{}': {}", it->second, e.what()));
+    }
+    YAML::Node target = n;  // a handle to the same node: its text changes, its place stays
+    target = value;
+  } else if (n.IsSequence()) {
+    for (const YAML::Node& c : n) fill(c);
+  } else if (n.IsMap()) {
+    for (const auto& kv : n) fill(kv.second);
+  }
+}
+
+void Builder::add_ops(const YAML::Node& ops) {
+  for (const YAML::Node& y : ops) {
+    if (g_.nodes.size() >= kMaxOps)
+      doc_.fail(y, fmt::format("the workload has more than {} ops (repeats expanded)", kMaxOps));
+    if (y.IsMap() && y["repeat"]) {
+      add_repeat(y);
+    } else {
+      fill(y);
+      add_op(y);
+    }
+  }
+}
+
+void Builder::add_repeat(const YAML::Node& y) {
+  Map m(doc_, y, "repeat");
+  m.allow({"repeat", "var", "ops"});
+  fill(m.value("repeat"));
+  const int64_t count = m.integer("repeat", 0);
+  std::string var = "i";
+  if (m.has("var")) {
+    fill(m.value("var"));
+    var = m.str("var");
+    if (!is_identifier(var))
+      doc_.fail(m.value("var"), fmt::format("repeat: var '{}' is not a name (a letter or '_', then "
+                                            "letters, digits and '_')",
+                                            var));
+  }
+  if (scope_.count(var))
+    doc_.fail(
+        m.has("var") ? m.value("var") : y,
+        fmt::format("repeat: '{}' is already a name here (a param or the variable of a repeat "
+                    "around this one); give this repeat another `var`",
+                    var));
+  const YAML::Node body = m.value("ops");
+  if (!body.IsSequence() || body.size() == 0)
+    doc_.fail(body, "repeat: 'ops' must be a non-empty list of ops");
+  for (int64_t k = 0; k < count; ++k) {
+    scope_[var] = std::to_string(k);
+    add_ops(body);
+  }
+  scope_.erase(var);
+}
+
 Graph Builder::build(const YAML::Node& root) {
   Map top(doc_, root, "workload");
-  top.allow({"name", "description", "inputs", "ops"});
+  top.allow(kTopKeys);
+  remember_templates(root);
   g_.file = doc_.file();
   g_.name = top.str("name");
-  if (top.has("description")) top.str("description");
+  read_params(top);
+  fill(top.value("name"));
+  g_.name = top.str("name");
+  for (const char* text : {"description", "source"})
+    if (top.has(text)) {
+      fill(top.value(text));
+      top.str(text);
+    }
   if (top.has("inputs")) {
     YAML::Node ins = top.value("inputs");
     if (!ins.IsSequence())
       doc_.fail(ins, "workload: 'inputs' must be a list of {name, shape, dtype}");
-    for (const YAML::Node& i : ins) declare_input(i);
+    for (const YAML::Node& i : ins) {
+      fill(i);
+      declare_input(i);
+    }
   }
   YAML::Node ops = top.value("ops");
   if (!ops.IsSequence() || ops.size() == 0)
     doc_.fail(ops, "workload: 'ops' must be a non-empty list of ops");
-  for (const YAML::Node& op : ops) add_op(op);
+  add_ops(ops);
+  if (g_.nodes.empty()) doc_.fail(ops, "workload: its repeats leave no op");
 
   for (const std::string& name : declared_order_)
     if (!declared_.at(name).used)
@@ -508,21 +678,35 @@ Graph Builder::build(const YAML::Node& root) {
 
 }  // namespace
 
-Graph parse_workload(const std::string& text, const std::string& name) {
+Graph parse_workload(const std::string& text, const std::string& name,
+                     const WorkloadParams& params) {
   const Doc doc(text, name);
   if (!doc.root().IsMap())
     throw Error(SourceLoc{name, 0, 0},
                 "expected a workload: a mapping with keys name, ops (and optionally description, "
                 "inputs)");
-  return Builder(doc).build(doc.root());
+  return Builder(doc, params).build(doc.root());
 }
 
-Graph load_workload(const std::string& path) {
+Graph load_workload(const std::string& path, const WorkloadParams& params) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(SourceLoc{path, 0, 0}, "cannot open the workload file");
   std::ostringstream text;
   text << in.rdbuf();
-  return parse_workload(text.str(), path);
+  return parse_workload(text.str(), path, params);
+}
+
+WorkloadInfo workload_info(const std::string& path) {
+  const Doc doc = Doc::load(path);
+  const Map top(doc, doc.root(), "workload");
+  top.allow(kTopKeys);
+  WorkloadInfo info;
+  info.name = top.str("name");
+  if (top.has("description")) info.description = top.str("description");
+  if (top.has("source")) info.source = top.str("source");
+  for (const ParamDecl& d : param_decls(doc, top))
+    info.params.push_back({d.name, d.default_value, d.doc});
+  return info;
 }
 
 }  // namespace xpusim::compiler

@@ -404,7 +404,8 @@ void verify(const Graph& g) {
 
 namespace {
 
-// A name as a YAML scalar: plain when that reads back unchanged, double-quoted otherwise.
+// A name as a YAML scalar: plain when that reads back unchanged, double-quoted otherwise
+// (with "$" doubled, as workloads read "$" as a parameter).
 std::string yaml_name(const std::string& s) {
   bool plain = !s.empty() && (std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_');
   for (char ch : s)
@@ -420,6 +421,7 @@ std::string yaml_name(const std::string& s) {
   std::string q = "\"";
   for (char ch : s) {
     if (ch == '"' || ch == '\\') q += '\\';
+    if (ch == '$') q += '$';  // "$$" reads back as "$" (docs/workloads.md, "Parameters")
     q += ch;
   }
   return q + "\"";

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "models/core/dtype.h"
@@ -98,6 +99,8 @@ struct Graph {
   std::vector<Node> nodes;          // in a topological order
   std::vector<int> inputs;          // graph inputs (activations fed from outside)
   std::vector<int> outputs;         // tensors no node consumes
+  // The workload's params with the values this graph was built with, in declaration order.
+  std::vector<std::pair<std::string, std::string>> params;
 
   const TensorInfo& tensor(int id) const { return tensors.at(id); }
 };

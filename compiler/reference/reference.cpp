@@ -21,7 +21,9 @@
 //   accumulated in fp32 (double here) and rounded to bf16.
 // - Generated data (initial_values): graph inputs and weights by random_tensor with seed
 //   seed * 1000003 + tensor id; layernorm / rmsnorm gamma = 1 + 0.25 u and beta = 0.25 u,
-//   u uniform in [-1, 1], so normalised values keep their scale.
+//   u uniform in [-1, 1], so normalised values keep their scale; the float weights of gemm,
+//   matmul and conv2d are u * sqrt(3 / Kred) (variance 1 / Kred, Kred the reduction length), so
+//   a layer keeps its input's scale and a deep network's values neither overflow nor vanish.
 #include "compiler/reference/reference.h"
 
 #include <fmt/format.h>
@@ -343,9 +345,27 @@ std::vector<Tensor> initial_values(const Graph& g, uint64_t seed) {
     if (info.is_param || generated[t])
       values[t] = random_tensor(info.shape, info.dtype, seed * 1000003u + t);
   }
-  // Norm parameters: gamma near 1 and beta near 0 (see the comment at the top), each
-  // rescaled once even if several nodes share it.
+  // Norm parameters: gamma near 1 and beta near 0, float weights scaled by their reduction
+  // length (see the comment at the top), each rescaled once even if several nodes share it.
   for (const Node& n : g.nodes) {
+    const bool weighted =
+        n.kind == OpKind::gemm || n.kind == OpKind::matmul || n.kind == OpKind::conv2d;
+    if (weighted && n.inputs.size() > 1) {
+      const size_t id = size_t(n.inputs[1]);
+      const TensorInfo& w = g.tensors[id];
+      if (!w.is_param || rescaled[id] || w.dtype == DType::int8) continue;
+      rescaled[id] = true;
+      // The reduction length: gemm's K of (K,N), matmul's K of (b,K,N), conv2d's C/groups*R*S
+      // of (K,C/groups,R,S).
+      const int64_t kred = n.kind == OpKind::gemm ? w.shape.at(0)
+                           : n.kind == OpKind::matmul
+                               ? w.shape.at(1)
+                               : w.shape.at(1) * w.shape.at(2) * w.shape.at(3);
+      const double scale = std::sqrt(3.0 / double(kred));
+      Tensor& p = values.at(id);
+      for (int64_t e = 0; e < p.elements(); ++e) p.set(e, scale * p.get(e));
+      continue;
+    }
     if (n.kind != OpKind::layernorm && n.kind != OpKind::rmsnorm) continue;
     for (size_t i = 1; i < n.inputs.size(); ++i) {
       const size_t id = size_t(n.inputs[i]);

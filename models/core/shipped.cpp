@@ -13,7 +13,8 @@ std::string shipped_dir(const std::string& what) {
     const fs::path installed = exe.parent_path() / XPUSIM_INSTALLED_SHARE_DIR / what;
     if (fs::is_directory(installed, ec)) return installed.lexically_normal().string();
   }
-  return (fs::path(XPUSIM_SOURCE_DIR) / (what == "labs" ? "docs/labs" : what)).string();
+  const std::string source = what == "labs" ? "docs/labs" : what == "zoo" ? "workloads/zoo" : what;
+  return (fs::path(XPUSIM_SOURCE_DIR) / source).string();
 }
 
 }  // namespace xpusim

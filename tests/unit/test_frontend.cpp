@@ -442,7 +442,7 @@ TEST_CASE("bad workloads give file:line and what was expected", "[unit]") {
                Catch::Contains("bad.yaml:2:") && Catch::Contains("'ops' must be a non-empty list"));
     CHECK_THAT(error_of("name: bad\nopz: []\n"),
                Catch::Contains("bad.yaml:2:") && Catch::Contains("unknown key 'opz'") &&
-                   Catch::Contains("allowed keys: name, description, inputs, ops"));
+                   Catch::Contains("allowed keys: name, description, source, params, inputs, ops"));
     CHECK_THAT(error_of("ops:\n  - {name: r, op: relu, shape: [4]}\n"),
                Catch::Contains("bad.yaml:1:") && Catch::Contains("missing required key 'name'"));
     CHECK_THAT(error_of("name: bad\nname: again\nops: []\n"),

@@ -1,0 +1,48 @@
+// The model zoo (workloads/zoo/) with values checked: every model at a small size (the params
+// below keep each run to seconds) on a preset of each family that compiles workloads.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "tests/support.h"
+
+using namespace xpusim::test;
+using Catch::Matchers::Contains;
+
+namespace {
+
+// Per model, the params of its small size. Every model of the zoo needs an entry.
+const std::map<std::string, std::vector<std::string>> kSmall = {
+    {"resnet-50", {"image=32"}},
+};
+
+void run_zoo_on(const std::string& arch) {
+  const std::filesystem::path zoo = std::string(XPUSIM_SOURCE_DIR) + "/workloads/zoo";
+  const std::string out = temp_dir("zoo-" + arch);
+  for (const auto& e : std::filesystem::directory_iterator(zoo)) {
+    if (e.path().extension() != ".yaml") continue;
+    const std::string model = e.path().stem().string();
+    INFO(model);
+    REQUIRE(kSmall.count(model) == 1);
+    std::vector<std::string> args = {"run",   "--arch",         arch, "--workload", model,
+                                     "--out", out + "/" + model};
+    for (const std::string& p : kSmall.at(model)) args.insert(args.end(), {"--param", p});
+    const Cli r = run_cli(args);
+    INFO(r.output);
+    CHECK(r.status == 0);
+    CHECK_THAT(r.output, Contains("functional check: passed"));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("zoo: every model, values checked, on the TPU v4 chip", "[golden]") {
+  run_zoo_on("tpu_v4");
+}
+
+TEST_CASE("zoo: every model, values checked, on the Ascend 910B", "[golden]") {
+  run_zoo_on("ascend910b");
+}

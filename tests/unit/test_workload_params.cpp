@@ -1,0 +1,213 @@
+// Workload params, `$` substitution and repeats (compiler/ir/params.h, the frontend), the model
+// zoo's files, and the command line that names them (--workload NAME, --param, xpusim zoo).
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+
+#include "compiler/ir/frontend.h"
+#include "compiler/ir/params.h"
+#include "models/core/error.h"
+#include "tests/support.h"
+
+using namespace xpusim;
+using namespace xpusim::compiler;
+using namespace xpusim::test;
+using Catch::Matchers::Contains;
+
+namespace {
+
+// The message of the Error that parsing `text` as "w.yaml" throws.
+std::string workload_error(const std::string& text, const WorkloadParams& params = {}) {
+  return error_of([&] { parse_workload(text, "w.yaml", params); });
+}
+
+const TensorInfo& tensor_named(const Graph& g, const std::string& name) {
+  for (const TensorInfo& t : g.tensors)
+    if (t.name == name) return t;
+  throw std::runtime_error("no tensor " + name);
+}
+
+const char* const kStack = R"(name: stack-$layers
+params:
+  layers: 3
+  hidden: {default: 16, doc: the width}
+  ffn: $(4 * hidden)
+  dtype: bf16
+inputs:
+  - {name: h0, shape: [8, $hidden], dtype: $dtype}
+ops:
+  - repeat: $layers
+    ops:
+      - {name: l$i.up, op: gemm, inputs: [h$i], N: $ffn}
+      - {name: l$i.act, op: gelu, inputs: [l$i.up.out]}
+      - {name: l$i.down, op: gemm, inputs: [l$i.act.out], N: $hidden, output: h$(i + 1)}
+  - {name: head, op: softmax, inputs: [h$layers]}
+)";
+
+}  // namespace
+
+TEST_CASE("params: defaults, values given, defaults that use earlier params", "[unit]") {
+  const Graph g = parse_workload(kStack, "w.yaml");
+  CHECK(g.name == "stack-3");
+  REQUIRE(g.params.size() == 4);
+  CHECK(g.params[2] == std::make_pair(std::string("ffn"), std::string("64")));
+  CHECK(g.nodes.size() == 10);
+  CHECK(tensor_named(g, "l2.up.out").shape == std::vector<int64_t>{8, 64});
+  CHECK(tensor_named(g, "h3").shape == std::vector<int64_t>{8, 16});
+  CHECK(g.nodes.back().name == "head");
+
+  const Graph h = parse_workload(kStack, "w.yaml", {{"layers", "5"}, {"hidden", "32"}});
+  CHECK(h.nodes.size() == 16);
+  // ffn's default follows hidden; a value given is taken as written.
+  CHECK(tensor_named(h, "l4.up.out").shape == std::vector<int64_t>{8, 128});
+  CHECK(tensor_named(h, "h0").dtype == DType::bf16);
+  const Graph f = parse_workload(kStack, "w.yaml", {{"dtype", "fp16"}, {"ffn", "24"}});
+  CHECK(tensor_named(f, "h0").dtype == DType::fp16);
+  CHECK(tensor_named(f, "l0.up.out").shape == std::vector<int64_t>{8, 24});
+}
+
+TEST_CASE("params: nested repeats, expressions and '$$'", "[unit]") {
+  const Graph g = parse_workload(R"(name: nest
+ops:
+  - repeat: 2
+    var: a
+    ops:
+      - repeat: 3
+        var: b
+        ops:
+          - {name: "r$a.$b.$$", op: relu, shape: [$(a * 3 + b + 1), $((7 - 1) / 2 % 4)]}
+)",
+                                 "w.yaml");
+  REQUIRE(g.nodes.size() == 6);
+  CHECK(g.nodes[4].name == "r1.1.$");
+  CHECK(tensor_named(g, "r1.2.$.out").shape == std::vector<int64_t>{6, 3});
+  // The printed form doubles the '$' and loads back the same.
+  const Graph back = parse_workload(to_yaml(g), "printed.yaml");
+  CHECK(back.nodes[4].name == "r1.1.$");
+  CHECK(to_yaml(back) == to_yaml(g));
+}
+
+TEST_CASE("params: every mistake is an error at its place", "[unit]") {
+  auto relu = [](const std::string& shape) {
+    return "name: w\nparams: {n: 4, t: bf16}\nops:\n  - {name: r, op: relu, shape: [" + shape +
+           "]}\n";
+  };
+  CHECK_THAT(workload_error(relu("$m")),
+             Contains("w.yaml:4:") && Contains("unknown name 'm'") && Contains("known: n, t"));
+  CHECK_THAT(workload_error(relu("$(t + 1)")), Contains("'t' is 'bf16', not an integer"));
+  CHECK_THAT(workload_error(relu("$(n / 3)")), Contains("4 / 3 is not a whole number"));
+  CHECK_THAT(workload_error(relu("$(n % 0)")), Contains("division by zero"));
+  CHECK_THAT(workload_error(relu("$(n * 9223372036854775807)")), Contains("overflows"));
+  CHECK_THAT(workload_error(relu("$(n + )")), Contains("a number, a name or '('"));
+  CHECK_THAT(workload_error(relu("$(n")), Contains("no matching ')'"));
+  CHECK_THAT(workload_error(relu("$ n")), Contains("a '$' must be followed by"));
+  CHECK_THAT(workload_error(relu("$(" + std::string(100, '(') + "1" + std::string(100, ')') + ")")),
+             Contains("nested parentheses"));
+  // A size that substitutes to nonsense is refused by the op's own check, at the same place.
+  CHECK_THAT(workload_error(relu("$(n - 4)")), Contains("w.yaml:4:") && Contains("'shape'"));
+
+  CHECK_THAT(workload_error(relu("4"), {{"m", "1"}}),
+             Contains("--param m") && Contains("has no param 'm'") && Contains("its params: n, t"));
+  CHECK_THAT(workload_error("name: w\nparams: {2x: 1}\nops: [{name: r, op: relu, shape: [4]}]\n"),
+             Contains("w.yaml:2:") && Contains("'2x' is not a name"));
+  CHECK_THAT(
+      workload_error("name: w\nparams: {n: {doc: x}}\nops: [{name: r, op: relu, shape: [4]}]\n"),
+      Contains("missing required key 'default'"));
+  CHECK_THAT(workload_error("name: w\nparams: {n: $m}\nops: [{name: r, op: relu, shape: [4]}]\n"),
+             Contains("w.yaml:2:") && Contains("param 'n'") && Contains("unknown name 'm'"));
+
+  const std::string loop = "name: w\nparams: {n: 2}\nops:\n  - repeat: ";
+  CHECK_THAT(workload_error(loop + "-1\n    ops: [{name: r, op: relu, shape: [4]}]\n"),
+             Contains("w.yaml:4:") && Contains("'repeat'"));
+  CHECK_THAT(workload_error(loop + "2\n    var: n\n    ops: [{name: r$n, op: relu, shape: [4]}]\n"),
+             Contains("w.yaml:5:") && Contains("'n' is already a name here"));
+  CHECK_THAT(workload_error(loop + "2\n    ops: []\n"), Contains("'ops' must be a non-empty list"));
+  CHECK_THAT(workload_error(loop + "2\n    opz: [{name: r, op: relu, shape: [4]}]\n"),
+             Contains("unknown key 'opz'") && Contains("allowed keys: repeat, var, ops"));
+  // Names are still checked once expanded: the same name in every iteration.
+  CHECK_THAT(workload_error(loop + "2\n    ops: [{name: r, op: relu, shape: [4]}]\n"),
+             Contains("op name 'r' is already used"));
+  CHECK_THAT(workload_error(loop + "0\n    ops: [{name: r, op: relu, shape: [4]}]\n"),
+             Contains("its repeats leave no op"));
+  CHECK_THAT(workload_error(loop + "1000000\n    ops: [{name: r$i, op: relu, shape: [4]}]\n"),
+             Contains("more than 100000 ops"));
+}
+
+TEST_CASE("params: --param options", "[unit]") {
+  const WorkloadParams p = parse_param_options({"batch=8", "dtype=int8"});
+  CHECK(p.at("batch") == "8");
+  CHECK(p.at("dtype") == "int8");
+  CHECK_THROWS_WITH(parse_param_options({"batch"}), Contains("NAME=VALUE"));
+  CHECK_THROWS_WITH(parse_param_options({"batch="}), Contains("NAME=VALUE"));
+  CHECK_THROWS_WITH(parse_param_options({"1b=2"}), Contains("NAME=VALUE"));
+  CHECK_THROWS_WITH(parse_param_options({"b=1", "b=2"}), Contains("--param b is given twice"));
+}
+
+TEST_CASE("zoo: every model loads with its defaults and says what it is", "[unit]") {
+  const std::filesystem::path zoo = std::string(XPUSIM_SOURCE_DIR) + "/workloads/zoo";
+  size_t models = 0;
+  for (const auto& e : std::filesystem::directory_iterator(zoo)) {
+    if (e.path().extension() != ".yaml") continue;
+    INFO(e.path().string());
+    ++models;
+    const WorkloadInfo info = workload_info(e.path().string());
+    CHECK(info.name == e.path().stem().string());
+    CHECK(!info.description.empty());
+    CHECK(!info.source.empty());
+    const Graph g = load_workload(e.path().string());
+    CHECK(g.params.size() == info.params.size());
+  }
+  CHECK(models >= 1);
+}
+
+TEST_CASE("zoo: ResNet-50 has the published size", "[unit]") {
+  const std::string file = std::string(XPUSIM_SOURCE_DIR) + "/workloads/zoo/resnet-50.yaml";
+  const Graph g = load_workload(file);
+  int64_t macs = 0, weights = 0, convs = 0;
+  for (const Node& n : g.nodes) {
+    macs += node_macs(g, n);
+    convs += n.kind == OpKind::conv2d;
+  }
+  for (const TensorInfo& t : g.tensors)
+    if (t.is_param) {
+      int64_t e = 1;
+      for (int64_t d : t.shape) e *= d;
+      weights += e;
+    }
+  // 53 convolutions (49 + 4 projections) and the classifier; torchvision documents 4.09 G
+  // multiply-adds and 25.6 M parameters (with batch-norm and bias terms, which are folded here).
+  CHECK(convs == 53);
+  CHECK(macs > 4.05e9);
+  CHECK(macs < 4.12e9);
+  CHECK(weights > 25.4e6);
+  CHECK(weights < 25.6e6);
+  // A batch of 8 multiplies the work by 8; a 64x64 image keeps the weights.
+  const Graph b8 = load_workload(file, {{"batch", "8"}, {"image", "64"}});
+  CHECK(tensor_named(b8, "logits").shape == std::vector<int64_t>{8, 1000});
+  CHECK_THAT(error_of([&] {
+               load_workload(file, {{"image", "100"}});
+             }),
+             Contains("100 / 32 is not a whole number"));
+}
+
+TEST_CASE("zoo: run by name with params, and xpusim zoo lists the models", "[unit]") {
+  const std::string out = temp_dir("zoo-run") + "/r";
+  const Cli r = run_cli({"run", "--arch", "tpu_lab", "--workload", "resnet-50", "--param",
+                         "image=32", "--param", "dtype=int8", "--no-functional", "--out", out});
+  INFO(r.output);
+  CHECK(r.status == 0);
+  CHECK_THAT(r.output, Contains("resnet-50 (batch=1, image=32, dtype=int8) on tpu_lab"));
+  const Cli bad = run_cli({"run", "--arch", "tpu_lab", "--workload", "resnet-50", "--param",
+                           "batchsize=2", "--out", out + "2"});
+  CHECK(bad.status == 1);
+  CHECK_THAT(bad.output, Contains("has no param 'batchsize'") && Contains("its params: batch"));
+  const Cli none = run_cli({"run", "--arch", "tpu_lab", "--workload", "resnet-5000"});
+  CHECK(none.status == 1);
+  CHECK_THAT(none.output, Contains("no model of that name in the zoo"));
+  const Cli zoo = run_cli({"zoo"});
+  CHECK(zoo.status == 0);
+  CHECK_THAT(zoo.output,
+             Contains("resnet-50") && Contains("--param batch=1") && Contains("source: He et al."));
+}
