@@ -46,6 +46,7 @@ struct RunArgs {
   std::string arch, workload, program, out;
   std::vector<std::string> sets, dump_after, load, save, params;
   bool trace = false, no_functional = false, force = false, rtl = false, quiet = false;
+  bool progress_lines = false;
   std::string max_cycles, max_instructions;
   uint64_t seed = 1;
   std::string vcd, vcd_range;
@@ -148,6 +149,7 @@ int cmd_run(const RunArgs& a) {
   opt.dump_after = a.dump_after;
   opt.dump = &std::cout;
   opt.progress = !a.quiet && isatty(STDERR_FILENO);
+  opt.progress_lines = a.progress_lines;
 
   const RunResult r = a.workload.empty()
                           ? driver::run_program(cfg, read_file(a.program), a.program, opt)
@@ -260,6 +262,9 @@ int sc_main(int argc, char* argv[]) {
                   "stop with an error after this many executed instructions "
                   "(limits.max_instructions)");
   run->add_flag("--quiet", ra.quiet, "no progress line on the terminal");
+  run->add_flag("--progress-lines", ra.progress_lines,
+                "a line on stderr as each layer starts, for a program that follows the run "
+                "(xpusim compare)");
   run->add_flag("--force", ra.force,
                 "write into a non-empty --out folder that xpusim did not make");
 

@@ -114,7 +114,8 @@ Result run(const Command& command) {
 }
 
 std::vector<Result> run_all(const std::vector<Command>& commands, unsigned jobs,
-                            const std::function<void(size_t, const Result&)>& done) {
+                            const std::function<void(size_t, const Result&)>& done,
+                            const std::function<void()>& poll) {
   struct Running {
     size_t index;
     bp::child child;
@@ -147,6 +148,7 @@ std::vector<Result> run_all(const std::vector<Command>& commands, unsigned jobs,
       ended_one = true;
       done(i, results[i]);
     }
+    if (poll) poll();
     if (!ended_one) std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   return results;

@@ -37,11 +37,13 @@ std::string failure(const Command& command, const Result& result);
 Result run(const Command& command);
 
 // Runs every command (each with a log), at most `jobs` at once, and returns their results in
-// order. `done(i, result)` is called in this thread as command i ends. When a command cannot be
-// started or `done` throws, no more are started, the running ones are killed and the exception
-// is passed on.
+// order. `done(i, result)` is called in this thread as command i ends, and `poll()` (when given)
+// every few milliseconds while any runs, for instance to follow their logs. When a command cannot
+// be started or a callback throws, no more are started, the running ones are killed and the
+// exception is passed on.
 std::vector<Result> run_all(const std::vector<Command>& commands, unsigned jobs,
-                            const std::function<void(size_t, const Result&)>& done);
+                            const std::function<void(size_t, const Result&)>& done,
+                            const std::function<void()>& poll = nullptr);
 
 // The number of CPUs this process may use (at least 1): the default number of jobs.
 unsigned cpu_count();

@@ -16,6 +16,7 @@
 #include "driver/driver.h"
 #include "driver/results.h"
 #include "models/core/config.h"
+#include "models/core/limits.h"
 #include "models/core/machine.h"
 #include "models/core/names.h"
 #include "models/core/shipped.h"
@@ -181,6 +182,48 @@ std::string fill(const std::string& page,
   out.append(page, from, std::string::npos);
   return out;
 }
+
+// Follows the children's logs and prints each progress line of theirs (Progress's `lines` form,
+// models/core/limits.h) as "  tpu_v4: layer 3/88 conv1, cycle 0" as it appears.
+class LayerLines {
+ public:
+  LayerLines(const std::vector<child::Command>& runs, const std::vector<std::string>& names)
+      : runs_(runs), names_(names), read_(runs.size(), 0), partial_(runs.size()) {}
+
+  // Every tenth of a second: the new lines of every log.
+  void poll() {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_ < std::chrono::milliseconds(100)) return;
+    last_ = now;
+    for (size_t i = 0; i < runs_.size(); ++i) follow(i);
+  }
+
+  // The new lines of run i's log.
+  void follow(size_t i) {
+    std::ifstream in(runs_[i].log, std::ios::binary);
+    if (!in) return;  // not started yet
+    in.seekg(std::streamoff(read_[i]));
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    read_[i] += text.size();
+    text = partial_[i] + text;
+    size_t from = 0;
+    for (size_t nl; (nl = text.find('\n', from)) != std::string::npos; from = nl + 1) {
+      const std::string line = text.substr(from, nl - from);
+      if (line.rfind(kProgressLine, 0) == 0)
+        std::cout << fmt::format("  {}: layer {}\n", names_[i],
+                                 line.substr(std::string(kProgressLine).size()));
+    }
+    partial_[i] = text.substr(from);
+    std::cout.flush();
+  }
+
+ private:
+  const std::vector<child::Command>& runs_;
+  const std::vector<std::string>& names_;
+  std::vector<size_t> read_;
+  std::vector<std::string> partial_;
+  std::chrono::steady_clock::time_point last_{};
+};
 
 std::string us(double seconds) {
   return fmt::format("{:.4g}", seconds * 1e6);
@@ -417,11 +460,11 @@ bool run(const Options& o) {
   const std::string exe = child::self_path();
   std::vector<child::Command> runs;
   for (const ArchConfig& c : cfgs) {
-    child::Command cmd{
-        {exe, "run", "--arch", o.archs[runs.size()], "--workload", workload_path, "--out",
-         (fs::path(out) / "runs" / c.name).string(), "--seed", std::to_string(o.seed), "--quiet"},
-        "",
-        (tmp.path() / (c.name + ".log")).string()};
+    child::Command cmd{{exe, "run", "--arch", o.archs[runs.size()], "--workload", workload_path,
+                        "--out", (fs::path(out) / "runs" / c.name).string(), "--seed",
+                        std::to_string(o.seed), "--quiet", "--progress-lines"},
+                       "",
+                       (tmp.path() / (c.name + ".log")).string()};
     if (!o.functional) cmd.argv.push_back("--no-functional");
     for (const std::string& p : o.params) cmd.argv.insert(cmd.argv.end(), {"--param", p});
     runs.push_back(std::move(cmd));
@@ -435,23 +478,30 @@ bool run(const Options& o) {
   size_t finished = 0;
   bool check_failed = false;
   const auto start = std::chrono::steady_clock::now();
-  child::run_all(runs, jobs, [&](size_t i, const child::Result& r) {
-    const fs::path stats_file = fs::path(out) / "runs" / cfgs[i].name / "stats.json";
-    // Exit status 3: the run completed but its values differ from the reference (reported).
-    if (!(r.ok() || (r.signal == 0 && r.code == 3 && fs::exists(stats_file))))
-      throw Error("compare: simulating " + o.archs[i] + " " + child::failure(runs[i], r));
-    const nlohmann::json stats = nlohmann::json::parse(std::ifstream(stats_file));
-    entries[i] = arch_entry(stats, cfgs[i].description, "runs/" + cfgs[i].name);
-    const std::string check = entries[i]["functional_check"].get<std::string>();
-    check_failed = check_failed || check == "failed";
-    const double wall =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::cout << fmt::format(
-        "  [{}/{}] {}: {} cycles, {} us, {} layers, check {} (after {:.1f} s)\n", ++finished,
-        cfgs.size(), cfgs[i].name, entries[i]["total_cycles"].get<uint64_t>(),
-        us(entries[i]["seconds"].get<double>()), entries[i]["layers"].size(), check, wall);
-    std::cout.flush();
-  });
+  std::vector<std::string> names;
+  for (const ArchConfig& c : cfgs) names.push_back(c.name);
+  LayerLines layer_lines(runs, names);
+  child::run_all(
+      runs, jobs,
+      [&](size_t i, const child::Result& r) {
+        layer_lines.follow(i);
+        const fs::path stats_file = fs::path(out) / "runs" / cfgs[i].name / "stats.json";
+        // Exit status 3: the run completed but its values differ from the reference (reported).
+        if (!(r.ok() || (r.signal == 0 && r.code == 3 && fs::exists(stats_file))))
+          throw Error("compare: simulating " + o.archs[i] + " " + child::failure(runs[i], r));
+        const nlohmann::json stats = nlohmann::json::parse(std::ifstream(stats_file));
+        entries[i] = arch_entry(stats, cfgs[i].description, "runs/" + cfgs[i].name);
+        const std::string check = entries[i]["functional_check"].get<std::string>();
+        check_failed = check_failed || check == "failed";
+        const double wall =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        std::cout << fmt::format(
+            "  [{}/{}] {}: {} cycles, {} us, {} layers, check {} (after {:.1f} s)\n", ++finished,
+            cfgs.size(), cfgs[i].name, entries[i]["total_cycles"].get<uint64_t>(),
+            us(entries[i]["seconds"].get<double>()), entries[i]["layers"].size(), check, wall);
+        std::cout.flush();
+      },
+      [&] { layer_lines.poll(); });
 
   ojson results;
   results["schema"] = 1;

@@ -114,6 +114,7 @@ MachineOptions machine_options(const std::string& source, const RunOptions& opt)
   m.trace = opt.trace;
   m.trace_path = opt.trace_path;
   m.progress = opt.progress;
+  m.progress_lines = opt.progress_lines;
   return m;
 }
 

@@ -33,6 +33,7 @@ struct RunOptions {
   std::vector<std::string> dump_after;   // print the IR after these passes
   std::ostream* dump = nullptr;          // where dumps go
   bool progress = false;                 // a progress line on stderr while the run is long
+  bool progress_lines = false;           // instead, a line per layer (models/core/limits.h)
   compiler::WorkloadParams params;       // values of the workload's params (--param)
   std::vector<MemoryRegion> load, save;  // --program runs: memory in from files, out to files
 };

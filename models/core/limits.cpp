@@ -31,8 +31,9 @@ void RunLimits::exceeded(bool cycles, const std::string& where) const {
       cycles ? "max_cycles" : "max_instructions", cycles ? "--max-cycles" : "--max-instructions"));
 }
 
-Progress::Progress(bool enabled, std::vector<std::string> layers)
-    : enabled_(enabled),
+Progress::Progress(bool enabled, std::vector<std::string> layers, bool lines)
+    : enabled_(enabled && !lines),
+      lines_(lines),
       layers_(std::move(layers)),
       start_(std::chrono::steady_clock::now()),
       last_(start_) {}
@@ -42,6 +43,14 @@ Progress::~Progress() {
 }
 
 void Progress::tick(uint64_t cycle, int layer) {
+  if (lines_ && layer > last_layer_ && size_t(layer) < layers_.size()) {
+    last_layer_ = layer;
+    std::fputs(fmt::format("{}{}/{} {}, cycle {}\n", kProgressLine, layer + 1, layers_.size(),
+                           layers_[size_t(layer)], cycle)
+                   .c_str(),
+               stderr);
+    std::fflush(stderr);
+  }
   if (!enabled_ || ++calls_ % 1024 != 0) return;
   const auto now = std::chrono::steady_clock::now();
   if (now - last_ < std::chrono::milliseconds(500)) return;

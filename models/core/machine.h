@@ -31,6 +31,7 @@ struct MachineOptions {
   bool trace = false;               // record a Perfetto timeline
   std::string trace_path;           // where to write it (when trace)
   bool progress = false;            // show a progress line on stderr (models/core/limits.h)
+  bool progress_lines = false;      // instead, a line per layer on stderr (Progress's `lines`)
   std::vector<std::string> layers;  // the layers' names, for the progress line
 };
 

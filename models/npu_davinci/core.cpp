@@ -218,6 +218,7 @@ void AiCore::scalar_thread() {
               "{}: more than {} instructions executed (limits.max_instructions; raise it with "
               "--max-instructions) at {}",
               file_, chip_.max_instructions, who(int(pc))));
+        chip_.progress.tick(t, code[pc].layer);
         if (t > chip_.max_cycles)
           throw Error(
               fmt::format("{}: more than {} cycles simulated (limits.max_cycles; raise it with "

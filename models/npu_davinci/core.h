@@ -25,6 +25,7 @@
 #include "models/core/arbiter.h"
 #include "models/core/barrier.h"
 #include "models/core/layers.h"
+#include "models/core/limits.h"
 #include "models/core/memory.h"
 #include "models/core/memside.h"
 #include "models/core/stats.h"
@@ -51,6 +52,7 @@ class AiCore : public sc_core::sc_module {
     const uint64_t& run_cycles;  // the run's length (set when it ends), for utilizations
     std::exception_ptr& error;   // the first error of any core, which stopped the simulation
     const std::vector<std::string>& layers;  // a compiled workload's layers (instr_place)
+    Progress& progress;                      // the progress line
   };
   // Core `index` runs `blocks` (block indices, in order) of kernel k (from `file`); argument
   // values are in `args` (per parameter of k, in order).

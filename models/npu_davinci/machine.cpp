@@ -172,6 +172,7 @@ class DavinciMachine final : public Machine {
     if (p_.race_check) races = std::make_unique<RaceChecker>(cores, k.code, file, opt.layers);
     uint64_t executed = 0;
     std::exception_ptr error;  // the first error of any core
+    Progress progress(opt.progress, opt.layers, opt.progress_lines);
     const AiCore::Chip chip{arbiter,
                             memory,
                             barrier,
@@ -184,7 +185,8 @@ class DavinciMachine final : public Machine {
                             blocks,
                             cycles,
                             error,
-                            opt.layers};
+                            opt.layers,
+                            progress};
     TraceRecorder trace(opt.trace);
     std::vector<std::unique_ptr<AiCore>> ai;
     for (int c = 0; c < cores; ++c) {

@@ -59,7 +59,7 @@ class TpuMachine final : public Machine {
                          return cycles ? dram_stats.value("busy_cycles") / double(cycles) : 0.0;
                        });
     CoreBarrier barrier(p_.cores);
-    Progress progress(opt.progress, opt.layers);
+    Progress progress(opt.progress, opt.layers, opt.progress_lines);
     uint64_t executed = 0;
     const TpuCore::Chip chip{arbiter, dram_channel, barrier, progress, executed, cycles};
     // One core: its units at the top of the stats tree (as before chips had cores); several:

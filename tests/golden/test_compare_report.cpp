@@ -22,6 +22,8 @@ TEST_CASE("compare: a TPU and a DaVinci preset, the report checked in headless C
   INFO(c.output);
   REQUIRE(c.status == 0);
   CHECK_THAT(c.output, Contains("tpu_lab:") && Contains("davinci_lab:"));
+  // A line per architecture and layer, as each layer starts.
+  CHECK_THAT(c.output, Contains("  tpu_lab: layer 1/") && Contains("  davinci_lab: layer 1/"));
 
   const nlohmann::json r = nlohmann::json::parse(std::ifstream(out + "/results.json"));
   REQUIRE(r["architectures"].size() == 2);

@@ -4,7 +4,11 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "driver/compare.h"
 #include "models/core/error.h"
@@ -200,4 +204,27 @@ TEST_CASE(
   const Cli missing = run_cli({"compare", "--arch", "tpu_lab", "--workload", "no-such.yaml"});
   CHECK(missing.status == 1);
   CHECK_THAT(missing.output, Contains("no-such.yaml"));
+}
+
+TEST_CASE("run --progress-lines: a line per layer, in order, on each family", "[unit]") {
+  const std::string w =
+      std::string(XPUSIM_SOURCE_DIR) + "/workloads/examples/transformer-block.yaml";
+  for (const char* arch : {"tpu_lab", "davinci_lab"}) {
+    INFO(arch);
+    const std::string out = temp_dir(std::string("progress-") + arch) + "/r";
+    const Cli r = run_cli({"run", "--arch", arch, "--workload", w, "--no-functional",
+                           "--progress-lines", "--out", out});
+    INFO(r.output);
+    REQUIRE(r.status == 0);
+    const nlohmann::json stats = nlohmann::json::parse(std::ifstream(out + "/stats.json"));
+    const size_t layers = stats["layers"].size();
+    size_t seen = 0;
+    std::istringstream lines(r.output);
+    for (std::string line; std::getline(lines, line);)
+      if (line.rfind("xpusim-progress: layer ", 0) == 0) {
+        ++seen;
+        CHECK_THAT(line, Contains(fmt::format("layer {}/{} ", seen, layers)));
+      }
+    CHECK(seen == layers);
+  }
 }
