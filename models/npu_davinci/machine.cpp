@@ -169,7 +169,10 @@ class DavinciMachine final : public Machine {
     MemorySide memory(p_.memory_side, stats);
     CoreBarrier barrier(cores);
     std::unique_ptr<RaceChecker> races;
-    if (p_.race_check) races = std::make_unique<RaceChecker>(cores, k.code, file, opt.layers);
+    if (p_.race_check) {
+      races = std::make_unique<RaceChecker>(cores, k.code, file, opt.layers);
+      barrier.on_release([&races] { races->all_synced(); });
+    }
     uint64_t executed = 0;
     std::exception_ptr error;  // the first error of any core
     Progress progress(opt.progress, opt.layers, opt.progress_lines);

@@ -36,6 +36,10 @@ bool RaceChecker::ordered(const Who& earlier, const Who& later, const Clock& clo
   return earlier.seq < clock[size_t(earlier.pipe)];
 }
 
+void RaceChecker::all_synced() {
+  for (Table& t : tables_) t.clear();
+}
+
 void RaceChecker::split(Table& t, uint64_t at) {
   auto it = t.upper_bound(at);
   if (it == t.begin()) return;

@@ -57,6 +57,11 @@ class RaceChecker {
   // the memory and the bytes when it races with an earlier one.
   void access(const isa::davinci::Range& r, const Who& who, const Clock& clock);
 
+  // Every core has drained its pipes and met the others at a sync_all: every access recorded is
+  // ordered before every later one, so none needs to be remembered (this keeps the tables to one
+  // layer's accesses in a compiled workload, which has a sync_all between layers).
+  void all_synced();
+
  private:
   struct Entry {
     Who who;

@@ -157,6 +157,20 @@ TEST_CASE("DaVinci: a missing flag between pipes is reported as a race", "[timin
             .cli.status == 0);
 }
 
+TEST_CASE("DaVinci: a sync_all orders what came before it, and races after it are found",
+          "[timing]") {
+  // Two cores: each loads, meets the other at sync_all (which drains its pipes), and reads the
+  // loaded bytes with no flag: ordered. The checker forgets every access at the barrier; what
+  // comes after it is checked as before: the same read and write with no flag is a race.
+  const std::string load = "  copy_gm_to_ubuf ub[0], gm[x1], nburst=1, burst=8\n";
+  const std::string use = "  vadd.f16 ub[256], ub[0], ub[0], repeat=1\n";
+  CHECK(run("synced", kernel(load + "  sync_all\n" + use), 2).cli.status == 0);
+  const Run after = run("after-sync", kernel(load + "  sync_all\n" + load + use), 2);
+  CHECK(after.cli.status != 0);
+  CHECK(has(after.cli, "race on ub[0x0, 0x100)"));
+  CHECK(has(after.cli, "after-sync.s:5 (core"));
+}
+
 TEST_CASE("DaVinci: dependent vector ops need a pipe_barrier", "[timing]") {
   const std::string first = kLoad + "  vadd.f16 ub[8192], ub[0], ub[0], repeat=1\n";
   const std::string second = "  vmul.f16 ub[16384], ub[8192], ub[0], repeat=1\n";
