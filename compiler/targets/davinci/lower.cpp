@@ -206,6 +206,9 @@ class DavinciTarget final : public Target {
         const AttentionDims d = attention_dims(g, n);
         scratch_bytes = std::max(
             scratch_bytes, uint64_t(d.batch * d.heads * pad16(d.seq_q) * pad16(d.seq_kv) * 6));
+      } else if (n.kind == OpKind::transpose) {  // the identity of a transpose on the cube
+        const int64_t np = pad16(g.tensor(n.inputs[0]).shape.back());
+        scratch_bytes = std::max(scratch_bytes, uint64_t(np * np * 2));
       }
     if (scratch + scratch_bytes > uint64_t(p_.memory_bytes))
       throw Error(
@@ -244,7 +247,7 @@ class DavinciTarget final : public Target {
       else if (n.kind == OpKind::attention)
         attention(g, n, int(i), out.tensors, scratch, e);
       else if (n.kind == OpKind::reshape || n.kind == OpKind::transpose)
-        moved = copy(g, n, int(i), out.tensors, e);
+        moved = copy(g, n, int(i), out.tensors, scratch, e);
       else
         elementwise(g, n, int(i), out.tensors, e);
       if (moved && i + 1 < g.nodes.size()) e("sync_all");
@@ -1539,6 +1542,67 @@ class DavinciTarget final : public Target {
   // maps 0 to 0), split over the blocks in whole 256-byte iterations; per block, chunks through
   // two stages of UB buffers (MTE2 in, vector ops, MTE3 out). bf16, gelu and silu are computed
   // in f32 (the vector unit has no bf16 arithmetic): converted, operated on, rounded once back.
+  // A transpose that swaps the last two dims (the others in order), on the cube: per matrix,
+  // Y (N x M) = I (N x N) X^T, X given as the B of a GEMM stored transposed (attention's K
+  // path), exact (each output is one product by 1). Block 0 first writes the identity into
+  // global memory past the tensors (zeros, then a 16 x 16 identity fractal made in the UB under
+  // vector masks on each diagonal block), then every block runs the GEMM.
+  void transpose_on_cube(const Graph& g, const Node& n, int idx,
+                         const std::vector<Placement>& place, uint64_t ident, Emitter& e) const {
+    const int in = n.inputs[0], out = n.outputs[0];
+    const std::vector<int64_t>& xs = g.tensor(in).shape;
+    const size_t r = xs.size();
+    bool swap =
+        r >= 2 && n.attrs.perm[r - 1] == int64_t(r - 2) && n.attrs.perm[r - 2] == int64_t(r - 1);
+    for (size_t k = 0; k + 2 < r; ++k) swap = swap && n.attrs.perm[k] == int64_t(k);
+    const Layout &li = place[size_t(in)].layout, &lo = place[size_t(out)].layout;
+    if (!swap)
+      unsupported(n, name_,
+                  "a transpose that moves the last dim other than a swap of the last two dims "
+                  "(write it as that swap and a transpose that keeps the last dim)");
+    if (li.col_dims != 1 || li.row_dims != 1 || lo.col_dims != 1 || lo.row_dims != 1)
+      unsupported(n, name_, "a swap of the last two dims of a tensor another op reads flattened");
+    if (g.tensor(out).dtype == DType::bf16 && !p_.bf16)
+      unsupported(n, name_,
+                  "a bf16 swap of the last two dims (on the cube) where the cube has no bf16");
+    const PaddedView vi = padded_view(xs, li);
+    const int64_t mp = vi.rows_p, np = vi.cols_p;
+    const int64_t one = g.tensor(out).dtype == DType::bf16 ? 0x3F80 : 0x3C00;  // 1.0
+    const std::string L = fmt::format("n{}_", idx);
+    const int64_t zero = std::min<int64_t>(253 * 256, (p_.ub_bytes - 512) / 256 * 256);
+    const int64_t frac = zero;  // the identity fractal, after the zeros
+    e.comment(fmt::format("block 0: the {} x {} identity at gm[{:#x}]", np, np, ident));
+    e("bne x1, 0, {}ident_done", L);
+    e("vector_dup.f32 ub[0], 0, repeat={}", zero / 256 + 2);
+    e("pipe_barrier PIPE_V");
+    // The diagonal of a 16 x 16 fractal of 2-byte elements: element 17 i, in s32 element
+    // 17 i / 2 (the upper half for odd i); rows 0 to 7 in the first 256 bytes, 8 to 15 after.
+    for (int half = 0; half < 2; ++half)
+      for (int odd = 0; odd < 2; ++odd) {
+        uint64_t mask = 0;
+        for (int i = half * 8 + odd; i < half * 8 + 8; i += 2)
+          mask |= uint64_t(1) << (17 * i / 2 - 64 * half);
+        e("set_vector_mask 0x0, {:#x}", mask);
+        e("vector_dup.s32 ub[{}], {}, repeat=1", frac + 256 * half, odd ? one << 16 : one);
+      }
+    e(kFullMask);
+    e("set_flag PIPE_V, PIPE_MTE3, EVENT_ID0");
+    e("wait_flag PIPE_V, PIPE_MTE3, EVENT_ID0");
+    for (int64_t off = 0; off < np * np * 2; off += zero)
+      e("copy_ubuf_to_gm gm[{}], ub[0], nburst=1, burst={}", ident + uint64_t(off),
+        std::min(zero, np * np * 2 - off) / 32);
+    e("pipe_barrier PIPE_MTE3");
+    for (int64_t b = 0; b < np / kFractal; ++b)
+      e("copy_ubuf_to_gm gm[{}], ub[{}], nburst=16, burst=1, dst_gap={}",
+        ident + uint64_t((b * kFractal * np + b * kFractal) * 2), frac, np / kFractal - 1);
+    e("pipe_barrier PIPE_ALL");
+    e.label(L + "ident_done");
+    e("sync_all");
+    gemm(GemmSpec{&n, L + "t_", ident, place[size_t(in)].addr, place[size_t(out)].addr, np, np, mp,
+                  vi.batch, 0, mp * np * 2, np * mp * 2, 0, 1, true, false, g.tensor(out).dtype},
+         e);
+  }
+
   // A reshape or transpose; false when it moves nothing (the output lies on the input's bytes).
   // Otherwise a copy by lines: each real row of the output's padded matrices (a line) is
   // gathered by one MTE2 copy from runs of the input (one run, or runs at a fixed distance) into
@@ -1547,7 +1611,7 @@ class DavinciTarget final : public Target {
   // and a whole output row (their padding then comes along). Block 0 zeroes the output's padding
   // rows.
   bool copy(const Graph& g, const Node& n, int idx, const std::vector<Placement>& place,
-            Emitter& e) const {
+            uint64_t scratch, Emitter& e) const {
     const int in = n.inputs[0], out = n.outputs[0];
     if (alias(g, place, out) >= 0) {
       e.comment(fmt::format("nothing to move: '{}' is the bytes of '{}'", g.tensor(out).name,
@@ -1597,10 +1661,10 @@ class DavinciTarget final : public Target {
       }
     }
     if (cols.empty()) cols.push_back(Dim{1, 1, 1, true});  // rows of one element
-    if (cols.back().src != 1)
-      unsupported(n, name_,
-                  "a transpose that moves the last dim (element by element: the vector unit's "
-                  "transposes are not lowered yet)");
+    if (cols.back().src != 1) {
+      transpose_on_cube(g, n, idx, place, scratch, e);
+      return true;
+    }
     if (cols.size() > 2)
       unsupported(n, name_, "an output row gathered from runs at more than one distance");
     const int64_t run = cols.back().ext, segs = cols.size() == 2 ? cols[0].ext : 1;
