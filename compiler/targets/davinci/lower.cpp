@@ -1681,17 +1681,33 @@ class DavinciTarget final : public Target {
     if (src_gap > 65535 || segs > 4095)
       unsupported(n, name_, "runs too far apart for one copy (a gap above 65535 blocks)");
     const int64_t line_bytes = vo.cols_p * 2;
-    const int64_t zero = std::min<int64_t>(255 * 256, (p_.ub_bytes - 2 * line_bytes) / 256 * 256);
+    // Consecutive rows of the output's matrices (the innermost line dim) go in one copy each
+    // way, a group per stage, when each is one run of the input with room for its padding.
+    int64_t group = 1, inner = 1;
+    if (segs == 1 && !lines.empty() && lines.back().dst == vo.cols_p &&
+        lines.back().src >= pad16(run) && lines.back().src % kFractal == 0) {
+      inner = lines.back().ext;
+      group = std::min<int64_t>({inner, p_.ub_bytes / 4 / line_bytes, 4095});
+      group = std::max<int64_t>(group, 1);
+    }
+    const int64_t zero =
+        std::min<int64_t>(255 * 256, (p_.ub_bytes - 2 * group * line_bytes) / 256 * 256);
     const bool pad_rows = vo.rows_p > vo.rows;
     if (zero < (pad_rows ? 256 : 0) || line_bytes * 2 > p_.ub_bytes)
       unsupported(n, name_, "the unified buffer is too small for two rows of the output");
-    int64_t nlines = 1;
+    const int64_t line_gap = group > 1 ? lines.back().src / kFractal - burst : 0;
+    if (group > 1) {  // the innermost line dim counts groups
+      const int64_t chunks = (inner + group - 1) / group;
+      lines.back() = Dim{chunks, lines.back().src * group, lines.back().dst * group, false};
+    }
+    int64_t nlines = 1;  // lines, or groups of lines
     for (const Dim& d : lines) nlines *= d.ext;
     const uint64_t X = place[size_t(in)].addr, Y = place[size_t(out)].addr;
-    const int64_t buf[2] = {0, line_bytes};
+    const int64_t buf[2] = {0, group * line_bytes};
     const std::string L = fmt::format("n{}_", idx);
-    e.comment(fmt::format("{} lines of {} run(s) of {} elements ({} apart), {} B each", nlines,
-                          segs, run, gap, line_bytes));
+    e.comment(fmt::format("{} {} of {} run(s) of {} elements ({} apart), {} B each", nlines,
+                          group > 1 ? fmt::format("groups of up to {} lines", group) : "lines",
+                          segs, run, group > 1 ? lines.back().src / group : gap, line_bytes));
     e("mul x5, x1, {}", nlines);
     e("div x5, x5, x2");  // this block's first line
     e("add x6, x1, 1");
@@ -1716,13 +1732,27 @@ class DavinciTarget final : public Target {
         e("add x8, x8, x11");
         e("mul x11, x10, {}", lines[k].dst * 2);
         e("add x9, x9, x11");
+        if (group > 1 && k + 1 == lines.size()) {  // this group's lines: x12
+          e("mul x13, x10, {}", group);
+          e("mov x12, {}", inner);
+          e("sub x12, x12, x13");
+          e("min x12, x12, {}", group);
+          e("mul x13, x12, {}", line_bytes / 32);
+        }
       }
       e("wait_flag PIPE_MTE3, PIPE_MTE2, EVENT_ID{}", st);
-      e("copy_gm_to_ubuf ub[{}], gm[x8], nburst={}, burst={}, src_gap={}", buf[st], segs, burst,
-        src_gap);
+      if (group > 1)
+        e("copy_gm_to_ubuf ub[{}], gm[x8], nburst=x12, burst={}, src_gap={}", buf[st], burst,
+          line_gap);
+      else
+        e("copy_gm_to_ubuf ub[{}], gm[x8], nburst={}, burst={}, src_gap={}", buf[st], segs, burst,
+          src_gap);
       e("set_flag PIPE_MTE2, PIPE_MTE3, EVENT_ID{}", st);
       e("wait_flag PIPE_MTE2, PIPE_MTE3, EVENT_ID{}", st);
-      e("copy_ubuf_to_gm gm[x9], ub[{}], nburst=1, burst={}", buf[st], line_bytes / 32);
+      if (group > 1)
+        e("copy_ubuf_to_gm gm[x9], ub[{}], nburst=1, burst=x13", buf[st]);
+      else
+        e("copy_ubuf_to_gm gm[x9], ub[{}], nburst=1, burst={}", buf[st], line_bytes / 32);
       e("set_flag PIPE_MTE3, PIPE_MTE2, EVENT_ID{}", st);
       e("add x5, x5, 1");
       if (st == 0)
@@ -1736,13 +1766,13 @@ class DavinciTarget final : public Target {
       const int64_t pad_bytes = (vo.rows_p - vo.rows) * line_bytes;
       e.comment("block 0: zeros over the padding rows of the output's matrices");
       e("bne x1, 0, {}zdone", L);
-      e("vector_dup.f32 ub[{}], 0, repeat={}", 2 * line_bytes, zero / 256);
+      e("vector_dup.f32 ub[{}], 0, repeat={}", 2 * group * line_bytes, zero / 256);
       e("set_flag PIPE_V, PIPE_MTE3, EVENT_ID0");
       e("wait_flag PIPE_V, PIPE_MTE3, EVENT_ID0");
       for (int64_t m = 0; m < vo.batch; ++m)
         for (int64_t off = 0; off < pad_bytes; off += zero)
           e("copy_ubuf_to_gm gm[{}], ub[{}], nburst=1, burst={}",
-            Y + uint64_t((m * vo.rows_p + vo.rows) * line_bytes + off), 2 * line_bytes,
+            Y + uint64_t((m * vo.rows_p + vo.rows) * line_bytes + off), 2 * group * line_bytes,
             std::min(zero, pad_bytes - off) / 32);
       e("set_flag PIPE_MTE3, PIPE_V, EVENT_ID0");
       e("wait_flag PIPE_MTE3, PIPE_V, EVENT_ID0");

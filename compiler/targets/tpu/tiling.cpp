@@ -177,8 +177,9 @@ class Tiler {
 
   // The copy w from DRAM at src to contiguous DRAM at dst, through the UB: pieces of a 2-D
   // DMA each (rows of a run of contiguous elements, or of one element when the innermost dim
-  // is strided), each loaded into an O region and stored; pieces round robin over the cores
-  // (or all on core `only`).
+  // is strided), each loaded into a slot of the O regions and stored; the slots form a ring
+  // over both regions, so that many small pieces are in flight at once; pieces round robin
+  // over the cores (or all on core `only`).
   void copy(const Node& n, uint64_t src, uint64_t dst, const CopyWalk& walk, int only) {
     const uint64_t e = uint64_t(dtype_size(g_.tensor(n.inputs[0]).dtype));
     const CopyWalk w = merged(walk);
@@ -220,24 +221,27 @@ class Tiler {
         idx[d] = 0;
       }
     }
+    const uint64_t slot = (rows_per * part * e + kAlign - 1) / kAlign * kAlign;
+    const uint64_t per_region = o_bytes_ / slot;
     const int cores = only >= 0 ? 1 : cores_;
     const std::string how =
         contiguous ? fmt::format("runs of {} elements", run) : "single elements";
     for (int c = 0; c < cores && uint64_t(c) < pieces.size(); ++c) {
       const int core = only >= 0 ? only : c;
       nest(fmt::format("copy {} ({}): X = {} [{}] as dims [{}] strides [{}] -> Y = contiguous, "
-                       "{} pieces of {}{}",
+                       "{} pieces of {}, a ring of {} slots{}",
                        op_name(n.kind), dtype_name(g_.tensor(n.inputs[0]).dtype),
                        src == addr(n.inputs[0]) ? name(n.inputs[0]) : n.name + ".R",
                        fmt::join(walk.ext, "x"), fmt::join(w.ext, ", "), fmt::join(w.stride, ", "),
-                       pieces.size(), how, on_core(core)),
+                       pieces.size(), how, 2 * per_region, on_core(core)),
            core);
       uint64_t dst_off = 0, t = 0;
       for (size_t i = 0; i < pieces.size(); ++i) {
         const Piece& p = pieces[i];
         const uint64_t bytes = p.rows * p.run * e;
         if (i % size_t(cores) == size_t(c)) {
-          const Place o = ub(Region::O, t++ % 2);
+          const uint64_t j = t++ % (2 * per_region);
+          const Place o = ub(Region::O, j / per_region, j % per_region * slot);
           op(Load{DramTile{"X", i, p.rows, 0, p.run, e, src + p.off * e, p.stride * e,
                            p.stride == p.run},
                   o});
