@@ -398,9 +398,9 @@ class DavinciTarget final : public Target {
       const int out = n.outputs[0];
       if (n.kind == OpKind::reshape || n.kind == OpKind::transpose) {
         // Padded matrices on both sides; a reshape on the same bytes where a grouping of the
-        // dims allows (then it moves nothing): the input in a layout that matches the output's
-        // when whoever makes the input can write it so, else the output in one that matches the
-        // input's.
+        // dims allows (then it moves nothing): the output, unless its readers chose, in one that
+        // matches the input's; the input, unless chosen, in one that matches the output's when
+        // whoever makes the input can write it so.
         const int in = n.inputs[0];
         if (fmap[size_t(in)] ||
             (set[size_t(out)] && place[size_t(out)].layout.kind != Layout::padded))
@@ -413,10 +413,10 @@ class DavinciTarget final : public Target {
         }
         const std::vector<int64_t>&xs = g.tensor(in).shape, &ys = g.tensor(out).shape;
         if (!set[size_t(out)]) {
-          Layout l = padded(1);
-          if (set[size_t(in)] || !flexible(in))
-            if (!matching_layout(ys, xs, set[size_t(in)] ? place[size_t(in)].layout : padded(1), l))
-              l = padded(1);
+          // On the input's bytes as they are (or as its maker writes them by default).
+          Layout l;
+          if (!matching_layout(ys, xs, set[size_t(in)] ? place[size_t(in)].layout : padded(1), l))
+            l = padded(1);
           want(out, l, n);
         }
         if (!set[size_t(in)]) {
