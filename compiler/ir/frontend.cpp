@@ -113,6 +113,14 @@ std::vector<std::string> allowed_keys(OpKind k, bool chained) {
       if (!chained) add({"batch", "heads", "kv_heads", "seq_q", "seq_kv", "head_dim"});
       add({"causal", "scale"});
       break;
+    case OpKind::reshape:  // chained: shape is the output's; flat: the input's, then new_shape
+      add({"shape"});
+      if (!chained) add({"new_shape"});
+      break;
+    case OpKind::transpose:
+      if (!chained) add({"shape"});
+      add({"perm"});
+      break;
   }
   return keys;
 }
@@ -184,6 +192,10 @@ class Builder {
 
   void declare_input(const YAML::Node& y);
   void add_op(const YAML::Node& y);
+  // A reshape's target shape from `key` for an input of `elements`, one dim of -1 inferred.
+  std::vector<int64_t> reshape_to(const Map& m, const std::string& key, int64_t elements) const;
+  // A transpose's perm from `key` for an input of `rank` dims.
+  std::vector<int64_t> perm_of(const Map& m, size_t rank) const;
 
   // Params and repeats (docs/workloads.md, "Parameters and repeats").
   // The params' values: given ones, else the defaults (which may use earlier params).
@@ -289,6 +301,50 @@ void Builder::declare_input(const YAML::Node& y) {
   declared_order_.push_back(t.name);
   const std::string name = t.name;
   declared_.emplace(name, Declared{std::move(t), false});
+}
+
+std::vector<int64_t> Builder::reshape_to(const Map& m, const std::string& key,
+                                         int64_t elements) const {
+  const YAML::Node v = m.value(key);
+  std::vector<int64_t> s = m.integers(key, -1, kMaxSize);
+  int64_t known = 1;
+  size_t inferred = s.size();
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == 0)
+      doc_.fail(v[i], fmt::format("{}: '{}' dim {} is 0; a dim is >= 1, or -1 to infer it",
+                                  m.what(), key, i));
+    if (s[i] > 0) {
+      known = known > kMaxElements / s[i] ? kMaxElements + 1 : known * s[i];
+    } else if (inferred < s.size()) {
+      doc_.fail(v[i], fmt::format("{}: '{}' has two dims of -1 (dims {} and {}); at most one "
+                                  "is inferred",
+                                  m.what(), key, inferred, i));
+    } else {
+      inferred = i;
+    }
+  }
+  const bool fits = inferred < s.size() ? elements % known == 0 : known == elements;
+  if (!fits)
+    doc_.fail(v, fmt::format("{}: '{}' [{}] cannot hold the {} elements of the input{}", m.what(),
+                             key, fmt::join(s, ", "), elements,
+                             inferred < s.size() ? " (the known dims do not divide them)"
+                                                 : fmt::format(" (it has {})", known)));
+  if (inferred < s.size()) {
+    s[inferred] = elements / known;
+    if (s[inferred] > kMaxSize)
+      doc_.fail(v[inferred], fmt::format("{}: '{}' dim {} would be {}, above {}", m.what(), key,
+                                         inferred, s[inferred], kMaxSize));
+  }
+  return s;
+}
+
+std::vector<int64_t> Builder::perm_of(const Map& m, size_t rank) const {
+  std::vector<int64_t> p = m.integers("perm", 0, kMaxSize);
+  if (!valid_perm(p, rank))
+    doc_.fail(m.value("perm"),
+              fmt::format("{}: 'perm' [{}] must hold each of 0..{} once (the input has rank {})",
+                          m.what(), fmt::join(p, ", "), int64_t(rank) - 1, rank));
+  return p;
 }
 
 void Builder::add_op(const YAML::Node& y) {
@@ -499,6 +555,20 @@ void Builder::add_op(const YAML::Node& y) {
                   fmt::format("{}: scale must be >= 0 (0 means 1/sqrt(head_dim))", m.what()));
       break;
     }
+    case OpKind::reshape:
+      if (chained)
+        expect_inputs({1}, "[X]");
+      else
+        ins.push_back(generate("in0", m.shape("shape"), false));
+      a.shape = reshape_to(m, chained ? "shape" : "new_shape", g_.tensors[ins[0]].elements());
+      break;
+    case OpKind::transpose:
+      if (chained)
+        expect_inputs({1}, "[X]");
+      else
+        ins.push_back(generate("in0", m.shape("shape"), false));
+      a.perm = perm_of(m, in_shape(0).size());
+      break;
   }
 
   // int8 requantisation of gemm / matmul / conv2d (kred > 0 only for those).

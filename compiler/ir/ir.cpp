@@ -12,9 +12,9 @@ namespace xpusim::compiler {
 
 namespace {
 
-const char* const kOpNames[] = {"gemm",      "matmul",  "conv2d",   "pool", "add",
-                                "mul",       "relu",    "gelu",     "silu", "softmax",
-                                "layernorm", "rmsnorm", "attention"};
+const char* const kOpNames[] = {"gemm",      "matmul",  "conv2d",    "pool",    "add",
+                                "mul",       "relu",    "gelu",      "silu",    "softmax",
+                                "layernorm", "rmsnorm", "attention", "reshape", "transpose"};
 constexpr int kNumOps = int(sizeof(kOpNames) / sizeof(kOpNames[0]));
 
 std::string shape_str(const std::vector<int64_t>& s) {
@@ -111,6 +111,16 @@ std::vector<int64_t> as_bhsd(const std::vector<int64_t>& s) {
 
 }  // namespace
 
+bool valid_perm(const std::vector<int64_t>& perm, size_t rank) {
+  if (perm.size() != rank) return false;
+  std::vector<bool> seen(rank, false);
+  for (int64_t p : perm) {
+    if (p < 0 || p >= int64_t(rank) || seen[size_t(p)]) return false;
+    seen[size_t(p)] = true;
+  }
+  return true;
+}
+
 const char* op_name(OpKind k) {
   return kOpNames[int(k)];
 }
@@ -124,6 +134,7 @@ OpKind parse_op(const std::string& s, const SourceLoc& loc) {
 
 bool op_supports_dtype(OpKind k, DType t) {
   if (t == DType::bf16 || t == DType::fp16) return true;
+  if (k == OpKind::reshape || k == OpKind::transpose) return t == DType::int8 || t == DType::fp32;
   if (t == DType::fp32) return k == OpKind::gemm || k == OpKind::matmul || k == OpKind::conv2d;
   if (t != DType::int8) return false;
   switch (k) {
@@ -298,6 +309,28 @@ std::vector<int64_t> infer_output_shape(const Graph& g, const Node& n) {
       if (!(a.scale >= 0))
         c.fail(fmt::format("scale must be >= 0 (0: 1/sqrt(d)), got {}", a.scale));
       return c.in(0).shape;
+    }
+    case OpKind::reshape: {
+      c.expect_inputs(1, "(X)");
+      const auto& s = a.shape;
+      bool positive = !s.empty();
+      for (int64_t d : s) positive = positive && d >= 1;
+      if (!positive) c.fail(fmt::format("shape {} must be a list of dims >= 1", shape_str(s)));
+      if (product(s.begin(), s.end()) != c.in(0).elements())
+        c.fail(fmt::format("shape {} has {} elements, input '{}' {} has {}", shape_str(s),
+                           product(s.begin(), s.end()), c.in(0).name, shape_str(c.in(0).shape),
+                           c.in(0).elements()));
+      return s;
+    }
+    case OpKind::transpose: {
+      c.expect_inputs(1, "(X)");
+      const auto& in = c.in(0).shape;
+      if (!valid_perm(a.perm, in.size()))
+        c.fail(fmt::format("perm {} must be a permutation of 0..{} (input '{}' has rank {})",
+                           shape_str(a.perm), int64_t(in.size()) - 1, c.in(0).name, in.size()));
+      std::vector<int64_t> out;
+      for (int64_t p : a.perm) out.push_back(in[size_t(p)]);
+      return out;
     }
   }
   c.fail("unknown op kind");
@@ -486,6 +519,12 @@ std::string to_yaml(const Graph& g) {
       case OpKind::attention:
         keys = fmt::format(", causal: {}", a.causal);
         if (a.scale != 0) keys += fmt::format(", scale: {}", a.scale);
+        break;
+      case OpKind::reshape:
+        keys = fmt::format(", shape: {}", shape_str(a.shape));
+        break;
+      case OpKind::transpose:
+        keys = fmt::format(", perm: {}", shape_str(a.perm));
         break;
       default:
         break;

@@ -39,14 +39,18 @@ enum class OpKind : uint8_t {
   attention,  // [Q (b,h,sq,d), K (b,kvh,skv,d), V (b,kvh,skv,d)] -> (b,h,sq,d); h % kvh == 0.
               // Q, K, V may omit leading dims of 1: rank 3 is (h,s,d), rank 2 is (s,d)
               // (one head, as produced by a gemm); use attention_dims() to read the sizes.
+  reshape,    // [X] -> attrs.shape (same element count): the same elements in row-major order
+  transpose,  // [X] -> out.shape[k] = X.shape[attrs.perm[k]]: out[j] = X[i] with
+              // i[perm[k]] = j[k] for every k
 };
 
 const char* op_name(OpKind k);
 // Parses an op name; throws Error at loc listing the known ops.
 OpKind parse_op(const std::string& s, const SourceLoc& loc);
 
-// Whether a workload may use dtype t for op k: bf16 for every op; int8 for gemm, matmul,
-// conv2d, pool, add, mul and relu. int32 and fp32 are not workload dtypes.
+// Whether a workload may use dtype t for op k: bf16 and fp16 for every op; int8 for gemm,
+// matmul, conv2d, pool, add, mul, relu, reshape and transpose; fp32 for gemm, matmul, conv2d,
+// reshape and transpose. int32 is not a workload dtype.
 bool op_supports_dtype(OpKind k, DType t);
 // The dtypes an op takes, for messages: "bf16", "int8 or bf16", "int8, bf16 or fp32".
 std::string op_dtypes(OpKind k);
@@ -70,6 +74,10 @@ struct OpAttrs {
   int32_t requant_shift = 0;
   // A ReLU fused into gemm / matmul / conv2d by the fusion pass.
   bool fused_relu = false;
+  // reshape: the output shape (the frontend has resolved a -1)
+  std::vector<int64_t> shape;
+  // transpose: output dim i is input dim perm[i]
+  std::vector<int64_t> perm;
 };
 
 struct TensorInfo {
@@ -116,6 +124,9 @@ struct AttentionDims {
   int64_t batch = 1, heads = 1, kv_heads = 1, seq_q = 0, seq_kv = 0, head_dim = 0;
 };
 AttentionDims attention_dims(const Graph& g, const Node& n);
+
+// Whether perm holds each of 0..rank-1 once (a transpose's perm for an input of that rank).
+bool valid_perm(const std::vector<int64_t>& perm, size_t rank);
 
 // Checks node n against its op's rules (number, ranks, shapes and dtypes of the inputs,
 // attributes) and returns the shape its output must have. Throws Error at n.loc naming the

@@ -19,6 +19,8 @@
 //   the causal mask hides key j > i + (skv - sq); P = softmax(S) rounded to bf16 (fp16 for
 //   an fp16 op), since hardware with 2-byte matmul operands must round P before P V; O = P V
 //   accumulated in fp32 (double here) and rounded to bf16.
+// - reshape copies the bytes (the same elements in row-major order); transpose moves each
+//   element unchanged: out[j] = x[i] with i[perm[k]] = j[k]. Both exact for every dtype.
 // - Generated data (initial_values): graph inputs and weights by random_tensor with seed
 //   seed * 1000003 + tensor id; layernorm / rmsnorm gamma = 1 + 0.25 u and beta = 0.25 u,
 //   u uniform in [-1, 1], so normalised values keep their scale; the float weights of gemm,
@@ -208,6 +210,26 @@ void softmax_row(const std::vector<double>& in, std::vector<double>& res) {
   for (double& v : res) v /= sum;
 }
 
+// out[j] = x[i] with i[perm[k]] = j[k]: the output walked in order, the input index kept as
+// an offset that each output dim advances by its input dim's stride.
+void eval_transpose(const Tensor& x, const std::vector<int64_t>& perm, Tensor& out) {
+  const size_t rank = x.shape.size();
+  const int64_t e = int64_t(dtype_size(x.dtype));
+  std::vector<int64_t> in_stride(rank, 1), stride(rank), j(rank, 0);
+  for (size_t d = rank - 1; d > 0; --d) in_stride[d - 1] = in_stride[d] * x.shape[d];
+  for (size_t k = 0; k < rank; ++k) stride[k] = in_stride[size_t(perm[k])];
+  int64_t src = 0;
+  for (int64_t o = 0; o < out.elements(); ++o) {
+    std::copy_n(x.data.begin() + src * e, e, out.data.begin() + o * e);
+    for (size_t k = rank; k-- > 0;) {  // the next output index, odometer style
+      src += stride[k];
+      if (++j[k] < out.shape[k]) break;
+      src -= stride[k] * out.shape[k];
+      j[k] = 0;
+    }
+  }
+}
+
 void eval_attention(const Graph& g, const Node& n, const Tensor& tq, const Tensor& tk,
                     const Tensor& tv, Tensor& out) {
   const AttentionDims d = attention_dims(g, n);
@@ -331,6 +353,12 @@ Tensor reference_eval(const Graph& g, const Node& n, const std::vector<const Ten
     }
     case OpKind::attention:
       eval_attention(g, n, x, *inputs[1], *inputs[2], out);
+      break;
+    case OpKind::reshape:
+      out.data = x.data;
+      break;
+    case OpKind::transpose:
+      eval_transpose(x, a.perm, out);
       break;
   }
   return out;

@@ -21,8 +21,8 @@ ops:
   - {name: a0, op: attention, batch: 1, heads: 12, seq_q: 128, seq_kv: 128, head_dim: 64, causal: false, dtype: bf16}
 )";
 
-const std::vector<std::string> kExamples = {"quickstart", "small-cnn", "resnet18-convs",
-                                            "transformer-block", "gemm-1000"};
+const std::vector<std::string> kExamples = {"quickstart",        "small-cnn", "resnet18-convs",
+                                            "transformer-block", "gemm-1000", "mha-block"};
 
 std::string example_path(const std::string& name) {
   return std::string(XPUSIM_SOURCE_DIR) + "/workloads/examples/" + name + ".yaml";
@@ -87,6 +87,8 @@ void require_same_graph(const Graph& a, const Graph& b) {
     CHECK(x.attrs.requant_multiplier == y.attrs.requant_multiplier);
     CHECK(x.attrs.requant_shift == y.attrs.requant_shift);
     CHECK(x.attrs.fused_relu == y.attrs.fused_relu);
+    CHECK(x.attrs.shape == y.attrs.shape);
+    CHECK(x.attrs.perm == y.attrs.perm);
   }
   CHECK(a.inputs == b.inputs);
   CHECK(a.outputs == b.outputs);
@@ -249,6 +251,99 @@ ops:
   // Graph inputs get their ids in the order of first use.
   REQUIRE(g.inputs.size() == 3);
   CHECK(g.tensor(g.inputs[2]).name == "q");
+}
+
+TEST_CASE("reshape and transpose, chained and flat", "[unit]") {
+  Graph g = parse_workload(R"(name: heads
+inputs:
+  - {name: x, shape: [6, 32], dtype: fp16}
+ops:
+  - {name: split, op: reshape, inputs: [x], shape: [2, 3, -1, 8]}
+  - {name: bhsd, op: transpose, inputs: [split.out], perm: [0, 2, 1, 3]}
+  - {name: t2, op: transpose, shape: [5, 7], perm: [1, 0], dtype: int8}
+  - {name: r2, op: reshape, shape: [4, 6], new_shape: [-1], dtype: fp32}
+)",
+                           "heads.yaml");
+  const Node& split = node_named(g, "split");
+  CHECK(split.attrs.shape == std::vector<int64_t>{2, 3, 4, 8});  // the -1 inferred
+  CHECK(tensor_named(g, "split.out").shape == std::vector<int64_t>{2, 3, 4, 8});
+  CHECK(tensor_named(g, "bhsd.out").shape == std::vector<int64_t>{2, 4, 3, 8});
+  CHECK(tensor_named(g, "bhsd.out").dtype == DType::fp16);
+  // The flat forms generate their input from `shape`.
+  CHECK(tensor_named(g, "t2.in0").shape == std::vector<int64_t>{5, 7});
+  CHECK(tensor_named(g, "t2.out").shape == std::vector<int64_t>{7, 5});
+  CHECK(tensor_named(g, "r2.in0").shape == std::vector<int64_t>{4, 6});
+  CHECK(tensor_named(g, "r2.out").shape == std::vector<int64_t>{24});
+  CHECK(tensor_named(g, "r2.out").dtype == DType::fp32);
+  for (const Node& n : g.nodes) CHECK(node_macs(g, n) == 0);
+  // The printed graph names the resolved shape and the perm, and loads back the same.
+  const std::string y = to_yaml(g);
+  CHECK_THAT(y,
+             Catch::Contains("op: reshape, inputs: [x], output: split.out, shape: [2, 3, 4, 8]"));
+  CHECK_THAT(y, Catch::Contains(
+                    "op: transpose, inputs: [split.out], output: bhsd.out, perm: [0, 2, 1, 3]"));
+  require_same_graph(g, parse_workload(y, "printed.yaml"));
+}
+
+TEST_CASE("reshape and transpose errors name the place and the rule", "[unit]") {
+  const std::string head = "name: bad\ninputs: [{name: x, shape: [4, 6], dtype: bf16}]\nops:\n";
+  auto chained = [&](const std::string& op) { return error_of(head + "  - " + op + "\n"); };
+  SECTION("element count mismatch") {
+    CHECK_THAT(chained("{name: r, op: reshape, inputs: [x], shape: [5, 5]}"),
+               Catch::StartsWith("bad.yaml:4:48: op 'r' (reshape, chained): 'shape' [5, 5] cannot "
+                                 "hold the 24 elements of the input (it has 25)"));
+    CHECK_THAT(chained("{name: r, op: reshape, inputs: [x], shape: [-1, 5]}"),
+               Catch::StartsWith("bad.yaml:4:48: op 'r' (reshape, chained): 'shape' [-1, 5] "
+                                 "cannot hold the 24 elements") &&
+                   Catch::Contains("do not divide them"));
+    CHECK_THAT(error_of(one_op("{name: r, op: reshape, shape: [3, 4], new_shape: [5, 2]}")),
+               Catch::StartsWith("bad.yaml:3:54: op 'r' (reshape): 'new_shape' [5, 2] cannot hold "
+                                 "the 12 elements"));
+  }
+  SECTION("two dims of -1") {
+    CHECK_THAT(
+        chained("{name: r, op: reshape, inputs: [x], shape: [-1, 2, -1]}"),
+        Catch::StartsWith("bad.yaml:4:56: op 'r' (reshape, chained): 'shape' has two dims of "
+                          "-1 (dims 0 and 2); at most one is inferred"));
+  }
+  SECTION("a dim of 0 or below -1") {
+    CHECK_THAT(chained("{name: r, op: reshape, inputs: [x], shape: [24, 0]}"),
+               Catch::StartsWith("bad.yaml:4:53: op 'r' (reshape, chained): 'shape' dim 1 is 0"));
+    CHECK_THAT(chained("{name: r, op: reshape, inputs: [x], shape: [-2, 12]}"),
+               Catch::StartsWith("bad.yaml:4:48:") && Catch::Contains("integers >= -1"));
+  }
+  SECTION("missing shape") {
+    CHECK_THAT(
+        chained("{name: r, op: reshape, inputs: [x]}"),
+        Catch::StartsWith("bad.yaml:4:5:") && Catch::Contains("missing required key 'shape'"));
+  }
+  SECTION("bad perm") {
+    CHECK_THAT(chained("{name: t, op: transpose, inputs: [x], perm: [0, 0]}"),
+               Catch::StartsWith("bad.yaml:4:49: op 't' (transpose, chained): 'perm' [0, 0] must "
+                                 "hold each of 0..1 once (the input has rank 2)"));
+    CHECK_THAT(chained("{name: t, op: transpose, inputs: [x], perm: [1, 2]}"),
+               Catch::StartsWith("bad.yaml:4:49:") && Catch::Contains("each of 0..1 once"));
+    CHECK_THAT(chained("{name: t, op: transpose, inputs: [x], perm: [2, 1, 0]}"),
+               Catch::StartsWith("bad.yaml:4:49:") && Catch::Contains("(the input has rank 2)"));
+    CHECK_THAT(chained("{name: t, op: transpose, inputs: [x], perm: [1, -1]}"),
+               Catch::StartsWith("bad.yaml:4:49:") &&
+                   Catch::Contains("'perm' must be a non-empty list of non-negative integers"));
+  }
+  SECTION("the flat keys are not allowed chained") {
+    CHECK_THAT(chained("{name: r, op: reshape, inputs: [x], shape: [24], new_shape: [24]}"),
+               Catch::StartsWith("bad.yaml:4:") && Catch::Contains("unknown key 'new_shape'"));
+  }
+  SECTION("verify checks the attributes too") {
+    Graph g = parse_workload(head +
+                                 "  - {name: t, op: transpose, inputs: [x], perm: [1, 0]}\n"
+                                 "  - {name: r, op: reshape, inputs: [t.out], shape: [24]}\n",
+                             "v.yaml");
+    g.nodes[0].attrs.perm = {1, 1};
+    CHECK_THROWS_WITH(verify(g), Catch::Contains("perm [1, 1] must be a permutation of 0..1"));
+    g.nodes[0].attrs.perm = {1, 0};
+    g.nodes[1].attrs.shape = {5, 5};
+    CHECK_THROWS_WITH(verify(g), Catch::Contains("shape [5, 5] has 25 elements"));
+  }
 }
 
 TEST_CASE("every example workload loads and verifies", "[unit]") {
@@ -535,7 +630,7 @@ TEST_CASE("dtype and op names round-trip", "[unit]") {
   CHECK(dtype_size(DType::bf16) == 2);
   CHECK(dtype_size(DType::int32) == 4);
   CHECK(dtype_size(DType::fp32) == 4);
-  for (int k = 0; k <= int(OpKind::attention); ++k)
+  for (int k = 0; k <= int(OpKind::transpose); ++k)
     CHECK(parse_op(op_name(OpKind(k)), SourceLoc{}) == OpKind(k));
   CHECK_THROWS_WITH(parse_dtype("fp8", SourceLoc{"f.yaml", 2, 3}),
                     Catch::StartsWith("f.yaml:2:3: unknown dtype 'fp8'"));
@@ -546,6 +641,8 @@ TEST_CASE("dtype and op names round-trip", "[unit]") {
   CHECK(op_dtypes(OpKind::conv2d) == "int8, bf16, fp16 or fp32");
   CHECK(op_dtypes(OpKind::gelu) == "bf16 or fp16");
   CHECK(op_supports_dtype(OpKind::softmax, DType::fp16));
+  CHECK(op_dtypes(OpKind::reshape) == "int8, bf16, fp16 or fp32");
+  CHECK(op_dtypes(OpKind::transpose) == "int8, bf16, fp16 or fp32");
   TensorInfo t;
   t.shape = {2, 3, 4};
   t.dtype = DType::bf16;

@@ -338,6 +338,49 @@ TEST_CASE("attention: causal mask, uniform weights, grouped KV heads", "[unit]")
   }
 }
 
+TEST_CASE("reshape keeps the row-major order, transpose moves elements by perm", "[unit]") {
+  // (2, 3) -> (3, 2): the same six values in order.
+  Graph r = one_op("{name: r, op: reshape, shape: [2, 3], new_shape: [3, -1], dtype: fp32}");
+  Tensor x = make({2, 3}, DType::fp32, {1.5, -2, 3, 4, 5.25, -6});
+  Tensor y = eval(r, {x});
+  CHECK(y.shape == std::vector<int64_t>{3, 2});
+  CHECK(values(y) == values(x));
+
+  // 2-D: out[j][i] = x[i][j].
+  Graph t = one_op("{name: t, op: transpose, shape: [2, 3], perm: [1, 0], dtype: int8}");
+  Tensor a = make({2, 3}, DType::int8, {1, 2, 3, 4, 5, 6});
+  Tensor at = eval(t, {a});
+  CHECK(at.shape == std::vector<int64_t>{3, 2});
+  CHECK(values(at) == std::vector<double>{1, 4, 2, 5, 3, 6});
+
+  // The attention pattern (b, s, h, d) -> (b, h, s, d): element (b, s, h, d) holds the code
+  // 1000 b + 100 s + 10 h + d.
+  Graph t4 =
+      one_op("{name: t, op: transpose, shape: [2, 3, 2, 2], perm: [0, 2, 1, 3], dtype: fp32}");
+  std::vector<double> codes;
+  for (int b = 0; b < 2; ++b)
+    for (int s = 0; s < 3; ++s)
+      for (int h = 0; h < 2; ++h)
+        for (int d = 0; d < 2; ++d) codes.push_back(1000 * b + 100 * s + 10 * h + d);
+  Tensor q = make({2, 3, 2, 2}, DType::fp32, codes);
+  Tensor qt = eval(t4, {q});
+  REQUIRE(qt.shape == std::vector<int64_t>{2, 2, 3, 2});
+  std::vector<double> want;
+  for (int b = 0; b < 2; ++b)
+    for (int h = 0; h < 2; ++h)
+      for (int s = 0; s < 3; ++s)
+        for (int d = 0; d < 2; ++d) want.push_back(1000 * b + 100 * s + 10 * h + d);
+  CHECK(values(qt) == want);
+
+  // A rank-3 rotation (a, b, c) -> (c, a, b): out[k][i][j] = x[i][j][k].
+  Graph t3 = one_op("{name: t, op: transpose, shape: [2, 2, 3], perm: [2, 0, 1], dtype: bf16}");
+  Tensor z = make({2, 2, 3}, DType::bf16, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11});
+  Tensor zt = eval(t3, {z});
+  REQUIRE(zt.shape == std::vector<int64_t>{3, 2, 2});
+  CHECK(values(zt) == std::vector<double>{0, 3, 6, 9, 1, 4, 7, 10, 2, 5, 8, 11});
+  CHECK(zt.data.size() == z.data.size());
+}
+
 TEST_CASE("reference_eval rejects what it cannot compute", "[unit]") {
   // A graph built by hand (the frontend would refuse it): softmax on int8.
   Graph g;

@@ -317,3 +317,57 @@ TEST_CASE("tpu passes: what the target cannot lower is still a user error") {
                StartsWith("test.yaml") && Contains("op 'gemm' (node 'g') cannot be lowered to "
                                                    "target 'tpu_lab': no 40x20x50 GEMM tile"));
 }
+
+TEST_CASE("tpu passes: reshapes alias their input, transposes are DMA pieces") {
+  const Graph g = graph_of(R"(name: copies
+inputs:
+  - {name: x, shape: [6, 32], dtype: int8}
+  - {name: m, shape: [5, 7], dtype: int8}
+ops:
+  - {name: split, op: reshape, inputs: [x], shape: [2, 3, 4, 8]}
+  - {name: heads, op: transpose, inputs: [split.out], perm: [0, 2, 1, 3]}
+  - {name: mt, op: transpose, inputs: [m], perm: [1, 0]}
+  - {name: ones, op: reshape, inputs: [m], shape: [5, 1, 7]}
+  - {name: moved, op: transpose, inputs: [ones.out], perm: [1, 0, 2]}
+)");
+  const ArchConfig cfg = load_arch("tpu_lab");
+  const TpuParams p(cfg.values);
+  const LayoutPlan plan = layout(g, p, cfg.name);
+  REQUIRE_NOTHROW(verify_layout(g, plan, p));
+  auto id = [&](const std::string& name) {
+    for (size_t t = 0; t < g.tensors.size(); ++t)
+      if (g.tensors[t].name == name) return int(t);
+    throw std::logic_error("no tensor " + name);
+  };
+  // A reshape, and a transpose that moves only a dim of 1, share their input's bytes.
+  CHECK(plan.alias[size_t(id("split.out"))] == id("x"));
+  CHECK(plan.tensors[size_t(id("split.out"))].addr == plan.tensors[size_t(id("x"))].addr);
+  CHECK(plan.alias[size_t(id("moved.out"))] == id("m"));
+  CHECK(plan.alias[size_t(id("heads.out"))] == -1);
+  CHECK(plan.alias[size_t(id("mt.out"))] == -1);
+
+  const TileProgram t = tiles_of(g, {});
+  REQUIRE(t.layers.size() == 5);
+  CHECK(t.layers[0].nests.empty());  // split: nothing moves
+  CHECK(t.layers[3].nests.empty());
+  CHECK(t.layers[4].nests.empty());
+  // heads: (2, 3, 4, 8) -> (2, 4, 3, 8), one piece per (b, h): 3 rows of 8 bytes, 32 apart.
+  const std::vector<TileOp>& h = t.layers[1].nests.at(0).ops;
+  REQUIRE(h.size() == 2 * 2 * 4);
+  const Load& first_h = std::get<Load>(h[0]);
+  CHECK(first_h.src.rows == 3);
+  CHECK(first_h.src.cols == 8);
+  CHECK(first_h.src.stride == 32);
+  const Load& second_h = std::get<Load>(h[2]);
+  CHECK(second_h.src.addr == first_h.src.addr + 8);  // the next head
+  CHECK(std::get<Store>(h[1]).dst.run);
+  // mt: (5, 7) -> (7, 5), one output row per piece: 5 single elements, 7 apart.
+  const std::vector<TileOp>& m = t.layers[2].nests.at(0).ops;
+  REQUIRE(m.size() == 2 * 7);
+  const Load& col = std::get<Load>(m[2]);
+  CHECK(col.src.rows == 5);
+  CHECK(col.src.cols == 1);
+  CHECK(col.src.stride == 7);
+  CHECK(col.src.addr == plan.tensors[size_t(id("m"))].addr + 1);
+  CHECK(std::get<Store>(m[3]).dst.addr == plan.tensors[size_t(id("mt.out"))].addr + 5);
+}

@@ -41,6 +41,85 @@ const char* ty_name(DType t) {
   return t == DType::bf16 ? "bf16" : "f16";
 }
 
+// Elements from one index of each dim to the next in the padded layout l (its columns real,
+// its rows padded to cols_p, its matrices to rows_p x cols_p).
+std::vector<int64_t> padded_strides(const std::vector<int64_t>& shape, const Layout& l) {
+  const int64_t rank = int64_t(shape.size());
+  const int64_t col_from = std::max<int64_t>(0, rank - l.col_dims);
+  const int64_t row_from = std::max<int64_t>(0, col_from - l.row_dims);
+  const PaddedView v = padded_view(shape, l);
+  std::vector<int64_t> st(static_cast<size_t>(rank), 0);
+  int64_t s = 1;
+  for (int64_t d = rank; d-- > 0;) {
+    if (d == col_from - 1) s = v.cols_p;
+    if (d == row_from - 1) s = v.rows_p * v.cols_p;
+    st[size_t(d)] = s;
+    s *= shape[size_t(d)];
+  }
+  return st;
+}
+
+// Whether two padded views lay the same elements on the same bytes.
+bool same_bytes(const std::vector<int64_t>& a, const Layout& la, const std::vector<int64_t>& b,
+                const Layout& lb) {
+  const PaddedView u = padded_view(a, la), v = padded_view(b, lb);
+  return la.kind == Layout::padded && lb.kind == Layout::padded && u.batch == v.batch &&
+         u.rows == v.rows && u.cols == v.cols && la.align == lb.align &&
+         la.tail_bytes == lb.tail_bytes;
+}
+
+// A padded layout of `shape` on the same bytes as `a` in la (col_dims and row_dims chosen),
+// or none.
+bool matching_layout(const std::vector<int64_t>& shape, const std::vector<int64_t>& a,
+                     const Layout& la, Layout& out) {
+  const int64_t rank = int64_t(shape.size());
+  for (int64_t c = 1; c <= rank; ++c)
+    for (int64_t r = 1; r <= std::max<int64_t>(1, rank - c); ++r) {
+      Layout l;
+      l.kind = Layout::padded;
+      l.col_dims = c;
+      l.row_dims = r;
+      if (same_bytes(shape, l, a, la)) {
+        out = l;
+        return true;
+      }
+    }
+  return false;
+}
+
+// The dims that both shapes are products of (consecutive dims of each), outermost first, each
+// with the dim of a and of b it lies in and the product of the refined dims after it in that
+// dim; empty when the shapes share no such refinement (a reshape that mixes rows).
+struct RefinedDim {
+  int64_t ext, a_dim, a_inner, b_dim, b_inner;
+};
+std::vector<RefinedDim> refine(const std::vector<int64_t>& a, const std::vector<int64_t>& b) {
+  auto suffixes = [](const std::vector<int64_t>& s) {
+    std::vector<int64_t> v(s.size() + 1, 1);
+    for (size_t i = s.size(); i-- > 0;) v[i] = v[i + 1] * s[i];
+    return v;
+  };
+  const std::vector<int64_t> sa = suffixes(a), sb = suffixes(b);
+  std::vector<int64_t> u(sa);
+  u.insert(u.end(), sb.begin(), sb.end());
+  std::sort(u.begin(), u.end(), std::greater<int64_t>());
+  u.erase(std::unique(u.begin(), u.end()), u.end());
+  std::vector<RefinedDim> out;
+  for (size_t k = 0; k + 1 < u.size(); ++k) {
+    if (u[k] % u[k + 1]) return {};
+    RefinedDim r{u[k] / u[k + 1], 0, 1, 0, 1};
+    // The dim whose suffix range holds this one: suffix(i + 1) <= u[k + 1] < u[k] <= suffix(i).
+    for (size_t i = 0; i < a.size(); ++i)
+      if (sa[i + 1] <= u[k + 1] && u[k] <= sa[i])
+        r.a_dim = int64_t(i), r.a_inner = u[k + 1] / sa[i + 1];
+    for (size_t i = 0; i < b.size(); ++i)
+      if (sb[i + 1] <= u[k + 1] && u[k] <= sb[i])
+        r.b_dim = int64_t(i), r.b_inner = u[k + 1] / sb[i + 1];
+    out.push_back(r);
+  }
+  return out;
+}
+
 // Assembly text with the source line of each node's first instruction.
 class Emitter {
  public:
@@ -127,6 +206,9 @@ class DavinciTarget final : public Target {
         const AttentionDims d = attention_dims(g, n);
         scratch_bytes = std::max(
             scratch_bytes, uint64_t(d.batch * d.heads * pad16(d.seq_q) * pad16(d.seq_kv) * 6));
+      } else if (n.kind == OpKind::transpose) {  // the identity of a transpose on the cube
+        const int64_t np = pad16(g.tensor(n.inputs[0]).shape.back());
+        scratch_bytes = std::max(scratch_bytes, uint64_t(np * np * 2));
       }
     if (scratch + scratch_bytes > uint64_t(p_.memory_bytes))
       throw Error(
@@ -152,6 +234,7 @@ class DavinciTarget final : public Target {
       first_line.push_back(e.line());
       const Node& n = g.nodes[i];
       e.comment(fmt::format("---- node {} '{}' ({}) ----", i, n.name, op_name(n.kind)));
+      bool moved = true;  // false: the node's output is its input's bytes (a reshape)
       if (n.kind == OpKind::gemm || n.kind == OpKind::matmul)
         gemm(g, n, int(i), out.tensors, e);
       else if (n.kind == OpKind::pool || depthwise(g, n))
@@ -163,9 +246,11 @@ class DavinciTarget final : public Target {
         rows(g, n, int(i), out.tensors, e);
       else if (n.kind == OpKind::attention)
         attention(g, n, int(i), out.tensors, scratch, e);
+      else if (n.kind == OpKind::reshape || n.kind == OpKind::transpose)
+        moved = copy(g, n, int(i), out.tensors, scratch, e);
       else
         elementwise(g, n, int(i), out.tensors, e);
-      if (i + 1 < g.nodes.size()) e("sync_all");
+      if (moved && i + 1 < g.nodes.size()) e("sync_all");
     }
     first_line.push_back(e.line());
     e("end");
@@ -236,6 +321,21 @@ class DavinciTarget final : public Target {
     e.label("zero_done");
   }
 
+  // The tensor whose bytes tensor t is (t the output of a reshape whose input lies on the
+  // same bytes, followed back through such reshapes), or -1.
+  static int alias(const Graph& g, const std::vector<Placement>& place, int t) {
+    for (const Node& n : g.nodes)
+      if (n.outputs[0] == t && n.kind == OpKind::reshape) {
+        const int in = n.inputs[0];
+        if (!same_bytes(g.tensor(in).shape, place[size_t(in)].layout, g.tensor(t).shape,
+                        place[size_t(t)].layout))
+          return -1;
+        const int up = alias(g, place, in);
+        return up >= 0 ? up : in;
+      }
+    return -1;
+  }
+
   // Every tensor padded row-major (a gemm's A of rank > 2 read as (dim0, the rest), and the
   // elementwise ops that produce it take the same view), but the feature maps of conv2d and pool
   // (NC1HWC0, and the elementwise ops between them) and conv2d's weights (img2col-weight).
@@ -251,6 +351,12 @@ class DavinciTarget final : public Target {
                     fmt::format("tensor '{}' is wanted in two layouts, {} and {} (a conversion "
                                 "between them is not lowered yet)",
                                 g.tensor(t).name, layout_name(had), layout_name(l)));
+      if (set[size_t(t)] && had.kind == Layout::padded && had.row_dims != l.row_dims &&
+          had.col_dims == l.col_dims)
+        unsupported(n, name_,
+                    fmt::format("tensor '{}' is read as two different groupings of its dims into "
+                                "matrices (a reshape on its bytes and another reader)",
+                                g.tensor(t).name));
       if (set[size_t(t)] && had.col_dims != l.col_dims)
         unsupported(n, name_,
                     fmt::format("tensor '{}' is read both as a matrix of its last dim and "
@@ -279,9 +385,48 @@ class DavinciTarget final : public Target {
         for (int t : n.inputs) any = any || fmap[size_t(t)];
       fmap[size_t(n.outputs[0])] = any;
     }
+    // Who makes each tensor: a reshape or a transpose writes any padded layout, and so does the
+    // driver for a graph input or a param; other ops make their own.
+    std::vector<const Node*> producer(g.tensors.size(), nullptr);
+    for (const Node& n : g.nodes) producer[size_t(n.outputs[0])] = &n;
+    auto flexible = [&](int t) {
+      const Node* p = producer[size_t(t)];
+      return !p || p->kind == OpKind::reshape || p->kind == OpKind::transpose;
+    };
     for (size_t i = g.nodes.size(); i-- > 0;) {
       const Node& n = g.nodes[i];
       const int out = n.outputs[0];
+      if (n.kind == OpKind::reshape || n.kind == OpKind::transpose) {
+        // Padded matrices on both sides; a reshape on the same bytes where a grouping of the
+        // dims allows (then it moves nothing): the output, unless its readers chose, in one that
+        // matches the input's; the input, unless chosen, in one that matches the output's when
+        // whoever makes the input can write it so.
+        const int in = n.inputs[0];
+        if (fmap[size_t(in)] ||
+            (set[size_t(out)] && place[size_t(out)].layout.kind != Layout::padded))
+          unsupported(n, name_,
+                      "a feature map in NC1HWC0 on either side (the layout conversion, TransData, "
+                      "is not lowered yet)");
+        if (n.kind == OpKind::transpose) {
+          if (!set[size_t(out)]) want(out, padded(1), n);
+          continue;
+        }
+        const std::vector<int64_t>&xs = g.tensor(in).shape, &ys = g.tensor(out).shape;
+        if (!set[size_t(out)]) {
+          // On the input's bytes as they are (or as its maker writes them by default).
+          Layout l;
+          if (!matching_layout(ys, xs, set[size_t(in)] ? place[size_t(in)].layout : padded(1), l))
+            l = padded(1);
+          want(out, l, n);
+        }
+        if (!set[size_t(in)]) {
+          Layout l;
+          if (!flexible(in) || !matching_layout(xs, ys, place[size_t(out)].layout, l))
+            l = padded(1);
+          want(in, l, n);
+        }
+        continue;
+      }
       if (n.kind == OpKind::gemm && fmap[size_t(n.inputs[0])]) {
         // A feature map flattened: its images are the rows (padded to 16 with zero images), B's
         // rows follow its (C1, pixel, C0) order.
@@ -325,10 +470,13 @@ class DavinciTarget final : public Target {
         place[t].layout.kind = Layout::padded;
         set[t] = true;
       }
+      if (alias(g, place, int(t)) >= 0) continue;  // placed below, on its input's bytes
       place[t].addr = next;
       next +=
           (uint64_t(layout_bytes(g.tensors[t], place[t].layout)) + kAlign - 1) / kAlign * kAlign;
     }
+    for (size_t t = 0; t < g.tensors.size(); ++t)
+      if (alias(g, place, int(t)) >= 0) place[t].addr = place[size_t(alias(g, place, int(t)))].addr;
     if (next > uint64_t(p_.memory_bytes))
       throw Error(
           fmt::format("{}: the workload's tensors take {} bytes of global memory, the "
@@ -1394,6 +1542,245 @@ class DavinciTarget final : public Target {
   // maps 0 to 0), split over the blocks in whole 256-byte iterations; per block, chunks through
   // two stages of UB buffers (MTE2 in, vector ops, MTE3 out). bf16, gelu and silu are computed
   // in f32 (the vector unit has no bf16 arithmetic): converted, operated on, rounded once back.
+  // A transpose that swaps the last two dims (the others in order), on the cube: per matrix,
+  // Y (N x M) = I (N x N) X^T, X given as the B of a GEMM stored transposed (attention's K
+  // path), exact (each output is one product by 1). Block 0 first writes the identity into
+  // global memory past the tensors (zeros, then a 16 x 16 identity fractal made in the UB under
+  // vector masks on each diagonal block), then every block runs the GEMM.
+  void transpose_on_cube(const Graph& g, const Node& n, int idx,
+                         const std::vector<Placement>& place, uint64_t ident, Emitter& e) const {
+    const int in = n.inputs[0], out = n.outputs[0];
+    const std::vector<int64_t>& xs = g.tensor(in).shape;
+    const size_t r = xs.size();
+    bool swap =
+        r >= 2 && n.attrs.perm[r - 1] == int64_t(r - 2) && n.attrs.perm[r - 2] == int64_t(r - 1);
+    for (size_t k = 0; k + 2 < r; ++k) swap = swap && n.attrs.perm[k] == int64_t(k);
+    const Layout &li = place[size_t(in)].layout, &lo = place[size_t(out)].layout;
+    if (!swap)
+      unsupported(n, name_,
+                  "a transpose that moves the last dim other than a swap of the last two dims "
+                  "(write it as that swap and a transpose that keeps the last dim)");
+    if (li.col_dims != 1 || li.row_dims != 1 || lo.col_dims != 1 || lo.row_dims != 1)
+      unsupported(n, name_, "a swap of the last two dims of a tensor another op reads flattened");
+    if (g.tensor(out).dtype == DType::bf16 && !p_.bf16)
+      unsupported(n, name_,
+                  "a bf16 swap of the last two dims (on the cube) where the cube has no bf16");
+    const PaddedView vi = padded_view(xs, li);
+    const int64_t mp = vi.rows_p, np = vi.cols_p;
+    const int64_t one = g.tensor(out).dtype == DType::bf16 ? 0x3F80 : 0x3C00;  // 1.0
+    const std::string L = fmt::format("n{}_", idx);
+    const int64_t zero = std::min<int64_t>(253 * 256, (p_.ub_bytes - 512) / 256 * 256);
+    const int64_t frac = zero;  // the identity fractal, after the zeros
+    e.comment(fmt::format("block 0: the {} x {} identity at gm[{:#x}]", np, np, ident));
+    e("bne x1, 0, {}ident_done", L);
+    e("vector_dup.f32 ub[0], 0, repeat={}", zero / 256 + 2);
+    e("pipe_barrier PIPE_V");
+    // The diagonal of a 16 x 16 fractal of 2-byte elements: element 17 i, in s32 element
+    // 17 i / 2 (the upper half for odd i); rows 0 to 7 in the first 256 bytes, 8 to 15 after.
+    for (int half = 0; half < 2; ++half)
+      for (int odd = 0; odd < 2; ++odd) {
+        uint64_t mask = 0;
+        for (int i = half * 8 + odd; i < half * 8 + 8; i += 2)
+          mask |= uint64_t(1) << (17 * i / 2 - 64 * half);
+        e("set_vector_mask 0x0, {:#x}", mask);
+        e("vector_dup.s32 ub[{}], {}, repeat=1", frac + 256 * half, odd ? one << 16 : one);
+      }
+    e(kFullMask);
+    e("set_flag PIPE_V, PIPE_MTE3, EVENT_ID0");
+    e("wait_flag PIPE_V, PIPE_MTE3, EVENT_ID0");
+    for (int64_t off = 0; off < np * np * 2; off += zero)
+      e("copy_ubuf_to_gm gm[{}], ub[0], nburst=1, burst={}", ident + uint64_t(off),
+        std::min(zero, np * np * 2 - off) / 32);
+    e("pipe_barrier PIPE_MTE3");
+    for (int64_t b = 0; b < np / kFractal; ++b)
+      e("copy_ubuf_to_gm gm[{}], ub[{}], nburst=16, burst=1, dst_gap={}",
+        ident + uint64_t((b * kFractal * np + b * kFractal) * 2), frac, np / kFractal - 1);
+    e("pipe_barrier PIPE_ALL");
+    e.label(L + "ident_done");
+    e("sync_all");
+    gemm(GemmSpec{&n, L + "t_", ident, place[size_t(in)].addr, place[size_t(out)].addr, np, np, mp,
+                  vi.batch, 0, mp * np * 2, np * mp * 2, 0, 1, true, false, g.tensor(out).dtype},
+         e);
+  }
+
+  // A reshape or transpose; false when it moves nothing (the output lies on the input's bytes).
+  // Otherwise a copy by lines: each real row of the output's padded matrices (a line) is
+  // gathered by one MTE2 copy from runs of the input (one run, or runs at a fixed distance) into
+  // the UB and stored whole by MTE3; the lines are dealt to the blocks, two stages of UB
+  // buffers. The runs must start on 32-byte blocks and be whole blocks, or be a whole input row
+  // and a whole output row (their padding then comes along). Block 0 zeroes the output's padding
+  // rows.
+  bool copy(const Graph& g, const Node& n, int idx, const std::vector<Placement>& place,
+            uint64_t scratch, Emitter& e) const {
+    const int in = n.inputs[0], out = n.outputs[0];
+    if (alias(g, place, out) >= 0) {
+      e.comment(fmt::format("nothing to move: '{}' is the bytes of '{}'", g.tensor(out).name,
+                            g.tensor(alias(g, place, out)).name));
+      return false;
+    }
+    const Layout &li = place[size_t(in)].layout, &lo = place[size_t(out)].layout;
+    if (li.kind != Layout::padded || lo.kind != Layout::padded)
+      unsupported(n, name_,
+                  "a feature map in NC1HWC0 on either side (the layout conversion, TransData, "
+                  "is not lowered yet)");
+    const std::vector<int64_t>&xs = g.tensor(in).shape, &ys = g.tensor(out).shape;
+    const std::vector<int64_t> si = padded_strides(xs, li), so = padded_strides(ys, lo);
+    const PaddedView vi = padded_view(xs, li), vo = padded_view(ys, lo);
+    // The walk: dims in the output's order with their source and destination strides
+    // (elements), and whether they are the output's columns.
+    struct Dim {
+      int64_t ext, src, dst;
+      bool col;
+    };
+    std::vector<Dim> walk;
+    const int64_t out_col_from = int64_t(ys.size()) - std::min<int64_t>(lo.col_dims, ys.size());
+    if (n.kind == OpKind::transpose) {
+      for (size_t k = 0; k < ys.size(); ++k)
+        walk.push_back(Dim{ys[k], si[size_t(n.attrs.perm[k])], so[k], int64_t(k) >= out_col_from});
+    } else {
+      const std::vector<RefinedDim> rd = refine(xs, ys);
+      if (rd.empty())
+        unsupported(n, name_,
+                    "a reshape whose output rows mix rows of the input's padded matrices");
+      for (const RefinedDim& r : rd)
+        walk.push_back(Dim{r.ext, si[size_t(r.a_dim)] * r.a_inner, so[size_t(r.b_dim)] * r.b_inner,
+                           r.b_dim >= out_col_from});
+    }
+    // A line: the column dims merged by their source strides into a run (stride 1) and at most
+    // one dim of runs. The other dims, merged where both strides allow, number the lines.
+    std::vector<Dim> cols, lines;
+    for (const Dim& d : walk) {
+      if (d.ext == 1) continue;
+      std::vector<Dim>& v = d.col ? cols : lines;
+      if (!v.empty() && v.back().src == d.src * d.ext && (d.col || v.back().dst == d.dst * d.ext)) {
+        v.back().ext *= d.ext;
+        v.back().src = d.src;
+        v.back().dst = d.dst;
+      } else {
+        v.push_back(d);
+      }
+    }
+    if (cols.empty()) cols.push_back(Dim{1, 1, 1, true});  // rows of one element
+    if (cols.back().src != 1) {
+      transpose_on_cube(g, n, idx, place, scratch, e);
+      return true;
+    }
+    if (cols.size() > 2)
+      unsupported(n, name_, "an output row gathered from runs at more than one distance");
+    const int64_t run = cols.back().ext, segs = cols.size() == 2 ? cols[0].ext : 1;
+    const int64_t gap = cols.size() == 2 ? cols[0].src : run;
+    bool aligned = run % kFractal == 0 && gap % kFractal == 0;
+    for (const Dim& d : lines) aligned = aligned && d.src % kFractal == 0;
+    const bool whole_rows = segs == 1 && run == vi.cols && run == vo.cols;
+    if (!aligned && !whole_rows)
+      unsupported(n, name_,
+                  fmt::format("runs of {} elements that do not start and end on 32-byte blocks "
+                              "(the vector unit's shifts are not lowered yet)",
+                              run));
+    const int64_t burst = pad16(run) / kFractal, src_gap = segs > 1 ? gap / kFractal - burst : 0;
+    if (src_gap > 65535 || segs > 4095)
+      unsupported(n, name_, "runs too far apart for one copy (a gap above 65535 blocks)");
+    const int64_t line_bytes = vo.cols_p * 2;
+    // Consecutive rows of the output's matrices (the innermost line dim) go in one copy each
+    // way, a group per stage, when each is one run of the input with room for its padding.
+    int64_t group = 1, inner = 1;
+    if (segs == 1 && !lines.empty() && lines.back().dst == vo.cols_p &&
+        lines.back().src >= pad16(run) && lines.back().src % kFractal == 0) {
+      inner = lines.back().ext;
+      group = std::min<int64_t>({inner, p_.ub_bytes / 4 / line_bytes, 4095});
+      group = std::max<int64_t>(group, 1);
+    }
+    const int64_t zero =
+        std::min<int64_t>(255 * 256, (p_.ub_bytes - 2 * group * line_bytes) / 256 * 256);
+    const bool pad_rows = vo.rows_p > vo.rows;
+    if (zero < (pad_rows ? 256 : 0) || line_bytes * 2 > p_.ub_bytes)
+      unsupported(n, name_, "the unified buffer is too small for two rows of the output");
+    const int64_t line_gap = group > 1 ? lines.back().src / kFractal - burst : 0;
+    if (group > 1) {  // the innermost line dim counts groups
+      const int64_t chunks = (inner + group - 1) / group;
+      lines.back() = Dim{chunks, lines.back().src * group, lines.back().dst * group, false};
+    }
+    int64_t nlines = 1;  // lines, or groups of lines
+    for (const Dim& d : lines) nlines *= d.ext;
+    const uint64_t X = place[size_t(in)].addr, Y = place[size_t(out)].addr;
+    const int64_t buf[2] = {0, group * line_bytes};
+    const std::string L = fmt::format("n{}_", idx);
+    e.comment(fmt::format("{} {} of {} run(s) of {} elements ({} apart), {} B each", nlines,
+                          group > 1 ? fmt::format("groups of up to {} lines", group) : "lines",
+                          segs, run, group > 1 ? lines.back().src / group : gap, line_bytes));
+    e("mul x5, x1, {}", nlines);
+    e("div x5, x5, x2");  // this block's first line
+    e("add x6, x1, 1");
+    e("mul x6, x6, {}", nlines);
+    e("div x6, x6, x2");  // and its end
+    for (int st = 0; st < 2; ++st) e("set_flag PIPE_MTE3, PIPE_MTE2, EVENT_ID{}", st);
+    e("bge x5, x6, {}done", L);
+    e.label(L + "loop");
+    for (int st = 0; st < 2; ++st) {
+      e.comment(fmt::format("stage {}: line x5", st));
+      e("mov x7, x5");
+      e("mov x8, {}", X);
+      e("mov x9, {}", Y);
+      for (size_t k = lines.size(); k-- > 0;) {  // the line's index in each dim, innermost first
+        if (k > 0) {
+          e("rem x10, x7, {}", lines[k].ext);
+          e("div x7, x7, {}", lines[k].ext);
+        } else {
+          e("mov x10, x7");
+        }
+        e("mul x11, x10, {}", lines[k].src * 2);
+        e("add x8, x8, x11");
+        e("mul x11, x10, {}", lines[k].dst * 2);
+        e("add x9, x9, x11");
+        if (group > 1 && k + 1 == lines.size()) {  // this group's lines: x12
+          e("mul x13, x10, {}", group);
+          e("mov x12, {}", inner);
+          e("sub x12, x12, x13");
+          e("min x12, x12, {}", group);
+          e("mul x13, x12, {}", line_bytes / 32);
+        }
+      }
+      e("wait_flag PIPE_MTE3, PIPE_MTE2, EVENT_ID{}", st);
+      if (group > 1)
+        e("copy_gm_to_ubuf ub[{}], gm[x8], nburst=x12, burst={}, src_gap={}", buf[st], burst,
+          line_gap);
+      else
+        e("copy_gm_to_ubuf ub[{}], gm[x8], nburst={}, burst={}, src_gap={}", buf[st], segs, burst,
+          src_gap);
+      e("set_flag PIPE_MTE2, PIPE_MTE3, EVENT_ID{}", st);
+      e("wait_flag PIPE_MTE2, PIPE_MTE3, EVENT_ID{}", st);
+      if (group > 1)
+        e("copy_ubuf_to_gm gm[x9], ub[{}], nburst=1, burst=x13", buf[st]);
+      else
+        e("copy_ubuf_to_gm gm[x9], ub[{}], nburst=1, burst={}", buf[st], line_bytes / 32);
+      e("set_flag PIPE_MTE3, PIPE_MTE2, EVENT_ID{}", st);
+      e("add x5, x5, 1");
+      if (st == 0)
+        e("bge x5, x6, {}done", L);
+      else
+        e("blt x5, x6, {}loop", L);
+    }
+    e.label(L + "done");
+    for (int st = 0; st < 2; ++st) e("wait_flag PIPE_MTE3, PIPE_MTE2, EVENT_ID{}", st);
+    if (pad_rows) {
+      const int64_t pad_bytes = (vo.rows_p - vo.rows) * line_bytes;
+      e.comment("block 0: zeros over the padding rows of the output's matrices");
+      e("bne x1, 0, {}zdone", L);
+      e("vector_dup.f32 ub[{}], 0, repeat={}", 2 * group * line_bytes, zero / 256);
+      e("set_flag PIPE_V, PIPE_MTE3, EVENT_ID0");
+      e("wait_flag PIPE_V, PIPE_MTE3, EVENT_ID0");
+      for (int64_t m = 0; m < vo.batch; ++m)
+        for (int64_t off = 0; off < pad_bytes; off += zero)
+          e("copy_ubuf_to_gm gm[{}], ub[{}], nburst=1, burst={}",
+            Y + uint64_t((m * vo.rows_p + vo.rows) * line_bytes + off), 2 * group * line_bytes,
+            std::min(zero, pad_bytes - off) / 32);
+      e("set_flag PIPE_MTE3, PIPE_V, EVENT_ID0");
+      e("wait_flag PIPE_MTE3, PIPE_V, EVENT_ID0");
+      e.label(L + "zdone");
+    }
+    return true;
+  }
+
   void elementwise(const Graph& g, const Node& n, int idx, const std::vector<Placement>& place,
                    Emitter& e) const {
     const TensorInfo& out = g.tensor(n.outputs[0]);

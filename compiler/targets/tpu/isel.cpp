@@ -20,7 +20,8 @@ class Selector {
   Selector(const TileProgram& t, std::vector<Instr>& code) : t_(t), code_(code) {}
 
   // One halt-terminated list per core, in core order; on a chip of several cores a barrier
-  // ends every layer, so that a layer reads what all cores wrote before it.
+  // ends every layer that has instructions, so that a layer reads what all cores wrote before
+  // it.
   void run() {
     for (int core = 0; core < t_.cores; ++core) {
       for (const TileLayer& l : t_.layers) {
@@ -30,7 +31,7 @@ class Selector {
           nest_ = &n;
           for (const TileOp& op : n.ops) std::visit([this](const auto& o) { select(o); }, op);
         }
-        if (t_.cores > 1) {
+        if (t_.cores > 1 && !l.nests.empty()) {  // a layer that moves nothing needs none
           Instr barrier;
           barrier.op = Opcode::barrier;
           emit(barrier);

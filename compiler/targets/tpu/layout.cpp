@@ -43,7 +43,8 @@ void choose_layouts(const Graph& g, std::vector<Placement>& place, const std::st
       const auto& s = g.tensor(n.inputs[0]).shape;
       place[size_t(n.inputs[1])].layout = {Layout::gemm_b_nhwc, 1, s[1], s[2], s[3]};
     } else if (!elementwise(n.kind) && n.kind != OpKind::conv2d && n.kind != OpKind::pool &&
-               n.kind != OpKind::gemm) {
+               n.kind != OpKind::gemm && n.kind != OpKind::reshape &&
+               n.kind != OpKind::transpose) {  // a reshape or transpose reads NHWC as it lies
       for (int t : n.inputs)
         if (nhwc[t])
           unsupported(n, target,
@@ -56,7 +57,74 @@ void choose_layouts(const Graph& g, std::vector<Placement>& place, const std::st
     if (nhwc[t]) place[t].layout.kind = Layout::nhwc;
 }
 
+// Elements from one index of each dim to the next in layout l (row-major or NHWC).
+std::vector<uint64_t> strides(const std::vector<int64_t>& shape, const Layout& l) {
+  std::vector<uint64_t> st(shape.size(), 1);
+  if (l.kind == Layout::nhwc) {
+    const uint64_t C = uint64_t(shape[1]), H = uint64_t(shape[2]), W = uint64_t(shape[3]);
+    return {H * W * C, 1, W * C, C};
+  }
+  for (size_t d = shape.size(); d-- > 1;) st[d - 1] = st[d] * uint64_t(shape[d]);
+  return st;
+}
+
+// The dims of a tensor in the order its layout stores them.
+std::vector<size_t> storage_order(size_t rank, const Layout& l) {
+  if (l.kind == Layout::nhwc) return {0, 2, 3, 1};
+  std::vector<size_t> o(rank);
+  for (size_t d = 0; d < rank; ++d) o[d] = d;
+  return o;
+}
+
+// Whether reshape or transpose node n between row-major tensors moves no byte.
+bool moves_nothing(const Graph& g, const Node& n) {
+  if (n.kind == OpKind::reshape) return true;
+  const CopyWalk w = merged(transpose_walk(g, n, Layout{}, Layout{}));
+  return w.ext.size() == 1 && w.stride[0] == 1;
+}
+
 }  // namespace
+
+CopyWalk merged(const CopyWalk& w) {
+  CopyWalk m;
+  for (size_t d = 0; d < w.ext.size(); ++d) {
+    if (w.ext[d] == 1) continue;
+    if (!m.ext.empty() && m.stride.back() == w.stride[d] * w.ext[d]) {
+      m.ext.back() *= w.ext[d];
+      m.stride.back() = w.stride[d];
+    } else {
+      m.ext.push_back(w.ext[d]);
+      m.stride.push_back(w.stride[d]);
+    }
+  }
+  if (m.ext.empty()) return CopyWalk{{1}, {1}};
+  return m;
+}
+
+CopyWalk transpose_walk(const Graph& g, const Node& n, const Layout& in, const Layout& out) {
+  const std::vector<int64_t>& shape = g.tensor(n.outputs[0]).shape;
+  const std::vector<uint64_t> src = strides(g.tensor(n.inputs[0]).shape, in);
+  CopyWalk w;
+  for (size_t k : storage_order(shape.size(), out)) {
+    w.ext.push_back(uint64_t(shape[k]));
+    w.stride.push_back(src[size_t(n.attrs.perm[k])]);
+  }
+  return w;
+}
+
+CopyWalk into_row_major(const TensorInfo& t, const Layout& l) {
+  return CopyWalk{std::vector<uint64_t>(t.shape.begin(), t.shape.end()), strides(t.shape, l)};
+}
+
+CopyWalk from_row_major(const TensorInfo& t, const Layout& l) {
+  const std::vector<uint64_t> src = strides(t.shape, Layout{});
+  CopyWalk w;
+  for (size_t k : storage_order(t.shape.size(), l)) {
+    w.ext.push_back(uint64_t(t.shape[k]));
+    w.stride.push_back(src[k]);
+  }
+  return w;
+}
 
 const Scratch& LayoutPlan::find(int node, const std::string& name) const {
   for (const Scratch& s : scratch)
@@ -68,7 +136,17 @@ const Scratch& LayoutPlan::find(int node, const std::string& name) const {
 LayoutPlan layout(const Graph& g, const TpuParams& p, const std::string& target) {
   LayoutPlan plan;
   plan.tensors.assign(g.tensors.size(), Placement{kUnplaced, Layout{}});
+  plan.alias.assign(g.tensors.size(), -1);
   choose_layouts(g, plan.tensors, target);
+  // A reshape or transpose that moves no byte between row-major tensors: its output is its
+  // input's bytes.
+  for (const Node& n : g.nodes) {
+    if (n.kind != OpKind::reshape && n.kind != OpKind::transpose) continue;
+    const int in = n.inputs[0], out = n.outputs[0];
+    if (plan.tensors[size_t(in)].layout.kind == Layout::row_major &&
+        plan.tensors[size_t(out)].layout.kind == Layout::row_major && moves_nothing(g, n))
+      plan.alias[size_t(out)] = plan.alias[size_t(in)] >= 0 ? plan.alias[size_t(in)] : in;
+  }
   // Bump allocation in tensor order, then the scratch buffers in node order.
   uint64_t top = 0;
   auto alloc = [&](uint64_t bytes, const SourceLoc& loc) {
@@ -81,9 +159,19 @@ LayoutPlan layout(const Graph& g, const TpuParams& p, const std::string& target)
     return a;
   };
   for (size_t t = 0; t < g.tensors.size(); ++t)
-    plan.tensors[t].addr = alloc(uint64_t(g.tensors[t].bytes()), g.tensors[t].loc);
+    if (plan.alias[t] < 0)
+      plan.tensors[t].addr = alloc(uint64_t(g.tensors[t].bytes()), g.tensors[t].loc);
+  for (size_t t = 0; t < g.tensors.size(); ++t)
+    if (plan.alias[t] >= 0) plan.tensors[t].addr = plan.tensors[size_t(plan.alias[t])].addr;
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node& n = g.nodes[i];
+    // A reshape between two NHWC tensors goes through a row-major copy of its input.
+    if (n.kind == OpKind::reshape &&
+        plan.tensors[size_t(n.inputs[0])].layout.kind == Layout::nhwc &&
+        plan.tensors[size_t(n.outputs[0])].layout.kind == Layout::nhwc) {
+      const uint64_t bytes = uint64_t(g.tensor(n.inputs[0]).bytes());
+      plan.scratch.push_back(Scratch{int(i), "R", alloc(bytes, n.loc), bytes});
+    }
     if (n.kind != OpKind::attention) continue;
     const AttentionDims ad = attention_dims(g, n);
     const uint64_t scores = uint64_t(ad.seq_q) * uint64_t(ad.seq_kv);
@@ -101,8 +189,9 @@ void verify_layout(const Graph& g, const LayoutPlan& plan, const TpuParams& p) {
   auto fail = [](const std::string& what) {
     throw Error("internal: pass 'layout' verifier: " + what);
   };
-  if (plan.tensors.size() != g.tensors.size())
-    fail(fmt::format("{} placements for {} tensors", plan.tensors.size(), g.tensors.size()));
+  if (plan.tensors.size() != g.tensors.size() || plan.alias.size() != g.tensors.size())
+    fail(fmt::format("{} placements and {} aliases for {} tensors", plan.tensors.size(),
+                     plan.alias.size(), g.tensors.size()));
   struct Extent {
     std::string name;
     uint64_t addr, bytes;
@@ -114,7 +203,19 @@ void verify_layout(const Graph& g, const LayoutPlan& plan, const TpuParams& p) {
     if (pl.addr == kUnplaced) fail(fmt::format("tensor '{}' is not placed", info.name));
     if (pl.layout.kind == Layout::nhwc && info.shape.size() != 4)
       fail(fmt::format("tensor '{}' of rank {} is laid out NHWC", info.name, info.shape.size()));
-    extents.push_back({"tensor '" + info.name + "'", pl.addr, uint64_t(info.bytes())});
+    const int a = plan.alias[t];
+    if (a < 0) {
+      extents.push_back({"tensor '" + info.name + "'", pl.addr, uint64_t(info.bytes())});
+      continue;
+    }
+    const Placement& src = plan.tensors[size_t(a)];
+    if (plan.alias[size_t(a)] >= 0 || src.addr != pl.addr ||
+        g.tensors[size_t(a)].bytes() != info.bytes() || src.layout.kind != Layout::row_major ||
+        pl.layout.kind != Layout::row_major)
+      fail(
+          fmt::format("tensor '{}' shares the bytes of '{}', which is not a row-major tensor of "
+                      "its size at its address",
+                      info.name, g.tensors[size_t(a)].name));
   }
   for (const Scratch& s : plan.scratch)
     extents.push_back(
@@ -147,14 +248,19 @@ std::string to_text(const Graph& g, const LayoutPlan& plan) {
     if (l.kind == Layout::gemm_b_nhwc) how += fmt::format(" (A: c {} h {} w {})", l.c, l.h, l.w);
     std::string shape;
     for (int64_t d : info.shape) shape += (shape.empty() ? "" : "x") + std::to_string(d);
+    std::string note = info.is_param ? " param" : "";
+    if (plan.alias[t] >= 0)
+      note += fmt::format(" (the bytes of '{}')", g.tensors[size_t(plan.alias[t])].name);
     s += fmt::format("{:<24} {:>#12x} {:>12}  {:<6} {} [{}]{}\n", info.name, plan.tensors[t].addr,
-                     info.bytes(), dtype_name(info.dtype), how, shape,
-                     info.is_param ? " param" : "");
+                     info.bytes(), dtype_name(info.dtype), how, shape, note);
   }
   for (const Scratch& sc : plan.scratch)
     s += fmt::format("{:<24} {:>#12x} {:>12}  {:<6} row-major (scratch)\n",
                      g.nodes[size_t(sc.node)].name + "." + sc.name, sc.addr, sc.bytes,
-                     sc.name[0] == 'S' ? "fp32" : "bf16");
+                     sc.name[0] == 'S' ? "fp32"
+                     : sc.name[0] == 'P'
+                         ? "bf16"
+                         : dtype_name(g.tensor(g.nodes[size_t(sc.node)].inputs[0]).dtype));
   return s;
 }
 

@@ -41,8 +41,27 @@ struct Scratch {
 struct LayoutPlan {
   std::vector<Placement> tensors;  // per tensor id; the tensor's bytes() from addr
   std::vector<Scratch> scratch;    // in node order
+  // Per tensor id: the tensor whose bytes it shares (a reshape or transpose that moves no
+  // byte: both row-major), or -1.
+  std::vector<int> alias;
   const Scratch& find(int node, const std::string& name) const;
 };
+
+// A copy that a reshape or transpose makes: the destination's elements in order (row-major over
+// `ext`), element j from the source at the sum over dims d of index_d * stride[d] elements.
+struct CopyWalk {
+  std::vector<uint64_t> ext, stride;
+};
+// The same copy with dims of 1 dropped and dims that follow each other in the source merged;
+// a copy of contiguous elements becomes one dim of stride 1.
+CopyWalk merged(const CopyWalk& w);
+// The copy a transpose makes from an input laid out `in` to an output laid out `out` (each
+// row-major or NHWC).
+CopyWalk transpose_walk(const Graph& g, const Node& n, const Layout& in, const Layout& out);
+// The copies of a reshape: from the input's layout to row-major (into_row_major), and from
+// row-major to the output's layout (from_row_major).
+CopyWalk into_row_major(const TensorInfo& t, const Layout& l);
+CopyWalk from_row_major(const TensorInfo& t, const Layout& l);
 
 // Every buffer placed in DRAM is aligned to this, and so is every on-chip region.
 constexpr uint64_t kAlign = 64;

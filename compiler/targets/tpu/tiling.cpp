@@ -146,6 +146,109 @@ class Tiler {
         return lower_vector(n, VecFunc::layernorm);
       case OpKind::rmsnorm:
         return lower_vector(n, VecFunc::rmsnorm);
+      case OpKind::reshape:
+      case OpKind::transpose:
+        return lower_copy(n);
+    }
+  }
+
+  // ---- reshape and transpose: DMA copies, none where the output is the input's bytes ----
+  void lower_copy(const Node& n) {
+    const int in = n.inputs[0], out = n.outputs[0];
+    if (plan_.alias[size_t(out)] >= 0) return;  // no byte moves (the layout pass aliased it)
+    const Layout& li = plan_.tensors[size_t(in)].layout;
+    const Layout& lo = plan_.tensors[size_t(out)].layout;
+    const TensorInfo& x = g_.tensor(in);
+    const TensorInfo& y = g_.tensor(out);
+    if (n.kind == OpKind::transpose) {
+      copy(n, addr(in), addr(out), transpose_walk(g_, n, li, lo), -1);
+    } else if (li.kind != Layout::row_major && lo.kind != Layout::row_major) {
+      // Both sides NHWC: through a row-major copy, all on core 0 (the second copy reads what
+      // the first wrote).
+      const uint64_t mid = plan_.find(out_.layers.back().layer, "R").addr;
+      copy(n, addr(in), mid, into_row_major(x, li), 0);
+      copy(n, mid, addr(out), from_row_major(y, lo), 0);
+    } else if (li.kind != Layout::row_major) {
+      copy(n, addr(in), addr(out), into_row_major(x, li), -1);
+    } else {
+      copy(n, addr(in), addr(out), from_row_major(y, lo), -1);
+    }
+  }
+
+  // The copy w from DRAM at src to contiguous DRAM at dst, through the UB: pieces of a 2-D
+  // DMA each (rows of a run of contiguous elements, or of one element when the innermost dim
+  // is strided), each loaded into a slot of the O regions and stored; the slots form a ring
+  // over both regions, so that many small pieces are in flight at once; pieces round robin
+  // over the cores (or all on core `only`).
+  void copy(const Node& n, uint64_t src, uint64_t dst, const CopyWalk& walk, int only) {
+    const uint64_t e = uint64_t(dtype_size(g_.tensor(n.inputs[0]).dtype));
+    const CopyWalk w = merged(walk);
+    const size_t r = w.ext.size();
+    // A piece: `rows` rows of `run` elements, `stride` elements apart, from src + off.
+    struct Piece {
+      uint64_t off, rows, run, stride;
+    };
+    const bool contiguous = w.stride[r - 1] == 1;
+    const uint64_t run = contiguous ? w.ext[r - 1] : 1;
+    // The rows of a piece step along the innermost dim but the run's; the dims before that are
+    // looped over.
+    const size_t inner = contiguous ? r - 1 : r;
+    const size_t outer = inner > 0 ? inner - 1 : 0;
+    const uint64_t rows = inner > 0 ? w.ext[inner - 1] : 1;
+    const uint64_t stride = inner > 0 ? w.stride[inner - 1] : run;
+    // At most an O region per piece: rows cut to fit it, a run longer than it cut in parts.
+    const uint64_t cap = o_bytes_ / e;
+    const uint64_t part = std::min(run, cap);
+    const uint64_t rows_per = run > cap ? 1 : std::min(rows, cap / run);
+    if (!part) unsupported(n, "one element does not fit the unified buffer");
+    if (stride * e >= (uint64_t(1) << 32) || rows_per * part * e >= (uint64_t(1) << 32))
+      unsupported(n, "a DMA stride or transfer of 4 GiB or more");
+    std::vector<Piece> pieces;
+    std::vector<uint64_t> idx(outer, 0);
+    for (bool more = true; more;) {
+      uint64_t off = 0;
+      for (size_t d = 0; d < outer; ++d) off += idx[d] * w.stride[d];
+      for (uint64_t r0 = 0; r0 < rows; r0 += rows_per)
+        for (uint64_t c0 = 0; c0 < run; c0 += part)
+          pieces.push_back(Piece{off + r0 * stride + c0, std::min(rows_per, rows - r0),
+                                 std::min(part, run - c0), stride});
+      more = false;
+      for (size_t d = outer; d-- > 0;) {
+        if (++idx[d] < w.ext[d]) {
+          more = true;
+          break;
+        }
+        idx[d] = 0;
+      }
+    }
+    const uint64_t slot = (rows_per * part * e + kAlign - 1) / kAlign * kAlign;
+    const uint64_t per_region = o_bytes_ / slot;
+    const int cores = only >= 0 ? 1 : cores_;
+    const std::string how =
+        contiguous ? fmt::format("runs of {} elements", run) : "single elements";
+    for (int c = 0; c < cores && uint64_t(c) < pieces.size(); ++c) {
+      const int core = only >= 0 ? only : c;
+      nest(fmt::format("copy {} ({}): X = {} [{}] as dims [{}] strides [{}] -> Y = contiguous, "
+                       "{} pieces of {}, a ring of {} slots{}",
+                       op_name(n.kind), dtype_name(g_.tensor(n.inputs[0]).dtype),
+                       src == addr(n.inputs[0]) ? name(n.inputs[0]) : n.name + ".R",
+                       fmt::join(walk.ext, "x"), fmt::join(w.ext, ", "), fmt::join(w.stride, ", "),
+                       pieces.size(), how, 2 * per_region, on_core(core)),
+           core);
+      uint64_t dst_off = 0, t = 0;
+      for (size_t i = 0; i < pieces.size(); ++i) {
+        const Piece& p = pieces[i];
+        const uint64_t bytes = p.rows * p.run * e;
+        if (i % size_t(cores) == size_t(c)) {
+          const uint64_t j = t++ % (2 * per_region);
+          const Place o = ub(Region::O, j / per_region, j % per_region * slot);
+          op(Load{DramTile{"X", i, p.rows, 0, p.run, e, src + p.off * e, p.stride * e,
+                           p.stride == p.run},
+                  o});
+          op(Store{o, DramTile{"Y", i, p.rows, 0, p.run, e, dst + dst_off, p.run * e, true}});
+        }
+        dst_off += bytes;
+      }
     }
   }
 

@@ -1,0 +1,75 @@
+// The DaVinci target's reshapes and transposes: a reshape lies on its input's bytes where a
+// grouping of the dims allows (no instruction), a transpose that keeps the last dim is a copy
+// by lines, a swap of the last two dims runs on the cube, and what needs element shifts is
+// refused naming the node and the target. Values are checked by the smoke workload.
+#include <catch2/catch.hpp>
+
+#include <sstream>
+#include <string>
+
+#include "compiler/ir/frontend.h"
+#include "compiler/passes/passes.h"
+#include "compiler/target.h"
+#include "models/core/config.h"
+
+using namespace xpusim;
+using namespace xpusim::compiler;
+using Catch::Matchers::Contains;
+
+namespace {
+
+// The kernel text of a workload on davinci_lab.
+std::string kernel_of(const std::string& text) {
+  Graph g = parse_workload(text, "copies.yaml");
+  run_graph_passes(g, Dump{});
+  std::ostringstream out;
+  find_target("davinci").make(load_arch("davinci_lab"))->lower(g, Dump{{"lower"}, &out});
+  return out.str();
+}
+
+std::string error_of(const std::string& text) {
+  try {
+    kernel_of(text);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+const std::string kHead =
+    "name: copies\ninputs:\n  - {name: x, shape: [40, 96], dtype: fp16}\nops:\n";
+
+}  // namespace
+
+TEST_CASE("davinci: heads split by an aliasing reshape and a copy by lines", "[unit]") {
+  const std::string k =
+      kernel_of(kHead +
+                "  - {name: p, op: gemm, inputs: [x], N: 96}\n"
+                "  - {name: split, op: reshape, inputs: [p.out], shape: [2, 20, 3, 32]}\n"
+                "  - {name: heads, op: transpose, inputs: [split.out], perm: [0, 2, 1, 3]}\n");
+  CHECK_THAT(k, Contains("nothing to move: 'split.out' is the bytes of 'p.out'"));
+  // (2, 20, 3, 32) -> (2, 3, 20, 32): 6 matrices of 20 rows, each a group of rows that are
+  // one run of 32 elements, 96 apart in the input.
+  CHECK_THAT(k, Contains("# 6 groups of up to 20 lines of 1 run(s) of 32 elements (96 apart)"));
+  CHECK_THAT(k, Contains("block 0: zeros over the padding rows of the output's matrices"));
+}
+
+TEST_CASE("davinci: a swap of the last two dims runs on the cube", "[unit]") {
+  const std::string k =
+      kernel_of(kHead + "  - {name: t, op: transpose, inputs: [x], perm: [1, 0]}\n");
+  CHECK_THAT(k, Contains("block 0: the 96 x 96 identity"));
+  CHECK_THAT(k, Contains("vector_dup.s32"));
+  CHECK_THAT(k, Contains("mad.f16"));
+}
+
+TEST_CASE("davinci: copies that need element shifts are refused", "[unit]") {
+  // Runs of 24 elements at a distance: not whole 32-byte blocks.
+  CHECK_THAT(error_of(kHead + "  - {name: s, op: reshape, inputs: [x], shape: [40, 4, 24]}\n"
+                              "  - {name: t, op: transpose, inputs: [s.out], perm: [1, 0, 2]}\n"),
+             Contains("copies.yaml:6:5: op 'transpose' (node 't') cannot be lowered to target "
+                      "'davinci_lab': runs of 24 elements"));
+  // The last dim moved other than by a swap of the last two.
+  CHECK_THAT(error_of(kHead + "  - {name: s, op: reshape, inputs: [x], shape: [40, 6, 16]}\n"
+                              "  - {name: t, op: transpose, inputs: [s.out], perm: [2, 0, 1]}\n"),
+             Contains("a transpose that moves the last dim other than a swap of the last two"));
+}
