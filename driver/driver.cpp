@@ -296,10 +296,10 @@ MemoryRegion parse_save(const std::string& text) {
 }
 
 std::string workload_label(const compiler::Graph& g) {
-  if (g.params.empty()) return g.name;
   std::vector<std::string> values;
-  for (const auto& [name, value] : g.params) values.push_back(name + "=" + value);
-  return fmt::format("{} ({})", g.name, fmt::join(values, ", "));
+  for (const compiler::Graph::Param& p : g.params)
+    if (p.shown) values.push_back(p.name + "=" + p.value);
+  return values.empty() ? g.name : fmt::format("{} ({})", g.name, fmt::join(values, ", "));
 }
 
 std::string workload_file(const std::string& arg) {

@@ -44,8 +44,8 @@ struct RunOptions {
 MemoryRegion parse_load(const std::string& text);
 MemoryRegion parse_save(const std::string& text);
 
-// How reports name a workload: its name, then its params' values when it has params
-// ("resnet-50 (batch=8, dtype=bf16)").
+// How reports name a workload: its name, then the values of its params that are documented or
+// were given ("resnet-50 (batch=8, image=224, dtype=bf16)").
 std::string workload_label(const compiler::Graph& g);
 
 // The workload file `--workload` names: the path itself when it exists, else, for a bare name

@@ -628,7 +628,7 @@ void Builder::read_params(const Map& top) {
       }
     }
     scope_[d.name] = value;
-    g_.params.emplace_back(d.name, value);
+    g_.params.push_back({d.name, value, !d.doc.empty() || it != given_.end()});
   }
 }
 

@@ -107,8 +107,13 @@ struct Graph {
   std::vector<Node> nodes;          // in a topological order
   std::vector<int> inputs;          // graph inputs (activations fed from outside)
   std::vector<int> outputs;         // tensors no node consumes
-  // The workload's params with the values this graph was built with, in declaration order.
-  std::vector<std::pair<std::string, std::string>> params;
+  // The workload's params with the values this graph was built with, in declaration order;
+  // `shown`: documented (a `doc`) or given a value, so reports name it.
+  struct Param {
+    std::string name, value;
+    bool shown = false;
+  };
+  std::vector<Param> params;
 
   const TensorInfo& tensor(int id) const { return tensors.at(id); }
 };

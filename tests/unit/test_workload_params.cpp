@@ -52,7 +52,10 @@ TEST_CASE("params: defaults, values given, defaults that use earlier params", "[
   const Graph g = parse_workload(kStack, "w.yaml");
   CHECK(g.name == "stack-3");
   REQUIRE(g.params.size() == 4);
-  CHECK(g.params[2] == std::make_pair(std::string("ffn"), std::string("64")));
+  CHECK(g.params[2].name == "ffn");
+  CHECK(g.params[2].value == "64");
+  CHECK(!g.params[2].shown);  // no doc, no value given
+  CHECK(g.params[1].shown);   // documented
   CHECK(g.nodes.size() == 10);
   CHECK(tensor_named(g, "l2.up.out").shape == std::vector<int64_t>{8, 64});
   CHECK(tensor_named(g, "h3").shape == std::vector<int64_t>{8, 16});
@@ -162,34 +165,71 @@ TEST_CASE("zoo: every model loads with its defaults and says what it is", "[unit
   CHECK(models >= 1);
 }
 
-TEST_CASE("zoo: ResNet-50 has the published size", "[unit]") {
-  const std::string file = std::string(XPUSIM_SOURCE_DIR) + "/workloads/zoo/resnet-50.yaml";
-  const Graph g = load_workload(file);
+namespace {
+
+struct Size {
   int64_t macs = 0, weights = 0, convs = 0;
+};
+
+Size size_of(const Graph& g) {
+  Size s;
   for (const Node& n : g.nodes) {
-    macs += node_macs(g, n);
-    convs += n.kind == OpKind::conv2d;
+    s.macs += node_macs(g, n);
+    s.convs += n.kind == OpKind::conv2d;
   }
   for (const TensorInfo& t : g.tensors)
-    if (t.is_param) {
-      int64_t e = 1;
-      for (int64_t d : t.shape) e *= d;
-      weights += e;
-    }
+    if (t.is_param) s.weights += t.elements();
+  return s;
+}
+
+std::string zoo_file(const std::string& model) {
+  return std::string(XPUSIM_SOURCE_DIR) + "/workloads/zoo/" + model + ".yaml";
+}
+
+}  // namespace
+
+TEST_CASE("zoo: ResNet-50 has the published size", "[unit]") {
+  const std::string file = zoo_file("resnet-50");
+  const Size s = size_of(load_workload(file));
   // 53 convolutions (49 + 4 projections) and the classifier; torchvision documents 4.09 G
   // multiply-adds and 25.6 M parameters (with batch-norm and bias terms, which are folded here).
-  CHECK(convs == 53);
-  CHECK(macs > 4.05e9);
-  CHECK(macs < 4.12e9);
-  CHECK(weights > 25.4e6);
-  CHECK(weights < 25.6e6);
+  CHECK(s.convs == 53);
+  CHECK(s.macs > 4.05e9);
+  CHECK(s.macs < 4.12e9);
+  CHECK(s.weights > 25.4e6);
+  CHECK(s.weights < 25.6e6);
   // A batch of 8 multiplies the work by 8; a 64x64 image keeps the weights.
   const Graph b8 = load_workload(file, {{"batch", "8"}, {"image", "64"}});
   CHECK(tensor_named(b8, "logits").shape == std::vector<int64_t>{8, 1000});
+  CHECK(size_of(b8).weights == s.weights);
   CHECK_THAT(error_of([&] {
                load_workload(file, {{"image", "100"}});
              }),
              Contains("100 / 32 is not a whole number"));
+}
+
+TEST_CASE("zoo: BERT-base and GPT-2 small have the published sizes", "[unit]") {
+  // BERT-base: 85 M weights in the encoder (110 M with the 23.8 M embeddings and the pooler,
+  // which are not here); per token and layer 4 x 768^2 + 2 x 768 x 3072 MACs, plus attention's
+  // 2 x seq x 768.
+  const Size bert = size_of(load_workload(zoo_file("bert-base")));
+  CHECK(bert.weights > 84.9e6);
+  CHECK(bert.weights < 85.1e6);
+  const double per_token = 4.0 * 768 * 768 + 2.0 * 768 * 3072;
+  CHECK(double(bert.macs) == Approx(12 * 128 * (per_token + 2.0 * 128 * 768)));
+  // GPT-2 small: 124 M weights with the tied LM head (85 M in the blocks, 38.6 M in the head).
+  const Size gpt = size_of(load_workload(zoo_file("gpt2-small"), {{"seq", "64"}}));
+  CHECK(gpt.weights > 123.5e6);
+  CHECK(gpt.weights < 124.5e6);
+  CHECK(double(gpt.macs) == Approx(64 * (12 * (per_token + 2.0 * 64 * 768) + 768.0 * 50257)));
+  // Two layers and a smaller vocabulary for a quick run; BERT-large by its params.
+  CHECK(
+      size_of(load_workload(zoo_file("gpt2-small"), {{"layers", "2"}, {"vocab", "1000"}})).weights <
+      15e6);
+  const Size large = size_of(load_workload(
+      zoo_file("bert-base"), {{"layers", "24"}, {"hidden", "1024"}, {"heads", "16"}}));
+  CHECK(large.weights > 302e6);  // BERT-large's 340 M less its 31.8 M embeddings
+  CHECK(large.weights < 303e6);
 }
 
 TEST_CASE("zoo: run by name with params, and xpusim zoo lists the models", "[unit]") {
