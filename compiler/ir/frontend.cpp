@@ -140,6 +140,15 @@ int32_t default_shift(int64_t kred) {
   return int32_t(std::max(0.0, s));
 }
 
+// Error at `where` unless `name` (of `what`) is a name a `$` can refer to.
+void check_name(const Doc& doc, const YAML::Node& where, const char* what,
+                const std::string& name) {
+  if (!is_identifier(name))
+    doc.fail(where, fmt::format("{} '{}' is not a name (a letter or '_', then letters, digits and "
+                                "'_')",
+                                what, name));
+}
+
 // One entry of a workload's `params`: `name: default` or `name: {default: .., doc: ..}`.
 struct ParamDecl {
   std::string name, default_value, doc;
@@ -154,10 +163,7 @@ std::vector<ParamDecl> param_decls(const Doc& doc, const Map& top) {
     doc.fail(params, "workload: 'params' must be a mapping of names to default values");
   const Map m(doc, params, "params");
   for (const auto& e : m.entries()) {
-    if (!is_identifier(e.key))
-      doc.fail(e.key_node, fmt::format("params: '{}' is not a name (a letter or '_', then letters, "
-                                       "digits and '_')",
-                                       e.key));
+    check_name(doc, e.key_node, "params", e.key);
     ParamDecl d{e.key, "", "", e.value};
     if (e.value.IsMap()) {
       Map p(doc, e.value, fmt::format("param '{}'", e.key));
@@ -683,10 +689,7 @@ void Builder::add_repeat(const YAML::Node& y) {
   if (m.has("var")) {
     fill(m.value("var"));
     var = m.str("var");
-    if (!is_identifier(var))
-      doc_.fail(m.value("var"), fmt::format("repeat: var '{}' is not a name (a letter or '_', then "
-                                            "letters, digits and '_')",
-                                            var));
+    check_name(doc_, m.value("var"), "repeat: var", var);
   }
   if (scope_.count(var))
     doc_.fail(

@@ -78,7 +78,7 @@ void RaceChecker::report(const isa::davinci::Range& r, uint64_t lo, uint64_t hi,
 void RaceChecker::access(const isa::davinci::Range& r, const Who& who, const Clock& clock) {
   if (r.hi <= r.lo) return;
   Table& t = table(who.core, r.buf);
-  const auto note_reader = [&who](std::vector<Who>& rs) {
+  const auto note_reader = [&who](auto& rs) {
     const auto same = std::find_if(rs.begin(), rs.end(), [&](const Who& w) {
       return w.core == who.core && w.pipe == who.pipe;
     });

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <array>
+#include <boost/container/small_vector.hpp>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -70,7 +71,9 @@ class RaceChecker {
   struct Segment {
     uint64_t hi;
     Entry writer;
-    std::vector<Who> readers;  // the latest of each (core, pipe)
+    // The latest of each (core, pipe); most segments have one reader or none, so one is kept
+    // inline (no allocation per segment).
+    boost::container::small_vector<Who, 1> readers;
   };
   using Table = std::map<uint64_t, Segment>;
   static bool ordered(const Who& earlier, const Who& later, const Clock& clock);
