@@ -242,10 +242,11 @@ class Tiler {
         if (i % size_t(cores) == size_t(c)) {
           const uint64_t j = t++ % (2 * per_region);
           const Place o = ub(Region::O, j / per_region, j % per_region * slot);
-          op(Load{DramTile{"X", i, p.rows, 0, p.run, e, src + p.off * e, p.stride * e,
-                           p.stride == p.run},
+          op(Load{DramTile{fmt::format("X(piece {})", i), 0, p.rows, 0, p.run, e, src + p.off * e,
+                           p.stride * e, p.stride == p.run},
                   o});
-          op(Store{o, DramTile{"Y", i, p.rows, 0, p.run, e, dst + dst_off, p.run * e, true}});
+          op(Store{o, DramTile{fmt::format("Y(piece {})", i), 0, p.rows, 0, p.run, e, dst + dst_off,
+                               p.run * e, true}});
         }
         dst_off += bytes;
       }
