@@ -1840,11 +1840,17 @@ class DavinciTarget final : public Target {
       e("vector_dup.f32 ub[{}], 0, repeat={}", 2 * group * line_bytes, zero / 256);
       e("set_flag PIPE_V, PIPE_MTE3, EVENT_ID0");
       e("wait_flag PIPE_V, PIPE_MTE3, EVENT_ID0");
-      for (int64_t m = 0; m < vo.batch; ++m)
-        for (int64_t off = 0; off < pad_bytes; off += zero)
-          e("copy_ubuf_to_gm gm[{}], ub[{}], nburst=1, burst={}",
-            Y + uint64_t((m * vo.rows_p + vo.rows) * line_bytes + off), 2 * group * line_bytes,
-            std::min(zero, pad_bytes - off) / 32);
+      e("mov x14, 0");  // the matrix
+      e.label(L + "zloop");
+      e("mul x15, x14, {}", vo.rows_p * line_bytes);
+      e("add x15, x15, {}", Y + uint64_t(vo.rows * line_bytes));
+      for (int64_t off = 0; off < pad_bytes; off += zero) {
+        if (off) e("add x15, x15, {}", zero);
+        e("copy_ubuf_to_gm gm[x15], ub[{}], nburst=1, burst={}", 2 * group * line_bytes,
+          std::min(zero, pad_bytes - off) / 32);
+      }
+      e("add x14, x14, 1");
+      e("blt x14, {}, {}zloop", vo.batch, L);
       e("set_flag PIPE_MTE3, PIPE_V, EVENT_ID0");
       e("wait_flag PIPE_MTE3, PIPE_V, EVENT_ID0");
       e.label(L + "zdone");

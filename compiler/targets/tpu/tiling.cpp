@@ -153,6 +153,9 @@ class Tiler {
   }
 
   // ---- reshape and transpose: DMA copies, none where the output is the input's bytes ----
+  // The most DMA pieces one copy may take (two instructions each).
+  static constexpr uint64_t kMaxPieces = uint64_t(1) << 22;
+
   void lower_copy(const Node& n) {
     const int in = n.inputs[0], out = n.outputs[0];
     if (plan_.alias[size_t(out)] >= 0) return;  // no byte moves (the layout pass aliased it)
@@ -203,6 +206,12 @@ class Tiler {
     if (!part) unsupported(n, "one element does not fit the unified buffer");
     if (stride * e >= (uint64_t(1) << 32) || rows_per * part * e >= (uint64_t(1) << 32))
       unsupported(n, "a DMA stride or transfer of 4 GiB or more");
+    uint64_t count = ((rows + rows_per - 1) / rows_per) * ((run + part - 1) / part);
+    for (size_t d = 0; d < outer; ++d) count *= w.ext[d];
+    if (count > kMaxPieces)
+      unsupported(n, fmt::format("a copy of {} DMA pieces (at most {}: the innermost dims move "
+                                 "too few elements at a time)",
+                                 count, kMaxPieces));
     std::vector<Piece> pieces;
     std::vector<uint64_t> idx(outer, 0);
     for (bool more = true; more;) {
