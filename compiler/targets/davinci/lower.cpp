@@ -206,9 +206,9 @@ class DavinciTarget final : public Target {
         const AttentionDims d = attention_dims(g, n);
         scratch_bytes = std::max(
             scratch_bytes, uint64_t(d.batch * d.heads * pad16(d.seq_q) * pad16(d.seq_kv) * 6));
-      } else if (n.kind == OpKind::transpose) {  // the identity of a transpose on the cube
-        const int64_t np = pad16(g.tensor(n.inputs[0]).shape.back());
-        scratch_bytes = std::max(scratch_bytes, uint64_t(np * np * 2));
+      } else if (n.kind == OpKind::transpose) {  // a transpose that moves the last dim
+        const std::vector<uint64_t> t = transpose_scratch(g, n);
+        scratch_bytes = std::max(scratch_bytes, t[0] + t[1] + t[2]);
       }
     if (scratch + scratch_bytes > uint64_t(p_.memory_bytes))
       throw Error(
@@ -1538,37 +1538,27 @@ class DavinciTarget final : public Target {
     bar();
   }
 
-  // add, mul, relu, gelu, silu over the padded bytes (the padding's zeros stay zeros: each op
-  // maps 0 to 0), split over the blocks in whole 256-byte iterations; per block, chunks through
-  // two stages of UB buffers (MTE2 in, vector ops, MTE3 out). bf16, gelu and silu are computed
-  // in f32 (the vector unit has no bf16 arithmetic): converted, operated on, rounded once back.
-  // A transpose that swaps the last two dims (the others in order), on the cube: per matrix,
-  // Y (N x M) = I (N x N) X^T, X given as the B of a GEMM stored transposed (attention's K
-  // path), exact (each output is one product by 1). Block 0 first writes the identity into
-  // global memory past the tensors (zeros, then a 16 x 16 identity fractal made in the UB under
-  // vector masks on each diagonal block), then every block runs the GEMM.
-  void transpose_on_cube(const Graph& g, const Node& n, int idx,
-                         const std::vector<Placement>& place, uint64_t ident, Emitter& e) const {
-    const int in = n.inputs[0], out = n.outputs[0];
-    const std::vector<int64_t>& xs = g.tensor(in).shape;
-    const size_t r = xs.size();
-    bool swap =
-        r >= 2 && n.attrs.perm[r - 1] == int64_t(r - 2) && n.attrs.perm[r - 2] == int64_t(r - 1);
-    for (size_t k = 0; k + 2 < r; ++k) swap = swap && n.attrs.perm[k] == int64_t(k);
-    const Layout &li = place[size_t(in)].layout, &lo = place[size_t(out)].layout;
-    if (!swap)
+  // A tensor as a copy sees it: shape, padded layout, address in global memory.
+  struct Side {
+    std::vector<int64_t> shape;
+    Layout layout;
+    uint64_t addr;
+  };
+
+  // A swap of the last two dims (the others in order) of x, padded matrices of one dim of rows,
+  // into y, on the cube: per matrix, Y (N x M) = I (N x N) X^T, X given as the B of a GEMM
+  // stored transposed (attention's K path), exact (each output is one product by 1). Block 0
+  // first writes the identity into global memory at `ident` (zeros, then a 16 x 16 identity
+  // fractal made in the UB under vector masks on each diagonal block), then every block runs
+  // the GEMM.
+  void swap_on_cube(const Node& n, const std::string& L, const Side& x, const Side& y,
+                    uint64_t ident, DType dt, Emitter& e) const {
+    if (dt == DType::bf16 && !p_.bf16)
       unsupported(n, name_,
-                  "a transpose that moves the last dim other than a swap of the last two dims "
-                  "(write it as that swap and a transpose that keeps the last dim)");
-    if (li.col_dims != 1 || li.row_dims != 1 || lo.col_dims != 1 || lo.row_dims != 1)
-      unsupported(n, name_, "a swap of the last two dims of a tensor another op reads flattened");
-    if (g.tensor(out).dtype == DType::bf16 && !p_.bf16)
-      unsupported(n, name_,
-                  "a bf16 swap of the last two dims (on the cube) where the cube has no bf16");
-    const PaddedView vi = padded_view(xs, li);
+                  "a bf16 transpose of the last dim (on the cube) where the cube has no bf16");
+    const PaddedView vi = padded_view(x.shape, x.layout);
     const int64_t mp = vi.rows_p, np = vi.cols_p;
-    const int64_t one = g.tensor(out).dtype == DType::bf16 ? 0x3F80 : 0x3C00;  // 1.0
-    const std::string L = fmt::format("n{}_", idx);
+    const int64_t one = dt == DType::bf16 ? 0x3F80 : 0x3C00;  // 1.0
     const int64_t zero = std::min<int64_t>(253 * 256, (p_.ub_bytes - 512) / 256 * 256);
     const int64_t frac = zero;  // the identity fractal, after the zeros
     e.comment(fmt::format("block 0: the {} x {} identity at gm[{:#x}]", np, np, ident));
@@ -1598,18 +1588,52 @@ class DavinciTarget final : public Target {
     e("pipe_barrier PIPE_ALL");
     e.label(L + "ident_done");
     e("sync_all");
-    gemm(GemmSpec{&n, L + "t_", ident, place[size_t(in)].addr, place[size_t(out)].addr, np, np, mp,
-                  vi.batch, 0, mp * np * 2, np * mp * 2, 0, 1, true, false, g.tensor(out).dtype},
+    gemm(GemmSpec{&n, L + "t_", ident, x.addr, y.addr, np, np, mp, vi.batch, 0, mp * np * 2,
+                  np * mp * 2, 0, 1, true, false, dt},
          e);
   }
 
+  // A dim of a copy: its size, its strides (elements) in the source and the destination, and
+  // whether it is one of the destination's columns.
+  struct Dim {
+    int64_t ext, src, dst;
+    bool col;
+  };
+
+  // The dims of a transpose of x into y (out[k] = in[perm[k]]), in y's order.
+  static std::vector<Dim> perm_walk(const Side& x, const Side& y,
+                                    const std::vector<int64_t>& perm) {
+    const std::vector<int64_t> si = padded_strides(x.shape, x.layout),
+                               so = padded_strides(y.shape, y.layout);
+    const int64_t col_from =
+        int64_t(y.shape.size()) - std::min<int64_t>(y.layout.col_dims, y.shape.size());
+    std::vector<Dim> w;
+    for (size_t k = 0; k < y.shape.size(); ++k)
+      w.push_back(Dim{y.shape[k], si[size_t(perm[k])], so[k], int64_t(k) >= col_from});
+    return w;
+  }
+
+  // Sizes of the global-memory scratch of a transpose that moves the last dim: the identity, then
+  // its input and output as the swap of the last two dims sees them (bytes, 512-aligned each).
+  static std::vector<uint64_t> transpose_scratch(const Graph& g, const Node& n) {
+    const std::vector<int64_t>& xs = g.tensor(n.inputs[0]).shape;
+    const int64_t np = pad16(xs.back());
+    int64_t matrices = 1;
+    for (size_t k = 0; k + 1 < xs.size(); ++k) matrices *= xs[k];
+    const int64_t rows = xs.size() >= 2 ? xs[size_t(n.attrs.perm.back())] : 1;
+    matrices /= rows;
+    auto up = [](int64_t b) {
+      return uint64_t((b + int64_t(kAlign) - 1) / int64_t(kAlign) * int64_t(kAlign));
+    };
+    const uint64_t side = up(matrices * pad16(rows) * np * 2);
+    return {up(np * np * 2), side, side};
+  }
+
   // A reshape or transpose; false when it moves nothing (the output lies on the input's bytes).
-  // Otherwise a copy by lines: each real row of the output's padded matrices (a line) is
-  // gathered by one MTE2 copy from runs of the input (one run, or runs at a fixed distance) into
-  // the UB and stored whole by MTE3; the lines are dealt to the blocks, two stages of UB
-  // buffers. The runs must start on 32-byte blocks and be whole blocks, or be a whole input row
-  // and a whole output row (their padding then comes along). Block 0 zeroes the output's padding
-  // rows.
+  // A reshape, and a transpose that keeps the last dim, is a copy by lines (lines()); a
+  // transpose that moves it is a swap of the last two dims on the cube, with copies by lines
+  // before (the last dim and the one to come last moved to the end, into scratch) and after (the
+  // rest into place) where the swap alone does not do it.
   bool copy(const Graph& g, const Node& n, int idx, const std::vector<Placement>& place,
             uint64_t scratch, Emitter& e) const {
     const int in = n.inputs[0], out = n.outputs[0];
@@ -1618,34 +1642,85 @@ class DavinciTarget final : public Target {
                             g.tensor(alias(g, place, out)).name));
       return false;
     }
-    const Layout &li = place[size_t(in)].layout, &lo = place[size_t(out)].layout;
-    if (li.kind != Layout::padded || lo.kind != Layout::padded)
+    const Side x{g.tensor(in).shape, place[size_t(in)].layout, place[size_t(in)].addr};
+    const Side y{g.tensor(out).shape, place[size_t(out)].layout, place[size_t(out)].addr};
+    if (x.layout.kind != Layout::padded || y.layout.kind != Layout::padded)
       unsupported(n, name_,
                   "a feature map in NC1HWC0 on either side (the layout conversion, TransData, "
                   "is not lowered yet)");
-    const std::vector<int64_t>&xs = g.tensor(in).shape, &ys = g.tensor(out).shape;
-    const std::vector<int64_t> si = padded_strides(xs, li), so = padded_strides(ys, lo);
-    const PaddedView vi = padded_view(xs, li), vo = padded_view(ys, lo);
-    // The walk: dims in the output's order with their source and destination strides
-    // (elements), and whether they are the output's columns.
-    struct Dim {
-      int64_t ext, src, dst;
-      bool col;
-    };
-    std::vector<Dim> walk;
-    const int64_t out_col_from = int64_t(ys.size()) - std::min<int64_t>(lo.col_dims, ys.size());
-    if (n.kind == OpKind::transpose) {
-      for (size_t k = 0; k < ys.size(); ++k)
-        walk.push_back(Dim{ys[k], si[size_t(n.attrs.perm[k])], so[k], int64_t(k) >= out_col_from});
-    } else {
-      const std::vector<RefinedDim> rd = refine(xs, ys);
+    const std::string L = fmt::format("n{}_", idx);
+    if (n.kind == OpKind::reshape) {
+      const std::vector<RefinedDim> rd = refine(x.shape, y.shape);
       if (rd.empty())
         unsupported(n, name_,
                     "a reshape whose output rows mix rows of the input's padded matrices");
+      const std::vector<int64_t> si = padded_strides(x.shape, x.layout),
+                                 so = padded_strides(y.shape, y.layout);
+      const int64_t col_from =
+          int64_t(y.shape.size()) - std::min<int64_t>(y.layout.col_dims, y.shape.size());
+      std::vector<Dim> w;
       for (const RefinedDim& r : rd)
-        walk.push_back(Dim{r.ext, si[size_t(r.a_dim)] * r.a_inner, so[size_t(r.b_dim)] * r.b_inner,
-                           r.b_dim >= out_col_from});
+        w.push_back(Dim{r.ext, si[size_t(r.a_dim)] * r.a_inner, so[size_t(r.b_dim)] * r.b_inner,
+                        r.b_dim >= col_from});
+      lines(n, L, w, x, y, e);
+      return true;
     }
+    const std::vector<int64_t>& perm = n.attrs.perm;
+    if (lines(n, L, perm_walk(x, y, perm), x, y, e)) return true;
+    // The last dim moves: out = q2(swap(t1(x))), t1 and q2 keeping the last dim.
+    const size_t r = x.shape.size();
+    const int64_t j = perm[r - 1], last = int64_t(r) - 1;
+    std::vector<int64_t> t1;
+    for (size_t k = 0; k + 1 < r; ++k)
+      if (perm[k] != last) t1.push_back(perm[k]);
+    std::vector<int64_t> t2 = t1;
+    t1.push_back(j), t1.push_back(last);
+    t2.push_back(last), t2.push_back(j);
+    std::vector<int64_t> q2;
+    for (int64_t p : perm) q2.push_back(int64_t(std::find(t2.begin(), t2.end(), p) - t2.begin()));
+    auto identity = [](const std::vector<int64_t>& v) {
+      for (size_t k = 0; k < v.size(); ++k)
+        if (v[k] != int64_t(k)) return false;
+      return true;
+    };
+    auto matrices = [](const Layout& l) { return l.col_dims == 1 && l.row_dims == 1; };
+    const std::vector<uint64_t> sizes = transpose_scratch(g, n);
+    Layout plain;
+    plain.kind = Layout::padded;
+    auto shape_of = [&](const std::vector<int64_t>& order) {
+      std::vector<int64_t> v;
+      for (int64_t d : order) v.push_back(x.shape[size_t(d)]);
+      return v;
+    };
+    const DType dt = g.tensor(out).dtype;
+    Side a = x;
+    if (!identity(t1) || !matrices(x.layout)) {
+      a = Side{shape_of(t1), plain, scratch + sizes[0]};
+      e.comment("the last dim, and the one to come last, moved to the end");
+      lines(n, L + "a_", perm_walk(x, a, t1), x, a, e);
+      e("sync_all");
+    }
+    const bool direct = identity(q2) && matrices(y.layout);
+    const Side b = direct ? y : Side{shape_of(t2), plain, scratch + sizes[0] + sizes[1]};
+    e.comment("the last two dims swapped on the cube");
+    swap_on_cube(n, L, a, b, scratch, dt, e);
+    if (!direct) {
+      e("sync_all");
+      e.comment("the other dims into place");
+      lines(n, L + "b_", perm_walk(b, y, q2), b, y, e);
+    }
+    return true;
+  }
+
+  // A copy by lines of walk w from x into y: each real row of y's padded matrices (a line) is
+  // gathered by one MTE2 copy from runs of x (one run, or runs at a fixed distance) into the UB
+  // and stored whole by MTE3; the lines are dealt to the blocks, two stages of UB buffers. The
+  // runs must start on 32-byte blocks and be whole blocks, or be a whole row of x and of y (their
+  // padding then comes along). Block 0 zeroes y's padding rows. False, with nothing emitted,
+  // when the last dim of y is not contiguous in x (a transpose that moves the last dim).
+  bool lines(const Node& n, const std::string& L, const std::vector<Dim>& walk, const Side& x,
+             const Side& y, Emitter& e) const {
+    const PaddedView vi = padded_view(x.shape, x.layout), vo = padded_view(y.shape, y.layout);
     // A line: the column dims merged by their source strides into a run (stride 1) and at most
     // one dim of runs. The other dims, merged where both strides allow, number the lines.
     std::vector<Dim> cols, lines;
@@ -1661,10 +1736,7 @@ class DavinciTarget final : public Target {
       }
     }
     if (cols.empty()) cols.push_back(Dim{1, 1, 1, true});  // rows of one element
-    if (cols.back().src != 1) {
-      transpose_on_cube(g, n, idx, place, scratch, e);
-      return true;
-    }
+    if (cols.back().src != 1) return false;
     if (cols.size() > 2)
       unsupported(n, name_, "an output row gathered from runs at more than one distance");
     const int64_t run = cols.back().ext, segs = cols.size() == 2 ? cols[0].ext : 1;
@@ -1702,9 +1774,8 @@ class DavinciTarget final : public Target {
     }
     int64_t nlines = 1;  // lines, or groups of lines
     for (const Dim& d : lines) nlines *= d.ext;
-    const uint64_t X = place[size_t(in)].addr, Y = place[size_t(out)].addr;
+    const uint64_t X = x.addr, Y = y.addr;
     const int64_t buf[2] = {0, group * line_bytes};
-    const std::string L = fmt::format("n{}_", idx);
     e.comment(fmt::format("{} {} of {} run(s) of {} elements ({} apart), {} B each", nlines,
                           group > 1 ? fmt::format("groups of up to {} lines", group) : "lines",
                           segs, run, group > 1 ? lines.back().src / group : gap, line_bytes));
@@ -1769,11 +1840,17 @@ class DavinciTarget final : public Target {
       e("vector_dup.f32 ub[{}], 0, repeat={}", 2 * group * line_bytes, zero / 256);
       e("set_flag PIPE_V, PIPE_MTE3, EVENT_ID0");
       e("wait_flag PIPE_V, PIPE_MTE3, EVENT_ID0");
-      for (int64_t m = 0; m < vo.batch; ++m)
-        for (int64_t off = 0; off < pad_bytes; off += zero)
-          e("copy_ubuf_to_gm gm[{}], ub[{}], nburst=1, burst={}",
-            Y + uint64_t((m * vo.rows_p + vo.rows) * line_bytes + off), 2 * group * line_bytes,
-            std::min(zero, pad_bytes - off) / 32);
+      e("mov x14, 0");  // the matrix
+      e.label(L + "zloop");
+      e("mul x15, x14, {}", vo.rows_p * line_bytes);
+      e("add x15, x15, {}", Y + uint64_t(vo.rows * line_bytes));
+      for (int64_t off = 0; off < pad_bytes; off += zero) {
+        if (off) e("add x15, x15, {}", zero);
+        e("copy_ubuf_to_gm gm[x15], ub[{}], nburst=1, burst={}", 2 * group * line_bytes,
+          std::min(zero, pad_bytes - off) / 32);
+      }
+      e("add x14, x14, 1");
+      e("blt x14, {}, {}zloop", vo.batch, L);
       e("set_flag PIPE_MTE3, PIPE_V, EVENT_ID0");
       e("wait_flag PIPE_MTE3, PIPE_V, EVENT_ID0");
       e.label(L + "zdone");
@@ -1781,6 +1858,10 @@ class DavinciTarget final : public Target {
     return true;
   }
 
+  // add, mul, relu, gelu, silu over the padded bytes (the padding's zeros stay zeros: each op
+  // maps 0 to 0), split over the blocks in whole 256-byte iterations; per block, chunks through
+  // two stages of UB buffers (MTE2 in, vector ops, MTE3 out). bf16, gelu and silu are computed
+  // in f32 (the vector unit has no bf16 arithmetic): converted, operated on, rounded once back.
   void elementwise(const Graph& g, const Node& n, int idx, const std::vector<Placement>& place,
                    Emitter& e) const {
     const TensorInfo& out = g.tensor(n.outputs[0]);

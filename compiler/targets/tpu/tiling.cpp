@@ -153,6 +153,9 @@ class Tiler {
   }
 
   // ---- reshape and transpose: DMA copies, none where the output is the input's bytes ----
+  // The most DMA pieces one copy may take (two instructions each).
+  static constexpr uint64_t kMaxPieces = uint64_t(1) << 22;
+
   void lower_copy(const Node& n) {
     const int in = n.inputs[0], out = n.outputs[0];
     if (plan_.alias[size_t(out)] >= 0) return;  // no byte moves (the layout pass aliased it)
@@ -203,6 +206,12 @@ class Tiler {
     if (!part) unsupported(n, "one element does not fit the unified buffer");
     if (stride * e >= (uint64_t(1) << 32) || rows_per * part * e >= (uint64_t(1) << 32))
       unsupported(n, "a DMA stride or transfer of 4 GiB or more");
+    uint64_t count = ((rows + rows_per - 1) / rows_per) * ((run + part - 1) / part);
+    for (size_t d = 0; d < outer; ++d) count *= w.ext[d];
+    if (count > kMaxPieces)
+      unsupported(n, fmt::format("a copy of {} DMA pieces (at most {}: the innermost dims move "
+                                 "too few elements at a time)",
+                                 count, kMaxPieces));
     std::vector<Piece> pieces;
     std::vector<uint64_t> idx(outer, 0);
     for (bool more = true; more;) {
@@ -242,10 +251,11 @@ class Tiler {
         if (i % size_t(cores) == size_t(c)) {
           const uint64_t j = t++ % (2 * per_region);
           const Place o = ub(Region::O, j / per_region, j % per_region * slot);
-          op(Load{DramTile{"X", i, p.rows, 0, p.run, e, src + p.off * e, p.stride * e,
-                           p.stride == p.run},
+          op(Load{DramTile{fmt::format("X(piece {})", i), 0, p.rows, 0, p.run, e, src + p.off * e,
+                           p.stride * e, p.stride == p.run},
                   o});
-          op(Store{o, DramTile{"Y", i, p.rows, 0, p.run, e, dst + dst_off, p.run * e, true}});
+          op(Store{o, DramTile{fmt::format("Y(piece {})", i), 0, p.rows, 0, p.run, e, dst + dst_off,
+                               p.run * e, true}});
         }
         dst_off += bytes;
       }
