@@ -121,6 +121,10 @@ std::vector<std::string> allowed_keys(OpKind k, bool chained) {
       if (!chained) add({"shape"});
       add({"perm"});
       break;
+    case OpKind::clip:
+      if (!chained) add({"shape"});
+      add({"min", "max"});
+      break;
   }
   return keys;
 }
@@ -574,6 +578,16 @@ void Builder::add_op(const YAML::Node& y) {
       else
         ins.push_back(generate("in0", m.shape("shape"), false));
       a.perm = perm_of(m, in_shape(0).size());
+      break;
+    case OpKind::clip:
+      if (chained)
+        expect_inputs({1}, "[X]");
+      else
+        ins.push_back(generate("in0", m.shape("shape"), false));
+      if (!m.has("min") && !m.has("max"))
+        doc_.fail(y, fmt::format("{}: clip needs 'min', 'max' or both", m.what()));
+      a.clip_min = m.real_or("min", a.clip_min);
+      a.clip_max = m.real_or("max", a.clip_max);
       break;
   }
 

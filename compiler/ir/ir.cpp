@@ -6,15 +6,16 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <unordered_map>
 
 namespace xpusim::compiler {
 
 namespace {
 
-const char* const kOpNames[] = {"gemm",      "matmul",  "conv2d",    "pool",    "add",
-                                "mul",       "relu",    "gelu",      "silu",    "softmax",
-                                "layernorm", "rmsnorm", "attention", "reshape", "transpose"};
+const char* const kOpNames[] = {
+    "gemm", "matmul",  "conv2d",    "pool",    "add",       "mul",     "relu",      "gelu",
+    "silu", "softmax", "layernorm", "rmsnorm", "attention", "reshape", "transpose", "clip"};
 constexpr int kNumOps = int(sizeof(kOpNames) / sizeof(kOpNames[0]));
 
 std::string shape_str(const std::vector<int64_t>& s) {
@@ -132,6 +133,11 @@ OpKind parse_op(const std::string& s, const SourceLoc& loc) {
                                fmt::join(kOpNames, kOpNames + kNumOps, ", ")));
 }
 
+bool is_elementwise(OpKind k) {
+  return k == OpKind::add || k == OpKind::mul || k == OpKind::relu || k == OpKind::gelu ||
+         k == OpKind::silu || k == OpKind::clip;
+}
+
 bool op_supports_dtype(OpKind k, DType t) {
   if (t == DType::bf16 || t == DType::fp16) return true;
   if (k == OpKind::reshape || k == OpKind::transpose) return t == DType::int8 || t == DType::fp32;
@@ -145,6 +151,7 @@ bool op_supports_dtype(OpKind k, DType t) {
     case OpKind::add:
     case OpKind::mul:
     case OpKind::relu:
+    case OpKind::clip:
       return true;
     default:
       return false;
@@ -275,6 +282,22 @@ std::vector<int64_t> infer_output_shape(const Graph& g, const Node& n) {
       c.expect_inputs(1, "(X)");
       c.last_dim();
       return c.in(0).shape;
+    case OpKind::clip: {
+      c.expect_inputs(1, "(X)");
+      c.last_dim();
+      if (std::isnan(a.clip_min) || std::isnan(a.clip_max) || a.clip_min == INFINITY ||
+          a.clip_max == -INFINITY)
+        c.fail("min and max must be numbers");
+      if (!std::isfinite(a.clip_min) && !std::isfinite(a.clip_max))
+        c.fail("needs a bound: min, max or both");
+      if (a.clip_min > a.clip_max)
+        c.fail(fmt::format("min {} must not exceed max {}", a.clip_min, a.clip_max));
+      if (c.in(0).dtype == DType::int8)
+        for (double b : {a.clip_min, a.clip_max})
+          if (std::isfinite(b) && (b != std::floor(b) || b < -128 || b > 127))
+            c.fail(fmt::format("an int8 bound must be an integer in [-128, 127], got {}", b));
+      return c.in(0).shape;
+    }
     case OpKind::layernorm:
     case OpKind::rmsnorm: {
       bool ln = n.kind == OpKind::layernorm;
@@ -525,6 +548,10 @@ std::string to_yaml(const Graph& g) {
         break;
       case OpKind::transpose:
         keys = fmt::format(", perm: {}", shape_str(a.perm));
+        break;
+      case OpKind::clip:
+        if (std::isfinite(a.clip_min)) keys += fmt::format(", min: {}", a.clip_min);
+        if (std::isfinite(a.clip_max)) keys += fmt::format(", max: {}", a.clip_max);
         break;
       default:
         break;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -42,14 +43,18 @@ enum class OpKind : uint8_t {
   reshape,    // [X] -> attrs.shape (same element count): the same elements in row-major order
   transpose,  // [X] -> out.shape[k] = X.shape[attrs.perm[k]]: out[j] = X[i] with
               // i[perm[k]] = j[k] for every k
+  clip,       // [X] -> same shape, min(max(x, attrs.clip_min), attrs.clip_max) (ReLU6: 0, 6)
 };
 
 const char* op_name(OpKind k);
+// Whether op k maps each element (or pair of elements, add and mul) on its own: any layout of
+// its operands will do, the output's the same.
+bool is_elementwise(OpKind k);
 // Parses an op name; throws Error at loc listing the known ops.
 OpKind parse_op(const std::string& s, const SourceLoc& loc);
 
 // Whether a workload may use dtype t for op k: bf16 and fp16 for every op; int8 for gemm,
-// matmul, conv2d, pool, add, mul, relu, reshape and transpose; fp32 for gemm, matmul, conv2d,
+// matmul, conv2d, pool, add, mul, relu, clip, reshape and transpose; fp32 for gemm, matmul, conv2d,
 // reshape and transpose. int32 is not a workload dtype.
 bool op_supports_dtype(OpKind k, DType t);
 // The dtypes an op takes, for messages: "bf16", "int8 or bf16", "int8, bf16 or fp32".
@@ -78,6 +83,9 @@ struct OpAttrs {
   std::vector<int64_t> shape;
   // transpose: output dim i is input dim perm[i]
   std::vector<int64_t> perm;
+  // clip: the bounds (an infinite one is absent); int8 bounds are integers
+  double clip_min = -std::numeric_limits<double>::infinity();
+  double clip_max = std::numeric_limits<double>::infinity();
 };
 
 struct TensorInfo {

@@ -323,6 +323,10 @@ Tensor reference_eval(const Graph& g, const Node& n, const std::vector<const Ten
     case OpKind::relu:
       for (int64_t i = 0; i < count; ++i) out.set(i, std::max(x.get(i), 0.0));
       break;
+    case OpKind::clip:
+      for (int64_t i = 0; i < count; ++i)
+        out.set(i, std::min(std::max(x.get(i), a.clip_min), a.clip_max));
+      break;
     case OpKind::gelu:
       for (int64_t i = 0; i < count; ++i) out.set(i, numeric::gelu(float(x.get(i))));
       break;

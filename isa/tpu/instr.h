@@ -55,7 +55,13 @@ enum class VecFunc : uint8_t {
   rmsnorm = 8,    // row src / sqrt(mean(src^2) + imm) * g, g: one row at src2
   rowmax = 9,     // dst[r][c] = max over g < k of src[r][g*cols + c] (window reduction)
   rowavg = 10,    // dst[r][c] = sum over g < k of src[r][g*cols + c] / count, count = imm or k
+  maxs = 11,      // dst = max(src, imm)
+  mins = 12,      // dst = min(src, imm)
 };
+
+// Whether vector function f takes int8 operands (those whose int8 result is meaningful without
+// a scale: an integer imm for maxs and mins).
+bool vec_func_takes_int8(VecFunc f);
 
 // matmul: accumulate into the accumulators, or overwrite them.
 enum class AccMode : uint8_t { set = 0, acc = 1 };
@@ -102,6 +108,9 @@ struct ConvGeom {
   uint32_t out_w() const { return (w + 2 * pad_w - s) / stride_w + 1; }
   uint32_t out_h() const { return (h + 2 * pad_h - r) / stride_h + 1; }
 };
+// The imm field read as the fp32 number it holds (vector functions).
+float imm_float(const Instr& in);
+
 ConvGeom conv_geom(const Instr& in);
 void set_conv_geom(Instr& in, const ConvGeom& g);
 

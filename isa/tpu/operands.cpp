@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+#include <cstring>
+
 namespace xpusim::isa::tpu {
 
 uint8_t tpu_dtype_code(DType t) {
@@ -17,6 +20,17 @@ uint8_t tpu_dtype_code(DType t) {
       break;
   }
   return 3;
+}
+
+bool vec_func_takes_int8(VecFunc f) {
+  return f == VecFunc::add || f == VecFunc::relu || f == VecFunc::rowmax || f == VecFunc::rowavg ||
+         f == VecFunc::maxs || f == VecFunc::mins;
+}
+
+float imm_float(const Instr& in) {
+  float f;
+  std::memcpy(&f, &in.imm, 4);
+  return f;
 }
 
 }  // namespace xpusim::isa::tpu
@@ -139,9 +153,9 @@ const std::vector<const char*>& kind_names(Kind kind) {
   static const std::vector<const char*> none;
   static const std::vector<const char*> dtype = {"int8", "bf16", "fp32"};
   static const std::vector<const char*> act = {"none", "relu"};
-  static const std::vector<const char*> vec = {"add",     "mul",    "relu",    "gelu",
-                                               "silu",    "scale",  "softmax", "layernorm",
-                                               "rmsnorm", "rowmax", "rowavg"};
+  static const std::vector<const char*> vec = {
+      "add",       "mul",     "relu",   "gelu",   "silu", "scale", "softmax",
+      "layernorm", "rmsnorm", "rowmax", "rowavg", "maxs", "mins"};
   static const std::vector<const char*> mode = {"set", "acc"};
   static const std::vector<const char*> pad = {"zero", "lowest"};
   switch (kind) {
@@ -302,9 +316,13 @@ std::string check_instr(const Instr& in) {
     auto f = VecFunc(in.func);
     std::string name = kind_names(Kind::vec_func)[in.func];
     // int8 carries no scale, so only ops whose int8 result is meaningful without one exist.
-    if (in.dtype == DType::int8 && f != VecFunc::add && f != VecFunc::relu &&
-        f != VecFunc::rowmax && f != VecFunc::rowavg) {
-      return "vector " + name + " needs dtype bf16 (int8 is allowed for add, relu, rowmax, rowavg)";
+    if (in.dtype == DType::int8 && !vec_func_takes_int8(f))
+      return "vector " + name +
+             " needs dtype bf16 (int8 is allowed for add, relu, rowmax, rowavg, maxs, mins)";
+    if (in.dtype == DType::int8 && (f == VecFunc::maxs || f == VecFunc::mins)) {
+      const float imm = imm_float(in);
+      if (imm != std::floor(imm) || imm < -128 || imm > 127)
+        return "vector " + name + " int8 takes an integer imm in [-128, 127]";
     }
     if (in.flags != 0 && f != VecFunc::softmax) {
       return "vector " + name + " does not take causal=1 or src_fp32=1 (only softmax does)";

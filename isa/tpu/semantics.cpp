@@ -17,12 +17,6 @@ namespace {
 using numeric::bf16_to_float;
 using numeric::float_to_bf16;
 
-float imm_float(const Instr& in) {
-  float f;
-  std::memcpy(&f, &in.imm, 4);
-  return f;
-}
-
 // Loads n elements of type t at addr as floats (int8 exactly).
 std::vector<float> load(const ByteStore& m, uint64_t addr, uint64_t n, DType t,
                         const std::string& who) {
@@ -340,8 +334,7 @@ int vector_passes(VecFunc f) {
 void exec_vector(const Instr& in, ByteStore& ub, const std::string& who) {
   const VecFunc f = VecFunc(in.func);
   const uint64_t R = in.rows, C = in.cols;
-  if (in.dtype == DType::int8 && f != VecFunc::add && f != VecFunc::relu && f != VecFunc::rowmax &&
-      f != VecFunc::rowavg)
+  if (in.dtype == DType::int8 && !vec_func_takes_int8(f))
     throw Error(who + ": this vector function takes bf16 operands only");
   if (in.dtype == DType::fp32 || ((in.flags & 2) && f != VecFunc::softmax))
     throw Error(who + ": vector results are int8 or bf16; only softmax reads fp32 (flag 2)");
@@ -372,6 +365,14 @@ void exec_vector(const Instr& in, ByteStore& ub, const std::string& who) {
     case VecFunc::scale:
       y = x;
       for (auto& v : y) v *= imm;
+      break;
+    case VecFunc::maxs:
+      y = x;
+      for (auto& v : y) v = std::max(v, imm);
+      break;
+    case VecFunc::mins:
+      y = x;
+      for (auto& v : y) v = std::min(v, imm);
       break;
     case VecFunc::softmax: {
       y.resize(R * C);

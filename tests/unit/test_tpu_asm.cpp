@@ -482,7 +482,7 @@ TEST_CASE("tpu asm: diagnostics", "[unit]") {
         "p.s:1:56: expected none or relu for func, found 'gelu'");
   CHECK_THAT(asm_error("vector func=tanh, dst=0, src=0, rows=1, cols=1, dtype=bf16"),
              Contains("p.s:1:13: expected add, mul, relu, gelu, silu, scale, softmax, "
-                      "layernorm, rmsnorm, rowmax or rowavg for func, found 'tanh'"));
+                      "layernorm, rmsnorm, rowmax, rowavg, maxs or mins for func, found 'tanh'"));
   CHECK(asm_error("rdhost ub=0x100000000, dram=0, rows=1, bytes=1") ==
         "p.s:1:11: expected an address (0 to 0xffffffff), found '0x100000000'");
   CHECK(asm_error("rdhost ub=0, dram=0x10000000000000000, rows=1, bytes=1") ==
@@ -504,7 +504,10 @@ TEST_CASE("tpu asm: diagnostics", "[unit]") {
   CHECK(asm_error("vector func=add, dst=0, src=0, rows=1, cols=1, dtype=bf16, causal=1") ==
         "p.s:1:1: vector add does not take causal=1 or src_fp32=1 (only softmax does)");
   CHECK(asm_error("\n\n  vector func=gelu, dst=0, src=0, rows=1, cols=1, dtype=int8") ==
-        "p.s:3:3: vector gelu needs dtype bf16 (int8 is allowed for add, relu, rowmax, rowavg)");
+        "p.s:3:3: vector gelu needs dtype bf16 (int8 is allowed for add, relu, rowmax, rowavg, "
+        "maxs, mins)");
+  CHECK(asm_error("vector func=maxs, dst=0, src=0, rows=1, cols=1, dtype=int8, imm=0.5") ==
+        "p.s:1:1: vector maxs int8 takes an integer imm in [-128, 127]");
   CHECK(asm_error("rdhost ub=0 dram=0") == "p.s:1:13: expected ',' or end of line, found 'dram'");
   CHECK(asm_error("rdhost ub=0, dram=0, rows=1, bytes=1,") ==
         "p.s:1:38: expected a key of rdhost (ub, dram, rows, bytes, stride), found end of line");

@@ -279,6 +279,10 @@ class DavinciTarget final : public Target {
     const DType t = g.tensor(n.outputs[0]).dtype;
     if (n.kind == OpKind::conv2d && n.attrs.groups != 1 && !depthwise(g, n))
       unsupported(n, name_, "grouped convolutions other than depthwise are not lowered yet");
+    if (n.kind == OpKind::clip && !(n.attrs.clip_min <= 0 && n.attrs.clip_max >= 0))
+      unsupported(n, name_,
+                  "a clip whose range leaves out 0 would write the layouts' padding, which must "
+                  "stay zero");
     if (t != DType::fp16 && t != DType::bf16)
       unsupported(
           n, name_,
@@ -380,8 +384,7 @@ class DavinciTarget final : public Target {
     std::vector<bool> fmap(g.tensors.size(), false);
     for (const Node& n : g.nodes) {
       bool any = n.kind == OpKind::conv2d || n.kind == OpKind::pool;
-      if (n.kind == OpKind::add || n.kind == OpKind::mul || n.kind == OpKind::relu ||
-          n.kind == OpKind::gelu || n.kind == OpKind::silu)
+      if (is_elementwise(n.kind))
         for (int t : n.inputs) any = any || fmap[size_t(t)];
       fmap[size_t(n.outputs[0])] = any;
     }
@@ -1858,10 +1861,11 @@ class DavinciTarget final : public Target {
     return true;
   }
 
-  // add, mul, relu, gelu, silu over the padded bytes (the padding's zeros stay zeros: each op
-  // maps 0 to 0), split over the blocks in whole 256-byte iterations; per block, chunks through
-  // two stages of UB buffers (MTE2 in, vector ops, MTE3 out). bf16, gelu and silu are computed
-  // in f32 (the vector unit has no bf16 arithmetic): converted, operated on, rounded once back.
+  // add, mul, relu, gelu, silu, clip over the padded bytes (the padding's zeros stay zeros: each
+  // op maps 0 to 0; check_node refuses a clip that would not), split over the blocks in whole
+  // 256-byte iterations; per block, chunks through two stages of UB buffers (MTE2 in, vector ops,
+  // MTE3 out). bf16, gelu and silu are computed in f32 (the vector unit has no bf16 arithmetic):
+  // converted, operated on, rounded once back.
   void elementwise(const Graph& g, const Node& n, int idx, const std::vector<Placement>& place,
                    Emitter& e) const {
     const TensorInfo& out = g.tensor(n.outputs[0]);
@@ -1896,6 +1900,16 @@ class DavinciTarget final : public Target {
     const std::string op = n.kind == OpKind::add   ? "vadd"
                            : n.kind == OpKind::mul ? "vmul"
                                                    : "vrelu";
+    // A clip: vmaxs for the lower bound, vmins for the upper, the second in place.
+    auto clip = [&](const char* t, int64_t dst, int64_t src, const char* rep) {
+      bool first = true;
+      for (auto [mn, bound] : {std::pair{"vmaxs", n.attrs.clip_min}, {"vmins", n.attrs.clip_max}}) {
+        if (!std::isfinite(bound)) continue;
+        if (!first) e("pipe_barrier PIPE_V");
+        e("{}.{} ub[{}], ub[{}], {}, repeat={}", mn, t, dst, first ? src : dst, bound, rep);
+        first = false;
+      }
+    };
     const std::string L = fmt::format("n{}_", idx);
     e.comment(fmt::format("{} iterations of 256 bytes, chunks of {} per stage{}", iters, chunk,
                           f32 ? ", computed in f32" : ""));
@@ -1927,7 +1941,9 @@ class DavinciTarget final : public Target {
       e("wait_flag PIPE_MTE2, PIPE_V, EVENT_ID{}", s);
       e("wait_flag PIPE_MTE3, PIPE_V, EVENT_ID{}", s);
       if (!f32) {
-        if (binary)
+        if (n.kind == OpKind::clip)
+          clip(ty, zb[s], xb[s], "x7");
+        else if (binary)
           e("{}.{} ub[{}], ub[{}], ub[{}], repeat=x7", op, ty, zb[s], xb[s], yb[s]);
         else
           e("{}.{} ub[{}], ub[{}], repeat=x7", op, ty, zb[s], xb[s]);
@@ -1938,6 +1954,9 @@ class DavinciTarget final : public Target {
         e("pipe_barrier PIPE_V");
         if (composite) {
           composite_f32(n.kind, e, x32, y32);
+        } else if (n.kind == OpKind::clip) {
+          clip("f32", x32, x32, "x12");
+          e("pipe_barrier PIPE_V");
         } else {
           if (binary)
             e("{}.f32 ub[{}], ub[{}], ub[{}], repeat=x12", op, x32, x32, y32);

@@ -9,11 +9,6 @@
 namespace xpusim::compiler::tpu {
 namespace {
 
-bool elementwise(OpKind k) {
-  return k == OpKind::add || k == OpKind::mul || k == OpKind::relu || k == OpKind::gelu ||
-         k == OpKind::silu;
-}
-
 // 4-D tensors around conv2d/pool are NHWC (channels innermost, so an im2col row is a run of
 // whole pixels); elementwise ops pass the layout through; conv weights and the B of a gemm
 // whose A is NHWC are reordered to match.
@@ -25,7 +20,7 @@ void choose_layouts(const Graph& g, std::vector<Placement>& place, const std::st
   for (bool changed = true; changed;) {
     changed = false;
     for (const auto& n : g.nodes) {
-      if (!elementwise(n.kind)) continue;
+      if (!is_elementwise(n.kind)) continue;
       bool any = nhwc[n.outputs[0]];
       for (int t : n.inputs) any = any || nhwc[t];
       if (!any) continue;
@@ -42,7 +37,7 @@ void choose_layouts(const Graph& g, std::vector<Placement>& place, const std::st
     } else if (n.kind == OpKind::gemm && nhwc[n.inputs[0]]) {
       const auto& s = g.tensor(n.inputs[0]).shape;
       place[size_t(n.inputs[1])].layout = {Layout::gemm_b_nhwc, 1, s[1], s[2], s[3]};
-    } else if (!elementwise(n.kind) && n.kind != OpKind::conv2d && n.kind != OpKind::pool &&
+    } else if (!is_elementwise(n.kind) && n.kind != OpKind::conv2d && n.kind != OpKind::pool &&
                n.kind != OpKind::gemm && n.kind != OpKind::reshape &&
                n.kind != OpKind::transpose) {  // a reshape or transpose reads NHWC as it lies
       for (int t : n.inputs)

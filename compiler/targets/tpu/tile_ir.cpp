@@ -75,6 +75,7 @@ struct Text {
                          o.fp32_src ? ", fp32 source" : "");
     if (o.func == VecFunc::layernorm || o.func == VecFunc::rmsnorm)
       how += fmt::format(" (eps {})", o.imm);
+    if (o.func == VecFunc::maxs || o.func == VecFunc::mins) how += fmt::format(" ({})", o.imm);
     return fmt::format("vector       {} {} -> {} {}x{} {}{}",
                        name_of(Kind::vec_func, unsigned(o.func)), src, to_text(o.dst), o.rows,
                        o.cols, dtype_name(o.dtype), how);
@@ -301,7 +302,13 @@ class TileVerifier {
     positive(o.rows, o.cols);
     const uint64_t e = uint64_t(isa::tpu::elem_bytes(o.dtype));
     const uint64_t groups = o.groups ? o.groups : 1;
-    fits(o.src, o.rows * o.cols * groups * (o.fp32_src ? 4 : e), {Region::A});
+    // The bounds of a clip apply one after the other, the second in place in O.
+    const bool bound = o.func == VecFunc::maxs || o.func == VecFunc::mins;
+    const uint64_t src_bytes = o.rows * o.cols * groups * (o.fp32_src ? 4 : e);
+    if (bound)
+      fits(o.src, src_bytes, {Region::A, Region::O});
+    else
+      fits(o.src, src_bytes, {Region::A});
     read(o.src, {o.rows, o.cols * groups}, "the source");
     const bool two = o.func == VecFunc::add || o.func == VecFunc::mul;
     const bool norm = o.func == VecFunc::layernorm || o.func == VecFunc::rmsnorm;

@@ -146,6 +146,8 @@ class Tiler {
         return lower_vector(n, VecFunc::layernorm);
       case OpKind::rmsnorm:
         return lower_vector(n, VecFunc::rmsnorm);
+      case OpKind::clip:
+        return lower_vector(n, VecFunc::maxs);
       case OpKind::reshape:
       case OpKind::transpose:
         return lower_copy(n);
@@ -679,13 +681,13 @@ class Tiler {
     }
   }
 
-  // Row-wise and elementwise ops on the vector unit, a tile of rows at a time.
+  // Row-wise and elementwise ops on the vector unit, a tile of rows at a time. A clip (f is
+  // maxs) takes a pass per bound: maxs into O, then mins in place.
   void lower_vector(const Node& n, VecFunc f) {
     need_vpu(n);
     const auto& x = g_.tensor(n.inputs[0]);
     const DType dt = dtype_of(n, x.dtype);
-    const bool int8_ok = f == VecFunc::add || f == VecFunc::relu;
-    if (dt == DType::int8 && !int8_ok)
+    if (dt == DType::int8 && !isa::tpu::vec_func_takes_int8(f))
       unsupported(n, "the vector unit computes this function on bf16 only");
     const uint64_t e = uint64_t(isa::tpu::elem_bytes(dt));
     const bool two = f == VecFunc::add || f == VecFunc::mul;
@@ -702,7 +704,16 @@ class Tiler {
     const uint64_t rt =
         std::min({rows, a_bytes_ / (two ? 2 * row_bytes : row_bytes), o_bytes_ / row_bytes});
     if (!rt) unsupported(n, "one row does not fit the unified buffer");
-    const char* fname = isa::tpu::detail::kind_names(isa::tpu::detail::Kind::vec_func)[size_t(f)];
+    std::vector<std::pair<VecFunc, float>> bounds;  // a clip's passes
+    if (n.kind == OpKind::clip) {
+      if (std::isfinite(n.attrs.clip_min)) bounds.push_back({VecFunc::maxs, n.attrs.clip_min});
+      if (std::isfinite(n.attrs.clip_max)) bounds.push_back({VecFunc::mins, n.attrs.clip_max});
+      f = bounds.front().first;
+    }
+    const char* fname =
+        n.kind == OpKind::clip
+            ? "clip"
+            : isa::tpu::detail::kind_names(isa::tpu::detail::Kind::vec_func)[size_t(f)];
     float imm = 0;
     if (norm) imm = float(n.attrs.eps);
     if (f == VecFunc::softmax) imm = 1.0f;
@@ -737,7 +748,10 @@ class Tiler {
         std::optional<Place> src2;
         if (two) src2 = a2;
         if (norm) src2 = params;
-        op(Vector{f, dt, a, src2, o, r, width, 0, imm, false, false, 0});
+        if (bounds.empty()) op(Vector{f, dt, a, src2, o, r, width, 0, imm, false, false, 0});
+        for (size_t i = 0; i < bounds.size(); ++i)
+          op(Vector{bounds[i].first, dt, i ? o : a, std::nullopt, o, r, width, 0, bounds[i].second,
+                    false, false, 0});
         op(Store{o, DramTile{"Y", r0, r, 0, width, e, addr(n.outputs[0]) + r0 * row_bytes,
                              row_bytes, true}});
       }
