@@ -17,6 +17,7 @@ namespace {
 // Per model, the params of its small size. Every model of the zoo needs an entry.
 const std::map<std::string, std::vector<std::string>> kSmall = {
     {"resnet-50", {"image=32"}},
+    {"mobilenet-v2", {"image=32"}},
     {"bert-base", {"seq=16", "layers=2"}},
     {"gpt2-small", {"seq=16", "layers=2", "vocab=1000"}},
 };

@@ -208,6 +208,20 @@ TEST_CASE("zoo: ResNet-50 has the published size", "[unit]") {
              Contains("100 / 32 is not a whole number"));
 }
 
+TEST_CASE("zoo: MobileNetV2 has the published size", "[unit]") {
+  const std::string file = zoo_file("mobilenet-v2");
+  const Size s = size_of(load_workload(file));
+  // 52 convolutions (the stem, 17 bottlenecks of 2 or 3, the 1x1 head) and the classifier. The
+  // paper's Table 4 gives 300 M multiply-adds; torchvision's mobilenet_v2 has 3,504,872
+  // parameters, of which 34,112 are batch-norm terms and 1,000 the classifier's bias (folded or
+  // absent here).
+  CHECK(s.convs == 52);
+  CHECK(double(s.macs) == Approx(300e6).epsilon(0.005));
+  CHECK(s.weights == 3504872 - 34112 - 1000);
+  const Graph small = load_workload(file, {{"image", "32"}, {"classes", "10"}});
+  CHECK(tensor_named(small, "logits").shape == std::vector<int64_t>{1, 10});
+}
+
 TEST_CASE("zoo: BERT-base and GPT-2 small have the published sizes", "[unit]") {
   // BERT-base: 85 M weights in the encoder (110 M with the 23.8 M embeddings and the pooler,
   // which are not here); per token and layer 4 x 768^2 + 2 x 768 x 3072 MACs, plus attention's
