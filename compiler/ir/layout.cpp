@@ -78,7 +78,7 @@ bool scattered(const Layout& l) {
 int64_t dram_elements(const std::vector<int64_t>& s, const Layout& l) {
   if (l.kind == Layout::nc1hwc0)
     return (s[0] + l.n_align - 1) / l.n_align * l.n_align * pad16(s[1]) * pad16(s[2] * s[3]);
-  if (l.kind == Layout::gemm_b_nc1hwc0) return pad16(l.c) * pad16(l.h * l.w) * pad16(s[1]);
+  if (l.kind == Layout::gemm_b_nc1hwc0) return pad16(l.c) * gemm_b_pixels(l) * pad16(s[1]);
   if (l.kind == Layout::depthwise_weight) return pad16(s[0]) * pad16(s[2] * s[3]);
   return pad16(s[1]) * s[2] * s[3] * pad16(s[0]);  // img2col_weight
 }
@@ -94,13 +94,17 @@ int64_t dram_index(int64_t i, const std::vector<int64_t>& s, const Layout& l) {
   }
   if (l.kind == Layout::gemm_b_nc1hwc0) {  // row c H W + p of B: slice c / 16, pixel p
     const int64_t N = s[1], col = i % N, row = i / N, c = row / (l.h * l.w), p = row % (l.h * l.w);
-    return ((c / 16 * pad16(l.h * l.w) + p) * 16 + c % 16) * pad16(N) + col;
+    return ((c / 16 * gemm_b_pixels(l) + p) * 16 + c % 16) * pad16(N) + col;
   }
   const int64_t K = s[0], C = s[1], R = s[2], S = s[3];
   const int64_t ss = i % S, r = i / S % R, c = i / S / R % C, k = i / S / R / C;
   return (((c / 16 * R + r) * S + ss) * 16 + c % 16) * pad16(K) + k;
 }
 }  // namespace
+
+int64_t gemm_b_pixels(const Layout& l) {
+  return l.h * l.w == 1 ? 1 : pad16(l.h * l.w);
+}
 
 PaddedView padded_view(const std::vector<int64_t>& shape, const Layout& l) {
   const int64_t rank = int64_t(shape.size());

@@ -47,6 +47,10 @@ struct PaddedView {
 };
 PaddedView padded_view(const std::vector<int64_t>& shape, const Layout& l);
 
+// Rows per C1 slice of a gemm_b_nc1hwc0 layout: A's H*W pixels padded to 16, or 1 when A has
+// one pixel (a globally pooled map, whose gemm reads only the real pixel of each slice).
+int64_t gemm_b_pixels(const Layout& l);
+
 // Bytes a tensor takes in device memory in layout l (more than its elements' bytes when padded).
 int64_t layout_bytes(const TensorInfo& info, const Layout& l);
 

@@ -86,3 +86,14 @@ TEST_CASE("davinci: copies that need element shifts are refused", "[unit]") {
              Contains("copies.yaml:6:5: op 'transpose' (node 't') cannot be lowered to target "
                       "'davinci_lab': runs of 24 elements"));
 }
+
+TEST_CASE("davinci: a gemm after a global pool reads one pixel per slice", "[unit]") {
+  // The pooled map (1, 40, 1, 1) is NC1HWC0 with 16 pixels per slice, 15 of them padding: the
+  // gemm's K is the 48 padded channels, a 32-byte block every 512 bytes, not 48 x 16.
+  const std::string k = kernel_of(
+      "name: gap\ninputs:\n  - {name: img, shape: [1, 40, 4, 4], dtype: fp16}\nops:\n"
+      "  - {name: gap, op: pool, inputs: [img], kernel: 4, type: avg}\n"
+      "  - {name: fc, op: gemm, inputs: [gap.out], N: 24}\n");
+  CHECK_THAT(k, Contains("= A 16x48 x B 48x32"));
+  CHECK_THAT(k, Contains("burst=1, src_gap=47"));
+}

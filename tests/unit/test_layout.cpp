@@ -114,6 +114,23 @@ TEST_CASE("layout nc1hwc0 with images padded, and gemm-b-nc1hwc0 in its order", 
     }
   CHECK(unpack(pw, wi, b).data == w.data);
   CHECK(std::string(layout_name(b)) == "gemm-b-nc1hwc0");
+
+  // A globally pooled map (one pixel): B has a row per channel, no padding pixels.
+  Layout pooled;
+  pooled.kind = Layout::gemm_b_nc1hwc0;
+  pooled.c = 18, pooled.h = 1, pooled.w = 1;
+  CHECK(gemm_b_pixels(pooled) == 1);
+  CHECK(gemm_b_pixels(b) == 16);
+  const Tensor v = counting({18, 5});
+  TensorInfo vi;
+  vi.shape = v.shape;
+  vi.dtype = v.dtype;
+  CHECK(layout_bytes(vi, pooled) == 32 * 16 * 2);
+  const std::vector<uint8_t> pv = pack(v, pooled);
+  for (int64_t row = 0; row < 32; ++row)
+    for (int64_t col = 0; col < 16; ++col)
+      CHECK(at(pv, row * 16 + col) == (row < 18 && col < 5 ? uint16_t(row * 5 + col + 1) : 0));
+  CHECK(unpack(pv, vi, pooled).data == v.data);
 }
 
 TEST_CASE("layout depthwise-weight: K1 slices of R*S taps padded to 16, 16 channels", "[unit]") {

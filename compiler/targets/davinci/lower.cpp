@@ -520,6 +520,9 @@ class DavinciTarget final : public Target {
     // blocks are NC1HWC0 slices).
     bool conv = false;
     int64_t H = 0, W = 0, KH = 1, KW = 1, SH = 1, SW = 1, PT = 0, PL = 0, OW = 1;
+    // Where A's 32-byte K blocks lie in GM (not a convolution): a_block_bytes from one block of
+    // a row to the next, a_row_bytes from one row to the next (0: kp * 2, packed rows).
+    int64_t a_block_bytes = 32, a_row_bytes = 0;
   };
 
   void gemm(const Graph& g, const Node& n, int idx, const std::vector<Placement>& place,
@@ -531,16 +534,36 @@ class DavinciTarget final : public Target {
     const PaddedView vc =
         padded_view(g.tensor(n.outputs[0]).shape, place[size_t(n.outputs[0])].layout);
     int64_t mp = va.rows_p, kp = va.cols_p, np = vb.cols_p;
-    if (place[size_t(n.inputs[0])].layout.kind == Layout::nc1hwc0) {  // a flattened feature map
-      const std::vector<int64_t>& a = g.tensor(n.inputs[0]).shape;
-      mp = pad16(a[0]), kp = pad16(a[1]) * pad16(a[2] * a[3]);
+    const bool fmap = place[size_t(n.inputs[0])].layout.kind == Layout::nc1hwc0;
+    const std::vector<int64_t>& a = g.tensor(n.inputs[0]).shape;
+    if (fmap) {  // a flattened feature map
+      mp = pad16(a[0]), kp = pad16(a[1]) * gemm_b_pixels(place[size_t(n.inputs[1])].layout);
       np = pad16(g.tensor(n.inputs[1]).shape[1]);
     }
-    gemm(GemmSpec{&n, fmt::format("n{}_", idx), place[size_t(n.inputs[0])].addr,
-                  place[size_t(n.inputs[1])].addr, place[size_t(n.outputs[0])].addr, mp, kp, np,
-                  vc.batch, va.batch > 1 ? mp * kp * 2 : 0, vb.batch > 1 ? kp * np * 2 : 0,
-                  mp * np * 2, 0, 1, false, n.attrs.fused_relu, g.tensor(n.outputs[0]).dtype},
-         e);
+    GemmSpec sp{&n,
+                fmt::format("n{}_", idx),
+                place[size_t(n.inputs[0])].addr,
+                place[size_t(n.inputs[1])].addr,
+                place[size_t(n.outputs[0])].addr,
+                mp,
+                kp,
+                np,
+                vc.batch,
+                va.batch > 1 ? mp * kp * 2 : 0,
+                vb.batch > 1 ? kp * np * 2 : 0,
+                mp * np * 2,
+                0,
+                1,
+                false,
+                n.attrs.fused_relu,
+                g.tensor(n.outputs[0]).dtype};
+    if (fmap && a[2] * a[3] == 1) {
+      // One real pixel per slice (a globally pooled map): K is the channels, a block of 16 at
+      // the start of each slice of 16 pixels, the padding pixels not read.
+      sp.a_block_bytes = 16 * 32;
+      sp.a_row_bytes = pad16(a[1]) * 32;
+    }
+    gemm(sp, e);
   }
 
   // C = A x B (+ ReLU) on the cube: output tiles dealt to the blocks in turn; per tile, K in
@@ -608,8 +631,10 @@ class DavinciTarget final : public Target {
     e("shr x25, x10, 4");
     e("shr x26, x11, 4");
     e("mul x12, x5, {}", stride_a);
+    const int64_t a_row_bytes = sp.a_row_bytes ? sp.a_row_bytes : kp * 2;
+    if (a_row_bytes / 32 > 65536) unsupported(n, name_, "rows of A beyond a copy's gap field");
     if (!sp.conv) {
-      e("mul x24, x8, {}", kp * 2);
+      e("mul x24, x8, {}", a_row_bytes);
       e("add x12, x12, x24");
     }
     e("add x12, x12, {}", A);  // A's tile rows (a convolution: its image)
@@ -707,9 +732,10 @@ class DavinciTarget final : public Target {
         e("mov x22, x18");
         e("shl x23, x10, 5");
         e.label(S + "a");
-        e("copy_gm_to_cbuf l1[x21], gm[x22], nburst=x10, burst=1, src_gap={}", kp / kFractal - 1);
+        e("copy_gm_to_cbuf l1[x21], gm[x22], nburst=x10, burst=1, src_gap={}",
+          a_row_bytes / 32 - 1);
         e("add x21, x21, x23");
-        e("add x22, x22, 32");
+        e("add x22, x22, {}", sp.a_block_bytes);
         e("add x20, x20, 1");
         e("blt x20, x27, {}a", S);
       }
@@ -783,7 +809,7 @@ class DavinciTarget final : public Target {
       e("set_flag PIPE_M, PIPE_MTE1, EVENT_ID{}", s);
       e("add x16, x16, 1");
       e("add x15, x15, {}", t.tk);
-      e("add x18, x18, {}", t.tk * 2);
+      e("add x18, x18, {}", sp.conv ? t.tk * 2 : t.tk / kFractal * sp.a_block_bytes);
       e("add x19, x19, {}", sp.b_trans ? t.tk * 2 : t.tk * np * 2);
       if (s == 0)
         e("bge x15, {}, {}kdone", kp, L);
