@@ -591,9 +591,9 @@ TEST_CASE("tpu decode: diagnostics name the file and the instruction", "[unit]")
       Opcode::vector, DType::int8, uint8_t(VecFunc::softmax), 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0};
   CHECK_THAT(error_of([&] { decode(encode({vec}), "v.bin"); }),
              Contains("v.bin: instruction 0 (byte offset 8): vector softmax needs dtype bf16"));
-  vec.func = 11;
+  vec.func = uint8_t(VecFunc::mins) + 1;
   CHECK(error_of([&] { decode(encode({vec}), "v.bin"); }) ==
-        "v.bin: instruction 0 (byte offset 8): vector func 11 is out of range (0 to 10)");
+        "v.bin: instruction 0 (byte offset 8): vector func 13 is out of range (0 to 12)");
   vec.func = uint8_t(VecFunc::add);
   vec.flags = 4;
   CHECK(error_of([&] { decode(encode({vec}), "v.bin"); }) ==
