@@ -620,8 +620,13 @@ class Tiler {
     const int64_t gb = plan_.tensors[size_t(n.inputs[1])].layout.group_block;
     s.a_conv = true;
     set_out(n, s);
+    // A GEMM of too few rows to give each core R of them runs whole on one core, the GEMMs
+    // round robin over the cores (when there are enough of them).
+    const int64_t gemms = x[0] * ((groups + gb - 1) / gb);
+    const bool whole = cores_ > 1 && gemms >= cores_ && y[2] * y[3] < cores_ * int64_t(c_.rows);
+    int64_t count = 0;
     for (int64_t img = 0; img < x[0]; ++img)
-      for (int64_t g0 = 0; g0 < groups; g0 += gb) {
+      for (int64_t g0 = 0; g0 < groups; g0 += gb, ++count) {
         const int64_t b = std::min(gb, groups - g0);  // groups in this block
         const std::string group =
             groups == 1 ? ""
@@ -645,7 +650,7 @@ class Tiler {
         // The blocks before this one are whole: gb^2 cg kg weights per tap each.
         s.b_addr = addr(n.inputs[1]) + uint64_t(g0 * gb * cg * kg * w[2] * w[3]) * e;
         s.c_addr = addr(n.outputs[0]) + uint64_t(img * y[2] * y[3] * w[0] + g0 * kg) * e;
-        gemm(n, s);
+        gemm(n, s, whole ? int(count % cores_) : -1);
       }
   }
 
