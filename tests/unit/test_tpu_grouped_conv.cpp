@@ -168,9 +168,9 @@ TEST_CASE("tpu grouped conv: a depthwise conv is a GEMM per block of channels", 
   for (size_t b = 0; b < 3; ++b) {
     INFO("block " << b);
     const uint64_t g0 = 16 * b, ch = b < 2 ? 16 : 8, K = 9 * ch;
-    CHECK_THAT(nests[b].title,
-               Contains(fmt::format("M x N x K = 64x{}x{} int8", ch, K)) &&
-                   Contains(fmt::format("groups {} to {} (block-diagonal)", g0, g0 + ch - 1)));
+    CHECK_THAT(nests[b].title, Contains(fmt::format("M x N x K = 64x{}x{} int8", ch, K)) &&
+                                   Contains(fmt::format("B = c.w groups {} to {} (block-diagonal)",
+                                                        g0, g0 + ch - 1)));
     // im2col of the block's channels: columns (r, s, c) of `ch` channels, from its first one.
     const std::vector<Gather> ga = ops_of<Gather>(nests[b]);
     REQUIRE(!ga.empty());

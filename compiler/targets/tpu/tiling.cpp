@@ -628,10 +628,9 @@ class Tiler {
     for (int64_t img = 0; img < x[0]; ++img)
       for (int64_t g0 = 0; g0 < groups; g0 += gb, ++count) {
         const int64_t b = std::min(gb, groups - g0);  // groups in this block
-        const std::string group =
-            groups == 1 ? ""
-            : b == 1    ? fmt::format(" group {}", g0)
-                        : fmt::format(" groups {} to {} (block-diagonal)", g0, g0 + b - 1);
+        const std::string group = groups == 1 ? ""
+                                  : b == 1    ? fmt::format(" group {}", g0)
+                                              : fmt::format(" groups {} to {}", g0, g0 + b - 1);
         s.geom = {uint32_t(x[1]),        uint32_t(b * cg),      uint32_t(x[2]),
                   uint32_t(x[3]),        uint32_t(w[2]),        uint32_t(w[3]),
                   uint32_t(at.stride_h), uint32_t(at.stride_w), uint32_t(at.pad_h),
@@ -644,7 +643,7 @@ class Tiler {
         s.a_name = fmt::format("im2col({}[{}]){} ({}x{} window, stride {}x{}, pad {}x{})",
                                name(n.inputs[0]), img, group, w[2], w[3], at.stride_h, at.stride_w,
                                at.pad_h, at.pad_w);
-        s.b_name = name(n.inputs[1]) + group;
+        s.b_name = name(n.inputs[1]) + group + (b > 1 ? " (block-diagonal)" : "");
         s.c_name = fmt::format("{}[{}]{} (pixels x channels)", name(n.outputs[0]), img, group);
         s.a_addr = addr(n.inputs[0]) + uint64_t((img * x[2] * x[3] * x[1]) + g0 * cg) * e;
         // The blocks before this one are whole: gb^2 cg kg weights per tap each.
