@@ -19,14 +19,9 @@ int64_t graph_index(int64_t i, const TensorInfo& info, const Layout& l) {
       const int64_t c = i % C, w = (i / C) % W, h = (i / C / W) % H, n = i / C / W / H;
       return ((n * C + c) * H + h) * W + w;
     }
-    case Layout::conv_weight: {  // per group: rows (r, s, c), columns k
-      const int64_t K = s[0], Cg = s[1], R = s[2], S = s[3], Kg = K / l.groups;
-      const int64_t block = R * S * Cg * Kg, grp = i / block, j = i % block;
-      const int64_t kk = j % Kg, row = j / Kg, c = row % Cg, rs = row / Cg, ss = rs % S, r = rs / S;
-      return ((grp * Kg + kk) * Cg + c) * R * S + r * S + ss;
-    }
     case Layout::padded:   // not an element permutation: pack/unpack copy rows
     case Layout::nc1hwc0:  // nor these: pack/unpack scatter by dram_index
+    case Layout::conv_weight:
     case Layout::img2col_weight:
     case Layout::gemm_b_nc1hwc0:
     case Layout::depthwise_weight:
@@ -69,13 +64,24 @@ namespace {
 int64_t pad16(int64_t x) {
   return (x + 15) / 16 * 16;
 }
-// nc1hwc0 and img2col_weight: elements in device memory (padding included), and the element
+// Layouts with padding or zeros: elements in device memory (those included), and the element
 // index there of the graph's element i.
 bool scattered(const Layout& l) {
   return l.kind == Layout::nc1hwc0 || l.kind == Layout::img2col_weight ||
-         l.kind == Layout::gemm_b_nc1hwc0 || l.kind == Layout::depthwise_weight;
+         l.kind == Layout::gemm_b_nc1hwc0 || l.kind == Layout::depthwise_weight ||
+         l.kind == Layout::conv_weight;
+}
+// conv_weight: the elements of the blocks before group block `b` (each block of gb groups a
+// (taps gb Cg) x (gb Kg) matrix), `taps` = R*S.
+int64_t conv_blocks_elements(int64_t b, int64_t taps, int64_t Cg, int64_t Kg, const Layout& l) {
+  const int64_t full = std::min(b, l.groups / l.group_block), gb = l.group_block;
+  const int64_t rest = std::min(l.groups - full * gb, (b - full) * gb);
+  return (full * gb * gb + rest * rest) * taps * Cg * Kg;
 }
 int64_t dram_elements(const std::vector<int64_t>& s, const Layout& l) {
+  if (l.kind == Layout::conv_weight)
+    return conv_blocks_elements((l.groups + l.group_block - 1) / l.group_block, s[2] * s[3], s[1],
+                                s[0] / l.groups, l);
   if (l.kind == Layout::nc1hwc0)
     return (s[0] + l.n_align - 1) / l.n_align * l.n_align * pad16(s[1]) * pad16(s[2] * s[3]);
   if (l.kind == Layout::gemm_b_nc1hwc0) return pad16(l.c) * gemm_b_pixels(l) * pad16(s[1]);
@@ -91,6 +97,14 @@ int64_t dram_index(int64_t i, const std::vector<int64_t>& s, const Layout& l) {
   if (l.kind == Layout::depthwise_weight) {  // (K, 1, R, S): channel k, tap t
     const int64_t taps = s[2] * s[3], t = i % taps, k = i / taps;
     return (k / 16 * pad16(taps) + t) * 16 + k % 16;
+  }
+  if (l.kind == Layout::conv_weight) {  // (K, Cg, R, S): output channel k, input c of its group
+    const int64_t Cg = s[1], R = s[2], S = s[3], Kg = s[0] / l.groups;
+    const int64_t ss = i % S, r = i / S % R, c = i / S / R % Cg, k = i / S / R / Cg;
+    const int64_t g = k / Kg, b = g / l.group_block, gi = g % l.group_block;
+    const int64_t gb = std::min(l.group_block, l.groups - b * l.group_block);  // groups in block b
+    const int64_t row = (r * S + ss) * gb * Cg + gi * Cg + c, col = gi * Kg + k % Kg;
+    return conv_blocks_elements(b, R * S, Cg, Kg, l) + row * gb * Kg + col;
   }
   if (l.kind == Layout::gemm_b_nc1hwc0) {  // row c H W + p of B: slice c / 16, pixel p
     const int64_t N = s[1], col = i % N, row = i / N, c = row / (l.h * l.w), p = row % (l.h * l.w);

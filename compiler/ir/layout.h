@@ -14,7 +14,11 @@ struct Layout {
   enum Kind {
     row_major,         // as in the graph
     nhwc,              // 4-D activation (N,C,H,W) stored as N,H,W,C (conv2d/pool neighbourhood)
-    conv_weight,       // (K, C/g, R, S) stored per group g as a (R*S*C/g) x (K/g) row-major block
+    conv_weight,       // (K, C/g, R, S) stored per block of `group_block` groups (the last block
+                       // may have fewer) as a (R*S*b*C/g) x (b*K/g) row-major matrix for b groups:
+                       // rows (r, s, input channel of the block), columns the block's output
+                       // channels; zero where the two channels are of different groups (a
+                       // block-diagonal matrix per tap); one group per block: no zeros
     gemm_b_nhwc,       // gemm B (C*H*W, N) whose A is NHWC: rows reordered to (H*W*C) order
     padded,            // row-major matrices with rows and columns padded with zeros (padded_view)
     nc1hwc0,           // 4-D activation (N,C,H,W) as N, C1 = C/16 slices, H*W pixels padded to a
@@ -28,6 +32,7 @@ struct Layout {
                        // K1 slices of R*S taps (padded to 16) of 16 channels
   } kind = row_major;
   int64_t groups = 1, c = 0, h = 0, w = 0;  // conv_weight: groups; gemm_b_*: A's C, H, W
+  int64_t group_block = 1;                  // conv_weight: groups per block
   int64_t n_align = 1;  // nc1hwc0: images padded (zeros) to a multiple of this (a gemm's rows)
   // padded: the tensor is read as (batch, rows, cols): cols the product of its last col_dims
   // dims, rows the product of the row_dims dims before them (1 when there are none), batch

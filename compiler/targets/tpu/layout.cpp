@@ -12,7 +12,8 @@ namespace {
 // 4-D tensors around conv2d/pool are NHWC (channels innermost, so an im2col row is a run of
 // whole pixels); elementwise ops pass the layout through; conv weights and the B of a gemm
 // whose A is NHWC are reordered to match.
-void choose_layouts(const Graph& g, std::vector<Placement>& place, const std::string& target) {
+void choose_layouts(const Graph& g, std::vector<Placement>& place, const TpuParams& p,
+                    const std::string& target) {
   std::vector<bool> nhwc(g.tensors.size(), false);
   for (const auto& n : g.nodes)
     if (n.kind == OpKind::conv2d || n.kind == OpKind::pool)
@@ -34,6 +35,7 @@ void choose_layouts(const Graph& g, std::vector<Placement>& place, const std::st
       Layout& l = place[size_t(n.inputs[1])].layout;
       l.kind = Layout::conv_weight;
       l.groups = n.attrs.groups;
+      l.group_block = conv_group_block(g, n, p);
     } else if (n.kind == OpKind::gemm && nhwc[n.inputs[0]]) {
       const auto& s = g.tensor(n.inputs[0]).shape;
       place[size_t(n.inputs[1])].layout = {Layout::gemm_b_nhwc, 1, s[1], s[2], s[3]};
@@ -79,6 +81,41 @@ bool moves_nothing(const Graph& g, const Node& n) {
 }
 
 }  // namespace
+
+int64_t conv_group_block(const Graph& g, const Node& n, const TpuParams& p) {
+  const int64_t groups = n.attrs.groups;
+  if (groups == 1) return 1;
+  const auto& w = g.tensor(n.inputs[1]).shape;   // K, C/g, R, S
+  const auto& y = g.tensor(n.outputs[0]).shape;  // N, K, OH, OW
+  const int64_t taps = w[2] * w[3], cg = w[1], kg = w[0] / groups, M = y[2] * y[3];
+  const int64_t R = p.rows, C = p.cols;
+  auto up = [](int64_t a, int64_t b) { return (a + b - 1) / b; };
+  // The array's time for one block of b groups, a GEMM M x (b kg) x (taps b cg): its folds
+  // (tiles of the stationary operand), each at least R cycles (a weight load, or os's output
+  // port).
+  auto block = [&](int64_t b) {
+    const int64_t K = taps * b * cg, N = b * kg;
+    switch (p.dataflow) {
+      case xpusim::tpu::Dataflow::ws:
+        return up(K, R) * up(N, C) * std::max(M, R);
+      case xpusim::tpu::Dataflow::os:
+        return up(M, R) * up(N, C) * std::max(K, R);
+      case xpusim::tpu::Dataflow::is:
+        return up(K, R) * up(M, C) * std::max(N, R);
+    }
+    return int64_t(0);
+  };
+  auto cost = [&](int64_t b) {
+    return groups / b * block(b) + (groups % b ? block(groups % b) : 0);
+  };
+  // The fewest folds; of those, the largest block (the fewest GEMMs: each has a fixed cost of
+  // DMA latency, pipeline fill and drain). At most as many output channels as the array has
+  // columns: the zeros grow with the square of the block.
+  int64_t best = 1;
+  for (int64_t b = 2; b <= groups && b * kg <= C; ++b)
+    if (cost(b) <= cost(best)) best = b;
+  return best;
+}
 
 CopyWalk merged(const CopyWalk& w) {
   CopyWalk m;
@@ -132,7 +169,7 @@ LayoutPlan layout(const Graph& g, const TpuParams& p, const std::string& target)
   LayoutPlan plan;
   plan.tensors.assign(g.tensors.size(), Placement{kUnplaced, Layout{}});
   plan.alias.assign(g.tensors.size(), -1);
-  choose_layouts(g, plan.tensors, target);
+  choose_layouts(g, plan.tensors, p, target);
   // A reshape or transpose that moves no byte between row-major tensors: its output is its
   // input's bytes.
   for (const Node& n : g.nodes) {
@@ -155,7 +192,8 @@ LayoutPlan layout(const Graph& g, const TpuParams& p, const std::string& target)
   };
   for (size_t t = 0; t < g.tensors.size(); ++t)
     if (plan.alias[t] < 0)
-      plan.tensors[t].addr = alloc(uint64_t(g.tensors[t].bytes()), g.tensors[t].loc);
+      plan.tensors[t].addr =
+          alloc(uint64_t(layout_bytes(g.tensors[t], plan.tensors[t].layout)), g.tensors[t].loc);
   for (size_t t = 0; t < g.tensors.size(); ++t)
     if (plan.alias[t] >= 0) plan.tensors[t].addr = plan.tensors[size_t(plan.alias[t])].addr;
   for (size_t i = 0; i < g.nodes.size(); ++i) {
@@ -200,7 +238,8 @@ void verify_layout(const Graph& g, const LayoutPlan& plan, const TpuParams& p) {
       fail(fmt::format("tensor '{}' of rank {} is laid out NHWC", info.name, info.shape.size()));
     const int a = plan.alias[t];
     if (a < 0) {
-      extents.push_back({"tensor '" + info.name + "'", pl.addr, uint64_t(info.bytes())});
+      extents.push_back(
+          {"tensor '" + info.name + "'", pl.addr, uint64_t(layout_bytes(info, pl.layout))});
       continue;
     }
     const Placement& src = plan.tensors[size_t(a)];
@@ -239,7 +278,8 @@ std::string to_text(const Graph& g, const LayoutPlan& plan) {
     const TensorInfo& info = g.tensors[t];
     const Layout& l = plan.tensors[t].layout;
     std::string how = layout_name(l);
-    if (l.kind == Layout::conv_weight && l.groups > 1) how += fmt::format(" (groups {})", l.groups);
+    if (l.kind == Layout::conv_weight && l.groups > 1)
+      how += fmt::format(" (groups {}, {} per block)", l.groups, l.group_block);
     if (l.kind == Layout::gemm_b_nhwc) how += fmt::format(" (A: c {} h {} w {})", l.c, l.h, l.w);
     std::string shape;
     for (int64_t d : info.shape) shape += (shape.empty() ? "" : "x") + std::to_string(d);
@@ -247,7 +287,7 @@ std::string to_text(const Graph& g, const LayoutPlan& plan) {
     if (plan.alias[t] >= 0)
       note += fmt::format(" (the bytes of '{}')", g.tensors[size_t(plan.alias[t])].name);
     s += fmt::format("{:<24} {:>#12x} {:>12}  {:<6} {} [{}]{}\n", info.name, plan.tensors[t].addr,
-                     info.bytes(), dtype_name(info.dtype), how, shape, note);
+                     layout_bytes(info, l), dtype_name(info.dtype), how, shape, note);
   }
   for (const Scratch& sc : plan.scratch)
     s += fmt::format("{:<24} {:>#12x} {:>12}  {:<6} row-major (scratch)\n",

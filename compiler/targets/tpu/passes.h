@@ -68,6 +68,9 @@ constexpr uint64_t kAlign = 64;
 // A tensor the layout pass has not placed.
 constexpr uint64_t kUnplaced = ~uint64_t(0);
 
+// The groups of grouped conv2d n that one GEMM takes (Layout::conv_weight's group_block).
+int64_t conv_group_block(const Graph& g, const Node& n, const TpuParams& p);
+
 LayoutPlan layout(const Graph& g, const TpuParams& p, const std::string& target);
 void verify_layout(const Graph& g, const LayoutPlan& plan, const TpuParams& p);
 std::string to_text(const Graph& g, const LayoutPlan& plan);

@@ -612,29 +612,44 @@ class Tiler {
     s.dt = gemm_dtype_of(n, g_.tensor(n.inputs[0]).dtype);
     s.c_fp32 = s.dt == DType::fp32;
     const uint64_t e = uint64_t(isa::tpu::elem_bytes(s.dt));
+    // A GEMM per image and block of `gb` groups (the layout pass chose gb): its im2col columns
+    // are the block's input channels (rdconv's cg), its weights the block-diagonal matrix of
+    // Layout::conv_weight, its columns the block's output channels. Channels of different
+    // groups meet only in the zeros of the weights, which add nothing.
     const int64_t groups = at.groups, cg = x[1] / groups, kg = w[0] / groups;
+    const int64_t gb = plan_.tensors[size_t(n.inputs[1])].layout.group_block;
     s.a_conv = true;
-    s.geom = {uint32_t(x[1]),     uint32_t(cg),      uint32_t(x[2]),        uint32_t(x[3]),
-              uint32_t(w[2]),     uint32_t(w[3]),    uint32_t(at.stride_h), uint32_t(at.stride_w),
-              uint32_t(at.pad_h), uint32_t(at.pad_w)};
-    s.M = y[2] * y[3];
-    s.K = cg * w[2] * w[3];
-    s.N = kg;
-    s.ldb = uint64_t(kg) * e;
-    s.ldc = uint64_t(w[0]) * e;
     set_out(n, s);
+    // A GEMM of too few rows to give each core R of them runs whole on one core, the GEMMs
+    // round robin over the cores (when there are enough of them).
+    const int64_t gemms = x[0] * ((groups + gb - 1) / gb);
+    const bool whole = cores_ > 1 && gemms >= cores_ && y[2] * y[3] < cores_ * int64_t(c_.rows);
+    int64_t count = 0;
     for (int64_t img = 0; img < x[0]; ++img)
-      for (int64_t grp = 0; grp < groups; ++grp) {
-        const std::string group = groups > 1 ? fmt::format(" group {}", grp) : "";
+      for (int64_t g0 = 0; g0 < groups; g0 += gb, ++count) {
+        const int64_t b = std::min(gb, groups - g0);  // groups in this block
+        const std::string group = groups == 1 ? ""
+                                  : b == 1    ? fmt::format(" group {}", g0)
+                                              : fmt::format(" groups {} to {}", g0, g0 + b - 1);
+        s.geom = {uint32_t(x[1]),        uint32_t(b * cg),      uint32_t(x[2]),
+                  uint32_t(x[3]),        uint32_t(w[2]),        uint32_t(w[3]),
+                  uint32_t(at.stride_h), uint32_t(at.stride_w), uint32_t(at.pad_h),
+                  uint32_t(at.pad_w)};
+        s.M = y[2] * y[3];
+        s.K = b * cg * w[2] * w[3];
+        s.N = b * kg;
+        s.ldb = uint64_t(s.N) * e;
+        s.ldc = uint64_t(w[0]) * e;
         s.a_name = fmt::format("im2col({}[{}]){} ({}x{} window, stride {}x{}, pad {}x{})",
                                name(n.inputs[0]), img, group, w[2], w[3], at.stride_h, at.stride_w,
                                at.pad_h, at.pad_w);
-        s.b_name = name(n.inputs[1]) + group;
+        s.b_name = name(n.inputs[1]) + group + (b > 1 ? " (block-diagonal)" : "");
         s.c_name = fmt::format("{}[{}]{} (pixels x channels)", name(n.outputs[0]), img, group);
-        s.a_addr = addr(n.inputs[0]) + uint64_t((img * x[2] * x[3] * x[1]) + grp * cg) * e;
-        s.b_addr = addr(n.inputs[1]) + uint64_t(grp * s.K * kg) * e;
-        s.c_addr = addr(n.outputs[0]) + uint64_t(img * y[2] * y[3] * w[0] + grp * kg) * e;
-        gemm(n, s);
+        s.a_addr = addr(n.inputs[0]) + uint64_t((img * x[2] * x[3] * x[1]) + g0 * cg) * e;
+        // The blocks before this one are whole: gb^2 cg kg weights per tap each.
+        s.b_addr = addr(n.inputs[1]) + uint64_t(g0 * gb * cg * kg * w[2] * w[3]) * e;
+        s.c_addr = addr(n.outputs[0]) + uint64_t(img * y[2] * y[3] * w[0] + g0 * kg) * e;
+        gemm(n, s, whole ? int(count % cores_) : -1);
       }
   }
 
