@@ -402,7 +402,11 @@ class Importer {
         v.data = tensor_values(*bound, file);
       }
       for (size_t d = 0; d < v.shape.size(); ++d)
-        if (v.shape[d] < 1)
+        if (v.shape[d] == 0)
+          throw Error(loc_, fmt::format("{}: dim {} is 0 (an empty tensor); the graph's tensors "
+                                        "have dims >= 1",
+                                        what, d));
+        else if (v.shape[d] < 1)
           throw Error(loc_, fmt::format("{}: dim {} is '{}', not a fixed size; give the values "
                                         "(--onnx-test-data) or export the model with fixed "
                                         "sizes",
