@@ -154,8 +154,9 @@ void check_onnx(const compiler::Graph& g, const std::vector<compiler::Placement>
 compiler::Graph load_graph(const std::string& file, const RunOptions& opt, OnnxCheck& onnx) {
   if (!compiler::is_onnx_path(file)) {
     if (!opt.dtype.empty() || !opt.onnx_test_data.empty())
-      throw Error("--dtype and --onnx-test-data are for ONNX models (.onnx); a YAML workload "
-                  "gives its dtypes itself (a zoo model: --param dtype=...)");
+      throw Error(
+          "--dtype and --onnx-test-data are for ONNX models (.onnx); a YAML workload "
+          "gives its dtypes itself (a zoo model: --param dtype=...)");
     return compiler::load_workload(file, opt.params);
   }
   if (!opt.params.empty()) throw Error("--param: an ONNX model has no params");

@@ -217,25 +217,40 @@ std::vector<double> permute(const std::vector<double>& x, const Shape& shape, co
 
 // The op types with a mapping (Sigmoid only inside x * Sigmoid(x), see silu below).
 const std::set<std::string>& mapped_ops() {
-  static const std::set<std::string> ops = {
-      "Add",         "Sub",         "Mul",         "Div",
-      "Relu",        "Softmax",     "LayerNormalization",
-      "Gemm",        "MatMul",      "Conv",        "MaxPool",
-      "AveragePool", "GlobalAveragePool",          "GlobalMaxPool",
-      "Reshape",     "Flatten",     "Squeeze",     "Unsqueeze",
-      "Transpose",   "Identity",    "Dropout",     "Constant",
-      "Sigmoid"};
+  static const std::set<std::string> ops = {"Add",
+                                            "Sub",
+                                            "Mul",
+                                            "Div",
+                                            "Relu",
+                                            "Softmax",
+                                            "LayerNormalization",
+                                            "Gemm",
+                                            "MatMul",
+                                            "Conv",
+                                            "MaxPool",
+                                            "AveragePool",
+                                            "GlobalAveragePool",
+                                            "GlobalMaxPool",
+                                            "Reshape",
+                                            "Flatten",
+                                            "Squeeze",
+                                            "Unsqueeze",
+                                            "Transpose",
+                                            "Identity",
+                                            "Dropout",
+                                            "Constant",
+                                            "Sigmoid"};
   return ops;
 }
 
 // One ONNX value: a constant (data known here) or a tensor of the graph.
 struct Value {
   Shape shape;
-  bool is_int = false;        // an integer tensor: shape data, never a tensor of the graph
-  bool known = false;         // data holds the values (a constant, or a bound graph input)
-  bool graph_input = false;   // a graph input (a tensor of the graph once a node reads it)
-  std::vector<double> data;   // when known
-  int tensor = -1;            // the graph's tensor, once there is one
+  bool is_int = false;       // an integer tensor: shape data, never a tensor of the graph
+  bool known = false;        // data holds the values (a constant, or a bound graph input)
+  bool graph_input = false;  // a graph input (a tensor of the graph once a node reads it)
+  std::vector<double> data;  // when known
+  int tensor = -1;           // the graph's tensor, once there is one
 };
 
 class Importer {
@@ -265,10 +280,10 @@ class Importer {
   int64_t opset_ = 1;
   Graph g_;
   std::map<std::string, Value> values_;
-  std::map<std::string, Shape> inferred_;       // static shapes from shape inference
-  std::map<std::string, int> consumers_;        // how many nodes read each value
+  std::map<std::string, Shape> inferred_;  // static shapes from shape inference
+  std::map<std::string, int> consumers_;   // how many nodes read each value
   std::set<std::string> graph_outputs_;
-  std::set<std::string> reserved_;              // every ONNX value name
+  std::set<std::string> reserved_;  // every ONNX value name
   std::set<std::string> tensor_names_, node_names_;
   std::map<const onnx::NodeProto*, std::string> silu_;  // Mul of x * Sigmoid(x) -> x
   std::set<const onnx::NodeProto*> silu_sigmoids_;
@@ -353,11 +368,11 @@ class Importer {
                      [](const auto& a, const auto& b) { return a.second > b.second; });
     std::vector<std::string> items;
     for (const auto& [type, count] : list) items.push_back(fmt::format("{} x{}", type, count));
-    throw Error(loc_, fmt::format("{} unsupported op{}: {} (docs/onnx.md lists the ops xpusim "
-                                  "maps{})",
-                                  total, total == 1 ? "" : "s", fmt::join(items, ", "),
-                                  missing.count("Sigmoid") ? "; Sigmoid only as x * Sigmoid(x)"
-                                                           : ""));
+    throw Error(loc_,
+                fmt::format("{} unsupported op{}: {} (docs/onnx.md lists the ops xpusim "
+                            "maps{})",
+                            total, total == 1 ? "" : "s", fmt::join(items, ", "),
+                            missing.count("Sigmoid") ? "; Sigmoid only as x * Sigmoid(x)" : ""));
   }
 
   // Initializers (constants), graph inputs (with the test data's values when given).
@@ -386,9 +401,11 @@ class Importer {
       v.graph_input = true;
       v.is_int = !is_float_type(tt.elem_type());
       const TensorProto* bound = test_inputs_.empty() ? nullptr : &test_inputs_[i];
-      for (const auto& d : tt.shape().dim()) v.shape.push_back(d.has_dim_value() ? d.dim_value() : -1);
+      for (const auto& d : tt.shape().dim())
+        v.shape.push_back(d.has_dim_value() ? d.dim_value() : -1);
       if (bound) {
-        const std::string file = (fs::path(opt_.test_data) / fmt::format("input_{}.pb", i)).string();
+        const std::string file =
+            (fs::path(opt_.test_data) / fmt::format("input_{}.pb", i)).string();
         const Shape dims(bound->dims().begin(), bound->dims().end());
         bool fits = dims.size() == v.shape.size();
         for (size_t d = 0; fits && d < dims.size(); ++d)
@@ -478,10 +495,9 @@ class Importer {
   const std::vector<double>& known(int i, const char* what) {
     Value& v = in(i);
     if (!v.known)
-      fail(fmt::format("{} '{}' must be a constant (an initializer or a Constant node){}", what,
-                       in_name(i),
-                       v.graph_input ? "; a graph input takes its value from --onnx-test-data"
-                                     : ""));
+      fail(fmt::format(
+          "{} '{}' must be a constant (an initializer or a Constant node){}", what, in_name(i),
+          v.graph_input ? "; a graph input takes its value from --onnx-test-data" : ""));
     return v.data;
   }
   std::vector<int64_t> known_ints(int i, const char* what) {
@@ -507,9 +523,12 @@ class Importer {
     const std::vector<double> v = same_count ? data : expand(data, from, shape);
     // A constant read as it is keeps its ONNX name; a broadcast or folded one gets a suffix.
     const bool own = cache && from == shape;
-    const int id = new_tensor(
-        unique(tensor_names_, own ? name : cache ? name + "/broadcast" : name, !own), shape, true,
-        &v);
+    const int id = new_tensor(unique(tensor_names_,
+                                     own     ? name
+                                     : cache ? name + "/broadcast"
+                                             : name,
+                                     !own),
+                              shape, true, &v);
     if (cache) params_[{name, shape}] = id;
     return id;
   }
@@ -548,10 +567,11 @@ class Importer {
     Value& v = in(i);
     if (v.shape == shape) return act(i);
     if (!v.known || v.is_int)
-      fail(fmt::format("input '{}' {} would be broadcast to {}: xpusim broadcasts constants only "
-                       "(initializers, Constant nodes{})",
-                       in_name(i), shape_str(v.shape), shape_str(shape),
-                       v.graph_input ? ", graph inputs bound by --onnx-test-data" : ""));
+      fail(
+          fmt::format("input '{}' {} would be broadcast to {}: xpusim broadcasts constants only "
+                      "(initializers, Constant nodes{})",
+                      in_name(i), shape_str(v.shape), shape_str(shape),
+                      v.graph_input ? ", graph inputs bound by --onnx-test-data" : ""));
     return constant_param(in_name(i), v.data, v.shape, shape, true);
   }
 
@@ -562,9 +582,10 @@ class Importer {
     Value& v = in(i);
     if (v.known && !v.graph_input) return constant_param(in_name(i), v.data, v.shape, shape, true);
     if (!v.graph_input || v.is_int || numel(v.shape) != numel(shape))
-      fail(fmt::format("{} '{}' {} must be a constant or a graph input of {} elements; the IR "
-                       "takes it as a param",
-                       what, in_name(i), shape_str(v.shape), numel(shape)));
+      fail(
+          fmt::format("{} '{}' {} must be a constant or a graph input of {} elements; the IR "
+                      "takes it as a param",
+                      what, in_name(i), shape_str(v.shape), numel(shape)));
     if (v.tensor < 0) {
       v.tensor = new_tensor(unique(tensor_names_, in_name(i), false), shape, true,
                             v.known ? &v.data : nullptr);
@@ -591,9 +612,8 @@ class Importer {
     n.loc = loc_;
     const Shape shape = infer_output_shape(g_, n);
     n.outputs.push_back(new_tensor(
-        unique(tensor_names_, (node_->output(0).empty() ? node_name_ : node_->output(0)) + "/" +
-                                  what,
-               true),
+        unique(tensor_names_,
+               (node_->output(0).empty() ? node_name_ : node_->output(0)) + "/" + what, true),
         shape, false, nullptr));
     g_.nodes.push_back(std::move(n));
     return g_.nodes.back().outputs[0];
@@ -687,9 +707,8 @@ class Importer {
 
   void map_node(const onnx::NodeProto& n, int index) {
     node_ = &n;
-    node_name_ = unique(node_names_, n.name().empty() ? fmt::format("{}_{}", n.op_type(), index)
-                                                      : n.name(),
-                        false);
+    node_name_ = unique(
+        node_names_, n.name().empty() ? fmt::format("{}_{}", n.op_type(), index) : n.name(), false);
     node_names_.erase(node_name_);  // taken by the node's last graph node (set_output)
     first_node_ = g_.nodes.size();
     const std::string& op = n.op_type();
@@ -749,8 +768,7 @@ class Importer {
     const std::string& name = a.name();
     if (name == "value") {
       const Shape dims(a.t().dims().begin(), a.t().dims().end());
-      set_constant(0, dims,
-                   tensor_values(a.t(), fmt::format("{}: node '{}'", file_, node_name_)),
+      set_constant(0, dims, tensor_values(a.t(), fmt::format("{}: node '{}'", file_, node_name_)),
                    !is_float_type(a.t().data_type()));
     } else if (name == "value_float") {
       set_constant(0, {}, {a.f()}, false);
@@ -772,15 +790,17 @@ class Importer {
     Value &a = in(0), &b = in(1);
     Shape out;
     if (!broadcast_shape(a.shape, b.shape, out))
-      fail(fmt::format("inputs {} and {} do not broadcast", shape_str(a.shape),
-                       shape_str(b.shape)));
+      fail(
+          fmt::format("inputs {} and {} do not broadcast", shape_str(a.shape), shape_str(b.shape)));
     if (a.known && b.known && !a.graph_input && !b.graph_input) {  // fold
       const std::vector<double> x = expand(a.data, a.shape, out), y = expand(b.data, b.shape, out);
       std::vector<double> r(x.size());
       for (size_t i = 0; i < r.size(); ++i)
-        r[i] = op == "Add" ? x[i] + y[i] : op == "Sub" ? x[i] - y[i] : op == "Mul" ? x[i] * y[i]
-               : a.is_int  ? std::trunc(x[i] / y[i])
-                           : x[i] / y[i];
+        r[i] = op == "Add"   ? x[i] + y[i]
+               : op == "Sub" ? x[i] - y[i]
+               : op == "Mul" ? x[i] * y[i]
+               : a.is_int    ? std::trunc(x[i] / y[i])
+                             : x[i] / y[i];
       set_constant(0, out, r, a.is_int);
       return;
     }
@@ -799,14 +819,13 @@ class Importer {
         if (op == "Div" && e == 0) fail(fmt::format("divisor '{}' holds a 0", in_name(1)));
         e = op == "Sub" ? -e : 1.0 / e;
       }
-      const int y = constant_param(in_name(1) + (op == "Sub" ? "/neg" : "/reciprocal"), c,
-                                   b.shape, out, false);
+      const int y = constant_param(in_name(1) + (op == "Sub" ? "/neg" : "/reciprocal"), c, b.shape,
+                                   out, false);
       set_output(0, binary(op == "Sub" ? OpKind::add : OpKind::mul, x, y));
       return;
     }
     if (op == "Div")
-      fail(fmt::format("the divisor '{}' is not a constant; the IR has no division",
-                       in_name(1)));
+      fail(fmt::format("the divisor '{}' is not a constant; the IR has no division", in_name(1)));
     // a - b = a + b * (-1): exact, as the product by -1 is.
     const int neg = binary(OpKind::mul, operand(1, out), fill(-1, out, "minus_one"));
     set_output(0, binary(OpKind::add, x, neg));
@@ -833,8 +852,8 @@ class Importer {
     if (ax == last) {
       set_output(0, unary(OpKind::softmax, x));
     } else if (opset_ < 13) {
-      const int flat = reshape(x, {numel(s.begin(), s.begin() + ax), numel(s.begin() + ax, s.end())},
-                               "flatten");
+      const int flat =
+          reshape(x, {numel(s.begin(), s.begin() + ax), numel(s.begin() + ax, s.end())}, "flatten");
       set_output(0, reshape(unary(OpKind::softmax, flat), s, "unflatten"));
     } else {
       Shape perm(s.size());
@@ -892,8 +911,8 @@ class Importer {
       std::vector<double> w = trans_b ? permute(vb.data, vb.shape, {1, 0}) : vb.data;
       for (double& e : w) e *= alpha;
       const bool as_is = !trans_b && alpha == 1;
-      const int b = as_is ? weight(1, sb, "B")
-                          : constant_param(in_name(1) + "/folded", w, sb, sb, false);
+      const int b =
+          as_is ? weight(1, sb, "B") : constant_param(in_name(1) + "/folded", w, sb, sb, false);
       y = binary(OpKind::gemm, a, b);
       scaled = true;
     } else if (vb.graph_input && !trans_b) {
@@ -985,9 +1004,10 @@ class Importer {
     const auto [top, bottom] = padding(0, x[2], kh, a.stride_h, pads);
     const auto [left, right] = padding(1, x[3], kw, a.stride_w, pads);
     if (top != bottom || left != right)
-      fail(fmt::format("padding (top {}, bottom {}, left {}, right {}) is not symmetric; the "
-                       "IR pads each side of an axis alike",
-                       top, bottom, left, right));
+      fail(
+          fmt::format("padding (top {}, bottom {}, left {}, right {}) is not symmetric; the "
+                      "IR pads each side of an axis alike",
+                      top, bottom, left, right));
     a.pad_h = top;
     a.pad_w = left;
     return a;
@@ -1007,8 +1027,8 @@ class Importer {
     if (ws.size() != 4) fail(fmt::format("weights {} must be 4-D", shape_str(ws)));
     const std::vector<int64_t> ks = attr_ints("kernel_shape");
     if (!ks.empty() && ks != Shape{ws[2], ws[3]})
-      fail(fmt::format("kernel_shape {} differs from the weights {}", shape_str(ks),
-                       shape_str(ws)));
+      fail(
+          fmt::format("kernel_shape {} differs from the weights {}", shape_str(ks), shape_str(ws)));
     OpAttrs a = window(x, ws[2], ws[3]);
     a.groups = attr_int("group", 1);
     const int xt = act(0), w = weight(1, ws, "W");
@@ -1046,8 +1066,9 @@ class Importer {
                 floor_out(x[2], a.kernel_h, a.stride_h, a.pad_h) ||
             ceil_out(x[3], a.kernel_w, a.stride_w, a.pad_w) !=
                 floor_out(x[3], a.kernel_w, a.stride_w, a.pad_w))
-          fail("ceil_mode=1 adds a partial window here; the IR's windows round the output size "
-               "down");
+          fail(
+              "ceil_mode=1 adds a partial window here; the IR's windows round the output size "
+              "down");
       }
       if (attr_int("count_include_pad", 0) && (a.pad_h || a.pad_w))
         fail("count_include_pad=1 with padding: the IR's average excludes the padding");
@@ -1076,8 +1097,7 @@ class Importer {
       return;
     }
     if (op == "Reshape") {
-      const std::vector<int64_t> shape =
-          opset_ >= 5 ? known_ints(1, "shape") : attr_ints("shape");
+      const std::vector<int64_t> shape = opset_ >= 5 ? known_ints(1, "shape") : attr_ints("shape");
       const bool allow_zero = attr_int("allowzero", 0) != 0;
       int64_t infer = -1, known_count = 1;
       for (size_t i = 0; i < shape.size(); ++i) {
@@ -1093,8 +1113,8 @@ class Importer {
       }
       if (infer >= 0) out[size_t(infer)] = numel(s) / known_count;
     } else if (op == "Flatten") {
-      const int64_t ax = attr_int("axis", 1) < 0 ? attr_int("axis", 1) + int64_t(s.size())
-                                                 : attr_int("axis", 1);
+      const int64_t ax =
+          attr_int("axis", 1) < 0 ? attr_int("axis", 1) + int64_t(s.size()) : attr_int("axis", 1);
       out = {numel(s.begin(), s.begin() + ax), numel(s.begin() + ax, s.end())};
     } else {  // Squeeze, Unsqueeze: axes from the attribute (opset < 13) or input 1
       std::vector<int64_t> axes =
@@ -1142,7 +1162,7 @@ class Importer {
                                         "tensors have rank >= 1",
                                         name));
         node_name_ = "output '" + name + "'";
-        const int src = v.tensor >= 0      ? v.tensor
+        const int src = v.tensor >= 0   ? v.tensor
                         : v.graph_input ? input_tensor(v, name)
                                         : constant_param(name, v.data, v.shape, v.shape, true);
         Node n;
@@ -1151,8 +1171,8 @@ class Importer {
         n.attrs.shape = v.shape;
         n.inputs = {src};
         n.loc = loc_;
-        n.outputs = {new_tensor(unique(tensor_names_, name + "/copy", false), v.shape, false,
-                                nullptr)};
+        n.outputs = {
+            new_tensor(unique(tensor_names_, name + "/copy", false), v.shape, false, nullptr)};
         g_.nodes.push_back(n);
         v.tensor = n.outputs[0];
       }
@@ -1187,9 +1207,10 @@ bool is_onnx_path(const std::string& path) {
 
 OnnxModel import_onnx(const std::string& path, const OnnxOptions& opt) {
   if (opt.dtype != DType::bf16 && opt.dtype != DType::fp16 && opt.dtype != DType::fp32)
-    throw Error(fmt::format("{}: an ONNX model's float tensors are computed in bf16, fp16 or "
-                            "fp32, not {}",
-                            path, dtype_name(opt.dtype)));
+    throw Error(
+        fmt::format("{}: an ONNX model's float tensors are computed in bf16, fp16 or "
+                    "fp32, not {}",
+                    path, dtype_name(opt.dtype)));
   return Importer(path, opt).run();
 }
 

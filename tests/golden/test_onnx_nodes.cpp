@@ -3,8 +3,8 @@
 // workloads: each must pass (the simulated outputs match output_N.pb), or fail for the reason
 // listed in kKnown, which the test checks, so that the list stays true. The counts per family
 // printed at the end are those of docs/onnx.md.
-#include <catch2/catch.hpp>
 #include <onnx/onnx_pb.h>
+#include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <filesystem>
@@ -25,12 +25,29 @@ namespace {
 const char* const kNodeTests = "/usr/share/libonnx-testdata/data/node";
 
 // The families: node tests named test_<family> or test_<family>_..., one per op type mapped.
-const std::vector<std::string> kFamilies = {
-    "add",     "sub",       "mul",         "div",         "relu",      "sigmoid",
-    "softmax", "gemm",      "matmul",      "conv",        "maxpool",   "averagepool",
-    "globalaveragepool",    "globalmaxpool", "layer_normalization",     "reshape",
-    "flatten", "squeeze",   "unsqueeze",   "transpose",   "identity",  "dropout",
-    "constant"};
+const std::vector<std::string> kFamilies = {"add",
+                                            "sub",
+                                            "mul",
+                                            "div",
+                                            "relu",
+                                            "sigmoid",
+                                            "softmax",
+                                            "gemm",
+                                            "matmul",
+                                            "conv",
+                                            "maxpool",
+                                            "averagepool",
+                                            "globalaveragepool",
+                                            "globalmaxpool",
+                                            "layer_normalization",
+                                            "reshape",
+                                            "flatten",
+                                            "squeeze",
+                                            "unsqueeze",
+                                            "transpose",
+                                            "identity",
+                                            "dropout",
+                                            "constant"};
 
 // A node test that fails, on one arch or on both (""), with this text in the output.
 struct Known {
@@ -91,8 +108,8 @@ void y_only(const std::string& test, const std::string& dir) {
   fs::create_directories(dir + "/data");
   std::ofstream out(dir + "/model.onnx", std::ios::binary);
   REQUIRE(m.SerializeToOstream(&out));
-  for (const auto& e : fs::directory_iterator(std::string(kNodeTests) + "/" + test +
-                                              "/test_data_set_0")) {
+  for (const auto& e :
+       fs::directory_iterator(std::string(kNodeTests) + "/" + test + "/test_data_set_0")) {
     const std::string name = e.path().filename().string();
     if (name.rfind("input_", 0) == 0 || name == "output_0.pb")
       fs::copy_file(e.path(), dir + "/data/" + name);
