@@ -787,6 +787,10 @@ class Importer {
   }
 
   void map_binary(const std::string& op) {
+    if (op == "Mul" && silu_.count(node_)) {  // the Sigmoid's output has no value
+      set_output(0, unary(OpKind::silu, act(silu_[node_] == in_name(0) ? 0 : 1)));
+      return;
+    }
     Value &a = in(0), &b = in(1);
     Shape out;
     if (!broadcast_shape(a.shape, b.shape, out))
@@ -802,10 +806,6 @@ class Importer {
                : a.is_int    ? std::trunc(x[i] / y[i])
                              : x[i] / y[i];
       set_constant(0, out, r, a.is_int);
-      return;
-    }
-    if (op == "Mul" && silu_.count(node_)) {
-      set_output(0, unary(OpKind::silu, act(silu_[node_] == in_name(0) ? 0 : 1)));
       return;
     }
     const int x = operand(0, out);

@@ -2,7 +2,7 @@
 // every op type xpusim maps, run with values on a preset of each family that compiles
 // workloads: each must pass (the simulated outputs match output_N.pb), or fail for the reason
 // listed in kKnown, which the test checks, so that the list stays true. The counts per family
-// printed at the end are those of docs/onnx.md.
+// printed at the end are those of docs/onnx.md. Also PyTorch's exports of the same data set.
 #include <onnx/onnx_pb.h>
 #include <catch2/catch.hpp>
 
@@ -12,6 +12,7 @@
 #include <iostream>
 #include <map>
 #include <regex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -177,4 +178,68 @@ TEST_CASE("ONNX node tests of the mapped ops on the TPU v4 chip", "[golden]") {
 
 TEST_CASE("ONNX node tests of the mapped ops on the Ascend 910B", "[golden]") {
   run_node_tests("ascend910b");
+}
+
+// PyTorch's exports in libonnx-testdata (pytorch-converted, pytorch-operator): each passes or is
+// refused with an error, never a crash or a wrong value; these must pass (docs/onnx.md).
+TEST_CASE("ONNX: PyTorch's exported test models pass or are refused, on the TPU v4 chip",
+          "[golden]") {
+  const std::set<std::string> must_pass = {
+      "test_AvgPool1d",
+      "test_AvgPool1d_stride",
+      "test_AvgPool2d",
+      "test_AvgPool2d_stride",
+      "test_Conv2d",
+      "test_Conv2d_depthwise",
+      "test_Conv2d_depthwise_padded",
+      "test_Conv2d_depthwise_strided",
+      "test_Conv2d_depthwise_with_multiplier",
+      "test_Conv2d_groups",
+      "test_Conv2d_groups_thnn",
+      "test_Conv2d_no_bias",
+      "test_Conv2d_padding",
+      "test_Conv2d_strided",
+      "test_Linear",
+      "test_Linear_no_bias",
+      "test_MaxPool2d",
+      "test_PixelShuffle",
+      "test_ReLU",
+      "test_Softmax",
+      "test_softmax_functional_dim3",
+      "test_softmax_lastdim",
+      "test_operator_add_broadcast",
+      "test_operator_add_size1_broadcast",
+      "test_operator_add_size1_right_broadcast",
+      "test_operator_add_size1_singleton_broadcast",
+      "test_operator_addconstant",
+      "test_operator_addmm",
+      "test_operator_conv",
+      "test_operator_flatten",
+      "test_operator_mm",
+      "test_operator_permute2",
+      "test_operator_view",
+  };
+  const std::string tmp = temp_dir("onnx-pytorch");
+  int passed = 0, run = 0;
+  for (const char* set : {"pytorch-converted", "pytorch-operator"}) {
+    const fs::path dir = fs::path(kNodeTests).parent_path() / set;
+    REQUIRE(fs::is_directory(dir));
+    for (const auto& e : fs::directory_iterator(dir)) {
+      const std::string test = e.path().filename().string();
+      if (!fs::exists(e.path() / "model.onnx")) continue;
+      const Cli r =
+          run_cli({"run", "--arch", "tpu_v4", "--workload", (e.path() / "model.onnx").string(),
+                   "--onnx-test-data", (e.path() / "test_data_set_0").string(), "--out",
+                   tmp + "/out", "--force", "--quiet"});
+      INFO(test << ": " << r.output);
+      const bool ok = r.status == 0 && has(r, "of the ONNX model also match");
+      if (must_pass.count(test))
+        CHECK(ok);
+      else
+        CHECK((r.status == 1 && has(r, "xpusim: error: ")));
+      passed += ok;
+      run++;
+    }
+  }
+  std::cout << "PyTorch's exports on tpu_v4: " << passed << "/" << run << " passed\n";
 }
