@@ -151,7 +151,7 @@ void check_onnx(const compiler::Graph& g, const std::vector<compiler::Placement>
 }
 
 // The graph of a workload file: YAML, or an ONNX model (with what its test data expects).
-compiler::Graph load_graph(const std::string& file, const RunOptions& opt, OnnxCheck& onnx) {
+compiler::Graph load_checked(const std::string& file, const RunOptions& opt, OnnxCheck& onnx) {
   if (!compiler::is_onnx_path(file)) {
     if (!opt.dtype.empty() || !opt.onnx_test_data.empty())
       throw Error(
@@ -232,12 +232,17 @@ std::vector<std::string> rtl_overrides(const ArchConfig& cfg, bool rtl, const st
   return sets;
 }
 
+compiler::Graph load_graph(const std::string& workload_file, const RunOptions& opt) {
+  OnnxCheck onnx;
+  return load_checked(workload_file, opt, onnx);
+}
+
 RunResult run_workload(const ArchConfig& cfg, const std::string& workload_file,
                        const RunOptions& opt) {
   std::unique_ptr<Machine> machine = find_family(cfg.family).make(cfg);
   std::unique_ptr<compiler::Target> target = compiler::find_target(cfg.family).make(cfg);
   OnnxCheck onnx;
-  compiler::Graph g = load_graph(workload_file, opt, onnx);
+  compiler::Graph g = load_checked(workload_file, opt, onnx);
 
   compiler::Dump dump{opt.dump_after, opt.dump};
   std::vector<std::string> passes = {"frontend"};

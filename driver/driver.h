@@ -72,6 +72,10 @@ std::string default_results_dir(const std::string& input, const ArchConfig& cfg,
 std::vector<std::string> rtl_overrides(const ArchConfig& cfg, bool rtl, const std::string& vcd,
                                        const std::string& vcd_range);
 
+// The graph of a workload file, a YAML workload (with opt.params) or an ONNX model (with
+// opt.dtype and opt.onnx_test_data), as run_workload builds it.
+compiler::Graph load_graph(const std::string& workload_file, const RunOptions& opt);
+
 // Compiles the workload file for cfg and simulates it: a YAML workload, or an ONNX model
 // (.onnx, docs/onnx.md) whose outputs are also checked against opt.onnx_test_data's when given.
 RunResult run_workload(const ArchConfig& cfg, const std::string& workload_file,
