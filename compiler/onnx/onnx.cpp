@@ -239,6 +239,7 @@ const std::set<std::string>& mapped_ops() {
                                             "Identity",
                                             "Dropout",
                                             "Constant",
+                                            "BatchNormalization",
                                             "Sigmoid"};
   return ops;
 }
@@ -696,6 +697,13 @@ class Importer {
     const auto* a = attr(name);
     return a ? std::vector<int64_t>(a->ints().begin(), a->ints().end()) : std::vector<int64_t>{};
   }
+  // An ints attribute that must have n values when given.
+  std::vector<int64_t> attr_ints(const char* name, size_t n) const {
+    std::vector<int64_t> v = attr_ints(name);
+    if (!v.empty() && v.size() != n)
+      fail(fmt::format("attribute '{}' has {} values, expected {}", name, v.size(), n));
+    return v;
+  }
   // An axis attribute or input normalised to [0, rank).
   int64_t axis(int64_t a, size_t rank) const {
     const int64_t r = int64_t(rank);
@@ -725,6 +733,8 @@ class Importer {
       map_softmax();
     } else if (op == "LayerNormalization") {
       map_layernorm();
+    } else if (op == "BatchNormalization") {
+      map_batchnorm();
     } else if (op == "Gemm") {
       map_gemm();
     } else if (op == "MatMul") {
@@ -754,7 +764,7 @@ class Importer {
   void map_identity() {
     if (node_->op_type() == "Dropout") {
       only_first_output();
-      if (has_input(2) && (!in(2).known || in(2).data.at(0) != 0))
+      if (has_input(2) && (!in(2).known || in(2).data.size() != 1 || in(2).data[0] != 0))
         fail("training_mode must be a constant false (inference: Dropout passes its input)");
     }
     if (in(0).graph_input)
@@ -764,7 +774,9 @@ class Importer {
   }
 
   void map_constant() {
-    const onnx::AttributeProto& a = node_->attribute(0);  // the checker allows exactly one
+    if (node_->attribute_size() != 1)
+      fail(fmt::format("{} attributes, expected one (the value)", node_->attribute_size()));
+    const onnx::AttributeProto& a = node_->attribute(0);
     const std::string& name = a.name();
     if (name == "value") {
       const Shape dims(a.t().dims().begin(), a.t().dims().end());
@@ -893,6 +905,36 @@ class Importer {
     set_output(0, reshape(y, s, "unflatten"));
   }
 
+  // BatchNormalization in inference: y = x * s + t per channel (dim 1), s = scale /
+  // sqrt(var + epsilon) and t = B - mean * s computed here from the constants, each broadcast
+  // over X's shape: a mul and an add.
+  void map_batchnorm() {
+    only_first_output();
+    if (attr_int("training_mode", 0)) fail("training_mode=1 (the batch's statistics)");
+    const int x = act(0);
+    const Shape shape = g_.tensors[size_t(x)].shape;
+    if (shape.size() < 2) fail(fmt::format("input {} has no channel dim", shape_str(shape)));
+    const int64_t c = shape[1];
+    const double eps = attr_float("epsilon", 1e-5);
+    const std::vector<double>&scale = known(1, "scale"), &bias = known(2, "B"),
+          &mean = known(3, "input_mean"), &var = known(4, "input_var");
+    for (int i = 1; i <= 4; ++i)
+      if (in(i).shape != Shape{c})
+        fail(fmt::format("'{}' is {}, expected [{}] (one value per channel)", in_name(i),
+                         shape_str(in(i).shape), c));
+    std::vector<double> mul(static_cast<size_t>(c)), add(static_cast<size_t>(c));
+    for (size_t k = 0; k < size_t(c); ++k) {
+      mul[k] = scale[k] / std::sqrt(var[k] + eps);
+      add[k] = bias[k] - mean[k] * mul[k];
+    }
+    Shape per_channel(shape.size(), 1);
+    per_channel[1] = c;
+    const int y = binary(OpKind::mul, x,
+                         constant_param(node_name_ + "/scale", mul, per_channel, shape, false));
+    set_output(0, binary(OpKind::add, y,
+                         constant_param(node_name_ + "/shift", add, per_channel, shape, false)));
+  }
+
   // Y = alpha A' B' + beta C. With B a constant: a gemm with B' alpha folded into its weights;
   // otherwise a matmul of batch 1.
   void map_gemm() {
@@ -902,7 +944,8 @@ class Importer {
     if (attr_int("transA", 0)) a = transpose(a, {1, 0}, "transpose_a");
     const Shape sa = g_.tensors[size_t(a)].shape;
     Value& vb = in(1);
-    if (vb.shape.size() != 2) fail(fmt::format("B must be 2-D, got {}", shape_str(vb.shape)));
+    if (sa.size() != 2 || vb.shape.size() != 2)
+      fail(fmt::format("A {} and B {} must be 2-D", shape_str(sa), shape_str(vb.shape)));
     const Shape sb = trans_b ? Shape{vb.shape[1], vb.shape[0]} : vb.shape;
     const Shape out{sa[0], sb[1]};
     int y;
@@ -992,9 +1035,9 @@ class Importer {
   // The window attributes of Conv and the pools on a (N,C,H,W) input: kernel, strides, pads
   // (symmetric), dilations (1).
   OpAttrs window(const Shape& x, int64_t kh, int64_t kw) const {
-    for (int64_t d : attr_ints("dilations"))
+    for (int64_t d : attr_ints("dilations", 2))
       if (d != 1) fail("dilations other than 1 are not supported");
-    std::vector<int64_t> strides = attr_ints("strides"), pads = attr_ints("pads");
+    std::vector<int64_t> strides = attr_ints("strides", 2), pads = attr_ints("pads", 4);
     if (strides.empty()) strides = {1, 1};
     OpAttrs a;
     a.kernel_h = kh;
@@ -1025,7 +1068,7 @@ class Importer {
     const Shape& x = spatial_input(0);
     const Shape ws = in(1).shape;
     if (ws.size() != 4) fail(fmt::format("weights {} must be 4-D", shape_str(ws)));
-    const std::vector<int64_t> ks = attr_ints("kernel_shape");
+    const std::vector<int64_t> ks = attr_ints("kernel_shape", 2);
     if (!ks.empty() && ks != Shape{ws[2], ws[3]})
       fail(
           fmt::format("kernel_shape {} differs from the weights {}", shape_str(ks), shape_str(ws)));
@@ -1053,8 +1096,9 @@ class Importer {
       a.kernel_h = x[2];
       a.kernel_w = x[3];
     } else {
-      const std::vector<int64_t> ks = attr_ints("kernel_shape");
-      a = window(x, ks.at(0), ks.at(1));
+      const std::vector<int64_t> ks = attr_ints("kernel_shape", 2);
+      if (ks.empty()) fail("attribute 'kernel_shape' is missing");
+      a = window(x, ks[0], ks[1]);
       if (attr_int("ceil_mode", 0)) {  // the IR's windows round down: the same when exact
         const auto ceil_out = [](int64_t size, int64_t k, int64_t s, int64_t p) {
           return (size + 2 * p - k + s - 1) / s + 1;
@@ -1087,6 +1131,8 @@ class Importer {
       Shape perm = attr_ints("perm");
       if (perm.empty())
         for (size_t k = s.size(); k-- > 0;) perm.push_back(int64_t(k));
+      if (!valid_perm(perm, s.size()))
+        fail(fmt::format("perm {} is not a permutation of the {} dims", shape_str(perm), s.size()));
       if (x.known && !x.graph_input) {
         Shape ps;
         for (int64_t p : perm) ps.push_back(s.at(size_t(p)));
@@ -1102,8 +1148,13 @@ class Importer {
       int64_t infer = -1, known_count = 1;
       for (size_t i = 0; i < shape.size(); ++i) {
         int64_t d = shape[i];
-        if (d == 0 && !allow_zero) d = s.at(i);
+        if (d == 0 && !allow_zero) {
+          if (i >= s.size()) fail(fmt::format("shape dim {} copies a dim the input lacks", i));
+          d = s[i];
+        }
+        if (d < -1) fail(fmt::format("shape dim {} is {}", i, d));
         if (d == -1) {
+          if (infer >= 0) fail("shape has two dims of -1");
           infer = int64_t(i);
         } else {
           if (d == 0) fail("a dim of 0 (allowzero) would make an empty tensor");
@@ -1113,8 +1164,11 @@ class Importer {
       }
       if (infer >= 0) out[size_t(infer)] = numel(s) / known_count;
     } else if (op == "Flatten") {
-      const int64_t ax =
-          attr_int("axis", 1) < 0 ? attr_int("axis", 1) + int64_t(s.size()) : attr_int("axis", 1);
+      // axis in [-rank, rank]: rank itself gives (product, 1).
+      const int64_t r = int64_t(s.size()), given = attr_int("axis", 1);
+      if (given < -r || given > r)
+        fail(fmt::format("axis {} is out of range for rank {}", given, r));
+      const int64_t ax = given < 0 ? given + r : given;
       out = {numel(s.begin(), s.begin() + ax), numel(s.begin() + ax, s.end())};
     } else {  // Squeeze, Unsqueeze: axes from the attribute (opset < 13) or input 1
       std::vector<int64_t> axes =
