@@ -559,8 +559,29 @@ class Importer {
       fail(fmt::format("input '{}' is a scalar (rank 0); the graph's tensors have rank >= 1",
                        in_name(i)));
     if (v.graph_input) return input_tensor(v, in_name(i));
-    if (v.tensor >= 0) return v.tensor;
+    if (v.tensor >= 0) return materialize(v, in_name(i));
     return constant_param(in_name(i), v.data, v.shape, v.shape, true);
+  }
+
+  // A reshape of src to `shape`, appended outside of a node's mapping, named after a value.
+  int reshape_node(int src, const Shape& shape, const std::string& name) {
+    Node n;
+    n.name = unique(node_names_, name, false);
+    n.kind = OpKind::reshape;
+    n.attrs.shape = shape;
+    n.inputs = {src};
+    n.loc = loc_;
+    n.outputs = {new_tensor(unique(tensor_names_, name, false), shape, false, nullptr)};
+    g_.nodes.push_back(std::move(n));
+    return g_.nodes.back().outputs[0];
+  }
+
+  // The tensor of value v (named `name`): a flattened view (map_shape_op) is reshaped here,
+  // once, for a reader other than a gemm.
+  int materialize(Value& v, const std::string& name) {
+    if (g_.tensors[size_t(v.tensor)].shape != v.shape)
+      v.tensor = reshape_node(v.tensor, v.shape, name);
+    return v.tensor;
   }
 
   // Input i as a tensor of `shape`: itself when it has that shape, a constant broadcast to it.
@@ -940,9 +961,13 @@ class Importer {
   void map_gemm() {
     const double alpha = attr_float("alpha", 1), beta = attr_float("beta", 1);
     const bool trans_b = attr_int("transB", 0) != 0;
-    int a = act(0);
+    // A flattened view (map_shape_op) as it is: the gemm flattens it the same way.
+    Value& va = in(0);
+    const bool view = !attr_int("transA", 0) && va.tensor >= 0 && !va.graph_input &&
+                      g_.tensors[size_t(va.tensor)].shape != va.shape;
+    int a = view ? va.tensor : act(0);
     if (attr_int("transA", 0)) a = transpose(a, {1, 0}, "transpose_a");
-    const Shape sa = g_.tensors[size_t(a)].shape;
+    const Shape sa = view ? va.shape : g_.tensors[size_t(a)].shape;
     Value& vb = in(1);
     if (sa.size() != 2 || vb.shape.size() != 2)
       fail(fmt::format("A {} and B {} must be 2-D", shape_str(sa), shape_str(vb.shape)));
@@ -1194,7 +1219,18 @@ class Importer {
     if (numel(out) != numel(s))
       fail(fmt::format("shape {} does not hold the {} elements of {}", shape_str(out), numel(s),
                        shape_str(s)));
-    set_output(0, reshape(act(0), out, op == "Reshape" ? "reshape" : "flatten"));
+    // (d0, the rest) of a tensor of rank > 2: a view, which a gemm reads as it is (the IR's gemm
+    // flattens its A so) and act() reshapes for any other reader.
+    const int t = act(0);
+    const Shape& ts = g_.tensors[size_t(t)].shape;
+    if (ts.size() > 2 && out.size() == 2 && out[0] == ts[0]) {
+      Value v;
+      v.shape = out;
+      v.tensor = t;
+      values_[node_->output(0)] = std::move(v);
+      return;
+    }
+    set_output(0, reshape(t, out, op == "Reshape" ? "reshape" : "flatten"));
   }
 
   OnnxModel finish(const onnx::GraphProto& graph) {
@@ -1206,6 +1242,7 @@ class Importer {
         throw Error(loc_, fmt::format("graph output '{}' is an integer tensor; xpusim computes "
                                       "float tensors only",
                                       name));
+      if (v.tensor >= 0) materialize(v, name);
       // An output no node of the graph computes (a constant, a graph input passed through): a
       // copy, so that the run writes it.
       bool computed = false;
@@ -1219,16 +1256,7 @@ class Importer {
         const int src = v.tensor >= 0   ? v.tensor
                         : v.graph_input ? input_tensor(v, name)
                                         : constant_param(name, v.data, v.shape, v.shape, true);
-        Node n;
-        n.name = unique(node_names_, name + "/copy", false);
-        n.kind = OpKind::reshape;
-        n.attrs.shape = v.shape;
-        n.inputs = {src};
-        n.loc = loc_;
-        n.outputs = {
-            new_tensor(unique(tensor_names_, name + "/copy", false), v.shape, false, nullptr)};
-        g_.nodes.push_back(n);
-        v.tensor = n.outputs[0];
+        v.tensor = reshape_node(src, v.shape, name + "/copy");
       }
       m.outputs.emplace_back(name, v.tensor);
       if (!test_outputs_.empty()) {

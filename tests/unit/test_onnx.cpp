@@ -292,3 +292,53 @@ TEST_CASE("run --onnx-test-data: outputs that differ from output_N.pb fail the f
   CHECK(yaml.status == 1);
   CHECK(has(yaml, "--dtype and --onnx-test-data are for ONNX models (.onnx)"));
 }
+
+TEST_CASE("ONNX: a small CNN (Conv with bias, BatchNormalization, Relu, MaxPool, Flatten, Gemm, "
+          "Softmax) runs with values on tpu_v4 and ascend910b",
+          "[unit]") {
+  Model m(13);
+  m.input("image", {1, 3, 8, 8});
+  uint32_t state = 1;
+  const auto values = [&](size_t n, float scale) {  // deterministic, in [-scale, scale)
+    std::vector<float> v(n);
+    for (float& x : v) {
+      state = state * 1664525u + 1013904223u;
+      x = scale * (float(state >> 8) / float(1 << 24) * 2 - 1);
+    }
+    return v;
+  };
+  m.initializer("conv.w", {8, 3, 3, 3}, values(8 * 27, 0.3f));
+  m.initializer("conv.b", {8}, values(8, 0.1f));
+  Model::attr(m.node("Conv", {"image", "conv.w", "conv.b"}, {"c"}, "conv"), "pads",
+              std::vector<int64_t>{1, 1, 1, 1});
+  m.initializer("bn.scale", {8}, values(8, 1.0f));
+  m.initializer("bn.b", {8}, values(8, 0.1f));
+  m.initializer("bn.mean", {8}, values(8, 0.1f));
+  std::vector<float> var = values(8, 0.5f);
+  for (float& v : var) v += 1.0f;
+  m.initializer("bn.var", {8}, var);
+  m.node("BatchNormalization", {"c", "bn.scale", "bn.b", "bn.mean", "bn.var"}, {"n"}, "bn");
+  m.node("Relu", {"n"}, {"r"}, "relu");
+  auto* pool = m.node("MaxPool", {"r"}, {"p"}, "pool");
+  Model::attr(pool, "kernel_shape", std::vector<int64_t>{2, 2});
+  Model::attr(pool, "strides", std::vector<int64_t>{2, 2});
+  m.node("Flatten", {"p"}, {"f"}, "flatten");
+  m.initializer("fc.w", {10, 128}, values(10 * 128, 0.1f));
+  m.initializer("fc.b", {10}, values(10, 0.1f));
+  Model::attr(m.node("Gemm", {"f", "fc.w", "fc.b"}, {"logits"}, "fc"), "transB", int64_t(1));
+  m.node("Softmax", {"logits"}, {"probs"}, "softmax");
+  m.output("probs", {1, 10});
+  const std::string path = m.save("cnn");
+
+  // The gemm reads the pooled feature map itself (it flattens its A as Flatten does).
+  const Graph g = import_onnx(path, {}).graph;
+  CHECK(kinds(g) == std::vector<std::string>{"conv2d", "add", "mul", "add", "relu", "pool",
+                                             "gemm", "add", "softmax"});
+  for (const char* arch : {"tpu_v4", "ascend910b"}) {
+    const Cli r = run_cli({"run", "--arch", arch, "--workload", path, "--out",
+                           temp_dir(std::string("onnx-cnn-") + arch)});
+    INFO(r.output);
+    CHECK(r.status == 0);
+    CHECK(has(r, "functional check: passed"));
+  }
+}
