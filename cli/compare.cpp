@@ -20,8 +20,9 @@ CLI::App* add_compare_command(CLI::App& app) {
                 "architectures: preset names or configuration files (.yaml), comma-separated")
       ->required()
       ->delimiter(',');
-  c->add_option("--workload", args.workload,
-                "workload YAML file, or the name of a model of the zoo (xpusim zoo)")
+  c->add_option(
+       "--workload", args.workload,
+       "workload YAML file, an ONNX model (.onnx), or the name of a model of the zoo (xpusim zoo)")
       ->required();
   c->add_option("--param", args.params,
                 "set a workload param: NAME=VALUE (repeatable; xpusim zoo lists them)");

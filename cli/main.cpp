@@ -50,6 +50,7 @@ struct RunArgs {
   std::string max_cycles, max_instructions;
   uint64_t seed = 1;
   std::string vcd, vcd_range;
+  std::string dtype, onnx_test_data;
   std::string kernel, entry, grid, block;
   uint64_t shared = 0;
   std::vector<std::string> args;
@@ -123,9 +124,11 @@ int cmd_run_kernel(const RunArgs& a) {
 }
 
 int cmd_run(const RunArgs& a) {
+  if (a.workload.empty() && !(a.dtype.empty() && a.onnx_test_data.empty()))
+    throw Error("run: --dtype and --onnx-test-data are for ONNX models (--workload FILE.onnx)");
   if (!a.kernel.empty()) return cmd_run_kernel(a);
   if (a.workload.empty() == a.program.empty())
-    throw Error("run: give exactly one of --workload FILE.yaml or --program FILE.s");
+    throw Error("run: give exactly one of --workload FILE.yaml|FILE.onnx or --program FILE.s");
   std::vector<std::string> sets;
   const ArchConfig cfg = run_config(a, sets);
   if (!a.workload.empty() && !(a.load.empty() && a.save.empty()))
@@ -135,6 +138,8 @@ int cmd_run(const RunArgs& a) {
   const std::string input = a.workload.empty() ? a.program : driver::workload_file(a.workload);
   driver::RunOptions opt;
   opt.params = compiler::parse_param_options(a.params);
+  opt.dtype = a.dtype;
+  opt.onnx_test_data = a.onnx_test_data;
   std::vector<std::string> named = sets;  // the folder's name tells the params apart too
   for (const std::string& p : a.params) named.push_back("param " + p);
   const std::string out = a.out.empty() ? driver::default_results_dir(input, cfg, named) : a.out;
@@ -216,7 +221,14 @@ int sc_main(int argc, char* argv[]) {
       app.add_subcommand("run", "compile a workload (or take an assembly program) and simulate it");
   run->add_option("--arch", ra.arch, "preset name or configuration file (.yaml)")->required();
   run->add_option("--workload", ra.workload,
-                  "workload YAML file, or the name of a model of the zoo (xpusim zoo)");
+                  "workload YAML file, an ONNX model (.onnx, docs/onnx.md), or the name of a "
+                  "model of the zoo (xpusim zoo)");
+  run->add_option("--dtype", ra.dtype,
+                  "ONNX models: the dtype their float tensors are computed in: bf16 (default), "
+                  "fp16, or fp32 (gemm/matmul/conv/reshape/transpose only)");
+  run->add_option("--onnx-test-data", ra.onnx_test_data,
+                  "ONNX models: a folder of input_N.pb / output_N.pb (ONNX test data): the "
+                  "inputs' values, and the outputs the run must match");
   run->add_option("--param", ra.params,
                   "set a workload param: NAME=VALUE (repeatable; xpusim zoo lists them)");
   run->add_option("--program", ra.program,

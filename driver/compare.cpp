@@ -11,7 +11,7 @@
 #include <map>
 #include <sstream>
 
-#include "compiler/ir/frontend.h"
+#include "compiler/ir/params.h"
 #include "driver/child.h"
 #include "driver/driver.h"
 #include "driver/results.h"
@@ -442,8 +442,9 @@ bool run(const Options& o) {
     cfgs.push_back(std::move(cfg));
   }
   const std::string workload_path = driver::workload_file(o.workload);
-  const std::string workload = driver::workload_label(
-      compiler::load_workload(workload_path, compiler::parse_param_options(o.params)));
+  driver::RunOptions load;
+  load.params = compiler::parse_param_options(o.params);
+  const std::string workload = driver::workload_label(driver::load_graph(workload_path, load));
   const std::string report_dir = shipped_dir("report");
   for (const auto& lib : kLibraries) read_asset(fs::path(report_dir) / lib.second);
 

@@ -15,7 +15,7 @@ namespace xpusim::compare {
 
 struct Options {
   std::vector<std::string> archs;   // preset names or configuration files, at least one
-  std::string workload;             // workload YAML file or zoo model name (driver::workload_file)
+  std::string workload;             // workload YAML file, ONNX model or zoo model name
   std::vector<std::string> params;  // the workload's params, NAME=VALUE (--param)
   std::string out;                  // results folder; empty: results/compare-<workload>
   bool functional = true;           // compute and check values (false: timing only)

@@ -11,6 +11,7 @@
 
 #include "compiler/ir/frontend.h"
 #include "compiler/ir/layout.h"
+#include "compiler/onnx/onnx.h"
 #include "compiler/passes/passes.h"
 #include "compiler/reference/reference.h"
 #include "compiler/target.h"
@@ -87,6 +88,15 @@ void account_layers(const compiler::Graph& g, const std::vector<LayerSpan>& span
   }
 }
 
+// Tensor t's values read back from device memory.
+compiler::Tensor read_back(const compiler::Graph& g, const std::vector<compiler::Placement>& place,
+                           const ByteStore& mem, int t) {
+  const compiler::TensorInfo& info = g.tensor(t);
+  std::vector<uint8_t> bytes(size_t(compiler::layout_bytes(info, place[size_t(t)].layout)));
+  mem.read(place[size_t(t)].addr, bytes.data(), bytes.size(), "functional check");
+  return compiler::unpack(bytes, info, place[size_t(t)].layout);
+}
+
 // Every node's output read back from device memory against the reference.
 void check(const compiler::Graph& g, const std::vector<compiler::Placement>& place,
            const ByteStore& mem, uint64_t seed, RunResult& r) {
@@ -94,9 +104,7 @@ void check(const compiler::Graph& g, const std::vector<compiler::Placement>& pla
   for (const auto& n : g.nodes) {
     const size_t t = size_t(n.outputs[0]);
     const compiler::TensorInfo& info = g.tensor(int(t));
-    std::vector<uint8_t> bytes(size_t(compiler::layout_bytes(info, place[t].layout)));
-    mem.read(place[t].addr, bytes.data(), bytes.size(), "functional check");
-    const compiler::Tensor got = compiler::unpack(bytes, info, place[t].layout);
+    const compiler::Tensor got = read_back(g, place, mem, int(t));
     const compiler::CompareResult c = compiler::compare(got, want[t]);
     if (!c.ok) {
       r.functional_check = "failed";
@@ -106,6 +114,64 @@ void check(const compiler::Graph& g, const std::vector<compiler::Placement>& pla
   }
   r.functional_check = "passed";
   r.check_detail.clear();
+}
+
+// An ONNX model's outputs as its test data expects them (names: the graph's tensors, in the
+// order of the model's outputs).
+struct OnnxCheck {
+  std::string test_data;
+  std::vector<std::pair<std::string, std::string>> outputs;  // ONNX name, tensor name
+  std::vector<compiler::Tensor> expected;
+  double tolerance = 0;
+};
+
+void check_onnx(const compiler::Graph& g, const std::vector<compiler::Placement>& place,
+                const ByteStore& mem, const OnnxCheck& onnx, RunResult& r) {
+  for (size_t i = 0; i < onnx.outputs.size(); ++i) {
+    const auto& [onnx_name, name] = onnx.outputs[i];
+    int t = -1;
+    for (size_t k = 0; k < g.tensors.size(); ++k)
+      if (g.tensors[k].name == name) t = int(k);
+    if (t < 0)
+      throw Error(fmt::format("ONNX output '{}': its tensor '{}' is gone after the passes",
+                              onnx_name, name));
+    const compiler::CompareResult c =
+        compiler::compare_within(read_back(g, place, mem, t), onnx.expected[i], onnx.tolerance);
+    if (!c.ok) {
+      r.functional_check = "failed";
+      r.check_detail = fmt::format("ONNX output '{}' against {}/output_{}.pb: {}", onnx_name,
+                                   onnx.test_data, i, c.message);
+      return;
+    }
+  }
+  r.notes.push_back(fmt::format(
+      "the {} output(s) of the ONNX model also match {}/output_N.pb (within {} * max(1, "
+      "max|want|) + {} * |want|)",
+      onnx.outputs.size(), onnx.test_data, onnx.tolerance, onnx.tolerance));
+}
+
+// The graph of a workload file: YAML, or an ONNX model (with what its test data expects).
+compiler::Graph load_checked(const std::string& file, const RunOptions& opt, OnnxCheck& onnx) {
+  if (!compiler::is_onnx_path(file)) {
+    if (!opt.dtype.empty() || !opt.onnx_test_data.empty())
+      throw Error(
+          "--dtype and --onnx-test-data are for ONNX models (.onnx); a YAML workload "
+          "gives its dtypes itself (a zoo model: --param dtype=...)");
+    return compiler::load_workload(file, opt.params);
+  }
+  if (!opt.params.empty()) throw Error("--param: an ONNX model has no params");
+  if (!opt.onnx_test_data.empty() && !opt.functional)
+    throw Error("--onnx-test-data checks values: drop --no-functional");
+  compiler::OnnxOptions o;
+  if (!opt.dtype.empty()) o.dtype = parse_dtype(opt.dtype, SourceLoc{"--dtype", 0, 0});
+  o.test_data = opt.onnx_test_data;
+  compiler::OnnxModel m = compiler::import_onnx(file, o);
+  onnx.test_data = o.test_data;
+  for (const auto& [onnx_name, t] : m.outputs)
+    onnx.outputs.emplace_back(onnx_name, m.graph.tensor(t).name);
+  onnx.expected = std::move(m.expected);
+  onnx.tolerance = compiler::onnx_tolerance(o.dtype);
+  return std::move(m.graph);
 }
 
 MachineOptions machine_options(const std::string& source, const RunOptions& opt) {
@@ -166,11 +232,17 @@ std::vector<std::string> rtl_overrides(const ArchConfig& cfg, bool rtl, const st
   return sets;
 }
 
+compiler::Graph load_graph(const std::string& workload_file, const RunOptions& opt) {
+  OnnxCheck onnx;
+  return load_checked(workload_file, opt, onnx);
+}
+
 RunResult run_workload(const ArchConfig& cfg, const std::string& workload_file,
                        const RunOptions& opt) {
   std::unique_ptr<Machine> machine = find_family(cfg.family).make(cfg);
   std::unique_ptr<compiler::Target> target = compiler::find_target(cfg.family).make(cfg);
-  compiler::Graph g = compiler::load_workload(workload_file, opt.params);
+  OnnxCheck onnx;
+  compiler::Graph g = load_checked(workload_file, opt, onnx);
 
   compiler::Dump dump{opt.dump_after, opt.dump};
   std::vector<std::string> passes = {"frontend"};
@@ -202,9 +274,11 @@ RunResult run_workload(const ArchConfig& cfg, const std::string& workload_file,
   // (the DaVinci cube's 16 x 16 fractals) multiplied more, as its `ops` entries show.
   r.macs = 0;
   for (const LayerResult& l : r.layers) r.macs += l.macs;
-  if (opt.functional)
+  if (opt.functional) {
     check(g, low.tensors, *mem, opt.seed, r);
-  else
+    if (r.functional_check == "passed" && !onnx.expected.empty())
+      check_onnx(g, low.tensors, *mem, onnx, r);
+  } else
     r.notes.push_back("timing only (--no-functional): values were not computed or checked");
   return r;
 }

@@ -35,6 +35,8 @@ struct RunOptions {
   bool progress = false;                 // a progress line on stderr while the run is long
   bool progress_lines = false;           // instead, a line per layer (models/core/limits.h)
   compiler::WorkloadParams params;       // values of the workload's params (--param)
+  std::string dtype;                     // ONNX workloads: the dtype of float tensors (--dtype)
+  std::string onnx_test_data;            // ONNX workloads: input_N.pb / output_N.pb folder
   std::vector<MemoryRegion> load, save;  // --program runs: memory in from files, out to files
 };
 
@@ -70,7 +72,12 @@ std::string default_results_dir(const std::string& input, const ArchConfig& cfg,
 std::vector<std::string> rtl_overrides(const ArchConfig& cfg, bool rtl, const std::string& vcd,
                                        const std::string& vcd_range);
 
-// Compiles the workload file for cfg and simulates it.
+// The graph of a workload file, a YAML workload (with opt.params) or an ONNX model (with
+// opt.dtype and opt.onnx_test_data), as run_workload builds it.
+compiler::Graph load_graph(const std::string& workload_file, const RunOptions& opt);
+
+// Compiles the workload file for cfg and simulates it: a YAML workload, or an ONNX model
+// (.onnx, docs/onnx.md) whose outputs are also checked against opt.onnx_test_data's when given.
 RunResult run_workload(const ArchConfig& cfg, const std::string& workload_file,
                        const RunOptions& opt);
 // Simulates a program of cfg's family, given as assembly text or in its binary form (the

@@ -2,16 +2,17 @@
 # Installs what xpusim needs, if any of it is missing (run as root, or with sudo available):
 # Debian 12 packages, and the npm packages of the HTML report (report/package-lock.json, into
 # report/node_modules). `--tests` adds what only the tests need: Debian's Chromium, in which
-# the browser test opens a compare report; `--fuzz` what scripts/fuzz.sh needs: clang and its
-# libFuzzer runtime (Debian 12's clang-14 only recommends libclang-rt-14-dev). Does nothing when
-# everything is present.
+# the browser test opens a compare report, and ONNX's node tests (libonnx-testdata); `--fuzz`
+# what scripts/fuzz.sh needs: clang and its libFuzzer runtime (Debian 12's clang-14 only
+# recommends libclang-rt-14-dev). Does nothing when everything is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 packages=(g++ make cmake ninja-build pkg-config libsystemc-dev verilator zlib1g-dev
-          libyaml-cpp-dev libfmt-dev nlohmann-json3-dev libcli11-dev libboost-dev catch2 python3)
+          libyaml-cpp-dev libfmt-dev nlohmann-json3-dev libcli11-dev libboost-dev catch2 python3
+          libonnx-dev libprotobuf-dev)
 for option in "$@"; do
   case "$option" in
-    --tests) packages+=(chromium) ;;
+    --tests) packages+=(chromium libonnx-testdata) ;;
     --fuzz) packages+=(clang libclang-rt-14-dev) ;;
     *) echo "install-deps.sh: unknown option $option (--tests, --fuzz)" >&2; exit 2 ;;
   esac

@@ -393,6 +393,10 @@ void verify(const Graph& g) {
     if (!names.emplace(ti.name, t).second)
       throw Error(ti.loc, fmt::format("tensor name '{}' is used twice", ti.name));
     if (ti.shape.empty()) throw Error(ti.loc, fmt::format("tensor '{}' has no shape", ti.name));
+    if (!ti.value.empty() && int64_t(ti.value.size()) != ti.elements() * dtype_size(ti.dtype))
+      throw Error(ti.loc, fmt::format("tensor '{}': {} bytes of values, its shape {} {} holds {}",
+                                      ti.name, ti.value.size(), shape_str(ti.shape),
+                                      dtype_name(ti.dtype), ti.elements() * dtype_size(ti.dtype)));
     for (int64_t d : ti.shape)
       if (d < 1)
         throw Error(ti.loc, fmt::format("tensor '{}' has a non-positive dim: {}", ti.name,

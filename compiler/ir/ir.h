@@ -94,6 +94,9 @@ struct TensorInfo {
   DType dtype = DType::int8;
   bool is_param = false;  // weights and constants (initialised by the workload, not by a node)
   SourceLoc loc;
+  // The values the workload gives (an ONNX initializer, a bound graph input): elements() *
+  // dtype_size(dtype) bytes, row-major, little-endian. Empty: generated from the run's seed.
+  std::vector<uint8_t> value;
 
   int64_t elements() const;
   int64_t bytes() const { return elements() * dtype_size(dtype); }

@@ -21,7 +21,8 @@
 //   accumulated in fp32 (double here) and rounded to bf16.
 // - reshape copies the bytes (the same elements in row-major order); transpose moves each
 //   element unchanged: out[j] = x[i] with i[perm[k]] = j[k]. Both exact for every dtype.
-// - Generated data (initial_values): graph inputs and weights by random_tensor with seed
+// - Generated data (initial_values): graph inputs and weights without given values (an ONNX
+//   model's initializers and bound inputs are given) by random_tensor with seed
 //   seed * 1000003 + tensor id; layernorm / rmsnorm gamma = 1 + 0.25 u and beta = 0.25 u,
 //   u uniform in [-1, 1], so normalised values keep their scale; the float weights of gemm,
 //   matmul and conv2d are u * sqrt(3 / Kred) (variance 1 / Kred, Kred the reduction length), so
@@ -374,8 +375,13 @@ std::vector<Tensor> initial_values(const Graph& g, uint64_t seed) {
   for (int id : g.inputs) generated.at(size_t(id)) = true;
   for (size_t t = 0; t < g.tensors.size(); ++t) {
     const TensorInfo& info = g.tensors[t];
-    if (info.is_param || generated[t])
+    if (!info.value.empty()) {
+      values[t] = Tensor(info.shape, info.dtype);
+      values[t].data = info.value;
+      rescaled[t] = true;  // given values are used as they are
+    } else if (info.is_param || generated[t]) {
       values[t] = random_tensor(info.shape, info.dtype, seed * 1000003u + t);
+    }
   }
   // Norm parameters: gamma near 1 and beta near 0, float weights scaled by their reduction
   // length (see the comment at the top), each rescaled once even if several nodes share it.

@@ -120,9 +120,11 @@ Tensor random_tensor(const std::vector<int64_t>& shape, DType t, uint64_t seed, 
   return x;
 }
 
-CompareResult compare(const Tensor& got, const Tensor& want) {
+namespace {
+
+CompareResult compare_values(const Tensor& got, const Tensor& want, double tol, bool same_dtype) {
   CompareResult r;
-  if (got.shape != want.shape || got.dtype != want.dtype) {
+  if (got.shape != want.shape || (same_dtype && got.dtype != want.dtype)) {
     r.ok = false;
     r.mismatches = want.elements();
     r.message = fmt::format("got shape {} {}, the reference has {} {}", shape_str(got.shape),
@@ -130,13 +132,13 @@ CompareResult compare(const Tensor& got, const Tensor& want) {
     return r;
   }
   const int64_t n = want.elements();
-  const bool exact = is_integer(want.dtype);
+  const bool exact = is_integer(want.dtype) && is_integer(got.dtype);
   double max_want = 0;
   for (int64_t i = 0; !exact && i < n; ++i) {
     double w = std::fabs(want.get(i));
     if (std::isfinite(w) && w > max_want) max_want = w;
   }
-  const double rtol = 0x1.0p-6, atol = 0x1.0p-6 * std::max(1.0, max_want);
+  const double rtol = tol, atol = tol * std::max(1.0, max_want);
   for (int64_t i = 0; i < n; ++i) {
     double g = got.get(i), w = want.get(i);
     bool same;
@@ -164,6 +166,16 @@ CompareResult compare(const Tensor& got, const Tensor& want) {
         r.first_bad, got.get(r.first_bad), want.get(r.first_bad), r.max_abs_err);
   }
   return r;
+}
+
+}  // namespace
+
+CompareResult compare(const Tensor& got, const Tensor& want) {
+  return compare_values(got, want, 0x1.0p-6, true);
+}
+
+CompareResult compare_within(const Tensor& got, const Tensor& want, double tol) {
+  return compare_values(got, want, tol, false);
 }
 
 }  // namespace xpusim::compiler

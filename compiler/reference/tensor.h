@@ -46,4 +46,8 @@ struct CompareResult {
 // fp16, with 3 more mantissa bits, the same bound is a looser one, about 16 fp16 ulps).
 CompareResult compare(const Tensor& got, const Tensor& want);
 
+// The same test with rtol = tol and atol = tol * max(1, max|want|), for values of any dtypes
+// (only the shapes must agree): a simulated bf16 output against an ONNX model's fp32 one.
+CompareResult compare_within(const Tensor& got, const Tensor& want, double tol);
+
 }  // namespace xpusim::compiler

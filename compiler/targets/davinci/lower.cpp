@@ -456,7 +456,8 @@ class DavinciTarget final : public Target {
              of_kind(depthwise(g, n) ? Layout::depthwise_weight : Layout::img2col_weight), n);
         continue;
       }
-      if (!set[size_t(out)]) want(out, padded(1), n);
+      // An output no node reads: a feature map stays in NC1HWC0 (like a conv2d's or a pool's).
+      if (!set[size_t(out)]) want(out, fmap[size_t(out)] ? of_kind(Layout::nc1hwc0) : padded(1), n);
       if (n.kind == OpKind::gemm) {
         const int64_t rank = int64_t(g.tensor(n.inputs[0]).shape.size());
         want(n.inputs[0], padded(rank > 2 ? rank - 1 : 1), n);

@@ -1,0 +1,1310 @@
+// ONNX frontend: protobuf model -> checker -> shape inference -> Graph. The mapping of each op
+// type is one function below; docs/onnx.md has the table and the rules.
+//
+// Values: every ONNX value is either a constant (an initializer, a Constant node, an integer
+// shape tensor, or what folding such constants gave), known here as doubles, or a tensor of the
+// graph (an activation, or a param made from a constant when a node reads it). A constant
+// becomes a param only where a node reads it, in the shape that node needs (a bias broadcast
+// to the output's shape is stored broadcast), rounded to the options' dtype.
+#include "compiler/onnx/onnx.h"
+
+#include <fmt/format.h>
+#include <onnx/checker.h>
+#include <onnx/onnx_pb.h>
+#include <onnx/shape_inference/implementation.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+
+#include "models/core/numeric.h"
+
+namespace xpusim::compiler {
+
+namespace {
+
+namespace fs = std::filesystem;
+using Shape = std::vector<int64_t>;
+using onnx::TensorProto;
+
+std::string shape_str(const Shape& s) {
+  return fmt::format("[{}]", fmt::join(s, ", "));
+}
+
+int64_t numel(Shape::const_iterator b, Shape::const_iterator e) {
+  int64_t p = 1;
+  for (; b != e; ++b) p *= *b;
+  return p;
+}
+int64_t numel(const Shape& s) {
+  return numel(s.begin(), s.end());
+}
+
+bool is_float_type(int t) {
+  return t == TensorProto::FLOAT || t == TensorProto::FLOAT16 || t == TensorProto::DOUBLE ||
+         t == TensorProto::BFLOAT16;
+}
+
+std::string type_name(int t) {
+  return onnx::TensorProto_DataType_IsValid(t)
+             ? onnx::TensorProto_DataType_Name(onnx::TensorProto_DataType(t))
+             : fmt::format("type {}", t);
+}
+
+// Little-endian integer of `bytes` bytes at p.
+uint64_t load_le(const char* p, int bytes) {
+  uint64_t v = 0;
+  for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | uint8_t(p[i]);
+  return v;
+}
+
+// A TensorProto's values as doubles (int64 shapes and indices are exact below 2^53). `what`
+// names the tensor in errors.
+std::vector<double> tensor_values(const TensorProto& t, const std::string& what) {
+  if (t.data_location() == TensorProto::EXTERNAL)
+    throw Error(what + ": values in an external file are not supported");
+  const int type = t.data_type();
+  int size = 0;  // bytes per element in raw_data
+  switch (type) {
+    case TensorProto::DOUBLE:
+    case TensorProto::INT64:
+    case TensorProto::UINT64:
+      size = 8;
+      break;
+    case TensorProto::FLOAT:
+    case TensorProto::INT32:
+    case TensorProto::UINT32:
+      size = 4;
+      break;
+    case TensorProto::FLOAT16:
+    case TensorProto::BFLOAT16:
+    case TensorProto::INT16:
+    case TensorProto::UINT16:
+      size = 2;
+      break;
+    case TensorProto::INT8:
+    case TensorProto::UINT8:
+    case TensorProto::BOOL:
+      size = 1;
+      break;
+    default:
+      throw Error(fmt::format("{}: element type {} is not supported", what, type_name(type)));
+  }
+  // Bits of one element (raw_data, or the typed field's entry) to its value.
+  const auto decode = [type](uint64_t bits) -> double {
+    switch (type) {
+      case TensorProto::DOUBLE: {
+        double d;
+        std::memcpy(&d, &bits, 8);
+        return d;
+      }
+      case TensorProto::FLOAT: {
+        const uint32_t u = uint32_t(bits);
+        float f;
+        std::memcpy(&f, &u, 4);
+        return f;
+      }
+      case TensorProto::FLOAT16:
+        return numeric::f16_to_float(uint16_t(bits));
+      case TensorProto::BFLOAT16:
+        return numeric::bf16_to_float(uint16_t(bits));
+      case TensorProto::INT64:
+        return double(int64_t(bits));
+      case TensorProto::INT32:
+        return double(int32_t(uint32_t(bits)));
+      case TensorProto::INT16:
+        return double(int16_t(uint16_t(bits)));
+      case TensorProto::INT8:
+        return double(int8_t(uint8_t(bits)));
+      default:  // unsigned types and bool
+        return double(bits);
+    }
+  };
+  std::vector<double> v;
+  if (t.has_raw_data()) {
+    const std::string& raw = t.raw_data();
+    if (raw.size() % size_t(size) != 0)
+      throw Error(fmt::format("{}: raw_data of {} bytes is not a whole number of {}-byte elements",
+                              what, raw.size(), size));
+    for (size_t i = 0; i < raw.size(); i += size_t(size))
+      v.push_back(decode(load_le(raw.data() + i, size)));
+  } else if (type == TensorProto::FLOAT) {
+    for (float f : t.float_data()) v.push_back(f);
+  } else if (type == TensorProto::DOUBLE) {
+    for (double d : t.double_data()) v.push_back(d);
+  } else if (type == TensorProto::INT64) {
+    for (int64_t i : t.int64_data()) v.push_back(double(i));
+  } else if (type == TensorProto::UINT64 || type == TensorProto::UINT32) {
+    for (uint64_t i : t.uint64_data()) v.push_back(double(i));
+  } else {  // int32_data holds the narrower types, fp16 and bf16 as their bits
+    for (int32_t i : t.int32_data())
+      v.push_back(type == TensorProto::INT32 ? double(i) : decode(uint32_t(i) & 0xffff));
+  }
+  Shape dims(t.dims().begin(), t.dims().end());
+  if (int64_t(v.size()) != numel(dims))
+    throw Error(fmt::format("{}: {} values for shape {}", what, v.size(), shape_str(dims)));
+  return v;
+}
+
+// A TensorProto file (input_N.pb / output_N.pb of ONNX test data).
+TensorProto read_tensor_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  TensorProto t;
+  if (!in || !t.ParseFromIstream(&in))
+    throw Error(path + ": cannot be read as an ONNX TensorProto");
+  return t;
+}
+
+// numpy broadcasting of two shapes; empty optional when they do not broadcast.
+bool broadcast_shape(const Shape& a, const Shape& b, Shape& out) {
+  out.assign(std::max(a.size(), b.size()), 1);
+  for (size_t i = 0; i < out.size(); ++i) {
+    const int64_t da = i < a.size() ? a[a.size() - 1 - i] : 1;
+    const int64_t db = i < b.size() ? b[b.size() - 1 - i] : 1;
+    if (da != db && da != 1 && db != 1) return false;
+    out[out.size() - 1 - i] = std::max(da, db);
+  }
+  return true;
+}
+
+// Values of shape `from` broadcast (numpy rules) to shape `to`.
+std::vector<double> expand(const std::vector<double>& data, const Shape& from, const Shape& to) {
+  const size_t rank = to.size(), off = rank - from.size();
+  Shape stride(rank, 0);  // the source stride of each output dim (0 where broadcast)
+  int64_t s = 1;
+  for (size_t i = from.size(); i-- > 0;) {
+    stride[off + i] = from[i] == 1 ? 0 : s;
+    s *= from[i];
+  }
+  std::vector<double> out(size_t(numel(to)));
+  Shape idx(rank, 0);
+  int64_t src = 0;
+  for (size_t o = 0; o < out.size(); ++o) {
+    out[o] = data[size_t(src)];
+    for (size_t k = rank; k-- > 0;) {  // odometer
+      src += stride[k];
+      if (++idx[k] < to[k]) break;
+      src -= stride[k] * to[k];
+      idx[k] = 0;
+    }
+  }
+  return out;
+}
+
+// out[j] = x[i] with i[perm[k]] = j[k], on constants.
+std::vector<double> permute(const std::vector<double>& x, const Shape& shape, const Shape& perm) {
+  const size_t rank = shape.size();
+  Shape in_stride(rank, 1), out_shape(rank);
+  for (size_t d = rank; d-- > 1;) in_stride[d - 1] = in_stride[d] * shape[d];
+  for (size_t k = 0; k < rank; ++k) out_shape[k] = shape[size_t(perm[k])];
+  std::vector<double> out(x.size());
+  Shape j(rank, 0);
+  for (size_t o = 0; o < out.size(); ++o) {
+    int64_t src = 0;
+    for (size_t k = 0; k < rank; ++k) src += j[k] * in_stride[size_t(perm[k])];
+    out[o] = x[size_t(src)];
+    for (size_t k = rank; k-- > 0;) {
+      if (++j[k] < out_shape[k]) break;
+      j[k] = 0;
+    }
+  }
+  return out;
+}
+
+// The op types with a mapping (Sigmoid only inside x * Sigmoid(x), see silu below).
+const std::set<std::string>& mapped_ops() {
+  static const std::set<std::string> ops = {"Add",
+                                            "Sub",
+                                            "Mul",
+                                            "Div",
+                                            "Relu",
+                                            "Softmax",
+                                            "LayerNormalization",
+                                            "Gemm",
+                                            "MatMul",
+                                            "Conv",
+                                            "MaxPool",
+                                            "AveragePool",
+                                            "GlobalAveragePool",
+                                            "GlobalMaxPool",
+                                            "Reshape",
+                                            "Flatten",
+                                            "Squeeze",
+                                            "Unsqueeze",
+                                            "Transpose",
+                                            "Identity",
+                                            "Dropout",
+                                            "Constant",
+                                            "BatchNormalization",
+                                            "Sigmoid"};
+  return ops;
+}
+
+// One ONNX value: a constant (data known here) or a tensor of the graph.
+struct Value {
+  Shape shape;
+  bool is_int = false;       // an integer tensor: shape data, never a tensor of the graph
+  bool known = false;        // data holds the values (a constant, or a bound graph input)
+  bool graph_input = false;  // a graph input (a tensor of the graph once a node reads it)
+  std::vector<double> data;  // when known
+  int tensor = -1;           // the graph's tensor, once there is one
+};
+
+class Importer {
+ public:
+  Importer(const std::string& path, const OnnxOptions& opt)
+      : file_(path), opt_(opt), loc_{path, 0, 0} {}
+
+  OnnxModel run() {
+    onnx::ModelProto model = load();
+    const onnx::GraphProto& graph = model.graph();
+    for (const auto& op : model.opset_import())
+      if (op.domain().empty() || op.domain() == "ai.onnx") opset_ = op.version();
+    g_.name = graph.name().empty() ? fs::path(file_).stem().string() : graph.name();
+    g_.file = file_;
+    for (const auto& vi : graph.value_info()) record_inferred(vi);
+    for (const auto& vi : graph.output()) record_inferred(vi);
+    scan(graph);
+    declare_values(graph);
+    for (int i = 0; i < graph.node_size(); ++i) map_node(graph.node(i), i);
+    return finish(graph);
+  }
+
+ private:
+  const std::string file_;
+  const OnnxOptions opt_;
+  const SourceLoc loc_;
+  int64_t opset_ = 1;
+  Graph g_;
+  std::map<std::string, Value> values_;
+  std::map<std::string, Shape> inferred_;  // static shapes from shape inference
+  std::map<std::string, int> consumers_;   // how many nodes read each value
+  std::set<std::string> graph_outputs_;
+  std::set<std::string> reserved_;  // every ONNX value name
+  std::set<std::string> tensor_names_, node_names_;
+  std::map<const onnx::NodeProto*, std::string> silu_;  // Mul of x * Sigmoid(x) -> x
+  std::set<const onnx::NodeProto*> silu_sigmoids_;
+  std::map<std::pair<std::string, Shape>, int> params_;  // constants made params, by shape
+  std::vector<TensorProto> test_inputs_, test_outputs_;
+  // The node being mapped.
+  const onnx::NodeProto* node_ = nullptr;
+  std::string node_name_;
+  size_t first_node_ = 0;  // its first node in g_.nodes
+
+  [[noreturn]] void fail(const std::string& msg) const {
+    throw Error(loc_, fmt::format("node '{}' ({}): {}", node_name_, node_->op_type(), msg));
+  }
+
+  onnx::ModelProto load() {
+    std::ifstream in(file_, std::ios::binary);
+    if (!in) throw Error(loc_, "cannot read the file");
+    onnx::ModelProto model;
+    if (!model.ParseFromIstream(&in) || !model.has_graph())
+      throw Error(loc_, "not an ONNX model (the file does not parse as an ONNX ModelProto)");
+    try {
+      onnx::checker::check_model(model);
+      onnx::shape_inference::InferShapes(model);
+    } catch (const std::exception& e) {
+      throw Error(loc_, fmt::format("the ONNX checker rejects the model: {}", e.what()));
+    }
+    return model;
+  }
+
+  void record_inferred(const onnx::ValueInfoProto& vi) {
+    if (!vi.type().has_tensor_type() || !vi.type().tensor_type().has_shape()) return;
+    Shape s;
+    for (const auto& d : vi.type().tensor_type().shape().dim()) {
+      if (!d.has_dim_value()) return;
+      s.push_back(d.dim_value());
+    }
+    inferred_[vi.name()] = s;
+  }
+
+  // Consumers, the ops without a mapping (one error listing them all), the silu patterns.
+  void scan(const onnx::GraphProto& graph) {
+    for (const auto& o : graph.output()) graph_outputs_.insert(o.name());
+    for (const auto& vi : graph.input()) reserved_.insert(vi.name());
+    for (const auto& t : graph.initializer()) reserved_.insert(t.name());
+    std::map<std::string, const onnx::NodeProto*> producer;
+    for (const auto& n : graph.node()) {
+      for (const auto& i : n.input()) consumers_[i]++;
+      for (const auto& o : n.output()) {
+        reserved_.insert(o);
+        producer[o] = &n;
+      }
+    }
+    // x * Sigmoid(x), the Sigmoid's output read by that Mul only: silu(x).
+    for (const auto& n : graph.node()) {
+      if (n.op_type() != "Mul" || !n.domain().empty() || n.input_size() != 2) continue;
+      for (int k = 0; k < 2; ++k) {
+        const auto it = producer.find(n.input(k));
+        if (it == producer.end()) continue;
+        const onnx::NodeProto* s = it->second;
+        if (s->op_type() == "Sigmoid" && s->domain().empty() && s->input(0) == n.input(1 - k) &&
+            consumers_[n.input(k)] == 1 && !graph_outputs_.count(n.input(k))) {
+          silu_[&n] = s->input(0);
+          silu_sigmoids_.insert(s);
+          break;
+        }
+      }
+    }
+    std::map<std::string, int> missing;
+    int total = 0;
+    for (const auto& n : graph.node()) {
+      const bool standard = n.domain().empty() || n.domain() == "ai.onnx";
+      const std::string type = standard ? n.op_type() : n.domain() + "." + n.op_type();
+      if (standard && mapped_ops().count(n.op_type()) &&
+          (n.op_type() != "Sigmoid" || silu_sigmoids_.count(&n)))
+        continue;
+      missing[type]++;
+      total++;
+    }
+    if (missing.empty()) return;
+    std::vector<std::pair<std::string, int>> list(missing.begin(), missing.end());
+    std::stable_sort(list.begin(), list.end(),
+                     [](const auto& a, const auto& b) { return a.second > b.second; });
+    std::vector<std::string> items;
+    for (const auto& [type, count] : list) items.push_back(fmt::format("{} x{}", type, count));
+    throw Error(loc_,
+                fmt::format("{} unsupported op{}: {} (docs/onnx.md lists the ops xpusim "
+                            "maps{})",
+                            total, total == 1 ? "" : "s", fmt::join(items, ", "),
+                            missing.count("Sigmoid") ? "; Sigmoid only as x * Sigmoid(x)" : ""));
+  }
+
+  // Initializers (constants), graph inputs (with the test data's values when given).
+  void declare_values(const onnx::GraphProto& graph) {
+    for (const auto& t : graph.initializer()) {
+      Value v;
+      v.shape.assign(t.dims().begin(), t.dims().end());
+      v.is_int = !is_float_type(t.data_type());
+      v.known = true;
+      v.data = tensor_values(t, fmt::format("{}: initializer '{}'", file_, t.name()));
+      values_[t.name()] = std::move(v);
+    }
+    std::vector<const onnx::ValueInfoProto*> inputs;
+    for (const auto& vi : graph.input())
+      if (!values_.count(vi.name())) inputs.push_back(&vi);
+    if (!opt_.test_data.empty()) read_test_data(inputs.size(), size_t(graph.output_size()));
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      const onnx::ValueInfoProto& vi = *inputs[i];
+      const std::string what = fmt::format("graph input '{}'", vi.name());
+      if (!vi.type().has_tensor_type())
+        throw Error(loc_, what + ": only tensor inputs are supported");
+      const auto& tt = vi.type().tensor_type();
+      if (!tt.has_shape() && test_inputs_.empty())
+        throw Error(loc_, what + " has no shape; give its values (--onnx-test-data)");
+      Value v;
+      v.graph_input = true;
+      v.is_int = !is_float_type(tt.elem_type());
+      const TensorProto* bound = test_inputs_.empty() ? nullptr : &test_inputs_[i];
+      for (const auto& d : tt.shape().dim())
+        v.shape.push_back(d.has_dim_value() ? d.dim_value() : -1);
+      if (bound) {
+        const std::string file =
+            (fs::path(opt_.test_data) / fmt::format("input_{}.pb", i)).string();
+        const Shape dims(bound->dims().begin(), bound->dims().end());
+        bool fits = dims.size() == v.shape.size();
+        for (size_t d = 0; fits && d < dims.size(); ++d)
+          fits = v.shape[d] == -1 || v.shape[d] == dims[d];
+        if (!fits || bound->data_type() != tt.elem_type())
+          throw Error(fmt::format("{}: {} {} does not fit {} of {} ({} {})", file,
+                                  type_name(bound->data_type()), shape_str(dims), what, file_,
+                                  type_name(tt.elem_type()), shape_str(v.shape)));
+        v.shape = dims;
+        v.known = true;
+        v.data = tensor_values(*bound, file);
+      }
+      for (size_t d = 0; d < v.shape.size(); ++d)
+        if (v.shape[d] == 0)
+          throw Error(loc_, fmt::format("{}: dim {} is 0 (an empty tensor); the graph's tensors "
+                                        "have dims >= 1",
+                                        what, d));
+        else if (v.shape[d] < 1)
+          throw Error(loc_, fmt::format("{}: dim {} is '{}', not a fixed size; give the values "
+                                        "(--onnx-test-data) or export the model with fixed "
+                                        "sizes",
+                                        what, d, tt.shape().dim(int(d)).dim_param()));
+      values_[vi.name()] = std::move(v);
+    }
+  }
+
+  void read_test_data(size_t inputs, size_t outputs) {
+    std::error_code ec;
+    if (!fs::is_directory(opt_.test_data, ec))
+      throw Error("--onnx-test-data " + opt_.test_data + ": no such folder");
+    const auto read_all = [&](const char* kind, size_t want, std::vector<TensorProto>& into) {
+      for (size_t i = 0;; ++i) {
+        const fs::path p = fs::path(opt_.test_data) / fmt::format("{}_{}.pb", kind, i);
+        if (!fs::exists(p, ec)) break;
+        into.push_back(read_tensor_file(p.string()));
+      }
+      if (into.size() != want)
+        throw Error(fmt::format("--onnx-test-data {}: {} {}_N.pb files, the model {} has {} {}{}",
+                                opt_.test_data, into.size(), kind, file_, want, kind,
+                                std::string(kind) == "input" ? "s (not initializers)" : "s"));
+    };
+    read_all("input", inputs, test_inputs_);
+    read_all("output", outputs, test_outputs_);
+  }
+
+  // ---- names and tensors ----
+
+  std::string unique(std::set<std::string>& used, const std::string& base, bool reserve) {
+    std::string name = base;
+    for (int i = 1; used.count(name) || (reserve && reserved_.count(name)); ++i)
+      name = fmt::format("{}.{}", base, i);
+    used.insert(name);
+    return name;
+  }
+
+  int new_tensor(const std::string& name, const Shape& shape, bool is_param,
+                 const std::vector<double>* data) {
+    TensorInfo t;
+    t.name = name;
+    t.shape = shape;
+    t.dtype = opt_.dtype;
+    t.is_param = is_param;
+    t.loc = loc_;
+    if (data) {
+      Tensor v(shape, opt_.dtype);
+      for (size_t i = 0; i < data->size(); ++i) v.set(int64_t(i), (*data)[i]);
+      t.value = std::move(v.data);
+    }
+    g_.tensors.push_back(std::move(t));
+    return int(g_.tensors.size()) - 1;
+  }
+
+  Value& value(const std::string& name) {
+    const auto it = values_.find(name);
+    if (it == values_.end()) fail(fmt::format("input '{}' has no value", name));
+    return it->second;
+  }
+  bool has_input(int i) const { return node_->input_size() > i && !node_->input(i).empty(); }
+  Value& in(int i) {
+    if (!has_input(i)) fail(fmt::format("input {} is missing", i));
+    return value(node_->input(i));
+  }
+  const std::string& in_name(int i) const { return node_->input(i); }
+
+  // The values of input i, which must be known here (a constant, or a graph input bound by
+  // the test data).
+  const std::vector<double>& known(int i, const char* what) {
+    Value& v = in(i);
+    if (!v.known)
+      fail(fmt::format(
+          "{} '{}' must be a constant (an initializer or a Constant node){}", what, in_name(i),
+          v.graph_input ? "; a graph input takes its value from --onnx-test-data" : ""));
+    return v.data;
+  }
+  std::vector<int64_t> known_ints(int i, const char* what) {
+    std::vector<int64_t> r;
+    for (double d : known(i, what)) r.push_back(int64_t(d));
+    return r;
+  }
+
+  // Constant values as a param of `shape` (broadcast from `from`, or the same count of elements
+  // in another shape), made once per value and shape when `name` is a value's name.
+  int constant_param(const std::string& name, const std::vector<double>& data, const Shape& from,
+                     const Shape& shape, bool cache) {
+    if (cache) {
+      const auto it = params_.find({name, shape});
+      if (it != params_.end()) return it->second;
+    }
+    // The same count of elements: the same row-major order (a reshape); else a broadcast.
+    Shape b;
+    const bool same_count = numel(from) == numel(shape);
+    if (!same_count && (!broadcast_shape(from, shape, b) || b != shape))
+      fail(fmt::format("'{}' {} cannot be broadcast to {}", name, shape_str(from),
+                       shape_str(shape)));
+    const std::vector<double> v = same_count ? data : expand(data, from, shape);
+    // A constant read as it is keeps its ONNX name; a broadcast or folded one gets a suffix.
+    const bool own = cache && from == shape;
+    const int id = new_tensor(unique(tensor_names_,
+                                     own     ? name
+                                     : cache ? name + "/broadcast"
+                                             : name,
+                                     !own),
+                              shape, true, &v);
+    if (cache) params_[{name, shape}] = id;
+    return id;
+  }
+  // A constant filled with x, of `shape`.
+  int fill(double x, const Shape& shape, const std::string& what) {
+    const std::vector<double> one{x};
+    return constant_param(node_name_ + "/" + what, one, {1}, shape, false);
+  }
+
+  // The graph tensor of a graph input (made on first use).
+  int input_tensor(Value& v, const std::string& name) {
+    if (v.tensor < 0) {
+      v.tensor = new_tensor(unique(tensor_names_, name, false), v.shape, false,
+                            v.known ? &v.data : nullptr);
+      g_.inputs.push_back(v.tensor);
+    }
+    return v.tensor;
+  }
+
+  // Input i as a tensor of the graph in its own shape: an activation, or a constant as a param.
+  int act(int i) {
+    Value& v = in(i);
+    if (v.is_int)
+      fail(fmt::format("input '{}' is an integer tensor; xpusim computes float tensors only",
+                       in_name(i)));
+    if (v.shape.empty())
+      fail(fmt::format("input '{}' is a scalar (rank 0); the graph's tensors have rank >= 1",
+                       in_name(i)));
+    if (v.graph_input) return input_tensor(v, in_name(i));
+    if (v.tensor >= 0) return materialize(v, in_name(i));
+    return constant_param(in_name(i), v.data, v.shape, v.shape, true);
+  }
+
+  // A reshape of src to `shape`, appended outside of a node's mapping, named after a value.
+  int reshape_node(int src, const Shape& shape, const std::string& name) {
+    Node n;
+    n.name = unique(node_names_, name, false);
+    n.kind = OpKind::reshape;
+    n.attrs.shape = shape;
+    n.inputs = {src};
+    n.loc = loc_;
+    n.outputs = {new_tensor(unique(tensor_names_, name, false), shape, false, nullptr)};
+    g_.nodes.push_back(std::move(n));
+    return g_.nodes.back().outputs[0];
+  }
+
+  // The tensor of value v (named `name`): a flattened view (map_shape_op) is reshaped here,
+  // once, for a reader other than a gemm.
+  int materialize(Value& v, const std::string& name) {
+    if (g_.tensors[size_t(v.tensor)].shape != v.shape)
+      v.tensor = reshape_node(v.tensor, v.shape, name);
+    return v.tensor;
+  }
+
+  // Input i as a tensor of `shape`: itself when it has that shape, a constant broadcast to it.
+  int operand(int i, const Shape& shape) {
+    Value& v = in(i);
+    if (v.shape == shape) return act(i);
+    if (!v.known || v.is_int)
+      fail(
+          fmt::format("input '{}' {} would be broadcast to {}: xpusim broadcasts constants only "
+                      "(initializers, Constant nodes{})",
+                      in_name(i), shape_str(v.shape), shape_str(shape),
+                      v.graph_input ? ", graph inputs bound by --onnx-test-data" : ""));
+    return constant_param(in_name(i), v.data, v.shape, shape, true);
+  }
+
+  // Input i in a weight's role (a param of the op: conv2d's W, gemm's B, a norm's gamma), of
+  // `shape`: a constant, or a graph input, which becomes a param with its bound or generated
+  // values; a tensor computed by a node cannot be one.
+  int weight(int i, const Shape& shape, const char* what) {
+    Value& v = in(i);
+    if (v.known && !v.graph_input) return constant_param(in_name(i), v.data, v.shape, shape, true);
+    if (!v.graph_input || v.is_int || numel(v.shape) != numel(shape))
+      fail(
+          fmt::format("{} '{}' {} must be a constant or a graph input of {} elements; the IR "
+                      "takes it as a param",
+                      what, in_name(i), shape_str(v.shape), numel(shape)));
+    if (v.tensor < 0) {
+      v.tensor = new_tensor(unique(tensor_names_, in_name(i), false), shape, true,
+                            v.known ? &v.data : nullptr);
+    }
+    TensorInfo& t = g_.tensors[size_t(v.tensor)];
+    if (t.shape != shape)
+      fail(fmt::format("{} '{}' is read as {} here and as {} by another node", what, in_name(i),
+                       shape_str(shape), shape_str(t.shape)));
+    if (!t.is_param) {  // read as an activation before: a param from now on
+      t.is_param = true;
+      g_.inputs.erase(std::find(g_.inputs.begin(), g_.inputs.end(), v.tensor));
+    }
+    return v.tensor;
+  }
+
+  // Appends a node; `what` names a helper node ("<node>/<what>"); the node's last one is renamed
+  // after the ONNX node and its output by set_output.
+  int emit(OpKind kind, std::vector<int> inputs, const OpAttrs& attrs, const std::string& what) {
+    Node n;
+    n.name = unique(node_names_, node_name_ + "/" + what, false);
+    n.kind = kind;
+    n.inputs = std::move(inputs);
+    n.attrs = attrs;
+    n.loc = loc_;
+    const Shape shape = infer_output_shape(g_, n);
+    n.outputs.push_back(new_tensor(
+        unique(tensor_names_,
+               (node_->output(0).empty() ? node_name_ : node_->output(0)) + "/" + what, true),
+        shape, false, nullptr));
+    g_.nodes.push_back(std::move(n));
+    return g_.nodes.back().outputs[0];
+  }
+  int reshape(int t, const Shape& shape, const std::string& what) {
+    if (g_.tensors[size_t(t)].shape == shape) return t;
+    OpAttrs a;
+    a.shape = shape;
+    return emit(OpKind::reshape, {t}, a, what);
+  }
+  int transpose(int t, const Shape& perm, const std::string& what) {
+    bool identity = true;
+    for (size_t k = 0; k < perm.size(); ++k) identity = identity && perm[k] == int64_t(k);
+    if (identity) return t;
+    OpAttrs a;
+    a.perm = perm;
+    return emit(OpKind::transpose, {t}, a, what);
+  }
+  int unary(OpKind kind, int t) { return emit(kind, {t}, OpAttrs{}, op_name(kind)); }
+  int binary(OpKind kind, int a, int b) { return emit(kind, {a, b}, OpAttrs{}, op_name(kind)); }
+
+  // Output i of the node is tensor t; a tensor the node made takes the output's name.
+  void set_output(int i, int t) {
+    const std::string& name = node_->output(i);
+    Value v;
+    v.shape = g_.tensors[size_t(t)].shape;
+    v.tensor = t;
+    if (!g_.nodes.empty() && g_.nodes.size() > first_node_ && g_.nodes.back().outputs[0] == t) {
+      Node& last = g_.nodes.back();
+      node_names_.erase(last.name);
+      last.name = unique(node_names_, node_name_, false);
+      TensorInfo& info = g_.tensors[size_t(t)];
+      tensor_names_.erase(info.name);
+      info.name = unique(tensor_names_, name, false);
+    }
+    values_[name] = std::move(v);
+  }
+  void set_constant(int i, const Shape& shape, std::vector<double> data, bool is_int) {
+    Value v;
+    v.shape = shape;
+    v.known = true;
+    v.is_int = is_int;
+    v.data = std::move(data);
+    values_[node_->output(i)] = std::move(v);
+  }
+  // Whether output i exists and something reads it.
+  bool output_used(int i) const {
+    if (node_->output_size() <= i || node_->output(i).empty()) return false;
+    const std::string& o = node_->output(i);
+    const auto it = consumers_.find(o);
+    return graph_outputs_.count(o) || (it != consumers_.end() && it->second > 0);
+  }
+  void only_first_output() {
+    for (int i = 1; i < node_->output_size(); ++i)
+      if (output_used(i))
+        fail(fmt::format("its output {} '{}' is used; xpusim maps output 0 only", i,
+                         node_->output(i)));
+  }
+
+  // ---- attributes ----
+
+  const onnx::AttributeProto* attr(const char* name) const {
+    for (const auto& a : node_->attribute())
+      if (a.name() == name) return &a;
+    return nullptr;
+  }
+  int64_t attr_int(const char* name, int64_t def) const {
+    const auto* a = attr(name);
+    return a ? a->i() : def;
+  }
+  double attr_float(const char* name, double def) const {
+    const auto* a = attr(name);
+    return a ? a->f() : def;
+  }
+  std::string attr_string(const char* name, const std::string& def) const {
+    const auto* a = attr(name);
+    return a ? a->s() : def;
+  }
+  std::vector<int64_t> attr_ints(const char* name) const {
+    const auto* a = attr(name);
+    return a ? std::vector<int64_t>(a->ints().begin(), a->ints().end()) : std::vector<int64_t>{};
+  }
+  // An ints attribute that must have n values when given.
+  std::vector<int64_t> attr_ints(const char* name, size_t n) const {
+    std::vector<int64_t> v = attr_ints(name);
+    if (!v.empty() && v.size() != n)
+      fail(fmt::format("attribute '{}' has {} values, expected {}", name, v.size(), n));
+    return v;
+  }
+  // An axis attribute or input normalised to [0, rank).
+  int64_t axis(int64_t a, size_t rank) const {
+    const int64_t r = int64_t(rank);
+    if (a < -r || a >= r) fail(fmt::format("axis {} is out of range for rank {}", a, r));
+    return a < 0 ? a + r : a;
+  }
+
+  // ---- the mapping, one function per op type ----
+
+  void map_node(const onnx::NodeProto& n, int index) {
+    node_ = &n;
+    node_name_ = unique(
+        node_names_, n.name().empty() ? fmt::format("{}_{}", n.op_type(), index) : n.name(), false);
+    node_names_.erase(node_name_);  // taken by the node's last graph node (set_output)
+    first_node_ = g_.nodes.size();
+    const std::string& op = n.op_type();
+    if (op == "Sigmoid") return;  // inside x * Sigmoid(x): the Mul maps both (scan)
+    if (op == "Identity" || op == "Dropout") {
+      map_identity();
+    } else if (op == "Constant") {
+      map_constant();
+    } else if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div") {
+      map_binary(op);
+    } else if (op == "Relu") {
+      map_relu();
+    } else if (op == "Softmax") {
+      map_softmax();
+    } else if (op == "LayerNormalization") {
+      map_layernorm();
+    } else if (op == "BatchNormalization") {
+      map_batchnorm();
+    } else if (op == "Gemm") {
+      map_gemm();
+    } else if (op == "MatMul") {
+      map_matmul();
+    } else if (op == "Conv") {
+      map_conv();
+    } else if (op == "MaxPool" || op == "AveragePool" || op == "GlobalAveragePool" ||
+               op == "GlobalMaxPool") {
+      map_pool(op);
+    } else {
+      map_shape_op(op);
+    }
+    check_shapes();
+  }
+
+  // The mapped outputs against ONNX's shape inference (a mapping error, never the model's).
+  void check_shapes() {
+    for (int i = 0; i < node_->output_size(); ++i) {
+      const auto v = values_.find(node_->output(i));
+      const auto s = inferred_.find(node_->output(i));
+      if (v == values_.end() || s == inferred_.end() || v->second.shape == s->second) continue;
+      fail(fmt::format("output '{}' maps to shape {}, ONNX shape inference gives {}",
+                       node_->output(i), shape_str(v->second.shape), shape_str(s->second)));
+    }
+  }
+
+  void map_identity() {
+    if (node_->op_type() == "Dropout") {
+      only_first_output();
+      if (has_input(2) && (!in(2).known || in(2).data.size() != 1 || in(2).data[0] != 0))
+        fail("training_mode must be a constant false (inference: Dropout passes its input)");
+    }
+    if (in(0).graph_input)
+      set_output(0, act(0));
+    else
+      values_[node_->output(0)] = in(0);
+  }
+
+  void map_constant() {
+    if (node_->attribute_size() != 1)
+      fail(fmt::format("{} attributes, expected one (the value)", node_->attribute_size()));
+    const onnx::AttributeProto& a = node_->attribute(0);
+    const std::string& name = a.name();
+    if (name == "value") {
+      const Shape dims(a.t().dims().begin(), a.t().dims().end());
+      set_constant(0, dims, tensor_values(a.t(), fmt::format("{}: node '{}'", file_, node_name_)),
+                   !is_float_type(a.t().data_type()));
+    } else if (name == "value_float") {
+      set_constant(0, {}, {a.f()}, false);
+    } else if (name == "value_floats") {
+      set_constant(0, {a.floats_size()}, {a.floats().begin(), a.floats().end()}, false);
+    } else if (name == "value_int") {
+      set_constant(0, {}, {double(a.i())}, true);
+    } else if (name == "value_ints") {
+      std::vector<double> d;
+      for (int64_t i : a.ints()) d.push_back(double(i));
+      set_constant(0, {a.ints_size()}, d, true);
+    } else {
+      fail(fmt::format("attribute '{}' is not supported (value, value_float(s), value_int(s))",
+                       name));
+    }
+  }
+
+  void map_binary(const std::string& op) {
+    if (op == "Mul" && silu_.count(node_)) {  // the Sigmoid's output has no value
+      set_output(0, unary(OpKind::silu, act(silu_[node_] == in_name(0) ? 0 : 1)));
+      return;
+    }
+    Value &a = in(0), &b = in(1);
+    Shape out;
+    if (!broadcast_shape(a.shape, b.shape, out))
+      fail(
+          fmt::format("inputs {} and {} do not broadcast", shape_str(a.shape), shape_str(b.shape)));
+    if (a.known && b.known && !a.graph_input && !b.graph_input) {  // fold
+      const std::vector<double> x = expand(a.data, a.shape, out), y = expand(b.data, b.shape, out);
+      std::vector<double> r(x.size());
+      for (size_t i = 0; i < r.size(); ++i)
+        r[i] = op == "Add"   ? x[i] + y[i]
+               : op == "Sub" ? x[i] - y[i]
+               : op == "Mul" ? x[i] * y[i]
+               : a.is_int    ? std::trunc(x[i] / y[i])
+                             : x[i] / y[i];
+      set_constant(0, out, r, a.is_int);
+      return;
+    }
+    const int x = operand(0, out);
+    if (op == "Add" || op == "Mul") {
+      set_output(0, binary(op == "Add" ? OpKind::add : OpKind::mul, x, operand(1, out)));
+      return;
+    }
+    if (b.known && (op == "Div" || !b.graph_input)) {  // a - c = a + (-c), a / c = a * (1 / c)
+      std::vector<double> c = b.data;
+      for (double& e : c) {
+        if (op == "Div" && e == 0) fail(fmt::format("divisor '{}' holds a 0", in_name(1)));
+        e = op == "Sub" ? -e : 1.0 / e;
+      }
+      const int y = constant_param(in_name(1) + (op == "Sub" ? "/neg" : "/reciprocal"), c, b.shape,
+                                   out, false);
+      set_output(0, binary(op == "Sub" ? OpKind::add : OpKind::mul, x, y));
+      return;
+    }
+    if (op == "Div")
+      fail(fmt::format("the divisor '{}' is not a constant; the IR has no division", in_name(1)));
+    // a - b = a + b * (-1): exact, as the product by -1 is.
+    const int neg = binary(OpKind::mul, operand(1, out), fill(-1, out, "minus_one"));
+    set_output(0, binary(OpKind::add, x, neg));
+  }
+
+  void map_relu() {
+    Value& x = in(0);
+    if (x.known && !x.graph_input) {
+      std::vector<double> r = x.data;
+      for (double& e : r) e = std::max(e, 0.0);
+      set_constant(0, x.shape, r, x.is_int);
+      return;
+    }
+    set_output(0, unary(OpKind::relu, act(0)));
+  }
+
+  // Softmax over the last axis; another axis through a transpose (opset >= 13) or a flatten of
+  // the axes from `axis` on (opset < 13, where Softmax is over those axes together).
+  void map_softmax() {
+    const int x = act(0);
+    const Shape s = g_.tensors[size_t(x)].shape;
+    const int64_t ax = axis(attr_int("axis", opset_ >= 13 ? -1 : 1), s.size());
+    const int64_t last = int64_t(s.size()) - 1;
+    if (ax == last) {
+      set_output(0, unary(OpKind::softmax, x));
+    } else if (opset_ < 13) {
+      const int flat =
+          reshape(x, {numel(s.begin(), s.begin() + ax), numel(s.begin() + ax, s.end())}, "flatten");
+      set_output(0, reshape(unary(OpKind::softmax, flat), s, "unflatten"));
+    } else {
+      Shape perm(s.size());
+      for (size_t k = 0; k < perm.size(); ++k) perm[k] = int64_t(k);
+      std::swap(perm[size_t(ax)], perm[size_t(last)]);
+      const int y = unary(OpKind::softmax, transpose(x, perm, "to_last"));
+      set_output(0, transpose(y, perm, "from_last"));
+    }
+  }
+
+  // LayerNormalization over the axes from `axis` on: over the last axis of X flattened to
+  // (rows, D), Scale and B flattened to (D).
+  void map_layernorm() {
+    only_first_output();
+    const int x = act(0);
+    const Shape s = g_.tensors[size_t(x)].shape;
+    const int64_t ax = axis(attr_int("axis", -1), s.size());
+    const int64_t d = numel(s.begin() + ax, s.end());
+    const Shape norm(s.begin() + ax, s.end());
+    const auto param = [&](int i, const char* what) {
+      Value& v = in(i);
+      if (v.known && v.shape != norm) {  // broadcast to the normalised axes, then flattened
+        Shape b;
+        if (!broadcast_shape(v.shape, norm, b) || b != norm)
+          fail(fmt::format("{} '{}' {} does not broadcast to {}", what, in_name(i),
+                           shape_str(v.shape), shape_str(norm)));
+        return constant_param(in_name(i), expand(v.data, v.shape, norm), norm, {d}, false);
+      }
+      return weight(i, {d}, what);
+    };
+    OpAttrs a;
+    a.eps = attr_float("epsilon", 1e-5);
+    const int gamma = param(1, "Scale");
+    const int beta = has_input(2) ? param(2, "B") : fill(0, {d}, "zero_bias");
+    const int flat = reshape(x, {numel(s.begin(), s.begin() + ax), d}, "flatten");
+    const int y = emit(OpKind::layernorm, {flat, gamma, beta}, a, "layernorm");
+    set_output(0, reshape(y, s, "unflatten"));
+  }
+
+  // BatchNormalization in inference: y = x * s + t per channel (dim 1), s = scale /
+  // sqrt(var + epsilon) and t = B - mean * s computed here from the constants, each broadcast
+  // over X's shape: a mul and an add.
+  void map_batchnorm() {
+    only_first_output();
+    if (attr_int("training_mode", 0)) fail("training_mode=1 (the batch's statistics)");
+    const int x = act(0);
+    const Shape shape = g_.tensors[size_t(x)].shape;
+    if (shape.size() < 2) fail(fmt::format("input {} has no channel dim", shape_str(shape)));
+    const int64_t c = shape[1];
+    const double eps = attr_float("epsilon", 1e-5);
+    const std::vector<double>&scale = known(1, "scale"), &bias = known(2, "B"),
+          &mean = known(3, "input_mean"), &var = known(4, "input_var");
+    for (int i = 1; i <= 4; ++i)
+      if (in(i).shape != Shape{c})
+        fail(fmt::format("'{}' is {}, expected [{}] (one value per channel)", in_name(i),
+                         shape_str(in(i).shape), c));
+    std::vector<double> mul(static_cast<size_t>(c)), add(static_cast<size_t>(c));
+    for (size_t k = 0; k < size_t(c); ++k) {
+      mul[k] = scale[k] / std::sqrt(var[k] + eps);
+      add[k] = bias[k] - mean[k] * mul[k];
+    }
+    Shape per_channel(shape.size(), 1);
+    per_channel[1] = c;
+    const int y = binary(OpKind::mul, x,
+                         constant_param(node_name_ + "/scale", mul, per_channel, shape, false));
+    set_output(0, binary(OpKind::add, y,
+                         constant_param(node_name_ + "/shift", add, per_channel, shape, false)));
+  }
+
+  // Y = alpha A' B' + beta C. With B a constant: a gemm with B' alpha folded into its weights;
+  // otherwise a matmul of batch 1.
+  void map_gemm() {
+    const double alpha = attr_float("alpha", 1), beta = attr_float("beta", 1);
+    const bool trans_b = attr_int("transB", 0) != 0;
+    // A flattened view (map_shape_op) as it is: the gemm flattens it the same way.
+    Value& va = in(0);
+    const bool view = !attr_int("transA", 0) && va.tensor >= 0 && !va.graph_input &&
+                      g_.tensors[size_t(va.tensor)].shape != va.shape;
+    int a = view ? va.tensor : act(0);
+    if (attr_int("transA", 0)) a = transpose(a, {1, 0}, "transpose_a");
+    const Shape sa = view ? va.shape : g_.tensors[size_t(a)].shape;
+    Value& vb = in(1);
+    if (sa.size() != 2 || vb.shape.size() != 2)
+      fail(fmt::format("A {} and B {} must be 2-D", shape_str(sa), shape_str(vb.shape)));
+    const Shape sb = trans_b ? Shape{vb.shape[1], vb.shape[0]} : vb.shape;
+    const Shape out{sa[0], sb[1]};
+    int y;
+    bool scaled = false;
+    if (vb.known && !vb.graph_input) {
+      std::vector<double> w = trans_b ? permute(vb.data, vb.shape, {1, 0}) : vb.data;
+      for (double& e : w) e *= alpha;
+      const bool as_is = !trans_b && alpha == 1;
+      const int b =
+          as_is ? weight(1, sb, "B") : constant_param(in_name(1) + "/folded", w, sb, sb, false);
+      y = binary(OpKind::gemm, a, b);
+      scaled = true;
+    } else if (vb.graph_input && !trans_b) {
+      y = binary(OpKind::gemm, a, weight(1, sb, "B"));
+    } else {
+      int b = act(1);
+      if (trans_b) b = transpose(b, {1, 0}, "transpose_b");
+      const int m = binary(OpKind::matmul, reshape(a, {1, sa[0], sa[1]}, "a3"),
+                           reshape(b, {1, sb[0], sb[1]}, "b3"));
+      y = reshape(m, out, "y2");
+    }
+    if (!scaled && alpha != 1) y = binary(OpKind::mul, y, fill(alpha, out, "alpha"));
+    if (has_input(2) && beta != 0) {
+      Value& c = in(2);
+      int cb;
+      if (c.known && !c.graph_input) {
+        std::vector<double> v = c.data;
+        for (double& e : v) e *= beta;
+        cb = beta == 1 ? operand(2, out)
+                       : constant_param(in_name(2) + "/scaled", v, c.shape, out, false);
+      } else {
+        cb = operand(2, out);
+        if (beta != 1) cb = binary(OpKind::mul, cb, fill(beta, out, "beta"));
+      }
+      y = binary(OpKind::add, y, cb);
+    }
+    set_output(0, y);
+  }
+
+  // MatMul: with a 2-D constant B, a gemm of A's rows; otherwise a matmul over the batch dims
+  // (which must agree, or belong to a constant that is broadcast).
+  void map_matmul() {
+    Value &va = in(0), &vb = in(1);
+    if (va.shape.size() < 2 || vb.shape.size() < 2)
+      fail(fmt::format("inputs {} and {} must have rank >= 2", shape_str(va.shape),
+                       shape_str(vb.shape)));
+    const Shape sa = va.shape, sb = vb.shape;
+    const int64_t m = sa[sa.size() - 2], k = sa.back(), n = sb.back();
+    if (sb[sb.size() - 2] != k)
+      fail(fmt::format("inner dims differ: A {} and B {}", shape_str(sa), shape_str(sb)));
+    Shape batch;
+    if (!broadcast_shape(Shape(sa.begin(), sa.end() - 2), Shape(sb.begin(), sb.end() - 2), batch))
+      fail(fmt::format("batch dims of {} and {} do not broadcast", shape_str(sa), shape_str(sb)));
+    Shape out = batch;
+    out.push_back(m);
+    out.push_back(n);
+    const int a = act(0);
+    if (sb.size() == 2 && (vb.known || vb.graph_input)) {  // B a weight: a gemm
+      const int rows = reshape(a, {numel(sa) / k, k}, "rows");
+      set_output(0, reshape(binary(OpKind::gemm, rows, weight(1, sb, "B")), out, "unflatten"));
+      return;
+    }
+    const int64_t b = numel(batch);
+    Shape full_a = batch, full_b = batch;
+    full_a.insert(full_a.end(), {m, k});
+    full_b.insert(full_b.end(), {k, n});
+    const int ta = reshape(operand(0, full_a), {b, m, k}, "a3");
+    const int tb = reshape(operand(1, full_b), {b, k, n}, "b3");
+    set_output(0, reshape(binary(OpKind::matmul, ta, tb), out, "unflatten"));
+  }
+
+  // The begin and end padding of one spatial axis from pads / auto_pad.
+  std::pair<int64_t, int64_t> padding(size_t axis_i, int64_t size, int64_t kernel, int64_t stride,
+                                      const std::vector<int64_t>& pads) const {
+    const std::string mode = attr_string("auto_pad", "NOTSET");
+    if (mode == "VALID") return {0, 0};
+    if (mode == "SAME_UPPER" || mode == "SAME_LOWER") {
+      const int64_t out = (size + stride - 1) / stride;
+      const int64_t total = std::max<int64_t>(0, (out - 1) * stride + kernel - size);
+      const int64_t small = total / 2, big = total - small;
+      return mode == "SAME_UPPER" ? std::pair{small, big} : std::pair{big, small};
+    }
+    if (pads.empty()) return {0, 0};
+    return {pads[axis_i], pads[axis_i + 2]};
+  }
+
+  // The window attributes of Conv and the pools on a (N,C,H,W) input: kernel, strides, pads
+  // (symmetric), dilations (1).
+  OpAttrs window(const Shape& x, int64_t kh, int64_t kw) const {
+    for (int64_t d : attr_ints("dilations", 2))
+      if (d != 1) fail("dilations other than 1 are not supported");
+    std::vector<int64_t> strides = attr_ints("strides", 2), pads = attr_ints("pads", 4);
+    if (strides.empty()) strides = {1, 1};
+    OpAttrs a;
+    a.kernel_h = kh;
+    a.kernel_w = kw;
+    a.stride_h = strides.at(0);
+    a.stride_w = strides.at(1);
+    const auto [top, bottom] = padding(0, x[2], kh, a.stride_h, pads);
+    const auto [left, right] = padding(1, x[3], kw, a.stride_w, pads);
+    if (top != bottom || left != right)
+      fail(
+          fmt::format("padding (top {}, bottom {}, left {}, right {}) is not symmetric; the "
+                      "IR pads each side of an axis alike",
+                      top, bottom, left, right));
+    a.pad_h = top;
+    a.pad_w = left;
+    return a;
+  }
+
+  const Shape& spatial_input(int i) {
+    const Value& v = in(i);
+    if (v.shape.size() != 4)
+      fail(fmt::format("input '{}' is {}: only 2-D windows over (N,C,H,W) are supported",
+                       in_name(i), shape_str(v.shape)));
+    return v.shape;
+  }
+
+  void map_conv() {
+    const Shape& x = spatial_input(0);
+    const Shape ws = in(1).shape;
+    if (ws.size() != 4) fail(fmt::format("weights {} must be 4-D", shape_str(ws)));
+    const std::vector<int64_t> ks = attr_ints("kernel_shape", 2);
+    if (!ks.empty() && ks != Shape{ws[2], ws[3]})
+      fail(
+          fmt::format("kernel_shape {} differs from the weights {}", shape_str(ks), shape_str(ws)));
+    OpAttrs a = window(x, ws[2], ws[3]);
+    a.groups = attr_int("group", 1);
+    const int xt = act(0), w = weight(1, ws, "W");
+    int y = emit(OpKind::conv2d, {xt, w}, a, "conv");
+    if (has_input(2)) {
+      const Shape out = g_.tensors[size_t(y)].shape;
+      if (!in(2).known)
+        fail(fmt::format("bias '{}' must be a constant (it is broadcast over the output)",
+                         in_name(2)));
+      y = binary(OpKind::add, y,
+                 constant_param(in_name(2), in(2).data, {1, ws[0], 1, 1}, out, true));
+    }
+    set_output(0, y);
+  }
+
+  void map_pool(const std::string& op) {
+    only_first_output();
+    const Shape& x = spatial_input(0);
+    const bool global = op.rfind("Global", 0) == 0;
+    OpAttrs a;
+    if (global) {
+      a.kernel_h = x[2];
+      a.kernel_w = x[3];
+    } else {
+      const std::vector<int64_t> ks = attr_ints("kernel_shape", 2);
+      if (ks.empty()) fail("attribute 'kernel_shape' is missing");
+      a = window(x, ks[0], ks[1]);
+      if (attr_int("ceil_mode", 0)) {  // the IR's windows round down: the same when exact
+        const auto ceil_out = [](int64_t size, int64_t k, int64_t s, int64_t p) {
+          return (size + 2 * p - k + s - 1) / s + 1;
+        };
+        const auto floor_out = [](int64_t size, int64_t k, int64_t s, int64_t p) {
+          return (size + 2 * p - k) / s + 1;
+        };
+        if (ceil_out(x[2], a.kernel_h, a.stride_h, a.pad_h) !=
+                floor_out(x[2], a.kernel_h, a.stride_h, a.pad_h) ||
+            ceil_out(x[3], a.kernel_w, a.stride_w, a.pad_w) !=
+                floor_out(x[3], a.kernel_w, a.stride_w, a.pad_w))
+          fail(
+              "ceil_mode=1 adds a partial window here; the IR's windows round the output size "
+              "down");
+      }
+      if (attr_int("count_include_pad", 0) && (a.pad_h || a.pad_w))
+        fail("count_include_pad=1 with padding: the IR's average excludes the padding");
+    }
+    a.pool_max = op.find("Max") != std::string::npos;
+    set_output(0, emit(OpKind::pool, {act(0)}, a, "pool"));
+  }
+
+  // Reshape, Flatten, Squeeze, Unsqueeze, Transpose: folded on constants, reshape or transpose
+  // on tensors.
+  void map_shape_op(const std::string& op) {
+    Value& x = in(0);
+    const Shape s = x.shape;
+    Shape out;
+    if (op == "Transpose") {
+      Shape perm = attr_ints("perm");
+      if (perm.empty())
+        for (size_t k = s.size(); k-- > 0;) perm.push_back(int64_t(k));
+      if (!valid_perm(perm, s.size()))
+        fail(fmt::format("perm {} is not a permutation of the {} dims", shape_str(perm), s.size()));
+      if (x.known && !x.graph_input) {
+        Shape ps;
+        for (int64_t p : perm) ps.push_back(s.at(size_t(p)));
+        set_constant(0, ps, permute(x.data, s, perm), x.is_int);
+      } else {
+        set_output(0, transpose(act(0), perm, "transpose"));
+      }
+      return;
+    }
+    if (op == "Reshape") {
+      const std::vector<int64_t> shape = opset_ >= 5 ? known_ints(1, "shape") : attr_ints("shape");
+      const bool allow_zero = attr_int("allowzero", 0) != 0;
+      int64_t infer = -1, known_count = 1;
+      for (size_t i = 0; i < shape.size(); ++i) {
+        int64_t d = shape[i];
+        if (d == 0 && !allow_zero) {
+          if (i >= s.size()) fail(fmt::format("shape dim {} copies a dim the input lacks", i));
+          d = s[i];
+        }
+        if (d < -1) fail(fmt::format("shape dim {} is {}", i, d));
+        if (d == -1) {
+          if (infer >= 0) fail("shape has two dims of -1");
+          infer = int64_t(i);
+        } else {
+          if (d == 0) fail("a dim of 0 (allowzero) would make an empty tensor");
+          known_count *= d;
+        }
+        out.push_back(d);
+      }
+      if (infer >= 0) out[size_t(infer)] = numel(s) / known_count;
+    } else if (op == "Flatten") {
+      // axis in [-rank, rank]: rank itself gives (product, 1).
+      const int64_t r = int64_t(s.size()), given = attr_int("axis", 1);
+      if (given < -r || given > r)
+        fail(fmt::format("axis {} is out of range for rank {}", given, r));
+      const int64_t ax = given < 0 ? given + r : given;
+      out = {numel(s.begin(), s.begin() + ax), numel(s.begin() + ax, s.end())};
+    } else {  // Squeeze, Unsqueeze: axes from the attribute (opset < 13) or input 1
+      std::vector<int64_t> axes =
+          opset_ >= 13 ? (has_input(1) ? known_ints(1, "axes") : std::vector<int64_t>{})
+                       : attr_ints("axes");
+      const size_t rank = op == "Squeeze" ? s.size() : s.size() + axes.size();
+      for (int64_t& a : axes) a = axis(a, rank);
+      if (op == "Squeeze") {
+        for (size_t i = 0; i < s.size(); ++i) {
+          const bool listed = std::count(axes.begin(), axes.end(), int64_t(i)) > 0;
+          if (listed && s[i] != 1) fail(fmt::format("axis {} has size {}, not 1", i, s[i]));
+          if (!(listed || (axes.empty() && s[i] == 1))) out.push_back(s[i]);
+        }
+      } else {
+        for (size_t i = 0, j = 0; i < rank; ++i)
+          out.push_back(std::count(axes.begin(), axes.end(), int64_t(i)) ? 1 : s.at(j++));
+      }
+    }
+    if (x.known && !x.graph_input) {
+      set_constant(0, out, x.data, x.is_int);
+      return;
+    }
+    if (numel(out) != numel(s))
+      fail(fmt::format("shape {} does not hold the {} elements of {}", shape_str(out), numel(s),
+                       shape_str(s)));
+    // (d0, the rest) of a tensor of rank > 2: a view, which a gemm reads as it is (the IR's gemm
+    // flattens its A so) and act() reshapes for any other reader.
+    const int t = act(0);
+    const Shape& ts = g_.tensors[size_t(t)].shape;
+    if (ts.size() > 2 && out.size() == 2 && out[0] == ts[0]) {
+      Value v;
+      v.shape = out;
+      v.tensor = t;
+      values_[node_->output(0)] = std::move(v);
+      return;
+    }
+    set_output(0, reshape(t, out, op == "Reshape" ? "reshape" : "flatten"));
+  }
+
+  OnnxModel finish(const onnx::GraphProto& graph) {
+    OnnxModel m;
+    for (int i = 0; i < graph.output_size(); ++i) {
+      const std::string& name = graph.output(i).name();
+      Value& v = values_.at(name);
+      if (v.is_int)
+        throw Error(loc_, fmt::format("graph output '{}' is an integer tensor; xpusim computes "
+                                      "float tensors only",
+                                      name));
+      if (v.tensor >= 0) materialize(v, name);
+      // An output no node of the graph computes (a constant, a graph input passed through): a
+      // copy, so that the run writes it.
+      bool computed = false;
+      for (const Node& n : g_.nodes) computed = computed || n.outputs[0] == v.tensor;
+      if (!computed) {
+        if (v.shape.empty())
+          throw Error(loc_, fmt::format("graph output '{}' is a scalar (rank 0); the graph's "
+                                        "tensors have rank >= 1",
+                                        name));
+        node_name_ = "output '" + name + "'";
+        const int src = v.tensor >= 0   ? v.tensor
+                        : v.graph_input ? input_tensor(v, name)
+                                        : constant_param(name, v.data, v.shape, v.shape, true);
+        v.tensor = reshape_node(src, v.shape, name + "/copy");
+      }
+      m.outputs.emplace_back(name, v.tensor);
+      if (!test_outputs_.empty()) {
+        const TensorProto& t = test_outputs_[size_t(i)];
+        const std::string file =
+            (fs::path(opt_.test_data) / fmt::format("output_{}.pb", i)).string();
+        Tensor e(Shape(t.dims().begin(), t.dims().end()), DType::fp32);
+        const std::vector<double> d = tensor_values(t, file);
+        for (size_t k = 0; k < d.size(); ++k) e.set(int64_t(k), d[k]);
+        if (e.shape.empty()) e.shape = {1};
+        m.expected.push_back(std::move(e));
+      }
+    }
+    std::vector<int> consumers(g_.tensors.size(), 0);
+    for (const Node& n : g_.nodes)
+      for (int id : n.inputs) consumers[size_t(id)]++;
+    for (size_t t = 0; t < g_.tensors.size(); ++t)
+      if (!consumers[t] && !g_.tensors[t].is_param) g_.outputs.push_back(int(t));
+    verify(g_);
+    m.graph = std::move(g_);
+    return m;
+  }
+};
+
+}  // namespace
+
+bool is_onnx_path(const std::string& path) {
+  return fs::path(path).extension() == ".onnx";
+}
+
+OnnxModel import_onnx(const std::string& path, const OnnxOptions& opt) {
+  if (opt.dtype != DType::bf16 && opt.dtype != DType::fp16 && opt.dtype != DType::fp32)
+    throw Error(
+        fmt::format("{}: an ONNX model's float tensors are computed in bf16, fp16 or "
+                    "fp32, not {}",
+                    path, dtype_name(opt.dtype)));
+  return Importer(path, opt).run();
+}
+
+double onnx_tolerance(DType t) {
+  switch (t) {
+    case DType::fp16:
+      return 0x1.0p-7;
+    case DType::fp32:
+      return 0x1.0p-6;  // a TPU multiplies fp32 in bf16 passes (1 by default)
+    default:
+      return 0x1.0p-5;
+  }
+}
+
+}  // namespace xpusim::compiler

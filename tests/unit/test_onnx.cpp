@@ -1,0 +1,344 @@
+// The ONNX frontend (compiler/onnx): the mapping of small models built here with the ONNX
+// protobuf API, its errors, and the CLI's --dtype / --onnx-test-data.
+#include <onnx/onnx_pb.h>
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "compiler/onnx/onnx.h"
+#include "compiler/reference/reference.h"
+#include "tests/support.h"
+
+using namespace xpusim;
+using namespace xpusim::compiler;
+using namespace xpusim::test;
+using Catch::Matchers::Contains;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A one-graph ONNX model, written to a file.
+class Model {
+ public:
+  explicit Model(int opset = 17) {
+    m_.set_ir_version(8);
+    auto* o = m_.add_opset_import();
+    o->set_domain("");
+    o->set_version(opset);
+    m_.mutable_graph()->set_name("test");
+  }
+  void input(const std::string& name, const std::vector<int64_t>& shape) {
+    type(m_.mutable_graph()->add_input(), name, &shape);
+  }
+  void output(const std::string& name, const std::vector<int64_t>& shape) {
+    type(m_.mutable_graph()->add_output(), name, &shape);
+  }
+  void initializer(const std::string& name, const std::vector<int64_t>& shape,
+                   const std::vector<float>& values) {
+    onnx::TensorProto* t = m_.mutable_graph()->add_initializer();
+    t->set_name(name);
+    t->set_data_type(onnx::TensorProto::FLOAT);
+    for (int64_t d : shape) t->add_dims(d);
+    for (float v : values) t->add_float_data(v);
+  }
+  onnx::NodeProto* node(const std::string& op, const std::vector<std::string>& in,
+                        const std::vector<std::string>& out, const std::string& name = "") {
+    onnx::NodeProto* n = m_.mutable_graph()->add_node();
+    n->set_op_type(op);
+    n->set_name(name);
+    for (const auto& i : in) n->add_input(i);
+    for (const auto& o : out) n->add_output(o);
+    return n;
+  }
+  static void attr(onnx::NodeProto* n, const std::string& name, int64_t v) {
+    auto* a = n->add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::INT);
+    a->set_i(v);
+  }
+  static void attr(onnx::NodeProto* n, const std::string& name, float v) {
+    auto* a = n->add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::FLOAT);
+    a->set_f(v);
+  }
+  static void attr(onnx::NodeProto* n, const std::string& name, const std::vector<int64_t>& v) {
+    auto* a = n->add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::INTS);
+    for (int64_t i : v) a->add_ints(i);
+  }
+  std::string save(const std::string& name) const {
+    const std::string path = temp_dir("onnx-" + name) + "/" + name + ".onnx";
+    std::ofstream out(path, std::ios::binary);
+    REQUIRE(m_.SerializeToOstream(&out));
+    return path;
+  }
+
+ private:
+  static void type(onnx::ValueInfoProto* vi, const std::string& name,
+                   const std::vector<int64_t>* shape) {
+    vi->set_name(name);
+    auto* t = vi->mutable_type()->mutable_tensor_type();
+    t->set_elem_type(onnx::TensorProto::FLOAT);
+    auto* s = t->mutable_shape();
+    for (int64_t d : *shape) s->add_dim()->set_dim_value(d);
+  }
+  onnx::ModelProto m_;
+};
+
+std::vector<std::string> kinds(const Graph& g) {
+  std::vector<std::string> v;
+  for (const Node& n : g.nodes) v.push_back(op_name(n.kind));
+  return v;
+}
+
+const TensorInfo& named(const Graph& g, const std::string& name) {
+  for (const TensorInfo& t : g.tensors)
+    if (t.name == name) return t;
+  FAIL("no tensor " << name);
+  return g.tensors.at(0);
+}
+
+}  // namespace
+
+TEST_CASE("ONNX: one error lists every op type without a mapping, with its count", "[unit]") {
+  Model m;
+  m.input("x", {1, 4});
+  m.node("Sin", {"x"}, {"a"});
+  m.node("Cos", {"a"}, {"b"});
+  m.node("Sin", {"b"}, {"c"});
+  m.node("Sigmoid", {"c"}, {"d"});
+  m.node("Relu", {"d"}, {"y"});
+  m.output("y", {1, 4});
+  const std::string path = m.save("unsupported");
+  CHECK(error_of([&] { import_onnx(path, {}); }) ==
+        path +
+            ": 4 unsupported ops: Sin x2, Cos x1, Sigmoid x1 (docs/onnx.md lists the ops "
+            "xpusim maps; Sigmoid only as x * Sigmoid(x))");
+}
+
+TEST_CASE(
+    "ONNX: Gemm with transB, alpha, beta and a vector bias: a gemm of folded weights and "
+    "an add of the broadcast bias",
+    "[unit]") {
+  Model m;
+  m.input("x", {2, 3});
+  const std::vector<float> w = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};  // (N=4, K=3)
+  m.initializer("w", {4, 3}, w);
+  m.initializer("c", {4}, {0.5f, -1, 2, 0});
+  auto* n = m.node("Gemm", {"x", "w", "c"}, {"y"}, "fc");
+  Model::attr(n, "transB", int64_t(1));
+  Model::attr(n, "alpha", 0.25f);
+  Model::attr(n, "beta", 2.0f);
+  m.output("y", {2, 4});
+  const OnnxModel om = import_onnx(m.save("gemm"), {});
+  const Graph& g = om.graph;
+  CHECK(kinds(g) == std::vector<std::string>{"gemm", "add"});
+  CHECK(g.nodes.back().name == "fc");
+  CHECK(named(g, "y").shape == std::vector<int64_t>{2, 4});
+  REQUIRE(g.inputs.size() == 1);
+  CHECK(g.tensor(g.inputs[0]).name == "x");
+  REQUIRE(om.outputs.size() == 1);
+  CHECK(g.tensor(om.outputs[0].second).name == "y");
+  // The weights as the gemm reads them: alpha * W^T, (K, N), in bf16.
+  const TensorInfo& b = g.tensor(g.nodes[0].inputs[1]);
+  CHECK((b.is_param && b.shape == std::vector<int64_t>{3, 4} && b.dtype == DType::bf16));
+  Tensor bv(b.shape, b.dtype);
+  bv.data = b.value;
+  CHECK(bv.get(0 * 4 + 1) == 0.25 * 4);   // W[1][0]
+  CHECK(bv.get(2 * 4 + 3) == 0.25 * 12);  // W[3][2]
+  // Values: y = alpha x W^T + beta c, within bf16's rounding of each op.
+  const std::vector<Tensor> v = reference_run(g, 1);
+  const Tensor& x = v[size_t(g.inputs[0])];
+  const Tensor& y = v[size_t(om.outputs[0].second)];
+  const float c[4] = {0.5f, -1, 2, 0};
+  for (int i = 0; i < 2; ++i)
+    for (int j = 0; j < 4; ++j) {
+      double want = 2.0 * c[j];
+      for (int k = 0; k < 3; ++k) want += 0.25 * x.get(i * 3 + k) * w[size_t(j * 3 + k)];
+      CHECK(std::fabs(y.get(i * 4 + j) - want) <= 0x1.0p-6 * std::max(1.0, std::fabs(want)));
+    }
+}
+
+TEST_CASE("ONNX: x * Sigmoid(x) is one silu, and a Sigmoid read elsewhere has no mapping",
+          "[unit]") {
+  Model m;
+  m.input("x", {2, 8});
+  m.node("Sigmoid", {"x"}, {"s"});
+  m.node("Mul", {"s", "x"}, {"y"});
+  m.output("y", {2, 8});
+  const OnnxModel om = import_onnx(m.save("silu"), {});
+  CHECK(kinds(om.graph) == std::vector<std::string>{"silu"});
+
+  Model twice;
+  twice.input("x", {2, 8});
+  twice.node("Sigmoid", {"x"}, {"s"});
+  twice.node("Mul", {"s", "x"}, {"y"});
+  twice.output("y", {2, 8});
+  twice.output("s", {2, 8});
+  CHECK_THAT(error_of([&] { import_onnx(twice.save("sigmoid"), {}); }),
+             Contains("1 unsupported op: Sigmoid x1"));
+}
+
+TEST_CASE("ONNX: Softmax on axis 0 and LayerNormalization over two axes keep their meaning",
+          "[unit]") {
+  Model m;
+  m.input("x", {2, 3, 4});
+  Model::attr(m.node("Softmax", {"x"}, {"s"}, "sm"), "axis", int64_t(0));
+  std::vector<float> ones(12, 1.0f);
+  m.initializer("gamma", {3, 4}, ones);
+  Model::attr(m.node("LayerNormalization", {"s", "gamma"}, {"y"}, "ln"), "axis", int64_t(1));
+  m.output("y", {2, 3, 4});
+  const OnnxModel om = import_onnx(m.save("axes"), {});
+  const Graph& g = om.graph;
+  // Softmax: to the last axis and back; LayerNormalization: over (3*4) rows of (2, 12).
+  CHECK(kinds(g) == std::vector<std::string>{"transpose", "softmax", "transpose", "reshape",
+                                             "layernorm", "reshape"});
+  CHECK(g.nodes[0].attrs.perm == std::vector<int64_t>{2, 1, 0});
+  CHECK(g.tensor(g.nodes[4].inputs[0]).shape == std::vector<int64_t>{2, 12});
+  CHECK(g.tensor(g.nodes[4].inputs[1]).shape == std::vector<int64_t>{12});
+  CHECK(named(g, "y").shape == std::vector<int64_t>{2, 3, 4});
+}
+
+TEST_CASE("ONNX: what cannot be mapped is an error naming the node", "[unit]") {
+  SECTION("a broadcast of an activation") {
+    Model m;
+    m.input("a", {2, 3});
+    m.input("b", {3});
+    m.node("Add", {"a", "b"}, {"y"}, "sum");
+    m.output("y", {2, 3});
+    CHECK_THAT(error_of([&] { import_onnx(m.save("bcast"), {}); }),
+               Contains("node 'sum' (Add): input 'b' [3] would be broadcast to [2, 3]: xpusim "
+                        "broadcasts constants only"));
+  }
+  SECTION("asymmetric padding") {
+    Model m;
+    m.input("x", {1, 1, 5, 5});
+    m.initializer("w", {1, 1, 3, 3}, std::vector<float>(9, 1.0f));
+    Model::attr(m.node("Conv", {"x", "w"}, {"y"}, "c1"), "pads", std::vector<int64_t>{1, 1, 0, 0});
+    m.output("y", {1, 1, 4, 4});
+    CHECK_THAT(error_of([&] { import_onnx(m.save("pads"), {}); }),
+               Contains("node 'c1' (Conv): padding (top 1, bottom 0, left 1, right 0) is not "
+                        "symmetric"));
+  }
+  SECTION("a dtype an op does not take") {
+    Model m;
+    m.input("x", {4});
+    m.node("Relu", {"x"}, {"y"}, "r");
+    m.output("y", {4});
+    OnnxOptions o;
+    o.dtype = DType::fp32;
+    CHECK_THAT(error_of([&] { import_onnx(m.save("fp32"), o); }),
+               Contains("node 'r/relu' (relu): dtype fp32 not supported"));
+  }
+  SECTION("a model the ONNX checker rejects") {
+    Model m;
+    m.input("x", {4});
+    m.node("Relu", {"x", "x"}, {"y"}, "r");
+    m.output("y", {4});
+    CHECK_THAT(error_of([&] { import_onnx(m.save("bad"), {}); }),
+               Contains("the ONNX checker rejects the model"));
+  }
+  SECTION("a file that is not an ONNX model") {
+    const std::string path = write_text(temp_dir("onnx-text"), "x.onnx", "name: not onnx\n");
+    CHECK(error_of([&] { import_onnx(path, {}); }) ==
+          path + ": not an ONNX model (the file does not parse as an ONNX ModelProto)");
+  }
+}
+
+TEST_CASE("run --onnx-test-data: outputs that differ from output_N.pb fail the functional check",
+          "[unit]") {
+  const std::string node = "/usr/share/libonnx-testdata/data/node/test_relu";
+  INFO("the node tests of Debian's libonnx-testdata (scripts/install-deps.sh --tests)");
+  REQUIRE(fs::is_directory(node));
+  const std::string dir = temp_dir("onnx-wrong");
+  fs::copy_file(node + "/test_data_set_0/input_0.pb", dir + "/input_0.pb");
+  onnx::TensorProto t;
+  {
+    std::ifstream in(node + "/test_data_set_0/output_0.pb", std::ios::binary);
+    REQUIRE(t.ParseFromIstream(&in));
+  }
+  // The first element of the expected output, off by 1.
+  std::string raw = t.raw_data();
+  float f;
+  std::memcpy(&f, raw.data(), 4);
+  f += 1;
+  std::memcpy(raw.data(), &f, 4);
+  t.set_raw_data(raw);
+  {
+    std::ofstream out(dir + "/output_0.pb", std::ios::binary);
+    REQUIRE(t.SerializeToOstream(&out));
+  }
+  const Cli r = run_cli({"run", "--arch", "tpu_v4", "--workload", node + "/model.onnx",
+                         "--onnx-test-data", dir, "--out", dir + "/out"});
+  INFO(r.output);
+  CHECK(r.status == 3);
+  CHECK(has(r, "functional check: failed"));
+  CHECK(has(r, "ONNX output 'y' against " + dir + "/output_0.pb: 1 of 60 elements differ"));
+
+  const Cli ok = run_cli({"run", "--arch", "tpu_v4", "--workload", node + "/model.onnx",
+                          "--onnx-test-data", node + "/test_data_set_0", "--out", dir + "/ok"});
+  CHECK(ok.status == 0);
+  CHECK(has(ok, "functional check: passed"));
+
+  const Cli yaml = run_cli({"run", "--arch", "tpu_v4", "--workload", "resnet-50", "--dtype", "fp16",
+                            "--out", dir + "/yaml"});
+  CHECK(yaml.status == 1);
+  CHECK(has(yaml, "--dtype and --onnx-test-data are for ONNX models (.onnx)"));
+}
+
+TEST_CASE("ONNX: a small CNN (Conv with bias, BatchNormalization, Relu, MaxPool, Flatten, Gemm, "
+          "Softmax) runs with values on tpu_v4 and ascend910b",
+          "[unit]") {
+  Model m(13);
+  m.input("image", {1, 3, 8, 8});
+  uint32_t state = 1;
+  const auto values = [&](size_t n, float scale) {  // deterministic, in [-scale, scale)
+    std::vector<float> v(n);
+    for (float& x : v) {
+      state = state * 1664525u + 1013904223u;
+      x = scale * (float(state >> 8) / float(1 << 24) * 2 - 1);
+    }
+    return v;
+  };
+  m.initializer("conv.w", {8, 3, 3, 3}, values(8 * 27, 0.3f));
+  m.initializer("conv.b", {8}, values(8, 0.1f));
+  Model::attr(m.node("Conv", {"image", "conv.w", "conv.b"}, {"c"}, "conv"), "pads",
+              std::vector<int64_t>{1, 1, 1, 1});
+  m.initializer("bn.scale", {8}, values(8, 1.0f));
+  m.initializer("bn.b", {8}, values(8, 0.1f));
+  m.initializer("bn.mean", {8}, values(8, 0.1f));
+  std::vector<float> var = values(8, 0.5f);
+  for (float& v : var) v += 1.0f;
+  m.initializer("bn.var", {8}, var);
+  m.node("BatchNormalization", {"c", "bn.scale", "bn.b", "bn.mean", "bn.var"}, {"n"}, "bn");
+  m.node("Relu", {"n"}, {"r"}, "relu");
+  auto* pool = m.node("MaxPool", {"r"}, {"p"}, "pool");
+  Model::attr(pool, "kernel_shape", std::vector<int64_t>{2, 2});
+  Model::attr(pool, "strides", std::vector<int64_t>{2, 2});
+  m.node("Flatten", {"p"}, {"f"}, "flatten");
+  m.initializer("fc.w", {10, 128}, values(10 * 128, 0.1f));
+  m.initializer("fc.b", {10}, values(10, 0.1f));
+  Model::attr(m.node("Gemm", {"f", "fc.w", "fc.b"}, {"logits"}, "fc"), "transB", int64_t(1));
+  m.node("Softmax", {"logits"}, {"probs"}, "softmax");
+  m.output("probs", {1, 10});
+  const std::string path = m.save("cnn");
+
+  // The gemm reads the pooled feature map itself (it flattens its A as Flatten does).
+  const Graph g = import_onnx(path, {}).graph;
+  CHECK(kinds(g) == std::vector<std::string>{"conv2d", "add", "mul", "add", "relu", "pool",
+                                             "gemm", "add", "softmax"});
+  for (const char* arch : {"tpu_v4", "ascend910b"}) {
+    const Cli r = run_cli({"run", "--arch", arch, "--workload", path, "--out",
+                           temp_dir(std::string("onnx-cnn-") + arch)});
+    INFO(r.output);
+    CHECK(r.status == 0);
+    CHECK(has(r, "functional check: passed"));
+  }
+}
