@@ -36,9 +36,17 @@ int64_t pad16(int64_t x) {
   return (x + kFractal - 1) / kFractal * kFractal;
 }
 
-// The ISA's name of a 2-byte float dtype the target runs.
+// The ISA's name of a dtype the target runs (the cube's operand types).
 const char* ty_name(DType t) {
-  return t == DType::bf16 ? "bf16" : "f16";
+  return t == DType::bf16 ? "bf16" : t == DType::int8 ? "s8" : "f16";
+}
+
+// K elements of a cube fractal (k0) for an operand of es bytes: 16, or 32 for s8; and its log2.
+int64_t k0_of(int64_t es) {
+  return 32 / es;
+}
+int k0_shift(int64_t es) {
+  return es == 1 ? 5 : 4;
 }
 
 // Elements from one index of each dim to the next in the padded layout l (its columns real,
@@ -144,9 +152,10 @@ class Emitter {
   int line_ = 0;
 };
 
-// Output tiles (tm x tn) and K step (tk) of a GEMM: the largest reuse (MACs per operand byte
-// loaded) whose buffers fit: two stages of A and B in L1 and in L0A/L0B, the f32 tile in L0C,
-// and (the vector path) the f32 tile and its converted copy in the UB.
+// Output tiles (tm x tn) and K step (tk) of a GEMM with operands of es bytes: the largest reuse
+// (MACs per operand byte loaded) whose buffers fit: two stages of A and B in L1 and in L0A/L0B,
+// the f32 (s32) tile in L0C, and (the vector path) the f32 tile and its converted copy in the
+// UB. tk is a multiple of k0 (32 bytes of K), tn of 32 bytes of output row.
 struct GemmTiles {
   int64_t tm, tn, tk;
 };
@@ -157,7 +166,7 @@ struct GemmTiles {
 // (`batch` matrices of tiles dealt to p.cores).
 template <class F>
 GemmTiles choose_tiles(const DavinciParams& p, int64_t mp, int64_t np, int64_t kp, int64_t batch,
-                       bool conv, const std::vector<int64_t>& tks, F a_l1) {
+                       int64_t es, bool conv, const std::vector<int64_t>& tks, F a_l1) {
   GemmTiles best{0, 0, 0};
   double best_score = -1;
   std::vector<int64_t> ks = {256, 128, 64, 32, 16};
@@ -166,16 +175,16 @@ GemmTiles choose_tiles(const DavinciParams& p, int64_t mp, int64_t np, int64_t k
     for (int64_t tn : {256, 128, 64, 32, 16})
       for (int64_t tk : ks) {
         if (tm > std::max(kFractal, mp) || tn > std::max(kFractal, np) ||
-            tk > std::max(kFractal, kp))
+            tk > std::max(kFractal, kp) || tk % k0_of(es) != 0 || tn % k0_of(es) != 0)
           continue;
-        const bool fits = 2 * tm * tk * 2 <= p.l0a_bytes && 2 * tk * tn * 2 <= p.l0b_bytes &&
+        const bool fits = 2 * tm * tk * es <= p.l0a_bytes && 2 * tk * tn * es <= p.l0b_bytes &&
                           tm * tn * 4 <= p.l0c_bytes &&
-                          2 * (a_l1(tm, tk) + tk * tn * 2) <= p.l1_bytes &&
+                          2 * (a_l1(tm, tk) + tk * tn * es) <= p.l1_bytes &&
                           tm * tn * 6 <= p.ub_bytes;
         if (!fits) continue;
         // MACs per byte loaded times the share of cores busy, then the larger tile (fewer
         // steps), then the larger K step.
-        const double reuse = conv ? double(tm * tn * tk) / double(a_l1(tm, tk) + tk * tn * 2)
+        const double reuse = conv ? double(tm * tn * tk) / double(a_l1(tm, tk) + tk * tn * es)
                                   : double(tm * tn) / double(tm + tn);
         const int64_t tiles = batch * ((mp + tm - 1) / tm) * ((np + tn - 1) / tn);
         const double busy = double(std::min<int64_t>(tiles, p.cores)) / double(p.cores);
@@ -275,6 +284,48 @@ class DavinciTarget final : public Target {
     return n.attrs.groups == x[1] && w[0] == x[1] && w[1] == 1;
   }
 
+  // ---- int8 ------------------------------------------------------------------------------
+  // int8 runs on the cube as s8 (k0 = 32: fractals of 16 x 32 in L0A and L0B), accumulating in
+  // s32 in L0C and requantised on the way out by the FIX pipe or copy_matrix_cc_to_ubuf (conv
+  // req8, with the op's multiplier and shift and its fused ReLU). Its padded matrices pad rows
+  // and columns to 32 (32-byte rows of s8), and a gemm's or matmul's B is stored transposed
+  // (N rows of K: zN's fractals without a transposing load, which the ISA has for 2-byte
+  // elements only), as Ascend's offline weight formats do.
+
+  static bool int8_lowered(OpKind k) { return k == OpKind::gemm || k == OpKind::matmul; }
+
+  void check_int8(const Node& n) const {
+    if (!int8_lowered(n.kind))
+      unsupported(n, name_, "int8 gemm and matmul are lowered so far, not this op");
+  }
+
+  // The conversion keys of the paths out of L0C for an int8 output: requantised with the op's
+  // scale, and its fused ReLU.
+  static std::string req8_keys(int64_t mul, int64_t shift, bool relu) {
+    return fmt::format("conv=req8, mul={}, shift={}{}", mul, shift, relu ? ", relu=1" : "");
+  }
+
+  // An int8 tensor's layout: padded matrices of 32-byte rows (and 32 rows).
+  static void int8_layout(Layout& l) {
+    if (l.kind == Layout::padded) l.align = 32;
+  }
+
+  // The layout of a gemm's or matmul's B: padded matrices; for int8 stored transposed, which
+  // only the driver's packing can give (a graph input or a param).
+  Layout b_layout(const Graph& g, const Node& n, bool packed_by_driver) const {
+    Layout l;
+    l.kind = Layout::padded;
+    if (g.tensor(n.outputs[0]).dtype != DType::int8) return l;
+    if (!packed_by_driver)
+      unsupported(n, name_,
+                  fmt::format("an int8 B ('{}') that an op makes: the cube reads an s8 B "
+                              "stored transposed, which only a graph input or a param can be "
+                              "(a 1-byte transposing load is not modelled)",
+                              g.tensor(n.inputs[1]).name));
+    l.transposed = true;
+    return l;
+  }
+
   void check_node(const Graph& g, const Node& n) const {
     const DType t = g.tensor(n.outputs[0]).dtype;
     if (n.kind == OpKind::conv2d && n.attrs.groups != 1 && !depthwise(g, n))
@@ -283,10 +334,11 @@ class DavinciTarget final : public Target {
       unsupported(n, name_,
                   "a clip whose range leaves out 0 would write the layouts' padding, which must "
                   "stay zero");
-    if (t != DType::fp16 && t != DType::bf16)
-      unsupported(
-          n, name_,
-          fmt::format("the DaVinci target lowers fp16 and bf16 ops so far, not {}", dtype_name(t)));
+    if (t == DType::int8) check_int8(n);
+    if (t != DType::fp16 && t != DType::bf16 && t != DType::int8)
+      unsupported(n, name_,
+                  fmt::format("the DaVinci target lowers fp16, bf16 and int8 ops so far, not {}",
+                              dtype_name(t)));
     if (t == DType::bf16 &&
         (n.kind == OpKind::gemm || n.kind == OpKind::matmul || n.kind == OpKind::conv2d ||
          n.kind == OpKind::attention) &&
@@ -360,6 +412,11 @@ class DavinciTarget final : public Target {
         unsupported(n, name_,
                     fmt::format("tensor '{}' is read as two different groupings of its dims into "
                                 "matrices (a reshape on its bytes and another reader)",
+                                g.tensor(t).name));
+      if (set[size_t(t)] && had.transposed != l.transposed)
+        unsupported(n, name_,
+                    fmt::format("tensor '{}' is read both as an int8 B of the cube (stored "
+                                "transposed) and as it is",
                                 g.tensor(t).name));
       if (set[size_t(t)] && had.col_dims != l.col_dims)
         unsupported(n, name_,
@@ -460,9 +517,10 @@ class DavinciTarget final : public Target {
       if (n.kind == OpKind::gemm) {
         const int64_t rank = int64_t(g.tensor(n.inputs[0]).shape.size());
         want(n.inputs[0], padded(rank > 2 ? rank - 1 : 1), n);
-        want(n.inputs[1], padded(1), n);
+        want(n.inputs[1], b_layout(g, n, !producer[size_t(n.inputs[1])]), n);
       } else if (n.kind == OpKind::matmul) {
-        for (int t : n.inputs) want(t, padded(1), n);
+        want(n.inputs[0], padded(1), n);
+        want(n.inputs[1], b_layout(g, n, !producer[size_t(n.inputs[1])]), n);
       } else {
         for (int t : n.inputs) want(t, place[size_t(out)].layout, n);
       }
@@ -473,6 +531,7 @@ class DavinciTarget final : public Target {
         place[t].layout.kind = Layout::padded;
         set[t] = true;
       }
+      if (g.tensors[t].dtype == DType::int8) int8_layout(place[t].layout);
       if (alias(g, place, int(t)) >= 0) continue;  // placed below, on its input's bytes
       place[t].addr = next;
       next +=
@@ -511,15 +570,16 @@ class DavinciTarget final : public Target {
     // B's batch for output batch x: x, or with heads > 0 (attention's grouped heads)
     // (x / heads) * kv_heads + (x % heads) / (heads / kv_heads).
     int64_t heads = 0, kv_heads = 1;
-    bool b_trans = false;  // B is given as its transpose: N rows of K (attention's K)
+    bool b_trans = false;  // B is given as its transpose: N rows of K (attention's K, int8)
     bool relu = false;
-    DType dtype;         // of A and B, and of C unless c_f32
+    DType dtype;         // of A and B, and of C unless c_f32 (int8: s8, requantised to C)
     bool c_f32 = false;  // C in f32, as the cube accumulates it (attention's scores)
     // A convolution: A is the img2col matrix of the NC1HWC0 map at A (an image per batch),
     // made by img2col_cbuf_to_ca from bands of its rows in L1; C is stored NZ (its column
     // blocks are NC1HWC0 slices).
     bool conv = false;
     int64_t H = 0, W = 0, KH = 1, KW = 1, SH = 1, SW = 1, PT = 0, PL = 0, OW = 1;
+    int64_t req_mul = 1, req_shift = 0;  // int8: the requantisation of the accumulators
   };
 
   void gemm(const Graph& g, const Node& n, int idx, const std::vector<Placement>& place,
@@ -536,11 +596,27 @@ class DavinciTarget final : public Target {
       mp = pad16(a[0]), kp = pad16(a[1]) * pad16(a[2] * a[3]);
       np = pad16(g.tensor(n.inputs[1]).shape[1]);
     }
-    gemm(GemmSpec{&n, fmt::format("n{}_", idx), place[size_t(n.inputs[0])].addr,
-                  place[size_t(n.inputs[1])].addr, place[size_t(n.outputs[0])].addr, mp, kp, np,
-                  vc.batch, va.batch > 1 ? mp * kp * 2 : 0, vb.batch > 1 ? kp * np * 2 : 0,
-                  mp * np * 2, 0, 1, false, n.attrs.fused_relu, g.tensor(n.outputs[0]).dtype},
-         e);
+    const DType dt = g.tensor(n.outputs[0]).dtype;
+    const int64_t es = dtype_size(dt);
+    GemmSpec sp{&n,
+                fmt::format("n{}_", idx),
+                place[size_t(n.inputs[0])].addr,
+                place[size_t(n.inputs[1])].addr,
+                place[size_t(n.outputs[0])].addr,
+                mp,
+                kp,
+                np,
+                vc.batch,
+                va.batch > 1 ? mp * kp * es : 0,
+                vb.batch > 1 ? kp * np * es : 0,
+                mp * np * es,
+                0,
+                1,
+                place[size_t(n.inputs[1])].layout.transposed,
+                n.attrs.fused_relu,
+                dt};
+    sp.req_mul = n.attrs.requant_multiplier, sp.req_shift = n.attrs.requant_shift;
+    gemm(sp, e);
   }
 
   // C = A x B (+ ReLU) on the cube: output tiles dealt to the blocks in turn; per tile, K in
@@ -548,10 +624,13 @@ class DavinciTarget final : public Target {
   // MTE1: L1 to L0A as zZ and, transposing each fractal, to L0B as zN (B given transposed: its
   // NZ fractals are already zN's, in zN's order); cube: mad into L0C), then the tile out:
   // through the FIX pipe where there is one (and no ReLU), else L0C to the UB (vector pipe),
-  // ReLU and conversion there, and MTE3 to GM.
+  // ReLU and conversion there, and MTE3 to GM. Sizes follow the operands' element bytes es
+  // (k0 = 32 / es K elements per fractal column); int8 goes out requantised (int8_out).
   void gemm(const GemmSpec& sp, Emitter& e) const {
     const Node& n = *sp.node;
     const int64_t mp = sp.mp, kp = sp.kp, np = sp.np, batch = sp.batch;
+    const bool int8 = sp.dtype == DType::int8;
+    const int64_t es = dtype_size(sp.dtype), k0 = k0_of(es);
     if (kp / kFractal > 65536 || np / kFractal > 65536)
       unsupported(n, name_, "K or N beyond 1,048,576 (a copy's gap field)");
     // A convolution's A stage in L1 is the band of input rows a tile's pixels reach, in every
@@ -559,27 +638,27 @@ class DavinciTarget final : public Target {
     // B's fractals after it stay aligned.
     const int64_t taps = sp.KH * sp.KW;
     auto a_l1_bytes = [&](int64_t tm, int64_t tk) {
-      if (!sp.conv) return tm * tk * 2;
+      if (!sp.conv) return tm * tk * es;
       const int64_t band = std::min(sp.H, ((tm - 1) / sp.OW + 1) * sp.SH + sp.KH);
-      const int64_t slices = (tk / kFractal + taps - 2) / taps + 1;
+      const int64_t slices = (tk / k0 + taps - 2) / taps + 1;
       return (slices * band * sp.W * 32 + 511) / 512 * 512;
     };
     std::vector<int64_t> whole;  // K steps of whole slices: no band loaded twice
     for (int64_t c : {16, 8, 4, 2, 1})
-      if (c * taps <= 255) whole.push_back(c * taps * kFractal);
-    const GemmTiles t = choose_tiles(p_, mp, np, kp, batch, sp.conv, whole, a_l1_bytes);
+      if (c * taps <= 255) whole.push_back(c * taps * k0);
+    const GemmTiles t = choose_tiles(p_, mp, np, kp, batch, es, sp.conv, whole, a_l1_bytes);
     if (t.tm == 0) unsupported(n, name_, "no 16 x 16 x 16 tile fits this preset's buffers");
     const int64_t tiles_m = (mp + t.tm - 1) / t.tm, tiles_n = (np + t.tn - 1) / t.tn;
     const int64_t tiles = batch * tiles_m * tiles_n;
     const int64_t stride_a = sp.stride_a, stride_b = sp.stride_b, stride_c = sp.stride_c;
     const uint64_t A = sp.A, B = sp.B, C = sp.C;
     const bool relu = sp.relu;
-    const bool fix = p_.fix && !relu;
+    const bool fix = p_.fix && (!relu || int8);  // the FIX pipe's ReLU: requantised values
     const char* ty = ty_name(sp.dtype);
     const std::string L = sp.label;
     // Buffers: stage s of A and B in L1, L0A and L0B; the f32 tile and its converted copy in
     // the UB (vector path).
-    const int64_t a_tile = t.tm * t.tk * 2, b_tile = t.tk * t.tn * 2;
+    const int64_t a_tile = t.tm * t.tk * es, b_tile = t.tk * t.tn * es;
     const int64_t a_l1 = a_l1_bytes(t.tm, t.tk);
     const int64_t ub_out = t.tm * t.tn * 4;
     e.comment(
@@ -609,7 +688,7 @@ class DavinciTarget final : public Target {
     e("shr x26, x11, 4");
     e("mul x12, x5, {}", stride_a);
     if (!sp.conv) {
-      e("mul x24, x8, {}", kp * 2);
+      e("mul x24, x8, {}", kp * es);
       e("add x12, x12, x24");
     }
     e("add x12, x12, {}", A);  // A's tile rows (a convolution: its image)
@@ -624,17 +703,17 @@ class DavinciTarget final : public Target {
       e("mul x13, x5, {}", stride_b);
     }
     if (sp.b_trans) {  // B's tile rows (of its transpose)
-      e("mul x24, x9, {}", kp * 2);
+      e("mul x24, x9, {}", kp * es);
     } else {  // B's tile columns
       e("shl x24, x9, 1");
     }
     e("add x13, x13, x24");
     e("add x13, x13, {}", B);
-    const int64_t ce = sp.c_f32 ? 4 : 2;  // C's element bytes
+    const int64_t ce = sp.c_f32 ? 4 : es;  // C's element bytes
     e("mul x14, x5, {}", stride_c);
     e("mul x24, x8, {}", sp.conv ? 32 : np * ce);  // NZ: rows of 32 bytes in a column block
     e("add x14, x14, x24");
-    e("mul x24, x9, {}", sp.conv ? mp * 2 : ce);
+    e("mul x24, x9, {}", sp.conv ? mp * es : ce);  // NZ: a slice of k0 channels per mp rows
     e("add x14, x14, x24");
     e("add x14, x14, {}", C);  // C's tile
     if (sp.conv) {
@@ -680,11 +759,11 @@ class DavinciTarget final : public Target {
       e("mov x24, {}", kp);
       e("sub x24, x24, x15");
       e("min x17, x24, {}", t.tk);  // this step's K
-      e("shr x27, x17, 4");
+      e("shr x27, x17, {}", k0_shift(es));
       if (sp.conv) {
         // A: the band of every slice this step's x27 fractal columns (from x15 / 16) touch,
         // one after another in L1; x18 the first column's place in the first slice.
-        e("shr x20, x15, 4");
+        e("shr x20, x15, {}", k0_shift(es));
         e("div x21, x20, {}", taps);
         e("mul x18, x21, {}", taps);
         e("sub x18, x20, x18");
@@ -707,7 +786,7 @@ class DavinciTarget final : public Target {
         e("mov x22, x18");
         e("shl x23, x10, 5");
         e.label(S + "a");
-        e("copy_gm_to_cbuf l1[x21], gm[x22], nburst=x10, burst=1, src_gap={}", kp / kFractal - 1);
+        e("copy_gm_to_cbuf l1[x21], gm[x22], nburst=x10, burst=1, src_gap={}", kp / k0 - 1);
         e("add x21, x21, x23");
         e("add x22, x22, 32");
         e("add x20, x20, 1");
@@ -720,7 +799,7 @@ class DavinciTarget final : public Target {
       e("shl x23, {}, 5", sp.b_trans ? "x11" : "x17");
       e.label(S + "b");
       e("copy_gm_to_cbuf l1[x21], gm[x22], nburst={}, burst=1, src_gap={}",
-        sp.b_trans ? "x11" : "x17", (sp.b_trans ? kp : np) / kFractal - 1);
+        sp.b_trans ? "x11" : "x17", (sp.b_trans ? kp / k0 : np / kFractal) - 1);
       e("add x21, x21, x23");
       e("add x22, x22, 32");
       e("add x20, x20, 1");
@@ -783,8 +862,8 @@ class DavinciTarget final : public Target {
       e("set_flag PIPE_M, PIPE_MTE1, EVENT_ID{}", s);
       e("add x16, x16, 1");
       e("add x15, x15, {}", t.tk);
-      e("add x18, x18, {}", t.tk * 2);
-      e("add x19, x19, {}", sp.b_trans ? t.tk * 2 : t.tk * np * 2);
+      e("add x18, x18, {}", t.tk * es);
+      e("add x19, x19, {}", sp.b_trans ? t.tk * es : t.tk * np * 2);
       if (s == 0)
         e("bge x15, {}, {}kdone", kp, L);
       else
@@ -795,7 +874,9 @@ class DavinciTarget final : public Target {
       e("wait_flag PIPE_MTE1, PIPE_MTE2, EVENT_ID{}", s);
       e("wait_flag PIPE_M, PIPE_MTE1, EVENT_ID{}", s);
     }
-    if (fix && sp.conv) {  // NZ out: per column block, x10 rows of 32 bytes, one slice apart
+    if (int8) {
+      int8_out(sp, fix, e);
+    } else if (fix && sp.conv) {  // NZ out: per column block, x10 rows of 32 bytes, one slice apart
       e("set_flag PIPE_M, PIPE_FIX, EVENT_ID0");
       e("wait_flag PIPE_M, PIPE_FIX, EVENT_ID0");
       e("mov x20, 0");
@@ -867,6 +948,66 @@ class DavinciTarget final : public Target {
     e.label(L + "done");
     e("wait_flag {}, PIPE_M, EVENT_ID2", out_pipe);
     if (!fix) e("wait_flag PIPE_MTE3, PIPE_V, EVENT_ID3");
+  }
+
+  // The int8 tile out of L0C, requantised with the op's scale and ReLU (x10 rows and x11
+  // columns: x25 row blocks, x26 column blocks of 16; C's tile at x14). Through the FIX pipe:
+  // row-major rows (a convolution: per column block, its half of a slice of 32 channels). Else
+  // copy_matrix_cc_to_ubuf requantises the even column blocks, and at 16 bytes further the odd
+  // ones, into 16 x 32 fractals of the UB (a column pair's x10 rows of 32 bytes together), and
+  // MTE3 stores each pair: x10 rows of 32 bytes (a convolution: one slice). The flags are
+  // gemm()'s: L0C free (EVENT_ID2 to PIPE_M), the UB tile free (PIPE_MTE3 to PIPE_V, EVENT_ID3).
+  void int8_out(const GemmSpec& sp, bool fix, Emitter& e) const {
+    const std::string L = sp.label, q = req8_keys(sp.req_mul, sp.req_shift, sp.relu);
+    const int64_t slice = sp.mp * 32;  // a convolution's output slice
+    if (fix) {
+      e("set_flag PIPE_M, PIPE_FIX, EVENT_ID0");
+      e("wait_flag PIPE_M, PIPE_FIX, EVENT_ID0");
+      if (sp.conv) {
+        e("mov x20, 0");
+        e("mov x21, x14");
+        e("mov x22, 0");
+        e("shl x23, x10, 6");
+        e.label(L + "fx");
+        e("fixpipe gm[x21], l0c[x22], m=x10, n=16, dst_stride=32, {}", q);
+        e("add x21, x21, 16");  // the odd half; after it, the next slice
+        e("and x24, x20, 1");
+        e("beq x24, 0, {}fxe", L);
+        e("add x21, x21, {}", slice - 32);
+        e.label(L + "fxe");
+        e("add x22, x22, x23");
+        e("add x20, x20, 1");
+        e("blt x20, x26, {}fx", L);
+      } else {
+        e("fixpipe gm[x14], l0c[0], m=x10, n=x11, dst_stride={}, {}", sp.np, q);
+      }
+      e("set_flag PIPE_FIX, PIPE_M, EVENT_ID2");
+      return;
+    }
+    e("set_flag PIPE_M, PIPE_V, EVENT_ID0");
+    e("wait_flag PIPE_M, PIPE_V, EVENT_ID0");
+    e("wait_flag PIPE_MTE3, PIPE_V, EVENT_ID3");
+    e("shr x24, x26, 1");  // column pairs
+    e("copy_matrix_cc_to_ubuf ub[0], l0c[0], nburst=x24, burst=x25, src_gap=x25, {}", q);
+    e("shl x23, x25, 10");  // the odd column blocks
+    e("copy_matrix_cc_to_ubuf ub[16], l0c[x23], nburst=x24, burst=x25, src_gap=x25, {}", q);
+    e("set_flag PIPE_V, PIPE_M, EVENT_ID2");
+    e("set_flag PIPE_V, PIPE_MTE3, EVENT_ID0");
+    e("wait_flag PIPE_V, PIPE_MTE3, EVENT_ID0");
+    e("mov x20, 0");
+    e("mov x21, x14");
+    e("mov x22, 0");
+    e("shl x23, x10, 5");
+    e.label(L + "st");
+    if (sp.conv)
+      e("copy_ubuf_to_gm gm[x21], ub[x22], nburst=1, burst=x10");
+    else
+      e("copy_ubuf_to_gm gm[x21], ub[x22], nburst=x10, burst=1, dst_gap={}", sp.np / 32 - 1);
+    e("add x21, x21, {}", sp.conv ? slice : 32);
+    e("add x22, x22, x23");
+    e("add x20, x20, 1");
+    e("blt x20, x24, {}st", L);
+    e("set_flag PIPE_MTE3, PIPE_V, EVENT_ID3");
   }
 
   // A UB address: a register (or none) plus a byte offset, as the assembler reads it.

@@ -1,0 +1,79 @@
+// The DaVinci target's int8 ops: s8 on the cube (fractals of 16 x 32, k0 = 32), B stored
+// transposed, accumulators requantised on the way out (the FIX pipe's req8 on 910B-style presets,
+// copy_matrix_cc_to_ubuf's on the 910), values checked against the reference on both paths.
+#include <catch2/catch.hpp>
+
+#include <sstream>
+#include <string>
+
+#include "compiler/ir/frontend.h"
+#include "compiler/passes/passes.h"
+#include "compiler/target.h"
+#include "models/core/config.h"
+#include "tests/support.h"
+
+using namespace xpusim;
+using namespace xpusim::compiler;
+using namespace xpusim::test;
+using Catch::Matchers::Contains;
+
+namespace {
+
+// The kernel text of a workload on a preset.
+std::string kernel_of(const std::string& text, const std::string& arch) {
+  Graph g = parse_workload(text, "int8.yaml");
+  run_graph_passes(g, Dump{});
+  std::ostringstream out;
+  find_target("davinci").make(load_arch(arch))->lower(g, Dump{{"lower"}, &out});
+  return out.str();
+}
+
+// Runs a workload on arch with its values checked; returns the CLI's output.
+Cli run_int8(const std::string& arch, const std::string& name, const std::string& text) {
+  const std::string dir = temp_dir("dv-int8-" + name + "-" + arch);
+  return run_cli({"run", "--arch", arch, "--workload", write_text(dir, name + ".yaml", text),
+                  "--out", dir + "/out"});
+}
+
+const std::string kGemms = R"(name: gemms
+ops:
+  - {name: g0, op: gemm, M: 40, N: 70, K: 100, dtype: int8, requant: {multiplier: 3, shift: 9}}
+  - {name: g1, op: gemm, M: 17, N: 300, K: 1100, dtype: int8, fused_relu: true}
+  - {name: m0, op: matmul, batch: 3, M: 20, N: 33, K: 50, dtype: int8}
+)";
+
+}  // namespace
+
+TEST_CASE("davinci int8: gemm on the cube as s8, requantised by the FIX pipe", "[unit]") {
+  const std::string k = kernel_of(kGemms, "ascend910b");
+  CHECK_THAT(k, Contains("mad.s8 l0c[0]"));
+  // K = 100 pads to 128: K blocks of 32 (shr by 5); B's rows are N rows of K (given transposed).
+  CHECK_THAT(k, Contains("shr x27, x17, 5"));
+  CHECK_THAT(k, Contains("(given transposed)"));
+  CHECK_THAT(k, Contains("fixpipe gm[x14], l0c[0], m=x10, n=x11, dst_stride=96, conv=req8, "
+                         "mul=3, shift=9"));
+  CHECK_THAT(k, Contains("conv=req8, mul=1, shift=") && Contains(", relu=1"));
+  CHECK_THAT(k, !Contains("vconv") && !Contains("copy_matrix_cc_to_ubuf"));
+}
+
+TEST_CASE("davinci int8: without a FIX pipe, copy_matrix_cc_to_ubuf requantises into the UB",
+          "[unit]") {
+  const std::string k = kernel_of(kGemms, "ascend910");
+  // Even column blocks at ub[0], odd ones at ub[16]: 16 x 32 fractals of s8.
+  CHECK_THAT(k, Contains("copy_matrix_cc_to_ubuf ub[0], l0c[0], nburst=x24, burst=x25, "
+                         "src_gap=x25, conv=req8, mul=3, shift=9"));
+  CHECK_THAT(k, Contains("copy_matrix_cc_to_ubuf ub[16], l0c[x23], nburst=x24, burst=x25, "
+                         "src_gap=x25, conv=req8"));
+  // Rows of 32 bytes into C's rows of 96 (N = 70 padded to 96).
+  CHECK_THAT(k, Contains("copy_ubuf_to_gm gm[x21], ub[x22], nburst=x10, burst=1, dst_gap=2"));
+  CHECK_THAT(k, !Contains("fixpipe"));
+}
+
+TEST_CASE("davinci int8: gemm and matmul values checked on ascend910b and ascend910", "[unit]") {
+  for (const char* arch : {"ascend910b", "ascend910"}) {
+    const Cli r = run_int8(arch, "gemms", kGemms);
+    INFO(arch << "\n" << r.output);
+    CHECK(r.status == 0);
+    CHECK_THAT(r.output, Contains("functional check: passed"));
+  }
+}
