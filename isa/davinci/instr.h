@@ -169,7 +169,8 @@ enum class Op : uint8_t {
   // vconv.DST.SRC ud, us, round=R: converts each selected element (element e of iteration r
   //   in both operands; 64 elements per iteration when either type is 4 bytes). R: rn (to
   //   nearest even), a (away from zero), f (floor), c (ceil), z (toward zero). Pairs: f32->f16,
-  //   f16->f32, f32->bf16, bf16->f32, f32->s32, s32->f32, f16->s32, s32->f16 (vconv_f322f16...).
+  //   f16->f32, f32->bf16, bf16->f32, f32->s32, s32->f32, f16->s32, s32->f16, f16->s8, s8->f16
+  //   (vconv_f322f16...; 128 elements per iteration for the s8 pairs).
   vconv,
   // set_vector_mask hi, lo: the mask for the vector ops that follow in PIPE_V (hi: bits 64-127).
   set_vector_mask,

@@ -243,7 +243,8 @@ const OpDef* find_op(Op op) {
 const std::vector<std::pair<Ty, Ty>>& conv_pairs() {
   static const std::vector<std::pair<Ty, Ty>> pairs = {
       {Ty::f16, Ty::f32}, {Ty::f32, Ty::f16}, {Ty::bf16, Ty::f32}, {Ty::f32, Ty::bf16},
-      {Ty::s32, Ty::f32}, {Ty::f32, Ty::s32}, {Ty::s32, Ty::f16},  {Ty::f16, Ty::s32}};
+      {Ty::s32, Ty::f32}, {Ty::f32, Ty::s32}, {Ty::s32, Ty::f16},  {Ty::f16, Ty::s32},
+      {Ty::s8, Ty::f16},  {Ty::f16, Ty::s8}};
   return pairs;
 }
 

@@ -21,8 +21,8 @@
 // - The req8 conversion out of L0C (copy_matrix_cc_to_ubuf, fixpipe) is the workload IR's
 //   numeric::requantize (round half away from zero, saturate to s8), then ReLU when relu=1.
 // - vconv round=a is round to nearest with ties away from zero (the CCE's `a` conversions,
-//   Ascend C's CAST_ROUND); float -> s32 saturates and NaN gives 0; conversions to a float
-//   format overflow as IEEE 754 does per rounding mode (nearest and away-from-the-value modes
+//   Ascend C's CAST_ROUND); float -> s32 and f16 -> s8 saturate and NaN gives 0; conversions to a
+//   float format overflow as IEEE 754 does per rounding mode (nearest and away-from-the-value modes
 //   to infinity, the others to the largest finite value).
 // - A vector op runs its iterations in order; an iteration reads its sources before it writes
 //   (so with overlapping operands a later iteration sees an earlier one's results). When the
@@ -175,11 +175,12 @@ void check_vector(const Instr& in, const Checker& c) {
   if (op == Op::vconv) {
     static const std::pair<Ty, Ty> pairs[] = {
         {Ty::f16, Ty::f32}, {Ty::f32, Ty::f16}, {Ty::bf16, Ty::f32}, {Ty::f32, Ty::bf16},
-        {Ty::s32, Ty::f32}, {Ty::f32, Ty::s32}, {Ty::s32, Ty::f16},  {Ty::f16, Ty::s32}};
+        {Ty::s32, Ty::f32}, {Ty::f32, Ty::s32}, {Ty::s32, Ty::f16},  {Ty::f16, Ty::s32},
+        {Ty::s8, Ty::f16},  {Ty::f16, Ty::s8}};
     if (std::find(std::begin(pairs), std::end(pairs), std::pair(in.ty, in.ty2)) == std::end(pairs))
       c.fail(fmt::format(
           "vconv has no conversion {} -> {} (it converts f32->f16, f16->f32, f32->bf16, "
-          "bf16->f32, f32->s32, s32->f32, f16->s32, s32->f16)",
+          "bf16->f32, f32->s32, s32->f32, f16->s32, s32->f16, f16->s8, s8->f16)",
           ty_name(in.ty2), ty_name(in.ty)));
   } else if (op == Op::vmul || op == Op::vdiv || is_unary(op) || is_reduce(op)) {
     c.type({Ty::f16, Ty::f32}, "f16 or f32");
@@ -682,14 +683,14 @@ void k_dup(const Instr& in, uint8_t* d, const uint8_t*, const uint8_t*, size_t n
   for (size_t i = 0; i < n; ++i) st<uint32_t>(d, i, v);
 }
 
-// float -> s32 with rounding r: saturating, NaN -> 0.
-uint32_t float_to_s32(float x, Rounding r) {
+// float -> an integer in [min, max] with rounding r: saturating, NaN -> 0.
+int64_t float_to_int(float x, Rounding r, double min, double max) {
   if (std::isnan(x)) return 0;
   double v = x;  // exact; so are the roundings below
   switch (r) {
     case Rounding::nearest_even: {
-      const double lo = std::floor(v), frac = v - lo;
-      v = frac > 0.5 || (frac == 0.5 && std::fmod(lo, 2.0) != 0.0) ? lo + 1 : lo;
+      const double fl = std::floor(v), frac = v - fl;
+      v = frac > 0.5 || (frac == 0.5 && std::fmod(fl, 2.0) != 0.0) ? fl + 1 : fl;
       break;
     }
     case Rounding::nearest_away:
@@ -705,9 +706,10 @@ uint32_t float_to_s32(float x, Rounding r) {
       v = std::trunc(v);
       break;
   }
-  if (v >= 2147483647.0) return uint32_t(std::numeric_limits<int32_t>::max());
-  if (v <= -2147483648.0) return uint32_t(std::numeric_limits<int32_t>::min());
-  return uint32_t(int32_t(v));
+  return int64_t(std::min(std::max(v, min), max));
+}
+uint32_t float_to_s32(float x, Rounding r) {
+  return uint32_t(int32_t(float_to_int(x, r, -2147483648.0, 2147483647.0)));
 }
 
 // s32 -> the float format (exp_bits, man_bits), rounded once.
@@ -720,6 +722,14 @@ void k_conv(const Instr& in, uint8_t* d, const uint8_t* a, const uint8_t*, size_
   const Rounding r = rounding(in.round);
   const Ty to = in.ty, from = in.ty2;
   for (size_t i = 0; i < n; ++i) {
+    if (to == Ty::s8) {  // from f16
+      d[i] = uint8_t(int8_t(float_to_int(numeric::f16_to_float(ld<uint16_t>(a, i)), r, -128, 127)));
+      continue;
+    }
+    if (from == Ty::s8) {  // to f16, exact
+      st<uint16_t>(d, i, numeric::float_to_f16(float(int8_t(a[i]))));
+      continue;
+    }
     if (from == Ty::s32) {
       const uint32_t x = ld<uint32_t>(a, i);
       if (to == Ty::f32)

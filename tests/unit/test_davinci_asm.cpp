@@ -489,7 +489,8 @@ TEST_CASE("davinci asm: diagnostics", "[unit]") {
         "'vector_dup.bf16'");
   CHECK(body_error("  vconv.f16.bf16 ub[0], ub[0], repeat=1") ==
         "k.s:2:3: expected vconv.f16.f32, vconv.f32.f16, vconv.bf16.f32, vconv.f32.bf16, "
-        "vconv.s32.f32, vconv.f32.s32, vconv.s32.f16 or vconv.f16.s32, found 'vconv.f16.bf16'");
+        "vconv.s32.f32, vconv.f32.s32, vconv.s32.f16, vconv.f16.s32, vconv.s8.f16 or "
+        "vconv.f16.s8, found 'vconv.f16.bf16'");
   CHECK_THAT(body_error("  vconv.f16 ub[0], ub[0], repeat=1"), Contains("found 'vconv.f16'"));
   CHECK(body_error("  end.f16") ==
         "k.s:2:3: expected end (without a type suffix), found 'end.f16'");

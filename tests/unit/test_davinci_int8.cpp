@@ -77,3 +77,45 @@ TEST_CASE("davinci int8: gemm and matmul values checked on ascend910b and ascend
     CHECK_THAT(r.output, Contains("functional check: passed"));
   }
 }
+
+namespace {
+
+const std::string kConvs = R"(name: convs
+inputs:
+  - {name: x, shape: [2, 3, 17, 15], dtype: int8}
+  - {name: y, shape: [2, 40, 9, 8], dtype: int8}
+  - {name: p, shape: [3, 5, 70], dtype: int8}
+ops:
+  - {name: c0, op: conv2d, inputs: [x], K: 40, R: 3, S: 3, stride: 2, pad: 1, fused_relu: true}
+  - {name: a, op: add, inputs: [c0.out, y]}
+  - {name: m, op: mul, inputs: [a.out, y]}
+  - {name: r, op: relu, inputs: [m.out]}
+  - {name: c, op: clip, inputs: [r.out], min: -5, max: 6}
+  - {name: c1, op: conv2d, inputs: [c.out], K: 33, R: 3, S: 3, pad: 1, requant: {multiplier: 5, shift: 6}}
+  - {name: pa, op: add, inputs: [p, p]}
+  - {name: pr, op: relu, inputs: [pa.out]}
+)";
+
+}  // namespace
+
+TEST_CASE("davinci int8: conv2d by img2col of 32-channel slices, elementwise ops in f16",
+          "[unit]") {
+  const std::string k = kernel_of(kConvs, "ascend910b");
+  // C = 3 is one slice of 32 channels: K = 9 taps of 32.
+  CHECK_THAT(k, Contains("img2col_cbuf_to_ca") && Contains("mad.s8"));
+  CHECK_THAT(k, Contains("A 80x288 x B 288x64 (given transposed)"));
+  // Per column block of 16 channels, its half of a slice of 32: 16 bytes of each 32-byte pixel.
+  CHECK_THAT(k, Contains("fixpipe gm[x21], l0c[x22], m=x10, n=16, dst_stride=32, conv=req8"));
+  CHECK_THAT(k, Contains("vconv.f16.s8") && Contains("vadd.f16") && Contains("vmul.f16") &&
+                    Contains("vrelu.f16") && Contains("vmaxs.f16") && Contains("vconv.s8.f16"));
+}
+
+TEST_CASE("davinci int8: conv2d and elementwise values checked on ascend910b and ascend910",
+          "[unit]") {
+  for (const char* arch : {"ascend910b", "ascend910"}) {
+    const Cli r = run_int8(arch, "convs", kConvs);
+    INFO(arch << "\n" << r.output);
+    CHECK(r.status == 0);
+    CHECK_THAT(r.output, Contains("functional check: passed"));
+  }
+}

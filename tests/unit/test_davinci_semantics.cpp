@@ -973,6 +973,7 @@ TEST_CASE("davinci vconv: every pair and rounding mode on ties, negatives and li
   };
   auto f = [](float x) { return fbits(x); };
   auto s = [](int32_t x) { return uint32_t(x); };
+  auto b8 = [](int x) { return uint32_t(uint8_t(int8_t(x))); };
   const uint32_t imax = s(std::numeric_limits<int32_t>::max()),
                  imin = s(std::numeric_limits<int32_t>::min());
   const float tie16 = 1.0f + std::ldexp(1.0f, -11), tie16b = 1.0f + 3 * std::ldexp(1.0f, -11);
@@ -1036,13 +1037,27 @@ TEST_CASE("davinci vconv: every pair and rounding mode on ties, negatives and li
        Ty::bf16,
        {0x3f81, 0xff80},
        std::vector<std::vector<uint32_t>>(5, {f(bf16_to_float(0x3f81)), f(bf16_to_float(0xff80))})},
+      // f16 -> s8: 2.5, -2.5, 200, -300, 127.5, NaN, -0.5, 1.25; saturating, NaN to 0.
+      {Ty::s8,
+       Ty::f16,
+       {0x4100, 0xc100, 0x5a40, 0xdcb0, 0x57f8, 0x7e00, 0xb800, 0x3d00},
+       {{2, b8(-2), 127, b8(-128), 127, 0, 0, 1},
+        {3, b8(-3), 127, b8(-128), 127, 0, b8(-1), 1},
+        {2, b8(-3), 127, b8(-128), 127, 0, b8(-1), 1},
+        {3, b8(-2), 127, b8(-128), 127, 0, 0, 2},
+        {2, b8(-2), 127, b8(-128), 127, 0, 0, 1}}},
+      // s8 -> f16: exact.
+      {Ty::f16,
+       Ty::s8,
+       {0x80, 0x7f, 0xff, 0},
+       std::vector<std::vector<uint32_t>>(5, {0xd800, 0x57f0, 0xbc00, 0})},
   };
   for (const Case& c : cases)
     for (int mode = 0; mode < 5; ++mode) {
       INFO("vconv " << ty_name(c.from) << " -> " << ty_name(c.to) << " mode " << mode);
       const int ei = ty_bytes(c.from), eo = ty_bytes(c.to);
       Mem mem;
-      std::vector<uint8_t> src(64 * ei, 0);
+      std::vector<uint8_t> src(256, 0);  // an iteration: 64 or 128 elements
       for (size_t i = 0; i < c.in.size(); ++i) std::memcpy(&src[i * ei], &c.in[i], ei);
       put(mem.ub, 0, src);
       Instr in = vec(Op::vconv, c.to, 1024, 0, 0, 1);

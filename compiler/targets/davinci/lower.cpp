@@ -292,11 +292,17 @@ class DavinciTarget final : public Target {
   // (N rows of K: zN's fractals without a transposing load, which the ISA has for 2-byte
   // elements only), as Ascend's offline weight formats do.
 
-  static bool int8_lowered(OpKind k) { return k == OpKind::gemm || k == OpKind::matmul; }
+  static bool int8_lowered(OpKind k) {
+    return k == OpKind::gemm || k == OpKind::matmul || k == OpKind::conv2d || k == OpKind::add ||
+           k == OpKind::mul || k == OpKind::relu || k == OpKind::clip;
+  }
 
-  void check_int8(const Node& n) const {
+  void check_int8(const Graph& g, const Node& n) const {
     if (!int8_lowered(n.kind))
-      unsupported(n, name_, "int8 gemm and matmul are lowered so far, not this op");
+      unsupported(n, name_,
+                  "int8 gemm, matmul, conv2d, add, mul, relu and clip are lowered so far, not "
+                  "this op");
+    if (depthwise(g, n)) unsupported(n, name_, "an int8 depthwise convolution is not lowered yet");
   }
 
   // The conversion keys of the paths out of L0C for an int8 output: requantised with the op's
@@ -306,8 +312,15 @@ class DavinciTarget final : public Target {
   }
 
   // An int8 tensor's layout: padded matrices of 32-byte rows (and 32 rows).
+  // Feature maps and the weight layouts take slices of 32 channels (C0 = 32: a pixel is still 32
+  // bytes), a gemm's images pad to 32 rows, and the weights, a B, are stored transposed.
   static void int8_layout(Layout& l) {
     if (l.kind == Layout::padded) l.align = 32;
+    if (l.kind == Layout::nc1hwc0 || l.kind == Layout::img2col_weight ||
+        l.kind == Layout::gemm_b_nc1hwc0 || l.kind == Layout::depthwise_weight)
+      l.c0 = 32;
+    if (l.kind == Layout::nc1hwc0 && l.n_align > 1) l.n_align = 32;
+    if (l.kind == Layout::img2col_weight || l.kind == Layout::gemm_b_nc1hwc0) l.transposed = true;
   }
 
   // The layout of a gemm's or matmul's B: padded matrices; for int8 stored transposed, which
@@ -334,7 +347,7 @@ class DavinciTarget final : public Target {
       unsupported(n, name_,
                   "a clip whose range leaves out 0 would write the layouts' padding, which must "
                   "stay zero");
-    if (t == DType::int8) check_int8(n);
+    if (t == DType::int8) check_int8(g, n);
     if (t != DType::fp16 && t != DType::bf16 && t != DType::int8)
       unsupported(n, name_,
                   fmt::format("the DaVinci target lowers fp16, bf16 and int8 ops so far, not {}",
@@ -358,7 +371,7 @@ class DavinciTarget final : public Target {
       if (l.kind != Layout::nc1hwc0 || l.n_align == 1 || given[t] || g.tensors[t].is_param)
         continue;
       const std::vector<int64_t>& s = g.tensors[t].shape;
-      const int64_t image = pad16(s[1]) * pad16(s[2] * s[3]) * 2;
+      const int64_t image = (s[1] + l.c0 - 1) / l.c0 * pad16(s[2] * s[3]) * 32;
       const int64_t real = s[0] * image, all = layout_bytes(g.tensors[t], l);
       if (all > real) runs.emplace_back(place[t].addr + uint64_t(real), uint64_t(all - real));
     }
@@ -591,10 +604,12 @@ class DavinciTarget final : public Target {
     const PaddedView vc =
         padded_view(g.tensor(n.outputs[0]).shape, place[size_t(n.outputs[0])].layout);
     int64_t mp = va.rows_p, kp = va.cols_p, np = vb.cols_p;
-    if (place[size_t(n.inputs[0])].layout.kind == Layout::nc1hwc0) {  // a flattened feature map
+    const Layout& la = place[size_t(n.inputs[0])].layout;
+    if (la.kind == Layout::nc1hwc0) {  // a flattened feature map: images of C1 slices
       const std::vector<int64_t>& a = g.tensor(n.inputs[0]).shape;
-      mp = pad16(a[0]), kp = pad16(a[1]) * pad16(a[2] * a[3]);
-      np = pad16(g.tensor(n.inputs[1]).shape[1]);
+      auto up = [](int64_t v, int64_t to) { return (v + to - 1) / to * to; };
+      mp = up(a[0], la.n_align), kp = up(a[1], la.c0) * pad16(a[2] * a[3]);
+      np = up(g.tensor(n.inputs[1]).shape[1], la.c0);
     }
     const DType dt = g.tensor(n.outputs[0]).dtype;
     const int64_t es = dtype_size(dt);
@@ -1057,24 +1072,28 @@ class DavinciTarget final : public Target {
     if (a.pad_h > 255 || a.pad_w > 255 || a.stride_h > 63 || a.stride_w > 63)
       unsupported(n, name_, "padding beyond 255 or a stride beyond 63 (img2col's fields)");
     if (w[2] * w[3] > 255) unsupported(n, name_, "a kernel of more than 255 taps");
-    const int64_t c1 = pad16(x[1]) / kFractal, mp = pad16(y[2] * y[3]);
+    const DType dt = g.tensor(n.outputs[0]).dtype;
+    const int64_t es = dtype_size(dt), c0 = k0_of(es);  // channels per slice: k0
+    auto pad_c0 = [c0](int64_t v) { return (v + c0 - 1) / c0 * c0; };
+    const int64_t c1 = pad_c0(x[1]) / c0, mp = pad16(y[2] * y[3]);
     GemmSpec sp{&n,
                 fmt::format("n{}_", idx),
                 place[size_t(n.inputs[0])].addr,
                 place[size_t(n.inputs[1])].addr,
                 place[size_t(n.outputs[0])].addr,
                 mp,
-                c1 * w[2] * w[3] * kFractal,
-                pad16(y[1]),
+                c1 * w[2] * w[3] * c0,
+                pad_c0(y[1]),
                 y[0],
                 c1 * pad16(x[2] * x[3]) * 32,
                 0,
-                pad16(y[1]) * mp * 2,
+                pad_c0(y[1]) * mp * es,
                 0,
                 1,
-                false,
+                place[size_t(n.inputs[1])].layout.transposed,
                 a.fused_relu,
-                g.tensor(n.outputs[0]).dtype};
+                dt};
+    sp.req_mul = a.requant_multiplier, sp.req_shift = a.requant_shift;
     sp.conv = true;
     sp.H = x[2], sp.W = x[3], sp.KH = w[2], sp.KW = w[3], sp.SH = a.stride_h, sp.SW = a.stride_w;
     sp.PT = a.pad_h, sp.PL = a.pad_w, sp.OW = y[3];
@@ -2006,17 +2025,21 @@ class DavinciTarget final : public Target {
   // op maps 0 to 0; check_node refuses a clip that would not), split over the blocks in whole
   // 256-byte iterations; per block, chunks through two stages of UB buffers (MTE2 in, vector ops,
   // MTE3 out). bf16, gelu and silu are computed in f32 (the vector unit has no bf16 arithmetic):
-  // converted, operated on, rounded once back.
+  // converted, operated on, rounded once back. int8 is computed in f16 (nor has it s8 arithmetic):
+  // exact for every int8 sum, bound and ReLU, and for a product up to 2048 in magnitude (a larger
+  // one saturates anyway), then converted back saturating: add and mul as the IR saturates them.
   void elementwise(const Graph& g, const Node& n, int idx, const std::vector<Placement>& place,
                    Emitter& e) const {
     const TensorInfo& out = g.tensor(n.outputs[0]);
     const int64_t bytes = layout_bytes(out, place[size_t(n.outputs[0])].layout);
-    const int64_t iters = bytes / 256;  // of 128 2-byte elements
+    const int64_t iters = bytes / 256;  // of 256 bytes
     const bool binary = n.kind == OpKind::add || n.kind == OpKind::mul;
     const bool composite = n.kind == OpKind::gelu || n.kind == OpKind::silu;
-    const bool f32 = out.dtype == DType::bf16 || composite;
-    // UB per stage: the inputs and the output in the 2-byte type; in f32, one or two scratch
-    // buffers shared by the stages.
+    // Computed in a wider type: f32, or f16 for int8; wty names it.
+    const bool f32 = out.dtype == DType::bf16 || composite || out.dtype == DType::int8;
+    const char* wty = out.dtype == DType::int8 ? "f16" : "f32";
+    // UB per stage: the inputs and the output in the op's type; in the wider type, one or two
+    // scratch buffers shared by the stages (an iteration of the op's 256 bytes is 512 there).
     const int64_t per_chunk = (binary ? 3 : 2) * 2 + (f32 ? (binary || composite ? 4 : 2) : 0);
     // The second source's buffers sit half the banks' span away from the first's, so that an
     // iteration's two sources never share a bank (buffer.ub_banks).
@@ -2053,7 +2076,7 @@ class DavinciTarget final : public Target {
     };
     const std::string L = fmt::format("n{}_", idx);
     e.comment(fmt::format("{} iterations of 256 bytes, chunks of {} per stage{}", iters, chunk,
-                          f32 ? ", computed in f32" : ""));
+                          f32 ? fmt::format(", computed in {}", wty) : ""));
     e("mul x5, x1, {}", iters);
     e("div x5, x5, x2");  // this block's first iteration
     e("add x6, x1, 1");
@@ -2089,23 +2112,24 @@ class DavinciTarget final : public Target {
         else
           e("{}.{} ub[{}], ub[{}], repeat=x7", op, ty, zb[s], xb[s]);
       } else {
-        e("shl x12, x7, 1");  // f32 iterations
-        e("vconv.f32.{} ub[{}], ub[{}], repeat=x12, src0_rep=4", ty, x32, xb[s]);
-        if (binary) e("vconv.f32.{} ub[{}], ub[{}], repeat=x12, src0_rep=4", ty, y32, yb[s]);
+        e("shl x12, x7, 1");  // iterations in the wider type
+        e("vconv.{}.{} ub[{}], ub[{}], repeat=x12, src0_rep=4", wty, ty, x32, xb[s]);
+        if (binary) e("vconv.{}.{} ub[{}], ub[{}], repeat=x12, src0_rep=4", wty, ty, y32, yb[s]);
         e("pipe_barrier PIPE_V");
         if (composite) {
           composite_f32(n.kind, e, x32, y32);
         } else if (n.kind == OpKind::clip) {
-          clip("f32", x32, x32, "x12");
+          clip(wty, x32, x32, "x12");
           e("pipe_barrier PIPE_V");
         } else {
           if (binary)
-            e("{}.f32 ub[{}], ub[{}], ub[{}], repeat=x12", op, x32, x32, y32);
+            e("{}.{} ub[{}], ub[{}], ub[{}], repeat=x12", op, wty, x32, x32, y32);
           else
-            e("{}.f32 ub[{}], ub[{}], repeat=x12", op, x32, x32);
+            e("{}.{} ub[{}], ub[{}], repeat=x12", op, wty, x32, x32);
           e("pipe_barrier PIPE_V");
         }
-        e("vconv.{}.f32 ub[{}], ub[{}], repeat=x12, dst_rep=4", ty, zb[s], composite ? y32 : x32);
+        e("vconv.{}.{} ub[{}], ub[{}], repeat=x12, dst_rep=4", ty, wty, zb[s],
+          composite ? y32 : x32);
       }
       e("set_flag PIPE_V, PIPE_MTE2, EVENT_ID{}", s);
       e("set_flag PIPE_V, PIPE_MTE3, EVENT_ID{}", s);
