@@ -119,3 +119,25 @@ TEST_CASE("davinci int8: conv2d and elementwise values checked on ascend910b and
     CHECK_THAT(r.output, Contains("functional check: passed"));
   }
 }
+
+TEST_CASE("davinci int8: pools in f32 over slices of 32 channels, values checked", "[unit]") {
+  const std::string pools = R"(name: pools
+ops:
+  - {name: p0, op: pool, N: 2, C: 40, H: 11, W: 13, kernel: 3, stride: 2, pad: 1, type: avg, dtype: int8}
+  - {name: p1, op: pool, N: 1, C: 70, H: 9, W: 9, kernel: 2, type: max, dtype: int8}
+)";
+  const std::string k = kernel_of(pools, "ascend910b");
+  // In through f16; four blocks of 8 floats per pixel (block stride 4, 8 pixels an iteration);
+  // out rounded half away from zero, then through f16.
+  CHECK_THAT(k, Contains("vconv.f16.s8") && Contains("vconv.f32.f16"));
+  CHECK_THAT(k, Contains("dst_blk=4, src0_blk=4, src1_blk=8, dst_rep=32, src0_rep=32, "
+                         "src1_rep=64"));
+  CHECK_THAT(k, Contains("vconv.s32.f32") && Contains("round=a") && Contains("vconv.f16.s32") &&
+                    Contains("vconv.s8.f16"));
+  for (const char* arch : {"ascend910b", "ascend910"}) {
+    const Cli r = run_int8(arch, "pools", pools);
+    INFO(arch << "\n" << r.output);
+    CHECK(r.status == 0);
+    CHECK_THAT(r.output, Contains("functional check: passed"));
+  }
+}

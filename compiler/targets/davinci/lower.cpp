@@ -293,15 +293,15 @@ class DavinciTarget final : public Target {
   // elements only), as Ascend's offline weight formats do.
 
   static bool int8_lowered(OpKind k) {
-    return k == OpKind::gemm || k == OpKind::matmul || k == OpKind::conv2d || k == OpKind::add ||
-           k == OpKind::mul || k == OpKind::relu || k == OpKind::clip;
+    return k == OpKind::gemm || k == OpKind::matmul || k == OpKind::conv2d || k == OpKind::pool ||
+           k == OpKind::add || k == OpKind::mul || k == OpKind::relu || k == OpKind::clip;
   }
 
   void check_int8(const Graph& g, const Node& n) const {
     if (!int8_lowered(n.kind))
       unsupported(n, name_,
-                  "int8 gemm, matmul, conv2d, add, mul, relu and clip are lowered so far, not "
-                  "this op");
+                  "int8 gemm, matmul, conv2d, pool, add, mul, relu and clip are lowered so far, "
+                  "not this op");
     if (depthwise(g, n)) unsupported(n, name_, "an int8 depthwise convolution is not lowered yet");
   }
 
@@ -1042,10 +1042,19 @@ class DavinciTarget final : public Target {
   // after.
   template <class F>
   static void over_f32(Emitter& e, int64_t count, F op) {
-    const int64_t full = count / 64, tail = count % 64;
+    over(e, count, 64, op);
+  }
+  // Likewise with `per` (64 or 128) elements per iteration.
+  template <class F>
+  static void over(Emitter& e, int64_t count, int64_t per, F op) {
+    const int64_t full = count / per, tail = count % per;
     for (int64_t i = 0; i < full; i += 255) op(std::min<int64_t>(255, full - i), i);
     if (tail == 0) return;
-    e("set_vector_mask 0, {:#x}", (uint64_t(1) << tail) - 1);
+    auto bits = [](int64_t n) { return n >= 64 ? ~uint64_t(0) : (uint64_t(1) << n) - 1; };
+    if (tail > 64)
+      e("set_vector_mask {:#x}, {:#x}", bits(tail - 64), bits(tail));
+    else
+      e("set_vector_mask 0, {:#x}", bits(tail));
     op(1, full);
     e(kFullMask);
   }
@@ -1405,7 +1414,9 @@ class DavinciTarget final : public Target {
   // whose window column is inside the map (a range known when compiling), each pixel's 16
   // channels as two blocks of 8 floats: two instructions, block stride 2 x stride_w. Average
   // divides by a count of the taps made by the same instructions (vadds 1). The last output
-  // row also stores the slice's padding pixels, as zeros.
+  // row also stores the slice's padding pixels, as zeros. An int8 pool works on slices of 32
+  // channels, four blocks of 8 floats per pixel, reached through f16 (s8 -> f16 -> f32), and
+  // leaves as s32 rounded half away from zero (as the IR's average), f16, s8: exact.
   void window(const Graph& g, const Node& n, int idx, const std::vector<Placement>& place,
               Emitter& e) const {
     const std::vector<int64_t>& xs = g.tensor(n.inputs[0]).shape;
@@ -1416,20 +1427,27 @@ class DavinciTarget final : public Target {
     const int64_t H = xs[2], W = xs[3], OH = ys[2], OW = ys[3];
     const int64_t KH = dw ? ws[2] : a.kernel_h, KW = dw ? ws[3] : a.kernel_w, taps = KH * KW;
     const int64_t SH = a.stride_h, SW = a.stride_w, PH = a.pad_h, PW = a.pad_w;
-    if (SW > 15)
-      unsupported(n, name_, "a horizontal stride beyond 15 (a repeat stride of 16 x it)");
-    const int64_t slices = ys[0] * pad16(ys[1]) / kFractal, units = slices * OH;
+    const bool int8 = g.tensor(n.outputs[0]).dtype == DType::int8;
+    const int64_t c0 = place[size_t(n.inputs[0])].layout.c0, pb = c0 / 8;  // f32 blocks a pixel
+    if (8 * pb * SW > 255)
+      unsupported(n, name_,
+                  fmt::format("a horizontal stride beyond {} (a repeat stride of {} x it)",
+                              255 / (8 * pb), 8 * pb));
+    const int64_t slices = ys[0] * ((ys[1] + c0 - 1) / c0), units = slices * OH;
     const int64_t hw_in = pad16(H * W), hw_out = pad16(OH * OW), pad_px = hw_out - OH * OW;
     const bool avg = !dw && !a.pool_max;
     // UB: two stages of KH input rows (2-byte), the rows in f32, the output row in f32 (and the
     // count, or the products), two stages of the 2-byte output row and the slice's padding
     // pixels; a convolution's weights, two stages of 2-byte and one of f32.
-    const int64_t in_b = KH * W * 32, f_b = KH * W * 64, o_b = (OW * 64 + 255) / 256 * 256;
+    // int8: and a row in f16 (T16), on the way in and out.
+    const int64_t in_b = KH * W * 32, f_b = KH * W * pb * 32;
+    const int64_t o_b = (OW * pb * 32 + 255) / 256 * 256;
     const int64_t out_b = (OW + pad_px) * 32, w_b = (taps * 32 + 255) / 256 * 256;
     const int64_t in[2] = {0, in_b}, F = 2 * in_b, O = F + f_b, Cnt = O + o_b;
     const int64_t outb[2] = {Cnt + (avg || dw ? o_b : 0), Cnt + (avg || dw ? o_b : 0) + out_b};
     const int64_t wb[2] = {outb[1] + out_b, outb[1] + out_b + (dw ? w_b : 0)};
-    const int64_t Wf = wb[1] + (dw ? w_b : 0), end = Wf + (dw ? 2 * w_b : 0);
+    const int64_t Wf = wb[1] + (dw ? w_b : 0), T16 = Wf + (dw ? 2 * w_b : 0);
+    const int64_t end = T16 + (int8 ? (std::max(W, OW) * 64 + 255) / 256 * 256 : 0);
     if (end > p_.ub_bytes)
       unsupported(n, name_,
                   fmt::format("a row of windows ({} input rows of {} pixels) needs {} bytes of "
@@ -1485,7 +1503,7 @@ class DavinciTarget final : public Target {
         },
         [&](int s, const std::string& S) {
           unit_rows(3);
-          over_f32(e, OW * 16, [&](int64_t rep, int64_t i) {
+          over_f32(e, OW * c0, [&](int64_t rep, int64_t i) {
             e("vector_dup.f32 ub[{}], {}, repeat={}", O + 256 * i,
               a.pool_max && !dw ? "-3e38" : "0", rep);
             if (avg) e("vector_dup.f32 ub[{}], 0, repeat={}", Cnt + 256 * i, rep);
@@ -1504,11 +1522,23 @@ class DavinciTarget final : public Target {
             e("sub x17, x16, x15");
             e("mul x17, x17, {}", W * 32);
             e("add x17, x17, {}", in[s]);
-            const int64_t Fk = F + kh * W * 64;
-            over_f32(e, W * 16, [&](int64_t rep, int64_t i) {
-              e("vconv.f32.{} ub[{}], ub[x17+{}], repeat={}, src0_rep=4", ty, Fk + 256 * i, 128 * i,
-                rep);
-            });
+            const int64_t Fk = F + kh * W * pb * 32;
+            if (int8) {  // s8 -> f16 -> f32
+              over(e, W * c0, 128, [&](int64_t rep, int64_t i) {
+                e("vconv.f16.s8 ub[{}], ub[x17+{}], repeat={}, src0_rep=4", T16 + 256 * i, 128 * i,
+                  rep);
+              });
+              bar();
+              over_f32(e, W * c0, [&](int64_t rep, int64_t i) {
+                e("vconv.f32.f16 ub[{}], ub[{}], repeat={}, src0_rep=4", Fk + 256 * i,
+                  T16 + 128 * i, rep);
+              });
+            } else {
+              over_f32(e, W * 16, [&](int64_t rep, int64_t i) {
+                e("vconv.f32.{} ub[{}], ub[x17+{}], repeat={}, src0_rep=4", ty, Fk + 256 * i,
+                  128 * i, rep);
+              });
+            }
             bar();
             for (int64_t kw = 0; kw < KW; ++kw) {
               // Output columns whose window column kw is inside the map.
@@ -1522,27 +1552,30 @@ class DavinciTarget final : public Target {
                 if (pixels == 0) continue;
                 if (part == 1) e("set_vector_mask 0, {:#x}", (uint64_t(1) << (pixels * 8)) - 1);
                 const int64_t rep = (pixels + 7) / 8;
-                for (int64_t half = 0; half < 2 && dw; ++half) {  // products, into Cnt's place
+                // Per block of each pixel (pb of them): block stride pb (the input's pb SW),
+                // 8 pixels an iteration.
+                for (int64_t half = 0; half < pb && dw; ++half) {  // products, into Cnt's place
                   const int64_t ow = lo + first;
-                  e("vmul.f32 ub[{}], ub[{}], ub[{}], repeat={}, dst_blk=2, src0_blk={}, "
-                    "src1_blk=0, dst_rep=16, src0_rep={}, src1_rep=0",
-                    Cnt + (ow * 2 + half) * 32, Fk + ((ow * SW - PW + kw) * 2 + half) * 32,
-                    Wf + ((kh * KW + kw) * 2 + half) * 32, rep, 2 * SW, 16 * SW);
+                  e("vmul.f32 ub[{}], ub[{}], ub[{}], repeat={}, dst_blk={}, src0_blk={}, "
+                    "src1_blk=0, dst_rep={}, src0_rep={}, src1_rep=0",
+                    Cnt + (ow * pb + half) * 32, Fk + ((ow * SW - PW + kw) * pb + half) * 32,
+                    Wf + ((kh * KW + kw) * pb + half) * 32, rep, pb, pb * SW, 8 * pb, 8 * pb * SW);
                 }
                 if (dw) bar();
-                for (int64_t half = 0; half < 2; ++half) {
+                for (int64_t half = 0; half < pb; ++half) {
                   const int64_t ow = lo + first;
-                  const int64_t d = O + (ow * 2 + half) * 32;
-                  const int64_t src =
-                      dw ? Cnt + (ow * 2 + half) * 32 : Fk + ((ow * SW - PW + kw) * 2 + half) * 32;
-                  e("{}.f32 ub[{}], ub[{}], ub[{}], repeat={}, dst_blk=2, src0_blk=2, "
-                    "src1_blk={}, dst_rep=16, src0_rep=16, src1_rep={}",
-                    a.pool_max && !dw ? "vmax" : "vadd", d, d, src, rep, dw ? 2 : 2 * SW,
-                    dw ? 16 : 16 * SW);
+                  const int64_t d = O + (ow * pb + half) * 32;
+                  const int64_t src = dw ? Cnt + (ow * pb + half) * 32
+                                         : Fk + ((ow * SW - PW + kw) * pb + half) * 32;
+                  e("{}.f32 ub[{}], ub[{}], ub[{}], repeat={}, dst_blk={}, src0_blk={}, "
+                    "src1_blk={}, dst_rep={}, src0_rep={}, src1_rep={}",
+                    a.pool_max && !dw ? "vmax" : "vadd", d, d, src, rep, pb, pb, dw ? pb : pb * SW,
+                    8 * pb, 8 * pb, dw ? 8 * pb : 8 * pb * SW);
                   if (avg)
-                    e("vadds.f32 ub[{}], ub[{}], 1.0, repeat={}, dst_blk=2, src0_blk=2, "
-                      "dst_rep=16, src0_rep=16",
-                      Cnt + (ow * 2 + half) * 32, Cnt + (ow * 2 + half) * 32, rep);
+                    e("vadds.f32 ub[{}], ub[{}], 1.0, repeat={}, dst_blk={}, src0_blk={}, "
+                      "dst_rep={}, src0_rep={}",
+                      Cnt + (ow * pb + half) * 32, Cnt + (ow * pb + half) * 32, rep, pb, pb, 8 * pb,
+                      8 * pb);
                 }
                 if (part == 1) e(kFullMask);
               }
@@ -1551,7 +1584,7 @@ class DavinciTarget final : public Target {
             e.label(skip);
           }
           if (avg || (dw && a.fused_relu)) {
-            over_f32(e, OW * 16, [&](int64_t rep, int64_t i) {
+            over_f32(e, OW * c0, [&](int64_t rep, int64_t i) {
               if (avg)
                 e("vdiv.f32 ub[{}], ub[{}], ub[{}], repeat={}", O + 256 * i, O + 256 * i,
                   Cnt + 256 * i, rep);
@@ -1560,10 +1593,26 @@ class DavinciTarget final : public Target {
             });
             bar();
           }
-          over_f32(e, OW * 16, [&](int64_t rep, int64_t i) {
-            e("vconv.{}.f32 ub[{}], ub[{}], repeat={}, dst_rep=4", ty, outb[s] + 128 * i,
-              O + 256 * i, rep);
-          });
+          if (int8) {  // f32 -> s32 (half away from zero) -> f16 -> s8
+            over_f32(e, OW * c0, [&](int64_t rep, int64_t i) {
+              e("vconv.s32.f32 ub[{}], ub[{}], repeat={}, round=a", O + 256 * i, O + 256 * i, rep);
+            });
+            bar();
+            over_f32(e, OW * c0, [&](int64_t rep, int64_t i) {
+              e("vconv.f16.s32 ub[{}], ub[{}], repeat={}, dst_rep=4", T16 + 128 * i, O + 256 * i,
+                rep);
+            });
+            bar();
+            over(e, OW * c0, 128, [&](int64_t rep, int64_t i) {
+              e("vconv.s8.f16 ub[{}], ub[{}], repeat={}, dst_rep=4", outb[s] + 128 * i,
+                T16 + 256 * i, rep);
+            });
+          } else {
+            over_f32(e, OW * 16, [&](int64_t rep, int64_t i) {
+              e("vconv.{}.f32 ub[{}], ub[{}], repeat={}, dst_rep=4", ty, outb[s] + 128 * i,
+                O + 256 * i, rep);
+            });
+          }
         },
         [&](int s) {
           e("div x13, x3, {}", OH);
