@@ -141,3 +141,23 @@ ops:
     CHECK_THAT(r.output, Contains("functional check: passed"));
   }
 }
+
+TEST_CASE("davinci int8: reshapes and transposes by 32-byte runs, swaps on the cube in s8",
+          "[unit]") {
+  const std::string k = kernel_of(R"(name: copies
+inputs:
+  - {name: t, shape: [2, 20, 96], dtype: int8}
+ops:
+  - {name: heads, op: transpose, inputs: [t], perm: [1, 0, 2]}
+  - {name: swap, op: transpose, inputs: [t], perm: [0, 2, 1]}
+)",
+                                  "ascend910b");
+  // Rows of 96 s8 (96 bytes), a matrix of 20 rows (padded to 32) 3072 bytes apart.
+  CHECK_THAT(k, Contains("20 groups of up to 2 lines of 1 run(s) of 96 elements (3072 apart), "
+                         "96 B each"));
+  // The s8 identity: 32 x 32 diagonal blocks, one byte per row (s32 lanes).
+  CHECK_THAT(k, Contains("block 0: the 96 x 96 identity"));
+  CHECK_THAT(k, Contains("vector_dup.s32") && Contains(", 16777216, repeat=1"));
+  CHECK_THAT(k, Contains("nburst=32, burst=1, dst_gap=2"));
+  CHECK_THAT(k, Contains("mad.s8") && Contains("conv=req8, mul=1, shift=0"));
+}

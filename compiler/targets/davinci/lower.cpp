@@ -294,14 +294,15 @@ class DavinciTarget final : public Target {
 
   static bool int8_lowered(OpKind k) {
     return k == OpKind::gemm || k == OpKind::matmul || k == OpKind::conv2d || k == OpKind::pool ||
-           k == OpKind::add || k == OpKind::mul || k == OpKind::relu || k == OpKind::clip;
+           k == OpKind::add || k == OpKind::mul || k == OpKind::relu || k == OpKind::clip ||
+           k == OpKind::reshape || k == OpKind::transpose;
   }
 
   void check_int8(const Graph& g, const Node& n) const {
     if (!int8_lowered(n.kind))
       unsupported(n, name_,
-                  "int8 gemm, matmul, conv2d, pool, add, mul, relu and clip are lowered so far, "
-                  "not this op");
+                  "int8 gemm, matmul, conv2d, pool, add, mul, relu, clip, reshape and transpose "
+                  "are lowered so far, not this op");
     if (depthwise(g, n)) unsupported(n, name_, "an int8 depthwise convolution is not lowered yet");
   }
 
@@ -1755,53 +1756,68 @@ class DavinciTarget final : public Target {
     std::vector<int64_t> shape;
     Layout layout;
     uint64_t addr;
+    int64_t es = 2;  // element bytes
   };
 
   // A swap of the last two dims (the others in order) of x, padded matrices of one dim of rows,
   // into y, on the cube: per matrix, Y (N x M) = I (N x N) X^T, X given as the B of a GEMM
   // stored transposed (attention's K path), exact (each output is one product by 1). Block 0
-  // first writes the identity into global memory at `ident` (zeros, then a 16 x 16 identity
-  // fractal made in the UB under vector masks on each diagonal block), then every block runs
-  // the GEMM.
+  // first writes the identity into global memory at `ident` (zeros, then a 16 x 16 identity (32 x
+  // 32 for s8) fractal made in the UB under vector masks on each diagonal block), then every block
+  // runs the GEMM.
   void swap_on_cube(const Node& n, const std::string& L, const Side& x, const Side& y,
                     uint64_t ident, DType dt, Emitter& e) const {
     if (dt == DType::bf16 && !p_.bf16)
       unsupported(n, name_,
                   "a bf16 transpose of the last dim (on the cube) where the cube has no bf16");
     const PaddedView vi = padded_view(x.shape, x.layout);
-    const int64_t mp = vi.rows_p, np = vi.cols_p;
-    const int64_t one = dt == DType::bf16 ? 0x3F80 : 0x3C00;  // 1.0
-    const int64_t zero = std::min<int64_t>(253 * 256, (p_.ub_bytes - 512) / 256 * 256);
-    const int64_t frac = zero;  // the identity fractal, after the zeros
+    const int64_t mp = vi.rows_p, np = vi.cols_p, es = x.es;
+    const int64_t bk = k0_of(es), fb = bk * 32;  // the identity's diagonal block: bk rows of 32 B
+    const int64_t zero = std::min<int64_t>((255 - fb / 256) * 256, (p_.ub_bytes - fb) / 256 * 256);
+    const int64_t frac = zero;  // the identity's diagonal block, after the zeros
     e.comment(fmt::format("block 0: the {} x {} identity at gm[{:#x}]", np, np, ident));
     e("bne x1, 0, {}ident_done", L);
-    e("vector_dup.f32 ub[0], 0, repeat={}", zero / 256 + 2);
+    e("vector_dup.f32 ub[0], 0, repeat={}", (zero + fb) / 256);
     e("pipe_barrier PIPE_V");
-    // The diagonal of a 16 x 16 fractal of 2-byte elements: element 17 i, in s32 element
-    // 17 i / 2 (the upper half for odd i); rows 0 to 7 in the first 256 bytes, 8 to 15 after.
-    for (int half = 0; half < 2; ++half)
-      for (int odd = 0; odd < 2; ++odd) {
-        uint64_t mask = 0;
-        for (int i = half * 8 + odd; i < half * 8 + 8; i += 2)
-          mask |= uint64_t(1) << (17 * i / 2 - 64 * half);
-        e("set_vector_mask 0x0, {:#x}", mask);
-        e("vector_dup.s32 ub[{}], {}, repeat=1", frac + 256 * half, odd ? one << 16 : one);
-      }
+    if (es == 1) {
+      // The diagonal of a 32 x 32 block of s8: byte 33 i, in s32 element 33 i / 4 at byte
+      // i % 4; rows 0 to 7 in the first 256 bytes, and so on.
+      for (int q = 0; q < 4; ++q)
+        for (int lane = 0; lane < 4; ++lane) {
+          uint64_t mask = 0;
+          for (int i = q * 8 + lane; i < q * 8 + 8; i += 4)
+            mask |= uint64_t(1) << (33 * i / 4 - 64 * q);
+          e("set_vector_mask 0x0, {:#x}", mask);
+          e("vector_dup.s32 ub[{}], {}, repeat=1", frac + 256 * q, int64_t(1) << (8 * lane));
+        }
+    } else {
+      const int64_t one = dt == DType::bf16 ? 0x3F80 : 0x3C00;  // 1.0
+      // The diagonal of a 16 x 16 fractal of 2-byte elements: element 17 i, in s32 element
+      // 17 i / 2 (the upper half for odd i); rows 0 to 7 in the first 256 bytes, 8 to 15 after.
+      for (int half = 0; half < 2; ++half)
+        for (int odd = 0; odd < 2; ++odd) {
+          uint64_t mask = 0;
+          for (int i = half * 8 + odd; i < half * 8 + 8; i += 2)
+            mask |= uint64_t(1) << (17 * i / 2 - 64 * half);
+          e("set_vector_mask 0x0, {:#x}", mask);
+          e("vector_dup.s32 ub[{}], {}, repeat=1", frac + 256 * half, odd ? one << 16 : one);
+        }
+    }
     e(kFullMask);
     e("set_flag PIPE_V, PIPE_MTE3, EVENT_ID0");
     e("wait_flag PIPE_V, PIPE_MTE3, EVENT_ID0");
-    for (int64_t off = 0; off < np * np * 2; off += zero)
+    for (int64_t off = 0; off < np * np * es; off += zero)
       e("copy_ubuf_to_gm gm[{}], ub[0], nburst=1, burst={}", ident + uint64_t(off),
-        std::min(zero, np * np * 2 - off) / 32);
+        std::min(zero, np * np * es - off) / 32);
     e("pipe_barrier PIPE_MTE3");
-    for (int64_t b = 0; b < np / kFractal; ++b)
-      e("copy_ubuf_to_gm gm[{}], ub[{}], nburst=16, burst=1, dst_gap={}",
-        ident + uint64_t((b * kFractal * np + b * kFractal) * 2), frac, np / kFractal - 1);
+    for (int64_t b = 0; b < np / bk; ++b)
+      e("copy_ubuf_to_gm gm[{}], ub[{}], nburst={}, burst=1, dst_gap={}",
+        ident + uint64_t((b * bk * np + b * bk) * es), frac, bk, np / bk - 1);
     e("pipe_barrier PIPE_ALL");
     e.label(L + "ident_done");
     e("sync_all");
-    gemm(GemmSpec{&n, L + "t_", ident, x.addr, y.addr, np, np, mp, vi.batch, 0, mp * np * 2,
-                  np * mp * 2, 0, 1, true, false, dt},
+    gemm(GemmSpec{&n, L + "t_", ident, x.addr, y.addr, np, np, mp, vi.batch, 0, mp * np * es,
+                  np * mp * es, 0, 1, true, false, dt},
          e);
   }
 
@@ -1829,7 +1845,9 @@ class DavinciTarget final : public Target {
   // its input and output as the swap of the last two dims sees them (bytes, 512-aligned each).
   static std::vector<uint64_t> transpose_scratch(const Graph& g, const Node& n) {
     const std::vector<int64_t>& xs = g.tensor(n.inputs[0]).shape;
-    const int64_t np = pad16(xs.back());
+    const int64_t es = dtype_size(g.tensor(n.outputs[0]).dtype), al = k0_of(es);  // 32 bytes
+    auto pad = [al](int64_t v) { return (v + al - 1) / al * al; };
+    const int64_t np = pad(xs.back());
     int64_t matrices = 1;
     for (size_t k = 0; k + 1 < xs.size(); ++k) matrices *= xs[k];
     const int64_t rows = xs.size() >= 2 ? xs[size_t(n.attrs.perm.back())] : 1;
@@ -1837,8 +1855,8 @@ class DavinciTarget final : public Target {
     auto up = [](int64_t b) {
       return uint64_t((b + int64_t(kAlign) - 1) / int64_t(kAlign) * int64_t(kAlign));
     };
-    const uint64_t side = up(matrices * pad16(rows) * np * 2);
-    return {up(np * np * 2), side, side};
+    const uint64_t side = up(matrices * pad(rows) * np * es);
+    return {up(np * np * es), side, side};
   }
 
   // A reshape or transpose; false when it moves nothing (the output lies on the input's bytes).
@@ -1854,8 +1872,9 @@ class DavinciTarget final : public Target {
                             g.tensor(alias(g, place, out)).name));
       return false;
     }
-    const Side x{g.tensor(in).shape, place[size_t(in)].layout, place[size_t(in)].addr};
-    const Side y{g.tensor(out).shape, place[size_t(out)].layout, place[size_t(out)].addr};
+    const int64_t es = dtype_size(g.tensor(out).dtype);
+    const Side x{g.tensor(in).shape, place[size_t(in)].layout, place[size_t(in)].addr, es};
+    const Side y{g.tensor(out).shape, place[size_t(out)].layout, place[size_t(out)].addr, es};
     if (x.layout.kind != Layout::padded || y.layout.kind != Layout::padded)
       unsupported(n, name_,
                   "a feature map in NC1HWC0 on either side (the layout conversion, TransData, "
@@ -1899,6 +1918,7 @@ class DavinciTarget final : public Target {
     const std::vector<uint64_t> sizes = transpose_scratch(g, n);
     Layout plain;
     plain.kind = Layout::padded;
+    if (es == 1) int8_layout(plain);
     auto shape_of = [&](const std::vector<int64_t>& order) {
       std::vector<int64_t> v;
       for (int64_t d : order) v.push_back(x.shape[size_t(d)]);
@@ -1907,13 +1927,13 @@ class DavinciTarget final : public Target {
     const DType dt = g.tensor(out).dtype;
     Side a = x;
     if (!identity(t1) || !matrices(x.layout)) {
-      a = Side{shape_of(t1), plain, scratch + sizes[0]};
+      a = Side{shape_of(t1), plain, scratch + sizes[0], es};
       e.comment("the last dim, and the one to come last, moved to the end");
       lines(n, L + "a_", perm_walk(x, a, t1), x, a, e);
       e("sync_all");
     }
     const bool direct = identity(q2) && matrices(y.layout);
-    const Side b = direct ? y : Side{shape_of(t2), plain, scratch + sizes[0] + sizes[1]};
+    const Side b = direct ? y : Side{shape_of(t2), plain, scratch + sizes[0] + sizes[1], es};
     e.comment("the last two dims swapped on the cube");
     swap_on_cube(n, L, a, b, scratch, dt, e);
     if (!direct) {
@@ -1933,6 +1953,8 @@ class DavinciTarget final : public Target {
   bool lines(const Node& n, const std::string& L, const std::vector<Dim>& walk, const Side& x,
              const Side& y, Emitter& e) const {
     const PaddedView vi = padded_view(x.shape, x.layout), vo = padded_view(y.shape, y.layout);
+    const int64_t es = x.es, bk = k0_of(es);  // elements of a 32-byte block
+    auto pad_bk = [bk](int64_t v) { return (v + bk - 1) / bk * bk; };
     // A line: the column dims merged by their source strides into a run (stride 1) and at most
     // one dim of runs. The other dims, merged where both strides allow, number the lines.
     std::vector<Dim> cols, lines;
@@ -1953,23 +1975,23 @@ class DavinciTarget final : public Target {
       unsupported(n, name_, "an output row gathered from runs at more than one distance");
     const int64_t run = cols.back().ext, segs = cols.size() == 2 ? cols[0].ext : 1;
     const int64_t gap = cols.size() == 2 ? cols[0].src : run;
-    bool aligned = run % kFractal == 0 && gap % kFractal == 0;
-    for (const Dim& d : lines) aligned = aligned && d.src % kFractal == 0;
+    bool aligned = run % bk == 0 && gap % bk == 0;
+    for (const Dim& d : lines) aligned = aligned && d.src % bk == 0;
     const bool whole_rows = segs == 1 && run == vi.cols && run == vo.cols;
     if (!aligned && !whole_rows)
       unsupported(n, name_,
                   fmt::format("runs of {} elements that do not start and end on 32-byte blocks "
                               "(the vector unit's shifts are not lowered yet)",
                               run));
-    const int64_t burst = pad16(run) / kFractal, src_gap = segs > 1 ? gap / kFractal - burst : 0;
+    const int64_t burst = pad_bk(run) / bk, src_gap = segs > 1 ? gap / bk - burst : 0;
     if (src_gap > 65535 || segs > 4095)
       unsupported(n, name_, "runs too far apart for one copy (a gap above 65535 blocks)");
-    const int64_t line_bytes = vo.cols_p * 2;
+    const int64_t line_bytes = vo.cols_p * es;
     // Consecutive rows of the output's matrices (the innermost line dim) go in one copy each
     // way, a group per stage, when each is one run of the input with room for its padding.
     int64_t group = 1, inner = 1;
     if (segs == 1 && !lines.empty() && lines.back().dst == vo.cols_p &&
-        lines.back().src >= pad16(run) && lines.back().src % kFractal == 0) {
+        lines.back().src >= pad_bk(run) && lines.back().src % bk == 0) {
       inner = lines.back().ext;
       group = std::min<int64_t>({inner, p_.ub_bytes / 4 / line_bytes, 4095});
       group = std::max<int64_t>(group, 1);
@@ -1979,7 +2001,7 @@ class DavinciTarget final : public Target {
     const bool pad_rows = vo.rows_p > vo.rows;
     if (zero < (pad_rows ? 256 : 0) || line_bytes * 2 > p_.ub_bytes)
       unsupported(n, name_, "the unified buffer is too small for two rows of the output");
-    const int64_t line_gap = group > 1 ? lines.back().src / kFractal - burst : 0;
+    const int64_t line_gap = group > 1 ? lines.back().src / bk - burst : 0;
     if (group > 1) {  // the innermost line dim counts groups
       const int64_t chunks = (inner + group - 1) / group;
       lines.back() = Dim{chunks, lines.back().src * group, lines.back().dst * group, false};
@@ -2011,9 +2033,9 @@ class DavinciTarget final : public Target {
         } else {
           e("mov x10, x7");
         }
-        e("mul x11, x10, {}", lines[k].src * 2);
+        e("mul x11, x10, {}", lines[k].src * es);
         e("add x8, x8, x11");
-        e("mul x11, x10, {}", lines[k].dst * 2);
+        e("mul x11, x10, {}", lines[k].dst * es);
         e("add x9, x9, x11");
         if (group > 1 && k + 1 == lines.size()) {  // this group's lines: x12
           e("mul x13, x10, {}", group);
