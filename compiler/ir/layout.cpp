@@ -64,12 +64,16 @@ namespace {
 int64_t pad16(int64_t x) {
   return (x + 15) / 16 * 16;
 }
-// Layouts with padding or zeros: elements in device memory (those included), and the element
-// index there of the graph's element i.
+int64_t pad_to(int64_t x, int64_t a) {
+  return (x + a - 1) / a * a;
+}
+// Layouts with padding or zeros (nc1hwc0, the weight layouts, the padded transposed layouts):
+// the element index in device memory (those included) of the graph's element i; elements there
+// (not for padded, whose bytes layout_bytes gives).
 bool scattered(const Layout& l) {
   return l.kind == Layout::nc1hwc0 || l.kind == Layout::img2col_weight ||
          l.kind == Layout::gemm_b_nc1hwc0 || l.kind == Layout::depthwise_weight ||
-         l.kind == Layout::conv_weight;
+         l.kind == Layout::conv_weight || (l.kind == Layout::padded && l.transposed);
 }
 // conv_weight: the elements of the blocks before group block `b` (each block of gb groups a
 // (taps gb Cg) x (gb Kg) matrix), `taps` = R*S.
@@ -78,25 +82,37 @@ int64_t conv_blocks_elements(int64_t b, int64_t taps, int64_t Cg, int64_t Kg, co
   const int64_t rest = std::min(l.groups - full * gb, (b - full) * gb);
   return (full * gb * gb + rest * rest) * taps * Cg * Kg;
 }
+// A matrix element (row, col) of a rows_p x cols_p matrix, stored row-major or transposed.
+int64_t matrix_index(int64_t row, int64_t col, int64_t rows_p, int64_t cols_p, bool transposed) {
+  return transposed ? col * rows_p + row : row * cols_p + col;
+}
 int64_t dram_elements(const std::vector<int64_t>& s, const Layout& l) {
+  const int64_t c0 = l.c0;
   if (l.kind == Layout::conv_weight)
     return conv_blocks_elements((l.groups + l.group_block - 1) / l.group_block, s[2] * s[3], s[1],
                                 s[0] / l.groups, l);
   if (l.kind == Layout::nc1hwc0)
-    return (s[0] + l.n_align - 1) / l.n_align * l.n_align * pad16(s[1]) * pad16(s[2] * s[3]);
-  if (l.kind == Layout::gemm_b_nc1hwc0) return pad16(l.c) * gemm_b_pixels(l) * pad16(s[1]);
-  if (l.kind == Layout::depthwise_weight) return pad16(s[0]) * pad16(s[2] * s[3]);
-  return pad16(s[1]) * s[2] * s[3] * pad16(s[0]);  // img2col_weight
+    return (s[0] + l.n_align - 1) / l.n_align * l.n_align * pad_to(s[1], c0) * pad16(s[2] * s[3]);
+  if (l.kind == Layout::gemm_b_nc1hwc0)
+    return pad_to(l.c, c0) * gemm_b_pixels(l) * pad_to(s[1], c0);
+  if (l.kind == Layout::depthwise_weight) return pad_to(s[0], c0) * pad16(s[2] * s[3]);
+  return pad_to(s[1], c0) * s[2] * s[3] * pad_to(s[0], c0);  // img2col_weight
 }
 int64_t dram_index(int64_t i, const std::vector<int64_t>& s, const Layout& l) {
+  const int64_t c0 = l.c0;
+  if (l.kind == Layout::padded) {  // transposed
+    const PaddedView v = padded_view(s, l);
+    const int64_t col = i % v.cols, row = i / v.cols % v.rows, b = i / v.cols / v.rows;
+    return b * v.rows_p * v.cols_p + matrix_index(row, col, v.rows_p, v.cols_p, true);
+  }
   if (l.kind == Layout::nc1hwc0) {
     const int64_t C = s[1], H = s[2], W = s[3], HWp = pad16(H * W);
     const int64_t w = i % W, h = i / W % H, c = i / W / H % C, n = i / W / H / C;
-    return ((n * (pad16(C) / 16) + c / 16) * HWp + h * W + w) * 16 + c % 16;
+    return ((n * (pad_to(C, c0) / c0) + c / c0) * HWp + h * W + w) * c0 + c % c0;
   }
   if (l.kind == Layout::depthwise_weight) {  // (K, 1, R, S): channel k, tap t
     const int64_t taps = s[2] * s[3], t = i % taps, k = i / taps;
-    return (k / 16 * pad16(taps) + t) * 16 + k % 16;
+    return (k / c0 * pad16(taps) + t) * c0 + k % c0;
   }
   if (l.kind == Layout::conv_weight) {  // (K, Cg, R, S): output channel k, input c of its group
     const int64_t Cg = s[1], R = s[2], S = s[3], Kg = s[0] / l.groups;
@@ -106,13 +122,15 @@ int64_t dram_index(int64_t i, const std::vector<int64_t>& s, const Layout& l) {
     const int64_t row = (r * S + ss) * gb * Cg + gi * Cg + c, col = gi * Kg + k % Kg;
     return conv_blocks_elements(b, R * S, Cg, Kg, l) + row * gb * Kg + col;
   }
-  if (l.kind == Layout::gemm_b_nc1hwc0) {  // row c H W + p of B: slice c / 16, pixel p
+  if (l.kind == Layout::gemm_b_nc1hwc0) {  // row c H W + p of B: slice c / c0, pixel p
     const int64_t N = s[1], col = i % N, row = i / N, c = row / (l.h * l.w), p = row % (l.h * l.w);
-    return ((c / 16 * gemm_b_pixels(l) + p) * 16 + c % 16) * pad16(N) + col;
+    return matrix_index((c / c0 * gemm_b_pixels(l) + p) * c0 + c % c0, col,
+                        pad_to(l.c, c0) * gemm_b_pixels(l), pad_to(N, c0), l.transposed);
   }
   const int64_t K = s[0], C = s[1], R = s[2], S = s[3];
   const int64_t ss = i % S, r = i / S % R, c = i / S / R % C, k = i / S / R / C;
-  return (((c / 16 * R + r) * S + ss) * 16 + c % 16) * pad16(K) + k;
+  return matrix_index(((c / c0 * R + r) * S + ss) * c0 + c % c0, k, pad_to(C, c0) * R * S,
+                      pad_to(K, c0), l.transposed);
 }
 }  // namespace
 
@@ -138,7 +156,8 @@ PaddedView padded_view(const std::vector<int64_t>& shape, const Layout& l) {
 }
 
 int64_t layout_bytes(const TensorInfo& info, const Layout& l) {
-  if (scattered(l)) return dram_elements(info.shape, l) * dtype_size(info.dtype);
+  if (scattered(l) && l.kind != Layout::padded)
+    return dram_elements(info.shape, l) * dtype_size(info.dtype);
   if (l.kind != Layout::padded) return info.bytes();
   const PaddedView v = padded_view(info.shape, l);
   const int64_t bytes = v.batch * v.rows_p * v.cols_p * dtype_size(info.dtype);
@@ -160,7 +179,7 @@ void for_padded_rows(const TensorInfo& info, const Layout& l, F copy_row) {
 
 std::vector<uint8_t> pack(const Tensor& t, const Layout& l) {
   if (l.kind == Layout::row_major) return t.data;
-  if (l.kind == Layout::padded) {
+  if (l.kind == Layout::padded && !l.transposed) {
     TensorInfo info;
     info.shape = t.shape;
     info.dtype = t.dtype;
@@ -187,7 +206,7 @@ std::vector<uint8_t> pack(const Tensor& t, const Layout& l) {
 
 Tensor unpack(const std::vector<uint8_t>& bytes, const TensorInfo& info, const Layout& l) {
   Tensor t(info.shape, info.dtype);
-  if (l.kind == Layout::padded) {
+  if (l.kind == Layout::padded && !l.transposed) {
     for_padded_rows(info, l,
                     [&](size_t g, size_t p, size_t n) { std::memcpy(&t.data[g], &bytes[p], n); });
     return t;

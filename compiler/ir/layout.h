@@ -39,6 +39,13 @@ struct Layout {
   // the rest. Each matrix's rows and cols are padded to multiples of `align`, and the whole to a
   // multiple of `tail_bytes`; padding holds zeros.
   int64_t col_dims = 1, row_dims = 1, align = 16, tail_bytes = 256;
+  // nc1hwc0, img2col_weight, gemm_b_nc1hwc0, depthwise_weight: channels per slice (C0; the
+  // weights' columns are padded to it too): 16, or 32 for 1-byte elements (a slice's pixel is 32
+  // bytes either way).
+  int64_t c0 = 16;
+  // padded, img2col_weight, gemm_b_nc1hwc0: each matrix stored transposed (its columns as rows
+  // of its padded row count), as the DaVinci cube reads an s8 B without a transposing load.
+  bool transposed = false;
 };
 
 // "row-major", "nhwc", "conv-weight", "gemm-b-nhwc", "padded", "nc1hwc0", "img2col-weight",

@@ -169,20 +169,25 @@ enum class Op : uint8_t {
   // vconv.DST.SRC ud, us, round=R: converts each selected element (element e of iteration r
   //   in both operands; 64 elements per iteration when either type is 4 bytes). R: rn (to
   //   nearest even), a (away from zero), f (floor), c (ceil), z (toward zero). Pairs: f32->f16,
-  //   f16->f32, f32->bf16, bf16->f32, f32->s32, s32->f32, f16->s32, s32->f16 (vconv_f322f16...).
+  //   f16->f32, f32->bf16, bf16->f32, f32->s32, s32->f32, f16->s32, s32->f16, f16->s8, s8->f16
+  //   (vconv_f322f16...; 128 elements per iteration for the s8 pairs).
   vconv,
   // set_vector_mask hi, lo: the mask for the vector ops that follow in PIPE_V (hi: bits 64-127).
   set_vector_mask,
-  // copy_matrix_cc_to_ubuf ub[d], l0c[s], nburst=N, burst=L, src_gap=G, dst_gap=H, conv=C
-  //   (910-style path, on PIPE_V): N bursts of L fractals of 16x16 elements (f32/s32 in L0C,
-  //   1024 bytes; the UB side has the converted size: 512 bytes for conv f32->f16); gaps in
-  //   fractals of each side. C: none, f322f16 (round to nearest even).
+  // copy_matrix_cc_to_ubuf ub[d], l0c[s], nburst=N, burst=L, src_gap=G, dst_gap=H, conv=C,
+  //   mul=Q, shift=S, relu=R (910-style path, on PIPE_V): N bursts of L fractals of 16x16
+  //   elements (f32/s32 in L0C, 1024 bytes; the UB side has the converted size: 512 bytes for
+  //   conv f32->f16); gaps in fractals of each side. C: none, f322f16 (round to nearest even),
+  //   req8 (s32 -> s8: numeric::requantize(acc, Q, S); a fractal takes 512 bytes of the UB, its
+  //   16 rows of 16 bytes 32 bytes apart, so that two column blocks interleave as a 16 x 32
+  //   fractal; the destination may be 16-byte aligned). R=1: ReLU on the converted value.
   copy_matrix_cc_to_ubuf,
 
   // ---- FIX pipe (910B-style presets: core.fix) ----------------------------------------------
-  // fixpipe gm[d], l0c[s], m=M, n=N, dst_stride=D, conv=C (Fixpipe): the M x N NZ matrix at s
-  //   (M, N multiples of 16) to row-major rows in GM, row i at d + i*D bytes, converted by C
-  //   (none, f322f16, f322bf16).
+  // fixpipe gm[d], l0c[s], m=M, n=N, dst_stride=D, conv=C, mul=Q, shift=S, relu=R (Fixpipe):
+  //   the M x N NZ matrix at s (M, N multiples of 16) to row-major rows in GM, row i at d + i*D
+  //   bytes, converted by C (none, f322f16, f322bf16, req8 as copy_matrix_cc_to_ubuf's), with
+  //   ReLU on the converted value when R=1.
   fixpipe,
 
   // ---- MTE3: global memory out --------------------------------------------------------------
@@ -203,7 +208,7 @@ enum class Op : uint8_t {
   //   padding below and right is whatever lies past H and W).
   set_fmatrix,
   // img2col_cbuf_to_ca l0a[d], l1[s], kh=KH, kw=KW, stride_h=SH, stride_w=SW, ow=OW, m=M,
-  //   k=K, repeat=R (LoadData 3D, load3d): R fractals (16 x 16, 2-byte elements) of the img2col
+  //   k=K, repeat=R (LoadData 3D, load3d): R fractals (16 x 16 2-byte or 16 x 32 s8) of the img2col
   //   matrix of a convolution into L0A as zZ, fractal i at d + i * 512. The feature map at s in
   //   L1 is NC1HWC0: C1 slices of H x W pixels of 16 channels (32 bytes), slice c at
   //   s + c * H * W * 32. Row r of a fractal is output pixel p = M + r (oh = p / OW,
@@ -221,8 +226,9 @@ Pipe pipe_of(const struct Instr& in);
 
 // Rounding of vconv and of the conversions in copies.
 enum class Round : uint8_t { rn, a, f, c, z };
-// conv= of copy_matrix_cc_to_ubuf and fixpipe.
-enum class Conv : uint8_t { none, f322f16, f322bf16 };
+// conv= of copy_matrix_cc_to_ubuf and fixpipe. req8: s32 -> s8 requantised with the
+// instruction's mul and shift (Ascend's REQ8 quant mode, with the workload IR's integer scale).
+enum class Conv : uint8_t { none, f322f16, f322bf16, req8 };
 
 // One instruction. Fields an opcode does not use stay default. Names of the text's keys in
 // brackets.
@@ -233,18 +239,19 @@ struct Instr {
   uint8_t rd = 0;    // scalar ops, get_block_idx/num: the destination register
   Val a, b;          // scalar ops: the operands (a: mov's source, xA of the others);
                      // set_vector_mask: hi, lo; vector-scalar ops and vector_dup: the
-                     // immediate (fp32 bits, in b)
+                     // immediate (fp32 bits, in b); copy_matrix_cc_to_ubuf, fixpipe: [shift]
+                     // in b
   Addr dst, src0, src1;
   // Copies: [nburst] [burst] [src_gap] [dst_gap]; loads: [repeat] [src_stride] [dst_gap];
   // mad: [m] [k] [n]; fixpipe: [m] [n] [dst_stride]; vector: [repeat]; set_fmatrix: [h] [w]
   // [pad_t] [pad_l]; img2col_cbuf_to_ca: [repeat] [ow] [m] [k], and in blk[0..2], rep[0]:
-  // [kh] [kw] [stride_h] [stride_w].
+  // [kh] [kw] [stride_h] [stride_w]; copy_matrix_cc_to_ubuf, fixpipe: [mul] in blk[0].
   Val n0, n1, n2, n3;
   // Vector strides in 32-byte blocks: [dst_blk] [src0_blk] [src1_blk] [dst_rep] [src0_rep]
   // [src1_rep] (defaults 1, 1, 1, 8, 8, 8).
   Val blk[3] = {{-1, 1}, {-1, 1}, {-1, 1}};
   Val rep[3] = {{-1, 8}, {-1, 8}, {-1, 8}};
-  bool flag = false;  // mad: [init]; loads: [transpose]
+  bool flag = false;  // mad: [init]; loads: [transpose]; copy_matrix_cc_to_ubuf, fixpipe: [relu]
   Round round = Round::rn;
   Conv conv = Conv::none;
   Pipe p1 = Pipe::s, p2 = Pipe::s;  // set_flag/wait_flag: source, destination; pipe_barrier: p1

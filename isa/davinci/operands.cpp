@@ -74,15 +74,20 @@ const std::vector<Key> kConvKeys = {req("repeat", Slot::n0),
                                     opt("dst_rep", Slot::dst_rep, 8),
                                     opt("src0_rep", Slot::src0_rep, 8),
                                     {"round", Slot::round, KeyKind::round, false, 0}};
-const std::vector<Key> kCcKeys = {req("nburst", Slot::n0),
-                                  req("burst", Slot::n1),
-                                  opt("src_gap", Slot::n2, 0),
-                                  opt("dst_gap", Slot::n3, 0),
-                                  {"conv", Slot::conv, KeyKind::conv, false, 0}};
-const std::vector<Key> kFixKeys = {req("m", Slot::n0),
-                                   req("n", Slot::n1),
-                                   req("dst_stride", Slot::n2),
-                                   {"conv", Slot::conv, KeyKind::conv, false, 0}};
+// The conversion of the two paths out of L0C: its kind, req8's scale, and ReLU.
+const std::vector<Key> kOutConvKeys = {{"conv", Slot::conv, KeyKind::conv, false, 0},
+                                       opt("mul", Slot::dst_blk, 1),
+                                       opt("shift", Slot::b, 0),
+                                       {"relu", Slot::flag, KeyKind::bit, false, 0}};
+std::vector<Key> with_out_conv(std::vector<Key> keys) {
+  keys.insert(keys.end(), kOutConvKeys.begin(), kOutConvKeys.end());
+  return keys;
+}
+const std::vector<Key> kCcKeys =
+    with_out_conv({req("nburst", Slot::n0), req("burst", Slot::n1), opt("src_gap", Slot::n2, 0),
+                   opt("dst_gap", Slot::n3, 0)});
+const std::vector<Key> kFixKeys =
+    with_out_conv({req("m", Slot::n0), req("n", Slot::n1), req("dst_stride", Slot::n2)});
 
 const std::vector<Key> kFmatrixKeys = {req("h", Slot::n0), req("w", Slot::n1),
                                        opt("pad_t", Slot::n2, 0), opt("pad_l", Slot::n3, 0)};
@@ -151,9 +156,9 @@ std::vector<OpDef> build() {
   v.back().takes_pair = true;
   add(Op::set_vector_mask, kMask);
   add(Op::copy_matrix_cc_to_ubuf, mem2(Buf::ub, Buf::l0c), kCcKeys);
-  v.back().convs = bit(Conv::none) | bit(Conv::f322f16);
+  v.back().convs = bit(Conv::none) | bit(Conv::f322f16) | bit(Conv::req8);
   add(Op::fixpipe, mem2(Buf::gm, Buf::l0c), kFixKeys);
-  v.back().convs = bit(Conv::none) | bit(Conv::f322f16) | bit(Conv::f322bf16);
+  v.back().convs = bit(Conv::none) | bit(Conv::f322f16) | bit(Conv::f322bf16) | bit(Conv::req8);
   add(Op::copy_ubuf_to_gm, mem2(Buf::gm, Buf::ub), kCopyKeys);
   add(Op::vbrcb, mem2(Buf::ub, Buf::ub), kDupKeys, kWordTypes);
   add(Op::set_fmatrix, kNoOperands, kFmatrixKeys);
@@ -238,7 +243,8 @@ const OpDef* find_op(Op op) {
 const std::vector<std::pair<Ty, Ty>>& conv_pairs() {
   static const std::vector<std::pair<Ty, Ty>> pairs = {
       {Ty::f16, Ty::f32}, {Ty::f32, Ty::f16}, {Ty::bf16, Ty::f32}, {Ty::f32, Ty::bf16},
-      {Ty::s32, Ty::f32}, {Ty::f32, Ty::s32}, {Ty::s32, Ty::f16},  {Ty::f16, Ty::s32}};
+      {Ty::s32, Ty::f32}, {Ty::f32, Ty::s32}, {Ty::s32, Ty::f16},  {Ty::f16, Ty::s32},
+      {Ty::s8, Ty::f16},  {Ty::f16, Ty::s8}};
   return pairs;
 }
 
@@ -248,7 +254,7 @@ const char* round_name(Round r) {
 }
 
 const char* conv_name(Conv c) {
-  static const char* const names[] = {"none", "f322f16", "f322bf16"};
+  static const char* const names[] = {"none", "f322f16", "f322bf16", "req8"};
   return names[size_t(c)];
 }
 
@@ -270,6 +276,8 @@ Val get_key(const Instr& in, Slot slot) {
     case Slot::src0_rep:
     case Slot::src1_rep:
       return in.rep[int(slot) - int(Slot::dst_rep)];
+    case Slot::b:
+      return in.b;
     case Slot::flag:
       return {-1, in.flag ? 1 : 0};
     case Slot::round:
@@ -303,6 +311,9 @@ void set_key(Instr& in, Slot slot, const Val& v) {
     case Slot::src0_rep:
     case Slot::src1_rep:
       in.rep[int(slot) - int(Slot::dst_rep)] = v;
+      break;
+    case Slot::b:
+      in.b = v;
       break;
     case Slot::flag:
       in.flag = v.imm != 0;

@@ -46,6 +46,7 @@ enum class Slot : uint8_t {
   dst_rep,
   src0_rep,
   src1_rep,
+  b,  // the Val b
   flag,
   round,
   conv
@@ -56,7 +57,7 @@ enum class KeyKind : uint8_t {
   val,    // a Val: register, register+offset or integer
   bit,    // 0 or 1 (flag)
   round,  // rn, a, f, c, z
-  conv,   // none, f322f16, f322bf16 (those the opcode allows)
+  conv,   // none, f322f16, f322bf16, req8 (those the opcode allows)
 };
 
 struct Key {
@@ -89,7 +90,7 @@ const std::vector<std::pair<Ty, Ty>>& conv_pairs();
 const char* round_name(Round r);
 const char* conv_name(Conv c);
 constexpr int kRounds = 5;
-constexpr int kConvs = 3;
+constexpr int kConvs = 4;
 constexpr int kEvents = 8;
 
 // Empty when `in` is valid on its own: known opcode, enum values in range and allowed for the

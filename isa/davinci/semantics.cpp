@@ -18,9 +18,11 @@
 //   min(-0, +0) = -0.
 // - vcadd sums the selected elements in element order in fp32 (one rounding per addition,
 //   starting from the first selected element), then rounds once to the type.
+// - The req8 conversion out of L0C (copy_matrix_cc_to_ubuf, fixpipe) is the workload IR's
+//   numeric::requantize (round half away from zero, saturate to s8), then ReLU when relu=1.
 // - vconv round=a is round to nearest with ties away from zero (the CCE's `a` conversions,
-//   Ascend C's CAST_ROUND); float -> s32 saturates and NaN gives 0; conversions to a float
-//   format overflow as IEEE 754 does per rounding mode (nearest and away-from-the-value modes
+//   Ascend C's CAST_ROUND); float -> s32 and f16 -> s8 saturate and NaN gives 0; conversions to a
+//   float format overflow as IEEE 754 does per rounding mode (nearest and away-from-the-value modes
 //   to infinity, the others to the largest finite value).
 // - A vector op runs its iterations in order; an iteration reads its sources before it writes
 //   (so with overlapping operands a later iteration sees an earlier one's results). When the
@@ -99,8 +101,14 @@ VecShape vec_shape(const Instr& in) {
   return {{e, e, e}, uint32_t(kVecBytes / e)};
 }
 
+// Bytes of an element converted by a path out of L0C.
 uint64_t fix_out_bytes(Conv c) {
-  return c == Conv::none ? 4 : 2;
+  return c == Conv::none ? 4 : c == Conv::req8 ? 1 : 2;
+}
+// Bytes a fractal of L0C takes in the UB after copy_matrix_cc_to_ubuf (req8: its 16 rows of 16
+// bytes 32 bytes apart).
+uint64_t cc_ub_fractal(Conv c) {
+  return c == Conv::none ? kCFractal : kCFractal / 2;
 }
 
 Rounding rounding(Round r) {
@@ -167,11 +175,12 @@ void check_vector(const Instr& in, const Checker& c) {
   if (op == Op::vconv) {
     static const std::pair<Ty, Ty> pairs[] = {
         {Ty::f16, Ty::f32}, {Ty::f32, Ty::f16}, {Ty::bf16, Ty::f32}, {Ty::f32, Ty::bf16},
-        {Ty::s32, Ty::f32}, {Ty::f32, Ty::s32}, {Ty::s32, Ty::f16},  {Ty::f16, Ty::s32}};
+        {Ty::s32, Ty::f32}, {Ty::f32, Ty::s32}, {Ty::s32, Ty::f16},  {Ty::f16, Ty::s32},
+        {Ty::s8, Ty::f16},  {Ty::f16, Ty::s8}};
     if (std::find(std::begin(pairs), std::end(pairs), std::pair(in.ty, in.ty2)) == std::end(pairs))
       c.fail(fmt::format(
           "vconv has no conversion {} -> {} (it converts f32->f16, f16->f32, f32->bf16, "
-          "bf16->f32, f32->s32, s32->f32, f16->s32, s32->f16)",
+          "bf16->f32, f32->s32, s32->f32, f16->s32, s32->f16, f16->s8, s8->f16)",
           ty_name(in.ty2), ty_name(in.ty)));
   } else if (op == Op::vmul || op == Op::vdiv || is_unary(op) || is_reduce(op)) {
     c.type({Ty::f16, Ty::f32}, "f16 or f32");
@@ -199,6 +208,16 @@ void check_vector(const Instr& in, const Checker& c) {
     c.count(blk_names[i], in.blk[i], 0, 255);
     c.count(rep_names[i], in.rep[i], 0, 255);
   }
+}
+
+// The conversion keys of the paths out of L0C: req8's scale in range; ReLU on a converted value.
+void check_out_conv(const Instr& in, const Checker& c) {
+  if (in.flag && in.conv == Conv::none)
+    c.fail("relu=1 needs a conversion (f322f16, f322bf16 or req8), not conv=none");
+  if (in.conv != Conv::req8) return;
+  c.count("mul", in.blk[0], std::numeric_limits<int32_t>::min(),
+          std::numeric_limits<int32_t>::max());
+  c.count("shift", in.b, 0, 62);
 }
 
 // ---- accesses ---------------------------------------------------------------------------------
@@ -664,14 +683,14 @@ void k_dup(const Instr& in, uint8_t* d, const uint8_t*, const uint8_t*, size_t n
   for (size_t i = 0; i < n; ++i) st<uint32_t>(d, i, v);
 }
 
-// float -> s32 with rounding r: saturating, NaN -> 0.
-uint32_t float_to_s32(float x, Rounding r) {
+// float -> an integer in [min, max] with rounding r: saturating, NaN -> 0.
+int64_t float_to_int(float x, Rounding r, double min, double max) {
   if (std::isnan(x)) return 0;
   double v = x;  // exact; so are the roundings below
   switch (r) {
     case Rounding::nearest_even: {
-      const double lo = std::floor(v), frac = v - lo;
-      v = frac > 0.5 || (frac == 0.5 && std::fmod(lo, 2.0) != 0.0) ? lo + 1 : lo;
+      const double fl = std::floor(v), frac = v - fl;
+      v = frac > 0.5 || (frac == 0.5 && std::fmod(fl, 2.0) != 0.0) ? fl + 1 : fl;
       break;
     }
     case Rounding::nearest_away:
@@ -687,9 +706,10 @@ uint32_t float_to_s32(float x, Rounding r) {
       v = std::trunc(v);
       break;
   }
-  if (v >= 2147483647.0) return uint32_t(std::numeric_limits<int32_t>::max());
-  if (v <= -2147483648.0) return uint32_t(std::numeric_limits<int32_t>::min());
-  return uint32_t(int32_t(v));
+  return int64_t(std::min(std::max(v, min), max));
+}
+uint32_t float_to_s32(float x, Rounding r) {
+  return uint32_t(int32_t(float_to_int(x, r, -2147483648.0, 2147483647.0)));
 }
 
 // s32 -> the float format (exp_bits, man_bits), rounded once.
@@ -702,6 +722,14 @@ void k_conv(const Instr& in, uint8_t* d, const uint8_t* a, const uint8_t*, size_
   const Rounding r = rounding(in.round);
   const Ty to = in.ty, from = in.ty2;
   for (size_t i = 0; i < n; ++i) {
+    if (to == Ty::s8) {  // from f16
+      d[i] = uint8_t(int8_t(float_to_int(numeric::f16_to_float(ld<uint16_t>(a, i)), r, -128, 127)));
+      continue;
+    }
+    if (from == Ty::s8) {  // to f16, exact
+      st<uint16_t>(d, i, numeric::float_to_f16(float(int8_t(a[i]))));
+      continue;
+    }
     if (from == Ty::s32) {
       const uint32_t x = ld<uint32_t>(a, i);
       if (to == Ty::f32)
@@ -838,19 +866,50 @@ void exec_brcb(const Instr& in, ByteStore& ub, const std::string& who) {
 
 // ---- L0C out -------------------------------------------------------------------------------
 
+// The converted value of each of `count` 4-byte L0C elements at acc, into out (elements of
+// fix_out_bytes(in.conv)), with ReLU when in.flag.
+void convert_out(const Instr& in, const uint8_t* acc, uint64_t count, uint8_t* out) {
+  switch (in.conv) {
+    case Conv::none:
+      std::memmove(out, acc, count * 4);
+      return;
+    case Conv::req8: {
+      const int32_t mul = int32_t(in.blk[0].imm), shift = int32_t(in.b.imm);
+      for (uint64_t i = 0; i < count; ++i) {
+        const int8_t q = numeric::requantize(ld<int32_t>(acc, i), mul, shift);
+        out[i] = uint8_t(in.flag && q < 0 ? 0 : q);
+      }
+      return;
+    }
+    default:  // f32 to a 2-byte float, in place from the front (element i's 2 bytes below its 4)
+      for (uint64_t i = 0; i < count; ++i) {
+        float x = ld<float>(acc, i);
+        if (in.flag && !(x > 0.0f) && !std::isnan(x)) x = 0.0f;  // as vrelu
+        st<uint16_t>(
+            out, i,
+            in.conv == Conv::f322f16 ? numeric::float_to_f16(x) : numeric::float_to_bf16(x));
+      }
+      return;
+  }
+}
+
 void exec_cc_to_ub(const Instr& in, const Memories& m, const std::string& who) {
   const uint64_t n = u(in.n0), len = u(in.n1);
-  const uint64_t out = in.conv == Conv::f322f16 ? kCFractal / 2 : kCFractal;
+  const uint64_t out = cc_ub_fractal(in.conv);
   const Rows src{u(in.src0.at), n, (len + u(in.n2)) * kCFractal, len * kCFractal};
   const Rows dst{u(in.dst.at), n, (len + u(in.n3)) * out, len * out};
   const ByteStore& l0c = m[Buf::l0c];
   l0c.check_rows(src.base, src.count, src.stride, src.bytes, who, "source");
   uint8_t* buf = scratch(0, src.total());
   read_rows(l0c, src, buf, who);
-  if (in.conv == Conv::f322f16)  // in place: element i's 2 bytes go below element i's 4
-    for (uint64_t i = 0; i < src.total() / 4; ++i)
-      st<uint16_t>(buf, i, numeric::float_to_f16(ld<float>(buf, i)));
-  write_rows(m[Buf::ub], dst, buf, who);
+  convert_out(in, buf, src.total() / 4, buf);
+  if (in.conv != Conv::req8) return write_rows(m[Buf::ub], dst, buf, who);
+  // Each fractal's 16 rows of 16 s8, 32 bytes apart.
+  ByteStore& ub = m[Buf::ub];
+  for (uint64_t i = 0; i < n; ++i) {
+    const Rows rows{dst.base + i * dst.stride, len * 16, kBlock, 16};
+    write_rows(ub, rows, buf + i * len * 256, who);
+  }
 }
 
 void exec_fixpipe(const Instr& in, const Memories& m, const std::string& who) {
@@ -858,12 +917,7 @@ void exec_fixpipe(const Instr& in, const Memories& m, const std::string& who) {
   std::vector<uint8_t> nz(M * N * 4), rows(M * N * 4);
   m[Buf::l0c].read(u(in.src0.at), nz.data(), nz.size(), who);
   nz_to_rows(M, N, nz.data(), rows.data());
-  if (in.conv == Conv::f322f16)
-    for (uint64_t i = 0; i < M * N; ++i)
-      st<uint16_t>(rows.data(), i, numeric::float_to_f16(ld<float>(rows.data(), i)));
-  else if (in.conv == Conv::f322bf16)
-    for (uint64_t i = 0; i < M * N; ++i)
-      st<uint16_t>(rows.data(), i, numeric::float_to_bf16(ld<float>(rows.data(), i)));
+  convert_out(in, rows.data(), M * N, rows.data());
   write_rows(m[in.dst.buf], Rows{u(in.dst.at), M, u(in.n2), N * ob}, rows.data(), who);
 }
 
@@ -952,8 +1006,9 @@ void check(const Instr& in, const std::string& who) {
       return;
     case Op::copy_matrix_cc_to_ubuf:
       if (in.conv == Conv::f322bf16)
-        c.fail("copy_matrix_cc_to_ubuf converts with conv none or f322f16, not f322bf16");
-      c.addr("destination", in.dst, Buf::ub, kBlock);
+        c.fail("copy_matrix_cc_to_ubuf converts with conv none, f322f16 or req8, not f322bf16");
+      check_out_conv(in, c);
+      c.addr("destination", in.dst, Buf::ub, in.conv == Conv::req8 ? kBlock / 2 : kBlock);
       c.addr("source", in.src0, Buf::l0c, kCFractal);
       c.count("nburst", in.n0, 1, 4095);
       c.count("burst", in.n1, 1, 65535);
@@ -961,6 +1016,7 @@ void check(const Instr& in, const std::string& who) {
       c.count("dst_gap", in.n3, 0, 65535);
       return;
     case Op::fixpipe:
+      check_out_conv(in, c);
       c.addr("destination", in.dst, Buf::gm, 1);
       c.addr("source", in.src0, Buf::l0c, kCFractal);
       c.count("m", in.n0, 1, 4095);
@@ -1032,10 +1088,15 @@ void accesses(const Instr& in, std::vector<Range>& out, const Mask& mask, const 
     }
     case Op::copy_matrix_cc_to_ubuf: {
       const uint64_t n = u(in.n0), len = u(in.n1);
-      const uint64_t f = in.conv == Conv::f322f16 ? kCFractal / 2 : kCFractal;
+      const uint64_t f = cc_ub_fractal(in.conv);
       add_rows(out, Buf::l0c, false, u(in.src0.at), n, (len + u(in.n2)) * kCFractal,
                len * kCFractal);
-      add_rows(out, Buf::ub, true, u(in.dst.at), n, (len + u(in.n3)) * f, len * f);
+      if (in.conv == Conv::req8)  // rows of 16 bytes, 32 apart
+        for (uint64_t i = 0; i < n; ++i)
+          add_rows(out, Buf::ub, true, u(in.dst.at) + i * (len + u(in.n3)) * f, len * 16, kBlock,
+                   16);
+      else
+        add_rows(out, Buf::ub, true, u(in.dst.at), n, (len + u(in.n3)) * f, len * f);
       break;
     }
     case Op::fixpipe: {

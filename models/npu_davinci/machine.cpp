@@ -247,7 +247,8 @@ const bool registered = register_family(FamilyInfo{
     [](const ArchConfig& cfg) -> std::unique_ptr<Machine> {
       return std::make_unique<DavinciMachine>(cfg);
     },
-    {"workloads/smoke/davinci-fp16.yaml", "workloads/smoke/davinci-ops.yaml"},
+    {"workloads/smoke/davinci-fp16.yaml", "workloads/smoke/davinci-ops.yaml",
+     "workloads/smoke/davinci-int8.yaml"},
 });
 
 }  // namespace

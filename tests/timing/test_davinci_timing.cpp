@@ -346,14 +346,23 @@ TEST_CASE("DaVinci: bad kernels and workloads give clear errors", "[timing]") {
        {},
        "group.yaml:5:5: op 'conv2d' (node 'g') cannot be lowered to target 'ascend910': grouped "
        "convolutions other than depthwise are not lowered yet"},
-      // An int8 workload: the target lowers fp16 and bf16.
-      {"int8",
-       "[32, 32], dtype: int8",
+      // An fp32 workload: the target lowers fp16, bf16 and int8.
+      {"fp32",
+       "[32, 32], dtype: fp32",
        "  - {name: fc, op: gemm, inputs: [x], N: 32}\n",
        "ascend910",
        {},
-       "int8.yaml:5:5: op 'gemm' (node 'fc') cannot be lowered to target 'ascend910': the "
-       "DaVinci target lowers fp16 and bf16 ops so far, not int8"},
+       "fp32.yaml:5:5: op 'gemm' (node 'fc') cannot be lowered to target 'ascend910': the "
+       "DaVinci target lowers fp16, bf16 and int8 ops so far, not fp32"},
+      // An int8 matmul whose B another op makes: the cube reads an s8 B stored transposed.
+      {"int8b",
+       "[1, 32, 32], dtype: int8",
+       "  - {name: a, op: matmul, inputs: [x, x]}\n"
+       "  - {name: b, op: matmul, inputs: [x, a.out]}\n",
+       "ascend910",
+       {},
+       "int8b.yaml:6:5: op 'matmul' (node 'b') cannot be lowered to target 'ascend910': an int8 "
+       "B ('a.out') that an op makes"},
       // A row op over a convolution's NC1HWC0 output: a layout conversion the target lacks.
       {"convert",
        "[1, 16, 4, 4], dtype: fp16",

@@ -135,9 +135,9 @@ next:
   vconv.s32.f16 ub[0], ub[256], repeat=1, dst_blk=2, src0_blk=2
   vconv.f16.s32 ub[0], ub[256], repeat=1
   copy_matrix_cc_to_ubuf ub[0], l0c[0], nburst=1, burst=4, src_gap=1, dst_gap=2, conv=f322f16
-  copy_matrix_cc_to_ubuf ub[0], l0c[0], nburst=1, burst=4, conv=none
+  copy_matrix_cc_to_ubuf ub[16], l0c[0], nburst=1, burst=4, relu=1, shift=12, conv=req8, mul=x6
   fixpipe gm[x2], l0c[0], m=16, n=16, dst_stride=32, conv=f322bf16
-  fixpipe gm[x2], l0c[0], m=16, n=16, dst_stride=64, conv=f322f16
+  fixpipe gm[x2], l0c[0], m=16, n=16, dst_stride=64, conv=req8, mul=-3, shift=x7+1, relu=1
   fixpipe gm[x2+64], l0c[0], m=x4, n=16, dst_stride=x5
   copy_ubuf_to_gm gm[x2], ub[0], nburst=1, burst=8, src_gap=x1, dst_gap=-1
   vbrcb.f32 ub[x4], ub[256], repeat=2, dst_blk=2, dst_rep=16
@@ -290,7 +290,10 @@ TEST_CASE("davinci asm: every opcode, key, type and enum value", "[unit]") {
   CHECK((c[80].round == Round::f && c[81].round == Round::c && c[82].round == Round::z));
   CHECK((c[86].op == Op::copy_matrix_cc_to_ubuf && c[86].conv == Conv::f322f16 &&
          c[86].n2 == imm(1) && c[86].n3 == imm(2)));
-  CHECK(c[87].conv == Conv::none);
+  CHECK((c[87].conv == Conv::req8 && c[87].blk[0] == reg(6) && c[87].b == imm(12) && c[87].flag &&
+         c[87].dst == Addr{Buf::ub, imm(16)}));
+  CHECK(
+      (c[89].conv == Conv::req8 && c[89].blk[0] == imm(-3) && c[89].b == reg(7, 1) && c[89].flag));
   CHECK((c[88].op == Op::fixpipe && c[88].conv == Conv::f322bf16 && c[88].n0 == imm(16) &&
          c[88].n1 == imm(16) && c[88].n2 == imm(32) && c[88].dst == Addr{Buf::gm, reg(2)}));
   CHECK((c[90].n0 == reg(4) && c[90].n2 == reg(5) && c[90].conv == Conv::none));
@@ -347,7 +350,10 @@ TEST_CASE("davinci asm: every opcode, key, type and enum value", "[unit]") {
   CHECK_THAT(text, Contains("  vconv.f32.s32 ub[0], ub[256], repeat=1\n"));
   CHECK_THAT(text, Contains("  copy_matrix_cc_to_ubuf ub[0], l0c[0], nburst=1, burst=4, "
                             "src_gap=1, dst_gap=2, conv=f322f16\n"
-                            "  copy_matrix_cc_to_ubuf ub[0], l0c[0], nburst=1, burst=4\n"));
+                            "  copy_matrix_cc_to_ubuf ub[16], l0c[0], nburst=1, burst=4, "
+                            "conv=req8, mul=x6, shift=12, relu=1\n"));
+  CHECK_THAT(text, Contains("  fixpipe gm[x2], l0c[0], m=16, n=16, dst_stride=64, conv=req8, "
+                            "mul=-3, shift=x7+1, relu=1\n"));
   CHECK_THAT(text, Contains("  fixpipe gm[x2], l0c[0], m=16, n=16, dst_stride=32, "
                             "conv=f322bf16\n"));
   CHECK_THAT(text, Contains("  fixpipe gm[x2+64], l0c[0], m=x4, n=16, dst_stride=x5\n"));
@@ -483,7 +489,8 @@ TEST_CASE("davinci asm: diagnostics", "[unit]") {
         "'vector_dup.bf16'");
   CHECK(body_error("  vconv.f16.bf16 ub[0], ub[0], repeat=1") ==
         "k.s:2:3: expected vconv.f16.f32, vconv.f32.f16, vconv.bf16.f32, vconv.f32.bf16, "
-        "vconv.s32.f32, vconv.f32.s32, vconv.s32.f16 or vconv.f16.s32, found 'vconv.f16.bf16'");
+        "vconv.s32.f32, vconv.f32.s32, vconv.s32.f16, vconv.f16.s32, vconv.s8.f16 or "
+        "vconv.f16.s8, found 'vconv.f16.bf16'");
   CHECK_THAT(body_error("  vconv.f16 ub[0], ub[0], repeat=1"), Contains("found 'vconv.f16'"));
   CHECK(body_error("  end.f16") ==
         "k.s:2:3: expected end (without a type suffix), found 'end.f16'");
@@ -579,9 +586,11 @@ TEST_CASE("davinci asm: diagnostics", "[unit]") {
   CHECK(body_error("  vconv.f16.f32 ub[0], ub[0], repeat=1, round=up") ==
         "k.s:2:47: expected rn, a, f, c or z for round, found 'up'");
   CHECK(body_error("  copy_matrix_cc_to_ubuf ub[0], l0c[0], nburst=1, burst=1, conv=f322bf16") ==
-        "k.s:2:65: expected none or f322f16 for conv, found 'f322bf16'");
+        "k.s:2:65: expected none, f322f16 or req8 for conv, found 'f322bf16'");
   CHECK(body_error("  fixpipe gm[0], l0c[0], m=16, n=16, dst_stride=64, conv=f16") ==
-        "k.s:2:58: expected none, f322f16 or f322bf16 for conv, found 'f16'");
+        "k.s:2:58: expected none, f322f16, f322bf16 or req8 for conv, found 'f16'");
+  CHECK(body_error("  fixpipe gm[0], l0c[0], m=16, n=16, dst_stride=64, relu=2") ==
+        "k.s:2:58: expected 0 or 1 for relu, found '2'");
   CHECK(body_error("  end now") ==
         "k.s:2:7: expected end of line (end takes no operands), found "
         "'now'");
@@ -762,8 +771,8 @@ TEST_CASE("davinci decode: hostile inputs give an Error naming the file", "[unit
                                    "set_flag destination pipe 9 is out of range (0 to 6: "
                                    "PIPE_S to PIPE_FIX)");
   CHECK(with(rec(2, 12), 8) == at2 + "set_flag event 8 is out of range (0 to 7)");
-  CHECK(with(rec(11, 9), 3) ==
-        "h.bin: instruction 11 (byte offset 1714): fixpipe conv 3 is out of range (0 to 2)");
+  CHECK(with(rec(11, 9), 4) ==
+        "h.bin: instruction 11 (byte offset 1714): fixpipe conv 4 is out of range (0 to 3)");
   CHECK(with(rec(12, 0), uint8_t(Op::sync_all)) ==
         "h.bin: instruction 12 (byte offset 1866): the last instruction is sync_all: expected end "
         "or jmp");

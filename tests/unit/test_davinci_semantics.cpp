@@ -973,6 +973,7 @@ TEST_CASE("davinci vconv: every pair and rounding mode on ties, negatives and li
   };
   auto f = [](float x) { return fbits(x); };
   auto s = [](int32_t x) { return uint32_t(x); };
+  auto b8 = [](int x) { return uint32_t(uint8_t(int8_t(x))); };
   const uint32_t imax = s(std::numeric_limits<int32_t>::max()),
                  imin = s(std::numeric_limits<int32_t>::min());
   const float tie16 = 1.0f + std::ldexp(1.0f, -11), tie16b = 1.0f + 3 * std::ldexp(1.0f, -11);
@@ -1036,13 +1037,27 @@ TEST_CASE("davinci vconv: every pair and rounding mode on ties, negatives and li
        Ty::bf16,
        {0x3f81, 0xff80},
        std::vector<std::vector<uint32_t>>(5, {f(bf16_to_float(0x3f81)), f(bf16_to_float(0xff80))})},
+      // f16 -> s8: 2.5, -2.5, 200, -300, 127.5, NaN, -0.5, 1.25; saturating, NaN to 0.
+      {Ty::s8,
+       Ty::f16,
+       {0x4100, 0xc100, 0x5a40, 0xdcb0, 0x57f8, 0x7e00, 0xb800, 0x3d00},
+       {{2, b8(-2), 127, b8(-128), 127, 0, 0, 1},
+        {3, b8(-3), 127, b8(-128), 127, 0, b8(-1), 1},
+        {2, b8(-3), 127, b8(-128), 127, 0, b8(-1), 1},
+        {3, b8(-2), 127, b8(-128), 127, 0, 0, 2},
+        {2, b8(-2), 127, b8(-128), 127, 0, 0, 1}}},
+      // s8 -> f16: exact.
+      {Ty::f16,
+       Ty::s8,
+       {0x80, 0x7f, 0xff, 0},
+       std::vector<std::vector<uint32_t>>(5, {0xd800, 0x57f0, 0xbc00, 0})},
   };
   for (const Case& c : cases)
     for (int mode = 0; mode < 5; ++mode) {
       INFO("vconv " << ty_name(c.from) << " -> " << ty_name(c.to) << " mode " << mode);
       const int ei = ty_bytes(c.from), eo = ty_bytes(c.to);
       Mem mem;
-      std::vector<uint8_t> src(64 * ei, 0);
+      std::vector<uint8_t> src(256, 0);  // an iteration: 64 or 128 elements
       for (size_t i = 0; i < c.in.size(); ++i) std::memcpy(&src[i * ei], &c.in[i], ei);
       put(mem.ub, 0, src);
       Instr in = vec(Op::vconv, c.to, 1024, 0, 0, 1);
@@ -1180,6 +1195,100 @@ TEST_CASE("davinci fixpipe: NZ to row-major GM rows, with each conversion", "[un
              {{Buf::gm, 0, uint64_t(M * N * 2), true}, {Buf::l0c, 0, uint64_t(M * N * 4), false}}));
 }
 
+TEST_CASE("davinci fixpipe and copy_matrix_cc_to_ubuf: req8 requantises as the workload IR",
+          "[unit]") {
+  // Accumulators across the s32 range, the rounding ties and the saturation bounds.
+  std::mt19937 rng(12);
+  const int M = 32, N = 64;
+  std::vector<int32_t> acc(M * N);
+  std::uniform_int_distribution<int32_t> wide(std::numeric_limits<int32_t>::min(),
+                                              std::numeric_limits<int32_t>::max());
+  std::uniform_int_distribution<int32_t> near(-5000, 5000);
+  for (size_t i = 0; i < acc.size(); ++i) acc[i] = i % 4 == 0 ? wide(rng) : near(rng);
+  acc[0] = 5, acc[1] = -5, acc[2] = std::numeric_limits<int32_t>::min(), acc[3] = 127 * 16 + 8;
+  const std::vector<std::tuple<int32_t, int32_t, bool>> scales = {
+      {1, 0, false}, {3, 4, false}, {-7, 5, true}, {1 << 30, 40, true}};
+  for (const auto& [mul, shift, relu] : scales) {
+    INFO("mul " << mul << " shift " << shift << " relu " << relu);
+    auto want = [&](int32_t a) {
+      const int8_t q = numeric::requantize(a, mul, shift);
+      return relu ? std::max<int8_t>(q, 0) : q;
+    };
+    Mem mem;
+    put(mem.l0c, 0, to_nz(acc, M, N));
+    Instr fix;
+    fix.op = Op::fixpipe, fix.conv = Conv::req8, fix.flag = relu;
+    fix.blk[0] = imm(mul), fix.b = imm(shift);
+    fix.dst = at(Buf::gm, 3), fix.src0 = at(Buf::l0c, 0);
+    fix.n0 = imm(M), fix.n1 = imm(N), fix.n2 = imm(N + 5);
+    check(fix, kWho);
+    execute(fix, kFullMask, mem.m(), kWho);
+    for (int m = 0; m < M; ++m) {
+      const auto row = get<int8_t>(mem.gm, uint64_t(3 + m * (N + 5)), N);
+      for (int n = 0; n < N; ++n)
+        if (row[size_t(n)] != want(acc[size_t(m * N + n)])) FAIL("row " << m << " column " << n);
+      CHECK_FALSE(written(mem.gm, uint64_t(3 + m * (N + 5) + N)));
+    }
+    const auto r = sorted_accesses(fix);
+    CHECK((r.front().buf == Buf::gm && r.front().hi - r.front().lo == uint64_t(N)));
+
+    // The 910 path: even column blocks at 0, odd ones at 16, into 16 x 32 fractals of s8.
+    Instr cc;
+    cc.op = Op::copy_matrix_cc_to_ubuf, cc.conv = Conv::req8, cc.flag = relu;
+    cc.blk[0] = imm(mul), cc.b = imm(shift);
+    cc.src0 = at(Buf::l0c, 0);
+    cc.n0 = imm(N / 32), cc.n1 = imm(M / 16), cc.n2 = imm(M / 16), cc.n3 = imm(0);
+    for (int odd = 0; odd < 2; ++odd) {
+      cc.dst = at(Buf::ub, 1024 + 16 * odd);
+      cc.src0 = at(Buf::l0c, odd * (M / 16) * 1024);
+      check(cc, kWho);
+      execute(cc, kFullMask, mem.m(), kWho);
+    }
+    for (int c = 0; c < N / 32; ++c)
+      for (int m = 0; m < M; ++m) {
+        const auto row = get<int8_t>(mem.ub, uint64_t(1024 + (c * M + m) * 32), 32);
+        for (int j = 0; j < 32; ++j)
+          if (row[size_t(j)] != want(acc[size_t(m * N + c * 32 + j)]))
+            FAIL("column pair " << c << " row " << m << " element " << j);
+      }
+    CHECK(work(cc) == uint64_t(N / 32 * M / 16));
+    // The writes: 16 bytes of each 32-byte row, M rows per burst.
+    const auto w = sorted_accesses(cc);
+    size_t writes = 0;
+    for (const Range& x : w)
+      if (x.write) {
+        CHECK((x.buf == Buf::ub && x.hi - x.lo == 16 && (x.lo - 1040) % 32 == 0));
+        ++writes;
+      }
+    CHECK(writes == size_t(N / 32 * M));
+  }
+}
+
+TEST_CASE("davinci fixpipe: relu on a 2-byte conversion", "[unit]") {
+  const int M = 16, N = 16;
+  std::vector<float> c(M * N);
+  for (int i = 0; i < M * N; ++i) c[size_t(i)] = float(i - 100) * 0.5f;
+  c[7] = std::numeric_limits<float>::quiet_NaN();
+  c[8] = -0.0f;
+  Mem mem;
+  put(mem.l0c, 0, to_nz(c, M, N));
+  Instr fix;
+  fix.op = Op::fixpipe, fix.conv = Conv::f322f16, fix.flag = true;
+  fix.dst = at(Buf::gm, 0), fix.src0 = at(Buf::l0c, 0);
+  fix.n0 = imm(M), fix.n1 = imm(N), fix.n2 = imm(N * 2);
+  check(fix, kWho);
+  execute(fix, kFullMask, mem.m(), kWho);
+  const auto got = get<uint16_t>(mem.gm, 0, size_t(M * N));
+  for (int i = 0; i < M * N; ++i) {
+    if (i == 7) {
+      CHECK(((got[size_t(i)] & 0x7c00) == 0x7c00 && (got[size_t(i)] & 0x3ff) != 0));  // NaN
+      continue;
+    }
+    CHECK(got[size_t(i)] == float_to_f16(c[size_t(i)] > 0 ? c[size_t(i)] : 0.0f));
+  }
+  CHECK(got[8] == 0);  // -0 becomes +0
+}
+
 // ---- check, accesses, resolve, work ---------------------------------------------------------
 
 TEST_CASE("davinci check: alignment, multiples, ranges, types and memories", "[unit]") {
@@ -1258,7 +1367,22 @@ TEST_CASE("davinci check: alignment, multiples, ranges, types and memories", "[u
   cc.op = Op::copy_matrix_cc_to_ubuf, cc.conv = Conv::f322bf16;
   cc.dst = at(Buf::ub, 0), cc.src0 = at(Buf::l0c, 0);
   cc.n0 = imm(1), cc.n1 = imm(1);
-  add(cc, "copy_matrix_cc_to_ubuf converts with conv none or f322f16, not f322bf16");
+  add(cc, "copy_matrix_cc_to_ubuf converts with conv none, f322f16 or req8, not f322bf16");
+  Instr relu_raw = cc;
+  relu_raw.conv = Conv::none, relu_raw.flag = true;
+  add(relu_raw, "relu=1 needs a conversion (f322f16, f322bf16 or req8), not conv=none");
+  Instr req = cc;
+  req.conv = Conv::req8, req.b = imm(63);
+  add(req, "shift must be in [0, 62] (got 63)");
+  req.b = imm(0), req.blk[0] = imm(int64_t(1) << 31);
+  add(req, "mul must be in [-2147483648, 2147483647] (got 2147483648)");
+  req.blk[0] = imm(1), req.dst = at(Buf::ub, 8);
+  add(req, "the destination address must be 16-byte aligned (got ub[8])");
+  Instr fix_unaligned_ok = req;  // a 16-byte aligned destination passes with req8 only
+  fix_unaligned_ok.dst = at(Buf::ub, 16);
+  CHECK(error_of(fix_unaligned_ok) == "");
+  fix_unaligned_ok.conv = Conv::f322f16;
+  add(fix_unaligned_ok, "the destination address must be 32-byte aligned (got ub[16])");
   Instr reg = vec(Op::vadd, Ty::f16, 0, 0, 0, 1);
   reg.src1.at = {3, 64};
   add(reg, "x3 was not resolved");

@@ -151,3 +151,57 @@ TEST_CASE("layout depthwise-weight: K1 slices of R*S taps padded to 16, 16 chann
   CHECK(unpack(p, info, l).data == t.data);
   CHECK(std::string(layout_name(l)) == "depthwise-weight");
 }
+
+TEST_CASE("layout padded, transposed: each matrix's columns as rows (an s8 B of the cube)",
+          "[unit]") {
+  // (2, 5, 3): two 5 x 3 matrices, padded to 32 x 32, stored as 32 rows (columns) of 32.
+  const Tensor t = counting({2, 5, 3});
+  Layout l = of_kind(Layout::padded);
+  l.align = 32, l.transposed = true;
+  TensorInfo info;
+  info.shape = t.shape;
+  info.dtype = t.dtype;
+  CHECK(layout_bytes(info, l) == 2 * 32 * 32 * 2);
+  const std::vector<uint8_t> p = pack(t, l);
+  REQUIRE(int64_t(p.size()) == layout_bytes(info, l));
+  for (int64_t b = 0; b < 2; ++b)
+    for (int64_t c = 0; c < 32; ++c)
+      for (int64_t r = 0; r < 32; ++r) {
+        const bool real = r < 5 && c < 3;
+        CHECK(at(p, (b * 32 + c) * 32 + r) == (real ? uint16_t((b * 5 + r) * 3 + c + 1) : 0));
+      }
+  CHECK(unpack(p, info, l).data == t.data);
+}
+
+TEST_CASE("layout nc1hwc0 and img2col-weight with C0 = 32 (s8), the weights transposed", "[unit]") {
+  // A map (1, 40, 2, 3): C1 = 2 slices of 32 channels, 6 pixels padded to 16.
+  Tensor x({1, 40, 2, 3}, DType::int8);
+  for (int64_t i = 0; i < x.elements(); ++i) x.data[size_t(i)] = uint8_t(i % 251 + 1);
+  Layout l = of_kind(Layout::nc1hwc0);
+  l.c0 = 32;
+  TensorInfo xi;
+  xi.shape = x.shape;
+  xi.dtype = x.dtype;
+  CHECK(layout_bytes(xi, l) == 2 * 16 * 32);
+  const std::vector<uint8_t> p = pack(x, l);
+  for (int64_t c = 0; c < 40; ++c)
+    for (int64_t px = 0; px < 6; ++px)
+      CHECK(p[size_t(((c / 32) * 16 + px) * 32 + c % 32)] == x.data[size_t(c * 6 + px)]);
+  CHECK(unpack(p, xi, l).data == x.data);
+  // Weights (K, C, R, S) = (3, 40, 1, 2): rows K (padded to 32) of (C1, r, s, C0) = 128.
+  Tensor w({3, 40, 1, 2}, DType::int8);
+  for (int64_t i = 0; i < w.elements(); ++i) w.data[size_t(i)] = uint8_t(i % 251 + 1);
+  Layout lw = of_kind(Layout::img2col_weight);
+  lw.c0 = 32, lw.transposed = true;
+  TensorInfo wi;
+  wi.shape = w.shape;
+  wi.dtype = w.dtype;
+  CHECK(layout_bytes(wi, lw) == 32 * 128);
+  const std::vector<uint8_t> q = pack(w, lw);
+  for (int64_t k = 0; k < 3; ++k)
+    for (int64_t c = 0; c < 40; ++c)
+      for (int64_t s = 0; s < 2; ++s)
+        CHECK(q[size_t(k * 128 + ((c / 32) * 2 + s) * 32 + c % 32)] ==
+              w.data[size_t((k * 40 + c) * 2 + s)]);
+  CHECK(unpack(q, wi, lw).data == w.data);
+}

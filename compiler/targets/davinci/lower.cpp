@@ -36,9 +36,17 @@ int64_t pad16(int64_t x) {
   return (x + kFractal - 1) / kFractal * kFractal;
 }
 
-// The ISA's name of a 2-byte float dtype the target runs.
+// The ISA's name of a dtype the target runs (the cube's operand types).
 const char* ty_name(DType t) {
-  return t == DType::bf16 ? "bf16" : "f16";
+  return t == DType::bf16 ? "bf16" : t == DType::int8 ? "s8" : "f16";
+}
+
+// K elements of a cube fractal (k0) for an operand of es bytes: 16, or 32 for s8; and its log2.
+int64_t k0_of(int64_t es) {
+  return 32 / es;
+}
+int k0_shift(int64_t es) {
+  return es == 1 ? 5 : 4;
 }
 
 // Elements from one index of each dim to the next in the padded layout l (its columns real,
@@ -144,9 +152,10 @@ class Emitter {
   int line_ = 0;
 };
 
-// Output tiles (tm x tn) and K step (tk) of a GEMM: the largest reuse (MACs per operand byte
-// loaded) whose buffers fit: two stages of A and B in L1 and in L0A/L0B, the f32 tile in L0C,
-// and (the vector path) the f32 tile and its converted copy in the UB.
+// Output tiles (tm x tn) and K step (tk) of a GEMM with operands of es bytes: the largest reuse
+// (MACs per operand byte loaded) whose buffers fit: two stages of A and B in L1 and in L0A/L0B,
+// the f32 (s32) tile in L0C, and (the vector path) the f32 tile and its converted copy in the
+// UB. tk is a multiple of k0 (32 bytes of K), tn of 32 bytes of output row.
 struct GemmTiles {
   int64_t tm, tn, tk;
 };
@@ -157,7 +166,7 @@ struct GemmTiles {
 // (`batch` matrices of tiles dealt to p.cores).
 template <class F>
 GemmTiles choose_tiles(const DavinciParams& p, int64_t mp, int64_t np, int64_t kp, int64_t batch,
-                       bool conv, const std::vector<int64_t>& tks, F a_l1) {
+                       int64_t es, bool conv, const std::vector<int64_t>& tks, F a_l1) {
   GemmTiles best{0, 0, 0};
   double best_score = -1;
   std::vector<int64_t> ks = {256, 128, 64, 32, 16};
@@ -166,16 +175,16 @@ GemmTiles choose_tiles(const DavinciParams& p, int64_t mp, int64_t np, int64_t k
     for (int64_t tn : {256, 128, 64, 32, 16})
       for (int64_t tk : ks) {
         if (tm > std::max(kFractal, mp) || tn > std::max(kFractal, np) ||
-            tk > std::max(kFractal, kp))
+            tk > std::max(kFractal, kp) || tk % k0_of(es) != 0 || tn % k0_of(es) != 0)
           continue;
-        const bool fits = 2 * tm * tk * 2 <= p.l0a_bytes && 2 * tk * tn * 2 <= p.l0b_bytes &&
+        const bool fits = 2 * tm * tk * es <= p.l0a_bytes && 2 * tk * tn * es <= p.l0b_bytes &&
                           tm * tn * 4 <= p.l0c_bytes &&
-                          2 * (a_l1(tm, tk) + tk * tn * 2) <= p.l1_bytes &&
+                          2 * (a_l1(tm, tk) + tk * tn * es) <= p.l1_bytes &&
                           tm * tn * 6 <= p.ub_bytes;
         if (!fits) continue;
         // MACs per byte loaded times the share of cores busy, then the larger tile (fewer
         // steps), then the larger K step.
-        const double reuse = conv ? double(tm * tn * tk) / double(a_l1(tm, tk) + tk * tn * 2)
+        const double reuse = conv ? double(tm * tn * tk) / double(a_l1(tm, tk) + tk * tn * es)
                                   : double(tm * tn) / double(tm + tn);
         const int64_t tiles = batch * ((mp + tm - 1) / tm) * ((np + tn - 1) / tn);
         const double busy = double(std::min<int64_t>(tiles, p.cores)) / double(p.cores);
@@ -275,6 +284,62 @@ class DavinciTarget final : public Target {
     return n.attrs.groups == x[1] && w[0] == x[1] && w[1] == 1;
   }
 
+  // ---- int8 ------------------------------------------------------------------------------
+  // int8 runs on the cube as s8 (k0 = 32: fractals of 16 x 32 in L0A and L0B), accumulating in
+  // s32 in L0C and requantised on the way out by the FIX pipe or copy_matrix_cc_to_ubuf (conv
+  // req8, with the op's multiplier and shift and its fused ReLU). Its padded matrices pad rows
+  // and columns to 32 (32-byte rows of s8), and a gemm's or matmul's B is stored transposed
+  // (N rows of K: zN's fractals without a transposing load, which the ISA has for 2-byte
+  // elements only), as Ascend's offline weight formats do.
+
+  static bool int8_lowered(OpKind k) {
+    return k == OpKind::gemm || k == OpKind::matmul || k == OpKind::conv2d || k == OpKind::pool ||
+           k == OpKind::add || k == OpKind::mul || k == OpKind::relu || k == OpKind::clip ||
+           k == OpKind::reshape || k == OpKind::transpose;
+  }
+
+  void check_int8(const Graph& g, const Node& n) const {
+    if (!int8_lowered(n.kind))
+      unsupported(n, name_,
+                  "int8 gemm, matmul, conv2d, pool, add, mul, relu, clip, reshape and transpose "
+                  "are lowered so far, not this op");
+    if (depthwise(g, n)) unsupported(n, name_, "an int8 depthwise convolution is not lowered yet");
+  }
+
+  // The conversion keys of the paths out of L0C for an int8 output: requantised with the op's
+  // scale, and its fused ReLU.
+  static std::string req8_keys(int64_t mul, int64_t shift, bool relu) {
+    return fmt::format("conv=req8, mul={}, shift={}{}", mul, shift, relu ? ", relu=1" : "");
+  }
+
+  // An int8 tensor's layout: padded matrices of 32-byte rows (and 32 rows).
+  // Feature maps and the weight layouts take slices of 32 channels (C0 = 32: a pixel is still 32
+  // bytes), a gemm's images pad to 32 rows, and the weights, a B, are stored transposed.
+  static void int8_layout(Layout& l) {
+    if (l.kind == Layout::padded) l.align = 32;
+    if (l.kind == Layout::nc1hwc0 || l.kind == Layout::img2col_weight ||
+        l.kind == Layout::gemm_b_nc1hwc0 || l.kind == Layout::depthwise_weight)
+      l.c0 = 32;
+    if (l.kind == Layout::nc1hwc0 && l.n_align > 1) l.n_align = 32;
+    if (l.kind == Layout::img2col_weight || l.kind == Layout::gemm_b_nc1hwc0) l.transposed = true;
+  }
+
+  // The layout of a gemm's or matmul's B: padded matrices; for int8 stored transposed, which
+  // only the driver's packing can give (a graph input or a param).
+  Layout b_layout(const Graph& g, const Node& n, bool packed_by_driver) const {
+    Layout l;
+    l.kind = Layout::padded;
+    if (g.tensor(n.outputs[0]).dtype != DType::int8) return l;
+    if (!packed_by_driver)
+      unsupported(n, name_,
+                  fmt::format("an int8 B ('{}') that an op makes: the cube reads an s8 B "
+                              "stored transposed, which only a graph input or a param can be "
+                              "(a 1-byte transposing load is not modelled)",
+                              g.tensor(n.inputs[1]).name));
+    l.transposed = true;
+    return l;
+  }
+
   void check_node(const Graph& g, const Node& n) const {
     const DType t = g.tensor(n.outputs[0]).dtype;
     if (n.kind == OpKind::conv2d && n.attrs.groups != 1 && !depthwise(g, n))
@@ -283,10 +348,11 @@ class DavinciTarget final : public Target {
       unsupported(n, name_,
                   "a clip whose range leaves out 0 would write the layouts' padding, which must "
                   "stay zero");
-    if (t != DType::fp16 && t != DType::bf16)
-      unsupported(
-          n, name_,
-          fmt::format("the DaVinci target lowers fp16 and bf16 ops so far, not {}", dtype_name(t)));
+    if (t == DType::int8) check_int8(g, n);
+    if (t != DType::fp16 && t != DType::bf16 && t != DType::int8)
+      unsupported(n, name_,
+                  fmt::format("the DaVinci target lowers fp16, bf16 and int8 ops so far, not {}",
+                              dtype_name(t)));
     if (t == DType::bf16 &&
         (n.kind == OpKind::gemm || n.kind == OpKind::matmul || n.kind == OpKind::conv2d ||
          n.kind == OpKind::attention) &&
@@ -306,7 +372,7 @@ class DavinciTarget final : public Target {
       if (l.kind != Layout::nc1hwc0 || l.n_align == 1 || given[t] || g.tensors[t].is_param)
         continue;
       const std::vector<int64_t>& s = g.tensors[t].shape;
-      const int64_t image = pad16(s[1]) * pad16(s[2] * s[3]) * 2;
+      const int64_t image = (s[1] + l.c0 - 1) / l.c0 * pad16(s[2] * s[3]) * 32;
       const int64_t real = s[0] * image, all = layout_bytes(g.tensors[t], l);
       if (all > real) runs.emplace_back(place[t].addr + uint64_t(real), uint64_t(all - real));
     }
@@ -360,6 +426,11 @@ class DavinciTarget final : public Target {
         unsupported(n, name_,
                     fmt::format("tensor '{}' is read as two different groupings of its dims into "
                                 "matrices (a reshape on its bytes and another reader)",
+                                g.tensor(t).name));
+      if (set[size_t(t)] && had.transposed != l.transposed)
+        unsupported(n, name_,
+                    fmt::format("tensor '{}' is read both as an int8 B of the cube (stored "
+                                "transposed) and as it is",
                                 g.tensor(t).name));
       if (set[size_t(t)] && had.col_dims != l.col_dims)
         unsupported(n, name_,
@@ -461,9 +532,10 @@ class DavinciTarget final : public Target {
       if (n.kind == OpKind::gemm) {
         const int64_t rank = int64_t(g.tensor(n.inputs[0]).shape.size());
         want(n.inputs[0], padded(rank > 2 ? rank - 1 : 1), n);
-        want(n.inputs[1], padded(1), n);
+        want(n.inputs[1], b_layout(g, n, !producer[size_t(n.inputs[1])]), n);
       } else if (n.kind == OpKind::matmul) {
-        for (int t : n.inputs) want(t, padded(1), n);
+        want(n.inputs[0], padded(1), n);
+        want(n.inputs[1], b_layout(g, n, !producer[size_t(n.inputs[1])]), n);
       } else {
         for (int t : n.inputs) want(t, place[size_t(out)].layout, n);
       }
@@ -474,6 +546,7 @@ class DavinciTarget final : public Target {
         place[t].layout.kind = Layout::padded;
         set[t] = true;
       }
+      if (g.tensors[t].dtype == DType::int8) int8_layout(place[t].layout);
       if (alias(g, place, int(t)) >= 0) continue;  // placed below, on its input's bytes
       place[t].addr = next;
       next +=
@@ -512,9 +585,9 @@ class DavinciTarget final : public Target {
     // B's batch for output batch x: x, or with heads > 0 (attention's grouped heads)
     // (x / heads) * kv_heads + (x % heads) / (heads / kv_heads).
     int64_t heads = 0, kv_heads = 1;
-    bool b_trans = false;  // B is given as its transpose: N rows of K (attention's K)
+    bool b_trans = false;  // B is given as its transpose: N rows of K (attention's K, int8)
     bool relu = false;
-    DType dtype;         // of A and B, and of C unless c_f32
+    DType dtype;         // of A and B, and of C unless c_f32 (int8: s8, requantised to C)
     bool c_f32 = false;  // C in f32, as the cube accumulates it (attention's scores)
     // A convolution: A is the img2col matrix of the NC1HWC0 map at A (an image per batch),
     // made by img2col_cbuf_to_ca from bands of its rows in L1; C is stored NZ (its column
@@ -522,8 +595,9 @@ class DavinciTarget final : public Target {
     bool conv = false;
     int64_t H = 0, W = 0, KH = 1, KW = 1, SH = 1, SW = 1, PT = 0, PL = 0, OW = 1;
     // Where A's 32-byte K blocks lie in GM (not a convolution): a_block_bytes from one block of
-    // a row to the next, a_row_bytes from one row to the next (0: kp * 2, packed rows).
+    // a row to the next, a_row_bytes from one row to the next (0: kp elements, packed rows).
     int64_t a_block_bytes = 32, a_row_bytes = 0;
+    int64_t req_mul = 1, req_shift = 0;  // int8: the requantisation of the accumulators
   };
 
   void gemm(const Graph& g, const Node& n, int idx, const std::vector<Placement>& place,
@@ -535,12 +609,17 @@ class DavinciTarget final : public Target {
     const PaddedView vc =
         padded_view(g.tensor(n.outputs[0]).shape, place[size_t(n.outputs[0])].layout);
     int64_t mp = va.rows_p, kp = va.cols_p, np = vb.cols_p;
-    const bool fmap = place[size_t(n.inputs[0])].layout.kind == Layout::nc1hwc0;
+    const Layout& la = place[size_t(n.inputs[0])].layout;
+    const bool fmap = la.kind == Layout::nc1hwc0;
     const std::vector<int64_t>& a = g.tensor(n.inputs[0]).shape;
-    if (fmap) {  // a flattened feature map
-      mp = pad16(a[0]), kp = pad16(a[1]) * gemm_b_pixels(place[size_t(n.inputs[1])].layout);
-      np = pad16(g.tensor(n.inputs[1]).shape[1]);
+    auto up = [](int64_t v, int64_t to) { return (v + to - 1) / to * to; };
+    if (fmap) {  // a flattened feature map: images of C1 slices
+      mp = up(a[0], la.n_align);
+      kp = up(a[1], la.c0) * gemm_b_pixels(place[size_t(n.inputs[1])].layout);
+      np = up(g.tensor(n.inputs[1]).shape[1], la.c0);
     }
+    const DType dt = g.tensor(n.outputs[0]).dtype;
+    const int64_t es = dtype_size(dt);
     GemmSpec sp{&n,
                 fmt::format("n{}_", idx),
                 place[size_t(n.inputs[0])].addr,
@@ -550,19 +629,20 @@ class DavinciTarget final : public Target {
                 kp,
                 np,
                 vc.batch,
-                va.batch > 1 ? mp * kp * 2 : 0,
-                vb.batch > 1 ? kp * np * 2 : 0,
-                mp * np * 2,
+                va.batch > 1 ? mp * kp * es : 0,
+                vb.batch > 1 ? kp * np * es : 0,
+                mp * np * es,
                 0,
                 1,
-                false,
+                place[size_t(n.inputs[1])].layout.transposed,
                 n.attrs.fused_relu,
-                g.tensor(n.outputs[0]).dtype};
+                dt};
+    sp.req_mul = n.attrs.requant_multiplier, sp.req_shift = n.attrs.requant_shift;
     if (fmap && a[2] * a[3] == 1) {
-      // One real pixel per slice (a globally pooled map): K is the channels, a block of 16 at
+      // One real pixel per slice (a globally pooled map): K is the channels, a 32-byte block at
       // the start of each slice of 16 pixels, the padding pixels not read.
       sp.a_block_bytes = 16 * 32;
-      sp.a_row_bytes = pad16(a[1]) * 32;
+      sp.a_row_bytes = up(a[1], la.c0) / la.c0 * sp.a_block_bytes;
     }
     gemm(sp, e);
   }
@@ -572,10 +652,13 @@ class DavinciTarget final : public Target {
   // MTE1: L1 to L0A as zZ and, transposing each fractal, to L0B as zN (B given transposed: its
   // NZ fractals are already zN's, in zN's order); cube: mad into L0C), then the tile out:
   // through the FIX pipe where there is one (and no ReLU), else L0C to the UB (vector pipe),
-  // ReLU and conversion there, and MTE3 to GM.
+  // ReLU and conversion there, and MTE3 to GM. Sizes follow the operands' element bytes es
+  // (k0 = 32 / es K elements per fractal column); int8 goes out requantised (int8_out).
   void gemm(const GemmSpec& sp, Emitter& e) const {
     const Node& n = *sp.node;
     const int64_t mp = sp.mp, kp = sp.kp, np = sp.np, batch = sp.batch;
+    const bool int8 = sp.dtype == DType::int8;
+    const int64_t es = dtype_size(sp.dtype), k0 = k0_of(es);
     if (kp / kFractal > 65536 || np / kFractal > 65536)
       unsupported(n, name_, "K or N beyond 1,048,576 (a copy's gap field)");
     // A convolution's A stage in L1 is the band of input rows a tile's pixels reach, in every
@@ -583,27 +666,27 @@ class DavinciTarget final : public Target {
     // B's fractals after it stay aligned.
     const int64_t taps = sp.KH * sp.KW;
     auto a_l1_bytes = [&](int64_t tm, int64_t tk) {
-      if (!sp.conv) return tm * tk * 2;
+      if (!sp.conv) return tm * tk * es;
       const int64_t band = std::min(sp.H, ((tm - 1) / sp.OW + 1) * sp.SH + sp.KH);
-      const int64_t slices = (tk / kFractal + taps - 2) / taps + 1;
+      const int64_t slices = (tk / k0 + taps - 2) / taps + 1;
       return (slices * band * sp.W * 32 + 511) / 512 * 512;
     };
     std::vector<int64_t> whole;  // K steps of whole slices: no band loaded twice
     for (int64_t c : {16, 8, 4, 2, 1})
-      if (c * taps <= 255) whole.push_back(c * taps * kFractal);
-    const GemmTiles t = choose_tiles(p_, mp, np, kp, batch, sp.conv, whole, a_l1_bytes);
+      if (c * taps <= 255) whole.push_back(c * taps * k0);
+    const GemmTiles t = choose_tiles(p_, mp, np, kp, batch, es, sp.conv, whole, a_l1_bytes);
     if (t.tm == 0) unsupported(n, name_, "no 16 x 16 x 16 tile fits this preset's buffers");
     const int64_t tiles_m = (mp + t.tm - 1) / t.tm, tiles_n = (np + t.tn - 1) / t.tn;
     const int64_t tiles = batch * tiles_m * tiles_n;
     const int64_t stride_a = sp.stride_a, stride_b = sp.stride_b, stride_c = sp.stride_c;
     const uint64_t A = sp.A, B = sp.B, C = sp.C;
     const bool relu = sp.relu;
-    const bool fix = p_.fix && !relu;
+    const bool fix = p_.fix && (!relu || int8);  // the FIX pipe's ReLU: requantised values
     const char* ty = ty_name(sp.dtype);
     const std::string L = sp.label;
     // Buffers: stage s of A and B in L1, L0A and L0B; the f32 tile and its converted copy in
     // the UB (vector path).
-    const int64_t a_tile = t.tm * t.tk * 2, b_tile = t.tk * t.tn * 2;
+    const int64_t a_tile = t.tm * t.tk * es, b_tile = t.tk * t.tn * es;
     const int64_t a_l1 = a_l1_bytes(t.tm, t.tk);
     const int64_t ub_out = t.tm * t.tn * 4;
     e.comment(
@@ -632,7 +715,7 @@ class DavinciTarget final : public Target {
     e("shr x25, x10, 4");
     e("shr x26, x11, 4");
     e("mul x12, x5, {}", stride_a);
-    const int64_t a_row_bytes = sp.a_row_bytes ? sp.a_row_bytes : kp * 2;
+    const int64_t a_row_bytes = sp.a_row_bytes ? sp.a_row_bytes : kp * es;
     if (a_row_bytes / 32 > 65536) unsupported(n, name_, "rows of A beyond a copy's gap field");
     if (!sp.conv) {
       e("mul x24, x8, {}", a_row_bytes);
@@ -650,17 +733,17 @@ class DavinciTarget final : public Target {
       e("mul x13, x5, {}", stride_b);
     }
     if (sp.b_trans) {  // B's tile rows (of its transpose)
-      e("mul x24, x9, {}", kp * 2);
+      e("mul x24, x9, {}", kp * es);
     } else {  // B's tile columns
       e("shl x24, x9, 1");
     }
     e("add x13, x13, x24");
     e("add x13, x13, {}", B);
-    const int64_t ce = sp.c_f32 ? 4 : 2;  // C's element bytes
+    const int64_t ce = sp.c_f32 ? 4 : es;  // C's element bytes
     e("mul x14, x5, {}", stride_c);
     e("mul x24, x8, {}", sp.conv ? 32 : np * ce);  // NZ: rows of 32 bytes in a column block
     e("add x14, x14, x24");
-    e("mul x24, x9, {}", sp.conv ? mp * 2 : ce);
+    e("mul x24, x9, {}", sp.conv ? mp * es : ce);  // NZ: a slice of k0 channels per mp rows
     e("add x14, x14, x24");
     e("add x14, x14, {}", C);  // C's tile
     if (sp.conv) {
@@ -706,11 +789,11 @@ class DavinciTarget final : public Target {
       e("mov x24, {}", kp);
       e("sub x24, x24, x15");
       e("min x17, x24, {}", t.tk);  // this step's K
-      e("shr x27, x17, 4");
+      e("shr x27, x17, {}", k0_shift(es));
       if (sp.conv) {
         // A: the band of every slice this step's x27 fractal columns (from x15 / 16) touch,
         // one after another in L1; x18 the first column's place in the first slice.
-        e("shr x20, x15, 4");
+        e("shr x20, x15, {}", k0_shift(es));
         e("div x21, x20, {}", taps);
         e("mul x18, x21, {}", taps);
         e("sub x18, x20, x18");
@@ -747,7 +830,7 @@ class DavinciTarget final : public Target {
       e("shl x23, {}, 5", sp.b_trans ? "x11" : "x17");
       e.label(S + "b");
       e("copy_gm_to_cbuf l1[x21], gm[x22], nburst={}, burst=1, src_gap={}",
-        sp.b_trans ? "x11" : "x17", (sp.b_trans ? kp : np) / kFractal - 1);
+        sp.b_trans ? "x11" : "x17", (sp.b_trans ? kp / k0 : np / kFractal) - 1);
       e("add x21, x21, x23");
       e("add x22, x22, 32");
       e("add x20, x20, 1");
@@ -810,8 +893,8 @@ class DavinciTarget final : public Target {
       e("set_flag PIPE_M, PIPE_MTE1, EVENT_ID{}", s);
       e("add x16, x16, 1");
       e("add x15, x15, {}", t.tk);
-      e("add x18, x18, {}", sp.conv ? t.tk * 2 : t.tk / kFractal * sp.a_block_bytes);
-      e("add x19, x19, {}", sp.b_trans ? t.tk * 2 : t.tk * np * 2);
+      e("add x18, x18, {}", sp.conv ? t.tk * es : t.tk / k0 * sp.a_block_bytes);
+      e("add x19, x19, {}", sp.b_trans ? t.tk * es : t.tk * np * 2);
       if (s == 0)
         e("bge x15, {}, {}kdone", kp, L);
       else
@@ -822,7 +905,9 @@ class DavinciTarget final : public Target {
       e("wait_flag PIPE_MTE1, PIPE_MTE2, EVENT_ID{}", s);
       e("wait_flag PIPE_M, PIPE_MTE1, EVENT_ID{}", s);
     }
-    if (fix && sp.conv) {  // NZ out: per column block, x10 rows of 32 bytes, one slice apart
+    if (int8) {
+      int8_out(sp, fix, e);
+    } else if (fix && sp.conv) {  // NZ out: per column block, x10 rows of 32 bytes, one slice apart
       e("set_flag PIPE_M, PIPE_FIX, EVENT_ID0");
       e("wait_flag PIPE_M, PIPE_FIX, EVENT_ID0");
       e("mov x20, 0");
@@ -896,6 +981,66 @@ class DavinciTarget final : public Target {
     if (!fix) e("wait_flag PIPE_MTE3, PIPE_V, EVENT_ID3");
   }
 
+  // The int8 tile out of L0C, requantised with the op's scale and ReLU (x10 rows and x11
+  // columns: x25 row blocks, x26 column blocks of 16; C's tile at x14). Through the FIX pipe:
+  // row-major rows (a convolution: per column block, its half of a slice of 32 channels). Else
+  // copy_matrix_cc_to_ubuf requantises the even column blocks, and at 16 bytes further the odd
+  // ones, into 16 x 32 fractals of the UB (a column pair's x10 rows of 32 bytes together), and
+  // MTE3 stores each pair: x10 rows of 32 bytes (a convolution: one slice). The flags are
+  // gemm()'s: L0C free (EVENT_ID2 to PIPE_M), the UB tile free (PIPE_MTE3 to PIPE_V, EVENT_ID3).
+  void int8_out(const GemmSpec& sp, bool fix, Emitter& e) const {
+    const std::string L = sp.label, q = req8_keys(sp.req_mul, sp.req_shift, sp.relu);
+    const int64_t slice = sp.mp * 32;  // a convolution's output slice
+    if (fix) {
+      e("set_flag PIPE_M, PIPE_FIX, EVENT_ID0");
+      e("wait_flag PIPE_M, PIPE_FIX, EVENT_ID0");
+      if (sp.conv) {
+        e("mov x20, 0");
+        e("mov x21, x14");
+        e("mov x22, 0");
+        e("shl x23, x10, 6");
+        e.label(L + "fx");
+        e("fixpipe gm[x21], l0c[x22], m=x10, n=16, dst_stride=32, {}", q);
+        e("add x21, x21, 16");  // the odd half; after it, the next slice
+        e("and x24, x20, 1");
+        e("beq x24, 0, {}fxe", L);
+        e("add x21, x21, {}", slice - 32);
+        e.label(L + "fxe");
+        e("add x22, x22, x23");
+        e("add x20, x20, 1");
+        e("blt x20, x26, {}fx", L);
+      } else {
+        e("fixpipe gm[x14], l0c[0], m=x10, n=x11, dst_stride={}, {}", sp.np, q);
+      }
+      e("set_flag PIPE_FIX, PIPE_M, EVENT_ID2");
+      return;
+    }
+    e("set_flag PIPE_M, PIPE_V, EVENT_ID0");
+    e("wait_flag PIPE_M, PIPE_V, EVENT_ID0");
+    e("wait_flag PIPE_MTE3, PIPE_V, EVENT_ID3");
+    e("shr x24, x26, 1");  // column pairs
+    e("copy_matrix_cc_to_ubuf ub[0], l0c[0], nburst=x24, burst=x25, src_gap=x25, {}", q);
+    e("shl x23, x25, 10");  // the odd column blocks
+    e("copy_matrix_cc_to_ubuf ub[16], l0c[x23], nburst=x24, burst=x25, src_gap=x25, {}", q);
+    e("set_flag PIPE_V, PIPE_M, EVENT_ID2");
+    e("set_flag PIPE_V, PIPE_MTE3, EVENT_ID0");
+    e("wait_flag PIPE_V, PIPE_MTE3, EVENT_ID0");
+    e("mov x20, 0");
+    e("mov x21, x14");
+    e("mov x22, 0");
+    e("shl x23, x10, 5");
+    e.label(L + "st");
+    if (sp.conv)
+      e("copy_ubuf_to_gm gm[x21], ub[x22], nburst=1, burst=x10");
+    else
+      e("copy_ubuf_to_gm gm[x21], ub[x22], nburst=x10, burst=1, dst_gap={}", sp.np / 32 - 1);
+    e("add x21, x21, {}", sp.conv ? slice : 32);
+    e("add x22, x22, x23");
+    e("add x20, x20, 1");
+    e("blt x20, x24, {}st", L);
+    e("set_flag PIPE_MTE3, PIPE_V, EVENT_ID3");
+  }
+
   // A UB address: a register (or none) plus a byte offset, as the assembler reads it.
   struct Ub {
     int reg = -1;
@@ -913,10 +1058,19 @@ class DavinciTarget final : public Target {
   // after.
   template <class F>
   static void over_f32(Emitter& e, int64_t count, F op) {
-    const int64_t full = count / 64, tail = count % 64;
+    over(e, count, 64, op);
+  }
+  // Likewise with `per` (64 or 128) elements per iteration.
+  template <class F>
+  static void over(Emitter& e, int64_t count, int64_t per, F op) {
+    const int64_t full = count / per, tail = count % per;
     for (int64_t i = 0; i < full; i += 255) op(std::min<int64_t>(255, full - i), i);
     if (tail == 0) return;
-    e("set_vector_mask 0, {:#x}", (uint64_t(1) << tail) - 1);
+    auto bits = [](int64_t n) { return n >= 64 ? ~uint64_t(0) : (uint64_t(1) << n) - 1; };
+    if (tail > 64)
+      e("set_vector_mask {:#x}, {:#x}", bits(tail - 64), bits(tail));
+    else
+      e("set_vector_mask 0, {:#x}", bits(tail));
     op(1, full);
     e(kFullMask);
   }
@@ -943,24 +1097,28 @@ class DavinciTarget final : public Target {
     if (a.pad_h > 255 || a.pad_w > 255 || a.stride_h > 63 || a.stride_w > 63)
       unsupported(n, name_, "padding beyond 255 or a stride beyond 63 (img2col's fields)");
     if (w[2] * w[3] > 255) unsupported(n, name_, "a kernel of more than 255 taps");
-    const int64_t c1 = pad16(x[1]) / kFractal, mp = pad16(y[2] * y[3]);
+    const DType dt = g.tensor(n.outputs[0]).dtype;
+    const int64_t es = dtype_size(dt), c0 = k0_of(es);  // channels per slice: k0
+    auto pad_c0 = [c0](int64_t v) { return (v + c0 - 1) / c0 * c0; };
+    const int64_t c1 = pad_c0(x[1]) / c0, mp = pad16(y[2] * y[3]);
     GemmSpec sp{&n,
                 fmt::format("n{}_", idx),
                 place[size_t(n.inputs[0])].addr,
                 place[size_t(n.inputs[1])].addr,
                 place[size_t(n.outputs[0])].addr,
                 mp,
-                c1 * w[2] * w[3] * kFractal,
-                pad16(y[1]),
+                c1 * w[2] * w[3] * c0,
+                pad_c0(y[1]),
                 y[0],
                 c1 * pad16(x[2] * x[3]) * 32,
                 0,
-                pad16(y[1]) * mp * 2,
+                pad_c0(y[1]) * mp * es,
                 0,
                 1,
-                false,
+                place[size_t(n.inputs[1])].layout.transposed,
                 a.fused_relu,
-                g.tensor(n.outputs[0]).dtype};
+                dt};
+    sp.req_mul = a.requant_multiplier, sp.req_shift = a.requant_shift;
     sp.conv = true;
     sp.H = x[2], sp.W = x[3], sp.KH = w[2], sp.KW = w[3], sp.SH = a.stride_h, sp.SW = a.stride_w;
     sp.PT = a.pad_h, sp.PL = a.pad_w, sp.OW = y[3];
@@ -1272,7 +1430,9 @@ class DavinciTarget final : public Target {
   // whose window column is inside the map (a range known when compiling), each pixel's 16
   // channels as two blocks of 8 floats: two instructions, block stride 2 x stride_w. Average
   // divides by a count of the taps made by the same instructions (vadds 1). The last output
-  // row also stores the slice's padding pixels, as zeros.
+  // row also stores the slice's padding pixels, as zeros. An int8 pool works on slices of 32
+  // channels, four blocks of 8 floats per pixel, reached through f16 (s8 -> f16 -> f32), and
+  // leaves as s32 rounded half away from zero (as the IR's average), f16, s8: exact.
   void window(const Graph& g, const Node& n, int idx, const std::vector<Placement>& place,
               Emitter& e) const {
     const std::vector<int64_t>& xs = g.tensor(n.inputs[0]).shape;
@@ -1283,20 +1443,27 @@ class DavinciTarget final : public Target {
     const int64_t H = xs[2], W = xs[3], OH = ys[2], OW = ys[3];
     const int64_t KH = dw ? ws[2] : a.kernel_h, KW = dw ? ws[3] : a.kernel_w, taps = KH * KW;
     const int64_t SH = a.stride_h, SW = a.stride_w, PH = a.pad_h, PW = a.pad_w;
-    if (SW > 15)
-      unsupported(n, name_, "a horizontal stride beyond 15 (a repeat stride of 16 x it)");
-    const int64_t slices = ys[0] * pad16(ys[1]) / kFractal, units = slices * OH;
+    const bool int8 = g.tensor(n.outputs[0]).dtype == DType::int8;
+    const int64_t c0 = place[size_t(n.inputs[0])].layout.c0, pb = c0 / 8;  // f32 blocks a pixel
+    if (8 * pb * SW > 255)
+      unsupported(n, name_,
+                  fmt::format("a horizontal stride beyond {} (a repeat stride of {} x it)",
+                              255 / (8 * pb), 8 * pb));
+    const int64_t slices = ys[0] * ((ys[1] + c0 - 1) / c0), units = slices * OH;
     const int64_t hw_in = pad16(H * W), hw_out = pad16(OH * OW), pad_px = hw_out - OH * OW;
     const bool avg = !dw && !a.pool_max;
     // UB: two stages of KH input rows (2-byte), the rows in f32, the output row in f32 (and the
     // count, or the products), two stages of the 2-byte output row and the slice's padding
     // pixels; a convolution's weights, two stages of 2-byte and one of f32.
-    const int64_t in_b = KH * W * 32, f_b = KH * W * 64, o_b = (OW * 64 + 255) / 256 * 256;
+    // int8: and a row in f16 (T16), on the way in and out.
+    const int64_t in_b = KH * W * 32, f_b = KH * W * pb * 32;
+    const int64_t o_b = (OW * pb * 32 + 255) / 256 * 256;
     const int64_t out_b = (OW + pad_px) * 32, w_b = (taps * 32 + 255) / 256 * 256;
     const int64_t in[2] = {0, in_b}, F = 2 * in_b, O = F + f_b, Cnt = O + o_b;
     const int64_t outb[2] = {Cnt + (avg || dw ? o_b : 0), Cnt + (avg || dw ? o_b : 0) + out_b};
     const int64_t wb[2] = {outb[1] + out_b, outb[1] + out_b + (dw ? w_b : 0)};
-    const int64_t Wf = wb[1] + (dw ? w_b : 0), end = Wf + (dw ? 2 * w_b : 0);
+    const int64_t Wf = wb[1] + (dw ? w_b : 0), T16 = Wf + (dw ? 2 * w_b : 0);
+    const int64_t end = T16 + (int8 ? (std::max(W, OW) * 64 + 255) / 256 * 256 : 0);
     if (end > p_.ub_bytes)
       unsupported(n, name_,
                   fmt::format("a row of windows ({} input rows of {} pixels) needs {} bytes of "
@@ -1352,7 +1519,7 @@ class DavinciTarget final : public Target {
         },
         [&](int s, const std::string& S) {
           unit_rows(3);
-          over_f32(e, OW * 16, [&](int64_t rep, int64_t i) {
+          over_f32(e, OW * c0, [&](int64_t rep, int64_t i) {
             e("vector_dup.f32 ub[{}], {}, repeat={}", O + 256 * i,
               a.pool_max && !dw ? "-3e38" : "0", rep);
             if (avg) e("vector_dup.f32 ub[{}], 0, repeat={}", Cnt + 256 * i, rep);
@@ -1371,11 +1538,23 @@ class DavinciTarget final : public Target {
             e("sub x17, x16, x15");
             e("mul x17, x17, {}", W * 32);
             e("add x17, x17, {}", in[s]);
-            const int64_t Fk = F + kh * W * 64;
-            over_f32(e, W * 16, [&](int64_t rep, int64_t i) {
-              e("vconv.f32.{} ub[{}], ub[x17+{}], repeat={}, src0_rep=4", ty, Fk + 256 * i, 128 * i,
-                rep);
-            });
+            const int64_t Fk = F + kh * W * pb * 32;
+            if (int8) {  // s8 -> f16 -> f32
+              over(e, W * c0, 128, [&](int64_t rep, int64_t i) {
+                e("vconv.f16.s8 ub[{}], ub[x17+{}], repeat={}, src0_rep=4", T16 + 256 * i, 128 * i,
+                  rep);
+              });
+              bar();
+              over_f32(e, W * c0, [&](int64_t rep, int64_t i) {
+                e("vconv.f32.f16 ub[{}], ub[{}], repeat={}, src0_rep=4", Fk + 256 * i,
+                  T16 + 128 * i, rep);
+              });
+            } else {
+              over_f32(e, W * 16, [&](int64_t rep, int64_t i) {
+                e("vconv.f32.{} ub[{}], ub[x17+{}], repeat={}, src0_rep=4", ty, Fk + 256 * i,
+                  128 * i, rep);
+              });
+            }
             bar();
             for (int64_t kw = 0; kw < KW; ++kw) {
               // Output columns whose window column kw is inside the map.
@@ -1389,27 +1568,30 @@ class DavinciTarget final : public Target {
                 if (pixels == 0) continue;
                 if (part == 1) e("set_vector_mask 0, {:#x}", (uint64_t(1) << (pixels * 8)) - 1);
                 const int64_t rep = (pixels + 7) / 8;
-                for (int64_t half = 0; half < 2 && dw; ++half) {  // products, into Cnt's place
+                // Per block of each pixel (pb of them): block stride pb (the input's pb SW),
+                // 8 pixels an iteration.
+                for (int64_t half = 0; half < pb && dw; ++half) {  // products, into Cnt's place
                   const int64_t ow = lo + first;
-                  e("vmul.f32 ub[{}], ub[{}], ub[{}], repeat={}, dst_blk=2, src0_blk={}, "
-                    "src1_blk=0, dst_rep=16, src0_rep={}, src1_rep=0",
-                    Cnt + (ow * 2 + half) * 32, Fk + ((ow * SW - PW + kw) * 2 + half) * 32,
-                    Wf + ((kh * KW + kw) * 2 + half) * 32, rep, 2 * SW, 16 * SW);
+                  e("vmul.f32 ub[{}], ub[{}], ub[{}], repeat={}, dst_blk={}, src0_blk={}, "
+                    "src1_blk=0, dst_rep={}, src0_rep={}, src1_rep=0",
+                    Cnt + (ow * pb + half) * 32, Fk + ((ow * SW - PW + kw) * pb + half) * 32,
+                    Wf + ((kh * KW + kw) * pb + half) * 32, rep, pb, pb * SW, 8 * pb, 8 * pb * SW);
                 }
                 if (dw) bar();
-                for (int64_t half = 0; half < 2; ++half) {
+                for (int64_t half = 0; half < pb; ++half) {
                   const int64_t ow = lo + first;
-                  const int64_t d = O + (ow * 2 + half) * 32;
-                  const int64_t src =
-                      dw ? Cnt + (ow * 2 + half) * 32 : Fk + ((ow * SW - PW + kw) * 2 + half) * 32;
-                  e("{}.f32 ub[{}], ub[{}], ub[{}], repeat={}, dst_blk=2, src0_blk=2, "
-                    "src1_blk={}, dst_rep=16, src0_rep=16, src1_rep={}",
-                    a.pool_max && !dw ? "vmax" : "vadd", d, d, src, rep, dw ? 2 : 2 * SW,
-                    dw ? 16 : 16 * SW);
+                  const int64_t d = O + (ow * pb + half) * 32;
+                  const int64_t src = dw ? Cnt + (ow * pb + half) * 32
+                                         : Fk + ((ow * SW - PW + kw) * pb + half) * 32;
+                  e("{}.f32 ub[{}], ub[{}], ub[{}], repeat={}, dst_blk={}, src0_blk={}, "
+                    "src1_blk={}, dst_rep={}, src0_rep={}, src1_rep={}",
+                    a.pool_max && !dw ? "vmax" : "vadd", d, d, src, rep, pb, pb, dw ? pb : pb * SW,
+                    8 * pb, 8 * pb, dw ? 8 * pb : 8 * pb * SW);
                   if (avg)
-                    e("vadds.f32 ub[{}], ub[{}], 1.0, repeat={}, dst_blk=2, src0_blk=2, "
-                      "dst_rep=16, src0_rep=16",
-                      Cnt + (ow * 2 + half) * 32, Cnt + (ow * 2 + half) * 32, rep);
+                    e("vadds.f32 ub[{}], ub[{}], 1.0, repeat={}, dst_blk={}, src0_blk={}, "
+                      "dst_rep={}, src0_rep={}",
+                      Cnt + (ow * pb + half) * 32, Cnt + (ow * pb + half) * 32, rep, pb, pb, 8 * pb,
+                      8 * pb);
                 }
                 if (part == 1) e(kFullMask);
               }
@@ -1418,7 +1600,7 @@ class DavinciTarget final : public Target {
             e.label(skip);
           }
           if (avg || (dw && a.fused_relu)) {
-            over_f32(e, OW * 16, [&](int64_t rep, int64_t i) {
+            over_f32(e, OW * c0, [&](int64_t rep, int64_t i) {
               if (avg)
                 e("vdiv.f32 ub[{}], ub[{}], ub[{}], repeat={}", O + 256 * i, O + 256 * i,
                   Cnt + 256 * i, rep);
@@ -1427,10 +1609,26 @@ class DavinciTarget final : public Target {
             });
             bar();
           }
-          over_f32(e, OW * 16, [&](int64_t rep, int64_t i) {
-            e("vconv.{}.f32 ub[{}], ub[{}], repeat={}, dst_rep=4", ty, outb[s] + 128 * i,
-              O + 256 * i, rep);
-          });
+          if (int8) {  // f32 -> s32 (half away from zero) -> f16 -> s8
+            over_f32(e, OW * c0, [&](int64_t rep, int64_t i) {
+              e("vconv.s32.f32 ub[{}], ub[{}], repeat={}, round=a", O + 256 * i, O + 256 * i, rep);
+            });
+            bar();
+            over_f32(e, OW * c0, [&](int64_t rep, int64_t i) {
+              e("vconv.f16.s32 ub[{}], ub[{}], repeat={}, dst_rep=4", T16 + 128 * i, O + 256 * i,
+                rep);
+            });
+            bar();
+            over(e, OW * c0, 128, [&](int64_t rep, int64_t i) {
+              e("vconv.s8.f16 ub[{}], ub[{}], repeat={}, dst_rep=4", outb[s] + 128 * i,
+                T16 + 256 * i, rep);
+            });
+          } else {
+            over_f32(e, OW * 16, [&](int64_t rep, int64_t i) {
+              e("vconv.{}.f32 ub[{}], ub[{}], repeat={}, dst_rep=4", ty, outb[s] + 128 * i,
+                O + 256 * i, rep);
+            });
+          }
         },
         [&](int s) {
           e("div x13, x3, {}", OH);
@@ -1573,53 +1771,68 @@ class DavinciTarget final : public Target {
     std::vector<int64_t> shape;
     Layout layout;
     uint64_t addr;
+    int64_t es = 2;  // element bytes
   };
 
   // A swap of the last two dims (the others in order) of x, padded matrices of one dim of rows,
   // into y, on the cube: per matrix, Y (N x M) = I (N x N) X^T, X given as the B of a GEMM
   // stored transposed (attention's K path), exact (each output is one product by 1). Block 0
-  // first writes the identity into global memory at `ident` (zeros, then a 16 x 16 identity
-  // fractal made in the UB under vector masks on each diagonal block), then every block runs
-  // the GEMM.
+  // first writes the identity into global memory at `ident` (zeros, then a 16 x 16 identity (32 x
+  // 32 for s8) fractal made in the UB under vector masks on each diagonal block), then every block
+  // runs the GEMM.
   void swap_on_cube(const Node& n, const std::string& L, const Side& x, const Side& y,
                     uint64_t ident, DType dt, Emitter& e) const {
     if (dt == DType::bf16 && !p_.bf16)
       unsupported(n, name_,
                   "a bf16 transpose of the last dim (on the cube) where the cube has no bf16");
     const PaddedView vi = padded_view(x.shape, x.layout);
-    const int64_t mp = vi.rows_p, np = vi.cols_p;
-    const int64_t one = dt == DType::bf16 ? 0x3F80 : 0x3C00;  // 1.0
-    const int64_t zero = std::min<int64_t>(253 * 256, (p_.ub_bytes - 512) / 256 * 256);
-    const int64_t frac = zero;  // the identity fractal, after the zeros
+    const int64_t mp = vi.rows_p, np = vi.cols_p, es = x.es;
+    const int64_t bk = k0_of(es), fb = bk * 32;  // the identity's diagonal block: bk rows of 32 B
+    const int64_t zero = std::min<int64_t>((255 - fb / 256) * 256, (p_.ub_bytes - fb) / 256 * 256);
+    const int64_t frac = zero;  // the identity's diagonal block, after the zeros
     e.comment(fmt::format("block 0: the {} x {} identity at gm[{:#x}]", np, np, ident));
     e("bne x1, 0, {}ident_done", L);
-    e("vector_dup.f32 ub[0], 0, repeat={}", zero / 256 + 2);
+    e("vector_dup.f32 ub[0], 0, repeat={}", (zero + fb) / 256);
     e("pipe_barrier PIPE_V");
-    // The diagonal of a 16 x 16 fractal of 2-byte elements: element 17 i, in s32 element
-    // 17 i / 2 (the upper half for odd i); rows 0 to 7 in the first 256 bytes, 8 to 15 after.
-    for (int half = 0; half < 2; ++half)
-      for (int odd = 0; odd < 2; ++odd) {
-        uint64_t mask = 0;
-        for (int i = half * 8 + odd; i < half * 8 + 8; i += 2)
-          mask |= uint64_t(1) << (17 * i / 2 - 64 * half);
-        e("set_vector_mask 0x0, {:#x}", mask);
-        e("vector_dup.s32 ub[{}], {}, repeat=1", frac + 256 * half, odd ? one << 16 : one);
-      }
+    if (es == 1) {
+      // The diagonal of a 32 x 32 block of s8: byte 33 i, in s32 element 33 i / 4 at byte
+      // i % 4; rows 0 to 7 in the first 256 bytes, and so on.
+      for (int q = 0; q < 4; ++q)
+        for (int lane = 0; lane < 4; ++lane) {
+          uint64_t mask = 0;
+          for (int i = q * 8 + lane; i < q * 8 + 8; i += 4)
+            mask |= uint64_t(1) << (33 * i / 4 - 64 * q);
+          e("set_vector_mask 0x0, {:#x}", mask);
+          e("vector_dup.s32 ub[{}], {}, repeat=1", frac + 256 * q, int64_t(1) << (8 * lane));
+        }
+    } else {
+      const int64_t one = dt == DType::bf16 ? 0x3F80 : 0x3C00;  // 1.0
+      // The diagonal of a 16 x 16 fractal of 2-byte elements: element 17 i, in s32 element
+      // 17 i / 2 (the upper half for odd i); rows 0 to 7 in the first 256 bytes, 8 to 15 after.
+      for (int half = 0; half < 2; ++half)
+        for (int odd = 0; odd < 2; ++odd) {
+          uint64_t mask = 0;
+          for (int i = half * 8 + odd; i < half * 8 + 8; i += 2)
+            mask |= uint64_t(1) << (17 * i / 2 - 64 * half);
+          e("set_vector_mask 0x0, {:#x}", mask);
+          e("vector_dup.s32 ub[{}], {}, repeat=1", frac + 256 * half, odd ? one << 16 : one);
+        }
+    }
     e(kFullMask);
     e("set_flag PIPE_V, PIPE_MTE3, EVENT_ID0");
     e("wait_flag PIPE_V, PIPE_MTE3, EVENT_ID0");
-    for (int64_t off = 0; off < np * np * 2; off += zero)
+    for (int64_t off = 0; off < np * np * es; off += zero)
       e("copy_ubuf_to_gm gm[{}], ub[0], nburst=1, burst={}", ident + uint64_t(off),
-        std::min(zero, np * np * 2 - off) / 32);
+        std::min(zero, np * np * es - off) / 32);
     e("pipe_barrier PIPE_MTE3");
-    for (int64_t b = 0; b < np / kFractal; ++b)
-      e("copy_ubuf_to_gm gm[{}], ub[{}], nburst=16, burst=1, dst_gap={}",
-        ident + uint64_t((b * kFractal * np + b * kFractal) * 2), frac, np / kFractal - 1);
+    for (int64_t b = 0; b < np / bk; ++b)
+      e("copy_ubuf_to_gm gm[{}], ub[{}], nburst={}, burst=1, dst_gap={}",
+        ident + uint64_t((b * bk * np + b * bk) * es), frac, bk, np / bk - 1);
     e("pipe_barrier PIPE_ALL");
     e.label(L + "ident_done");
     e("sync_all");
-    gemm(GemmSpec{&n, L + "t_", ident, x.addr, y.addr, np, np, mp, vi.batch, 0, mp * np * 2,
-                  np * mp * 2, 0, 1, true, false, dt},
+    gemm(GemmSpec{&n, L + "t_", ident, x.addr, y.addr, np, np, mp, vi.batch, 0, mp * np * es,
+                  np * mp * es, 0, 1, true, false, dt},
          e);
   }
 
@@ -1647,7 +1860,9 @@ class DavinciTarget final : public Target {
   // its input and output as the swap of the last two dims sees them (bytes, 512-aligned each).
   static std::vector<uint64_t> transpose_scratch(const Graph& g, const Node& n) {
     const std::vector<int64_t>& xs = g.tensor(n.inputs[0]).shape;
-    const int64_t np = pad16(xs.back());
+    const int64_t es = dtype_size(g.tensor(n.outputs[0]).dtype), al = k0_of(es);  // 32 bytes
+    auto pad = [al](int64_t v) { return (v + al - 1) / al * al; };
+    const int64_t np = pad(xs.back());
     int64_t matrices = 1;
     for (size_t k = 0; k + 1 < xs.size(); ++k) matrices *= xs[k];
     const int64_t rows = xs.size() >= 2 ? xs[size_t(n.attrs.perm.back())] : 1;
@@ -1655,8 +1870,8 @@ class DavinciTarget final : public Target {
     auto up = [](int64_t b) {
       return uint64_t((b + int64_t(kAlign) - 1) / int64_t(kAlign) * int64_t(kAlign));
     };
-    const uint64_t side = up(matrices * pad16(rows) * np * 2);
-    return {up(np * np * 2), side, side};
+    const uint64_t side = up(matrices * pad(rows) * np * es);
+    return {up(np * np * es), side, side};
   }
 
   // A reshape or transpose; false when it moves nothing (the output lies on the input's bytes).
@@ -1672,8 +1887,9 @@ class DavinciTarget final : public Target {
                             g.tensor(alias(g, place, out)).name));
       return false;
     }
-    const Side x{g.tensor(in).shape, place[size_t(in)].layout, place[size_t(in)].addr};
-    const Side y{g.tensor(out).shape, place[size_t(out)].layout, place[size_t(out)].addr};
+    const int64_t es = dtype_size(g.tensor(out).dtype);
+    const Side x{g.tensor(in).shape, place[size_t(in)].layout, place[size_t(in)].addr, es};
+    const Side y{g.tensor(out).shape, place[size_t(out)].layout, place[size_t(out)].addr, es};
     if (x.layout.kind != Layout::padded || y.layout.kind != Layout::padded)
       unsupported(n, name_,
                   "a feature map in NC1HWC0 on either side (the layout conversion, TransData, "
@@ -1717,6 +1933,7 @@ class DavinciTarget final : public Target {
     const std::vector<uint64_t> sizes = transpose_scratch(g, n);
     Layout plain;
     plain.kind = Layout::padded;
+    if (es == 1) int8_layout(plain);
     auto shape_of = [&](const std::vector<int64_t>& order) {
       std::vector<int64_t> v;
       for (int64_t d : order) v.push_back(x.shape[size_t(d)]);
@@ -1725,13 +1942,13 @@ class DavinciTarget final : public Target {
     const DType dt = g.tensor(out).dtype;
     Side a = x;
     if (!identity(t1) || !matrices(x.layout)) {
-      a = Side{shape_of(t1), plain, scratch + sizes[0]};
+      a = Side{shape_of(t1), plain, scratch + sizes[0], es};
       e.comment("the last dim, and the one to come last, moved to the end");
       lines(n, L + "a_", perm_walk(x, a, t1), x, a, e);
       e("sync_all");
     }
     const bool direct = identity(q2) && matrices(y.layout);
-    const Side b = direct ? y : Side{shape_of(t2), plain, scratch + sizes[0] + sizes[1]};
+    const Side b = direct ? y : Side{shape_of(t2), plain, scratch + sizes[0] + sizes[1], es};
     e.comment("the last two dims swapped on the cube");
     swap_on_cube(n, L, a, b, scratch, dt, e);
     if (!direct) {
@@ -1751,6 +1968,8 @@ class DavinciTarget final : public Target {
   bool lines(const Node& n, const std::string& L, const std::vector<Dim>& walk, const Side& x,
              const Side& y, Emitter& e) const {
     const PaddedView vi = padded_view(x.shape, x.layout), vo = padded_view(y.shape, y.layout);
+    const int64_t es = x.es, bk = k0_of(es);  // elements of a 32-byte block
+    auto pad_bk = [bk](int64_t v) { return (v + bk - 1) / bk * bk; };
     // A line: the column dims merged by their source strides into a run (stride 1) and at most
     // one dim of runs. The other dims, merged where both strides allow, number the lines.
     std::vector<Dim> cols, lines;
@@ -1771,23 +1990,23 @@ class DavinciTarget final : public Target {
       unsupported(n, name_, "an output row gathered from runs at more than one distance");
     const int64_t run = cols.back().ext, segs = cols.size() == 2 ? cols[0].ext : 1;
     const int64_t gap = cols.size() == 2 ? cols[0].src : run;
-    bool aligned = run % kFractal == 0 && gap % kFractal == 0;
-    for (const Dim& d : lines) aligned = aligned && d.src % kFractal == 0;
+    bool aligned = run % bk == 0 && gap % bk == 0;
+    for (const Dim& d : lines) aligned = aligned && d.src % bk == 0;
     const bool whole_rows = segs == 1 && run == vi.cols && run == vo.cols;
     if (!aligned && !whole_rows)
       unsupported(n, name_,
                   fmt::format("runs of {} elements that do not start and end on 32-byte blocks "
                               "(the vector unit's shifts are not lowered yet)",
                               run));
-    const int64_t burst = pad16(run) / kFractal, src_gap = segs > 1 ? gap / kFractal - burst : 0;
+    const int64_t burst = pad_bk(run) / bk, src_gap = segs > 1 ? gap / bk - burst : 0;
     if (src_gap > 65535 || segs > 4095)
       unsupported(n, name_, "runs too far apart for one copy (a gap above 65535 blocks)");
-    const int64_t line_bytes = vo.cols_p * 2;
+    const int64_t line_bytes = vo.cols_p * es;
     // Consecutive rows of the output's matrices (the innermost line dim) go in one copy each
     // way, a group per stage, when each is one run of the input with room for its padding.
     int64_t group = 1, inner = 1;
     if (segs == 1 && !lines.empty() && lines.back().dst == vo.cols_p &&
-        lines.back().src >= pad16(run) && lines.back().src % kFractal == 0) {
+        lines.back().src >= pad_bk(run) && lines.back().src % bk == 0) {
       inner = lines.back().ext;
       group = std::min<int64_t>({inner, p_.ub_bytes / 4 / line_bytes, 4095});
       group = std::max<int64_t>(group, 1);
@@ -1797,7 +2016,7 @@ class DavinciTarget final : public Target {
     const bool pad_rows = vo.rows_p > vo.rows;
     if (zero < (pad_rows ? 256 : 0) || line_bytes * 2 > p_.ub_bytes)
       unsupported(n, name_, "the unified buffer is too small for two rows of the output");
-    const int64_t line_gap = group > 1 ? lines.back().src / kFractal - burst : 0;
+    const int64_t line_gap = group > 1 ? lines.back().src / bk - burst : 0;
     if (group > 1) {  // the innermost line dim counts groups
       const int64_t chunks = (inner + group - 1) / group;
       lines.back() = Dim{chunks, lines.back().src * group, lines.back().dst * group, false};
@@ -1829,9 +2048,9 @@ class DavinciTarget final : public Target {
         } else {
           e("mov x10, x7");
         }
-        e("mul x11, x10, {}", lines[k].src * 2);
+        e("mul x11, x10, {}", lines[k].src * es);
         e("add x8, x8, x11");
-        e("mul x11, x10, {}", lines[k].dst * 2);
+        e("mul x11, x10, {}", lines[k].dst * es);
         e("add x9, x9, x11");
         if (group > 1 && k + 1 == lines.size()) {  // this group's lines: x12
           e("mul x13, x10, {}", group);
@@ -1892,17 +2111,21 @@ class DavinciTarget final : public Target {
   // op maps 0 to 0; check_node refuses a clip that would not), split over the blocks in whole
   // 256-byte iterations; per block, chunks through two stages of UB buffers (MTE2 in, vector ops,
   // MTE3 out). bf16, gelu and silu are computed in f32 (the vector unit has no bf16 arithmetic):
-  // converted, operated on, rounded once back.
+  // converted, operated on, rounded once back. int8 is computed in f16 (nor has it s8 arithmetic):
+  // exact for every int8 sum, bound and ReLU, and for a product up to 2048 in magnitude (a larger
+  // one saturates anyway), then converted back saturating: add and mul as the IR saturates them.
   void elementwise(const Graph& g, const Node& n, int idx, const std::vector<Placement>& place,
                    Emitter& e) const {
     const TensorInfo& out = g.tensor(n.outputs[0]);
     const int64_t bytes = layout_bytes(out, place[size_t(n.outputs[0])].layout);
-    const int64_t iters = bytes / 256;  // of 128 2-byte elements
+    const int64_t iters = bytes / 256;  // of 256 bytes
     const bool binary = n.kind == OpKind::add || n.kind == OpKind::mul;
     const bool composite = n.kind == OpKind::gelu || n.kind == OpKind::silu;
-    const bool f32 = out.dtype == DType::bf16 || composite;
-    // UB per stage: the inputs and the output in the 2-byte type; in f32, one or two scratch
-    // buffers shared by the stages.
+    // Computed in a wider type: f32, or f16 for int8; wty names it.
+    const bool f32 = out.dtype == DType::bf16 || composite || out.dtype == DType::int8;
+    const char* wty = out.dtype == DType::int8 ? "f16" : "f32";
+    // UB per stage: the inputs and the output in the op's type; in the wider type, one or two
+    // scratch buffers shared by the stages (an iteration of the op's 256 bytes is 512 there).
     const int64_t per_chunk = (binary ? 3 : 2) * 2 + (f32 ? (binary || composite ? 4 : 2) : 0);
     // The second source's buffers sit half the banks' span away from the first's, so that an
     // iteration's two sources never share a bank (buffer.ub_banks).
@@ -1939,7 +2162,7 @@ class DavinciTarget final : public Target {
     };
     const std::string L = fmt::format("n{}_", idx);
     e.comment(fmt::format("{} iterations of 256 bytes, chunks of {} per stage{}", iters, chunk,
-                          f32 ? ", computed in f32" : ""));
+                          f32 ? fmt::format(", computed in {}", wty) : ""));
     e("mul x5, x1, {}", iters);
     e("div x5, x5, x2");  // this block's first iteration
     e("add x6, x1, 1");
@@ -1975,23 +2198,24 @@ class DavinciTarget final : public Target {
         else
           e("{}.{} ub[{}], ub[{}], repeat=x7", op, ty, zb[s], xb[s]);
       } else {
-        e("shl x12, x7, 1");  // f32 iterations
-        e("vconv.f32.{} ub[{}], ub[{}], repeat=x12, src0_rep=4", ty, x32, xb[s]);
-        if (binary) e("vconv.f32.{} ub[{}], ub[{}], repeat=x12, src0_rep=4", ty, y32, yb[s]);
+        e("shl x12, x7, 1");  // iterations in the wider type
+        e("vconv.{}.{} ub[{}], ub[{}], repeat=x12, src0_rep=4", wty, ty, x32, xb[s]);
+        if (binary) e("vconv.{}.{} ub[{}], ub[{}], repeat=x12, src0_rep=4", wty, ty, y32, yb[s]);
         e("pipe_barrier PIPE_V");
         if (composite) {
           composite_f32(n.kind, e, x32, y32);
         } else if (n.kind == OpKind::clip) {
-          clip("f32", x32, x32, "x12");
+          clip(wty, x32, x32, "x12");
           e("pipe_barrier PIPE_V");
         } else {
           if (binary)
-            e("{}.f32 ub[{}], ub[{}], ub[{}], repeat=x12", op, x32, x32, y32);
+            e("{}.{} ub[{}], ub[{}], ub[{}], repeat=x12", op, wty, x32, x32, y32);
           else
-            e("{}.f32 ub[{}], ub[{}], repeat=x12", op, x32, x32);
+            e("{}.{} ub[{}], ub[{}], repeat=x12", op, wty, x32, x32);
           e("pipe_barrier PIPE_V");
         }
-        e("vconv.{}.f32 ub[{}], ub[{}], repeat=x12, dst_rep=4", ty, zb[s], composite ? y32 : x32);
+        e("vconv.{}.{} ub[{}], ub[{}], repeat=x12, dst_rep=4", ty, wty, zb[s],
+          composite ? y32 : x32);
       }
       e("set_flag PIPE_V, PIPE_MTE2, EVENT_ID{}", s);
       e("set_flag PIPE_V, PIPE_MTE3, EVENT_ID{}", s);
