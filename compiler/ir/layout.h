@@ -34,6 +34,9 @@ struct Layout {
   // the rest. Each matrix's rows and cols are padded to multiples of `align`, and the whole to a
   // multiple of `tail_bytes`; padding holds zeros.
   int64_t col_dims = 1, row_dims = 1, align = 16, tail_bytes = 256;
+  // padded: each matrix has room for at least this many rows (a KV cache's room for the rows a
+  // kv_append writes after it, in place); the rows past the tensor's own are zeros.
+  int64_t min_rows = 0;
 };
 
 // "row-major", "nhwc", "conv-weight", "gemm-b-nhwc", "padded", "nc1hwc0", "img2col-weight",

@@ -476,8 +476,8 @@ TEST_CASE("bad workloads give file:line and what was expected", "[unit]") {
     e = error_of(
         "name: bad\ninputs:\n  - {name: x, shape: [4], dtype: int32}\nops:\n"
         "  - {name: r, op: relu, inputs: [x]}\n");
-    CHECK_THAT(
-        e, Catch::Contains("bad.yaml:3:") && Catch::Contains("expected int8, bf16, fp16 or fp32"));
+    CHECK_THAT(e, Catch::Contains("bad.yaml:5:") &&
+                      Catch::Contains("dtype int32 is not allowed; relu takes int8, bf16 or fp16"));
     e = error_of(
         "name: bad\ninputs:\n  - {name: x, shape: [4], dtype: fp32}\nops:\n"
         "  - {name: r, op: relu, inputs: [x]}\n");

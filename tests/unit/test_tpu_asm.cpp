@@ -459,11 +459,11 @@ TEST_CASE("tpu asm: random programs round-trip through text and bytes", "[unit]"
 TEST_CASE("tpu asm: diagnostics", "[unit]") {
   CHECK(asm_error("\n  mul ub=0\n") ==
         "p.s:2:3: expected a mnemonic (rdhost, rdweight, ldweight, matmul, activate, vector, "
-        "wrhost, "
+        "rdrows, wrhost, "
         "rdconv, sync, loop, halt or barrier) or a label, found 'mul'");
   CHECK(asm_error("halt\n  , x\n") ==
         "p.s:2:3: expected a mnemonic (rdhost, rdweight, ldweight, matmul, "
-        "activate, vector, wrhost, rdconv, sync, loop, halt or barrier) or a label, "
+        "activate, vector, rdrows, wrhost, rdconv, sync, loop, halt or barrier) or a label, "
         "found ','");
   CHECK(asm_error("rdhost ub=0, drm=4") ==
         "p.s:1:14: expected a key of rdhost (ub, dram, rows, bytes, stride), found 'drm'");
@@ -571,7 +571,7 @@ TEST_CASE("tpu decode: diagnostics name the file and the instruction", "[unit]")
   CHECK(error_of([&] { decode(short_by_one, "w.bin"); }) ==
         "w.bin: size 103 bytes: expected 8 + a multiple of 48");
   CHECK(with(0, 0) == "w.bin: instruction 1 (byte offset 56): unknown opcode 0");
-  CHECK(with(0, 13) == "w.bin: instruction 1 (byte offset 56): unknown opcode 13");
+  CHECK(with(0, 14) == "w.bin: instruction 1 (byte offset 56): unknown opcode 14");
   CHECK(with(1, 2) == "");  // fp32 operands: multiplied in bf16 passes
   CHECK(with(1, 3) ==
         "w.bin: instruction 1 (byte offset 56): matmul dtype 3 is out of range (0 to 2)");
@@ -591,9 +591,9 @@ TEST_CASE("tpu decode: diagnostics name the file and the instruction", "[unit]")
       Opcode::vector, DType::int8, uint8_t(VecFunc::softmax), 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0};
   CHECK_THAT(error_of([&] { decode(encode({vec}), "v.bin"); }),
              Contains("v.bin: instruction 0 (byte offset 8): vector softmax needs dtype bf16"));
-  vec.func = 11;
+  vec.func = 13;
   CHECK(error_of([&] { decode(encode({vec}), "v.bin"); }) ==
-        "v.bin: instruction 0 (byte offset 8): vector func 11 is out of range (0 to 10)");
+        "v.bin: instruction 0 (byte offset 8): vector func 13 is out of range (0 to 12)");
   vec.func = uint8_t(VecFunc::add);
   vec.flags = 4;
   CHECK(error_of([&] { decode(encode({vec}), "v.bin"); }) ==

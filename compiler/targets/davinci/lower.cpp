@@ -277,6 +277,9 @@ class DavinciTarget final : public Target {
 
   void check_node(const Graph& g, const Node& n) const {
     const DType t = g.tensor(n.outputs[0]).dtype;
+    if (n.kind == OpKind::concat || n.kind == OpKind::slice || n.kind == OpKind::gather ||
+        n.kind == OpKind::rope || n.kind == OpKind::kv_append)
+      unsupported(n, name_, "not lowered yet");
     if (n.kind == OpKind::conv2d && n.attrs.groups != 1 && !depthwise(g, n))
       unsupported(n, name_, "grouped convolutions other than depthwise are not lowered yet");
     if (n.kind == OpKind::clip && !(n.attrs.clip_min <= 0 && n.attrs.clip_max >= 0))
