@@ -243,7 +243,9 @@ class Builder {
   void fill(const YAML::Node& n);
   // Adds a list of ops and repeats.
   void add_ops(const YAML::Node& ops);
-  void add_repeat(const YAML::Node& y);
+  // Declares a list of graph inputs and repeats of them (`inputs` instead of `ops`).
+  void add_inputs(const YAML::Node& ins);
+  void add_repeat(const YAML::Node& y, bool inputs = false);
 
   int add_tensor(TensorInfo t, bool declared_input = false);
   // The id of the tensor called name, allocating a declared input on first use.
@@ -833,9 +835,21 @@ void Builder::add_ops(const YAML::Node& ops) {
   }
 }
 
-void Builder::add_repeat(const YAML::Node& y) {
+void Builder::add_inputs(const YAML::Node& ins) {
+  for (const YAML::Node& i : ins) {
+    if (i.IsMap() && i["repeat"]) {
+      add_repeat(i, true);
+    } else {
+      fill(i);
+      declare_input(i);
+    }
+  }
+}
+
+void Builder::add_repeat(const YAML::Node& y, bool inputs) {
+  const char* list = inputs ? "inputs" : "ops";
   Map m(doc_, y, "repeat");
-  m.allow({"repeat", "var", "ops"});
+  m.allow({"repeat", "var", list});
   fill(m.value("repeat"));
   const int64_t count = m.integer("repeat", 0);
   std::string var = "i";
@@ -850,12 +864,16 @@ void Builder::add_repeat(const YAML::Node& y) {
         fmt::format("repeat: '{}' is already a name here (a param or the variable of a repeat "
                     "around this one); give this repeat another `var`",
                     var));
-  const YAML::Node body = m.value("ops");
+  const YAML::Node body = m.value(list);
   if (!body.IsSequence() || body.size() == 0)
-    doc_.fail(body, "repeat: 'ops' must be a non-empty list of ops");
+    doc_.fail(body, fmt::format("repeat: '{}' must be a non-empty list of {}", list,
+                                inputs ? "inputs" : "ops"));
   for (int64_t k = 0; k < count; ++k) {
     scope_[var] = std::to_string(k);
-    add_ops(body);
+    if (inputs)
+      add_inputs(body);
+    else
+      add_ops(body);
   }
   scope_.erase(var);
 }
@@ -878,10 +896,7 @@ Graph Builder::build(const YAML::Node& root) {
     YAML::Node ins = top.value("inputs");
     if (!ins.IsSequence())
       doc_.fail(ins, "workload: 'inputs' must be a list of {name, shape, dtype}");
-    for (const YAML::Node& i : ins) {
-      fill(i);
-      declare_input(i);
-    }
+    add_inputs(ins);
   }
   YAML::Node ops = top.value("ops");
   if (!ops.IsSequence() || ops.size() == 0)
