@@ -409,15 +409,15 @@ ops:
   CHECK_THAT(error_of(one_op("{name: r, op: rope, shape: [4, 5]}")),
              Catch::Contains("bad.yaml:3:") && Catch::Contains("d (head_dim) even"));
   // A kv_append's cache: a graph input that no other op reads.
-  const std::string only_x = "name: bad\ninputs:\n  - {name: x, shape: [4, 6], dtype: bf16}\nops:\n";
+  const std::string only_x =
+      "name: bad\ninputs:\n  - {name: x, shape: [4, 6], dtype: bf16}\nops:\n";
   CHECK_THAT(error_of(only_x + "  - {name: k, op: kv_append, inputs: [x, x]}\n"),
              Catch::Contains("must be a graph input that no other op reads"));
-  CHECK_THAT(error_of(only_x +
-                      "  - {name: a, op: relu, inputs: [x]}\n"
-                      "  - {name: k, op: kv_append, inputs: [a.out, x]}\n"),
-             Catch::Contains("bad.yaml:6:") && Catch::Contains("the cache 'a.out' must be a graph"));
-  CHECK_THAT(chained("{name: k, op: kv_append, inputs: [x, i]}"),
-             Catch::Contains("bad.yaml:6:"));
+  CHECK_THAT(
+      error_of(only_x + "  - {name: a, op: relu, inputs: [x]}\n"
+                        "  - {name: k, op: kv_append, inputs: [a.out, x]}\n"),
+      Catch::Contains("bad.yaml:6:") && Catch::Contains("the cache 'a.out' must be a graph"));
+  CHECK_THAT(chained("{name: k, op: kv_append, inputs: [x, i]}"), Catch::Contains("bad.yaml:6:"));
 }
 
 TEST_CASE("graph inputs in a repeat", "[unit]") {

@@ -423,8 +423,8 @@ TEST_CASE("concat slice gather and kv_append move elements and rope rotates the 
   CHECK(cs.get(1) == bf16(std::cos(4.0)));  // the tables, rounded to the op's dtype
   Tensor rx = make({2, 2}, DType::bf16, {1, 0, 0.5, 0.25});
   Tensor ry = eval(r, {rx, cs, sn});
-  CHECK(ry.get(0) == bf16(cs.get(0)));   // x1 cos - x2 sin with x2 = 0
-  CHECK(ry.get(1) == bf16(sn.get(0)));   // x2 cos + x1 sin
+  CHECK(ry.get(0) == bf16(cs.get(0)));  // x1 cos - x2 sin with x2 = 0
+  CHECK(ry.get(1) == bf16(sn.get(0)));  // x2 cos + x1 sin
   CHECK(ry.get(2) == bf16(0.5 * cs.get(1) - 0.25 * sn.get(1)));
   CHECK(ry.get(3) == bf16(0.25 * cs.get(1) + 0.5 * sn.get(1)));
 }
