@@ -9,6 +9,7 @@
 #include <cmath>
 #include <fstream>
 #include <limits>
+#include <optional>
 #include <sstream>
 #include <tuple>
 #include <unordered_map>
@@ -125,14 +126,37 @@ std::vector<std::string> allowed_keys(OpKind k, bool chained) {
       if (!chained) add({"shape"});
       add({"min", "max"});
       break;
+    case OpKind::concat:  // flat: the inputs' shape (its dim `axis` aside) and their sizes there
+      if (!chained) add({"shape", "sizes"});
+      add({"axis"});
+      break;
+    case OpKind::slice:
+      if (!chained) add({"shape"});
+      add({"axis", "start", "end", "step"});
+      break;
+    case OpKind::gather:  // flat: `shape` is the ids'
+      if (!chained) add({"shape"});
+      add({"vocab", "dim"});
+      break;
+    case OpKind::rope:
+      if (!chained) add({"shape"});
+      add({"theta", "pos"});
+      break;
+    case OpKind::kv_append:  // flat: `shape` is the cache's, `new` the rows appended (1)
+      if (!chained) add({"shape", "new"});
+      break;
   }
   return keys;
 }
 
 // The dtype a flat op gets when it names none.
-// int8 where the op takes it, except mul (an int8 product saturates at once).
+// int8 where the op takes it, except mul (an int8 product saturates at once) and the ops of a
+// decoder (whose activations are floats).
 DType default_dtype(OpKind k) {
-  return k != OpKind::mul && op_supports_dtype(k, DType::int8) ? DType::int8 : DType::bf16;
+  const bool decoder =
+      k == OpKind::concat || k == OpKind::slice || k == OpKind::gather || k == OpKind::kv_append;
+  return k != OpKind::mul && !decoder && op_supports_dtype(k, DType::int8) ? DType::int8
+                                                                           : DType::bf16;
 }
 
 // The requant shift chosen when an int8 op gives none: with int8 operands uniform in
@@ -206,6 +230,8 @@ class Builder {
   std::vector<int64_t> reshape_to(const Map& m, const std::string& key, int64_t elements) const;
   // A transpose's perm from `key` for an input of `rank` dims.
   std::vector<int64_t> perm_of(const Map& m, size_t rank) const;
+  // `axis` (default dflt) of an input of `rank` dims, a negative one counted from the end.
+  int64_t axis_of(const Map& m, size_t rank, int64_t dflt) const;
 
   // Params and repeats (docs/workloads.md, "Parameters and repeats").
   // The params' values: given ones, else the defaults (which may use earlier params).
@@ -217,13 +243,16 @@ class Builder {
   void fill(const YAML::Node& n);
   // Adds a list of ops and repeats.
   void add_ops(const YAML::Node& ops);
-  void add_repeat(const YAML::Node& y);
+  // Declares a list of graph inputs and repeats of them (`inputs` instead of `ops`).
+  void add_inputs(const YAML::Node& ins);
+  void add_repeat(const YAML::Node& y, bool inputs = false);
 
   int add_tensor(TensorInfo t, bool declared_input = false);
   // The id of the tensor called name, allocating a declared input on first use.
   int use(const YAML::Node& name_node);
   // A generated graph input or param of the node being built: "<node>.<suffix>".
-  int generate(const std::string& suffix, std::vector<int64_t> shape, bool param);
+  int generate(const std::string& suffix, std::vector<int64_t> shape, bool param,
+               std::optional<DType> dtype = std::nullopt);
 
   const Doc& doc_;
   const WorkloadParams& given_;
@@ -280,11 +309,12 @@ int Builder::use(const YAML::Node& name_node) {
   return id;
 }
 
-int Builder::generate(const std::string& suffix, std::vector<int64_t> shape, bool param) {
+int Builder::generate(const std::string& suffix, std::vector<int64_t> shape, bool param,
+                      std::optional<DType> dtype) {
   TensorInfo t;
   t.name = cur_name_ + "." + suffix;
   t.shape = std::move(shape);
-  t.dtype = cur_dtype_;
+  t.dtype = dtype.value_or(cur_dtype_);
   t.is_param = param;
   t.loc = cur_loc_;
   int id = add_tensor(std::move(t));
@@ -301,10 +331,6 @@ void Builder::declare_input(const YAML::Node& y) {
   t.shape = m.shape("shape");
   YAML::Node dt = m.value("dtype");
   t.dtype = parse_dtype(m.str("dtype"), doc_.loc(dt));
-  if (t.dtype == DType::int32)
-    doc_.fail(dt,
-              fmt::format("{}: dtype {} is not a workload dtype; expected int8, bf16, fp16 or fp32",
-                          m.what(), dtype_name(t.dtype)));
   t.loc = doc_.loc(y);
   if (declared_.count(t.name))
     doc_.fail(m.value("name"), fmt::format("input '{}' is declared twice", t.name));
@@ -357,6 +383,16 @@ std::vector<int64_t> Builder::perm_of(const Map& m, size_t rank) const {
   return p;
 }
 
+int64_t Builder::axis_of(const Map& m, size_t rank, int64_t dflt) const {
+  if (!m.has("axis")) return dflt;
+  const int64_t r = int64_t(rank), a = m.yaml::Map::integer("axis", -kMaxSize, kMaxSize);
+  if (a < -r || a >= r)
+    doc_.fail(m.value("axis"), fmt::format("{}: 'axis' {} is not a dim of the input (rank {}: "
+                                           "0..{}, or -{}..-1 from the end)",
+                                           m.what(), a, r, r - 1, r));
+  return a < 0 ? a + r : a;
+}
+
 void Builder::add_op(const YAML::Node& y) {
   Map m(doc_, y, "op");
   cur_name_ = m.str("name");
@@ -403,7 +439,15 @@ void Builder::add_op(const YAML::Node& y) {
     if (ins.empty())
       doc_.fail(m.value("inputs"), fmt::format("{}: inputs must not be empty", m.what()));
     cur_dtype_ = g_.tensors[ins[0]].dtype;
-    if (m.has("dtype")) {
+    if (kind == OpKind::gather) {  // the ids are int32; the table's dtype is the op's
+      if (cur_dtype_ != DType::int32)
+        doc_.fail(m.value("inputs"),
+                  fmt::format("{}: the ids '{}' must be int32 (declare them with dtype: int32), "
+                              "got {}",
+                              m.what(), g_.tensors[ins[0]].name, dtype_name(cur_dtype_)));
+      cur_dtype_ =
+          m.has("dtype") ? parse_dtype(m.str("dtype"), doc_.loc(m.value("dtype"))) : DType::bf16;
+    } else if (m.has("dtype")) {
       DType t = parse_dtype(m.str("dtype"), doc_.loc(m.value("dtype")));
       if (t != cur_dtype_)
         doc_.fail(m.value("dtype"),
@@ -589,6 +633,103 @@ void Builder::add_op(const YAML::Node& y) {
       a.clip_min = m.real_or("min", a.clip_min);
       a.clip_max = m.real_or("max", a.clip_max);
       break;
+    case OpKind::concat: {
+      if (chained) {
+        if (ins.size() < 2)
+          doc_.fail(m.value("inputs"), fmt::format("{}: expected inputs [X0, X1, ...] (two or "
+                                                   "more), got {} name(s)",
+                                                   m.what(), ins.size()));
+        a.axis = axis_of(m, in_shape(0).size(), 0);
+      } else {
+        std::vector<int64_t> s = m.shape("shape");
+        a.axis = axis_of(m, s.size(), 0);
+        const std::vector<int64_t> sizes = m.shape("sizes");
+        if (sizes.size() < 2)
+          doc_.fail(m.value("sizes"),
+                    fmt::format("{}: 'sizes' must give two or more inputs' sizes along the axis",
+                                m.what()));
+        for (size_t i = 0; i < sizes.size(); ++i) {
+          s[size_t(a.axis)] = sizes[i];
+          ins.push_back(generate(fmt::format("in{}", i), s, false));
+        }
+      }
+      for (size_t i = 1; i < ins.size(); ++i) {
+        bool same = in_shape(i).size() == in_shape(0).size();
+        for (size_t d = 0; same && d < in_shape(0).size(); ++d)
+          same = int64_t(d) == a.axis || in_shape(i)[d] == in_shape(0)[d];
+        if (!same)
+          doc_.fail(m.value("inputs"),
+                    fmt::format("{}: input '{}' [{}] must match '{}' [{}] in every dim but {}",
+                                m.what(), g_.tensors[ins[i]].name, fmt::join(in_shape(i), ", "),
+                                g_.tensors[ins[0]].name, fmt::join(in_shape(0), ", "), a.axis));
+      }
+      break;
+    }
+    case OpKind::slice: {
+      if (chained)
+        expect_inputs({1}, "[X]");
+      else
+        ins.push_back(generate("in0", m.shape("shape"), false));
+      a.axis = axis_of(m, in_shape(0).size(), 0);
+      const int64_t dim = in_shape(0)[size_t(a.axis)];
+      a.step = m.size_or("step", 1);
+      // Python's: a negative index counts from the end, then both are clamped to [0, dim].
+      auto index = [&](const char* key, int64_t dflt) {
+        if (!m.has(key)) return dflt;
+        const int64_t v = m.yaml::Map::integer(key, -kMaxSize, kMaxSize);
+        return std::clamp<int64_t>(v < 0 ? v + dim : v, 0, dim);
+      };
+      a.start = index("start", 0);
+      a.end = index("end", dim);
+      if (a.start >= a.end)
+        doc_.fail(m.has("end")     ? m.value("end")
+                  : m.has("start") ? m.value("start")
+                                   : y,
+                  fmt::format("{}: the slice [{}, {}) of dim {} (of size {}) is empty", m.what(),
+                              a.start, a.end, a.axis, dim));
+      break;
+    }
+    case OpKind::gather: {
+      if (chained)
+        expect_inputs({1}, "[ids] (the table (vocab, dim) is generated)");
+      else
+        ins.push_back(generate("ids", m.shape("shape"), false, DType::int32));
+      ins.insert(ins.begin(), generate("w", {m.size("vocab"), m.size("dim")}, true));
+      break;
+    }
+    case OpKind::rope: {
+      if (chained)
+        expect_inputs({1}, "[X] (the cos and sin tables are generated)");
+      else
+        ins.push_back(generate("in0", m.shape("shape"), false));
+      const auto& x = in_shape(0);
+      if (x.size() < 2 || x.back() % 2)
+        doc_.fail(chained ? m.value("inputs") : m.value("shape"),
+                  fmt::format("{}: the input must be (..., s, d) with d (head_dim) even, got [{}]",
+                              m.what(), fmt::join(x, ", ")));
+      const int64_t rows = x[x.size() - 2], half = x.back() / 2;
+      ins.push_back(generate("cos", {rows, half}, true));
+      ins.push_back(generate("sin", {rows, half}, true));
+      a.theta = m.real_or("theta", a.theta);
+      if (!(a.theta > 0))
+        doc_.fail(m.value("theta"), fmt::format("{}: theta must be > 0", m.what()));
+      a.pos = m.has("pos") ? m.integer("pos", 0) : 0;
+      break;
+    }
+    case OpKind::kv_append: {
+      if (chained) {
+        expect_inputs({2}, "[cache, new]");
+      } else {
+        std::vector<int64_t> s = m.shape("shape");
+        if (s.size() < 2)
+          doc_.fail(m.value("shape"), fmt::format("{}: the cache must be (..., ctx, d), got [{}]",
+                                                  m.what(), fmt::join(s, ", ")));
+        ins.push_back(generate("cache", s, false));
+        s[s.size() - 2] = m.size_or("new", 1);
+        ins.push_back(generate("new", s, false));
+      }
+      break;
+    }
   }
 
   // int8 requantisation of gemm / matmul / conv2d (kred > 0 only for those).
@@ -694,9 +835,21 @@ void Builder::add_ops(const YAML::Node& ops) {
   }
 }
 
-void Builder::add_repeat(const YAML::Node& y) {
+void Builder::add_inputs(const YAML::Node& ins) {
+  for (const YAML::Node& i : ins) {
+    if (i.IsMap() && i["repeat"]) {
+      add_repeat(i, true);
+    } else {
+      fill(i);
+      declare_input(i);
+    }
+  }
+}
+
+void Builder::add_repeat(const YAML::Node& y, bool inputs) {
+  const char* list = inputs ? "inputs" : "ops";
   Map m(doc_, y, "repeat");
-  m.allow({"repeat", "var", "ops"});
+  m.allow({"repeat", "var", list});
   fill(m.value("repeat"));
   const int64_t count = m.integer("repeat", 0);
   std::string var = "i";
@@ -711,12 +864,16 @@ void Builder::add_repeat(const YAML::Node& y) {
         fmt::format("repeat: '{}' is already a name here (a param or the variable of a repeat "
                     "around this one); give this repeat another `var`",
                     var));
-  const YAML::Node body = m.value("ops");
+  const YAML::Node body = m.value(list);
   if (!body.IsSequence() || body.size() == 0)
-    doc_.fail(body, "repeat: 'ops' must be a non-empty list of ops");
+    doc_.fail(body, fmt::format("repeat: '{}' must be a non-empty list of {}", list,
+                                inputs ? "inputs" : "ops"));
   for (int64_t k = 0; k < count; ++k) {
     scope_[var] = std::to_string(k);
-    add_ops(body);
+    if (inputs)
+      add_inputs(body);
+    else
+      add_ops(body);
   }
   scope_.erase(var);
 }
@@ -739,10 +896,7 @@ Graph Builder::build(const YAML::Node& root) {
     YAML::Node ins = top.value("inputs");
     if (!ins.IsSequence())
       doc_.fail(ins, "workload: 'inputs' must be a list of {name, shape, dtype}");
-    for (const YAML::Node& i : ins) {
-      fill(i);
-      declare_input(i);
-    }
+    add_inputs(ins);
   }
   YAML::Node ops = top.value("ops");
   if (!ops.IsSequence() || ops.size() == 0)

@@ -13,9 +13,11 @@ namespace xpusim::compiler {
 
 namespace {
 
-const char* const kOpNames[] = {
-    "gemm", "matmul",  "conv2d",    "pool",    "add",       "mul",     "relu",      "gelu",
-    "silu", "softmax", "layernorm", "rmsnorm", "attention", "reshape", "transpose", "clip"};
+const char* const kOpNames[] = {"gemm", "matmul", "conv2d", "pool", "add", "mul", "relu", "gelu",
+                                "silu", "softmax", "layernorm", "rmsnorm", "attention", "reshape",
+                                "transpose", "clip",
+                                // the ops of a Llama-style decoder
+                                "concat", "slice", "gather", "rope", "kv_append"};
 constexpr int kNumOps = int(sizeof(kOpNames) / sizeof(kOpNames[0]));
 
 std::string shape_str(const std::vector<int64_t>& s) {
@@ -112,6 +114,18 @@ std::vector<int64_t> as_bhsd(const std::vector<int64_t>& s) {
 
 }  // namespace
 
+RopeTables rope_tables(int64_t rows, int64_t half, const OpAttrs& a) {
+  RopeTables t{rows, half, {}, {}};
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < half; ++j) {
+      const double angle =
+          double(a.pos + i) * std::pow(a.theta, -2.0 * double(j) / double(2 * half));
+      t.cos.push_back(std::cos(angle));
+      t.sin.push_back(std::sin(angle));
+    }
+  return t;
+}
+
 bool valid_perm(const std::vector<int64_t>& perm, size_t rank) {
   if (perm.size() != rank) return false;
   std::vector<bool> seen(rank, false);
@@ -138,9 +152,14 @@ bool is_elementwise(OpKind k) {
          k == OpKind::silu || k == OpKind::clip;
 }
 
+bool moves_elements(OpKind k) {
+  return k == OpKind::reshape || k == OpKind::transpose || k == OpKind::concat ||
+         k == OpKind::slice || k == OpKind::gather || k == OpKind::kv_append;
+}
+
 bool op_supports_dtype(OpKind k, DType t) {
   if (t == DType::bf16 || t == DType::fp16) return true;
-  if (k == OpKind::reshape || k == OpKind::transpose) return t == DType::int8 || t == DType::fp32;
+  if (moves_elements(k)) return t == DType::int8 || t == DType::fp32;
   if (t == DType::fp32) return k == OpKind::gemm || k == OpKind::matmul || k == OpKind::conv2d;
   if (t != DType::int8) return false;
   switch (k) {
@@ -211,7 +230,7 @@ std::vector<int64_t> infer_output_shape(const Graph& g, const Node& n) {
     if (!op_supports_dtype(n.kind, t))
       c.fail(fmt::format("dtype {} not supported; expected {}", dtype_name(t), op_dtypes(n.kind)));
     for (size_t i = 1; i < n.inputs.size(); ++i)
-      if (c.in(i).dtype != t)
+      if (c.in(i).dtype != t && !(n.kind == OpKind::gather && i == 1))
         c.fail(fmt::format("input {} '{}' has dtype {}, expected {} like input 0", i, c.in(i).name,
                            dtype_name(c.in(i).dtype), dtype_name(t)));
   }
@@ -355,6 +374,84 @@ std::vector<int64_t> infer_output_shape(const Graph& g, const Node& n) {
       for (int64_t p : a.perm) out.push_back(in[size_t(p)]);
       return out;
     }
+    case OpKind::concat: {
+      if (n.inputs.size() < 2)
+        c.fail(fmt::format("expected 2 or more inputs (X0, X1, ...), got {}", n.inputs.size()));
+      std::vector<int64_t> out = c.in(0).shape;
+      if (a.axis < 0 || a.axis >= int64_t(out.size()))
+        c.fail(fmt::format("axis {} is not a dim of input '{}' {}", a.axis, c.in(0).name,
+                           shape_str(out)));
+      for (size_t i = 1; i < n.inputs.size(); ++i) {
+        const auto& s = c.in(i).shape;
+        bool same = s.size() == out.size();
+        for (size_t d = 0; same && d < s.size(); ++d) same = int64_t(d) == a.axis || s[d] == out[d];
+        if (!same)
+          c.fail(fmt::format("input {} '{}' {} must match input 0 '{}' {} in every dim but {}", i,
+                             c.in(i).name, shape_str(s), c.in(0).name, shape_str(c.in(0).shape),
+                             a.axis));
+        out[size_t(a.axis)] += s[size_t(a.axis)];
+      }
+      return out;
+    }
+    case OpKind::slice: {
+      c.expect_inputs(1, "(X)");
+      std::vector<int64_t> out = c.in(0).shape;
+      if (a.axis < 0 || a.axis >= int64_t(out.size()))
+        c.fail(fmt::format("axis {} is not a dim of input '{}' {}", a.axis, c.in(0).name,
+                           shape_str(out)));
+      const int64_t dim = out[size_t(a.axis)];
+      if (a.step < 1) c.fail(fmt::format("step must be >= 1, got {}", a.step));
+      if (a.start < 0 || a.start >= a.end || a.end > dim)
+        c.fail(fmt::format("[{}, {}) must be a non-empty range of dim {} (of size {})", a.start,
+                           a.end, a.axis, dim));
+      out[size_t(a.axis)] = (a.end - a.start + a.step - 1) / a.step;
+      return out;
+    }
+    case OpKind::gather: {
+      c.expect_inputs(2, "(table, ids)");
+      const auto& t = c.ranked(0, 2, "(V,D)");
+      c.expect_param(0, "the table");
+      if (c.in(1).dtype != DType::int32)
+        c.fail(fmt::format("input 1 '{}' (the ids) must be int32, got {}", c.in(1).name,
+                           dtype_name(c.in(1).dtype)));
+      std::vector<int64_t> out = c.in(1).shape;
+      out.push_back(t[1]);
+      return out;
+    }
+    case OpKind::rope: {
+      c.expect_inputs(3, "(X, cos, sin)");
+      const auto& x = c.in(0).shape;
+      if (x.size() < 2)
+        c.fail(fmt::format("input '{}' must be (..., s, d), got shape {}", c.in(0).name,
+                           shape_str(x)));
+      const int64_t s = x[x.size() - 2], d = x.back();
+      if (d % 2) c.fail(fmt::format("the last dim (head_dim) must be even, got {}", d));
+      for (size_t i = 1; i < 3; ++i) {
+        const auto& tbl = c.ranked(i, 2, "(s, d/2)");
+        c.expect_param(i, i == 1 ? "cos" : "sin");
+        if (tbl[0] != s || tbl[1] != d / 2)
+          c.fail(fmt::format("input {} '{}' must be [{}, {}] (s, d/2), got {}", i, c.in(i).name, s,
+                             d / 2, shape_str(tbl)));
+      }
+      if (!(a.theta > 0)) c.fail(fmt::format("theta must be > 0, got {}", a.theta));
+      if (a.pos < 0) c.fail(fmt::format("pos must be >= 0, got {}", a.pos));
+      return x;
+    }
+    case OpKind::kv_append: {
+      c.expect_inputs(2, "(cache, new)");
+      const auto& k = c.in(0).shape;
+      const auto& nw = c.in(1).shape;
+      bool same = k.size() >= 2 && nw.size() == k.size();
+      for (size_t d = 0; same && d < k.size(); ++d) same = d + 2 == k.size() || k[d] == nw[d];
+      if (!same)
+        c.fail(
+            fmt::format("cache '{}' {} and new '{}' {} must be (..., ctx, d) and (..., t, d), "
+                        "equal but for the rows",
+                        c.in(0).name, shape_str(k), c.in(1).name, shape_str(nw)));
+      std::vector<int64_t> out = k;
+      out[k.size() - 2] += nw[k.size() - 2];
+      return out;
+    }
   }
   c.fail("unknown op kind");
 }
@@ -447,6 +544,18 @@ void verify(const Graph& g) {
                  fmt::format("output '{}' must have the dtype of the inputs ({}), got {}", o.name,
                              dtype_name(g.tensors[n.inputs[0]].dtype), dtype_name(o.dtype)));
     available[out] = 1;
+  }
+
+  // A kv_append may write its output over its cache's bytes: the cache is a graph input, and no
+  // other node reads it.
+  for (const Node& n : g.nodes) {
+    if (n.kind != OpKind::kv_append) continue;
+    const int cache = n.inputs[0];
+    if (std::find(g.inputs.begin(), g.inputs.end(), cache) == g.inputs.end() ||
+        consumers[cache] != 1)
+      node_error(n, fmt::format("the cache '{}' must be a graph input that no other op reads (the "
+                                "output takes its bytes)",
+                                g.tensors[cache].name));
   }
 
   std::vector<int> want_outputs;
@@ -556,6 +665,21 @@ std::string to_yaml(const Graph& g) {
       case OpKind::clip:
         if (std::isfinite(a.clip_min)) keys += fmt::format(", min: {}", a.clip_min);
         if (std::isfinite(a.clip_max)) keys += fmt::format(", max: {}", a.clip_max);
+        break;
+      case OpKind::concat:
+        keys = fmt::format(", axis: {}", a.axis);
+        break;
+      case OpKind::slice:
+        keys =
+            fmt::format(", axis: {}, start: {}, end: {}, step: {}", a.axis, a.start, a.end, a.step);
+        break;
+      case OpKind::gather: {
+        const auto& t = g.tensor(n.inputs.at(0)).shape;
+        keys = fmt::format(", vocab: {}, dim: {}", t.at(0), t.at(1));
+        break;
+      }
+      case OpKind::rope:
+        keys = fmt::format(", theta: {}, pos: {}", a.theta, a.pos);
         break;
       default:
         break;

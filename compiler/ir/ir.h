@@ -44,18 +44,34 @@ enum class OpKind : uint8_t {
   transpose,  // [X] -> out.shape[k] = X.shape[attrs.perm[k]]: out[j] = X[i] with
               // i[perm[k]] = j[k] for every k
   clip,       // [X] -> same shape, min(max(x, attrs.clip_min), attrs.clip_max) (ReLU6: 0, 6)
+  // ---- the ops of a Llama-style decoder ----
+  concat,  // [X0, X1, ...] -> X0's shape with dim attrs.axis the sum of theirs (the others equal)
+  slice,   // [X] -> elements attrs.start, start + step, ... below attrs.end of dim attrs.axis
+  gather,  // [table (V,D) param, ids int32 (any shape)] -> (ids shape..., D): out[i] =
+           // table[ids[i]] (an embedding lookup); the only op that reads an int32 tensor
+  rope,    // [X (..., s, d), cos (s, d/2) param, sin (s, d/2) param] -> same shape: the
+           // rotate-half rotary embedding, x1' = x1 cos - x2 sin, x2' = x2 cos + x1 sin over
+           // the halves x1, x2 of each row; the tables hold position attrs.pos + i, theta
+           // attrs.theta (rope_tables() computes them)
+  kv_append,  // [cache (..., ctx, d) graph input, new (..., t, d)] -> (..., ctx + t, d): the
+              // cache's rows, then the new ones; the output may take the cache's bytes (it is
+              // the only reader of the cache), so that only the t new rows move
 };
 
 const char* op_name(OpKind k);
 // Whether op k maps each element (or pair of elements, add and mul) on its own: any layout of
 // its operands will do, the output's the same.
 bool is_elementwise(OpKind k);
+// Whether op k moves elements without changing them (reshape, transpose, concat, slice, gather,
+// kv_append): exact for every dtype.
+bool moves_elements(OpKind k);
 // Parses an op name; throws Error at loc listing the known ops.
 OpKind parse_op(const std::string& s, const SourceLoc& loc);
 
 // Whether a workload may use dtype t for op k: bf16 and fp16 for every op; int8 for gemm,
-// matmul, conv2d, pool, add, mul, relu, clip, reshape and transpose; fp32 for gemm, matmul, conv2d,
-// reshape and transpose. int32 is not a workload dtype.
+// matmul, conv2d, pool, add, mul, relu, clip and the ops that move elements unchanged
+// (moves_elements); fp32 for gemm, matmul, conv2d and those. int32 is the dtype of a gather's ids
+// only (never an op's dtype).
 bool op_supports_dtype(OpKind k, DType t);
 // The dtypes an op takes, for messages: "bf16", "int8 or bf16", "int8, bf16 or fp32".
 std::string op_dtypes(OpKind k);
@@ -86,6 +102,13 @@ struct OpAttrs {
   // clip: the bounds (an infinite one is absent); int8 bounds are integers
   double clip_min = -std::numeric_limits<double>::infinity();
   double clip_max = std::numeric_limits<double>::infinity();
+  // concat, slice: the dim (the frontend has resolved a negative one); slice: the elements
+  // start, start + step, ... below end (resolved and clamped python-style, step >= 1)
+  int64_t axis = 0;
+  int64_t start = 0, end = 0, step = 1;
+  // rope: theta of the frequencies theta^(-2j/d), and the position of the first row
+  double theta = 10000.0;
+  int64_t pos = 0;
 };
 
 struct TensorInfo {
@@ -140,6 +163,14 @@ struct AttentionDims {
   int64_t batch = 1, heads = 1, kv_heads = 1, seq_q = 0, seq_kv = 0, head_dim = 0;
 };
 AttentionDims attention_dims(const Graph& g, const Node& n);
+
+// The cos and sin tables of a rope node (s rows of d/2, row i at position attrs.pos + i,
+// column j at frequency theta^(-2j/d)), in double: the values its params are generated with.
+struct RopeTables {
+  int64_t rows = 0, half = 0;
+  std::vector<double> cos, sin;  // row-major rows x half
+};
+RopeTables rope_tables(int64_t rows, int64_t half, const OpAttrs& a);
 
 // Whether perm holds each of 0..rank-1 once (a transpose's perm for an input of that rank).
 bool valid_perm(const std::vector<int64_t>& perm, size_t rank);

@@ -150,7 +150,7 @@ PaddedView padded_view(const std::vector<int64_t>& shape, const Layout& l) {
   v.cols = product(col_from, rank);
   v.rows = product(row_from, col_from);
   v.batch = product(0, row_from);
-  v.rows_p = (v.rows + l.align - 1) / l.align * l.align;
+  v.rows_p = (std::max(v.rows, l.min_rows) + l.align - 1) / l.align * l.align;
   v.cols_p = (v.cols + l.align - 1) / l.align * l.align;
   return v;
 }

@@ -46,6 +46,9 @@ struct Layout {
   // padded, img2col_weight, gemm_b_nc1hwc0: each matrix stored transposed (its columns as rows
   // of its padded row count), as the DaVinci cube reads an s8 B without a transposing load.
   bool transposed = false;
+  // padded: each matrix has room for at least this many rows (a KV cache's room for the rows a
+  // kv_append writes after it, in place); the rows past the tensor's own are zeros.
+  int64_t min_rows = 0;
 };
 
 // "row-major", "nhwc", "conv-weight", "gemm-b-nhwc", "padded", "nc1hwc0", "img2col-weight",

@@ -20,13 +20,21 @@
 //   an fp16 op), since hardware with 2-byte matmul operands must round P before P V; O = P V
 //   accumulated in fp32 (double here) and rounded to bf16.
 // - reshape copies the bytes (the same elements in row-major order); transpose moves each
-//   element unchanged: out[j] = x[i] with i[perm[k]] = j[k]. Both exact for every dtype.
+//   element unchanged: out[j] = x[i] with i[perm[k]] = j[k]. Both exact for every dtype, and
+//   so are concat, slice, gather (row ids[i] of the table) and kv_append (the cache's rows, then
+//   the new ones). gather refuses an id outside [0, V).
+// - rope: per row of X (row i of its (s, d) matrix: table row i) and column j < d/2,
+//   x1 = x[j], x2 = x[j + d/2]: out[j] = x1 cos - x2 sin, out[j + d/2] = x2 cos + x1 sin, with
+//   cos and sin the values of its params (tables rounded to the op's dtype, as a model that
+//   casts its tables to the activations' dtype has them), in double, rounded once.
 // - Generated data (initial_values): graph inputs and weights without given values (an ONNX
 //   model's initializers and bound inputs are given) by random_tensor with seed
-//   seed * 1000003 + tensor id; layernorm / rmsnorm gamma = 1 + 0.25 u and beta = 0.25 u,
-//   u uniform in [-1, 1], so normalised values keep their scale; the float weights of gemm,
-//   matmul and conv2d are u * sqrt(3 / Kred) (variance 1 / Kred, Kred the reduction length), so
-//   a layer keeps its input's scale and a deep network's values neither overflow nor vanish.
+//   seed * 1000003 + tensor id (a gather's int32 ids instead uniform in [0, V), V the smallest
+//   table that reads them; a rope's cos and sin params are its tables, rope_tables()); layernorm /
+//   rmsnorm gamma = 1 + 0.25 u and beta = 0.25 u, u uniform in [-1, 1], so normalised values keep
+//   their scale; the float weights of gemm, matmul and conv2d are u * sqrt(3 / Kred) (variance 1 /
+//   Kred, Kred the reduction length), so a layer keeps its input's scale and a deep network's
+//   values neither overflow nor vanish.
 #include "compiler/reference/reference.h"
 
 #include <fmt/format.h>
@@ -39,6 +47,7 @@
 #include <utility>
 
 #include "models/core/numeric.h"
+#include "models/core/random.h"
 
 namespace xpusim::compiler {
 
@@ -231,6 +240,27 @@ void eval_transpose(const Tensor& x, const std::vector<int64_t>& perm, Tensor& o
   }
 }
 
+// Copies the elements of x into out, x's index j to out's index j along `axis` shifted by
+// `offset` and strided by `step` (concat: out is wider; slice: x is, read from `offset`).
+// `into_out` true: x's elements into out at offset + j * step; false: out's elements from x's.
+void copy_along(const Tensor& x, Tensor& out, size_t axis, int64_t offset, int64_t step,
+                bool into_out) {
+  const Tensor& walk = into_out ? x : out;  // the tensor whose elements are walked
+  const Tensor& other = into_out ? out : x;
+  const int64_t e = int64_t(dtype_size(x.dtype));
+  int64_t outer = 1, inner = 1;
+  for (size_t d = 0; d < axis; ++d) outer *= walk.shape[d];
+  for (size_t d = axis + 1; d < walk.shape.size(); ++d) inner *= walk.shape[d];
+  const int64_t n = walk.shape[axis], m = other.shape[axis];
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t j = 0; j < n; ++j) {
+      const int64_t a = (o * n + j) * inner, b = (o * m + offset + j * step) * inner;
+      const auto from = into_out ? x.data.begin() + a * e : x.data.begin() + b * e;
+      auto to = into_out ? out.data.begin() + b * e : out.data.begin() + a * e;
+      std::copy_n(from, inner * e, to);
+    }
+}
+
 void eval_attention(const Graph& g, const Node& n, const Tensor& tq, const Tensor& tk,
                     const Tensor& tv, Tensor& out) {
   const AttentionDims d = attention_dims(g, n);
@@ -365,6 +395,49 @@ Tensor reference_eval(const Graph& g, const Node& n, const std::vector<const Ten
     case OpKind::transpose:
       eval_transpose(x, a.perm, out);
       break;
+    case OpKind::concat: {
+      int64_t offset = 0;
+      for (const Tensor* in : inputs) {
+        copy_along(*in, out, size_t(a.axis), offset, 1, true);
+        offset += in->shape[size_t(a.axis)];
+      }
+      break;
+    }
+    case OpKind::slice:
+      copy_along(x, out, size_t(a.axis), a.start, a.step, false);
+      break;
+    case OpKind::kv_append: {
+      const size_t rows = x.shape.size() - 2;
+      copy_along(x, out, rows, 0, 1, true);
+      copy_along(*inputs[1], out, rows, x.shape[rows], 1, true);
+      break;
+    }
+    case OpKind::gather: {
+      const Tensor& ids = *inputs[1];
+      const int64_t V = x.shape[0], D = x.shape[1], e = int64_t(dtype_size(x.dtype));
+      for (int64_t i = 0; i < ids.elements(); ++i) {
+        const int64_t id = int64_t(ids.get(i));
+        if (id < 0 || id >= V)
+          node_error(n, fmt::format("id {} (element {} of '{}') is outside the table's {} rows", id,
+                                    i, g.tensor(n.inputs[1]).name, V));
+        std::copy_n(x.data.begin() + id * D * e, D * e, out.data.begin() + i * D * e);
+      }
+      break;
+    }
+    case OpKind::rope: {
+      const int64_t d = x.shape.back(), half = d / 2, s = x.shape[x.shape.size() - 2];
+      const Tensor &c = *inputs[1], &sn = *inputs[2];
+      for (int64_t r = 0; r < count / d; ++r) {
+        const int64_t t = (r % s) * half;  // the row's table row
+        for (int64_t j = 0; j < half; ++j) {
+          const double x1 = x.get(r * d + j), x2 = x.get(r * d + half + j);
+          const double cv = c.get(t + j), sv = sn.get(t + j);
+          out.set(r * d + j, x1 * cv - x2 * sv);
+          out.set(r * d + half + j, x2 * cv + x1 * sv);
+        }
+      }
+      break;
+    }
   }
   return out;
 }
@@ -381,6 +454,31 @@ std::vector<Tensor> initial_values(const Graph& g, uint64_t seed) {
       rescaled[t] = true;  // given values are used as they are
     } else if (info.is_param || generated[t]) {
       values[t] = random_tensor(info.shape, info.dtype, seed * 1000003u + t);
+    }
+  }
+  // A gather's ids: uniform in [0, V), V the smallest table that reads them.
+  std::vector<int64_t> vocab(g.tensors.size(), 0);
+  for (const Node& n : g.nodes)
+    if (n.kind == OpKind::gather) {
+      int64_t& v = vocab.at(size_t(n.inputs[1]));
+      const int64_t rows = g.tensor(n.inputs[0]).shape[0];
+      v = v ? std::min(v, rows) : rows;
+    }
+  for (size_t t = 0; t < g.tensors.size(); ++t) {
+    if (!vocab[t] || !generated[t] || !g.tensors[t].value.empty()) continue;
+    SplitMix64 rng(seed * 1000003u + t);
+    Tensor& ids = values[t];
+    for (int64_t e = 0; e < ids.elements(); ++e)
+      ids.set(e, std::floor(rng.unit() * double(vocab[t])));
+  }
+  // A rope's cos and sin params: its tables.
+  for (const Node& n : g.nodes) {
+    if (n.kind != OpKind::rope) continue;
+    const std::vector<int64_t>& s = g.tensor(n.inputs[1]).shape;
+    const RopeTables tab = rope_tables(s[0], s[1], n.attrs);
+    for (int64_t e = 0; e < s[0] * s[1]; ++e) {
+      values.at(size_t(n.inputs[1])).set(e, tab.cos[size_t(e)]);
+      values.at(size_t(n.inputs[2])).set(e, tab.sin[size_t(e)]);
     }
   }
   // Norm parameters: gamma near 1 and beta near 0, float weights scaled by their reduction

@@ -216,6 +216,13 @@ enum class Op : uint8_t {
   //   kernel tap (k / KW % KH, k % KW). Element (r, c) is channel c of input pixel
   //   (oh SH - T + kh, ow SW - L + kw), or 0 where that pixel is outside the H x W map.
   img2col_cbuf_to_ca,
+
+  // ---- scalar unit, continued: a read of the UB (LocalTensor::GetValue) -------------------
+  // ld_ub xD, ub[a]                xD = the s32 at UB address a (4-byte aligned), sign-extended.
+  //   The scalar unit reads the UB itself: a copy that fills those bytes must be ordered before
+  //   it (set_flag PIPE_MTE2, PIPE_S / wait_flag); instructions dispatched after it come after
+  //   the read. Without values (a timing-only run) it reads 0.
+  ld_ub,
 };
 
 const char* op_name(Op op);

@@ -104,8 +104,9 @@ const char* op_name(Op op) {
       "vbrcb",
       "set_fmatrix",
       "img2col_cbuf_to_ca",
+      "ld_ub",
   };
-  static_assert(sizeof(names) / sizeof(names[0]) == size_t(Op::img2col_cbuf_to_ca) + 1);
+  static_assert(sizeof(names) / sizeof(names[0]) == size_t(Op::ld_ub) + 1);
   return names[size_t(op)];
 }
 

@@ -163,6 +163,7 @@ std::vector<OpDef> build() {
   add(Op::vbrcb, mem2(Buf::ub, Buf::ub), kDupKeys, kWordTypes);
   add(Op::set_fmatrix, kNoOperands, kFmatrixKeys);
   add(Op::img2col_cbuf_to_ca, mem2(Buf::l0a, Buf::l1), kImg2colKeys);
+  add(Op::ld_ub, {{Pos::rd, Buf::gm, "destination"}, {Pos::src0, Buf::ub, "source"}});
   return v;
 }
 

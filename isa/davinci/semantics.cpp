@@ -992,6 +992,9 @@ void check(const Instr& in, const std::string& who) {
       c.count("pad_t", in.n2, 0, 255);
       c.count("pad_l", in.n3, 0, 255);
       return;
+    case Op::ld_ub:
+      c.addr("source", in.src0, Buf::ub, 4);
+      return;
     case Op::img2col_cbuf_to_ca:
       c.addr("destination", in.dst, Buf::l0a, kFractal);
       c.addr("source", in.src0, Buf::l1, kBlock);

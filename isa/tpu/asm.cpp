@@ -244,6 +244,8 @@ const char* opcode_name(Opcode op) {
       return "barrier";
     case Opcode::ldweight:
       return "ldweight";
+    case Opcode::rdrows:
+      return "rdrows";
   }
   return "invalid";
 }

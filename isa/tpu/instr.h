@@ -25,6 +25,7 @@ enum class Opcode : uint8_t {
   rdconv = 10,    // DRAM image (NHWC) -> UB im2col rows, zero padded         unit: dma_in
   barrier = 11,   // sync, then wait until every core of the chip reached it  dispatcher
   ldweight = 12,  // UB -> weight FIFO (one K x N tile; TPU v4: weights in VMEM) unit: weight_dma
+  rdrows = 13,    // DRAM table rows chosen by int32 ids in the UB -> UB (embedding) unit: dma_in
 };
 
 // rdweight and ldweight: they fill an array's weight FIFO.
@@ -78,11 +79,12 @@ struct Instr {
                         // with the dtype's lowest value instead of zero
   uint64_t dram = 0;    // rdhost, rdweight, wrhost: DRAM address
   uint32_t ub = 0;      // rdhost/wrhost/matmul/activate: UB address; vector: dst
-  uint32_t src = 0;     // matmul: acc address; activate: acc address; vector: src UB address
+  uint32_t src = 0;     // matmul: acc address; activate: acc address; vector: src UB address;
+                        // rdrows: the ids' UB address
   uint32_t src2 = 0;    // vector: second operand UB address
   uint32_t rows = 0;    // rdhost/wrhost: rows; rdweight: K; matmul: M; activate/vector: rows
   uint32_t cols = 0;    // rdhost/wrhost: bytes per row; rdweight/matmul/activate/vector: N/cols
-  uint32_t k = 0;       // matmul: K; vector rowmax/rowavg: groups
+  uint32_t k = 0;       // matmul: K; vector rowmax/rowavg: groups; rdrows: the table's rows
   uint32_t stride = 0;  // rdhost/wrhost/rdweight: DRAM bytes between rows
   int32_t imm = 0;      // activate int8: requant multiplier; vector: fp32 bits of imm (scale, eps)
   int32_t shift = 0;    // activate int8: requant shift; vector softmax: causal offset

@@ -234,6 +234,16 @@ const std::vector<OpDef>& all_ops() {
         {"src_fp32", F::flags, K::bit, D::zero, 1, 1},
         {"offset", F::shift, K::i32, D::zero},
         {"groups", F::k, K::size, D::zero}}},
+      // rdrows: row i of the table at dram (rows `stride` bytes apart, `table` of them) chosen
+      // by the int32 at ids + 4 i in the UB.
+      {Opcode::rdrows,
+       {{"ub", F::ub, K::addr, D::required},
+        {"dram", F::dram, K::addr, D::required},
+        {"ids", F::src, K::addr, D::required},
+        {"rows", F::rows, K::size, D::required},
+        {"bytes", F::cols, K::size, D::required},
+        {"stride", F::stride, K::size, D::cols},
+        {"table", F::k, K::count, D::required}}},
       {Opcode::wrhost,
        {{"dram", F::dram, K::addr, D::required},
         {"ub", F::ub, K::addr, D::required},

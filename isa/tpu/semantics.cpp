@@ -66,6 +66,19 @@ void exec_wrhost(const Instr& in, const ByteStore& ub, ByteStore& dram, const st
   copy2d(ub, in.ub, in.cols, dram, in.dram, in.stride, in.rows, in.cols, who);
 }
 
+void exec_rdrows(const Instr& in, const ByteStore& dram, ByteStore& ub, const std::string& who) {
+  std::vector<int32_t> ids(in.rows);
+  ub.read(in.src, ids.data(), uint64_t(in.rows) * 4, who);
+  std::vector<uint8_t> row(in.cols);
+  for (uint32_t i = 0; i < in.rows; ++i) {
+    if (ids[i] < 0 || uint32_t(ids[i]) >= in.k)
+      throw Error(
+          fmt::format("{}: id {} (row {}) is outside the table's {} rows", who, ids[i], i, in.k));
+    dram.read(in.dram + uint64_t(ids[i]) * in.stride, row.data(), in.cols, who);
+    ub.write(in.ub + uint64_t(i) * in.cols, row.data(), in.cols);
+  }
+}
+
 ConvGeom conv_geom(const Instr& in) {
   ConvGeom g;
   g.c = in.src2;

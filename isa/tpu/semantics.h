@@ -26,6 +26,8 @@ struct WeightTile {
 void exec_rdhost(const Instr& in, const ByteStore& dram, ByteStore& ub, const std::string& who);
 void exec_rdconv(const Instr& in, const ByteStore& dram, ByteStore& ub, const std::string& who);
 void exec_wrhost(const Instr& in, const ByteStore& ub, ByteStore& dram, const std::string& who);
+// rdrows: throws Error naming the instruction when an id is outside [0, table rows).
+void exec_rdrows(const Instr& in, const ByteStore& dram, ByteStore& ub, const std::string& who);
 // rdweight (from DRAM) and ldweight (from the unified buffer): the tile at the instruction's
 // address in `src`.
 WeightTile exec_load_weights(const Instr& in, const ByteStore& src, const std::string& who);

@@ -310,6 +310,24 @@ void AiCore::scalar_thread() {
           continue;
         }
         wait_until(t);
+        if (in.op == Op::ld_ub) {  // the scalar unit reads the UB itself
+          const Instr r = resolve(in, x);
+          isa::davinci::check(r, who(int(pc)));
+          const uint64_t at = uint64_t(r.src0.at.imm);
+          buffer(Buf::ub)->check_range(at, 4, who(int(pc)), "read");
+          if (chip_.races) {
+            const RaceChecker::Who me{index_, int(Pipe::s), int(pc), scalar_clock_[0], gen_};
+            chip_.races->access(isa::davinci::Range{Buf::ub, at, at + 4, false}, me, scalar_clock_);
+          }
+          ++scalar_clock_[0];  // what it dispatches after the read comes after it
+          int32_t v = 0;
+          if (chip_.gm) mem_.buf[size_t(Buf::ub)]->read(at, &v, 4, who(int(pc)));
+          x[in.rd] = v;
+          ++scalar_instrs_;
+          t = now() + uint64_t(p_.scalar_cycles);
+          ++pc;
+          continue;
+        }
         switch (in.op) {
           case Op::end:
             scalar_wait_ = "the pipes to drain at end";

@@ -86,6 +86,12 @@ void ProgramCheck::instr(const Instr& in) const {
       dram_range(in.cols);
       range("ub", p_.ub_bytes, in.ub, uint64_t(in.rows) * in.cols, "unified buffer range");
       break;
+    case Opcode::rdrows:
+      need(in.rows > 0 && in.cols > 0 && in.k > 0, "rows, bytes and table must be positive");
+      dram_rows(in.dram, in.k, in.stride, in.cols, "table");
+      range("ub", p_.ub_bytes, in.src, uint64_t(in.rows) * 4, "ids range");
+      range("ub", p_.ub_bytes, in.ub, uint64_t(in.rows) * in.cols, "unified buffer range");
+      break;
     case Opcode::rdconv: {
       const isa::tpu::ConvGeom g = isa::tpu::conv_geom(in);
       need(g.c && g.h && g.w && g.r && g.s && g.stride_h && g.stride_w && in.rows && in.cols,

@@ -17,7 +17,7 @@ using isa::tpu::Opcode;
 
 namespace {
 const char* kUnitNames[] = {"dma_in", "weight_dma", "act", "vpu", "dma_out"};
-const char* kUnitDesc[] = {"DMA from DRAM into the unified buffer (rdhost, rdconv)",
+const char* kUnitDesc[] = {"DMA from DRAM into the unified buffer (rdhost, rdconv, rdrows)",
                            "weight tiles into the FIFOs, from DRAM (rdweight) or the unified "
                            "buffer (ldweight)",
                            "activation pipeline, accumulators to unified buffer (activate)",
@@ -153,6 +153,7 @@ int TpuCore::unit_of(const Instr& in) const {
   switch (in.op) {
     case Opcode::rdhost:
     case Opcode::rdconv:
+    case Opcode::rdrows:
       return dma_in;
     case Opcode::rdweight:
     case Opcode::ldweight:
@@ -182,6 +183,10 @@ std::vector<TpuCore::Access> TpuCore::accesses(const Instr& in, int fifo_slot) c
     case Opcode::wrhost:
       return {{m_ub, in.ub, in.ub + uint64_t(in.rows) * in.cols, false},
               {m_dram, in.dram, dram_hi(in.cols), true}};
+    case Opcode::rdrows:  // any row of the table may be read
+      return {{m_ub, in.src, in.src + uint64_t(in.rows) * 4, false},
+              {m_dram, in.dram, in.dram + uint64_t(in.k - 1) * in.stride + in.cols, false},
+              {m_ub, in.ub, in.ub + uint64_t(in.rows) * in.cols, true}};
     case Opcode::rdconv: {
       const isa::tpu::ConvGeom g = isa::tpu::conv_geom(in);
       return {{m_dram, in.dram, in.dram + uint64_t(g.h) * g.w * g.c * e, false},
@@ -505,6 +510,7 @@ uint64_t TpuCore::execute(int u, int slot) {
   switch (in.op) {
     case Opcode::rdhost:
     case Opcode::rdconv:
+    case Opcode::rdrows:
     case Opcode::wrhost:
     case Opcode::rdweight: {
       const bool write = in.op == Opcode::wrhost;
@@ -514,6 +520,8 @@ uint64_t TpuCore::execute(int u, int slot) {
       if (functional_) {
         if (in.op == Opcode::rdhost)
           isa::tpu::exec_rdhost(in, *dram_, ub_->store(), w);
+        else if (in.op == Opcode::rdrows)
+          isa::tpu::exec_rdrows(in, *dram_, ub_->store(), w);
         else if (in.op == Opcode::rdconv)
           isa::tpu::exec_rdconv(in, *dram_, ub_->store(), w);
         else if (write)
@@ -521,7 +529,8 @@ uint64_t TpuCore::execute(int u, int slot) {
         else
           arrays_[in.mxu].fifo[size_t(d.fifo_slot)] = isa::tpu::exec_load_weights(in, *dram_, w);
       }
-      if (in.op == Opcode::rdhost || in.op == Opcode::rdconv) ub_->note_write(dram_bytes);
+      if (in.op == Opcode::rdhost || in.op == Opcode::rdconv || in.op == Opcode::rdrows)
+        ub_->note_write(dram_bytes);
       if (write) ub_->note_read(dram_bytes);
       const Server::Grant g = dram_request(d.seq, dram_bytes, write);
       d.read_done = write ? g.service_end : g.done;

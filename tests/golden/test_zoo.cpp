@@ -20,6 +20,12 @@ const std::map<std::string, std::vector<std::string>> kSmall = {
     {"mobilenet-v2", {"image=32"}},
     {"bert-base", {"seq=16", "layers=2"}},
     {"gpt2-small", {"seq=16", "layers=2", "vocab=1000"}},
+    // Llama 2 7B narrowed (and with grouped-query attention, 2 KV heads for 4 query heads).
+    {"llama-2-7b-prefill",
+     {"seq=16", "layers=2", "hidden=256", "heads=4", "kv_heads=2", "ffn=688", "vocab=1000"}},
+    {"llama-2-7b-decode",
+     {"batch=2", "ctx=40", "layers=2", "hidden=256", "heads=4", "kv_heads=2", "ffn=688",
+      "vocab=1000"}},
 };
 
 void run_zoo_on(const std::string& arch) {

@@ -143,6 +143,7 @@ next:
   vbrcb.f32 ub[x4], ub[256], repeat=2, dst_blk=2, dst_rep=16
   set_fmatrix h=56, w=x5, pad_t=1, pad_l=2
   img2col_cbuf_to_ca l0a[512], l1[x6+32], kh=3, kw=3, stride_h=2, stride_w=x7, ow=28, m=x8, k=4, repeat=9
+  ld_ub x9, ub[x4+8]
   end
 )";
 
@@ -201,7 +202,7 @@ void check_round_trip(const Kernel& k) {
 
 TEST_CASE("davinci operand table: one entry per opcode, in order", "[unit]") {
   const auto& ops = detail::all_ops();
-  REQUIRE(ops.size() == size_t(Op::img2col_cbuf_to_ca) + 1);
+  REQUIRE(ops.size() == size_t(Op::ld_ub) + 1);
   for (size_t i = 0; i < ops.size(); ++i) CHECK(ops[i].op == Op(i));
   CHECK(detail::find_op(Op(200)) == nullptr);
 }
@@ -213,7 +214,7 @@ TEST_CASE("davinci asm: every opcode, key, type and enum value", "[unit]") {
   CHECK((k.params[0].name == "a" && k.params[0].reg == 1));
   CHECK((k.params[2].name == "n" && k.params[2].reg == 3));
   const auto& c = k.code;
-  REQUIRE(c.size() == 96);
+  REQUIRE(c.size() == 97);
 
   // Coverage: every opcode, and every key of each opcode away from its default somewhere.
   std::set<Op> ops;
@@ -306,8 +307,9 @@ TEST_CASE("davinci asm: every opcode, key, type and enum value", "[unit]") {
          c[94].src0 == Addr{Buf::l1, Val{6, 32}} && c[94].blk[0] == imm(3) &&
          c[94].blk[1] == imm(3) && c[94].blk[2] == imm(2) && c[94].rep[0] == reg(7) &&
          c[94].n1 == imm(28) && c[94].n2 == reg(8) && c[94].n3 == imm(4) && c[94].n0 == imm(9)));
+  CHECK((c[95].op == Op::ld_ub && c[95].rd == 9 && c[95].src0 == Addr{Buf::ub, Val{4, 8}}));
   CHECK(c.back().op == Op::end);
-  CHECK(c.back().line == 103);
+  CHECK(c.back().line == 104);
 
   // The canonical text: keys in table order, defaults left out, generated labels.
   const std::string text = disassemble(k);
@@ -361,7 +363,8 @@ TEST_CASE("davinci asm: every opcode, key, type and enum value", "[unit]") {
                             "dst_gap=-1\n  vbrcb.f32 ub[x4], ub[256], repeat=2, dst_blk=2, "
                             "dst_rep=16\n  set_fmatrix h=56, w=x5, pad_t=1, pad_l=2\n"
                             "  img2col_cbuf_to_ca l0a[512], l1[x6+32], kh=3, kw=3, stride_h=2, "
-                            "stride_w=x7, ow=28, m=x8, k=4, repeat=9\n  end\n"));
+                            "stride_w=x7, ow=28, m=x8, k=4, repeat=9\n  ld_ub x9, ub[x4+8]\n"
+                            "  end\n"));
 
   check_round_trip(k);
 }
@@ -470,7 +473,8 @@ TEST_CASE("davinci asm: diagnostics", "[unit]") {
                       "and, or, xor, min, max, beq, "));
   CHECK_THAT(body_error("  vfoo.f16 ub[0], ub[0], repeat=1"),
              Contains("vconv, set_vector_mask, copy_matrix_cc_to_ubuf, fixpipe, "
-                      "copy_ubuf_to_gm, vbrcb, set_fmatrix or img2col_cbuf_to_ca) or a label, "
+                      "copy_ubuf_to_gm, vbrcb, set_fmatrix, img2col_cbuf_to_ca or ld_ub) or a "
+                      "label, "
                       "found 'vfoo.f16'"));
   CHECK(body_error("  vmul.s32 ub[0], ub[0], ub[0], repeat=1") ==
         "k.s:2:3: expected vmul.f16 or vmul.f32, found 'vmul.s32'");

@@ -346,6 +346,102 @@ TEST_CASE("reshape and transpose errors name the place and the rule", "[unit]") 
   }
 }
 
+TEST_CASE("the decoder ops in chained and flat forms and their errors", "[unit]") {
+  Graph g = parse_workload(R"(name: dec
+inputs:
+  - {name: ids, shape: [2, 3], dtype: int32}
+  - {name: cache, shape: [1, 2, 5, 8], dtype: bf16}
+  - {name: x, shape: [1, 2, 1, 8], dtype: bf16}
+ops:
+  - {name: e, op: gather, inputs: [ids], vocab: 10, dim: 8}
+  - {name: cat, op: concat, inputs: [e.out, e.out], axis: -2}
+  - {name: s, op: slice, inputs: [cat.out], axis: 1, start: 1, end: 100, step: 2}
+  - {name: r, op: rope, inputs: [x], pos: 5, theta: 500000}
+  - {name: kv, op: kv_append, inputs: [cache, r.out]}
+  - {name: fc, op: concat, shape: [4, 2], sizes: [3, 1], axis: 0, dtype: int8}
+  - {name: fs, op: slice, shape: [7], end: -2}
+  - {name: fg, op: gather, shape: [4], vocab: 3, dim: 2, dtype: fp16}
+  - {name: fr, op: rope, shape: [3, 4]}
+  - {name: fk, op: kv_append, shape: [2, 6, 4], new: 3}
+)",
+                           "dec.yaml");
+  CHECK(tensor_named(g, "ids").dtype == DType::int32);
+  CHECK(tensor_named(g, "e.w").shape == std::vector<int64_t>{10, 8});
+  CHECK(tensor_named(g, "e.out").shape == std::vector<int64_t>{2, 3, 8});
+  CHECK(tensor_named(g, "e.out").dtype == DType::bf16);
+  CHECK(tensor_named(g, "cat.out").shape == std::vector<int64_t>{2, 6, 8});
+  CHECK(node_named(g, "cat").attrs.axis == 1);
+  CHECK(tensor_named(g, "s.out").shape == std::vector<int64_t>{2, 3, 8});  // 1, 3, 5 of 6
+  CHECK(node_named(g, "s").attrs.end == 6);
+  CHECK(tensor_named(g, "r.cos").shape == std::vector<int64_t>{1, 4});
+  CHECK(tensor_named(g, "r.sin").is_param);
+  CHECK(node_named(g, "r").attrs.pos == 5);
+  CHECK(tensor_named(g, "kv.out").shape == std::vector<int64_t>{1, 2, 6, 8});
+  CHECK(tensor_named(g, "fc.out").shape == std::vector<int64_t>{4, 2});
+  CHECK(tensor_named(g, "fc.in1").shape == std::vector<int64_t>{1, 2});
+  CHECK(tensor_named(g, "fs.out").shape == std::vector<int64_t>{5});
+  CHECK(tensor_named(g, "fg.ids").dtype == DType::int32);
+  CHECK(tensor_named(g, "fg.out").dtype == DType::fp16);
+  CHECK(tensor_named(g, "fk.out").shape == std::vector<int64_t>{2, 9, 4});
+  for (const Node& n : g.nodes) CHECK(node_macs(g, n) == 0);
+  require_same_graph(g, parse_workload(to_yaml(g), "printed.yaml"));
+
+  const std::string head =
+      "name: bad\ninputs:\n  - {name: x, shape: [4, 6], dtype: bf16}\n  - {name: i, shape: [3], "
+      "dtype: int32}\nops:\n";
+  auto chained = [&](const std::string& op) { return error_of(head + "  - " + op + "\n"); };
+  CHECK_THAT(chained("{name: c, op: concat, inputs: [x], axis: 0}"),
+             Catch::Contains("bad.yaml:6:") && Catch::Contains("two or more"));
+  CHECK_THAT(chained("{name: c, op: concat, inputs: [x, x], axis: 2}"),
+             Catch::Contains("bad.yaml:6:") &&
+                 Catch::Contains("'axis' 2 is not a dim of the input (rank 2"));
+  CHECK_THAT(chained("{name: s, op: slice, inputs: [x], axis: 1, start: 4, end: 2}"),
+             Catch::Contains("bad.yaml:6:") &&
+                 Catch::Contains("the slice [4, 2) of dim 1 (of size 6) is empty"));
+  CHECK_THAT(chained("{name: s, op: slice, inputs: [x], step: 0}"),
+             Catch::Contains("bad.yaml:6:") && Catch::Contains("'step' must be"));
+  CHECK_THAT(chained("{name: g, op: gather, inputs: [x], vocab: 4, dim: 2}"),
+             Catch::Contains("bad.yaml:6:") && Catch::Contains("must be int32"));
+  CHECK_THAT(chained("{name: r, op: relu, inputs: [i]}"),
+             Catch::Contains("bad.yaml:6:") && Catch::Contains("dtype int32 is not allowed"));
+  CHECK_THAT(chained("{name: r, op: rope, inputs: [x], theta: 0}"),
+             Catch::Contains("bad.yaml:6:") && Catch::Contains("theta must be > 0"));
+  CHECK_THAT(error_of(one_op("{name: r, op: rope, shape: [4, 5]}")),
+             Catch::Contains("bad.yaml:3:") && Catch::Contains("d (head_dim) even"));
+  // A kv_append's cache: a graph input that no other op reads.
+  const std::string only_x =
+      "name: bad\ninputs:\n  - {name: x, shape: [4, 6], dtype: bf16}\nops:\n";
+  CHECK_THAT(error_of(only_x + "  - {name: k, op: kv_append, inputs: [x, x]}\n"),
+             Catch::Contains("must be a graph input that no other op reads"));
+  CHECK_THAT(
+      error_of(only_x + "  - {name: a, op: relu, inputs: [x]}\n"
+                        "  - {name: k, op: kv_append, inputs: [a.out, x]}\n"),
+      Catch::Contains("bad.yaml:6:") && Catch::Contains("the cache 'a.out' must be a graph"));
+  CHECK_THAT(chained("{name: k, op: kv_append, inputs: [x, i]}"), Catch::Contains("bad.yaml:6:"));
+}
+
+TEST_CASE("graph inputs in a repeat", "[unit]") {
+  Graph g = parse_workload(R"(name: caches
+params: {layers: 3}
+inputs:
+  - repeat: $layers
+    var: l
+    inputs:
+      - {name: c$l, shape: [2, 4], dtype: bf16}
+ops:
+  - repeat: $layers
+    var: l
+    ops:
+      - {name: r$l, op: relu, inputs: [c$l]}
+)",
+                           "caches.yaml");
+  CHECK(g.inputs.size() == 3);
+  CHECK(tensor_named(g, "c2").shape == std::vector<int64_t>{2, 4});
+  CHECK_THAT(error_of("name: bad\ninputs:\n  - {repeat: 2, ops: []}\nops:\n  - {name: r, op: relu, "
+                      "shape: [2]}\n"),
+             Catch::Contains("bad.yaml:3:") && Catch::Contains("unknown key 'ops'"));
+}
+
 TEST_CASE("every example workload loads and verifies", "[unit]") {
   for (const std::string& name : kExamples) {
     INFO(name);
@@ -476,8 +572,8 @@ TEST_CASE("bad workloads give file:line and what was expected", "[unit]") {
     e = error_of(
         "name: bad\ninputs:\n  - {name: x, shape: [4], dtype: int32}\nops:\n"
         "  - {name: r, op: relu, inputs: [x]}\n");
-    CHECK_THAT(
-        e, Catch::Contains("bad.yaml:3:") && Catch::Contains("expected int8, bf16, fp16 or fp32"));
+    CHECK_THAT(e, Catch::Contains("bad.yaml:5:") &&
+                      Catch::Contains("dtype int32 is not allowed; relu takes int8, bf16 or fp16"));
     e = error_of(
         "name: bad\ninputs:\n  - {name: x, shape: [4], dtype: fp32}\nops:\n"
         "  - {name: r, op: relu, inputs: [x]}\n");

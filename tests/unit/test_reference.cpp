@@ -381,6 +381,68 @@ TEST_CASE("reshape keeps the row-major order, transpose moves elements by perm",
   CHECK(zt.data.size() == z.data.size());
 }
 
+TEST_CASE("concat slice gather and kv_append move elements and rope rotates the halves", "[unit]") {
+  // concat along dim 1 of (2, 1, 2) and (2, 2, 2): each row block in turn.
+  Graph c = one_op("{name: c, op: concat, shape: [2, 1, 2], sizes: [1, 2], axis: 1, dtype: fp32}");
+  Tensor c0 = make({2, 1, 2}, DType::fp32, {1, 2, 3, 4});
+  Tensor c1 = make({2, 2, 2}, DType::fp32, {5, 6, 7, 8, 9, 10, 11, 12});
+  Tensor cy = eval(c, {c0, c1});
+  REQUIRE(cy.shape == std::vector<int64_t>{2, 3, 2});
+  CHECK(values(cy) == std::vector<double>{1, 2, 5, 6, 7, 8, 3, 4, 9, 10, 11, 12});
+
+  // slice of the last dim, python-like: [-4:] of 6 with step 2 takes elements 2 and 4.
+  Graph sl = one_op("{name: s, op: slice, shape: [2, 6], axis: -1, start: -4, step: 2}");
+  CHECK(sl.nodes[0].attrs.start == 2);
+  CHECK(sl.nodes[0].attrs.end == 6);
+  Tensor sx = make({2, 6}, DType::bf16, {0, 1, 2, 3, 4, 5, 10, 11, 12, 13, 14, 15});
+  CHECK(values(eval(sl, {sx})) == std::vector<double>{2, 4, 12, 14});
+
+  // gather: row ids[i] of the table; an id outside the table is refused.
+  Graph g = one_op("{name: e, op: gather, shape: [3], vocab: 4, dim: 2}");
+  Tensor table = make({4, 2}, DType::bf16, {0, 1, 10, 11, 20, 21, 30, 31});
+  Tensor ids = make({3}, DType::int32, {2, 0, 2});
+  CHECK(values(eval(g, {table, ids})) == std::vector<double>{20, 21, 0, 1, 20, 21});
+  Tensor bad = make({3}, DType::int32, {1, 4, 0});
+  CHECK_THROWS_WITH(eval(g, {table, bad}),
+                    Catch::Contains("id 4 (element 1 of 'e.ids') is outside the table's 4 rows"));
+
+  // kv_append: each head's cached rows, then its new one.
+  Graph kv = one_op("{name: k, op: kv_append, shape: [2, 2, 1], new: 1, dtype: fp32}");
+  Tensor cache = make({2, 2, 1}, DType::fp32, {1, 2, 3, 4});
+  Tensor fresh = make({2, 1, 1}, DType::fp32, {9, 8});
+  CHECK(values(eval(kv, {cache, fresh})) == std::vector<double>{1, 2, 9, 3, 4, 8});
+
+  // rope: row i at position pos + i; (x1, x2) by the angle pos + i (theta^0 = 1 for j = 0).
+  Graph r = one_op("{name: r, op: rope, shape: [2, 2], pos: 3, dtype: bf16}");
+  const RopeTables tab = rope_tables(2, 1, r.nodes[0].attrs);
+  CHECK(tab.cos[1] == Approx(std::cos(4.0)));
+  CHECK(tab.sin[0] == Approx(std::sin(3.0)));
+  const std::vector<Tensor> init = initial_values(r, 7);
+  const Tensor& cs = init.at(size_t(r.nodes[0].inputs[1]));
+  const Tensor& sn = init.at(size_t(r.nodes[0].inputs[2]));
+  CHECK(cs.get(1) == bf16(std::cos(4.0)));  // the tables, rounded to the op's dtype
+  Tensor rx = make({2, 2}, DType::bf16, {1, 0, 0.5, 0.25});
+  Tensor ry = eval(r, {rx, cs, sn});
+  CHECK(ry.get(0) == bf16(cs.get(0)));  // x1 cos - x2 sin with x2 = 0
+  CHECK(ry.get(1) == bf16(sn.get(0)));  // x2 cos + x1 sin
+  CHECK(ry.get(2) == bf16(0.5 * cs.get(1) - 0.25 * sn.get(1)));
+  CHECK(ry.get(3) == bf16(0.25 * cs.get(1) + 0.5 * sn.get(1)));
+}
+
+TEST_CASE("a gather's generated ids lie in its table", "[unit]") {
+  Graph g = one_op("{name: e, op: gather, shape: [64], vocab: 5, dim: 3}");
+  const std::vector<Tensor> init = initial_values(g, 1);
+  const Tensor& ids = init.at(size_t(g.nodes[0].inputs[1]));
+  REQUIRE(ids.dtype == DType::int32);
+  std::vector<bool> seen(5, false);
+  for (int64_t i = 0; i < ids.elements(); ++i) {
+    REQUIRE(ids.get(i) >= 0);
+    REQUIRE(ids.get(i) < 5);
+    seen[size_t(ids.get(i))] = true;
+  }
+  CHECK(seen == std::vector<bool>(5, true));
+}
+
 TEST_CASE("reference_eval rejects what it cannot compute", "[unit]") {
   // A graph built by hand (the frontend would refuse it): softmax on int8.
   Graph g;

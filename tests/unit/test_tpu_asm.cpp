@@ -13,6 +13,8 @@
 #include "isa/common/parser.h"
 #include "isa/tpu/instr.h"
 #include "isa/tpu/operands.h"
+#include "isa/tpu/semantics.h"
+#include "models/core/memory.h"
 
 using namespace xpusim;
 using namespace xpusim::isa;
@@ -459,11 +461,11 @@ TEST_CASE("tpu asm: random programs round-trip through text and bytes", "[unit]"
 TEST_CASE("tpu asm: diagnostics", "[unit]") {
   CHECK(asm_error("\n  mul ub=0\n") ==
         "p.s:2:3: expected a mnemonic (rdhost, rdweight, ldweight, matmul, activate, vector, "
-        "wrhost, "
+        "rdrows, wrhost, "
         "rdconv, sync, loop, halt or barrier) or a label, found 'mul'");
   CHECK(asm_error("halt\n  , x\n") ==
         "p.s:2:3: expected a mnemonic (rdhost, rdweight, ldweight, matmul, "
-        "activate, vector, wrhost, rdconv, sync, loop, halt or barrier) or a label, "
+        "activate, vector, rdrows, wrhost, rdconv, sync, loop, halt or barrier) or a label, "
         "found ','");
   CHECK(asm_error("rdhost ub=0, drm=4") ==
         "p.s:1:14: expected a key of rdhost (ub, dram, rows, bytes, stride), found 'drm'");
@@ -571,7 +573,7 @@ TEST_CASE("tpu decode: diagnostics name the file and the instruction", "[unit]")
   CHECK(error_of([&] { decode(short_by_one, "w.bin"); }) ==
         "w.bin: size 103 bytes: expected 8 + a multiple of 48");
   CHECK(with(0, 0) == "w.bin: instruction 1 (byte offset 56): unknown opcode 0");
-  CHECK(with(0, 13) == "w.bin: instruction 1 (byte offset 56): unknown opcode 13");
+  CHECK(with(0, 14) == "w.bin: instruction 1 (byte offset 56): unknown opcode 14");
   CHECK(with(1, 2) == "");  // fp32 operands: multiplied in bf16 passes
   CHECK(with(1, 3) ==
         "w.bin: instruction 1 (byte offset 56): matmul dtype 3 is out of range (0 to 2)");
@@ -728,4 +730,28 @@ TEST_CASE("tpu asm: ldweight and activate sum/gap round-trip", "[unit]") {
   CHECK(asm_error("rdweight dram=0, k=1, n=1, dtype=fp32").empty());
   CHECK_THAT(asm_error("vector func=add, dst=0, src=0, src2=0, rows=1, cols=1, dtype=fp32"),
              Contains("fp32"));
+}
+
+TEST_CASE("tpu rdrows: table rows chosen by int32 ids in the UB", "[unit]") {
+  ByteStore dram("dram", 4096), ub("ub", 4096);
+  std::vector<uint8_t> table(5 * 8);
+  for (size_t i = 0; i < table.size(); ++i) table[i] = uint8_t(i);
+  dram.write(256, table.data(), table.size());  // 5 rows of 8 bytes, 16 apart below
+  std::vector<uint8_t> spaced(5 * 16, 0);
+  for (size_t r = 0; r < 5; ++r) std::copy_n(&table[r * 8], 8, &spaced[r * 16]);
+  dram.write(1024, spaced.data(), spaced.size());
+  const int32_t ids[3] = {4, 0, 2};
+  ub.write(0, ids, sizeof ids);
+  const std::vector<Instr> p = assemble(
+      "rdrows ub=64, dram=1024, ids=0, rows=3, bytes=8, stride=16, table=5\nhalt\n", "r.s");
+  REQUIRE(disassemble(p) == disassemble(assemble(disassemble(p), "again.s")));
+  exec_rdrows(p[0], dram, ub, "rdrows");
+  std::vector<uint8_t> got(24);
+  ub.read(64, got.data(), got.size(), "test");
+  for (size_t i = 0; i < 3; ++i)
+    for (size_t b = 0; b < 8; ++b) CHECK(got[i * 8 + b] == table[size_t(ids[i]) * 8 + b]);
+  const int32_t bad = 5;
+  ub.write(4, &bad, 4);
+  CHECK_THAT(error_of([&] { isa::tpu::exec_rdrows(p[0], dram, ub, "rdrows"); }),
+             Contains("id 5 (row 1) is outside the table's 5 rows"));
 }

@@ -177,8 +177,11 @@ Size size_of(const Graph& g) {
     s.macs += node_macs(g, n);
     s.convs += n.kind == OpKind::conv2d;
   }
-  for (const TensorInfo& t : g.tensors)
-    if (t.is_param) s.weights += t.elements();
+  std::vector<bool> table(g.tensors.size(), false);  // a rope's cos and sin: not weights
+  for (const Node& n : g.nodes)
+    if (n.kind == OpKind::rope) table[size_t(n.inputs[1])] = table[size_t(n.inputs[2])] = true;
+  for (size_t t = 0; t < g.tensors.size(); ++t)
+    if (g.tensors[t].is_param && !table[t]) s.weights += g.tensors[t].elements();
   return s;
 }
 
@@ -244,6 +247,30 @@ TEST_CASE("zoo: BERT-base and GPT-2 small have the published sizes", "[unit]") {
       zoo_file("bert-base"), {{"layers", "24"}, {"hidden", "1024"}, {"heads", "16"}}));
   CHECK(large.weights > 302e6);  // BERT-large's 340 M less its 31.8 M embeddings
   CHECK(large.weights < 303e6);
+}
+
+TEST_CASE("zoo: Llama 2 7B has the published size", "[unit]") {
+  // 6.74 B weights (Touvron et al. 2023, Table 1: 7B): the embedding table and the untied head,
+  // 32000 x 4096 each, per layer 4 x 4096^2 (attention) + 3 x 4096 x 11008 (SwiGLU) and two
+  // norms, and the final norm. The rope tables are params of the rope ops, not weights.
+  const double layer = 4.0 * 4096 * 4096 + 3.0 * 4096 * 11008;
+  const double weights = 2.0 * 32000 * 4096 + 32 * (layer + 2 * 4096) + 4096;
+  CHECK(weights > 6.73e9);
+  CHECK(weights < 6.75e9);
+  const Size prefill = size_of(load_workload(zoo_file("llama-2-7b-prefill"), {{"seq", "64"}}));
+  CHECK(double(prefill.weights) == weights);
+  // Per token: the layers' gemms, attention's 2 x seq x 4096 per layer, the head.
+  CHECK(double(prefill.macs) ==
+        Approx(64 * (32 * (layer + 2.0 * 64 * 4096) + 4096.0 * 32000)).epsilon(1e-12));
+  // A decode step: the same weights for each of `batch` tokens; attention over ctx + 1 keys.
+  const Size decode =
+      size_of(load_workload(zoo_file("llama-2-7b-decode"), {{"ctx", "100"}, {"batch", "8"}}));
+  CHECK(double(decode.weights) == weights);
+  CHECK(double(decode.macs) ==
+        Approx(8 * (32 * (layer + 2.0 * 101 * 4096) + 4096.0 * 32000)).epsilon(1e-12));
+  // 70B-like grouped-query attention: 8 KV heads shrink k and v to a quarter.
+  const Size gqa = size_of(load_workload(zoo_file("llama-2-7b-prefill"), {{"kv_heads", "8"}}));
+  CHECK(double(gqa.weights) == weights - 32 * 2 * 4096.0 * (4096 - 1024));
 }
 
 TEST_CASE("zoo: run by name with params, and xpusim zoo lists the models", "[unit]") {

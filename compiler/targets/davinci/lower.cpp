@@ -257,6 +257,12 @@ class DavinciTarget final : public Target {
         attention(g, n, int(i), out.tensors, scratch, e);
       else if (n.kind == OpKind::reshape || n.kind == OpKind::transpose)
         moved = copy(g, n, int(i), out.tensors, scratch, e);
+      else if (n.kind == OpKind::concat || n.kind == OpKind::slice || n.kind == OpKind::kv_append)
+        concat_slice_append(g, n, int(i), out.tensors, e);
+      else if (n.kind == OpKind::gather)
+        gather(g, n, int(i), out.tensors, e);
+      else if (n.kind == OpKind::rope)
+        rope(g, n, int(i), out.tensors, e);
       else
         elementwise(g, n, int(i), out.tensors, e);
       if (moved && i + 1 < g.nodes.size()) e("sync_all");
@@ -394,7 +400,8 @@ class DavinciTarget final : public Target {
   // The tensor whose bytes tensor t is (t the output of a reshape whose input lies on the
   // same bytes, followed back through such reshapes), or -1.
   static int alias(const Graph& g, const std::vector<Placement>& place, int t) {
-    for (const Node& n : g.nodes)
+    for (const Node& n : g.nodes) {
+      if (n.outputs[0] == t && n.kind == OpKind::kv_append) return n.inputs[0];
       if (n.outputs[0] == t && n.kind == OpKind::reshape) {
         const int in = n.inputs[0];
         if (!same_bytes(g.tensor(in).shape, place[size_t(in)].layout, g.tensor(t).shape,
@@ -403,6 +410,7 @@ class DavinciTarget final : public Target {
         const int up = alias(g, place, in);
         return up >= 0 ? up : in;
       }
+    }
     return -1;
   }
 
@@ -498,6 +506,30 @@ class DavinciTarget final : public Target {
           if (!flexible(in) || !matching_layout(xs, ys, place[size_t(out)].layout, l))
             l = padded(1);
           want(in, l, n);
+        }
+        continue;
+      }
+      if (n.kind == OpKind::gather || n.kind == OpKind::kv_append || n.kind == OpKind::concat ||
+          n.kind == OpKind::slice || n.kind == OpKind::rope) {
+        for (int t : n.inputs)
+          if (fmap[size_t(t)])
+            unsupported(n, name_,
+                        "a feature map in NC1HWC0 as an input (TransData is not lowered)");
+        if (!set[size_t(out)]) want(out, padded(1), n);
+        if (place[size_t(out)].layout.kind != Layout::padded ||
+            place[size_t(out)].layout.col_dims != 1)
+          unsupported(n, name_, "an output that a gemm reads flattened (rank > 2 as A)");
+        if (n.kind == OpKind::gather) {  // the table's rows; the ids as one row of int32
+          want(n.inputs[0], padded(1), n);
+          want(n.inputs[1], padded(int64_t(g.tensor(n.inputs[1]).shape.size())), n);
+        } else if (n.kind == OpKind::kv_append) {
+          // The output lies on the cache's bytes, which have room for the new rows.
+          Layout l = padded(1);
+          l.min_rows = g.tensor(out).shape[g.tensor(out).shape.size() - 2];
+          want(n.inputs[0], l, n);
+          want(n.inputs[1], padded(1), n);
+        } else {
+          for (int t : n.inputs) want(t, padded(1), n);
         }
         continue;
       }
@@ -1963,10 +1995,14 @@ class DavinciTarget final : public Target {
   // gathered by one MTE2 copy from runs of x (one run, or runs at a fixed distance) into the UB
   // and stored whole by MTE3; the lines are dealt to the blocks, two stages of UB buffers. The
   // runs must start on 32-byte blocks and be whole blocks, or be a whole row of x and of y (their
-  // padding then comes along). Block 0 zeroes y's padding rows. False, with nothing emitted,
-  // when the last dim of y is not contiguous in x (a transpose that moves the last dim).
+  // padding then comes along). The walk starts x_off bytes into x and y_off into y; a line
+  // narrower than y's rows (a concat along the last dim) writes only its own columns. Block 0
+  // zeroes y's padding rows unless zero_pad is false (they are zeros already). False, with
+  // nothing emitted, when the last dim of y is not contiguous in x (a transpose that moves the
+  // last dim).
   bool lines(const Node& n, const std::string& L, const std::vector<Dim>& walk, const Side& x,
-             const Side& y, Emitter& e) const {
+             const Side& y, Emitter& e, uint64_t x_off = 0, uint64_t y_off = 0,
+             bool zero_pad = true) const {
     const PaddedView vi = padded_view(x.shape, x.layout), vo = padded_view(y.shape, y.layout);
     const int64_t es = x.es, bk = k0_of(es);  // elements of a 32-byte block
     auto pad_bk = [bk](int64_t v) { return (v + bk - 1) / bk * bk; };
@@ -2001,20 +2037,20 @@ class DavinciTarget final : public Target {
     const int64_t burst = pad_bk(run) / bk, src_gap = segs > 1 ? gap / bk - burst : 0;
     if (src_gap > 65535 || segs > 4095)
       unsupported(n, name_, "runs too far apart for one copy (a gap above 65535 blocks)");
-    const int64_t line_bytes = vo.cols_p * es;
+    const int64_t line_bytes = vo.cols_p * es, store = segs * burst * 32;
+    if (store > line_bytes || (store < line_bytes && y_off % 32 != 0))
+      unsupported(n, name_, "a line that does not fit its place in the output's rows");
     // Consecutive rows of the output's matrices (the innermost line dim) go in one copy each
     // way, a group per stage, when each is one run of the input with room for its padding.
     int64_t group = 1, inner = 1;
-    if (segs == 1 && !lines.empty() && lines.back().dst == vo.cols_p &&
+    if (segs == 1 && store == line_bytes && !lines.empty() && lines.back().dst == vo.cols_p &&
         lines.back().src >= pad_bk(run) && lines.back().src % bk == 0) {
       inner = lines.back().ext;
       group = std::min<int64_t>({inner, p_.ub_bytes / 4 / line_bytes, 4095});
       group = std::max<int64_t>(group, 1);
     }
-    const int64_t zero =
-        std::min<int64_t>(255 * 256, (p_.ub_bytes - 2 * group * line_bytes) / 256 * 256);
-    const bool pad_rows = vo.rows_p > vo.rows;
-    if (zero < (pad_rows ? 256 : 0) || line_bytes * 2 > p_.ub_bytes)
+    const bool pad_rows = zero_pad && vo.rows_p > vo.rows;
+    if (line_bytes * 2 > p_.ub_bytes)
       unsupported(n, name_, "the unified buffer is too small for two rows of the output");
     const int64_t line_gap = group > 1 ? lines.back().src / bk - burst : 0;
     if (group > 1) {  // the innermost line dim counts groups
@@ -2023,7 +2059,7 @@ class DavinciTarget final : public Target {
     }
     int64_t nlines = 1;  // lines, or groups of lines
     for (const Dim& d : lines) nlines *= d.ext;
-    const uint64_t X = x.addr, Y = y.addr;
+    const uint64_t X = x.addr + x_off, Y = y.addr + y_off;
     const int64_t buf[2] = {0, group * line_bytes};
     e.comment(fmt::format("{} {} of {} run(s) of {} elements ({} apart), {} B each", nlines,
                           group > 1 ? fmt::format("groups of up to {} lines", group) : "lines",
@@ -2072,7 +2108,7 @@ class DavinciTarget final : public Target {
       if (group > 1)
         e("copy_ubuf_to_gm gm[x9], ub[{}], nburst=1, burst=x13", buf[st]);
       else
-        e("copy_ubuf_to_gm gm[x9], ub[{}], nburst=1, burst={}", buf[st], line_bytes / 32);
+        e("copy_ubuf_to_gm gm[x9], ub[{}], nburst=1, burst={}", buf[st], store / 32);
       e("set_flag PIPE_MTE3, PIPE_MTE2, EVENT_ID{}", st);
       e("add x5, x5, 1");
       if (st == 0)
@@ -2082,29 +2118,262 @@ class DavinciTarget final : public Target {
     }
     e.label(L + "done");
     for (int st = 0; st < 2; ++st) e("wait_flag PIPE_MTE3, PIPE_MTE2, EVENT_ID{}", st);
-    if (pad_rows) {
-      const int64_t pad_bytes = (vo.rows_p - vo.rows) * line_bytes;
-      e.comment("block 0: zeros over the padding rows of the output's matrices");
-      e("bne x1, 0, {}zdone", L);
-      e("vector_dup.f32 ub[{}], 0, repeat={}", 2 * group * line_bytes, zero / 256);
-      e("set_flag PIPE_V, PIPE_MTE3, EVENT_ID0");
-      e("wait_flag PIPE_V, PIPE_MTE3, EVENT_ID0");
-      e("mov x14, 0");  // the matrix
-      e.label(L + "zloop");
-      e("mul x15, x14, {}", vo.rows_p * line_bytes);
-      e("add x15, x15, {}", Y + uint64_t(vo.rows * line_bytes));
-      for (int64_t off = 0; off < pad_bytes; off += zero) {
-        if (off) e("add x15, x15, {}", zero);
-        e("copy_ubuf_to_gm gm[x15], ub[{}], nburst=1, burst={}", 2 * group * line_bytes,
-          std::min(zero, pad_bytes - off) / 32);
-      }
-      e("add x14, x14, 1");
-      e("blt x14, {}, {}zloop", vo.batch, L);
-      e("set_flag PIPE_MTE3, PIPE_V, EVENT_ID0");
-      e("wait_flag PIPE_MTE3, PIPE_V, EVENT_ID0");
-      e.label(L + "zdone");
-    }
+    if (pad_rows) zero_pad_rows(n, L, vo, line_bytes, y.addr, 2 * group * line_bytes, e);
     return true;
+  }
+
+  // gather: the tokens (the ids in order) in chunks of up to C, dealt to the blocks, through two
+  // stages of UB buffers (staged()): per chunk, MTE2 brings its int32 ids (from the 32-byte block
+  // that holds the first), the scalar unit reads each (ld_ub, after a flag from MTE2) and has MTE2
+  // copy that row of the table into the stage's rows; MTE3 stores each row in its place in the
+  // output. Block 0 zeroes the output's padding rows. An id is not checked against the table's
+  // rows (a DMA of the hardware does not check it either).
+  void gather(const Graph& g, const Node& n, int idx, const std::vector<Placement>& place,
+              Emitter& e) const {
+    const int tab = n.inputs[0], ids = n.inputs[1], out = n.outputs[0];
+    const PaddedView vt = padded_view(g.tensor(tab).shape, place[size_t(tab)].layout);
+    const PaddedView vo = padded_view(g.tensor(out).shape, place[size_t(out)].layout);
+    const int64_t row = vt.cols_p * 2, tokens = g.tensor(ids).elements();
+    const int64_t id_bytes = (std::min<int64_t>(tokens, 64) + 8) * 4;
+    const int64_t ib = (id_bytes + 31) / 32 * 32;
+    const int64_t C = std::min<int64_t>({tokens, 64, (p_.ub_bytes - 2 * ib - 256) / (2 * row)});
+    if (C < 1) unsupported(n, name_, "two rows of the table do not fit the unified buffer");
+    const int64_t chunks = (tokens + C - 1) / C, rows_at[2] = {2 * ib, 2 * ib + C * row};
+    const uint64_t T = place[size_t(tab)].addr, I = place[size_t(ids)].addr,
+                   Y = place[size_t(out)].addr;
+    const std::string L = fmt::format("n{}_", idx);
+    e.comment(fmt::format("{} tokens in {} chunks of up to {}: rows of {} B from the table of {}",
+                          tokens, chunks, C, row, vt.rows));
+    auto chunk_tokens = [&](int reg) {  // x13: the chunk's first token, x14: its tokens
+      e("mul x13, x{}, {}", reg, C);
+      e("mov x14, {}", tokens);
+      e("sub x14, x14, x13");
+      e("min x14, x14, {}", C);
+    };
+    int loads = 0;  // staged() emits a stage's load more than once: a label each
+    staged(
+        e, L, chunks,
+        [&](int reg, int s) {
+          const std::string l = fmt::format("{}ld{}", L, loads++);
+          chunk_tokens(reg);
+          e("shr x15, x13, 3");
+          e("shl x15, x15, 5");
+          e("add x15, x15, {}", I);  // the 32-byte block of the first id
+          e("and x16, x13, 7");
+          e("add x17, x16, x14");
+          e("add x17, x17, 7");
+          e("shr x17, x17, 3");
+          e("copy_gm_to_ubuf ub[{}], gm[x15], nburst=1, burst=x17", s * ib);
+          e("set_flag PIPE_MTE2, PIPE_S, EVENT_ID0");
+          e("wait_flag PIPE_MTE2, PIPE_S, EVENT_ID0");
+          e("shl x16, x16, 2");
+          e("add x16, x16, {}", s * ib);  // the first id in the UB
+          e("mov x18, {}", rows_at[s]);
+          e("mov x19, 0");
+          e.label(l);
+          e("ld_ub x20, ub[x16]");
+          e("mul x20, x20, {}", row);
+          e("add x20, x20, {}", T);
+          e("copy_gm_to_ubuf ub[x18], gm[x20], nburst=1, burst={}", row / 32);
+          e("add x16, x16, 4");
+          e("add x18, x18, {}", row);
+          e("add x19, x19, 1");
+          e("blt x19, x14, {}", l);
+        },
+        [](int, const std::string&) {},
+        [&](int s) {
+          const std::string l = fmt::format("{}st{}", L, s);
+          chunk_tokens(3);
+          e("mov x18, {}", rows_at[s]);
+          e("mov x19, 0");
+          e.label(l);
+          e("add x20, x13, x19");  // the token: row x20 % rows of matrix x20 / rows
+          e("div x21, x20, {}", vo.rows);
+          e("rem x22, x20, {}", vo.rows);
+          e("mul x21, x21, {}", vo.rows_p);
+          e("add x21, x21, x22");
+          e("mul x21, x21, {}", row);
+          e("add x21, x21, {}", Y);
+          e("copy_ubuf_to_gm gm[x21], ub[x18], nburst=1, burst={}", row / 32);
+          e("add x18, x18, {}", row);
+          e("add x19, x19, 1");
+          e("blt x19, x14, {}", l);
+        });
+    if (vo.rows_p > vo.rows) zero_pad_rows(n, L, vo, row, Y, rows_at[1] + C * row, e);
+  }
+
+  // rope in f32: the rows of X (padded matrices) in chunks of R consecutive rows of one matrix,
+  // dealt to the blocks, through two stages of UB buffers (staged()): per chunk, MTE2 brings its
+  // rows and the tables' same rows; converted to f32; per 64-column iteration of a half (the last
+  // one under a mask), over the chunk's R rows at once (repeat strides of a row): x1 cos, x2 sin,
+  // x2 cos, x1 sin, then y1 = x1 cos - x2 sin and y2 = x2 cos + x1 sin; rounded once to the
+  // 2-byte type and stored. Padding rows are zeros in X and in the tables: they stay zeros.
+  void rope(const Graph& g, const Node& n, int idx, const std::vector<Placement>& place,
+            Emitter& e) const {
+    const int x = n.inputs[0], out = n.outputs[0];
+    const PaddedView vx = padded_view(g.tensor(x).shape, place[size_t(x)].layout);
+    const int64_t D = vx.cols, H = D / 2, rows_p = vx.rows_p, batch = vx.batch;
+    if (H % 16 != 0)
+      unsupported(n, name_,
+                  fmt::format("a head_dim of {} (the halves must be whole 32-byte "
+                              "blocks: head_dim a multiple of 32)",
+                              D));
+    // UB: per stage X, the tables and Y (2-byte); X, the tables, four products and Y in f32.
+    auto need = [&](int64_t R) { return R * (16 * D + 32 * H); };
+    const int64_t total = batch * rows_p;
+    int64_t R = 64;
+    while (R > 1 && (rows_p % R != 0 || need(R) > p_.ub_bytes || R * p_.cores > total)) R /= 2;
+    if (need(R) > p_.ub_bytes)
+      unsupported(n, name_,
+                  fmt::format("a row of {} needs {} bytes of the unified buffer, the "
+                              "preset has {}",
+                              D, need(1), p_.ub_bytes));
+    const int64_t xb = R * D * 2, tb = R * H * 2;  // a chunk of X (and of Y), of a table
+    const int64_t stage = 2 * xb + 2 * tb;
+    const int64_t xin[2] = {0, stage}, cin[2] = {xb, stage + xb},
+                  sin[2] = {xb + tb, stage + xb + tb}, yout[2] = {xb + 2 * tb, stage + xb + 2 * tb};
+    const int64_t X32 = 2 * stage, C32 = X32 + 2 * xb, S32 = C32 + 2 * tb, T = S32 + 2 * tb,
+                  Y32 = T + 8 * tb;
+    const uint64_t Xa = place[size_t(x)].addr, Ca = place[size_t(n.inputs[1])].addr,
+                   Sa = place[size_t(n.inputs[2])].addr, Ya = place[size_t(out)].addr;
+    const char* ty = ty_name(g.tensor(out).dtype);
+    const std::string L = fmt::format("n{}_", idx);
+    const int64_t chunks = total / R, per_batch = rows_p / R;
+    auto bar = [&] { e("pipe_barrier PIPE_V"); };
+    e.comment(fmt::format("rope: {} rows of {} in {} chunks of {} rows, computed in f32",
+                          batch * vx.rows, D, chunks, R));
+    auto to_f32 = [&](int64_t dst, int64_t src, int64_t count) {
+      over_f32(e, count, [&](int64_t rep, int64_t i) {
+        e("vconv.f32.{} ub[{}], ub[{}], repeat={}, src0_rep=4", ty, dst + 256 * i, src + 128 * i,
+          rep);
+      });
+    };
+    staged(
+        e, L, chunks,
+        [&](int reg, int s) {
+          e("mul x12, x{}, {}", reg, xb);
+          e("add x12, x12, {}", Xa);
+          e("copy_gm_to_ubuf ub[{}], gm[x12], nburst=1, burst={}", xin[s], xb / 32);
+          e("rem x13, x{}, {}", reg, per_batch);
+          e("mul x13, x13, {}", tb);  // the chunk's rows of the tables
+          e("add x12, x13, {}", Ca);
+          e("copy_gm_to_ubuf ub[{}], gm[x12], nburst=1, burst={}", cin[s], tb / 32);
+          e("add x12, x13, {}", Sa);
+          e("copy_gm_to_ubuf ub[{}], gm[x12], nburst=1, burst={}", sin[s], tb / 32);
+        },
+        [&](int s, const std::string&) {
+          to_f32(X32, xin[s], R * D);
+          to_f32(C32, cin[s], R * H);
+          to_f32(S32, sin[s], R * H);
+          bar();
+          const std::string reps =
+              fmt::format("dst_rep={}, src0_rep={}, src1_rep={}", H / 8, D / 8, H / 8);
+          for (int64_t j = 0; j * 64 < H; ++j) {
+            const int64_t cnt = std::min<int64_t>(64, H - 64 * j), o = 256 * j;
+            if (cnt < 64) e("set_vector_mask 0, {:#x}", (uint64_t(1) << cnt) - 1);
+            const int64_t x1 = X32 + o, x2 = X32 + H * 4 + o, c = C32 + o, sn = S32 + o;
+            const int64_t t[4] = {T + o, T + 2 * tb + o, T + 4 * tb + o, T + 6 * tb + o};
+            e("vmul.f32 ub[{}], ub[{}], ub[{}], repeat={}, {}", t[0], x1, c, R, reps);
+            e("vmul.f32 ub[{}], ub[{}], ub[{}], repeat={}, {}", t[1], x2, sn, R, reps);
+            e("vmul.f32 ub[{}], ub[{}], ub[{}], repeat={}, {}", t[2], x2, c, R, reps);
+            e("vmul.f32 ub[{}], ub[{}], ub[{}], repeat={}, {}", t[3], x1, sn, R, reps);
+            bar();
+            const std::string sums =
+                fmt::format("dst_rep={}, src0_rep={}, src1_rep={}", D / 8, H / 8, H / 8);
+            e("vsub.f32 ub[{}], ub[{}], ub[{}], repeat={}, {}", Y32 + o, t[0], t[1], R, sums);
+            e("vadd.f32 ub[{}], ub[{}], ub[{}], repeat={}, {}", Y32 + H * 4 + o, t[2], t[3], R,
+              sums);
+            if (cnt < 64) e(kFullMask);
+            bar();
+          }
+          over_f32(e, R * D, [&](int64_t rep, int64_t i) {
+            e("vconv.{}.f32 ub[{}], ub[{}], repeat={}, dst_rep=4", ty, yout[s] + 128 * i,
+              Y32 + 256 * i, rep);
+          });
+        },
+        [&](int s) {
+          e("mul x12, x3, {}", xb);
+          e("add x12, x12, {}", Ya);
+          e("copy_ubuf_to_gm gm[x12], ub[{}], nburst=1, burst={}", yout[s], xb / 32);
+        });
+  }
+
+  // Block 0 writes zeros over the padding rows (line_bytes each) of the padded matrices vo of the
+  // tensor at y, from a run of zeros it makes in the UB from `at` on.
+  void zero_pad_rows(const Node& n, const std::string& L, const PaddedView& vo, int64_t line_bytes,
+                     uint64_t y, int64_t at, Emitter& e) const {
+    const int64_t pad_bytes = (vo.rows_p - vo.rows) * line_bytes;
+    const int64_t zero = std::min<int64_t>(255 * 256, (p_.ub_bytes - at) / 256 * 256);
+    if (zero < 256) unsupported(n, name_, "no room in the unified buffer for a run of zeros");
+    e.comment("block 0: zeros over the padding rows of the output's matrices");
+    e("bne x1, 0, {}zdone", L);
+    e("vector_dup.f32 ub[{}], 0, repeat={}", at, zero / 256);
+    e("set_flag PIPE_V, PIPE_MTE3, EVENT_ID0");
+    e("wait_flag PIPE_V, PIPE_MTE3, EVENT_ID0");
+    e("mov x14, 0");  // the matrix
+    e.label(L + "zloop");
+    e("mul x15, x14, {}", vo.rows_p * line_bytes);
+    e("add x15, x15, {}", y + uint64_t(vo.rows * line_bytes));
+    for (int64_t off = 0; off < pad_bytes; off += zero) {
+      if (off) e("add x15, x15, {}", zero);
+      e("copy_ubuf_to_gm gm[x15], ub[{}], nburst=1, burst={}", at,
+        std::min(zero, pad_bytes - off) / 32);
+    }
+    e("add x14, x14, 1");
+    e("blt x14, {}, {}zloop", vo.batch, L);
+    e("set_flag PIPE_MTE3, PIPE_V, EVENT_ID0");
+    e("wait_flag PIPE_MTE3, PIPE_V, EVENT_ID0");
+    e.label(L + "zdone");
+  }
+
+  // concat: each input copied by lines into its block of the output (the padding rows zeroed
+  // once, after the last); slice: the elements taken, by lines (a slice of the last dim starts on
+  // a 32-byte block and steps by 1); kv_append: the new rows by lines after the cache's, in
+  // place: the output is the cache's bytes, whose matrices have room for them (the layout pass),
+  // and their padding rows are zeros already.
+  void concat_slice_append(const Graph& g, const Node& n, int idx,
+                           const std::vector<Placement>& place, Emitter& e) const {
+    const int out = n.outputs[0];
+    const Side y{g.tensor(out).shape, place[size_t(out)].layout, place[size_t(out)].addr};
+    const std::vector<int64_t> so = padded_strides(y.shape, y.layout);
+    const int64_t col_from = int64_t(y.shape.size()) - 1;
+    auto side = [&](int t) {
+      return Side{g.tensor(t).shape, place[size_t(t)].layout, place[size_t(t)].addr};
+    };
+    auto walk = [&](const Side& x, int64_t axis, int64_t step) {  // x's elements, or y's (slice)
+      const std::vector<int64_t> si = padded_strides(x.shape, x.layout);
+      const std::vector<int64_t>& over = n.kind == OpKind::slice ? y.shape : x.shape;
+      std::vector<Dim> w;
+      for (size_t k = 0; k < over.size(); ++k)
+        w.push_back(
+            Dim{over[k], si[k] * (int64_t(k) == axis ? step : 1), so[k], int64_t(k) >= col_from});
+      return w;
+    };
+    const std::string L = fmt::format("n{}_", idx);
+    auto copy_lines = [&](const std::string& l, const Side& x, int64_t axis, int64_t step,
+                          uint64_t x_off, uint64_t y_off, bool zero) {
+      if (!lines(n, l, walk(x, axis, step), x, y, e, x_off, y_off, zero))
+        unsupported(n, name_, "a slice of the last dim with a step other than 1");
+    };
+    if (n.kind == OpKind::slice) {
+      const Side x = side(n.inputs[0]);
+      const int64_t ax = n.attrs.axis;
+      const uint64_t x_off =
+          uint64_t(n.attrs.start * padded_strides(x.shape, x.layout)[size_t(ax)] * 2);
+      if (x_off % 32 != 0)
+        unsupported(n, name_, "a slice of the last dim that starts inside a 32-byte block");
+      copy_lines(L, x, ax, n.attrs.step, x_off, 0, true);
+      return;
+    }
+    const int64_t ax = n.kind == OpKind::concat ? n.attrs.axis : int64_t(y.shape.size()) - 2;
+    int64_t offset = 0;
+    for (size_t i = 0; i < n.inputs.size(); ++i) {
+      const Side x = side(n.inputs[i]);
+      if (n.kind == OpKind::concat || i == 1)
+        copy_lines(fmt::format("{}c{}_", L, i), x, ax, 1, 0, uint64_t(offset * so[size_t(ax)] * 2),
+                   n.kind == OpKind::concat && i + 1 == n.inputs.size());
+      offset += x.shape[size_t(ax)];
+    }
   }
 
   // add, mul, relu, gelu, silu, clip over the padded bytes (the padding's zeros stay zeros: each

@@ -99,6 +99,18 @@ class Selector {
     isa::tpu::set_conv_geom(in, o.geom);
     emit(in);
   }
+  void select(const Lookup& o) {
+    Instr in;
+    in.op = Opcode::rdrows;
+    in.dram = o.table;
+    in.ub = address(o.dst);
+    in.src = address(o.ids);
+    in.rows = uint32_t(o.rows);
+    in.cols = uint32_t(o.cols * o.elem);
+    in.stride = in.cols;
+    in.k = uint32_t(o.table_rows);
+    emit(in);
+  }
   void select(const LoadWeights& o) {
     Instr w;
     w.op = Opcode::rdweight;
@@ -232,6 +244,11 @@ void verify_isel(const Graph& g, const std::vector<Instr>& code, const TpuParams
         break;
       case Opcode::rdconv:
         within(in.ub, uint64_t(in.rows) * in.cols * e, p.ub_bytes, "the unified buffer range");
+        break;
+      case Opcode::rdrows:
+        within(in.src, uint64_t(in.rows) * 4, p.ub_bytes, "the ids' range");
+        within(in.ub, uint64_t(in.rows) * in.cols, p.ub_bytes, "the unified buffer range");
+        within(in.dram, uint64_t(in.k - 1) * in.stride + in.cols, p.dram_bytes, "the table");
         break;
       case Opcode::ldweight:
         within(in.ub, uint64_t(in.rows) * in.cols * e, p.ub_bytes, "the weights' range");

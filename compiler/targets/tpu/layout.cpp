@@ -118,18 +118,26 @@ int64_t conv_group_block(const Graph& g, const Node& n, const TpuParams& p) {
 }
 
 CopyWalk merged(const CopyWalk& w) {
+  std::vector<uint64_t> dst = w.dst;
+  if (dst.empty()) {
+    dst.assign(w.ext.size(), 1);
+    for (size_t d = w.ext.size(); d-- > 1;) dst[d - 1] = dst[d] * w.ext[d];
+  }
   CopyWalk m;
   for (size_t d = 0; d < w.ext.size(); ++d) {
     if (w.ext[d] == 1) continue;
-    if (!m.ext.empty() && m.stride.back() == w.stride[d] * w.ext[d]) {
+    if (!m.ext.empty() && m.stride.back() == w.stride[d] * w.ext[d] &&
+        m.dst.back() == dst[d] * w.ext[d]) {
       m.ext.back() *= w.ext[d];
       m.stride.back() = w.stride[d];
+      m.dst.back() = dst[d];
     } else {
       m.ext.push_back(w.ext[d]);
       m.stride.push_back(w.stride[d]);
+      m.dst.push_back(dst[d]);
     }
   }
-  if (m.ext.empty()) return CopyWalk{{1}, {1}};
+  if (m.ext.empty()) return CopyWalk{{1}, {1}, {1}};
   return m;
 }
 
@@ -145,7 +153,7 @@ CopyWalk transpose_walk(const Graph& g, const Node& n, const Layout& in, const L
 }
 
 CopyWalk into_row_major(const TensorInfo& t, const Layout& l) {
-  return CopyWalk{std::vector<uint64_t>(t.shape.begin(), t.shape.end()), strides(t.shape, l)};
+  return CopyWalk{std::vector<uint64_t>(t.shape.begin(), t.shape.end()), strides(t.shape, l), {}};
 }
 
 CopyWalk from_row_major(const TensorInfo& t, const Layout& l) {
@@ -170,6 +178,21 @@ LayoutPlan layout(const Graph& g, const TpuParams& p, const std::string& target)
   plan.tensors.assign(g.tensors.size(), Placement{kUnplaced, Layout{}});
   plan.alias.assign(g.tensors.size(), -1);
   choose_layouts(g, plan.tensors, p, target);
+  // A kv_append's output is its cache's bytes: the cache (a graph input no other node reads)
+  // gets room for the new rows after each matrix's, so that only those rows move.
+  for (const Node& n : g.nodes) {
+    if (n.kind != OpKind::kv_append) continue;
+    const int cache = n.inputs[0], out = n.outputs[0];
+    if (plan.tensors[size_t(cache)].layout.kind != Layout::row_major ||
+        plan.tensors[size_t(out)].layout.kind != Layout::row_major)
+      unsupported(n, target, "a KV cache in a layout other than row-major");
+    Layout& l = plan.tensors[size_t(cache)].layout;
+    l.kind = Layout::padded;
+    l.align = 1;
+    l.tail_bytes = 1;
+    l.min_rows = g.tensor(out).shape[g.tensor(out).shape.size() - 2];
+    plan.alias[size_t(out)] = cache;
+  }
   // A reshape or transpose that moves no byte between row-major tensors: its output is its
   // input's bytes.
   for (const Node& n : g.nodes) {
@@ -243,8 +266,11 @@ void verify_layout(const Graph& g, const LayoutPlan& plan, const TpuParams& p) {
       continue;
     }
     const Placement& src = plan.tensors[size_t(a)];
+    // A row-major tensor, or a KV cache with room (padded without alignment).
+    const bool plain = src.layout.kind == Layout::row_major ||
+                       (src.layout.kind == Layout::padded && src.layout.align == 1);
     if (plan.alias[size_t(a)] >= 0 || src.addr != pl.addr ||
-        g.tensors[size_t(a)].bytes() != info.bytes() || src.layout.kind != Layout::row_major ||
+        layout_bytes(g.tensors[size_t(a)], src.layout) != info.bytes() || !plain ||
         pl.layout.kind != Layout::row_major)
       fail(
           fmt::format("tensor '{}' shares the bytes of '{}', which is not a row-major tensor of "

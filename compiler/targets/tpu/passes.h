@@ -47,13 +47,15 @@ struct LayoutPlan {
   const Scratch& find(int node, const std::string& name) const;
 };
 
-// A copy that a reshape or transpose makes: the destination's elements in order (row-major over
-// `ext`), element j from the source at the sum over dims d of index_d * stride[d] elements.
+// A copy that a reshape, transpose, concat, slice or kv_append makes: the elements of the index
+// space `ext` (row-major), each from the source at the sum over dims d of index_d * stride[d]
+// elements to the destination at the sum of index_d * dst[d] (dst empty: the destination is
+// contiguous, row-major over ext).
 struct CopyWalk {
-  std::vector<uint64_t> ext, stride;
+  std::vector<uint64_t> ext, stride, dst;
 };
-// The same copy with dims of 1 dropped and dims that follow each other in the source merged;
-// a copy of contiguous elements becomes one dim of stride 1.
+// The same copy with dims of 1 dropped and dims that follow each other in both the source and the
+// destination merged, dst filled in; a copy of contiguous elements becomes one dim of strides 1.
 CopyWalk merged(const CopyWalk& w);
 // The copy a transpose makes from an input laid out `in` to an output laid out `out` (each
 // row-major or NHWC).

@@ -80,6 +80,11 @@ struct Text {
                        name_of(Kind::vec_func, unsigned(o.func)), src, to_text(o.dst), o.rows,
                        o.cols, dtype_name(o.dtype), how);
   }
+  std::string operator()(const Lookup& o) const {
+    return fmt::format(
+        "lookup       {}[ids {} : {} rows of {} B] -> {}  (table of {} rows at {:#x})", o.operand,
+        to_text(o.ids), o.rows, o.cols * o.elem, to_text(o.dst), o.table_rows, o.table);
+  }
   std::string operator()(const Store& o) const {
     return fmt::format("store        {} -> {}  ({})", to_text(o.src), rect(o.dst), dma(o.dst));
   }
@@ -176,10 +181,12 @@ class TileVerifier {
     if (!(a > 0 && b > 0 && c > 0)) fail("a tile dimension is zero");
   }
 
-  void dram(const DramTile& d) const {
+  // A load may read one row again and again (stride 0: a table repeated); a store's rows must
+  // not overlap.
+  void dram(const DramTile& d, bool load) const {
     positive(d.rows, d.cols, d.elem);
     const uint64_t row = d.cols * d.elem;
-    if (!(d.run ? d.stride == row : d.stride >= row))
+    if (!(d.run ? d.stride == row : d.stride >= row || (load && d.stride == 0)))
       fail(fmt::format("rows of {} B with a stride of {} B{}", row, d.stride,
                        d.run ? " cannot move as one run" : " overlap"));
     const uint64_t hi = d.addr + (d.rows - 1) * d.stride + row;
@@ -221,7 +228,7 @@ class TileVerifier {
   }
 
   void check(const Load& o) {
-    dram(o.src);
+    dram(o.src, true);
     fits(o.dst, o.src.rows * o.src.cols * o.src.elem, {Region::A, Region::O, Region::P});
     write(o.dst, {o.src.rows, o.src.cols});
   }
@@ -240,7 +247,8 @@ class TileVerifier {
   void check(const LoadWeights& o) {
     dram(o.transposed ? DramTile{o.src.operand, o.src.c0, o.src.cols, o.src.r0, o.src.rows,
                                  o.src.elem, o.src.addr, o.src.stride, false}
-                      : o.src);
+                      : o.src,
+         false);
     fits(o.dst, o.src.rows * o.src.cols * o.src.elem, {Region::fifo});
     push_weights(o.dst, {o.src.rows, o.src.cols});
   }
@@ -303,7 +311,10 @@ class TileVerifier {
     const uint64_t e = uint64_t(isa::tpu::elem_bytes(o.dtype));
     const uint64_t groups = o.groups ? o.groups : 1;
     // The bounds of a clip apply one after the other, the second in place in O.
-    const bool bound = o.func == VecFunc::maxs || o.func == VecFunc::mins;
+    // An elementwise pass may read what an earlier one of the tile wrote in O (a clip's second
+    // bound, rope's sums).
+    const bool bound = o.func == VecFunc::maxs || o.func == VecFunc::mins ||
+                       o.func == VecFunc::add || o.func == VecFunc::mul || o.func == VecFunc::scale;
     const uint64_t src_bytes = o.rows * o.cols * groups * (o.fp32_src ? 4 : e);
     if (bound)
       fits(o.src, src_bytes, {Region::A, Region::O});
@@ -317,7 +328,7 @@ class TileVerifier {
           "a second operand where the function takes none, or "
           "none where it takes one");
     if (two) {
-      fits(*o.src2, o.rows * o.cols * e, {Region::A});
+      fits(*o.src2, o.rows * o.cols * e, {Region::A, Region::O});
       read(*o.src2, {o.rows, o.cols}, "the second operand");
     } else if (norm) {
       fits(*o.src2, (o.func == VecFunc::layernorm ? 2 : 1) * o.cols * e, {Region::P});
@@ -326,8 +337,19 @@ class TileVerifier {
     fits(o.dst, o.rows * o.cols * e, {Region::O});
     write(o.dst, {o.rows, o.cols});
   }
+  void check(const Lookup& o) {
+    positive(o.rows, o.cols * o.elem, o.table_rows);
+    fits(o.ids, o.rows * 4, {Region::A});
+    read(o.ids, {o.rows, 1}, "the ids");
+    const uint64_t hi = o.table + o.table_rows * o.cols * o.elem;
+    if (!(hi <= p_.dram_bytes))
+      fail(fmt::format("the table [{:#x}, {:#x}) is outside DRAM ({} B)", o.table, hi,
+                       p_.dram_bytes));
+    fits(o.dst, o.rows * o.cols * o.elem, {Region::O});
+    write(o.dst, {o.rows, o.cols});
+  }
   void check(const Store& o) {
-    dram(o.dst);
+    dram(o.dst, false);
     fits(o.src, o.dst.rows * o.dst.cols * o.dst.elem, {Region::O});
     read(o.src, {o.dst.rows, o.dst.cols}, "the output tile");
   }

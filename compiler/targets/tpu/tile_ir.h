@@ -106,14 +106,24 @@ struct Vector {
   bool causal = false, fp32_src = false;  // softmax of attention scores
   int32_t offset = 0;                     // causal softmax: row r masks columns > r + offset
 };
+// DRAM table -> UB rows (rdrows): `rows` rows of `cols` elements of `elem` bytes, row i of the
+// table at table + ids[i] * cols * elem, ids[i] the int32 at `ids` + 4 i in the UB (an embedding
+// lookup); an id outside [0, table_rows) is an error of the run.
+struct Lookup {
+  std::string operand;
+  uint64_t table = 0, cols = 0, elem = 1, table_rows = 0;
+  Place ids;
+  uint64_t rows = 0;
+  Place dst;
+};
 // UB -> DRAM (wrhost).
 struct Store {
   Place src;
   DramTile dst;
 };
 
-using TileOp =
-    std::variant<Load, Gather, LoadWeights, StagedWeights, Sync, Matmul, Drain, Vector, Store>;
+using TileOp = std::variant<Load, Gather, LoadWeights, StagedWeights, Sync, Matmul, Drain, Vector,
+                            Store, Lookup>;
 
 // One loop nest: a GEMM, or a pass of the vector unit over rows, with its ops in issue order.
 struct Nest {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "compiler/targets/tpu/passes.h"
 #include "isa/tpu/operands.h"
@@ -151,6 +152,14 @@ class Tiler {
       case OpKind::reshape:
       case OpKind::transpose:
         return lower_copy(n);
+      case OpKind::concat:
+      case OpKind::slice:
+      case OpKind::kv_append:
+        return lower_concat_slice_append(n);
+      case OpKind::gather:
+        return lower_gather(n);
+      case OpKind::rope:
+        return lower_rope(n);
     }
   }
 
@@ -180,20 +189,21 @@ class Tiler {
     }
   }
 
-  // The copy w from DRAM at src to contiguous DRAM at dst, through the UB: pieces of a 2-D
-  // DMA each (rows of a run of contiguous elements, or of one element when the innermost dim
-  // is strided), each loaded into a slot of the O regions and stored; the slots form a ring
-  // over both regions, so that many small pieces are in flight at once; pieces round robin
-  // over the cores (or all on core `only`).
+  // The copy w from DRAM at src to DRAM at dst (contiguous unless w gives dst strides), through
+  // the UB: pieces of a 2-D DMA each (rows of a run of elements contiguous on both sides, or of
+  // one element when the innermost dim is strided on either), each loaded into a slot of the O
+  // regions and stored; the slots form a ring over both regions, so that many small pieces are
+  // in flight at once; pieces round robin over the cores (or all on core `only`).
   void copy(const Node& n, uint64_t src, uint64_t dst, const CopyWalk& walk, int only) {
-    const uint64_t e = uint64_t(dtype_size(g_.tensor(n.inputs[0]).dtype));
+    const uint64_t e = uint64_t(dtype_size(g_.tensor(n.outputs[0]).dtype));
     const CopyWalk w = merged(walk);
     const size_t r = w.ext.size();
-    // A piece: `rows` rows of `run` elements, `stride` elements apart, from src + off.
+    // A piece: `rows` rows of `run` elements, `stride` elements apart from src + off, `dstride`
+    // apart to dst + doff.
     struct Piece {
-      uint64_t off, rows, run, stride;
+      uint64_t off, doff, rows, run, stride, dstride;
     };
-    const bool contiguous = w.stride[r - 1] == 1;
+    const bool contiguous = w.stride[r - 1] == 1 && w.dst[r - 1] == 1;
     const uint64_t run = contiguous ? w.ext[r - 1] : 1;
     // The rows of a piece step along the innermost dim but the run's; the dims before that are
     // looped over.
@@ -201,12 +211,14 @@ class Tiler {
     const size_t outer = inner > 0 ? inner - 1 : 0;
     const uint64_t rows = inner > 0 ? w.ext[inner - 1] : 1;
     const uint64_t stride = inner > 0 ? w.stride[inner - 1] : run;
+    const uint64_t dstride = inner > 0 ? w.dst[inner - 1] : run;
     // At most an O region per piece: rows cut to fit it, a run longer than it cut in parts.
     const uint64_t cap = o_bytes_ / e;
     const uint64_t part = std::min(run, cap);
     const uint64_t rows_per = run > cap ? 1 : std::min(rows, cap / run);
     if (!part) unsupported(n, "one element does not fit the unified buffer");
-    if (stride * e >= (uint64_t(1) << 32) || rows_per * part * e >= (uint64_t(1) << 32))
+    if (std::max(stride, dstride) * e >= (uint64_t(1) << 32) ||
+        rows_per * part * e >= (uint64_t(1) << 32))
       unsupported(n, "a DMA stride or transfer of 4 GiB or more");
     uint64_t count = ((rows + rows_per - 1) / rows_per) * ((run + part - 1) / part);
     for (size_t d = 0; d < outer; ++d) count *= w.ext[d];
@@ -217,12 +229,13 @@ class Tiler {
     std::vector<Piece> pieces;
     std::vector<uint64_t> idx(outer, 0);
     for (bool more = true; more;) {
-      uint64_t off = 0;
-      for (size_t d = 0; d < outer; ++d) off += idx[d] * w.stride[d];
+      uint64_t off = 0, doff = 0;
+      for (size_t d = 0; d < outer; ++d) off += idx[d] * w.stride[d], doff += idx[d] * w.dst[d];
       for (uint64_t r0 = 0; r0 < rows; r0 += rows_per)
         for (uint64_t c0 = 0; c0 < run; c0 += part)
-          pieces.push_back(Piece{off + r0 * stride + c0, std::min(rows_per, rows - r0),
-                                 std::min(part, run - c0), stride});
+          pieces.push_back(Piece{off + r0 * stride + c0, doff + r0 * dstride + c0,
+                                 std::min(rows_per, rows - r0), std::min(part, run - c0), stride,
+                                 dstride});
       more = false;
       for (size_t d = outer; d-- > 0;) {
         if (++idx[d] < w.ext[d]) {
@@ -237,29 +250,163 @@ class Tiler {
     const int cores = only >= 0 ? 1 : cores_;
     const std::string how =
         contiguous ? fmt::format("runs of {} elements", run) : "single elements";
+    const std::string from =
+        src == addr(n.inputs[0]) ? name(n.inputs[0]) : fmt::format("{} [{:#x}]", n.name, src);
     for (int c = 0; c < cores && uint64_t(c) < pieces.size(); ++c) {
       const int core = only >= 0 ? only : c;
-      nest(fmt::format("copy {} ({}): X = {} [{}] as dims [{}] strides [{}] -> Y = contiguous, "
-                       "{} pieces of {}, a ring of {} slots{}",
-                       op_name(n.kind), dtype_name(g_.tensor(n.inputs[0]).dtype),
-                       src == addr(n.inputs[0]) ? name(n.inputs[0]) : n.name + ".R",
+      nest(fmt::format("copy {} ({}): X = {} [{}] as dims [{}] strides [{}] -> Y [{:#x}] "
+                       "strides [{}], {} pieces of {}, a ring of {} slots{}",
+                       op_name(n.kind), dtype_name(g_.tensor(n.outputs[0]).dtype), from,
                        fmt::join(walk.ext, "x"), fmt::join(w.ext, ", "), fmt::join(w.stride, ", "),
-                       pieces.size(), how, 2 * per_region, on_core(core)),
+                       dst, fmt::join(w.dst, ", "), pieces.size(), how, 2 * per_region,
+                       on_core(core)),
            core);
-      uint64_t dst_off = 0, t = 0;
+      uint64_t t = 0;
       for (size_t i = 0; i < pieces.size(); ++i) {
         const Piece& p = pieces[i];
-        const uint64_t bytes = p.rows * p.run * e;
-        if (i % size_t(cores) == size_t(c)) {
-          const uint64_t j = t++ % (2 * per_region);
-          const Place o = ub(Region::O, j / per_region, j % per_region * slot);
-          op(Load{DramTile{fmt::format("X(piece {})", i), 0, p.rows, 0, p.run, e, src + p.off * e,
-                           p.stride * e, p.stride == p.run},
-                  o});
-          op(Store{o, DramTile{fmt::format("Y(piece {})", i), 0, p.rows, 0, p.run, e, dst + dst_off,
-                               p.run * e, true}});
-        }
-        dst_off += bytes;
+        if (i % size_t(cores) != size_t(c)) continue;
+        const uint64_t j = t++ % (2 * per_region);
+        const Place o = ub(Region::O, j / per_region, j % per_region * slot);
+        op(Load{DramTile{fmt::format("X(piece {})", i), 0, p.rows, 0, p.run, e, src + p.off * e,
+                         p.stride * e, p.stride == p.run},
+                o});
+        op(Store{o, DramTile{fmt::format("Y(piece {})", i), 0, p.rows, 0, p.run, e,
+                             dst + p.doff * e, p.dstride * e, p.dstride == p.run}});
+      }
+    }
+  }
+
+  // Row-major strides (elements) of a shape.
+  static std::vector<uint64_t> row_major(const std::vector<int64_t>& shape) {
+    std::vector<uint64_t> st(shape.size(), 1);
+    for (size_t d = shape.size(); d-- > 1;) st[d - 1] = st[d] * uint64_t(shape[d]);
+    return st;
+  }
+
+  // concat: each input copied into its block of the output; slice: the elements taken, copied
+  // out; kv_append: the new rows copied after the cache's, in place (the output is the cache's
+  // bytes, with room for them: the layout pass), so that only they move.
+  void lower_concat_slice_append(const Node& n) {
+    for (int t : n.inputs)
+      if (plan_.tensors[size_t(t)].layout.kind == Layout::nhwc)
+        unsupported(n, "an input in NHWC layout (it meets a conv2d or pool)");
+    const int out = n.outputs[0];
+    const std::vector<int64_t>& ys = g_.tensor(out).shape;
+    const std::vector<uint64_t> ystride = row_major(ys);
+    const uint64_t e = uint64_t(dtype_size(g_.tensor(out).dtype));
+    auto ext = [](const std::vector<int64_t>& s) {
+      return std::vector<uint64_t>(s.begin(), s.end());
+    };
+    if (n.kind == OpKind::slice) {
+      const std::vector<int64_t>& xs = g_.tensor(n.inputs[0]).shape;
+      std::vector<uint64_t> st = row_major(xs);
+      const size_t ax = size_t(n.attrs.axis);
+      const uint64_t from = addr(n.inputs[0]) + uint64_t(n.attrs.start) * st[ax] * e;
+      st[ax] *= uint64_t(n.attrs.step);
+      copy(n, from, addr(out), CopyWalk{ext(ys), st, {}}, -1);
+      return;
+    }
+    // concat's inputs one after another along the axis; kv_append's new rows after the cache's.
+    const size_t ax = n.kind == OpKind::concat ? size_t(n.attrs.axis) : ys.size() - 2;
+    uint64_t offset = 0;
+    for (size_t i = 0; i < n.inputs.size(); ++i) {
+      const std::vector<int64_t>& xs = g_.tensor(n.inputs[i]).shape;
+      if (n.kind == OpKind::concat || i == 1)
+        copy(n, addr(n.inputs[i]), addr(out) + offset * ystride[ax] * e,
+             CopyWalk{ext(xs), row_major(xs), ystride}, -1);
+      offset += uint64_t(xs[ax]);
+    }
+  }
+
+  // gather: per tile of ids, the ids (int32) loaded into A, then one rdrows DMA that reads table
+  // row ids[i] for each (the DMA engine takes each row's address from the UB) into O, stored as
+  // consecutive rows of the output. Tiles round robin over the cores.
+  void lower_gather(const Node& n) {
+    const TensorInfo& tab = g_.tensor(n.inputs[0]);
+    const uint64_t V = uint64_t(tab.shape[0]), D = uint64_t(tab.shape[1]);
+    const uint64_t e = uint64_t(dtype_size(tab.dtype)), row = D * e;
+    const uint64_t count = uint64_t(g_.tensor(n.inputs[1]).elements());
+    const uint64_t rt = std::min({count, a_bytes_ / 4, o_bytes_ / row});
+    if (!rt) unsupported(n, "one row of the table does not fit a region of the unified buffer");
+    if (V > std::numeric_limits<uint32_t>::max() || row >= (uint64_t(1) << 32))
+      unsupported(n, "a table of 2^32 rows or more, or a row of 4 GiB");
+    const uint64_t ids = addr(n.inputs[1]), table = addr(n.inputs[0]), y = addr(n.outputs[0]);
+    for (int core = 0; core < cores_ && rt * uint64_t(core) < count; ++core) {
+      nest(fmt::format("gather {}: ids = {} ({} int32), table = {} ({} x {}), Y = {}; tiles of {} "
+                       "rows{}",
+                       dtype_name(tab.dtype), name(n.inputs[1]), count, tab.name, V, D,
+                       name(n.outputs[0]), rt, on_core(core)),
+           core);
+      for (uint64_t i0 = rt * uint64_t(core), t = 0; i0 < count; i0 += rt * uint64_t(cores_), ++t) {
+        const uint64_t r = std::min(rt, count - i0);
+        const Place a = ub(Region::A, t % 2), o = ub(Region::O, t % 2);
+        op(Load{DramTile{"ids", i0, r, 0, 1, 4, ids + i0 * 4, 4, true}, a});
+        op(Lookup{"table", table, D, e, V, a, r, o});
+        op(Store{o, DramTile{"Y", i0, r, 0, D, e, y + i0 * row, row, true}});
+      }
+    }
+  }
+
+  // rope on the vector unit, a tile of rows of the two halves at a time: x1 and x2 (rows of d/2,
+  // d apart in DRAM) and the tables' rows into A; u = x1 cos, t = x2 sin, t = -t, y1 = u + t,
+  // v = x2 cos, w = x1 sin, y2 = v + w in O, each pass rounded to bf16; y1 and y2 stored as the
+  // halves of the output's rows. A tile holds rows of one (s, d) matrix (their table rows are
+  // consecutive), or with s = 1 (decode) rows of many, the tables' one row repeated by a DMA of
+  // stride 0. Tiles round robin over the cores.
+  void lower_rope(const Node& n) {
+    need_vpu(n);
+    const TensorInfo& x = g_.tensor(n.inputs[0]);
+    const DType dt = dtype_of(n, x.dtype);
+    if (dt != DType::bf16) unsupported(n, "rope runs on bf16 only");
+    const uint64_t e = 2, d = uint64_t(x.shape.back()), half = d / 2;
+    const uint64_t s = uint64_t(x.shape[x.shape.size() - 2]), rows = uint64_t(x.elements()) / d;
+    const uint64_t blk = half * e;  // bytes of a half row
+    const uint64_t fit = std::min(a_bytes_ / (4 * blk), o_bytes_ / (3 * blk));
+    if (!fit) unsupported(n, "a row does not fit the unified buffer");
+    // The tiles: [first row, rows).
+    std::vector<std::pair<uint64_t, uint64_t>> tiles;
+    if (s == 1) {
+      for (uint64_t r0 = 0; r0 < rows; r0 += fit) tiles.push_back({r0, std::min(fit, rows - r0)});
+    } else {
+      for (uint64_t m0 = 0; m0 < rows; m0 += s)
+        for (uint64_t q0 = 0; q0 < s; q0 += fit) tiles.push_back({m0 + q0, std::min(fit, s - q0)});
+    }
+    const uint64_t X = addr(n.inputs[0]), C = addr(n.inputs[1]), S = addr(n.inputs[2]),
+                   Y = addr(n.outputs[0]);
+    for (int core = 0; core < cores_ && size_t(core) < tiles.size(); ++core) {
+      nest(fmt::format("rope bf16 (theta {}, pos {}): X = {}, tables {} and {}, Y = {}, {} rows of "
+                       "{} in halves; {} tiles of up to {} rows{}",
+                       n.attrs.theta, n.attrs.pos, x.name, name(n.inputs[1]), name(n.inputs[2]),
+                       name(n.outputs[0]), rows, d, tiles.size(), s == 1 ? fit : std::min(fit, s),
+                       on_core(core)),
+           core);
+      for (size_t i = size_t(core), t = 0; i < tiles.size(); i += size_t(cores_), ++t) {
+        const auto [r0, r] = tiles[i];
+        const uint64_t b = r * blk, q0 = s == 1 ? 0 : r0 % s;
+        const uint32_t k = uint32_t(t % 2);
+        auto A = [&](uint64_t j) { return ub(Region::A, k, j * b); };
+        auto O = [&](uint64_t j) { return ub(Region::O, k, j * b); };
+        for (uint64_t h = 0; h < 2; ++h)
+          op(Load{DramTile{h ? "X2" : "X1", r0, r, h * half, half, e, X + r0 * d * e + h * blk,
+                           d * e, false},
+                  A(h)});
+        for (uint64_t h = 0; h < 2; ++h)  // s = 1: the one row, r times (stride 0)
+          op(Load{DramTile{h ? "sin" : "cos", q0, r, 0, half, e, (h ? S : C) + q0 * blk,
+                           s == 1 ? 0 : blk, s != 1},
+                  A(2 + h)});
+        auto vec = [&](VecFunc f, Place a, std::optional<Place> a2, Place dst, float imm = 0) {
+          op(Vector{f, dt, a, a2, dst, r, half, 0, imm, false, false, 0});
+        };
+        vec(VecFunc::mul, A(0), A(2), O(0));  // x1 cos
+        vec(VecFunc::mul, A(1), A(3), O(1));  // x2 sin
+        vec(VecFunc::scale, O(1), std::nullopt, O(1), -1.0f);
+        vec(VecFunc::add, O(0), O(1), O(0));  // y1
+        vec(VecFunc::mul, A(1), A(2), O(1));  // x2 cos
+        vec(VecFunc::mul, A(0), A(3), O(2));  // x1 sin
+        vec(VecFunc::add, O(1), O(2), O(1));  // y2
+        for (uint64_t h = 0; h < 2; ++h)
+          op(Store{O(h), DramTile{h ? "Y2" : "Y1", r0, r, h * half, half, e,
+                                  Y + r0 * d * e + h * blk, d * e, false}});
       }
     }
   }
