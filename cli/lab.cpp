@@ -16,7 +16,8 @@ CLI::App* add_lab_command(CLI::App& app) {
   CLI::App* check = lab->add_subcommand(
       "check",
       "grade an answers file against values simulated for the lab (its layers, its tile "
-      "sequences on the verilated systolic array, or its kernels on a GPU or DaVinci preset)");
+      "sequences on the verilated systolic array, its kernels on a GPU or DaVinci preset, or its "
+      "workloads on several presets)");
   check->add_option("answers", args.answers_file,
                     "the filled answers file (answers-template.yaml)");
   check->add_option("--lab", args.lab_arg,

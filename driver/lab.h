@@ -5,7 +5,9 @@
 // instructor) and the registry of lab kinds. A kind registers itself where its
 // machinery lives: `layers` (lab 01) in driver/lab_layers.cpp, `rtl` (lab 02) with the
 // systolic-array RTL in rtl/systolic/lab_rtl.cpp, `kernel` (lab 03: PTX kernels on a GPU preset;
-// lab 04: DaVinci assembly on a DaVinci preset) in driver/lab_kernel.cpp.
+// lab 04: DaVinci assembly on a DaVinci preset) in driver/lab_kernel.cpp, `workload` (lab 05:
+// workloads on several presets) in driver/lab_workload.cpp. The two kinds that grade the
+// statistics of runs, kernel and workload, share their questions (driver/lab_questions.h).
 #pragma once
 
 #include <yaml-cpp/yaml.h>

@@ -1,6 +1,6 @@
 // Labs of kind `kernel` for `xpusim lab check`: kernels launched on a preset, PTX on a GPU
 // preset (lab 03) or DaVinci assembly on a DaVinci preset (lab 04); driver/lab.* holds what
-// every kind shares.
+// every kind shares, driver/lab_questions.* the questions about runs.
 //
 // A `kernel` lab folder (docs/labs/<lab>/) holds lab.yaml (the preset, the kernel launches and
 // the questions asked about them, with their tolerances), the kernels and answers-template.yaml,
@@ -22,7 +22,6 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <iostream>
 #include <map>
 #include <regex>
 #include <sstream>
@@ -32,6 +31,7 @@
 
 #include "driver/child.h"
 #include "driver/lab.h"
+#include "driver/lab_questions.h"
 #include "models/core/error.h"
 
 namespace fs = std::filesystem;
@@ -62,8 +62,6 @@ struct Launch {
   bool race = false;  // the run is to fail with a race report (`expect: race`)
   SourceLoc loc;
 };
-
-enum class Match { exact, absolute, relative };
 
 // The statistics answered in words: what a run names rather than a number it counts.
 const char kLimit[] = "occupancy.limit";  // what limits a GPU launch's occupancy
@@ -108,13 +106,6 @@ std::string pipe_pair_answer(const std::string& text) {
   return pair.size() == 2 ? pair[0] + " -> " + pair[1] : "";
 }
 
-// A statistic answered in words, and how an answer to it is read.
-struct WordStat {
-  const char* stat;
-  std::string (*answer)(const std::string&);  // the canonical answer, "" when not one
-  Text forms;                                 // the answers taken, for the complaint about another
-  const char* missing;                        // what a launch that gives none lacks
-};
 const std::vector<WordStat> kWordStats = {
     {kLimit,
      limit_answer,
@@ -127,24 +118,6 @@ const std::vector<WordStat> kWordStats = {
      {"two pipes in the report's order (e.g. PIPE_MTE3 -> PIPE_MTE2)",
       "两个流水线，按报告中的先后（例如 PIPE_MTE3 -> PIPE_MTE2）"},
      "race between two pipes of a core (a launch with `expect: race`)"}};
-
-const WordStat* word_stat(const std::string& stat) {
-  for (const WordStat& w : kWordStats)
-    if (stat == w.stat) return &w;
-  return nullptr;
-}
-
-struct Question {
-  std::string name;
-  std::string run, over;  // the launch, and the one whose statistic divides it (or "")
-  std::string stat;       // cycles, macs, a path in stats.json's tree, or a word statistic
-  double per = 1;         // the statistic is divided by this
-  Match match = Match::exact;
-  double tolerance = 0;       // absolute: largest |given - expected|; relative: of |expected|
-  std::string what, what_zh;  // the quantity in words
-  SourceLoc loc;
-  bool words() const { return word_stat(stat) != nullptr; }
-};
 
 struct KernelLab {
   LabHead head;
@@ -220,50 +193,7 @@ Launch load_launch(const std::string& f, const YAML::Node& l, const fs::path& di
   return x;
 }
 
-Question load_question(const std::string& f, const YAML::Node& q,
-                       const std::vector<Launch>& launches) {
-  only_keys(f, q, "a question",
-            {"name", "run", "over", "stat", "per", "match", "tolerance", "what", "what_zh"});
-  Question x;
-  x.loc = loc_of(f, q);
-  x.name = scalar(f, need(f, q, "name", "a question"), "name");
-  const std::string what = "question " + x.name;
-  auto launch = [&](const char* key) {
-    const YAML::Node n = need(f, q, key, what);
-    const std::string name = scalar(f, n, key);
-    if (std::none_of(launches.begin(), launches.end(),
-                     [&](const Launch& l) { return l.name == name; }))
-      throw Error(loc_of(f, n), fmt::format("{}: {}: no launch named '{}'", what, key, name));
-    return name;
-  };
-  x.run = launch("run");
-  if (q["over"]) x.over = launch("over");
-  x.stat = scalar(f, need(f, q, "stat", what), "stat");
-  if (const YAML::Node p = q["per"]) {
-    x.per = number(f, p, what + ": per");
-    if (x.per <= 0) throw Error(loc_of(f, p), what + ": per must be positive");
-  }
-  const YAML::Node match = need(f, q, "match", what);
-  const std::string m = scalar(f, match, "match");
-  if (m == "absolute" || m == "relative") {
-    x.match = m == "absolute" ? Match::absolute : Match::relative;
-    const YAML::Node tol = need(f, q, "tolerance", what + " (match: " + m + ")");
-    x.tolerance = number(f, tol, "tolerance");
-    if (x.tolerance < 0) throw Error(loc_of(f, tol), "tolerance must not be negative");
-  } else if (m != "exact" || q["tolerance"]) {
-    throw Error(loc_of(f, match),
-                "match: expected 'exact', 'absolute' or 'relative' (the last two with a "
-                "tolerance)");
-  }
-  if (x.words() && (x.match != Match::exact || !x.over.empty() || q["per"]))
-    throw Error(x.loc, fmt::format("{}: {} is answered in words: match: exact, no over or per",
-                                   what, x.stat));
-  x.what = q["what"] ? scalar(f, q["what"], "what") : x.stat;
-  x.what_zh = q["what_zh"] ? scalar(f, q["what_zh"], "what_zh") : x.what;
-  return x;
-}
-
-KernelLab load_lab(const LabSource& source, const YAML::Node& root) {
+KernelLab load_lab(const LabSource& source, const YAML::Node& root, const QuestionKind& kind) {
   const std::string& f = source.file;
   const fs::path dir = fs::path(f).parent_path();
   const std::string what = "lab definition";
@@ -284,40 +214,16 @@ KernelLab load_lab(const LabSource& source, const YAML::Node& root) {
       throw Error(x.loc, "launch '" + x.name + "' is defined twice");
     lab.launches.push_back(std::move(x));
   }
-  const YAML::Node questions = need(f, root, "questions", what);
-  if (!questions.IsSequence() || questions.size() == 0)
-    throw Error(loc_of(f, questions),
-                "questions: expected a list of {name, run, over, stat, per, match, tolerance}");
-  for (const YAML::Node& q : questions) {
-    Question x = load_question(f, q, lab.launches);
-    if (std::any_of(lab.questions.begin(), lab.questions.end(),
-                    [&](const Question& o) { return o.name == x.name; }))
-      throw Error(x.loc, "question '" + x.name + "' is defined twice");
-    lab.questions.push_back(std::move(x));
-  }
+  std::vector<std::string> names;
+  for (const Launch& l : lab.launches) names.push_back(l.name);
+  lab.questions = load_questions(f, need(f, root, "questions", what), names, kind);
   return lab;
 }
 
 // ---- running the launches ----
 
-// What a launch gave: its statistics by path ("cycles", "macs", "sm.issued", ...), and those
-// in words (kLimit, kRaceFlags) where the run names them.
-struct Outcome {
-  std::map<std::string, double> stats;
-  std::map<std::string, std::string> words;
-  // The flag of the wait_flag or set_flag line the launch dropped, "PIPE_A -> PIPE_B"; else "".
-  std::string dropped_flag;
-};
-
-void flatten(const nlohmann::json& group, const std::string& prefix,
-             std::map<std::string, double>& out) {
-  if (group.contains("stats"))
-    for (const auto& [name, s] : group.at("stats").items())
-      if (s.contains("value") && s.at("value").is_number())
-        out[prefix + name] = s.at("value").get<double>();
-  if (group.contains("groups"))
-    for (const auto& [name, g] : group.at("groups").items()) flatten(g, prefix + name + ".", out);
-}
+// A launch gives its statistics by path ("cycles", "macs", "sm.issued", ...), and those in
+// words (kLimit, kRaceFlags) where the run names them.
 
 // The limit named by the occupancy note: "occupancy: ... limited by LIMIT; ...".
 std::string limit_of(const nlohmann::json& notes) {
@@ -386,7 +292,7 @@ std::vector<std::string> command_of(const KernelLab& lab, const Launch& l, const
 }
 
 // Runs every launch of the lab, as many at once as there are CPUs.
-std::map<std::string, Outcome> run_launches(const KernelLab& lab) {
+Outcomes run_launches(const KernelLab& lab) {
   const child::TempDir tmp;
   std::vector<child::Command> runs;
   std::vector<std::string> outs;
@@ -395,15 +301,10 @@ std::map<std::string, Outcome> run_launches(const KernelLab& lab) {
     runs.push_back({command_of(lab, lab.launches[i], tmp.path(), out), "", out + ".log"});
     outs.push_back(out);
   }
-  std::map<std::string, Outcome> outcomes;
+  Outcomes outcomes;
   child::run_all(runs, child::cpu_count(), [&](size_t i, const child::Result& r) {
     const Launch& l = lab.launches[i];
     Outcome& o = outcomes[l.name];
-    for (const std::string op : {"wait_flag ", "set_flag "})
-      if (l.drop.rfind(op, 0) == 0) {
-        const std::string pipes = l.drop.substr(op.size());
-        o.dropped_flag = pipe_pair_answer(pipes.substr(0, pipes.rfind(',')));
-      }
     if (l.race) {
       if (r.ok())
         throw Error(l.loc, fmt::format("launch '{}' of {} is to fail with a race report, and ran "
@@ -421,7 +322,7 @@ std::map<std::string, Outcome> run_launches(const KernelLab& lab) {
                                      child::failure(runs[i], r)));
     const nlohmann::json stats =
         nlohmann::json::parse(std::ifstream(fs::path(outs[i]) / "stats.json"));
-    flatten(stats.at("stats"), "", o.stats);
+    flatten_stats(stats.at("stats"), "", o.stats);
     o.stats["cycles"] = stats.at("total_cycles").get<double>();
     o.stats["macs"] = stats.at("macs").get<double>();
     if (const std::string limit = limit_of(stats.at("notes")); !limit.empty())
@@ -430,134 +331,19 @@ std::map<std::string, Outcome> run_launches(const KernelLab& lab) {
   return outcomes;
 }
 
-// ---- expected values ----
-
-struct Value {
-  double number = 0;
-  std::string words;  // the answers in words (kWordStats)
-};
-
-double stat_of(const Question& q, const std::map<std::string, Outcome>& out,
-               const std::string& launch) {
-  const auto& stats = out.at(launch).stats;
-  const auto it = stats.find(q.stat);
-  if (it == stats.end()) {
-    std::string known;
-    for (const auto& s : stats) known += (known.empty() ? "" : ", ") + s.first;
-    for (const auto& w : out.at(launch).words) known += (known.empty() ? "" : ", ") + w.first;
-    throw Error(q.loc, fmt::format("question {}: launch '{}' has no statistic '{}' (it has {})",
-                                   q.name, launch, q.stat, known));
-  }
-  return it->second;
-}
-
-std::map<std::string, Value> expected_values(const KernelLab& lab,
-                                             const std::map<std::string, Outcome>& out) {
-  std::map<std::string, Value> expected;
-  for (const Question& q : lab.questions) {
-    Value v;
-    if (q.words()) {
-      const auto& words = out.at(q.run).words;
-      const auto it = words.find(q.stat);
-      if (it == words.end())
-        throw Error(q.loc, fmt::format("question {}: launch '{}' reported no {}", q.name, q.run,
-                                       word_stat(q.stat)->missing));
-      v.words = it->second;
-    } else {
-      v.number = stat_of(q, out, q.run) / q.per;
-      if (!q.over.empty()) {
-        const double d = stat_of(q, out, q.over) / q.per;
-        if (d == 0)
-          throw Error(q.loc,
-                      fmt::format("question {}: {} of launch '{}' is 0", q.name, q.stat, q.over));
-        v.number /= d;
-      }
-    }
-    expected[q.name] = v;
-  }
-  return expected;
-}
-
-std::string show(const Question& q, const Value& v) {
-  if (q.words()) return v.words;
-  if (q.match == Match::exact && v.number == std::floor(v.number) && std::fabs(v.number) < 1e15)
-    return fmt::format("{}", int64_t(v.number));
-  return q.match == Match::relative ? fmt::format("{:.3f}", v.number)
-                                    : fmt::format("{:.4g}", v.number);
-}
-
-// Prints a filled answers file (lang en) that scores full marks.
-void print_expected(const KernelLab& lab, const std::map<std::string, Value>& expected) {
-  YAML::Emitter e;
-  begin_expected(e, lab.head, fmt::format(", simulated on {}", lab.preset));
-  e << YAML::BeginMap;
-  for (const Question& q : lab.questions)
-    e << YAML::Key << q.name << YAML::Value << show(q, expected.at(q.name));
-  e << YAML::EndMap;
-  end_expected(e);
-}
-
-// ---- answers ----
-
-struct Given {
-  std::string text;  // as written
-  Value value;
-};
-
-struct Answers {
-  AnswersHead head;
-  std::map<std::string, Given> given;  // unanswered questions are absent
-};
-
-Answers parse_answers(const std::string& f, const YAML::Node& root, const KernelLab& lab) {
-  const AnswersReader r(f, root);
-  Answers a;
-  a.head = parse_answers_head(r, root, {});
-  std::vector<std::string> names;
-  for (const Question& q : lab.questions) names.push_back(q.name);
-  const YAML::Node answers = r.need(root, "answers");
-  r.only_keys(answers, Text{"answers (one entry per question)", "answers（每道题一项）"}, names);
-  for (const auto& kv : answers) {
-    const std::string name = kv.first.Scalar();
-    if (kv.second.IsNull()) continue;
-    const Question& q = *std::find_if(lab.questions.begin(), lab.questions.end(),
-                                      [&](const Question& x) { return x.name == name; });
-    Given g;
-    g.text = kv.second.IsScalar() ? kv.second.Scalar() : "";
-    if (q.words()) {
-      const WordStat& w = *word_stat(q.stat);
-      g.value.words = w.answer(g.text);
-      if (g.value.words.empty())
-        r.fail(kv.second, fmt::format("{} must be {}, got '{}'", name, w.forms.en, g.text),
-               fmt::format("{} 应为 {}，而不是 '{}'", name, w.forms.zh, g.text));
-    } else {
-      g.value.number = r.number(kv.second, name);
-    }
-    a.given[name] = g;
-  }
-  return a;
-}
-
 // ---- grading ----
 
-bool right(const Question& q, const Value& want, const Value& given) {
-  if (q.words()) return given.words == want.words;
-  const double d = std::fabs(given.number - want.number);
-  switch (q.match) {
-    case Match::exact:
-      return d == 0;
-    case Match::absolute:
-      return d <= q.tolerance;
-    case Match::relative:
-      return d <= q.tolerance * std::fabs(want.number);
-  }
-  return false;
+// The flag of the wait_flag or set_flag line a launch drops, "PIPE_A -> PIPE_B"; else "".
+std::string dropped_flag(const Launch& l) {
+  for (const std::string op : {"wait_flag ", "set_flag "})
+    if (l.drop.rfind(op, 0) == 0) {
+      const std::string pipes = l.drop.substr(op.size());
+      return pipe_pair_answer(pipes.substr(0, pipes.rfind(',')));
+    }
+  return "";
 }
 
-const Text kQuestion{"question", "题目"}, kLaunch{"launch", "运行"}, kQuantity{"quantity", "指标"},
-    kExpected{"expected", "正确答案"}, kMatch{"match", "评分"}, kExact{"exact", "精确"},
-    kInverted{"wrong (inverted: the ratio asked is the first launch over the second)",
-              "错（比值颠倒了：题目要的是第一个运行除以第二个）"},
+const Text kLaunch{"launch", "运行"},
     kWarpsNotBlocks{"wrong (that is warps per SM; the question asks for blocks)",
                     "错（这是每个 SM 的 warp 数；题目问的是线程块数）"},
     kBlocksNotWarps{"wrong (that is blocks per SM; the question asks for warps)",
@@ -571,8 +357,6 @@ const Text kQuestion{"question", "题目"}, kLaunch{"launch", "运行"}, kQuanti
         "first in the order blocks, warps, threads, registers, shared memory)",
         "错（这里 threads 给出的线程块数相同；几个限制相同时，运行结果取 blocks、warps、"
         "threads、registers、shared memory 顺序中排在前面的那个）"},
-    kPercent{"wrong (that is a percentage; the question asks for a fraction: 0.25 for 25 %)",
-             "错（这是百分数；题目要的是小数：25% 应填 0.25）"},
     kDroppedFlag{
         "wrong (that is the flag of the line deleted; the report names the two "
         "accesses it left unordered)",
@@ -580,21 +364,23 @@ const Text kQuestion{"question", "题目"}, kLaunch{"launch", "运行"}, kQuanti
     kReversedFlag{"wrong (the other way round: name the pipes in the order the report does)",
                   "错（顺序反了：按报告中的先后写出两个流水线）"};
 
-// The verdict on a wrong answer, with a hint where it matches a mistake the lab warns of: an
-// inverted ratio, warps for blocks or blocks for warps, one warp's count for the launch's, the
-// conflict-free wavefronts, threads for warps where the two tie, a utilization in percent, a
-// race's pipes the other way round or those of the flag deleted rather than the report's.
-const Text& wrong_verdict(const Question& q, const Value& want, const Value& given,
-                          const std::map<std::string, Outcome>& out) {
+// The hints of the kernel labs for a wrong answer (beyond a ratio upside down and a percent):
+// warps for blocks or blocks for warps, one warp's count for the launch's, the conflict-free
+// wavefronts, threads for warps where the two tie, a race's pipes the other way round or those
+// of the flag deleted rather than the report's.
+const Text& kernel_hint(const KernelLab& lab, const Question& q, const Value& want,
+                        const Value& given, const Outcomes& out) {
   if (q.stat == kRaceFlags) {
     const size_t arrow = want.words.find(" -> ");
     const std::string reversed =
         want.words.substr(arrow + 4) + " -> " + want.words.substr(0, arrow);
     if (given.words == reversed) return kReversedFlag;
-    return given.words == out.at(q.run).dropped_flag ? kDroppedFlag : kWrong;
+    const Launch& l = *std::find_if(lab.launches.begin(), lab.launches.end(),
+                                    [&](const Launch& x) { return x.name == q.run; });
+    return given.words == dropped_flag(l) ? kDroppedFlag : kWrong;
   }
-  if (q.words()) {
-    const auto& stats = out.at(q.run).stats;
+  const auto& stats = out.at(q.run).stats;
+  if (q.word) {
     const double threads =
         stats.count("launch.block_x")
             ? stats.at("launch.block_x") * stats.at("launch.block_y") * stats.at("launch.block_z")
@@ -603,24 +389,10 @@ const Text& wrong_verdict(const Question& q, const Value& want, const Value& giv
     return want.words == "warps" && given.words == "threads" && whole_warps ? kThreadsTie : kWrong;
   }
   const double g = given.number;
-  const auto& stats = out.at(q.run).stats;
   auto stat = [&](const std::string& s) {
     const auto it = stats.find(s);
     return it == stats.end() ? -1.0 : it->second;
   };
-  if (!q.over.empty()) {
-    Value inverted;
-    inverted.number = 1 / want.number;
-    if (g != 0 && want.number != 1 && right(q, inverted, given)) return kInverted;
-    return kWrong;
-  }
-  const std::string fraction = "utilization";
-  if (q.stat.size() >= fraction.size() &&
-      q.stat.compare(q.stat.size() - fraction.size(), fraction.size(), fraction) == 0) {
-    Value as_fraction;
-    as_fraction.number = g / 100;
-    if (g != 0 && right(q, want, as_fraction)) return kPercent;
-  }
   if (q.stat == "occupancy.blocks_per_sm" && g == stat("occupancy.warps_per_sm"))
     return kWarpsNotBlocks;
   if (q.stat == "occupancy.warps_per_sm" && g == stat("occupancy.blocks_per_sm"))
@@ -632,59 +404,32 @@ const Text& wrong_verdict(const Question& q, const Value& want, const Value& giv
   return kWrong;
 }
 
-// Prints the table of every question and the score; returns 0 when every answer is right.
-int grade(const KernelLab& lab, const Answers& a, const std::map<std::string, Value>& expected,
-          const std::map<std::string, Outcome>& out, bool instructor) {
-  const Report report(a.head.lang, instructor);
-  report.title(lab.head, a.head.student);
-  std::cout << (report.zh()
-                    ? fmt::format("正确答案由仿真得到：在 {} 上用 xpusim run --kernel 运行 {} 个 "
-                                  "kernel 启动；只显示答对的题的正确答案\n\n",
-                                  lab.preset, lab.launches.size())
-                    : fmt::format("expected values simulated on {} (xpusim run --kernel, {} "
-                                  "launches); shown for the right answers only\n\n",
-                                  lab.preset, lab.launches.size()));
-  std::vector<std::vector<std::string>> rows = {
-      {report.say(kQuestion), report.say(kLaunch), report.say(kQuantity), report.say(kExpected),
-       report.say(kMatch), report.say(kGiven), report.say(kResult)}};
-  int ok_count = 0, total = 0;
-  std::vector<std::string> wrong, unanswered;
-  for (const Question& q : lab.questions) {
-    const Value& want = expected.at(q.name);
-    const auto given = a.given.find(q.name);
-    const bool answered = given != a.given.end();
-    const bool ok = answered && right(q, want, given->second.value);
-    ++total;
-    ok_count += ok;
-    if (!answered)
-      unanswered.push_back(q.name);
-    else if (!ok)
-      wrong.push_back(q.name);
-    const Text& verdict = ok         ? kOk
-                          : answered ? wrong_verdict(q, want, given->second.value, out)
-                                     : kNoAnswer;
-    const std::string match = q.match == Match::exact ? report.say(kExact)
-                              : q.match == Match::relative
-                                  ? fmt::format("±{:g}%", q.tolerance * 100)
-                                  : fmt::format("±{:g}", q.tolerance);
-    rows.push_back({q.name, q.over.empty() ? q.run : q.run + " / " + q.over,
-                    report.zh() ? q.what_zh : q.what, report.expected(show(q, want), ok), match,
-                    answered ? given->second.text : report.say(kUnanswered), report.say(verdict)});
-  }
-  report.table(rows, "<<<><><");
-  return report.score(ok_count, total, wrong, unanswered);
-}
-
 // The kind of labs 03 and 04: grades the answers, or prints the expected ones.
 int check_kernel_lab(const CheckRequest& req) {
-  const KernelLab lab = load_lab(req.lab_source, req.lab);
+  QuestionKind kind{kWordStats, kLaunch, nullptr};
+  const KernelLab lab = load_lab(req.lab_source, req.lab, kind);
+  kind.hint = [&lab](const Question& q, const Value& want, const Value& given,
+                     const Outcomes& out) -> const Text& {
+    return kernel_hint(lab, q, want, given, out);
+  };
   if (req.print_expected) {
-    print_expected(lab, expected_values(lab, run_launches(lab)));
+    print_expected(lab.head, fmt::format(", simulated on {}", lab.preset), lab.questions,
+                   expected_values(lab.questions, run_launches(lab), kind));
     return 0;
   }
-  const Answers answers = parse_answers(req.answers_file, req.answers, lab);  // before the runs
-  const std::map<std::string, Outcome> out = run_launches(lab);
-  return grade(lab, answers, expected_values(lab, out), out, req.instructor);
+  const Answers answers =
+      parse_answers(req.answers_file, req.answers, lab.questions);  // before the runs
+  const Outcomes out = run_launches(lab);
+  const Heading heading{
+      fmt::format("expected values simulated on {} (xpusim run --kernel, {} launches); shown for "
+                  "the right answers only",
+                  lab.preset, lab.launches.size()),
+      fmt::format(
+          "正确答案由仿真得到：在 {} 上用 xpusim run --kernel 运行 {} 个 kernel 启动；只显示"
+          "答对的题的正确答案",
+          lab.preset, lab.launches.size())};
+  return grade(lab.head, heading, lab.questions, answers, expected_values(lab.questions, out, kind),
+               out, kind, req.instructor);
 }
 
 const bool registered = register_lab_kind(LabKind{"kernel", check_kernel_lab});

@@ -73,9 +73,20 @@ nlohmann::ordered_json derived_metrics(const RunResult& r) {
                                "off-chip bandwidth", "DRAM bytes moved / simulated seconds / 1e9");
   d["peak_dram_bandwidth"] = metric(r.peak_offchip_gbps, "GB/s", "peak off-chip bandwidth",
                                     "the preset's DRAM/HBM bandwidth, whole machine");
+  const double intensity = r.dram_bytes ? 2.0 * double(r.macs) / double(r.dram_bytes) : 0;
   d["arithmetic_intensity"] =
-      metric(r.dram_bytes ? 2.0 * double(r.macs) / double(r.dram_bytes) : 0, "ops/byte",
-             "arithmetic intensity", "2 x MACs / DRAM bytes moved");
+      metric(intensity, "ops/byte", "arithmetic intensity", "2 x MACs / DRAM bytes moved");
+  // The roofline: min(peak, intensity x bandwidth); its two roofs meet at the ridge point.
+  const double peak_tops = d["peak_tops"]["value"].get<double>();
+  d["ridge_point"] = metric(r.peak_offchip_gbps > 0 ? peak_tops * 1e3 / r.peak_offchip_gbps : 0,
+                            "ops/byte", "ridge point",
+                            "peak TOPS x 1e12 / (peak off-chip GB/s x 1e9): the arithmetic "
+                            "intensity at which the roofline's two roofs meet");
+  d["roofline_tops"] =
+      metric(std::min(peak_tops, intensity * r.peak_offchip_gbps / 1e3), "TOPS",
+             "roofline at this intensity",
+             "min(peak TOPS, arithmetic intensity x peak off-chip GB/s / 1e3): the most the "
+             "roofline allows at the run's arithmetic intensity");
   return d;
 }
 

@@ -26,6 +26,7 @@ const std::string kLab01 = std::string(XPUSIM_SOURCE_DIR) + "/docs/labs/01-systo
 const std::string kLab02 = std::string(XPUSIM_SOURCE_DIR) + "/docs/labs/02-rtl-pe";
 const std::string kLab03 = std::string(XPUSIM_SOURCE_DIR) + "/docs/labs/03-gpu-sm";
 const std::string kLab04 = std::string(XPUSIM_SOURCE_DIR) + "/docs/labs/04-davinci-pipelines";
+const std::string kLab05 = std::string(XPUSIM_SOURCE_DIR) + "/docs/labs/05-roofline-prefill-decode";
 
 std::string expected_answers(const std::string& lab) {
   const Cli r = run_cli({"lab", "check", "--instructor", "--print-expected", "--lab", lab});
@@ -232,7 +233,7 @@ TEST_CASE("lab check complains about the answers in the student's language", "[u
 }
 
 TEST_CASE("the students' READMEs hold no instructor material", "[unit]") {
-  for (const std::string& lab : {kLab01, kLab02, kLab03, kLab04}) {
+  for (const std::string& lab : {kLab01, kLab02, kLab03, kLab04, kLab05}) {
     CHECK(fs::is_regular_file(lab + "/instructor.md"));
     CHECK(fs::is_regular_file(lab + "/instructor.zh.md"));
     for (const char* name : {"README.md", "README.zh.md", "lab.yaml", "answers-template.yaml"}) {
