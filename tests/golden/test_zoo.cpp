@@ -18,6 +18,7 @@ namespace {
 const std::map<std::string, std::vector<std::string>> kSmall = {
     {"resnet-50", {"image=32"}},
     {"mobilenet-v2", {"image=32"}},
+    {"vit-b-16", {"image=32", "layers=2"}},
     {"bert-base", {"seq=16", "layers=2"}},
     {"gpt2-small", {"seq=16", "layers=2", "vocab=1000"}},
     // Llama 2 7B narrowed (and with grouped-query attention, 2 KV heads for 4 query heads).

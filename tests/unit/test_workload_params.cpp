@@ -211,6 +211,20 @@ TEST_CASE("zoo: ResNet-50 has the published size", "[unit]") {
              Contains("100 / 32 is not a whole number"));
 }
 
+TEST_CASE("zoo: ViT-B/16 has the published size", "[unit]") {
+  // 86.33 M weights: the patch projection (768 x 768), 12 layers of 4 x 768^2 + 2 x 768 x 3072,
+  // the classifier (768 x 1000) and the 25 layer norms' gamma and beta; torchvision's vit_b_16
+  // has 86,567,656 parameters, adding biases (84,712), the class token and the position
+  // embeddings (152,064; inputs here). 17.56 G MACs per image,
+  // as torchvision documents: 196 patches, 197 tokens, attention's 2 x 197 x 768 per token.
+  const Size s = size_of(load_workload(zoo_file("vit-b-16")));
+  const double layer = 4.0 * 768 * 768 + 2.0 * 768 * 3072;
+  CHECK(double(s.macs) ==
+        Approx(196.0 * 768 * 768 + 12 * 197 * (layer + 2.0 * 197 * 768) + 768.0 * 1000));
+  CHECK(double(s.macs) == Approx(17.56e9).epsilon(0.001));
+  CHECK(s.weights == 86567656 - 84712 - 152064);
+}
+
 TEST_CASE("zoo: MobileNetV2 has the published size", "[unit]") {
   const std::string file = zoo_file("mobilenet-v2");
   const Size s = size_of(load_workload(file));
