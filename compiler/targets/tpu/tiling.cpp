@@ -381,7 +381,7 @@ class Tiler {
                        on_core(core)),
            core);
       for (size_t i = size_t(core), t = 0; i < tiles.size(); i += size_t(cores_), ++t) {
-        const auto [r0, r] = tiles[i];
+        const uint64_t r0 = tiles[i].first, r = tiles[i].second;
         const uint64_t b = r * blk, q0 = s == 1 ? 0 : r0 % s;
         const uint32_t k = uint32_t(t % 2);
         auto A = [&](uint64_t j) { return ub(Region::A, k, j * b); };
