@@ -8,27 +8,13 @@
 
 #include "compiler/ir/layout.h"
 #include "compiler/reference/tensor.h"
+#include "tests/layout_support.h"
 
 using namespace xpusim;
 using namespace xpusim::compiler;
+using namespace xpusim::test;
 
 namespace {
-
-// A tensor whose element i holds i + 1 (fp16 bit patterns, as 16-bit integers).
-Tensor counting(const std::vector<int64_t>& shape) {
-  Tensor t(shape, DType::fp16);
-  for (int64_t i = 0; i < t.elements(); ++i) {
-    const uint16_t v = uint16_t(i + 1);
-    std::memcpy(&t.data[size_t(i * 2)], &v, 2);
-  }
-  return t;
-}
-
-uint16_t at(const std::vector<uint8_t>& bytes, int64_t element) {
-  uint16_t v;
-  std::memcpy(&v, &bytes[size_t(element * 2)], 2);
-  return v;
-}
 
 Layout of_kind(Layout::Kind k) {
   Layout l;

@@ -16,6 +16,7 @@
 #include "compiler/reference/tensor.h"
 #include "compiler/targets/tpu/passes.h"
 #include "models/core/config.h"
+#include "tests/layout_support.h"
 #include "tests/support.h"
 
 using namespace xpusim;
@@ -25,22 +26,6 @@ using namespace xpusim::test;
 using Catch::Matchers::Contains;
 
 namespace {
-
-// A tensor whose element i holds i + 1 (as 16-bit integers in an fp16 tensor).
-Tensor counting(const std::vector<int64_t>& shape) {
-  Tensor t(shape, DType::fp16);
-  for (int64_t i = 0; i < t.elements(); ++i) {
-    const uint16_t v = uint16_t(i + 1);
-    std::memcpy(&t.data[size_t(i * 2)], &v, 2);
-  }
-  return t;
-}
-
-uint16_t at(const std::vector<uint8_t>& bytes, int64_t element) {
-  uint16_t v;
-  std::memcpy(&v, &bytes[size_t(element * 2)], 2);
-  return v;
-}
 
 Graph graph_of(const std::string& text) {
   Graph g = parse_workload(text, "test.yaml");
