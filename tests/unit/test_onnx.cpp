@@ -293,9 +293,10 @@ TEST_CASE("run --onnx-test-data: outputs that differ from output_N.pb fail the f
   CHECK(has(yaml, "--dtype and --onnx-test-data are for ONNX models (.onnx)"));
 }
 
-TEST_CASE("ONNX: a small CNN (Conv with bias, BatchNormalization, Relu, MaxPool, Flatten, Gemm, "
-          "Softmax) runs with values on tpu_v4 and ascend910b",
-          "[unit]") {
+TEST_CASE(
+    "ONNX: a small CNN (Conv with bias, BatchNormalization, Relu, MaxPool, Flatten, Gemm, "
+    "Softmax) runs with values on tpu_v4 and ascend910b",
+    "[unit]") {
   Model m(13);
   m.input("image", {1, 3, 8, 8});
   uint32_t state = 1;
@@ -332,8 +333,8 @@ TEST_CASE("ONNX: a small CNN (Conv with bias, BatchNormalization, Relu, MaxPool,
 
   // The gemm reads the pooled feature map itself (it flattens its A as Flatten does).
   const Graph g = import_onnx(path, {}).graph;
-  CHECK(kinds(g) == std::vector<std::string>{"conv2d", "add", "mul", "add", "relu", "pool",
-                                             "gemm", "add", "softmax"});
+  CHECK(kinds(g) == std::vector<std::string>{"conv2d", "add", "mul", "add", "relu", "pool", "gemm",
+                                             "add", "softmax"});
   for (const char* arch : {"tpu_v4", "ascend910b"}) {
     const Cli r = run_cli({"run", "--arch", arch, "--workload", path, "--out",
                            temp_dir(std::string("onnx-cnn-") + arch)});
