@@ -82,6 +82,16 @@ std::string write_text(const std::string& dir, const std::string& name, const st
   return p.string();
 }
 
+void check_values(const std::string& arch, const std::string& workload, const Args& params,
+                  const std::string& out) {
+  Args args = {"run", "--arch", arch, "--workload", workload, "--out", out};
+  for (const std::string& p : params) args.insert(args.end(), {"--param", p});
+  const Cli r = run_cli(args);
+  INFO(arch << " " << workload << "\n" << r.output);
+  CHECK(r.status == 0);
+  CHECK(has(r, "functional check: passed"));
+}
+
 nlohmann::json run_stats(const Args& args, const std::string& out_dir) {
   Args run = {"run", "--out", out_dir};
   run.insert(run.end(), args.begin(), args.end());

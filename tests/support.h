@@ -44,6 +44,11 @@ void replace_first(std::string& text, const std::string& from, const std::string
 // Writes text to dir/name and returns the path.
 std::string write_text(const std::string& dir, const std::string& name, const std::string& text);
 
+// Runs `xpusim run --arch arch --workload workload --param P ... --out out` and checks that it
+// succeeds with its values checked against the reference ("functional check: passed").
+void check_values(const std::string& arch, const std::string& workload, const Args& params,
+                  const std::string& out);
+
 // Runs `xpusim run` and returns the parsed stats.json; fails the test if the run fails.
 nlohmann::json run_stats(const Args& args, const std::string& out_dir);
 

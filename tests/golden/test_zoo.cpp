@@ -10,7 +10,6 @@
 #include "tests/support.h"
 
 using namespace xpusim::test;
-using Catch::Matchers::Contains;
 
 namespace {
 
@@ -37,13 +36,7 @@ void run_zoo_on(const std::string& arch) {
     const std::string model = e.path().stem().string();
     INFO(model);
     REQUIRE(kSmall.count(model) == 1);
-    std::vector<std::string> args = {"run",   "--arch",         arch, "--workload", model,
-                                     "--out", out + "/" + model};
-    for (const std::string& p : kSmall.at(model)) args.insert(args.end(), {"--param", p});
-    const Cli r = run_cli(args);
-    INFO(r.output);
-    CHECK(r.status == 0);
-    CHECK_THAT(r.output, Contains("functional check: passed"));
+    check_values(arch, model, kSmall.at(model), out + "/" + model);
   }
 }
 
