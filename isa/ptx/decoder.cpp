@@ -1,5 +1,7 @@
 // Parsed PTX instructions -> decoded Instr/Operand (instr.h), with the kernel's shared and
 // local layouts; anything outside the supported subset becomes an Unsupported record.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstring>
 #include <initializer_list>
@@ -22,6 +24,26 @@ struct Refuse {
 
 std::string dot(Type t) {
   return std::string(".") + type_name(t);
+}
+
+// The oldest target an instruction's PTX needs (the PTX ISA's "Target ISA notes"), 70 for
+// the rest of the subset.
+int required_sm(const Instr& in, const std::string& opcode) {
+  const bool bf16 = opcode.find(".bf16") != std::string::npos;
+  if (in.op == Op::cp_async || in.op == Op::cp_async_commit || in.op == Op::cp_async_wait_group ||
+      in.op == Op::cp_async_wait_all || bf16)
+    return 80;
+  if (in.op == Op::mma) return opcode.find(".m16n8k8") != std::string::npos ? 75 : 80;
+  if (in.op == Op::ldmatrix || in.op == Op::tanh) return 75;
+  return 70;
+}
+
+// The target's number: 80 for sm_80 and sm_80a, 0 when it is not of that form.
+int target_number(const std::string& t) {
+  if (t.size() < 5 || t.compare(0, 3, "sm_") != 0) return 0;
+  int v = 0;
+  for (size_t i = 3; i < t.size() && t[i] >= '0' && t[i] <= '9'; ++i) v = v * 10 + (t[i] - '0');
+  return v;
 }
 
 template <class E>
@@ -260,6 +282,9 @@ class KernelDecoder {
       Mods m(std::move(parts));
       dispatch(base, m, in);
       m.done();
+      const int need = required_sm(in, p.opcode), have = target_number(m_.target);
+      if (have && need > have)
+        refuse(fmt::format("it needs sm_{} or later; the module's .target is {}", need, m_.target));
     } catch (const Refuse& r) {
       m_.unsupported.push_back({p.loc, false, p.text, r.reason});
       in = Instr{};

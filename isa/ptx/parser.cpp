@@ -65,13 +65,13 @@ bool known_unsupported_directive(const std::string& d) {
 }
 
 bool supported_target(const std::string& t) {
-  // sm_75 .. sm_90 (and sm_90a).
+  // sm_70 .. sm_90 (and sm_90a).
   if (t.size() < 5 || t.compare(0, 3, "sm_") != 0) return false;
   std::string num = t.substr(3);
   if (!num.empty() && num.back() == 'a') num.pop_back();
   if (num.empty() || num.find_first_not_of("0123456789") != std::string::npos) return false;
   int v = std::stoi(num);
-  return v >= 75 && v <= 90;
+  return v >= 70 && v <= 90;
 }
 
 bool power_of_2(uint32_t v) {
@@ -232,7 +232,7 @@ class Parser {
       }
     } while (ts_.accept_punct(','));
     if (!supported_target(m_.target)) {
-      record_unsupported(first, last, "target " + m_.target + " is outside sm_75..sm_90");
+      record_unsupported(first, last, "target " + m_.target + " is outside sm_70..sm_90");
     }
   }
 

@@ -14,20 +14,20 @@ namespace xpusim {
 std::vector<std::string> bind_kernel_args(const std::vector<std::string>& args,
                                           const std::vector<std::string>& params,
                                           const std::string& kernel, const std::string& where,
-                                          const std::string& listing) {
+                                          const std::string& listing, const std::string& option) {
   std::map<std::string, std::string> given;
   for (const std::string& a : args) {
     const size_t eq = a.find('=');
     if (eq == std::string::npos || eq == 0)
-      throw Error(fmt::format("--arg '{}': expected NAME=FILE or NAME=VALUE; kernel {} takes:{}", a,
-                              kernel, listing));
+      throw Error(fmt::format("{} '{}': expected NAME=FILE or NAME=VALUE; kernel {} takes:{}",
+                              option, a, kernel, listing));
     const std::string name = a.substr(0, eq);
     if (std::find(params.begin(), params.end(), name) == params.end())
-      throw Error(fmt::format("--arg {}: kernel {} has no parameter '{}'; it takes:{}", a, kernel,
-                              name, listing));
+      throw Error(fmt::format("{} {}: kernel {} has no parameter '{}'; it takes:{}", option, a,
+                              kernel, name, listing));
     if (!given.emplace(name, a.substr(eq + 1)).second)
-      throw Error(
-          fmt::format("--arg {}: parameter '{}' of kernel {} is bound twice", a, name, kernel));
+      throw Error(fmt::format("{} {}: parameter '{}' of kernel {} is bound twice", option, a, name,
+                              kernel));
   }
   std::string missing;
   std::vector<std::string> bound;
@@ -37,8 +37,8 @@ std::vector<std::string> bind_kernel_args(const std::vector<std::string>& args,
     bound.push_back(it == given.end() ? "" : it->second);
   }
   if (!missing.empty())
-    throw Error(fmt::format("{}: kernel {}: no --arg for {}; every parameter needs one:{}", where,
-                            kernel, missing, listing));
+    throw Error(fmt::format("{}: kernel {}: no {} for {}; every parameter needs one:{}", where,
+                            kernel, option, missing, listing));
   return bound;
 }
 

@@ -1,5 +1,7 @@
 #include "models/core/stats.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "models/core/error.h"
@@ -23,6 +25,13 @@ uint64_t& StatGroup::counter(const std::string& name, const std::string& unit,
   return counts_.back();
 }
 
+uint64_t& StatGroup::maximum(const std::string& name, const std::string& unit,
+                             const std::string& desc) {
+  counts_.push_back(0);
+  add({name, unit, desc, Stat::level, &counts_.back(), nullptr, {}});
+  return counts_.back();
+}
+
 double& StatGroup::scalar(const std::string& name, const std::string& unit,
                           const std::string& desc) {
   reals_.push_back(0.0);
@@ -41,6 +50,32 @@ void StatGroup::add(Stat s) {
   stats_.push_back(std::move(s));
 }
 
+void StatGroup::accumulate(const StatGroup& other) {
+  for (const Stat& o : other.stats_) {
+    const Stat* mine = find_stat(o.name);
+    if (o.kind == Stat::form) continue;  // its function reads `other`'s statistics
+    if (!mine) {
+      if (o.kind == Stat::real)
+        scalar(o.name, o.unit, o.description);
+      else if (o.kind == Stat::level)
+        maximum(o.name, o.unit, o.description);
+      else
+        counter(o.name, o.unit, o.description);
+      mine = &stats_.back();
+    }
+    if (mine->kind != o.kind)
+      throw Error("internal: statistic '" + o.name + "' of group '" + name_ +
+                  "' accumulated from a statistic of another kind");
+    if (o.kind == Stat::real)
+      *mine->real_value += *o.real_value;
+    else if (o.kind == Stat::level)
+      *mine->count_value = std::max(*mine->count_value, *o.count_value);
+    else
+      *mine->count_value += *o.count_value;
+  }
+  for (const auto& c : other.children_) group(c->name_, c->description_).accumulate(*c);
+}
+
 const StatGroup::Stat* StatGroup::find_stat(const std::string& name) const {
   for (const auto& s : stats_)
     if (s.name == name) return &s;
@@ -53,7 +88,7 @@ nlohmann::ordered_json StatGroup::to_json() const {
   auto& stats = j["stats"] = nlohmann::ordered_json::object();
   for (const auto& s : stats_) {
     nlohmann::ordered_json e;
-    if (s.kind == Stat::count)
+    if (s.kind == Stat::count || s.kind == Stat::level)
       e["value"] = *s.count_value;
     else
       e["value"] = s.kind == Stat::real ? *s.real_value : s.fn();
@@ -73,7 +108,7 @@ double StatGroup::value(const std::string& path) const {
   if (dot == std::string::npos) {
     const Stat* s = find_stat(path);
     if (!s) throw Error("no statistic '" + path + "' in group '" + name_ + "'");
-    if (s->kind == Stat::count) return double(*s->count_value);
+    if (s->kind == Stat::count || s->kind == Stat::level) return double(*s->count_value);
     return s->kind == Stat::real ? *s->real_value : s->fn();
   }
   std::string head = path.substr(0, dot);

@@ -25,11 +25,20 @@ class StatGroup {
   uint64_t& counter(const std::string& name, const std::string& unit, const std::string& desc);
   // A real-valued statistic set by the component.
   double& scalar(const std::string& name, const std::string& unit, const std::string& desc);
+  // A counter that holds a level (a capacity, a high-water mark): accumulate() keeps the
+  // larger of the two.
+  uint64_t& maximum(const std::string& name, const std::string& unit, const std::string& desc);
   // A formula over other statistics, computed when read.
   void formula(const std::string& name, const std::string& unit, const std::string& desc,
                std::function<double()> f);
 
   const std::string& name() const { return name_; }
+
+  // Adds the counters and real values of `other` (the statistics of a further run of the same
+  // components: a GPU program's next kernel launch) to the same-named ones here, creating the
+  // groups and statistics this tree lacks; maximum() statistics keep the larger value. Formulas
+  // are not copied: this tree's own must read its statistics, not values captured once.
+  void accumulate(const StatGroup& other);
 
   // {"description":..., "stats": {name: {"value", "unit", "description"}}, "groups": {...}},
   // in creation order.
@@ -40,7 +49,7 @@ class StatGroup {
  private:
   struct Stat {
     std::string name, unit, description;
-    enum Kind { count, real, form } kind;
+    enum Kind { count, real, form, level } kind;
     uint64_t* count_value = nullptr;
     double* real_value = nullptr;
     std::function<double()> fn;

@@ -18,14 +18,24 @@ using namespace isa::ptx;
 namespace frag = isa::ptx;
 
 uint64_t DeviceMemory::alloc(uint64_t bytes, const std::string& what) {
-  const uint64_t off = (bytes_.size() + 255) & ~uint64_t(255);
+  const uint64_t addr = kGlobalBase + ((bytes_.size() + 255) & ~uint64_t(255));
+  alloc_at(addr, bytes, what);
+  return addr;
+}
+
+void DeviceMemory::alloc_at(uint64_t addr, uint64_t bytes, const std::string& what) {
+  if (addr < kGlobalBase + bytes_.size() || addr % 256)
+    throw Error(
+        fmt::format("{}: address {:#x} is not 256-byte aligned past the allocations so far "
+                    "(which end at {:#x})",
+                    what, addr, kGlobalBase + bytes_.size()));
+  const uint64_t off = addr - kGlobalBase;
   const uint64_t size = std::max<uint64_t>(bytes, 1);
-  if (off + size > capacity_)
+  if (off + size > capacity_ || off + size < off)
     throw Error(fmt::format("{}: {} bytes do not fit the device memory ({} bytes, {} in use)", what,
                             bytes, capacity_, bytes_.size()));
   bytes_.resize(off + size, 0);
-  ranges_.push_back({kGlobalBase + off, kGlobalBase + off + bytes});
-  return kGlobalBase + off;
+  ranges_.push_back({addr, addr + bytes});
 }
 
 bool DeviceMemory::contains(uint64_t addr, uint64_t n) const {

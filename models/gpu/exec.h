@@ -31,6 +31,10 @@ class DeviceMemory {
   explicit DeviceMemory(uint64_t capacity) : capacity_(capacity) {}
   // A zero-filled allocation; Error naming `what` when the device memory is full.
   uint64_t alloc(uint64_t bytes, const std::string& what);
+  // A zero-filled allocation at a given address: 256-byte aligned, at or past every allocation
+  // made so far (a compiled program's buffers, placed by the compiler). Error naming `what` when
+  // it is not, or when the device memory is full.
+  void alloc_at(uint64_t addr, uint64_t bytes, const std::string& what);
   uint8_t* data(uint64_t addr) { return bytes_.data() + (addr - kGlobalBase); }
   // True when [addr, addr + n) lies inside one allocation.
   bool contains(uint64_t addr, uint64_t n) const;

@@ -13,9 +13,12 @@
 
 #include "isa/ptx/module.h"
 #include "isa/ptx/numeric.h"
+#include "isa/ptx/program.h"
 #include "models/core/kernel_args.h"
+#include "models/core/layers.h"
 #include "models/core/limits.h"
 #include "models/core/machine.h"
+#include "models/core/memory.h"
 #include "models/gpu/exec.h"
 #include "models/gpu/params.h"
 #include "models/gpu/timing.h"
@@ -88,30 +91,89 @@ class GpuMachine final : public Machine {
             {"mac", "int8", sms * p_.tensor_int8}};
   }
 
-  MachineRun run(const isa::Program&, ByteStore*, const MachineOptions& opt) override {
-    throw Error(opt.source +
-                ": the GPU family runs PTX kernels: xpusim run --kernel FILE.ptx --entry NAME "
-                "(its compiler target is not built yet)");
+  MachineRun run(const isa::Program& program, ByteStore* image,
+                 const MachineOptions& opt) override {
+    const auto* prog = dynamic_cast<const isa::ptx::Program*>(&program);
+    if (!prog) throw Error(opt.source + ": not a GPU program");
+    const isa::ptx::Module& m = prog->module();
+    DeviceMemory mem(uint64_t(p_.memory_bytes));
+    for (const isa::ptx::Buffer& b : prog->buffers()) {
+      mem.alloc_at(DeviceMemory::kGlobalBase + b.addr, b.bytes, "buffer " + b.name);
+      if (image && b.in)
+        image->read(b.addr, mem.data(DeviceMemory::kGlobalBase + b.addr), b.bytes,
+                    opt.source + ": buffer " + b.name);
+    }
+    MachineRun r;
+    r.stats = std::make_unique<StatGroup>("gpu", "GPU: SMs, memory system, the launches");
+    Totals total;
+    LayerTracker layers;
+    std::map<const isa::ptx::Kernel*, uint32_t> registers;
+    for (const isa::ptx::Launch& l : prog->launches()) {
+      const isa::ptx::Kernel& k = *m.find_kernel(l.entry);
+      std::vector<uint8_t> params(k.param_bytes, 0);
+      for (size_t i = 0; i < k.params.size(); ++i) {
+        const Param& p = k.params[i];
+        const std::string& text = l.args[i].text;
+        isa::ptx::BufferRef ref;
+        uint64_t bits = 0;
+        if (prog->buffer_ref(text, ref)) {
+          if (p.size != 8)
+            throw Error(l.loc, fmt::format("launch of {}: {}={} is an address, the parameter "
+                                           ".{} is not 64-bit",
+                                           l.entry, p.name, text, isa::ptx::type_name(p.type)));
+          bits = DeviceMemory::kGlobalBase + prog->buffers()[ref.buffer].addr + ref.offset;
+        } else if (p.size > 8 || !parse_scalar(p, text, bits)) {
+          throw Error(l.loc, fmt::format("launch of {}: {}={} is not a .{} value", l.entry, p.name,
+                                         text, isa::ptx::type_name(p.type)));
+        }
+        std::memcpy(params.data() + p.offset, &bits, p.size);
+      }
+      auto reg = registers.find(&k);
+      if (reg == registers.end()) reg = registers.emplace(&k, estimate_registers(k.code)).first;
+      LaunchShape shape;
+      shape.grid = {l.grid[0], l.grid[1], l.grid[2]};
+      shape.block = {l.block[0], l.block[1], l.block[2]};
+      shape.dynamic_shared = l.shared;
+      // The first launch's statistics are the tree's; each later one's are added to them.
+      StatGroup later("gpu");
+      const bool first = total.launches == 0;
+      const uint64_t start = total.t.cycles;
+      const TimingResult t = launch(m, k, shape, reg->second, params, mem, image != nullptr,
+                                    first ? *r.stats : later, total);
+      if (!first) r.stats->accumulate(later);
+      layers.note(l.layer, start, start + t.cycles, t.dram_read + t.dram_written);
+    }
+    if (image)
+      for (const isa::ptx::Buffer& b : prog->buffers())
+        image->write(b.addr, mem.data(DeviceMemory::kGlobalBase + b.addr), b.bytes);
+    StatGroup& lg = r.stats->group("launches", "the program's kernel launches");
+    finish(total, r, lg);
+    r.layers = layers.spans();
+    lg.counter("launches", "launches", "kernel launches, run one after another") = total.launches;
+    lg.counter("kernels", "kernels", "kernels (entries) in the program") = m.kernels.size();
+    r.notes.push_back(
+        "GPU program: each kernel launch starts when the previous one ends, without launch "
+        "overhead; each starts with cold L1 and L2 caches (docs/models/gpu.md)");
+    return r;
   }
 
-  MachineRun run_kernel(const KernelLaunch& launch, const MachineOptions&) override {
-    const isa::ptx::Module m = isa::ptx::load_module(launch.file);
-    const isa::ptx::Kernel* k = m.find_kernel(launch.entry);
+  MachineRun run_kernel(const KernelLaunch& launch_, const MachineOptions&) override {
+    const isa::ptx::Module m = isa::ptx::load_module(launch_.file);
+    const isa::ptx::Kernel* k = m.find_kernel(launch_.entry);
     if (!k || !k->is_entry) {
       std::string entries;
       for (const auto& e : m.kernels)
         if (e.is_entry) entries += (entries.empty() ? "" : ", ") + e.name;
-      throw Error(fmt::format("{}: no .entry '{}' (entries: {})", launch.file, launch.entry,
+      throw Error(fmt::format("{}: no .entry '{}' (entries: {})", launch_.file, launch_.entry,
                               entries.empty() ? "none" : entries));
     }
-    if (launch.block[0] == 0)
+    if (launch_.block[0] == 0)
       throw Error("run --kernel: a GPU kernel needs --block X[,Y[,Z]] (threads per block)");
     LaunchShape shape;
-    shape.grid = {launch.grid[0], launch.grid[1], launch.grid[2]};
-    shape.block = {launch.block[0], launch.block[1], launch.block[2]};
-    shape.dynamic_shared = launch.shared_bytes;
+    shape.grid = {launch_.grid[0], launch_.grid[1], launch_.grid[2]};
+    shape.block = {launch_.block[0], launch_.block[1], launch_.block[2]};
+    shape.dynamic_shared = launch_.shared_bytes;
     const uint32_t registers = estimate_registers(k->code);
-    const Occupancy occ = check_launch(*k, shape, registers);
 
     DeviceMemory mem(uint64_t(p_.memory_bytes));
     std::vector<uint8_t> params(k->param_bytes, 0);
@@ -123,7 +185,7 @@ class GpuMachine final : public Machine {
     std::vector<std::string> names;
     for (const Param& p : k->params) names.push_back(p.name);
     const std::vector<std::string> given =
-        bind_kernel_args(launch.args, names, k->name, k->loc.str(), param_list(*k));
+        bind_kernel_args(launch_.args, names, k->name, k->loc.str(), param_list(*k), "--arg");
     for (size_t i = 0; i < k->params.size(); ++i) {
       const Param& p = k->params[i];
       const std::string& text = given[i];
@@ -155,29 +217,16 @@ class GpuMachine final : public Machine {
       buffers.push_back({p.name, addr, bytes.size()});
     }
 
-    ExecConfig ec;
-    ec.sms = p_.sms;
-    ec.max_instructions = limits_.max_instructions;
-    ec.values = launch.values;
-    Executor exec(m, *k, shape, params, mem, ec);
     MachineRun r;
     r.stats = std::make_unique<StatGroup>("gpu", "GPU: SMs, memory system, the launch");
-    const TimingResult t = run_timed(exec, k->code, shape, p_, occ, limits_.max_cycles, *r.stats);
-    const ExecStats& st = exec.stats();
-    r.total_cycles = t.cycles;
-    r.offchip_read_bytes = t.dram_read;
-    r.offchip_written_bytes = t.dram_written;
-    r.onchip_bytes = t.onchip_bytes;
-    for (const auto& [dtype, n] : {std::pair<const char*, uint64_t>{"fp16", t.macs_f16},
-                                   {"bf16", t.macs_bf16},
-                                   {"tf32", t.macs_tf32},
-                                   {"int8", t.macs_int8}})
-      if (n) r.ops.push_back({"mac", dtype, n});
+    Totals total;
+    launch(m, *k, shape, registers, params, mem, launch_.values, *r.stats, total);
+    StatGroup& launch_g = r.stats->group("launch", "the kernel launch");
+    finish(total, r, launch_g);
     for (const Buffer& b : buffers)
-      if (launch.values)
+      if (launch_.values)
         r.files.emplace_back(b.name + ".bin",
                              std::string(reinterpret_cast<const char*>(mem.data(b.addr)), b.bytes));
-    StatGroup& launch_g = r.stats->group("launch", "the kernel launch");
     launch_g.counter("grid_x", "blocks", "gridDim.x") = shape.grid.x;
     launch_g.counter("grid_y", "blocks", "gridDim.y") = shape.grid.y;
     launch_g.counter("grid_z", "blocks", "gridDim.z") = shape.grid.z;
@@ -188,9 +237,7 @@ class GpuMachine final : public Machine {
         shape.dynamic_shared;
     launch_g.counter("static_shared_bytes", "bytes", "static shared memory per block") =
         k->code.shared_bytes;
-    launch_g.counter("blocks", "blocks", "thread blocks run") = st.blocks;
-    launch_g.counter("warps", "warps", "warps run") = st.warps;
-    launch_g.counter("threads", "threads", "threads run") = st.threads;
+    const Occupancy& occ = total.occ;
     StatGroup& occ_g = r.stats->group("occupancy", "resident blocks per SM and what limits them");
     occ_g.counter("registers_per_thread", "registers",
                   "32-bit registers per thread: the most live at any instruction (liveness over "
@@ -203,6 +250,65 @@ class GpuMachine final : public Machine {
         "occupancy: {} blocks ({} warps) per SM, limited by {}; {} registers per thread "
         "(estimated from the PTX)",
         occ.blocks, uint64_t(occ.blocks) * occ.warps_per_block, occ.limit, occ.registers));
+    return r;
+  }
+
+ private:
+  // What the launches of a run add up to.
+  struct Totals {
+    TimingResult t;  // cycles, bytes and MACs summed over the launches
+    ExecStats exec;
+    Occupancy occ;  // the last launch's
+    uint64_t launches = 0;
+  };
+
+  // Runs one launch on the timing model (statistics under `stats`) and adds it to `total`.
+  TimingResult launch(const isa::ptx::Module& m, const isa::ptx::Kernel& k,
+                      const LaunchShape& shape, uint32_t registers,
+                      const std::vector<uint8_t>& params, DeviceMemory& mem, bool values,
+                      StatGroup& stats, Totals& total) const {
+    total.occ = check_launch(k, shape, registers);
+    ExecConfig ec;
+    ec.sms = p_.sms;
+    ec.max_instructions = limits_.max_instructions;
+    ec.values = values;
+    Executor exec(m, k, shape, params, mem, ec);
+    const TimingResult t = run_timed(exec, k.code, shape, p_, total.occ, limits_.max_cycles, stats);
+    total.t.cycles += t.cycles;
+    total.t.dram_read += t.dram_read;
+    total.t.dram_written += t.dram_written;
+    total.t.onchip_bytes += t.onchip_bytes;
+    total.t.macs_f16 += t.macs_f16;
+    total.t.macs_bf16 += t.macs_bf16;
+    total.t.macs_tf32 += t.macs_tf32;
+    total.t.macs_int8 += t.macs_int8;
+    const ExecStats& st = exec.stats();
+    for (size_t c = 0; c < st.by_class.size(); ++c) total.exec.by_class[c] += st.by_class[c];
+    total.exec.warp_instructions += st.warp_instructions;
+    total.exec.thread_instructions += st.thread_instructions;
+    total.exec.blocks += st.blocks;
+    total.exec.warps += st.warps;
+    total.exec.threads += st.threads;
+    ++total.launches;
+    return t;
+  }
+
+  // The run's totals into r: cycles, traffic, MACs and the executed instructions.
+  static void finish(const Totals& total, MachineRun& r, StatGroup& launch_group) {
+    const TimingResult& t = total.t;
+    const ExecStats& st = total.exec;
+    r.total_cycles = t.cycles;
+    r.offchip_read_bytes = t.dram_read;
+    r.offchip_written_bytes = t.dram_written;
+    r.onchip_bytes = t.onchip_bytes;
+    for (const auto& [dtype, n] : {std::pair<const char*, uint64_t>{"fp16", t.macs_f16},
+                                   {"bf16", t.macs_bf16},
+                                   {"tf32", t.macs_tf32},
+                                   {"int8", t.macs_int8}})
+      if (n) r.ops.push_back({"mac", dtype, n});
+    launch_group.counter("blocks", "blocks", "thread blocks run") = st.blocks;
+    launch_group.counter("warps", "warps", "warps run") = st.warps;
+    launch_group.counter("threads", "threads", "threads run") = st.threads;
     StatGroup& ex = r.stats->group("executed", "warp-instructions executed, by class");
     ex.counter("warp_instructions", "warp-instructions",
                "instructions issued by warps (each once, whatever its active threads)") =
@@ -213,10 +319,8 @@ class GpuMachine final : public Machine {
     for (size_t c = 0; c < st.by_class.size(); ++c)
       ex.counter(class_name(InstrClass(c)), "warp-instructions",
                  fmt::format("{} warp-instructions", class_name(InstrClass(c)))) = st.by_class[c];
-    return r;
   }
 
- private:
   Occupancy check_launch(const isa::ptx::Kernel& k, const LaunchShape& s,
                          uint32_t registers) const {
     const std::string who = fmt::format("{}: kernel {}", k.loc.str(), k.name);

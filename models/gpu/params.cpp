@@ -10,6 +10,10 @@ const std::vector<ParamSpec>& param_specs() {
     std::vector<ParamSpec> v = {
         real_param("clock_mhz", "MHz", 1410, "SM clock; every cycle count is of this clock", 1),
         int_param("sm.count", "SMs", 108, "streaming multiprocessors on the chip", 1, 1024),
+        choice_param("sm.compute_capability", "80", {"70", "80", "90"},
+                     "the PTX target the compiler writes for (sm_70 Volta: wmma, no cp.async; "
+                     "sm_80 Ampere: mma.sync m16n8k16, ldmatrix, cp.async; sm_90 Hopper: the "
+                     "same subset)"),
         int_param("sm.sub_partitions", "sub-partitions", 4,
                   "sub-partitions per SM, each a warp scheduler issuing one warp-instruction per "
                   "cycle",

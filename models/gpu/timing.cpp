@@ -1042,17 +1042,26 @@ TimingResult Timing::run() {
       idle += s.idle;
     }
   }
-  sg.counter("issued", "warp-instructions", "warp-instructions issued") = issued;
-  sg.counter("active_cycles", "SM-cycles", "cycles SMs held at least one block") = active;
+  uint64_t& n_issued = sg.counter("issued", "warp-instructions", "warp-instructions issued");
+  uint64_t& n_active =
+      sg.counter("active_cycles", "SM-cycles", "cycles SMs held at least one block");
+  uint64_t& n_resident = sg.counter("resident_warp_cycles", "warp-cycles",
+                                    "sum over active SM cycles of the warps resident");
+  n_issued = issued;
+  n_active = active;
+  n_resident = resident;
   sg.counter("scheduler_stalled", "scheduler-cycles",
              "cycles a warp scheduler had resident warps but none could issue") = stalled;
   sg.counter("scheduler_idle", "scheduler-cycles", "cycles a warp scheduler had no resident warp") =
       idle;
-  sg.formula("achieved_warps", "warps", "average resident warps per active SM cycle",
-             [resident, active] { return active ? double(resident) / double(active) : 0; });
+  // The formulas read the counters (not values captured now), so that they stay right when a
+  // program's later launches are accumulated into this tree.
+  sg.formula(
+      "achieved_warps", "warps", "average resident warps per active SM cycle",
+      [&n_resident, &n_active] { return n_active ? double(n_resident) / double(n_active) : 0; });
   sg.formula("issue_per_cycle", "warp-instructions/cycle",
              "warp-instructions issued per active SM cycle (at most the sub-partitions)",
-             [issued, active] { return active ? double(issued) / double(active) : 0; });
+             [&n_issued, &n_active] { return n_active ? double(n_issued) / double(n_active) : 0; });
   sg.counter("barrier_waits", "warp-waits", "times a warp waited at a barrier") = barrier_waits_;
   StatGroup& stall = sg.group(
       "stalls", "scheduler cycles stalled, by the reason of the warp that could issue soonest");
@@ -1074,7 +1083,10 @@ TimingResult Timing::run() {
       global_ideal_;
   gl.counter("l1_hits", "sectors", "L1 sector hits of loads") = l1_hits_;
   gl.counter("l1_misses", "sectors", "L1 sector misses of loads (sent to L2)") = l1_misses_;
-  gl.counter("l1_bytes", "bytes", "L1 capacity per SM (what shared memory leaves)") = l1_bytes_;
+  gl.maximum(
+      "l1_bytes", "bytes",
+      "L1 capacity per SM (what shared memory leaves; a program: the most of its launches)") =
+      l1_bytes_;
   result_.dram_read = uint64_t(stats_.value("dram.bytes_read"));
   result_.dram_written = uint64_t(stats_.value("dram.bytes_written"));
   return result_;

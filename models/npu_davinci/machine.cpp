@@ -104,7 +104,7 @@ class DavinciMachine final : public Machine {
     }
     if (listing.empty()) listing = " (none)";
     const std::vector<std::string> given =
-        bind_kernel_args(launch.args, names, k.name, launch.file, listing);
+        bind_kernel_args(launch.args, names, k.name, launch.file, listing, "--arg");
 
     // Global memory: each file argument in a buffer of its own.
     std::unique_ptr<ByteStore> gm;
