@@ -1,5 +1,6 @@
-// The GPU target's elementwise ops (add, mul, relu, gelu, silu, clip) and reshape: one thread
-// per element, computed in f32 and rounded once to the output's dtype, as the reference does.
+// The GPU target's elementwise ops (add, mul, relu, gelu, silu, clip) and reshape: 16 bytes of
+// elements per thread, computed in f32 and rounded once to the output's dtype, as the reference
+// does.
 // A reshape moves nothing: its output is its input's buffer (target.cpp places it so).
 #include <cmath>
 
@@ -67,42 +68,149 @@ std::string apply(Kernel& k, const Node& n, const std::string& x, const std::str
   return r;
 }
 
+// "{%r1, %r2}" for a vector of words, "%r1" for one.
+std::string word_list(const std::vector<std::string>& w) {
+  if (w.size() == 1) return w[0];
+  std::string s = "{" + w[0];
+  for (size_t i = 1; i < w.size(); ++i) s += ", " + w[i];
+  return s + "}";
+}
+
+// "ld.global.v4.b32", "ld.global.v2.b32", "ld.global.b32" (and st) for `words` words.
+std::string vector_op(const char* op, size_t words) {
+  return fmt::format("{}.global{}.b32", op, words == 1 ? "" : fmt::format(".v{}", words));
+}
+
+// The `words` 32-bit words at [addr] unpacked into f32 registers (4 / size(t) per word).
+std::vector<std::string> load_vector(Kernel& k, DType t, const std::string& addr, size_t words) {
+  std::vector<std::string> w(words), v;
+  for (std::string& r : w) r = k.reg("r");
+  k("{} {}, [{}]", vector_op("ld", words), word_list(w), addr);
+  for (const std::string& word : w) {
+    if (t == DType::fp32) {
+      v.push_back(k.reg("f"));
+      k("mov.b32 {}, {}", v.back(), word);
+    } else if (t == DType::fp16) {
+      const std::string lo = k.reg("rs"), hi = k.reg("rs");
+      k("mov.b32 {{{}, {}}}, {}", lo, hi, word);
+      for (const std::string& h : {lo, hi}) {
+        v.push_back(k.reg("f"));
+        k("cvt.f32.f16 {}, {}", v.back(), h);
+      }
+    } else if (t == DType::bf16) {  // a bf16 is the upper half of its f32
+      const std::string lo = k.reg("r"), hi = k.reg("r");
+      k("shl.b32 {}, {}, 16", lo, word);
+      k("and.b32 {}, {}, -65536", hi, word);
+      for (const std::string& b : {lo, hi}) {
+        v.push_back(k.reg("f"));
+        k("mov.b32 {}, {}", v.back(), b);
+      }
+    } else {  // int8: four signed bytes
+      for (int b = 0; b < 4; ++b) {
+        const std::string i = k.reg("r");
+        k("bfe.s32 {}, {}, {}, 8", i, word, 8 * b);
+        v.push_back(k.reg("f"));
+        k("cvt.rn.f32.s32 {}, {}", v.back(), i);
+      }
+    }
+  }
+  return v;
+}
+
+// f32 registers packed into `words` words of dtype t (rounded as store_f32 rounds) and stored
+// at [addr].
+void store_vector(Kernel& k, DType t, const std::string& addr, const std::vector<std::string>& v,
+                  size_t words) {
+  const size_t per = v.size() / words;
+  std::vector<std::string> w(words);
+  for (size_t j = 0; j < words; ++j) {
+    w[j] = k.reg("r");
+    if (t == DType::fp32) {
+      k("mov.b32 {}, {}", w[j], v[j]);
+      continue;
+    }
+    if (t == DType::int8) {
+      for (size_t b = 0; b < per; ++b) {
+        const std::string i = k.reg("r");
+        k("cvt.rni.s32.f32 {}, {}", i, v[j * per + b]);
+        k("max.s32 {}, {}, -128", i, i);
+        k("min.s32 {}, {}, 127", i, i);
+        if (b == 0)
+          k("mov.b32 {}, {}", w[j], i);
+        else
+          k("bfi.b32 {}, {}, {}, {}, 8", w[j], i, w[j], 8 * b);
+      }
+      continue;
+    }
+    std::string h[2];
+    for (int b = 0; b < 2; ++b) h[b] = k.half(t, v[j * 2 + size_t(b)]);
+    k("mov.b32 {}, {{{}, {}}}", w[j], h[0], h[1]);
+  }
+  k("{} [{}], {}", vector_op("st", words), addr, word_list(w));
+}
+
+// Each thread maps a group of 16, 8 or 4 bytes of elements with one load and store per operand
+// (every buffer is 256-byte aligned): the widest group that still gives every SM a block of
+// threads, so that small tensors keep their parallelism; a thread more per element past the
+// last whole group maps that element. A tensor too small for a block per SM even with one
+// element per thread has no groups: a thread per element.
 void lower_elementwise(Emitter& e, const Node& n) {
   const TensorInfo& out = e.g.tensor(n.outputs[0]);
   const bool binary = n.inputs.size() == 2;
   const int64_t count = out.elements();
   if (count > INT32_MAX) e.unsupported(n, "more than 2^31 elements");
+  const uint32_t es = uint32_t(dtype_size(out.dtype));
+  const int64_t wanted = int64_t(e.caps.sms) * kBlock;
+  size_t words = 4;
+  while (words > 1 && out.bytes() / int64_t(4 * words) < wanted) words /= 2;
+  const bool grouped = out.bytes() / int64_t(4 * words) >= wanted && 4 * words >= es;
+  const uint32_t per = grouped ? uint32_t(4 * words) / es : 1;
+  const int64_t groups = grouped ? count / per : 0;
   std::vector<Kernel::Param> params = {{"u64", "x"}};
   if (binary) params.push_back({"u64", "y"});
   params.push_back({"u64", "out"});
   params.push_back({"u32", "n"});
+  params.push_back({"u32", "groups"});
   Kernel k(e.caps.sm, params);
-  const std::string px = k.param("x"), py = binary ? k.param("y") : "", po = k.param("out"),
-                    pn = k.param("n");
-  const std::string i = k.global_x(), done = k.label(), p = k.reg("p");
-  k("setp.ge.u32 {}, {}, {}", p, i, pn);
-  k("@{} bra {}", p, done);
-  const uint32_t es = uint32_t(dtype_size(out.dtype));
-  const std::string gx = k.reg("rd");
-  k("cvta.to.global.u64 {}, {}", gx, px);
-  const std::string x = k.load_f32(out.dtype, k.address(gx, i, es));
-  std::string y;
-  if (binary) {
-    const std::string gy = k.reg("rd");
-    k("cvta.to.global.u64 {}, {}", gy, py);
-    y = k.load_f32(out.dtype, k.address(gy, i, es));
+  std::string ptr[3] = {k.param("x"), binary ? k.param("y") : "", k.param("out")};
+  const std::string pn = k.param("n"), pg = k.param("groups");
+  for (std::string& p : ptr)
+    if (!p.empty()) {
+      const std::string g = k.reg("rd");
+      k("cvta.to.global.u64 {}, {}", g, p);
+      p = g;
+    }
+  const std::string i = k.global_x(), tail = k.label(), done = k.label();
+  const std::string p = k.reg("p");
+  if (grouped) {
+    k("setp.ge.u32 {}, {}, {}", p, i, pg);
+    k("@{} bra {}", p, tail);
+    const uint32_t bytes = per * es;
+    const std::vector<std::string> x =
+        load_vector(k, out.dtype, k.address(ptr[0], i, bytes), words);
+    std::vector<std::string> y(x.size()), r(x.size());
+    if (binary) y = load_vector(k, out.dtype, k.address(ptr[1], i, bytes), words);
+    for (size_t j = 0; j < x.size(); ++j) r[j] = apply(k, n, x[j], y[j]);
+    store_vector(k, out.dtype, k.address(ptr[2], i, bytes), r, words);
+    k("bra.uni {}", done);
+    k.place(tail);  // thread groups + t maps element groups * per + t
   }
-  const std::string r = apply(k, n, x, y);
-  const std::string go = k.reg("rd");
-  k("cvta.to.global.u64 {}, {}", go, po);
-  k.store_f32(out.dtype, k.address(go, i, es), r);
+  const std::string j = k.reg("r");
+  k("mad.lo.s32 {}, {}, {}, {}", j, pg, per - 1, i);
+  k("setp.ge.u32 {}, {}, {}", p, j, pn);
+  k("@{} bra {}", p, done);
+  const std::string x = k.load_f32(out.dtype, k.address(ptr[0], j, es));
+  const std::string y = binary ? k.load_f32(out.dtype, k.address(ptr[1], j, es)) : "";
+  k.store_f32(out.dtype, k.address(ptr[2], j, es), apply(k, n, x, y));
   k.place(done);
   const std::string entry = e.add(std::string(op_name(n.kind)) + "_" + dtype_name(out.dtype), k);
   std::vector<std::string> args = {e.addr(n.inputs[0])};
   if (binary) args.push_back(e.addr(n.inputs[1]));
   args.push_back(e.addr(n.outputs[0]));
   args.push_back(std::to_string(count));
-  e.launch(entry, {uint32_t((count + kBlock - 1) / kBlock), 1, 1}, {kBlock, 1, 1}, 0, args);
+  args.push_back(std::to_string(groups));
+  const int64_t threads = groups + (count - groups * per);
+  e.launch(entry, {uint32_t((threads + kBlock - 1) / kBlock), 1, 1}, {kBlock, 1, 1}, 0, args);
 }
 
 void lower_reshape(Emitter&, const Node&) {}

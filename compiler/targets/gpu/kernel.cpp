@@ -111,22 +111,9 @@ void Kernel::store_f32(DType t, const std::string& addr, const std::string& valu
       (*this)("st.global.f32 [{}], {}", addr, value);
       break;
     case DType::fp16:
-    case DType::bf16: {
-      const std::string h = reg("rs");
-      if (t == DType::fp16 || sm_ >= 80) {
-        (*this)("cvt.rn.{}.f32 {}, {}", t == DType::fp16 ? "f16" : "bf16", h, value);
-      } else {  // bits + 0x7FFF + (bit 16 of bits), the upper half
-        const std::string b = reg("r"), l = reg("r");
-        (*this)("mov.b32 {}, {}", b, value);
-        (*this)("bfe.u32 {}, {}, 16, 1", l, b);
-        (*this)("add.s32 {}, {}, {}", b, b, l);
-        (*this)("add.s32 {}, {}, 32767", b, b);
-        (*this)("shr.u32 {}, {}, 16", b, b);
-        (*this)("cvt.u16.u32 {}, {}", h, b);
-      }
-      (*this)("st.global.b16 [{}], {}", addr, h);
+    case DType::bf16:
+      (*this)("st.global.b16 [{}], {}", addr, half(t, value));
       break;
-    }
     case DType::int8: {
       const std::string w = reg("r");
       (*this)("cvt.rni.s32.f32 {}, {}", w, value);
@@ -138,6 +125,23 @@ void Kernel::store_f32(DType t, const std::string& addr, const std::string& valu
     default:
       throw Error(fmt::format("internal: GPU store of {}", dtype_name(t)));
   }
+}
+
+std::string Kernel::half(DType t, const std::string& value) {
+  const std::string h = reg("rs");
+  if (t == DType::fp16 || sm_ >= 80) {
+    (*this)("cvt.rn.{}.f32 {}, {}", t == DType::fp16 ? "f16" : "bf16", h, value);
+    return h;
+  }
+  // sm_70 has no bf16 conversion: bits + 0x7FFF + (bit 16 of bits), the upper half.
+  const std::string b = reg("r"), l = reg("r");
+  (*this)("mov.b32 {}, {}", b, value);
+  (*this)("bfe.u32 {}, {}, 16, 1", l, b);
+  (*this)("add.s32 {}, {}, {}", b, b, l);
+  (*this)("add.s32 {}, {}, 32767", b, b);
+  (*this)("shr.u32 {}, {}, 16", b, b);
+  (*this)("cvt.u16.u32 {}, {}", h, b);
+  return h;
 }
 
 std::string Kernel::text(const std::string& entry) const {

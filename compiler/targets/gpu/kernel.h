@@ -75,6 +75,9 @@ class Kernel {
   // int8 rounds to nearest and saturates.
   void store_f32(DType t, const std::string& addr, const std::string& value);
 
+  // f32 `value` rounded to fp16 or bf16 (as store_f32 rounds it), in an "rs" register.
+  std::string half(DType t, const std::string& value);
+
   // The whole `.visible .entry` text under the name `entry`.
   std::string text(const std::string& entry) const;
   const std::vector<Param>& params() const { return params_; }
