@@ -23,7 +23,9 @@ RaceChecker::RaceChecker(int cores, const std::vector<isa::davinci::Instr>& code
     : code_(code),
       file_(std::move(file)),
       layers_(layers),
-      tables_(size_t(cores) * isa::davinci::kBufs + 1) {}
+      tables_(size_t(cores) * isa::davinci::kBufs + 1) {
+  all_synced();
+}
 
 RaceChecker::Table& RaceChecker::table(int core, Buf b) {
   return b == Buf::gm ? tables_.back() : tables_[size_t(core) * isa::davinci::kBufs + size_t(b)];
@@ -37,21 +39,97 @@ bool RaceChecker::ordered(const Who& earlier, const Who& later, const Clock& clo
 }
 
 void RaceChecker::all_synced() {
-  for (Table& t : tables_) t.clear();
+  for (Table& t : tables_) {
+    for (const size_t i : t.touched) {
+      std::fill_n(t.pages[i].get(), kPage, Cell{});
+      spare_.push_back(std::move(t.pages[i]));
+    }
+    t.touched.clear();
+    t.bytes.clear();
+  }
+  whos_.assign(1, Who{});
+  set_items_.clear();
+  sets_.assign(1, {0, 0});
+  steps_.fill(Step{});
 }
 
-void RaceChecker::split(Table& t, uint64_t at) {
-  auto it = t.upper_bound(at);
-  if (it == t.begin()) return;
-  --it;
-  if (it->first == at || it->second.hi <= at) return;
-  Segment right = it->second;
-  it->second.hi = at;
-  t.emplace_hint(std::next(it), at, std::move(right));
+RaceChecker::Cell* RaceChecker::page(Table& t, uint64_t index) {
+  if (index >= t.pages.size()) t.pages.resize(index + 1);
+  std::unique_ptr<Cell[]>& pg = t.pages[index];
+  if (!pg) {
+    if (spare_.empty()) {
+      pg = std::make_unique<Cell[]>(kPage);
+    } else {
+      pg = std::move(spare_.back());
+      spare_.pop_back();
+    }
+    t.touched.push_back(index);
+  }
+  return pg.get();
 }
 
-void RaceChecker::report(const isa::davinci::Range& r, uint64_t lo, uint64_t hi, const Who& earlier,
-                         bool earlier_wrote, const Who& later) const {
+RaceChecker::Cell RaceChecker::history(const Table& t, uint64_t at) const {
+  const uint64_t g = at / kGranule, index = g / kPage;
+  if (index >= t.pages.size() || !t.pages[index]) return {};
+  const Cell c = t.pages[index][g % kPage];
+  return c.writer == kSplit ? t.bytes.at(g)[at % kGranule] : c;
+}
+
+bool RaceChecker::same_history(const Cell& a, const Cell& b) const {
+  const auto [ab, ae] = sets_[a.readers];
+  const auto [bb, be] = sets_[b.readers];
+  return a.writer == b.writer && ae - ab == be - bb &&
+         std::equal(set_items_.begin() + ab, set_items_.begin() + ae, set_items_.begin() + bb);
+}
+
+uint32_t RaceChecker::intern(const Who& who) {
+  const Who& last = whos_.back();
+  if (whos_.size() > 1 && last.core == who.core && last.pipe == who.pipe && last.pc == who.pc &&
+      last.seq == who.seq && last.gen == who.gen)
+    return uint32_t(whos_.size() - 1);
+  if (whos_.size() == kSplit)
+    throw Error(
+        fmt::format("{}: more than {} instructions accessed memory between two sync_alls "
+                    "of every core, more than the race checker can tell apart (turn it "
+                    "off with --set core.race_check=false)",
+                    file_, kSplit - 1));
+  whos_.push_back(who);
+  return uint32_t(whos_.size() - 1);
+}
+
+uint32_t RaceChecker::with_reader(uint32_t set, uint32_t reader) {
+  Step& step = steps_[set % steps_.size()];
+  if (step.reader == reader && step.from == set) return step.to;
+  const Who& w = whos_[reader];
+  const auto [b, e] = sets_[set];
+  const auto start = uint32_t(set_items_.size());
+  bool replaced = false;
+  for (uint32_t i = b; i < e; ++i) {
+    uint32_t m = set_items_[i];
+    if (whos_[m].core == w.core && whos_[m].pipe == w.pipe) {
+      m = reader;
+      replaced = true;
+    }
+    set_items_.push_back(m);
+  }
+  if (!replaced) set_items_.push_back(reader);
+  sets_.emplace_back(start, uint32_t(set_items_.size()));
+  step = {reader, set, uint32_t(sets_.size() - 1)};
+  return step.to;
+}
+
+void RaceChecker::report(const Table& t, const isa::davinci::Range& r, uint64_t at,
+                         const Who& earlier, bool earlier_wrote, const Who& later) const {
+  // The bytes from `at` on with the same history as `at`'s.
+  const Cell first = history(t, at);
+  uint64_t hi = at;
+  while (hi < r.hi && same_history(history(t, hi), first)) {
+    const uint64_t g = hi / kGranule, index = g / kPage;
+    const bool split =
+        index < t.pages.size() && t.pages[index] && t.pages[index][g % kPage].writer == kSplit;
+    hi = split ? hi + 1 : (g + 1) * kGranule;
+  }
+  hi = std::min(hi, r.hi);
   auto name = [&](const Who& w) {
     const auto& in = code_[size_t(w.pc)];
     return fmt::format("{} at {} (core {}, {})", isa::davinci::op_name(in.op),
@@ -71,63 +149,57 @@ void RaceChecker::report(const isa::davinci::Range& r, uint64_t lo, uint64_t hi,
   throw Error(fmt::format(
       "race on {}[{:#x}, {:#x}): {} {} these bytes and {} {} them (in this "
       "run's timing, in that order), with {}",
-      isa::davinci::buf_name(r.buf), lo, hi, name(earlier), earlier_wrote ? "writes" : "reads",
+      isa::davinci::buf_name(r.buf), at, hi, name(earlier), earlier_wrote ? "writes" : "reads",
       name(later), r.write ? "writes" : "reads", order));
 }
 
 void RaceChecker::access(const isa::davinci::Range& r, const Who& who, const Clock& clock) {
   if (r.hi <= r.lo) return;
   Table& t = table(who.core, r.buf);
-  const auto note_reader = [&who](auto& rs) {
-    const auto same = std::find_if(rs.begin(), rs.end(), [&](const Who& w) {
-      return w.core == who.core && w.pipe == who.pipe;
-    });
-    if (same == rs.end())
-      rs.push_back(who);
-    else
-      *same = who;
-  };
-  // The common case first: the range is exactly one segment (the same buffer accessed again).
-  const auto exact = t.find(r.lo);
-  if (exact != t.end() && exact->second.hi == r.hi) {
-    Segment& s = exact->second;
-    if (s.writer.valid && !ordered(s.writer.who, who, clock))
-      report(r, r.lo, r.hi, s.writer.who, true, who);
-    if (!r.write) {
-      note_reader(s.readers);
-      return;
+  const uint32_t me = intern(who);
+  // A cell found ordered before this access (the next cell with its history needs no check).
+  Cell passed{kSplit, 0};
+  const auto visit = [&](Cell& c, uint64_t at) {
+    if (c != passed) {
+      if (c.writer && !ordered(whos_[c.writer], who, clock))
+        report(t, r, at, whos_[c.writer], true, who);
+      if (r.write) {
+        const auto [b, e] = sets_[c.readers];
+        for (uint32_t i = b; i < e; ++i)
+          if (!ordered(whos_[set_items_[i]], who, clock))
+            report(t, r, at, whos_[set_items_[i]], false, who);
+      }
+      passed = c;
     }
-    for (const Who& rd : s.readers)
-      if (!ordered(rd, who, clock)) report(r, r.lo, r.hi, rd, false, who);
-    s.writer = {who, true};
-    s.readers.clear();
-    return;
-  }
-  split(t, r.lo);
-  split(t, r.hi);
-  // Check every segment in [lo, hi), and fill the gaps (bytes never accessed) as we go.
-  uint64_t at = r.lo;
-  auto it = t.lower_bound(r.lo);
-  std::vector<std::pair<uint64_t, uint64_t>> gaps;
-  for (; it != t.end() && it->first < r.hi; ++it) {
-    if (it->first > at) gaps.emplace_back(at, it->first);
-    Segment& s = it->second;
-    if (s.writer.valid && !ordered(s.writer.who, who, clock))
-      report(r, it->first, s.hi, s.writer.who, true, who);
     if (r.write)
-      for (const Who& rd : s.readers)
-        if (!ordered(rd, who, clock)) report(r, it->first, s.hi, rd, false, who);
-    at = s.hi;
+      c = {me, 0};
+    else
+      c.readers = with_reader(c.readers, me);
+  };
+  const uint64_t end = (r.hi + kGranule - 1) / kGranule;
+  for (uint64_t g = r.lo / kGranule; g < end;) {
+    Cell* const pg = page(t, g / kPage);
+    for (const uint64_t stop = std::min(end, (g / kPage + 1) * kPage); g < stop; ++g) {
+      Cell& c = pg[g % kPage];
+      const uint64_t lo = g * kGranule, hi = lo + kGranule;
+      const bool whole = r.lo <= lo && hi <= r.hi;
+      if (whole && c.writer != kSplit) {
+        visit(c, lo);
+        continue;
+      }
+      // Part of the granule, or a granule whose bytes differ: byte by byte.
+      if (c.writer != kSplit) {
+        t.bytes[g].fill(c);
+        c.writer = kSplit;
+      }
+      auto& bytes = t.bytes[g];
+      for (uint64_t a = std::max(r.lo, lo); a < std::min(r.hi, hi); ++a) visit(bytes[a - lo], a);
+      if (whole && r.write) {  // every byte has this writer again
+        c = {me, 0};
+        t.bytes.erase(g);
+      }
+    }
   }
-  if (at < r.hi) gaps.emplace_back(at, r.hi);
-  if (r.write) {  // every byte of the range now has this writer and no reader
-    t.erase(t.lower_bound(r.lo), t.lower_bound(r.hi));
-    t.emplace(r.lo, Segment{r.hi, {who, true}, {}});
-    return;
-  }
-  for (auto& [lo, hi] : gaps) t.emplace(lo, Segment{hi, {}, {}});
-  for (it = t.lower_bound(r.lo); it != t.end() && it->first < r.hi; ++it)
-    note_reader(it->second.readers);
 }
 
 }  // namespace xpusim::davinci

@@ -12,16 +12,20 @@
 //   waited for). The cube pipe's mads complete in order: two of them are always ordered.
 // - two cores: the later access comes after a sync_all that the earlier one's core reached
 //   after it (the cores' sync generations).
-// State: per memory, an interval map of byte ranges to their last writer and the latest reader
-// of each (core, pipe) since (a later reader of one pipe being ordered implies the earlier ones
-// are). SystemC-free.
+// State: per memory, the history of each 32-byte granule (of each byte, in a granule accessed in
+// part): its last writer and the latest reader of each (core, pipe) since (a later reader of one
+// pipe being ordered implies the earlier ones are), as indices into tables of accessors and of
+// reader sets, kept in pages of the memory's address space that are allocated when first
+// touched. A copy of many short rows (an operand in ND rows of 32 bytes) costs a few stores per
+// row, with no allocation. SystemC-free.
 #pragma once
 
 #include <array>
-#include <boost/container/small_vector.hpp>
 #include <cstdint>
-#include <map>
+#include <memory>
 #include <string>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "isa/davinci/instr.h"
@@ -55,7 +59,8 @@ class RaceChecker {
               const std::vector<std::string>& layers);
 
   // Records an access by `who`, whose clock is `clock`; throws Error naming both instructions,
-  // the memory and the bytes when it races with an earlier one.
+  // the memory and the bytes when it races with an earlier one: the first such byte and the
+  // bytes of the access after it with the same history.
   void access(const isa::davinci::Range& r, const Who& who, const Clock& clock);
 
   // Every core has drained its pipes and met the others at a sync_all: every access recorded is
@@ -64,29 +69,48 @@ class RaceChecker {
   void all_synced();
 
  private:
-  struct Entry {
-    Who who;
-    bool valid = false;
+  // The history of a granule or a byte: its last writer (an index into whos_, 0: none) and its
+  // readers since (an index into sets_, 0: none).
+  struct Cell {
+    uint32_t writer = 0, readers = 0;
+    bool operator==(const Cell& o) const { return writer == o.writer && readers == o.readers; }
+    bool operator!=(const Cell& o) const { return !(*this == o); }
   };
-  struct Segment {
-    uint64_t hi;
-    Entry writer;
-    // The latest of each (core, pipe); most segments have one reader or none, so one is kept
-    // inline (no allocation per segment).
-    boost::container::small_vector<Who, 1> readers;
+  static constexpr uint64_t kGranule = 32;
+  static constexpr uint64_t kPage = 2048;  // granules per page (64 KiB of a memory)
+  // The writer of a granule whose bytes have histories of their own (Table::bytes).
+  static constexpr uint32_t kSplit = ~uint32_t(0);
+  struct Table {
+    std::vector<std::unique_ptr<Cell[]>> pages;  // by address / (kPage * kGranule); null: untouched
+    std::vector<size_t> touched;                 // the pages allocated since the last sync
+    std::unordered_map<uint64_t, std::array<Cell, kGranule>> bytes;  // by granule
   };
-  using Table = std::map<uint64_t, Segment>;
   static bool ordered(const Who& earlier, const Who& later, const Clock& clock);
   Table& table(int core, isa::davinci::Buf b);
-  // Splits the segment that contains `at` (if any) so that a segment starts at `at`.
-  static void split(Table& t, uint64_t at);
-  [[noreturn]] void report(const isa::davinci::Range& r, uint64_t lo, uint64_t hi,
+  Cell* page(Table& t, uint64_t index);
+  // The cell of the byte at `at` (its granule's, unless that is split); none if never touched.
+  Cell history(const Table& t, uint64_t at) const;
+  bool same_history(const Cell& a, const Cell& b) const;
+  uint32_t intern(const Who& who);
+  // The reader set `set` with `reader` noted (in place of the one of its core and pipe, if any).
+  uint32_t with_reader(uint32_t set, uint32_t reader);
+  [[noreturn]] void report(const Table& t, const isa::davinci::Range& r, uint64_t at,
                            const Who& earlier, bool earlier_wrote, const Who& later) const;
 
   const std::vector<isa::davinci::Instr>& code_;
   std::string file_;
   const std::vector<std::string>& layers_;
   std::vector<Table> tables_;  // per core its on-chip buffers (kBufs each; gm's unused), then gm
+  std::vector<Who> whos_;      // the accessors since the last sync; [0] none
+  std::vector<uint32_t> set_items_;                  // the reader sets' members, set after set
+  std::vector<std::pair<uint32_t, uint32_t>> sets_;  // a set's [begin, end) in set_items_
+  // Recent transitions of with_reader (reader, from, to), by `from`: a range of granules with
+  // one history costs one new set.
+  struct Step {
+    uint32_t reader = 0, from = 0, to = 0;
+  };
+  std::array<Step, 64> steps_{};
+  std::vector<std::unique_ptr<Cell[]>> spare_;  // cleared pages, for reuse
 };
 
 }  // namespace xpusim::davinci
