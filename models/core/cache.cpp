@@ -27,8 +27,10 @@ SectorCache::SectorCache(uint64_t capacity_bytes, uint32_t ways, bool hashed, ui
   if (sets_ == 0)
     throw Error(fmt::format("sector cache: {} bytes is less than one set ({} ways of {} bytes)",
                             capacity_bytes, ways, kLineBytes));
-  lines_.resize(sets_ * ways_, Line{0, 0, 0, 0, 0});
-  for (uint64_t i = 0; i < lines_.size(); ++i) lines_[i].age = uint16_t(i % ways_);
+  tags_.assign(sets_ * ways_, kFree);
+  states_.resize(sets_ * ways_, State{0, 0, 0});
+  ready_.assign(sets_ * ways_, 0);
+  for (uint64_t i = 0; i < states_.size(); ++i) states_[i].age = uint16_t(i % ways_);
 }
 
 uint64_t SectorCache::set_index(uint64_t line) const {
@@ -38,58 +40,72 @@ uint64_t SectorCache::set_index(uint64_t line) const {
   return set < sets_ ? set : set - sets_;
 }
 
-SectorCache::Line* SectorCache::find(uint64_t line) {
-  Line* set = set_of(line);
-  for (Line* w = set; w != set + ways_; ++w)
-    if (w->valid && w->tag == line) return w;
-  return nullptr;
+int64_t SectorCache::find(uint64_t line) const {
+  const uint64_t first = set_index(line) * ways_;
+  for (uint64_t w = first; w != first + ways_; ++w)
+    if (tags_[w] == line) return int64_t(w);
+  return -1;
 }
 
-void SectorCache::touch(Line* set, Line* way) {
-  for (Line* w = set; w != set + ways_; ++w)
-    if (w->age < way->age) ++w->age;
-  way->age = 0;
+void SectorCache::touch(uint64_t first, uint64_t way) {
+  State* const set = &states_[first];
+  const uint16_t age = states_[way].age;
+  for (uint32_t w = 0; w != ways_; ++w)
+    if (set[w].age < age) ++set[w].age;
+  states_[way].age = 0;
 }
 
 SectorCache::Outcome SectorCache::access(uint64_t sector_addr, bool allocate, bool write) {
   const uint64_t line = sector_addr / kLineBytes;
   const uint8_t bit = uint8_t(1u << (sector_addr / kSectorBytes % kSectorsPerLine));
-  Line* set = set_of(line);
-  Line *present = nullptr, *empty = nullptr, *oldest = set;
-  for (Line* w = set; w != set + ways_; ++w) {
-    if (!w->valid) {
-      if (!empty) empty = w;
-    } else if (w->tag == line) {
+  const uint64_t first = line == last_line_ ? last_way_ / ways_ * ways_ : set_index(line) * ways_,
+                 last = first + ways_;
+  const uint64_t* const tags = tags_.data();
+  uint64_t present = last;
+  for (uint64_t w = first; w != last; ++w)
+    if (tags[w] == line) {
       present = w;
       break;
-    } else if (w->age > oldest->age) {
-      oldest = w;
     }
-  }
+  last_line_ = line;
   Outcome out{false, 0, 0, 0};
-  if (present) {
-    out.hit = present->valid & bit;
+  if (present != last) {
+    State& st = states_[present];
+    out.hit = st.valid & bit;
+    last_way_ = present;
     if (out.hit)
-      out.ready = present->ready;
+      out.ready = ready_[present];
     else if (!allocate)
       return out;
-    present->valid |= bit;
-    if (write && allocate) present->dirty |= bit;
-    touch(set, present);
+    st.valid |= bit;
+    if (write && allocate) st.dirty |= bit;
+    touch(first, present);
     return out;
   }
-  if (!allocate) return out;
-  // With no free way every way is valid, so `oldest` is the least recently used of them.
-  Line* victim = empty ? empty : oldest;
-  if (!empty) {
-    out.evicted_dirty = victim->dirty;
-    out.evicted_line = victim->tag * kLineBytes;
+  if (!allocate) {
+    last_line_ = kFree;
+    return out;
   }
-  victim->tag = line;
-  victim->ready = 0;
-  victim->valid = bit;
-  victim->dirty = write ? bit : 0;
-  touch(set, victim);
+  // The first free way, else the least recently used (every way is valid then).
+  uint64_t victim = last, oldest = first;
+  for (uint64_t w = first; w != last; ++w) {
+    if (tags[w] == kFree) {
+      victim = w;
+      break;
+    }
+    if (states_[w].age > states_[oldest].age) oldest = w;
+  }
+  if (victim == last) {
+    victim = oldest;
+    out.evicted_dirty = states_[victim].dirty;
+    out.evicted_line = tags[victim] * kLineBytes;
+  }
+  last_way_ = victim;
+  tags_[victim] = line;
+  ready_[victim] = 0;
+  states_[victim].valid = bit;
+  states_[victim].dirty = write ? bit : 0;
+  touch(first, victim);
   return out;
 }
 
@@ -102,11 +118,16 @@ SectorCache::Outcome SectorCache::write(uint64_t sector_addr, bool allocate) {
 }
 
 void SectorCache::invalidate_all() {
-  for (Line& l : lines_) l.valid = l.dirty = 0;
+  std::fill(tags_.begin(), tags_.end(), kFree);
+  last_line_ = kFree;
+  for (State& st : states_) st.valid = st.dirty = 0;
 }
 
 void SectorCache::note_fill(uint64_t sector_addr, uint64_t cycle) {
-  if (Line* l = find(sector_addr / kLineBytes)) l->ready = std::max(l->ready, cycle);
+  const uint64_t line = sector_addr / kLineBytes;
+  const int64_t w =
+      line == last_line_ && tags_[last_way_] == line ? int64_t(last_way_) : find(line);
+  if (w >= 0) ready_[size_t(w)] = std::max(ready_[size_t(w)], cycle);
 }
 
 }  // namespace xpusim

@@ -35,8 +35,9 @@ constexpr uint32_t kSectorsPerLine = kLineBytes / kSectorBytes;
 // own fill came earlier than another sector's of the line waits for the later one (pessimistic
 // by at most the time between the two fetches).
 //
-// State per line: tag, fill time, age, valid and dirty masks in 24 bytes (a 40 MiB L2 has
-// 327,680 lines: 7.5 MiB).
+// State per line: tag, fill time, age, valid and dirty masks in 20 bytes (a 40 MiB L2 has
+// 327,680 lines: 6.25 MiB), in three arrays so that a lookup reads only the set's tags and,
+// for the replacement, its ages and masks (16 ways: three host cache lines, not six).
 class SectorCache {
  public:
   // Throws Error when ways is 0 or above 65535, interleave is 0, or the capacity is less than
@@ -75,23 +76,29 @@ class SectorCache {
   uint32_t ways() const { return ways_; }
 
  private:
-  struct Line {
-    uint64_t tag;    // line number (byte address / 128)
-    uint64_t ready;  // the cycle its latest fill is back (0: none since it was allocated)
-    uint16_t age;    // LRU rank in its set, 0 = most recently used
-    uint8_t valid;   // bit i: sector i valid; 0 = the way is free
-    uint8_t dirty;   // bit i: sector i written since it was allocated
+  static constexpr uint64_t kFree = ~uint64_t(0);  // the tag of a free way
+  struct State {
+    uint16_t age;   // LRU rank in its set, 0 = most recently used
+    uint8_t valid;  // bit i: sector i valid; 0 = the way is free
+    uint8_t dirty;  // bit i: sector i written since it was allocated
   };
-  Line* find(uint64_t line);  // nullptr when absent
-  Line* set_of(uint64_t line) { return &lines_[set_index(line) * ways_]; }
+  // The way (index into the arrays below) holding `line`, or none (-1).
+  int64_t find(uint64_t line) const;
   uint64_t set_index(uint64_t line) const;
   Outcome access(uint64_t sector_addr, bool allocate, bool write);
-  void touch(Line* set, Line* way);
+  void touch(uint64_t set, uint64_t way);
 
   uint64_t sets_;
   uint32_t ways_, interleave_;
   bool hashed_;
-  std::vector<Line> lines_;  // set s is lines_[s * ways_, (s + 1) * ways_)
+  // Per way (set s: [s * ways_, (s + 1) * ways_)): its line number (kFree when free), its state,
+  // and the cycle its latest fill is back (0: none since it was allocated).
+  std::vector<uint64_t> tags_;
+  std::vector<State> states_;
+  std::vector<uint64_t> ready_;
+  // The line of the latest access and its way there (the note_fill after a miss, the other
+  // sectors of a line), kFree when none.
+  uint64_t last_line_ = kFree, last_way_ = 0;
 };
 
 }  // namespace xpusim
