@@ -130,4 +130,14 @@ void SectorCache::note_fill(uint64_t sector_addr, uint64_t cycle) {
   if (w >= 0) ready_[size_t(w)] = std::max(ready_[size_t(w)], cycle);
 }
 
+void SectorCache::prefetch(uint64_t line_addr) const {
+  const uint64_t first = set_index(line_addr / kLineBytes) * ways_;
+  const auto* tags = reinterpret_cast<const char*>(&tags_[first]);
+  for (uint64_t b = 0; b < ways_ * sizeof(uint64_t); b += 64) __builtin_prefetch(tags + b);
+  const auto* states = reinterpret_cast<const char*>(&states_[first]);
+  for (uint64_t b = 0; b < ways_ * sizeof(State); b += 64) __builtin_prefetch(states + b);
+  const auto* ready = reinterpret_cast<const char*>(&ready_[first]);
+  for (uint64_t b = 0; b < ways_ * sizeof(uint64_t); b += 64) __builtin_prefetch(ready + b);
+}
+
 }  // namespace xpusim

@@ -71,6 +71,9 @@ class SectorCache {
   // Records that the sector's data (fetched after a miss) is back at `cycle`: the line's fill
   // time becomes the later of the two. Does nothing when the line is not present.
   void note_fill(uint64_t sector_addr, uint64_t cycle);
+  // A hint that the line at line_addr is looked up soon: brings its set's tags, states and fill times into
+  // the host's cache. Changes nothing.
+  void prefetch(uint64_t line_addr) const;
 
   uint64_t sets() const { return sets_; }
   uint32_t ways() const { return ways_; }

@@ -95,6 +95,10 @@ class MemorySide {
   // non-decreasing cycle order. Returns the cycle its data is back at the core (read, atomic)
   // or its write is acknowledged (write). Throws Error for an empty or too wide mask.
   uint64_t serve(uint64_t cycle, uint64_t line_addr, uint8_t sector_mask, Access kind);
+  // A hint that the line at line_addr is served soon (SectorCache::prefetch). Changes nothing.
+  void prefetch(uint64_t line_addr) const {
+    tags_[spread_index(line_addr / kLineBytes, params_.l2_slices)].prefetch(line_addr);
+  }
 
   // The least (serve's result - cycle) of any request: l2_hit_latency, which an unloaded
   // one-sector hit or write takes (its sector starts at its arrival); every other path adds to

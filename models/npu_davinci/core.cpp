@@ -57,21 +57,54 @@ class GmRequest final : public Server {
   GmRequest(MemorySide& m, const std::vector<Range>& ranges) : m_(m), ranges_(ranges) {}
   Grant serve(uint64_t cycle, uint64_t, bool write) override {
     uint64_t done = cycle;
-    for (const Range& r : ranges_) {
-      if (r.buf != Buf::gm || r.write != write) continue;
-      for (uint64_t line = r.lo / kLineBytes * kLineBytes; line < r.hi; line += kLineBytes) {
-        uint8_t mask = 0;
-        for (uint32_t s = 0; s < kSectorsPerLine; ++s) {
-          const uint64_t a = line + s * kSectorBytes;
-          if (a < r.hi && a + kSectorBytes > r.lo) mask |= uint8_t(1u << s);
-        }
-        done = std::max(done, m_.serve(cycle, line, mask, write ? Access::write : Access::read));
+    // The lines in order, with the line kAhead places further on prefetched (a strided copy's
+    // rows are lines in sets all over the L2).
+    Cursor at{0, 0}, ahead{0, 0};
+    next(at, write, true);
+    next(ahead, write, true);
+    for (int i = 0; i < kAhead && ahead.range < ranges_.size(); ++i) {
+      m_.prefetch(ahead.line);
+      next(ahead, write, false);
+    }
+    for (; at.range < ranges_.size(); next(at, write, false)) {
+      if (ahead.range < ranges_.size()) {
+        m_.prefetch(ahead.line);
+        next(ahead, write, false);
       }
+      const Range& r = ranges_[at.range];
+      uint8_t mask = 0;
+      for (uint32_t s = 0; s < kSectorsPerLine; ++s) {
+        const uint64_t a = at.line + s * kSectorBytes;
+        if (a < r.hi && a + kSectorBytes > r.lo) mask |= uint8_t(1u << s);
+      }
+      done = std::max(done, m_.serve(cycle, at.line, mask, write ? Access::write : Access::read));
     }
     return {cycle, done};
   }
 
  private:
+  static constexpr int kAhead = 4;
+  struct Cursor {
+    size_t range;   // ranges_.size(): past the last line
+    uint64_t line;  // its byte address
+  };
+  // Moves c to the next line of a global-memory range in the direction `write` (from c itself
+  // when `here`: the first line of c's range, or of a later one).
+  void next(Cursor& c, bool write, bool here) const {
+    if (!here) {
+      c.line += kLineBytes;
+      if (c.line < ranges_[c.range].hi) return;
+      ++c.range;
+    }
+    for (; c.range < ranges_.size(); ++c.range) {
+      const Range& r = ranges_[c.range];
+      if (r.buf == Buf::gm && r.write == write && r.lo < r.hi) {
+        c.line = r.lo / kLineBytes * kLineBytes;
+        return;
+      }
+    }
+  }
+
   MemorySide& m_;
   const std::vector<Range>& ranges_;
 };
