@@ -28,9 +28,10 @@ SectorCache::SectorCache(uint64_t capacity_bytes, uint32_t ways, bool hashed, ui
     throw Error(fmt::format("sector cache: {} bytes is less than one set ({} ways of {} bytes)",
                             capacity_bytes, ways, kLineBytes));
   tags_.assign(sets_ * ways_, kFree);
-  states_.resize(sets_ * ways_, State{0, 0, 0});
+  ages_.resize(sets_ * ways_);
+  masks_.assign(sets_ * ways_, Masks{0, 0});
   ready_.assign(sets_ * ways_, 0);
-  for (uint64_t i = 0; i < states_.size(); ++i) states_[i].age = uint16_t(i % ways_);
+  for (uint64_t i = 0; i < ages_.size(); ++i) ages_[i] = uint16_t(i % ways_);
 }
 
 uint64_t SectorCache::set_index(uint64_t line) const {
@@ -48,11 +49,10 @@ int64_t SectorCache::find(uint64_t line) const {
 }
 
 void SectorCache::touch(uint64_t first, uint64_t way) {
-  State* const set = &states_[first];
-  const uint16_t age = states_[way].age;
-  for (uint32_t w = 0; w != ways_; ++w)
-    if (set[w].age < age) ++set[w].age;
-  states_[way].age = 0;
+  uint16_t* const set = &ages_[first];
+  const uint16_t age = ages_[way];
+  for (uint32_t w = 0; w != ways_; ++w) set[w] = uint16_t(set[w] + (set[w] < age));
+  ages_[way] = 0;
 }
 
 SectorCache::Outcome SectorCache::access(uint64_t sector_addr, bool allocate, bool write) {
@@ -60,25 +60,28 @@ SectorCache::Outcome SectorCache::access(uint64_t sector_addr, bool allocate, bo
   const uint8_t bit = uint8_t(1u << (sector_addr / kSectorBytes % kSectorsPerLine));
   const uint64_t first = line == last_line_ ? last_way_ / ways_ * ways_ : set_index(line) * ways_,
                  last = first + ways_;
+  // The way holding the line, else the first free one.
   const uint64_t* const tags = tags_.data();
-  uint64_t present = last;
-  for (uint64_t w = first; w != last; ++w)
+  uint64_t present = last, free = last;
+  for (uint64_t w = first; w != last; ++w) {
     if (tags[w] == line) {
       present = w;
       break;
     }
+    if (tags[w] == kFree && free == last) free = w;
+  }
   last_line_ = line;
   Outcome out{false, 0, 0, 0};
   if (present != last) {
-    State& st = states_[present];
-    out.hit = st.valid & bit;
+    Masks& m = masks_[present];
+    out.hit = m.valid & bit;
     last_way_ = present;
     if (out.hit)
       out.ready = ready_[present];
     else if (!allocate)
       return out;
-    st.valid |= bit;
-    if (write && allocate) st.dirty |= bit;
+    m.valid |= bit;
+    if (write && allocate) m.dirty |= bit;
     touch(first, present);
     return out;
   }
@@ -87,24 +90,18 @@ SectorCache::Outcome SectorCache::access(uint64_t sector_addr, bool allocate, bo
     return out;
   }
   // The first free way, else the least recently used (every way is valid then).
-  uint64_t victim = last, oldest = first;
-  for (uint64_t w = first; w != last; ++w) {
-    if (tags[w] == kFree) {
-      victim = w;
-      break;
-    }
-    if (states_[w].age > states_[oldest].age) oldest = w;
-  }
+  uint64_t victim = free;
   if (victim == last) {
-    victim = oldest;
-    out.evicted_dirty = states_[victim].dirty;
+    victim = first;
+    for (uint64_t w = first + 1; w != last; ++w)
+      if (ages_[w] > ages_[victim]) victim = w;
+    out.evicted_dirty = masks_[victim].dirty;
     out.evicted_line = tags[victim] * kLineBytes;
   }
   last_way_ = victim;
   tags_[victim] = line;
   ready_[victim] = 0;
-  states_[victim].valid = bit;
-  states_[victim].dirty = write ? bit : 0;
+  masks_[victim] = {bit, uint8_t(write ? bit : 0)};
   touch(first, victim);
   return out;
 }
@@ -120,7 +117,7 @@ SectorCache::Outcome SectorCache::write(uint64_t sector_addr, bool allocate) {
 void SectorCache::invalidate_all() {
   std::fill(tags_.begin(), tags_.end(), kFree);
   last_line_ = kFree;
-  for (State& st : states_) st.valid = st.dirty = 0;
+  std::fill(masks_.begin(), masks_.end(), Masks{0, 0});
 }
 
 void SectorCache::note_fill(uint64_t sector_addr, uint64_t cycle) {
@@ -134,8 +131,10 @@ void SectorCache::prefetch(uint64_t line_addr) const {
   const uint64_t first = set_index(line_addr / kLineBytes) * ways_;
   const auto* tags = reinterpret_cast<const char*>(&tags_[first]);
   for (uint64_t b = 0; b < ways_ * sizeof(uint64_t); b += 64) __builtin_prefetch(tags + b);
-  const auto* states = reinterpret_cast<const char*>(&states_[first]);
-  for (uint64_t b = 0; b < ways_ * sizeof(State); b += 64) __builtin_prefetch(states + b);
+  const auto* ages = reinterpret_cast<const char*>(&ages_[first]);
+  for (uint64_t b = 0; b < ways_ * sizeof(uint16_t); b += 64) __builtin_prefetch(ages + b);
+  const auto* masks = reinterpret_cast<const char*>(&masks_[first]);
+  for (uint64_t b = 0; b < ways_ * sizeof(Masks); b += 64) __builtin_prefetch(masks + b);
   const auto* ready = reinterpret_cast<const char*>(&ready_[first]);
   for (uint64_t b = 0; b < ways_ * sizeof(uint64_t); b += 64) __builtin_prefetch(ready + b);
 }

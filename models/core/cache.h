@@ -36,7 +36,7 @@ constexpr uint32_t kSectorsPerLine = kLineBytes / kSectorBytes;
 // by at most the time between the two fetches).
 //
 // State per line: tag, fill time, age, valid and dirty masks in 20 bytes (a 40 MiB L2 has
-// 327,680 lines: 6.25 MiB), in three arrays so that a lookup reads only the set's tags and,
+// 327,680 lines: 6.25 MiB), in arrays of their own so that a lookup reads only the set's tags and,
 // for the replacement, its ages and masks (16 ways: three host cache lines, not six).
 class SectorCache {
  public:
@@ -71,7 +71,7 @@ class SectorCache {
   // Records that the sector's data (fetched after a miss) is back at `cycle`: the line's fill
   // time becomes the later of the two. Does nothing when the line is not present.
   void note_fill(uint64_t sector_addr, uint64_t cycle);
-  // A hint that the line at line_addr is looked up soon: brings its set's tags, states and fill times into
+  // A hint that the line at line_addr is looked up soon: brings its set's state into
   // the host's cache. Changes nothing.
   void prefetch(uint64_t line_addr) const;
 
@@ -80,8 +80,7 @@ class SectorCache {
 
  private:
   static constexpr uint64_t kFree = ~uint64_t(0);  // the tag of a free way
-  struct State {
-    uint16_t age;   // LRU rank in its set, 0 = most recently used
+  struct Masks {
     uint8_t valid;  // bit i: sector i valid; 0 = the way is free
     uint8_t dirty;  // bit i: sector i written since it was allocated
   };
@@ -94,10 +93,12 @@ class SectorCache {
   uint64_t sets_;
   uint32_t ways_, interleave_;
   bool hashed_;
-  // Per way (set s: [s * ways_, (s + 1) * ways_)): its line number (kFree when free), its state,
-  // and the cycle its latest fill is back (0: none since it was allocated).
+  // Per way (set s: [s * ways_, (s + 1) * ways_)): its line number (kFree when free), its LRU
+  // rank in its set (0 = most recently used), its sector masks, and the cycle its latest fill is
+  // back (0: none since it was allocated).
   std::vector<uint64_t> tags_;
-  std::vector<State> states_;
+  std::vector<uint16_t> ages_;
+  std::vector<Masks> masks_;
   std::vector<uint64_t> ready_;
   // The line of the latest access and its way there (the note_fill after a miss, the other
   // sectors of a line), kFree when none.
