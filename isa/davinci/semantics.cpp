@@ -36,6 +36,7 @@
 #include <bitset>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <initializer_list>
 #include <limits>
 #include <utility>
@@ -131,10 +132,10 @@ Rounding rounding(Round r) {
 
 class Checker {
  public:
-  Checker(const Instr& in, const std::string& who) : in_(in), who_(who) {}
+  Checker(const Instr& in, const std::function<std::string()>& who) : in_(in), who_(who) {}
 
   [[noreturn]] void fail(const std::string& what) const {
-    throw Error(fmt::format("{}: {}", who_, what));
+    throw Error(fmt::format("{}: {}", who_(), what));
   }
 
   void count(const char* name, const Val& v, int64_t lo, int64_t hi) const {
@@ -167,7 +168,7 @@ class Checker {
 
  private:
   const Instr& in_;
-  const std::string& who_;
+  const std::function<std::string()>& who_;
 };
 
 void check_vector(const Instr& in, const Checker& c) {
@@ -936,6 +937,10 @@ Instr resolve(const Instr& in, const int64_t* regs) {
 }
 
 void check(const Instr& in, const std::string& who) {
+  check(in, std::function<std::string()>([&who] { return who; }));
+}
+
+void check(const Instr& in, const std::function<std::string()>& who) {
   const Checker c(in, who);
   for (const Val* v :
        {&in.a, &in.b, &in.dst.at, &in.src0.at, &in.src1.at, &in.n0, &in.n1, &in.n2, &in.n3,
@@ -1143,11 +1148,12 @@ void accesses(const Instr& in, std::vector<Range>& out, const Mask& mask, const 
   }
   // One memory and direction together, in address order, touching runs merged.
   const auto mine = out.begin() + std::ptrdiff_t(start);
-  std::sort(mine, out.end(), [](const Range& x, const Range& y) {
+  const auto before = [](const Range& x, const Range& y) {
     if (x.buf != y.buf) return x.buf < y.buf;
     if (x.write != y.write) return x.write < y.write;
     return x.lo < y.lo;
-  });
+  };
+  if (!std::is_sorted(mine, out.end(), before)) std::sort(mine, out.end(), before);
   size_t w = start;
   for (size_t i = start; i < out.size(); ++i) {
     if (w > start && out[w - 1].buf == out[i].buf && out[w - 1].write == out[i].write &&

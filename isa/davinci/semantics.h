@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,8 @@ struct Fmatrix {
 // alignment, M/N/K multiples, types an op takes, memories an op may name) and throws Error
 // "<who>: <what was expected>". `who` names the instruction (file:line and its text).
 void check(const Instr& in, const std::string& who);
+// The same, with `who` made only when the check fails (the model checks every instruction).
+void check(const Instr& in, const std::function<std::string()>& who);
 
 // Appends every byte range in reads and writes, contiguous ranges of one memory and direction
 // merged; a strided operand gives one range per contiguous run. A vector op accesses the whole

@@ -9,6 +9,7 @@
 
 #include "models/core/dtype.h"
 #include "models/core/error.h"
+#include "models/core/range.h"
 #include "models/core/simulation.h"
 
 namespace xpusim::davinci {
@@ -345,7 +346,7 @@ void AiCore::scalar_thread() {
         wait_until(t);
         if (in.op == Op::ld_ub) {  // the scalar unit reads the UB itself
           const Instr r = resolve(in, x);
-          isa::davinci::check(r, who(int(pc)));
+          isa::davinci::check(r, std::function<std::string()>([&] { return who(int(pc)); }));
           const uint64_t at = uint64_t(r.src0.at.imm);
           buffer(Buf::ub)->check_range(at, 4, who(int(pc)), "read");
           if (chip_.races) {
@@ -411,7 +412,7 @@ void AiCore::scalar_thread() {
             break;
           default: {
             const Instr r = resolve(in, x);
-            isa::davinci::check(r, who(int(pc)));
+            isa::davinci::check(r, std::function<std::string()>([&] { return who(int(pc)); }));
             if (r.op == Op::mad && p_.cube_model.rtl && r.ty != Ty::s8)
               throw Error(fmt::format(
                   "{}: --rtl (davinci.cube.model rtl): the RTL cube multiplies s8, not {}",
@@ -482,33 +483,35 @@ uint64_t AiCore::gm_request(int p, const Entry& e, const std::vector<Range>& ran
 
 uint64_t AiCore::execute(int p, const Entry& e) {
   const Instr& in = e.in;
-  const std::string w = who(e.pc);
   PipeState& s = pipes_[size_t(p)];
   std::vector<Range>& ranges = s.ranges;
   ranges.clear();
   if (in.op == Op::img2col_cbuf_to_ca && fmatrix_.h == 0)
-    throw Error(
-        fmt::format("{}: reads a feature map, and no set_fmatrix came before it in PIPE_MTE1", w));
+    throw Error(fmt::format(
+        "{}: reads a feature map, and no set_fmatrix came before it in PIPE_MTE1", who(e.pc)));
   isa::davinci::accesses(in, ranges, in.op == Op::vbrcb ? isa::davinci::kFullMask : mask_,
                          fmatrix_);
   for (const Range& r : ranges) {
     if (r.buf == Buf::gm) {
       if (r.hi > chip_.gm_bytes)
-        throw Error(fmt::format("{}: {} gm[{:#x}, {:#x}), outside the global memory of {} bytes", w,
-                                r.write ? "writes" : "reads", r.lo, r.hi, chip_.gm_bytes));
+        throw Error(fmt::format("{}: {} gm[{:#x}, {:#x}), outside the global memory of {} bytes",
+                                who(e.pc), r.write ? "writes" : "reads", r.lo, r.hi,
+                                chip_.gm_bytes));
     } else {
       Scratchpad& sp = *buffer(r.buf);
-      sp.check_range(r.lo, r.hi - r.lo, w, r.write ? "write" : "read");
+      if (!fits(range_end(r.lo, r.hi - r.lo), sp.capacity()))  // names the instruction
+        sp.check_range(r.lo, r.hi - r.lo, who(e.pc), r.write ? "write" : "read");
       r.write ? sp.note_write(r.hi - r.lo) : sp.note_read(r.hi - r.lo);
     }
   }
   if (chip_.races) {
     const RaceChecker::Who me{index_, p, e.pc, e.seq, gen_};
-    for (const Range& r : ranges) chip_.races->access(r, me, s.clock);
+    chip_.races->access(ranges, me, s.clock);
   }
   CubeOp op;  // a mad's, for the cube's model
   if (in.op == Op::mad) op = cube_op(in);
   if (chip_.gm) {
+    const std::string w = who(e.pc);
     try {
       if (in.op == Op::mad && cube_->computes_values()) cube_operands(in, mem_, op, w);
       isa::davinci::execute(in, mask_, mem_, w, fmatrix_);

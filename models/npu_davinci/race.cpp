@@ -27,6 +27,10 @@ RaceChecker::RaceChecker(int cores, const std::vector<isa::davinci::Instr>& code
   all_synced();
 }
 
+const RaceChecker::Table& RaceChecker::table(int core, Buf b) const {
+  return b == Buf::gm ? tables_.back() : tables_[size_t(core) * isa::davinci::kBufs + size_t(b)];
+}
+
 RaceChecker::Table& RaceChecker::table(int core, Buf b) {
   return b == Buf::gm ? tables_.back() : tables_[size_t(core) * isa::davinci::kBufs + size_t(b)];
 }
@@ -151,6 +155,22 @@ void RaceChecker::report(const Table& t, const isa::davinci::Range& r, uint64_t 
       "run's timing, in that order), with {}",
       isa::davinci::buf_name(r.buf), at, hi, name(earlier), earlier_wrote ? "writes" : "reads",
       name(later), r.write ? "writes" : "reads", order));
+}
+
+void RaceChecker::access(const std::vector<isa::davinci::Range>& rs, const Who& who,
+                         const Clock& clock) {
+  // The first cell of the range a few places ahead is prefetched: a strided copy's rows are in
+  // cells far apart.
+  constexpr size_t kAhead = 4;
+  for (size_t i = 0; i < rs.size(); ++i) {
+    if (i + kAhead < rs.size()) {
+      const isa::davinci::Range& r = rs[i + kAhead];
+      const Table& t = table(who.core, r.buf);
+      const uint64_t g = r.lo / kGranule, index = g / kPage;
+      if (index < t.pages.size() && t.pages[index]) __builtin_prefetch(&t.pages[index][g % kPage]);
+    }
+    access(rs[i], who, clock);
+  }
 }
 
 void RaceChecker::access(const isa::davinci::Range& r, const Who& who, const Clock& clock) {

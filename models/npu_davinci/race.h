@@ -62,6 +62,8 @@ class RaceChecker {
   // the memory and the bytes when it races with an earlier one: the first such byte and the
   // bytes of the access after it with the same history.
   void access(const isa::davinci::Range& r, const Who& who, const Clock& clock);
+  // The same for each of an instruction's ranges, in order.
+  void access(const std::vector<isa::davinci::Range>& rs, const Who& who, const Clock& clock);
 
   // Every core has drained its pipes and met the others at a sync_all: every access recorded is
   // ordered before every later one, so none needs to be remembered (this keeps the tables to one
@@ -87,6 +89,7 @@ class RaceChecker {
   };
   static bool ordered(const Who& earlier, const Who& later, const Clock& clock);
   Table& table(int core, isa::davinci::Buf b);
+  const Table& table(int core, isa::davinci::Buf b) const;
   Cell* page(Table& t, uint64_t index);
   // The cell of the byte at `at` (its granule's, unless that is split); none if never touched.
   Cell history(const Table& t, uint64_t at) const;
