@@ -27,6 +27,8 @@ SectorCache::SectorCache(uint64_t capacity_bytes, uint32_t ways, bool hashed, ui
   if (sets_ == 0)
     throw Error(fmt::format("sector cache: {} bytes is less than one set ({} ways of {} bytes)",
                             capacity_bytes, ways, kLineBytes));
+  sets_pow2_ = (sets_ & (sets_ - 1)) == 0;
+  while ((uint64_t(1) << sets_shift_) < sets_) ++sets_shift_;
   tags_.assign(sets_ * ways_, kFree);
   ages_.resize(sets_ * ways_);
   masks_.assign(sets_ * ways_, Masks{0, 0});
@@ -36,6 +38,10 @@ SectorCache::SectorCache(uint64_t capacity_bytes, uint32_t ways, bool hashed, ui
 
 uint64_t SectorCache::set_index(uint64_t line) const {
   const uint64_t key = line / interleave_;
+  if (sets_pow2_) {  // the same as below, without divisions
+    const uint64_t mask = sets_ - 1;
+    return hashed_ ? (key + mix(key >> sets_shift_)) & mask : key & mask;
+  }
   if (!hashed_) return key % sets_;
   const uint64_t block = key / sets_, set = (key - block * sets_) + mix(block) % sets_;
   return set < sets_ ? set : set - sets_;
@@ -58,7 +64,7 @@ void SectorCache::touch(uint64_t first, uint64_t way) {
 SectorCache::Outcome SectorCache::access(uint64_t sector_addr, bool allocate, bool write) {
   const uint64_t line = sector_addr / kLineBytes;
   const uint8_t bit = uint8_t(1u << (sector_addr / kSectorBytes % kSectorsPerLine));
-  const uint64_t first = line == last_line_ ? last_way_ / ways_ * ways_ : set_index(line) * ways_,
+  const uint64_t first = line == last_line_ ? last_first_ : set_index(line) * ways_,
                  last = first + ways_;
   // The way holding the line, else the first free one.
   const uint64_t* const tags = tags_.data();
@@ -71,6 +77,7 @@ SectorCache::Outcome SectorCache::access(uint64_t sector_addr, bool allocate, bo
     if (tags[w] == kFree && free == last) free = w;
   }
   last_line_ = line;
+  last_first_ = first;
   Outcome out{false, 0, 0, 0};
   if (present != last) {
     Masks& m = masks_[present];

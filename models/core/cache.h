@@ -91,6 +91,8 @@ class SectorCache {
   void touch(uint64_t set, uint64_t way);
 
   uint64_t sets_;
+  bool sets_pow2_ = false;  // sets_ is a power of two: 1 << sets_shift_
+  unsigned sets_shift_ = 0;
   uint32_t ways_, interleave_;
   bool hashed_;
   // Per way (set s: [s * ways_, (s + 1) * ways_)): its line number (kFree when free), its LRU
@@ -102,7 +104,7 @@ class SectorCache {
   std::vector<uint64_t> ready_;
   // The line of the latest access and its way there (the note_fill after a miss, the other
   // sectors of a line), kFree when none.
-  uint64_t last_line_ = kFree, last_way_ = 0;
+  uint64_t last_line_ = kFree, last_way_ = 0, last_first_ = 0;  // last_first_: its set's first way
 };
 
 }  // namespace xpusim
