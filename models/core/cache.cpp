@@ -29,6 +29,7 @@ SectorCache::SectorCache(uint64_t capacity_bytes, uint32_t ways, bool hashed, ui
                             capacity_bytes, ways, kLineBytes));
   sets_pow2_ = (sets_ & (sets_ - 1)) == 0;
   while ((uint64_t(1) << sets_shift_) < sets_) ++sets_shift_;
+  prefetched_.fill({kFree, 0});
   tags_.assign(sets_ * ways_, kFree);
   ages_.resize(sets_ * ways_);
   masks_.assign(sets_ * ways_, Masks{0, 0});
@@ -47,8 +48,14 @@ uint64_t SectorCache::set_index(uint64_t line) const {
   return set < sets_ ? set : set - sets_;
 }
 
+uint64_t SectorCache::first_way(uint64_t line) const {
+  for (const auto& [l, first] : prefetched_)
+    if (l == line) return first;
+  return set_index(line) * ways_;
+}
+
 int64_t SectorCache::find(uint64_t line) const {
-  const uint64_t first = set_index(line) * ways_;
+  const uint64_t first = first_way(line);
   for (uint64_t w = first; w != first + ways_; ++w)
     if (tags_[w] == line) return int64_t(w);
   return -1;
@@ -64,8 +71,7 @@ void SectorCache::touch(uint64_t first, uint64_t way) {
 SectorCache::Outcome SectorCache::access(uint64_t sector_addr, bool allocate, bool write) {
   const uint64_t line = sector_addr / kLineBytes;
   const uint8_t bit = uint8_t(1u << (sector_addr / kSectorBytes % kSectorsPerLine));
-  const uint64_t first = line == last_line_ ? last_first_ : set_index(line) * ways_,
-                 last = first + ways_;
+  const uint64_t first = line == last_line_ ? last_first_ : first_way(line), last = first + ways_;
   // The way holding the line, else the first free one.
   const uint64_t* const tags = tags_.data();
   uint64_t present = last, free = last;
@@ -135,7 +141,8 @@ void SectorCache::note_fill(uint64_t sector_addr, uint64_t cycle) {
 }
 
 void SectorCache::prefetch(uint64_t line_addr) const {
-  const uint64_t first = set_index(line_addr / kLineBytes) * ways_;
+  const uint64_t line = line_addr / kLineBytes, first = set_index(line) * ways_;
+  prefetched_[prefetched_next_++ % prefetched_.size()] = {line, first};
   const auto* tags = reinterpret_cast<const char*>(&tags_[first]);
   for (uint64_t b = 0; b < ways_ * sizeof(uint64_t); b += 64) __builtin_prefetch(tags + b);
   const auto* ages = reinterpret_cast<const char*>(&ages_[first]);

@@ -2,7 +2,9 @@
 // L1 and L2 slices, the NPU families' L2.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 namespace xpusim {
@@ -87,6 +89,8 @@ class SectorCache {
   // The way (index into the arrays below) holding `line`, or none (-1).
   int64_t find(uint64_t line) const;
   uint64_t set_index(uint64_t line) const;
+  // set_index(line) * ways_, from the lines prefetched lately when it is one of them.
+  uint64_t first_way(uint64_t line) const;
   Outcome access(uint64_t sector_addr, bool allocate, bool write);
   void touch(uint64_t set, uint64_t way);
 
@@ -104,6 +108,9 @@ class SectorCache {
   std::vector<uint64_t> ready_;
   // The line of the latest access and its way there (the note_fill after a miss, the other
   // sectors of a line), kFree when none.
+  // The lines prefetched lately and the first ways of their sets, in a ring.
+  mutable std::array<std::pair<uint64_t, uint64_t>, 8> prefetched_;
+  mutable uint32_t prefetched_next_ = 0;
   uint64_t last_line_ = kFree, last_way_ = 0, last_first_ = 0;  // last_first_: its set's first way
 };
 
