@@ -101,9 +101,7 @@ uint32_t RaceChecker::intern(const Who& who) {
   return uint32_t(whos_.size() - 1);
 }
 
-uint32_t RaceChecker::with_reader(uint32_t set, uint32_t reader) {
-  Step& step = steps_[set % steps_.size()];
-  if (step.reader == reader && step.from == set) return step.to;
+uint32_t RaceChecker::new_set(uint32_t set, uint32_t reader) {
   const Who& w = whos_[reader];
   const auto [b, e] = sets_[set];
   const auto start = uint32_t(set_items_.size());
@@ -118,6 +116,7 @@ uint32_t RaceChecker::with_reader(uint32_t set, uint32_t reader) {
   }
   if (!replaced) set_items_.push_back(reader);
   sets_.emplace_back(start, uint32_t(set_items_.size()));
+  Step& step = steps_[set % steps_.size()];
   step = {reader, set, uint32_t(sets_.size() - 1)};
   return step.to;
 }
@@ -169,14 +168,16 @@ void RaceChecker::access(const std::vector<isa::davinci::Range>& rs, const Who& 
       const uint64_t g = r.lo / kGranule, index = g / kPage;
       if (index < t.pages.size() && t.pages[index]) __builtin_prefetch(&t.pages[index][g % kPage]);
     }
-    access(rs[i], who, clock);
+    if (rs[i].hi > rs[i].lo) record(table(who.core, rs[i].buf), rs[i], intern(who), who, clock);
   }
 }
 
 void RaceChecker::access(const isa::davinci::Range& r, const Who& who, const Clock& clock) {
-  if (r.hi <= r.lo) return;
-  Table& t = table(who.core, r.buf);
-  const uint32_t me = intern(who);
+  if (r.hi > r.lo) record(table(who.core, r.buf), r, intern(who), who, clock);
+}
+
+void RaceChecker::record(Table& t, const isa::davinci::Range& r, uint32_t me, const Who& who,
+                         const Clock& clock) {
   // A cell found ordered before this access (the next cell with its history needs no check).
   Cell passed{kSplit, 0};
   const auto visit = [&](Cell& c, uint64_t at) {

@@ -96,7 +96,14 @@ class RaceChecker {
   bool same_history(const Cell& a, const Cell& b) const;
   uint32_t intern(const Who& who);
   // The reader set `set` with `reader` noted (in place of the one of its core and pipe, if any).
-  uint32_t with_reader(uint32_t set, uint32_t reader);
+  uint32_t with_reader(uint32_t set, uint32_t reader) {
+    const Step& step = steps_[set % steps_.size()];
+    return step.reader == reader && step.from == set ? step.to : new_set(set, reader);
+  }
+  uint32_t new_set(uint32_t set, uint32_t reader);  // with_reader's, made and remembered
+  // Checks and records the access of the non-empty range r by `who` (whos_[me]).
+  void record(Table& t, const isa::davinci::Range& r, uint32_t me, const Who& who,
+              const Clock& clock);
   [[noreturn]] void report(const Table& t, const isa::davinci::Range& r, uint64_t at,
                            const Who& earlier, bool earlier_wrote, const Who& later) const;
 
