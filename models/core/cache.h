@@ -106,12 +106,12 @@ class SectorCache {
   std::vector<uint16_t> ages_;
   std::vector<Masks> masks_;
   std::vector<uint64_t> ready_;
-  // The line of the latest access and its way there (the note_fill after a miss, the other
-  // sectors of a line), kFree when none.
   // The lines prefetched lately and the first ways of their sets, in a ring.
   mutable std::array<std::pair<uint64_t, uint64_t>, 8> prefetched_;
   mutable uint32_t prefetched_next_ = 0;
-  uint64_t last_line_ = kFree, last_way_ = 0, last_first_ = 0;  // last_first_: its set's first way
+  // The line of the latest access, its way and its set's first way (the note_fill after a
+  // miss, the other sectors of a line); last_line_ is kFree when none.
+  uint64_t last_line_ = kFree, last_way_ = 0, last_first_ = 0;
 };
 
 }  // namespace xpusim
