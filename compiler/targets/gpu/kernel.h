@@ -92,6 +92,14 @@ class Kernel {
   int labels_ = 0;
 };
 
+// The `words` (1, 2 or 4) 32-bit words at [addr] (global, aligned to their size) in one vector
+// load, unpacked into f32 registers (4 / size(t) per word; fp32, fp16, bf16 or int8).
+std::vector<std::string> load_vector(Kernel& k, DType t, const std::string& addr, size_t words);
+// f32 registers packed into `words` words of dtype t (rounded as store_f32 rounds) and stored
+// at [addr] in one vector store.
+void store_vector(Kernel& k, DType t, const std::string& addr, const std::vector<std::string>& v,
+                  size_t words);
+
 class Emitter;
 // Lowers one node: adds its kernels and launches them. Throws the Error of unsupported() for
 // what the lowering cannot do.
