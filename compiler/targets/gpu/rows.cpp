@@ -12,10 +12,10 @@
 namespace xpusim::compiler::gpu {
 namespace {
 
-constexpr int kMaxValues = 32;         // f32 values of its row a thread holds
-constexpr uint32_t kGroupBlock = 128;  // threads per block when a group of lanes takes a row
-constexpr uint32_t kPoolBlock = 256;   // threads per block of the thread-per-output pool
-constexpr int64_t kGroupRowMax = 1024; // longest row a group of lanes takes
+constexpr int kMaxValues = 32;          // f32 values of its row a thread holds
+constexpr uint32_t kGroupBlock = 128;   // threads per block when a group of lanes takes a row
+constexpr uint32_t kPoolBlock = 256;    // threads per block of the thread-per-output pool
+constexpr int64_t kGroupRowMax = 1024;  // longest row a group of lanes takes
 const char* const kNegInf = "0fFF800000";
 
 uint32_t pow2_at_least(uint64_t v) {
@@ -54,8 +54,8 @@ RowPlan plan_rows(const Emitter& e, const Node& n, int64_t rows, int64_t d, DTyp
   } else {  // about 16 values a thread, in whole warps
     p.block = true;
     const int64_t want = (d + 15) / 16;
-    p.threads = uint32_t(std::clamp<int64_t>((want + 31) / 32 * 32, 32,
-                                             e.caps.max_threads_per_block / 32 * 32));
+    p.threads = uint32_t(
+        std::clamp<int64_t>((want + 31) / 32 * 32, 32, e.caps.max_threads_per_block / 32 * 32));
   }
   p.per = (p.chunks + p.threads - 1) / p.threads;
   if (d > INT32_MAX / 2 || int64_t(p.per) * p.vec > kMaxValues)
@@ -232,8 +232,8 @@ void lower_row_op(Emitter& e, const Node& n) {
     }
   const std::string rows_reg = k.param("rows"), done = k.label();
   const RowCtx c = row_context(k, p, rows_reg);
-  std::vector<std::string> v =
-      load_row(k, p, c, row_address(k, ptr[0], c.row, d, p.dtype), softmax ? kNegInf : "0f00000000");
+  std::vector<std::string> v = load_row(k, p, c, row_address(k, ptr[0], c.row, d, p.dtype),
+                                        softmax ? kNegInf : "0f00000000");
   const float inv_d = float(1.0 / double(d));
   std::vector<std::string> y(v.size());
   if (softmax) {
@@ -378,8 +378,8 @@ void lower_global_pool(Emitter& e, const Node& n) {
     k.store_f32(p.dtype, at, a);
   }
   k.place(done);
-  const std::string entry = e.add(
-      fmt::format("global_{}pool_{}_{}", max ? "max" : "avg", dtype_name(p.dtype), d), k);
+  const std::string entry =
+      e.add(fmt::format("global_{}pool_{}_{}", max ? "max" : "avg", dtype_name(p.dtype), d), k);
   launch_rows(e, p, entry, {e.addr(n.inputs[0]), e.addr(n.outputs[0]), std::to_string(rows)});
 }
 

@@ -1,0 +1,335 @@
+// The GPU target's attention: one fused kernel, flash-attention style: a block per (batch, head,
+// tile of query rows) walks the keys in tiles staged through shared memory, keeping each row's
+// running maximum and sum (online softmax) and its output in registers, so that S and P never
+// leave the SM. S is kept in f32 (exponentials in base 2, the scale folded with log2 e);
+// P V accumulates in f32 and the output is rounded once.
+//
+// - SIMT (every preset, any head_dim up to 128): 4 warps of 4 query rows each, key tiles of
+//   32 in shared memory as f32; a lane takes a key for S = q k (vector loads of the q row, a
+//   broadcast, and of its key's row) and a pair of output columns for P V (each p handed round
+//   the warp with a shuffle). P stays in f32.
+// - Tensor cores (sm_80 and later, head_dim a multiple of 8 up to 128): see lower_mma below.
+#include <algorithm>
+#include <cmath>
+
+#include "compiler/targets/gpu/kernel.h"
+
+namespace xpusim::compiler::gpu {
+namespace {
+
+const char* const kNegInf = "0fFF800000";
+constexpr double kLog2e = 1.4426950408889634;
+
+// The shapes of one attention node and the addressing of its heads.
+struct Shape {
+  AttentionDims d;
+  DType dtype = DType::bf16;
+  double scale = 0;  // of S, times log2 e
+  bool causal = false;
+};
+
+Shape shape_of(const Emitter& e, const Node& n) {
+  Shape s;
+  s.d = attention_dims(e.g, n);
+  s.dtype = e.g.tensor(n.inputs[0]).dtype;
+  const double scale = n.attrs.scale != 0 ? n.attrs.scale : 1.0 / std::sqrt(double(s.d.head_dim));
+  s.scale = scale * kLog2e;
+  s.causal = n.attrs.causal;
+  return s;
+}
+
+// Registers common to both kernels: the global pointers and the block's head and query tile.
+struct Head {
+  std::string q, k, v, out;  // "rd": Q's and the output's first row of the tile, K's and V's
+                             // first row of the head
+  std::string q0;            // "r": the tile's first query row
+};
+
+// Sets up the block's pointers: grid (query tiles, heads, batch), `rows` query rows a tile.
+Head head_pointers(Kernel& k, const Shape& s, uint32_t rows) {
+  Head h;
+  const int64_t es = dtype_size(s.dtype), D = s.d.head_dim;
+  const std::string tile = k.reg("r"), head = k.reg("r"), b = k.reg("r"), qh = k.reg("r"),
+                    kvh = k.reg("r");
+  k("mov.u32 {}, %ctaid.x", tile);
+  k("mov.u32 {}, %ctaid.y", head);
+  k("mov.u32 {}, %ctaid.z", b);
+  h.q0 = k.reg("r");
+  k("mul.lo.s32 {}, {}, {}", h.q0, tile, rows);
+  // Q row (b * heads + head) * sq + q0; K row (b * kv_heads + head / group) * skv.
+  k("mad.lo.s32 {}, {}, {}, {}", qh, b, s.d.heads, head);
+  k("mad.lo.s32 {}, {}, {}, {}", qh, qh, s.d.seq_q, h.q0);
+  k("div.u32 {}, {}, {}", kvh, head, s.d.heads / s.d.kv_heads);
+  k("mad.lo.s32 {}, {}, {}, {}", kvh, b, s.d.kv_heads, kvh);
+  k("mul.lo.s32 {}, {}, {}", kvh, kvh, s.d.seq_kv);
+  std::string* ptr[4] = {&h.q, &h.k, &h.v, &h.out};
+  const char* names[4] = {"q", "k", "v", "out"};
+  for (int i = 0; i < 4; ++i) {
+    const std::string g = k.reg("rd");
+    k("cvta.to.global.u64 {}, {}", g, k.param(names[i]));
+    *ptr[i] = k.address(g, i == 0 || i == 3 ? qh : kvh, uint32_t(D * es));
+  }
+  return h;
+}
+
+// The number of key tiles of `cols` keys the block's query rows [q0, q0 + rows) see: all of
+// them, or (causal) up to the last row's last visible key.
+std::string key_tiles(Kernel& k, const Shape& s, const Head& h, uint32_t rows, uint32_t cols) {
+  const int64_t all = (s.d.seq_kv + cols - 1) / cols;
+  const std::string n = k.reg("r");
+  if (!s.causal) {
+    k("mov.u32 {}, {}", n, all);
+    return n;
+  }
+  // last key = min(q0 + rows - 1, sq - 1) + skv - sq; tiles = last / cols + 1
+  k("add.s32 {}, {}, {}", n, h.q0, rows - 1);
+  k("min.u32 {}, {}, {}", n, n, s.d.seq_q - 1);
+  k("add.s32 {}, {}, {}", n, n, s.d.seq_kv - s.d.seq_q);
+  k("div.u32 {}, {}, {}", n, n, cols);
+  k("add.s32 {}, {}, 1", n, n);
+  return n;
+}
+
+// The elements per vector access of a row of d elements: 8, 4 or 2 (whole words), or 1.
+uint32_t row_vector(int64_t d, DType t) {
+  uint32_t vec = uint32_t(16 / dtype_size(t));
+  while (vec > 1 && d % vec != 0) vec /= 2;
+  return vec * dtype_size(t) < 4 ? 1 : vec;
+}
+
+// Copies a tile of `rows` rows of d elements from global `src` (row-major) into shared memory
+// at `dst` (a "r" register) as f32, rows `stride` floats apart, each times `mul` (empty: 1):
+// the block's threads take consecutive vectors. Rows at and past `valid` (a register) are zero.
+void tile_to_shared(Kernel& k, const Shape& s, uint32_t threads, const std::string& tid,
+                    const std::string& src, const std::string& valid, uint32_t rows,
+                    const std::string& dst, uint32_t stride, const std::string& mul) {
+  const int64_t D = s.d.head_dim;
+  const uint32_t vec = row_vector(D, s.dtype), per_row = uint32_t(D / vec);
+  const uint32_t total = rows * per_row, es = uint32_t(dtype_size(s.dtype));
+  const std::string end = k.label();
+  for (uint32_t first = 0; first < total; first += threads) {
+    const std::string c = k.reg("r"), row = k.reg("r"), col = k.reg("r"), p = k.reg("p");
+    k("add.s32 {}, {}, {}", c, tid, first);
+    if (first + threads > total) {
+      k("setp.ge.u32 {}, {}, {}", p, c, total);
+      k("@{} bra.uni {}", p, end);
+    }
+    k("div.u32 {}, {}, {}", row, c, per_row);
+    k("mad.lo.s32 {}, {}, {}, {}", col, row, -int64_t(per_row), c);
+    k("setp.lt.u32 {}, {}, {}", p, row, valid);
+    // A row past the end reads the tile's first vector instead, and is zero.
+    const std::string at = k.address(src, c, vec * es);
+    k("selp.b64 {}, {}, {}, {}", at, at, src, p);
+    std::vector<std::string> v;
+    if (vec == 1)
+      v.push_back(k.load_f32(s.dtype, at));
+    else
+      v = load_vector(k, s.dtype, at, vec * es / 4);
+    for (std::string& x : v) {
+      if (!mul.empty()) k("mul.rn.f32 {}, {}, {}", x, x, mul);
+      k("selp.f32 {}, {}, 0f00000000, {}", x, x, p);
+    }
+    const std::string off = k.reg("r");
+    // off = row * stride + col * vec, in bytes from dst
+    k("mul.lo.s32 {}, {}, {}", off, row, stride);
+    k("mad.lo.s32 {}, {}, {}, {}", off, col, vec, off);
+    k("mad.lo.s32 {}, {}, 4, {}", off, off, dst);
+    for (uint32_t i = 0; i < vec; i += std::min<uint32_t>(vec, 4)) {
+      const uint32_t n = std::min<uint32_t>(vec, 4);
+      std::string list = v[i];
+      for (uint32_t j = 1; j < n; ++j) list += ", " + v[i + j];
+      if (n == 1)
+        k("st.shared.f32 [{}+{}], {}", off, 4 * i, list);
+      else
+        k("st.shared.v{}.f32 [{}+{}], {{{}}}", n, off, 4 * i, list);
+    }
+  }
+  k.place(end);
+}
+
+constexpr uint32_t kSimtWarps = 4, kSimtRows = 4, kSimtKeys = 32;
+
+void lower_simt(Emitter& e, const Node& n, const Shape& s) {
+  const int64_t D = s.d.head_dim;
+  const uint32_t threads = 32 * kSimtWarps, rows = kSimtWarps * kSimtRows;
+  const uint32_t d4 = uint32_t((D + 3) / 4 * 4);
+  const uint32_t ks = d4 + 4;                        // K rows, floats apart
+  const uint32_t vs = uint32_t((D + 63) / 64 * 64);  // V rows: a column pair per lane
+  const uint32_t pairs = vs / 64;                    // column pairs per lane
+  Kernel k(e.caps.sm, {{"u64", "q"}, {"u64", "k"}, {"u64", "v"}, {"u64", "out"}});
+  const Head h = head_pointers(k, s, rows);
+  const std::string qs_name = k.shared("q_tile", 4 * rows * d4);
+  const std::string ks_name = k.shared("k_tile", 4 * kSimtKeys * ks);
+  const std::string vs_name = k.shared("v_tile", 4 * kSimtKeys * vs);
+  const std::string tid = k.reg("r"), lane = k.reg("r"), warp = k.reg("r");
+  k("mov.u32 {}, %tid.x", tid);
+  k("and.b32 {}, {}, 31", lane, tid);
+  k("shr.u32 {}, {}, 5", warp, tid);
+  const std::string qs = k.reg("r"), kss = k.reg("r"), vss = k.reg("r");
+  k("mov.u32 {}, {}", qs, qs_name);
+  k("mov.u32 {}, {}", kss, ks_name);
+  k("mov.u32 {}, {}", vss, vs_name);
+  // The padding columns of Q and K between D and the next multiple of 4 are read as zeros.
+  if (d4 != D) {
+    const std::string p = k.reg("p"), at = k.reg("r"), skip = k.label();
+    k("setp.ge.u32 {}, {}, {}", p, tid, kSimtKeys);
+    k("@{} bra.uni {}", p, skip);
+    k("mad.lo.s32 {}, {}, {}, {}", at, tid, 4 * ks, kss);
+    for (int64_t c = D; c < d4; ++c) k("st.shared.f32 [{}+{}], 0f00000000", at, 4 * c);
+    k("setp.ge.u32 {}, {}, {}", p, tid, rows);
+    k("@{} bra.uni {}", p, skip);
+    k("mad.lo.s32 {}, {}, {}, {}", at, tid, 4 * d4, qs);
+    for (int64_t c = D; c < d4; ++c) k("st.shared.f32 [{}+{}], 0f00000000", at, 4 * c);
+    k.place(skip);
+  }
+  const std::string qvalid = k.reg("r");
+  k("sub.s32 {}, {}, {}", qvalid, s.d.seq_q, h.q0);
+  tile_to_shared(k, s, threads, tid, h.q, qvalid, rows, qs, d4, f32_literal(float(s.scale)));
+  // Per row of the warp: running max m, this lane's part of the sum l, output columns o.
+  std::vector<std::string> m(kSimtRows), l(kSimtRows), limit(kSimtRows);
+  std::vector<std::vector<std::string>> o(kSimtRows);
+  for (uint32_t r = 0; r < kSimtRows; ++r) {
+    m[r] = k.reg("f");
+    l[r] = k.reg("f");
+    k("mov.f32 {}, {}", m[r], kNegInf);
+    k("mov.f32 {}, 0f00000000", l[r]);
+    for (uint32_t c = 0; c < 2 * pairs; ++c) {
+      o[r].push_back(k.reg("f"));
+      k("mov.f32 {}, 0f00000000", o[r].back());
+    }
+    // The last key row r sees: i + skv - sq (causal), at most skv - 1.
+    limit[r] = k.reg("r");
+    if (s.causal) {
+      k("mad.lo.s32 {}, {}, {}, {}", limit[r], warp, kSimtRows, h.q0);
+      k("add.s32 {}, {}, {}", limit[r], limit[r], int64_t(r) + s.d.seq_kv - s.d.seq_q);
+      k("min.u32 {}, {}, {}", limit[r], limit[r], s.d.seq_kv - 1);
+    } else {
+      k("mov.u32 {}, {}", limit[r], s.d.seq_kv - 1);
+    }
+  }
+  const std::string tiles = key_tiles(k, s, h, rows, kSimtKeys);
+  const std::string t = k.reg("r"), key0 = k.reg("r"), kvalid = k.reg("r"), loop = k.label();
+  const std::string kt = k.reg("rd"), vt = k.reg("rd");
+  k("mov.u32 {}, 0", t);
+  k.place(loop);
+  k("mul.lo.s32 {}, {}, {}", key0, t, kSimtKeys);
+  k("sub.s32 {}, {}, {}", kvalid, s.d.seq_kv, key0);
+  {
+    const std::string off = k.reg("rd");
+    k("mul.wide.u32 {}, {}, {}", off, key0, uint32_t(D * dtype_size(s.dtype)));
+    k("add.s64 {}, {}, {}", kt, h.k, off);
+    k("add.s64 {}, {}, {}", vt, h.v, off);
+  }
+  k("bar.sync 0");  // the last tile's readers are done
+  tile_to_shared(k, s, threads, tid, kt, kvalid, kSimtKeys, kss, ks, "");
+  tile_to_shared(k, s, threads, tid, vt, kvalid, kSimtKeys, vss, vs, "");
+  k("bar.sync 0");
+  const std::string key = k.reg("r"), krow = k.reg("r"), vcol = k.reg("r");
+  k("add.s32 {}, {}, {}", key, key0, lane);
+  k("mad.lo.s32 {}, {}, {}, {}", krow, lane, 4 * ks, kss);
+  k("mad.lo.s32 {}, {}, 8, {}", vcol, lane, vss);
+  for (uint32_t r = 0; r < kSimtRows; ++r) {
+    // s = q . k for this lane's key (q pre-scaled), -inf where the key is hidden
+    const std::string qrow = k.reg("r");
+    k("mad.lo.s32 {}, {}, {}, {}", qrow, warp, 4 * kSimtRows * d4, qs);
+    std::string acc;
+    for (uint32_t c = 0; c < d4; c += 4) {
+      std::string a[4], b[4];
+      for (int i = 0; i < 4; ++i) a[i] = k.reg("f"), b[i] = k.reg("f");
+      k("ld.shared.v4.f32 {{{}, {}, {}, {}}}, [{}+{}]", a[0], a[1], a[2], a[3], qrow,
+        4 * (r * d4 + c));
+      k("ld.shared.v4.f32 {{{}, {}, {}, {}}}, [{}+{}]", b[0], b[1], b[2], b[3], krow, 4 * c);
+      for (int i = 0; i < 4; ++i) {
+        const std::string x = k.reg("f");
+        if (acc.empty())
+          k("mul.rn.f32 {}, {}, {}", x, a[i], b[i]);
+        else
+          k("fma.rn.f32 {}, {}, {}, {}", x, a[i], b[i], acc);
+        acc = x;
+      }
+    }
+    const std::string hide = k.reg("p");
+    k("setp.gt.u32 {}, {}, {}", hide, key, limit[r]);
+    k("selp.f32 {}, {}, {}, {}", acc, kNegInf, acc, hide);
+    std::string mt = acc;
+    for (int off = 16; off >= 1; off /= 2) {
+      const std::string x = k.reg("f"), y = k.reg("f");
+      k("shfl.sync.bfly.b32 {}, {}, {}, 31, -1", x, mt, off);
+      k("max.f32 {}, {}, {}", y, mt, x);
+      mt = y;
+    }
+    const std::string mn = k.reg("f"), corr = k.reg("f"), p = k.reg("f");
+    k("max.f32 {}, {}, {}", mn, m[r], mt);
+    k("sub.rn.f32 {}, {}, {}", corr, m[r], mn);
+    k("ex2.approx.ftz.f32 {}, {}", corr, corr);
+    k("sub.rn.f32 {}, {}, {}", p, acc, mn);
+    k("ex2.approx.ftz.f32 {}, {}", p, p);
+    k("mov.f32 {}, {}", m[r], mn);
+    k("fma.rn.f32 {}, {}, {}, {}", l[r], l[r], corr, p);
+    for (std::string& x : o[r]) k("mul.rn.f32 {}, {}, {}", x, x, corr);
+    for (uint32_t j = 0; j < kSimtKeys; ++j) {
+      const std::string pj = k.reg("f");
+      k("shfl.sync.idx.b32 {}, {}, {}, 31, -1", pj, p, j);
+      for (uint32_t q = 0; q < pairs; ++q) {
+        const std::string v0 = k.reg("f"), v1 = k.reg("f");
+        k("ld.shared.v2.f32 {{{}, {}}}, [{}+{}]", v0, v1, vcol, 4 * (j * vs + 64 * q));
+        k("fma.rn.f32 {}, {}, {}, {}", o[r][2 * q], pj, v0, o[r][2 * q]);
+        k("fma.rn.f32 {}, {}, {}, {}", o[r][2 * q + 1], pj, v1, o[r][2 * q + 1]);
+      }
+    }
+  }
+  const std::string more = k.reg("p");
+  k("add.s32 {}, {}, 1", t, t);
+  k("setp.lt.u32 {}, {}, {}", more, t, tiles);
+  k("@{} bra.uni {}", more, loop);
+  // out = o / l (l summed over the lanes), rows below sq, columns below D
+  const std::string done = k.label();
+  for (uint32_t r = 0; r < kSimtRows; ++r) {
+    std::string sum = l[r];
+    for (int off = 16; off >= 1; off /= 2) {
+      const std::string x = k.reg("f"), y = k.reg("f");
+      k("shfl.sync.bfly.b32 {}, {}, {}, 31, -1", x, sum, off);
+      k("add.rn.f32 {}, {}, {}", y, sum, x);
+      sum = y;
+    }
+    const std::string inv = k.reg("f"), row = k.reg("r"), p = k.reg("p");
+    k("rcp.rn.f32 {}, {}", inv, sum);
+    k("mad.lo.s32 {}, {}, {}, {}", row, warp, kSimtRows, r);
+    const std::string grow = k.reg("r");
+    k("add.s32 {}, {}, {}", grow, row, h.q0);
+    k("setp.ge.u32 {}, {}, {}", p, grow, s.d.seq_q);
+    k("@{} bra.uni {}", p, done);  // rows go up with r
+    for (uint32_t q = 0; q < pairs; ++q)
+      for (uint32_t c = 0; c < 2; ++c) {
+        const std::string col = k.reg("r"), hide = k.reg("p"), skip = k.label();
+        k("mad.lo.s32 {}, {}, 2, {}", col, lane, 64 * q + c);
+        k("setp.ge.u32 {}, {}, {}", hide, col, D);
+        k("@{} bra {}", hide, skip);
+        const std::string idx = k.reg("r"), y = k.reg("f");
+        k("mad.lo.s32 {}, {}, {}, {}", idx, row, D, col);
+        k("mul.rn.f32 {}, {}, {}", y, o[r][2 * q + c], inv);
+        k.store_f32(s.dtype, k.address(h.out, idx, uint32_t(dtype_size(s.dtype))), y);
+        k.place(skip);
+      }
+  }
+  k.place(done);
+  const std::string entry = e.add(fmt::format("attention_simt_{}", dtype_name(s.dtype)), k);
+  e.launch(entry,
+           {uint32_t((s.d.seq_q + rows - 1) / rows), uint32_t(s.d.heads), uint32_t(s.d.batch)},
+           {threads, 1, 1}, 0,
+           {e.addr(n.inputs[0]), e.addr(n.inputs[1]), e.addr(n.inputs[2]), e.addr(n.outputs[0])});
+}
+
+void lower_attention(Emitter& e, const Node& n) {
+  const Shape s = shape_of(e, n);
+  if (s.d.head_dim > 128) e.unsupported(n, "head_dim above 128");
+  if (s.d.batch * s.d.heads * s.d.seq_q * s.d.head_dim > INT32_MAX ||
+      s.d.batch * s.d.kv_heads * s.d.seq_kv * s.d.head_dim > INT32_MAX)
+    e.unsupported(n, "more than 2^31 elements in Q, K or V");
+  lower_simt(e, n, s);
+}
+
+const bool registered = register_lowering(OpKind::attention, lower_attention);
+
+}  // namespace
+}  // namespace xpusim::compiler::gpu
