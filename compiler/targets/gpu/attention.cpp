@@ -10,6 +10,7 @@
 //   the warp with a shuffle). P stays in f32.
 // - Tensor cores (sm_80 and later, head_dim a multiple of 8 up to 128): see lower_mma below.
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 #include "compiler/targets/gpu/kernel.h"
@@ -112,7 +113,7 @@ void tile_to_shared(Kernel& k, const Shape& s, uint32_t threads, const std::stri
     k("add.s32 {}, {}, {}", c, tid, first);
     if (first + threads > total) {
       k("setp.ge.u32 {}, {}, {}", p, c, total);
-      k("@{} bra.uni {}", p, end);
+      k("@{} bra {}", p, end);
     }
     k("div.u32 {}, {}, {}", row, c, per_row);
     k("mad.lo.s32 {}, {}, {}, {}", col, row, -int64_t(per_row), c);
@@ -177,7 +178,7 @@ void lower_simt(Emitter& e, const Node& n, const Shape& s) {
     k("mad.lo.s32 {}, {}, {}, {}", at, tid, 4 * ks, kss);
     for (int64_t c = D; c < d4; ++c) k("st.shared.f32 [{}+{}], 0f00000000", at, 4 * c);
     k("setp.ge.u32 {}, {}, {}", p, tid, rows);
-    k("@{} bra.uni {}", p, skip);
+    k("@{} bra {}", p, skip);
     k("mad.lo.s32 {}, {}, {}, {}", at, tid, 4 * d4, qs);
     for (int64_t c = D; c < d4; ++c) k("st.shared.f32 [{}+{}], 0f00000000", at, 4 * c);
     k.place(skip);
@@ -320,13 +321,327 @@ void lower_simt(Emitter& e, const Node& n, const Shape& s) {
            {e.addr(n.inputs[0]), e.addr(n.inputs[1]), e.addr(n.inputs[2]), e.addr(n.outputs[0])});
 }
 
+// Tensor cores (sm_80 and later; fp16 or bf16, head_dim a multiple of 8 up to 128), as
+// FlashAttention-2 does: 4 warps of 16 query rows each (a tile of 64 rows), Q's fragments held in
+// registers (head_dim padded to a multiple of 16 with zeros), K and V tiles of `keys` rows
+// (64, or 32 when head_dim is above 64) copied with cp.async into two stages of shared memory (the
+// next tile's copy overlaps this one's work), rows padded by 16 bytes so that ldmatrix reads
+// without bank conflicts. Per tile a warp computes S = Q K^T with mma.sync.m16n8k16 (K's
+// fragments by ldmatrix), scales and (where the tile needs it) masks S, updates its rows' max
+// and sum, rounds P to the op's dtype (the C fragments of S are the A fragments of P V: no
+// shared memory) and adds P V (V's fragments by ldmatrix.trans).
+void lower_mma(Emitter& e, const Node& n, const Shape& s) {
+  const int64_t D = s.d.head_dim;
+  const uint32_t threads = 128, rows = 64;
+  const uint32_t keys = D > 64 ? 32 : 64;
+  const uint32_t dp = uint32_t((D + 15) / 16 * 16);                     // padded head_dim
+  const uint32_t rs = 2 * dp + 16;                                      // shared row stride, bytes
+  const uint32_t tile_bytes = keys * rs, stage_bytes = 2 * tile_bytes;  // K then V
+  const char* ty = s.dtype == DType::fp16 ? "f16" : "bf16";
+  const uint32_t ntiles = keys / 8, dtiles = dp / 8;  // n-tiles of S, of O
+  Kernel k(e.caps.sm, {{"u64", "q"}, {"u64", "k"}, {"u64", "v"}, {"u64", "out"}});
+  const Head h = head_pointers(k, s, rows);
+  const std::string smem_name = k.shared("kv_tiles", 2 * stage_bytes, 128);
+  const std::string tid = k.reg("r"), lane = k.reg("r"), warp = k.reg("r"), g = k.reg("r"),
+                    t4 = k.reg("r"), smem = k.reg("r");
+  k("mov.u32 {}, %tid.x", tid);
+  k("and.b32 {}, {}, 31", lane, tid);
+  k("shr.u32 {}, {}, 5", warp, tid);
+  k("shr.u32 {}, {}, 2", g, lane);
+  k("and.b32 {}, {}, 3", t4, lane);
+  k("mov.u32 {}, {}", smem, smem_name);
+  // Zero the padding columns of every K and V row (never copied into).
+  if (dp != D) {
+    const std::string z = k.reg("r");
+    k("mov.b32 {}, 0", z);
+    for (uint32_t first = 0; first < 4 * keys; first += threads) {  // a thread per row
+      const std::string at = k.reg("r");
+      k("add.s32 {}, {}, {}", at, tid, first);
+      k("mad.lo.s32 {}, {}, {}, {}", at, at, rs, smem);
+      for (int64_t c = D; c < dp; c += 8)
+        k("st.shared.v4.b32 [{}+{}], {{{}, {}, {}, {}}}", at, 2 * c, z, z, z, z);
+    }
+  }
+  // Q's A fragments: rows r0 = q0 + 16 warp + g and r0 + 8, columns 16 kk + 2 t4 (+ 8).
+  const uint32_t ksteps = dp / 16;
+  std::vector<std::array<std::string, 4>> qa(ksteps);
+  {
+    const std::string r0 = k.reg("r"), base = k.reg("r");
+    k("shl.b32 {}, {}, 4", r0, warp);
+    k("add.s32 {}, {}, {}", r0, r0, g);  // row within the tile
+    k("mul.lo.s32 {}, {}, {}", base, r0, D);
+    k("mad.lo.s32 {}, {}, 2, {}", base, t4, base);  // element of (r0, 2 t4)
+    const std::string in0 = k.reg("p"), in1 = k.reg("p"), grow = k.reg("r");
+    k("add.s32 {}, {}, {}", grow, r0, h.q0);
+    k("setp.lt.u32 {}, {}, {}", in0, grow, s.d.seq_q);
+    k("add.s32 {}, {}, 8", grow, grow);
+    k("setp.lt.u32 {}, {}, {}", in1, grow, s.d.seq_q);
+    const std::string a0 = k.address(h.q, base, 2);
+    for (uint32_t kk = 0; kk < ksteps; ++kk)
+      for (int i = 0; i < 4; ++i) {
+        const int64_t col = 16 * kk + 8 * (i / 2);  // + 2 t4
+        const int64_t roff = 8 * (i % 2);
+        std::string& r = qa[kk][size_t(i)];
+        r = k.reg("r");
+        k("mov.b32 {}, 0", r);
+        if (col >= D) continue;
+        k("@{} ld.global.b32 {}, [{}+{}]", i % 2 ? in1 : in0, r, a0, 2 * (roff * D + col));
+      }
+  }
+  // The copy of key tile `t` (a "r" register) into stage `stage` (a "r" byte offset).
+  const uint32_t chunks_row = uint32_t(D / 8), chunks = keys * chunks_row;
+  const auto copy_tile = [&](const std::string& t, const std::string& stage) {
+    const std::string key0 = k.reg("r");
+    k("mul.lo.s32 {}, {}, {}", key0, t, keys);
+    for (uint32_t first = 0; first < chunks; first += threads) {
+      const std::string c = k.reg("r"), row = k.reg("r"), col = k.reg("r"), key = k.reg("r"),
+                        size = k.reg("r"), dst = k.reg("r"), p = k.reg("p"), skip = k.label();
+      k("add.s32 {}, {}, {}", c, tid, first);
+      if (first + threads > chunks) {
+        k("setp.ge.u32 {}, {}, {}", p, c, chunks);
+        k("@{} bra {}", p, skip);
+      }
+      k("div.u32 {}, {}, {}", row, c, chunks_row);
+      k("mad.lo.s32 {}, {}, {}, {}", col, row, -int64_t(chunks_row), c);
+      k("add.s32 {}, {}, {}", key, key0, row);
+      // A key past the end copies nothing (the 16 bytes are zero-filled) from the head's start.
+      k("setp.lt.u32 {}, {}, {}", p, key, s.d.seq_kv);
+      k("selp.b32 {}, 16, 0, {}", size, p);
+      k("selp.b32 {}, {}, 0, {}", key, key, p);
+      k("mad.lo.s32 {}, {}, {}, {}", dst, row, rs, stage);
+      k("mad.lo.s32 {}, {}, 16, {}", dst, col, dst);
+      const std::string idx = k.reg("r");
+      k("mad.lo.s32 {}, {}, {}, {}", idx, key, chunks_row, col);
+      for (int i = 0; i < 2; ++i)
+        k("cp.async.cg.shared.global [{}+{}], [{}], 16, {}", dst, i * tile_bytes,
+          k.address(i == 0 ? h.k : h.v, idx, 16), size);
+      k.place(skip);
+    }
+    k("cp.async.commit_group");
+  };
+  const std::string tiles = key_tiles(k, s, h, rows, keys);
+  const std::string t = k.reg("r"), stage = k.reg("r"), zero = k.reg("r");
+  k("mov.u32 {}, 0", t);
+  k("mov.u32 {}, 0", zero);
+  copy_tile(zero, smem);
+  // Per thread: its two rows' max and partial sum, their limits, O's C fragments.
+  std::string m[2], l[2], limit[2];
+  for (int r = 0; r < 2; ++r) {
+    m[r] = k.reg("f");
+    l[r] = k.reg("f");
+    limit[r] = k.reg("r");
+    k("mov.f32 {}, {}", m[r], kNegInf);
+    k("mov.f32 {}, 0f00000000", l[r]);
+    if (s.causal) {  // min(i + skv - sq, skv - 1), i = q0 + 16 warp + g + 8 r
+      k("mad.lo.s32 {}, {}, 16, {}", limit[r], warp, g);
+      k("add.s32 {}, {}, {}", limit[r], limit[r], h.q0);
+      k("add.s32 {}, {}, {}", limit[r], limit[r], 8 * r + s.d.seq_kv - s.d.seq_q);
+      k("min.s32 {}, {}, {}", limit[r], limit[r], s.d.seq_kv - 1);
+    } else {
+      k("mov.u32 {}, {}", limit[r], s.d.seq_kv - 1);
+    }
+  }
+  std::vector<std::array<std::string, 4>> o(dtiles);
+  for (auto& f : o)
+    for (std::string& x : f) {
+      x = k.reg("f");
+      k("mov.f32 {}, 0f00000000", x);
+    }
+  // ldmatrix row addresses of this lane within a tile: K (non-transposed) and V (transposed).
+  const std::string mi = k.reg("r"), ri = k.reg("r"), koff = k.reg("r"), voff = k.reg("r"),
+                    x = k.reg("r");
+  k("shr.u32 {}, {}, 3", mi, lane);  // matrix
+  k("and.b32 {}, {}, 7", ri, lane);  // its row
+  // K: key 8 (m / 2) + r, column 8 (m % 2)
+  k("shr.u32 {}, {}, 1", x, mi);
+  k("mad.lo.s32 {}, {}, 8, {}", koff, x, ri);
+  k("mul.lo.s32 {}, {}, {}", koff, koff, rs);
+  k("and.b32 {}, {}, 1", x, mi);
+  k("mad.lo.s32 {}, {}, 16, {}", koff, x, koff);
+  // V: key 8 (m % 2) + r, column 8 (m / 2)
+  k("mad.lo.s32 {}, {}, 8, {}", voff, x, ri);
+  k("mul.lo.s32 {}, {}, {}", voff, voff, rs);
+  k("shr.u32 {}, {}, 1", x, mi);
+  k("mad.lo.s32 {}, {}, 16, {}", voff, x, voff);
+  k("add.s32 {}, {}, {}", voff, voff, tile_bytes);
+  const std::string loop = k.label();
+  k.place(loop);
+  {  // the next tile's copy into the other stage (an empty group after the last)
+    const std::string next = k.reg("r"), p = k.reg("p"), other = k.reg("r"), skip = k.label();
+    k("add.s32 {}, {}, 1", next, t);
+    k("setp.ge.u32 {}, {}, {}", p, next, tiles);
+    k("@{} bra.uni {}", p, skip);
+    k("and.b32 {}, {}, 1", other, next);
+    k("mad.lo.s32 {}, {}, {}, {}", other, other, stage_bytes, smem);
+    copy_tile(next, other);
+    k.place(skip);
+    const std::string empty = k.label();
+    k("@!{} bra.uni {}", p, empty);
+    k("cp.async.commit_group");
+    k.place(empty);
+  }
+  k("cp.async.wait_group 1");
+  k("bar.sync 0");
+  k("and.b32 {}, {}, 1", stage, t);
+  k("mad.lo.s32 {}, {}, {}, {}", stage, stage, stage_bytes, smem);
+  const std::string ka = k.reg("r"), va = k.reg("r");
+  k("add.s32 {}, {}, {}", ka, stage, koff);
+  k("add.s32 {}, {}, {}", va, stage, voff);
+  // S = Q K^T: n-tiles of 8 keys, two per ldmatrix.x4
+  std::vector<std::array<std::string, 4>> sf(ntiles);
+  for (auto& f : sf)
+    for (std::string& y : f) {
+      y = k.reg("f");
+      k("mov.f32 {}, 0f00000000", y);
+    }
+  const std::string mma = fmt::format("mma.sync.aligned.m16n8k16.row.col.f32.{}.{}.f32", ty, ty);
+  const auto frag = [](const std::array<std::string, 4>& f) {
+    return fmt::format("{{{}, {}, {}, {}}}", f[0], f[1], f[2], f[3]);
+  };
+  for (uint32_t jp = 0; jp < ntiles / 2; ++jp)
+    for (uint32_t kk = 0; kk < ksteps; ++kk) {
+      std::array<std::string, 4> b;
+      for (std::string& y : b) y = k.reg("r");
+      k("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {}, [{}+{}]", frag(b), ka,
+        16 * jp * rs + 32 * kk);
+      for (uint32_t j = 0; j < 2; ++j) {
+        const std::array<std::string, 4>& acc = sf[2 * jp + j];
+        k("{} {}, {}, {{{}, {}}}, {}", mma, frag(acc), frag(qa[kk]), b[2 * j], b[2 * j + 1],
+          frag(acc));
+      }
+    }
+  for (auto& f : sf)
+    for (std::string& y : f) k("mul.rn.f32 {}, {}, {}", y, y, f32_literal(float(s.scale)));
+  {  // mask the keys past a row's last visible one, in tiles that hold some
+    const std::string key0 = k.reg("r"), last = k.reg("r"), p = k.reg("p"), skip = k.label();
+    k("mul.lo.s32 {}, {}, {}", key0, t, keys);
+    k("add.s32 {}, {}, {}", last, key0, keys - 1);
+    k("setp.le.s32 {}, {}, {}", p, last, limit[0]);  // limit[0] is the least of the block's
+    k("@{} bra {}", p, skip);                        // ... of the thread's two rows
+    const std::string kb = k.reg("r");
+    k("mad.lo.s32 {}, {}, 2, {}", kb, t4, key0);
+    for (uint32_t j = 0; j < ntiles; ++j)
+      for (int i = 0; i < 4; ++i) {
+        const std::string key = k.reg("r"), hide = k.reg("p");
+        k("add.s32 {}, {}, {}", key, kb, 8 * j + uint32_t(i % 2));
+        k("setp.gt.s32 {}, {}, {}", hide, key, limit[i / 2]);
+        k("selp.f32 {}, {}, {}, {}", sf[j][size_t(i)], kNegInf, sf[j][size_t(i)], hide);
+      }
+    k.place(skip);
+  }
+  // online softmax per row (r = 0: row g, elements 0 and 1; r = 1: row g + 8, elements 2, 3)
+  std::vector<std::array<std::string, 4>> pa(keys / 16);
+  for (int r = 0; r < 2; ++r) {
+    std::string mx = sf[0][size_t(2 * r)];
+    for (uint32_t j = 0; j < ntiles; ++j)
+      for (int i = 0; i < 2; ++i) {
+        if (j == 0 && i == 0) continue;
+        const std::string y = k.reg("f");
+        k("max.f32 {}, {}, {}", y, mx, sf[j][size_t(2 * r + i)]);
+        mx = y;
+      }
+    for (int off = 1; off <= 2; off *= 2) {
+      const std::string y = k.reg("f"), z = k.reg("f");
+      k("shfl.sync.bfly.b32 {}, {}, {}, 31, -1", y, mx, off);
+      k("max.f32 {}, {}, {}", z, mx, y);
+      mx = z;
+    }
+    const std::string mn = k.reg("f"), corr = k.reg("f");
+    k("max.f32 {}, {}, {}", mn, m[r], mx);
+    k("sub.rn.f32 {}, {}, {}", corr, m[r], mn);
+    k("ex2.approx.ftz.f32 {}, {}", corr, corr);
+    k("mov.f32 {}, {}", m[r], mn);
+    k("mul.rn.f32 {}, {}, {}", l[r], l[r], corr);
+    for (uint32_t j = 0; j < ntiles; ++j)
+      for (int i = 0; i < 2; ++i) {
+        std::string& y = sf[j][size_t(2 * r + i)];
+        k("sub.rn.f32 {}, {}, {}", y, y, mn);
+        k("ex2.approx.ftz.f32 {}, {}", y, y);
+        k("add.rn.f32 {}, {}, {}", l[r], l[r], y);
+      }
+    for (auto& f : o)
+      for (int i = 0; i < 2; ++i)
+        k("mul.rn.f32 {}, {}, {}", f[size_t(2 * r + i)], f[size_t(2 * r + i)], corr);
+  }
+  // P's A fragments for keys 16 kk .. 16 kk + 15: S n-tiles 2 kk and 2 kk + 1
+  for (uint32_t kk = 0; kk < keys / 16; ++kk)
+    for (int i = 0; i < 4; ++i) {
+      const std::array<std::string, 4>& f = sf[2 * kk + uint32_t(i / 2)];
+      std::string& y = pa[kk][size_t(i)];
+      y = k.reg("r");
+      const size_t e0 = size_t(2 * (i % 2));
+      k("cvt.rn.{}x2.f32 {}, {}, {}", ty, y, f[e0 + 1], f[e0]);
+    }
+  // O += P V: two n-tiles of 8 columns per ldmatrix.x4.trans
+  for (uint32_t kk = 0; kk < keys / 16; ++kk)
+    for (uint32_t np = 0; np < dtiles / 2; ++np) {
+      std::array<std::string, 4> b;
+      for (std::string& y : b) y = k.reg("r");
+      k("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {}, [{}+{}]", frag(b), va,
+        16 * kk * rs + 32 * np);
+      for (uint32_t j = 0; j < 2; ++j) {
+        const std::array<std::string, 4>& acc = o[2 * np + j];
+        k("{} {}, {}, {{{}, {}}}, {}", mma, frag(acc), frag(pa[kk]), b[2 * j], b[2 * j + 1],
+          frag(acc));
+      }
+    }
+  k("bar.sync 0");  // the stage is free for the copy after next
+  {
+    const std::string p = k.reg("p");
+    k("add.s32 {}, {}, 1", t, t);
+    k("setp.lt.u32 {}, {}, {}", p, t, tiles);
+    k("@{} bra.uni {}", p, loop);
+  }
+  // out = O / l, l summed over the row's four lanes; rows below sq, columns below D
+  const std::string done = k.label();
+  for (int r = 0; r < 2; ++r) {
+    std::string sum = l[r];
+    for (int off = 1; off <= 2; off *= 2) {
+      const std::string y = k.reg("f"), z = k.reg("f");
+      k("shfl.sync.bfly.b32 {}, {}, {}, 31, -1", y, sum, off);
+      k("add.rn.f32 {}, {}, {}", z, sum, y);
+      sum = z;
+    }
+    l[r] = k.reg("f");
+    k("rcp.rn.f32 {}, {}", l[r], sum);
+  }
+  const std::string row = k.reg("r"), grow = k.reg("r"), idx = k.reg("r");
+  k("mad.lo.s32 {}, {}, 16, {}", row, warp, g);
+  k("mul.lo.s32 {}, {}, {}", idx, row, D);
+  k("mad.lo.s32 {}, {}, 2, {}", idx, t4, idx);
+  const std::string at = k.address(h.out, idx, 2);
+  for (int r = 0; r < 2; ++r) {
+    const std::string p = k.reg("p");
+    k("add.s32 {}, {}, {}", grow, row, h.q0);
+    if (r == 1) k("add.s32 {}, {}, 8", grow, grow);
+    k("setp.ge.u32 {}, {}, {}", p, grow, s.d.seq_q);
+    k("@{} bra {}", p, done);  // row g + 8 is past the end too
+    for (uint32_t j = 0; j < uint32_t(D / 8); ++j) {
+      const std::string y0 = k.reg("f"), y1 = k.reg("f"), w = k.reg("r");
+      k("mul.rn.f32 {}, {}, {}", y0, o[j][size_t(2 * r)], l[r]);
+      k("mul.rn.f32 {}, {}, {}", y1, o[j][size_t(2 * r + 1)], l[r]);
+      k("cvt.rn.{}x2.f32 {}, {}, {}", ty, w, y1, y0);
+      k("st.global.b32 [{}+{}], {}", at, 2 * (8 * r * D + 8 * j), w);
+    }
+  }
+  k.place(done);
+  const std::string entry = e.add(fmt::format("attention_mma_{}", dtype_name(s.dtype)), k);
+  e.launch(entry,
+           {uint32_t((s.d.seq_q + rows - 1) / rows), uint32_t(s.d.heads), uint32_t(s.d.batch)},
+           {threads, 1, 1}, 0,
+           {e.addr(n.inputs[0]), e.addr(n.inputs[1]), e.addr(n.inputs[2]), e.addr(n.outputs[0])});
+}
+
 void lower_attention(Emitter& e, const Node& n) {
   const Shape s = shape_of(e, n);
   if (s.d.head_dim > 128) e.unsupported(n, "head_dim above 128");
   if (s.d.batch * s.d.heads * s.d.seq_q * s.d.head_dim > INT32_MAX ||
       s.d.batch * s.d.kv_heads * s.d.seq_kv * s.d.head_dim > INT32_MAX)
     e.unsupported(n, "more than 2^31 elements in Q, K or V");
-  lower_simt(e, n, s);
+  if (e.caps.sm >= 80 && s.d.head_dim % 8 == 0)
+    lower_mma(e, n, s);
+  else
+    lower_simt(e, n, s);
 }
 
 const bool registered = register_lowering(OpKind::attention, lower_attention);

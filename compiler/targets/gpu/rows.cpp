@@ -188,7 +188,7 @@ void store_row(Kernel& k, const RowPlan& p, const RowCtx& c, const std::string& 
                const std::vector<std::string>& v, const std::string& done) {
   const std::string a = k.address(base, c.lane, p.chunk_bytes());
   for (uint32_t j = 0; j < p.per; ++j) {
-    if (p.ragged() && j + 1 == p.per) k("@!{} bra.uni {}", c.valid, done);
+    if (p.ragged() && j + 1 == p.per) k("@!{} bra {}", c.valid, done);
     const std::string at = j == 0 ? a : fmt::format("{}+{}", a, j * p.threads * p.chunk_bytes());
     if (p.vec == 1) {
       k.store_f32(p.dtype, at, v[j]);
@@ -298,7 +298,7 @@ void lower_row_op(Emitter& e, const Node& n) {
     const std::string inv = k.reg("f");
     k("fma.rn.f32 {}, {}, {}, {}", inv, q, f32_literal(inv_d), f32_literal(float(n.attrs.eps)));
     k("rsqrt.approx.f32 {}, {}", inv, inv);
-    k("@!{} bra.uni {}", c.live, done);
+    k("@!{} bra {}", c.live, done);
     const std::vector<std::string> gamma = load_row(k, p, c, ptr[1], "0f00000000");
     const std::vector<std::string> beta =
         ln ? load_row(k, p, c, ptr[2], "0f00000000") : std::vector<std::string>();
@@ -312,7 +312,7 @@ void lower_row_op(Emitter& e, const Node& n) {
         k("mul.rn.f32 {}, {}, {}", y[i], t, gamma[i]);
     }
   }
-  if (softmax) k("@!{} bra.uni {}", c.live, done);
+  if (softmax) k("@!{} bra {}", c.live, done);
   store_row(k, p, c, row_address(k, ptr.back(), c.row, d, p.dtype), y, done);
   k.place(done);
   const std::string entry =
@@ -363,7 +363,7 @@ void lower_global_pool(Emitter& e, const Node& n) {
   r = reduce(k, p, c, max, r, "plane");
   const std::string first = k.reg("p");
   k("setp.eq.and.u32 {}, {}, 0, {}", first, c.lane, c.live);
-  k("@!{} bra.uni {}", first, done);
+  k("@!{} bra {}", first, done);
   const std::string at = k.address(po, c.row, uint32_t(dtype_size(p.dtype)));
   if (max) {
     k.store_f32(p.dtype, at, r);
@@ -404,7 +404,7 @@ void lower_pool(Emitter& e, const Node& n) {
   const std::string total_reg = k.param("total"), done = k.label();
   const std::string o = k.global_x(), p = k.reg("p");
   k("setp.ge.u32 {}, {}, {}", p, o, total_reg);
-  k("@{} bra.uni {}", p, done);
+  k("@{} bra {}", p, done);
   // o = (plane * OH + oh) * OW + ow
   const std::string ow = k.reg("r"), oh = k.reg("r"), plane = k.reg("r"), q = k.reg("r");
   k("div.u32 {}, {}, {}", q, o, OW);
@@ -450,10 +450,10 @@ void lower_pool(Emitter& e, const Node& n) {
   k("add.s64 {}, {}, {}", at, at, es);
   k("add.s32 {}, {}, 1", s, s);
   k("setp.lt.s32 {}, {}, {}", p, s, w1);
-  k("@{} bra.uni {}", p, col_loop);
+  k("@{} bra {}", p, col_loop);
   k("add.s32 {}, {}, 1", r, r);
   k("setp.lt.s32 {}, {}, {}", p, r, h1);
-  k("@{} bra.uni {}", p, row_loop);
+  k("@{} bra {}", p, row_loop);
   const std::string dst = k.address(po, o, es);
   std::string res = acc;
   if (!max) {
