@@ -98,54 +98,73 @@ uint32_t row_vector(int64_t d, DType t) {
   return vec * dtype_size(t) < 4 ? 1 : vec;
 }
 
-// Copies a tile of `rows` rows of d elements from global `src` (row-major) into shared memory
-// at `dst` (a "r" register) as f32, rows `stride` floats apart, each times `mul` (empty: 1):
-// the block's threads take consecutive vectors. Rows at and past `valid` (a register) are zero.
-void tile_to_shared(Kernel& k, const Shape& s, uint32_t threads, const std::string& tid,
-                    const std::string& src, const std::string& valid, uint32_t rows,
-                    const std::string& dst, uint32_t stride, const std::string& mul) {
+// A tile of `rows` rows of d elements copied from global memory (row-major) into shared memory
+// as f32 in two steps, so that the loads of several tiles are in flight together: issue_tile
+// loads (the block's threads take consecutive vectors), store_tile converts and stores.
+struct TileChunk {
+  std::string row, col;          // its row and vector within the row
+  std::string in;                // predicate: the row is one to read (else its values are zero)
+  std::string store;             // predicate: the chunk is part of the tile
+  std::vector<std::string> raw;  // as loaded
+};
+
+// Loads the tile at global `src`; rows at and past `valid` (a register) read the tile's first
+// vector instead and are zero.
+std::vector<TileChunk> issue_tile(Kernel& k, const Shape& s, uint32_t threads,
+                                  const std::string& tid, const std::string& src,
+                                  const std::string& valid, uint32_t rows) {
   const int64_t D = s.d.head_dim;
   const uint32_t vec = row_vector(D, s.dtype), per_row = uint32_t(D / vec);
   const uint32_t total = rows * per_row, es = uint32_t(dtype_size(s.dtype));
-  const std::string end = k.label();
+  std::vector<TileChunk> chunks;
   for (uint32_t first = 0; first < total; first += threads) {
-    const std::string c = k.reg("r"), row = k.reg("r"), col = k.reg("r"), p = k.reg("p");
+    TileChunk ch{k.reg("r"), k.reg("r"), k.reg("p"), "", {}};
+    const std::string c = k.reg("r");
     k("add.s32 {}, {}, {}", c, tid, first);
+    k("div.u32 {}, {}, {}", ch.row, c, per_row);
+    k("mad.lo.s32 {}, {}, {}, {}", ch.col, ch.row, -int64_t(per_row), c);
+    k("setp.lt.u32 {}, {}, {}", ch.in, ch.row, valid);
     if (first + threads > total) {
-      k("setp.ge.u32 {}, {}, {}", p, c, total);
-      k("@{} bra {}", p, end);
+      ch.store = k.reg("p");
+      k("setp.lt.u32 {}, {}, {}", ch.store, c, total);
+      k("and.pred {}, {}, {}", ch.in, ch.in, ch.store);
     }
-    k("div.u32 {}, {}, {}", row, c, per_row);
-    k("mad.lo.s32 {}, {}, {}, {}", col, row, -int64_t(per_row), c);
-    k("setp.lt.u32 {}, {}, {}", p, row, valid);
-    // A row past the end reads the tile's first vector instead, and is zero.
     const std::string at = k.address(src, c, vec * es);
-    k("selp.b64 {}, {}, {}, {}", at, at, src, p);
-    std::vector<std::string> v;
-    if (vec == 1)
-      v.push_back(k.load_f32(s.dtype, at));
-    else
-      v = load_vector(k, s.dtype, at, vec * es / 4);
+    k("selp.b64 {}, {}, {}, {}", at, at, src, ch.in);
+    ch.raw = vec == 1 ? std::vector<std::string>{k.load_element(s.dtype, at)}
+                      : load_words(k, at, vec * es / 4);
+    chunks.push_back(std::move(ch));
+  }
+  return chunks;
+}
+
+// Stores the tile issue_tile loaded at shared `dst` (a "r" register), rows `stride` floats
+// apart, each value times `mul` (empty: 1).
+void store_tile(Kernel& k, const Shape& s, const std::vector<TileChunk>& chunks,
+                const std::string& dst, uint32_t stride, const std::string& mul) {
+  const uint32_t vec = row_vector(s.d.head_dim, s.dtype);
+  for (const TileChunk& ch : chunks) {
+    std::vector<std::string> v = vec == 1 ? std::vector<std::string>{k.to_f32(s.dtype, ch.raw[0])}
+                                          : unpack_words(k, s.dtype, ch.raw);
     for (std::string& x : v) {
       if (!mul.empty()) k("mul.rn.f32 {}, {}, {}", x, x, mul);
-      k("selp.f32 {}, {}, 0f00000000, {}", x, x, p);
+      k("selp.f32 {}, {}, 0f00000000, {}", x, x, ch.in);
     }
-    const std::string off = k.reg("r");
-    // off = row * stride + col * vec, in bytes from dst
-    k("mul.lo.s32 {}, {}, {}", off, row, stride);
-    k("mad.lo.s32 {}, {}, {}, {}", off, col, vec, off);
+    const std::string off = k.reg("r");  // dst + 4 (row * stride + col * vec)
+    k("mul.lo.s32 {}, {}, {}", off, ch.row, stride);
+    k("mad.lo.s32 {}, {}, {}, {}", off, ch.col, vec, off);
     k("mad.lo.s32 {}, {}, 4, {}", off, off, dst);
+    const std::string guard = ch.store.empty() ? "" : "@" + ch.store + " ";
     for (uint32_t i = 0; i < vec; i += std::min<uint32_t>(vec, 4)) {
       const uint32_t n = std::min<uint32_t>(vec, 4);
       std::string list = v[i];
       for (uint32_t j = 1; j < n; ++j) list += ", " + v[i + j];
       if (n == 1)
-        k("st.shared.f32 [{}+{}], {}", off, 4 * i, list);
+        k("{}st.shared.f32 [{}+{}], {}", guard, off, 4 * i, list);
       else
-        k("st.shared.v{}.f32 [{}+{}], {{{}}}", n, off, 4 * i, list);
+        k("{}st.shared.v{}.f32 [{}+{}], {{{}}}", guard, n, off, 4 * i, list);
     }
   }
-  k.place(end);
 }
 
 constexpr uint32_t kSimtWarps = 4, kSimtRows = 4, kSimtKeys = 32;
@@ -185,7 +204,8 @@ void lower_simt(Emitter& e, const Node& n, const Shape& s) {
   }
   const std::string qvalid = k.reg("r");
   k("sub.s32 {}, {}, {}", qvalid, s.d.seq_q, h.q0);
-  tile_to_shared(k, s, threads, tid, h.q, qvalid, rows, qs, d4, f32_literal(float(s.scale)));
+  store_tile(k, s, issue_tile(k, s, threads, tid, h.q, qvalid, rows), qs, d4,
+             f32_literal(float(s.scale)));
   // Per row of the warp: running max m, this lane's part of the sum l, output columns o.
   std::vector<std::string> m(kSimtRows), l(kSimtRows), limit(kSimtRows);
   std::vector<std::vector<std::string>> o(kSimtRows);
@@ -222,8 +242,12 @@ void lower_simt(Emitter& e, const Node& n, const Shape& s) {
     k("add.s64 {}, {}, {}", vt, h.v, off);
   }
   k("bar.sync 0");  // the last tile's readers are done
-  tile_to_shared(k, s, threads, tid, kt, kvalid, kSimtKeys, kss, ks, "");
-  tile_to_shared(k, s, threads, tid, vt, kvalid, kSimtKeys, vss, vs, "");
+  {
+    const std::vector<TileChunk> kc = issue_tile(k, s, threads, tid, kt, kvalid, kSimtKeys);
+    const std::vector<TileChunk> vc = issue_tile(k, s, threads, tid, vt, kvalid, kSimtKeys);
+    store_tile(k, s, kc, kss, ks, "");
+    store_tile(k, s, vc, vss, vs, "");
+  }
   k("bar.sync 0");
   const std::string key = k.reg("r"), krow = k.reg("r"), vcol = k.reg("r");
   k("add.s32 {}, {}, {}", key, key0, lane);

@@ -87,33 +87,43 @@ std::string Kernel::address(const std::string& base, const std::string& index, u
 }
 
 std::string Kernel::load_f32(DType t, const std::string& addr) {
-  const std::string f = reg("f");
+  return to_f32(t, load_element(t, addr));
+}
+
+std::string Kernel::load_element(DType t, const std::string& addr) {
+  std::string r;
   switch (t) {
     case DType::fp32:
-      (*this)("ld.global.f32 {}, [{}]", f, addr);
+      r = reg("f");
+      (*this)("ld.global.f32 {}, [{}]", r, addr);
       break;
-    case DType::fp16: {
-      const std::string h = reg("rs");
-      (*this)("ld.global.b16 {}, [{}]", h, addr);
-      (*this)("cvt.f32.f16 {}, {}", f, h);
+    case DType::fp16:
+    case DType::bf16:
+      r = reg("rs");
+      (*this)("ld.global.b16 {}, [{}]", r, addr);
       break;
-    }
-    case DType::bf16: {
-      const std::string h = reg("rs"), w = reg("r");
-      (*this)("ld.global.b16 {}, [{}]", h, addr);
-      (*this)("cvt.u32.u16 {}, {}", w, h);
-      (*this)("shl.b32 {}, {}, 16", w, w);
-      (*this)("mov.b32 {}, {}", f, w);
+    case DType::int8:
+      r = reg("r");
+      (*this)("ld.global.s8 {}, [{}]", r, addr);
       break;
-    }
-    case DType::int8: {
-      const std::string w = reg("r");
-      (*this)("ld.global.s8 {}, [{}]", w, addr);
-      (*this)("cvt.rn.f32.s32 {}, {}", f, w);
-      break;
-    }
     default:
       throw Error(fmt::format("internal: GPU load of {}", dtype_name(t)));
+  }
+  return r;
+}
+
+std::string Kernel::to_f32(DType t, const std::string& raw) {
+  if (t == DType::fp32) return raw;
+  const std::string f = reg("f");
+  if (t == DType::fp16) {
+    (*this)("cvt.f32.f16 {}, {}", f, raw);
+  } else if (t == DType::bf16) {
+    const std::string w = reg("r");
+    (*this)("cvt.u32.u16 {}, {}", w, raw);
+    (*this)("shl.b32 {}, {}, 16", w, w);
+    (*this)("mov.b32 {}, {}", f, w);
+  } else {
+    (*this)("cvt.rn.f32.s32 {}, {}", f, raw);
   }
   return f;
 }
@@ -158,9 +168,18 @@ std::string Kernel::half(DType t, const std::string& value) {
 }
 
 std::vector<std::string> load_vector(Kernel& k, DType t, const std::string& addr, size_t words) {
-  std::vector<std::string> w(words), v;
+  return unpack_words(k, t, load_words(k, addr, words));
+}
+
+std::vector<std::string> load_words(Kernel& k, const std::string& addr, size_t words) {
+  std::vector<std::string> w(words);
   for (std::string& r : w) r = k.reg("r");
   k("{} {}, [{}]", vector_op("ld", words), word_list(w), addr);
+  return w;
+}
+
+std::vector<std::string> unpack_words(Kernel& k, DType t, const std::vector<std::string>& w) {
+  std::vector<std::string> v;
   for (const std::string& word : w) {
     if (t == DType::fp32) {
       v.push_back(k.reg("f"));

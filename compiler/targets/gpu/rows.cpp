@@ -110,28 +110,37 @@ RowCtx row_context(Kernel& k, const RowPlan& p, const std::string& rows) {
   return c;
 }
 
-// The thread's chunks of the row at `base` (a global "rd" register, the row's first element):
-// per * vec f32 values, chunk j at element (lane + j * threads) * vec. A last chunk past the
-// row's end reads the row's first chunk instead and its values are `fill`.
-std::vector<std::string> load_row(Kernel& k, const RowPlan& p, const RowCtx& c,
-                                  const std::string& base, const std::string& fill) {
+// The thread's chunks of the row at `base` (a global "rd" register, the row's first element)
+// as loaded, each its words (or its element): chunk j at element (lane + j * threads) * vec. A
+// last chunk past the row's end reads the row's first chunk instead. Every load is issued
+// before any value is used (issue_row, then values), so that their latencies overlap.
+using RawRow = std::vector<std::vector<std::string>>;
+RawRow issue_row(Kernel& k, const RowPlan& p, const RowCtx& c, const std::string& base) {
   const std::string a = k.address(base, c.lane, p.chunk_bytes());
-  std::vector<std::string> v;
+  RawRow raw;
   for (uint32_t j = 0; j < p.per; ++j) {
-    const bool last_ragged = p.ragged() && j + 1 == p.per;
     const uint32_t off = j * p.threads * p.chunk_bytes();
     std::string at = j == 0 ? a : fmt::format("{}+{}", a, off);
-    if (last_ragged) {
+    if (p.ragged() && j + 1 == p.per) {
       at = k.reg("rd");
       k("add.s64 {}, {}, {}", at, a, off);
       k("selp.b64 {}, {}, {}, {}", at, at, base, c.valid);
     }
-    std::vector<std::string> w;
-    if (p.vec == 1)
-      w.push_back(k.load_f32(p.dtype, at));
-    else
-      w = load_vector(k, p.dtype, at, p.chunk_bytes() / 4);
-    if (last_ragged)
+    raw.push_back(p.vec == 1 ? std::vector<std::string>{k.load_element(p.dtype, at)}
+                             : load_words(k, at, p.chunk_bytes() / 4));
+  }
+  return raw;
+}
+
+// The per * vec f32 values of a row issue_row loaded; those of a last chunk past the row's end
+// are `fill`.
+std::vector<std::string> values(Kernel& k, const RowPlan& p, const RowCtx& c, const RawRow& raw,
+                                const std::string& fill) {
+  std::vector<std::string> v;
+  for (uint32_t j = 0; j < p.per; ++j) {
+    std::vector<std::string> w = p.vec == 1 ? std::vector<std::string>{k.to_f32(p.dtype, raw[j][0])}
+                                            : unpack_words(k, p.dtype, raw[j]);
+    if (p.ragged() && j + 1 == p.per)
       for (std::string& x : w) k("selp.f32 {}, {}, {}, {}", x, x, fill, c.valid);
     v.insert(v.end(), w.begin(), w.end());
   }
@@ -232,8 +241,10 @@ void lower_row_op(Emitter& e, const Node& n) {
     }
   const std::string rows_reg = k.param("rows"), done = k.label();
   const RowCtx c = row_context(k, p, rows_reg);
-  std::vector<std::string> v = load_row(k, p, c, row_address(k, ptr[0], c.row, d, p.dtype),
-                                        softmax ? kNegInf : "0f00000000");
+  const RawRow xr = issue_row(k, p, c, row_address(k, ptr[0], c.row, d, p.dtype));
+  const RawRow gr = softmax ? RawRow() : issue_row(k, p, c, ptr[1]);
+  const RawRow br = ln ? issue_row(k, p, c, ptr[2]) : RawRow();
+  std::vector<std::string> v = values(k, p, c, xr, softmax ? kNegInf : "0f00000000");
   const float inv_d = float(1.0 / double(d));
   std::vector<std::string> y(v.size());
   if (softmax) {
@@ -299,9 +310,9 @@ void lower_row_op(Emitter& e, const Node& n) {
     k("fma.rn.f32 {}, {}, {}, {}", inv, q, f32_literal(inv_d), f32_literal(float(n.attrs.eps)));
     k("rsqrt.approx.f32 {}, {}", inv, inv);
     k("@!{} bra {}", c.live, done);
-    const std::vector<std::string> gamma = load_row(k, p, c, ptr[1], "0f00000000");
+    const std::vector<std::string> gamma = values(k, p, c, gr, "0f00000000");
     const std::vector<std::string> beta =
-        ln ? load_row(k, p, c, ptr[2], "0f00000000") : std::vector<std::string>();
+        ln ? values(k, p, c, br, "0f00000000") : std::vector<std::string>();
     for (size_t i = 0; i < v.size(); ++i) {
       const std::string t = k.reg("f");
       k("mul.rn.f32 {}, {}, {}", t, dev[i], inv);
@@ -353,7 +364,8 @@ void lower_global_pool(Emitter& e, const Node& n) {
   const std::string rows_reg = k.param("rows"), done = k.label();
   const RowCtx c = row_context(k, p, rows_reg);
   const std::vector<std::string> v =
-      load_row(k, p, c, row_address(k, px, c.row, d, p.dtype), max ? kNegInf : "0f00000000");
+      values(k, p, c, issue_row(k, p, c, row_address(k, px, c.row, d, p.dtype)),
+             max ? kNegInf : "0f00000000");
   std::string r = v[0];
   for (size_t i = 1; i < v.size(); ++i) {
     const std::string t = k.reg("f");
