@@ -19,6 +19,19 @@ std::map<OpKind, LowerFn>& lowerings() {
   return table;
 }
 
+// "{%r1, %r2}" for a vector of words, "%r1" for one.
+std::string word_list(const std::vector<std::string>& w) {
+  if (w.size() == 1) return w[0];
+  std::string s = "{" + w[0];
+  for (size_t i = 1; i < w.size(); ++i) s += ", " + w[i];
+  return s + "}";
+}
+
+// "ld.global.v4.b32", "ld.global.v2.b32", "ld.global.b32" (and st) for `words` words.
+std::string vector_op(const char* op, size_t words) {
+  return fmt::format("{}.global{}.b32", op, words == 1 ? "" : fmt::format(".v{}", words));
+}
+
 }  // namespace
 
 std::string f32_literal(float v) {
@@ -74,33 +87,43 @@ std::string Kernel::address(const std::string& base, const std::string& index, u
 }
 
 std::string Kernel::load_f32(DType t, const std::string& addr) {
-  const std::string f = reg("f");
+  return to_f32(t, load_element(t, addr));
+}
+
+std::string Kernel::load_element(DType t, const std::string& addr) {
+  std::string r;
   switch (t) {
     case DType::fp32:
-      (*this)("ld.global.f32 {}, [{}]", f, addr);
+      r = reg("f");
+      (*this)("ld.global.f32 {}, [{}]", r, addr);
       break;
-    case DType::fp16: {
-      const std::string h = reg("rs");
-      (*this)("ld.global.b16 {}, [{}]", h, addr);
-      (*this)("cvt.f32.f16 {}, {}", f, h);
+    case DType::fp16:
+    case DType::bf16:
+      r = reg("rs");
+      (*this)("ld.global.b16 {}, [{}]", r, addr);
       break;
-    }
-    case DType::bf16: {
-      const std::string h = reg("rs"), w = reg("r");
-      (*this)("ld.global.b16 {}, [{}]", h, addr);
-      (*this)("cvt.u32.u16 {}, {}", w, h);
-      (*this)("shl.b32 {}, {}, 16", w, w);
-      (*this)("mov.b32 {}, {}", f, w);
+    case DType::int8:
+      r = reg("r");
+      (*this)("ld.global.s8 {}, [{}]", r, addr);
       break;
-    }
-    case DType::int8: {
-      const std::string w = reg("r");
-      (*this)("ld.global.s8 {}, [{}]", w, addr);
-      (*this)("cvt.rn.f32.s32 {}, {}", f, w);
-      break;
-    }
     default:
       throw Error(fmt::format("internal: GPU load of {}", dtype_name(t)));
+  }
+  return r;
+}
+
+std::string Kernel::to_f32(DType t, const std::string& raw) {
+  if (t == DType::fp32) return raw;
+  const std::string f = reg("f");
+  if (t == DType::fp16) {
+    (*this)("cvt.f32.f16 {}, {}", f, raw);
+  } else if (t == DType::bf16) {
+    const std::string w = reg("r");
+    (*this)("cvt.u32.u16 {}, {}", w, raw);
+    (*this)("shl.b32 {}, {}, 16", w, w);
+    (*this)("mov.b32 {}, {}", f, w);
+  } else {
+    (*this)("cvt.rn.f32.s32 {}, {}", f, raw);
   }
   return f;
 }
@@ -142,6 +165,80 @@ std::string Kernel::half(DType t, const std::string& value) {
   (*this)("shr.u32 {}, {}, 16", b, b);
   (*this)("cvt.u16.u32 {}, {}", h, b);
   return h;
+}
+
+std::vector<std::string> load_vector(Kernel& k, DType t, const std::string& addr, size_t words) {
+  return unpack_words(k, t, load_words(k, addr, words));
+}
+
+std::vector<std::string> load_words(Kernel& k, const std::string& addr, size_t words) {
+  std::vector<std::string> w(words);
+  for (std::string& r : w) r = k.reg("r");
+  k("{} {}, [{}]", vector_op("ld", words), word_list(w), addr);
+  return w;
+}
+
+std::vector<std::string> unpack_words(Kernel& k, DType t, const std::vector<std::string>& w) {
+  std::vector<std::string> v;
+  for (const std::string& word : w) {
+    if (t == DType::fp32) {
+      v.push_back(k.reg("f"));
+      k("mov.b32 {}, {}", v.back(), word);
+    } else if (t == DType::fp16) {
+      const std::string lo = k.reg("rs"), hi = k.reg("rs");
+      k("mov.b32 {{{}, {}}}, {}", lo, hi, word);
+      for (const std::string& h : {lo, hi}) {
+        v.push_back(k.reg("f"));
+        k("cvt.f32.f16 {}, {}", v.back(), h);
+      }
+    } else if (t == DType::bf16) {  // a bf16 is the upper half of its f32
+      const std::string lo = k.reg("r"), hi = k.reg("r");
+      k("shl.b32 {}, {}, 16", lo, word);
+      k("and.b32 {}, {}, -65536", hi, word);
+      for (const std::string& b : {lo, hi}) {
+        v.push_back(k.reg("f"));
+        k("mov.b32 {}, {}", v.back(), b);
+      }
+    } else {  // int8: four signed bytes
+      for (int b = 0; b < 4; ++b) {
+        const std::string i = k.reg("r");
+        k("bfe.s32 {}, {}, {}, 8", i, word, 8 * b);
+        v.push_back(k.reg("f"));
+        k("cvt.rn.f32.s32 {}, {}", v.back(), i);
+      }
+    }
+  }
+  return v;
+}
+
+void store_vector(Kernel& k, DType t, const std::string& addr, const std::vector<std::string>& v,
+                  size_t words) {
+  const size_t per = v.size() / words;
+  std::vector<std::string> w(words);
+  for (size_t j = 0; j < words; ++j) {
+    w[j] = k.reg("r");
+    if (t == DType::fp32) {
+      k("mov.b32 {}, {}", w[j], v[j]);
+      continue;
+    }
+    if (t == DType::int8) {
+      for (size_t b = 0; b < per; ++b) {
+        const std::string i = k.reg("r");
+        k("cvt.rni.s32.f32 {}, {}", i, v[j * per + b]);
+        k("max.s32 {}, {}, -128", i, i);
+        k("min.s32 {}, {}, 127", i, i);
+        if (b == 0)
+          k("mov.b32 {}, {}", w[j], i);
+        else
+          k("bfi.b32 {}, {}, {}, {}, 8", w[j], i, w[j], 8 * b);
+      }
+      continue;
+    }
+    std::string h[2];
+    for (int b = 0; b < 2; ++b) h[b] = k.half(t, v[j * 2 + size_t(b)]);
+    k("mov.b32 {}, {{{}, {}}}", w[j], h[0], h[1]);
+  }
+  k("{} [{}], {}", vector_op("st", words), addr, word_list(w));
 }
 
 std::string Kernel::text(const std::string& entry) const {

@@ -70,6 +70,10 @@ class Kernel {
   std::string address(const std::string& base, const std::string& index, uint32_t bytes);
   // Loads an element of dtype t at [addr] as f32 (an "f" register); int8 is converted exactly.
   std::string load_f32(DType t, const std::string& addr);
+  // load_f32 in two steps, so that a kernel can issue its loads before it waits for the first:
+  // the element as loaded (an "f", "rs" or "r" register), then converted to f32.
+  std::string load_element(DType t, const std::string& addr);
+  std::string to_f32(DType t, const std::string& raw);
   // Stores f32 `value` at [addr] as dtype t: rounded to nearest even for fp16/bf16 (bf16 on
   // sm_70, which has no bf16 conversion, by integer arithmetic on the bits: NaN is not kept);
   // int8 rounds to nearest and saturates.
@@ -91,6 +95,18 @@ class Kernel {
   std::string body_;
   int labels_ = 0;
 };
+
+// The `words` (1, 2 or 4) 32-bit words at [addr] (global, aligned to their size) in one vector
+// load, unpacked into f32 registers (4 / size(t) per word; fp32, fp16, bf16 or int8).
+std::vector<std::string> load_vector(Kernel& k, DType t, const std::string& addr, size_t words);
+// load_vector in two steps, so that a kernel can issue its loads before it waits for the first:
+// the words as loaded, then unpacked into f32 registers.
+std::vector<std::string> load_words(Kernel& k, const std::string& addr, size_t words);
+std::vector<std::string> unpack_words(Kernel& k, DType t, const std::vector<std::string>& words);
+// f32 registers packed into `words` words of dtype t (rounded as store_f32 rounds) and stored
+// at [addr] in one vector store.
+void store_vector(Kernel& k, DType t, const std::string& addr, const std::vector<std::string>& v,
+                  size_t words);
 
 class Emitter;
 // Lowers one node: adds its kernels and launches them. Throws the Error of unsupported() for
