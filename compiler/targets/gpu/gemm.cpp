@@ -8,7 +8,9 @@
 // load zeros and store nothing.
 #include "compiler/targets/gpu/gemm.h"
 
+#include <algorithm>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace xpusim::compiler::gpu {
@@ -318,6 +320,365 @@ std::string simt_kernel(Emitter& e, const MatrixJob& j) {
   return entry;
 }
 
+// The tensor-core kernel's tiling: a BM x BN block tile of warps each computing WM x WN of it,
+// K tiles of 32, `stages` of them in flight.
+struct TcTile {
+  uint32_t bm, bn, wm, wn;
+  uint32_t stages = 0;
+  uint32_t threads() const { return 32 * (bm / wm) * (bn / wn); }
+  uint32_t stage_bytes() const { return bm * 64 + 32 * bn * 2; }
+};
+
+// The tensor-core kernel (sm_80 and later; fp16 and bf16). Each stage of shared memory holds
+// the A tile (BM rows of 32 elements: 64 bytes, 16-byte chunk c of row m at c ^ (m / 2 % 4))
+// and the B tile (32 rows of BN elements, chunk c of row k at c ^ (k % 8)), swizzled so that
+// ldmatrix (.trans for B) reads 8 rows of one chunk column without bank conflicts. Tiles whose
+// rows are 16-byte aligned (A: k % 8 == 0; B: n % 8 == 0, not gathered) are copied with
+// cp.async.cg, 16 bytes per copy, zero-filled past the edges; otherwise elements are loaded
+// into registers as the previous tile is multiplied and stored after its mma. Per K tile a warp
+// loads its A fragments with ldmatrix.x4 and its B fragments with ldmatrix.x4.trans and issues
+// mma.sync.m16n8k16 with fp32 accumulators; the epilogue rounds each pair of columns into one
+// 4-byte store.
+std::string tc_kernel(Emitter& e, const MatrixJob& j, const TcTile& t, bool a_async, bool b_async) {
+  const uint32_t BK = 32, T = t.threads(), WARPS_N = t.bn / t.wn;
+  const uint32_t MT = t.wm / 16, NT = t.wn / 8;
+  const uint32_t A_TILE = t.bm * 64, B_ROW = t.bn * 2, STAGE = t.stage_bytes();
+  const uint32_t A_COPIES = t.bm * 4 / T, B_COPIES = 4 * t.bn / T;
+  const uint32_t B_CHUNKS = t.bn / 8, A_STEP_ROWS = T / 4, B_STEP_ROWS = T / B_CHUNKS;
+  const bool n_even = j.n % 2 == 0;
+  const char* ty = j.dtype == DType::bf16 ? "bf16" : "f16";
+  Kernel k(e.caps.sm, matrix_params(j));
+  const Setup s = setup(k, j);
+  const std::string smem = k.reg("r");
+  k("mov.u32 {}, {}", smem, k.dynamic_shared());
+  const std::string tid = k.reg("r"), lane = k.reg("r"), warp = k.reg("r");
+  const std::string wmi = k.reg("r"), wni = k.reg("r"), row0 = k.reg("r"), col0 = k.reg("r");
+  k("mov.u32 {}, %tid.x", tid);
+  k("and.b32 {}, {}, 31", lane, tid);
+  k("shr.u32 {}, {}, 5", warp, tid);
+  k("div.u32 {}, {}, {}", wmi, warp, WARPS_N);
+  k("rem.u32 {}, {}, {}", wni, warp, WARPS_N);
+  k("mov.u32 {}, %ctaid.y", row0);
+  k("mul.lo.s32 {}, {}, {}", row0, row0, t.bm);
+  k("mov.u32 {}, %ctaid.x", col0);
+  k("mul.lo.s32 {}, {}, {}", col0, col0, t.bn);
+  // swz(dst, row, chunk, xor_of_row, row_bytes, base): dst = base + row * row_bytes +
+  // ((chunk ^ xor) << 4)
+  auto swizzled = [&](const std::string& row, const std::string& chunk, const std::string& x,
+                      uint32_t row_bytes, uint32_t base) {
+    const std::string d = k.reg("r"), c = k.reg("r");
+    k("xor.b32 {}, {}, {}", c, chunk, x);
+    k("shl.b32 {}, {}, 4", c, c);
+    k("mad.lo.s32 {}, {}, {}, {}", d, row, row_bytes, c);
+    if (base) k("add.s32 {}, {}, {}", d, d, base);
+    return d;
+  };
+
+  // ---- A: this thread copies chunk tid % 4 of rows tid / 4 + (T / 4) j.
+  const std::string a_row = k.reg("r"), a_chunk = k.reg("r"), a_x = k.reg("r");
+  k("shr.u32 {}, {}, 2", a_row, tid);
+  k("and.b32 {}, {}, 3", a_chunk, tid);
+  k("bfe.u32 {}, {}, 1, 2", a_x, a_row);
+  const std::string a_dst = swizzled(a_row, a_chunk, a_x, 64, 0);
+  std::vector<std::string> a_src(A_COPIES), a_ok(A_COPIES);
+  const std::string a_k = k.reg("r");  // the chunk's first column in the K tile
+  k("shl.b32 {}, {}, 3", a_k, a_chunk);
+  for (uint32_t c = 0; c < A_COPIES; ++c) {
+    const std::string m = k.reg("r"), off = k.reg("rd"), kw = k.reg("rd");
+    a_src[c] = k.reg("rd");
+    a_ok[c] = k.reg("p");
+    k("add.s32 {}, {}, {}", m, row0, a_row);
+    if (c) k("add.s32 {}, {}, {}", m, m, A_STEP_ROWS * c);
+    k("setp.lt.u32 {}, {}, {}", a_ok[c], m, s.m);
+    k("mul.wide.u32 {}, {}, {}", off, m, s.kdim);
+    k("cvt.u64.u32 {}, {}", kw, a_k);
+    k("add.s64 {}, {}, {}", off, off, kw);
+    k("shl.b64 {}, {}, 1", off, off);
+    k("add.s64 {}, {}, {}", a_src[c], s.a, off);
+  }
+  // ---- B: this thread copies chunk tid % (BN / 8) of rows tid / (BN / 8) + (T / (BN / 8)) j.
+  const std::string b_row = k.reg("r"), b_chunk = k.reg("r"), b_x = k.reg("r");
+  k("div.u32 {}, {}, {}", b_row, tid, B_CHUNKS);
+  k("rem.u32 {}, {}, {}", b_chunk, tid, B_CHUNKS);
+  k("and.b32 {}, {}, 7", b_x, b_row);
+  const std::string b_dst = swizzled(b_row, b_chunk, b_x, B_ROW, A_TILE);
+  const std::string b_col = k.reg("r");  // the chunk's first column of B
+  k("shl.b32 {}, {}, 3", b_col, b_chunk);
+  k("add.s32 {}, {}, {}", b_col, b_col, col0);
+  std::vector<std::string> b_src(B_COPIES);
+  std::vector<std::string> col_ok(8), ih0(8), iw0(8);
+  for (uint32_t x = 0; x < 8; ++x) {
+    const std::string c = k.reg("r");
+    col_ok[x] = k.reg("p");
+    k("add.s32 {}, {}, {}", c, b_col, x);
+    k("setp.lt.u32 {}, {}, {}", col_ok[x], c, s.n);
+    if (j.conv) std::tie(ih0[x], iw0[x]) = conv_origin(k, s, c);
+    if (b_async) break;  // the chunk is in or out as a whole
+  }
+  const std::string b_step = k.reg("rd");
+  k("mul.wide.u32 {}, {}, {}", b_step, s.n, BK * 2);
+  if (!j.conv)
+    for (uint32_t c = 0; c < B_COPIES; ++c) {
+      const std::string r = k.reg("r"), off = k.reg("rd");
+      b_src[c] = k.reg("rd");
+      k("add.s32 {}, {}, {}", r, b_row, B_STEP_ROWS * c);
+      k("mad.lo.s32 {}, {}, {}, {}", r, r, s.n, b_col);
+      k("mul.wide.u32 {}, {}, 2", off, r);
+      k("add.s64 {}, {}, {}", b_src[c], s.b, off);
+    }
+
+  // Staged elements of the register-loaded operands: 8 halves per chunk.
+  std::vector<std::vector<std::string>> a_reg(a_async ? 0 : A_COPIES),
+      b_reg(b_async ? 0 : B_COPIES);
+  for (auto& v : a_reg)
+    for (int x = 0; x < 8; ++x) v.push_back(k.reg("rs"));
+  for (auto& v : b_reg)
+    for (int x = 0; x < 8; ++x) v.push_back(k.reg("rs"));
+  const std::string kt0 = k.reg("r");  // the K tile being loaded: its first column
+  const std::string zero = k.reg("rd");
+  k("mov.u64 {}, 0", zero);
+  // Issues the loads of the K tile at kt0 into the stage at byte offset `stage` (cp.async), or
+  // into the staging registers.
+  auto issue = [&](const std::string& stage) {
+    const std::string kc = k.reg("r");
+    k("add.s32 {}, {}, {}", kc, kt0, a_k);
+    for (uint32_t c = 0; c < A_COPIES; ++c) {
+      if (a_async) {
+        const std::string q = k.reg("p"), n = k.reg("r"), src = k.reg("rd"), dst = k.reg("r");
+        k("setp.lt.and.u32 {}, {}, {}, {}", q, kc, s.kdim, a_ok[c]);
+        k("selp.u32 {}, 16, 0, {}", n, q);
+        k("selp.b64 {}, {}, {}, {}", src, a_src[c], s.a, q);
+        k("add.s32 {}, {}, {}", dst, stage, a_dst);
+        k("cp.async.cg.shared.global [{}+{}], [{}], 16, {}", dst, A_STEP_ROWS * 64 * c, src, n);
+        continue;
+      }
+      for (uint32_t x = 0; x < 8; ++x) {
+        const std::string q = k.reg("p"), kx = k.reg("r");
+        k("add.s32 {}, {}, {}", kx, kc, x);
+        k("setp.lt.and.u32 {}, {}, {}, {}", q, kx, s.kdim, a_ok[c]);
+        k("mov.b16 {}, 0", a_reg[c][x]);
+        k("@{} ld.global.b16 {}, [{}+{}]", q, a_reg[c][x], a_src[c], 2 * x);
+      }
+    }
+    for (uint32_t c = 0; c < B_COPIES; ++c) {
+      const std::string kr = k.reg("r");
+      k("add.s32 {}, {}, {}", kr, kt0, b_row);
+      if (c) k("add.s32 {}, {}, {}", kr, kr, B_STEP_ROWS * c);
+      if (b_async) {
+        const std::string q = k.reg("p"), n = k.reg("r"), src = k.reg("rd"), dst = k.reg("r");
+        k("setp.lt.and.u32 {}, {}, {}, {}", q, kr, s.kdim, col_ok[0]);
+        k("selp.u32 {}, 16, 0, {}", n, q);
+        k("selp.b64 {}, {}, {}, {}", src, b_src[c], s.b, q);
+        k("add.s32 {}, {}, {}", dst, stage, b_dst);
+        k("cp.async.cg.shared.global [{}+{}], [{}], 16, {}", dst, B_STEP_ROWS * B_ROW * c, src, n);
+        continue;
+      }
+      if (j.conv) {
+        const ConvRow row = conv_row(k, s, kr);
+        for (uint32_t x = 0; x < 8; ++x) {
+          const std::string q = k.reg("p"), addr = k.reg("rd");
+          conv_element(k, s, 2, row, ih0[x], iw0[x], col_ok[x], q, addr);
+          k("mov.b16 {}, 0", b_reg[c][x]);
+          k("@{} ld.global.b16 {}, [{}]", q, b_reg[c][x], addr);
+        }
+        continue;
+      }
+      const std::string kin_c = k.reg("p");
+      k("setp.lt.u32 {}, {}, {}", kin_c, kr, s.kdim);
+      for (uint32_t x = 0; x < 8; ++x) {
+        const std::string q = k.reg("p");
+        k("and.pred {}, {}, {}", q, kin_c, col_ok[x]);
+        k("mov.b16 {}, 0", b_reg[c][x]);
+        k("@{} ld.global.b16 {}, [{}+{}]", q, b_reg[c][x], b_src[c], 2 * x);
+      }
+    }
+    // The next tile's sources.
+    for (uint32_t c = 0; c < A_COPIES; ++c) k("add.s64 {}, {}, {}", a_src[c], a_src[c], BK * 2);
+    if (!j.conv)
+      for (uint32_t c = 0; c < B_COPIES; ++c) k("add.s64 {}, {}, {}", b_src[c], b_src[c], b_step);
+    k("add.s32 {}, {}, {}", kt0, kt0, BK);
+  };
+  // Stores the staging registers into the stage at `stage`.
+  auto store = [&](const std::string& stage) {
+    auto put = [&](const std::vector<std::string>& h, const std::string& dst, uint32_t off) {
+      std::string w[4];
+      for (int x = 0; x < 4; ++x) {
+        w[x] = k.reg("r");
+        k("mov.b32 {}, {{{}, {}}}", w[x], h[size_t(2 * x)], h[size_t(2 * x + 1)]);
+      }
+      const std::string d = k.reg("r");
+      k("add.s32 {}, {}, {}", d, stage, dst);
+      k("st.shared.v4.b32 [{}+{}], {{{}, {}, {}, {}}}", d, off, w[0], w[1], w[2], w[3]);
+    };
+    for (uint32_t c = 0; c < a_reg.size(); ++c) put(a_reg[c], a_dst, A_STEP_ROWS * 64 * c);
+    for (uint32_t c = 0; c < b_reg.size(); ++c) put(b_reg[c], b_dst, B_STEP_ROWS * B_ROW * c);
+  };
+  const bool staged = !a_async || !b_async;
+
+  // ldmatrix offsets within a stage. A, K step s: lane l reads row wm * WM + l % 16, chunk
+  // 2 s + l / 16 (m tile i is 16 rows on). B, n tiles 2p and 2p + 1: k row l % 16, chunk
+  // (wn * WN + 16 p) / 8 + l / 16 (K step s is 16 rows on).
+  std::string a_ld[2];
+  {
+    const std::string r = k.reg("r"), x = k.reg("r"), hi = k.reg("r");
+    k("and.b32 {}, {}, 15", r, lane);
+    k("mad.lo.s32 {}, {}, {}, {}", r, wmi, t.wm, r);
+    k("bfe.u32 {}, {}, 1, 2", x, r);
+    k("shr.u32 {}, {}, 4", hi, lane);
+    for (uint32_t st = 0; st < 2; ++st) {
+      const std::string c = k.reg("r");
+      k("add.s32 {}, {}, {}", c, hi, 2 * st);
+      a_ld[st] = swizzled(r, c, x, 64, 0);
+    }
+  }
+  std::vector<std::string> b_ld(NT / 2);
+  {
+    const std::string r = k.reg("r"), x = k.reg("r"), c0 = k.reg("r");
+    k("and.b32 {}, {}, 15", r, lane);
+    k("and.b32 {}, {}, 7", x, lane);
+    k("shr.u32 {}, {}, 4", c0, lane);
+    k("mad.lo.s32 {}, {}, {}, {}", c0, wni, t.wn / 8, c0);
+    for (uint32_t p = 0; p < NT / 2; ++p) {
+      const std::string c = k.reg("r");
+      k("add.s32 {}, {}, {}", c, c0, 2 * p);
+      b_ld[p] = swizzled(r, c, x, B_ROW, A_TILE);
+    }
+  }
+
+  std::vector<std::string> acc(MT * NT * 4);
+  for (std::string& r : acc) {
+    r = k.reg("f");
+    k("mov.f32 {}, 0f00000000", r);
+  }
+  // Prologue: tiles 0 .. stages-2 into stages 0 .. stages-2, a commit group each.
+  const std::string ktiles = k.reg("r"), p = k.reg("p");
+  k("add.s32 {}, {}, {}", ktiles, s.kdim, BK - 1);
+  k("shr.u32 {}, {}, 5", ktiles, ktiles);
+  k("mov.u32 {}, 0", kt0);
+  for (uint32_t st = 0; st + 1 < t.stages; ++st) {
+    const std::string skip = k.label(), stage = k.reg("r");
+    k("setp.ge.u32 {}, {}, {}", p, kt0, s.kdim);
+    k("@{} bra {}", p, skip);
+    k("add.s32 {}, {}, {}", stage, smem, STAGE * st);
+    issue(stage);
+    if (staged) store(stage);
+    k.place(skip);
+    k("cp.async.commit_group");
+  }
+  const std::string read = k.reg("r"), write = k.reg("r"), kt = k.reg("r");
+  k("mov.u32 {}, {}", read, smem);
+  k("add.s32 {}, {}, {}", write, smem, STAGE * (t.stages - 1));
+  k("mov.u32 {}, 0", kt);
+  const std::string loop = k.label(), no_load = k.label();
+  k.place(loop);
+  k("cp.async.wait_group {}", t.stages - 2);
+  k("bar.sync 0");
+  // Tile kt + stages - 1 goes into the stage of tile kt - 1, which every warp has finished.
+  const std::string loads = k.reg("p");
+  k("setp.lt.u32 {}, {}, {}", loads, kt0, s.kdim);
+  k("@!{} bra {}", loads, no_load);
+  issue(write);
+  k.place(no_load);
+  k("cp.async.commit_group");
+  std::vector<std::vector<std::string>> af(2), bf(2);
+  for (int b = 0; b < 2; ++b) {
+    for (uint32_t x = 0; x < MT * 4; ++x) af[size_t(b)].push_back(k.reg("r"));
+    for (uint32_t x = 0; x < NT * 2; ++x) bf[size_t(b)].push_back(k.reg("r"));
+  }
+  auto fragments = [&](int buf, uint32_t st) {
+    const std::vector<std::string>& a = af[size_t(buf)];
+    const std::vector<std::string>& b = bf[size_t(buf)];
+    const std::string ab = k.reg("r"), bb = k.reg("r");
+    k("add.s32 {}, {}, {}", ab, read, a_ld[st]);
+    for (uint32_t i = 0; i < MT; ++i)
+      k("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {{{}, {}, {}, {}}}, [{}+{}]", a[4 * i],
+        a[4 * i + 1], a[4 * i + 2], a[4 * i + 3], ab, i * 16 * 64);
+    for (uint32_t q = 0; q < NT / 2; ++q) {
+      k("add.s32 {}, {}, {}", bb, read, b_ld[q]);
+      k("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {{{}, {}, {}, {}}}, [{}+{}]", b[4 * q],
+        b[4 * q + 1], b[4 * q + 2], b[4 * q + 3], bb, st * 16 * B_ROW);
+    }
+  };
+  fragments(0, 0);
+  for (uint32_t st = 0; st < BK / 16; ++st) {
+    if (st + 1 < BK / 16) fragments(int((st + 1) % 2), st + 1);
+    const std::vector<std::string>& a = af[st % 2];
+    const std::vector<std::string>& b = bf[st % 2];
+    for (uint32_t i = 0; i < MT; ++i)
+      for (uint32_t n = 0; n < NT; ++n) {
+        const std::string* d = &acc[(i * NT + n) * 4];
+        k("mma.sync.aligned.m16n8k16.row.col.f32.{}.{}.f32 {{{}, {}, {}, {}}}, {{{}, {}, {}, {}}}, "
+          "{{{}, {}}}, {{{}, {}, {}, {}}}",
+          ty, ty, d[0], d[1], d[2], d[3], a[4 * i], a[4 * i + 1], a[4 * i + 2], a[4 * i + 3],
+          b[2 * n], b[2 * n + 1], d[0], d[1], d[2], d[3]);
+      }
+  }
+  if (staged) {
+    const std::string skip = k.label();
+    k("@!{} bra {}", loads, skip);
+    store(write);
+    k.place(skip);
+  }
+  // Next stages, round the ring.
+  const std::string end = k.reg("r");
+  k("add.s32 {}, {}, {}", end, smem, STAGE * t.stages);
+  for (const std::string& r : {read, write}) {
+    const std::string wrap = k.reg("p");
+    k("add.s32 {}, {}, {}", r, r, STAGE);
+    k("setp.eq.u32 {}, {}, {}", wrap, r, end);
+    k("selp.b32 {}, {}, {}, {}", r, smem, r, wrap);
+  }
+  k("add.s32 {}, {}, 1", kt, kt);
+  k("setp.lt.u32 {}, {}, {}", p, kt, ktiles);
+  k("@{} bra {}", p, loop);
+  k("cp.async.wait_all");
+
+  // Epilogue: d0, d1 of an m16n8 tile at (row g, columns 2t, 2t + 1), d2, d3 at row g + 8.
+  const std::string g = k.reg("r"), tq = k.reg("r"), rb = k.reg("r"), cb = k.reg("r");
+  k("shr.u32 {}, {}, 2", g, lane);
+  k("and.b32 {}, {}, 3", tq, lane);
+  k("mad.lo.s32 {}, {}, {}, {}", rb, wmi, t.wm, row0);
+  k("add.s32 {}, {}, {}", rb, rb, g);
+  k("mad.lo.s32 {}, {}, {}, {}", cb, wni, t.wn, col0);
+  k("shl.b32 {}, {}, 1", tq, tq);
+  k("add.s32 {}, {}, {}", cb, cb, tq);
+  for (uint32_t i = 0; i < MT; ++i)
+    for (uint32_t h = 0; h < 2; ++h) {
+      const std::string r = k.reg("r"), row_ok = k.reg("p");
+      k("add.s32 {}, {}, {}", r, rb, 16 * i + 8 * h);
+      k("setp.lt.u32 {}, {}, {}", row_ok, r, s.m);
+      for (uint32_t n = 0; n < NT; ++n) {
+        std::string v[2];
+        for (uint32_t x = 0; x < 2; ++x) {
+          v[x] = acc[(i * NT + n) * 4 + 2 * h + x];
+          if (j.relu) {
+            const std::string y = k.reg("f");
+            k("max.f32 {}, {}, 0f00000000", y, v[x]);
+            v[x] = y;
+          }
+        }
+        const std::string c = k.reg("r"), q = k.reg("p"), idx = k.reg("r"), addr = k.reg("rd");
+        k("add.s32 {}, {}, {}", c, cb, 8 * n);
+        k("setp.lt.and.u32 {}, {}, {}, {}", q, c, s.n, row_ok);
+        k("mad.lo.s32 {}, {}, {}, {}", idx, r, s.n, c);
+        k("mul.wide.u32 {}, {}, 2", addr, idx);
+        k("add.s64 {}, {}, {}", addr, s.c, addr);
+        if (n_even) {
+          const std::string w = k.reg("r");
+          k("cvt.rn.{}x2.f32 {}, {}, {}", ty, w, v[1], v[0]);
+          k("@{} st.global.b32 [{}], {}", q, addr, w);
+        } else {
+          const std::string c1 = k.reg("r"), q1 = k.reg("p");
+          k("@{} st.global.b16 [{}], {}", q, addr, k.half(j.dtype, v[0]));
+          k("add.s32 {}, {}, 1", c1, c);
+          k("setp.lt.and.u32 {}, {}, {}, {}", q1, c1, s.n, row_ok);
+          k("@{} st.global.b16 [{}+2], {}", q1, addr, k.half(j.dtype, v[1]));
+        }
+      }
+    }
+  return e.add(fmt::format("{}_tc_{}", j.conv ? "conv" : "gemm", dtype_name(j.dtype)), k);
+}
+
 void check_sizes(Emitter& e, const Node& n, const MatrixJob& j) {
   for (int t : {j.a, j.b, j.c})
     if (e.g.tensor(t).elements() > INT32_MAX)
@@ -431,8 +792,47 @@ void store_element(Kernel& k, DType t, bool relu, const Requant& rq, const std::
   k("{}st.global.b16 [{}], {}", guard(pred), addr, k.half(t, v));
 }
 
+// The tensor-core block tile for job j on the preset: the one whose busiest SM has the least
+// work (its tiles' elements over the tile's efficiency, the MACs per cycle an SM reaches with
+// it, relative, as measured on a100 at 1024^3 and 2048^3: larger tiles read less shared memory
+// per mma, smaller ones leave room for more resident blocks to hide latency), so that few
+// products get smaller tiles and every SM some work.
+TcTile tc_tile(const GpuCaps& caps, const MatrixJob& j) {
+  struct Candidate {
+    TcTile t;
+    double efficiency;
+  };
+  const Candidate candidates[] = {{{128, 256, 64, 64}, 0.50},
+                                  {{128, 128, 64, 32}, 0.42},
+                                  {{64, 128, 32, 64}, 0.47},
+                                  {{64, 64, 32, 32}, 0.41}};
+  TcTile best{};
+  double best_cost = 0;
+  for (const Candidate& c : candidates) {
+    TcTile t = c.t;
+    t.stages = uint32_t(std::min<int64_t>(4, caps.max_shared_per_block / t.stage_bytes()));
+    if (t.stages < 2) continue;
+    const int64_t tiles = (j.m + t.bm - 1) / t.bm * ((j.n + t.bn - 1) / t.bn) * j.batch * j.groups;
+    const double cost = double((tiles + caps.sms - 1) / caps.sms) * t.bm * t.bn / c.efficiency;
+    if (best.stages == 0 || cost < best_cost) {
+      best = t;
+      best_cost = cost;
+    }
+  }
+  return best;
+}
+
 void emit_matrix(Emitter& e, const Node& n, const MatrixJob& j) {
   check_sizes(e, n, j);
+  if ((j.dtype == DType::fp16 || j.dtype == DType::bf16) && e.caps.sm >= 80) {
+    const TcTile t = tc_tile(e.caps, j);
+    const std::string entry = tc_kernel(e, j, t, j.k % 8 == 0, !j.conv && j.n % 8 == 0);
+    e.launch(entry,
+             {uint32_t((j.n + t.bn - 1) / t.bn), uint32_t((j.m + t.bm - 1) / t.bm),
+              uint32_t(j.batch * j.groups)},
+             {t.threads(), 1, 1}, uint64_t(t.stages) * t.stage_bytes(), matrix_args(e, j));
+    return;
+  }
   const std::string entry = simt_kernel(e, j);
   e.launch(entry,
            {uint32_t((j.n + 63) / 64), uint32_t((j.m + 63) / 64), uint32_t(j.batch * j.groups)},
