@@ -322,12 +322,64 @@ std::string simt_kernel(Emitter& e, const MatrixJob& j) {
 
 // The tensor-core kernel's tiling: a BM x BN block tile of warps each computing WM x WN of it,
 // K tiles of 32, `stages` of them in flight.
+// wmma (sm_70): rows padded by 16 bytes instead of swizzled, since wmma.load takes a stride.
 struct TcTile {
   uint32_t bm, bn, wm, wn;
   uint32_t stages = 0;
+  bool wmma = false;
   uint32_t threads() const { return 32 * (bm / wm) * (bn / wn); }
-  uint32_t stage_bytes() const { return bm * 64 + 32 * bn * 2; }
+  uint32_t a_row() const { return wmma ? 80 : 64; }
+  uint32_t b_row() const { return (bn + (wmma ? 8 : 0)) * 2; }
+  uint32_t stage_bytes() const { return bm * a_row() + 32 * b_row(); }
+  // wmma: the fp32 tile staged for the epilogue, rows padded by 4 elements.
+  uint32_t shared_bytes() const {
+    return std::max(stages * stage_bytes(), wmma ? bm * (bn + 4) * 4 : 0);
+  }
 };
+
+// The wmma kernel's epilogue: each warp stores its fp32 accumulators into shared memory (the
+// fragments' element order is not specified), then each thread rounds and writes elements
+// tid, tid + T, ... of the block tile, a warp's 32 consecutive columns per store.
+void wmma_epilogue(Kernel& k, const MatrixJob& j, const TcTile& t, const Setup& s,
+                   const std::vector<std::string>& acc, const std::string& smem,
+                   const std::string& tid, const std::string& wmi, const std::string& wni,
+                   const std::string& row0, const std::string& col0) {
+  const uint32_t row_bytes = (t.bn + 4) * 4, FM = t.wm / 16, FN = t.wn / 16, T = t.threads();
+  k("bar.sync 0");
+  const std::string base = k.reg("r");
+  k("mad.lo.s32 {}, {}, {}, {}", base, wmi, t.wm * row_bytes, smem);
+  k("mad.lo.s32 {}, {}, {}, {}", base, wni, t.wn * 4, base);
+  for (uint32_t i = 0; i < FM; ++i)
+    for (uint32_t n = 0; n < FN; ++n) {
+      const std::vector<std::string> d(acc.begin() + (i * FN + n) * 8,
+                                       acc.begin() + (i * FN + n + 1) * 8);
+      k("wmma.store.d.sync.aligned.row.m16n16k16.shared.f32 [{}+{}], {{{}}}, {}", base,
+        i * 16 * row_bytes + n * 64, fmt::join(d, ", "), t.bn + 4);
+    }
+  k("bar.sync 0");
+  const std::string r0 = k.reg("r"), c = k.reg("r"), col = k.reg("r"), col_ok = k.reg("p");
+  const std::string src = k.reg("r");
+  k("div.u32 {}, {}, {}", r0, tid, t.bn);
+  k("rem.u32 {}, {}, {}", c, tid, t.bn);
+  k("mad.lo.s32 {}, {}, {}, {}", src, r0, row_bytes, smem);
+  k("shl.b32 {}, {}, 2", col, c);
+  k("add.s32 {}, {}, {}", src, src, col);
+  k("add.s32 {}, {}, {}", col, col0, c);
+  k("setp.lt.u32 {}, {}, {}", col_ok, col, s.n);
+  k("add.s32 {}, {}, {}", r0, r0, row0);
+  const Requant none;
+  for (uint32_t x = 0; x < t.bm * t.bn / T; ++x) {
+    const std::string r = k.reg("r"), q = k.reg("p"), v = k.reg("f"), idx = k.reg("r");
+    const std::string addr = k.reg("rd");
+    k("add.s32 {}, {}, {}", r, r0, x * T / t.bn);
+    k("setp.lt.and.u32 {}, {}, {}, {}", q, r, s.m, col_ok);
+    k("ld.shared.f32 {}, [{}+{}]", v, src, x * T / t.bn * row_bytes);
+    k("mad.lo.s32 {}, {}, {}, {}", idx, r, s.n, col);
+    k("mul.wide.u32 {}, {}, 2", addr, idx);
+    k("add.s64 {}, {}, {}", addr, s.c, addr);
+    store_element(k, j.dtype, j.relu, none, q, addr, v);
+  }
+}
 
 // The tensor-core kernel (sm_80 and later; fp16 and bf16). Each stage of shared memory holds
 // the A tile (BM rows of 32 elements: 64 bytes, 16-byte chunk c of row m at c ^ (m / 2 % 4))
@@ -342,7 +394,8 @@ struct TcTile {
 std::string tc_kernel(Emitter& e, const MatrixJob& j, const TcTile& t, bool a_async, bool b_async) {
   const uint32_t BK = 32, T = t.threads(), WARPS_N = t.bn / t.wn;
   const uint32_t MT = t.wm / 16, NT = t.wn / 8;
-  const uint32_t A_TILE = t.bm * 64, B_ROW = t.bn * 2, STAGE = t.stage_bytes();
+  const uint32_t A_ROW = t.a_row(), A_TILE = t.bm * A_ROW, B_ROW = t.b_row();
+  const uint32_t STAGE = t.stage_bytes();
   const uint32_t A_COPIES = t.bm * 4 / T, B_COPIES = 4 * t.bn / T;
   const uint32_t B_CHUNKS = t.bn / 8, A_STEP_ROWS = T / 4, B_STEP_ROWS = T / B_CHUNKS;
   const bool n_even = j.n % 2 == 0;
@@ -367,7 +420,10 @@ std::string tc_kernel(Emitter& e, const MatrixJob& j, const TcTile& t, bool a_as
   auto swizzled = [&](const std::string& row, const std::string& chunk, const std::string& x,
                       uint32_t row_bytes, uint32_t base) {
     const std::string d = k.reg("r"), c = k.reg("r");
-    k("xor.b32 {}, {}, {}", c, chunk, x);
+    if (t.wmma)
+      k("mov.u32 {}, {}", c, chunk);
+    else
+      k("xor.b32 {}, {}, {}", c, chunk, x);
     k("shl.b32 {}, {}, 4", c, c);
     k("mad.lo.s32 {}, {}, {}, {}", d, row, row_bytes, c);
     if (base) k("add.s32 {}, {}, {}", d, d, base);
@@ -379,7 +435,7 @@ std::string tc_kernel(Emitter& e, const MatrixJob& j, const TcTile& t, bool a_as
   k("shr.u32 {}, {}, 2", a_row, tid);
   k("and.b32 {}, {}, 3", a_chunk, tid);
   k("bfe.u32 {}, {}, 1, 2", a_x, a_row);
-  const std::string a_dst = swizzled(a_row, a_chunk, a_x, 64, 0);
+  const std::string a_dst = swizzled(a_row, a_chunk, a_x, A_ROW, 0);
   std::vector<std::string> a_src(A_COPIES), a_ok(A_COPIES);
   const std::string a_k = k.reg("r");  // the chunk's first column in the K tile
   k("shl.b32 {}, {}, 3", a_k, a_chunk);
@@ -449,7 +505,7 @@ std::string tc_kernel(Emitter& e, const MatrixJob& j, const TcTile& t, bool a_as
         k("selp.u32 {}, 16, 0, {}", n, q);
         k("selp.b64 {}, {}, {}, {}", src, a_src[c], s.a, q);
         k("add.s32 {}, {}, {}", dst, stage, a_dst);
-        k("cp.async.cg.shared.global [{}+{}], [{}], 16, {}", dst, A_STEP_ROWS * 64 * c, src, n);
+        k("cp.async.cg.shared.global [{}+{}], [{}], 16, {}", dst, A_STEP_ROWS * A_ROW * c, src, n);
         continue;
       }
       for (uint32_t x = 0; x < 8; ++x) {
@@ -510,7 +566,7 @@ std::string tc_kernel(Emitter& e, const MatrixJob& j, const TcTile& t, bool a_as
       k("add.s32 {}, {}, {}", d, stage, dst);
       k("st.shared.v4.b32 [{}+{}], {{{}, {}, {}, {}}}", d, off, w[0], w[1], w[2], w[3]);
     };
-    for (uint32_t c = 0; c < a_reg.size(); ++c) put(a_reg[c], a_dst, A_STEP_ROWS * 64 * c);
+    for (uint32_t c = 0; c < a_reg.size(); ++c) put(a_reg[c], a_dst, A_STEP_ROWS * A_ROW * c);
     for (uint32_t c = 0; c < b_reg.size(); ++c) put(b_reg[c], b_dst, B_STEP_ROWS * B_ROW * c);
   };
   const bool staged = !a_async || !b_async;
@@ -519,7 +575,7 @@ std::string tc_kernel(Emitter& e, const MatrixJob& j, const TcTile& t, bool a_as
   // 2 s + l / 16 (m tile i is 16 rows on). B, n tiles 2p and 2p + 1: k row l % 16, chunk
   // (wn * WN + 16 p) / 8 + l / 16 (K step s is 16 rows on).
   std::string a_ld[2];
-  {
+  if (!t.wmma) {
     const std::string r = k.reg("r"), x = k.reg("r"), hi = k.reg("r");
     k("and.b32 {}, {}, 15", r, lane);
     k("mad.lo.s32 {}, {}, {}, {}", r, wmi, t.wm, r);
@@ -532,7 +588,7 @@ std::string tc_kernel(Emitter& e, const MatrixJob& j, const TcTile& t, bool a_as
     }
   }
   std::vector<std::string> b_ld(NT / 2);
-  {
+  if (!t.wmma) {
     const std::string r = k.reg("r"), x = k.reg("r"), c0 = k.reg("r");
     k("and.b32 {}, {}, 15", r, lane);
     k("and.b32 {}, {}, 7", x, lane);
@@ -563,7 +619,7 @@ std::string tc_kernel(Emitter& e, const MatrixJob& j, const TcTile& t, bool a_as
     issue(stage);
     if (staged) store(stage);
     k.place(skip);
-    k("cp.async.commit_group");
+    if (!t.wmma) k("cp.async.commit_group");
   }
   const std::string read = k.reg("r"), write = k.reg("r"), kt = k.reg("r");
   k("mov.u32 {}, {}", read, smem);
@@ -571,7 +627,7 @@ std::string tc_kernel(Emitter& e, const MatrixJob& j, const TcTile& t, bool a_as
   k("mov.u32 {}, 0", kt);
   const std::string loop = k.label(), no_load = k.label();
   k.place(loop);
-  k("cp.async.wait_group {}", t.stages - 2);
+  if (!t.wmma) k("cp.async.wait_group {}", t.stages - 2);
   k("bar.sync 0");
   // Tile kt + stages - 1 goes into the stage of tile kt - 1, which every warp has finished.
   const std::string loads = k.reg("p");
@@ -579,39 +635,68 @@ std::string tc_kernel(Emitter& e, const MatrixJob& j, const TcTile& t, bool a_as
   k("@!{} bra {}", loads, no_load);
   issue(write);
   k.place(no_load);
-  k("cp.async.commit_group");
-  std::vector<std::vector<std::string>> af(2), bf(2);
-  for (int b = 0; b < 2; ++b) {
-    for (uint32_t x = 0; x < MT * 4; ++x) af[size_t(b)].push_back(k.reg("r"));
-    for (uint32_t x = 0; x < NT * 2; ++x) bf[size_t(b)].push_back(k.reg("r"));
-  }
-  auto fragments = [&](int buf, uint32_t st) {
-    const std::vector<std::string>& a = af[size_t(buf)];
-    const std::vector<std::string>& b = bf[size_t(buf)];
+  if (!t.wmma) k("cp.async.commit_group");
+  if (t.wmma) {
+    // K steps of 16: a warp's (WM / 16) x (WN / 16) accumulators of 16 x 16.
+    const uint32_t FM = t.wm / 16, FN = t.wn / 16;
     const std::string ab = k.reg("r"), bb = k.reg("r");
-    k("add.s32 {}, {}, {}", ab, read, a_ld[st]);
-    for (uint32_t i = 0; i < MT; ++i)
-      k("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {{{}, {}, {}, {}}}, [{}+{}]", a[4 * i],
-        a[4 * i + 1], a[4 * i + 2], a[4 * i + 3], ab, i * 16 * 64);
-    for (uint32_t q = 0; q < NT / 2; ++q) {
-      k("add.s32 {}, {}, {}", bb, read, b_ld[q]);
-      k("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {{{}, {}, {}, {}}}, [{}+{}]", b[4 * q],
-        b[4 * q + 1], b[4 * q + 2], b[4 * q + 3], bb, st * 16 * B_ROW);
-    }
-  };
-  fragments(0, 0);
-  for (uint32_t st = 0; st < BK / 16; ++st) {
-    if (st + 1 < BK / 16) fragments(int((st + 1) % 2), st + 1);
-    const std::vector<std::string>& a = af[st % 2];
-    const std::vector<std::string>& b = bf[st % 2];
-    for (uint32_t i = 0; i < MT; ++i)
-      for (uint32_t n = 0; n < NT; ++n) {
-        const std::string* d = &acc[(i * NT + n) * 4];
-        k("mma.sync.aligned.m16n8k16.row.col.f32.{}.{}.f32 {{{}, {}, {}, {}}}, {{{}, {}, {}, {}}}, "
-          "{{{}, {}}}, {{{}, {}, {}, {}}}",
-          ty, ty, d[0], d[1], d[2], d[3], a[4 * i], a[4 * i + 1], a[4 * i + 2], a[4 * i + 3],
-          b[2 * n], b[2 * n + 1], d[0], d[1], d[2], d[3]);
+    k("mad.lo.s32 {}, {}, {}, {}", ab, wmi, t.wm * A_ROW, read);
+    k("mad.lo.s32 {}, {}, {}, {}", bb, wni, t.wn * 2, read);
+    for (uint32_t st = 0; st < BK / 16; ++st) {
+      std::vector<std::vector<std::string>> a(FM), b(FN);
+      for (uint32_t i = 0; i < FM; ++i) {
+        for (int x = 0; x < 8; ++x) a[i].push_back(k.reg("r"));
+        k("wmma.load.a.sync.aligned.row.m16n16k16.shared.f16 {{{}}}, [{}+{}], {}",
+          fmt::join(a[i], ", "), ab, i * 16 * A_ROW + st * 32, A_ROW / 2);
       }
+      for (uint32_t n = 0; n < FN; ++n) {
+        for (int x = 0; x < 8; ++x) b[n].push_back(k.reg("r"));
+        k("wmma.load.b.sync.aligned.row.m16n16k16.shared.f16 {{{}}}, [{}+{}], {}",
+          fmt::join(b[n], ", "), bb, A_TILE + st * 16 * B_ROW + n * 32, B_ROW / 2);
+      }
+      for (uint32_t i = 0; i < FM; ++i)
+        for (uint32_t n = 0; n < FN; ++n) {
+          const std::vector<std::string> d(acc.begin() + (i * FN + n) * 8,
+                                           acc.begin() + (i * FN + n + 1) * 8);
+          k("wmma.mma.sync.aligned.row.row.m16n16k16.f32.f32 {{{}}}, {{{}}}, {{{}}}, {{{}}}",
+            fmt::join(d, ", "), fmt::join(a[i], ", "), fmt::join(b[n], ", "), fmt::join(d, ", "));
+        }
+    }
+  } else {
+    std::vector<std::vector<std::string>> af(2), bf(2);
+    for (int b = 0; b < 2; ++b) {
+      for (uint32_t x = 0; x < MT * 4; ++x) af[size_t(b)].push_back(k.reg("r"));
+      for (uint32_t x = 0; x < NT * 2; ++x) bf[size_t(b)].push_back(k.reg("r"));
+    }
+    auto fragments = [&](int buf, uint32_t st) {
+      const std::vector<std::string>& a = af[size_t(buf)];
+      const std::vector<std::string>& b = bf[size_t(buf)];
+      const std::string ab = k.reg("r"), bb = k.reg("r");
+      k("add.s32 {}, {}, {}", ab, read, a_ld[st]);
+      for (uint32_t i = 0; i < MT; ++i)
+        k("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {{{}, {}, {}, {}}}, [{}+{}]", a[4 * i],
+          a[4 * i + 1], a[4 * i + 2], a[4 * i + 3], ab, i * 16 * 64);
+      for (uint32_t q = 0; q < NT / 2; ++q) {
+        k("add.s32 {}, {}, {}", bb, read, b_ld[q]);
+        k("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {{{}, {}, {}, {}}}, [{}+{}]", b[4 * q],
+          b[4 * q + 1], b[4 * q + 2], b[4 * q + 3], bb, st * 16 * B_ROW);
+      }
+    };
+    fragments(0, 0);
+    for (uint32_t st = 0; st < BK / 16; ++st) {
+      if (st + 1 < BK / 16) fragments(int((st + 1) % 2), st + 1);
+      const std::vector<std::string>& a = af[st % 2];
+      const std::vector<std::string>& b = bf[st % 2];
+      for (uint32_t i = 0; i < MT; ++i)
+        for (uint32_t n = 0; n < NT; ++n) {
+          const std::string* d = &acc[(i * NT + n) * 4];
+          k("mma.sync.aligned.m16n8k16.row.col.f32.{}.{}.f32 {{{}, {}, {}, {}}}, {{{}, {}, {}, "
+            "{}}}, "
+            "{{{}, {}}}, {{{}, {}, {}, {}}}",
+            ty, ty, d[0], d[1], d[2], d[3], a[4 * i], a[4 * i + 1], a[4 * i + 2], a[4 * i + 3],
+            b[2 * n], b[2 * n + 1], d[0], d[1], d[2], d[3]);
+        }
+    }
   }
   if (staged) {
     const std::string skip = k.label();
@@ -631,6 +716,10 @@ std::string tc_kernel(Emitter& e, const MatrixJob& j, const TcTile& t, bool a_as
   k("add.s32 {}, {}, 1", kt, kt);
   k("setp.lt.u32 {}, {}, {}", p, kt, ktiles);
   k("@{} bra {}", p, loop);
+  if (t.wmma) {
+    wmma_epilogue(k, j, t, s, acc, smem, tid, wmi, wni, row0, col0);
+    return e.add(fmt::format("{}_wmma_{}", j.conv ? "conv" : "gemm", dtype_name(j.dtype)), k);
+  }
   k("cp.async.wait_all");
 
   // Epilogue: d0, d1 of an m16n8 tile at (row g, columns 2t, 2t + 1), d2, d3 at row g + 8.
@@ -797,7 +886,7 @@ void store_element(Kernel& k, DType t, bool relu, const Requant& rq, const std::
 // it, relative, as measured on a100 at 1024^3 and 2048^3: larger tiles read less shared memory
 // per mma, smaller ones leave room for more resident blocks to hide latency), so that few
 // products get smaller tiles and every SM some work.
-TcTile tc_tile(const GpuCaps& caps, const MatrixJob& j) {
+TcTile tc_tile(const GpuCaps& caps, const MatrixJob& j, bool wmma) {
   struct Candidate {
     TcTile t;
     double efficiency;
@@ -810,8 +899,12 @@ TcTile tc_tile(const GpuCaps& caps, const MatrixJob& j) {
   double best_cost = 0;
   for (const Candidate& c : candidates) {
     TcTile t = c.t;
-    t.stages = uint32_t(std::min<int64_t>(4, caps.max_shared_per_block / t.stage_bytes()));
-    if (t.stages < 2) continue;
+    t.wmma = wmma;
+    // wmma: without cp.async the elements are staged in registers; two stages suffice.
+    t.stages =
+        uint32_t(std::min<int64_t>(wmma ? 2 : 4, caps.max_shared_per_block / t.stage_bytes()));
+    if (t.stages < 2 || t.shared_bytes() > caps.max_shared_per_block || (wmma && t.bm > 64))
+      continue;
     const int64_t tiles = (j.m + t.bm - 1) / t.bm * ((j.n + t.bn - 1) / t.bn) * j.batch * j.groups;
     const double cost = double((tiles + caps.sms - 1) / caps.sms) * t.bm * t.bn / c.efficiency;
     if (best.stages == 0 || cost < best_cost) {
@@ -824,13 +917,16 @@ TcTile tc_tile(const GpuCaps& caps, const MatrixJob& j) {
 
 void emit_matrix(Emitter& e, const Node& n, const MatrixJob& j) {
   check_sizes(e, n, j);
-  if ((j.dtype == DType::fp16 || j.dtype == DType::bf16) && e.caps.sm >= 80) {
-    const TcTile t = tc_tile(e.caps, j);
-    const std::string entry = tc_kernel(e, j, t, j.k % 8 == 0, !j.conv && j.n % 8 == 0);
+  const bool wmma = j.dtype == DType::fp16 && e.caps.sm < 80;
+  if (((j.dtype == DType::fp16 || j.dtype == DType::bf16) && e.caps.sm >= 80) || wmma) {
+    const TcTile t = tc_tile(e.caps, j, wmma);
+    const bool async = !wmma;  // cp.async is sm_80's
+    const std::string entry =
+        tc_kernel(e, j, t, async && j.k % 8 == 0, async && !j.conv && j.n % 8 == 0);
     e.launch(entry,
              {uint32_t((j.n + t.bn - 1) / t.bn), uint32_t((j.m + t.bm - 1) / t.bm),
               uint32_t(j.batch * j.groups)},
-             {t.threads(), 1, 1}, uint64_t(t.stages) * t.stage_bytes(), matrix_args(e, j));
+             {t.threads(), 1, 1}, t.shared_bytes(), matrix_args(e, j));
     return;
   }
   const std::string entry = simt_kernel(e, j);
