@@ -61,6 +61,11 @@ class Kernel {
   void place(const std::string& label) { body_ += label + ":\n"; }
   // Declares a shared-memory array of `bytes` bytes aligned to `align`; returns its name.
   std::string shared(const std::string& name, uint64_t bytes, uint32_t align = 16);
+  // The module's dynamic shared memory (`.extern .shared .align 16 .b8 dsmem[]`, the launch's
+  // shared bytes): its symbol, for kernels whose shared memory exceeds the 48 KiB a static
+  // declaration may take.
+  std::string dynamic_shared();
+  bool uses_dynamic_shared() const { return dynamic_shared_; }
   // A register holding parameter `name` (loaded where this is called: call it first).
   std::string param(const std::string& name);
 
@@ -94,6 +99,7 @@ class Kernel {
   std::vector<std::string> shared_;  // declarations
   std::string body_;
   int labels_ = 0;
+  bool dynamic_shared_ = false;
 };
 
 // The `words` (1, 2 or 4) 32-bit words at [addr] (global, aligned to their size) in one vector
@@ -150,6 +156,7 @@ class Emitter {
   std::map<std::string, int> names_;            // base -> kernels of that base
   std::map<std::string, std::vector<std::string>> param_names_;  // entry -> parameters
   std::vector<isa::ptx::Launch> launches_;
+  bool dynamic_shared_ = false;  // a kernel uses the module's dynamic shared memory
 };
 
 }  // namespace xpusim::compiler::gpu

@@ -1,0 +1,938 @@
+// The GPU target's gemm and matmul, and the matrix main loop conv2d shares (gemm.h).
+//
+// SIMT kernel (every preset, every dtype): a block of 256 threads computes a 64 x 64 tile of C
+// over K tiles of 16; each K tile of A (transposed, so that a thread's 4 rows are one 16-byte
+// read) and B is staged in shared memory as f32 (s32 for int8), and each thread accumulates a
+// 4 x 4 register tile with 16 FMAs per two ld.shared.v4. The next K tile's elements are loaded
+// into registers while the current one is multiplied. Edges (m, n, k not multiples of the tile)
+// load zeros and store nothing.
+#include "compiler/targets/gpu/gemm.h"
+
+#include <algorithm>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace xpusim::compiler::gpu {
+namespace {
+
+constexpr uint32_t kThreads = 256;
+
+// The kernel's parameters: pointers, sizes, the strides of a product's operands, then the
+// requantisation (int8) and the convolution's geometry (a gathered B).
+std::vector<Kernel::Param> matrix_params(const MatrixJob& j) {
+  std::vector<Kernel::Param> p = {{"u64", "a"},   {"u64", "b"},   {"u64", "c"},      {"u32", "m"},
+                                  {"u32", "n"},   {"u32", "k"},   {"u32", "groups"}, {"u32", "a_n"},
+                                  {"u32", "a_g"}, {"u32", "b_n"}, {"u32", "b_g"},    {"u32", "c_n"},
+                                  {"u32", "c_g"}};
+  if (j.dtype == DType::int8) {
+    p.push_back({"u32", "mult"});
+    p.push_back({"u32", "shift"});
+  }
+  if (j.conv)
+    for (const char* name : {"h", "w", "ow", "rs", "s", "sh", "sw", "ph", "pw"})
+      p.push_back({"u32", name});
+  return p;
+}
+
+std::vector<std::string> matrix_args(const Emitter& e, const MatrixJob& j) {
+  std::vector<std::string> a = {e.addr(j.a), e.addr(j.b), e.addr(j.c)};
+  for (int64_t v : {j.m, j.n, j.k, j.groups, j.a_n, j.a_g, j.b_n, j.b_g, j.c_n, j.c_g})
+    a.push_back(std::to_string(v));
+  if (j.dtype == DType::int8) {
+    a.push_back(std::to_string(uint32_t(j.multiplier)));
+    a.push_back(std::to_string(j.shift));
+  }
+  if (j.conv) {
+    const ConvGather& g = *j.conv;
+    for (int64_t v : {g.h, g.w, g.ow, g.r * g.s, g.s, g.sh, g.sw, g.ph, g.pw})
+      a.push_back(std::to_string(v));
+  }
+  return a;
+}
+
+uint32_t log2_of(uint32_t v) {
+  uint32_t l = 0;
+  while ((1u << l) < v) ++l;
+  return l;
+}
+
+// What every matrix kernel starts with: its parameters in registers, the product's operand
+// pointers (global space), and the requantisation's constants.
+struct Setup {
+  std::string a, b, c;                      // "rd": this product's A, B (or X) and C
+  std::string m, n, kdim;                   // "r"
+  Requant q;                                // int8
+  std::map<std::string, std::string> conv;  // conv parameter -> "r"
+};
+
+Setup setup(Kernel& k, const MatrixJob& j) {
+  Setup s;
+  const uint32_t es = uint32_t(dtype_size(j.dtype));
+  const std::string pa = k.param("a"), pb = k.param("b"), pc = k.param("c");
+  s.m = k.param("m");
+  s.n = k.param("n");
+  s.kdim = k.param("k");
+  const std::string groups = k.param("groups");
+  std::map<std::string, std::string> stride;
+  for (const char* name : {"a_n", "a_g", "b_n", "b_g", "c_n", "c_g"}) stride[name] = k.param(name);
+  if (j.dtype == DType::int8) s.q = load_requant(k);
+  if (j.conv)
+    for (const char* name : {"h", "w", "ow", "rs", "s", "sh", "sw", "ph", "pw"})
+      s.conv[name] = k.param(name);
+  const std::string z = k.reg("r"), zn = k.reg("r"), zg = k.reg("r");
+  k("mov.u32 {}, %ctaid.z", z);
+  k("div.u32 {}, {}, {}", zn, z, groups);
+  k("rem.u32 {}, {}, {}", zg, z, groups);
+  // base + ((z / groups) * x_n + (z % groups) * x_g) * es
+  auto at = [&](const std::string& base, const std::string& x) {
+    const std::string g = k.reg("rd"), o1 = k.reg("rd"), o2 = k.reg("rd"), p = k.reg("rd");
+    k("cvta.to.global.u64 {}, {}", g, base);
+    k("mul.wide.u32 {}, {}, {}", o1, zn, stride[x + "_n"]);
+    k("mul.wide.u32 {}, {}, {}", o2, zg, stride[x + "_g"]);
+    k("add.s64 {}, {}, {}", o1, o1, o2);
+    if (es > 1) k("shl.b64 {}, {}, {}", o1, o1, log2_of(es));
+    k("add.s64 {}, {}, {}", p, g, o1);
+    return p;
+  };
+  s.a = at(pa, "a");
+  s.b = at(pb, "b");
+  s.c = at(pc, "c");
+  return s;
+}
+
+// Row kr of a convolution's gathered B decoded: c * h (the channel's first input row), the
+// window offsets r and s, and whether kr < K ("p").
+struct ConvRow {
+  std::string ch, r, s, ok;
+};
+
+ConvRow conv_row(Kernel& k, const Setup& st, const std::string& kr) {
+  ConvRow row{k.reg("r"), k.reg("r"), k.reg("r"), k.reg("p")};
+  const std::string t = k.reg("r"), c = k.reg("r");
+  k("div.u32 {}, {}, {}", c, kr, st.conv.at("rs"));
+  k("mul.lo.s32 {}, {}, {}", t, c, st.conv.at("rs"));
+  k("sub.s32 {}, {}, {}", t, kr, t);
+  k("div.u32 {}, {}, {}", row.r, t, st.conv.at("s"));
+  k("mul.lo.s32 {}, {}, {}", row.s, row.r, st.conv.at("s"));
+  k("sub.s32 {}, {}, {}", row.s, t, row.s);
+  k("mul.lo.s32 {}, {}, {}", row.ch, c, st.conv.at("h"));
+  k("setp.lt.u32 {}, {}, {}", row.ok, kr, st.kdim);
+  return row;
+}
+
+// The address of B's element (row, column) of a convolution's gathered input into addr, and in
+// pred whether it lies inside the image (else it reads as zero). ih0, iw0: the column's window
+// origin (conv_origin); valid: the column exists.
+void conv_element(Kernel& k, const Setup& st, uint32_t es, const ConvRow& row,
+                  const std::string& ih0, const std::string& iw0, const std::string& valid,
+                  const std::string& pred, const std::string& addr) {
+  const std::string ih = k.reg("r"), iw = k.reg("r"), idx = k.reg("r"), off = k.reg("rd");
+  k("add.s32 {}, {}, {}", ih, ih0, row.r);
+  k("add.s32 {}, {}, {}", iw, iw0, row.s);
+  k("and.pred {}, {}, {}", pred, row.ok, valid);
+  k("setp.lt.and.u32 {}, {}, {}, {}", pred, ih, st.conv.at("h"), pred);
+  k("setp.lt.and.u32 {}, {}, {}, {}", pred, iw, st.conv.at("w"), pred);
+  k("add.s32 {}, {}, {}", idx, row.ch, ih);
+  k("mad.lo.s32 {}, {}, {}, {}", idx, idx, st.conv.at("w"), iw);
+  k("mul.wide.u32 {}, {}, {}", off, idx, es);
+  k("add.s64 {}, {}, {}", addr, st.b, off);
+}
+
+// The window origin (ih0, iw0) of output column p (an "r" register) of a convolution.
+std::pair<std::string, std::string> conv_origin(Kernel& k, const Setup& s, const std::string& p) {
+  const std::string oh = k.reg("r"), ow = k.reg("r"), ih0 = k.reg("r"), iw0 = k.reg("r");
+  k("div.u32 {}, {}, {}", oh, p, s.conv.at("ow"));
+  k("mul.lo.s32 {}, {}, {}", ow, oh, s.conv.at("ow"));
+  k("sub.s32 {}, {}, {}", ow, p, ow);
+  k("mul.lo.s32 {}, {}, {}", ih0, oh, s.conv.at("sh"));
+  k("sub.s32 {}, {}, {}", ih0, ih0, s.conv.at("ph"));
+  k("mul.lo.s32 {}, {}, {}", iw0, ow, s.conv.at("sw"));
+  k("sub.s32 {}, {}, {}", iw0, iw0, s.conv.at("pw"));
+  return {ih0, iw0};
+}
+
+// The SIMT kernel (see the top of the file).
+std::string simt_kernel(Emitter& e, const MatrixJob& j) {
+  constexpr uint32_t BM = 64, BN = 64, BK = 16, TM = 4, TN = 4;
+  constexpr uint32_t AS = BM + 4;  // As row stride in words: k rows, m contiguous
+  constexpr uint32_t LA = BM * BK / kThreads, LB = BK * BN / kThreads;  // 4 and 4 per thread
+  const bool i8 = j.dtype == DType::int8;
+  const uint32_t es = uint32_t(dtype_size(j.dtype));
+  const std::string vk = i8 ? "r" : "f";  // the kind of a staged value and an accumulator
+  Kernel k(e.caps.sm, matrix_params(j));
+  const Setup s = setup(k, j);
+  const std::string as = k.shared("as", BK * AS * 4), bs = k.shared("bs", BK * BN * 4);
+  const std::string tid = k.reg("r"), row0 = k.reg("r"), col0 = k.reg("r");
+  k("mov.u32 {}, %tid.x", tid);
+  k("mov.u32 {}, %ctaid.y", row0);
+  k("shl.b32 {}, {}, 6", row0, row0);
+  k("mov.u32 {}, %ctaid.x", col0);
+  k("shl.b32 {}, {}, 6", col0, col0);
+
+  // A: this thread loads column ka of rows ma + 16 i of each K tile.
+  const std::string ka = k.reg("r"), ma = k.reg("r");
+  k("and.b32 {}, {}, 15", ka, tid);
+  k("shr.u32 {}, {}, 4", ma, tid);
+  std::vector<std::string> a_addr(LA), a_row_ok(LA);
+  for (uint32_t i = 0; i < LA; ++i) {
+    const std::string m = k.reg("r"), off = k.reg("rd"), kw = k.reg("rd");
+    a_addr[i] = k.reg("rd");
+    a_row_ok[i] = k.reg("p");
+    k("add.s32 {}, {}, {}", m, row0, ma);
+    if (i) k("add.s32 {}, {}, {}", m, m, 16 * i);
+    k("setp.lt.u32 {}, {}, {}", a_row_ok[i], m, s.m);
+    k("mul.wide.u32 {}, {}, {}", off, m, s.kdim);
+    k("cvt.u64.u32 {}, {}", kw, ka);
+    k("add.s64 {}, {}, {}", off, off, kw);
+    if (es > 1) k("shl.b64 {}, {}, {}", off, off, log2_of(es));
+    k("add.s64 {}, {}, {}", a_addr[i], s.a, off);
+  }
+  // B: this thread loads column nb of rows kb + 4 i of each K tile.
+  const std::string nb = k.reg("r"), kb = k.reg("r"), col = k.reg("r"), col_ok = k.reg("p");
+  k("and.b32 {}, {}, 63", nb, tid);
+  k("shr.u32 {}, {}, 6", kb, tid);
+  k("add.s32 {}, {}, {}", col, col0, nb);
+  k("setp.lt.u32 {}, {}, {}", col_ok, col, s.n);
+  std::vector<std::string> b_addr(LB);
+  std::string ih0, iw0;
+  if (j.conv) {
+    std::tie(ih0, iw0) = conv_origin(k, s, col);
+  } else {
+    for (uint32_t i = 0; i < LB; ++i) {
+      const std::string r = k.reg("r"), off = k.reg("rd");
+      b_addr[i] = k.reg("rd");
+      k("add.s32 {}, {}, {}", r, kb, 4 * i);
+      k("mad.lo.s32 {}, {}, {}, {}", r, r, s.n, col);
+      k("mul.wide.u32 {}, {}, {}", off, r, es);
+      k("add.s64 {}, {}, {}", b_addr[i], s.b, off);
+    }
+  }
+  const std::string b_step = k.reg("rd");  // BK rows of B in bytes
+  k("mul.wide.u32 {}, {}, {}", b_step, s.n, BK * es);
+  // Shared-memory addresses: where this thread stores, and where it reads its 4 x 4 tile.
+  const std::string a_st = k.reg("r"), b_st = k.reg("r"), a_rd = k.reg("r"), b_rd = k.reg("r");
+  const std::string base = k.reg("r");
+  k("mov.u32 {}, {}", base, as);
+  k("mad.lo.s32 {}, {}, {}, {}", a_st, ka, AS, ma);
+  k("shl.b32 {}, {}, 2", a_st, a_st);
+  k("add.s32 {}, {}, {}", a_st, a_st, base);
+  k("shr.u32 {}, {}, 4", a_rd, tid);  // ty
+  k("shl.b32 {}, {}, 4", a_rd, a_rd);
+  k("add.s32 {}, {}, {}", a_rd, a_rd, base);
+  k("mov.u32 {}, {}", base, bs);
+  k("shl.b32 {}, {}, 2", b_st, tid);  // (kb * 64 + nb) * 4 = tid * 4
+  k("add.s32 {}, {}, {}", b_st, b_st, base);
+  k("and.b32 {}, {}, 15", b_rd, tid);  // tx
+  k("shl.b32 {}, {}, 4", b_rd, b_rd);
+  k("add.s32 {}, {}, {}", b_rd, b_rd, base);
+
+  std::vector<std::string> acc(TM * TN), sa(LA), sb(LB);
+  for (std::string& r : acc) {
+    r = k.reg(vk);
+    k(i8 ? "mov.u32 {}, 0" : "mov.f32 {}, 0f00000000", r);
+  }
+  for (std::string& r : sa) r = k.reg(vk);
+  for (std::string& r : sb) r = k.reg(vk);
+  const std::string k0 = k.reg("r"), p = k.reg("p"), kr = k.reg("r");
+  // Loads the K tile at k0 into sa / sb.
+  auto load_tile = [&] {
+    k("add.s32 {}, {}, {}", kr, k0, ka);
+    k("setp.lt.u32 {}, {}, {}", p, kr, s.kdim);
+    for (uint32_t i = 0; i < LA; ++i) {
+      const std::string q = k.reg("p");
+      k("and.pred {}, {}, {}", q, p, a_row_ok[i]);
+      load_element(k, j.dtype, q, a_addr[i], sa[i]);
+    }
+    for (uint32_t i = 0; i < LB; ++i) {
+      const std::string q = k.reg("p");
+      k("add.s32 {}, {}, {}", kr, k0, kb);
+      if (i) k("add.s32 {}, {}, {}", kr, kr, 4 * i);
+      if (j.conv) {
+        const std::string addr = k.reg("rd");
+        conv_element(k, s, es, conv_row(k, s, kr), ih0, iw0, col_ok, q, addr);
+        load_element(k, j.dtype, q, addr, sb[i]);
+      } else {
+        k("setp.lt.and.u32 {}, {}, {}, {}", q, kr, s.kdim, col_ok);
+        load_element(k, j.dtype, q, b_addr[i], sb[i]);
+      }
+    }
+  };
+  k("mov.u32 {}, 0", k0);
+  load_tile();
+  const std::string loop = k.label();
+  k.place(loop);
+  for (uint32_t i = 0; i < LA; ++i) k("st.shared.b32 [{}+{}], {}", a_st, 16 * 4 * i, sa[i]);
+  for (uint32_t i = 0; i < LB; ++i) k("st.shared.b32 [{}+{}], {}", b_st, 4 * BN * 4 * i, sb[i]);
+  k("bar.sync 0");
+  // The next K tile's loads, in flight while this one is multiplied.
+  k("add.s32 {}, {}, {}", k0, k0, BK);
+  for (uint32_t i = 0; i < LA; ++i) k("add.s64 {}, {}, {}", a_addr[i], a_addr[i], BK * es);
+  if (!j.conv)
+    for (uint32_t i = 0; i < LB; ++i) k("add.s64 {}, {}, {}", b_addr[i], b_addr[i], b_step);
+  load_tile();
+  for (uint32_t kk = 0; kk < BK; ++kk) {
+    std::vector<std::string> av(TM), bv(TN);
+    for (std::string& r : av) r = k.reg(vk);
+    for (std::string& r : bv) r = k.reg(vk);
+    const char* t = i8 ? "b32" : "f32";
+    k("ld.shared.v4.{} {{{}, {}, {}, {}}}, [{}+{}]", t, av[0], av[1], av[2], av[3], a_rd,
+      kk * AS * 4);
+    k("ld.shared.v4.{} {{{}, {}, {}, {}}}, [{}+{}]", t, bv[0], bv[1], bv[2], bv[3], b_rd,
+      kk * BN * 4);
+    for (uint32_t a = 0; a < TM; ++a)
+      for (uint32_t b = 0; b < TN; ++b) {
+        const std::string& d = acc[a * TN + b];
+        if (i8)
+          k("mad.lo.s32 {}, {}, {}, {}", d, av[a], bv[b], d);
+        else
+          k("fma.rn.f32 {}, {}, {}, {}", d, av[a], bv[b], d);
+      }
+  }
+  k("bar.sync 0");
+  k("setp.lt.u32 {}, {}, {}", p, k0, s.kdim);
+  k("@{} bra {}", p, loop);
+
+  // Epilogue: rows ty * 4 + a, columns tx * 4 + b of the tile.
+  const std::string r0 = k.reg("r"), c0 = k.reg("r");
+  k("shr.u32 {}, {}, 4", r0, tid);
+  k("shl.b32 {}, {}, 2", r0, r0);
+  k("add.s32 {}, {}, {}", r0, r0, row0);
+  k("and.b32 {}, {}, 15", c0, tid);
+  k("shl.b32 {}, {}, 2", c0, c0);
+  k("add.s32 {}, {}, {}", c0, c0, col0);
+  for (uint32_t a = 0; a < TM; ++a) {
+    const std::string r = k.reg("r"), row_ok = k.reg("p");
+    k("add.s32 {}, {}, {}", r, r0, a);
+    k("setp.lt.u32 {}, {}, {}", row_ok, r, s.m);
+    for (uint32_t b = 0; b < TN; ++b) {
+      const std::string c = k.reg("r"), q = k.reg("p"), idx = k.reg("r"), addr = k.reg("rd");
+      k("add.s32 {}, {}, {}", c, c0, b);
+      k("setp.lt.and.u32 {}, {}, {}, {}", q, c, s.n, row_ok);
+      k("mad.lo.s32 {}, {}, {}, {}", idx, r, s.n, c);
+      k("mul.wide.u32 {}, {}, {}", addr, idx, es);
+      k("add.s64 {}, {}, {}", addr, s.c, addr);
+      store_element(k, j.dtype, j.relu, s.q, q, addr, acc[a * TN + b]);
+    }
+  }
+  const std::string entry =
+      e.add(fmt::format("{}_simt_{}", j.conv ? "conv" : "gemm", dtype_name(j.dtype)), k);
+  return entry;
+}
+
+// The tensor-core kernel's tiling: a BM x BN block tile of warps each computing WM x WN of it,
+// K tiles of 32, `stages` of them in flight.
+// wmma (sm_70): rows padded by 16 bytes instead of swizzled, since wmma.load takes a stride.
+struct TcTile {
+  uint32_t bm, bn, wm, wn;
+  uint32_t stages = 0;
+  bool wmma = false;
+  uint32_t threads() const { return 32 * (bm / wm) * (bn / wn); }
+  uint32_t a_row() const { return wmma ? 80 : 64; }
+  uint32_t b_row() const { return (bn + (wmma ? 8 : 0)) * 2; }
+  uint32_t stage_bytes() const { return bm * a_row() + 32 * b_row(); }
+  // wmma: the fp32 tile staged for the epilogue, rows padded by 4 elements.
+  uint32_t shared_bytes() const {
+    return std::max(stages * stage_bytes(), wmma ? bm * (bn + 4) * 4 : 0);
+  }
+};
+
+// The wmma kernel's epilogue: each warp stores its fp32 accumulators into shared memory (the
+// fragments' element order is not specified), then each thread rounds and writes elements
+// tid, tid + T, ... of the block tile, a warp's 32 consecutive columns per store.
+void wmma_epilogue(Kernel& k, const MatrixJob& j, const TcTile& t, const Setup& s,
+                   const std::vector<std::string>& acc, const std::string& smem,
+                   const std::string& tid, const std::string& wmi, const std::string& wni,
+                   const std::string& row0, const std::string& col0) {
+  const uint32_t row_bytes = (t.bn + 4) * 4, FM = t.wm / 16, FN = t.wn / 16, T = t.threads();
+  k("bar.sync 0");
+  const std::string base = k.reg("r");
+  k("mad.lo.s32 {}, {}, {}, {}", base, wmi, t.wm * row_bytes, smem);
+  k("mad.lo.s32 {}, {}, {}, {}", base, wni, t.wn * 4, base);
+  for (uint32_t i = 0; i < FM; ++i)
+    for (uint32_t n = 0; n < FN; ++n) {
+      const std::vector<std::string> d(acc.begin() + (i * FN + n) * 8,
+                                       acc.begin() + (i * FN + n + 1) * 8);
+      k("wmma.store.d.sync.aligned.row.m16n16k16.shared.f32 [{}+{}], {{{}}}, {}", base,
+        i * 16 * row_bytes + n * 64, fmt::join(d, ", "), t.bn + 4);
+    }
+  k("bar.sync 0");
+  const std::string r0 = k.reg("r"), c = k.reg("r"), col = k.reg("r"), col_ok = k.reg("p");
+  const std::string src = k.reg("r");
+  k("div.u32 {}, {}, {}", r0, tid, t.bn);
+  k("rem.u32 {}, {}, {}", c, tid, t.bn);
+  k("mad.lo.s32 {}, {}, {}, {}", src, r0, row_bytes, smem);
+  k("shl.b32 {}, {}, 2", col, c);
+  k("add.s32 {}, {}, {}", src, src, col);
+  k("add.s32 {}, {}, {}", col, col0, c);
+  k("setp.lt.u32 {}, {}, {}", col_ok, col, s.n);
+  k("add.s32 {}, {}, {}", r0, r0, row0);
+  const Requant none;
+  for (uint32_t x = 0; x < t.bm * t.bn / T; ++x) {
+    const std::string r = k.reg("r"), q = k.reg("p"), v = k.reg("f"), idx = k.reg("r");
+    const std::string addr = k.reg("rd");
+    k("add.s32 {}, {}, {}", r, r0, x * T / t.bn);
+    k("setp.lt.and.u32 {}, {}, {}, {}", q, r, s.m, col_ok);
+    k("ld.shared.f32 {}, [{}+{}]", v, src, x * T / t.bn * row_bytes);
+    k("mad.lo.s32 {}, {}, {}, {}", idx, r, s.n, col);
+    k("mul.wide.u32 {}, {}, 2", addr, idx);
+    k("add.s64 {}, {}, {}", addr, s.c, addr);
+    store_element(k, j.dtype, j.relu, none, q, addr, v);
+  }
+}
+
+// The tensor-core kernel (sm_80 and later; fp16 and bf16). Each stage of shared memory holds
+// the A tile (BM rows of 32 elements: 64 bytes, 16-byte chunk c of row m at c ^ (m / 2 % 4))
+// and the B tile (32 rows of BN elements, chunk c of row k at c ^ (k % 8)), swizzled so that
+// ldmatrix (.trans for B) reads 8 rows of one chunk column without bank conflicts. Tiles whose
+// rows are 16-byte aligned (A: k % 8 == 0; B: n % 8 == 0, not gathered) are copied with
+// cp.async.cg, 16 bytes per copy, zero-filled past the edges; otherwise elements are loaded
+// into registers as the previous tile is multiplied and stored after its mma. Per K tile a warp
+// loads its A fragments with ldmatrix.x4 and its B fragments with ldmatrix.x4.trans and issues
+// mma.sync.m16n8k16 with fp32 accumulators; the epilogue rounds each pair of columns into one
+// 4-byte store.
+std::string tc_kernel(Emitter& e, const MatrixJob& j, const TcTile& t, bool a_async, bool b_async) {
+  const uint32_t BK = 32, T = t.threads(), WARPS_N = t.bn / t.wn;
+  const uint32_t MT = t.wm / 16, NT = t.wn / 8;
+  const uint32_t A_ROW = t.a_row(), A_TILE = t.bm * A_ROW, B_ROW = t.b_row();
+  const uint32_t STAGE = t.stage_bytes();
+  const uint32_t A_COPIES = t.bm * 4 / T, B_COPIES = 4 * t.bn / T;
+  const uint32_t B_CHUNKS = t.bn / 8, A_STEP_ROWS = T / 4, B_STEP_ROWS = T / B_CHUNKS;
+  const bool n_even = j.n % 2 == 0;
+  const char* ty = j.dtype == DType::bf16 ? "bf16" : "f16";
+  Kernel k(e.caps.sm, matrix_params(j));
+  const Setup s = setup(k, j);
+  const std::string smem = k.reg("r");
+  k("mov.u32 {}, {}", smem, k.dynamic_shared());
+  const std::string tid = k.reg("r"), lane = k.reg("r"), warp = k.reg("r");
+  const std::string wmi = k.reg("r"), wni = k.reg("r"), row0 = k.reg("r"), col0 = k.reg("r");
+  k("mov.u32 {}, %tid.x", tid);
+  k("and.b32 {}, {}, 31", lane, tid);
+  k("shr.u32 {}, {}, 5", warp, tid);
+  k("div.u32 {}, {}, {}", wmi, warp, WARPS_N);
+  k("rem.u32 {}, {}, {}", wni, warp, WARPS_N);
+  k("mov.u32 {}, %ctaid.y", row0);
+  k("mul.lo.s32 {}, {}, {}", row0, row0, t.bm);
+  k("mov.u32 {}, %ctaid.x", col0);
+  k("mul.lo.s32 {}, {}, {}", col0, col0, t.bn);
+  // swz(dst, row, chunk, xor_of_row, row_bytes, base): dst = base + row * row_bytes +
+  // ((chunk ^ xor) << 4)
+  auto swizzled = [&](const std::string& row, const std::string& chunk, const std::string& x,
+                      uint32_t row_bytes, uint32_t base) {
+    const std::string d = k.reg("r"), c = k.reg("r");
+    if (t.wmma)
+      k("mov.u32 {}, {}", c, chunk);
+    else
+      k("xor.b32 {}, {}, {}", c, chunk, x);
+    k("shl.b32 {}, {}, 4", c, c);
+    k("mad.lo.s32 {}, {}, {}, {}", d, row, row_bytes, c);
+    if (base) k("add.s32 {}, {}, {}", d, d, base);
+    return d;
+  };
+
+  // ---- A: this thread copies chunk tid % 4 of rows tid / 4 + (T / 4) j.
+  const std::string a_row = k.reg("r"), a_chunk = k.reg("r"), a_x = k.reg("r");
+  k("shr.u32 {}, {}, 2", a_row, tid);
+  k("and.b32 {}, {}, 3", a_chunk, tid);
+  k("bfe.u32 {}, {}, 1, 2", a_x, a_row);
+  const std::string a_dst = swizzled(a_row, a_chunk, a_x, A_ROW, 0);
+  std::vector<std::string> a_src(A_COPIES), a_ok(A_COPIES);
+  const std::string a_k = k.reg("r");  // the chunk's first column in the K tile
+  k("shl.b32 {}, {}, 3", a_k, a_chunk);
+  for (uint32_t c = 0; c < A_COPIES; ++c) {
+    const std::string m = k.reg("r"), off = k.reg("rd"), kw = k.reg("rd");
+    a_src[c] = k.reg("rd");
+    a_ok[c] = k.reg("p");
+    k("add.s32 {}, {}, {}", m, row0, a_row);
+    if (c) k("add.s32 {}, {}, {}", m, m, A_STEP_ROWS * c);
+    k("setp.lt.u32 {}, {}, {}", a_ok[c], m, s.m);
+    k("mul.wide.u32 {}, {}, {}", off, m, s.kdim);
+    k("cvt.u64.u32 {}, {}", kw, a_k);
+    k("add.s64 {}, {}, {}", off, off, kw);
+    k("shl.b64 {}, {}, 1", off, off);
+    k("add.s64 {}, {}, {}", a_src[c], s.a, off);
+  }
+  // ---- B: this thread copies chunk tid % (BN / 8) of rows tid / (BN / 8) + (T / (BN / 8)) j.
+  const std::string b_row = k.reg("r"), b_chunk = k.reg("r"), b_x = k.reg("r");
+  k("div.u32 {}, {}, {}", b_row, tid, B_CHUNKS);
+  k("rem.u32 {}, {}, {}", b_chunk, tid, B_CHUNKS);
+  k("and.b32 {}, {}, 7", b_x, b_row);
+  const std::string b_dst = swizzled(b_row, b_chunk, b_x, B_ROW, A_TILE);
+  const std::string b_col = k.reg("r");  // the chunk's first column of B
+  k("shl.b32 {}, {}, 3", b_col, b_chunk);
+  k("add.s32 {}, {}, {}", b_col, b_col, col0);
+  std::vector<std::string> b_src(B_COPIES);
+  std::vector<std::string> col_ok(8), ih0(8), iw0(8);
+  for (uint32_t x = 0; x < 8; ++x) {
+    const std::string c = k.reg("r");
+    col_ok[x] = k.reg("p");
+    k("add.s32 {}, {}, {}", c, b_col, x);
+    k("setp.lt.u32 {}, {}, {}", col_ok[x], c, s.n);
+    if (j.conv) std::tie(ih0[x], iw0[x]) = conv_origin(k, s, c);
+    if (b_async) break;  // the chunk is in or out as a whole
+  }
+  const std::string b_step = k.reg("rd");
+  k("mul.wide.u32 {}, {}, {}", b_step, s.n, BK * 2);
+  if (!j.conv)
+    for (uint32_t c = 0; c < B_COPIES; ++c) {
+      const std::string r = k.reg("r"), off = k.reg("rd");
+      b_src[c] = k.reg("rd");
+      k("add.s32 {}, {}, {}", r, b_row, B_STEP_ROWS * c);
+      k("mad.lo.s32 {}, {}, {}, {}", r, r, s.n, b_col);
+      k("mul.wide.u32 {}, {}, 2", off, r);
+      k("add.s64 {}, {}, {}", b_src[c], s.b, off);
+    }
+
+  // Staged elements of the register-loaded operands: 8 halves per chunk.
+  std::vector<std::vector<std::string>> a_reg(a_async ? 0 : A_COPIES),
+      b_reg(b_async ? 0 : B_COPIES);
+  for (auto& v : a_reg)
+    for (int x = 0; x < 8; ++x) v.push_back(k.reg("rs"));
+  for (auto& v : b_reg)
+    for (int x = 0; x < 8; ++x) v.push_back(k.reg("rs"));
+  const std::string kt0 = k.reg("r");  // the K tile being loaded: its first column
+  const std::string zero = k.reg("rd");
+  k("mov.u64 {}, 0", zero);
+  // Issues the loads of the K tile at kt0 into the stage at byte offset `stage` (cp.async), or
+  // into the staging registers.
+  auto issue = [&](const std::string& stage) {
+    const std::string kc = k.reg("r");
+    k("add.s32 {}, {}, {}", kc, kt0, a_k);
+    for (uint32_t c = 0; c < A_COPIES; ++c) {
+      if (a_async) {
+        const std::string q = k.reg("p"), n = k.reg("r"), src = k.reg("rd"), dst = k.reg("r");
+        k("setp.lt.and.u32 {}, {}, {}, {}", q, kc, s.kdim, a_ok[c]);
+        k("selp.u32 {}, 16, 0, {}", n, q);
+        k("selp.b64 {}, {}, {}, {}", src, a_src[c], s.a, q);
+        k("add.s32 {}, {}, {}", dst, stage, a_dst);
+        k("cp.async.cg.shared.global [{}+{}], [{}], 16, {}", dst, A_STEP_ROWS * A_ROW * c, src, n);
+        continue;
+      }
+      for (uint32_t x = 0; x < 8; ++x) {
+        const std::string q = k.reg("p"), kx = k.reg("r");
+        k("add.s32 {}, {}, {}", kx, kc, x);
+        k("setp.lt.and.u32 {}, {}, {}, {}", q, kx, s.kdim, a_ok[c]);
+        k("mov.b16 {}, 0", a_reg[c][x]);
+        k("@{} ld.global.b16 {}, [{}+{}]", q, a_reg[c][x], a_src[c], 2 * x);
+      }
+    }
+    for (uint32_t c = 0; c < B_COPIES; ++c) {
+      const std::string kr = k.reg("r");
+      k("add.s32 {}, {}, {}", kr, kt0, b_row);
+      if (c) k("add.s32 {}, {}, {}", kr, kr, B_STEP_ROWS * c);
+      if (b_async) {
+        const std::string q = k.reg("p"), n = k.reg("r"), src = k.reg("rd"), dst = k.reg("r");
+        k("setp.lt.and.u32 {}, {}, {}, {}", q, kr, s.kdim, col_ok[0]);
+        k("selp.u32 {}, 16, 0, {}", n, q);
+        k("selp.b64 {}, {}, {}, {}", src, b_src[c], s.b, q);
+        k("add.s32 {}, {}, {}", dst, stage, b_dst);
+        k("cp.async.cg.shared.global [{}+{}], [{}], 16, {}", dst, B_STEP_ROWS * B_ROW * c, src, n);
+        continue;
+      }
+      if (j.conv) {
+        const ConvRow row = conv_row(k, s, kr);
+        for (uint32_t x = 0; x < 8; ++x) {
+          const std::string q = k.reg("p"), addr = k.reg("rd");
+          conv_element(k, s, 2, row, ih0[x], iw0[x], col_ok[x], q, addr);
+          k("mov.b16 {}, 0", b_reg[c][x]);
+          k("@{} ld.global.b16 {}, [{}]", q, b_reg[c][x], addr);
+        }
+        continue;
+      }
+      const std::string kin_c = k.reg("p");
+      k("setp.lt.u32 {}, {}, {}", kin_c, kr, s.kdim);
+      for (uint32_t x = 0; x < 8; ++x) {
+        const std::string q = k.reg("p");
+        k("and.pred {}, {}, {}", q, kin_c, col_ok[x]);
+        k("mov.b16 {}, 0", b_reg[c][x]);
+        k("@{} ld.global.b16 {}, [{}+{}]", q, b_reg[c][x], b_src[c], 2 * x);
+      }
+    }
+    // The next tile's sources.
+    for (uint32_t c = 0; c < A_COPIES; ++c) k("add.s64 {}, {}, {}", a_src[c], a_src[c], BK * 2);
+    if (!j.conv)
+      for (uint32_t c = 0; c < B_COPIES; ++c) k("add.s64 {}, {}, {}", b_src[c], b_src[c], b_step);
+    k("add.s32 {}, {}, {}", kt0, kt0, BK);
+  };
+  // Stores the staging registers into the stage at `stage`.
+  auto store = [&](const std::string& stage) {
+    auto put = [&](const std::vector<std::string>& h, const std::string& dst, uint32_t off) {
+      std::string w[4];
+      for (int x = 0; x < 4; ++x) {
+        w[x] = k.reg("r");
+        k("mov.b32 {}, {{{}, {}}}", w[x], h[size_t(2 * x)], h[size_t(2 * x + 1)]);
+      }
+      const std::string d = k.reg("r");
+      k("add.s32 {}, {}, {}", d, stage, dst);
+      k("st.shared.v4.b32 [{}+{}], {{{}, {}, {}, {}}}", d, off, w[0], w[1], w[2], w[3]);
+    };
+    for (uint32_t c = 0; c < a_reg.size(); ++c) put(a_reg[c], a_dst, A_STEP_ROWS * A_ROW * c);
+    for (uint32_t c = 0; c < b_reg.size(); ++c) put(b_reg[c], b_dst, B_STEP_ROWS * B_ROW * c);
+  };
+  const bool staged = !a_async || !b_async;
+
+  // ldmatrix offsets within a stage. A, K step s: lane l reads row wm * WM + l % 16, chunk
+  // 2 s + l / 16 (m tile i is 16 rows on). B, n tiles 2p and 2p + 1: k row l % 16, chunk
+  // (wn * WN + 16 p) / 8 + l / 16 (K step s is 16 rows on).
+  std::string a_ld[2];
+  if (!t.wmma) {
+    const std::string r = k.reg("r"), x = k.reg("r"), hi = k.reg("r");
+    k("and.b32 {}, {}, 15", r, lane);
+    k("mad.lo.s32 {}, {}, {}, {}", r, wmi, t.wm, r);
+    k("bfe.u32 {}, {}, 1, 2", x, r);
+    k("shr.u32 {}, {}, 4", hi, lane);
+    for (uint32_t st = 0; st < 2; ++st) {
+      const std::string c = k.reg("r");
+      k("add.s32 {}, {}, {}", c, hi, 2 * st);
+      a_ld[st] = swizzled(r, c, x, 64, 0);
+    }
+  }
+  std::vector<std::string> b_ld(NT / 2);
+  if (!t.wmma) {
+    const std::string r = k.reg("r"), x = k.reg("r"), c0 = k.reg("r");
+    k("and.b32 {}, {}, 15", r, lane);
+    k("and.b32 {}, {}, 7", x, lane);
+    k("shr.u32 {}, {}, 4", c0, lane);
+    k("mad.lo.s32 {}, {}, {}, {}", c0, wni, t.wn / 8, c0);
+    for (uint32_t p = 0; p < NT / 2; ++p) {
+      const std::string c = k.reg("r");
+      k("add.s32 {}, {}, {}", c, c0, 2 * p);
+      b_ld[p] = swizzled(r, c, x, B_ROW, A_TILE);
+    }
+  }
+
+  std::vector<std::string> acc(MT * NT * 4);
+  for (std::string& r : acc) {
+    r = k.reg("f");
+    k("mov.f32 {}, 0f00000000", r);
+  }
+  // Prologue: tiles 0 .. stages-2 into stages 0 .. stages-2, a commit group each.
+  const std::string ktiles = k.reg("r"), p = k.reg("p");
+  k("add.s32 {}, {}, {}", ktiles, s.kdim, BK - 1);
+  k("shr.u32 {}, {}, 5", ktiles, ktiles);
+  k("mov.u32 {}, 0", kt0);
+  for (uint32_t st = 0; st + 1 < t.stages; ++st) {
+    const std::string skip = k.label(), stage = k.reg("r");
+    k("setp.ge.u32 {}, {}, {}", p, kt0, s.kdim);
+    k("@{} bra {}", p, skip);
+    k("add.s32 {}, {}, {}", stage, smem, STAGE * st);
+    issue(stage);
+    if (staged) store(stage);
+    k.place(skip);
+    if (!t.wmma) k("cp.async.commit_group");
+  }
+  const std::string read = k.reg("r"), write = k.reg("r"), kt = k.reg("r");
+  k("mov.u32 {}, {}", read, smem);
+  k("add.s32 {}, {}, {}", write, smem, STAGE * (t.stages - 1));
+  k("mov.u32 {}, 0", kt);
+  const std::string loop = k.label(), no_load = k.label();
+  k.place(loop);
+  if (!t.wmma) k("cp.async.wait_group {}", t.stages - 2);
+  k("bar.sync 0");
+  // Tile kt + stages - 1 goes into the stage of tile kt - 1, which every warp has finished.
+  const std::string loads = k.reg("p");
+  k("setp.lt.u32 {}, {}, {}", loads, kt0, s.kdim);
+  k("@!{} bra {}", loads, no_load);
+  issue(write);
+  k.place(no_load);
+  if (!t.wmma) k("cp.async.commit_group");
+  if (t.wmma) {
+    // K steps of 16: a warp's (WM / 16) x (WN / 16) accumulators of 16 x 16.
+    const uint32_t FM = t.wm / 16, FN = t.wn / 16;
+    const std::string ab = k.reg("r"), bb = k.reg("r");
+    k("mad.lo.s32 {}, {}, {}, {}", ab, wmi, t.wm * A_ROW, read);
+    k("mad.lo.s32 {}, {}, {}, {}", bb, wni, t.wn * 2, read);
+    for (uint32_t st = 0; st < BK / 16; ++st) {
+      std::vector<std::vector<std::string>> a(FM), b(FN);
+      for (uint32_t i = 0; i < FM; ++i) {
+        for (int x = 0; x < 8; ++x) a[i].push_back(k.reg("r"));
+        k("wmma.load.a.sync.aligned.row.m16n16k16.shared.f16 {{{}}}, [{}+{}], {}",
+          fmt::join(a[i], ", "), ab, i * 16 * A_ROW + st * 32, A_ROW / 2);
+      }
+      for (uint32_t n = 0; n < FN; ++n) {
+        for (int x = 0; x < 8; ++x) b[n].push_back(k.reg("r"));
+        k("wmma.load.b.sync.aligned.row.m16n16k16.shared.f16 {{{}}}, [{}+{}], {}",
+          fmt::join(b[n], ", "), bb, A_TILE + st * 16 * B_ROW + n * 32, B_ROW / 2);
+      }
+      for (uint32_t i = 0; i < FM; ++i)
+        for (uint32_t n = 0; n < FN; ++n) {
+          const std::vector<std::string> d(acc.begin() + (i * FN + n) * 8,
+                                           acc.begin() + (i * FN + n + 1) * 8);
+          k("wmma.mma.sync.aligned.row.row.m16n16k16.f32.f32 {{{}}}, {{{}}}, {{{}}}, {{{}}}",
+            fmt::join(d, ", "), fmt::join(a[i], ", "), fmt::join(b[n], ", "), fmt::join(d, ", "));
+        }
+    }
+  } else {
+    std::vector<std::vector<std::string>> af(2), bf(2);
+    for (int b = 0; b < 2; ++b) {
+      for (uint32_t x = 0; x < MT * 4; ++x) af[size_t(b)].push_back(k.reg("r"));
+      for (uint32_t x = 0; x < NT * 2; ++x) bf[size_t(b)].push_back(k.reg("r"));
+    }
+    auto fragments = [&](int buf, uint32_t st) {
+      const std::vector<std::string>& a = af[size_t(buf)];
+      const std::vector<std::string>& b = bf[size_t(buf)];
+      const std::string ab = k.reg("r"), bb = k.reg("r");
+      k("add.s32 {}, {}, {}", ab, read, a_ld[st]);
+      for (uint32_t i = 0; i < MT; ++i)
+        k("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {{{}, {}, {}, {}}}, [{}+{}]", a[4 * i],
+          a[4 * i + 1], a[4 * i + 2], a[4 * i + 3], ab, i * 16 * 64);
+      for (uint32_t q = 0; q < NT / 2; ++q) {
+        k("add.s32 {}, {}, {}", bb, read, b_ld[q]);
+        k("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {{{}, {}, {}, {}}}, [{}+{}]", b[4 * q],
+          b[4 * q + 1], b[4 * q + 2], b[4 * q + 3], bb, st * 16 * B_ROW);
+      }
+    };
+    fragments(0, 0);
+    for (uint32_t st = 0; st < BK / 16; ++st) {
+      if (st + 1 < BK / 16) fragments(int((st + 1) % 2), st + 1);
+      const std::vector<std::string>& a = af[st % 2];
+      const std::vector<std::string>& b = bf[st % 2];
+      for (uint32_t i = 0; i < MT; ++i)
+        for (uint32_t n = 0; n < NT; ++n) {
+          const std::string* d = &acc[(i * NT + n) * 4];
+          k("mma.sync.aligned.m16n8k16.row.col.f32.{}.{}.f32 {{{}, {}, {}, {}}}, {{{}, {}, {}, "
+            "{}}}, "
+            "{{{}, {}}}, {{{}, {}, {}, {}}}",
+            ty, ty, d[0], d[1], d[2], d[3], a[4 * i], a[4 * i + 1], a[4 * i + 2], a[4 * i + 3],
+            b[2 * n], b[2 * n + 1], d[0], d[1], d[2], d[3]);
+        }
+    }
+  }
+  if (staged) {
+    const std::string skip = k.label();
+    k("@!{} bra {}", loads, skip);
+    store(write);
+    k.place(skip);
+  }
+  // Next stages, round the ring.
+  const std::string end = k.reg("r");
+  k("add.s32 {}, {}, {}", end, smem, STAGE * t.stages);
+  for (const std::string& r : {read, write}) {
+    const std::string wrap = k.reg("p");
+    k("add.s32 {}, {}, {}", r, r, STAGE);
+    k("setp.eq.u32 {}, {}, {}", wrap, r, end);
+    k("selp.b32 {}, {}, {}, {}", r, smem, r, wrap);
+  }
+  k("add.s32 {}, {}, 1", kt, kt);
+  k("setp.lt.u32 {}, {}, {}", p, kt, ktiles);
+  k("@{} bra {}", p, loop);
+  if (t.wmma) {
+    wmma_epilogue(k, j, t, s, acc, smem, tid, wmi, wni, row0, col0);
+    return e.add(fmt::format("{}_wmma_{}", j.conv ? "conv" : "gemm", dtype_name(j.dtype)), k);
+  }
+  k("cp.async.wait_all");
+
+  // Epilogue: d0, d1 of an m16n8 tile at (row g, columns 2t, 2t + 1), d2, d3 at row g + 8.
+  const std::string g = k.reg("r"), tq = k.reg("r"), rb = k.reg("r"), cb = k.reg("r");
+  k("shr.u32 {}, {}, 2", g, lane);
+  k("and.b32 {}, {}, 3", tq, lane);
+  k("mad.lo.s32 {}, {}, {}, {}", rb, wmi, t.wm, row0);
+  k("add.s32 {}, {}, {}", rb, rb, g);
+  k("mad.lo.s32 {}, {}, {}, {}", cb, wni, t.wn, col0);
+  k("shl.b32 {}, {}, 1", tq, tq);
+  k("add.s32 {}, {}, {}", cb, cb, tq);
+  for (uint32_t i = 0; i < MT; ++i)
+    for (uint32_t h = 0; h < 2; ++h) {
+      const std::string r = k.reg("r"), row_ok = k.reg("p");
+      k("add.s32 {}, {}, {}", r, rb, 16 * i + 8 * h);
+      k("setp.lt.u32 {}, {}, {}", row_ok, r, s.m);
+      for (uint32_t n = 0; n < NT; ++n) {
+        std::string v[2];
+        for (uint32_t x = 0; x < 2; ++x) {
+          v[x] = acc[(i * NT + n) * 4 + 2 * h + x];
+          if (j.relu) {
+            const std::string y = k.reg("f");
+            k("max.f32 {}, {}, 0f00000000", y, v[x]);
+            v[x] = y;
+          }
+        }
+        const std::string c = k.reg("r"), q = k.reg("p"), idx = k.reg("r"), addr = k.reg("rd");
+        k("add.s32 {}, {}, {}", c, cb, 8 * n);
+        k("setp.lt.and.u32 {}, {}, {}, {}", q, c, s.n, row_ok);
+        k("mad.lo.s32 {}, {}, {}, {}", idx, r, s.n, c);
+        k("mul.wide.u32 {}, {}, 2", addr, idx);
+        k("add.s64 {}, {}, {}", addr, s.c, addr);
+        if (n_even) {
+          const std::string w = k.reg("r");
+          k("cvt.rn.{}x2.f32 {}, {}, {}", ty, w, v[1], v[0]);
+          k("@{} st.global.b32 [{}], {}", q, addr, w);
+        } else {
+          const std::string c1 = k.reg("r"), q1 = k.reg("p");
+          k("@{} st.global.b16 [{}], {}", q, addr, k.half(j.dtype, v[0]));
+          k("add.s32 {}, {}, 1", c1, c);
+          k("setp.lt.and.u32 {}, {}, {}, {}", q1, c1, s.n, row_ok);
+          k("@{} st.global.b16 [{}+2], {}", q1, addr, k.half(j.dtype, v[1]));
+        }
+      }
+    }
+  return e.add(fmt::format("{}_tc_{}", j.conv ? "conv" : "gemm", dtype_name(j.dtype)), k);
+}
+
+void check_sizes(Emitter& e, const Node& n, const MatrixJob& j) {
+  for (int t : {j.a, j.b, j.c})
+    if (e.g.tensor(t).elements() > INT32_MAX)
+      e.unsupported(n, "a tensor of more than 2^31 elements");
+  if (j.batch * j.groups > 65535) e.unsupported(n, "more than 65535 products in one launch");
+}
+
+void lower_matrix(Emitter& e, const Node& n) {
+  const MatmulDims d = matmul_dims(e.g, n);
+  MatrixJob j;
+  j.dtype = e.g.tensor(n.outputs[0]).dtype;
+  j.relu = n.attrs.fused_relu;
+  j.multiplier = n.attrs.requant_multiplier;
+  j.shift = n.attrs.requant_shift;
+  j.m = d.m;
+  j.n = d.n;
+  j.k = d.k;
+  j.batch = d.batch;
+  j.a_n = d.m * d.k;
+  j.b_n = d.k * d.n;
+  j.c_n = d.m * d.n;
+  j.a = n.inputs[0];
+  j.b = n.inputs[1];
+  j.c = n.outputs[0];
+  emit_matrix(e, n, j);
+}
+
+const bool registered = [] {
+  register_lowering(OpKind::gemm, lower_matrix);
+  return register_lowering(OpKind::matmul, lower_matrix);
+}();
+
+}  // namespace
+
+// "@p " for pred p, "" for none.
+std::string guard(const std::string& pred) {
+  return pred.empty() ? "" : "@" + pred + " ";
+}
+
+Requant load_requant(Kernel& k) {
+  Requant q;
+  q.mult = k.param("mult");
+  q.shift = k.param("shift");
+  const std::string one = k.reg("rd");
+  q.half = k.reg("rd");
+  k("mov.u64 {}, 1", one);
+  k("shl.b64 {}, {}, {}", one, one, q.shift);
+  k("shr.u64 {}, {}, 1", q.half, one);
+  return q;
+}
+
+void load_element(Kernel& k, DType t, const std::string& pred, const std::string& addr,
+                  const std::string& v) {
+  switch (t) {
+    case DType::fp32:
+      if (!pred.empty()) k("mov.f32 {}, 0f00000000", v);
+      k("{}ld.global.f32 {}, [{}]", guard(pred), v, addr);
+      break;
+    case DType::int8:
+      if (!pred.empty()) k("mov.u32 {}, 0", v);
+      k("{}ld.global.s8 {}, [{}]", guard(pred), v, addr);
+      break;
+    case DType::fp16: {
+      const std::string h = k.reg("rs");
+      if (!pred.empty()) k("mov.b16 {}, 0", h);
+      k("{}ld.global.b16 {}, [{}]", guard(pred), h, addr);
+      k("cvt.f32.f16 {}, {}", v, h);
+      break;
+    }
+    case DType::bf16: {
+      const std::string h = k.reg("rs"), w = k.reg("r");
+      if (!pred.empty()) k("mov.b16 {}, 0", h);
+      k("{}ld.global.b16 {}, [{}]", guard(pred), h, addr);
+      k("cvt.u32.u16 {}, {}", w, h);
+      k("shl.b32 {}, {}, 16", w, w);
+      k("mov.b32 {}, {}", v, w);
+      break;
+    }
+    default:
+      throw Error("internal: GPU matrix load of " + std::string(dtype_name(t)));
+  }
+}
+
+void store_element(Kernel& k, DType t, bool relu, const Requant& rq, const std::string& pred,
+                   const std::string& addr, const std::string& acc) {
+  if (t == DType::int8) {
+    const std::string p = k.reg("rd"), q = k.reg("rd"), nq = k.reg("rd"), w = k.reg("r");
+    const std::string neg = k.reg("p");
+    k("mul.wide.s32 {}, {}, {}", p, acc, rq.mult);
+    k("abs.s64 {}, {}", q, p);
+    k("add.s64 {}, {}, {}", q, q, rq.half);
+    k("shr.u64 {}, {}, {}", q, q, rq.shift);
+    k("neg.s64 {}, {}", nq, q);
+    k("setp.lt.s64 {}, {}, 0", neg, p);
+    k("selp.b64 {}, {}, {}, {}", q, nq, q, neg);
+    k("min.s64 {}, {}, 127", q, q);
+    k("max.s64 {}, {}, {}", q, q, relu ? 0 : -128);
+    k("cvt.u32.u64 {}, {}", w, q);
+    k("{}st.global.s8 [{}], {}", guard(pred), addr, w);
+    return;
+  }
+  std::string v = acc;
+  if (relu) {
+    v = k.reg("f");
+    k("max.f32 {}, {}, 0f00000000", v, acc);
+  }
+  if (t == DType::fp32) {
+    k("{}st.global.f32 [{}], {}", guard(pred), addr, v);
+    return;
+  }
+  k("{}st.global.b16 [{}], {}", guard(pred), addr, k.half(t, v));
+}
+
+// The tensor-core block tile for job j on the preset: the one whose busiest SM has the least
+// work (its tiles' elements over the tile's efficiency, the MACs per cycle an SM reaches with
+// it, relative, as measured on a100 at 1024^3 and 2048^3: larger tiles read less shared memory
+// per mma, smaller ones leave room for more resident blocks to hide latency), so that few
+// products get smaller tiles and every SM some work.
+TcTile tc_tile(const GpuCaps& caps, const MatrixJob& j, bool wmma) {
+  struct Candidate {
+    TcTile t;
+    double efficiency;
+  };
+  const Candidate candidates[] = {{{128, 256, 64, 64}, 0.50},
+                                  {{128, 128, 64, 32}, 0.42},
+                                  {{64, 128, 32, 64}, 0.47},
+                                  {{64, 64, 32, 32}, 0.41}};
+  TcTile best{};
+  double best_cost = 0;
+  for (const Candidate& c : candidates) {
+    TcTile t = c.t;
+    t.wmma = wmma;
+    // wmma: without cp.async the elements are staged in registers; two stages suffice.
+    t.stages =
+        uint32_t(std::min<int64_t>(wmma ? 2 : 4, caps.max_shared_per_block / t.stage_bytes()));
+    if (t.stages < 2 || t.shared_bytes() > caps.max_shared_per_block || (wmma && t.bm > 64))
+      continue;
+    const int64_t tiles = (j.m + t.bm - 1) / t.bm * ((j.n + t.bn - 1) / t.bn) * j.batch * j.groups;
+    const double cost = double((tiles + caps.sms - 1) / caps.sms) * t.bm * t.bn / c.efficiency;
+    if (best.stages == 0 || cost < best_cost) {
+      best = t;
+      best_cost = cost;
+    }
+  }
+  return best;
+}
+
+void emit_matrix(Emitter& e, const Node& n, const MatrixJob& j) {
+  check_sizes(e, n, j);
+  const bool wmma = j.dtype == DType::fp16 && e.caps.sm < 80;
+  if (((j.dtype == DType::fp16 || j.dtype == DType::bf16) && e.caps.sm >= 80) || wmma) {
+    const TcTile t = tc_tile(e.caps, j, wmma);
+    const bool async = !wmma;  // cp.async is sm_80's
+    const std::string entry =
+        tc_kernel(e, j, t, async && j.k % 8 == 0, async && !j.conv && j.n % 8 == 0);
+    e.launch(entry,
+             {uint32_t((j.n + t.bn - 1) / t.bn), uint32_t((j.m + t.bm - 1) / t.bm),
+              uint32_t(j.batch * j.groups)},
+             {t.threads(), 1, 1}, t.shared_bytes(), matrix_args(e, j));
+    return;
+  }
+  const std::string entry = simt_kernel(e, j);
+  e.launch(entry,
+           {uint32_t((j.n + 63) / 64), uint32_t((j.m + 63) / 64), uint32_t(j.batch * j.groups)},
+           {kThreads, 1, 1}, 0, matrix_args(e, j));
+}
+
+}  // namespace xpusim::compiler::gpu

@@ -1,0 +1,60 @@
+// The GPU target's matrix main loop, shared by gemm / matmul (gemm.cpp) and conv2d (conv.cpp):
+// C = A B for a grid of products, each A (m x k) row-major, B (k x n) row-major or gathered
+// from a convolution's input, C (m x n) row-major, with the output rounding, requantisation
+// and fused ReLU of the reference (compiler/reference/reference.cpp).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "compiler/targets/gpu/kernel.h"
+
+namespace xpusim::compiler::gpu {
+
+// A convolution's input read as the B operand (implicit GEMM): row kr = (c, r, s) of the
+// reduction, column p = (oh, ow) of the output plane, element X[c][oh*sh - ph + r][ow*sw - pw + s]
+// of the image's channels (zero outside the image).
+struct ConvGather {
+  int64_t h = 0, w = 0;    // the input plane
+  int64_t ow = 0;          // the output plane's width
+  int64_t r = 0, s = 0;    // the window
+  int64_t sh = 1, sw = 1;  // stride
+  int64_t ph = 0, pw = 0;  // padding
+};
+
+// One launch of the main loop: products z = 0 .. batch*groups - 1, each at element offsets
+// (z / groups) * x_n + (z % groups) * x_g of its operands and output.
+struct MatrixJob {
+  DType dtype = DType::fp16;  // operands and output
+  bool relu = false;
+  int32_t multiplier = 1, shift = 0;  // int8 requantisation
+  int64_t m = 0, n = 0, k = 0;
+  int64_t batch = 1, groups = 1;
+  int64_t a_n = 0, a_g = 0, b_n = 0, b_g = 0, c_n = 0, c_g = 0;
+  int a = -1, b = -1, c = -1;  // tensor ids
+  std::optional<ConvGather> conv;
+};
+
+// Adds the kernel that runs job j for node n and launches it.
+void emit_matrix(Emitter& e, const Node& n, const MatrixJob& j);
+
+// int8 requantisation in registers: the parameters "mult" and "shift" (u32) and 2^shift / 2.
+struct Requant {
+  std::string mult, shift;  // "r"
+  std::string half;         // "rd"
+};
+// Loads the parameters "mult" and "shift" of k (call it where parameters are loaded).
+Requant load_requant(Kernel& k);
+
+// Loads the element of dtype t at [addr] when pred holds (always when pred is "", else zero) into
+// v: an "f" register (f32) for the float dtypes, an "r" register (s32) for int8.
+void load_element(Kernel& k, DType t, const std::string& pred, const std::string& addr,
+                  const std::string& v);
+// Stores accumulator acc (f32; s32 for int8) at [addr] when pred holds (always when ""), as the
+// reference writes it: int8 requantised (rq: round half away from zero, saturate) then ReLU'd when
+// relu; floats ReLU'd when relu, then rounded once to dtype t.
+void store_element(Kernel& k, DType t, bool relu, const Requant& rq, const std::string& pred,
+                   const std::string& addr, const std::string& acc);
+
+}  // namespace xpusim::compiler::gpu
