@@ -1,7 +1,9 @@
-// The GPU family's compiler target: every tensor row-major in a buffer of its own (a reshape's
-// output shares its input's), then each node lowered to PTX kernels and their launches by the
-// lowering its op kind registered (kernel.h). `--dump-after=layout` prints the buffers,
-// `--dump-after=lower` the program: the PTX module and its `// xpusim:` launch lines.
+// The GPU family's compiler target: every tensor row-major in a buffer of its own, but for a
+// reshape's output, which shares its input's, and a kv_append's, which shares its cache's (the
+// cache laid out with room for the new rows after each matrix's); then each node lowered to PTX
+// kernels and their launches by the lowering its op kind registered (kernel.h).
+// `--dump-after=layout` prints the buffers, `--dump-after=lower` the program: the PTX module and
+// its `// xpusim:` launch lines.
 #include <fmt/format.h>
 
 #include "compiler/target.h"
@@ -28,11 +30,24 @@ class GpuTarget final : public Target {
   std::vector<std::string> pass_names() const override { return {"layout", "lower"}; }
 
   Lowered lower(const Graph& g, const Dump& dump) const override {
-    // A reshape's output is its input's bytes; every other tensor has a buffer.
+    // A reshape's output is its input's bytes, a kv_append's its cache's (the cache, a graph
+    // input that no other node reads, gets room for the new rows after each (ctx, d) matrix, so
+    // that only those rows move); every other tensor has a buffer.
     std::vector<int> root(g.tensors.size());
     for (size_t t = 0; t < root.size(); ++t) root[t] = int(t);
-    for (const Node& n : g.nodes)
-      if (n.kind == OpKind::reshape) root[size_t(n.outputs[0])] = root[size_t(n.inputs[0])];
+    std::vector<Layout> layout(g.tensors.size());
+    for (const Node& n : g.nodes) {
+      if (n.kind == OpKind::reshape || n.kind == OpKind::kv_append)
+        root[size_t(n.outputs[0])] = root[size_t(n.inputs[0])];
+      if (n.kind == OpKind::kv_append) {
+        Layout& l = layout[size_t(n.inputs[0])];
+        const std::vector<int64_t>& s = g.tensor(n.outputs[0]).shape;
+        l.kind = Layout::padded;
+        l.align = 1;
+        l.tail_bytes = 1;
+        l.min_rows = s[s.size() - 2];
+      }
+    }
     std::vector<bool> given(g.tensors.size(), false);
     for (int t : g.inputs) given[size_t(t)] = true;
     Lowered out;
@@ -46,10 +61,10 @@ class GpuTarget final : public Target {
       isa::ptx::Buffer b;
       b.name = fmt::format("t{}", t);
       b.addr = (end + 255) & ~uint64_t(255);
-      b.bytes = uint64_t(info.bytes());
+      b.bytes = uint64_t(layout_bytes(info, layout[t]));
       b.in = given[t] || info.is_param;
       end = b.addr + std::max<uint64_t>(b.bytes, 1);
-      out.tensors[t].addr = b.addr;
+      out.tensors[t] = Placement{b.addr, layout[t]};
       args[t] = "@" + b.name;
       buffers.push_back(b);
     }
@@ -59,14 +74,18 @@ class GpuTarget final : public Target {
                       "of device memory",
                       g.file.empty() ? g.name : g.file, end, caps_.name, memory_bytes_));
     for (size_t t = 0; t < root.size(); ++t) {
-      out.tensors[t] = out.tensors[size_t(root[t])];
+      out.tensors[t].addr = out.tensors[size_t(root[t])].addr;  // an alias is row-major
       args[t] = args[size_t(root[t])];
     }
     if (dump.wants("layout")) {
       std::string text;
-      for (size_t t = 0; t < g.tensors.size(); ++t)
-        text += fmt::format("{:<24} {:>12} bytes at {:#x} (buffer t{}), row-major\n",
-                            g.tensors[t].name, g.tensors[t].bytes(), out.tensors[t].addr, root[t]);
+      for (size_t t = 0; t < g.tensors.size(); ++t) {
+        const Layout& l = out.tensors[t].layout;
+        text += fmt::format("{:<24} {:>12} bytes at {:#x} (buffer t{}), {}", g.tensors[t].name,
+                            layout_bytes(g.tensors[t], l), out.tensors[t].addr, root[t],
+                            layout_name(l));
+        text += l.min_rows ? fmt::format(" with room for {} rows per matrix\n", l.min_rows) : "\n";
+      }
       dump.print("layout", "GPU device-memory buffers", text);
     }
     Emitter e(g, caps_, args);
