@@ -380,14 +380,13 @@ class GpuMachine final : public Machine {
 
 const bool registered = register_family(FamilyInfo{
     "gpu",
-    "NVIDIA-style GPU: SMs running PTX kernels from files (warp schedulers, pipes, shared "
-    "memory banks, L1, L2 slices, HBM channels)",
+    "NVIDIA-style GPU: SMs running PTX, compiled from workloads or kernels from files (warp "
+    "schedulers, pipes, shared memory banks, L1, L2 slices, HBM channels)",
     param_specs,
     [](const ArchConfig& cfg) -> std::unique_ptr<Machine> {
       return std::make_unique<GpuMachine>(cfg);
     },
-    {},
-    false,
+    {"workloads/smoke/gpu-matrix.yaml", "workloads/smoke/gpu-rows.yaml"},
 });
 
 }  // namespace

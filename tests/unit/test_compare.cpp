@@ -190,14 +190,9 @@ TEST_CASE("compare: the page inlines its script, the results and the libraries",
                     Contains("vega-lite.min.js") && Contains("scripts/install-deps.sh"));
 }
 
-TEST_CASE(
-    "compare: refused before any simulation: a family without a compiler target, an "
-    "architecture given twice, no workload",
-    "[unit]") {
+TEST_CASE("compare: refused before any simulation: an architecture given twice, no workload",
+          "[unit]") {
   const std::string w = std::string(XPUSIM_SOURCE_DIR) + "/workloads/examples/gemm-1000.yaml";
-  const Cli gpu = run_cli({"compare", "--arch", "tpu_lab,a100", "--workload", w});
-  CHECK(gpu.status == 1);
-  CHECK_THAT(gpu.output, Contains("a100") && Contains("does not compile workloads"));
   const Cli twice = run_cli({"compare", "--arch", "tpu_lab,tpu_lab", "--workload", w});
   CHECK(twice.status == 1);
   CHECK_THAT(twice.output, Contains("given twice"));

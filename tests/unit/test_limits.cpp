@@ -64,7 +64,7 @@ TEST_CASE("a long run shows progress on a terminal only", "[unit]") {
                      "--out",
                      dir + "/o",
                      "--max-instructions",
-                     "1500000"};
+                     "6000000"};
   const std::optional<Cli> shown = run_cli_on_terminal(args);
   if (!shown) return;  // no way to run on a terminal
   CHECK_THAT(shown->output, Contains("M simulated cycles/s"));
