@@ -19,20 +19,19 @@ std::map<OpKind, LowerFn>& lowerings() {
   return table;
 }
 
-// "{%r1, %r2}" for a vector of words, "%r1" for one.
-std::string word_list(const std::vector<std::string>& w) {
-  if (w.size() == 1) return w[0];
-  std::string s = "{" + w[0];
-  for (size_t i = 1; i < w.size(); ++i) s += ", " + w[i];
-  return s + "}";
-}
-
 // "ld.global.v4.b32", "ld.global.v2.b32", "ld.global.b32" (and st) for `words` words.
 std::string vector_op(const char* op, size_t words) {
   return fmt::format("{}.global{}.b32", op, words == 1 ? "" : fmt::format(".v{}", words));
 }
 
 }  // namespace
+
+std::string word_list(const std::vector<std::string>& w) {
+  if (w.size() == 1) return w[0];
+  std::string s = "{" + w[0];
+  for (size_t i = 1; i < w.size(); ++i) s += ", " + w[i];
+  return s + "}";
+}
 
 std::string f32_literal(float v) {
   uint32_t bits = 0;

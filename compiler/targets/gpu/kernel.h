@@ -31,6 +31,9 @@ struct GpuCaps {
   int max_warps_per_sm = 64;
 };
 
+// A PTX vector operand of registers: "{%r1, %r2}" for several, "%r1" for one.
+std::string word_list(const std::vector<std::string>& w);
+
 // An f32 literal in PTX's hex form: 0f3F800000 for 1.0.
 std::string f32_literal(float v);
 

@@ -47,14 +47,6 @@ DivMod divmod(Kernel& k, const std::string& x, int64_t d) {
   return o;
 }
 
-// "{%r1, %r2}" for several registers, "%r1" for one.
-std::string reg_list(const std::vector<std::string>& r) {
-  if (r.size() == 1) return r[0];
-  std::string s = "{" + r[0];
-  for (size_t i = 1; i < r.size(); ++i) s += ", " + r[i];
-  return s + "}";
-}
-
 // The access of `bytes` (16, 8, 4, 2 or 1) as one instruction: "v4.b32", "v2.b32", "b32", "b16",
 // "u8", and the registers it takes (words, or one 16-bit register).
 std::string access_type(int64_t bytes) {
@@ -80,12 +72,12 @@ std::vector<std::string> chunk_regs(Kernel& k, int64_t bytes) {
 // `bytes` at global [addr] loaded into registers (chunk_regs), and stored.
 std::vector<std::string> load_chunk(Kernel& k, const std::string& addr, int64_t bytes) {
   std::vector<std::string> r = chunk_regs(k, bytes);
-  k("ld.global.{} {}, [{}]", access_type(bytes), reg_list(r), addr);
+  k("ld.global.{} {}, [{}]", access_type(bytes), word_list(r), addr);
   return r;
 }
 void store_chunk(Kernel& k, const std::string& addr, const std::vector<std::string>& r,
                  int64_t bytes) {
-  k("st.global.{} [{}], {}", access_type(bytes), addr, reg_list(r));
+  k("st.global.{} [{}], {}", access_type(bytes), addr, word_list(r));
 }
 
 // A u64 parameter as a global address.
@@ -302,7 +294,7 @@ void tiled_transpose(Emitter& e, const Node& n, const std::vector<Dim>& dims, si
       k("prmt.b32 {}, {}, {}, 30258", t[3], x[1], x[3]);
       w = {t[0], t[1], t[2], t[3]};
     }
-    k("@{} st.shared{}.b32 [{}+{}], {}", ok[size_t(j)], vt, rd, 8 * j * block_bytes, reg_list(w));
+    k("@{} st.shared{}.b32 [{}+{}], {}", ok[size_t(j)], vt, rd, 8 * j * block_bytes, word_list(w));
   }
   k("bar.sync 0");
   // Write: thread (tx, ty) writes block (row ty + 8j, column tx) of the transposed tile: the
@@ -327,7 +319,7 @@ void tiled_transpose(Emitter& e, const Node& n, const std::vector<Dim>& dims, si
     k("mad.wide.u32 {}, {}, {}, {}", addrs[size_t(j)], ij, I.dst, row);
     words[size_t(j)].clear();
     for (int64_t c = 0; c < p; ++c) words[size_t(j)].push_back(k.reg("r"));
-    k("@{} ld.shared{}.b32 {}, [{}+{}]", wok[size_t(j)], vt, reg_list(words[size_t(j)]), wr,
+    k("@{} ld.shared{}.b32 {}, [{}+{}]", wok[size_t(j)], vt, word_list(words[size_t(j)]), wr,
       8 * j * pitch);
   }
   for (int j = 0; j < 4; ++j)
