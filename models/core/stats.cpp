@@ -1,6 +1,7 @@
 #include "models/core/stats.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include <nlohmann/json.hpp>
 
@@ -74,6 +75,29 @@ void StatGroup::accumulate(const StatGroup& other) {
       *mine->count_value += *o.count_value;
   }
   for (const auto& c : other.children_) group(c->name_, c->description_).accumulate(*c);
+}
+
+void StatGroup::accumulate_change(const StatGroup& later, const StatGroup& earlier, double scale) {
+  for (const Stat& b : later.stats_) {
+    if (b.kind != Stat::count && b.kind != Stat::real) continue;
+    const Stat* a = earlier.find_stat(b.name);
+    const Stat* mine = find_stat(b.name);
+    if (!mine || mine->kind != b.kind) continue;
+    if (b.kind == Stat::real) {
+      *mine->real_value += scale * (*b.real_value - (a ? *a->real_value : 0.0));
+    } else {
+      const uint64_t before = a ? *a->count_value : 0;
+      const double change = *b.count_value > before ? double(*b.count_value - before) : 0.0;
+      *mine->count_value += uint64_t(std::llround(scale * change));
+    }
+  }
+  for (const auto& c : later.children_) {
+    const StatGroup* a = nullptr;
+    for (const auto& e : earlier.children_)
+      if (e->name_ == c->name_) a = e.get();
+    StatGroup empty(c->name_);
+    group(c->name_).accumulate_change(*c, a ? *a : empty, scale);
+  }
 }
 
 const StatGroup::Stat* StatGroup::find_stat(const std::string& name) const {

@@ -39,6 +39,10 @@ class StatGroup {
   // groups and statistics this tree lacks; maximum() statistics keep the larger value. Formulas
   // are not copied: this tree's own must read its statistics, not values captured once.
   void accumulate(const StatGroup& other);
+  // Adds scale * (later - earlier) to each counter and real value (rounded for counters): two
+  // snapshots of the same components' statistics, whose change over a stretch of a run stands for
+  // `scale` more such stretches. maximum() statistics and formulas are left as they are.
+  void accumulate_change(const StatGroup& later, const StatGroup& earlier, double scale);
 
   // {"description":..., "stats": {name: {"value", "unit", "description"}}, "groups": {...}},
   // in creation order.

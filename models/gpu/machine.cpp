@@ -273,7 +273,8 @@ class GpuMachine final : public Machine {
     ec.max_instructions = limits_.max_instructions;
     ec.values = values;
     Executor exec(m, k, shape, params, mem, ec);
-    const TimingResult t = run_timed(exec, k.code, shape, p_, total.occ, limits_.max_cycles, stats);
+    const TimingResult t = run_timed(exec, k.code, shape, p_, total.occ, limits_.max_cycles,
+                                     values ? 0 : uint64_t(p_.sample_waves), stats);
     total.t.cycles += t.cycles;
     total.t.dram_read += t.dram_read;
     total.t.dram_written += t.dram_written;
@@ -282,13 +283,14 @@ class GpuMachine final : public Machine {
     total.t.macs_bf16 += t.macs_bf16;
     total.t.macs_tf32 += t.macs_tf32;
     total.t.macs_int8 += t.macs_int8;
-    const ExecStats& st = exec.stats();
-    for (size_t c = 0; c < st.by_class.size(); ++c) total.exec.by_class[c] += st.by_class[c];
-    total.exec.warp_instructions += st.warp_instructions;
-    total.exec.thread_instructions += st.thread_instructions;
-    total.exec.blocks += st.blocks;
-    total.exec.warps += st.warps;
-    total.exec.threads += st.threads;
+    for (const ExecStats* st : {&exec.stats(), &t.skipped}) {
+      for (size_t c = 0; c < st->by_class.size(); ++c) total.exec.by_class[c] += st->by_class[c];
+      total.exec.warp_instructions += st->warp_instructions;
+      total.exec.thread_instructions += st->thread_instructions;
+      total.exec.blocks += st->blocks;
+      total.exec.warps += st->warps;
+      total.exec.threads += st->threads;
+    }
     ++total.launches;
     return t;
   }

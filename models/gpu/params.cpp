@@ -100,6 +100,13 @@ const std::vector<ParamSpec>& param_specs() {
         int_param("memory.latency", "cycles", 270,
                   "extra latency of an L2 miss (the HBM access), beyond the L2 hit latency", 0,
                   100000),
+        int_param("sampling.waves", "waves", 0,
+                  "timing-only runs (--no-functional): after a launch's first wave of blocks, "
+                  "simulate this many more, then skip the whole waves of blocks not yet "
+                  "launched, adding their cycles, traffic and statistics at the rate the "
+                  "simulated waves showed; the waves in flight and the remainder run in full. "
+                  "0 simulates every block (docs/models/gpu.md)",
+                  0, 1000),
     };
     // limits.max_instructions bounds the executed warp-instructions.
     for (ParamSpec& l : limit_params()) v.push_back(std::move(l));
@@ -135,6 +142,7 @@ GpuParams::GpuParams(const ParamValues& v)
       tensor_int8(int(v.integer("sm.tensor_fma_int8"))),
       l1_shared_bytes(v.integer("sm.l1_shared_bytes")),
       l1_ways(int(v.integer("l1.ways"))),
+      sample_waves(int(v.integer("sampling.waves"))),
       lat_int(int(v.integer("latency.int"))),
       lat_fp32(int(v.integer("latency.fp32"))),
       lat_half(int(v.integer("latency.half"))),

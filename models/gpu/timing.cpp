@@ -289,7 +289,7 @@ struct SchedStats {
 class Timing {
  public:
   Timing(Executor& ex, const Code& code, const LaunchShape& shape, const GpuParams& p,
-         const Occupancy& occ, uint64_t max_cycles, StatGroup& stats)
+         const Occupancy& occ, uint64_t max_cycles, uint64_t sample_waves, StatGroup& stats)
       : ex_(ex),
         code_(code),
         shape_(shape),
@@ -325,6 +325,7 @@ class Timing {
         sm.l1 = std::make_unique<SectorCache>(l1_bytes_, uint32_t(p.l1_ways));
     }
     window_ = std::max<uint64_t>(1, mem_.min_round_trip());
+    sample_waves_ = sample_waves;
   }
 
   TimingResult run();
@@ -554,6 +555,8 @@ class Timing {
   void memory(Sm& sm, WarpT& w, const Info& f, const Instr& in, uint64_t c);
   void launch(Sm& sm, uint32_t local_block, uint64_t linear, uint64_t start);
   void block_end(Sm& sm, uint32_t local_block, uint64_t c);
+  void write_stats(StatGroup& root) const;
+  void take_sample(int i, uint64_t t);
 
   Executor& ex_;
   const Code& code_;
@@ -591,6 +594,17 @@ class Timing {
   uint64_t l1_hits_ = 0, l1_misses_ = 0;
   uint64_t barrier_waits_ = 0;
   TimingResult result_;
+  // Sampling (sampling.waves): the snapshots at the first wave's end and sample_waves_ later.
+  struct Sample {
+    uint64_t t = 0, done = 0;
+    std::unique_ptr<StatGroup> tree;
+    TimingResult result;
+    ExecStats exec;
+  };
+  uint64_t sample_waves_ = 0;
+  int phase_ = 0;  // 0: first wave, 1: sampled waves, 2: past them
+  Sample sample_[2];
+  uint64_t skipped_blocks_ = 0, extra_cycles_ = 0;
 };
 
 void Timing::launch(Sm& sm, uint32_t local_block, uint64_t linear, uint64_t start) {
@@ -946,6 +960,79 @@ void Timing::run_sm(Sm& sm, uint64_t end) {
   sm.clock = std::max(sm.clock, end);
 }
 
+// The SMs' statistics (groups sm, shared, global) into root.
+void Timing::write_stats(StatGroup& root) const {
+  StatGroup& sg = root.group("sm", "streaming multiprocessors, summed over all SMs");
+  uint64_t issued = 0, active = 0, resident = 0, stalled = 0, idle = 0;
+  for (const Sm& sm : sms_) {
+    issued += sm.issued;
+    active += sm.active_cycles;
+    resident += sm.resident_warp_cycles;
+    for (const SchedStats& s : sm.sched) {
+      stalled += s.stalled;
+      idle += s.idle;
+    }
+  }
+  uint64_t& n_issued = sg.counter("issued", "warp-instructions", "warp-instructions issued");
+  uint64_t& n_active =
+      sg.counter("active_cycles", "SM-cycles", "cycles SMs held at least one block");
+  uint64_t& n_resident = sg.counter("resident_warp_cycles", "warp-cycles",
+                                    "sum over active SM cycles of the warps resident");
+  n_issued = issued;
+  n_active = active;
+  n_resident = resident;
+  sg.counter("scheduler_stalled", "scheduler-cycles",
+             "cycles a warp scheduler had resident warps but none could issue") = stalled;
+  sg.counter("scheduler_idle", "scheduler-cycles", "cycles a warp scheduler had no resident warp") =
+      idle;
+  // The formulas read the counters (not values captured now), so that they stay right when a
+  // program's later launches are accumulated into this tree.
+  sg.formula(
+      "achieved_warps", "warps", "average resident warps per active SM cycle",
+      [&n_resident, &n_active] { return n_active ? double(n_resident) / double(n_active) : 0; });
+  sg.formula("issue_per_cycle", "warp-instructions/cycle",
+             "warp-instructions issued per active SM cycle (at most the sub-partitions)",
+             [&n_issued, &n_active] { return n_active ? double(n_issued) / double(n_active) : 0; });
+  sg.counter("barrier_waits", "warp-waits", "times a warp waited at a barrier") = barrier_waits_;
+  StatGroup& stall = sg.group(
+      "stalls", "scheduler cycles stalled, by the reason of the warp that could issue soonest");
+  for (int r = 0; r < kStalls; ++r) {
+    uint64_t n = 0;
+    for (const Sm& sm : sms_)
+      for (const SchedStats& st : sm.sched) n += st.stall[r];
+    stall.counter(kStallNames[r], "scheduler-cycles", kStallText[r]) = n;
+  }
+  StatGroup& sh = root.group("shared", "shared memory (32 banks of 4 bytes)");
+  sh.counter("instructions", "warp-instructions", "shared-memory accesses") = shared_instrs_;
+  sh.counter("wavefronts", "cycles", "data-path cycles the accesses took") = shared_wavefronts_;
+  sh.counter("ideal_wavefronts", "cycles",
+             "cycles without bank conflicts (the bytes over 128 per cycle)") = shared_ideal_;
+  StatGroup& gl = root.group("global", "global and local memory accesses (coalescing, L1)");
+  gl.counter("instructions", "warp-instructions", "global/local memory accesses") = global_instrs_;
+  gl.counter("sectors", "sectors", "32-byte sectors the accesses touched") = global_sectors_;
+  gl.counter("ideal_sectors", "sectors", "sectors if every access were fully coalesced") =
+      global_ideal_;
+  gl.counter("l1_hits", "sectors", "L1 sector hits of loads") = l1_hits_;
+  gl.counter("l1_misses", "sectors", "L1 sector misses of loads (sent to L2)") = l1_misses_;
+  gl.maximum(
+      "l1_bytes", "bytes",
+      "L1 capacity per SM (what shared memory leaves; a program: the most of its launches)") =
+      l1_bytes_;
+}
+
+// Snapshot i of the sampled waves: the time, the blocks done, the statistics so far.
+void Timing::take_sample(int i, uint64_t t) {
+  Sample& smp = sample_[i];
+  smp.t = t;
+  smp.done = blocks_done_;
+  smp.tree = std::make_unique<StatGroup>("gpu");
+  write_stats(*smp.tree);
+  smp.tree->group("l2").accumulate(stats_.group("l2"));
+  smp.tree->group("dram").accumulate(stats_.group("dram"));
+  smp.result = result_;
+  smp.exec = ex_.stats();
+}
+
 TimingResult Timing::run() {
   const uint64_t blocks = shape_.grid.count();
   // The first wave: block i to SM i mod SMs, until every SM is full.
@@ -956,7 +1043,7 @@ TimingResult Timing::run() {
     }
   uint64_t t = 0;
   std::vector<Request> later;
-  while (blocks_done_ < blocks) {
+  while (blocks_done_ + skipped_blocks_ < blocks) {
     if (t > max_cycles_)
       throw Error(fmt::format(
           "the launch ran past limits.max_cycles = {} cycles with {} of {} blocks done (raise "
@@ -1019,6 +1106,25 @@ TimingResult Timing::run() {
       r.pend = renumber[r.pend];
     }
     pends_.swap(owed);
+    // Sampling: after the first wave, `sample_waves` more are simulated; then whole waves of
+    // the blocks not yet launched are skipped, leaving the waves in flight and the remainder
+    // (less than a wave) to run.
+    const uint64_t wave = uint64_t(occ_.blocks) * sms_.size();
+    if (sample_waves_ && phase_ == 0 && blocks_done_ >= wave) {
+      take_sample(0, end);
+      phase_ = 1;
+    } else if (phase_ == 1 && blocks_done_ >= sample_[0].done + sample_waves_ * wave) {
+      take_sample(1, end);
+      phase_ = 2;
+      const uint64_t left = blocks - next_block_;
+      if (left >= wave) {
+        skipped_blocks_ = left / wave * wave;
+        next_block_ += skipped_blocks_;
+        extra_cycles_ =
+            uint64_t(std::llround(double(skipped_blocks_) * double(sample_[1].t - sample_[0].t) /
+                                  double(sample_[1].done - sample_[0].done)));
+      }
+    }
     // Blocks to the slots that emptied, in the order they emptied.
     std::sort(freed_.begin(), freed_.end(), [](const Freed& a, const Freed& b) {
       return std::tie(a.cycle, a.sm, a.block) < std::tie(b.cycle, b.sm, b.block);
@@ -1030,71 +1136,50 @@ TimingResult Timing::run() {
   }
   result_.cycles = end_;
 
-  // Statistics.
-  StatGroup& sg = stats_.group("sm", "streaming multiprocessors, summed over all SMs");
-  uint64_t issued = 0, active = 0, resident = 0, stalled = 0, idle = 0;
-  for (const Sm& sm : sms_) {
-    issued += sm.issued;
-    active += sm.active_cycles;
-    resident += sm.resident_warp_cycles;
-    for (const SchedStats& s : sm.sched) {
-      stalled += s.stalled;
-      idle += s.idle;
-    }
+  write_stats(stats_);
+  StatGroup& sampling =
+      stats_.group("sampling", "waves of blocks skipped in a timing-only run (sampling.waves)");
+  uint64_t& skipped = sampling.counter(
+      "blocks_skipped", "blocks",
+      "blocks not simulated: their cycles, traffic and statistics are the rate of the simulated "
+      "waves times their number");
+  uint64_t& extrapolated = sampling.counter(
+      "cycles_extrapolated", "cycles", "cycles added for the skipped blocks (in total_cycles)");
+  if (skipped_blocks_) {
+    // Every statistic grows by what the skipped blocks would have added at the measured rate.
+    const double f = double(skipped_blocks_) / double(sample_[1].done - sample_[0].done);
+    stats_.accumulate_change(*sample_[1].tree, *sample_[0].tree, f);
+    const auto grow = [f](uint64_t& v, uint64_t at_b, uint64_t at_a) {
+      v += uint64_t(std::llround(f * double(at_b - at_a)));
+    };
+    grow(result_.onchip_bytes, sample_[1].result.onchip_bytes, sample_[0].result.onchip_bytes);
+    grow(result_.macs_f16, sample_[1].result.macs_f16, sample_[0].result.macs_f16);
+    grow(result_.macs_bf16, sample_[1].result.macs_bf16, sample_[0].result.macs_bf16);
+    grow(result_.macs_tf32, sample_[1].result.macs_tf32, sample_[0].result.macs_tf32);
+    grow(result_.macs_int8, sample_[1].result.macs_int8, sample_[0].result.macs_int8);
+    const ExecStats& a = sample_[0].exec;
+    const ExecStats& b = sample_[1].exec;
+    ExecStats& x = result_.skipped;
+    grow(x.warp_instructions, b.warp_instructions, a.warp_instructions);
+    grow(x.thread_instructions, b.thread_instructions, a.thread_instructions);
+    grow(x.warps, b.warps, a.warps);
+    grow(x.threads, b.threads, a.threads);
+    for (size_t c = 0; c < x.by_class.size(); ++c)
+      grow(x.by_class[c], b.by_class[c], a.by_class[c]);
+    x.blocks = skipped_blocks_;
+    result_.cycles += extra_cycles_;
   }
-  uint64_t& n_issued = sg.counter("issued", "warp-instructions", "warp-instructions issued");
-  uint64_t& n_active =
-      sg.counter("active_cycles", "SM-cycles", "cycles SMs held at least one block");
-  uint64_t& n_resident = sg.counter("resident_warp_cycles", "warp-cycles",
-                                    "sum over active SM cycles of the warps resident");
-  n_issued = issued;
-  n_active = active;
-  n_resident = resident;
-  sg.counter("scheduler_stalled", "scheduler-cycles",
-             "cycles a warp scheduler had resident warps but none could issue") = stalled;
-  sg.counter("scheduler_idle", "scheduler-cycles", "cycles a warp scheduler had no resident warp") =
-      idle;
-  // The formulas read the counters (not values captured now), so that they stay right when a
-  // program's later launches are accumulated into this tree.
-  sg.formula(
-      "achieved_warps", "warps", "average resident warps per active SM cycle",
-      [&n_resident, &n_active] { return n_active ? double(n_resident) / double(n_active) : 0; });
-  sg.formula("issue_per_cycle", "warp-instructions/cycle",
-             "warp-instructions issued per active SM cycle (at most the sub-partitions)",
-             [&n_issued, &n_active] { return n_active ? double(n_issued) / double(n_active) : 0; });
-  sg.counter("barrier_waits", "warp-waits", "times a warp waited at a barrier") = barrier_waits_;
-  StatGroup& stall = sg.group(
-      "stalls", "scheduler cycles stalled, by the reason of the warp that could issue soonest");
-  for (int r = 0; r < kStalls; ++r) {
-    uint64_t n = 0;
-    for (const Sm& sm : sms_)
-      for (const SchedStats& st : sm.sched) n += st.stall[r];
-    stall.counter(kStallNames[r], "scheduler-cycles", kStallText[r]) = n;
-  }
-  StatGroup& sh = stats_.group("shared", "shared memory (32 banks of 4 bytes)");
-  sh.counter("instructions", "warp-instructions", "shared-memory accesses") = shared_instrs_;
-  sh.counter("wavefronts", "cycles", "data-path cycles the accesses took") = shared_wavefronts_;
-  sh.counter("ideal_wavefronts", "cycles",
-             "cycles without bank conflicts (the bytes over 128 per cycle)") = shared_ideal_;
-  StatGroup& gl = stats_.group("global", "global and local memory accesses (coalescing, L1)");
-  gl.counter("instructions", "warp-instructions", "global/local memory accesses") = global_instrs_;
-  gl.counter("sectors", "sectors", "32-byte sectors the accesses touched") = global_sectors_;
-  gl.counter("ideal_sectors", "sectors", "sectors if every access were fully coalesced") =
-      global_ideal_;
-  gl.counter("l1_hits", "sectors", "L1 sector hits of loads") = l1_hits_;
-  gl.counter("l1_misses", "sectors", "L1 sector misses of loads (sent to L2)") = l1_misses_;
-  gl.maximum(
-      "l1_bytes", "bytes",
-      "L1 capacity per SM (what shared memory leaves; a program: the most of its launches)") =
-      l1_bytes_;
+  skipped = skipped_blocks_;
+  extrapolated = extra_cycles_;
   result_.dram_read = uint64_t(stats_.value("dram.bytes_read"));
   result_.dram_written = uint64_t(stats_.value("dram.bytes_written"));
   return result_;
 }
 
 TimingResult run_timed(Executor& ex, const Code& code, const LaunchShape& shape, const GpuParams& p,
-                       const Occupancy& occ, uint64_t max_cycles, StatGroup& stats) {
-  Timing t(ex, code, shape, p, occ, max_cycles, stats);
+                       const Occupancy& occ, uint64_t max_cycles, uint64_t sample_waves,
+                       StatGroup& stats) {
+  Timing t(ex, code, shape, p, occ, max_cycles, sample_waves, stats);
   return t.run();
 }
 

@@ -36,13 +36,16 @@ struct TimingResult {
   uint64_t dram_read = 0, dram_written = 0;  // bytes
   uint64_t onchip_bytes = 0;                 // bytes through shared memory and L1
   uint64_t macs_f16 = 0, macs_bf16 = 0, macs_tf32 = 0, macs_int8 = 0;  // tensor-core MACs
+  // What the blocks a sampled run skipped would have executed (sampling.waves); zero otherwise.
+  ExecStats skipped;
 };
 
 // Runs a launch on the timing model: blocks in slots of `ex` (SM s, slot b: s * blocks + b),
 // each warp-instruction executed as it issues. Statistics go under `stats`. Throws Error past
-// max_cycles (limits.max_cycles).
+// max_cycles (limits.max_cycles). sample_waves > 0 (timing-only runs only: the skipped blocks
+// never execute) samples the launch's waves (sampling.waves, docs/models/gpu.md).
 TimingResult run_timed(Executor& ex, const isa::ptx::Code& code, const LaunchShape& shape,
                        const GpuParams& p, const Occupancy& occ, uint64_t max_cycles,
-                       StatGroup& stats);
+                       uint64_t sample_waves, StatGroup& stats);
 
 }  // namespace xpusim::gpu

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -155,6 +156,37 @@ TEST_CASE("blocks beyond one wave run in further waves", "[timing][gpu]") {
   const double four = double(cycles(run("waves", kernel("waves", decls, body), 8, 32, 4096)));
   CHECK(two / one == Approx(2).epsilon(0.15));
   CHECK(four / one == Approx(4).epsilon(0.15));
+}
+
+TEST_CASE("wave sampling skips middle waves and adds them at the sampled rate", "[timing][gpu]") {
+  // One block per SM (a shared-memory limit), 2 SMs, 40 blocks: 20 waves of the same work, each
+  // block reading and writing its own 512 bytes.
+  const std::string decls = ".shared .align 4 .b8 buf[40000];";
+  const std::string body =
+      "\tmov.u32 %r2, %ctaid.x;\n\tmul.wide.u32 %rd5, %r2, 512;\n\tadd.s64 %rd6, %rd4, %rd5;\n"
+      "\tld.global.f32 %f20, [%rd6];\n\tmov.u32 %r5, buf;\n\tst.shared.u32 [%r5], %r1;\n" +
+      fmas(200, 2) + "\tst.global.f32 [%rd6], %f20;\n";
+  const std::string ptx = kernel("samp", decls, body);
+  const auto full = run("samp", ptx, 40, 128, 40 * 512, {"--no-functional"});
+  const auto sampled =
+      run("samp", ptx, 40, 128, 40 * 512, {"--no-functional", "--set", "sampling.waves=2"});
+  CHECK(stat(full, "sampling", "blocks_skipped") == 0);
+  const double skipped = stat(sampled, "sampling", "blocks_skipped");
+  // The first wave and two sampled ones run, and those in flight when sampling ends.
+  CHECK(skipped >= 20);
+  CHECK(std::fmod(skipped, 2) == 0);  // whole waves
+  CHECK(stat(sampled, "sampling", "cycles_extrapolated") > 0);
+  CHECK(double(cycles(sampled)) == Approx(double(cycles(full))).epsilon(0.03));
+  for (const char* name : {"warp_instructions", "thread_instructions"})
+    CHECK(stat(sampled, "executed", name) == Approx(stat(full, "executed", name)).epsilon(0.01));
+  CHECK(stat(sampled, "sm", "issued") == Approx(stat(full, "sm", "issued")).epsilon(0.01));
+  CHECK(stat(sampled, "dram", "bytes_read") ==
+        Approx(stat(full, "dram", "bytes_read")).epsilon(0.03));
+  CHECK(stat(sampled, "launch", "blocks") == 40);
+  // With values every block runs.
+  const auto with = run("samp", ptx, 40, 128, 40 * 512, {"--set", "sampling.waves=2"});
+  CHECK(stat(with, "sampling", "blocks_skipped") == 0);
+  CHECK(cycles(with) == cycles(full));
 }
 
 TEST_CASE("GPU timing is deterministic and the scheduler policy does not change values",

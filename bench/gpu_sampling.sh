@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Wave sampling on the GPU model (sampling.waves, docs/models/gpu.md): each case runs timing
+# only twice, every block simulated (sampling.waves=0) and sampled (sampling.waves=W), and the
+# script prints both cycle counts, the sampled run's error against the full one, the blocks it
+# skipped, and the wall-clock seconds of each run.
+#
+#   bench/gpu_sampling.sh [XPUSIM] [--waves W] [--presets a100,h100] [--only REGEX]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+xpusim=build/release/cli/xpusim
+waves=2
+presets=a100
+only=.
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --waves) waves=$2; shift 2 ;;
+    --presets) presets=$2; shift 2 ;;
+    --only) only=$2; shift 2 ;;
+    *) xpusim=$1; shift ;;
+  esac
+done
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+# name | workload (a file, or a zoo model) | its --param arguments
+gemm() {  # name M N K dtype
+  printf 'name: %s\nops:\n  - {name: gemm, op: gemm, M: %s, N: %s, K: %s, dtype: %s}\n' \
+    "$1" "$2" "$3" "$4" "$5" > "$out/$1.yaml"
+  echo "$1|$out/$1.yaml|"
+}
+cases=(
+  "$(gemm gemm-4096-fp16 4096 4096 4096 fp16)"
+  "$(gemm gemm-4096x4096x1024-fp16 4096 4096 1024 fp16)"
+  "$(gemm gemm-8192x4096x512-bf16 8192 4096 512 bf16)"
+  "$(gemm gemm-3072x3072x768-fp32 3072 3072 768 fp32)"
+  "resnet-50-b8|resnet-50|--param batch=8"
+  "bert-base-s512|bert-base|--param seq=512"
+)
+
+run() {  # preset workload params waves dir -> "cycles skipped wall_s"
+  local start end
+  start=$(date +%s.%N)
+  # shellcheck disable=SC2086  # the params are words
+  SYSTEMC_DISABLE_COPYRIGHT_MESSAGE=1 "$xpusim" run --arch "$1" --workload "$2" $3 \
+    --set sampling.waves="$4" --no-functional --force --out "$5" > /dev/null
+  end=$(date +%s.%N)
+  python3 - "$5/stats.json" "$start" "$end" <<'EOF'
+import json, sys
+s = json.load(open(sys.argv[1]))
+skipped = s["stats"]["groups"]["sampling"]["stats"]["blocks_skipped"]["value"]
+print(s["total_cycles"], skipped, f"{float(sys.argv[3]) - float(sys.argv[2]):.1f}")
+EOF
+}
+
+printf '%-7s %-26s %12s %12s %8s %9s %8s %8s\n' preset case full sampled error skipped full_s samp_s
+for p in ${presets//,/ }; do
+  for c in "${cases[@]}"; do
+    IFS='|' read -r name workload params <<< "$c"
+    [[ "$name" =~ $only ]] || continue
+    read -r full _ full_s <<< "$(run "$p" "$workload" "$params" 0 "$out/full")"
+    read -r samp skipped samp_s <<< "$(run "$p" "$workload" "$params" "$waves" "$out/samp")"
+    err=$(python3 -c "print(f'{100 * ($samp - $full) / $full:+.2f}%')")
+    printf '%-7s %-26s %12d %12d %8s %9d %8s %8s\n' "$p" "$name" "$full" "$samp" "$err" \
+      "$skipped" "$full_s" "$samp_s"
+  done
+done
