@@ -26,6 +26,12 @@ CLI::App* add_compare_command(CLI::App& app) {
       ->required();
   c->add_option("--param", args.params,
                 "set a workload param: NAME=VALUE (repeatable; xpusim zoo lists them)");
+  c->add_option("--dtype", args.dtype,
+                "ONNX models: the dtype their float tensors are computed in: bf16 (default), "
+                "fp16, or fp32 (as for xpusim run)");
+  c->add_option("--onnx-test-data", args.onnx_test_data,
+                "ONNX models: a folder of input_N.pb / output_N.pb (ONNX test data): the "
+                "inputs' values, and the outputs every architecture's run must match");
   c->add_option("--out", args.out,
                 "results folder (default results/compare-<workload>-<arch>-<arch>...)");
   c->add_flag("--no-functional", no_functional, "timing only: compute no values");

@@ -444,6 +444,9 @@ bool run(const Options& o) {
   const std::string workload_path = driver::workload_file(o.workload);
   driver::RunOptions load;
   load.params = compiler::parse_param_options(o.params);
+  load.dtype = o.dtype;
+  load.onnx_test_data = o.onnx_test_data;
+  load.functional = o.functional;
   const std::string workload = driver::workload_label(driver::load_graph(workload_path, load));
   const std::string report_dir = shipped_dir("report");
   for (const auto& lib : kLibraries) read_asset(fs::path(report_dir) / lib.second);
@@ -468,6 +471,9 @@ bool run(const Options& o) {
                        (tmp.path() / (c.name + ".log")).string()};
     if (!o.functional) cmd.argv.push_back("--no-functional");
     for (const std::string& p : o.params) cmd.argv.insert(cmd.argv.end(), {"--param", p});
+    if (!o.dtype.empty()) cmd.argv.insert(cmd.argv.end(), {"--dtype", o.dtype});
+    if (!o.onnx_test_data.empty())
+      cmd.argv.insert(cmd.argv.end(), {"--onnx-test-data", o.onnx_test_data});
     runs.push_back(std::move(cmd));
   }
 

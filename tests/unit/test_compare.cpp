@@ -201,6 +201,39 @@ TEST_CASE("compare: refused before any simulation: an architecture given twice, 
   CHECK_THAT(missing.output, Contains("no-such.yaml"));
 }
 
+TEST_CASE("compare: an ONNX model's dtype and test data reach every architecture's run", "[unit]") {
+  const std::string node = "/usr/share/libonnx-testdata/data/node/test_matmul_2d";
+  const std::string out = temp_dir("compare-onnx") + "/r";
+  const Cli r = run_cli({"compare", "--arch", "tpu_lab,gpu_lab", "--workload", node + "/model.onnx",
+                         "--dtype", "fp32", "--onnx-test-data", node + "/test_data_set_0", "--jobs",
+                         "1", "--out", out});
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  const ojson results = ojson::parse(std::ifstream(out + "/results.json"));
+  REQUIRE(results["architectures"].size() == 2);
+  for (const auto& a : results["architectures"]) {
+    INFO(a["name"]);
+    CHECK(a["functional_check"] == "passed");
+    bool matched = false;
+    for (const auto& n : a["notes"])
+      matched = matched || n.get<std::string>().find("output_N.pb") != std::string::npos;
+    CHECK(matched);
+    // fp32 operands (the default is bf16).
+    bool fp32 = false;
+    for (const auto& l : a["layers"]) fp32 = fp32 || l["dtype"] == "fp32";
+    CHECK(fp32);
+  }
+  // Refused before any simulation: --dtype for a YAML workload, test data without values.
+  const std::string w = std::string(XPUSIM_SOURCE_DIR) + "/workloads/examples/gemm-1000.yaml";
+  const Cli yaml = run_cli({"compare", "--arch", "tpu_lab", "--workload", w, "--dtype", "fp32"});
+  CHECK(yaml.status == 1);
+  CHECK_THAT(yaml.output, Contains("are for ONNX models"));
+  const Cli timing = run_cli({"compare", "--arch", "tpu_lab", "--workload", node + "/model.onnx",
+                              "--onnx-test-data", node + "/test_data_set_0", "--no-functional"});
+  CHECK(timing.status == 1);
+  CHECK_THAT(timing.output, Contains("drop --no-functional"));
+}
+
 TEST_CASE("run --progress-lines: a line per layer, in order, on each family", "[unit]") {
   const std::string w =
       std::string(XPUSIM_SOURCE_DIR) + "/workloads/examples/transformer-block.yaml";
