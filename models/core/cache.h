@@ -2,6 +2,7 @@
 // L1 and L2 slices, the NPU families' L2.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <utility>
@@ -73,6 +74,9 @@ class SectorCache {
   // Records that the sector's data (fetched after a miss) is back at `cycle`: the line's fill
   // time becomes the later of the two. Does nothing when the line is not present.
   void note_fill(uint64_t sector_addr, uint64_t cycle);
+  // Forgets every fill time (the lines and their sectors stay): for a caller whose clock
+  // restarts once every fill is back.
+  void clear_fills() { std::fill(ready_.begin(), ready_.end(), 0); }
   // A hint that the line at line_addr is looked up soon: brings its set's state into
   // the host's cache. Changes nothing.
   void prefetch(uint64_t line_addr) const;

@@ -71,51 +71,55 @@ MemorySide::MemorySide(const MemorySideParams& p, StatGroup& stats)
       slice_ticks_(sector_ticks(p.l2_bytes_per_cycle_per_slice, kTickBits)),
       dram_ticks_(sector_ticks(p.dram_bytes_per_cycle / p.dram_channels, kTickBits)),
       slice_free_(p.l2_slices, 0),
-      channel_free_(p.dram_channels, 0),
-      read_sectors_(stats.group("l2", "the L2 slices shared by all cores")
-                        .counter("read_sectors", "sectors", "32-byte sectors read")),
-      write_sectors_(
-          stats.group("l2").counter("write_sectors", "sectors", "32-byte sectors written")),
-      atomic_sectors_(stats.group("l2").counter("atomic_sectors", "sectors",
-                                                "32-byte sectors of atomic operations")),
-      hits_(stats.group("l2").counter("hits", "sectors",
-                                      "read and atomic sectors found valid in the L2")),
-      pending_hits_(stats.group("l2").counter(
-          "pending_hits", "sectors",
-          "hits whose line's fill was still on its way from DRAM (they wait for it)")),
-      misses_(stats.group("l2").counter("misses", "sectors",
-                                        "read and atomic sectors fetched from DRAM")),
-      write_backs_(stats.group("l2").counter("write_backs", "sectors",
-                                             "dirty sectors of evicted lines written to DRAM")),
-      l2_busy_(stats.group("l2").scalar("busy_cycles", "cycles",
-                                        "sum over slices of cycles spent moving sectors")),
-      l2_queue_(stats.group("l2").scalar(
-          "queue_cycles", "cycles",
-          "sum over requests of cycles waited for their slice before its first sector")),
-      dram_read_(stats.group("dram", "HBM channels behind the L2")
-                     .counter("bytes_read", "bytes", "bytes read from DRAM")),
-      dram_written_(stats.group("dram").counter("bytes_written", "bytes",
-                                                "bytes written to DRAM (L2 write-backs)")),
-      dram_busy_(stats.group("dram").scalar("busy_cycles", "cycles",
-                                            "sum over channels of cycles spent transferring")),
-      dram_queue_(stats.group("dram").scalar(
-          "queue_cycles", "cycles",
-          "sum over 32-byte transfers of cycles waited for the channel")) {
-  stats.group("l2").formula(
-      "hit_rate", "fraction", "hits / (hits + misses)",
-      [&h = hits_, &m = misses_] { return h + m ? double(h) / double(h + m) : 0.0; });
+      channel_free_(p.dram_channels, 0) {
+  attach(stats);
   tags_.reserve(p.l2_slices);
   for (uint32_t i = 0; i < p.l2_slices; ++i)
     tags_.emplace_back(p.l2_bytes / p.l2_slices, p.l2_ways, true, p.l2_slices);
+}
+
+void MemorySide::attach(StatGroup& stats) {
+  StatGroup& l2 = stats.group("l2", "the L2 slices shared by all cores");
+  read_sectors_ = &l2.counter("read_sectors", "sectors", "32-byte sectors read");
+  write_sectors_ = &l2.counter("write_sectors", "sectors", "32-byte sectors written");
+  atomic_sectors_ =
+      &l2.counter("atomic_sectors", "sectors", "32-byte sectors of atomic operations");
+  hits_ = &l2.counter("hits", "sectors", "read and atomic sectors found valid in the L2");
+  pending_hits_ =
+      &l2.counter("pending_hits", "sectors",
+                  "hits whose line's fill was still on its way from DRAM (they wait for it)");
+  misses_ = &l2.counter("misses", "sectors", "read and atomic sectors fetched from DRAM");
+  write_backs_ =
+      &l2.counter("write_backs", "sectors", "dirty sectors of evicted lines written to DRAM");
+  l2_busy_ = &l2.scalar("busy_cycles", "cycles", "sum over slices of cycles spent moving sectors");
+  l2_queue_ = &l2.scalar("queue_cycles", "cycles",
+                         "sum over requests of cycles waited for their slice before its first "
+                         "sector");
+  l2.formula("hit_rate", "fraction", "hits / (hits + misses)",
+             [h = hits_, m = misses_] { return *h + *m ? double(*h) / double(*h + *m) : 0.0; });
+  StatGroup& dram = stats.group("dram", "HBM channels behind the L2");
+  dram_read_ = &dram.counter("bytes_read", "bytes", "bytes read from DRAM");
+  dram_written_ = &dram.counter("bytes_written", "bytes", "bytes written to DRAM (L2 write-backs)");
+  dram_busy_ =
+      &dram.scalar("busy_cycles", "cycles", "sum over channels of cycles spent transferring");
+  dram_queue_ = &dram.scalar("queue_cycles", "cycles",
+                             "sum over 32-byte transfers of cycles waited for the channel");
+}
+
+void MemorySide::restart_at(uint64_t cycle) {
+  const uint64_t t = cycle << kTickBits;
+  for (auto* v : {&slice_free_, &channel_free_})
+    for (uint64_t& f : *v) f = f > t ? f - t : 0;
+  for (SectorCache& c : tags_) c.clear_fills();
 }
 
 uint64_t MemorySide::dram_transfer(uint64_t addr, uint64_t arrival, bool write) {
   const uint32_t channel =
       spread_index(addr / params_.dram_interleave_bytes, params_.dram_channels);
   const uint64_t start = std::max(arrival, channel_free_[channel]);
-  dram_queue_ += double(start - arrival) * kTick;
-  dram_busy_ += double(dram_ticks_) * kTick;
-  (write ? dram_written_ : dram_read_) += kSectorBytes;
+  *dram_queue_ += double(start - arrival) * kTick;
+  *dram_busy_ += double(dram_ticks_) * kTick;
+  *(write ? dram_written_ : dram_read_) += kSectorBytes;
   return channel_free_[channel] = start + dram_ticks_;
 }
 
@@ -130,7 +134,7 @@ uint64_t MemorySide::serve(uint64_t cycle, uint64_t line_addr, uint8_t sector_ma
   SectorCache& tags = tags_[slice];
   const uint64_t arrival = cycle << kTickBits;
   uint64_t start = std::max(arrival, slice_free_[slice]);  // s_k of the next sector
-  l2_queue_ += double(start - arrival) * kTick;
+  *l2_queue_ += double(start - arrival) * kTick;
   uint64_t done = 0;
   for (uint32_t i = 0; i < kSectorsPerLine; ++i) {
     if (!(sector_mask >> i & 1)) continue;
@@ -138,20 +142,20 @@ uint64_t MemorySide::serve(uint64_t cycle, uint64_t line_addr, uint8_t sector_ma
     uint64_t sector_done = cycles(start) + params_.l2_hit_latency;
     SectorCache::Outcome o;
     if (kind == Access::write) {
-      ++write_sectors_;
+      ++*write_sectors_;
       o = tags.write(addr, true);
     } else {
-      ++(kind == Access::read ? read_sectors_ : atomic_sectors_);
+      ++*(kind == Access::read ? read_sectors_ : atomic_sectors_);
       o = tags.read(addr, true);
       if (!o.hit) {
-        ++misses_;
+        ++*misses_;
         sector_done = cycles(dram_transfer(addr, start, false)) + params_.dram_latency +
                       params_.l2_hit_latency;
         tags.note_fill(addr, sector_done);
       } else {
-        ++hits_;
+        ++*hits_;
         if (o.ready > sector_done) {
-          ++pending_hits_;
+          ++*pending_hits_;
           sector_done = o.ready;
         }
       }
@@ -159,12 +163,12 @@ uint64_t MemorySide::serve(uint64_t cycle, uint64_t line_addr, uint8_t sector_ma
     }
     for (uint32_t j = 0; j < kSectorsPerLine; ++j) {
       if (!(o.evicted_dirty >> j & 1)) continue;
-      ++write_backs_;
+      ++*write_backs_;
       dram_transfer(o.evicted_line + j * kSectorBytes, start, true);
     }
     done = std::max(done, sector_done);
     start += slice_ticks_;
-    l2_busy_ += double(slice_ticks_) * kTick;
+    *l2_busy_ += double(slice_ticks_) * kTick;
   }
   slice_free_[slice] = start;
   return done;

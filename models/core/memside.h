@@ -100,6 +100,15 @@ class MemorySide {
     tags_[spread_index(line_addr / kLineBytes, params_.l2_slices)].prefetch(line_addr);
   }
 
+  // A kernel that follows the one just served: its cycles count from 0, which is `cycle` of
+  // the previous kernel's clock (its end: every request answered). The L2 keeps its lines,
+  // dirty sectors included, and the servers the work still queued past `cycle` (write-backs
+  // nobody waited for).
+  void restart_at(uint64_t cycle);
+  // From now on the statistics go to new "l2" and "dram" groups under `stats` (a later
+  // kernel's own tree), counting from zero.
+  void attach(StatGroup& stats);
+
   // The least (serve's result - cycle) of any request: l2_hit_latency, which an unloaded
   // one-sector hit or write takes (its sector starts at its arrival); every other path adds to
   // it. The caller may let cores run this many cycles apart without missing a response.
@@ -119,19 +128,10 @@ class MemorySide {
   std::vector<SectorCache> tags_;
   std::vector<uint64_t> slice_free_, channel_free_;  // ticks
 
-  uint64_t& read_sectors_;
-  uint64_t& write_sectors_;
-  uint64_t& atomic_sectors_;
-  uint64_t& hits_;
-  uint64_t& pending_hits_;
-  uint64_t& misses_;
-  uint64_t& write_backs_;
-  double& l2_busy_;
-  double& l2_queue_;
-  uint64_t& dram_read_;
-  uint64_t& dram_written_;
-  double& dram_busy_;
-  double& dram_queue_;
+  // The statistics (attach).
+  uint64_t *read_sectors_, *write_sectors_, *atomic_sectors_, *hits_, *pending_hits_, *misses_,
+      *write_backs_, *dram_read_, *dram_written_;
+  double *l2_busy_, *l2_queue_, *dram_busy_, *dram_queue_;
 };
 
 }  // namespace xpusim

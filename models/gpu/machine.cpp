@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <memory>
 
 #include "isa/ptx/module.h"
 #include "isa/ptx/numeric.h"
@@ -153,7 +154,8 @@ class GpuMachine final : public Machine {
     lg.counter("kernels", "kernels", "kernels (entries) in the program") = m.kernels.size();
     r.notes.push_back(
         "GPU program: each kernel launch starts when the previous one ends, without launch "
-        "overhead; each starts with cold L1 and L2 caches (docs/models/gpu.md)");
+        "overhead, with a cold L1 and the L2 as the previous launch left it "
+        "(docs/models/gpu.md)");
     return r;
   }
 
@@ -260,6 +262,8 @@ class GpuMachine final : public Machine {
     ExecStats exec;
     Occupancy occ;  // the last launch's
     uint64_t launches = 0;
+    // The L2 and HBM, kept from one launch to the next (warm L2, write-backs still queued).
+    std::unique_ptr<MemorySide> memory;
   };
 
   // Runs one launch on the timing model (statistics under `stats`) and adds it to `total`.
@@ -273,8 +277,12 @@ class GpuMachine final : public Machine {
     ec.max_instructions = limits_.max_instructions;
     ec.values = values;
     Executor exec(m, k, shape, params, mem, ec);
+    if (total.memory)
+      total.memory->attach(stats);
+    else
+      total.memory = std::make_unique<MemorySide>(p_.memory_side, stats);
     const TimingResult t = run_timed(exec, k.code, shape, p_, total.occ, limits_.max_cycles,
-                                     values ? 0 : uint64_t(p_.sample_waves), stats);
+                                     values ? 0 : uint64_t(p_.sample_waves), *total.memory, stats);
     total.t.cycles += t.cycles;
     total.t.dram_read += t.dram_read;
     total.t.dram_written += t.dram_written;

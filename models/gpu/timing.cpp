@@ -289,13 +289,14 @@ struct SchedStats {
 class Timing {
  public:
   Timing(Executor& ex, const Code& code, const LaunchShape& shape, const GpuParams& p,
-         const Occupancy& occ, uint64_t max_cycles, uint64_t sample_waves, StatGroup& stats)
+         const Occupancy& occ, uint64_t max_cycles, uint64_t sample_waves, MemorySide& mem,
+         StatGroup& stats)
       : ex_(ex),
         code_(code),
         shape_(shape),
         p_(p),
         occ_(occ),
-        mem_(p.memory_side, stats),
+        mem_(mem),
         stats_(stats),
         max_cycles_(max_cycles) {
     build_infos();
@@ -563,7 +564,7 @@ class Timing {
   LaunchShape shape_;
   const GpuParams& p_;
   Occupancy occ_;
-  MemorySide mem_;
+  MemorySide& mem_;
   StatGroup& stats_;
   uint64_t max_cycles_;
   std::vector<Info> infos_;
@@ -1135,6 +1136,7 @@ TimingResult Timing::run() {
     t = end;
   }
   result_.cycles = end_;
+  mem_.restart_at(end_);  // a following launch starts here
 
   write_stats(stats_);
   StatGroup& sampling =
@@ -1178,8 +1180,8 @@ TimingResult Timing::run() {
 
 TimingResult run_timed(Executor& ex, const Code& code, const LaunchShape& shape, const GpuParams& p,
                        const Occupancy& occ, uint64_t max_cycles, uint64_t sample_waves,
-                       StatGroup& stats) {
-  Timing t(ex, code, shape, p, occ, max_cycles, sample_waves, stats);
+                       MemorySide& mem, StatGroup& stats) {
+  Timing t(ex, code, shape, p, occ, max_cycles, sample_waves, mem, stats);
   return t.run();
 }
 

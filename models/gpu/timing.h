@@ -10,6 +10,7 @@
 #include "isa/ptx/module.h"
 #include "models/core/stats.h"
 #include "models/gpu/exec.h"
+#include "models/gpu/memsys.h"
 #include "models/gpu/params.h"
 
 namespace xpusim::gpu {
@@ -41,11 +42,13 @@ struct TimingResult {
 };
 
 // Runs a launch on the timing model: blocks in slots of `ex` (SM s, slot b: s * blocks + b),
-// each warp-instruction executed as it issues. Statistics go under `stats`. Throws Error past
+// each warp-instruction executed as it issues, global accesses served by `mem` (the L2 and HBM,
+// as earlier launches left them; its statistics are attached to `stats` by the caller).
+// Statistics go under `stats`. Throws Error past
 // max_cycles (limits.max_cycles). sample_waves > 0 (timing-only runs only: the skipped blocks
 // never execute) samples the launch's waves (sampling.waves, docs/models/gpu.md).
 TimingResult run_timed(Executor& ex, const isa::ptx::Code& code, const LaunchShape& shape,
                        const GpuParams& p, const Occupancy& occ, uint64_t max_cycles,
-                       uint64_t sample_waves, StatGroup& stats);
+                       uint64_t sample_waves, MemorySide& mem, StatGroup& stats);
 
 }  // namespace xpusim::gpu

@@ -289,6 +289,36 @@ TEST_CASE("gpu memsys: a slice's bandwidth", "[gpu]") {
   CHECK(m.serve(1, lines[0], 0b0001, Access::read) == 32 + p.l2_hit_latency);
 }
 
+TEST_CASE("gpu memsys: a following kernel keeps the L2 and restarts the clock", "[gpu]") {
+  const MemorySideParams p = small_params();
+  StatGroup first("gpu");
+  MemorySide m(p, first);
+  const uint64_t t_d = 32 / 8, miss = t_d + p.dram_latency + p.l2_hit_latency;
+  CHECK(m.serve(0, 0x40000, 0b0001, Access::read) == miss);  // fetched by the first kernel
+  CHECK(m.serve(0, 0x80000, 0b0001, Access::write) == p.l2_hit_latency);  // dirty
+  // 16 four-sector writes queue 32 cycles of work at slice 0 from cycle 1000.
+  const std::vector<uint64_t> lines = lines_of_slice(0, p.l2_slices, 17);
+  for (int r = 0; r < 16; ++r) m.serve(1000, lines[size_t(r)], 0b1111, Access::write);
+  m.restart_at(1010);  // the first kernel ends at 1010: the slice has 22 cycles left
+  StatGroup second("gpu");
+  m.attach(second);
+  // The line the first kernel fetched hits at once (its fill time is forgotten, not 1010 late).
+  CHECK(m.serve(0, 0x40000, 0b0001, Access::read) == p.l2_hit_latency);
+  CHECK(m.serve(0, 0x80000, 0b0001, Access::read) == p.l2_hit_latency);  // the dirty sector
+  // Slice 0 is busy with the first kernel's writes until the new cycle 22.
+  CHECK(m.serve(0, lines[16], 0b0001, Access::write) == 22 + p.l2_hit_latency);
+  // The second kernel's statistics count only its own requests; the first's keep theirs.
+  CHECK(second.value("l2.read_sectors") == 2);
+  CHECK(second.value("l2.hits") == 2);
+  CHECK(second.value("l2.misses") == 0);
+  CHECK(second.value("l2.write_sectors") == 1);
+  CHECK(second.value("dram.bytes_read") == 0);
+  CHECK(second.value("l2.hit_rate") == 1);
+  CHECK(first.value("l2.read_sectors") == 1);
+  CHECK(first.value("l2.write_sectors") == 1 + 64);
+  CHECK(first.value("dram.bytes_read") == 32);
+}
+
 TEST_CASE("gpu memsys: DRAM bandwidth over many misses", "[gpu]") {
   const MemorySideParams p = small_params();
   StatGroup stats("gpu");
