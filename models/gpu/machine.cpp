@@ -96,7 +96,8 @@ class GpuMachine final : public Machine {
                  const MachineOptions& opt) override {
     const auto* prog = dynamic_cast<const isa::ptx::Program*>(&program);
     if (!prog) throw Error(opt.source + ": not a GPU program");
-    const isa::ptx::Module& m = prog->module();
+    isa::ptx::Module m = prog->module();
+    const std::map<const isa::ptx::Kernel*, uint32_t> registers = prepare(m);
     DeviceMemory mem(uint64_t(p_.memory_bytes));
     for (const isa::ptx::Buffer& b : prog->buffers()) {
       mem.alloc_at(DeviceMemory::kGlobalBase + b.addr, b.bytes, "buffer " + b.name);
@@ -108,7 +109,6 @@ class GpuMachine final : public Machine {
     r.stats = std::make_unique<StatGroup>("gpu", "GPU: SMs, memory system, the launches");
     Totals total;
     LayerTracker layers;
-    std::map<const isa::ptx::Kernel*, uint32_t> registers;
     for (const isa::ptx::Launch& l : prog->launches()) {
       const isa::ptx::Kernel& k = *m.find_kernel(l.entry);
       std::vector<uint8_t> params(k.param_bytes, 0);
@@ -129,8 +129,6 @@ class GpuMachine final : public Machine {
         }
         std::memcpy(params.data() + p.offset, &bits, p.size);
       }
-      auto reg = registers.find(&k);
-      if (reg == registers.end()) reg = registers.emplace(&k, estimate_registers(k.code)).first;
       LaunchShape shape;
       shape.grid = {l.grid[0], l.grid[1], l.grid[2]};
       shape.block = {l.block[0], l.block[1], l.block[2]};
@@ -139,7 +137,7 @@ class GpuMachine final : public Machine {
       StatGroup later("gpu");
       const bool first = total.launches == 0;
       const uint64_t start = total.t.cycles;
-      const TimingResult t = launch(m, k, shape, reg->second, params, mem, image != nullptr,
+      const TimingResult t = launch(m, k, shape, registers.at(&k), params, mem, image != nullptr,
                                     first ? *r.stats : later, total);
       if (!first) r.stats->accumulate(later);
       layers.note(l.layer, start, start + t.cycles, t.dram_read + t.dram_written);
@@ -160,7 +158,8 @@ class GpuMachine final : public Machine {
   }
 
   MachineRun run_kernel(const KernelLaunch& launch_, const MachineOptions&) override {
-    const isa::ptx::Module m = isa::ptx::load_module(launch_.file);
+    isa::ptx::Module m = isa::ptx::load_module(launch_.file);
+    const std::map<const isa::ptx::Kernel*, uint32_t> estimates = prepare(m);
     const isa::ptx::Kernel* k = m.find_kernel(launch_.entry);
     if (!k || !k->is_entry) {
       std::string entries;
@@ -175,7 +174,7 @@ class GpuMachine final : public Machine {
     shape.grid = {launch_.grid[0], launch_.grid[1], launch_.grid[2]};
     shape.block = {launch_.block[0], launch_.block[1], launch_.block[2]};
     shape.dynamic_shared = launch_.shared_bytes;
-    const uint32_t registers = estimate_registers(k->code);
+    const uint32_t registers = estimates.at(k);
 
     DeviceMemory mem(uint64_t(p_.memory_bytes));
     std::vector<uint8_t> params(k->param_bytes, 0);
@@ -256,6 +255,17 @@ class GpuMachine final : public Machine {
   }
 
  private:
+  // Each kernel's registers per thread (estimated from its PTX as written), then its registers
+  // renamed onto the fewest slots for the simulation (compact_registers).
+  static std::map<const isa::ptx::Kernel*, uint32_t> prepare(isa::ptx::Module& m) {
+    std::map<const isa::ptx::Kernel*, uint32_t> registers;
+    for (isa::ptx::Kernel& k : m.kernels) {
+      registers[&k] = estimate_registers(k.code);
+      compact_registers(k.code);
+    }
+    return registers;
+  }
+
   // What the launches of a run add up to.
   struct Totals {
     TimingResult t;  // cycles, bytes and MACs summed over the launches

@@ -103,13 +103,21 @@ void successors(const Code& code, uint32_t i, Fn&& fn) {
   if (i + 1 < code.instrs.size()) fn(i + 1);
 }
 
-}  // namespace
+// Register liveness over the control-flow graph: bit r of live[i * words ..] is set when
+// register r is live on entry to instruction i (read later without a write in between).
+struct Liveness {
+  size_t words = 0;
+  std::vector<uint64_t> live;
+  const uint64_t* in(size_t i) const { return live.data() + i * words; }
+};
 
-uint32_t estimate_registers(const Code& code) {
+Liveness liveness(const Code& code) {
   const size_t n = code.instrs.size(), nregs = code.regs.size();
-  const size_t words = (nregs + 63) / 64;
-  if (!n || !nregs) return 0;
-  std::vector<uint64_t> use(n * words, 0), def(n * words, 0), live(n * words, 0);
+  Liveness lv;
+  lv.words = (nregs + 63) / 64;
+  const size_t words = lv.words;
+  std::vector<uint64_t> use(n * words, 0), def(n * words, 0);
+  lv.live.assign(n * words, 0);
   auto set = [&](std::vector<uint64_t>& v, size_t i, uint32_t r) {
     v[i * words + r / 64] |= uint64_t(1) << (r % 64);
   };
@@ -129,28 +137,134 @@ uint32_t estimate_registers(const Code& code) {
     for (size_t i = n; i-- > 0;) {
       std::fill(out.begin(), out.end(), 0);
       successors(code, uint32_t(i), [&](uint32_t s) {
-        for (size_t w = 0; w < words; ++w) out[w] |= live[s * words + w];
+        for (size_t w = 0; w < words; ++w) out[w] |= lv.live[s * words + w];
       });
       for (size_t w = 0; w < words; ++w) {
         const uint64_t v = use[i * words + w] | (out[w] & ~def[i * words + w]);
-        if (v != live[i * words + w]) {
-          live[i * words + w] = v;
+        if (v != lv.live[i * words + w]) {
+          lv.live[i * words + w] = v;
           changed = true;
         }
       }
     }
   }
+  return lv;
+}
+
+// Calls fn(index) with a reference to each register index stored in an operand (as
+// operand_regs names them), so that it can be renamed.
+template <class Fn>
+void operand_reg_refs(Code& code, Operand& o, Fn&& fn) {
+  switch (o.kind) {
+    case OperandKind::reg:
+      fn(o.index);
+      return;
+    case OperandKind::vec: {
+      Operand* e = code.operands.data() + o.index;
+      for (int i = 0; i < o.count; ++i)
+        if (e[i].kind == OperandKind::reg) fn(e[i].index);
+      return;
+    }
+    case OperandKind::mem:
+      if (o.index != kNoReg && o.space == Space::generic) fn(o.index);
+      return;
+    default:
+      return;
+  }
+}
+
+}  // namespace
+
+uint32_t estimate_registers(const Code& code) {
+  const size_t n = code.instrs.size(), nregs = code.regs.size();
+  if (!n || !nregs) return 0;
+  const Liveness lv = liveness(code);
   std::vector<uint8_t> units(nregs);
   for (size_t r = 0; r < nregs; ++r)
     units[r] = code.regs[r].bits == 1 ? 0 : code.regs[r].bits > 32 ? 2 : 1;
   uint32_t most = 0;
   for (size_t i = 0; i < n; ++i) {
     uint32_t u = 0;
-    for (size_t w = 0; w < words; ++w)
-      for (uint64_t b = live[i * words + w]; b; b &= b - 1) u += units[w * 64 + __builtin_ctzll(b)];
+    const uint64_t* live = lv.in(i);
+    for (size_t w = 0; w < lv.words; ++w)
+      for (uint64_t b = live[w]; b; b &= b - 1) u += units[w * 64 + __builtin_ctzll(b)];
     most = std::max(most, u);
   }
   return most;
+}
+
+void compact_registers(Code& code) {
+  const size_t n = code.instrs.size(), nregs = code.regs.size();
+  // The conflict matrix takes nregs^2 bits: 32 MiB at the limit.
+  if (!n || nregs < 2 || nregs > kMaxCompactRegisters) return;
+  const Liveness lv = liveness(code);
+  const size_t words = lv.words;
+  // Interference: a register written by an instruction interferes with every register live
+  // after it, and with the instruction's other operands (no slot is shared within one
+  // instruction: a lane may read a source after another lane wrote a destination).
+  std::vector<uint64_t> conflict(nregs * words, 0);
+  std::vector<uint64_t> around(words);
+  std::vector<uint32_t> defs;
+  std::vector<uint8_t> private_slot(nregs, 0);
+  for (size_t i = 0; i < n; ++i) {
+    const Instr& in = code.instrs[i];
+    std::fill(around.begin(), around.end(), 0);
+    successors(code, uint32_t(i), [&](uint32_t s) {
+      for (size_t w = 0; w < words; ++w) around[w] |= lv.in(s)[w];
+    });
+    defs.clear();
+    const auto mark = [&](uint32_t r) { around[r / 64] |= uint64_t(1) << (r % 64); };
+    instr_regs(code, in, mark, [&](uint32_t r) {
+      mark(r);
+      defs.push_back(r);
+    });
+    for (uint32_t d : defs) {
+      bool read_later = false;
+      successors(code, uint32_t(i), [&](uint32_t s) {
+        read_later = read_later || (lv.in(s)[d / 64] >> (d % 64) & 1);
+      });
+      // A value nobody reads may still be on its way (a load's unused vector element): its
+      // register keeps a slot of its own, so that no later register waits for it.
+      if (!read_later) private_slot[d] = 1;
+      for (size_t w = 0; w < words; ++w) conflict[d * words + w] |= around[w];
+    }
+  }
+  // Symmetric: a conflict recorded at either register's write holds for both.
+  for (size_t a = 0; a < nregs; ++a)
+    for (size_t w = 0; w < words; ++w)
+      for (uint64_t b = conflict[a * words + w]; b; b &= b - 1)
+        conflict[(w * 64 + size_t(__builtin_ctzll(b))) * words + a / 64] |= uint64_t(1) << (a % 64);
+  // Greedy colouring in declaration order: each register takes the first slot of its width
+  // that no conflicting register holds.
+  constexpr uint32_t kNone = UINT32_MAX;
+  std::vector<uint32_t> slot(nregs, kNone);
+  std::vector<RegInfo> slots;
+  std::vector<uint8_t> shared_slot;  // 0: a private slot (of a register with unread values)
+  std::vector<uint8_t> taken;
+  for (size_t r = 0; r < nregs; ++r) {
+    taken.assign(slots.size(), 0);
+    for (size_t w = 0; w < words; ++w)
+      for (uint64_t b = conflict[r * words + w]; b; b &= b - 1) {
+        const uint32_t s = slot[w * 64 + size_t(__builtin_ctzll(b))];
+        if (s != kNone) taken[s] = 1;
+      }
+    uint32_t s = 0;
+    while (s < slots.size() && (private_slot[r] || shared_slot[s] == 0 || taken[s] ||
+                                slots[s].bits != code.regs[r].bits))
+      ++s;
+    if (s == slots.size()) {
+      slots.push_back(code.regs[r]);
+      shared_slot.push_back(private_slot[r] ? 0 : 1);
+    }
+    slot[r] = s;
+  }
+  for (Instr& in : code.instrs) {
+    for (int i = 0; i < in.nops; ++i)
+      operand_reg_refs(code, code.operands[in.first_op + size_t(i)],
+                       [&](uint32_t& r) { r = slot[r]; });
+    if (in.guard != kNoReg) in.guard = slot[in.guard];
+  }
+  code.regs = std::move(slots);
 }
 
 Occupancy occupancy(const GpuParams& p, uint32_t registers_per_thread, uint64_t shared_per_block,

@@ -21,6 +21,16 @@ namespace xpusim::gpu {
 // or above) what it reports; predicates live in a separate file and do not count.
 uint32_t estimate_registers(const isa::ptx::Code& code);
 
+// Renames a kernel's registers onto as few slots as the liveness allows, as a register allocator
+// does: registers of the same width that are never live at once (and never operands of one
+// instruction) share a slot. The executor keeps every register of every lane and the scoreboard
+// a ready cycle per register and warp, so a compiled kernel's thousands of virtual registers
+// would cost that many rows; after this, about as many as are live. Values and the order of
+// execution do not change; code.regs becomes the slots (each named after its first register).
+// A kernel of more than kMaxCompactRegisters registers is left as it is.
+constexpr size_t kMaxCompactRegisters = 16384;
+void compact_registers(isa::ptx::Code& code);
+
 // How many blocks of a launch one SM holds at once, and what limits it.
 struct Occupancy {
   uint32_t blocks = 0;  // resident blocks per SM
