@@ -59,14 +59,15 @@ int dest_count(const Instr& in) {
 }
 
 // Calls fn(register) for each register an operand names (vector elements, an address base).
-template <class Fn>
-void operand_regs(const Code& code, const Operand& o, Fn&& fn) {
+// With a mutable code and operand, fn receives a reference to the stored index (renaming).
+template <class CodeT, class OperandT, class Fn>
+void operand_regs(CodeT& code, OperandT& o, Fn&& fn) {
   switch (o.kind) {
     case OperandKind::reg:
       fn(o.index);
       return;
     case OperandKind::vec: {
-      const Operand* e = code.elems(o);
+      auto* e = code.operands.data() + o.index;
       for (int i = 0; i < o.count; ++i)
         if (e[i].kind == OperandKind::reg) fn(e[i].index);
       return;
@@ -149,28 +150,6 @@ Liveness liveness(const Code& code) {
     }
   }
   return lv;
-}
-
-// Calls fn(index) with a reference to each register index stored in an operand (as
-// operand_regs names them), so that it can be renamed.
-template <class Fn>
-void operand_reg_refs(Code& code, Operand& o, Fn&& fn) {
-  switch (o.kind) {
-    case OperandKind::reg:
-      fn(o.index);
-      return;
-    case OperandKind::vec: {
-      Operand* e = code.operands.data() + o.index;
-      for (int i = 0; i < o.count; ++i)
-        if (e[i].kind == OperandKind::reg) fn(e[i].index);
-      return;
-    }
-    case OperandKind::mem:
-      if (o.index != kNoReg && o.space == Space::generic) fn(o.index);
-      return;
-    default:
-      return;
-  }
 }
 
 }  // namespace
@@ -260,8 +239,7 @@ void compact_registers(Code& code) {
   }
   for (Instr& in : code.instrs) {
     for (int i = 0; i < in.nops; ++i)
-      operand_reg_refs(code, code.operands[in.first_op + size_t(i)],
-                       [&](uint32_t& r) { r = slot[r]; });
+      operand_regs(code, code.operands[in.first_op + size_t(i)], [&](uint32_t& r) { r = slot[r]; });
     if (in.guard != kNoReg) in.guard = slot[in.guard];
   }
   code.regs = std::move(slots);
