@@ -86,6 +86,23 @@ int64_t conv_blocks_elements(int64_t b, int64_t taps, int64_t Cg, int64_t Kg, co
 int64_t matrix_index(int64_t row, int64_t col, int64_t rows_p, int64_t cols_p, bool transposed) {
   return transposed ? col * rows_p + row : row * cols_p + col;
 }
+// img2col_weight of (K, Cg, R, S): the rows and columns of the matrix of a block of gb groups
+// (its input channels padded to C0 per r, s; its output channels padded to C0).
+struct Img2colBlock {
+  int64_t rows, cols;
+};
+Img2colBlock img2col_block(const std::vector<int64_t>& s, const Layout& l, int64_t gb) {
+  const int64_t Kg = s[0] / l.groups;
+  return {pad_to(gb * s[1], l.c0) * s[2] * s[3], pad_to(gb * Kg, l.c0)};
+}
+// img2col_weight: the elements of the blocks before block b (all but the last have group_block
+// groups).
+int64_t img2col_blocks_elements(int64_t b, const std::vector<int64_t>& s, const Layout& l) {
+  const int64_t full = std::min(b, l.groups / l.group_block);
+  const Img2colBlock f = img2col_block(s, l, l.group_block);
+  const Img2colBlock last = img2col_block(s, l, l.groups % l.group_block);
+  return full * f.rows * f.cols + (b > full ? last.rows * last.cols : 0);
+}
 int64_t dram_elements(const std::vector<int64_t>& s, const Layout& l) {
   const int64_t c0 = l.c0;
   if (l.kind == Layout::conv_weight)
@@ -96,7 +113,7 @@ int64_t dram_elements(const std::vector<int64_t>& s, const Layout& l) {
   if (l.kind == Layout::gemm_b_nc1hwc0)
     return pad_to(l.c, c0) * gemm_b_pixels(l) * pad_to(s[1], c0);
   if (l.kind == Layout::depthwise_weight) return pad_to(s[0], c0) * pad16(s[2] * s[3]);
-  return pad_to(s[1], c0) * s[2] * s[3] * pad_to(s[0], c0);  // img2col_weight
+  return img2col_blocks_elements((l.groups + l.group_block - 1) / l.group_block, s, l);
 }
 int64_t dram_index(int64_t i, const std::vector<int64_t>& s, const Layout& l) {
   const int64_t c0 = l.c0;
@@ -127,10 +144,16 @@ int64_t dram_index(int64_t i, const std::vector<int64_t>& s, const Layout& l) {
     return matrix_index((c / c0 * gemm_b_pixels(l) + p) * c0 + c % c0, col,
                         pad_to(l.c, c0) * gemm_b_pixels(l), pad_to(N, c0), l.transposed);
   }
-  const int64_t K = s[0], C = s[1], R = s[2], S = s[3];
-  const int64_t ss = i % S, r = i / S % R, c = i / S / R % C, k = i / S / R / C;
-  return matrix_index(((c / c0 * R + r) * S + ss) * c0 + c % c0, k, pad_to(C, c0) * R * S,
-                      pad_to(K, c0), l.transposed);
+  // img2col_weight: output channel k of group g = k / Kg, in block g / group_block; its input
+  // channel c (of the group) is channel (g % group_block) Cg + c of the block.
+  const int64_t Cg = s[1], R = s[2], S = s[3], Kg = s[0] / l.groups;
+  const int64_t ss = i % S, r = i / S % R, c = i / S / R % Cg, k = i / S / R / Cg;
+  const int64_t g = k / Kg, b = g / l.group_block, gi = g % l.group_block;
+  const int64_t ci = gi * Cg + c, ki = gi * Kg + k % Kg;
+  const Img2colBlock m = img2col_block(s, l, std::min(l.group_block, l.groups - b * l.group_block));
+  return img2col_blocks_elements(b, s, l) +
+         matrix_index(((ci / c0 * R + r) * S + ss) * c0 + ci % c0, ki, m.rows, m.cols,
+                      l.transposed);
 }
 }  // namespace
 

@@ -24,15 +24,20 @@ struct Layout {
     nc1hwc0,           // 4-D activation (N,C,H,W) as N, C1 = C/16 slices, H*W pixels padded to a
                        // multiple of 16, C0 = 16 channels: each slice is the NZ column block of an
                        // (H*W) x C matrix (the DaVinci cube's feature-map layout); padding zero
-    img2col_weight,    // conv weight (K, C, R, S) as the B of an img2col GEMM: rows
-                       // (C1, r, s, C0) with C padded to 16, columns K padded to 16; row-major
+    img2col_weight,    // conv weight (K, C/g, R, S) as the B of an img2col GEMM: rows
+                       // (C1, r, s, C0) with C padded to 16, columns K padded to 16; row-major.
+                       // Grouped (groups > 1): a matrix per block of `group_block` groups (the
+                       // last may have fewer), one after another, each over the block's input
+                       // channels (rows) and output channels (columns), each padded to 16;
+                       // zero where the two channels are of different groups
     gemm_b_nc1hwc0,    // gemm B (C*H*W, N) whose A is nc1hwc0: rows in (C1, pixel, C0) order,
                        // each slice's pixels padded to 16 and C to 16, columns N padded to 16
     depthwise_weight,  // depthwise conv weight (K, 1, R, S) as a feature map of K channels:
                        // K1 slices of R*S taps (padded to 16) of 16 channels
   } kind = row_major;
-  int64_t groups = 1, c = 0, h = 0, w = 0;  // conv_weight: groups; gemm_b_*: A's C, H, W
-  int64_t group_block = 1;                  // conv_weight: groups per block
+  // conv_weight, img2col_weight: groups, and groups per block; gemm_b_*: A's C, H, W.
+  int64_t groups = 1, c = 0, h = 0, w = 0;
+  int64_t group_block = 1;
   int64_t n_align = 1;  // nc1hwc0: images padded (zeros) to a multiple of this (a gemm's rows)
   // padded: the tensor is read as (batch, rows, cols): cols the product of its last col_dims
   // dims, rows the product of the row_dims dims before them (1 when there are none), batch

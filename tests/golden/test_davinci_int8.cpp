@@ -1,5 +1,7 @@
 // int8 networks on the DaVinci target, values checked against the reference on both output paths:
-// the FIX pipe's requantisation (ascend910b) and copy_matrix_cc_to_ubuf's (ascend910).
+// the FIX pipe's requantisation (ascend910b) and copy_matrix_cc_to_ubuf's (ascend910). Grouped
+// convolutions in bf16 on the presets whose cube has it (the smoke workloads, run on every
+// preset, have them in fp16 and int8).
 #include <catch2/catch.hpp>
 
 #include <string>
@@ -33,4 +35,30 @@ TEST_CASE("DaVinci int8: the small CNN example and ResNet-50 at 32x32, values ch
     check_run(arch, {"--workload", "resnet-50", "--param", "dtype=int8", "--param", "image=32"},
               "resnet-50");
   }
+}
+
+TEST_CASE("DaVinci int8: MobileNetV2 at 32x32, its depthwise convolutions on the cube",
+          "[golden]") {
+  for (const char* arch : {"ascend910b", "ascend910"})
+    check_run(arch, {"--workload", "mobilenet-v2", "--param", "dtype=int8", "--param", "image=32"},
+              "mobilenet-v2");
+}
+
+TEST_CASE("DaVinci: grouped and depthwise convolutions in bf16 on the cube, values checked",
+          "[golden]") {
+  // Groups of 8 input and 12 output channels (blocks of 4 groups and a last block of 1), a
+  // channel multiplier (blocks of 16 groups and a last of 4) with a fused ReLU; a depthwise one
+  // runs on the vector unit.
+  const std::string dir = temp_dir("dv-bf16-grouped");
+  const std::string w = write_text(
+      dir, "grouped.yaml",
+      "name: grouped\n"
+      "inputs:\n"
+      "  - {name: x, shape: [2, 40, 9, 7], dtype: bf16}\n"
+      "ops:\n"
+      "  - {name: gc, op: conv2d, inputs: [x], K: 60, R: 3, S: 3, pad: 1, groups: 5}\n"
+      "  - {name: mult, op: conv2d, inputs: [x], K: 80, R: 3, S: 3, stride: 2, pad: 1, "
+      "groups: 20, fused_relu: true}\n"
+      "  - {name: dw, op: conv2d, inputs: [gc.out], K: 60, R: 3, S: 3, pad: 1, groups: 60}\n");
+  for (const char* arch : {"ascend910b", "davinci_lab"}) check_run(arch, {"--workload", w}, "bf16");
 }

@@ -338,14 +338,14 @@ TEST_CASE("DaVinci: bad kernels and workloads give clear errors", "[timing]") {
        {},
        "row.yaml:5:5: op 'softmax' (node 'sm') cannot be lowered to target 'davinci_lab': a row "
        "of 6000 elements needs 72832 bytes of the unified buffer, the preset has 65536"},
-      // A grouped convolution that is not depthwise.
-      {"group",
-       "[1, 16, 8, 8], dtype: fp16",
-       "  - {name: g, op: conv2d, inputs: [x], K: 16, R: 3, S: 3, groups: 4}\n",
+      // A convolution of more taps than img2col's repeat takes.
+      {"taps",
+       "[1, 16, 20, 20], dtype: fp16",
+       "  - {name: g, op: conv2d, inputs: [x], K: 16, R: 16, S: 16, groups: 4}\n",
        "ascend910",
        {},
-       "group.yaml:5:5: op 'conv2d' (node 'g') cannot be lowered to target 'ascend910': grouped "
-       "convolutions other than depthwise are not lowered yet"},
+       "taps.yaml:5:5: op 'conv2d' (node 'g') cannot be lowered to target 'ascend910': a kernel "
+       "of more than 255 taps"},
       // An fp32 workload: the target lowers fp16, bf16 and int8.
       {"fp32",
        "[32, 32], dtype: fp32",

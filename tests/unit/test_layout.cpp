@@ -69,6 +69,41 @@ TEST_CASE("layout img2col-weight: rows (C1, r, s, C0), columns K padded to 16", 
   CHECK(std::string(layout_name(l)) == "img2col-weight");
 }
 
+TEST_CASE("layout img2col-weight grouped: a block-diagonal matrix per block of groups", "[unit]") {
+  // (K, C/g, R, S) = (20, 3, 1, 2), 4 groups (C = 12, 5 output channels each) in blocks of 3: block
+  // 0 has 9 input channels (rows 16 x 1 x 2 = 32) and 15 output channels (16 columns); block 1,
+  // one group, 3 input channels (32 rows) and 5 output channels (16 columns).
+  const Tensor t = counting({20, 3, 1, 2});
+  Layout l = of_kind(Layout::img2col_weight);
+  l.groups = 4, l.group_block = 3;
+  TensorInfo info;
+  info.shape = t.shape;
+  info.dtype = t.dtype;
+  CHECK(layout_bytes(info, l) == 2 * 32 * 16 * 2);
+  const std::vector<uint8_t> p = pack(t, l);
+  int64_t nonzero = 0;
+  for (int64_t b = 0; b < 2; ++b)
+    for (int64_t row = 0; row < 32; ++row)
+      for (int64_t col = 0; col < 16; ++col) {
+        const int64_t ci = row % 16, s = row / 16;  // the block's input channel, tap
+        const int64_t g = b * 3 + ci / 3, c = ci % 3, k = b * 15 + col;  // ci's group
+        const bool real = g < 4 && (b == 0 ? ci < 9 && col < 15 : ci < 3 && col < 5) &&
+                          k / 5 == g;  // input and output channel of the same group
+        CHECK(at(p, b * 512 + row * 16 + col) == (real ? uint16_t((k * 3 + c) * 2 + s + 1) : 0));
+        nonzero += real;
+      }
+  CHECK(nonzero == t.elements());
+  CHECK(unpack(p, info, l).data == t.data);
+  // Stored transposed (an s8 B): each block's columns as rows.
+  l.transposed = true;
+  const std::vector<uint8_t> q = pack(t, l);
+  for (int64_t b = 0; b < 2; ++b)
+    for (int64_t row = 0; row < 32; ++row)
+      for (int64_t col = 0; col < 16; ++col)
+        CHECK(at(q, b * 512 + col * 32 + row) == at(p, b * 512 + row * 16 + col));
+  CHECK(unpack(q, info, l).data == t.data);
+}
+
 TEST_CASE("layout nc1hwc0 with images padded, and gemm-b-nc1hwc0 in its order", "[unit]") {
   // A flattened feature map (3, 18, 2, 3) as gemm rows: 16 images (13 of zeros), each C1 = 2
   // slices of 16 pixels; B (18 * 6, 5) with rows in (C1, pixel, C0) order.

@@ -14,6 +14,7 @@
 #include <cctype>
 #include <cmath>
 #include <map>
+#include <numeric>
 #include <string>
 #include <vector>
 
@@ -246,7 +247,7 @@ class DavinciTarget final : public Target {
       bool moved = true;  // false: the node's output is its input's bytes (a reshape)
       if (n.kind == OpKind::gemm || n.kind == OpKind::matmul)
         gemm(g, n, int(i), out.tensors, e);
-      else if (n.kind == OpKind::pool || depthwise(g, n))
+      else if (n.kind == OpKind::pool || depthwise_on_vector(g, n))
         window(g, n, int(i), out.tensors, e);
       else if (n.kind == OpKind::conv2d)
         conv(g, n, int(i), out.tensors, e);
@@ -282,12 +283,29 @@ class DavinciTarget final : public Target {
   }
 
  private:
-  // A depthwise conv2d: a group per channel, one output channel each.
-  static bool depthwise(const Graph& g, const Node& n) {
+  // A depthwise conv2d (a group per channel, one output channel each) in fp16 or bf16: it runs
+  // on the vector unit. Every other conv2d runs on the cube, an int8 depthwise one too, as a
+  // grouped convolution (its s32 sums leave requantised by the paths out of L0C; the vector
+  // unit has no requantisation).
+  static bool depthwise_on_vector(const Graph& g, const Node& n) {
     if (n.kind != OpKind::conv2d || n.attrs.groups == 1) return false;
     const std::vector<int64_t>& x = g.tensor(n.inputs[0]).shape;
     const std::vector<int64_t>& w = g.tensor(n.inputs[1]).shape;
-    return n.attrs.groups == x[1] && w[0] == x[1] && w[1] == 1;
+    return n.attrs.groups == x[1] && w[0] == x[1] && w[1] == 1 &&
+           g.tensor(n.outputs[0]).dtype != DType::int8;
+  }
+
+  // The groups of a conv2d on the cube that one GEMM takes (Layout::img2col_weight's
+  // group_block): the fewest whose input channels and output channels both fill whole slices of
+  // C0 (so that each block reads its own slices of the map and writes its own slices of the
+  // output), or all of them when there are fewer. Its weights are block-diagonal: the MACs and
+  // the weight bytes grow with the block (a depthwise block of C0 channels: C0 times the useful
+  // MACs), so the smallest is best; the input is read once whatever the block.
+  static int64_t group_block(const Graph& g, const Node& n) {
+    const int64_t G = n.attrs.groups;
+    const int64_t c0 = k0_of(dtype_size(g.tensor(n.outputs[0]).dtype));
+    const int64_t cg = g.tensor(n.inputs[0]).shape[1] / G, kg = g.tensor(n.inputs[1]).shape[0] / G;
+    return std::min(G, std::lcm(c0 / std::gcd(cg, c0), c0 / std::gcd(kg, c0)));
   }
 
   // ---- int8 ------------------------------------------------------------------------------
@@ -301,15 +319,15 @@ class DavinciTarget final : public Target {
   static bool int8_lowered(OpKind k) {
     return k == OpKind::gemm || k == OpKind::matmul || k == OpKind::conv2d || k == OpKind::pool ||
            k == OpKind::add || k == OpKind::mul || k == OpKind::relu || k == OpKind::clip ||
-           k == OpKind::reshape || k == OpKind::transpose;
+           k == OpKind::reshape || k == OpKind::transpose || k == OpKind::concat ||
+           k == OpKind::slice || k == OpKind::gather || k == OpKind::kv_append;
   }
 
-  void check_int8(const Graph& g, const Node& n) const {
+  void check_int8(const Node& n) const {
     if (!int8_lowered(n.kind))
       unsupported(n, name_,
-                  "int8 gemm, matmul, conv2d, pool, add, mul, relu, clip, reshape and transpose "
-                  "are lowered so far, not this op");
-    if (depthwise(g, n)) unsupported(n, name_, "an int8 depthwise convolution is not lowered yet");
+                  "int8 gemm, matmul, conv2d, pool, add, mul, relu, clip, reshape, transpose, "
+                  "concat, slice, gather and kv_append are lowered so far, not this op");
   }
 
   // The conversion keys of the paths out of L0C for an int8 output: requantised with the op's
@@ -348,13 +366,11 @@ class DavinciTarget final : public Target {
 
   void check_node(const Graph& g, const Node& n) const {
     const DType t = g.tensor(n.outputs[0]).dtype;
-    if (n.kind == OpKind::conv2d && n.attrs.groups != 1 && !depthwise(g, n))
-      unsupported(n, name_, "grouped convolutions other than depthwise are not lowered yet");
     if (n.kind == OpKind::clip && !(n.attrs.clip_min <= 0 && n.attrs.clip_max >= 0))
       unsupported(n, name_,
                   "a clip whose range leaves out 0 would write the layouts' padding, which must "
                   "stay zero");
-    if (t == DType::int8) check_int8(g, n);
+    if (t == DType::int8) check_int8(n);
     if (t != DType::fp16 && t != DType::bf16 && t != DType::int8)
       unsupported(n, name_,
                   fmt::format("the DaVinci target lowers fp16, bf16 and int8 ops so far, not {}",
@@ -555,8 +571,13 @@ class DavinciTarget final : public Target {
       if (n.kind == OpKind::conv2d) {
         want(out, of_kind(Layout::nc1hwc0), n);
         want(n.inputs[0], of_kind(Layout::nc1hwc0), n);
-        want(n.inputs[1],
-             of_kind(depthwise(g, n) ? Layout::depthwise_weight : Layout::img2col_weight), n);
+        Layout wl = of_kind(Layout::depthwise_weight);
+        if (!depthwise_on_vector(g, n)) {
+          wl = of_kind(Layout::img2col_weight);
+          wl.groups = n.attrs.groups;
+          wl.group_block = group_block(g, n);
+        }
+        want(n.inputs[1], wl, n);
         continue;
       }
       // An output no node reads: a feature map stays in NC1HWC0 (like a conv2d's or a pool's).
@@ -597,11 +618,13 @@ class DavinciTarget final : public Target {
   std::string layout_text(const Graph& g, const std::vector<Placement>& place) const {
     std::string s;
     for (size_t t = 0; t < g.tensors.size(); ++t) {
-      const PaddedView v = padded_view(g.tensors[t].shape, place[t].layout);
-      s += fmt::format("{:<20} gm[{:#x}] {} {} x {} x {} (padded {} x {}), {} bytes\n",
-                       g.tensors[t].name, place[t].addr, layout_name(place[t].layout), v.batch,
-                       v.rows, v.cols, v.rows_p, v.cols_p,
-                       layout_bytes(g.tensors[t], place[t].layout));
+      const Layout& l = place[t].layout;
+      const PaddedView v = padded_view(g.tensors[t].shape, l);
+      const std::string groups =
+          l.groups > 1 ? fmt::format(" (groups {}, {} per block)", l.groups, l.group_block) : "";
+      s += fmt::format("{:<20} gm[{:#x}] {}{} {} x {} x {} (padded {} x {}), {} bytes\n",
+                       g.tensors[t].name, place[t].addr, layout_name(l), groups, v.batch, v.rows,
+                       v.cols, v.rows_p, v.cols_p, layout_bytes(g.tensors[t], l));
     }
     return s;
   }
@@ -630,6 +653,10 @@ class DavinciTarget final : public Target {
     // a row to the next, a_row_bytes from one row to the next (0: kp elements, packed rows).
     int64_t a_block_bytes = 32, a_row_bytes = 0;
     int64_t req_mul = 1, req_shift = 0;  // int8: the requantisation of the accumulators
+    // A grouped convolution: `blocks` GEMMs per image, one per block of groups (batch = images
+    // x blocks, the image's blocks consecutive); block j's A, B and C start j block_a, block_b
+    // and block_c bytes after block 0's.
+    int64_t blocks = 1, block_a = 0, block_b = 0, block_c = 0;
   };
 
   void gemm(const Graph& g, const Node& n, int idx, const std::vector<Placement>& place,
@@ -746,7 +773,18 @@ class DavinciTarget final : public Target {
     e("min x11, x24, {}", t.tn);  // columns of this tile
     e("shr x25, x10, 4");
     e("shr x26, x11, 4");
+    if (sp.blocks > 1) {
+      e("rem x15, x5, {}", sp.blocks);  // the block of groups
+      e("div x5, x5, {}", sp.blocks);   // the image
+    }
+    // A block's offset in an operand (after the image's): x15 times `bytes` added to reg.
+    auto block_offset = [&](const char* reg, int64_t bytes) {
+      if (sp.blocks == 1) return;
+      e("mul x24, x15, {}", bytes);
+      e("add {}, {}, x24", reg, reg);
+    };
     e("mul x12, x5, {}", stride_a);
+    block_offset("x12", sp.block_a);
     const int64_t a_row_bytes = sp.a_row_bytes ? sp.a_row_bytes : kp * es;
     if (a_row_bytes / 32 > 65536) unsupported(n, name_, "rows of A beyond a copy's gap field");
     if (!sp.conv) {
@@ -763,6 +801,7 @@ class DavinciTarget final : public Target {
       e("mul x13, x13, {}", stride_b);
     } else {
       e("mul x13, x5, {}", stride_b);
+      block_offset("x13", sp.block_b);
     }
     if (sp.b_trans) {  // B's tile rows (of its transpose)
       e("mul x24, x9, {}", kp * es);
@@ -773,6 +812,7 @@ class DavinciTarget final : public Target {
     e("add x13, x13, {}", B);
     const int64_t ce = sp.c_f32 ? 4 : es;  // C's element bytes
     e("mul x14, x5, {}", stride_c);
+    block_offset("x14", sp.block_c);
     e("mul x24, x8, {}", sp.conv ? 32 : np * ce);  // NZ: rows of 32 bytes in a column block
     e("add x14, x14, x24");
     e("mul x24, x9, {}", sp.conv ? mp * es : ce);  // NZ: a slice of k0 channels per mp rows
@@ -1118,8 +1158,11 @@ class DavinciTarget final : public Target {
   // its block with block and repeat strides of 0; conversion back, MTE3 out. Only the real D
   // columns are touched (the last partial iteration under a mask), so padding columns stay
   // zero.
-  // conv2d (groups 1) as a GEMM per image: C (output pixels x K) = img2col(X) x W, X and C
-  // NC1HWC0 (C's NZ column blocks are its slices), W as img2col's B (Layout::img2col_weight).
+  // conv2d as a GEMM per image: C (output pixels x K) = img2col(X) x W, X and C NC1HWC0 (C's NZ
+  // column blocks are its slices), W as img2col's B (Layout::img2col_weight). Grouped (an int8
+  // depthwise one too): a GEMM per image and block of groups (group_block()), over the block's
+  // input slices, with its block-diagonal weights, into its output slices; the blocks of one
+  // size go as one batch, a last smaller block (fewer slices) as a GEMM of its own.
   void conv(const Graph& g, const Node& n, int idx, const std::vector<Placement>& place,
             Emitter& e) const {
     const std::vector<int64_t>& x = g.tensor(n.inputs[0]).shape;
@@ -1131,30 +1174,52 @@ class DavinciTarget final : public Target {
     if (w[2] * w[3] > 255) unsupported(n, name_, "a kernel of more than 255 taps");
     const DType dt = g.tensor(n.outputs[0]).dtype;
     const int64_t es = dtype_size(dt), c0 = k0_of(es);  // channels per slice: k0
-    auto pad_c0 = [c0](int64_t v) { return (v + c0 - 1) / c0 * c0; };
-    const int64_t c1 = pad_c0(x[1]) / c0, mp = pad16(y[2] * y[3]);
-    GemmSpec sp{&n,
-                fmt::format("n{}_", idx),
-                place[size_t(n.inputs[0])].addr,
-                place[size_t(n.inputs[1])].addr,
-                place[size_t(n.outputs[0])].addr,
-                mp,
-                c1 * w[2] * w[3] * c0,
-                pad_c0(y[1]),
-                y[0],
-                c1 * pad16(x[2] * x[3]) * 32,
-                0,
-                pad_c0(y[1]) * mp * es,
-                0,
-                1,
-                place[size_t(n.inputs[1])].layout.transposed,
-                a.fused_relu,
-                dt};
-    sp.req_mul = a.requant_multiplier, sp.req_shift = a.requant_shift;
-    sp.conv = true;
-    sp.H = x[2], sp.W = x[3], sp.KH = w[2], sp.KW = w[3], sp.SH = a.stride_h, sp.SW = a.stride_w;
-    sp.PT = a.pad_h, sp.PL = a.pad_w, sp.OW = y[3];
-    gemm(sp, e);
+    auto slices = [c0](int64_t v) { return (v + c0 - 1) / c0; };
+    const int64_t mp = pad16(y[2] * y[3]), hw_in = pad16(x[2] * x[3]), taps = w[2] * w[3];
+    const int64_t G = a.groups, gb = place[size_t(n.inputs[1])].layout.group_block;
+    const int64_t cg = w[1], kg = w[0] / G;
+    // The GEMM of `count` blocks of `in_groups` groups each, from block `first` on.
+    auto blocks = [&](const std::string& label, int64_t first, int64_t count, int64_t in_groups) {
+      const int64_t kp = slices(in_groups * cg) * taps * c0, np = slices(in_groups * kg) * c0;
+      const int64_t ba = slices(gb * cg) * hw_in * 32,
+                    bb = slices(gb * cg) * taps * c0 * slices(gb * kg) * c0 * es,
+                    bc = slices(gb * kg) * mp * 32;
+      GemmSpec sp{&n,
+                  label,
+                  place[size_t(n.inputs[0])].addr + uint64_t(first * ba),
+                  place[size_t(n.inputs[1])].addr + uint64_t(first * bb),
+                  place[size_t(n.outputs[0])].addr + uint64_t(first * bc),
+                  mp,
+                  kp,
+                  np,
+                  y[0] * count,
+                  slices(x[1]) * hw_in * 32,
+                  0,
+                  slices(y[1]) * mp * 32,
+                  0,
+                  1,
+                  place[size_t(n.inputs[1])].layout.transposed,
+                  a.fused_relu,
+                  dt};
+      sp.req_mul = a.requant_multiplier, sp.req_shift = a.requant_shift;
+      sp.conv = true;
+      sp.H = x[2], sp.W = x[3], sp.KH = w[2], sp.KW = w[3], sp.SH = a.stride_h;
+      sp.SW = a.stride_w, sp.PT = a.pad_h, sp.PL = a.pad_w, sp.OW = y[3];
+      sp.blocks = count, sp.block_a = ba, sp.block_b = bb, sp.block_c = bc;
+      gemm(sp, e);
+    };
+    const std::string L = fmt::format("n{}_", idx);
+    int64_t full = G / gb, rest = G % gb;
+    if (rest && slices(rest * cg) == slices(gb * cg) && slices(rest * kg) == slices(gb * kg))
+      ++full, rest = 0;  // the last block pads to the others' slices: one batch
+    if (G > 1)
+      e.comment(
+          fmt::format("{} groups in blocks of {}: {} block(s) of {} input and {} output "
+                      "slices{}",
+                      G, gb, full, slices(gb * cg), slices(gb * kg),
+                      rest ? fmt::format(", then {} group(s)", rest) : ""));
+    blocks(L, 0, full, gb);
+    if (rest) blocks(L + "r_", full, 1, rest);
   }
 
   // attention, unfused, in three steps with a sync_all between them: S = Q K^T for every batch
@@ -2133,7 +2198,8 @@ class DavinciTarget final : public Target {
     const int tab = n.inputs[0], ids = n.inputs[1], out = n.outputs[0];
     const PaddedView vt = padded_view(g.tensor(tab).shape, place[size_t(tab)].layout);
     const PaddedView vo = padded_view(g.tensor(out).shape, place[size_t(out)].layout);
-    const int64_t row = vt.cols_p * 2, tokens = g.tensor(ids).elements();
+    const int64_t row = vt.cols_p * dtype_size(g.tensor(out).dtype);
+    const int64_t tokens = g.tensor(ids).elements();
     const int64_t id_bytes = (std::min<int64_t>(tokens, 64) + 8) * 4;
     const int64_t ib = (id_bytes + 31) / 32 * 32;
     const int64_t C = std::min<int64_t>({tokens, 64, (p_.ub_bytes - 2 * ib - 256) / (2 * row)});
@@ -2334,11 +2400,12 @@ class DavinciTarget final : public Target {
   void concat_slice_append(const Graph& g, const Node& n, int idx,
                            const std::vector<Placement>& place, Emitter& e) const {
     const int out = n.outputs[0];
-    const Side y{g.tensor(out).shape, place[size_t(out)].layout, place[size_t(out)].addr};
+    const int64_t es = dtype_size(g.tensor(out).dtype);
+    const Side y{g.tensor(out).shape, place[size_t(out)].layout, place[size_t(out)].addr, es};
     const std::vector<int64_t> so = padded_strides(y.shape, y.layout);
     const int64_t col_from = int64_t(y.shape.size()) - 1;
     auto side = [&](int t) {
-      return Side{g.tensor(t).shape, place[size_t(t)].layout, place[size_t(t)].addr};
+      return Side{g.tensor(t).shape, place[size_t(t)].layout, place[size_t(t)].addr, es};
     };
     auto walk = [&](const Side& x, int64_t axis, int64_t step) {  // x's elements, or y's (slice)
       const std::vector<int64_t> si = padded_strides(x.shape, x.layout);
@@ -2359,7 +2426,7 @@ class DavinciTarget final : public Target {
       const Side x = side(n.inputs[0]);
       const int64_t ax = n.attrs.axis;
       const uint64_t x_off =
-          uint64_t(n.attrs.start * padded_strides(x.shape, x.layout)[size_t(ax)] * 2);
+          uint64_t(n.attrs.start * padded_strides(x.shape, x.layout)[size_t(ax)] * es);
       if (x_off % 32 != 0)
         unsupported(n, name_, "a slice of the last dim that starts inside a 32-byte block");
       copy_lines(L, x, ax, n.attrs.step, x_off, 0, true);
@@ -2370,7 +2437,7 @@ class DavinciTarget final : public Target {
     for (size_t i = 0; i < n.inputs.size(); ++i) {
       const Side x = side(n.inputs[i]);
       if (n.kind == OpKind::concat || i == 1)
-        copy_lines(fmt::format("{}c{}_", L, i), x, ax, 1, 0, uint64_t(offset * so[size_t(ax)] * 2),
+        copy_lines(fmt::format("{}c{}_", L, i), x, ax, 1, 0, uint64_t(offset * so[size_t(ax)] * es),
                    n.kind == OpKind::concat && i + 1 == n.inputs.size());
       offset += x.shape[size_t(ax)];
     }
