@@ -46,6 +46,10 @@ struct Requant {
 };
 // Loads the parameters "mult" and "shift" of k (call it where parameters are loaded).
 Requant load_requant(Kernel& k);
+// s32 accumulator acc requantised as the reference does (the product with the multiplier in 64
+// bits, rounded half away from zero, saturated to int8; then the ReLU when relu), in an "r"
+// register.
+std::string requantize(Kernel& k, bool relu, const Requant& rq, const std::string& acc);
 
 // Loads the element of dtype t at [addr] when pred holds (always when pred is "", else zero) into
 // v: an "f" register (f32) for the float dtypes, an "r" register (s32) for int8.
