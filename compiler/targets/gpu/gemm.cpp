@@ -396,14 +396,17 @@ Run make_run(Kernel& k, uint32_t bytes, uint32_t w) {
   return r;
 }
 
-// Loads piece i of run r from [src + i w] when ok[i] holds, else zero.
-void load_run(Kernel& k, const Run& r, const std::string& src, const std::vector<std::string>& ok) {
+// Loads piece i of run r from [src + i w] when ok[i] holds; else zero when `zero`, else the run
+// keeps what it held.
+void load_run(Kernel& k, const Run& r, const std::string& src, const std::vector<std::string>& ok,
+              bool zero) {
   const uint32_t per = r.w >= 4 ? r.w / 4 : 1;  // registers a piece
   const char* v = per == 4 ? ".v4" : per == 2 ? ".v2" : "";
   const char* t = r.w >= 4 ? "b32" : r.w == 2 ? "b16" : "u8";
   for (uint32_t i = 0; i * per < r.regs.size(); ++i) {
     const std::vector<std::string> d(r.regs.begin() + i * per, r.regs.begin() + (i + 1) * per);
-    for (const std::string& x : d) k(r.w == 2 ? "mov.b16 {}, 0" : "mov.b32 {}, 0", x);
+    if (zero)
+      for (const std::string& x : d) k(r.w == 2 ? "mov.b16 {}, 0" : "mov.b32 {}, 0", x);
     k("@{} ld.global{}.{} {}, [{}+{}]", ok[i], v, t, word_list(d), src, i * r.w);
   }
 }
@@ -561,58 +564,70 @@ std::string tc_kernel(Emitter& e, const MatrixJob& j, const TcTile& t) {
   if (!b_async)
     for (uint32_t c = 0; c < B_COPIES * R; ++c) b_reg.push_back(make_run(k, 16 / R, bw));
   const std::string kt0 = k.reg("r");  // the K tile being loaded: its first column
+  // What a K tile at kt0 must stay below for a piece to lie within K: K minus the piece's first
+  // column in the tile (A's piece x; B's row R (b_row + B_STEP_ROWS c) + h), as s32.
+  auto limit = [&](const std::string& first, uint32_t off) {
+    const std::string l = k.reg("r");
+    k("sub.s32 {}, {}, {}", l, s.kdim, first);
+    if (off) k("sub.s32 {}, {}, {}", l, l, off);
+    return l;
+  };
+  std::vector<std::string> a_lim(16 / aw), b_lim;
+  for (uint32_t x = 0; x < a_lim.size(); ++x) a_lim[x] = limit(a_k, x * aw / es);
+  const std::string b_first = k.reg("r");  // this thread's first row of B in a K tile
+  k("mul.lo.s32 {}, {}, {}", b_first, b_row, R);
+  if (!j.conv)
+    for (uint32_t c = 0; c < B_COPIES; ++c)
+      for (uint32_t h = 0; h < R; ++h) b_lim.push_back(limit(b_first, R * B_STEP_ROWS * c + h));
+  // int8 B's elements outside the product need not be zero: past K they meet A's zeros, past N
+  // they make columns that are not stored (a gathered B's padding must be zero).
+  const bool b_zero = !i8 || j.conv;
   // Issues the loads of the K tile at kt0 into the stage at byte offset `stage` (cp.async), or
   // into the staging registers.
   auto issue = [&](const std::string& stage) {
-    const std::string kc = k.reg("r");
-    k("add.s32 {}, {}, {}", kc, kt0, a_k);
-    std::vector<std::string> k_ok(16 / aw);  // piece x of A's chunk lies within K
-    for (uint32_t x = 0; x < k_ok.size(); ++x) {
-      k_ok[x] = k.reg("p");
-      const std::string kx = k.reg("r");
-      k("add.s32 {}, {}, {}", kx, kc, x * aw / es);
-      k("setp.lt.u32 {}, {}, {}", k_ok[x], kx, s.kdim);
-    }
     // cp.async of piece x of `bytes` bytes from src (or none: src-size 0) to [dst + off].
     auto copy = [&](const std::string& src, const std::string& base, const std::string& q,
                     const std::string& dst, uint32_t off, uint32_t x, uint32_t bytes) {
-      const std::string n = k.reg("r"), from = k.reg("rd"), to = k.reg("r");
+      const std::string n = k.reg("r"), from = k.reg("rd");
       k("selp.u32 {}, {}, 0, {}", n, bytes, q);
       k("selp.b64 {}, {}, {}, {}", from, src, base, q);
-      k("add.s32 {}, {}, {}", to, stage, dst);
-      k("cp.async.{}.shared.global [{}+{}], [{}+{}], {}, {}", bytes == 16 ? "cg" : "ca", to,
+      k("cp.async.{}.shared.global [{}+{}], [{}+{}], {}, {}", bytes == 16 ? "cg" : "ca", dst,
         off + x * bytes, from, x * bytes, bytes, n);
     };
+    std::string a_to, b_to;  // this thread's chunks in the stage
+    if (a_async) {
+      a_to = k.reg("r");
+      k("add.s32 {}, {}, {}", a_to, stage, a_dst);
+    }
+    if (b_async) {
+      b_to = k.reg("r");
+      k("add.s32 {}, {}, {}", b_to, stage, b_dst);
+    }
     for (uint32_t c = 0; c < A_COPIES; ++c) {
-      std::vector<std::string> ok(k_ok.size());
+      std::vector<std::string> ok(a_lim.size());
       for (uint32_t x = 0; x < ok.size(); ++x) {
         ok[x] = k.reg("p");
-        k("and.pred {}, {}, {}", ok[x], k_ok[x], a_ok[c]);
-        if (a_async) copy(a_src[c], s.a, ok[x], a_dst, A_STEP_ROWS * A_ROW * c, x, aw);
+        k("setp.lt.and.s32 {}, {}, {}, {}", ok[x], kt0, a_lim[x], a_ok[c]);
+        if (a_async) copy(a_src[c], s.a, ok[x], a_to, A_STEP_ROWS * A_ROW * c, x, aw);
       }
-      if (!a_async) load_run(k, a_reg[c], a_src[c], ok);
+      if (!a_async) load_run(k, a_reg[c], a_src[c], ok, true);
     }
     for (uint32_t c = 0; c < B_COPIES; ++c) {
       std::string src = j.conv ? "" : b_src[c];
       for (uint32_t h = 0; h < R; ++h) {
-        const std::string kr = k.reg("r"), kin = k.reg("p");
-        k("add.s32 {}, {}, {}", kr, b_row, B_STEP_ROWS * c);
-        if (R > 1)
-          k("mad.lo.s32 {}, {}, {}, {}", kr, kr, R, kt0);
-        else
-          k("add.s32 {}, {}, {}", kr, kr, kt0);
-        if (h) k("add.s32 {}, {}, {}", kr, kr, h);
         if (j.conv) {
+          const std::string kr = k.reg("r");
+          k("add.s32 {}, {}, {}", kr, b_first, kt0);
+          if (R * B_STEP_ROWS * c + h) k("add.s32 {}, {}, {}", kr, kr, R * B_STEP_ROWS * c + h);
           const ConvRow row = conv_row(k, s, kr);
           const Run& r = b_reg[c * R + h];
           for (uint32_t x = 0; x < 8; ++x) {
             const std::string q = k.reg("p"), addr = k.reg("rd");
             conv_element(k, s, es, row, ih0[x], iw0[x], col_ok[x], q, addr);
-            load_run(k, Run{es, {r.regs[x]}}, addr, {q});
+            load_run(k, Run{es, {r.regs[x]}}, addr, {q}, true);
           }
           continue;
         }
-        k("setp.lt.u32 {}, {}, {}", kin, kr, s.kdim);
         if (h) {
           const std::string next = k.reg("rd");
           k("add.s64 {}, {}, {}", next, src, b_next);
@@ -621,10 +636,10 @@ std::string tc_kernel(Emitter& e, const MatrixJob& j, const TcTile& t) {
         std::vector<std::string> ok(B_PIECES);
         for (uint32_t x = 0; x < B_PIECES; ++x) {
           ok[x] = k.reg("p");
-          k("and.pred {}, {}, {}", ok[x], kin, col_ok[x]);
-          if (b_async) copy(src, s.b, ok[x], b_dst, B_STEP_ROWS * B_ROW * c, x, bw);
+          k("setp.lt.and.s32 {}, {}, {}, {}", ok[x], kt0, b_lim[c * R + h], col_ok[x]);
+          if (b_async) copy(src, s.b, ok[x], b_to, B_STEP_ROWS * B_ROW * c, x, bw);
         }
-        if (!b_async) load_run(k, b_reg[c * R + h], src, ok);
+        if (!b_async) load_run(k, b_reg[c * R + h], src, ok, b_zero);
       }
     }
     // The next tile's sources.
@@ -910,25 +925,27 @@ Requant load_requant(Kernel& k) {
   q.shift = k.param("shift");
   const std::string one = k.reg("rd");
   q.half = k.reg("rd");
+  q.neg = k.reg("rd");
   k("mov.u64 {}, 1", one);
   k("shl.b64 {}, {}, {}", one, one, q.shift);
   k("shr.u64 {}, {}, 1", q.half, one);
+  k("sub.s64 {}, {}, {}", q.neg, one, q.half);
+  k("sub.s64 {}, {}, 1", q.neg, q.neg);
   return q;
 }
 
 std::string requantize(Kernel& k, bool relu, const Requant& rq, const std::string& acc) {
-  const std::string p = k.reg("rd"), q = k.reg("rd"), nq = k.reg("rd"), w = k.reg("r");
+  // p >> shift rounded half away from zero: (p + 2^shift / 2) >> shift for p >= 0, and
+  // -((-p + 2^shift / 2) >> shift) = (p + 2^shift - 1 - 2^shift / 2) >> shift (floor) for p < 0.
+  const std::string p = k.reg("rd"), bias = k.reg("rd"), w = k.reg("r");
   const std::string neg = k.reg("p");
   k("mul.wide.s32 {}, {}, {}", p, acc, rq.mult);
-  k("abs.s64 {}, {}", q, p);
-  k("add.s64 {}, {}, {}", q, q, rq.half);
-  k("shr.u64 {}, {}, {}", q, q, rq.shift);
-  k("neg.s64 {}, {}", nq, q);
   k("setp.lt.s64 {}, {}, 0", neg, p);
-  k("selp.b64 {}, {}, {}, {}", q, nq, q, neg);
-  k("min.s64 {}, {}, 127", q, q);
-  k("max.s64 {}, {}, {}", q, q, relu ? 0 : -128);
-  k("cvt.u32.u64 {}, {}", w, q);
+  k("selp.b64 {}, {}, {}, {}", bias, rq.neg, rq.half, neg);
+  k("add.s64 {}, {}, {}", p, p, bias);
+  k("shr.s64 {}, {}, {}", p, p, rq.shift);
+  if (relu) k("max.s64 {}, {}, 0", p, p);
+  k("cvt.sat.s8.s64 {}, {}", w, p);
   return w;
 }
 

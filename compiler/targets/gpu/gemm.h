@@ -39,10 +39,12 @@ struct MatrixJob {
 // Adds the kernel that runs job j for node n and launches it.
 void emit_matrix(Emitter& e, const Node& n, const MatrixJob& j);
 
-// int8 requantisation in registers: the parameters "mult" and "shift" (u32) and 2^shift / 2.
+// int8 requantisation in registers: the parameters "mult" and "shift" (u32), and the biases
+// that round a product half away from zero before it is shifted: 2^shift / 2 (non-negative
+// products) and 2^shift - 1 - 2^shift / 2 (negative ones).
 struct Requant {
   std::string mult, shift;  // "r"
-  std::string half;         // "rd"
+  std::string half, neg;    // "rd"
 };
 // Loads the parameters "mult" and "shift" of k (call it where parameters are loaded).
 Requant load_requant(Kernel& k);
