@@ -327,6 +327,10 @@ struct TcTile {
   uint32_t bm, bn, wm, wn;
   uint32_t stages = 0;
   bool wmma = false;
+  // How the operands load: pieces of aw bytes of A's rows of K elements and bw of B's rows of N
+  // (a gathered B: single elements), by cp.async or staged in registers.
+  uint32_t aw = 16, bw = 16;
+  bool a_async = false, b_async = false;
   uint32_t threads() const { return 32 * (bm / wm) * (bn / wn); }
   uint32_t a_row() const { return wmma ? 80 : 64; }
   uint32_t b_row() const { return (bn + (wmma ? 8 : 0)) * 2; }
@@ -464,11 +468,9 @@ std::string tc_kernel(Emitter& e, const MatrixJob& j, const TcTile& t) {
   const uint32_t R = 2 / es;  // rows of B in a row of its tile
   const bool n_even = j.n % 2 == 0;
   const char* ty = j.dtype == DType::bf16 ? "bf16" : "f16";
-  // Pieces: A's rows of K elements, B's of N (a gathered B: single elements).
   const bool async = e.caps.sm >= 80;
-  const uint32_t aw = piece(j.k * es, 16), bw = j.conv ? es : piece(j.n * es, 8 * es);
-  const bool a_async = async && aw >= 4, b_async = async && !i8 && bw >= 4;
-  const bool staged = !a_async || !b_async;
+  const uint32_t aw = t.aw, bw = t.bw;
+  const bool a_async = t.a_async, b_async = t.b_async, staged = !a_async || !b_async;
   Kernel k(e.caps.sm, matrix_params(j));
   const Setup s = setup(k, j);
   const std::string smem = k.reg("r");
@@ -1013,11 +1015,19 @@ TcTile tc_tile(const GpuCaps& caps, const MatrixJob& j, bool wmma) {
                                   {{128, 128, 64, 32}, 0.42},
                                   {{64, 128, 32, 64}, 0.47},
                                   {{64, 64, 32, 32}, 0.41}};
+  const uint32_t es = uint32_t(dtype_size(j.dtype));
   TcTile best{};
   double best_cost = 0;
   for (const Candidate& c : candidates) {
     TcTile t = c.t;
     t.wmma = wmma;
+    t.aw = piece(j.k * es, 16);
+    t.bw = j.conv ? es : piece(j.n * es, 8 * es);
+    t.a_async = caps.sm >= 80 && t.aw >= 4;
+    t.b_async = caps.sm >= 80 && j.dtype != DType::int8 && t.bw >= 4;
+    // A warp tile of 64 x 64 holds 128 accumulators and 64 fragment registers: B's chunks
+    // staged in registers would take it past 255 registers a thread.
+    if (!t.b_async && t.wm * t.wn > 32 * 64) continue;
     // wmma: without cp.async the elements are staged in registers; two stages suffice.
     t.stages =
         uint32_t(std::min<int64_t>(wmma ? 2 : 4, caps.max_shared_per_block / t.stage_bytes()));
