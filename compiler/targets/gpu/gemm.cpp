@@ -1,11 +1,12 @@
 // The GPU target's gemm and matmul, and the matrix main loop conv2d shares (gemm.h).
 //
-// SIMT kernel (every preset, every dtype): a block of 256 threads computes a 64 x 64 tile of C
-// over K tiles of 16; each K tile of A (transposed, so that a thread's 4 rows are one 16-byte
-// read) and B is staged in shared memory as f32 (s32 for int8), and each thread accumulates a
-// 4 x 4 register tile with 16 FMAs per two ld.shared.v4. The next K tile's elements are loaded
-// into registers while the current one is multiplied. Edges (m, n, k not multiples of the tile)
-// load zeros and store nothing.
+// Tensor-core kernel (tc_kernel): fp16, bf16 and int8 on sm_80 and later, fp16 on sm_70 (wmma).
+// SIMT kernel (every preset, every dtype; what the tensor cores do not take): a block of 256
+// threads computes a 64 x 64 tile of C over K tiles of 16; each K tile of A (transposed, so that a
+// thread's 4 rows are one 16-byte read) and B is staged in shared memory as f32 (s32 for int8), and
+// each thread accumulates a 4 x 4 register tile with 16 FMAs per two ld.shared.v4. The next K
+// tile's elements are loaded into registers while the current one is multiplied. Edges (m, n, k not
+// multiples of the tile) load zeros and store nothing.
 #include "compiler/targets/gpu/gemm.h"
 
 #include <algorithm>
@@ -321,7 +322,7 @@ std::string simt_kernel(Emitter& e, const MatrixJob& j) {
 }
 
 // The tensor-core kernel's tiling: a BM x BN block tile of warps each computing WM x WN of it,
-// K tiles of 32, `stages` of them in flight.
+// K tiles of 64 bytes, `stages` of them in flight.
 // wmma (sm_70): rows padded by 16 bytes instead of swizzled, since wmma.load takes a stride.
 struct TcTile {
   uint32_t bm, bn, wm, wn;
