@@ -1,11 +1,12 @@
 // The GPU target's gemm and matmul, and the matrix main loop conv2d shares (gemm.h).
 //
-// SIMT kernel (every preset, every dtype): a block of 256 threads computes a 64 x 64 tile of C
-// over K tiles of 16; each K tile of A (transposed, so that a thread's 4 rows are one 16-byte
-// read) and B is staged in shared memory as f32 (s32 for int8), and each thread accumulates a
-// 4 x 4 register tile with 16 FMAs per two ld.shared.v4. The next K tile's elements are loaded
-// into registers while the current one is multiplied. Edges (m, n, k not multiples of the tile)
-// load zeros and store nothing.
+// Tensor-core kernel (tc_kernel): fp16, bf16 and int8 on sm_80 and later, fp16 on sm_70 (wmma).
+// SIMT kernel (every preset, every dtype; what the tensor cores do not take): a block of 256
+// threads computes a 64 x 64 tile of C over K tiles of 16; each K tile of A (transposed, so that a
+// thread's 4 rows are one 16-byte read) and B is staged in shared memory as f32 (s32 for int8), and
+// each thread accumulates a 4 x 4 register tile with 16 FMAs per two ld.shared.v4. The next K
+// tile's elements are loaded into registers while the current one is multiplied. Edges (m, n, k not
+// multiples of the tile) load zeros and store nothing.
 #include "compiler/targets/gpu/gemm.h"
 
 #include <algorithm>
@@ -321,12 +322,16 @@ std::string simt_kernel(Emitter& e, const MatrixJob& j) {
 }
 
 // The tensor-core kernel's tiling: a BM x BN block tile of warps each computing WM x WN of it,
-// K tiles of 32, `stages` of them in flight.
+// K tiles of 64 bytes, `stages` of them in flight.
 // wmma (sm_70): rows padded by 16 bytes instead of swizzled, since wmma.load takes a stride.
 struct TcTile {
   uint32_t bm, bn, wm, wn;
   uint32_t stages = 0;
   bool wmma = false;
+  // How the operands load: pieces of aw bytes of A's rows of K elements and bw of B's rows of N
+  // (a gathered B: single elements), by cp.async or staged in registers.
+  uint32_t aw = 16, bw = 16;
+  bool a_async = false, b_async = false;
   uint32_t threads() const { return 32 * (bm / wm) * (bn / wn); }
   uint32_t a_row() const { return wmma ? 80 : 64; }
   uint32_t b_row() const { return (bn + (wmma ? 8 : 0)) * 2; }
@@ -381,25 +386,92 @@ void wmma_epilogue(Kernel& k, const MatrixJob& j, const TcTile& t, const Setup& 
   }
 }
 
-// The tensor-core kernel (sm_80 and later; fp16 and bf16). Each stage of shared memory holds
-// the A tile (BM rows of 32 elements: 64 bytes, 16-byte chunk c of row m at c ^ (m / 2 % 4))
-// and the B tile (32 rows of BN elements, chunk c of row k at c ^ (k % 8)), swizzled so that
-// ldmatrix (.trans for B) reads 8 rows of one chunk column without bank conflicts. Tiles whose
-// rows are 16-byte aligned (A: k % 8 == 0; B: n % 8 == 0, not gathered) are copied with
-// cp.async.cg, 16 bytes per copy, zero-filled past the edges; otherwise elements are loaded
-// into registers as the previous tile is multiplied and stored after its mma. Per K tile a warp
-// loads its A fragments with ldmatrix.x4 and its B fragments with ldmatrix.x4.trans and issues
-// mma.sync.m16n8k16 with fp32 accumulators; the epilogue rounds each pair of columns into one
-// 4-byte store.
-std::string tc_kernel(Emitter& e, const MatrixJob& j, const TcTile& t, bool a_async, bool b_async) {
-  const uint32_t BK = 32, T = t.threads(), WARPS_N = t.bn / t.wn;
+// A run of bytes of one operand row staged in registers: loaded from global memory in pieces of
+// w bytes (w >= 4: words, one vector load a piece; 2: halves, "rs"; 1: bytes, "r"), packed into
+// words when stored to shared memory.
+struct Run {
+  uint32_t w = 16;
+  std::vector<std::string> regs;
+};
+
+Run make_run(Kernel& k, uint32_t bytes, uint32_t w) {
+  Run r{w, {}};
+  for (uint32_t i = 0; i < (w >= 4 ? bytes / 4 : bytes / w); ++i)
+    r.regs.push_back(k.reg(w == 2 ? "rs" : "r"));
+  return r;
+}
+
+// Loads piece i of run r from [src + i w] when ok[i] holds; else zero when `zero`, else the run
+// keeps what it held.
+void load_run(Kernel& k, const Run& r, const std::string& src, const std::vector<std::string>& ok,
+              bool zero) {
+  const uint32_t per = r.w >= 4 ? r.w / 4 : 1;  // registers a piece
+  const char* v = per == 4 ? ".v4" : per == 2 ? ".v2" : "";
+  const char* t = r.w >= 4 ? "b32" : r.w == 2 ? "b16" : "u8";
+  for (uint32_t i = 0; i * per < r.regs.size(); ++i) {
+    const std::vector<std::string> d(r.regs.begin() + i * per, r.regs.begin() + (i + 1) * per);
+    if (zero)
+      for (const std::string& x : d) k(r.w == 2 ? "mov.b16 {}, 0" : "mov.b32 {}, 0", x);
+    k("@{} ld.global{}.{} {}, [{}+{}]", ok[i], v, t, word_list(d), src, i * r.w);
+  }
+}
+
+// Run r's bytes as 32-bit words, little-endian as in memory.
+std::vector<std::string> run_words(Kernel& k, const Run& r) {
+  if (r.w >= 4) return r.regs;
+  std::vector<std::string> out;
+  for (size_t i = 0; i < r.regs.size(); i += 4 / r.w) {
+    const std::string w = k.reg("r");
+    if (r.w == 2) {
+      k("mov.b32 {}, {{{}, {}}}", w, r.regs[i], r.regs[i + 1]);
+    } else {
+      const std::string lo = k.reg("r"), hi = k.reg("r");
+      k("prmt.b32 {}, {}, {}, 0x0040", lo, r.regs[i], r.regs[i + 1]);
+      k("prmt.b32 {}, {}, {}, 0x0040", hi, r.regs[i + 2], r.regs[i + 3]);
+      k("prmt.b32 {}, {}, {}, 0x5410", w, lo, hi);
+    }
+    out.push_back(w);
+  }
+  return out;
+}
+
+// The widest piece (16, 8, 4, 2 or 1 bytes, at most `most`) that divides `bytes`.
+uint32_t piece(int64_t bytes, uint32_t most) {
+  uint32_t w = most;
+  while (bytes % w) w /= 2;
+  return w;
+}
+
+// The tensor-core kernel (fp16, bf16 and int8 on sm_80 and later; fp16 by wmma on sm_70). Each
+// stage of shared memory holds a K tile of 64 bytes a row: the A tile (BM rows of 64 bytes,
+// 16-byte chunk c of row m at c ^ (m / 2 % 4)) and the B tile (32 rows of BN 2-byte elements,
+// chunk c of row r at c ^ (r % 8)), swizzled so that ldmatrix (.trans for B) reads 8 rows of one
+// chunk column without bank conflicts. fp16 and bf16: K tiles of 32, B's row r is B's row k.
+// int8: K tiles of 64, B's row r holds B's rows 2r and 2r + 1 interleaved byte by byte (element
+// n of row r is the pair (B[2r][n], B[2r+1][n])), so that ldmatrix.trans hands each lane the
+// four consecutive k of one column that mma.m16n8k32's B fragment holds, as it hands fp16's two.
+// Rows of A and B whose pieces are at least 4-byte aligned (K, N times the element size) are
+// copied by cp.async (.cg for 16 bytes, .ca for 8 or 4), zero-filled past the edges; otherwise
+// (and for int8's B, a gathered B, and on sm_70) they are loaded into registers by vector loads
+// of the widest piece the row length allows, as the previous tile is multiplied, and stored
+// after its mma. Per K tile a warp loads its A fragments with ldmatrix.x4 and its B fragments
+// with ldmatrix.x4.trans and issues mma.sync.m16n8k16 with fp32 accumulators (int8:
+// mma.sync.m16n8k32 with s32 ones); the epilogue writes each pair of columns with one store.
+std::string tc_kernel(Emitter& e, const MatrixJob& j, const TcTile& t) {
+  const bool i8 = j.dtype == DType::int8;
+  const uint32_t es = uint32_t(dtype_size(j.dtype));
+  const uint32_t BK = 64 / es, T = t.threads(), WARPS_N = t.bn / t.wn;
   const uint32_t MT = t.wm / 16, NT = t.wn / 8;
   const uint32_t A_ROW = t.a_row(), A_TILE = t.bm * A_ROW, B_ROW = t.b_row();
   const uint32_t STAGE = t.stage_bytes();
   const uint32_t A_COPIES = t.bm * 4 / T, B_COPIES = 4 * t.bn / T;
   const uint32_t B_CHUNKS = t.bn / 8, A_STEP_ROWS = T / 4, B_STEP_ROWS = T / B_CHUNKS;
+  const uint32_t R = 2 / es;  // rows of B in a row of its tile
   const bool n_even = j.n % 2 == 0;
   const char* ty = j.dtype == DType::bf16 ? "bf16" : "f16";
+  const bool async = e.caps.sm >= 80;
+  const uint32_t aw = t.aw, bw = t.bw;
+  const bool a_async = t.a_async, b_async = t.b_async, staged = !a_async || !b_async;
   Kernel k(e.caps.sm, matrix_params(j));
   const Setup s = setup(k, j);
   const std::string smem = k.reg("r");
@@ -438,7 +510,7 @@ std::string tc_kernel(Emitter& e, const MatrixJob& j, const TcTile& t, bool a_as
   const std::string a_dst = swizzled(a_row, a_chunk, a_x, A_ROW, 0);
   std::vector<std::string> a_src(A_COPIES), a_ok(A_COPIES);
   const std::string a_k = k.reg("r");  // the chunk's first column in the K tile
-  k("shl.b32 {}, {}, 3", a_k, a_chunk);
+  k("shl.b32 {}, {}, {}", a_k, a_chunk, log2_of(16 / es));
   for (uint32_t c = 0; c < A_COPIES; ++c) {
     const std::string m = k.reg("r"), off = k.reg("rd"), kw = k.reg("rd");
     a_src[c] = k.reg("rd");
@@ -449,10 +521,11 @@ std::string tc_kernel(Emitter& e, const MatrixJob& j, const TcTile& t, bool a_as
     k("mul.wide.u32 {}, {}, {}", off, m, s.kdim);
     k("cvt.u64.u32 {}, {}", kw, a_k);
     k("add.s64 {}, {}, {}", off, off, kw);
-    k("shl.b64 {}, {}, 1", off, off);
+    if (es > 1) k("shl.b64 {}, {}, {}", off, off, log2_of(es));
     k("add.s64 {}, {}, {}", a_src[c], s.a, off);
   }
-  // ---- B: this thread copies chunk tid % (BN / 8) of rows tid / (BN / 8) + (T / (BN / 8)) j.
+  // ---- B: this thread copies chunk tid % (BN / 8) (8 columns) of tile rows tid / (BN / 8) +
+  // (T / (BN / 8)) j, each R rows of B.
   const std::string b_row = k.reg("r"), b_chunk = k.reg("r"), b_x = k.reg("r");
   k("div.u32 {}, {}, {}", b_row, tid, B_CHUNKS);
   k("rem.u32 {}, {}, {}", b_chunk, tid, B_CHUNKS);
@@ -461,119 +534,150 @@ std::string tc_kernel(Emitter& e, const MatrixJob& j, const TcTile& t, bool a_as
   const std::string b_col = k.reg("r");  // the chunk's first column of B
   k("shl.b32 {}, {}, 3", b_col, b_chunk);
   k("add.s32 {}, {}, {}", b_col, b_col, col0);
-  std::vector<std::string> b_src(B_COPIES);
-  std::vector<std::string> col_ok(8), ih0(8), iw0(8);
-  for (uint32_t x = 0; x < 8; ++x) {
+  // Column ok and (gathered) window origin of each piece of a chunk's B row.
+  const uint32_t B_PIECES = (b_async ? 16 : 8 * es) / bw;
+  std::vector<std::string> col_ok(B_PIECES), ih0(B_PIECES), iw0(B_PIECES);
+  for (uint32_t x = 0; x < B_PIECES; ++x) {
     const std::string c = k.reg("r");
     col_ok[x] = k.reg("p");
-    k("add.s32 {}, {}, {}", c, b_col, x);
+    k("add.s32 {}, {}, {}", c, b_col, x * bw / es);
     k("setp.lt.u32 {}, {}, {}", col_ok[x], c, s.n);
     if (j.conv) std::tie(ih0[x], iw0[x]) = conv_origin(k, s, c);
-    if (b_async) break;  // the chunk is in or out as a whole
   }
-  const std::string b_step = k.reg("rd");
-  k("mul.wide.u32 {}, {}, {}", b_step, s.n, BK * 2);
+  const std::string b_step = k.reg("rd");  // BK rows of B in bytes
+  k("mul.wide.u32 {}, {}, {}", b_step, s.n, BK * es);
+  std::vector<std::string> b_src(B_COPIES);
   if (!j.conv)
     for (uint32_t c = 0; c < B_COPIES; ++c) {
       const std::string r = k.reg("r"), off = k.reg("rd");
       b_src[c] = k.reg("rd");
       k("add.s32 {}, {}, {}", r, b_row, B_STEP_ROWS * c);
+      if (R > 1) k("mul.lo.s32 {}, {}, {}", r, r, R);
       k("mad.lo.s32 {}, {}, {}, {}", r, r, s.n, b_col);
-      k("mul.wide.u32 {}, {}, 2", off, r);
+      k("mul.wide.u32 {}, {}, {}", off, r, es);
       k("add.s64 {}, {}, {}", b_src[c], s.b, off);
     }
+  const std::string b_next = k.reg("rd");  // B's next row in bytes
+  if (R > 1) k("cvt.u64.u32 {}, {}", b_next, s.n);
 
-  // Staged elements of the register-loaded operands: 8 halves per chunk.
-  std::vector<std::vector<std::string>> a_reg(a_async ? 0 : A_COPIES),
-      b_reg(b_async ? 0 : B_COPIES);
-  for (auto& v : a_reg)
-    for (int x = 0; x < 8; ++x) v.push_back(k.reg("rs"));
-  for (auto& v : b_reg)
-    for (int x = 0; x < 8; ++x) v.push_back(k.reg("rs"));
+  // The register-staged chunks: A's one run of 16 bytes, B's R runs of 16 / R.
+  std::vector<Run> a_reg, b_reg;
+  if (!a_async)
+    for (uint32_t c = 0; c < A_COPIES; ++c) a_reg.push_back(make_run(k, 16, aw));
+  if (!b_async)
+    for (uint32_t c = 0; c < B_COPIES * R; ++c) b_reg.push_back(make_run(k, 16 / R, bw));
   const std::string kt0 = k.reg("r");  // the K tile being loaded: its first column
-  const std::string zero = k.reg("rd");
-  k("mov.u64 {}, 0", zero);
+  // What a K tile at kt0 must stay below for a piece to lie within K: K minus the piece's first
+  // column in the tile (A's piece x; B's row R (b_row + B_STEP_ROWS c) + h), as s32.
+  auto limit = [&](const std::string& first, uint32_t off) {
+    const std::string l = k.reg("r");
+    k("sub.s32 {}, {}, {}", l, s.kdim, first);
+    if (off) k("sub.s32 {}, {}, {}", l, l, off);
+    return l;
+  };
+  std::vector<std::string> a_lim(16 / aw), b_lim;
+  for (uint32_t x = 0; x < a_lim.size(); ++x) a_lim[x] = limit(a_k, x * aw / es);
+  const std::string b_first = k.reg("r");  // this thread's first row of B in a K tile
+  k("mul.lo.s32 {}, {}, {}", b_first, b_row, R);
+  if (!j.conv)
+    for (uint32_t c = 0; c < B_COPIES; ++c)
+      for (uint32_t h = 0; h < R; ++h) b_lim.push_back(limit(b_first, R * B_STEP_ROWS * c + h));
+  // int8 B's elements outside the product need not be zero: past K they meet A's zeros, past N
+  // they make columns that are not stored (a gathered B's padding must be zero).
+  const bool b_zero = !i8 || j.conv;
   // Issues the loads of the K tile at kt0 into the stage at byte offset `stage` (cp.async), or
   // into the staging registers.
   auto issue = [&](const std::string& stage) {
-    const std::string kc = k.reg("r");
-    k("add.s32 {}, {}, {}", kc, kt0, a_k);
+    // cp.async of piece x of `bytes` bytes from src (or none: src-size 0) to [dst + off].
+    auto copy = [&](const std::string& src, const std::string& base, const std::string& q,
+                    const std::string& dst, uint32_t off, uint32_t x, uint32_t bytes) {
+      const std::string n = k.reg("r"), from = k.reg("rd");
+      k("selp.u32 {}, {}, 0, {}", n, bytes, q);
+      k("selp.b64 {}, {}, {}, {}", from, src, base, q);
+      k("cp.async.{}.shared.global [{}+{}], [{}+{}], {}, {}", bytes == 16 ? "cg" : "ca", dst,
+        off + x * bytes, from, x * bytes, bytes, n);
+    };
+    std::string a_to, b_to;  // this thread's chunks in the stage
+    if (a_async) {
+      a_to = k.reg("r");
+      k("add.s32 {}, {}, {}", a_to, stage, a_dst);
+    }
+    if (b_async) {
+      b_to = k.reg("r");
+      k("add.s32 {}, {}, {}", b_to, stage, b_dst);
+    }
     for (uint32_t c = 0; c < A_COPIES; ++c) {
-      if (a_async) {
-        const std::string q = k.reg("p"), n = k.reg("r"), src = k.reg("rd"), dst = k.reg("r");
-        k("setp.lt.and.u32 {}, {}, {}, {}", q, kc, s.kdim, a_ok[c]);
-        k("selp.u32 {}, 16, 0, {}", n, q);
-        k("selp.b64 {}, {}, {}, {}", src, a_src[c], s.a, q);
-        k("add.s32 {}, {}, {}", dst, stage, a_dst);
-        k("cp.async.cg.shared.global [{}+{}], [{}], 16, {}", dst, A_STEP_ROWS * A_ROW * c, src, n);
-        continue;
+      std::vector<std::string> ok(a_lim.size());
+      for (uint32_t x = 0; x < ok.size(); ++x) {
+        ok[x] = k.reg("p");
+        k("setp.lt.and.s32 {}, {}, {}, {}", ok[x], kt0, a_lim[x], a_ok[c]);
+        if (a_async) copy(a_src[c], s.a, ok[x], a_to, A_STEP_ROWS * A_ROW * c, x, aw);
       }
-      for (uint32_t x = 0; x < 8; ++x) {
-        const std::string q = k.reg("p"), kx = k.reg("r");
-        k("add.s32 {}, {}, {}", kx, kc, x);
-        k("setp.lt.and.u32 {}, {}, {}, {}", q, kx, s.kdim, a_ok[c]);
-        k("mov.b16 {}, 0", a_reg[c][x]);
-        k("@{} ld.global.b16 {}, [{}+{}]", q, a_reg[c][x], a_src[c], 2 * x);
-      }
+      if (!a_async) load_run(k, a_reg[c], a_src[c], ok, true);
     }
     for (uint32_t c = 0; c < B_COPIES; ++c) {
-      const std::string kr = k.reg("r");
-      k("add.s32 {}, {}, {}", kr, kt0, b_row);
-      if (c) k("add.s32 {}, {}, {}", kr, kr, B_STEP_ROWS * c);
-      if (b_async) {
-        const std::string q = k.reg("p"), n = k.reg("r"), src = k.reg("rd"), dst = k.reg("r");
-        k("setp.lt.and.u32 {}, {}, {}, {}", q, kr, s.kdim, col_ok[0]);
-        k("selp.u32 {}, 16, 0, {}", n, q);
-        k("selp.b64 {}, {}, {}, {}", src, b_src[c], s.b, q);
-        k("add.s32 {}, {}, {}", dst, stage, b_dst);
-        k("cp.async.cg.shared.global [{}+{}], [{}], 16, {}", dst, B_STEP_ROWS * B_ROW * c, src, n);
-        continue;
-      }
-      if (j.conv) {
-        const ConvRow row = conv_row(k, s, kr);
-        for (uint32_t x = 0; x < 8; ++x) {
-          const std::string q = k.reg("p"), addr = k.reg("rd");
-          conv_element(k, s, 2, row, ih0[x], iw0[x], col_ok[x], q, addr);
-          k("mov.b16 {}, 0", b_reg[c][x]);
-          k("@{} ld.global.b16 {}, [{}]", q, b_reg[c][x], addr);
+      std::string src = j.conv ? "" : b_src[c];
+      for (uint32_t h = 0; h < R; ++h) {
+        if (j.conv) {
+          const std::string kr = k.reg("r");
+          k("add.s32 {}, {}, {}", kr, b_first, kt0);
+          if (R * B_STEP_ROWS * c + h) k("add.s32 {}, {}, {}", kr, kr, R * B_STEP_ROWS * c + h);
+          const ConvRow row = conv_row(k, s, kr);
+          const Run& r = b_reg[c * R + h];
+          for (uint32_t x = 0; x < 8; ++x) {
+            const std::string q = k.reg("p"), addr = k.reg("rd");
+            conv_element(k, s, es, row, ih0[x], iw0[x], col_ok[x], q, addr);
+            load_run(k, Run{es, {r.regs[x]}}, addr, {q}, true);
+          }
+          continue;
         }
-        continue;
-      }
-      const std::string kin_c = k.reg("p");
-      k("setp.lt.u32 {}, {}, {}", kin_c, kr, s.kdim);
-      for (uint32_t x = 0; x < 8; ++x) {
-        const std::string q = k.reg("p");
-        k("and.pred {}, {}, {}", q, kin_c, col_ok[x]);
-        k("mov.b16 {}, 0", b_reg[c][x]);
-        k("@{} ld.global.b16 {}, [{}+{}]", q, b_reg[c][x], b_src[c], 2 * x);
+        if (h) {
+          const std::string next = k.reg("rd");
+          k("add.s64 {}, {}, {}", next, src, b_next);
+          src = next;
+        }
+        std::vector<std::string> ok(B_PIECES);
+        for (uint32_t x = 0; x < B_PIECES; ++x) {
+          ok[x] = k.reg("p");
+          k("setp.lt.and.s32 {}, {}, {}, {}", ok[x], kt0, b_lim[c * R + h], col_ok[x]);
+          if (b_async) copy(src, s.b, ok[x], b_to, B_STEP_ROWS * B_ROW * c, x, bw);
+        }
+        if (!b_async) load_run(k, b_reg[c * R + h], src, ok, b_zero);
       }
     }
     // The next tile's sources.
-    for (uint32_t c = 0; c < A_COPIES; ++c) k("add.s64 {}, {}, {}", a_src[c], a_src[c], BK * 2);
+    for (uint32_t c = 0; c < A_COPIES; ++c) k("add.s64 {}, {}, {}", a_src[c], a_src[c], BK * es);
     if (!j.conv)
       for (uint32_t c = 0; c < B_COPIES; ++c) k("add.s64 {}, {}, {}", b_src[c], b_src[c], b_step);
     k("add.s32 {}, {}, {}", kt0, kt0, BK);
   };
   // Stores the staging registers into the stage at `stage`.
   auto store = [&](const std::string& stage) {
-    auto put = [&](const std::vector<std::string>& h, const std::string& dst, uint32_t off) {
-      std::string w[4];
-      for (int x = 0; x < 4; ++x) {
-        w[x] = k.reg("r");
-        k("mov.b32 {}, {{{}, {}}}", w[x], h[size_t(2 * x)], h[size_t(2 * x + 1)]);
-      }
+    auto put = [&](const std::vector<std::string>& w, const std::string& dst, uint32_t off) {
       const std::string d = k.reg("r");
       k("add.s32 {}, {}, {}", d, stage, dst);
       k("st.shared.v4.b32 [{}+{}], {{{}, {}, {}, {}}}", d, off, w[0], w[1], w[2], w[3]);
     };
-    for (uint32_t c = 0; c < a_reg.size(); ++c) put(a_reg[c], a_dst, A_STEP_ROWS * A_ROW * c);
-    for (uint32_t c = 0; c < b_reg.size(); ++c) put(b_reg[c], b_dst, B_STEP_ROWS * B_ROW * c);
+    for (uint32_t c = 0; c < a_reg.size(); ++c)
+      put(run_words(k, a_reg[c]), a_dst, A_STEP_ROWS * A_ROW * c);
+    for (uint32_t c = 0; c < b_reg.size() / R; ++c) {
+      std::vector<std::string> w = run_words(k, b_reg[c * R]);
+      if (R > 1) {  // int8: rows 2r and 2r + 1 interleaved byte by byte
+        const std::vector<std::string> lo = w, hi = run_words(k, b_reg[c * R + 1]);
+        w.clear();
+        for (size_t x = 0; x < lo.size(); ++x)
+          for (const char* sel : {"0x5140", "0x7362"}) {
+            w.push_back(k.reg("r"));
+            k("prmt.b32 {}, {}, {}, {}", w.back(), lo[x], hi[x], sel);
+          }
+      }
+      put(w, b_dst, B_STEP_ROWS * B_ROW * c);
+    }
   };
-  const bool staged = !a_async || !b_async;
 
   // ldmatrix offsets within a stage. A, K step s: lane l reads row wm * WM + l % 16, chunk
-  // 2 s + l / 16 (m tile i is 16 rows on). B, n tiles 2p and 2p + 1: k row l % 16, chunk
-  // (wn * WN + 16 p) / 8 + l / 16 (K step s is 16 rows on).
+  // 2 s + l / 16 (m tile i is 16 rows on). B, n tiles 2p and 2p + 1: tile row l % 16, chunk
+  // (wn * WN + 16 p) / 8 + l / 16 (K step s is 16 tile rows on).
   std::string a_ld[2];
   if (!t.wmma) {
     const std::string r = k.reg("r"), x = k.reg("r"), hi = k.reg("r");
@@ -603,13 +707,13 @@ std::string tc_kernel(Emitter& e, const MatrixJob& j, const TcTile& t, bool a_as
 
   std::vector<std::string> acc(MT * NT * 4);
   for (std::string& r : acc) {
-    r = k.reg("f");
-    k("mov.f32 {}, 0f00000000", r);
+    r = k.reg(i8 ? "r" : "f");
+    k(i8 ? "mov.u32 {}, 0" : "mov.f32 {}, 0f00000000", r);
   }
   // Prologue: tiles 0 .. stages-2 into stages 0 .. stages-2, a commit group each.
   const std::string ktiles = k.reg("r"), p = k.reg("p");
   k("add.s32 {}, {}, {}", ktiles, s.kdim, BK - 1);
-  k("shr.u32 {}, {}, 5", ktiles, ktiles);
+  k("shr.u32 {}, {}, {}", ktiles, ktiles, log2_of(BK));
   k("mov.u32 {}, 0", kt0);
   for (uint32_t st = 0; st + 1 < t.stages; ++st) {
     const std::string skip = k.label(), stage = k.reg("r");
@@ -619,7 +723,7 @@ std::string tc_kernel(Emitter& e, const MatrixJob& j, const TcTile& t, bool a_as
     issue(stage);
     if (staged) store(stage);
     k.place(skip);
-    if (!t.wmma) k("cp.async.commit_group");
+    if (async) k("cp.async.commit_group");
   }
   const std::string read = k.reg("r"), write = k.reg("r"), kt = k.reg("r");
   k("mov.u32 {}, {}", read, smem);
@@ -627,7 +731,7 @@ std::string tc_kernel(Emitter& e, const MatrixJob& j, const TcTile& t, bool a_as
   k("mov.u32 {}, 0", kt);
   const std::string loop = k.label(), no_load = k.label();
   k.place(loop);
-  if (!t.wmma) k("cp.async.wait_group {}", t.stages - 2);
+  if (async) k("cp.async.wait_group {}", t.stages - 2);
   k("bar.sync 0");
   // Tile kt + stages - 1 goes into the stage of tile kt - 1, which every warp has finished.
   const std::string loads = k.reg("p");
@@ -635,7 +739,7 @@ std::string tc_kernel(Emitter& e, const MatrixJob& j, const TcTile& t, bool a_as
   k("@!{} bra {}", loads, no_load);
   issue(write);
   k.place(no_load);
-  if (!t.wmma) k("cp.async.commit_group");
+  if (async) k("cp.async.commit_group");
   if (t.wmma) {
     // K steps of 16: a warp's (WM / 16) x (WN / 16) accumulators of 16 x 16.
     const uint32_t FM = t.wm / 16, FN = t.wn / 16;
@@ -682,19 +786,21 @@ std::string tc_kernel(Emitter& e, const MatrixJob& j, const TcTile& t, bool a_as
           b[4 * q + 1], b[4 * q + 2], b[4 * q + 3], bb, st * 16 * B_ROW);
       }
     };
+    // K steps of 32 bytes: 16 fp16 or bf16 (m16n8k16), 32 int8 (m16n8k32).
+    const std::string mma =
+        i8 ? "mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32"
+           : fmt::format("mma.sync.aligned.m16n8k16.row.col.f32.{}.{}.f32", ty, ty);
     fragments(0, 0);
-    for (uint32_t st = 0; st < BK / 16; ++st) {
-      if (st + 1 < BK / 16) fragments(int((st + 1) % 2), st + 1);
+    for (uint32_t st = 0; st < 2; ++st) {
+      if (st == 0) fragments(1, 1);
       const std::vector<std::string>& a = af[st % 2];
       const std::vector<std::string>& b = bf[st % 2];
       for (uint32_t i = 0; i < MT; ++i)
         for (uint32_t n = 0; n < NT; ++n) {
           const std::string* d = &acc[(i * NT + n) * 4];
-          k("mma.sync.aligned.m16n8k16.row.col.f32.{}.{}.f32 {{{}, {}, {}, {}}}, {{{}, {}, {}, "
-            "{}}}, "
-            "{{{}, {}}}, {{{}, {}, {}, {}}}",
-            ty, ty, d[0], d[1], d[2], d[3], a[4 * i], a[4 * i + 1], a[4 * i + 2], a[4 * i + 3],
-            b[2 * n], b[2 * n + 1], d[0], d[1], d[2], d[3]);
+          k("{} {{{}, {}, {}, {}}}, {{{}, {}, {}, {}}}, {{{}, {}}}, {{{}, {}, {}, {}}}", mma, d[0],
+            d[1], d[2], d[3], a[4 * i], a[4 * i + 1], a[4 * i + 2], a[4 * i + 3], b[2 * n],
+            b[2 * n + 1], d[0], d[1], d[2], d[3]);
         }
     }
   }
@@ -737,10 +843,13 @@ std::string tc_kernel(Emitter& e, const MatrixJob& j, const TcTile& t, bool a_as
       k("add.s32 {}, {}, {}", r, rb, 16 * i + 8 * h);
       k("setp.lt.u32 {}, {}, {}", row_ok, r, s.m);
       for (uint32_t n = 0; n < NT; ++n) {
+        // The pair's output elements: int8 requantised (with the ReLU), floats ReLU'd.
         std::string v[2];
         for (uint32_t x = 0; x < 2; ++x) {
           v[x] = acc[(i * NT + n) * 4 + 2 * h + x];
-          if (j.relu) {
+          if (i8) {
+            v[x] = requantize(k, j.relu, s.q, v[x]);
+          } else if (j.relu) {
             const std::string y = k.reg("f");
             k("max.f32 {}, {}, 0f00000000", y, v[x]);
             v[x] = y;
@@ -750,18 +859,24 @@ std::string tc_kernel(Emitter& e, const MatrixJob& j, const TcTile& t, bool a_as
         k("add.s32 {}, {}, {}", c, cb, 8 * n);
         k("setp.lt.and.u32 {}, {}, {}, {}", q, c, s.n, row_ok);
         k("mad.lo.s32 {}, {}, {}, {}", idx, r, s.n, c);
-        k("mul.wide.u32 {}, {}, 2", addr, idx);
+        k("mul.wide.u32 {}, {}, {}", addr, idx, es);
         k("add.s64 {}, {}, {}", addr, s.c, addr);
         if (n_even) {
           const std::string w = k.reg("r");
-          k("cvt.rn.{}x2.f32 {}, {}, {}", ty, w, v[1], v[0]);
-          k("@{} st.global.b32 [{}], {}", q, addr, w);
+          if (i8) {
+            k("prmt.b32 {}, {}, {}, 0x0040", w, v[0], v[1]);
+            k("@{} st.global.b16 [{}], {}", q, addr, w);
+          } else {
+            k("cvt.rn.{}x2.f32 {}, {}, {}", ty, w, v[1], v[0]);
+            k("@{} st.global.b32 [{}], {}", q, addr, w);
+          }
         } else {
           const std::string c1 = k.reg("r"), q1 = k.reg("p");
-          k("@{} st.global.b16 [{}], {}", q, addr, k.half(j.dtype, v[0]));
+          const char* st = i8 ? "s8" : "b16";
+          k("@{} st.global.{} [{}], {}", q, st, addr, i8 ? v[0] : k.half(j.dtype, v[0]));
           k("add.s32 {}, {}, 1", c1, c);
           k("setp.lt.and.u32 {}, {}, {}, {}", q1, c1, s.n, row_ok);
-          k("@{} st.global.b16 [{}+2], {}", q1, addr, k.half(j.dtype, v[1]));
+          k("@{} st.global.{} [{}+{}], {}", q1, st, addr, es, i8 ? v[1] : k.half(j.dtype, v[1]));
         }
       }
     }
@@ -813,10 +928,28 @@ Requant load_requant(Kernel& k) {
   q.shift = k.param("shift");
   const std::string one = k.reg("rd");
   q.half = k.reg("rd");
+  q.neg = k.reg("rd");
   k("mov.u64 {}, 1", one);
   k("shl.b64 {}, {}, {}", one, one, q.shift);
   k("shr.u64 {}, {}, 1", q.half, one);
+  k("sub.s64 {}, {}, {}", q.neg, one, q.half);
+  k("sub.s64 {}, {}, 1", q.neg, q.neg);
   return q;
+}
+
+std::string requantize(Kernel& k, bool relu, const Requant& rq, const std::string& acc) {
+  // p >> shift rounded half away from zero: (p + 2^shift / 2) >> shift for p >= 0, and
+  // -((-p + 2^shift / 2) >> shift) = (p + 2^shift - 1 - 2^shift / 2) >> shift (floor) for p < 0.
+  const std::string p = k.reg("rd"), bias = k.reg("rd"), w = k.reg("r");
+  const std::string neg = k.reg("p");
+  k("mul.wide.s32 {}, {}, {}", p, acc, rq.mult);
+  k("setp.lt.s64 {}, {}, 0", neg, p);
+  k("selp.b64 {}, {}, {}, {}", bias, rq.neg, rq.half, neg);
+  k("add.s64 {}, {}, {}", p, p, bias);
+  k("shr.s64 {}, {}, {}", p, p, rq.shift);
+  if (relu) k("max.s64 {}, {}, 0", p, p);
+  k("cvt.sat.s8.s64 {}, {}", w, p);
+  return w;
 }
 
 void load_element(Kernel& k, DType t, const std::string& pred, const std::string& addr,
@@ -854,19 +987,7 @@ void load_element(Kernel& k, DType t, const std::string& pred, const std::string
 void store_element(Kernel& k, DType t, bool relu, const Requant& rq, const std::string& pred,
                    const std::string& addr, const std::string& acc) {
   if (t == DType::int8) {
-    const std::string p = k.reg("rd"), q = k.reg("rd"), nq = k.reg("rd"), w = k.reg("r");
-    const std::string neg = k.reg("p");
-    k("mul.wide.s32 {}, {}, {}", p, acc, rq.mult);
-    k("abs.s64 {}, {}", q, p);
-    k("add.s64 {}, {}, {}", q, q, rq.half);
-    k("shr.u64 {}, {}, {}", q, q, rq.shift);
-    k("neg.s64 {}, {}", nq, q);
-    k("setp.lt.s64 {}, {}, 0", neg, p);
-    k("selp.b64 {}, {}, {}, {}", q, nq, q, neg);
-    k("min.s64 {}, {}, 127", q, q);
-    k("max.s64 {}, {}, {}", q, q, relu ? 0 : -128);
-    k("cvt.u32.u64 {}, {}", w, q);
-    k("{}st.global.s8 [{}], {}", guard(pred), addr, w);
+    k("{}st.global.s8 [{}], {}", guard(pred), addr, requantize(k, relu, rq, acc));
     return;
   }
   std::string v = acc;
@@ -895,11 +1016,19 @@ TcTile tc_tile(const GpuCaps& caps, const MatrixJob& j, bool wmma) {
                                   {{128, 128, 64, 32}, 0.42},
                                   {{64, 128, 32, 64}, 0.47},
                                   {{64, 64, 32, 32}, 0.41}};
+  const uint32_t es = uint32_t(dtype_size(j.dtype));
   TcTile best{};
   double best_cost = 0;
   for (const Candidate& c : candidates) {
     TcTile t = c.t;
     t.wmma = wmma;
+    t.aw = piece(j.k * es, 16);
+    t.bw = j.conv ? es : piece(j.n * es, 8 * es);
+    t.a_async = caps.sm >= 80 && t.aw >= 4;
+    t.b_async = caps.sm >= 80 && j.dtype != DType::int8 && t.bw >= 4;
+    // A warp tile of 64 x 64 holds 128 accumulators and 64 fragment registers: B's chunks
+    // staged in registers would take it past 255 registers a thread.
+    if (!t.b_async && t.wm * t.wn > 32 * 64) continue;
     // wmma: without cp.async the elements are staged in registers; two stages suffice.
     t.stages =
         uint32_t(std::min<int64_t>(wmma ? 2 : 4, caps.max_shared_per_block / t.stage_bytes()));
@@ -917,12 +1046,12 @@ TcTile tc_tile(const GpuCaps& caps, const MatrixJob& j, bool wmma) {
 
 void emit_matrix(Emitter& e, const Node& n, const MatrixJob& j) {
   check_sizes(e, n, j);
+  // Tensor cores: fp16, bf16 and int8 by mma.sync on sm_80 and later, fp16 by wmma on sm_70
+  // (whose int8 wmma needs sm_72).
   const bool wmma = j.dtype == DType::fp16 && e.caps.sm < 80;
-  if (((j.dtype == DType::fp16 || j.dtype == DType::bf16) && e.caps.sm >= 80) || wmma) {
+  if ((j.dtype != DType::fp32 && e.caps.sm >= 80) || wmma) {
     const TcTile t = tc_tile(e.caps, j, wmma);
-    const bool async = !wmma;  // cp.async is sm_80's
-    const std::string entry =
-        tc_kernel(e, j, t, async && j.k % 8 == 0, async && !j.conv && j.n % 8 == 0);
+    const std::string entry = tc_kernel(e, j, t);
     e.launch(entry,
              {uint32_t((j.n + t.bn - 1) / t.bn), uint32_t((j.m + t.bm - 1) / t.bm),
               uint32_t(j.batch * j.groups)},

@@ -39,13 +39,19 @@ struct MatrixJob {
 // Adds the kernel that runs job j for node n and launches it.
 void emit_matrix(Emitter& e, const Node& n, const MatrixJob& j);
 
-// int8 requantisation in registers: the parameters "mult" and "shift" (u32) and 2^shift / 2.
+// int8 requantisation in registers: the parameters "mult" and "shift" (u32), and the biases
+// that round a product half away from zero before it is shifted: 2^shift / 2 (non-negative
+// products) and 2^shift - 1 - 2^shift / 2 (negative ones).
 struct Requant {
   std::string mult, shift;  // "r"
-  std::string half;         // "rd"
+  std::string half, neg;    // "rd"
 };
 // Loads the parameters "mult" and "shift" of k (call it where parameters are loaded).
 Requant load_requant(Kernel& k);
+// s32 accumulator acc requantised as the reference does (the product with the multiplier in 64
+// bits, rounded half away from zero, saturated to int8; then the ReLU when relu), in an "r"
+// register.
+std::string requantize(Kernel& k, bool relu, const Requant& rq, const std::string& acc);
 
 // Loads the element of dtype t at [addr] when pred holds (always when pred is "", else zero) into
 // v: an "f" register (f32) for the float dtypes, an "r" register (s32) for int8.
