@@ -462,10 +462,11 @@ TEST_CASE("tpu asm: diagnostics", "[unit]") {
   CHECK(asm_error("\n  mul ub=0\n") ==
         "p.s:2:3: expected a mnemonic (rdhost, rdweight, ldweight, matmul, activate, vector, "
         "rdrows, wrhost, "
-        "rdconv, sync, loop, halt or barrier) or a label, found 'mul'");
+        "rdconv, im2col, sync, loop, halt or barrier) or a label, found 'mul'");
   CHECK(asm_error("halt\n  , x\n") ==
         "p.s:2:3: expected a mnemonic (rdhost, rdweight, ldweight, matmul, "
-        "activate, vector, rdrows, wrhost, rdconv, sync, loop, halt or barrier) or a label, "
+        "activate, vector, rdrows, wrhost, rdconv, im2col, sync, loop, halt or barrier) or a "
+        "label, "
         "found ','");
   CHECK(asm_error("rdhost ub=0, drm=4") ==
         "p.s:1:14: expected a key of rdhost (ub, dram, rows, bytes, stride), found 'drm'");
@@ -573,7 +574,7 @@ TEST_CASE("tpu decode: diagnostics name the file and the instruction", "[unit]")
   CHECK(error_of([&] { decode(short_by_one, "w.bin"); }) ==
         "w.bin: size 103 bytes: expected 8 + a multiple of 48");
   CHECK(with(0, 0) == "w.bin: instruction 1 (byte offset 56): unknown opcode 0");
-  CHECK(with(0, 14) == "w.bin: instruction 1 (byte offset 56): unknown opcode 14");
+  CHECK(with(0, 15) == "w.bin: instruction 1 (byte offset 56): unknown opcode 15");
   CHECK(with(1, 2) == "");  // fp32 operands: multiplied in bf16 passes
   CHECK(with(1, 3) ==
         "w.bin: instruction 1 (byte offset 56): matmul dtype 3 is out of range (0 to 2)");

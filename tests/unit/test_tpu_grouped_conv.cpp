@@ -156,10 +156,31 @@ TEST_CASE("tpu grouped conv: a depthwise conv is a GEMM per block of channels", 
     CHECK_THAT(nests[b].title, Contains(fmt::format("M x N x K = 64x{}x{} int8", ch, K)) &&
                                    Contains(fmt::format("B = c.w groups {} to {} (block-diagonal)",
                                                         g0, g0 + ch - 1)));
-    // im2col of the block's channels: columns (r, s, c) of `ch` channels, from its first one.
-    const std::vector<Gather> ga = ops_of<Gather>(nests[b]);
-    REQUIRE(!ga.empty());
+    // im2col of the block's channels: the image's rows read once (the block's `ch` channels of
+    // each of the 64 pixels, from its first one), then columns (r, s, c) formed on chip.
+    const std::vector<Load> band = ops_of<Load>(nests[b]);
+    REQUIRE(band.size() == 1);
+    CHECK(band[0].src.addr == x + g0);
+    CHECK(band[0].src.rows == 64);
+    CHECK(band[0].src.cols == ch);
+    CHECK(band[0].src.stride == 40);
+    const std::vector<Im2col> ic = ops_of<Im2col>(nests[b]);
+    REQUIRE(!ic.empty());
     uint64_t cols = 0;
+    for (const Im2col& a : ic) {
+      CHECK(a.geom.c == ch);
+      CHECK(a.geom.cg == ch);
+      CHECK((a.h0 == 0 && a.band_rows == 8));
+      CHECK(a.rows == 64);
+      cols += a.cols;
+    }
+    CHECK(cols == K);
+    // Gathered from DRAM instead (lowering.onchip_im2col=false): the same columns, each
+    // window read from the image of 40 channels.
+    const PlanAndTiles dram = lower_lab(g, {"lowering.onchip_im2col=false"});
+    const std::vector<Gather> ga = ops_of<Gather>(dram.tiles.layers.at(0).nests.at(b));
+    REQUIRE(!ga.empty());
+    cols = 0;
     for (const Gather& a : ga) {
       CHECK(a.image == x + g0);
       CHECK(a.geom.c == 40);
