@@ -563,12 +563,13 @@ uint64_t TpuCore::execute(int u, int slot) {
       break;
     }
     case Opcode::im2col: {
-      // Through the unified buffer's port: the gathered channels of the image rows it reads
-      // (each once: the window's shifts are made in the unit), and the rows it writes.
+      // Through the unified buffer's port: the rows it writes, and what it reads of the image,
+      // each element once (the window's shifts are made in the unit): at most the gathered
+      // channels of the image rows it touches, and at most as many elements as it writes.
       const isa::tpu::ConvGeom g = isa::tpu::conv_geom(in);
       const isa::tpu::ImageRows r = isa::tpu::conv_rows_read(in);
-      const uint64_t rd = uint64_t(r.hi - r.lo) * g.w * g.cg * e;
       const uint64_t wr = uint64_t(in.rows) * in.cols * e;
+      const uint64_t rd = std::min(uint64_t(r.hi - r.lo) * g.w * g.cg * e, wr);
       if (functional_) isa::tpu::exec_im2col(in, ub_->store(), w);
       ub_->note_read(rd);
       ub_->note_write(wr);

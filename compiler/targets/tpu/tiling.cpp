@@ -474,6 +474,7 @@ class Tiler {
         const uint64_t rows = std::min(((M + blocks - 1) / blocks + 7) / 8 * 8, Mt);
         if (rows >= R) Mt = rows;
       }
+      if (onchip && c_.dataflow == Dataflow::ws) Mt = pipelined_rows(s, Mt, Nt, shares);
     };
     // On-chip im2col (lowering.onchip_im2col), for a convolution whose windows overlap (its
     // im2col matrix is larger than the image): each row block's band of image rows is loaded
@@ -619,6 +620,55 @@ class Tiler {
         ++mi;
       }
     }
+  }
+
+  // The rows of a convolution's row block when its A is formed on chip (ws), at most Mt: its
+  // stages (the DRAM moving the image, the weights once per block and the output; the setup
+  // unit forming A; the arrays; the drain) overlap from one block to the next, so with nb
+  // blocks a core takes about the slowest stage's total plus 1/nb of the others' (the first
+  // block's fill and the last one's drain). More blocks shorten that fill but read the
+  // weights again for each; each block streams at least R rows (a weight load), and the
+  // blocks come in a multiple of the cores that share them. Returns the rows for the nb that
+  // minimises that time.
+  uint64_t pipelined_rows(const GemmSpec& s, uint64_t Mt, uint64_t Nt, uint64_t shares) const {
+    const double e = isa::tpu::elem_bytes(s.dt), eo = s.c_fp32 ? 4 : e;
+    const double M = double(s.M), N = double(s.N), K = double(s.K), R = c_.rows;
+    const double per_core = M / double(shares);
+    const double bw = c_.dram_gbps * 1e3 / c_.clock_mhz;  // the chip's bytes per cycle
+    const isa::tpu::ConvGeom& g = s.geom;
+    const double image = double(g.h) * g.w * g.cg * e, halo = double(g.r) * g.w * g.cg * e;
+    const double ksteps = std::ceil(K / R), ntiles = std::ceil(N / double(Nt));
+    auto rows_of = [&](uint64_t nb) { return ((uint64_t(s.M) + nb - 1) / nb + 7) / 8 * 8; };
+    auto time = [&](uint64_t nb) {
+      const double blocks = double(nb);
+      const double dram = (image + halo * blocks + blocks * K * N * e + M * N * eo) / bw;
+      const double setup = 2 * per_core * K * e / double(c_.ub_port_bytes);
+      // The arrays a block keeps busy: one per N tile, or the tile's rows shared in parts of
+      // at least R rows (as gemm() makes its jobs).
+      const uint64_t n = uint64_t(ntiles), count = uint64_t(c_.count);
+      const uint64_t parts = std::max<uint64_t>(1, std::min(count / n, rows_of(nb) / uint64_t(R)));
+      const double arrays = ksteps * ntiles * per_core / double(std::min(count, n * parts));
+      const double drain = std::ceil(per_core / double(c_.act_rows)) * ntiles;
+      const double slowest = std::max({dram, setup, arrays, drain});
+      return slowest + (dram + setup + arrays + drain - slowest) * double(shares) / blocks;
+    };
+    const uint64_t first = ((uint64_t(s.M) + Mt - 1) / Mt + shares - 1) / shares * shares;
+    if (double(rows_of(first)) < R) {
+      // Too few rows for a block of R per core: a block per core all the same (each core
+      // forms only its rows, every core reads all of B), or, when faster, one block whose N
+      // tiles the cores share (each forms all of A and reads its part of B; Mt unchanged).
+      const uint64_t n = uint64_t(std::ceil(ntiles / double(shares))), count = uint64_t(c_.count);
+      const uint64_t parts = std::max<uint64_t>(1, std::min(count / n, uint64_t(s.M) / c_.rows));
+      const double dram = (double(shares) * image + K * N * e + M * N * eo) / bw;
+      const double setup = 2 * M * K * e / double(c_.ub_port_bytes);
+      const double arrays = ksteps * double(n) * M / double(std::min(count, n * parts));
+      const double drain = std::ceil(M / double(c_.act_rows)) * double(n);
+      return dram + setup + arrays + drain < time(first) ? Mt : std::min(Mt, rows_of(first));
+    }
+    uint64_t best = first;
+    for (uint64_t nb = first + shares; nb <= 64 * shares && double(rows_of(nb)) >= R; nb += shares)
+      if (time(nb) < time(best)) best = nb;
+    return std::min(Mt, rows_of(best));
   }
 
   // A GEMM in one step, as XLA runs a dot whose operands fit on chip (lowering.single_step):
