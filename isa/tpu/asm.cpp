@@ -246,6 +246,8 @@ const char* opcode_name(Opcode op) {
       return "ldweight";
     case Opcode::rdrows:
       return "rdrows";
+    case Opcode::im2col:
+      return "im2col";
   }
   return "invalid";
 }

@@ -26,6 +26,7 @@ enum class Opcode : uint8_t {
   barrier = 11,   // sync, then wait until every core of the chip reached it  dispatcher
   ldweight = 12,  // UB -> weight FIFO (one K x N tile; TPU v4: weights in VMEM) unit: weight_dma
   rdrows = 13,    // DRAM table rows chosen by int32 ids in the UB -> UB (embedding) unit: dma_in
+  im2col = 14,    // image rows in the UB -> UB im2col rows, padded (on-chip) unit: setup
 };
 
 // rdweight and ldweight: they fill an array's weight FIFO.
@@ -110,6 +111,20 @@ struct ConvGeom {
   uint32_t out_w() const { return (w + 2 * pad_w - s) / stride_w + 1; }
   uint32_t out_h() const { return (h + 2 * pad_h - r) / stride_h + 1; }
 };
+// im2col packs the same geometry (the image is a band of rows in the UB at src, its first row
+// h0) and puts m0 and h0 in the dram field: dram = h0 << 32 | m0. The first output pixel of
+// rdconv or im2col, and the band's first image row (0 for rdconv, whose image is all there).
+uint32_t conv_m0(const Instr& in);
+uint32_t conv_h0(const Instr& in);
+// The image rows [lo, hi) that output pixels [m0, m0 + rows) read in im2col columns
+// [k0, k0 + cols), clipped to the image (lo == hi when every value they take is padding).
+struct ImageRows {
+  uint32_t lo = 0, hi = 0;
+};
+ImageRows conv_rows_read(const ConvGeom& g, uint64_t m0, uint64_t rows, uint64_t k0, uint64_t cols);
+// The image rows an rdconv or im2col instruction reads.
+ImageRows conv_rows_read(const Instr& in);
+
 // The imm field read as the fp32 number it holds (vector functions).
 float imm_float(const Instr& in);
 

@@ -188,6 +188,33 @@ static std::vector<Key> weight_keys(Key source) {
           {"mxu", F::mxu, K::size, D::zero, 0, 8}};
 }
 
+// rdconv's and im2col's keys: the image's address, the geometry, `first` (where the image
+// and the rows start), then the im2col rows and columns.
+static std::vector<Key> conv_keys(Key image, const std::vector<Key>& first) {
+  using F = Field;
+  using K = Kind;
+  using D = Default;
+  std::vector<Key> keys = {{"ub", F::ub, K::addr, D::required},
+                           image,
+                           {"dtype", F::dtype, K::dtype, D::required},
+                           {"h", F::stride, K::count, D::required, 16, 16},
+                           {"w", F::stride, K::count, D::required, 0, 16},
+                           {"c", F::src2, K::count, D::required},
+                           {"cg", F::shift, K::size, D::zero, 16, 16},
+                           {"r", F::imm, K::count, D::required, 24, 8},
+                           {"s", F::imm, K::count, D::required, 16, 8},
+                           {"stride_h", F::imm, K::count, D::one, 8, 8},
+                           {"stride_w", F::imm, K::count, D::one, 0, 8},
+                           {"pad_h", F::shift, K::size, D::zero, 8, 8},
+                           {"pad_w", F::shift, K::size, D::zero, 0, 8},
+                           {"pad", F::flags, K::pad_mode, D::zero}};
+  keys.insert(keys.end(), first.begin(), first.end());
+  keys.push_back({"rows", F::rows, K::size, D::required});
+  keys.push_back({"k0", F::k, K::size, D::zero});
+  keys.push_back({"cols", F::cols, K::size, D::required});
+  return keys;
+}
+
 const std::vector<OpDef>& all_ops() {
   using F = Field;
   using K = Kind;
@@ -253,24 +280,12 @@ const std::vector<OpDef>& all_ops() {
       // Geometry packed as in conv_geom(): stride = h << 16 | w, imm = r << 24 | s << 16 |
       // stride_h << 8 | stride_w, shift = cg << 16 | pad_h << 8 | pad_w.
       {Opcode::rdconv,
-       {{"ub", F::ub, K::addr, D::required},
-        {"dram", F::dram, K::addr, D::required},
-        {"dtype", F::dtype, K::dtype, D::required},
-        {"h", F::stride, K::count, D::required, 16, 16},
-        {"w", F::stride, K::count, D::required, 0, 16},
-        {"c", F::src2, K::count, D::required},
-        {"cg", F::shift, K::size, D::zero, 16, 16},
-        {"r", F::imm, K::count, D::required, 24, 8},
-        {"s", F::imm, K::count, D::required, 16, 8},
-        {"stride_h", F::imm, K::count, D::one, 8, 8},
-        {"stride_w", F::imm, K::count, D::one, 0, 8},
-        {"pad_h", F::shift, K::size, D::zero, 8, 8},
-        {"pad_w", F::shift, K::size, D::zero, 0, 8},
-        {"pad", F::flags, K::pad_mode, D::zero},
-        {"m0", F::src, K::size, D::zero},
-        {"rows", F::rows, K::size, D::required},
-        {"k0", F::k, K::size, D::zero},
-        {"cols", F::cols, K::size, D::required}}},
+       conv_keys({"dram", F::dram, K::addr, D::required}, {{"m0", F::src, K::size, D::zero}})},
+      // im2col: the same from the band of image rows at src in the UB, whose first row is h0;
+      // dram = h0 << 32 | m0.
+      {Opcode::im2col, conv_keys({"src", F::src, K::addr, D::required},
+                                 {{"h0", F::dram, K::size, D::zero, 32, 16},
+                                  {"m0", F::dram, K::size, D::zero, 0, 32}})},
       {Opcode::sync, {}},
       {Opcode::loop,
        {{"target", F::target, K::label, D::required}, {"count", F::count, K::count, D::required}}},
@@ -316,8 +331,9 @@ std::string check_instr(const Instr& in) {
     }
   }
   if (in.dtype == DType::fp32 && in.op != Opcode::activate && in.op != Opcode::matmul &&
-      !loads_weights(in.op) && in.op != Opcode::rdconv)
-    return op + " dtype fp32 is an activate output or a matmul's operands (weights, rdconv)";
+      !loads_weights(in.op) && in.op != Opcode::rdconv && in.op != Opcode::im2col)
+    return op +
+           " dtype fp32 is an activate output or a matmul's operands (weights, rdconv, im2col)";
   if (in.op == Opcode::activate && (in.shift < 0 || in.shift > 62)) {
     // requantize() shifts a 64-bit product: larger shifts are meaningless (and undefined).
     return "activate shift " + std::to_string(in.shift) + " is out of range (0 to 62)";

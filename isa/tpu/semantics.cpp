@@ -102,10 +102,38 @@ void set_conv_geom(Instr& in, const ConvGeom& g) {
   in.shift = int32_t((g.cg == g.c ? 0 : g.cg) << 16 | g.pad_h << 8 | g.pad_w);
 }
 
-void exec_rdconv(const Instr& in, const ByteStore& dram, ByteStore& ub, const std::string& who) {
+uint32_t conv_m0(const Instr& in) {
+  return in.op == Opcode::im2col ? uint32_t(in.dram) : in.src;
+}
+
+uint32_t conv_h0(const Instr& in) {
+  return in.op == Opcode::im2col ? uint32_t(in.dram >> 32) : 0;
+}
+
+ImageRows conv_rows_read(const ConvGeom& g, uint64_t m0, uint64_t rows, uint64_t k0,
+                         uint64_t cols) {
+  const uint64_t ow = g.out_w(), tap_row = uint64_t(g.s) * g.cg;
+  // Output rows [oh_lo, oh_hi] and window rows [r_lo, r_hi]: the image rows between.
+  const int64_t oh_lo = int64_t(m0 / ow), oh_hi = int64_t((m0 + rows - 1) / ow);
+  const int64_t r_lo = int64_t(k0 / tap_row), r_hi = int64_t((k0 + cols - 1) / tap_row);
+  const int64_t lo = std::max<int64_t>(0, oh_lo * g.stride_h + r_lo - g.pad_h);
+  const int64_t hi = std::min<int64_t>(g.h, oh_hi * g.stride_h + r_hi - g.pad_h + 1);
+  if (lo >= hi) return {};
+  return {uint32_t(lo), uint32_t(hi)};
+}
+
+ImageRows conv_rows_read(const Instr& in) {
+  return conv_rows_read(conv_geom(in), conv_m0(in), in.rows, in.k, in.cols);
+}
+
+namespace {
+
+// rdconv and im2col: the im2col rows of the image whose row h0 starts at `base` in `image`.
+void gather_windows(const Instr& in, const ByteStore& image, uint64_t base, ByteStore& ub,
+                    const std::string& who) {
   const ConvGeom g = conv_geom(in);
   const uint64_t e = uint64_t(elem_bytes(in.dtype));
-  const uint32_t ow = g.out_w();
+  const uint32_t ow = g.out_w(), m0 = conv_m0(in), h0 = conv_h0(in);
   // Padding value: zero, or the lowest value of the dtype (max pooling).
   std::vector<uint8_t> pad(e, 0);
   if (in.flags & 1) {  // int8 -128; bf16 and fp32 -inf (0xff80, 0xff800000; little-endian)
@@ -114,10 +142,18 @@ void exec_rdconv(const Instr& in, const ByteStore& dram, ByteStore& ub, const st
   }
   std::vector<uint8_t> row(uint64_t(in.cols) * e);
   const uint64_t pixel = uint64_t(g.c) * e;
-  dram.check_rows(in.dram, uint64_t(g.h) * g.w, pixel, pixel, who, "image");
+  // rdconv's image is all in DRAM; im2col's band must hold the rows it reads.
+  const ImageRows read = in.op == Opcode::rdconv ? ImageRows{0, g.h} : conv_rows_read(in);
+  if (read.lo < read.hi) {
+    if (read.lo < h0)
+      throw Error(fmt::format("{}: reads image row {}, before the band's first row h0 = {}", who,
+                              read.lo, h0));
+    image.check_rows(base + uint64_t(read.lo - h0) * g.w * pixel, uint64_t(read.hi - read.lo) * g.w,
+                     pixel, pixel, who, "image");
+  }
   ub.check_rows(in.ub, in.rows, row.size(), row.size(), who, "destination");
   for (uint32_t p = 0; p < in.rows; ++p) {
-    const uint32_t pix = in.src + p, oh = pix / ow, owi = pix % ow;
+    const uint32_t pix = m0 + p, oh = pix / ow, owi = pix % ow;
     // Walk the im2col columns [k0, k0 + kt) in runs of channels.
     uint32_t k = in.k;
     while (k < in.k + in.cols) {
@@ -129,12 +165,23 @@ void exec_rdconv(const Instr& in, const ByteStore& dram, ByteStore& ub, const st
       if (ih < 0 || iw < 0 || ih >= g.h || iw >= g.w) {
         for (uint32_t i = 0; i < run; ++i) std::memcpy(dst + i * e, pad.data(), e);
       } else {
-        dram.read(in.dram + ((uint64_t(ih) * g.w + uint64_t(iw)) * g.c + c) * e, dst, run * e, who);
+        image.read(base + ((uint64_t(ih - h0) * g.w + uint64_t(iw)) * g.c + c) * e, dst, run * e,
+                   who);
       }
       k += run;
     }
     ub.write(in.ub + uint64_t(p) * row.size(), row.data(), row.size());
   }
+}
+
+}  // namespace
+
+void exec_rdconv(const Instr& in, const ByteStore& dram, ByteStore& ub, const std::string& who) {
+  gather_windows(in, dram, in.dram, ub, who);
+}
+
+void exec_im2col(const Instr& in, ByteStore& ub, const std::string& who) {
+  gather_windows(in, ub, in.src, ub, who);
 }
 
 WeightTile exec_load_weights(const Instr& in, const ByteStore& src, const std::string& who) {

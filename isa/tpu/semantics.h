@@ -25,6 +25,8 @@ struct WeightTile {
 
 void exec_rdhost(const Instr& in, const ByteStore& dram, ByteStore& ub, const std::string& who);
 void exec_rdconv(const Instr& in, const ByteStore& dram, ByteStore& ub, const std::string& who);
+// im2col: throws Error naming the instruction when it reads an image row before the band's h0.
+void exec_im2col(const Instr& in, ByteStore& ub, const std::string& who);
 void exec_wrhost(const Instr& in, const ByteStore& ub, ByteStore& dram, const std::string& who);
 // rdrows: throws Error naming the instruction when an id is outside [0, table rows).
 void exec_rdrows(const Instr& in, const ByteStore& dram, ByteStore& ub, const std::string& who);

@@ -92,20 +92,36 @@ void ProgramCheck::instr(const Instr& in) const {
       range("ub", p_.ub_bytes, in.src, uint64_t(in.rows) * 4, "ids range");
       range("ub", p_.ub_bytes, in.ub, uint64_t(in.rows) * in.cols, "unified buffer range");
       break;
-    case Opcode::rdconv: {
+    case Opcode::rdconv:
+    case Opcode::im2col: {
       const isa::tpu::ConvGeom g = isa::tpu::conv_geom(in);
+      const uint32_t m0 = isa::tpu::conv_m0(in);
       need(g.c && g.h && g.w && g.r && g.s && g.stride_h && g.stride_w && in.rows && in.cols,
            "image, window, stride, rows and kt must be positive");
       need(g.h + 2 * g.pad_h >= g.r && g.w + 2 * g.pad_w >= g.s, "window larger than the image");
       need(g.cg <= g.c, "gathered channels exceed the pixel's channels");
       need(uint64_t(in.k) + in.cols <= uint64_t(g.r) * g.s * g.cg,
            "im2col columns [{}, {}) beyond r*s*cg = {}", in.k, in.k + in.cols, g.r * g.s * g.cg);
-      need(uint64_t(in.src) + in.rows <= uint64_t(g.out_h()) * g.out_w(),
-           "output pixels [{}, {}) beyond {}x{}", in.src, in.src + in.rows, g.out_h(), g.out_w());
+      need(uint64_t(m0) + in.rows <= uint64_t(g.out_h()) * g.out_w(),
+           "output pixels [{}, {}) beyond {}x{}", m0, m0 + in.rows, g.out_h(), g.out_w());
       const uint64_t pixel = uint64_t(g.c) * e;
-      dram_rows(in.dram, uint64_t(g.h) * g.w, pixel, pixel, "image");
-      range("ub", p_.ub_bytes, in.ub, saturating_mul(uint64_t(in.rows) * in.cols, e),
-            "unified buffer range");
+      const uint64_t out = saturating_mul(uint64_t(in.rows) * in.cols, e);
+      if (in.op == Opcode::rdconv) dram_rows(in.dram, uint64_t(g.h) * g.w, pixel, pixel, "image");
+      range("ub", p_.ub_bytes, in.ub, out, "unified buffer range");
+      if (in.op == Opcode::rdconv) break;
+      // im2col: the band holds image rows from h0 on, and the rows it reads lie in the UB,
+      // apart from the destination.
+      const isa::tpu::ImageRows r = isa::tpu::conv_rows_read(in);
+      if (r.lo == r.hi) break;
+      const uint32_t h0 = isa::tpu::conv_h0(in);
+      need(r.lo >= h0, "reads image rows [{}, {}), the band starts at row h0 = {}", r.lo, r.hi, h0);
+      const uint64_t row = saturating_mul(uint64_t(g.w), pixel);
+      const uint64_t lo = uint64_t(in.src) + uint64_t(r.lo - h0) * row;
+      const uint64_t bytes = saturating_mul(uint64_t(r.hi - r.lo), row);
+      range("ub", p_.ub_bytes, lo, bytes, "image rows");
+      need(lo + bytes <= in.ub || uint64_t(in.ub) + out <= lo,
+           "the image rows it reads [{:#x}, {:#x}) overlap its destination [{:#x}, {:#x})", lo,
+           lo + bytes, in.ub, uint64_t(in.ub) + out);
       break;
     }
     case Opcode::rdweight: {

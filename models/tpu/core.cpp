@@ -16,12 +16,15 @@ using isa::tpu::Instr;
 using isa::tpu::Opcode;
 
 namespace {
-const char* kUnitNames[] = {"dma_in", "weight_dma", "act", "vpu", "dma_out"};
+const char* kUnitNames[] = {"dma_in", "weight_dma", "act", "vpu", "dma_out", "setup"};
 const char* kUnitDesc[] = {"DMA from DRAM into the unified buffer (rdhost, rdconv, rdrows)",
                            "weight tiles into the FIFOs, from DRAM (rdweight) or the unified "
                            "buffer (ldweight)",
                            "activation pipeline, accumulators to unified buffer (activate)",
-                           "vector unit (vector)", "DMA from the unified buffer to DRAM (wrhost)"};
+                           "vector unit (vector)",
+                           "DMA from the unified buffer to DRAM (wrhost)",
+                           "systolic data setup: im2col rows formed from image rows in the "
+                           "unified buffer (im2col)"};
 
 uint64_t ceil_div(uint64_t a, uint64_t b) {
   return (a + b - 1) / b;
@@ -164,6 +167,8 @@ int TpuCore::unit_of(const Instr& in) const {
       return act;
     case Opcode::vector:
       return vpu;
+    case Opcode::im2col:
+      return setup;
     default:
       return dma_out;
   }
@@ -191,6 +196,15 @@ std::vector<TpuCore::Access> TpuCore::accesses(const Instr& in, int fifo_slot) c
       const isa::tpu::ConvGeom g = isa::tpu::conv_geom(in);
       return {{m_dram, in.dram, in.dram + uint64_t(g.h) * g.w * g.c * e, false},
               {m_ub, in.ub, in.ub + uint64_t(in.rows) * in.cols * e, true}};
+    }
+    case Opcode::im2col: {  // the whole rows of the band it reads
+      const isa::tpu::ConvGeom g = isa::tpu::conv_geom(in);
+      const isa::tpu::ImageRows r = isa::tpu::conv_rows_read(in);
+      const uint64_t row = uint64_t(g.w) * g.c * e, h0 = isa::tpu::conv_h0(in);
+      std::vector<Access> v = {{m_ub, in.ub, in.ub + uint64_t(in.rows) * in.cols * e, true}};
+      if (r.lo < r.hi)
+        v.push_back({m_ub, in.src + (r.lo - h0) * row, in.src + (r.hi - h0) * row, false});
+      return v;
     }
     case Opcode::rdweight: {
       const uint64_t hi = in.flags & 1 ? in.dram + uint64_t(in.cols - 1) * in.stride + in.rows * e
@@ -546,6 +560,20 @@ uint64_t TpuCore::execute(int u, int slot) {
             isa::tpu::exec_load_weights(in, ub_->store(), w);
       ub_->note_read(bytes);
       free_at = d.read_done = d.done = t + (p_.stall_free ? 0 : ub_->port_cycles(bytes));
+      break;
+    }
+    case Opcode::im2col: {
+      // Through the unified buffer's port: the rows it writes, and what it reads of the image,
+      // each element once (the window's shifts are made in the unit): at most the gathered
+      // channels of the image rows it touches, and at most as many elements as it writes.
+      const isa::tpu::ConvGeom g = isa::tpu::conv_geom(in);
+      const isa::tpu::ImageRows r = isa::tpu::conv_rows_read(in);
+      const uint64_t wr = uint64_t(in.rows) * in.cols * e;
+      const uint64_t rd = std::min(uint64_t(r.hi - r.lo) * g.w * g.cg * e, wr);
+      if (functional_) isa::tpu::exec_im2col(in, ub_->store(), w);
+      ub_->note_read(rd);
+      ub_->note_write(wr);
+      free_at = d.read_done = d.done = t + (p_.stall_free ? 0 : ub_->port_cycles(rd + wr));
       break;
     }
     case Opcode::activate:

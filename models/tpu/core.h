@@ -1,5 +1,5 @@
 // The TPU core as a SystemC module: a dispatcher issuing instructions in order into the
-// in-order queues of concurrent units (dma_in, weight_dma, act, vpu, dma_out, one mxu per
+// in-order queues of concurrent units (dma_in, weight_dma, act, vpu, dma_out, setup, one mxu per
 // systolic array), a dependence table between units (per memory, an interval map of the last
 // writer and the readers since), the weight FIFO, the unified buffer, the accumulators and a
 // DRAM channel. One SystemC thread per unit; a thread waits only on instruction boundaries,
@@ -70,7 +70,7 @@ class TpuCore : public sc_core::sc_module {
 
  private:
   // Unit ids: the fixed units, then one per systolic array (kMxu0 + index).
-  enum Unit { dma_in, weight_dma, act, vpu, dma_out, kMxu0 };
+  enum Unit { dma_in, weight_dma, act, vpu, dma_out, setup, kMxu0 };
   enum Mem { m_dram, m_ub, m_acc, m_fifo, kMems };
   struct Access {
     Mem mem;

@@ -73,6 +73,11 @@ const std::vector<ParamSpec>& param_specs() {
                         "buffer and the accumulators runs in one step, as XLA runs such a dot: "
                         "its operands in, then the products, then the result out, one after "
                         "the other (false: tiles pipelined, loads overlapping the products)"),
+             bool_param("lowering.onchip_im2col", true,
+                        "a convolution whose windows overlap reads each row block's band of "
+                        "image rows into the unified buffer once and forms its im2col rows there "
+                        "(im2col, on the setup unit); false: every window is gathered from DRAM "
+                        "(rdconv)"),
              bool_param("timing.stall_free", false,
                         "only the arrays take time: DRAM, activation, vector unit and dispatch are "
                         "free (SCALE-Sim's stall-free convention)"),
@@ -112,6 +117,7 @@ TpuParams::TpuParams(const ParamValues& v)
       dispatch_cycles(int(v.integer("dispatch.cycles"))),
       queue_depth(int(v.integer("dispatch.queue_depth"))),
       single_step(v.boolean("lowering.single_step")),
+      onchip_im2col(v.boolean("lowering.onchip_im2col")),
       stall_free(v.boolean("timing.stall_free")),
       limits(v) {
   parse_dataflow(v.choice("array.dataflow"), dataflow);  // a validated choice

@@ -35,7 +35,8 @@ struct TpuParams {
   bool vpu;
   int vpu_lanes, vpu_latency;
   int dispatch_cycles, queue_depth;
-  bool single_step;  // the lowering runs a GEMM that fits on chip in one step (XLA's way)
+  bool single_step;    // the lowering runs a GEMM that fits on chip in one step (XLA's way)
+  bool onchip_im2col;  // the lowering forms overlapping convolutions' im2col rows in the UB
   bool stall_free;
   RunLimits limits;
 

@@ -123,3 +123,33 @@ TEST_CASE("layer cycles are attributed to the layer that spends them", "[timing]
   CHECK(c_large <= alone_large + alone_small);
   CHECK(c_large >= alone_large - 2 * alone_small);
 }
+
+TEST_CASE("im2col takes the UB port's time for what it reads and writes, after its band",
+          "[timing]") {
+  // tpu_lab: UB port 256 B per cycle; DRAM 32 B per cycle, 50 cycles of latency. An 8 x 8
+  // image of 16 int8 channels (1,024 B) read into the UB at cycle 0: served in 32 cycles, in
+  // the UB at 82. Its 3x3 windows (pad 1) for all 64 pixels: 64 x 144 B written, the 8 rows
+  // read once (1,024 B): ceil(10,240 / 256) = 40 cycles from 82. Only the first tap's 16
+  // channels (cols 16): 1,024 B written; window row 0 touches image rows 0 to 6 (896 B):
+  // ceil(1,920 / 256) = 8 cycles.
+  struct Case {
+    int cols;
+    long busy;
+  };
+  for (const Case& c : {Case{144, 40}, Case{16, 8}}) {
+    INFO("cols " << c.cols);
+    const std::string dir = temp_dir(fmt::format("im2col-{}", c.cols));
+    const std::string prog =
+        write_text(dir, "p.s",
+                   fmt::format("  rdhost ub=0x4000, dram=0x0, rows=1, bytes=1024\n"
+                               "  im2col ub=0x0, src=0x4000, dtype=int8, h=8, w=8, c=16, r=3, s=3, "
+                               "pad_h=1, pad_w=1, rows=64, cols={}\n"
+                               "  halt\n",
+                               c.cols));
+    auto s = run_stats({"--arch", "tpu_lab", "--no-functional", "--program", prog}, dir + "/out");
+    const auto& setup = s["stats"]["groups"]["setup"]["stats"];
+    CHECK(setup["busy_cycles"]["value"].get<long>() == c.busy);
+    CHECK(setup["stall_cycles"]["value"].get<long>() == 82 - 1);  // issued at 1, band at 82
+    CHECK(s["total_cycles"].get<long>() == 82 + c.busy);
+  }
+}

@@ -462,10 +462,11 @@ TEST_CASE("tpu asm: diagnostics", "[unit]") {
   CHECK(asm_error("\n  mul ub=0\n") ==
         "p.s:2:3: expected a mnemonic (rdhost, rdweight, ldweight, matmul, activate, vector, "
         "rdrows, wrhost, "
-        "rdconv, sync, loop, halt or barrier) or a label, found 'mul'");
+        "rdconv, im2col, sync, loop, halt or barrier) or a label, found 'mul'");
   CHECK(asm_error("halt\n  , x\n") ==
         "p.s:2:3: expected a mnemonic (rdhost, rdweight, ldweight, matmul, "
-        "activate, vector, rdrows, wrhost, rdconv, sync, loop, halt or barrier) or a label, "
+        "activate, vector, rdrows, wrhost, rdconv, im2col, sync, loop, halt or barrier) or a "
+        "label, "
         "found ','");
   CHECK(asm_error("rdhost ub=0, drm=4") ==
         "p.s:1:14: expected a key of rdhost (ub, dram, rows, bytes, stride), found 'drm'");
@@ -573,7 +574,7 @@ TEST_CASE("tpu decode: diagnostics name the file and the instruction", "[unit]")
   CHECK(error_of([&] { decode(short_by_one, "w.bin"); }) ==
         "w.bin: size 103 bytes: expected 8 + a multiple of 48");
   CHECK(with(0, 0) == "w.bin: instruction 1 (byte offset 56): unknown opcode 0");
-  CHECK(with(0, 14) == "w.bin: instruction 1 (byte offset 56): unknown opcode 14");
+  CHECK(with(0, 15) == "w.bin: instruction 1 (byte offset 56): unknown opcode 15");
   CHECK(with(1, 2) == "");  // fp32 operands: multiplied in bf16 passes
   CHECK(with(1, 3) ==
         "w.bin: instruction 1 (byte offset 56): matmul dtype 3 is out of range (0 to 2)");
@@ -754,4 +755,103 @@ TEST_CASE("tpu rdrows: table rows chosen by int32 ids in the UB", "[unit]") {
   ub.write(4, &bad, 4);
   CHECK_THAT(error_of([&] { isa::tpu::exec_rdrows(p[0], dram, ub, "rdrows"); }),
              Contains("id 5 (row 1) is outside the table's 5 rows"));
+}
+
+TEST_CASE("tpu im2col: assembly, encoding and its fields", "[unit]") {
+  const std::string text =
+      "im2col ub=0x900, src=0x100, dtype=bf16, h=300, w=65535, c=16, cg=8, r=4, s=2, "
+      "stride_h=3, stride_w=2, pad_h=1, pad_w=2, pad=lowest, h0=7, m0=3, rows=2, k0=5, cols=4\n"
+      "halt\n";
+  const std::vector<Instr> p = assemble(text, "i.s");
+  REQUIRE(p.size() == 2);
+  // The geometry packed as rdconv's; the band's address in src, h0 << 32 | m0 in dram.
+  CHECK(p[0] == Instr{Opcode::im2col, DType::bf16, 0, 1, uint64_t(7) << 32 | 3, 0x900, 0x100, 16, 2,
+                      4, 5, 300u << 16 | 65535, 4 << 24 | 2 << 16 | 3 << 8 | 2,
+                      8 << 16 | 1 << 8 | 2});
+  CHECK(conv_m0(p[0]) == 3);
+  CHECK(conv_h0(p[0]) == 7);
+  const std::string canon = disassemble(p);
+  CHECK_THAT(canon, Contains("  im2col ub=0x900, src=0x100, dtype=bf16, h=300, w=65535, c=16, "
+                             "cg=8, r=4, s=2, stride_h=3, stride_w=2, pad_h=1, pad_w=2, "
+                             "pad=lowest, h0=7, m0=3, rows=2, k0=5, cols=4\n"));
+  CHECK(assemble(canon, "again.s") == p);
+  const std::vector<uint8_t> bin = encode(p);
+  CHECK(bin[8] == 14);                                  // the opcode
+  CHECK(bin[8 + 8] == 3);                               // m0 in bits 31:0 of dram
+  CHECK((bin[8 + 12] == 7 && bin[8 + 13] == 0));        // h0 in bits 47:32
+  CHECK((bin[8 + 20] == 0x00 && bin[8 + 21] == 0x01));  // src
+  CHECK(decode(bin, "i.bin") == p);
+  // Bits of dram above h0 are not a field of im2col.
+  Instr bad = p[0];
+  bad.dram |= uint64_t(1) << 48;
+  CHECK(error_of([&] { decode(encode({bad}), "b.bin"); }) ==
+        "b.bin: instruction 0 (byte offset 8): im2col does not use bits 0x1000000000000 of field "
+        "dram: it must be 0");
+  CHECK_THAT(error_of([&] {
+               assemble(
+                   "im2col ub=0, src=0, dtype=int8, h=1, w=1, c=1, r=1, s=1, "
+                   "rows=1, cols=1, h0=65536\n",
+                   "h.s");
+             }),
+             Contains("h.s:1:77: expected a size (0 to 65535), found '65536'"));
+}
+
+TEST_CASE("tpu im2col: the rows rdconv gathers, formed from a band of the image", "[unit]") {
+  // A 7 x 6 image of 5 channels (int8 and bf16 bytes alike), 3x3 window, stride 2x1, pad 1:
+  // out 4 x 6. The band holds image rows [2, 6) at UB 0x1000.
+  const uint32_t H = 7, W = 6, C = 5;
+  for (DType t : {DType::int8, DType::bf16}) {
+    const uint64_t e = uint64_t(elem_bytes(t));
+    ByteStore dram("dram", 1 << 16), ub("ub", 1 << 16);
+    std::mt19937 rng(7);
+    std::vector<uint8_t> image(H * W * C * e);
+    for (auto& b : image) b = uint8_t(rng() & 0x3f);  // finite bf16 bytes too
+    dram.write(0x200, image.data(), image.size());
+    const uint64_t row = W * C * e;
+    ub.write(0x1000, &image[2 * row], 4 * row);
+    const ConvGeom g{C, C, H, W, 3, 3, 2, 1, 1, 1};
+    // Output rows 1 and 2 (pixels 6 to 17) read image rows 1 to 5 with window rows 0 to 2;
+    // with columns of window rows 1 and 2 only (k0 = 15) they read rows 2 to 5.
+    struct Case {
+      uint32_t m0, rows, k0, cols;
+    };
+    for (const Case& c : {Case{6, 12, 15, 30}, Case{7, 5, 17, 9}, Case{12, 6, 20, 10}}) {
+      INFO("m0 " << c.m0 << " k0 " << c.k0);
+      Instr rd{Opcode::rdconv};
+      rd.dtype = t;
+      rd.dram = 0x200;
+      rd.src = c.m0;
+      rd.ub = 0x0;
+      rd.rows = c.rows;
+      rd.k = c.k0;
+      rd.cols = c.cols;
+      set_conv_geom(rd, g);
+      Instr ic = rd;
+      ic.op = Opcode::im2col;
+      ic.src = 0x1000;
+      ic.dram = uint64_t(2) << 32 | c.m0;
+      ic.ub = 0x800;
+      CHECK(detail::check_instr(ic).empty());
+      const ImageRows r = conv_rows_read(ic);
+      CHECK((r.lo >= 2 && r.hi <= 6));
+      exec_rdconv(rd, dram, ub, "rdconv");
+      exec_im2col(ic, ub, "im2col");
+      std::vector<uint8_t> want(c.rows * c.cols * e), got(want.size());
+      ub.read(0x0, want.data(), want.size(), "test");
+      ub.read(0x800, got.data(), got.size(), "test");
+      CHECK(got == want);
+    }
+    // Output row 0 reads image row 0 (window row 1, pad 1), before the band.
+    Instr early{Opcode::im2col};
+    early.dtype = t;
+    early.src = 0x1000;
+    early.dram = uint64_t(2) << 32;
+    early.ub = 0x800;
+    early.rows = 6;
+    early.cols = 45;
+    set_conv_geom(early, g);
+    CHECK(conv_rows_read(early).lo == 0);
+    CHECK_THAT(error_of([&] { exec_im2col(early, ub, "im2col"); }),
+               Contains("im2col: reads image row 0, before the band's first row h0 = 2"));
+  }
 }

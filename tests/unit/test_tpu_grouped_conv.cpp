@@ -156,10 +156,34 @@ TEST_CASE("tpu grouped conv: a depthwise conv is a GEMM per block of channels", 
     CHECK_THAT(nests[b].title, Contains(fmt::format("M x N x K = 64x{}x{} int8", ch, K)) &&
                                    Contains(fmt::format("B = c.w groups {} to {} (block-diagonal)",
                                                         g0, g0 + ch - 1)));
-    // im2col of the block's channels: columns (r, s, c) of `ch` channels, from its first one.
-    const std::vector<Gather> ga = ops_of<Gather>(nests[b]);
-    REQUIRE(!ga.empty());
+    // im2col of the block's channels: bands of whole image rows (of 8 pixels) read once, the
+    // block's `ch` channels of each pixel from its first one; then every element of the
+    // 64 x K im2col matrix formed on chip from them, once.
+    const std::vector<Load> band = ops_of<Load>(nests[b]);
+    REQUIRE(!band.empty());
+    for (const Load& ld : band) {
+      CHECK((ld.src.addr - x - g0) % (8 * 40) == 0);
+      CHECK(ld.src.rows % 8 == 0);
+      CHECK(ld.src.cols == ch);
+      CHECK(ld.src.stride == 40);
+    }
+    const std::vector<Im2col> ic = ops_of<Im2col>(nests[b]);
+    REQUIRE(!ic.empty());
+    uint64_t elements = 0;
+    for (const Im2col& a : ic) {
+      CHECK(a.geom.c == ch);
+      CHECK(a.geom.cg == ch);
+      CHECK(a.h0 + a.band_rows <= 8);
+      elements += a.rows * a.cols;
+    }
+    CHECK(elements == 64 * K);
     uint64_t cols = 0;
+    // Gathered from DRAM instead (lowering.onchip_im2col=false): the same columns, each
+    // window read from the image of 40 channels.
+    const PlanAndTiles dram = lower_lab(g, {"lowering.onchip_im2col=false"});
+    const Nest& whole = dram.tiles.layers.at(0).nests.at(b);  // one row block of 64 pixels
+    const std::vector<Gather> ga = ops_of<Gather>(whole);
+    REQUIRE(!ga.empty());
     for (const Gather& a : ga) {
       CHECK(a.image == x + g0);
       CHECK(a.geom.c == 40);
@@ -169,8 +193,8 @@ TEST_CASE("tpu grouped conv: a depthwise conv is a GEMM per block of channels", 
     }
     CHECK(cols == K);
     // K tiles of 16 rows of the block's K x ch weights, from the block's place in DRAM.
-    const std::vector<LoadWeights> lw = ops_of<LoadWeights>(nests[b]);
-    const std::vector<Matmul> mm = ops_of<Matmul>(nests[b]);
+    const std::vector<LoadWeights> lw = ops_of<LoadWeights>(whole);
+    const std::vector<Matmul> mm = ops_of<Matmul>(whole);
     REQUIRE(lw.size() == (K + 15) / 16);
     REQUIRE(mm.size() == lw.size());
     for (size_t i = 0; i < lw.size(); ++i) {
@@ -180,7 +204,7 @@ TEST_CASE("tpu grouped conv: a depthwise conv is a GEMM per block of channels", 
       CHECK(mm[i].m == 64);
     }
     // The block's output channels, in the NHWC image of 40.
-    const std::vector<Store> st = ops_of<Store>(nests[b]);
+    const std::vector<Store> st = ops_of<Store>(whole);
     REQUIRE(st.size() == 1);
     CHECK(st[0].dst.addr == y + g0);
     CHECK(st[0].dst.stride == 40);

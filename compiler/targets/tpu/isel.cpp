@@ -99,6 +99,19 @@ class Selector {
     isa::tpu::set_conv_geom(in, o.geom);
     emit(in);
   }
+  void select(const Im2col& o) {
+    Instr in;
+    in.op = Opcode::im2col;
+    in.dtype = o.dtype;
+    in.src = address(o.band);
+    in.ub = address(o.dst);
+    in.dram = o.h0 << 32 | o.m0;
+    in.rows = uint32_t(o.rows);
+    in.k = uint32_t(o.k0);
+    in.cols = uint32_t(o.cols);
+    isa::tpu::set_conv_geom(in, o.geom);
+    emit(in);
+  }
   void select(const Lookup& o) {
     Instr in;
     in.op = Opcode::rdrows;
@@ -245,6 +258,17 @@ void verify_isel(const Graph& g, const std::vector<Instr>& code, const TpuParams
       case Opcode::rdconv:
         within(in.ub, uint64_t(in.rows) * in.cols * e, p.ub_bytes, "the unified buffer range");
         break;
+      case Opcode::im2col: {
+        within(in.ub, uint64_t(in.rows) * in.cols * e, p.ub_bytes, "the unified buffer range");
+        const isa::tpu::ConvGeom geom = isa::tpu::conv_geom(in);
+        const isa::tpu::ImageRows r = isa::tpu::conv_rows_read(in);
+        const uint64_t row = uint64_t(geom.w) * geom.c * e;
+        if (r.lo == r.hi) break;  // only padding
+        if (r.lo < isa::tpu::conv_h0(in)) fail(i, "it reads an image row before its band");
+        within(in.src + (r.lo - isa::tpu::conv_h0(in)) * row, (r.hi - r.lo) * row, p.ub_bytes,
+               "the image rows");
+        break;
+      }
       case Opcode::rdrows:
         within(in.src, uint64_t(in.rows) * 4, p.ub_bytes, "the ids' range");
         within(in.ub, uint64_t(in.rows) * in.cols, p.ub_bytes, "the unified buffer range");

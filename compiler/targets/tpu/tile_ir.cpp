@@ -43,6 +43,11 @@ struct Text {
                        o.operand, o.m0, o.m0 + o.rows, o.k0, o.k0 + o.cols, to_text(o.dst), o.image,
                        o.pad_lowest ? ", padded with the lowest value" : "");
   }
+  std::string operator()(const Im2col& o) const {
+    return fmt::format("im2col       {}[{}:{}, {}:{}] -> {}  (from image rows {} to {} at {})",
+                       o.operand, o.m0, o.m0 + o.rows, o.k0, o.k0 + o.cols, to_text(o.dst), o.h0,
+                       o.h0 + o.band_rows, to_text(o.band));
+  }
   std::string operator()(const LoadWeights& o) const {
     return fmt::format("load_weights {} -> {}  ({}{})", rect(o.src), to_text(o.dst), dma(o.src),
                        o.transposed ? ", stored transposed" : "");
@@ -232,17 +237,36 @@ class TileVerifier {
     fits(o.dst, o.src.rows * o.src.cols * o.src.elem, {Region::A, Region::O, Region::P});
     write(o.dst, {o.src.rows, o.src.cols});
   }
-  void check(const Gather& o) {
-    positive(o.rows, o.cols);
-    const isa::tpu::ConvGeom& g = o.geom;
-    if (!(o.k0 + o.cols <= uint64_t(g.r) * g.s * g.cg))
-      fail(fmt::format("im2col columns [{}, {}) beyond r*s*cg = {}", o.k0, o.k0 + o.cols,
+  // The im2col rows and columns a Gather or an Im2col op forms, into A.
+  void windows(const isa::tpu::ConvGeom& g, uint64_t m0, uint64_t rows, uint64_t k0, uint64_t cols,
+               isa::tpu::DType dtype, const Place& dst) {
+    positive(rows, cols);
+    if (!(k0 + cols <= uint64_t(g.r) * g.s * g.cg))
+      fail(fmt::format("im2col columns [{}, {}) beyond r*s*cg = {}", k0, k0 + cols,
                        g.r * g.s * g.cg));
-    if (!(o.m0 + o.rows <= uint64_t(g.out_h()) * g.out_w()))
-      fail(fmt::format("output pixels [{}, {}) beyond {}x{}", o.m0, o.m0 + o.rows, g.out_h(),
-                       g.out_w()));
-    fits(o.dst, o.rows * o.cols * uint64_t(isa::tpu::elem_bytes(o.dtype)), {Region::A});
-    write(o.dst, {o.rows, o.cols});
+    if (!(m0 + rows <= uint64_t(g.out_h()) * g.out_w()))
+      fail(fmt::format("output pixels [{}, {}) beyond {}x{}", m0, m0 + rows, g.out_h(), g.out_w()));
+    fits(dst, rows * cols * uint64_t(isa::tpu::elem_bytes(dtype)), {Region::A});
+    write(dst, {rows, cols});
+  }
+  void check(const Gather& o) { windows(o.geom, o.m0, o.rows, o.k0, o.cols, o.dtype, o.dst); }
+  // The band is what a Load wrote (its pixels x channels), holds every row the op reads (none
+  // when the tile's windows lie in the padding), and lies apart from the destination.
+  void check(const Im2col& o) {
+    const isa::tpu::ConvGeom& g = o.geom;
+    const uint64_t e = uint64_t(isa::tpu::elem_bytes(o.dtype));
+    const uint64_t band = o.band_rows * g.w * g.c * e, out = o.rows * o.cols * e;
+    fits(o.band, band, {Region::A});
+    read(o.band, {o.band_rows * g.w, g.c}, "the image rows");
+    const isa::tpu::ImageRows r = isa::tpu::conv_rows_read(g, o.m0, o.rows, o.k0, o.cols);
+    if (r.lo < r.hi && !(o.h0 <= r.lo && r.hi <= o.h0 + o.band_rows))
+      fail(fmt::format("reads image rows [{}, {}), the band holds [{}, {})", r.lo, r.hi, o.h0,
+                       o.h0 + o.band_rows));
+    if (o.band.index == o.dst.index &&
+        !(o.band.offset + band <= o.dst.offset || o.dst.offset + out <= o.band.offset))
+      fail(fmt::format("the band at {} overlaps the destination {}", to_text(o.band),
+                       to_text(o.dst)));
+    windows(g, o.m0, o.rows, o.k0, o.cols, o.dtype, o.dst);
   }
   void check(const LoadWeights& o) {
     dram(o.transposed ? DramTile{o.src.operand, o.src.c0, o.src.cols, o.src.r0, o.src.rows,

@@ -57,6 +57,18 @@ struct Gather {
   bool pad_lowest = false;  // padding is the dtype's lowest value (max pooling), else zero
   Place dst;
 };
+// UB -> UB: rows [m0, m0 + rows) and columns [k0, k0 + cols) of the im2col matrix of an image
+// whose rows [h0, h0 + band_rows) a Load put at `band` (pixels of geom.c channels, rows of
+// geom.w pixels, contiguous), formed on chip (im2col).
+struct Im2col {
+  std::string operand;
+  isa::tpu::DType dtype = isa::tpu::DType::int8;
+  Place band;
+  uint64_t h0 = 0, band_rows = 0;
+  isa::tpu::ConvGeom geom{};
+  uint64_t m0 = 0, rows = 0, k0 = 0, cols = 0;
+  Place dst;
+};
 // DRAM -> an array's weight FIFO: a K x N tile of B (rdweight); `transposed`: B is stored
 // N x K, so src's rows are its columns in DRAM.
 struct LoadWeights {
@@ -122,8 +134,8 @@ struct Store {
   DramTile dst;
 };
 
-using TileOp = std::variant<Load, Gather, LoadWeights, StagedWeights, Sync, Matmul, Drain, Vector,
-                            Store, Lookup>;
+using TileOp = std::variant<Load, Gather, Im2col, LoadWeights, StagedWeights, Sync, Matmul, Drain,
+                            Vector, Store, Lookup>;
 
 // One loop nest: a GEMM, or a pass of the vector unit over rows, with its ops in issue order.
 struct Nest {

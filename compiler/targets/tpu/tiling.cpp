@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include "compiler/targets/tpu/passes.h"
 #include "isa/tpu/operands.h"
@@ -36,6 +37,12 @@ struct GemmSpec {
   bool c_fp32 = false;  // store the accumulators unrounded (fp32) instead of dt
   int32_t mult = 1, shift = 0;
   bool relu = false;
+};
+
+// The image rows [h0, h0 + rows) of a convolution's row block, in the UB at `at`.
+struct Band {
+  Place at;
+  uint64_t h0 = 0, rows = 0;
 };
 
 Place ub(Region r, uint64_t index, uint64_t offset = 0) {
@@ -423,57 +430,94 @@ class Tiler {
     const uint64_t eo = s.c_fp32 ? 4 : e;  // output element bytes
     uint64_t Mt = 0, Nt = 0, Kt = 0;
     auto lim = [](uint64_t a, uint64_t b) { return b == 0 ? 0 : a / b; };
-    switch (c_.dataflow) {
-      case Dataflow::ws:  // K over rows, N over columns, M streamed
-        Kt = std::min(K, R);
-        Nt = std::min({N, C, lim(fifo, Kt * e)});
-        Mt = std::min({M, lim(acc_part_, Nt * 4), lim(a_bytes_, Kt * e), lim(o_bytes_, Nt * eo)});
-        break;
-      case Dataflow::os:  // M over rows, N over columns, K streamed
-        Mt = std::min(M, R);
-        Nt = std::min(N, C);
-        Kt = std::min({K, lim(fifo, Nt * e), lim(a_bytes_, Mt * e)});
-        if (Mt * Nt * 4 > acc_part_ || Mt * Nt * eo > o_bytes_) Mt = 0;
-        break;
-      case Dataflow::is:  // K over rows, M over columns, N streamed
-        Kt = std::min(K, R);
-        Mt = std::min(M, C);
-        Nt = std::min({N, lim(fifo, Kt * e), lim(acc_part_, Mt * 4), lim(o_bytes_, Mt * eo)});
-        if (Mt * Kt * e > a_bytes_) Mt = 0;
-        break;
+    const uint64_t shares = only >= 0 ? 1 : uint64_t(cores_);
+    // The tiles when `a_cap` bytes of each A region take tiles of A; `onchip`: A is formed on
+    // chip from a band of the image (moved once whatever the row blocks).
+    auto choose = [&](uint64_t a_cap, bool onchip) {
+      switch (c_.dataflow) {
+        case Dataflow::ws:  // K over rows, N over columns, M streamed
+          Kt = std::min(K, R);
+          Nt = std::min({N, C, lim(fifo, Kt * e)});
+          Mt = std::min({M, lim(acc_part_, Nt * 4), lim(a_cap, Kt * e), lim(o_bytes_, Nt * eo)});
+          break;
+        case Dataflow::os:  // M over rows, N over columns, K streamed
+          Mt = std::min(M, R);
+          Nt = std::min(N, C);
+          Kt = std::min({K, lim(fifo, Nt * e), lim(a_cap, Mt * e)});
+          if (Mt * Nt * 4 > acc_part_ || Mt * Nt * eo > o_bytes_) Mt = 0;
+          break;
+        case Dataflow::is:  // K over rows, M over columns, N streamed
+          Kt = std::min(K, R);
+          Mt = std::min(M, C);
+          Nt = std::min({N, lim(fifo, Kt * e), lim(acc_part_, Mt * 4), lim(o_bytes_, Mt * eo)});
+          if (Mt * Kt * e > a_cap) Mt = 0;
+          break;
+      }
+      if (!Mt || !Nt || !Kt) return;
+      // A row block of A that does not fit the UB is loaded again for every group of N tiles.
+      // Smaller row blocks that fit (each still streaming at least R rows per weight tile) read
+      // A once and B once per block instead: taken when that moves fewer bytes (never when A
+      // is formed on chip: its image moves once anyway).
+      if (c_.dataflow == Dataflow::ws && !onchip && Mt * K * e > a_cap) {
+        const uint64_t groups = (N + Nt * uint64_t(c_.count) - 1) / (Nt * uint64_t(c_.count));
+        const uint64_t fit = a_cap / (K * e) / 8 * 8;
+        auto blocks = [&](uint64_t rows) { return (M + rows - 1) / rows; };
+        if (fit >= R &&
+            M * K * e + blocks(fit) * K * N * e < groups * M * K * e + blocks(Mt) * K * N * e)
+          Mt = fit;
+      }
+      // On a chip of several cores, row blocks of equal size in a multiple of the cores, so
+      // each core gets the same share, while each still streams at least as many rows as
+      // loading a weight tile takes (else the cores share the N tiles of fewer blocks).
+      if (c_.dataflow == Dataflow::ws && shares > 1) {
+        const uint64_t blocks = ((M + Mt - 1) / Mt + shares - 1) / shares * shares;
+        const uint64_t rows = std::min(((M + blocks - 1) / blocks + 7) / 8 * 8, Mt);
+        if (rows >= R) Mt = rows;
+      }
+      if (onchip && c_.dataflow == Dataflow::ws) Mt = pipelined_rows(s, Mt, Nt, shares);
+    };
+    // On-chip im2col (lowering.onchip_im2col), for a convolution whose windows overlap (its
+    // im2col matrix is larger than the image): each row block's band of image rows is loaded
+    // once into the tail of its A region, and the A tiles are formed from it in the UB. The
+    // band's room (the largest band of a row block) comes out of the A regions; the tiles are
+    // chosen again until the bands of their row blocks fit it.
+    const isa::tpu::ConvGeom& g = s.geom;
+    bool onchip =
+        s.a_conv && c_.onchip_im2col && uint64_t(g.r) * g.s > uint64_t(g.stride_h) * g.stride_w;
+    uint64_t band_cap = 0;
+    auto band_of = [&](uint64_t m0, uint64_t mt) {
+      return isa::tpu::conv_rows_read(g, m0, mt, 0, K);
+    };
+    const uint64_t band_row = uint64_t(g.w) * g.cg * e;  // bytes of an image row in the band
+    for (int tries = 0; onchip; ++tries) {
+      choose(a_bytes_ - band_cap, true);
+      uint64_t need = 0;
+      bool empty = false;
+      for (uint64_t m0 = 0; Mt && m0 < M; m0 += Mt) {
+        const isa::tpu::ImageRows r = band_of(m0, std::min(Mt, M - m0));
+        empty = empty || r.lo == r.hi;
+        need = std::max(need, (r.hi - r.lo) * band_row);
+      }
+      need = (need + kAlign - 1) / kAlign * kAlign;
+      if (Mt && !empty && need <= band_cap) break;
+      // Else try with room for these bands, or gather from DRAM when none is found.
+      if (!Mt || empty || need >= a_bytes_ || tries == 8) onchip = false;
+      band_cap = need;
     }
+    if (!onchip) choose(a_bytes_, false);
+    const uint64_t a_cap = a_bytes_ - (onchip ? band_cap : 0);
     if (!Mt || !Nt || !Kt)
       unsupported(n, fmt::format("no {}x{}x{} GEMM tile fits the buffers (unified buffer operand "
                                  "region {} B, output region {} B, accumulator region {} B, "
                                  "weight tile {} B)",
                                  M, N, K, a_bytes_, o_bytes_, acc_part_, fifo));
-    // A row block of A that does not fit the UB is loaded again for every group of N tiles.
-    // Smaller row blocks that fit (each still streaming at least R rows per weight tile) read
-    // A once and B once per block instead: taken when that moves fewer bytes.
-    if (c_.dataflow == Dataflow::ws && Mt * K * e > a_bytes_) {
-      const uint64_t groups = (N + Nt * uint64_t(c_.count) - 1) / (Nt * uint64_t(c_.count));
-      const uint64_t fit = a_bytes_ / (K * e) / 8 * 8;
-      auto blocks = [&](uint64_t rows) { return (M + rows - 1) / rows; };
-      if (fit >= R &&
-          M * K * e + blocks(fit) * K * N * e < groups * M * K * e + blocks(Mt) * K * N * e)
-        Mt = fit;
-    }
-    // On a chip of several cores, row blocks of equal size in a multiple of the cores, so each
-    // core gets the same share, while each still streams at least as many rows as loading a
-    // weight tile takes (else the cores share the N tiles of fewer blocks).
-    const uint64_t shares = only >= 0 ? 1 : uint64_t(cores_);
-    if (c_.dataflow == Dataflow::ws && shares > 1) {
-      const uint64_t blocks = ((M + Mt - 1) / Mt + shares - 1) / shares * shares;
-      const uint64_t rows = std::min(((M + blocks - 1) / blocks + 7) / 8 * 8, Mt);
-      if (rows >= R) Mt = rows;
-    }
     // Accumulator slots form a ring (at least two per array, so an array fills one while the
     // activation pipeline drains another; up to four per array when tiles are small, so a
     // short stream does not wait for the drain of the tile before last).
     const uint64_t acc_bytes = Mt * Nt * 4 / kAlign * kAlign + (Mt * Nt * 4 % kAlign ? kAlign : 0);
     const uint64_t acc_slots = std::min<uint64_t>(4 * uint64_t(c_.count), c_.acc_bytes / acc_bytes);
     // Keep a whole row block of A (Mt x K) in the UB across the N tiles when it fits.
-    const bool reuse = Mt * K * e <= a_bytes_;
+    const bool reuse = Mt * K * e <= a_cap;
     // On a chip of several cores each core takes a share of the output tiles: whole row
     // blocks of C when there are enough of them (each core then reads its own A and all of B),
     // else the N tiles of each row block (each core reads all of A and its own part of B).
@@ -484,11 +528,12 @@ class Tiler {
       const int core = only >= 0 ? only : int(share);
       Nest& ns = nest(
           fmt::format("gemm C = A x B, M x N x K = {}x{}x{} {}: A = {}, B = {}{}, C = {}{}; tiles "
-                      "{}x{}x{} ({}){}{}",
+                      "{}x{}x{} ({}){}{}{}",
                       M, N, K, dtype_text(s.dt), s.a_name, s.b_name,
                       s.b_trans ? " (stored transposed)" : "", s.c_name, s.c_fp32 ? " (fp32)" : "",
                       Mt, Nt, Kt, xpusim::tpu::dataflow_name(c_.dataflow),
                       reuse ? ", A row block kept across N" : "",
+                      onchip ? ", A formed on chip from the image's rows" : "",
                       shares > 1 ? fmt::format("; core {} of {} takes every {}th {}", core, shares,
                                                shares, split_m ? "row block" : "N tile")
                                  : on_core(core)),
@@ -501,9 +546,18 @@ class Tiler {
         if (split_m && block % shares != share) continue;
         const uint64_t mt = std::min(Mt, M - m0);
         auto a_tile = [&](uint64_t k0) { return ub(Region::A, mi % 2, mt * k0 * e); };
+        // On chip: the image rows the block reads (only its group's channels), once.
+        std::optional<Band> band;
+        if (onchip) {
+          const isa::tpu::ImageRows r = band_of(m0, mt);
+          band = Band{ub(Region::A, mi % 2, a_cap), r.lo, r.hi - r.lo};
+          op(Load{DramTile{"image", r.lo * g.w, (r.hi - r.lo) * g.w, 0, g.cg, e,
+                           s.a_addr + uint64_t(r.lo) * g.w * g.c * e, g.c * e, g.cg == g.c},
+                  band->at});
+        }
         if (reuse)
           for (uint64_t k0 = 0; k0 < K; k0 += Kt)
-            load_a(s, a_tile(k0), m0, mt, k0, std::min(Kt, K - k0));
+            load_a(s, a_tile(k0), m0, mt, k0, std::min(Kt, K - k0), band);
         // The arrays work on a group of jobs at once (one each): for every K step, each loads
         // its weights and multiplies rows of the same A tile, so the in-order weight DMA feeds
         // them in turn and an A tile loaded per K step serves the whole group. A job is an N
@@ -537,7 +591,7 @@ class Tiler {
             Place a = a_tile(k0);
             if (!reuse) {
               a = ub(Region::A, a_load++ % 2);
-              load_a(s, a, m0, mt, k0, kt);
+              load_a(s, a, m0, mt, k0, kt, band);
             }
             for (size_t j = g0; j < g1; ++j) {
               const Job& job = jobs[j];
@@ -566,6 +620,55 @@ class Tiler {
         ++mi;
       }
     }
+  }
+
+  // The rows of a convolution's row block when its A is formed on chip (ws), at most Mt: its
+  // stages (the DRAM moving the image, the weights once per block and the output; the setup
+  // unit forming A; the arrays; the drain) overlap from one block to the next, so with nb
+  // blocks a core takes about the slowest stage's total plus 1/nb of the others' (the first
+  // block's fill and the last one's drain). More blocks shorten that fill but read the
+  // weights again for each; each block streams at least R rows (a weight load), and the
+  // blocks come in a multiple of the cores that share them. Returns the rows for the nb that
+  // minimises that time.
+  uint64_t pipelined_rows(const GemmSpec& s, uint64_t Mt, uint64_t Nt, uint64_t shares) const {
+    const double e = isa::tpu::elem_bytes(s.dt), eo = s.c_fp32 ? 4 : e;
+    const double M = double(s.M), N = double(s.N), K = double(s.K), R = c_.rows;
+    const double per_core = M / double(shares);
+    const double bw = c_.dram_gbps * 1e3 / c_.clock_mhz;  // the chip's bytes per cycle
+    const isa::tpu::ConvGeom& g = s.geom;
+    const double image = double(g.h) * g.w * g.cg * e, halo = double(g.r) * g.w * g.cg * e;
+    const double ksteps = std::ceil(K / R), ntiles = std::ceil(N / double(Nt));
+    auto rows_of = [&](uint64_t nb) { return ((uint64_t(s.M) + nb - 1) / nb + 7) / 8 * 8; };
+    auto time = [&](uint64_t nb) {
+      const double blocks = double(nb);
+      const double dram = (image + halo * blocks + blocks * K * N * e + M * N * eo) / bw;
+      const double setup = 2 * per_core * K * e / double(c_.ub_port_bytes);
+      // The arrays a block keeps busy: one per N tile, or the tile's rows shared in parts of
+      // at least R rows (as gemm() makes its jobs).
+      const uint64_t n = uint64_t(ntiles), count = uint64_t(c_.count);
+      const uint64_t parts = std::max<uint64_t>(1, std::min(count / n, rows_of(nb) / uint64_t(R)));
+      const double arrays = ksteps * ntiles * per_core / double(std::min(count, n * parts));
+      const double drain = std::ceil(per_core / double(c_.act_rows)) * ntiles;
+      const double slowest = std::max({dram, setup, arrays, drain});
+      return slowest + (dram + setup + arrays + drain - slowest) * double(shares) / blocks;
+    };
+    const uint64_t first = ((uint64_t(s.M) + Mt - 1) / Mt + shares - 1) / shares * shares;
+    if (double(rows_of(first)) < R) {
+      // Too few rows for a block of R per core: a block per core all the same (each core
+      // forms only its rows, every core reads all of B), or, when faster, one block whose N
+      // tiles the cores share (each forms all of A and reads its part of B; Mt unchanged).
+      const uint64_t n = uint64_t(std::ceil(ntiles / double(shares))), count = uint64_t(c_.count);
+      const uint64_t parts = std::max<uint64_t>(1, std::min(count / n, uint64_t(s.M) / c_.rows));
+      const double dram = (double(shares) * image + K * N * e + M * N * eo) / bw;
+      const double setup = 2 * M * K * e / double(c_.ub_port_bytes);
+      const double arrays = ksteps * double(n) * M / double(std::min(count, n * parts));
+      const double drain = std::ceil(M / double(c_.act_rows)) * double(n);
+      return dram + setup + arrays + drain < time(first) ? Mt : std::min(Mt, rows_of(first));
+    }
+    uint64_t best = first;
+    for (uint64_t nb = first + shares; nb <= 64 * shares && double(rows_of(nb)) >= R; nb += shares)
+      if (time(nb) < time(best)) best = nb;
+    return std::min(Mt, rows_of(best));
   }
 
   // A GEMM in one step, as XLA runs a dot whose operands fit on chip (lowering.single_step):
@@ -687,9 +790,16 @@ class Tiler {
     return true;
   }
 
-  void load_a(const GemmSpec& s, Place dst, uint64_t m0, uint64_t mt, uint64_t k0, uint64_t kt) {
+  // Rows [m0, m0 + mt) and columns [k0, k0 + kt) of A into dst: from DRAM, or formed from the
+  // band of the image in the UB when there is one.
+  void load_a(const GemmSpec& s, Place dst, uint64_t m0, uint64_t mt, uint64_t k0, uint64_t kt,
+              const std::optional<Band>& band = std::nullopt) {
     const uint64_t e = uint64_t(isa::tpu::elem_bytes(s.dt));
-    if (s.a_conv)
+    if (band) {
+      isa::tpu::ConvGeom g = s.geom;
+      g.c = g.cg;  // the band holds only the gathered channels
+      op(Im2col{"A", s.dt, band->at, band->h0, band->rows, g, m0, mt, k0, kt, dst});
+    } else if (s.a_conv)
       op(Gather{"A", s.dt, s.a_addr, s.geom, m0, mt, k0, kt, false, dst});
     else
       op(Load{DramTile{"A", m0, mt, k0, kt, e, s.a_addr + m0 * s.lda + k0 * e, s.lda, false}, dst});
