@@ -4,14 +4,15 @@
 #   bench/zoo.sh [--xpusim PATH] [--arch A,B,...] [--out DIR] [MODEL[:NAME=VALUE,...] ...]
 #
 # Runs each model (default: every model of the zoo at its default params) on each architecture
-# (default tpu_v4,ascend910b) with --no-functional under /usr/bin/time, and prints a Markdown
-# table: simulated cycles and microseconds (stats.json), wall seconds and peak RSS. Results go
-# under --out (default /tmp/xpusim-zoo-bench), never into the source tree.
+# (default: a preset per family, tpu_v4,ascend910b,a100; the GPU family's others are v100, h100
+# and gpu_lab) with --no-functional under /usr/bin/time, and prints a Markdown table: simulated
+# cycles and microseconds (stats.json), wall seconds and peak RSS. Results go under --out
+# (default /tmp/xpusim-zoo-bench), never into the source tree.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 xpusim="$root/build/release/cli/xpusim"
-archs=tpu_v4,ascend910b
+archs=tpu_v4,ascend910b,a100
 out=/tmp/xpusim-zoo-bench
 models=()
 while (($#)); do
@@ -19,7 +20,7 @@ while (($#)); do
     --xpusim) xpusim=$2; shift 2 ;;
     --arch) archs=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
-    -h|--help) sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "zoo.sh: unknown option $1" >&2; exit 2 ;;
     *) models+=("$1"); shift ;;
   esac

@@ -182,6 +182,10 @@ TEST_CASE("ONNX node tests of the mapped ops on the Ascend 910B", "[golden]") {
   run_node_tests("ascend910b");
 }
 
+TEST_CASE("ONNX node tests of the mapped ops on the 2-SM lab GPU", "[golden]") {
+  run_node_tests("gpu_lab");
+}
+
 namespace {
 
 // PyTorch's exports in libonnx-testdata (pytorch-converted, pytorch-operator): each passes or is
@@ -267,4 +271,9 @@ TEST_CASE("ONNX: PyTorch's exported test models pass or are refused, on the Asce
   // A reshape of a feature map in NC1HWC0 (TransData), a transpose of 3-element runs.
   run_pytorch_exports("ascend910b",
                       {"test_AvgPool1d", "test_AvgPool1d_stride", "test_PixelShuffle"});
+}
+
+TEST_CASE("ONNX: PyTorch's exported test models pass or are refused, on the 2-SM lab GPU",
+          "[golden]") {
+  run_pytorch_exports("gpu_lab", {});
 }

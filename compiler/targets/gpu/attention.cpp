@@ -522,18 +522,20 @@ void lower_mma(Emitter& e, const Node& n, const Shape& s) {
   const auto frag = [](const std::array<std::string, 4>& f) {
     return fmt::format("{{{}, {}, {}, {}}}", f[0], f[1], f[2], f[3]);
   };
+  // acc[0] += a B0 and acc[1] += a B1, B0 and B1 the two n-tiles of 8 of one ldmatrix.x4 `ld`
+  // (".trans" or "") at shared [base+off].
+  const auto mma_pair = [&](const char* ld, const std::string& base, uint32_t off,
+                            const std::array<std::string, 4>& a, std::array<std::string, 4>* acc) {
+    std::array<std::string, 4> b;
+    for (std::string& y : b) y = k.reg("r");
+    k("ldmatrix.sync.aligned.m8n8.x4{}.shared.b16 {}, [{}+{}]", ld, frag(b), base, off);
+    for (uint32_t j = 0; j < 2; ++j)
+      k("{} {}, {}, {{{}, {}}}, {}", mma, frag(acc[j]), frag(a), b[2 * j], b[2 * j + 1],
+        frag(acc[j]));
+  };
   for (uint32_t jp = 0; jp < ntiles / 2; ++jp)
-    for (uint32_t kk = 0; kk < ksteps; ++kk) {
-      std::array<std::string, 4> b;
-      for (std::string& y : b) y = k.reg("r");
-      k("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {}, [{}+{}]", frag(b), ka,
-        16 * jp * rs + 32 * kk);
-      for (uint32_t j = 0; j < 2; ++j) {
-        const std::array<std::string, 4>& acc = sf[2 * jp + j];
-        k("{} {}, {}, {{{}, {}}}, {}", mma, frag(acc), frag(qa[kk]), b[2 * j], b[2 * j + 1],
-          frag(acc));
-      }
-    }
+    for (uint32_t kk = 0; kk < ksteps; ++kk)
+      mma_pair("", ka, 16 * jp * rs + 32 * kk, qa[kk], &sf[2 * jp]);
   for (auto& f : sf)
     for (std::string& y : f) k("mul.rn.f32 {}, {}, {}", y, y, f32_literal(float(s.scale)));
   {  // mask the keys past a row's last visible one, in tiles that hold some
@@ -598,17 +600,8 @@ void lower_mma(Emitter& e, const Node& n, const Shape& s) {
     }
   // O += P V: two n-tiles of 8 columns per ldmatrix.x4.trans
   for (uint32_t kk = 0; kk < keys / 16; ++kk)
-    for (uint32_t np = 0; np < dtiles / 2; ++np) {
-      std::array<std::string, 4> b;
-      for (std::string& y : b) y = k.reg("r");
-      k("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {}, [{}+{}]", frag(b), va,
-        16 * kk * rs + 32 * np);
-      for (uint32_t j = 0; j < 2; ++j) {
-        const std::array<std::string, 4>& acc = o[2 * np + j];
-        k("{} {}, {}, {{{}, {}}}, {}", mma, frag(acc), frag(pa[kk]), b[2 * j], b[2 * j + 1],
-          frag(acc));
-      }
-    }
+    for (uint32_t np = 0; np < dtiles / 2; ++np)
+      mma_pair(".trans", va, 16 * kk * rs + 32 * np, pa[kk], &o[2 * np]);
   k("bar.sync 0");  // the stage is free for the copy after next
   {
     const std::string p = k.reg("p");

@@ -438,31 +438,11 @@ void lower_gather(Emitter& e, const Node& n) {
            {e.addr(n.inputs[0]), e.addr(n.inputs[1]), e.addr(n.outputs[0])});
 }
 
-// The fp16 or bf16 elements of loaded chunk registers as f32.
+// The fp16 or bf16 elements of loaded chunk registers (a b16 register, or 32-bit words) as f32.
 std::vector<std::string> halves_to_f32(Kernel& k, DType t, const std::vector<std::string>& r,
                                        int64_t bytes) {
-  std::vector<std::string> h, f;
-  if (bytes == 2) {
-    h = r;
-  } else {
-    for (const std::string& word : r) {
-      h.push_back(k.reg("rs"));
-      h.push_back(k.reg("rs"));
-      k("mov.b32 {{{}, {}}}, {}", h[h.size() - 2], h.back(), word);
-    }
-  }
-  for (const std::string& x : h) {
-    f.push_back(k.reg("f"));
-    if (t == DType::fp16) {
-      k("cvt.f32.f16 {}, {}", f.back(), x);
-    } else {  // a bf16 is the upper half of its f32
-      const std::string w = k.reg("r");
-      k("cvt.u32.u16 {}, {}", w, x);
-      k("shl.b32 {}, {}, 16", w, w);
-      k("mov.b32 {}, {}", f.back(), w);
-    }
-  }
-  return f;
+  if (bytes == 2) return {k.to_f32(t, r[0])};
+  return unpack_words(k, t, r);
 }
 
 // f32 registers rounded to fp16 or bf16 (Kernel::half) in chunk registers of `bytes`.

@@ -153,17 +153,24 @@ std::string row_address(Kernel& k, const std::string& base, const std::string& r
   return k.address(base, row, uint32_t(d * dtype_size(t)));
 }
 
-// The combination (max or sum) of `v` over the threads of the row, in every one of them:
-// butterfly shuffles within the group or warp, then (block plans) the warps' results through
-// shared memory (an array `name` of its own per reduction, so that none waits for the last to be
-// read) and a second butterfly over them.
-std::string reduce(Kernel& k, const RowPlan& p, const RowCtx& c, bool max, std::string v,
-                   const std::string& name) {
+// The combination (max or sum) of the thread's values `vs` over the threads of the row, in every
+// one of them: the thread's values folded in order, then butterfly shuffles within the group or
+// warp, then (block plans) the warps' results through shared memory (an array `name` of its own
+// per reduction, so that none waits for the last to be read) and a second butterfly over them.
+std::string reduce(Kernel& k, const RowPlan& p, const RowCtx& c, bool max,
+                   const std::vector<std::string>& vs, const std::string& name) {
+  const char* const op = max ? "max.f32" : "add.rn.f32";
+  std::string v = vs[0];
+  for (size_t i = 1; i < vs.size(); ++i) {
+    const std::string r = k.reg("f");
+    k("{} {}, {}, {}", op, r, v, vs[i]);
+    v = r;
+  }
   const auto combine = [&](uint32_t width) {
     for (uint32_t off = width / 2; off >= 1; off /= 2) {
       const std::string o = k.reg("f"), r = k.reg("f");
       k("shfl.sync.bfly.b32 {}, {}, {}, 31, -1", o, v, off);
-      k("{} {}, {}, {}", max ? "max.f32" : "add.rn.f32", r, v, o);
+      k("{} {}, {}, {}", op, r, v, o);
       v = r;
     }
   };
@@ -248,31 +255,17 @@ void lower_row_op(Emitter& e, const Node& n) {
   const float inv_d = float(1.0 / double(d));
   std::vector<std::string> y(v.size());
   if (softmax) {
-    std::string m = v[0];
-    for (size_t i = 1; i < v.size(); ++i) {
-      const std::string r = k.reg("f");
-      k("max.f32 {}, {}, {}", r, m, v[i]);
-      m = r;
-    }
-    m = reduce(k, p, c, true, m, "row_max");
+    const std::string m = reduce(k, p, c, true, v, "row_max");
     // exp(x - m) = 2^(x log2 e - m log2 e)
     const float log2e = float(1.4426950408889634);
     const std::string ml = k.reg("f");
     k("mul.rn.f32 {}, {}, {}", ml, m, f32_literal(-log2e));
-    std::string s;
     for (size_t i = 0; i < v.size(); ++i) {
       y[i] = k.reg("f");
       k("fma.rn.f32 {}, {}, {}, {}", y[i], v[i], f32_literal(log2e), ml);
       k("ex2.approx.ftz.f32 {}, {}", y[i], y[i]);
-      if (i == 0) {
-        s = y[i];
-      } else {
-        const std::string r = k.reg("f");
-        k("add.rn.f32 {}, {}, {}", r, s, y[i]);
-        s = r;
-      }
     }
-    s = reduce(k, p, c, false, s, "row_sum");
+    const std::string s = reduce(k, p, c, false, y, "row_sum");
     const std::string inv = k.reg("f");
     k("rcp.rn.f32 {}, {}", inv, s);
     for (std::string& r : y) k("mul.rn.f32 {}, {}, {}", r, r, inv);
@@ -280,13 +273,7 @@ void lower_row_op(Emitter& e, const Node& n) {
     std::string mean;
     std::vector<std::string> dev = v;  // x - mean (layernorm), x (rmsnorm)
     if (ln) {
-      std::string s = v[0];
-      for (size_t i = 1; i < v.size(); ++i) {
-        const std::string r = k.reg("f");
-        k("add.rn.f32 {}, {}, {}", r, s, v[i]);
-        s = r;
-      }
-      s = reduce(k, p, c, false, s, "row_sum");
+      const std::string s = reduce(k, p, c, false, v, "row_sum");
       mean = k.reg("f");
       k("mul.rn.f32 {}, {}, {}", mean, s, f32_literal(inv_d));
       const size_t ragged_from = p.ragged() ? v.size() - p.vec : v.size();
@@ -305,7 +292,7 @@ void lower_row_op(Emitter& e, const Node& n) {
         k("fma.rn.f32 {}, {}, {}, {}", r, dev[i], dev[i], q);
       q = r;
     }
-    q = reduce(k, p, c, false, q, "row_squares");
+    q = reduce(k, p, c, false, {q}, "row_squares");
     const std::string inv = k.reg("f");
     k("fma.rn.f32 {}, {}, {}, {}", inv, q, f32_literal(inv_d), f32_literal(float(n.attrs.eps)));
     k("rsqrt.approx.f32 {}, {}", inv, inv);
@@ -366,13 +353,7 @@ void lower_global_pool(Emitter& e, const Node& n) {
   const std::vector<std::string> v =
       values(k, p, c, issue_row(k, p, c, row_address(k, px, c.row, d, p.dtype)),
              max ? kNegInf : "0f00000000");
-  std::string r = v[0];
-  for (size_t i = 1; i < v.size(); ++i) {
-    const std::string t = k.reg("f");
-    k("{} {}, {}, {}", max ? "max.f32" : "add.rn.f32", t, r, v[i]);
-    r = t;
-  }
-  r = reduce(k, p, c, max, r, "plane");
+  const std::string r = reduce(k, p, c, max, v, "plane");
   const std::string first = k.reg("p");
   k("setp.eq.and.u32 {}, {}, 0, {}", first, c.lane, c.live);
   k("@!{} bra {}", first, done);
