@@ -5,7 +5,11 @@
 
 #include <fmt/format.h>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstring>
 
@@ -16,6 +20,28 @@ namespace xpusim::gpu {
 
 using namespace isa::ptx;
 namespace frag = isa::ptx;
+
+ZeroBytes::~ZeroBytes() {
+  if (p_) munmap(p_, mapped_);
+}
+
+void ZeroBytes::grow(uint64_t n) {
+  if (n <= mapped_) {
+    size_ = std::max(size_, n);
+    return;
+  }
+  const uint64_t page = uint64_t(sysconf(_SC_PAGESIZE));
+  const uint64_t want = (std::max(n, 2 * mapped_) + page - 1) / page * page;
+  void* p = p_ ? mremap(p_, mapped_, want, MREMAP_MAYMOVE)
+               : mmap(nullptr, want, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED)
+    throw Error(fmt::format("device memory: the host cannot map {} bytes ({})", want,
+                            std::strerror(errno)));
+  p_ = static_cast<uint8_t*>(p);
+  mapped_ = want;
+  size_ = n;
+}
 
 uint64_t DeviceMemory::alloc(uint64_t bytes, const std::string& what) {
   const uint64_t addr = kGlobalBase + ((bytes_.size() + 255) & ~uint64_t(255));
@@ -34,7 +60,7 @@ void DeviceMemory::alloc_at(uint64_t addr, uint64_t bytes, const std::string& wh
   if (off + size > capacity_ || off + size < off)
     throw Error(fmt::format("{}: {} bytes do not fit the device memory ({} bytes, {} in use)", what,
                             bytes, capacity_, bytes_.size()));
-  bytes_.resize(off + size, 0);
+  bytes_.grow(off + size);
   ranges_.push_back({addr, addr + bytes});
 }
 

@@ -23,6 +23,26 @@ struct LaunchShape {
   uint64_t dynamic_shared = 0;  // bytes of `.extern .shared` per block
 };
 
+// Zero-filled bytes that cost host memory only where written: an anonymous private mapping,
+// whose untouched pages read as zero without being allocated. A timing-only run of a large
+// model reads gigabytes of weights it never writes; they take no host memory. Grows in place or
+// by remapping (data() may move on resize).
+class ZeroBytes {
+ public:
+  ZeroBytes() = default;
+  ~ZeroBytes();
+  ZeroBytes(const ZeroBytes&) = delete;
+  ZeroBytes& operator=(const ZeroBytes&) = delete;
+  uint8_t* data() { return p_; }
+  uint64_t size() const { return size_; }
+  // n >= size(): the bytes added read as zero. Error when the host cannot map them.
+  void grow(uint64_t n);
+
+ private:
+  uint8_t* p_ = nullptr;
+  uint64_t size_ = 0, mapped_ = 0;
+};
+
 // Global memory: one address range from kGlobalBase; each allocation 256-byte aligned, and
 // every access must lie inside one allocation.
 class DeviceMemory {
@@ -44,7 +64,7 @@ class DeviceMemory {
     uint64_t begin, end;
   };
   uint64_t capacity_;
-  std::vector<uint8_t> bytes_;
+  ZeroBytes bytes_;
   std::vector<Range> ranges_;  // in address order
   mutable size_t last_ = 0;    // the allocation the previous access hit
 };
