@@ -1,7 +1,7 @@
 // int8 networks on the DaVinci target, values checked against the reference on both output paths:
 // the FIX pipe's requantisation (ascend910b) and copy_matrix_cc_to_ubuf's (ascend910). Grouped
-// convolutions in bf16 on the presets whose cube has it (the smoke workloads, run on every
-// preset, have them in fp16 and int8).
+// and depthwise convolutions in bf16 on the presets whose cube has it (the smoke workloads, run on
+// every preset, have them in fp16 and int8).
 #include <catch2/catch.hpp>
 
 #include <string>
@@ -48,7 +48,7 @@ TEST_CASE("DaVinci: grouped and depthwise convolutions in bf16 on the cube, valu
           "[golden]") {
   // Groups of 8 input and 12 output channels (blocks of 4 groups and a last block of 1), a
   // channel multiplier (blocks of 16 groups and a last of 4) with a fused ReLU; a depthwise one
-  // runs on the vector unit.
+  // (60 channels: blocks of 16 and a last of 12), padded, after the grouped one.
   const std::string dir = temp_dir("dv-bf16-grouped");
   const std::string w = write_text(
       dir, "grouped.yaml",
