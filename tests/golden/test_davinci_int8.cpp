@@ -62,3 +62,22 @@ TEST_CASE("DaVinci: grouped and depthwise convolutions in bf16 on the cube, valu
       "  - {name: dw, op: conv2d, inputs: [gc.out], K: 60, R: 3, S: 3, pad: 1, groups: 60}\n");
   for (const char* arch : {"ascend910b", "davinci_lab"}) check_run(arch, {"--workload", w}, "bf16");
 }
+
+TEST_CASE("DaVinci: convolutions padded by at least their kernel, windows wholly in the padding",
+          "[golden]") {
+  // A 1x1 convolution padded by 2 (its first two and last two output rows read only padding), a
+  // strided 3x3 one padded by 4 and a depthwise one padded by 3 above and below: zeros there, on
+  // both output paths.
+  const std::string dir = temp_dir("dv-wide-pad");
+  const std::string w =
+      write_text(dir, "wide-pad.yaml",
+                 "name: wide-pad\n"
+                 "inputs:\n"
+                 "  - {name: x, shape: [2, 24, 9, 7], dtype: fp16}\n"
+                 "ops:\n"
+                 "  - {name: p1, op: conv2d, inputs: [x], K: 40, R: 1, S: 1, pad: 2}\n"
+                 "  - {name: p3, op: conv2d, inputs: [x], K: 20, R: 3, S: 3, stride: 2, pad: 4}\n"
+                 "  - {name: dw, op: conv2d, inputs: [x], K: 24, R: 3, S: 3, pad_h: 3, pad_w: 1, "
+                 "groups: 24}\n");
+  for (const char* arch : {"ascend910b", "ascend910"}) check_run(arch, {"--workload", w}, "fp16");
+}
