@@ -1153,7 +1153,7 @@ class DavinciTarget final : public Target {
   // columns are touched (the last partial iteration under a mask), so padding columns stay
   // zero.
   // conv2d as a GEMM per image: C (output pixels x K) = img2col(X) x W, X and C NC1HWC0 (C's NZ
-  // column blocks are its slices), W as img2col's B (Layout::img2col_weight). Grouped (an int8
+  // column blocks are its slices), W as img2col's B (Layout::img2col_weight). Grouped (a
   // depthwise one too): a GEMM per image and block of groups (group_block()), over the block's
   // input slices, with its block-diagonal weights, into its output slices; the blocks of one
   // size go as one batch, a last smaller block (fewer slices) as a GEMM of its own.
@@ -1519,9 +1519,9 @@ class DavinciTarget final : public Target {
   // inside the map (a range known when compiling), each pixel's 16 channels as two blocks of 8
   // floats: two instructions, block stride 2 x stride_w. Average divides by a count of the taps
   // made by the same instructions (vadds 1). The last output row also stores the slice's padding
-  // pixels, as zeros. An int8 pool works on slices of 32
-  // channels, four blocks of 8 floats per pixel, reached through f16 (s8 -> f16 -> f32), and
-  // leaves as s32 rounded half away from zero (as the IR's average), f16, s8: exact.
+  // pixels, as zeros. An int8 pool works on slices of 32 channels, four blocks of 8 floats per
+  // pixel, reached through f16 (s8 -> f16 -> f32), and leaves as s32 rounded half away from zero
+  // (as the IR's average), f16, s8: exact.
   void window(const Graph& g, const Node& n, int idx, const std::vector<Placement>& place,
               Emitter& e) const {
     const std::vector<int64_t>& xs = g.tensor(n.inputs[0]).shape;
