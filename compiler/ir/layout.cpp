@@ -24,7 +24,6 @@ int64_t graph_index(int64_t i, const TensorInfo& info, const Layout& l) {
     case Layout::conv_weight:
     case Layout::img2col_weight:
     case Layout::gemm_b_nc1hwc0:
-    case Layout::depthwise_weight:
       return i;
     case Layout::gemm_b_nhwc: {  // rows in (h, w, c) order instead of (c, h, w)
       const int64_t N = s[1], col = i % N, row = i / N;
@@ -54,8 +53,6 @@ const char* layout_name(const Layout& l) {
       return "img2col-weight";
     case Layout::gemm_b_nc1hwc0:
       return "gemm-b-nc1hwc0";
-    case Layout::depthwise_weight:
-      return "depthwise-weight";
   }
   return "?";
 }
@@ -72,8 +69,8 @@ int64_t pad_to(int64_t x, int64_t a) {
 // (not for padded, whose bytes layout_bytes gives).
 bool scattered(const Layout& l) {
   return l.kind == Layout::nc1hwc0 || l.kind == Layout::img2col_weight ||
-         l.kind == Layout::gemm_b_nc1hwc0 || l.kind == Layout::depthwise_weight ||
-         l.kind == Layout::conv_weight || (l.kind == Layout::padded && l.transposed);
+         l.kind == Layout::gemm_b_nc1hwc0 || l.kind == Layout::conv_weight ||
+         (l.kind == Layout::padded && l.transposed);
 }
 // conv_weight: the elements of the blocks before group block `b` (each block of gb groups a
 // (taps gb Cg) x (gb Kg) matrix), `taps` = R*S.
@@ -112,7 +109,6 @@ int64_t dram_elements(const std::vector<int64_t>& s, const Layout& l) {
     return (s[0] + l.n_align - 1) / l.n_align * l.n_align * pad_to(s[1], c0) * pad16(s[2] * s[3]);
   if (l.kind == Layout::gemm_b_nc1hwc0)
     return pad_to(l.c, c0) * gemm_b_pixels(l) * pad_to(s[1], c0);
-  if (l.kind == Layout::depthwise_weight) return pad_to(s[0], c0) * pad16(s[2] * s[3]);
   return img2col_blocks_elements((l.groups + l.group_block - 1) / l.group_block, s, l);
 }
 int64_t dram_index(int64_t i, const std::vector<int64_t>& s, const Layout& l) {
@@ -126,10 +122,6 @@ int64_t dram_index(int64_t i, const std::vector<int64_t>& s, const Layout& l) {
     const int64_t C = s[1], H = s[2], W = s[3], HWp = pad16(H * W);
     const int64_t w = i % W, h = i / W % H, c = i / W / H % C, n = i / W / H / C;
     return ((n * (pad_to(C, c0) / c0) + c / c0) * HWp + h * W + w) * c0 + c % c0;
-  }
-  if (l.kind == Layout::depthwise_weight) {  // (K, 1, R, S): channel k, tap t
-    const int64_t taps = s[2] * s[3], t = i % taps, k = i / taps;
-    return (k / c0 * pad16(taps) + t) * c0 + k % c0;
   }
   if (l.kind == Layout::conv_weight) {  // (K, Cg, R, S): output channel k, input c of its group
     const int64_t Cg = s[1], R = s[2], S = s[3], Kg = s[0] / l.groups;

@@ -12,28 +12,26 @@ namespace xpusim::compiler {
 
 struct Layout {
   enum Kind {
-    row_major,         // as in the graph
-    nhwc,              // 4-D activation (N,C,H,W) stored as N,H,W,C (conv2d/pool neighbourhood)
-    conv_weight,       // (K, C/g, R, S) stored per block of `group_block` groups (the last block
-                       // may have fewer) as a (R*S*b*C/g) x (b*K/g) row-major matrix for b groups:
-                       // rows (r, s, input channel of the block), columns the block's output
-                       // channels; zero where the two channels are of different groups (a
-                       // block-diagonal matrix per tap); one group per block: no zeros
-    gemm_b_nhwc,       // gemm B (C*H*W, N) whose A is NHWC: rows reordered to (H*W*C) order
-    padded,            // row-major matrices with rows and columns padded with zeros (padded_view)
-    nc1hwc0,           // 4-D activation (N,C,H,W) as N, C1 = C/16 slices, H*W pixels padded to a
-                       // multiple of 16, C0 = 16 channels: each slice is the NZ column block of an
-                       // (H*W) x C matrix (the DaVinci cube's feature-map layout); padding zero
-    img2col_weight,    // conv weight (K, C/g, R, S) as the B of an img2col GEMM: rows
-                       // (C1, r, s, C0) with C padded to 16, columns K padded to 16; row-major.
-                       // Grouped (groups > 1): a matrix per block of `group_block` groups (the
-                       // last may have fewer), one after another, each over the block's input
-                       // channels (rows) and output channels (columns), each padded to 16;
-                       // zero where the two channels are of different groups
-    gemm_b_nc1hwc0,    // gemm B (C*H*W, N) whose A is nc1hwc0: rows in (C1, pixel, C0) order,
-                       // each slice's pixels padded to 16 and C to 16, columns N padded to 16
-    depthwise_weight,  // depthwise conv weight (K, 1, R, S) as a feature map of K channels:
-                       // K1 slices of R*S taps (padded to 16) of 16 channels
+    row_major,       // as in the graph
+    nhwc,            // 4-D activation (N,C,H,W) stored as N,H,W,C (conv2d/pool neighbourhood)
+    conv_weight,     // (K, C/g, R, S) stored per block of `group_block` groups (the last block
+                     // may have fewer) as a (R*S*b*C/g) x (b*K/g) row-major matrix for b groups:
+                     // rows (r, s, input channel of the block), columns the block's output
+                     // channels; zero where the two channels are of different groups (a
+                     // block-diagonal matrix per tap); one group per block: no zeros
+    gemm_b_nhwc,     // gemm B (C*H*W, N) whose A is NHWC: rows reordered to (H*W*C) order
+    padded,          // row-major matrices with rows and columns padded with zeros (padded_view)
+    nc1hwc0,         // 4-D activation (N,C,H,W) as N, C1 = C/16 slices, H*W pixels padded to a
+                     // multiple of 16, C0 = 16 channels: each slice is the NZ column block of an
+                     // (H*W) x C matrix (the DaVinci cube's feature-map layout); padding zero
+    img2col_weight,  // conv weight (K, C/g, R, S) as the B of an img2col GEMM: rows
+                     // (C1, r, s, C0) with C padded to 16, columns K padded to 16; row-major.
+                     // Grouped (groups > 1): a matrix per block of `group_block` groups (the
+                     // last may have fewer), one after another, each over the block's input
+                     // channels (rows) and output channels (columns), each padded to 16;
+                     // zero where the two channels are of different groups
+    gemm_b_nc1hwc0,  // gemm B (C*H*W, N) whose A is nc1hwc0: rows in (C1, pixel, C0) order,
+                     // each slice's pixels padded to 16 and C to 16, columns N padded to 16
   } kind = row_major;
   // conv_weight, img2col_weight: groups, and groups per block; gemm_b_*: A's C, H, W.
   int64_t groups = 1, c = 0, h = 0, w = 0;
@@ -44,7 +42,7 @@ struct Layout {
   // the rest. Each matrix's rows and cols are padded to multiples of `align`, and the whole to a
   // multiple of `tail_bytes`; padding holds zeros.
   int64_t col_dims = 1, row_dims = 1, align = 16, tail_bytes = 256;
-  // nc1hwc0, img2col_weight, gemm_b_nc1hwc0, depthwise_weight: channels per slice (C0; the
+  // nc1hwc0, img2col_weight, gemm_b_nc1hwc0: channels per slice (C0; the
   // weights' columns are padded to it too): 16, or 32 for 1-byte elements (a slice's pixel is 32
   // bytes either way).
   int64_t c0 = 16;
@@ -57,7 +55,7 @@ struct Layout {
 };
 
 // "row-major", "nhwc", "conv-weight", "gemm-b-nhwc", "padded", "nc1hwc0", "img2col-weight",
-// "gemm-b-nc1hwc0", "depthwise-weight".
+// "gemm-b-nc1hwc0".
 const char* layout_name(const Layout& l);
 
 // The padded view of a tensor of `shape` in layout l (kind padded).

@@ -1,7 +1,7 @@
 // int8 networks on the DaVinci target, values checked against the reference on both output paths:
 // the FIX pipe's requantisation (ascend910b) and copy_matrix_cc_to_ubuf's (ascend910). Grouped
-// convolutions in bf16 on the presets whose cube has it (the smoke workloads, run on every
-// preset, have them in fp16 and int8).
+// and depthwise convolutions in bf16 on the presets whose cube has it (the smoke workloads, run on
+// every preset, have them in fp16 and int8).
 #include <catch2/catch.hpp>
 
 #include <string>
@@ -48,7 +48,7 @@ TEST_CASE("DaVinci: grouped and depthwise convolutions in bf16 on the cube, valu
           "[golden]") {
   // Groups of 8 input and 12 output channels (blocks of 4 groups and a last block of 1), a
   // channel multiplier (blocks of 16 groups and a last of 4) with a fused ReLU; a depthwise one
-  // runs on the vector unit.
+  // (60 channels: blocks of 16 and a last of 12), padded, after the grouped one.
   const std::string dir = temp_dir("dv-bf16-grouped");
   const std::string w = write_text(
       dir, "grouped.yaml",
@@ -61,4 +61,23 @@ TEST_CASE("DaVinci: grouped and depthwise convolutions in bf16 on the cube, valu
       "groups: 20, fused_relu: true}\n"
       "  - {name: dw, op: conv2d, inputs: [gc.out], K: 60, R: 3, S: 3, pad: 1, groups: 60}\n");
   for (const char* arch : {"ascend910b", "davinci_lab"}) check_run(arch, {"--workload", w}, "bf16");
+}
+
+TEST_CASE("DaVinci: convolutions padded by at least their kernel, windows wholly in the padding",
+          "[golden]") {
+  // A 1x1 convolution padded by 2 (its first two and last two output rows read only padding), a
+  // strided 3x3 one padded by 4 and a depthwise one padded by 3 above and below: zeros there, on
+  // both output paths.
+  const std::string dir = temp_dir("dv-wide-pad");
+  const std::string w =
+      write_text(dir, "wide-pad.yaml",
+                 "name: wide-pad\n"
+                 "inputs:\n"
+                 "  - {name: x, shape: [2, 24, 9, 7], dtype: fp16}\n"
+                 "ops:\n"
+                 "  - {name: p1, op: conv2d, inputs: [x], K: 40, R: 1, S: 1, pad: 2}\n"
+                 "  - {name: p3, op: conv2d, inputs: [x], K: 20, R: 3, S: 3, stride: 2, pad: 4}\n"
+                 "  - {name: dw, op: conv2d, inputs: [x], K: 24, R: 3, S: 3, pad_h: 3, pad_w: 1, "
+                 "groups: 24}\n");
+  for (const char* arch : {"ascend910b", "ascend910"}) check_run(arch, {"--workload", w}, "fp16");
 }

@@ -154,23 +154,30 @@ TEST_CASE("layout nc1hwc0 with images padded, and gemm-b-nc1hwc0 in its order", 
   CHECK(unpack(pv, vi, pooled).data == v.data);
 }
 
-TEST_CASE("layout depthwise-weight: K1 slices of R*S taps padded to 16, 16 channels", "[unit]") {
+TEST_CASE("layout img2col-weight depthwise: a diagonal C0 x C0 matrix per tap and block",
+          "[unit]") {
+  // (K, 1, R, S) = (20, 1, 3, 3), 20 groups of one channel in blocks of 16 (C0): block 0 has 16
+  // channels, block 1 four (padded to 16); each block 9 taps x 16 rows by 16 columns, nonzero
+  // only on each tap's diagonal (16 times the weights' bytes, per block).
   const Tensor t = counting({20, 1, 3, 3});
-  const Layout l = of_kind(Layout::depthwise_weight);
+  Layout l = of_kind(Layout::img2col_weight);
+  l.groups = 20, l.group_block = 16;
   TensorInfo info;
   info.shape = t.shape;
   info.dtype = t.dtype;
-  CHECK(layout_bytes(info, l) == 2 * 16 * 16 * 2);
+  CHECK(layout_bytes(info, l) == 2 * 144 * 16 * 2);
   const std::vector<uint8_t> p = pack(t, l);
-  for (int64_t k1 = 0; k1 < 2; ++k1)
-    for (int64_t tap = 0; tap < 16; ++tap)
-      for (int64_t c0 = 0; c0 < 16; ++c0) {
-        const int64_t k = k1 * 16 + c0;
-        const bool real = k < 20 && tap < 9;
-        CHECK(at(p, (k1 * 16 + tap) * 16 + c0) == (real ? uint16_t(k * 9 + tap + 1) : 0));
+  int64_t nonzero = 0;
+  for (int64_t b = 0; b < 2; ++b)
+    for (int64_t row = 0; row < 144; ++row)
+      for (int64_t col = 0; col < 16; ++col) {
+        const int64_t tap = row / 16, k = b * 16 + col;
+        const bool real = row % 16 == col && k < 20;
+        CHECK(at(p, b * 144 * 16 + row * 16 + col) == (real ? uint16_t(k * 9 + tap + 1) : 0));
+        nonzero += real;
       }
+  CHECK(nonzero == t.elements());
   CHECK(unpack(p, info, l).data == t.data);
-  CHECK(std::string(layout_name(l)) == "depthwise-weight");
 }
 
 TEST_CASE("layout padded, transposed: each matrix's columns as rows (an s8 B of the cube)",

@@ -247,7 +247,7 @@ class DavinciTarget final : public Target {
       bool moved = true;  // false: the node's output is its input's bytes (a reshape)
       if (n.kind == OpKind::gemm || n.kind == OpKind::matmul)
         gemm(g, n, int(i), out.tensors, e);
-      else if (n.kind == OpKind::pool || depthwise_on_vector(g, n))
+      else if (n.kind == OpKind::pool)
         window(g, n, int(i), out.tensors, e);
       else if (n.kind == OpKind::conv2d)
         conv(g, n, int(i), out.tensors, e);
@@ -283,18 +283,6 @@ class DavinciTarget final : public Target {
   }
 
  private:
-  // A depthwise conv2d (a group per channel, one output channel each) in fp16 or bf16: it runs
-  // on the vector unit. Every other conv2d runs on the cube, an int8 depthwise one too, as a
-  // grouped convolution (its s32 sums leave requantised by the paths out of L0C; the vector
-  // unit has no requantisation).
-  static bool depthwise_on_vector(const Graph& g, const Node& n) {
-    if (n.kind != OpKind::conv2d || n.attrs.groups == 1) return false;
-    const std::vector<int64_t>& x = g.tensor(n.inputs[0]).shape;
-    const std::vector<int64_t>& w = g.tensor(n.inputs[1]).shape;
-    return n.attrs.groups == x[1] && w[0] == x[1] && w[1] == 1 &&
-           g.tensor(n.outputs[0]).dtype != DType::int8;
-  }
-
   // The groups of a conv2d on the cube that one GEMM takes (Layout::img2col_weight's
   // group_block): the fewest whose input channels and output channels both fill whole slices of
   // C0 (so that each block reads its own slices of the map and writes its own slices of the
@@ -342,7 +330,7 @@ class DavinciTarget final : public Target {
   static void int8_layout(Layout& l) {
     if (l.kind == Layout::padded) l.align = 32;
     if (l.kind == Layout::nc1hwc0 || l.kind == Layout::img2col_weight ||
-        l.kind == Layout::gemm_b_nc1hwc0 || l.kind == Layout::depthwise_weight)
+        l.kind == Layout::gemm_b_nc1hwc0)
       l.c0 = 32;
     if (l.kind == Layout::nc1hwc0 && l.n_align > 1) l.n_align = 32;
     if (l.kind == Layout::img2col_weight || l.kind == Layout::gemm_b_nc1hwc0) l.transposed = true;
@@ -571,12 +559,9 @@ class DavinciTarget final : public Target {
       if (n.kind == OpKind::conv2d) {
         want(out, of_kind(Layout::nc1hwc0), n);
         want(n.inputs[0], of_kind(Layout::nc1hwc0), n);
-        Layout wl = of_kind(Layout::depthwise_weight);
-        if (!depthwise_on_vector(g, n)) {
-          wl = of_kind(Layout::img2col_weight);
-          wl.groups = n.attrs.groups;
-          wl.group_block = group_block(g, n);
-        }
+        Layout wl = of_kind(Layout::img2col_weight);
+        wl.groups = n.attrs.groups;
+        wl.group_block = group_block(g, n);
         want(n.inputs[1], wl, n);
         continue;
       }
@@ -827,6 +812,15 @@ class DavinciTarget final : public Target {
       e("sub x31, x8, x31");
       e("mul x30, x24, {}", sp.SH);
       e("sub x30, x30, {}", sp.PT);  // its first input row, maybe above the map
+      if ((mp - 1) / sp.OW * sp.SH - sp.PT > sp.H - 1) {
+        // Padding of at least the kernel: a tile whose first output row's windows lie wholly
+        // below the map reads only padding. Its band is the map's last row (set_fmatrix takes no
+        // padding below it), and img2col is told its pixels start an output row later, so that
+        // every tap falls below the band: zeros.
+        e("blt x30, {}, {}inmap", sp.H, L);
+        e("add x31, x31, {}", sp.OW);
+        e.label(L + "inmap");
+      }
       e("max x28, x30, 0");
       e("min x28, x28, {}", sp.H - 1);
       e("sub x30, x28, x30");
@@ -1159,7 +1153,7 @@ class DavinciTarget final : public Target {
   // columns are touched (the last partial iteration under a mask), so padding columns stay
   // zero.
   // conv2d as a GEMM per image: C (output pixels x K) = img2col(X) x W, X and C NC1HWC0 (C's NZ
-  // column blocks are its slices), W as img2col's B (Layout::img2col_weight). Grouped (an int8
+  // column blocks are its slices), W as img2col's B (Layout::img2col_weight). Grouped (a
   // depthwise one too): a GEMM per image and block of groups (group_block()), over the block's
   // input slices, with its block-diagonal weights, into its output slices; the blocks of one
   // size go as one batch, a last smaller block (fewer slices) as a GEMM of its own.
@@ -1518,27 +1512,23 @@ class DavinciTarget final : public Target {
         });
   }
 
-  // pool (max, or average over the taps inside the map) and depthwise conv2d (the sum of each
-  // tap times its channel's weight) on NC1HWC0, computed in f32: one unit per (image, slice,
-  // output row), dealt to the blocks. Per unit, MTE2 brings the input rows its windows reach
-  // (clipped to the map) and, for a convolution, the slice's weights; per kernel row inside the
-  // map, the row converted to f32, then per kernel column one vmax / vadd (convolution: vmul by
-  // the tap's weights, read with block and repeat strides 0, then vadd) over the output pixels
-  // whose window column is inside the map (a range known when compiling), each pixel's 16
-  // channels as two blocks of 8 floats: two instructions, block stride 2 x stride_w. Average
-  // divides by a count of the taps made by the same instructions (vadds 1). The last output
-  // row also stores the slice's padding pixels, as zeros. An int8 pool works on slices of 32
-  // channels, four blocks of 8 floats per pixel, reached through f16 (s8 -> f16 -> f32), and
-  // leaves as s32 rounded half away from zero (as the IR's average), f16, s8: exact.
+  // pool (max, or average over the taps inside the map) on NC1HWC0, computed in f32: one unit
+  // per (image, slice, output row), dealt to the blocks. Per unit, MTE2 brings the input rows
+  // its windows reach (clipped to the map); per kernel row inside the map, the row converted to
+  // f32, then per kernel column one vmax / vadd over the output pixels whose window column is
+  // inside the map (a range known when compiling), each pixel's 16 channels as two blocks of 8
+  // floats: two instructions, block stride 2 x stride_w. Average divides by a count of the taps
+  // made by the same instructions (vadds 1). The last output row also stores the slice's padding
+  // pixels, as zeros. An int8 pool works on slices of 32 channels, four blocks of 8 floats per
+  // pixel, reached through f16 (s8 -> f16 -> f32), and leaves as s32 rounded half away from zero
+  // (as the IR's average), f16, s8: exact.
   void window(const Graph& g, const Node& n, int idx, const std::vector<Placement>& place,
               Emitter& e) const {
     const std::vector<int64_t>& xs = g.tensor(n.inputs[0]).shape;
     const std::vector<int64_t>& ys = g.tensor(n.outputs[0]).shape;
     const OpAttrs& a = n.attrs;
-    const bool dw = n.kind == OpKind::conv2d;
-    const std::vector<int64_t> ws = dw ? g.tensor(n.inputs[1]).shape : std::vector<int64_t>{};
     const int64_t H = xs[2], W = xs[3], OH = ys[2], OW = ys[3];
-    const int64_t KH = dw ? ws[2] : a.kernel_h, KW = dw ? ws[3] : a.kernel_w, taps = KH * KW;
+    const int64_t KH = a.kernel_h, KW = a.kernel_w;
     const int64_t SH = a.stride_h, SW = a.stride_w, PH = a.pad_h, PW = a.pad_w;
     const bool int8 = g.tensor(n.outputs[0]).dtype == DType::int8;
     const int64_t c0 = place[size_t(n.inputs[0])].layout.c0, pb = c0 / 8;  // f32 blocks a pixel
@@ -1548,18 +1538,15 @@ class DavinciTarget final : public Target {
                               255 / (8 * pb), 8 * pb));
     const int64_t slices = ys[0] * ((ys[1] + c0 - 1) / c0), units = slices * OH;
     const int64_t hw_in = pad16(H * W), hw_out = pad16(OH * OW), pad_px = hw_out - OH * OW;
-    const bool avg = !dw && !a.pool_max;
+    const bool avg = !a.pool_max;
     // UB: two stages of KH input rows (2-byte), the rows in f32, the output row in f32 (and the
-    // count, or the products), two stages of the 2-byte output row and the slice's padding
-    // pixels; a convolution's weights, two stages of 2-byte and one of f32.
+    // count), two stages of the 2-byte output row and the slice's padding pixels.
     // int8: and a row in f16 (T16), on the way in and out.
     const int64_t in_b = KH * W * 32, f_b = KH * W * pb * 32;
-    const int64_t o_b = (OW * pb * 32 + 255) / 256 * 256;
-    const int64_t out_b = (OW + pad_px) * 32, w_b = (taps * 32 + 255) / 256 * 256;
+    const int64_t o_b = (OW * pb * 32 + 255) / 256 * 256, out_b = (OW + pad_px) * 32;
     const int64_t in[2] = {0, in_b}, F = 2 * in_b, O = F + f_b, Cnt = O + o_b;
-    const int64_t outb[2] = {Cnt + (avg || dw ? o_b : 0), Cnt + (avg || dw ? o_b : 0) + out_b};
-    const int64_t wb[2] = {outb[1] + out_b, outb[1] + out_b + (dw ? w_b : 0)};
-    const int64_t Wf = wb[1] + (dw ? w_b : 0), T16 = Wf + (dw ? 2 * w_b : 0);
+    const int64_t outb[2] = {Cnt + (avg ? o_b : 0), Cnt + (avg ? o_b : 0) + out_b};
+    const int64_t T16 = outb[1] + out_b;
     const int64_t end = T16 + (int8 ? (std::max(W, OW) * 64 + 255) / 256 * 256 : 0);
     if (end > p_.ub_bytes)
       unsupported(n, name_,
@@ -1567,30 +1554,25 @@ class DavinciTarget final : public Target {
                               "the unified buffer, the preset has {}",
                               KH, W, end, p_.ub_bytes));
     const uint64_t X = place[size_t(n.inputs[0])].addr, Y = place[size_t(n.outputs[0])].addr;
-    const uint64_t Wt = dw ? place[size_t(n.inputs[1])].addr : 0;
     const char* ty = ty_name(g.tensor(n.outputs[0]).dtype);
     const std::string L = fmt::format("n{}_", idx);
     auto bar = [&] { e("pipe_barrier PIPE_V"); };
     e.comment(fmt::format("{} {}x{} stride {}x{} pad {}x{}: {} units of one output row",
-                          dw    ? "depthwise conv2d"
-                          : avg ? "average pool"
-                                : "max pool",
-                          KH, KW, SH, SW, PH, PW, units));
+                          avg ? "average pool" : "max pool", KH, KW, SH, SW, PH, PW, units));
     // The padding pixels after each stage's output row stay zero.
     for (int s = 0; s < 2 && pad_px > 0; ++s)
       over_f32(e, pad_px * 8, [&](int64_t rep, int64_t i) {
         e("vector_dup.f32 ub[{}], 0, repeat={}", outb[s] + OW * 32 + 256 * i, rep);
       });
     // x13 the unit's slice, x14 its first input row (may be outside the map), x15 the first row
-    // loaded: the first inside the map (a window wholly in the padding, which a convolution may
-    // have: a row of the map all the same, never read).
+    // loaded: the first inside the map (a pool's padding is smaller than its kernel: every
+    // window reaches into the map).
     auto unit_rows = [&](int reg) {
       e("div x13, x{}, {}", reg, OH);
       e("rem x14, x{}, {}", reg, OH);
       e("mul x14, x14, {}", SH);
       e("sub x14, x14, {}", PH);
       e("max x15, x14, 0");
-      e("min x15, x15, {}", H - 1);
     };
     staged(
         e, L, units,
@@ -1599,33 +1581,20 @@ class DavinciTarget final : public Target {
           e("add x16, x14, {}", KH - 1);
           e("min x16, x16, {}", H - 1);
           e("sub x16, x16, x15");
-          e("add x16, x16, 1");
-          e("max x16, x16, 1");  // rows loaded
+          e("add x16, x16, 1");  // rows loaded
           e("mul x12, x13, {}", hw_in * 32);
           e("add x12, x12, {}", X);
           e("mul x17, x15, {}", W * 32);
           e("add x12, x12, x17");
           e("mul x17, x16, {}", W);
           e("copy_gm_to_ubuf ub[{}], gm[x12], nburst=1, burst=x17", in[s]);
-          if (dw) {  // the slice's weights
-            e("rem x17, x13, {}", pad16(ys[1]) / kFractal);
-            e("mul x17, x17, {}", pad16(taps) * 32);
-            e("add x17, x17, {}", Wt);
-            e("copy_gm_to_ubuf ub[{}], gm[x17], nburst=1, burst={}", wb[s], taps);
-          }
         },
         [&](int s, const std::string& S) {
           unit_rows(3);
           over_f32(e, OW * c0, [&](int64_t rep, int64_t i) {
-            e("vector_dup.f32 ub[{}], {}, repeat={}", O + 256 * i,
-              a.pool_max && !dw ? "-3e38" : "0", rep);
+            e("vector_dup.f32 ub[{}], {}, repeat={}", O + 256 * i, a.pool_max ? "-3e38" : "0", rep);
             if (avg) e("vector_dup.f32 ub[{}], 0, repeat={}", Cnt + 256 * i, rep);
           });
-          if (dw)
-            over_f32(e, taps * 16, [&](int64_t rep, int64_t i) {
-              e("vconv.f32.{} ub[{}], ub[{}], repeat={}, src0_rep=4", ty, Wf + 256 * i,
-                wb[s] + 128 * i, rep);
-            });
           bar();
           for (int64_t kh = 0; kh < KH; ++kh) {
             const std::string skip = fmt::format("{}kh{}", S, kh);
@@ -1667,23 +1636,14 @@ class DavinciTarget final : public Target {
                 const int64_t rep = (pixels + 7) / 8;
                 // Per block of each pixel (pb of them): block stride pb (the input's pb SW),
                 // 8 pixels an iteration.
-                for (int64_t half = 0; half < pb && dw; ++half) {  // products, into Cnt's place
-                  const int64_t ow = lo + first;
-                  e("vmul.f32 ub[{}], ub[{}], ub[{}], repeat={}, dst_blk={}, src0_blk={}, "
-                    "src1_blk=0, dst_rep={}, src0_rep={}, src1_rep=0",
-                    Cnt + (ow * pb + half) * 32, Fk + ((ow * SW - PW + kw) * pb + half) * 32,
-                    Wf + ((kh * KW + kw) * pb + half) * 32, rep, pb, pb * SW, 8 * pb, 8 * pb * SW);
-                }
-                if (dw) bar();
                 for (int64_t half = 0; half < pb; ++half) {
                   const int64_t ow = lo + first;
                   const int64_t d = O + (ow * pb + half) * 32;
-                  const int64_t src = dw ? Cnt + (ow * pb + half) * 32
-                                         : Fk + ((ow * SW - PW + kw) * pb + half) * 32;
+                  const int64_t src = Fk + ((ow * SW - PW + kw) * pb + half) * 32;
                   e("{}.f32 ub[{}], ub[{}], ub[{}], repeat={}, dst_blk={}, src0_blk={}, "
                     "src1_blk={}, dst_rep={}, src0_rep={}, src1_rep={}",
-                    a.pool_max && !dw ? "vmax" : "vadd", d, d, src, rep, pb, pb, dw ? pb : pb * SW,
-                    8 * pb, 8 * pb, dw ? 8 * pb : 8 * pb * SW);
+                    a.pool_max ? "vmax" : "vadd", d, d, src, rep, pb, pb, pb * SW, 8 * pb, 8 * pb,
+                    8 * pb * SW);
                   if (avg)
                     e("vadds.f32 ub[{}], ub[{}], 1.0, repeat={}, dst_blk={}, src0_blk={}, "
                       "dst_rep={}, src0_rep={}",
@@ -1696,13 +1656,10 @@ class DavinciTarget final : public Target {
             }
             e.label(skip);
           }
-          if (avg || (dw && a.fused_relu)) {
+          if (avg) {
             over_f32(e, OW * c0, [&](int64_t rep, int64_t i) {
-              if (avg)
-                e("vdiv.f32 ub[{}], ub[{}], ub[{}], repeat={}", O + 256 * i, O + 256 * i,
-                  Cnt + 256 * i, rep);
-              else
-                e("vrelu.f32 ub[{}], ub[{}], repeat={}", O + 256 * i, O + 256 * i, rep);
+              e("vdiv.f32 ub[{}], ub[{}], ub[{}], repeat={}", O + 256 * i, O + 256 * i,
+                Cnt + 256 * i, rep);
             });
             bar();
           }
