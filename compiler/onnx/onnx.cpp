@@ -18,6 +18,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <set>
 
@@ -256,8 +257,8 @@ struct Value {
 
 class Importer {
  public:
-  Importer(const std::string& path, const OnnxOptions& opt)
-      : file_(path), opt_(opt), loc_{path, 0, 0} {}
+  Importer(const std::string& bytes, const std::string& path, const OnnxOptions& opt)
+      : bytes_(bytes), file_(path), opt_(opt), loc_{path, 0, 0} {}
 
   OnnxModel run() {
     onnx::ModelProto model = load();
@@ -275,6 +276,7 @@ class Importer {
   }
 
  private:
+  const std::string& bytes_;  // the model file's contents
   const std::string file_;
   const OnnxOptions opt_;
   const SourceLoc loc_;
@@ -300,10 +302,8 @@ class Importer {
   }
 
   onnx::ModelProto load() {
-    std::ifstream in(file_, std::ios::binary);
-    if (!in) throw Error(loc_, "cannot read the file");
     onnx::ModelProto model;
-    if (!model.ParseFromIstream(&in) || !model.has_graph())
+    if (!model.ParseFromString(bytes_) || !model.has_graph())
       throw Error(loc_, "not an ONNX model (the file does not parse as an ONNX ModelProto)");
     try {
       onnx::checker::check_model(model);
@@ -1288,12 +1288,20 @@ bool is_onnx_path(const std::string& path) {
 }
 
 OnnxModel import_onnx(const std::string& path, const OnnxOptions& opt) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(SourceLoc{path, 0, 0}, "cannot read the file");
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return import_onnx_bytes(bytes, path, opt);
+}
+
+OnnxModel import_onnx_bytes(const std::string& bytes, const std::string& path,
+                            const OnnxOptions& opt) {
   if (opt.dtype != DType::bf16 && opt.dtype != DType::fp16 && opt.dtype != DType::fp32)
     throw Error(
         fmt::format("{}: an ONNX model's float tensors are computed in bf16, fp16 or "
                     "fp32, not {}",
                     path, dtype_name(opt.dtype)));
-  return Importer(path, opt).run();
+  return Importer(bytes, path, opt).run();
 }
 
 double onnx_tolerance(DType t) {
