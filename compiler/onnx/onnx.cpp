@@ -1237,7 +1237,12 @@ class Importer {
     OnnxModel m;
     for (int i = 0; i < graph.output_size(); ++i) {
       const std::string& name = graph.output(i).name();
-      Value& v = values_.at(name);
+      const auto found = values_.find(name);
+      if (found == values_.end())
+        throw Error(loc_, fmt::format("graph output '{}' is no node's output, graph input or "
+                                      "initializer",
+                                      name));
+      Value& v = found->second;
       if (v.is_int)
         throw Error(loc_, fmt::format("graph output '{}' is an integer tensor; xpusim computes "
                                       "float tensors only",
