@@ -267,11 +267,10 @@ class Importer {
       if (op.domain().empty() || op.domain() == "ai.onnx") opset_ = op.version();
     g_.name = graph.name().empty() ? fs::path(file_).stem().string() : graph.name();
     g_.file = file_;
-    for (const auto& vi : graph.value_info()) record_inferred(vi);
-    for (const auto& vi : graph.output()) record_inferred(vi);
     scan(graph);
     declare_values(graph);
     for (int i = 0; i < graph.node_size(); ++i) map_node(graph.node(i), i);
+    check_shapes(model);
     return finish(graph);
   }
 
@@ -288,6 +287,7 @@ class Importer {
   std::set<std::string> graph_outputs_;
   std::set<std::string> reserved_;  // every ONNX value name
   std::set<std::string> tensor_names_, node_names_;
+  std::vector<std::string> mapped_names_;               // each ONNX node's name in errors, by index
   std::map<const onnx::NodeProto*, std::string> silu_;  // Mul of x * Sigmoid(x) -> x
   std::set<const onnx::NodeProto*> silu_sigmoids_;
   std::map<std::pair<std::string, Shape>, int> params_;  // constants made params, by shape
@@ -307,11 +307,38 @@ class Importer {
       throw Error(loc_, "not an ONNX model (the file does not parse as an ONNX ModelProto)");
     try {
       onnx::checker::check_model(model);
-      onnx::shape_inference::InferShapes(model);
     } catch (const std::exception& e) {
       throw Error(loc_, fmt::format("the ONNX checker rejects the model: {}", e.what()));
     }
     return model;
+  }
+
+  // Every mapped node's outputs against ONNX's shape inference (a mismatch is a mapping error,
+  // never the model's). It runs after the mapping, on a model whose nodes the mapping accepted
+  // (their inputs' ranks, attributes and constants checked): libonnx 1.12's inference
+  // functions of older op versions index input dims without checking the rank (Gemm-6 reads
+  // dim 1 of a 1-D B) and crash on a model that the checker accepts.
+  void check_shapes(const onnx::ModelProto& model) {
+    onnx::ModelProto inferred = model;
+    try {
+      onnx::shape_inference::InferShapes(inferred);
+    } catch (const std::exception& e) {
+      throw Error(loc_, fmt::format("ONNX shape inference rejects the model: {}", e.what()));
+    }
+    for (const auto& vi : inferred.graph().value_info()) record_inferred(vi);
+    for (const auto& vi : inferred.graph().output()) record_inferred(vi);
+    const onnx::GraphProto& graph = model.graph();
+    for (int n = 0; n < graph.node_size(); ++n) {
+      node_ = &graph.node(n);
+      node_name_ = mapped_names_[size_t(n)];
+      for (int i = 0; i < node_->output_size(); ++i) {
+        const auto v = values_.find(node_->output(i));
+        const auto s = inferred_.find(node_->output(i));
+        if (v == values_.end() || s == inferred_.end() || v->second.shape == s->second) continue;
+        fail(fmt::format("output '{}' maps to shape {}, ONNX shape inference gives {}",
+                         node_->output(i), shape_str(v->second.shape), shape_str(s->second)));
+      }
+    }
   }
 
   void record_inferred(const onnx::ValueInfoProto& vi) {
@@ -739,6 +766,7 @@ class Importer {
     node_name_ = unique(
         node_names_, n.name().empty() ? fmt::format("{}_{}", n.op_type(), index) : n.name(), false);
     node_names_.erase(node_name_);  // taken by the node's last graph node (set_output)
+    mapped_names_.push_back(node_name_);
     first_node_ = g_.nodes.size();
     const std::string& op = n.op_type();
     if (op == "Sigmoid") return;  // inside x * Sigmoid(x): the Mul maps both (scan)
@@ -767,18 +795,6 @@ class Importer {
       map_pool(op);
     } else {
       map_shape_op(op);
-    }
-    check_shapes();
-  }
-
-  // The mapped outputs against ONNX's shape inference (a mapping error, never the model's).
-  void check_shapes() {
-    for (int i = 0; i < node_->output_size(); ++i) {
-      const auto v = values_.find(node_->output(i));
-      const auto s = inferred_.find(node_->output(i));
-      if (v == values_.end() || s == inferred_.end() || v->second.shape == s->second) continue;
-      fail(fmt::format("output '{}' maps to shape {}, ONNX shape inference gives {}",
-                       node_->output(i), shape_str(v->second.shape), shape_str(s->second)));
     }
   }
 

@@ -114,10 +114,9 @@ void validate_davinci(const isa::davinci::Kernel& k) {
         in.op == Op::set_flag || in.op == Op::wait_flag || in.op == Op::pipe_barrier ||
         in.op == Op::sync_all)
       continue;
-    const isa::davinci::Val* vals[] = {&in.a,         &in.b,         &in.dst.at,    &in.src0.at,
-                                       &in.src1.at,   &in.n0,        &in.n1,        &in.n2,
-                                       &in.n3,        &in.blk[0],    &in.blk[1],    &in.blk[2],
-                                       &in.rep[0],    &in.rep[1],    &in.rep[2]};
+    const isa::davinci::Val* vals[] = {&in.a,      &in.b,      &in.dst.at, &in.src0.at, &in.src1.at,
+                                       &in.n0,     &in.n1,     &in.n2,     &in.n3,      &in.blk[0],
+                                       &in.blk[1], &in.blk[2], &in.rep[0], &in.rep[1],  &in.rep[2]};
     bool immediate = true;
     for (const isa::davinci::Val* v : vals) immediate = immediate && v->reg < 0;
     if (!immediate) continue;
@@ -191,9 +190,9 @@ void davinci(const uint8_t* data, size_t size) {
 }
 
 const std::vector<Target>& targets() {
-  static const std::vector<Target> all = {
-      {"workload", workload}, {"arch", arch},    {"asm", assembly},     {"binary", binary},
-      {"onnx", onnx},         {"ptx", ptx},      {"davinci", davinci}};
+  static const std::vector<Target> all = {{"workload", workload}, {"arch", arch}, {"asm", assembly},
+                                          {"binary", binary},     {"onnx", onnx}, {"ptx", ptx},
+                                          {"davinci", davinci}};
   return all;
 }
 
