@@ -319,6 +319,8 @@ class Importer {
   // functions of older op versions index input dims without checking the rank (Gemm-6 reads
   // dim 1 of a 1-D B) and crash on a model that the checker accepts.
   void check_shapes(const onnx::ModelProto& model) {
+    for (const auto& vi : model.graph().output()) check_declared(vi, "graph output");
+    for (const auto& vi : model.graph().value_info()) check_declared(vi, "value_info");
     onnx::ModelProto inferred = model;
     try {
       onnx::shape_inference::InferShapes(inferred);
@@ -339,6 +341,26 @@ class Importer {
                          node_->output(i), shape_str(v->second.shape), shape_str(s->second)));
       }
     }
+  }
+
+  // A shape the model declares for a value (a graph output, a value_info) against the mapped
+  // one. Inference takes the declared types as they are (a graph output's type even replaces
+  // the graph input's of that name) and its older op versions trust their ranks.
+  void check_declared(const onnx::ValueInfoProto& vi, const char* what) const {
+    const auto v = values_.find(vi.name());
+    if (v == values_.end() || !vi.type().has_tensor_type() || !vi.type().tensor_type().has_shape())
+      return;
+    const auto& dims = vi.type().tensor_type().shape().dim();
+    bool fits = dims.size() == int(v->second.shape.size());
+    for (int d = 0; fits && d < dims.size(); ++d)
+      fits = !dims[d].has_dim_value() || dims[d].dim_value() == v->second.shape[size_t(d)];
+    if (fits) return;
+    std::vector<std::string> declared;
+    for (const auto& d : dims)
+      declared.push_back(d.has_dim_value() ? std::to_string(d.dim_value()) : "?");
+    throw Error(
+        loc_, fmt::format("{} '{}' is declared [{}]; the model computes it as {}", what, vi.name(),
+                          fmt::join(declared, ", "), shape_str(v->second.shape)));
   }
 
   void record_inferred(const onnx::ValueInfoProto& vi) {
