@@ -30,6 +30,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using Shape = std::vector<int64_t>;
+constexpr int64_t kMaxBroadcast = int64_t(1) << 24;  // values of a constant broadcast at import
 using onnx::TensorProto;
 
 std::string shape_str(const Shape& s) {
@@ -37,9 +38,7 @@ std::string shape_str(const Shape& s) {
 }
 
 int64_t numel(Shape::const_iterator b, Shape::const_iterator e) {
-  int64_t p = 1;
-  for (; b != e; ++b) p *= *b;
-  return p;
+  return elements_of(b, e);  // INT64_MAX when it overflows
 }
 int64_t numel(const Shape& s) {
   return numel(s.begin(), s.end());
@@ -451,8 +450,12 @@ class Importer {
       v.graph_input = true;
       v.is_int = !is_float_type(tt.elem_type());
       const TensorProto* bound = test_inputs_.empty() ? nullptr : &test_inputs_[i];
-      for (const auto& d : tt.shape().dim())
+      for (const auto& d : tt.shape().dim()) {
+        if (d.has_dim_value() && d.dim_value() < 1)
+          throw Error(loc_, fmt::format("{}: dim {} (a dim is >= 1, or a name when unknown)", what,
+                                        d.dim_value()));
         v.shape.push_back(d.has_dim_value() ? d.dim_value() : -1);
+      }
       if (bound) {
         const std::string file =
             (fs::path(opt_.test_data) / fmt::format("input_{}.pb", i)).string();
@@ -570,7 +573,7 @@ class Importer {
     if (!same_count && (!broadcast_shape(from, shape, b) || b != shape))
       fail(fmt::format("'{}' {} cannot be broadcast to {}", name, shape_str(from),
                        shape_str(shape)));
-    const std::vector<double> v = same_count ? data : expand(data, from, shape);
+    const std::vector<double> v = same_count ? data : broadcast(data, from, shape);
     // A constant read as it is keeps its ONNX name; a broadcast or folded one gets a suffix.
     const bool own = cache && from == shape;
     const int id = new_tensor(unique(tensor_names_,
@@ -582,6 +585,18 @@ class Importer {
     if (cache) params_[{name, shape}] = id;
     return id;
   }
+  // A constant's values broadcast to `to`, which the import stores in full: at most
+  // kMaxBroadcast elements (a bias broadcast over a large activation is the usual case).
+  std::vector<double> broadcast(const std::vector<double>& data, const Shape& from,
+                                const Shape& to) const {
+    if (numel(to) > kMaxBroadcast)
+      fail(
+          fmt::format("a constant {} broadcast to {} would hold more than 2^24 values, which "
+                      "the import stores in full",
+                      shape_str(from), shape_str(to)));
+    return expand(data, from, to);
+  }
+
   // A constant filled with x, of `shape`.
   int fill(double x, const Shape& shape, const std::string& what) {
     const std::vector<double> one{x};
@@ -868,7 +883,8 @@ class Importer {
       fail(
           fmt::format("inputs {} and {} do not broadcast", shape_str(a.shape), shape_str(b.shape)));
     if (a.known && b.known && !a.graph_input && !b.graph_input) {  // fold
-      const std::vector<double> x = expand(a.data, a.shape, out), y = expand(b.data, b.shape, out);
+      const std::vector<double> x = broadcast(a.data, a.shape, out),
+                                y = broadcast(b.data, b.shape, out);
       std::vector<double> r(x.size());
       for (size_t i = 0; i < r.size(); ++i)
         r[i] = op == "Add"   ? x[i] + y[i]
@@ -951,7 +967,7 @@ class Importer {
         if (!broadcast_shape(v.shape, norm, b) || b != norm)
           fail(fmt::format("{} '{}' {} does not broadcast to {}", what, in_name(i),
                            shape_str(v.shape), shape_str(norm)));
-        return constant_param(in_name(i), expand(v.data, v.shape, norm), norm, {d}, false);
+        return constant_param(in_name(i), broadcast(v.data, v.shape, norm), norm, {d}, false);
       }
       return weight(i, {d}, what);
     };
@@ -1102,6 +1118,12 @@ class Importer {
       if (d != 1) fail("dilations other than 1 are not supported");
     std::vector<int64_t> strides = attr_ints("strides", 2), pads = attr_ints("pads", 4);
     if (strides.empty()) strides = {1, 1};
+    if (kh < 1 || kw < 1)
+      fail(fmt::format("kernel {}x{}: the window's sides must be >= 1", kh, kw));
+    for (int64_t st : strides)
+      if (st < 1) fail(fmt::format("strides {} must be >= 1", shape_str(strides)));
+    for (int64_t p : pads)
+      if (p < 0) fail(fmt::format("pads {} must be >= 0", shape_str(pads)));
     OpAttrs a;
     a.kernel_h = kh;
     a.kernel_w = kw;
@@ -1221,7 +1243,8 @@ class Importer {
           infer = int64_t(i);
         } else {
           if (d == 0) fail("a dim of 0 (allowzero) would make an empty tensor");
-          known_count *= d;
+          if (__builtin_mul_overflow(known_count, d, &known_count))
+            fail(fmt::format("shape {} holds more than 2^63 elements", shape_str(shape)));
         }
         out.push_back(d);
       }
@@ -1239,6 +1262,9 @@ class Importer {
                        : attr_ints("axes");
       const size_t rank = op == "Squeeze" ? s.size() : s.size() + axes.size();
       for (int64_t& a : axes) a = axis(a, rank);
+      for (size_t i = 0; i < axes.size(); ++i)
+        if (std::count(axes.begin(), axes.begin() + long(i), axes[i]))
+          fail(fmt::format("axes lists axis {} twice", axes[i]));
       if (op == "Squeeze") {
         for (size_t i = 0; i < s.size(); ++i) {
           const bool listed = std::count(axes.begin(), axes.end(), int64_t(i)) > 0;
