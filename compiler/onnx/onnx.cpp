@@ -452,8 +452,9 @@ class Importer {
       const TensorProto* bound = test_inputs_.empty() ? nullptr : &test_inputs_[i];
       for (const auto& d : tt.shape().dim()) {
         if (d.has_dim_value() && d.dim_value() < 1)
-          throw Error(loc_, fmt::format("{}: dim {} (a dim is >= 1, or a name when unknown)", what,
-                                        d.dim_value()));
+          throw Error(loc_, fmt::format("{}: dim {}{} (a dim is >= 1, or a name when unknown)",
+                                        what, d.dim_value(),
+                                        d.dim_value() == 0 ? " would make an empty tensor" : ""));
         v.shape.push_back(d.has_dim_value() ? d.dim_value() : -1);
       }
       if (bound) {
