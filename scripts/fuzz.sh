@@ -15,7 +15,7 @@ cmake --build --preset fuzz
 export SYSTEMC_DISABLE_COPYRIGHT_MESSAGE=1
 work=build/fuzz/run
 rm -rf "$work"
-targets=(workload arch asm binary)
+targets=(workload arch asm binary onnx ptx davinci)
 pids=()
 for t in "${targets[@]}"; do
   mkdir -p "$work/corpus/$t" "$work/findings/$t"

@@ -21,7 +21,7 @@ namespace xpusim::compiler {
 namespace {
 
 constexpr int64_t kMaxSize = std::numeric_limits<int32_t>::max();  // any one size or dim
-constexpr int64_t kMaxElements = int64_t(1) << 40;                 // any one tensor
+constexpr int64_t kMaxElements = kMaxTensorElements;               // any one tensor
 constexpr size_t kMaxOps = 100'000;  // ops of a workload, repeats expanded
 
 const std::vector<std::string> kTopKeys = {"name",   "description", "source",

@@ -25,9 +25,7 @@ std::string shape_str(const std::vector<int64_t>& s) {
 }
 
 int64_t product(std::vector<int64_t>::const_iterator b, std::vector<int64_t>::const_iterator e) {
-  int64_t p = 1;
-  for (; b != e; ++b) p *= *b;
-  return p;
+  return elements_of(b, e);
 }
 
 // "node 'c1' (conv2d): " prefixed errors at the node's location.
@@ -184,6 +182,14 @@ std::string op_dtypes(OpKind k) {
   std::string s = v.back();
   if (v.size() > 1) s = fmt::format("{} or {}", fmt::join(v.begin(), v.end() - 1, ", "), s);
   return s;
+}
+
+int64_t elements_of(std::vector<int64_t>::const_iterator b,
+                    std::vector<int64_t>::const_iterator e) {
+  int64_t p = 1;
+  for (; b != e; ++b)
+    if (__builtin_mul_overflow(p, *b, &p)) return std::numeric_limits<int64_t>::max();
+  return p;
 }
 
 int64_t TensorInfo::elements() const {
@@ -498,6 +504,9 @@ void verify(const Graph& g) {
       if (d < 1)
         throw Error(ti.loc, fmt::format("tensor '{}' has a non-positive dim: {}", ti.name,
                                         shape_str(ti.shape)));
+    if (ti.elements() > kMaxTensorElements)
+      throw Error(ti.loc, fmt::format("tensor '{}' {} is too large (more than 2^40 elements)",
+                                      ti.name, shape_str(ti.shape)));
   }
 
   // 0: not yet available, 1: available (param, graph input or produced earlier).

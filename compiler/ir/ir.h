@@ -111,6 +111,12 @@ struct OpAttrs {
   int64_t pos = 0;
 };
 
+// The most elements one tensor may hold; verify() refuses a larger one.
+constexpr int64_t kMaxTensorElements = int64_t(1) << 40;
+// The product of the dims in [b, e), or INT64_MAX when it does not fit in an int64_t (dims
+// >= 0; a negative dim gives a product that is not the element count, which verify() refuses).
+int64_t elements_of(std::vector<int64_t>::const_iterator b, std::vector<int64_t>::const_iterator e);
+
 struct TensorInfo {
   std::string name;
   std::vector<int64_t> shape;

@@ -18,6 +18,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <set>
 
@@ -29,6 +30,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using Shape = std::vector<int64_t>;
+constexpr int64_t kMaxBroadcast = int64_t(1) << 24;  // values of a constant broadcast at import
 using onnx::TensorProto;
 
 std::string shape_str(const Shape& s) {
@@ -36,9 +38,7 @@ std::string shape_str(const Shape& s) {
 }
 
 int64_t numel(Shape::const_iterator b, Shape::const_iterator e) {
-  int64_t p = 1;
-  for (; b != e; ++b) p *= *b;
-  return p;
+  return elements_of(b, e);  // INT64_MAX when it overflows
 }
 int64_t numel(const Shape& s) {
   return numel(s.begin(), s.end());
@@ -256,8 +256,8 @@ struct Value {
 
 class Importer {
  public:
-  Importer(const std::string& path, const OnnxOptions& opt)
-      : file_(path), opt_(opt), loc_{path, 0, 0} {}
+  Importer(const std::string& bytes, const std::string& path, const OnnxOptions& opt)
+      : bytes_(bytes), file_(path), opt_(opt), loc_{path, 0, 0} {}
 
   OnnxModel run() {
     onnx::ModelProto model = load();
@@ -266,15 +266,15 @@ class Importer {
       if (op.domain().empty() || op.domain() == "ai.onnx") opset_ = op.version();
     g_.name = graph.name().empty() ? fs::path(file_).stem().string() : graph.name();
     g_.file = file_;
-    for (const auto& vi : graph.value_info()) record_inferred(vi);
-    for (const auto& vi : graph.output()) record_inferred(vi);
     scan(graph);
     declare_values(graph);
     for (int i = 0; i < graph.node_size(); ++i) map_node(graph.node(i), i);
+    check_shapes(model);
     return finish(graph);
   }
 
  private:
+  const std::string& bytes_;  // the model file's contents
   const std::string file_;
   const OnnxOptions opt_;
   const SourceLoc loc_;
@@ -286,6 +286,7 @@ class Importer {
   std::set<std::string> graph_outputs_;
   std::set<std::string> reserved_;  // every ONNX value name
   std::set<std::string> tensor_names_, node_names_;
+  std::vector<std::string> mapped_names_;               // each ONNX node's name in errors, by index
   std::map<const onnx::NodeProto*, std::string> silu_;  // Mul of x * Sigmoid(x) -> x
   std::set<const onnx::NodeProto*> silu_sigmoids_;
   std::map<std::pair<std::string, Shape>, int> params_;  // constants made params, by shape
@@ -300,18 +301,65 @@ class Importer {
   }
 
   onnx::ModelProto load() {
-    std::ifstream in(file_, std::ios::binary);
-    if (!in) throw Error(loc_, "cannot read the file");
     onnx::ModelProto model;
-    if (!model.ParseFromIstream(&in) || !model.has_graph())
+    if (!model.ParseFromString(bytes_) || !model.has_graph())
       throw Error(loc_, "not an ONNX model (the file does not parse as an ONNX ModelProto)");
     try {
       onnx::checker::check_model(model);
-      onnx::shape_inference::InferShapes(model);
     } catch (const std::exception& e) {
       throw Error(loc_, fmt::format("the ONNX checker rejects the model: {}", e.what()));
     }
     return model;
+  }
+
+  // Every mapped node's outputs against ONNX's shape inference (a mismatch is a mapping error,
+  // never the model's). It runs after the mapping, on a model whose nodes the mapping accepted
+  // (their inputs' ranks, attributes and constants checked): libonnx 1.12's inference
+  // functions of older op versions index input dims without checking the rank (Gemm-6 reads
+  // dim 1 of a 1-D B) and crash on a model that the checker accepts.
+  void check_shapes(const onnx::ModelProto& model) {
+    for (const auto& vi : model.graph().output()) check_declared(vi, "graph output");
+    for (const auto& vi : model.graph().value_info()) check_declared(vi, "value_info");
+    onnx::ModelProto inferred = model;
+    try {
+      onnx::shape_inference::InferShapes(inferred);
+    } catch (const std::exception& e) {
+      throw Error(loc_, fmt::format("ONNX shape inference rejects the model: {}", e.what()));
+    }
+    for (const auto& vi : inferred.graph().value_info()) record_inferred(vi);
+    for (const auto& vi : inferred.graph().output()) record_inferred(vi);
+    const onnx::GraphProto& graph = model.graph();
+    for (int n = 0; n < graph.node_size(); ++n) {
+      node_ = &graph.node(n);
+      node_name_ = mapped_names_[size_t(n)];
+      for (int i = 0; i < node_->output_size(); ++i) {
+        const auto v = values_.find(node_->output(i));
+        const auto s = inferred_.find(node_->output(i));
+        if (v == values_.end() || s == inferred_.end() || v->second.shape == s->second) continue;
+        fail(fmt::format("output '{}' maps to shape {}, ONNX shape inference gives {}",
+                         node_->output(i), shape_str(v->second.shape), shape_str(s->second)));
+      }
+    }
+  }
+
+  // A shape the model declares for a value (a graph output, a value_info) against the mapped
+  // one. Inference takes the declared types as they are (a graph output's type even replaces
+  // the graph input's of that name) and its older op versions trust their ranks.
+  void check_declared(const onnx::ValueInfoProto& vi, const char* what) const {
+    const auto v = values_.find(vi.name());
+    if (v == values_.end() || !vi.type().has_tensor_type() || !vi.type().tensor_type().has_shape())
+      return;
+    const auto& dims = vi.type().tensor_type().shape().dim();
+    bool fits = dims.size() == int(v->second.shape.size());
+    for (int d = 0; fits && d < dims.size(); ++d)
+      fits = !dims[d].has_dim_value() || dims[d].dim_value() == v->second.shape[size_t(d)];
+    if (fits) return;
+    std::vector<std::string> declared;
+    for (const auto& d : dims)
+      declared.push_back(d.has_dim_value() ? std::to_string(d.dim_value()) : "?");
+    throw Error(
+        loc_, fmt::format("{} '{}' is declared [{}]; the model computes it as {}", what, vi.name(),
+                          fmt::join(declared, ", "), shape_str(v->second.shape)));
   }
 
   void record_inferred(const onnx::ValueInfoProto& vi) {
@@ -402,8 +450,13 @@ class Importer {
       v.graph_input = true;
       v.is_int = !is_float_type(tt.elem_type());
       const TensorProto* bound = test_inputs_.empty() ? nullptr : &test_inputs_[i];
-      for (const auto& d : tt.shape().dim())
+      for (const auto& d : tt.shape().dim()) {
+        if (d.has_dim_value() && d.dim_value() < 1)
+          throw Error(loc_, fmt::format("{}: dim {}{} (a dim is >= 1, or a name when unknown)",
+                                        what, d.dim_value(),
+                                        d.dim_value() == 0 ? " would make an empty tensor" : ""));
         v.shape.push_back(d.has_dim_value() ? d.dim_value() : -1);
+      }
       if (bound) {
         const std::string file =
             (fs::path(opt_.test_data) / fmt::format("input_{}.pb", i)).string();
@@ -521,7 +574,7 @@ class Importer {
     if (!same_count && (!broadcast_shape(from, shape, b) || b != shape))
       fail(fmt::format("'{}' {} cannot be broadcast to {}", name, shape_str(from),
                        shape_str(shape)));
-    const std::vector<double> v = same_count ? data : expand(data, from, shape);
+    const std::vector<double> v = same_count ? data : broadcast(data, from, shape);
     // A constant read as it is keeps its ONNX name; a broadcast or folded one gets a suffix.
     const bool own = cache && from == shape;
     const int id = new_tensor(unique(tensor_names_,
@@ -533,6 +586,18 @@ class Importer {
     if (cache) params_[{name, shape}] = id;
     return id;
   }
+  // A constant's values broadcast to `to`, which the import stores in full: at most
+  // kMaxBroadcast elements (a bias broadcast over a large activation is the usual case).
+  std::vector<double> broadcast(const std::vector<double>& data, const Shape& from,
+                                const Shape& to) const {
+    if (numel(to) > kMaxBroadcast)
+      fail(
+          fmt::format("a constant {} broadcast to {} would hold more than 2^24 values, which "
+                      "the import stores in full",
+                      shape_str(from), shape_str(to)));
+    return expand(data, from, to);
+  }
+
   // A constant filled with x, of `shape`.
   int fill(double x, const Shape& shape, const std::string& what) {
     const std::vector<double> one{x};
@@ -739,6 +804,7 @@ class Importer {
     node_name_ = unique(
         node_names_, n.name().empty() ? fmt::format("{}_{}", n.op_type(), index) : n.name(), false);
     node_names_.erase(node_name_);  // taken by the node's last graph node (set_output)
+    mapped_names_.push_back(node_name_);
     first_node_ = g_.nodes.size();
     const std::string& op = n.op_type();
     if (op == "Sigmoid") return;  // inside x * Sigmoid(x): the Mul maps both (scan)
@@ -767,18 +833,6 @@ class Importer {
       map_pool(op);
     } else {
       map_shape_op(op);
-    }
-    check_shapes();
-  }
-
-  // The mapped outputs against ONNX's shape inference (a mapping error, never the model's).
-  void check_shapes() {
-    for (int i = 0; i < node_->output_size(); ++i) {
-      const auto v = values_.find(node_->output(i));
-      const auto s = inferred_.find(node_->output(i));
-      if (v == values_.end() || s == inferred_.end() || v->second.shape == s->second) continue;
-      fail(fmt::format("output '{}' maps to shape {}, ONNX shape inference gives {}",
-                       node_->output(i), shape_str(v->second.shape), shape_str(s->second)));
     }
   }
 
@@ -830,7 +884,8 @@ class Importer {
       fail(
           fmt::format("inputs {} and {} do not broadcast", shape_str(a.shape), shape_str(b.shape)));
     if (a.known && b.known && !a.graph_input && !b.graph_input) {  // fold
-      const std::vector<double> x = expand(a.data, a.shape, out), y = expand(b.data, b.shape, out);
+      const std::vector<double> x = broadcast(a.data, a.shape, out),
+                                y = broadcast(b.data, b.shape, out);
       std::vector<double> r(x.size());
       for (size_t i = 0; i < r.size(); ++i)
         r[i] = op == "Add"   ? x[i] + y[i]
@@ -913,7 +968,7 @@ class Importer {
         if (!broadcast_shape(v.shape, norm, b) || b != norm)
           fail(fmt::format("{} '{}' {} does not broadcast to {}", what, in_name(i),
                            shape_str(v.shape), shape_str(norm)));
-        return constant_param(in_name(i), expand(v.data, v.shape, norm), norm, {d}, false);
+        return constant_param(in_name(i), broadcast(v.data, v.shape, norm), norm, {d}, false);
       }
       return weight(i, {d}, what);
     };
@@ -1064,6 +1119,12 @@ class Importer {
       if (d != 1) fail("dilations other than 1 are not supported");
     std::vector<int64_t> strides = attr_ints("strides", 2), pads = attr_ints("pads", 4);
     if (strides.empty()) strides = {1, 1};
+    if (kh < 1 || kw < 1)
+      fail(fmt::format("kernel {}x{}: the window's sides must be >= 1", kh, kw));
+    for (int64_t st : strides)
+      if (st < 1) fail(fmt::format("strides {} must be >= 1", shape_str(strides)));
+    for (int64_t p : pads)
+      if (p < 0) fail(fmt::format("pads {} must be >= 0", shape_str(pads)));
     OpAttrs a;
     a.kernel_h = kh;
     a.kernel_w = kw;
@@ -1183,7 +1244,8 @@ class Importer {
           infer = int64_t(i);
         } else {
           if (d == 0) fail("a dim of 0 (allowzero) would make an empty tensor");
-          known_count *= d;
+          if (__builtin_mul_overflow(known_count, d, &known_count))
+            fail(fmt::format("shape {} holds more than 2^63 elements", shape_str(shape)));
         }
         out.push_back(d);
       }
@@ -1201,6 +1263,9 @@ class Importer {
                        : attr_ints("axes");
       const size_t rank = op == "Squeeze" ? s.size() : s.size() + axes.size();
       for (int64_t& a : axes) a = axis(a, rank);
+      for (size_t i = 0; i < axes.size(); ++i)
+        if (std::count(axes.begin(), axes.begin() + long(i), axes[i]))
+          fail(fmt::format("axes lists axis {} twice", axes[i]));
       if (op == "Squeeze") {
         for (size_t i = 0; i < s.size(); ++i) {
           const bool listed = std::count(axes.begin(), axes.end(), int64_t(i)) > 0;
@@ -1237,7 +1302,12 @@ class Importer {
     OnnxModel m;
     for (int i = 0; i < graph.output_size(); ++i) {
       const std::string& name = graph.output(i).name();
-      Value& v = values_.at(name);
+      const auto found = values_.find(name);
+      if (found == values_.end())
+        throw Error(loc_, fmt::format("graph output '{}' is no node's output, graph input or "
+                                      "initializer",
+                                      name));
+      Value& v = found->second;
       if (v.is_int)
         throw Error(loc_, fmt::format("graph output '{}' is an integer tensor; xpusim computes "
                                       "float tensors only",
@@ -1288,12 +1358,20 @@ bool is_onnx_path(const std::string& path) {
 }
 
 OnnxModel import_onnx(const std::string& path, const OnnxOptions& opt) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(SourceLoc{path, 0, 0}, "cannot read the file");
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return import_onnx_bytes(bytes, path, opt);
+}
+
+OnnxModel import_onnx_bytes(const std::string& bytes, const std::string& path,
+                            const OnnxOptions& opt) {
   if (opt.dtype != DType::bf16 && opt.dtype != DType::fp16 && opt.dtype != DType::fp32)
     throw Error(
         fmt::format("{}: an ONNX model's float tensors are computed in bf16, fp16 or "
                     "fp32, not {}",
                     path, dtype_name(opt.dtype)));
-  return Importer(path, opt).run();
+  return Importer(bytes, path, opt).run();
 }
 
 double onnx_tolerance(DType t) {

@@ -39,6 +39,10 @@ struct OnnxModel {
 // mapping with its count; an error naming the node for anything else that cannot be mapped
 // (an attribute value, a broadcast of an activation, a dtype).
 OnnxModel import_onnx(const std::string& path, const OnnxOptions& opt);
+// The same on a model file's contents; `path` names it in errors (and the graph, when the
+// model's graph has no name).
+OnnxModel import_onnx_bytes(const std::string& bytes, const std::string& path,
+                            const OnnxOptions& opt);
 
 // The tolerance an ONNX model's fp32 outputs are checked with when computed in dtype t
 // (compare_within): a few units of t's precision, as every op rounds its output to t.

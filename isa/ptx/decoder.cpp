@@ -42,7 +42,10 @@ int required_sm(const Instr& in, const std::string& opcode) {
 int target_number(const std::string& t) {
   if (t.size() < 5 || t.compare(0, 3, "sm_") != 0) return 0;
   int v = 0;
-  for (size_t i = 3; i < t.size() && t[i] >= '0' && t[i] <= '9'; ++i) v = v * 10 + (t[i] - '0');
+  for (size_t i = 3; i < t.size() && t[i] >= '0' && t[i] <= '9'; ++i) {
+    if (v > 9999) return 0;  // more digits than any target has (sm_18446744073 is not one)
+    v = v * 10 + (t[i] - '0');
+  }
   return v;
 }
 

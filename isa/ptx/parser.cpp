@@ -69,7 +69,8 @@ bool supported_target(const std::string& t) {
   if (t.size() < 5 || t.compare(0, 3, "sm_") != 0) return false;
   std::string num = t.substr(3);
   if (!num.empty() && num.back() == 'a') num.pop_back();
-  if (num.empty() || num.find_first_not_of("0123456789") != std::string::npos) return false;
+  if (num.empty() || num.size() > 3 || num.find_first_not_of("0123456789") != std::string::npos)
+    return false;
   int v = std::stoi(num);
   return v >= 70 && v <= 90;
 }
@@ -213,8 +214,15 @@ class Parser {
     ts_.next();
     const Token& v = ts_.peek();
     if (!v.is(TokenKind::floating) && !v.is(TokenKind::integer)) ts_.fail("a version (9.0)");
-    size_t dot = v.text.find('.');
-    if (dot == std::string::npos || v.negative) ts_.fail("a version (major.minor)");
+    // MAJOR.MINOR, each 1 to 4 digits (a floating token may also be "9.", "9.0e1" or hex).
+    const size_t dot = v.text.find('.');
+    const auto digits = [](const std::string& part) {
+      return !part.empty() && part.size() <= 4 &&
+             part.find_first_not_of("0123456789") == std::string::npos;
+    };
+    if (dot == std::string::npos || v.negative || !digits(v.text.substr(0, dot)) ||
+        !digits(v.text.substr(dot + 1)))
+      ts_.fail("a version (major.minor)");
     m_.version_major = std::stoi(v.text.substr(0, dot));
     m_.version_minor = std::stoi(v.text.substr(dot + 1));
     ts_.next();

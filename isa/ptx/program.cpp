@@ -59,6 +59,10 @@ Program::Program(std::string ptx, std::vector<Buffer> buffers, std::vector<Launc
     if (b.name.empty()) throw Error(loc, "a buffer needs a name");
     for (size_t j = 0; j < i; ++j)
       if (buffers_[j].name == b.name) throw Error(loc, "buffer '" + b.name + "' declared twice");
+    if (b.bytes > UINT64_MAX - b.addr)
+      throw Error(loc, fmt::format("buffer '{}' at {:#x} of {} bytes runs past the 64-bit address "
+                                   "space",
+                                   b.name, b.addr, b.bytes));
     if (b.addr % 256 || b.addr < end)
       throw Error(loc, fmt::format("buffer '{}' at {:#x}: buffers must be 256-byte aligned, in "
                                    "address order, without overlap (the previous one ends at "

@@ -26,6 +26,20 @@ void assembly(const uint8_t* data, size_t size);
 // again (the same program), then validated as assembly is.
 void binary(const uint8_t* data, size_t size);
 
+// An ONNX model (compiler::import_onnx_bytes: checker, shape inference, the mapping to the op
+// vocabulary), then its graph through the graph passes and lowered for tpu_lab, as a run
+// compiles it before simulating.
+void onnx(const uint8_t* data, size_t size);
+// PTX text: parsed and decoded as `xpusim ptx-check` does, then read as a GPU program (PTX
+// plus `// xpusim: buffer/launch` lines, as `run --program` reads it; every instruction
+// supported, as `run --kernel` wants), whose disassembly and binary form must read back to
+// the same program.
+void ptx(const uint8_t* data, size_t size);
+// DaVinci assembly: assembled, disassembled and assembled again (the same kernel), encoded and
+// decoded (the same kernel), then every instruction whose operands are immediates checked as
+// the model does before its pipe runs it, within the ascend910 preset's memories.
+void davinci(const uint8_t* data, size_t size);
+
 struct Target {
   std::string name;  // the fuzz target is fuzz_<name>; its corpus tests/fuzz/corpus/<name>/
   void (*run)(const uint8_t* data, size_t size);

@@ -252,6 +252,74 @@ TEST_CASE("ONNX: what cannot be mapped is an error naming the node", "[unit]") {
   }
 }
 
+// What the fuzzer (tests/fuzz, fuzz_onnx) and a review of the import found: each an error that
+// names what is wrong, where a crash or another exception was.
+TEST_CASE("ONNX: malformed models the checker accepts are errors, not crashes", "[unit]") {
+  SECTION("a graph output that nothing defines") {
+    Model m;
+    m.input("x", {4});
+    m.node("Relu", {"x"}, {"y"}, "r");
+    m.output("z", {4});
+    CHECK_THAT(error_of([&] { import_onnx(m.save("undefined-output"), {}); }),
+               Contains("graph output 'z' is no node's output, graph input or initializer"));
+  }
+  SECTION("a graph output declared in another rank than it has (Gemm-6 inference)") {
+    Model m(6);
+    m.input("a", {2, 3});
+    m.input("b", {3, 4});
+    m.initializer("c", {4}, std::vector<float>(4, 1.0f));
+    Model::attr(m.node("Gemm", {"a", "b", "c"}, {"y"}, "g"), "broadcast", int64_t(1));
+    m.output("y", {2, 4});
+    m.output("b", {2});
+    CHECK_THAT(error_of([&] { import_onnx(m.save("declared-rank"), {}); }),
+               Contains("graph output 'b' is declared [2]; the model computes it as [3, 4]"));
+  }
+  SECTION("strides of 0") {
+    Model m;
+    m.input("x", {1, 1, 4, 4});
+    auto* pool = m.node("MaxPool", {"x"}, {"y"}, "p");
+    Model::attr(pool, "kernel_shape", std::vector<int64_t>{2, 2});
+    Model::attr(pool, "strides", std::vector<int64_t>{0, 0});
+    Model::attr(pool, "ceil_mode", int64_t(1));
+    m.output("y", {1, 1, 3, 3});
+    CHECK_THAT(error_of([&] { import_onnx(m.save("stride0"), {}); }),
+               Contains("node 'p' (MaxPool): strides [0, 0] must be >= 1"));
+  }
+  SECTION("an Unsqueeze axis listed twice") {
+    Model m(11);
+    m.input("x", {3});
+    Model::attr(m.node("Unsqueeze", {"x"}, {"y"}, "u"), "axes", std::vector<int64_t>{0, 0});
+    m.output("y", {1, 1, 3});
+    CHECK_THAT(error_of([&] { import_onnx(m.save("axis-twice"), {}); }),
+               Contains("node 'u' (Unsqueeze): axes lists axis 0 twice"));
+  }
+  SECTION("a graph input whose element count overflows, and one with a dim below 1") {
+    Model m;
+    m.input("x", {int64_t(1) << 40, int64_t(1) << 40});
+    m.node("Relu", {"x"}, {"y"}, "r");
+    m.output("y", {int64_t(1) << 40, int64_t(1) << 40});
+    CHECK_THAT(error_of([&] { import_onnx(m.save("huge"), {}); }),
+               Contains("tensor 'x' [1099511627776, 1099511627776] is too large (more than 2^40 "
+                        "elements)"));
+    Model n;
+    n.input("x", {-5, 3});
+    n.node("Relu", {"x"}, {"y"}, "r");
+    n.output("y", {-5, 3});
+    CHECK_THAT(error_of([&] { import_onnx(n.save("negative"), {}); }),
+               Contains("graph input 'x': dim -5 (a dim is >= 1"));
+  }
+  SECTION("a constant broadcast to more values than the import stores") {
+    Model m;
+    m.input("x", {int64_t(1) << 20, int64_t(1) << 19});
+    m.initializer("c", {1}, {1.0f});
+    m.node("Add", {"x", "c"}, {"y"}, "a");
+    m.output("y", {int64_t(1) << 20, int64_t(1) << 19});
+    CHECK_THAT(error_of([&] { import_onnx(m.save("broadcast"), {}); }),
+               Contains("node 'a' (Add): a constant [1] broadcast to [1048576, 524288] would hold "
+                        "more than 2^24 values"));
+  }
+}
+
 TEST_CASE("run --onnx-test-data: outputs that differ from output_N.pb fail the functional check",
           "[unit]") {
   const std::string node = "/usr/share/libonnx-testdata/data/node/test_relu";
