@@ -277,7 +277,6 @@ Occupancy occupancy(const GpuParams& p, uint32_t registers_per_thread, uint64_t 
 namespace {
 
 enum Pipe : uint8_t { kInt, kFp32, kFp64, kSfu, kTensor, kLsu, kNone, kPipes };
-constexpr const char* kPipeNames[] = {"int", "fp32", "fp64", "sfu", "tensor", "lsu"};
 
 enum class Kind : uint8_t {
   compute,     // a result after the pipe's latency
