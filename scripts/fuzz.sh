@@ -20,6 +20,12 @@ pids=()
 for t in "${targets[@]}"; do
   mkdir -p "$work/corpus/$t" "$work/findings/$t"
   cp tests/fuzz/corpus/"$t"/* "$work/corpus/$t/"
+  # .seeds: globs of the tree's own files that are seeds too (examples, fixtures, presets).
+  if [ -f "tests/fuzz/corpus/$t/.seeds" ]; then
+    while read -r glob; do
+      for f in $glob; do cp "$f" "$work/corpus/$t/${f//\//_}"; done
+    done < "tests/fuzz/corpus/$t/.seeds"
+  fi
   dict=()
   [ -f "tests/fuzz/dict/$t.dict" ] && dict=("-dict=tests/fuzz/dict/$t.dict")
   build/fuzz/tests/fuzz/fuzz_"$t" "$work/corpus/$t" "${dict[@]}" -max_total_time="$seconds" \
