@@ -153,6 +153,22 @@ std::pair<std::string, std::string> conv_origin(Kernel& k, const Setup& s, const
   return {ih0, iw0};
 }
 
+// The address of A's element (row, kcol), row = row0 + first + offset (offset a constant), into
+// addr, and in ok whether the row is inside M.
+void a_row_address(Kernel& k, const Setup& s, const std::string& row0, const std::string& first,
+                   uint32_t offset, const std::string& kcol, uint32_t es, const std::string& ok,
+                   const std::string& addr) {
+  const std::string m = k.reg("r"), off = k.reg("rd"), kw = k.reg("rd");
+  k("add.s32 {}, {}, {}", m, row0, first);
+  if (offset) k("add.s32 {}, {}, {}", m, m, offset);
+  k("setp.lt.u32 {}, {}, {}", ok, m, s.m);
+  k("mul.wide.u32 {}, {}, {}", off, m, s.kdim);
+  k("cvt.u64.u32 {}, {}", kw, kcol);
+  k("add.s64 {}, {}, {}", off, off, kw);
+  if (es > 1) k("shl.b64 {}, {}, {}", off, off, log2_of(es));
+  k("add.s64 {}, {}, {}", addr, s.a, off);
+}
+
 // The SIMT kernel (see the top of the file).
 std::string simt_kernel(Emitter& e, const MatrixJob& j) {
   constexpr uint32_t BM = 64, BN = 64, BK = 16, TM = 4, TN = 4;
@@ -177,17 +193,9 @@ std::string simt_kernel(Emitter& e, const MatrixJob& j) {
   k("shr.u32 {}, {}, 4", ma, tid);
   std::vector<std::string> a_addr(LA), a_row_ok(LA);
   for (uint32_t i = 0; i < LA; ++i) {
-    const std::string m = k.reg("r"), off = k.reg("rd"), kw = k.reg("rd");
     a_addr[i] = k.reg("rd");
     a_row_ok[i] = k.reg("p");
-    k("add.s32 {}, {}, {}", m, row0, ma);
-    if (i) k("add.s32 {}, {}, {}", m, m, 16 * i);
-    k("setp.lt.u32 {}, {}, {}", a_row_ok[i], m, s.m);
-    k("mul.wide.u32 {}, {}, {}", off, m, s.kdim);
-    k("cvt.u64.u32 {}, {}", kw, ka);
-    k("add.s64 {}, {}, {}", off, off, kw);
-    if (es > 1) k("shl.b64 {}, {}, {}", off, off, log2_of(es));
-    k("add.s64 {}, {}, {}", a_addr[i], s.a, off);
+    a_row_address(k, s, row0, ma, 16 * i, ka, es, a_row_ok[i], a_addr[i]);
   }
   // B: this thread loads column nb of rows kb + 4 i of each K tile.
   const std::string nb = k.reg("r"), kb = k.reg("r"), col = k.reg("r"), col_ok = k.reg("p");
@@ -512,17 +520,9 @@ std::string tc_kernel(Emitter& e, const MatrixJob& j, const TcTile& t) {
   const std::string a_k = k.reg("r");  // the chunk's first column in the K tile
   k("shl.b32 {}, {}, {}", a_k, a_chunk, log2_of(16 / es));
   for (uint32_t c = 0; c < A_COPIES; ++c) {
-    const std::string m = k.reg("r"), off = k.reg("rd"), kw = k.reg("rd");
     a_src[c] = k.reg("rd");
     a_ok[c] = k.reg("p");
-    k("add.s32 {}, {}, {}", m, row0, a_row);
-    if (c) k("add.s32 {}, {}, {}", m, m, A_STEP_ROWS * c);
-    k("setp.lt.u32 {}, {}, {}", a_ok[c], m, s.m);
-    k("mul.wide.u32 {}, {}, {}", off, m, s.kdim);
-    k("cvt.u64.u32 {}, {}", kw, a_k);
-    k("add.s64 {}, {}, {}", off, off, kw);
-    if (es > 1) k("shl.b64 {}, {}, {}", off, off, log2_of(es));
-    k("add.s64 {}, {}, {}", a_src[c], s.a, off);
+    a_row_address(k, s, row0, a_row, A_STEP_ROWS * c, a_k, es, a_ok[c], a_src[c]);
   }
   // ---- B: this thread copies chunk tid % (BN / 8) (8 columns) of tile rows tid / (BN / 8) +
   // (T / (BN / 8)) j, each R rows of B.
