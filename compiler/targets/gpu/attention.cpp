@@ -276,13 +276,7 @@ void lower_simt(Emitter& e, const Node& n, const Shape& s) {
     const std::string hide = k.reg("p");
     k("setp.gt.u32 {}, {}, {}", hide, key, limit[r]);
     k("selp.f32 {}, {}, {}, {}", acc, kNegInf, acc, hide);
-    std::string mt = acc;
-    for (int off = 16; off >= 1; off /= 2) {
-      const std::string x = k.reg("f"), y = k.reg("f");
-      k("shfl.sync.bfly.b32 {}, {}, {}, 31, -1", x, mt, off);
-      k("max.f32 {}, {}, {}", y, mt, x);
-      mt = y;
-    }
+    const std::string mt = butterfly(k, "max.f32", acc, 32);
     const std::string mn = k.reg("f"), corr = k.reg("f"), p = k.reg("f");
     k("max.f32 {}, {}, {}", mn, m[r], mt);
     k("sub.rn.f32 {}, {}, {}", corr, m[r], mn);
@@ -310,13 +304,7 @@ void lower_simt(Emitter& e, const Node& n, const Shape& s) {
   // out = o / l (l summed over the lanes), rows below sq, columns below D
   const std::string done = k.label();
   for (uint32_t r = 0; r < kSimtRows; ++r) {
-    std::string sum = l[r];
-    for (int off = 16; off >= 1; off /= 2) {
-      const std::string x = k.reg("f"), y = k.reg("f");
-      k("shfl.sync.bfly.b32 {}, {}, {}, 31, -1", x, sum, off);
-      k("add.rn.f32 {}, {}, {}", y, sum, x);
-      sum = y;
-    }
+    const std::string sum = butterfly(k, "add.rn.f32", l[r], 32);
     const std::string inv = k.reg("f"), row = k.reg("r"), p = k.reg("p");
     k("rcp.rn.f32 {}, {}", inv, sum);
     k("mad.lo.s32 {}, {}, {}, {}", row, warp, kSimtRows, r);
@@ -566,12 +554,7 @@ void lower_mma(Emitter& e, const Node& n, const Shape& s) {
         k("max.f32 {}, {}, {}", y, mx, sf[j][size_t(2 * r + i)]);
         mx = y;
       }
-    for (int off = 1; off <= 2; off *= 2) {
-      const std::string y = k.reg("f"), z = k.reg("f");
-      k("shfl.sync.bfly.b32 {}, {}, {}, 31, -1", y, mx, off);
-      k("max.f32 {}, {}, {}", z, mx, y);
-      mx = z;
-    }
+    mx = butterfly(k, "max.f32", mx, 4, true);
     const std::string mn = k.reg("f"), corr = k.reg("f");
     k("max.f32 {}, {}, {}", mn, m[r], mx);
     k("sub.rn.f32 {}, {}, {}", corr, m[r], mn);
@@ -612,13 +595,7 @@ void lower_mma(Emitter& e, const Node& n, const Shape& s) {
   // out = O / l, l summed over the row's four lanes; rows below sq, columns below D
   const std::string done = k.label();
   for (int r = 0; r < 2; ++r) {
-    std::string sum = l[r];
-    for (int off = 1; off <= 2; off *= 2) {
-      const std::string y = k.reg("f"), z = k.reg("f");
-      k("shfl.sync.bfly.b32 {}, {}, {}, 31, -1", y, sum, off);
-      k("add.rn.f32 {}, {}, {}", z, sum, y);
-      sum = z;
-    }
+    const std::string sum = butterfly(k, "add.rn.f32", l[r], 4, true);
     l[r] = k.reg("f");
     k("rcp.rn.f32 {}, {}", l[r], sum);
   }

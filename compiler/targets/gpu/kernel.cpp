@@ -182,6 +182,17 @@ std::vector<std::string> load_words(Kernel& k, const std::string& addr, size_t w
   return w;
 }
 
+std::string butterfly(Kernel& k, const char* op, std::string v, uint32_t width, bool upward) {
+  for (uint32_t i = 1; i < width; i *= 2) {
+    const uint32_t off = upward ? i : width / (2 * i);
+    const std::string o = k.reg("f"), r = k.reg("f");
+    k("shfl.sync.bfly.b32 {}, {}, {}, 31, -1", o, v, off);
+    k("{} {}, {}, {}", op, r, v, o);
+    v = r;
+  }
+  return v;
+}
+
 std::vector<std::string> unpack_words(Kernel& k, DType t, const std::vector<std::string>& w) {
   std::vector<std::string> v;
   for (const std::string& word : w) {

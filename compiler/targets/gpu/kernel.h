@@ -117,6 +117,13 @@ std::vector<std::string> unpack_words(Kernel& k, DType t, const std::vector<std:
 void store_vector(Kernel& k, DType t, const std::string& addr, const std::vector<std::string>& v,
                   size_t words);
 
+// f32 `v` combined across groups of `width` lanes (a power of two up to 32) with `op`
+// ("max.f32", "add.rn.f32") by butterfly shuffles, offsets width/2 down to 1 (or 1 up to
+// width/2 when `upward`: the order fixes the additions' rounding); returns the register every
+// lane of the group then holds.
+std::string butterfly(Kernel& k, const char* op, std::string v, uint32_t width,
+                      bool upward = false);
+
 class Emitter;
 // Lowers one node: adds its kernels and launches them. Throws the Error of unsupported() for
 // what the lowering cannot do.

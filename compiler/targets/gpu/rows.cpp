@@ -166,15 +166,7 @@ std::string reduce(Kernel& k, const RowPlan& p, const RowCtx& c, bool max,
     k("{} {}, {}, {}", op, r, v, vs[i]);
     v = r;
   }
-  const auto combine = [&](uint32_t width) {
-    for (uint32_t off = width / 2; off >= 1; off /= 2) {
-      const std::string o = k.reg("f"), r = k.reg("f");
-      k("shfl.sync.bfly.b32 {}, {}, {}, 31, -1", o, v, off);
-      k("{} {}, {}, {}", op, r, v, o);
-      v = r;
-    }
-  };
-  combine(p.block ? 32 : p.threads);
+  v = butterfly(k, op, v, p.block ? 32 : p.threads);
   if (!p.block) return v;
   const uint32_t warps = p.threads / 32;
   const std::string smem = k.shared(name, 4 * warps, 4);
@@ -193,9 +185,7 @@ std::string reduce(Kernel& k, const RowPlan& p, const RowCtx& c, bool max,
   k("mov.f32 {}, {}", w, max ? kNegInf : "0f00000000");
   k("mad.lo.s32 {}, {}, 4, {}", at, i, base);
   k("@{} ld.shared.f32 {}, [{}]", in, w, at);
-  v = w;
-  combine(width);
-  return v;
+  return butterfly(k, op, w, width);
 }
 
 // Stores the row's values (per * vec, chunk by chunk, the last chunk where valid) at `base`;
