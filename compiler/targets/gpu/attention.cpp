@@ -157,14 +157,20 @@ void store_tile(Kernel& k, const Shape& s, const std::vector<TileChunk>& chunks,
     const std::string guard = ch.store.empty() ? "" : "@" + ch.store + " ";
     for (uint32_t i = 0; i < vec; i += std::min<uint32_t>(vec, 4)) {
       const uint32_t n = std::min<uint32_t>(vec, 4);
-      std::string list = v[i];
-      for (uint32_t j = 1; j < n; ++j) list += ", " + v[i + j];
-      if (n == 1)
-        k("{}st.shared.f32 [{}+{}], {}", guard, off, 4 * i, list);
-      else
-        k("{}st.shared.v{}.f32 [{}+{}], {{{}}}", guard, n, off, 4 * i, list);
+      const std::string list = word_list({v.begin() + i, v.begin() + i + n});
+      k("{}st.shared{}.f32 [{}+{}], {}", guard, n == 1 ? "" : fmt::format(".v{}", n), off, 4 * i,
+        list);
     }
   }
+}
+
+// Launches an attention kernel: a block per `rows` query rows of each head and batch.
+void launch(Emitter& e, const Node& n, const Shape& s, const std::string& entry, uint32_t rows,
+            uint32_t threads) {
+  e.launch(entry,
+           {uint32_t((s.d.seq_q + rows - 1) / rows), uint32_t(s.d.heads), uint32_t(s.d.batch)},
+           {threads, 1, 1}, 0,
+           {e.addr(n.inputs[0]), e.addr(n.inputs[1]), e.addr(n.inputs[2]), e.addr(n.outputs[0])});
 }
 
 constexpr uint32_t kSimtWarps = 4, kSimtRows = 4, kSimtKeys = 32;
@@ -326,11 +332,7 @@ void lower_simt(Emitter& e, const Node& n, const Shape& s) {
       }
   }
   k.place(done);
-  const std::string entry = e.add(fmt::format("attention_simt_{}", dtype_name(s.dtype)), k);
-  e.launch(entry,
-           {uint32_t((s.d.seq_q + rows - 1) / rows), uint32_t(s.d.heads), uint32_t(s.d.batch)},
-           {threads, 1, 1}, 0,
-           {e.addr(n.inputs[0]), e.addr(n.inputs[1]), e.addr(n.inputs[2]), e.addr(n.outputs[0])});
+  launch(e, n, s, e.add(fmt::format("attention_simt_{}", dtype_name(s.dtype)), k), rows, threads);
 }
 
 // Tensor cores (sm_80 and later; fp16 or bf16, head_dim a multiple of 8 up to 128), as
@@ -619,11 +621,7 @@ void lower_mma(Emitter& e, const Node& n, const Shape& s) {
     }
   }
   k.place(done);
-  const std::string entry = e.add(fmt::format("attention_mma_{}", dtype_name(s.dtype)), k);
-  e.launch(entry,
-           {uint32_t((s.d.seq_q + rows - 1) / rows), uint32_t(s.d.heads), uint32_t(s.d.batch)},
-           {threads, 1, 1}, 0,
-           {e.addr(n.inputs[0]), e.addr(n.inputs[1]), e.addr(n.inputs[2]), e.addr(n.outputs[0])});
+  launch(e, n, s, e.add(fmt::format("attention_mma_{}", dtype_name(s.dtype)), k), rows, threads);
 }
 
 void lower_attention(Emitter& e, const Node& n) {
