@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -159,12 +160,21 @@ compiler::Graph load_checked(const std::string& file, const RunOptions& opt, Onn
           "gives its dtypes itself (a zoo model: --param dtype=...)");
     return compiler::load_workload(file, opt.params);
   }
-  if (!opt.params.empty()) throw Error("--param: an ONNX model has no params");
   if (!opt.onnx_test_data.empty() && !opt.functional)
     throw Error("--onnx-test-data checks values: drop --no-functional");
   compiler::OnnxOptions o;
   if (!opt.dtype.empty()) o.dtype = parse_dtype(opt.dtype, SourceLoc{"--dtype", 0, 0});
   o.test_data = opt.onnx_test_data;
+  for (const auto& [name, value] : opt.params) {  // the sizes of the inputs' named dims
+    int64_t size = 0;
+    const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), size);
+    if (ec != std::errc() || end != value.data() + value.size() || size < 1)
+      throw Error(
+          fmt::format("--param {}={}: an ONNX model's params are the sizes of its "
+                      "inputs' named dims, numbers >= 1",
+                      name, value));
+    o.dims[name] = size;
+  }
   compiler::OnnxModel m = compiler::import_onnx(file, o);
   onnx.test_data = o.test_data;
   for (const auto& [onnx_name, t] : m.outputs)

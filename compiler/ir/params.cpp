@@ -162,7 +162,9 @@ WorkloadParams parse_param_options(const std::vector<std::string>& options) {
   WorkloadParams p;
   for (const std::string& o : options) {
     const size_t eq = o.find('=');
-    if (eq == std::string::npos || !is_identifier(o.substr(0, eq)) || eq + 1 == o.size())
+    // Any name without blanks: an ONNX model's named dims are not identifiers ("p2o.Dim.0").
+    if (eq == std::string::npos || eq == 0 || eq + 1 == o.size() ||
+        o.find_first_of(" \t\n") != std::string::npos)
       throw Error(
           fmt::format("--param wants NAME=VALUE (a workload parameter and its value), got "
                       "'{}'",

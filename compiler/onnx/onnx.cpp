@@ -240,7 +240,14 @@ const std::set<std::string>& mapped_ops() {
                                             "Dropout",
                                             "Constant",
                                             "BatchNormalization",
-                                            "Sigmoid"};
+                                            "Sigmoid",
+                                            "Clip",
+                                            "HardSigmoid",
+                                            "HardSwish",
+                                            "Shape",
+                                            "Cast",
+                                            "Slice",
+                                            "Concat"};
   return ops;
 }
 
@@ -438,6 +445,7 @@ class Importer {
     for (const auto& vi : graph.input())
       if (!values_.count(vi.name())) inputs.push_back(&vi);
     if (!opt_.test_data.empty()) read_test_data(inputs.size(), size_t(graph.output_size()));
+    std::set<std::string> named_dims;  // the inputs' dim_params
     for (size_t i = 0; i < inputs.size(); ++i) {
       const onnx::ValueInfoProto& vi = *inputs[i];
       const std::string what = fmt::format("graph input '{}'", vi.name());
@@ -455,7 +463,13 @@ class Importer {
           throw Error(loc_, fmt::format("{}: dim {}{} (a dim is >= 1, or a name when unknown)",
                                         what, d.dim_value(),
                                         d.dim_value() == 0 ? " would make an empty tensor" : ""));
-        v.shape.push_back(d.has_dim_value() ? d.dim_value() : -1);
+        int64_t size = d.has_dim_value() ? d.dim_value() : -1;
+        if (!d.has_dim_value() && !d.dim_param().empty()) {
+          named_dims.insert(d.dim_param());
+          const auto given = opt_.dims.find(d.dim_param());
+          if (given != opt_.dims.end()) size = given->second;
+        }
+        v.shape.push_back(size);
       }
       if (bound) {
         const std::string file =
@@ -477,12 +491,29 @@ class Importer {
           throw Error(loc_, fmt::format("{}: dim {} is 0 (an empty tensor); the graph's tensors "
                                         "have dims >= 1",
                                         what, d));
-        else if (v.shape[d] < 1)
-          throw Error(loc_, fmt::format("{}: dim {} is '{}', not a fixed size; give the values "
-                                        "(--onnx-test-data) or export the model with fixed "
-                                        "sizes",
-                                        what, d, tt.shape().dim(int(d)).dim_param()));
+        else if (v.shape[d] < 1) {
+          const std::string& name = tt.shape().dim(int(d)).dim_param();
+          throw Error(
+              loc_,
+              fmt::format("{}: dim {} is '{}', not a fixed size; give {}the values "
+                          "(--onnx-test-data) or export the model with fixed "
+                          "sizes",
+                          what, d, name,
+                          name.empty() ? "" : fmt::format("its size (--param {}=SIZE), ", name)));
+        }
       values_[vi.name()] = std::move(v);
+    }
+    for (const auto& [name, size] : opt_.dims) {
+      if (!named_dims.count(name))
+        throw Error(loc_,
+                    fmt::format("--param {}: the graph inputs have no dim of that name "
+                                "({})",
+                                name,
+                                named_dims.empty()
+                                    ? "they have no named dims"
+                                    : "theirs: " + fmt::format("{}", fmt::join(named_dims, ", "))));
+      if (size < 1)
+        throw Error(loc_, fmt::format("--param {}={}: a dim's size is >= 1", name, size));
     }
   }
 
@@ -556,7 +587,8 @@ class Importer {
   }
   std::vector<int64_t> known_ints(int i, const char* what) {
     std::vector<int64_t> r;
-    for (double d : known(i, what)) r.push_back(int64_t(d));
+    for (double d : known(i, what))  // INT64_MAX (an open end) reads as 2^63 from a double
+      r.push_back(d >= 0x1p63 ? INT64_MAX : d <= -0x1p63 ? INT64_MIN : int64_t(d));
     return r;
   }
 
@@ -653,6 +685,7 @@ class Importer {
   int operand(int i, const Shape& shape) {
     Value& v = in(i);
     if (v.shape == shape) return act(i);
+    if (!v.known && !v.is_int) return broadcast_activation(i, shape);
     if (!v.known || v.is_int)
       fail(
           fmt::format("input '{}' {} would be broadcast to {}: xpusim broadcasts constants only "
@@ -660,6 +693,29 @@ class Importer {
                       in_name(i), shape_str(v.shape), shape_str(shape),
                       v.graph_input ? ", graph inputs bound by --onnx-test-data" : ""));
     return constant_param(in_name(i), v.data, v.shape, shape, true);
+  }
+
+  // Input i, a tensor of the graph, broadcast to `shape`: the IR has no broadcast, so a shape
+  // whose broadcast dims all trail the others (an SE block's (N, C, 1, 1) scale of (N, C, H, W))
+  // is its (rows, 1) reshape times a (1, cols) row of ones, a gemm of K = 1, reshaped.
+  int broadcast_activation(int i, const Shape& shape) {
+    const Shape& from = in(i).shape;
+    Shape p(shape.size() - std::min(shape.size(), from.size()), 1);
+    p.insert(p.end(), from.begin(), from.end());
+    size_t k = 0;
+    while (k < p.size() && k < shape.size() && p[k] == shape[k]) ++k;
+    bool trailing = p.size() == shape.size();
+    for (size_t d = k; trailing && d < p.size(); ++d) trailing = p[d] == 1;
+    if (!trailing)
+      fail(
+          fmt::format("input '{}' {} would be broadcast to {}: xpusim broadcasts a tensor of "
+                      "the graph over its trailing dims only (and constants over any)",
+                      in_name(i), shape_str(from), shape_str(shape)));
+    const int64_t rows = numel(shape.begin(), shape.begin() + long(k)),
+                  cols = numel(shape.begin() + long(k), shape.end());
+    const int a = reshape(act(i), {rows, 1}, "broadcast_rows");
+    const int g = emit(OpKind::gemm, {a, fill(1, {1, cols}, "ones")}, OpAttrs{}, "broadcast");
+    return reshape(g, shape, "broadcast");
   }
 
   // Input i in a weight's role (a param of the op: conv2d's W, gemm's B, a norm's gamma), of
@@ -816,6 +872,18 @@ class Importer {
       map_binary(op);
     } else if (op == "Relu") {
       map_relu();
+    } else if (op == "Clip") {
+      map_clip();
+    } else if (op == "HardSigmoid" || op == "HardSwish") {
+      map_hard(op == "HardSwish");
+    } else if (op == "Shape") {
+      map_shape();
+    } else if (op == "Cast") {
+      map_cast();
+    } else if (op == "Slice") {
+      map_slice();
+    } else if (op == "Concat") {
+      map_concat();
     } else if (op == "Softmax") {
       map_softmax();
     } else if (op == "LayerNormalization") {
@@ -928,6 +996,220 @@ class Importer {
       return;
     }
     set_output(0, unary(OpKind::relu, act(0)));
+  }
+
+  // Clip: bounds from the attributes (opset < 11) or the constant inputs 1 and 2; ONNX gives max
+  // when min > max.
+  void map_clip() {
+    double lo = -INFINITY, hi = INFINITY;
+    const auto bound = [&](int i, const char* what, double& b) {
+      if (!has_input(i)) return;
+      const std::vector<double>& v = known(i, what);
+      if (v.size() != 1)
+        fail(fmt::format("{} '{}' holds {} values, expected one", what, in_name(i), v.size()));
+      b = v[0];
+    };
+    if (opset_ < 11) {
+      lo = attr_float("min", lo);
+      hi = attr_float("max", hi);
+    } else {
+      bound(1, "min", lo);
+      bound(2, "max", hi);
+    }
+    if (std::isnan(lo) || std::isnan(hi)) fail("a bound is NaN");
+    lo = std::min(lo, hi);
+    Value& x = in(0);
+    if (x.known && !x.graph_input) {
+      std::vector<double> r = x.data;
+      for (double& e : r) e = std::min(std::max(e, lo), hi);
+      set_constant(0, x.shape, r, x.is_int);
+      return;
+    }
+    if (lo == -INFINITY && hi == INFINITY) {
+      set_output(0, act(0));
+    } else if (lo == 0 && hi == INFINITY) {
+      set_output(0, unary(OpKind::relu, act(0)));
+    } else {
+      set_output(0, clip(act(0), lo, hi));
+    }
+  }
+  int clip(int t, double lo, double hi) {
+    OpAttrs a;
+    a.clip_min = lo;
+    a.clip_max = hi;
+    return emit(OpKind::clip, {t}, a, "clip");
+  }
+
+  // HardSigmoid: clip(alpha x + beta, 0, 1); HardSwish: x HardSigmoid(x) with alpha 1/6, beta
+  // 1/2. As a mul and an add by constants and a clip (the IR has no op of its own for them).
+  void map_hard(bool swish) {
+    const double alpha = swish ? 1.0 / 6 : attr_float("alpha", 0.2),
+                 beta = swish ? 0.5 : attr_float("beta", 0.5);
+    Value& x = in(0);
+    if (x.known && !x.graph_input) {
+      std::vector<double> r = x.data;
+      for (double& e : r) e = (swish ? e : 1.0) * std::min(std::max(alpha * e + beta, 0.0), 1.0);
+      set_constant(0, x.shape, r, false);
+      return;
+    }
+    const int t = act(0);
+    const Shape s = g_.tensors[size_t(t)].shape;
+    const int scaled = binary(OpKind::mul, t, fill(alpha, s, "alpha"));
+    const int h = clip(binary(OpKind::add, scaled, fill(beta, s, "beta")), 0, 1);
+    set_output(0, swish ? binary(OpKind::mul, t, h) : h);
+  }
+
+  // Shape: the dims (from `start` to `end`, opset >= 15) as a constant: every shape is static.
+  void map_shape() {
+    const Shape& s = in(0).shape;
+    const int64_t r = int64_t(s.size());
+    const auto clamp = [&](int64_t a) { return std::clamp(a < 0 ? a + r : a, int64_t(0), r); };
+    const int64_t b = clamp(attr_int("start", 0)), e = clamp(attr_int("end", r));
+    std::vector<double> d;
+    for (int64_t i = b; i < e; ++i) d.push_back(double(s[size_t(i)]));
+    set_constant(0, {int64_t(d.size())}, d, true);
+  }
+
+  // Cast: folded on constants (to an integer type: toward zero, to bool: != 0); on a tensor of
+  // the graph only from float to float, which changes nothing (the model is computed in one
+  // dtype, --dtype).
+  void map_cast() {
+    const int to = int(attr_int("to", 0));
+    if (!onnx::TensorProto_DataType_IsValid(to) || to == TensorProto::UNDEFINED)
+      fail(fmt::format("'to' is {}, not a tensor type", to));
+    const bool to_float = is_float_type(to);
+    Value& x = in(0);
+    if (x.known && !x.graph_input) {
+      std::vector<double> r = x.data;
+      if (to == TensorProto::BOOL)
+        for (double& e : r) e = e != 0;
+      else if (!to_float)
+        for (double& e : r) e = std::trunc(e);
+      set_constant(0, x.shape, r, !to_float);
+      return;
+    }
+    if (x.is_int || !to_float)
+      fail(
+          fmt::format("casts a tensor of the graph to {}; xpusim computes float tensors only "
+                      "(a cast of a constant is folded)",
+                      type_name(to)));
+    set_output(0, act(0));
+  }
+
+  // Slice: folded on constants; on a tensor of the graph one slice per axis cut (steps >= 1).
+  void map_slice() {
+    Value& x = in(0);
+    const Shape s = x.shape;
+    std::vector<int64_t> starts, ends, axes, steps;
+    if (opset_ < 10) {
+      starts = attr_ints("starts");
+      ends = attr_ints("ends");
+      axes = attr_ints("axes");
+    } else {
+      starts = known_ints(1, "starts");
+      ends = known_ints(2, "ends");
+      if (has_input(3)) axes = known_ints(3, "axes");
+      if (has_input(4)) steps = known_ints(4, "steps");
+    }
+    const size_t n = starts.size();
+    if (axes.empty())
+      for (size_t i = 0; i < n; ++i) axes.push_back(int64_t(i));
+    if (steps.empty()) steps.assign(n, 1);
+    if (ends.size() != n || axes.size() != n || steps.size() != n)
+      fail(fmt::format("starts, ends, axes and steps hold {}, {}, {} and {} values", n, ends.size(),
+                       axes.size(), steps.size()));
+    // Per dim: the first element, the step and the count taken (python-style clamping).
+    Shape first(s.size(), 0), step(s.size(), 1), out = s;
+    std::vector<bool> cut(s.size(), false);
+    for (size_t i = 0; i < n; ++i) {
+      const size_t ax = size_t(axis(axes[i], s.size()));
+      if (cut[ax]) fail(fmt::format("axes lists axis {} twice", ax));
+      cut[ax] = true;
+      const int64_t dim = s[ax], st = steps[i];
+      if (st == 0) fail("a step is 0");
+      const auto resolve = [&](int64_t v, int64_t lo, int64_t hi) {
+        if (v < 0) v = v < -dim ? -dim - 1 : v + dim;  // INT64_MIN stays below the range
+        return std::clamp(v, lo, hi);
+      };
+      const int64_t b = st > 0 ? resolve(starts[i], 0, dim) : resolve(starts[i], 0, dim - 1);
+      const int64_t e = st > 0 ? resolve(ends[i], 0, dim) : resolve(ends[i], -1, dim - 1);
+      const int64_t span = st > 0 ? e - b : b - e, a = st > 0 ? st : -st;
+      const int64_t count = span > 0 ? (span + a - 1) / a : 0;
+      if (count == 0) fail(fmt::format("axis {} keeps no element (an empty tensor)", ax));
+      first[ax] = b;
+      step[ax] = st;
+      out[ax] = count;
+    }
+    if (x.known && !x.graph_input) {
+      Shape in_stride(s.size(), 1);
+      for (size_t d = s.size(); d-- > 1;) in_stride[d - 1] = in_stride[d] * s[d];
+      std::vector<double> r(size_t(numel(out)));
+      Shape j(s.size(), 0);
+      for (size_t o = 0; o < r.size(); ++o) {
+        int64_t src = 0;
+        for (size_t d = 0; d < s.size(); ++d) src += (first[d] + j[d] * step[d]) * in_stride[d];
+        r[o] = x.data[size_t(src)];
+        for (size_t d = s.size(); d-- > 0;) {
+          if (++j[d] < out[d]) break;
+          j[d] = 0;
+        }
+      }
+      set_constant(0, out, r, x.is_int);
+      return;
+    }
+    int t = act(0);
+    for (size_t d = 0; d < s.size(); ++d) {
+      if (out[d] == s[d]) continue;  // the whole dim
+      if (step[d] < 0) fail(fmt::format("a negative step (axis {}) on a tensor of the graph", d));
+      OpAttrs a;
+      a.axis = int64_t(d);
+      a.start = first[d];
+      a.step = step[d];
+      a.end = first[d] + (out[d] - 1) * step[d] + 1;
+      t = emit(OpKind::slice, {t}, a, "slice");
+    }
+    set_output(0, t);
+  }
+
+  // Concat: folded when every input is a constant, else the IR's concat.
+  void map_concat() {
+    if (!attr("axis")) fail("attribute 'axis' is missing");
+    const Shape s0 = in(0).shape;
+    if (s0.empty()) fail("input 0 is a scalar (rank 0)");
+    const int64_t ax = axis(attr_int("axis", 0), s0.size());
+    bool all_known = true;
+    Shape out = s0;
+    out[size_t(ax)] = 0;
+    for (int i = 0; i < node_->input_size(); ++i) {
+      const Value& v = in(i);
+      Shape a = v.shape, b = s0;
+      if (a.size() != b.size())
+        fail(fmt::format("input {} {} and input 0 {} differ in rank", i, shape_str(a),
+                         shape_str(s0)));
+      a[size_t(ax)] = b[size_t(ax)] = 0;
+      if (a != b)
+        fail(fmt::format("input {} {} and input 0 {} differ beyond axis {}", i, shape_str(v.shape),
+                         shape_str(s0), ax));
+      out[size_t(ax)] += v.shape[size_t(ax)];
+      all_known = all_known && v.known && !v.graph_input;
+    }
+    if (all_known) {
+      const int64_t outer = numel(s0.begin(), s0.begin() + ax);
+      std::vector<double> r;
+      for (int64_t o = 0; o < outer; ++o)
+        for (int i = 0; i < node_->input_size(); ++i) {
+          const Value& v = in(i);
+          const int64_t block = numel(v.shape.begin() + ax, v.shape.end());
+          r.insert(r.end(), v.data.begin() + o * block, v.data.begin() + (o + 1) * block);
+        }
+      set_constant(0, out, r, in(0).is_int);
+      return;
+    }
+    std::vector<int> inputs;
+    for (int i = 0; i < node_->input_size(); ++i) inputs.push_back(act(i));
+    OpAttrs a;
+    a.axis = ax;
+    set_output(0, emit(OpKind::concat, inputs, a, "concat"));
   }
 
   // Softmax over the last axis; another axis through a transpose (opset >= 13) or a flatten of
@@ -1082,9 +1364,11 @@ class Importer {
     Shape out = batch;
     out.push_back(m);
     out.push_back(n);
-    const int a = act(0);
     if (sb.size() == 2 && (vb.known || vb.graph_input)) {  // B a weight: a gemm
-      const int rows = reshape(a, {numel(sa) / k, k}, "rows");
+      // A 2-D flattened view (map_shape_op) as it is: the gemm flattens it the same way.
+      const bool view = sa.size() == 2 && va.tensor >= 0 && !va.graph_input &&
+                        g_.tensors[size_t(va.tensor)].shape != sa;
+      const int rows = view ? va.tensor : reshape(act(0), {numel(sa) / k, k}, "rows");
       set_output(0, reshape(binary(OpKind::gemm, rows, weight(1, sb, "B")), out, "unflatten"));
       return;
     }

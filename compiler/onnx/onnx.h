@@ -2,6 +2,7 @@
 // protobuf and ONNX headers stay inside compiler/onnx/onnx.cpp.
 #pragma once
 
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -23,6 +24,9 @@ struct OnnxOptions {
   // graph inputs, in the order of the graph's inputs that are not initializers, and of the
   // graph outputs. Empty: inputs generated from the run's seed, nothing expected.
   std::string test_data;
+  // Sizes of the graph inputs' named dims (dim_param: "batch", "seq_len", ...), by name
+  // (`--param NAME=VALUE`); a named dim without one needs the test data's values.
+  std::map<std::string, int64_t> dims;
 };
 
 struct OnnxModel {

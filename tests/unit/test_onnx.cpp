@@ -35,6 +35,22 @@ class Model {
   void input(const std::string& name, const std::vector<int64_t>& shape) {
     type(m_.mutable_graph()->add_input(), name, &shape);
   }
+  // A graph input or output whose dims are named (dim_param) where `names` has a name.
+  void input(const std::string& name, const std::vector<int64_t>& shape,
+             const std::vector<std::string>& names) {
+    name_dims(m_.mutable_graph()->add_input(), name, shape, names);
+  }
+  void output(const std::string& name, const std::vector<int64_t>& shape,
+              const std::vector<std::string>& names) {
+    name_dims(m_.mutable_graph()->add_output(), name, shape, names);
+  }
+  void int_initializer(const std::string& name, const std::vector<int64_t>& values) {
+    onnx::TensorProto* t = m_.mutable_graph()->add_initializer();
+    t->set_name(name);
+    t->set_data_type(onnx::TensorProto::INT64);
+    t->add_dims(int64_t(values.size()));
+    for (int64_t v : values) t->add_int64_data(v);
+  }
   void output(const std::string& name, const std::vector<int64_t>& shape) {
     type(m_.mutable_graph()->add_output(), name, &shape);
   }
@@ -88,6 +104,13 @@ class Model {
     t->set_elem_type(onnx::TensorProto::FLOAT);
     auto* s = t->mutable_shape();
     for (int64_t d : *shape) s->add_dim()->set_dim_value(d);
+  }
+  static void name_dims(onnx::ValueInfoProto* vi, const std::string& name,
+                        const std::vector<int64_t>& shape, const std::vector<std::string>& names) {
+    type(vi, name, &shape);
+    auto* dims = vi->mutable_type()->mutable_tensor_type()->mutable_shape();
+    for (size_t d = 0; d < names.size(); ++d)
+      if (!names[d].empty()) dims->mutable_dim(int(d))->set_dim_param(names[d]);
   }
   onnx::ModelProto m_;
 };
@@ -215,7 +238,7 @@ TEST_CASE("ONNX: what cannot be mapped is an error naming the node", "[unit]") {
     m.output("y", {2, 3});
     CHECK_THAT(error_of([&] { import_onnx(m.save("bcast"), {}); }),
                Contains("node 'sum' (Add): input 'b' [3] would be broadcast to [2, 3]: xpusim "
-                        "broadcasts constants only"));
+                        "broadcasts a tensor of the graph over its trailing dims only"));
   }
   SECTION("asymmetric padding") {
     Model m;
@@ -410,4 +433,139 @@ TEST_CASE(
     CHECK(r.status == 0);
     CHECK(has(r, "functional check: passed"));
   }
+}
+
+// The ops of PaddlePaddle's exports (paddle2onnx) of MobileNetV3-style networks: HardSwish as
+// Add, Clip, Mul and Div; squeeze-excitation blocks (HardSigmoid, a Mul of a (N, C, 1, 1) scale
+// by the feature map); the classifier's Reshape to a shape computed by Shape, Slice, Cast and
+// Concat; and inputs whose dims are named, sized by --param.
+namespace {
+
+std::string se_block_model() {
+  Model m(9);
+  m.input("x", {1, 8, 4, 6}, {"batch"});
+  m.initializer("three", {1}, {3});
+  m.initializer("six", {1}, {6});
+  m.node("Add", {"x", "three"}, {"x3"}, "add3");
+  auto* clip = m.node("Clip", {"x3"}, {"c"}, "relu6");  // opset 9: bounds as attributes
+  Model::attr(clip, "min", 0.0f);
+  Model::attr(clip, "max", 6.0f);
+  m.node("Mul", {"x", "c"}, {"xc"}, "mul");
+  m.node("Div", {"xc", "six"}, {"hs"}, "hardswish");
+  m.node("GlobalAveragePool", {"hs"}, {"g"}, "squeeze");
+  uint32_t state = 7;
+  std::vector<float> w(8 * 8);
+  for (float& v : w) {
+    state = state * 1664525u + 1013904223u;
+    v = 0.5f * (float(state >> 8) / float(1 << 24) * 2 - 1);
+  }
+  m.initializer("se.w", {8, 8, 1, 1}, w);
+  m.node("Conv", {"g", "se.w"}, {"e"}, "excite");
+  auto* hsig = m.node("HardSigmoid", {"e"}, {"s"}, "gate");
+  Model::attr(hsig, "alpha", 0.2f);
+  Model::attr(hsig, "beta", 0.5f);
+  m.node("Mul", {"hs", "s"}, {"scaled"}, "scale");  // (N, 8, 4, 6) by (N, 8, 1, 1)
+  m.node("GlobalAveragePool", {"scaled"}, {"p"}, "pool");
+  // Reshape to [N, -1], N from the tensor's shape.
+  m.node("Shape", {"p"}, {"shape"}, "shape");
+  auto* slice = m.node("Slice", {"shape"}, {"n"}, "batch_dim");
+  Model::attr(slice, "axes", std::vector<int64_t>{0});
+  Model::attr(slice, "starts", std::vector<int64_t>{0});
+  Model::attr(slice, "ends", std::vector<int64_t>{1});
+  m.int_initializer("minus_one", {-1});
+  Model::attr(m.node("Cast", {"n"}, {"n64"}, "cast"), "to", int64_t(onnx::TensorProto::INT64));
+  Model::attr(m.node("Concat", {"n64", "minus_one"}, {"dims"}, "dims"), "axis", int64_t(0));
+  m.node("Reshape", {"p", "dims"}, {"flat"}, "flatten");
+  m.initializer("fc.w", {8, 2}, std::vector<float>(w.begin(), w.begin() + 16));
+  m.node("MatMul", {"flat", "fc.w"}, {"logits"}, "fc");
+  m.output("logits", {1, 2}, {"batch"});
+  return m.save("se-block");
+}
+
+}  // namespace
+
+TEST_CASE("ONNX: a squeeze-excitation block with HardSwish, and a reshape to a computed shape",
+          "[unit]") {
+  const std::string path = se_block_model();
+  OnnxOptions o;
+  o.dims["batch"] = 2;
+  const Graph g = import_onnx(path, o).graph;
+  // HardSwish as add, clip, mul, mul (the division by a constant); HardSigmoid as mul, add, clip;
+  // the gate broadcast by a gemm with a row of ones; Shape, Slice, Cast and Concat folded.
+  CHECK(kinds(g) == std::vector<std::string>{"add", "clip", "mul", "mul", "pool", "conv2d", "mul",
+                                             "add", "clip", "reshape", "gemm", "reshape", "mul",
+                                             "pool", "gemm"});
+  CHECK(named(g, "x").shape == std::vector<int64_t>{2, 8, 4, 6});
+  CHECK(named(g, "logits").shape == std::vector<int64_t>{2, 2});
+  for (const char* arch : {"tpu_v4", "gpu_lab"}) {
+    const Cli r = run_cli({"run", "--arch", arch, "--workload", path, "--param", "batch=2", "--out",
+                           temp_dir(std::string("onnx-se-") + arch)});
+    INFO(r.output);
+    CHECK(r.status == 0);
+    CHECK(has(r, "functional check: passed"));
+  }
+}
+
+TEST_CASE("ONNX: named dims need a size, and --param names only those", "[unit]") {
+  const std::string path = se_block_model();
+  CHECK_THAT(error_of([&] { import_onnx(path, {}); }),
+             Contains("graph input 'x': dim 0 is 'batch', not a fixed size; give its size "
+                      "(--param batch=SIZE), the values (--onnx-test-data)"));
+  OnnxOptions o;
+  o.dims["batch"] = 1;
+  o.dims["seq"] = 4;
+  CHECK_THAT(error_of([&] { import_onnx(path, o); }),
+             Contains("--param seq: the graph inputs have no dim of that name (theirs: batch)"));
+  const Cli r = run_cli({"run", "--arch", "tpu_v4", "--workload", path, "--param", "batch=0",
+                         "--out", temp_dir("onnx-dims")});
+  CHECK(r.status == 1);
+  CHECK(has(r,
+            "--param batch=0: an ONNX model's params are the sizes of its inputs' named "
+            "dims, numbers >= 1"));
+}
+
+TEST_CASE("ONNX: Clip, HardSigmoid, Shape, Cast, Slice and Concat fold on constants", "[unit]") {
+  Model m(13);
+  m.input("x", {2, 4});
+  m.initializer("k", {2, 4}, {-3, -1, 0, 1, 2, 4, 7, 9});
+  m.initializer("lo", {}, {0});
+  m.initializer("hi", {}, {6});
+  m.node("Clip", {"k", "lo", "hi"}, {"kc"}, "clip");                           // 0 0 0 1 2 4 6 6
+  Model::attr(m.node("HardSigmoid", {"kc"}, {"kh"}, "hsig"), "alpha", 0.25f);  // .5 .5 .5 .75 1 1..
+  m.int_initializer("starts", {1});
+  m.int_initializer("ends", {INT64_MAX});
+  m.int_initializer("axes", {1});
+  m.int_initializer("steps", {2});
+  m.node("Slice", {"kh", "starts", "ends", "axes", "steps"}, {"ks"}, "slice");  // cols 1, 3
+  Model::attr(m.node("Concat", {"ks", "ks"}, {"kk"}, "concat"), "axis", int64_t(1));
+  m.node("Add", {"x", "kk"}, {"y"}, "add");
+  m.output("y", {2, 4});
+  const Graph g = import_onnx(m.save("fold"), {}).graph;
+  CHECK(kinds(g) == std::vector<std::string>{"add"});
+  const TensorInfo& c = g.tensor(g.nodes[0].inputs[1]);
+  REQUIRE(c.is_param);
+  Tensor v(c.shape, c.dtype);
+  v.data = c.value;
+  const std::vector<double> want = {0.5, 0.75, 0.5, 0.75, 1, 1, 1, 1};
+  for (size_t i = 0; i < want.size(); ++i) CHECK(v.get(int64_t(i)) == want[i]);
+}
+
+TEST_CASE("ONNX: Slice and Concat of tensors of the graph are the IR's slice and concat",
+          "[unit]") {
+  Model m(13);
+  m.input("x", {4, 6});
+  m.int_initializer("starts", {-3, 1});
+  m.int_initializer("ends", {INT64_MAX, 5});
+  m.int_initializer("axes", {1, 0});
+  m.node("Slice", {"x", "starts", "ends", "axes"}, {"s"}, "cut");  // rows 1..4, cols 3..5
+  Model::attr(m.node("Concat", {"s", "s"}, {"y"}, "twice"), "axis", int64_t(0));
+  m.output("y", {6, 3});
+  const std::string path = m.save("slice");
+  const Graph g = import_onnx(path, {}).graph;
+  CHECK(kinds(g) == std::vector<std::string>{"slice", "slice", "concat"});
+  CHECK(named(g, "y").shape == std::vector<int64_t>{6, 3});
+  const Cli r =
+      run_cli({"run", "--arch", "tpu_v4", "--workload", path, "--out", temp_dir("onnx-slice-run")});
+  INFO(r.output);
+  CHECK(has(r, "functional check: passed"));
 }
