@@ -295,7 +295,14 @@ class Importer {
   std::set<std::string> tensor_names_, node_names_;
   std::vector<std::string> mapped_names_;               // each ONNX node's name in errors, by index
   std::map<const onnx::NodeProto*, std::string> silu_;  // Mul of x * Sigmoid(x) -> x
-  std::set<const onnx::NodeProto*> silu_sigmoids_;
+  // LayerNorm written out as ONNX ops (scan): its last node -> the pattern.
+  struct LayerNormPattern {
+    std::string x, eps, gamma, beta;         // value names; gamma and beta empty when absent
+    const onnx::NodeProto *mean, *variance;  // the two ReduceMeans
+  };
+  std::map<const onnx::NodeProto*, LayerNormPattern> layernorms_;
+  // The nodes of a pattern mapped by its last node (silu's Sigmoid, layernorm's ReduceMeans...).
+  std::set<const onnx::NodeProto*> absorbed_;
   std::map<std::pair<std::string, Shape>, int> params_;  // constants made params, by shape
   std::vector<TensorProto> test_inputs_, test_outputs_;
   // The node being mapped.
@@ -392,19 +399,97 @@ class Importer {
         producer[o] = &n;
       }
     }
-    // x * Sigmoid(x), the Sigmoid's output read by that Mul only: silu(x).
+    // Scalar constants (initializers and Constant nodes of one value), for the patterns.
+    std::set<std::string> constants;
+    std::map<std::string, double> scalars;
+    for (const auto& t : graph.initializer()) {
+      constants.insert(t.name());
+      if (is_float_type(t.data_type()) && numel(Shape(t.dims().begin(), t.dims().end())) == 1)
+        scalars[t.name()] =
+            tensor_values(t, fmt::format("{}: initializer '{}'", file_, t.name()))[0];
+    }
+    for (const auto& n : graph.node())
+      if (n.op_type() == "Constant" && n.output_size() == 1 && n.attribute_size() == 1) {
+        constants.insert(n.output(0));
+        const auto& a = n.attribute(0);
+        if (a.name() == "value" && is_float_type(a.t().data_type()) &&
+            numel(Shape(a.t().dims().begin(), a.t().dims().end())) == 1)
+          scalars[n.output(0)] =
+              tensor_values(a.t(), fmt::format("{}: Constant '{}'", file_, n.output(0)))[0];
+        else if (a.name() == "value_float")
+          scalars[n.output(0)] = a.f();
+      }
+    // The node of op `type` that makes value v, read by `reads` nodes only (and not a graph
+    // output); null otherwise.
+    const auto made_by = [&](const std::string& v, const char* type,
+                             int reads) -> const onnx::NodeProto* {
+      const auto it = producer.find(v);
+      if (it == producer.end() || it->second->op_type() != type || !it->second->domain().empty() ||
+          consumers_[v] != reads || graph_outputs_.count(v))
+        return nullptr;
+      return it->second;
+    };
+    const auto scalar_is = [&](const std::string& v, double want) {
+      const auto it = scalars.find(v);
+      return it != scalars.end() && it->second == want;
+    };
+    const auto only_reader = [&](const std::string& v) -> const onnx::NodeProto* {
+      if (consumers_[v] != 1 || graph_outputs_.count(v)) return nullptr;
+      for (const auto& n : graph.node())
+        for (const auto& i : n.input())
+          if (i == v) return &n;
+      return nullptr;
+    };
     for (const auto& n : graph.node()) {
-      if (n.op_type() != "Mul" || !n.domain().empty() || n.input_size() != 2) continue;
-      for (int k = 0; k < 2; ++k) {
-        const auto it = producer.find(n.input(k));
-        if (it == producer.end()) continue;
-        const onnx::NodeProto* s = it->second;
-        if (s->op_type() == "Sigmoid" && s->domain().empty() && s->input(0) == n.input(1 - k) &&
-            consumers_[n.input(k)] == 1 && !graph_outputs_.count(n.input(k))) {
-          silu_[&n] = s->input(0);
-          silu_sigmoids_.insert(s);
+      if (!n.domain().empty() || n.input_size() != 2) continue;
+      // x * Sigmoid(x) or x * Sigmoid(x * 1) (PaddlePaddle's swish), the Sigmoid's output (and
+      // the product) read by that Mul only: silu(x).
+      if (n.op_type() == "Mul")
+        for (int k = 0; k < 2; ++k) {
+          const std::string& x = n.input(1 - k);
+          const onnx::NodeProto* s = made_by(n.input(k), "Sigmoid", 1);
+          if (!s) continue;
+          const onnx::NodeProto* one = made_by(s->input(0), "Mul", 1);
+          if (one && one->input_size() == 2 &&
+              !((one->input(0) == x && scalar_is(one->input(1), 1)) ||
+                (one->input(1) == x && scalar_is(one->input(0), 1))))
+            one = nullptr;
+          if (s->input(0) != x && !one) continue;
+          silu_[&n] = x;
+          absorbed_.insert(s);
+          if (one) absorbed_.insert(one);
           break;
         }
+      // LayerNorm over the last axis written out: d = x - ReduceMean(x); d / Sqrt(ReduceMean(
+      // Pow(d, 2)) + eps), then optionally * gamma and + beta (constants).
+      if (n.op_type() == "Div") {
+        const onnx::NodeProto* sub = made_by(n.input(0), "Sub", 2);
+        const onnx::NodeProto* sqrt = made_by(n.input(1), "Sqrt", 1);
+        if (!sub || !sqrt) continue;
+        const onnx::NodeProto* mean = made_by(sub->input(1), "ReduceMean", 1);
+        const onnx::NodeProto* add = made_by(sqrt->input(0), "Add", 1);
+        if (!mean || mean->input(0) != sub->input(0) || !add || add->input_size() != 2) continue;
+        const int e = scalars.count(add->input(1)) ? 1 : scalars.count(add->input(0)) ? 0 : -1;
+        if (e < 0) continue;
+        const onnx::NodeProto* variance = made_by(add->input(1 - e), "ReduceMean", 1);
+        if (!variance) continue;
+        const onnx::NodeProto* pow = made_by(variance->input(0), "Pow", 1);
+        if (!pow || pow->input(0) != n.input(0) || !scalar_is(pow->input(1), 2)) continue;
+        LayerNormPattern p{sub->input(0), add->input(e), "", "", mean, variance};
+        const onnx::NodeProto* last = &n;
+        const auto affine = [&](const char* type, std::string& into) {
+          const onnx::NodeProto* r = only_reader(last->output(0));
+          if (!r || r->op_type() != type || !r->domain().empty() || r->input_size() != 2) return;
+          const int c = r->input(0) == last->output(0) ? 1 : 0;
+          if (!constants.count(r->input(c))) return;
+          into = r->input(c);
+          absorbed_.insert(last);
+          last = r;
+        };
+        affine("Mul", p.gamma);
+        if (!p.gamma.empty()) affine("Add", p.beta);
+        for (const onnx::NodeProto* q : {mean, sub, pow, variance, add, sqrt}) absorbed_.insert(q);
+        layernorms_[last] = p;
       }
     }
     std::map<std::string, int> missing;
@@ -412,8 +497,8 @@ class Importer {
     for (const auto& n : graph.node()) {
       const bool standard = n.domain().empty() || n.domain() == "ai.onnx";
       const std::string type = standard ? n.op_type() : n.domain() + "." + n.op_type();
-      if (standard && mapped_ops().count(n.op_type()) &&
-          (n.op_type() != "Sigmoid" || silu_sigmoids_.count(&n)))
+      if ((standard && mapped_ops().count(n.op_type()) && n.op_type() != "Sigmoid") ||
+          absorbed_.count(&n))
         continue;
       missing[type]++;
       total++;
@@ -647,17 +732,19 @@ class Importer {
   }
 
   // Input i as a tensor of the graph in its own shape: an activation, or a constant as a param.
-  int act(int i) {
-    Value& v = in(i);
+  int act(int i) { return act(in_name(i)); }
+  // The same for the value of that name.
+  int act(const std::string& name) {
+    Value& v = value(name);
     if (v.is_int)
-      fail(fmt::format("input '{}' is an integer tensor; xpusim computes float tensors only",
-                       in_name(i)));
+      fail(
+          fmt::format("input '{}' is an integer tensor; xpusim computes float tensors only", name));
     if (v.shape.empty())
-      fail(fmt::format("input '{}' is a scalar (rank 0); the graph's tensors have rank >= 1",
-                       in_name(i)));
-    if (v.graph_input) return input_tensor(v, in_name(i));
-    if (v.tensor >= 0) return materialize(v, in_name(i));
-    return constant_param(in_name(i), v.data, v.shape, v.shape, true);
+      fail(
+          fmt::format("input '{}' is a scalar (rank 0); the graph's tensors have rank >= 1", name));
+    if (v.graph_input) return input_tensor(v, name);
+    if (v.tensor >= 0) return materialize(v, name);
+    return constant_param(name, v.data, v.shape, v.shape, true);
   }
 
   // A reshape of src to `shape`, appended outside of a node's mapping, named after a value.
@@ -863,7 +950,11 @@ class Importer {
     mapped_names_.push_back(node_name_);
     first_node_ = g_.nodes.size();
     const std::string& op = n.op_type();
-    if (op == "Sigmoid") return;  // inside x * Sigmoid(x): the Mul maps both (scan)
+    if (absorbed_.count(&n)) return;  // in a pattern that its last node maps (scan)
+    if (layernorms_.count(&n)) {
+      map_layernorm_pattern(layernorms_.at(&n));
+      return;
+    }
     if (op == "Identity" || op == "Dropout") {
       map_identity();
     } else if (op == "Constant") {
@@ -1259,6 +1350,42 @@ class Importer {
     const int gamma = param(1, "Scale");
     const int beta = has_input(2) ? param(2, "B") : fill(0, {d}, "zero_bias");
     const int flat = reshape(x, {numel(s.begin(), s.begin() + ax), d}, "flatten");
+    const int y = emit(OpKind::layernorm, {flat, gamma, beta}, a, "layernorm");
+    set_output(0, reshape(y, s, "unflatten"));
+  }
+
+  // A LayerNorm that the model writes out (scan): layernorm over the last axis.
+  void map_layernorm_pattern(const LayerNormPattern& p) {
+    const int x = act(p.x);
+    const Shape s = g_.tensors[size_t(x)].shape;
+    for (const onnx::NodeProto* r : {p.mean, p.variance}) {
+      std::vector<int64_t> axes;
+      int64_t keepdims = 1;
+      for (const auto& a : r->attribute()) {
+        if (a.name() == "axes") axes.assign(a.ints().begin(), a.ints().end());
+        if (a.name() == "keepdims") keepdims = a.i();
+      }
+      if (r->input_size() > 1 || axes.size() != 1 ||
+          axis(axes[0], s.size()) != int64_t(s.size()) - 1 || !keepdims)
+        fail(
+            fmt::format("a LayerNorm written out whose ReduceMean '{}' is not over the last axis "
+                        "alone, with keepdims",
+                        r->output(0)));
+    }
+    const int64_t d = s.back();
+    const auto param = [&](const std::string& name, double absent, const char* what) {
+      if (name.empty()) return fill(absent, {d}, what);
+      const Value& v = value(name);
+      Shape b;
+      if (!v.known || v.is_int || !broadcast_shape(v.shape, {d}, b) || b != Shape{d})
+        fail(fmt::format("the {} '{}' {} of a LayerNorm over {} values", what, name,
+                         shape_str(v.shape), d));
+      return constant_param(name, broadcast(v.data, v.shape, {d}), {d}, {d}, false);
+    };
+    OpAttrs a;
+    a.eps = value(p.eps).data.at(0);
+    const int gamma = param(p.gamma, 1, "scale"), beta = param(p.beta, 0, "bias");
+    const int flat = reshape(x, {numel(s) / d, d}, "flatten");
     const int y = emit(OpKind::layernorm, {flat, gamma, beta}, a, "layernorm");
     set_output(0, reshape(y, s, "unflatten"));
   }

@@ -63,3 +63,30 @@ TEST_CASE("ONNX: PaddleOCR's text detector is refused with the ops it lacks", "[
   CHECK(det.status == 1);
   CHECK(has(det, "9 unsupported ops: Resize x6, ConvTranspose x2, Sigmoid x1"));
 }
+
+TEST_CASE("ONNX: PaddleOCR's text recogniser (SVTR) runs on the TPU and the GPU", "[golden]") {
+  const std::string model = ocr_model("ch_PP-OCRv4_rec_infer");
+  // Input (N, 3, 48, W), N and W named; W = 80 keeps the run short.
+  const Args dims = {"--param", "p2o.DynamicDimension.0=1", "--param", "p2o.DynamicDimension.1=80"};
+  const auto run = [&](Args a) {
+    a.insert(a.end(), dims.begin(), dims.end());
+    const Cli r = run_cli(a);
+    INFO(r.output);
+    return r;
+  };
+  // Values in fp16. In bf16 some elements drift past the check's tolerance, to the same values
+  // on the TPU and the GPU (docs/onnx.md).
+  const Cli gpu = run({"run", "--arch", "gpu_lab", "--workload", model, "--dtype", "fp16", "--out",
+                       temp_dir("ocr-rec-gpu"), "--quiet"});
+  CHECK(gpu.status == 0);
+  CHECK(has(gpu, "functional check: passed"));
+  // The TPU target has no fp16: timing only, every op lowered (channel concats of NHWC maps).
+  const Cli tpu = run({"run", "--arch", "tpu_v4", "--workload", model, "--no-functional", "--out",
+                       temp_dir("ocr-rec-tpu"), "--quiet"});
+  CHECK(tpu.status == 0);
+  CHECK(has(tpu, "functional check: skipped"));
+  const Cli npu = run({"run", "--arch", "ascend910b", "--workload", model, "--no-functional",
+                       "--out", temp_dir("ocr-rec-npu")});
+  CHECK(npu.status == 1);
+  CHECK(has(npu, "cannot be lowered to target 'ascend910b': a feature map in NC1HWC0"));
+}

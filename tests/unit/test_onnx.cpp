@@ -569,3 +569,54 @@ TEST_CASE("ONNX: Slice and Concat of tensors of the graph are the IR's slice and
   INFO(r.output);
   CHECK(has(r, "functional check: passed"));
 }
+
+namespace {
+
+// LayerNorm over the last axis as exporters write it out (ReduceMean, Sub, Pow, ReduceMean, Add,
+// Sqrt, Div, then * gamma + beta), then PaddlePaddle's swish, x * Sigmoid(x * 1).
+std::string written_out_model(int64_t power, int64_t mean_axis) {
+  Model m(13);
+  m.input("x", {2, 5, 8});
+  m.initializer("two", {}, {float(power)});
+  m.initializer("eps", {}, {1e-5f});
+  m.initializer("one", {1}, {1});
+  m.initializer("gamma", {8}, {1, 2, 3, 4, 5, 6, 7, 8});
+  m.initializer("beta", {8}, {0, 0, 0, 0, 1, 1, 1, 1});
+  Model::attr(m.node("ReduceMean", {"x"}, {"mean"}, "mean"), "axes",
+              std::vector<int64_t>{mean_axis});
+  m.node("Sub", {"x", "mean"}, {"d"}, "center");
+  m.node("Pow", {"d", "two"}, {"d2"}, "square");
+  Model::attr(m.node("ReduceMean", {"d2"}, {"var"}, "variance"), "axes", std::vector<int64_t>{-1});
+  m.node("Add", {"var", "eps"}, {"ve"}, "plus_eps");
+  m.node("Sqrt", {"ve"}, {"sd"}, "sd");
+  m.node("Div", {"d", "sd"}, {"n"}, "normalise");
+  m.node("Mul", {"n", "gamma"}, {"ng"}, "scale");
+  m.node("Add", {"ng", "beta"}, {"y"}, "shift");
+  m.node("Mul", {"y", "one"}, {"y1"}, "times_one");
+  m.node("Sigmoid", {"y1"}, {"s"}, "gate");
+  m.node("Mul", {"y", "s"}, {"z"}, "swish");
+  m.output("z", {2, 5, 8});
+  return m.save("written-out-" + std::to_string(power) + "-" + std::to_string(mean_axis));
+}
+
+}  // namespace
+
+TEST_CASE("ONNX: a LayerNorm and a swish written out as ONNX ops map to layernorm and silu",
+          "[unit]") {
+  const Graph g = import_onnx(written_out_model(2, -1), {}).graph;
+  CHECK(kinds(g) == std::vector<std::string>{"reshape", "layernorm", "reshape", "silu"});
+  const Node& ln = g.nodes[1];
+  CHECK(ln.name == "shift/layernorm");
+  CHECK(g.nodes[2].name == "shift");
+  CHECK(ln.attrs.eps == double(1e-5f));
+  Tensor gamma(g.tensor(ln.inputs[1]).shape, g.tensor(ln.inputs[1]).dtype);
+  gamma.data = g.tensor(ln.inputs[1]).value;
+  CHECK(gamma.get(7) == 8);
+  CHECK(g.nodes[3].name == "swish");
+  // Not the pattern (a cube, a mean over another axis): no mapping, or an error naming it.
+  CHECK_THAT(error_of([&] { import_onnx(written_out_model(3, -1), {}); }),
+             Contains("unsupported ops: ReduceMean x2, Pow x1, Sqrt x1"));
+  CHECK_THAT(error_of([&] { import_onnx(written_out_model(2, 1), {}); }),
+             Contains("node 'shift' (Add): a LayerNorm written out whose ReduceMean 'mean' is not "
+                      "over the last axis alone"));
+}

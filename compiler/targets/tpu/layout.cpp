@@ -40,8 +40,8 @@ void choose_layouts(const Graph& g, std::vector<Placement>& place, const TpuPara
       const auto& s = g.tensor(n.inputs[0]).shape;
       place[size_t(n.inputs[1])].layout = {Layout::gemm_b_nhwc, 1, s[1], s[2], s[3]};
     } else if (!is_elementwise(n.kind) && n.kind != OpKind::conv2d && n.kind != OpKind::pool &&
-               n.kind != OpKind::gemm && n.kind != OpKind::reshape &&
-               n.kind != OpKind::transpose) {  // a reshape or transpose reads NHWC as it lies
+               n.kind != OpKind::gemm && n.kind != OpKind::reshape && n.kind != OpKind::transpose &&
+               n.kind != OpKind::concat) {  // these read NHWC as it lies
       for (int t : n.inputs)
         if (nhwc[t])
           unsupported(n, target,
@@ -52,17 +52,6 @@ void choose_layouts(const Graph& g, std::vector<Placement>& place, const TpuPara
   }
   for (size_t t = 0; t < nhwc.size(); ++t)
     if (nhwc[t]) place[t].layout.kind = Layout::nhwc;
-}
-
-// Elements from one index of each dim to the next in layout l (row-major or NHWC).
-std::vector<uint64_t> strides(const std::vector<int64_t>& shape, const Layout& l) {
-  std::vector<uint64_t> st(shape.size(), 1);
-  if (l.kind == Layout::nhwc) {
-    const uint64_t C = uint64_t(shape[1]), H = uint64_t(shape[2]), W = uint64_t(shape[3]);
-    return {H * W * C, 1, W * C, C};
-  }
-  for (size_t d = shape.size(); d-- > 1;) st[d - 1] = st[d] * uint64_t(shape[d]);
-  return st;
 }
 
 // The dims of a tensor in the order its layout stores them.
@@ -117,6 +106,16 @@ int64_t conv_group_block(const Graph& g, const Node& n, const TpuParams& p) {
   return best;
 }
 
+std::vector<uint64_t> layout_strides(const std::vector<int64_t>& shape, const Layout& l) {
+  std::vector<uint64_t> st(shape.size(), 1);
+  if (l.kind == Layout::nhwc) {
+    const uint64_t C = uint64_t(shape[1]), H = uint64_t(shape[2]), W = uint64_t(shape[3]);
+    return {H * W * C, 1, W * C, C};
+  }
+  for (size_t d = shape.size(); d-- > 1;) st[d - 1] = st[d] * uint64_t(shape[d]);
+  return st;
+}
+
 CopyWalk merged(const CopyWalk& w) {
   std::vector<uint64_t> dst = w.dst;
   if (dst.empty()) {
@@ -143,7 +142,7 @@ CopyWalk merged(const CopyWalk& w) {
 
 CopyWalk transpose_walk(const Graph& g, const Node& n, const Layout& in, const Layout& out) {
   const std::vector<int64_t>& shape = g.tensor(n.outputs[0]).shape;
-  const std::vector<uint64_t> src = strides(g.tensor(n.inputs[0]).shape, in);
+  const std::vector<uint64_t> src = layout_strides(g.tensor(n.inputs[0]).shape, in);
   CopyWalk w;
   for (size_t k : storage_order(shape.size(), out)) {
     w.ext.push_back(uint64_t(shape[k]));
@@ -153,11 +152,12 @@ CopyWalk transpose_walk(const Graph& g, const Node& n, const Layout& in, const L
 }
 
 CopyWalk into_row_major(const TensorInfo& t, const Layout& l) {
-  return CopyWalk{std::vector<uint64_t>(t.shape.begin(), t.shape.end()), strides(t.shape, l), {}};
+  return CopyWalk{
+      std::vector<uint64_t>(t.shape.begin(), t.shape.end()), layout_strides(t.shape, l), {}};
 }
 
 CopyWalk from_row_major(const TensorInfo& t, const Layout& l) {
-  const std::vector<uint64_t> src = strides(t.shape, Layout{});
+  const std::vector<uint64_t> src = layout_strides(t.shape, Layout{});
   CopyWalk w;
   for (size_t k : storage_order(t.shape.size(), l)) {
     w.ext.push_back(uint64_t(t.shape[k]));

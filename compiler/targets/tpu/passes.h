@@ -60,6 +60,8 @@ CopyWalk merged(const CopyWalk& w);
 // The copy a transpose makes from an input laid out `in` to an output laid out `out` (each
 // row-major or NHWC).
 CopyWalk transpose_walk(const Graph& g, const Node& n, const Layout& in, const Layout& out);
+// Elements from one index of each dim to the next in layout l (row-major or NHWC).
+std::vector<uint64_t> layout_strides(const std::vector<int64_t>& shape, const Layout& l);
 // The copies of a reshape: from the input's layout to row-major (into_row_major), and from
 // row-major to the output's layout (from_row_major).
 CopyWalk into_row_major(const TensorInfo& t, const Layout& l);

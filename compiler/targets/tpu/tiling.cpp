@@ -283,30 +283,26 @@ class Tiler {
     }
   }
 
-  // Row-major strides (elements) of a shape.
-  static std::vector<uint64_t> row_major(const std::vector<int64_t>& shape) {
-    std::vector<uint64_t> st(shape.size(), 1);
-    for (size_t d = shape.size(); d-- > 1;) st[d - 1] = st[d] * uint64_t(shape[d]);
-    return st;
-  }
-
   // concat: each input copied into its block of the output; slice: the elements taken, copied
   // out; kv_append: the new rows copied after the cache's, in place (the output is the cache's
   // bytes, with room for them: the layout pass), so that only they move.
   void lower_concat_slice_append(const Node& n) {
-    for (int t : n.inputs)
-      if (plan_.tensors[size_t(t)].layout.kind == Layout::nhwc)
-        unsupported(n, "an input in NHWC layout (it meets a conv2d or pool)");
+    const auto layout = [&](int t) { return plan_.tensors[size_t(t)].layout; };
+    if (n.kind != OpKind::concat)
+      for (int t : n.inputs)
+        if (layout(t).kind == Layout::nhwc)
+          unsupported(n, "an input in NHWC layout (it meets a conv2d or pool)");
     const int out = n.outputs[0];
     const std::vector<int64_t>& ys = g_.tensor(out).shape;
-    const std::vector<uint64_t> ystride = row_major(ys);
+    // concat: in each tensor's layout (row-major or NHWC); the others row-major.
+    const std::vector<uint64_t> ystride = layout_strides(ys, layout(out));
     const uint64_t e = uint64_t(dtype_size(g_.tensor(out).dtype));
     auto ext = [](const std::vector<int64_t>& s) {
       return std::vector<uint64_t>(s.begin(), s.end());
     };
     if (n.kind == OpKind::slice) {
       const std::vector<int64_t>& xs = g_.tensor(n.inputs[0]).shape;
-      std::vector<uint64_t> st = row_major(xs);
+      std::vector<uint64_t> st = layout_strides(xs, Layout{});
       const size_t ax = size_t(n.attrs.axis);
       const uint64_t from = addr(n.inputs[0]) + uint64_t(n.attrs.start) * st[ax] * e;
       st[ax] *= uint64_t(n.attrs.step);
@@ -320,7 +316,7 @@ class Tiler {
       const std::vector<int64_t>& xs = g_.tensor(n.inputs[i]).shape;
       if (n.kind == OpKind::concat || i == 1)
         copy(n, addr(n.inputs[i]), addr(out) + offset * ystride[ax] * e,
-             CopyWalk{ext(xs), row_major(xs), ystride}, -1);
+             CopyWalk{ext(xs), layout_strides(xs, layout(n.inputs[i])), ystride}, -1);
       offset += uint64_t(xs[ax]);
     }
   }
