@@ -1224,7 +1224,9 @@ class Importer {
       };
       const int64_t b = st > 0 ? resolve(starts[i], 0, dim) : resolve(starts[i], 0, dim - 1);
       const int64_t e = st > 0 ? resolve(ends[i], 0, dim) : resolve(ends[i], -1, dim - 1);
-      const int64_t span = st > 0 ? e - b : b - e, a = st > 0 ? st : -st;
+      const int64_t span = st > 0 ? e - b : b - e, a = st > 0            ? st
+                                                       : st == INT64_MIN ? INT64_MAX
+                                                                         : -st;
       const int64_t count = span > 0 ? (span + a - 1) / a : 0;
       if (count == 0) fail(fmt::format("axis {} keeps no element (an empty tensor)", ax));
       first[ax] = b;
