@@ -247,7 +247,9 @@ const std::set<std::string>& mapped_ops() {
                                             "Shape",
                                             "Cast",
                                             "Slice",
-                                            "Concat"};
+                                            "Concat",
+                                            "Resize",
+                                            "ConvTranspose"};
   return ops;
 }
 
@@ -975,6 +977,10 @@ class Importer {
       map_slice();
     } else if (op == "Concat") {
       map_concat();
+    } else if (op == "Resize") {
+      map_resize();
+    } else if (op == "ConvTranspose") {
+      map_conv_transpose();
     } else if (op == "Softmax") {
       map_softmax();
     } else if (op == "LayerNormalization") {
@@ -1584,6 +1590,136 @@ class Importer {
                  constant_param(in_name(2), in(2).data, {1, ws[0], 1, 1}, out, true));
     }
     set_output(0, y);
+  }
+
+  // ConvTranspose whose kernel equals its stride (no overlap: each input pixel makes its own
+  // kh x kw block of output pixels, as the upsampling heads of detectors have it): a 1x1 conv to
+  // K * kh * kw channels, then those channels moved into the blocks (reshape, transpose,
+  // reshape), then the bias.
+  void map_conv_transpose() {
+    const Shape x = spatial_input(0);
+    const Shape ws = in(1).shape;  // (C, K/group, kh, kw)
+    if (ws.size() != 4 || ws[0] != x[1])
+      fail(fmt::format("weights {} do not fit input {}", shape_str(ws), shape_str(x)));
+    const int64_t C = ws[0], K = ws[1], kh = ws[2], kw = ws[3];
+    const std::vector<int64_t> ks = attr_ints("kernel_shape", 2), st = attr_ints("strides", 2);
+    if (!ks.empty() && ks != Shape{kh, kw})
+      fail(
+          fmt::format("kernel_shape {} differs from the weights {}", shape_str(ks), shape_str(ws)));
+    for (const char* name : {"pads", "output_padding"})
+      for (int64_t v : attr_ints(name))
+        if (v) fail(fmt::format("'{}' other than 0 is not supported", name));
+    for (int64_t v : attr_ints("dilations"))
+      if (v != 1) fail("dilations other than 1 are not supported");
+    if (attr_int("group", 1) != 1) fail("groups other than 1 are not supported");
+    if (attr_string("auto_pad", "NOTSET") != "NOTSET" && attr_string("auto_pad", "") != "VALID")
+      fail("auto_pad other than NOTSET or VALID is not supported");
+    if (st != Shape{kh, kw})
+      fail(
+          fmt::format("strides {} differ from the kernel {}x{}: only kernels that do not "
+                      "overlap (stride = kernel) are supported",
+                      shape_str(st.empty() ? Shape{1, 1} : st), kh, kw));
+    const Shape out{x[0], K, x[2] * kh, x[3] * kw};
+    if (attr("output_shape") && attr_ints("output_shape") != Shape{out[2], out[3]})
+      fail(fmt::format("output_shape {} differs from {}", shape_str(attr_ints("output_shape")),
+                       shape_str(Shape{out[2], out[3]})));
+    // The 1x1 conv's weights: output channel (k, a, b) from W[c][k][a][b].
+    const std::vector<double>& w = known(1, "W");
+    std::vector<double> w1(w.size());
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t k = 0; k < K * kh * kw; ++k)
+        w1[size_t(k * C + c)] = w[size_t(c * K * kh * kw + k)];
+    const Shape ws1{K * kh * kw, C, 1, 1};
+    OpAttrs a;
+    const int z =
+        emit(OpKind::conv2d, {act(0), constant_param(in_name(1) + "/as_conv", w1, ws1, ws1, false)},
+             a, "conv");
+    const int blocks = reshape(z, {x[0], K, kh, kw, x[2], x[3]}, "blocks");
+    const int placed = transpose(blocks, {0, 1, 4, 2, 5, 3}, "place");
+    int y = reshape(placed, out, "merge");
+    if (has_input(2)) {
+      if (!in(2).known)
+        fail(fmt::format("bias '{}' must be a constant (it is broadcast over the output)",
+                         in_name(2)));
+      y = binary(OpKind::add, y, constant_param(in_name(2), in(2).data, {1, K, 1, 1}, out, true));
+    }
+    set_output(0, y);
+  }
+
+  // Resize in mode nearest to a whole multiple of each dim, when ONNX's coordinate rule picks
+  // source element i / s for output element i (each element repeated s times, as upsampling
+  // layers have it): per dim, s copies of the input concatenated after a new dim, reshaped.
+  void map_resize() {
+    const Shape x = in(0).shape;
+    if (attr_string("mode", "nearest") != "nearest")
+      fail(fmt::format("mode '{}': only nearest is supported", attr_string("mode", "")));
+    Shape out;
+    const int scales_at = opset_ >= 11 ? 2 : 1;
+    if (has_input(scales_at) && !known(scales_at, "scales").empty()) {
+      const std::vector<double>& sc = known(scales_at, "scales");
+      if (sc.size() != x.size()) fail(fmt::format("{} scales for {} dims", sc.size(), x.size()));
+      for (size_t d = 0; d < x.size(); ++d)
+        out.push_back(int64_t(std::floor(double(x[d]) * sc[d])));
+    } else if (has_input(3)) {
+      out = known_ints(3, "sizes");
+      if (out.size() != x.size()) fail(fmt::format("{} sizes for {} dims", out.size(), x.size()));
+    } else {
+      fail("neither scales nor sizes is given");
+    }
+    const std::string coord = attr_string("coordinate_transformation_mode", "half_pixel"),
+                      rounding = attr_string("nearest_mode", "round_prefer_floor");
+    int t = -1;
+    for (size_t d = x.size(); d-- > 0;) {
+      if (out[d] == x[d]) continue;
+      if (out[d] < x[d] || out[d] % x[d])
+        fail(fmt::format("dim {}: {} to {}; only upsampling by a whole factor is supported", d,
+                         x[d], out[d]));
+      const int64_t f = out[d] / x[d];
+      for (int64_t i = 0; i < out[d]; ++i)  // ONNX's rule, element by element
+        if (nearest_source(i, x[d], out[d], coord, rounding) != i / f)
+          fail(
+              fmt::format("coordinate_transformation_mode '{}' with nearest_mode '{}' does not "
+                          "repeat each element {} times along dim {}",
+                          coord, rounding, f, d));
+      if (t < 0) t = act(0);
+      Shape s = g_.tensors[size_t(t)].shape, wide = s;
+      s.insert(s.begin() + long(d) + 1, 1);
+      wide[d] *= f;
+      const int one = reshape(t, s, "unsqueeze");
+      OpAttrs a;
+      a.axis = int64_t(d) + 1;
+      t = reshape(emit(OpKind::concat, std::vector<int>(size_t(f), one), a, "repeat"), wide,
+                  "merge");
+    }
+    set_output(0, t < 0 ? act(0) : t);
+  }
+  // The input element ONNX's Resize takes for output element i of `out` (nearest, one dim).
+  int64_t nearest_source(int64_t i, int64_t in, int64_t out, const std::string& coord,
+                         const std::string& rounding) const {
+    const double scale = double(out) / double(in);
+    double xo;
+    if (coord == "asymmetric")
+      xo = double(i) / scale;
+    else if (coord == "half_pixel" || coord == "pytorch_half_pixel")
+      xo = out > 1 || coord == "half_pixel" ? (double(i) + 0.5) / scale - 0.5 : 0;
+    else if (coord == "align_corners")
+      xo = out > 1 ? double(i) * double(in - 1) / double(out - 1) : 0;
+    else if (coord == "tf_half_pixel_for_nn")
+      xo = (double(i) + 0.5) / scale;
+    else
+      fail(fmt::format("coordinate_transformation_mode '{}' is not supported", coord));
+    double r;
+    if (rounding == "floor")
+      r = std::floor(xo);
+    else if (rounding == "ceil")
+      r = std::ceil(xo);
+    else if (rounding == "round_prefer_floor")
+      r = xo - std::floor(xo) == 0.5 ? std::floor(xo) : std::round(xo);
+    else if (rounding == "round_prefer_ceil")
+      r = xo - std::floor(xo) == 0.5 ? std::ceil(xo) : std::round(xo);
+    else
+      fail(fmt::format("nearest_mode '{}' is not supported", rounding));
+    return std::clamp(int64_t(r), int64_t(0), in - 1);
   }
 
   void map_pool(const std::string& op) {

@@ -56,7 +56,9 @@ const std::vector<std::string> kFamilies = {"add",
                                             "shape",
                                             "cast",
                                             "slice",
-                                            "concat"};
+                                            "concat",
+                                            "resize",
+                                            "convtranspose"};
 
 // A node test that fails, on one arch or on both (""), with this text in the output.
 struct Known {
@@ -89,6 +91,18 @@ const std::vector<Known> kKnown = {
     {"test_cast_FLOAT_to_BFLOAT16", "", "functional check: failed"},
     {"test_slice_neg_steps", "", "a negative step"},
     {"test_slice_start_out_of_bounds", "", "an empty tensor"},
+    {"test_convtranspose(_output_shape)?", "", "only kernels that do not overlap"},
+    {"test_convtranspose_(1d|3d)", "", "only 2-D windows"},
+    {"test_convtranspose_autopad_same", "", "auto_pad other than NOTSET or VALID"},
+    {"test_convtranspose_dilations", "", "dilations other than 1"},
+    {"test_convtranspose_(kernel_shape|pad|with_kernel)", "", "'output_padding' other than 0"},
+    {"test_convtranspose_pads", "", "'pads' other than 0"},
+    {"test_resize_.*_(cubic|linear).*|test_resize_tf_crop_and_resize", "",
+     "only nearest is supported"},
+    {"test_resize_(downsample_.*_nearest.*|upsample_sizes_nearest)", "",
+     "only upsampling by a whole factor"},
+    {"test_resize_upsample_sizes_nearest_.*", "", "does not repeat each element"},
+    {"test_resize_upsample_scales_nearest", "ascend910b", "do not start and end on 32-byte"},
     // Inputs 10000..10003 are one value in bf16 (8 significant bits).
     {"test_softmax_large_number", "", "functional check: failed"},
     {"test_averagepool_2d_(pads|precomputed_pads|precomputed_same_upper)", "tpu_v4",

@@ -620,3 +620,42 @@ TEST_CASE("ONNX: a LayerNorm and a swish written out as ONNX ops map to layernor
              Contains("node 'shift' (Add): a LayerNorm written out whose ReduceMean 'mean' is not "
                       "over the last axis alone"));
 }
+
+TEST_CASE("ONNX: ConvTranspose with stride = kernel is a 1x1 conv whose channels fill the blocks",
+          "[unit]") {
+  Model m(11);
+  m.input("x", {1, 2, 3, 4});
+  std::vector<float> w(2 * 3 * 2 * 2);  // (C = 2, K = 3, 2, 2)
+  for (size_t i = 0; i < w.size(); ++i) w[i] = float(int(i % 7) - 3) / 4;
+  m.initializer("w", {2, 3, 2, 2}, w);
+  m.initializer("b", {3}, {0.5f, -1, 0.25f});
+  auto* n = m.node("ConvTranspose", {"x", "w", "b"}, {"y"}, "up");
+  Model::attr(n, "kernel_shape", std::vector<int64_t>{2, 2});
+  Model::attr(n, "strides", std::vector<int64_t>{2, 2});
+  m.output("y", {1, 3, 6, 8});
+  const std::string path = m.save("convtranspose");
+  const OnnxModel om = import_onnx(path, {});
+  const Graph& g = om.graph;
+  CHECK(kinds(g) == std::vector<std::string>{"conv2d", "reshape", "transpose", "reshape", "add"});
+  // y[k][2i + a][2j + b] = sum over c of x[c][i][j] w[c][k][a][b], plus b[k].
+  const std::vector<Tensor> v = reference_run(g, 1);
+  const Tensor& x = v[size_t(g.inputs[0])];
+  const Tensor& y = v[size_t(om.outputs[0].second)];
+  const float bias[3] = {0.5f, -1, 0.25f};
+  for (int k = 0; k < 3; ++k)
+    for (int r = 0; r < 6; ++r)
+      for (int q = 0; q < 8; ++q) {
+        double want = bias[k];
+        for (int c = 0; c < 2; ++c)
+          want +=
+              x.get((c * 3 + r / 2) * 4 + q / 2) * w[size_t(((c * 3 + k) * 2 + r % 2) * 2 + q % 2)];
+        CHECK(std::fabs(y.get((k * 6 + r) * 8 + q) - want) <=
+              0x1.0p-6 * std::max(1.0, std::fabs(want)));
+      }
+  for (const char* arch : {"tpu_v4", "gpu_lab"}) {
+    const Cli r = run_cli({"run", "--arch", arch, "--workload", path, "--out",
+                           temp_dir(std::string("onnx-up-") + arch)});
+    INFO(r.output);
+    CHECK(has(r, "functional check: passed"));
+  }
+}
