@@ -10,6 +10,7 @@
 #include "compiler/targets/gpu/gemm.h"
 
 #include <algorithm>
+#include <functional>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -459,12 +460,16 @@ uint32_t piece(int64_t bytes, uint32_t most) {
 // n of row r is the pair (B[2r][n], B[2r+1][n])), so that ldmatrix.trans hands each lane the
 // four consecutive k of one column that mma.m16n8k32's B fragment holds, as it hands fp16's two.
 // Rows of A and B whose pieces are at least 4-byte aligned (K, N times the element size) are
-// copied by cp.async (.cg for 16 bytes, .ca for 8 or 4), zero-filled past the edges; otherwise
-// (and for int8's B, a gathered B, and on sm_70) they are loaded into registers by vector loads
-// of the widest piece the row length allows, as the previous tile is multiplied, and stored
-// after its mma. Per K tile a warp loads its A fragments with ldmatrix.x4 and its B fragments
-// with ldmatrix.x4.trans and issues mma.sync.m16n8k16 with fp32 accumulators (int8:
-// mma.sync.m16n8k32 with s32 ones); the epilogue writes each pair of columns with one store.
+// copied by cp.async (.cg for 16 bytes, .ca for 8 or 4); otherwise (and for int8's B, a gathered
+// B, and on sm_70) they are loaded into registers by vector loads of the widest piece the row
+// length allows, as the previous tile is multiplied, and stored after its mma. Only the last K
+// tile, when the K tile does not divide K, tests K (zero-filling past it): the others copy under
+// predicates computed once, from one pointer per operand at immediate offsets, and the ring of
+// stages is unrolled (from the job's K) so that shared-memory offsets are immediates too. Per K
+// tile a warp loads its A fragments with ldmatrix.x4 and its B fragments with ldmatrix.x4.trans,
+// the second K step's among the first step's mma, and issues mma.sync.m16n8k16 with fp32
+// accumulators (int8: mma.sync.m16n8k32 with s32 ones); the epilogue writes each pair of columns
+// with one store.
 std::string tc_kernel(Emitter& e, const MatrixJob& j, const TcTile& t) {
   const bool i8 = j.dtype == DType::int8;
   const uint32_t es = uint32_t(dtype_size(j.dtype));
@@ -726,7 +731,7 @@ std::string tc_kernel(Emitter& e, const MatrixJob& j, const TcTile& t) {
       for (uint32_t x = 0; x < NT * 2; ++x) bf[size_t(b)].push_back(k.reg("r"));
     }
   // The warp's products of the K tile in stage `stage`.
-  auto compute = [&](uint32_t stage) {
+  auto compute = [&](uint32_t stage, const std::function<void()>& mid) {
     const uint32_t at = stage * STAGE;
     if (t.wmma) {
       // K steps of 16: a warp's (WM / 16) x (WN / 16) accumulators of 16 x 16.
@@ -751,49 +756,68 @@ std::string tc_kernel(Emitter& e, const MatrixJob& j, const TcTile& t) {
               fmt::join(d, ", "), fmt::join(a[i], ", "), fmt::join(b[n], ", "), fmt::join(d, ", "));
           }
       }
+      mid();
       return;
     }
+    // The ldmatrix of K step st's fragments into buffer buf.
     auto fragments = [&](int buf, uint32_t st) {
       const std::vector<std::string>& a = af[size_t(buf)];
       const std::vector<std::string>& b = bf[size_t(buf)];
+      std::vector<std::string> out;
       for (uint32_t i = 0; i < MT; ++i)
-        k("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {{{}, {}, {}, {}}}, [{}+{}]", a[4 * i],
-          a[4 * i + 1], a[4 * i + 2], a[4 * i + 3], a_ld[st], at + i * 16 * 64);
+        out.push_back(fmt::format(
+            "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {{{}, {}, {}, {}}}, [{}+{}]", a[4 * i],
+            a[4 * i + 1], a[4 * i + 2], a[4 * i + 3], a_ld[st], at + i * 16 * 64));
       for (uint32_t q = 0; q < NT / 2; ++q)
-        k("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {{{}, {}, {}, {}}}, [{}+{}]", b[4 * q],
-          b[4 * q + 1], b[4 * q + 2], b[4 * q + 3], b_ld[q], at + st * 16 * B_ROW);
+        out.push_back(fmt::format(
+            "ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {{{}, {}, {}, {}}}, [{}+{}]", b[4 * q],
+            b[4 * q + 1], b[4 * q + 2], b[4 * q + 3], b_ld[q], at + st * 16 * B_ROW));
+      return out;
     };
-    // K steps of 32 bytes: 16 fp16 or bf16 (m16n8k16), 32 int8 (m16n8k32).
+    // K steps of 32 bytes: 16 fp16 or bf16 (m16n8k16), 32 int8 (m16n8k32). The mma of step st,
+    // with the loads `between` issued among them (one after every few), so that the shared-memory
+    // path's queue does not hold the mma back.
     const std::string mma =
         i8 ? "mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32"
            : fmt::format("mma.sync.aligned.m16n8k16.row.col.f32.{}.{}.f32", ty, ty);
-    fragments(0, 0);
-    for (uint32_t st = 0; st < 2; ++st) {
-      if (st == 0) fragments(1, 1);
+    auto mmas = [&](uint32_t st, const std::vector<std::string>& between) {
       const std::vector<std::string>& a = af[st % 2];
       const std::vector<std::string>& b = bf[st % 2];
+      const size_t gap = std::max<size_t>(1, MT * NT / std::max<size_t>(1, between.size()));
+      size_t next = 0;
       for (uint32_t i = 0; i < MT; ++i)
         for (uint32_t n = 0; n < NT; ++n) {
           const std::string* d = &acc[(i * NT + n) * 4];
           k("{} {{{}, {}, {}, {}}}, {{{}, {}, {}, {}}}, {{{}, {}}}, {{{}, {}, {}, {}}}", mma, d[0],
             d[1], d[2], d[3], a[4 * i], a[4 * i + 1], a[4 * i + 2], a[4 * i + 3], b[2 * n],
             b[2 * n + 1], d[0], d[1], d[2], d[3]);
+          if ((i * NT + n) % gap == 0 && next < between.size()) k("{}", between[next++]);
+          if (st == 1 && i * NT + n + 1 == std::max<uint32_t>(1, MT * NT / 2)) mid();
         }
-    }
+      for (; next < between.size(); ++next) k("{}", between[next]);
+    };
+    for (const std::string& l : fragments(0, 0)) k("{}", l);
+    mmas(0, fragments(1, 1));
+    mmas(1, {});
   };
-  // The ring: K tile i goes into stage i % S. Iteration kt waits for tile kt, issues tile
-  // kt + S - 1 into the stage of tile kt - 1 (which every warp has finished), multiplies tile kt
-  // and stores the staged tile. The tile counts are the job's, so everything but the steady state
-  // is unrolled with immediate stage offsets; the steady state is a loop whose body covers S
+  // The ring: K tile i goes into stage i % S. Iteration kt waits for tile kt, multiplies it and
+  // issues tile kt + S - 1 into the stage of tile kt - 1 (which every warp has finished): copies
+  // halfway through the second K step's mma, once the fragment loads the mma wait for have gone
+  // through the shared-memory path; register-staged loads before the mma, which hide their
+  // latency, and stored after them. The tile counts are the job's, so everything but the steady
+  // state is unrolled with immediate stage offsets; the steady state is a loop whose body covers S
   // iterations (so that its stage offsets are immediates too) and then advances the pointers.
   const uint32_t S = t.stages;
   auto iteration = [&](int64_t kt, int64_t at_tile) {
     const int64_t i = kt + S - 1;
     if (async) k("cp.async.wait_group {}", S - 2);
     k("bar.sync 0");
-    if (i < tiles) issue(i, i - at_tile, uint32_t(i % S));
-    if (async) k("cp.async.commit_group");
-    compute(uint32_t(kt % S));
+    auto loads = [&] {
+      if (i < tiles) issue(i, i - at_tile, uint32_t(i % S));
+      if (async) k("cp.async.commit_group");
+    };
+    if (staged) loads();
+    compute(uint32_t(kt % S), staged ? std::function<void()>([] {}) : loads);
     if (staged && i < tiles) store(uint32_t(i % S));
   };
   for (int64_t i = 0; i + 1 < S; ++i) {
@@ -1006,19 +1030,23 @@ void store_element(Kernel& k, DType t, bool relu, const Requant& rq, const std::
 }
 
 // The tensor-core block tile for job j on the preset: the one whose busiest SM has the least
-// work (its tiles' elements over the tile's efficiency, the MACs per cycle an SM reaches with
-// it, relative, as measured on a100 at 1024^3 and 2048^3: larger tiles read less shared memory
-// per mma, smaller ones leave room for more resident blocks to hide latency), so that few
-// products get smaller tiles and every SM some work.
+// work (its tiles' elements over the tile's efficiency), so that few products get smaller tiles
+// and every SM some work; none (stages 0) when no candidate fits. The efficiency is the share of
+// the tensor pipe's rate an SM reaches with the tile: its busiest SM's MACs over the run's
+// cycles, measured on a100 (the fp16 gemm of docs/validation/gpu.md, 2048^3 to 4096^3): warp tiles
+// of 64 x 64 read the least shared memory per mma, and 128 x 128 blocks of 4 such warps leave
+// room for two blocks an SM, one's barrier and epilogue hidden by the other's mma (128 x 256
+// blocks of 8 reach 0.72, never enough to be chosen). 64 x 32 warp tiles serve a B staged in
+// registers, for which 64 x 64 ones would need too many.
 TcTile tc_tile(const GpuCaps& caps, const MatrixJob& j, bool wmma) {
   struct Candidate {
     TcTile t;
     double efficiency;
   };
-  const Candidate candidates[] = {{{128, 256, 64, 64}, 0.50},
-                                  {{128, 128, 64, 32}, 0.42},
-                                  {{64, 128, 32, 64}, 0.47},
-                                  {{64, 64, 32, 32}, 0.41}};
+  const Candidate candidates[] = {{{128, 128, 64, 64}, 0.75},
+                                  {{128, 128, 64, 32}, 0.62},
+                                  {{64, 128, 32, 64}, 0.65},
+                                  {{64, 64, 32, 32}, 0.48}};
   const uint32_t es = uint32_t(dtype_size(j.dtype));
   TcTile best{};
   double best_cost = 0;
