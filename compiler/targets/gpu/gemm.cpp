@@ -10,6 +10,7 @@
 #include "compiler/targets/gpu/gemm.h"
 
 #include <algorithm>
+#include <functional>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -409,10 +410,10 @@ Run make_run(Kernel& k, uint32_t bytes, uint32_t w) {
   return r;
 }
 
-// Loads piece i of run r from [src + i w] when ok[i] holds; else zero when `zero`, else the run
-// keeps what it held.
-void load_run(Kernel& k, const Run& r, const std::string& src, const std::vector<std::string>& ok,
-              bool zero) {
+// Loads piece i of run r from [src + off + i w] when ok[i] holds; else zero when `zero`, else
+// the run keeps what it held.
+void load_run(Kernel& k, const Run& r, const std::string& src, int64_t off,
+              const std::vector<std::string>& ok, bool zero) {
   const uint32_t per = r.w >= 4 ? r.w / 4 : 1;  // registers a piece
   const char* v = per == 4 ? ".v4" : per == 2 ? ".v2" : "";
   const char* t = r.w >= 4 ? "b32" : r.w == 2 ? "b16" : "u8";
@@ -420,7 +421,7 @@ void load_run(Kernel& k, const Run& r, const std::string& src, const std::vector
     const std::vector<std::string> d(r.regs.begin() + i * per, r.regs.begin() + (i + 1) * per);
     if (zero)
       for (const std::string& x : d) k(r.w == 2 ? "mov.b16 {}, 0" : "mov.b32 {}, 0", x);
-    k("@{} ld.global{}.{} {}, [{}+{}]", ok[i], v, t, word_list(d), src, i * r.w);
+    k("@{} ld.global{}.{} {}, [{}+{}]", ok[i], v, t, word_list(d), src, off + i * r.w);
   }
 }
 
@@ -459,12 +460,16 @@ uint32_t piece(int64_t bytes, uint32_t most) {
 // n of row r is the pair (B[2r][n], B[2r+1][n])), so that ldmatrix.trans hands each lane the
 // four consecutive k of one column that mma.m16n8k32's B fragment holds, as it hands fp16's two.
 // Rows of A and B whose pieces are at least 4-byte aligned (K, N times the element size) are
-// copied by cp.async (.cg for 16 bytes, .ca for 8 or 4), zero-filled past the edges; otherwise
-// (and for int8's B, a gathered B, and on sm_70) they are loaded into registers by vector loads
-// of the widest piece the row length allows, as the previous tile is multiplied, and stored
-// after its mma. Per K tile a warp loads its A fragments with ldmatrix.x4 and its B fragments
-// with ldmatrix.x4.trans and issues mma.sync.m16n8k16 with fp32 accumulators (int8:
-// mma.sync.m16n8k32 with s32 ones); the epilogue writes each pair of columns with one store.
+// copied by cp.async (.cg for 16 bytes, .ca for 8 or 4); otherwise (and for int8's B, a gathered
+// B, and on sm_70) they are loaded into registers by vector loads of the widest piece the row
+// length allows, as the previous tile is multiplied, and stored after its mma. Only the last K
+// tile, when the K tile does not divide K, tests K (zero-filling past it): the others copy under
+// predicates computed once, from one pointer per operand at immediate offsets, and the ring of
+// stages is unrolled (from the job's K) so that shared-memory offsets are immediates too. Per K
+// tile a warp loads its A fragments with ldmatrix.x4 and its B fragments with ldmatrix.x4.trans,
+// the second K step's among the first step's mma, and issues mma.sync.m16n8k16 with fp32
+// accumulators (int8: mma.sync.m16n8k32 with s32 ones); the epilogue writes each pair of columns
+// with one store.
 std::string tc_kernel(Emitter& e, const MatrixJob& j, const TcTile& t) {
   const bool i8 = j.dtype == DType::int8;
   const uint32_t es = uint32_t(dtype_size(j.dtype));
@@ -510,27 +515,37 @@ std::string tc_kernel(Emitter& e, const MatrixJob& j, const TcTile& t) {
     return d;
   };
 
-  // ---- A: this thread copies chunk tid % 4 of rows tid / 4 + (T / 4) j.
+  // ---- A: this thread copies chunk tid % 4 of rows tid / 4 + (T / 4) c: one source pointer
+  // (the first row's chunk), the copies at immediate offsets from it.
   const std::string a_row = k.reg("r"), a_chunk = k.reg("r"), a_x = k.reg("r");
   k("shr.u32 {}, {}, 2", a_row, tid);
   k("and.b32 {}, {}, 3", a_chunk, tid);
   k("bfe.u32 {}, {}, 1, 2", a_x, a_row);
   const std::string a_dst = swizzled(a_row, a_chunk, a_x, A_ROW, 0);
-  std::vector<std::string> a_src(A_COPIES), a_ok(A_COPIES);
+  k("add.s32 {}, {}, {}", a_dst, a_dst, smem);
   const std::string a_k = k.reg("r");  // the chunk's first column in the K tile
   k("shl.b32 {}, {}, {}", a_k, a_chunk, log2_of(16 / es));
+  const std::string a_src = k.reg("rd");
+  std::vector<std::string> a_ok(A_COPIES);  // the copy's row is inside M
   for (uint32_t c = 0; c < A_COPIES; ++c) {
-    a_src[c] = k.reg("rd");
     a_ok[c] = k.reg("p");
-    a_row_address(k, s, row0, a_row, A_STEP_ROWS * c, a_k, es, a_ok[c], a_src[c]);
+    if (c == 0) {
+      a_row_address(k, s, row0, a_row, 0, a_k, es, a_ok[c], a_src);
+      continue;
+    }
+    const std::string m = k.reg("r");
+    k("add.s32 {}, {}, {}", m, row0, a_row);
+    k("add.s32 {}, {}, {}", m, m, A_STEP_ROWS * c);
+    k("setp.lt.u32 {}, {}, {}", a_ok[c], m, s.m);
   }
   // ---- B: this thread copies chunk tid % (BN / 8) (8 columns) of tile rows tid / (BN / 8) +
-  // (T / (BN / 8)) j, each R rows of B.
+  // (T / (BN / 8)) c, each R rows of B; one source pointer, as for A.
   const std::string b_row = k.reg("r"), b_chunk = k.reg("r"), b_x = k.reg("r");
   k("div.u32 {}, {}, {}", b_row, tid, B_CHUNKS);
   k("rem.u32 {}, {}, {}", b_chunk, tid, B_CHUNKS);
   k("and.b32 {}, {}, 7", b_x, b_row);
   const std::string b_dst = swizzled(b_row, b_chunk, b_x, B_ROW, A_TILE);
+  k("add.s32 {}, {}, {}", b_dst, b_dst, smem);
   const std::string b_col = k.reg("r");  // the chunk's first column of B
   k("shl.b32 {}, {}, 3", b_col, b_chunk);
   k("add.s32 {}, {}, {}", b_col, b_col, col0);
@@ -544,21 +559,27 @@ std::string tc_kernel(Emitter& e, const MatrixJob& j, const TcTile& t) {
     k("setp.lt.u32 {}, {}, {}", col_ok[x], c, s.n);
     if (j.conv) std::tie(ih0[x], iw0[x]) = conv_origin(k, s, c);
   }
-  const std::string b_step = k.reg("rd");  // BK rows of B in bytes
-  k("mul.wide.u32 {}, {}, {}", b_step, s.n, BK * es);
-  std::vector<std::string> b_src(B_COPIES);
-  if (!j.conv)
-    for (uint32_t c = 0; c < B_COPIES; ++c) {
-      const std::string r = k.reg("r"), off = k.reg("rd");
-      b_src[c] = k.reg("rd");
-      k("add.s32 {}, {}, {}", r, b_row, B_STEP_ROWS * c);
-      if (R > 1) k("mul.lo.s32 {}, {}, {}", r, r, R);
-      k("mad.lo.s32 {}, {}, {}, {}", r, r, s.n, b_col);
-      k("mul.wide.u32 {}, {}, {}", off, r, es);
-      k("add.s64 {}, {}, {}", b_src[c], s.b, off);
-    }
-  const std::string b_next = k.reg("rd");  // B's next row in bytes
-  if (R > 1) k("cvt.u64.u32 {}, {}", b_next, s.n);
+  const std::string b_first = k.reg("r");  // this thread's first row of B in a K tile
+  k("mul.lo.s32 {}, {}, {}", b_first, b_row, R);
+  const std::string b_src = k.reg("rd");
+  if (!j.conv) {
+    const std::string r = k.reg("r"), off = k.reg("rd");
+    k("mad.lo.s32 {}, {}, {}, {}", r, b_first, s.n, b_col);
+    k("mul.wide.u32 {}, {}, {}", off, r, es);
+    k("add.s64 {}, {}, {}", b_src, s.b, off);
+  }
+  // Byte offsets from the source pointers: A's copy c, piece x, u K tiles on; B's copy c, row h
+  // of its R, piece x, u K tiles on.
+  const int64_t K = j.k, N = j.n;
+  auto a_off = [&](uint32_t c, int64_t u, uint32_t x) {
+    return (int64_t(A_STEP_ROWS) * c * K + u * BK) * es + x * aw;
+  };
+  auto b_off = [&](uint32_t c, uint32_t h, int64_t u, uint32_t x) {
+    return (int64_t(R) * B_STEP_ROWS * c + h + u * BK) * N * es + x * bw;
+  };
+  // The gathered B's K position: the first column of the K tile the pointers are at.
+  const std::string kt0 = j.conv ? k.reg("r") : "";
+  if (j.conv) k("mov.u32 {}, 0", kt0);
 
   // The register-staged chunks: A's one run of 16 bytes, B's R runs of 16 / R.
   std::vector<Run> a_reg, b_reg;
@@ -566,97 +587,84 @@ std::string tc_kernel(Emitter& e, const MatrixJob& j, const TcTile& t) {
     for (uint32_t c = 0; c < A_COPIES; ++c) a_reg.push_back(make_run(k, 16, aw));
   if (!b_async)
     for (uint32_t c = 0; c < B_COPIES * R; ++c) b_reg.push_back(make_run(k, 16 / R, bw));
-  const std::string kt0 = k.reg("r");  // the K tile being loaded: its first column
-  // What a K tile at kt0 must stay below for a piece to lie within K: K minus the piece's first
-  // column in the tile (A's piece x; B's row R (b_row + B_STEP_ROWS c) + h), as s32.
-  auto limit = [&](const std::string& first, uint32_t off) {
-    const std::string l = k.reg("r");
-    k("sub.s32 {}, {}, {}", l, s.kdim, first);
-    if (off) k("sub.s32 {}, {}, {}", l, l, off);
-    return l;
-  };
-  std::vector<std::string> a_lim(16 / aw), b_lim;
-  for (uint32_t x = 0; x < a_lim.size(); ++x) a_lim[x] = limit(a_k, x * aw / es);
-  const std::string b_first = k.reg("r");  // this thread's first row of B in a K tile
-  k("mul.lo.s32 {}, {}, {}", b_first, b_row, R);
-  if (!j.conv)
-    for (uint32_t c = 0; c < B_COPIES; ++c)
-      for (uint32_t h = 0; h < R; ++h) b_lim.push_back(limit(b_first, R * B_STEP_ROWS * c + h));
   // int8 B's elements outside the product need not be zero: past K they meet A's zeros, past N
   // they make columns that are not stored (a gathered B's padding must be zero).
   const bool b_zero = !i8 || j.conv;
-  // Issues the loads of the K tile at kt0 into the stage at byte offset `stage` (cp.async), or
-  // into the staging registers.
-  auto issue = [&](const std::string& stage) {
-    // cp.async of piece x of `bytes` bytes from src (or none: src-size 0) to [dst + off].
-    auto copy = [&](const std::string& src, const std::string& base, const std::string& q,
-                    const std::string& dst, uint32_t off, uint32_t x, uint32_t bytes) {
+  // K tiles: `full` of BK columns, then a partial one when BK does not divide K.
+  const int64_t full = K / BK, tiles = (K + BK - 1) / BK;
+  // Issues the loads of K tile i, u tiles past the pointers, into stage `stage` (cp.async), or
+  // into the staging registers. A full tile needs only the rows' and columns' predicates, which
+  // hold for the whole loop: a copy they turn off leaves rows of A past M or columns of B past N
+  // unwritten, which only reach outputs that are not stored. The partial tile also tests K, and
+  // zero-fills what lies past it.
+  auto issue = [&](int64_t i, int64_t u, uint32_t stage) {
+    const bool part = i >= full;
+    const int64_t left = K - i * BK;  // K columns from the tile's first
+    const uint32_t at = stage * STAGE;
+    // cp.async of `bytes` from [src + soff] to [dst + doff] when q holds; zero-filled
+    // (src-size 0) when it does not and `fill`.
+    auto copy = [&](const std::string& src, int64_t soff, const std::string& base,
+                    const std::string& q, bool fill, const std::string& dst, uint32_t doff,
+                    uint32_t bytes) {
+      const char* cache = bytes == 16 ? "cg" : "ca";
+      if (!fill) {
+        k("@{} cp.async.{}.shared.global [{}+{}], [{}+{}], {}", q, cache, dst, doff, src, soff,
+          bytes);
+        return;
+      }
       const std::string n = k.reg("r"), from = k.reg("rd");
       k("selp.u32 {}, {}, 0, {}", n, bytes, q);
-      k("selp.b64 {}, {}, {}, {}", from, src, base, q);
-      k("cp.async.{}.shared.global [{}+{}], [{}+{}], {}, {}", bytes == 16 ? "cg" : "ca", dst,
-        off + x * bytes, from, x * bytes, bytes, n);
+      k("add.s64 {}, {}, {}", from, src, soff);
+      k("selp.b64 {}, {}, {}, {}", from, from, base, q);
+      k("cp.async.{}.shared.global [{}+{}], [{}], {}, {}", cache, dst, doff, from, bytes, n);
     };
-    std::string a_to, b_to;  // this thread's chunks in the stage
-    if (a_async) {
-      a_to = k.reg("r");
-      k("add.s32 {}, {}, {}", a_to, stage, a_dst);
-    }
-    if (b_async) {
-      b_to = k.reg("r");
-      k("add.s32 {}, {}, {}", b_to, stage, b_dst);
-    }
     for (uint32_t c = 0; c < A_COPIES; ++c) {
-      std::vector<std::string> ok(a_lim.size());
+      std::vector<std::string> ok(16 / aw, a_ok[c]);
       for (uint32_t x = 0; x < ok.size(); ++x) {
-        ok[x] = k.reg("p");
-        k("setp.lt.and.s32 {}, {}, {}, {}", ok[x], kt0, a_lim[x], a_ok[c]);
-        if (a_async) copy(a_src[c], s.a, ok[x], a_to, A_STEP_ROWS * A_ROW * c, x, aw);
+        if (part) {
+          ok[x] = k.reg("p");
+          k("setp.lt.and.s32 {}, {}, {}, {}", ok[x], a_k, left - x * aw / es, a_ok[c]);
+        }
+        if (a_async)
+          copy(a_src, a_off(c, u, x), s.a, ok[x], part, a_dst,
+               at + A_STEP_ROWS * A_ROW * c + x * aw, aw);
       }
-      if (!a_async) load_run(k, a_reg[c], a_src[c], ok, true);
+      if (!a_async) load_run(k, a_reg[c], a_src, a_off(c, u, 0), ok, part);
     }
-    for (uint32_t c = 0; c < B_COPIES; ++c) {
-      std::string src = j.conv ? "" : b_src[c];
+    for (uint32_t c = 0; c < B_COPIES; ++c)
       for (uint32_t h = 0; h < R; ++h) {
+        const uint32_t row = R * B_STEP_ROWS * c + h;  // in the K tile, after b_first
         if (j.conv) {
           const std::string kr = k.reg("r");
           k("add.s32 {}, {}, {}", kr, b_first, kt0);
-          if (R * B_STEP_ROWS * c + h) k("add.s32 {}, {}, {}", kr, kr, R * B_STEP_ROWS * c + h);
-          const ConvRow row = conv_row(k, s, kr);
+          if (u * BK + row) k("add.s32 {}, {}, {}", kr, kr, u * BK + row);
+          const ConvRow cr = conv_row(k, s, kr);
           const Run& r = b_reg[c * R + h];
           for (uint32_t x = 0; x < 8; ++x) {
             const std::string q = k.reg("p"), addr = k.reg("rd");
-            conv_element(k, s, es, row, ih0[x], iw0[x], col_ok[x], q, addr);
-            load_run(k, Run{es, {r.regs[x]}}, addr, {q}, true);
+            conv_element(k, s, es, cr, ih0[x], iw0[x], col_ok[x], q, addr);
+            load_run(k, Run{es, {r.regs[x]}}, addr, 0, {q}, true);
           }
           continue;
         }
-        if (h) {
-          const std::string next = k.reg("rd");
-          k("add.s64 {}, {}, {}", next, src, b_next);
-          src = next;
-        }
-        std::vector<std::string> ok(B_PIECES);
+        std::vector<std::string> ok(col_ok);
         for (uint32_t x = 0; x < B_PIECES; ++x) {
-          ok[x] = k.reg("p");
-          k("setp.lt.and.s32 {}, {}, {}, {}", ok[x], kt0, b_lim[c * R + h], col_ok[x]);
-          if (b_async) copy(src, s.b, ok[x], b_to, B_STEP_ROWS * B_ROW * c, x, bw);
+          if (part) {
+            ok[x] = k.reg("p");
+            k("setp.lt.and.s32 {}, {}, {}, {}", ok[x], b_first, left - row, col_ok[x]);
+          }
+          if (b_async)
+            copy(b_src, b_off(c, h, u, x), s.b, ok[x], part, b_dst,
+                 at + B_STEP_ROWS * B_ROW * c + x * bw, bw);
         }
-        if (!b_async) load_run(k, b_reg[c * R + h], src, ok, b_zero);
+        if (!b_async) load_run(k, b_reg[c * R + h], b_src, b_off(c, h, u, 0), ok, part && b_zero);
       }
-    }
-    // The next tile's sources.
-    for (uint32_t c = 0; c < A_COPIES; ++c) k("add.s64 {}, {}, {}", a_src[c], a_src[c], BK * es);
-    if (!j.conv)
-      for (uint32_t c = 0; c < B_COPIES; ++c) k("add.s64 {}, {}, {}", b_src[c], b_src[c], b_step);
-    k("add.s32 {}, {}, {}", kt0, kt0, BK);
   };
-  // Stores the staging registers into the stage at `stage`.
-  auto store = [&](const std::string& stage) {
+  // Stores the staging registers into stage `stage`.
+  auto store = [&](uint32_t stage) {
+    const uint32_t at = stage * STAGE;
     auto put = [&](const std::vector<std::string>& w, const std::string& dst, uint32_t off) {
-      const std::string d = k.reg("r");
-      k("add.s32 {}, {}, {}", d, stage, dst);
-      k("st.shared.v4.b32 [{}+{}], {{{}, {}, {}, {}}}", d, off, w[0], w[1], w[2], w[3]);
+      k("st.shared.v4.b32 [{}+{}], {{{}, {}, {}, {}}}", dst, at + off, w[0], w[1], w[2], w[3]);
     };
     for (uint32_t c = 0; c < a_reg.size(); ++c)
       put(run_words(k, a_reg[c]), a_dst, A_STEP_ROWS * A_ROW * c);
@@ -675,10 +683,11 @@ std::string tc_kernel(Emitter& e, const MatrixJob& j, const TcTile& t) {
     }
   };
 
-  // ldmatrix offsets within a stage. A, K step s: lane l reads row wm * WM + l % 16, chunk
+  // ldmatrix addresses (stage 0). A, K step s: lane l reads row wm * WM + l % 16, chunk
   // 2 s + l / 16 (m tile i is 16 rows on). B, n tiles 2p and 2p + 1: tile row l % 16, chunk
   // (wn * WN + 16 p) / 8 + l / 16 (K step s is 16 tile rows on).
   std::string a_ld[2];
+  std::vector<std::string> b_ld(NT / 2);
   if (!t.wmma) {
     const std::string r = k.reg("r"), x = k.reg("r"), hi = k.reg("r");
     k("and.b32 {}, {}, 15", r, lane);
@@ -689,20 +698,25 @@ std::string tc_kernel(Emitter& e, const MatrixJob& j, const TcTile& t) {
       const std::string c = k.reg("r");
       k("add.s32 {}, {}, {}", c, hi, 2 * st);
       a_ld[st] = swizzled(r, c, x, 64, 0);
+      k("add.s32 {}, {}, {}", a_ld[st], a_ld[st], smem);
     }
-  }
-  std::vector<std::string> b_ld(NT / 2);
-  if (!t.wmma) {
-    const std::string r = k.reg("r"), x = k.reg("r"), c0 = k.reg("r");
-    k("and.b32 {}, {}, 15", r, lane);
-    k("and.b32 {}, {}, 7", x, lane);
+    const std::string br = k.reg("r"), bx = k.reg("r"), c0 = k.reg("r");
+    k("and.b32 {}, {}, 15", br, lane);
+    k("and.b32 {}, {}, 7", bx, lane);
     k("shr.u32 {}, {}, 4", c0, lane);
     k("mad.lo.s32 {}, {}, {}, {}", c0, wni, t.wn / 8, c0);
     for (uint32_t p = 0; p < NT / 2; ++p) {
       const std::string c = k.reg("r");
       k("add.s32 {}, {}, {}", c, c0, 2 * p);
-      b_ld[p] = swizzled(r, c, x, B_ROW, A_TILE);
+      b_ld[p] = swizzled(br, c, bx, B_ROW, A_TILE);
+      k("add.s32 {}, {}, {}", b_ld[p], b_ld[p], smem);
     }
+  }
+  // wmma: the warp's tiles in stage 0.
+  const std::string ab = t.wmma ? k.reg("r") : "", bb = t.wmma ? k.reg("r") : "";
+  if (t.wmma) {
+    k("mad.lo.s32 {}, {}, {}, {}", ab, wmi, t.wm * A_ROW, smem);
+    k("mad.lo.s32 {}, {}, {}, {}", bb, wni, t.wn * 2, smem);
   }
 
   std::vector<std::string> acc(MT * NT * 4);
@@ -710,118 +724,131 @@ std::string tc_kernel(Emitter& e, const MatrixJob& j, const TcTile& t) {
     r = k.reg(i8 ? "r" : "f");
     k(i8 ? "mov.u32 {}, 0" : "mov.f32 {}, 0f00000000", r);
   }
-  // Prologue: tiles 0 .. stages-2 into stages 0 .. stages-2, a commit group each.
-  const std::string ktiles = k.reg("r"), p = k.reg("p");
-  k("add.s32 {}, {}, {}", ktiles, s.kdim, BK - 1);
-  k("shr.u32 {}, {}, {}", ktiles, ktiles, log2_of(BK));
-  k("mov.u32 {}, 0", kt0);
-  for (uint32_t st = 0; st + 1 < t.stages; ++st) {
-    const std::string skip = k.label(), stage = k.reg("r");
-    k("setp.ge.u32 {}, {}, {}", p, kt0, s.kdim);
-    k("@{} bra {}", p, skip);
-    k("add.s32 {}, {}, {}", stage, smem, STAGE * st);
-    issue(stage);
-    if (staged) store(stage);
-    k.place(skip);
-    if (async) k("cp.async.commit_group");
-  }
-  const std::string read = k.reg("r"), write = k.reg("r"), kt = k.reg("r");
-  k("mov.u32 {}, {}", read, smem);
-  k("add.s32 {}, {}, {}", write, smem, STAGE * (t.stages - 1));
-  k("mov.u32 {}, 0", kt);
-  const std::string loop = k.label(), no_load = k.label();
-  k.place(loop);
-  if (async) k("cp.async.wait_group {}", t.stages - 2);
-  k("bar.sync 0");
-  // Tile kt + stages - 1 goes into the stage of tile kt - 1, which every warp has finished.
-  const std::string loads = k.reg("p");
-  k("setp.lt.u32 {}, {}, {}", loads, kt0, s.kdim);
-  k("@!{} bra {}", loads, no_load);
-  issue(write);
-  k.place(no_load);
-  if (async) k("cp.async.commit_group");
-  if (t.wmma) {
-    // K steps of 16: a warp's (WM / 16) x (WN / 16) accumulators of 16 x 16.
-    const uint32_t FM = t.wm / 16, FN = t.wn / 16;
-    const std::string ab = k.reg("r"), bb = k.reg("r");
-    k("mad.lo.s32 {}, {}, {}, {}", ab, wmi, t.wm * A_ROW, read);
-    k("mad.lo.s32 {}, {}, {}, {}", bb, wni, t.wn * 2, read);
-    for (uint32_t st = 0; st < BK / 16; ++st) {
-      std::vector<std::vector<std::string>> a(FM), b(FN);
-      for (uint32_t i = 0; i < FM; ++i) {
-        for (int x = 0; x < 8; ++x) a[i].push_back(k.reg("r"));
-        k("wmma.load.a.sync.aligned.row.m16n16k16.shared.f16 {{{}}}, [{}+{}], {}",
-          fmt::join(a[i], ", "), ab, i * 16 * A_ROW + st * 32, A_ROW / 2);
-      }
-      for (uint32_t n = 0; n < FN; ++n) {
-        for (int x = 0; x < 8; ++x) b[n].push_back(k.reg("r"));
-        k("wmma.load.b.sync.aligned.row.m16n16k16.shared.f16 {{{}}}, [{}+{}], {}",
-          fmt::join(b[n], ", "), bb, A_TILE + st * 16 * B_ROW + n * 32, B_ROW / 2);
-      }
-      for (uint32_t i = 0; i < FM; ++i)
-        for (uint32_t n = 0; n < FN; ++n) {
-          const std::vector<std::string> d(acc.begin() + (i * FN + n) * 8,
-                                           acc.begin() + (i * FN + n + 1) * 8);
-          k("wmma.mma.sync.aligned.row.row.m16n16k16.f32.f32 {{{}}}, {{{}}}, {{{}}}, {{{}}}",
-            fmt::join(d, ", "), fmt::join(a[i], ", "), fmt::join(b[n], ", "), fmt::join(d, ", "));
-        }
-    }
-  } else {
-    std::vector<std::vector<std::string>> af(2), bf(2);
+  std::vector<std::vector<std::string>> af(2), bf(2);
+  if (!t.wmma)
     for (int b = 0; b < 2; ++b) {
       for (uint32_t x = 0; x < MT * 4; ++x) af[size_t(b)].push_back(k.reg("r"));
       for (uint32_t x = 0; x < NT * 2; ++x) bf[size_t(b)].push_back(k.reg("r"));
     }
+  // The warp's products of the K tile in stage `stage`.
+  auto compute = [&](uint32_t stage, const std::function<void()>& mid) {
+    const uint32_t at = stage * STAGE;
+    if (t.wmma) {
+      // K steps of 16: a warp's (WM / 16) x (WN / 16) accumulators of 16 x 16.
+      const uint32_t FM = t.wm / 16, FN = t.wn / 16;
+      for (uint32_t st = 0; st < BK / 16; ++st) {
+        std::vector<std::vector<std::string>> a(FM), b(FN);
+        for (uint32_t i = 0; i < FM; ++i) {
+          for (int x = 0; x < 8; ++x) a[i].push_back(k.reg("r"));
+          k("wmma.load.a.sync.aligned.row.m16n16k16.shared.f16 {{{}}}, [{}+{}], {}",
+            fmt::join(a[i], ", "), ab, at + i * 16 * A_ROW + st * 32, A_ROW / 2);
+        }
+        for (uint32_t n = 0; n < FN; ++n) {
+          for (int x = 0; x < 8; ++x) b[n].push_back(k.reg("r"));
+          k("wmma.load.b.sync.aligned.row.m16n16k16.shared.f16 {{{}}}, [{}+{}], {}",
+            fmt::join(b[n], ", "), bb, at + A_TILE + st * 16 * B_ROW + n * 32, B_ROW / 2);
+        }
+        for (uint32_t i = 0; i < FM; ++i)
+          for (uint32_t n = 0; n < FN; ++n) {
+            const std::vector<std::string> d(acc.begin() + (i * FN + n) * 8,
+                                             acc.begin() + (i * FN + n + 1) * 8);
+            k("wmma.mma.sync.aligned.row.row.m16n16k16.f32.f32 {{{}}}, {{{}}}, {{{}}}, {{{}}}",
+              fmt::join(d, ", "), fmt::join(a[i], ", "), fmt::join(b[n], ", "), fmt::join(d, ", "));
+          }
+      }
+      mid();
+      return;
+    }
+    // The ldmatrix of K step st's fragments into buffer buf.
     auto fragments = [&](int buf, uint32_t st) {
       const std::vector<std::string>& a = af[size_t(buf)];
       const std::vector<std::string>& b = bf[size_t(buf)];
-      const std::string ab = k.reg("r"), bb = k.reg("r");
-      k("add.s32 {}, {}, {}", ab, read, a_ld[st]);
+      std::vector<std::string> out;
       for (uint32_t i = 0; i < MT; ++i)
-        k("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {{{}, {}, {}, {}}}, [{}+{}]", a[4 * i],
-          a[4 * i + 1], a[4 * i + 2], a[4 * i + 3], ab, i * 16 * 64);
-      for (uint32_t q = 0; q < NT / 2; ++q) {
-        k("add.s32 {}, {}, {}", bb, read, b_ld[q]);
-        k("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {{{}, {}, {}, {}}}, [{}+{}]", b[4 * q],
-          b[4 * q + 1], b[4 * q + 2], b[4 * q + 3], bb, st * 16 * B_ROW);
-      }
+        out.push_back(fmt::format(
+            "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {{{}, {}, {}, {}}}, [{}+{}]", a[4 * i],
+            a[4 * i + 1], a[4 * i + 2], a[4 * i + 3], a_ld[st], at + i * 16 * 64));
+      for (uint32_t q = 0; q < NT / 2; ++q)
+        out.push_back(fmt::format(
+            "ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {{{}, {}, {}, {}}}, [{}+{}]", b[4 * q],
+            b[4 * q + 1], b[4 * q + 2], b[4 * q + 3], b_ld[q], at + st * 16 * B_ROW));
+      return out;
     };
-    // K steps of 32 bytes: 16 fp16 or bf16 (m16n8k16), 32 int8 (m16n8k32).
+    // K steps of 32 bytes: 16 fp16 or bf16 (m16n8k16), 32 int8 (m16n8k32). The mma of step st,
+    // with the loads `between` issued among them (one after every few), so that the shared-memory
+    // path's queue does not hold the mma back.
     const std::string mma =
         i8 ? "mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32"
            : fmt::format("mma.sync.aligned.m16n8k16.row.col.f32.{}.{}.f32", ty, ty);
-    fragments(0, 0);
-    for (uint32_t st = 0; st < 2; ++st) {
-      if (st == 0) fragments(1, 1);
+    auto mmas = [&](uint32_t st, const std::vector<std::string>& between) {
       const std::vector<std::string>& a = af[st % 2];
       const std::vector<std::string>& b = bf[st % 2];
+      const size_t gap = std::max<size_t>(1, MT * NT / std::max<size_t>(1, between.size()));
+      size_t next = 0;
       for (uint32_t i = 0; i < MT; ++i)
         for (uint32_t n = 0; n < NT; ++n) {
           const std::string* d = &acc[(i * NT + n) * 4];
           k("{} {{{}, {}, {}, {}}}, {{{}, {}, {}, {}}}, {{{}, {}}}, {{{}, {}, {}, {}}}", mma, d[0],
             d[1], d[2], d[3], a[4 * i], a[4 * i + 1], a[4 * i + 2], a[4 * i + 3], b[2 * n],
             b[2 * n + 1], d[0], d[1], d[2], d[3]);
+          if ((i * NT + n) % gap == 0 && next < between.size()) k("{}", between[next++]);
+          if (st == 1 && i * NT + n + 1 == std::max<uint32_t>(1, MT * NT / 2)) mid();
         }
+      for (; next < between.size(); ++next) k("{}", between[next]);
+    };
+    for (const std::string& l : fragments(0, 0)) k("{}", l);
+    mmas(0, fragments(1, 1));
+    mmas(1, {});
+  };
+  // The ring: K tile i goes into stage i % S. Iteration kt waits for tile kt, multiplies it and
+  // issues tile kt + S - 1 into the stage of tile kt - 1 (which every warp has finished): copies
+  // halfway through the second K step's mma, once the fragment loads the mma wait for have gone
+  // through the shared-memory path; register-staged loads before the mma, which hide their
+  // latency, and stored after them. The tile counts are the job's, so everything but the steady
+  // state is unrolled with immediate stage offsets; the steady state is a loop whose body covers S
+  // iterations (so that its stage offsets are immediates too) and then advances the pointers.
+  const uint32_t S = t.stages;
+  auto iteration = [&](int64_t kt, int64_t at_tile) {
+    const int64_t i = kt + S - 1;
+    if (async) k("cp.async.wait_group {}", S - 2);
+    k("bar.sync 0");
+    auto loads = [&] {
+      if (i < tiles) issue(i, i - at_tile, uint32_t(i % S));
+      if (async) k("cp.async.commit_group");
+    };
+    if (staged) loads();
+    compute(uint32_t(kt % S), staged ? std::function<void()>([] {}) : loads);
+    if (staged && i < tiles) store(uint32_t(i % S));
+  };
+  for (int64_t i = 0; i + 1 < S; ++i) {
+    if (i < tiles) {
+      issue(i, i, uint32_t(i));
+      if (staged) store(uint32_t(i));
+    }
+    if (async) k("cp.async.commit_group");
+  }
+  // The loop: iterations 0 .. steady - 1, every one loading a full tile.
+  const int64_t steady = full >= S - 1 ? (full - S + 1) / S * S : 0;
+  if (steady > 0) {
+    const std::string loop = steady > S ? k.label() : "", count = steady > S ? k.reg("r") : "";
+    if (steady > S) {
+      k("mov.u32 {}, 0", count);
+      k.place(loop);
+    }
+    for (int64_t kt = 0; kt < S; ++kt) iteration(kt, 0);
+    k("add.s64 {}, {}, {}", a_src, a_src, int64_t(S) * BK * es);
+    if (j.conv)
+      k("add.s32 {}, {}, {}", kt0, kt0, S * BK);
+    else
+      k("add.s64 {}, {}, {}", b_src, b_src, int64_t(S) * BK * N * es);
+    if (steady > S) {
+      const std::string more = k.reg("p");
+      k("add.s32 {}, {}, 1", count, count);
+      k("setp.lt.u32 {}, {}, {}", more, count, steady / S);
+      k("@{} bra {}", more, loop);
     }
   }
-  if (staged) {
-    const std::string skip = k.label();
-    k("@!{} bra {}", loads, skip);
-    store(write);
-    k.place(skip);
-  }
-  // Next stages, round the ring.
-  const std::string end = k.reg("r");
-  k("add.s32 {}, {}, {}", end, smem, STAGE * t.stages);
-  for (const std::string& r : {read, write}) {
-    const std::string wrap = k.reg("p");
-    k("add.s32 {}, {}, {}", r, r, STAGE);
-    k("setp.eq.u32 {}, {}, {}", wrap, r, end);
-    k("selp.b32 {}, {}, {}, {}", r, smem, r, wrap);
-  }
-  k("add.s32 {}, {}, 1", kt, kt);
-  k("setp.lt.u32 {}, {}, {}", p, kt, ktiles);
-  k("@{} bra {}", p, loop);
+  for (int64_t kt = steady; kt < tiles; ++kt) iteration(kt, steady);
   if (t.wmma) {
     wmma_epilogue(k, j, t, s, acc, smem, tid, wmi, wni, row0, col0);
     return e.add(fmt::format("{}_wmma_{}", j.conv ? "conv" : "gemm", dtype_name(j.dtype)), k);
@@ -1003,19 +1030,23 @@ void store_element(Kernel& k, DType t, bool relu, const Requant& rq, const std::
 }
 
 // The tensor-core block tile for job j on the preset: the one whose busiest SM has the least
-// work (its tiles' elements over the tile's efficiency, the MACs per cycle an SM reaches with
-// it, relative, as measured on a100 at 1024^3 and 2048^3: larger tiles read less shared memory
-// per mma, smaller ones leave room for more resident blocks to hide latency), so that few
-// products get smaller tiles and every SM some work.
+// work (its tiles' elements over the tile's efficiency), so that few products get smaller tiles
+// and every SM some work; none (stages 0) when no candidate fits. The efficiency is the share of
+// the tensor pipe's rate an SM reaches with the tile: its busiest SM's MACs over the run's
+// cycles, measured on a100 (the fp16 gemm of docs/validation/gpu.md, 2048^3 to 4096^3): warp tiles
+// of 64 x 64 read the least shared memory per mma, and 128 x 128 blocks of 4 such warps leave
+// room for two blocks an SM, one's barrier and epilogue hidden by the other's mma (128 x 256
+// blocks of 8 reach 0.72, never enough to be chosen). 64 x 32 warp tiles serve a B staged in
+// registers, for which 64 x 64 ones would need too many.
 TcTile tc_tile(const GpuCaps& caps, const MatrixJob& j, bool wmma) {
   struct Candidate {
     TcTile t;
     double efficiency;
   };
-  const Candidate candidates[] = {{{128, 256, 64, 64}, 0.50},
-                                  {{128, 128, 64, 32}, 0.42},
-                                  {{64, 128, 32, 64}, 0.47},
-                                  {{64, 64, 32, 32}, 0.41}};
+  const Candidate candidates[] = {{{128, 128, 64, 64}, 0.75},
+                                  {{128, 128, 64, 32}, 0.62},
+                                  {{64, 128, 32, 64}, 0.65},
+                                  {{64, 64, 32, 32}, 0.48}};
   const uint32_t es = uint32_t(dtype_size(j.dtype));
   TcTile best{};
   double best_cost = 0;
@@ -1034,6 +1065,11 @@ TcTile tc_tile(const GpuCaps& caps, const MatrixJob& j, bool wmma) {
         uint32_t(std::min<int64_t>(wmma ? 2 : 4, caps.max_shared_per_block / t.stage_bytes()));
     if (t.stages < 2 || t.shared_bytes() > caps.max_shared_per_block || (wmma && t.bm > 64))
       continue;
+    // The copies' source offsets are immediates (tc_kernel), up to 2 stages - 2 K tiles (of 64
+    // bytes a row) past the pointers, plus the rows of a tile: they must fit in an s32.
+    const int64_t ahead = std::min<int64_t>(2 * t.stages - 1, (j.k * es + 63) / 64) * 64;
+    if (int64_t(t.bm) * j.k * es + ahead > INT32_MAX || (!j.conv && ahead * j.n > INT32_MAX))
+      continue;
     const int64_t tiles = (j.m + t.bm - 1) / t.bm * ((j.n + t.bn - 1) / t.bn) * j.batch * j.groups;
     const double cost = double((tiles + caps.sms - 1) / caps.sms) * t.bm * t.bn / c.efficiency;
     if (best.stages == 0 || cost < best_cost) {
@@ -1047,16 +1083,19 @@ TcTile tc_tile(const GpuCaps& caps, const MatrixJob& j, bool wmma) {
 void emit_matrix(Emitter& e, const Node& n, const MatrixJob& j) {
   check_sizes(e, n, j);
   // Tensor cores: fp16, bf16 and int8 by mma.sync on sm_80 and later, fp16 by wmma on sm_70
-  // (whose int8 wmma needs sm_72).
+  // (whose int8 wmma needs sm_72). The SIMT kernel takes the rest, and products too large for
+  // the tensor-core kernel's immediate offsets.
   const bool wmma = j.dtype == DType::fp16 && e.caps.sm < 80;
   if ((j.dtype != DType::fp32 && e.caps.sm >= 80) || wmma) {
     const TcTile t = tc_tile(e.caps, j, wmma);
-    const std::string entry = tc_kernel(e, j, t);
-    e.launch(entry,
-             {uint32_t((j.n + t.bn - 1) / t.bn), uint32_t((j.m + t.bm - 1) / t.bm),
-              uint32_t(j.batch * j.groups)},
-             {t.threads(), 1, 1}, t.shared_bytes(), matrix_args(e, j));
-    return;
+    if (t.stages) {
+      const std::string entry = tc_kernel(e, j, t);
+      e.launch(entry,
+               {uint32_t((j.n + t.bn - 1) / t.bn), uint32_t((j.m + t.bm - 1) / t.bm),
+                uint32_t(j.batch * j.groups)},
+               {t.threads(), 1, 1}, t.shared_bytes(), matrix_args(e, j));
+      return;
+    }
   }
   const std::string entry = simt_kernel(e, j);
   e.launch(entry,
