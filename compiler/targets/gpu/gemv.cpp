@@ -1,0 +1,265 @@
+// The GPU target's small-M gemm and matmul (M <= kMaxRows, every dtype): a GEMV-style kernel
+// that streams B (the weights) once, where the tiled kernels of gemm.cpp would pad M to their
+// block tile of 64 rows and more.
+//
+// A block of 128 threads owns a strip of C * V columns of C (V: the elements of one vector load
+// of B, 16 bytes (int8: 8) or the widest power of two that divides a row of B): lane c of a warp's
+// C column lanes reads V consecutive columns, its R = 32 / C lanes and the block's 4 warps split
+// K into S = 4 R interleaved rows (slot s reads rows s, s + S, ...). A warp's load is R rows of
+// C * V columns: whole 32-byte sectors (C * V * size >= 32), coalesced. Each thread keeps the
+// M x V accumulators (f32; s32 for int8) of its columns, and per row loads its M elements of A
+// (the same for the C lanes of a row: one broadcast each) and does M * V FMAs; four rows are
+// loaded before the first is used. The S partial sums of each output are added in shared memory,
+// then rounded, requantised and ReLU'd as the tiled kernels do (store_element). The strip width
+// (C * V * size of 32, 64 or 128 bytes) is the widest that still gives every SM two blocks.
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "compiler/targets/gpu/gemm.h"
+
+namespace xpusim::compiler::gpu {
+namespace {
+
+constexpr int64_t kMaxRows = 8;  // the largest M this kernel takes
+constexpr uint32_t kWarps = 4;   // a block's warps
+constexpr uint32_t kUnroll = 4;  // rows a thread loads before it multiplies
+constexpr uint32_t kThreads = 32 * kWarps;
+
+// The tiling of job j on caps: vb bytes (v elements) a lane's load, c lanes along the columns.
+struct GemvTile {
+  uint32_t vb = 16, v = 8, c = 2;
+  uint32_t r() const { return 32 / c; }            // lanes along K in a warp
+  uint32_t slots() const { return kWarps * r(); }  // rows of K a block loads at once
+  uint32_t cols() const { return c * v; }          // the block's strip of columns
+};
+
+GemvTile gemv_tile(const GpuCaps& caps, const MatrixJob& j) {
+  const int64_t es = dtype_size(j.dtype), row = j.n * es;
+  GemvTile t;
+  t.vb = uint32_t(std::min<int64_t>(j.dtype == DType::int8 ? 8 : 16, row & -row));
+  t.v = t.vb / uint32_t(es);
+  for (uint32_t strip : {128u, 64u, 32u}) {
+    t.c = std::min(32u, std::max(1u, strip / t.vb));
+    const int64_t blocks = (j.n + t.cols() - 1) / t.cols() * j.batch * j.groups;
+    if (blocks >= 2 * caps.sms) break;
+  }
+  return t;
+}
+
+// Row u of a thread's B (v elements at [addr]) as f32 ("f") or s32 ("r", int8) registers: one
+// vector load and the unpacking (a bf16 is the upper half of its f32), or single elements when
+// the row's alignment allows no word.
+std::vector<std::string> load_b(Kernel& k, DType t, const GemvTile& g, const std::string& addr) {
+  std::vector<std::string> v;
+  if (g.vb < 4) {
+    for (uint32_t i = 0; i < g.v; ++i) {
+      v.push_back(k.reg(t == DType::int8 ? "r" : "f"));
+      load_element(k, t, "", fmt::format("{}+{}", addr, i * dtype_size(t)), v.back());
+    }
+    return v;
+  }
+  const size_t words = g.vb / 4;
+  const std::string op = words == 1 ? "" : fmt::format(".v{}", words);
+  std::vector<std::string> w(words);
+  for (std::string& r : w) r = k.reg(t == DType::fp32 ? "f" : "r");
+  k("ld.global{}.{} {}, [{}]", op, t == DType::fp32 ? "f32" : "b32", word_list(w), addr);
+  if (t == DType::fp32) return w;
+  for (const std::string& word : w) {
+    if (t == DType::fp16) {
+      const std::string lo = k.reg("rs"), hi = k.reg("rs");
+      k("mov.b32 {{{}, {}}}, {}", lo, hi, word);
+      for (const std::string& h : {lo, hi}) {
+        v.push_back(k.reg("f"));
+        k("cvt.f32.f16 {}, {}", v.back(), h);
+      }
+    } else if (t == DType::bf16) {
+      v.push_back(k.reg("f"));
+      k("shl.b32 {}, {}, 16", v.back(), word);
+      v.push_back(k.reg("f"));
+      k("and.b32 {}, {}, -65536", v.back(), word);
+    } else {
+      for (uint32_t b = 0; b < 4; ++b) {
+        v.push_back(k.reg("r"));
+        k("bfe.s32 {}, {}, {}, 8", v.back(), word, 8 * b);
+      }
+    }
+  }
+  return v;
+}
+
+std::string gemv_kernel(Emitter& e, const MatrixJob& j, const GemvTile& g) {
+  const bool i8 = j.dtype == DType::int8;
+  const uint32_t es = uint32_t(dtype_size(j.dtype)), M = uint32_t(j.m), S = g.slots();
+  const uint32_t CV = g.cols();
+  const std::string vk = i8 ? "r" : "f";
+  Kernel k(e.caps.sm, matrix_params(j));
+  const Setup s = setup(k, j);
+  const std::string part = k.shared("part", uint64_t(S) * M * CV * 4);
+
+  // This thread's slot and columns; a strip's columns past N read the last vector of the row.
+  const std::string tid = k.reg("r"), lane = k.reg("r"), c = k.reg("r"), slot = k.reg("r");
+  const std::string col = k.reg("r"), last = k.reg("r");
+  k("mov.u32 {}, %tid.x", tid);
+  k("and.b32 {}, {}, 31", lane, tid);
+  k("and.b32 {}, {}, {}", c, lane, g.c - 1);
+  k("shr.u32 {}, {}, {}", slot, tid, __builtin_ctz(g.c));  // warp * R + lane / C
+  k("mov.u32 {}, %ctaid.x", col);
+  k("mul.lo.s32 {}, {}, {}", col, col, CV);
+  k("mad.lo.s32 {}, {}, {}, {}", col, c, g.v, col);
+  k("sub.s32 {}, {}, {}", last, s.n, g.v);
+  k("min.u32 {}, {}, {}", col, col, last);
+
+  // B: row slot + u S of each group of kUnroll S rows; A: row m's element slot.
+  std::vector<std::string> pb(kUnroll), pa(M);
+  for (uint32_t u = 0; u < kUnroll; ++u) {
+    const std::string r = k.reg("r"), off = k.reg("rd");
+    pb[u] = k.reg("rd");
+    k("add.s32 {}, {}, {}", r, slot, u * S);
+    k("mad.lo.s32 {}, {}, {}, {}", r, r, s.n, col);
+    k("mul.wide.u32 {}, {}, {}", off, r, es);
+    k("add.s64 {}, {}, {}", pb[u], s.b, off);
+  }
+  for (uint32_t m = 0; m < M; ++m) {
+    const std::string r = k.reg("r"), off = k.reg("rd");
+    pa[m] = k.reg("rd");
+    k("mad.lo.s32 {}, {}, {}, {}", r, s.kdim, m, slot);
+    k("mul.wide.u32 {}, {}, {}", off, r, es);
+    k("add.s64 {}, {}, {}", pa[m], s.a, off);
+  }
+  std::vector<std::string> acc(M * g.v);
+  for (std::string& r : acc) {
+    r = k.reg(vk);
+    k(i8 ? "mov.u32 {}, 0" : "mov.f32 {}, 0f00000000", r);
+  }
+  // acc[m][i] += A[m][row] * B[row][col + i] for rows at [pb + b_off] and [pa + a_off].
+  auto multiply = [&](const std::vector<std::string>& b, const std::vector<std::string>& a) {
+    for (uint32_t m = 0; m < M; ++m)
+      for (uint32_t i = 0; i < g.v; ++i) {
+        const std::string& d = acc[m * g.v + i];
+        if (i8)
+          k("mad.lo.s32 {}, {}, {}, {}", d, a[m], b[i], d);
+        else
+          k("fma.rn.f32 {}, {}, {}, {}", d, a[m], b[i], d);
+      }
+  };
+  auto load_a = [&](uint32_t u) {
+    std::vector<std::string> a(M);
+    for (uint32_t m = 0; m < M; ++m) {
+      a[m] = k.reg(vk);
+      load_element(k, j.dtype, "", u ? fmt::format("{}+{}", pa[m], u * S * es) : pa[m], a[m]);
+    }
+    return a;
+  };
+
+  // Whole groups of kUnroll S rows: every load in range.
+  const std::string full = k.reg("r"), k0 = k.reg("r"), p = k.reg("p"), b_step = k.reg("rd");
+  k("rem.u32 {}, {}, {}", full, s.kdim, kUnroll * S);
+  k("sub.s32 {}, {}, {}", full, s.kdim, full);
+  k("mul.wide.u32 {}, {}, {}", b_step, s.n, kUnroll * S * es);
+  k("mov.u32 {}, 0", k0);
+  const std::string loop = k.label(), tail = k.label(), tail_loop = k.label(), done = k.label();
+  k("setp.eq.u32 {}, {}, 0", p, full);
+  k("@{} bra {}", p, tail);
+  k.place(loop);
+  {
+    std::vector<std::vector<std::string>> b(kUnroll), a(kUnroll);
+    for (uint32_t u = 0; u < kUnroll; ++u) b[u] = load_b(k, j.dtype, g, pb[u]);
+    for (uint32_t u = 0; u < kUnroll; ++u) a[u] = load_a(u);
+    for (uint32_t u = 0; u < kUnroll; ++u) multiply(b[u], a[u]);
+  }
+  for (const std::string& r : pb) k("add.s64 {}, {}, {}", r, r, b_step);
+  for (const std::string& r : pa) k("add.s64 {}, {}, {}", r, r, kUnroll * S * es);
+  k("add.s32 {}, {}, {}", k0, k0, kUnroll * S);
+  k("setp.lt.u32 {}, {}, {}", p, k0, full);
+  k("@{} bra {}", p, loop);
+  // The rest, one row of the thread's at a time.
+  k.place(tail);
+  const std::string row = k.reg("r"), row_step = k.reg("rd");
+  k("add.s32 {}, {}, {}", row, k0, slot);
+  k("mul.wide.u32 {}, {}, {}", row_step, s.n, S * es);
+  k.place(tail_loop);
+  k("setp.ge.u32 {}, {}, {}", p, row, s.kdim);
+  k("@{} bra {}", p, done);
+  multiply(load_b(k, j.dtype, g, pb[0]), load_a(0));
+  k("add.s64 {}, {}, {}", pb[0], pb[0], row_step);
+  for (const std::string& r : pa) k("add.s64 {}, {}, {}", r, r, S * es);
+  k("add.s32 {}, {}, {}", row, row, S);
+  k("bra.uni {}", tail_loop);
+  k.place(done);
+
+  // Partial sums: part[slot][m][c V + i], then each thread adds the S partials of a group of
+  // G columns and stores them.
+  const uint32_t G = std::min(4u, g.v), groups = M * CV / G;
+  const char* wt = i8 ? "b32" : "f32";
+  auto vec = [](uint32_t n) { return n == 1 ? std::string() : fmt::format(".v{}", n); };
+  const std::string base = k.reg("r"), at = k.reg("r");
+  k("mov.u32 {}, {}", base, part);
+  k("mul.lo.s32 {}, {}, {}", at, slot, M * CV * 4);
+  k("mad.lo.s32 {}, {}, {}, {}", at, c, g.v * 4, at);
+  k("add.s32 {}, {}, {}", at, at, base);
+  for (uint32_t m = 0; m < M; ++m)
+    for (uint32_t i = 0; i < g.v; i += G)
+      k("st.shared{}.{} [{}+{}], {}", vec(G), wt, at, (m * CV + i) * 4,
+        word_list({acc.begin() + m * g.v + i, acc.begin() + m * g.v + i + G}));
+  k("bar.sync 0");
+  for (uint32_t round = 0; round * kThreads < groups; ++round) {
+    const std::string o = k.reg("r"), m = k.reg("r"), cg = k.reg("r"), skip = k.label();
+    k("add.s32 {}, {}, {}", o, tid, round * kThreads);
+    if ((round + 1) * kThreads > groups) {
+      k("setp.ge.u32 {}, {}, {}", p, o, groups);
+      k("@{} bra {}", p, skip);
+    }
+    k("shr.u32 {}, {}, {}", m, o, __builtin_ctz(CV / G));
+    k("and.b32 {}, {}, {}", cg, o, CV / G - 1);
+    const std::string src = k.reg("r");
+    k("mad.lo.s32 {}, {}, {}, {}", src, m, CV * 4, base);
+    k("mad.lo.s32 {}, {}, {}, {}", src, cg, G * 4, src);
+    std::vector<std::string> sum(G);
+    for (uint32_t sl = 0; sl < S; ++sl) {
+      std::vector<std::string> v(G);
+      for (std::string& r : v) r = k.reg(vk);
+      k("ld.shared{}.{} {}, [{}+{}]", vec(G), wt, word_list(v), src, sl * M * CV * 4);
+      for (uint32_t x = 0; x < G; ++x) {
+        if (sl == 0) {
+          sum[x] = v[x];
+          continue;
+        }
+        const std::string r = k.reg(vk);
+        k(i8 ? "add.s32 {}, {}, {}" : "add.rn.f32 {}, {}, {}", r, sum[x], v[x]);
+        sum[x] = r;
+      }
+    }
+    const std::string c0 = k.reg("r"), idx = k.reg("r");
+    k("mov.u32 {}, %ctaid.x", c0);
+    k("mul.lo.s32 {}, {}, {}", c0, c0, CV);
+    k("mad.lo.s32 {}, {}, {}, {}", c0, cg, G, c0);
+    k("mad.lo.s32 {}, {}, {}, {}", idx, m, s.n, c0);
+    for (uint32_t x = 0; x < G; ++x) {
+      const std::string q = k.reg("p"), cx = k.reg("r"), addr = k.reg("rd");
+      k("add.s32 {}, {}, {}", cx, c0, x);
+      k("setp.lt.u32 {}, {}, {}", q, cx, s.n);
+      k("add.s32 {}, {}, {}", cx, idx, x);
+      k("mul.wide.u32 {}, {}, {}", addr, cx, es);
+      k("add.s64 {}, {}, {}", addr, s.c, addr);
+      store_element(k, j.dtype, j.relu, s.q, q, addr, sum[x]);
+    }
+    k.place(skip);
+  }
+  return e.add(fmt::format("gemv_{}_m{}", dtype_name(j.dtype), M), k);
+}
+
+}  // namespace
+
+bool gemv_takes(const MatrixJob& j) {
+  return !j.conv && j.m <= kMaxRows;
+}
+
+void emit_gemv(Emitter& e, const MatrixJob& j) {
+  const GemvTile g = gemv_tile(e.caps, j);
+  const std::string entry = gemv_kernel(e, j, g);
+  e.launch(entry, {uint32_t((j.n + g.cols() - 1) / g.cols()), 1, uint32_t(j.batch * j.groups)},
+           {kThreads, 1, 1}, 0, matrix_args(e, j));
+}
+
+}  // namespace xpusim::compiler::gpu
