@@ -47,32 +47,48 @@ GemvTile gemv_tile(const GpuCaps& caps, const MatrixJob& j) {
   return t;
 }
 
-// Row u of a thread's B (v elements at [addr]) as f32 ("f") or s32 ("r", int8) registers: one
-// vector load and the unpacking (a bf16 is the upper half of its f32), or single elements when
-// the row's alignment allows no word.
+// An element of A or B as loaded (Kernel::load_element) in the register the products take: f32,
+// or s32 for int8 (as loaded); a bf16 is the upper half of its f32.
+std::string value(Kernel& k, DType t, const std::string& raw) {
+  if (t == DType::fp32 || t == DType::int8) return raw;
+  const std::string f = k.reg("f");
+  if (t == DType::fp16)
+    k("cvt.f32.f16 {}, {}", f, raw);
+  else
+    k("mov.b32 {}, {{0, {}}}", f, raw);
+  return f;
+}
+
+// A thread's v elements of a row of B at [addr], loaded: one vector load of words (fp32: into
+// "f" registers), or single elements when the row's alignment allows no word.
 std::vector<std::string> load_b(Kernel& k, DType t, const GemvTile& g, const std::string& addr) {
-  std::vector<std::string> v;
+  std::vector<std::string> w;
   if (g.vb < 4) {
-    for (uint32_t i = 0; i < g.v; ++i) {
-      v.push_back(k.reg(t == DType::int8 ? "r" : "f"));
-      load_element(k, t, "", fmt::format("{}+{}", addr, i * dtype_size(t)), v.back());
-    }
+    for (uint32_t i = 0; i < g.v; ++i)
+      w.push_back(k.load_element(t, fmt::format("{}+{}", addr, i * dtype_size(t))));
+    return w;
+  }
+  w.resize(g.vb / 4);
+  for (std::string& r : w) r = k.reg(t == DType::fp32 ? "f" : "r");
+  k("ld.global{}.{} {}, [{}]", w.size() == 1 ? "" : fmt::format(".v{}", w.size()),
+    t == DType::fp32 ? "f32" : "b32", word_list(w), addr);
+  return w;
+}
+
+// load_b's registers unpacked into the v elements as value() gives them.
+std::vector<std::string> unpack_b(Kernel& k, DType t, const GemvTile& g,
+                                  const std::vector<std::string>& w) {
+  if (g.vb < 4 || t == DType::fp32) {
+    std::vector<std::string> v;
+    for (const std::string& r : w) v.push_back(value(k, t, r));
     return v;
   }
-  const size_t words = g.vb / 4;
-  const std::string op = words == 1 ? "" : fmt::format(".v{}", words);
-  std::vector<std::string> w(words);
-  for (std::string& r : w) r = k.reg(t == DType::fp32 ? "f" : "r");
-  k("ld.global{}.{} {}, [{}]", op, t == DType::fp32 ? "f32" : "b32", word_list(w), addr);
-  if (t == DType::fp32) return w;
+  std::vector<std::string> v;
   for (const std::string& word : w) {
     if (t == DType::fp16) {
       const std::string lo = k.reg("rs"), hi = k.reg("rs");
       k("mov.b32 {{{}, {}}}, {}", lo, hi, word);
-      for (const std::string& h : {lo, hi}) {
-        v.push_back(k.reg("f"));
-        k("cvt.f32.f16 {}, {}", v.back(), h);
-      }
+      for (const std::string& h : {lo, hi}) v.push_back(value(k, t, h));
     } else if (t == DType::bf16) {
       v.push_back(k.reg("f"));
       k("shl.b32 {}, {}, 16", v.back(), word);
@@ -145,10 +161,12 @@ std::string gemv_kernel(Emitter& e, const MatrixJob& j, const GemvTile& g) {
   };
   auto load_a = [&](uint32_t u) {
     std::vector<std::string> a(M);
-    for (uint32_t m = 0; m < M; ++m) {
-      a[m] = k.reg(vk);
-      load_element(k, j.dtype, "", u ? fmt::format("{}+{}", pa[m], u * S * es) : pa[m], a[m]);
-    }
+    for (uint32_t m = 0; m < M; ++m)
+      a[m] = k.load_element(j.dtype, u ? fmt::format("{}+{}", pa[m], u * S * es) : pa[m]);
+    return a;
+  };
+  auto values = [&](std::vector<std::string> a) {
+    for (std::string& r : a) r = value(k, j.dtype, r);
     return a;
   };
 
@@ -164,9 +182,10 @@ std::string gemv_kernel(Emitter& e, const MatrixJob& j, const GemvTile& g) {
   k.place(loop);
   {
     std::vector<std::vector<std::string>> b(kUnroll), a(kUnroll);
+    // Every load issued before the first is waited for.
     for (uint32_t u = 0; u < kUnroll; ++u) b[u] = load_b(k, j.dtype, g, pb[u]);
     for (uint32_t u = 0; u < kUnroll; ++u) a[u] = load_a(u);
-    for (uint32_t u = 0; u < kUnroll; ++u) multiply(b[u], a[u]);
+    for (uint32_t u = 0; u < kUnroll; ++u) multiply(unpack_b(k, j.dtype, g, b[u]), values(a[u]));
   }
   for (const std::string& r : pb) k("add.s64 {}, {}, {}", r, r, b_step);
   for (const std::string& r : pa) k("add.s64 {}, {}, {}", r, r, kUnroll * S * es);
@@ -181,7 +200,10 @@ std::string gemv_kernel(Emitter& e, const MatrixJob& j, const GemvTile& g) {
   k.place(tail_loop);
   k("setp.ge.u32 {}, {}, {}", p, row, s.kdim);
   k("@{} bra {}", p, done);
-  multiply(load_b(k, j.dtype, g, pb[0]), load_a(0));
+  {
+    const std::vector<std::string> b = load_b(k, j.dtype, g, pb[0]), a = load_a(0);
+    multiply(unpack_b(k, j.dtype, g, b), values(a));
+  }
   k("add.s64 {}, {}, {}", pb[0], pb[0], row_step);
   for (const std::string& r : pa) k("add.s64 {}, {}, {}", r, r, S * es);
   k("add.s32 {}, {}, {}", row, row, S);
