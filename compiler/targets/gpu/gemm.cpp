@@ -1043,14 +1043,15 @@ TcTile tc_tile(const GpuCaps& caps, const MatrixJob& j, bool wmma) {
 
 void emit_matrix(Emitter& e, const Node& n, const MatrixJob& j) {
   check_sizes(e, n, j);
-  if (gemv_takes(j)) {  // a few rows of A: the weights streamed once (gemv.cpp)
-    emit_gemv(e, j);
-    return;
-  }
   // Tensor cores: fp16, bf16 and int8 by mma.sync on sm_80 and later, fp16 by wmma on sm_70
   // (whose int8 wmma needs sm_72).
   const bool wmma = j.dtype == DType::fp16 && e.caps.sm < 80;
-  if ((j.dtype != DType::fp32 && e.caps.sm >= 80) || wmma) {
+  const bool tensor_cores = (j.dtype != DType::fp32 && e.caps.sm >= 80) || wmma;
+  if (gemv_takes(j, tensor_cores)) {  // a few rows of A: the weights streamed once (gemv.cpp)
+    emit_gemv(e, j);
+    return;
+  }
+  if (tensor_cores) {
     const TcTile t = tc_tile(e.caps, j, wmma);
     const std::string entry = tc_kernel(e, j, t);
     e.launch(entry,

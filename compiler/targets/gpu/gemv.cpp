@@ -1,17 +1,19 @@
-// The GPU target's small-M gemm and matmul (M <= kMaxRows, every dtype): a GEMV-style kernel
-// that streams B (the weights) once, where the tiled kernels of gemm.cpp would pad M to their
-// block tile of 64 rows and more.
+// The GPU target's small-M gemm and matmul (every dtype; M up to 6 where the tiled kernel would
+// use the tensor cores, up to 8 where it would not): a GEMV-style kernel that streams B (the
+// weights) once, where the tiled kernels of gemm.cpp pad M to their block tile of 64 rows.
 //
-// A block of 128 threads owns a strip of C * V columns of C (V: the elements of one vector load
-// of B, 16 bytes (int8: 8) or the widest power of two that divides a row of B): lane c of a warp's
-// C column lanes reads V consecutive columns, its R = 32 / C lanes and the block's 4 warps split
-// K into S = 4 R interleaved rows (slot s reads rows s, s + S, ...). A warp's load is R rows of
-// C * V columns: whole 32-byte sectors (C * V * size >= 32), coalesced. Each thread keeps the
-// M x V accumulators (f32; s32 for int8) of its columns, and per row loads its M elements of A
-// (the same for the C lanes of a row: one broadcast each) and does M * V FMAs; four rows are
-// loaded before the first is used. The S partial sums of each output are added in shared memory,
-// then rounded, requantised and ReLU'd as the tiled kernels do (store_element). The strip width
-// (C * V * size of 32, 64 or 128 bytes) is the widest that still gives every SM two blocks.
+// A block of 256 threads (8 warps) owns a strip of C * V columns of C (V: the elements of one
+// vector load of B, 16 bytes (int8: 8) or the widest power of two that divides a row of B):
+// lane c of a warp's C column lanes reads V consecutive columns, and its R = 32 / C lanes and
+// the block's 8 warps split K into S = 8 R interleaved rows (slot s reads rows s, s + S, ...).
+// A warp's load is R rows of C * V columns, whole 32-byte sectors, coalesced. Each thread keeps
+// the M x V accumulators (f32; s32 for int8) of its columns and per row loads its M elements of
+// A (the same for the C lanes of a row: one broadcast) and does M * V FMAs; 8 rows (M > 2: 4)
+// are loaded, B's and A's, before the first is waited for. The R lanes of a column add their
+// sums by xor shuffles, the warps theirs in shared memory; the sums are rounded, requantised and
+// ReLU'd as the tiled kernels do (store_element). The strip (C * V * size) is 128 bytes (4 rows
+// of whole lines a warp load), or 64 or 32 where that leaves fewer blocks than a quarter of the
+// SMs (each block keeps 32 KiB of loads in flight at M = 1).
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -21,14 +23,18 @@
 namespace xpusim::compiler::gpu {
 namespace {
 
-constexpr int64_t kMaxRows = 8;  // the largest M this kernel takes
-constexpr uint32_t kWarps = 4;   // a block's warps
-constexpr uint32_t kUnroll = 4;  // rows a thread loads before it multiplies
+// The largest M this kernel takes: where the tensor cores would run the job, the tiled kernel
+// is as fast from 7 rows on (a 7x4096x4096 bf16 gemm on a100: 48,294 cycles, the tiled one
+// 47,797; 6 rows: 44,654); the SIMT kernel is 5 times slower at 8 rows (fp32: 343,552 cycles,
+// this one 66,201).
+constexpr int64_t kMaxTensorRows = 6, kMaxRows = 8;
+constexpr uint32_t kWarps = 8;  // a block's warps
 constexpr uint32_t kThreads = 32 * kWarps;
 
 // The tiling of job j on caps: vb bytes (v elements) a lane's load, c lanes along the columns.
 struct GemvTile {
   uint32_t vb = 16, v = 8, c = 2;
+  uint32_t unroll = 8;                             // rows a thread loads before it multiplies
   uint32_t r() const { return 32 / c; }            // lanes along K in a warp
   uint32_t slots() const { return kWarps * r(); }  // rows of K a block loads at once
   uint32_t cols() const { return c * v; }          // the block's strip of columns
@@ -39,10 +45,11 @@ GemvTile gemv_tile(const GpuCaps& caps, const MatrixJob& j) {
   GemvTile t;
   t.vb = uint32_t(std::min<int64_t>(j.dtype == DType::int8 ? 8 : 16, row & -row));
   t.v = t.vb / uint32_t(es);
+  t.unroll = j.m <= 2 ? 8 : 4;
   for (uint32_t strip : {128u, 64u, 32u}) {
     t.c = std::min(32u, std::max(1u, strip / t.vb));
     const int64_t blocks = (j.n + t.cols() - 1) / t.cols() * j.batch * j.groups;
-    if (blocks >= 2 * caps.sms) break;
+    if (4 * blocks >= caps.sms) break;
   }
   return t;
 }
@@ -107,11 +114,11 @@ std::vector<std::string> unpack_b(Kernel& k, DType t, const GemvTile& g,
 std::string gemv_kernel(Emitter& e, const MatrixJob& j, const GemvTile& g) {
   const bool i8 = j.dtype == DType::int8;
   const uint32_t es = uint32_t(dtype_size(j.dtype)), M = uint32_t(j.m), S = g.slots();
-  const uint32_t CV = g.cols();
+  const uint32_t CV = g.cols(), U = g.unroll;
   const std::string vk = i8 ? "r" : "f";
   Kernel k(e.caps.sm, matrix_params(j));
   const Setup s = setup(k, j);
-  const std::string part = k.shared("part", uint64_t(S) * M * CV * 4);
+  const std::string part = k.shared("part", uint64_t(kWarps) * M * CV * 4);
 
   // This thread's slot and columns; a strip's columns past N read the last vector of the row.
   const std::string tid = k.reg("r"), lane = k.reg("r"), c = k.reg("r"), slot = k.reg("r");
@@ -126,9 +133,9 @@ std::string gemv_kernel(Emitter& e, const MatrixJob& j, const GemvTile& g) {
   k("sub.s32 {}, {}, {}", last, s.n, g.v);
   k("min.u32 {}, {}, {}", col, col, last);
 
-  // B: row slot + u S of each group of kUnroll S rows; A: row m's element slot.
-  std::vector<std::string> pb(kUnroll), pa(M);
-  for (uint32_t u = 0; u < kUnroll; ++u) {
+  // B: row slot + u S of each group of U S rows; A: row m's element slot.
+  std::vector<std::string> pb(U), pa(M);
+  for (uint32_t u = 0; u < U; ++u) {
     const std::string r = k.reg("r"), off = k.reg("rd");
     pb[u] = k.reg("rd");
     k("add.s32 {}, {}, {}", r, slot, u * S);
@@ -170,26 +177,26 @@ std::string gemv_kernel(Emitter& e, const MatrixJob& j, const GemvTile& g) {
     return a;
   };
 
-  // Whole groups of kUnroll S rows: every load in range.
+  // Whole groups of U S rows: every load in range.
   const std::string full = k.reg("r"), k0 = k.reg("r"), p = k.reg("p"), b_step = k.reg("rd");
-  k("rem.u32 {}, {}, {}", full, s.kdim, kUnroll * S);
+  k("rem.u32 {}, {}, {}", full, s.kdim, U * S);
   k("sub.s32 {}, {}, {}", full, s.kdim, full);
-  k("mul.wide.u32 {}, {}, {}", b_step, s.n, kUnroll * S * es);
+  k("mul.wide.u32 {}, {}, {}", b_step, s.n, U * S * es);
   k("mov.u32 {}, 0", k0);
   const std::string loop = k.label(), tail = k.label(), tail_loop = k.label(), done = k.label();
   k("setp.eq.u32 {}, {}, 0", p, full);
   k("@{} bra {}", p, tail);
   k.place(loop);
   {
-    std::vector<std::vector<std::string>> b(kUnroll), a(kUnroll);
+    std::vector<std::vector<std::string>> b(U), a(U);
     // Every load issued before the first is waited for.
-    for (uint32_t u = 0; u < kUnroll; ++u) b[u] = load_b(k, j.dtype, g, pb[u]);
-    for (uint32_t u = 0; u < kUnroll; ++u) a[u] = load_a(u);
-    for (uint32_t u = 0; u < kUnroll; ++u) multiply(unpack_b(k, j.dtype, g, b[u]), values(a[u]));
+    for (uint32_t u = 0; u < U; ++u) b[u] = load_b(k, j.dtype, g, pb[u]);
+    for (uint32_t u = 0; u < U; ++u) a[u] = load_a(u);
+    for (uint32_t u = 0; u < U; ++u) multiply(unpack_b(k, j.dtype, g, b[u]), values(a[u]));
   }
   for (const std::string& r : pb) k("add.s64 {}, {}, {}", r, r, b_step);
-  for (const std::string& r : pa) k("add.s64 {}, {}, {}", r, r, kUnroll * S * es);
-  k("add.s32 {}, {}, {}", k0, k0, kUnroll * S);
+  for (const std::string& r : pa) k("add.s64 {}, {}, {}", r, r, U * S * es);
+  k("add.s32 {}, {}, {}", k0, k0, U * S);
   k("setp.lt.u32 {}, {}, {}", p, k0, full);
   k("@{} bra {}", p, loop);
   // The rest, one row of the thread's at a time.
@@ -210,20 +217,32 @@ std::string gemv_kernel(Emitter& e, const MatrixJob& j, const GemvTile& g) {
   k("bra.uni {}", tail_loop);
   k.place(done);
 
-  // Partial sums: part[slot][m][c V + i], then each thread adds the S partials of a group of
+  // The R lanes of a column add their sums (xor shuffles over lane / C), then lane c of each warp
+  // stores them: part[warp][m][c V + i]; each thread then adds the warps' partials of a group of
   // G columns and stores them.
+  for (std::string& d : acc)
+    for (uint32_t off = 16; off >= g.c; off /= 2) {
+      const std::string o = k.reg(vk), r = k.reg(vk);
+      k("shfl.sync.bfly.b32 {}, {}, {}, 31, -1", o, d, off);
+      k(i8 ? "add.s32 {}, {}, {}" : "add.rn.f32 {}, {}, {}", r, d, o);
+      d = r;
+    }
   const uint32_t G = std::min(4u, g.v), groups = M * CV / G;
   const char* wt = i8 ? "b32" : "f32";
   auto vec = [](uint32_t n) { return n == 1 ? std::string() : fmt::format(".v{}", n); };
-  const std::string base = k.reg("r"), at = k.reg("r");
+  const std::string base = k.reg("r"), at = k.reg("r"), warp = k.reg("r"), stores = k.label();
   k("mov.u32 {}, {}", base, part);
-  k("mul.lo.s32 {}, {}, {}", at, slot, M * CV * 4);
+  k("shr.u32 {}, {}, 5", warp, tid);
+  k("mul.lo.s32 {}, {}, {}", at, warp, M * CV * 4);
   k("mad.lo.s32 {}, {}, {}, {}", at, c, g.v * 4, at);
   k("add.s32 {}, {}, {}", at, at, base);
+  k("setp.ge.u32 {}, {}, {}", p, lane, g.c);
+  k("@{} bra {}", p, stores);
   for (uint32_t m = 0; m < M; ++m)
     for (uint32_t i = 0; i < g.v; i += G)
       k("st.shared{}.{} [{}+{}], {}", vec(G), wt, at, (m * CV + i) * 4,
         word_list({acc.begin() + m * g.v + i, acc.begin() + m * g.v + i + G}));
+  k.place(stores);
   k("bar.sync 0");
   for (uint32_t round = 0; round * kThreads < groups; ++round) {
     const std::string o = k.reg("r"), m = k.reg("r"), cg = k.reg("r"), skip = k.label();
@@ -238,7 +257,7 @@ std::string gemv_kernel(Emitter& e, const MatrixJob& j, const GemvTile& g) {
     k("mad.lo.s32 {}, {}, {}, {}", src, m, CV * 4, base);
     k("mad.lo.s32 {}, {}, {}, {}", src, cg, G * 4, src);
     std::vector<std::string> sum(G);
-    for (uint32_t sl = 0; sl < S; ++sl) {
+    for (uint32_t sl = 0; sl < kWarps; ++sl) {
       std::vector<std::string> v(G);
       for (std::string& r : v) r = k.reg(vk);
       k("ld.shared{}.{} {}, [{}+{}]", vec(G), wt, word_list(v), src, sl * M * CV * 4);
@@ -273,8 +292,8 @@ std::string gemv_kernel(Emitter& e, const MatrixJob& j, const GemvTile& g) {
 
 }  // namespace
 
-bool gemv_takes(const MatrixJob& j) {
-  return !j.conv && j.m <= kMaxRows;
+bool gemv_takes(const MatrixJob& j, bool tensor_cores) {
+  return !j.conv && j.m <= (tensor_cores ? kMaxTensorRows : kMaxRows);
 }
 
 void emit_gemv(Emitter& e, const MatrixJob& j) {
