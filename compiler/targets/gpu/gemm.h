@@ -71,10 +71,10 @@ struct Setup {
 };
 Setup setup(Kernel& k, const MatrixJob& j);
 
-// The small-M kernel (gemv.cpp): whether it runs job j (a gemm or matmul of at most a few rows
-// of A; tensor_cores: whether the tiled kernel would run it on the tensor cores), and the kernel
-// and launch that do.
-bool gemv_takes(const MatrixJob& j, bool tensor_cores);
+// The small-M kernels (gemv.cpp): whether one runs job j on caps (a gemm or matmul of at most a
+// few rows of A; tensor_cores: whether the tiled kernel would run it on the tensor cores), and
+// the kernel and launch that do.
+bool gemv_takes(const GpuCaps& caps, const MatrixJob& j, bool tensor_cores);
 void emit_gemv(Emitter& e, const MatrixJob& j);
 
 // Loads the element of dtype t at [addr] when pred holds (always when pred is "", else zero) into
