@@ -1047,8 +1047,8 @@ void emit_matrix(Emitter& e, const Node& n, const MatrixJob& j) {
   // (whose int8 wmma needs sm_72).
   const bool wmma = j.dtype == DType::fp16 && e.caps.sm < 80;
   const bool tensor_cores = (j.dtype != DType::fp32 && e.caps.sm >= 80) || wmma;
-  if (gemv_takes(e.caps, j,
-                 tensor_cores)) {  // a few rows of A: the weights streamed once (gemv.cpp)
+  // A few rows of A: the weights streamed once (gemv.cpp).
+  if (gemv_takes(e.caps, j, tensor_cores)) {
     emit_gemv(e, j);
     return;
   }
