@@ -20,8 +20,8 @@ namespace {
 
 constexpr uint32_t kThreads = 256;
 
-// The kernel's parameters: pointers, sizes, the strides of a product's operands, then the
-// requantisation (int8) and the convolution's geometry (a gathered B).
+}  // namespace
+
 std::vector<Kernel::Param> matrix_params(const MatrixJob& j) {
   std::vector<Kernel::Param> p = {{"u64", "a"},   {"u64", "b"},   {"u64", "c"},      {"u32", "m"},
                                   {"u32", "n"},   {"u32", "k"},   {"u32", "groups"}, {"u32", "a_n"},
@@ -53,20 +53,15 @@ std::vector<std::string> matrix_args(const Emitter& e, const MatrixJob& j) {
   return a;
 }
 
+namespace {
+
 uint32_t log2_of(uint32_t v) {
   uint32_t l = 0;
   while ((1u << l) < v) ++l;
   return l;
 }
 
-// What every matrix kernel starts with: its parameters in registers, the product's operand
-// pointers (global space), and the requantisation's constants.
-struct Setup {
-  std::string a, b, c;                      // "rd": this product's A, B (or X) and C
-  std::string m, n, kdim;                   // "r"
-  Requant q;                                // int8
-  std::map<std::string, std::string> conv;  // conv parameter -> "r"
-};
+}  // namespace
 
 Setup setup(Kernel& k, const MatrixJob& j) {
   Setup s;
@@ -102,6 +97,8 @@ Setup setup(Kernel& k, const MatrixJob& j) {
   s.c = at(pc, "c");
   return s;
 }
+
+namespace {
 
 // Row kr of a convolution's gathered B decoded: c * h (the channel's first input row), the
 // window offsets r and s, and whether kr < K ("p").
@@ -1086,7 +1083,13 @@ void emit_matrix(Emitter& e, const Node& n, const MatrixJob& j) {
   // (whose int8 wmma needs sm_72). The SIMT kernel takes the rest, and products too large for
   // the tensor-core kernel's immediate offsets.
   const bool wmma = j.dtype == DType::fp16 && e.caps.sm < 80;
-  if ((j.dtype != DType::fp32 && e.caps.sm >= 80) || wmma) {
+  const bool tensor_cores = (j.dtype != DType::fp32 && e.caps.sm >= 80) || wmma;
+  // A few rows of A: the weights streamed once (gemv.cpp).
+  if (gemv_takes(e.caps, j, tensor_cores)) {
+    emit_gemv(e, j);
+    return;
+  }
+  if (tensor_cores) {
     const TcTile t = tc_tile(e.caps, j, wmma);
     if (t.stages) {
       const std::string entry = tc_kernel(e, j, t);

@@ -5,8 +5,10 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "compiler/targets/gpu/kernel.h"
 
@@ -52,6 +54,28 @@ Requant load_requant(Kernel& k);
 // bits, rounded half away from zero, saturated to int8; then the ReLU when relu), in an "r"
 // register.
 std::string requantize(Kernel& k, bool relu, const Requant& rq, const std::string& acc);
+
+// A matrix kernel's parameters: pointers, sizes, the strides of a product's operands, then the
+// requantisation (int8) and the convolution's geometry (a gathered B).
+std::vector<Kernel::Param> matrix_params(const MatrixJob& j);
+// The launch arguments of job j, in matrix_params' order.
+std::vector<std::string> matrix_args(const Emitter& e, const MatrixJob& j);
+
+// What every matrix kernel starts with: its parameters in registers, the product's operand
+// pointers (global space; the product is %ctaid.z), and the requantisation's constants.
+struct Setup {
+  std::string a, b, c;                      // "rd": this product's A, B (or X) and C
+  std::string m, n, kdim;                   // "r"
+  Requant q;                                // int8
+  std::map<std::string, std::string> conv;  // conv parameter -> "r"
+};
+Setup setup(Kernel& k, const MatrixJob& j);
+
+// The small-M kernels (gemv.cpp): whether one runs job j on caps (a gemm or matmul of at most a
+// few rows of A; tensor_cores: whether the tiled kernel would run it on the tensor cores), and
+// the kernel and launch that do.
+bool gemv_takes(const GpuCaps& caps, const MatrixJob& j, bool tensor_cores);
+void emit_gemv(Emitter& e, const MatrixJob& j);
 
 // Loads the element of dtype t at [addr] when pred holds (always when pred is "", else zero) into
 // v: an "f" register (f32) for the float dtypes, an "r" register (s32) for int8.
