@@ -1,12 +1,17 @@
 #include "models/tpu/cmem.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
+
+#include "models/core/error.h"
 
 namespace xpusim::tpu {
 
 Cmem::Cmem(uint64_t bytes, uint32_t ways, double port_bytes_per_cycle, uint64_t latency, bool ideal,
            Server& hbm, StatGroup& stats)
-    : tags_(bytes, ways, true),
+    : sets_(ways ? bytes / (uint64_t(ways) * kPageBytes) : 0),
+      ways_(ways),
       port_(port_bytes_per_cycle, latency, ideal,
             stats.group("port", "the CMEM's port to the cores"), "CMEM"),
       hbm_(hbm),
@@ -26,52 +31,87 @@ Cmem::Cmem(uint64_t bytes, uint32_t ways, double port_bytes_per_cycle, uint64_t 
       updated_bytes_(
           stats.counter("updated_bytes", "bytes",
                         "of write_bytes, those in sectors the CMEM held: updated there")) {
+  if (sets_ == 0)
+    throw Error(fmt::format("cmem.bytes: {} bytes is less than one set ({} ways of {} bytes)",
+                            bytes, ways, kPageBytes));
+  pages_.resize(sets_ * ways_);
   stats.scalar("capacity", "bytes", "capacity of the CMEM") = double(bytes);
+}
+
+Cmem::Page* Cmem::find(uint64_t page, bool allocate) {
+  Page* set = &pages_[((page ^ (page / sets_)) % sets_) * ways_];
+  Page* victim = set;
+  for (uint32_t w = 0; w < ways_; ++w) {
+    if (set[w].number == page) {
+      set[w].used = ++clock_;
+      return &set[w];
+    }
+    if (victim->number != kNone && (set[w].number == kNone || set[w].used < victim->used))
+      victim = &set[w];
+  }
+  if (!allocate) return nullptr;
+  *victim = Page{page, 0, 0, ++clock_};
+  return victim;
+}
+
+template <typename F>
+void Cmem::for_pages(const DramBlock& b, F f) {
+  for (uint64_t r = 0; r < b.rows; ++r) {
+    const uint64_t lo = b.addr + r * b.stride, hi = lo + b.row_bytes;
+    for (uint64_t p = lo / kPageBytes; p * kPageBytes < hi; ++p) {
+      const uint64_t base = p * kPageBytes, a = std::max(lo, base),
+                     e = std::min(hi, base + kPageBytes);
+      const uint64_t s0 = (a - base) / kSectorBytes, s1 = (e - 1 - base) / kSectorBytes;
+      const uint64_t mask =
+          (s1 == 63 ? ~uint64_t(0) : (uint64_t(1) << (s1 + 1)) - 1) & ~((uint64_t(1) << s0) - 1);
+      f(p, mask, a, e);
+    }
+  }
 }
 
 namespace {
 
-// Calls f(sector, bytes of the block in it) for each 32-byte sector the block touches, in
-// address order within each row.
-template <typename F>
-void for_sectors(const DramBlock& b, F f) {
-  for (uint64_t r = 0; r < b.rows; ++r) {
-    const uint64_t lo = b.addr + r * b.stride, hi = lo + b.row_bytes;
-    for (uint64_t s = lo / kSectorBytes * kSectorBytes; s < hi; s += kSectorBytes)
-      f(s, std::min(hi, s + kSectorBytes) - std::max(lo, s));
-  }
+// The bytes of [a, e) in the sectors of `mask` (sectors of the page at `base`), where the first
+// and last sectors [a, e) touches may be partial.
+uint64_t bytes_in(uint64_t mask, uint64_t base, uint64_t a, uint64_t e) {
+  if (!mask) return 0;
+  constexpr uint64_t S = Cmem::kSectorBytes;
+  const uint64_t s0 = (a - base) / S, s1 = (e - 1 - base) / S;
+  uint64_t n = uint64_t(__builtin_popcountll(mask)) * S;
+  if (mask >> s0 & 1) n -= a - (base + s0 * S);
+  if (mask >> s1 & 1) n -= base + (s1 + 1) * S - e;
+  return n;
 }
 
 }  // namespace
 
 Server::Grant Cmem::read(uint64_t cycle, const DramBlock& b, uint64_t& offchip) {
-  uint64_t hit = 0, miss = 0, ready = 0;
-  offchip = 0;
-  missed_.clear();
-  for_sectors(b, [&](uint64_t s, uint64_t n) {
-    // A sector this read itself missed (rows sharing it) comes with that fill.
-    if (!missed_.empty() && missed_.back() == s) {
-      miss += n;
-      return;
-    }
-    const SectorCache::Outcome o = tags_.read(s, true);
-    if (o.hit) {
+  uint64_t hit = 0, miss = 0, fill = 0, ready = 0;
+  filled_.clear();
+  for_pages(b, [&](uint64_t p, uint64_t mask, uint64_t a, uint64_t e) {
+    Page& pg = *find(p, true);
+    const uint64_t base = p * kPageBytes, in = mask & pg.valid, out = mask & ~pg.valid;
+    if (in) {
+      const uint64_t n = bytes_in(in, base, a, e);
       hit += n;
-      if (o.ready > cycle) pending_hit_bytes_ += n;
-      ready = std::max(ready, o.ready);
-    } else {
-      miss += n;
-      missed_.push_back(s);
+      if (pg.ready > cycle) pending_hit_bytes_ += n;
+      ready = std::max(ready, pg.ready);
+    }
+    if (out) {
+      miss += bytes_in(out, base, a, e);
+      fill += uint64_t(__builtin_popcountll(out)) * kSectorBytes;
+      pg.valid |= out;
+      if (filled_.empty() || filled_.back() != &pg) filled_.push_back(&pg);
     }
   });
   hit_bytes_ += hit;
   miss_bytes_ += miss;
+  fill_bytes_ += fill;
+  offchip = fill;
   Server::Grant g{cycle, std::max(cycle, ready)};
-  if (!missed_.empty()) {
-    offchip = uint64_t(missed_.size()) * kSectorBytes;
-    fill_bytes_ += offchip;
-    const Server::Grant h = hbm_.serve(cycle, offchip, false);
-    for (const uint64_t s : missed_) tags_.note_fill(s, h.done);
+  if (fill) {
+    const Server::Grant h = hbm_.serve(cycle, fill, false);
+    for (Page* pg : filled_) pg->ready = std::max(pg->ready, h.done);
     g = {std::max(g.service_end, h.service_end), std::max(g.done, h.done)};
   }
   if (hit) {
@@ -83,9 +123,10 @@ Server::Grant Cmem::read(uint64_t cycle, const DramBlock& b, uint64_t& offchip) 
 
 Server::Grant Cmem::write(uint64_t cycle, const DramBlock& b, uint64_t& offchip) {
   uint64_t bytes = 0;
-  for_sectors(b, [&](uint64_t s, uint64_t n) {
-    bytes += n;
-    if (tags_.write(s, false).hit) updated_bytes_ += n;
+  for_pages(b, [&](uint64_t p, uint64_t mask, uint64_t a, uint64_t e) {
+    bytes += e - a;
+    if (const Page* pg = find(p, false))
+      updated_bytes_ += bytes_in(mask & pg->valid, p * kPageBytes, a, e);
   });
   write_bytes_ += bytes;
   offchip = bytes;

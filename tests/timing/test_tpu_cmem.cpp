@@ -99,13 +99,18 @@ TEST_CASE("cmem: writes go through to HBM and allocate nothing", "[timing]") {
 }
 
 TEST_CASE("cmem: what does not fit is fetched again", "[timing]") {
-  Rig r(1024, 2);  // 4 sets of 2 lines
+  Rig r(8192, 2);  // 2 sets of 2 pages of 2 KiB
   uint64_t offchip = 0;
-  r.cmem.read(0, contiguous(0, 2048), offchip);  // 16 lines: the last 8 stay
+  r.cmem.read(0, contiguous(0, 16384), offchip);  // 8 pages: the last 4 stay
   r.cmem.read(100, contiguous(0, 128), offchip);
   CHECK(offchip == 128);
-  r.cmem.read(200, contiguous(2048 - 128, 128), offchip);
+  r.cmem.read(200, contiguous(16384 - 128, 128), offchip);
   CHECK(offchip == 0);
+  // Less than a set is refused, naming the parameter.
+  StatGroup stats{"chip", "a chip"};
+  DramChannel hbm{32, 7, false, stats.group("dram")};
+  CHECK_THROWS_WITH(Cmem(2048, 2, 64, 3, false, hbm, stats.group("cmem")),
+                    Catch::Matchers::Contains("cmem.bytes: 2048 bytes is less than one set"));
 }
 
 TEST_CASE("cmem: on the tpu_v4 chip the operand both cores read crosses DRAM once", "[timing]") {
