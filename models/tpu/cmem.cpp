@@ -35,23 +35,40 @@ Cmem::Cmem(uint64_t bytes, uint32_t ways, double port_bytes_per_cycle, uint64_t 
     throw Error(fmt::format("cmem.bytes: {} bytes is less than one set ({} ways of {} bytes)",
                             bytes, ways, kPageBytes));
   pages_.resize(sets_ * ways_);
+  tags_.assign(sets_ * ways_, kNone);
+  sets_pow2_ = (sets_ & (sets_ - 1)) == 0;
+  while ((uint64_t(1) << sets_shift_) < sets_) ++sets_shift_;
   stats.scalar("capacity", "bytes", "capacity of the CMEM") = double(bytes);
 }
 
 Cmem::Page* Cmem::find(uint64_t page, bool allocate) {
-  Page* set = &pages_[((page ^ (page / sets_)) % sets_) * ways_];
-  Page* victim = set;
-  for (uint32_t w = 0; w < ways_; ++w) {
-    if (set[w].number == page) {
-      set[w].used = ++clock_;
-      return &set[w];
-    }
-    if (victim->number != kNone && (set[w].number == kNone || set[w].used < victim->used))
-      victim = &set[w];
+  if (last_ && last_->number == page) {  // the rows of a DMA often share a page
+    last_->used = ++clock_;
+    return last_;
   }
+  const uint64_t mixed = page ^ (page >> sets_shift_);  // page xor page / sets, when a power
+  const uint64_t first =
+      (sets_pow2_ ? mixed & (sets_ - 1) : (page ^ (page / sets_)) % sets_) * ways_;
+  // The tags alone first (a hit reads two host cache lines of them), the ages on a miss.
+  const uint64_t* tag = &tags_[first];
+  for (uint32_t w = 0; w < ways_; ++w)
+    if (tag[w] == page) {
+      Page& pg = pages_[first + w];
+      pg.used = ++clock_;
+      return last_ = &pg;
+    }
   if (!allocate) return nullptr;
-  *victim = Page{page, 0, 0, ++clock_};
-  return victim;
+  uint64_t victim = first;
+  for (uint64_t w = first; w < first + ways_; ++w) {
+    if (tags_[w] == kNone) {
+      victim = w;
+      break;
+    }
+    if (pages_[w].used < pages_[victim].used) victim = w;
+  }
+  tags_[victim] = page;
+  pages_[victim] = Page{page, 0, 0, ++clock_};
+  return last_ = &pages_[victim];
 }
 
 template <typename F>

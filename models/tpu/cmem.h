@@ -73,8 +73,12 @@ class Cmem {
 
   uint64_t sets_;
   uint32_t ways_;
-  std::vector<Page> pages_;  // set s: [s * ways_, (s + 1) * ways_)
-  uint64_t clock_ = 0;       // accesses so far (the LRU order)
+  bool sets_pow2_ = false;  // sets_ is 1 << sets_shift_
+  unsigned sets_shift_ = 0;
+  std::vector<Page> pages_;     // set s: [s * ways_, (s + 1) * ways_)
+  std::vector<uint64_t> tags_;  // pages_[i].number, kept apart for the lookups' scan
+  uint64_t clock_ = 0;          // accesses so far (the LRU order)
+  Page* last_ = nullptr;        // the way find() returned last
   DramChannel port_;
   Server& hbm_;
   std::vector<Page*> filled_;  // the pages a read fetched sectors of (reused between reads)
