@@ -90,10 +90,12 @@ class Scratchpad {
 // A DRAM channel as a bandwidth/latency server: requests are served one after another in
 // arrival order; a request of B bytes occupies the channel ceil(B / bytes_per_cycle) cycles
 // and its data arrives `latency` cycles after its service ends. Contention shows up as queue
-// wait. With `ideal`, every request completes at once (stall-free studies).
+// wait. With `ideal`, every request completes at once (stall-free studies). `memory` names what
+// it serves in the statistics' descriptions (a TPU v4's CMEM port is such a server too).
 class DramChannel final : public Server {
  public:
-  DramChannel(double bytes_per_cycle, uint64_t latency, bool ideal, StatGroup& stats);
+  DramChannel(double bytes_per_cycle, uint64_t latency, bool ideal, StatGroup& stats,
+              const std::string& memory = "DRAM");
 
   Grant serve(uint64_t now, uint64_t bytes, bool write) override;
   bool ideal() const override { return ideal_; }

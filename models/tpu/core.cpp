@@ -519,7 +519,7 @@ uint64_t TpuCore::execute(int u, int slot) {
   const uint64_t t = now();
   const std::string w = functional_ ? who(in) : std::string();
   const uint64_t e = uint64_t(isa::tpu::elem_bytes(in.dtype));
-  uint64_t free_at = t, dram_bytes = 0;
+  uint64_t free_at = t, dram_bytes = 0, offchip = 0;  // bytes the DMA moved; of them, off chip
   UnitState& st = units_[u];
   switch (in.op) {
     case Opcode::rdhost:
@@ -546,7 +546,14 @@ uint64_t TpuCore::execute(int u, int slot) {
       if (in.op == Opcode::rdhost || in.op == Opcode::rdconv || in.op == Opcode::rdrows)
         ub_->note_write(dram_bytes);
       if (write) ub_->note_read(dram_bytes);
-      const Server::Grant g = dram_request(d.seq, dram_bytes, write);
+      // The DRAM rows it moves (the gathers, rdconv's windows and rdrows' rows, are not a
+      // strided block).
+      const bool transposed = in.op == Opcode::rdweight && (in.flags & 1);
+      const bool gather = in.op == Opcode::rdconv || in.op == Opcode::rdrows;
+      const DramBlock block{in.dram, transposed ? in.cols : in.rows, transposed ? in.rows * e : row,
+                            in.stride};
+      const Server::Grant g =
+          dram_request(d.seq, dram_bytes, write, gather ? nullptr : &block, offchip);
       d.read_done = write ? g.service_end : g.done;
       d.done = g.done;
       free_at = g.service_end;
@@ -618,12 +625,21 @@ uint64_t TpuCore::execute(int u, int slot) {
   *st.busy += free_at - t;
   if (free_at > t) trace_.slice(st.track, isa::tpu::opcode_name(in.op), t, free_at - t, in.layer);
   last_done_ = std::max(last_done_, d.done);
-  layers_.note(in.layer, t, d.done, dram_bytes);
+  layers_.note(in.layer, t, d.done, offchip);
   return free_at;
 }
 
-Server::Grant TpuCore::dram_request(uint64_t seq, uint64_t bytes, bool write) {
-  return chip_.arbiter.request(chip_.dram_channel, {now(), index_, seq}, bytes, write);
+Server::Grant TpuCore::dram_request(uint64_t seq, uint64_t bytes, bool write,
+                                    const DramBlock* block, uint64_t& offchip) {
+  const Arbiter::Key key{now(), index_, seq};
+  if (chip_.cmem && block) {
+    CmemRequest r(*chip_.cmem, *block);
+    const Server::Grant g = chip_.arbiter.request(r, key, bytes, write);
+    offchip = r.offchip_bytes();
+    return g;
+  }
+  offchip = bytes;
+  return chip_.arbiter.request(chip_.dram_channel, key, bytes, write);
 }
 
 void TpuCore::mxu_thread(int u) {

@@ -32,6 +32,7 @@
 #include "models/tpu/array_model.h"
 #include "models/tpu/array_timing.h"
 #include "models/tpu/check.h"
+#include "models/tpu/cmem.h"
 #include "models/tpu/params.h"
 
 namespace xpusim::tpu {
@@ -42,6 +43,7 @@ class TpuCore : public sc_core::sc_module {
   struct Chip {
     Arbiter& arbiter;            // orders the requests for the shared DRAM channel
     Server& dram_channel;        // the chip's DRAM/HBM channel
+    Cmem* cmem;                  // the chip's CMEM (models/tpu/cmem.h), or nullptr: none
     CoreBarrier& barrier;        // the `barrier` instruction
     Progress& progress;          // the progress line
     uint64_t& executed;          // instructions executed by every core (limits.max_instructions)
@@ -152,8 +154,11 @@ class TpuCore : public sc_core::sc_module {
   void fail(std::exception_ptr e);
   // A DMA's request for the shared DRAM channel at the current cycle, served by the arbiter in
   // (cycle, core, instruction) order, so the order does not depend on which SystemC delta cycle
-  // each requester woke in.
-  Server::Grant dram_request(uint64_t seq, uint64_t bytes, bool write);
+  // each requester woke in. Through the CMEM when the chip has one and the DMA's bytes are a
+  // strided block (`block`; gathers, rdconv and rdrows, go to DRAM directly). Sets `offchip`
+  // to the bytes that crossed the DRAM channel for it.
+  Server::Grant dram_request(uint64_t seq, uint64_t bytes, bool write, const DramBlock* block,
+                             uint64_t& offchip);
   // The arrays, whichever model times them (array.model; models/core/unit_model.h): one thread
   // per mxu offers the array's model its matmuls as soon as their operands are ready and the
   // array can take them; the model's events, reported at once (formula) or while the arbiter's

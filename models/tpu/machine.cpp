@@ -9,6 +9,7 @@
 #include "models/core/arbiter.h"
 #include "models/core/machine.h"
 #include "models/core/simulation.h"
+#include "models/tpu/cmem.h"
 #include "models/tpu/core.h"
 #include "models/tpu/params.h"
 
@@ -58,10 +59,23 @@ class TpuMachine final : public Machine {
                        [&dram_stats, &cycles] {
                          return cycles ? dram_stats.value("busy_cycles") / double(cycles) : 0.0;
                        });
+    // The CMEM, when the chip has one, between the cores' DMAs and the DRAM channel.
+    std::unique_ptr<Cmem> cmem;
+    if (p_.cmem_bytes) {
+      StatGroup& g = stats.group("cmem", "CMEM: a read cache shared by the cores in front of DRAM");
+      cmem = std::make_unique<Cmem>(
+          p_.cmem_bytes, p_.cmem_ways, p_.clock().bytes_per_cycle(p_.cmem_gbps),
+          p_.clock().cycles_in_ns(p_.cmem_latency_ns), p_.stall_free, dram_channel, g);
+      StatGroup& port = g.group("port", "the CMEM's port to the cores");
+      port.formula("utilization", "fraction", "busy_cycles / cycles of the run", [&port, &cycles] {
+        return cycles ? port.value("busy_cycles") / double(cycles) : 0.0;
+      });
+    }
     CoreBarrier barrier(p_.cores);
     Progress progress(opt.progress, opt.layers, opt.progress_lines);
     uint64_t executed = 0;
-    const TpuCore::Chip chip{arbiter, dram_channel, barrier, progress, executed, cycles};
+    const TpuCore::Chip chip{arbiter,  dram_channel, cmem.get(), barrier,
+                             progress, executed,     cycles};
     // One core: its units at the top of the stats tree (as before chips had cores); several:
     // a group per core.
     std::vector<std::unique_ptr<TpuCore>> cores;
@@ -100,7 +114,8 @@ class TpuMachine final : public Machine {
     if (p_.array_model.rtl)
       r.notes.push_back("RTL in the loop: every matmul ran on the verilated systolic array");
     if (p_.cores > 1)
-      r.notes.push_back(fmt::format("{} TensorCores sharing the DRAM channel", p_.cores));
+      r.notes.push_back(fmt::format("{} TensorCores sharing the DRAM channel{}", p_.cores,
+                                    cmem ? " behind the CMEM" : ""));
     if (opt.trace) trace.write(opt.trace_path, p_.clock_mhz, name_);
     return r;
   }

@@ -31,6 +31,9 @@ struct TpuParams {
   uint64_t fifo_tile_bytes;
   double dram_gbps, dram_latency_ns;
   uint64_t dram_bytes;
+  uint64_t cmem_bytes;  // 0: no CMEM
+  uint32_t cmem_ways;
+  double cmem_gbps, cmem_latency_ns;
   int act_latency, act_rows;
   bool vpu;
   int vpu_lanes, vpu_latency;

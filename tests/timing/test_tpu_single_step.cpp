@@ -370,9 +370,12 @@ TEST_CASE(
     REQUIRE(t.layers[0].nests.size() == 2);
     auto s = run_gemm("256-" + dt, "tpu_v4", 256, 384, 512, dt);
     CHECK(s["functional_check"] == "passed");
-    // Each operand element read once per core that needs it, C written once.
+    // Each operand element read once per core that needs it: B's second copy from the CMEM,
+    // so every element crosses DRAM once; C written once.
     const long e = dt == "fp32" ? 4 : 2;
-    CHECK(s["dram_bytes"].get<long>() == e * (256L * 512 + 2 * 512L * 384 + 256L * 384));
+    CHECK(s["dram_bytes"].get<long>() == e * (256L * 512 + 512L * 384 + 256L * 384));
+    CHECK(s["stats"]["groups"]["cmem"]["stats"]["hit_bytes"]["value"].get<long>() ==
+          e * 512L * 384);
   }
 }
 
@@ -407,15 +410,30 @@ TEST_CASE("single step: idle arrays share the K steps, the drain adds their slot
     CHECK(s["functional_check"] == "passed");
   }
   SECTION("uneven K steps, M not a multiple of 8, two cores") {
-    // 100 x 200 x 300 on tpu_v4: splitting the rows (56 each, all of B: 56*300 + 300*200)
-    // reads more than splitting the two N tiles (100*300 + 300*128): each core one N tile,
-    // one job; K = 300 is 3 steps (128, 128, 44) for its 4 arrays: a sum of 3 slots.
+    // 100 x 200 x 300 on tpu_v4: the cores take an N tile each (all 100 rows, K shared by 3
+    // arrays: a round of R cycles) rather than 56 rows of both (two jobs whose 3 K steps
+    // take two rounds); through the CMEM the operands cross the HBM once either way. One job
+    // per core; K = 300 is 3 steps (128, 128, 44) for its 4 arrays: a sum of 3 slots.
     for (const std::string dt : {"bf16", "fp32"}) {
       INFO(dt);
       const TileProgram t = tiles_of("tpu_v4", 100, 200, 300, dt);
       CHECK(check_single_step(t, 100, 200, 300, 2) == std::vector<uint32_t>{3, 3});
       auto s = run_gemm("ksplit-chip-" + dt, "tpu_v4", 100, 200, 300, dt);
       CHECK(s["functional_check"] == "passed");
+    }
+  }
+  SECTION("three N tiles on four arrays keep all four busy") {
+    // 384 x 384 x 1024 bf16 on tpu_v4_core: 3 N tiles, 8 K steps. Jobs of 192 rows (2 per N
+    // tile), each job's K steps shared by 2 arrays: 12 (job, K share) pairs, 3 per array, each
+    // of 4 K steps: every array runs 12 matmuls (one job per array would leave one idle); 6
+    // drains of 2 slots.
+    const TileProgram t = tiles_of("tpu_v4_core", 384, 384, 1024, "bf16");
+    CHECK(check_single_step(t, 384, 384, 1024, 1) == std::vector<uint32_t>(6, 2));
+    auto s = run_gemm("three-tiles", "tpu_v4_core", 384, 384, 1024, "bf16");
+    CHECK(s["functional_check"] == "passed");
+    for (const char* mxu : {"mxu0", "mxu1", "mxu2", "mxu3"}) {
+      INFO(mxu);
+      CHECK(s["stats"]["groups"][mxu]["stats"]["instructions"]["value"].get<long>() == 12);
     }
   }
   SECTION("M neither a multiple of 8 nor of 128") {

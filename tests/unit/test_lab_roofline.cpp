@@ -271,7 +271,7 @@ TEST_CASE("lab check (workload): malformed lab definitions name file:line", "[un
   };
   const std::string file = lab + "/lab.yaml:";
   SECTION("a param the workload does not have") {
-    const Cli r = print("params: {n: 256}}", "params: {size: 256}}");
+    const Cli r = print("params: {n: 256}", "params: {size: 256}");
     INFO(r.output);
     CHECK(r.status == 1);
     CHECK(has(r, "'size'"));

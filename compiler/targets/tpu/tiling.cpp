@@ -671,9 +671,9 @@ class Tiler {
   // each core stages its part of A (in ub.A0) and of B (in ub.A1, tile after tile), then
   // multiplies, keeping every tile of its C in the accumulators, then drains and stores C;
   // a sync between the phases, so none overlaps another. On a chip the cores split the rows
-  // of C (each reads all of B) or its N tiles (each reads all of A), whichever reads fewer
-  // bytes per core. False (nothing emitted) when that does not fit: the pipelined tiling runs
-  // it.
+  // of C (each reads all of B) or its N tiles (each reads all of A), whichever the estimate
+  // below says is faster. False (nothing emitted) when that does not fit: the pipelined
+  // tiling runs it.
   bool single_step(const GemmSpec& s, int only) {
     if (c_.dataflow != Dataflow::ws || s.a_conv || s.b_trans) return false;
     const uint64_t e = uint64_t(isa::tpu::elem_bytes(s.dt)), eo = s.c_fp32 ? 4 : e;
@@ -689,7 +689,63 @@ class Tiler {
     };
     const uint64_t rows = ((M + shares - 1) / shares + 7) / 8 * 8;  // a multiple of 8
     const uint64_t tiles = (ntiles + shares - 1) / shares;
-    const bool by_rows = shares == 1 || rows * K + K * N <= M * K + K * std::min(N, tiles * Nt);
+    const uint64_t ksteps = (K + Kt - 1) / Kt, count = uint64_t(c_.count);
+    const uint64_t passes = s.dt == DType::fp32 ? uint64_t(c_.fp32_passes) : 1;
+    // A core's plan: its rows of each N tile in `parts` jobs, each job's K steps shared by
+    // `ksplit` arrays (partial sums in slots side by side, which the drain adds), the pair that
+    // minimises the estimate of the products' time: groups of `count` (job, K share) pairs
+    // (the arrays take them in turn) times a share's K steps times a job's stream (at least a
+    // weight load of R cycles), times the fp32 passes; plus the drain, a pass through the
+    // activation pipeline per slot. The estimate of the step adds the operands' transfer at the
+    // chip's DRAM bandwidth: every core's part, or, through a CMEM, A and B once.
+    struct Plan {
+      bool by_rows = true, fits = false;
+      uint64_t parts = 1, ksplit = 1, part_rows = 0, slot = 0;
+      double time = 0;
+    };
+    auto plan_of = [&](bool by_rows) {
+      Plan pl;
+      pl.by_rows = by_rows;
+      const uint64_t mt_max = by_rows ? rows : M, nt_max = by_rows ? N : std::min(N, tiles * Nt);
+      const uint64_t t_max = by_rows ? ntiles : tiles;
+      auto rows_of = [&](uint64_t p) { return ((mt_max + p - 1) / p + 7) / 8 * 8; };
+      auto slot_of = [&](uint64_t p) {
+        return (rows_of(p) * Nt * 4 + kAlign - 1) / kAlign * kAlign;
+      };
+      double best = -1;
+      for (uint64_t p = 1; p <= count; ++p)
+        for (uint64_t q = 1; q <= std::min(count, ksteps); ++q) {
+          if (t_max * p * q * slot_of(p) > c_.acc_bytes) continue;
+          const double t = double((t_max * p * q + count - 1) / count) *
+                               double((ksteps + q - 1) / q) * double(std::max(R, rows_of(p))) *
+                               double(passes) +
+                           double(t_max * mt_max * q) / double(c_.act_rows);
+          if (best < 0 || t < best) {
+            best = t;
+            pl.parts = p;
+            pl.ksplit = q;
+          }
+        }
+      if (best < 0) return pl;
+      pl.part_rows = rows_of(pl.parts);
+      pl.slot = slot_of(pl.parts);
+      pl.fits = !(mt_max * K * e > a_bytes_ || K * nt_max * e > a_bytes_ ||
+                  pl.part_rows * Nt * eo > o_bytes_);
+      // The operands from DRAM at the chip's bandwidth: through a CMEM each element once.
+      const double per_core = double(by_rows ? rows * K + K * N : M * K + K * nt_max) * double(e);
+      const double in =
+          c_.cmem_bytes ? double(M * K + K * N) * double(e) : per_core * double(shares);
+      pl.time = best + in / (c_.dram_gbps * 1e3 / c_.clock_mhz);
+      return pl;
+    };
+    Plan pl = plan_of(true);
+    if (shares > 1) {
+      const Plan n = plan_of(false);
+      if (n.fits && (!pl.fits || n.time < pl.time)) pl = n;
+    }
+    if (!pl.fits) return false;
+    const bool by_rows = pl.by_rows;
+    const uint64_t part_rows = pl.part_rows, ksplit = pl.ksplit, slot = pl.slot;
     std::vector<Share> parts_of_chip;
     for (uint64_t c = 0; c < shares; ++c) {
       if (by_rows && c * rows < M)
@@ -697,27 +753,6 @@ class Tiler {
       if (!by_rows && c * tiles < ntiles)
         parts_of_chip.push_back({0, M, c * tiles, std::min(ntiles, (c + 1) * tiles)});
     }
-    const uint64_t mt_max = by_rows ? rows : M, nt_max = by_rows ? N : std::min(N, tiles * Nt);
-    // The rows of each N tile in `parts` jobs, so that the arrays have equal work: the number
-    // that minimises the rounds of jobs times a job's time (its stream, at least a weight
-    // load of R cycles).
-    const uint64_t t_max = by_rows ? ntiles : tiles, count = uint64_t(c_.count);
-    auto rows_of = [&](uint64_t p) { return ((mt_max + p - 1) / p + 7) / 8 * 8; };
-    uint64_t parts = 1;
-    auto cost = [&](uint64_t p) {
-      return (t_max * p + count - 1) / count * std::max(R, rows_of(p));
-    };
-    for (uint64_t p = 2; p <= count; ++p)
-      if (cost(p) < cost(parts)) parts = p;
-    const uint64_t part_rows = rows_of(parts);
-    // Arrays still idle share the K steps of each job: `ksplit` partial sums in slots side by
-    // side, which the drain adds.
-    const uint64_t ksteps = (K + Kt - 1) / Kt;
-    const uint64_t ksplit = std::max<uint64_t>(1, std::min(count / (t_max * parts), ksteps));
-    const uint64_t slot = (part_rows * Nt * 4 + kAlign - 1) / kAlign * kAlign;
-    if (mt_max * K * e > a_bytes_ || K * nt_max * e > a_bytes_ || part_rows * Nt * eo > o_bytes_ ||
-        t_max * parts * ksplit * slot > c_.acc_bytes)
-      return false;
     for (size_t share = 0; share < parts_of_chip.size(); ++share) {
       const int core = only >= 0 ? only : int(share);
       const Share& sh = parts_of_chip[share];
