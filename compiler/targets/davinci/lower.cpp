@@ -219,6 +219,9 @@ class DavinciTarget final : public Target {
       } else if (n.kind == OpKind::transpose) {  // a transpose that moves the last dim
         const std::vector<uint64_t> t = transpose_scratch(g, n);
         scratch_bytes = std::max(scratch_bytes, t[0] + t[1] + t[2]);
+      } else if (n.kind == OpKind::reshape) {  // TransData
+        const std::vector<uint64_t> t = trans_data_scratch(g, n, out.tensors);
+        scratch_bytes = std::max(scratch_bytes, t[0] + t[1]);
       }
     if (scratch + scratch_bytes > uint64_t(p_.memory_bytes))
       throw Error(
@@ -487,12 +490,20 @@ class DavinciTarget final : public Target {
         // dims allows (then it moves nothing): the output, unless its readers chose, in one that
         // matches the input's; the input, unless chosen, in one that matches the output's when
         // whoever makes the input can write it so.
+        // A reshape with a feature map on one side converts between NC1HWC0 and padded
+        // matrices (trans_data()); the other side is padded.
         const int in = n.inputs[0];
-        if (fmap[size_t(in)] ||
-            (set[size_t(out)] && place[size_t(out)].layout.kind != Layout::padded))
+        const bool map_out = set[size_t(out)] && place[size_t(out)].layout.kind != Layout::padded;
+        if (n.kind == OpKind::transpose && (fmap[size_t(in)] || map_out))
           unsupported(n, name_,
-                      "a feature map in NC1HWC0 on either side (the layout conversion, TransData, "
-                      "is not lowered yet)");
+                      "a transpose with a feature map in NC1HWC0 on either side (TransData is "
+                      "lowered for reshapes only)");
+        if (fmap[size_t(in)] && map_out)
+          unsupported(n, name_, "a reshape from a feature map in NC1HWC0 to another");
+        if (fmap[size_t(in)]) {  // its maker writes NC1HWC0
+          if (!set[size_t(out)]) want(out, padded(1), n);
+          continue;
+        }
         if (n.kind == OpKind::transpose) {
           if (!set[size_t(out)]) want(out, padded(1), n);
           continue;
@@ -633,10 +644,15 @@ class DavinciTarget final : public Target {
     // made by img2col_cbuf_to_ca from bands of its rows in L1; C is stored NZ (its column
     // blocks are NC1HWC0 slices).
     bool conv = false;
+    bool c_nz = false;  // C stored NZ, its column blocks NC1HWC0 slices (a convolution's C)
     int64_t H = 0, W = 0, KH = 1, KW = 1, SH = 1, SW = 1, PT = 0, PL = 0, OW = 1;
     // Where A's 32-byte K blocks lie in GM (not a convolution): a_block_bytes from one block of
     // a row to the next, a_row_bytes from one row to the next (0: kp elements, packed rows).
     int64_t a_block_bytes = 32, a_row_bytes = 0;
+    // Likewise for B given transposed: b_block_bytes from one 32-byte K block of a row (of the
+    // transpose) to the next, b_row_bytes from one row to the next (0: kp elements). A feature
+    // map in NC1HWC0 is such a B of its pixels' rows: a slice apart, 32 bytes apart.
+    int64_t b_block_bytes = 32, b_row_bytes = 0;
     int64_t req_mul = 1, req_shift = 0;  // int8: the requantisation of the accumulators
     // A grouped convolution: `blocks` GEMMs per image, one per block of groups (batch = images
     // x blocks, the image's blocks consecutive); block j's A, B and C start j block_a, block_b
@@ -788,8 +804,9 @@ class DavinciTarget final : public Target {
       e("mul x13, x5, {}", stride_b);
       block_offset("x13", sp.block_b);
     }
+    const int64_t b_row_bytes = sp.b_row_bytes ? sp.b_row_bytes : kp * es;
     if (sp.b_trans) {  // B's tile rows (of its transpose)
-      e("mul x24, x9, {}", kp * es);
+      e("mul x24, x9, {}", b_row_bytes);
     } else {  // B's tile columns
       e("shl x24, x9, 1");
     }
@@ -798,9 +815,9 @@ class DavinciTarget final : public Target {
     const int64_t ce = sp.c_f32 ? 4 : es;  // C's element bytes
     e("mul x14, x5, {}", stride_c);
     block_offset("x14", sp.block_c);
-    e("mul x24, x8, {}", sp.conv ? 32 : np * ce);  // NZ: rows of 32 bytes in a column block
+    e("mul x24, x8, {}", sp.c_nz ? 32 : np * ce);  // NZ: rows of 32 bytes in a column block
     e("add x14, x14, x24");
-    e("mul x24, x9, {}", sp.conv ? mp * es : ce);  // NZ: a slice of k0 channels per mp rows
+    e("mul x24, x9, {}", sp.c_nz ? mp * es : ce);  // NZ: a slice of k0 channels per mp rows
     e("add x14, x14, x24");
     e("add x14, x14, {}", C);  // C's tile
     if (sp.conv) {
@@ -896,9 +913,9 @@ class DavinciTarget final : public Target {
       e("shl x23, {}, 5", sp.b_trans ? "x11" : "x17");
       e.label(S + "b");
       e("copy_gm_to_cbuf l1[x21], gm[x22], nburst={}, burst=1, src_gap={}",
-        sp.b_trans ? "x11" : "x17", (sp.b_trans ? kp / k0 : np / kFractal) - 1);
+        sp.b_trans ? "x11" : "x17", (sp.b_trans ? b_row_bytes / 32 : np / kFractal) - 1);
       e("add x21, x21, x23");
-      e("add x22, x22, 32");
+      e("add x22, x22, {}", sp.b_trans ? sp.b_block_bytes : 32);
       e("add x20, x20, 1");
       e("blt x20, {}, {}b", sp.b_trans ? "x27" : "x26", S);
       e("set_flag PIPE_MTE2, PIPE_MTE1, EVENT_ID{}", s);
@@ -960,7 +977,7 @@ class DavinciTarget final : public Target {
       e("add x16, x16, 1");
       e("add x15, x15, {}", t.tk);
       e("add x18, x18, {}", sp.conv ? t.tk * es : t.tk / k0 * sp.a_block_bytes);
-      e("add x19, x19, {}", sp.b_trans ? t.tk * es : t.tk * np * 2);
+      e("add x19, x19, {}", sp.b_trans ? t.tk / k0 * sp.b_block_bytes : t.tk * np * 2);
       if (s == 0)
         e("bge x15, {}, {}kdone", kp, L);
       else
@@ -973,7 +990,7 @@ class DavinciTarget final : public Target {
     }
     if (int8) {
       int8_out(sp, fix, e);
-    } else if (fix && sp.conv) {  // NZ out: per column block, x10 rows of 32 bytes, one slice apart
+    } else if (fix && sp.c_nz) {  // NZ out: per column block, x10 rows of 32 bytes, one slice apart
       e("set_flag PIPE_M, PIPE_FIX, EVENT_ID0");
       e("wait_flag PIPE_M, PIPE_FIX, EVENT_ID0");
       e("mov x20, 0");
@@ -1029,12 +1046,12 @@ class DavinciTarget final : public Target {
       e("mov x22, {}", sp.c_f32 ? 0 : ub_out);
       e("mul x23, x10, {}", 16 * ce);
       e.label(L + "st");
-      if (sp.conv)  // NZ out: the column block's x10 rows at once, one slice apart
+      if (sp.c_nz)  // NZ out: the column block's x10 rows at once, one slice apart
         e("copy_ubuf_to_gm gm[x21], ub[x22], nburst=1, burst=x10");
       else
         e("copy_ubuf_to_gm gm[x21], ub[x22], nburst=x10, burst={}, dst_gap={}", ce / 2,
           np * ce / 32 - ce / 2);
-      e("add x21, x21, {}", sp.conv ? mp * 32 : 16 * ce);
+      e("add x21, x21, {}", sp.c_nz ? mp * 32 : 16 * ce);
       e("add x22, x22, x23");
       e("add x20, x20, 1");
       e("blt x20, x26, {}st", L);
@@ -1056,11 +1073,11 @@ class DavinciTarget final : public Target {
   // gemm()'s: L0C free (EVENT_ID2 to PIPE_M), the UB tile free (PIPE_MTE3 to PIPE_V, EVENT_ID3).
   void int8_out(const GemmSpec& sp, bool fix, Emitter& e) const {
     const std::string L = sp.label, q = req8_keys(sp.req_mul, sp.req_shift, sp.relu);
-    const int64_t slice = sp.mp * 32;  // a convolution's output slice
+    const int64_t slice = sp.mp * 32;  // an NZ output's slice
     if (fix) {
       e("set_flag PIPE_M, PIPE_FIX, EVENT_ID0");
       e("wait_flag PIPE_M, PIPE_FIX, EVENT_ID0");
-      if (sp.conv) {
+      if (sp.c_nz) {
         e("mov x20, 0");
         e("mov x21, x14");
         e("mov x22, 0");
@@ -1096,11 +1113,11 @@ class DavinciTarget final : public Target {
     e("mov x22, 0");
     e("shl x23, x10, 5");
     e.label(L + "st");
-    if (sp.conv)
+    if (sp.c_nz)
       e("copy_ubuf_to_gm gm[x21], ub[x22], nburst=1, burst=x10");
     else
       e("copy_ubuf_to_gm gm[x21], ub[x22], nburst=x10, burst=1, dst_gap={}", sp.np / 32 - 1);
-    e("add x21, x21, {}", sp.conv ? slice : 32);
+    e("add x21, x21, {}", sp.c_nz ? slice : 32);
     e("add x22, x22, x23");
     e("add x20, x20, 1");
     e("blt x20, x24, {}st", L);
@@ -1196,7 +1213,7 @@ class DavinciTarget final : public Target {
                   a.fused_relu,
                   dt};
       sp.req_mul = a.requant_multiplier, sp.req_shift = a.requant_shift;
-      sp.conv = true;
+      sp.conv = sp.c_nz = true;
       sp.H = x[2], sp.W = x[3], sp.KH = w[2], sp.KW = w[3], sp.SH = a.stride_h;
       sp.SW = a.stride_w, sp.PT = a.pad_h, sp.PL = a.pad_w, sp.OW = y[3];
       sp.blocks = count, sp.block_a = ba, sp.block_b = bb, sp.block_c = bc;
@@ -1841,6 +1858,19 @@ class DavinciTarget final : public Target {
                   "a bf16 transpose of the last dim (on the cube) where the cube has no bf16");
     const PaddedView vi = padded_view(x.shape, x.layout);
     const int64_t mp = vi.rows_p, np = vi.cols_p, es = x.es;
+    identity(L, ident, np, dt, e);
+    e("sync_all");
+    gemm(GemmSpec{&n, L + "t_", ident, x.addr, y.addr, np, np, mp, vi.batch, 0, mp * np * es,
+                  np * mp * es, 0, 1, true, false, dt},
+         e);
+  }
+
+  // Block 0 writes the np x np identity of dt (np a multiple of 32 bytes of elements) into
+  // global memory at `ident`: zeros, then a 16 x 16 identity fractal (32 x 32 for s8) made in
+  // the UB under vector masks, copied to each diagonal block. The other blocks skip it; a
+  // sync_all after it lets them read it.
+  void identity(const std::string& L, uint64_t ident, int64_t np, DType dt, Emitter& e) const {
+    const int64_t es = dtype_size(dt);
     const int64_t bk = k0_of(es), fb = bk * 32;  // the identity's diagonal block: bk rows of 32 B
     const int64_t zero = std::min<int64_t>((255 - fb / 256) * 256, (p_.ub_bytes - fb) / 256 * 256);
     const int64_t frac = zero;  // the identity's diagonal block, after the zeros
@@ -1884,10 +1914,6 @@ class DavinciTarget final : public Target {
         ident + uint64_t((b * bk * np + b * bk) * es), frac, bk, np / bk - 1);
     e("pipe_barrier PIPE_ALL");
     e.label(L + "ident_done");
-    e("sync_all");
-    gemm(GemmSpec{&n, L + "t_", ident, x.addr, y.addr, np, np, mp, vi.batch, 0, mp * np * es,
-                  np * mp * es, 0, 1, true, false, dt},
-         e);
   }
 
   // A dim of a copy: its size, its strides (elements) in the source and the destination, and
@@ -1928,6 +1954,136 @@ class DavinciTarget final : public Target {
     return {up(np * np * es), side, side};
   }
 
+  // The dims of a reshape of x into y, both padded, in y's order.
+  std::vector<Dim> reshape_walk(const Node& n, const Side& x, const Side& y) const {
+    const std::vector<RefinedDim> rd = refine(x.shape, y.shape);
+    if (rd.empty())
+      unsupported(n, name_, "a reshape whose output rows mix rows of the input's padded matrices");
+    const std::vector<int64_t> si = padded_strides(x.shape, x.layout),
+                               so = padded_strides(y.shape, y.layout);
+    const int64_t col_from =
+        int64_t(y.shape.size()) - std::min<int64_t>(y.layout.col_dims, y.shape.size());
+    std::vector<Dim> w;
+    for (const RefinedDim& r : rd)
+      w.push_back(Dim{r.ext, si[size_t(r.a_dim)] * r.a_inner, so[size_t(r.b_dim)] * r.b_inner,
+                      r.b_dim >= col_from});
+    return w;
+  }
+
+  // The global-memory scratch of a reshape with a feature map in NC1HWC0 on one side (bytes,
+  // 512-aligned each): the identity of trans_data()'s GEMM, then the (C x H*W) matrices per
+  // image; zeros when it has none.
+  static std::vector<uint64_t> trans_data_scratch(const Graph& g, const Node& n,
+                                                  const std::vector<Placement>& place) {
+    const int in = n.inputs[0], out = n.outputs[0];
+    const bool from = place[size_t(in)].layout.kind == Layout::nc1hwc0;
+    if (n.kind != OpKind::reshape || (!from && place[size_t(out)].layout.kind != Layout::nc1hwc0))
+      return {0, 0};
+    const std::vector<int64_t>& s = g.tensor(from ? in : out).shape;
+    if (s.size() != 4) return {0, 0};
+    return trans_data_sizes(s[0], s[1], s[2] * s[3], dtype_size(g.tensor(out).dtype));
+  }
+  static std::vector<uint64_t> trans_data_sizes(int64_t N, int64_t C, int64_t P, int64_t es) {
+    const int64_t k0 = k0_of(es);
+    auto pad = [](int64_t v, int64_t to) { return (v + to - 1) / to * to; };
+    const int64_t cp = pad(C, k0), pp = pad(P, k0), q = std::max(cp, pp);
+    auto up = [](int64_t b) {
+      return uint64_t((b + int64_t(kAlign) - 1) / int64_t(kAlign) * int64_t(kAlign));
+    };
+    return {up(q * q * es), up(N * cp * pp * es)};
+  }
+
+  // A reshape with a feature map in NC1HWC0 on one side and padded matrices on the other
+  // (Ascend's TransData). Through a matrix per image of its C channels (rows, padded to C0) by
+  // its H*W pixels (columns, padded to 32 bytes): per image, that matrix is I x X with X the
+  // map's image as the cube's B given transposed (pixel rows of channels: a slice is a column
+  // block of them, zN's fractals as they are), and the image is I x Y with Y that matrix as the
+  // B given transposed and C stored NZ (its column blocks are the slices). The GEMMs' identity
+  // is block 0's (identity()), and the matrices are in scratch past the tensors unless the
+  // padded side lies on their bytes; a copy by lines moves them to or from the padded side
+  // (reshape_walk()). Exact for finite values (each output one product by 1 summed with
+  // zeros); the padding channels and pixels come out zero. A map with one pixel, or whose
+  // channels are the output's last dim, goes by lines instead: each output row gathered from
+  // the slices' 32-byte pixels by one MTE2 copy (the last slice's padding channels land in the
+  // row's padding).
+  void trans_data(const Node& n, const std::string& L, const Side& x, const Side& y,
+                  uint64_t scratch, DType dt, Emitter& e) const {
+    const bool from = x.layout.kind == Layout::nc1hwc0;
+    const Side& f = from ? x : y;
+    if (f.shape.size() != 4) unsupported(n, name_, "a feature map in NC1HWC0 of rank other than 4");
+    const int64_t N = f.shape[0], C = f.shape[1], H = f.shape[2], W = f.shape[3];
+    const int64_t es = x.es, c0 = f.layout.c0, C1 = (C + c0 - 1) / c0, P16 = pad16(H * W);
+    const int64_t image = C1 * P16 * c0;  // elements
+    if (from) {
+      // By lines: the walk of y's dims with the map's strides, C a dim of its own split into
+      // slices and channels; its padding channels must fall in y's padding columns.
+      const std::vector<RefinedDim> rd = refine(x.shape, y.shape);
+      const std::vector<int64_t> so = padded_strides(y.shape, y.layout);
+      const int64_t col_from =
+          int64_t(y.shape.size()) - std::min<int64_t>(y.layout.col_dims, y.shape.size());
+      const int64_t map_stride[4] = {image, 0, W * c0, c0};
+      std::vector<Dim> w;
+      bool by_lines = !rd.empty();
+      for (size_t k = 0; k < rd.size() && by_lines; ++k) {
+        const RefinedDim& r = rd[k];
+        const int64_t dst = so[size_t(r.b_dim)] * r.b_inner;
+        const bool col = r.b_dim >= col_from;
+        if (r.a_dim != 1) {
+          w.push_back(Dim{r.ext, map_stride[r.a_dim] * r.a_inner, dst, col});
+          continue;
+        }
+        by_lines =
+            r.ext == C && col && dst == 1 &&
+            (C % c0 == 0 || (k + 1 == rd.size() && padded_view(y.shape, y.layout).cols == C));
+        w.push_back(Dim{C1, P16 * c0, c0 * dst, col});
+        w.push_back(Dim{c0, 1, dst, col});
+      }
+      if (by_lines && lines(n, L, w, x, y, e)) return;
+    }
+    if (dt == DType::bf16 && !p_.bf16)
+      unsupported(n, name_, "a bf16 TransData (on the cube) where the cube has no bf16");
+    if (es == 1 && from && P16 % 32 != 0)
+      unsupported(n, name_,
+                  fmt::format("an int8 feature map of {} pixels to padded matrices: the cube's s8 "
+                              "output needs a multiple of 32 pixels after padding to 16",
+                              H * W));
+    Layout ml;  // the matrices per image
+    ml.kind = Layout::padded;
+    if (es == 1) int8_layout(ml);
+    const std::vector<uint64_t> sizes = trans_data_sizes(N, C, H * W, es);
+    const PaddedView vm = padded_view({N, C, H * W}, ml);
+    const Side& p = from ? y : x;
+    const bool direct = same_bytes({N, C, H * W}, ml, p.shape, p.layout);
+    const Side m{{N, C, H * W}, ml, direct ? p.addr : scratch + sizes[0], es};
+    const int64_t cp = vm.rows_p, pp = vm.cols_p;  // C padded to C0, H*W to 32 bytes
+    const int64_t q = from ? cp : pp;  // the identity's size
+    identity(L, scratch, q, dt, e);
+    if (!from && !direct) {
+      e.comment("the padded input to a (C x H*W) matrix per image");
+      lines(n, L + "m_", reshape_walk(n, x, m), x, m, e);
+    }
+    e("sync_all");
+    GemmSpec sp{&n, L + "t_", scratch, 0, 0, 0, 0, 0, N, 0, 0, 0, 0, 1, true, false, dt};
+    sp.a_row_bytes = q * es;  // rows of the identity
+    if (from) {  // (C x P16) = I (C x C) x the image's pixel rows of channels
+      e.comment("per image, its slices to a (C x H*W) matrix on the cube");
+      sp.B = x.addr, sp.C = m.addr, sp.mp = cp, sp.kp = cp, sp.np = P16;
+      sp.stride_b = image * es, sp.stride_c = cp * pp * es;
+      sp.b_block_bytes = P16 * 32, sp.b_row_bytes = 32;
+    } else {  // (P16 x C) = I (P16 x P) x the matrix's channel rows of pixels, NZ
+      e.comment("per image, its (C x H*W) matrix to slices on the cube");
+      sp.B = m.addr, sp.C = y.addr, sp.mp = P16, sp.kp = pp, sp.np = cp;
+      sp.stride_b = cp * pp * es, sp.stride_c = image * es;
+      sp.c_nz = true;
+    }
+    gemm(sp, e);
+    if (from && !direct) {
+      e("sync_all");
+      e.comment("the (C x H*W) matrices to the padded output");
+      lines(n, L + "m_", reshape_walk(n, m, y), m, y, e);
+    }
+  }
+
   // A reshape or transpose; false when it moves nothing (the output lies on the input's bytes).
   // A reshape, and a transpose that keeps the last dim, is a copy by lines (lines()); a
   // transpose that moves it is a swap of the last two dims on the cube, with copies by lines
@@ -1944,25 +2100,13 @@ class DavinciTarget final : public Target {
     const int64_t es = dtype_size(g.tensor(out).dtype);
     const Side x{g.tensor(in).shape, place[size_t(in)].layout, place[size_t(in)].addr, es};
     const Side y{g.tensor(out).shape, place[size_t(out)].layout, place[size_t(out)].addr, es};
-    if (x.layout.kind != Layout::padded || y.layout.kind != Layout::padded)
-      unsupported(n, name_,
-                  "a feature map in NC1HWC0 on either side (the layout conversion, TransData, "
-                  "is not lowered yet)");
     const std::string L = fmt::format("n{}_", idx);
+    if (x.layout.kind == Layout::nc1hwc0 || y.layout.kind == Layout::nc1hwc0) {
+      trans_data(n, L, x, y, scratch, g.tensor(out).dtype, e);
+      return true;
+    }
     if (n.kind == OpKind::reshape) {
-      const std::vector<RefinedDim> rd = refine(x.shape, y.shape);
-      if (rd.empty())
-        unsupported(n, name_,
-                    "a reshape whose output rows mix rows of the input's padded matrices");
-      const std::vector<int64_t> si = padded_strides(x.shape, x.layout),
-                                 so = padded_strides(y.shape, y.layout);
-      const int64_t col_from =
-          int64_t(y.shape.size()) - std::min<int64_t>(y.layout.col_dims, y.shape.size());
-      std::vector<Dim> w;
-      for (const RefinedDim& r : rd)
-        w.push_back(Dim{r.ext, si[size_t(r.a_dim)] * r.a_inner, so[size_t(r.b_dim)] * r.b_inner,
-                        r.b_dim >= col_from});
-      lines(n, L, w, x, y, e);
+      lines(n, L, reshape_walk(n, x, y), x, y, e);
       return true;
     }
     const std::vector<int64_t>& perm = n.attrs.perm;
