@@ -256,6 +256,7 @@ body: matmul ub=0x100, acc=0x0, m=4, k=8, n=4, dtype=bf16, mode=acc, mxu=1
   vector func=relu, dst=0x10, src=0x20, rows=2, cols=8, dtype=int8
   vector func=gelu, dst=0x10, src=0x20, rows=2, cols=8, dtype=bf16
   vector func=silu, dst=0x10, src=0x20, rows=2, cols=8, dtype=bf16
+  vector func=sigmoid, dst=0x10, src=0x20, rows=2, cols=8, dtype=bf16
   vector func=scale, dst=0x10, src=0x20, rows=2, cols=8, dtype=bf16, imm=0.125
   vector func=softmax, dst=0x10, src=0x20, rows=2, cols=8, dtype=bf16, imm=0.5, causal=1, offset=-3
   vector func=layernorm, dst=0x10, src=0x20, src2=0x40, rows=2, cols=8, dtype=bf16, imm=1e-5
@@ -483,9 +484,10 @@ TEST_CASE("tpu asm: diagnostics", "[unit]") {
         "p.s:1:53: expected set or acc for mode, found 'add'");
   CHECK(asm_error("activate acc=0, ub=0, rows=1, cols=1, dtype=int8, func=gelu") ==
         "p.s:1:56: expected none or relu for func, found 'gelu'");
-  CHECK_THAT(asm_error("vector func=tanh, dst=0, src=0, rows=1, cols=1, dtype=bf16"),
-             Contains("p.s:1:13: expected add, mul, relu, gelu, silu, scale, softmax, "
-                      "layernorm, rmsnorm, rowmax, rowavg, maxs or mins for func, found 'tanh'"));
+  CHECK_THAT(
+      asm_error("vector func=tanh, dst=0, src=0, rows=1, cols=1, dtype=bf16"),
+      Contains("p.s:1:13: expected add, mul, relu, gelu, silu, scale, softmax, "
+               "layernorm, rmsnorm, rowmax, rowavg, maxs, mins or sigmoid for func, found 'tanh'"));
   CHECK(asm_error("rdhost ub=0x100000000, dram=0, rows=1, bytes=1") ==
         "p.s:1:11: expected an address (0 to 0xffffffff), found '0x100000000'");
   CHECK(asm_error("rdhost ub=0, dram=0x10000000000000000, rows=1, bytes=1") ==
@@ -594,9 +596,9 @@ TEST_CASE("tpu decode: diagnostics name the file and the instruction", "[unit]")
       Opcode::vector, DType::int8, uint8_t(VecFunc::softmax), 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0};
   CHECK_THAT(error_of([&] { decode(encode({vec}), "v.bin"); }),
              Contains("v.bin: instruction 0 (byte offset 8): vector softmax needs dtype bf16"));
-  vec.func = uint8_t(VecFunc::mins) + 1;
+  vec.func = uint8_t(VecFunc::sigmoid) + 1;
   CHECK(error_of([&] { decode(encode({vec}), "v.bin"); }) ==
-        "v.bin: instruction 0 (byte offset 8): vector func 13 is out of range (0 to 12)");
+        "v.bin: instruction 0 (byte offset 8): vector func 14 is out of range (0 to 13)");
   vec.func = uint8_t(VecFunc::add);
   vec.flags = 4;
   CHECK(error_of([&] { decode(encode({vec}), "v.bin"); }) ==
