@@ -102,6 +102,7 @@ std::vector<std::string> allowed_keys(OpKind k, bool chained) {
     case OpKind::relu:
     case OpKind::gelu:
     case OpKind::silu:
+    case OpKind::sigmoid:
     case OpKind::softmax:
       if (!chained) add({"shape"});
       break;
@@ -570,6 +571,7 @@ void Builder::add_op(const YAML::Node& y) {
     case OpKind::relu:
     case OpKind::gelu:
     case OpKind::silu:
+    case OpKind::sigmoid:
     case OpKind::softmax:
       if (chained)
         expect_inputs({1}, "[X]");

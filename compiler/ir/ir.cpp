@@ -14,8 +14,8 @@ namespace xpusim::compiler {
 namespace {
 
 const char* const kOpNames[] = {"gemm", "matmul", "conv2d", "pool", "add", "mul", "relu", "gelu",
-                                "silu", "softmax", "layernorm", "rmsnorm", "attention", "reshape",
-                                "transpose", "clip",
+                                "silu", "sigmoid", "softmax", "layernorm", "rmsnorm", "attention",
+                                "reshape", "transpose", "clip",
                                 // the ops of a Llama-style decoder
                                 "concat", "slice", "gather", "rope", "kv_append"};
 constexpr int kNumOps = int(sizeof(kOpNames) / sizeof(kOpNames[0]));
@@ -147,7 +147,7 @@ OpKind parse_op(const std::string& s, const SourceLoc& loc) {
 
 bool is_elementwise(OpKind k) {
   return k == OpKind::add || k == OpKind::mul || k == OpKind::relu || k == OpKind::gelu ||
-         k == OpKind::silu || k == OpKind::clip;
+         k == OpKind::silu || k == OpKind::sigmoid || k == OpKind::clip;
 }
 
 bool moves_elements(OpKind k) {
@@ -303,6 +303,7 @@ std::vector<int64_t> infer_output_shape(const Graph& g, const Node& n) {
     case OpKind::relu:
     case OpKind::gelu:
     case OpKind::silu:
+    case OpKind::sigmoid:
     case OpKind::softmax:
       c.expect_inputs(1, "(X)");
       c.last_dim();

@@ -34,6 +34,7 @@ enum class OpKind : uint8_t {
   relu,       // [X] -> same shape
   gelu,       // [X] -> same shape (tanh approximation)
   silu,       // [X] -> same shape
+  sigmoid,    // [X] -> same shape, 1 / (1 + exp(-x))
   softmax,    // [X] -> same shape, over the last axis
   layernorm,  // [X, gamma (D) param, beta (D) param] -> same shape, over the last axis D
   rmsnorm,    // [X, gamma (D) param] -> same shape, over the last axis D

@@ -10,10 +10,10 @@
 //   the input (padding excluded from the count); int8 avg rounds half away from zero.
 // - add / mul on int8 saturate (no requantisation); relu on int8 is exact.
 // - fp16 ops are computed as the bf16 ones and rounded to fp16 (nearest even) instead.
-// - bf16 elementwise and row ops (gelu, silu via numeric::, softmax, layernorm, rmsnorm) compute
-//   in fp32/double and round to bf16 once. softmax subtracts the row maximum; layernorm uses
-//   the population variance: (x - mean) / sqrt(var + eps) * gamma + beta; rmsnorm:
-//   x / sqrt(mean(x^2) + eps) * gamma.
+// - bf16 elementwise and row ops (gelu, silu, sigmoid via numeric::, softmax, layernorm,
+//   rmsnorm) compute in fp32/double and round to bf16 once. softmax subtracts the row maximum;
+//   layernorm uses the population variance: (x - mean) / sqrt(var + eps) * gamma + beta;
+//   rmsnorm: x / sqrt(mean(x^2) + eps) * gamma.
 // - attention, per batch and head (head h reads kv head h / (heads / kv_heads)):
 //   S = Q K^T * scale (scale 0 means 1/sqrt(d)) kept in fp32, not rounded to bf16;
 //   the causal mask hides key j > i + (skv - sq); P = softmax(S) rounded to bf16 (fp16 for
@@ -363,6 +363,9 @@ Tensor reference_eval(const Graph& g, const Node& n, const std::vector<const Ten
       break;
     case OpKind::silu:
       for (int64_t i = 0; i < count; ++i) out.set(i, numeric::silu(float(x.get(i))));
+      break;
+    case OpKind::sigmoid:
+      for (int64_t i = 0; i < count; ++i) out.set(i, numeric::sigmoid(float(x.get(i))));
       break;
     case OpKind::softmax:
       for_rows(x, out, softmax_row);

@@ -59,6 +59,7 @@ enum class VecFunc : uint8_t {
   rowavg = 10,    // dst[r][c] = sum over g < k of src[r][g*cols + c] / count, count = imm or k
   maxs = 11,      // dst = max(src, imm)
   mins = 12,      // dst = min(src, imm)
+  sigmoid = 13,   // dst = 1 / (1 + exp(-src))
 };
 
 // Whether vector function f takes int8 operands (those whose int8 result is meaningful without

@@ -155,7 +155,7 @@ const std::vector<const char*>& kind_names(Kind kind) {
   static const std::vector<const char*> act = {"none", "relu"};
   static const std::vector<const char*> vec = {
       "add",       "mul",     "relu",   "gelu",   "silu", "scale", "softmax",
-      "layernorm", "rmsnorm", "rowmax", "rowavg", "maxs", "mins"};
+      "layernorm", "rmsnorm", "rowmax", "rowavg", "maxs", "mins",  "sigmoid"};
   static const std::vector<const char*> mode = {"set", "acc"};
   static const std::vector<const char*> pad = {"zero", "lowest"};
   switch (kind) {

@@ -381,6 +381,7 @@ int vector_passes(VecFunc f) {
   switch (f) {
     case VecFunc::gelu:
     case VecFunc::silu:
+    case VecFunc::sigmoid:
     case VecFunc::rmsnorm:
       return 2;
     case VecFunc::softmax:
@@ -421,6 +422,10 @@ void exec_vector(const Instr& in, ByteStore& ub, const std::string& who) {
     case VecFunc::silu:
       y = x;
       for (auto& v : y) v = numeric::silu(v);
+      break;
+    case VecFunc::sigmoid:
+      y = x;
+      for (auto& v : y) v = numeric::sigmoid(v);
       break;
     case VecFunc::scale:
       y = x;

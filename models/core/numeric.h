@@ -164,4 +164,8 @@ inline float silu(float x) {
   return x / (1.0f + std::exp(-x));
 }
 
+inline float sigmoid(float x) {
+  return 1.0f / (1.0f + std::exp(-x));
+}
+
 }  // namespace xpusim::numeric

@@ -238,11 +238,16 @@ TEST_CASE("elementwise ops", "[unit]") {
         std::vector<double>{-1, 0.5, 1.25, 4});
   Tensor ge = eval(one_op("{name: o, op: gelu, shape: [4]}"), {f});
   Tensor si = eval(one_op("{name: o, op: silu, shape: [4]}"), {f});
+  Tensor sg = eval(one_op("{name: o, op: sigmoid, shape: [4]}"), {f});
   for (int64_t i = 0; i < 4; ++i) {
     CHECK(ge.get(i) == bf16(numeric::gelu(float(f.get(i)))));
     CHECK(si.get(i) == bf16(numeric::silu(float(f.get(i)))));
+    CHECK(sg.get(i) == bf16(numeric::sigmoid(float(f.get(i)))));
   }
   CHECK(ge.get(3) == Approx(2.996).epsilon(0.01));
+  // 1 / (1 + e^2) = 0.1192, 1 / (1 + e^-3) = 0.9526 (bf16 keeps 8 significant bits)
+  CHECK(sg.get(0) == Approx(0.1192).epsilon(0.004));
+  CHECK(sg.get(3) == Approx(0.9526).epsilon(0.004));
 }
 
 TEST_CASE("softmax, layernorm and rmsnorm over the last axis", "[unit]") {

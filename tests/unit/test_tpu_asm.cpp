@@ -266,6 +266,7 @@ body: matmul ub=0x100, acc=0x0, m=4, k=8, n=4, dtype=bf16, mode=acc, mxu=1
   rdconv ub=0x800, dram=0x40000, dtype=int8, h=5, w=7, c=3, r=3, s=3, rows=10, cols=27
   rdconv cols=4, rows=2, k0=5, m0=3, pad=lowest, pad_w=2, pad_h=1, stride_w=2, stride_h=3, s=2, r=4, cg=8, c=16, w=65535, h=300, dtype=bf16, dram=0x50000, ub=0x900
   wrhost dram=0x30000, ub=0x400, rows=16, bytes=16, stride=64
+  vector func=sigmoid, dst=0x10, src=0x20, rows=2, cols=8, dtype=bf16
   sync
   loop count=2, target=top
   halt
@@ -275,7 +276,7 @@ body: matmul ub=0x100, acc=0x0, m=4, k=8, n=4, dtype=bf16, mode=acc, mxu=1
 
 TEST_CASE("tpu asm: every opcode and enum value", "[unit]") {
   auto p = assemble(kAllOps, "all.s");
-  REQUIRE(p.size() == 25);
+  REQUIRE(p.size() == 26);
   CHECK(p[0] == Instr{Opcode::rdhost, DType::int8, 0, 0, 0x10000, 0, 0, 0, 16, 16, 0, 16, 0, 0});
   CHECK(p[0].line == 3);
   CHECK((p[1].stride == 16 && p[1].flags == 0));
@@ -303,8 +304,9 @@ TEST_CASE("tpu asm: every opcode and enum value", "[unit]") {
   CHECK(p[20] == Instr{Opcode::rdconv, DType::bf16, 0, 1, 0x50000, 0x900, 3, 16, 2, 4, 5,
                        300u << 16 | 65535, 4 << 24 | 2 << 16 | 3 << 8 | 2, 8 << 16 | 1 << 8 | 2});
   CHECK(p[21].stride == 64);
-  CHECK((p[23].op == Opcode::loop && p[23].target == 0 && p[23].count == 2));
-  CHECK(p[24].op == Opcode::halt);
+  CHECK((p[22].op == Opcode::vector && p[22].func == uint8_t(VecFunc::sigmoid)));
+  CHECK((p[24].op == Opcode::loop && p[24].target == 0 && p[24].count == 2));
+  CHECK(p[25].op == Opcode::halt);
 
   std::string text = disassemble(p);
   CHECK_THAT(text, Contains("L0:\n  rdhost ub=0x0, dram=0x10000, rows=16, bytes=16, stride=16\n"));
@@ -483,9 +485,10 @@ TEST_CASE("tpu asm: diagnostics", "[unit]") {
         "p.s:1:53: expected set or acc for mode, found 'add'");
   CHECK(asm_error("activate acc=0, ub=0, rows=1, cols=1, dtype=int8, func=gelu") ==
         "p.s:1:56: expected none or relu for func, found 'gelu'");
-  CHECK_THAT(asm_error("vector func=tanh, dst=0, src=0, rows=1, cols=1, dtype=bf16"),
-             Contains("p.s:1:13: expected add, mul, relu, gelu, silu, scale, softmax, "
-                      "layernorm, rmsnorm, rowmax, rowavg, maxs or mins for func, found 'tanh'"));
+  CHECK_THAT(
+      asm_error("vector func=tanh, dst=0, src=0, rows=1, cols=1, dtype=bf16"),
+      Contains("p.s:1:13: expected add, mul, relu, gelu, silu, scale, softmax, "
+               "layernorm, rmsnorm, rowmax, rowavg, maxs, mins or sigmoid for func, found 'tanh'"));
   CHECK(asm_error("rdhost ub=0x100000000, dram=0, rows=1, bytes=1") ==
         "p.s:1:11: expected an address (0 to 0xffffffff), found '0x100000000'");
   CHECK(asm_error("rdhost ub=0, dram=0x10000000000000000, rows=1, bytes=1") ==
@@ -594,9 +597,9 @@ TEST_CASE("tpu decode: diagnostics name the file and the instruction", "[unit]")
       Opcode::vector, DType::int8, uint8_t(VecFunc::softmax), 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0};
   CHECK_THAT(error_of([&] { decode(encode({vec}), "v.bin"); }),
              Contains("v.bin: instruction 0 (byte offset 8): vector softmax needs dtype bf16"));
-  vec.func = uint8_t(VecFunc::mins) + 1;
+  vec.func = uint8_t(VecFunc::sigmoid) + 1;
   CHECK(error_of([&] { decode(encode({vec}), "v.bin"); }) ==
-        "v.bin: instruction 0 (byte offset 8): vector func 13 is out of range (0 to 12)");
+        "v.bin: instruction 0 (byte offset 8): vector func 14 is out of range (0 to 13)");
   vec.func = uint8_t(VecFunc::add);
   vec.flags = 4;
   CHECK(error_of([&] { decode(encode({vec}), "v.bin"); }) ==

@@ -255,7 +255,7 @@ class DavinciTarget final : public Target {
       else if (n.kind == OpKind::conv2d)
         conv(g, n, int(i), out.tensors, e);
       else if (n.kind == OpKind::softmax || n.kind == OpKind::layernorm ||
-               n.kind == OpKind::rmsnorm)
+               n.kind == OpKind::rmsnorm || padded_sigmoid(g, n, out.tensors))
         rows(g, n, int(i), out.tensors, e);
       else if (n.kind == OpKind::attention)
         attention(g, n, int(i), out.tensors, scratch, e);
@@ -371,6 +371,21 @@ class DavinciTarget final : public Target {
          n.kind == OpKind::attention) &&
         !p_.bf16)
       unsupported(n, name_, "this preset's cube has no bf16 (core.bf16 is false)");
+  }
+
+  // Whether n is a sigmoid whose output's layout has padding: sigmoid(0) = 0.5 would write the
+  // padding, which must stay zero, so it goes over the real rows and columns only, as a row op
+  // (padded matrices; a feature map with padding is refused).
+  bool padded_sigmoid(const Graph& g, const Node& n, const std::vector<Placement>& place) const {
+    if (n.kind != OpKind::sigmoid) return false;
+    const TensorInfo& out = g.tensor(n.outputs[0]);
+    const Layout& l = place[size_t(n.outputs[0])].layout;
+    if (layout_bytes(out, l) == out.bytes()) return false;
+    if (l.kind != Layout::padded)
+      unsupported(n, name_,
+                  "a sigmoid over a feature map with padding channels or pixels (sigmoid(0) = 0.5 "
+                  "would write the padding, which must stay zero)");
+    return true;
   }
 
   // Block 0 writes zeros over the padding images of the feature maps a gemm reads as rows (the
@@ -1168,7 +1183,8 @@ class DavinciTarget final : public Target {
   // value per row, vbrcb broadcasts each to a 32-byte block, and the row's elementwise ops read
   // its block with block and repeat strides of 0; conversion back, MTE3 out. Only the real D
   // columns are touched (the last partial iteration under a mask), so padding columns stay
-  // zero.
+  // zero. A sigmoid over padded matrices (padded_sigmoid) goes the same way, without a reduction:
+  // per real row, composite_f32 over its D columns.
   // conv2d as a GEMM per image: C (output pixels x K) = img2col(X) x W, X and C NC1HWC0 (C's NZ
   // column blocks are its slices), W as img2col's B (Layout::img2col_weight). Grouped (a
   // depthwise one too): a GEMM per image and block of groups (group_block()), over the block's
@@ -1272,7 +1288,7 @@ class DavinciTarget final : public Target {
   struct RowSpec {
     const Node* node;  // for errors, eps
     std::string label;
-    OpKind kind;  // softmax, layernorm, rmsnorm
+    OpKind kind;  // softmax, layernorm, rmsnorm; sigmoid over padded matrices (padded_sigmoid)
     uint64_t src, dst, gamma = 0, beta = 0;
     int64_t batch = 1, rows = 0, rows_p = 0, D = 0, Dp = 0;
     DType dtype = DType::bf16;
@@ -1485,6 +1501,13 @@ class DavinciTarget final : public Target {
             bar();
             broadcast();
             per_row([&] { rowwise("vmul", row, row, blk, true); });
+          } else if (sp.kind == OpKind::sigmoid) {
+            per_row([&] {
+              over_f32(e, D, [&](int64_t rep, int64_t i) {
+                const std::string r = (row + 256 * i).str();
+                composite_f32(OpKind::sigmoid, e, r, r, std::to_string(rep));
+              });
+            });
           } else {
             if (ln) {  // x - mean
               reduce_rows("vadd", "vcadd", row, [] {});
@@ -1811,29 +1834,35 @@ class DavinciTarget final : public Target {
     e("pipe_barrier PIPE_V");
   }
 
-  // gelu (tanh form) and silu of the f32 values at x into t, x12 iterations, as a sigmoid:
+  // gelu (tanh form), silu and sigmoid of the f32 values at x into t, x12 iterations (`rep`), as
+  // a sigmoid:
+  //   sigmoid(x) = 1 / (1 + exp(-x))
   //   silu(x) = x / (1 + exp(-x))
   //   gelu(x) = 0.5 x (1 + tanh(u)) = x / (1 + exp(-2u)),  u = sqrt(2/pi) (x + 0.044715 x^3)
-  static void composite_f32(OpKind kind, Emitter& e, int64_t x, int64_t t) {
+  static void composite_f32(OpKind kind, Emitter& e, const std::string& x, const std::string& t,
+                            const std::string& rep = "x12") {
     const double k = 0.7978845608028654;  // sqrt(2/pi)
     auto bar = [&] { e("pipe_barrier PIPE_V"); };
-    if (kind == OpKind::silu) {
-      e("vmuls.f32 ub[{}], ub[{}], -1.0, repeat=x12", t, x);
+    if (kind == OpKind::silu || kind == OpKind::sigmoid) {
+      e("vmuls.f32 {}, {}, -1.0, repeat={}", t, x, rep);
     } else {  // t = -2u = x (-2k - 2k 0.044715 x^2)
-      e("vmul.f32 ub[{}], ub[{}], ub[{}], repeat=x12", t, x, x);
+      e("vmul.f32 {}, {}, {}, repeat={}", t, x, x, rep);
       bar();
-      e("vmuls.f32 ub[{}], ub[{}], {}, repeat=x12", t, t, float(-2 * k * 0.044715));
+      e("vmuls.f32 {}, {}, {}, repeat={}", t, t, float(-2 * k * 0.044715), rep);
       bar();
-      e("vadds.f32 ub[{}], ub[{}], {}, repeat=x12", t, t, float(-2 * k));
+      e("vadds.f32 {}, {}, {}, repeat={}", t, t, float(-2 * k), rep);
       bar();
-      e("vmul.f32 ub[{}], ub[{}], ub[{}], repeat=x12", t, t, x);
+      e("vmul.f32 {}, {}, {}, repeat={}", t, t, x, rep);
     }
     bar();
-    e("vexp.f32 ub[{}], ub[{}], repeat=x12", t, t);
+    e("vexp.f32 {}, {}, repeat={}", t, t, rep);
     bar();
-    e("vadds.f32 ub[{}], ub[{}], 1.0, repeat=x12", t, t);
+    e("vadds.f32 {}, {}, 1.0, repeat={}", t, t, rep);
     bar();
-    e("vdiv.f32 ub[{}], ub[{}], ub[{}], repeat=x12", t, x, t);
+    if (kind == OpKind::sigmoid)
+      e("vrec.f32 {}, {}, repeat={}", t, t, rep);
+    else
+      e("vdiv.f32 {}, {}, {}, repeat={}", t, x, t, rep);
     bar();
   }
 
@@ -2544,20 +2573,23 @@ class DavinciTarget final : public Target {
     }
   }
 
-  // add, mul, relu, gelu, silu, clip over the padded bytes (the padding's zeros stay zeros: each
-  // op maps 0 to 0; check_node refuses a clip that would not), split over the blocks in whole
-  // 256-byte iterations; per block, chunks through two stages of UB buffers (MTE2 in, vector ops,
-  // MTE3 out). bf16, gelu and silu are computed in f32 (the vector unit has no bf16 arithmetic):
-  // converted, operated on, rounded once back. int8 is computed in f16 (nor has it s8 arithmetic):
-  // exact for every int8 sum, bound and ReLU, and for a product up to 2048 in magnitude (a larger
-  // one saturates anyway), then converted back saturating: add and mul as the IR saturates them.
+  // add, mul, relu, gelu, silu, sigmoid, clip over the padded bytes (the padding's zeros stay
+  // zeros: each op maps 0 to 0; check_node refuses a clip that would not, and a sigmoid over
+  // padding goes as a row op, padded_sigmoid), split over the blocks in whole 256-byte
+  // iterations; per block, chunks through two stages of UB buffers (MTE2 in, vector ops, MTE3
+  // out). bf16, gelu, silu and sigmoid are computed in f32 (the vector unit has no bf16
+  // arithmetic): converted, operated on, rounded once back. int8 is computed in f16 (nor has it s8
+  // arithmetic): exact for every int8 sum, bound and ReLU, and for a product up to 2048 in
+  // magnitude (a larger one saturates anyway), then converted back saturating: add and mul as the
+  // IR saturates them.
   void elementwise(const Graph& g, const Node& n, int idx, const std::vector<Placement>& place,
                    Emitter& e) const {
     const TensorInfo& out = g.tensor(n.outputs[0]);
     const int64_t bytes = layout_bytes(out, place[size_t(n.outputs[0])].layout);
     const int64_t iters = bytes / 256;  // of 256 bytes
     const bool binary = n.kind == OpKind::add || n.kind == OpKind::mul;
-    const bool composite = n.kind == OpKind::gelu || n.kind == OpKind::silu;
+    const bool composite =
+        n.kind == OpKind::gelu || n.kind == OpKind::silu || n.kind == OpKind::sigmoid;
     // Computed in a wider type: f32, or f16 for int8; wty names it.
     const bool f32 = out.dtype == DType::bf16 || composite || out.dtype == DType::int8;
     const char* wty = out.dtype == DType::int8 ? "f16" : "f32";
@@ -2640,7 +2672,7 @@ class DavinciTarget final : public Target {
         if (binary) e("vconv.{}.{} ub[{}], ub[{}], repeat=x12, src0_rep=4", wty, ty, y32, yb[s]);
         e("pipe_barrier PIPE_V");
         if (composite) {
-          composite_f32(n.kind, e, x32, y32);
+          composite_f32(n.kind, e, fmt::format("ub[{}]", x32), fmt::format("ub[{}]", y32));
         } else if (n.kind == OpKind::clip) {
           clip(wty, x32, x32, "x12");
           e("pipe_barrier PIPE_V");

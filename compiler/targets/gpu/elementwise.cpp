@@ -1,6 +1,6 @@
-// The GPU target's elementwise ops (add, mul, relu, gelu, silu, clip) and reshape: 16 bytes of
-// elements per thread, computed in f32 and rounded once to the output's dtype, as the reference
-// does.
+// The GPU target's elementwise ops (add, mul, relu, gelu, silu, sigmoid, clip) and reshape: 16
+// bytes of elements per thread, computed in f32 and rounded once to the output's dtype, as the
+// reference does.
 // A reshape moves nothing: its output is its input's buffer (target.cpp places it so).
 #include <cmath>
 
@@ -53,13 +53,17 @@ std::string apply(Kernel& k, const Node& n, const std::string& x, const std::str
       k("mul.rn.f32 {}, {}, {}", r, h, t);
       break;
     }
-    case OpKind::silu: {
-      // x / (1 + 2^(-x log2 e))
+    case OpKind::silu:
+    case OpKind::sigmoid: {
+      // x / (1 + 2^(-x log2 e)); sigmoid: its correctly rounded reciprocal
       const std::string e = k.reg("f"), d = k.reg("f");
       k("mul.rn.f32 {}, {}, {}", e, x, f32_literal(-1.4426950408889634f));
       k("ex2.approx.f32 {}, {}", e, e);
       k("add.rn.f32 {}, {}, 0f3F800000", d, e);
-      k("div.rn.f32 {}, {}, {}", r, x, d);
+      if (n.kind == OpKind::sigmoid)
+        k("rcp.rn.f32 {}, {}", r, d);
+      else
+        k("div.rn.f32 {}, {}, {}", r, x, d);
       break;
     }
     default:
@@ -135,8 +139,8 @@ void lower_elementwise(Emitter& e, const Node& n) {
 void lower_reshape(Emitter&, const Node&) {}
 
 const bool registered = [] {
-  for (OpKind k :
-       {OpKind::add, OpKind::mul, OpKind::relu, OpKind::gelu, OpKind::silu, OpKind::clip})
+  for (OpKind k : {OpKind::add, OpKind::mul, OpKind::relu, OpKind::gelu, OpKind::silu,
+                   OpKind::sigmoid, OpKind::clip})
     register_lowering(k, lower_elementwise);
   return register_lowering(OpKind::reshape, lower_reshape);
 }();

@@ -148,6 +148,8 @@ class Tiler {
         return lower_vector(n, VecFunc::gelu);
       case OpKind::silu:
         return lower_vector(n, VecFunc::silu);
+      case OpKind::sigmoid:
+        return lower_vector(n, VecFunc::sigmoid);
       case OpKind::softmax:
         return lower_vector(n, VecFunc::softmax);
       case OpKind::layernorm:

@@ -12,6 +12,7 @@ body: matmul ub=0x100, acc=0x0, m=4, k=8, n=4, dtype=bf16, mode=acc, mxu=1
   vector func=relu, dst=0x10, src=0x20, rows=2, cols=8, dtype=int8
   vector func=gelu, dst=0x10, src=0x20, rows=2, cols=8, dtype=bf16
   vector func=silu, dst=0x10, src=0x20, rows=2, cols=8, dtype=bf16
+  vector func=sigmoid, dst=0x10, src=0x20, rows=2, cols=8, dtype=bf16
   vector func=scale, dst=0x10, src=0x20, rows=2, cols=8, dtype=bf16, imm=0.125
   vector func=softmax, dst=0x10, src=0x20, rows=2, cols=8, dtype=bf16, imm=0.5, causal=1, offset=-3
   vector func=layernorm, dst=0x10, src=0x20, src2=0x40, rows=2, cols=8, dtype=bf16, imm=1e-5
