@@ -215,7 +215,7 @@ std::vector<double> permute(const std::vector<double>& x, const Shape& shape, co
   return out;
 }
 
-// The op types with a mapping (Sigmoid only inside x * Sigmoid(x), see silu below).
+// The op types with a mapping.
 const std::set<std::string>& mapped_ops() {
   static const std::set<std::string> ops = {"Add",
                                             "Sub",
@@ -499,9 +499,7 @@ class Importer {
     for (const auto& n : graph.node()) {
       const bool standard = n.domain().empty() || n.domain() == "ai.onnx";
       const std::string type = standard ? n.op_type() : n.domain() + "." + n.op_type();
-      if ((standard && mapped_ops().count(n.op_type()) && n.op_type() != "Sigmoid") ||
-          absorbed_.count(&n))
-        continue;
+      if ((standard && mapped_ops().count(n.op_type())) || absorbed_.count(&n)) continue;
       missing[type]++;
       total++;
     }
@@ -511,11 +509,9 @@ class Importer {
                      [](const auto& a, const auto& b) { return a.second > b.second; });
     std::vector<std::string> items;
     for (const auto& [type, count] : list) items.push_back(fmt::format("{} x{}", type, count));
-    throw Error(loc_,
-                fmt::format("{} unsupported op{}: {} (docs/onnx.md lists the ops xpusim "
-                            "maps{})",
-                            total, total == 1 ? "" : "s", fmt::join(items, ", "),
-                            missing.count("Sigmoid") ? "; Sigmoid only as x * Sigmoid(x)" : ""));
+    throw Error(
+        loc_, fmt::format("{} unsupported op{}: {} (docs/onnx.md lists the ops xpusim maps)", total,
+                          total == 1 ? "" : "s", fmt::join(items, ", ")));
   }
 
   // Initializers (constants), graph inputs (with the test data's values when given).
@@ -963,8 +959,8 @@ class Importer {
       map_constant();
     } else if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div") {
       map_binary(op);
-    } else if (op == "Relu") {
-      map_relu();
+    } else if (op == "Relu" || op == "Sigmoid") {
+      map_activation(op == "Relu" ? OpKind::relu : OpKind::sigmoid);
     } else if (op == "Clip") {
       map_clip();
     } else if (op == "HardSigmoid" || op == "HardSwish") {
@@ -1084,15 +1080,16 @@ class Importer {
     set_output(0, binary(OpKind::add, x, neg));
   }
 
-  void map_relu() {
+  // Relu, Sigmoid (not inside x * Sigmoid(x): silu, scan).
+  void map_activation(OpKind kind) {
     Value& x = in(0);
     if (x.known && !x.graph_input) {
       std::vector<double> r = x.data;
-      for (double& e : r) e = std::max(e, 0.0);
-      set_constant(0, x.shape, r, x.is_int);
+      for (double& e : r) e = kind == OpKind::relu ? std::max(e, 0.0) : 1 / (1 + std::exp(-e));
+      set_constant(0, x.shape, r, kind == OpKind::relu && x.is_int);
       return;
     }
-    set_output(0, unary(OpKind::relu, act(0)));
+    set_output(0, unary(kind, act(0)));
   }
 
   // Clip: bounds from the attributes (opset < 11) or the constant inputs 1 and 2; ONNX gives max

@@ -80,7 +80,6 @@ const std::vector<Known> kKnown = {
     {"test_batchnorm_.*_training_mode", "", "output 1 'output_mean' is used"},
     {"test_identity_(opt|sequence)", "", "only tensor inputs"},
     {"test_reshape_allowzero_reordered", "", "an empty tensor"},
-    {"test_sigmoid(_example)?", "", "unsupported op: Sigmoid"},  // only x * Sigmoid(x) maps
     {"test_constant_pad", "", "unsupported op: Pad"},
     {"test_clip_default_int8_.*", "", "is an integer tensor"},
     {"test_shape.*", "", "graph output 'y' is an integer tensor"},
@@ -252,6 +251,7 @@ void run_pytorch_exports(const std::string& arch, const std::set<std::string>& n
       "test_MaxPool2d",
       "test_PixelShuffle",
       "test_ReLU",
+      "test_Sigmoid",
       "test_Softmax",
       "test_softmax_functional_dim3",
       "test_softmax_lastdim",
