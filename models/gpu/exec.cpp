@@ -15,6 +15,7 @@
 
 #include "isa/ptx/fragments.h"
 #include "isa/ptx/numeric.h"
+#include "models/gpu/regs.h"
 
 namespace xpusim::gpu {
 
@@ -379,15 +380,22 @@ class Executor::Impl {
     regmask_.resize(nregs_);
     for (uint32_t r = 0; r < nregs_; ++r) regmask_[r] = zext(~uint64_t(0), code_.regs[r].bits);
     cls_.resize(code_.instrs.size());
-    arith_.resize(code_.instrs.size());
-    for (size_t i = 0; i < code_.instrs.size(); ++i) {
-      const Instr& in = code_.instrs[i];
-      cls_[i] = uint8_t(instr_class(in));
-      arith_[i] = in.op == Op::mma || in.op == Op::wmma_mma ||
-                  (!(in.op == Op::setp || in.op == Op::set || in.op == Op::selp ||
-                     in.op == Op::slct || in.op == Op::mov || in.op == Op::ld || in.op == Op::st ||
-                     in.op == Op::atom || in.op == Op::red) &&
-                   (is_float(in.type) || is_float(in.type2)));
+    for (size_t i = 0; i < code_.instrs.size(); ++i)
+      cls_[i] = uint8_t(instr_class(code_.instrs[i]));
+    // Timing only: what each instruction does of its data (timing_slice).
+    run_.assign(code_.instrs.size(), Run::all);
+    if (!cfg_.values) {
+      const std::vector<uint8_t> needed = cfg_.slice ? *cfg_.slice : timing_slice(code_);
+      for (size_t i = 0; i < code_.instrs.size(); ++i) {
+        const Instr& in = code_.instrs[i];
+        const Operand* o = code_.ops(in);
+        bool memory = false;
+        for (int j = 0; j < in.nops; ++j) memory = memory || o[j].kind == OperandKind::mem;
+        if (needed[i] || (memory && in.op != Op::ld && in.op != Op::st && in.op != Op::cp_async))
+          run_[i] = Run::all;
+        else
+          run_[i] = memory ? Run::addresses : Run::none;
+      }
     }
     // Module-scope global and const variables live in device memory.
     var_addr_.resize(m.variables.size(), 0);
@@ -861,7 +869,7 @@ class Executor::Impl {
       default:
         break;
     }
-    if (exec && (cfg_.values || !arith_[w.pc])) data_op(w, in, o, exec);
+    if (exec && run_[w.pc] != Run::none) data_op(w, in, o, exec);
     return true;
   }
 
@@ -885,7 +893,11 @@ class Executor::Impl {
   uint32_t nwarps_ = 0;
   std::vector<uint64_t> regmask_;
   std::vector<uint8_t> cls_;
-  std::vector<bool> arith_;  // float arithmetic and mma: skipped in a timing-only run
+  // What a step does of each instruction's data: everything, its memory accesses' addresses
+  // only (a load or store outside a timing-only run's slice), or nothing (arithmetic outside
+  // it).
+  enum class Run : uint8_t { all, addresses, none };
+  std::vector<Run> run_;
   std::vector<uint64_t> var_addr_;
   std::vector<Block> blocks_;  // by slot
   Block* b_ = nullptr;         // the block being stepped
@@ -1498,6 +1510,7 @@ void Executor::Impl::compare_op(Warp& w, const Instr& in, const Operand* o, uint
 }
 
 void Executor::Impl::memory_op(Warp& w, const Instr& in, const Operand* o, uint32_t exec) {
+  const bool moves = run_[w.pc] == Run::all;
   if (in.op == Op::cp_async) {
     // Copied at issue: the program may read the destination only after a wait, and nothing
     // else writes the source meanwhile (docs/models/gpu.md).
@@ -1508,9 +1521,9 @@ void Executor::Impl::memory_op(Warp& w, const Instr& in, const Operand* o, uint3
       uint8_t* d = access(w, l, Space::shared, addr(w, o[0], l), n, n, true);
       if (src_n) {
         const uint8_t* s = access(w, l, Space::global, addr(w, o[1], l), src_n, n, false);
-        std::memmove(d, s, src_n);
+        if (moves) std::memmove(d, s, src_n);
       }
-      std::memset(d + src_n, 0, n - src_n);
+      if (moves) std::memset(d + src_n, 0, n - src_n);
     });
     return;
   }
@@ -1523,6 +1536,7 @@ void Executor::Impl::memory_op(Warp& w, const Instr& in, const Operand* o, uint3
   const bool sgn = is_signed(in.type);
   each(exec, [&](int l) {
     uint8_t* p = access(w, l, space, addr(w, m, l), n, n, !load);
+    if (!moves) return;
     if (in.vec == 1) {
       if (load) {
         uint64_t v = load_bytes(p, size);

@@ -99,11 +99,14 @@ struct ExecConfig {
   int sms = 1;  // %nsmid; a block's %smid is its linear index modulo this
   // Warp-instructions after which the run stops with an error (limits.max_instructions).
   uint64_t max_instructions = UINT64_MAX;
-  // false: a timing-only run skips floating-point arithmetic and mma (their destinations keep
-  // stale values); integer arithmetic, compares, moves, memory and control flow still run, so
-  // addresses and branches are right for kernels whose control flow does not depend on float
-  // values.
+  // false: a timing-only run executes only the instructions its control flow and addresses
+  // depend on (timing_slice, regs.h); the others keep stale destinations, and loads and stores
+  // outside that slice take their addresses without moving data. Control flow and addresses are
+  // those of a run with values, but for values read from memory the run never wrote (zeros).
   bool values = true;
+  // Timing only: timing_slice of the kernel's code before its registers were renamed (renaming
+  // merges registers, which makes the slice computed after it larger); null: computed here.
+  const std::vector<uint8_t>* slice = nullptr;
 };
 
 // One memory access of one thread, as the executor performed it: `addr` in its resolved space

@@ -22,6 +22,7 @@
 #include "models/core/memory.h"
 #include "models/gpu/exec.h"
 #include "models/gpu/params.h"
+#include "models/gpu/regs.h"
 #include "models/gpu/timing.h"
 
 namespace xpusim::gpu {
@@ -97,7 +98,7 @@ class GpuMachine final : public Machine {
     const auto* prog = dynamic_cast<const isa::ptx::Program*>(&program);
     if (!prog) throw Error(opt.source + ": not a GPU program");
     isa::ptx::Module m = prog->module();
-    const std::map<const isa::ptx::Kernel*, uint32_t> registers = prepare(m);
+    const std::map<const isa::ptx::Kernel*, Prepared> prepared = prepare(m);
     DeviceMemory mem(uint64_t(p_.memory_bytes));
     for (const isa::ptx::Buffer& b : prog->buffers()) {
       mem.alloc_at(DeviceMemory::kGlobalBase + b.addr, b.bytes, "buffer " + b.name);
@@ -137,7 +138,7 @@ class GpuMachine final : public Machine {
       StatGroup later("gpu");
       const bool first = total.launches == 0;
       const uint64_t start = total.t.cycles;
-      const TimingResult t = launch(m, k, shape, registers.at(&k), params, mem, image != nullptr,
+      const TimingResult t = launch(m, k, shape, prepared.at(&k), params, mem, image != nullptr,
                                     first ? *r.stats : later, total);
       if (!first) r.stats->accumulate(later);
       layers.note(l.layer, start, start + t.cycles, t.dram_read + t.dram_written);
@@ -159,7 +160,7 @@ class GpuMachine final : public Machine {
 
   MachineRun run_kernel(const KernelLaunch& launch_, const MachineOptions&) override {
     isa::ptx::Module m = isa::ptx::load_module(launch_.file);
-    const std::map<const isa::ptx::Kernel*, uint32_t> estimates = prepare(m);
+    const std::map<const isa::ptx::Kernel*, Prepared> prepared = prepare(m);
     const isa::ptx::Kernel* k = m.find_kernel(launch_.entry);
     if (!k || !k->is_entry) {
       std::string entries;
@@ -174,7 +175,7 @@ class GpuMachine final : public Machine {
     shape.grid = {launch_.grid[0], launch_.grid[1], launch_.grid[2]};
     shape.block = {launch_.block[0], launch_.block[1], launch_.block[2]};
     shape.dynamic_shared = launch_.shared_bytes;
-    const uint32_t registers = estimates.at(k);
+    const Prepared& prep = prepared.at(k);
 
     DeviceMemory mem(uint64_t(p_.memory_bytes));
     std::vector<uint8_t> params(k->param_bytes, 0);
@@ -221,7 +222,7 @@ class GpuMachine final : public Machine {
     MachineRun r;
     r.stats = std::make_unique<StatGroup>("gpu", "GPU: SMs, memory system, the launch");
     Totals total;
-    launch(m, *k, shape, registers, params, mem, launch_.values, *r.stats, total);
+    launch(m, *k, shape, prep, params, mem, launch_.values, *r.stats, total);
     StatGroup& launch_g = r.stats->group("launch", "the kernel launch");
     finish(total, r, launch_g);
     for (const Buffer& b : buffers)
@@ -255,15 +256,24 @@ class GpuMachine final : public Machine {
   }
 
  private:
-  // Each kernel's registers per thread (estimated from its PTX as written), then its registers
-  // renamed onto the fewest slots for the simulation (compact_registers).
-  static std::map<const isa::ptx::Kernel*, uint32_t> prepare(isa::ptx::Module& m) {
-    std::map<const isa::ptx::Kernel*, uint32_t> registers;
+  // What a kernel's launches need of its PTX as written: its registers per thread (estimated)
+  // and the instructions a timing-only run executes (timing_slice: over the PTX's own
+  // registers, which the renaming below merges).
+  struct Prepared {
+    uint32_t registers = 0;
+    std::vector<uint8_t> slice;
+  };
+  // Each kernel prepared, then its registers renamed onto the fewest slots for the simulation
+  // (compact_registers).
+  static std::map<const isa::ptx::Kernel*, Prepared> prepare(isa::ptx::Module& m) {
+    std::map<const isa::ptx::Kernel*, Prepared> prepared;
     for (isa::ptx::Kernel& k : m.kernels) {
-      registers[&k] = estimate_registers(k.code);
+      Prepared& p = prepared[&k];
+      p.registers = estimate_registers(k.code);
+      p.slice = timing_slice(k.code);
       compact_registers(k.code);
     }
-    return registers;
+    return prepared;
   }
 
   // What the launches of a run add up to.
@@ -278,14 +288,15 @@ class GpuMachine final : public Machine {
 
   // Runs one launch on the timing model (statistics under `stats`) and adds it to `total`.
   TimingResult launch(const isa::ptx::Module& m, const isa::ptx::Kernel& k,
-                      const LaunchShape& shape, uint32_t registers,
+                      const LaunchShape& shape, const Prepared& prep,
                       const std::vector<uint8_t>& params, DeviceMemory& mem, bool values,
                       StatGroup& stats, Totals& total) const {
-    total.occ = check_launch(k, shape, registers);
+    total.occ = check_launch(k, shape, prep.registers);
     ExecConfig ec;
     ec.sms = p_.sms;
     ec.max_instructions = limits_.max_instructions;
     ec.values = values;
+    ec.slice = &prep.slice;
     Executor exec(m, k, shape, params, mem, ec);
     if (total.memory)
       total.memory->attach(stats);

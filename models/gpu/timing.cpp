@@ -16,6 +16,7 @@
 
 #include "models/core/error.h"
 #include "models/gpu/memsys.h"
+#include "models/gpu/regs.h"
 
 namespace xpusim::gpu {
 
@@ -25,74 +26,6 @@ namespace {
 
 constexpr int kW = int(kWarpLanes);
 constexpr uint64_t kPending = UINT64_MAX;  // a ready cycle that the memory side has yet to give
-
-// Destination operands of an instruction (the leading ones); the rest are sources.
-int dest_count(const Instr& in) {
-  switch (in.op) {
-    case Op::st:
-    case Op::red:
-    case Op::bar_sync:
-    case Op::bar_arrive:
-    case Op::bar_warp_sync:
-    case Op::membar:
-    case Op::fence:
-    case Op::nanosleep:
-    case Op::brkpt:
-    case Op::trap:
-    case Op::bra:
-    case Op::ret:
-    case Op::exit:
-    case Op::cp_async:
-    case Op::cp_async_commit:
-    case Op::cp_async_wait_group:
-    case Op::cp_async_wait_all:
-    case Op::wmma_store:
-      return 0;
-    case Op::setp:
-    case Op::shfl:
-      return 2;
-    case Op::match:
-      return in.mode == uint8_t(MatchMode::all) ? 2 : 1;
-    default:
-      return 1;
-  }
-}
-
-// Calls fn(register) for each register an operand names (vector elements, an address base).
-// With a mutable code and operand, fn receives a reference to the stored index (renaming).
-template <class CodeT, class OperandT, class Fn>
-void operand_regs(CodeT& code, OperandT& o, Fn&& fn) {
-  switch (o.kind) {
-    case OperandKind::reg:
-      fn(o.index);
-      return;
-    case OperandKind::vec: {
-      auto* e = code.operands.data() + o.index;
-      for (int i = 0; i < o.count; ++i)
-        if (e[i].kind == OperandKind::reg) fn(e[i].index);
-      return;
-    }
-    case OperandKind::mem:
-      if (o.index != kNoReg && o.space == Space::generic) fn(o.index);
-      return;
-    default:
-      return;
-  }
-}
-
-// Sources (the guard included) and destinations of an instruction.
-template <class Src, class Dst>
-void instr_regs(const Code& code, const Instr& in, Src&& src, Dst&& dst) {
-  const Operand* o = code.ops(in);
-  const int nd = dest_count(in);
-  for (int i = 0; i < in.nops; ++i) {
-    if (i < nd)
-      operand_regs(code, o[i], dst);
-    else
-      operand_regs(code, o[i], src);
-  }
-  if (in.guard != kNoReg) src(in.guard);
-}
 
 // Successors of instruction i in the control-flow graph.
 template <class Fn>

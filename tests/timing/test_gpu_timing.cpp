@@ -212,6 +212,29 @@ TEST_CASE("a timing-only kernel run takes the same cycles and writes no buffers"
   CHECK_FALSE(std::filesystem::exists(out + "/nof_param_0.bin"));
 }
 
+TEST_CASE("a timing-only run executes what its control flow and addresses depend on",
+          "[timing][gpu]") {
+  // A loop bound computed in floats (9 turns), and a store address read back from shared
+  // memory: a timing-only run skips the other arithmetic and moves no other data, yet takes
+  // the same path and addresses as a run with values.
+  const std::string body =
+      "\tmov.f32 %f1, 0f40400000;\n\tmul.f32 %f2, %f1, %f1;\n\tcvt.rzi.u32.f32 %r2, %f2;\n"
+      "\tmov.u32 %r3, 0;\n$L_loop:\n\tadd.u32 %r3, %r3, 1;\n\tfma.rn.f32 %f3, %f2, %f2, %f2;\n"
+      "\tst.global.f32 [%rd4], %f3;\n\tsetp.lt.u32 %p1, %r3, %r2;\n\t@%p1 bra $L_loop;\n"
+      "\tmov.u32 %r4, sh;\n\tshl.b32 %r5, %r1, 3;\n\tshl.b32 %r6, %r1, 2;\n"
+      "\tadd.s32 %r7, %r4, %r6;\n\tst.shared.u32 [%r7], %r5;\n\tbar.sync 0;\n"
+      "\tld.shared.u32 %r8, [%r7];\n\tcvt.u64.u32 %rd5, %r8;\n\tadd.s64 %rd6, %rd2, %rd5;\n"
+      "\tst.global.f32 [%rd6], %f3;\n";
+  const std::string ptx = kernel("slice", ".shared .align 4 .b32 sh[128];", body);
+  const auto with = run("slice", ptx, 2, 128, 2048);
+  const auto without = run("slice", ptx, 2, 128, 2048, {"--no-functional"});
+  CHECK(cycles(with) == cycles(without));
+  CHECK(stat(with, "sm", "issued") == stat(without, "sm", "issued"));
+  CHECK(stat(with, "global", "l1_misses") == stat(without, "global", "l1_misses"));
+  // 9 turns of 5 instructions per warp, 8 warps.
+  CHECK(stat(without, "sm", "issued") > 9 * 5 * 8);
+}
+
 TEST_CASE("scheduler stalls are counted by reason and add up", "[timing][gpu]") {
   auto stalls = [](const nlohmann::json& s) {
     return s["stats"]["groups"]["sm"]["groups"]["stalls"]["stats"];
