@@ -314,17 +314,19 @@ std::string gemv_tc_kernel(Emitter& e, const MatrixJob& j) {
   const Setup s = setup(k, j);
   const std::string part = k.shared("part", kWarps * 4 * 32 * 16);
   const std::string tid = k.reg("r"), lane = k.reg("r"), warp = k.reg("r"), g = k.reg("r");
-  const std::string t = k.reg("r"), col = k.reg("r"), last = k.reg("r"), p = k.reg("p");
+  const std::string t = k.reg("r"), strip = k.reg("r"), col = k.reg("r"), last = k.reg("r"),
+                    p = k.reg("p");
   k("mov.u32 {}, %tid.x", tid);
   k("and.b32 {}, {}, 31", lane, tid);
   k("shr.u32 {}, {}, 5", warp, tid);
   k("shr.u32 {}, {}, 2", g, lane);
   k("and.b32 {}, {}, 3", t, lane);
-  k("mov.u32 {}, %ctaid.x", col);
-  k("shl.b32 {}, {}, 6", col, col);
-  k("mad.lo.s32 {}, {}, 8, {}", col, g, col);
+  // This thread's column 8 g of the block's strip of 64, clamped to the last 8 of N.
+  k("mov.u32 {}, %ctaid.x", strip);
+  k("shl.b32 {}, {}, 6", strip, strip);
+  k("mad.lo.s32 {}, {}, 8, {}", strip, g, strip);
   k("sub.s32 {}, {}, 8", last, s.n);
-  k("min.u32 {}, {}, {}", col, col, last);
+  k("min.u32 {}, {}, {}", col, strip, last);
   // B: rows r0 + {0, 1, 8, 9} of step u, r0 = (warp + 8 u) * 16 + 2 t; A: row min(g, M - 1) at
   // column r0.
   const std::string r0 = k.reg("r");
@@ -474,18 +476,13 @@ std::string gemv_tc_kernel(Emitter& e, const MatrixJob& j) {
   }
   // This thread's tile q = tid / 32 and lane: d0, d1 at rows 2t, 2t + 1 of column
   // 8 g + 2 q, d2, d3 at column 8 g + 2 q + 1 (of the strip, before the clamp).
-  const std::string q = k.reg("r"), g2 = k.reg("r"), t2 = k.reg("r"), c0 = k.reg("r");
+  const std::string q = k.reg("r"), c0 = k.reg("r");
   k("shr.u32 {}, {}, 5", q, tid);
-  k("shr.u32 {}, {}, 2", g2, lane);
-  k("and.b32 {}, {}, 3", t2, lane);
-  k("mov.u32 {}, %ctaid.x", c0);
-  k("shl.b32 {}, {}, 6", c0, c0);
-  k("mad.lo.s32 {}, {}, 8, {}", c0, g2, c0);
-  k("mad.lo.s32 {}, {}, 2, {}", c0, q, c0);
+  k("mad.lo.s32 {}, {}, 2, {}", c0, q, strip);
   for (uint32_t x = 0; x < 4; ++x) {
     const std::string m = k.reg("r"), c = k.reg("r"), ok = k.reg("p"), idx = k.reg("r");
     const std::string addr = k.reg("rd");
-    k("mad.lo.s32 {}, {}, 2, {}", m, t2, x % 2);
+    k("mad.lo.s32 {}, {}, 2, {}", m, t, x % 2);
     k("add.s32 {}, {}, {}", c, c0, x / 2);
     k("setp.lt.u32 {}, {}, {}", ok, c, s.n);
     k("setp.lt.and.u32 {}, {}, {}, {}", ok, m, M, ok);
