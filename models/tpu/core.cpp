@@ -314,8 +314,48 @@ TpuCore::Segments::iterator TpuCore::split(Segments& m, uint64_t at) {
   return m.emplace_hint(it, at, std::move(right));
 }
 
+void TpuCore::compact(Table& tb, uint64_t t) {
+  Segments& m = tb.segs;
+  size_t size = 0;  // segments and readers kept
+  auto prev = m.end();
+  for (auto it = m.begin(); it != m.end();) {
+    Segment& sg = it->second;
+    if (!live(sg.writer, t)) sg.writer = Ref{};
+    sg.readers.erase(std::remove_if(sg.readers.begin(), sg.readers.end(),
+                                    [&](const Ref& r) { return !live(r, t); }),
+                     sg.readers.end());
+    // In a canonical order, so that segments with the same entries compare equal.
+    auto key = [](const Ref& r) { return std::pair(r.slot, r.seq); };
+    std::sort(sg.readers.begin(), sg.readers.end(),
+              [&](const Ref& x, const Ref& y) { return key(x) < key(y); });
+    sg.readers.erase(std::unique(sg.readers.begin(), sg.readers.end(),
+                                 [&](const Ref& x, const Ref& y) { return key(x) == key(y); }),
+                     sg.readers.end());
+    if (sg.writer.slot < 0 && sg.readers.empty()) {  // nothing live: a gap
+      it = m.erase(it);
+      continue;
+    }
+    if (prev != m.end()) {
+      Segment& ps = prev->second;
+      auto same = [&](const Ref& x, const Ref& y) { return key(x) == key(y); };
+      if (ps.hi == it->first && same(ps.writer, sg.writer) &&
+          std::equal(ps.readers.begin(), ps.readers.end(), sg.readers.begin(), sg.readers.end(),
+                     same)) {
+        ps.hi = sg.hi;
+        it = m.erase(it);
+        continue;
+      }
+    }
+    size += 1 + sg.readers.size();
+    prev = it++;
+  }
+  tb.work = 0;
+  tb.compact_at = std::max(kMinCompact, size);
+}
+
 void TpuCore::find_deps(const Access& a, int u, uint64_t t) {
-  Segments& m = table_[a.mem];
+  Table& tb = table_[a.mem];
+  Segments& m = tb.segs;
   split(m, a.hi);
   auto add = [&](const Ref& r, bool needs_done) {
     if (!live(r, t)) return;
@@ -334,9 +374,12 @@ void TpuCore::find_deps(const Access& a, int u, uint64_t t) {
     }
   };
   for (auto it = split(m, a.lo); it != m.end() && it->first < a.hi; ++it) {
+    ++tb.work;
     add(it->second.writer, true);
-    if (a.write)
+    if (a.write) {
+      tb.work += it->second.readers.size();
       for (const Ref& r : it->second.readers) add(r, false);
+    }
   }
 }
 
@@ -350,8 +393,9 @@ void TpuCore::find_deps(const Access& a, int u, uint64_t t) {
 //   writer skip it too.
 // So every instruction gets the dependence times it would get from a list of every access
 // still in flight (what the table was before), at a cost that does not grow with that list.
-void TpuCore::record(const Access& a, const Ref& self, uint64_t t) {
-  Segments& m = table_[a.mem];
+void TpuCore::record(const Access& a, const Ref& self) {
+  Table& tb = table_[a.mem];
+  Segments& m = tb.segs;
   // find_deps made a.lo and a.hi boundaries, but an earlier write of the same instruction
   // may have merged them away.
   split(m, a.hi);
@@ -363,21 +407,15 @@ void TpuCore::record(const Access& a, const Ref& self, uint64_t t) {
   }
   uint64_t at = a.lo;
   for (auto it = first; at < a.hi; ++it) {
+    ++tb.work;
     if (it == m.end() || it->first > at) {  // a gap: a segment of its own
       const uint64_t end = it == m.end() ? a.hi : std::min(a.hi, it->first);
       it = m.emplace_hint(it, at, Segment{end, Ref{}, {self}});
       at = end;
       continue;
     }
-    Segment& sg = it->second;
-    if (sg.readers.size() >= sg.prune_at) {
-      sg.readers.erase(std::remove_if(sg.readers.begin(), sg.readers.end(),
-                                      [&](const Ref& r) { return !live(r, t); }),
-                       sg.readers.end());
-      sg.prune_at = std::max(size_t(8), 2 * sg.readers.size());
-    }
-    sg.readers.push_back(self);
-    at = sg.hi;
+    it->second.readers.push_back(self);
+    at = it->second.hi;
   }
 }
 
@@ -432,6 +470,8 @@ void TpuCore::dispatcher() {
       while (units_[u].queue.size() >= size_t(p_.queue_depth)) wait(units_[u].popped);
       const uint64_t t = now();
       retire(t);
+      for (Table& tb : table_)
+        if (tb.work >= tb.compact_at) compact(tb, t);
       const int slot = new_dyn(int(pc), u);
       Dyn& d = dyn_[size_t(slot)];
       if (isa::tpu::loads_weights(in.op)) {
@@ -466,7 +506,7 @@ void TpuCore::dispatcher() {
         }
       }
       for (const Access& a : mine)
-        if (tracked(a)) record(a, Ref{slot, d.seq}, t);
+        if (tracked(a)) record(a, Ref{slot, d.seq});
       units_[u].queue.push_back(slot);
       units_[u].pushed.notify(sc_core::SC_ZERO_TIME);
       ++dispatched_;
