@@ -316,37 +316,31 @@ TpuCore::Segments::iterator TpuCore::split(Segments& m, uint64_t at) {
 
 void TpuCore::compact(Table& tb, uint64_t t) {
   Segments& m = tb.segs;
+  // Readers in a canonical order (and once each), so that equal entries compare equal.
+  auto key = [](const Ref& r) { return std::pair(r.slot, r.seq); };
+  auto less = [&](const Ref& x, const Ref& y) { return key(x) < key(y); };
+  auto same = [&](const Ref& x, const Ref& y) { return key(x) == key(y); };
   size_t size = 0;  // segments and readers kept
   auto prev = m.end();
   for (auto it = m.begin(); it != m.end();) {
     Segment& sg = it->second;
+    auto& rs = sg.readers;
     if (!live(sg.writer, t)) sg.writer = Ref{};
-    sg.readers.erase(std::remove_if(sg.readers.begin(), sg.readers.end(),
-                                    [&](const Ref& r) { return !live(r, t); }),
-                     sg.readers.end());
-    // In a canonical order, so that segments with the same entries compare equal.
-    auto key = [](const Ref& r) { return std::pair(r.slot, r.seq); };
-    std::sort(sg.readers.begin(), sg.readers.end(),
-              [&](const Ref& x, const Ref& y) { return key(x) < key(y); });
-    sg.readers.erase(std::unique(sg.readers.begin(), sg.readers.end(),
-                                 [&](const Ref& x, const Ref& y) { return key(x) == key(y); }),
-                     sg.readers.end());
-    if (sg.writer.slot < 0 && sg.readers.empty()) {  // nothing live: a gap
+    rs.erase(std::remove_if(rs.begin(), rs.end(), [&](const Ref& r) { return !live(r, t); }),
+             rs.end());
+    std::sort(rs.begin(), rs.end(), less);
+    rs.erase(std::unique(rs.begin(), rs.end(), same), rs.end());
+    const bool empty = sg.writer.slot < 0 && rs.empty();  // a gap from now on
+    const bool merges = prev != m.end() && prev->second.hi == it->first &&
+                        same(prev->second.writer, sg.writer) &&
+                        std::equal(prev->second.readers.begin(), prev->second.readers.end(),
+                                   rs.begin(), rs.end(), same);
+    if (merges) prev->second.hi = sg.hi;
+    if (empty || merges) {
       it = m.erase(it);
       continue;
     }
-    if (prev != m.end()) {
-      Segment& ps = prev->second;
-      auto same = [&](const Ref& x, const Ref& y) { return key(x) == key(y); };
-      if (ps.hi == it->first && same(ps.writer, sg.writer) &&
-          std::equal(ps.readers.begin(), ps.readers.end(), sg.readers.begin(), sg.readers.end(),
-                     same)) {
-        ps.hi = sg.hi;
-        it = m.erase(it);
-        continue;
-      }
-    }
-    size += 1 + sg.readers.size();
+    size += 1 + rs.size();
     prev = it++;
   }
   tb.work = 0;
