@@ -314,8 +314,42 @@ TpuCore::Segments::iterator TpuCore::split(Segments& m, uint64_t at) {
   return m.emplace_hint(it, at, std::move(right));
 }
 
+void TpuCore::compact(Table& tb, uint64_t t) {
+  Segments& m = tb.segs;
+  // Readers in a canonical order (and once each), so that equal entries compare equal.
+  auto key = [](const Ref& r) { return std::pair(r.slot, r.seq); };
+  auto less = [&](const Ref& x, const Ref& y) { return key(x) < key(y); };
+  auto same = [&](const Ref& x, const Ref& y) { return key(x) == key(y); };
+  size_t size = 0;  // segments and readers kept
+  auto prev = m.end();
+  for (auto it = m.begin(); it != m.end();) {
+    Segment& sg = it->second;
+    auto& rs = sg.readers;
+    if (!live(sg.writer, t)) sg.writer = Ref{};
+    rs.erase(std::remove_if(rs.begin(), rs.end(), [&](const Ref& r) { return !live(r, t); }),
+             rs.end());
+    std::sort(rs.begin(), rs.end(), less);
+    rs.erase(std::unique(rs.begin(), rs.end(), same), rs.end());
+    const bool empty = sg.writer.slot < 0 && rs.empty();  // a gap from now on
+    const bool merges = prev != m.end() && prev->second.hi == it->first &&
+                        same(prev->second.writer, sg.writer) &&
+                        std::equal(prev->second.readers.begin(), prev->second.readers.end(),
+                                   rs.begin(), rs.end(), same);
+    if (merges) prev->second.hi = sg.hi;
+    if (empty || merges) {
+      it = m.erase(it);
+      continue;
+    }
+    size += 1 + rs.size();
+    prev = it++;
+  }
+  tb.work = 0;
+  tb.compact_at = std::max(kMinCompact, size);
+}
+
 void TpuCore::find_deps(const Access& a, int u, uint64_t t) {
-  Segments& m = table_[a.mem];
+  Table& tb = table_[a.mem];
+  Segments& m = tb.segs;
   split(m, a.hi);
   auto add = [&](const Ref& r, bool needs_done) {
     if (!live(r, t)) return;
@@ -334,9 +368,12 @@ void TpuCore::find_deps(const Access& a, int u, uint64_t t) {
     }
   };
   for (auto it = split(m, a.lo); it != m.end() && it->first < a.hi; ++it) {
+    ++tb.work;
     add(it->second.writer, true);
-    if (a.write)
+    if (a.write) {
+      tb.work += it->second.readers.size();
       for (const Ref& r : it->second.readers) add(r, false);
+    }
   }
 }
 
@@ -350,8 +387,9 @@ void TpuCore::find_deps(const Access& a, int u, uint64_t t) {
 //   writer skip it too.
 // So every instruction gets the dependence times it would get from a list of every access
 // still in flight (what the table was before), at a cost that does not grow with that list.
-void TpuCore::record(const Access& a, const Ref& self, uint64_t t) {
-  Segments& m = table_[a.mem];
+void TpuCore::record(const Access& a, const Ref& self) {
+  Table& tb = table_[a.mem];
+  Segments& m = tb.segs;
   // find_deps made a.lo and a.hi boundaries, but an earlier write of the same instruction
   // may have merged them away.
   split(m, a.hi);
@@ -363,21 +401,15 @@ void TpuCore::record(const Access& a, const Ref& self, uint64_t t) {
   }
   uint64_t at = a.lo;
   for (auto it = first; at < a.hi; ++it) {
+    ++tb.work;
     if (it == m.end() || it->first > at) {  // a gap: a segment of its own
       const uint64_t end = it == m.end() ? a.hi : std::min(a.hi, it->first);
       it = m.emplace_hint(it, at, Segment{end, Ref{}, {self}});
       at = end;
       continue;
     }
-    Segment& sg = it->second;
-    if (sg.readers.size() >= sg.prune_at) {
-      sg.readers.erase(std::remove_if(sg.readers.begin(), sg.readers.end(),
-                                      [&](const Ref& r) { return !live(r, t); }),
-                       sg.readers.end());
-      sg.prune_at = std::max(size_t(8), 2 * sg.readers.size());
-    }
-    sg.readers.push_back(self);
-    at = sg.hi;
+    it->second.readers.push_back(self);
+    at = it->second.hi;
   }
 }
 
@@ -432,6 +464,8 @@ void TpuCore::dispatcher() {
       while (units_[u].queue.size() >= size_t(p_.queue_depth)) wait(units_[u].popped);
       const uint64_t t = now();
       retire(t);
+      for (Table& tb : table_)
+        if (tb.work >= tb.compact_at) compact(tb, t);
       const int slot = new_dyn(int(pc), u);
       Dyn& d = dyn_[size_t(slot)];
       if (isa::tpu::loads_weights(in.op)) {
@@ -466,7 +500,7 @@ void TpuCore::dispatcher() {
         }
       }
       for (const Access& a : mine)
-        if (tracked(a)) record(a, Ref{slot, d.seq}, t);
+        if (tracked(a)) record(a, Ref{slot, d.seq});
       units_[u].queue.push_back(slot);
       units_[u].pushed.notify(sc_core::SC_ZERO_TIME);
       ++dispatched_;

@@ -104,9 +104,18 @@ class TpuCore : public sc_core::sc_module {
     uint64_t hi;
     Ref writer;
     std::vector<Ref> readers;
-    size_t prune_at = 8;  // drop the dead readers when there are this many (amortised)
   };
   using Segments = std::map<uint64_t, Segment>;
+  // A memory's dependence table. `work` counts the segments and readers find_deps and record
+  // visited since the last compact(); the table is compacted when it reaches `compact_at`, the
+  // size compact() left (segments and readers) or kMinCompact, whichever is larger: compact()
+  // costs no more than the walks since the last one (amortised), and the table never holds
+  // more than twice what is live plus kMinCompact.
+  static constexpr size_t kMinCompact = 64;
+  struct Table {
+    Segments segs;
+    size_t work = 0, compact_at = kMinCompact;
+  };
   struct UnitState {
     std::deque<int> queue;  // slots of dyn_
     sc_core::sc_event pushed, popped;
@@ -129,10 +138,14 @@ class TpuCore : public sc_core::sc_module {
   // the program ever writes cannot.
   bool tracked(const Access& a) const;
   Segments::iterator split(Segments& m, uint64_t at);
+  // Drops the entries of a table that are no longer live at t (they never are again) and
+  // merges the adjacent segments left with the same entries, so that an access walks only as
+  // many segments as the live accesses' bounds make; sets the next compact_at.
+  void compact(Table& tb, uint64_t t);
   // Adds to deps_ the dependences of an access by unit u at time t; record() then enters the
   // access in the table (once every access of the instruction has been looked up).
   void find_deps(const Access& a, int u, uint64_t t);
-  void record(const Access& a, const Ref& self, uint64_t t);
+  void record(const Access& a, const Ref& self);
   // Times of d (slot) have become known: resolves the dependences waiting for them.
   void read_known(Dyn& d);
   void done_known(int slot);
@@ -208,9 +221,9 @@ class TpuCore : public sc_core::sc_module {
                       std::greater<>>
       retiring_;
   uint64_t next_seq_ = 0;
-  int unresolved_ = 0;                 // dispatched instructions whose done is not known yet
-  sc_core::sc_event drained_;          // nothing left in flight (for sync and halt)
-  std::array<Segments, kMems> table_;  // the dependence table
+  int unresolved_ = 0;              // dispatched instructions whose done is not known yet
+  sc_core::sc_event drained_;       // nothing left in flight (for sync and halt)
+  std::array<Table, kMems> table_;  // the dependence table
   // Per memory, the sorted disjoint byte ranges some instruction of the program writes.
   std::array<std::vector<std::pair<uint64_t, uint64_t>>, kMems> written_;
   // Of the instruction being dispatched: slot, needs_done (true: wait for its completion;
