@@ -2085,7 +2085,7 @@ class DavinciTarget final : public Target {
     const bool direct = same_bytes({N, C, H * W}, ml, p.shape, p.layout);
     const Side m{{N, C, H * W}, ml, direct ? p.addr : scratch + sizes[0], es};
     const int64_t cp = vm.rows_p, pp = vm.cols_p;  // C padded to C0, H*W to 32 bytes
-    const int64_t q = from ? cp : pp;  // the identity's size
+    const int64_t q = from ? cp : pp;              // the identity's size
     identity(L, scratch, q, dt, e);
     if (!from && !direct) {
       e.comment("the padded input to a (C x H*W) matrix per image");
@@ -2094,7 +2094,7 @@ class DavinciTarget final : public Target {
     e("sync_all");
     GemmSpec sp{&n, L + "t_", scratch, 0, 0, 0, 0, 0, N, 0, 0, 0, 0, 1, true, false, dt};
     sp.a_row_bytes = q * es;  // rows of the identity
-    if (from) {  // (C x P16) = I (C x C) x the image's pixel rows of channels
+    if (from) {               // (C x P16) = I (C x C) x the image's pixel rows of channels
       e.comment("per image, its slices to a (C x H*W) matrix on the cube");
       sp.B = x.addr, sp.C = m.addr, sp.mp = cp, sp.kp = cp, sp.np = P16;
       sp.stride_b = image * es, sp.stride_c = cp * pp * es;
