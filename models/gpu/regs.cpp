@@ -61,11 +61,12 @@ std::vector<uint8_t> timing_slice(const Code& code) {
       work.pop_back();
       for (uint32_t i : writers[r]) need(i);
     }
-    // Through memory: a needed load's space makes the stores to it needed.
+    // Through memory: a needed load's space makes the stores to it needed (a kernel never
+    // writes its params or constants).
     while (!loads.empty()) {
       const Space s = code.instrs[loads.back()].space;
       loads.pop_back();
-      if (space_read[size_t(s)]) continue;
+      if (s == Space::param || s == Space::const_ || space_read[size_t(s)]) continue;
       space_read[size_t(s)] = 1;
       for (size_t j = 0; j < n; ++j)
         if (writes_space(code.instrs[j], s)) need(j);
