@@ -24,6 +24,7 @@ int64_t graph_index(int64_t i, const TensorInfo& info, const Layout& l) {
     case Layout::conv_weight:
     case Layout::img2col_weight:
     case Layout::gemm_b_nc1hwc0:
+    case Layout::mma_fragments:
       return i;
     case Layout::gemm_b_nhwc: {  // rows in (h, w, c) order instead of (c, h, w)
       const int64_t N = s[1], col = i % N, row = i / N;
@@ -53,6 +54,8 @@ const char* layout_name(const Layout& l) {
       return "img2col-weight";
     case Layout::gemm_b_nc1hwc0:
       return "gemm-b-nc1hwc0";
+    case Layout::mma_fragments:
+      return "mma-fragments";
   }
   return "?";
 }
@@ -70,7 +73,7 @@ int64_t pad_to(int64_t x, int64_t a) {
 bool scattered(const Layout& l) {
   return l.kind == Layout::nc1hwc0 || l.kind == Layout::img2col_weight ||
          l.kind == Layout::gemm_b_nc1hwc0 || l.kind == Layout::conv_weight ||
-         (l.kind == Layout::padded && l.transposed);
+         l.kind == Layout::mma_fragments || (l.kind == Layout::padded && l.transposed);
 }
 // conv_weight: the elements of the blocks before group block `b` (each block of gb groups a
 // (taps gb Cg) x (gb Kg) matrix), `taps` = R*S.
@@ -109,6 +112,7 @@ int64_t dram_elements(const std::vector<int64_t>& s, const Layout& l) {
     return (s[0] + l.n_align - 1) / l.n_align * l.n_align * pad_to(s[1], c0) * pad16(s[2] * s[3]);
   if (l.kind == Layout::gemm_b_nc1hwc0)
     return pad_to(l.c, c0) * gemm_b_pixels(l) * pad_to(s[1], c0);
+  if (l.kind == Layout::mma_fragments) return s[0] * s[1];
   return img2col_blocks_elements((l.groups + l.group_block - 1) / l.group_block, s, l);
 }
 int64_t dram_index(int64_t i, const std::vector<int64_t>& s, const Layout& l) {
@@ -117,6 +121,11 @@ int64_t dram_index(int64_t i, const std::vector<int64_t>& s, const Layout& l) {
     const PaddedView v = padded_view(s, l);
     const int64_t col = i % v.cols, row = i / v.cols % v.rows, b = i / v.cols / v.rows;
     return b * v.rows_p * v.cols_p + matrix_index(row, col, v.rows_p, v.cols_p, true);
+  }
+  if (l.kind == Layout::mma_fragments) {  // B (K, N): row k, column n
+    const int64_t N = s[1], n = i % N, k = i / N, tile = n / 16 * (s[0] / 32) + k / 32;
+    const int64_t h = n % 16 / 8, g = n % 8, t = k % 32 / 8;
+    return tile * 512 + h * 256 + (4 * g + t) * 8 + k % 8;
   }
   if (l.kind == Layout::nc1hwc0) {
     const int64_t C = s[1], H = s[2], W = s[3], HWp = pad16(H * W);

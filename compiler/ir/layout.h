@@ -32,6 +32,12 @@ struct Layout {
                      // zero where the two channels are of different groups
     gemm_b_nc1hwc0,  // gemm B (C*H*W, N) whose A is nc1hwc0: rows in (C1, pixel, C0) order,
                      // each slice's pixels padded to 16 and C to 16, columns N padded to 16
+    mma_fragments,   // gemm B (K, N), N a multiple of 16 and K of 32, stored transposed in the
+                     // order a warp's lanes load mma.m16n8k16 A fragments (the GPU's small-M
+                     // kernel): tiles of 16 columns x 32 rows of B, tile (n / 16, k / 32) at
+                     // element ((n / 16) (K / 32) + k / 32) 512; in a tile, column 8h + g
+                     // (h = 0, 1) and row 8t + e at 256 h + 8 (4 g + t) + e: each half is 32
+                     // pieces of 16 bytes, the one lane 4g + t loads
   } kind = row_major;
   // conv_weight, img2col_weight: groups, and groups per block; gemm_b_*: A's C, H, W.
   int64_t groups = 1, c = 0, h = 0, w = 0;
@@ -55,7 +61,7 @@ struct Layout {
 };
 
 // "row-major", "nhwc", "conv-weight", "gemm-b-nhwc", "padded", "nc1hwc0", "img2col-weight",
-// "gemm-b-nc1hwc0".
+// "gemm-b-nc1hwc0", "mma-fragments".
 const char* layout_name(const Layout& l);
 
 // The padded view of a tensor of `shape` in layout l (kind padded).

@@ -1,5 +1,6 @@
-// The layouts with padding that the DaVinci target uses (compiler/ir/layout.h): where pack puts
-// each element, zeros in the padding, the sizes, and unpack(pack(t)) == t.
+// The layouts with padding or reordering that the DaVinci and GPU targets use
+// (compiler/ir/layout.h): where pack puts each element, zeros in the padding, the sizes, and
+// unpack(pack(t)) == t.
 #include <catch2/catch.hpp>
 
 #include <cstdint>
@@ -232,4 +233,28 @@ TEST_CASE("layout nc1hwc0 and img2col-weight with C0 = 32 (s8), the weights tran
         CHECK(q[size_t(k * 128 + ((c / 32) * 2 + s) * 32 + c % 32)] ==
               w.data[size_t((k * 40 + c) * 2 + s)]);
   CHECK(unpack(q, wi, lw).data == w.data);
+}
+
+TEST_CASE("layout mma-fragments: B's tiles of 16 columns x 32 rows in the lanes' load order",
+          "[unit]") {
+  // B (K, N) = (64, 32): 2 x 2 tiles, tile (n / 16, k / 32) at (n / 16) 2 + k / 32; in a tile,
+  // column 8h + g and row 8t + e at 256 h + 8 (4g + t) + e.
+  const Tensor b = counting({64, 32});
+  const Layout l = of_kind(Layout::mma_fragments);
+  TensorInfo info;
+  info.shape = b.shape;
+  info.dtype = b.dtype;
+  CHECK(layout_bytes(info, l) == 64 * 32 * 2);
+  const std::vector<uint8_t> p = pack(b, l);
+  REQUIRE(int64_t(p.size()) == layout_bytes(info, l));
+  // Lane 4g + t's 16 bytes of half h of tile (1, 0): column 16 + 8h + g, rows 8t .. 8t + 7.
+  for (int64_t h = 0; h < 2; ++h)
+    for (int64_t lane = 0; lane < 32; ++lane)
+      for (int64_t e = 0; e < 8; ++e) {
+        const int64_t n = 16 + 8 * h + lane / 4, k = 8 * (lane % 4) + e;
+        CHECK(at(p, 2 * 512 + 256 * h + 8 * lane + e) == uint16_t(k * 32 + n + 1));
+      }
+  // The last element of B is the last of tile (1, 1).
+  CHECK(at(p, 64 * 32 - 1) == uint16_t(64 * 32));
+  CHECK(unpack(p, info, l).data == b.data);
 }

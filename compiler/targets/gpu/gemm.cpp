@@ -915,9 +915,22 @@ void check_sizes(Emitter& e, const Node& n, const MatrixJob& j) {
 }
 
 void lower_matrix(Emitter& e, const Node& n) {
-  const MatmulDims d = matmul_dims(e.g, n);
+  MatrixJob j = matrix_job(e.g, n);
+  j.b_fragments = e.fragments(j.b);
+  emit_matrix(e, n, j);
+}
+
+const bool registered = [] {
+  register_lowering(OpKind::gemm, lower_matrix);
+  return register_lowering(OpKind::matmul, lower_matrix);
+}();
+
+}  // namespace
+
+MatrixJob matrix_job(const Graph& g, const Node& n) {
+  const MatmulDims d = matmul_dims(g, n);
   MatrixJob j;
-  j.dtype = e.g.tensor(n.outputs[0]).dtype;
+  j.dtype = g.tensor(n.outputs[0]).dtype;
   j.relu = n.attrs.fused_relu;
   j.multiplier = n.attrs.requant_multiplier;
   j.shift = n.attrs.requant_shift;
@@ -931,15 +944,8 @@ void lower_matrix(Emitter& e, const Node& n) {
   j.a = n.inputs[0];
   j.b = n.inputs[1];
   j.c = n.outputs[0];
-  emit_matrix(e, n, j);
+  return j;
 }
-
-const bool registered = [] {
-  register_lowering(OpKind::gemm, lower_matrix);
-  return register_lowering(OpKind::matmul, lower_matrix);
-}();
-
-}  // namespace
 
 // "@p " for pred p, "" for none.
 std::string guard(const std::string& pred) {
@@ -1085,6 +1091,8 @@ void emit_matrix(Emitter& e, const Node& n, const MatrixJob& j) {
   const bool wmma = j.dtype == DType::fp16 && e.caps.sm < 80;
   const bool tensor_cores = (j.dtype != DType::fp32 && e.caps.sm >= 80) || wmma;
   // A few rows of A: the weights streamed once (gemv.cpp).
+  if (j.b_fragments && !gemv_takes(e.caps, j, tensor_cores))
+    throw Error(fmt::format("internal: {}: B in mma fragments for a job of {} rows", n.name, j.m));
   if (gemv_takes(e.caps, j, tensor_cores)) {
     emit_gemv(e, j);
     return;

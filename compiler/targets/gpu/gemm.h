@@ -36,7 +36,13 @@ struct MatrixJob {
   int64_t a_n = 0, a_g = 0, b_n = 0, b_g = 0, c_n = 0, c_g = 0;
   int a = -1, b = -1, c = -1;  // tensor ids
   std::optional<ConvGather> conv;
+  // B stored in Layout::mma_fragments: only the small-M tensor-core kernel reads it
+  // (gemv_reads_b_fragments).
+  bool b_fragments = false;
 };
+
+// The job of gemm or matmul node n (B row-major).
+MatrixJob matrix_job(const Graph& g, const Node& n);
 
 // Adds the kernel that runs job j for node n and launches it.
 void emit_matrix(Emitter& e, const Node& n, const MatrixJob& j);
@@ -76,6 +82,10 @@ Setup setup(Kernel& k, const MatrixJob& j);
 // the kernel and launch that do.
 bool gemv_takes(const GpuCaps& caps, const MatrixJob& j, bool tensor_cores);
 void emit_gemv(Emitter& e, const MatrixJob& j);
+// Whether the small-M tensor-core kernel runs gemm or matmul node n reading its B, a param (the
+// weights, laid out before the run) of rank 2, in Layout::mma_fragments: the layout pass stores a
+// param so when every node that reads it answers yes.
+bool gemv_reads_b_fragments(const GpuCaps& caps, const Graph& g, const Node& n);
 
 // Loads the element of dtype t at [addr] when pred holds (always when pred is "", else zero) into
 // v: an "f" register (f32) for the float dtypes, an "r" register (s32) for int8.

@@ -293,6 +293,76 @@ std::string gemv_kernel(Emitter& e, const MatrixJob& j, const GemvTile& g) {
   return e.add(fmt::format("gemv_{}_m{}", dtype_name(j.dtype), M), k);
 }
 
+// A thread of a tensor-core form: its index, lane, warp, and the lane's (g, t) = (lane / 4,
+// lane % 4) of the mma fragments.
+struct TcLane {
+  std::string tid, lane, warp, g, t;
+};
+
+TcLane tc_lane(Kernel& k) {
+  const TcLane l{k.reg("r"), k.reg("r"), k.reg("r"), k.reg("r"), k.reg("r")};
+  k("mov.u32 {}, %tid.x", l.tid);
+  k("and.b32 {}, {}, 31", l.lane, l.tid);
+  k("shr.u32 {}, {}, 5", l.warp, l.tid);
+  k("shr.u32 {}, {}, 2", l.g, l.lane);
+  k("and.b32 {}, {}, 3", l.t, l.lane);
+  return l;
+}
+
+// The tensor-core forms' end: each warp's `tiles` mma tiles of 4 accumulators per lane (acc[4 q +
+// x]) are added over the 8 warps in shared memory `part` (kWarps * tiles * 512 bytes), then
+// thread q * 32 + lane (q < tiles) stores its 4 sums, element x at row 2t + x % 2 of C and column
+// col0 + q * q_cols + (x / 2) * x_cols (col0: the lane's column of tile 0, before any clamp), where
+// both are inside C, rounded and ReLU'd as the tiled kernels do (store_element).
+void tc_sum_and_store(Kernel& k, const MatrixJob& j, const Setup& s, const TcLane& l,
+                      const std::string& part, uint32_t tiles, const std::vector<std::string>& acc,
+                      const std::string& col0, uint32_t q_cols, uint32_t x_cols) {
+  const uint32_t M = uint32_t(j.m);
+  const std::string base = k.reg("r"), at = k.reg("r"), p = k.reg("p"), stores = k.label();
+  k("mov.u32 {}, {}", base, part);
+  k("mad.lo.s32 {}, {}, {}, {}", at, l.warp, tiles * 32 * 16, base);
+  k("mad.lo.s32 {}, {}, 16, {}", at, l.lane, at);
+  for (uint32_t q = 0; q < tiles; ++q)
+    k("st.shared.v4.f32 [{}+{}], {{{}, {}, {}, {}}}", at, q * 32 * 16, acc[4 * q], acc[4 * q + 1],
+      acc[4 * q + 2], acc[4 * q + 3]);
+  k("bar.sync 0");
+  k("setp.ge.u32 {}, {}, {}", p, l.tid, tiles * 32);
+  k("@{} bra {}", p, stores);
+  const std::string src = k.reg("r");
+  k("mad.lo.s32 {}, {}, 16, {}", src, l.tid, base);  // q * 32 + lane = tid
+  std::vector<std::string> sum(4);
+  for (uint32_t w = 0; w < kWarps; ++w) {
+    std::vector<std::string> v(4);
+    for (std::string& r : v) r = k.reg("f");
+    k("ld.shared.v4.f32 {}, [{}+{}]", word_list(v), src, w * tiles * 32 * 16);
+    for (uint32_t x = 0; x < 4; ++x) {
+      if (w == 0) {
+        sum[x] = v[x];
+        continue;
+      }
+      const std::string r = k.reg("f");
+      k("add.rn.f32 {}, {}, {}", r, sum[x], v[x]);
+      sum[x] = r;
+    }
+  }
+  const std::string q = k.reg("r"), c0 = k.reg("r");
+  k("shr.u32 {}, {}, 5", q, l.tid);
+  k("mad.lo.s32 {}, {}, {}, {}", c0, q, q_cols, col0);
+  for (uint32_t x = 0; x < 4; ++x) {
+    const std::string m = k.reg("r"), c = k.reg("r"), ok = k.reg("p"), idx = k.reg("r");
+    const std::string addr = k.reg("rd");
+    k("mad.lo.s32 {}, {}, 2, {}", m, l.t, x % 2);
+    k("add.s32 {}, {}, {}", c, c0, (x / 2) * x_cols);
+    k("setp.lt.u32 {}, {}, {}", ok, c, s.n);
+    k("setp.lt.and.u32 {}, {}, {}, {}", ok, m, M, ok);
+    k("mad.lo.s32 {}, {}, {}, {}", idx, m, s.n, c);
+    k("mul.wide.u32 {}, {}, 2", addr, idx);
+    k("add.s64 {}, {}, {}", addr, s.c, addr);
+    store_element(k, j.dtype, j.relu, s.q, ok, addr, sum[x]);
+  }
+  k.place(stores);
+}
+
 // The tensor-core form (fp16 and bf16 on sm_80 and later, N a multiple of 8, K even): C^T = B^T
 // A^T by mma.m16n8k16, B's columns as the rows of the mma's A operand and A's M <= 8 rows as the
 // n8 of its B operand (rows past M read row M - 1 and are not stored). A block of 8 warps owns
@@ -313,14 +383,9 @@ std::string gemv_tc_kernel(Emitter& e, const MatrixJob& j) {
   Kernel k(e.caps.sm, matrix_params(j));
   const Setup s = setup(k, j);
   const std::string part = k.shared("part", kWarps * 4 * 32 * 16);
-  const std::string tid = k.reg("r"), lane = k.reg("r"), warp = k.reg("r"), g = k.reg("r");
-  const std::string t = k.reg("r"), strip = k.reg("r"), col = k.reg("r"), last = k.reg("r"),
-                    p = k.reg("p");
-  k("mov.u32 {}, %tid.x", tid);
-  k("and.b32 {}, {}, 31", lane, tid);
-  k("shr.u32 {}, {}, 5", warp, tid);
-  k("shr.u32 {}, {}, 2", g, lane);
-  k("and.b32 {}, {}, 3", t, lane);
+  const TcLane l = tc_lane(k);
+  const std::string &warp = l.warp, &g = l.g, &t = l.t;
+  const std::string strip = k.reg("r"), col = k.reg("r"), last = k.reg("r"), p = k.reg("p");
   // This thread's column 8 g of the block's strip of 64, clamped to the last 8 of N.
   k("mov.u32 {}, %ctaid.x", strip);
   k("shl.b32 {}, {}, 6", strip, strip);
@@ -446,53 +511,141 @@ std::string gemv_tc_kernel(Emitter& e, const MatrixJob& j) {
   k("bra.uni {}", tail_loop);
   k.place(done);
 
-  // part[warp][q][lane]: 4 accumulators; threads q * 32 + lane (q < 4) add the 8 warps'.
-  const std::string base = k.reg("r"), at = k.reg("r"), stores = k.label();
-  k("mov.u32 {}, {}", base, part);
-  k("mad.lo.s32 {}, {}, {}, {}", at, warp, 4 * 32 * 16, base);
-  k("mad.lo.s32 {}, {}, 16, {}", at, lane, at);
-  for (uint32_t q = 0; q < 4; ++q)
-    k("st.shared.v4.f32 [{}+{}], {{{}, {}, {}, {}}}", at, q * 32 * 16, acc[4 * q], acc[4 * q + 1],
-      acc[4 * q + 2], acc[4 * q + 3]);
-  k("bar.sync 0");
-  k("setp.ge.u32 {}, {}, 128", p, tid);
-  k("@{} bra {}", p, stores);
-  const std::string src = k.reg("r");
-  k("mad.lo.s32 {}, {}, 16, {}", src, tid, base);  // q * 32 + lane = tid
-  std::vector<std::string> sum(4);
-  for (uint32_t w = 0; w < kWarps; ++w) {
-    std::vector<std::string> v(4);
-    for (std::string& r : v) r = k.reg("f");
-    k("ld.shared.v4.f32 {}, [{}+{}]", word_list(v), src, w * 4 * 32 * 16);
-    for (uint32_t x = 0; x < 4; ++x) {
-      if (w == 0) {
-        sum[x] = v[x];
-        continue;
-      }
-      const std::string r = k.reg("f");
-      k("add.rn.f32 {}, {}, {}", r, sum[x], v[x]);
-      sum[x] = r;
-    }
-  }
-  // This thread's tile q = tid / 32 and lane: d0, d1 at rows 2t, 2t + 1 of column
-  // 8 g + 2 q, d2, d3 at column 8 g + 2 q + 1 (of the strip, before the clamp).
-  const std::string q = k.reg("r"), c0 = k.reg("r");
-  k("shr.u32 {}, {}, 5", q, tid);
-  k("mad.lo.s32 {}, {}, 2, {}", c0, q, strip);
-  for (uint32_t x = 0; x < 4; ++x) {
-    const std::string m = k.reg("r"), c = k.reg("r"), ok = k.reg("p"), idx = k.reg("r");
-    const std::string addr = k.reg("rd");
-    k("mad.lo.s32 {}, {}, 2, {}", m, t, x % 2);
-    k("add.s32 {}, {}, {}", c, c0, x / 2);
-    k("setp.lt.u32 {}, {}, {}", ok, c, s.n);
-    k("setp.lt.and.u32 {}, {}, {}, {}", ok, m, M, ok);
-    k("mad.lo.s32 {}, {}, {}, {}", idx, m, s.n, c);
-    k("mul.wide.u32 {}, {}, 2", addr, idx);
-    k("add.s64 {}, {}, {}", addr, s.c, addr);
-    store_element(k, j.dtype, j.relu, s.q, ok, addr, sum[x]);
-  }
-  k.place(stores);
+  // Tile q's row i is column 8 (i % 8) + 2 q + i / 8 of the strip: d0, d1 at column 8 g + 2 q,
+  // d2, d3 at 8 g + 2 q + 1.
+  tc_sum_and_store(k, j, s, l, part, 4, acc, strip, 2, 1);
   return e.add(fmt::format("gemv_mma_{}_m{}", dtype_name(j.dtype), M), k);
+}
+
+// The tensor-core form reading B in the order of its mma fragments (gemv_reads_b_fragments:
+// Layout::mma_fragments, N a multiple of 16 and K of 32; the weights are laid out before the run,
+// as inference engines pre-arrange theirs): C^T = B^T A^T as above, the mma's A operand B^T's
+// tiles of 16 columns x 32 rows of B, so no prmt. A block of 8 warps owns 32 columns, two mma
+// tiles of 16; warp w takes the K chunks of 32 rows w, w + 8, ..., four before it waits for the
+// first. Per chunk and tile, lane (g, t) loads 16 bytes, k = 8t .. 8t + 7 of columns g and g + 8
+// (each a warp load of 512 contiguous bytes), and the same 16 bytes of A's row min(g, M - 1);
+// words 2i and 2i + 1 of each are the fragments of the chunk's mma i (i = 0, 1); B's loads are
+// .cg (read once, cached in L2 only). An mma sums
+// over its k in any order so long as A and B pair the same k, and they do: lane t's fragment
+// pairs k = 2t, 2t + 1 and 2t + 8, 2t + 9 hold rows 8t + 4i .. 8t + 4i + 3 of the chunk on both
+// sides. A tile past N reads the last tile and is not stored.
+constexpr uint32_t kBtTiles = 2, kBtUnroll = 4;
+
+std::string gemv_tc_bt_kernel(Emitter& e, const MatrixJob& j) {
+  const uint32_t M = uint32_t(j.m), U = kBtUnroll, chunk = kWarps * 32;
+  const uint32_t tile_bytes = 1024, chunk_step = kWarps * tile_bytes;
+  Kernel k(e.caps.sm, matrix_params(j));
+  const Setup s = setup(k, j);
+  const std::string part = k.shared("part", kWarps * kBtTiles * 32 * 16);
+  const TcLane l = tc_lane(k);
+  const std::string p = k.reg("p");
+  // Tile c of the block: 2 ctaid + c, at most N / 16 - 1; its chunk w at
+  // b + (tile K / 32 + w) 1024 + 16 lane. A: row min(g, M - 1), k = 32 w + 8t.
+  const std::string col0 = k.reg("r"), last = k.reg("r"), t8 = k.reg("r"), kofs = k.reg("r");
+  const std::string chunks = k.reg("r"), first = k.reg("r");
+  k("mov.u32 {}, %ctaid.x", col0);
+  k("shl.b32 {}, {}, 5", col0, col0);
+  k("shr.u32 {}, {}, 4", last, s.n);
+  k("sub.s32 {}, {}, 1", last, last);
+  k("shr.u32 {}, {}, 5", chunks, s.kdim);
+  k("shl.b32 {}, {}, 3", t8, l.t);
+  k("mad.lo.s32 {}, {}, 32, {}", kofs, l.warp, t8);
+  k("shl.b32 {}, {}, 6", first, l.warp);  // 1024 w / 16
+  k("add.s32 {}, {}, {}", first, first, l.lane);
+  std::vector<std::string> pb(kBtTiles);
+  for (uint32_t c = 0; c < kBtTiles; ++c) {
+    const std::string r = k.reg("r"), off = k.reg("rd");
+    pb[c] = k.reg("rd");
+    k("shr.u32 {}, {}, 4", r, col0);
+    k("add.s32 {}, {}, {}", r, r, c);
+    k("min.u32 {}, {}, {}", r, r, last);
+    k("mul.lo.s32 {}, {}, {}", r, r, chunks);
+    k("shl.b32 {}, {}, 6", r, r);  // 1024 / 16
+    k("add.s32 {}, {}, {}", r, r, first);
+    k("mul.wide.u32 {}, {}, 16", off, r);
+    k("add.s64 {}, {}, {}", pb[c], s.b, off);
+  }
+  k("add.s32 {}, {}, {}", col0, col0, l.g);
+  const std::string pa = k.reg("rd");
+  {
+    const std::string am = k.reg("r"), off = k.reg("rd");
+    k("min.u32 {}, {}, {}", am, l.g, M - 1);
+    k("mad.lo.s32 {}, {}, {}, {}", am, am, s.kdim, kofs);
+    k("mul.wide.u32 {}, {}, 2", off, am);
+    k("add.s64 {}, {}, {}", pa, s.a, off);
+  }
+  std::vector<std::string> acc(4 * kBtTiles);
+  for (std::string& r : acc) {
+    r = k.reg("f");
+    k("mov.f32 {}, 0f00000000", r);
+  }
+  const char* ty = j.dtype == DType::fp16 ? "f16" : "bf16";
+  // 16 bytes at [ptr + off] in 4 fresh registers; `stream`: cached in L2 only (.cg), for B, read
+  // once, that would only evict A from L1.
+  auto load4 = [&](const std::string& ptr, uint32_t off, bool stream) {
+    std::vector<std::string> w(4);
+    for (std::string& r : w) r = k.reg("r");
+    k("ld.global{}.v4.b32 {}, [{}+{}]", stream ? ".cg" : "", word_list(w), ptr, off);
+    return w;
+  };
+  // Chunk u of this pass: the two halves of each tile, then A's words; then the mma.
+  auto chunk_loads = [&](uint32_t u) {
+    std::vector<std::vector<std::string>> rows;
+    for (const std::string& b : pb)
+      for (uint32_t h = 0; h < 2; ++h) rows.push_back(load4(b, u * chunk_step + h * 512, true));
+    return rows;
+  };
+  auto multiply = [&](const std::vector<std::vector<std::string>>& rows,
+                      const std::vector<std::string>& act) {
+    for (uint32_t c = 0; c < kBtTiles; ++c)
+      for (uint32_t i = 0; i < 2; ++i) {
+        const std::string* d = &acc[4 * c];
+        const std::vector<std::string>&r0 = rows[2 * c], &r8 = rows[2 * c + 1];
+        k("mma.sync.aligned.m16n8k16.row.col.f32.{}.{}.f32 {{{}, {}, {}, {}}}, {{{}, {}, {}, "
+          "{}}}, {{{}, {}}}, {{{}, {}, {}, {}}}",
+          ty, ty, d[0], d[1], d[2], d[3], r0[2 * i], r8[2 * i], r0[2 * i + 1], r8[2 * i + 1],
+          act[2 * i], act[2 * i + 1], d[0], d[1], d[2], d[3]);
+      }
+  };
+  // Whole groups of U chunks of every warp, then the rest one chunk at a time.
+  const uint32_t group = U * chunk;
+  const std::string full = k.reg("r"), k0 = k.reg("r");
+  const std::string loop = k.label(), tail = k.label(), tail_loop = k.label(), done = k.label();
+  k("rem.u32 {}, {}, {}", full, s.kdim, group);
+  k("sub.s32 {}, {}, {}", full, s.kdim, full);
+  k("mov.u32 {}, 0", k0);
+  k("setp.eq.u32 {}, {}, 0", p, full);
+  k("@{} bra {}", p, tail);
+  k.place(loop);
+  {
+    std::vector<std::vector<std::vector<std::string>>> rows(U);
+    std::vector<std::vector<std::string>> act(U);
+    for (uint32_t u = 0; u < U; ++u) rows[u] = chunk_loads(u);
+    for (uint32_t u = 0; u < U; ++u) act[u] = load4(pa, u * chunk * 2, false);
+    for (uint32_t u = 0; u < U; ++u) multiply(rows[u], act[u]);
+  }
+  for (const std::string& r : pb) k("add.s64 {}, {}, {}", r, r, U * chunk_step);
+  k("add.s64 {}, {}, {}", pa, pa, group * 2);
+  k("add.s32 {}, {}, {}", k0, k0, group);
+  k("setp.lt.u32 {}, {}, {}", p, k0, full);
+  k("@{} bra {}", p, loop);
+  k.place(tail);
+  // This warp's chunks from k0 on while they start inside K (K is whole chunks).
+  const std::string row = k.reg("r");
+  k("add.s32 {}, {}, {}", row, k0, kofs);
+  k("sub.s32 {}, {}, {}", row, row, t8);
+  k.place(tail_loop);
+  k("setp.ge.u32 {}, {}, {}", p, row, s.kdim);
+  k("@{} bra {}", p, done);
+  multiply(chunk_loads(0), load4(pa, 0, false));
+  for (const std::string& r : pb) k("add.s64 {}, {}, {}", r, r, chunk_step);
+  k("add.s64 {}, {}, {}", pa, pa, chunk * 2);
+  k("add.s32 {}, {}, {}", row, row, chunk);
+  k("bra.uni {}", tail_loop);
+  k.place(done);
+  // Tile c's row i is column col0 + 16 c + 8 (i / 8): d0, d1 at col0 + 16 c, d2, d3 at + 8.
+  tc_sum_and_store(k, j, s, l, part, kBtTiles, acc, col0, 16, 8);
+  return e.add(fmt::format("gemv_mma_frag_{}_m{}", dtype_name(j.dtype), M), k);
 }
 
 }  // namespace
@@ -503,7 +656,20 @@ bool gemv_takes(const GpuCaps& caps, const MatrixJob& j, bool tensor_cores) {
   return j.m <= (tensor_cores ? kMaxTensorRows : kMaxRows);
 }
 
+bool gemv_reads_b_fragments(const GpuCaps& caps, const Graph& g, const Node& n) {
+  if (n.kind != OpKind::gemm && n.kind != OpKind::matmul) return false;
+  const TensorInfo& b = g.tensor(n.inputs[1]);
+  if (!b.is_param || b.shape.size() != 2) return false;
+  const MatrixJob j = matrix_job(g, n);
+  return tc_form(caps, j) && j.m <= 8 && j.n % 16 == 0 && j.k % 32 == 0 && j.batch == 1 && !j.conv;
+}
+
 void emit_gemv(Emitter& e, const MatrixJob& j) {
+  if (j.b_fragments) {
+    e.launch(gemv_tc_bt_kernel(e, j), {uint32_t((j.n + 31) / 32), 1, uint32_t(j.batch * j.groups)},
+             {kThreads, 1, 1}, 0, matrix_args(e, j));
+    return;
+  }
   if (tc_form(e.caps, j)) {
     e.launch(gemv_tc_kernel(e, j),
              {uint32_t((j.n + kTcCols - 1) / kTcCols), 1, uint32_t(j.batch * j.groups)},

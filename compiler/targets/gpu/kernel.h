@@ -134,15 +134,22 @@ bool register_lowering(OpKind kind, LowerFn fn);
 // The program being built: kernels (identical ones shared), buffers, launches.
 class Emitter {
  public:
-  // tensor_args: per tensor id, the launch argument of its device address ("@t3", "@t3+256").
-  Emitter(const Graph& graph, const GpuCaps& preset, std::vector<std::string> tensor_args)
-      : g(graph), caps(preset), args_(std::move(tensor_args)) {}
+  // tensor_args: per tensor id, the launch argument of its device address ("@t3", "@t3+256");
+  // fragments: per tensor id, whether the layout pass stored the matrix in Layout::mma_fragments
+  // (a weight that the small-M tensor-core kernel reads, gemv.cpp); empty: none.
+  Emitter(const Graph& graph, const GpuCaps& preset, std::vector<std::string> tensor_args,
+          std::vector<bool> fragments = {})
+      : g(graph), caps(preset), args_(std::move(tensor_args)), fragments_(std::move(fragments)) {}
 
   const Graph& g;
   const GpuCaps& caps;
 
   // The launch argument of tensor t's device address, `offset` bytes in.
   std::string addr(int tensor, uint64_t offset = 0) const;
+  // Whether tensor t is stored in Layout::mma_fragments (see the constructor).
+  bool fragments(int tensor) const {
+    return size_t(tensor) < fragments_.size() && fragments_[size_t(tensor)];
+  }
   // Adds kernel k under a name made from `base` (lowercase letters, digits, `_`) and returns
   // its entry name; a kernel of the same text already added is reused.
   std::string add(const std::string& base, const Kernel& k);
@@ -160,6 +167,7 @@ class Emitter {
 
  private:
   std::vector<std::string> args_;
+  std::vector<bool> fragments_;
   int layer_ = -1;
   std::string kernels_;                         // the kernels' text, in order added
   std::map<std::string, std::string> by_body_;  // text under a placeholder name -> entry

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "compiler/target.h"
+#include "compiler/targets/gpu/gemm.h"
 #include "compiler/targets/gpu/kernel.h"
 #include "models/core/params.h"
 
@@ -48,6 +49,20 @@ class GpuTarget final : public Target {
         l.min_rows = s[s.size() - 2];
       }
     }
+    // A weight that only small-M tensor-core gemms read is stored in their fragments' order
+    // (gemv.cpp).
+    std::vector<int> readers(g.tensors.size(), 0), transposing(g.tensors.size(), 0);
+    for (const Node& n : g.nodes)
+      for (size_t i = 0; i < n.inputs.size(); ++i) {
+        ++readers[size_t(n.inputs[i])];
+        transposing[size_t(n.inputs[i])] += i == 1 && gemv_reads_b_fragments(caps_, g, n);
+      }
+    std::vector<bool> fragments(g.tensors.size(), false);
+    for (size_t t = 0; t < g.tensors.size(); ++t)
+      if (readers[t] && transposing[t] == readers[t] && layout[t].kind == Layout::row_major) {
+        layout[t].kind = Layout::mma_fragments;
+        fragments[t] = true;
+      }
     std::vector<bool> given(g.tensors.size(), false);
     for (int t : g.inputs) given[size_t(t)] = true;
     Lowered out;
@@ -88,7 +103,7 @@ class GpuTarget final : public Target {
       }
       dump.print("layout", "GPU device-memory buffers", text);
     }
-    Emitter e(g, caps_, args);
+    Emitter e(g, caps_, args, fragments);
     e.lower_all();
     out.program = std::make_unique<isa::ptx::Program>(
         e.ptx(), std::move(buffers), std::move(e.launches()), g.file.empty() ? g.name : g.file);
