@@ -624,13 +624,302 @@ void lower_mma(Emitter& e, const Node& n, const Shape& s) {
   launch(e, n, s, e.add(fmt::format("attention_mma_{}", dtype_name(s.dtype)), k), rows, threads);
 }
 
+// Decode (one query row, head_dim 32, 64 or 128, fp16 or bf16; every preset): the keys split
+// over blocks as flash-decoding does, so that a step's few heads still keep every SM streaming
+// K and V. Kernel 1, a block of 4 warps per (split of 128 keys, head, batch), warp w taking keys
+// 128 s + 32 w .. + 31:
+// - S: per load, L = D / 8 lanes take a key, 16 bytes each (a warp load: 32 / L whole rows of
+//   K), multiply by q (f32, pre-scaled by the scale times log2 e, in registers) and add across
+//   the L lanes by shuffles; the scores go through shared memory to one key a lane; keys past
+//   the end (the last split) read the last key and score -inf;
+// - the warp's max m and sum l of p = 2^(s - m) by shuffles;
+// - O += p V, a lane per D / 32 columns (a warp load: one row of V), each p broadcast by
+//   shfl.idx; every load of K and V is issued before the first is used.
+// The 4 warps' (m, l, O) are merged in shared memory and written, O unnormalised, to scratch
+// memory (D + 4 floats a split). Kernel 2, a warp per (head, batch), merges the splits
+// (rescaling each by 2^(m_s - m)), divides by the sum and rounds once. P stays f32.
+constexpr uint32_t kDecodeWarps = 4, kDecodeKeys = 32 * kDecodeWarps;
+
+bool decode_form(const Shape& s) {
+  const int64_t D = s.d.head_dim;
+  return s.d.seq_q == 1 && (D == 32 || D == 64 || D == 128) &&
+         (s.dtype == DType::fp16 || s.dtype == DType::bf16);
+}
+
+// The C = D / 32 elements of a lane's columns at [addr]: loaded (as words, or one element), and
+// converted to f32.
+std::vector<std::string> load_columns(Kernel& k, const Shape& s, const std::string& addr) {
+  const uint32_t bytes = uint32_t(s.d.head_dim / 32 * dtype_size(s.dtype));
+  if (bytes < 4) return {k.load_element(s.dtype, addr)};
+  return load_words(k, addr, bytes / 4);
+}
+std::vector<std::string> columns_f32(Kernel& k, const Shape& s,
+                                     const std::vector<std::string>& raw) {
+  if (s.d.head_dim / 32 * dtype_size(s.dtype) < 4) return {k.to_f32(s.dtype, raw[0])};
+  return unpack_words(k, s.dtype, raw);
+}
+
+void lower_decode(Emitter& e, const Node& n, const Shape& s) {
+  const uint32_t D = uint32_t(s.d.head_dim), es = uint32_t(dtype_size(s.dtype));
+  const uint32_t L = D / 8, KP = 32 / L, steps = 32 / KP, C = D / 32, row = D * es;
+  const uint32_t splits = uint32_t((s.d.seq_kv + kDecodeKeys - 1) / kDecodeKeys);
+  const uint32_t rec = (D + 4) * 4;  // a split's record: O, m, l (bytes)
+  const std::string scratch = e.scratch(uint64_t(s.d.batch * s.d.heads) * splits * rec);
+  {
+    Kernel k(e.caps.sm, {{"u64", "q"}, {"u64", "k"}, {"u64", "v"}, {"u64", "part"}});
+    const std::string split = k.reg("r"), head = k.reg("r"), b = k.reg("r"), qh = k.reg("r"),
+                      kvh = k.reg("r");
+    k("mov.u32 {}, %ctaid.x", split);
+    k("mov.u32 {}, %ctaid.y", head);
+    k("mov.u32 {}, %ctaid.z", b);
+    k("mad.lo.s32 {}, {}, {}, {}", qh, b, s.d.heads, head);
+    k("div.u32 {}, {}, {}", kvh, head, s.d.heads / s.d.kv_heads);
+    k("mad.lo.s32 {}, {}, {}, {}", kvh, b, s.d.kv_heads, kvh);
+    k("mul.lo.s32 {}, {}, {}", kvh, kvh, s.d.seq_kv);
+    std::string ptr[4];
+    const char* names[4] = {"q", "k", "v", "part"};
+    for (int i = 0; i < 4; ++i) {
+      ptr[i] = k.reg("rd");
+      k("cvta.to.global.u64 {}, {}", ptr[i], k.param(names[i]));
+    }
+    const std::string tid = k.reg("r"), lane = k.reg("r"), warp = k.reg("r"), j = k.reg("r"),
+                      piece = k.reg("r"), key0 = k.reg("r");
+    k("mov.u32 {}, %tid.x", tid);
+    k("and.b32 {}, {}, 31", lane, tid);
+    k("shr.u32 {}, {}, 5", warp, tid);
+    k("shr.u32 {}, {}, {}", j, lane, __builtin_ctz(L));
+    k("and.b32 {}, {}, {}", piece, lane, L - 1);
+    k("mad.lo.s32 {}, {}, {}, {}", key0, split, kDecodeKeys, kvh);
+    k("mad.lo.s32 {}, {}, 32, {}", key0, warp, key0);  // the warp's first key, a row of K
+    // q: this lane's 8 elements, times the scale.
+    const std::string qrow = k.address(ptr[0], qh, row);
+    std::vector<std::string> q =
+        unpack_words(k, s.dtype, load_words(k, k.address(qrow, piece, 16), 4));
+    for (std::string& x : q) k("mul.rn.f32 {}, {}, {}", x, x, f32_literal(float(s.scale)));
+    const std::string scores_name = k.shared("scores", 4 * 32 * kDecodeWarps);
+    const std::string at = k.reg("r"), mine = k.reg("r"), first_piece = k.reg("p");
+    k("mov.u32 {}, {}", at, scores_name);
+    k("mad.lo.s32 {}, {}, 32, {}", mine, warp, lane);
+    k("mad.lo.s32 {}, {}, 4, {}", mine, mine, at);
+    k("mad.lo.s32 {}, {}, 32, {}", at, warp, j);
+    k("mul.lo.s32 {}, {}, 4", at, at);
+    {
+      const std::string base = k.reg("r");
+      k("mov.u32 {}, {}", base, scores_name);
+      k("add.s32 {}, {}, {}", at, at, base);
+    }
+    k("setp.eq.u32 {}, {}, 0", first_piece, piece);
+    const std::string m = k.reg("f"), l = k.reg("f");
+    std::vector<std::string> o(C);
+    for (std::string& r : o) r = k.reg("f");
+    const std::string last_key = k.reg("r");
+    k("add.s32 {}, {}, {}", last_key, kvh, s.d.seq_kv - 1);
+    // The warp's keys: `clamp` (the last split, when the keys end inside it) reads keys past the
+    // end as the last key and scores them -inf.
+    auto body = [&](bool clamp) {
+      std::vector<std::vector<std::string>> kw(steps), vw(32);
+      std::vector<std::string> valid(steps);
+      const std::string kj = k.reg("r");
+      k("add.s32 {}, {}, {}", kj, key0, j);
+      const std::string kbase = clamp ? "" : k.address(k.address(ptr[1], kj, row), piece, 16);
+      for (uint32_t i = 0; i < steps; ++i) {
+        if (!clamp) {
+          kw[i] = load_words(k, fmt::format("{}+{}", kbase, i * KP * row), 4);
+          continue;
+        }
+        const std::string key = k.reg("r");
+        valid[i] = k.reg("p");
+        k("add.s32 {}, {}, {}", key, kj, i * KP);
+        k("setp.le.u32 {}, {}, {}", valid[i], key, last_key);
+        k("min.u32 {}, {}, {}", key, key, last_key);
+        kw[i] = load_words(k, k.address(k.address(ptr[1], key, row), piece, 16), 4);
+      }
+      const std::string vbase = clamp ? "" : k.address(k.address(ptr[2], key0, row), lane, C * es);
+      for (uint32_t i = 0; i < 32; ++i) {
+        if (!clamp) {
+          vw[i] = load_columns(k, s, fmt::format("{}+{}", vbase, i * row));
+          continue;
+        }
+        const std::string key = k.reg("r");
+        k("add.s32 {}, {}, {}", key, key0, i);
+        k("min.u32 {}, {}, {}", key, key, last_key);
+        vw[i] = load_columns(k, s, k.address(k.address(ptr[2], key, row), lane, C * es));
+      }
+      for (uint32_t i = 0; i < steps; ++i) {
+        const std::vector<std::string> kv = unpack_words(k, s.dtype, kw[i]);
+        std::string dot = k.reg("f");
+        k("mul.rn.f32 {}, {}, {}", dot, q[0], kv[0]);
+        for (uint32_t x = 1; x < 8; ++x) k("fma.rn.f32 {}, {}, {}, {}", dot, q[x], kv[x], dot);
+        dot = butterfly(k, "add.rn.f32", dot, L);
+        if (clamp) k("selp.f32 {}, {}, {}, {}", dot, dot, kNegInf, valid[i]);
+        k("@{} st.shared.f32 [{}+{}], {}", first_piece, at, 4 * i * KP, dot);
+      }
+      k("bar.sync 0");
+      const std::string sc = k.reg("f"), mu = k.reg("f"), p = k.reg("f"), none = k.reg("p");
+      k("ld.shared.f32 {}, [{}]", sc, mine);
+      k("mov.f32 {}, {}", m, butterfly(k, "max.f32", sc, 32));
+      // A warp with no key (past the end) has m = -inf: its p are 2^(-inf - 0) = 0.
+      k("setp.eq.f32 {}, {}, {}", none, m, kNegInf);
+      k("selp.f32 {}, 0f00000000, {}, {}", mu, m, none);
+      k("sub.rn.f32 {}, {}, {}", p, sc, mu);
+      k("ex2.approx.f32 {}, {}", p, p);
+      k("mov.f32 {}, {}", l, butterfly(k, "add.rn.f32", p, 32));
+      for (const std::string& r : o) k("mov.f32 {}, 0f00000000", r);
+      for (uint32_t i = 0; i < 32; ++i) {
+        const std::string pi = k.reg("f");
+        k("shfl.sync.idx.b32 {}, {}, {}, 31, -1", pi, p, i);
+        const std::vector<std::string> v = columns_f32(k, s, vw[i]);
+        for (uint32_t c = 0; c < C; ++c) k("fma.rn.f32 {}, {}, {}, {}", o[c], pi, v[c], o[c]);
+      }
+    };
+    if (s.d.seq_kv % kDecodeKeys == 0) {
+      body(false);
+    } else {
+      const std::string p = k.reg("p"), tail = k.label(), merge = k.label();
+      k("setp.eq.u32 {}, {}, {}", p, split, splits - 1);
+      k("@{} bra.uni {}", p, tail);
+      body(false);
+      k("bra.uni {}", merge);
+      k.place(tail);
+      body(true);
+      k.place(merge);
+    }
+    // The warps' (m, l, O) merged by thread c < D (column c; thread 0 also m and l).
+    const std::string wm_name = k.shared("warp_m", 4 * kDecodeWarps),
+                      wl_name = k.shared("warp_l", 4 * kDecodeWarps),
+                      wo_name = k.shared("warp_o", 4 * kDecodeWarps * D);
+    const std::string wm = k.reg("r"), wl = k.reg("r"), wo = k.reg("r"), p = k.reg("p");
+    const std::string done = k.label();
+    k("mov.u32 {}, {}", wm, wm_name);
+    k("mov.u32 {}, {}", wl, wl_name);
+    k("mov.u32 {}, {}", wo, wo_name);
+    {
+      const std::string a = k.reg("r"), skip = k.label();
+      k("mad.lo.s32 {}, {}, {}, {}", a, warp, 4 * D, wo);
+      k("mad.lo.s32 {}, {}, {}, {}", a, lane, 4 * C, a);
+      k("st.shared{}.f32 [{}], {}", C == 1 ? "" : fmt::format(".v{}", C), a, word_list(o));
+      k("setp.ne.u32 {}, {}, 0", p, lane);
+      k("@{} bra {}", p, skip);
+      k("mad.lo.s32 {}, {}, 4, {}", a, warp, wm);
+      k("st.shared.f32 [{}], {}", a, m);
+      k("mad.lo.s32 {}, {}, 4, {}", a, warp, wl);
+      k("st.shared.f32 [{}], {}", a, l);
+      k.place(skip);
+    }
+    k("bar.sync 0");
+    k("setp.ge.u32 {}, {}, {}", p, tid, D);
+    k("@{} bra {}", p, done);
+    std::vector<std::string> mw(kDecodeWarps), f(kDecodeWarps);
+    std::string big;
+    for (uint32_t w = 0; w < kDecodeWarps; ++w) {
+      mw[w] = k.reg("f");
+      k("ld.shared.f32 {}, [{}+{}]", mw[w], wm, 4 * w);
+      if (w == 0) {
+        big = mw[0];
+        continue;
+      }
+      const std::string r = k.reg("f");
+      k("max.f32 {}, {}, {}", r, big, mw[w]);
+      big = r;
+    }
+    const std::string sum = k.reg("f"), out = k.reg("f"), col = k.reg("r");
+    k("mov.f32 {}, 0f00000000", sum);
+    k("mov.f32 {}, 0f00000000", out);
+    k("mad.lo.s32 {}, {}, 4, {}", col, tid, wo);
+    for (uint32_t w = 0; w < kDecodeWarps; ++w) {
+      // Warp 0 always has a key, so the max is finite and a warp without one weighs 2^-inf = 0.
+      f[w] = k.reg("f");
+      k("sub.rn.f32 {}, {}, {}", f[w], mw[w], big);
+      k("ex2.approx.f32 {}, {}", f[w], f[w]);
+      const std::string lw = k.reg("f"), ow = k.reg("f");
+      k("ld.shared.f32 {}, [{}+{}]", lw, wl, 4 * w);
+      k("fma.rn.f32 {}, {}, {}, {}", sum, f[w], lw, sum);
+      k("ld.shared.f32 {}, [{}+{}]", ow, col, 4 * w * D);
+      k("fma.rn.f32 {}, {}, {}, {}", out, f[w], ow, out);
+    }
+    const std::string recno = k.reg("r");
+    k("mad.lo.s32 {}, {}, {}, {}", recno, qh, splits, split);
+    const std::string r = k.address(ptr[3], recno, rec);
+    const std::string c_at = k.address(r, tid, 4);
+    k("st.global.f32 [{}], {}", c_at, out);
+    k("setp.ne.u32 {}, {}, 0", p, tid);
+    k("@{} bra {}", p, done);
+    k("st.global.v2.f32 [{}+{}], {{{}, {}}}", r, 4 * D, big, sum);
+    k.place(done);
+    e.launch(e.add(fmt::format("attention_decode_{}", dtype_name(s.dtype)), k),
+             {splits, uint32_t(s.d.heads), uint32_t(s.d.batch)}, {32 * kDecodeWarps, 1, 1}, 0,
+             {e.addr(n.inputs[0]), e.addr(n.inputs[1]), e.addr(n.inputs[2]), scratch});
+  }
+  // Kernel 2: lane's columns C lane .. C lane + C - 1 over the splits, online.
+  Kernel k(e.caps.sm, {{"u64", "part"}, {"u64", "out"}});
+  const std::string head = k.reg("r"), b = k.reg("r"), qh = k.reg("r"), lane = k.reg("r");
+  k("mov.u32 {}, %ctaid.x", head);
+  k("mov.u32 {}, %ctaid.y", b);
+  k("mad.lo.s32 {}, {}, {}, {}", qh, b, s.d.heads, head);
+  k("mov.u32 {}, %tid.x", lane);
+  std::string part = k.reg("rd"), out = k.reg("rd");
+  k("cvta.to.global.u64 {}, {}", part, k.param("part"));
+  k("cvta.to.global.u64 {}, {}", out, k.param("out"));
+  const std::string first = k.reg("r");
+  k("mul.lo.s32 {}, {}, {}", first, qh, splits);
+  const std::string at = k.address(part, first, rec);
+  const std::string cols = k.address(at, lane, 4 * C);
+  const std::string big = k.reg("f"), sum = k.reg("f"), i = k.reg("r"), p = k.reg("p");
+  std::vector<std::string> o(C);
+  for (std::string& r : o) {
+    r = k.reg("f");
+    k("mov.f32 {}, 0f00000000", r);
+  }
+  k("mov.f32 {}, {}", big, kNegInf);
+  k("mov.f32 {}, 0f00000000", sum);
+  k("mov.u32 {}, 0", i);
+  const std::string loop = k.label();
+  k.place(loop);
+  {
+    const std::string ms = k.reg("f"), ls = k.reg("f"), nb = k.reg("f"), a = k.reg("f"),
+                      w = k.reg("f");
+    std::vector<std::string> os(C);
+    for (std::string& r : os) r = k.reg("f");
+    k("ld.global.v2.f32 {{{}, {}}}, [{}+{}]", ms, ls, at, 4 * D);
+    k("ld.global{}.f32 {}, [{}]", C == 1 ? "" : fmt::format(".v{}", C), word_list(os), cols);
+    k("max.f32 {}, {}, {}", nb, big, ms);
+    k("sub.rn.f32 {}, {}, {}", a, big, nb);  // 2^(-inf) = 0 on the first split
+    k("ex2.approx.f32 {}, {}", a, a);
+    k("sub.rn.f32 {}, {}, {}", w, ms, nb);
+    k("ex2.approx.f32 {}, {}", w, w);
+    k("mul.rn.f32 {}, {}, {}", sum, sum, a);
+    k("fma.rn.f32 {}, {}, {}, {}", sum, ls, w, sum);
+    for (uint32_t c = 0; c < C; ++c) {
+      k("mul.rn.f32 {}, {}, {}", o[c], o[c], a);
+      k("fma.rn.f32 {}, {}, {}, {}", o[c], os[c], w, o[c]);
+    }
+    k("mov.f32 {}, {}", big, nb);
+  }
+  k("add.s64 {}, {}, {}", at, at, rec);
+  k("add.s64 {}, {}, {}", cols, cols, rec);
+  k("add.s32 {}, {}, 1", i, i);
+  k("setp.lt.u32 {}, {}, {}", p, i, splits);
+  k("@{} bra {}", p, loop);
+  for (std::string& r : o) k("div.rn.f32 {}, {}, {}", r, r, sum);
+  const std::string dst = k.address(k.address(out, qh, row), lane, C * es);
+  if (C * es < 4)
+    k.store_f32(s.dtype, dst, o[0]);
+  else
+    store_vector(k, s.dtype, dst, o, C * es / 4);
+  e.launch(e.add(fmt::format("attention_decode_merge_{}", dtype_name(s.dtype)), k),
+           {uint32_t(s.d.heads), uint32_t(s.d.batch), 1}, {32, 1, 1}, 0,
+           {scratch, e.addr(n.outputs[0])});
+}
+
 void lower_attention(Emitter& e, const Node& n) {
   const Shape s = shape_of(e, n);
   if (s.d.head_dim > 128) e.unsupported(n, "head_dim above 128");
   if (s.d.batch * s.d.heads * s.d.seq_q * s.d.head_dim > INT32_MAX ||
       s.d.batch * s.d.kv_heads * s.d.seq_kv * s.d.head_dim > INT32_MAX)
     e.unsupported(n, "more than 2^31 elements in Q, K or V");
-  if (e.caps.sm >= 80 && s.d.head_dim % 8 == 0)
+  if (decode_form(s))
+    lower_decode(e, n, s);
+  else if (e.caps.sm >= 80 && s.d.head_dim % 8 == 0)
     lower_mma(e, n, s);
   else
     lower_simt(e, n, s);

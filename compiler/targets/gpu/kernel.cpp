@@ -1,5 +1,6 @@
 #include "compiler/targets/gpu/kernel.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "compiler/target.h"
@@ -306,6 +307,11 @@ void Emitter::launch(const std::string& entry, std::array<uint32_t, 3> grid,
   l.layer = layer_;
   for (size_t i = 0; i < args.size(); ++i) l.args.push_back({names[i], std::move(args[i])});
   launches_.push_back(std::move(l));
+}
+
+std::string Emitter::scratch(uint64_t bytes) {
+  scratch_bytes_ = std::max(scratch_bytes_, bytes);
+  return "@scratch";
 }
 
 void Emitter::unsupported(const Node& n, const std::string& why) const {

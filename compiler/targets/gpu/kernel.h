@@ -156,6 +156,11 @@ class Emitter {
   // Launches `entry` for the node being lowered; args in the kernel's parameter order.
   void launch(const std::string& entry, std::array<uint32_t, 3> grid, std::array<uint32_t, 3> block,
               uint64_t shared, std::vector<std::string> args);
+  // The launch argument of a buffer of at least `bytes` bytes of device memory that one node's
+  // kernels pass data through (every node that asks is given the same buffer, after the
+  // tensors'; its bytes are not kept from one node to the next).
+  std::string scratch(uint64_t bytes);
+  uint64_t scratch_bytes() const { return scratch_bytes_; }
   // The error for what this target cannot lower (compiler/target.h's unsupported()).
   [[noreturn]] void unsupported(const Node& n, const std::string& why) const;
 
@@ -175,6 +180,7 @@ class Emitter {
   std::map<std::string, std::vector<std::string>> param_names_;  // entry -> parameters
   std::vector<isa::ptx::Launch> launches_;
   bool dynamic_shared_ = false;  // a kernel uses the module's dynamic shared memory
+  uint64_t scratch_bytes_ = 0;
 };
 
 }  // namespace xpusim::compiler::gpu

@@ -83,11 +83,6 @@ class GpuTarget final : public Target {
       args[t] = "@" + b.name;
       buffers.push_back(b);
     }
-    if (end > uint64_t(memory_bytes_))
-      throw Error(
-          fmt::format("{}: the workload's tensors take {} bytes, more than {}'s {} bytes "
-                      "of device memory",
-                      g.file.empty() ? g.name : g.file, end, caps_.name, memory_bytes_));
     for (size_t t = 0; t < root.size(); ++t) {
       out.tensors[t].addr = out.tensors[size_t(root[t])].addr;  // an alias is row-major
       args[t] = args[size_t(root[t])];
@@ -105,6 +100,19 @@ class GpuTarget final : public Target {
     }
     Emitter e(g, caps_, args, fragments);
     e.lower_all();
+    if (e.scratch_bytes()) {  // after the tensors' buffers
+      isa::ptx::Buffer b;
+      b.name = "scratch";
+      b.addr = (end + 255) & ~uint64_t(255);
+      b.bytes = e.scratch_bytes();
+      end = b.addr + b.bytes;
+      buffers.push_back(b);
+    }
+    if (end > uint64_t(memory_bytes_))
+      throw Error(
+          fmt::format("{}: the workload's tensors take {} bytes, more than {}'s {} bytes "
+                      "of device memory",
+                      g.file.empty() ? g.name : g.file, end, caps_.name, memory_bytes_));
     out.program = std::make_unique<isa::ptx::Program>(
         e.ptx(), std::move(buffers), std::move(e.launches()), g.file.empty() ? g.name : g.file);
     if (dump.wants("lower")) dump.print("lower", "GPU program", out.program->disassemble());
