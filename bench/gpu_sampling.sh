@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
-# Wave sampling on the GPU model (sampling.waves, docs/models/gpu.md): each case runs timing
-# only twice, every block simulated (sampling.waves=0) and sampled (sampling.waves=W), and the
-# script prints both cycle counts, the sampled run's error against the full one, the blocks it
-# skipped, and the wall-clock seconds of each run.
+# Sampling on the GPU model (docs/models/gpu.md): each case runs timing only twice, everything
+# simulated and sampled, and the script prints both cycle counts, the sampled run's error
+# against the full one, what it skipped, and the wall-clock seconds of each run. Wave sampling
+# (sampling.waves=W, the default W = 2) skips blocks; with --launches N, launch sampling
+# (sampling.launches=N) skips launches instead.
 #
-#   bench/gpu_sampling.sh [XPUSIM] [--waves W] [--presets a100,h100] [--only REGEX]
+#   bench/gpu_sampling.sh [XPUSIM] [--waves W | --launches N] [--presets a100,h100] [--only REGEX]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 xpusim=build/release/cli/xpusim
-waves=2
+mode=waves
+n=2
 presets=a100
 only=.
 while [ $# -gt 0 ]; do
   case "$1" in
-    --waves) waves=$2; shift 2 ;;
+    --waves) mode=waves; n=$2; shift 2 ;;
+    --launches) mode=launches; n=$2; shift 2 ;;
     --presets) presets=$2; shift 2 ;;
     --only) only=$2; shift 2 ;;
     *) xpusim=$1; shift ;;
@@ -35,19 +38,28 @@ cases=(
   "$(gemm gemm-3072x3072x768-fp32 3072 3072 768 fp32)"
   "resnet-50-b8|resnet-50|--param batch=8"
   "bert-base-s512|bert-base|--param seq=512"
+  "gpt2-small|gpt2-small|"
+  "vit-b-16|vit-b-16|"
+  "llama-2-7b-decode|llama-2-7b-decode|"
+  "llama-2-7b-decode-b8|llama-2-7b-decode|--param batch=8"
 )
 
-run() {  # preset workload params waves dir -> "cycles skipped wall_s"
+run() {  # preset workload params n dir -> "cycles skipped wall_s"
   local start end
   start=$(date +%s.%N)
   # shellcheck disable=SC2086  # the params are words
   SYSTEMC_DISABLE_COPYRIGHT_MESSAGE=1 "$xpusim" run --arch "$1" --workload "$2" $3 \
-    --set sampling.waves="$4" --no-functional --force --out "$5" > /dev/null
+    --set sampling."$mode"="$4" --no-functional --force --out "$5" > /dev/null
   end=$(date +%s.%N)
-  python3 - "$5/stats.json" "$start" "$end" <<'EOF'
+  python3 - "$5/stats.json" "$start" "$end" "$mode" <<'EOF'
 import json, sys
 s = json.load(open(sys.argv[1]))
-skipped = s["stats"]["groups"]["sampling"]["stats"]["blocks_skipped"]["value"]
+g = s["stats"]["groups"]
+if sys.argv[4] == "waves":
+    skipped = g["sampling"]["stats"]["blocks_skipped"]["value"]
+else:  # absent when nothing is sampled
+    skipped = g.get("launch_sampling", {}).get("stats", {}).get("launches_skipped", {})
+    skipped = skipped.get("value", 0)
 print(s["total_cycles"], skipped, f"{float(sys.argv[3]) - float(sys.argv[2]):.1f}")
 EOF
 }
@@ -58,7 +70,7 @@ for p in ${presets//,/ }; do
     IFS='|' read -r name workload params <<< "$c"
     [[ "$name" =~ $only ]] || continue
     read -r full _ full_s <<< "$(run "$p" "$workload" "$params" 0 "$out/full")"
-    read -r samp skipped samp_s <<< "$(run "$p" "$workload" "$params" "$waves" "$out/samp")"
+    read -r samp skipped samp_s <<< "$(run "$p" "$workload" "$params" "$n" "$out/samp")"
     err=$(python3 -c "print(f'{100 * ($samp - $full) / $full:+.2f}%')")
     printf '%-7s %-26s %12d %12d %8s %9d %8s %8s\n' "$p" "$name" "$full" "$samp" "$err" \
       "$skipped" "$full_s" "$samp_s"

@@ -110,9 +110,23 @@ class GpuMachine final : public Machine {
     r.stats = std::make_unique<StatGroup>("gpu", "GPU: SMs, memory system, the launches");
     Totals total;
     LayerTracker layers;
+    // sampling.launches (timing only): per launch signature, what its last simulated launch did.
+    struct Sampled {
+      uint64_t simulated = 0;
+      TimingResult t;
+      ExecStats exec;
+      std::unique_ptr<StatGroup> stats;
+    };
+    std::map<std::string, Sampled> sampled;
+    const uint64_t sample_launches = image ? 0 : uint64_t(p_.sample_launches);
+    uint64_t skipped = 0, skipped_cycles = 0;
     for (const isa::ptx::Launch& l : prog->launches()) {
       const isa::ptx::Kernel& k = *m.find_kernel(l.entry);
       std::vector<uint8_t> params(k.param_bytes, 0);
+      // The launch's signature: its kernel, shape and scalar arguments, and for an address the
+      // size of its buffer and the offset into it.
+      std::string signature = fmt::format("{} {} {} {} {} {} {} {}", l.entry, l.grid[0], l.grid[1],
+                                          l.grid[2], l.block[0], l.block[1], l.block[2], l.shared);
       for (size_t i = 0; i < k.params.size(); ++i) {
         const Param& p = k.params[i];
         const std::string& text = l.args[i].text;
@@ -123,12 +137,28 @@ class GpuMachine final : public Machine {
             throw Error(l.loc, fmt::format("launch of {}: {}={} is an address, the parameter "
                                            ".{} is not 64-bit",
                                            l.entry, p.name, text, isa::ptx::type_name(p.type)));
-          bits = DeviceMemory::kGlobalBase + prog->buffers()[ref.buffer].addr + ref.offset;
+          const isa::ptx::Buffer& b = prog->buffers()[ref.buffer];
+          bits = DeviceMemory::kGlobalBase + b.addr + ref.offset;
+          signature += fmt::format(" @{}+{}", b.bytes, ref.offset);
         } else if (p.size > 8 || !parse_scalar(p, text, bits)) {
           throw Error(l.loc, fmt::format("launch of {}: {}={} is not a .{} value", l.entry, p.name,
                                          text, isa::ptx::type_name(p.type)));
+        } else {
+          signature += " " + text;
         }
         std::memcpy(params.data() + p.offset, &bits, p.size);
+      }
+      const uint64_t start = total.t.cycles;
+      Sampled& s = sampled[signature];
+      if (sample_launches && s.simulated >= sample_launches) {
+        add(total.t, s.t);
+        add(total.exec, s.exec);
+        ++total.launches;
+        r.stats->accumulate(*s.stats);
+        layers.note(l.layer, start, start + s.t.cycles, s.t.dram_read + s.t.dram_written);
+        ++skipped;
+        skipped_cycles += s.t.cycles;
+        continue;
       }
       LaunchShape shape;
       shape.grid = {l.grid[0], l.grid[1], l.grid[2]};
@@ -137,16 +167,37 @@ class GpuMachine final : public Machine {
       // The first launch's statistics are the tree's; each later one's are added to them.
       StatGroup later("gpu");
       const bool first = total.launches == 0;
-      const uint64_t start = total.t.cycles;
+      const ExecStats before = total.exec;
       const TimingResult t = launch(m, k, shape, prepared.at(&k), params, mem, image != nullptr,
                                     first ? *r.stats : later, total);
       if (!first) r.stats->accumulate(later);
       layers.note(l.layer, start, start + t.cycles, t.dram_read + t.dram_written);
+      if (sample_launches) {
+        ++s.simulated;
+        s.t = t;
+        s.exec = difference(total.exec, before);
+        s.stats = std::make_unique<StatGroup>("gpu");
+        s.stats->accumulate(first ? *r.stats : later);
+      }
     }
     if (image)
       for (const isa::ptx::Buffer& b : prog->buffers())
         image->write(b.addr, mem.data(DeviceMemory::kGlobalBase + b.addr), b.bytes);
     StatGroup& lg = r.stats->group("launches", "the program's kernel launches");
+    if (sample_launches) {
+      StatGroup& sg = r.stats->group(
+          "launch_sampling", "launches not simulated in a timing-only run (sampling.launches)");
+      sg.counter("launches_skipped", "launches",
+                 "launches that took the figures of the last simulated launch of the same "
+                 "kernel, shape and arguments") = skipped;
+      sg.counter("launch_cycles_reused", "cycles", "the cycles those launches were given") =
+          skipped_cycles;
+      r.notes.push_back(fmt::format(
+          "sampling.launches = {}: {} of {} launches were not simulated and took the figures of "
+          "the last simulated launch of the same kernel, shape and arguments "
+          "(docs/models/gpu.md)",
+          sample_launches, skipped, total.launches));
+    }
     finish(total, r, lg);
     r.layers = layers.spans();
     lg.counter("launches", "launches", "kernel launches, run one after another") = total.launches;
@@ -304,24 +355,38 @@ class GpuMachine final : public Machine {
       total.memory = std::make_unique<MemorySide>(p_.memory_side, stats);
     const TimingResult t = run_timed(exec, k.code, shape, p_, total.occ, limits_.max_cycles,
                                      values ? 0 : uint64_t(p_.sample_waves), *total.memory, stats);
-    total.t.cycles += t.cycles;
-    total.t.dram_read += t.dram_read;
-    total.t.dram_written += t.dram_written;
-    total.t.onchip_bytes += t.onchip_bytes;
-    total.t.macs_f16 += t.macs_f16;
-    total.t.macs_bf16 += t.macs_bf16;
-    total.t.macs_tf32 += t.macs_tf32;
-    total.t.macs_int8 += t.macs_int8;
-    for (const ExecStats* st : {&exec.stats(), &t.skipped}) {
-      for (size_t c = 0; c < st->by_class.size(); ++c) total.exec.by_class[c] += st->by_class[c];
-      total.exec.warp_instructions += st->warp_instructions;
-      total.exec.thread_instructions += st->thread_instructions;
-      total.exec.blocks += st->blocks;
-      total.exec.warps += st->warps;
-      total.exec.threads += st->threads;
-    }
+    add(total.t, t);
+    add(total.exec, exec.stats());
+    add(total.exec, t.skipped);
     ++total.launches;
     return t;
+  }
+
+  // A launch's cycles, traffic and MACs added to a run's.
+  static void add(TimingResult& to, const TimingResult& t) {
+    to.cycles += t.cycles;
+    to.dram_read += t.dram_read;
+    to.dram_written += t.dram_written;
+    to.onchip_bytes += t.onchip_bytes;
+    to.macs_f16 += t.macs_f16;
+    to.macs_bf16 += t.macs_bf16;
+    to.macs_tf32 += t.macs_tf32;
+    to.macs_int8 += t.macs_int8;
+  }
+  // Executed instructions added (b = 1) or subtracted (b = -1).
+  static void add(ExecStats& to, const ExecStats& st, int b = 1) {
+    const auto plus = [b](uint64_t& x, uint64_t y) { x = b > 0 ? x + y : x - y; };
+    for (size_t c = 0; c < st.by_class.size(); ++c) plus(to.by_class[c], st.by_class[c]);
+    plus(to.warp_instructions, st.warp_instructions);
+    plus(to.thread_instructions, st.thread_instructions);
+    plus(to.blocks, st.blocks);
+    plus(to.warps, st.warps);
+    plus(to.threads, st.threads);
+  }
+  static ExecStats difference(const ExecStats& later, const ExecStats& earlier) {
+    ExecStats d = later;
+    add(d, earlier, -1);
+    return d;
   }
 
   // The run's totals into r: cycles, traffic, MACs and the executed instructions.

@@ -107,6 +107,13 @@ const std::vector<ParamSpec>& param_specs() {
                   "simulated waves showed; the waves in flight and the remainder run in full. "
                   "0 simulates every block (docs/models/gpu.md)",
                   0, 1000),
+        int_param("sampling.launches", "launches", 0,
+                  "timing-only runs (--no-functional): once this many launches of the same "
+                  "kernel with the same grid, block, shared memory, scalar arguments and buffer "
+                  "sizes have been simulated, each further one is not: it takes the cycles, "
+                  "traffic and statistics of the last one simulated, and leaves the L2 as it "
+                  "was. 0 simulates every launch (docs/models/gpu.md)",
+                  0, 1000000),
     };
     // limits.max_instructions bounds the executed warp-instructions.
     for (ParamSpec& l : limit_params()) v.push_back(std::move(l));
@@ -143,6 +150,7 @@ GpuParams::GpuParams(const ParamValues& v)
       l1_shared_bytes(v.integer("sm.l1_shared_bytes")),
       l1_ways(int(v.integer("l1.ways"))),
       sample_waves(int(v.integer("sampling.waves"))),
+      sample_launches(int(v.integer("sampling.launches"))),
       lat_int(int(v.integer("latency.int"))),
       lat_fp32(int(v.integer("latency.fp32"))),
       lat_half(int(v.integer("latency.half"))),

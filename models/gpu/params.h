@@ -33,7 +33,8 @@ struct GpuParams {
   int tensor_f16, tensor_tf32, tensor_int8;  // FMA per SM per cycle
   int64_t l1_shared_bytes;
   int l1_ways;
-  int sample_waves;  // sampling.waves: 0 simulates every block
+  int sample_waves;     // sampling.waves: 0 simulates every block
+  int sample_launches;  // sampling.launches: 0 simulates every launch
   int lat_int, lat_fp32, lat_half, lat_fp64, lat_sfu, lat_tensor, lat_shared, lat_l1, lat_const,
       lat_barrier;
   MemorySideParams memory_side;  // l2.* and memory.* (models/core/memside.h)

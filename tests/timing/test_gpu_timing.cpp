@@ -189,6 +189,39 @@ TEST_CASE("wave sampling skips middle waves and adds them at the sampled rate", 
   CHECK(cycles(with) == cycles(full));
 }
 
+TEST_CASE("launch sampling gives later identical launches the figures of the simulated ones",
+          "[timing][gpu]") {
+  // A small Llama decode step of 4 layers: each layer's launches repeat the previous layer's.
+  const std::string dir = temp_dir("gpu-launch-sampling");
+  const Args base = {"--arch",    "gpu_lab",    "--workload", "llama-2-7b-decode", "--param",
+                     "layers=4",  "--param",    "hidden=256", "--param",           "heads=4",
+                     "--param",   "kv_heads=4", "--param",    "ffn=512",           "--param",
+                     "vocab=512", "--param",    "ctx=200"};
+  auto with = [&](const std::string& name, Args extra) {
+    Args a = base;
+    a.insert(a.end(), extra.begin(), extra.end());
+    return run_stats(a, dir + "/" + name);
+  };
+  const auto full = with("full", {"--no-functional"});
+  const auto sampled = with("sampled", {"--no-functional", "--set", "sampling.launches=1"});
+  CHECK_FALSE(full["stats"]["groups"].contains("launch_sampling"));
+  // Layers 2 to 4 repeat layer 1's launches (the final norm and the head run once).
+  const double skipped = stat(sampled, "launch_sampling", "launches_skipped");
+  CHECK(skipped >= 3 * 10);
+  CHECK(stat(sampled, "launch_sampling", "launch_cycles_reused") > 0);
+  CHECK(stat(sampled, "launches", "launches") == stat(full, "launches", "launches"));
+  CHECK(double(cycles(sampled)) == Approx(double(cycles(full))).epsilon(0.03));
+  // A launch's instructions do not depend on its data, so the reused counts are exact.
+  CHECK(stat(sampled, "executed", "warp_instructions") ==
+        stat(full, "executed", "warp_instructions"));
+  CHECK(sampled["dram_bytes"].get<double>() ==
+        Approx(full["dram_bytes"].get<double>()).epsilon(0.03));
+  // With values every launch runs.
+  const auto values = with("values", {"--set", "sampling.launches=1"});
+  CHECK_FALSE(values["stats"]["groups"].contains("launch_sampling"));
+  CHECK(cycles(values) == cycles(full));
+}
+
 TEST_CASE("GPU timing is deterministic and the scheduler policy does not change values",
           "[timing][gpu]") {
   const std::string body = fmas(64, 4);
