@@ -260,7 +260,8 @@ class DavinciTarget final : public Target {
         scratch_bytes = std::max(scratch_bytes, t[0] + t[1]);
       }
     for (const Node& n : g.nodes)
-      scratch_bytes = std::max(scratch_bytes, map_scratch(g, n, out.tensors));
+      scratch_bytes = std::max(
+          {scratch_bytes, map_scratch(g, n, out.tensors), select_scratch(g, n, out.tensors)});
     if (scratch + scratch_bytes > uint64_t(p_.memory_bytes))
       throw Error(
           fmt::format("{}: the workload's tensors and attention scores take {} bytes of "
@@ -2120,9 +2121,14 @@ class DavinciTarget final : public Target {
 
   // The dims of a reshape of x into y, both padded, in y's order.
   std::vector<Dim> reshape_walk(const Node& n, const Side& x, const Side& y) const {
-    const std::vector<RefinedDim> rd = refine(x.shape, y.shape);
-    if (rd.empty())
+    const std::vector<Dim> w = reshape_dims(x, y);
+    if (w.empty())
       unsupported(n, name_, "a reshape whose output rows mix rows of the input's padded matrices");
+    return w;
+  }
+  // Likewise; none when the shapes share no refinement (refine()).
+  static std::vector<Dim> reshape_dims(const Side& x, const Side& y) {
+    const std::vector<RefinedDim> rd = refine(x.shape, y.shape);
     const std::vector<int64_t> si = padded_strides(x.shape, x.layout),
                                so = padded_strides(y.shape, y.layout);
     const int64_t col_from =
@@ -2286,11 +2292,12 @@ class DavinciTarget final : public Target {
       return true;
     }
     if (n.kind == OpKind::reshape) {
-      lines(n, L, reshape_walk(n, x, y), x, y, e);
+      lines_or_select(n, L, reshape_walk(n, x, y), x, y, scratch, g.tensor(out).dtype, e);
       return true;
     }
     const std::vector<int64_t>& perm = n.attrs.perm;
-    if (lines(n, L, perm_walk(x, y, perm), x, y, e)) return true;
+    if (lines_or_select(n, L, perm_walk(x, y, perm), x, y, scratch, g.tensor(out).dtype, e))
+      return true;
     // The last dim moves: out = q2(swap(t1(x))), t1 and q2 keeping the last dim.
     const size_t r = x.shape.size();
     const int64_t j = perm[r - 1], last = int64_t(r) - 1;
@@ -2337,6 +2344,163 @@ class DavinciTarget final : public Target {
     return true;
   }
 
+  // The dims of a copy by lines (lines()): the column dims merged by their source strides into a
+  // run (stride 1) and at most one dim of runs; the other dims, merged where both strides allow,
+  // number the lines (the output's rows).
+  struct LineDims {
+    std::vector<Dim> cols, lines;
+    int64_t run() const { return cols.back().ext; }
+    int64_t segs() const { return cols.size() == 2 ? cols[0].ext : 1; }
+    int64_t gap() const { return cols.size() == 2 ? cols[0].src : run(); }
+  };
+  static LineDims line_dims(const std::vector<Dim>& walk) {
+    LineDims ld;
+    for (const Dim& d : walk) {
+      if (d.ext == 1) continue;
+      std::vector<Dim>& v = d.col ? ld.cols : ld.lines;
+      if (!v.empty() && v.back().src == d.src * d.ext && (d.col || v.back().dst == d.dst * d.ext)) {
+        v.back().ext *= d.ext;
+        v.back().src = d.src;
+        v.back().dst = d.dst;
+      } else {
+        v.push_back(d);
+      }
+    }
+    if (ld.cols.empty()) ld.cols.push_back(Dim{1, 1, 1, true});  // rows of one element
+    return ld;
+  }
+  // Whether 32-byte copies move them: runs that start and end on 32-byte blocks, or whole rows of
+  // x and of y (their padding comes along).
+  static bool by_copies(const LineDims& ld, const PaddedView& vi, const PaddedView& vo,
+                        int64_t bk) {
+    bool aligned = ld.run() % bk == 0 && ld.gap() % bk == 0;
+    for (const Dim& d : ld.lines) aligned = aligned && d.src % bk == 0;
+    return aligned || (ld.segs() == 1 && ld.run() == vi.cols && ld.run() == vo.cols);
+  }
+
+  // A copy by lines whose runs do not start and end on 32-byte blocks, as GEMMs on the cube: per
+  // output matrix, Y = A S with A a view of the input's rows (mp = the output's padded rows, each
+  // kp elements from where its line starts: a row's runs in one frame of contiguous 32-byte
+  // blocks, or one block per run, `gap` apart) and S a selection matrix (a one at each output
+  // column's place in A). The output matrices are numbered by at most two dims: an outer one
+  // whose lines start on 32-byte blocks (A's `images`, a stride apart) and an inner one whose do
+  // not (J of them, each with its own S: its columns' offset in the frame).
+  struct Select {
+    std::string why;  // empty when it applies
+    int64_t images = 1, J = 1, mp = 0, kp = 0, np = 0;
+    int64_t stride_a = 0, stride_c = 0, block_c = 0, a_block_bytes = 32, a_row_bytes = 0;
+    std::vector<std::pair<int64_t, int64_t>> ones;  // (j np + output column, column of A)
+  };
+  static Select select_plan(const LineDims& ld, const PaddedView& vi, const PaddedView& vo,
+                            int64_t es) {
+    const int64_t bk = k0_of(es);
+    Select s;
+    auto fail = [&](const char* why) {
+      s.why = why;
+      return s;
+    };
+    if (ld.cols.size() > 2)
+      return fail("an output row gathered from runs at more than one distance");
+    if (ld.lines.empty() || ld.lines.back().dst != vo.cols_p || ld.lines.back().ext != vo.rows)
+      return fail("output lines that are not whole matrices' rows");
+    const Dim row = ld.lines.back();
+    if (row.src % bk != 0) return fail("input rows that do not start on 32-byte blocks");
+    const Dim *image = nullptr, *jd = nullptr;
+    for (size_t k = 0; k + 1 < ld.lines.size(); ++k) {
+      const Dim& m = ld.lines[k];
+      if (m.dst % (vo.rows_p * vo.cols_p) != 0) return fail("lines that are not whole matrices");
+      if (m.src % bk == 0 && !image && !jd)
+        image = &m;
+      else if (m.src % bk != 0 && !jd)
+        jd = &m;
+      else
+        return fail("output matrices numbered by more than two dims");
+    }
+    const int64_t run = ld.run(), segs = ld.segs(), gap = ld.gap();
+    s.images = image ? image->ext : 1;
+    s.J = jd ? jd->ext : 1;
+    s.mp = vo.rows_p, s.np = vo.cols_p;
+    s.a_row_bytes = row.src * es;
+    if (segs == 1) {  // a frame of contiguous blocks holding every j's run
+      const int64_t step = jd ? jd->src : 0;
+      s.kp = ((s.J - 1) * step + run + bk - 1) / bk * bk;
+      for (int64_t j = 0; j < s.J; ++j)
+        for (int64_t c = 0; c < run; ++c) s.ones.emplace_back(j * s.np + c, j * step + c);
+    } else {  // a block per run
+      if (jd || run > bk || gap % bk != 0)
+        return fail("runs apart that do not each lie in one 32-byte block from its start");
+      s.kp = segs * bk, s.a_block_bytes = gap * es;
+      for (int64_t g = 0; g < segs; ++g)
+        for (int64_t c = 0; c < run; ++c) s.ones.emplace_back(g * ld.cols[0].dst + c, g * bk + c);
+    }
+    s.stride_a = image ? image->src * es : 0, s.stride_c = image ? image->dst * es : 0;
+    s.block_c = jd ? jd->dst * es : 0;
+    const int64_t reach = (s.images - 1) * (image ? image->src : 0) + (s.mp - 1) * row.src +
+                          (segs == 1 ? s.kp : (segs - 1) * gap + bk);
+    if (reach > vi.batch * vi.rows_p * vi.cols_p)
+      return fail("the cube's padded rows would read past the input");
+    return s;
+  }
+
+  // The scratch of select_copy() for node n, a reshape or transpose between padded matrices
+  // (bytes; 0 when it copies by lines or goes otherwise).
+  static uint64_t select_scratch(const Graph& g, const Node& n,
+                                 const std::vector<Placement>& place) {
+    if (n.kind != OpKind::reshape && n.kind != OpKind::transpose) return 0;
+    const int in = n.inputs[0], out = n.outputs[0];
+    const int64_t es = dtype_size(g.tensor(out).dtype);
+    const Side x{g.tensor(in).shape, place[size_t(in)].layout, place[size_t(in)].addr, es};
+    const Side y{g.tensor(out).shape, place[size_t(out)].layout, place[size_t(out)].addr, es};
+    if (x.layout.kind != Layout::padded || y.layout.kind != Layout::padded) return 0;
+    const std::vector<Dim> w =
+        n.kind == OpKind::reshape ? reshape_dims(x, y) : perm_walk(x, y, n.attrs.perm);
+    if (w.empty()) return 0;
+    const PaddedView vi = padded_view(x.shape, x.layout), vo = padded_view(y.shape, y.layout);
+    const LineDims ld = line_dims(w);
+    if (ld.cols.back().src != 1 || by_copies(ld, vi, vo, k0_of(es))) return 0;
+    const Select s = select_plan(ld, vi, vo, es);
+    if (!s.why.empty()) return 0;
+    return uint64_t((s.J * s.np * s.kp * es + int64_t(kAlign) - 1) / int64_t(kAlign) *
+                    int64_t(kAlign));
+  }
+
+  // A copy by lines (lines()), or, when its runs do not start and end on 32-byte blocks, GEMMs of
+  // the input's rows by selection matrices (select_plan()) that block 0 writes into scratch first
+  // (select_matrix()); exact (each output one product by 1 summed with zeros), the output's
+  // padding rows zeroed after. False as lines() is.
+  bool lines_or_select(const Node& n, const std::string& L, const std::vector<Dim>& walk,
+                       const Side& x, const Side& y, uint64_t scratch, DType dt, Emitter& e) const {
+    const PaddedView vi = padded_view(x.shape, x.layout), vo = padded_view(y.shape, y.layout);
+    const LineDims ld = line_dims(walk);
+    if (ld.cols.back().src != 1 || by_copies(ld, vi, vo, k0_of(x.es)))
+      return lines(n, L, walk, x, y, e);
+    const Select s = select_plan(ld, vi, vo, x.es);
+    if (!s.why.empty())
+      unsupported(n, name_,
+                  fmt::format("runs of {} elements that do not start and end on 32-byte blocks, "
+                              "and {} (the cube's selection of columns)",
+                              ld.run(), s.why));
+    if (dt == DType::bf16 && !p_.bf16)
+      unsupported(n, name_,
+                  "a bf16 copy of runs that do not start and end on 32-byte blocks (on the cube) "
+                  "where the cube has no bf16");
+    select_matrix(L, scratch, s.J * s.np, s.kp, s.ones, dt, "column selection matrices", e);
+    e("sync_all");
+    e.comment(
+        fmt::format("{} x {} output matrices: the input's rows times a selection", s.images, s.J));
+    GemmSpec sp{&n,   L + "t_", x.addr,         scratch,    y.addr, s.mp,
+                s.kp, s.np,     s.images * s.J, s.stride_a, 0,      s.stride_c,
+                0,    1,        true,           false,      dt};
+    sp.a_block_bytes = s.a_block_bytes, sp.a_row_bytes = s.a_row_bytes;
+    sp.blocks = s.J, sp.block_b = s.np * s.kp * x.es, sp.block_c = s.block_c;
+    gemm(sp, e);
+    if (vo.rows_p > vo.rows) {
+      e("sync_all");
+      zero_pad_rows(n, L, vo, vo.cols_p * x.es, y.addr, 0, e);
+    }
+    return true;
+  }
+
   // A copy by lines of walk w from x into y: each real row of y's padded matrices (a line) is
   // gathered by one MTE2 copy from runs of x (one run, or runs at a fixed distance) into the UB
   // and stored whole by MTE3; the lines are dealt to the blocks, two stages of UB buffers. The
@@ -2352,30 +2516,13 @@ class DavinciTarget final : public Target {
     const PaddedView vi = padded_view(x.shape, x.layout), vo = padded_view(y.shape, y.layout);
     const int64_t es = x.es, bk = k0_of(es);  // elements of a 32-byte block
     auto pad_bk = [bk](int64_t v) { return (v + bk - 1) / bk * bk; };
-    // A line: the column dims merged by their source strides into a run (stride 1) and at most
-    // one dim of runs. The other dims, merged where both strides allow, number the lines.
-    std::vector<Dim> cols, lines;
-    for (const Dim& d : walk) {
-      if (d.ext == 1) continue;
-      std::vector<Dim>& v = d.col ? cols : lines;
-      if (!v.empty() && v.back().src == d.src * d.ext && (d.col || v.back().dst == d.dst * d.ext)) {
-        v.back().ext *= d.ext;
-        v.back().src = d.src;
-        v.back().dst = d.dst;
-      } else {
-        v.push_back(d);
-      }
-    }
-    if (cols.empty()) cols.push_back(Dim{1, 1, 1, true});  // rows of one element
+    LineDims ld = line_dims(walk);
+    std::vector<Dim>&cols = ld.cols, &lines = ld.lines;
     if (cols.back().src != 1) return false;
     if (cols.size() > 2)
       unsupported(n, name_, "an output row gathered from runs at more than one distance");
-    const int64_t run = cols.back().ext, segs = cols.size() == 2 ? cols[0].ext : 1;
-    const int64_t gap = cols.size() == 2 ? cols[0].src : run;
-    bool aligned = run % bk == 0 && gap % bk == 0;
-    for (const Dim& d : lines) aligned = aligned && d.src % bk == 0;
-    const bool whole_rows = segs == 1 && run == vi.cols && run == vo.cols;
-    if (!aligned && !whole_rows)
+    const int64_t run = ld.run(), segs = ld.segs(), gap = ld.gap();
+    if (!by_copies(ld, vi, vo, bk))
       unsupported(n, name_,
                   fmt::format("runs of {} elements that do not start and end on 32-byte blocks "
                               "(the vector unit's shifts are not lowered yet)",
@@ -2470,12 +2617,12 @@ class DavinciTarget final : public Target {
 
   // A copy of 32-byte blocks (a feature map's pixels; 32 bytes of a padded row) by walk w, its
   // strides counted in blocks, from X to Y. The dims are merged where both strides allow; the
-  // run is the dim whose source stride is 1 (else whose destination stride is 1, else the
-  // innermost): per unit (an index of the other dims, and a piece of the run that fits a quarter
-  // of the UB), MTE2 brings the run's blocks into the UB in one copy (one burst when they are
-  // contiguous, else a burst per block, src_gap apart) and MTE3 stores them in one (likewise,
-  // dst_gap). The units are dealt to the blocks, through two stages of UB buffers handed over by
-  // MTE2/MTE3 flags. Returns the UB bytes it used.
+  // run is the longest dim contiguous on one side (stride 1; else the innermost): per unit (an
+  // index of the other dims, and a piece of the run that fits a quarter of the UB), MTE2 brings
+  // the run's blocks into the UB in one copy (one burst when they are contiguous, else a burst
+  // per block, src_gap apart) and MTE3 stores them in one (likewise, dst_gap). The units are
+  // dealt to the blocks, through two stages of UB buffers handed over by MTE2/MTE3 flags.
+  // Returns the UB bytes it used.
   int64_t block_copy(const Node& n, const std::string& L, const std::vector<Dim>& walk, uint64_t X,
                      uint64_t Y, Emitter& e) const {
     std::vector<Dim> dims;
@@ -2488,14 +2635,13 @@ class DavinciTarget final : public Target {
       }
     }
     if (dims.empty()) dims.push_back(Dim{1, 1, 1, false});
-    auto first = [&](auto pred) {
-      for (size_t k = 0; k < dims.size(); ++k)
-        if (pred(dims[k])) return k;
-      return dims.size();
+    auto contiguous = [](const Dim& d) {
+      return (d.src == 1 || d.dst == 1) && d.src > 0 && d.dst > 0;  // not a repeat (stride 0)
     };
-    size_t r = first([](const Dim& d) { return d.src == 1; });
-    if (r == dims.size()) r = first([](const Dim& d) { return d.dst == 1; });
-    if (r == dims.size()) r = dims.size() - 1;
+    if (dims.back().src == 0 || dims.back().dst == 0) dims.push_back(Dim{1, 1, 1, false});
+    size_t r = dims.size() - 1;
+    for (size_t k = 0; k < dims.size(); ++k)
+      if (contiguous(dims[k]) && (!contiguous(dims[r]) || dims[k].ext > dims[r].ext)) r = k;
     const Dim run = dims[r];
     dims.erase(dims.begin() + long(r));
     if (run.src < 1 || run.dst < 1 || run.src > 65536 || run.dst > 65536)
