@@ -109,7 +109,7 @@ int64_t dram_elements(const std::vector<int64_t>& s, const Layout& l) {
     return conv_blocks_elements((l.groups + l.group_block - 1) / l.group_block, s[2] * s[3], s[1],
                                 s[0] / l.groups, l);
   if (l.kind == Layout::nc1hwc0)
-    return (s[0] + l.n_align - 1) / l.n_align * l.n_align * pad_to(s[1], c0) * pad16(s[2] * s[3]);
+    return (s[0] + l.n_align - 1) / l.n_align * l.n_align * pad_to(s[1], c0) * pad16(map_pixels(s));
   if (l.kind == Layout::gemm_b_nc1hwc0)
     return pad_to(l.c, c0) * gemm_b_pixels(l) * pad_to(s[1], c0);
   if (l.kind == Layout::mma_fragments) return s[0] * s[1];
@@ -128,9 +128,9 @@ int64_t dram_index(int64_t i, const std::vector<int64_t>& s, const Layout& l) {
     return tile * 512 + h * 256 + (4 * g + t) * 8 + k % 8;
   }
   if (l.kind == Layout::nc1hwc0) {
-    const int64_t C = s[1], H = s[2], W = s[3], HWp = pad16(H * W);
-    const int64_t w = i % W, h = i / W % H, c = i / W / H % C, n = i / W / H / C;
-    return ((n * (pad_to(C, c0) / c0) + c / c0) * HWp + h * W + w) * c0 + c % c0;
+    const int64_t C = s[1], P = map_pixels(s), Pp = pad16(P);
+    const int64_t p = i % P, c = i / P % C, n = i / P / C;
+    return ((n * (pad_to(C, c0) / c0) + c / c0) * Pp + p) * c0 + c % c0;
   }
   if (l.kind == Layout::conv_weight) {  // (K, Cg, R, S): output channel k, input c of its group
     const int64_t Cg = s[1], R = s[2], S = s[3], Kg = s[0] / l.groups;
@@ -157,6 +157,12 @@ int64_t dram_index(int64_t i, const std::vector<int64_t>& s, const Layout& l) {
                       l.transposed);
 }
 }  // namespace
+
+int64_t map_pixels(const std::vector<int64_t>& shape) {
+  int64_t p = 1;
+  for (size_t d = 2; d < shape.size(); ++d) p *= shape[d];
+  return p;
+}
 
 int64_t gemm_b_pixels(const Layout& l) {
   return l.h * l.w == 1 ? 1 : pad16(l.h * l.w);

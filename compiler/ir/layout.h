@@ -23,7 +23,9 @@ struct Layout {
     padded,          // row-major matrices with rows and columns padded with zeros (padded_view)
     nc1hwc0,         // 4-D activation (N,C,H,W) as N, C1 = C/16 slices, H*W pixels padded to a
                      // multiple of 16, C0 = 16 channels: each slice is the NZ column block of an
-                     // (H*W) x C matrix (the DaVinci cube's feature-map layout); padding zero
+                     // (H*W) x C matrix (the DaVinci cube's feature-map layout); padding zero.
+                     // Of rank 3 or more, (N, C, d2, d3, ...): the pixels are the dims after C,
+                     // row-major (map_pixels()), so that a reshape of those dims moves nothing
     img2col_weight,  // conv weight (K, C/g, R, S) as the B of an img2col GEMM: rows
                      // (C1, r, s, C0) with C padded to 16, columns K padded to 16; row-major.
                      // Grouped (groups > 1): a matrix per block of `group_block` groups (the
@@ -70,6 +72,9 @@ struct PaddedView {
   int64_t rows_p, cols_p;     // padded to l.align
 };
 PaddedView padded_view(const std::vector<int64_t>& shape, const Layout& l);
+
+// The pixels of a tensor in nc1hwc0 (N, C, d2, d3, ...): the product of the dims after C.
+int64_t map_pixels(const std::vector<int64_t>& shape);
 
 // Rows per C1 slice of a gemm_b_nc1hwc0 layout: A's H*W pixels padded to 16, or 1 when A has
 // one pixel (a globally pooled map, whose gemm reads only the real pixel of each slice).

@@ -49,8 +49,9 @@ TEST_CASE("ONNX: PaddleOCR's text-direction classifier (MobileNetV3) runs with v
   }
 }
 
-TEST_CASE("ONNX: PaddleOCR's text detector (DBNet) runs with values on the TPU and the GPU",
-          "[golden]") {
+TEST_CASE(
+    "ONNX: PaddleOCR's text detector (DBNet) runs with values on the TPU, the GPU and the NPU",
+    "[golden]") {
   const std::string model = ocr_model("ch_PP-OCRv4_det_infer");
   // Input (N, 3, H, W), all three named; 64 x 64 keeps the runs short.
   const Args dims = {"--param", "p2o.DynamicDimension.0=1", "--param", "p2o.DynamicDimension.1=64",
@@ -69,14 +70,17 @@ TEST_CASE("ONNX: PaddleOCR's text detector (DBNet) runs with values on the TPU a
                        temp_dir("ocr-det-gpu"), "--quiet"});
   CHECK(gpu.status == 0);
   CHECK(has(gpu, "functional check: passed"));
-  // The DaVinci target does not concatenate NC1HWC0 feature maps.
-  const Cli npu =
-      run({"run", "--arch", "ascend910b", "--workload", model, "--out", temp_dir("ocr-det-npu")});
-  CHECK(npu.status == 1);
-  CHECK(has(npu, "cannot be lowered to target 'ascend910b': a feature map in NC1HWC0"));
+  // On the DaVinci target the FPN's upsampling concats NC1HWC0 maps (views of rank 5), its
+  // channel concat repacks 24-channel maps on the cube, and the head's ConvTranspose splits C into
+  // pixel blocks (docs/models/davinci.md).
+  const Cli npu = run({"run", "--arch", "ascend910b", "--workload", model, "--out",
+                       temp_dir("ocr-det-npu"), "--quiet"});
+  CHECK(npu.status == 0);
+  CHECK(has(npu, "functional check: passed"));
 }
 
-TEST_CASE("ONNX: PaddleOCR's text recogniser (SVTR) runs on the TPU and the GPU", "[golden]") {
+TEST_CASE("ONNX: PaddleOCR's text recogniser (SVTR) runs on the TPU, the GPU and the NPU",
+          "[golden]") {
   const std::string model = ocr_model("ch_PP-OCRv4_rec_infer");
   // Input (N, 3, 48, W), N and W named; W = 80 keeps the run short.
   const Args dims = {"--param", "p2o.DynamicDimension.0=1", "--param", "p2o.DynamicDimension.1=80"};
@@ -97,8 +101,11 @@ TEST_CASE("ONNX: PaddleOCR's text recogniser (SVTR) runs on the TPU and the GPU"
                        temp_dir("ocr-rec-tpu"), "--quiet"});
   CHECK(tpu.status == 0);
   CHECK(has(tpu, "functional check: skipped"));
-  const Cli npu = run({"run", "--arch", "ascend910b", "--workload", model, "--no-functional",
-                       "--out", temp_dir("ocr-rec-npu")});
-  CHECK(npu.status == 1);
-  CHECK(has(npu, "cannot be lowered to target 'ascend910b': a feature map in NC1HWC0"));
+  // On the DaVinci target in fp16, values checked: the Squeeze of a map and the transposes into
+  // and out of the transformer blocks copy pixels, the heads' transposes of 15-element runs go on
+  // the cube (docs/onnx.md: in bf16 it drifts there as on the TPU and the GPU).
+  const Cli npu = run({"run", "--arch", "ascend910b", "--workload", model, "--dtype", "fp16",
+                       "--out", temp_dir("ocr-rec-npu"), "--quiet"});
+  CHECK(npu.status == 0);
+  CHECK(has(npu, "functional check: passed"));
 }

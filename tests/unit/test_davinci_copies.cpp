@@ -1,7 +1,8 @@
 // The DaVinci target's reshapes and transposes: a reshape lies on its input's bytes where a
 // grouping of the dims allows (no instruction), a transpose that keeps the last dim is a copy
-// by lines, a swap of the last two dims runs on the cube, and what needs element shifts is
-// refused naming the node and the target. Values are checked by the smoke workload.
+// by lines, a swap of the last two dims runs on the cube, runs that are not whole 32-byte blocks
+// are selected on the cube where they can be, and the rest is refused naming the node and the
+// target. Values are checked by the smoke workload and tests/golden/test_davinci_maps.cpp.
 #include <catch2/catch.hpp>
 
 #include <sstream>
@@ -79,12 +80,27 @@ TEST_CASE("davinci: other transposes of the last dim are copies around the swap"
   CHECK_THAT(rot, Contains("the other dims into place"));
 }
 
-TEST_CASE("davinci: copies that need element shifts are refused", "[unit]") {
-  // Runs of 24 elements at a distance: not whole 32-byte blocks.
-  CHECK_THAT(error_of(kHead + "  - {name: s, op: reshape, inputs: [x], shape: [40, 4, 24]}\n"
-                              "  - {name: t, op: transpose, inputs: [s.out], perm: [1, 0, 2]}\n"),
-             Contains("copies.yaml:6:5: op 'transpose' (node 't') cannot be lowered to target "
-                      "'davinci_lab': runs of 24 elements"));
+TEST_CASE("davinci: runs that are not whole 32-byte blocks: selected on the cube, or refused",
+          "[unit]") {
+  // Rows of 24 elements, 24 apart in the input's rows: per output matrix, the input's rows times
+  // a selection of their columns (4 matrices: one selection each).
+  const std::string k =
+      kernel_of(kHead +
+                "  - {name: s, op: reshape, inputs: [x], shape: [40, 4, 24]}\n"
+                "  - {name: t, op: transpose, inputs: [s.out], perm: [1, 0, 2]}\n");
+  CHECK_THAT(k, Contains("block 0: the 128 x 96 column selection matrices"));
+  CHECK_THAT(k, Contains("1 x 4 output matrices: the input's rows times a selection"));
+  CHECK_THAT(k, Contains("mad.f16"));
+  // An output row gathered from runs of 24 elements, each across two 32-byte blocks of its own
+  // matrix: refused.
+  CHECK_THAT(
+      error_of("name: copies\ninputs:\n  - {name: y, shape: [4, 40, 24], dtype: fp16}\nops:\n"
+               "  - {name: t, op: transpose, inputs: [y], perm: [1, 0, 2]}\n"
+               "  - {name: r, op: reshape, inputs: [t.out], shape: [40, 96]}\n"
+               "  - {name: g, op: gemm, inputs: [r.out], N: 16}\n"),
+      Contains("copies.yaml:5:5: op 'transpose' (node 't') cannot be lowered to target "
+               "'davinci_lab': runs of 24 elements that do not start and end on 32-byte blocks, "
+               "and runs apart that do not each lie in one 32-byte block from its start"));
 }
 
 TEST_CASE("davinci: a gemm after a global pool reads one pixel per slice", "[unit]") {

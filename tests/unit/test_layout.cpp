@@ -50,6 +50,27 @@ TEST_CASE("layout nc1hwc0: slices of H*W pixels padded to 16, 16 channels each",
   CHECK(std::string(layout_name(l)) == "nc1hwc0");
 }
 
+TEST_CASE("layout nc1hwc0 of rank 5: the dims after C are the pixels, row-major", "[unit]") {
+  // (2, 20, 3, 5) as (2, 20, 3, 1, 5) and (2, 20, 15): the same bytes as the rank-4 map.
+  const Tensor t = counting({2, 20, 3, 5});
+  const Layout l = of_kind(Layout::nc1hwc0);
+  TensorInfo info;
+  info.shape = t.shape;
+  info.dtype = t.dtype;
+  const std::vector<uint8_t> p = pack(t, l);
+  for (const std::vector<int64_t>& shape :
+       {std::vector<int64_t>{2, 20, 3, 1, 5}, std::vector<int64_t>{2, 20, 15}}) {
+    CHECK(map_pixels(shape) == 15);
+    Tensor v = t;
+    v.shape = shape;
+    TensorInfo vi = info;
+    vi.shape = shape;
+    CHECK(layout_bytes(vi, l) == layout_bytes(info, l));
+    CHECK(pack(v, l) == p);
+    CHECK(unpack(p, vi, l).data == t.data);
+  }
+}
+
 TEST_CASE("layout img2col-weight: rows (C1, r, s, C0), columns K padded to 16", "[unit]") {
   // (K, C, R, S) = (20, 18, 3, 2): rows 2 * 3 * 2 * 16 = 192, columns 32.
   const Tensor t = counting({20, 18, 3, 2});

@@ -50,6 +50,21 @@ int k0_shift(int64_t es) {
   return es == 1 ? 5 : 4;
 }
 
+// How a reshape of a feature map (N, C, pixel dims...) stays one in NC1HWC0: `view` when it
+// keeps N and C (it regroups the pixel dims only: the same bytes); `split` when it keeps N and
+// moves factors of C in front of the pixel dims, (N, C, d...) -> (N, C', a1, ..., am, d'...)
+// with C = C' a1 ... am, so that out[c', j, p] = in[c' S + j, p] with S = a1 ... am and j the
+// index over a1 ... am (the pixels of the output: j, then the input's); `none` otherwise.
+enum class MapReshape { none, view, split };
+MapReshape map_reshape(const std::vector<int64_t>& in, const std::vector<int64_t>& out) {
+  if (in.size() < 3 || out.size() < 3 || in[0] != out[0]) return MapReshape::none;
+  if (in[1] == out[1]) return MapReshape::view;
+  if (in[1] % out[1] != 0) return MapReshape::none;
+  int64_t a = 1;
+  for (size_t d = 2; d < out.size() && a < in[1] / out[1]; ++d) a *= out[d];
+  return a == in[1] / out[1] ? MapReshape::split : MapReshape::none;
+}
+
 // Elements from one index of each dim to the next in the padded layout l (its columns real,
 // its rows padded to cols_p, its matrices to rows_p x cols_p).
 std::vector<int64_t> padded_strides(const std::vector<int64_t>& shape, const Layout& l) {
@@ -68,9 +83,12 @@ std::vector<int64_t> padded_strides(const std::vector<int64_t>& shape, const Lay
   return st;
 }
 
-// Whether two padded views lay the same elements on the same bytes.
+// Whether two padded views, or two feature maps in NC1HWC0, lay the same elements on the same
+// bytes (maps: the same images, channels and pixels, the pixel dims grouped alike or not).
 bool same_bytes(const std::vector<int64_t>& a, const Layout& la, const std::vector<int64_t>& b,
                 const Layout& lb) {
+  if (la.kind == Layout::nc1hwc0 && lb.kind == Layout::nc1hwc0)
+    return map_reshape(a, b) == MapReshape::view && la.c0 == lb.c0 && la.n_align == lb.n_align;
   const PaddedView u = padded_view(a, la), v = padded_view(b, lb);
   return la.kind == Layout::padded && lb.kind == Layout::padded && u.batch == v.batch &&
          u.rows == v.rows && u.cols == v.cols && la.align == lb.align &&
@@ -127,6 +145,24 @@ std::vector<RefinedDim> refine(const std::vector<int64_t>& a, const std::vector<
     out.push_back(r);
   }
   return out;
+}
+
+// Whether node r reads tensor t as a feature map in NC1HWC0 as it lies: a convolution's input,
+// a pool, an elementwise op, a concat, a reshape, and a transpose that keeps C in place or makes
+// it the last dim.
+bool takes_map(const Node& r, int t) {
+  switch (r.kind) {
+    case OpKind::conv2d:
+      return r.inputs[0] == t && r.inputs[1] != t;
+    case OpKind::pool:
+    case OpKind::concat:
+    case OpKind::reshape:
+      return true;
+    case OpKind::transpose:
+      return r.attrs.perm.size() >= 3 && (r.attrs.perm[1] == 1 || r.attrs.perm.back() == 1);
+    default:
+      return is_elementwise(r.kind);
+  }
 }
 
 // Assembly text with the source line of each node's first instruction.
@@ -223,6 +259,9 @@ class DavinciTarget final : public Target {
         const std::vector<uint64_t> t = trans_data_scratch(g, n, out.tensors);
         scratch_bytes = std::max(scratch_bytes, t[0] + t[1]);
       }
+    for (const Node& n : g.nodes)
+      scratch_bytes = std::max(
+          {scratch_bytes, map_scratch(g, n, out.tensors), select_scratch(g, n, out.tensors)});
     if (scratch + scratch_bytes > uint64_t(p_.memory_bytes))
       throw Error(
           fmt::format("{}: the workload's tensors and attention scores take {} bytes of "
@@ -261,6 +300,9 @@ class DavinciTarget final : public Target {
         attention(g, n, int(i), out.tensors, scratch, e);
       else if (n.kind == OpKind::reshape || n.kind == OpKind::transpose)
         moved = copy(g, n, int(i), out.tensors, scratch, e);
+      else if (n.kind == OpKind::concat &&
+               out.tensors[size_t(n.outputs[0])].layout.kind == Layout::nc1hwc0)
+        map_concat(g, n, int(i), out.tensors, scratch, e);
       else if (n.kind == OpKind::concat || n.kind == OpKind::slice || n.kind == OpKind::kv_append)
         concat_slice_append(g, n, int(i), out.tensors, e);
       else if (n.kind == OpKind::gather)
@@ -375,17 +417,11 @@ class DavinciTarget final : public Target {
 
   // Whether n is a sigmoid whose output's layout has padding: sigmoid(0) = 0.5 would write the
   // padding, which must stay zero, so it goes over the real rows and columns only, as a row op
-  // (padded matrices; a feature map with padding is refused).
-  bool padded_sigmoid(const Graph& g, const Node& n, const std::vector<Placement>& place) const {
+  // (padded matrices; a feature map's slices as matrices of its pixels).
+  static bool padded_sigmoid(const Graph& g, const Node& n, const std::vector<Placement>& place) {
     if (n.kind != OpKind::sigmoid) return false;
     const TensorInfo& out = g.tensor(n.outputs[0]);
-    const Layout& l = place[size_t(n.outputs[0])].layout;
-    if (layout_bytes(out, l) == out.bytes()) return false;
-    if (l.kind != Layout::padded)
-      unsupported(n, name_,
-                  "a sigmoid over a feature map with padding channels or pixels (sigmoid(0) = 0.5 "
-                  "would write the padding, which must stay zero)");
-    return true;
+    return layout_bytes(out, place[size_t(n.outputs[0])].layout) != out.bytes();
   }
 
   // Block 0 writes zeros over the padding images of the feature maps a gemm reads as rows (the
@@ -400,7 +436,7 @@ class DavinciTarget final : public Target {
       if (l.kind != Layout::nc1hwc0 || l.n_align == 1 || given[t] || g.tensors[t].is_param)
         continue;
       const std::vector<int64_t>& s = g.tensors[t].shape;
-      const int64_t image = (s[1] + l.c0 - 1) / l.c0 * pad16(s[2] * s[3]) * 32;
+      const int64_t image = (s[1] + l.c0 - 1) / l.c0 * pad16(map_pixels(s)) * 32;
       const int64_t real = s[0] * image, all = layout_bytes(g.tensors[t], l);
       if (all > real) runs.emplace_back(place[t].addr + uint64_t(real), uint64_t(all - real));
     }
@@ -481,13 +517,33 @@ class DavinciTarget final : public Target {
       l.kind = k;
       return l;
     };
-    // Feature maps: what conv2d and pool make, and elementwise ops make of them.
+    // Feature maps: what conv2d and pool make, elementwise ops make of them, a concat makes of
+    // them, and a reshape or transpose of one that keeps it one (map_reshape(), a transpose that
+    // keeps C in place) when every reader takes a map as it lies (takes_map()).
+    std::vector<std::vector<const Node*>> readers(g.tensors.size());
+    for (const Node& n : g.nodes)
+      for (int t : n.inputs) readers[size_t(t)].push_back(&n);
+    auto read_as_map = [&](int t) {
+      for (const Node* r : readers[size_t(t)])
+        if (!takes_map(*r, t)) return false;
+      return true;
+    };
     std::vector<bool> fmap(g.tensors.size(), false);
     for (const Node& n : g.nodes) {
+      const int out = n.outputs[0];
       bool any = n.kind == OpKind::conv2d || n.kind == OpKind::pool;
       if (is_elementwise(n.kind))
         for (int t : n.inputs) any = any || fmap[size_t(t)];
-      fmap[size_t(n.outputs[0])] = any;
+      if (n.kind == OpKind::concat) {
+        any = true;
+        for (int t : n.inputs) any = any && fmap[size_t(t)];
+      }
+      if (n.kind == OpKind::reshape && fmap[size_t(n.inputs[0])])
+        any = map_reshape(g.tensor(n.inputs[0]).shape, g.tensor(out).shape) != MapReshape::none &&
+              read_as_map(out);
+      if (n.kind == OpKind::transpose && fmap[size_t(n.inputs[0])])
+        any = n.attrs.perm[1] == 1 && read_as_map(out);
+      fmap[size_t(out)] = any;
     }
     // Who makes each tensor: a reshape or a transpose writes any padded layout, and so does the
     // driver for a graph input or a param; other ops make their own.
@@ -505,18 +561,36 @@ class DavinciTarget final : public Target {
         // dims allows (then it moves nothing): the output, unless its readers chose, in one that
         // matches the input's; the input, unless chosen, in one that matches the output's when
         // whoever makes the input can write it so.
-        // A reshape with a feature map on one side converts between NC1HWC0 and padded
-        // matrices (trans_data()); the other side is padded.
+        // A feature map in NC1HWC0 on both sides (fmap: a view on the same bytes, a split of C,
+        // a transpose of the pixel dims) is copied or multiplied as a map (map_copy()); with a
+        // map on one side only, a reshape converts between NC1HWC0 and padded matrices
+        // (trans_data()), and a transpose that makes C the last dim, or the last dim C, copies
+        // pixels (map_transpose()); the other side is padded.
         const int in = n.inputs[0];
         const bool map_out = set[size_t(out)] && place[size_t(out)].layout.kind != Layout::padded;
-        if (n.kind == OpKind::transpose && (fmap[size_t(in)] || map_out))
-          unsupported(n, name_,
-                      "a transpose with a feature map in NC1HWC0 on either side (TransData is "
-                      "lowered for reshapes only)");
-        if (fmap[size_t(in)] && map_out)
-          unsupported(n, name_, "a reshape from a feature map in NC1HWC0 to another");
+        if (fmap[size_t(out)]) {
+          want(out, of_kind(Layout::nc1hwc0), n);
+          continue;
+        }
+        const std::vector<int64_t>& perm = n.attrs.perm;
         if (fmap[size_t(in)]) {  // its maker writes NC1HWC0
+          if (n.kind == OpKind::transpose && perm.back() != 1)
+            unsupported(n, name_,
+                        "a transpose of a feature map in NC1HWC0 other than one that keeps C in "
+                        "place (its output read as a map) or makes C the last dim");
+          if (map_out)
+            unsupported(n, name_,
+                        "a reshape from a feature map in NC1HWC0 to another that changes N, or "
+                        "C other than by moving factors of it in front of the pixel dims");
           if (!set[size_t(out)]) want(out, padded(1), n);
+          continue;
+        }
+        if (n.kind == OpKind::transpose && map_out) {  // padded matrices to a map
+          if (perm.size() < 3 || perm[1] != int64_t(perm.size()) - 1)
+            unsupported(n, name_,
+                        "a transpose into a feature map in NC1HWC0 other than one that makes the "
+                        "last dim C");
+          if (!set[size_t(in)]) want(in, padded(1), n);
           continue;
         }
         if (n.kind == OpKind::transpose) {
@@ -539,12 +613,19 @@ class DavinciTarget final : public Target {
         }
         continue;
       }
+      if (n.kind == OpKind::concat && fmap[size_t(out)]) {  // of maps: map_concat()
+        want(out, of_kind(Layout::nc1hwc0), n);
+        for (int t : n.inputs) want(t, of_kind(Layout::nc1hwc0), n);
+        continue;
+      }
       if (n.kind == OpKind::gather || n.kind == OpKind::kv_append || n.kind == OpKind::concat ||
           n.kind == OpKind::slice || n.kind == OpKind::rope) {
         for (int t : n.inputs)
           if (fmap[size_t(t)])
             unsupported(n, name_,
-                        "a feature map in NC1HWC0 as an input (TransData is not lowered)");
+                        n.kind == OpKind::concat
+                            ? "a concat of a feature map in NC1HWC0 with a tensor that is not one"
+                            : "a feature map in NC1HWC0 as an input (TransData is not lowered)");
         if (!set[size_t(out)]) want(out, padded(1), n);
         if (place[size_t(out)].layout.kind != Layout::padded ||
             place[size_t(out)].layout.col_dims != 1)
@@ -659,7 +740,8 @@ class DavinciTarget final : public Target {
     // made by img2col_cbuf_to_ca from bands of its rows in L1; C is stored NZ (its column
     // blocks are NC1HWC0 slices).
     bool conv = false;
-    bool c_nz = false;  // C stored NZ, its column blocks NC1HWC0 slices (a convolution's C)
+    bool c_nz = false;          // C stored NZ, its column blocks NC1HWC0 slices (a convolution's C)
+    int64_t c_slice_bytes = 0;  // NZ: bytes from one slice of C to the next (0: mp rows of 32)
     int64_t H = 0, W = 0, KH = 1, KW = 1, SH = 1, SW = 1, PT = 0, PL = 0, OW = 1;
     // Where A's 32-byte K blocks lie in GM (not a convolution): a_block_bytes from one block of
     // a row to the next, a_row_bytes from one row to the next (0: kp elements, packed rows).
@@ -832,7 +914,8 @@ class DavinciTarget final : public Target {
     block_offset("x14", sp.block_c);
     e("mul x24, x8, {}", sp.c_nz ? 32 : np * ce);  // NZ: rows of 32 bytes in a column block
     e("add x14, x14, x24");
-    e("mul x24, x9, {}", sp.c_nz ? mp * es : ce);  // NZ: a slice of k0 channels per mp rows
+    const int64_t c_slice = sp.c_slice_bytes ? sp.c_slice_bytes : mp * 32;  // NZ
+    e("mul x24, x9, {}", sp.c_nz ? c_slice / k0 : ce);  // NZ: a slice per k0 channels
     e("add x14, x14, x24");
     e("add x14, x14, {}", C);  // C's tile
     if (sp.conv) {
@@ -1014,7 +1097,7 @@ class DavinciTarget final : public Target {
       e("shl x23, x10, 6");
       e.label(L + "fx");
       e("fixpipe gm[x21], l0c[x22], m=x10, n=16, dst_stride=32, conv=f322{}", ty);
-      e("add x21, x21, {}", mp * 32);
+      e("add x21, x21, {}", c_slice);
       e("add x22, x22, x23");
       e("add x20, x20, 1");
       e("blt x20, x26, {}fx", L);
@@ -1066,7 +1149,7 @@ class DavinciTarget final : public Target {
       else
         e("copy_ubuf_to_gm gm[x21], ub[x22], nburst=x10, burst={}, dst_gap={}", ce / 2,
           np * ce / 32 - ce / 2);
-      e("add x21, x21, {}", sp.c_nz ? mp * 32 : 16 * ce);
+      e("add x21, x21, {}", sp.c_nz ? c_slice : 16 * ce);
       e("add x22, x22, x23");
       e("add x20, x20, 1");
       e("blt x20, x26, {}st", L);
@@ -1088,7 +1171,7 @@ class DavinciTarget final : public Target {
   // gemm()'s: L0C free (EVENT_ID2 to PIPE_M), the UB tile free (PIPE_MTE3 to PIPE_V, EVENT_ID3).
   void int8_out(const GemmSpec& sp, bool fix, Emitter& e) const {
     const std::string L = sp.label, q = req8_keys(sp.req_mul, sp.req_shift, sp.relu);
-    const int64_t slice = sp.mp * 32;  // an NZ output's slice
+    const int64_t slice = sp.c_slice_bytes ? sp.c_slice_bytes : sp.mp * 32;  // an NZ C's slice
     if (fix) {
       e("set_flag PIPE_M, PIPE_FIX, EVENT_ID0");
       e("wait_flag PIPE_M, PIPE_FIX, EVENT_ID0");
@@ -1304,6 +1387,32 @@ class DavinciTarget final : public Target {
             Emitter& e) const {
     const TensorInfo& out = g.tensor(n.outputs[0]);
     const Layout& lay = place[size_t(n.outputs[0])].layout;
+    if (lay.kind == Layout::nc1hwc0 && n.kind == OpKind::sigmoid) {
+      // A sigmoid over a map with padding: each slice a matrix of its pixels (rows, the padding
+      // ones left as they are) by its C0 channels (columns, the real ones computed), the images
+      // padded for a gemm left as they are; the last slice of each image by itself when it has
+      // padding channels.
+      const std::vector<int64_t>& s = out.shape;
+      const int64_t c0 = lay.c0, C1 = (s[1] + c0 - 1) / c0, last = s[1] - (C1 - 1) * c0;
+      const int64_t P = map_pixels(s), slice = pad16(P) * c0 * 2;
+      auto slices = [&](const std::string& l, int64_t at, int64_t count, int64_t D) {
+        RowSpec sp{&n, l, n.kind, place[size_t(n.inputs[0])].addr + uint64_t(at),
+                   place[size_t(n.outputs[0])].addr + uint64_t(at)};
+        sp.batch = count, sp.rows = P, sp.rows_p = pad16(P), sp.D = D, sp.Dp = c0;
+        sp.dtype = out.dtype;
+        rows(sp, e);
+      };
+      const std::string L = fmt::format("n{}_", idx);
+      if (last == c0 || C1 == 1) {
+        slices(L, 0, s[0] * C1, last);
+        return;
+      }
+      for (int64_t i = 0; i < s[0]; ++i) {
+        slices(fmt::format("{}i{}_", L, i), i * C1 * slice, C1 - 1, c0);
+        slices(fmt::format("{}i{}l_", L, i), (i * C1 + C1 - 1) * slice, 1, last);
+      }
+      return;
+    }
     if (lay.kind != Layout::padded)
       unsupported(n, name_, "a row op over a feature map (nc1hwc0) is not lowered yet");
     if (lay.col_dims != 1)
@@ -1895,15 +2004,29 @@ class DavinciTarget final : public Target {
   }
 
   // Block 0 writes the np x np identity of dt (np a multiple of 32 bytes of elements) into
-  // global memory at `ident`: zeros, then a 16 x 16 identity fractal (32 x 32 for s8) made in
-  // the UB under vector masks, copied to each diagonal block. The other blocks skip it; a
-  // sync_all after it lets them read it.
+  // global memory at `ident` (select_matrix()); a sync_all after it lets the other blocks read it.
   void identity(const std::string& L, uint64_t ident, int64_t np, DType dt, Emitter& e) const {
+    std::vector<std::pair<int64_t, int64_t>> ones;
+    for (int64_t i = 0; i < np; ++i) ones.emplace_back(i, i);
+    select_matrix(L, ident, np, np, ones, dt, "identity", e);
+  }
+
+  // Block 0 writes a rows x cols matrix of dt (cols a multiple of 32 bytes of elements), row-major,
+  // into global memory at `at`: zeros, then a one at each (row, column) of `ones` (in row order).
+  // The ones come from the rows of a k0 x k0 identity fractal (row j: 32 bytes with a one at
+  // element j; 16 x 16 of 2-byte elements, 32 x 32 of s8) that it makes in the UB under vector
+  // masks: a run of consecutive rows whose ones lie in one 32-byte block of their rows, at a fixed
+  // step, is one MTE3 copy of fractal rows (src_gap: the step) to rows (dst_gap: a row). The other
+  // blocks skip it; a sync_all after it lets them read it.
+  void select_matrix(const std::string& L, uint64_t at, int64_t rows, int64_t cols,
+                     const std::vector<std::pair<int64_t, int64_t>>& ones, DType dt,
+                     const char* what, Emitter& e) const {
     const int64_t es = dtype_size(dt);
     const int64_t bk = k0_of(es), fb = bk * 32;  // the identity's diagonal block: bk rows of 32 B
     const int64_t zero = std::min<int64_t>((255 - fb / 256) * 256, (p_.ub_bytes - fb) / 256 * 256);
     const int64_t frac = zero;  // the identity's diagonal block, after the zeros
-    e.comment(fmt::format("block 0: the {} x {} identity at gm[{:#x}]", np, np, ident));
+    const int64_t row_blocks = cols * es / 32;
+    e.comment(fmt::format("block 0: the {} x {} {} at gm[{:#x}]", rows, cols, what, at));
     e("bne x1, 0, {}ident_done", L);
     e("vector_dup.f32 ub[0], 0, repeat={}", (zero + fb) / 256);
     e("pipe_barrier PIPE_V");
@@ -1934,13 +2057,26 @@ class DavinciTarget final : public Target {
     e(kFullMask);
     e("set_flag PIPE_V, PIPE_MTE3, EVENT_ID0");
     e("wait_flag PIPE_V, PIPE_MTE3, EVENT_ID0");
-    for (int64_t off = 0; off < np * np * es; off += zero)
-      e("copy_ubuf_to_gm gm[{}], ub[0], nburst=1, burst={}", ident + uint64_t(off),
-        std::min(zero, np * np * es - off) / 32);
+    for (int64_t off = 0; off < rows * cols * es; off += zero)
+      e("copy_ubuf_to_gm gm[{}], ub[0], nburst=1, burst={}", at + uint64_t(off),
+        std::min(zero, rows * cols * es - off) / 32);
     e("pipe_barrier PIPE_MTE3");
-    for (int64_t b = 0; b < np / bk; ++b)
-      e("copy_ubuf_to_gm gm[{}], ub[{}], nburst={}, burst=1, dst_gap={}",
-        ident + uint64_t((b * bk * np + b * bk) * es), frac, bk, np / bk - 1);
+    for (size_t i = 0; i < ones.size();) {
+      const auto [r, c] = ones[i];
+      size_t len = 1;
+      int64_t step = 0;
+      while (i + len < ones.size() && len < 4095) {
+        const auto [r2, c2] = ones[i + len];
+        const auto [r1, c1] = ones[i + len - 1];
+        if (r2 != r1 + 1 || c2 / bk != c / bk || c2 <= c1 || (len > 1 && c2 - c1 != step)) break;
+        step = c2 - c1;
+        ++len;
+      }
+      e("copy_ubuf_to_gm gm[{}], ub[{}], nburst={}, burst=1{}, dst_gap={}",
+        at + uint64_t(r * row_blocks * 32 + c / bk * 32), frac + c % bk * 32, len,
+        step > 1 ? fmt::format(", src_gap={}", step - 1) : "", row_blocks - 1);
+      i += len;
+    }
     e("pipe_barrier PIPE_ALL");
     e.label(L + "ident_done");
   }
@@ -1985,9 +2121,14 @@ class DavinciTarget final : public Target {
 
   // The dims of a reshape of x into y, both padded, in y's order.
   std::vector<Dim> reshape_walk(const Node& n, const Side& x, const Side& y) const {
-    const std::vector<RefinedDim> rd = refine(x.shape, y.shape);
-    if (rd.empty())
+    const std::vector<Dim> w = reshape_dims(x, y);
+    if (w.empty())
       unsupported(n, name_, "a reshape whose output rows mix rows of the input's padded matrices");
+    return w;
+  }
+  // Likewise; none when the shapes share no refinement (refine()).
+  static std::vector<Dim> reshape_dims(const Side& x, const Side& y) {
+    const std::vector<RefinedDim> rd = refine(x.shape, y.shape);
     const std::vector<int64_t> si = padded_strides(x.shape, x.layout),
                                so = padded_strides(y.shape, y.layout);
     const int64_t col_from =
@@ -1999,18 +2140,29 @@ class DavinciTarget final : public Target {
     return w;
   }
 
+  // Elements from one index of each dim of a feature map (N, C, pixel dims...) in NC1HWC0 to the
+  // next: an image, 0 for C (split into slices of C0 channels, pad16(pixels) C0 elements apart,
+  // and its channels, 1 apart), and the pixel dims row-major, C0 elements per pixel.
+  static std::vector<int64_t> map_strides(const std::vector<int64_t>& s, const Layout& l) {
+    std::vector<int64_t> st(s.size(), 0);
+    int64_t px = l.c0;
+    for (size_t d = s.size(); d-- > 2;) st[d] = px, px *= s[d];
+    st[0] = (s[1] + l.c0 - 1) / l.c0 * pad16(map_pixels(s)) * l.c0;
+    return st;
+  }
+
   // The global-memory scratch of a reshape with a feature map in NC1HWC0 on one side (bytes,
   // 512-aligned each): the identity of trans_data()'s GEMM, then the (C x H*W) matrices per
   // image; zeros when it has none.
   static std::vector<uint64_t> trans_data_scratch(const Graph& g, const Node& n,
                                                   const std::vector<Placement>& place) {
     const int in = n.inputs[0], out = n.outputs[0];
-    const bool from = place[size_t(in)].layout.kind == Layout::nc1hwc0;
-    if (n.kind != OpKind::reshape || (!from && place[size_t(out)].layout.kind != Layout::nc1hwc0))
-      return {0, 0};
+    const bool from = place[size_t(in)].layout.kind == Layout::nc1hwc0,
+               to = place[size_t(out)].layout.kind == Layout::nc1hwc0;
+    if (n.kind != OpKind::reshape || from == to) return {0, 0};
     const std::vector<int64_t>& s = g.tensor(from ? in : out).shape;
-    if (s.size() != 4) return {0, 0};
-    return trans_data_sizes(s[0], s[1], s[2] * s[3], dtype_size(g.tensor(out).dtype));
+    if (s.size() < 3) return {0, 0};
+    return trans_data_sizes(s[0], s[1], map_pixels(s), dtype_size(g.tensor(out).dtype));
   }
   static std::vector<uint64_t> trans_data_sizes(int64_t N, int64_t C, int64_t P, int64_t es) {
     const int64_t k0 = k0_of(es);
@@ -2039,9 +2191,8 @@ class DavinciTarget final : public Target {
                   uint64_t scratch, DType dt, Emitter& e) const {
     const bool from = x.layout.kind == Layout::nc1hwc0;
     const Side& f = from ? x : y;
-    if (f.shape.size() != 4) unsupported(n, name_, "a feature map in NC1HWC0 of rank other than 4");
-    const int64_t N = f.shape[0], C = f.shape[1], H = f.shape[2], W = f.shape[3];
-    const int64_t es = x.es, c0 = f.layout.c0, C1 = (C + c0 - 1) / c0, P16 = pad16(H * W);
+    const int64_t N = f.shape[0], C = f.shape[1], P = map_pixels(f.shape);
+    const int64_t es = x.es, c0 = f.layout.c0, C1 = (C + c0 - 1) / c0, P16 = pad16(P);
     const int64_t image = C1 * P16 * c0;  // elements
     if (from) {
       // By lines: the walk of y's dims with the map's strides, C a dim of its own split into
@@ -2050,7 +2201,7 @@ class DavinciTarget final : public Target {
       const std::vector<int64_t> so = padded_strides(y.shape, y.layout);
       const int64_t col_from =
           int64_t(y.shape.size()) - std::min<int64_t>(y.layout.col_dims, y.shape.size());
-      const int64_t map_stride[4] = {image, 0, W * c0, c0};
+      const std::vector<int64_t> map_stride = map_strides(f.shape, f.layout);
       std::vector<Dim> w;
       bool by_lines = !rd.empty();
       for (size_t k = 0; k < rd.size() && by_lines; ++k) {
@@ -2075,15 +2226,15 @@ class DavinciTarget final : public Target {
       unsupported(n, name_,
                   fmt::format("an int8 feature map of {} pixels to padded matrices: the cube's s8 "
                               "output needs a multiple of 32 pixels after padding to 16",
-                              H * W));
+                              P));
     Layout ml;  // the matrices per image
     ml.kind = Layout::padded;
     if (es == 1) int8_layout(ml);
-    const std::vector<uint64_t> sizes = trans_data_sizes(N, C, H * W, es);
-    const PaddedView vm = padded_view({N, C, H * W}, ml);
+    const std::vector<uint64_t> sizes = trans_data_sizes(N, C, P, es);
+    const PaddedView vm = padded_view({N, C, P}, ml);
     const Side& p = from ? y : x;
-    const bool direct = same_bytes({N, C, H * W}, ml, p.shape, p.layout);
-    const Side m{{N, C, H * W}, ml, direct ? p.addr : scratch + sizes[0], es};
+    const bool direct = same_bytes({N, C, P}, ml, p.shape, p.layout);
+    const Side m{{N, C, P}, ml, direct ? p.addr : scratch + sizes[0], es};
     const int64_t cp = vm.rows_p, pp = vm.cols_p;  // C padded to C0, H*W to 32 bytes
     const int64_t q = from ? cp : pp;              // the identity's size
     identity(L, scratch, q, dt, e);
@@ -2130,16 +2281,23 @@ class DavinciTarget final : public Target {
     const Side x{g.tensor(in).shape, place[size_t(in)].layout, place[size_t(in)].addr, es};
     const Side y{g.tensor(out).shape, place[size_t(out)].layout, place[size_t(out)].addr, es};
     const std::string L = fmt::format("n{}_", idx);
-    if (x.layout.kind == Layout::nc1hwc0 || y.layout.kind == Layout::nc1hwc0) {
+    const bool map_in = x.layout.kind == Layout::nc1hwc0,
+               map_out = y.layout.kind == Layout::nc1hwc0;
+    if ((map_in && map_out) || ((map_in || map_out) && n.kind == OpKind::transpose)) {
+      map_copy(n, L, x, y, scratch, g.tensor(out).dtype, e);
+      return true;
+    }
+    if (map_in || map_out) {
       trans_data(n, L, x, y, scratch, g.tensor(out).dtype, e);
       return true;
     }
     if (n.kind == OpKind::reshape) {
-      lines(n, L, reshape_walk(n, x, y), x, y, e);
+      lines_or_select(n, L, reshape_walk(n, x, y), x, y, scratch, g.tensor(out).dtype, e);
       return true;
     }
     const std::vector<int64_t>& perm = n.attrs.perm;
-    if (lines(n, L, perm_walk(x, y, perm), x, y, e)) return true;
+    if (lines_or_select(n, L, perm_walk(x, y, perm), x, y, scratch, g.tensor(out).dtype, e))
+      return true;
     // The last dim moves: out = q2(swap(t1(x))), t1 and q2 keeping the last dim.
     const size_t r = x.shape.size();
     const int64_t j = perm[r - 1], last = int64_t(r) - 1;
@@ -2186,6 +2344,163 @@ class DavinciTarget final : public Target {
     return true;
   }
 
+  // The dims of a copy by lines (lines()): the column dims merged by their source strides into a
+  // run (stride 1) and at most one dim of runs; the other dims, merged where both strides allow,
+  // number the lines (the output's rows).
+  struct LineDims {
+    std::vector<Dim> cols, lines;
+    int64_t run() const { return cols.back().ext; }
+    int64_t segs() const { return cols.size() == 2 ? cols[0].ext : 1; }
+    int64_t gap() const { return cols.size() == 2 ? cols[0].src : run(); }
+  };
+  static LineDims line_dims(const std::vector<Dim>& walk) {
+    LineDims ld;
+    for (const Dim& d : walk) {
+      if (d.ext == 1) continue;
+      std::vector<Dim>& v = d.col ? ld.cols : ld.lines;
+      if (!v.empty() && v.back().src == d.src * d.ext && (d.col || v.back().dst == d.dst * d.ext)) {
+        v.back().ext *= d.ext;
+        v.back().src = d.src;
+        v.back().dst = d.dst;
+      } else {
+        v.push_back(d);
+      }
+    }
+    if (ld.cols.empty()) ld.cols.push_back(Dim{1, 1, 1, true});  // rows of one element
+    return ld;
+  }
+  // Whether 32-byte copies move them: runs that start and end on 32-byte blocks, or whole rows of
+  // x and of y (their padding comes along).
+  static bool by_copies(const LineDims& ld, const PaddedView& vi, const PaddedView& vo,
+                        int64_t bk) {
+    bool aligned = ld.run() % bk == 0 && ld.gap() % bk == 0;
+    for (const Dim& d : ld.lines) aligned = aligned && d.src % bk == 0;
+    return aligned || (ld.segs() == 1 && ld.run() == vi.cols && ld.run() == vo.cols);
+  }
+
+  // A copy by lines whose runs do not start and end on 32-byte blocks, as GEMMs on the cube: per
+  // output matrix, Y = A S with A a view of the input's rows (mp = the output's padded rows, each
+  // kp elements from where its line starts: a row's runs in one frame of contiguous 32-byte
+  // blocks, or one block per run, `gap` apart) and S a selection matrix (a one at each output
+  // column's place in A). The output matrices are numbered by at most two dims: an outer one
+  // whose lines start on 32-byte blocks (A's `images`, a stride apart) and an inner one whose do
+  // not (J of them, each with its own S: its columns' offset in the frame).
+  struct Select {
+    std::string why;  // empty when it applies
+    int64_t images = 1, J = 1, mp = 0, kp = 0, np = 0;
+    int64_t stride_a = 0, stride_c = 0, block_c = 0, a_block_bytes = 32, a_row_bytes = 0;
+    std::vector<std::pair<int64_t, int64_t>> ones;  // (j np + output column, column of A)
+  };
+  static Select select_plan(const LineDims& ld, const PaddedView& vi, const PaddedView& vo,
+                            int64_t es) {
+    const int64_t bk = k0_of(es);
+    Select s;
+    auto fail = [&](const char* why) {
+      s.why = why;
+      return s;
+    };
+    if (ld.cols.size() > 2)
+      return fail("an output row gathered from runs at more than one distance");
+    if (ld.lines.empty() || ld.lines.back().dst != vo.cols_p || ld.lines.back().ext != vo.rows)
+      return fail("output lines that are not whole matrices' rows");
+    const Dim row = ld.lines.back();
+    if (row.src % bk != 0) return fail("input rows that do not start on 32-byte blocks");
+    const Dim *image = nullptr, *jd = nullptr;
+    for (size_t k = 0; k + 1 < ld.lines.size(); ++k) {
+      const Dim& m = ld.lines[k];
+      if (m.dst % (vo.rows_p * vo.cols_p) != 0) return fail("lines that are not whole matrices");
+      if (m.src % bk == 0 && !image && !jd)
+        image = &m;
+      else if (m.src % bk != 0 && !jd)
+        jd = &m;
+      else
+        return fail("output matrices numbered by more than two dims");
+    }
+    const int64_t run = ld.run(), segs = ld.segs(), gap = ld.gap();
+    s.images = image ? image->ext : 1;
+    s.J = jd ? jd->ext : 1;
+    s.mp = vo.rows_p, s.np = vo.cols_p;
+    s.a_row_bytes = row.src * es;
+    if (segs == 1) {  // a frame of contiguous blocks holding every j's run
+      const int64_t step = jd ? jd->src : 0;
+      s.kp = ((s.J - 1) * step + run + bk - 1) / bk * bk;
+      for (int64_t j = 0; j < s.J; ++j)
+        for (int64_t c = 0; c < run; ++c) s.ones.emplace_back(j * s.np + c, j * step + c);
+    } else {  // a block per run
+      if (jd || run > bk || gap % bk != 0)
+        return fail("runs apart that do not each lie in one 32-byte block from its start");
+      s.kp = segs * bk, s.a_block_bytes = gap * es;
+      for (int64_t g = 0; g < segs; ++g)
+        for (int64_t c = 0; c < run; ++c) s.ones.emplace_back(g * ld.cols[0].dst + c, g * bk + c);
+    }
+    s.stride_a = image ? image->src * es : 0, s.stride_c = image ? image->dst * es : 0;
+    s.block_c = jd ? jd->dst * es : 0;
+    const int64_t reach = (s.images - 1) * (image ? image->src : 0) + (s.mp - 1) * row.src +
+                          (segs == 1 ? s.kp : (segs - 1) * gap + bk);
+    if (reach > vi.batch * vi.rows_p * vi.cols_p)
+      return fail("the cube's padded rows would read past the input");
+    return s;
+  }
+
+  // The scratch of select_copy() for node n, a reshape or transpose between padded matrices
+  // (bytes; 0 when it copies by lines or goes otherwise).
+  static uint64_t select_scratch(const Graph& g, const Node& n,
+                                 const std::vector<Placement>& place) {
+    if (n.kind != OpKind::reshape && n.kind != OpKind::transpose) return 0;
+    const int in = n.inputs[0], out = n.outputs[0];
+    const int64_t es = dtype_size(g.tensor(out).dtype);
+    const Side x{g.tensor(in).shape, place[size_t(in)].layout, place[size_t(in)].addr, es};
+    const Side y{g.tensor(out).shape, place[size_t(out)].layout, place[size_t(out)].addr, es};
+    if (x.layout.kind != Layout::padded || y.layout.kind != Layout::padded) return 0;
+    const std::vector<Dim> w =
+        n.kind == OpKind::reshape ? reshape_dims(x, y) : perm_walk(x, y, n.attrs.perm);
+    if (w.empty()) return 0;
+    const PaddedView vi = padded_view(x.shape, x.layout), vo = padded_view(y.shape, y.layout);
+    const LineDims ld = line_dims(w);
+    if (ld.cols.back().src != 1 || by_copies(ld, vi, vo, k0_of(es))) return 0;
+    const Select s = select_plan(ld, vi, vo, es);
+    if (!s.why.empty()) return 0;
+    return uint64_t((s.J * s.np * s.kp * es + int64_t(kAlign) - 1) / int64_t(kAlign) *
+                    int64_t(kAlign));
+  }
+
+  // A copy by lines (lines()), or, when its runs do not start and end on 32-byte blocks, GEMMs of
+  // the input's rows by selection matrices (select_plan()) that block 0 writes into scratch first
+  // (select_matrix()); exact (each output one product by 1 summed with zeros), the output's
+  // padding rows zeroed after. False as lines() is.
+  bool lines_or_select(const Node& n, const std::string& L, const std::vector<Dim>& walk,
+                       const Side& x, const Side& y, uint64_t scratch, DType dt, Emitter& e) const {
+    const PaddedView vi = padded_view(x.shape, x.layout), vo = padded_view(y.shape, y.layout);
+    const LineDims ld = line_dims(walk);
+    if (ld.cols.back().src != 1 || by_copies(ld, vi, vo, k0_of(x.es)))
+      return lines(n, L, walk, x, y, e);
+    const Select s = select_plan(ld, vi, vo, x.es);
+    if (!s.why.empty())
+      unsupported(n, name_,
+                  fmt::format("runs of {} elements that do not start and end on 32-byte blocks, "
+                              "and {} (the cube's selection of columns)",
+                              ld.run(), s.why));
+    if (dt == DType::bf16 && !p_.bf16)
+      unsupported(n, name_,
+                  "a bf16 copy of runs that do not start and end on 32-byte blocks (on the cube) "
+                  "where the cube has no bf16");
+    select_matrix(L, scratch, s.J * s.np, s.kp, s.ones, dt, "column selection matrices", e);
+    e("sync_all");
+    e.comment(
+        fmt::format("{} x {} output matrices: the input's rows times a selection", s.images, s.J));
+    GemmSpec sp{&n,   L + "t_", x.addr,         scratch,    y.addr, s.mp,
+                s.kp, s.np,     s.images * s.J, s.stride_a, 0,      s.stride_c,
+                0,    1,        true,           false,      dt};
+    sp.a_block_bytes = s.a_block_bytes, sp.a_row_bytes = s.a_row_bytes;
+    sp.blocks = s.J, sp.block_b = s.np * s.kp * x.es, sp.block_c = s.block_c;
+    gemm(sp, e);
+    if (vo.rows_p > vo.rows) {
+      e("sync_all");
+      zero_pad_rows(n, L, vo, vo.cols_p * x.es, y.addr, 0, e);
+    }
+    return true;
+  }
+
   // A copy by lines of walk w from x into y: each real row of y's padded matrices (a line) is
   // gathered by one MTE2 copy from runs of x (one run, or runs at a fixed distance) into the UB
   // and stored whole by MTE3; the lines are dealt to the blocks, two stages of UB buffers. The
@@ -2201,30 +2516,13 @@ class DavinciTarget final : public Target {
     const PaddedView vi = padded_view(x.shape, x.layout), vo = padded_view(y.shape, y.layout);
     const int64_t es = x.es, bk = k0_of(es);  // elements of a 32-byte block
     auto pad_bk = [bk](int64_t v) { return (v + bk - 1) / bk * bk; };
-    // A line: the column dims merged by their source strides into a run (stride 1) and at most
-    // one dim of runs. The other dims, merged where both strides allow, number the lines.
-    std::vector<Dim> cols, lines;
-    for (const Dim& d : walk) {
-      if (d.ext == 1) continue;
-      std::vector<Dim>& v = d.col ? cols : lines;
-      if (!v.empty() && v.back().src == d.src * d.ext && (d.col || v.back().dst == d.dst * d.ext)) {
-        v.back().ext *= d.ext;
-        v.back().src = d.src;
-        v.back().dst = d.dst;
-      } else {
-        v.push_back(d);
-      }
-    }
-    if (cols.empty()) cols.push_back(Dim{1, 1, 1, true});  // rows of one element
+    LineDims ld = line_dims(walk);
+    std::vector<Dim>&cols = ld.cols, &lines = ld.lines;
     if (cols.back().src != 1) return false;
     if (cols.size() > 2)
       unsupported(n, name_, "an output row gathered from runs at more than one distance");
-    const int64_t run = cols.back().ext, segs = cols.size() == 2 ? cols[0].ext : 1;
-    const int64_t gap = cols.size() == 2 ? cols[0].src : run;
-    bool aligned = run % bk == 0 && gap % bk == 0;
-    for (const Dim& d : lines) aligned = aligned && d.src % bk == 0;
-    const bool whole_rows = segs == 1 && run == vi.cols && run == vo.cols;
-    if (!aligned && !whole_rows)
+    const int64_t run = ld.run(), segs = ld.segs(), gap = ld.gap();
+    if (!by_copies(ld, vi, vo, bk))
       unsupported(n, name_,
                   fmt::format("runs of {} elements that do not start and end on 32-byte blocks "
                               "(the vector unit's shifts are not lowered yet)",
@@ -2315,6 +2613,350 @@ class DavinciTarget final : public Target {
     for (int st = 0; st < 2; ++st) e("wait_flag PIPE_MTE3, PIPE_MTE2, EVENT_ID{}", st);
     if (pad_rows) zero_pad_rows(n, L, vo, line_bytes, y.addr, 2 * group * line_bytes, e);
     return true;
+  }
+
+  // A copy of 32-byte blocks (a feature map's pixels; 32 bytes of a padded row) by walk w, its
+  // strides counted in blocks, from X to Y. The dims are merged where both strides allow; the
+  // run is the longest dim contiguous on one side (stride 1; else the innermost): per unit (an
+  // index of the other dims, and a piece of the run that fits a quarter of the UB), MTE2 brings
+  // the run's blocks into the UB in one copy (one burst when they are contiguous, else a burst
+  // per block, src_gap apart) and MTE3 stores them in one (likewise, dst_gap). The units are
+  // dealt to the blocks, through two stages of UB buffers handed over by MTE2/MTE3 flags.
+  // Returns the UB bytes it used.
+  int64_t block_copy(const Node& n, const std::string& L, const std::vector<Dim>& walk, uint64_t X,
+                     uint64_t Y, Emitter& e) const {
+    std::vector<Dim> dims;
+    for (const Dim& d : walk) {
+      if (d.ext == 1) continue;
+      if (!dims.empty() && dims.back().src == d.src * d.ext && dims.back().dst == d.dst * d.ext) {
+        dims.back() = Dim{dims.back().ext * d.ext, d.src, d.dst, false};
+      } else {
+        dims.push_back(d);
+      }
+    }
+    if (dims.empty()) dims.push_back(Dim{1, 1, 1, false});
+    auto contiguous = [](const Dim& d) {
+      return (d.src == 1 || d.dst == 1) && d.src > 0 && d.dst > 0;  // not a repeat (stride 0)
+    };
+    if (dims.back().src == 0 || dims.back().dst == 0) dims.push_back(Dim{1, 1, 1, false});
+    size_t r = dims.size() - 1;
+    for (size_t k = 0; k < dims.size(); ++k)
+      if (contiguous(dims[k]) && (!contiguous(dims[r]) || dims[k].ext > dims[r].ext)) r = k;
+    const Dim run = dims[r];
+    dims.erase(dims.begin() + long(r));
+    if (run.src < 1 || run.dst < 1 || run.src > 65536 || run.dst > 65536)
+      unsupported(n, name_, "blocks too far apart for one copy (a gap above 65535 blocks)");
+    const bool strided = run.src > 1 || run.dst > 1;
+    const int64_t piece = std::min<int64_t>({run.ext, strided ? 4095 : 65535, p_.ub_bytes / 128});
+    const int64_t pieces = (run.ext + piece - 1) / piece;
+    if (pieces > 1) dims.push_back(Dim{pieces, run.src * piece, run.dst * piece, false});
+    int64_t units = 1;
+    for (const Dim& d : dims) units *= d.ext;
+    const int64_t buf[2] = {0, piece * 32};
+    e.comment(fmt::format("{} runs of {} blocks of 32 bytes ({} and {} blocks apart)", units,
+                          std::min(piece, run.ext), run.src, run.dst));
+    e("mul x5, x1, {}", units);
+    e("div x5, x5, x2");  // this block's first unit
+    e("add x6, x1, 1");
+    e("mul x6, x6, {}", units);
+    e("div x6, x6, x2");  // and its end
+    for (int st = 0; st < 2; ++st) e("set_flag PIPE_MTE3, PIPE_MTE2, EVENT_ID{}", st);
+    e("bge x5, x6, {}done", L);
+    e.label(L + "loop");
+    const std::string count = pieces > 1 ? "x12" : fmt::format("{}", run.ext);
+    for (int st = 0; st < 2; ++st) {
+      e.comment(fmt::format("stage {}: unit x5", st));
+      e("mov x7, x5");
+      e("mov x8, {}", X);
+      e("mov x9, {}", Y);
+      for (size_t k = dims.size(); k-- > 0;) {  // the unit's index in each dim, innermost first
+        if (k > 0) {
+          e("rem x10, x7, {}", dims[k].ext);
+          e("div x7, x7, {}", dims[k].ext);
+        } else {
+          e("mov x10, x7");
+        }
+        e("mul x11, x10, {}", dims[k].src * 32);
+        e("add x8, x8, x11");
+        e("mul x11, x10, {}", dims[k].dst * 32);
+        e("add x9, x9, x11");
+        if (pieces > 1 && k + 1 == dims.size()) {  // this piece's blocks: x12
+          e("mul x12, x10, {}", -piece);
+          e("add x12, x12, {}", run.ext);
+          e("min x12, x12, {}", piece);
+        }
+      }
+      e("wait_flag PIPE_MTE3, PIPE_MTE2, EVENT_ID{}", st);
+      if (run.src == 1)
+        e("copy_gm_to_ubuf ub[{}], gm[x8], nburst=1, burst={}", buf[st], count);
+      else
+        e("copy_gm_to_ubuf ub[{}], gm[x8], nburst={}, burst=1, src_gap={}", buf[st], count,
+          run.src - 1);
+      e("set_flag PIPE_MTE2, PIPE_MTE3, EVENT_ID{}", st);
+      e("wait_flag PIPE_MTE2, PIPE_MTE3, EVENT_ID{}", st);
+      if (run.dst == 1)
+        e("copy_ubuf_to_gm gm[x9], ub[{}], nburst=1, burst={}", buf[st], count);
+      else
+        e("copy_ubuf_to_gm gm[x9], ub[{}], nburst={}, burst=1, dst_gap={}", buf[st], count,
+          run.dst - 1);
+      e("set_flag PIPE_MTE3, PIPE_MTE2, EVENT_ID{}", st);
+      e("add x5, x5, 1");
+      if (st == 0)
+        e("bge x5, x6, {}done", L);
+      else
+        e("blt x5, x6, {}loop", L);
+    }
+    e.label(L + "done");
+    for (int st = 0; st < 2; ++st) e("wait_flag PIPE_MTE3, PIPE_MTE2, EVENT_ID{}", st);
+    return 2 * piece * 32;
+  }
+
+  // A tensor's dims as block_copy() walks them (strides in 32-byte blocks): a feature map in
+  // NC1HWC0 (N, C, pixel dims...) or padded matrices whose last dim is alone in their columns.
+  // C, the map's dim 1 or the padded side's last, counts slices of C0 channels (32 bytes of a
+  // pixel; of a row).
+  struct BlockDims {
+    std::vector<int64_t> stride;  // per dim, C's: from one slice to the next
+    int64_t c_dim = 1, slices = 1;
+  };
+  BlockDims block_dims(const Node& n, const Side& s) const {
+    const int64_t bk = k0_of(s.es);
+    BlockDims b;
+    if (s.layout.kind == Layout::nc1hwc0) {
+      b.stride = map_strides(s.shape, s.layout);
+      b.stride[1] = pad16(map_pixels(s.shape)) * s.layout.c0;
+    } else {
+      if (s.layout.kind != Layout::padded || s.layout.col_dims != 1 || s.layout.transposed)
+        unsupported(n, name_,
+                    "padded matrices on the other side of a feature map whose last dim is not "
+                    "alone in their columns");
+      b.stride = padded_strides(s.shape, s.layout);
+      b.c_dim = int64_t(s.shape.size()) - 1;
+      b.stride.back() = bk;
+    }
+    for (int64_t& v : b.stride) v /= bk;
+    b.slices = (s.shape[size_t(b.c_dim)] + bk - 1) / bk;
+    return b;
+  }
+
+  // Block 0's zeros over the padding the copies of block_copy() left in y: a map's padding
+  // pixels (a slice is a matrix of its pixels as rows of 32 bytes), padded matrices' padding
+  // rows. `at`: the UB from which it may use.
+  void zero_padding(const Node& n, const std::string& L, const Side& y, int64_t at,
+                    Emitter& e) const {
+    if (y.layout.kind == Layout::nc1hwc0) {
+      const int64_t P = map_pixels(y.shape);
+      if (P % 16 == 0) return;
+      const int64_t slices = y.shape[0] * ((y.shape[1] + y.layout.c0 - 1) / y.layout.c0);
+      zero_pad_rows(n, L, PaddedView{slices, P, y.layout.c0, pad16(P), y.layout.c0}, 32, y.addr, at,
+                    e);
+      return;
+    }
+    const PaddedView vo = padded_view(y.shape, y.layout);
+    if (vo.rows_p > vo.rows) zero_pad_rows(n, L, vo, vo.cols_p * y.es, y.addr, at, e);
+  }
+
+  // A reshape or transpose with a feature map in NC1HWC0 on either side, but a reshape between a
+  // map and padded matrices (trans_data()):
+  // - a transpose is a copy of 32-byte blocks (block_copy()) in the output's order: of pixels
+  //   when it keeps C in place (a transpose of the pixel dims); a map to matrices whose last dim
+  //   is C, a pixel's 32 bytes per slice to 32 bytes of its row; matrices whose last dim becomes
+  //   C, 32 bytes of a row to a pixel of a slice;
+  // - a reshape from a map to one on other bytes (the images padded differently) copies the
+  //   images;
+  // - a reshape that moves factors of C in front of the pixel dims, (N, C, P) -> (N, C', S, P),
+  //   out[c', j, p] = in[c' S + j, p]: per image and j, a GEMM on the cube of the map's pixel
+  //   rows (M = P pixels, K = C) by a selection matrix (K x C': a one at (c' S + j, c')) into the
+  //   pixels j P .. (j + 1) P - 1 of the output's slices (NZ, a slice pad16(S P) pixels), the S
+  //   matrices one batch of blocks; block 0 writes them first (select_matrix()). Exact (each
+  //   output one product by 1 summed with zeros). P must be a multiple of 16 (the cube's rows).
+  void map_copy(const Node& n, const std::string& L, const Side& x, const Side& y, uint64_t scratch,
+                DType dt, Emitter& e) const {
+    const int64_t bk = k0_of(x.es);
+    if (n.kind == OpKind::transpose) {
+      const BlockDims bx = block_dims(n, x), by = block_dims(n, y);
+      if (n.attrs.perm[size_t(by.c_dim)] != bx.c_dim)
+        unsupported(n, name_, "a transpose that moves a feature map's C other than to its place");
+      std::vector<Dim> w;
+      for (size_t k = 0; k < y.shape.size(); ++k) {
+        const size_t i = size_t(n.attrs.perm[k]);
+        if (int64_t(k) == by.c_dim)
+          w.push_back(Dim{by.slices, bx.stride[i], by.stride[k], false});
+        else
+          w.push_back(Dim{y.shape[k], bx.stride[i], by.stride[k], false});
+      }
+      zero_padding(n, L, y, block_copy(n, L, w, x.addr, y.addr, e), e);
+      return;
+    }
+    const BlockDims bx = block_dims(n, x), by = block_dims(n, y);
+    const int64_t px = pad16(map_pixels(x.shape)), py = pad16(map_pixels(y.shape));
+    if (map_reshape(x.shape, y.shape) == MapReshape::view) {
+      e.comment("a map to the same map on other bytes: its images");
+      block_copy(
+          n, L,
+          {Dim{x.shape[0], bx.stride[0], by.stride[0], false}, Dim{bx.slices * px, 1, 1, false}},
+          x.addr, y.addr, e);
+      return;
+    }
+    const int64_t P = map_pixels(x.shape), S = x.shape[1] / y.shape[1], es = x.es;
+    if (P % 16 != 0)
+      unsupported(n, name_,
+                  fmt::format("a split of C in front of the pixel dims of a map of {} pixels (the "
+                              "cube's rows: a multiple of 16)",
+                              P));
+    if (dt == DType::bf16 && !p_.bf16)
+      unsupported(n, name_, "a bf16 split of C (on the cube) where the cube has no bf16");
+    const int64_t np = by.slices * bk, kp = bx.slices * bk;
+    std::vector<std::pair<int64_t, int64_t>> ones;
+    for (int64_t j = 0; j < S; ++j)
+      for (int64_t c = 0; c < y.shape[1]; ++c) ones.emplace_back(j * np + c, c * S + j);
+    select_matrix(L, scratch, S * np, kp, ones, dt, "selection matrices (one per pixel block)", e);
+    e("sync_all");
+    e.comment(fmt::format("per image and block j of {} pixels: pixel rows times selection j", P));
+    GemmSpec sp{&n,
+                L + "t_",
+                x.addr,
+                scratch,
+                y.addr,
+                P,
+                kp,
+                np,
+                x.shape[0] * S,
+                bx.stride[0] * 32,
+                0,
+                by.stride[0] * 32,
+                0,
+                1,
+                true,
+                false,
+                dt};
+    sp.c_nz = true;
+    sp.c_slice_bytes = py * 32;
+    sp.a_block_bytes = px * 32, sp.a_row_bytes = 32;
+    sp.blocks = S, sp.block_b = np * kp * es, sp.block_c = P * 32;
+    gemm(sp, e);
+  }
+
+  // The scratch of a node on feature maps in NC1HWC0 (bytes): a split of C's selection matrices,
+  // a concat's repacking selection matrix and stack of its inputs' slices (map_concat()).
+  static uint64_t map_scratch(const Graph& g, const Node& n, const std::vector<Placement>& place) {
+    auto up = [](int64_t b) {
+      return (b + int64_t(kAlign) - 1) / int64_t(kAlign) * int64_t(kAlign);
+    };
+    const Layout& ly = place[size_t(n.outputs[0])].layout;
+    if (ly.kind != Layout::nc1hwc0) return 0;
+    const std::vector<int64_t>& y = g.tensor(n.outputs[0]).shape;
+    const int64_t es = dtype_size(g.tensor(n.outputs[0]).dtype), bk = k0_of(es);
+    auto slices = [bk](int64_t c) { return (c + bk - 1) / bk; };
+    if (n.kind == OpKind::reshape && place[size_t(n.inputs[0])].layout.kind == Layout::nc1hwc0 &&
+        map_reshape(g.tensor(n.inputs[0]).shape, y) == MapReshape::split) {
+      const int64_t C = g.tensor(n.inputs[0]).shape[1];
+      return uint64_t(up(C / y[1] * slices(y[1]) * bk * slices(C) * bk * es));
+    }
+    if (n.kind != OpKind::concat || n.attrs.axis != 1 || !repacks(g, n)) return 0;
+    int64_t stack = 0;
+    for (int t : n.inputs) stack += slices(g.tensor(t).shape[1]);
+    return uint64_t(up(slices(y[1]) * bk * stack * bk * es) +
+                    up(y[0] * stack * pad16(map_pixels(y)) * 32));
+  }
+
+  // Whether a concat of maps along C must repack channels: an input before the last has C not a
+  // multiple of C0 (the next one's channels do not start a slice).
+  static bool repacks(const Graph& g, const Node& n) {
+    const int64_t bk = k0_of(dtype_size(g.tensor(n.outputs[0]).dtype));
+    for (size_t i = 0; i + 1 < n.inputs.size(); ++i)
+      if (g.tensor(n.inputs[i]).shape[1] % bk != 0) return true;
+    return false;
+  }
+
+  // concat of feature maps in NC1HWC0 (block_copy()): along N or a pixel dim, each input's
+  // pixels into their place (the inputs that are one tensor repeated, as nearest upsampling has
+  // them, in one walk; the output's padding pixels zeroed by block 0); along C, each input's
+  // whole slices, padding pixels too, after the slices before it, when every input but the last
+  // has a whole number of slices (the last one's padding channels are the output's). Otherwise
+  // the channels are repacked on the cube: the inputs' slices copied into a stack in scratch, and
+  // per image a GEMM of the stack's pixel rows (M = pixels, K = the stack's channels) by a
+  // selection matrix (a one at each output channel's place in the stack) into the output's slices
+  // (NZ), block 0 writing the matrix first (select_matrix()). Exact (each output one product by 1
+  // summed with zeros).
+  void map_concat(const Graph& g, const Node& n, int idx, const std::vector<Placement>& place,
+                  uint64_t scratch, Emitter& e) const {
+    const int out = n.outputs[0];
+    const DType dt = g.tensor(out).dtype;
+    const int64_t es = dtype_size(dt), bk = k0_of(es), ax = n.attrs.axis;
+    auto side = [&](int t) {
+      return Side{g.tensor(t).shape, place[size_t(t)].layout, place[size_t(t)].addr, es};
+    };
+    const Side y = side(out);
+    const BlockDims by = block_dims(n, y);
+    const int64_t pp = pad16(map_pixels(y.shape));
+    const std::string L = fmt::format("n{}_", idx);
+    if (ax != 1) {
+      bool same = true;
+      for (int t : n.inputs) same = same && t == n.inputs[0];
+      const size_t copies = same ? 1 : n.inputs.size();
+      int64_t used = 0, offset = 0;
+      for (size_t i = 0; i < copies; ++i) {
+        const Side x = side(n.inputs[i]);
+        const BlockDims bx = block_dims(n, x);
+        std::vector<Dim> w;
+        if (same)  // the repeats: one after another along the axis
+          w.push_back(
+              Dim{int64_t(n.inputs.size()), 0, x.shape[size_t(ax)] * by.stride[size_t(ax)], false});
+        w.push_back(Dim{x.shape[0], bx.stride[0], by.stride[0], false});
+        if (ax == 0) {  // whole images, padding pixels too
+          w.push_back(Dim{bx.slices * pp, 1, 1, false});
+        } else {
+          w.push_back(Dim{bx.slices, bx.stride[1], by.stride[1], false});
+          for (size_t d = 2; d < x.shape.size(); ++d)
+            w.push_back(Dim{x.shape[d], bx.stride[d], by.stride[d], false});
+        }
+        used =
+            std::max(used, block_copy(n, fmt::format("{}c{}_", L, i), w, x.addr,
+                                      y.addr + uint64_t(offset * by.stride[size_t(ax)] * 32), e));
+        offset += x.shape[size_t(ax)];
+      }
+      if (ax > 1) zero_padding(n, L, y, used, e);
+      return;
+    }
+    const bool repack = repacks(g, n);
+    if (repack && dt == DType::bf16 && !p_.bf16)
+      unsupported(n, name_,
+                  "a bf16 concat that repacks channels (on the cube) where the cube has no bf16");
+    int64_t stack = 0;  // slices
+    for (int t : n.inputs) stack += block_dims(n, side(t)).slices;
+    const int64_t np = by.slices * bk, kp = stack * bk;
+    const uint64_t sel = scratch, st = scratch + uint64_t((np * kp * es + int64_t(kAlign) - 1) /
+                                                          int64_t(kAlign) * int64_t(kAlign));
+    if (repack) {
+      std::vector<std::pair<int64_t, int64_t>> ones;
+      int64_t c_off = 0, s_off = 0;
+      for (int t : n.inputs) {
+        const int64_t C = g.tensor(t).shape[1];
+        for (int64_t c = 0; c < C; ++c) ones.emplace_back(c_off + c, s_off * bk + c);
+        c_off += C, s_off += (C + bk - 1) / bk;
+      }
+      select_matrix(L, sel, np, kp, ones, dt, "selection matrix", e);
+      e.comment(fmt::format("the inputs' slices stacked at gm[{:#x}]", st));
+    }
+    int64_t at = 0;  // slices before this input's, in the output (or the stack)
+    for (size_t i = 0; i < n.inputs.size(); ++i) {
+      const Side x = side(n.inputs[i]);
+      const BlockDims bx = block_dims(n, x);
+      const int64_t image = repack ? stack * pp : by.stride[0];
+      block_copy(n, fmt::format("{}c{}_", L, i),
+                 {Dim{x.shape[0], bx.stride[0], image, false}, Dim{bx.slices * pp, 1, 1, false}},
+                 x.addr, (repack ? st : y.addr) + uint64_t(at * pp * 32), e);
+      at += bx.slices;
+    }
+    if (!repack) return;
+    e("sync_all");
+    e.comment("per image, the stack's pixel rows times the selection matrix");
+    GemmSpec sp{&n, L + "t_",          st, sel, y.addr, pp,    kp, np, y.shape[0], stack * pp * 32,
+                0,  by.stride[0] * 32, 0,  1,   true,   false, dt};
+    sp.c_nz = true;
+    sp.a_block_bytes = pp * 32, sp.a_row_bytes = 32;
+    gemm(sp, e);
   }
 
   // gather: the tokens (the ids in order) in chunks of up to C, dealt to the blocks, through two
