@@ -847,17 +847,13 @@ void Timing::memory(Sm& sm, WarpT& w, const Info& f, const Instr& in, uint64_t c
         for (uint32_t i = 0; i < nl; ++i) {
           uint8_t miss = lines[i].sector_mask;
           if (use_l1) {
-            miss = 0;
-            uint64_t filled = 0;  // a hit on a sector whose fill is still on its way waits
-            for (int s = 0; s < 4; ++s)
-              if ((lines[i].sector_mask >> s) & 1) {
-                const SectorCache::Outcome o = sm.l1->read(lines[i].line + uint64_t(s) * 32, false);
-                (o.hit ? l1_hits_ : l1_misses_) += 1;
-                if (!o.hit) miss |= uint8_t(1) << s;
-                if (o.hit) filled = std::max(filled, o.ready);
-              }
+            const SectorCache::Outcome o = sm.l1->access(lines[i].line, miss, false, false);
+            miss &= uint8_t(~o.hits);
+            l1_hits_ += uint64_t(__builtin_popcount(o.hits));
+            l1_misses_ += uint64_t(__builtin_popcount(miss));
             if (!miss) {
-              done = std::max(done, std::max(start + i + uint64_t(p_.lat_l1), filled));
+              // A hit on a sector whose fill is still on its way waits for it.
+              done = std::max(done, std::max(start + i + uint64_t(p_.lat_l1), o.ready));
               continue;
             }
           }
@@ -1090,13 +1086,10 @@ TimingResult Timing::run() {
       end_ = std::max(end_, done);
       Pend& pd = pends_[r.pend];
       pd.done = std::max(pd.done, done);
-      if (r.fill_l1)
-        for (int s = 0; s < 4; ++s)
-          if ((r.sectors >> s) & 1) {
-            const uint64_t sector = r.line + uint64_t(s) * 32;
-            sms_[r.sm].l1->read(sector, true);
-            sms_[r.sm].l1->note_fill(sector, done);
-          }
+      if (r.fill_l1) {
+        sms_[r.sm].l1->access(r.line, r.sectors, true, false);
+        sms_[r.sm].l1->note_fill(r.line, done);
+      }
       if (--pd.left) continue;
       Sm& sm = sms_[r.sm];
       WarpT& w = sm.warps[pd.warp];
