@@ -39,8 +39,9 @@ constexpr uint32_t kSectorsPerLine = kLineBytes / kSectorBytes;
 // by at most the time between the two fetches).
 //
 // State per line: tag, fill time, age, valid and dirty masks in 20 bytes (a 40 MiB L2 has
-// 327,680 lines: 6.25 MiB), in arrays of their own so that a lookup reads only the set's tags and,
-// for the replacement, its ages and masks (16 ways: three host cache lines, not six).
+// 327,680 lines: 6.25 MiB), in arrays of their own so that a lookup reads only the set's tags,
+// its ages and masks, and the fill time of the line it finds (16 ways: five host cache lines,
+// two of them the tags).
 class SectorCache {
  public:
   // Throws Error when ways is 0 or above 65535, interleave is 0, or the capacity is less than

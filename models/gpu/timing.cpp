@@ -854,7 +854,7 @@ void Timing::memory(Sm& sm, WarpT& w, const Info& f, const Instr& in, uint64_t c
         result_.onchip_bytes += uint64_t(ns) * 32;
         // .cg loads and copies bypass L1; stores and atomics do not allocate in it.
         const bool use_l1 = sm.l1 && in.cache != Cache::cg && !atomic && !write;
-        if (use_l1)  // the sets of the lines after the first load while it is looked up
+        if (use_l1)  // the sets of the lines after the first come in while it is looked up
           for (uint32_t i = 1; i < nl; ++i) sm.l1->prefetch(lines[i].line);
         for (uint32_t i = 0; i < nl; ++i) {
           uint8_t miss = lines[i].sector_mask;
