@@ -68,9 +68,9 @@ void SectorCache::touch(uint64_t first, uint64_t way) {
   ages_[way] = 0;
 }
 
-SectorCache::Outcome SectorCache::access(uint64_t sector_addr, bool allocate, bool write) {
-  const uint64_t line = sector_addr / kLineBytes;
-  const uint8_t bit = uint8_t(1u << (sector_addr / kSectorBytes % kSectorsPerLine));
+SectorCache::Outcome SectorCache::access(uint64_t line_addr, uint8_t sectors, bool allocate,
+                                         bool write) {
+  const uint64_t line = line_addr / kLineBytes;
   const uint64_t first = line == last_line_ ? last_first_ : first_way(line), last = first + ways_;
   // The way holding the line, else the first free one.
   const uint64_t* const tags = tags_.data();
@@ -84,25 +84,27 @@ SectorCache::Outcome SectorCache::access(uint64_t sector_addr, bool allocate, bo
   }
   last_line_ = line;
   last_first_ = first;
-  Outcome out{false, 0, 0, 0};
+  Outcome out{0, 0, 0, 0};
   if (present != last) {
+    // Sector by sector, a hit or an allocating miss touches the line, and a miss without
+    // `allocate` changes nothing; touching it again changes nothing either.
     Masks& m = masks_[present];
-    out.hit = m.valid & bit;
+    out.hits = m.valid & sectors;
+    out.ready = ready_[present];
     last_way_ = present;
-    if (out.hit)
-      out.ready = ready_[present];
-    else if (!allocate)
-      return out;
-    m.valid |= bit;
-    if (write && allocate) m.dirty |= bit;
-    touch(first, present);
+    if (allocate) {
+      m.valid |= sectors;
+      if (write) m.dirty |= sectors;
+    }
+    if (allocate || out.hits) touch(first, present);
     return out;
   }
   if (!allocate) {
     last_line_ = kFree;
     return out;
   }
-  // The first free way, else the least recently used (every way is valid then).
+  // The first sector allocates the line in the first free way, else the least recently used
+  // (every way is valid then); the others find it.
   uint64_t victim = free;
   if (victim == last) {
     victim = first;
@@ -114,17 +116,9 @@ SectorCache::Outcome SectorCache::access(uint64_t sector_addr, bool allocate, bo
   last_way_ = victim;
   tags_[victim] = line;
   ready_[victim] = 0;
-  masks_[victim] = {bit, uint8_t(write ? bit : 0)};
+  masks_[victim] = {sectors, uint8_t(write ? sectors : 0)};
   touch(first, victim);
   return out;
-}
-
-SectorCache::Outcome SectorCache::read(uint64_t sector_addr, bool allocate) {
-  return access(sector_addr, allocate, false);
-}
-
-SectorCache::Outcome SectorCache::write(uint64_t sector_addr, bool allocate) {
-  return access(sector_addr, allocate, true);
 }
 
 void SectorCache::invalidate_all() {
@@ -133,8 +127,8 @@ void SectorCache::invalidate_all() {
   std::fill(masks_.begin(), masks_.end(), Masks{0, 0});
 }
 
-void SectorCache::note_fill(uint64_t sector_addr, uint64_t cycle) {
-  const uint64_t line = sector_addr / kLineBytes;
+void SectorCache::note_fill(uint64_t line_addr, uint64_t cycle) {
+  const uint64_t line = line_addr / kLineBytes;
   const int64_t w =
       line == last_line_ && tags_[last_way_] == line ? int64_t(last_way_) : find(line);
   if (w >= 0) ready_[size_t(w)] = std::max(ready_[size_t(w)], cycle);

@@ -39,41 +39,47 @@ constexpr uint32_t kSectorsPerLine = kLineBytes / kSectorBytes;
 // by at most the time between the two fetches).
 //
 // State per line: tag, fill time, age, valid and dirty masks in 20 bytes (a 40 MiB L2 has
-// 327,680 lines: 6.25 MiB), in arrays of their own so that a lookup reads only the set's tags and,
-// for the replacement, its ages and masks (16 ways: three host cache lines, not six).
+// 327,680 lines: 6.25 MiB), in arrays of their own so that a lookup reads only the set's tags,
+// its ages and masks, and the fill time of the line it finds (16 ways: five host cache lines,
+// two of them the tags).
 class SectorCache {
  public:
   // Throws Error when ways is 0 or above 65535, interleave is 0, or the capacity is less than
   // one set (ways * 128 bytes).
   SectorCache(uint64_t capacity_bytes, uint32_t ways, bool hashed = false, uint32_t interleave = 1);
 
-  // What a lookup found and what it displaced. evicted_dirty is non-zero only when the access
-  // allocated a line in place of one that had dirty sectors: the caller writes those sectors
-  // back (bit i: the sector at evicted_line + 32 * i).
+  // What an access to a line found and what it displaced. evicted_dirty is non-zero only when
+  // the access allocated the line in place of one that had dirty sectors: the caller writes
+  // those sectors back (bit i: the sector at evicted_line + 32 * i).
   struct Outcome {
-    bool hit;               // the sector was valid before the access
+    uint8_t hits;           // the accessed sectors that were valid before the access
     uint8_t evicted_dirty;  // dirty sectors of the line that was evicted
     uint64_t evicted_line;  // byte address of that line (meaningful when evicted_dirty != 0)
-    uint64_t ready;         // the line's fill time (note_fill) on a hit, else 0
+    uint64_t ready;         // the line's fill time (note_fill) when it was present, else 0
   };
 
-  // A read of the sector at sector_addr (its low 5 bits are ignored). A hit makes the line the
-  // most recently used. A miss with `allocate` makes the sector valid, in its line if present,
-  // else in a line allocated in place of the set's free or least recently used way; a miss
-  // without `allocate` changes nothing.
-  Outcome read(uint64_t sector_addr, bool allocate);
-  // A write of the sector. With `allocate` (write-back, write-allocate without fetch: the
-  // cache is taken to keep byte masks, so a partial write needs no read of the rest of the
-  // sector) the sector becomes valid and dirty, allocating as read does. Without it
-  // (write-through, no write-allocate) a valid sector is updated in place (its state unchanged,
-  // its line made the most recently used); an absent or invalid sector is left alone.
-  Outcome write(uint64_t sector_addr, bool allocate);
+  // An access to the sectors in `sectors` (bits 0..3, not empty) of the line at line_addr (its
+  // low 7 bits are ignored): the same as accessing them one by one in ascending order, each a
+  // read or a write with or without `allocate`, with one lookup of the line.
+  //   - read: a hit makes the line the most recently used. A miss with `allocate` makes the
+  //     sector valid, in its line if present, else in a line allocated in place of the set's
+  //     free or least recently used way (so only the first sector can evict); a miss without
+  //     `allocate` changes nothing.
+  //   - write with `allocate` (write-back, write-allocate without fetch: the cache is taken to
+  //     keep byte masks, so a partial write needs no read of the rest of the sector): the sector
+  //     becomes valid and dirty, allocating as a read does. Without it (write-through, no
+  //     write-allocate) a valid sector is updated in place (its state unchanged, its line made
+  //     the most recently used); an absent or invalid sector is left alone.
+  // An atomic (a read then a write of each sector, both allocating) is a write with `allocate`:
+  // its hits are the read's.
+  Outcome access(uint64_t line_addr, uint8_t sectors, bool allocate, bool write);
   // Every line becomes free; dirty sectors are dropped without a write-back (for write-through
   // caches such as the L1, invalidated between kernels).
   void invalidate_all();
-  // Records that the sector's data (fetched after a miss) is back at `cycle`: the line's fill
-  // time becomes the later of the two. Does nothing when the line is not present.
-  void note_fill(uint64_t sector_addr, uint64_t cycle);
+  // Records that data of the line at line_addr (fetched after a miss; low 7 bits ignored) are
+  // back at `cycle`: the line's fill time becomes the later of the two. Does nothing when the
+  // line is not present.
+  void note_fill(uint64_t line_addr, uint64_t cycle);
   // Forgets every fill time (the lines and their sectors stay): for a caller whose clock
   // restarts once every fill is back.
   void clear_fills() { std::fill(ready_.begin(), ready_.end(), 0); }
@@ -95,7 +101,6 @@ class SectorCache {
   uint64_t set_index(uint64_t line) const;
   // set_index(line) * ways_, from the lines prefetched lately when it is one of them.
   uint64_t first_way(uint64_t line) const;
-  Outcome access(uint64_t sector_addr, bool allocate, bool write);
   void touch(uint64_t set, uint64_t way);
 
   uint64_t sets_;
@@ -114,7 +119,7 @@ class SectorCache {
   mutable std::array<std::pair<uint64_t, uint64_t>, 8> prefetched_;
   mutable uint32_t prefetched_next_ = 0;
   // The line of the latest access, its way and its set's first way (the note_fill after a
-  // miss, the other sectors of a line); last_line_ is kFree when none.
+  // miss, the next request to the line); last_line_ is kFree when none.
   uint64_t last_line_ = kFree, last_way_ = 0, last_first_ = 0;
 };
 

@@ -135,41 +135,45 @@ uint64_t MemorySide::serve(uint64_t cycle, uint64_t line_addr, uint8_t sector_ma
   const uint64_t arrival = cycle << kTickBits;
   uint64_t start = std::max(arrival, slice_free_[slice]);  // s_k of the next sector
   *l2_queue_ += double(start - arrival) * kTick;
-  uint64_t done = 0;
+  // One lookup for the request's sectors, which behave as if looked up one by one in ascending
+  // order: only the first can evict, and a hit waits for the fills noted by the misses before it
+  // (as for the line's earlier ones). An atomic reads then writes each sector: its hits are the
+  // read's, and its sectors end valid and dirty as after a write.
+  const SectorCache::Outcome o = tags.access(line_addr, sector_mask, true, kind != Access::read);
+  uint8_t evicted = o.evicted_dirty;
+  uint64_t ready = o.ready, done = 0;
   for (uint32_t i = 0; i < kSectorsPerLine; ++i) {
     if (!(sector_mask >> i & 1)) continue;
     const uint64_t addr = line * kLineBytes + i * kSectorBytes;
     uint64_t sector_done = cycles(start) + params_.l2_hit_latency;
-    SectorCache::Outcome o;
     if (kind == Access::write) {
       ++*write_sectors_;
-      o = tags.write(addr, true);
     } else {
       ++*(kind == Access::read ? read_sectors_ : atomic_sectors_);
-      o = tags.read(addr, true);
-      if (!o.hit) {
+      if (!(o.hits >> i & 1)) {
         ++*misses_;
         sector_done = cycles(dram_transfer(addr, start, false)) + params_.dram_latency +
                       params_.l2_hit_latency;
-        tags.note_fill(addr, sector_done);
+        ready = std::max(ready, sector_done);
       } else {
         ++*hits_;
-        if (o.ready > sector_done) {
+        if (ready > sector_done) {
           ++*pending_hits_;
-          sector_done = o.ready;
+          sector_done = ready;
         }
       }
-      if (kind == Access::atomic) tags.write(addr, true);
     }
     for (uint32_t j = 0; j < kSectorsPerLine; ++j) {
-      if (!(o.evicted_dirty >> j & 1)) continue;
+      if (!(evicted >> j & 1)) continue;
       ++*write_backs_;
       dram_transfer(o.evicted_line + j * kSectorBytes, start, true);
     }
+    evicted = 0;
     done = std::max(done, sector_done);
     start += slice_ticks_;
     *l2_busy_ += double(slice_ticks_) * kTick;
   }
+  if (ready > o.ready) tags.note_fill(line_addr, ready);
   slice_free_[slice] = start;
   return done;
 }

@@ -66,7 +66,7 @@ MemorySideParams memory_side_params(const ParamValues& v, double clock_mhz);
 //     dram_bytes_per_cycle / channels that moves the 32 bytes in t_d cycles (also a fraction),
 //     starting at max(s_k, the channel's free time); the data is back at ceil(transfer end) +
 //     dram_latency + l2_hit_latency. The line is allocated at the lookup (read-allocate).
-//   - write: the L2 is write-back and allocates on a write without a fetch (SectorCache::write):
+//   - write: the L2 is write-back and allocates on a write without a fetch (SectorCache::access):
 //     the sector becomes valid and dirty (a later read of it hits, as if the write had covered
 //     the whole sector); the write is acknowledged at ceil(s_k) + l2_hit_latency.
 //   - atomic: looked up and fetched like a read, then the sector is dirty (the L2's atomic unit

@@ -668,7 +668,15 @@ class Executor::Impl {
                      space_name(space), a));
   }
   void record(int lane, Space space, uint64_t a, uint32_t n, bool write) {
-    if (refs_) refs_->push_back({a, n, uint8_t(lane), space, write});
+    if (!refs_) return;
+    // Field by field in place: a MemRef built on the stack and copied as a whole stalls the
+    // host on the copy's load of the fields just stored (a failed store-to-load forwarding).
+    MemRef& r = refs_->emplace_back();
+    r.addr = a;
+    r.bytes = n;
+    r.lane = uint8_t(lane);
+    r.space = space;
+    r.write = write;
   }
   static const char* space_name(Space s) {
     switch (s) {

@@ -762,7 +762,7 @@ void Timing::memory(Sm& sm, WarpT& w, const Info& f, const Instr& in, uint64_t c
     bool write;
   };
   constexpr int kMaxRuns = 32;
-  Run runs[kW][kMaxRuns];
+  Run runs[kMaxRuns][kW];  // [k][lane]: a pass's lanes side by side
   uint8_t nruns[kW] = {};
   for (const MemRef& r : refs_) {
     uint64_t a = r.addr;
@@ -777,12 +777,12 @@ void Timing::memory(Sm& sm, WarpT& w, const Info& f, const Instr& in, uint64_t c
       sp = Space::const_;
     }
     uint8_t& n = nruns[r.lane];
-    Run* last = n ? &runs[r.lane][n - 1] : nullptr;
+    Run* last = n ? &runs[n - 1][r.lane] : nullptr;
     if (last && last->space == sp && last->write == r.write && last->addr + last->bytes == a &&
         last->bytes + r.bytes <= 16 && sp != Space::const_) {
       last->bytes += r.bytes;
     } else if (n < kMaxRuns) {
-      runs[r.lane][n++] = {a, r.bytes, sp, r.write};
+      runs[n++][r.lane] = {a, r.bytes, sp, r.write};
     } else {
       last->bytes += r.bytes;  // more than kMaxRuns: charged with the last pass
     }
@@ -799,20 +799,30 @@ void Timing::memory(Sm& sm, WarpT& w, const Info& f, const Instr& in, uint64_t c
   uint64_t addr[kW];
   uint64_t sectors[2 * kW];
   LineRequest lines[2 * kW];
+  constexpr Space kSpaces[] = {Space::shared, Space::const_, Space::global};
   for (uint8_t k = 0; k < passes; ++k) {
-    // A pass may mix spaces (a generic pointer per lane): one sub-pass per space.
-    for (Space sp : {Space::shared, Space::const_, Space::global}) {
-      uint32_t mask = 0, bytes = 0, total = 0;
-      bool write = false;
-      for (int l = 0; l < kW; ++l)
-        if (nruns[l] > k && runs[l][k].space == sp) {
-          mask |= uint32_t(1) << l;
-          addr[l] = runs[l][k].addr;
-          bytes = std::max(bytes, runs[l][k].bytes);
-          total += runs[l][k].bytes;
-          write = runs[l][k].write;
-        }
+    // A pass may mix spaces (a generic pointer per lane): one sub-pass per space, in the order
+    // of kSpaces, over the lanes whose k-th run is in it.
+    uint32_t lanes_in[3] = {};
+    for (int l = 0; l < kW; ++l)
+      if (nruns[l] > k) {
+        const Space sp = runs[k][l].space;
+        lanes_in[sp == Space::shared ? 0 : sp == Space::const_ ? 1 : 2] |= uint32_t(1) << l;
+      }
+    for (int si = 0; si < 3; ++si) {
+      const Space sp = kSpaces[si];
+      const uint32_t mask = lanes_in[si];
       if (!mask) continue;
+      uint32_t bytes = 0, total = 0;
+      bool write = false;
+      for (uint32_t m = mask; m; m &= m - 1) {
+        const int l = __builtin_ctz(m);
+        const Run& r = runs[k][l];
+        addr[l] = r.addr;
+        bytes = std::max(bytes, r.bytes);
+        total += r.bytes;
+        write = r.write;
+      }
       const uint64_t start = base + mio;
       if (sp == Space::shared) {
         const uint32_t wf = shared_cycles(me, k, addr, mask, bytes, atomic);
@@ -844,20 +854,18 @@ void Timing::memory(Sm& sm, WarpT& w, const Info& f, const Instr& in, uint64_t c
         result_.onchip_bytes += uint64_t(ns) * 32;
         // .cg loads and copies bypass L1; stores and atomics do not allocate in it.
         const bool use_l1 = sm.l1 && in.cache != Cache::cg && !atomic && !write;
+        if (use_l1)  // the sets of the lines after the first come in while it is looked up
+          for (uint32_t i = 1; i < nl; ++i) sm.l1->prefetch(lines[i].line);
         for (uint32_t i = 0; i < nl; ++i) {
           uint8_t miss = lines[i].sector_mask;
           if (use_l1) {
-            miss = 0;
-            uint64_t filled = 0;  // a hit on a sector whose fill is still on its way waits
-            for (int s = 0; s < 4; ++s)
-              if ((lines[i].sector_mask >> s) & 1) {
-                const SectorCache::Outcome o = sm.l1->read(lines[i].line + uint64_t(s) * 32, false);
-                (o.hit ? l1_hits_ : l1_misses_) += 1;
-                if (!o.hit) miss |= uint8_t(1) << s;
-                if (o.hit) filled = std::max(filled, o.ready);
-              }
+            const SectorCache::Outcome o = sm.l1->access(lines[i].line, miss, false, false);
+            miss &= uint8_t(~o.hits);
+            l1_hits_ += uint64_t(__builtin_popcount(o.hits));
+            l1_misses_ += uint64_t(__builtin_popcount(miss));
             if (!miss) {
-              done = std::max(done, std::max(start + i + uint64_t(p_.lat_l1), filled));
+              // A hit on a sector whose fill is still on its way waits for it.
+              done = std::max(done, std::max(start + i + uint64_t(p_.lat_l1), o.ready));
               continue;
             }
           }
@@ -1081,7 +1089,19 @@ TimingResult Timing::run() {
       return std::tie(a.cycle, a.sm, a.seq) < std::tie(b.cycle, b.sm, b.seq);
     });
     later.clear();
-    for (const Request& r : requests_) {
+    // The L2 sets (and L1 sets to fill) of the request kAhead places on are brought into the
+    // host's cache while the ones before it are served: the L2's tags do not stay there.
+    constexpr size_t kAhead = 12;
+    const auto prefetch = [&](size_t i) {
+      if (i >= requests_.size()) return;
+      const Request& r = requests_[i];
+      mem_.prefetch(r.line);
+      if (r.fill_l1) sms_[r.sm].l1->prefetch(r.line);
+    };
+    for (size_t i = 0; i < kAhead; ++i) prefetch(i);
+    for (size_t k = 0; k < requests_.size(); ++k) {
+      prefetch(k + kAhead);
+      const Request& r = requests_[k];
       if (r.cycle >= end) {
         later.push_back(r);
         continue;
@@ -1090,13 +1110,10 @@ TimingResult Timing::run() {
       end_ = std::max(end_, done);
       Pend& pd = pends_[r.pend];
       pd.done = std::max(pd.done, done);
-      if (r.fill_l1)
-        for (int s = 0; s < 4; ++s)
-          if ((r.sectors >> s) & 1) {
-            const uint64_t sector = r.line + uint64_t(s) * 32;
-            sms_[r.sm].l1->read(sector, true);
-            sms_[r.sm].l1->note_fill(sector, done);
-          }
+      if (r.fill_l1) {
+        sms_[r.sm].l1->access(r.line, r.sectors, true, false);
+        sms_[r.sm].l1->note_fill(r.line, done);
+      }
       if (--pd.left) continue;
       Sm& sm = sms_[r.sm];
       WarpT& w = sm.warps[pd.warp];

@@ -144,47 +144,60 @@ TEST_CASE("gpu memsys: sector cache LRU order in one set", "[gpu]") {
   SectorCache c(4 * 128, 4);  // one set of four ways
   REQUIRE(c.sets() == 1);
   const uint64_t A = 0x0000, B = 0x1000, C = 0x2000, D = 0x3000, E = 0x4000;
-  for (uint64_t x : {A, B, C, D}) CHECK_FALSE(c.read(x, true).hit);
-  CHECK(c.read(A, true).hit);        // use order, oldest first: B C D A
-  CHECK_FALSE(c.read(E, true).hit);  // evicts B: C D A E
-  CHECK_FALSE(c.read(B, true).hit);  // evicts C: D A E B
-  for (uint64_t x : {D, A, E, B}) CHECK(c.read(x, true).hit);
-  CHECK_FALSE(c.read(C, false).hit);  // C is gone; a read without allocate changes nothing
-  for (uint64_t x : {D, A, E, B}) CHECK(c.read(x, false).hit);
+  const auto read = [&](uint64_t line, bool allocate) {
+    return c.access(line, 1, allocate, false);
+  };
+  for (uint64_t x : {A, B, C, D}) CHECK(read(x, true).hits == 0);
+  CHECK(read(A, true).hits == 1);  // use order, oldest first: B C D A
+  CHECK(read(E, true).hits == 0);  // evicts B: C D A E
+  CHECK(read(B, true).hits == 0);  // evicts C: D A E B
+  for (uint64_t x : {D, A, E, B}) CHECK(read(x, true).hits == 1);
+  CHECK(read(C, false).hits == 0);  // C is gone; a read without allocate changes nothing
+  for (uint64_t x : {D, A, E, B}) CHECK(read(x, false).hits == 1);
+  // A miss without allocate on a present line does not make it the most recently used: D, the
+  // oldest, is still the one evicted.
+  CHECK(c.access(D, 0b0010, false, false).hits == 0);
+  CHECK(read(C, true).hits == 0);
+  CHECK(read(D, false).hits == 0);
 }
 
 TEST_CASE("gpu memsys: sector cache sectors, write-backs, no-allocate, invalidation", "[gpu]") {
   SectorCache c(2 * 128, 2);  // one set of two ways
   const uint64_t A = 0x10000, B = 0x20000, C = 0x30000;
-  // Sectors are valid one by one within an allocated line.
-  CHECK_FALSE(c.read(A + 32, true).hit);
-  CHECK(c.read(A + 32, true).hit);
-  CHECK(c.read(A + 40, true).hit);  // same sector
-  CHECK_FALSE(c.read(A + 64, true).hit);
+  // Sectors are valid one by one within an allocated line; an access reports its sectors' hits.
+  CHECK(c.access(A + 32, 0b0010, true, false).hits == 0);
+  CHECK(c.access(A, 0b0010, true, false).hits == 0b0010);
+  CHECK(c.access(A + 40, 0b0110, true, false).hits == 0b0010);  // low 7 bits ignored
+  CHECK(c.access(A, 0b1111, false, false).hits == 0b0110);
   // Write-back: sectors 0 and 2 of A dirty; B, then C evicts A with both.
-  CHECK_FALSE(c.write(A, true).hit);
-  CHECK(c.write(A + 64, true).hit);
-  CHECK(c.read(B, true).evicted_dirty == 0);
-  const SectorCache::Outcome o = c.read(C, true);
-  CHECK_FALSE(o.hit);
+  CHECK(c.access(A, 0b0101, true, true).hits == 0b0100);
+  CHECK(c.access(B, 0b0001, true, false).evicted_dirty == 0);
+  const SectorCache::Outcome o = c.access(C, 0b1000, true, false);
+  CHECK(o.hits == 0);
   CHECK(o.evicted_dirty == 0b0101);
   CHECK(o.evicted_line == A);
   // Write-through, no allocate: an absent line stays absent; a valid sector stays clean.
-  CHECK_FALSE(c.write(A, false).hit);
-  CHECK_FALSE(c.read(A, false).hit);
-  CHECK(c.write(B, false).hit);
-  CHECK(c.read(A, true).evicted_dirty == 0);  // evicts C (B was used last)
-  CHECK(c.read(C, true).evicted_dirty == 0);  // evicts B, clean
-  // Fill times: a hit reports the line's latest.
+  CHECK(c.access(A, 0b0001, false, true).hits == 0);
+  CHECK(c.access(A, 0b0001, false, false).hits == 0);
+  CHECK(c.access(B, 0b0011, false, true).hits == 0b0001);
+  CHECK(c.access(A, 0b0001, true, false).evicted_dirty == 0);  // evicts C (B was used last)
+  CHECK(c.access(C, 0b0001, true, false).evicted_dirty == 0);  // evicts B, clean
+  // Fill times: the line's latest, reported whether the accessed sectors hit or not; a line
+  // allocated again starts without one.
   c.note_fill(A, 500);
   c.note_fill(A + 32, 400);
-  CHECK(c.read(A, true).ready == 500);
+  CHECK(c.access(A, 0b0001, true, false).ready == 500);
+  CHECK(c.access(A, 0b0010, false, false).ready == 500);
+  c.note_fill(B, 600);                                 // absent: nothing
+  CHECK(c.access(B, 0b0001, true, false).ready == 0);  // evicts C
+  CHECK(c.access(C, 0b0001, true, false).ready == 0);  // evicts A
+  CHECK(c.access(A, 0b0001, true, false).ready == 0);  // evicts B
   // Invalidation drops everything, dirty sectors included, without a write-back.
-  c.write(C + 96, true);
+  c.access(C, 0b1000, true, true);
   c.invalidate_all();
-  CHECK_FALSE(c.read(C + 96, true).hit);
-  CHECK_FALSE(c.read(A, true).hit);
-  CHECK(c.read(B, true).evicted_dirty == 0);  // evicts C
+  CHECK(c.access(C, 0b1000, true, false).hits == 0);
+  CHECK(c.access(A, 0b0001, true, false).hits == 0);
+  CHECK(c.access(B, 0b0001, true, false).evicted_dirty == 0);  // evicts C
   CHECK_THROWS_WITH(SectorCache(1000, 8), Contains("less than one set"));
   CHECK_THROWS_WITH(SectorCache(1024, 0), Contains("0 ways"));
 }
@@ -194,14 +207,14 @@ TEST_CASE("gpu memsys: sector cache with a non-power-of-two set count, hashed or
     // 28 KiB of 4 ways: 56 sets, 224 lines; 224 consecutive lines fit either way.
     SectorCache c(28 * 1024, 4, hashed);
     REQUIRE(c.sets() == 56);
-    for (uint64_t l = 0; l < 224; ++l) CHECK_FALSE(c.read(l * 128, true).hit);
-    for (uint64_t l = 0; l < 224; ++l) CHECK(c.read(l * 128, true).hit);
+    for (uint64_t l = 0; l < 224; ++l) CHECK(c.access(l * 128, 1, true, false).hits == 0);
+    for (uint64_t l = 0; l < 224; ++l) CHECK(c.access(l * 128, 1, true, false).hits == 1);
   }
   // Without the hash, lines 0, 56, 112, 168 and 224 share set 0: the fifth evicts line 0.
   SectorCache plain(28 * 1024, 4);
-  for (uint64_t l = 0; l <= 224; l += 56) plain.read(l * 128, true);
-  CHECK_FALSE(plain.read(0, false).hit);
-  CHECK(plain.read(56 * 128, false).hit);
+  for (uint64_t l = 0; l <= 224; l += 56) plain.access(l * 128, 1, true, false);
+  CHECK(plain.access(0, 1, false, false).hits == 0);
+  CHECK(plain.access(56 * 128, 1, false, false).hits == 1);
   // 64 sets: 16 lines 64 lines apart all fall in one set without the hash (and thrash 4 ways),
   // and spread over the sets with it.
   for (bool hashed : {false, true}) {
@@ -209,7 +222,7 @@ TEST_CASE("gpu memsys: sector cache with a non-power-of-two set count, hashed or
     REQUIRE(c.sets() == 64);
     for (int pass = 0; pass < 2; ++pass) {
       int hits = 0;
-      for (uint64_t i = 0; i < 16; ++i) hits += c.read(i * 64 * 128, true).hit;
+      for (uint64_t i = 0; i < 16; ++i) hits += c.access(i * 64 * 128, 1, true, false).hits;
       CHECK(hits == (pass == 1 && hashed ? 16 : 0));
     }
   }
@@ -367,6 +380,35 @@ TEST_CASE("gpu memsys: write-backs and atomics", "[gpu]") {
   CHECK(stats.value("l2.atomic_sectors") == 2);
   CHECK(stats.value("l2.write_backs") == 7);
   CHECK(stats.value("dram.bytes_written") == 7 * 32);
+}
+
+TEST_CASE("gpu memsys: a request's sectors in order: fills, hits under them, eviction", "[gpu]") {
+  // One slice of one set of two ways (t_s = 0.5 cycle), one DRAM channel (t_d = 4 cycles).
+  MemorySideParams p = small_params();
+  p.l2_bytes = 2 * 128;
+  p.l2_slices = 1;
+  p.l2_ways = 2;
+  p.dram_channels = 1;
+  p.dram_bytes_per_cycle = 8;
+  StatGroup stats("gpu");
+  MemorySide m(p, stats);
+  const uint64_t L = p.l2_hit_latency, D = p.dram_latency;
+  const uint64_t A = 0x1000, B = 0x2000, C = 0x3000;
+  CHECK(m.serve(0, A, 0b0001, Access::write) == L);  // A: sector 0 valid and dirty
+  CHECK(m.serve(1, B, 0b0010, Access::write) == 1 + L);
+  // A hit before a miss does not wait for it: sector 0 at 10, sector 1's transfer [10.5, 14.5).
+  CHECK(m.serve(10, A, 0b0011, Access::read) == 15 + D + L);
+  // A hit after a miss of the same request waits for its fill: B's sector 0, [30, 34), then
+  // sector 1, a hit at 30.5 that would be back at 31 + L.
+  CHECK(m.serve(30, B, 0b0011, Access::read) == 34 + D + L);
+  CHECK(stats.value("l2.pending_hits") == 1);
+  // C evicts A (sector 0 dirty) with its first sector: that sector's fetch [40, 44), A's
+  // write-back [44, 48), then the second sector's fetch [48, 52).
+  CHECK(m.serve(40, C, 0b0011, Access::read) == 52 + D + L);
+  CHECK(stats.value("l2.write_backs") == 1);
+  CHECK(stats.value("l2.hits") == 2);
+  CHECK(stats.value("l2.misses") == 4);
+  CHECK(stats.value("dram.queue_cycles") == 4 + 7.5);
 }
 
 TEST_CASE("gpu memsys: a DRAM channel serves in call order", "[gpu]") {
