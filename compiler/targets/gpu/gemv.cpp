@@ -114,6 +114,33 @@ std::vector<std::string> unpack_b(Kernel& k, DType t, const GemvTile& g,
   return v;
 }
 
+// The loop over K of the small-M kernels: whole groups of `group` rows of K (every load in
+// range), then the rest. k_loop_begin: full = K - K % group, k0 = 0, a branch to `tail` when
+// there is no whole group, and `loop` placed; k_loop_next: k0 advanced, back to `loop` while
+// k0 < full, and `tail` placed. tail_loop and done are the kernels' own, for the rest.
+struct KLoop {
+  std::string full, k0, loop, tail, tail_loop, done;
+  uint32_t group = 0;
+};
+
+KLoop k_loop_begin(Kernel& k, const Setup& s, const std::string& p, uint32_t group) {
+  KLoop l{k.reg("r"), k.reg("r"), k.label(), k.label(), k.label(), k.label(), group};
+  k("rem.u32 {}, {}, {}", l.full, s.kdim, group);
+  k("sub.s32 {}, {}, {}", l.full, s.kdim, l.full);
+  k("mov.u32 {}, 0", l.k0);
+  k("setp.eq.u32 {}, {}, 0", p, l.full);
+  k("@{} bra {}", p, l.tail);
+  k.place(l.loop);
+  return l;
+}
+
+void k_loop_next(Kernel& k, const KLoop& l, const std::string& p) {
+  k("add.s32 {}, {}, {}", l.k0, l.k0, l.group);
+  k("setp.lt.u32 {}, {}, {}", p, l.k0, l.full);
+  k("@{} bra {}", p, l.loop);
+  k.place(l.tail);
+}
+
 std::string gemv_kernel(Emitter& e, const MatrixJob& j, const GemvTile& g) {
   const bool i8 = j.dtype == DType::int8;
   const uint32_t es = uint32_t(dtype_size(j.dtype)), M = uint32_t(j.m), S = g.slots();
@@ -181,15 +208,10 @@ std::string gemv_kernel(Emitter& e, const MatrixJob& j, const GemvTile& g) {
   };
 
   // Whole groups of U S rows: every load in range.
-  const std::string full = k.reg("r"), k0 = k.reg("r"), p = k.reg("p"), b_step = k.reg("rd");
-  k("rem.u32 {}, {}, {}", full, s.kdim, U * S);
-  k("sub.s32 {}, {}, {}", full, s.kdim, full);
+  const std::string p = k.reg("p"), b_step = k.reg("rd");
   k("mul.wide.u32 {}, {}, {}", b_step, s.n, U * S * es);
-  k("mov.u32 {}, 0", k0);
-  const std::string loop = k.label(), tail = k.label(), tail_loop = k.label(), done = k.label();
-  k("setp.eq.u32 {}, {}, 0", p, full);
-  k("@{} bra {}", p, tail);
-  k.place(loop);
+  const KLoop kl = k_loop_begin(k, s, p, U * S);
+  const std::string &k0 = kl.k0, &tail_loop = kl.tail_loop, &done = kl.done;
   {
     std::vector<std::vector<std::string>> b(U), a(U);
     // Every load issued before the first is waited for.
@@ -199,11 +221,8 @@ std::string gemv_kernel(Emitter& e, const MatrixJob& j, const GemvTile& g) {
   }
   for (const std::string& r : pb) k("add.s64 {}, {}, {}", r, r, b_step);
   for (const std::string& r : pa) k("add.s64 {}, {}, {}", r, r, U * S * es);
-  k("add.s32 {}, {}, {}", k0, k0, U * S);
-  k("setp.lt.u32 {}, {}, {}", p, k0, full);
-  k("@{} bra {}", p, loop);
+  k_loop_next(k, kl, p);
   // The rest, one row of the thread's at a time.
-  k.place(tail);
   const std::string row = k.reg("r"), row_step = k.reg("rd");
   k("add.s32 {}, {}, {}", row, k0, slot);
   k("mul.wide.u32 {}, {}, {}", row_step, s.n, S * es);
@@ -463,15 +482,10 @@ std::string gemv_tc_kernel(Emitter& e, const MatrixJob& j) {
   };
   // Whole groups of U K steps of every warp, then the rest one step at a time.
   const uint32_t group = U * kWarps * 16;
-  const std::string full = k.reg("r"), k0 = k.reg("r"), b_step = k.reg("rd");
-  const std::string loop = k.label(), tail = k.label(), tail_loop = k.label(), done = k.label();
-  k("rem.u32 {}, {}, {}", full, s.kdim, group);
-  k("sub.s32 {}, {}, {}", full, s.kdim, full);
+  const std::string b_step = k.reg("rd");
   k("mul.wide.u32 {}, {}, {}", b_step, s.n, group * 2);
-  k("mov.u32 {}, 0", k0);
-  k("setp.eq.u32 {}, {}, 0", p, full);
-  k("@{} bra {}", p, tail);
-  k.place(loop);
+  const KLoop kl = k_loop_begin(k, s, p, group);
+  const std::string &k0 = kl.k0, &tail_loop = kl.tail_loop, &done = kl.done;
   {
     std::vector<std::vector<std::vector<std::string>>> rows(U);
     std::vector<std::vector<std::string>> act(U);
@@ -482,10 +496,7 @@ std::string gemv_tc_kernel(Emitter& e, const MatrixJob& j) {
   for (const auto& ps : pb)
     for (const std::string& r : ps) k("add.s64 {}, {}, {}", r, r, b_step);
   k("add.s64 {}, {}, {}", pa, pa, group * 2);
-  k("add.s32 {}, {}, {}", k0, k0, group);
-  k("setp.lt.u32 {}, {}, {}", p, k0, full);
-  k("@{} bra {}", p, loop);
-  k.place(tail);
+  k_loop_next(k, kl, p);
   // This warp's steps from k0 on: rows r0 + k0 + {0, 1, 8, 9} while the step starts inside K.
   const std::string row = k.reg("r"), step0 = k.reg("r"), row_step = k.reg("rd");
   k("add.s32 {}, {}, {}", row, k0, r0);
@@ -609,14 +620,8 @@ std::string gemv_tc_bt_kernel(Emitter& e, const MatrixJob& j) {
   };
   // Whole groups of U chunks of every warp, then the rest one chunk at a time.
   const uint32_t group = U * chunk;
-  const std::string full = k.reg("r"), k0 = k.reg("r");
-  const std::string loop = k.label(), tail = k.label(), tail_loop = k.label(), done = k.label();
-  k("rem.u32 {}, {}, {}", full, s.kdim, group);
-  k("sub.s32 {}, {}, {}", full, s.kdim, full);
-  k("mov.u32 {}, 0", k0);
-  k("setp.eq.u32 {}, {}, 0", p, full);
-  k("@{} bra {}", p, tail);
-  k.place(loop);
+  const KLoop kl = k_loop_begin(k, s, p, group);
+  const std::string &k0 = kl.k0, &tail_loop = kl.tail_loop, &done = kl.done;
   {
     std::vector<std::vector<std::vector<std::string>>> rows(U);
     std::vector<std::vector<std::string>> act(U);
@@ -626,10 +631,7 @@ std::string gemv_tc_bt_kernel(Emitter& e, const MatrixJob& j) {
   }
   for (const std::string& r : pb) k("add.s64 {}, {}, {}", r, r, U * chunk_step);
   k("add.s64 {}, {}, {}", pa, pa, group * 2);
-  k("add.s32 {}, {}, {}", k0, k0, group);
-  k("setp.lt.u32 {}, {}, {}", p, k0, full);
-  k("@{} bra {}", p, loop);
-  k.place(tail);
+  k_loop_next(k, kl, p);
   // This warp's chunks from k0 on while they start inside K (K is whole chunks).
   const std::string row = k.reg("r");
   k("add.s32 {}, {}, {}", row, k0, kofs);
