@@ -26,6 +26,9 @@ CLI::App* add_compare_command(CLI::App& app) {
       ->required();
   c->add_option("--param", args.params,
                 "set a workload param: NAME=VALUE (repeatable; xpusim zoo lists them)");
+  c->add_option("--set", args.sets,
+                "set a parameter of every architecture that has it: NAME=VALUE (repeatable; "
+                "xpusim describe ARCH lists them; for example sampling.launches=1 for the GPUs)");
   c->add_option("--dtype", args.dtype,
                 "ONNX models: the dtype their float tensors are computed in: bf16 (default), "
                 "fp16, or fp32 (as for xpusim run)");

@@ -427,9 +427,28 @@ std::string report_html(const ojson& results, const std::string& report_dir) {
 bool run(const Options& o) {
   if (o.archs.empty()) throw Error("compare: --arch wants at least one architecture");
   // Every input is checked before any simulation starts.
+  // Each --set goes to the architectures whose parameters include its name (checked there as
+  // `xpusim run --set` checks it); one that none of them has is an error.
+  std::vector<std::vector<std::string>> sets(o.archs.size());
+  std::vector<bool> used(o.sets.size(), false);
+  for (size_t a = 0; a < o.archs.size(); ++a) {
+    const ArchConfig plain = load_arch(o.archs[a]);
+    for (size_t i = 0; i < o.sets.size(); ++i) {
+      const size_t eq = o.sets[i].find('=');
+      if (eq == std::string::npos || eq == 0)
+        throw Error(fmt::format("compare: --set {}: expected NAME=VALUE", o.sets[i]));
+      if (!plain.values.find(o.sets[i].substr(0, eq))) continue;
+      sets[a].push_back(o.sets[i]);
+      used[i] = true;
+    }
+  }
+  for (size_t i = 0; i < o.sets.size(); ++i)
+    if (!used[i])
+      throw Error(fmt::format("compare: --set {}: no architecture of --arch has the parameter '{}'",
+                              o.sets[i], o.sets[i].substr(0, o.sets[i].find('='))));
   std::vector<ArchConfig> cfgs;
   for (const std::string& arch : o.archs) {
-    ArchConfig cfg = load_arch(arch);
+    ArchConfig cfg = load_arch(arch, sets[cfgs.size()]);
     safe_file_name(cfg.name, "architecture name", SourceLoc{cfg.origin});
     if (!find_family(cfg.family).compiles_workloads)
       throw Error(fmt::format(
@@ -471,6 +490,7 @@ bool run(const Options& o) {
                        (tmp.path() / (c.name + ".log")).string()};
     if (!o.functional) cmd.argv.push_back("--no-functional");
     for (const std::string& p : o.params) cmd.argv.insert(cmd.argv.end(), {"--param", p});
+    for (const std::string& v : sets[runs.size()]) cmd.argv.insert(cmd.argv.end(), {"--set", v});
     if (!o.dtype.empty()) cmd.argv.insert(cmd.argv.end(), {"--dtype", o.dtype});
     if (!o.onnx_test_data.empty())
       cmd.argv.insert(cmd.argv.end(), {"--onnx-test-data", o.onnx_test_data});

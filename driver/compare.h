@@ -17,13 +17,15 @@ struct Options {
   std::vector<std::string> archs;   // preset names or configuration files, at least one
   std::string workload;             // workload YAML file, ONNX model or zoo model name
   std::vector<std::string> params;  // the workload's params, NAME=VALUE (--param)
-  std::string dtype;                // ONNX models: the dtype of float tensors (--dtype)
-  std::string onnx_test_data;       // ONNX models: input_N.pb / output_N.pb folder
-  std::string out;                  // results folder; empty: results/compare-<workload>
-  bool functional = true;           // compute and check values (false: timing only)
-  uint64_t seed = 1;                // seed of the generated inputs and weights
-  unsigned jobs = 0;                // simulations at once; 0: one per CPU
-  bool force = false;               // write into a non-empty folder xpusim did not make
+  // Architecture parameters, NAME=VALUE (--set), each given to every architecture that has it.
+  std::vector<std::string> sets;
+  std::string dtype;           // ONNX models: the dtype of float tensors (--dtype)
+  std::string onnx_test_data;  // ONNX models: input_N.pb / output_N.pb folder
+  std::string out;             // results folder; empty: results/compare-<workload>
+  bool functional = true;      // compute and check values (false: timing only)
+  uint64_t seed = 1;           // seed of the generated inputs and weights
+  unsigned jobs = 0;           // simulations at once; 0: one per CPU
+  bool force = false;          // write into a non-empty folder xpusim did not make
 };
 
 // One architecture's entry of results.json, from its run's stats.json (driver/results.h);

@@ -234,6 +234,27 @@ TEST_CASE("compare: an ONNX model's dtype and test data reach every architecture
   CHECK_THAT(timing.output, Contains("drop --no-functional"));
 }
 
+TEST_CASE("compare --set: a parameter reaches the architectures that have it", "[unit]") {
+  const std::string w =
+      std::string(XPUSIM_SOURCE_DIR) + "/workloads/examples/transformer-block.yaml";
+  const std::string out = temp_dir("compare-set") + "/r";
+  const Cli r = run_cli({"compare", "--arch", "tpu_lab,gpu_lab", "--workload", w, "--no-functional",
+                         "--set", "sampling.launches=1", "--jobs", "1", "--out", out});
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  const nlohmann::json gpu = nlohmann::json::parse(std::ifstream(out + "/runs/gpu_lab/stats.json"));
+  CHECK(gpu["stats"]["groups"].contains("launch_sampling"));
+  // Refused before any simulation: a parameter no architecture has, a value the parameter
+  // does not take, a word without '='.
+  for (const char* set : {"no.such=1", "sampling.launches=many", "sampling.launches"}) {
+    INFO(set);
+    const Cli bad = run_cli(
+        {"compare", "--arch", "tpu_lab,gpu_lab", "--workload", w, "--no-functional", "--set", set});
+    CHECK(bad.status == 1);
+    CHECK_THAT(bad.output, Contains(std::string(set)));
+  }
+}
+
 TEST_CASE("run --progress-lines: a line per layer, in order, on each family", "[unit]") {
   const std::string w =
       std::string(XPUSIM_SOURCE_DIR) + "/workloads/examples/transformer-block.yaml";
