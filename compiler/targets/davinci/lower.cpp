@@ -1034,10 +1034,13 @@ class DavinciTarget final : public Target {
         e("blt x20, x27, {}a", S);
       }
       // B: x26 column blocks of x17 rows (given transposed: x27 column blocks of x11 rows); with
-      // rows 32 bytes apart, one copy of a burst per block.
+      // rows 32 bytes apart and blocks apart by at least a tile's rows, one copy of a burst per
+      // block.
       const char* b_rows = sp.b_trans ? "x11" : "x17";
       const char* b_blocks = sp.b_trans ? "x27" : "x26";
-      if (b_row_bytes == 32 && sp.b_block_bytes / 32 <= 65535) {
+      const int64_t b_tile_rows = sp.b_trans ? t.tn : t.tk;
+      if (b_row_bytes == 32 && sp.b_block_bytes >= b_tile_rows * 32 &&
+          sp.b_block_bytes / 32 <= 65535) {
         e("mov x24, {}", sp.b_block_bytes / 32);
         e("sub x24, x24, {}", b_rows);
         e("copy_gm_to_cbuf l1[{}], gm[x19], nburst={}, burst={}, src_gap=x24", l1b, b_blocks,
