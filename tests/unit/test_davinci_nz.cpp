@@ -3,7 +3,8 @@
 // 32 bytes, their rows contiguous), and MTE2 copies each K step of a tile of it in one copy of a
 // burst per column block; B given transposed (int8) likewise per K block. A graph input B, and a
 // param that another op reads too, stay row-major. Values checked on ascend910b (FIX pipe),
-// ascend910 and ascend310.
+// ascend910 and ascend310. (Convolutions' weights are NZ too: the smoke workloads check them on
+// every preset, tests/unit/test_conformance.cpp.)
 #include <catch2/catch.hpp>
 
 #include <sstream>

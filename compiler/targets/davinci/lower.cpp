@@ -6,8 +6,9 @@
 //
 // Passes: "layout" (every tensor in global memory as zero-padded row-major matrices, so that the
 // cube's 16x16 fractals need no edge handling: Layout::padded; feature maps of convolutions and
-// pooling as NC1HWC0 and their weights in the orders img2col and the vector unit read), "lower"
-// (the kernel's text, assembled by the ISA's own assembler).
+// pooling as NC1HWC0 and their weights in the orders img2col and the vector unit read; weights
+// that only the cube reads in NZ order, Layout::nz), "lower" (the kernel's text, assembled by the
+// ISA's own assembler).
 #include <fmt/format.h>
 
 #include <algorithm>
