@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "compiler/reference/tensor.h"
 
@@ -67,13 +68,13 @@ int64_t pad16(int64_t x) {
 int64_t pad_to(int64_t x, int64_t a) {
   return (x + a - 1) / a * a;
 }
-// Layouts with padding or zeros (nc1hwc0, the weight layouts, the padded transposed layouts):
+// Layouts with padding or zeros (nc1hwc0, the weight layouts, the padded transposed or NZ ones):
 // the element index in device memory (those included) of the graph's element i; elements there
 // (not for padded, whose bytes layout_bytes gives).
 bool scattered(const Layout& l) {
   return l.kind == Layout::nc1hwc0 || l.kind == Layout::img2col_weight ||
          l.kind == Layout::gemm_b_nc1hwc0 || l.kind == Layout::conv_weight ||
-         l.kind == Layout::mma_fragments || (l.kind == Layout::padded && l.transposed);
+         l.kind == Layout::mma_fragments || (l.kind == Layout::padded && (l.transposed || l.nz));
 }
 // conv_weight: the elements of the blocks before group block `b` (each block of gb groups a
 // (taps gb Cg) x (gb Kg) matrix), `taps` = R*S.
@@ -82,9 +83,14 @@ int64_t conv_blocks_elements(int64_t b, int64_t taps, int64_t Cg, int64_t Kg, co
   const int64_t rest = std::min(l.groups - full * gb, (b - full) * gb);
   return (full * gb * gb + rest * rest) * taps * Cg * Kg;
 }
-// A matrix element (row, col) of a rows_p x cols_p matrix, stored row-major or transposed.
-int64_t matrix_index(int64_t row, int64_t col, int64_t rows_p, int64_t cols_p, bool transposed) {
-  return transposed ? col * rows_p + row : row * cols_p + col;
+// A matrix element (row, col) of a rows_p x cols_p matrix, stored row-major or transposed, and
+// with l.nz in column blocks of 32 bytes (`es` bytes an element) of the matrix as stored.
+int64_t matrix_index(int64_t row, int64_t col, int64_t rows_p, int64_t cols_p, const Layout& l,
+                     int64_t es) {
+  if (l.transposed) std::swap(row, col), std::swap(rows_p, cols_p);
+  if (!l.nz) return row * cols_p + col;
+  const int64_t block = 32 / es;
+  return (col / block * rows_p + row) * block + col % block;
 }
 // img2col_weight of (K, Cg, R, S): the rows and columns of the matrix of a block of gb groups
 // (its input channels padded to C0 per r, s; its output channels padded to C0).
@@ -115,12 +121,13 @@ int64_t dram_elements(const std::vector<int64_t>& s, const Layout& l) {
   if (l.kind == Layout::mma_fragments) return s[0] * s[1];
   return img2col_blocks_elements((l.groups + l.group_block - 1) / l.group_block, s, l);
 }
-int64_t dram_index(int64_t i, const std::vector<int64_t>& s, const Layout& l) {
+// `es`: bytes an element.
+int64_t dram_index(int64_t i, const std::vector<int64_t>& s, const Layout& l, int64_t es) {
   const int64_t c0 = l.c0;
-  if (l.kind == Layout::padded) {  // transposed
+  if (l.kind == Layout::padded) {  // transposed or NZ
     const PaddedView v = padded_view(s, l);
     const int64_t col = i % v.cols, row = i / v.cols % v.rows, b = i / v.cols / v.rows;
-    return b * v.rows_p * v.cols_p + matrix_index(row, col, v.rows_p, v.cols_p, true);
+    return b * v.rows_p * v.cols_p + matrix_index(row, col, v.rows_p, v.cols_p, l, es);
   }
   if (l.kind == Layout::mma_fragments) {  // B (K, N): row k, column n
     const int64_t N = s[1], n = i % N, k = i / N, tile = n / 16 * (s[0] / 32) + k / 32;
@@ -143,7 +150,7 @@ int64_t dram_index(int64_t i, const std::vector<int64_t>& s, const Layout& l) {
   if (l.kind == Layout::gemm_b_nc1hwc0) {  // row c H W + p of B: slice c / c0, pixel p
     const int64_t N = s[1], col = i % N, row = i / N, c = row / (l.h * l.w), p = row % (l.h * l.w);
     return matrix_index((c / c0 * gemm_b_pixels(l) + p) * c0 + c % c0, col,
-                        pad_to(l.c, c0) * gemm_b_pixels(l), pad_to(N, c0), l.transposed);
+                        pad_to(l.c, c0) * gemm_b_pixels(l), pad_to(N, c0), l, es);
   }
   // img2col_weight: output channel k of group g = k / Kg, in block g / group_block; its input
   // channel c (of the group) is channel (g % group_block) Cg + c of the block.
@@ -153,8 +160,7 @@ int64_t dram_index(int64_t i, const std::vector<int64_t>& s, const Layout& l) {
   const int64_t ci = gi * Cg + c, ki = gi * Kg + k % Kg;
   const Img2colBlock m = img2col_block(s, l, std::min(l.group_block, l.groups - b * l.group_block));
   return img2col_blocks_elements(b, s, l) +
-         matrix_index(((ci / c0 * R + r) * S + ss) * c0 + ci % c0, ki, m.rows, m.cols,
-                      l.transposed);
+         matrix_index(((ci / c0 * R + r) * S + ss) * c0 + ci % c0, ki, m.rows, m.cols, l, es);
 }
 }  // namespace
 
@@ -209,7 +215,7 @@ void for_padded_rows(const TensorInfo& info, const Layout& l, F copy_row) {
 
 std::vector<uint8_t> pack(const Tensor& t, const Layout& l) {
   if (l.kind == Layout::row_major) return t.data;
-  if (l.kind == Layout::padded && !l.transposed) {
+  if (l.kind == Layout::padded && !l.transposed && !l.nz) {
     TensorInfo info;
     info.shape = t.shape;
     info.dtype = t.dtype;
@@ -225,7 +231,8 @@ std::vector<uint8_t> pack(const Tensor& t, const Layout& l) {
   if (scattered(l)) {
     std::vector<uint8_t> out(size_t(layout_bytes(info, l)), 0);
     for (int64_t i = 0; i < t.elements(); ++i)
-      std::memcpy(&out[size_t(dram_index(i, t.shape, l) * e)], &t.data[size_t(i * e)], size_t(e));
+      std::memcpy(&out[size_t(dram_index(i, t.shape, l, e) * e)], &t.data[size_t(i * e)],
+                  size_t(e));
     return out;
   }
   std::vector<uint8_t> out(t.data.size());
@@ -236,7 +243,7 @@ std::vector<uint8_t> pack(const Tensor& t, const Layout& l) {
 
 Tensor unpack(const std::vector<uint8_t>& bytes, const TensorInfo& info, const Layout& l) {
   Tensor t(info.shape, info.dtype);
-  if (l.kind == Layout::padded && !l.transposed) {
+  if (l.kind == Layout::padded && !l.transposed && !l.nz) {
     for_padded_rows(info, l,
                     [&](size_t g, size_t p, size_t n) { std::memcpy(&t.data[g], &bytes[p], n); });
     return t;
@@ -244,7 +251,7 @@ Tensor unpack(const std::vector<uint8_t>& bytes, const TensorInfo& info, const L
   const int64_t e = dtype_size(info.dtype);
   if (scattered(l)) {
     for (int64_t i = 0; i < t.elements(); ++i)
-      std::memcpy(&t.data[size_t(i * e)], &bytes[size_t(dram_index(i, info.shape, l) * e)],
+      std::memcpy(&t.data[size_t(i * e)], &bytes[size_t(dram_index(i, info.shape, l, e) * e)],
                   size_t(e));
     return t;
   }

@@ -57,6 +57,12 @@ struct Layout {
   // padded, img2col_weight, gemm_b_nc1hwc0: each matrix stored transposed (its columns as rows
   // of its padded row count), as the DaVinci cube reads an s8 B without a transposing load.
   bool transposed = false;
+  // padded, img2col_weight, gemm_b_nc1hwc0: each matrix (its transpose when transposed) stored
+  // in NZ order, the cube's L1 order (Ascend's FRACTAL_NZ, as its offline model converter lays
+  // weights out): column blocks of 32 bytes (16 2-byte or 32 1-byte elements) one after another,
+  // each all of the matrix's padded rows, 32 bytes a row. The columns are padded to whole blocks
+  // (align or C0 is 32 bytes of elements).
+  bool nz = false;
   // padded: each matrix has room for at least this many rows (a KV cache's room for the rows a
   // kv_append writes after it, in place); the rows past the tensor's own are zeros.
   int64_t min_rows = 0;

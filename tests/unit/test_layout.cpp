@@ -279,3 +279,68 @@ TEST_CASE("layout mma-fragments: B's tiles of 16 columns x 32 rows in the lanes'
   CHECK(at(p, 64 * 32 - 1) == uint16_t(64 * 32));
   CHECK(unpack(p, info, l).data == b.data);
 }
+
+TEST_CASE("layout padded, NZ: column blocks of 32 bytes one after another, each all the rows",
+          "[unit]") {
+  // fp16 (2, 20, 40): two 20 x 40 matrices padded to 32 x 48, each stored as 3 column blocks of
+  // 16 columns, each block its 32 rows of 16 elements.
+  const Tensor t = counting({2, 20, 40});
+  Layout l = of_kind(Layout::padded);
+  l.nz = true;
+  TensorInfo info;
+  info.shape = t.shape;
+  info.dtype = t.dtype;
+  CHECK(layout_bytes(info, l) == 2 * 32 * 48 * 2);
+  const std::vector<uint8_t> p = pack(t, l);
+  REQUIRE(int64_t(p.size()) == layout_bytes(info, l));
+  for (int64_t b = 0; b < 2; ++b)
+    for (int64_t c = 0; c < 48; ++c)
+      for (int64_t r = 0; r < 32; ++r) {
+        const bool real = r < 20 && c < 40;
+        CHECK(at(p, b * 32 * 48 + (c / 16 * 32 + r) * 16 + c % 16) ==
+              (real ? uint16_t((b * 20 + r) * 40 + c + 1) : 0));
+      }
+  CHECK(unpack(p, info, l).data == t.data);
+
+  // s8 B (K, N) = (40, 3), padded to 64 x 32 and stored transposed (32 rows of N, 64 of K):
+  // 2 column blocks of 32 K elements, each the 32 rows of N.
+  Tensor s({40, 3}, DType::int8);
+  for (int64_t i = 0; i < s.elements(); ++i) s.data[size_t(i)] = uint8_t(i + 1);
+  Layout ls = of_kind(Layout::padded);
+  ls.align = 32, ls.transposed = true, ls.nz = true;
+  TensorInfo si;
+  si.shape = s.shape;
+  si.dtype = s.dtype;
+  CHECK(layout_bytes(si, ls) == 64 * 32);
+  const std::vector<uint8_t> q = pack(s, ls);
+  REQUIRE(int64_t(q.size()) == layout_bytes(si, ls));
+  for (int64_t k = 0; k < 64; ++k)
+    for (int64_t n = 0; n < 32; ++n)
+      CHECK(q[size_t((k / 32 * 32 + n) * 32 + k % 32)] ==
+            (k < 40 && n < 3 ? s.data[size_t(k * 3 + n)] : 0));
+  CHECK(unpack(q, si, ls).data == s.data);
+}
+
+TEST_CASE("layout img2col-weight, NZ: the matrix's column blocks one after another", "[unit]") {
+  // (K, C, R, S) = (20, 3, 1, 2): rows (C1, s, C0) = 32, columns K padded to 32; two column
+  // blocks of 16 output channels, each 32 rows of 16.
+  const Tensor w = counting({20, 3, 1, 2});
+  Layout l = of_kind(Layout::img2col_weight);
+  l.nz = true;
+  TensorInfo info;
+  info.shape = w.shape;
+  info.dtype = w.dtype;
+  CHECK(layout_bytes(info, l) == 32 * 32 * 2);
+  const std::vector<uint8_t> p = pack(w, l);
+  int64_t nonzero = 0;
+  for (int64_t k = 0; k < 32; ++k)
+    for (int64_t row = 0; row < 32; ++row) {
+      const int64_t s = row / 16, c = row % 16;
+      const bool real = k < 20 && c < 3;
+      const uint16_t v = at(p, (k / 16 * 32 + row) * 16 + k % 16);
+      CHECK(v == (real ? uint16_t((k * 3 + c) * 2 + s + 1) : 0));
+      nonzero += v != 0;
+    }
+  CHECK(nonzero == w.elements());
+  CHECK(unpack(p, info, l).data == w.data);
+}

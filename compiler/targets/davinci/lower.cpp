@@ -6,8 +6,9 @@
 //
 // Passes: "layout" (every tensor in global memory as zero-padded row-major matrices, so that the
 // cube's 16x16 fractals need no edge handling: Layout::padded; feature maps of convolutions and
-// pooling as NC1HWC0 and their weights in the orders img2col and the vector unit read), "lower"
-// (the kernel's text, assembled by the ISA's own assembler).
+// pooling as NC1HWC0 and their weights in the orders img2col and the vector unit read; weights
+// that only the cube reads in NZ order, Layout::nz), "lower" (the kernel's text, assembled by the
+// ISA's own assembler).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -685,6 +686,22 @@ class DavinciTarget final : public Target {
         for (int t : n.inputs) want(t, place[size_t(out)].layout, n);
       }
     }
+    // A weight (a param) that only gemms and matmuls read, as their B, or convolutions, as
+    // their weights, is stored NZ, the order of their copies to L1 (whole column blocks, their
+    // rows contiguous), as Ascend's offline model converter stores weights.
+    for (size_t t = 0; t < g.tensors.size(); ++t) {
+      Layout& l = place[t].layout;
+      bool b_only = g.tensors[t].is_param && !readers[t].empty() &&
+                    (l.kind == Layout::padded || l.kind == Layout::img2col_weight ||
+                     l.kind == Layout::gemm_b_nc1hwc0);
+      for (const Node* r : readers[t]) {
+        b_only = b_only && (r->kind == OpKind::gemm || r->kind == OpKind::matmul ||
+                            r->kind == OpKind::conv2d);
+        for (size_t i = 0; i < r->inputs.size(); ++i)
+          b_only = b_only && (r->inputs[i] == int(t)) == (i == 1);
+      }
+      l.nz = b_only;
+    }
     uint64_t next = kAlign;
     for (size_t t = 0; t < g.tensors.size(); ++t) {
       if (!set[t]) {  // a tensor no node reads or writes
@@ -714,9 +731,11 @@ class DavinciTarget final : public Target {
       const PaddedView v = padded_view(g.tensors[t].shape, l);
       const std::string groups =
           l.groups > 1 ? fmt::format(" (groups {}, {} per block)", l.groups, l.group_block) : "";
-      s += fmt::format("{:<20} gm[{:#x}] {}{} {} x {} x {} (padded {} x {}), {} bytes\n",
-                       g.tensors[t].name, place[t].addr, layout_name(l), groups, v.batch, v.rows,
-                       v.cols, v.rows_p, v.cols_p, layout_bytes(g.tensors[t], l));
+      const std::string order =
+          std::string(l.transposed ? " transposed" : "") + (l.nz ? " NZ" : "");
+      s += fmt::format("{:<20} gm[{:#x}] {}{}{} {} x {} x {} (padded {} x {}), {} bytes\n",
+                       g.tensors[t].name, place[t].addr, layout_name(l), groups, order, v.batch,
+                       v.rows, v.cols, v.rows_p, v.cols_p, layout_bytes(g.tensors[t], l));
     }
     return s;
   }
@@ -746,9 +765,11 @@ class DavinciTarget final : public Target {
     // Where A's 32-byte K blocks lie in GM (not a convolution): a_block_bytes from one block of
     // a row to the next, a_row_bytes from one row to the next (0: kp elements, packed rows).
     int64_t a_block_bytes = 32, a_row_bytes = 0;
-    // Likewise for B given transposed: b_block_bytes from one 32-byte K block of a row (of the
-    // transpose) to the next, b_row_bytes from one row to the next (0: kp elements). A feature
-    // map in NC1HWC0 is such a B of its pixels' rows: a slice apart, 32 bytes apart.
+    // Likewise for B: b_block_bytes from one 32-byte column block (given transposed: K block) of
+    // a row to the next, b_row_bytes from one row to the next (0: np elements, or kp given
+    // transposed: packed rows). A feature map in NC1HWC0 is a B given transposed of its pixels'
+    // rows: a slice apart, 32 bytes apart; a weight stored NZ (Layout::nz) a B of whole blocks
+    // one after another, 32 bytes a row (nz_b()). Rows 32 bytes apart: one copy a K step.
     int64_t b_block_bytes = 32, b_row_bytes = 0;
     int64_t req_mul = 1, req_shift = 0;  // int8: the requantisation of the accumulators
     // A grouped convolution: `blocks` GEMMs per image, one per block of groups (batch = images
@@ -756,6 +777,13 @@ class DavinciTarget final : public Target {
     // and block_c bytes after block 0's.
     int64_t blocks = 1, block_a = 0, block_b = 0, block_c = 0;
   };
+
+  // B stored NZ (Layout::nz): its column blocks (given transposed: its K blocks) one after
+  // another, each all its rows (kp, or np given transposed) of 32 bytes.
+  static void nz_b(GemmSpec& sp) {
+    sp.b_block_bytes = (sp.b_trans ? sp.np : sp.kp) * 32;
+    sp.b_row_bytes = 32;
+  }
 
   void gemm(const Graph& g, const Node& n, int idx, const std::vector<Placement>& place,
             Emitter& e) const {
@@ -795,6 +823,7 @@ class DavinciTarget final : public Target {
                 n.attrs.fused_relu,
                 dt};
     sp.req_mul = n.attrs.requant_multiplier, sp.req_shift = n.attrs.requant_shift;
+    if (place[size_t(n.inputs[1])].layout.nz) nz_b(sp);
     if (fmap && a[2] * a[3] == 1) {
       // One real pixel per slice (a globally pooled map): K is the channels, a 32-byte block at
       // the start of each slice of 16 pixels, the padding pixels not read.
@@ -901,12 +930,13 @@ class DavinciTarget final : public Target {
       e("mul x13, x5, {}", stride_b);
       block_offset("x13", sp.block_b);
     }
-    const int64_t b_row_bytes = sp.b_row_bytes ? sp.b_row_bytes : kp * es;
-    if (sp.b_trans) {  // B's tile rows (of its transpose)
+    const int64_t b_row_bytes = sp.b_row_bytes ? sp.b_row_bytes : (sp.b_trans ? kp : np) * es;
+    if (sp.b_trans)  // B's tile rows (of its transpose)
       e("mul x24, x9, {}", b_row_bytes);
-    } else {  // B's tile columns
+    else if (sp.b_block_bytes == 32)  // B's tile columns
       e("shl x24, x9, 1");
-    }
+    else  // the tile's first column block
+      e("mul x24, x9, {}", sp.b_block_bytes / kFractal);
     e("add x13, x13, x24");
     e("add x13, x13, {}", B);
     const int64_t ce = sp.c_f32 ? 4 : es;  // C's element bytes
@@ -1004,18 +1034,31 @@ class DavinciTarget final : public Target {
         e("add x20, x20, 1");
         e("blt x20, x27, {}a", S);
       }
-      // B: x26 column blocks of x17 rows (given transposed: x27 column blocks of x11 rows).
-      e("mov x20, 0");
-      e("mov x21, {}", l1b);
-      e("mov x22, x19");
-      e("shl x23, {}, 5", sp.b_trans ? "x11" : "x17");
-      e.label(S + "b");
-      e("copy_gm_to_cbuf l1[x21], gm[x22], nburst={}, burst=1, src_gap={}",
-        sp.b_trans ? "x11" : "x17", (sp.b_trans ? b_row_bytes / 32 : np / kFractal) - 1);
-      e("add x21, x21, x23");
-      e("add x22, x22, {}", sp.b_trans ? sp.b_block_bytes : 32);
-      e("add x20, x20, 1");
-      e("blt x20, {}, {}b", sp.b_trans ? "x27" : "x26", S);
+      // B: x26 column blocks of x17 rows (given transposed: x27 column blocks of x11 rows); with
+      // rows 32 bytes apart and blocks apart by at least a tile's rows, one copy of a burst per
+      // block.
+      const char* b_rows = sp.b_trans ? "x11" : "x17";
+      const char* b_blocks = sp.b_trans ? "x27" : "x26";
+      const int64_t b_tile_rows = sp.b_trans ? t.tn : t.tk;
+      if (b_row_bytes == 32 && sp.b_block_bytes >= b_tile_rows * 32 &&
+          sp.b_block_bytes / 32 <= 65535) {
+        e("mov x24, {}", sp.b_block_bytes / 32);
+        e("sub x24, x24, {}", b_rows);
+        e("copy_gm_to_cbuf l1[{}], gm[x19], nburst={}, burst={}, src_gap=x24", l1b, b_blocks,
+          b_rows);
+      } else {
+        e("mov x20, 0");
+        e("mov x21, {}", l1b);
+        e("mov x22, x19");
+        e("shl x23, {}, 5", b_rows);
+        e.label(S + "b");
+        e("copy_gm_to_cbuf l1[x21], gm[x22], nburst={}, burst=1, src_gap={}", b_rows,
+          b_row_bytes / 32 - 1);
+        e("add x21, x21, x23");
+        e("add x22, x22, {}", sp.b_block_bytes);
+        e("add x20, x20, 1");
+        e("blt x20, {}, {}b", b_blocks, S);
+      }
       e("set_flag PIPE_MTE2, PIPE_MTE1, EVENT_ID{}", s);
       e("wait_flag PIPE_MTE2, PIPE_MTE1, EVENT_ID{}", s);
       e("wait_flag PIPE_M, PIPE_MTE1, EVENT_ID{}", s);
@@ -1075,7 +1118,7 @@ class DavinciTarget final : public Target {
       e("add x16, x16, 1");
       e("add x15, x15, {}", t.tk);
       e("add x18, x18, {}", sp.conv ? t.tk * es : t.tk / k0 * sp.a_block_bytes);
-      e("add x19, x19, {}", sp.b_trans ? t.tk / k0 * sp.b_block_bytes : t.tk * np * 2);
+      e("add x19, x19, {}", sp.b_trans ? t.tk / k0 * sp.b_block_bytes : t.tk * b_row_bytes);
       if (s == 0)
         e("bge x15, {}, {}kdone", kp, L);
       else
@@ -1316,6 +1359,7 @@ class DavinciTarget final : public Target {
       sp.H = x[2], sp.W = x[3], sp.KH = w[2], sp.KW = w[3], sp.SH = a.stride_h;
       sp.SW = a.stride_w, sp.PT = a.pad_h, sp.PL = a.pad_w, sp.OW = y[3];
       sp.blocks = count, sp.block_a = ba, sp.block_b = bb, sp.block_c = bc;
+      if (place[size_t(n.inputs[1])].layout.nz) nz_b(sp);
       gemm(sp, e);
     };
     const std::string L = fmt::format("n{}_", idx);
