@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <numeric>
 #include <string>
@@ -2132,6 +2133,57 @@ class DavinciTarget final : public Target {
     bool col;
   };
 
+  // The double-buffered loop of the copy routines: this block's share of `units` units (x5 to
+  // x6, the blocks splitting them evenly), two stages of UB buffers. Per unit, x8 and x9 are its
+  // addresses in X and Y (its index in each of `dims`, innermost last, times the dim's strides
+  // times `bytes`); `innermost(st)` adds what the innermost dim needs (x10 its index); `in(st)`
+  // copies it into stage st's buffer, `out(st)` out of it, between MTE2 / MTE3 flags.
+  void staged_copies(const std::string& L, const char* unit, int64_t units,
+                     const std::vector<Dim>& dims, int64_t bytes, uint64_t X, uint64_t Y,
+                     const std::function<void(int)>& innermost, const std::function<void(int)>& in,
+                     const std::function<void(int)>& out, Emitter& e) const {
+    e("mul x5, x1, {}", units);
+    e("div x5, x5, x2");  // this block's first unit
+    e("add x6, x1, 1");
+    e("mul x6, x6, {}", units);
+    e("div x6, x6, x2");  // and its end
+    for (int st = 0; st < 2; ++st) e("set_flag PIPE_MTE3, PIPE_MTE2, EVENT_ID{}", st);
+    e("bge x5, x6, {}done", L);
+    e.label(L + "loop");
+    for (int st = 0; st < 2; ++st) {
+      e.comment(fmt::format("stage {}: {} x5", st, unit));
+      e("mov x7, x5");
+      e("mov x8, {}", X);
+      e("mov x9, {}", Y);
+      for (size_t k = dims.size(); k-- > 0;) {  // the unit's index in each dim, innermost first
+        if (k > 0) {
+          e("rem x10, x7, {}", dims[k].ext);
+          e("div x7, x7, {}", dims[k].ext);
+        } else {
+          e("mov x10, x7");
+        }
+        e("mul x11, x10, {}", dims[k].src * bytes);
+        e("add x8, x8, x11");
+        e("mul x11, x10, {}", dims[k].dst * bytes);
+        e("add x9, x9, x11");
+        if (k + 1 == dims.size()) innermost(st);
+      }
+      e("wait_flag PIPE_MTE3, PIPE_MTE2, EVENT_ID{}", st);
+      in(st);
+      e("set_flag PIPE_MTE2, PIPE_MTE3, EVENT_ID{}", st);
+      e("wait_flag PIPE_MTE2, PIPE_MTE3, EVENT_ID{}", st);
+      out(st);
+      e("set_flag PIPE_MTE3, PIPE_MTE2, EVENT_ID{}", st);
+      e("add x5, x5, 1");
+      if (st == 0)
+        e("bge x5, x6, {}done", L);
+      else
+        e("blt x5, x6, {}loop", L);
+    }
+    e.label(L + "done");
+    for (int st = 0; st < 2; ++st) e("wait_flag PIPE_MTE3, PIPE_MTE2, EVENT_ID{}", st);
+  }
+
   // The dims of a transpose of x into y (out[k] = in[perm[k]]), in y's order.
   static std::vector<Dim> perm_walk(const Side& x, const Side& y,
                                     const std::vector<int64_t>& perm) {
@@ -2601,60 +2653,31 @@ class DavinciTarget final : public Target {
     e.comment(fmt::format("{} {} of {} run(s) of {} elements ({} apart), {} B each", nlines,
                           group > 1 ? fmt::format("groups of up to {} lines", group) : "lines",
                           segs, run, group > 1 ? lines.back().src / group : gap, line_bytes));
-    e("mul x5, x1, {}", nlines);
-    e("div x5, x5, x2");  // this block's first line
-    e("add x6, x1, 1");
-    e("mul x6, x6, {}", nlines);
-    e("div x6, x6, x2");  // and its end
-    for (int st = 0; st < 2; ++st) e("set_flag PIPE_MTE3, PIPE_MTE2, EVENT_ID{}", st);
-    e("bge x5, x6, {}done", L);
-    e.label(L + "loop");
-    for (int st = 0; st < 2; ++st) {
-      e.comment(fmt::format("stage {}: line x5", st));
-      e("mov x7, x5");
-      e("mov x8, {}", X);
-      e("mov x9, {}", Y);
-      for (size_t k = lines.size(); k-- > 0;) {  // the line's index in each dim, innermost first
-        if (k > 0) {
-          e("rem x10, x7, {}", lines[k].ext);
-          e("div x7, x7, {}", lines[k].ext);
-        } else {
-          e("mov x10, x7");
-        }
-        e("mul x11, x10, {}", lines[k].src * es);
-        e("add x8, x8, x11");
-        e("mul x11, x10, {}", lines[k].dst * es);
-        e("add x9, x9, x11");
-        if (group > 1 && k + 1 == lines.size()) {  // this group's lines: x12
-          e("mul x13, x10, {}", group);
+    staged_copies(
+        L, "line", nlines, lines, es, X, Y,
+        [&](int) {
+          if (group <= 1) return;
+          e("mul x13, x10, {}", group);  // this group's lines: x12
           e("mov x12, {}", inner);
           e("sub x12, x12, x13");
           e("min x12, x12, {}", group);
           e("mul x13, x12, {}", line_bytes / 32);
-        }
-      }
-      e("wait_flag PIPE_MTE3, PIPE_MTE2, EVENT_ID{}", st);
-      if (group > 1)
-        e("copy_gm_to_ubuf ub[{}], gm[x8], nburst=x12, burst={}, src_gap={}", buf[st], burst,
-          line_gap);
-      else
-        e("copy_gm_to_ubuf ub[{}], gm[x8], nburst={}, burst={}, src_gap={}", buf[st], segs, burst,
-          src_gap);
-      e("set_flag PIPE_MTE2, PIPE_MTE3, EVENT_ID{}", st);
-      e("wait_flag PIPE_MTE2, PIPE_MTE3, EVENT_ID{}", st);
-      if (group > 1)
-        e("copy_ubuf_to_gm gm[x9], ub[{}], nburst=1, burst=x13", buf[st]);
-      else
-        e("copy_ubuf_to_gm gm[x9], ub[{}], nburst=1, burst={}", buf[st], store / 32);
-      e("set_flag PIPE_MTE3, PIPE_MTE2, EVENT_ID{}", st);
-      e("add x5, x5, 1");
-      if (st == 0)
-        e("bge x5, x6, {}done", L);
-      else
-        e("blt x5, x6, {}loop", L);
-    }
-    e.label(L + "done");
-    for (int st = 0; st < 2; ++st) e("wait_flag PIPE_MTE3, PIPE_MTE2, EVENT_ID{}", st);
+        },
+        [&](int st) {
+          if (group > 1)
+            e("copy_gm_to_ubuf ub[{}], gm[x8], nburst=x12, burst={}, src_gap={}", buf[st], burst,
+              line_gap);
+          else
+            e("copy_gm_to_ubuf ub[{}], gm[x8], nburst={}, burst={}, src_gap={}", buf[st], segs,
+              burst, src_gap);
+        },
+        [&](int st) {
+          if (group > 1)
+            e("copy_ubuf_to_gm gm[x9], ub[{}], nburst=1, burst=x13", buf[st]);
+          else
+            e("copy_ubuf_to_gm gm[x9], ub[{}], nburst=1, burst={}", buf[st], store / 32);
+        },
+        e);
     if (pad_rows) zero_pad_rows(n, L, vo, line_bytes, y.addr, 2 * group * line_bytes, e);
     return true;
   }
@@ -2699,59 +2722,30 @@ class DavinciTarget final : public Target {
     const int64_t buf[2] = {0, piece * 32};
     e.comment(fmt::format("{} runs of {} blocks of 32 bytes ({} and {} blocks apart)", units,
                           std::min(piece, run.ext), run.src, run.dst));
-    e("mul x5, x1, {}", units);
-    e("div x5, x5, x2");  // this block's first unit
-    e("add x6, x1, 1");
-    e("mul x6, x6, {}", units);
-    e("div x6, x6, x2");  // and its end
-    for (int st = 0; st < 2; ++st) e("set_flag PIPE_MTE3, PIPE_MTE2, EVENT_ID{}", st);
-    e("bge x5, x6, {}done", L);
-    e.label(L + "loop");
     const std::string count = pieces > 1 ? "x12" : fmt::format("{}", run.ext);
-    for (int st = 0; st < 2; ++st) {
-      e.comment(fmt::format("stage {}: unit x5", st));
-      e("mov x7, x5");
-      e("mov x8, {}", X);
-      e("mov x9, {}", Y);
-      for (size_t k = dims.size(); k-- > 0;) {  // the unit's index in each dim, innermost first
-        if (k > 0) {
-          e("rem x10, x7, {}", dims[k].ext);
-          e("div x7, x7, {}", dims[k].ext);
-        } else {
-          e("mov x10, x7");
-        }
-        e("mul x11, x10, {}", dims[k].src * 32);
-        e("add x8, x8, x11");
-        e("mul x11, x10, {}", dims[k].dst * 32);
-        e("add x9, x9, x11");
-        if (pieces > 1 && k + 1 == dims.size()) {  // this piece's blocks: x12
-          e("mul x12, x10, {}", -piece);
+    staged_copies(
+        L, "unit", units, dims, 32, X, Y,
+        [&](int) {
+          if (pieces <= 1) return;
+          e("mul x12, x10, {}", -piece);  // this piece's blocks: x12
           e("add x12, x12, {}", run.ext);
           e("min x12, x12, {}", piece);
-        }
-      }
-      e("wait_flag PIPE_MTE3, PIPE_MTE2, EVENT_ID{}", st);
-      if (run.src == 1)
-        e("copy_gm_to_ubuf ub[{}], gm[x8], nburst=1, burst={}", buf[st], count);
-      else
-        e("copy_gm_to_ubuf ub[{}], gm[x8], nburst={}, burst=1, src_gap={}", buf[st], count,
-          run.src - 1);
-      e("set_flag PIPE_MTE2, PIPE_MTE3, EVENT_ID{}", st);
-      e("wait_flag PIPE_MTE2, PIPE_MTE3, EVENT_ID{}", st);
-      if (run.dst == 1)
-        e("copy_ubuf_to_gm gm[x9], ub[{}], nburst=1, burst={}", buf[st], count);
-      else
-        e("copy_ubuf_to_gm gm[x9], ub[{}], nburst={}, burst=1, dst_gap={}", buf[st], count,
-          run.dst - 1);
-      e("set_flag PIPE_MTE3, PIPE_MTE2, EVENT_ID{}", st);
-      e("add x5, x5, 1");
-      if (st == 0)
-        e("bge x5, x6, {}done", L);
-      else
-        e("blt x5, x6, {}loop", L);
-    }
-    e.label(L + "done");
-    for (int st = 0; st < 2; ++st) e("wait_flag PIPE_MTE3, PIPE_MTE2, EVENT_ID{}", st);
+        },
+        [&](int st) {
+          if (run.src == 1)
+            e("copy_gm_to_ubuf ub[{}], gm[x8], nburst=1, burst={}", buf[st], count);
+          else
+            e("copy_gm_to_ubuf ub[{}], gm[x8], nburst={}, burst=1, src_gap={}", buf[st], count,
+              run.src - 1);
+        },
+        [&](int st) {
+          if (run.dst == 1)
+            e("copy_ubuf_to_gm gm[x9], ub[{}], nburst=1, burst={}", buf[st], count);
+          else
+            e("copy_ubuf_to_gm gm[x9], ub[{}], nburst={}, burst=1, dst_gap={}", buf[st], count,
+              run.dst - 1);
+        },
+        e);
     return 2 * piece * 32;
   }
 
