@@ -123,3 +123,32 @@ TEST_CASE("DaVinci: a split of C whose pixels are not a multiple of 16 is refuse
   CHECK_THAT(r.output, Contains("node 'b'"));
   CHECK_THAT(r.output, Contains("a split of C in front of the pixel dims of a map of 15 pixels"));
 }
+
+TEST_CASE("DaVinci: TransData from matrices to a map is a GEMM per 16 pixels, values checked",
+          "[golden]") {
+  // A map to (C x H*W) matrices, a softmax over the pixels, and back (TransData both ways), at
+  // a pixel count that is not a multiple of 16 (63: the last block of 16 pixels part padding).
+  const std::string dir = temp_dir("dv-transdata");
+  for (const char* dt : {"fp16", "bf16"})
+    for (const char* arch : {"ascend910b", "ascend910", "ascend310"}) {
+      if (std::string(dt) == "bf16" && std::string(arch) != "ascend910b") continue;
+      const std::string w = write_text(
+          dir, std::string(dt) + ".yaml",
+          std::string("name: transdata\ninputs:\n  - {name: x, shape: [2, 40, 7, 9], dtype: ") +
+              dt +
+              "}\nops:\n"
+              "  - {name: c1, op: conv2d, inputs: [x], K: 40, R: 3, S: 3, pad: 1}\n"
+              "  - {name: r1, op: reshape, inputs: [c1.out], shape: [2, 40, 63]}\n"
+              "  - {name: s, op: softmax, inputs: [r1.out]}\n"
+              "  - {name: r2, op: reshape, inputs: [s.out], shape: [2, 40, 7, 9]}\n"
+              "  - {name: c2, op: conv2d, inputs: [r2.out], K: 24, R: 1, S: 1}\n");
+      const Cli r = run_cli({"run", "--arch", arch, "--workload", w, "--dump-after=lower", "--out",
+                             dir + "/" + dt + arch});
+      INFO(arch << " " << dt << "\n" << r.output.substr(r.output.size() - 2000));
+      CHECK(r.status == 0);
+      CHECK_THAT(r.output, Contains("functional check: passed"));
+      // The GEMMs back to the map: 2 images x 4 blocks of 16 pixels, K = 16.
+      CHECK_THAT(r.output, Contains("C 16x48 = A 16x16 x B 16x48 (given transposed) (padded), 8 "
+                                    "batch(es)"));
+    }
+}

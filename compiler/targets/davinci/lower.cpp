@@ -2258,16 +2258,23 @@ class DavinciTarget final : public Target {
     if (n.kind != OpKind::reshape || from == to) return {0, 0};
     const std::vector<int64_t>& s = g.tensor(from ? in : out).shape;
     if (s.size() < 3) return {0, 0};
-    return trans_data_sizes(s[0], s[1], map_pixels(s), dtype_size(g.tensor(out).dtype));
+    return trans_data_sizes(s[0], s[1], map_pixels(s), dtype_size(g.tensor(out).dtype), from);
   }
-  static std::vector<uint64_t> trans_data_sizes(int64_t N, int64_t C, int64_t P, int64_t es) {
+  static std::vector<uint64_t> trans_data_sizes(int64_t N, int64_t C, int64_t P, int64_t es,
+                                                bool from) {
     const int64_t k0 = k0_of(es);
     auto pad = [](int64_t v, int64_t to) { return (v + to - 1) / to * to; };
-    const int64_t cp = pad(C, k0), pp = pad(P, k0), q = std::max(cp, pp);
+    const int64_t cp = pad(C, k0), pp = pad(P, k0);
     auto up = [](int64_t b) {
       return uint64_t((b + int64_t(kAlign) - 1) / int64_t(kAlign) * int64_t(kAlign));
     };
-    return {up(q * q * es), up(N * cp * pp * es)};
+    return {up(trans_data_identity(cp, pp, es, from) * trans_data_identity(cp, pp, es, from) * es),
+            up(N * cp * pp * es)};
+  }
+  // The size of trans_data()'s identity: C padded (cp) from a map, 16 to a map of 16-bit
+  // elements (a GEMM per 16 pixels), else the pixels padded (pp).
+  static int64_t trans_data_identity(int64_t cp, int64_t pp, int64_t es, bool from) {
+    return from ? cp : es == 2 ? 16 : pp;
   }
 
   // A reshape with a feature map in NC1HWC0 on one side and padded matrices on the other
@@ -2326,13 +2333,13 @@ class DavinciTarget final : public Target {
     Layout ml;  // the matrices per image
     ml.kind = Layout::padded;
     if (es == 1) int8_layout(ml);
-    const std::vector<uint64_t> sizes = trans_data_sizes(N, C, P, es);
+    const std::vector<uint64_t> sizes = trans_data_sizes(N, C, P, es, from);
     const PaddedView vm = padded_view({N, C, P}, ml);
     const Side& p = from ? y : x;
     const bool direct = same_bytes({N, C, P}, ml, p.shape, p.layout);
     const Side m{{N, C, P}, ml, direct ? p.addr : scratch + sizes[0], es};
     const int64_t cp = vm.rows_p, pp = vm.cols_p;  // C padded to C0, H*W to 32 bytes
-    const int64_t q = from ? cp : pp;              // the identity's size
+    const int64_t q = trans_data_identity(cp, pp, es, from);
     identity(L, scratch, q, dt, e);
     if (!from && !direct) {
       e.comment("the padded input to a (C x H*W) matrix per image");
@@ -2346,6 +2353,13 @@ class DavinciTarget final : public Target {
       sp.B = x.addr, sp.C = m.addr, sp.mp = cp, sp.kp = cp, sp.np = P16;
       sp.stride_b = image * es, sp.stride_c = cp * pp * es;
       sp.b_block_bytes = P16 * 32, sp.b_row_bytes = 32;
+    } else if (q == 16) {  // per 16 pixels p: (16 x C) = I16 x the matrix's columns p, NZ
+      e.comment(
+          "per image and 16 pixels, its (C x H*W) matrix's columns to slice rows on the cube");
+      sp.B = m.addr, sp.C = y.addr, sp.mp = 16, sp.kp = 16, sp.np = cp, sp.batch = N * P16 / 16;
+      sp.stride_b = cp * pp * es, sp.stride_c = image * es, sp.b_row_bytes = pp * es;
+      sp.blocks = P16 / 16, sp.block_b = 16 * es, sp.block_c = 16 * 32;
+      sp.c_nz = true, sp.c_slice_bytes = P16 * 32;
     } else {  // (P16 x C) = I (P16 x P) x the matrix's channel rows of pixels, NZ
       e.comment("per image, its (C x H*W) matrix to slices on the cube");
       sp.B = m.addr, sp.C = y.addr, sp.mp = P16, sp.kp = pp, sp.np = cp;
