@@ -12,25 +12,8 @@ namespace {
 
 constexpr char kMagic[8] = {'X', 'P', 'U', 'D', 'V', '0', '0', '1'};
 // 13 one-byte fields, the u32 target, then 15 Vals of 9 bytes (reg, int64 imm).
-constexpr size_t kVals = 15;
-constexpr size_t kInstrBytes = 13 + 4 + kVals * 9;
+constexpr size_t kInstrBytes = 13 + 4 + size_t(kVals) * 9;
 static_assert(kInstrBytes == 152);
-
-// The Vals of an instruction, in their encoded order.
-template <class I, class V>
-void for_each_val(I& in, V&& visit) {
-  visit(in.a);
-  visit(in.b);
-  visit(in.dst.at);
-  visit(in.src0.at);
-  visit(in.src1.at);
-  visit(in.n0);
-  visit(in.n1);
-  visit(in.n2);
-  visit(in.n3);
-  for (auto& v : in.blk) visit(v);
-  for (auto& v : in.rep) visit(v);
-}
 
 void put(std::vector<uint8_t>& out, uint64_t v, int bytes) {
   for (int i = 0; i < bytes; ++i) out.push_back(uint8_t(v >> (8 * i)));

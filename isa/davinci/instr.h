@@ -270,6 +270,24 @@ struct Instr {
   bool operator==(const Instr& o) const;
 };
 
+// The Vals of an instruction (a const or mutable Instr), in their encoded order: a, b, dst.at,
+// src0.at, src1.at, n0 .. n3, blk[0..2], rep[0..2].
+constexpr int kVals = 15;
+template <class I, class V>
+void for_each_val(I& in, V&& visit) {
+  visit(in.a);
+  visit(in.b);
+  visit(in.dst.at);
+  visit(in.src0.at);
+  visit(in.src1.at);
+  visit(in.n0);
+  visit(in.n1);
+  visit(in.n2);
+  visit(in.n3);
+  for (auto& v : in.blk) visit(v);
+  for (auto& v : in.rep) visit(v);
+}
+
 struct KernelParam {
   std::string name;
   uint8_t reg = 0;

@@ -11,6 +11,7 @@
 #include "models/core/error.h"
 #include "models/core/range.h"
 #include "models/core/simulation.h"
+#include "models/npu_davinci/sampling.h"
 
 namespace xpusim::davinci {
 
@@ -240,7 +241,8 @@ void AiCore::scalar_thread() {
     using isa::davinci::resolve;
     const auto& code = kernel_.code;
     for (const int block : blocks_) {
-      int64_t x[isa::davinci::kRegs] = {};
+      x_.fill(0);
+      int64_t* x = x_.data();
       for (size_t i = 0; i < kernel_.params.size(); ++i) x[kernel_.params[i].reg] = args_[i];
       uint64_t t = now();  // the scalar unit's own time, ahead of SystemC's between dispatches
       size_t pc = 0;
@@ -389,6 +391,13 @@ void AiCore::scalar_thread() {
             ++gen_;
             chip_.barrier.arrive_and_wait();
             scalar_wait_ = nullptr;
+            if (const OpSampler::Skip* skip = chip_.sampler ? chip_.sampler->skip() : nullptr) {
+              // The code up to the next sync_all is not simulated (sampling.ops): meet the
+              // other cores there when its last simulated instance ended.
+              pc = size_t(skip->end);
+              t = skip->until;
+              continue;
+            }
             break;
           case Op::set_flag:
             if (in.p1 == Pipe::s) {  // the scalar unit's earlier work is done: set at once
@@ -599,7 +608,7 @@ uint64_t AiCore::execute(int p, const Entry& e) {
   uint64_t gm_bytes = 0;
   for (const Range& r : ranges)
     if (r.buf == Buf::gm) gm_bytes += r.hi - r.lo;
-  layers_.note(in.layer, t, done, gm_bytes);
+  note_layer(in.layer, t, done, gm_bytes);
   s.last_done = std::max(s.last_done, done);
   return t + occupancy;
 }
@@ -650,7 +659,7 @@ void AiCore::cube_events() {
               want == mad.c.end() ? "nothing" : std::to_string(int32_t(*want))));
         }
         s.last_done = std::max(s.last_done, ev.cycle);
-        layers_.note(mad.layer, mad.start, ev.cycle, 0);
+        note_layer(mad.layer, mad.start, ev.cycle, 0);
         if (mads_.size() == 1) s.slice_end = ev.cycle;  // no later mad has closed its slice
         mads_.pop_front();
         break;
@@ -711,6 +720,47 @@ void AiCore::pipe_thread(int p) {
     fail(std::current_exception());
   }
   end_thread();
+}
+
+// --- op sampling ----------------------------------------------------------------------------
+
+AiCore::UnitState AiCore::unit_state() const {
+  UnitState s{x_, mask_, fmatrix_, {}};
+  for (const auto& [key, f] : flags_)
+    if (!f.sets.empty()) s.flags.emplace_back(key, f.sets.size());
+  return s;
+}
+
+void AiCore::restore(const UnitState& s) {
+  x_ = s.x;
+  mask_ = s.mask;
+  fmatrix_ = s.fmatrix;
+  for (auto& [key, f] : flags_) f.sets.clear();
+  // Everything before the sync_all is complete: what waits for these sets is ordered after it.
+  for (const auto& [key, sets] : s.flags) flags_[int(key)].sets.assign(sets, scalar_clock_);
+}
+
+AiCore::Work AiCore::Work::minus(const Work& earlier) const {
+  Work d;
+  const auto change = [](const auto& later, const auto& before, auto& out) {
+    for (const auto& [ty, n] : later) {
+      const auto b = before.find(ty);
+      if (const uint64_t c = n - (b == before.end() ? 0 : b->second)) out[ty] = c;
+    }
+  };
+  change(macs, earlier.macs, d.macs);
+  change(vector_elements, earlier.vector_elements, d.vector_elements);
+  return d;
+}
+
+void AiCore::add_work(const Work& w) {
+  for (const auto& [ty, n] : w.macs) macs_[ty] += n;
+  for (const auto& [ty, n] : w.vector_elements) vector_elements_[ty] += n;
+}
+
+void AiCore::note_layer(int layer, uint64_t start, uint64_t done, uint64_t dram_bytes) {
+  layers_.note(layer, start, done, dram_bytes);
+  if (also_note_) also_note_->note(layer, start, done, dram_bytes);
 }
 
 void AiCore::check_finished() const {

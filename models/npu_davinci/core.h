@@ -36,6 +36,8 @@
 
 namespace xpusim::davinci {
 
+class OpSampler;
+
 class AiCore : public sc_core::sc_module {
  public:
   // What the cores of a chip share.
@@ -53,6 +55,7 @@ class AiCore : public sc_core::sc_module {
     std::exception_ptr& error;   // the first error of any core, which stopped the simulation
     const std::vector<std::string>& layers;  // a compiled workload's layers (instr_place)
     Progress& progress;                      // the progress line
+    OpSampler* sampler;                      // nullptr unless sampling.ops is on
   };
   // Core `index` runs `blocks` (block indices, in order) of kernel k (from `file`); argument
   // values are in `args` (per parameter of k, in order).
@@ -72,6 +75,28 @@ class AiCore : public sc_core::sc_module {
   const std::vector<LayerSpan>& layers() const { return layers_.spans(); }
   // Writes the trace slices still open (after the simulation).
   void finish_trace();
+
+  // Op sampling (sampling.h), while every core waits at a sync_all: the state that the code
+  // after it reads and leaves (the scalar registers, the vector mask, the feature map, the flags
+  // set and not waited for: (flag, sets)), and the core's own figures.
+  struct UnitState {
+    std::array<int64_t, isa::davinci::kRegs> x{};
+    isa::davinci::Mask mask{};
+    isa::davinci::Fmatrix fmatrix{};
+    std::vector<std::pair<int64_t, size_t>> flags;
+  };
+  struct Work {
+    std::map<std::string, uint64_t> macs, vector_elements;
+    Work minus(const Work& earlier) const;  // what was added since `earlier`
+  };
+  UnitState unit_state() const;
+  void restore(const UnitState& s);
+  Work work() const { return {macs_, vector_elements_}; }
+  void add_work(const Work& w);
+  int pc() const { return scalar_pc_; }
+  // Notes a layer's span and traffic; while `also` is set (a unit being recorded), there too.
+  void note_layer(int layer, uint64_t start, uint64_t done, uint64_t dram_bytes);
+  void also_note_layers(LayerTracker* also) { also_note_ = also; }
 
  private:
   static constexpr int kPipes = isa::davinci::kPipes;
@@ -150,7 +175,8 @@ class AiCore : public sc_core::sc_module {
   sc_core::sc_event idle_, flag_set_;
   std::map<int, Flag> flags_;  // key: (src * kPipes + dst) * 8 + event
   isa::davinci::Mask mask_ = isa::davinci::kFullMask;
-  isa::davinci::Fmatrix fmatrix_;  // PIPE_MTE1's, set by set_fmatrix
+  isa::davinci::Fmatrix fmatrix_;                 // PIPE_MTE1's, set by set_fmatrix
+  std::array<int64_t, isa::davinci::kRegs> x_{};  // the scalar registers
   Clock scalar_clock_{};
   uint64_t gen_ = 0;  // sync_all generation
   int scalar_pc_ = -1;
@@ -172,6 +198,7 @@ class AiCore : public sc_core::sc_module {
   std::vector<CubeModel::Event> cube_events_;
   sc_core::sc_event cube_reported_;  // the model reported events
   LayerTracker layers_;
+  LayerTracker* also_note_ = nullptr;
   uint64_t &gm_read_, &gm_written_, &dispatched_, &scalar_instrs_, &ub_conflicts_;
   std::vector<uint64_t> bank_blocks_;  // scratch of bank_cycles
   std::vector<uint32_t> bank_count_;

@@ -21,6 +21,7 @@
 #include "models/npu_davinci/core.h"
 #include "models/npu_davinci/params.h"
 #include "models/npu_davinci/race.h"
+#include "models/npu_davinci/sampling.h"
 
 namespace xpusim::davinci {
 namespace {
@@ -169,10 +170,15 @@ class DavinciMachine final : public Machine {
     MemorySide memory(p_.memory_side, stats);
     CoreBarrier barrier(cores);
     std::unique_ptr<RaceChecker> races;
-    if (p_.race_check) {
-      races = std::make_unique<RaceChecker>(cores, k.code, file, opt.layers);
-      barrier.on_release([&races] { races->all_synced(); });
-    }
+    if (p_.race_check) races = std::make_unique<RaceChecker>(cores, k.code, file, opt.layers);
+    // sampling.ops: timing only, every block on a core of its own (sync_all needs it).
+    std::unique_ptr<OpSampler> sampler;
+    if (p_.sample_ops && !gm && blocks <= p_.cores)
+      sampler = std::make_unique<OpSampler>(k.code, uint64_t(p_.sample_ops), stats);
+    barrier.on_release([&] {
+      if (races) races->all_synced();
+      if (sampler) sampler->synced(arbiter.now());
+    });
     uint64_t executed = 0;
     std::exception_ptr error;  // the first error of any core
     Progress progress(opt.progress, opt.layers, opt.progress_lines);
@@ -189,7 +195,8 @@ class DavinciMachine final : public Machine {
                             cycles,
                             error,
                             opt.layers,
-                            progress};
+                            progress,
+                            sampler.get()};
     TraceRecorder trace(opt.trace);
     std::vector<std::unique_ptr<AiCore>> ai;
     for (int c = 0; c < cores; ++c) {
@@ -198,6 +205,11 @@ class DavinciMachine final : public Machine {
       ai.push_back(std::make_unique<AiCore>(
           fmt::format("core{}", c).c_str(), p_, k, file, args, std::move(mine), c, chip,
           stats.group(fmt::format("core{}", c), "AI core"), trace));
+    }
+    if (sampler) {
+      std::vector<AiCore*> all;
+      for (const auto& core : ai) all.push_back(core.get());
+      sampler->attach(std::move(all));
     }
     simulate();
     arbiter.check();
@@ -227,6 +239,24 @@ class DavinciMachine final : public Machine {
     r.offchip_written_bytes = uint64_t(stats.value("dram.bytes_written"));
     r.notes.push_back(fmt::format("{} blocks on {} of {} AI cores{}", blocks, cores, p_.cores,
                                   p_.race_check ? "; checked for races between pipes" : ""));
+    if (sampler) {
+      StatGroup& sg =
+          stats.group("op_sampling",
+                      "code between sync_alls not simulated in a timing-only run (sampling.ops)");
+      sg.counter("units", "units",
+                 "instances of code between two sync_alls that sampling could skip") =
+          sampler->units();
+      sg.counter("units_skipped", "units",
+                 "those that took the figures of the last simulated instance of the same code "
+                 "(but for base addresses) from the same state") = sampler->skipped();
+      sg.counter("cycles_reused", "cycles", "the cycles those units were given") =
+          sampler->cycles_reused();
+      r.notes.push_back(fmt::format(
+          "sampling.ops = {}: {} of {} units of code between sync_alls (a graph node's) were not "
+          "simulated and took the figures of the last simulated one of the same code and state "
+          "(docs/models/davinci.md)",
+          p_.sample_ops, sampler->skipped(), sampler->units()));
+    }
     if (p_.cube_model.rtl)
       r.notes.push_back("RTL in the loop: every mad ran on the verilated cube unit");
     if (opt.trace) trace.write(opt.trace_path, p_.clock_mhz, name_);

@@ -81,6 +81,14 @@ const std::vector<ParamSpec>& param_specs() {
                   "consecutive bytes in one channel (a multiple of 32)", 32, 1 << 20),
         int_param("memory.latency", "cycles", 200,
                   "an L2 miss's latency beyond the L2 hit latency and its transfer", 0, 100000),
+        int_param("sampling.ops", "instances", 0,
+                  "timing-only runs (--no-functional): once this many instances of the code "
+                  "between two sync_alls (a graph node's) with the same instructions but for "
+                  "global-memory base addresses, from the same state, have been simulated, each "
+                  "further one is not: the cores take its last simulated instance's cycles, "
+                  "traffic, statistics and state at its end, and leave the L2 as it was. 0 "
+                  "simulates all the code (docs/models/davinci.md)",
+                  0, 1000000),
     };
     for (ParamSpec& m : cube_unit_params()) v.push_back(std::move(m));
     for (ParamSpec& l : limit_params()) v.push_back(std::move(l));
@@ -116,6 +124,7 @@ DavinciParams::DavinciParams(const ParamValues& v)
       vector_latency(int(v.integer("latency.vector"))),
       vector_slow_cycles(int(v.integer("vector.slow_cycles"))),
       cube_model(v, kCubeUnit),
+      sample_ops(int(v.integer("sampling.ops"))),
       memory_bytes(v.integer("memory.bytes")),
       memory_side(memory_side_params(v, clock_mhz)) {}
 

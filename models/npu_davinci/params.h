@@ -29,6 +29,7 @@ struct DavinciParams {
   double gm_read, gm_write, l1_to_l0a, l1_to_l0b, l1_to_ub, l0c_to_ub, fix_to_gm;
   int scalar_cycles, mte1_latency, cube_latency, vector_latency, vector_slow_cycles;
   UnitModelChoice cube_model;  // what times the cube's mads (davinci.cube.*: formula or RTL)
+  int sample_ops;              // sampling.ops: 0 simulates all the code
   int64_t memory_bytes;
   MemorySideParams memory_side;  // l2.* and memory.* (models/core/memside.h)
 };

@@ -51,8 +51,11 @@ double stat(const nlohmann::json& s, const std::vector<std::string>& groups,
   for (const auto& n : groups) g = &(*g)["groups"][n];
   return (*g)["stats"][name]["value"].get<double>();
 }
+uint64_t cycles(const nlohmann::json& stats) {
+  return stats["total_cycles"].get<uint64_t>();
+}
 uint64_t cycles(const Run& r) {
-  return r.stats["total_cycles"].get<uint64_t>();
+  return cycles(r.stats);
 }
 
 // Loads 16 KiB into ub[0] and flags it to the vector pipe.
@@ -397,4 +400,104 @@ TEST_CASE("DaVinci: bad kernels and workloads give clear errors", "[timing]") {
     CHECK(c.status == 1);
     CHECK(has(c, r.message));
   }
+}
+
+TEST_CASE("DaVinci: op sampling skips code that repeats but for base addresses, not other code",
+          "[timing]") {
+  // Each core works in its own 32 KiB of the buffer (x1). Units (code between two sync_alls):
+  // 1 copies 256 bytes from buf+1024 to buf+8192; 2 the same from buf+2048 to buf+9216 (other
+  // bases, the same offsets in their 512-byte blocks); 3 and 4 copy x7 >> 8 blocks from buf+x7
+  // with x7 = 1024 and 1536: x7 is an address and a count, so 4 is other code.
+  auto copy = [](const std::string& from, const std::string& blocks, int to) {
+    return fmt::format(
+        "  copy_gm_to_ubuf ub[0], gm[{0}], nburst=1, burst={1}\n"
+        "  set_flag PIPE_MTE2, PIPE_MTE3, EVENT_ID0\n"
+        "  wait_flag PIPE_MTE2, PIPE_MTE3, EVENT_ID0\n"
+        "  copy_ubuf_to_gm gm[x1+{2}], ub[0], nburst=1, burst={1}\n"
+        "  set_flag PIPE_MTE3, PIPE_MTE2, EVENT_ID0\n"
+        "  wait_flag PIPE_MTE3, PIPE_MTE2, EVENT_ID0\n"
+        "  sync_all\n",
+        from, blocks, to);
+  };
+  auto counted = [&](int x7) {
+    return fmt::format("  mov x7, {}\n  shr x10, x7, 8\n  add x9, x1, x7\n", x7) +
+           copy("x9", "x10", 16384);
+  };
+  const std::string body = "  get_block_idx x3\n  shl x3, x3, 15\n  add x1, x1, x3\n  sync_all\n" +
+                           copy("x1+1024", "8", 8192) + copy("x1+2048", "8", 9216) + counted(1024) +
+                           counted(1536);
+  const Run full = run("sample-full", kernel(body), 2, {"--no-functional"});
+  const Run sampled =
+      run("sample-1", kernel(body), 2, {"--no-functional", "--set", "sampling.ops=1"});
+  REQUIRE(full.cli.status == 0);
+  REQUIRE(sampled.cli.status == 0);
+  CHECK_FALSE(full.stats["stats"]["groups"].contains("op_sampling"));
+  CHECK(stat(sampled.stats, {"op_sampling"}, "units") == 4);
+  CHECK(stat(sampled.stats, {"op_sampling"}, "units_skipped") == 1);
+  CHECK(has(sampled.cli, "sampling.ops = 1: 1 of 4 units"));
+  // The skipped unit's instructions and traffic are the simulated one's.
+  for (const char* s : {"dispatched", "gm_bytes_read", "gm_bytes_written"})
+    CHECK(stat(sampled.stats, {"core1"}, s) == stat(full.stats, {"core1"}, s));
+}
+
+TEST_CASE("DaVinci: op sampling gives a gemm the figures of an earlier one of its shape only",
+          "[timing]") {
+  // A chain of gemms: the first is in the kernel's first unit (with its prologue) and the last
+  // ends it, so g2 .. g5 may be skipped; g3 repeats g2 on other tensors, g4 and g5 differ in N
+  // and K.
+  const std::string dir = temp_dir("davinci-sample-gemms");
+  std::string yaml =
+      "name: chain\ninputs:\n  - {name: x, shape: [64, 64], dtype: fp16}\nops:\n"
+      "  - {name: g1, op: gemm, inputs: [x], N: 64}\n";
+  const int n[] = {64, 64, 128, 64, 64};
+  for (int i = 0; i < 5; ++i)
+    yaml +=
+        fmt::format("  - {{name: g{}, op: gemm, inputs: [g{}.out], N: {}}}\n", i + 2, i + 1, n[i]);
+  const std::string file = write_text(dir, "chain.yaml", yaml);
+  const Args base = {"--arch", "davinci_lab", "--workload", file, "--no-functional"};
+  Args with = base;
+  with.insert(with.end(), {"--set", "sampling.ops=1"});
+  const auto full = run_stats(base, dir + "/full");
+  const auto sampled = run_stats(with, dir + "/sampled");
+  CHECK(stat(sampled, {"op_sampling"}, "units") == 4);
+  CHECK(stat(sampled, {"op_sampling"}, "units_skipped") == 1);
+  const auto& layers = sampled["layers"];
+  CHECK(layers[2]["name"] == "g3");
+  CHECK(layers[2]["cycles"] == layers[1]["cycles"]);
+  CHECK(layers[2]["dram_bytes"] == layers[1]["dram_bytes"]);
+  CHECK(sampled["macs"] == full["macs"]);
+}
+
+TEST_CASE("DaVinci: op sampling of a small Llama's repeated layers", "[timing]") {
+  // A decode step of 4 layers: layers 2 to 4 run layer 1's code on other tensors.
+  const std::string dir = temp_dir("davinci-sample-llama");
+  const Args base = {"--arch",    "davinci_lab", "--workload", "llama-2-7b-decode", "--param",
+                     "layers=4",  "--param",     "hidden=256", "--param",           "heads=4",
+                     "--param",   "kv_heads=4",  "--param",    "ffn=512",           "--param",
+                     "vocab=512", "--param",     "ctx=200",    "--param",           "dtype=fp16"};
+  auto with = [&](const std::string& name, Args extra) {
+    Args a = base;
+    a.insert(a.end(), extra.begin(), extra.end());
+    return run_stats(a, dir + "/" + name);
+  };
+  const auto full = with("full", {"--no-functional"});
+  const auto sampled = with("sampled", {"--no-functional", "--set", "sampling.ops=1"});
+  CHECK_FALSE(full["stats"]["groups"].contains("op_sampling"));
+  // A layer has 23 units (its nodes, the attention's three steps; the first layer's first node
+  // is in the kernel's first unit): at least the 3 later layers' are skipped.
+  CHECK(stat(sampled, {"op_sampling"}, "units_skipped") >= 3 * 23);
+  CHECK(stat(sampled, {"op_sampling"}, "cycles_reused") > 0);
+  CHECK(double(cycles(sampled)) == Approx(double(cycles(full))).epsilon(0.03));
+  // The code does not depend on data: the instructions and MACs are the same.
+  for (const char* core : {"core0", "core1"})
+    for (const char* s : {"dispatched", "scalar_instructions"})
+      CHECK(stat(sampled, {core}, s) == stat(full, {core}, s));
+  CHECK(stat(sampled, {"core0", "PIPE_M"}, "instructions") ==
+        stat(full, {"core0", "PIPE_M"}, "instructions"));
+  CHECK(sampled["macs"] == full["macs"]);
+  CHECK(sampled["layers"].size() == full["layers"].size());
+  // With values every unit runs.
+  const auto values = with("values", {"--set", "sampling.ops=1"});
+  CHECK_FALSE(values["stats"]["groups"].contains("op_sampling"));
+  CHECK(cycles(values) == cycles(full));
 }

@@ -212,7 +212,7 @@ TEST_CASE("compare: an ONNX model's dtype and test data reach every architecture
   const ojson results = ojson::parse(std::ifstream(out + "/results.json"));
   REQUIRE(results["architectures"].size() == 2);
   for (const auto& a : results["architectures"]) {
-    INFO(a["name"]);
+    INFO(a["arch"]);
     CHECK(a["functional_check"] == "passed");
     bool matched = false;
     for (const auto& n : a["notes"])
