@@ -28,6 +28,7 @@ struct GemmSpec {
   int64_t M = 0, N = 0, K = 0;
   DType dt = DType::int8;
   std::string a_name, b_name, c_name;  // what A, B and C are, for the nest's title
+  bool conv = false;                   // a convolution (never run in one step)
   bool a_conv = false;                 // A is the im2col view of an NHWC image at a_addr
   isa::tpu::ConvGeom geom{};           // when a_conv
   uint64_t a_addr = 0, lda = 0;        // lda: bytes between rows of A
@@ -727,7 +728,7 @@ class Tiler {
   // below says is faster. False (nothing emitted) when that does not fit: the pipelined
   // tiling runs it.
   bool single_step(const GemmSpec& s, int only) {
-    if (c_.dataflow != Dataflow::ws || s.a_conv || s.b_trans) return false;
+    if (c_.dataflow != Dataflow::ws || s.conv || s.b_trans) return false;
     const uint64_t e = uint64_t(isa::tpu::elem_bytes(s.dt)), eo = s.c_fp32 ? 4 : e;
     const uint64_t R = uint64_t(c_.rows), M = uint64_t(s.M), N = uint64_t(s.N), K = uint64_t(s.K);
     const uint64_t Kt = std::min(K, R);
@@ -958,7 +959,7 @@ class Tiler {
     // groups meet only in the zeros of the weights, which add nothing.
     const int64_t groups = at.groups, cg = x[1] / groups, kg = w[0] / groups;
     const int64_t gb = plan_.tensors[size_t(n.inputs[1])].layout.group_block;
-    s.a_conv = true;
+    s.conv = true;
     set_out(n, s);
     // A GEMM of too few rows to give each core R of them runs whole on one core, the GEMMs
     // round robin over the cores (when there are enough of them).
@@ -980,9 +981,18 @@ class Tiler {
         s.N = b * kg;
         s.ldb = uint64_t(s.N) * e;
         s.ldc = uint64_t(w[0]) * e;
-        s.a_name = fmt::format("im2col({}[{}]){} ({}x{} window, stride {}x{}, pad {}x{})",
-                               name(n.inputs[0]), img, group, w[2], w[3], at.stride_h, at.stride_w,
-                               at.pad_h, at.pad_w);
+        // A 1x1 window of stride 1 without padding: the im2col matrix is the NHWC image itself
+        // (rows of the block's channels, all C channels apart), loaded as any matrix (through
+        // the CMEM, where there is one) rather than gathered.
+        s.a_conv = !(w[2] == 1 && w[3] == 1 && at.stride_h == 1 && at.stride_w == 1 &&
+                     at.pad_h == 0 && at.pad_w == 0);
+        s.lda = uint64_t(x[1]) * e;
+        s.a_name = s.a_conv
+                       ? fmt::format("im2col({}[{}]){} ({}x{} window, stride {}x{}, pad {}x{})",
+                                     name(n.inputs[0]), img, group, w[2], w[3], at.stride_h,
+                                     at.stride_w, at.pad_h, at.pad_w)
+                       : fmt::format("{}[{}]{} (pixels x channels: a 1x1 window)",
+                                     name(n.inputs[0]), img, group);
         s.b_name = name(n.inputs[1]) + group + (b > 1 ? " (block-diagonal)" : "");
         s.c_name = fmt::format("{}[{}]{} (pixels x channels)", name(n.outputs[0]), img, group);
         s.a_addr = addr(n.inputs[0]) + uint64_t((img * x[2] * x[3] * x[1]) + g0 * cg) * e;
