@@ -234,7 +234,7 @@ TEST_CASE("tpu passes: the tiling verifier catches broken tile IR") {
     first<Load>(t).dst.offset = t.a_bytes - 8;
     const std::string msg = error_of([&] { verify_tiling(t, p); });
     REQUIRE_THAT(msg,
-                 StartsWith("internal: pass 'tiling' verifier: layer 0 'g', nest 0, tile op 0"));
+                 StartsWith("internal: pass 'tiling' verifier: layer 0 'g', nest 0, tile op 1"));
     REQUIRE_THAT(msg, Contains("does not fit the region (98304 B)"));
   }
   SECTION("regions beyond the unified buffer") {

@@ -28,6 +28,7 @@ struct GemmSpec {
   int64_t M = 0, N = 0, K = 0;
   DType dt = DType::int8;
   std::string a_name, b_name, c_name;  // what A, B and C are, for the nest's title
+  bool conv = false;                   // a convolution (never run in one step)
   bool a_conv = false;                 // A is the im2col view of an NHWC image at a_addr
   isa::tpu::ConvGeom geom{};           // when a_conv
   uint64_t a_addr = 0, lda = 0;        // lda: bytes between rows of A
@@ -549,67 +550,91 @@ class Tiler {
         if (onchip) {
           const isa::tpu::ImageRows r = band_of(m0, mt);
           band = Band{ub(Region::A, mi % 2, a_cap), r.lo, r.hi - r.lo};
-          op(Load{DramTile{"image", r.lo * g.w, (r.hi - r.lo) * g.w, 0, g.cg, e,
-                           s.a_addr + uint64_t(r.lo) * g.w * g.c * e, g.c * e, g.cg == g.c},
-                  band->at});
         }
-        if (reuse)
-          for (uint64_t k0 = 0; k0 < K; k0 += Kt)
-            load_a(s, a_tile(k0), m0, mt, k0, std::min(Kt, K - k0), band);
+        // The block's A tiles are loaded (and its band) as the K steps first need them, each
+        // after the weight load of the first matmul that reads it: the weights reach their
+        // array, and shift in, while A arrives, and the kept tiles of later K steps do not
+        // hold up the earlier steps' weights in the DRAM queue.
+        bool band_loaded = false;
+        std::vector<bool> a_loaded((K + Kt - 1) / Kt, false);
+        auto load_a_step = [&](Place dst, uint64_t step) {
+          if (band && !band_loaded) {
+            op(Load{DramTile{"image", band->h0 * g.w, band->rows * g.w, 0, g.cg, e,
+                             s.a_addr + band->h0 * g.w * g.c * e, g.c * e, g.cg == g.c},
+                    band->at});
+            band_loaded = true;
+          }
+          load_a(s, dst, m0, mt, step * Kt, std::min(Kt, K - step * Kt), band);
+        };
         // The arrays work on a group of jobs at once (one each): for every K step, each loads
         // its weights and multiplies rows of the same A tile, so the in-order weight DMA feeds
         // them in turn and an A tile loaded per K step serves the whole group. A job is an N
         // tile; with fewer N tiles than arrays, the arrays share each tile's rows (each
-        // streaming at least R rows per weight tile), so that none stays idle.
+        // streaming at least R rows per weight tile) or, when A's row block is kept, its K
+        // steps (each array into its own accumulator slot, the drain adding them), whichever
+        // split_of() says is faster, so that none stays idle.
         struct Job {
           uint64_t n0, r0, rows;
         };
         std::vector<Job> jobs;
         for (uint64_t n0 = 0, ni = 0; n0 < N; n0 += Nt, ++ni)
           if (split_m || ni % shares == share) jobs.push_back({n0, 0, mt});
-        const uint64_t parts = c_.dataflow == Dataflow::ws && !jobs.empty()
-                                   ? std::min<uint64_t>(uint64_t(c_.count) / jobs.size(), mt / R)
-                                   : 1;
-        if (parts > 1) {
-          const uint64_t rows = ((mt + parts - 1) / parts + 7) / 8 * 8;
+        const uint64_t ksteps = (K + Kt - 1) / Kt;
+        const Split sp = c_.dataflow == Dataflow::ws && !jobs.empty()
+                             ? split_of(jobs.size(), mt, ksteps, reuse)
+                             : Split{};
+        if (sp.parts > 1) {
+          const uint64_t rows = ((mt + sp.parts - 1) / sp.parts + 7) / 8 * 8;
           std::vector<Job> split;
           for (const Job& j : jobs)
             for (uint64_t r0 = 0; r0 < mt; r0 += rows)
               split.push_back({j.n0, r0, std::min(rows, mt - r0)});
           jobs = std::move(split);
         }
-        for (size_t g0 = 0; g0 < jobs.size(); g0 += size_t(c_.count)) {
-          const size_t g1 = std::min(jobs.size(), g0 + size_t(c_.count));
-          // Tile numbers (the accumulator ring and output ping-pong) go on across groups.
-          auto acc_of = [&](size_t j) {
-            return Place{Region::acc, uint32_t((tile + j - g0) % acc_slots), 0};
+        // Work item w of a group: job w / q, taking its K steps i, i + q, ... (i = w mod q)
+        // into slot w of the group's run of slots.
+        const uint64_t q = sp.ksplit;
+        const size_t work = jobs.size() * q;
+        for (size_t g0 = 0; g0 < work; g0 += size_t(c_.count)) {
+          const size_t g1 = std::min(work, g0 + size_t(c_.count));
+          // Tile numbers (the accumulator ring and output ping-pong) go on across groups; the
+          // slots a drain adds are side by side, so a group whose slots would wrap round the
+          // ring starts it again.
+          if (q > 1 && tile % acc_slots + (g1 - g0) > acc_slots)
+            tile = (tile / acc_slots + 1) * acc_slots;
+          auto acc_of = [&](size_t w) {
+            return Place{Region::acc, uint32_t((tile + w - g0) % acc_slots), 0};
           };
-          for (uint64_t k0 = 0; k0 < K; k0 += Kt) {
-            const uint64_t kt = std::min(Kt, K - k0);
-            Place a = a_tile(k0);
-            if (!reuse) {
-              a = ub(Region::A, a_load++ % 2);
-              load_a(s, a, m0, mt, k0, kt, band);
-            }
-            for (size_t j = g0; j < g1; ++j) {
-              const Job& job = jobs[j];
+          for (uint64_t round = 0; round * q < ksteps; ++round) {
+            // Without a kept row block (q = 1), the A tile of this K step, for the group.
+            const Place a_step = reuse ? Place{} : ub(Region::A, a_load % 2);
+            if (!reuse) ++a_load;
+            for (size_t w = g0; w < g1; ++w) {
+              const Job& job = jobs[w / q];
+              const uint64_t step = round * q + w % q;
+              if (step >= ksteps) continue;
+              const uint64_t k0 = step * Kt, kt = std::min(Kt, K - k0);
               const uint64_t nt = std::min(Nt, N - job.n0);
-              const Place fifo_of{Region::fifo, uint32_t(j - g0), 0};
+              const Place fifo_of{Region::fifo, uint32_t(w - g0), 0};
               const uint64_t b = s.b_trans ? s.b_addr + job.n0 * s.ldb + k0 * e
                                            : s.b_addr + k0 * s.ldb + job.n0 * e;
               op(LoadWeights{DramTile{"B", k0, kt, job.n0, nt, e, b, s.ldb, false}, s.dt, s.b_trans,
                              fifo_of});
-              Place rows = a;
+              if (reuse ? !a_loaded[step] : w == g0) {
+                load_a_step(reuse ? a_tile(k0) : a_step, step);
+                if (reuse) a_loaded[step] = true;
+              }
+              Place rows = reuse ? a_tile(k0) : a_step;
               rows.offset += job.r0 * kt * e;
-              op(Matmul{s.dt, rows, fifo_of, acc_of(j), k0 != 0, job.rows, kt, nt});
+              op(Matmul{s.dt, rows, fifo_of, acc_of(w), round != 0, job.rows, kt, nt});
             }
           }
-          for (size_t j = g0; j < g1; ++j) {
-            const Job& job = jobs[j];
+          for (size_t w = g0; w < g1; w += q) {
+            const Job& job = jobs[w / q];
             const uint64_t nt = std::min(Nt, N - job.n0), m = m0 + job.r0;
-            const Place o = ub(Region::O, (tile + j - g0) % 2);
-            op(Drain{acc_of(j), o, s.c_fp32 ? DType::fp32 : s.dt, job.rows, nt,
-                     s.relu ? ActFunc::relu : ActFunc::none, s.mult, s.shift});
+            const Place o = ub(Region::O, (tile + (w - g0) / q) % 2);
+            op(Drain{acc_of(w), o, s.c_fp32 ? DType::fp32 : s.dt, job.rows, nt,
+                     s.relu ? ActFunc::relu : ActFunc::none, s.mult, s.shift, uint32_t(q)});
             op(Store{o, DramTile{"C", m, job.rows, job.n0, nt, eo,
                                  s.c_addr + m * s.ldc + job.n0 * eo, s.ldc, false}});
           }
@@ -618,6 +643,34 @@ class Tiler {
         ++mi;
       }
     }
+  }
+
+  // How the arrays share a row block's `jobs` N tiles of `rows` rows and `ksteps` K steps (ws)
+  // when there are fewer jobs than arrays: each job's rows in `parts` of at least R rows (each
+  // part loads the tile's weights again), and, when `ksplit_ok` (A's row block is kept), each
+  // part's K steps among `ksplit` arrays (partial sums in slots side by side, which the drain
+  // adds). The pair minimises the arrays' time (`arrays`: a weight tile takes max(R, rows of a
+  // part) cycles) plus the drain's (`drain`: a pass of the activation pipeline per slot).
+  struct Split {
+    uint64_t parts = 1, ksplit = 1;
+    double arrays = 0, drain = 0;
+  };
+  Split split_of(uint64_t jobs, uint64_t rows, uint64_t ksteps, bool ksplit_ok) const {
+    const uint64_t count = uint64_t(c_.count), R = uint64_t(c_.rows);
+    auto part_rows = [&](uint64_t p) { return ((rows + p - 1) / p + 7) / 8 * 8; };
+    auto split = [&](uint64_t p, uint64_t q) {
+      const double groups = double((jobs * p * q + count - 1) / count);
+      return Split{p, q, groups * double((ksteps + q - 1) / q) * double(std::max(R, part_rows(p))),
+                   double(jobs * q) * std::ceil(double(rows) / double(c_.act_rows))};
+    };
+    Split best = split(1, 1);
+    const uint64_t avail = count / std::max<uint64_t>(jobs, 1);
+    for (uint64_t p = 1; p <= std::max<uint64_t>(1, std::min(avail, rows / R)); ++p)
+      for (uint64_t q = 1; p * q <= avail && q <= (ksplit_ok ? ksteps : 1); ++q) {
+        const Split t = split(p, q);
+        if (t.arrays + t.drain < best.arrays + best.drain) best = t;
+      }
+    return best;
   }
 
   // The rows of a convolution's row block when its A is formed on chip (ws), at most Mt: its
@@ -637,16 +690,16 @@ class Tiler {
     const double image = double(g.h) * g.w * g.cg * e, halo = double(g.r) * g.w * g.cg * e;
     const double ksteps = std::ceil(K / R), ntiles = std::ceil(N / double(Nt));
     auto rows_of = [&](uint64_t nb) { return ((uint64_t(s.M) + nb - 1) / nb + 7) / 8 * 8; };
+    // The arrays and the drain of a core's blocks, each split among the arrays as gemm() will.
+    auto kept = [&](double rows) { return rows * K * e <= double(a_bytes_); };
     auto time = [&](uint64_t nb) {
       const double blocks = double(nb);
       const double dram = (image + halo * blocks + blocks * K * N * e + M * N * eo) / bw;
       const double setup = 2 * per_core * K * e / double(c_.ub_port_bytes);
-      // The arrays a block keeps busy: one per N tile, or the tile's rows shared in parts of
-      // at least R rows (as gemm() makes its jobs).
-      const uint64_t n = uint64_t(ntiles), count = uint64_t(c_.count);
-      const uint64_t parts = std::max<uint64_t>(1, std::min(count / n, rows_of(nb) / uint64_t(R)));
-      const double arrays = ksteps * ntiles * per_core / double(std::min(count, n * parts));
-      const double drain = std::ceil(per_core / double(c_.act_rows)) * ntiles;
+      const uint64_t rows = rows_of(nb);
+      const Split sp = split_of(uint64_t(ntiles), rows, uint64_t(ksteps), kept(double(rows)));
+      const double arrays = sp.arrays * blocks / double(shares);
+      const double drain = sp.drain * blocks / double(shares);
       const double slowest = std::max({dram, setup, arrays, drain});
       return slowest + (dram + setup + arrays + drain - slowest) * double(shares) / blocks;
     };
@@ -655,13 +708,11 @@ class Tiler {
       // Too few rows for a block of R per core: a block per core all the same (each core
       // forms only its rows, every core reads all of B), or, when faster, one block whose N
       // tiles the cores share (each forms all of A and reads its part of B; Mt unchanged).
-      const uint64_t n = uint64_t(std::ceil(ntiles / double(shares))), count = uint64_t(c_.count);
-      const uint64_t parts = std::max<uint64_t>(1, std::min(count / n, uint64_t(s.M) / c_.rows));
+      const uint64_t n = uint64_t(std::ceil(ntiles / double(shares)));
+      const Split sp = split_of(n, uint64_t(s.M), uint64_t(ksteps), kept(M));
       const double dram = (double(shares) * image + K * N * e + M * N * eo) / bw;
       const double setup = 2 * M * K * e / double(c_.ub_port_bytes);
-      const double arrays = ksteps * double(n) * M / double(std::min(count, n * parts));
-      const double drain = std::ceil(M / double(c_.act_rows)) * double(n);
-      return dram + setup + arrays + drain < time(first) ? Mt : std::min(Mt, rows_of(first));
+      return dram + setup + sp.arrays + sp.drain < time(first) ? Mt : std::min(Mt, rows_of(first));
     }
     uint64_t best = first;
     for (uint64_t nb = first + shares; nb <= 64 * shares && double(rows_of(nb)) >= R; nb += shares)
@@ -677,7 +728,7 @@ class Tiler {
   // below says is faster. False (nothing emitted) when that does not fit: the pipelined
   // tiling runs it.
   bool single_step(const GemmSpec& s, int only) {
-    if (c_.dataflow != Dataflow::ws || s.a_conv || s.b_trans) return false;
+    if (c_.dataflow != Dataflow::ws || s.conv || s.b_trans) return false;
     const uint64_t e = uint64_t(isa::tpu::elem_bytes(s.dt)), eo = s.c_fp32 ? 4 : e;
     const uint64_t R = uint64_t(c_.rows), M = uint64_t(s.M), N = uint64_t(s.N), K = uint64_t(s.K);
     const uint64_t Kt = std::min(K, R);
@@ -908,7 +959,7 @@ class Tiler {
     // groups meet only in the zeros of the weights, which add nothing.
     const int64_t groups = at.groups, cg = x[1] / groups, kg = w[0] / groups;
     const int64_t gb = plan_.tensors[size_t(n.inputs[1])].layout.group_block;
-    s.a_conv = true;
+    s.conv = true;
     set_out(n, s);
     // A GEMM of too few rows to give each core R of them runs whole on one core, the GEMMs
     // round robin over the cores (when there are enough of them).
@@ -930,9 +981,18 @@ class Tiler {
         s.N = b * kg;
         s.ldb = uint64_t(s.N) * e;
         s.ldc = uint64_t(w[0]) * e;
-        s.a_name = fmt::format("im2col({}[{}]){} ({}x{} window, stride {}x{}, pad {}x{})",
-                               name(n.inputs[0]), img, group, w[2], w[3], at.stride_h, at.stride_w,
-                               at.pad_h, at.pad_w);
+        // A 1x1 window of stride 1 without padding: the im2col matrix is the NHWC image itself
+        // (rows of the block's channels, all C channels apart), loaded as any matrix (through
+        // the CMEM, where there is one) rather than gathered.
+        s.a_conv = !(w[2] == 1 && w[3] == 1 && at.stride_h == 1 && at.stride_w == 1 &&
+                     at.pad_h == 0 && at.pad_w == 0);
+        s.lda = uint64_t(x[1]) * e;
+        s.a_name = s.a_conv
+                       ? fmt::format("im2col({}[{}]){} ({}x{} window, stride {}x{}, pad {}x{})",
+                                     name(n.inputs[0]), img, group, w[2], w[3], at.stride_h,
+                                     at.stride_w, at.pad_h, at.pad_w)
+                       : fmt::format("{}[{}]{} (pixels x channels: a 1x1 window)",
+                                     name(n.inputs[0]), img, group);
         s.b_name = name(n.inputs[1]) + group + (b > 1 ? " (block-diagonal)" : "");
         s.c_name = fmt::format("{}[{}]{} (pixels x channels)", name(n.outputs[0]), img, group);
         s.a_addr = addr(n.inputs[0]) + uint64_t((img * x[2] * x[3] * x[1]) + g0 * cg) * e;
