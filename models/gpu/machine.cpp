@@ -149,15 +149,15 @@ class GpuMachine final : public Machine {
         std::memcpy(params.data() + p.offset, &bits, p.size);
       }
       const uint64_t start = total.t.cycles;
-      Sampled& s = sampled[signature];
-      if (sample_launches && s.simulated >= sample_launches) {
-        add(total.t, s.t);
-        add(total.exec, s.exec);
+      Sampled* s = sample_launches ? &sampled[signature] : nullptr;
+      if (s && s->simulated >= sample_launches) {
+        add(total.t, s->t);
+        add(total.exec, s->exec);
         ++total.launches;
-        r.stats->accumulate(*s.stats);
-        layers.note(l.layer, start, start + s.t.cycles, s.t.dram_read + s.t.dram_written);
+        r.stats->accumulate(*s->stats);
+        layers.note(l.layer, start, start + s->t.cycles, s->t.dram_read + s->t.dram_written);
         ++skipped;
-        skipped_cycles += s.t.cycles;
+        skipped_cycles += s->t.cycles;
         continue;
       }
       LaunchShape shape;
@@ -172,12 +172,12 @@ class GpuMachine final : public Machine {
                                     first ? *r.stats : later, total);
       if (!first) r.stats->accumulate(later);
       layers.note(l.layer, start, start + t.cycles, t.dram_read + t.dram_written);
-      if (sample_launches) {
-        ++s.simulated;
-        s.t = t;
-        s.exec = difference(total.exec, before);
-        s.stats = std::make_unique<StatGroup>("gpu");
-        s.stats->accumulate(first ? *r.stats : later);
+      if (s) {
+        ++s->simulated;
+        s->t = t;
+        s->exec = difference(total.exec, before);
+        s->stats = std::make_unique<StatGroup>("gpu");
+        s->stats->accumulate(first ? *r.stats : later);
       }
     }
     if (image)
