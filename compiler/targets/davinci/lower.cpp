@@ -2268,8 +2268,8 @@ class DavinciTarget final : public Target {
     auto up = [](int64_t b) {
       return uint64_t((b + int64_t(kAlign) - 1) / int64_t(kAlign) * int64_t(kAlign));
     };
-    return {up(trans_data_identity(cp, pp, es, from) * trans_data_identity(cp, pp, es, from) * es),
-            up(N * cp * pp * es)};
+    const int64_t q = trans_data_identity(cp, pp, es, from);
+    return {up(q * q * es), up(N * cp * pp * es)};
   }
   // The size of trans_data()'s identity: C padded (cp) from a map, 16 to a map of 16-bit
   // elements (a GEMM per 16 pixels), else the pixels padded (pp).
