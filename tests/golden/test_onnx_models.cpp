@@ -107,3 +107,30 @@ TEST_CASE("ONNX: PaddleOCR's text recogniser (SVTR) runs on the TPU, the GPU and
   CHECK(npu.status == 0);
   CHECK(has(npu, "functional check: passed"));
 }
+
+// A BERT layer and a GPT-2 block in the form PyTorch's exporter gives Hugging Face's models
+// (token ids and masks as int64 inputs, shapes computed by Shape/Gather/Concat, GELU written out,
+// masks by Where and by a product with fp32's lowest value), with outputs computed by numpy:
+// tests/models/transformer_exports.py (Debian's python3-onnx and python3-numpy).
+TEST_CASE("ONNX: a BERT layer and a GPT-2 block as exported run with values on every family",
+          "[golden]") {
+  const std::string dir = temp_dir("transformer-exports");
+  const Cli made =
+      run_command({"/usr/bin/python3",
+                   std::string(XPUSIM_SOURCE_DIR) + "/tests/models/transformer_exports.py", dir});
+  INFO(made.output);
+  REQUIRE(made.status == 0);
+  for (const char* model : {"bert-encoder", "gpt2-decoder"})
+    for (const char* arch : {"tpu_v4", "gpu_lab", "ascend910b"})
+      for (const char* dtype : {"bf16", "fp16"}) {
+        if (std::string(arch) == "tpu_v4" && std::string(dtype) == "fp16") continue;
+        const std::string m = dir + "/" + model;
+        const Cli r = run_cli({"run", "--arch", arch, "--workload", m + ".onnx", "--dtype", dtype,
+                               "--onnx-test-data", m + "/test_data_set_0", "--out",
+                               temp_dir(std::string(model) + "-" + arch + "-" + dtype), "--quiet"});
+        INFO(model << " on " << arch << " in " << dtype << ": " << r.output);
+        CHECK(r.status == 0);
+        CHECK(has(r, "functional check: passed"));
+        CHECK(has(r, "of the ONNX model also match"));
+      }
+}
