@@ -26,6 +26,12 @@ for t in "${targets[@]}"; do
       for f in $glob; do cp "$f" "$work/corpus/$t/${f//\//_}"; done
     done < "tests/fuzz/corpus/$t/.seeds"
   fi
+  # The onnx target starts from the transformer exports the tests write too (needs Python's onnx,
+  # scripts/install-deps.sh --tests).
+  if [ "$t" = onnx ] && /usr/bin/python3 tests/models/transformer_exports.py "$work/exports" \
+      >/dev/null 2>&1; then
+    cp "$work"/exports/*.onnx "$work/corpus/$t/"
+  fi
   dict=()
   [ -f "tests/fuzz/dict/$t.dict" ] && dict=("-dict=tests/fuzz/dict/$t.dict")
   build/fuzz/tests/fuzz/fuzz_"$t" "$work/corpus/$t" "${dict[@]}" -max_total_time="$seconds" \

@@ -2011,22 +2011,26 @@ class Importer {
     if (out.empty()) fail("the result is a scalar (rank 0); the graph's tensors have rank >= 1");
     const int x = act(0);
     const int64_t n = g_.tensors[size_t(x)].shape[size_t(ax)];
-    std::vector<int> parts;
+    std::vector<std::pair<int64_t, int64_t>> runs;  // [first, end) of consecutive indices
     for (size_t k = 0; k < ids.size();) {
       size_t e = k + 1;
       while (e < ids.size() && ids[e] == ids[e - 1] + 1) ++e;
-      OpAttrs a;
-      a.axis = ax;
-      a.start = ids[k];
-      a.end = ids[e - 1] + 1;
-      parts.push_back(a.start == 0 && a.end == n ? x : emit(OpKind::slice, {x}, a, "slice"));
+      runs.emplace_back(ids[k], ids[e - 1] + 1);
       k = e;
     }
-    if (parts.size() > 64)
+    if (runs.size() > 64)
       fail(
           fmt::format("the indices make {} runs of consecutive indices; xpusim takes at most 64 "
                       "(one slice each)",
-                      parts.size()));
+                      runs.size()));
+    std::vector<int> parts;
+    for (const auto& [first, end] : runs) {
+      OpAttrs a;
+      a.axis = ax;
+      a.start = first;
+      a.end = end;
+      parts.push_back(first == 0 && end == n ? x : emit(OpKind::slice, {x}, a, "slice"));
+    }
     int t = parts[0];
     if (parts.size() > 1) {
       OpAttrs a;
@@ -2129,6 +2133,7 @@ class Importer {
     int64_t total = 0;
     for (int64_t z : sizes) {
       if (z < 1) fail(fmt::format("a part of {} elements (an empty tensor)", z));
+      if (z > dim) fail(fmt::format("a part of {} elements of axis {} of size {}", z, ax, dim));
       total += z;
     }
     if (int64_t(sizes.size()) != outs || total != dim)

@@ -12,7 +12,9 @@ OUT_DIR/bert-encoder.onnx   one BERT layer (opset 14): token ids and an attentio
                             written out (ReduceMean, Pow, Sqrt, ...), the mask's Unsqueeze, Cast,
                             Sub and Mul by fp32's lowest value, heads by Reshape and Transpose,
                             GELU with Erf, a pooler (Gather of token 0, Gemm, Tanh)
-OUT_DIR/gpt2-decoder.onnx   one GPT-2 block (opset 17): position ids from Range, LayerNormalization,
+OUT_DIR/gpt2-decoder.onnx   one GPT-2 block (opset 17) with a KV cache: the past keys and values
+                            (8 positions) as graph inputs, concatenated with the step's 16 and
+                            returned; position ids from Range after the past, LayerNormalization,
                             the fused q/k/v projection Split, the scale computed from Shape (Cast,
                             Sqrt), a causal mask sliced from a constant buffer applied with Where,
                             GELU in its tanh form with Pow, the LM head tied to the embedding
@@ -28,7 +30,7 @@ import sys
 import numpy as np
 from onnx import TensorProto, checker, helper, numpy_helper, save
 
-SEQ, HIDDEN, HEADS, FFN, VOCAB, MAX_POS = 16, 64, 4, 128, 96, 32
+SEQ, HIDDEN, HEADS, FFN, VOCAB, MAX_POS, PAST = 16, 64, 4, 128, 96, 32, 8
 HEAD = HIDDEN // HEADS
 LOWEST = float(np.finfo(np.float32).min)
 rng = np.random.default_rng(7)
@@ -160,9 +162,12 @@ def bert(out_dir):
 def gpt2(out_dir):
     g = Graph()
     ids = rng.integers(0, VOCAB, (1, SEQ)).astype(np.int64)
+    past_k, past_v = (rng.standard_normal((1, HEADS, PAST, HEAD)).astype(np.float32)
+                      for _ in range(2))
     seq = g.op("Gather", [g.op("Shape", ["input_ids"]), g.const(1, np.int64)], axis=0)
-    pos = g.op("Unsqueeze", [g.op("Range", [g.const(0, np.int64), seq, g.const(1, np.int64)]),
-                             g.const([0], np.int64)])
+    past = g.op("Gather", [g.op("Shape", ["past_key"]), g.const(2, np.int64)], axis=0)
+    pos = g.op("Range", [past, g.op("Add", [past, seq]), g.const(1, np.int64)])
+    pos = g.op("Unsqueeze", [pos, g.const([0], np.int64)])
     wte = g.init("wte", weights["word"])
     h = g.op("Add", [g.op("Gather", [wte, "input_ids"]),
                      g.op("Gather", [g.init("wpe", weights["pos"]), pos])])
@@ -171,6 +176,10 @@ def gpt2(out_dir):
     qkv = g.linear(x, "c_attn", "b_attn")
     q, k, v = g.op("Split", [qkv, g.const([HIDDEN] * 3, np.int64)], outputs=3, axis=2)
     q, k, v = (heads(g, t, [0, 2, 1, 3]) for t in (q, k, v))
+    # The cache: the past keys and values, then this step's.
+    g.nodes.append(helper.make_node("Concat", ["past_key", k], ["present_key"], axis=2))
+    g.nodes.append(helper.make_node("Concat", ["past_value", v], ["present_value"], axis=2))
+    k, v = "present_key", "present_value"
     kt = g.op("Transpose", [k], perm=[0, 1, 3, 2])
     # The scale from the value's shape: sqrt(float(v.size(-1))).
     d = g.op("Gather", [g.op("Shape", [v]), g.const(-1, np.int64)], axis=0)
@@ -180,7 +189,9 @@ def gpt2(out_dir):
     buffer = np.tril(np.ones((MAX_POS, MAX_POS), bool))[None, None]
     kv = g.op("Unsqueeze", [g.op("Gather", [g.op("Shape", [k]), g.const(2, np.int64)], axis=0),
                             g.const([0], np.int64)])
-    rows = g.op("Slice", [g.init("bias", buffer), g.op("Sub", [kv, kv]), kv,
+    q_len = g.op("Unsqueeze", [g.op("Gather", [g.op("Shape", [q]), g.const(2, np.int64)],
+                                     axis=0), g.const([0], np.int64)])
+    rows = g.op("Slice", [g.init("bias", buffer), g.op("Sub", [kv, q_len]), kv,
                           g.const([2], np.int64)])
     causal = g.op("Slice", [rows, g.const([0], np.int64), kv, g.const([3], np.int64)])
     scores = g.op("Where", [causal, scores, g.const(LOWEST)])
@@ -200,21 +211,30 @@ def gpt2(out_dir):
                                     ["logits"]))
     graph = helper.make_graph(
         g.nodes, "gpt2-decoder",
-        [helper.make_tensor_value_info("input_ids", TensorProto.INT64, [1, SEQ])],
-        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, SEQ, VOCAB])], g.inits)
-    h = weights["word"][ids[0]] + weights["pos"][:SEQ]
+        [helper.make_tensor_value_info("input_ids", TensorProto.INT64, [1, SEQ]),
+         helper.make_tensor_value_info("past_key", TensorProto.FLOAT, [1, HEADS, PAST, HEAD]),
+         helper.make_tensor_value_info("past_value", TensorProto.FLOAT, [1, HEADS, PAST, HEAD])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, SEQ, VOCAB]),
+         helper.make_tensor_value_info("present_key", TensorProto.FLOAT,
+                                       [1, HEADS, PAST + SEQ, HEAD]),
+         helper.make_tensor_value_info("present_value", TensorProto.FLOAT,
+                                       [1, HEADS, PAST + SEQ, HEAD])], g.inits)
+    h = weights["word"][ids[0]] + weights["pos"][PAST:PAST + SEQ]
     x = np_layer_norm(h, "ln_1", 1e-5)
     qkv = x @ weights["c_attn"] + weights["b_attn"]
     q, k, v = (split_heads(qkv[:, i * HIDDEN:(i + 1) * HIDDEN]) for i in range(3))
+    k = np.concatenate([past_k[0], k], axis=1)
+    v = np.concatenate([past_v[0], v], axis=1)
     s = q @ k.transpose(0, 2, 1) / math.sqrt(HEAD)
-    s = np.where(np.tril(np.ones((SEQ, SEQ), bool)), s, LOWEST)
+    s = np.where(np.tril(np.ones((SEQ, PAST + SEQ), bool), k=PAST), s, LOWEST)
     a = (softmax(s) @ v).transpose(1, 0, 2).reshape(SEQ, HIDDEN)
     h = a @ weights["c_proj"] + weights["b_proj"] + h
     f = np_layer_norm(h, "ln_2", 1e-5) @ weights["c_fc"] + weights["b_fc"]
     f = 0.5 * f * (1 + np.tanh(math.sqrt(2 / math.pi) * (f + 0.044715 * f ** 3)))
     h = f @ weights["c_fc2"] + weights["b_fc2"] + h
     logits = np_layer_norm(h, "ln_f", 1e-5) @ weights["word"].T
-    write(out_dir, "gpt2-decoder", graph, 17, [ids], [logits[None]])
+    write(out_dir, "gpt2-decoder", graph, 17, [ids, past_k, past_v], [logits[None], k[None],
+                                                                       v[None]])
 
 
 def split_heads(x):  # (S, HIDDEN) -> (HEADS, S, HEAD)
