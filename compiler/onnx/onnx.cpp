@@ -297,7 +297,9 @@ const std::set<std::string>& mapped_ops() {
                                             "Or",
                                             "Pow",
                                             "Min",
-                                            "Max"};
+                                            "Max",
+                                            "ReduceMean",
+                                            "ReduceSum"};
   return ops;
 }
 
@@ -350,7 +352,8 @@ class Importer {
   // LayerNorm written out as ONNX ops (scan): its last node -> the pattern.
   struct LayerNormPattern {
     std::string x, eps, gamma, beta;         // value names; gamma and beta empty when absent
-    const onnx::NodeProto *mean, *variance;  // the two ReduceMeans
+    const onnx::NodeProto *mean, *variance;  // the two ReduceMeans (an RMSNorm: variance only)
+    bool rms = false;                        // an RMSNorm: no mean, no beta
   };
   std::map<const onnx::NodeProto*, LayerNormPattern> layernorms_;
   // The nodes of a pattern mapped by its last node (silu's Sigmoid, layernorm's ReduceMeans...).
@@ -437,6 +440,68 @@ class Importer {
       s.push_back(d.dim_value());
     }
     inferred_[vi.name()] = s;
+  }
+
+  // RMSNorm over the last axis written out (Llama's, T5's): v = ReduceMean(Pow(x, 2)) (or of
+  // x * x), then x / Sqrt(v + eps), x * Reciprocal(Sqrt(v + eps)) or x * (1 / Sqrt(v + eps)),
+  // then optionally * gamma (a constant): the pattern from the ReduceMean `n`.
+  template <class MadeBy, class OnlyReader>
+  void scan_rmsnorm(const onnx::NodeProto& n, const MadeBy& made_by, const OnlyReader& only_reader,
+                    const std::map<std::string, double>& scalars,
+                    const std::set<std::string>& constants) {
+    const auto is_scalar = [&](const std::string& v, double want) {
+      const auto it = scalars.find(v);
+      return it != scalars.end() && (std::isnan(want) || it->second == want);
+    };
+    const auto reader = [&](const onnx::NodeProto* of, const char* type) {
+      const onnx::NodeProto* r = of ? only_reader(of->output(0)) : nullptr;
+      return r && r->op_type() == type && r->domain().empty() ? r : nullptr;
+    };
+    const auto other = [](const onnx::NodeProto* b, const std::string& v) {
+      return b->input(0) == v ? b->input(1) : b->input(0);
+    };
+    std::string x;
+    const onnx::NodeProto* sq = made_by(n.input(0), "Pow", 1);
+    if (sq && sq->input_size() == 2 && is_scalar(sq->input(1), 2)) {
+      x = sq->input(0);
+    } else if ((sq = made_by(n.input(0), "Mul", 1)) && sq->input_size() == 2 &&
+               sq->input(0) == sq->input(1)) {
+      x = sq->input(0);
+    } else {
+      return;
+    }
+    const onnx::NodeProto* add = reader(&n, "Add");
+    if (!add || add->input_size() != 2 || !is_scalar(other(add, n.output(0)), NAN)) return;
+    const onnx::NodeProto* root = reader(add, "Sqrt");
+    if (!root) return;
+    std::vector<const onnx::NodeProto*> nodes{sq, &n, add, root};
+    const onnx::NodeProto* y = nullptr;
+    if (const onnx::NodeProto* d = reader(root, "Div")) {  // x / s, or 1 / s then * x
+      if (d->input(1) == root->output(0) && d->input(0) == x) {
+        y = d;
+      } else if (d->input(1) == root->output(0) && is_scalar(d->input(0), 1)) {
+        nodes.push_back(d);
+        y = reader(d, "Mul");
+      }
+    } else if (const onnx::NodeProto* r = reader(root, "Reciprocal")) {
+      nodes.push_back(r);
+      y = reader(r, "Mul");
+    }
+    if (!y || y->input_size() != 2 ||
+        (y->op_type() == "Mul" && other(y, nodes.back()->output(0)) != x))
+      return;
+    LayerNormPattern p{x, other(add, n.output(0)), "", "", nullptr, &n, true};
+    const onnx::NodeProto* last = y;
+    if (const onnx::NodeProto* g = reader(y, "Mul"); g && g->input_size() == 2) {
+      const std::string& c = other(g, y->output(0));
+      if (constants.count(c)) {
+        p.gamma = c;
+        nodes.push_back(y);
+        last = g;
+      }
+    }
+    absorbed_.insert(nodes.begin(), nodes.end());
+    layernorms_[last] = p;
   }
 
   // Consumers, the ops without a mapping (one error listing them all), the silu patterns.
@@ -593,6 +658,10 @@ class Importer {
       if (!n.domain().empty() || n.input_size() != 1) continue;
       std::vector<const onnx::NodeProto*> nodes{&n};
       std::string x;
+      if (n.op_type() == "ReduceMean") {
+        scan_rmsnorm(n, made_by, only_reader, scalars, constants);
+        continue;
+      }
       if (n.op_type() == "Erf") {
         const onnx::NodeProto* d = made_by(n.input(0), "Div", 1);
         if (d && d->input_size() == 2 && near(d->input(1), std::sqrt(2.0))) {
@@ -1171,6 +1240,8 @@ class Importer {
       map_split();
     } else if (op == "Range") {
       map_range();
+    } else if (op == "ReduceMean" || op == "ReduceSum") {
+      map_reduce(op);
     } else if (op == "ConstantOfShape") {
       map_constant_of_shape();
     } else if (op == "Neg" || op == "Abs" || op == "Floor" || op == "Ceil" || op == "Not" ||
@@ -1560,6 +1631,7 @@ class Importer {
     const int x = act(p.x);
     const Shape s = g_.tensors[size_t(x)].shape;
     for (const onnx::NodeProto* r : {p.mean, p.variance}) {
+      if (!r) continue;
       std::vector<int64_t> axes;
       int64_t keepdims = 1;
       for (const auto& a : r->attribute()) {
@@ -1569,9 +1641,9 @@ class Importer {
       if (r->input_size() > 1 || axes.size() != 1 ||
           axis(axes[0], s.size()) != int64_t(s.size()) - 1 || !keepdims)
         fail(
-            fmt::format("a LayerNorm written out whose ReduceMean '{}' is not over the last axis "
+            fmt::format("{} written out whose ReduceMean '{}' is not over the last axis "
                         "alone, with keepdims",
-                        r->output(0)));
+                        p.rms ? "an RMSNorm" : "a LayerNorm", r->output(0)));
     }
     const int64_t d = s.back();
     const auto param = [&](const std::string& name, double absent, const char* what) {
@@ -1585,9 +1657,11 @@ class Importer {
     };
     OpAttrs a;
     a.eps = value(p.eps).data.at(0);
-    const int gamma = param(p.gamma, 1, "scale"), beta = param(p.beta, 0, "bias");
+    const int gamma = param(p.gamma, 1, "scale");
     const int flat = reshape(x, {numel(s) / d, d}, "flatten");
-    const int y = emit(OpKind::layernorm, {flat, gamma, beta}, a, "layernorm");
+    const int y =
+        p.rms ? emit(OpKind::rmsnorm, {flat, gamma}, a, "rmsnorm")
+              : emit(OpKind::layernorm, {flat, gamma, param(p.beta, 0, "bias")}, a, "layernorm");
     set_output(0, reshape(y, s, "unflatten"));
   }
 
@@ -2155,6 +2229,55 @@ class Importer {
       }
       start += sizes[size_t(i)];
     }
+  }
+
+  // ReduceMean, ReduceSum: folded on constants; on a tensor of the graph the reduced axes are
+  // moved last (a transpose when they are not already) and the (rows, D) matrix multiplied by a
+  // (D, 1) column of 1 / D (mean) or 1 (sum), a gemm, reshaped to the output (the IR has no
+  // reduction: a real compiler reduces on its vector unit).
+  void map_reduce(const std::string& op) {
+    Value& x = in(0);
+    const Shape s = x.shape;
+    std::vector<int64_t> axes = has_input(1) ? known_ints(1, "axes") : attr_ints("axes");
+    if (axes.empty() && attr_int("noop_with_empty_axes", 0) != 0) {
+      map_identity();
+      return;
+    }
+    if (axes.empty())
+      for (size_t d = 0; d < s.size(); ++d) axes.push_back(int64_t(d));
+    std::vector<bool> reduced(s.size(), false);
+    for (int64_t a : axes) {
+      const size_t d = size_t(axis(a, s.size()));
+      if (reduced[d]) fail(fmt::format("axes lists axis {} twice", d));
+      reduced[d] = true;
+    }
+    const bool keep = attr_int("keepdims", 1) != 0;
+    Shape out, perm, kept;
+    int64_t d_size = 1;
+    for (size_t d = 0; d < s.size(); ++d) {
+      if (!reduced[d]) {
+        perm.push_back(int64_t(d));
+        kept.push_back(s[d]);
+      } else {
+        d_size *= s[d];
+      }
+      if (!reduced[d] || keep) out.push_back(reduced[d] ? 1 : s[d]);
+    }
+    for (size_t d = 0; d < s.size(); ++d)
+      if (reduced[d]) perm.push_back(int64_t(d));
+    const double scale = op == "ReduceMean" ? 1.0 / double(d_size) : 1.0;
+    if (x.known && !x.graph_input) {
+      const std::vector<double> t = permute(x.data, s, perm);
+      std::vector<double> r(size_t(numel(kept)), 0.0);
+      for (size_t i = 0; i < t.size(); ++i) r[i / size_t(d_size)] += t[i] * scale;
+      set_constant(0, out, r, x.is_int);
+      return;
+    }
+    if (out.empty()) fail("the result is a scalar (rank 0); the graph's tensors have rank >= 1");
+    const int t = transpose(act(0), perm, "to_last");
+    const int rows = reshape(t, {numel(kept), d_size}, "rows");
+    const int g = binary(OpKind::gemm, rows, fill(scale, {d_size, 1}, "weights"));
+    set_output(0, reshape(g, out, "reduced"));
   }
 
   // Range and ConstantOfShape: constants of the import.

@@ -108,11 +108,12 @@ TEST_CASE("ONNX: PaddleOCR's text recogniser (SVTR) runs on the TPU, the GPU and
   CHECK(has(npu, "functional check: passed"));
 }
 
-// A BERT layer and a GPT-2 block in the form PyTorch's exporter gives Hugging Face's models
-// (token ids and masks as int64 inputs, shapes computed by Shape/Gather/Concat, GELU written out,
+// A BERT layer, a GPT-2 block with a KV cache and a Llama block in the form PyTorch's exporter
+// gives Hugging Face's models (token ids and masks as int64 inputs, shapes computed by
+// Shape/Gather/Concat, GELU and RMSNorm written out, rotary embedding, grouped-query attention,
 // masks by Where and by a product with fp32's lowest value), with outputs computed by numpy:
 // tests/models/transformer_exports.py (Debian's python3-onnx and python3-numpy).
-TEST_CASE("ONNX: a BERT layer and a GPT-2 block as exported run with values on every family",
+TEST_CASE("ONNX: BERT, GPT-2 and Llama blocks as exported run with values on every family",
           "[golden]") {
   const std::string dir = temp_dir("transformer-exports");
   const Cli made =
@@ -120,7 +121,7 @@ TEST_CASE("ONNX: a BERT layer and a GPT-2 block as exported run with values on e
                    std::string(XPUSIM_SOURCE_DIR) + "/tests/models/transformer_exports.py", dir});
   INFO(made.output);
   REQUIRE(made.status == 0);
-  for (const char* model : {"bert-encoder", "gpt2-decoder"})
+  for (const char* model : {"bert-encoder", "gpt2-decoder", "llama-decoder"})
     for (const char* arch : {"tpu_v4", "gpu_lab", "ascend910b"})
       for (const char* dtype : {"bf16", "fp16"}) {
         if (std::string(arch) == "tpu_v4" && std::string(dtype) == "fp16") continue;

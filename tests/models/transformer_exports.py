@@ -19,6 +19,11 @@ OUT_DIR/gpt2-decoder.onnx   one GPT-2 block (opset 17) with a KV cache: the past
                             Sqrt), a causal mask sliced from a constant buffer applied with Where,
                             GELU in its tanh form with Pow, the LM head tied to the embedding
                             (MatMul by its Transpose)
+OUT_DIR/llama-decoder.onnx  one Llama block (opset 14): RMSNorm written out (Pow, ReduceMean, Add,
+                            Sqrt, Div, Mul), grouped-query attention (a KV head repeated by
+                            Unsqueeze, Expand, Reshape), rotary embedding (cos and sin rows
+                            gathered by the position_ids input, rotate_half by Slice, Neg,
+                            Concat), a causal mask computed from Range, Less and Where, SwiGLU
 OUT_DIR/<model>/test_data_set_0/input_N.pb, output_N.pb
 
 Needs python3 with numpy and onnx (Debian: python3-numpy, python3-onnx).
@@ -30,8 +35,12 @@ import sys
 import numpy as np
 from onnx import TensorProto, checker, helper, numpy_helper, save
 
-SEQ, HIDDEN, HEADS, FFN, VOCAB, MAX_POS, PAST = 16, 64, 4, 128, 96, 32, 8
+SEQ, HIDDEN, HEADS, FFN, VOCAB, MAX_POS, PAST, KV_HEADS = 16, 64, 2, 128, 96, 32, 8, 1
 HEAD = HIDDEN // HEADS
+# Rotary tables (MAX_POS, HEAD): angle p / 10000^(2i / HEAD), each half repeated.
+_ANGLES = np.arange(MAX_POS)[:, None] / 10000 ** (np.arange(0, HEAD, 2) / HEAD)[None]
+COS = np.cos(np.concatenate([_ANGLES, _ANGLES], axis=1)).astype(np.float32)
+SIN = np.sin(np.concatenate([_ANGLES, _ANGLES], axis=1)).astype(np.float32)
 LOWEST = float(np.finfo(np.float32).min)
 rng = np.random.default_rng(7)
 
@@ -81,12 +90,12 @@ def layer_norm_ops(g, x, prefix):
     return g.op("Add", [scaled, g.init(prefix + ".bias", weights[prefix + ".bias"])])
 
 
-def heads(g, x, transpose_perm):
-    """(1, S, HIDDEN) -> (1, HEADS, S, HEAD) with the shape computed from x, as exported."""
+def heads(g, x, transpose_perm, count=HEADS):
+    """(1, S, count * HEAD) -> (1, count, S, HEAD) with the shape computed from x, as exported."""
     shape = g.op("Shape", [x])
     dims = [g.op("Unsqueeze", [g.op("Gather", [shape, g.const(i, np.int64)], axis=0),
                                g.const([0], np.int64)]) for i in (0, 1)]
-    new_shape = g.op("Concat", dims + [g.const([HEADS, HEAD], np.int64)], axis=0)
+    new_shape = g.op("Concat", dims + [g.const([count, HEAD], np.int64)], axis=0)
     return g.op("Transpose", [g.op("Reshape", [x, new_shape])], perm=transpose_perm)
 
 
@@ -237,8 +246,96 @@ def gpt2(out_dir):
                                                                        v[None]])
 
 
-def split_heads(x):  # (S, HIDDEN) -> (HEADS, S, HEAD)
-    return x.reshape(SEQ, HEADS, HEAD).transpose(1, 0, 2)
+def rms_norm_ops(g, x, name):
+    """RMSNorm as Llama's is exported: x * (1 / sqrt(mean(x^2) + eps)) * weight."""
+    var = g.op("ReduceMean", [g.op("Pow", [x, g.const(2.0)])], axes=[-1])
+    inv = g.op("Div", [g.const(1.0), g.op("Sqrt", [g.op("Add", [var, g.const(1e-6)])])])
+    return g.op("Mul", [g.init(name, weights[name]), g.op("Mul", [x, inv])])
+
+
+def llama(out_dir):
+    g = Graph()
+    ids = rng.integers(0, VOCAB, (1, SEQ)).astype(np.int64)
+    positions = np.arange(3, 3 + SEQ, dtype=np.int64)[None]  # a prompt after 3 tokens
+    h = g.op("Gather", [g.init("embed", weights["word"]), "input_ids"])
+    x = rms_norm_ops(g, h, "rms_1")
+    q = heads(g, g.op("MatMul", [x, g.init("wq", weights["wq"])]), [0, 2, 1, 3])
+    k = heads(g, g.op("MatMul", [x, g.init("wk_gqa", weights["wk_gqa"])]), [0, 2, 1, 3],
+              KV_HEADS)
+    v = heads(g, g.op("MatMul", [x, g.init("wv_gqa", weights["wv_gqa"])]), [0, 2, 1, 3],
+              KV_HEADS)
+    # Rotary embedding: cos and sin rows gathered by the position ids, rotate_half by slices.
+    cos = g.op("Unsqueeze", [g.op("Gather", [g.init("cos", COS), "position_ids"]),
+                             g.const([1], np.int64)])
+    sin = g.op("Unsqueeze", [g.op("Gather", [g.init("sin", SIN), "position_ids"]),
+                             g.const([1], np.int64)])
+
+    def rotary(t):
+        half = [g.op("Slice", [t, g.const([a], np.int64), g.const([b], np.int64),
+                               g.const([3], np.int64)]) for a, b in ((0, HEAD // 2),
+                                                                     (HEAD // 2, HEAD))]
+        rot = g.op("Concat", [g.op("Neg", [half[1]]), half[0]], axis=3)
+        return g.op("Add", [g.op("Mul", [t, cos]), g.op("Mul", [rot, sin])])
+
+    q, k = rotary(q), rotary(k)
+
+    def repeat_kv(t):  # (1, KV_HEADS, S, D) -> (1, HEADS, S, D)
+        e = g.op("Expand", [g.op("Unsqueeze", [t, g.const([2], np.int64)]),
+                            g.const([1, KV_HEADS, HEADS // KV_HEADS, SEQ, HEAD], np.int64)])
+        return g.op("Reshape", [e, g.const([1, HEADS, SEQ, HEAD], np.int64)])
+
+    k, v = repeat_kv(k), repeat_kv(v)
+    # The causal mask as exports compute it: 0 where key <= query, fp32's lowest elsewhere.
+    cols = g.op("Unsqueeze", [g.op("Range", [g.const(0, np.int64), g.const(SEQ, np.int64),
+                                             g.const(1, np.int64)]), g.const([0], np.int64)])
+    rows = g.op("Unsqueeze", [g.op("Range", [g.const(1, np.int64), g.const(SEQ + 1, np.int64),
+                                             g.const(1, np.int64)]), g.const([1], np.int64)])
+    mask = g.op("Where", [g.op("Less", [cols, rows]), g.const(0.0), g.const(LOWEST)])
+    kt = g.op("Transpose", [k], perm=[0, 1, 3, 2])
+    scores = g.op("Add", [g.op("Div", [g.op("MatMul", [q, kt]), g.const(math.sqrt(HEAD))]), mask])
+    a = g.op("MatMul", [g.op("Softmax", [scores], axis=-1), v])
+    h = g.op("Add", [h, g.op("MatMul", [merge_heads(g, a), g.init("wo", weights["wo"])])])
+    x = rms_norm_ops(g, h, "rms_2")
+    gate = g.op("MatMul", [x, g.init("w_gate", weights["w1"])])
+    up = g.op("MatMul", [x, g.init("w_up", weights["c_fc"])])
+    act = g.op("Mul", [g.op("Mul", [gate, g.op("Sigmoid", [gate])]), up])
+    h = g.op("Add", [h, g.op("MatMul", [act, g.init("w_down", weights["w2"])])])
+    x = rms_norm_ops(g, h, "rms_f")
+    g.nodes.append(helper.make_node("MatMul", [x, g.init("lm_head", weights["lm_head"])],
+                                    ["logits"]))
+    graph = helper.make_graph(
+        g.nodes, "llama-decoder",
+        [helper.make_tensor_value_info("input_ids", TensorProto.INT64, [1, SEQ]),
+         helper.make_tensor_value_info("position_ids", TensorProto.INT64, [1, SEQ])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, SEQ, VOCAB])], g.inits)
+
+    def np_rms(t, name):
+        return t / np.sqrt((t * t).mean(axis=-1, keepdims=True) + 1e-6) * weights[name]
+
+    def np_rotary(t):  # (heads, S, D)
+        c, s_ = COS[positions[0]], SIN[positions[0]]
+        rot = np.concatenate([-t[..., HEAD // 2:], t[..., :HEAD // 2]], axis=-1)
+        return t * c + rot * s_
+
+    h = weights["word"][ids[0]]
+    x = np_rms(h, "rms_1")
+    q = np_rotary(split_heads(x @ weights["wq"]))
+    k = np_rotary(split_heads(x @ weights["wk_gqa"], KV_HEADS))
+    v = split_heads(x @ weights["wv_gqa"], KV_HEADS)
+    k, v = (np.repeat(t, HEADS // KV_HEADS, axis=0) for t in (k, v))
+    s = q @ k.transpose(0, 2, 1) / math.sqrt(HEAD)
+    s = np.where(np.tril(np.ones((SEQ, SEQ), bool)), s, LOWEST)
+    a = (softmax(s) @ v).transpose(1, 0, 2).reshape(SEQ, HIDDEN)
+    h = h + a @ weights["wo"]
+    x = np_rms(h, "rms_2")
+    gate = x @ weights["w1"]
+    h = h + (gate / (1 + np.exp(-gate)) * (x @ weights["c_fc"])) @ weights["w2"]
+    logits = np_rms(h, "rms_f") @ weights["lm_head"]
+    write(out_dir, "llama-decoder", graph, 14, [ids, positions], [logits[None]])
+
+
+def split_heads(x, heads=HEADS):  # (S, heads * HEAD) -> (heads, S, HEAD)
+    return x.reshape(SEQ, heads, HEAD).transpose(1, 0, 2)
 
 
 def softmax(s):
@@ -279,6 +376,9 @@ weights = {
     "c_attn": weight(HIDDEN, 3 * HIDDEN), "b_attn": weight(3 * HIDDEN),
     "c_fc": weight(HIDDEN, FFN), "b_fc": weight(FFN),
     "c_fc2": weight(FFN, HIDDEN),
+    "wk_gqa": weight(HIDDEN, KV_HEADS * HEAD), "wv_gqa": weight(HIDDEN, KV_HEADS * HEAD),
+    "lm_head": weight(HIDDEN, VOCAB),
+    **{f"{p}": 1 + weight(HIDDEN) for p in ("rms_1", "rms_2", "rms_f")},
 }
 
 if __name__ == "__main__":
@@ -287,3 +387,4 @@ if __name__ == "__main__":
     os.makedirs(sys.argv[1], exist_ok=True)
     bert(sys.argv[1])
     gpt2(sys.argv[1])
+    llama(sys.argv[1])

@@ -650,7 +650,7 @@ TEST_CASE("ONNX: a LayerNorm and a swish written out as ONNX ops map to layernor
   CHECK(g.nodes[3].name == "swish");
   // Not the pattern (a cube, a mean over another axis): no mapping, or an error naming it.
   CHECK_THAT(error_of([&] { import_onnx(written_out_model(3, -1), {}); }),
-             Contains("unsupported ops: ReduceMean x2"));
+             Contains("node 'sd' (Sqrt): Sqrt of a tensor of the graph"));
   CHECK_THAT(error_of([&] { import_onnx(written_out_model(2, 1), {}); }),
              Contains("node 'shift' (Add): a LayerNorm written out whose ReduceMean 'mean' is not "
                       "over the last axis alone"));
@@ -878,4 +878,36 @@ TEST_CASE("ONNX: GELU written out with Erf or with Tanh maps to gelu", "[unit]")
   const std::vector<std::string> k = kinds(g);
   CHECK(std::count(k.begin(), k.end(), "gelu") == 0);
   CHECK(std::count(k.begin(), k.end(), "sigmoid") == 1);
+}
+
+TEST_CASE("ONNX: ReduceMean and ReduceSum of a tensor of the graph are a gemm by a column",
+          "[unit]") {
+  Model m(13);
+  m.input("x", {2, 3, 4});
+  auto* mean = m.node("ReduceMean", {"x"}, {"mean"}, "mean");
+  Model::attr(mean, "axes", std::vector<int64_t>{1});
+  Model::attr(mean, "keepdims", int64_t(0));  // (2, 4)
+  m.int_initializer("axes", {0, -1});
+  m.node("ReduceSum", {"x", "axes"}, {"sum"}, "sum");  // (1, 3, 1)
+  m.output("mean", {2, 4});
+  m.output("sum", {1, 3, 1});
+  const OnnxModel om = import_onnx(m.save("reduce"), {});
+  const Graph& g = om.graph;
+  const std::vector<std::string> k = kinds(g);
+  CHECK(std::count(k.begin(), k.end(), "gemm") == 2);
+  const std::vector<Tensor> v = reference_run(g, 4);
+  const Tensor &x = v[size_t(g.inputs[0])], &mv = v[size_t(om.outputs[0].second)],
+               &sv = v[size_t(om.outputs[1].second)];
+  for (int n = 0; n < 2; ++n)
+    for (int c = 0; c < 4; ++c) {
+      double want = 0;
+      for (int r = 0; r < 3; ++r) want += x.get(n * 12 + r * 4 + c) / 3;
+      CHECK(std::fabs(mv.get(n * 4 + c) - want) <= 0x1.0p-6 * std::max(1.0, std::fabs(want)));
+    }
+  for (int r = 0; r < 3; ++r) {
+    double want = 0;
+    for (int n = 0; n < 2; ++n)
+      for (int c = 0; c < 4; ++c) want += x.get(n * 12 + r * 4 + c);
+    CHECK(std::fabs(sv.get(r) - want) <= 0x1.0p-5 * std::max(1.0, std::fabs(want)));
+  }
 }
