@@ -492,7 +492,11 @@ class Tiler {
         const uint64_t rows = std::min(((M + blocks - 1) / blocks + 7) / 8 * 8, Mt);
         if (rows >= R) Mt = rows;
       }
-      if (onchip && c_.dataflow == Dataflow::ws) Mt = pipelined_rows(s, Mt, Nt, shares);
+      // A 1x1 convolution whose image is loaded as A and kept: its row blocks by the same
+      // estimate (not where transfers take no time: there more blocks only add folds).
+      const bool kept_conv = s.conv && !s.a_conv && !span && Mt * K * e <= a_cap && !c_.stall_free;
+      if (c_.dataflow == Dataflow::ws && (onchip || kept_conv))
+        Mt = pipelined_rows(s, Mt, Nt, shares, onchip);
     };
     // On-chip im2col (lowering.onchip_im2col), for a convolution whose windows overlap (its
     // im2col matrix is larger than the image): each row block's band of image rows is loaded
@@ -719,13 +723,15 @@ class Tiler {
   // weights again for each; each block streams at least R rows (a weight load), and the
   // blocks come in a multiple of the cores that share them. Returns the rows for the nb that
   // minimises that time.
-  uint64_t pipelined_rows(const GemmSpec& s, uint64_t Mt, uint64_t Nt, uint64_t shares) const {
+  uint64_t pipelined_rows(const GemmSpec& s, uint64_t Mt, uint64_t Nt, uint64_t shares,
+                          bool onchip) const {
     const double e = isa::tpu::elem_bytes(s.dt), eo = s.c_fp32 ? 4 : e;
     const double M = double(s.M), N = double(s.N), K = double(s.K), R = c_.rows;
     const double per_core = M / double(shares);
     const double bw = c_.dram_gbps * 1e3 / c_.clock_mhz;  // the chip's bytes per cycle
     const isa::tpu::ConvGeom& g = s.geom;
-    const double image = double(g.h) * g.w * g.cg * e, halo = double(g.r) * g.w * g.cg * e;
+    const double image = onchip ? double(g.h) * g.w * g.cg * e : M * K * e;
+    const double halo = onchip ? double(g.r) * g.w * g.cg * e : 0;
     const double ksteps = std::ceil(K / R), ntiles = std::ceil(N / double(Nt));
     auto rows_of = [&](uint64_t nb) { return ((uint64_t(s.M) + nb - 1) / nb + 7) / 8 * 8; };
     // The arrays and the drain of a core's blocks, each split among the arrays as gemm() will.
@@ -733,7 +739,7 @@ class Tiler {
     auto time = [&](uint64_t nb) {
       const double blocks = double(nb);
       const double dram = (image + halo * blocks + blocks * K * N * e + M * N * eo) / bw;
-      const double setup = 2 * per_core * K * e / double(c_.ub_port_bytes);
+      const double setup = onchip ? 2 * per_core * K * e / double(c_.ub_port_bytes) : 0;
       const uint64_t rows = rows_of(nb);
       const Split sp = split_of(uint64_t(ntiles), rows, uint64_t(ksteps), kept(double(rows)));
       const double arrays = sp.arrays * blocks / double(shares);
@@ -749,7 +755,7 @@ class Tiler {
       const uint64_t n = uint64_t(std::ceil(ntiles / double(shares)));
       const Split sp = split_of(n, uint64_t(s.M), uint64_t(ksteps), kept(M));
       const double dram = (double(shares) * image + K * N * e + M * N * eo) / bw;
-      const double setup = 2 * M * K * e / double(c_.ub_port_bytes);
+      const double setup = onchip ? 2 * M * K * e / double(c_.ub_port_bytes) : 0;
       return dram + setup + sp.arrays + sp.drain < time(first) ? Mt : std::min(Mt, rows_of(first));
     }
     uint64_t best = first;
