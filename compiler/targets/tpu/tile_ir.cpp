@@ -375,7 +375,7 @@ class TileVerifier {
   void check(const Store& o) {
     dram(o.dst, false);
     fits(o.src, o.dst.rows * o.dst.cols * o.dst.elem, {Region::O});
-    read(o.src, {o.dst.rows, o.dst.cols}, "the output tile");
+    read_rows(o.src, {o.dst.rows, o.dst.cols}, o.dst.elem, "the output tile");
   }
 
   const TileProgram& t_;

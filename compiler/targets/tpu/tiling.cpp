@@ -428,8 +428,10 @@ class Tiler {
     const uint64_t fifo = c_.fifo_tile_bytes;
     const uint64_t eo = s.c_fp32 ? 4 : e;  // output element bytes
     uint64_t Mt = 0, Nt = 0, Kt = 0;
+    bool span = false;
     auto lim = [](uint64_t a, uint64_t b) { return b == 0 ? 0 : a / b; };
     const uint64_t shares = only >= 0 ? 1 : uint64_t(cores_);
+    const double bw = c_.dram_gbps * 1e3 / c_.clock_mhz;  // the chip's DRAM bytes per cycle
     // The tiles when `a_cap` bytes of each A region take tiles of A; `onchip`: A is formed on
     // chip from a band of the image (moved once whatever the row blocks).
     auto choose = [&](uint64_t a_cap, bool onchip) {
@@ -452,18 +454,35 @@ class Tiler {
           if (Mt * Kt * e > a_cap) Mt = 0;
           break;
       }
+      span = false;
       if (!Mt || !Nt || !Kt) return;
       // A row block of A that does not fit the UB is loaded again for every group of N tiles.
       // Smaller row blocks that fit (each still streaming at least R rows per weight tile) read
       // A once and B once per block instead: taken when that moves fewer bytes (never when A
-      // is formed on chip: its image moves once anyway).
+      // is formed on chip: its image moves once anyway). A row block may also be kept in both
+      // A regions (`span`; its K tiles fill ub.A0, then ub.A1), each block in the same place:
+      // the next block's tile then loads once the last matmul that reads the tile it replaces
+      // is done, which still overlaps the loads with the products of the tiles' later K steps;
+      // taken when its larger blocks move fewer bytes still and the DRAM binds (else the
+      // smaller, double-buffered blocks overlap their loads better).
       if (c_.dataflow == Dataflow::ws && !onchip && Mt * K * e > a_cap) {
         const uint64_t groups = (N + Nt * uint64_t(c_.count) - 1) / (Nt * uint64_t(c_.count));
         const uint64_t fit = a_cap / (K * e) / 8 * 8;
+        const uint64_t halves = ((K + Kt - 1) / Kt + 1) / 2;  // K tiles in ub.A0
+        const uint64_t fit2 = std::min(Mt, a_cap / (halves * Kt * e) / 8 * 8);
         auto blocks = [&](uint64_t rows) { return (M + rows - 1) / rows; };
-        if (fit >= R &&
-            M * K * e + blocks(fit) * K * N * e < groups * M * K * e + blocks(Mt) * K * N * e)
+        uint64_t bytes = groups * M * K * e + blocks(Mt) * K * N * e;
+        if (fit >= R && M * K * e + blocks(fit) * K * N * e < bytes) {
+          bytes = M * K * e + blocks(fit) * K * N * e;
           Mt = fit;
+        }
+        const double arrays = double((K + R - 1) / R) * double((N + C - 1) / C) * double(M) /
+                              double(uint64_t(c_.count) * shares);
+        if (fit2 >= R && double(bytes) / bw > arrays &&
+            M * K * e + blocks(fit2) * K * N * e < bytes) {
+          Mt = fit2;
+          span = true;
+        }
       }
       // On a chip of several cores, row blocks of equal size in a multiple of the cores, so
       // each core gets the same share, while each still streams at least as many rows as
@@ -473,7 +492,11 @@ class Tiler {
         const uint64_t rows = std::min(((M + blocks - 1) / blocks + 7) / 8 * 8, Mt);
         if (rows >= R) Mt = rows;
       }
-      if (onchip && c_.dataflow == Dataflow::ws) Mt = pipelined_rows(s, Mt, Nt, shares);
+      // A 1x1 convolution whose image is loaded as A and kept: its row blocks by the same
+      // estimate (not where transfers take no time: there more blocks only add folds).
+      const bool kept_conv = s.conv && !s.a_conv && !span && Mt * K * e <= a_cap && !c_.stall_free;
+      if (c_.dataflow == Dataflow::ws && (onchip || kept_conv))
+        Mt = pipelined_rows(s, Mt, Nt, shares, onchip);
     };
     // On-chip im2col (lowering.onchip_im2col), for a convolution whose windows overlap (its
     // im2col matrix is larger than the image): each row block's band of image rows is loaded
@@ -515,8 +538,9 @@ class Tiler {
     // short stream does not wait for the drain of the tile before last).
     const uint64_t acc_bytes = Mt * Nt * 4 / kAlign * kAlign + (Mt * Nt * 4 % kAlign ? kAlign : 0);
     const uint64_t acc_slots = std::min<uint64_t>(4 * uint64_t(c_.count), c_.acc_bytes / acc_bytes);
-    // Keep a whole row block of A (Mt x K) in the UB across the N tiles when it fits.
-    const bool reuse = Mt * K * e <= a_cap;
+    // Keep a whole row block of A (Mt x K) in the UB across the N tiles when it fits (in one
+    // A region, or in both: span).
+    const bool reuse = span || Mt * K * e <= a_cap;
     // On a chip of several cores each core takes a share of the output tiles: whole row
     // blocks of C when there are enough of them (each core then reads its own A and all of B),
     // else the N tiles of each row block (each core reads all of A and its own part of B).
@@ -531,7 +555,9 @@ class Tiler {
                       M, N, K, dtype_text(s.dt), s.a_name, s.b_name,
                       s.b_trans ? " (stored transposed)" : "", s.c_name, s.c_fp32 ? " (fp32)" : "",
                       Mt, Nt, Kt, xpusim::tpu::dataflow_name(c_.dataflow),
-                      reuse ? ", A row block kept across N" : "",
+                      span    ? ", A row block kept across N in both A regions"
+                      : reuse ? ", A row block kept across N"
+                              : "",
                       onchip ? ", A formed on chip from the image's rows" : "",
                       shares > 1 ? fmt::format("; core {} of {} takes every {}th {}", core, shares,
                                                shares, split_m ? "row block" : "N tile")
@@ -544,7 +570,11 @@ class Tiler {
       for (uint64_t m0 = 0, block = 0; m0 < M; m0 += Mt, ++block) {
         if (split_m && block % shares != share) continue;
         const uint64_t mt = std::min(Mt, M - m0);
-        auto a_tile = [&](uint64_t k0) { return ub(Region::A, mi % 2, mt * k0 * e); };
+        auto a_tile = [&](uint64_t k0) {
+          if (!span) return ub(Region::A, mi % 2, mt * k0 * e);
+          const uint64_t i = k0 / Kt, per = a_cap / (mt * Kt * e);
+          return ub(Region::A, i / per, i % per * mt * Kt * e);
+        };
         // On chip: the image rows the block reads (only its group's channels), once.
         std::optional<Band> band;
         if (onchip) {
@@ -635,8 +665,20 @@ class Tiler {
             const Place o = ub(Region::O, (tile + (w - g0) / q) % 2);
             op(Drain{acc_of(w), o, s.c_fp32 ? DType::fp32 : s.dt, job.rows, nt,
                      s.relu ? ActFunc::relu : ActFunc::none, s.mult, s.shift, uint32_t(q)});
-            op(Store{o, DramTile{"C", m, job.rows, job.n0, nt, eo,
-                                 s.c_addr + m * s.ldc + job.n0 * eo, s.ldc, false}});
+            // An output tile whose store would hold the DRAM channel longer than a matmul of
+            // the tile streams goes in pieces of a weight tile's bytes: the channel serves
+            // requests in arrival order, so the whole store would hold up the weight loads
+            // queued behind it until the weight FIFO runs dry; pieces let them take turns.
+            const uint64_t bytes = job.rows * nt * eo;
+            const uint64_t piece = double(bytes) / bw > double(std::max(R, job.rows))
+                                       ? std::max<uint64_t>(1, c_.fifo_tile_bytes / (nt * eo))
+                                       : job.rows;
+            for (uint64_t r = 0; r < job.rows; r += piece) {
+              Place src = o;
+              src.offset += r * nt * eo;
+              op(Store{src, DramTile{"C", m + r, std::min(piece, job.rows - r), job.n0, nt, eo,
+                                     s.c_addr + (m + r) * s.ldc + job.n0 * eo, s.ldc, false}});
+            }
           }
           tile += g1 - g0;
         }
@@ -681,13 +723,15 @@ class Tiler {
   // weights again for each; each block streams at least R rows (a weight load), and the
   // blocks come in a multiple of the cores that share them. Returns the rows for the nb that
   // minimises that time.
-  uint64_t pipelined_rows(const GemmSpec& s, uint64_t Mt, uint64_t Nt, uint64_t shares) const {
+  uint64_t pipelined_rows(const GemmSpec& s, uint64_t Mt, uint64_t Nt, uint64_t shares,
+                          bool onchip) const {
     const double e = isa::tpu::elem_bytes(s.dt), eo = s.c_fp32 ? 4 : e;
     const double M = double(s.M), N = double(s.N), K = double(s.K), R = c_.rows;
     const double per_core = M / double(shares);
     const double bw = c_.dram_gbps * 1e3 / c_.clock_mhz;  // the chip's bytes per cycle
     const isa::tpu::ConvGeom& g = s.geom;
-    const double image = double(g.h) * g.w * g.cg * e, halo = double(g.r) * g.w * g.cg * e;
+    const double image = onchip ? double(g.h) * g.w * g.cg * e : M * K * e;
+    const double halo = onchip ? double(g.r) * g.w * g.cg * e : 0;
     const double ksteps = std::ceil(K / R), ntiles = std::ceil(N / double(Nt));
     auto rows_of = [&](uint64_t nb) { return ((uint64_t(s.M) + nb - 1) / nb + 7) / 8 * 8; };
     // The arrays and the drain of a core's blocks, each split among the arrays as gemm() will.
@@ -695,7 +739,7 @@ class Tiler {
     auto time = [&](uint64_t nb) {
       const double blocks = double(nb);
       const double dram = (image + halo * blocks + blocks * K * N * e + M * N * eo) / bw;
-      const double setup = 2 * per_core * K * e / double(c_.ub_port_bytes);
+      const double setup = onchip ? 2 * per_core * K * e / double(c_.ub_port_bytes) : 0;
       const uint64_t rows = rows_of(nb);
       const Split sp = split_of(uint64_t(ntiles), rows, uint64_t(ksteps), kept(double(rows)));
       const double arrays = sp.arrays * blocks / double(shares);
@@ -711,7 +755,7 @@ class Tiler {
       const uint64_t n = uint64_t(std::ceil(ntiles / double(shares)));
       const Split sp = split_of(n, uint64_t(s.M), uint64_t(ksteps), kept(M));
       const double dram = (double(shares) * image + K * N * e + M * N * eo) / bw;
-      const double setup = 2 * M * K * e / double(c_.ub_port_bytes);
+      const double setup = onchip ? 2 * M * K * e / double(c_.ub_port_bytes) : 0;
       return dram + setup + sp.arrays + sp.drain < time(first) ? Mt : std::min(Mt, rows_of(first));
     }
     uint64_t best = first;
