@@ -299,7 +299,9 @@ const std::set<std::string>& mapped_ops() {
                                             "Min",
                                             "Max",
                                             "ReduceMean",
-                                            "ReduceSum"};
+                                            "ReduceSum",
+                                            "LeakyRelu",
+                                            "PRelu"};
   return ops;
 }
 
@@ -1242,6 +1244,8 @@ class Importer {
       map_range();
     } else if (op == "ReduceMean" || op == "ReduceSum") {
       map_reduce(op);
+    } else if (op == "LeakyRelu" || op == "PRelu") {
+      map_leaky_relu(op == "PRelu");
     } else if (op == "ConstantOfShape") {
       map_constant_of_shape();
     } else if (op == "Neg" || op == "Abs" || op == "Floor" || op == "Ceil" || op == "Not" ||
@@ -2278,6 +2282,35 @@ class Importer {
     const int rows = reshape(t, {numel(kept), d_size}, "rows");
     const int g = binary(OpKind::gemm, rows, fill(scale, {d_size, 1}, "weights"));
     set_output(0, reshape(g, out, "reduced"));
+  }
+
+  // LeakyRelu (slope `alpha`) and PRelu (a constant slope, broadcast): a x + (1 - a) relu(x),
+  // which is x where x >= 0 and a x below, as a mul, a relu, a mul by 1 - a and an add (the IR
+  // has no leaky relu).
+  void map_leaky_relu(bool prelu) {
+    Value& x = in(0);
+    const Shape s = x.shape;
+    std::vector<double> slope = {attr_float("alpha", 0.01)};
+    Shape from = {1};
+    if (prelu) {
+      slope = known(1, "slope");
+      from = in(1).shape;
+    }
+    if (x.known && !x.graph_input) {
+      const std::vector<double> a = broadcast(slope, from, s);
+      std::vector<double> r = x.data;
+      for (size_t i = 0; i < r.size(); ++i) r[i] = r[i] >= 0 ? r[i] : a[i] * r[i];
+      set_constant(0, s, r, false);
+      return;
+    }
+    std::vector<double> rest = slope;
+    for (double& e : rest) e = 1 - e;
+    const int t = act(0);
+    const int scaled =
+        binary(OpKind::mul, t, constant_param(node_name_ + "/slope", slope, from, s, false));
+    const int kept = binary(OpKind::mul, unary(OpKind::relu, t),
+                            constant_param(node_name_ + "/one_minus_slope", rest, from, s, false));
+    set_output(0, binary(OpKind::add, scaled, kept));
   }
 
   // Range and ConstantOfShape: constants of the import.

@@ -88,7 +88,9 @@ const std::vector<std::string> kFamilies = {"add",
                                             "min",
                                             "max",
                                             "reduce_mean",
-                                            "reduce_sum"};
+                                            "reduce_sum",
+                                            "leakyrelu",
+                                            "prelu"};
 
 // A node test that fails, on one arch or on every one (""), with this text in the output.
 struct Known {
@@ -350,6 +352,17 @@ void run_pytorch_exports(const std::string& arch, const std::set<std::string>& n
       "test_operator_max",
       "test_operator_min",
       "test_operator_params",
+      // ReduceMean and ReduceSum (a gemm by a column).
+      "test_operator_reduced_mean",
+      "test_operator_reduced_mean_keepdim",
+      "test_operator_reduced_sum",
+      "test_operator_reduced_sum_keepdim",
+      // LeakyRelu and PRelu (a x + (1 - a) relu(x)).
+      "test_LeakyReLU",
+      "test_LeakyReLU_with_negval",
+      "test_PReLU_1d",
+      "test_PReLU_2d",
+      "test_PReLU_3d",
   };
   for (const std::string& t : not_lowered) must_pass.erase(t);
   const std::string tmp = temp_dir("onnx-pytorch-" + arch);
