@@ -2165,7 +2165,7 @@ class Importer {
     };
     if (all(true) || all(false)) {
       const int i = all(true) ? 1 : 2;
-      set_output(0, in(i).known && !in(i).graph_input ? operand(i, out) : operand(i, out));
+      set_output(0, operand(i, out));
       return;
     }
     std::vector<double> addend(cond.size(), 0.0);
