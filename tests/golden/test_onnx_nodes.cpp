@@ -170,10 +170,6 @@ const std::vector<Known> kKnown = {
      "", "would make an empty tensor"},
     {"test_split_(equal|variable)_parts_.*|test_expand_dim_changed", "ascend910b",
      "do not start and end on 32-byte blocks"},
-    // The DaVinci target lays a (rows, 1) matrix and its reshape to (rows / 2, 1, 2) on the same
-    // bytes but copies nothing (a target bug, caught by the functional check).
-    {"test_reduce_(mean|sum)_(do_not_keepdims|keepdims|negative_axes_keepdims)_.*", "ascend910b",
-     "which was never written", false},
 };
 
 const Known* known(const std::string& test, const std::string& arch) {
@@ -294,9 +290,8 @@ namespace {
 
 // PyTorch's exports in libonnx-testdata (pytorch-converted, pytorch-operator): each passes or is
 // refused with an error, never a crash or a wrong value; these must pass on `arch` but for those
-// the target does not lower and those `failing` with the text given (docs/onnx.md).
-void run_pytorch_exports(const std::string& arch, const std::set<std::string>& not_lowered,
-                         const std::map<std::string, std::string>& failing = {}) {
+// the target does not lower (docs/onnx.md).
+void run_pytorch_exports(const std::string& arch, const std::set<std::string>& not_lowered) {
   std::set<std::string> must_pass = {
       "test_AvgPool1d",
       "test_AvgPool1d_stride",
@@ -366,7 +361,6 @@ void run_pytorch_exports(const std::string& arch, const std::set<std::string>& n
       "test_PReLU_3d",
   };
   for (const std::string& t : not_lowered) must_pass.erase(t);
-  for (const auto& f : failing) must_pass.erase(f.first);
   const std::string tmp = temp_dir("onnx-pytorch-" + arch);
   int passed = 0, run = 0;
   for (const char* set : {"pytorch-converted", "pytorch-operator"}) {
@@ -386,7 +380,6 @@ void run_pytorch_exports(const std::string& arch, const std::set<std::string>& n
       else
         CHECK((r.status == 1 && has(r, "xpusim: error: ")));
       if (not_lowered.count(test)) CHECK(has(r, "cannot be lowered to target"));
-      if (failing.count(test)) CHECK(has(r, failing.at(test)));
       passed += ok;
       run++;
     }
@@ -404,16 +397,8 @@ TEST_CASE("ONNX: PyTorch's exported test models pass or are refused, on the TPU 
 TEST_CASE("ONNX: PyTorch's exported test models pass or are refused, on the Ascend 910B",
           "[golden]") {
   // A transpose of 3-element runs, a concat and splits of runs that are not whole 32-byte blocks.
-  // The reductions' (rows, 1) gemm results reshaped: laid on the same bytes, not copied (a
-  // DaVinci target bug the functional check catches).
-  const char* unwritten = "which was never written";
-  run_pytorch_exports(
-      "ascend910b",
-      {"test_PixelShuffle", "test_operator_concat2", "test_GLU", "test_operator_chunk"},
-      {{"test_operator_reduced_mean", unwritten},
-       {"test_operator_reduced_mean_keepdim", unwritten},
-       {"test_operator_reduced_sum", unwritten},
-       {"test_operator_reduced_sum_keepdim", unwritten}});
+  run_pytorch_exports("ascend910b", {"test_PixelShuffle", "test_operator_concat2", "test_GLU",
+                                     "test_operator_chunk"});
 }
 
 TEST_CASE("ONNX: PyTorch's exported test models pass or are refused, on the 2-SM lab GPU",

@@ -116,6 +116,16 @@ bool matching_layout(const std::vector<int64_t>& shape, const std::vector<int64_
   return false;
 }
 
+// Padded matrices of one real column (the layout's column dims all of size 1: each element at
+// the start of its own padded row) as the rows that a swap of their last two dims makes: the
+// shape (batch, 1, rows); empty when `shape` in l is not such a stack.
+std::vector<int64_t> column_as_rows(const std::vector<int64_t>& shape, const Layout& l) {
+  if (l.kind != Layout::padded || l.transposed || l.nz) return {};
+  const PaddedView v = padded_view(shape, l);
+  if (v.cols != 1 || v.rows == 1) return {};
+  return {v.batch, 1, v.rows};
+}
+
 // The dims that both shapes are products of (consecutive dims of each), outermost first, each
 // with the dim of a and of b it lies in and the product of the refined dims after it in that
 // dim; empty when the shapes share no such refinement (a reshape that mixes rows).
@@ -601,9 +611,15 @@ class DavinciTarget final : public Target {
         }
         const std::vector<int64_t>&xs = g.tensor(in).shape, &ys = g.tensor(out).shape;
         if (!set[size_t(out)]) {
-          // On the input's bytes as they are (or as its maker writes them by default).
+          // On the input's bytes as they are (or as its maker writes them by default); else,
+          // when the input is a column of elements and the output's last dim is not 1 (its rows
+          // gather elements of different input rows: copy()), on the bytes of the rows that the
+          // swap of the input's last two dims makes, so that the swap writes the output.
+          const Layout lx = set[size_t(in)] ? place[size_t(in)].layout : padded(1);
+          const std::vector<int64_t> rows = column_as_rows(xs, lx);
           Layout l;
-          if (!matching_layout(ys, xs, set[size_t(in)] ? place[size_t(in)].layout : padded(1), l))
+          if (!matching_layout(ys, xs, lx, l) &&
+              (ys.back() == 1 || rows.empty() || !matching_layout(ys, rows, padded(1), l)))
             l = padded(1);
           want(out, l, n);
         }
@@ -2343,7 +2359,8 @@ class DavinciTarget final : public Target {
     identity(L, scratch, q, dt, e);
     if (!from && !direct) {
       e.comment("the padded input to a (C x H*W) matrix per image");
-      lines(n, L + "m_", reshape_walk(n, x, m), x, m, e);
+      if (!lines(n, L + "m_", reshape_walk(n, x, m), x, m, e))
+        unsupported(n, name_, "a TransData whose rows gather elements of different input rows");
     }
     e("sync_all");
     GemmSpec sp{&n, L + "t_", scratch, 0, 0, 0, 0, 0, N, 0, 0, 0, 0, 1, true, false, dt};
@@ -2370,7 +2387,8 @@ class DavinciTarget final : public Target {
     if (from && !direct) {
       e("sync_all");
       e.comment("the (C x H*W) matrices to the padded output");
-      lines(n, L + "m_", reshape_walk(n, m, y), m, y, e);
+      if (!lines(n, L + "m_", reshape_walk(n, m, y), m, y, e))
+        unsupported(n, name_, "a TransData whose rows gather elements of different input rows");
     }
   }
 
@@ -2387,27 +2405,43 @@ class DavinciTarget final : public Target {
                             g.tensor(alias(g, place, out)).name));
       return false;
     }
-    const int64_t es = dtype_size(g.tensor(out).dtype);
+    const DType dt = g.tensor(out).dtype;
+    const int64_t es = dtype_size(dt);
     const Side x{g.tensor(in).shape, place[size_t(in)].layout, place[size_t(in)].addr, es};
     const Side y{g.tensor(out).shape, place[size_t(out)].layout, place[size_t(out)].addr, es};
     const std::string L = fmt::format("n{}_", idx);
     const bool map_in = x.layout.kind == Layout::nc1hwc0,
                map_out = y.layout.kind == Layout::nc1hwc0;
     if ((map_in && map_out) || ((map_in || map_out) && n.kind == OpKind::transpose)) {
-      map_copy(n, L, x, y, scratch, g.tensor(out).dtype, e);
+      map_copy(n, L, x, y, scratch, dt, e);
       return true;
     }
     if (map_in || map_out) {
-      trans_data(n, L, x, y, scratch, g.tensor(out).dtype, e);
+      trans_data(n, L, x, y, scratch, dt, e);
       return true;
     }
     if (n.kind == OpKind::reshape) {
-      lines_or_select(n, L, reshape_walk(n, x, y), x, y, scratch, g.tensor(out).dtype, e);
+      const std::vector<Dim> w = reshape_walk(n, x, y);
+      if (line_dims(w).cols.back().src == 1) {
+        lines_or_select(n, L, w, x, y, scratch, dt, e);
+        return true;
+      }
+      const ColumnSwap c = column_swap(x, y, scratch);
+      if (c.a.shape.empty())
+        unsupported(n, name_,
+                    "a reshape whose output rows gather elements of different rows of the "
+                    "input's padded matrices, from an input that is not one column of them");
+      e.comment("the input's column of elements swapped into rows on the cube");
+      swap_on_cube(n, L, c.a, c.t, scratch, dt, e);
+      if (!c.direct) {
+        e("sync_all");
+        e.comment("the rows into the output");
+        lines_or_select(n, L + "b_", reshape_walk(n, c.t, y), c.t, y, scratch + c.bytes, dt, e);
+      }
       return true;
     }
     const std::vector<int64_t>& perm = n.attrs.perm;
-    if (lines_or_select(n, L, perm_walk(x, y, perm), x, y, scratch, g.tensor(out).dtype, e))
-      return true;
+    if (lines_or_select(n, L, perm_walk(x, y, perm), x, y, scratch, dt, e)) return true;
     // The last dim moves: out = q2(swap(t1(x))), t1 and q2 keeping the last dim.
     const size_t r = x.shape.size();
     const int64_t j = perm[r - 1], last = int64_t(r) - 1;
@@ -2434,7 +2468,6 @@ class DavinciTarget final : public Target {
       for (int64_t d : order) v.push_back(x.shape[size_t(d)]);
       return v;
     };
-    const DType dt = g.tensor(out).dtype;
     Side a = x;
     if (!identity(t1) || !matrices(x.layout)) {
       a = Side{shape_of(t1), plain, scratch + sizes[0], es};
@@ -2552,8 +2585,9 @@ class DavinciTarget final : public Target {
     return s;
   }
 
-  // The scratch of select_copy() for node n, a reshape or transpose between padded matrices
-  // (bytes; 0 when it copies by lines or goes otherwise).
+  // The scratch of lines_or_select() for node n, a reshape or transpose between padded matrices
+  // (bytes; 0 when it copies by lines or goes otherwise), with that of a reshape's swap first
+  // (column_swap()).
   static uint64_t select_scratch(const Graph& g, const Node& n,
                                  const std::vector<Placement>& place) {
     if (n.kind != OpKind::reshape && n.kind != OpKind::transpose) return 0;
@@ -2562,16 +2596,57 @@ class DavinciTarget final : public Target {
     const Side x{g.tensor(in).shape, place[size_t(in)].layout, place[size_t(in)].addr, es};
     const Side y{g.tensor(out).shape, place[size_t(out)].layout, place[size_t(out)].addr, es};
     if (x.layout.kind != Layout::padded || y.layout.kind != Layout::padded) return 0;
-    const std::vector<Dim> w =
-        n.kind == OpKind::reshape ? reshape_dims(x, y) : perm_walk(x, y, n.attrs.perm);
+    if (n.kind == OpKind::transpose) return select_bytes(x, y, perm_walk(x, y, n.attrs.perm));
+    const std::vector<Dim> w = reshape_dims(x, y);
+    if (w.empty() || line_dims(w).cols.back().src == 1) return select_bytes(x, y, w);
+    const ColumnSwap c = column_swap(x, y, 0);
+    if (c.a.shape.empty()) return 0;
+    return c.bytes + (c.direct ? 0 : select_bytes(c.t, y, reshape_dims(c.t, y)));
+  }
+  static uint64_t select_bytes(const Side& x, const Side& y, const std::vector<Dim>& w) {
     if (w.empty()) return 0;
     const PaddedView vi = padded_view(x.shape, x.layout), vo = padded_view(y.shape, y.layout);
     const LineDims ld = line_dims(w);
-    if (ld.cols.back().src != 1 || by_copies(ld, vi, vo, k0_of(es))) return 0;
-    const Select s = select_plan(ld, vi, vo, es);
+    if (ld.cols.back().src != 1 || by_copies(ld, vi, vo, k0_of(x.es))) return 0;
+    const Select s = select_plan(ld, vi, vo, x.es);
     if (!s.why.empty()) return 0;
-    return uint64_t((s.J * s.np * s.kp * es + int64_t(kAlign) - 1) / int64_t(kAlign) *
+    return uint64_t((s.J * s.np * s.kp * x.es + int64_t(kAlign) - 1) / int64_t(kAlign) *
                     int64_t(kAlign));
+  }
+
+  // A reshape whose output rows gather elements of different rows of the input (the last dim of
+  // the output is not contiguous in it): the input is a column of elements (column_as_rows()),
+  // its padded matrices (batch, rows, 1) (a), and the swap of their last two dims on the cube
+  // (swap_on_cube()) makes the rows (batch, 1, rows) (t): straight into the output where it lies
+  // on their bytes (the layout pass's choice where the output's layout is free), else into
+  // scratch after the swap's identity, from which a copy by lines or a selection
+  // (lines_or_select()) takes them into the output. `bytes`: the identity's scratch, and the
+  // rows' unless direct; a.shape is empty when the input is not such a column.
+  struct ColumnSwap {
+    Side a, t;
+    bool direct = false;
+    uint64_t bytes = 0;
+  };
+  static ColumnSwap column_swap(const Side& x, const Side& y, uint64_t scratch) {
+    const std::vector<int64_t> rows = column_as_rows(x.shape, x.layout);
+    ColumnSwap c;
+    if (rows.empty()) return c;
+    Layout plain;
+    plain.kind = Layout::padded;
+    if (x.es == 1) int8_layout(plain);
+    const Side a{{rows[0], rows[2], 1}, plain, x.addr, x.es};
+    if (!same_bytes(a.shape, a.layout, x.shape, x.layout)) return c;
+    auto up = [](int64_t b) {
+      return uint64_t((b + int64_t(kAlign) - 1) / int64_t(kAlign) * int64_t(kAlign));
+    };
+    const int64_t np = padded_view(a.shape, plain).cols_p;
+    const uint64_t ident = up(np * np * x.es);
+    const PaddedView vt = padded_view(rows, plain);
+    c.a = a;
+    c.direct = same_bytes(rows, plain, y.shape, y.layout);
+    c.t = Side{rows, plain, c.direct ? y.addr : scratch + ident, x.es};
+    c.bytes = ident + (c.direct ? 0 : up(vt.batch * vt.rows_p * vt.cols_p * x.es));
+    return c;
   }
 
   // A copy by lines (lines()), or, when its runs do not start and end on 32-byte blocks, GEMMs of
