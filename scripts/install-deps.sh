@@ -3,7 +3,8 @@
 # Debian 12 packages, and the npm packages of the HTML report (report/package-lock.json, into
 # report/node_modules). `--tests` adds what only the tests need: Debian's Chromium, in which
 # the browser test opens a compare report, ONNX's node tests (libonnx-testdata), numpy and
-# Python's onnx (tests/models/transformer_exports.py writes transformer exports with test data)
+# Python's onnx (tests/models/transformer_exports.py writes transformer exports with test data),
+# PyTorch with torchvision and torchaudio (tests/models/torch_exports.py exports their networks)
 # and the real exported ONNX models the tests import (tests/models/package-lock.json, from npm);
 # `--fuzz` what scripts/fuzz.sh needs: clang and its libFuzzer runtime (Debian 12's clang-14 only
 # recommends libclang-rt-14-dev). Does nothing when everything is present.
@@ -15,7 +16,10 @@ packages=(g++ make cmake ninja-build pkg-config libsystemc-dev verilator zlib1g-
 test_models=false
 for option in "$@"; do
   case "$option" in
-    --tests) packages+=(chromium libonnx-testdata python3-numpy python3-onnx); test_models=true ;;
+    --tests)
+      packages+=(chromium libonnx-testdata python3-numpy python3-onnx python3-torch
+                 python3-torchvision python3-torchaudio)
+      test_models=true ;;
     --fuzz) packages+=(clang libclang-rt-14-dev) ;;
     *) echo "install-deps.sh: unknown option $option (--tests, --fuzz)" >&2; exit 2 ;;
   esac

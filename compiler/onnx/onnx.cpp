@@ -301,7 +301,9 @@ const std::set<std::string>& mapped_ops() {
                                             "ReduceMean",
                                             "ReduceSum",
                                             "LeakyRelu",
-                                            "PRelu"};
+                                            "PRelu",
+                                            "Trilu",
+                                            "InstanceNormalization"};
   return ops;
 }
 
@@ -350,7 +352,8 @@ class Importer {
   std::set<std::string> tensor_names_, node_names_;
   std::vector<std::string> mapped_names_;               // each ONNX node's name in errors, by index
   std::map<const onnx::NodeProto*, std::string> silu_;  // Mul of x * Sigmoid(x) -> x
-  std::map<const onnx::NodeProto*, std::string> gelus_;  // a GELU's last node -> x (scan)
+  std::map<const onnx::NodeProto*, std::string> gelus_;          // a GELU's last node -> x (scan)
+  std::map<const onnx::NodeProto*, std::string> softmax_shift_;  // Softmax of x - max -> x
   // LayerNorm written out as ONNX ops (scan): its last node -> the pattern.
   struct LayerNormPattern {
     std::string x, eps, gamma, beta;         // value names; gamma and beta empty when absent
@@ -462,6 +465,7 @@ class Importer {
     const auto other = [](const onnx::NodeProto* b, const std::string& v) {
       return b->input(0) == v ? b->input(1) : b->input(0);
     };
+    if (absorbed_.count(&n)) return;  // the variance of a LayerNorm pattern
     std::string x;
     const onnx::NodeProto* sq = made_by(n.input(0), "Pow", 1);
     if (sq && sq->input_size() == 2 && is_scalar(sq->input(1), 2)) {
@@ -538,6 +542,15 @@ class Importer {
               tensor_values(a.t(), fmt::format("{}: Constant '{}'", file_, n.output(0)))[0];
         else if (a.name() == "value_float")
           scalars[n.output(0)] = a.f();
+      }
+    // An Identity of a constant is that constant (PyTorch's exporter names one initializer
+    // through Identity nodes where several parameters hold the same values).
+    for (const auto& n : graph.node())
+      if (n.op_type() == "Identity" && n.input_size() == 1 && n.output_size() == 1 &&
+          constants.count(n.input(0))) {
+        constants.insert(n.output(0));
+        if (const auto it = scalars.find(n.input(0)); it != scalars.end())
+          scalars[n.output(0)] = it->second;
       }
     // The node of op `type` that makes value v, read by `reads` nodes only (and not a graph
     // output); null otherwise.
@@ -695,6 +708,31 @@ class Importer {
       if (!last) continue;
       absorbed_.insert(nodes.begin(), nodes.end());
       gelus_[last] = x;
+    }
+    // Softmax(x - ReduceMax(x)) over one axis (an export's own shift for stability, torchaudio's
+    // attention): softmax(x), the same values (the IR's softmax shifts by the row's maximum).
+    const auto ints = [](const onnx::NodeProto& n, const char* name, std::vector<int64_t> def) {
+      for (const auto& a : n.attribute())
+        if (a.name() == name) return std::vector<int64_t>(a.ints().begin(), a.ints().end());
+      return def;
+    };
+    const auto int_attr = [](const onnx::NodeProto& n, const char* name, int64_t def) {
+      for (const auto& a : n.attribute())
+        if (a.name() == name) return a.i();
+      return def;
+    };
+    for (const auto& n : graph.node()) {
+      if (n.op_type() != "Softmax" || !n.domain().empty() || n.input_size() != 1) continue;
+      const onnx::NodeProto* sub = made_by(n.input(0), "Sub", 1);
+      if (!sub || sub->input_size() != 2) continue;
+      const onnx::NodeProto* max = made_by(sub->input(1), "ReduceMax", 1);
+      if (!max || max->input_size() != 1 || max->input(0) != sub->input(0) ||
+          int_attr(*max, "keepdims", 1) != 1 ||
+          ints(*max, "axes", {}) !=
+              std::vector<int64_t>{int_attr(n, "axis", opset_ >= 13 ? -1 : 1)})
+        continue;
+      absorbed_.insert({sub, max});
+      softmax_shift_[&n] = sub->input(0);
     }
     std::map<std::string, int> missing;
     int total = 0;
@@ -1248,6 +1286,8 @@ class Importer {
       map_leaky_relu(op == "PRelu");
     } else if (op == "ConstantOfShape") {
       map_constant_of_shape();
+    } else if (op == "Trilu") {
+      map_trilu();
     } else if (op == "Neg" || op == "Abs" || op == "Floor" || op == "Ceil" || op == "Not" ||
                op == "Sqrt" || op == "Reciprocal" || op == "Exp" || op == "Log" || op == "Erf" ||
                op == "Tanh") {
@@ -1262,6 +1302,8 @@ class Importer {
       map_layernorm();
     } else if (op == "BatchNormalization") {
       map_batchnorm();
+    } else if (op == "InstanceNormalization") {
+      map_instance_norm();
     } else if (op == "Gemm") {
       map_gemm();
     } else if (op == "MatMul") {
@@ -1582,7 +1624,8 @@ class Importer {
   // Softmax over the last axis; another axis through a transpose (opset >= 13) or a flatten of
   // the axes from `axis` on (opset < 13, where Softmax is over those axes together).
   void map_softmax() {
-    const int x = act(0);
+    const auto shift = softmax_shift_.find(node_);
+    const int x = shift != softmax_shift_.end() ? act(shift->second) : act(0);
     const Shape s = g_.tensors[size_t(x)].shape;
     const int64_t ax = axis(attr_int("axis", opset_ >= 13 ? -1 : 1), s.size());
     const int64_t last = int64_t(s.size()) - 1;
@@ -1699,6 +1742,41 @@ class Importer {
                          constant_param(node_name_ + "/shift", add, per_channel, shape, false)));
   }
 
+  // InstanceNormalization: each (sample, channel) normalised over the other dims, a layernorm
+  // over the last axis of X flattened to (N C, D...) with a unit scale and no bias, then the
+  // per-channel scale and B (a mul and an add broadcast over X, left out where 1 and 0).
+  void map_instance_norm() {
+    const int x = act(0);
+    const Shape shape = g_.tensors[size_t(x)].shape;
+    if (shape.size() < 3)
+      fail(fmt::format("input {} has no dims beyond the channel", shape_str(shape)));
+    const int64_t c = shape[1], rows = shape[0] * c, d = numel(shape) / rows;
+    const std::vector<double>&scale = known(1, "scale"), &bias = known(2, "B");
+    for (int i = 1; i <= 2; ++i)
+      if (in(i).shape != Shape{c})
+        fail(fmt::format("'{}' is {}, expected [{}] (one value per channel)", in_name(i),
+                         shape_str(in(i).shape), c));
+    OpAttrs a;
+    a.eps = attr_float("epsilon", 1e-5);
+    const int flat = reshape(x, {rows, d}, "flatten");
+    int y =
+        reshape(emit(OpKind::layernorm,
+                     {flat, fill(1, {d}, "unit_scale"), fill(0, {d}, "zero_bias")}, a, "layernorm"),
+                shape, "unflatten");
+    Shape per_channel(shape.size(), 1);
+    per_channel[1] = c;
+    const auto all = [](const std::vector<double>& v, double want) {
+      return std::all_of(v.begin(), v.end(), [&](double e) { return e == want; });
+    };
+    if (!all(scale, 1))
+      y = binary(OpKind::mul, y,
+                 constant_param(node_name_ + "/scale", scale, per_channel, shape, false));
+    if (!all(bias, 0))
+      y = binary(OpKind::add, y,
+                 constant_param(node_name_ + "/shift", bias, per_channel, shape, false));
+    set_output(0, y);
+  }
+
   // Y = alpha A' B' + beta C. With B a constant: a gemm with B' alpha folded into its weights;
   // otherwise a matmul of batch 1.
   void map_gemm() {
@@ -1803,11 +1881,15 @@ class Importer {
   }
 
   // The window attributes of Conv and the pools on a (N,C,H,W) input: kernel, strides, pads
-  // (symmetric), dilations (1).
-  OpAttrs window(const Shape& x, int64_t kh, int64_t kw) const {
-    for (int64_t d : attr_ints("dilations", 2))
+  // (symmetric), dilations (1). A 1-D window (`spatial` 1, over (N,C,L) seen as (N,C,1,L)) has
+  // one stride and two pads, for W.
+  OpAttrs window(const Shape& x, int64_t kh, int64_t kw, size_t spatial = 2) const {
+    for (int64_t d : attr_ints("dilations", spatial))
       if (d != 1) fail("dilations other than 1 are not supported");
-    std::vector<int64_t> strides = attr_ints("strides", 2), pads = attr_ints("pads", 4);
+    std::vector<int64_t> strides = attr_ints("strides", spatial),
+                         pads = attr_ints("pads", 2 * spatial);
+    if (spatial == 1 && !strides.empty()) strides.insert(strides.begin(), 1);
+    if (spatial == 1 && !pads.empty()) pads = {0, pads[0], 0, pads[1]};
     if (strides.empty()) strides = {1, 1};
     if (kh < 1 || kw < 1)
       fail(fmt::format("kernel {}x{}: the window's sides must be >= 1", kh, kw));
@@ -1840,17 +1922,22 @@ class Importer {
     return v.shape;
   }
 
+  // Conv over (N,C,H,W); a 1-D Conv over (N,C,L) as one over (N,C,1,L) with (1,k) kernels.
   void map_conv() {
-    const Shape& x = spatial_input(0);
-    const Shape ws = in(1).shape;
-    if (ws.size() != 4) fail(fmt::format("weights {} must be 4-D", shape_str(ws)));
-    const std::vector<int64_t> ks = attr_ints("kernel_shape", 2);
-    if (!ks.empty() && ks != Shape{ws[2], ws[3]})
+    const bool one_d = in(0).shape.size() == 3;
+    const Shape x =
+        one_d ? Shape{in(0).shape[0], in(0).shape[1], 1, in(0).shape[2]} : spatial_input(0);
+    Shape ws = in(1).shape;
+    if (ws.size() != (one_d ? 3 : 4))
+      fail(fmt::format("weights {} must be {}-D", shape_str(ws), one_d ? 3 : 4));
+    const std::vector<int64_t> ks = attr_ints("kernel_shape", one_d ? 1 : 2);
+    if (!ks.empty() && ks != Shape(ws.begin() + 2, ws.end()))
       fail(
           fmt::format("kernel_shape {} differs from the weights {}", shape_str(ks), shape_str(ws)));
-    OpAttrs a = window(x, ws[2], ws[3]);
+    if (one_d) ws.insert(ws.begin() + 2, 1);
+    OpAttrs a = window(x, ws[2], ws[3], one_d ? 1 : 2);
     a.groups = attr_int("group", 1);
-    const int xt = act(0), w = weight(1, ws, "W");
+    const int xt = one_d ? reshape(act(0), x, "as_2d") : act(0), w = weight(1, ws, "W");
     int y = emit(OpKind::conv2d, {xt, w}, a, "conv");
     if (has_input(2)) {
       const Shape out = g_.tensors[size_t(y)].shape;
@@ -1859,6 +1946,10 @@ class Importer {
                          in_name(2)));
       y = binary(OpKind::add, y,
                  constant_param(in_name(2), in(2).data, {1, ws[0], 1, 1}, out, true));
+    }
+    if (one_d) {
+      const Shape out = g_.tensors[size_t(y)].shape;
+      y = reshape(y, {out[0], out[1], out[3]}, "as_1d");
     }
     set_output(0, y);
   }
@@ -2350,6 +2441,31 @@ class Importer {
   // Elementwise ops of one input: folded on constants; on a tensor of the graph, Neg is a mul by
   // -1, Abs relu(x) + relu(-x) and Tanh 2 sigmoid(2 x) - 1 (the IR has no tanh); the others
   // (Sqrt, Exp, Erf, ...) only fold.
+  // Trilu: computed at import on a constant (the causal masks of exports); a named error on a
+  // tensor of the graph.
+  void map_trilu() {
+    const Value& x = in(0);
+    if (!x.known || x.graph_input)
+      fail(
+          "Trilu of a tensor of the graph: the IR has no such op (it is computed at import on "
+          "constants only)");
+    if (x.shape.size() < 2) fail(fmt::format("input {} has fewer than 2 dims", shape_str(x.shape)));
+    int64_t k = 0;
+    if (has_input(1)) {
+      const std::vector<double>& v = known(1, "k");
+      if (v.size() != 1) fail(fmt::format("k holds {} values, expected one", v.size()));
+      k = int64_t(v[0]);
+    }
+    const bool upper = attr_int("upper", 1) != 0;
+    const int64_t rows = x.shape[x.shape.size() - 2], cols = x.shape.back();
+    std::vector<double> r = x.data;
+    for (size_t e = 0; e < r.size(); ++e) {
+      const int64_t i = int64_t(e) / cols % rows, j = int64_t(e) % cols;
+      if (upper ? j - i < k : j - i > k) r[e] = 0;
+    }
+    set_constant(0, x.shape, r, x.is_int);
+  }
+
   void map_unary(const std::string& op) {
     Value& x = in(0);
     if (x.known && !x.graph_input) {
