@@ -492,9 +492,13 @@ class Tiler {
         const uint64_t rows = std::min(((M + blocks - 1) / blocks + 7) / 8 * 8, Mt);
         if (rows >= R) Mt = rows;
       }
-      // A 1x1 convolution whose image is loaded as A and kept: its row blocks by the same
-      // estimate (not where transfers take no time: there more blocks only add folds).
-      const bool kept_conv = s.conv && !s.a_conv && !span && Mt * K * e <= a_cap && !c_.stall_free;
+      // A 1x1 convolution whose image is loaded as A and kept, or one gathered from DRAM whose
+      // windows do not overlap (a strided 1x1: each element of the image read once at most, as
+      // when it is loaded as A): its row blocks by the same estimate (not where transfers take
+      // no time: there more blocks only add folds).
+      const bool disjoint =
+          !s.a_conv || uint64_t(s.geom.r) * s.geom.s <= uint64_t(s.geom.stride_h) * s.geom.stride_w;
+      const bool kept_conv = s.conv && disjoint && !span && Mt * K * e <= a_cap && !c_.stall_free;
       if (c_.dataflow == Dataflow::ws && (onchip || kept_conv))
         Mt = pipelined_rows(s, Mt, Nt, shares, onchip);
     };
