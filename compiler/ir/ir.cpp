@@ -45,6 +45,19 @@ class NodeChecker {
       fail(fmt::format("expected {} input(s) {}, got {}", count, what, n_.inputs.size()));
   }
 
+  // gemm and conv2d: two inputs, or three with a bias (input 2), a param of `count` values,
+  // one per output column or channel, of a float dtype.
+  void expect_optional_bias(int64_t count, const char* what) const {
+    if (n_.inputs.size() != 2 && n_.inputs.size() != 3)
+      fail(fmt::format("expected 2 inputs {} or 3 with a bias, got {}", what, n_.inputs.size()));
+    if (n_.inputs.size() == 2) return;
+    expect_param(2, "the bias");
+    expect_dim("the bias's length (its only dim)", ranked(2, 1, "(one value per output)")[0],
+               count);
+    if (in(0).dtype == DType::int8)
+      fail("an int8 op has no bias (its accumulators are requantised): add one in a float dtype");
+  }
+
   const TensorInfo& in(size_t i) const { return g_.tensor(n_.inputs.at(i)); }
 
   // Input i must have the given rank; `layout` names the dims in the message.
@@ -246,7 +259,7 @@ std::vector<int64_t> infer_output_shape(const Graph& g, const Node& n) {
 
   switch (n.kind) {
     case OpKind::gemm: {
-      c.expect_inputs(2, "(A, B)");
+      if (n.inputs.size() < 2) c.expect_inputs(2, "(A, B)");
       const auto& sa = c.in(0).shape;
       if (sa.size() < 2)
         c.fail(fmt::format("input 0 '{}' must be (M,K) (or rank > 2, flattened), got shape {}",
@@ -254,6 +267,7 @@ std::vector<int64_t> infer_output_shape(const Graph& g, const Node& n) {
       const auto& sb = c.ranked(1, 2, "(K,N)");
       c.expect_param(1, "the weight B");
       c.expect_dim("K of B (its dim 0)", sb[0], product(sa.begin() + 1, sa.end()));
+      c.expect_optional_bias(sb[1], "(A, B)");
       c.check_requant();
       return {sa[0], sb[1]};
     }
@@ -267,10 +281,11 @@ std::vector<int64_t> infer_output_shape(const Graph& g, const Node& n) {
       return {sa[0], sa[1], sb[2]};
     }
     case OpKind::conv2d: {
-      c.expect_inputs(2, "(X, W)");
+      if (n.inputs.size() < 2) c.expect_inputs(2, "(X, W)");
       const auto& x = c.ranked(0, 4, "(N,C,H,W)");
       const auto& w = c.ranked(1, 4, "(K,C/groups,R,S)");
       c.expect_param(1, "the weights");
+      c.expect_optional_bias(w[0], "(X, W)");
       if (a.groups < 1 || x[1] % a.groups != 0 || w[0] % a.groups != 0)
         c.fail(
             fmt::format("groups {} must be >= 1 and divide the input channels C={} and the "
@@ -698,6 +713,8 @@ std::string to_yaml(const Graph& g) {
     if (has_macs && dt == DType::int8)
       keys += fmt::format(", requant: {{multiplier: {}, shift: {}}}", a.requant_multiplier,
                           a.requant_shift);
+    if ((n.kind == OpKind::gemm || n.kind == OpKind::conv2d) && n.inputs.size() == 3)
+      keys += ", bias: true";
     if (a.fused_relu) keys += ", fused_relu: true";
     y += fmt::format("  - {{name: {}, op: {}, inputs: {}, output: {}{}, dtype: {}}}\n",
                      yaml_name(n.name), op_name(n.kind), names_list(g, acts),

@@ -24,10 +24,13 @@ using xpusim::parse_dtype;
 // The op vocabulary every family supports (some targets lower only a part of it; an
 // unsupported (op, target) pair is an error naming both).
 enum class OpKind : uint8_t {
-  gemm,       // [A (M,K), B (K,N) param] -> (M,N); an A of rank > 2 is read as
-              // (dim0, product of the rest), row-major (the flatten before a classifier)
+  gemm,       // [A (M,K), B (K,N) param(, bias (N) param)] -> (M,N) = A B (+ bias on each
+              // row); an A of rank > 2 is read as (dim0, product of the rest), row-major (the
+              // flatten before a classifier)
   matmul,     // [A (b,M,K), B (b,K,N)] -> (b,M,N); B is an activation or a param
-  conv2d,     // [X (N,C,H,W), W (K,C/groups,R,S) param] -> (N,K,OH,OW)
+  conv2d,     // [X (N,C,H,W), W (K,C/groups,R,S) param(, bias (K) param)] -> (N,K,OH,OW)
+              // (+ bias[k] on output channel k). A bias is added to the accumulator before
+              // the output's rounding and fused_relu; float dtypes only
   pool,       // [X (N,C,H,W)] -> (N,C,OH,OW); attrs.pool_max selects max or average
   add,        // [A, B] same shape -> same shape
   mul,        // [A, B] same shape -> same shape

@@ -354,6 +354,7 @@ class Importer {
   std::map<const onnx::NodeProto*, std::string> silu_;  // Mul of x * Sigmoid(x) -> x
   std::map<const onnx::NodeProto*, std::string> gelus_;          // a GELU's last node -> x (scan)
   std::map<const onnx::NodeProto*, std::string> softmax_shift_;  // Softmax of x - max -> x
+  std::map<const onnx::NodeProto*, const onnx::NodeProto*> linears_;  // Add -> its MatMul
   // LayerNorm written out as ONNX ops (scan): its last node -> the pattern.
   struct LayerNormPattern {
     std::string x, eps, gamma, beta;         // value names; gamma and beta empty when absent
@@ -733,6 +734,19 @@ class Importer {
         continue;
       absorbed_.insert({sub, max});
       softmax_shift_[&n] = sub->input(0);
+    }
+    // MatMul(x, W) + b, b a constant (a Linear layer): mapped at the Add, as one gemm with the
+    // bias where the shapes allow (map_linear).
+    for (const auto& n : graph.node()) {
+      if (n.op_type() != "Add" || !n.domain().empty() || n.input_size() != 2 || absorbed_.count(&n))
+        continue;
+      for (int k = 0; k < 2; ++k) {
+        const onnx::NodeProto* mm = made_by(n.input(k), "MatMul", 1);
+        if (!mm || absorbed_.count(mm) || !constants.count(n.input(1 - k))) continue;
+        linears_[&n] = mm;
+        absorbed_.insert(mm);
+        break;
+      }
     }
     std::map<std::string, int> missing;
     int total = 0;
@@ -1238,6 +1252,10 @@ class Importer {
     first_node_ = g_.nodes.size();
     const std::string& op = n.op_type();
     if (absorbed_.count(&n)) return;  // in a pattern that its last node maps (scan)
+    if (linears_.count(&n)) {
+      map_linear(*linears_.at(&n));
+      return;
+    }
     if (layernorms_.count(&n)) {
       map_layernorm_pattern(layernorms_.at(&n));
       return;
@@ -1794,16 +1812,32 @@ class Importer {
       fail(fmt::format("A {} and B {} must be 2-D", shape_str(sa), shape_str(vb.shape)));
     const Shape sb = trans_b ? Shape{vb.shape[1], vb.shape[0]} : vb.shape;
     const Shape out{sa[0], sb[1]};
+    // A constant C of one value per column (a Linear layer's bias): the gemm's bias (beta
+    // folded), where the gemm's output is the result (alpha folded into B, or 1).
+    const bool c_bias = has_input(2) && beta != 0 && in(2).known && !in(2).graph_input &&
+                        numel(in(2).shape) == sb[1] && in(2).shape.back() == sb[1];
+    const auto gemm = [&](int b) {
+      if (!c_bias) return binary(OpKind::gemm, a, b);
+      std::vector<double> v = in(2).data;
+      for (double& e : v) e *= beta;
+      const int bias = constant_param(in_name(2) + (beta == 1 ? "" : "/scaled"), v, in(2).shape,
+                                      {sb[1]}, beta == 1);
+      return emit(OpKind::gemm, {a, b, bias}, OpAttrs{}, "gemm");
+    };
     int y;
-    bool scaled = false;
+    bool scaled = false, biased = false;
     if (vb.known && !vb.graph_input) {
       std::vector<double> w = trans_b ? permute(vb.data, vb.shape, {1, 0}) : vb.data;
       for (double& e : w) e *= alpha;
       const bool as_is = !trans_b && alpha == 1;
       const int b =
           as_is ? weight(1, sb, "B") : constant_param(in_name(1) + "/folded", w, sb, sb, false);
-      y = binary(OpKind::gemm, a, b);
+      y = gemm(b);
       scaled = true;
+      biased = c_bias;
+    } else if (vb.graph_input && !trans_b && alpha == 1) {
+      y = gemm(weight(1, sb, "B"));
+      biased = c_bias;
     } else if (vb.graph_input && !trans_b) {
       y = binary(OpKind::gemm, a, weight(1, sb, "B"));
     } else {
@@ -1814,7 +1848,7 @@ class Importer {
       y = reshape(m, out, "y2");
     }
     if (!scaled && alpha != 1) y = binary(OpKind::mul, y, fill(alpha, out, "alpha"));
-    if (has_input(2) && beta != 0) {
+    if (has_input(2) && beta != 0 && !biased) {
       Value& c = in(2);
       int cb;
       if (c.known && !c.graph_input) {
@@ -1831,9 +1865,32 @@ class Importer {
     set_output(0, y);
   }
 
-  // MatMul: with a 2-D constant B, a gemm of A's rows; otherwise a matmul over the batch dims
-  // (which must agree, or belong to a constant that is broadcast).
-  void map_matmul() {
+  // MatMul then an Add of a constant of one value per column (a Linear layer written as
+  // MatMul and Add; scan): a gemm with that bias where the MatMul maps to a gemm, the two mapped
+  // one by one otherwise.
+  void map_linear(const onnx::NodeProto& matmul) {
+    const onnx::NodeProto* add = node_;
+    const std::string& c = add->input(add->input(0) == matmul.output(0) ? 1 : 0);
+    const Value& bias = value(c);
+    node_ = &matmul;
+    const Shape sb = in(1).shape;
+    if (sb.size() == 2 && (in(1).known || in(1).graph_input) && bias.known && !bias.graph_input &&
+        !bias.is_int && !bias.shape.empty() && bias.shape.back() == sb[1] &&
+        numel(bias.shape) == sb[1]) {
+      const std::pair<std::string, const Value*> b{c, &bias};
+      map_matmul(&b, add);
+      return;
+    }
+    map_matmul();
+    node_ = add;
+    map_binary("Add");
+  }
+
+  // MatMul: with a 2-D constant B, a gemm of A's rows (with `bias`, a constant of one value
+  // per column, its output is `to`'s); otherwise a matmul over the batch dims (which must
+  // agree, or belong to a constant that is broadcast).
+  void map_matmul(const std::pair<std::string, const Value*>* bias = nullptr,
+                  const onnx::NodeProto* to = nullptr) {
     Value &va = in(0), &vb = in(1);
     if (va.shape.size() < 2 || vb.shape.size() < 2)
       fail(fmt::format("inputs {} and {} must have rank >= 2", shape_str(va.shape),
@@ -1853,7 +1910,13 @@ class Importer {
       const bool view = sa.size() == 2 && va.tensor >= 0 && !va.graph_input &&
                         g_.tensors[size_t(va.tensor)].shape != sa;
       const int rows = view ? va.tensor : reshape(act(0), {numel(sa) / k, k}, "rows");
-      set_output(0, reshape(binary(OpKind::gemm, rows, weight(1, sb, "B")), out, "unflatten"));
+      std::vector<int> ins{rows, weight(1, sb, "B")};
+      if (bias)
+        ins.push_back(
+            constant_param(bias->first, bias->second->data, bias->second->shape, {n}, true));
+      const int y = reshape(emit(OpKind::gemm, ins, OpAttrs{}, "gemm"), out, "unflatten");
+      if (to) node_ = to;  // the Add's output, named after it
+      set_output(0, y);
       return;
     }
     const int64_t b = numel(batch);
@@ -1938,15 +2001,14 @@ class Importer {
     OpAttrs a = window(x, ws[2], ws[3], one_d ? 1 : 2);
     a.groups = attr_int("group", 1);
     const int xt = one_d ? reshape(act(0), x, "as_2d") : act(0), w = weight(1, ws, "W");
-    int y = emit(OpKind::conv2d, {xt, w}, a, "conv");
+    std::vector<int> ins{xt, w};
     if (has_input(2)) {
-      const Shape out = g_.tensors[size_t(y)].shape;
-      if (!in(2).known)
-        fail(fmt::format("bias '{}' must be a constant (it is broadcast over the output)",
-                         in_name(2)));
-      y = binary(OpKind::add, y,
-                 constant_param(in_name(2), in(2).data, {1, ws[0], 1, 1}, out, true));
+      if (!in(2).known || numel(in(2).shape) != ws[0])
+        fail(fmt::format("bias '{}' {} must be a constant of {} values (one per output channel)",
+                         in_name(2), shape_str(in(2).shape), ws[0]));
+      ins.push_back(constant_param(in_name(2), in(2).data, in(2).shape, {ws[0]}, true));
     }
+    int y = emit(OpKind::conv2d, ins, a, "conv");
     if (one_d) {
       const Shape out = g_.tensors[size_t(y)].shape;
       y = reshape(y, {out[0], out[1], out[3]}, "as_1d");

@@ -4,7 +4,8 @@
 // - int8 gemm / matmul / conv2d: products summed in an int32 accumulator (wrapping on
 //   overflow like the hardware's; it cannot happen below a reduction length of 131072),
 //   then numeric::requantize(acc, multiplier, shift), then ReLU when attrs.fused_relu.
-// - bf16 gemm / matmul / conv2d: products (exact in fp32) summed in double, ReLU when fused,
+// - bf16 gemm / matmul / conv2d: products (exact in fp32) summed in double, from the bias
+//   (gemm's per column, conv2d's per output channel) where there is one, ReLU when fused,
 //   converted to fp32 and rounded to bf16 once at the output.
 // - pool: max over the window, padding excluded; avg divides by the number of elements inside
 //   the input (padding excluded from the count); int8 avg rounds half away from zero.
@@ -89,10 +90,20 @@ void store_acc(Tensor& out, int64_t i, Acc acc, const OpAttrs& a) {
   }
 }
 
-// C[batch] = A[batch] (m x k) * B[batch] (k x n), accumulated in Acc, row by row.
+// The accumulators' first values: the bias (one per output column or channel), or zeros.
 template <typename T>
-void eval_matmul(const MatmulDims& d, const Tensor& ta, const Tensor& tb, const OpAttrs& attrs,
-                 Tensor& out) {
+std::vector<T> acc_start(const Tensor* bias, int64_t count) {
+  std::vector<T> v(size_t(count), T(0));
+  if constexpr (!std::is_same_v<T, uint32_t>)
+    if (bias) v = real_values(*bias);
+  return v;
+}
+
+// C[batch] = A[batch] (m x k) * B[batch] (k x n) (+ bias per column), accumulated in Acc, row by
+// row.
+template <typename T>
+void eval_matmul(const MatmulDims& d, const Tensor& ta, const Tensor& tb, const Tensor* bias,
+                 const OpAttrs& attrs, Tensor& out) {
   std::vector<T> a, b;
   if constexpr (std::is_same_v<T, uint32_t>) {
     a = wrapped_values(ta);
@@ -101,12 +112,13 @@ void eval_matmul(const MatmulDims& d, const Tensor& ta, const Tensor& tb, const 
     a = real_values(ta);
     b = real_values(tb);
   }
+  const std::vector<T> start = acc_start<T>(bias, d.n);
   std::vector<T> acc(size_t(d.n));
   for (int64_t p = 0; p < d.batch; ++p) {
     const T* pa = a.data() + p * d.m * d.k;
     const T* pb = b.data() + p * d.k * d.n;
     for (int64_t i = 0; i < d.m; ++i) {
-      std::fill(acc.begin(), acc.end(), T(0));
+      acc = start;
       for (int64_t k = 0; k < d.k; ++k) {
         const T aik = pa[i * d.k + k];
         const T* brow = pb + k * d.n;
@@ -128,7 +140,8 @@ std::pair<int64_t, int64_t> valid_range(int64_t out_size, int64_t size, int64_t 
 }
 
 template <typename T>
-void eval_conv2d(const Tensor& tx, const Tensor& tw, const OpAttrs& a, Tensor& out) {
+void eval_conv2d(const Tensor& tx, const Tensor& tw, const Tensor* bias, const OpAttrs& a,
+                 Tensor& out) {
   std::vector<T> x, w;
   if constexpr (std::is_same_v<T, uint32_t>) {
     x = wrapped_values(tx);
@@ -141,10 +154,11 @@ void eval_conv2d(const Tensor& tx, const Tensor& tw, const OpAttrs& a, Tensor& o
   const int64_t K = tw.shape[0], Cg = tw.shape[1], R = tw.shape[2], S = tw.shape[3];
   const int64_t OH = out.shape[2], OW = out.shape[3];
   const int64_t k_per_group = K / a.groups;
+  const std::vector<T> start = acc_start<T>(bias, K);
   std::vector<T> acc(size_t(OH * OW));
   for (int64_t n = 0; n < N; ++n) {
     for (int64_t k = 0; k < K; ++k) {
-      std::fill(acc.begin(), acc.end(), T(0));
+      std::fill(acc.begin(), acc.end(), start[size_t(k)]);
       const int64_t c0 = (k / k_per_group) * Cg;  // first input channel of k's group
       for (int64_t c = 0; c < Cg; ++c) {
         const T* plane = x.data() + (n * C + c0 + c) * H * W;
@@ -324,20 +338,23 @@ Tensor reference_eval(const Graph& g, const Node& n, const std::vector<const Ten
   const OpAttrs& a = n.attrs;
   const bool int8 = dt == DType::int8;
   const int64_t count = x.elements();
+  const Tensor* bias = (n.kind == OpKind::gemm || n.kind == OpKind::conv2d) && inputs.size() == 3
+                           ? inputs[2]
+                           : nullptr;
 
   switch (n.kind) {
     case OpKind::gemm:
     case OpKind::matmul:
       if (int8)
-        eval_matmul<uint32_t>(matmul_dims(g, n), x, *inputs[1], a, out);
+        eval_matmul<uint32_t>(matmul_dims(g, n), x, *inputs[1], nullptr, a, out);
       else
-        eval_matmul<double>(matmul_dims(g, n), x, *inputs[1], a, out);
+        eval_matmul<double>(matmul_dims(g, n), x, *inputs[1], bias, a, out);
       break;
     case OpKind::conv2d:
       if (int8)
-        eval_conv2d<uint32_t>(x, *inputs[1], a, out);
+        eval_conv2d<uint32_t>(x, *inputs[1], nullptr, a, out);
       else
-        eval_conv2d<double>(x, *inputs[1], a, out);
+        eval_conv2d<double>(x, *inputs[1], bias, a, out);
       break;
     case OpKind::pool:
       eval_pool(x, a, out);

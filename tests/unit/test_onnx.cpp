@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "compiler/onnx/onnx.h"
+#include "compiler/passes/passes.h"
 #include "compiler/reference/reference.h"
 #include "tests/support.h"
 
@@ -161,8 +162,8 @@ TEST_CASE("ONNX: one error lists every op type without a mapping, with its count
 }
 
 TEST_CASE(
-    "ONNX: Gemm with transB, alpha, beta and a vector bias: a gemm of folded weights and "
-    "an add of the broadcast bias",
+    "ONNX: Gemm with transB, alpha, beta and a vector bias: a gemm of folded weights with the "
+    "bias; split into an add of the broadcast bias for a target that does not add it",
     "[unit]") {
   Model m;
   m.input("x", {2, 3});
@@ -176,8 +177,16 @@ TEST_CASE(
   m.output("y", {2, 4});
   const OnnxModel om = import_onnx(m.save("gemm"), {});
   const Graph& g = om.graph;
-  CHECK(kinds(g) == std::vector<std::string>{"gemm", "add"});
+  CHECK(kinds(g) == std::vector<std::string>{"gemm"});
   CHECK(g.nodes.back().name == "fc");
+  // The bias: beta * c, one value per column.
+  REQUIRE(g.nodes[0].inputs.size() == 3);
+  const TensorInfo& bias = g.tensor(g.nodes[0].inputs[2]);
+  CHECK((bias.is_param && bias.shape == std::vector<int64_t>{4}));
+  Tensor biasv(bias.shape, bias.dtype);
+  biasv.data = bias.value;
+  CHECK(biasv.get(1) == -2);
+  CHECK(biasv.get(2) == 4);
   CHECK(named(g, "y").shape == std::vector<int64_t>{2, 4});
   REQUIRE(g.inputs.size() == 1);
   CHECK(g.tensor(g.inputs[0]).name == "x");
@@ -201,6 +210,23 @@ TEST_CASE(
       for (int k = 0; k < 3; ++k) want += 0.25 * x.get(i * 3 + k) * w[size_t(j * 3 + k)];
       CHECK(std::fabs(y.get(i * 4 + j) - want) <= 0x1.0p-6 * std::max(1.0, std::fabs(want)));
     }
+  // For a target that adds no bias in the gemm's output stage (the passes' default): the gemm,
+  // then an add of the bias broadcast to (2, 4), named after the node; the same values, but
+  // for the add's own rounding.
+  Graph split = g;
+  run_graph_passes(split, Dump{});
+  CHECK(kinds(split) == std::vector<std::string>{"gemm", "add"});
+  CHECK(split.nodes.back().name == "fc");
+  CHECK(split.tensor(split.nodes.back().outputs[0]).name == "y");
+  const TensorInfo& full = split.tensor(split.nodes.back().inputs[1]);
+  CHECK((full.is_param && full.shape == std::vector<int64_t>{2, 4}));
+  Tensor fullv(full.shape, full.dtype);
+  fullv.data = full.value;
+  for (int e = 0; e < 8; ++e) CHECK(fullv.get(e) == 2.0 * c[e % 4]);
+  const std::vector<Tensor> vs = reference_run(split, 1);
+  const Tensor& ys = vs[size_t(split.nodes.back().outputs[0])];
+  for (int e = 0; e < 8; ++e)
+    CHECK(std::fabs(ys.get(e) - y.get(e)) <= 0x1.0p-6 * std::max(1.0, std::fabs(y.get(e))));
 }
 
 TEST_CASE("ONNX: x * Sigmoid(x) is one silu, and a Sigmoid read elsewhere a sigmoid", "[unit]") {
@@ -459,8 +485,8 @@ TEST_CASE(
 
   // The gemm reads the pooled feature map itself (it flattens its A as Flatten does).
   const Graph g = import_onnx(path, {}).graph;
-  CHECK(kinds(g) == std::vector<std::string>{"conv2d", "add", "mul", "add", "relu", "pool", "gemm",
-                                             "add", "softmax"});
+  CHECK(kinds(g) ==
+        std::vector<std::string>{"conv2d", "mul", "add", "relu", "pool", "gemm", "softmax"});
   for (const char* arch : {"tpu_v4", "ascend910b"}) {
     const Cli r = run_cli({"run", "--arch", arch, "--workload", path, "--out",
                            temp_dir(std::string("onnx-cnn-") + arch)});
