@@ -309,9 +309,29 @@ uint64_t activate_acc_end(const Instr& in) {
   return in.src + (activate_tiles(in) - 1) * in.stride + uint64_t(in.rows) * in.cols * 4;
 }
 
+uint64_t activate_bias_bytes(const Instr& in) {
+  return in.flags & 1 ? uint64_t(in.cols) * elem_bytes(in.dtype) : 0;
+}
+
 void exec_activate(const Instr& in, const ByteStore& acc, ByteStore& ub, const std::string& who) {
   const uint64_t n = uint64_t(in.rows) * in.cols;
   const bool relu = ActFunc(in.func) == ActFunc::relu;
+  // The bias row (bf16 or fp32 elements), added to every row's accumulators in fp32.
+  std::vector<float> bias;
+  if (in.flags & 1) {
+    bias.resize(in.cols);
+    if (in.dtype == DType::fp32) {
+      ub.read(in.src2, bias.data(), uint64_t(in.cols) * 4, who);
+    } else {
+      std::vector<uint16_t> b(in.cols);
+      ub.read(in.src2, b.data(), uint64_t(in.cols) * 2, who);
+      for (uint32_t j = 0; j < in.cols; ++j) bias[j] = bf16_to_float(b[j]);
+    }
+  }
+  const auto add_bias = [&](std::vector<float>& c) {
+    if (!bias.empty())
+      for (uint64_t i = 0; i < n; ++i) c[i] += bias[i % in.cols];
+  };
   // The sum of the tiles: int32 wrapping like the accumulators, or fp32 in tile order.
   auto read_sum = [&](auto* c) {
     acc.read(in.src, c, n * 4, who);
@@ -338,12 +358,14 @@ void exec_activate(const Instr& in, const ByteStore& acc, ByteStore& ub, const s
   } else if (in.dtype == DType::fp32) {
     std::vector<float> c(n);
     read_sum(c.data());
+    add_bias(c);
     if (relu)
       for (auto& v : c) v = std::max(v, 0.0f);
     ub.write(in.ub, c.data(), n * 4);
   } else {
     std::vector<float> c(n);
     read_sum(c.data());
+    add_bias(c);
     std::vector<uint16_t> o(n);
     for (uint64_t i = 0; i < n; ++i) o[i] = float_to_bf16(relu && c[i] < 0 ? 0.0f : c[i]);
     ub.write(in.ub, o.data(), n * 2);

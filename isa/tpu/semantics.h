@@ -58,6 +58,8 @@ int fp32_weight_parts(int passes);
 // partial sums of arrays that shared the K steps) and the end of the range they span.
 uint64_t activate_tiles(const Instr& in);
 uint64_t activate_acc_end(const Instr& in);
+// Bytes of the bias row an activate reads from the UB at src2 (0 without `bias`).
+uint64_t activate_bias_bytes(const Instr& in);
 void exec_activate(const Instr& in, const ByteStore& acc, ByteStore& ub, const std::string& who);
 void exec_vector(const Instr& in, ByteStore& ub, const std::string& who);
 

@@ -181,6 +181,9 @@ void ProgramCheck::instr(const Instr& in) const {
             "accumulator range");
       range("ub", p_.ub_bytes, in.ub, saturating_mul(uint64_t(in.rows) * in.cols, e),
             "destination");
+      need(!(in.flags & 1) || in.dtype != DType::int8,
+           "bias=1 with dtype int8 (an int8 result is requantised; a bias is bf16 or fp32)");
+      range("ub", p_.ub_bytes, in.src2, isa::tpu::activate_bias_bytes(in), "bias row");
       break;
     case Opcode::vector:
       need(p_.vpu, "this configuration has no vector unit (vpu.enabled: false)");

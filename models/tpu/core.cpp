@@ -220,9 +220,13 @@ std::vector<TpuCore::Access> TpuCore::accesses(const Instr& in, int fifo_slot) c
       return {{m_ub, in.ub, in.ub + uint64_t(in.rows) * in.k * e, false},
               {m_fifo, slot, slot + 1, false},
               {m_acc, in.src, in.src + uint64_t(in.rows) * in.cols * 4, true}};
-    case Opcode::activate:
-      return {{m_acc, in.src, isa::tpu::activate_acc_end(in), false},
-              {m_ub, in.ub, in.ub + uint64_t(in.rows) * in.cols * e, true}};
+    case Opcode::activate: {
+      std::vector<Access> v = {{m_acc, in.src, isa::tpu::activate_acc_end(in), false},
+                               {m_ub, in.ub, in.ub + uint64_t(in.rows) * in.cols * e, true}};
+      if (const uint64_t b = isa::tpu::activate_bias_bytes(in))
+        v.push_back({m_ub, in.src2, in.src2 + b, false});
+      return v;
+    }
     case Opcode::vector: {
       std::vector<Access> v = {{m_ub, in.src, in.src + isa::tpu::vector_src_bytes(in), false},
                                {m_ub, in.ub, in.ub + isa::tpu::vector_dst_bytes(in), true}};
@@ -630,12 +634,15 @@ uint64_t TpuCore::execute(int u, int slot) {
       if (in.op == Opcode::activate) {
         const uint64_t out = uint64_t(in.rows) * in.cols * e;
         const uint64_t tiles = isa::tpu::activate_tiles(in);
+        const uint64_t bias = isa::tpu::activate_bias_bytes(in);
         acc_->note_read(uint64_t(in.rows) * in.cols * 4 * tiles);
         ub_->note_write(out);
-        // Each tile of a sum passes through the pipeline.
+        if (bias) ub_->note_read(bias);
+        // Each tile of a sum passes through the pipeline; the bias row comes through the UB's
+        // port with the results.
         busy = std::max(ceil_div(uint64_t(in.rows), uint64_t(p_.act_rows)) *
                             ceil_div(in.cols, uint64_t(p_.cols)) * tiles,
-                        ub_->port_cycles(out));
+                        ub_->port_cycles(out + bias));
         latency = uint64_t(p_.act_latency);
       } else {
         const uint64_t rd = isa::tpu::vector_src_bytes(in) + isa::tpu::vector_src2_bytes(in);

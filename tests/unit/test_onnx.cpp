@@ -487,6 +487,15 @@ TEST_CASE(
   const Graph g = import_onnx(path, {}).graph;
   CHECK(kinds(g) ==
         std::vector<std::string>{"conv2d", "mul", "add", "relu", "pool", "gemm", "softmax"});
+  // tpu_v4 adds the biases in the activation pipeline: the graph it lowers keeps them in the
+  // conv2d and the gemm (the bias pass splits them for a target that does not).
+  const Cli dumped = run_cli({"run", "--arch", "tpu_v4", "--workload", path, "--no-functional",
+                              "--dump-after", "bias", "--out", temp_dir("onnx-cnn-dump")});
+  INFO(dumped.output);
+  CHECK(dumped.status == 0);
+  CHECK_THAT(dumped.output,
+             Contains("op: conv2d, inputs: [image]") && Contains("bias: true") &&
+                 Contains("op: gemm, inputs: [p], output: logits, N: 10, bias: true"));
   for (const char* arch : {"tpu_v4", "ascend910b"}) {
     const Cli r = run_cli({"run", "--arch", arch, "--workload", path, "--out",
                            temp_dir(std::string("onnx-cnn-") + arch)});

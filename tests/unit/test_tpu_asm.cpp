@@ -315,7 +315,7 @@ TEST_CASE("tpu asm: every opcode and enum value", "[unit]") {
   CHECK_THAT(text, Contains("L4:\n  matmul ub=0x100, acc=0x0, m=4, k=8, n=4, dtype=bf16, mode=acc, "
                             "mxu=1\n"));
   CHECK_THAT(text, Contains("  activate acc=0x0, ub=0x500, rows=4, cols=4, dtype=bf16, "
-                            "func=none, mult=1, shift=0, sum=0, gap=0\n"));
+                            "func=none, mult=1, shift=0, sum=0, gap=0, bias=0, bias_ub=0x0\n"));
   CHECK_THAT(text,
              Contains("  vector func=softmax, dst=0x10, src=0x20, src2=0x0, rows=2, "
                       "cols=8, dtype=bf16, imm=0.5, causal=1, src_fp32=0, offset=-3, groups=0\n"));
@@ -713,7 +713,7 @@ TEST_CASE("tpu asm: ldweight and activate sum/gap round-trip", "[unit]") {
                            "mxu=0\n"));
   CHECK_THAT(dis, Contains("  ldweight ub=0x40, k=5, n=3, dtype=bf16, stride=10, transpose=1, "
                            "mxu=2\n"));
-  CHECK_THAT(dis, Contains("sum=3, gap=2048\n"));
+  CHECK_THAT(dis, Contains("sum=3, gap=2048, bias=0, bias_ub=0x0\n"));
   auto again = assemble(dis, "ld2.s");
   CHECK(again == p);
   CHECK(disassemble(again) == dis);
@@ -857,4 +857,26 @@ TEST_CASE("tpu im2col: the rows rdconv gathers, formed from a band of the image"
     CHECK_THAT(error_of([&] { exec_im2col(early, ub, "im2col"); }),
                Contains("im2col: reads image row 0, before the band's first row h0 = 2"));
   }
+}
+
+TEST_CASE("tpu asm: activate's bias operands round-trip; int8 with a bias is refused", "[unit]") {
+  const std::string text =
+      "  activate acc=0x0, ub=0x500, rows=4, cols=8, dtype=bf16, func=relu, mult=1, shift=0, "
+      "sum=0, gap=0, bias=1, bias_ub=0x1000\n  halt\n";
+  const auto p = assemble(text, "bias.s");
+  REQUIRE(p.size() == 2);
+  CHECK((p[0].flags == 1 && p[0].src2 == 0x1000));
+  CHECK(disassemble(p) == text);
+  CHECK(decode(encode(p), "bias.bin") == p);
+  // The run checks each instruction: a bias on an int8 result is an error naming the line.
+  const std::string dir = xpusim::test::temp_dir("tpu-bias-int8");
+  const std::string prog = xpusim::test::write_text(
+      dir, "bias8.s",
+      "  activate acc=0x0, ub=0x500, rows=4, cols=8, dtype=int8, bias=1, bias_ub=0x1000\n"
+      "  halt\n");
+  const xpusim::test::Cli r =
+      xpusim::test::run_cli({"run", "--arch", "tpu_lab", "--program", prog, "--out", dir + "/out"});
+  INFO(r.output);
+  CHECK(r.status == 1);
+  CHECK_THAT(r.output, Contains("bias8.s:1: activate") && Contains("bias=1 with dtype int8"));
 }

@@ -580,3 +580,37 @@ TEST_CASE("tpu activate: a sum reaching past the accumulators is an error", "[un
   exec_activate(in, acc, ub, "activate");
   CHECK(get<uint16_t>(ub, 0x40, 8) == std::vector<uint16_t>(8, 0x4000));  // 1 + 1 = 2
 }
+
+TEST_CASE("tpu activate: bias=1 adds the bias row to every row before the ReLU and the rounding",
+          "[unit]") {
+  const uint32_t rows = 2, cols = 3;
+  ByteStore acc("acc", 4096), ub("ub", 4096);
+  put(acc, 0x100, std::vector<float>{1.0f, -2.0f, 0.25f, 4.0f, 0.5f, -1.0f});
+  SECTION("fp32: a row of fp32 values") {
+    put(ub, 0x200, std::vector<float>{0.5f, 1.0f, -0.25f});
+    Instr in = activate(DType::fp32, rows, cols, 0, 0);
+    in.flags = 1;
+    in.src2 = 0x200;
+    CHECK(activate_bias_bytes(in) == 12);
+    exec_activate(in, acc, ub, "activate");
+    CHECK(get<float>(ub, 0x40, 6) == std::vector<float>{1.5f, -1.0f, 0.0f, 4.5f, 1.5f, -1.25f});
+    in.func = uint8_t(ActFunc::relu);  // -1 + ... below 0 after the bias: 0
+    exec_activate(in, acc, ub, "activate");
+    CHECK(get<float>(ub, 0x40, 6) == std::vector<float>{1.5f, 0.0f, 0.0f, 4.5f, 1.5f, 0.0f});
+  }
+  SECTION("bf16: a row of bf16 values, added in fp32 and rounded once") {
+    // 2^-9 on 1.0 alone rounds away; 1 + 2^-9 + 2^-9 = 1 + 2^-8, a tie that stays 1 (even),
+    // while the bias 2^-8 + 2^-9 makes 1 + 2^-8 + 2^-9 -> 1 + 2^-7.
+    put(acc, 0x100, std::vector<float>{1.0f + 0x1p-9f, 1.0f, -3.0f});
+    put(ub, 0x200, std::vector<uint16_t>{0x3b00, 0x3bc0, 0x4040});  // 2^-9, 2^-8 + 2^-9, 3
+    Instr in = activate(DType::bf16, 1, cols, 0, 0);
+    in.flags = 1;
+    in.src2 = 0x200;
+    CHECK(activate_bias_bytes(in) == 6);
+    exec_activate(in, acc, ub, "activate");
+    CHECK(get<uint16_t>(ub, 0x40, 3) == std::vector<uint16_t>{0x3f80, 0x3f81, 0x0000});
+  }
+  SECTION("no bias reads nothing of the UB") {
+    CHECK(activate_bias_bytes(activate(DType::bf16, rows, cols, 0, 0)) == 0);
+  }
+}

@@ -180,6 +180,10 @@ class Selector {
       a.k = o.sum;
       a.stride = uint32_t(nest_->acc_slot_bytes);
     }
+    if (o.bias) {
+      a.flags = 1;
+      a.src2 = address(*o.bias);
+    }
     emit(a);
   }
   void select(const Vector& o) {

@@ -66,6 +66,7 @@ struct Text {
     std::string how = name_of(Kind::act_func, unsigned(o.func));
     if (o.dtype == DType::int8) how += fmt::format(", requant {}/2^{}", o.mult, o.shift);
     if (o.sum > 1) how += fmt::format(", sum of {} slots", o.sum);
+    if (o.bias) how += ", bias " + to_text(*o.bias);
     return fmt::format("drain        {} -> {} {}x{} {} ({})", to_text(o.acc), to_text(o.dst),
                        o.rows, o.cols, dtype_name(o.dtype), how);
   }
@@ -225,6 +226,22 @@ class TileVerifier {
     }
     read(p, s, what);
   }
+  // Reads `cols` elements of `elem` bytes inside the one row that an earlier op wrote at a lower
+  // or the same offset of the buffer (a bias row's columns n0 .. n0 + cols at n0 * elem).
+  void read_in_row(const Place& p, uint64_t cols, uint64_t elem, const char* what) const {
+    auto it = written_.upper_bound(key(p));
+    if (it != written_.begin()) {
+      --it;
+      const auto& [region, index, base] = it->first;
+      if (region == p.region && index == p.index && it->second.rows == 1 && p.offset >= base &&
+          p.offset + cols * elem <= base + it->second.cols * elem)
+        return;
+    }
+    fail(
+        fmt::format("reads {} ({}), {} elements inside a row that no earlier op of the nest "
+                    "wrote",
+                    to_text(p), what, cols));
+  }
   void read_cols(const Place& p, uint64_t cols, const char* what) const {
     auto it = written_.find(key(p));
     if (!(it != written_.end() && it->second.cols == cols))
@@ -328,6 +345,12 @@ class TileVerifier {
       read(slot, {o.rows, o.cols}, "the accumulators");
     }
     fits(o.dst, o.rows * o.cols * uint64_t(isa::tpu::elem_bytes(o.dtype)), {Region::O});
+    if (o.bias) {
+      if (o.dtype == DType::int8) fail("a bias on an int8 drain (its result is requantised)");
+      const uint64_t e = uint64_t(isa::tpu::elem_bytes(o.dtype));
+      fits(*o.bias, o.cols * e, {Region::P});
+      read_in_row(*o.bias, o.cols, e, "the bias");
+    }
     write(o.dst, {o.rows, o.cols});
   }
   void check(const Vector& o) {

@@ -96,7 +96,8 @@ struct Matmul {
   uint64_t m = 0, k = 0, n = 0;
 };
 // Accumulator slot -> UB through the activation pipeline (activate); with `sum` > 1, the sum
-// of that many slots from `acc` on (the partial sums of arrays that shared the K steps).
+// of that many slots from `acc` on (the partial sums of arrays that shared the K steps); with
+// `bias`, the row of `cols` elements there (in P) added to every row before the function.
 struct Drain {
   Place acc, dst;
   isa::tpu::DType dtype = isa::tpu::DType::int8;  // of the result (fp32: unrounded)
@@ -104,6 +105,7 @@ struct Drain {
   isa::tpu::ActFunc func = isa::tpu::ActFunc::none;
   int32_t mult = 1, shift = 0;  // int8 requantisation
   uint32_t sum = 1;
+  std::optional<Place> bias;
 };
 // UB -> UB on the vector unit, rows x cols of output (vector).
 struct Vector {

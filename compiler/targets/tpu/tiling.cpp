@@ -38,6 +38,7 @@ struct GemmSpec {
   bool c_fp32 = false;  // store the accumulators unrounded (fp32) instead of dt
   int32_t mult = 1, shift = 0;
   bool relu = false;
+  std::optional<uint64_t> bias_addr;  // C's bias: N elements of C's dtype in DRAM
 };
 
 // The image rows [h0, h0 + rows) of a convolution's row block, in the UB at `at`.
@@ -55,11 +56,16 @@ class Tiler {
   Tiler(const Graph& g, const LayoutPlan& plan, const TpuParams& c, const std::string& target)
       : g_(g), plan_(plan), c_(c), target_(target) {
     const uint64_t ub = c.ub_bytes;
-    // UB: [A0 | A1 | O0 | O1 | P], P for the norm weights (the widest norm's gamma and beta).
+    // UB: [A0 | A1 | O0 | O1 | P], P for the norm weights (the widest norm's gamma and beta)
+    // and a GEMM's or convolution's bias (the longest).
     for (const auto& n : g.nodes)
       if (n.kind == OpKind::layernorm || n.kind == OpKind::rmsnorm)
         params_bytes_ =
             std::max<uint64_t>(params_bytes_, 2 * uint64_t(g.tensor(n.inputs[0]).shape.back()) * 2);
+      else if ((n.kind == OpKind::gemm || n.kind == OpKind::conv2d) && n.inputs.size() == 3)
+        params_bytes_ = std::max<uint64_t>(
+            params_bytes_,
+            (uint64_t(g.tensor(n.inputs[2]).bytes()) + kAlign - 1) / kAlign * kAlign);
     if (params_bytes_ * 2 > ub) params_bytes_ = 0;  // reported when a norm is lowered
     // Accumulators: two regions per array, so an array fills one while the activation
     // pipeline drains the other.
@@ -668,7 +674,8 @@ class Tiler {
             const uint64_t nt = std::min(Nt, N - job.n0), m = m0 + job.r0;
             const Place o = ub(Region::O, (tile + (w - g0) / q) % 2);
             op(Drain{acc_of(w), o, s.c_fp32 ? DType::fp32 : s.dt, job.rows, nt,
-                     s.relu ? ActFunc::relu : ActFunc::none, s.mult, s.shift, uint32_t(q)});
+                     s.relu ? ActFunc::relu : ActFunc::none, s.mult, s.shift, uint32_t(q),
+                     bias_at(s, job.n0)});
             // An output tile whose store would hold the DRAM channel longer than a matmul of
             // the tile streams goes in pieces of a weight tile's bytes: the channel serves
             // requests in arrival order, so the whole store would hold up the weight loads
@@ -875,6 +882,7 @@ class Tiler {
                       core);
       ns.acc_slot_bytes = slot;
       ns.acc_slots = uint32_t(jobs.size() * ksplit);
+      bias_at(s, 0);  // a bias is staged with A and B, before the products
       for (uint64_t k0 = 0; k0 < K; k0 += Kt)
         load_a(s, ub(Region::A, 0, mt * k0 * e), m0, mt, k0, std::min(Kt, K - k0));
       // The core's tiles of B one after another in ub.A1, in (k, n) order.
@@ -914,7 +922,7 @@ class Tiler {
         const Place o = ub(Region::O, j % 2);
         op(Drain{Place{Region::acc, uint32_t(j * ksplit), 0}, o, s.c_fp32 ? DType::fp32 : s.dt,
                  job.rows, nt, s.relu ? ActFunc::relu : ActFunc::none, s.mult, s.shift,
-                 uint32_t(ksplit)});
+                 uint32_t(ksplit), bias_at(s, job.n0)});
         op(Store{o, DramTile{"C", m, job.rows, job.n0, nt, eo, s.c_addr + m * s.ldc + job.n0 * eo,
                              s.ldc, false}});
       }
@@ -941,6 +949,24 @@ class Tiler {
     s.mult = n.attrs.requant_multiplier;
     s.shift = n.attrs.requant_shift;
     s.relu = n.attrs.fused_relu;
+    if (n.inputs.size() == 3) {
+      if (!params_bytes_) unsupported(n, "the bias does not fit the unified buffer");
+      s.bias_addr = addr(n.inputs[2]);
+    }
+  }
+  // The bias of a drain of columns n0 on, for a GEMM with one: the GEMM's N values go into P
+  // at the nest's first call (in a pipelined GEMM just before its first drain, so the load is
+  // not queued before the first operands'), and each drain reads from the column of its tile on.
+  std::optional<Place> bias_at(const GemmSpec& s, uint64_t n0) {
+    if (!s.bias_addr) return std::nullopt;
+    const uint64_t e = s.c_fp32 ? 4 : uint64_t(isa::tpu::elem_bytes(s.dt));
+    const std::pair<size_t, size_t> nest{out_.layers.size(), out_.layers.back().nests.size()};
+    if (bias_nest_ != nest) {
+      op(Load{DramTile{"bias", 0, 1, 0, uint64_t(s.N), e, *s.bias_addr, uint64_t(s.N) * e, true},
+              ub(Region::P, 0)});
+      bias_nest_ = nest;
+    }
+    return ub(Region::P, 0, n0 * e);
   }
 
   void lower_gemm(const Node& n) {
@@ -1047,6 +1073,7 @@ class Tiler {
         // The blocks before this one are whole: gb^2 cg kg weights per tap each.
         s.b_addr = addr(n.inputs[1]) + uint64_t(g0 * gb * cg * kg * w[2] * w[3]) * e;
         s.c_addr = addr(n.outputs[0]) + uint64_t(img * y[2] * y[3] * w[0] + g0 * kg) * e;
+        if (n.inputs.size() == 3) s.bias_addr = addr(n.inputs[2]) + uint64_t(g0 * kg) * e;
         gemm(n, s, whole ? int(count % cores_) : -1);
       }
   }
@@ -1255,6 +1282,7 @@ class Tiler {
   const std::string& target_;
   TileProgram out_;
   uint64_t a_bytes_ = 0, o_bytes_ = 0, acc_part_ = 0, params_bytes_ = 0;
+  std::pair<size_t, size_t> bias_nest_{0, 0};  // (layers, nests) when the last bias was loaded
   int cores_ = 1;
 };
 
