@@ -212,10 +212,11 @@ struct GemmTiles {
 // A convolution (conv) takes its K steps from `tks` too, and a_l1(tm, tk) gives the bytes of
 // one stage of A in L1 (a GEMM's tile; a convolution's band of its feature map), which its
 // reuse is measured by. Reuse counts in proportion to the AI cores the tiles keep busy
-// (`batch` matrices of tiles dealt to p.cores).
+// (`batch` matrices of tiles dealt to p.cores). A bias takes a tile's columns in the UB twice
+// more: as they come (es bytes each) and in f32.
 template <class F>
 GemmTiles choose_tiles(const DavinciParams& p, int64_t mp, int64_t np, int64_t kp, int64_t batch,
-                       int64_t es, bool conv, const std::vector<int64_t>& tks, F a_l1) {
+                       int64_t es, bool conv, bool bias, const std::vector<int64_t>& tks, F a_l1) {
   GemmTiles best{0, 0, 0};
   double best_score = -1;
   std::vector<int64_t> ks = {256, 128, 64, 32, 16};
@@ -229,7 +230,7 @@ GemmTiles choose_tiles(const DavinciParams& p, int64_t mp, int64_t np, int64_t k
         const bool fits = 2 * tm * tk * es <= p.l0a_bytes && 2 * tk * tn * es <= p.l0b_bytes &&
                           tm * tn * 4 <= p.l0c_bytes &&
                           2 * (a_l1(tm, tk) + tk * tn * es) <= p.l1_bytes &&
-                          tm * tn * 6 <= p.ub_bytes;
+                          tm * tn * 6 + (bias ? tn * (es + 4) : 0) <= p.ub_bytes;
         if (!fits) continue;
         // MACs per byte loaded times the share of cores busy, then the larger tile (fewer
         // steps), then the larger K step.
@@ -248,6 +249,9 @@ class DavinciTarget final : public Target {
   explicit DavinciTarget(const ArchConfig& cfg) : name_(cfg.name), p_(cfg.values) {}
 
   std::vector<std::string> pass_names() const override { return {"layout", "lower"}; }
+  // A gemm's or conv2d's bias is added to the f32 accumulators in the UB before the ReLU and
+  // the rounding (add_bias()).
+  PassOptions pass_options() const override { return {true}; }
 
   Lowered lower(const Graph& g, const Dump& dump) const override {
     for (const Node& n : g.nodes) check_node(g, n);
@@ -793,6 +797,10 @@ class DavinciTarget final : public Target {
     // x blocks, the image's blocks consecutive); block j's A, B and C start j block_a, block_b
     // and block_c bytes after block 0's.
     int64_t blocks = 1, block_a = 0, block_b = 0, block_c = 0;
+    // A bias (gemm, conv2d): `bias` GM bytes of one value per column of C (block j's from
+    // block_bias j bytes further), added to the real rows (m_real of each batch's mp).
+    uint64_t bias = 0;
+    int64_t block_bias = 0, m_real = 0;
   };
 
   // B stored NZ (Layout::nz): its column blocks (given transposed: its K blocks) one after
@@ -840,6 +848,7 @@ class DavinciTarget final : public Target {
                 n.attrs.fused_relu,
                 dt};
     sp.req_mul = n.attrs.requant_multiplier, sp.req_shift = n.attrs.requant_shift;
+    if (n.inputs.size() == 3) sp.bias = place[size_t(n.inputs[2])].addr, sp.m_real = vc.rows;
     if (place[size_t(n.inputs[1])].layout.nz) nz_b(sp);
     if (fmap && a[2] * a[3] == 1) {
       // One real pixel per slice (a globally pooled map): K is the channels, a 32-byte block at
@@ -877,14 +886,17 @@ class DavinciTarget final : public Target {
     std::vector<int64_t> whole;  // K steps of whole slices: no band loaded twice
     for (int64_t c : {16, 8, 4, 2, 1})
       if (c * taps <= 255) whole.push_back(c * taps * k0);
-    const GemmTiles t = choose_tiles(p_, mp, np, kp, batch, es, sp.conv, whole, a_l1_bytes);
+    const GemmTiles t =
+        choose_tiles(p_, mp, np, kp, batch, es, sp.conv, sp.bias != 0, whole, a_l1_bytes);
     if (t.tm == 0) unsupported(n, name_, "no 16 x 16 x 16 tile fits this preset's buffers");
     const int64_t tiles_m = (mp + t.tm - 1) / t.tm, tiles_n = (np + t.tn - 1) / t.tn;
     const int64_t tiles = batch * tiles_m * tiles_n;
     const int64_t stride_a = sp.stride_a, stride_b = sp.stride_b, stride_c = sp.stride_c;
     const uint64_t A = sp.A, B = sp.B, C = sp.C;
     const bool relu = sp.relu;
-    const bool fix = p_.fix && (!relu || int8);  // the FIX pipe's ReLU: requantised values
+    if (sp.bias && int8) unsupported(n, name_, "an int8 op with a bias");
+    // The FIX pipe's ReLU: requantised values; the model's FIX pipe adds no bias.
+    const bool fix = p_.fix && (!relu || int8) && !sp.bias;
     const char* ty = ty_name(sp.dtype);
     const std::string L = sp.label;
     // Buffers: stage s of A and B in L1, L0A and L0B; the f32 tile and its converted copy in
@@ -892,14 +904,17 @@ class DavinciTarget final : public Target {
     const int64_t a_tile = t.tm * t.tk * es, b_tile = t.tk * t.tn * es;
     const int64_t a_l1 = a_l1_bytes(t.tm, t.tk);
     const int64_t ub_out = t.tm * t.tn * 4;
+    // The bias: the tile's columns as they come from GM, then in f32.
+    const int64_t ub_bias = ub_out + t.tm * t.tn * es, ub_bias_f32 = ub_bias + t.tn * es;
     e.comment(
         fmt::format("C {}x{} = A {}x{} x B {}x{}{} (padded), {} batch(es); tiles {}x{}, K "
                     "step {}; {} tiles over the blocks; out through {}",
                     mp, np, mp, kp, kp, np, sp.b_trans ? " (given transposed)" : "", batch, t.tm,
                     t.tn, t.tk, tiles, fix ? "the FIX pipe" : "the UB (vector pipe) and MTE3"));
     const char* out_pipe = fix ? "PIPE_FIX" : "PIPE_V";
-    e("set_flag {}, PIPE_M, EVENT_ID2", out_pipe);         // L0C starts free
-    if (!fix) e("set_flag PIPE_MTE3, PIPE_V, EVENT_ID3");  // the UB tile starts free
+    e("set_flag {}, PIPE_M, EVENT_ID2", out_pipe);            // L0C starts free
+    if (!fix) e("set_flag PIPE_MTE3, PIPE_V, EVENT_ID3");     // the UB tile starts free
+    if (sp.bias) e("set_flag PIPE_V, PIPE_MTE2, EVENT_ID4");  // the UB's bias starts free
     e("mov x3, x1");
     e.label(L + "tile");
     e("bge x3, {}, {}done", tiles, L);
@@ -965,6 +980,14 @@ class DavinciTarget final : public Target {
     e("mul x24, x9, {}", sp.c_nz ? c_slice / k0 : ce);  // NZ: a slice per k0 channels
     e("add x14, x14, x24");
     e("add x14, x14, {}", C);  // C's tile
+    if (sp.bias) {             // x4: the tile's columns of the bias
+      e("mul x4, x9, {}", es);
+      if (sp.blocks > 1) {
+        e("mul x24, x15, {}", sp.block_bias);
+        e("add x4, x4, x24");
+      }
+      e("add x4, x4, {}", sp.bias);
+    }
     if (sp.conv) {
       // The band of input rows the tile's pixels (x8 .. x8 + x10 - 1) reach: from row x28
       // (clipped to the map), x29 rows; x30 the padding above it for img2col, x31 the first
@@ -1142,6 +1165,13 @@ class DavinciTarget final : public Target {
         e("blt x15, {}, {}k", kp, L);
     }
     e.label(L + "kdone");
+    if (sp.bias) {  // MTE2 brings the tile's x11 bias values after its last K step
+      e("wait_flag PIPE_V, PIPE_MTE2, EVENT_ID4");
+      e("mul x24, x11, {}", es);
+      e("shr x24, x24, 5");
+      e("copy_gm_to_ubuf ub[{}], gm[x4], nburst=1, burst=x24", ub_bias);
+      e("set_flag PIPE_MTE2, PIPE_V, EVENT_ID4");
+    }
     for (int s = 0; s < 2; ++s) {  // take back the stages' free flags
       e("wait_flag PIPE_MTE1, PIPE_MTE2, EVENT_ID{}", s);
       e("wait_flag PIPE_M, PIPE_MTE1, EVENT_ID{}", s);
@@ -1176,6 +1206,7 @@ class DavinciTarget final : public Target {
       e("copy_matrix_cc_to_ubuf ub[0], l0c[0], nburst=1, burst=x24");
       e("set_flag PIPE_V, PIPE_M, EVENT_ID2");
       e("pipe_barrier PIPE_V");
+      if (sp.bias) add_bias(sp, ub_bias, ub_bias_f32, e);
       if (!sp.c_f32) {
         // f32 -> the output type (with ReLU first), 64 elements per iteration, 255 at most at
         // once.
@@ -1220,6 +1251,59 @@ class DavinciTarget final : public Target {
     e.label(L + "done");
     e("wait_flag {}, PIPE_M, EVENT_ID2", out_pipe);
     if (!fix) e("wait_flag PIPE_MTE3, PIPE_V, EVENT_ID3");
+    if (sp.bias) e("wait_flag PIPE_V, PIPE_MTE2, EVENT_ID4");
+  }
+
+  // The bias added to the f32 tile at ub[0] (x10 rows, x11 columns: x26 column blocks of x10
+  // rows of 16 values, NZ), before the ReLU and the conversion. The tile's x11 values at
+  // `raw` (MTE2's, EVENT_ID4) go to f32 at `f32`, 16 an iteration (under a mask of 16); then
+  // per column block, the real rows (of m_real in the batch: from row x8) in groups of 8 take
+  // two vadds, an iteration each 8 rows: the first 8 values of each row (every other block)
+  // with the column block's first bias block (block and repeat stride 0), then the last 8 with
+  // the second; the rows after the last group of 8, under a mask of 16, an iteration a row
+  // with the column block's 16 values. Padding rows stay zero. Registers x20 to x23 and x27
+  // to x31 (free after the K loop).
+  void add_bias(const GemmSpec& sp, int64_t raw, int64_t f32, Emitter& e) const {
+    const std::string L = sp.label;
+    const char* ty = ty_name(sp.dtype);
+    e("wait_flag PIPE_MTE2, PIPE_V, EVENT_ID4");
+    e("set_vector_mask 0, 0xffff");
+    e("shr x27, x11, 4");
+    e("vconv.f32.{} ub[{}], ub[{}], repeat=x27, dst_rep=2, src0_rep=1", ty, f32, raw);
+    e("set_flag PIPE_V, PIPE_MTE2, EVENT_ID4");  // after the conversion: the raw values free
+    e("mov x24, {}", sp.m_real);                 // the tile's real rows: x30 groups of 8, then x31
+    e("sub x24, x24, x8");
+    e("min x24, x24, x10");
+    e("shr x30, x24, 3");
+    e("and x31, x24, 7");
+    e("shl x29, x10, 6");  // bytes from one column block to the next
+    e("beq x31, 0, {}bfull", L);
+    e("shl x28, x30, 9");  // the first row after the groups
+    e("mov x27, {}", f32);
+    e("mov x20, 0");
+    e.label(L + "brow");
+    e("vadd.f32 ub[x28], ub[x28], ub[x27], repeat=x31, dst_rep=2, src0_rep=2, src1_rep=0");
+    e("add x28, x28, x29");
+    e("add x27, x27, 64");
+    e("add x20, x20, 1");
+    e("blt x20, x26, {}brow", L);
+    e.label(L + "bfull");
+    e(kFullMask);
+    e("beq x30, 0, {}bdone", L);
+    e("mov x28, 0");
+    e("mov x27, {}", f32);
+    e("mov x20, 0");
+    e.label(L + "bcol");
+    for (int half : {0, 32})
+      e("vadd.f32 {}, {}, {}, repeat=x30, dst_blk=2, src0_blk=2, src1_blk=0, dst_rep=16, "
+        "src0_rep=16, src1_rep=0",
+        (Ub{28} + half).str(), (Ub{28} + half).str(), (Ub{27} + half).str());
+    e("add x28, x28, x29");
+    e("add x27, x27, 64");
+    e("add x20, x20, 1");
+    e("blt x20, x26, {}bcol", L);
+    e.label(L + "bdone");
+    e("pipe_barrier PIPE_V");
   }
 
   // The int8 tile out of L0C, requantised with the op's scale and ReLU (x10 rows and x11
@@ -1376,6 +1460,11 @@ class DavinciTarget final : public Target {
       sp.H = x[2], sp.W = x[3], sp.KH = w[2], sp.KW = w[3], sp.SH = a.stride_h;
       sp.SW = a.stride_w, sp.PT = a.pad_h, sp.PL = a.pad_w, sp.OW = y[3];
       sp.blocks = count, sp.block_a = ba, sp.block_b = bb, sp.block_c = bc;
+      if (n.inputs.size() == 3) {  // block j's channels from j slices(gb kg) c0 on
+        sp.block_bias = slices(gb * kg) * c0 * es;
+        sp.bias = place[size_t(n.inputs[2])].addr + uint64_t(first * sp.block_bias);
+        sp.m_real = y[2] * y[3];
+      }
       if (place[size_t(n.inputs[1])].layout.nz) nz_b(sp);
       gemm(sp, e);
     };
