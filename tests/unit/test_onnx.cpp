@@ -130,6 +130,16 @@ class Model {
   onnx::ModelProto m_;
 };
 
+// n deterministic values in [-scale, scale) from a linear congruential generator's state.
+std::vector<float> lcg_values(uint32_t& state, size_t n, float scale) {
+  std::vector<float> v(n);
+  for (float& x : v) {
+    state = state * 1664525u + 1013904223u;
+    x = scale * (float(state >> 8) / float(1 << 24) * 2 - 1);
+  }
+  return v;
+}
+
 std::vector<std::string> kinds(const Graph& g) {
   std::vector<std::string> v;
   for (const Node& n : g.nodes) v.push_back(op_name(n.kind));
@@ -452,14 +462,7 @@ TEST_CASE(
   Model m(13);
   m.input("image", {1, 3, 8, 8});
   uint32_t state = 1;
-  const auto values = [&](size_t n, float scale) {  // deterministic, in [-scale, scale)
-    std::vector<float> v(n);
-    for (float& x : v) {
-      state = state * 1664525u + 1013904223u;
-      x = scale * (float(state >> 8) / float(1 << 24) * 2 - 1);
-    }
-    return v;
-  };
+  const auto values = [&](size_t n, float scale) { return lcg_values(state, n, scale); };
   m.initializer("conv.w", {8, 3, 3, 3}, values(8 * 27, 0.3f));
   m.initializer("conv.b", {8}, values(8, 0.1f));
   Model::attr(m.node("Conv", {"image", "conv.w", "conv.b"}, {"c"}, "conv"), "pads",
@@ -502,6 +505,67 @@ TEST_CASE(
     INFO(r.output);
     CHECK(r.status == 0);
     CHECK(has(r, "functional check: passed"));
+  }
+}
+
+// The DaVinci target adds a gemm's or conv2d's bias in the op's output stage (the f32 tile in
+// the UB, before the ReLU and the rounding): a chain of convolutions with biases (3x3 with a
+// ReLU, a grouped strided 1x1 of two blocks of groups, a depthwise 3x3 with a ReLU; 81 and 25
+// output pixels: real rows past the last group of 8, then padding rows) into a gemm of M = 1
+// and N = 300 (two N tiles) over the flattened map; and a gemm of M = 37 rows with a ReLU.
+// Values checked in bf16 on ascend910b (a FIX pipe) and davinci_lab, in fp16 on ascend910 and
+// ascend910b; the graph the target lowers keeps the biases in the ops, with the ReLUs fused.
+TEST_CASE("ONNX: davinci adds conv2d and gemm biases in the output stage and the values check",
+          "[unit]") {
+  uint32_t state = 7;
+  const auto values = [&](size_t n, float scale) { return lcg_values(state, n, scale); };
+  Model cnn(13);
+  cnn.input("image", {1, 16, 9, 9});
+  const auto conv = [&](const std::string& name, const std::string& in, std::vector<int64_t> w,
+                        int64_t group, int64_t stride, int64_t pad) {
+    cnn.initializer(name + ".w", w, values(size_t(w[0] * w[1] * w[2] * w[3]), 0.3f));
+    cnn.initializer(name + ".b", {w[0]}, values(size_t(w[0]), 1.0f));
+    onnx::NodeProto* n = cnn.node("Conv", {in, name + ".w", name + ".b"}, {name}, name);
+    Model::attr(n, "group", group);
+    Model::attr(n, "strides", std::vector<int64_t>{stride, stride});
+    Model::attr(n, "pads", std::vector<int64_t>{pad, pad, pad, pad});
+  };
+  conv("c1", "image", {32, 16, 3, 3}, 1, 1, 1);
+  cnn.node("Relu", {"c1"}, {"r1"}, "relu1");
+  conv("c2", "r1", {32, 16, 1, 1}, 2, 2, 0);
+  conv("c3", "c2", {32, 1, 3, 3}, 32, 1, 1);
+  cnn.node("Relu", {"c3"}, {"r3"}, "relu3");
+  cnn.node("Flatten", {"r3"}, {"f"}, "flatten");
+  cnn.initializer("fc.w", {300, 800}, values(300 * 800, 0.05f));
+  cnn.initializer("fc.b", {300}, values(300, 1.0f));
+  Model::attr(cnn.node("Gemm", {"f", "fc.w", "fc.b"}, {"logits"}, "fc"), "transB", int64_t(1));
+  cnn.output("logits", {1, 300});
+  Model rows(13);
+  rows.input("x", {37, 64});
+  rows.initializer("w", {300, 64}, values(300 * 64, 0.2f));
+  rows.initializer("b", {300}, values(300, 1.0f));
+  Model::attr(rows.node("Gemm", {"x", "w", "b"}, {"g"}, "gemm"), "transB", int64_t(1));
+  rows.node("Relu", {"g"}, {"y"}, "relu");
+  rows.output("y", {37, 300});
+
+  for (const std::string& path : {cnn.save("dv-bias-cnn"), rows.save("dv-bias-rows")}) {
+    const Cli dumped =
+        run_cli({"run", "--arch", "ascend910b", "--workload", path, "--no-functional",
+                 "--dump-after", "fuse", "--out", temp_dir("dv-bias-dump")});
+    INFO(dumped.output);
+    CHECK(dumped.status == 0);
+    CHECK_THAT(dumped.output, Contains("bias: true") && !Contains("op: add") &&
+                                  Contains("bias: true, fused_relu: true"));
+    for (const char* run :
+         {"ascend910b bf16", "davinci_lab bf16", "ascend910 fp16", "ascend910b fp16"}) {
+      const std::string arch = std::string(run).substr(0, std::string(run).find(' '));
+      const std::string dtype = std::string(run).substr(arch.size() + 1);
+      const Cli r = run_cli({"run", "--arch", arch, "--workload", path, "--dtype", dtype, "--out",
+                             temp_dir("dv-bias-" + arch + "-" + dtype)});
+      INFO(run << "\n" << r.output);
+      CHECK(r.status == 0);
+      CHECK(has(r, "functional check: passed"));
+    }
   }
 }
 

@@ -1261,8 +1261,8 @@ class DavinciTarget final : public Target {
   // two vadds, an iteration each 8 rows: the first 8 values of each row (every other block)
   // with the column block's first bias block (block and repeat stride 0), then the last 8 with
   // the second; the rows after the last group of 8, under a mask of 16, an iteration a row
-  // with the column block's 16 values. Padding rows stay zero. Registers x20 to x23 and x27
-  // to x31 (free after the K loop).
+  // with the column block's 16 values. Padding rows stay zero. Registers x20, x21 and x27 to
+  // x31 (free after the K loop; x24, the tile's fractals, is kept).
   void add_bias(const GemmSpec& sp, int64_t raw, int64_t f32, Emitter& e) const {
     const std::string L = sp.label;
     const char* ty = ty_name(sp.dtype);
@@ -1271,11 +1271,11 @@ class DavinciTarget final : public Target {
     e("shr x27, x11, 4");
     e("vconv.f32.{} ub[{}], ub[{}], repeat=x27, dst_rep=2, src0_rep=1", ty, f32, raw);
     e("set_flag PIPE_V, PIPE_MTE2, EVENT_ID4");  // after the conversion: the raw values free
-    e("mov x24, {}", sp.m_real);                 // the tile's real rows: x30 groups of 8, then x31
-    e("sub x24, x24, x8");
-    e("min x24, x24, x10");
-    e("shr x30, x24, 3");
-    e("and x31, x24, 7");
+    e("mov x21, {}", sp.m_real);                 // the tile's real rows: x30 groups of 8, then x31
+    e("sub x21, x21, x8");
+    e("min x21, x21, x10");
+    e("shr x30, x21, 3");
+    e("and x31, x21, 7");
     e("shl x29, x10, 6");  // bytes from one column block to the next
     e("beq x31, 0, {}bfull", L);
     e("shl x28, x30, 9");  // the first row after the groups
