@@ -797,8 +797,8 @@ class DavinciTarget final : public Target {
     // x blocks, the image's blocks consecutive); block j's A, B and C start j block_a, block_b
     // and block_c bytes after block 0's.
     int64_t blocks = 1, block_a = 0, block_b = 0, block_c = 0;
-    // A bias (gemm, conv2d): `bias` GM bytes of one value per column of C (block j's from
-    // block_bias j bytes further), added to the real rows (m_real of each batch's mp).
+    // A bias (gemm, conv2d): at GM address `bias` (0: none) one value per column of C (block
+    // j's from block_bias j bytes further), added to the real rows (m_real of each batch's mp).
     uint64_t bias = 0;
     int64_t block_bias = 0, m_real = 0;
   };
@@ -863,9 +863,10 @@ class DavinciTarget final : public Target {
   // steps through two stages of L1 and L0A/L0B buffers (MTE2: GM rows to L1 as NZ column blocks;
   // MTE1: L1 to L0A as zZ and, transposing each fractal, to L0B as zN (B given transposed: its
   // NZ fractals are already zN's, in zN's order); cube: mad into L0C), then the tile out:
-  // through the FIX pipe where there is one (and no ReLU), else L0C to the UB (vector pipe),
-  // ReLU and conversion there, and MTE3 to GM. Sizes follow the operands' element bytes es
-  // (k0 = 32 / es K elements per fractal column); int8 goes out requantised (int8_out).
+  // through the FIX pipe where there is one (and no ReLU or bias), else L0C to the UB (vector
+  // pipe), bias (add_bias()), ReLU and conversion there, and MTE3 to GM. Sizes follow the operands'
+  // element bytes es (k0 = 32 / es K elements per fractal column); int8 goes out requantised
+  // (int8_out).
   void gemm(const GemmSpec& sp, Emitter& e) const {
     const Node& n = *sp.node;
     const int64_t mp = sp.mp, kp = sp.kp, np = sp.np, batch = sp.batch;
