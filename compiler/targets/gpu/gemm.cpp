@@ -118,14 +118,16 @@ std::vector<std::string> load_biases(Kernel& k, const MatrixJob& j, const Setup&
   std::vector<std::string> v(offsets.size());
   if (j.bias < 0) return v;
   const uint32_t es = uint32_t(dtype_size(j.dtype));
+  // One address, the values at immediate offsets from it.
+  const std::string addr = k.reg("rd");
+  k("mul.wide.u32 {}, {}, {}", addr, first, es);
+  k("add.s64 {}, {}, {}", addr, s.bias, addr);
   for (size_t x = 0; x < offsets.size(); ++x) {
-    const std::string i = k.reg("r"), q = k.reg("p"), addr = k.reg("rd");
+    const std::string i = k.reg("r"), q = k.reg("p");
     k("add.s32 {}, {}, {}", i, first, offsets[x]);
     k("setp.lt.u32 {}, {}, {}", q, i, j.bias_rows ? s.m : s.n);
-    k("mul.wide.u32 {}, {}, {}", addr, i, es);
-    k("add.s64 {}, {}, {}", addr, s.bias, addr);
     v[x] = k.reg("f");
-    load_element(k, j.dtype, q, addr, v[x]);
+    load_element(k, j.dtype, q, fmt::format("{}+{}", addr, offsets[x] * es), v[x]);
   }
   return v;
 }
