@@ -512,7 +512,8 @@ TEST_CASE(
 // form of gemm (M = 1 on the small-M kernels, with B in mma fragments or not; M = 3 with N odd;
 // M = 37 over several N tiles) and of conv2d (3x3 strided over two row tiles of output channels,
 // 1x1, grouped, depthwise), with and without a fused ReLU, checked against the reference on
-// every GPU preset in bf16 and fp16; the graph lowered keeps each bias in its op.
+// every GPU preset in bf16 and fp16; 1x1 convolutions with few output channels take the small-M
+// kernels; the graph lowered keeps each bias in its op.
 TEST_CASE("ONNX: biases of Gemm and Conv, added in the GPU kernels' epilogues, on every GPU preset",
           "[unit]") {
   Model m(13);
@@ -522,6 +523,8 @@ TEST_CASE("ONNX: biases of Gemm and Conv, added in the GPU kernels' epilogues, o
   m.input("x37", {37, 70});
   m.input("x3", {3, 40});
   m.input("img", {2, 8, 9, 9});
+  m.input("img4", {1, 8, 4, 4});
+  m.input("pooled", {1, 8, 1, 1});
   // Gemm(x (rows, k), w (n, k) transposed, bias (n)), then a Relu when relu.
   const auto gemm = [&](const std::string& name, const std::string& x, int64_t rows, int64_t k,
                         int64_t n, bool relu) {
@@ -539,22 +542,27 @@ TEST_CASE("ONNX: biases of Gemm and Conv, added in the GPU kernels' epilogues, o
   gemm("g37r", "x37", 37, 70, 136, true);
   // Conv(img, w (k, 8 / groups, r, r), bias (k)), then a Relu when relu; out: the output's side.
   const auto conv = [&](const std::string& name, int64_t k, int64_t r, int64_t groups,
-                        int64_t stride, int64_t pad, int64_t out, bool relu) {
+                        int64_t stride, int64_t pad, int64_t out, bool relu,
+                        const std::string& x = "img", int64_t images = 2) {
     m.initializer(name + ".w", {k, 8 / groups, r, r}, values(size_t(k * 8 / groups * r * r), 0.3f));
     m.initializer(name + ".b", {k}, values(size_t(k), 1.0f));
     const std::string y = relu ? name + ".y" : name;
-    auto* c = m.node("Conv", {"img", name + ".w", name + ".b"}, {y}, name);
+    auto* c = m.node("Conv", {x, name + ".w", name + ".b"}, {y}, name);
     Model::attr(c, "group", groups);
     Model::attr(c, "strides", std::vector<int64_t>{stride, stride});
     Model::attr(c, "pads", std::vector<int64_t>{pad, pad, pad, pad});
     if (relu) m.node("Relu", {y}, {name}, name + ".relu");
-    m.output(name, {2, k, out, out});
+    m.output(name, {images, k, out, out});
   };
   conv("c3", 72, 3, 1, 2, 1, 5, true);  // 72 output channels: two row tiles of the SIMT kernel
   conv("c1", 10, 1, 1, 1, 0, 9, false);
   conv("cg", 6, 3, 2, 1, 0, 7, true);  // each group's bias at its first output channel
   conv("dw", 8, 3, 8, 1, 1, 9, true);
   conv("dwp", 8, 3, 8, 2, 0, 4, false);
+  // 1x1 with few output channels: the small-M kernels, the bias per row (tensor-core form where
+  // the plane is a multiple of 8; SIMT for a squeeze-excitation's pooled input).
+  conv("c1m", 4, 1, 1, 1, 0, 4, true, "img4", 1);
+  conv("se", 2, 1, 1, 1, 0, 1, true, "pooled", 1);
   const std::string path = m.save("gpu-bias");
 
   const Cli dumped = run_cli({"run", "--arch", "a100", "--workload", path, "--no-functional",

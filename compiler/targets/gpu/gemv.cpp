@@ -300,7 +300,9 @@ std::string gemv_kernel(Emitter& e, const MatrixJob& j, const GemvTile& g) {
     k("mad.lo.s32 {}, {}, {}, {}", idx, m, s.n, c0);
     std::vector<uint32_t> cols(G);
     for (uint32_t x = 0; x < G; ++x) cols[x] = x;
-    const std::vector<std::string> bias = load_biases(k, j, s, c0, cols);
+    // A 1x1 convolution's bias is per row (output channel).
+    const std::vector<std::string> bias =
+        j.bias_rows ? load_biases(k, j, s, m, {0}) : load_biases(k, j, s, c0, cols);
     for (uint32_t x = 0; x < G; ++x) {
       const std::string q = k.reg("p"), cx = k.reg("r"), addr = k.reg("rd");
       k("add.s32 {}, {}, {}", cx, c0, x);
@@ -308,7 +310,8 @@ std::string gemv_kernel(Emitter& e, const MatrixJob& j, const GemvTile& g) {
       k("add.s32 {}, {}, {}", cx, idx, x);
       k("mul.wide.u32 {}, {}, {}", addr, cx, es);
       k("add.s64 {}, {}, {}", addr, s.c, addr);
-      store_element(k, j.dtype, j.relu, s.q, q, addr, add_bias(k, sum[x], bias[x]));
+      store_element(k, j.dtype, j.relu, s.q, q, addr,
+                    add_bias(k, sum[x], bias[j.bias_rows ? 0 : x]));
     }
     k.place(skip);
   }
@@ -371,7 +374,14 @@ void tc_sum_and_store(Kernel& k, const MatrixJob& j, const Setup& s, const TcLan
   const std::string q = k.reg("r"), c0 = k.reg("r");
   k("shr.u32 {}, {}, 5", q, l.tid);
   k("mad.lo.s32 {}, {}, {}, {}", c0, q, q_cols, col0);
-  const std::vector<std::string> bias = load_biases(k, j, s, c0, {0, x_cols});
+  // The bias of the lane's columns, or (a 1x1 convolution's, per output channel) of its rows.
+  std::string first = c0;
+  if (j.bias_rows) {
+    first = k.reg("r");
+    k("shl.b32 {}, {}, 1", first, l.t);
+  }
+  const std::vector<std::string> bias = load_biases(
+      k, j, s, first, j.bias_rows ? std::vector<uint32_t>{0, 1} : std::vector<uint32_t>{0, x_cols});
   for (uint32_t x = 0; x < 4; ++x) {
     const std::string m = k.reg("r"), c = k.reg("r"), ok = k.reg("p"), idx = k.reg("r");
     const std::string addr = k.reg("rd");
@@ -382,7 +392,8 @@ void tc_sum_and_store(Kernel& k, const MatrixJob& j, const Setup& s, const TcLan
     k("mad.lo.s32 {}, {}, {}, {}", idx, m, s.n, c);
     k("mul.wide.u32 {}, {}, 2", addr, idx);
     k("add.s64 {}, {}, {}", addr, s.c, addr);
-    store_element(k, j.dtype, j.relu, s.q, ok, addr, add_bias(k, sum[x], bias[x / 2]));
+    store_element(k, j.dtype, j.relu, s.q, ok, addr,
+                  add_bias(k, sum[x], bias[j.bias_rows ? x % 2 : x / 2]));
   }
   k.place(stores);
 }
