@@ -569,6 +569,83 @@ TEST_CASE("ONNX: davinci adds conv2d and gemm biases in the output stage and the
   }
 }
 
+// The GPU target adds a Gemm's C and a Conv's B in the kernels' epilogues (pass_options): every
+// form of gemm (M = 1 on the small-M kernels, with B in mma fragments or not; M = 3 with N odd;
+// M = 37 over several N tiles) and of conv2d (3x3 strided over two row tiles of output channels,
+// 1x1, grouped, depthwise), with and without a fused ReLU, checked against the reference on
+// every GPU preset in bf16 and fp16; 1x1 convolutions with few output channels take the small-M
+// kernels; the graph lowered keeps each bias in its op.
+TEST_CASE("ONNX: biases of Gemm and Conv, added in the GPU kernels' epilogues, on every GPU preset",
+          "[unit]") {
+  Model m(13);
+  uint32_t state = 3;
+  const auto values = [&](size_t n, float scale) { return lcg_values(state, n, scale); };
+  m.input("x1", {1, 64});
+  m.input("x37", {37, 70});
+  m.input("x3", {3, 40});
+  m.input("img", {2, 8, 9, 9});
+  m.input("img4", {1, 8, 4, 4});
+  m.input("pooled", {1, 8, 1, 1});
+  // Gemm(x (rows, k), w (n, k) transposed, bias (n)), then a Relu when relu.
+  const auto gemm = [&](const std::string& name, const std::string& x, int64_t rows, int64_t k,
+                        int64_t n, bool relu) {
+    m.initializer(name + ".w", {n, k}, values(size_t(n * k), 0.2f));
+    m.initializer(name + ".b", {n}, values(size_t(n), 1.0f));
+    const std::string y = relu ? name + ".y" : name;
+    Model::attr(m.node("Gemm", {x, name + ".w", name + ".b"}, {y}, name), "transB", int64_t(1));
+    if (relu) m.node("Relu", {y}, {name}, name + ".relu");
+    m.output(name, {rows, n});
+  };
+  gemm("g1", "x1", 1, 64, 136, true);   // small-M tensor-core form, 3 strips of 64 columns
+  gemm("g1f", "x1", 1, 64, 96, false);  // B in mma fragments (N a multiple of 16, K of 32)
+  gemm("g3", "x3", 3, 40, 45, true);    // small-M SIMT form (N odd)
+  gemm("g37", "x37", 37, 70, 136, false);
+  gemm("g37r", "x37", 37, 70, 136, true);
+  // Conv(img, w (k, 8 / groups, r, r), bias (k)), then a Relu when relu; out: the output's side.
+  const auto conv = [&](const std::string& name, int64_t k, int64_t r, int64_t groups,
+                        int64_t stride, int64_t pad, int64_t out, bool relu,
+                        const std::string& x = "img", int64_t images = 2) {
+    m.initializer(name + ".w", {k, 8 / groups, r, r}, values(size_t(k * 8 / groups * r * r), 0.3f));
+    m.initializer(name + ".b", {k}, values(size_t(k), 1.0f));
+    const std::string y = relu ? name + ".y" : name;
+    auto* c = m.node("Conv", {x, name + ".w", name + ".b"}, {y}, name);
+    Model::attr(c, "group", groups);
+    Model::attr(c, "strides", std::vector<int64_t>{stride, stride});
+    Model::attr(c, "pads", std::vector<int64_t>{pad, pad, pad, pad});
+    if (relu) m.node("Relu", {y}, {name}, name + ".relu");
+    m.output(name, {images, k, out, out});
+  };
+  conv("c3", 72, 3, 1, 2, 1, 5, true);  // 72 output channels: two row tiles of the SIMT kernel
+  conv("c1", 10, 1, 1, 1, 0, 9, false);
+  conv("cg", 6, 3, 2, 1, 0, 7, true);  // each group's bias at its first output channel
+  conv("dw", 8, 3, 8, 1, 1, 9, true);
+  conv("dwp", 8, 3, 8, 2, 0, 4, false);
+  // 1x1 with few output channels: the small-M kernels, the bias per row (tensor-core form where
+  // the plane is a multiple of 8; SIMT for a squeeze-excitation's pooled input).
+  conv("c1m", 4, 1, 1, 1, 0, 4, true, "img4", 1);
+  conv("se", 2, 1, 1, 1, 0, 1, true, "pooled", 1);
+  const std::string path = m.save("gpu-bias");
+
+  const Cli dumped = run_cli({"run", "--arch", "a100", "--workload", path, "--no-functional",
+                              "--dump-after", "fuse", "--out", temp_dir("onnx-gpu-bias-dump")});
+  INFO(dumped.output);
+  REQUIRE(dumped.status == 0);
+  CHECK_THAT(dumped.output,
+             Contains("op: gemm, inputs: [x1], output: g1, N: 136, bias: true, fused_relu: true") &&
+                 Contains("op: conv2d, inputs: [img], output: cg, K: 6, R: 3, S: 3, stride: 1, "
+                          "pad: 0, groups: 2, bias: true, fused_relu: true"));
+  CHECK_FALSE(has(dumped, "op: add"));
+  CHECK_FALSE(has(dumped, "op: relu"));
+  for (const char* arch : {"v100", "a100", "h100", "gpu_lab"})
+    for (const char* dtype : {"bf16", "fp16"}) {
+      const Cli r = run_cli({"run", "--arch", arch, "--workload", path, "--dtype", dtype, "--out",
+                             temp_dir(std::string("onnx-gpu-bias-") + arch + "-" + dtype)});
+      INFO(arch << " " << dtype << "\n" << r.output);
+      CHECK(r.status == 0);
+      CHECK(has(r, "functional check: passed"));
+    }
+}
+
 // The ops of PaddlePaddle's exports (paddle2onnx) of MobileNetV3-style networks: HardSwish as
 // Add, Clip, Mul and Div; squeeze-excitation blocks (HardSigmoid, a Mul of a (N, C, 1, 1) scale
 // by the feature map); the classifier's Reshape to a shape computed by Shape, Slice, Cast and
@@ -588,11 +665,7 @@ std::string se_block_model() {
   m.node("Div", {"xc", "six"}, {"hs"}, "hardswish");
   m.node("GlobalAveragePool", {"hs"}, {"g"}, "squeeze");
   uint32_t state = 7;
-  std::vector<float> w(8 * 8);
-  for (float& v : w) {
-    state = state * 1664525u + 1013904223u;
-    v = 0.5f * (float(state >> 8) / float(1 << 24) * 2 - 1);
-  }
+  const std::vector<float> w = lcg_values(state, 8 * 8, 0.5f);
   m.initializer("se.w", {8, 8, 1, 1}, w);
   m.node("Conv", {"g", "se.w"}, {"e"}, "excite");
   auto* hsig = m.node("HardSigmoid", {"e"}, {"s"}, "gate");

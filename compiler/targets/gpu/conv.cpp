@@ -6,6 +6,9 @@
 // convolution of stride 1 without padding needs no gather: its im2col matrix is X's planes.
 // A convolution whose groups have one input channel each (depthwise) has too little reduction
 // for a matrix product: a direct kernel, a thread per output element summing its R x S window.
+// A bias (one value per output channel) is added to the accumulators in the output stage: the
+// matrix kernels' epilogues load one value per row of C (gemm.h: bias_rows), the direct kernel
+// one per thread.
 #include "compiler/targets/gpu/gemm.h"
 
 namespace xpusim::compiler::gpu {
@@ -33,12 +36,16 @@ void lower_depthwise(Emitter& e, const Node& n) {
     params.push_back({"u32", "mult"});
     params.push_back({"u32", "shift"});
   }
+  const bool biased = n.inputs.size() == 3;
+  if (biased) params.push_back({"u64", "bias"});
   Kernel k(e.caps.sm, params);
   std::map<std::string, std::string> p;
   for (const Kernel::Param& q : params)
     if (q.name != "mult" && q.name != "shift") p[q.name] = k.param(q.name);
   const Requant rq = i8 ? load_requant(k) : Requant{};
-  for (const char* ptr : {"x", "wt", "out"}) {
+  std::vector<const char*> pointers = {"x", "wt", "out"};
+  if (biased) pointers.push_back("bias");
+  for (const char* ptr : pointers) {
     const std::string g = k.reg("rd");
     k("cvta.to.global.u64 {}, {}", g, p[ptr]);
     p[ptr] = g;
@@ -90,7 +97,8 @@ void lower_depthwise(Emitter& e, const Node& n) {
         k("fma.rn.f32 {}, {}, {}, {}", acc, xv, wv, acc);
     }
   }
-  store_element(k, t, at.fused_relu, rq, "", k.address(p["out"], i, es), acc);
+  const std::string bias = biased ? k.load_f32(t, k.address(p["bias"], ch, es)) : "";
+  store_element(k, t, at.fused_relu, rq, "", k.address(p["out"], i, es), add_bias(k, acc, bias));
   k.place(done);
   const std::string entry = e.add(fmt::format("conv_depthwise_{}x{}_{}", R, S, dtype_name(t)), k);
   std::vector<std::string> args = {e.addr(n.inputs[0]), e.addr(n.inputs[1]), e.addr(n.outputs[0])};
@@ -102,6 +110,7 @@ void lower_depthwise(Emitter& e, const Node& n) {
     args.push_back(std::to_string(uint32_t(at.requant_multiplier)));
     args.push_back(std::to_string(at.requant_shift));
   }
+  if (biased) args.push_back(e.addr(n.inputs[2]));
   e.launch(entry, {uint32_t((out.elements() + kBlock - 1) / kBlock), 1, 1}, {kBlock, 1, 1}, 0,
            args);
 }
@@ -133,6 +142,8 @@ void lower_conv(Emitter& e, const Node& n) {
   j.a = n.inputs[1];
   j.b = n.inputs[0];
   j.c = n.outputs[0];
+  if (n.inputs.size() == 3) j.bias = n.inputs[2];
+  j.bias_rows = true;
   const bool plain =
       R == 1 && S == 1 && at.stride_h == 1 && at.stride_w == 1 && at.pad_h == 0 && at.pad_w == 0;
   if (!plain) j.conv = ConvGather{H, W, OW, R, S, at.stride_h, at.stride_w, at.pad_h, at.pad_w};

@@ -34,6 +34,7 @@ std::vector<Kernel::Param> matrix_params(const MatrixJob& j) {
   if (j.conv)
     for (const char* name : {"h", "w", "ow", "rs", "s", "sh", "sw", "ph", "pw"})
       p.push_back({"u32", name});
+  if (j.bias >= 0) p.push_back({"u64", "bias"});
   return p;
 }
 
@@ -50,6 +51,7 @@ std::vector<std::string> matrix_args(const Emitter& e, const MatrixJob& j) {
     for (int64_t v : {g.h, g.w, g.ow, g.r * g.s, g.s, g.sh, g.sw, g.ph, g.pw})
       a.push_back(std::to_string(v));
   }
+  if (j.bias >= 0) a.push_back(e.addr(j.bias));
   return a;
 }
 
@@ -77,6 +79,7 @@ Setup setup(Kernel& k, const MatrixJob& j) {
   if (j.conv)
     for (const char* name : {"h", "w", "ow", "rs", "s", "sh", "sw", "ph", "pw"})
       s.conv[name] = k.param(name);
+  const std::string pbias = j.bias >= 0 ? k.param("bias") : "";
   const std::string z = k.reg("r"), zn = k.reg("r"), zg = k.reg("r");
   k("mov.u32 {}, %ctaid.z", z);
   k("div.u32 {}, {}, {}", zn, z, groups);
@@ -95,7 +98,45 @@ Setup setup(Kernel& k, const MatrixJob& j) {
   s.a = at(pa, "a");
   s.b = at(pb, "b");
   s.c = at(pc, "c");
+  if (j.bias >= 0) {
+    // bias + (z % groups) * m * es for a bias per row (a group's output channels).
+    s.bias = k.reg("rd");
+    k("cvta.to.global.u64 {}, {}", s.bias, pbias);
+    if (j.bias_rows && j.groups > 1) {
+      const std::string off = k.reg("rd");
+      k("mul.wide.u32 {}, {}, {}", off, zg, s.m);
+      if (es > 1) k("shl.b64 {}, {}, {}", off, off, log2_of(es));
+      k("add.s64 {}, {}, {}", s.bias, s.bias, off);
+    }
+  }
   return s;
+}
+
+std::vector<std::string> load_biases(Kernel& k, const MatrixJob& j, const Setup& s,
+                                     const std::string& first,
+                                     const std::vector<uint32_t>& offsets) {
+  std::vector<std::string> v(offsets.size());
+  if (j.bias < 0) return v;
+  const uint32_t es = uint32_t(dtype_size(j.dtype));
+  // One address, the values at immediate offsets from it.
+  const std::string addr = k.reg("rd");
+  k("mul.wide.u32 {}, {}, {}", addr, first, es);
+  k("add.s64 {}, {}, {}", addr, s.bias, addr);
+  for (size_t x = 0; x < offsets.size(); ++x) {
+    const std::string i = k.reg("r"), q = k.reg("p");
+    k("add.s32 {}, {}, {}", i, first, offsets[x]);
+    k("setp.lt.u32 {}, {}, {}", q, i, j.bias_rows ? s.m : s.n);
+    v[x] = k.reg("f");
+    load_element(k, j.dtype, q, fmt::format("{}+{}", addr, offsets[x] * es), v[x]);
+  }
+  return v;
+}
+
+std::string add_bias(Kernel& k, const std::string& acc, const std::string& bias) {
+  if (bias.empty()) return acc;
+  const std::string r = k.reg("f");
+  k("add.rn.f32 {}, {}, {}", r, acc, bias);
+  return r;
 }
 
 namespace {
@@ -308,6 +349,8 @@ std::string simt_kernel(Emitter& e, const MatrixJob& j) {
   k("and.b32 {}, {}, 15", c0, tid);
   k("shl.b32 {}, {}, 2", c0, c0);
   k("add.s32 {}, {}, {}", c0, c0, col0);
+  // The bias of the thread's rows or columns.
+  const std::vector<std::string> bias = load_biases(k, j, s, j.bias_rows ? r0 : c0, {0, 1, 2, 3});
   for (uint32_t a = 0; a < TM; ++a) {
     const std::string r = k.reg("r"), row_ok = k.reg("p");
     k("add.s32 {}, {}, {}", r, r0, a);
@@ -319,7 +362,8 @@ std::string simt_kernel(Emitter& e, const MatrixJob& j) {
       k("mad.lo.s32 {}, {}, {}, {}", idx, r, s.n, c);
       k("mul.wide.u32 {}, {}, {}", addr, idx, es);
       k("add.s64 {}, {}, {}", addr, s.c, addr);
-      store_element(k, j.dtype, j.relu, s.q, q, addr, acc[a * TN + b]);
+      store_element(k, j.dtype, j.relu, s.q, q, addr,
+                    add_bias(k, acc[a * TN + b], bias[j.bias_rows ? a : b]));
     }
   }
   const std::string entry =
@@ -379,16 +423,22 @@ void wmma_epilogue(Kernel& k, const MatrixJob& j, const TcTile& t, const Setup& 
   k("setp.lt.u32 {}, {}, {}", col_ok, col, s.n);
   k("add.s32 {}, {}, {}", r0, r0, row0);
   const Requant none;
-  for (uint32_t x = 0; x < t.bm * t.bn / T; ++x) {
+  const uint32_t per = t.bm * t.bn / T;
+  std::vector<uint32_t> rows(per);
+  for (uint32_t x = 0; x < per; ++x) rows[x] = x * T / t.bn;
+  // The bias of the thread's column, or of each of its rows.
+  const std::vector<std::string> bias =
+      j.bias_rows ? load_biases(k, j, s, r0, rows) : load_biases(k, j, s, col, {0});
+  for (uint32_t x = 0; x < per; ++x) {
     const std::string r = k.reg("r"), q = k.reg("p"), v = k.reg("f"), idx = k.reg("r");
     const std::string addr = k.reg("rd");
-    k("add.s32 {}, {}, {}", r, r0, x * T / t.bn);
+    k("add.s32 {}, {}, {}", r, r0, rows[x]);
     k("setp.lt.and.u32 {}, {}, {}, {}", q, r, s.m, col_ok);
-    k("ld.shared.f32 {}, [{}+{}]", v, src, x * T / t.bn * row_bytes);
+    k("ld.shared.f32 {}, [{}+{}]", v, src, rows[x] * row_bytes);
     k("mad.lo.s32 {}, {}, {}, {}", idx, r, s.n, col);
     k("mul.wide.u32 {}, {}, 2", addr, idx);
     k("add.s64 {}, {}, {}", addr, s.c, addr);
-    store_element(k, j.dtype, j.relu, none, q, addr, v);
+    store_element(k, j.dtype, j.relu, none, q, addr, add_bias(k, v, bias[j.bias_rows ? x : 0]));
   }
 }
 
@@ -861,16 +911,22 @@ std::string tc_kernel(Emitter& e, const MatrixJob& j, const TcTile& t) {
   k("mad.lo.s32 {}, {}, {}, {}", cb, wni, t.wn, col0);
   k("shl.b32 {}, {}, 1", tq, tq);
   k("add.s32 {}, {}, {}", cb, cb, tq);
+  // The bias of the lane's rows rb + 16 i + 8 h, or of its columns cb + 8 n + x.
+  std::vector<uint32_t> bias_at;
+  for (uint32_t i = 0; i < (j.bias_rows ? MT : NT); ++i)
+    for (uint32_t x = 0; x < 2; ++x) bias_at.push_back(j.bias_rows ? 16 * i + 8 * x : 8 * i + x);
+  const std::vector<std::string> bias = load_biases(k, j, s, j.bias_rows ? rb : cb, bias_at);
   for (uint32_t i = 0; i < MT; ++i)
     for (uint32_t h = 0; h < 2; ++h) {
       const std::string r = k.reg("r"), row_ok = k.reg("p");
       k("add.s32 {}, {}, {}", r, rb, 16 * i + 8 * h);
       k("setp.lt.u32 {}, {}, {}", row_ok, r, s.m);
       for (uint32_t n = 0; n < NT; ++n) {
-        // The pair's output elements: int8 requantised (with the ReLU), floats ReLU'd.
+        // The pair's output elements: int8 requantised (with the ReLU), floats biased and ReLU'd.
         std::string v[2];
         for (uint32_t x = 0; x < 2; ++x) {
-          v[x] = acc[(i * NT + n) * 4 + 2 * h + x];
+          v[x] = add_bias(k, acc[(i * NT + n) * 4 + 2 * h + x],
+                          bias[j.bias_rows ? 2 * i + h : 2 * n + x]);
           if (i8) {
             v[x] = requantize(k, j.relu, s.q, v[x]);
           } else if (j.relu) {
@@ -944,6 +1000,7 @@ MatrixJob matrix_job(const Graph& g, const Node& n) {
   j.a = n.inputs[0];
   j.b = n.inputs[1];
   j.c = n.outputs[0];
+  if (n.inputs.size() == 3) j.bias = n.inputs[2];
   return j;
 }
 

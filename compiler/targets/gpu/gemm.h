@@ -39,6 +39,11 @@ struct MatrixJob {
   // B stored in Layout::mma_fragments: only the small-M tensor-core kernel reads it
   // (gemv_reads_b_fragments).
   bool b_fragments = false;
+  // The bias (tensor id; -1: none; float dtypes only), added to the accumulators before the
+  // rounding and the ReLU: one value per column of C, or when bias_rows per row of each
+  // product's C (conv2d: output channel (z % groups) * m + row).
+  int bias = -1;
+  bool bias_rows = false;
 };
 
 // The job of gemm or matmul node n (B row-major).
@@ -62,7 +67,7 @@ Requant load_requant(Kernel& k);
 std::string requantize(Kernel& k, bool relu, const Requant& rq, const std::string& acc);
 
 // A matrix kernel's parameters: pointers, sizes, the strides of a product's operands, then the
-// requantisation (int8) and the convolution's geometry (a gathered B).
+// requantisation (int8), the convolution's geometry (a gathered B) and the bias's pointer.
 std::vector<Kernel::Param> matrix_params(const MatrixJob& j);
 // The launch arguments of job j, in matrix_params' order.
 std::vector<std::string> matrix_args(const Emitter& e, const MatrixJob& j);
@@ -71,6 +76,7 @@ std::vector<std::string> matrix_args(const Emitter& e, const MatrixJob& j);
 // pointers (global space; the product is %ctaid.z), and the requantisation's constants.
 struct Setup {
   std::string a, b, c;                      // "rd": this product's A, B (or X) and C
+  std::string bias;                         // "rd": this product's bias ("": none)
   std::string m, n, kdim;                   // "r"
   Requant q;                                // int8
   std::map<std::string, std::string> conv;  // conv parameter -> "r"
@@ -86,6 +92,16 @@ void emit_gemv(Emitter& e, const MatrixJob& j);
 // weights, laid out before the run) of rank 2, in Layout::mma_fragments: the layout pass stores a
 // param so when every node that reads it answers yes.
 bool gemv_reads_b_fragments(const GpuCaps& caps, const Graph& g, const Node& n);
+
+// The bias values (f32 "f" registers) of the rows (bias_rows) or columns first + o of C for each
+// offset o (first an "r" register), each loaded from global memory once, zero past C's edge;
+// without a bias, as many "". The epilogues load them before their stores and add them to the
+// accumulators (add_bias).
+std::vector<std::string> load_biases(Kernel& k, const MatrixJob& j, const Setup& s,
+                                     const std::string& first,
+                                     const std::vector<uint32_t>& offsets);
+// acc + bias (f32) in a fresh register: one add.rn.f32; acc itself when bias is "".
+std::string add_bias(Kernel& k, const std::string& acc, const std::string& bias);
 
 // Loads the element of dtype t at [addr] when pred holds (always when pred is "", else zero) into
 // v: an "f" register (f32) for the float dtypes, an "r" register (s32) for int8.

@@ -13,10 +13,10 @@
 // the M x V accumulators (f32; s32 for int8) of its columns and per row loads its M elements of
 // A (the same for the C lanes of a row: one broadcast) and does M * V FMAs; 8 rows (M > 2: 4)
 // are loaded, B's and A's, before the first is waited for. The R lanes of a column add their
-// sums by xor shuffles, the warps theirs in shared memory; the sums are rounded, requantised and
-// ReLU'd as the tiled kernels do (store_element). The strip (C * V * size) is 128 bytes (4 rows
-// of whole lines a warp load), or 64 or 32 where that leaves fewer blocks than a quarter of the
-// SMs (each block keeps 32 KiB of loads in flight at M = 1).
+// sums by xor shuffles, the warps theirs in shared memory; the sums are biased, rounded,
+// requantised and ReLU'd as the tiled kernels do (load_biases, store_element). The strip (C * V *
+// size) is 128 bytes (4 rows of whole lines a warp load), or 64 or 32 where that leaves fewer
+// blocks than a quarter of the SMs (each block keeps 32 KiB of loads in flight at M = 1).
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -298,6 +298,11 @@ std::string gemv_kernel(Emitter& e, const MatrixJob& j, const GemvTile& g) {
     k("mul.lo.s32 {}, {}, {}", c0, c0, CV);
     k("mad.lo.s32 {}, {}, {}, {}", c0, cg, G, c0);
     k("mad.lo.s32 {}, {}, {}, {}", idx, m, s.n, c0);
+    std::vector<uint32_t> cols(G);
+    for (uint32_t x = 0; x < G; ++x) cols[x] = x;
+    // A 1x1 convolution's bias is per row (output channel).
+    const std::vector<std::string> bias =
+        j.bias_rows ? load_biases(k, j, s, m, {0}) : load_biases(k, j, s, c0, cols);
     for (uint32_t x = 0; x < G; ++x) {
       const std::string q = k.reg("p"), cx = k.reg("r"), addr = k.reg("rd");
       k("add.s32 {}, {}, {}", cx, c0, x);
@@ -305,7 +310,8 @@ std::string gemv_kernel(Emitter& e, const MatrixJob& j, const GemvTile& g) {
       k("add.s32 {}, {}, {}", cx, idx, x);
       k("mul.wide.u32 {}, {}, {}", addr, cx, es);
       k("add.s64 {}, {}, {}", addr, s.c, addr);
-      store_element(k, j.dtype, j.relu, s.q, q, addr, sum[x]);
+      store_element(k, j.dtype, j.relu, s.q, q, addr,
+                    add_bias(k, sum[x], bias[j.bias_rows ? 0 : x]));
     }
     k.place(skip);
   }
@@ -332,7 +338,8 @@ TcLane tc_lane(Kernel& k) {
 // x]) are added over the 8 warps in shared memory `part` (kWarps * tiles * 512 bytes), then
 // thread q * 32 + lane (q < tiles) stores its 4 sums, element x at row 2t + x % 2 of C and column
 // col0 + q * q_cols + (x / 2) * x_cols (col0: the lane's column of tile 0, before any clamp), where
-// both are inside C, rounded and ReLU'd as the tiled kernels do (store_element).
+// both are inside C, biased, rounded and ReLU'd as the tiled kernels do (load_biases,
+// store_element).
 void tc_sum_and_store(Kernel& k, const MatrixJob& j, const Setup& s, const TcLane& l,
                       const std::string& part, uint32_t tiles, const std::vector<std::string>& acc,
                       const std::string& col0, uint32_t q_cols, uint32_t x_cols) {
@@ -367,6 +374,14 @@ void tc_sum_and_store(Kernel& k, const MatrixJob& j, const Setup& s, const TcLan
   const std::string q = k.reg("r"), c0 = k.reg("r");
   k("shr.u32 {}, {}, 5", q, l.tid);
   k("mad.lo.s32 {}, {}, {}, {}", c0, q, q_cols, col0);
+  // The bias of the lane's columns, or (a 1x1 convolution's, per output channel) of its rows.
+  std::string first = c0;
+  if (j.bias_rows) {
+    first = k.reg("r");
+    k("shl.b32 {}, {}, 1", first, l.t);
+  }
+  const std::vector<std::string> bias = load_biases(
+      k, j, s, first, j.bias_rows ? std::vector<uint32_t>{0, 1} : std::vector<uint32_t>{0, x_cols});
   for (uint32_t x = 0; x < 4; ++x) {
     const std::string m = k.reg("r"), c = k.reg("r"), ok = k.reg("p"), idx = k.reg("r");
     const std::string addr = k.reg("rd");
@@ -377,7 +392,8 @@ void tc_sum_and_store(Kernel& k, const MatrixJob& j, const Setup& s, const TcLan
     k("mad.lo.s32 {}, {}, {}, {}", idx, m, s.n, c);
     k("mul.wide.u32 {}, {}, 2", addr, idx);
     k("add.s64 {}, {}, {}", addr, s.c, addr);
-    store_element(k, j.dtype, j.relu, s.q, ok, addr, sum[x]);
+    store_element(k, j.dtype, j.relu, s.q, ok, addr,
+                  add_bias(k, sum[x], bias[j.bias_rows ? x % 2 : x / 2]));
   }
   k.place(stores);
 }
