@@ -27,9 +27,6 @@ class Target {
   virtual ~Target() = default;
   // The target's own passes, in order (the names `--dump-after` accepts besides the graph's).
   virtual std::vector<std::string> pass_names() const = 0;
-  // What the graph passes need to know of it (PassOptions): by default it adds no bias in a
-  // gemm's or conv2d's output stage.
-  virtual PassOptions pass_options() const { return {}; }
   // Lowers g, which the graph passes have verified. An op the target cannot run is an Error
   // naming the op, the node and the target; so is a workload that does not fit memory.
   virtual Lowered lower(const Graph& g, const Dump& dump) const = 0;

@@ -264,7 +264,7 @@ RunResult run_workload(const ArchConfig& cfg, const std::string& workload_file,
   for (const auto& p : compiler::graph_passes()) passes.push_back(p.name);
   for (const auto& p : target->pass_names()) passes.push_back(p);
   dump.check_names(passes);
-  compiler::run_graph_passes(g, dump, target->pass_options());
+  compiler::run_graph_passes(g, dump);
   const compiler::Lowered low = target->lower(g, dump);
 
   // The memory image: inputs and params packed in their layouts at their addresses.

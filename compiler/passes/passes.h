@@ -11,17 +11,10 @@
 
 namespace xpusim::compiler {
 
-// What the graph passes need to know of the target.
-struct PassOptions {
-  // The target adds a gemm's or conv2d's bias in the op's output stage (else the bias pass
-  // splits it into an add).
-  bool target_adds_bias = false;
-};
-
 struct Pass {
   std::string name;
   std::string description;
-  std::function<void(Graph&, const PassOptions&)> run;
+  std::function<void(Graph&)> run;
 };
 
 // Which passes' output to print (`--dump-after`), and where.
@@ -41,6 +34,6 @@ const std::vector<Pass>& graph_passes();
 
 // Runs the passes (verifying the graph before the first and after each one) and prints the
 // graph after each pass the dump wants ("frontend" prints the graph as loaded).
-void run_graph_passes(Graph& g, const Dump& dump, const PassOptions& options = {});
+void run_graph_passes(Graph& g, const Dump& dump);
 
 }  // namespace xpusim::compiler

@@ -11,7 +11,6 @@
 #include <vector>
 
 #include "compiler/onnx/onnx.h"
-#include "compiler/passes/passes.h"
 #include "compiler/reference/reference.h"
 #include "tests/support.h"
 
@@ -173,7 +172,7 @@ TEST_CASE("ONNX: one error lists every op type without a mapping, with its count
 
 TEST_CASE(
     "ONNX: Gemm with transB, alpha, beta and a vector bias: a gemm of folded weights with the "
-    "bias; split into an add of the broadcast bias for a target that does not add it",
+    "bias",
     "[unit]") {
   Model m;
   m.input("x", {2, 3});
@@ -220,23 +219,6 @@ TEST_CASE(
       for (int k = 0; k < 3; ++k) want += 0.25 * x.get(i * 3 + k) * w[size_t(j * 3 + k)];
       CHECK(std::fabs(y.get(i * 4 + j) - want) <= 0x1.0p-6 * std::max(1.0, std::fabs(want)));
     }
-  // For a target that adds no bias in the gemm's output stage (the passes' default): the gemm,
-  // then an add of the bias broadcast to (2, 4), named after the node; the same values, but
-  // for the add's own rounding.
-  Graph split = g;
-  run_graph_passes(split, Dump{});
-  CHECK(kinds(split) == std::vector<std::string>{"gemm", "add"});
-  CHECK(split.nodes.back().name == "fc");
-  CHECK(split.tensor(split.nodes.back().outputs[0]).name == "y");
-  const TensorInfo& full = split.tensor(split.nodes.back().inputs[1]);
-  CHECK((full.is_param && full.shape == std::vector<int64_t>{2, 4}));
-  Tensor fullv(full.shape, full.dtype);
-  fullv.data = full.value;
-  for (int e = 0; e < 8; ++e) CHECK(fullv.get(e) == 2.0 * c[e % 4]);
-  const std::vector<Tensor> vs = reference_run(split, 1);
-  const Tensor& ys = vs[size_t(split.nodes.back().outputs[0])];
-  for (int e = 0; e < 8; ++e)
-    CHECK(std::fabs(ys.get(e) - y.get(e)) <= 0x1.0p-6 * std::max(1.0, std::fabs(y.get(e))));
 }
 
 TEST_CASE("ONNX: x * Sigmoid(x) is one silu, and a Sigmoid read elsewhere a sigmoid", "[unit]") {
@@ -490,10 +472,10 @@ TEST_CASE(
   const Graph g = import_onnx(path, {}).graph;
   CHECK(kinds(g) ==
         std::vector<std::string>{"conv2d", "mul", "add", "relu", "pool", "gemm", "softmax"});
-  // tpu_v4 adds the biases in the activation pipeline: the graph it lowers keeps them in the
-  // conv2d and the gemm (the bias pass splits them for a target that does not).
+  // The graph tpu_v4 lowers keeps the biases in the conv2d and the gemm (its activation
+  // pipeline adds them).
   const Cli dumped = run_cli({"run", "--arch", "tpu_v4", "--workload", path, "--no-functional",
-                              "--dump-after", "bias", "--out", temp_dir("onnx-cnn-dump")});
+                              "--dump-after", "fuse", "--out", temp_dir("onnx-cnn-dump")});
   INFO(dumped.output);
   CHECK(dumped.status == 0);
   CHECK_THAT(dumped.output,
@@ -569,7 +551,7 @@ TEST_CASE("ONNX: davinci adds conv2d and gemm biases in the output stage and the
   }
 }
 
-// The GPU target adds a Gemm's C and a Conv's B in the kernels' epilogues (pass_options): every
+// The GPU target adds a Gemm's C and a Conv's B in the kernels' epilogues: every
 // form of gemm (M = 1 on the small-M kernels, with B in mma fragments or not; M = 3 with N odd;
 // M = 37 over several N tiles) and of conv2d (3x3 strided over two row tiles of output channels,
 // 1x1, grouped, depthwise), with and without a fused ReLU, checked against the reference on

@@ -249,9 +249,6 @@ class DavinciTarget final : public Target {
   explicit DavinciTarget(const ArchConfig& cfg) : name_(cfg.name), p_(cfg.values) {}
 
   std::vector<std::string> pass_names() const override { return {"layout", "lower"}; }
-  // A gemm's or conv2d's bias is added to the f32 accumulators in the UB before the ReLU and
-  // the rounding (add_bias()).
-  PassOptions pass_options() const override { return {true}; }
 
   Lowered lower(const Graph& g, const Dump& dump) const override {
     for (const Node& n : g.nodes) check_node(g, n);

@@ -29,8 +29,6 @@ class GpuTarget final : public Target {
   }
 
   std::vector<std::string> pass_names() const override { return {"layout", "lower"}; }
-  // Every gemm and conv2d kernel adds the bias in its epilogue (gemm.h: load_biases).
-  PassOptions pass_options() const override { return {true}; }
 
   Lowered lower(const Graph& g, const Dump& dump) const override {
     // A reshape's output is its input's bytes, a kv_append's its cache's (the cache, a graph

@@ -16,9 +16,6 @@ class TpuTarget final : public Target {
   std::vector<std::string> pass_names() const override {
     return {"layout", "tiling", "isel", "lower"};
   }
-  // A gemm's or conv2d's bias goes through the activation pipeline with the accumulators
-  // (activate bias=1).
-  PassOptions pass_options() const override { return {true}; }
 
   Lowered lower(const Graph& g, const Dump& dump) const override {
     LayoutPlan plan = layout(g, p_, name_);

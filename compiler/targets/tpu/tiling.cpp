@@ -66,7 +66,7 @@ class Tiler {
         params_bytes_ = std::max<uint64_t>(
             params_bytes_,
             (uint64_t(g.tensor(n.inputs[2]).bytes()) + kAlign - 1) / kAlign * kAlign);
-    if (params_bytes_ * 2 > ub) params_bytes_ = 0;  // reported when a norm is lowered
+    if (params_bytes_ * 2 > ub) params_bytes_ = 0;  // reported when a norm or bias is lowered
     // Accumulators: two regions per array, so an array fills one while the activation
     // pipeline drains the other.
     acc_part_ = c.acc_bytes / (2 * uint64_t(c.count)) / kAlign * kAlign;
