@@ -68,6 +68,8 @@ bool vec_func_takes_int8(VecFunc f);
 
 // matmul: accumulate into the accumulators, or overwrite them.
 enum class AccMode : uint8_t { set = 0, acc = 1 };
+// matmul flags bit 1: stream against the weight tile already in the array (keep=1).
+constexpr uint8_t kMatmulKeep = 2;
 
 // One instruction. Fields not used by an opcode are zero. Addresses are byte addresses in
 // the named memory (DRAM, unified buffer "ub", accumulators "acc").
@@ -75,19 +77,20 @@ struct Instr {
   Opcode op = Opcode::halt;
   DType dtype = DType::int8;
   uint8_t func = 0;   // ActFunc (activate), VecFunc (vector)
-  uint8_t flags = 0;  // matmul: AccMode; vector softmax: 1 = causal, 2 = src is fp32 (the
-                      // result is dtype); activate: 1 = add the bias row at src2 (cols
+  uint8_t flags = 0;  // matmul: AccMode, 2 = keep (stream against the weights already in the
+                      // array, popping no FIFO tile); vector softmax: 1 = causal, 2 = src is fp32
+                      // (the result is dtype); activate: 1 = add the bias row at src2 (cols
                       // elements of dtype, not int8) to each row; rdweight/ldweight: 1 = transpose
                       // (tile element (k, n) at dram + n*stride + k*elem); rdconv: 1 = pad
                       // with the dtype's lowest value instead of zero
-  uint64_t dram = 0;  // rdhost, rdweight, wrhost: DRAM address
-  uint32_t ub = 0;    // rdhost/wrhost/matmul/activate: UB address; vector: dst
-  uint32_t src = 0;   // matmul: acc address; activate: acc address; vector: src UB address;
-                      // rdrows: the ids' UB address
-  uint32_t src2 = 0;  // vector: second operand UB address; activate: the bias row's
-  uint32_t rows = 0;  // rdhost/wrhost: rows; rdweight: K; matmul: M; activate/vector: rows
-  uint32_t cols = 0;  // rdhost/wrhost: bytes per row; rdweight/matmul/activate/vector: N/cols
-  uint32_t k = 0;     // matmul: K; vector rowmax/rowavg: groups; rdrows: the table's rows
+  uint64_t dram = 0;    // rdhost, rdweight, wrhost: DRAM address
+  uint32_t ub = 0;      // rdhost/wrhost/matmul/activate: UB address; vector: dst
+  uint32_t src = 0;     // matmul: acc address; activate: acc address; vector: src UB address;
+                        // rdrows: the ids' UB address
+  uint32_t src2 = 0;    // vector: second operand UB address; activate: the bias row's
+  uint32_t rows = 0;    // rdhost/wrhost: rows; rdweight: K; matmul: M; activate/vector: rows
+  uint32_t cols = 0;    // rdhost/wrhost: bytes per row; rdweight/matmul/activate/vector: N/cols
+  uint32_t k = 0;       // matmul: K; vector rowmax/rowavg: groups; rdrows: the table's rows
   uint32_t stride = 0;  // rdhost/wrhost/rdweight: DRAM bytes between rows
   int32_t imm = 0;      // activate int8: requant multiplier; vector: fp32 bits of imm (scale, eps)
   int32_t shift = 0;    // activate int8: requant shift; vector softmax: causal offset

@@ -17,10 +17,13 @@ namespace xpusim::tpu {
 // parts (isa/tpu/semantics.h, fp32_products): the array loads each of the stationary
 // operand's `parts` once and streams parts of the other against it, one more for each
 // (1, 2, 3 streams: 1 part for 1 pass, 2 for 3, 3 for 6).
+// `keep`: the stationary tile is the one the array holds from the matmul before (matmul
+// keep=1): no load, every part streamed again.
 struct ArrayOp {
   int m = 0, k = 0, n = 0;
   int parts = 1;
   std::vector<int8_t> a, b;  // m x k and k x n, row-major: for a model that computes values
+  bool keep = false;
 };
 
 struct ArrayResult {

@@ -216,10 +216,12 @@ std::vector<TpuCore::Access> TpuCore::accesses(const Instr& in, int fifo_slot) c
                                        : in.ub + uint64_t(in.rows - 1) * in.stride + in.cols * e;
       return {{m_ub, in.ub, hi, false}, {m_fifo, slot, slot + 1, true}};
     }
-    case Opcode::matmul:
-      return {{m_ub, in.ub, in.ub + uint64_t(in.rows) * in.k * e, false},
-              {m_fifo, slot, slot + 1, false},
-              {m_acc, in.src, in.src + uint64_t(in.rows) * in.cols * 4, true}};
+    case Opcode::matmul: {  // keep=1 (no FIFO slot) reads the tile in the array
+      std::vector<Access> v = {{m_ub, in.ub, in.ub + uint64_t(in.rows) * in.k * e, false},
+                               {m_acc, in.src, in.src + uint64_t(in.rows) * in.cols * 4, true}};
+      if (fifo_slot >= 0) v.push_back({m_fifo, slot, slot + 1, false});
+      return v;
+    }
     case Opcode::activate: {
       std::vector<Access> v = {{m_acc, in.src, isa::tpu::activate_acc_end(in), false},
                                {m_ub, in.ub, in.ub + uint64_t(in.rows) * in.cols * e, true}};
@@ -479,8 +481,27 @@ void TpuCore::dispatcher() {
                                             "no matmul before this instruction pops one",
                                             in.mxu, p_.fifo_depth));
         d.fifo_slot = a.pushes++ % p_.fifo_depth;
+      } else if (in.op == Opcode::matmul && (in.flags & isa::tpu::kMatmulKeep)) {
+        const Array& a = arrays_[in.mxu];
+        if (a.values)
+          throw Error(who(in) +
+                      ": the RTL array (array.model=rtl) loads every tile it "
+                      "multiplies: it runs no matmul keep=1");
+        if (!a.holds)
+          throw Error(who(in) + fmt::format(": keep=1, but mxu {} holds no weights (no matmul "
+                                            "on it before this one)",
+                                            in.mxu));
+        if (a.held_k != in.k || a.held_n != in.cols || a.held_dtype != in.dtype)
+          throw Error(who(in) + fmt::format(": keep=1 streams against the {}x{} {} tile mxu {} "
+                                            "holds, the matmul is {}x{} {}",
+                                            a.held_k, a.held_n, dtype_name(a.held_dtype), in.mxu,
+                                            in.k, in.cols, dtype_name(in.dtype)));
       } else if (in.op == Opcode::matmul) {
         Array& a = arrays_[in.mxu];
+        a.holds = true;
+        a.held_k = in.k;
+        a.held_n = in.cols;
+        a.held_dtype = in.dtype;
         if (a.pops == a.pushes)
           throw Error(who(in) + fmt::format(": the weight FIFO of mxu {} is empty (no rdweight "
                                             "for it before this matmul)",
@@ -698,12 +719,14 @@ void TpuCore::mxu_thread(int u) {
       const size_t ahead = arr.offered - arr.popped;
       wait_until(ahead < arr.takes.size() ? std::max(ready, arr.takes[ahead]) : ready);
       const uint64_t e = uint64_t(isa::tpu::elem_bytes(in.dtype));
-      const isa::tpu::WeightTile* w = functional_ ? &arr.fifo[size_t(d.fifo_slot)] : nullptr;
+      const bool keep = in.flags & isa::tpu::kMatmulKeep;
+      if (functional_ && !keep) arr.held = arr.fifo[size_t(d.fifo_slot)];
+      const isa::tpu::WeightTile* w = functional_ ? &arr.held : nullptr;
       // The arrays multiply bf16: fp32 operands take array.fp32_passes passes, with 1, 2 or 3
       // parts of the weights.
       const int parts = in.dtype == DType::fp32 ? isa::tpu::fp32_weight_parts(p_.fp32_passes) : 1;
       const int passes = parts * (parts + 1) / 2;
-      ArrayOp op{int(in.rows), int(in.k), int(in.cols), parts, {}, {}};
+      ArrayOp op{int(in.rows), int(in.k), int(in.cols), parts, {}, {}, keep};
       if (arr.values) {  // functional: checked when the core was built
         op.a.resize(size_t(in.rows) * in.k);
         ub_->store().read(in.ub, op.a.data(), op.a.size(), who(in));
@@ -814,7 +837,8 @@ void TpuCore::record_matmul(int u, const Instr& in, const ArrayTiming::Times& t)
   weight_stall_cycles_ += t.stream_start - t.stream_ready;
   // Slices that do not overlap on a track: loads on their own track, the stream on the array's
   // (the skew of one tile overlaps the next tile's stream).
-  if (load_cycles_) trace_.slice(arr.load_track, "load", t.load_start, load_cycles_, in.layer);
+  if (load_cycles_ && !(in.flags & isa::tpu::kMatmulKeep))
+    trace_.slice(arr.load_track, "load", t.load_start, load_cycles_, in.layer);
   trace_.slice(st.track, fmt::format("matmul {}x{}x{}", in.rows, in.k, in.cols), t.stream_start,
                t.stream_end - t.stream_start, in.layer);
   *st.busy += t.done - std::max(t.load_start, arr.busy_until);

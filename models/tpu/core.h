@@ -202,10 +202,16 @@ class TpuCore : public sc_core::sc_module {
   bool at_barrier_ = false;
   struct Array {  // per systolic array: its weight FIFO, its model and its matmuls in flight
     std::vector<isa::tpu::WeightTile> fifo;  // slots, functional only
+    isa::tpu::WeightTile held;               // the tile in the array, functional only
     int pushes = 0, pops = 0;                // at dispatch
-    std::unique_ptr<ArrayModel> model;       // its events name a matmul by its slot of dyn_
-    bool values = false;                     // the model computes the products (computes_values())
-    size_t offered = 0, popped = 0;          // matmuls offered to the model; taken by the array
+    // The shape of the tile the array holds after the matmuls dispatched so far (none before
+    // the first): what a matmul keep=1 streams against.
+    bool holds = false;
+    uint32_t held_k = 0, held_n = 0;
+    DType held_dtype = DType::int8;
+    std::unique_ptr<ArrayModel> model;  // its events name a matmul by its slot of dyn_
+    bool values = false;                // the model computes the products (computes_values())
+    size_t offered = 0, popped = 0;     // matmuls offered to the model; taken by the array
     std::deque<uint64_t> takes;  // when the array takes matmul `popped`, the next, ... (`next`)
     uint64_t busy_until = 0;     // end of the array's occupied time so far
     int load_track = 0;          // trace track of its stationary loads

@@ -248,7 +248,7 @@ top:
   rdweight dram=0x20000, k=16, n=16, dtype=int8
   rdweight k=8, n=4, dtype=bf16, dram=0xffffffffffffffff, transpose=1, mxu=1  ; stride: k * 2
   matmul ub=0x0, acc=0x0, m=16, k=16, n=16, dtype=int8
-body: matmul ub=0x100, acc=0x0, m=4, k=8, n=4, dtype=bf16, mode=acc, mxu=1
+body: matmul ub=0x100, acc=0x0, m=4, k=8, n=4, dtype=bf16, mode=acc, keep=1, mxu=1
   activate acc=0x0, ub=0x400, rows=16, cols=16, dtype=int8, func=relu, mult=77, shift=12
   activate acc=0x0, ub=0x500, rows=4, cols=4, dtype=bf16
   vector func=add, dst=0x10, src=0x20, src2=0x30, rows=2, cols=8, dtype=int8
@@ -282,7 +282,8 @@ TEST_CASE("tpu asm: every opcode and enum value", "[unit]") {
   CHECK((p[1].stride == 16 && p[1].flags == 0));
   CHECK((p[2].dram == UINT64_MAX && p[2].rows == 8 && p[2].cols == 4 && p[2].stride == 16 &&
          p[2].dtype == DType::bf16 && p[2].flags == 1 && p[2].mxu == 1));
-  CHECK((p[3].flags == uint8_t(AccMode::set) && p[4].flags == uint8_t(AccMode::acc)));
+  CHECK(
+      (p[3].flags == uint8_t(AccMode::set) && p[4].flags == (uint8_t(AccMode::acc) | kMatmulKeep)));
   CHECK((p[4].ub == 0x100 && p[4].rows == 4 && p[4].k == 8 && p[4].cols == 4 && p[4].line == 7 &&
          p[4].mxu == 1 && p[3].mxu == 0));
   CHECK((p[5].func == uint8_t(ActFunc::relu) && p[5].imm == 77 && p[5].shift == 12));
@@ -313,7 +314,7 @@ TEST_CASE("tpu asm: every opcode and enum value", "[unit]") {
   CHECK_THAT(text, Contains("  rdweight dram=0xffffffffffffffff, k=8, n=4, dtype=bf16, stride=16, "
                             "transpose=1, mxu=1\n"));
   CHECK_THAT(text, Contains("L4:\n  matmul ub=0x100, acc=0x0, m=4, k=8, n=4, dtype=bf16, mode=acc, "
-                            "mxu=1\n"));
+                            "keep=1, mxu=1\n"));
   CHECK_THAT(text, Contains("  activate acc=0x0, ub=0x500, rows=4, cols=4, dtype=bf16, "
                             "func=none, mult=1, shift=0, sum=0, gap=0, bias=0, bias_ub=0x0\n"));
   CHECK_THAT(text,

@@ -4,7 +4,7 @@ top:
   rdweight dram=0x20000, k=16, n=16, dtype=int8
   rdweight k=8, n=4, dtype=bf16, dram=0xffffffffffffffff, transpose=1, mxu=1  ; stride: k * 2
   matmul ub=0x0, acc=0x0, m=16, k=16, n=16, dtype=int8
-body: matmul ub=0x100, acc=0x0, m=4, k=8, n=4, dtype=bf16, mode=acc, mxu=1
+body: matmul ub=0x100, acc=0x0, m=4, k=8, n=4, dtype=bf16, mode=acc, keep=1, mxu=1
   activate acc=0x0, ub=0x400, rows=16, cols=16, dtype=int8, func=relu, mult=77, shift=12
   activate acc=0x0, ub=0x500, rows=4, cols=4, dtype=bf16
   vector func=add, dst=0x10, src=0x20, src2=0x30, rows=2, cols=8, dtype=int8
