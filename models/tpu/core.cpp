@@ -483,10 +483,10 @@ void TpuCore::dispatcher() {
         d.fifo_slot = a.pushes++ % p_.fifo_depth;
       } else if (in.op == Opcode::matmul && (in.flags & isa::tpu::kMatmulKeep)) {
         const Array& a = arrays_[in.mxu];
-        if (a.values)
-          throw Error(who(in) +
-                      ": the RTL array (array.model=rtl) loads every tile it "
-                      "multiplies: it runs no matmul keep=1");
+        if (p_.dataflow != Dataflow::ws)
+          throw Error(who(in) + fmt::format(": keep=1 keeps weights in a weight-stationary "
+                                            "array; these arrays are {}",
+                                            dataflow_name(p_.dataflow)));
         if (!a.holds)
           throw Error(who(in) + fmt::format(": keep=1, but mxu {} holds no weights (no matmul "
                                             "on it before this one)",

@@ -83,6 +83,12 @@ const std::vector<ParamSpec>& param_specs() {
                         "buffer and the accumulators runs in one step, as XLA runs such a dot: "
                         "its operands in, then the products, then the result out, one after "
                         "the other (false: tiles pipelined, loads overlapping the products)"),
+             bool_param("lowering.cut_streams", true,
+                        "a core's first and last row blocks of a pipelined GEMM stream each "
+                        "array's rows in up to 4 cuts against one weight load (matmul keep=1, "
+                        "weight-stationary arrays with fold overlap), so that the first rows' "
+                        "products start as their operands arrive and the first rows' results "
+                        "drain while the last rows stream (false: one matmul per weight load)"),
              bool_param("lowering.onchip_im2col", true,
                         "a convolution whose windows overlap reads each row block's band of "
                         "image rows into the unified buffer once and forms its im2col rows there "
@@ -131,6 +137,7 @@ TpuParams::TpuParams(const ParamValues& v)
       dispatch_cycles(int(v.integer("dispatch.cycles"))),
       queue_depth(int(v.integer("dispatch.queue_depth"))),
       single_step(v.boolean("lowering.single_step")),
+      cut_streams(v.boolean("lowering.cut_streams")),
       onchip_im2col(v.boolean("lowering.onchip_im2col")),
       stall_free(v.boolean("timing.stall_free")),
       limits(v) {

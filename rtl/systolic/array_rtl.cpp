@@ -33,7 +33,13 @@ class RtlArray final : public ArrayModel {
   bool computes_values() const override { return true; }
 
   // Offered as soon as its operands are: the array's ready signals decide when it starts.
-  void offer(uint64_t id, ArrayOp op, uint64_t ready, uint64_t now, std::vector<Event>&) override {
+  void offer(uint64_t id, ArrayOp op, uint64_t ready, uint64_t now,
+             std::vector<Event>& events) override {
+    // A kept tile takes no shadow: the array could take the next matmul from when the last
+    // tile that loaded weights started its stream (ArrayTiming's next_free()); reported once
+    // that is known, in order.
+    const bool sent = op.keep && overlap_ && (tiles_.empty() || tiles_.back().next_sent);
+    if (sent) events.push_back({Event::next, id, last_take_, {}});
     MatmulTile t;
     t.ready = now;
     t.m = op.m;
@@ -41,9 +47,10 @@ class RtlArray final : public ArrayModel {
     t.n = op.n;
     t.a = std::move(op.a);
     t.b = std::move(op.b);
+    t.keep = op.keep;
     if (!h_->busy()) h_->skip_to(now);
     h_->offer(std::move(t));
-    tiles_.push_back({id, ready, {}});
+    tiles_.push_back({id, ready, op.keep, sent, {}});
   }
 
   bool clocked() const override { return true; }
@@ -66,7 +73,15 @@ class RtlArray final : public ArrayModel {
           // and the end of the previous stream; without, the start of the load.
           t.stream_ready = overlap_ ? std::max(tile.ready, stream_end_) : t.load_start;
           // The shadow registers are free: the next tile may start loading.
-          if (overlap_) events.push_back({Event::next, tile.id, e.cycle, {}});
+          if (overlap_ && !tile.keep) {
+            last_take_ = e.cycle;
+            // This tile's next, then those of the kept tiles after it, offered already.
+            for (size_t i = e.tile - first_; i < tiles_.size() && !tiles_[i].next_sent; ++i) {
+              if (i > e.tile - first_ && !tiles_[i].keep) break;
+              events.push_back({Event::next, tiles_[i].id, e.cycle, {}});
+              tiles_[i].next_sent = true;
+            }
+          }
           break;
         case TileEvent::stream_end:
           t.stream_end = stream_end_ = e.cycle;
@@ -87,6 +102,8 @@ class RtlArray final : public ArrayModel {
   struct Tile {
     uint64_t id;
     uint64_t ready;  // its operands were ready
+    bool keep;       // streams against the weights of the tile before
+    bool next_sent;  // its next event was reported (with fold overlap)
     ArrayTiming::Times times;
   };
   std::unique_ptr<SystolicHarness> h_;
@@ -94,6 +111,7 @@ class RtlArray final : public ArrayModel {
   std::deque<Tile> tiles_;  // offered and not done; the front is tile first_
   size_t first_ = 0;
   uint64_t stream_end_ = 0;  // of the latest stream
+  uint64_t last_take_ = 0;   // the latest tile that loaded weights started streaming
 };
 
 const bool registered = register_rtl_unit<ArrayModel, ArrayConfig>(

@@ -54,6 +54,7 @@ class VerilatedArray final : public VerilatedTop<V, SystolicHarness> {
     top_->a_valid = in.a_valid;
     top_->a_first = in.a_first;
     top_->a_last = in.a_last;
+    top_->a_keep = in.a_keep;
     top_->a_len = in.a_len;
     put_bytes(top_->w_data, in.w_data);
     put_bytes(top_->a_data, in.a_data);
@@ -188,6 +189,8 @@ std::vector<TileEvent> SystolicHarness::step() {
   in.mode = os;
   in.w_data.assign(size_t(cols_), 0);
   in.a_data.assign(size_t(rows_), 0);
+  // A kept tile (ws) loads nothing: the weight port goes on to the next tile.
+  while (!os && s.wt < s.count && s.tile(s.wt).keep) ++s.wt;
   if (!os && offered(s.wt)) {
     in.w_valid = true;
     in.w_data = view(s.wt).stationary_row(s.wrow);
@@ -196,6 +199,7 @@ std::vector<TileEvent> SystolicHarness::step() {
     const TilePorts v = view(s.at);
     in.a_valid = true;
     in.a_first = s.arow == 0;
+    in.a_keep = !os && v.t.keep;
     in.a_last = s.arow == v.stream_len() - 1;
     in.a_len = uint16_t(v.stream_len());
     in.a_data = v.left(s.arow);
@@ -225,7 +229,7 @@ std::vector<TileEvent> SystolicHarness::step() {
   }
   if (a_fire) {
     if (s.arow == 0) {
-      if (os) ev.push_back({TileEvent::load_start, s.at, t, {}});
+      if (os || s.tile(s.at).keep) ev.push_back({TileEvent::load_start, s.at, t, {}});
       ev.push_back({TileEvent::stream_start, s.at, t, {}});
     }
     if (++s.arow == view(s.at).stream_len()) {

@@ -24,6 +24,9 @@ struct MatmulTile {
   int m = 0, k = 0, n = 0;
   std::vector<int8_t> a;  // m x k, row-major
   std::vector<int8_t> b;  // k x n, row-major
+  // ws: streams against the weights the array holds from the tile before (b must be those
+  // weights): no load (matmul keep=1).
+  bool keep = false;
 };
 
 // Times measured on the array's ports, in cycles after reset (cycle t ends with edge t).
@@ -93,7 +96,7 @@ class SystolicHarness {
   struct Inputs {
     bool rst = false, mode = false;
     bool w_valid = false;
-    bool a_valid = false, a_first = false, a_last = false;
+    bool a_valid = false, a_first = false, a_last = false, a_keep = false;
     uint16_t a_len = 0;
     std::vector<int8_t> w_data;  // cols
     std::vector<int8_t> a_data;  // rows

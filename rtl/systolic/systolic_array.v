@@ -17,9 +17,12 @@
 //                   os: row k of B, fired together with the operand port (both or neither).
 //   a_valid/ready   a_data: ROWS int8, element r for array row r. a_first / a_last mark a tile's
 //                   first and last operand (both on a one-operand tile); a_len is the tile's stream
-//                   length, read with a_first (os uses it, ws ignores it).
+//                   length, read with a_first (os uses it, ws ignores it); a_keep, read with
+//                   a_first (ws only): the tile streams against the weights the PEs hold from the
+//                   tile before, with no load of its own (the shadow is neither needed nor taken).
 //                   ws: row m of A (A[m][r] for array row r; pad k..ROWS-1 with zeros). A tile's
-//                   first operand waits for its full load; the rest of the tile is never stalled.
+//                   first operand waits for its full load (a kept tile's does not); the rest of
+//                   the tile is never stalled.
 //                   os: column k of A (A[r][k]). A tile's first operand waits until its last
 //                   operand will fire at least ROWS cycles after the previous tile's last one
 //                   (a_len >= drain): each tile's ROWS result rows need ROWS cycles of the output
@@ -49,6 +52,7 @@ module systolic_array #(
     output wire              a_ready,
     input  wire              a_first,
     input  wire              a_last,
+    input  wire              a_keep,
     input  wire [      15:0] a_len,
     input  wire [ROWS*8-1:0] a_data,
 
@@ -67,11 +71,14 @@ module systolic_array #(
   reg [RW-1:0] load_row;  // ws: next row of the load
   reg [  15:0] drain;  // os: cycles the output port still needs for the previous tile
 
-  wire first_ok = mode ? (a_len >= drain) : shadow_full;
+  wire keep = a_keep & ~mode;  // ws: a kept tile takes no shadow
+  wire first_ok = mode ? (a_len >= drain) : (shadow_full | keep);
   wire core_ok = in_stream | first_ok;
   assign a_ready = core_ok & (~mode | w_valid);
-  assign w_ready = mode ? (a_valid & core_ok) : (~shadow_full | (a_valid & a_first & ~in_stream));
+  assign w_ready = mode ? (a_valid & core_ok) :
+                          (~shadow_full | (a_valid & a_first & ~keep & ~in_stream));
   wire a_fire = a_valid & a_ready;
+  wire take = a_fire & a_first & ~keep;  // the PEs take the shadow as their weights
   wire w_fire = w_valid & w_ready;
   wire load_fire = w_fire & ~mode;
   wire load_done = load_fire & (load_row == LAST_ROW);
@@ -83,7 +90,7 @@ module systolic_array #(
       load_row <= {RW{1'b0}};
       drain <= 16'd0;
     end else begin
-      if (a_fire & a_first & ~mode) shadow_full <= 1'b0;
+      if (take & ~mode) shadow_full <= 1'b0;
       if (load_done) shadow_full <= 1'b1;
       if (load_fire) load_row <= load_done ? {RW{1'b0}} : load_row + 1'b1;
       if (a_fire) in_stream <= ~a_last;
@@ -116,7 +123,7 @@ module systolic_array #(
       ) skew (
           .clk(clk),
           .rst(rst),
-          .d  ({a_fire, a_fire & a_first, a_fire & a_last, a_data[8*r+:8]}),
+          .d  ({a_fire, take, a_fire & a_last, a_data[8*r+:8]}),
           .q  (q)
       );
       assign h_valid[r][0] = q[10];

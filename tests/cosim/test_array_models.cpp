@@ -39,7 +39,8 @@ std::vector<xpusim::test::Seen<xpusim::tpu::ArrayResult>> drive(
                        t.n,
                        1,
                        model.computes_values() ? t.a : std::vector<int8_t>(),
-                       model.computes_values() ? t.b : std::vector<int8_t>()};
+                       model.computes_values() ? t.b : std::vector<int8_t>(),
+                       t.keep};
       });
 }
 
@@ -69,6 +70,15 @@ void compare(bool overlap, uint64_t seed, int max_gap) {
       uint64_t ready = 0;
       for (int i = 0; i < 12; ++i) {
         tiles.push_back(sized_tile(rng, df, rows, cols, ready, rng.range(0, 2) == 0, 1, 3 * rows));
+        // ws: a third of the tiles after the first keep the weights of the one before (matmul
+        // keep=1): its K, N and weights, no load.
+        if (df == xpusim::rtl::Dataflow::ws && i > 0 && rng.range(0, 2) == 0) {
+          auto& t = tiles.back();
+          const auto& held = tiles[tiles.size() - 2];
+          t = xpusim::test::random_tile(rng, ready, t.m, held.k, held.n);
+          t.b = held.b;
+          t.keep = true;
+        }
         ready += uint64_t(rng.range(0, max_gap));
       }
       const ArrayConfig config{rows, cols, model_dataflow(df), overlap};

@@ -128,6 +128,7 @@ class ArrayBench : public sc_core::sc_module {
   sc_core::sc_signal<Pin<8 * C>> w_data{"w_data"};  // C int8: 4x4 uint32_t, 4x8 uint64_t
   sc_core::sc_signal<bool> a_valid{"a_valid"}, a_ready{"a_ready"};
   sc_core::sc_signal<bool> a_first{"a_first"}, a_last{"a_last"};
+  sc_core::sc_signal<bool> a_keep{"a_keep"};        // low: every tile here loads its weights
   sc_core::sc_signal<uint32_t> a_len{"a_len"};      // 16 bits: uint32_t
   sc_core::sc_signal<Pin<8 * R>> a_data{"a_data"};  // R int8
   sc_core::sc_signal<bool> out_valid{"out_valid"}, out_last{"out_last"};
@@ -152,6 +153,7 @@ class ArrayBench : public sc_core::sc_module {
     array.a_ready(a_ready);
     array.a_first(a_first);
     array.a_last(a_last);
+    array.a_keep(a_keep);
     array.a_len(a_len);
     array.a_data(a_data);
     array.out_valid(out_valid);
@@ -189,6 +191,7 @@ class ArrayBench : public sc_core::sc_module {
     a_valid.write(false);
     a_first.write(false);
     a_last.write(false);
+    a_keep.write(false);
     a_len.write(0);
     w_data.write(Pin<8 * C>());
     a_data.write(Pin<8 * R>());

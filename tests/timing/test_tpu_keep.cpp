@@ -93,15 +93,36 @@ TEST_CASE("matmul keep=1 needs the array to hold a tile of its shape", "[timing]
     CHECK(r.status != 0);
     CHECK(has(r, c.error));
   }
-  // The verilated array loads every tile it is given.
+  // Only a weight-stationary array keeps weights.
   const std::string prog =
       write_text(dir, "p.s",
                  program("  matmul ub=0x0, acc=0x0, m=8, k=16, n=16, dtype=int8\n"
                          "  matmul ub=0x80, acc=0x200, m=8, k=16, n=16, dtype=int8, keep=1\n"));
-  const Cli r = run_cli(
-      {"run", "--arch", "tpu_lab", "--rtl", "--program", prog, "--force", "--out", dir + "/rtl"});
+  const Cli r = run_cli({"run", "--arch", "tpu_lab", "--no-functional", "--set",
+                         "array.dataflow=os", "--program", prog, "--force", "--out", dir + "/os"});
   CHECK(r.status != 0);
   CHECK(has(r,
-            "p.s:4: matmul: the RTL array (array.model=rtl) loads every tile it multiplies: "
-            "it runs no matmul keep=1"));
+            "p.s:4: matmul: keep=1 keeps weights in a weight-stationary array; these arrays "
+            "are os"));
+}
+
+TEST_CASE("rtl in the loop: kept weights on the verilated array match the model", "[cosim]") {
+  const std::string dir = temp_dir("keep-rtl");
+  std::mt19937 rng(11);
+  std::string a(256, '\0'), w(256, '\0');
+  for (char& c : a) c = char(rng() % 256);
+  for (char& c : w) c = char(rng() % 256);
+  write_text(dir, "a.bin", a);
+  write_text(dir, "w.bin", w);
+  const std::string prog =
+      write_text(dir, "p.s",
+                 program("  matmul ub=0x0, acc=0x0, m=5, k=16, n=16, dtype=int8\n"
+                         "  matmul ub=0x50, acc=0x140, m=8, k=16, n=16, dtype=int8, keep=1\n"
+                         "  matmul ub=0xd0, acc=0x340, m=3, k=16, n=16, dtype=int8, keep=1\n"));
+  const auto [formula, rtl] = rtl_same_as_formula(
+      {"--arch", "tpu_lab", "--program", prog, "--load", "0x0=" + dir + "/a.bin", "--load",
+       "0x1000=" + dir + "/w.bin", "--save", "0x2000:256=c.bin"},
+      dir);
+  CHECK(formula["total_cycles"] == rtl["total_cycles"]);
+  CHECK(read_text(dir + "/formula/c.bin") == read_text(dir + "/rtl/c.bin"));
 }

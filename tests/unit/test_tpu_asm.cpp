@@ -582,9 +582,10 @@ TEST_CASE("tpu decode: diagnostics name the file and the instruction", "[unit]")
   CHECK(with(1, 2) == "");  // fp32 operands: multiplied in bf16 passes
   CHECK(with(1, 3) ==
         "w.bin: instruction 1 (byte offset 56): matmul dtype 3 is out of range (0 to 2)");
-  CHECK(with(3, 2) ==
-        "w.bin: instruction 1 (byte offset 56): matmul mode 2 is out of range "
-        "(0 to 1)");
+  CHECK(with(3, 2) == "");  // keep=1
+  CHECK(with(3, 4) ==
+        "w.bin: instruction 1 (byte offset 56): matmul does not use bits 0x4 of field flags: it "
+        "must be 0");
   CHECK(with(2, 3) == "");  // mxu=3: whether the core has 4 arrays is the model's to check
   CHECK(with(9, 1) ==
         "w.bin: instruction 1 (byte offset 56): matmul does not use field dram: it must be 0");

@@ -179,8 +179,9 @@ TEST_CASE("tpu grouped conv: a depthwise conv is a GEMM per block of channels", 
     CHECK(elements == 64 * K);
     uint64_t cols = 0;
     // Gathered from DRAM instead (lowering.onchip_im2col=false): the same columns, each
-    // window read from the image of 40 channels.
-    const PlanAndTiles dram = lower_lab(g, {"lowering.onchip_im2col=false"});
+    // window read from the image of 40 channels (the row block in one stream).
+    const PlanAndTiles dram =
+        lower_lab(g, {"lowering.onchip_im2col=false", "lowering.cut_streams=false"});
     const Nest& whole = dram.tiles.layers.at(0).nests.at(b);  // one row block of 64 pixels
     const std::vector<Gather> ga = ops_of<Gather>(whole);
     REQUIRE(!ga.empty());

@@ -74,7 +74,10 @@ Counts count(const TileProgram& t) {
 }
 
 // The tiles of a graph on tpu_lab with the given overrides, verified.
-TileProgram tiles_of(const Graph& g, const std::vector<std::string>& sets) {
+// The tiles on tpu_lab with `sets`; the row blocks stream as one matmul per weight load (the
+// documented rule) unless `sets` says otherwise (lowering.cut_streams).
+TileProgram tiles_of(const Graph& g, std::vector<std::string> sets) {
+  sets.insert(sets.begin(), "lowering.cut_streams=false");
   const ArchConfig cfg = load_arch("tpu_lab", sets);
   const TpuParams p(cfg.values);
   const LayoutPlan plan = layout(g, p, cfg.name);
@@ -94,7 +97,7 @@ Op& first(TileProgram& t) {
 }  // namespace
 
 TEST_CASE("tpu passes: the target lists its passes and each one dumps") {
-  const ArchConfig cfg = load_arch("tpu_lab");
+  const ArchConfig cfg = load_arch("tpu_lab", {"lowering.cut_streams=false"});
   const Graph g = smoke_graph();
   const auto target = find_target("tpu").make(cfg);
   REQUIRE(target->pass_names() == std::vector<std::string>{"layout", "tiling", "isel", "lower"});
@@ -169,6 +172,36 @@ std::vector<Matmul> matmuls(const TileProgram& t, size_t nest = 0) {
   for (const TileOp& op : t.layers.at(0).nests.at(nest).ops)
     if (const auto* m = std::get_if<Matmul>(&op)) out.push_back(*m);
   return out;
+}
+
+TEST_CASE("tpu passes: a core's first and last row blocks stream in cuts against one weight load") {
+  // The small GEMM's one row block of 40 rows (first and last) in cuts of at least a quarter of
+  // the 16 array rows, at most 4, rounded to 8 rows: ceil(40 / 4) = 10 -> 16, 16, 8.
+  const Graph g = graph_of(kSmallGemm);
+  const TileProgram t = tiles_of(g, {"lowering.cut_streams=true"});
+  const Counts n = count(t);
+  const int products = 2 * 4, cuts = 3;  // N tiles x K tiles
+  REQUIRE(n.load_weights == products);   // one weight load per N x K tile, as without cuts
+  REQUIRE(n.matmul == products * cuts);
+  REQUIRE(n.load == 4 * cuts);  // each K tile's A in cuts, each loaded once for both N tiles
+  REQUIRE(n.drain == 2 * cuts);
+  const std::vector<Matmul> mm = matmuls(t);
+  const uint64_t rows[] = {16, 16, 8};
+  for (size_t i = 0; i < mm.size(); ++i) {
+    INFO("matmul " << i);
+    // Per weight load: the first cut pops the FIFO, the others keep its tile; each cut into
+    // its rows of the tile's accumulator slot (rows of N tile 0's 16 columns, then of N tile
+    // 1's 4, of 4 bytes each).
+    const uint64_t nt = i < 12 ? 16 : 4;
+    REQUIRE(mm[i].m == rows[i % 3]);
+    REQUIRE(mm[i].keep == (i % 3 != 0));
+    REQUIRE(mm[i].acc.index == mm[i - i % 3].acc.index);
+    REQUIRE(mm[i].acc.offset == (i % 3) * 16 * nt * 4);
+  }
+  // Without a weight-stationary array with fold overlap, no cuts.
+  for (const char* set : {"array.dataflow=os", "array.fold_overlap=false"})
+    for (const Matmul& m : matmuls(tiles_of(g, {"lowering.cut_streams=true", set})))
+      REQUIRE(!m.keep);
 }
 
 TEST_CASE("tpu passes: the arrays of a core take a group of output tiles, K step by K step") {

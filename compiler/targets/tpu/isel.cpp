@@ -163,6 +163,7 @@ class Selector {
     mm.k = uint32_t(o.k);
     mm.cols = uint32_t(o.n);
     mm.flags = uint8_t(o.accumulate ? isa::tpu::AccMode::acc : isa::tpu::AccMode::set);
+    if (o.keep) mm.flags |= isa::tpu::kMatmulKeep;
     emit(mm);
   }
   void select(const Drain& o) {

@@ -69,6 +69,10 @@ CopyWalk from_row_major(const TensorInfo& t, const Layout& l);
 
 // Every buffer placed in DRAM is aligned to this, and so is every on-chip region.
 constexpr uint64_t kAlign = 64;
+// The most A slots a GEMM's ring takes, and the most cuts of a job's rows that stream against
+// one weight load (tiling.cpp).
+constexpr uint64_t kARing = 4;
+constexpr uint64_t kCuts = 4;
 // A tensor the layout pass has not placed.
 constexpr uint64_t kUnplaced = ~uint64_t(0);
 

@@ -58,9 +58,9 @@ struct Text {
   }
   std::string operator()(const Sync&) const { return "sync"; }
   std::string operator()(const Matmul& o) const {
-    return fmt::format("matmul       {} x {} -> {} ({}) {}x{}x{} {}", to_text(o.a),
-                       to_text(o.weights), to_text(o.acc), o.accumulate ? "acc" : "set", o.m, o.k,
-                       o.n, dtype_name(o.dtype));
+    return fmt::format("matmul       {} x {}{} -> {} ({}) {}x{}x{} {}", to_text(o.a),
+                       to_text(o.weights), o.keep ? " (kept)" : "", to_text(o.acc),
+                       o.accumulate ? "acc" : "set", o.m, o.k, o.n, dtype_name(o.dtype));
   }
   std::string operator()(const Drain& o) const {
     std::string how = name_of(Kind::act_func, unsigned(o.func));
@@ -135,6 +135,7 @@ class TileVerifier {
   void nest() {
     written_.clear();
     fifo_.assign(size_t(p_.count), {});
+    held_.assign(size_t(p_.count), std::nullopt);
     if (nest_->acc_slots)
       if (!(nest_->acc_slot_bytes > 0 && nest_->acc_slots * nest_->acc_slot_bytes <= p_.acc_bytes))
         fail(fmt::format("an accumulator ring of {} x {} B exceeds the accumulators ({} B)",
@@ -203,7 +204,12 @@ class TileVerifier {
 
   using Key = std::tuple<Region, uint32_t, uint64_t>;
   static Key key(const Place& p) { return {p.region, p.index, p.offset}; }
-  void write(const Place& p, Shape s) { written_[key(p)] = s; }
+  // An op writes `bytes` at p: what earlier ops wrote at the offsets it covers is gone.
+  void write(const Place& p, Shape s, uint64_t bytes) {
+    written_.erase(written_.lower_bound(key(p)),
+                   written_.lower_bound(Key{p.region, p.index, p.offset + bytes}));
+    written_[key(p)] = s;
+  }
   void read(const Place& p, Shape s, const char* what) const {
     auto it = written_.find(key(p));
     if (!(it != written_.end()))
@@ -252,7 +258,7 @@ class TileVerifier {
   void check(const Load& o) {
     dram(o.src, true);
     fits(o.dst, o.src.rows * o.src.cols * o.src.elem, {Region::A, Region::O, Region::P});
-    write(o.dst, {o.src.rows, o.src.cols});
+    write(o.dst, {o.src.rows, o.src.cols}, o.src.rows * o.src.cols * o.src.elem);
   }
   // The im2col rows and columns a Gather or an Im2col op forms, into A.
   void windows(const isa::tpu::ConvGeom& g, uint64_t m0, uint64_t rows, uint64_t k0, uint64_t cols,
@@ -264,7 +270,7 @@ class TileVerifier {
     if (!(m0 + rows <= uint64_t(g.out_h()) * g.out_w()))
       fail(fmt::format("output pixels [{}, {}) beyond {}x{}", m0, m0 + rows, g.out_h(), g.out_w()));
     fits(dst, rows * cols * uint64_t(isa::tpu::elem_bytes(dtype)), {Region::A});
-    write(dst, {rows, cols});
+    write(dst, {rows, cols}, rows * cols * uint64_t(isa::tpu::elem_bytes(dtype)));
   }
   void check(const Gather& o) { windows(o.geom, o.m0, o.rows, o.k0, o.cols, o.dtype, o.dst); }
   // The band is what a Load wrote (its pixels x channels), holds every row the op reads (none
@@ -328,14 +334,24 @@ class TileVerifier {
     read_rows(o.a, {o.m, o.k}, uint64_t(isa::tpu::elem_bytes(o.dtype)), "the A tile");
     capacity(o.weights, {Region::fifo});
     auto& q = fifo_[o.weights.index];
-    if (!(!q.empty())) fail(fmt::format("{} is empty", to_text(o.weights)));
-    if (!(!(q.front() != Shape{o.k, o.n})))
-      fail(fmt::format("the head of {} is a {}x{} tile, not {}x{}", to_text(o.weights),
-                       q.front().rows, q.front().cols, o.k, o.n));
-    q.pop_front();
+    auto& held = held_[o.weights.index];
+    if (o.keep) {
+      if (!held)
+        fail(fmt::format("keeps the tile of {}, which holds none yet", to_text(o.weights)));
+      if (*held != Shape{o.k, o.n})
+        fail(fmt::format("keeps the {}x{} tile of {} for a {}x{} matmul", held->rows, held->cols,
+                         to_text(o.weights), o.k, o.n));
+    } else {
+      if (!(!q.empty())) fail(fmt::format("{} is empty", to_text(o.weights)));
+      if (!(!(q.front() != Shape{o.k, o.n})))
+        fail(fmt::format("the head of {} is a {}x{} tile, not {}x{}", to_text(o.weights),
+                         q.front().rows, q.front().cols, o.k, o.n));
+      held = q.front();
+      q.pop_front();
+    }
     fits(o.acc, o.m * o.n * 4, {Region::acc});
     if (o.accumulate) read(o.acc, {o.m, o.n}, "accumulating");
-    write(o.acc, {o.m, o.n});
+    write(o.acc, {o.m, o.n}, o.m * o.n * 4);
   }
   void check(const Drain& o) {
     positive(o.rows, o.cols);
@@ -351,7 +367,7 @@ class TileVerifier {
       fits(*o.bias, o.cols * e, {Region::P});
       read_in_row(*o.bias, o.cols, e, "the bias");
     }
-    write(o.dst, {o.rows, o.cols});
+    write(o.dst, {o.rows, o.cols}, o.rows * o.cols * uint64_t(isa::tpu::elem_bytes(o.dtype)));
   }
   void check(const Vector& o) {
     positive(o.rows, o.cols);
@@ -382,7 +398,7 @@ class TileVerifier {
       read_cols(*o.src2, o.cols, "the norm weights");
     }
     fits(o.dst, o.rows * o.cols * e, {Region::O});
-    write(o.dst, {o.rows, o.cols});
+    write(o.dst, {o.rows, o.cols}, o.rows * o.cols * e);
   }
   void check(const Lookup& o) {
     positive(o.rows, o.cols * o.elem, o.table_rows);
@@ -393,7 +409,7 @@ class TileVerifier {
       fail(fmt::format("the table [{:#x}, {:#x}) is outside DRAM ({} B)", o.table, hi,
                        p_.dram_bytes));
     fits(o.dst, o.rows * o.cols * o.elem, {Region::O});
-    write(o.dst, {o.rows, o.cols});
+    write(o.dst, {o.rows, o.cols}, o.rows * o.cols * o.elem);
   }
   void check(const Store& o) {
     dram(o.dst, false);
@@ -407,8 +423,9 @@ class TileVerifier {
   const Nest* nest_ = nullptr;
   const TileOp* op_ = nullptr;
   size_t nest_index_ = 0, op_index_ = 0;
-  std::map<Key, Shape> written_;         // the shape of the last tile written at a place
-  std::vector<std::deque<Shape>> fifo_;  // per array, the weight tiles pushed and not consumed
+  std::map<Key, Shape> written_;            // the shape of the last tile written at a place
+  std::vector<std::deque<Shape>> fifo_;     // per array, the weight tiles pushed and not consumed
+  std::vector<std::optional<Shape>> held_;  // per array, the tile it holds (for keep)
 };
 
 }  // namespace

@@ -94,6 +94,7 @@ struct Matmul {
   Place a, weights, acc;
   bool accumulate = false;  // add to the slot (the K tiles after the first), else set it
   uint64_t m = 0, k = 0, n = 0;
+  bool keep = false;  // stream against the tile the array holds (the weights are not popped)
 };
 // Accumulator slot -> UB through the activation pipeline (activate); with `sum` > 1, the sum
 // of that many slots from `acc` on (the partial sums of arrays that shared the K steps); with

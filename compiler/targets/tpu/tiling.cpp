@@ -1,6 +1,7 @@
 // The tiling pass: every node becomes loop nests of tile ops (tile_ir.h) in named on-chip
 // regions, with tile sizes chosen from the dataflow and the buffer capacities; and its verifier.
 #include <fmt/format.h>
+#include <set>
 
 #include <algorithm>
 #include <cmath>
@@ -556,6 +557,17 @@ class Tiler {
     // else the N tiles of each row block (each core reads all of A and its own part of B).
     const uint64_t mblocks = (M + Mt - 1) / Mt, ntiles = (N + Nt - 1) / Nt;
     const bool split_m = mblocks >= shares;
+    // The A row blocks kept (or the A tiles of the K steps) go round a ring of slots, a run of
+    // them in each A region: a block's loads wait only for the matmuls of the block that last
+    // used its slot, so with short blocks several are in flight and cover the DRAM latency.
+    const uint64_t a_slot = ((reuse ? Mt * K : Mt * Kt) * e + kAlign - 1) / kAlign * kAlign;
+    const uint64_t a_run = span || onchip ? 1 : std::clamp<uint64_t>(a_cap / a_slot, 1, kARing / 2);
+    // Streams against the weights an array holds (matmul keep=1): weight-stationary arrays
+    // whose loads overlap their streams (SCALE-Sim's serial folds have no such stream).
+    const bool keep_ok = c_.cut_streams && c_.dataflow == Dataflow::ws && c_.fold_overlap;
+    auto a_ring = [&](uint64_t i, uint64_t offset = 0) {
+      return ub(Region::A, i % 2, (i / 2) % a_run * a_slot + offset);
+    };
     for (uint64_t share = 0; share < shares; ++share) {
       if (!split_m && share >= ntiles) break;  // fewer tiles than cores
       const int core = only >= 0 ? only : int(share);
@@ -577,11 +589,18 @@ class Tiler {
       ns.acc_slots = uint32_t(acc_slots);
       // The ping-pong counters are the core's own: a core alternates between its own tiles.
       uint64_t tile = 0, a_load = 0, mi = 0;
+      const uint64_t core_blocks = split_m ? (mblocks - share + shares - 1) / shares : mblocks;
       for (uint64_t m0 = 0, block = 0; m0 < M; m0 += Mt, ++block) {
         if (split_m && block % shares != share) continue;
         const uint64_t mt = std::min(Mt, M - m0);
+        // The core's first and last blocks stream each job's rows in several matmuls against
+        // one weight load (keep=1; cuts_of): the first rows' products start once their A has
+        // arrived, and the first rows' results drain while the last rows stream, so less of
+        // the DRAM latency, the skew and the drain stands outside the pipeline. The blocks
+        // between overlap those with their neighbours anyway.
+        const bool cut = keep_ok && (mi == 0 || mi + 1 == core_blocks);
         auto a_tile = [&](uint64_t k0) {
-          if (!span) return ub(Region::A, mi % 2, mt * k0 * e);
+          if (!span) return a_ring(mi, mt * k0 * e);
           const uint64_t i = k0 / Kt, per = a_cap / (mt * Kt * e);
           return ub(Region::A, i / per, i % per * mt * Kt * e);
         };
@@ -597,15 +616,19 @@ class Tiler {
         // hold up the earlier steps' weights in the DRAM queue.
         bool band_loaded = false;
         std::vector<bool> a_loaded((K + Kt - 1) / Kt, false);
-        auto load_a_step = [&](Place dst, uint64_t step) {
+        // Rows [r0, r0 + rows) of the block's A tile of a K step, at dst.
+        auto load_a_rows = [&](Place dst, uint64_t step, uint64_t r0, uint64_t rows) {
           if (band && !band_loaded) {
             op(Load{DramTile{"image", band->h0 * g.w, band->rows * g.w, 0, g.cg, e,
                              s.a_addr + band->h0 * g.w * g.c * e, g.c * e, g.cg == g.c},
                     band->at});
             band_loaded = true;
           }
-          load_a(s, dst, m0, mt, step * Kt, std::min(Kt, K - step * Kt), band);
+          load_a(s, dst, m0 + r0, rows, step * Kt, std::min(Kt, K - step * Kt), band);
         };
+        // With cuts, each cut's rows of a K step's A tile load on their own, before its first
+        // matmul: (K step, or the round's tile without reuse; first row) of those loaded.
+        std::set<std::pair<uint64_t, uint64_t>> cut_loaded;
         // The arrays work on a group of jobs at once (one each): for every K step, each loads
         // its weights and multiplies rows of the same A tile, so the in-order weight DMA feeds
         // them in turn and an A tile loaded per K step serves the whole group. A job is an N
@@ -647,48 +670,91 @@ class Tiler {
           };
           for (uint64_t round = 0; round * q < ksteps; ++round) {
             // Without a kept row block (q = 1), the A tile of this K step, for the group.
-            const Place a_step = reuse ? Place{} : ub(Region::A, a_load % 2);
+            const uint64_t a_round = a_load;  // names the round's A tile (without reuse)
+            const Place a_step = reuse ? Place{} : a_ring(a_load);
             if (!reuse) ++a_load;
+            // Each work item's weights, then its matmuls; with cuts, the items' matmuls of
+            // cut 0, then of cut 1, ..., each cut's A rows loaded just before its first matmul,
+            // so that the arrays start together and take the rows in the order they arrive.
+            struct Item {
+              size_t w;
+              uint64_t step, kt, nt;
+              Place a_at;
+              std::vector<Cut> cuts;
+            };
+            std::vector<Item> items;
+            auto multiply = [&](const Item& it, size_t i) {
+              const Job& job = jobs[it.w / q];
+              const Cut& c = it.cuts[i];
+              Place rows = it.a_at;
+              rows.offset += (job.r0 + c.r0) * it.kt * e;
+              if (cut && cut_loaded.insert({reuse ? it.step : a_round, job.r0 + c.r0}).second)
+                load_a_rows(rows, it.step, job.r0 + c.r0, c.rows);
+              Place acc = acc_of(it.w);
+              acc.offset += c.r0 * it.nt * 4;
+              op(Matmul{s.dt, rows, Place{Region::fifo, uint32_t(it.w - g0), 0}, acc, round != 0,
+                        c.rows, it.kt, it.nt, i > 0});
+            };
             for (size_t w = g0; w < g1; ++w) {
               const Job& job = jobs[w / q];
               const uint64_t step = round * q + w % q;
               if (step >= ksteps) continue;
               const uint64_t k0 = step * Kt, kt = std::min(Kt, K - k0);
               const uint64_t nt = std::min(Nt, N - job.n0);
-              const Place fifo_of{Region::fifo, uint32_t(w - g0), 0};
               const uint64_t b = s.b_trans ? s.b_addr + job.n0 * s.ldb + k0 * e
                                            : s.b_addr + k0 * s.ldb + job.n0 * e;
               op(LoadWeights{DramTile{"B", k0, kt, job.n0, nt, e, b, s.ldb, false}, s.dt, s.b_trans,
-                             fifo_of});
+                             Place{Region::fifo, uint32_t(w - g0), 0}});
+              const Item it{w,
+                            step,
+                            kt,
+                            nt,
+                            reuse ? a_tile(k0) : a_step,
+                            cut ? cuts_of(job.rows) : std::vector<Cut>{{0, job.rows}}};
+              if (cut) {
+                items.push_back(it);
+                continue;
+              }
               if (reuse ? !a_loaded[step] : w == g0) {
-                load_a_step(reuse ? a_tile(k0) : a_step, step);
+                load_a_rows(it.a_at, step, 0, mt);
                 if (reuse) a_loaded[step] = true;
               }
-              Place rows = reuse ? a_tile(k0) : a_step;
-              rows.offset += job.r0 * kt * e;
-              op(Matmul{s.dt, rows, fifo_of, acc_of(w), round != 0, job.rows, kt, nt});
+              multiply(it, 0);
+            }
+            for (size_t i = 0, more = 1; more; ++i) {
+              more = 0;
+              for (const Item& it : items)
+                if (i < it.cuts.size()) {
+                  multiply(it, i);
+                  more = 1;
+                }
             }
           }
           for (size_t w = g0; w < g1; w += q) {
             const Job& job = jobs[w / q];
-            const uint64_t nt = std::min(Nt, N - job.n0), m = m0 + job.r0;
-            const Place o = ub(Region::O, (tile + (w - g0) / q) % 2);
-            op(Drain{acc_of(w), o, s.c_fp32 ? DType::fp32 : s.dt, job.rows, nt,
-                     s.relu ? ActFunc::relu : ActFunc::none, s.mult, s.shift, uint32_t(q),
-                     bias_at(s, job.n0)});
-            // An output tile whose store would hold the DRAM channel longer than a matmul of
-            // the tile streams goes in pieces of a weight tile's bytes: the channel serves
-            // requests in arrival order, so the whole store would hold up the weight loads
-            // queued behind it until the weight FIFO runs dry; pieces let them take turns.
-            const uint64_t bytes = job.rows * nt * eo;
-            const uint64_t piece = double(bytes) / bw > double(std::max(R, job.rows))
-                                       ? std::max<uint64_t>(1, c_.fifo_tile_bytes / (nt * eo))
-                                       : job.rows;
-            for (uint64_t r = 0; r < job.rows; r += piece) {
-              Place src = o;
-              src.offset += r * nt * eo;
-              op(Store{src, DramTile{"C", m + r, std::min(piece, job.rows - r), job.n0, nt, eo,
-                                     s.c_addr + (m + r) * s.ldc + job.n0 * eo, s.ldc, false}});
+            const uint64_t nt = std::min(Nt, N - job.n0);
+            for (const Cut& c : cut ? cuts_of(job.rows) : std::vector<Cut>{{0, job.rows}}) {
+              const uint64_t m = m0 + job.r0 + c.r0;
+              Place acc = acc_of(w), o = ub(Region::O, (tile + (w - g0) / q) % 2);
+              acc.offset += c.r0 * nt * 4;
+              o.offset += c.r0 * nt * eo;
+              op(Drain{acc, o, s.c_fp32 ? DType::fp32 : s.dt, c.rows, nt,
+                       s.relu ? ActFunc::relu : ActFunc::none, s.mult, s.shift, uint32_t(q),
+                       bias_at(s, job.n0)});
+              // An output tile whose store would hold the DRAM channel longer than a matmul of
+              // the tile streams goes in pieces of a weight tile's bytes: the channel serves
+              // requests in arrival order, so the whole store would hold up the weight loads
+              // queued behind it until the weight FIFO runs dry; pieces let them take turns.
+              const uint64_t bytes = c.rows * nt * eo;
+              const uint64_t piece = double(bytes) / bw > double(std::max(R, c.rows))
+                                         ? std::max<uint64_t>(1, c_.fifo_tile_bytes / (nt * eo))
+                                         : c.rows;
+              for (uint64_t r = 0; r < c.rows; r += piece) {
+                Place src = o;
+                src.offset += r * nt * eo;
+                op(Store{src, DramTile{"C", m + r, std::min(piece, c.rows - r), job.n0, nt, eo,
+                                       s.c_addr + (m + r) * s.ldc + job.n0 * eo, s.ldc, false}});
+              }
             }
           }
           tile += g1 - g0;
@@ -696,6 +762,20 @@ class Tiler {
         ++mi;
       }
     }
+  }
+
+  // A job's rows in the cuts that stream against one weight load: at most kCuts runs of at
+  // least a quarter of the array's rows (a multiple of 8).
+  struct Cut {
+    uint64_t r0, rows;
+  };
+  std::vector<Cut> cuts_of(uint64_t rows) const {
+    const uint64_t n =
+        std::clamp<uint64_t>(rows / std::max(uint64_t(c_.rows) / 4, uint64_t(8)), 1, kCuts);
+    const uint64_t each = ((rows + n - 1) / n + 7) / 8 * 8;
+    std::vector<Cut> v;
+    for (uint64_t r0 = 0; r0 < rows; r0 += each) v.push_back({r0, std::min(each, rows - r0)});
+    return v;
   }
 
   // How the arrays share a row block's `jobs` N tiles of `rows` rows and `ksteps` K steps (ws)
