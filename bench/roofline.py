@@ -19,7 +19,20 @@ matrix product (a convolution as its im2col GEMM) is
     fill   = 2 * DRAM latency (the first read, the last write) + R (the first weight load)
              + R + C - 2 (the skew through the array) + the activation latency
 
-with R x C the array. The bound of a vector op over E elements (B bytes read and written) is
+with R x C the array, and two more that follow one result through the machine, each of them
+a lower bound too:
+
+    pipe   = DRAM latency + reads + R + C - 2 + activation latency + DRAM latency
+             (the last operand byte read arrives a latency after the reads; the product it
+             enters leaves the array a skew later, is activated, and its store completes a
+             latency after it is served)
+    head   = DRAM latency + R + R + C - 2 + activation latency + writes + DRAM latency
+             (no result can be stored before a weight tile has arrived, been loaded, R cycles
+             whatever its size, and streamed a row through the skew; every result byte is
+             stored after that)
+    reads, writes = the bytes of the operands, of the result / HBM bytes per cycle
+
+The bound of a vector op over E elements (B bytes read and written) is
 
     max(vector + fill, port + fill, hbm + DRAM latency)
     vector = ceil(E / vpu.lanes) * passes / cores   (passes as docs/models/tpu.md lists them)
@@ -135,11 +148,16 @@ def bound(layer, cfg, elem):
     clock = float(cfg["clock_mhz"])
     hbm_bytes_per_cycle = float(cfg["dram.bandwidth_gbps"]) * 1e3 / clock
     dram_latency = math.ceil(float(cfg["dram.latency_ns"]) * clock / 1e3)
-    fill = 2 * dram_latency + r + r + c - 2 + int(cfg["act.latency"])
+    skew = r + c - 2 + int(cfg["act.latency"])
+    fill = 2 * dram_latency + r + skew
+    writes = m * n * elem / hbm_bytes_per_cycle
+    reads = elems * elem / hbm_bytes_per_cycle - writes
     parts = {
         "arrays": math.ceil(k / r) * math.ceil(n / c) * m / (arrays * cores) + fill,
         "drain": math.ceil(m / int(cfg["act.rows"])) * math.ceil(n / c) / cores + fill,
         "hbm": elems * elem / hbm_bytes_per_cycle + dram_latency,
+        "pipe": 2 * dram_latency + reads + skew,
+        "head": 2 * dram_latency + r + skew + writes,
     }
     limit = max(parts, key=parts.get)
     return parts[limit], limit

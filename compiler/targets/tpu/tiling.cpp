@@ -593,12 +593,6 @@ class Tiler {
       for (uint64_t m0 = 0, block = 0; m0 < M; m0 += Mt, ++block) {
         if (split_m && block % shares != share) continue;
         const uint64_t mt = std::min(Mt, M - m0);
-        // The core's first and last blocks stream each job's rows in several matmuls against
-        // one weight load (keep=1; cuts_of): the first rows' products start once their A has
-        // arrived, and the first rows' results drain while the last rows stream, so less of
-        // the DRAM latency, the skew and the drain stands outside the pipeline. The blocks
-        // between overlap those with their neighbours anyway.
-        const bool cut = keep_ok && (mi == 0 || mi + 1 == core_blocks);
         auto a_tile = [&](uint64_t k0) {
           if (!span) return a_ring(mi, mt * k0 * e);
           const uint64_t i = k0 / Kt, per = a_cap / (mt * Kt * e);
@@ -658,6 +652,15 @@ class Tiler {
         // into slot w of the group's run of slots.
         const uint64_t q = sp.ksplit;
         const size_t work = jobs.size() * q;
+        // The core's first and last blocks stream each job's rows in several matmuls against
+        // one weight load (keep=1; cuts_of) when each array has few matmuls in the block: the
+        // first rows' products start once their A has arrived, and the first rows' results
+        // drain while the last rows stream, so less of the DRAM latency, the skew and the
+        // drain stands outside the pipeline. The blocks between overlap those with their
+        // neighbours anyway, and a block of many matmuls per array hides them behind its own.
+        const uint64_t per_array =
+            (work + uint64_t(c_.count) - 1) / uint64_t(c_.count) * ((ksteps + q - 1) / q);
+        const bool cut = keep_ok && (mi == 0 || mi + 1 == core_blocks) && per_array <= kCutMatmuls;
         for (size_t g0 = 0; g0 < work; g0 += size_t(c_.count)) {
           const size_t g1 = std::min(work, g0 + size_t(c_.count));
           // Tile numbers (the accumulator ring and output ping-pong) go on across groups; the
