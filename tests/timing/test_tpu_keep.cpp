@@ -30,21 +30,28 @@ struct Run {
   std::string result;
 };
 
-// Runs the program on tpu_lab with stall-free memory (only the array takes time), with random
-// A and weights, and returns its cycles and the bytes it wrote.
-Run run(const std::string& name, const std::string& matmuls) {
-  const std::string dir = temp_dir("keep-" + name);
-  std::mt19937 rng(7);
+// The program in dir/p.s, random A and weights in dir, and the options that load them and
+// save the result as c.bin.
+Args with_operands(const std::string& dir, const std::string& matmuls, unsigned seed) {
+  std::mt19937 rng(seed);
   std::string a(256, '\0'), w(256, '\0');
   for (char& c : a) c = char(rng() % 256);
   for (char& c : w) c = char(rng() % 256);
   write_text(dir, "a.bin", a);
   write_text(dir, "w.bin", w);
-  const std::string prog = write_text(dir, "p.s", program(matmuls));
-  auto s = run_stats(
-      {"--arch", "tpu_lab", "--set", "timing.stall_free=true", "--program", prog, "--load",
-       "0x0=" + dir + "/a.bin", "--load", "0x1000=" + dir + "/w.bin", "--save", "0x2000:256=c.bin"},
-      dir + "/out");
+  return {"--program", write_text(dir, "p.s", program(matmuls)),
+          "--load",    "0x0=" + dir + "/a.bin",
+          "--load",    "0x1000=" + dir + "/w.bin",
+          "--save",    "0x2000:256=c.bin"};
+}
+
+// Runs the program on tpu_lab with stall-free memory (only the array takes time) and returns
+// its cycles and the bytes it wrote.
+Run run(const std::string& name, const std::string& matmuls) {
+  const std::string dir = temp_dir("keep-" + name);
+  Args args = {"--arch", "tpu_lab", "--set", "timing.stall_free=true"};
+  for (const std::string& a : with_operands(dir, matmuls, 7)) args.push_back(a);
+  auto s = run_stats(args, dir + "/out");
   return {s["total_cycles"].get<long>(), read_text(dir + "/out/c.bin")};
 }
 
@@ -108,21 +115,15 @@ TEST_CASE("matmul keep=1 needs the array to hold a tile of its shape", "[timing]
 
 TEST_CASE("rtl in the loop: kept weights on the verilated array match the model", "[cosim]") {
   const std::string dir = temp_dir("keep-rtl");
-  std::mt19937 rng(11);
-  std::string a(256, '\0'), w(256, '\0');
-  for (char& c : a) c = char(rng() % 256);
-  for (char& c : w) c = char(rng() % 256);
-  write_text(dir, "a.bin", a);
-  write_text(dir, "w.bin", w);
-  const std::string prog =
-      write_text(dir, "p.s",
-                 program("  matmul ub=0x0, acc=0x0, m=5, k=16, n=16, dtype=int8\n"
-                         "  matmul ub=0x50, acc=0x140, m=8, k=16, n=16, dtype=int8, keep=1\n"
-                         "  matmul ub=0xd0, acc=0x340, m=3, k=16, n=16, dtype=int8, keep=1\n"));
-  const auto [formula, rtl] = rtl_same_as_formula(
-      {"--arch", "tpu_lab", "--program", prog, "--load", "0x0=" + dir + "/a.bin", "--load",
-       "0x1000=" + dir + "/w.bin", "--save", "0x2000:256=c.bin"},
-      dir);
+  Args args = {"--arch", "tpu_lab"};
+  for (const std::string& a :
+       with_operands(dir,
+                     "  matmul ub=0x0, acc=0x0, m=5, k=16, n=16, dtype=int8\n"
+                     "  matmul ub=0x50, acc=0x140, m=8, k=16, n=16, dtype=int8, keep=1\n"
+                     "  matmul ub=0xd0, acc=0x340, m=3, k=16, n=16, dtype=int8, keep=1\n",
+                     11))
+    args.push_back(a);
+  const auto [formula, rtl] = rtl_same_as_formula(args, dir);
   CHECK(formula["total_cycles"] == rtl["total_cycles"]);
   CHECK(read_text(dir + "/formula/c.bin") == read_text(dir + "/rtl/c.bin"));
 }
