@@ -1,12 +1,12 @@
 // The tiling pass: every node becomes loop nests of tile ops (tile_ir.h) in named on-chip
 // regions, with tile sizes chosen from the dataflow and the buffer capacities; and its verifier.
 #include <fmt/format.h>
-#include <set>
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <optional>
+#include <set>
 
 #include "compiler/targets/tpu/passes.h"
 #include "isa/tpu/operands.h"
