@@ -83,14 +83,14 @@ struct Instr {
                       // elements of dtype, not int8) to each row; rdweight/ldweight: 1 = transpose
                       // (tile element (k, n) at dram + n*stride + k*elem); rdconv: 1 = pad
                       // with the dtype's lowest value instead of zero
-  uint64_t dram = 0;    // rdhost, rdweight, wrhost: DRAM address
-  uint32_t ub = 0;      // rdhost/wrhost/matmul/activate: UB address; vector: dst
-  uint32_t src = 0;     // matmul: acc address; activate: acc address; vector: src UB address;
-                        // rdrows: the ids' UB address
-  uint32_t src2 = 0;    // vector: second operand UB address; activate: the bias row's
-  uint32_t rows = 0;    // rdhost/wrhost: rows; rdweight: K; matmul: M; activate/vector: rows
-  uint32_t cols = 0;    // rdhost/wrhost: bytes per row; rdweight/matmul/activate/vector: N/cols
-  uint32_t k = 0;       // matmul: K; vector rowmax/rowavg: groups; rdrows: the table's rows
+  uint64_t dram = 0;  // rdhost, rdweight, wrhost: DRAM address
+  uint32_t ub = 0;    // rdhost/wrhost/matmul/activate: UB address; vector: dst
+  uint32_t src = 0;   // matmul: acc address; activate: acc address; vector: src UB address;
+                      // rdrows: the ids' UB address
+  uint32_t src2 = 0;  // vector: second operand UB address; activate: the bias row's
+  uint32_t rows = 0;  // rdhost/wrhost: rows; rdweight: K; matmul: M; activate/vector: rows
+  uint32_t cols = 0;  // rdhost/wrhost: bytes per row; rdweight/matmul/activate/vector: N/cols
+  uint32_t k = 0;     // matmul: K; vector rowmax/rowavg: groups; rdrows: the table's rows
   uint32_t stride = 0;  // rdhost/wrhost/rdweight: DRAM bytes between rows
   int32_t imm = 0;      // activate int8: requant multiplier; vector: fp32 bits of imm (scale, eps)
   int32_t shift = 0;    // activate int8: requant shift; vector softmax: causal offset
