@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <utility>
 
 #include "models/core/simulation.h"
 
@@ -720,7 +721,9 @@ void TpuCore::mxu_thread(int u) {
       wait_until(ahead < arr.takes.size() ? std::max(ready, arr.takes[ahead]) : ready);
       const uint64_t e = uint64_t(isa::tpu::elem_bytes(in.dtype));
       const bool keep = in.flags & isa::tpu::kMatmulKeep;
-      if (functional_ && !keep) arr.held = arr.fifo[size_t(d.fifo_slot)];
+      // The popped tile moves into the array (its FIFO slot is refilled only by a later
+      // weight load, which waits for this matmul to read it).
+      if (functional_ && !keep) arr.held = std::move(arr.fifo[size_t(d.fifo_slot)]);
       const isa::tpu::WeightTile* w = functional_ ? &arr.held : nullptr;
       // The arrays multiply bf16: fp32 operands take array.fp32_passes passes, with 1, 2 or 3
       // parts of the weights.
