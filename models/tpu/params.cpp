@@ -84,9 +84,10 @@ const std::vector<ParamSpec>& param_specs() {
                         "its operands in, then the products, then the result out, one after "
                         "the other (false: tiles pipelined, loads overlapping the products)"),
              bool_param("lowering.cut_streams", true,
-                        "a core's first and last row blocks of a pipelined GEMM stream each "
-                        "array's rows in up to 4 cuts against one weight load (matmul keep=1, "
-                        "weight-stationary arrays with fold overlap), so that the first rows' "
+                        "a core's first and last row blocks of a pipelined GEMM, when each "
+                        "array has at most 16 matmuls in the block, stream each array's rows in "
+                        "up to 4 cuts against one weight load (matmul keep=1, weight-stationary "
+                        "arrays with fold overlap), so that the first rows' "
                         "products start as their operands arrive and the first rows' results "
                         "drain while the last rows stream (false: one matmul per weight load)"),
              bool_param("lowering.onchip_im2col", true,

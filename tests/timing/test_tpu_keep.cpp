@@ -2,8 +2,6 @@
 // already holds, with no load and no FIFO pop.
 #include <catch2/catch.hpp>
 
-#include <fmt/format.h>
-
 #include <random>
 
 #include "tests/support.h"
