@@ -358,7 +358,7 @@ struct Block {
   uint64_t linear = 0;
   uint32_t smid = 0;
   std::vector<Warp> warps;
-  std::vector<uint64_t> regs;  // [warp][register][lane]
+  std::vector<uint64_t> regs;  // [warp][register slot][lane]
   std::vector<uint8_t> shared, local;
   std::vector<Barrier> bars;
 };
@@ -397,6 +397,7 @@ class Executor::Impl {
           run_[i] = memory ? Run::addresses : Run::none;
       }
     }
+    assign_slots();
     // Module-scope global and const variables live in device memory.
     var_addr_.resize(m.variables.size(), 0);
     for (size_t i = 0; i < m.variables.size(); ++i) {
@@ -423,7 +424,7 @@ class Executor::Impl {
     b.linear = linear;
     b.smid = smid;
     const uint32_t threads = uint32_t(shape_.block.count());
-    b.regs.assign(size_t(nwarps_) * nregs_ * kW, 0);
+    b.regs.assign(size_t(nwarps_) * nslots_ * kW, 0);
     b.shared.assign(code_.dynamic_offset + shape_.dynamic_shared, 0);
     b.local.assign(size_t(threads) * code_.local_bytes, 0);
     b.bars.assign(16, Barrier{});
@@ -493,7 +494,42 @@ class Executor::Impl {
   // ---- registers and operands ------------------------------------------------------------
 
   uint64_t* reg(const Warp& w, uint32_t r) {
-    return b_->regs.data() + (size_t(w.index) * nregs_ + r) * kW;
+    return b_->regs.data() + (size_t(w.index) * nslots_ + slot_[r]) * kW;
+  }
+  // Where each register's lanes are stored (slot_). With values, a slot per register. Timing
+  // only, a slot for each register a step reads or writes (the guards, every register of the
+  // instructions run in full, the addresses of those whose addresses alone are taken), and one
+  // more that every other register shares: those are the destinations of skipped arithmetic,
+  // which nothing reads. A compiled GEMM's accumulators and fragments then take no storage, and
+  // the registers the run does touch stay close together in the host's caches.
+  void assign_slots() {
+    slot_.resize(nregs_);
+    if (cfg_.values) {
+      for (uint32_t r = 0; r < nregs_; ++r) slot_[r] = r;
+      nslots_ = nregs_;
+      return;
+    }
+    constexpr uint32_t kNone = UINT32_MAX;
+    slot_.assign(nregs_, kNone);
+    nslots_ = 0;
+    const auto keep = [&](uint32_t r) {
+      if (slot_[r] == kNone) slot_[r] = nslots_++;
+    };
+    for (size_t i = 0; i < code_.instrs.size(); ++i) {
+      const Instr& in = code_.instrs[i];
+      if (in.guard != kNoReg) keep(in.guard);
+      if (run_[i] == Run::all) {
+        instr_regs(code_, in, keep, keep);
+      } else if (run_[i] == Run::addresses) {
+        const Operand* o = code_.ops(in);
+        for (int k = 0; k < in.nops; ++k)  // cp.async also reads its source size
+          if (o[k].kind == OperandKind::mem || in.op == Op::cp_async)
+            operand_regs(code_, o[k], keep);
+      }
+    }
+    for (uint32_t& s : slot_)
+      if (s == kNone) s = nslots_;
+    ++nslots_;
   }
   uint64_t sreg(const Warp& w, int lane, Sreg s) const {
     const uint32_t t = w.first_tid + uint32_t(lane);
@@ -632,7 +668,8 @@ class Executor::Impl {
         space = Space::global;
       }
     }
-    if (align > 1 && a % align != 0)
+    // align is a power of two (PTX's sizes and vectors of 2, 4 or 8): a mask, not a division.
+    if ((a & (align - 1)) != 0)
       fail(w, lane,
            fmt::format("misaligned {}-byte {} at {} address {:#x}", n, write ? "write" : "read",
                        space_name(space), a));
@@ -898,6 +935,8 @@ class Executor::Impl {
   DeviceMemory& mem_;
   ExecConfig cfg_;
   uint32_t nregs_;
+  std::vector<uint32_t> slot_;  // per register: its row in Block::regs (assign_slots)
+  uint32_t nslots_ = 0;
   uint32_t nwarps_ = 0;
   std::vector<uint64_t> regmask_;
   std::vector<uint8_t> cls_;
@@ -1754,13 +1793,16 @@ void Executor::Impl::tensor_op(Warp& w, const Instr& in, const Operand* o, uint3
       return;
     }
     case Op::ldmatrix: {
-      uint16_t rows[kW][8] = {};
       const int num = in.vec;
+      if (!cfg_.values) {  // timing only: fragments feed mma, which is skipped too
+        for (int l = 0; l < 8 * num; ++l) access(w, l, in.space, addr(w, o[1], l), 16, 16, false);
+        return;
+      }
+      uint16_t rows[kW][8] = {};
       for (int l = 0; l < 8 * num; ++l) {
         const uint8_t* p = access(w, l, in.space, addr(w, o[1], l), 16, 16, false);
         std::memcpy(rows[l], p, 16);
       }
-      if (!cfg_.values) return;  // timing only: fragments feed mma, which is skipped too
       frag::WarpFrag d;
       frag::ldmatrix_distribute(num, in.flags & kTrans, rows, d);
       scatter(o[0], d);

@@ -764,6 +764,11 @@ void Timing::memory(Sm& sm, WarpT& w, const Info& f, const Instr& in, uint64_t c
   constexpr int kMaxRuns = 32;
   Run runs[kMaxRuns][kW];  // [k][lane]: a pass's lanes side by side
   uint8_t nruns[kW] = {};
+  // A pass may mix spaces (a generic pointer per lane): one sub-pass per space, in the order
+  // of kSpaces, over the lanes whose k-th run is in it.
+  constexpr Space kSpaces[] = {Space::shared, Space::const_, Space::global};
+  uint32_t lanes_in[kMaxRuns][3];  // [k][space]: the lanes of sub-pass (k, space)
+  uint8_t passes = 0;
   for (const MemRef& r : refs_) {
     uint64_t a = r.addr;
     Space sp = r.space;
@@ -782,13 +787,16 @@ void Timing::memory(Sm& sm, WarpT& w, const Info& f, const Instr& in, uint64_t c
         last->bytes + r.bytes <= 16 && sp != Space::const_) {
       last->bytes += r.bytes;
     } else if (n < kMaxRuns) {
+      if (n == passes) {
+        lanes_in[n][0] = lanes_in[n][1] = lanes_in[n][2] = 0;
+        ++passes;
+      }
+      lanes_in[n][sp == Space::shared ? 0 : sp == Space::const_ ? 1 : 2] |= uint32_t(1) << r.lane;
       runs[n++][r.lane] = {a, r.bytes, sp, r.write};
     } else {
       last->bytes += r.bytes;  // more than kMaxRuns: charged with the last pass
     }
   }
-  uint8_t passes = 0;
-  for (int l = 0; l < kW; ++l) passes = std::max(passes, nruns[l]);
 
   uint64_t done = c + 1;   // answers known now (shared memory, L1 hits, constants)
   uint32_t mio = 0;        // data-path cycles of this instruction
@@ -799,19 +807,10 @@ void Timing::memory(Sm& sm, WarpT& w, const Info& f, const Instr& in, uint64_t c
   uint64_t addr[kW];
   uint64_t sectors[2 * kW];
   LineRequest lines[2 * kW];
-  constexpr Space kSpaces[] = {Space::shared, Space::const_, Space::global};
   for (uint8_t k = 0; k < passes; ++k) {
-    // A pass may mix spaces (a generic pointer per lane): one sub-pass per space, in the order
-    // of kSpaces, over the lanes whose k-th run is in it.
-    uint32_t lanes_in[3] = {};
-    for (int l = 0; l < kW; ++l)
-      if (nruns[l] > k) {
-        const Space sp = runs[k][l].space;
-        lanes_in[sp == Space::shared ? 0 : sp == Space::const_ ? 1 : 2] |= uint32_t(1) << l;
-      }
     for (int si = 0; si < 3; ++si) {
       const Space sp = kSpaces[si];
-      const uint32_t mask = lanes_in[si];
+      const uint32_t mask = lanes_in[k][si];
       if (!mask) continue;
       uint32_t bytes = 0, total = 0;
       bool write = false;
@@ -952,6 +951,9 @@ bool Timing::pick(Sm& sm, uint32_t sp, uint64_t c, uint64_t& next_event, uint8_t
 void Timing::run_sm(Sm& sm, uint64_t end) {
   const uint32_t subs = uint32_t(p_.sub_partitions);
   uint64_t c = sm.clock;
+  // The SM's scoreboard has left the host's cache while the other SMs ran their windows: it is
+  // read at every issue, so ask for all of it at once.
+  for (size_t i = 0; i < sm.ready.size(); i += 8) __builtin_prefetch(sm.ready.data() + i);
   while (c < end) {
     uint32_t resident = 0;
     for (uint32_t sp = 0; sp < subs; ++sp) resident += sm.resident[sp];
