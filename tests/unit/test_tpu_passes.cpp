@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <functional>
 #include <sstream>
 #include <stdexcept>
@@ -73,12 +74,13 @@ Counts count(const TileProgram& t) {
   return c;
 }
 
-// The tiles of a graph on tpu_lab with the given overrides, verified.
-// The tiles on tpu_lab with `sets`; the row blocks stream as one matmul per weight load (the
-// documented rule) unless `sets` says otherwise (lowering.cut_streams).
-TileProgram tiles_of(const Graph& g, std::vector<std::string> sets) {
+// The tiles of a graph on `arch` (tpu_lab) with `sets`, verified; the row blocks stream as one
+// matmul per weight load (the documented rule) unless `sets` says otherwise
+// (lowering.cut_streams).
+TileProgram tiles_of(const Graph& g, std::vector<std::string> sets,
+                     const std::string& arch = "tpu_lab") {
   sets.insert(sets.begin(), "lowering.cut_streams=false");
-  const ArchConfig cfg = load_arch("tpu_lab", sets);
+  const ArchConfig cfg = load_arch(arch, sets);
   const TpuParams p(cfg.values);
   const LayoutPlan plan = layout(g, p, cfg.name);
   verify_layout(g, plan, p);
@@ -220,6 +222,26 @@ ops:
     REQUIRE(mm[i].acc.index == i % 4);
     REQUIRE(mm[i].accumulate == (i >= 4));
     REQUIRE(mm[i].m == 40);
+  }
+}
+
+TEST_CASE("tpu passes: the arrays take turns at the K steps that do not divide among them") {
+  // ResNet-50's layer2.0.conv2 on tpu_v4, pipelined: 784 rows in four row blocks of 200, two
+  // per core, one N tile of 128, nine K steps of 128 shared by the four arrays of a core
+  // (partial sums added by the drain). The array with a third K step in one block has two in
+  // the next, so each core's arrays take 5, 5, 4 and 4 weight tiles, not 6, 6, 6 and 0.
+  const Graph g = graph_of(R"(name: c
+ops:
+  - {name: c, op: conv2d, N: 1, C: 128, H: 56, W: 56, K: 128, R: 3, S: 3, stride: 2, pad: 1, dtype: bf16}
+)");
+  const TileProgram t = tiles_of(g, {"lowering.single_step=false"}, "tpu_v4");
+  REQUIRE(t.layers.at(0).nests.size() == 2);
+  for (size_t core = 0; core < 2; ++core) {
+    INFO("core " << core);
+    std::vector<int> per_array(4, 0);
+    for (const Matmul& m : matmuls(t, core)) ++per_array.at(m.weights.index);
+    std::sort(per_array.begin(), per_array.end());
+    REQUIRE(per_array == std::vector<int>{4, 4, 5, 5});
   }
 }
 

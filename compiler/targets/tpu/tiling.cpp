@@ -588,7 +588,7 @@ class Tiler {
       ns.acc_slot_bytes = acc_bytes;
       ns.acc_slots = uint32_t(acc_slots);
       // The ping-pong counters are the core's own: a core alternates between its own tiles.
-      uint64_t tile = 0, a_load = 0, mi = 0;
+      uint64_t tile = 0, a_load = 0, mi = 0, turn = 0;
       const uint64_t core_blocks = split_m ? (mblocks - share + shares - 1) / shares : mblocks;
       for (uint64_t m0 = 0, block = 0; m0 < M; m0 += Mt, ++block) {
         if (split_m && block % shares != share) continue;
@@ -638,7 +638,7 @@ class Tiler {
           if (split_m || ni % shares == share) jobs.push_back({n0, 0, mt});
         const uint64_t ksteps = (K + Kt - 1) / Kt;
         const Split sp = c_.dataflow == Dataflow::ws && !jobs.empty()
-                             ? split_of(jobs.size(), mt, ksteps, reuse)
+                             ? split_of(jobs.size(), mt, ksteps, reuse, core_blocks > 1)
                              : Split{};
         if (sp.parts > 1) {
           const uint64_t rows = ((mt + sp.parts - 1) / sp.parts + 7) / 8 * 8;
@@ -671,6 +671,12 @@ class Tiler {
           auto acc_of = [&](size_t w) {
             return Place{Region::acc, uint32_t((tile + w - g0) % acc_slots), 0};
           };
+          // The array of work item w: the arrays take turns at the items of more K steps.
+          const uint64_t rot =
+              turned(work, q, ksteps, core_blocks > 1 || work > uint64_t(c_.count)) ? turn++ : 0;
+          auto fifo_of = [&](size_t w) {
+            return Place{Region::fifo, uint32_t((w - g0 + rot) % uint64_t(c_.count)), 0};
+          };
           for (uint64_t round = 0; round * q < ksteps; ++round) {
             // Without a kept row block (q = 1), the A tile of this K step, for the group.
             const uint64_t a_round = a_load;  // names the round's A tile (without reuse)
@@ -695,8 +701,7 @@ class Tiler {
                 load_a_rows(rows, it.step, job.r0 + c.r0, c.rows);
               Place acc = acc_of(it.w);
               acc.offset += c.r0 * it.nt * 4;
-              op(Matmul{s.dt, rows, Place{Region::fifo, uint32_t(it.w - g0), 0}, acc, round != 0,
-                        c.rows, it.kt, it.nt, i > 0});
+              op(Matmul{s.dt, rows, fifo_of(it.w), acc, round != 0, c.rows, it.kt, it.nt, i > 0});
             };
             for (size_t w = g0; w < g1; ++w) {
               const Job& job = jobs[w / q];
@@ -707,7 +712,7 @@ class Tiler {
               const uint64_t b = s.b_trans ? s.b_addr + job.n0 * s.ldb + k0 * e
                                            : s.b_addr + k0 * s.ldb + job.n0 * e;
               op(LoadWeights{DramTile{"B", k0, kt, job.n0, nt, e, b, s.ldb, false}, s.dt, s.b_trans,
-                             Place{Region::fifo, uint32_t(w - g0), 0}});
+                             fifo_of(w)});
               const Item it{w,
                             step,
                             kt,
@@ -787,16 +792,23 @@ class Tiler {
   // part's K steps among `ksplit` arrays (partial sums in slots side by side, which the drain
   // adds). The pair minimises the arrays' time (`arrays`: a weight tile takes max(R, rows of a
   // part) cycles) plus the drain's (`drain`: a pass of the activation pipeline per slot).
+  // K steps that do not divide among q arrays leave the first items of a group one step
+  // more; when every group fills the arrays and the core has more than one group (`blocks`:
+  // more than one block), the arrays take turns at those (turned()), so an array's steps
+  // average ksteps / q per group.
   struct Split {
     uint64_t parts = 1, ksplit = 1;
     double arrays = 0, drain = 0;
   };
-  Split split_of(uint64_t jobs, uint64_t rows, uint64_t ksteps, bool ksplit_ok) const {
+  Split split_of(uint64_t jobs, uint64_t rows, uint64_t ksteps, bool ksplit_ok, bool blocks) const {
     const uint64_t count = uint64_t(c_.count), R = uint64_t(c_.rows);
     auto part_rows = [&](uint64_t p) { return ((rows + p - 1) / p + 7) / 8 * 8; };
     auto split = [&](uint64_t p, uint64_t q) {
-      const double groups = double((jobs * p * q + count - 1) / count);
-      return Split{p, q, groups * double((ksteps + q - 1) / q) * double(std::max(R, part_rows(p))),
+      const uint64_t items = jobs * p * q, groups = (items + count - 1) / count;
+      const double steps = turned(items, q, ksteps, blocks || groups > 1)
+                               ? double(ksteps) / double(q)
+                               : double((ksteps + q - 1) / q);
+      return Split{p, q, double(groups) * steps * double(std::max(R, part_rows(p))),
                    double(jobs * q) * std::ceil(double(rows) / double(c_.act_rows))};
     };
     Split best = split(1, 1);
@@ -807,6 +819,12 @@ class Tiler {
         if (t.arrays + t.drain < best.arrays + best.drain) best = t;
       }
     return best;
+  }
+  // Whether the arrays take turns at a group's extra K steps: q > 1 arrays share K steps that
+  // do not divide among them, every group fills the arrays, and there is more than one group
+  // (`several`) to turn over.
+  bool turned(uint64_t items, uint64_t q, uint64_t ksteps, bool several) const {
+    return several && q > 1 && ksteps % q != 0 && items % uint64_t(c_.count) == 0;
   }
 
   // The rows of a convolution's row block when its A is formed on chip (ws), at most Mt: its
@@ -835,7 +853,8 @@ class Tiler {
       const double dram = (image + halo * blocks + blocks * K * N * e + M * N * eo) / bw;
       const double setup = onchip ? 2 * per_core * K * e / double(c_.ub_port_bytes) : 0;
       const uint64_t rows = rows_of(nb);
-      const Split sp = split_of(uint64_t(ntiles), rows, uint64_t(ksteps), kept(double(rows)));
+      const Split sp =
+          split_of(uint64_t(ntiles), rows, uint64_t(ksteps), kept(double(rows)), blocks > shares);
       const double arrays = sp.arrays * blocks / double(shares);
       const double drain = sp.drain * blocks / double(shares);
       const double slowest = std::max({dram, setup, arrays, drain});
@@ -847,7 +866,7 @@ class Tiler {
       // forms only its rows, every core reads all of B), or, when faster, one block whose N
       // tiles the cores share (each forms all of A and reads its part of B; Mt unchanged).
       const uint64_t n = uint64_t(std::ceil(ntiles / double(shares)));
-      const Split sp = split_of(n, uint64_t(s.M), uint64_t(ksteps), kept(M));
+      const Split sp = split_of(n, uint64_t(s.M), uint64_t(ksteps), kept(M), false);
       const double dram = (double(shares) * image + K * N * e + M * N * eo) / bw;
       const double setup = onchip ? 2 * M * K * e / double(c_.ub_port_bytes) : 0;
       return dram + setup + sp.arrays + sp.drain < time(first) ? Mt : std::min(Mt, rows_of(first));
