@@ -793,19 +793,20 @@ class Tiler {
   // adds). The pair minimises the arrays' time (`arrays`: a weight tile takes max(R, rows of a
   // part) cycles) plus the drain's (`drain`: a pass of the activation pipeline per slot).
   // K steps that do not divide among q arrays leave the first items of a group one step
-  // more; when every group fills the arrays and the core has more than one group (`blocks`:
-  // more than one block), the arrays take turns at those (turned()), so an array's steps
-  // average ksteps / q per group.
+  // more; when every group fills the arrays and the core has more than one group (several
+  // groups in the block, or `several_blocks`), the arrays take turns at those (turned()), so
+  // an array's steps average ksteps / q per group.
   struct Split {
     uint64_t parts = 1, ksplit = 1;
     double arrays = 0, drain = 0;
   };
-  Split split_of(uint64_t jobs, uint64_t rows, uint64_t ksteps, bool ksplit_ok, bool blocks) const {
+  Split split_of(uint64_t jobs, uint64_t rows, uint64_t ksteps, bool ksplit_ok,
+                 bool several_blocks) const {
     const uint64_t count = uint64_t(c_.count), R = uint64_t(c_.rows);
     auto part_rows = [&](uint64_t p) { return ((rows + p - 1) / p + 7) / 8 * 8; };
     auto split = [&](uint64_t p, uint64_t q) {
       const uint64_t items = jobs * p * q, groups = (items + count - 1) / count;
-      const double steps = turned(items, q, ksteps, blocks || groups > 1)
+      const double steps = turned(items, q, ksteps, several_blocks || groups > 1)
                                ? double(ksteps) / double(q)
                                : double((ksteps + q - 1) / q);
       return Split{p, q, double(groups) * steps * double(std::max(R, part_rows(p))),
