@@ -704,6 +704,45 @@ class Executor::Impl {
          fmt::format("out-of-bounds {}-byte {} at {} address {:#x}", n, write ? "write" : "read",
                      space_name(space), a));
   }
+  // A timing-only step's accesses of n bytes (n-aligned) at operand m's address in each lane
+  // of `lanes`, recorded as access() records them, lane after lane. The checks are made once,
+  // over the lanes' lowest and highest addresses: n bytes at each lie inside one allocation (or
+  // shared memory) when all of [lowest, highest + n) does. When that fails, or the operand or
+  // the space needs resolving per lane, access() takes the lanes one by one (and names the lane
+  // at fault).
+  void access_lanes(Warp& w, uint32_t lanes, Space space, const Operand& m, uint32_t n,
+                    bool write) {
+    auto one_by_one = [&] {
+      each(lanes, [&](int l) { access(w, l, space, addr(w, m, l), n, n, write); });
+    };
+    if (!lanes || m.index == kNoReg || m.space != Space::generic ||
+        (space != Space::shared && space != Space::global))
+      return one_by_one();
+    const uint64_t* r = reg(w, m.index);
+    const uint64_t off = uint64_t(m.value);
+    uint64_t lo = UINT64_MAX, hi = 0, bits = 0;
+    for (uint32_t k = lanes; k; k &= k - 1) {
+      const uint64_t a = r[__builtin_ctz(k)] + off;
+      lo = std::min(lo, a);
+      hi = std::max(hi, a);
+      bits |= a;
+    }
+    const bool inside = hi + n >= hi && (space == Space::shared ? hi + n <= shared_size_
+                                                                : mem_.contains(lo, hi + n - lo));
+    if ((bits & (n - 1)) != 0 || !inside) return one_by_one();
+    if (!refs_) return;
+    size_t i = refs_->size();
+    refs_->resize(i + size_t(__builtin_popcount(lanes)));
+    for (uint32_t k = lanes; k; k &= k - 1, ++i) {
+      const int l = __builtin_ctz(k);
+      MemRef& ref = (*refs_)[i];
+      ref.addr = r[l] + off;
+      ref.bytes = n;
+      ref.lane = uint8_t(l);
+      ref.space = space;
+      ref.write = write;
+    }
+  }
   void record(int lane, Space space, uint64_t a, uint32_t n, bool write) {
     if (!refs_) return;
     // Field by field in place: a MemRef built on the stack and copied as a whole stalls the
@@ -1562,6 +1601,11 @@ void Executor::Impl::memory_op(Warp& w, const Instr& in, const Operand* o, uint3
     // Copied at issue: the program may read the destination only after a wait, and nothing
     // else writes the source meanwhile (docs/models/gpu.md).
     const uint32_t n = in.vec;
+    if (!moves && !(in.flags & kSrcSize)) {  // timing only, every lane copies n bytes
+      access_lanes(w, exec, Space::shared, o[0], n, true);
+      access_lanes(w, exec, Space::global, o[1], n, false);
+      return;
+    }
     each(exec, [&](int l) {
       const uint32_t src_n =
           (in.flags & kSrcSize) ? std::min<uint32_t>(n, uint32_t(val(w, o[3], l))) : n;
@@ -1581,6 +1625,7 @@ void Executor::Impl::memory_op(Warp& w, const Instr& in, const Operand* o, uint3
   const Operand& data = o[load ? 0 : 1];
   const Space space = m.space != Space::generic ? m.space : in.space;
   const bool sgn = is_signed(in.type);
+  if (!moves) return access_lanes(w, exec, space, m, n, !load);
   each(exec, [&](int l) {
     uint8_t* p = access(w, l, space, addr(w, m, l), n, n, !load);
     if (!moves) return;
@@ -1795,7 +1840,7 @@ void Executor::Impl::tensor_op(Warp& w, const Instr& in, const Operand* o, uint3
     case Op::ldmatrix: {
       const int num = in.vec;
       if (!cfg_.values) {  // timing only: fragments feed mma, which is skipped too
-        for (int l = 0; l < 8 * num; ++l) access(w, l, in.space, addr(w, o[1], l), 16, 16, false);
+        access_lanes(w, uint32_t((uint64_t(1) << (8 * num)) - 1), in.space, o[1], 16, false);
         return;
       }
       uint16_t rows[kW][8] = {};

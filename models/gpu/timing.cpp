@@ -324,7 +324,7 @@ class Timing {
         stats_(stats),
         max_cycles_(max_cycles) {
     build_infos();
-    shared_memo_.resize(code.instrs.size() * kMemoPasses);
+    memo_at_.assign(code.instrs.size(), UINT32_MAX);
     const uint64_t shared_used = occ.shared_per_block * occ.blocks;
     l1_bytes_ =
         p.l1_shared_bytes > int64_t(shared_used) ? uint64_t(p.l1_shared_bytes) - shared_used : 0;
@@ -540,18 +540,29 @@ class Timing {
   // also serialise the lanes that update one address). A shift of every address by a multiple
   // of the bank width permutes the banks and keeps the count, so the answer is remembered per
   // instruction and pass by the lanes' offsets from the first one: a loop that walks a buffer
-  // with the same pattern each time computes it once.
+  // with the same pattern each time computes it once. A few patterns are kept per instruction
+  // and pass (the stages of a multi-buffered copy may each have their own).
   uint32_t shared_cycles(uint32_t pc, uint32_t k, const uint64_t* addr, uint32_t mask,
                          uint32_t bytes, bool atomic) {
-    SharedMemo* memo = k < kMemoPasses ? &shared_memo_[size_t(pc) * kMemoPasses + k] : nullptr;
     const uint64_t a0 = addr[__builtin_ctz(mask)];
-    if (memo && memo->mask == mask && memo->bytes == bytes && memo->low == a0 % 4) {
-      bool same = true;
-      for (uint32_t m = mask; m && same; m &= m - 1) {
-        const int l = __builtin_ctz(m);
-        same = addr[l] - a0 == memo->offset[l];
+    SharedMemo* ways = nullptr;
+    if (k < kMemoPasses) {
+      uint32_t& at = memo_at_[pc];
+      if (at == UINT32_MAX) {
+        at = uint32_t(shared_memo_.size());
+        shared_memo_.resize(shared_memo_.size() + kMemoPasses * kMemoWays);
       }
-      if (same) return memo->cycles;
+      ways = &shared_memo_[at + k * kMemoWays];
+      for (uint32_t i = 0; i < kMemoWays; ++i) {
+        const SharedMemo& m = ways[i];
+        if (m.mask != mask || m.bytes != bytes || m.low != a0 % 4) continue;
+        bool same = true;
+        for (uint32_t b = mask; b && same; b &= b - 1) {
+          const int l = __builtin_ctz(b);
+          same = int64_t(addr[l] - a0) == m.offset[l];
+        }
+        if (same) return m.cycles;
+      }
     }
     uint32_t wf = shared_wavefronts(addr, mask, bytes);
     if (atomic)
@@ -561,15 +572,18 @@ class Timing {
           same += addr[__builtin_ctz(b)] == addr[__builtin_ctz(a)];
         wf = std::max(wf, same);
       }
-    if (memo) {
-      memo->mask = mask;
-      memo->bytes = bytes;
-      memo->low = a0 % 4;
-      for (uint32_t m = mask; m; m &= m - 1) {
-        const int l = __builtin_ctz(m);
-        memo->offset[l] = addr[l] - a0;
+    if (ways) {
+      // The oldest pattern gives way (ways[0] the newest).
+      std::move_backward(ways, ways + kMemoWays - 1, ways + kMemoWays);
+      SharedMemo& m = ways[0];
+      m.mask = mask;
+      m.bytes = bytes;
+      m.low = uint32_t(a0 % 4);
+      for (uint32_t b = mask; b; b &= b - 1) {
+        const int l = __builtin_ctz(b);
+        m.offset[l] = int32_t(addr[l] - a0);
       }
-      memo->cycles = wf;
+      m.cycles = wf;
     }
     return wf;
   }
@@ -594,12 +608,12 @@ class Timing {
   std::vector<Info> infos_;
   std::vector<uint32_t> regs_;
   struct SharedMemo {
-    uint32_t mask = 0, bytes = 0, cycles = 0;
-    uint64_t low = 0;
-    uint64_t offset[kW];
+    uint32_t mask = 0, bytes = 0, cycles = 0, low = 0;
+    int32_t offset[kW];  // from the first lane's address (shared memory is far below 2 GiB)
   };
-  static constexpr uint32_t kMemoPasses = 4;
-  std::vector<SharedMemo> shared_memo_;  // [instruction][pass]
+  static constexpr uint32_t kMemoPasses = 4, kMemoWays = 4;
+  std::vector<uint32_t> memo_at_;        // per instruction: its patterns in shared_memo_, or none
+  std::vector<SharedMemo> shared_memo_;  // [pass][way] of each instruction with shared accesses
   std::vector<Sm> sms_;
   uint64_t l1_bytes_ = 0;
   uint64_t window_ = 1;
@@ -754,128 +768,172 @@ void Timing::memory(Sm& sm, WarpT& w, const Info& f, const Instr& in, uint64_t c
   const bool cp = in.op == Op::cp_async;
   const bool atomic = in.op == Op::atom || in.op == Op::red;
   const bool no_result = in.op == Op::st || in.op == Op::wmma_store || in.op == Op::red;
-  // Per lane, its accesses merged into runs; pass k takes each lane's k-th run.
-  struct Run {
-    uint64_t addr;
-    uint32_t bytes;
-    Space space;  // shared, global (local mapped into it), const (param too)
-    bool write;
-  };
-  constexpr int kMaxRuns = 32;
-  Run runs[kMaxRuns][kW];  // [k][lane]: a pass's lanes side by side
-  uint8_t nruns[kW] = {};
-  // A pass may mix spaces (a generic pointer per lane): one sub-pass per space, in the order
-  // of kSpaces, over the lanes whose k-th run is in it.
-  constexpr Space kSpaces[] = {Space::shared, Space::const_, Space::global};
-  uint32_t lanes_in[kMaxRuns][3];  // [k][space]: the lanes of sub-pass (k, space)
-  uint8_t passes = 0;
-  for (const MemRef& r : refs_) {
-    uint64_t a = r.addr;
-    Space sp = r.space;
-    if (sp == Space::local) {
-      // Local memory is interleaved by 4-byte words over the launch's threads (the same
-      // variable of consecutive threads is contiguous), placed beyond device memory.
-      const uint64_t threads = shape_.grid.count() * shape_.block.count();
-      a = (uint64_t(1) << 46) + ((a / 4) * threads + w.thread0 + r.lane) * 4 + a % 4;
-      sp = Space::global;
-    } else if (sp == Space::param) {
-      sp = Space::const_;
-    }
-    uint8_t& n = nruns[r.lane];
-    Run* last = n ? &runs[n - 1][r.lane] : nullptr;
-    if (last && last->space == sp && last->write == r.write && last->addr + last->bytes == a &&
-        last->bytes + r.bytes <= 16 && sp != Space::const_) {
-      last->bytes += r.bytes;
-    } else if (n < kMaxRuns) {
-      if (n == passes) {
-        lanes_in[n][0] = lanes_in[n][1] = lanes_in[n][2] = 0;
-        ++passes;
-      }
-      lanes_in[n][sp == Space::shared ? 0 : sp == Space::const_ ? 1 : 2] |= uint32_t(1) << r.lane;
-      runs[n++][r.lane] = {a, r.bytes, sp, r.write};
-    } else {
-      last->bytes += r.bytes;  // more than kMaxRuns: charged with the last pass
-    }
-  }
-
-  uint64_t done = c + 1;   // answers known now (shared memory, L1 hits, constants)
-  uint32_t mio = 0;        // data-path cycles of this instruction
-  uint32_t lines_out = 0;  // requests to L2
+  constexpr int kMaxRuns = 32;  // passes at most (a lane's runs beyond are charged to its last)
+  uint64_t done = c + 1;        // answers known now (shared memory, L1 hits, constants)
+  uint32_t mio = 0;             // data-path cycles of this instruction
+  uint32_t lines_out = 0;       // requests to L2
   const uint32_t pend = uint32_t(pends_.size());
   const uint32_t me = uint32_t(&f - infos_.data());
   const uint64_t base = std::max(c, sm.mio_free);
   uint64_t addr[kW];
   uint64_t sectors[2 * kW];
   LineRequest lines[2 * kW];
-  for (uint8_t k = 0; k < passes; ++k) {
-    for (int si = 0; si < 3; ++si) {
-      const Space sp = kSpaces[si];
-      const uint32_t mask = lanes_in[k][si];
-      if (!mask) continue;
-      uint32_t bytes = 0, total = 0;
-      bool write = false;
-      for (uint32_t m = mask; m; m &= m - 1) {
-        const int l = __builtin_ctz(m);
-        const Run& r = runs[k][l];
-        addr[l] = r.addr;
-        bytes = std::max(bytes, r.bytes);
-        total += r.bytes;
-        write = r.write;
+  // Sub-pass k over the lanes of `mask`, all in space sp, their addresses in addr: at most
+  // `bytes` per lane, `total` in all.
+  auto serve = [&](uint8_t k, Space sp, uint32_t mask, uint32_t bytes, uint32_t total, bool write) {
+    const uint64_t start = base + mio;
+    if (sp == Space::shared) {
+      const uint32_t wf = shared_cycles(me, k, addr, mask, bytes, atomic);
+      shared_wavefronts_ += wf;
+      shared_ideal_ += (total + 127) / 128;
+      ++shared_instrs_;
+      result_.onchip_bytes += total;
+      if (cp) return;  // a copy's data are written into shared memory as they arrive
+      mio += wf;
+      done = std::max(done, start + uint64_t(p_.lat_shared) + wf - 1);
+    } else if (sp == Space::const_) {
+      // The constant cache serves one distinct address per cycle.
+      uint32_t distinct = 0;
+      for (uint32_t a = mask; a; a &= a - 1) {
+        const int la = __builtin_ctz(a);
+        bool seen = false;
+        for (uint32_t b = mask & ((uint32_t(1) << la) - 1); b && !seen; b &= b - 1)
+          seen = addr[__builtin_ctz(b)] == addr[la];
+        distinct += !seen;
       }
-      const uint64_t start = base + mio;
-      if (sp == Space::shared) {
-        const uint32_t wf = shared_cycles(me, k, addr, mask, bytes, atomic);
-        shared_wavefronts_ += wf;
-        shared_ideal_ += (total + 127) / 128;
-        ++shared_instrs_;
-        result_.onchip_bytes += total;
-        if (cp) continue;  // a copy's data are written into shared memory as they arrive
-        mio += wf;
-        done = std::max(done, start + uint64_t(p_.lat_shared) + wf - 1);
-      } else if (sp == Space::const_) {
-        // The constant cache serves one distinct address per cycle.
-        uint32_t distinct = 0;
-        for (uint32_t a = mask; a; a &= a - 1) {
-          const int la = __builtin_ctz(a);
-          bool seen = false;
-          for (uint32_t b = mask & ((uint32_t(1) << la) - 1); b && !seen; b &= b - 1)
-            seen = addr[__builtin_ctz(b)] == addr[la];
-          distinct += !seen;
-        }
-        done = std::max(done, c + uint64_t(p_.lat_const) + distinct - 1);
-      } else {
-        const uint32_t ns = coalesce(addr, mask, bytes, sectors);
-        const uint32_t nl = group_lines(sectors, ns, lines);
-        global_sectors_ += ns;
-        global_ideal_ += (total + 31) / 32;
-        ++global_instrs_;
-        mio += nl;
-        result_.onchip_bytes += uint64_t(ns) * 32;
-        // .cg loads and copies bypass L1; stores and atomics do not allocate in it.
-        const bool use_l1 = sm.l1 && in.cache != Cache::cg && !atomic && !write;
-        if (use_l1)  // the sets of the lines after the first come in while it is looked up
-          for (uint32_t i = 1; i < nl; ++i) sm.l1->prefetch(lines[i].line);
-        for (uint32_t i = 0; i < nl; ++i) {
-          uint8_t miss = lines[i].sector_mask;
-          if (use_l1) {
-            const SectorCache::Outcome o = sm.l1->access(lines[i].line, miss, false, false);
-            miss &= uint8_t(~o.hits);
-            l1_hits_ += uint64_t(__builtin_popcount(o.hits));
-            l1_misses_ += uint64_t(__builtin_popcount(miss));
-            if (!miss) {
-              // A hit on a sector whose fill is still on its way waits for it.
-              done = std::max(done, std::max(start + i + uint64_t(p_.lat_l1), o.ready));
-              continue;
-            }
+      done = std::max(done, c + uint64_t(p_.lat_const) + distinct - 1);
+    } else {
+      const uint32_t ns = coalesce(addr, mask, bytes, sectors);
+      const uint32_t nl = group_lines(sectors, ns, lines);
+      global_sectors_ += ns;
+      global_ideal_ += (total + 31) / 32;
+      ++global_instrs_;
+      mio += nl;
+      result_.onchip_bytes += uint64_t(ns) * 32;
+      // .cg loads and copies bypass L1; stores and atomics do not allocate in it.
+      const bool use_l1 = sm.l1 && in.cache != Cache::cg && !atomic && !write;
+      if (use_l1)  // the sets of the lines after the first come in while it is looked up
+        for (uint32_t i = 1; i < nl; ++i) sm.l1->prefetch(lines[i].line);
+      for (uint32_t i = 0; i < nl; ++i) {
+        uint8_t miss = lines[i].sector_mask;
+        if (use_l1) {
+          const SectorCache::Outcome o = sm.l1->access(lines[i].line, miss, false, false);
+          miss &= uint8_t(~o.hits);
+          l1_hits_ += uint64_t(__builtin_popcount(o.hits));
+          l1_misses_ += uint64_t(__builtin_popcount(miss));
+          if (!miss) {
+            // A hit on a sector whose fill is still on its way waits for it.
+            done = std::max(done, std::max(start + i + uint64_t(p_.lat_l1), o.ready));
+            continue;
           }
-          const Access kind = atomic ? Access::atomic : write ? Access::write : Access::read;
-          requests_.push_back(
-              {start + i, sm.index, sm.seq++, lines[i].line, miss, kind, use_l1, pend});
-          ++lines_out;
         }
+        const Access kind = atomic ? Access::atomic : write ? Access::write : Access::read;
+        requests_.push_back(
+            {start + i, sm.index, sm.seq++, lines[i].line, miss, kind, use_l1, pend});
+        ++lines_out;
       }
     }
-  }
+  };
+  // Any other: per lane, its accesses merged into runs; pass k takes each lane's k-th run.
+  auto general = [&] {
+    struct Run {
+      uint64_t addr;
+      uint32_t bytes;
+      Space space;  // shared, global (local mapped into it), const (param too)
+      bool write;
+    };
+    Run runs[kMaxRuns][kW];  // [k][lane]: a pass's lanes side by side
+    uint8_t nruns[kW] = {};
+    // A pass may mix spaces (a generic pointer per lane): one sub-pass per space, in the order
+    // of kSpaces, over the lanes whose k-th run is in it.
+    constexpr Space kSpaces[] = {Space::shared, Space::const_, Space::global};
+    uint32_t lanes_in[kMaxRuns][3];  // [k][space]: the lanes of sub-pass (k, space)
+    uint8_t passes = 0;
+    for (const MemRef& r : refs_) {
+      uint64_t a = r.addr;
+      Space sp = r.space;
+      if (sp == Space::local) {
+        // Local memory is interleaved by 4-byte words over the launch's threads (the same
+        // variable of consecutive threads is contiguous), placed beyond device memory.
+        const uint64_t threads = shape_.grid.count() * shape_.block.count();
+        a = (uint64_t(1) << 46) + ((a / 4) * threads + w.thread0 + r.lane) * 4 + a % 4;
+        sp = Space::global;
+      } else if (sp == Space::param) {
+        sp = Space::const_;
+      }
+      uint8_t& n = nruns[r.lane];
+      Run* last = n ? &runs[n - 1][r.lane] : nullptr;
+      if (last && last->space == sp && last->write == r.write && last->addr + last->bytes == a &&
+          last->bytes + r.bytes <= 16 && sp != Space::const_) {
+        last->bytes += r.bytes;
+      } else if (n < kMaxRuns) {
+        if (n == passes) {
+          lanes_in[n][0] = lanes_in[n][1] = lanes_in[n][2] = 0;
+          ++passes;
+        }
+        lanes_in[n][sp == Space::shared ? 0 : sp == Space::const_ ? 1 : 2] |= uint32_t(1) << r.lane;
+        runs[n++][r.lane] = {a, r.bytes, sp, r.write};
+      } else {
+        last->bytes += r.bytes;  // more than kMaxRuns: charged with the last pass
+      }
+    }
+    for (uint8_t k = 0; k < passes; ++k) {
+      for (int si = 0; si < 3; ++si) {
+        const uint32_t mask = lanes_in[k][si];
+        if (!mask) continue;
+        uint32_t bytes = 0, total = 0;
+        bool write = false;
+        for (uint32_t m = mask; m; m &= m - 1) {
+          const int l = __builtin_ctz(m);
+          const Run& r = runs[k][l];
+          addr[l] = r.addr;
+          bytes = std::max(bytes, r.bytes);
+          total += r.bytes;
+          write = r.write;
+        }
+        serve(k, kSpaces[si], mask, bytes, total, write);
+      }
+    }
+  };
+  // The common case, taken without building runs: the accesses come in groups of ascending
+  // lanes, each group in one space (shared or global) and one direction, every group over the
+  // same lanes and in another space than the group before (so no lane's accesses merge); the
+  // general way makes group k pass k. A load, a store or ldmatrix is one group; cp.async two.
+  auto uniform = [&]() -> bool {
+    const size_t n = refs_.size();
+    uint32_t lanes = 0, mask = 0;
+    uint8_t groups = 0;
+    for (size_t i = 0; i < n; ++i) {
+      const MemRef& r = refs_[i];
+      const uint32_t bit = uint32_t(1) << r.lane;
+      if (i && bit > mask && r.space == refs_[i - 1].space && r.write == refs_[i - 1].write) {
+        mask |= bit;  // the group goes on (a higher lane, the same space and direction)
+        continue;
+      }
+      if (r.space != Space::shared && r.space != Space::global) return false;
+      if (i) {  // a group starts
+        if (groups == 1) lanes = mask;
+        if (mask != lanes || r.space == refs_[i - 1].space || groups == kMaxRuns) return false;
+      }
+      mask = bit;
+      ++groups;
+    }
+    if (groups > 1 && mask != lanes) return false;
+    for (size_t i = 0; i < n;) {
+      const Space sp = refs_[i].space;
+      const bool write = refs_[i].write;
+      const uint8_t k = uint8_t(i / size_t(__builtin_popcount(mask)));
+      uint32_t bytes = 0, total = 0;
+      for (const size_t end = i + size_t(__builtin_popcount(mask)); i < end; ++i) {
+        addr[refs_[i].lane] = refs_[i].addr;
+        bytes = std::max(bytes, refs_[i].bytes);
+        total += refs_[i].bytes;
+      }
+      serve(k, sp, mask, bytes, total, write);
+    }
+    return true;
+  };
+  if (!uniform()) general();
   sm.mio_free = base + mio;
   end_ = std::max(end_, done);
   if (cp) {
