@@ -461,6 +461,8 @@ class Executor::Impl {
     Executor::Step st;
     st.pc = w.pc;
     st.exec = issue(w);
+    st.next = w.pc;
+    st.active = w.active != 0;
     return st;
   }
 

@@ -141,6 +141,8 @@ class Executor {
   struct Step {
     uint32_t pc;    // the instruction executed
     uint32_t exec;  // the threads that executed it (its guard applied)
+    uint32_t next;  // the warp's pc after it (as pc() would say)
+    bool active;    // whether the warp can issue after it (as can_issue() would say)
   };
   // Executes the warp's next instruction (can_issue must hold); %clock64 reads `clock`; the
   // accesses it made go to `refs` (cleared first) when given.

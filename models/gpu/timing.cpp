@@ -246,6 +246,7 @@ struct WarpT {
   uint32_t local = 0;           // index of the SM's resident warps (scoreboard rows)
   uint64_t age = 0;             // launch order, for GTO's "oldest"
   uint64_t next = 0;            // earliest cycle of its next issue (in order, one per cycle)
+  uint32_t pc = 0;              // its next instruction (the executor's, kept here at hand)
   uint64_t ready_at = 0;        // cached: when its next instruction's operands are ready
   bool cached = false;
   uint8_t pipe = 0;          // cached with ready_at: the next instruction's pipe
@@ -501,7 +502,7 @@ class Timing {
     if (w.cached) return w.ready_at;
     uint64_t t = w.next;
     w.wait = kStallIssue;
-    const uint32_t pc = ex_.pc(w.slot, w.warp);
+    const uint32_t pc = w.pc;
     w.pipe = kNone;
     w.mem = false;
     if (pc < infos_.size()) {
@@ -657,6 +658,7 @@ void Timing::launch(Sm& sm, uint32_t local_block, uint64_t linear, uint64_t star
     w.exited = false;
     w.at_barrier = false;
     w.thread0 = linear * shape_.block.count() + uint64_t(i) * kW;
+    w.pc = ex_.pc(w.slot, w.warp);
     w.age = age_++;
     w.next = start;
     w.cached = false;
@@ -682,18 +684,19 @@ void Timing::block_end(Sm& sm, uint32_t local_block, uint64_t c) {
 
 // Issues warp w's next instruction at cycle c on sub-partition sp.
 void Timing::issue(Sm& sm, WarpT& w, uint32_t sp, uint64_t c) {
-  const uint32_t pc = ex_.pc(w.slot, w.warp);
+  const uint32_t pc = w.pc;
   w.cached = false;
   w.next = c + 1;
   ++sm.issued;
   ++sm.sched[sp].issued;
+  Executor::Step st;
   if (pc >= infos_.size()) {
-    ex_.step(w.slot, w.warp, c, nullptr);  // falls off the end: an exit
+    st = ex_.step(w.slot, w.warp, c, nullptr);  // falls off the end: an exit
   } else {
     const Info& f = infos_[pc];
     const Instr& in = code_.instrs[pc];
     const bool mem = f.kind == Kind::memory;
-    ex_.step(w.slot, w.warp, c, mem ? &refs_ : nullptr);
+    st = ex_.step(w.slot, w.warp, c, mem ? &refs_ : nullptr);
     if (f.pipe != kNone) sm.pipe_free[sp * kPipes + f.pipe] = c + f.ii;
     uint64_t* ready = ready_row(sm, w);
     switch (f.kind) {
@@ -730,7 +733,8 @@ void Timing::issue(Sm& sm, WarpT& w, uint32_t sp, uint64_t c) {
         break;
     }
   }
-  if (ex_.can_issue(w.slot, w.warp)) return;
+  w.pc = st.next;
+  if (st.active) return;
   w.exited = ex_.exited(w.slot, w.warp);
   const uint32_t block = w.local / occ_.warps_per_block;
   const uint32_t first = block * occ_.warps_per_block;
@@ -743,6 +747,7 @@ void Timing::issue(Sm& sm, WarpT& w, uint32_t sp, uint64_t c) {
       for (uint32_t i = 0; i < occ_.warps_per_block; ++i) {
         WarpT& o = sm.warps[first + i];
         if (o.at_barrier && ex_.can_issue(o.slot, o.warp)) {
+          o.pc = ex_.pc(o.slot, o.warp);  // the release moved it on
           o.at_barrier = false;
           o.next = std::max(o.next, c + uint64_t(p_.lat_barrier));
           o.cached = false;
