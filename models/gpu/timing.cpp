@@ -839,6 +839,44 @@ void Timing::memory(Sm& sm, WarpT& w, const Info& f, const Instr& in, uint64_t c
       }
     }
   };
+  // The common case, taken without building runs: the accesses come in groups of ascending
+  // lanes, each group in one space (shared or global) and one direction, every group over the
+  // same lanes and in another space than the group before (so no lane's accesses merge); the
+  // general way makes group k pass k. A load, a store or ldmatrix is one group; cp.async two.
+  auto uniform = [&]() -> bool {
+    const size_t n = refs_.size();
+    uint32_t lanes = 0, mask = 0;
+    uint8_t groups = 0;
+    for (size_t i = 0; i < n; ++i) {
+      const MemRef& r = refs_[i];
+      const uint32_t bit = uint32_t(1) << r.lane;
+      if (i && bit > mask && r.space == refs_[i - 1].space && r.write == refs_[i - 1].write) {
+        mask |= bit;  // the group goes on (a higher lane, the same space and direction)
+        continue;
+      }
+      if (r.space != Space::shared && r.space != Space::global) return false;
+      if (i) {  // a group starts
+        if (groups == 1) lanes = mask;
+        if (mask != lanes || r.space == refs_[i - 1].space || groups == kMaxRuns) return false;
+      }
+      mask = bit;
+      ++groups;
+    }
+    if (groups > 1 && mask != lanes) return false;
+    for (size_t i = 0; i < n;) {
+      const Space sp = refs_[i].space;
+      const bool write = refs_[i].write;
+      const uint8_t k = uint8_t(i / size_t(__builtin_popcount(mask)));
+      uint32_t bytes = 0, total = 0;
+      for (const size_t end = i + size_t(__builtin_popcount(mask)); i < end; ++i) {
+        addr[refs_[i].lane] = refs_[i].addr;
+        bytes = std::max(bytes, refs_[i].bytes);
+        total += refs_[i].bytes;
+      }
+      serve(k, sp, mask, bytes, total, write);
+    }
+    return true;
+  };
   // Any other: per lane, its accesses merged into runs; pass k takes each lane's k-th run.
   auto general = [&] {
     struct Run {
@@ -899,44 +937,6 @@ void Timing::memory(Sm& sm, WarpT& w, const Info& f, const Instr& in, uint64_t c
         serve(k, kSpaces[si], mask, bytes, total, write);
       }
     }
-  };
-  // The common case, taken without building runs: the accesses come in groups of ascending
-  // lanes, each group in one space (shared or global) and one direction, every group over the
-  // same lanes and in another space than the group before (so no lane's accesses merge); the
-  // general way makes group k pass k. A load, a store or ldmatrix is one group; cp.async two.
-  auto uniform = [&]() -> bool {
-    const size_t n = refs_.size();
-    uint32_t lanes = 0, mask = 0;
-    uint8_t groups = 0;
-    for (size_t i = 0; i < n; ++i) {
-      const MemRef& r = refs_[i];
-      const uint32_t bit = uint32_t(1) << r.lane;
-      if (i && bit > mask && r.space == refs_[i - 1].space && r.write == refs_[i - 1].write) {
-        mask |= bit;  // the group goes on (a higher lane, the same space and direction)
-        continue;
-      }
-      if (r.space != Space::shared && r.space != Space::global) return false;
-      if (i) {  // a group starts
-        if (groups == 1) lanes = mask;
-        if (mask != lanes || r.space == refs_[i - 1].space || groups == kMaxRuns) return false;
-      }
-      mask = bit;
-      ++groups;
-    }
-    if (groups > 1 && mask != lanes) return false;
-    for (size_t i = 0; i < n;) {
-      const Space sp = refs_[i].space;
-      const bool write = refs_[i].write;
-      const uint8_t k = uint8_t(i / size_t(__builtin_popcount(mask)));
-      uint32_t bytes = 0, total = 0;
-      for (const size_t end = i + size_t(__builtin_popcount(mask)); i < end; ++i) {
-        addr[refs_[i].lane] = refs_[i].addr;
-        bytes = std::max(bytes, refs_[i].bytes);
-        total += refs_[i].bytes;
-      }
-      serve(k, sp, mask, bytes, total, write);
-    }
-    return true;
   };
   if (!uniform()) general();
   sm.mio_free = base + mio;
