@@ -148,6 +148,38 @@ TEST_CASE("an out-of-bounds global access names kernel, lines, block, warp, lane
   CHECK_THAT(r.output, Contains("out-of-bounds 4-byte write at global address 0x100001000"));
 }
 
+TEST_CASE("with or without values, an access out of bounds in one lane names that lane", "[unit]") {
+  // Lane i reads the 4 bytes at 4 i of the 64-byte buffer (of shared memory): lanes 0 to 15 are
+  // inside, lane 16 is the first outside. A timing-only run checks a warp's addresses as a
+  // range first (docs/models/gpu.md); the error must still be lane 16's.
+  const std::string global = kernel("lanes",
+                                    "\tmul.wide.u32 %rd3, %r1, 4;\n\tadd.s64 %rd4, %rd2, %rd3;\n"
+                                    "\tld.global.u32 %r2, [%rd4];\n");
+  const std::string shared =
+      kernel("slanes",
+             "\tmov.u32 %r4, sbuf;\n\tshl.b32 %r2, %r1, 2;\n\tadd.s32 %r5, %r4, %r2;\n"
+             "\tld.shared.u32 %r3, [%r5];\n",
+             ".shared .align 4 .b8 sbuf[64];\n");
+  for (const bool values : {true, false}) {
+    Launch g = prepare("lanes", global);
+    Launch s = prepare("slanes", shared);
+    if (!values) {
+      g.extra.push_back("--no-functional");
+      s.extra.push_back("--no-functional");
+    }
+    Cli r = launch(g);
+    INFO(r.output);
+    CHECK(r.status == 1);
+    CHECK_THAT(r.output, Contains("warp 0, lane 16 (thread 16)"));
+    CHECK_THAT(r.output, Contains("out-of-bounds 4-byte read at global address 0x100000040"));
+    r = launch(s);
+    INFO(r.output);
+    CHECK(r.status == 1);
+    CHECK_THAT(r.output, Contains("warp 0, lane 16 (thread 16)"));
+    CHECK_THAT(r.output, Contains("out-of-bounds 4-byte read at shared address 0x40"));
+  }
+}
+
 TEST_CASE("a misaligned access is an error naming the address", "[unit]") {
   const std::string text = kernel("mis", "\tld.global.u32 %r2, [%rd2+2];\n");
   Launch l = prepare("mis", text);
