@@ -452,11 +452,11 @@ class Executor::Impl {
   }
 
   // Executes the next warp-instruction of a warp that can issue.
-  Executor::Step step(uint32_t slot, uint32_t warp, uint64_t clock, std::vector<MemRef>* refs) {
+  Executor::Step step(uint32_t slot, uint32_t warp, uint64_t clock, StepAccesses* acc) {
     b_ = &blocks_[slot];
     clock_ = clock;
-    refs_ = refs;
-    if (refs_) refs_->clear();
+    acc_ = acc;
+    if (acc_) acc_->clear();
     Warp& w = b_->warps[warp];
     Executor::Step st;
     st.pc = w.pc;
@@ -707,11 +707,10 @@ class Executor::Impl {
                      space_name(space), a));
   }
   // A timing-only step's accesses of n bytes (n-aligned) at operand m's address in each lane
-  // of `lanes`, recorded as access() records them, lane after lane. The checks are made once,
-  // over the lanes' lowest and highest addresses: n bytes at each lie inside one allocation (or
-  // shared memory) when all of [lowest, highest + n) does. When that fails, or the operand or
-  // the space needs resolving per lane, access() takes the lanes one by one (and names the lane
-  // at fault).
+  // of `lanes`, recorded as a group. The checks are made once, over the lanes' lowest and
+  // highest addresses: n bytes at each lie inside one allocation (or shared memory) when all of
+  // [lowest, highest + n) does. When that fails, or the operand or the space needs resolving
+  // per lane, access() takes the lanes one by one (and names the lane at fault).
   void access_lanes(Warp& w, uint32_t lanes, Space space, const Operand& m, uint32_t n,
                     bool write) {
     auto one_by_one = [&] {
@@ -732,24 +731,16 @@ class Executor::Impl {
     const bool inside = hi + n >= hi && (space == Space::shared ? hi + n <= shared_size_
                                                                 : mem_.contains(lo, hi + n - lo));
     if ((bits & (n - 1)) != 0 || !inside) return one_by_one();
-    if (!refs_) return;
-    size_t i = refs_->size();
-    refs_->resize(i + size_t(__builtin_popcount(lanes)));
-    for (uint32_t k = lanes; k; k &= k - 1, ++i) {
-      const int l = __builtin_ctz(k);
-      MemRef& ref = (*refs_)[i];
-      ref.addr = r[l] + off;
-      ref.bytes = n;
-      ref.lane = uint8_t(l);
-      ref.space = space;
-      ref.write = write;
-    }
+    if (!acc_) return;
+    acc_->groups.push_back({r, off, lanes, n, space, write});
+    if (!acc_->refs.empty()) acc_->expand();  // the step's earlier accesses went lane by lane
   }
   void record(int lane, Space space, uint64_t a, uint32_t n, bool write) {
-    if (!refs_) return;
+    if (!acc_) return;
+    acc_->expand();  // the groups before this access, lane by lane, then it
     // Field by field in place: a MemRef built on the stack and copied as a whole stalls the
     // host on the copy's load of the fields just stored (a failed store-to-load forwarding).
-    MemRef& r = refs_->emplace_back();
+    MemRef& r = acc_->refs.emplace_back();
     r.addr = a;
     r.bytes = n;
     r.lane = uint8_t(lane);
@@ -990,10 +981,10 @@ class Executor::Impl {
   std::vector<Block> blocks_;  // by slot
   Block* b_ = nullptr;         // the block being stepped
   uint64_t shared_size_ = 0;
-  uint64_t clock_ = 0;                   // the SM cycle of the step (%clock64)
-  std::vector<MemRef>* refs_ = nullptr;  // where a timed step records its accesses
-  uint64_t scratch_[8][kW] = {};         // sources(): operands that are not plain registers
-  uint64_t sink_[kW] = {};               // dest() of `_`
+  uint64_t clock_ = 0;            // the SM cycle of the step (%clock64)
+  StepAccesses* acc_ = nullptr;   // where a timed step records its accesses
+  uint64_t scratch_[8][kW] = {};  // sources(): operands that are not plain registers
+  uint64_t sink_[kW] = {};        // dest() of `_`
   ExecStats stats_;
 };
 
@@ -1915,9 +1906,8 @@ bool Executor::exited(uint32_t slot, uint32_t warp) const {
 uint32_t Executor::pc(uint32_t slot, uint32_t warp) const {
   return p_->pc(slot, warp);
 }
-Executor::Step Executor::step(uint32_t slot, uint32_t warp, uint64_t clock,
-                              std::vector<MemRef>* refs) {
-  return p_->step(slot, warp, clock, refs);
+Executor::Step Executor::step(uint32_t slot, uint32_t warp, uint64_t clock, StepAccesses* acc) {
+  return p_->step(slot, warp, clock, acc);
 }
 bool Executor::release_barriers(uint32_t slot) {
   return p_->release(slot);

@@ -120,6 +120,45 @@ struct MemRef {
   bool write;
 };
 
+// The accesses of one step. When each came as a group (n bytes, n-aligned, at a register's
+// value plus an offset in every lane of a set of lanes, all of them inside one allocation or
+// shared memory: what a timing-only load, store, cp.async or ldmatrix makes), they are
+// `groups`, in order, and `refs` is empty; otherwise `refs` holds them all, lane by lane.
+struct StepAccesses {
+  struct Group {
+    const uint64_t* regs;  // the address register's lanes (the executor's, until its next step)
+    uint64_t offset;
+    uint32_t lanes, bytes;
+    isa::ptx::Space space;  // shared or global
+    bool write;
+    uint64_t addr(int lane) const { return regs[lane] + offset; }
+  };
+  std::vector<Group> groups;
+  std::vector<MemRef> refs;
+
+  void clear() {
+    groups.clear();
+    refs.clear();
+  }
+  // Moves the groups into refs (after the refs already there), lane by lane.
+  void expand() {
+    for (const Group& g : groups) {
+      size_t i = refs.size();
+      refs.resize(i + size_t(__builtin_popcount(g.lanes)));
+      for (uint32_t k = g.lanes; k; k &= k - 1, ++i) {
+        const int l = __builtin_ctz(k);
+        MemRef& r = refs[i];
+        r.addr = g.addr(l);
+        r.bytes = g.bytes;
+        r.lane = uint8_t(l);
+        r.space = g.space;
+        r.write = g.write;
+      }
+    }
+    groups.clear();
+  }
+};
+
 // The executor as a timing model drives it: blocks live in slots (a slot per resident block
 // of every SM), and each call runs one warp-instruction, in the order the timing model issues
 // them, so values follow the simulated order of events.
@@ -145,8 +184,8 @@ class Executor {
     bool active;    // whether the warp can issue after it (as can_issue() would say)
   };
   // Executes the warp's next instruction (can_issue must hold); %clock64 reads `clock`; the
-  // accesses it made go to `refs` (cleared first) when given.
-  Step step(uint32_t slot, uint32_t warp, uint64_t clock, std::vector<MemRef>* refs);
+  // accesses it made go to `acc` (cleared first) when given.
+  Step step(uint32_t slot, uint32_t warp, uint64_t clock, StepAccesses* acc);
   // Releases the barriers every expected thread of the block reached; true when some were.
   bool release_barriers(uint32_t slot);
   bool block_done(uint32_t slot) const;

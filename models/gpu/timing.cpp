@@ -620,7 +620,7 @@ class Timing {
   uint64_t window_ = 1;
   uint64_t next_block_ = 0, blocks_done_ = 0, age_ = 0;
   uint64_t end_ = 0;  // the latest event: a block's end or a request's answer
-  std::vector<MemRef> refs_;
+  StepAccesses acc_;
   std::vector<Pend> pends_;
   std::vector<Request> requests_;  // of this window and later (cycles beyond its end)
   struct Freed {
@@ -696,7 +696,7 @@ void Timing::issue(Sm& sm, WarpT& w, uint32_t sp, uint64_t c) {
     const Info& f = infos_[pc];
     const Instr& in = code_.instrs[pc];
     const bool mem = f.kind == Kind::memory;
-    st = ex_.step(w.slot, w.warp, c, mem ? &refs_ : nullptr);
+    st = ex_.step(w.slot, w.warp, c, mem ? &acc_ : nullptr);
     if (f.pipe != kNone) sm.pipe_free[sp * kPipes + f.pipe] = c + f.ii;
     uint64_t* ready = ready_row(sm, w);
     switch (f.kind) {
@@ -765,7 +765,7 @@ void Timing::issue(Sm& sm, WarpT& w, uint32_t sp, uint64_t c) {
   if (!any) ex_.deadlock(w.slot);
 }
 
-// The memory path of an instruction that issued at cycle c: its accesses (refs_) become
+// The memory path of an instruction that issued at cycle c: its accesses (acc_) become
 // passes over the lanes (a lane's n-th access in the n-th pass, a lane's contiguous accesses
 // merged up to 16 bytes, as the SASS vector loads do), each through shared memory (banks),
 // the constant cache, or L1 and then L2 (coalesced into sectors of 128-byte lines).
@@ -839,41 +839,23 @@ void Timing::memory(Sm& sm, WarpT& w, const Info& f, const Instr& in, uint64_t c
       }
     }
   };
-  // The common case, taken without building runs: the accesses come in groups of ascending
-  // lanes, each group in one space (shared or global) and one direction, every group over the
-  // same lanes and in another space than the group before (so no lane's accesses merge); the
-  // general way makes group k pass k. A load, a store or ldmatrix is one group; cp.async two.
-  auto uniform = [&]() -> bool {
-    const size_t n = refs_.size();
-    uint32_t lanes = 0, mask = 0;
-    uint8_t groups = 0;
-    for (size_t i = 0; i < n; ++i) {
-      const MemRef& r = refs_[i];
-      const uint32_t bit = uint32_t(1) << r.lane;
-      if (i && bit > mask && r.space == refs_[i - 1].space && r.write == refs_[i - 1].write) {
-        mask |= bit;  // the group goes on (a higher lane, the same space and direction)
-        continue;
+  // The common case, taken without building runs: the accesses came as groups (each in one
+  // space, shared or global), every group over the same lanes and in another space than the
+  // group before (so no lane's accesses merge); the general way makes group k pass k. A load, a
+  // store or ldmatrix is one group; cp.async two.
+  auto grouped = [&]() -> bool {
+    const std::vector<StepAccesses::Group>& gs = acc_.groups;
+    if (gs.empty() || gs.size() > size_t(kMaxRuns)) return false;
+    for (size_t k = 1; k < gs.size(); ++k)
+      if (gs[k].lanes != gs[0].lanes || gs[k].space == gs[k - 1].space) return false;
+    for (size_t k = 0; k < gs.size(); ++k) {
+      const StepAccesses::Group& g = gs[k];
+      for (uint32_t m = g.lanes; m; m &= m - 1) {
+        const int l = __builtin_ctz(m);
+        addr[l] = g.addr(l);
       }
-      if (r.space != Space::shared && r.space != Space::global) return false;
-      if (i) {  // a group starts
-        if (groups == 1) lanes = mask;
-        if (mask != lanes || r.space == refs_[i - 1].space || groups == kMaxRuns) return false;
-      }
-      mask = bit;
-      ++groups;
-    }
-    if (groups > 1 && mask != lanes) return false;
-    for (size_t i = 0; i < n;) {
-      const Space sp = refs_[i].space;
-      const bool write = refs_[i].write;
-      const uint8_t k = uint8_t(i / size_t(__builtin_popcount(mask)));
-      uint32_t bytes = 0, total = 0;
-      for (const size_t end = i + size_t(__builtin_popcount(mask)); i < end; ++i) {
-        addr[refs_[i].lane] = refs_[i].addr;
-        bytes = std::max(bytes, refs_[i].bytes);
-        total += refs_[i].bytes;
-      }
-      serve(k, sp, mask, bytes, total, write);
+      serve(uint8_t(k), g.space, g.lanes, g.bytes, g.bytes * uint32_t(__builtin_popcount(g.lanes)),
+            g.write);
     }
     return true;
   };
@@ -892,7 +874,7 @@ void Timing::memory(Sm& sm, WarpT& w, const Info& f, const Instr& in, uint64_t c
     constexpr Space kSpaces[] = {Space::shared, Space::const_, Space::global};
     uint32_t lanes_in[kMaxRuns][3];  // [k][space]: the lanes of sub-pass (k, space)
     uint8_t passes = 0;
-    for (const MemRef& r : refs_) {
+    for (const MemRef& r : acc_.refs) {
       uint64_t a = r.addr;
       Space sp = r.space;
       if (sp == Space::local) {
@@ -938,7 +920,10 @@ void Timing::memory(Sm& sm, WarpT& w, const Info& f, const Instr& in, uint64_t c
       }
     }
   };
-  if (!uniform()) general();
+  if (!grouped()) {
+    acc_.expand();
+    general();
+  }
   sm.mio_free = base + mio;
   end_ = std::max(end_, done);
   if (cp) {
