@@ -268,6 +268,32 @@ TEST_CASE("a timing-only run executes what its control flow and addresses depend
   CHECK(stat(without, "sm", "issued") > 9 * 5 * 8);
 }
 
+TEST_CASE("a timing-only copy whose lanes read two allocations is timed as with values",
+          "[timing][gpu]") {
+  // Lanes 0 to 15 copy 16 bytes each from the buffer, lanes 16 to 31 from a .global variable:
+  // the copy's shared destinations pass the timing-only range check as one group, its global
+  // sources do not (two allocations) and go lane by lane, so the step's accesses mix both
+  // (docs/models/gpu.md).
+  const std::string body =
+      "\tmov.u32 %r4, sb;\n\tshl.b32 %r5, %r1, 4;\n\tadd.s32 %r6, %r4, %r5;\n"
+      "\tmov.u64 %rd5, gv;\n\tmul.wide.u32 %rd7, %r1, 16;\n\tadd.s64 %rd8, %rd2, %rd7;\n"
+      "\tadd.s64 %rd9, %rd5, %rd7;\n\tsetp.lt.u32 %p1, %r1, 16;\n"
+      "\tselp.b64 %rd10, %rd8, %rd9, %p1;\n\tcp.async.ca.shared.global [%r6], [%rd10], 16;\n"
+      "\tcp.async.commit_group;\n\tcp.async.wait_group 0;\n\tbar.sync 0;\n"
+      "\tld.shared.u32 %r7, [%r6];\n\tst.global.u32 [%rd4], %r7;\n";
+  const std::string ptx =
+      kernel("mix", ".global .align 16 .b8 gv[512];\n.shared .align 16 .b8 sb[512];", body);
+  const auto with = run("mix", ptx, 2, 32, 512);
+  const auto without = run("mix", ptx, 2, 32, 512, {"--no-functional"});
+  CHECK(cycles(with) == cycles(without));
+  for (const char* name : {"instructions", "sectors", "ideal_sectors"})
+    CHECK(stat(with, "global", name) == stat(without, "global", name));
+  for (const char* name : {"instructions", "wavefronts"})
+    CHECK(stat(with, "shared", name) == stat(without, "shared", name));
+  // Each block's copy reads 16 sectors (8 of the buffer, 8 of gv) and stores 4.
+  CHECK(stat(without, "global", "sectors") == 2 * (16 + 4));
+}
+
 TEST_CASE("scheduler stalls are counted by reason and add up", "[timing][gpu]") {
   auto stalls = [](const nlohmann::json& s) {
     return s["stats"]["groups"]["sm"]["groups"]["stalls"]["stats"];
