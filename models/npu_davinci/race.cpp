@@ -45,7 +45,9 @@ bool RaceChecker::ordered(const Who& earlier, const Who& later, const Clock& clo
 void RaceChecker::all_synced() {
   for (Table& t : tables_) {
     for (const size_t i : t.touched) {
-      std::fill_n(t.pages[i].get(), kPage, Cell{});
+      Page& pg = *t.pages[i];
+      pg.uniform = ~uint32_t(0);
+      std::fill(std::begin(pg.whole), std::end(pg.whole), Cell{});
       spare_.push_back(std::move(t.pages[i]));
     }
     t.touched.clear();
@@ -57,26 +59,36 @@ void RaceChecker::all_synced() {
   steps_.fill(Step{});
 }
 
-RaceChecker::Cell* RaceChecker::page(Table& t, uint64_t index) {
+RaceChecker::Page& RaceChecker::page(Table& t, uint64_t index) {
   if (index >= t.pages.size()) t.pages.resize(index + 1);
-  std::unique_ptr<Cell[]>& pg = t.pages[index];
+  std::unique_ptr<Page>& pg = t.pages[index];
   if (!pg) {
     if (spare_.empty()) {
-      pg = std::make_unique<Cell[]>(kPage);
+      pg = std::make_unique<Page>();
     } else {
       pg = std::move(spare_.back());
       spare_.pop_back();
     }
     t.touched.push_back(index);
   }
-  return pg.get();
+  return *pg;
 }
 
 RaceChecker::Cell RaceChecker::history(const Table& t, uint64_t at) const {
   const uint64_t g = at / kGranule, index = g / kPage;
   if (index >= t.pages.size() || !t.pages[index]) return {};
-  const Cell c = t.pages[index][g % kPage];
+  const Page& pg = *t.pages[index];
+  const uint64_t b = g % kPage / kBlock;
+  if (pg.uniform >> b & 1) return pg.whole[b];
+  const Cell c = pg.cells[g % kPage];
   return c.writer == kSplit ? t.bytes.at(g)[at % kGranule] : c;
+}
+
+bool RaceChecker::split(const Table& t, uint64_t g) const {
+  const uint64_t index = g / kPage;
+  if (index >= t.pages.size() || !t.pages[index]) return false;
+  const Page& pg = *t.pages[index];
+  return !(pg.uniform >> (g % kPage / kBlock) & 1) && pg.cells[g % kPage].writer == kSplit;
 }
 
 bool RaceChecker::same_history(const Cell& a, const Cell& b) const {
@@ -127,10 +139,8 @@ void RaceChecker::report(const Table& t, const isa::davinci::Range& r, uint64_t 
   const Cell first = history(t, at);
   uint64_t hi = at;
   while (hi < r.hi && same_history(history(t, hi), first)) {
-    const uint64_t g = hi / kGranule, index = g / kPage;
-    const bool split =
-        index < t.pages.size() && t.pages[index] && t.pages[index][g % kPage].writer == kSplit;
-    hi = split ? hi + 1 : (g + 1) * kGranule;
+    const uint64_t g = hi / kGranule;
+    hi = split(t, g) ? hi + 1 : (g + 1) * kGranule;
   }
   hi = std::min(hi, r.hi);
   auto name = [&](const Who& w) {
@@ -166,7 +176,8 @@ void RaceChecker::access(const std::vector<isa::davinci::Range>& rs, const Who& 
       const isa::davinci::Range& r = rs[i + kAhead];
       const Table& t = table(who.core, r.buf);
       const uint64_t g = r.lo / kGranule, index = g / kPage;
-      if (index < t.pages.size() && t.pages[index]) __builtin_prefetch(&t.pages[index][g % kPage]);
+      if (index < t.pages.size() && t.pages[index])
+        __builtin_prefetch(&t.pages[index]->cells[g % kPage]);
     }
     if (rs[i].hi > rs[i].lo) record(table(who.core, rs[i].buf), rs[i], intern(who), who, clock);
   }
@@ -199,9 +210,22 @@ void RaceChecker::record(Table& t, const isa::davinci::Range& r, uint32_t me, co
   };
   const uint64_t end = (r.hi + kGranule - 1) / kGranule;
   for (uint64_t g = r.lo / kGranule; g < end;) {
-    Cell* const pg = page(t, g / kPage);
-    for (const uint64_t stop = std::min(end, (g / kPage + 1) * kPage); g < stop; ++g) {
-      Cell& c = pg[g % kPage];
+    Page& pg = page(t, g / kPage);
+    const uint64_t b = g % kPage / kBlock, first = g - g % kBlock, last = first + kBlock;
+    const uint32_t bit = uint32_t(1) << b;
+    // The access covers every byte of the block.
+    const bool all = r.lo <= first * kGranule && last * kGranule <= r.hi;
+    if (pg.uniform & bit) {
+      if (all) {  // one history for the block, before and after
+        visit(pg.whole[b], first * kGranule);
+        g = last;
+        continue;
+      }
+      std::fill_n(pg.cells + first % kPage, kBlock, pg.whole[b]);
+      pg.uniform &= ~bit;
+    }
+    for (const uint64_t stop = std::min(end, last); g < stop; ++g) {
+      Cell& c = pg.cells[g % kPage];
       const uint64_t lo = g * kGranule, hi = lo + kGranule;
       const bool whole = r.lo <= lo && hi <= r.hi;
       if (whole && c.writer != kSplit) {
@@ -218,6 +242,14 @@ void RaceChecker::record(Table& t, const isa::davinci::Range& r, uint32_t me, co
       if (whole && r.write) {  // every byte has this writer again
         c = {me, 0};
         t.bytes.erase(g);
+      }
+    }
+    if (all) {  // the block is one history again when its granules all have the same
+      const Cell* cs = pg.cells + first % kPage;
+      if (cs[0].writer != kSplit &&
+          std::all_of(cs + 1, cs + kBlock, [&](const Cell& c) { return c == cs[0]; })) {
+        pg.whole[b] = cs[0];
+        pg.uniform |= bit;
       }
     }
   }

@@ -17,7 +17,9 @@
 // pipe being ordered implies the earlier ones are), as indices into tables of accessors and of
 // reader sets, kept in pages of the memory's address space that are allocated when first
 // touched. A copy of many short rows (an operand in ND rows of 32 bytes) costs a few stores per
-// row, with no allocation. SystemC-free.
+// row, with no allocation. A block of 64 granules (2 KiB) whose granules share one history is
+// kept as that history alone, so an access that covers whole blocks of one history (a cube
+// operand in L0A, a tile of L0C) costs a check per block, not per granule. SystemC-free.
 #pragma once
 
 #include <array>
@@ -80,19 +82,29 @@ class RaceChecker {
   };
   static constexpr uint64_t kGranule = 32;
   static constexpr uint64_t kPage = 2048;  // granules per page (64 KiB of a memory)
+  static constexpr uint64_t kBlock = 64;   // granules per block (2 KiB)
   // The writer of a granule whose bytes have histories of their own (Table::bytes).
   static constexpr uint32_t kSplit = ~uint32_t(0);
+  struct Page {
+    // Block b's granules all have the history whole[b] while bit b of `uniform` is set (their
+    // cells are then stale); else each granule has its cell.
+    uint32_t uniform = ~uint32_t(0);
+    Cell whole[kPage / kBlock];
+    Cell cells[kPage];
+  };
   struct Table {
-    std::vector<std::unique_ptr<Cell[]>> pages;  // by address / (kPage * kGranule); null: untouched
-    std::vector<size_t> touched;                 // the pages allocated since the last sync
+    std::vector<std::unique_ptr<Page>> pages;  // by address / (kPage * kGranule); null: untouched
+    std::vector<size_t> touched;               // the pages allocated since the last sync
     std::unordered_map<uint64_t, std::array<Cell, kGranule>> bytes;  // by granule
   };
   static bool ordered(const Who& earlier, const Who& later, const Clock& clock);
   Table& table(int core, isa::davinci::Buf b);
   const Table& table(int core, isa::davinci::Buf b) const;
-  Cell* page(Table& t, uint64_t index);
-  // The cell of the byte at `at` (its granule's, unless that is split); none if never touched.
+  Page& page(Table& t, uint64_t index);
+  // The history of the byte at `at` (its block's or its granule's, unless that is split); none
+  // if never touched.
   Cell history(const Table& t, uint64_t at) const;
+  bool split(const Table& t, uint64_t granule) const;  // its bytes have histories of their own
   bool same_history(const Cell& a, const Cell& b) const;
   uint32_t intern(const Who& who);
   // The reader set `set` with `reader` noted (in place of the one of its core and pipe, if any).
@@ -120,7 +132,7 @@ class RaceChecker {
     uint32_t reader = 0, from = 0, to = 0;
   };
   std::array<Step, 64> steps_{};
-  std::vector<std::unique_ptr<Cell[]>> spare_;  // cleared pages, for reuse
+  std::vector<std::unique_ptr<Page>> spare_;  // cleared pages, for reuse
 };
 
 }  // namespace xpusim::davinci

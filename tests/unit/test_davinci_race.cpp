@@ -2,7 +2,8 @@
 // whatever their shape (rows of a strided copy, parts of a 32-byte granule), a write checked
 // against the last writer and every reader since, the reader of a pipe replaced by its later
 // reads, the bytes a report names (the first racing byte and those after it with its history),
-// cores ordered by sync_all, and everything forgotten once every core has synced.
+// cores ordered by sync_all, everything forgotten once every core has synced, and whole 2 KiB
+// blocks of one history kept as one.
 #include <catch2/catch.hpp>
 
 #include <string>
@@ -130,4 +131,31 @@ TEST_CASE("DaVinci race checker: cores are ordered by sync_all, and a sync forge
   // The on-chip buffers are per core: core 0's UB is not core 1's.
   rc.access({Buf::ub, 0, 0x20, true}, who(Pipe::mte2, 0, 0, 0, 1), {});
   CHECK(race(rc, {Buf::ub, 0, 0x20, true}, who(Pipe::v, 4, 0, 1, 1)).empty());
+}
+
+TEST_CASE("DaVinci race checker: whole 2 KiB blocks, and blocks accessed in part", "[unit]") {
+  const auto code = program();
+  const std::vector<std::string> layers;
+  RaceChecker rc(1, code, "k.s", layers);
+  // MTE2 writes four whole blocks of L0A; a vector read of 32 bytes inside the third meets it.
+  rc.access({Buf::l0a, 0, 0x2000, true}, who(Pipe::mte2, 0, 0), {});
+  CHECK(race(rc, {Buf::l0a, 0x1010, 0x1030, false}, who(Pipe::v, 4, 0))
+            .rfind("race on l0a[0x1010, 0x1030): copy_gm_to_ubuf at k.s:1 (core 0, PIPE_MTE2) "
+                   "writes",
+                   0) == 0);
+  // Ordered after the write, the vector pipe reads the second and third blocks.
+  Clock c{};
+  c[size_t(Pipe::mte2)] = 1;
+  rc.access({Buf::l0a, 0x800, 0x1800, false}, who(Pipe::v, 5, 1), c);
+  // A write of all four, ordered after MTE2 only, races with that read: the report names its
+  // bytes across the whole block (the second) and the block read before in part (the third).
+  CHECK(race(rc, {Buf::l0a, 0, 0x2000, true}, who(Pipe::mte1, 2, 0), c)
+            .rfind("race on l0a[0x800, 0x1800): vadd at k.s:6 (core 0, PIPE_V) reads", 0) == 0);
+  // Ordered after the read too: no race, and the four blocks have the new writer.
+  c[size_t(Pipe::v)] = 2;
+  CHECK(race(rc, {Buf::l0a, 0, 0x2000, true}, who(Pipe::mte1, 2, 0), c).empty());
+  CHECK(race(rc, {Buf::l0a, 0x1ff0, 0x2000, false}, who(Pipe::v, 6, 2))
+            .rfind("race on l0a[0x1ff0, 0x2000): copy_gm_to_ubuf at k.s:3 (core 0, PIPE_MTE1) "
+                   "writes",
+                   0) == 0);
 }
