@@ -83,6 +83,7 @@ class RaceChecker {
   static constexpr uint64_t kGranule = 32;
   static constexpr uint64_t kPage = 2048;  // granules per page (64 KiB of a memory)
   static constexpr uint64_t kBlock = 64;   // granules per block (2 KiB)
+  static_assert(kPage / kBlock <= 32, "a page's blocks are the bits of Page::uniform");
   // The writer of a granule whose bytes have histories of their own (Table::bytes).
   static constexpr uint32_t kSplit = ~uint32_t(0);
   struct Page {
