@@ -4,9 +4,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <initializer_list>
 #include <limits>
+#include <numeric>
 #include <optional>
 #include <set>
+#include <utility>
 
 #include "compiler/targets/tpu/passes.h"
 #include "isa/tpu/operands.h"
@@ -799,6 +802,7 @@ class Tiler {
   struct Split {
     uint64_t parts = 1, ksplit = 1;
     double arrays = 0, drain = 0;
+    uint64_t groups = 1;  // groups of (job, K share) items the arrays take in turn
   };
   Split split_of(uint64_t jobs, uint64_t rows, uint64_t ksteps, bool ksplit_ok,
                  bool several_blocks) const {
@@ -810,7 +814,7 @@ class Tiler {
                                ? double(ksteps) / double(q)
                                : double((ksteps + q - 1) / q);
       return Split{p, q, double(groups) * steps * double(std::max(R, part_rows(p))),
-                   double(jobs * q) * std::ceil(double(rows) / double(c_.act_rows))};
+                   double(jobs * q) * std::ceil(double(rows) / double(c_.act_rows)), groups};
     };
     Split best = split(1, 1);
     const uint64_t avail = count / std::max<uint64_t>(jobs, 1);
@@ -830,12 +834,13 @@ class Tiler {
 
   // The rows of a convolution's row block when its A is formed on chip (ws), at most Mt: its
   // stages (the DRAM moving the image, the weights once per block and the output; the setup
-  // unit forming A; the arrays; the drain) overlap from one block to the next, so with nb
-  // blocks a core takes about the slowest stage's total plus 1/nb of the others' (the first
-  // block's fill and the last one's drain). More blocks shorten that fill but read the
-  // weights again for each; each block streams at least R rows (a weight load), and the
-  // blocks come in a multiple of the cores that share them. Returns the rows for the nb that
-  // minimises that time.
+  // unit forming A; the arrays; the drain) overlap from one block to the next, and within a
+  // block from one group of the arrays' jobs to the next (a group's drain and store overlap
+  // the next group's products), so with nb blocks of g groups a core takes about the slowest
+  // stage's total plus 1/(nb g) of the others' (the first group's fill and the last one's
+  // drain). More blocks shorten that fill but read the weights again for each; each block
+  // streams at least R rows (a weight load), and the blocks come in a multiple of the cores
+  // that share them. Returns the rows for the nb that minimises that time.
   uint64_t pipelined_rows(const GemmSpec& s, uint64_t Mt, uint64_t Nt, uint64_t shares,
                           bool onchip) const {
     const double e = isa::tpu::elem_bytes(s.dt), eo = s.c_fp32 ? 4 : e;
@@ -849,32 +854,48 @@ class Tiler {
     auto rows_of = [&](uint64_t nb) { return ((uint64_t(s.M) + nb - 1) / nb + 7) / 8 * 8; };
     // The arrays and the drain of a core's blocks, each split among the arrays as gemm() will.
     auto kept = [&](double rows) { return rows * K * e <= double(a_bytes_); };
-    auto time = [&](uint64_t nb) {
+    // A pipeline of `pieces` alike whose stages take these totals: the slowest, plus the
+    // others' share of one piece.
+    auto flow = [](std::initializer_list<double> stages, double pieces) {
+      const double slowest = std::max(stages);
+      return slowest + (std::accumulate(stages.begin(), stages.end(), 0.0) - slowest) / pieces;
+    };
+    // Bytes read `times`: the DRAM's cycles and the CMEM port's, which serves the reads after
+    // the first when `cmem` and it holds them (else the DRAM serves them all).
+    const double cmem_bw = c_.cmem_gbps * 1e3 / c_.clock_mhz;
+    auto reread = [&](double bytes, double times, bool cmem) {
+      cmem = cmem && double(c_.cmem_bytes) >= bytes;
+      return std::pair{(cmem ? 1 : times) * bytes / bw, cmem ? (times - 1) * bytes / cmem_bw : 0};
+    };
+    auto time = [&](uint64_t nb, bool cmem) {
       const double blocks = double(nb);
-      const double dram = (image + halo * blocks + blocks * K * N * e + M * N * eo) / bw;
+      const auto [weights, port] = reread(K * N * e, blocks, cmem);
+      const double dram = (image + halo * blocks + M * N * eo) / bw + weights;
       const double setup = onchip ? 2 * per_core * K * e / double(c_.ub_port_bytes) : 0;
       const uint64_t rows = rows_of(nb);
       const Split sp =
           split_of(uint64_t(ntiles), rows, uint64_t(ksteps), kept(double(rows)), blocks > shares);
       const double arrays = sp.arrays * blocks / double(shares);
       const double drain = sp.drain * blocks / double(shares);
-      const double slowest = std::max({dram, setup, arrays, drain});
-      return slowest + (dram + setup + arrays + drain - slowest) * double(shares) / blocks;
+      return flow({dram, port, setup, arrays, drain}, blocks / double(shares) * double(sp.groups));
     };
     const uint64_t first = ((uint64_t(s.M) + Mt - 1) / Mt + shares - 1) / shares * shares;
     if (double(rows_of(first)) < R) {
       // Too few rows for a block of R per core: a block per core all the same (each core
       // forms only its rows, every core reads all of B), or, when faster, one block whose N
       // tiles the cores share (each forms all of A and reads its part of B; Mt unchanged).
+      // What every core reads comes through the CMEM after the first, where there is one.
       const uint64_t n = uint64_t(std::ceil(ntiles / double(shares)));
       const Split sp = split_of(n, uint64_t(s.M), uint64_t(ksteps), kept(M), false);
-      const double dram = (double(shares) * image + K * N * e + M * N * eo) / bw;
+      const auto [images, port] = reread(image, double(shares), true);
+      const double dram = (K * N * e + M * N * eo) / bw + images;
       const double setup = onchip ? 2 * M * K * e / double(c_.ub_port_bytes) : 0;
-      return dram + setup + sp.arrays + sp.drain < time(first) ? Mt : std::min(Mt, rows_of(first));
+      const double shared = flow({dram, port, setup, sp.arrays, sp.drain}, double(sp.groups));
+      return shared < time(first, true) ? Mt : std::min(Mt, rows_of(first));
     }
     uint64_t best = first;
     for (uint64_t nb = first + shares; nb <= 64 * shares && double(rows_of(nb)) >= R; nb += shares)
-      if (time(nb) < time(best)) best = nb;
+      if (time(nb, false) < time(best, false)) best = nb;
     return std::min(Mt, rows_of(best));
   }
 
