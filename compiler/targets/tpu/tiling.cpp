@@ -43,6 +43,9 @@ struct GemmSpec {
   int32_t mult = 1, shift = 0;
   bool relu = false;
   std::optional<uint64_t> bias_addr;  // C's bias: N elements of C's dtype in DRAM
+  // The first or last GEMM of its core's part of an op (always, but between the heads of an
+  // attention): its fill or drain has no neighbour of the op to overlap (cut streams).
+  bool edge = true;
 };
 
 // The image rows [h0, h0 + rows) of a convolution's row block, in the UB at `at`.
@@ -661,9 +664,13 @@ class Tiler {
         // drain while the last rows stream, so less of the DRAM latency, the skew and the
         // drain stands outside the pipeline. The blocks between overlap those with their
         // neighbours anyway, and a block of many matmuls per array hides them behind its own.
+        // So do the GEMMs between the first and last of an op (the heads of an attention)
+        // whose arrays stream for longer than that fill takes.
         const uint64_t per_array =
             (work + uint64_t(c_.count) - 1) / uint64_t(c_.count) * ((ksteps + q - 1) / q);
-        const bool cut = keep_ok && (mi == 0 || mi + 1 == core_blocks) && per_array <= kCutMatmuls;
+        const bool cut = keep_ok && (mi == 0 || mi + 1 == core_blocks) &&
+                         per_array <= kCutMatmuls &&
+                         (s.edge || double(per_array * jobs.front().rows) < fill_cycles());
         for (size_t g0 = 0; g0 < work; g0 += size_t(c_.count)) {
           const size_t g1 = std::min(work, g0 + size_t(c_.count));
           // Tile numbers (the accumulator ring and output ping-pong) go on across groups; the
@@ -787,6 +794,12 @@ class Tiler {
     std::vector<Cut> v;
     for (uint64_t r0 = 0; r0 < rows; r0 += each) v.push_back({r0, std::min(each, rows - r0)});
     return v;
+  }
+
+  // The cycles from a weight-stationary block's first A request to its first result in the
+  // UB: the DRAM latency, a weight load (R), the skew through the array and the activation.
+  double fill_cycles() const {
+    return c_.dram_latency_ns * c_.clock_mhz / 1e3 + 2.0 * c_.rows + c_.cols - 2 + c_.act_latency;
   }
 
   // How the arrays share a row block's `jobs` N tiles of `rows` rows and `ksteps` K steps (ws)
@@ -1365,6 +1378,7 @@ class Tiler {
         s.c_addr = s_buf;
         s.c_fp32 = true;
         s.ldc = SKV * 4;
+        s.edge = b * H + h < uint64_t(cores_);  // the core's first head
         gemm(n, s, core);
         softmax_rows(s_buf, p_buf, SQ, SKV, float(scale), n.attrs.causal, SKV - SQ, scratch, core);
         GemmSpec o;
@@ -1379,6 +1393,7 @@ class Tiler {
         o.ldb = D * e;
         o.c_addr = addr(n.outputs[0]) + ((b * H + h) * SQ * D) * e;
         o.ldc = D * e;
+        o.edge = b * H + h + uint64_t(cores_) >= B * H;  // the core's last head
         gemm(n, o, core);
       }
   }
