@@ -432,3 +432,42 @@ ops:
   CHECK(col.src.addr == plan.tensors[size_t(id("m"))].addr + 1);
   CHECK(std::get<Store>(m[3]).dst.addr == plan.tensors[size_t(id("mt.out"))].addr + 5);
 }
+
+TEST_CASE(
+    "tpu passes: an attention's heads between a core's first and last are cut only when "
+    "their streams are short") {
+  // Four heads on tpu_v4's two cores (heads 0 and 2 on core 0, 1 and 3 on core 1); each head is
+  // S = Q K^T, a softmax, O = P V. A core's first S and last O are cut (nothing of the op before
+  // or after them to overlap their fill and drain); the GEMMs between are cut only when each
+  // array streams for less than the fill: 64 tokens, yes; 1024 tokens, no. (Pipelined: the
+  // O GEMMs of the short heads would run in one step.)
+  auto cut_gemms = [](int seq) {
+    const Graph g = graph_of(fmt::format(R"(name: att
+inputs:
+  - {{name: q, shape: [1, 4, {0}, 64], dtype: bf16}}
+  - {{name: k, shape: [1, 4, {0}, 64], dtype: bf16}}
+  - {{name: v, shape: [1, 4, {0}, 64], dtype: bf16}}
+ops:
+  - {{name: attn, op: attention, inputs: [q, k, v], causal: true}}
+)",
+                                         seq));
+    const TileProgram t =
+        tiles_of(g, {"lowering.cut_streams=true", "lowering.single_step=false"}, "tpu_v4");
+    std::vector<std::string> cut;  // "S0" for head 0's S, in program order
+    int gemms = 0;
+    for (const Nest& n : t.layers.at(0).nests) {
+      if (n.title.rfind("gemm", 0) != 0) continue;
+      const bool keep = std::any_of(n.ops.begin(), n.ops.end(), [](const TileOp& op) {
+        const auto* m = std::get_if<Matmul>(&op);
+        return m && m->keep;
+      });
+      if (keep) cut.push_back(fmt::format("{}{}", gemms % 2 ? "O" : "S", gemms / 2));
+      ++gemms;
+    }
+    REQUIRE(gemms == 8);
+    return cut;
+  };
+  REQUIRE(cut_gemms(64) ==
+          std::vector<std::string>{"S0", "O0", "S1", "O1", "S2", "O2", "S3", "O3"});
+  REQUIRE(cut_gemms(1024) == std::vector<std::string>{"S0", "S1", "O2", "O3"});
+}
