@@ -471,3 +471,22 @@ ops:
           std::vector<std::string>{"S0", "O0", "S1", "O1", "S2", "O2", "S3", "O3"});
   REQUIRE(cut_gemms(1024) == std::vector<std::string>{"S0", "S1", "O2", "O3"});
 }
+
+TEST_CASE(
+    "tpu passes: a convolution of too few rows for a block per core counts what the second "
+    "core reads again through the CMEM") {
+  // ResNet-50's layer3.0.conv3 (196 x 1024 x 256) on tpu_v4, pipelined: 98 rows per core, under
+  // the array's 128. A block per core has each core read all of the weights, the second core's
+  // read from the CMEM; sharing the N tiles has each read all of A. With the CMEM the block per
+  // core is the faster; without it, sharing the N tiles (the weights cross the HBM once).
+  const Graph g = graph_of(R"(name: conv
+ops:
+  - {name: c, op: conv2d, N: 1, C: 256, H: 14, W: 14, K: 1024, R: 1, S: 1, stride: 1, pad: 0, dtype: bf16}
+)");
+  auto split = [&](const char* cmem) {
+    const TileProgram t = tiles_of(g, {"lowering.single_step=false", cmem}, "tpu_v4");
+    return t.layers.at(0).nests.at(0).title;
+  };
+  REQUIRE_THAT(split("cmem.bytes=134217728"), Contains("core 0 of 2 takes every 2th row block"));
+  REQUIRE_THAT(split("cmem.bytes=0"), Contains("core 0 of 2 takes every 2th N tile"));
+}
