@@ -913,6 +913,9 @@ class Tiler {
       const double shared = flow({dram, port, setup, sp.arrays, sp.drain}, double(sp.groups));
       return shared < time(first, true) ? Mt : std::min(Mt, rows_of(first));
     }
+    // Here the weights a core reads again per block are charged to the DRAM, CMEM or not: the
+    // estimate has no cost per block but those bytes, and charged to the CMEM's port it takes
+    // as many blocks as it may, slower (bench/README.md, "Roofline").
     uint64_t best = first;
     for (uint64_t nb = first + shares; nb <= 64 * shares && double(rows_of(nb)) >= R; nb += shares)
       if (time(nb, false) < time(best, false)) best = nb;
