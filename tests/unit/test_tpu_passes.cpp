@@ -490,3 +490,26 @@ ops:
   REQUIRE_THAT(split("cmem.bytes=134217728"), Contains("core 0 of 2 takes every 2th row block"));
   REQUIRE_THAT(split("cmem.bytes=0"), Contains("core 0 of 2 takes every 2th N tile"));
 }
+
+TEST_CASE(
+    "tpu passes: a convolution formed on chip takes no more row blocks than its bands' "
+    "latency allows") {
+  // ResNet-50's conv1 (12544 x 64 x 147, 7x7 windows of stride 2) on tpu_v4, pipelined: each
+  // block's band of image rows loads one block ahead (two slots), so a core's blocks take at
+  // least a DRAM latency each. Without that latency the estimate takes shorter blocks.
+  const Graph g = graph_of(R"(name: conv
+ops:
+  - {name: c, op: conv2d, N: 1, C: 3, H: 224, W: 224, K: 64, R: 7, S: 7, stride: 2, pad: 3, dtype: bf16}
+)");
+  auto rows = [&](const char* latency) {
+    const TileProgram t = tiles_of(g, {"lowering.single_step=false", latency}, "tpu_v4");
+    const std::string& title = t.layers.at(0).nests.at(0).title;
+    INFO(title);
+    REQUIRE_THAT(title, Contains("A formed on chip"));
+    const size_t at = title.find("; tiles ") + 8;
+    return std::stoul(title.substr(at, title.find('x', at) - at));
+  };
+  const unsigned long with = rows("dram.latency_ns=275"), without = rows("dram.latency_ns=0");
+  INFO(with << " rows with the latency, " << without << " without");
+  REQUIRE(with > without);
+}

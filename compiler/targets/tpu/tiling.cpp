@@ -897,7 +897,18 @@ class Tiler {
           split_of(uint64_t(ntiles), rows, uint64_t(ksteps), kept(double(rows)), blocks > shares);
       const double arrays = sp.arrays * blocks / double(shares);
       const double drain = sp.drain * blocks / double(shares);
-      return flow({dram, port, setup, arrays, drain}, blocks / double(shares) * double(sp.groups));
+      // A block's A (its band, on chip) goes round the A ring's S slots, each held from its
+      // load's request, a DRAM latency L before the data, to the end of the block's products,
+      // about L + T / nb for nb blocks a core in T cycles: S T >= nb (L + T / nb), so T >= nb L
+      // / (S - 1). Many short blocks of a band (two slots) wait on their loads' latency.
+      const double slots =
+          onchip ? 2
+                 : 2 * std::clamp(std::floor(double(a_bytes_) / (double(rows) * K * e)), 1.0,
+                                  double(kARing / 2));
+      const double ring =
+          blocks / double(shares) * c_.dram_latency_ns * c_.clock_mhz / 1e3 / (slots - 1);
+      return std::max(ring, flow({dram, port, setup, arrays, drain},
+                                 blocks / double(shares) * double(sp.groups)));
     };
     const uint64_t first = ((uint64_t(s.M) + Mt - 1) / Mt + shares - 1) / shares * shares;
     if (double(rows_of(first)) < R) {
