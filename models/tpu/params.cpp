@@ -95,6 +95,13 @@ const std::vector<ParamSpec>& param_specs() {
                         "image rows into the unified buffer once and forms its im2col rows there "
                         "(im2col, on the setup unit); false: every window is gathered from DRAM "
                         "(rdconv)"),
+             bool_param("lowering.keep_weights", false,
+                        "a pipelined weight-stationary GEMM or convolution whose core runs "
+                        "several row blocks against the same tiles of B loads those tiles into "
+                        "the unified buffer once and feeds the arrays from there (ldweight), as "
+                        "a TPU v4's MXUs take their weights from VMEM (false: every row block "
+                        "reads its weight tiles from DRAM, rdweight, as a TPU v1's come from its "
+                        "weight memory)"),
              bool_param("timing.stall_free", false,
                         "only the arrays take time: DRAM, activation, vector unit and dispatch are "
                         "free (SCALE-Sim's stall-free convention)"),
@@ -140,6 +147,7 @@ TpuParams::TpuParams(const ParamValues& v)
       single_step(v.boolean("lowering.single_step")),
       cut_streams(v.boolean("lowering.cut_streams")),
       onchip_im2col(v.boolean("lowering.onchip_im2col")),
+      keep_weights(v.boolean("lowering.keep_weights")),
       stall_free(v.boolean("timing.stall_free")),
       limits(v) {
   parse_dataflow(v.choice("array.dataflow"), dataflow);  // a validated choice

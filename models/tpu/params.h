@@ -41,6 +41,7 @@ struct TpuParams {
   bool single_step;    // the lowering runs a GEMM that fits on chip in one step (XLA's way)
   bool cut_streams;    // first and last row blocks stream in cuts against one weight load
   bool onchip_im2col;  // the lowering forms overlapping convolutions' im2col rows in the UB
+  bool keep_weights;   // a core's tiles of B, read in several row blocks, kept in the UB
   bool stall_free;
   RunLimits limits;
 

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <map>
 #include <sstream>
 #include <stdexcept>
 #include <variant>
@@ -229,12 +230,14 @@ TEST_CASE("tpu passes: the arrays take turns at the K steps that do not divide a
   // ResNet-50's layer2.0.conv2 on tpu_v4, pipelined: 784 rows in four row blocks of 200, two
   // per core, one N tile of 128, nine K steps of 128 shared by the four arrays of a core
   // (partial sums added by the drain). The array with a third K step in one block has two in
-  // the next, so each core's arrays take 5, 5, 4 and 4 weight tiles, not 6, 6, 6 and 0.
+  // the next, so each core's arrays take 5, 5, 4 and 4 weight tiles, not 6, 6, 6 and 0. (The
+  // weights read from DRAM by every block: kept in the UB, the blocks are smaller.)
   const Graph g = graph_of(R"(name: c
 ops:
   - {name: c, op: conv2d, N: 1, C: 128, H: 56, W: 56, K: 128, R: 3, S: 3, stride: 2, pad: 1, dtype: bf16}
 )");
-  const TileProgram t = tiles_of(g, {"lowering.single_step=false"}, "tpu_v4");
+  const TileProgram t =
+      tiles_of(g, {"lowering.single_step=false", "lowering.keep_weights=false"}, "tpu_v4");
   REQUIRE(t.layers.at(0).nests.size() == 2);
   for (size_t core = 0; core < 2; ++core) {
     INFO("core " << core);
@@ -512,4 +515,57 @@ ops:
   const unsigned long with = rows("dram.latency_ns=275"), without = rows("dram.latency_ns=0");
   INFO(with << " rows with the latency, " << without << " without");
   REQUIRE(with > without);
+}
+
+TEST_CASE("tpu passes: a convolution formed on chip keeps its weights in the UB across blocks") {
+  // ResNet-50's layer2.0.conv2 on tpu_v4, pipelined: each core runs several row blocks of A
+  // formed on chip against the same nine weight tiles. Kept (lowering.keep_weights), a core
+  // loads each tile into the UB once, before the first ldweight that reads it, and every block
+  // feeds its arrays from there; not kept, every block reads the tiles from DRAM.
+  const Graph g = graph_of(R"(name: c
+ops:
+  - {name: c, op: conv2d, N: 1, C: 128, H: 56, W: 56, K: 128, R: 3, S: 3, stride: 2, pad: 1, dtype: bf16}
+)");
+  for (const bool keep : {true, false}) {
+    INFO("keep_weights " << keep);
+    const TileProgram t = tiles_of(
+        g, {"lowering.single_step=false", fmt::format("lowering.keep_weights={}", keep)}, "tpu_v4");
+    const std::vector<Nest>& nests = t.layers.at(0).nests;
+    REQUIRE(nests.size() == 2);
+    for (const Nest& n : nests) {
+      INFO(n.title);
+      REQUIRE_THAT(n.title, Contains("A formed on chip"));
+      std::map<std::pair<uint64_t, uint64_t>, uint64_t> loaded;  // tile -> its UB offset
+      int staged = 0, from_dram = 0;
+      for (const TileOp& op : n.ops) {
+        if (const auto* l = std::get_if<Load>(&op); l && l->src.operand == "B") {
+          REQUIRE(loaded.emplace(std::pair{l->src.r0, l->src.c0}, l->dst.offset).second);
+          REQUIRE(l->dst.offset >= t.a_bytes / 2);  // in the tail of an A region
+        }
+        if (const auto* w = std::get_if<StagedWeights>(&op)) {
+          ++staged;
+          REQUIRE(loaded.count({w->k0, w->n0}) == 1);
+          REQUIRE(loaded.at({w->k0, w->n0}) == w->src.offset);
+        }
+        from_dram += std::holds_alternative<LoadWeights>(op);
+      }
+      if (keep) {
+        CHECK(loaded.size() == 9);
+        CHECK(staged >= 2 * 9);  // two blocks or more
+        CHECK(from_dram == 0);
+      } else {
+        CHECK(loaded.empty());
+        CHECK(staged == 0);
+        CHECK(from_dram >= 2 * 9);
+      }
+    }
+  }
+  // A 1x1 convolution loads its A from DRAM: its weights' loads would queue behind A's on the
+  // same DMA, so they are read from DRAM by each block still.
+  const Graph one = graph_of(R"(name: c
+ops:
+  - {name: c, op: conv2d, N: 1, C: 256, H: 56, W: 56, K: 64, R: 1, S: 1, stride: 1, pad: 0, dtype: bf16}
+)");
+  const Counts c = count(tiles_of(one, {"lowering.single_step=false"}, "tpu_v4"));
+  CHECK(c.load_weights > 0);
 }

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <initializer_list>
 #include <limits>
+#include <map>
 #include <numeric>
 #include <optional>
 #include <set>
@@ -444,6 +445,7 @@ class Tiler {
     bool span = false;
     auto lim = [](uint64_t a, uint64_t b) { return b == 0 ? 0 : a / b; };
     const uint64_t shares = only >= 0 ? 1 : uint64_t(cores_);
+    uint64_t w_room = 0;  // bytes of each A region's tail that hold kept weights (below)
     const double bw = c_.dram_gbps * 1e3 / c_.clock_mhz;  // the chip's DRAM bytes per cycle
     // The tiles when `a_cap` bytes of each A region take tiles of A; `onchip`: A is formed on
     // chip from a band of the image (moved once whatever the row blocks).
@@ -513,7 +515,7 @@ class Tiler {
           !s.a_conv || uint64_t(s.geom.r) * s.geom.s <= uint64_t(s.geom.stride_h) * s.geom.stride_w;
       const bool kept_conv = s.conv && disjoint && !span && Mt * K * e <= a_cap && !c_.stall_free;
       if (c_.dataflow == Dataflow::ws && (onchip || kept_conv))
-        Mt = pipelined_rows(s, Mt, Nt, shares, onchip);
+        Mt = pipelined_rows(s, Mt, Nt, shares, onchip, w_room);
     };
     // On-chip im2col (lowering.onchip_im2col), for a convolution whose windows overlap (its
     // im2col matrix is larger than the image): each row block's band of image rows is loaded
@@ -521,30 +523,67 @@ class Tiler {
     // band's room (the largest band of a row block) comes out of the A regions; the tiles are
     // chosen again until the bands of their row blocks fit it.
     const isa::tpu::ConvGeom& g = s.geom;
-    bool onchip =
+    const bool overlapping =
         s.a_conv && c_.onchip_im2col && uint64_t(g.r) * g.s > uint64_t(g.stride_h) * g.stride_w;
+    bool onchip = false;
     uint64_t band_cap = 0;
     auto band_of = [&](uint64_t m0, uint64_t mt) {
       return isa::tpu::conv_rows_read(g, m0, mt, 0, K);
     };
     const uint64_t band_row = uint64_t(g.w) * g.cg * e;  // bytes of an image row in the band
-    for (int tries = 0; onchip; ++tries) {
-      choose(a_bytes_ - band_cap, true);
-      uint64_t need = 0;
-      bool empty = false;
-      for (uint64_t m0 = 0; Mt && m0 < M; m0 += Mt) {
-        const isa::tpu::ImageRows r = band_of(m0, std::min(Mt, M - m0));
-        empty = empty || r.lo == r.hi;
-        need = std::max(need, (r.hi - r.lo) * band_row);
+    // The tiles, and the band's room, in the A regions less the kept weights' room.
+    auto tile_up = [&] {
+      const uint64_t room = a_bytes_ - w_room;
+      onchip = overlapping;
+      band_cap = 0;
+      for (int tries = 0; onchip; ++tries) {
+        choose(room - band_cap, true);
+        uint64_t need = 0;
+        bool empty = false;
+        for (uint64_t m0 = 0; Mt && m0 < M; m0 += Mt) {
+          const isa::tpu::ImageRows r = band_of(m0, std::min(Mt, M - m0));
+          empty = empty || r.lo == r.hi;
+          need = std::max(need, (r.hi - r.lo) * band_row);
+        }
+        need = (need + kAlign - 1) / kAlign * kAlign;
+        if (Mt && !empty && need <= band_cap) break;
+        // Else try with room for these bands, or gather from DRAM when none is found.
+        if (!Mt || empty || need >= room || tries == 8) onchip = false;
+        band_cap = need;
       }
-      need = (need + kAlign - 1) / kAlign * kAlign;
-      if (Mt && !empty && need <= band_cap) break;
-      // Else try with room for these bands, or gather from DRAM when none is found.
-      if (!Mt || empty || need >= a_bytes_ || tries == 8) onchip = false;
-      band_cap = need;
+      if (!onchip) choose(room, false);
+    };
+    tile_up();
+    // Weights kept in the UB (lowering.keep_weights; a TPU v4's MXUs take their weights from
+    // VMEM): where a core runs several row blocks of a convolution whose A is formed on chip
+    // against the same tiles of B, its tiles go in the tail of the A regions (every other one
+    // in each), each loaded from DRAM when a block first needs it and fed to the arrays from
+    // there (ldweight) by every block, instead of read from DRAM by each. Taken when they fit
+    // in half an A region; the tiles are then chosen again with that much less room for A
+    // (kept only while A is still formed on chip and a core still runs several blocks). Not
+    // where A comes from DRAM: there the weights' loads would queue behind A's on the same DMA,
+    // and the 1x1 convolutions of ResNet-50 ran slower so (bench/README.md, "Roofline").
+    const uint64_t w_slot = (Kt * Nt * e + kAlign - 1) / kAlign * kAlign;
+    auto w_room_of = [&]() -> uint64_t {
+      const uint64_t mblocks = (M + Mt - 1) / Mt, ntiles = (N + Nt - 1) / Nt;
+      const bool by_rows = mblocks >= shares;
+      if ((by_rows ? (mblocks + shares - 1) / shares : mblocks) < 2) return 0;
+      const uint64_t tiles =
+          (K + Kt - 1) / Kt * (by_rows ? ntiles : (ntiles + shares - 1) / shares);
+      return (tiles + 1) / 2 * w_slot;
+    };
+    if (c_.keep_weights && c_.dataflow == Dataflow::ws && onchip && !s.b_trans) {
+      const uint64_t room = w_room_of();
+      if (room && room <= a_bytes_ / 2) {
+        w_room = room;
+        tile_up();
+        if (!onchip || w_room_of() == 0 || w_room_of() > room) {
+          w_room = 0;
+          tile_up();
+        }
+      }
     }
-    if (!onchip) choose(a_bytes_, false);
-    const uint64_t a_cap = a_bytes_ - (onchip ? band_cap : 0);
+    const uint64_t a_cap = a_bytes_ - w_room - (onchip ? band_cap : 0);
     if (!Mt || !Nt || !Kt)
       unsupported(n, fmt::format("no {}x{}x{} GEMM tile fits the buffers (unified buffer operand "
                                  "region {} B, output region {} B, accumulator region {} B, "
@@ -579,7 +618,7 @@ class Tiler {
       const int core = only >= 0 ? only : int(share);
       Nest& ns = nest(
           fmt::format("gemm C = A x B, M x N x K = {}x{}x{} {}: A = {}, B = {}{}, C = {}{}; tiles "
-                      "{}x{}x{} ({}){}{}{}",
+                      "{}x{}x{} ({}){}{}{}{}",
                       M, N, K, dtype_text(s.dt), s.a_name, s.b_name,
                       s.b_trans ? " (stored transposed)" : "", s.c_name, s.c_fp32 ? " (fp32)" : "",
                       Mt, Nt, Kt, xpusim::tpu::dataflow_name(c_.dataflow),
@@ -587,6 +626,7 @@ class Tiler {
                       : reuse ? ", A row block kept across N"
                               : "",
                       onchip ? ", A formed on chip from the image's rows" : "",
+                      w_room ? ", B's tiles kept in the UB across row blocks" : "",
                       shares > 1 ? fmt::format("; core {} of {} takes every {}th {}", core, shares,
                                                shares, split_m ? "row block" : "N tile")
                                  : on_core(core)),
@@ -595,6 +635,20 @@ class Tiler {
       ns.acc_slots = uint32_t(acc_slots);
       // The ping-pong counters are the core's own: a core alternates between its own tiles.
       uint64_t tile = 0, a_load = 0, mi = 0, turn = 0;
+      // A K x N tile of B into an array's FIFO: from DRAM, or with kept weights from the UB
+      // (loaded there the first time).
+      std::map<std::pair<uint64_t, uint64_t>, Place> kept;
+      auto weights = [&](uint64_t k0, uint64_t kt, uint64_t n0, uint64_t nt, Place to) {
+        const uint64_t b =
+            s.b_trans ? s.b_addr + n0 * s.ldb + k0 * e : s.b_addr + k0 * s.ldb + n0 * e;
+        const DramTile src{"B", k0, kt, n0, nt, e, b, s.ldb, false};
+        if (!w_room) return op(LoadWeights{src, s.dt, s.b_trans, to});
+        const uint64_t i = kept.size();
+        const auto [at, first] =
+            kept.try_emplace({k0, n0}, ub(Region::A, i % 2, a_bytes_ - w_room + i / 2 * w_slot));
+        if (first) op(Load{src, at->second});
+        op(StagedWeights{"B", k0, n0, kt, nt, s.dt, at->second, to});
+      };
       const uint64_t core_blocks = split_m ? (mblocks - share + shares - 1) / shares : mblocks;
       for (uint64_t m0 = 0, block = 0; m0 < M; m0 += Mt, ++block) {
         if (split_m && block % shares != share) continue;
@@ -613,17 +667,21 @@ class Tiler {
         // The block's A tiles are loaded (and its band) as the K steps first need them, each
         // after the weight load of the first matmul that reads it: the weights reach their
         // array, and shift in, while A arrives, and the kept tiles of later K steps do not
-        // hold up the earlier steps' weights in the DRAM queue.
+        // hold up the earlier steps' weights in the DRAM queue. Kept weights come through the
+        // same DMA as A: there the band goes first, as the first weights need it as soon.
         bool band_loaded = false;
+        auto load_band = [&] {
+          if (!band || band_loaded) return;
+          op(Load{DramTile{"image", band->h0 * g.w, band->rows * g.w, 0, g.cg, e,
+                           s.a_addr + band->h0 * g.w * g.c * e, g.c * e, g.cg == g.c},
+                  band->at});
+          band_loaded = true;
+        };
+        if (w_room) load_band();
         std::vector<bool> a_loaded((K + Kt - 1) / Kt, false);
         // Rows [r0, r0 + rows) of the block's A tile of a K step, at dst.
         auto load_a_rows = [&](Place dst, uint64_t step, uint64_t r0, uint64_t rows) {
-          if (band && !band_loaded) {
-            op(Load{DramTile{"image", band->h0 * g.w, band->rows * g.w, 0, g.cg, e,
-                             s.a_addr + band->h0 * g.w * g.c * e, g.c * e, g.cg == g.c},
-                    band->at});
-            band_loaded = true;
-          }
+          load_band();
           load_a(s, dst, m0 + r0, rows, step * Kt, std::min(Kt, K - step * Kt), band);
         };
         // With cuts, each cut's rows of a K step's A tile load on their own, before its first
@@ -719,10 +777,7 @@ class Tiler {
               if (step >= ksteps) continue;
               const uint64_t k0 = step * Kt, kt = std::min(Kt, K - k0);
               const uint64_t nt = std::min(Nt, N - job.n0);
-              const uint64_t b = s.b_trans ? s.b_addr + job.n0 * s.ldb + k0 * e
-                                           : s.b_addr + k0 * s.ldb + job.n0 * e;
-              op(LoadWeights{DramTile{"B", k0, kt, job.n0, nt, e, b, s.ldb, false}, s.dt, s.b_trans,
-                             fifo_of(w)});
+              weights(k0, kt, job.n0, nt, fifo_of(w));
               const Item it{w,
                             step,
                             kt,
@@ -846,16 +901,17 @@ class Tiler {
   }
 
   // The rows of a convolution's row block when its A is formed on chip (ws), at most Mt: its
-  // stages (the DRAM moving the image, the weights once per block and the output; the setup
-  // unit forming A; the arrays; the drain) overlap from one block to the next, and within a
-  // block from one group of the arrays' jobs to the next (a group's drain and store overlap
-  // the next group's products), so with nb blocks of g groups a core takes about the slowest
-  // stage's total plus 1/(nb g) of the others' (the first group's fill and the last one's
-  // drain). More blocks shorten that fill but read the weights again for each; each block
+  // stages (the DRAM moving the image, the weights once per block, or once per core where
+  // `w_room` bytes of each A region keep them, and the output; the weight DMA feeding kept
+  // weights from the UB; the setup unit forming A; the arrays; the drain) overlap from one block to
+  // the next, and within a block from one group of the arrays' jobs to the next (a group's drain
+  // and store overlap the next group's products), so with nb blocks of g groups a core takes about
+  // the slowest stage's total plus 1/(nb g) of the others' (the first group's fill and the last
+  // one's drain). More blocks shorten that fill but read the weights again for each; each block
   // streams at least R rows (a weight load), and the blocks come in a multiple of the cores
   // that share them. Returns the rows for the nb that minimises that time.
-  uint64_t pipelined_rows(const GemmSpec& s, uint64_t Mt, uint64_t Nt, uint64_t shares,
-                          bool onchip) const {
+  uint64_t pipelined_rows(const GemmSpec& s, uint64_t Mt, uint64_t Nt, uint64_t shares, bool onchip,
+                          uint64_t w_room) const {
     const double e = isa::tpu::elem_bytes(s.dt), eo = s.c_fp32 ? 4 : e;
     const double M = double(s.M), N = double(s.N), K = double(s.K), R = c_.rows;
     const double per_core = M / double(shares);
@@ -866,7 +922,8 @@ class Tiler {
     const double ksteps = std::ceil(K / R), ntiles = std::ceil(N / double(Nt));
     auto rows_of = [&](uint64_t nb) { return ((uint64_t(s.M) + nb - 1) / nb + 7) / 8 * 8; };
     // The arrays and the drain of a core's blocks, each split among the arrays as gemm() will.
-    auto kept = [&](double rows) { return rows * K * e <= double(a_bytes_); };
+    const double a_room = double(a_bytes_ - w_room);
+    auto kept = [&](double rows) { return rows * K * e <= a_room; };
     // A pipeline of `pieces` alike whose stages take these totals: the slowest, plus the
     // others' share of one piece.
     auto flow = [](std::initializer_list<double> stages, double pieces) {
@@ -889,7 +946,9 @@ class Tiler {
     };
     auto time = [&](uint64_t nb, bool cmem) {
       const double blocks = double(nb);
-      const auto [weights, port] = reread(K * N * e, blocks, cmem);
+      const auto [weights, port] = reread(K * N * e, w_room ? double(shares) : blocks, cmem);
+      const double feed =
+          w_room ? K * N * e / double(c_.ub_port_bytes) * blocks / double(shares) : 0;
       const double dram = (image + halo * blocks + M * N * eo) / bw + weights;
       const double setup = onchip ? formed(per_core, (image + halo * blocks) / double(shares)) : 0;
       const uint64_t rows = rows_of(nb);
@@ -901,13 +960,12 @@ class Tiler {
       // load's request, a DRAM latency L before the data, to the end of the block's products,
       // about L + T / nb for nb blocks a core in T cycles: S T >= nb (L + T / nb), so T >= nb L
       // / (S - 1). Many short blocks of a band (two slots) wait on their loads' latency.
-      const double slots =
-          onchip ? 2
-                 : 2 * std::clamp(std::floor(double(a_bytes_) / (double(rows) * K * e)), 1.0,
-                                  double(kARing / 2));
+      const double slots = onchip ? 2
+                                  : 2 * std::clamp(std::floor(a_room / (double(rows) * K * e)), 1.0,
+                                                   double(kARing / 2));
       const double ring =
           blocks / double(shares) * c_.dram_latency_ns * c_.clock_mhz / 1e3 / (slots - 1);
-      return std::max(ring, flow({dram, port, setup, arrays, drain},
+      return std::max(ring, flow({dram, port, feed, setup, arrays, drain},
                                  blocks / double(shares) * double(sp.groups)));
     };
     const uint64_t first = ((uint64_t(s.M) + Mt - 1) / Mt + shares - 1) / shares * shares;
