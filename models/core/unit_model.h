@@ -58,8 +58,9 @@ struct UnitEvent {
 
 // The timing model of one unit (a systolic array; a GPU tensor core or an Ascend cube unit
 // later), whichever implements it. The contract:
-// - The owner offers operations in its order, each once its operands are ready and, when the
-//   model has reported `next` for the one before, not before that cycle.
+// - The owner offers operations in its order, each once its operands are ready (or, for a unit
+//   that takes one operand before the others, a systolic array's stationary weights, once that
+//   one is) and, when the model has reported `next` for the one before, not before that cycle.
 // - The model reports, for every operation, one event of each kind, per kind in offer order,
 //   its `read` before its `done`.
 //   A formula model reports all three in offer() (cycles that may lie ahead); an RTL model
@@ -79,7 +80,9 @@ class UnitModel {
   // operands may be left empty.
   virtual bool computes_values() const = 0;
   // Offers the next operation, named `id` in its events, at the current cycle `now`; its operands
-  // were ready at `ready` (<= now). Appends to `events` what is known at once.
+  // are ready at `ready` (<= now, but for an operation offered before all its operands are: the
+  // model then takes none of the others before `ready`). Appends to `events` what is known at
+  // once.
   virtual void offer(uint64_t id, Op op, uint64_t ready, uint64_t now,
                      std::vector<Event>& events) = 0;
   // Whether the model reports from step() (an RTL model), so that the owner must clock it while

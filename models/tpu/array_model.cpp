@@ -1,5 +1,7 @@
 #include "models/tpu/array_model.h"
 
+#include <algorithm>
+
 namespace xpusim::tpu {
 namespace {
 
@@ -9,16 +11,19 @@ class FormulaArray final : public ArrayModel {
       : timing_(c.rows, c.cols, c.dataflow, c.fold_overlap) {}
 
   bool computes_values() const override { return false; }
-  // Offered when the array takes it (the owner waits for `next`): `now` is its start.
-  void offer(uint64_t id, ArrayOp op, uint64_t, uint64_t now, std::vector<Event>& events) override {
+  // Offered when the array takes it (the owner waits for `next`): `now` is its start, and the
+  // stream waits for `ready` when that is later (the weights shift in meanwhile).
+  void offer(uint64_t id, ArrayOp op, uint64_t ready, uint64_t now,
+             std::vector<Event>& events) override {
     const uint64_t m = uint64_t(op.m), k = uint64_t(op.k), n = uint64_t(op.n);
-    ArrayTiming::Times t =
-        op.keep ? timing_.stream_again(now, m, k, n) : timing_.issue(now, m, k, n);
+    ArrayTiming::Times t = op.keep ? timing_.stream_again(std::max(ready, now), m, k, n)
+                                   : timing_.issue(now, m, k, n, ready);
     for (int part = 0; part < op.parts; ++part)
       for (int s = 0; s < part + 1; ++s) {
         if (part == 0 && s == 0) continue;  // the first pass, above
-        const ArrayTiming::Times more =
-            s == 0 && !op.keep ? timing_.issue(now, m, k, n) : timing_.stream_again(now, m, k, n);
+        const ArrayTiming::Times more = s == 0 && !op.keep
+                                            ? timing_.issue(now, m, k, n, ready)
+                                            : timing_.stream_again(std::max(ready, now), m, k, n);
         t.stream_end = more.stream_end;
         t.done = more.done;
       }

@@ -4,13 +4,14 @@
 
 namespace xpusim::tpu {
 
-ArrayTiming::Times ArrayTiming::issue(uint64_t ready, uint64_t m, uint64_t k, uint64_t n) {
+ArrayTiming::Times ArrayTiming::issue(uint64_t ready, uint64_t m, uint64_t k, uint64_t n,
+                                      uint64_t streamed) {
   const uint64_t L = load_cycles(), S = stream_cycles(m, k, n);
   Times t;
   if (overlap_) {
     t.load_start = std::max(ready, shadow_free_);
-    t.stream_ready = std::max(ready, stream_free_);
-    t.stream_start = std::max(t.load_start + L, stream_free_);
+    t.stream_ready = std::max({ready, streamed, stream_free_});
+    t.stream_start = std::max(t.load_start + L, t.stream_ready);
     // os: a tile's R result rows leave through the C-wide output port one row per cycle, so
     // the last operands of consecutive tiles are at least R cycles apart (a stream shorter
     // than R waits). ws and is emit one result row per streamed row: no such limit.
@@ -22,7 +23,7 @@ ArrayTiming::Times ArrayTiming::issue(uint64_t ready, uint64_t m, uint64_t k, ui
     out_free_ = t.stream_end + uint64_t(rows_);
   } else {
     t.load_start = t.stream_ready = std::max(ready, stream_free_);
-    t.stream_start = t.load_start + L;
+    t.stream_start = std::max(t.load_start + L, streamed);
     t.stream_end = t.stream_start + S;
     t.done = t.stream_end + skew_cycles();
     shadow_free_ = stream_free_ = t.done;

@@ -29,13 +29,16 @@ class ArrayTiming {
   }
   uint64_t skew_cycles() const { return uint64_t(rows_ + cols_ - 2); }
 
-  // Times of the next matmul, whose operands are ready at cycle `ready`; matmuls are issued
-  // in order. With fold overlap the stationary operand is double-buffered: the load may start
-  // when the previous stream starts, and the stream when the load is done and the previous
-  // stream has ended; for os, a stream also ends at least R cycles after the previous one
+  // Times of the next matmul, whose operands are ready at cycle `ready`, but for the streamed
+  // one (and the results' accumulators), ready at `streamed` when that is later (a weight load
+  // does not wait for the rows streamed against it); matmuls are issued in order. With fold
+  // overlap the stationary operand is double-buffered: the load may start when the previous
+  // stream starts, and the stream when the load is done, the previous stream has ended and
+  // `streamed` has come; for os, a stream also ends at least R cycles after the previous one
   // (the R result rows of a tile share the output port). Without fold overlap, each matmul
-  // starts when the previous one is done. rtl/systolic reproduces these times exactly.
-  Times issue(uint64_t ready, uint64_t m, uint64_t k, uint64_t n);
+  // starts when the previous one is done (and streams from `streamed` on). rtl/systolic
+  // reproduces these times exactly.
+  Times issue(uint64_t ready, uint64_t m, uint64_t k, uint64_t n, uint64_t streamed = 0);
   // The same for a matmul that streams against the stationary operand already in the array
   // (another bf16 part of an fp32 operand): no load. The RTL does not run these.
   Times stream_again(uint64_t ready, uint64_t m, uint64_t k, uint64_t n);

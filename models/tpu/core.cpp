@@ -73,6 +73,7 @@ TpuCore::TpuCore(sc_core::sc_module_name name, const TpuParams& p,
   for (int i = 0; i < p.count; ++i) {
     Array& a = arrays_.emplace_back();
     a.fifo.resize(size_t(p.fifo_depth));
+    a.filled.assign(size_t(p.fifo_depth), 0);
     a.model = p.array_model.rtl
                   ? p.array_model.make_rtl<ArrayModel, ArrayConfig>(kArrayUnit, config, i == 0)
                   : make_formula_array(config);
@@ -565,7 +566,11 @@ void TpuCore::unit_thread(int u) {
       st.free_at = execute(u, slot);
       ++*st.instrs;
       if (d.read_done != kUnknown) read_known(d);
-      if (d.done != kUnknown) done_known(slot);
+      if (d.done != kUnknown) {
+        const Instr& in = prog_[size_t(d.pc)];
+        if (isa::tpu::loads_weights(in.op)) arrays_[in.mxu].filled[size_t(d.fifo_slot)] = d.done;
+        done_known(slot);
+      }
     }
   } catch (...) {
     fail(std::current_exception());
@@ -715,12 +720,18 @@ void TpuCore::mxu_thread(int u) {
       Dyn& d = dyn_[size_t(slot)];
       const Instr& in = prog_[size_t(d.pc)];
       // Offered once its operands are ready, and not before the array takes it when the model
-      // has said when (a formula model always has: it is offered at its start).
-      const uint64_t ready = std::max(wait_for_deps(u, d), d.issued);
-      const size_t ahead = arr.offered - arr.popped;
-      wait_until(ahead < arr.takes.size() ? std::max(ready, arr.takes[ahead]) : ready);
-      const uint64_t e = uint64_t(isa::tpu::elem_bytes(in.dtype));
+      // has said when (a formula model always has: it is offered at its start). A matmul that
+      // loads weights into a double-buffered weight-stationary array is offered once they are
+      // in its FIFO: the array shifts them in while the rows it streams, and its accumulators,
+      // get ready (`ready`, which the model waits for before the stream).
       const bool keep = in.flags & isa::tpu::kMatmulKeep;
+      const uint64_t ready = std::max(wait_for_deps(u, d), d.issued);
+      const uint64_t from = p_.dataflow == Dataflow::ws && p_.fold_overlap && !keep
+                                ? std::max(arr.filled[size_t(d.fifo_slot)], d.issued)
+                                : ready;
+      const size_t ahead = arr.offered - arr.popped;
+      wait_until(ahead < arr.takes.size() ? std::max(from, arr.takes[ahead]) : from);
+      const uint64_t e = uint64_t(isa::tpu::elem_bytes(in.dtype));
       // The popped tile moves into the array (its FIFO slot is refilled only by a later
       // weight load, which waits for this matmul to read it).
       if (functional_ && !keep) arr.held = std::move(arr.fifo[size_t(d.fifo_slot)]);

@@ -202,6 +202,7 @@ class TpuCore : public sc_core::sc_module {
   bool at_barrier_ = false;
   struct Array {  // per systolic array: its weight FIFO, its model and its matmuls in flight
     std::vector<isa::tpu::WeightTile> fifo;  // slots, functional only
+    std::vector<uint64_t> filled;            // slots: when the last weight load into each is done
     isa::tpu::WeightTile held;               // the tile in the array, functional only
     int pushes = 0, pops = 0;                // at dispatch
     // The shape of the tile the array holds after the matmuls dispatched so far (none before

@@ -32,7 +32,8 @@ class RtlArray final : public ArrayModel {
 
   bool computes_values() const override { return true; }
 
-  // Offered as soon as its operands are: the array's ready signals decide when it starts.
+  // Offered as soon as its operands are (its weights, when it loads them: its rows stream from
+  // `ready`): the array's ready signals decide when it starts.
   void offer(uint64_t id, ArrayOp op, uint64_t ready, uint64_t now,
              std::vector<Event>& events) override {
     // A kept tile takes no shadow: the array could take the next matmul from when the last
@@ -42,6 +43,7 @@ class RtlArray final : public ArrayModel {
     if (sent) events.push_back({Event::next, id, last_take_, {}});
     MatmulTile t;
     t.ready = now;
+    t.stream_ready = ready;
     t.m = op.m;
     t.k = op.k;
     t.n = op.n;

@@ -180,10 +180,12 @@ std::vector<TileEvent> SystolicHarness::step() {
   std::vector<TileEvent> ev;
   auto view = [&](size_t i) { return TilePorts{s.df, rows_, cols_, s.tile(i)}; };
   // Tile i may be offered from its ready cycle; without fold overlap also not before the
-  // previous tile is done (ot == i then).
+  // previous tile is done (ot == i then). Its streamed operand (and with os, the weights that
+  // go with it) from its stream_ready cycle too.
   auto offered = [&](size_t i) {
     return i < s.count && t >= s.tile(i).ready && (opt.fold_overlap || s.ot >= i);
   };
+  auto streams = [&](size_t i) { return offered(i) && t >= s.tile(i).stream_ready; };
 
   Inputs in;
   in.mode = os;
@@ -195,7 +197,7 @@ std::vector<TileEvent> SystolicHarness::step() {
     in.w_valid = true;
     in.w_data = view(s.wt).stationary_row(s.wrow);
   }
-  if (offered(s.at)) {
+  if (streams(s.at)) {
     const TilePorts v = view(s.at);
     in.a_valid = true;
     in.a_first = s.arow == 0;
@@ -274,7 +276,9 @@ std::vector<TileEvent> SystolicHarness::step() {
   }
 
   const uint64_t patience = 4 * uint64_t(rows_ + cols_) + 64;
-  const uint64_t waiting = std::max(s.last_event, s.at < s.count ? s.tile(s.at).ready : 0);
+  const uint64_t waiting = std::max(
+      s.last_event,
+      s.at < s.count ? std::max(s.tile(s.at).ready, s.tile(s.at).stream_ready) : uint64_t(0));
   if (t > waiting + patience)
     throw Error("systolic harness: no progress for " + std::to_string(patience) +
                 " cycles at cycle " + std::to_string(t));

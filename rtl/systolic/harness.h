@@ -21,6 +21,9 @@ using tpu::dataflow_name;
 // ws k <= rows, n <= cols; os m <= rows, n <= cols; is k <= rows, m <= cols.
 struct MatmulTile {
   uint64_t ready = 0;  // cycle its operands are ready: the harness does not start it earlier
+  // Cycle its streamed operand is ready, when later than `ready` (the weights may load before
+  // it): the harness streams no row of it earlier.
+  uint64_t stream_ready = 0;
   int m = 0, k = 0, n = 0;
   std::vector<int8_t> a;  // m x k, row-major
   std::vector<int8_t> b;  // k x n, row-major

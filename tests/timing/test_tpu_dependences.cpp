@@ -86,3 +86,25 @@ TEST_CASE("the activation pipeline moves act.rows rows per cycle", "[timing]") {
     CHECK(s["stats"]["groups"]["act"]["stats"]["busy_cycles"]["value"].get<long>() == busy);
   }
 }
+
+TEST_CASE("a matmul's weights shift into the array while its rows arrive", "[timing]") {
+  // tpu_lab: 32 DRAM bytes per cycle, 50 cycles of latency, a 16 x 16 array. The weight tile
+  // (256 B) is served first, in the FIFO at 8 + 50; A (4 KiB) after it, in the UB at
+  // 8 + 128 + 50 = 186. The array shifts the weights in (R = 16 cycles) while A arrives, so the
+  // matmul streams its 16 rows from 186 on and is done a skew (R + C - 2) after: 186 + 16 + 30,
+  // not R cycles later, as it would be if the load waited for A.
+  const std::string dir = temp_dir("dep-weights-first");
+  const std::string load =
+      "  rdweight dram=0x10000, k=16, n=16, dtype=int8\n"
+      "  rdhost ub=0x0, dram=0x0, rows=256, bytes=16\n";
+  auto cycles = [&](const std::string& name, const std::string& more) {
+    const std::string prog = write_text(dir, name + ".s", load + more + "  halt\n");
+    return run_stats({"--arch", "tpu_lab", "--no-functional", "--program", prog},
+                     dir + "/" + name)["total_cycles"]
+        .get<long>();
+  };
+  const long a_done = cycles("loads", "");
+  CHECK(a_done == 8 + 128 + 50);
+  CHECK(cycles("matmul", "  matmul ub=0x0, acc=0x0, m=16, k=16, n=16, dtype=int8\n") ==
+        a_done + 16 + (16 + 16 - 2));
+}
