@@ -436,6 +436,8 @@ void TpuCore::read_known(Dyn& d) {
 
 void TpuCore::done_known(int slot) {
   Dyn& d = dyn_[size_t(slot)];
+  const Instr& in = prog_[size_t(d.pc)];
+  if (isa::tpu::loads_weights(in.op)) arrays_[in.mxu].filled[size_t(d.fifo_slot)] = d.done;
   wake(d.done_waiters, d.done);
   retiring_.push({d.done, slot});
   if (--unresolved_ == 0) drained_.notify(sc_core::SC_ZERO_TIME);
@@ -566,11 +568,7 @@ void TpuCore::unit_thread(int u) {
       st.free_at = execute(u, slot);
       ++*st.instrs;
       if (d.read_done != kUnknown) read_known(d);
-      if (d.done != kUnknown) {
-        const Instr& in = prog_[size_t(d.pc)];
-        if (isa::tpu::loads_weights(in.op)) arrays_[in.mxu].filled[size_t(d.fifo_slot)] = d.done;
-        done_known(slot);
-      }
+      if (d.done != kUnknown) done_known(slot);
     }
   } catch (...) {
     fail(std::current_exception());
