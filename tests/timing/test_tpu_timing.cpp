@@ -5,6 +5,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <vector>
+
 #include "tests/support.h"
 
 using namespace xpusim::test;
@@ -87,6 +90,32 @@ TEST_CASE("a DRAM-bound run takes at least bytes / bandwidth", "[timing]") {
   CHECK(bytes == 2 * 256 * 256 * 2);
   CHECK(s["total_cycles"].get<long>() >= bytes / 32);
   CHECK(s["stats"]["groups"]["dram"]["stats"]["busy_cycles"]["value"].get<long>() == bytes / 32);
+}
+
+TEST_CASE("N tiles in row parts keep every array busy, A read by the rows a group needs",
+          "[timing]") {
+  // Six N tiles on four arrays, K too long for A's row block to stay in the UB (A tiles are
+  // loaded per K step for each group of jobs): the jobs go in row parts, so that the arrays
+  // stream alike, and the values check (each group's A tile holds the rows its parts read).
+  const std::string dir = temp_dir("row-parts");
+  const std::string wl =
+      write_text(dir, "w.yaml",
+                 "name: t\nops:\n  - {name: g, op: gemm, M: 64, N: 96, K: 8192, dtype: int8}\n");
+  auto s = run_stats({"--arch", "tpu_lab", "--workload", wl, "--set", "array.count=4", "--set",
+                      "dram.bandwidth_gbps=1000"},
+                     dir + "/out");
+  CHECK(s["functional_check"] == "passed");
+  const auto& units = s["stats"]["groups"];
+  std::vector<double> busy;
+  for (const char* a : {"mxu0", "mxu1", "mxu2", "mxu3"})
+    busy.push_back(units[a]["stats"]["busy_cycles"]["value"].get<double>());
+  INFO("busy cycles " << busy[0] << " " << busy[1] << " " << busy[2] << " " << busy[3]);
+  for (double b : busy) CHECK(b >= 0.9 * *std::max_element(busy.begin(), busy.end()));
+  // Each part reads its weight tiles (6 N tiles x 2 parts x 512 K steps of 16 x 16 bytes); the
+  // groups read A's rows of their parts (32 + 64 + 32 of the 64 rows, twice A), no more than
+  // the two groups of whole jobs would (a whole A tile each).
+  const double weights = 6.0 * 2 * 512 * 16 * 16, a = 64.0 * 8192;
+  CHECK(units["dram"]["stats"]["bytes_read"]["value"].get<double>() <= weights + 2 * a);
 }
 
 TEST_CASE("runs are deterministic", "[timing]") {

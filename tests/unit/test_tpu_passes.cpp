@@ -265,6 +265,27 @@ ops:
   }
 }
 
+TEST_CASE("tpu passes: N tiles that leave the last group half idle go in row parts") {
+  // Six N tiles of 16 on four arrays: groups of 4 and 2 jobs, two arrays idle in the second.
+  // In two parts of 32 rows, the 12 items make three full groups (3 x 32 cycles of streams an
+  // array, not 2 x 64), taken while the weight DMA keeps up: each part loads its weight tile
+  // again, 12 tiles of 256 bytes, 96 cycles at 1000 GB/s and 500 MHz; at 4 GB/s (384 cycles,
+  // more than the arrays take) the jobs stay whole.
+  const Graph g = graph_of(R"(name: g
+ops:
+  - {name: g, op: gemm, M: 64, N: 96, K: 16, dtype: int8}
+)");
+  auto per_array = [&](const char* bandwidth) {
+    const std::vector<Matmul> mm =
+        matmuls(tiles_of(g, {"array.count=4", std::string("dram.bandwidth_gbps=") + bandwidth}));
+    std::vector<int> n(4, 0);
+    for (const Matmul& m : mm) n.at(m.weights.index) += int(m.m);
+    return n;
+  };
+  CHECK(per_array("1000") == std::vector<int>{96, 96, 96, 96});
+  CHECK(per_array("4") == std::vector<int>{128, 128, 64, 64});
+}
+
 TEST_CASE("tpu passes: a chip's cores get row blocks of the same size") {
   // M = 48 fits one row block; on two cores it becomes two of 24 rows (at least the array's
   // 16), one per core, rather than the N tiles of one block shared.

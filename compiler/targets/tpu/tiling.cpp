@@ -689,11 +689,12 @@ class Tiler {
         std::set<std::pair<uint64_t, uint64_t>> cut_loaded;
         // The arrays work on a group of jobs at once (one each): for every K step, each loads
         // its weights and multiplies rows of the same A tile, so the in-order weight DMA feeds
-        // them in turn and an A tile loaded per K step serves the whole group. A job is an N
-        // tile; with fewer N tiles than arrays, the arrays share each tile's rows (each
-        // streaming at least R rows per weight tile) or, when A's row block is kept, its K
-        // steps (each array into its own accumulator slot, the drain adding them), whichever
-        // split_of() says is faster, so that none stays idle.
+        // them in turn and an A tile loaded per K step serves the whole group (the rows its
+        // jobs read). A job is an N tile; where the N tiles do not fill the arrays' groups,
+        // the arrays share each tile's rows (each streaming at least R rows per weight tile;
+        // the jobs of the first rows first, so a group reads few rows of A) or, when A's row
+        // block is kept and one group takes them all, its K steps (each array into its own
+        // accumulator slot, the drain adding them), whichever split_of() says is faster.
         struct Job {
           uint64_t n0, r0, rows;
         };
@@ -702,14 +703,14 @@ class Tiler {
           if (split_m || ni % shares == share) jobs.push_back({n0, 0, mt});
         const uint64_t ksteps = (K + Kt - 1) / Kt;
         const Split sp = c_.dataflow == Dataflow::ws && !jobs.empty()
-                             ? split_of(jobs.size(), mt, ksteps, reuse, core_blocks > 1)
+                             ? split_of(jobs.size(), mt, ksteps, reuse, core_blocks > 1,
+                                        double(Kt * Nt * e) * double(shares) / bw)
                              : Split{};
         if (sp.parts > 1) {
           const uint64_t rows = ((mt + sp.parts - 1) / sp.parts + 7) / 8 * 8;
           std::vector<Job> split;
-          for (const Job& j : jobs)
-            for (uint64_t r0 = 0; r0 < mt; r0 += rows)
-              split.push_back({j.n0, r0, std::min(rows, mt - r0)});
+          for (uint64_t r0 = 0; r0 < mt; r0 += rows)
+            for (const Job& j : jobs) split.push_back({j.n0, r0, std::min(rows, mt - r0)});
           jobs = std::move(split);
         }
         // Work item w of a group: job w / q, taking its K steps i, i + q, ... (i = w mod q)
@@ -788,9 +789,15 @@ class Tiler {
                 items.push_back(it);
                 continue;
               }
-              if (reuse ? !a_loaded[step] : w == g0) {
+              if (reuse && !a_loaded[step]) {
                 load_a_rows(it.a_at, step, 0, mt);
-                if (reuse) a_loaded[step] = true;
+                a_loaded[step] = true;
+              } else if (!reuse && w == g0) {
+                const uint64_t r0 = jobs[g0 / q].r0,
+                               r1 = jobs[(g1 - 1) / q].r0 + jobs[(g1 - 1) / q].rows;
+                Place at = it.a_at;
+                at.offset += r0 * kt * e;
+                load_a_rows(at, step, r0, r1 - r0);
               }
               multiply(it, 0);
             }
@@ -857,12 +864,15 @@ class Tiler {
     return c_.dram_latency_ns * c_.clock_mhz / 1e3 + 2.0 * c_.rows + c_.cols - 2 + c_.act_latency;
   }
 
-  // How the arrays share a row block's `jobs` N tiles of `rows` rows and `ksteps` K steps (ws)
-  // when there are fewer jobs than arrays: each job's rows in `parts` of at least R rows (each
-  // part loads the tile's weights again), and, when `ksplit_ok` (A's row block is kept), each
-  // part's K steps among `ksplit` arrays (partial sums in slots side by side, which the drain
-  // adds). The pair minimises the arrays' time (`arrays`: a weight tile takes max(R, rows of a
-  // part) cycles) plus the drain's (`drain`: a pass of the activation pipeline per slot).
+  // How the arrays share a row block's `jobs` N tiles of `rows` rows and `ksteps` K steps (ws):
+  // each job's rows in `parts` of at least R rows (each part loads the tile's weights again),
+  // and, when `ksplit_ok` (A's row block is kept) and the items fit one group, each part's K
+  // steps among `ksplit` arrays (partial sums in slots side by side, which the drain adds). The
+  // pair minimises the arrays' time (`arrays`: a weight tile takes max(R, rows of a part)
+  // cycles) plus the drain's (`drain`: a pass of the activation pipeline per slot). Parts
+  // that fill more groups than one (6 jobs on 4 arrays take 2 groups, the second half idle; in
+  // 2 parts, 3 full groups of half the rows) are taken only while the weight DMA, at
+  // `tile_cycles` a weight tile, keeps up with the arrays.
   // K steps that do not divide among q arrays leave the first items of a group one step
   // more; when every group fills the arrays and the core has more than one group (several
   // groups in the block, or `several_blocks`), the arrays take turns at those (turned()), so
@@ -872,8 +882,8 @@ class Tiler {
     double arrays = 0, drain = 0;
     uint64_t groups = 1;  // groups of (job, K share) items the arrays take in turn
   };
-  Split split_of(uint64_t jobs, uint64_t rows, uint64_t ksteps, bool ksplit_ok,
-                 bool several_blocks) const {
+  Split split_of(uint64_t jobs, uint64_t rows, uint64_t ksteps, bool ksplit_ok, bool several_blocks,
+                 double tile_cycles) const {
     const uint64_t count = uint64_t(c_.count), R = uint64_t(c_.rows);
     auto part_rows = [&](uint64_t p) { return ((rows + p - 1) / p + 7) / 8 * 8; };
     auto split = [&](uint64_t p, uint64_t q) {
@@ -886,9 +896,10 @@ class Tiler {
     };
     Split best = split(1, 1);
     const uint64_t avail = count / std::max<uint64_t>(jobs, 1);
-    for (uint64_t p = 1; p <= std::max<uint64_t>(1, std::min(avail, rows / R)); ++p)
-      for (uint64_t q = 1; p * q <= avail && q <= (ksplit_ok ? ksteps : 1); ++q) {
+    for (uint64_t p = 1; p <= std::max<uint64_t>(1, std::min(count, rows / R)); ++p)
+      for (uint64_t q = 1; q == 1 || (p * q <= avail && q <= (ksplit_ok ? ksteps : 1)); ++q) {
         const Split t = split(p, q);
+        if (p > avail && double(jobs * p * ksteps) * tile_cycles > t.arrays) continue;
         if (t.arrays + t.drain < best.arrays + best.drain) best = t;
       }
     return best;
@@ -921,6 +932,7 @@ class Tiler {
     const double halo = onchip ? double(g.r) * g.w * g.cg * e : 0;
     const double ksteps = std::ceil(K / R), ntiles = std::ceil(N / double(Nt));
     auto rows_of = [&](uint64_t nb) { return ((uint64_t(s.M) + nb - 1) / nb + 7) / 8 * 8; };
+    const double tile_cycles = std::min(K, R) * double(Nt) * e * double(shares) / bw;
     // The arrays and the drain of a core's blocks, each split among the arrays as gemm() will.
     const double a_room = double(a_bytes_ - w_room);
     auto kept = [&](double rows) { return rows * K * e <= a_room; };
@@ -952,8 +964,8 @@ class Tiler {
       const double dram = (image + halo * blocks + M * N * eo) / bw + weights;
       const double setup = onchip ? formed(per_core, (image + halo * blocks) / double(shares)) : 0;
       const uint64_t rows = rows_of(nb);
-      const Split sp =
-          split_of(uint64_t(ntiles), rows, uint64_t(ksteps), kept(double(rows)), blocks > shares);
+      const Split sp = split_of(uint64_t(ntiles), rows, uint64_t(ksteps), kept(double(rows)),
+                                blocks > shares, tile_cycles);
       const double arrays = sp.arrays * blocks / double(shares);
       const double drain = sp.drain * blocks / double(shares);
       // A block's A (its band, on chip) goes round the A ring's S slots, each held from its
@@ -975,7 +987,7 @@ class Tiler {
       // tiles the cores share (each forms all of A and reads its part of B; Mt unchanged).
       // What every core reads comes through the CMEM after the first, where there is one.
       const uint64_t n = uint64_t(std::ceil(ntiles / double(shares)));
-      const Split sp = split_of(n, uint64_t(s.M), uint64_t(ksteps), kept(M), false);
+      const Split sp = split_of(n, uint64_t(s.M), uint64_t(ksteps), kept(M), false, tile_cycles);
       const auto [images, port] = reread(image, double(shares), true);
       const double dram = (K * N * e + M * N * eo) / bw + images;
       const double setup = onchip ? formed(M, image) : 0;
