@@ -218,19 +218,24 @@ class TileVerifier {
       fail(fmt::format("reads {} ({}) as {}x{}, written as {}x{}", to_text(p), what, s.rows, s.cols,
                        it->second.rows, it->second.cols));
   }
-  // Reads rows [r, r + s.rows) of a tile written at a lower offset of the same buffer: a row
-  // block of it at base + r * (its row bytes), or the whole tile.
+  // Reads rows [r, r + s.rows) of tiles written at lower offsets of the same buffer: a row
+  // block of one at base + r * (its row bytes), the whole tile, or rows of several of the same
+  // columns written one after the other (a batch's images, each by its own op).
   void read_rows(const Place& p, Shape s, uint64_t elem, const char* what) const {
-    auto it = written_.upper_bound(key(p));
-    if (it != written_.begin()) {
+    Place at = p;
+    for (uint64_t left = s.rows; left > 0;) {
+      auto it = written_.upper_bound(key(at));
+      if (it == written_.begin()) return read(p, s, what);
       --it;
       const auto& [region, index, base] = it->first;
       const uint64_t row = it->second.cols * elem;
-      if (region == p.region && index == p.index && it->second.cols == s.cols && row > 0 &&
-          (p.offset - base) % row == 0 && (p.offset - base) / row + s.rows <= it->second.rows)
-        return;
+      if (!(region == at.region && index == at.index && it->second.cols == s.cols && row > 0 &&
+            (at.offset - base) % row == 0 && (at.offset - base) / row < it->second.rows))
+        return read(p, s, what);
+      const uint64_t rows = std::min(left, it->second.rows - (at.offset - base) / row);
+      left -= rows;
+      at.offset += rows * row;
     }
-    read(p, s, what);
   }
   // Reads `cols` elements of `elem` bytes inside the one row that an earlier op wrote at a lower
   // or the same offset of the buffer (a bias row's columns n0 .. n0 + cols at n0 * elem).

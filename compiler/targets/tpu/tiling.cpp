@@ -11,6 +11,7 @@
 #include <optional>
 #include <set>
 #include <utility>
+#include <vector>
 
 #include "compiler/targets/tpu/passes.h"
 #include "isa/tpu/operands.h"
@@ -36,9 +37,12 @@ struct GemmSpec {
   bool conv = false;                   // a convolution (never run in one step)
   bool a_conv = false;                 // A is the im2col view of an NHWC image at a_addr
   isa::tpu::ConvGeom geom{};           // when a_conv
-  uint64_t a_addr = 0, lda = 0;        // lda: bytes between rows of A
-  uint64_t b_addr = 0, ldb = 0;        // ldb: bytes between rows of B as stored
-  bool b_trans = false;                // B stored as N x K
+  // When a_conv: A's rows are those of `images` images (a batch), M / images pixels each, the
+  // images `image_bytes` apart from a_addr on.
+  uint64_t images = 1, image_bytes = 0;
+  uint64_t a_addr = 0, lda = 0;  // lda: bytes between rows of A
+  uint64_t b_addr = 0, ldb = 0;  // ldb: bytes between rows of B as stored
+  bool b_trans = false;          // B stored as N x K
   uint64_t c_addr = 0, ldc = 0;
   bool c_fp32 = false;  // store the accumulators unrounded (fp32) instead of dt
   int32_t mult = 1, shift = 0;
@@ -49,11 +53,28 @@ struct GemmSpec {
   bool edge = true;
 };
 
-// The image rows [h0, h0 + rows) of a convolution's row block, in the UB at `at`.
+// The rows [h0, h0 + rows) of image `img` that a convolution's row block reads, in the UB at
+// `at`.
 struct Band {
   Place at;
-  uint64_t h0 = 0, rows = 0;
+  uint64_t img = 0, h0 = 0, rows = 0;
 };
+
+// A run of the rows [m0, m0 + mt) of a batched im2col A within one image: `rows` rows from its
+// pixel p0 on, row r of the run's rows.
+struct ImagePiece {
+  uint64_t img, p0, rows, r;
+};
+std::vector<ImagePiece> pieces_of(const GemmSpec& s, uint64_t m0, uint64_t mt) {
+  const uint64_t pixels = uint64_t(s.M) / s.images;
+  std::vector<ImagePiece> v;
+  for (uint64_t m = m0; m < m0 + mt;) {
+    const uint64_t img = m / pixels, p0 = m % pixels, rows = std::min(pixels - p0, m0 + mt - m);
+    v.push_back({img, p0, rows, m - m0});
+    m += rows;
+  }
+  return v;
+}
 
 Place ub(Region r, uint64_t index, uint64_t offset = 0) {
   return Place{r, uint32_t(index), offset};
@@ -527,10 +548,18 @@ class Tiler {
         s.a_conv && c_.onchip_im2col && uint64_t(g.r) * g.s > uint64_t(g.stride_h) * g.stride_w;
     bool onchip = false;
     uint64_t band_cap = 0;
-    auto band_of = [&](uint64_t m0, uint64_t mt) {
-      return isa::tpu::conv_rows_read(g, m0, mt, 0, K);
-    };
     const uint64_t band_row = uint64_t(g.w) * g.cg * e;  // bytes of an image row in the band
+    // The bands of the rows [m0, m0 + mt): one for each image they are in (a batch's), side by
+    // side from `at` on.
+    auto bands_of = [&](uint64_t m0, uint64_t mt, Place at) {
+      std::vector<Band> v;
+      for (const ImagePiece& p : pieces_of(s, m0, mt)) {
+        const isa::tpu::ImageRows r = isa::tpu::conv_rows_read(g, p.p0, p.rows, 0, K);
+        v.push_back(Band{at, p.img, r.lo, uint64_t(r.hi - r.lo)});
+        at.offset += (v.back().rows * band_row + kAlign - 1) / kAlign * kAlign;
+      }
+      return v;
+    };
     // The tiles, and the band's room, in the A regions less the kept weights' room.
     auto tile_up = [&] {
       const uint64_t room = a_bytes_ - w_room;
@@ -540,11 +569,11 @@ class Tiler {
         choose(room - band_cap, true);
         uint64_t need = 0;
         bool empty = false;
-        for (uint64_t m0 = 0; Mt && m0 < M; m0 += Mt) {
-          const isa::tpu::ImageRows r = band_of(m0, std::min(Mt, M - m0));
-          empty = empty || r.lo == r.hi;
-          need = std::max(need, (r.hi - r.lo) * band_row);
-        }
+        for (uint64_t m0 = 0; Mt && m0 < M; m0 += Mt)
+          for (const Band& b : bands_of(m0, std::min(Mt, M - m0), Place{})) {
+            empty = empty || b.rows == 0;
+            need = std::max(need, b.at.offset + b.rows * band_row);
+          }
         need = (need + kAlign - 1) / kAlign * kAlign;
         if (Mt && !empty && need <= band_cap) break;
         // Else try with room for these bands, or gather from DRAM when none is found.
@@ -659,11 +688,8 @@ class Tiler {
           return ub(Region::A, i / per, i % per * mt * Kt * e);
         };
         // On chip: the image rows the block reads (only its group's channels), once.
-        std::optional<Band> band;
-        if (onchip) {
-          const isa::tpu::ImageRows r = band_of(m0, mt);
-          band = Band{ub(Region::A, mi % 2, a_cap), r.lo, r.hi - r.lo};
-        }
+        const std::vector<Band> bands =
+            onchip ? bands_of(m0, mt, ub(Region::A, mi % 2, a_cap)) : std::vector<Band>{};
         // The block's A tiles are loaded (and its band) as the K steps first need them, each
         // after the weight load of the first matmul that reads it: the weights reach their
         // array, and shift in, while A arrives, and the kept tiles of later K steps do not
@@ -671,10 +697,12 @@ class Tiler {
         // same DMA as A: there the band goes first, as the first weights need it as soon.
         bool band_loaded = false;
         auto load_band = [&] {
-          if (!band || band_loaded) return;
-          op(Load{DramTile{"image", band->h0 * g.w, band->rows * g.w, 0, g.cg, e,
-                           s.a_addr + band->h0 * g.w * g.c * e, g.c * e, g.cg == g.c},
-                  band->at});
+          if (band_loaded) return;
+          for (const Band& b : bands)
+            op(Load{DramTile{"image", (b.img * g.h + b.h0) * g.w, b.rows * g.w, 0, g.cg, e,
+                             s.a_addr + b.img * s.image_bytes + b.h0 * g.w * g.c * e, g.c * e,
+                             g.cg == g.c},
+                    b.at});
           band_loaded = true;
         };
         if (w_room) load_band();
@@ -682,7 +710,7 @@ class Tiler {
         // Rows [r0, r0 + rows) of the block's A tile of a K step, at dst.
         auto load_a_rows = [&](Place dst, uint64_t step, uint64_t r0, uint64_t rows) {
           load_band();
-          load_a(s, dst, m0 + r0, rows, step * Kt, std::min(Kt, K - step * Kt), band);
+          load_a(s, dst, m0 + r0, rows, step * Kt, std::min(Kt, K - step * Kt), bands);
         };
         // With cuts, each cut's rows of a K step's A tile load on their own, before its first
         // matmul: (K step, or the round's tile without reuse; first row) of those loaded.
@@ -928,7 +956,8 @@ class Tiler {
     const double per_core = M / double(shares);
     const double bw = c_.dram_gbps * 1e3 / c_.clock_mhz;  // the chip's bytes per cycle
     const isa::tpu::ConvGeom& g = s.geom;
-    const double image = onchip ? double(g.h) * g.w * g.cg * e : M * K * e;
+    // The images (a batch's) once, and a band's halo again for every block.
+    const double image = onchip ? double(s.images) * g.h * g.w * g.cg * e : M * K * e;
     const double halo = onchip ? double(g.r) * g.w * g.cg * e : 0;
     const double ksteps = std::ceil(K / R), ntiles = std::ceil(N / double(Nt));
     auto rows_of = [&](uint64_t nb) { return ((uint64_t(s.M) + nb - 1) / nb + 7) / 8 * 8; };
@@ -1161,16 +1190,27 @@ class Tiler {
   // Rows [m0, m0 + mt) and columns [k0, k0 + kt) of A into dst: from DRAM, or formed from the
   // band of the image in the UB when there is one.
   void load_a(const GemmSpec& s, Place dst, uint64_t m0, uint64_t mt, uint64_t k0, uint64_t kt,
-              const std::optional<Band>& band = std::nullopt) {
+              const std::vector<Band>& bands = {}) {
     const uint64_t e = uint64_t(isa::tpu::elem_bytes(s.dt));
-    if (band) {
-      isa::tpu::ConvGeom g = s.geom;
-      g.c = g.cg;  // the band holds only the gathered channels
-      op(Im2col{"A", s.dt, band->at, band->h0, band->rows, g, m0, mt, k0, kt, dst});
-    } else if (s.a_conv)
-      op(Gather{"A", s.dt, s.a_addr, s.geom, m0, mt, k0, kt, false, dst});
-    else
+    if (!s.a_conv) {
       op(Load{DramTile{"A", m0, mt, k0, kt, e, s.a_addr + m0 * s.lda + k0 * e, s.lda, false}, dst});
+      return;
+    }
+    // Each image's rows from its band, or gathered from its place in DRAM.
+    for (const ImagePiece& p : pieces_of(s, m0, mt)) {
+      Place to = dst;
+      to.offset += p.r * kt * e;
+      const auto band =
+          std::find_if(bands.begin(), bands.end(), [&](const Band& b) { return b.img == p.img; });
+      if (band != bands.end()) {
+        isa::tpu::ConvGeom g = s.geom;
+        g.c = g.cg;  // the band holds only the gathered channels
+        op(Im2col{"A", s.dt, band->at, band->h0, band->rows, g, p.p0, p.rows, k0, kt, to});
+      } else {
+        op(Gather{"A", s.dt, s.a_addr + p.img * s.image_bytes, s.geom, p.p0, p.rows, k0, kt, false,
+                  to});
+      }
+    }
   }
 
   void set_out(const Node& n, GemmSpec& s) const {
@@ -1255,55 +1295,59 @@ class Tiler {
     s.dt = gemm_dtype_of(n, g_.tensor(n.inputs[0]).dtype);
     s.c_fp32 = s.dt == DType::fp32;
     const uint64_t e = uint64_t(isa::tpu::elem_bytes(s.dt));
-    // A GEMM per image and block of `gb` groups (the layout pass chose gb): its im2col columns
-    // are the block's input channels (rdconv's cg), its weights the block-diagonal matrix of
-    // Layout::conv_weight, its columns the block's output channels. Channels of different
-    // groups meet only in the zeros of the weights, which add nothing.
+    // A GEMM per block of `gb` groups (the layout pass chose gb), over the whole batch: its
+    // rows are the pixels of every image, one image after the other, so that each weight tile
+    // serves the batch; its im2col columns are the block's input channels (rdconv's cg), its
+    // weights the block-diagonal matrix of Layout::conv_weight, its columns the block's output
+    // channels. Channels of different groups meet only in the zeros of the weights, which add
+    // nothing.
     const int64_t groups = at.groups, cg = x[1] / groups, kg = w[0] / groups;
     const int64_t gb = plan_.tensors[size_t(n.inputs[1])].layout.group_block;
     s.conv = true;
     set_out(n, s);
+    const int64_t images = x[0], pixels = y[2] * y[3];
     // A GEMM of too few rows to give each core R of them runs whole on one core, the GEMMs
     // round robin over the cores (when there are enough of them).
-    const int64_t gemms = x[0] * ((groups + gb - 1) / gb);
-    const bool whole = cores_ > 1 && gemms >= cores_ && y[2] * y[3] < cores_ * int64_t(c_.rows);
+    const int64_t gemms = (groups + gb - 1) / gb;
+    const bool whole = cores_ > 1 && gemms >= cores_ && images * pixels < cores_ * int64_t(c_.rows);
+    // A 1x1 window of stride 1 without padding: the im2col matrix is the NHWC images
+    // themselves (rows of the block's channels, all C channels apart, the images one after
+    // the other), loaded as any matrix (through the CMEM, where there is one) rather than
+    // gathered.
+    s.a_conv = !(w[2] == 1 && w[3] == 1 && at.stride_h == 1 && at.stride_w == 1 && at.pad_h == 0 &&
+                 at.pad_w == 0);
+    s.images = s.a_conv ? uint64_t(images) : 1;
+    s.image_bytes = uint64_t(x[1] * x[2] * x[3]) * e;
+    s.lda = uint64_t(x[1]) * e;
+    s.M = images * pixels;
+    const std::string batch = images == 1 ? "[0]" : fmt::format("[0..{}]", images - 1);
     int64_t count = 0;
-    for (int64_t img = 0; img < x[0]; ++img)
-      for (int64_t g0 = 0; g0 < groups; g0 += gb, ++count) {
-        const int64_t b = std::min(gb, groups - g0);  // groups in this block
-        const std::string group = groups == 1 ? ""
-                                  : b == 1    ? fmt::format(" group {}", g0)
-                                              : fmt::format(" groups {} to {}", g0, g0 + b - 1);
-        s.geom = {uint32_t(x[1]),        uint32_t(b * cg),      uint32_t(x[2]),
-                  uint32_t(x[3]),        uint32_t(w[2]),        uint32_t(w[3]),
-                  uint32_t(at.stride_h), uint32_t(at.stride_w), uint32_t(at.pad_h),
-                  uint32_t(at.pad_w)};
-        s.M = y[2] * y[3];
-        s.K = b * cg * w[2] * w[3];
-        s.N = b * kg;
-        s.ldb = uint64_t(s.N) * e;
-        s.ldc = uint64_t(w[0]) * e;
-        // A 1x1 window of stride 1 without padding: the im2col matrix is the NHWC image itself
-        // (rows of the block's channels, all C channels apart), loaded as any matrix (through
-        // the CMEM, where there is one) rather than gathered.
-        s.a_conv = !(w[2] == 1 && w[3] == 1 && at.stride_h == 1 && at.stride_w == 1 &&
-                     at.pad_h == 0 && at.pad_w == 0);
-        s.lda = uint64_t(x[1]) * e;
-        s.a_name = s.a_conv
-                       ? fmt::format("im2col({}[{}]){} ({}x{} window, stride {}x{}, pad {}x{})",
-                                     name(n.inputs[0]), img, group, w[2], w[3], at.stride_h,
-                                     at.stride_w, at.pad_h, at.pad_w)
-                       : fmt::format("{}[{}]{} (pixels x channels: a 1x1 window)",
-                                     name(n.inputs[0]), img, group);
-        s.b_name = name(n.inputs[1]) + group + (b > 1 ? " (block-diagonal)" : "");
-        s.c_name = fmt::format("{}[{}]{} (pixels x channels)", name(n.outputs[0]), img, group);
-        s.a_addr = addr(n.inputs[0]) + uint64_t((img * x[2] * x[3] * x[1]) + g0 * cg) * e;
-        // The blocks before this one are whole: gb^2 cg kg weights per tap each.
-        s.b_addr = addr(n.inputs[1]) + uint64_t(g0 * gb * cg * kg * w[2] * w[3]) * e;
-        s.c_addr = addr(n.outputs[0]) + uint64_t(img * y[2] * y[3] * w[0] + g0 * kg) * e;
-        if (n.inputs.size() == 3) s.bias_addr = addr(n.inputs[2]) + uint64_t(g0 * kg) * e;
-        gemm(n, s, whole ? int(count % cores_) : -1);
-      }
+    for (int64_t g0 = 0; g0 < groups; g0 += gb, ++count) {
+      const int64_t b = std::min(gb, groups - g0);  // groups in this block
+      const std::string group = groups == 1 ? ""
+                                : b == 1    ? fmt::format(" group {}", g0)
+                                            : fmt::format(" groups {} to {}", g0, g0 + b - 1);
+      s.geom = {uint32_t(x[1]),     uint32_t(b * cg),  uint32_t(x[2]),        uint32_t(x[3]),
+                uint32_t(w[2]),     uint32_t(w[3]),    uint32_t(at.stride_h), uint32_t(at.stride_w),
+                uint32_t(at.pad_h), uint32_t(at.pad_w)};
+      s.K = b * cg * w[2] * w[3];
+      s.N = b * kg;
+      s.ldb = uint64_t(s.N) * e;
+      s.ldc = uint64_t(w[0]) * e;
+      s.a_name = s.a_conv ? fmt::format("im2col({}{}){} ({}x{} window, stride {}x{}, pad {}x{})",
+                                        name(n.inputs[0]), batch, group, w[2], w[3], at.stride_h,
+                                        at.stride_w, at.pad_h, at.pad_w)
+                          : fmt::format("{}{}{} (pixels x channels: a 1x1 window)",
+                                        name(n.inputs[0]), batch, group);
+      s.b_name = name(n.inputs[1]) + group + (b > 1 ? " (block-diagonal)" : "");
+      s.c_name = fmt::format("{}{}{} (pixels x channels)", name(n.outputs[0]), batch, group);
+      s.a_addr = addr(n.inputs[0]) + uint64_t(g0 * cg) * e;
+      // The blocks before this one are whole: gb^2 cg kg weights per tap each.
+      s.b_addr = addr(n.inputs[1]) + uint64_t(g0 * gb * cg * kg * w[2] * w[3]) * e;
+      s.c_addr = addr(n.outputs[0]) + uint64_t(g0 * kg) * e;
+      if (n.inputs.size() == 3) s.bias_addr = addr(n.inputs[2]) + uint64_t(g0 * kg) * e;
+      gemm(n, s, whole ? int(count % cores_) : -1);
+    }
   }
 
   void lower_pool(const Node& n) {
