@@ -118,6 +118,33 @@ TEST_CASE("N tiles in row parts keep every array busy, A read by the rows a grou
   CHECK(units["dram"]["stats"]["bytes_read"]["value"].get<double>() <= weights + 2 * a);
 }
 
+TEST_CASE("a batch's images share each weight tile of a convolution, values checked", "[timing]") {
+  const std::string dir = temp_dir("conv-batch");
+  // tpu_v1: 8 images of 7 x 7 pixels are one row block of 392 rows (at least the array's 256),
+  // so the DRAM reads every image and every weight once (not the weights once per image).
+  const std::string conv = write_text(dir, "c.yaml", R"(name: c
+ops:
+  - {name: c, op: conv2d, N: 8, C: 64, H: 7, W: 7, K: 64, R: 3, S: 3, stride: 1, pad: 1, dtype: int8}
+)");
+  auto s = run_stats({"--arch", "tpu_v1", "--workload", conv}, dir + "/v1");
+  CHECK(s["functional_check"] == "passed");
+  const double images = 8.0 * 64 * 7 * 7, weights = 3.0 * 3 * 64 * 64;
+  CHECK(s["stats"]["groups"]["dram"]["stats"]["bytes_read"]["value"].get<double>() ==
+        images + weights);
+  // Row blocks and tiles that cross from one image into the next (odd sizes, a strided window,
+  // a 1x1 window of stride 2 gathered from DRAM), on one core and on a chip of two.
+  const std::string odd = write_text(dir, "odd.yaml", R"(name: odd
+ops:
+  - {name: a, op: conv2d, N: 3, C: 6, H: 30, W: 17, K: 10, R: 5, S: 3, stride: 2, pad: 2, dtype: int8}
+  - {name: b, op: conv2d, N: 3, C: 10, H: 15, W: 9, K: 24, R: 1, S: 1, stride: 2, pad: 0, dtype: int8}
+)");
+  for (const char* arch : {"tpu_lab", "tpu_v1", "tpu_v4"}) {
+    INFO(arch);
+    CHECK(run_stats({"--arch", arch, "--workload", odd}, dir + "/" + arch)["functional_check"] ==
+          "passed");
+  }
+}
+
 TEST_CASE("runs are deterministic", "[timing]") {
   const std::string wl = std::string(XPUSIM_SOURCE_DIR) + "/workloads/examples/quickstart.yaml";
   auto a = run_stats({"--arch", "tpu_v4", "--workload", wl}, temp_dir("det-a"));
