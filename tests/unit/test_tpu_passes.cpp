@@ -269,8 +269,8 @@ TEST_CASE("tpu passes: N tiles that leave the last group half idle go in row par
   // Six N tiles of 16 on four arrays: groups of 4 and 2 jobs, two arrays idle in the second.
   // In two parts of 32 rows, the 12 items make three full groups (3 x 32 cycles of streams an
   // array, not 2 x 64), taken while the weight DMA keeps up: each part loads its weight tile
-  // again, 12 tiles of 256 bytes, 96 cycles at 1000 GB/s and 500 MHz; at 4 GB/s (384 cycles,
-  // more than the arrays take) the jobs stay whole.
+  // again, 12 tiles of 256 bytes, 2 cycles at 1000 GB/s and 500 MHz (the arrays take 96); at
+  // 4 GB/s (384 cycles, more than the arrays take) the jobs stay whole.
   const Graph g = graph_of(R"(name: g
 ops:
   - {name: g, op: gemm, M: 64, N: 96, K: 16, dtype: int8}
