@@ -145,6 +145,22 @@ ops:
   }
 }
 
+TEST_CASE("row blocks stream enough rows for the weight FIFO to keep up", "[timing]") {
+  // tpu_lab's FIFO of 4 tiles passes one at most every (8 cycles of transfer + 50 of DRAM
+  // latency + a 16-cycle load) / 4 = 18.5 cycles: row blocks of 16 rows (a weight load's
+  // length) would leave the array waiting for its weights. A batch of 4 images, 784 rows of a
+  // strided 1x1 convolution, 8 N tiles of 4 K steps: the array streams 784 x 32 rows, and
+  // blocks long enough keep the run within 10 % of that.
+  const std::string dir = temp_dir("fifo-pace");
+  const std::string wl = write_text(dir, "c.yaml", R"(name: c
+ops:
+  - {name: c, op: conv2d, N: 4, C: 64, H: 28, W: 28, K: 128, R: 1, S: 1, stride: 2, pad: 0, dtype: int8}
+)");
+  auto s = run_stats({"--arch", "tpu_lab", "--workload", wl}, dir + "/out");
+  CHECK(s["functional_check"] == "passed");
+  CHECK(s["total_cycles"].get<double>() <= 1.1 * 784 * 8 * 4);
+}
+
 TEST_CASE("runs are deterministic", "[timing]") {
   const std::string wl = std::string(XPUSIM_SOURCE_DIR) + "/workloads/examples/quickstart.yaml";
   auto a = run_stats({"--arch", "tpu_v4", "--workload", wl}, temp_dir("det-a"));

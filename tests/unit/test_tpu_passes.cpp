@@ -115,15 +115,15 @@ TEST_CASE("tpu passes: the target lists its passes and each one dumps") {
   // tiling: layers, nests and one line per tile op.
   REQUIRE_THAT(text, Contains("# TPU tile IR after pass 'tiling'"));
   REQUIRE_THAT(text, Contains("layer 0 'conv+relu'"));
-  // The conv's first row block (16 output pixels) formed on chip from the image rows it reads
-  // (4 of 17 pixels of 5 channels), loaded once into the tail of ub.A0 (its 98,304 B less the
-  // largest band, 340 B rounded up to 64).
-  REQUIRE_THAT(text, Contains("load         image[0:68, 0:5] -> ub.A0+0x17d80  (one run of 340 B "
+  // The conv's first row block (24 output pixels) formed on chip from the image rows it reads
+  // (6 image rows of 17 pixels of 5 channels), loaded once into the tail of ub.A0 (its 98,304 B
+  // less the largest band, the second block's 9 rows: 765 B rounded up to 64).
+  REQUIRE_THAT(text, Contains("load         image[0:102, 0:5] -> ub.A0+0x17d00  (one run of 510 B "
                               "at 0x0)"));
-  REQUIRE_THAT(text, Contains("im2col       A[0:16, 0:16] -> ub.A0  (from image rows 0 to 4 at "
-                              "ub.A0+0x17d80)"));
-  REQUIRE_THAT(text, Contains("matmul       ub.A0 x mxu0.fifo -> acc.0 (set) 16x16x16 int8"));
-  REQUIRE_THAT(text, Contains("drain        acc.0 -> ub.O0 16x16 int8 (relu"));
+  REQUIRE_THAT(text, Contains("im2col       A[0:24, 0:16] -> ub.A0  (from image rows 0 to 6 at "
+                              "ub.A0+0x17d00)"));
+  REQUIRE_THAT(text, Contains("matmul       ub.A0 x mxu0.fifo -> acc.0 (set) 24x16x16 int8"));
+  REQUIRE_THAT(text, Contains("drain        acc.0 -> ub.O0 24x16 int8 (relu"));
   // isel and lower: the same assembly, the final program.
   const std::string program = low.program->disassemble();
   REQUIRE_THAT(text, Contains("# TPU program after pass 'isel'\n" + program));

@@ -732,7 +732,7 @@ class Tiler {
         const uint64_t ksteps = (K + Kt - 1) / Kt;
         const Split sp = c_.dataflow == Dataflow::ws && !jobs.empty()
                              ? split_of(jobs.size(), mt, ksteps, reuse, core_blocks > 1,
-                                        double(Kt * Nt * e) * double(shares) / bw)
+                                        feed_of(double(Kt * Nt * e), double(shares), w_room != 0))
                              : Split{};
         if (sp.parts > 1) {
           const uint64_t rows = ((mt + sp.parts - 1) / sp.parts + 7) / 8 * 8;
@@ -899,8 +899,8 @@ class Tiler {
   // pair minimises the arrays' time (`arrays`: a weight tile takes max(R, rows of a part)
   // cycles) plus the drain's (`drain`: a pass of the activation pipeline per slot). Parts
   // that fill more groups than one (6 jobs on 4 arrays take 2 groups, the second half idle; in
-  // 2 parts, 3 full groups of half the rows) are taken only while the weight DMA, at
-  // `tile_cycles` a weight tile, keeps up with the arrays.
+  // 2 parts, 3 full groups of half the rows) are taken only while the weight DMA (`feed`)
+  // keeps up with the arrays. A weight tile takes at least the FIFO's pace too (Feed).
   // K steps that do not divide among q arrays leave the first items of a group one step
   // more; when every group fills the arrays and the core has more than one group (several
   // groups in the block, or `several_blocks`), the arrays take turns at those (turned()), so
@@ -910,8 +910,23 @@ class Tiler {
     double arrays = 0, drain = 0;
     uint64_t groups = 1;  // groups of (job, K share) items the arrays take in turn
   };
+  // How a core's arrays get their weight tiles of `tile_bytes`: `dram`, the DRAM's cycles for
+  // one (the chip's bandwidth, shared by the cores); `pace`, the fewest cycles between two
+  // through an array's FIFO. A tile holds its FIFO slot from its request (`fetch` cycles
+  // before it arrives: from DRAM, its transfer and the latency; kept in the UB, the UB port's)
+  // to the end of its R-cycle load into the array, so the FIFO's depth of slots passes at most
+  // one every (fetch + R) / depth cycles, however few rows the array streams against it.
+  struct Feed {
+    double dram, pace;
+  };
+  Feed feed_of(double tile_bytes, double shares, bool staged) const {
+    const double dram = tile_bytes * shares / (c_.dram_gbps * 1e3 / c_.clock_mhz);
+    const double fetch = staged ? tile_bytes / double(c_.ub_port_bytes)
+                                : dram + c_.dram_latency_ns * c_.clock_mhz / 1e3;
+    return {dram, (fetch + double(c_.rows)) / double(c_.fifo_depth)};
+  }
   Split split_of(uint64_t jobs, uint64_t rows, uint64_t ksteps, bool ksplit_ok, bool several_blocks,
-                 double tile_cycles) const {
+                 const Feed& feed) const {
     const uint64_t count = uint64_t(c_.count), R = uint64_t(c_.rows);
     auto part_rows = [&](uint64_t p) { return ((rows + p - 1) / p + 7) / 8 * 8; };
     auto split = [&](uint64_t p, uint64_t q) {
@@ -919,7 +934,8 @@ class Tiler {
       const double steps = turned(items, q, ksteps, several_blocks || groups > 1)
                                ? double(ksteps) / double(q)
                                : double((ksteps + q - 1) / q);
-      return Split{p, q, double(groups) * steps * double(std::max(R, part_rows(p))),
+      return Split{p, q,
+                   double(groups) * steps * std::max(double(std::max(R, part_rows(p))), feed.pace),
                    double(jobs * q) * std::ceil(double(rows) / double(c_.act_rows)), groups};
     };
     Split best = split(1, 1);
@@ -927,7 +943,7 @@ class Tiler {
     for (uint64_t p = 1; p <= std::max<uint64_t>(1, std::min(count, rows / R)); ++p)
       for (uint64_t q = 1; q == 1 || (p * q <= avail && q <= (ksplit_ok ? ksteps : 1)); ++q) {
         const Split t = split(p, q);
-        if (p > avail && double(jobs * p * ksteps) * tile_cycles > t.arrays) continue;
+        if (p > avail && double(jobs * p * ksteps) * feed.dram > t.arrays) continue;
         if (t.arrays + t.drain < best.arrays + best.drain) best = t;
       }
     return best;
@@ -961,7 +977,7 @@ class Tiler {
     const double halo = onchip ? double(g.r) * g.w * g.cg * e : 0;
     const double ksteps = std::ceil(K / R), ntiles = std::ceil(N / double(Nt));
     auto rows_of = [&](uint64_t nb) { return ((uint64_t(s.M) + nb - 1) / nb + 7) / 8 * 8; };
-    const double tile_cycles = std::min(K, R) * double(Nt) * e * double(shares) / bw;
+    const Feed supply = feed_of(std::min(K, R) * double(Nt) * e, double(shares), w_room != 0);
     // The arrays and the drain of a core's blocks, each split among the arrays as gemm() will.
     const double a_room = double(a_bytes_ - w_room);
     auto kept = [&](double rows) { return rows * K * e <= a_room; };
@@ -994,7 +1010,7 @@ class Tiler {
       const double setup = onchip ? formed(per_core, (image + halo * blocks) / double(shares)) : 0;
       const uint64_t rows = rows_of(nb);
       const Split sp = split_of(uint64_t(ntiles), rows, uint64_t(ksteps), kept(double(rows)),
-                                blocks > shares, tile_cycles);
+                                blocks > shares, supply);
       const double arrays = sp.arrays * blocks / double(shares);
       const double drain = sp.drain * blocks / double(shares);
       // A block's A (its band, on chip) goes round the A ring's S slots, each held from its
@@ -1016,7 +1032,7 @@ class Tiler {
       // tiles the cores share (each forms all of A and reads its part of B; Mt unchanged).
       // What every core reads comes through the CMEM after the first, where there is one.
       const uint64_t n = uint64_t(std::ceil(ntiles / double(shares)));
-      const Split sp = split_of(n, uint64_t(s.M), uint64_t(ksteps), kept(M), false, tile_cycles);
+      const Split sp = split_of(n, uint64_t(s.M), uint64_t(ksteps), kept(M), false, supply);
       const auto [images, port] = reread(image, double(shares), true);
       const double dram = (K * N * e + M * N * eo) / bw + images;
       const double setup = onchip ? formed(M, image) : 0;
