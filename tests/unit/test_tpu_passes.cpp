@@ -303,6 +303,19 @@ ops:
   }
 }
 
+TEST_CASE("tpu passes: one core's row blocks are of the same size too") {
+  // 49 rows of K = 2048 bf16: a row block kept in both A regions (2 x 96 KiB) holds 48 rows.
+  // Blocks of 48 and 1 would stream 1 row against every weight tile again (a weight load of
+  // 16 cycles for each); two blocks of 32 and 17 rows stream at least 16 each.
+  const Graph g = graph_of(R"(name: g
+ops:
+  - {name: g, op: gemm, M: 49, N: 32, K: 2048, dtype: bf16}
+)");
+  const std::vector<Matmul> mm = matmuls(tiles_of(g, {}));
+  REQUIRE(mm.size() == 2 * 2 * 128);  // 2 blocks x 2 N tiles x 128 K steps
+  for (const Matmul& m : mm) REQUIRE(m.m >= 16);
+}
+
 TEST_CASE("tpu passes: the tiling verifier catches broken tile IR") {
   const Graph g = graph_of(kSmallGemm);
   const TpuParams p(load_arch("tpu_lab").values);

@@ -520,10 +520,12 @@ class Tiler {
           span = true;
         }
       }
-      // On a chip of several cores, row blocks of equal size in a multiple of the cores, so
-      // each core gets the same share, while each still streams at least as many rows as
-      // loading a weight tile takes (else the cores share the N tiles of fewer blocks).
-      if (c_.dataflow == Dataflow::ws && shares > 1) {
+      // Row blocks of equal size, in a multiple of the cores on a chip of several, so that each
+      // core gets the same share and no block is a short remainder (49 rows in blocks of 48
+      // would stream 1 row against every weight tile again), while each still streams at
+      // least as many rows as loading a weight tile takes (else, on a chip, the cores share
+      // the N tiles of fewer blocks).
+      if (c_.dataflow == Dataflow::ws) {
         const uint64_t blocks = ((M + Mt - 1) / Mt + shares - 1) / shares * shares;
         const uint64_t rows = std::min(((M + blocks - 1) / blocks + 7) / 8 * 8, Mt);
         if (rows >= R) Mt = rows;
