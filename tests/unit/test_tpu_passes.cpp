@@ -316,6 +316,20 @@ ops:
   for (const Matmul& m : mm) REQUIRE(m.m >= 16);
 }
 
+TEST_CASE("tpu passes: rows kept in the UB yield to longer streams the weight FIFO keeps up with") {
+  // 32 rows of K = 4096 int8 (128 KiB) do not fit an A region (96 KiB): blocks of 16 rows
+  // that fit read B twice, and each weight tile streams 16 rows, while the 4-deep FIFO passes
+  // one at most every (8 + 50 + 16) / 4 = 18.5 cycles; one block of 32 rows, A read again for
+  // each of the 4 N tiles, moves about as many bytes and streams 32 rows a tile.
+  const Graph g = graph_of(R"(name: g
+ops:
+  - {name: g, op: gemm, M: 32, N: 64, K: 4096, dtype: int8}
+)");
+  const std::vector<Matmul> mm = matmuls(tiles_of(g, {}));
+  REQUIRE(mm.size() == 4 * 256);  // 4 N tiles x 256 K steps, one block
+  for (const Matmul& m : mm) REQUIRE(m.m == 32);
+}
+
 TEST_CASE("tpu passes: the tiling verifier catches broken tile IR") {
   const Graph g = graph_of(kSmallGemm);
   const TpuParams p(load_arch("tpu_lab").values);

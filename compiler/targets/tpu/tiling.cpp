@@ -494,8 +494,10 @@ class Tiler {
       if (!Mt || !Nt || !Kt) return;
       // A row block of A that does not fit the UB is loaded again for every group of N tiles.
       // Smaller row blocks that fit (each still streaming at least R rows per weight tile) read
-      // A once and B once per block instead: taken when that moves fewer bytes (never when A
-      // is formed on chip: its image moves once anyway). A row block may also be kept in both
+      // A once and B once per block instead: taken when that is faster, the larger of the bytes
+      // moved at the DRAM's bandwidth and the arrays' streams (a weight tile each block, max(R,
+      // the block's rows, the weight FIFO's pace) cycles), never when A is formed on chip (its
+      // image moves once anyway). A row block may also be kept in both
       // A regions (`span`; its K tiles fill ub.A0, then ub.A1), each block in the same place:
       // the next block's tile then loads once the last matmul that reads the tile it replaces
       // is done, which still overlaps the loads with the products of the tiles' later K steps;
@@ -507,8 +509,15 @@ class Tiler {
         const uint64_t halves = ((K + Kt - 1) / Kt + 1) / 2;  // K tiles in ub.A0
         const uint64_t fit2 = std::min(Mt, a_cap / (halves * Kt * e) / 8 * 8);
         auto blocks = [&](uint64_t rows) { return (M + rows - 1) / rows; };
+        const double pace = feed_of(double(Kt * Nt * e), double(shares), false).pace;
+        const double tiles = double((K + Kt - 1) / Kt) * double((N + Nt - 1) / Nt) /
+                             double(uint64_t(c_.count) * shares);
+        auto time = [&](uint64_t moved, uint64_t rows) {
+          return std::max(double(moved) / bw,
+                          tiles * double(blocks(rows)) * std::max(double(std::max(R, rows)), pace));
+        };
         uint64_t bytes = groups * M * K * e + blocks(Mt) * K * N * e;
-        if (fit >= R && M * K * e + blocks(fit) * K * N * e < bytes) {
+        if (fit >= R && time(M * K * e + blocks(fit) * K * N * e, fit) < time(bytes, Mt)) {
           bytes = M * K * e + blocks(fit) * K * N * e;
           Mt = fit;
         }
