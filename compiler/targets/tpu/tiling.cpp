@@ -497,12 +497,12 @@ class Tiler {
       // A once and B once per block instead: taken when that is faster, the larger of the bytes
       // moved at the DRAM's bandwidth and the arrays' streams (a weight tile each block, max(R,
       // the block's rows, the weight FIFO's pace) cycles), never when A is formed on chip (its
-      // image moves once anyway). A row block may also be kept in both
-      // A regions (`span`; its K tiles fill ub.A0, then ub.A1), each block in the same place:
-      // the next block's tile then loads once the last matmul that reads the tile it replaces
-      // is done, which still overlaps the loads with the products of the tiles' later K steps;
-      // taken when its larger blocks move fewer bytes still and the DRAM binds (else the
-      // smaller, double-buffered blocks overlap their loads better).
+      // image moves once anyway). A row block may also be kept in both A regions (`span`; its K
+      // tiles fill ub.A0, then ub.A1), each block in the same place: the next block's tile then
+      // loads once the last matmul that reads the tile it replaces is done, which still
+      // overlaps the loads with the products of the tiles' later K steps; taken when its larger
+      // blocks move fewer bytes still and the DRAM binds (else the smaller, double-buffered
+      // blocks overlap their loads better).
       if (c_.dataflow == Dataflow::ws && !onchip && Mt * K * e > a_cap) {
         const uint64_t groups = (N + Nt * uint64_t(c_.count) - 1) / (Nt * uint64_t(c_.count));
         const uint64_t fit = a_cap / (K * e) / 8 * 8;
