@@ -177,6 +177,14 @@ std::vector<Matmul> matmuls(const TileProgram& t, size_t nest = 0) {
   return out;
 }
 
+// The matmuls of a one-GEMM graph's first nest on tpu_lab.
+std::vector<Matmul> gemm_matmuls(int M, int N, int K, const char* dtype) {
+  return matmuls(tiles_of(graph_of(fmt::format("name: g\nops:\n  - {{name: g, op: gemm, M: {}, N: "
+                                               "{}, K: {}, dtype: {}}}\n",
+                                               M, N, K, dtype)),
+                          {}));
+}
+
 TEST_CASE("tpu passes: a core's first and last row blocks stream in cuts against one weight load") {
   // The small GEMM's one row block of 40 rows (first and last) in cuts of at least a quarter of
   // the 16 array rows, at most 4, rounded to 8 rows: ceil(40 / 4) = 10 -> 16, 16, 8.
@@ -307,11 +315,7 @@ TEST_CASE("tpu passes: one core's row blocks are of the same size too") {
   // 49 rows of K = 2048 bf16: a row block kept in both A regions (2 x 96 KiB) holds 48 rows.
   // Blocks of 48 and 1 would stream 1 row against every weight tile again (a weight load of
   // 16 cycles for each); two blocks of 32 and 17 rows stream at least 16 each.
-  const Graph g = graph_of(R"(name: g
-ops:
-  - {name: g, op: gemm, M: 49, N: 32, K: 2048, dtype: bf16}
-)");
-  const std::vector<Matmul> mm = matmuls(tiles_of(g, {}));
+  const std::vector<Matmul> mm = gemm_matmuls(49, 32, 2048, "bf16");
   REQUIRE(mm.size() == 2 * 2 * 128);  // 2 blocks x 2 N tiles x 128 K steps
   for (const Matmul& m : mm) REQUIRE(m.m >= 16);
 }
@@ -321,11 +325,7 @@ TEST_CASE("tpu passes: rows kept in the UB yield to longer streams the weight FI
   // that fit read B twice, and each weight tile streams 16 rows, while the 4-deep FIFO passes
   // one at most every (8 + 50 + 16) / 4 = 18.5 cycles; one block of 32 rows, A read again for
   // each of the 4 N tiles, moves about as many bytes and streams 32 rows a tile.
-  const Graph g = graph_of(R"(name: g
-ops:
-  - {name: g, op: gemm, M: 32, N: 64, K: 4096, dtype: int8}
-)");
-  const std::vector<Matmul> mm = matmuls(tiles_of(g, {}));
+  const std::vector<Matmul> mm = gemm_matmuls(32, 64, 4096, "int8");
   REQUIRE(mm.size() == 4 * 256);  // 4 N tiles x 256 K steps, one block
   for (const Matmul& m : mm) REQUIRE(m.m == 32);
 }
