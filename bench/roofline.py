@@ -32,6 +32,16 @@ a lower bound too:
              stored after that)
     reads, writes = the bytes of the operands, of the result / HBM bytes per cycle
 
+and one for the arrays' weight FIFOs (weight_fifo.depth slots each):
+
+    feed   = ceil(tiles / depth) * (fetch + R) + R + C - 2 + activation latency + DRAM latency
+    tiles  = ceil(ceil(K / R) * ceil(N / C) / (arrays per core * cores))
+             (each weight tile is loaded at least once, the busiest array loads at least its
+             share, and a tile holds its FIFO slot from its request to the end of its R-cycle
+             load, so each slot passes one per fetch + R cycles)
+    fetch  = DRAM latency + the tile's bytes / HBM bytes per cycle, or, on presets that keep
+             weights in the UB (lowering.keep_weights), the tile's bytes / ub.port_bytes
+
 The bound of a vector op over E elements (B bytes read and written) is
 
     max(vector + fill, port + fill, hbm + DRAM latency)
@@ -139,6 +149,21 @@ def vector_bound(layer, cfg, elem):
     return parts[limit], limit
 
 
+def feed_cycles(n, k, cfg, elem):
+    """When the last weight tile's load into its array ends at the earliest (the feed term)."""
+    r, c = int(cfg["array.rows"]), int(cfg["array.cols"])
+    arrays, cores = int(cfg["array.count"]), int(cfg["chip.cores"])
+    clock = float(cfg["clock_mhz"])
+    tiles = math.ceil(math.ceil(k / r) * math.ceil(n / c) / (arrays * cores))
+    tile = min(k, r) * min(n, c) * elem
+    if cfg["lowering.keep_weights"] == "true":
+        fetch = tile / int(cfg["ub.port_bytes"])
+    else:
+        fetch = (math.ceil(float(cfg["dram.latency_ns"]) * clock / 1e3)
+                 + tile / (float(cfg["dram.bandwidth_gbps"]) * 1e3 / clock))
+    return math.ceil(tiles / int(cfg["weight_fifo.depth"])) * (fetch + r)
+
+
 def bound(layer, cfg, elem):
     if "shape" in layer:
         return vector_bound(layer, cfg, elem)
@@ -158,6 +183,7 @@ def bound(layer, cfg, elem):
         "hbm": elems * elem / hbm_bytes_per_cycle + dram_latency,
         "pipe": 2 * dram_latency + reads + skew,
         "head": 2 * dram_latency + r + skew + writes,
+        "feed": feed_cycles(n, k, cfg, elem) + skew + dram_latency,
     }
     limit = max(parts, key=parts.get)
     return parts[limit], limit
