@@ -42,3 +42,19 @@ TEST_CASE("tpu-scalesim reproduces SCALE-Sim v2 stall-free cycles", "[golden]") 
   }
   CHECK(rows == 36);
 }
+
+TEST_CASE("tpu-scalesim streams every ws fold's M rows whole, however large A", "[golden]") {
+  // SCALE-Sim's weight-stationary folds each stream all M rows: a fold takes 2R + M + C - 2
+  // cycles, back to back (the rule the sample's ws rows follow). An A of 300,000 x 40,000 bytes
+  // does not fit the preset's unified buffer; splitting M into row blocks that do would add a
+  // fold's fixed cycles for each block (timing only: A alone is 12 GB).
+  const std::string dir = temp_dir("scalesim-large");
+  const std::string wl =
+      write_text(dir, "w.yaml",
+                 "name: large\nops:\n  - {name: g, op: gemm, M: 300000, N: 64, K: 40000, dtype: "
+                 "int8}\n");
+  nlohmann::json s =
+      run_stats({"--arch", "tpu-scalesim", "--workload", wl, "--no-functional"}, dir + "/out");
+  const long R = 32, C = 32, folds = (40000 / R) * (64 / C);
+  CHECK(s["total_cycles"].get<long>() == folds * (2 * R + 300000 + C - 2));
+}

@@ -495,14 +495,14 @@ class Tiler {
       // A row block of A that does not fit the UB is loaded again for every group of N tiles.
       // Smaller row blocks that fit (each still streaming at least R rows per weight tile) read
       // A once and B once per block instead: taken when that is faster, the larger of the bytes
-      // moved at the DRAM's bandwidth and the arrays' streams (a weight tile each block, max(R,
-      // the block's rows, the weight FIFO's pace) cycles), never when A is formed on chip (its
-      // image moves once anyway). A row block may also be kept in both A regions (`span`; its K
-      // tiles fill ub.A0, then ub.A1), each block in the same place: the next block's tile then
-      // loads once the last matmul that reads the tile it replaces is done, which still
-      // overlaps the loads with the products of the tiles' later K steps; taken when its larger
-      // blocks move fewer bytes still and the DRAM binds (else the smaller, double-buffered
-      // blocks overlap their loads better).
+      // moved at the DRAM's bandwidth (none where transfers take no time) and the arrays'
+      // streams (a weight tile each block, max(R, the block's rows, the weight FIFO's pace)
+      // cycles), never when A is formed on chip (its image moves once anyway). A row block may
+      // also be kept in both A regions (`span`; its K tiles fill ub.A0, then ub.A1), each block
+      // in the same place: the next block's tile then loads once the last matmul that reads the
+      // tile it replaces is done, which still overlaps the loads with the products of the
+      // tiles' later K steps; taken when its larger blocks move fewer bytes still and the DRAM
+      // binds (else the smaller, double-buffered blocks overlap their loads better).
       if (c_.dataflow == Dataflow::ws && !onchip && Mt * K * e > a_cap) {
         const uint64_t groups = (N + Nt * uint64_t(c_.count) - 1) / (Nt * uint64_t(c_.count));
         const uint64_t fit = a_cap / (K * e) / 8 * 8;
@@ -513,7 +513,7 @@ class Tiler {
         const double tiles = double((K + Kt - 1) / Kt) * double((N + Nt - 1) / Nt) /
                              double(uint64_t(c_.count) * shares);
         auto time = [&](uint64_t moved, uint64_t rows) {
-          return std::max(double(moved) / bw,
+          return std::max(c_.stall_free ? 0.0 : double(moved) / bw,
                           tiles * double(blocks(rows)) * std::max(double(std::max(R, rows)), pace));
         };
         uint64_t bytes = groups * M * K * e + blocks(Mt) * K * N * e;
