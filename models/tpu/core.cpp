@@ -721,12 +721,16 @@ void TpuCore::mxu_thread(int u) {
       // has said when (a formula model always has: it is offered at its start). A matmul that
       // loads weights into a double-buffered weight-stationary array is offered once they are
       // in its FIFO: the array shifts them in while the rows it streams, and its accumulators,
-      // get ready (`ready`, which the model waits for before the stream).
+      // get ready (`ready`, which the model waits for before the stream). One that streams
+      // against the weights the array holds (keep=1) loads nothing and is offered once issued:
+      // it waits for its rows in the array, and the matmul after it may load the next weights
+      // into the shadow meanwhile.
       const bool keep = in.flags & isa::tpu::kMatmulKeep;
       const uint64_t ready = std::max(wait_for_deps(u, d), d.issued);
-      const uint64_t from = p_.dataflow == Dataflow::ws && p_.fold_overlap && !keep
-                                ? std::max(arr.filled[size_t(d.fifo_slot)], d.issued)
-                                : ready;
+      const bool overlap = p_.dataflow == Dataflow::ws && p_.fold_overlap;
+      const uint64_t from = !overlap ? ready
+                            : keep   ? d.issued
+                                     : std::max(arr.filled[size_t(d.fifo_slot)], d.issued);
       const size_t ahead = arr.offered - arr.popped;
       wait_until(ahead < arr.takes.size() ? std::max(from, arr.takes[ahead]) : from);
       const uint64_t e = uint64_t(isa::tpu::elem_bytes(in.dtype));

@@ -108,3 +108,32 @@ TEST_CASE("a matmul's weights shift into the array while its rows arrive", "[tim
   CHECK(cycles("matmul", "  matmul ub=0x0, acc=0x0, m=16, k=16, n=16, dtype=int8\n") ==
         a_done + 16 + (16 + 16 - 2));
 }
+
+TEST_CASE("the next weights shift in while a kept stream waits for its rows", "[timing]") {
+  // tpu_lab as above. Two weight tiles, A's first 256 B, then 4 KiB more, in the UB last (at
+  // `a_done`, the loads alone). The first matmul loads the first tile; the second streams 8 of
+  // the late rows against it (keep=1), from a_done to a_done + 8; the third loads the second
+  // tile (R = 16 cycles) into the shadow registers, free since the first stream started, long
+  // before a_done: it streams its 16 rows right after the kept 8 and is done a skew later,
+  // a_done + 8 + 16 + 30. Were the load to wait for the kept matmul's rows, it would end at
+  // a_done + 16, and the third stream 8 cycles later.
+  const std::string dir = temp_dir("dep-kept-stream");
+  const std::string weights =
+      "  rdweight dram=0x10000, k=16, n=16, dtype=int8\n"
+      "  rdweight dram=0x10100, k=16, n=16, dtype=int8\n"
+      "  rdhost ub=0x0, dram=0x0, rows=16, bytes=16\n";
+  const std::string late = "  rdhost ub=0x1000, dram=0x1000, rows=256, bytes=16\n";
+  auto cycles = [&](const std::string& name, const std::string& prog) {
+    const std::string path = write_text(dir, name + ".s", prog + "  halt\n");
+    return run_stats({"--arch", "tpu_lab", "--no-functional", "--program", path},
+                     dir + "/" + name)["total_cycles"]
+        .get<long>();
+  };
+  const long a_done = cycles("loads", weights + late);
+  CHECK(cycles("matmuls", weights + "  matmul ub=0x0, acc=0x0, m=16, k=16, n=16, dtype=int8\n" +
+                              late +
+                              "  matmul ub=0x1000, acc=0x400, m=8, k=16, n=16, dtype=int8, "
+                              "keep=1\n"
+                              "  matmul ub=0x0, acc=0x800, m=16, k=16, n=16, dtype=int8\n") ==
+        a_done + 8 + 16 + (16 + 16 - 2));
+}
