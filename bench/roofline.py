@@ -46,7 +46,7 @@ The bound of a vector op over E elements (B bytes read and written) is
 
     max(vector + fill, port + fill, hbm + DRAM latency)
     vector = ceil(E / vpu.lanes) * passes / cores   (passes as docs/models/tpu.md lists them)
-    port   = B / ub.port_bytes / cores
+    port   = max(bytes read, bytes written) / ub.port_bytes / cores   (a read and a write path)
     hbm    = B / HBM bytes per cycle
     fill   = 2 * DRAM latency + vpu.latency
 
@@ -142,7 +142,7 @@ def vector_bound(layer, cfg, elem):
     parts = {
         "vector": math.ceil(elements / int(cfg["vpu.lanes"])) * VECTOR_PASSES[layer["op"]] / cores
         + fill,
-        "port": moved / int(cfg["ub.port_bytes"]) / cores + fill,
+        "port": operands * elements * elem / int(cfg["ub.port_bytes"]) / cores + fill,
         "hbm": moved / (float(cfg["dram.bandwidth_gbps"]) * 1e3 / clock) + dram_latency,
     }
     limit = max(parts, key=parts.get)

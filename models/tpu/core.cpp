@@ -633,9 +633,10 @@ uint64_t TpuCore::execute(int u, int slot) {
       break;
     }
     case Opcode::im2col: {
-      // Through the unified buffer's port: the rows it writes, and what it reads of the image,
-      // each element once (the window's shifts are made in the unit): at most the gathered
-      // channels of the image rows it touches, and at most as many elements as it writes.
+      // Through the unified buffer's paths: the rows it writes, and, at once, what it reads of
+      // the image, each element once (the window's shifts are made in the unit): at most the
+      // gathered channels of the image rows it touches, and at most as many elements as it
+      // writes.
       const isa::tpu::ConvGeom g = isa::tpu::conv_geom(in);
       const isa::tpu::ImageRows r = isa::tpu::conv_rows_read(in);
       const uint64_t wr = uint64_t(in.rows) * in.cols * e;
@@ -643,7 +644,7 @@ uint64_t TpuCore::execute(int u, int slot) {
       if (functional_) isa::tpu::exec_im2col(in, ub_->store(), w);
       ub_->note_read(rd);
       ub_->note_write(wr);
-      free_at = d.read_done = d.done = t + (p_.stall_free ? 0 : ub_->port_cycles(rd + wr));
+      free_at = d.read_done = d.done = t + (p_.stall_free ? 0 : ub_->port_cycles(std::max(rd, wr)));
       break;
     }
     case Opcode::activate:
@@ -654,7 +655,8 @@ uint64_t TpuCore::execute(int u, int slot) {
         else
           isa::tpu::exec_vector(in, ub_->store(), w);
       }
-      // Compute time, or the unified buffer's port when it moves the bytes more slowly.
+      // Compute time, or the unified buffer's paths when they move the bytes more slowly (a
+      // read path and a write path, each ub.port_bytes a cycle).
       uint64_t busy, latency;
       if (in.op == Opcode::activate) {
         const uint64_t out = uint64_t(in.rows) * in.cols * e;
@@ -663,11 +665,11 @@ uint64_t TpuCore::execute(int u, int slot) {
         acc_->note_read(uint64_t(in.rows) * in.cols * 4 * tiles);
         ub_->note_write(out);
         if (bias) ub_->note_read(bias);
-        // Each tile of a sum passes through the pipeline; the bias row comes through the UB's
-        // port with the results.
+        // Each tile of a sum passes through the pipeline; the bias row is read while the
+        // results are written.
         busy = std::max(ceil_div(uint64_t(in.rows), uint64_t(p_.act_rows)) *
                             ceil_div(in.cols, uint64_t(p_.cols)) * tiles,
-                        ub_->port_cycles(out + bias));
+                        ub_->port_cycles(std::max(out, bias)));
         latency = uint64_t(p_.act_latency);
       } else {
         const uint64_t rd = isa::tpu::vector_src_bytes(in) + isa::tpu::vector_src2_bytes(in);
@@ -677,7 +679,7 @@ uint64_t TpuCore::execute(int u, int slot) {
         vector_elements_[size_t(in.dtype)] += uint64_t(in.rows) * in.cols;
         busy = std::max(ceil_div(uint64_t(in.rows) * in.cols, uint64_t(p_.vpu_lanes)) *
                             uint64_t(isa::tpu::vector_passes(isa::tpu::VecFunc(in.func))),
-                        ub_->port_cycles(rd + wr));
+                        ub_->port_cycles(std::max(rd, wr)));
         latency = uint64_t(p_.vpu_latency);
       }
       if (p_.stall_free) busy = latency = 0;

@@ -1005,20 +1005,17 @@ class Tiler {
       cmem = cmem && double(c_.cmem_bytes) >= bytes;
       return std::pair{(cmem ? 1 : times) * bytes / bw, cmem ? (times - 1) * bytes / cmem_bw : 0};
     };
-    // The setup unit's port cycles to form `rows` rows of A from `band` bytes of the image:
-    // the rows written, and each K step's band read once, at most as many bytes as written
-    // (as the setup unit takes them, docs/models/tpu.md).
-    auto formed = [&](double rows, double band) {
-      const double written = rows * K * e;
-      return (written + std::min(written, ksteps * band)) / double(c_.ub_port_bytes);
-    };
+    // The setup unit's cycles to form `rows` rows of A: the rows written through the UB's
+    // write path, while it reads each K step's band, at most as many bytes, through the read
+    // path (docs/models/tpu.md).
+    auto formed = [&](double rows) { return rows * K * e / double(c_.ub_port_bytes); };
     auto time = [&](uint64_t nb, bool cmem) {
       const double blocks = double(nb);
       const auto [weights, port] = reread(K * N * e, w_room ? double(shares) : blocks, cmem);
       const double feed =
           w_room ? K * N * e / double(c_.ub_port_bytes) * blocks / double(shares) : 0;
       const double dram = (image + halo * blocks + M * N * eo) / bw + weights;
-      const double setup = onchip ? formed(per_core, (image + halo * blocks) / double(shares)) : 0;
+      const double setup = onchip ? formed(per_core) : 0;
       const uint64_t rows = rows_of(nb);
       const Split sp = split_of(uint64_t(ntiles), rows, uint64_t(ksteps), kept(double(rows)),
                                 blocks > shares, supply);
@@ -1046,7 +1043,7 @@ class Tiler {
       const Split sp = split_of(n, uint64_t(s.M), uint64_t(ksteps), kept(M), false, supply);
       const auto [images, port] = reread(image, double(shares), true);
       const double dram = (K * N * e + M * N * eo) / bw + images;
-      const double setup = onchip ? formed(M, image) : 0;
+      const double setup = onchip ? formed(M) : 0;
       const double shared = flow({dram, port, setup, sp.arrays, sp.drain}, double(sp.groups));
       return shared < time(first, true) ? Mt : std::min(Mt, rows_of(first));
     }
