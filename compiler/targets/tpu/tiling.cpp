@@ -1009,7 +1009,16 @@ class Tiler {
     // write path, while it reads each K step's band, at most as many bytes, through the read
     // path (docs/models/tpu.md).
     auto formed = [&](double rows) { return rows * K * e / double(c_.ub_port_bytes); };
-    auto time = [&](uint64_t nb, bool cmem) {
+    // The estimate for nb blocks: the flow above over the pieces (a core's blocks times each
+    // block's groups of jobs), which overlaps the stages only from one piece to the next, so
+    // one block of one group sums them; or, with `chain`, the lesser of that and a chain in
+    // which a block's weights, setup, arrays and drain overlap K step by K step (as its
+    // matmuls do), with only the first block's band (before its first product) and the last
+    // group's drain and store (after its last) outside, and the fixed latencies (fill_cycles()
+    // and the store's DRAM latency); at least the DRAM moving all, then the last K step's
+    // products and the last drain. The chain makes a 3x3 convolution on `tpu_v1` take one block
+    // where two read its weights twice (ResNet-50 layer2.1.conv2: 11,273 -> 9,261 cycles).
+    auto time = [&](uint64_t nb, bool cmem, bool chain) {
       const double blocks = double(nb);
       const auto [weights, port] = reread(K * N * e, w_room ? double(shares) : blocks, cmem);
       const double feed =
@@ -1030,8 +1039,17 @@ class Tiler {
                                                    double(kARing / 2));
       const double ring =
           blocks / double(shares) * c_.dram_latency_ns * c_.clock_mhz / 1e3 / (slots - 1);
-      return std::max(ring, flow({dram, port, feed, setup, arrays, drain},
-                                 blocks / double(shares) * double(sp.groups)));
+      const double pieces = blocks / double(shares) * double(sp.groups);
+      const double flowed = flow({dram, port, feed, setup, arrays, drain}, pieces);
+      if (!chain) return std::max(ring, flowed);
+      const double band = onchip ? (image + halo * blocks) / blocks * double(shares) / bw : 0;
+      const double streamed = weights + (onchip ? 0 : image / bw);
+      const double last_out = M * N * eo / (blocks * double(sp.groups)) * double(shares) / bw;
+      const double chained =
+          std::max(band + std::max({streamed, port, feed, setup, arrays, drain}) + last_out,
+                   dram + arrays / (pieces * ksteps)) +
+          drain / pieces + fill_cycles() + c_.dram_latency_ns * c_.clock_mhz / 1e3;
+      return std::max(ring, std::min(flowed, chained));
     };
     const uint64_t first = ((uint64_t(s.M) + Mt - 1) / Mt + shares - 1) / shares * shares;
     if (double(rows_of(first)) < R) {
@@ -1045,14 +1063,16 @@ class Tiler {
       const double dram = (K * N * e + M * N * eo) / bw + images;
       const double setup = onchip ? formed(M) : 0;
       const double shared = flow({dram, port, setup, sp.arrays, sp.drain}, double(sp.groups));
-      return shared < time(first, true) ? Mt : std::min(Mt, rows_of(first));
+      // (The flow alone here: with the chain, ResNet-50's layer4 convolutions on `tpu_v4` took
+      // a block per core and ran slower, layer4.0.conv2 5,394 -> 5,785 cycles.)
+      return shared < time(first, true, false) ? Mt : std::min(Mt, rows_of(first));
     }
     // Here the weights a core reads again per block are charged to the DRAM, CMEM or not: the
     // estimate has no cost per block but those bytes, and charged to the CMEM's port it takes
     // as many blocks as it may, slower (bench/README.md, "Roofline").
     uint64_t best = first;
     for (uint64_t nb = first + shares; nb <= 64 * shares && double(rows_of(nb)) >= R; nb += shares)
-      if (time(nb, false) < time(best, false)) best = nb;
+      if (time(nb, false, true) < time(best, false, true)) best = nb;
     return std::min(Mt, rows_of(best));
   }
 
