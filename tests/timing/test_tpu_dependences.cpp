@@ -87,6 +87,22 @@ TEST_CASE("the activation pipeline moves act.rows rows per cycle", "[timing]") {
   }
 }
 
+TEST_CASE("the vector unit reads and writes the UB at once", "[timing]") {
+  // An add of 8 x 64 bf16 on tpu_lab (64 lanes: 8 cycles of compute) with UB paths of 64 B per
+  // cycle: it reads 2 x 1,024 B (32 cycles) while it writes 1,024 B (16), so it is busy 32
+  // cycles, not 48, and done vpu.latency (8) after.
+  const std::string dir = temp_dir("vector-paths");
+  const std::string prog = write_text(
+      dir, "p.s",
+      "  vector func=add, dst=0x0, src=0x1000, src2=0x2000, rows=8, cols=64, dtype=bf16\n"
+      "  halt\n");
+  auto s = run_stats(
+      {"--arch", "tpu_lab", "--no-functional", "--set", "ub.port_bytes=64", "--program", prog},
+      dir + "/out");
+  CHECK(s["stats"]["groups"]["vpu"]["stats"]["busy_cycles"]["value"].get<long>() == 32);
+  CHECK(s["total_cycles"].get<long>() == 32 + 8);
+}
+
 TEST_CASE("a matmul's weights shift into the array while its rows arrive", "[timing]") {
   // tpu_lab: 32 DRAM bytes per cycle, 50 cycles of latency, a 16 x 16 array. The weight tile
   // (256 B) is served first, in the FIFO at 8 + 50; A (4 KiB) after it, in the UB at
