@@ -16,8 +16,10 @@ matrix product (a convolution as its im2col GEMM) is
     drain  = ceil(M / act.rows) * ceil(N / C) / cores
              (the activation pipeline: act.rows rows of C results per cycle)
     hbm    = bytes each operand and the result move once / HBM bytes per cycle
-    fill   = 2 * DRAM latency (the first read, the last write) + R (the first weight load)
-             + R + C - 2 (the skew through the array) + the activation latency
+    fill   = 2 * DRAM latency (the first read, the last write) + tile (the first weight
+             tile's transfer: a FIFO loads a tile into its array once it is whole) + R (its
+             load) + R + C - 2 (the skew through the array) + the activation latency
+    tile   = min(K, R) * min(N, C) * element bytes / HBM bytes per cycle
 
 with R x C the array, and two more that follow one result through the machine, each of them
 a lower bound too:
@@ -26,10 +28,10 @@ a lower bound too:
              (the last operand byte read arrives a latency after the reads; the product it
              enters leaves the array a skew later, is activated, and its store completes a
              latency after it is served)
-    head   = DRAM latency + R + R + C - 2 + activation latency + writes + DRAM latency
-             (no result can be stored before a weight tile has arrived, been loaded, R cycles
-             whatever its size, and streamed a row through the skew; every result byte is
-             stored after that)
+    head   = DRAM latency + tile + R + R + C - 2 + activation latency + writes + DRAM latency
+             (no result can be stored before a weight tile has arrived whole, been loaded, R
+             cycles whatever its size, and streamed a row through the skew; every result byte
+             is stored after that)
     reads, writes = the bytes of the operands, of the result / HBM bytes per cycle
 
 and one for the arrays' weight FIFOs (weight_fifo.depth slots each):
@@ -174,7 +176,8 @@ def bound(layer, cfg, elem):
     hbm_bytes_per_cycle = float(cfg["dram.bandwidth_gbps"]) * 1e3 / clock
     dram_latency = math.ceil(float(cfg["dram.latency_ns"]) * clock / 1e3)
     skew = r + c - 2 + int(cfg["act.latency"])
-    fill = 2 * dram_latency + r + skew
+    tile = min(k, r) * min(n, c) * elem / hbm_bytes_per_cycle
+    fill = 2 * dram_latency + tile + r + skew
     writes = m * n * elem / hbm_bytes_per_cycle
     reads = elems * elem / hbm_bytes_per_cycle - writes
     parts = {
@@ -182,7 +185,7 @@ def bound(layer, cfg, elem):
         "drain": math.ceil(m / int(cfg["act.rows"])) * math.ceil(n / c) / cores + fill,
         "hbm": elems * elem / hbm_bytes_per_cycle + dram_latency,
         "pipe": 2 * dram_latency + reads + skew,
-        "head": 2 * dram_latency + r + skew + writes,
+        "head": 2 * dram_latency + tile + r + skew + writes,
         "feed": feed_cycles(n, k, cfg, elem) + skew + dram_latency,
     }
     limit = max(parts, key=parts.get)
