@@ -11,8 +11,11 @@ lowering wastes nothing the machine would not). The bound of a layer seen as an 
 matrix product (a convolution as its im2col GEMM) is
 
     max(arrays + fill, drain + fill, hbm + DRAM latency)
-    arrays = ceil(K / R) * ceil(N / C) * M / (arrays per core * cores)
-             (weight-stationary: every R x C weight tile streams the M rows, one per cycle)
+    arrays = max(tiles * M / (arrays per core * cores),
+                 ceil(tiles / (arrays per core * cores)) * R)
+             (weight-stationary: every R x C weight tile streams the M rows, one per cycle, and
+             an array loads one tile at a time, R cycles each)
+    tiles  = ceil(K / R) * ceil(N / C)
     drain  = ceil(M / act.rows) * ceil(N / C) / cores
              (the activation pipeline: act.rows rows of C results per cycle)
     hbm    = bytes each operand and the result move once / HBM bytes per cycle
@@ -179,9 +182,11 @@ def bound(layer, cfg, elem):
     tile = min(k, r) * min(n, c) * elem / hbm_bytes_per_cycle
     fill = 2 * dram_latency + tile + r + skew
     writes = m * n * elem / hbm_bytes_per_cycle
+    weight_tiles = math.ceil(k / r) * math.ceil(n / c)
     reads = elems * elem / hbm_bytes_per_cycle - writes
     parts = {
-        "arrays": math.ceil(k / r) * math.ceil(n / c) * m / (arrays * cores) + fill,
+        "arrays": max(weight_tiles * m / (arrays * cores),
+                      math.ceil(weight_tiles / (arrays * cores)) * r) + fill,
         "drain": math.ceil(m / int(cfg["act.rows"])) * math.ceil(n / c) / cores + fill,
         "hbm": elems * elem / hbm_bytes_per_cycle + dram_latency,
         "pipe": 2 * dram_latency + reads + skew,
