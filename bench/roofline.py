@@ -11,18 +11,19 @@ lowering wastes nothing the machine would not). The bound of a layer seen as an 
 matrix product (a convolution as its im2col GEMM) is
 
     max(arrays + fill, drain + fill, hbm + DRAM latency)
-    arrays = max(tiles * M / (arrays per core * cores),
-                 ceil(tiles / (arrays per core * cores)) * R)
+    arrays = max(W * M / (arrays per core * cores),
+                 (ceil(W / (arrays per core * cores)) - 1) * R)
              (weight-stationary: every R x C weight tile streams the M rows, one per cycle, and
-             an array loads one tile at a time, R cycles each)
-    tiles  = ceil(K / R) * ceil(N / C)
+             an array loads one tile at a time, R cycles each, the first in the fill; a tile
+             loaded into several arrays streams part of the rows on each)
+    W      = ceil(K / R) * ceil(N / C), the weight tiles
     drain  = ceil(M / act.rows) * ceil(N / C) / cores
              (the activation pipeline: act.rows rows of C results per cycle)
     hbm    = bytes each operand and the result move once / HBM bytes per cycle
-    fill   = 2 * DRAM latency (the first read, the last write) + tile (the first weight
-             tile's transfer: a FIFO loads a tile into its array once it is whole) + R (its
-             load) + R + C - 2 (the skew through the array) + the activation latency
-    tile   = min(K, R) * min(N, C) * element bytes / HBM bytes per cycle
+    fill   = 2 * DRAM latency (the first read, the last write) + transfer (the first weight
+             tile's: a FIFO loads a tile into its array once it is whole) + R (its load)
+             + R + C - 2 (the skew through the array) + the activation latency
+    transfer = min(K, R) * min(N, C) * element bytes / HBM bytes per cycle
 
 with R x C the array, and two more that follow one result through the machine, each of them
 a lower bound too:
@@ -31,7 +32,7 @@ a lower bound too:
              (the last operand byte read arrives a latency after the reads; the product it
              enters leaves the array a skew later, is activated, and its store completes a
              latency after it is served)
-    head   = DRAM latency + tile + R + R + C - 2 + activation latency + writes + DRAM latency
+    head   = DRAM latency + transfer + R + R + C - 2 + activation latency + writes + DRAM latency
              (no result can be stored before a weight tile has arrived whole, been loaded, R
              cycles whatever its size, and streamed a row through the skew; every result byte
              is stored after that)
@@ -179,18 +180,18 @@ def bound(layer, cfg, elem):
     hbm_bytes_per_cycle = float(cfg["dram.bandwidth_gbps"]) * 1e3 / clock
     dram_latency = math.ceil(float(cfg["dram.latency_ns"]) * clock / 1e3)
     skew = r + c - 2 + int(cfg["act.latency"])
-    tile = min(k, r) * min(n, c) * elem / hbm_bytes_per_cycle
-    fill = 2 * dram_latency + tile + r + skew
+    transfer = min(k, r) * min(n, c) * elem / hbm_bytes_per_cycle
+    fill = 2 * dram_latency + transfer + r + skew
     writes = m * n * elem / hbm_bytes_per_cycle
     weight_tiles = math.ceil(k / r) * math.ceil(n / c)
     reads = elems * elem / hbm_bytes_per_cycle - writes
     parts = {
         "arrays": max(weight_tiles * m / (arrays * cores),
-                      math.ceil(weight_tiles / (arrays * cores)) * r) + fill,
+                      (math.ceil(weight_tiles / (arrays * cores)) - 1) * r) + fill,
         "drain": math.ceil(m / int(cfg["act.rows"])) * math.ceil(n / c) / cores + fill,
         "hbm": elems * elem / hbm_bytes_per_cycle + dram_latency,
         "pipe": 2 * dram_latency + reads + skew,
-        "head": 2 * dram_latency + tile + r + skew + writes,
+        "head": 2 * dram_latency + transfer + r + skew + writes,
         "feed": feed_cycles(n, k, cfg, elem) + skew + dram_latency,
     }
     limit = max(parts, key=parts.get)
