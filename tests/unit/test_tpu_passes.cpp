@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <variant>
@@ -292,6 +293,32 @@ ops:
   };
   CHECK(per_array("1000") == std::vector<int>{96, 96, 96, 96});
   CHECK(per_array("4") == std::vector<int>{128, 128, 64, 64});
+}
+
+TEST_CASE("tpu passes: N tiles that do not fill the arrays are packed on them by K steps") {
+  // Three N tiles of 16 on four 16x16 arrays, 16 K steps each (16 rows: one row part). In a
+  // group, three arrays take 16 weight tiles each and the fourth none; packed, each takes 12
+  // of the 48 (tile, K step) pairs in order: array 0 tile 0's steps 0-11, array 1 its steps
+  // 12-15 and tile 1's 0-7, array 2 tile 1's 8-15 and tile 2's 0-3, array 3 tile 2's 4-15,
+  // each piece into its own slot, side by side, so every drain adds its tile's two slots.
+  const Graph g = graph_of(R"(name: g
+ops:
+  - {name: g, op: gemm, M: 16, N: 48, K: 256, dtype: int8}
+)");
+  const TileProgram t = tiles_of(g, {"array.count=4"});
+  std::vector<int> per_array(4, 0);
+  std::map<uint32_t, std::set<uint32_t>> slots;  // array -> the slots it writes
+  for (const Matmul& m : matmuls(t)) {
+    ++per_array.at(m.weights.index);
+    slots[m.weights.index].insert(m.acc.index);
+  }
+  CHECK(per_array == std::vector<int>{12, 12, 12, 12});
+  CHECK(slots ==
+        std::map<uint32_t, std::set<uint32_t>>{{0, {0}}, {1, {1, 2}}, {2, {3, 4}}, {3, {5}}});
+  std::vector<std::pair<uint32_t, uint32_t>> drains;  // (first slot, slots added)
+  for (const TileOp& op : t.layers.at(0).nests.at(0).ops)
+    if (const auto* d = std::get_if<Drain>(&op)) drains.emplace_back(d->acc.index, d->sum);
+  CHECK(drains == std::vector<std::pair<uint32_t, uint32_t>>{{0, 2}, {2, 2}, {4, 2}});
 }
 
 TEST_CASE("tpu passes: a chip's cores get row blocks of the same size") {

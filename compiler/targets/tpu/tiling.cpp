@@ -632,8 +632,7 @@ class Tiler {
     // Accumulator slots form a ring (at least two per array, so an array fills one while the
     // activation pipeline drains another; up to four per array when tiles are small, so a
     // short stream does not wait for the drain of the tile before last).
-    const uint64_t acc_bytes = Mt * Nt * 4 / kAlign * kAlign + (Mt * Nt * 4 % kAlign ? kAlign : 0);
-    const uint64_t acc_slots = std::min<uint64_t>(4 * uint64_t(c_.count), c_.acc_bytes / acc_bytes);
+    const uint64_t acc_bytes = acc_slot_bytes(Mt, Nt), acc_slots = acc_slots_of(Mt, Nt);
     // Keep a whole row block of A (Mt x K) in the UB across the N tiles when it fits (in one
     // A region, or in both: span).
     const bool reuse = span || Mt * K * e <= a_cap;
@@ -732,8 +731,9 @@ class Tiler {
         // jobs read). A job is an N tile; where the N tiles do not fill the arrays' groups,
         // the arrays share each tile's rows (each streaming at least R rows per weight tile;
         // the jobs of the first rows first, so a group reads few rows of A) or, when A's row
-        // block is kept and one group takes them all, its K steps (each array into its own
-        // accumulator slot, the drain adding them), whichever split_of() says is faster.
+        // block is kept, its K steps: in one group, each job's among q arrays, or the jobs'
+        // (job, K step) pairs packed on the arrays (each array into its own accumulator slots,
+        // the drain adding a job's), whichever split_of() says is faster.
         struct Job {
           uint64_t n0, r0, rows;
         };
@@ -741,10 +741,11 @@ class Tiler {
         for (uint64_t n0 = 0, ni = 0; n0 < N; n0 += Nt, ++ni)
           if (split_m || ni % shares == share) jobs.push_back({n0, 0, mt});
         const uint64_t ksteps = (K + Kt - 1) / Kt;
-        const Split sp = c_.dataflow == Dataflow::ws && !jobs.empty()
-                             ? split_of(jobs.size(), mt, ksteps, reuse, core_blocks > 1,
-                                        feed_of(double(Kt * Nt * e), double(shares), w_room != 0))
-                             : Split{};
+        const Split sp =
+            c_.dataflow == Dataflow::ws && !jobs.empty()
+                ? split_of(jobs.size(), mt, ksteps, reuse, core_blocks > 1,
+                           feed_of(double(Kt * Nt * e), double(shares), w_room != 0), acc_slots)
+                : Split{};
         if (sp.parts > 1) {
           const uint64_t rows = ((mt + sp.parts - 1) / sp.parts + 7) / 8 * 8;
           std::vector<Job> split;
@@ -752,10 +753,90 @@ class Tiler {
             for (const Job& j : jobs) split.push_back({j.n0, r0, std::min(rows, mt - r0)});
           jobs = std::move(split);
         }
-        // Work item w of a group: job w / q, taking its K steps i, i + q, ... (i = w mod q)
-        // into slot w of the group's run of slots.
-        const uint64_t q = sp.ksplit;
-        const size_t work = jobs.size() * q;
+        // The block's rounds: in each, one K step of a job on each array that has one (its
+        // weights, then its matmuls), and after it the drains of the jobs whose last step it was.
+        struct Pair {
+          size_t job;
+          uint64_t step;
+          uint32_t fifo, slot;
+          bool accumulate;
+        };
+        struct Finish {
+          size_t job;
+          uint32_t slot, sum, out;  // the first of `sum` slots side by side; the O half
+        };
+        struct Round {
+          std::vector<Pair> pairs;
+          std::vector<Finish> done;
+        };
+        std::vector<Round> rounds;
+        const uint64_t count = uint64_t(c_.count), q = sp.ksplit;
+        // A run of `n` slots side by side (a drain adds them) starts the ring again where it
+        // would wrap round it.
+        auto run_of = [&](uint64_t len) {
+          if (tile % acc_slots + len > acc_slots) tile = (tile / acc_slots + 1) * acc_slots;
+        };
+        auto slot_of = [&](uint64_t i) { return uint32_t(i % acc_slots); };
+        if (sp.packed && packed_pieces(jobs.size(), ksteps) <= acc_slots) {
+          // Packed (runs_of()): each of an array's pieces of its run into the next slot, so a
+          // job's pieces are side by side. The array takes its pieces in the order of their
+          // first K step (whole jobs and first steps first, a job's last steps after), so that
+          // in the first rounds the arrays multiply the same K steps, whose A tiles arrive one
+          // after another, as in groups; a job drains after the round of its last pair.
+          run_of(packed_pieces(jobs.size(), ksteps));
+          struct Piece {
+            size_t job;
+            uint64_t lo, hi;
+            uint32_t slot;
+          };
+          std::vector<Finish> fin(jobs.size());
+          std::vector<size_t> last(jobs.size(), 0);
+          uint64_t piece = 0;
+          for (uint64_t a = 0; a < count; ++a) {
+            const auto [lo, hi] = runs_of(a, jobs.size(), ksteps);
+            std::vector<Piece> run;
+            for (uint64_t p0 = lo, p1; p0 < hi; p0 = p1) {
+              const size_t j = size_t(p0 / ksteps);
+              p1 = std::min(hi, (j + 1) * ksteps);
+              run.push_back({j, p0 - j * ksteps, p1 - j * ksteps, slot_of(tile + piece++)});
+              if (fin[j].sum++ == 0) fin[j] = {j, run.back().slot, 1, uint32_t((tile + j) % 2)};
+            }
+            std::stable_sort(run.begin(), run.end(),
+                             [](const Piece& x, const Piece& y) { return x.lo < y.lo; });
+            size_t r = 0;
+            for (const Piece& pc : run)
+              for (uint64_t step = pc.lo; step < pc.hi; ++step, ++r) {
+                if (rounds.size() <= r) rounds.resize(r + 1);
+                rounds[r].pairs.push_back({pc.job, step, uint32_t(a), pc.slot, step != pc.lo});
+                last[pc.job] = std::max(last[pc.job], r);
+              }
+          }
+          for (size_t j = 0; j < jobs.size(); ++j) rounds[last[j]].done.push_back(fin[j]);
+          tile += piece;
+        } else {
+          // In groups of `count` work items, one an array; item w of the work is job w / q,
+          // taking its K steps i, i + q, ... (i = w mod q) into slot w of the group's run.
+          const size_t work = jobs.size() * q;
+          for (size_t g0 = 0; g0 < work; g0 += size_t(count)) {
+            const size_t g1 = std::min(work, g0 + size_t(count));
+            if (q > 1) run_of(g1 - g0);
+            // The arrays take turns at the items of more K steps.
+            const uint64_t rot =
+                turned(work, q, ksteps, core_blocks > 1 || work > count) ? turn++ : 0;
+            for (uint64_t round = 0; round * q < ksteps; ++round) {
+              Round rd;
+              for (size_t w = g0; w < g1; ++w)
+                if (const uint64_t step = round * q + w % q; step < ksteps)
+                  rd.pairs.push_back({w / q, step, uint32_t((w - g0 + rot) % count),
+                                      slot_of(tile + w - g0), round != 0});
+              rounds.push_back(std::move(rd));
+            }
+            for (size_t w = g0; w < g1; w += q)
+              rounds.back().done.push_back({w / q, slot_of(tile + w - g0), uint32_t(q),
+                                            uint32_t((tile + (w - g0) / q) % 2)});
+            tile += g1 - g0;
+          }
+        }
         // The core's first and last blocks stream each job's rows in several matmuls against
         // one weight load (keep=1; cuts_of) when each array has few matmuls in the block: the
         // first rows' products start once their A has arrived, and the first rows' results
@@ -764,101 +845,77 @@ class Tiler {
         // neighbours anyway, and a block of many matmuls per array hides them behind its own.
         // So do the GEMMs between the first and last of an op (the heads of an attention)
         // whose arrays stream for longer than that fill takes.
-        const uint64_t per_array =
-            (work + uint64_t(c_.count) - 1) / uint64_t(c_.count) * ((ksteps + q - 1) / q);
+        const uint64_t per_array = rounds.size();
         const bool cut = keep_ok && (mi == 0 || mi + 1 == core_blocks) &&
                          per_array <= kCutMatmuls &&
                          (s.edge || double(per_array * jobs.front().rows) < fill_cycles());
-        for (size_t g0 = 0; g0 < work; g0 += size_t(c_.count)) {
-          const size_t g1 = std::min(work, g0 + size_t(c_.count));
-          // Tile numbers (the accumulator ring and output ping-pong) go on across groups; the
-          // slots a drain adds are side by side, so a group whose slots would wrap round the
-          // ring starts it again.
-          if (q > 1 && tile % acc_slots + (g1 - g0) > acc_slots)
-            tile = (tile / acc_slots + 1) * acc_slots;
-          auto acc_of = [&](size_t w) {
-            return Place{Region::acc, uint32_t((tile + w - g0) % acc_slots), 0};
+        for (const Round& rd : rounds) {
+          // Without a kept row block (q = 1), the A tile of this K step, for the round.
+          const uint64_t a_round = a_load;  // names the round's A tile (without reuse)
+          const Place a_step = reuse ? Place{} : a_ring(a_load);
+          if (!reuse) ++a_load;
+          // Each pair's weights, then its matmuls; with cuts, the pairs' matmuls of cut 0, then
+          // of cut 1, ..., each cut's A rows loaded just before its first matmul, so that the
+          // arrays start together and take the rows in the order they arrive.
+          struct Item {
+            Pair pr;
+            uint64_t kt, nt;
+            Place a_at;
+            std::vector<Cut> cuts;
           };
-          // The array of work item w: the arrays take turns at the items of more K steps.
-          const uint64_t rot =
-              turned(work, q, ksteps, core_blocks > 1 || work > uint64_t(c_.count)) ? turn++ : 0;
-          auto fifo_of = [&](size_t w) {
-            return Place{Region::fifo, uint32_t((w - g0 + rot) % uint64_t(c_.count)), 0};
+          std::vector<Item> items;
+          auto multiply = [&](const Item& it, size_t i) {
+            const Job& job = jobs[it.pr.job];
+            const Cut& c = it.cuts[i];
+            Place rows = it.a_at;
+            rows.offset += (job.r0 + c.r0) * it.kt * e;
+            if (cut && cut_loaded.insert({reuse ? it.pr.step : a_round, job.r0 + c.r0}).second)
+              load_a_rows(rows, it.pr.step, job.r0 + c.r0, c.rows);
+            Place acc{Region::acc, it.pr.slot, c.r0 * it.nt * 4};
+            op(Matmul{s.dt, rows, Place{Region::fifo, it.pr.fifo, 0}, acc, it.pr.accumulate, c.rows,
+                      it.kt, it.nt, i > 0});
           };
-          for (uint64_t round = 0; round * q < ksteps; ++round) {
-            // Without a kept row block (q = 1), the A tile of this K step, for the group.
-            const uint64_t a_round = a_load;  // names the round's A tile (without reuse)
-            const Place a_step = reuse ? Place{} : a_ring(a_load);
-            if (!reuse) ++a_load;
-            // Each work item's weights, then its matmuls; with cuts, the items' matmuls of
-            // cut 0, then of cut 1, ..., each cut's A rows loaded just before its first matmul,
-            // so that the arrays start together and take the rows in the order they arrive.
-            struct Item {
-              size_t w;
-              uint64_t step, kt, nt;
-              Place a_at;
-              std::vector<Cut> cuts;
-            };
-            std::vector<Item> items;
-            auto multiply = [&](const Item& it, size_t i) {
-              const Job& job = jobs[it.w / q];
-              const Cut& c = it.cuts[i];
-              Place rows = it.a_at;
-              rows.offset += (job.r0 + c.r0) * it.kt * e;
-              if (cut && cut_loaded.insert({reuse ? it.step : a_round, job.r0 + c.r0}).second)
-                load_a_rows(rows, it.step, job.r0 + c.r0, c.rows);
-              Place acc = acc_of(it.w);
-              acc.offset += c.r0 * it.nt * 4;
-              op(Matmul{s.dt, rows, fifo_of(it.w), acc, round != 0, c.rows, it.kt, it.nt, i > 0});
-            };
-            for (size_t w = g0; w < g1; ++w) {
-              const Job& job = jobs[w / q];
-              const uint64_t step = round * q + w % q;
-              if (step >= ksteps) continue;
-              const uint64_t k0 = step * Kt, kt = std::min(Kt, K - k0);
-              const uint64_t nt = std::min(Nt, N - job.n0);
-              weights(k0, kt, job.n0, nt, fifo_of(w));
-              const Item it{w,
-                            step,
-                            kt,
-                            nt,
-                            reuse ? a_tile(k0) : a_step,
-                            cut ? cuts_of(job.rows) : std::vector<Cut>{{0, job.rows}}};
-              if (cut) {
-                items.push_back(it);
-                continue;
-              }
-              if (reuse && !a_loaded[step]) {
-                load_a_rows(it.a_at, step, 0, mt);
-                a_loaded[step] = true;
-              } else if (!reuse && w == g0) {
-                const uint64_t r0 = jobs[g0 / q].r0,
-                               r1 = jobs[(g1 - 1) / q].r0 + jobs[(g1 - 1) / q].rows;
-                Place at = it.a_at;
-                at.offset += r0 * kt * e;
-                load_a_rows(at, step, r0, r1 - r0);
-              }
-              multiply(it, 0);
+          for (const Pair& pr : rd.pairs) {
+            const Job& job = jobs[pr.job];
+            const uint64_t k0 = pr.step * Kt, kt = std::min(Kt, K - k0);
+            const uint64_t nt = std::min(Nt, N - job.n0);
+            weights(k0, kt, job.n0, nt, Place{Region::fifo, pr.fifo, 0});
+            const Item it{pr, kt, nt, reuse ? a_tile(k0) : a_step,
+                          cut ? cuts_of(job.rows) : std::vector<Cut>{{0, job.rows}}};
+            if (cut) {
+              items.push_back(it);
+              continue;
             }
-            for (size_t i = 0, more = 1; more; ++i) {
-              more = 0;
-              for (const Item& it : items)
-                if (i < it.cuts.size()) {
-                  multiply(it, i);
-                  more = 1;
-                }
+            if (reuse && !a_loaded[pr.step]) {
+              load_a_rows(it.a_at, pr.step, 0, mt);
+              a_loaded[pr.step] = true;
+            } else if (!reuse && &pr == &rd.pairs.front()) {
+              // The rows the round's jobs read (a run of parts: the jobs of the first rows first).
+              const uint64_t r0 = jobs[rd.pairs.front().job].r0,
+                             r1 = jobs[rd.pairs.back().job].r0 + jobs[rd.pairs.back().job].rows;
+              Place at = it.a_at;
+              at.offset += r0 * kt * e;
+              load_a_rows(at, pr.step, r0, r1 - r0);
             }
+            multiply(it, 0);
           }
-          for (size_t w = g0; w < g1; w += q) {
-            const Job& job = jobs[w / q];
+          for (size_t i = 0, more = 1; more; ++i) {
+            more = 0;
+            for (const Item& it : items)
+              if (i < it.cuts.size()) {
+                multiply(it, i);
+                more = 1;
+              }
+          }
+          for (const Finish& f : rd.done) {
+            const Job& job = jobs[f.job];
             const uint64_t nt = std::min(Nt, N - job.n0);
             for (const Cut& c : cut ? cuts_of(job.rows) : std::vector<Cut>{{0, job.rows}}) {
               const uint64_t m = m0 + job.r0 + c.r0;
-              Place acc = acc_of(w), o = ub(Region::O, (tile + (w - g0) / q) % 2);
-              acc.offset += c.r0 * nt * 4;
+              Place acc{Region::acc, f.slot, c.r0 * nt * 4}, o = ub(Region::O, f.out);
               o.offset += c.r0 * nt * eo;
               op(Drain{acc, o, s.c_fp32 ? DType::fp32 : s.dt, c.rows, nt,
-                       s.relu ? ActFunc::relu : ActFunc::none, s.mult, s.shift, uint32_t(q),
+                       s.relu ? ActFunc::relu : ActFunc::none, s.mult, s.shift, f.sum,
                        bias_at(s, job.n0)});
               // An output tile whose store would hold the DRAM channel longer than a matmul of
               // the tile streams goes in pieces of a weight tile's bytes: the channel serves
@@ -876,7 +933,6 @@ class Tiler {
               }
             }
           }
-          tile += g1 - g0;
         }
         ++mi;
       }
@@ -915,29 +971,35 @@ class Tiler {
   // K steps that do not divide among q arrays leave the first items of a group one step
   // more; when every group fills the arrays and the core has more than one group (several
   // groups in the block, or `several_blocks`), the arrays take turns at those (turned()), so
-  // an array's steps average ksteps / q per group.
+  // an array's steps average ksteps / q per group. Or, when `ksplit_ok` and the pieces fit
+  // the `slots` of the accumulator ring, the parts' (job, K step) pairs packed on the arrays
+  // (runs_of(): 3 jobs on 4 arrays take three quarters of the K steps' time, not all of it; 5
+  // jobs, ten eighths, not two groups), each array's pieces in slots of their own: taken when
+  // faster, with its parts' weight tiles at least their source's time where there are parts.
   struct Split {
     uint64_t parts = 1, ksplit = 1;
     double arrays = 0, drain = 0;
     uint64_t groups = 1;  // groups of (job, K share) items the arrays take in turn
+    bool packed = false;  // the jobs' (job, K step) pairs packed on the arrays (runs_of())
   };
-  // How a core's arrays get their weight tiles of `tile_bytes`: `dram`, the DRAM's cycles for
-  // one (the chip's bandwidth, shared by the cores); `pace`, the fewest cycles between two
-  // through an array's FIFO. A tile holds its FIFO slot from its request (`fetch` cycles
+  // How a core's arrays get their weight tiles of `tile_bytes`: `each`, their source's cycles
+  // for one (the DRAM's at the chip's bandwidth, shared by the cores, or where the weights are
+  // kept in the UB its read path's); `pace`, the fewest cycles between two through an array's
+  // FIFO. A tile holds its FIFO slot from its request (`fetch` cycles
   // before it arrives: from DRAM, its transfer and the latency; kept in the UB, the UB port's)
   // to the end of its R-cycle load into the array, so the FIFO's depth of slots passes at most
   // one every (fetch + R) / depth cycles, however few rows the array streams against it.
   struct Feed {
-    double dram, pace;
+    double each, pace;
   };
   Feed feed_of(double tile_bytes, double shares, bool staged) const {
-    const double dram = tile_bytes * shares / (c_.dram_gbps * 1e3 / c_.clock_mhz);
-    const double fetch = staged ? tile_bytes / double(c_.ub_port_bytes)
-                                : dram + c_.dram_latency_ns * c_.clock_mhz / 1e3;
-    return {dram, (fetch + double(c_.rows)) / double(c_.fifo_depth)};
+    const double each = staged ? tile_bytes / double(c_.ub_port_bytes)
+                               : tile_bytes * shares / (c_.dram_gbps * 1e3 / c_.clock_mhz);
+    const double fetch = staged ? each : each + c_.dram_latency_ns * c_.clock_mhz / 1e3;
+    return {each, (fetch + double(c_.rows)) / double(c_.fifo_depth)};
   }
   Split split_of(uint64_t jobs, uint64_t rows, uint64_t ksteps, bool ksplit_ok, bool several_blocks,
-                 const Feed& feed) const {
+                 const Feed& feed, uint64_t slots) const {
     const uint64_t count = uint64_t(c_.count), R = uint64_t(c_.rows);
     auto part_rows = [&](uint64_t p) { return ((rows + p - 1) / p + 7) / 8 * 8; };
     auto split = [&](uint64_t p, uint64_t q) {
@@ -951,13 +1013,52 @@ class Tiler {
     };
     Split best = split(1, 1);
     const uint64_t avail = count / std::max<uint64_t>(jobs, 1);
-    for (uint64_t p = 1; p <= std::max<uint64_t>(1, std::min(count, rows / R)); ++p)
+    for (uint64_t p = 1; p <= std::max<uint64_t>(1, std::min(count, rows / R)); ++p) {
       for (uint64_t q = 1; q == 1 || (p * q <= avail && q <= (ksplit_ok ? ksteps : 1)); ++q) {
         const Split t = split(p, q);
-        if (p > avail && double(jobs * p * ksteps) * feed.dram > t.arrays) continue;
+        if (p > avail && double(jobs * p * ksteps) * feed.each > t.arrays) continue;
         if (t.arrays + t.drain < best.arrays + best.drain) best = t;
       }
+      // Packed: each array the same number of (job, K step) pairs to within one.
+      const uint64_t n = jobs * p, pieces = packed_pieces(n, ksteps);
+      if (!ksplit_ok || pieces > slots) continue;
+      // (Where parts load more weight tiles than the groups of whole jobs, at least their source's
+      // time for them.)
+      const double each = std::max(double(std::max(R, part_rows(p))), feed.pace);
+      const Split t{p,
+                    1,
+                    std::max(double((n * ksteps + count - 1) / count) * each,
+                             p > 1 ? double(n * ksteps) * feed.each : 0.0),
+                    double(pieces) * std::ceil(double(std::min(rows, part_rows(p))) / c_.act_rows),
+                    (n + count - 1) / count,
+                    true};
+      if (t.arrays + t.drain < best.arrays + best.drain) best = t;
+    }
     return best;
+  }
+  // Packed work on the arrays: n jobs of `ksteps` K steps each as (job, step) pairs in job-major
+  // order, array a taking the pairs [a P / count, (a + 1) P / count) of the P = n ksteps, so that
+  // every array has as many as any other to within one, however few or odd the jobs (3 N tiles
+  // on 4 arrays: the fourth takes the last quarter of each one's K steps). An array's pairs of
+  // one job are a piece, summed in a slot of its own; the drain adds a job's pieces.
+  std::pair<uint64_t, uint64_t> runs_of(uint64_t a, uint64_t n, uint64_t ksteps) const {
+    const uint64_t count = uint64_t(c_.count), pairs = n * ksteps;
+    return {a * pairs / count, (a + 1) * pairs / count};
+  }
+  uint64_t packed_pieces(uint64_t n, uint64_t ksteps) const {
+    uint64_t pieces = 0;
+    for (uint64_t a = 0; a < uint64_t(c_.count); ++a)
+      if (const auto [lo, hi] = runs_of(a, n, ksteps); lo < hi)
+        pieces += (hi - 1) / ksteps - lo / ksteps + 1;
+    return pieces;
+  }
+  // The accumulator slots for a row block of `rows` x `nt` partial sums (fp32): a ring of at
+  // most four an array.
+  uint64_t acc_slot_bytes(uint64_t rows, uint64_t nt) const {
+    return (rows * nt * 4 + kAlign - 1) / kAlign * kAlign;
+  }
+  uint64_t acc_slots_of(uint64_t rows, uint64_t nt) const {
+    return std::min<uint64_t>(4 * uint64_t(c_.count), c_.acc_bytes / acc_slot_bytes(rows, nt));
   }
   // Whether the arrays take turns at a group's extra K steps: q > 1 arrays share K steps that
   // do not divide among them, every group fills the arrays, and there is more than one group
@@ -1027,7 +1128,7 @@ class Tiler {
       const double setup = onchip ? formed(per_core) : 0;
       const uint64_t rows = rows_of(nb);
       const Split sp = split_of(uint64_t(ntiles), rows, uint64_t(ksteps), kept(double(rows)),
-                                blocks > shares, supply);
+                                blocks > shares, supply, acc_slots_of(rows, Nt));
       const double arrays = sp.arrays * blocks / double(shares);
       const double drain = sp.drain * blocks / double(shares);
       // A block's A (its band, on chip) goes round the A ring's S slots, each held from its
@@ -1058,7 +1159,8 @@ class Tiler {
       // tiles the cores share (each forms all of A and reads its part of B; Mt unchanged).
       // What every core reads comes through the CMEM after the first, where there is one.
       const uint64_t n = uint64_t(std::ceil(ntiles / double(shares)));
-      const Split sp = split_of(n, uint64_t(s.M), uint64_t(ksteps), kept(M), false, supply);
+      const Split sp = split_of(n, uint64_t(s.M), uint64_t(ksteps), kept(M), false, supply,
+                                acc_slots_of(uint64_t(s.M), Nt));
       const auto [images, port] = reread(image, double(shares), true);
       const double dram = (K * N * e + M * N * eo) / bw + images;
       const double setup = onchip ? formed(M) : 0;
