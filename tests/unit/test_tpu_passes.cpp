@@ -216,6 +216,26 @@ TEST_CASE("tpu passes: a core's first and last row blocks stream in cuts against
       REQUIRE(!m.keep);
 }
 
+TEST_CASE("tpu passes: a block of many matmuls an array streams in cuts where the arrays bind") {
+  // Four N tiles of 16 on four arrays, 20 K steps of 16 (M = 64): 20 matmuls an array, more
+  // than kCutMatmuls. At 1000 GB/s the arrays (20 x 64 cycles) take longer than the DRAM moves
+  // A, B and C (28 KiB, about 14 cycles), so the block streams in cuts; at 1 GB/s (about 14,000
+  // cycles) the DRAM binds and it does not.
+  const Graph g = graph_of(R"(name: g
+ops:
+  - {name: g, op: gemm, M: 64, N: 64, K: 320, dtype: int8}
+)");
+  auto kept = [&](const char* bandwidth) {
+    int n = 0;
+    for (const Matmul& m : matmuls(tiles_of(g, {"lowering.cut_streams=true", "array.count=4",
+                                                std::string("dram.bandwidth_gbps=") + bandwidth})))
+      n += m.keep;
+    return n;
+  };
+  CHECK(kept("1000") > 0);
+  CHECK(kept("1") == 0);
+}
+
 TEST_CASE("tpu passes: the arrays of a core take a group of output tiles, K step by K step") {
   // Four 16x16 arrays; N = 64 is four N tiles of 16, K = 50 four K tiles: one group.
   const Graph g = graph_of(R"(name: g

@@ -73,7 +73,7 @@ constexpr uint64_t kAlign = 64;
 // one weight load (tiling.cpp).
 constexpr uint64_t kARing = 4;
 constexpr uint64_t kCuts = 4;
-constexpr uint64_t kCutMatmuls = 16;  // cut a block only when each array has at most this many
+constexpr uint64_t kCutMatmuls = 16;  // cut a block of more matmuls an array only where they bind
 // A tensor the layout pass has not placed.
 constexpr uint64_t kUnplaced = ~uint64_t(0);
 

@@ -753,6 +753,17 @@ class Tiler {
             for (const Job& j : jobs) split.push_back({j.n0, r0, std::min(rows, mt - r0)});
           jobs = std::move(split);
         }
+        // Whether the block's arrays, streaming for `streams` cycles, take longer than the DRAM
+        // takes to move the chip's bytes for it: its A (unless formed on chip), its weights
+        // (unless kept in the UB; through a CMEM once for all cores) and its output.
+        auto bound_by_arrays = [&](uint64_t streams) {
+          const uint64_t nts = uint64_t(
+              std::count_if(jobs.begin(), jobs.end(), [](const Job& j) { return j.r0 == 0; }));
+          const double each_core = double(shares), once = c_.cmem_bytes ? 1.0 : each_core;
+          const double a = onchip ? 0.0 : double(mt * K * e) * (split_m ? each_core : once);
+          const double b = w_room ? 0.0 : double(nts * K * Nt * e) * (split_m ? once : each_core);
+          return double(streams) >= (a + b + double(mt * nts * Nt * eo) * each_core) / bw;
+        };
         // The block's rounds: in each, one K step of a job on each array that has one (its
         // weights, then its matmuls), and after it the drains of the jobs whose last step it was.
         struct Pair {
@@ -838,16 +849,23 @@ class Tiler {
           }
         }
         // The core's first and last blocks stream each job's rows in several matmuls against
-        // one weight load (keep=1; cuts_of) when each array has few matmuls in the block: the
-        // first rows' products start once their A has arrived, and the first rows' results
-        // drain while the last rows stream, so less of the DRAM latency, the skew and the
-        // drain stands outside the pipeline. The blocks between overlap those with their
-        // neighbours anyway, and a block of many matmuls per array hides them behind its own.
-        // So do the GEMMs between the first and last of an op (the heads of an attention)
-        // whose arrays stream for longer than that fill takes.
+        // one weight load (keep=1; cuts_of) when each array has few matmuls in the block, or,
+        // however many, when the block's arrays take longer than the DRAM takes to move what
+        // the chip moves for it (`bound_by_arrays`): the first rows' products start once their
+        // A has arrived, and the first rows' results drain while the last rows stream, so less
+        // of the DRAM latency, the skew and the drain and store of the last group stands
+        // outside the pipeline. (Where the DRAM binds, the cuts' own A loads only reorder its
+        // queue: `tpu_v1`'s long GEMMs ran up to 2 % slower.) The blocks between overlap those
+        // with their neighbours anyway. So do the GEMMs between the first and last of an op
+        // (the heads of an attention) whose arrays stream for longer than that fill takes.
         const uint64_t per_array = rounds.size();
+        const uint64_t streams = per_array * std::max(R, jobs.front().rows);
+        const double tail = fill_cycles() + double(std::min<uint64_t>(jobs.size(), c_.count) *
+                                                   jobs.front().rows * Nt * eo * shares) /
+                                                bw;
         const bool cut = keep_ok && (mi == 0 || mi + 1 == core_blocks) &&
-                         per_array <= kCutMatmuls &&
+                         (per_array <= kCutMatmuls ||
+                          (bound_by_arrays(streams) && double(streams) <= kCutMatmuls * tail)) &&
                          (s.edge || double(per_array * jobs.front().rows) < fill_cycles());
         for (const Round& rd : rounds) {
           // Without a kept row block (q = 1), the A tile of this K step, for the round.
