@@ -782,7 +782,7 @@ class Tiler {
         };
         std::vector<Round> rounds;
         const uint64_t count = uint64_t(c_.count), q = sp.ksplit;
-        // A run of `n` slots side by side (a drain adds them) starts the ring again where it
+        // A run of `len` slots side by side (a drain adds them) starts the ring again where it
         // would wrap round it.
         auto run_of = [&](uint64_t len) {
           if (tile % acc_slots + len > acc_slots) tile = (tile / acc_slots + 1) * acc_slots;
@@ -1003,10 +1003,10 @@ class Tiler {
   // How a core's arrays get their weight tiles of `tile_bytes`: `each`, their source's cycles
   // for one (the DRAM's at the chip's bandwidth, shared by the cores, or where the weights are
   // kept in the UB its read path's); `pace`, the fewest cycles between two through an array's
-  // FIFO. A tile holds its FIFO slot from its request (`fetch` cycles
-  // before it arrives: from DRAM, its transfer and the latency; kept in the UB, the UB port's)
-  // to the end of its R-cycle load into the array, so the FIFO's depth of slots passes at most
-  // one every (fetch + R) / depth cycles, however few rows the array streams against it.
+  // FIFO. A tile holds its FIFO slot from its request (`fetch` cycles before it arrives: from
+  // DRAM, its transfer and the latency; kept in the UB, the UB port's) to the end of its
+  // R-cycle load into the array, so the FIFO's depth of slots passes at most one every
+  // (fetch + R) / depth cycles, however few rows the array streams against it.
   struct Feed {
     double each, pace;
   };
