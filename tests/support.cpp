@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <unistd.h>
+#define CATCH_CONFIG_EXTERNAL_INTERFACES
 #include <catch2/catch.hpp>
 
 #include <filesystem>
@@ -16,6 +17,27 @@ namespace fs = std::filesystem;
 
 namespace xpusim::test {
 namespace {
+
+// The process's folder under the temporary area; temp_dir() makes its folders in it.
+fs::path temp_root() {
+  return fs::temp_directory_path() / ("xpusim-test-" + std::to_string(getpid()));
+}
+
+// Removes the process's temporary folders when its test cases pass, and keeps them, saying
+// where, for a look at what a failing one wrote.
+struct TempCleanup : Catch::TestEventListenerBase {
+  using TestEventListenerBase::TestEventListenerBase;
+  void testRunEnded(const Catch::TestRunStats& stats) override {
+    std::error_code ignored;
+    if (!fs::exists(temp_root(), ignored)) return;
+    if (stats.totals.testCases.failed == 0) {
+      fs::remove_all(temp_root(), ignored);
+    } else {
+      Catch::cout() << "temporary files kept in " << temp_root().string() << "\n";
+    }
+  }
+};
+CATCH_REGISTER_LISTENER(TempCleanup)
 
 Args xpusim_args(const Args& args) {
   Args argv = {XPUSIM_BINARY};
@@ -55,7 +77,7 @@ Cli run_command(const Args& argv, const std::string& dir) {
 }
 
 std::string temp_dir(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("xpusim-test-" + std::to_string(getpid())) / name;
+  fs::path d = temp_root() / name;
   fs::remove_all(d);
   fs::create_directories(d);
   return d.string();
