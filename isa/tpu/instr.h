@@ -78,11 +78,11 @@ struct Instr {
   DType dtype = DType::int8;
   uint8_t func = 0;   // ActFunc (activate), VecFunc (vector)
   uint8_t flags = 0;  // matmul: AccMode, 2 = keep (stream against the weights already in the
-                      // array, popping no FIFO tile); vector softmax: 1 = causal, 2 = src is fp32
-                      // (the result is dtype); activate: 1 = add the bias row at src2 (cols
-                      // elements of dtype, not int8) to each row; rdweight/ldweight: 1 = transpose
-                      // (tile element (k, n) at dram + n*stride + k*elem); rdconv: 1 = pad
-                      // with the dtype's lowest value instead of zero
+                      // array, popping no FIFO tile); vector: 1 = causal (softmax), 2 = src
+                      // and src2 are fp32 (softmax, add; the result is dtype); activate: 1 = add
+                      // the bias row at src2 (cols elements of dtype, not int8) to each row;
+                      // rdweight/ldweight: 1 = transpose (tile element (k, n) at dram + n*stride +
+                      // k*elem); rdconv: 1 = pad with the dtype's lowest value instead of zero
   uint64_t dram = 0;  // rdhost, rdweight, wrhost: DRAM address
   uint32_t ub = 0;    // rdhost/wrhost/matmul/activate: UB address; vector: dst
   uint32_t src = 0;   // matmul: acc address; activate: acc address; vector: src UB address;

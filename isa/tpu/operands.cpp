@@ -353,9 +353,12 @@ std::string check_instr(const Instr& in) {
       if (imm != std::floor(imm) || imm < -128 || imm > 127)
         return "vector " + name + " int8 takes an integer imm in [-128, 127]";
     }
-    if (in.flags != 0 && f != VecFunc::softmax) {
-      return "vector " + name + " does not take causal=1 or src_fp32=1 (only softmax does)";
-    }
+    if ((in.flags & 1) && f != VecFunc::softmax)
+      return "vector " + name + " does not take causal=1 (only softmax does)";
+    if ((in.flags & 2) && f != VecFunc::softmax && f != VecFunc::add)
+      return "vector " + name + " does not take src_fp32=1 (only softmax and add do)";
+    if ((in.flags & 2) && in.dtype == DType::int8)
+      return "vector " + name + " src_fp32=1 needs dtype bf16 (an fp32 result rounded to it)";
     if (in.k != 0 && f != VecFunc::rowmax && f != VecFunc::rowavg) {
       return "vector " + name + " does not take groups (only rowmax and rowavg do)";
     }

@@ -384,8 +384,8 @@ uint64_t vector_src2_bytes(const Instr& in) {
   const uint64_t row = uint64_t(in.cols) * elem_bytes(in.dtype);
   switch (VecFunc(in.func)) {
     case VecFunc::add:
-    case VecFunc::mul:
-      return saturating_mul(row, in.rows);
+    case VecFunc::mul:  // of the sources' type, as src
+      return saturating_mul(uint64_t(in.cols) * elem_bytes(vector_src_dtype(in)), in.rows);
     case VecFunc::layernorm:
       return 2 * row;
     case VecFunc::rmsnorm:
@@ -419,8 +419,8 @@ void exec_vector(const Instr& in, ByteStore& ub, const std::string& who) {
   const uint64_t R = in.rows, C = in.cols;
   if (in.dtype == DType::int8 && !vec_func_takes_int8(f))
     throw Error(who + ": this vector function takes bf16 operands only");
-  if (in.dtype == DType::fp32 || ((in.flags & 2) && f != VecFunc::softmax))
-    throw Error(who + ": vector results are int8 or bf16; only softmax reads fp32 (flag 2)");
+  if (in.dtype == DType::fp32 || ((in.flags & 2) && f != VecFunc::softmax && f != VecFunc::add))
+    throw Error(who + ": vector results are int8 or bf16; only softmax and add read fp32 (flag 2)");
   const DType src_t = vector_src_dtype(in);
   std::vector<float> x = load(ub, in.src, vector_src_bytes(in) / elem_bytes(src_t), src_t, who);
   std::vector<float> y;
@@ -428,7 +428,7 @@ void exec_vector(const Instr& in, ByteStore& ub, const std::string& who) {
   switch (f) {
     case VecFunc::add:
     case VecFunc::mul: {
-      std::vector<float> z = load(ub, in.src2, R * C, in.dtype, who);
+      std::vector<float> z = load(ub, in.src2, R * C, src_t, who);
       y.resize(R * C);
       for (uint64_t i = 0; i < R * C; ++i) y[i] = f == VecFunc::add ? x[i] + z[i] : x[i] * z[i];
       break;

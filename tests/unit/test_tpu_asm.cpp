@@ -509,7 +509,11 @@ TEST_CASE("tpu asm: diagnostics", "[unit]") {
   CHECK(asm_error("vector func=softmax, dst=0, src=0, rows=1, cols=1, dtype=bf16, causal=2") ==
         "p.s:1:71: expected 0 or 1, found '2'");
   CHECK(asm_error("vector func=add, dst=0, src=0, rows=1, cols=1, dtype=bf16, causal=1") ==
-        "p.s:1:1: vector add does not take causal=1 or src_fp32=1 (only softmax does)");
+        "p.s:1:1: vector add does not take causal=1 (only softmax does)");
+  CHECK(asm_error("vector func=mul, dst=0, src=0, rows=1, cols=1, dtype=bf16, src_fp32=1") ==
+        "p.s:1:1: vector mul does not take src_fp32=1 (only softmax and add do)");
+  CHECK(asm_error("vector func=add, dst=0, src=0, rows=1, cols=1, dtype=int8, src_fp32=1") ==
+        "p.s:1:1: vector add src_fp32=1 needs dtype bf16 (an fp32 result rounded to it)");
   CHECK(asm_error("\n\n  vector func=gelu, dst=0, src=0, rows=1, cols=1, dtype=int8") ==
         "p.s:3:3: vector gelu needs dtype bf16 (int8 is allowed for add, relu, rowmax, rowavg, "
         "maxs, mins)");
@@ -607,10 +611,10 @@ TEST_CASE("tpu decode: diagnostics name the file and the instruction", "[unit]")
   CHECK(error_of([&] { decode(encode({vec}), "v.bin"); }) ==
         "v.bin: instruction 0 (byte offset 8): vector does not use bits 0x4 of field flags: it "
         "must be 0");
-  vec.flags = 2;
+  vec.flags = 1;
   CHECK(error_of([&] { decode(encode({vec}), "v.bin"); }) ==
-        "v.bin: instruction 0 (byte offset 8): vector add does not take causal=1 or src_fp32=1 "
-        "(only softmax does)");
+        "v.bin: instruction 0 (byte offset 8): vector add does not take causal=1 (only softmax "
+        "does)");
 
   vec.flags = 0;
   vec.k = 2;

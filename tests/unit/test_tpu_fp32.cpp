@@ -569,6 +569,40 @@ TEST_CASE("tpu activate: bf16 and fp32 outputs of summed fp32 tiles", "[unit]") 
   }
 }
 
+TEST_CASE("tpu vector add src_fp32=1: fp32 sources added in fp32, the sum rounded to bf16",
+          "[unit]") {
+  // Partial sums of two cores (fp32, 2 x 3), as a GEMM whose K steps the cores shared leaves
+  // them.
+  ByteStore ub("ub", 4096);
+  const std::vector<float> a = {1.0f, 0x1p24f, -2.5f, 0x1p-9f, 3.0f, 100.0f};
+  const std::vector<float> b = {0x1p-9f, 1.0f, 0.25f, 0x1p-9f, -7.0f, 0.375f};
+  put(ub, 0x100, a);
+  put(ub, 0x200, b);
+  Instr in;
+  in.op = Opcode::vector;
+  in.func = uint8_t(VecFunc::add);
+  in.dtype = DType::bf16;
+  in.flags = 2;
+  in.src = 0x100;
+  in.src2 = 0x200;
+  in.ub = 0x300;
+  in.rows = 2;
+  in.cols = 3;
+  CHECK(vector_src_bytes(in) == 24);
+  CHECK(vector_src2_bytes(in) == 24);
+  CHECK(vector_dst_bytes(in) == 12);
+  exec_vector(in, ub, "vector");
+  // 1 + 2^-9 -> 1 (below half a bf16 ulp); 2^24 + 1 -> 2^24; -2.25 and 2^-8 exactly; -4;
+  // 100.375 -> 100.5 (bf16 steps by 0.5 there: 100 is 0x42c8, 100.5 0x42c9, the nearer).
+  CHECK(get<uint16_t>(ub, 0x300, 6) ==
+        std::vector<uint16_t>{0x3f80, 0x4b80, 0xc010, 0x3b80, 0xc080, 0x42c9});
+  // In place (the result over the first source), as the lowering does it.
+  in.ub = 0x100;
+  exec_vector(in, ub, "vector");
+  CHECK(get<uint16_t>(ub, 0x100, 6) ==
+        std::vector<uint16_t>{0x3f80, 0x4b80, 0xc010, 0x3b80, 0xc080, 0x42c9});
+}
+
 TEST_CASE("tpu activate: a sum reaching past the accumulators is an error", "[unit]") {
   ByteStore acc("acc", 0x200), ub("ub", 4096);
   put(acc, 0, std::vector<float>(0x200 / 4, 1.0f));

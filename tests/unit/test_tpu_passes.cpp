@@ -684,3 +684,71 @@ ops:
   const Counts c = count(tiles_of(one, {"lowering.single_step=false"}, "tpu_v4"));
   CHECK(c.load_weights > 0);
 }
+
+TEST_CASE("tpu passes: one row block of one N tile shares its K steps between two cores") {
+  // 40 x 64 x 8192 bf16 and a ReLU on tpu_v4, pipelined: one row block of one N tile, which
+  // one core would take alone. Core 1 takes the first K steps and stores its fp32 sums in the
+  // scratch K1; core 0 takes the rest, keeps its sums, and after the barrier adds core 1's on
+  // the vector unit, applies the ReLU and stores C.
+  const char* const gemm = R"(name: ks
+ops:
+  - {name: g, op: gemm, M: 40, N: 64, K: 8192, dtype: bf16}
+  - {name: r, op: relu, inputs: [g.out]}
+)";
+  const Graph g = graph_of(gemm);
+  const TpuParams p(load_arch("tpu_v4").values);
+  const LayoutPlan plan = layout(g, p, "tpu_v4");
+  REQUIRE(plan.scratch.size() == 1);
+  CHECK(plan.scratch[0].name == "K1");
+  CHECK(plan.scratch[0].bytes == 40 * 64 * 4);
+  TileProgram t = tiles_of(g, {"lowering.single_step=false"}, "tpu_v4");
+  REQUIRE(t.layers.size() == 1);
+  std::vector<std::vector<TileOp>> ops(2);
+  for (const Nest& n : t.layers[0].nests)
+    ops.at(size_t(n.core)).insert(ops[size_t(n.core)].end(), n.ops.begin(), n.ops.end());
+  // Each core's B rows: disjoint K steps, together all of K.
+  std::vector<std::set<uint64_t>> rows(2);
+  for (size_t c = 0; c < 2; ++c)
+    for (const TileOp& op : ops[c])
+      if (const auto* w = std::get_if<LoadWeights>(&op)) rows[c].insert(w->src.r0);
+  REQUIRE(!rows[0].empty());
+  REQUIRE(!rows[1].empty());
+  CHECK(*rows[1].rbegin() < *rows[0].begin());
+  CHECK(rows[0].size() + rows[1].size() == 8192 / 128);
+  // Core 1: its sums (fp32) stored in K1, then the barrier, its last op.
+  REQUIRE(std::holds_alternative<Barrier>(ops[1].back()));
+  const auto& partial = std::get<Store>(ops[1][ops[1].size() - 2]).dst;
+  CHECK(partial.elem == 4);
+  CHECK(partial.addr + partial.r0 * partial.stride >= plan.scratch[0].addr);
+  // Core 0: the barrier, the load of core 1's sums, the add (fp32 sources), the ReLU, the store.
+  const size_t b =
+      size_t(std::find_if(ops[0].begin(), ops[0].end(),
+                          [](const TileOp& o) { return std::holds_alternative<Barrier>(o); }) -
+             ops[0].begin());
+  REQUIRE(b + 5 == ops[0].size());
+  CHECK(std::get<Load>(ops[0][b + 1]).src.addr == plan.scratch[0].addr);
+  const auto& add = std::get<Vector>(ops[0][b + 2]);
+  CHECK((add.func == isa::tpu::VecFunc::add && add.fp32_src && add.rows == 40 && add.cols == 64));
+  CHECK(std::get<Vector>(ops[0][b + 3]).func == isa::tpu::VecFunc::relu);
+  CHECK(std::get<Store>(ops[0][b + 4]).dst.operand == "C");
+  // No store of core 0 before the barrier: its sums stay in the UB.
+  CHECK(std::none_of(ops[0].begin(), ops[0].begin() + long(b),
+                     [](const TileOp& o) { return std::holds_alternative<Store>(o); }));
+
+  SECTION("a core without the barrier the other waits at is caught") {
+    for (Nest& n : t.layers[0].nests)
+      if (n.core == 1) n.ops.pop_back();
+    REQUIRE_THAT(error_of([&] { verify_tiling(t, p); }),
+                 Contains("layer 0 'g+r': the cores' nests hold 1, 0 barriers"));
+  }
+  SECTION("not on one core, nor for two N tiles, int8 operands or two row blocks") {
+    CHECK(layout(g, TpuParams(load_arch("tpu_v4_core").values), "tpu_v4_core").scratch.empty());
+    for (const char* other : {"{name: g, op: gemm, M: 40, N: 200, K: 8192, dtype: bf16}",
+                              "{name: g, op: gemm, M: 40, N: 64, K: 8192, dtype: int8}",
+                              "{name: g, op: gemm, M: 256, N: 64, K: 8192, dtype: bf16}"}) {
+      INFO(other);
+      CHECK(layout(graph_of(std::string("name: o\nops:\n  - ") + other + "\n"), p, "tpu_v4")
+                .scratch.empty());
+    }
+  }
+}

@@ -152,6 +152,11 @@ class Selector {
     s.op = Opcode::sync;
     emit(s);
   }
+  void select(const Barrier&) {
+    Instr b;
+    b.op = Opcode::barrier;
+    emit(b);
+  }
   void select(const Matmul& o) {
     Instr mm;
     mm.op = Opcode::matmul;

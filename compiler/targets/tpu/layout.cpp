@@ -173,6 +173,27 @@ const Scratch& LayoutPlan::find(int node, const std::string& name) const {
       fmt::format("internal: pass 'tiling': node {} has no scratch buffer '{}'", node, name));
 }
 
+uint64_t ksplit_partial_bytes(const Graph& g, const Node& n, const TpuParams& p) {
+  if (p.cores < 2 || p.dataflow != xpusim::tpu::Dataflow::ws || n.inputs.size() != 2) return 0;
+  const TensorInfo &a = g.tensor(n.inputs[0]), &b = g.tensor(n.inputs[1]);
+  const TensorInfo& c = g.tensor(n.outputs[0]);
+  if (a.dtype == DType::int8 || c.dtype == DType::int8) return 0;
+  int64_t M = 0, N = 0, K = 0;
+  if (n.kind == OpKind::gemm) {
+    K = b.shape[0];
+    N = b.shape[1];
+    M = a.elements() / K;
+  } else if (n.kind == OpKind::conv2d && n.attrs.groups == 1) {
+    M = a.shape[0] * c.shape[2] * c.shape[3];
+    N = b.shape[0];
+    K = b.shape[1] * b.shape[2] * b.shape[3];
+  } else {
+    return 0;
+  }
+  if (!(M < 2 * int64_t(p.rows) && N <= int64_t(p.cols) && K > int64_t(p.rows))) return 0;
+  return uint64_t(M * N) * 4;
+}
+
 LayoutPlan layout(const Graph& g, const TpuParams& p, const std::string& target) {
   LayoutPlan plan;
   plan.tensors.assign(g.tensors.size(), Placement{kUnplaced, Layout{}});
@@ -228,6 +249,8 @@ LayoutPlan layout(const Graph& g, const TpuParams& p, const std::string& target)
       const uint64_t bytes = uint64_t(g.tensor(n.inputs[0]).bytes());
       plan.scratch.push_back(Scratch{int(i), "R", alloc(bytes, n.loc), bytes});
     }
+    if (const uint64_t bytes = ksplit_partial_bytes(g, n, p))
+      plan.scratch.push_back(Scratch{int(i), "K1", alloc(bytes, n.loc), bytes});
     if (n.kind != OpKind::attention) continue;
     const AttentionDims ad = attention_dims(g, n);
     const uint64_t scores = uint64_t(ad.seq_q) * uint64_t(ad.seq_kv);
@@ -318,7 +341,7 @@ std::string to_text(const Graph& g, const LayoutPlan& plan) {
   for (const Scratch& sc : plan.scratch)
     s += fmt::format("{:<24} {:>#12x} {:>12}  {:<6} row-major (scratch)\n",
                      g.nodes[size_t(sc.node)].name + "." + sc.name, sc.addr, sc.bytes,
-                     sc.name[0] == 'S' ? "fp32"
+                     sc.name[0] == 'S' || sc.name[0] == 'K' ? "fp32"
                      : sc.name[0] == 'P'
                          ? "bf16"
                          : dtype_name(g.tensor(g.nodes[size_t(sc.node)].inputs[0]).dtype));

@@ -2,8 +2,11 @@
 #include "compiler/targets/tpu/tile_ir.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <algorithm>
 #include <deque>
+#include <functional>
 #include <map>
 #include <tuple>
 
@@ -57,6 +60,7 @@ struct Text {
                        o.k0, o.k0 + o.k, o.n0, o.n0 + o.n, to_text(o.src), to_text(o.dst));
   }
   std::string operator()(const Sync&) const { return "sync"; }
+  std::string operator()(const Barrier&) const { return "barrier"; }
   std::string operator()(const Matmul& o) const {
     return fmt::format("matmul       {} x {}{} -> {} ({}) {}x{}x{} {}", to_text(o.a),
                        to_text(o.weights), o.keep ? " (kept)" : "", to_text(o.acc),
@@ -318,6 +322,7 @@ class TileVerifier {
     push_weights(o.dst, {o.k, o.n});
   }
   void check(const Sync&) {}
+  void check(const Barrier&) {}
   void check(const Matmul& o) {
     positive(o.m, o.k, o.n);
     const uint64_t R = uint64_t(p_.rows), C = uint64_t(p_.cols);
@@ -376,19 +381,21 @@ class TileVerifier {
   }
   void check(const Vector& o) {
     positive(o.rows, o.cols);
-    const uint64_t e = uint64_t(isa::tpu::elem_bytes(o.dtype));
+    const uint64_t e = uint64_t(isa::tpu::elem_bytes(o.dtype)), se = o.fp32_src ? 4 : e;
     const uint64_t groups = o.groups ? o.groups : 1;
     // The bounds of a clip apply one after the other, the second in place in O.
     // An elementwise pass may read what an earlier one of the tile wrote in O (a clip's second
-    // bound, rope's sums).
+    // bound, rope's sums, the ReLU after the add of two cores' partial sums).
     const bool bound = o.func == VecFunc::maxs || o.func == VecFunc::mins ||
-                       o.func == VecFunc::add || o.func == VecFunc::mul || o.func == VecFunc::scale;
-    const uint64_t src_bytes = o.rows * o.cols * groups * (o.fp32_src ? 4 : e);
+                       o.func == VecFunc::add || o.func == VecFunc::mul ||
+                       o.func == VecFunc::scale || o.func == VecFunc::relu;
+    const uint64_t src_bytes = o.rows * o.cols * groups * se;
     if (bound)
       fits(o.src, src_bytes, {Region::A, Region::O});
     else
       fits(o.src, src_bytes, {Region::A});
-    read(o.src, {o.rows, o.cols * groups}, "the source");
+    // (Rows that several ops wrote one after the other: a GEMM's partial sums, drained in cuts.)
+    read_rows(o.src, {o.rows, o.cols * groups}, se, "the source");
     const bool two = o.func == VecFunc::add || o.func == VecFunc::mul;
     const bool norm = o.func == VecFunc::layernorm || o.func == VecFunc::rmsnorm;
     if (!(bool(o.src2) == (two || norm)))
@@ -396,8 +403,8 @@ class TileVerifier {
           "a second operand where the function takes none, or "
           "none where it takes one");
     if (two) {
-      fits(*o.src2, o.rows * o.cols * e, {Region::A, Region::O});
-      read(*o.src2, {o.rows, o.cols}, "the second operand");
+      fits(*o.src2, o.rows * o.cols * se, {Region::A, Region::O});
+      read_rows(*o.src2, {o.rows, o.cols}, se, "the second operand");
     } else if (norm) {
       fits(*o.src2, (o.func == VecFunc::layernorm ? 2 : 1) * o.cols * e, {Region::P});
       read_cols(*o.src2, o.cols, "the norm weights");
@@ -487,13 +494,25 @@ void verify_tiling(const TileProgram& tiles, const TpuParams& p) {
   if (tiles.cores != p.cores)
     throw Error(fmt::format("internal: pass 'tiling' verifier: tiled for {} cores, the chip has {}",
                             tiles.cores, p.cores));
-  for (const TileLayer& l : tiles.layers)
-    for (const Nest& n : l.nests)
+  for (const TileLayer& l : tiles.layers) {
+    std::vector<size_t> barriers(size_t(std::max(p.cores, 1)), 0);
+    for (const Nest& n : l.nests) {
       if (n.core < 0 || n.core >= p.cores)
         throw Error(
             fmt::format("internal: pass 'tiling' verifier: layer {} '{}', nest '{}': core "
                         "{} of a chip of {}",
                         l.layer, l.name, n.title, n.core, p.cores));
+      barriers[size_t(n.core)] +=
+          size_t(std::count_if(n.ops.begin(), n.ops.end(),
+                               [](const TileOp& o) { return std::holds_alternative<Barrier>(o); }));
+    }
+    // A core that missed a barrier the others wait at would hold the chip for ever.
+    if (std::adjacent_find(barriers.begin(), barriers.end(), std::not_equal_to<>()) !=
+        barriers.end())
+      throw Error(fmt::format(
+          "internal: pass 'tiling' verifier: layer {} '{}': the cores' nests hold {} barriers",
+          l.layer, l.name, fmt::join(barriers, ", ")));
+  }
   TileVerifier(tiles, p).run();
 }
 

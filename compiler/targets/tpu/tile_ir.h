@@ -88,6 +88,11 @@ struct StagedWeights {
 };
 // Wait until every op before it is done (sync): between the phases of a single-step GEMM.
 struct Sync {};
+// Wait until every op before it is done and every core of the chip has reached its barrier
+// (barrier): within a layer whose cores exchange data through DRAM (a GEMM whose K steps two
+// cores share, one adding the other's partial sums). Every core's nests of the layer hold as
+// many.
+struct Barrier {};
 // A (m x k, in the UB) x the FIFO's head tile (k x n) -> accumulator slot (m x n, int32/fp32).
 struct Matmul {
   isa::tpu::DType dtype = isa::tpu::DType::int8;
@@ -137,8 +142,8 @@ struct Store {
   DramTile dst;
 };
 
-using TileOp = std::variant<Load, Gather, Im2col, LoadWeights, StagedWeights, Sync, Matmul, Drain,
-                            Vector, Store, Lookup>;
+using TileOp = std::variant<Load, Gather, Im2col, LoadWeights, StagedWeights, Sync, Barrier, Matmul,
+                            Drain, Vector, Store, Lookup>;
 
 // One loop nest: a GEMM, or a pass of the vector unit over rows, with its ops in issue order.
 struct Nest {

@@ -51,6 +51,11 @@ struct GemmSpec {
   // The first or last GEMM of its core's part of an op (always, but between the heads of an
   // attention): its fill or drain has no neighbour of the op to overlap (cut streams).
   bool edge = true;
+  // A part of a GEMM whose K steps the first two cores share (gemm_ksplit): the K columns of A
+  // and rows of B from k0 on; never in one step. With `keep`, its fp32 sums stay in ub.O0, row
+  // after row, for the other part's to be added, and nothing is stored.
+  bool part = false, keep = false;
+  uint64_t k0 = 0;
 };
 
 // The rows [h0, h0 + rows) of image `img` that a convolution's row block reads, in the UB at
@@ -456,7 +461,7 @@ class Tiler {
   // On every core of the chip, or all of it on core `only` (>= 0).
   void gemm(const Node& n, const GemmSpec& s, int only = -1) {
     need_array_dtype(n, s.dt);
-    if (c_.single_step && single_step(s, only)) return;
+    if (c_.single_step && !s.part && single_step(s, only)) return;
     const uint64_t e = uint64_t(isa::tpu::elem_bytes(s.dt));
     const uint64_t R = uint64_t(c_.rows), C = uint64_t(c_.cols);
     const uint64_t M = uint64_t(s.M), N = uint64_t(s.N), K = uint64_t(s.K);
@@ -565,7 +570,7 @@ class Tiler {
     auto bands_of = [&](uint64_t m0, uint64_t mt, Place at) {
       std::vector<Band> v;
       for (const ImagePiece& p : pieces_of(s, m0, mt)) {
-        const isa::tpu::ImageRows r = isa::tpu::conv_rows_read(g, p.p0, p.rows, 0, K);
+        const isa::tpu::ImageRows r = isa::tpu::conv_rows_read(g, p.p0, p.rows, s.k0, K);
         v.push_back(Band{at, p.img, r.lo, uint64_t(r.hi - r.lo)});
         at.offset += (v.back().rows * band_row + kAlign - 1) / kAlign * kAlign;
       }
@@ -641,6 +646,12 @@ class Tiler {
     // else the N tiles of each row block (each core reads all of A and its own part of B).
     const uint64_t mblocks = (M + Mt - 1) / Mt, ntiles = (N + Nt - 1) / Nt;
     const bool split_m = mblocks >= shares;
+    // One row block of one N tile, which one core would take alone: the first two cores may
+    // share its K steps instead (gemm_ksplit).
+    if (only < 0 && shares >= 2 && !split_m && ntiles == 1 && c_.dataflow == Dataflow::ws &&
+        c_.vpu && !s.part && !s.bias_addr && M * Nt * 4 <= o_bytes_ &&
+        gemm_ksplit(n, s, Kt, Nt, reuse, acc_slots_of(M, Nt)))
+      return;
     // The A row blocks kept (or the A tiles of the K steps) go round a ring of slots, a run of
     // them in each A region: a block's loads wait only for the matmuls of the block that last
     // used its slot, so with short blocks several are in flight and cover the DRAM latency.
@@ -678,15 +689,16 @@ class Tiler {
       // (loaded there the first time).
       std::map<std::pair<uint64_t, uint64_t>, Place> kept;
       auto weights = [&](uint64_t k0, uint64_t kt, uint64_t n0, uint64_t nt, Place to) {
+        const uint64_t k = s.k0 + k0;  // B's row
         const uint64_t b =
-            s.b_trans ? s.b_addr + n0 * s.ldb + k0 * e : s.b_addr + k0 * s.ldb + n0 * e;
-        const DramTile src{"B", k0, kt, n0, nt, e, b, s.ldb, false};
+            s.b_trans ? s.b_addr + n0 * s.ldb + k * e : s.b_addr + k * s.ldb + n0 * e;
+        const DramTile src{"B", k, kt, n0, nt, e, b, s.ldb, false};
         if (!w_room) return op(LoadWeights{src, s.dt, s.b_trans, to});
         const uint64_t i = kept.size();
         const auto [at, first] =
             kept.try_emplace({k0, n0}, ub(Region::A, i % 2, a_bytes_ - w_room + i / 2 * w_slot));
         if (first) op(Load{src, at->second});
-        op(StagedWeights{"B", k0, n0, kt, nt, s.dt, at->second, to});
+        op(StagedWeights{"B", k, n0, kt, nt, s.dt, at->second, to});
       };
       const uint64_t core_blocks = split_m ? (mblocks - share + shares - 1) / shares : mblocks;
       for (uint64_t m0 = 0, block = 0; m0 < M; m0 += Mt, ++block) {
@@ -932,9 +944,11 @@ class Tiler {
               const uint64_t m = m0 + job.r0 + c.r0;
               Place acc{Region::acc, f.slot, c.r0 * nt * 4}, o = ub(Region::O, f.out);
               o.offset += c.r0 * nt * eo;
+              if (s.keep) o = ub(Region::O, 0, m * nt * eo);  // the rows of C in order
               op(Drain{acc, o, s.c_fp32 ? DType::fp32 : s.dt, c.rows, nt,
                        s.relu ? ActFunc::relu : ActFunc::none, s.mult, s.shift, f.sum,
                        bias_at(s, job.n0)});
+              if (s.keep) continue;
               // An output tile whose store would hold the DRAM channel longer than a matmul of
               // the tile streams goes in pieces of a weight tile's bytes: the channel serves
               // requests in arrival order, so the whole store would hold up the weight loads
@@ -955,6 +969,84 @@ class Tiler {
         ++mi;
       }
     }
+  }
+
+  // A GEMM of one row block and one N tile (M x N, N <= the arrays' columns) on a chip: one core
+  // would take it alone while the others wait. Instead the first two cores may share its K
+  // steps, core 1 the first K1 of them, core 0 the rest, each a pipelined GEMM of its own (a
+  // part, `GemmSpec::part`): core 1 stores its fp32 sums in DRAM (the layout pass's scratch
+  // "K1"), core 0 keeps its own in ub.O0; both wait at a barrier; core 0 then loads core 1's
+  // sums, adds them to its own on the vector unit (src_fp32: the sum rounded once, to C's type),
+  // applies the ReLU and stores C. Taken when the estimate (each part's arrays and drain as
+  // split_of() counts them; core 1's store, core 0's load of the sums and the add after) beats
+  // one core's, with K1 the steps that minimise it: core 1 takes fewer, as its sums still
+  // cross DRAM twice after its products. Returns false when not taken.
+  bool gemm_ksplit(const Node& n, const GemmSpec& s, uint64_t Kt, uint64_t Nt, bool reuse,
+                   uint64_t slots) {
+    const int node = out_.layers.back().layer;
+    const auto sc = std::find_if(plan_.scratch.begin(), plan_.scratch.end(), [&](const Scratch& x) {
+      return x.node == node && x.name == "K1";
+    });
+    const uint64_t M = uint64_t(s.M), N = uint64_t(s.N), K = uint64_t(s.K);
+    if (sc == plan_.scratch.end() || sc->bytes < M * N * 4 || N > Nt) return false;
+    const uint64_t ksteps = (K + Kt - 1) / Kt;
+    if (ksteps < 2) return false;
+    const double e = isa::tpu::elem_bytes(s.dt);
+    const double bw = c_.dram_gbps * 1e3 / c_.clock_mhz,
+                 lat = c_.dram_latency_ns * c_.clock_mhz / 1e3;
+    const Feed feed = feed_of(double(Kt * Nt) * e, 2, false);  // the cores read their own tiles
+    auto core = [&](uint64_t steps) {
+      const Split sp = split_of(1, M, steps, reuse, false, feed, slots);
+      return sp.arrays + sp.drain;
+    };
+    const double partial = double(M * N * 4) / bw;  // the sums' transfer
+    const double add = double(M) * double(N) / double(c_.vpu_lanes) * (s.relu ? 2 : 1);
+    // The DRAM moves B once either way, and A (the image, when formed on chip) once, or for
+    // each core without a CMEM to hold it for the second: a floor under both.
+    const isa::tpu::ConvGeom& g = s.geom;
+    const double a = s.a_conv ? double(s.images) * g.h * g.w * g.cg * e : double(M * K) * e;
+    auto dram = [&](double cores) {
+      return (double(K * N) * e + a * (c_.cmem_bytes ? 1 : cores)) / bw;
+    };
+    // Of equal estimates (where the DRAM binds) the split whose cores finish closest together.
+    std::pair<double, double> best{std::max(core(ksteps), dram(1)), core(ksteps)};  // one core
+    uint64_t k1 = 0;
+    for (uint64_t k = 1; k < ksteps; ++k) {
+      const double cores = std::max(core(ksteps - k), core(k) + partial + lat);
+      const std::pair t{std::max(cores, dram(2)) + lat + partial + add, cores};
+      if (t < best) best = t, k1 = k;
+    }
+    if (k1 == 0) return false;
+    GemmSpec one = s;  // core 1: K steps [0, k1), its fp32 sums to the scratch
+    one.part = true;
+    one.K = int64_t(k1 * Kt);
+    one.c_fp32 = true;
+    one.relu = false;
+    one.c_addr = sc->addr;
+    one.ldc = N * 4;
+    one.c_name =
+        fmt::format("{}.K1 (core 1's fp32 sums, K steps 0 to {})", name(n.outputs[0]), k1 - 1);
+    gemm(n, one, 1);
+    op(Barrier{});
+    GemmSpec zero = s;  // core 0: the rest, its sums kept in ub.O0
+    zero.part = zero.keep = true;
+    zero.k0 = k1 * Kt;
+    zero.K = int64_t(K - k1 * Kt);
+    zero.c_fp32 = true;
+    zero.relu = false;
+    zero.c_name = fmt::format("ub.O0 (core 0's fp32 sums, K steps {} to {})", k1, ksteps - 1);
+    gemm(n, zero, 0);
+    op(Barrier{});
+    const DType out = s.c_fp32 ? DType::fp32 : s.dt;
+    op(Load{DramTile{"K1", 0, M, 0, N, 4, sc->addr, N * 4, true}, ub(Region::O, 1)});
+    Vector sum{VecFunc::add, out, ub(Region::O, 0), ub(Region::O, 1), ub(Region::O, 0), M, N};
+    sum.fp32_src = true;
+    op(sum);
+    if (s.relu)
+      op(Vector{VecFunc::relu, out, ub(Region::O, 0), std::nullopt, ub(Region::O, 0), M, N});
+    op(Store{ub(Region::O, 0), DramTile{"C", 0, M, 0, N, uint64_t(isa::tpu::elem_bytes(out)),
+                                        s.c_addr, s.ldc, false}});
+    return true;
   }
 
   // A job's rows in the cuts that stream against one weight load: at most kCuts runs of at
@@ -1356,6 +1448,7 @@ class Tiler {
   void load_a(const GemmSpec& s, Place dst, uint64_t m0, uint64_t mt, uint64_t k0, uint64_t kt,
               const std::vector<Band>& bands = {}) {
     const uint64_t e = uint64_t(isa::tpu::elem_bytes(s.dt));
+    k0 += s.k0;  // A's column
     if (!s.a_conv) {
       op(Load{DramTile{"A", m0, mt, k0, kt, e, s.a_addr + m0 * s.lda + k0 * e, s.lda, false}, dst});
       return;
