@@ -741,10 +741,11 @@ ops:
     REQUIRE_THAT(error_of([&] { verify_tiling(t, p); }),
                  Contains("layer 0 'g+r': the cores' nests hold 1, 0 barriers"));
   }
-  SECTION("not on one core, nor for two N tiles, int8 operands or two row blocks") {
+  SECTION("not on one core, nor for two N tiles, int8 or fp32 operands or two row blocks") {
     CHECK(layout(g, TpuParams(load_arch("tpu_v4_core").values), "tpu_v4_core").scratch.empty());
     for (const char* other : {"{name: g, op: gemm, M: 40, N: 200, K: 8192, dtype: bf16}",
                               "{name: g, op: gemm, M: 40, N: 64, K: 8192, dtype: int8}",
+                              "{name: g, op: gemm, M: 40, N: 64, K: 8192, dtype: fp32}",
                               "{name: g, op: gemm, M: 256, N: 64, K: 8192, dtype: bf16}"}) {
       INFO(other);
       CHECK(layout(graph_of(std::string("name: o\nops:\n  - ") + other + "\n"), p, "tpu_v4")

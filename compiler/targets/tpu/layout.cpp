@@ -177,7 +177,7 @@ uint64_t ksplit_partial_bytes(const Graph& g, const Node& n, const TpuParams& p)
   if (p.cores < 2 || p.dataflow != xpusim::tpu::Dataflow::ws || n.inputs.size() != 2) return 0;
   const TensorInfo &a = g.tensor(n.inputs[0]), &b = g.tensor(n.inputs[1]);
   const TensorInfo& c = g.tensor(n.outputs[0]);
-  if (a.dtype == DType::int8 || c.dtype == DType::int8) return 0;
+  if (a.dtype != DType::bf16 || c.dtype != DType::bf16) return 0;
   int64_t M = 0, N = 0, K = 0;
   if (n.kind == OpKind::gemm) {
     K = b.shape[0];

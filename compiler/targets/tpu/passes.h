@@ -40,9 +40,10 @@ struct Scratch {
 
 // The bytes of the fp32 partial sums that core 1 passes to core 0 through DRAM (scratch "K1")
 // where the pipelined lowering splits a GEMM's K steps between the first two cores of a chip
-// (tiling.cpp, gemm_ksplit): a gemm or ungrouped conv2d with float operands and no bias whose
-// output is one N tile (N <= the arrays' columns) of fewer than 2 R rows (one row block, which
-// one core would take alone while the other waits) over more than R of K; else 0.
+// (tiling.cpp, gemm_ksplit): a gemm or ungrouped conv2d of bf16 operands and result (the vector
+// unit that adds the sums writes bf16) and no bias whose output is one N tile (N <= the arrays'
+// columns) of fewer than 2 R rows (one row block, which one core would take alone while the other
+// waits) over more than R of K; else 0.
 uint64_t ksplit_partial_bytes(const Graph& g, const Node& n, const TpuParams& p);
 
 struct LayoutPlan {

@@ -649,8 +649,8 @@ class Tiler {
     // One row block of one N tile, which one core would take alone: the first two cores may
     // share its K steps instead (gemm_ksplit).
     if (only < 0 && shares >= 2 && !split_m && ntiles == 1 && c_.dataflow == Dataflow::ws &&
-        c_.vpu && !s.part && !s.bias_addr && M * Nt * 4 <= o_bytes_ &&
-        gemm_ksplit(n, s, Kt, Nt, reuse, acc_slots_of(M, Nt)))
+        c_.vpu && s.dt == DType::bf16 && !s.c_fp32 && !s.part && !s.bias_addr &&
+        M * Nt * 4 <= o_bytes_ && gemm_ksplit(n, s, Kt, Nt, reuse, acc_slots_of(M, Nt)))
       return;
     // The A row blocks kept (or the A tiles of the K steps) go round a ring of slots, a run of
     // them in each A region: a block's loads wait only for the matmuls of the block that last
@@ -1037,14 +1037,13 @@ class Tiler {
     zero.c_name = fmt::format("ub.O0 (core 0's fp32 sums, K steps {} to {})", k1, ksteps - 1);
     gemm(n, zero, 0);
     op(Barrier{});
-    const DType out = s.c_fp32 ? DType::fp32 : s.dt;
     op(Load{DramTile{"K1", 0, M, 0, N, 4, sc->addr, N * 4, true}, ub(Region::O, 1)});
-    Vector sum{VecFunc::add, out, ub(Region::O, 0), ub(Region::O, 1), ub(Region::O, 0), M, N};
+    Vector sum{VecFunc::add, s.dt, ub(Region::O, 0), ub(Region::O, 1), ub(Region::O, 0), M, N};
     sum.fp32_src = true;
     op(sum);
     if (s.relu)
-      op(Vector{VecFunc::relu, out, ub(Region::O, 0), std::nullopt, ub(Region::O, 0), M, N});
-    op(Store{ub(Region::O, 0), DramTile{"C", 0, M, 0, N, uint64_t(isa::tpu::elem_bytes(out)),
+      op(Vector{VecFunc::relu, s.dt, ub(Region::O, 0), std::nullopt, ub(Region::O, 0), M, N});
+    op(Store{ub(Region::O, 0), DramTile{"C", 0, M, 0, N, uint64_t(isa::tpu::elem_bytes(s.dt)),
                                         s.c_addr, s.ldc, false}});
     return true;
   }
