@@ -421,6 +421,8 @@ void exec_vector(const Instr& in, ByteStore& ub, const std::string& who) {
     throw Error(who + ": this vector function takes bf16 operands only");
   if (in.dtype == DType::fp32 || ((in.flags & 2) && f != VecFunc::softmax && f != VecFunc::add))
     throw Error(who + ": vector results are int8 or bf16; only softmax and add read fp32 (flag 2)");
+  if ((in.flags & 2) && in.dtype == DType::int8)
+    throw Error(who + ": fp32 sources (flag 2) give a bf16 result, not int8");
   const DType src_t = vector_src_dtype(in);
   std::vector<float> x = load(ub, in.src, vector_src_bytes(in) / elem_bytes(src_t), src_t, who);
   std::vector<float> y;

@@ -601,6 +601,10 @@ TEST_CASE("tpu vector add src_fp32=1: fp32 sources added in fp32, the sum rounde
   exec_vector(in, ub, "vector");
   CHECK(get<uint16_t>(ub, 0x100, 6) ==
         std::vector<uint16_t>{0x3f80, 0x4b80, 0xc010, 0x3b80, 0xc080, 0x42c9});
+  // An int8 result of fp32 sources has no scale to requantise with.
+  in.dtype = DType::int8;
+  CHECK_THAT(error_of([&] { exec_vector(in, ub, "vector"); }),
+             Contains("fp32 sources (flag 2) give a bf16 result, not int8"));
 }
 
 TEST_CASE("tpu activate: a sum reaching past the accumulators is an error", "[unit]") {
