@@ -717,9 +717,15 @@ ops:
   CHECK(rows[0].size() + rows[1].size() == 8192 / 128);
   // Core 1: its sums (fp32) stored in K1, then the barrier, its last op.
   REQUIRE(std::holds_alternative<Barrier>(ops[1].back()));
-  const auto& partial = std::get<Store>(ops[1][ops[1].size() - 2]).dst;
-  CHECK(partial.elem == 4);
-  CHECK(partial.addr + partial.r0 * partial.stride >= plan.scratch[0].addr);
+  REQUIRE(std::holds_alternative<Store>(ops[1][ops[1].size() - 2]));
+  for (const TileOp& op : ops[1])
+    if (const auto* st = std::get_if<Store>(&op)) {
+      const DramTile& d = st->dst;
+      CHECK(d.elem == 4);
+      CHECK(d.addr >= plan.scratch[0].addr);
+      CHECK(d.addr + (d.rows - 1) * d.stride + d.cols * d.elem <=
+            plan.scratch[0].addr + plan.scratch[0].bytes);
+    }
   // Core 0: the barrier, the load of core 1's sums, the add (fp32 sources), the ReLU, the store.
   const size_t b =
       size_t(std::find_if(ops[0].begin(), ops[0].end(),
