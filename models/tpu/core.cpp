@@ -224,9 +224,11 @@ std::vector<TpuCore::Access> TpuCore::accesses(const Instr& in, int fifo_slot) c
       if (fifo_slot >= 0) v.push_back({m_fifo, slot, slot + 1, false});
       return v;
     }
-    case Opcode::activate: {
-      std::vector<Access> v = {{m_acc, in.src, isa::tpu::activate_acc_end(in), false},
-                               {m_ub, in.ub, in.ub + uint64_t(in.rows) * in.cols * e, true}};
+    case Opcode::activate: {  // each tile it adds, not the gaps between them
+      std::vector<Access> v = {{m_ub, in.ub, in.ub + uint64_t(in.rows) * in.cols * e, true}};
+      for (uint64_t i = 0, bytes = uint64_t(in.rows) * in.cols * 4;
+           i < isa::tpu::activate_tiles(in); ++i)
+        v.push_back({m_acc, in.src + i * in.stride, in.src + i * in.stride + bytes, false});
       if (const uint64_t b = isa::tpu::activate_bias_bytes(in))
         v.push_back({m_ub, in.src2, in.src2 + b, false});
       return v;

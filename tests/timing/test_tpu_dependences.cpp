@@ -87,6 +87,30 @@ TEST_CASE("the activation pipeline moves act.rows rows per cycle", "[timing]") {
   }
 }
 
+TEST_CASE("a summing activate waits only for writes of the tiles it adds", "[timing]") {
+  // A 16 x 16 int8 matmul writes accumulator bytes [0x400, 0x800). The activate adds two
+  // 16 x 16 tiles (0x400 bytes of fp32 each) from 0x0, `gap` apart: 0x800 leaves the matmul's
+  // bytes between its tiles, 0x400 makes them its second tile.
+  for (const auto& [gap, waits] : {std::pair<int, bool>{0x800, false}, {0x400, true}}) {
+    INFO(fmt::format("gap {:#x}", gap));
+    const std::string dir = temp_dir(fmt::format("dep-sum-{:x}", gap));
+    const std::string prog = write_text(
+        dir, "p.s",
+        fmt::format("  rdweight dram=0x0, k=16, n=16, dtype=int8, stride=16, transpose=0, mxu=0\n"
+                    "  matmul ub=0x0, acc=0x400, m=16, k=16, n=16, dtype=int8, mode=set, mxu=0\n"
+                    "  activate acc=0x0, ub=0x1000, rows=16, cols=16, dtype=int8, func=none, "
+                    "sum=2, gap={:#x}\n"
+                    "  halt\n",
+                    gap));
+    auto s = run_stats({"--arch", "tpu_lab", "--no-functional", "--program", prog}, dir + "/out");
+    const long stall = s["stats"]["groups"]["act"]["stats"]["stall_cycles"]["value"].get<long>();
+    if (waits)
+      CHECK(stall > 0);
+    else
+      CHECK(stall == 0);
+  }
+}
+
 TEST_CASE("the vector unit reads and writes the UB at once", "[timing]") {
   // An add of 8 x 64 bf16 on tpu_lab (64 lanes: 8 cycles of compute) with UB paths of 64 B per
   // cycle: it reads 2 x 1,024 B (32 cycles) while it writes 1,024 B (16), so it is busy 32
