@@ -255,6 +255,35 @@ ops:
   }
 }
 
+TEST_CASE(
+    "tpu passes: a round's drains go in the order their cuts are ready, each to its own bytes") {
+  // Four N tiles of 16 on four 16x16 arrays, 2 K steps, 40 rows in cuts of 16, 16 and 8: the
+  // arrays start a weight tile's transfer (256 B) apart. At 1,000 GB/s that is under a cycle,
+  // the four tiles' cuts are ready together, cut 0 of every tile before cut 1 of any; at
+  // 1 GB/s (128 cycles at 500 MHz, longer than a tile's 40 rows) tile after tile.
+  const Graph g = graph_of(R"(name: g
+ops:
+  - {name: g, op: gemm, M: 40, N: 64, K: 32, dtype: int8}
+)");
+  for (const auto& [bandwidth, cut_major] :
+       {std::pair<const char*, bool>{"1000", true}, {"1", false}}) {
+    INFO(bandwidth << " GB/s");
+    const TileProgram t = tiles_of(g, {"lowering.cut_streams=true", "array.count=4",
+                                       std::string("dram.bandwidth_gbps=") + bandwidth});
+    std::vector<std::pair<uint32_t, uint64_t>> order;  // (slot: the N tile, first row)
+    std::set<std::pair<uint32_t, uint64_t>> written;   // (O half, offset)
+    for (const TileOp& op : t.layers.at(0).nests.at(0).ops)
+      if (const auto* d = std::get_if<Drain>(&op)) {
+        order.emplace_back(d->acc.index, d->acc.offset / (16 * 4));
+        CHECK(written.insert({d->dst.index, d->dst.offset}).second);
+      }
+    std::vector<std::pair<uint32_t, uint64_t>> want;
+    for (uint32_t i = 0; i < 12; ++i)
+      want.emplace_back(cut_major ? i % 4 : i / 3, uint64_t(cut_major ? i / 4 : i % 3) * 16);
+    CHECK(order == want);
+  }
+}
+
 TEST_CASE("tpu passes: the arrays take turns at the K steps that do not divide among them") {
   // ResNet-50's layer2.0.conv2 on tpu_v4, pipelined: 784 rows in four row blocks of 200, two
   // per core, one N tile of 128, nine K steps of 128 shared by the four arrays of a core

@@ -879,6 +879,27 @@ class Tiler {
                          (per_array <= kCutMatmuls ||
                           (bound_by_arrays(streams) && double(streams) <= kCutMatmuls * tail)) &&
                          (s.edge || double(per_array * jobs.front().rows) < fill_cycles());
+        // When each job's pairs start streaming, estimated for the order of the drains: each
+        // array streams its pairs back to back, a pair max(R, its job's rows) cycles, array a
+        // from a weight tile's feed after array a - 1 (the weight DMA serves them in turn).
+        // `last`: the start of a job's last pair on any array.
+        const double stagger = feed_of(double(Kt * Nt * e), double(shares), w_room != 0).each;
+        std::vector<double> clock(count), last(jobs.size(), 0.0);
+        for (uint64_t a = 0; a < count; ++a) clock[a] = double(a) * stagger;
+        for (const Round& rd : rounds)
+          for (const Pair& pr : rd.pairs) {
+            last[pr.job] = std::max(last[pr.job], clock[pr.fifo]);
+            clock[pr.fifo] += double(std::max(R, jobs[pr.job].rows));
+          }
+        auto outputs = [&](const Job& job) {
+          return cut ? cuts_of(job.rows) : std::vector<Cut>{{0, job.rows}};
+        };
+        // The drains of a round go round a ring of slots in their O half, each slot the largest
+        // drain's bytes, so that a drain does not wait for the store of the one before it.
+        uint64_t out_rows = 0;
+        for (const Job& job : jobs) out_rows = std::max(out_rows, outputs(job).front().rows);
+        const uint64_t out_slot = (out_rows * Nt * eo + kAlign - 1) / kAlign * kAlign;
+        const uint64_t out_slots = std::max<uint64_t>(1, o_bytes_ / out_slot);
         for (const Round& rd : rounds) {
           // Without a kept row block (q = 1), the A tile of this K step, for the round.
           const uint64_t a_round = a_load;  // names the round's A tile (without reuse)
@@ -910,8 +931,7 @@ class Tiler {
             const uint64_t k0 = pr.step * Kt, kt = std::min(Kt, K - k0);
             const uint64_t nt = std::min(Nt, N - job.n0);
             weights(k0, kt, job.n0, nt, Place{Region::fifo, pr.fifo, 0});
-            const Item it{pr, kt, nt, reuse ? a_tile(k0) : a_step,
-                          cut ? cuts_of(job.rows) : std::vector<Cut>{{0, job.rows}}};
+            const Item it{pr, kt, nt, reuse ? a_tile(k0) : a_step, outputs(job)};
             if (cut) {
               items.push_back(it);
               continue;
@@ -937,32 +957,47 @@ class Tiler {
                 more = 1;
               }
           }
-          for (const Finish& f : rd.done) {
-            const Job& job = jobs[f.job];
+          // The round's drains, each job's cuts: with cuts, in the order their results are
+          // estimated to be ready (its last pair's start, then the cut's rows), as the
+          // activation pipeline takes them in program order. Where the jobs' arrays end together,
+          // the first cut of every job is ready before the second of any.
+          struct Out {
+            double ready;
+            const Finish* f;
+            Cut c;
+          };
+          std::vector<Out> outs;
+          for (const Finish& f : rd.done)
+            for (const Cut& c : outputs(jobs[f.job]))
+              outs.push_back({last[f.job] + double(c.r0 + c.rows), &f, c});
+          if (cut)
+            std::stable_sort(outs.begin(), outs.end(),
+                             [](const Out& x, const Out& y) { return x.ready < y.ready; });
+          uint64_t used[2] = {0, 0};  // the slots taken in each O half
+          for (const auto& [ready, f, c] : outs) {
+            const Job& job = jobs[f->job];
             const uint64_t nt = std::min(Nt, N - job.n0);
-            for (const Cut& c : cut ? cuts_of(job.rows) : std::vector<Cut>{{0, job.rows}}) {
-              const uint64_t m = m0 + job.r0 + c.r0;
-              Place acc{Region::acc, f.slot, c.r0 * nt * 4}, o = ub(Region::O, f.out);
-              o.offset += c.r0 * nt * eo;
-              if (s.keep) o = ub(Region::O, 0, m * nt * eo);  // the rows of C in order
-              op(Drain{acc, o, s.c_fp32 ? DType::fp32 : s.dt, c.rows, nt,
-                       s.relu ? ActFunc::relu : ActFunc::none, s.mult, s.shift, f.sum,
-                       bias_at(s, job.n0)});
-              if (s.keep) continue;
-              // An output tile whose store would hold the DRAM channel longer than a matmul of
-              // the tile streams goes in pieces of a weight tile's bytes: the channel serves
-              // requests in arrival order, so the whole store would hold up the weight loads
-              // queued behind it until the weight FIFO runs dry; pieces let them take turns.
-              const uint64_t bytes = c.rows * nt * eo;
-              const uint64_t piece = double(bytes) / bw > double(std::max(R, c.rows))
-                                         ? std::max<uint64_t>(1, c_.fifo_tile_bytes / (nt * eo))
-                                         : c.rows;
-              for (uint64_t r = 0; r < c.rows; r += piece) {
-                Place src = o;
-                src.offset += r * nt * eo;
-                op(Store{src, DramTile{"C", m + r, std::min(piece, c.rows - r), job.n0, nt, eo,
-                                       s.c_addr + (m + r) * s.ldc + job.n0 * eo, s.ldc, false}});
-              }
+            const uint64_t m = m0 + job.r0 + c.r0;
+            const Place acc{Region::acc, f->slot, c.r0 * nt * 4};
+            Place o = ub(Region::O, f->out, used[f->out]++ % out_slots * out_slot);
+            if (s.keep) o = ub(Region::O, 0, m * nt * eo);  // the rows of C in order
+            op(Drain{acc, o, s.c_fp32 ? DType::fp32 : s.dt, c.rows, nt,
+                     s.relu ? ActFunc::relu : ActFunc::none, s.mult, s.shift, f->sum,
+                     bias_at(s, job.n0)});
+            if (s.keep) continue;
+            // An output tile whose store would hold the DRAM channel longer than a matmul of
+            // the tile streams goes in pieces of a weight tile's bytes: the channel serves
+            // requests in arrival order, so the whole store would hold up the weight loads
+            // queued behind it until the weight FIFO runs dry; pieces let them take turns.
+            const uint64_t bytes = c.rows * nt * eo;
+            const uint64_t piece = double(bytes) / bw > double(std::max(R, c.rows))
+                                       ? std::max<uint64_t>(1, c_.fifo_tile_bytes / (nt * eo))
+                                       : c.rows;
+            for (uint64_t r = 0; r < c.rows; r += piece) {
+              Place src = o;
+              src.offset += r * nt * eo;
+              op(Store{src, DramTile{"C", m + r, std::min(piece, c.rows - r), job.n0, nt, eo,
+                                     s.c_addr + (m + r) * s.ldc + job.n0 * eo, s.ldc, false}});
             }
           }
         }
