@@ -370,6 +370,35 @@ ops:
   CHECK(drains == std::vector<std::pair<uint32_t, uint32_t>>{{0, 2}, {2, 2}, {4, 2}});
 }
 
+TEST_CASE("tpu passes: without a kept row block the arrays still share a job's K steps") {
+  // One N tile on four arrays; A's row block (32 x 2,048 int8) does not fit its 24 KiB A region
+  // (ub.bytes 64 KiB), so each round loads the A tiles of its K steps: the four arrays take
+  // four K steps a round, each with its own A tile, loaded once, and the drain adds their slots.
+  const Graph g = graph_of(R"(name: g
+ops:
+  - {name: g, op: gemm, M: 32, N: 16, K: 2048, dtype: int8}
+)");
+  const TileProgram t = tiles_of(g, {"array.count=4", "ub.bytes=65536"});
+  std::map<uint32_t, uint64_t> fifo_k;                    // array -> K of its weights
+  std::map<std::pair<uint32_t, uint64_t>, uint64_t> a_k;  // A place -> K of its columns
+  std::vector<int> per_array(4, 0);
+  std::set<uint64_t> loaded;
+  for (const TileOp& op : t.layers.at(0).nests.at(0).ops) {
+    if (const auto* w = std::get_if<LoadWeights>(&op)) fifo_k[w->dst.index] = w->src.r0;
+    if (const auto* l = std::get_if<Load>(&op)) {
+      CHECK(loaded.insert(l->src.c0).second);  // each K step's A once
+      a_k[{l->dst.index, l->dst.offset}] = l->src.c0;
+    }
+    if (const auto* m = std::get_if<Matmul>(&op)) {
+      ++per_array.at(m->weights.index);
+      CHECK(a_k.at({m->a.index, m->a.offset}) == fifo_k.at(m->weights.index));
+    }
+    if (const auto* d = std::get_if<Drain>(&op)) CHECK(d->sum == 4);
+  }
+  CHECK(loaded.size() == 2048 / 16);
+  CHECK(per_array == std::vector<int>{32, 32, 32, 32});
+}
+
 TEST_CASE("tpu passes: a chip's cores get row blocks of the same size") {
   // M = 48 fits one row block; on two cores it becomes two of 24 rows (at least the array's
   // 16), one per core, rather than the N tiles of one block shared.

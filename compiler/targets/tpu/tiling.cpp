@@ -656,7 +656,7 @@ class Tiler {
     // them in each A region: a block's loads wait only for the matmuls of the block that last
     // used its slot, so with short blocks several are in flight and cover the DRAM latency.
     const uint64_t a_slot = ((reuse ? Mt * K : Mt * Kt) * e + kAlign - 1) / kAlign * kAlign;
-    const uint64_t a_run = span || onchip ? 1 : std::clamp<uint64_t>(a_cap / a_slot, 1, kARing / 2);
+    const uint64_t a_run = span ? 1 : std::clamp<uint64_t>(a_cap / a_slot, 1, kARing / 2);
     // Streams against the weights an array holds (matmul keep=1): weight-stationary arrays
     // whose loads overlap their streams (SCALE-Sim's serial folds have no such stream).
     const bool keep_ok = c_.cut_streams && c_.dataflow == Dataflow::ws && c_.fold_overlap;
@@ -901,10 +901,13 @@ class Tiler {
         const uint64_t out_slot = (out_rows * Nt * eo + kAlign - 1) / kAlign * kAlign;
         const uint64_t out_slots = std::max<uint64_t>(1, o_bytes_ / out_slot);
         for (const Round& rd : rounds) {
-          // Without a kept row block (q = 1), the A tile of this K step, for the round.
-          const uint64_t a_round = a_load;  // names the round's A tile (without reuse)
-          const Place a_step = reuse ? Place{} : a_ring(a_load);
-          if (!reuse) ++a_load;
+          // Without a kept row block, the A tile of each K step of the round (one, or q where
+          // the arrays share a job's K steps), from the ring in the order the pairs need them:
+          // (its number, its place).
+          std::map<uint64_t, std::pair<uint64_t, Place>> a_steps;
+          if (!reuse)
+            for (const Pair& pr : rd.pairs)
+              if (a_steps.try_emplace(pr.step, a_load, a_ring(a_load)).second) ++a_load;
           // Each pair's weights, then its matmuls; with cuts, the pairs' matmuls of cut 0, then
           // of cut 1, ..., each cut's A rows loaded just before its first matmul, so that the
           // arrays start together and take the rows in the order they arrive.
@@ -915,12 +918,16 @@ class Tiler {
             std::vector<Cut> cuts;
           };
           std::vector<Item> items;
+          std::set<uint64_t> a_loaded_round;  // without reuse: the K steps whose A is loaded
           auto multiply = [&](const Item& it, size_t i) {
             const Job& job = jobs[it.pr.job];
             const Cut& c = it.cuts[i];
             Place rows = it.a_at;
             rows.offset += (job.r0 + c.r0) * it.kt * e;
-            if (cut && cut_loaded.insert({reuse ? it.pr.step : a_round, job.r0 + c.r0}).second)
+            if (cut &&
+                cut_loaded
+                    .insert({reuse ? it.pr.step : a_steps.at(it.pr.step).first, job.r0 + c.r0})
+                    .second)
               load_a_rows(rows, it.pr.step, job.r0 + c.r0, c.rows);
             Place acc{Region::acc, it.pr.slot, c.r0 * it.nt * 4};
             op(Matmul{s.dt, rows, Place{Region::fifo, it.pr.fifo, 0}, acc, it.pr.accumulate, c.rows,
@@ -931,7 +938,8 @@ class Tiler {
             const uint64_t k0 = pr.step * Kt, kt = std::min(Kt, K - k0);
             const uint64_t nt = std::min(Nt, N - job.n0);
             weights(k0, kt, job.n0, nt, Place{Region::fifo, pr.fifo, 0});
-            const Item it{pr, kt, nt, reuse ? a_tile(k0) : a_step, outputs(job)};
+            const Item it{pr, kt, nt, reuse ? a_tile(k0) : a_steps.at(pr.step).second,
+                          outputs(job)};
             if (cut) {
               items.push_back(it);
               continue;
@@ -939,10 +947,15 @@ class Tiler {
             if (reuse && !a_loaded[pr.step]) {
               load_a_rows(it.a_at, pr.step, 0, mt);
               a_loaded[pr.step] = true;
-            } else if (!reuse && &pr == &rd.pairs.front()) {
-              // The rows the round's jobs read (a run of parts: the jobs of the first rows first).
-              const uint64_t r0 = jobs[rd.pairs.front().job].r0,
-                             r1 = jobs[rd.pairs.back().job].r0 + jobs[rd.pairs.back().job].rows;
+            } else if (!reuse && a_loaded_round.insert(pr.step).second) {
+              // The rows the round's jobs of this K step read (a run of parts: the jobs of the
+              // first rows first).
+              uint64_t r0 = mt, r1 = 0;
+              for (const Pair& o : rd.pairs)
+                if (o.step == pr.step) {
+                  r0 = std::min(r0, jobs[o.job].r0);
+                  r1 = std::max(r1, jobs[o.job].r0 + jobs[o.job].rows);
+                }
               Place at = it.a_at;
               at.offset += r0 * kt * e;
               load_a_rows(at, pr.step, r0, r1 - r0);
@@ -1105,8 +1118,9 @@ class Tiler {
 
   // How the arrays share a row block's `jobs` N tiles of `rows` rows and `ksteps` K steps (ws):
   // each job's rows in `parts` of at least R rows (each part loads the tile's weights again),
-  // and, when `ksplit_ok` (A's row block is kept) and the items fit one group, each part's K
-  // steps among `ksplit` arrays (partial sums in slots side by side, which the drain adds). The
+  // and, when the items fit one group, each part's K steps among `ksplit` arrays (partial sums
+  // in slots side by side, which the drain adds; without a kept row block, each round then
+  // loads the A tiles of as many K steps, each once as with one array a job). The
   // pair minimises the arrays' time (`arrays`: a weight tile takes max(R, rows of a part)
   // cycles) plus the drain's (`drain`: a pass of the activation pipeline per slot). Parts
   // that fill more groups than one (6 jobs on 4 arrays take 2 groups, the second half idle; in
@@ -1115,7 +1129,9 @@ class Tiler {
   // K steps that do not divide among q arrays leave the first items of a group one step
   // more; when every group fills the arrays and the core has more than one group (several
   // groups in the block, or `several_blocks`), the arrays take turns at those (turned()), so
-  // an array's steps average ksteps / q per group. Or, when `ksplit_ok` and the pieces fit
+  // an array's steps average ksteps / q per group. Or, when `pack_ok` (A's row block is kept: a
+  // K step's pairs may fall in several rounds, each of which would load its A again) and the
+  // pieces fit
   // the `slots` of the accumulator ring, the parts' (job, K step) pairs packed on the arrays
   // (runs_of(): 3 jobs on 4 arrays take three quarters of the K steps' time, not all of it; 5
   // jobs, ten eighths, not two groups), each array's pieces in slots of their own: taken when
@@ -1142,7 +1158,7 @@ class Tiler {
     const double fetch = staged ? each : each + c_.dram_latency_ns * c_.clock_mhz / 1e3;
     return {each, (fetch + double(c_.rows)) / double(c_.fifo_depth)};
   }
-  Split split_of(uint64_t jobs, uint64_t rows, uint64_t ksteps, bool ksplit_ok, bool several_blocks,
+  Split split_of(uint64_t jobs, uint64_t rows, uint64_t ksteps, bool pack_ok, bool several_blocks,
                  const Feed& feed, uint64_t slots) const {
     const uint64_t count = uint64_t(c_.count), R = uint64_t(c_.rows);
     auto part_rows = [&](uint64_t p) { return ((rows + p - 1) / p + 7) / 8 * 8; };
@@ -1158,14 +1174,14 @@ class Tiler {
     Split best = split(1, 1);
     const uint64_t avail = count / std::max<uint64_t>(jobs, 1);
     for (uint64_t p = 1; p <= std::max<uint64_t>(1, std::min(count, rows / R)); ++p) {
-      for (uint64_t q = 1; q == 1 || (p * q <= avail && q <= (ksplit_ok ? ksteps : 1)); ++q) {
+      for (uint64_t q = 1; q == 1 || (p * q <= avail && q <= ksteps); ++q) {
         const Split t = split(p, q);
         if (p > avail && double(jobs * p * ksteps) * feed.each > t.arrays) continue;
         if (t.arrays + t.drain < best.arrays + best.drain) best = t;
       }
       // Packed: each array the same number of (job, K step) pairs to within one.
       const uint64_t n = jobs * p, pieces = packed_pieces(n, ksteps);
-      if (!ksplit_ok || pieces > slots) continue;
+      if (!pack_ok || pieces > slots) continue;
       // (Where parts load more weight tiles than the groups of whole jobs, at least their source's
       // time for them.)
       const double each = std::max(double(std::max(R, part_rows(p))), feed.pace);
