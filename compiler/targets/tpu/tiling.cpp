@@ -1131,11 +1131,11 @@ class Tiler {
   // groups in the block, or `several_blocks`), the arrays take turns at those (turned()), so
   // an array's steps average ksteps / q per group. Or, when `pack_ok` (A's row block is kept: a
   // K step's pairs may fall in several rounds, each of which would load its A again) and the
-  // pieces fit
-  // the `slots` of the accumulator ring, the parts' (job, K step) pairs packed on the arrays
-  // (runs_of(): 3 jobs on 4 arrays take three quarters of the K steps' time, not all of it; 5
-  // jobs, ten eighths, not two groups), each array's pieces in slots of their own: taken when
-  // faster, with its parts' weight tiles at least their source's time where there are parts.
+  // pieces fit the `slots` of the accumulator ring, the parts' (job, K step) pairs packed on the
+  // arrays (runs_of(): 3 jobs on 4 arrays take three quarters of the K steps' time, not all of
+  // it; 5 jobs, ten eighths, not two groups), each array's pieces in slots of their own: taken
+  // when faster, with its parts' weight tiles at least their source's time where there are
+  // parts.
   struct Split {
     uint64_t parts = 1, ksplit = 1;
     double arrays = 0, drain = 0;
