@@ -399,6 +399,37 @@ ops:
   CHECK(per_array == std::vector<int>{32, 32, 32, 32});
 }
 
+TEST_CASE(
+    "tpu passes: a narrow last N tile takes its K steps with a whole tile's where the "
+    "weights bind") {
+  // One 16x16 array, N = 20: a whole N tile and one of 4 columns, 64 K steps, 40 rows. At 1 GB/s
+  // (0.5 B a cycle at 500 MHz) a whole tile's weights (256 B) take 512 cycles to arrive, its 40
+  // rows 40 to stream: the two tiles alternate K step by K step, so that the narrow tile's
+  // stream hides part of the next whole tile's read (64 x 40 cycles saved, more than the 1,280
+  // the whole tile's output then waits). At 16 GB/s (8 cycles a tile) one tile after the other.
+  const Graph g = graph_of(R"(name: g
+ops:
+  - {name: g, op: gemm, M: 40, N: 20, K: 1024, dtype: int8}
+)");
+  for (const auto& [bandwidth, together] :
+       {std::pair<const char*, bool>{"1", true}, {"16", false}}) {
+    INFO(bandwidth << " GB/s");
+    const TileProgram t = tiles_of(g, {std::string("dram.bandwidth_gbps=") + bandwidth});
+    std::vector<uint64_t> columns;  // the first column of B of each weight load, in order
+    for (const TileOp& op : t.layers.at(0).nests.at(0).ops)
+      if (const auto* w = std::get_if<LoadWeights>(&op)) columns.push_back(w->src.c0);
+    REQUIRE(columns.size() == 2 * 64);
+    for (size_t i = 0; i < columns.size(); ++i) {
+      INFO("load " << i);
+      CHECK(columns[i] == (together ? i % 2 : i / 64) * 16);
+    }
+    std::set<uint32_t> slots;  // the two tiles' sums in slots of their own
+    for (const TileOp& op : t.layers.at(0).nests.at(0).ops)
+      if (const auto* d = std::get_if<Drain>(&op)) slots.insert(d->acc.index);
+    CHECK(slots.size() == 2);
+  }
+}
+
 TEST_CASE("tpu passes: a chip's cores get row blocks of the same size") {
   // M = 48 fits one row block; on two cores it becomes two of 24 rows (at least the array's
   // 16), one per core, rather than the N tiles of one block shared.

@@ -840,8 +840,26 @@ class Tiler {
           // In groups of `count` work items, one an array; item w of the work is job w / q,
           // taking its K steps i, i + q, ... (i = w mod q) into slot w of the group's run.
           const size_t work = jobs.size() * q;
-          for (size_t g0 = 0; g0 < work; g0 += size_t(count)) {
-            const size_t g1 = std::min(work, g0 + size_t(count));
+          // The last two groups take their K steps together, each array its item of one, then
+          // of the other, where the last N tile is narrower than the others and a whole tile's
+          // weights take longer to arrive than its rows to stream: the narrow tile's stream
+          // hides the next whole tile's read.
+          // The last two groups take their K steps together, each array its item of one, then
+          // of the other, where the last N tile is narrower than the others and a whole tile's
+          // weights take longer to arrive than its rows to stream: the narrow tile's stream
+          // then hides part of the next whole tile's read. Not where what that saves is less
+          // than what the core's last block loses: the whole tiles' output, stored while the
+          // narrow tile streamed, then waits for the end of the block.
+          const double stream = double(std::max(R, jobs.front().rows));
+          const double fetch = feed_of(double(Kt * Nt * e), double(shares), false).each;
+          const double saved = double(ksteps) * std::min(double(jobs.back().rows), fetch - stream);
+          const double lost =
+              mi + 1 == core_blocks ? double(count * jobs.front().rows * Nt * eo * shares) / bw : 0;
+          const bool together = q == 1 && work > count && N - jobs.back().n0 < Nt && !w_room &&
+                                acc_slots >= 2 * count && fetch > stream && saved > lost;
+          const size_t merged = together ? (work - 1) / count * count - count : work;
+          for (size_t g0 = 0; g0 < work;) {
+            const size_t g1 = g0 == merged ? work : std::min(work, g0 + size_t(count));
             if (q > 1) run_of(g1 - g0);
             // The arrays take turns at the items of more K steps.
             const uint64_t rot =
@@ -858,6 +876,7 @@ class Tiler {
               rounds.back().done.push_back({w / q, slot_of(tile + w - g0), uint32_t(q),
                                             uint32_t((tile + (w - g0) / q) % 2)});
             tile += g1 - g0;
+            g0 = g1;
           }
         }
         // The core's first and last blocks stream each job's rows in several matmuls against
@@ -870,7 +889,12 @@ class Tiler {
         // queue: `tpu_v1`'s long GEMMs ran up to 2 % slower.) The blocks between overlap those
         // with their neighbours anyway. So do the GEMMs between the first and last of an op
         // (the heads of an attention) whose arrays stream for longer than that fill takes.
-        const uint64_t per_array = rounds.size();
+        uint64_t per_array = 0;  // the most pairs of any array
+        {
+          std::map<uint32_t, uint64_t> pairs;
+          for (const Round& rd : rounds)
+            for (const Pair& pr : rd.pairs) per_array = std::max(per_array, ++pairs[pr.fifo]);
+        }
         const uint64_t streams = per_array * std::max(R, jobs.front().rows);
         const double tail = fill_cycles() + double(std::min<uint64_t>(jobs.size(), c_.count) *
                                                    jobs.front().rows * Nt * eo * shares) /
@@ -962,14 +986,22 @@ class Tiler {
             }
             multiply(it, 0);
           }
-          for (size_t i = 0, more = 1; more; ++i) {
-            more = 0;
-            for (const Item& it : items)
-              if (i < it.cuts.size()) {
-                multiply(it, i);
-                more = 1;
-              }
-          }
+          // Cut by cut across the items, an array's second item (the groups taken together)
+          // after all the cuts of its first.
+          std::vector<size_t> layer(items.size());
+          std::map<uint32_t, size_t> seen;
+          size_t layers = 0;
+          for (size_t j = 0; j < items.size(); ++j)
+            layers = std::max(layers, (layer[j] = seen[items[j].pr.fifo]++) + 1);
+          for (size_t l = 0; l < layers; ++l)
+            for (size_t i = 0, more = 1; more; ++i) {
+              more = 0;
+              for (size_t j = 0; j < items.size(); ++j)
+                if (layer[j] == l && i < items[j].cuts.size()) {
+                  multiply(items[j], i);
+                  more = 1;
+                }
+            }
           // The round's drains, each job's cuts: with cuts, in the order their results are
           // estimated to be ready (its last pair's start, then the cut's rows), as the
           // activation pipeline takes them in program order. Where the jobs' arrays end together,
