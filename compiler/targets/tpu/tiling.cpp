@@ -843,10 +843,6 @@ class Tiler {
           // The last two groups take their K steps together, each array its item of one, then
           // of the other, where the last N tile is narrower than the others and a whole tile's
           // weights take longer to arrive than its rows to stream: the narrow tile's stream
-          // hides the next whole tile's read.
-          // The last two groups take their K steps together, each array its item of one, then
-          // of the other, where the last N tile is narrower than the others and a whole tile's
-          // weights take longer to arrive than its rows to stream: the narrow tile's stream
           // then hides part of the next whole tile's read. Not where what that saves is less
           // than what the core's last block loses: the whole tiles' output, stored while the
           // narrow tile streamed, then waits for the end of the block.
