@@ -82,7 +82,8 @@ const std::vector<ParamSpec>& param_specs() {
                         "a GEMM whose part of A and B (each core's) and its C fit the unified "
                         "buffer and the accumulators runs in one step, as XLA runs such a dot: "
                         "its operands in, then the products, then the result out, one after "
-                        "the other (false: tiles pipelined, loads overlapping the products)"),
+                        "the other; a larger fp32 one in such steps, one after another (false: "
+                        "tiles pipelined, loads overlapping the products)"),
              bool_param("lowering.cut_streams", true,
                         "a core's first and last row blocks of a pipelined GEMM, when each "
                         "array has at most 16 matmuls in the block, stream each array's rows in "

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <variant>
@@ -273,55 +274,52 @@ int syncs(const TileProgram& t) {
   return n;
 }
 
-// The single-step shape of each nest: loads, sync, (ld_weights, matmul) pairs, sync, (drain,
-// store) pairs; every K step of every output tile multiplied once, the first of each
-// accumulator slot setting it; the drains' sums cover M x N. Returns the drains' `sum`s.
-std::vector<uint32_t> check_single_step(const TileProgram& t, long M, long N, long K, int cores) {
+// The shape of each nest in steps: one or more of (loads, sync, (ld_weights, matmul) pairs,
+// sync), then (drain, store) pairs; every K step of every output tile multiplied once, the first
+// of each accumulator slot setting it (in whichever step); the drains' sums cover M x N, every
+// element of C stored once. Returns the drains' `sum`s; `steps` gets each nest's steps.
+std::vector<uint32_t> check_steps(const TileProgram& t, long M, long N, long K,
+                                  std::vector<int>* steps = nullptr) {
   REQUIRE(t.layers.size() == 1);
   const std::vector<Nest>& nests = t.layers[0].nests;
   REQUIRE(nests.size() >= 1);
-  REQUIRE(nests.size() <= size_t(cores));
   std::vector<uint32_t> sums;
-  uint64_t area = 0;
-  std::vector<bool> core_seen(size_t(cores), false);
+  std::vector<uint8_t> stored(size_t(M * N), 0);
+  int all_steps = 0;
   for (const Nest& ns : nests) {
     INFO(ns.title);
-    REQUIRE(ns.core < cores);
-    CHECK_FALSE(core_seen[size_t(ns.core)]);
-    core_seen[size_t(ns.core)] = true;
     size_t i = 0;
     const std::vector<TileOp>& ops = ns.ops;
-    uint64_t loaded = 0;
-    while (i < ops.size() && std::holds_alternative<Load>(ops[i])) {
-      const Load& l = std::get<Load>(ops[i]);
-      loaded += l.src.rows * l.src.cols;
-      ++i;
-    }
-    REQUIRE(i > 0);
-    REQUIRE(i < ops.size());
-    REQUIRE(std::holds_alternative<Sync>(ops[i]));
-    ++i;
-    // Per accumulator slot: the K steps multiplied into it, whether the first one set it.
+    // Per accumulator slot: the K steps multiplied into it, and how many matmuls.
     std::vector<uint64_t> slot_k(ns.acc_slots, 0);
     std::vector<int> slot_ops(ns.acc_slots, 0);
-    uint64_t pairs = 0;
-    while (i + 1 < ops.size() && std::holds_alternative<StagedWeights>(ops[i])) {
-      const StagedWeights& w = std::get<StagedWeights>(ops[i]);
-      REQUIRE(std::holds_alternative<Matmul>(ops[i + 1]));
-      const Matmul& mm = std::get<Matmul>(ops[i + 1]);
-      CHECK(w.dst.index == mm.weights.index);
-      CHECK((w.k == mm.k && w.n == mm.n));
-      REQUIRE(mm.acc.index < ns.acc_slots);
-      CHECK(mm.accumulate == (slot_ops[mm.acc.index] > 0));
-      slot_k[mm.acc.index] += mm.k;
-      ++slot_ops[mm.acc.index];
-      ++pairs;
-      i += 2;
+    int nest_steps = 0;
+    while (i < ops.size() && std::holds_alternative<Load>(ops[i])) {
+      while (i < ops.size() && std::holds_alternative<Load>(ops[i])) ++i;
+      REQUIRE(i < ops.size());
+      REQUIRE(std::holds_alternative<Sync>(ops[i]));
+      ++i;
+      uint64_t pairs = 0;
+      while (i + 1 < ops.size() && std::holds_alternative<StagedWeights>(ops[i])) {
+        const StagedWeights& w = std::get<StagedWeights>(ops[i]);
+        REQUIRE(std::holds_alternative<Matmul>(ops[i + 1]));
+        const Matmul& mm = std::get<Matmul>(ops[i + 1]);
+        CHECK(w.dst.index == mm.weights.index);
+        CHECK((w.k == mm.k && w.n == mm.n));
+        REQUIRE(mm.acc.index < ns.acc_slots);
+        CHECK(mm.accumulate == (slot_ops[mm.acc.index] > 0));
+        slot_k[mm.acc.index] += mm.k;
+        ++slot_ops[mm.acc.index];
+        ++pairs;
+        i += 2;
+      }
+      REQUIRE(pairs > 0);
+      REQUIRE(i < ops.size());
+      REQUIRE(std::holds_alternative<Sync>(ops[i]));
+      ++i;
+      ++nest_steps;
     }
-    REQUIRE(pairs > 0);
-    REQUIRE(i < ops.size());
-    REQUIRE(std::holds_alternative<Sync>(ops[i]));
-    ++i;
+    REQUIRE(nest_steps > 0);
     size_t drains = 0;
     while (i + 1 < ops.size() && std::holds_alternative<Drain>(ops[i])) {
       const Drain& d = std::get<Drain>(ops[i]);
@@ -333,17 +331,39 @@ std::vector<uint32_t> check_single_step(const TileProgram& t, long M, long N, lo
         k += slot_k[d.acc.index + s];
       }
       CHECK(k == uint64_t(K));
-      area += d.rows * d.cols;
+      const DramTile& c = std::get<Store>(ops[i + 1]).dst;
+      CHECK((c.rows == d.rows && c.cols == d.cols));
+      REQUIRE((c.r0 + c.rows <= uint64_t(M) && c.c0 + c.cols <= uint64_t(N)));
+      for (uint64_t r = c.r0; r < c.r0 + c.rows; ++r)
+        for (uint64_t col = c.c0; col < c.c0 + c.cols; ++col) ++stored[r * uint64_t(N) + col];
       sums.push_back(d.sum);
       ++drains;
       i += 2;
     }
     CHECK(drains > 0);
     CHECK(i == ops.size());
-    CHECK(loaded > 0);
+    all_steps += nest_steps;
+    if (steps) steps->push_back(nest_steps);
   }
-  CHECK(area == uint64_t(M) * uint64_t(N));
-  CHECK(syncs(t) == 2 * int(nests.size()));
+  CHECK(std::count(stored.begin(), stored.end(), 1) == M * N);
+  CHECK(syncs(t) == 2 * all_steps);
+  return sums;
+}
+
+// In one step: a nest a core, each a single step.
+std::vector<uint32_t> check_single_step(const TileProgram& t, long M, long N, long K, int cores) {
+  std::vector<int> steps;
+  const std::vector<uint32_t> sums = check_steps(t, M, N, K, &steps);
+  const std::vector<Nest>& nests = t.layers[0].nests;
+  REQUIRE(nests.size() <= size_t(cores));
+  std::vector<bool> core_seen(size_t(cores), false);
+  for (const Nest& ns : nests) {
+    INFO(ns.title);
+    REQUIRE(ns.core < cores);
+    CHECK_FALSE(core_seen[size_t(ns.core)]);
+    core_seen[size_t(ns.core)] = true;
+  }
+  CHECK(steps == std::vector<int>(nests.size(), 1));
   return sums;
 }
 
@@ -384,20 +404,28 @@ TEST_CASE("single step: the phases do not overlap (one core: loads + products + 
   // tpu_v4_core: 600 GB/s at 1050 MHz = 571.43 bytes per cycle; 4 arrays of 128 x 128.
   // 256x384x512 fp32: A 256*512*4 = 524288 and B 512*384*4 = 786432 bytes in, C 256*384*4 =
   // 393216 out; 256*384*512 MACs per pass. Each phase waits for the one before (sync), so the
-  // run takes at least the sum of the phases' lower bounds.
+  // run takes at least the sum of the phases' lower bounds; so do steps of K columns (a 1 MiB
+  // UB: A's 512 KiB do not fit a region), each element still read once.
   const double bytes_per_cycle = 600e3 / 1050;
   const long in = 524288 + 786432, out = 393216, macs = 256L * 384 * 512;
-  for (int passes : {1, 3}) {
-    INFO(passes << " passes");
-    auto s = run_gemm(fmt::format("bound-{}", passes), "tpu_v4_core", 256, 384, 512, "fp32",
-                      {"--set", fmt::format("array.fp32_passes={}", passes)});
-    CHECK(s["functional_check"] == "passed");
-    CHECK(s["dram_bytes"].get<long>() == in + out);
-    const long bound =
-        long(in / bytes_per_cycle) + macs * passes / (4 * 128 * 128) + long(out / bytes_per_cycle);
-    INFO("bound " << bound);
-    CHECK(s["total_cycles"].get<long>() >= bound);
-  }
+  for (const std::string ub : {"16777216", "1048576"})
+    for (int passes : {1, 3}) {
+      INFO(passes << " passes, UB " << ub);
+      auto s = run_gemm(
+          fmt::format("bound-{}-{}", passes, ub), "tpu_v4_core", 256, 384, 512, "fp32",
+          {"--set", fmt::format("array.fp32_passes={}", passes), "--set", "ub.bytes=" + ub});
+      CHECK(s["functional_check"] == "passed");
+      CHECK(s["dram_bytes"].get<long>() == in + out);
+      const long bound = long(in / bytes_per_cycle) + macs * passes / (4 * 128 * 128) +
+                         long(out / bytes_per_cycle);
+      INFO("bound " << bound);
+      CHECK(s["total_cycles"].get<long>() >= bound);
+    }
+  const TileProgram t = tiles_of("tpu_v4_core", 256, 384, 512, "fp32", {"ub.bytes=1048576"});
+  std::vector<int> steps;
+  check_steps(t, 256, 384, 512, &steps);
+  CHECK(steps.size() == 1);
+  CHECK(steps[0] > 1);
 }
 
 TEST_CASE("single step: idle arrays share the K steps, the drain adds their slots", "[timing]") {
@@ -461,9 +489,10 @@ TEST_CASE("single step off: the same GEMM is pipelined and computes the same", "
   CHECK(s["functional_check"] == "passed");
 }
 
-TEST_CASE("single step: a GEMM too large for it falls back to the pipelined tiling", "[timing]") {
+TEST_CASE("single step: a bf16 GEMM too large for it falls back to the pipelined tiling",
+          "[timing]") {
   // 4096 x 4096 x 4096 bf16: one core's rows of A alone (2048 x 4096 x 2 = 16 MiB) exceed a UB
-  // operand region.
+  // operand region. (fp32 runs in steps instead: below.)
   const TileProgram t = tiles_of("tpu_v4", 4096, 4096, 4096, "bf16");
   CHECK(syncs(t) == 0);
   bool staged = false;
@@ -480,6 +509,48 @@ TEST_CASE("single step: a GEMM too large for it falls back to the pipelined tili
   CHECK_THAT(r.output, Contains("# TPU tile IR after pass 'tiling'") && Contains("load_weights") &&
                            !Contains("sync") && !Contains("ld_weights") &&
                            !Contains("in one step"));
+}
+
+TEST_CASE("steps: an fp32 GEMM whose operands exceed the UB takes its K columns step by step",
+          "[timing]") {
+  // 128 x 256 x 2048 fp32 on tpu_v4 with a 1 MiB UB: an operand region of about 480 KB holds
+  // neither a core's 64 or 128 rows of A nor its columns of B for all 2048 K columns (2048 x
+  // 128 x 4 = 1 MiB). Its C fits the accumulators: each core runs its part in steps of K
+  // columns, the sums staying in the accumulators from the first step to the last.
+  const std::vector<std::string> small_ub = {"ub.bytes=1048576"};
+  const TileProgram t = tiles_of("tpu_v4", 128, 256, 2048, "fp32", small_ub);
+  std::vector<int> steps;
+  check_steps(t, 128, 256, 2048, &steps);
+  REQUIRE(t.layers[0].nests.size() == 2);
+  CHECK(steps[0] > 1);
+  CHECK(steps[1] == steps[0]);
+  auto s = run_gemm("k-steps", "tpu_v4", 128, 256, 2048, "fp32", {"--set", small_ub[0]});
+  CHECK(s["functional_check"] == "passed");
+  // Each step reads its K columns of A and B: every element crosses the DRAM once (the second
+  // core's reads of what both need hit the CMEM).
+  CHECK(s["dram_bytes"].get<long>() == 4 * (128L * 2048 + 2048L * 256 + 128L * 256));
+  // The same in bf16 (2 bytes an element: 256 K rows of B in a region) and as the bf16
+  // dots no measurement covers: pipelined, no step.
+  CHECK(syncs(tiles_of("tpu_v4", 128, 256, 8192, "bf16", small_ub)) == 0);
+}
+
+TEST_CASE("steps: an fp32 GEMM whose C exceeds the accumulators runs a block of C at a time",
+          "[timing]") {
+  // 256 x 512 x 512 fp32 on tpu_v4 with 256 KiB of accumulators a core: C's 512 KiB of sums
+  // do not fit; blocks of its rows and columns each run in one step, one after another, every
+  // element of C stored once (check_steps), values checked.
+  const std::vector<std::string> small_acc = {"acc.bytes=262144"};
+  const TileProgram t = tiles_of("tpu_v4", 256, 512, 512, "fp32", small_acc);
+  std::vector<int> steps;
+  check_steps(t, 256, 512, 512, &steps);
+  CHECK(t.layers[0].nests.size() > 2);
+  CHECK(steps == std::vector<int>(t.layers[0].nests.size(), 1));
+  for (const Nest& ns : t.layers[0].nests) {
+    INFO(ns.title);
+    CHECK(uint64_t(ns.acc_slots) * ns.acc_slot_bytes <= 262144);
+  }
+  auto s = run_gemm("c-blocks", "tpu_v4", 256, 512, 512, "fp32", {"--set", small_acc[0]});
+  CHECK(s["functional_check"] == "passed");
 }
 
 TEST_CASE("single step: the tiling dump shows the phases and the summing drain", "[timing]") {

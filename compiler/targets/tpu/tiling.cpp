@@ -461,7 +461,7 @@ class Tiler {
   // On every core of the chip, or all of it on core `only` (>= 0).
   void gemm(const Node& n, const GemmSpec& s, int only = -1) {
     need_array_dtype(n, s.dt);
-    if (c_.single_step && !s.part && single_step(s, only)) return;
+    if (c_.single_step && !s.part && in_steps(s, only)) return;
     const uint64_t e = uint64_t(isa::tpu::elem_bytes(s.dt));
     const uint64_t R = uint64_t(c_.rows), C = uint64_t(c_.cols);
     const uint64_t M = uint64_t(s.M), N = uint64_t(s.N), K = uint64_t(s.K);
@@ -1366,19 +1366,64 @@ class Tiler {
     return std::min(Mt, rows_of(best));
   }
 
-  // A GEMM in one step, as XLA runs a dot whose operands fit on chip (lowering.single_step):
-  // each core stages its part of A (in ub.A0) and of B (in ub.A1, tile after tile), then
-  // multiplies, keeping every tile of its C in the accumulators, then drains and stores C;
-  // a sync between the phases, so none overlaps another. On a chip the cores split the rows
-  // of C (each reads all of B) or its N tiles (each reads all of A), whichever the estimate
-  // below says is faster. False (nothing emitted) when that does not fit: the pipelined
-  // tiling runs it.
-  bool single_step(const GemmSpec& s, int only) {
+  // The rows [m0, m1) and columns [n0, n1) of C (n0 a multiple of the N tile).
+  struct Window {
+    uint64_t m0, m1, n0, n1;
+  };
+  // A GEMM in one step (single_step()), or an fp32 one too large for that in steps, one after
+  // another, as the measured kernels (float16 dots XLA computes in fp32 passes) take the sum of
+  // their transfers and products at every size measured (docs/validation/tpu.md, "Beyond the
+  // data"): single_step() takes K a region's worth of columns at a time where C fits the
+  // accumulators; where it does not, blocks of C's rows and columns each run so. The blocks
+  // are about square (A is read once per column block, B once per row block), as large as the
+  // accumulators hold. False (nothing emitted) where not even a block of 8 rows and one N tile
+  // fits, or a GEMM of another dtype does not fit one step: the pipelined tiling runs it.
+  bool in_steps(const GemmSpec& s, int only) {
+    const uint64_t M = uint64_t(s.M), N = uint64_t(s.N);
+    if (single_step(s, only, Window{0, M, 0, N}, true))
+      return single_step(s, only, Window{0, M, 0, N}, false);
+    if (c_.dataflow != Dataflow::ws || s.conv || s.b_trans || s.dt != DType::fp32) return false;
+    const uint64_t e = uint64_t(isa::tpu::elem_bytes(s.dt));
+    const uint64_t Kt = std::min(uint64_t(s.K), uint64_t(c_.rows));
+    const uint64_t Nt = std::min({N, uint64_t(c_.cols), c_.fifo_tile_bytes / (Kt * e)});
+    if (!Nt) return false;
+    const uint64_t shares = only >= 0 ? 1 : uint64_t(cores_), sums = c_.acc_bytes / 4;
+    uint64_t nb = std::clamp<uint64_t>(uint64_t(std::sqrt(double(sums))) / Nt * Nt, Nt, N);
+    uint64_t mb = std::min(M, std::max<uint64_t>(8, sums / nb / 8 * 8) * shares);
+    while (!single_step(s, only, Window{0, mb, 0, nb}, true)) {
+      if (mb > 8 * shares)
+        mb = (mb / 2 + 7) / 8 * 8;
+      else if (nb > Nt)
+        nb = (nb / 2 + Nt - 1) / Nt * Nt;
+      else
+        return false;
+    }
+    for (uint64_t m0 = 0; m0 < M; m0 += mb)
+      for (uint64_t n0 = 0; n0 < N; n0 += nb)
+        if (!single_step(s, only, Window{m0, std::min(M, m0 + mb), n0, std::min(N, n0 + nb)},
+                         false))
+          throw Error(
+              fmt::format("internal: pass 'tiling': a {}x{} step of a {}x{}x{} GEMM does "
+                          "not fit where a {}x{} one does",
+                          std::min(mb, M - m0), std::min(nb, N - n0), M, N, s.K, mb, nb));
+    return true;
+  }
+
+  // The window's part of a GEMM in one step, as XLA runs a dot whose operands fit on chip
+  // (lowering.single_step): each core stages its part of A (in ub.A0) and of B (in ub.A1, tile
+  // after tile), then multiplies, keeping every tile of its C in the accumulators, then drains
+  // and stores C; a sync between the phases, so none overlaps another. An fp32 GEMM whose
+  // operands do not fit stages and multiplies K a region's worth of columns at a time. On a
+  // chip the cores split the rows of C (each reads all of B) or its N tiles (each reads all of
+  // A), whichever the estimate below says is faster. False (nothing emitted) when that does
+  // not fit, or with `dry` (only whether it fits).
+  bool single_step(const GemmSpec& s, int only, const Window& win, bool dry) {
     if (c_.dataflow != Dataflow::ws || s.conv || s.b_trans) return false;
     const uint64_t e = uint64_t(isa::tpu::elem_bytes(s.dt)), eo = s.c_fp32 ? 4 : e;
-    const uint64_t R = uint64_t(c_.rows), M = uint64_t(s.M), N = uint64_t(s.N), K = uint64_t(s.K);
+    const uint64_t R = uint64_t(c_.rows), M = win.m1 - win.m0, N = win.n1 - win.n0,
+                   K = uint64_t(s.K);
     const uint64_t Kt = std::min(K, R);
-    const uint64_t Nt = std::min({N, uint64_t(c_.cols), c_.fifo_tile_bytes / (Kt * e)});
+    const uint64_t Nt = std::min({uint64_t(s.N), uint64_t(c_.cols), c_.fifo_tile_bytes / (Kt * e)});
     if (!Nt) return false;
     const uint64_t shares = only >= 0 ? 1 : uint64_t(cores_);
     const uint64_t ntiles = (N + Nt - 1) / Nt;
@@ -1399,7 +1444,7 @@ class Tiler {
     // chip's DRAM bandwidth: every core's part, or, through a CMEM, A and B once.
     struct Plan {
       bool by_rows = true, fits = false;
-      uint64_t parts = 1, ksplit = 1, part_rows = 0, slot = 0;
+      uint64_t parts = 1, ksplit = 1, part_rows = 0, slot = 0, kc = 0;
       double time = 0;
     };
     auto plan_of = [&](bool by_rows) {
@@ -1428,8 +1473,10 @@ class Tiler {
       if (best < 0) return pl;
       pl.part_rows = rows_of(pl.parts);
       pl.slot = slot_of(pl.parts);
-      pl.fits = !(mt_max * K * e > a_bytes_ || K * nt_max * e > a_bytes_ ||
-                  pl.part_rows * Nt * eo > o_bytes_);
+      // The K steps staged at once: all, or as many as a region holds of both A and B.
+      const uint64_t held = a_bytes_ / (std::max(mt_max, nt_max) * e);
+      pl.kc = held >= K ? K : s.dt == DType::fp32 ? held / Kt * Kt : 0;
+      pl.fits = pl.kc > 0 && pl.part_rows * Nt * eo <= o_bytes_;
       // The operands from DRAM at the chip's bandwidth: through a CMEM each element once.
       const double per_core = double(by_rows ? rows * K + K * N : M * K + K * nt_max) * double(e);
       const double in =
@@ -1442,20 +1489,21 @@ class Tiler {
       const Plan n = plan_of(false);
       if (n.fits && (!pl.fits || n.time < pl.time)) pl = n;
     }
-    if (!pl.fits) return false;
+    if (!pl.fits || dry) return pl.fits;
     const bool by_rows = pl.by_rows;
-    const uint64_t part_rows = pl.part_rows, ksplit = pl.ksplit, slot = pl.slot;
+    const uint64_t part_rows = pl.part_rows, ksplit = pl.ksplit, slot = pl.slot, kc = pl.kc;
     std::vector<Share> parts_of_chip;
     for (uint64_t c = 0; c < shares; ++c) {
       if (by_rows && c * rows < M)
-        parts_of_chip.push_back({c * rows, std::min(rows, M - c * rows), 0, ntiles});
+        parts_of_chip.push_back({win.m0 + c * rows, std::min(rows, M - c * rows), 0, ntiles});
       if (!by_rows && c * tiles < ntiles)
-        parts_of_chip.push_back({0, M, c * tiles, std::min(ntiles, (c + 1) * tiles)});
+        parts_of_chip.push_back({win.m0, M, c * tiles, std::min(ntiles, (c + 1) * tiles)});
     }
     for (size_t share = 0; share < parts_of_chip.size(); ++share) {
       const int core = only >= 0 ? only : int(share);
       const Share& sh = parts_of_chip[share];
-      const uint64_t m0 = sh.m0, mt = sh.mt, n_lo = sh.t0 * Nt, n_hi = std::min(N, sh.t1 * Nt);
+      const uint64_t m0 = sh.m0, mt = sh.mt, n_lo = win.n0 + sh.t0 * Nt,
+                     n_hi = std::min(win.n1, win.n0 + sh.t1 * Nt);
       struct Job {
         uint64_t n0, r0, rows;
       };
@@ -1463,53 +1511,65 @@ class Tiler {
       for (uint64_t n0 = n_lo; n0 < n_hi; n0 += Nt)
         for (uint64_t r0 = 0; r0 < mt; r0 += part_rows)
           jobs.push_back({n0, r0, std::min(part_rows, mt - r0)});
+      const std::string steps =
+          kc == K ? std::string("in one step")
+                  : fmt::format("in {} steps of {} K columns", (K + kc - 1) / kc, kc);
       Nest& ns = nest(fmt::format("gemm C = A x B, M x N x K = {}x{}x{} {}: A = {}, B = {}, C = "
-                                  "{}{}; in one step: rows {} to {} of A and columns {} to {} of "
-                                  "B staged in the UB, then the products ({}x{}x{} tiles), then "
-                                  "C{}",
-                                  M, N, K, dtype_text(s.dt), s.a_name, s.b_name, s.c_name,
-                                  s.c_fp32 ? " (fp32)" : "", m0, m0 + mt, n_lo, n_hi, part_rows, Nt,
-                                  Kt, on_core(core)),
+                                  "{}{}; {}: rows {} to {} of A and columns {} to {} of B staged "
+                                  "in the UB, then the products ({}x{}x{} tiles), then C{}",
+                                  s.M, s.N, K, dtype_text(s.dt), s.a_name, s.b_name, s.c_name,
+                                  s.c_fp32 ? " (fp32)" : "", steps, m0, m0 + mt, n_lo, n_hi,
+                                  part_rows, Nt, Kt, on_core(core)),
                       core);
       ns.acc_slot_bytes = slot;
       ns.acc_slots = uint32_t(jobs.size() * ksplit);
       bias_at(s, 0);  // a bias is staged with A and B, before the products
-      for (uint64_t k0 = 0; k0 < K; k0 += Kt)
-        load_a(s, ub(Region::A, 0, mt * k0 * e), m0, mt, k0, std::min(Kt, K - k0));
-      // The core's tiles of B one after another in ub.A1, in (k, n) order.
-      auto b_tile = [&](uint64_t k0, uint64_t n0) {
-        return ub(Region::A, 1, (k0 * (n_hi - n_lo) + std::min(Kt, K - k0) * (n0 - n_lo)) * e);
-      };
-      for (uint64_t k0 = 0; k0 < K; k0 += Kt)
-        for (uint64_t n0 = n_lo; n0 < n_hi; n0 += Nt) {
-          const uint64_t kt = std::min(Kt, K - k0), nt = std::min(Nt, N - n0);
-          op(Load{DramTile{"B", k0, kt, n0, nt, e, s.b_addr + k0 * s.ldb + n0 * e, s.ldb, false},
-                  b_tile(k0, n0)});
-        }
-      op(Sync{});
-      // The arrays take the (job, K share) pairs in turn, every K step of a group before the
-      // next group; K share i of a job takes the K steps i, i + ksplit, ... into slot
-      // job * ksplit + i.
+      // K columns [c0, c0 + kc) at a time: their A tiles in ub.A0, the core's tiles of B one
+      // after another in ub.A1, in (k, n) order; the sums stay in the accumulators throughout,
+      // each slot set by its first matmul (in the first step that has a K step for it).
       const size_t work = jobs.size() * ksplit;
-      for (size_t g0 = 0; g0 < work; g0 += size_t(c_.count)) {
-        const size_t g1 = std::min(work, g0 + size_t(c_.count));
-        for (uint64_t round = 0; round * ksplit < ksteps; ++round)
-          for (size_t w = g0; w < g1; ++w) {
-            const Job& job = jobs[w / ksplit];
-            const uint64_t step = round * ksplit + w % ksplit;
-            if (step >= ksteps) continue;
-            const uint64_t k0 = step * Kt, kt = std::min(Kt, K - k0);
-            const uint64_t nt = std::min(Nt, N - job.n0);
-            const Place fifo{Region::fifo, uint32_t(w - g0), 0};
-            op(StagedWeights{"B", k0, job.n0, kt, nt, s.dt, b_tile(k0, job.n0), fifo});
-            op(Matmul{s.dt, ub(Region::A, 0, (mt * k0 + job.r0 * kt) * e), fifo,
-                      Place{Region::acc, uint32_t(w), 0}, round != 0, job.rows, kt, nt});
+      std::vector<bool> set(work, false);
+      for (uint64_t c0 = 0; c0 < K; c0 += kc) {
+        const uint64_t c1 = std::min(K, c0 + kc), csteps = (c1 - c0 + Kt - 1) / Kt;
+        for (uint64_t k0 = c0; k0 < c1; k0 += Kt)
+          load_a(s, ub(Region::A, 0, mt * (k0 - c0) * e), m0, mt, k0, std::min(Kt, K - k0));
+        auto b_tile = [&](uint64_t k0, uint64_t n0) {
+          return ub(Region::A, 1,
+                    ((k0 - c0) * (n_hi - n_lo) + std::min(Kt, K - k0) * (n0 - n_lo)) * e);
+        };
+        for (uint64_t k0 = c0; k0 < c1; k0 += Kt)
+          for (uint64_t n0 = n_lo; n0 < n_hi; n0 += Nt) {
+            const uint64_t kt = std::min(Kt, K - k0), nt = std::min(Nt, win.n1 - n0);
+            op(Load{DramTile{"B", k0, kt, n0, nt, e, s.b_addr + k0 * s.ldb + n0 * e, s.ldb, false},
+                    b_tile(k0, n0)});
           }
+        op(Sync{});
+        // The arrays take the (job, K share) pairs in turn, every K step of a group before the
+        // next group; K share i of a job takes the K steps i, i + ksplit, ... (of all of K) into
+        // slot job * ksplit + i.
+        const uint64_t s0 = c0 / Kt, s1 = s0 + csteps;
+        for (size_t g0 = 0; g0 < work; g0 += size_t(c_.count)) {
+          const size_t g1 = std::min(work, g0 + size_t(c_.count));
+          for (uint64_t round = 0; round * ksplit < csteps + ksplit; ++round)
+            for (size_t w = g0; w < g1; ++w) {
+              const Job& job = jobs[w / ksplit];
+              const uint64_t step =
+                  s0 + (w % ksplit + ksplit - s0 % ksplit) % ksplit + round * ksplit;
+              if (step >= s1) continue;
+              const uint64_t k0 = step * Kt, kt = std::min(Kt, K - k0);
+              const uint64_t nt = std::min(Nt, win.n1 - job.n0);
+              const Place fifo{Region::fifo, uint32_t(w - g0), 0};
+              op(StagedWeights{"B", k0, job.n0, kt, nt, s.dt, b_tile(k0, job.n0), fifo});
+              op(Matmul{s.dt, ub(Region::A, 0, (mt * (k0 - c0) + job.r0 * kt) * e), fifo,
+                        Place{Region::acc, uint32_t(w), 0}, set[w], job.rows, kt, nt});
+              set[w] = true;
+            }
+        }
+        op(Sync{});
       }
-      op(Sync{});
       for (size_t j = 0; j < jobs.size(); ++j) {
         const Job& job = jobs[j];
-        const uint64_t nt = std::min(Nt, N - job.n0), m = m0 + job.r0;
+        const uint64_t nt = std::min(Nt, win.n1 - job.n0), m = m0 + job.r0;
         const Place o = ub(Region::O, j % 2);
         op(Drain{Place{Region::acc, uint32_t(j * ksplit), 0}, o, s.c_fp32 ? DType::fp32 : s.dt,
                  job.rows, nt, s.relu ? ActFunc::relu : ActFunc::none, s.mult, s.shift,
