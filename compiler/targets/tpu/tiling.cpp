@@ -1383,9 +1383,7 @@ class Tiler {
     if (single_step(s, only, Window{0, M, 0, N}, true))
       return single_step(s, only, Window{0, M, 0, N}, false);
     if (c_.dataflow != Dataflow::ws || s.conv || s.b_trans || s.dt != DType::fp32) return false;
-    const uint64_t e = uint64_t(isa::tpu::elem_bytes(s.dt));
-    const uint64_t Kt = std::min(uint64_t(s.K), uint64_t(c_.rows));
-    const uint64_t Nt = std::min({N, uint64_t(c_.cols), c_.fifo_tile_bytes / (Kt * e)});
+    const uint64_t Nt = step_tiles(s).second;
     if (!Nt) return false;
     const uint64_t shares = only >= 0 ? 1 : uint64_t(cores_), sums = c_.acc_bytes / 4;
     uint64_t nb = std::clamp<uint64_t>(uint64_t(std::sqrt(double(sums))) / Nt * Nt, Nt, N);
@@ -1409,6 +1407,13 @@ class Tiler {
     return true;
   }
 
+  // A step's K and N tiles: up to R rows of B, as many columns as the arrays have and a weight
+  // FIFO tile holds (0: none).
+  std::pair<uint64_t, uint64_t> step_tiles(const GemmSpec& s) const {
+    const uint64_t e = uint64_t(isa::tpu::elem_bytes(s.dt));
+    const uint64_t Kt = std::min(uint64_t(s.K), uint64_t(c_.rows));
+    return {Kt, std::min({uint64_t(s.N), uint64_t(c_.cols), c_.fifo_tile_bytes / (Kt * e)})};
+  }
   // The window's part of a GEMM in one step, as XLA runs a dot whose operands fit on chip
   // (lowering.single_step): each core stages its part of A (in ub.A0) and of B (in ub.A1, tile
   // after tile), then multiplies, keeping every tile of its C in the accumulators, then drains
@@ -1422,8 +1427,7 @@ class Tiler {
     const uint64_t e = uint64_t(isa::tpu::elem_bytes(s.dt)), eo = s.c_fp32 ? 4 : e;
     const uint64_t R = uint64_t(c_.rows), M = win.m1 - win.m0, N = win.n1 - win.n0,
                    K = uint64_t(s.K);
-    const uint64_t Kt = std::min(K, R);
-    const uint64_t Nt = std::min({uint64_t(s.N), uint64_t(c_.cols), c_.fifo_tile_bytes / (Kt * e)});
+    const uint64_t Kt = step_tiles(s).first, Nt = step_tiles(s).second;
     if (!Nt) return false;
     const uint64_t shares = only >= 0 ? 1 : uint64_t(cores_);
     const uint64_t ntiles = (N + Nt - 1) / Nt;
