@@ -513,10 +513,11 @@ TEST_CASE("single step: a bf16 GEMM too large for it falls back to the pipelined
 
 TEST_CASE("steps: an fp32 GEMM whose operands exceed the UB takes its K columns step by step",
           "[timing]") {
-  // 128 x 256 x 2048 fp32 on tpu_v4 with a 1 MiB UB: an operand region of about 480 KB holds
-  // neither a core's 64 or 128 rows of A nor its columns of B for all 2048 K columns (2048 x
-  // 128 x 4 = 1 MiB). Its C fits the accumulators: each core runs its part in steps of K
-  // columns, the sums staying in the accumulators from the first step to the last.
+  // 128 x 256 x 2048 fp32 on tpu_v4 with a 1 MiB UB: an operand region of 256 KiB (half the
+  // UB, less a quarter for the output regions, in two) holds neither a core's 64 or 128 rows of
+  // A nor its columns of B for all 2048 K columns (2048 x 128 x 4 = 1 MiB). Its C fits the
+  // accumulators: each core runs its part in steps of K columns, the sums staying in the
+  // accumulators from the first step to the last.
   const std::vector<std::string> small_ub = {"ub.bytes=1048576"};
   const TileProgram t = tiles_of("tpu_v4", 128, 256, 2048, "fp32", small_ub);
   std::vector<int> steps;
@@ -529,8 +530,8 @@ TEST_CASE("steps: an fp32 GEMM whose operands exceed the UB takes its K columns 
   // Each step reads its K columns of A and B: every element crosses the DRAM once (the second
   // core's reads of what both need hit the CMEM).
   CHECK(s["dram_bytes"].get<long>() == 4 * (128L * 2048 + 2048L * 256 + 128L * 256));
-  // The same in bf16 (2 bytes an element: 256 K rows of B in a region) and as the bf16
-  // dots no measurement covers: pipelined, no step.
+  // A bf16 GEMM too large for one step (K = 8192: a core's 128 columns of B take 2 MiB)
+  // stays pipelined, no step: no measurement covers such bf16 dots.
   CHECK(syncs(tiles_of("tpu_v4", 128, 256, 8192, "bf16", small_ub)) == 0);
 }
 
