@@ -1380,15 +1380,16 @@ class Tiler {
   // fits, or a GEMM of another dtype does not fit one step: the pipelined tiling runs it.
   bool in_steps(const GemmSpec& s, int only) {
     const uint64_t M = uint64_t(s.M), N = uint64_t(s.N);
-    if (single_step(s, only, Window{0, M, 0, N}, true))
-      return single_step(s, only, Window{0, M, 0, N}, false);
-    if (c_.dataflow != Dataflow::ws || s.conv || s.b_trans || s.dt != DType::fp32) return false;
+    const bool steps = s.dt == DType::fp32;
+    if (single_step(s, only, Window{0, M, 0, N}, steps, true))
+      return single_step(s, only, Window{0, M, 0, N}, steps, false);
+    if (c_.dataflow != Dataflow::ws || s.conv || s.b_trans || !steps) return false;
     const uint64_t Nt = step_tiles(s).second;
     if (!Nt) return false;
     const uint64_t shares = only >= 0 ? 1 : uint64_t(cores_), sums = c_.acc_bytes / 4;
     uint64_t nb = std::clamp<uint64_t>(uint64_t(std::sqrt(double(sums))) / Nt * Nt, Nt, N);
     uint64_t mb = std::min(M, std::max<uint64_t>(8, sums / nb / 8 * 8) * shares);
-    while (!single_step(s, only, Window{0, mb, 0, nb}, true)) {
+    while (!single_step(s, only, Window{0, mb, 0, nb}, steps, true)) {
       if (mb > 8 * shares)
         mb = (mb / 2 + 7) / 8 * 8;
       else if (nb > Nt)
@@ -1398,7 +1399,7 @@ class Tiler {
     }
     for (uint64_t m0 = 0; m0 < M; m0 += mb)
       for (uint64_t n0 = 0; n0 < N; n0 += nb)
-        if (!single_step(s, only, Window{m0, std::min(M, m0 + mb), n0, std::min(N, n0 + nb)},
+        if (!single_step(s, only, Window{m0, std::min(M, m0 + mb), n0, std::min(N, n0 + nb)}, steps,
                          false))
           throw Error(
               fmt::format("internal: pass 'tiling': a {}x{} step of a {}x{}x{} GEMM does "
@@ -1417,12 +1418,12 @@ class Tiler {
   // The window's part of a GEMM in one step, as XLA runs a dot whose operands fit on chip
   // (lowering.single_step): each core stages its part of A (in ub.A0) and of B (in ub.A1, tile
   // after tile), then multiplies, keeping every tile of its C in the accumulators, then drains
-  // and stores C; a sync between the phases, so none overlaps another. An fp32 GEMM whose
-  // operands do not fit stages and multiplies K a region's worth of columns at a time. On a
+  // and stores C; a sync between the phases, so none overlaps another. With `steps`, operands
+  // that do not fit are staged and multiplied K a region's worth of columns at a time. On a
   // chip the cores split the rows of C (each reads all of B) or its N tiles (each reads all of
   // A), whichever the estimate below says is faster. False (nothing emitted) when that does
   // not fit, or with `dry` (only whether it fits).
-  bool single_step(const GemmSpec& s, int only, const Window& win, bool dry) {
+  bool single_step(const GemmSpec& s, int only, const Window& win, bool steps, bool dry) {
     if (c_.dataflow != Dataflow::ws || s.conv || s.b_trans) return false;
     const uint64_t e = uint64_t(isa::tpu::elem_bytes(s.dt)), eo = s.c_fp32 ? 4 : e;
     const uint64_t R = uint64_t(c_.rows), M = win.m1 - win.m0, N = win.n1 - win.n0,
@@ -1479,7 +1480,7 @@ class Tiler {
       pl.slot = slot_of(pl.parts);
       // The K steps staged at once: all, or as many as a region holds of both A and B.
       const uint64_t held = a_bytes_ / (std::max(mt_max, nt_max) * e);
-      pl.kc = held >= K ? K : s.dt == DType::fp32 ? held / Kt * Kt : 0;
+      pl.kc = held >= K ? K : steps ? held / Kt * Kt : 0;
       pl.fits = pl.kc > 0 && pl.part_rows * Nt * eo <= o_bytes_;
       // The operands from DRAM at the chip's bandwidth: through a CMEM each element once.
       const double per_core = double(by_rows ? rows * K + K * N : M * K + K * nt_max) * double(e);
@@ -1515,14 +1516,14 @@ class Tiler {
       for (uint64_t n0 = n_lo; n0 < n_hi; n0 += Nt)
         for (uint64_t r0 = 0; r0 < mt; r0 += part_rows)
           jobs.push_back({n0, r0, std::min(part_rows, mt - r0)});
-      const std::string steps =
+      const std::string how =
           kc == K ? std::string("in one step")
                   : fmt::format("in {} steps of {} K columns", (K + kc - 1) / kc, kc);
       Nest& ns = nest(fmt::format("gemm C = A x B, M x N x K = {}x{}x{} {}: A = {}, B = {}, C = "
                                   "{}{}; {}: rows {} to {} of A and columns {} to {} of B staged "
                                   "in the UB, then the products ({}x{}x{} tiles), then C{}",
                                   s.M, s.N, K, dtype_text(s.dt), s.a_name, s.b_name, s.c_name,
-                                  s.c_fp32 ? " (fp32)" : "", steps, m0, m0 + mt, n_lo, n_hi,
+                                  s.c_fp32 ? " (fp32)" : "", how, m0, m0 + mt, n_lo, n_hi,
                                   part_rows, Nt, Kt, on_core(core)),
                       core);
       ns.acc_slot_bytes = slot;
