@@ -1381,8 +1381,7 @@ class Tiler {
   bool in_steps(const GemmSpec& s, int only) {
     const uint64_t M = uint64_t(s.M), N = uint64_t(s.N);
     const bool steps = s.dt == DType::fp32;
-    if (single_step(s, only, Window{0, M, 0, N}, steps, true))
-      return single_step(s, only, Window{0, M, 0, N}, steps, false);
+    if (single_step(s, only, Window{0, M, 0, N}, steps, false)) return true;
     if (c_.dataflow != Dataflow::ws || s.conv || s.b_trans || !steps) return false;
     const uint64_t Nt = step_tiles(s).second;
     if (!Nt) return false;
