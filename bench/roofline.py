@@ -49,6 +49,21 @@ and one for the arrays' weight FIFOs (weight_fifo.depth slots each):
     fetch  = DRAM latency + the tile's bytes / HBM bytes per cycle, or, on presets that keep
              weights in the UB (lowering.keep_weights), the tile's bytes / ub.port_bytes
 
+and, on presets whose arrays take their weights only from DRAM (no lowering.keep_weights), one
+for the accumulators when K takes several steps (ceil(K / R) > 1):
+
+    sums   = min(once, twice)
+    once   = DRAM latency + (A + K x min(N, C) weights) / HBM bytes per cycle
+             + (ceil(N / C) - live) * ceil(K / R) * M / (arrays per core * cores)
+             + R + C - 2 + activation latency + DRAM latency
+    twice  = (A + 2 B + C) / HBM bytes per cycle + DRAM latency
+    live   = the most N tiles whose sums of M rows (4 bytes each) fit acc.bytes * cores
+             (B read once: each weight tile is loaded once, so it streams all M rows while
+             loaded, and an N tile's sums of all M rows stay in the accumulators from its first
+             K step to its last: at most `live` N tiles are under way at once. None of them
+             ends before all of A and its weights have arrived, and the other N tiles' work
+             cannot start before one does. Or B crosses the DRAM at least twice.)
+
 The bound of a vector op over E elements (B bytes read and written) is
 
     max(vector + fill, port + fill, hbm + DRAM latency)
@@ -216,6 +231,18 @@ def bound(layer, cfg, elem):
         "head": 2 * dram_latency + transfer + r + skew + writes,
         "feed": feed_cycles(n, k, cfg, elem) + skew + dram_latency,
     }
+    k_tiles, n_tiles = math.ceil(k / r), math.ceil(n / c)
+    live, room = 0, int(cfg["acc.bytes"]) * cores
+    for width in sorted([c] * (n // c) + ([n % c] if n % c else [])):
+        if m * width * 4 > room:
+            break
+        live, room = live + 1, room - m * width * 4
+    if cfg["lowering.keep_weights"] != "true" and k_tiles > 1 and live < n_tiles:
+        a_bytes = (elems - k * n - m * n) * elem
+        once = (2 * dram_latency + (a_bytes + k * min(n, c) * elem) / hbm_bytes_per_cycle
+                + (n_tiles - live) * k_tiles * m / (arrays * cores) + skew)
+        twice = (elems + k * n) * elem / hbm_bytes_per_cycle + dram_latency
+        parts["sums"] = min(once, twice)
     limit = max(parts, key=parts.get)
     return parts[limit], limit
 
