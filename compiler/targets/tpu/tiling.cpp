@@ -800,42 +800,28 @@ class Tiler {
           if (tile % acc_slots + len > acc_slots) tile = (tile / acc_slots + 1) * acc_slots;
         };
         auto slot_of = [&](uint64_t i) { return uint32_t(i % acc_slots); };
-        if (sp.packed && packed_pieces(jobs.size(), ksteps) <= acc_slots) {
-          // Packed (runs_of()): each of an array's pieces of its run into the next slot, so a
-          // job's pieces are side by side. The array takes its pieces in the order of their
-          // first K step (whole jobs and first steps first, a job's last steps after), so that
-          // in the first rounds the arrays multiply the same K steps, whose A tiles arrive one
-          // after another, as in groups; a job drains after the round of its last pair.
-          run_of(packed_pieces(jobs.size(), ksteps));
-          struct Piece {
-            size_t job;
-            uint64_t lo, hi;
-            uint32_t slot;
-          };
+        const std::vector<PackedPiece> plan =
+            sp.packed ? packed_plan(jobs.size(), ksteps) : std::vector<PackedPiece>{};
+        const auto ring = sp.packed ? packed_slots(plan, jobs.size(), acc_slots) : std::nullopt;
+        if (ring) {
+          // Packed (packed_plan(), packed_slots()); a job drains after the round of its last
+          // pair.
+          run_of(ring->used);
           std::vector<Finish> fin(jobs.size());
           std::vector<size_t> last(jobs.size(), 0);
-          uint64_t piece = 0;
-          for (uint64_t a = 0; a < count; ++a) {
-            const auto [lo, hi] = runs_of(a, jobs.size(), ksteps);
-            std::vector<Piece> run;
-            for (uint64_t p0 = lo, p1; p0 < hi; p0 = p1) {
-              const size_t j = size_t(p0 / ksteps);
-              p1 = std::min(hi, (j + 1) * ksteps);
-              run.push_back({j, p0 - j * ksteps, p1 - j * ksteps, slot_of(tile + piece++)});
-              if (fin[j].sum++ == 0) fin[j] = {j, run.back().slot, 1, uint32_t((tile + j) % 2)};
+          for (const PackedPiece& pc : plan) {
+            const uint32_t slot = slot_of(tile + ring->at[pc.job] + fin[pc.job].sum);
+            if (fin[pc.job].sum++ == 0)
+              fin[pc.job] = {pc.job, slot, 1, uint32_t((tile + pc.job) % 2)};
+            for (uint64_t step = pc.lo; step < pc.hi; ++step) {
+              const size_t r = size_t(pc.round + step - pc.lo);
+              if (rounds.size() <= r) rounds.resize(r + 1);
+              rounds[r].pairs.push_back({pc.job, step, pc.array, slot, step != pc.lo});
+              last[pc.job] = std::max(last[pc.job], r);
             }
-            std::stable_sort(run.begin(), run.end(),
-                             [](const Piece& x, const Piece& y) { return x.lo < y.lo; });
-            size_t r = 0;
-            for (const Piece& pc : run)
-              for (uint64_t step = pc.lo; step < pc.hi; ++step, ++r) {
-                if (rounds.size() <= r) rounds.resize(r + 1);
-                rounds[r].pairs.push_back({pc.job, step, uint32_t(a), pc.slot, step != pc.lo});
-                last[pc.job] = std::max(last[pc.job], r);
-              }
           }
           for (size_t j = 0; j < jobs.size(); ++j) rounds[last[j]].done.push_back(fin[j]);
-          tile += piece;
+          tile += ring->used;
         } else {
           // In groups of `count` work items, one an array; item w of the work is job w / q,
           // taking its K steps i, i + q, ... (i = w mod q) into slot w of the group's run.
@@ -1159,7 +1145,8 @@ class Tiler {
   // groups in the block, or `several_blocks`), the arrays take turns at those (turned()), so
   // an array's steps average ksteps / q per group. Or, when `pack_ok` (A's row block is kept: a
   // K step's pairs may fall in several rounds, each of which would load its A again) and the
-  // pieces fit the `slots` of the accumulator ring, the parts' (job, K step) pairs packed on the
+  // pieces fit the `slots` of the accumulator ring (for whole jobs, reusing slots as their jobs
+  // drain: packed_slots()), the parts' (job, K step) pairs packed on the
   // arrays (runs_of(): 3 jobs on 4 arrays take three quarters of the K steps' time, not all of
   // it; 5 jobs, ten eighths, not two groups), each array's pieces in slots of their own: taken
   // when faster, with its parts' weight tiles at least their source's time where there are
@@ -1207,9 +1194,13 @@ class Tiler {
         if (p > avail && double(jobs * p * ksteps) * feed.each > t.arrays) continue;
         if (t.arrays + t.drain < best.arrays + best.drain) best = t;
       }
-      // Packed: each array the same number of (job, K step) pairs to within one.
+      // Packed: each array the same number of (job, K step) pairs to within one. Parts only
+      // where each piece has a slot of its own: packed beyond the ring, parts (each reading its
+      // weights again) took plans whose weight reads the DRAM did not keep up with
+      // (1423 x 340 x 879 on `tpu_v4`: 5,238 -> 6,229 cycles).
       const uint64_t n = jobs * p, pieces = packed_pieces(n, ksteps);
-      if (!pack_ok || pieces > slots) continue;
+      if (!pack_ok || (p > 1 ? pieces > slots : !packed_slots(packed_plan(n, ksteps), n, slots)))
+        continue;
       // (Where parts load more weight tiles than the groups of whole jobs, at least their source's
       // time for them.)
       const double each = std::max(double(std::max(R, part_rows(p))), feed.pace);
@@ -1233,12 +1224,88 @@ class Tiler {
     const uint64_t count = uint64_t(c_.count), pairs = n * ksteps;
     return {a * pairs / count, (a + 1) * pairs / count};
   }
+  // The packed pieces, in the order they take the accumulator ring's slots: each array's in
+  // the order of their jobs, so that a job's pieces are side by side. Each array streams its
+  // pieces in the order of their first K step (whole jobs and first steps first, a job's last
+  // steps after), one pair a round, so that in the first rounds the arrays multiply the same K
+  // steps, whose A tiles arrive one after another, as in groups.
+  struct PackedPiece {
+    size_t job;
+    uint64_t lo, hi;  // its K steps
+    uint32_t array;
+    uint64_t round;  // the round of its first pair
+  };
+  std::vector<PackedPiece> packed_plan(uint64_t n, uint64_t ksteps) const {
+    std::vector<PackedPiece> plan;
+    for (uint64_t a = 0; a < uint64_t(c_.count); ++a) {
+      const auto [lo, hi] = runs_of(a, n, ksteps);
+      const size_t first = plan.size();
+      for (uint64_t p0 = lo, p1; p0 < hi; p0 = p1) {
+        const uint64_t j = p0 / ksteps;
+        p1 = std::min(hi, (j + 1) * ksteps);
+        plan.push_back({size_t(j), p0 - j * ksteps, p1 - j * ksteps, uint32_t(a), 0});
+      }
+      std::vector<size_t> order(plan.size() - first);
+      std::iota(order.begin(), order.end(), first);
+      std::stable_sort(order.begin(), order.end(),
+                       [&](size_t x, size_t y) { return plan[x].lo < plan[y].lo; });
+      uint64_t r = 0;
+      for (const size_t i : order) {
+        plan[i].round = r;
+        r += plan[i].hi - plan[i].lo;
+      }
+    }
+    return plan;
+  }
   uint64_t packed_pieces(uint64_t n, uint64_t ksteps) const {
-    uint64_t pieces = 0;
-    for (uint64_t a = 0; a < uint64_t(c_.count); ++a)
-      if (const auto [lo, hi] = runs_of(a, n, ksteps); lo < hi)
-        pieces += (hi - 1) / ksteps - lo / ksteps + 1;
-    return pieces;
+    return packed_plan(n, ksteps).size();
+  }
+  // The accumulator slot of each job's first piece (its pieces side by side from there: the
+  // drain adds them), counted from where the block's run starts in the ring, or none when
+  // `slots` do not hold the pieces. One slot a piece, in turn, where they fit. Where they do
+  // not (whole jobs: split_of()), a job holds its slots from its first pair's round to its
+  // drain (after its last pair's round), and the jobs, in the order they start, take the run of
+  // slots free by then whose last drain came earliest: a slot again only after the drain of the
+  // job that held it, which comes before in the program (the dependences make the new piece's
+  // first matmul wait for it). 1477 x 1049 x 1418 on `tpu_v4`, pipelined: 12 pieces a core on
+  // 11 slots, packed 21,517 cycles, in groups of jobs cut in three parts (each part loading the
+  // weights again) 24,998.
+  struct PackedSlots {
+    std::vector<uint64_t> at;  // each job's first slot
+    uint64_t used;             // the slots of the run
+  };
+  std::optional<PackedSlots> packed_slots(const std::vector<PackedPiece>& plan, uint64_t n,
+                                          uint64_t slots) const {
+    std::vector<uint64_t> at(n, plan.size()), start(n, UINT64_MAX), end(n, 0), width(n, 0);
+    for (size_t i = 0; i < plan.size(); ++i) {
+      const PackedPiece& pc = plan[i];
+      at[pc.job] = std::min<uint64_t>(at[pc.job], i);
+      start[pc.job] = std::min(start[pc.job], pc.round);
+      end[pc.job] = std::max(end[pc.job], pc.round + pc.hi - pc.lo - 1);
+      ++width[pc.job];
+    }
+    if (plan.size() <= slots) return PackedSlots{at, plan.size()};
+    std::vector<size_t> order(n);
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t x, size_t y) { return start[x] < start[y]; });
+    std::vector<int64_t> held(slots, -1);  // the round of the drain that frees each slot
+    uint64_t used = 0;
+    for (const size_t j : order) {
+      // The run of free slots whose last drain came earliest.
+      uint64_t s0 = slots;
+      int64_t freed = 0;
+      for (uint64_t s = 0; s + width[j] <= slots; ++s) {
+        const int64_t r =
+            *std::max_element(held.begin() + int64_t(s), held.begin() + int64_t(s + width[j]));
+        if (r < int64_t(start[j]) && (s0 == slots || r < freed)) s0 = s, freed = r;
+      }
+      if (s0 == slots) return std::nullopt;
+      at[j] = s0;
+      used = std::max(used, s0 + width[j]);
+      std::fill(held.begin() + int64_t(s0), held.begin() + int64_t(s0 + width[j]), int64_t(end[j]));
+    }
+    return PackedSlots{at, used};
   }
   // The accumulator slots for a row block of `rows` x `nt` partial sums (fp32): a ring of at
   // most four an array.
