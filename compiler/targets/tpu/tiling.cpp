@@ -1202,9 +1202,10 @@ class Tiler {
       // where each piece has a slot of its own: packed beyond the ring, parts (each reading its
       // weights again) took plans whose weight reads the DRAM did not keep up with
       // (1423 x 340 x 879 on `tpu_v4`: 5,238 -> 6,229 cycles).
-      const uint64_t n = jobs * p, pieces = packed_pieces(n, ksteps);
-      if (!pack_ok || (p > 1 ? pieces > slots : !packed_slots(packed_plan(n, ksteps), n, slots)))
-        continue;
+      const uint64_t n = jobs * p;
+      const std::vector<PackedPiece> plan = packed_plan(n, ksteps);
+      const uint64_t pieces = plan.size();
+      if (!pack_ok || (p > 1 ? pieces > slots : !packed_slots(plan, n, slots))) continue;
       // (Where parts load more weight tiles than the groups of whole jobs, at least their source's
       // time for them.)
       const double each = std::max(double(std::max(R, part_rows(p))), feed.pace);
@@ -1260,9 +1261,6 @@ class Tiler {
       }
     }
     return plan;
-  }
-  uint64_t packed_pieces(uint64_t n, uint64_t ksteps) const {
-    return packed_plan(n, ksteps).size();
   }
   // The accumulator slot of each job's first piece (its pieces side by side from there: the
   // drain adds them), counted from where the block's run starts in the ring, or none when
