@@ -53,7 +53,8 @@ and, on presets whose arrays take their weights only from DRAM (no lowering.keep
 for the accumulators when K takes several steps (ceil(K / R) > 1):
 
     sums   = min(once, twice)
-    once   = DRAM latency + (A + K x min(N, C) weights) / HBM bytes per cycle
+    once   = DRAM latency + (A + the narrowest N tile's K x width weights)
+             / HBM bytes per cycle
              + (ceil(N / C) - live) * ceil(K / R) * M / (arrays per core * cores)
              + R + C - 2 + activation latency + DRAM latency
     twice  = (A + 2 B + C) / HBM bytes per cycle + DRAM latency
@@ -220,7 +221,8 @@ def bound(layer, cfg, elem):
     transfer = min(k, r) * min(n, c) * elem / hbm_bytes_per_cycle
     fill = 2 * dram_latency + transfer + r + skew
     writes = m * n * elem / hbm_bytes_per_cycle
-    weight_tiles = math.ceil(k / r) * math.ceil(n / c)
+    k_tiles, n_tiles = math.ceil(k / r), math.ceil(n / c)
+    weight_tiles = k_tiles * n_tiles
     reads = elems * elem / hbm_bytes_per_cycle - writes
     parts = {
         "arrays": max(weight_tiles * m / (arrays * cores),
@@ -231,15 +233,15 @@ def bound(layer, cfg, elem):
         "head": 2 * dram_latency + transfer + r + skew + writes,
         "feed": feed_cycles(n, k, cfg, elem) + skew + dram_latency,
     }
-    k_tiles, n_tiles = math.ceil(k / r), math.ceil(n / c)
+    widths = sorted([c] * (n // c) + ([n % c] if n % c else []))  # the N tiles' columns
     live, room = 0, int(cfg["acc.bytes"]) * cores
-    for width in sorted([c] * (n // c) + ([n % c] if n % c else [])):
+    for width in widths:
         if m * width * 4 > room:
             break
         live, room = live + 1, room - m * width * 4
     if cfg["lowering.keep_weights"] != "true" and k_tiles > 1 and live < n_tiles:
         a_bytes = (elems - k * n - m * n) * elem
-        once = (2 * dram_latency + (a_bytes + k * min(n, c) * elem) / hbm_bytes_per_cycle
+        once = (2 * dram_latency + (a_bytes + k * widths[0] * elem) / hbm_bytes_per_cycle
                 + (n_tiles - live) * k_tiles * m / (arrays * cores) + skew)
         twice = (elems + k * n) * elem / hbm_bytes_per_cycle + dram_latency
         parts["sums"] = min(once, twice)
