@@ -27,7 +27,7 @@ void check_run(const std::string& arch, const std::vector<std::string>& extra,
 }  // namespace
 
 TEST_CASE("DaVinci int8: the small CNN example and ResNet-50 at 32x32, values checked",
-          "[golden]") {
+          "[golden][slow]") {
   for (const char* arch : {"ascend910b", "ascend910"}) {
     check_run(arch,
               {"--workload", std::string(XPUSIM_SOURCE_DIR) + "/workloads/examples/small-cnn.yaml"},

@@ -25,7 +25,7 @@ std::string ocr_model(const std::string& name) {
 }  // namespace
 
 TEST_CASE("ONNX: PaddleOCR's text-direction classifier (MobileNetV3) runs with values",
-          "[golden]") {
+          "[golden][slow]") {
   const std::string model = ocr_model("ch_ppocr_mobile_v2.0_cls_infer");
   // Its input is (N, 3, H, W) with N, H and W named; PaddleOCR feeds it 48 x 192 crops.
   const Args dims = {"--param", "p2o.DynamicDimension.0=1",  "--param", "p2o.DynamicDimension.1=48",
@@ -51,7 +51,7 @@ TEST_CASE("ONNX: PaddleOCR's text-direction classifier (MobileNetV3) runs with v
 
 TEST_CASE(
     "ONNX: PaddleOCR's text detector (DBNet) runs with values on the TPU, the GPU and the NPU",
-    "[golden]") {
+    "[golden][slow]") {
   const std::string model = ocr_model("ch_PP-OCRv4_det_infer");
   // Input (N, 3, H, W), all three named; 64 x 64 keeps the runs short.
   const Args dims = {"--param", "p2o.DynamicDimension.0=1", "--param", "p2o.DynamicDimension.1=64",
@@ -80,7 +80,7 @@ TEST_CASE(
 }
 
 TEST_CASE("ONNX: PaddleOCR's text recogniser (SVTR) runs on the TPU, the GPU and the NPU",
-          "[golden]") {
+          "[golden][slow]") {
   const std::string model = ocr_model("ch_PP-OCRv4_rec_infer");
   // Input (N, 3, 48, W), N and W named; W = 80 keeps the run short.
   const Args dims = {"--param", "p2o.DynamicDimension.0=1", "--param", "p2o.DynamicDimension.1=80"};
@@ -142,7 +142,7 @@ TEST_CASE("ONNX: BERT, GPT-2 and Llama blocks as exported run with values on eve
 // with values where the family's target lowers it, in the dtypes listed, or is refused with the
 // reason; ResNet-50 leaves out the GPU (11 s a run there; MobileNetV2 takes its paths).
 TEST_CASE("ONNX: PyTorch exports of torchvision, torch.nn and torchaudio networks run with values",
-          "[golden]") {
+          "[golden][slow]") {
   const std::string dir = temp_dir("torch-exports");
   const Cli made = run_command(
       {"/usr/bin/python3", std::string(XPUSIM_SOURCE_DIR) + "/tests/models/torch_exports.py", dir});

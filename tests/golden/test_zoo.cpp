@@ -47,15 +47,15 @@ void run_zoo_on(const std::string& arch, bool one_layer = false) {
 
 }  // namespace
 
-TEST_CASE("zoo: every model, values checked, on the TPU v4 chip", "[golden]") {
+TEST_CASE("zoo: every model, values checked, on the TPU v4 chip", "[golden][slow]") {
   run_zoo_on("tpu_v4");
 }
 
-TEST_CASE("zoo: every model, values checked, on the Ascend 910B", "[golden]") {
+TEST_CASE("zoo: every model, values checked, on the Ascend 910B", "[golden][slow]") {
   run_zoo_on("ascend910b");
 }
 
-TEST_CASE("zoo: every model, values checked, on the 2-SM lab GPU", "[golden]") {
+TEST_CASE("zoo: every model, values checked, on the 2-SM lab GPU", "[golden][slow]") {
   // The functional executor computes every thread's every mma, and at these sizes the gemms and
   // convolutions run most of theirs on the zero padding of their tiles (5 to 16 tokens, or
   // feature maps of 1 x 1 to 8 x 8, in tiles of 64): one layer keeps the case to seconds.

@@ -59,7 +59,8 @@ TEST_CASE("lab check (gpu): the expected answers score full marks", "[unit]") {
   CHECK(!has(r, "wrong"));
 }
 
-TEST_CASE("lab check (gpu): the README's model predictions are within the tolerances", "[unit]") {
+TEST_CASE("lab check (gpu): the README's model predictions are within the tolerances",
+          "[unit][slow]") {
   std::string answers = expected_answers(kLab03);
   // Latency 4 over 2 busy cycles: two warps per sub-partition fill the FP32 pipe, more queue;
   // four chains run at the pipe's pace. GEMM: 262144 FP32-pipe cycles for sgemm against
@@ -86,7 +87,8 @@ TEST_CASE("lab check (gpu): the README's model predictions are within the tolera
   CHECK(has(out, "wrong answers: hide_w2, gemm_speedup\n"));
 }
 
-TEST_CASE("lab check (gpu): wrong answers fail with hints, in English and Chinese", "[unit]") {
+TEST_CASE("lab check (gpu): wrong answers fail with hints, in English and Chinese",
+          "[unit][slow]") {
   std::string answers = expected_answers(kLab03);
   set_answer(answers, "occ_chain_blocks", "32");  // the warps
   set_answer(answers, "occ_chain_limit", "threads");
@@ -251,7 +253,7 @@ TEST_CASE("lab 03's PTX files all load", "[unit]") {
   CHECK(files == 7);
 }
 
-TEST_CASE("lab 03: the README's commands give the values the checker grades", "[unit]") {
+TEST_CASE("lab 03: the README's commands give the values the checker grades", "[unit][slow]") {
   CHECK(sh_blocks(kLab03 + "/README.md") == sh_blocks(kLab03 + "/README.zh.md"));  // the same
   const std::string dir = temp_dir("lab03-readme");
   const Cli run = run_readme(kLab03 + "/README.md", dir);

@@ -80,7 +80,7 @@ double answer(const YAML::Node& answers, const std::string& q) {
 
 }  // namespace
 
-TEST_CASE("lab 05: the expected answers agree with the README's models", "[unit]") {
+TEST_CASE("lab 05: the expected answers agree with the README's models", "[unit][slow]") {
   // The shipped lab without its prefill runs, which no model predicts (they take half the time).
   const std::string dir = temp_dir("lab05-models");
   fs::create_directory_symlink(kLab05 + "/workloads", dir + "/workloads");
@@ -147,7 +147,7 @@ TEST_CASE("lab 05: the expected answers agree with the README's models", "[unit]
 }
 
 TEST_CASE("lab check (workload): the expected answers score full marks, wrong ones fail with hints",
-          "[unit]") {
+          "[unit][slow]") {
   const std::string dir = temp_dir("lab-roofline-grade");
   const std::string lab = small_lab(dir);
   std::string answers = expected_of(lab);
@@ -328,7 +328,7 @@ TEST_CASE("lab check (workload): malformed lab definitions name file:line", "[un
   }
 }
 
-TEST_CASE("lab 05: the README's commands give the values the checker grades", "[unit]") {
+TEST_CASE("lab 05: the README's commands give the values the checker grades", "[unit][slow]") {
   CHECK(sh_blocks(kLab05 + "/README.md") == sh_blocks(kLab05 + "/README.zh.md"));  // the same
   const std::string dir = temp_dir("lab05-readme");
   const std::string lab = small_lab(dir, true);

@@ -54,7 +54,7 @@ TEST_CASE("a program that runs too long stops at the cycle limit", "[unit]") {
   CHECK_THAT(r.output, Contains("limit of 60000 simulated cycles"));
 }
 
-TEST_CASE("a long run shows progress on a terminal only", "[unit]") {
+TEST_CASE("a long run shows progress on a terminal only", "[unit][slow]") {
   const std::string dir = temp_dir("progress");
   const Args args = {"run",
                      "--arch",
