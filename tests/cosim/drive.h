@@ -56,7 +56,8 @@ std::vector<Seen<Result>> drive(UnitModel<Op, Result>& model, size_t n, Ready re
     }
     ev.clear();
   };
-  for (uint64_t cycle = 0; done < n; ++cycle) {
+  for (uint64_t cycle = 0;; ++cycle) {  // absorb() counts `done`
+    if (done == n) break;
     REQUIRE(cycle < 1000000);
     while (offered < n && ready(offered) <= cycle &&
            (offered >= takes.size() || takes[offered] <= cycle)) {

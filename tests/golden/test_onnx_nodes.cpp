@@ -426,18 +426,18 @@ void run_pytorch_exports(const std::string& arch, const std::set<std::string>& n
 }  // namespace
 
 TEST_CASE("ONNX: PyTorch's exported test models pass or are refused, on the TPU v4 chip",
-          "[golden][slow]") {
+          "[golden]") {
   run_pytorch_exports("tpu_v4", {});
 }
 
 TEST_CASE("ONNX: PyTorch's exported test models pass or are refused, on the Ascend 910B",
-          "[golden][slow]") {
+          "[golden]") {
   // A transpose of 3-element runs, a concat and splits of runs that are not whole 32-byte blocks.
   run_pytorch_exports("ascend910b", {"test_PixelShuffle", "test_operator_concat2", "test_GLU",
                                      "test_operator_chunk"});
 }
 
 TEST_CASE("ONNX: PyTorch's exported test models pass or are refused, on the 2-SM lab GPU",
-          "[golden][slow]") {
+          "[golden]") {
   run_pytorch_exports("gpu_lab", {});
 }

@@ -1210,7 +1210,8 @@ TEST_CASE("davinci fixpipe and copy_matrix_cc_to_ubuf: req8 requantises as the w
       {1, 0, false}, {3, 4, false}, {-7, 5, true}, {1 << 30, 40, true}};
   for (const auto& [mul, shift, relu] : scales) {
     INFO("mul " << mul << " shift " << shift << " relu " << relu);
-    auto want = [&](int32_t a) {
+    // Copies: in C++17 a lambda cannot capture a structured binding (clang refuses it).
+    auto want = [mul = mul, shift = shift, relu = relu](int32_t a) {
       const int8_t q = numeric::requantize(a, mul, shift);
       return relu ? std::max<int8_t>(q, 0) : q;
     };
