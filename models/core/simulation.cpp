@@ -2,13 +2,7 @@
 
 #include <systemc>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define XPUSIM_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define XPUSIM_ASAN 1
-#endif
-#endif
+#include "models/core/sanitizer.h"
 
 #ifdef XPUSIM_ASAN
 #include <pthread.h>

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "models/core/sanitizer.h"
 #include "tests/support.h"
 
 using namespace xpusim::test;
@@ -225,11 +226,7 @@ void y_only(const std::string& test, const std::string& dir) {
 // Under AddressSanitizer (CI's second run of the suite, about six times slower) each model runs
 // on one of the three families in turn, so that every model still runs under the sanitizers,
 // once; the Release run takes every model on every family.
-#ifdef __SANITIZE_ADDRESS__
-constexpr bool kSanitized = true;
-#else
-constexpr bool kSanitized = false;
-#endif
+constexpr bool kSanitized = xpusim::kAddressSanitizer;
 bool runs_here(size_t index, const std::string& arch) {
   const char* const archs[] = {"tpu_v4", "ascend910b", "gpu_lab"};
   return !kSanitized || archs[index % 3] == arch;
