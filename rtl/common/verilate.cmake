@@ -1,0 +1,33 @@
+# What every verilated unit (rtl/*/) builds alike; included before their folders.
+find_package(verilator REQUIRED HINTS $ENV{VERILATOR_ROOT})
+
+# xpusim_verilate(<lib> <prefix> <top> <TRACE|SYSTEMC> SOURCES <.v ...> ARGS <verilator args ...>
+#                 [RUNTIME <var>]): the RTL of top module <top> verilated into a STATIC library
+# <lib> (class <prefix>), in C++ mode with VCD tracing or in SystemC mode. Simulation speed hardly
+# matters at these sizes, build time does (-O3 doubles it): -O1 for the per-cycle code, -O0 for
+# constructors and tracing. verilate() adds Verilator's runtime (verilated*.cpp) to every target:
+# it is taken out (and appended to <var> when given), to be compiled once for all units of a mode
+# (rtl/systolic builds it). Generated code: no warnings; consumers see its headers as system
+# headers, so that our strict flags stay quiet; not instrumented by the sanitizers (not our code,
+# and it doubles the sanitizer build), while the harness that drives it is.
+function(xpusim_verilate lib prefix top mode)
+  cmake_parse_arguments(ARG "" "RUNTIME" "SOURCES;ARGS" ${ARGN})
+  add_library(${lib} STATIC)
+  verilate(${lib} PREFIX ${prefix} TOP_MODULE ${top} SOURCES ${ARG_SOURCES}
+    OPT_FAST -O1 OPT_SLOW -O0 ${mode} VERILATOR_ARGS ${ARG_ARGS})
+  get_target_property(sources ${lib} SOURCES)
+  set(runtime ${sources})
+  list(FILTER runtime INCLUDE REGEX "/include/verilated[a-z_]*\\.cpp$")
+  list(FILTER sources EXCLUDE REGEX "/include/verilated[a-z_]*\\.cpp$")
+  set_property(TARGET ${lib} PROPERTY SOURCES ${sources})
+  if(ARG_RUNTIME)
+    set(${ARG_RUNTIME} ${${ARG_RUNTIME}} ${runtime} PARENT_SCOPE)
+  endif()
+  if(mode STREQUAL "TRACE")
+    set(trace ${sources})
+    list(FILTER trace INCLUDE REGEX "__Trace__[0-9]+\\.cpp$")
+    set_property(SOURCE ${trace} APPEND_STRING PROPERTY COMPILE_FLAGS " -O0")
+  endif()
+  target_compile_options(${lib} PRIVATE -w $<$<BOOL:${XPUSIM_SANITIZE}>:-fno-sanitize=all>)
+  set_target_properties(${lib} PROPERTIES SYSTEM ON)
+endfunction()
