@@ -458,10 +458,21 @@ class Tiler {
   }
 
   // ---- GEMM: tiles chosen from the dataflow and the buffer capacities ----
-  // On every core of the chip, or all of it on core `only` (>= 0).
-  void gemm(const Node& n, const GemmSpec& s, int only = -1) {
-    need_array_dtype(n, s.dt);
-    if (c_.single_step && !s.part && in_steps(s, only)) return;
+  // The chip's DRAM bytes per cycle.
+  double dram_bytes_per_cycle() const { return c_.dram_gbps * 1e3 / c_.clock_mhz; }
+
+  // A GEMM's tiles (docs/models/tpu.md, "The tiling rule") and what they leave of the A regions.
+  struct Tiles {
+    uint64_t Mt = 0, Nt = 0, Kt = 0;  // all 0: no tile fits the buffers
+    bool span = false;      // a row block of A kept in both A regions (K tiles in A0, then A1)
+    bool onchip = false;    // A formed on chip from bands of the image's rows (im2col)
+    uint64_t band_cap = 0;  // bytes of each A region's tail for the bands (onchip)
+    uint64_t w_room = 0;    // bytes of each A region's tail that hold kept weights
+    uint64_t w_slot = 0;    // a kept weight tile's bytes, aligned
+  };
+
+  // The tiles of GEMM `s` whose output tiles `shares` cores share.
+  Tiles tiles_of(const GemmSpec& s, uint64_t shares) const {
     const uint64_t e = uint64_t(isa::tpu::elem_bytes(s.dt));
     const uint64_t R = uint64_t(c_.rows), C = uint64_t(c_.cols);
     const uint64_t M = uint64_t(s.M), N = uint64_t(s.N), K = uint64_t(s.K);
@@ -470,9 +481,8 @@ class Tiler {
     uint64_t Mt = 0, Nt = 0, Kt = 0;
     bool span = false;
     auto lim = [](uint64_t a, uint64_t b) { return b == 0 ? 0 : a / b; };
-    const uint64_t shares = only >= 0 ? 1 : uint64_t(cores_);
     uint64_t w_room = 0;  // bytes of each A region's tail that hold kept weights (below)
-    const double bw = c_.dram_gbps * 1e3 / c_.clock_mhz;  // the chip's DRAM bytes per cycle
+    const double bw = dram_bytes_per_cycle();
     // The tiles when `a_cap` bytes of each A region take tiles of A; `onchip`: A is formed on
     // chip from a band of the image (moved once whatever the row blocks).
     auto choose = [&](uint64_t a_cap, bool onchip) {
@@ -564,18 +574,7 @@ class Tiler {
         s.a_conv && c_.onchip_im2col && uint64_t(g.r) * g.s > uint64_t(g.stride_h) * g.stride_w;
     bool onchip = false;
     uint64_t band_cap = 0;
-    const uint64_t band_row = uint64_t(g.w) * g.cg * e;  // bytes of an image row in the band
-    // The bands of the rows [m0, m0 + mt): one for each image they are in (a batch's), side by
-    // side from `at` on.
-    auto bands_of = [&](uint64_t m0, uint64_t mt, Place at) {
-      std::vector<Band> v;
-      for (const ImagePiece& p : pieces_of(s, m0, mt)) {
-        const isa::tpu::ImageRows r = isa::tpu::conv_rows_read(g, p.p0, p.rows, s.k0, K);
-        v.push_back(Band{at, p.img, r.lo, uint64_t(r.hi - r.lo)});
-        at.offset += (v.back().rows * band_row + kAlign - 1) / kAlign * kAlign;
-      }
-      return v;
-    };
+    const uint64_t band_row = band_row_bytes(s);
     // The tiles, and the band's room, in the A regions less the kept weights' room.
     auto tile_up = [&] {
       const uint64_t room = a_bytes_ - w_room;
@@ -586,7 +585,7 @@ class Tiler {
         uint64_t need = 0;
         bool empty = false;
         for (uint64_t m0 = 0; Mt && m0 < M; m0 += Mt)
-          for (const Band& b : bands_of(m0, std::min(Mt, M - m0), Place{})) {
+          for (const Band& b : bands_of(s, m0, std::min(Mt, M - m0), Place{})) {
             empty = empty || b.rows == 0;
             need = std::max(need, b.at.offset + b.rows * band_row);
           }
@@ -628,7 +627,44 @@ class Tiler {
         }
       }
     }
-    const uint64_t a_cap = a_bytes_ - w_room - (onchip ? band_cap : 0);
+    return Tiles{Mt, Nt, Kt, span, onchip, band_cap, w_room, w_slot};
+  }
+
+  // Bytes of an image row in a band: its group's channels.
+  static uint64_t band_row_bytes(const GemmSpec& s) {
+    return uint64_t(s.geom.w) * s.geom.cg * uint64_t(isa::tpu::elem_bytes(s.dt));
+  }
+
+  // The bands of GEMM `s`'s rows [m0, m0 + mt): one for each image they are in (a batch's), side
+  // by side from `at` on.
+  static std::vector<Band> bands_of(const GemmSpec& s, uint64_t m0, uint64_t mt, Place at) {
+    std::vector<Band> v;
+    for (const ImagePiece& p : pieces_of(s, m0, mt)) {
+      const isa::tpu::ImageRows r =
+          isa::tpu::conv_rows_read(s.geom, p.p0, p.rows, s.k0, uint64_t(s.K));
+      v.push_back(Band{at, p.img, r.lo, uint64_t(r.hi - r.lo)});
+      at.offset += (v.back().rows * band_row_bytes(s) + kAlign - 1) / kAlign * kAlign;
+    }
+    return v;
+  }
+
+  // On every core of the chip, or all of it on core `only` (>= 0).
+  void gemm(const Node& n, const GemmSpec& s, int only = -1) {
+    need_array_dtype(n, s.dt);
+    if (c_.single_step && !s.part && in_steps(s, only)) return;
+    const uint64_t e = uint64_t(isa::tpu::elem_bytes(s.dt));
+    const uint64_t R = uint64_t(c_.rows);
+    const uint64_t M = uint64_t(s.M), N = uint64_t(s.N), K = uint64_t(s.K);
+    const uint64_t fifo = c_.fifo_tile_bytes;
+    const uint64_t eo = s.c_fp32 ? 4 : e;  // output element bytes
+    const uint64_t shares = only >= 0 ? 1 : uint64_t(cores_);
+    const double bw = dram_bytes_per_cycle();
+    const Tiles tiles = tiles_of(s, shares);
+    const uint64_t Mt = tiles.Mt, Nt = tiles.Nt, Kt = tiles.Kt;
+    const uint64_t w_room = tiles.w_room, w_slot = tiles.w_slot;
+    const bool span = tiles.span, onchip = tiles.onchip;
+    const isa::tpu::ConvGeom& g = s.geom;
+    const uint64_t a_cap = a_bytes_ - w_room - (onchip ? tiles.band_cap : 0);
     if (!Mt || !Nt || !Kt)
       unsupported(n, fmt::format("no {}x{}x{} GEMM tile fits the buffers (unified buffer operand "
                                  "region {} B, output region {} B, accumulator region {} B, "
@@ -711,7 +747,7 @@ class Tiler {
         };
         // On chip: the image rows the block reads (only its group's channels), once.
         const std::vector<Band> bands =
-            onchip ? bands_of(m0, mt, ub(Region::A, mi % 2, a_cap)) : std::vector<Band>{};
+            onchip ? bands_of(s, m0, mt, ub(Region::A, mi % 2, a_cap)) : std::vector<Band>{};
         // The block's A tiles are loaded (and its band) as the K steps first need them, each
         // after the weight load of the first matmul that reads it: the weights reach their
         // array, and shift in, while A arrives, and the kept tiles of later K steps do not
@@ -1058,8 +1094,7 @@ class Tiler {
     const uint64_t ksteps = (K + Kt - 1) / Kt;
     if (ksteps < 2) return false;
     const double e = isa::tpu::elem_bytes(s.dt);
-    const double bw = c_.dram_gbps * 1e3 / c_.clock_mhz,
-                 lat = c_.dram_latency_ns * c_.clock_mhz / 1e3;
+    const double bw = dram_bytes_per_cycle(), lat = c_.dram_latency_ns * c_.clock_mhz / 1e3;
     const Feed feed = feed_of(double(Kt * Nt) * e, 2, false);  // the cores read their own tiles
     auto core = [&](uint64_t steps) {
       const Split sp = split_of(1, M, steps, reuse, false, feed, slots);
@@ -1173,7 +1208,7 @@ class Tiler {
   };
   Feed feed_of(double tile_bytes, double shares, bool staged) const {
     const double each = staged ? tile_bytes / double(c_.ub_port_bytes)
-                               : tile_bytes * shares / (c_.dram_gbps * 1e3 / c_.clock_mhz);
+                               : tile_bytes * shares / dram_bytes_per_cycle();
     const double fetch = staged ? each : each + c_.dram_latency_ns * c_.clock_mhz / 1e3;
     return {each, (fetch + double(c_.rows)) / double(c_.fifo_depth)};
   }
@@ -1339,7 +1374,7 @@ class Tiler {
     const double e = isa::tpu::elem_bytes(s.dt), eo = s.c_fp32 ? 4 : e;
     const double M = double(s.M), N = double(s.N), K = double(s.K), R = c_.rows;
     const double per_core = M / double(shares);
-    const double bw = c_.dram_gbps * 1e3 / c_.clock_mhz;  // the chip's bytes per cycle
+    const double bw = dram_bytes_per_cycle();
     const isa::tpu::ConvGeom& g = s.geom;
     // The images (a batch's) once, and a band's halo again for every block.
     const double image = onchip ? double(s.images) * g.h * g.w * g.cg * e : M * K * e;
@@ -1554,7 +1589,7 @@ class Tiler {
       const double per_core = double(by_rows ? rows * K + K * N : M * K + K * nt_max) * double(e);
       const double in =
           c_.cmem_bytes ? double(M * K + K * N) * double(e) : per_core * double(shares);
-      pl.time = best + in / (c_.dram_gbps * 1e3 / c_.clock_mhz);
+      pl.time = best + in / dram_bytes_per_cycle();
       return pl;
     };
     Plan pl = plan_of(true);
