@@ -7,11 +7,15 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
+#include <string>
 #include <utility>
 #include <vector>
 
+#include "models/core/params.h"
 #include "models/core/unit_model.h"
 
 namespace xpusim::test {
@@ -73,6 +77,23 @@ std::vector<Seen<Result>> drive(UnitModel<Op, Result>& model, size_t n, Ready re
   for (const auto& [key, k] : count) CHECK(k == 1);
   CHECK(count.size() == 3 * n);
   return seen;
+}
+
+// The RTL model of `unit` (registered under that name, its parameters `specs`) for `config`, as
+// a family makes it from `<unit>.model rtl`; with a `vcd` path, its waveforms of ops [first, last]
+// (SIZE_MAX: to the end).
+template <class Model, class Config>
+std::unique_ptr<Model> make_rtl(const std::vector<ParamSpec>& specs, const std::string& unit,
+                                const Config& config, const std::string& vcd = "", size_t first = 0,
+                                size_t last = SIZE_MAX) {
+  ParamValues v(&specs);
+  v.set(unit + ".model", "rtl", {});
+  if (!vcd.empty()) {
+    v.set(unit + ".vcd", vcd, {});
+    v.set(unit + ".vcd_first", std::to_string(first), {});
+    if (last != SIZE_MAX) v.set(unit + ".vcd_last", std::to_string(last), {});
+  }
+  return UnitModelChoice(v, unit).make_rtl<Model, Config>(unit, config, !vcd.empty());
 }
 
 }  // namespace xpusim::test

@@ -25,8 +25,6 @@
 #include "tests/cosim/drive.h"
 #include "tests/support.h"
 
-using xpusim::ParamValues;
-using xpusim::UnitModelChoice;
 using xpusim::davinci::CubeConfig;
 using xpusim::davinci::CubeModel;
 using xpusim::davinci::CubeOp;
@@ -172,22 +170,11 @@ std::vector<xpusim::test::Seen<CubeResult>> drive(CubeModel& model,
       });
 }
 
-const std::vector<xpusim::ParamSpec>& specs() {
-  static const std::vector<xpusim::ParamSpec> s = xpusim::davinci::cube_unit_params();
-  return s;
-}
-
 std::unique_ptr<CubeModel> make_rtl(const CubeConfig& config, const std::string& vcd = "",
                                     size_t first = 0, size_t last = SIZE_MAX) {
-  ParamValues v(&specs());
-  v.set("davinci.cube.model", "rtl", {});
-  if (!vcd.empty()) {
-    v.set("davinci.cube.vcd", vcd, {});
-    v.set("davinci.cube.vcd_first", std::to_string(first), {});
-    if (last != SIZE_MAX) v.set("davinci.cube.vcd_last", std::to_string(last), {});
-  }
-  const UnitModelChoice choice(v, xpusim::davinci::kCubeUnit);
-  return choice.make_rtl<CubeModel, CubeConfig>(xpusim::davinci::kCubeUnit, config, !vcd.empty());
+  static const std::vector<xpusim::ParamSpec> specs = xpusim::davinci::cube_unit_params();
+  return xpusim::test::make_rtl<CubeModel, CubeConfig>(specs, xpusim::davinci::kCubeUnit, config,
+                                                       vcd, first, last);
 }
 
 CubeConfig config_of(const CubeVariant& v) {

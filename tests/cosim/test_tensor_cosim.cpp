@@ -23,8 +23,6 @@
 #include "tests/cosim/drive.h"
 #include "tests/support.h"
 
-using xpusim::ParamValues;
-using xpusim::UnitModelChoice;
 using xpusim::gpu::MmaOp;
 using xpusim::gpu::TensorConfig;
 using xpusim::gpu::TensorModel;
@@ -150,22 +148,11 @@ std::vector<xpusim::test::Seen<xpusim::gpu::MmaResult>> drive(TensorModel& model
       });
 }
 
-const std::vector<xpusim::ParamSpec>& specs() {
-  static const std::vector<xpusim::ParamSpec> s = xpusim::gpu::tensor_unit_params();
-  return s;
-}
-
 std::unique_ptr<TensorModel> make_rtl(const TensorConfig& config, const std::string& vcd = "",
                                       size_t first = 0, size_t last = SIZE_MAX) {
-  ParamValues v(&specs());
-  v.set("gpu.tensor.model", "rtl", {});
-  if (!vcd.empty()) {
-    v.set("gpu.tensor.vcd", vcd, {});
-    v.set("gpu.tensor.vcd_first", std::to_string(first), {});
-    if (last != SIZE_MAX) v.set("gpu.tensor.vcd_last", std::to_string(last), {});
-  }
-  const UnitModelChoice choice(v, xpusim::gpu::kTensorUnit);
-  return choice.make_rtl<TensorModel, TensorConfig>(xpusim::gpu::kTensorUnit, config, !vcd.empty());
+  static const std::vector<xpusim::ParamSpec> specs = xpusim::gpu::tensor_unit_params();
+  return xpusim::test::make_rtl<TensorModel, TensorConfig>(specs, xpusim::gpu::kTensorUnit, config,
+                                                           vcd, first, last);
 }
 
 // `count` random ops per built variant; gap() gives the cycles between one op's ready and the
