@@ -52,18 +52,23 @@ and one for the arrays' weight FIFOs (weight_fifo.depth slots each):
 and, on presets whose arrays take their weights only from DRAM (no lowering.keep_weights), one
 for the accumulators when K takes several steps (ceil(K / R) > 1):
 
-    sums   = min(once, twice)
-    once   = DRAM latency + (A + the narrowest N tile's K x width weights)
+    sums   = the least, over x = 0 .. ceil(N / C), of max(once(x), twice(x))
+    twice(x) = (A + B + the x narrowest N tiles' K x width weights + C) / HBM bytes per cycle
+             + DRAM latency
+    once(x) = DRAM latency + (A + the narrowest other N tile's K x width weights)
              / HBM bytes per cycle
-             + (ceil(N / C) - live) * ceil(K / R) * M / (arrays per core * cores)
-             + R + C - 2 + activation latency + DRAM latency
-    twice  = (A + 2 B + C) / HBM bytes per cycle + DRAM latency
-    live   = the most N tiles whose sums of M rows (4 bytes each) fit acc.bytes * cores
-             (B read once: each weight tile is loaded once, so it streams all M rows while
-             loaded, and an N tile's sums of all M rows stay in the accumulators from its first
-             K step to its last: at most `live` N tiles are under way at once. None of them
-             ends before all of A and its weights have arrived, and the other N tiles' work
-             cannot start before one does. Or B crosses the DRAM at least twice.)
+             + (the other N tiles - live) * ceil(K / R) * M / (arrays per core * cores)
+             + R + C - 2 + activation latency + DRAM latency   (none when x takes them all)
+    live   = the most of the other N tiles whose sums of M rows (4 bytes each) fit
+             acc.bytes * cores
+             (x N tiles have their weights read more than once, the others once. An N tile
+             whose weights are read once has each of them loaded once, so each streams all M
+             rows while loaded, and its sums of all M rows stay in the accumulators from its
+             first K step to its last: at most `live` such N tiles are under way at once. None of
+             them ends before all of A and its weights have arrived, and the other such N tiles'
+             work cannot start before one does. An N tile whose rows go in blocks needs every
+             one of its weight tiles once per block: all of its K x width weights cross the
+             DRAM twice at least.)
 
 The bound of a vector op over E elements (B bytes read and written) is
 
@@ -234,17 +239,33 @@ def bound(layer, cfg, elem):
         "feed": feed_cycles(n, k, cfg, elem) + skew + dram_latency,
     }
     widths = sorted([c] * (n // c) + ([n % c] if n % c else []))  # the N tiles' columns
-    live, room = 0, int(cfg["acc.bytes"]) * cores
-    for width in widths:
-        if m * width * 4 > room:
-            break
-        live, room = live + 1, room - m * width * 4
-    if cfg["lowering.keep_weights"] != "true" and k_tiles > 1 and live < n_tiles:
+
+    def live_of(tiles):
+        """How many of `tiles` (narrowest first) have their sums of M rows in the accumulators."""
+        live, room = 0, int(cfg["acc.bytes"]) * cores
+        for width in tiles:
+            if m * width * 4 > room:
+                break
+            live, room = live + 1, room - m * width * 4
+        return live
+
+    if (cfg["lowering.keep_weights"] != "true" and k_tiles > 1
+            and live_of(widths) < n_tiles):
         a_bytes = (elems - k * n - m * n) * elem
-        once = (2 * dram_latency + (a_bytes + k * widths[0] * elem) / hbm_bytes_per_cycle
-                + (n_tiles - live) * k_tiles * m / (arrays * cores) + skew)
-        twice = (elems + k * n) * elem / hbm_bytes_per_cycle + dram_latency
-        parts["sums"] = min(once, twice)
+
+        def split(x):
+            """The x narrowest N tiles' weights read more than once, the others once."""
+            twice = ((elems + k * sum(widths[:x])) * elem / hbm_bytes_per_cycle
+                     + dram_latency)
+            rest = widths[x:]
+            if not rest:
+                return twice
+            once = (2 * dram_latency + (a_bytes + k * rest[0] * elem) / hbm_bytes_per_cycle
+                    + max(0, len(rest) - live_of(rest)) * k_tiles * m / (arrays * cores)
+                    + skew)
+            return max(once, twice)
+
+        parts["sums"] = min(split(x) for x in range(n_tiles + 1))
     limit = max(parts, key=parts.get)
     return parts[limit], limit
 
