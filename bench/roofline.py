@@ -52,7 +52,9 @@ and one for the arrays' weight FIFOs (weight_fifo.depth slots each):
 and, on presets whose arrays take their weights only from DRAM (no lowering.keep_weights), one
 for the accumulators when K takes several steps (ceil(K / R) > 1):
 
-    sums   = the least, over x = 0 .. ceil(N / C), of max(once(x), twice(x))
+    sums   = the least, over x = 0 .. ceil(N / C), of max(once(x), twice(x)), and where the two
+             cross between two integers, their value there (the line between the two points:
+             an N tile may read only some of its weight tiles twice)
     twice(x) = (A + B + the x narrowest N tiles' K x width weights + C) / HBM bytes per cycle
              + DRAM latency
     once(x) = DRAM latency + (A + the narrowest other N tile's K x width weights)
@@ -254,18 +256,25 @@ def bound(layer, cfg, elem):
         a_bytes = (elems - k * n - m * n) * elem
 
         def split(x):
-            """The x narrowest N tiles' weights read more than once, the others once."""
+            """(once, twice) with the x narrowest N tiles' weights read more than once."""
             twice = ((elems + k * sum(widths[:x])) * elem / hbm_bytes_per_cycle
                      + dram_latency)
             rest = widths[x:]
             if not rest:
-                return twice
+                return 0, twice
             once = (2 * dram_latency + (a_bytes + k * rest[0] * elem) / hbm_bytes_per_cycle
                     + max(0, len(rest) - live_of(rest)) * k_tiles * m / (arrays * cores)
                     + skew)
-            return max(once, twice)
+            return once, twice
 
-        parts["sums"] = min(split(x) for x in range(n_tiles + 1))
+        # At every x, and where once and twice cross between two: an N tile may read only some
+        # of its weight tiles twice (the K steps whose rows go in blocks).
+        ends = [split(x) for x in range(n_tiles + 1)]
+        sums = min(max(p) for p in ends)
+        for (o0, t0), (o1, t1) in zip(ends, ends[1:]):
+            if (o0 - t0) * (o1 - t1) < 0:
+                sums = min(sums, o0 + (o1 - o0) * (o0 - t0) / ((o0 - t0) - (o1 - t1)))
+        parts["sums"] = sums
     limit = max(parts, key=parts.get)
     return parts[limit], limit
 
