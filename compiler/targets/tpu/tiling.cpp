@@ -720,7 +720,8 @@ class Tiler {
       ns.acc_slot_bytes = acc_bytes;
       ns.acc_slots = uint32_t(acc_slots);
       // The ping-pong counters are the core's own: a core alternates between its own tiles.
-      uint64_t tile = 0, a_load = 0, mi = 0, turn = 0;
+      uint64_t a_load = 0, mi = 0;
+      RingPos pos;
       // A K x N tile of B into an array's FIFO: from DRAM, or with kept weights from the UB
       // (loaded there the first time).
       std::map<std::pair<uint64_t, uint64_t>, Place> kept;
@@ -786,9 +787,6 @@ class Tiler {
         // B in the same order and the CMEM serves one core's reads as the other's fills arrive
         // (1394 x 1146 x 804 on `tpu_v4`, pipelined: core 0's 704 rows packed, core 1's 690 in
         // groups of row parts, 13,363 cycles; both packed 12,717).
-        struct Job {
-          uint64_t n0, r0, rows;
-        };
         std::vector<Job> jobs;
         for (uint64_t n0 = 0, ni = 0; n0 < N; n0 += Nt, ++ni)
           if (split_m || ni % shares == share) jobs.push_back({n0, 0, mt});
@@ -816,91 +814,10 @@ class Tiler {
           const double b = w_room ? 0.0 : double(nts * K * Nt * e) * (split_m ? once : each_core);
           return double(streams) >= (a + b + double(mt * nts * Nt * eo) * each_core) / bw;
         };
-        // The block's rounds: in each, one K step of a job on each array that has one (its
-        // weights, then its matmuls), and after it the drains of the jobs whose last step it was.
-        struct Pair {
-          size_t job;
-          uint64_t step;
-          uint32_t fifo, slot;
-          bool accumulate;
-        };
-        struct Finish {
-          size_t job;
-          uint32_t slot, sum, out;  // the first of `sum` slots side by side; the O half
-        };
-        struct Round {
-          std::vector<Pair> pairs;
-          std::vector<Finish> done;
-        };
-        std::vector<Round> rounds;
-        const uint64_t count = uint64_t(c_.count), q = sp.ksplit;
-        // A run of `len` slots side by side (a drain adds them) starts the ring again where it
-        // would wrap round it.
-        auto run_of = [&](uint64_t len) {
-          if (tile % acc_slots + len > acc_slots) tile = (tile / acc_slots + 1) * acc_slots;
-        };
-        auto slot_of = [&](uint64_t i) { return uint32_t(i % acc_slots); };
-        const std::vector<PackedPiece> plan =
-            sp.packed ? packed_plan(jobs.size(), ksteps) : std::vector<PackedPiece>{};
-        const auto ring = sp.packed ? packed_slots(plan, jobs.size(), acc_slots) : std::nullopt;
-        if (ring) {
-          // Packed (packed_plan(), packed_slots()); a job drains after the round of its last
-          // pair.
-          run_of(ring->used);
-          std::vector<Finish> fin(jobs.size());
-          std::vector<size_t> last(jobs.size(), 0);
-          for (const PackedPiece& pc : plan) {
-            const uint32_t slot = slot_of(tile + ring->at[pc.job] + fin[pc.job].sum);
-            if (fin[pc.job].sum++ == 0)
-              fin[pc.job] = {pc.job, slot, 1, uint32_t((tile + pc.job) % 2)};
-            for (uint64_t step = pc.lo; step < pc.hi; ++step) {
-              const size_t r = size_t(pc.round + step - pc.lo);
-              if (rounds.size() <= r) rounds.resize(r + 1);
-              rounds[r].pairs.push_back({pc.job, step, pc.array, slot, step != pc.lo});
-              last[pc.job] = std::max(last[pc.job], r);
-            }
-          }
-          for (size_t j = 0; j < jobs.size(); ++j) rounds[last[j]].done.push_back(fin[j]);
-          tile += ring->used;
-        } else {
-          // In groups of `count` work items, one an array; item w of the work is job w / q,
-          // taking its K steps i, i + q, ... (i = w mod q) into slot w of the group's run.
-          const size_t work = jobs.size() * q;
-          // The last two groups take their K steps together, each array its item of one, then
-          // of the other, where the last N tile is narrower than the others and a whole tile's
-          // weights take longer to arrive than its rows to stream: the narrow tile's stream
-          // then hides part of the next whole tile's read. Not where what that saves is less
-          // than what the core's last block loses: the whole tiles' output, stored while the
-          // narrow tile streamed, then waits for the end of the block.
-          const double stream = double(std::max(R, jobs.front().rows));
-          const double fetch = feed_of(double(Kt * Nt * e), double(shares), false).each;
-          const double saved = double(ksteps) * std::min(double(jobs.back().rows), fetch - stream);
-          const double lost =
-              mi + 1 == core_blocks ? double(count * jobs.front().rows * Nt * eo * shares) / bw : 0;
-          const bool together = q == 1 && work > count && N - jobs.back().n0 < Nt && !w_room &&
-                                acc_slots >= 2 * count && fetch > stream && saved > lost;
-          const size_t merged = together ? (work - 1) / count * count - count : work;
-          for (size_t g0 = 0; g0 < work;) {
-            const size_t g1 = g0 == merged ? work : std::min(work, g0 + size_t(count));
-            if (q > 1) run_of(g1 - g0);
-            // The arrays take turns at the items of more K steps.
-            const uint64_t rot =
-                turned(work, q, ksteps, core_blocks > 1 || work > count) ? turn++ : 0;
-            for (uint64_t round = 0; round * q < ksteps; ++round) {
-              Round rd;
-              for (size_t w = g0; w < g1; ++w)
-                if (const uint64_t step = round * q + w % q; step < ksteps)
-                  rd.pairs.push_back({w / q, step, uint32_t((w - g0 + rot) % count),
-                                      slot_of(tile + w - g0), round != 0});
-              rounds.push_back(std::move(rd));
-            }
-            for (size_t w = g0; w < g1; w += q)
-              rounds.back().done.push_back({w / q, slot_of(tile + w - g0), uint32_t(q),
-                                            uint32_t((tile + (w - g0) / q) % 2)});
-            tile += g1 - g0;
-            g0 = g1;
-          }
-        }
+        // The block's rounds: each array's K steps of its jobs, and when each job drains.
+        const std::vector<Round> rounds =
+            rounds_of(s, tiles, jobs, sp, shares, acc_slots, core_blocks, mi, pos);
+        const uint64_t count = uint64_t(c_.count);
         // The core's first and last blocks stream each job's rows in several matmuls against
         // one weight load (keep=1; cuts_of) when each array has few matmuls in the block, or,
         // however many, when the block's arrays take longer than the DRAM takes to move what
@@ -937,13 +854,11 @@ class Tiler {
             last[pr.job] = std::max(last[pr.job], clock[pr.fifo]);
             clock[pr.fifo] += double(std::max(R, jobs[pr.job].rows));
           }
-        auto outputs = [&](const Job& job) {
-          return cut ? cuts_of(job.rows) : std::vector<Cut>{{0, job.rows}};
-        };
         // The drains of a round go round a ring of slots in their O half, each slot the largest
         // drain's bytes, so that a drain does not wait for the store of the one before it.
         uint64_t out_rows = 0;
-        for (const Job& job : jobs) out_rows = std::max(out_rows, outputs(job).front().rows);
+        for (const Job& job : jobs)
+          out_rows = std::max(out_rows, outputs_of(job, cut).front().rows);
         const uint64_t out_slot = (out_rows * Nt * eo + kAlign - 1) / kAlign * kAlign;
         const uint64_t out_slots = std::max<uint64_t>(1, o_bytes_ / out_slot);
         for (const Round& rd : rounds) {
@@ -985,7 +900,7 @@ class Tiler {
             const uint64_t nt = std::min(Nt, N - job.n0);
             weights(k0, kt, job.n0, nt, Place{Region::fifo, pr.fifo, 0});
             const Item it{pr, kt, nt, reuse ? a_tile(k0) : a_steps.at(pr.step).second,
-                          outputs(job)};
+                          outputs_of(job, cut)};
             if (cut) {
               items.push_back(it);
               continue;
@@ -1024,49 +939,7 @@ class Tiler {
                   more = 1;
                 }
             }
-          // The round's drains, each job's cuts: with cuts, in the order their results are
-          // estimated to be ready (its last pair's start, then the cut's rows), as the
-          // activation pipeline takes them in program order. Where the jobs' arrays end together,
-          // the first cut of every job is ready before the second of any.
-          struct Out {
-            double ready;
-            const Finish* f;
-            Cut c;
-          };
-          std::vector<Out> outs;
-          for (const Finish& f : rd.done)
-            for (const Cut& c : outputs(jobs[f.job]))
-              outs.push_back({last[f.job] + double(c.r0 + c.rows), &f, c});
-          if (cut)
-            std::stable_sort(outs.begin(), outs.end(),
-                             [](const Out& x, const Out& y) { return x.ready < y.ready; });
-          uint64_t used[2] = {0, 0};  // the slots taken in each O half
-          for (const auto& [ready, f, c] : outs) {
-            const Job& job = jobs[f->job];
-            const uint64_t nt = std::min(Nt, N - job.n0);
-            const uint64_t m = m0 + job.r0 + c.r0;
-            const Place acc{Region::acc, f->slot, c.r0 * nt * 4};
-            Place o = ub(Region::O, f->out, used[f->out]++ % out_slots * out_slot);
-            if (s.keep) o = ub(Region::O, 0, m * nt * eo);  // the rows of C in order
-            op(Drain{acc, o, s.c_fp32 ? DType::fp32 : s.dt, c.rows, nt,
-                     s.relu ? ActFunc::relu : ActFunc::none, s.mult, s.shift, f->sum,
-                     bias_at(s, job.n0)});
-            if (s.keep) continue;
-            // An output tile whose store would hold the DRAM channel longer than a matmul of
-            // the tile streams goes in pieces of a weight tile's bytes: the channel serves
-            // requests in arrival order, so the whole store would hold up the weight loads
-            // queued behind it until the weight FIFO runs dry; pieces let them take turns.
-            const uint64_t bytes = c.rows * nt * eo;
-            const uint64_t piece = double(bytes) / bw > double(std::max(R, c.rows))
-                                       ? std::max<uint64_t>(1, c_.fifo_tile_bytes / (nt * eo))
-                                       : c.rows;
-            for (uint64_t r = 0; r < c.rows; r += piece) {
-              Place src = o;
-              src.offset += r * nt * eo;
-              op(Store{src, DramTile{"C", m + r, std::min(piece, c.rows - r), job.n0, nt, eo,
-                                     s.c_addr + (m + r) * s.ldc + job.n0 * eo, s.ldc, false}});
-            }
-          }
+          drains(s, Nt, jobs, rd.done, last, cut, m0, out_slot, out_slots);
         }
         ++mi;
       }
@@ -1358,6 +1231,169 @@ class Tiler {
   bool turned(uint64_t items, uint64_t q, uint64_t ksteps, bool several) const {
     return several && q > 1 && ksteps % q != 0 && items % uint64_t(c_.count) == 0;
   }
+  // A row block's work: a job is rows [r0, r0 + rows) of the block times the N tile at n0.
+  struct Job {
+    uint64_t n0, r0, rows;
+  };
+  // The block's rounds: in each, one K step of a job on each array that has one (its
+  // weights, then its matmuls), and after it the drains of the jobs whose last step it was.
+  struct Pair {
+    size_t job;
+    uint64_t step;
+    uint32_t fifo, slot;
+    bool accumulate;
+  };
+  struct Finish {
+    size_t job;
+    uint32_t slot, sum, out;  // the first of `sum` slots side by side; the O half
+  };
+  struct Round {
+    std::vector<Pair> pairs;
+    std::vector<Finish> done;
+  };
+  // Where a core's accumulator ring stands, across its row blocks: the next slot, and the
+  // arrays' turn at a group's extra K steps (turned()).
+  struct RingPos {
+    uint64_t tile = 0, turn = 0;
+  };
+  // The rounds of the `mi`-th of a core's `core_blocks` row blocks of GEMM `s`: its `jobs` as
+  // split_of() shares them (`sp`), packed (packed_plan(), packed_slots()) or in groups of one
+  // work item an array, their partial sums in the `acc_slots` of the ring from `pos` on.
+  std::vector<Round> rounds_of(const GemmSpec& s, const Tiles& t, const std::vector<Job>& jobs,
+                               const Split& sp, uint64_t shares, uint64_t acc_slots,
+                               uint64_t core_blocks, uint64_t mi, RingPos& pos) const {
+    const uint64_t e = uint64_t(isa::tpu::elem_bytes(s.dt)), eo = s.c_fp32 ? 4 : e;
+    const uint64_t R = uint64_t(c_.rows), N = uint64_t(s.N), K = uint64_t(s.K);
+    const uint64_t Nt = t.Nt, Kt = t.Kt, ksteps = (K + Kt - 1) / Kt;
+    const double bw = dram_bytes_per_cycle();
+    std::vector<Round> rounds;
+    const uint64_t count = uint64_t(c_.count), q = sp.ksplit;
+    // A run of `len` slots side by side (a drain adds them) starts the ring again where it
+    // would wrap round it.
+    auto run_of = [&](uint64_t len) {
+      if (pos.tile % acc_slots + len > acc_slots) pos.tile = (pos.tile / acc_slots + 1) * acc_slots;
+    };
+    auto slot_of = [&](uint64_t i) { return uint32_t(i % acc_slots); };
+    const std::vector<PackedPiece> plan =
+        sp.packed ? packed_plan(jobs.size(), ksteps) : std::vector<PackedPiece>{};
+    const auto ring = sp.packed ? packed_slots(plan, jobs.size(), acc_slots) : std::nullopt;
+    if (ring) {
+      // Packed (packed_plan(), packed_slots()); a job drains after the round of its last
+      // pair.
+      run_of(ring->used);
+      std::vector<Finish> fin(jobs.size());
+      std::vector<size_t> last(jobs.size(), 0);
+      for (const PackedPiece& pc : plan) {
+        const uint32_t slot = slot_of(pos.tile + ring->at[pc.job] + fin[pc.job].sum);
+        if (fin[pc.job].sum++ == 0)
+          fin[pc.job] = {pc.job, slot, 1, uint32_t((pos.tile + pc.job) % 2)};
+        for (uint64_t step = pc.lo; step < pc.hi; ++step) {
+          const size_t r = size_t(pc.round + step - pc.lo);
+          if (rounds.size() <= r) rounds.resize(r + 1);
+          rounds[r].pairs.push_back({pc.job, step, pc.array, slot, step != pc.lo});
+          last[pc.job] = std::max(last[pc.job], r);
+        }
+      }
+      for (size_t j = 0; j < jobs.size(); ++j) rounds[last[j]].done.push_back(fin[j]);
+      pos.tile += ring->used;
+    } else {
+      // In groups of `count` work items, one an array; item w of the work is job w / q,
+      // taking its K steps i, i + q, ... (i = w mod q) into slot w of the group's run.
+      const size_t work = jobs.size() * q;
+      // The last two groups take their K steps together, each array its item of one, then
+      // of the other, where the last N tile is narrower than the others and a whole tile's
+      // weights take longer to arrive than its rows to stream: the narrow tile's stream
+      // then hides part of the next whole tile's read. Not where what that saves is less
+      // than what the core's last block loses: the whole tiles' output, stored while the
+      // narrow tile streamed, then waits for the end of the block.
+      const double stream = double(std::max(R, jobs.front().rows));
+      const double fetch = feed_of(double(Kt * Nt * e), double(shares), false).each;
+      const double saved = double(ksteps) * std::min(double(jobs.back().rows), fetch - stream);
+      const double lost =
+          mi + 1 == core_blocks ? double(count * jobs.front().rows * Nt * eo * shares) / bw : 0;
+      const bool together = q == 1 && work > count && N - jobs.back().n0 < Nt && !t.w_room &&
+                            acc_slots >= 2 * count && fetch > stream && saved > lost;
+      const size_t merged = together ? (work - 1) / count * count - count : work;
+      for (size_t g0 = 0; g0 < work;) {
+        const size_t g1 = g0 == merged ? work : std::min(work, g0 + size_t(count));
+        if (q > 1) run_of(g1 - g0);
+        // The arrays take turns at the items of more K steps.
+        const uint64_t rot =
+            turned(work, q, ksteps, core_blocks > 1 || work > count) ? pos.turn++ : 0;
+        for (uint64_t round = 0; round * q < ksteps; ++round) {
+          Round rd;
+          for (size_t w = g0; w < g1; ++w)
+            if (const uint64_t step = round * q + w % q; step < ksteps)
+              rd.pairs.push_back({w / q, step, uint32_t((w - g0 + rot) % count),
+                                  slot_of(pos.tile + w - g0), round != 0});
+          rounds.push_back(std::move(rd));
+        }
+        for (size_t w = g0; w < g1; w += q)
+          rounds.back().done.push_back({w / q, slot_of(pos.tile + w - g0), uint32_t(q),
+                                        uint32_t((pos.tile + (w - g0) / q) % 2)});
+        pos.tile += g1 - g0;
+        g0 = g1;
+      }
+    }
+    return rounds;
+  }
+
+  // A job's output rows: its cuts (cuts_of()), or all of them at once.
+  std::vector<Cut> outputs_of(const Job& job, bool cut) const {
+    return cut ? cuts_of(job.rows) : std::vector<Cut>{{0, job.rows}};
+  }
+  // A round's drains (`done`) of the row block at row m0 of GEMM `s` (N tiles of Nt columns),
+  // each job's output rows (outputs_of()) into the O half's ring of `out_slots` slots of
+  // `out_slot` bytes, and their stores. With cuts, in the order their results are estimated to
+  // be ready (`last`, its last pair's start, then the cut's rows), as the activation pipeline
+  // takes them in program order. Where the jobs' arrays end together, the first cut of every
+  // job is ready before the second of any.
+  void drains(const GemmSpec& s, uint64_t Nt, const std::vector<Job>& jobs,
+              const std::vector<Finish>& done, const std::vector<double>& last, bool cut,
+              uint64_t m0, uint64_t out_slot, uint64_t out_slots) {
+    const uint64_t eo = s.c_fp32 ? 4 : uint64_t(isa::tpu::elem_bytes(s.dt));
+    const uint64_t R = uint64_t(c_.rows), N = uint64_t(s.N);
+    const double bw = dram_bytes_per_cycle();
+    struct Out {
+      double ready;
+      const Finish* f;
+      Cut c;
+    };
+    std::vector<Out> outs;
+    for (const Finish& f : done)
+      for (const Cut& c : outputs_of(jobs[f.job], cut))
+        outs.push_back({last[f.job] + double(c.r0 + c.rows), &f, c});
+    if (cut)
+      std::stable_sort(outs.begin(), outs.end(),
+                       [](const Out& x, const Out& y) { return x.ready < y.ready; });
+    uint64_t used[2] = {0, 0};  // the slots taken in each O half
+    for (const auto& [ready, f, c] : outs) {
+      const Job& job = jobs[f->job];
+      const uint64_t nt = std::min(Nt, N - job.n0);
+      const uint64_t m = m0 + job.r0 + c.r0;
+      const Place acc{Region::acc, f->slot, c.r0 * nt * 4};
+      Place o = ub(Region::O, f->out, used[f->out]++ % out_slots * out_slot);
+      if (s.keep) o = ub(Region::O, 0, m * nt * eo);  // the rows of C in order
+      op(Drain{acc, o, s.c_fp32 ? DType::fp32 : s.dt, c.rows, nt,
+               s.relu ? ActFunc::relu : ActFunc::none, s.mult, s.shift, f->sum,
+               bias_at(s, job.n0)});
+      if (s.keep) continue;
+      // An output tile whose store would hold the DRAM channel longer than a matmul of
+      // the tile streams goes in pieces of a weight tile's bytes: the channel serves
+      // requests in arrival order, so the whole store would hold up the weight loads
+      // queued behind it until the weight FIFO runs dry; pieces let them take turns.
+      const uint64_t bytes = c.rows * nt * eo;
+      const uint64_t piece = double(bytes) / bw > double(std::max(R, c.rows))
+                                 ? std::max<uint64_t>(1, c_.fifo_tile_bytes / (nt * eo))
+                                 : c.rows;
+      for (uint64_t r = 0; r < c.rows; r += piece) {
+        Place src = o;
+        src.offset += r * nt * eo;
+        op(Store{src, DramTile{"C", m + r, std::min(piece, c.rows - r), job.n0, nt, eo,
+                               s.c_addr + (m + r) * s.ldc + job.n0 * eo, s.ldc, false}});
+      }
+    }
+  }
 
   // The rows of a convolution's row block when its A is formed on chip (ws), at most Mt: its
   // stages (the DRAM moving the image, the weights once per block, or once per core where
@@ -1612,9 +1648,6 @@ class Tiler {
       const Share& sh = parts_of_chip[share];
       const uint64_t m0 = sh.m0, mt = sh.mt, n_lo = win.n0 + sh.t0 * Nt,
                      n_hi = std::min(win.n1, win.n0 + sh.t1 * Nt);
-      struct Job {
-        uint64_t n0, r0, rows;
-      };
       std::vector<Job> jobs;
       for (uint64_t n0 = n_lo; n0 < n_hi; n0 += Nt)
         for (uint64_t r0 = 0; r0 < mt; r0 += part_rows)
