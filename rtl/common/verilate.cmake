@@ -25,7 +25,8 @@ function(xpusim_verilate lib prefix top mode)
   # Verilator writes a model as many small sources, each of which includes the model's headers
   # (about 0.9 s of a compile whatever its size): they are compiled as two, the per-cycle code at
   # -O1 and the rest (constructors, tracing) at -O0, as Verilator's own makefile compiles one
-  # __ALL.cpp. The generated sources stay the target's, as headers, so that verilate()'s command
+  # __ALL.cpp. verilate() told them apart above: OPT_FAST (-O1) on the per-cycle sources, OPT_SLOW
+  # on the rest. The generated sources stay the target's, as headers, so that verilate()'s command
   # still writes them first.
   set(fast "")
   set(slow "")
