@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 seconds="${1:-30}"
 scripts/install-deps.sh --fuzz
 cmake --preset fuzz >/dev/null
-cmake --build --preset fuzz
+cmake --build --preset fuzz -j "$(nproc)"  # as scripts/test.sh builds
 
 export SYSTEMC_DISABLE_COPYRIGHT_MESSAGE=1
 work=build/fuzz/run

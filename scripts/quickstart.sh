@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 cmake --preset release >/dev/null
-cmake --build --preset release --target xpusim
+cmake --build --preset release --target xpusim -j "$(nproc)"  # as scripts/test.sh builds
 export SYSTEMC_DISABLE_COPYRIGHT_MESSAGE=1
 build/release/cli/xpusim compare --arch tpu_v4,a100,ascend910b \
   --workload workloads/examples/transformer-block.yaml --out results/quickstart
