@@ -29,12 +29,12 @@ SectorCache::SectorCache(uint64_t capacity_bytes, uint32_t ways, bool hashed, ui
                             capacity_bytes, ways, kLineBytes));
   sets_pow2_ = (sets_ & (sets_ - 1)) == 0;
   while ((uint64_t(1) << sets_shift_) < sets_) ++sets_shift_;
-  prefetched_.fill({kFree, 0});
-  tags_.assign(sets_ * ways_, kFree);
-  ages_.resize(sets_ * ways_);
-  masks_.assign(sets_ * ways_, Masks{0, 0});
-  ready_.assign(sets_ * ways_, 0);
-  for (uint64_t i = 0; i < ages_.size(); ++i) ages_[i] = uint16_t(i % ways_);
+  prefetched_.fill({kNone, 0});
+  const uint64_t lines = sets_ * ways_;
+  tags_ = ZeroArray<uint64_t>(lines);
+  touched_ = ZeroArray<uint64_t>(lines);
+  masks_ = ZeroArray<Masks>(lines);
+  ready_ = ZeroArray<uint64_t>(lines);
 }
 
 uint64_t SectorCache::set_index(uint64_t line) const {
@@ -57,15 +57,8 @@ uint64_t SectorCache::first_way(uint64_t line) const {
 int64_t SectorCache::find(uint64_t line) const {
   const uint64_t first = first_way(line);
   for (uint64_t w = first; w != first + ways_; ++w)
-    if (tags_[w] == line) return int64_t(w);
+    if (tags_[w] == line + 1) return int64_t(w);
   return -1;
-}
-
-void SectorCache::touch(uint64_t first, uint64_t way) {
-  uint16_t* const set = &ages_[first];
-  const uint16_t age = ages_[way];
-  for (uint32_t w = 0; w != ways_; ++w) set[w] = uint16_t(set[w] + (set[w] < age));
-  ages_[way] = 0;
 }
 
 SectorCache::Outcome SectorCache::access(uint64_t line_addr, uint8_t sectors, bool allocate,
@@ -74,13 +67,14 @@ SectorCache::Outcome SectorCache::access(uint64_t line_addr, uint8_t sectors, bo
   const uint64_t first = line == last_line_ ? last_first_ : first_way(line), last = first + ways_;
   // The way holding the line, else the first free one.
   const uint64_t* const tags = tags_.data();
+  const uint64_t tag = line + 1;
   uint64_t present = last, free = last;
   for (uint64_t w = first; w != last; ++w) {
-    if (tags[w] == line) {
+    if (tags[w] == tag) {
       present = w;
       break;
     }
-    if (tags[w] == kFree && free == last) free = w;
+    if (tags[w] == 0 && free == last) free = w;
   }
   last_line_ = line;
   last_first_ = first;
@@ -96,11 +90,11 @@ SectorCache::Outcome SectorCache::access(uint64_t line_addr, uint8_t sectors, bo
       m.valid |= sectors;
       if (write) m.dirty |= sectors;
     }
-    if (allocate || out.hits) touch(first, present);
+    if (allocate || out.hits) touch(present);
     return out;
   }
   if (!allocate) {
-    last_line_ = kFree;
+    last_line_ = kNone;
     return out;
   }
   // The first sector allocates the line in the first free way, else the least recently used
@@ -109,29 +103,33 @@ SectorCache::Outcome SectorCache::access(uint64_t line_addr, uint8_t sectors, bo
   if (victim == last) {
     victim = first;
     for (uint64_t w = first + 1; w != last; ++w)
-      if (ages_[w] > ages_[victim]) victim = w;
+      if (touched_[w] < touched_[victim]) victim = w;
     out.evicted_dirty = masks_[victim].dirty;
-    out.evicted_line = tags[victim] * kLineBytes;
+    out.evicted_line = (tags[victim] - 1) * kLineBytes;
   }
   last_way_ = victim;
-  tags_[victim] = line;
+  tags_[victim] = tag;
   ready_[victim] = 0;
   masks_[victim] = {sectors, uint8_t(write ? sectors : 0)};
-  touch(first, victim);
+  touch(victim);
   return out;
 }
 
+// (The ways' touches stay: every way of a set that fills up again is touched on the way.)
 void SectorCache::invalidate_all() {
-  std::fill(tags_.begin(), tags_.end(), kFree);
-  last_line_ = kFree;
-  std::fill(masks_.begin(), masks_.end(), Masks{0, 0});
+  tags_.clear();
+  last_line_ = kNone;
+  masks_.clear();
 }
 
 void SectorCache::note_fill(uint64_t line_addr, uint64_t cycle) {
   const uint64_t line = line_addr / kLineBytes;
   const int64_t w =
-      line == last_line_ && tags_[last_way_] == line ? int64_t(last_way_) : find(line);
-  if (w >= 0) ready_[size_t(w)] = std::max(ready_[size_t(w)], cycle);
+      line == last_line_ && tags_[last_way_] == line + 1 ? int64_t(last_way_) : find(line);
+  if (w >= 0) {
+    ready_[size_t(w)] = std::max(ready_[size_t(w)], cycle);
+    filled_ = true;
+  }
 }
 
 void SectorCache::prefetch(uint64_t line_addr) const {
@@ -139,8 +137,8 @@ void SectorCache::prefetch(uint64_t line_addr) const {
   prefetched_[prefetched_next_++ % prefetched_.size()] = {line, first};
   const auto* tags = reinterpret_cast<const char*>(&tags_[first]);
   for (uint64_t b = 0; b < ways_ * sizeof(uint64_t); b += 64) __builtin_prefetch(tags + b);
-  const auto* ages = reinterpret_cast<const char*>(&ages_[first]);
-  for (uint64_t b = 0; b < ways_ * sizeof(uint16_t); b += 64) __builtin_prefetch(ages + b);
+  const auto* touched = reinterpret_cast<const char*>(&touched_[first]);
+  for (uint64_t b = 0; b < ways_ * sizeof(uint64_t); b += 64) __builtin_prefetch(touched + b);
   const auto* masks = reinterpret_cast<const char*>(&masks_[first]);
   for (uint64_t b = 0; b < ways_ * sizeof(Masks); b += 64) __builtin_prefetch(masks + b);
   const auto* ready = reinterpret_cast<const char*>(&ready_[first]);

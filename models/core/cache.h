@@ -2,13 +2,47 @@
 // L1 and L2 slices, the NPU families' L2.
 #pragma once
 
-#include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstring>
+#include <memory>
+#include <new>
 #include <utility>
-#include <vector>
+
+#include <sys/mman.h>
 
 namespace xpusim {
+
+// n zero-initialised values of a trivial type T in pages of their own from mmap, which the
+// host maps only as each is first written (see SectorCache's state).
+template <class T>
+class ZeroArray {
+ public:
+  ZeroArray() = default;
+  explicit ZeroArray(size_t n) : n_(n) {
+    if (!n) return;
+    void* p =
+        mmap(nullptr, n * sizeof(T), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw std::bad_alloc();
+    p_.reset(static_cast<T*>(p));
+    p_.get_deleter().bytes = n * sizeof(T);
+  }
+  T& operator[](size_t i) { return p_.get()[i]; }
+  const T& operator[](size_t i) const { return p_.get()[i]; }
+  const T* data() const { return p_.get(); }
+  // Every value zero again.
+  void clear() {
+    if (n_) std::memset(static_cast<void*>(p_.get()), 0, n_ * sizeof(T));
+  }
+
+ private:
+  struct Unmap {
+    size_t bytes = 0;
+    void operator()(T* p) const { munmap(p, bytes); }
+  };
+  std::unique_ptr<T, Unmap> p_;
+  size_t n_ = 0;
+};
 
 constexpr uint32_t kSectorBytes = 32;
 constexpr uint32_t kLineBytes = 128;
@@ -17,9 +51,10 @@ constexpr uint32_t kSectorsPerLine = kLineBytes / kSectorBytes;
 // A set-associative cache of 128-byte lines with 32-byte sectors, tags and sector states only
 // (the data lives in the functional model's memory). A line is allocated as a whole, but
 // each sector is valid (and dirty) on its own, so a miss fetches just the missing sectors.
-// Replacement is true LRU within a set: each way keeps its age (0 = most recently used), a
-// permutation of 0..ways-1 within its set, so the choice does not depend on anything but the
-// order of the calls. A free way (no valid sector) is taken before the oldest line.
+// Replacement is true LRU within a set: each way keeps the number of the cache's latest access
+// that touched it, so that the choice depends on nothing but the order of the calls; a full
+// set's least recently used way has the lowest. A free way (no valid sector) is taken before the
+// oldest line.
 //
 // Sets = capacity / (ways * 128), rounded down (a remainder of less than a set is unused), at
 // least one; the count need not be a power of two (A100's L1 after a shared-memory carve-out,
@@ -38,10 +73,12 @@ constexpr uint32_t kSectorsPerLine = kLineBytes / kSectorBytes;
 // own fill came earlier than another sector's of the line waits for the later one (pessimistic
 // by at most the time between the two fetches).
 //
-// State per line: tag, fill time, age, valid and dirty masks in 20 bytes (a 40 MiB L2 has
-// 327,680 lines: 6.25 MiB), in arrays of their own so that a lookup reads only the set's tags,
-// its ages and masks, and the fill time of the line it finds (16 ways: five host cache lines,
-// two of them the tags).
+// State per line: tag, fill time, last touch, valid and dirty masks in 26 bytes (a 40 MiB L2 has
+// 327,680 lines: 8.1 MiB), in arrays of their own so that a lookup reads only the set's tags,
+// its touches and masks, and the fill time of the line it finds (16 ways: seven host cache
+// lines, two of them the tags). Every array starts as zero bytes from calloc, which the host
+// maps only as a page is first written: a cache of hundreds of MiB (an NPU's L2) costs nothing
+// to make, and a run pays only for the sets it uses.
 class SectorCache {
  public:
   // Throws Error when ways is 0 or above 65535, interleave is 0, or the capacity is less than
@@ -82,7 +119,10 @@ class SectorCache {
   void note_fill(uint64_t line_addr, uint64_t cycle);
   // Forgets every fill time (the lines and their sectors stay): for a caller whose clock
   // restarts once every fill is back.
-  void clear_fills() { std::fill(ready_.begin(), ready_.end(), 0); }
+  void clear_fills() {
+    if (filled_) ready_.clear();
+    filled_ = false;
+  }
   // A hint that the line at line_addr is looked up soon: brings its set's state into
   // the host's cache. Changes nothing.
   void prefetch(uint64_t line_addr) const;
@@ -91,7 +131,7 @@ class SectorCache {
   uint32_t ways() const { return ways_; }
 
  private:
-  static constexpr uint64_t kFree = ~uint64_t(0);  // the tag of a free way
+  static constexpr uint64_t kNone = ~uint64_t(0);  // no line (last_line_, prefetched_)
   struct Masks {
     uint8_t valid;  // bit i: sector i valid; 0 = the way is free
     uint8_t dirty;  // bit i: sector i written since it was allocated
@@ -101,26 +141,28 @@ class SectorCache {
   uint64_t set_index(uint64_t line) const;
   // set_index(line) * ways_, from the lines prefetched lately when it is one of them.
   uint64_t first_way(uint64_t line) const;
-  void touch(uint64_t set, uint64_t way);
+  void touch(uint64_t way) { touched_[way] = ++accesses_; }
 
   uint64_t sets_;
   bool sets_pow2_ = false;  // sets_ is a power of two: 1 << sets_shift_
   unsigned sets_shift_ = 0;
   uint32_t ways_, interleave_;
   bool hashed_;
-  // Per way (set s: [s * ways_, (s + 1) * ways_)): its line number (kFree when free), its LRU
-  // rank in its set (0 = most recently used), its sector masks, and the cycle its latest fill is
-  // back (0: none since it was allocated).
-  std::vector<uint64_t> tags_;
-  std::vector<uint16_t> ages_;
-  std::vector<Masks> masks_;
-  std::vector<uint64_t> ready_;
+  // Per way (set s: [s * ways_, (s + 1) * ways_)): its line number plus one (0 when free), the
+  // number of the latest access that touched it (accesses_ then; 0: none), its sector masks,
+  // and the cycle its latest fill is back (0: none since it was allocated).
+  ZeroArray<uint64_t> tags_;
+  ZeroArray<uint64_t> touched_;
+  ZeroArray<Masks> masks_;
+  ZeroArray<uint64_t> ready_;
+  uint64_t accesses_ = 0;  // touches so far
+  bool filled_ = false;    // a fill time noted since the last clear_fills()
   // The lines prefetched lately and the first ways of their sets, in a ring.
   mutable std::array<std::pair<uint64_t, uint64_t>, 8> prefetched_;
   mutable uint32_t prefetched_next_ = 0;
   // The line of the latest access, its way and its set's first way (the note_fill after a
-  // miss, the next request to the line); last_line_ is kFree when none.
-  uint64_t last_line_ = kFree, last_way_ = 0, last_first_ = 0;
+  // miss, the next request to the line); last_line_ is kNone when none.
+  uint64_t last_line_ = kNone, last_way_ = 0, last_first_ = 0;
 };
 
 }  // namespace xpusim

@@ -159,6 +159,13 @@ TEST_CASE("gpu memsys: sector cache LRU order in one set", "[gpu]") {
   CHECK(c.access(D, 0b0010, false, false).hits == 0);
   CHECK(read(C, true).hits == 0);
   CHECK(read(D, false).hits == 0);
+  // After an invalidation the order is that of the accesses since, in whichever ways they took.
+  c.invalidate_all();
+  for (uint64_t x : {E, D, C, B}) CHECK(read(x, true).hits == 0);
+  CHECK(read(E, true).hits == 1);  // D C B E
+  CHECK(read(A, true).hits == 0);  // evicts D: C B E A
+  CHECK(read(D, false).hits == 0);
+  for (uint64_t x : {C, B, E, A}) CHECK(read(x, false).hits == 1);
 }
 
 TEST_CASE("gpu memsys: sector cache sectors, write-backs, no-allocate, invalidation", "[gpu]") {
@@ -188,6 +195,9 @@ TEST_CASE("gpu memsys: sector cache sectors, write-backs, no-allocate, invalidat
   c.note_fill(A + 32, 400);
   CHECK(c.access(A, 0b0001, true, false).ready == 500);
   CHECK(c.access(A, 0b0010, false, false).ready == 500);
+  c.clear_fills();
+  CHECK(c.access(A, 0b0010, false, false).ready == 0);
+  c.note_fill(A, 500);
   c.note_fill(B, 600);                                 // absent: nothing
   CHECK(c.access(B, 0b0001, true, false).ready == 0);  // evicts C
   CHECK(c.access(C, 0b0001, true, false).ready == 0);  // evicts A
