@@ -34,8 +34,8 @@ Cmem::Cmem(uint64_t bytes, uint32_t ways, double port_bytes_per_cycle, uint64_t 
   if (sets_ == 0)
     throw Error(fmt::format("cmem.bytes: {} bytes is less than one set ({} ways of {} bytes)",
                             bytes, ways, kPageBytes));
-  pages_.resize(sets_ * ways_);
-  tags_.assign(sets_ * ways_, kNone);
+  pages_ = ZeroArray<Page>(sets_ * ways_);
+  tags_ = ZeroArray<uint64_t>(sets_ * ways_);
   sets_pow2_ = (sets_ & (sets_ - 1)) == 0;
   while ((uint64_t(1) << sets_shift_) < sets_) ++sets_shift_;
   stats.scalar("capacity", "bytes", "capacity of the CMEM") = double(bytes);
@@ -52,7 +52,7 @@ Cmem::Page* Cmem::find(uint64_t page, bool allocate) {
   // The tags alone first (a hit reads two host cache lines of them), the ages on a miss.
   const uint64_t* tag = &tags_[first];
   for (uint32_t w = 0; w < ways_; ++w)
-    if (tag[w] == page) {
+    if (tag[w] == page + 1) {
       Page& pg = pages_[first + w];
       pg.used = ++clock_;
       return last_ = &pg;
@@ -60,13 +60,13 @@ Cmem::Page* Cmem::find(uint64_t page, bool allocate) {
   if (!allocate) return nullptr;
   uint64_t victim = first;
   for (uint64_t w = first; w < first + ways_; ++w) {
-    if (tags_[w] == kNone) {
+    if (tags_[w] == 0) {
       victim = w;
       break;
     }
     if (pages_[w].used < pages_[victim].used) victim = w;
   }
-  tags_[victim] = page;
+  tags_[victim] = page + 1;
   pages_[victim] = Page{page, 0, 0, ++clock_};
   return last_ = &pages_[victim];
 }

@@ -12,6 +12,7 @@
 #include "models/core/memory.h"
 #include "models/core/server.h"
 #include "models/core/stats.h"
+#include "models/core/zero_array.h"
 
 namespace xpusim::tpu {
 
@@ -56,12 +57,11 @@ class Cmem {
   static constexpr uint64_t kPageBytes = 2048, kSectorBytes = 32;
 
  private:
-  static constexpr uint64_t kNone = ~uint64_t(0);
   struct Page {
-    uint64_t number = kNone;  // address / kPageBytes; kNone: a free way
-    uint64_t valid = 0;       // bit i: sector i holds data (or its fill is on the way)
-    uint64_t ready = 0;       // the cycle its latest fill is back
-    uint64_t used = 0;        // the access that used it last (LRU)
+    uint64_t number;  // address / kPageBytes (of a way that holds a page)
+    uint64_t valid;   // bit i: sector i holds data (or its fill is on the way)
+    uint64_t ready;   // the cycle its latest fill is back
+    uint64_t used;    // the access that used it last (LRU)
   };
   // The way holding `page`, or, with `allocate`, the way it is given (its set's free or least
   // recently used way, emptied); nullptr when absent and not allocated.
@@ -75,10 +75,12 @@ class Cmem {
   uint32_t ways_;
   bool sets_pow2_ = false;  // sets_ is 1 << sets_shift_
   unsigned sets_shift_ = 0;
-  std::vector<Page> pages_;     // set s: [s * ways_, (s + 1) * ways_)
-  std::vector<uint64_t> tags_;  // pages_[i].number, kept apart for the lookups' scan
-  uint64_t clock_ = 0;          // accesses so far (the LRU order)
-  Page* last_ = nullptr;        // the way find() returned last
+  // Set s: [s * ways_, (s + 1) * ways_), zero bytes until used (models/core/zero_array.h), so
+  // that a 128 MiB CMEM costs nothing to make.
+  ZeroArray<Page> pages_;
+  ZeroArray<uint64_t> tags_;  // pages_[i].number + 1, kept apart for the lookups' scan; 0: free
+  uint64_t clock_ = 0;        // accesses so far (the LRU order)
+  Page* last_ = nullptr;      // the way find() returned last
   DramChannel port_;
   Server& hbm_;
   std::vector<Page*> filled_;  // the pages a read fetched sectors of (reused between reads)
