@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <initializer_list>
 #include <limits>
 #include <map>
@@ -653,12 +654,10 @@ class Tiler {
     need_array_dtype(n, s.dt);
     if (c_.single_step && !s.part && in_steps(s, only)) return;
     const uint64_t e = uint64_t(isa::tpu::elem_bytes(s.dt));
-    const uint64_t R = uint64_t(c_.rows);
     const uint64_t M = uint64_t(s.M), N = uint64_t(s.N), K = uint64_t(s.K);
     const uint64_t fifo = c_.fifo_tile_bytes;
     const uint64_t eo = s.c_fp32 ? 4 : e;  // output element bytes
     const uint64_t shares = only >= 0 ? 1 : uint64_t(cores_);
-    const double bw = dram_bytes_per_cycle();
     const Tiles tiles = tiles_of(s, shares);
     const uint64_t Mt = tiles.Mt, Nt = tiles.Nt, Kt = tiles.Kt;
     const uint64_t w_room = tiles.w_room, w_slot = tiles.w_slot;
@@ -803,57 +802,15 @@ class Tiler {
             for (const Job& j : jobs) split.push_back({j.n0, r0, std::min(rows, mt - r0)});
           jobs = std::move(split);
         }
-        // Whether the block's arrays, streaming for `streams` cycles, take longer than the DRAM
-        // takes to move the chip's bytes for it: its A (unless formed on chip), its weights
-        // (unless kept in the UB; through a CMEM once for all cores) and its output.
-        auto bound_by_arrays = [&](uint64_t streams) {
-          const uint64_t nts = uint64_t(
-              std::count_if(jobs.begin(), jobs.end(), [](const Job& j) { return j.r0 == 0; }));
-          const double each_core = double(shares), once = c_.cmem_bytes ? 1.0 : each_core;
-          const double a = onchip ? 0.0 : double(mt * K * e) * (split_m ? each_core : once);
-          const double b = w_room ? 0.0 : double(nts * K * Nt * e) * (split_m ? once : each_core);
-          return double(streams) >= (a + b + double(mt * nts * Nt * eo) * each_core) / bw;
-        };
         // The block's rounds: each array's K steps of its jobs, and when each job drains.
         const std::vector<Round> rounds =
             rounds_of(s, tiles, jobs, sp, shares, acc_slots, core_blocks, mi, pos);
-        const uint64_t count = uint64_t(c_.count);
-        // The core's first and last blocks stream each job's rows in several matmuls against
-        // one weight load (keep=1; cuts_of) when each array has few matmuls in the block, or,
-        // however many, when the block's arrays take longer than the DRAM takes to move what
-        // the chip moves for it (`bound_by_arrays`): the first rows' products start once their
-        // A has arrived, and the first rows' results drain while the last rows stream, so less
-        // of the DRAM latency, the skew and the drain and store of the last group stands
-        // outside the pipeline. (Where the DRAM binds, the cuts' own A loads only reorder its
-        // queue: `tpu_v1`'s long GEMMs ran up to 2 % slower.) The blocks between overlap those
-        // with their neighbours anyway. So do the GEMMs between the first and last of an op
-        // (the heads of an attention) whose arrays stream for longer than that fill takes.
-        uint64_t per_array = 0;  // the most pairs of any array
-        {
-          std::map<uint32_t, uint64_t> pairs;
-          for (const Round& rd : rounds)
-            for (const Pair& pr : rd.pairs) per_array = std::max(per_array, ++pairs[pr.fifo]);
-        }
-        const uint64_t streams = per_array * std::max(R, jobs.front().rows);
-        const double tail = fill_cycles() + double(std::min<uint64_t>(jobs.size(), c_.count) *
-                                                   jobs.front().rows * Nt * eo * shares) /
-                                                bw;
+        // Cuts only in a core's first and last blocks (the blocks between overlap the fill and
+        // the drain with their neighbours anyway).
         const bool cut = keep_ok && (mi == 0 || mi + 1 == core_blocks) &&
-                         (per_array <= kCutMatmuls ||
-                          (bound_by_arrays(streams) && double(streams) <= kCutMatmuls * tail)) &&
-                         (s.edge || double(per_array * jobs.front().rows) < fill_cycles());
-        // When each job's pairs start streaming, estimated for the order of the drains: each
-        // array streams its pairs back to back, a pair max(R, its job's rows) cycles, array a
-        // from a weight tile's feed after array a - 1 (the weight DMA serves them in turn).
-        // `last`: the start of a job's last pair on any array.
-        const double stagger = feed_of(double(Kt * Nt * e), double(shares), w_room != 0).each;
-        std::vector<double> clock(count), last(jobs.size(), 0.0);
-        for (uint64_t a = 0; a < count; ++a) clock[a] = double(a) * stagger;
-        for (const Round& rd : rounds)
-          for (const Pair& pr : rd.pairs) {
-            last[pr.job] = std::max(last[pr.job], clock[pr.fifo]);
-            clock[pr.fifo] += double(std::max(R, jobs[pr.job].rows));
-          }
+                         cuts_pay(s, jobs, rounds, mt, Nt, shares, split_m, onchip, w_room != 0);
+        const std::vector<double> last = last_starts(
+            rounds, jobs, feed_of(double(Kt * Nt * e), double(shares), w_room != 0).each);
         // The drains of a round go round a ring of slots in their O half, each slot the largest
         // drain's bytes, so that a drain does not wait for the store of the one before it.
         uint64_t out_rows = 0;
@@ -861,84 +818,10 @@ class Tiler {
           out_rows = std::max(out_rows, outputs_of(job, cut).front().rows);
         const uint64_t out_slot = (out_rows * Nt * eo + kAlign - 1) / kAlign * kAlign;
         const uint64_t out_slots = std::max<uint64_t>(1, o_bytes_ / out_slot);
+        const auto ring_tile = [&](uint64_t i) { return a_ring(i); };
+        BlockFeed feed{a_tile, ring_tile, load_a_rows, weights, a_load, a_loaded, cut_loaded};
         for (const Round& rd : rounds) {
-          // Without a kept row block, the A tile of each K step of the round (one, or q where
-          // the arrays share a job's K steps), from the ring in the order the pairs need them:
-          // (its number, its place).
-          std::map<uint64_t, std::pair<uint64_t, Place>> a_steps;
-          if (!reuse)
-            for (const Pair& pr : rd.pairs)
-              if (a_steps.try_emplace(pr.step, a_load, a_ring(a_load)).second) ++a_load;
-          // Each pair's weights, then its matmuls; with cuts, the pairs' matmuls of cut 0, then
-          // of cut 1, ..., each cut's A rows loaded just before its first matmul, so that the
-          // arrays start together and take the rows in the order they arrive.
-          struct Item {
-            Pair pr;
-            uint64_t kt, nt;
-            Place a_at;
-            std::vector<Cut> cuts;
-          };
-          std::vector<Item> items;
-          std::set<uint64_t> a_loaded_round;  // without reuse: the K steps whose A is loaded
-          auto multiply = [&](const Item& it, size_t i) {
-            const Job& job = jobs[it.pr.job];
-            const Cut& c = it.cuts[i];
-            Place rows = it.a_at;
-            rows.offset += (job.r0 + c.r0) * it.kt * e;
-            if (cut &&
-                cut_loaded
-                    .insert({reuse ? it.pr.step : a_steps.at(it.pr.step).first, job.r0 + c.r0})
-                    .second)
-              load_a_rows(rows, it.pr.step, job.r0 + c.r0, c.rows);
-            Place acc{Region::acc, it.pr.slot, c.r0 * it.nt * 4};
-            op(Matmul{s.dt, rows, Place{Region::fifo, it.pr.fifo, 0}, acc, it.pr.accumulate, c.rows,
-                      it.kt, it.nt, i > 0});
-          };
-          for (const Pair& pr : rd.pairs) {
-            const Job& job = jobs[pr.job];
-            const uint64_t k0 = pr.step * Kt, kt = std::min(Kt, K - k0);
-            const uint64_t nt = std::min(Nt, N - job.n0);
-            weights(k0, kt, job.n0, nt, Place{Region::fifo, pr.fifo, 0});
-            const Item it{pr, kt, nt, reuse ? a_tile(k0) : a_steps.at(pr.step).second,
-                          outputs_of(job, cut)};
-            if (cut) {
-              items.push_back(it);
-              continue;
-            }
-            if (reuse && !a_loaded[pr.step]) {
-              load_a_rows(it.a_at, pr.step, 0, mt);
-              a_loaded[pr.step] = true;
-            } else if (!reuse && a_loaded_round.insert(pr.step).second) {
-              // The rows the round's jobs of this K step read (a run of parts: the jobs of the
-              // first rows first).
-              uint64_t r0 = mt, r1 = 0;
-              for (const Pair& o : rd.pairs)
-                if (o.step == pr.step) {
-                  r0 = std::min(r0, jobs[o.job].r0);
-                  r1 = std::max(r1, jobs[o.job].r0 + jobs[o.job].rows);
-                }
-              Place at = it.a_at;
-              at.offset += r0 * kt * e;
-              load_a_rows(at, pr.step, r0, r1 - r0);
-            }
-            multiply(it, 0);
-          }
-          // Cut by cut across the items, an array's second item (the groups taken together)
-          // after all the cuts of its first.
-          std::vector<size_t> layer(items.size());
-          std::map<uint32_t, size_t> seen;
-          size_t layers = 0;
-          for (size_t j = 0; j < items.size(); ++j)
-            layers = std::max(layers, (layer[j] = seen[items[j].pr.fifo]++) + 1);
-          for (size_t l = 0; l < layers; ++l)
-            for (size_t i = 0, more = 1; more; ++i) {
-              more = 0;
-              for (size_t j = 0; j < items.size(); ++j)
-                if (layer[j] == l && i < items[j].cuts.size()) {
-                  multiply(items[j], i);
-                  more = 1;
-                }
-            }
+          matmuls(s, Kt, Nt, jobs, rd, reuse, cut, mt, feed);
           drains(s, Nt, jobs, rd.done, last, cut, m0, out_slot, out_slots);
         }
         ++mi;
@@ -1393,6 +1276,162 @@ class Tiler {
                                s.c_addr + (m + r) * s.ldc + job.n0 * eo, s.ldc, false}});
       }
     }
+  }
+
+  // Whether a core's first or last row block of GEMM `s` (its `jobs` of `mt` rows, N tiles of
+  // Nt columns, in these `rounds`) streams each job's rows in several matmuls against one weight
+  // load (keep=1; cuts_of): when each array has few matmuls in the block, or, however many, when
+  // the block's arrays take longer than the DRAM takes to move what the chip moves for it: the
+  // first rows' products start once their A has arrived, and the first rows' results drain
+  // while the last rows stream, so less of the DRAM latency, the skew and the drain and store of
+  // the last group stands outside the pipeline. (Where the DRAM binds, the cuts' own A loads
+  // only reorder its queue: `tpu_v1`'s long GEMMs ran up to 2 % slower.) So do the GEMMs between
+  // the first and last of an op (the heads of an attention, `s.edge` false) whose arrays stream
+  // for longer than that fill takes. The chip's `shares` cores split its row blocks (`split_m`)
+  // or its N tiles; `onchip`: A is formed on chip; `kept_weights`: B's tiles come from the UB.
+  bool cuts_pay(const GemmSpec& s, const std::vector<Job>& jobs, const std::vector<Round>& rounds,
+                uint64_t mt, uint64_t Nt, uint64_t shares, bool split_m, bool onchip,
+                bool kept_weights) const {
+    const uint64_t e = uint64_t(isa::tpu::elem_bytes(s.dt)), eo = s.c_fp32 ? 4 : e;
+    const uint64_t R = uint64_t(c_.rows), K = uint64_t(s.K);
+    const double bw = dram_bytes_per_cycle();
+    // Whether the block's arrays, streaming for `streams` cycles, take longer than the DRAM
+    // takes to move the chip's bytes for it: its A (unless formed on chip), its weights
+    // (unless kept in the UB; through a CMEM once for all cores) and its output.
+    auto bound_by_arrays = [&](uint64_t streams) {
+      const uint64_t nts =
+          uint64_t(std::count_if(jobs.begin(), jobs.end(), [](const Job& j) { return j.r0 == 0; }));
+      const double each_core = double(shares), once = c_.cmem_bytes ? 1.0 : each_core;
+      const double a = onchip ? 0.0 : double(mt * K * e) * (split_m ? each_core : once);
+      const double b = kept_weights ? 0.0 : double(nts * K * Nt * e) * (split_m ? once : each_core);
+      return double(streams) >= (a + b + double(mt * nts * Nt * eo) * each_core) / bw;
+    };
+    uint64_t per_array = 0;  // the most pairs of any array
+    std::map<uint32_t, uint64_t> pairs;
+    for (const Round& rd : rounds)
+      for (const Pair& pr : rd.pairs) per_array = std::max(per_array, ++pairs[pr.fifo]);
+    const uint64_t streams = per_array * std::max(R, jobs.front().rows);
+    const double tail = fill_cycles() + double(std::min<uint64_t>(jobs.size(), c_.count) *
+                                               jobs.front().rows * Nt * eo * shares) /
+                                            bw;
+    return (per_array <= kCutMatmuls ||
+            (bound_by_arrays(streams) && double(streams) <= kCutMatmuls * tail)) &&
+           (s.edge || double(per_array * jobs.front().rows) < fill_cycles());
+  }
+  // When each job's pairs start streaming, estimated for the order of the drains (drains()):
+  // each array streams its pairs back to back, a pair max(R, its job's rows) cycles, array a
+  // from `stagger` cycles (a weight tile's feed) after array a - 1, as the weight DMA serves
+  // them in turn. Returns, for each job, the start of its last pair on any array.
+  std::vector<double> last_starts(const std::vector<Round>& rounds, const std::vector<Job>& jobs,
+                                  double stagger) const {
+    const uint64_t R = uint64_t(c_.rows);
+    std::vector<double> clock(size_t(c_.count)), last(jobs.size(), 0.0);
+    for (size_t a = 0; a < clock.size(); ++a) clock[a] = double(a) * stagger;
+    for (const Round& rd : rounds)
+      for (const Pair& pr : rd.pairs) {
+        last[pr.job] = std::max(last[pr.job], clock[pr.fifo]);
+        clock[pr.fifo] += double(std::max(R, jobs[pr.job].rows));
+      }
+    return last;
+  }
+  // How a row block's operands reach its matmuls (Tiler::gemm()): the kept block's A tile of
+  // K column k0 (`a_tile`, with reuse), the i-th A tile a core loads without reuse (`a_ring`),
+  // the load of rows [r0, r0 + rows) of a K step's A tile at a place (`load_a_rows`), and a
+  // K x N tile of B into an array's FIFO (`weights`: k0, kt, n0, nt, the FIFO). What was loaded
+  // so far: the core's A tiles without reuse (`a_load`), the K steps whose A tile is in
+  // (`a_loaded`, with reuse), and with cuts the (K step, or the round's tile without reuse;
+  // first row) of the cuts' rows loaded (`cut_loaded`).
+  struct BlockFeed {
+    std::function<Place(uint64_t)> a_tile, a_ring;
+    std::function<void(Place, uint64_t, uint64_t, uint64_t)> load_a_rows;
+    std::function<void(uint64_t, uint64_t, uint64_t, uint64_t, Place)> weights;
+    uint64_t& a_load;
+    std::vector<bool>& a_loaded;
+    std::set<std::pair<uint64_t, uint64_t>>& cut_loaded;
+  };
+  // A round's weights and matmuls of the `mt`-row block whose `jobs` GEMM `s` runs in tiles of
+  // Kt x Nt: A kept across its N tiles (`reuse`) or loaded per K step, each job's rows in one
+  // matmul a pair or in its cuts (`cut`, outputs_of()).
+  void matmuls(const GemmSpec& s, uint64_t Kt, uint64_t Nt, const std::vector<Job>& jobs,
+               const Round& rd, bool reuse, bool cut, uint64_t mt, BlockFeed& f) {
+    const uint64_t e = uint64_t(isa::tpu::elem_bytes(s.dt));
+    const uint64_t K = uint64_t(s.K), N = uint64_t(s.N);
+    // Without a kept row block, the A tile of each K step of the round (one, or q where
+    // the arrays share a job's K steps), from the ring in the order the pairs need them:
+    // (its number, its place).
+    std::map<uint64_t, std::pair<uint64_t, Place>> a_steps;
+    if (!reuse)
+      for (const Pair& pr : rd.pairs)
+        if (a_steps.try_emplace(pr.step, f.a_load, f.a_ring(f.a_load)).second) ++f.a_load;
+    // Each pair's weights, then its matmuls; with cuts, the pairs' matmuls of cut 0, then
+    // of cut 1, ..., each cut's A rows loaded just before its first matmul, so that the
+    // arrays start together and take the rows in the order they arrive.
+    struct Item {
+      Pair pr;
+      uint64_t kt, nt;
+      Place a_at;
+      std::vector<Cut> cuts;
+    };
+    std::vector<Item> items;
+    std::set<uint64_t> a_loaded_round;  // without reuse: the K steps whose A is loaded
+    auto multiply = [&](const Item& it, size_t i) {
+      const Job& job = jobs[it.pr.job];
+      const Cut& c = it.cuts[i];
+      Place rows = it.a_at;
+      rows.offset += (job.r0 + c.r0) * it.kt * e;
+      if (cut &&
+          f.cut_loaded.insert({reuse ? it.pr.step : a_steps.at(it.pr.step).first, job.r0 + c.r0})
+              .second)
+        f.load_a_rows(rows, it.pr.step, job.r0 + c.r0, c.rows);
+      Place acc{Region::acc, it.pr.slot, c.r0 * it.nt * 4};
+      op(Matmul{s.dt, rows, Place{Region::fifo, it.pr.fifo, 0}, acc, it.pr.accumulate, c.rows,
+                it.kt, it.nt, i > 0});
+    };
+    for (const Pair& pr : rd.pairs) {
+      const Job& job = jobs[pr.job];
+      const uint64_t k0 = pr.step * Kt, kt = std::min(Kt, K - k0);
+      const uint64_t nt = std::min(Nt, N - job.n0);
+      f.weights(k0, kt, job.n0, nt, Place{Region::fifo, pr.fifo, 0});
+      const Item it{pr, kt, nt, reuse ? f.a_tile(k0) : a_steps.at(pr.step).second,
+                    outputs_of(job, cut)};
+      if (cut) {
+        items.push_back(it);
+        continue;
+      }
+      if (reuse && !f.a_loaded[pr.step]) {
+        f.load_a_rows(it.a_at, pr.step, 0, mt);
+        f.a_loaded[pr.step] = true;
+      } else if (!reuse && a_loaded_round.insert(pr.step).second) {
+        // The rows the round's jobs of this K step read (a run of parts: the jobs of the
+        // first rows first).
+        uint64_t r0 = mt, r1 = 0;
+        for (const Pair& o : rd.pairs)
+          if (o.step == pr.step) {
+            r0 = std::min(r0, jobs[o.job].r0);
+            r1 = std::max(r1, jobs[o.job].r0 + jobs[o.job].rows);
+          }
+        Place at = it.a_at;
+        at.offset += r0 * kt * e;
+        f.load_a_rows(at, pr.step, r0, r1 - r0);
+      }
+      multiply(it, 0);
+    }
+    // Cut by cut across the items, an array's second item (the groups taken together)
+    // after all the cuts of its first.
+    std::vector<size_t> layer(items.size());
+    std::map<uint32_t, size_t> seen;
+    size_t layers = 0;
+    for (size_t j = 0; j < items.size(); ++j)
+      layers = std::max(layers, (layer[j] = seen[items[j].pr.fifo]++) + 1);
+    for (size_t l = 0; l < layers; ++l)
+      for (size_t i = 0, more = 1; more; ++i) {
+        more = 0;
+        for (size_t j = 0; j < items.size(); ++j)
+          if (layer[j] == l && i < items[j].cuts.size()) {
+            multiply(items[j], i);
+            more = 1;
+          }
+      }
   }
 
   // The rows of a convolution's row block when its A is formed on chip (ws), at most Mt: its
