@@ -41,10 +41,10 @@ constexpr uint32_t kSectorsPerLine = kLineBytes / kSectorBytes;
 //
 // State per line: tag, fill time, last touch, valid and dirty masks in 26 bytes (a 40 MiB L2 has
 // 327,680 lines: 8.1 MiB), in arrays of their own so that a lookup reads only the set's tags,
-// its touches and masks, and the fill time of the line it finds (16 ways: seven host cache
-// lines, two of them the tags). Every array starts as zero bytes from calloc, which the host
-// maps only as a page is first written: a cache of hundreds of MiB (an NPU's L2) costs nothing
-// to make, and a run pays only for the sets it uses.
+// its touches and masks, and the fill time of the line it finds (16 ways: six host cache lines,
+// two of them the tags). Every array starts as zero bytes from mmap (models/core/zero_array.h),
+// which the host maps only as a page is first written: a cache of hundreds of MiB (an NPU's L2)
+// costs nothing to make, and a run pays only for the sets it uses.
 class SectorCache {
  public:
   // Throws Error when ways is 0 or above 65535, interleave is 0, or the capacity is less than
