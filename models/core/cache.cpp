@@ -31,10 +31,15 @@ SectorCache::SectorCache(uint64_t capacity_bytes, uint32_t ways, bool hashed, ui
   while ((uint64_t(1) << sets_shift_) < sets_) ++sets_shift_;
   prefetched_.fill({kNone, 0});
   const uint64_t lines = sets_ * ways_;
-  tags_ = ZeroArray<uint64_t>(lines);
-  touched_ = ZeroArray<uint64_t>(lines);
-  masks_ = ZeroArray<Masks>(lines);
-  ready_ = ZeroArray<uint64_t>(lines);
+  try {
+    tags_ = ZeroArray<uint64_t>(lines);
+    touched_ = ZeroArray<uint64_t>(lines);
+    masks_ = ZeroArray<Masks>(lines);
+    ready_ = ZeroArray<uint64_t>(lines);
+  } catch (const Error& e) {
+    throw Error(fmt::format("sector cache of {} bytes: the state of its {} lines: {}",
+                            capacity_bytes, lines, e.what()));
+  }
 }
 
 uint64_t SectorCache::set_index(uint64_t line) const {

@@ -3,12 +3,15 @@
 // models/tpu/cmem.h).
 #pragma once
 
+#include <fmt/format.h>
+#include <sys/mman.h>
+
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <memory>
-#include <new>
 
-#include <sys/mman.h>
+#include "models/core/error.h"
 
 namespace xpusim {
 
@@ -19,11 +22,15 @@ template <class T>
 class ZeroArray {
  public:
   ZeroArray() = default;
+  // Throws Error when the host cannot map n values.
   explicit ZeroArray(size_t n) {
     if (!n) return;
-    void* p =
-        mmap(nullptr, n * sizeof(T), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) throw std::bad_alloc();
+    void* p = n > SIZE_MAX / sizeof(T) ? MAP_FAILED
+                                       : mmap(nullptr, n * sizeof(T), PROT_READ | PROT_WRITE,
+                                              MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+      throw Error(
+          fmt::format("{} values of {} bytes are more than the host can map", n, sizeof(T)));
     p_ = std::unique_ptr<T, Unmap>(static_cast<T*>(p), Unmap{n * sizeof(T)});
   }
   T& operator[](size_t i) { return p_.get()[i]; }

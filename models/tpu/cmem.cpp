@@ -34,8 +34,13 @@ Cmem::Cmem(uint64_t bytes, uint32_t ways, double port_bytes_per_cycle, uint64_t 
   if (sets_ == 0)
     throw Error(fmt::format("cmem.bytes: {} bytes is less than one set ({} ways of {} bytes)",
                             bytes, ways, kPageBytes));
-  pages_ = ZeroArray<Page>(sets_ * ways_);
-  tags_ = ZeroArray<uint64_t>(sets_ * ways_);
+  try {
+    pages_ = ZeroArray<Page>(sets_ * ways_);
+    tags_ = ZeroArray<uint64_t>(sets_ * ways_);
+  } catch (const Error& e) {
+    throw Error(fmt::format("cmem.bytes: {} bytes: the tags of its {} pages: {}", bytes,
+                            sets_ * ways_, e.what()));
+  }
   sets_pow2_ = (sets_ & (sets_ - 1)) == 0;
   while ((uint64_t(1) << sets_shift_) < sets_) ++sets_shift_;
   stats.scalar("capacity", "bytes", "capacity of the CMEM") = double(bytes);
