@@ -47,8 +47,8 @@ constexpr uint32_t kSectorsPerLine = kLineBytes / kSectorBytes;
 // costs nothing to make, and a run pays only for the sets it uses.
 class SectorCache {
  public:
-  // Throws Error when ways is 0 or above 65535, interleave is 0, or the capacity is less than
-  // one set (ways * 128 bytes).
+  // Throws Error when ways is 0 or above 65535, interleave is 0, the capacity is less than one
+  // set (ways * 128 bytes), or its lines' state is more than the host can map.
   SectorCache(uint64_t capacity_bytes, uint32_t ways, bool hashed = false, uint32_t interleave = 1);
 
   // What an access to a line found and what it displaced. evicted_dirty is non-zero only when

@@ -46,7 +46,8 @@ class Cmem {
  public:
   // Creates its counters in `stats` (the chip's "cmem" group), the port's in its group "port".
   // `hbm` is the chip's HBM channel. `ideal`: the port answers at once (timing.stall_free).
-  // Throws Error when the capacity is less than one set (ways x 2 KiB).
+  // Throws Error when the capacity is less than one set (ways x 2 KiB), or its pages' tags are more
+  // than the host can map.
   Cmem(uint64_t bytes, uint32_t ways, double port_bytes_per_cycle, uint64_t latency, bool ideal,
        Server& hbm, StatGroup& stats);
 
