@@ -111,8 +111,9 @@ TEST_CASE("cmem: what does not fit is fetched again", "[timing]") {
   DramChannel hbm{32, 7, false, stats.group("dram")};
   CHECK_THROWS_WITH(Cmem(2048, 2, 64, 3, false, hbm, stats.group("cmem")),
                     Catch::Matchers::Contains("cmem.bytes: 2048 bytes is less than one set"));
-  // So is a capacity whose tags no host can map (2^49 pages).
-  CHECK_THROWS_WITH(Cmem(uint64_t(1) << 60, 2, 64, 3, false, hbm, stats.group("cmem2")),
+  // So is a capacity whose tags no host can map (2^53 pages, 2^58 bytes: beyond any x86-64
+  // address space).
+  CHECK_THROWS_WITH(Cmem(~uint64_t(0), 2, 64, 3, false, hbm, stats.group("cmem2")),
                     Catch::Matchers::Contains("more than the host can map"));
 }
 

@@ -210,8 +210,9 @@ TEST_CASE("gpu memsys: sector cache sectors, write-backs, no-allocate, invalidat
   CHECK(c.access(B, 0b0001, true, false).evicted_dirty == 0);  // evicts C
   CHECK_THROWS_WITH(SectorCache(1000, 8), Contains("less than one set"));
   CHECK_THROWS_WITH(SectorCache(1024, 0), Contains("0 ways"));
-  // A capacity whose state no host can map (2^51 lines) is an Error, not std::bad_alloc.
-  CHECK_THROWS_WITH(SectorCache(uint64_t(1) << 58, 16), Contains("more than the host can map"));
+  // A capacity whose state no host can map (2^57 lines, 2^60 bytes of tags: beyond any x86-64
+  // address space) is an Error, not std::bad_alloc.
+  CHECK_THROWS_WITH(SectorCache(~uint64_t(0), 1), Contains("more than the host can map"));
 }
 
 TEST_CASE("gpu memsys: sector cache with a non-power-of-two set count, hashed or not", "[gpu]") {
