@@ -37,7 +37,22 @@ struct ArrayConfig {
   bool fold_overlap;
 };
 
-using ArrayModel = UnitModel<ArrayOp, ArrayResult>;
+// The unit-model interface, and one more step for a matmul that loads weights: the array shifts
+// its weights in as soon as they are in its FIFO and its shadow registers are free, whether or
+// not the owner knows yet when the rows it streams will be ready (their DMA not yet timed). Such
+// a matmul is offered with `ready` = kLater and without its streamed operand (`a`); release()
+// gives both once the owner knows them, and the model reports none of the matmul's events, nor
+// takes another, before it. Only where the weights are double-buffered (ws with fold overlap)
+// and loaded by the matmul (not keep).
+class ArrayModel : public UnitModel<ArrayOp, ArrayResult> {
+ public:
+  static constexpr uint64_t kLater = UINT64_MAX;
+  // For the matmul `id` offered last, with `ready` = kLater: its rows are ready at `ready` (not
+  // before `now`, the current cycle), `a` its m x k operand for a model that computes values
+  // (else empty). Appends to `events` what is known at once.
+  virtual void release(uint64_t id, std::vector<int8_t> a, uint64_t ready, uint64_t now,
+                       std::vector<Event>& events) = 0;
+};
 
 // The array's name among the RTL units.
 inline constexpr const char* kArrayUnit = "tpu.array";

@@ -439,7 +439,11 @@ void TpuCore::read_known(Dyn& d) {
 void TpuCore::done_known(int slot) {
   Dyn& d = dyn_[size_t(slot)];
   const Instr& in = prog_[size_t(d.pc)];
-  if (isa::tpu::loads_weights(in.op)) arrays_[in.mxu].filled[size_t(d.fifo_slot)] = d.done;
+  if (isa::tpu::loads_weights(in.op)) {
+    arrays_[in.mxu].filled[size_t(d.fifo_slot)] = d.done;
+    ++arrays_[in.mxu].fills_known;
+    units_[size_t(kMxu0 + in.mxu)].resolved.notify(sc_core::SC_ZERO_TIME);
+  }
   wake(d.done_waiters, d.done);
   retiring_.push({d.done, slot});
   if (--unresolved_ == 0) drained_.notify(sc_core::SC_ZERO_TIME);
@@ -725,46 +729,73 @@ void TpuCore::mxu_thread(int u) {
       // has said when (a formula model always has: it is offered at its start). A matmul that
       // loads weights into a double-buffered weight-stationary array is offered once they are
       // in its FIFO: the array shifts them in while the rows it streams, and its accumulators,
-      // get ready (`ready`, which the model waits for before the stream). One that streams
-      // against the weights the array holds (keep=1) loads nothing and is offered once issued:
-      // it waits for its rows in the array, and the matmul after it may load the next weights
-      // into the shadow meanwhile.
+      // get ready (`ready`, which the model waits for before the stream); where the time of
+      // those is not known yet (their DMA not yet timed), it is offered for later and released
+      // once it is. One that streams against the weights the array holds (keep=1) loads nothing
+      // and is offered once its operands are: it waits for its rows in the array, and the
+      // matmul after it may load the next weights into the shadow meanwhile.
       const bool keep = in.flags & isa::tpu::kMatmulKeep;
-      const uint64_t ready = std::max(wait_for_deps(u, d), d.issued);
       const bool overlap = p_.dataflow == Dataflow::ws && p_.fold_overlap;
-      const uint64_t from = !overlap ? ready
+      const bool early = overlap && !keep;
+      if (early) {
+        // The weights' load into this matmul's FIFO slot is timed (loads into an array are
+        // timed in order, on the weight DMA).
+        const uint64_t fill = arr.fills_offered++;
+        while (arr.fills_known <= fill) wait(st.resolved);
+      } else {
+        wait_for_deps(u, d);
+      }
+      const uint64_t from = !overlap ? std::max(d.ready_at, d.issued)
                             : keep   ? d.issued
                                      : std::max(arr.filled[size_t(d.fifo_slot)], d.issued);
       const size_t ahead = arr.offered - arr.popped;
       wait_until(ahead < arr.takes.size() ? std::max(from, arr.takes[ahead]) : from);
+      const bool later = d.pending > 0;
       const uint64_t e = uint64_t(isa::tpu::elem_bytes(in.dtype));
       // The popped tile moves into the array (its FIFO slot is refilled only by a later
       // weight load, which waits for this matmul to read it).
       if (functional_ && !keep) arr.held = std::move(arr.fifo[size_t(d.fifo_slot)]);
-      const isa::tpu::WeightTile* w = functional_ ? &arr.held : nullptr;
       // The arrays multiply bf16: fp32 operands take array.fp32_passes passes, with 1, 2 or 3
       // parts of the weights.
       const int parts = in.dtype == DType::fp32 ? isa::tpu::fp32_weight_parts(p_.fp32_passes) : 1;
       const int passes = parts * (parts + 1) / 2;
       ArrayOp op{int(in.rows), int(in.k), int(in.cols), parts, {}, {}, keep};
       if (arr.values) {  // functional: checked when the core was built
-        op.a.resize(size_t(in.rows) * in.k);
-        ub_->store().read(in.ub, op.a.data(), op.a.size(), who(in));
-        if (w->k != in.k || w->n != in.cols || w->dtype != in.dtype)
+        const isa::tpu::WeightTile& w = arr.held;
+        if (w.k != in.k || w.n != in.cols || w.dtype != in.dtype)
           throw Error(
               fmt::format("{}: the weight FIFO head is a {}x{} tile, the matmul expects {}x{}",
-                          who(in), w->k, w->n, in.k, in.cols));
-        op.b.resize(w->data.size());
-        std::memcpy(op.b.data(), w->data.data(), w->data.size());
-      } else if (w) {
-        isa::tpu::exec_matmul(in, ub_->store(), *w, acc_->store(), p_.fp32_passes, who(in));
+                          who(in), w.k, w.n, in.k, in.cols));
+        op.b.resize(w.data.size());
+        std::memcpy(op.b.data(), w.data.data(), w.data.size());
       }
       ub_->note_read(uint64_t(in.rows) * in.k * e);
       acc_->note_write(uint64_t(in.rows) * in.cols * 4 * uint64_t(passes));
+      // Its rows, once their writers have run: to the model that computes values, or multiplied
+      // here into the accumulators.
+      auto rows = [&] {
+        std::vector<int8_t> a;
+        if (arr.values) {
+          a.resize(size_t(in.rows) * in.k);
+          ub_->store().read(in.ub, a.data(), a.size(), who(in));
+        } else if (functional_) {
+          isa::tpu::exec_matmul(in, ub_->store(), arr.held, acc_->store(), p_.fp32_passes, who(in));
+        }
+        return a;
+      };
+      if (!later) op.a = rows();
       events_.clear();
-      arr.model->offer(uint64_t(slot), std::move(op), ready, now(), events_);
+      arr.model->offer(uint64_t(slot), std::move(op),
+                       later ? ArrayModel::kLater : std::max(d.ready_at, d.issued), now(), events_);
       ++arr.offered;
       if (arr.model->busy()) chip_.arbiter.wake();
+      if (later) {
+        mxu_pop(u);
+        array_events(u);
+        const uint64_t ready = std::max(wait_for_deps(u, d), d.issued);
+        events_.clear();
+        arr.model->release(uint64_t(slot), rows(), ready, now(), events_);
+      }
       mxu_pop(u);
       array_events(u);
     }

@@ -203,6 +203,8 @@ class TpuCore : public sc_core::sc_module {
   struct Array {  // per systolic array: its weight FIFO, its model and its matmuls in flight
     std::vector<isa::tpu::WeightTile> fifo;  // slots, functional only
     std::vector<uint64_t> filled;            // slots: when the last weight load into each is done
+    uint64_t fills_known = 0;                // weight loads into it whose done is known (in order)
+    uint64_t fills_offered = 0;              // matmuls that load weights offered to its model
     isa::tpu::WeightTile held;               // the tile in the array, functional only
     int pushes = 0, pops = 0;                // at dispatch
     // The shape of the tile the array holds after the matmuls dispatched so far (none before

@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "models/core/error.h"
 #include "models/tpu/array_model.h"
 #include "rtl/systolic/harness.h"
 
@@ -17,6 +18,8 @@ using tpu::ArrayModel;
 using tpu::ArrayOp;
 using tpu::ArrayResult;
 using tpu::ArrayTiming;
+
+static_assert(ArrayModel::kLater == MatmulTile::kLater, "one value for a time to come");
 
 class RtlArray final : public ArrayModel {
  public:
@@ -33,7 +36,7 @@ class RtlArray final : public ArrayModel {
   bool computes_values() const override { return true; }
 
   // Offered as soon as its operands are (its weights, when it loads them: its rows stream from
-  // `ready`): the array's ready signals decide when it starts.
+  // `ready`, or from the cycle release() gives): the array's ready signals decide when it starts.
   void offer(uint64_t id, ArrayOp op, uint64_t ready, uint64_t now,
              std::vector<Event>& events) override {
     // A kept tile takes no shadow: the array could take the next matmul from when the last
@@ -53,6 +56,14 @@ class RtlArray final : public ArrayModel {
     if (!h_->busy()) h_->skip_to(now);
     h_->offer(std::move(t));
     tiles_.push_back({id, ready, op.keep, sent, {}});
+  }
+
+  void release(uint64_t id, std::vector<int8_t> a, uint64_t ready, uint64_t now,
+               std::vector<Event>&) override {
+    if (tiles_.empty() || tiles_.back().id != id || tiles_.back().ready != kLater)
+      throw Error("internal: array model: release() of a matmul not offered for later");
+    tiles_.back().ready = std::max(ready, now);
+    h_->release(first_ + tiles_.size() - 1, std::move(a), tiles_.back().ready);
   }
 
   bool clocked() const override { return true; }
@@ -103,7 +114,7 @@ class RtlArray final : public ArrayModel {
  private:
   struct Tile {
     uint64_t id;
-    uint64_t ready;  // its operands were ready
+    uint64_t ready;  // its operands were ready (kLater until released)
     bool keep;       // streams against the weights of the tile before
     bool next_sent;  // its next event was reported (with fold overlap)
     ArrayTiming::Times times;

@@ -74,8 +74,11 @@ class VerilatedArray final : public VerilatedTop<V, SystolicHarness> {
  private:
 };
 
+// A tile whose streamed operand comes later (MatmulTile::kLater) is checked without it.
 void check_fits(Dataflow df, int rows, int cols, const MatmulTile& t, size_t index) {
-  const bool sizes = t.m > 0 && t.k > 0 && t.n > 0 && t.a.size() == size_t(t.m) * size_t(t.k) &&
+  const bool a_later = t.stream_ready == MatmulTile::kLater && t.a.empty();
+  const bool sizes = t.m > 0 && t.k > 0 && t.n > 0 &&
+                     (a_later || t.a.size() == size_t(t.m) * size_t(t.k)) &&
                      t.b.size() == size_t(t.k) * size_t(t.n);
   const int over_rows = df == Dataflow::os ? t.m : t.k;
   const int over_cols = df == Dataflow::is ? t.m : t.n;
@@ -156,6 +159,17 @@ size_t SystolicHarness::offer(MatmulTile tile) {
   check_fits(st_->df, rows_, cols_, tile, st_->count);
   st_->tiles.push_back(std::move(tile));
   return st_->count++;
+}
+
+void SystolicHarness::release(size_t index, std::vector<int8_t> a, uint64_t stream_ready) {
+  if (!st_ || index < st_->base || index >= st_->count ||
+      st_->tile(index).stream_ready != MatmulTile::kLater || stream_ready < st_->t)
+    throw Error("internal: systolic harness: release() of tile " + std::to_string(index) +
+                ", not one offered for later, or ready in the past");
+  MatmulTile& t = st_->tiles[index - st_->base];
+  t.a = std::move(a);
+  t.stream_ready = stream_ready;
+  check_fits(st_->df, rows_, cols_, t, index);
 }
 
 bool SystolicHarness::busy() const {
@@ -275,11 +289,13 @@ std::vector<TileEvent> SystolicHarness::step() {
     s.tracing = false;
   }
 
+  // A tile whose streamed operand is still to come (kLater) waits for release(), whose owner
+  // clocks the array meanwhile.
   const uint64_t patience = 4 * uint64_t(rows_ + cols_) + 64;
   const uint64_t waiting = std::max(
       s.last_event,
       s.at < s.count ? std::max(s.tile(s.at).ready, s.tile(s.at).stream_ready) : uint64_t(0));
-  if (t > waiting + patience)
+  if (waiting != MatmulTile::kLater && t > waiting + patience)
     throw Error("systolic harness: no progress for " + std::to_string(patience) +
                 " cycles at cycle " + std::to_string(t));
   s.t = t + 1;

@@ -22,8 +22,10 @@ using tpu::dataflow_name;
 struct MatmulTile {
   uint64_t ready = 0;  // cycle its operands are ready: the harness does not start it earlier
   // Cycle its streamed operand is ready, when later than `ready` (the weights may load before
-  // it): the harness streams no row of it earlier.
+  // it): the harness streams no row of it earlier. kLater: not known yet, and `a` not given
+  // (ws: the weights load meanwhile); release() gives both.
   uint64_t stream_ready = 0;
+  static constexpr uint64_t kLater = UINT64_MAX;
   int m = 0, k = 0, n = 0;
   std::vector<int8_t> a;  // m x k, row-major
   std::vector<int8_t> b;  // k x n, row-major
@@ -87,6 +89,9 @@ class SystolicHarness {
   // are dropped. The VCD window of `opt` counts tiles in offer order.
   void start(Dataflow df, const RunOptions& opt = {});
   size_t offer(MatmulTile tile);
+  // Gives tile `index`, offered with stream_ready kLater, its streamed operand and the cycle it is
+  // ready (not before the cycles already clocked); throws Error when `a` does not fit the tile.
+  void release(size_t index, std::vector<int8_t> a, uint64_t stream_ready);
   std::vector<TileEvent> step();
   bool busy() const;
   uint64_t cycle() const;

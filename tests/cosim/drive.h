@@ -27,10 +27,21 @@ struct Seen {
   Result result{};
 };
 
+// For a unit that takes one operand before the others (a systolic array's weights, before the
+// rows it streams: tpu::ArrayModel::release), what the owner knows when. NoLater: nothing of it;
+// each operation is offered at its ready(i). A policy with kEnabled offers operation i from
+// from(i) on (<= ready(i)), passing ready(i) where the owner knows it by then (known(i), <=
+// ready(i)), else offering it for later (offer(i, cycle, events)) and releasing it at cycle
+// known(i) (release(i, cycle, events)).
+struct NoLater {
+  static constexpr bool kEnabled = false;
+};
+
 // Drives `n` operations: ready(i) is the cycle operation i's operands are ready, make(i) the
 // operation (its operands left empty by the caller for a model that does not compute values).
-template <class Op, class Result, class Ready, class Make>
-std::vector<Seen<Result>> drive(UnitModel<Op, Result>& model, size_t n, Ready ready, Make make) {
+template <class Op, class Result, class Ready, class Make, class Later = NoLater>
+std::vector<Seen<Result>> drive(UnitModel<Op, Result>& model, size_t n, Ready ready, Make make,
+                                Later later = {}) {
   using Event = typename UnitModel<Op, Result>::Event;
   std::vector<Seen<Result>> seen(n);
   std::vector<uint64_t> takes = {0};            // takes[i]: the `next` of operation i - 1
@@ -60,12 +71,32 @@ std::vector<Seen<Result>> drive(UnitModel<Op, Result>& model, size_t n, Ready re
     }
     ev.clear();
   };
+  size_t waiting = n;  // the operation offered for later, until released (n: none)
+  auto from = [&](size_t i) -> uint64_t {
+    if constexpr (Later::kEnabled)
+      return later.from(i);
+    else
+      return ready(i);
+  };
   for (uint64_t cycle = 0;; ++cycle) {  // absorb() counts `done`
     if (done == n) break;
     REQUIRE(cycle < 1000000);
-    while (offered < n && ready(offered) <= cycle &&
+    if constexpr (Later::kEnabled)
+      if (waiting < n && later.known(waiting) <= cycle) {
+        later.release(waiting, cycle, ev);
+        waiting = n;
+        absorb();
+      }
+    while (offered < n && waiting == n && from(offered) <= cycle &&
            (offered >= takes.size() || takes[offered] <= cycle)) {
-      model.offer(offered, make(offered), ready(offered), cycle, ev);
+      bool for_later = false;
+      if constexpr (Later::kEnabled) for_later = later.known(offered) > cycle;
+      if (for_later) {
+        if constexpr (Later::kEnabled) later.offer(offered, cycle, ev);
+        waiting = offered;
+      } else {
+        model.offer(offered, make(offered), ready(offered), cycle, ev);
+      }
       ++offered;
       absorb();
     }

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "models/core/error.h"
 #include "models/core/random.h"
 #include "models/tpu/array_model.h"
 
@@ -138,4 +139,34 @@ TEST_CASE("array model (formula): reports exactly what ArrayTiming computes", "[
               timing.next_free());
       }
     }
+}
+
+TEST_CASE("array model (formula): weights offered before their rows' time is known", "[timing]") {
+  // ws with overlap on the 4 x 4 array: the weights are in the FIFO at 10, the rows ready at 30;
+  // the owner learns that at 25. The load runs 10 to 14 all the same, the stream from 30.
+  const ArrayConfig c{R, C, Dataflow::ws, true};
+  auto model = xpusim::tpu::make_formula_array(c);
+  std::vector<Event> ev;
+  model->offer(0, ArrayOp{6, 4, 4, 1, {}, {}}, ArrayModel::kLater, 10, ev);
+  CHECK(ev.empty());
+  CHECK_FALSE(model->busy());
+  model->release(0, {}, 30, 25, ev);
+  REQUIRE(ev.size() == 3);
+  CHECK(ev[0].kind == Event::next);
+  CHECK(ev[0].cycle == 30);
+  CHECK(ev[1].cycle == 36);
+  CHECK(ev[2].cycle == 42);
+  const ArrayTiming::Times& t = ev[2].result.times;
+  CHECK(t.load_start == 10);
+  CHECK(t.stream_ready == 30);
+  CHECK(t.stream_start == 30);
+  // Rows whose time has passed when it is learnt stream from the release on.
+  ev.clear();
+  model->offer(1, ArrayOp{6, 4, 4, 1, {}, {}}, ArrayModel::kLater, 30, ev);
+  model->release(1, {}, 20, 50, ev);
+  REQUIRE(ev.size() == 3);
+  CHECK(ev[2].result.times.load_start == 30);
+  CHECK(ev[2].result.times.stream_start == 50);
+  // Only the matmul offered for later can be released.
+  CHECK_THROWS_AS(model->release(1, {}, 60, 60, ev), xpusim::Error);
 }
