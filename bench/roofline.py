@@ -49,6 +49,16 @@ and one for the arrays' weight FIFOs (weight_fifo.depth slots each):
     fetch  = DRAM latency + the tile's bytes / HBM bytes per cycle, or, on presets that keep
              weights in the UB (lowering.keep_weights), the tile's bytes / ub.port_bytes
 
+and one for the weight tiles' arrival through the HBM:
+
+    weights = max over i of (DRAM latency + the i smallest tiles' bytes / HBM bytes per cycle
+                             + R + (tiles - i + 1) * M / (arrays per core * cores))
+              + R + C - 2 + activation latency + DRAM latency
+             (every weight tile crosses the HBM at least once, the i-th to arrive no sooner than
+             the bytes of i tiles allow; it loads into an array, R cycles, before it streams a
+             row, so the M rows of it and of every tile after it, spread over all the arrays,
+             stream after that)
+
 and, on presets whose arrays take their weights only from DRAM (no lowering.keep_weights), one
 for the accumulators when K takes several steps (ceil(K / R) > 1):
 
@@ -215,6 +225,24 @@ def feed_cycles(n, k, cfg, elem):
     return math.ceil(tiles / int(cfg["weight_fifo.depth"])) * (fetch + r)
 
 
+def arrival_cycles(m, n, k, cfg, elem):
+    """When the arrays' last stream ends at the earliest, the weight tiles arriving one after
+    another through the HBM (the weights term)."""
+    r, c = int(cfg["array.rows"]), int(cfg["array.cols"])
+    arrays, cores = int(cfg["array.count"]), int(cfg["chip.cores"])
+    clock = float(cfg["clock_mhz"])
+    hbm_bytes_per_cycle = float(cfg["dram.bandwidth_gbps"]) * 1e3 / clock
+    dram_latency = math.ceil(float(cfg["dram.latency_ns"]) * clock / 1e3)
+    rows = [min(r, k - k0) for k0 in range(0, k, r)]
+    cols = [min(c, n - n0) for n0 in range(0, n, c)]
+    tiles = sorted(kt * nt * elem for kt in rows for nt in cols)
+    end, arrived = 0, dram_latency
+    for i, size in enumerate(tiles):
+        arrived += size / hbm_bytes_per_cycle
+        end = max(end, arrived + r + (len(tiles) - i) * m / (arrays * cores))
+    return end
+
+
 def bound(layer, cfg, elem):
     if "shape" in layer:
         return vector_bound(layer, cfg, elem)
@@ -239,6 +267,7 @@ def bound(layer, cfg, elem):
         "pipe": 2 * dram_latency + reads + skew,
         "head": 2 * dram_latency + transfer + r + skew + writes,
         "feed": feed_cycles(n, k, cfg, elem) + skew + dram_latency,
+        "weights": arrival_cycles(m, n, k, cfg, elem) + skew + dram_latency,
     }
     widths = sorted([c] * (n // c) + ([n % c] if n % c else []))  # the N tiles' columns
 
