@@ -795,6 +795,7 @@ void TpuCore::mxu_thread(int u) {
         const uint64_t ready = std::max(wait_for_deps(u, d), d.issued);
         events_.clear();
         arr.model->release(uint64_t(slot), rows(), ready, now(), events_);
+        if (arr.model->busy()) chip_.arbiter.wake();
       }
       mxu_pop(u);
       array_events(u);

@@ -67,7 +67,8 @@ class RtlArray final : public ArrayModel {
   }
 
   bool clocked() const override { return true; }
-  bool busy() const override { return h_->busy(); }
+  // Not while it only waits for release(): the array holds its state until then.
+  bool busy() const override { return h_->busy() && !h_->waiting(); }
 
   // Clocks `cycle` unless the array has clocked it already, and turns the harness's port events
   // into the model's.

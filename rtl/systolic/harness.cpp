@@ -163,9 +163,13 @@ size_t SystolicHarness::offer(MatmulTile tile) {
 
 void SystolicHarness::release(size_t index, std::vector<int8_t> a, uint64_t stream_ready) {
   if (!st_ || index < st_->base || index >= st_->count ||
-      st_->tile(index).stream_ready != MatmulTile::kLater || stream_ready < st_->t)
+      st_->tile(index).stream_ready != MatmulTile::kLater)
     throw Error("internal: systolic harness: release() of tile " + std::to_string(index) +
-                ", not one offered for later, or ready in the past");
+                ", not one offered for later");
+  if (waiting()) skip_to(stream_ready);
+  if (stream_ready < st_->t)
+    throw Error("internal: systolic harness: tile " + std::to_string(index) +
+                " released for cycle " + std::to_string(stream_ready) + ", already clocked");
   MatmulTile& t = st_->tiles[index - st_->base];
   t.a = std::move(a);
   t.stream_ready = stream_ready;
@@ -176,12 +180,20 @@ bool SystolicHarness::busy() const {
   return st_ && st_->ot < st_->count;
 }
 
+bool SystolicHarness::waiting() const {
+  if (!st_) return false;
+  const State& s = *st_;
+  return !s.os && s.at + 1 == s.count && s.tile(s.at).stream_ready == MatmulTile::kLater &&
+         s.ot == s.at && s.arow == 0 && s.wt == s.count && s.wrow == 0;
+}
+
 uint64_t SystolicHarness::cycle() const {
   return st_ ? st_->t : 0;
 }
 
 void SystolicHarness::skip_to(uint64_t cycle) {
-  if (!st_ || busy()) throw Error("internal: systolic harness: skip_to() while busy");
+  if (!st_ || (busy() && !waiting()))
+    throw Error("internal: systolic harness: skip_to() while busy");
   if (cycle > st_->t) st_->t = st_->last_event = cycle;
 }
 

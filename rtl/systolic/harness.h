@@ -90,10 +90,16 @@ class SystolicHarness {
   void start(Dataflow df, const RunOptions& opt = {});
   size_t offer(MatmulTile tile);
   // Gives tile `index`, offered with stream_ready kLater, its streamed operand and the cycle it is
-  // ready (not before the cycles already clocked); throws Error when `a` does not fit the tile.
+  // ready (not before the cycles already clocked, but for those skipped while waiting()); throws
+  // Error when `a` does not fit the tile.
   void release(size_t index, std::vector<int8_t> a, uint64_t stream_ready);
   std::vector<TileEvent> step();
   bool busy() const;
+  // Whether the array only waits for release() of the tile it would stream next: every tile
+  // before it done, its weights loaded, none after it offered. Nothing changes in the array
+  // until then, so the owner need not clock it: skip_to() is allowed, and release() skips to
+  // the cycle it gives.
+  bool waiting() const;
   uint64_t cycle() const;
   void skip_to(uint64_t cycle);
 
