@@ -732,8 +732,8 @@ void TpuCore::mxu_thread(int u) {
       // get ready (`ready`, which the model waits for before the stream); where the time of
       // those is not known yet (their DMA not yet timed), it is offered for later and released
       // once it is. One that streams against the weights the array holds (keep=1) loads nothing
-      // and is offered once its operands are: it waits for its rows in the array, and the
-      // matmul after it may load the next weights into the shadow meanwhile.
+      // and is offered once its operands' times are known: it waits for its rows in the array,
+      // and the matmul after it may load the next weights into the shadow meanwhile.
       const bool keep = in.flags & isa::tpu::kMatmulKeep;
       const bool overlap = p_.dataflow == Dataflow::ws && p_.fold_overlap;
       const bool early = overlap && !keep;

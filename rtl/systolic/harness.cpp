@@ -301,8 +301,7 @@ std::vector<TileEvent> SystolicHarness::step() {
     s.tracing = false;
   }
 
-  // A tile whose streamed operand is still to come (kLater) waits for release(), whose owner
-  // clocks the array meanwhile.
+  // A tile whose streamed operand is still to come (kLater) makes no progress before release().
   const uint64_t patience = 4 * uint64_t(rows_ + cols_) + 64;
   const uint64_t waiting = std::max(
       s.last_event,
