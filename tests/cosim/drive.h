@@ -89,14 +89,14 @@ std::vector<Seen<Result>> drive(UnitModel<Op, Result>& model, size_t n, Ready re
       }
     while (offered < n && waiting == n && from(offered) <= cycle &&
            (offered >= takes.size() || takes[offered] <= cycle)) {
-      bool for_later = false;
-      if constexpr (Later::kEnabled) for_later = later.known(offered) > cycle;
-      if (for_later) {
-        if constexpr (Later::kEnabled) later.offer(offered, cycle, ev);
-        waiting = offered;
-      } else {
-        model.offer(offered, make(offered), ready(offered), cycle, ev);
-      }
+      if constexpr (Later::kEnabled)
+        if (later.known(offered) > cycle) {
+          later.offer(offered, cycle, ev);
+          waiting = offered++;
+          absorb();
+          continue;
+        }
+      model.offer(offered, make(offered), ready(offered), cycle, ev);
       ++offered;
       absorb();
     }
