@@ -149,6 +149,32 @@ TEST_CASE("a matmul's weights shift into the array while its rows arrive", "[tim
         a_done + 16 + (16 + 16 - 2));
 }
 
+TEST_CASE("a matmul's weights shift in before the time of its accumulators is known", "[timing]") {
+  // tpu_lab as above, act.rows 1. The weight tile is in the FIFO at 8 + 50, A in the UB at
+  // 16 + 50. The matmul writes the accumulators a second activate reads, which is queued behind
+  // a first of 256 rows: its read ends, and the core learns when, only once the first is done
+  // (it reads its row from acts - 4 - 1 to acts - 4, `acts` the program without the matmul).
+  // The array loads the weights (R = 16 cycles) long before; the matmul streams its 16 rows
+  // from acts - 4 and is done a skew later. Were it offered only once that time is known, the
+  // load would come first: R - 1 cycles more.
+  const std::string dir = temp_dir("dep-weights-untimed");
+  const std::string acts =
+      "  rdweight dram=0x10000, k=16, n=16, dtype=int8\n"
+      "  rdhost ub=0x0, dram=0x0, rows=16, bytes=16\n"
+      "  activate acc=0x0, ub=0x1000, rows=256, cols=16, dtype=int8, func=none\n"
+      "  activate acc=0x4000, ub=0x2000, rows=1, cols=16, dtype=int8, func=none\n";
+  auto cycles = [&](const std::string& name, const std::string& more) {
+    const std::string prog = write_text(dir, name + ".s", acts + more + "  halt\n");
+    return run_stats({"--arch", "tpu_lab", "--no-functional", "--program", prog},
+                     dir + "/" + name)["total_cycles"]
+        .get<long>();
+  };
+  const long done = cycles("acts", "");
+  CHECK(done == 2 + 256 + 1 + 4);  // the first starts at its dispatch, cycle 2
+  CHECK(cycles("matmul", "  matmul ub=0x0, acc=0x4000, m=16, k=16, n=16, dtype=int8\n") ==
+        done - 4 + 16 + (16 + 16 - 2));
+}
+
 TEST_CASE("the next weights shift in while a kept stream waits for its rows", "[timing]") {
   // tpu_lab as above. Two weight tiles, A's first 256 B, then 4 KiB more, in the UB last (at
   // `a_done`, the loads alone). The first matmul loads the first tile; the second streams 8 of
