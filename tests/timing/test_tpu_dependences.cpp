@@ -30,6 +30,14 @@ std::pair<long, long> vector_then_activate(const std::string& name, const std::s
           s["total_cycles"].get<long>()};
 }
 
+// The cycles of assembly program `prog` (halt appended) on tpu_lab, timing only, in dir/name.
+long program_cycles(const std::string& dir, const std::string& name, const std::string& prog) {
+  const std::string path = write_text(dir, name + ".s", prog + "  halt\n");
+  return run_stats({"--arch", "tpu_lab", "--no-functional", "--program", path},
+                   dir + "/" + name)["total_cycles"]
+      .get<long>();
+}
+
 }  // namespace
 
 TEST_CASE("a write waits for the completion of an earlier write of its bytes", "[timing]") {
@@ -137,15 +145,10 @@ TEST_CASE("a matmul's weights shift into the array while its rows arrive", "[tim
   const std::string load =
       "  rdweight dram=0x10000, k=16, n=16, dtype=int8\n"
       "  rdhost ub=0x0, dram=0x0, rows=256, bytes=16\n";
-  auto cycles = [&](const std::string& name, const std::string& more) {
-    const std::string prog = write_text(dir, name + ".s", load + more + "  halt\n");
-    return run_stats({"--arch", "tpu_lab", "--no-functional", "--program", prog},
-                     dir + "/" + name)["total_cycles"]
-        .get<long>();
-  };
-  const long a_done = cycles("loads", "");
+  const long a_done = program_cycles(dir, "loads", load);
   CHECK(a_done == 8 + 128 + 50);
-  CHECK(cycles("matmul", "  matmul ub=0x0, acc=0x0, m=16, k=16, n=16, dtype=int8\n") ==
+  CHECK(program_cycles(dir, "matmul",
+                       load + "  matmul ub=0x0, acc=0x0, m=16, k=16, n=16, dtype=int8\n") ==
         a_done + 16 + (16 + 16 - 2));
 }
 
@@ -163,15 +166,10 @@ TEST_CASE("a matmul's weights shift in before the time of its accumulators is kn
       "  rdhost ub=0x0, dram=0x0, rows=16, bytes=16\n"
       "  activate acc=0x0, ub=0x1000, rows=256, cols=16, dtype=int8, func=none\n"
       "  activate acc=0x4000, ub=0x2000, rows=1, cols=16, dtype=int8, func=none\n";
-  auto cycles = [&](const std::string& name, const std::string& more) {
-    const std::string prog = write_text(dir, name + ".s", acts + more + "  halt\n");
-    return run_stats({"--arch", "tpu_lab", "--no-functional", "--program", prog},
-                     dir + "/" + name)["total_cycles"]
-        .get<long>();
-  };
-  const long done = cycles("acts", "");
+  const long done = program_cycles(dir, "acts", acts);
   CHECK(done == 2 + 256 + 1 + 4);  // the first starts at its dispatch, cycle 2
-  CHECK(cycles("matmul", "  matmul ub=0x0, acc=0x4000, m=16, k=16, n=16, dtype=int8\n") ==
+  CHECK(program_cycles(dir, "matmul",
+                       acts + "  matmul ub=0x0, acc=0x4000, m=16, k=16, n=16, dtype=int8\n") ==
         done - 4 + 16 + (16 + 16 - 2));
 }
 
@@ -189,17 +187,11 @@ TEST_CASE("the next weights shift in while a kept stream waits for its rows", "[
       "  rdweight dram=0x10100, k=16, n=16, dtype=int8\n"
       "  rdhost ub=0x0, dram=0x0, rows=16, bytes=16\n";
   const std::string late = "  rdhost ub=0x1000, dram=0x1000, rows=256, bytes=16\n";
-  auto cycles = [&](const std::string& name, const std::string& prog) {
-    const std::string path = write_text(dir, name + ".s", prog + "  halt\n");
-    return run_stats({"--arch", "tpu_lab", "--no-functional", "--program", path},
-                     dir + "/" + name)["total_cycles"]
-        .get<long>();
-  };
-  const long a_done = cycles("loads", weights + late);
-  CHECK(cycles("matmuls", weights + "  matmul ub=0x0, acc=0x0, m=16, k=16, n=16, dtype=int8\n" +
-                              late +
-                              "  matmul ub=0x1000, acc=0x400, m=8, k=16, n=16, dtype=int8, "
-                              "keep=1\n"
-                              "  matmul ub=0x0, acc=0x800, m=16, k=16, n=16, dtype=int8\n") ==
+  const long a_done = program_cycles(dir, "loads", weights + late);
+  CHECK(program_cycles(dir, "matmuls",
+                       weights + "  matmul ub=0x0, acc=0x0, m=16, k=16, n=16, dtype=int8\n" + late +
+                           "  matmul ub=0x1000, acc=0x400, m=8, k=16, n=16, dtype=int8, "
+                           "keep=1\n"
+                           "  matmul ub=0x0, acc=0x800, m=16, k=16, n=16, dtype=int8\n") ==
         a_done + 8 + 16 + (16 + 16 - 2));
 }
