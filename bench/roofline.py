@@ -225,24 +225,6 @@ def feed_cycles(n, k, cfg, elem):
     return math.ceil(tiles / int(cfg["weight_fifo.depth"])) * (fetch + r)
 
 
-def arrival_cycles(m, n, k, cfg, elem):
-    """When the arrays' last stream ends at the earliest, the weight tiles arriving one after
-    another through the HBM (the weights term)."""
-    r, c = int(cfg["array.rows"]), int(cfg["array.cols"])
-    arrays, cores = int(cfg["array.count"]), int(cfg["chip.cores"])
-    clock = float(cfg["clock_mhz"])
-    hbm_bytes_per_cycle = float(cfg["dram.bandwidth_gbps"]) * 1e3 / clock
-    dram_latency = math.ceil(float(cfg["dram.latency_ns"]) * clock / 1e3)
-    rows = [min(r, k - k0) for k0 in range(0, k, r)]
-    cols = [min(c, n - n0) for n0 in range(0, n, c)]
-    tiles = sorted(kt * nt * elem for kt in rows for nt in cols)
-    end, arrived = 0, dram_latency
-    for i, size in enumerate(tiles):
-        arrived += size / hbm_bytes_per_cycle
-        end = max(end, arrived + r + (len(tiles) - i) * m / (arrays * cores))
-    return end
-
-
 def bound(layer, cfg, elem):
     if "shape" in layer:
         return vector_bound(layer, cfg, elem)
@@ -259,6 +241,18 @@ def bound(layer, cfg, elem):
     k_tiles, n_tiles = math.ceil(k / r), math.ceil(n / c)
     weight_tiles = k_tiles * n_tiles
     reads = elems * elem / hbm_bytes_per_cycle - writes
+
+    def arrival():
+        """When the arrays' last stream ends at the earliest, the weight tiles arriving one after
+        another through the HBM (the weights term)."""
+        tiles = sorted(min(r, k - k0) * min(c, n - n0) * elem
+                       for k0 in range(0, k, r) for n0 in range(0, n, c))
+        end, arrived = 0, dram_latency
+        for i, size in enumerate(tiles):
+            arrived += size / hbm_bytes_per_cycle
+            end = max(end, arrived + r + (len(tiles) - i) * m / (arrays * cores))
+        return end
+
     parts = {
         "arrays": max(weight_tiles * m / (arrays * cores),
                       (math.ceil(weight_tiles / (arrays * cores)) - 1) * r) + fill,
@@ -267,7 +261,7 @@ def bound(layer, cfg, elem):
         "pipe": 2 * dram_latency + reads + skew,
         "head": 2 * dram_latency + transfer + r + skew + writes,
         "feed": feed_cycles(n, k, cfg, elem) + skew + dram_latency,
-        "weights": arrival_cycles(m, n, k, cfg, elem) + skew + dram_latency,
+        "weights": arrival() + skew + dram_latency,
     }
     widths = sorted([c] * (n // c) + ([n % c] if n % c else []))  # the N tiles' columns
 
