@@ -194,6 +194,35 @@ TEST_CASE("chip: N tiles that do not fill the arrays keep every array of a core 
   check_balanced(s, 0.85);
 }
 
+TEST_CASE("chip: a row block shared out in packed parts gets accumulator slots of a part's rows",
+          "[timing]") {
+  // 1446 x 838 x 176 on tpu_v4, pipelined: a row block of 728 rows per core, seven N tiles of
+  // two K steps on four arrays. Whole jobs leave one array half the work of the others (7
+  // tiles: 2, 2, 2, 1); in two parts of 368 rows the 28 (part, K step) pairs go 7 to each
+  // array, their 16 pieces in slots of a part's rows (the ring of whole-row slots has 11).
+  // 4,231 cycles before, 3,801 after. Without the CMEM each part's weights would come from
+  // the DRAM again: there the slots keep a block's rows. The values check.
+  const std::string dir = temp_dir("chip-part-slots");
+  const std::string gemm =
+      write_text(dir, "g.yaml",
+                 "name: g\nops:\n  - {name: g, op: gemm, M: 1446, N: 838, K: 176, dtype: bf16}\n");
+  auto run = [&](const char* cmem) {
+    return run_cli({"run", "--arch", "tpu_v4", "--workload", gemm, "--set",
+                    "lowering.single_step=false", "--set", cmem, "--dump-after=tiling", "--out",
+                    dir + "/" + cmem});
+  };
+  const Cli r = run("cmem.bytes=134217728");
+  INFO(r.output.substr(0, 3000));
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.output, Contains("functional check: passed") && Contains("acc ring 16 x 188416 B"));
+  // Each core reads each of its 14 weight tiles once a part.
+  CHECK(occurrences(r.output, "load_weights") == 2 * 7 * 2 * 2);
+  check_balanced(nlohmann::json::parse(read(dir + "/cmem.bytes=134217728/stats.json")), 0.9);
+  const Cli whole = run("cmem.bytes=0");
+  REQUIRE(whole.status == 0);
+  CHECK_THAT(whole.output, Contains("acc ring 11 x 372736 B"));
+}
+
 TEST_CASE("chip: packed pieces beyond the accumulator ring take a slot again once drained",
           "[timing]") {
   // 256 x 1152 x 1024 on tpu_v4, pipelined, with 512 KiB of accumulators: each core's row

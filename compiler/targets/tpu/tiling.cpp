@@ -669,10 +669,6 @@ class Tiler {
                                  "region {} B, output region {} B, accumulator region {} B, "
                                  "weight tile {} B)",
                                  M, N, K, a_bytes_, o_bytes_, acc_part_, fifo));
-    // Accumulator slots form a ring (at least two per array, so an array fills one while the
-    // activation pipeline drains another; up to four per array when tiles are small, so a
-    // short stream does not wait for the drain of the tile before last).
-    const uint64_t acc_bytes = acc_slot_bytes(Mt, Nt), acc_slots = acc_slots_of(Mt, Nt);
     // Keep a whole row block of A (Mt x K) in the UB across the N tiles when it fits (in one
     // A region, or in both: span).
     const bool reuse = span || Mt * K * e <= a_cap;
@@ -681,6 +677,17 @@ class Tiler {
     // else the N tiles of each row block (each core reads all of A and its own part of B).
     const uint64_t mblocks = (M + Mt - 1) / Mt, ntiles = (N + Nt - 1) / Nt;
     const bool split_m = mblocks >= shares;
+    // Accumulator slots form a ring (at least two per array, so an array fills one while the
+    // activation pipeline drains another; up to four per array when tiles are small, so a
+    // short stream does not wait for the drain of the tile before last). A slot holds a row
+    // block's rows of an N tile, or, where the block's jobs go to the arrays as packed parts
+    // (split_of()), a part's: smaller slots, so that every piece has one.
+    const Feed supply = feed_of(double(Kt * Nt * e), double(shares), w_room != 0);
+    const uint64_t slot_rows = slot_rows_of(
+        s, tiles, split_m ? ntiles : (ntiles + shares - 1) / shares,
+        (split_m ? (mblocks + shares - 1) / shares : mblocks) > 1, shares, reuse, supply);
+    const uint64_t acc_bytes = acc_slot_bytes(slot_rows, Nt),
+                   acc_slots = acc_slots_of(slot_rows, Nt);
     // One row block of one N tile, which one core would take alone: the first two cores may
     // share its K steps instead (gemm_ksplit).
     if (only < 0 && shares >= 2 && !split_m && ntiles == 1 && c_.dataflow == Dataflow::ws &&
@@ -790,11 +797,13 @@ class Tiler {
         for (uint64_t n0 = 0, ni = 0; n0 < N; n0 += Nt, ++ni)
           if (split_m || ni % shares == share) jobs.push_back({n0, 0, mt});
         const uint64_t ksteps = (K + Kt - 1) / Kt;
-        const Split sp =
-            c_.dataflow == Dataflow::ws && !jobs.empty()
-                ? split_of(jobs.size(), Mt, ksteps, reuse, core_blocks > 1,
-                           feed_of(double(Kt * Nt * e), double(shares), w_room != 0), acc_slots)
-                : Split{};
+        const Split sp = c_.dataflow == Dataflow::ws && !jobs.empty()
+                             ? split_of(jobs.size(), Mt, ksteps, reuse, core_blocks > 1, supply,
+                                        // (split_of() counts a part's rows in eights)
+                                        [&](uint64_t rows) {
+                                          return rows <= (slot_rows + 7) / 8 * 8 ? acc_slots : 0;
+                                        })
+                             : Split{};
         if (sp.parts > 1) {
           const uint64_t rows = ((mt + sp.parts - 1) / sp.parts + 7) / 8 * 8;
           std::vector<Job> split;
@@ -809,8 +818,7 @@ class Tiler {
         // the drain with their neighbours anyway).
         const bool cut = keep_ok && (mi == 0 || mi + 1 == core_blocks) &&
                          cuts_pay(s, jobs, rounds, mt, Nt, shares, split_m, onchip, w_room != 0);
-        const std::vector<double> last = last_starts(
-            rounds, jobs, feed_of(double(Kt * Nt * e), double(shares), w_room != 0).each);
+        const std::vector<double> last = last_starts(rounds, jobs, supply.each);
         // The drains of a round go round a ring of slots in their O half, each slot the largest
         // drain's bytes, so that a drain does not wait for the store of the one before it.
         uint64_t out_rows = 0;
@@ -853,7 +861,7 @@ class Tiler {
     const double bw = dram_bytes_per_cycle(), lat = c_.dram_latency_ns * c_.clock_mhz / 1e3;
     const Feed feed = feed_of(double(Kt * Nt) * e, 2, false);  // the cores read their own tiles
     auto core = [&](uint64_t steps) {
-      const Split sp = split_of(1, M, steps, reuse, false, feed, slots);
+      const Split sp = split_of(1, M, steps, reuse, false, feed, [&](uint64_t) { return slots; });
       return sp.arrays + sp.drain;
     };
     const double partial = double(M * N * 4) / bw;  // the sums' transfer
@@ -940,12 +948,13 @@ class Tiler {
   // groups in the block, or `several_blocks`), the arrays take turns at those (turned()), so
   // an array's steps average ksteps / q per group. Or, when `pack_ok` (A's row block is kept: a
   // K step's pairs may fall in several rounds, each of which would load its A again) and the
-  // pieces fit the `slots` of the accumulator ring (for whole jobs, reusing slots as their jobs
+  // pieces fit the slots of the accumulator ring (for whole jobs, reusing slots as their jobs
   // drain: packed_slots()), the parts' (job, K step) pairs packed on the
   // arrays (runs_of(): 3 jobs on 4 arrays take three quarters of the K steps' time, not all of
   // it; 5 jobs, ten eighths, not two groups), each array's pieces in slots of their own: taken
   // when faster, with its parts' weight tiles at least their source's time where there are
-  // parts.
+  // parts. `slots_for(r)`: the ring's slots for pieces of r rows (0: they do not fit a slot,
+  // and no split of such parts is taken).
   struct Split {
     uint64_t parts = 1, ksplit = 1;
     double arrays = 0, drain = 0;
@@ -969,7 +978,7 @@ class Tiler {
     return {each, (fetch + double(c_.rows)) / double(c_.fifo_depth)};
   }
   Split split_of(uint64_t jobs, uint64_t rows, uint64_t ksteps, bool pack_ok, bool several_blocks,
-                 const Feed& feed, uint64_t slots) const {
+                 const Feed& feed, const std::function<uint64_t(uint64_t)>& slots_for) const {
     const uint64_t count = uint64_t(c_.count), R = uint64_t(c_.rows);
     auto part_rows = [&](uint64_t p) { return ((rows + p - 1) / p + 7) / 8 * 8; };
     auto split = [&](uint64_t p, uint64_t q) {
@@ -982,9 +991,11 @@ class Tiler {
                    double(jobs * q) * std::ceil(double(rows) / double(c_.act_rows)), groups};
     };
     Split best = split(1, 1);
+    if (!slots_for(part_rows(1))) best.arrays = std::numeric_limits<double>::infinity();
     const uint64_t avail = count / std::max<uint64_t>(jobs, 1);
     for (uint64_t p = 1; p <= std::max<uint64_t>(1, std::min(count, rows / R)); ++p) {
-      for (uint64_t q = 1; q == 1 || (p * q <= avail && q <= ksteps); ++q) {
+      const uint64_t slots = slots_for(part_rows(p));
+      for (uint64_t q = 1; slots && (q == 1 || (p * q <= avail && q <= ksteps)); ++q) {
         const Split t = split(p, q);
         if (p > avail && double(jobs * p * ksteps) * feed.each > t.arrays) continue;
         if (t.arrays + t.drain < best.arrays + best.drain) best = t;
@@ -996,7 +1007,7 @@ class Tiler {
       const uint64_t n = jobs * p;
       const std::vector<PackedPiece> plan = packed_plan(n, ksteps);
       const uint64_t pieces = plan.size();
-      if (!pack_ok || (p > 1 ? pieces > slots : !packed_slots(plan, n, slots))) continue;
+      if (!pack_ok || !slots || (p > 1 ? pieces > slots : !packed_slots(plan, n, slots))) continue;
       // (Where parts load more weight tiles than the groups of whole jobs, at least their source's
       // time for them.)
       const double each = std::max(double(std::max(R, part_rows(p))), feed.pace);
@@ -1010,6 +1021,27 @@ class Tiler {
       if (t.arrays + t.drain < best.arrays + best.drain) best = t;
     }
     return best;
+  }
+  // The rows of the accumulator ring's slots for GEMM `s` in `tiles`, whose row blocks have
+  // `jobs` each on a core (`several` of them): a row block's, or, where split_of() would share
+  // a whole block's jobs out as packed parts once each part's pieces have slots of their own,
+  // a part's. Not where the parts' weight reads (each part reads its tiles again) and the
+  // block's A would take the DRAM longer than the arrays take the parts (1423 x 340 x 879 on
+  // `tpu_v4`: 5,238 cycles in parts of 360 rows, 6,178 in smaller slots, parts of 240).
+  uint64_t slot_rows_of(const GemmSpec& s, const Tiles& t, uint64_t jobs, bool several,
+                        uint64_t shares, bool reuse, const Feed& feed) const {
+    if (c_.dataflow != Dataflow::ws || !jobs || several || !c_.cmem_bytes) return t.Mt;
+    const uint64_t e = uint64_t(isa::tpu::elem_bytes(s.dt)), K = uint64_t(s.K);
+    const uint64_t ksteps = (K + t.Kt - 1) / t.Kt;
+    const Split sp = split_of(jobs, t.Mt, ksteps, reuse, several, feed,
+                              [&](uint64_t rows) { return acc_slots_of(rows, t.Nt); });
+    const Split whole = split_of(jobs, t.Mt, ksteps, reuse, several, feed, [&](uint64_t rows) {
+      return rows <= (t.Mt + 7) / 8 * 8 ? acc_slots_of(t.Mt, t.Nt) : 0;
+    });
+    const double reads = double(jobs * sp.parts * ksteps) * feed.each +
+                         double(t.Mt * K * e * shares) / dram_bytes_per_cycle();
+    if (!sp.packed || sp.parts == 1 || reads > sp.arrays || sp.arrays >= whole.arrays) return t.Mt;
+    return ((t.Mt + sp.parts - 1) / sp.parts + 7) / 8 * 8;
   }
   // Packed work on the arrays: n jobs of `ksteps` K steps each as (job, step) pairs in job-major
   // order, array a taking the pairs [a P / count, (a + 1) P / count) of the P = n ksteps, so that
@@ -1494,8 +1526,9 @@ class Tiler {
       const double dram = (image + halo * blocks + M * N * eo) / bw + weights;
       const double setup = onchip ? formed(per_core) : 0;
       const uint64_t rows = rows_of(nb);
-      const Split sp = split_of(uint64_t(ntiles), rows, uint64_t(ksteps), kept(double(rows)),
-                                blocks > shares, supply, acc_slots_of(rows, Nt));
+      const Split sp =
+          split_of(uint64_t(ntiles), rows, uint64_t(ksteps), kept(double(rows)), blocks > shares,
+                   supply, [&](uint64_t) { return acc_slots_of(rows, Nt); });
       const double arrays = sp.arrays * blocks / double(shares);
       const double drain = sp.drain * blocks / double(shares);
       // A block's A (its band, on chip) goes round the A ring's S slots, each held from its
@@ -1527,7 +1560,7 @@ class Tiler {
       // What every core reads comes through the CMEM after the first, where there is one.
       const uint64_t n = uint64_t(std::ceil(ntiles / double(shares)));
       const Split sp = split_of(n, uint64_t(s.M), uint64_t(ksteps), kept(M), false, supply,
-                                acc_slots_of(uint64_t(s.M), Nt));
+                                [&](uint64_t) { return acc_slots_of(uint64_t(s.M), Nt); });
       const auto [images, port] = reread(image, double(shares), true);
       const double dram = (K * N * e + M * N * eo) / bw + images;
       const double setup = onchip ? formed(M) : 0;
