@@ -552,7 +552,7 @@ class Tiler {
       // the N tiles of fewer blocks).
       if (c_.dataflow == Dataflow::ws) {
         const uint64_t blocks = ((M + Mt - 1) / Mt + shares - 1) / shares * shares;
-        const uint64_t rows = std::min(((M + blocks - 1) / blocks + 7) / 8 * 8, Mt);
+        const uint64_t rows = std::min(part_rows(M, blocks), Mt);
         if (rows >= R) Mt = rows;
       }
       // A 1x1 convolution whose image is loaded as A and kept, or one gathered from DRAM whose
@@ -799,13 +799,10 @@ class Tiler {
         const uint64_t ksteps = (K + Kt - 1) / Kt;
         const Split sp = c_.dataflow == Dataflow::ws && !jobs.empty()
                              ? split_of(jobs.size(), Mt, ksteps, reuse, core_blocks > 1, supply,
-                                        // (split_of() counts a part's rows in eights)
-                                        [&](uint64_t rows) {
-                                          return rows <= (slot_rows + 7) / 8 * 8 ? acc_slots : 0;
-                                        })
+                                        ring_of(slot_rows, acc_slots))
                              : Split{};
         if (sp.parts > 1) {
-          const uint64_t rows = ((mt + sp.parts - 1) / sp.parts + 7) / 8 * 8;
+          const uint64_t rows = part_rows(mt, sp.parts);
           std::vector<Job> split;
           for (uint64_t r0 = 0; r0 < mt; r0 += rows)
             for (const Job& j : jobs) split.push_back({j.n0, r0, std::min(rows, mt - r0)});
@@ -921,7 +918,7 @@ class Tiler {
   std::vector<Cut> cuts_of(uint64_t rows) const {
     const uint64_t n =
         std::clamp<uint64_t>(rows / std::max(uint64_t(c_.rows) / 4, uint64_t(8)), 1, kCuts);
-    const uint64_t each = ((rows + n - 1) / n + 7) / 8 * 8;
+    const uint64_t each = part_rows(rows, n);
     std::vector<Cut> v;
     for (uint64_t r0 = 0; r0 < rows; r0 += each) v.push_back({r0, std::min(each, rows - r0)});
     return v;
@@ -980,21 +977,21 @@ class Tiler {
   Split split_of(uint64_t jobs, uint64_t rows, uint64_t ksteps, bool pack_ok, bool several_blocks,
                  const Feed& feed, const std::function<uint64_t(uint64_t)>& slots_for) const {
     const uint64_t count = uint64_t(c_.count), R = uint64_t(c_.rows);
-    auto part_rows = [&](uint64_t p) { return ((rows + p - 1) / p + 7) / 8 * 8; };
     auto split = [&](uint64_t p, uint64_t q) {
       const uint64_t items = jobs * p * q, groups = (items + count - 1) / count;
       const double steps = turned(items, q, ksteps, several_blocks || groups > 1)
                                ? double(ksteps) / double(q)
                                : double((ksteps + q - 1) / q);
-      return Split{p, q,
-                   double(groups) * steps * std::max(double(std::max(R, part_rows(p))), feed.pace),
-                   double(jobs * q) * std::ceil(double(rows) / double(c_.act_rows)), groups};
+      return Split{
+          p, q,
+          double(groups) * steps * std::max(double(std::max(R, part_rows(rows, p))), feed.pace),
+          double(jobs * q) * std::ceil(double(rows) / double(c_.act_rows)), groups};
     };
     Split best = split(1, 1);
-    if (!slots_for(part_rows(1))) best.arrays = std::numeric_limits<double>::infinity();
+    if (!slots_for(part_rows(rows, 1))) best.arrays = std::numeric_limits<double>::infinity();
     const uint64_t avail = count / std::max<uint64_t>(jobs, 1);
     for (uint64_t p = 1; p <= std::max<uint64_t>(1, std::min(count, rows / R)); ++p) {
-      const uint64_t slots = slots_for(part_rows(p));
+      const uint64_t slots = slots_for(part_rows(rows, p));
       for (uint64_t q = 1; slots && (q == 1 || (p * q <= avail && q <= ksteps)); ++q) {
         const Split t = split(p, q);
         if (p > avail && double(jobs * p * ksteps) * feed.each > t.arrays) continue;
@@ -1010,14 +1007,15 @@ class Tiler {
       if (!pack_ok || !slots || (p > 1 ? pieces > slots : !packed_slots(plan, n, slots))) continue;
       // (Where parts load more weight tiles than the groups of whole jobs, at least their source's
       // time for them.)
-      const double each = std::max(double(std::max(R, part_rows(p))), feed.pace);
-      const Split t{p,
-                    1,
-                    std::max(double((n * ksteps + count - 1) / count) * each,
-                             p > 1 ? double(n * ksteps) * feed.each : 0.0),
-                    double(pieces) * std::ceil(double(std::min(rows, part_rows(p))) / c_.act_rows),
-                    (n + count - 1) / count,
-                    true};
+      const double each = std::max(double(std::max(R, part_rows(rows, p))), feed.pace);
+      const Split t{
+          p,
+          1,
+          std::max(double((n * ksteps + count - 1) / count) * each,
+                   p > 1 ? double(n * ksteps) * feed.each : 0.0),
+          double(pieces) * std::ceil(double(std::min(rows, part_rows(rows, p))) / c_.act_rows),
+          (n + count - 1) / count,
+          true};
       if (t.arrays + t.drain < best.arrays + best.drain) best = t;
     }
     return best;
@@ -1033,15 +1031,14 @@ class Tiler {
     if (c_.dataflow != Dataflow::ws || !jobs || several || !c_.cmem_bytes) return t.Mt;
     const uint64_t e = uint64_t(isa::tpu::elem_bytes(s.dt)), K = uint64_t(s.K);
     const uint64_t ksteps = (K + t.Kt - 1) / t.Kt;
-    const Split sp = split_of(jobs, t.Mt, ksteps, reuse, several, feed,
+    const Split sp = split_of(jobs, t.Mt, ksteps, reuse, false, feed,
                               [&](uint64_t rows) { return acc_slots_of(rows, t.Nt); });
-    const Split whole = split_of(jobs, t.Mt, ksteps, reuse, several, feed, [&](uint64_t rows) {
-      return rows <= (t.Mt + 7) / 8 * 8 ? acc_slots_of(t.Mt, t.Nt) : 0;
-    });
+    const Split whole =
+        split_of(jobs, t.Mt, ksteps, reuse, false, feed, ring_of(t.Mt, acc_slots_of(t.Mt, t.Nt)));
     const double reads = double(jobs * sp.parts * ksteps) * feed.each +
                          double(t.Mt * K * e * shares) / dram_bytes_per_cycle();
     if (!sp.packed || sp.parts == 1 || reads > sp.arrays || sp.arrays >= whole.arrays) return t.Mt;
-    return ((t.Mt + sp.parts - 1) / sp.parts + 7) / 8 * 8;
+    return part_rows(t.Mt, sp.parts);
   }
   // Packed work on the arrays: n jobs of `ksteps` K steps each as (job, step) pairs in job-major
   // order, array a taking the pairs [a P / count, (a + 1) P / count) of the P = n ksteps, so that
@@ -1134,6 +1131,15 @@ class Tiler {
   }
   // The accumulator slots for a row block of `rows` x `nt` partial sums (fp32): a ring of at
   // most four an array.
+  // A part's rows when `rows` are cut in `parts`: a multiple of 8.
+  static uint64_t part_rows(uint64_t rows, uint64_t parts) {
+    return ((rows + parts - 1) / parts + 7) / 8 * 8;
+  }
+  // The ring's slots as split_of() asks for them: `slots` for pieces of up to `slot_rows` rows
+  // (a part's rows counted as part_rows() counts them), none for larger ones.
+  static std::function<uint64_t(uint64_t)> ring_of(uint64_t slot_rows, uint64_t slots) {
+    return [=](uint64_t rows) { return rows <= part_rows(slot_rows, 1) ? slots : 0; };
+  }
   uint64_t acc_slot_bytes(uint64_t rows, uint64_t nt) const {
     return (rows * nt * 4 + kAlign - 1) / kAlign * kAlign;
   }
@@ -1487,7 +1493,7 @@ class Tiler {
     const double image = onchip ? double(s.images) * g.h * g.w * g.cg * e : M * K * e;
     const double halo = onchip ? double(g.r) * g.w * g.cg * e : 0;
     const double ksteps = std::ceil(K / R), ntiles = std::ceil(N / double(Nt));
-    auto rows_of = [&](uint64_t nb) { return ((uint64_t(s.M) + nb - 1) / nb + 7) / 8 * 8; };
+    auto rows_of = [&](uint64_t nb) { return part_rows(uint64_t(s.M), nb); };
     const Feed supply = feed_of(std::min(K, R) * double(Nt) * e, double(shares), w_room != 0);
     // The arrays and the drain of a core's blocks, each split among the arrays as gemm() will.
     const double a_room = double(a_bytes_ - w_room);
@@ -1647,7 +1653,7 @@ class Tiler {
     struct Share {
       uint64_t m0, mt, t0, t1;
     };
-    const uint64_t rows = ((M + shares - 1) / shares + 7) / 8 * 8;  // a multiple of 8
+    const uint64_t rows = part_rows(M, shares);
     const uint64_t tiles = (ntiles + shares - 1) / shares;
     const uint64_t ksteps = (K + Kt - 1) / Kt, count = uint64_t(c_.count);
     const uint64_t passes = s.dt == DType::fp32 ? uint64_t(c_.fp32_passes) : 1;
@@ -1668,7 +1674,7 @@ class Tiler {
       pl.by_rows = by_rows;
       const uint64_t mt_max = by_rows ? rows : M, nt_max = by_rows ? N : std::min(N, tiles * Nt);
       const uint64_t t_max = by_rows ? ntiles : tiles;
-      auto rows_of = [&](uint64_t p) { return ((mt_max + p - 1) / p + 7) / 8 * 8; };
+      auto rows_of = [&](uint64_t p) { return part_rows(mt_max, p); };
       auto slot_of = [&](uint64_t p) {
         return (rows_of(p) * Nt * 4 + kAlign - 1) / kAlign * kAlign;
       };
