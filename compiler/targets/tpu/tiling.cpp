@@ -688,6 +688,12 @@ class Tiler {
         (split_m ? (mblocks + shares - 1) / shares : mblocks) > 1, shares, reuse, supply);
     const uint64_t acc_bytes = acc_slot_bytes(slot_rows, Nt),
                    acc_slots = acc_slots_of(slot_rows, Nt);
+    // N tiles that do not divide among the cores, shared by rows (shared_rows()).
+    const uint64_t shared_h =
+        only < 0 && !split_m && mblocks == 1
+            ? shared_rows(M, ntiles, shares, (K + Kt - 1) / Kt, reuse, supply, slot_rows, acc_slots)
+            : 0;
+    const uint64_t whole_tiles = shared_h ? ntiles - ntiles % shares : ntiles;
     // One row block of one N tile, which one core would take alone: the first two cores may
     // share its K steps instead (gemm_ksplit).
     if (only < 0 && shares >= 2 && !split_m && ntiles == 1 && c_.dataflow == Dataflow::ws &&
@@ -708,6 +714,13 @@ class Tiler {
     for (uint64_t share = 0; share < shares; ++share) {
       if (!split_m && share >= ntiles) break;  // fewer tiles than cores
       const int core = only >= 0 ? only : int(share);
+      std::string taken = on_core(core);
+      if (shares > 1)
+        taken = fmt::format("; core {} of {} takes every {}th {}", core, shares, shares,
+                            split_m ? "row block" : "N tile");
+      if (shared_h)
+        taken += fmt::format(" of the first {} and rows {} to {} of the others", whole_tiles,
+                             std::min(M, share * shared_h), std::min(M, (share + 1) * shared_h));
       Nest& ns = nest(
           fmt::format("gemm C = A x B, M x N x K = {}x{}x{} {}: A = {}, B = {}{}, C = {}{}; tiles "
                       "{}x{}x{} ({}){}{}{}{}",
@@ -718,10 +731,7 @@ class Tiler {
                       : reuse ? ", A row block kept across N"
                               : "",
                       onchip ? ", A formed on chip from the image's rows" : "",
-                      w_room ? ", B's tiles kept in the UB across row blocks" : "",
-                      shares > 1 ? fmt::format("; core {} of {} takes every {}th {}", core, shares,
-                                               shares, split_m ? "row block" : "N tile")
-                                 : on_core(core)),
+                      w_room ? ", B's tiles kept in the UB across row blocks" : "", taken),
           core);
       ns.acc_slot_bytes = acc_bytes;
       ns.acc_slots = uint32_t(acc_slots);
@@ -793,11 +803,18 @@ class Tiler {
         // B in the same order and the CMEM serves one core's reads as the other's fills arrive
         // (1394 x 1146 x 804 on `tpu_v4`, pipelined: core 0's 704 rows packed, core 1's 690 in
         // groups of row parts, 13,363 cycles; both packed 12,717).
+        // With shared tiles, the core's rows of them, where its whole tiles' cuts start again.
+        const std::pair<uint64_t, uint64_t> seam{std::min(mt, share * shared_h),
+                                                 std::min(mt, (share + 1) * shared_h)};
         std::vector<Job> jobs;
         for (uint64_t n0 = 0, ni = 0; n0 < N; n0 += Nt, ++ni)
-          if (split_m || ni % shares == share) jobs.push_back({n0, 0, mt});
+          if (split_m || (ni < whole_tiles && ni % shares == share))
+            jobs.push_back({n0, 0, mt, seam});
+          else if (ni >= whole_tiles && seam.first < seam.second)
+            jobs.push_back({n0, seam.first, seam.second - seam.first});
         const uint64_t ksteps = (K + Kt - 1) / Kt;
-        const Split sp = c_.dataflow == Dataflow::ws && !jobs.empty()
+        const Split sp = shared_h ? Split{1, 1, 0, 0, 1, true, true}
+                         : c_.dataflow == Dataflow::ws && !jobs.empty()
                              ? split_of(jobs.size(), Mt, ksteps, reuse, core_blocks > 1, supply,
                                         ring_of(slot_rows, acc_slots))
                              : Split{};
@@ -957,6 +974,7 @@ class Tiler {
     double arrays = 0, drain = 0;
     uint64_t groups = 1;  // groups of (job, K share) items the arrays take in turn
     bool packed = false;  // the jobs' (job, K step) pairs packed on the arrays (runs_of())
+    bool shared = false;  // packed, with a core's rows of N tiles the cores share (shared_rows())
   };
   // How a core's arrays get their weight tiles of `tile_bytes`: `each`, their source's cycles
   // for one (the DRAM's at the chip's bandwidth, shared by the cores, or where the weights are
@@ -1002,7 +1020,7 @@ class Tiler {
       // weights again) took plans whose weight reads the DRAM did not keep up with
       // (1423 x 340 x 879 on `tpu_v4`: 5,238 -> 6,229 cycles).
       const uint64_t n = jobs * p;
-      const std::vector<PackedPiece> plan = packed_plan(n, ksteps);
+      const std::vector<PackedPiece> plan = packed_plan(std::vector<uint64_t>(n, 1), ksteps);
       const uint64_t pieces = plan.size();
       if (!pack_ok || !slots || (p > 1 ? pieces > slots : !packed_slots(plan, n, slots))) continue;
       // (Where parts load more weight tiles than the groups of whole jobs, at least their source's
@@ -1040,17 +1058,42 @@ class Tiler {
     if (!sp.packed || sp.parts == 1 || reads > sp.arrays || sp.arrays >= whole.arrays) return t.Mt;
     return part_rows(t.Mt, sp.parts);
   }
-  // Packed work on the arrays: n jobs of `ksteps` K steps each as (job, step) pairs in job-major
-  // order, array a taking the pairs [a P / count, (a + 1) P / count) of the P = n ksteps, so that
-  // every array has as many as any other to within one, however few or odd the jobs (3 N tiles
-  // on 4 arrays: the fourth takes the last quarter of each one's K steps). An array's pairs of
-  // one job are a piece, summed in a slot of its own; the drain adds a job's pieces.
-  std::pair<uint64_t, uint64_t> runs_of(uint64_t a, uint64_t n, uint64_t ksteps) const {
-    const uint64_t count = uint64_t(c_.count), pairs = n * ksteps;
-    return {a * pairs / count, (a + 1) * pairs / count};
+  // Packed work on the arrays: the jobs' (job, K step) pairs in job-major order, `ksteps` a job,
+  // P of them. Array a takes the pairs [a P / count, (a + 1) P / count), so that every array has
+  // as many as any other to within one, however few or odd the jobs (3 N tiles on 4 arrays: the
+  // fourth takes the last quarter of each one's K steps). Where the jobs after the first w cost
+  // less (`cost`, a pair's cycles: after a core's whole N tiles, its rows of those the cores
+  // share, shared_rows()), the first w jobs' pairs go so, and the others' then one by one to the
+  // array whose pairs take the least time so far, in runs in the arrays' reverse order (the
+  // array of a whole tile's first K steps takes a shared one's last, so that the K steps whose A
+  // arrives last spread over the arrays). An array's pairs of one job are a piece, summed in a
+  // slot of its own; the drain adds a job's pieces. Returns each array's runs of pairs.
+  using Runs = std::vector<std::vector<std::pair<uint64_t, uint64_t>>>;
+  Runs runs_of(const std::vector<uint64_t>& cost, uint64_t ksteps) const {
+    const uint64_t count = uint64_t(c_.count), pairs = cost.size() * ksteps;
+    const uint64_t whole =
+        uint64_t(std::find_if(cost.begin(), cost.end(), [&](uint64_t c) { return c != cost[0]; }) -
+                 cost.begin()) *
+        ksteps;
+    Runs runs(count);
+    std::vector<uint64_t> load(count), extra(count);
+    for (uint64_t a = 0; a < count; ++a) {
+      const uint64_t lo = a * whole / count, hi = (a + 1) * whole / count;
+      if (lo < hi) runs[a].push_back({lo, hi});
+      load[a] = (hi - lo) * cost[0];
+    }
+    for (uint64_t p = whole; p < pairs; ++p) {
+      const uint64_t c = cost[p / ksteps];
+      const uint64_t a = uint64_t(std::min_element(load.begin(), load.end()) - load.begin());
+      ++extra[a];
+      load[a] += c;
+    }
+    for (uint64_t a = count, p = whole; a-- > 0; p += extra[a])
+      if (extra[a]) runs[a].push_back({p, p + extra[a]});
+    return runs;
   }
-  // The packed pieces, in the order they take the accumulator ring's slots: each array's in
-  // the order of their jobs, so that a job's pieces are side by side. Each array streams its
+  // The packed pieces, in the order they take the accumulator ring's slots: by job, so that a
+  // job's pieces are side by side, each job's in the arrays' order. Each array streams its
   // pieces in the order of their first K step (whole jobs and first steps first, a job's last
   // steps after), one pair a round, so that in the first rounds the arrays multiply the same K
   // steps, whose A tiles arrive one after another, as in groups.
@@ -1060,16 +1103,17 @@ class Tiler {
     uint32_t array;
     uint64_t round;  // the round of its first pair
   };
-  std::vector<PackedPiece> packed_plan(uint64_t n, uint64_t ksteps) const {
+  std::vector<PackedPiece> packed_plan(const std::vector<uint64_t>& cost, uint64_t ksteps) const {
     std::vector<PackedPiece> plan;
+    const Runs runs = runs_of(cost, ksteps);
     for (uint64_t a = 0; a < uint64_t(c_.count); ++a) {
-      const auto [lo, hi] = runs_of(a, n, ksteps);
       const size_t first = plan.size();
-      for (uint64_t p0 = lo, p1; p0 < hi; p0 = p1) {
-        const uint64_t j = p0 / ksteps;
-        p1 = std::min(hi, (j + 1) * ksteps);
-        plan.push_back({size_t(j), p0 - j * ksteps, p1 - j * ksteps, uint32_t(a), 0});
-      }
+      for (const auto& [lo, hi] : runs[a])
+        for (uint64_t p0 = lo, p1; p0 < hi; p0 = p1) {
+          const uint64_t j = p0 / ksteps;
+          p1 = std::min(hi, (j + 1) * ksteps);
+          plan.push_back({size_t(j), p0 - j * ksteps, p1 - j * ksteps, uint32_t(a), 0});
+        }
       std::vector<size_t> order(plan.size() - first);
       std::iota(order.begin(), order.end(), first);
       std::stable_sort(order.begin(), order.end(),
@@ -1080,6 +1124,8 @@ class Tiler {
         r += plan[i].hi - plan[i].lo;
       }
     }
+    std::stable_sort(plan.begin(), plan.end(),
+                     [](const PackedPiece& x, const PackedPiece& y) { return x.job < y.job; });
     return plan;
   }
   // The accumulator slot of each job's first piece (its pieces side by side from there: the
@@ -1153,9 +1199,50 @@ class Tiler {
     return several && q > 1 && ksteps % q != 0 && items % uint64_t(c_.count) == 0;
   }
   // A row block's work: a job is rows [r0, r0 + rows) of the block times the N tile at n0.
+  // `seam`: where the cores share an N tile's rows (shared_rows()), the rows [lo, hi) of the
+  // block that this core takes of it; its whole N tiles' cuts start again at lo and hi, so that
+  // they load A's rows in the runs that the shared tile's cuts load.
   struct Job {
     uint64_t n0, r0, rows;
+    std::pair<uint64_t, uint64_t> seam{0, 0};
   };
+  // The cycles of each job's pairs on an array (runs_of()): its rows' stream, or the R-cycle
+  // weight load each pair takes, whichever is longer.
+  std::vector<uint64_t> costs_of(const std::vector<Job>& jobs) const {
+    std::vector<uint64_t> v;
+    for (const Job& j : jobs) v.push_back(std::max(uint64_t(c_.rows), part_rows(j.rows, 1)));
+    return v;
+  }
+  // Where the chip's `shares` cores split the N tiles of a GEMM's one row block (`mt` rows) and
+  // the tiles do not divide among them (3 on 2 cores: core 0 takes 2, and core 1's arrays idle
+  // half the time), the last ntiles % shares tiles may be shared by rows instead: core c takes
+  // its whole tiles and rows [c h, (c + 1) h) of each shared one, the pairs of all packed on its
+  // arrays (runs_of(): a pair costs its rows' stream or the weight load, whichever is longer).
+  // Both cores read the shared tiles' weights, the second through the CMEM. Returns h, or 0
+  // where that does not shorten the busiest core's arrays and drain below its whole tiles' (as
+  // split_of() shares them out), or where its pieces do not fit the `slots` of `slot_rows`.
+  uint64_t shared_rows(uint64_t mt, uint64_t ntiles, uint64_t shares, uint64_t ksteps, bool reuse,
+                       const Feed& feed, uint64_t slot_rows, uint64_t slots) const {
+    if (!reuse || !c_.cmem_bytes || c_.dataflow != Dataflow::ws || shares < 2 || ntiles <= shares ||
+        ntiles % shares == 0 || ksteps < 2 || !ring_of(slot_rows, slots)(mt))
+      return 0;
+    const uint64_t h = part_rows(mt, shares);
+    std::vector<Job> jobs(ntiles / shares, Job{0, 0, mt});
+    jobs.resize(jobs.size() + ntiles % shares, Job{0, 0, h});
+    const std::vector<uint64_t> cost = costs_of(jobs);
+    const std::vector<PackedPiece> plan = packed_plan(cost, ksteps);
+    if (!packed_slots(plan, jobs.size(), slots)) return 0;
+    double drain = 0;
+    std::vector<double> busy(size_t(c_.count));
+    for (const PackedPiece& pc : plan) {
+      drain += std::ceil(double(jobs[pc.job].rows) / double(c_.act_rows));
+      busy[pc.array] += double(pc.hi - pc.lo) * std::max(double(cost[pc.job]), feed.pace);
+    }
+    const double arrays = *std::max_element(busy.begin(), busy.end());
+    const Split whole = split_of((ntiles + shares - 1) / shares, mt, ksteps, reuse, false, feed,
+                                 ring_of(slot_rows, slots));
+    return arrays + drain < whole.arrays + whole.drain ? h : 0;
+  }
   // The block's rounds: in each, one K step of a job on each array that has one (its
   // weights, then its matmuls), and after it the drains of the jobs whose last step it was.
   struct Pair {
@@ -1195,12 +1282,35 @@ class Tiler {
       if (pos.tile % acc_slots + len > acc_slots) pos.tile = (pos.tile / acc_slots + 1) * acc_slots;
     };
     auto slot_of = [&](uint64_t i) { return uint32_t(i % acc_slots); };
+    const std::vector<uint64_t> cost =
+        sp.shared ? costs_of(jobs) : std::vector<uint64_t>(jobs.size(), 1);
     const std::vector<PackedPiece> plan =
-        sp.packed ? packed_plan(jobs.size(), ksteps) : std::vector<PackedPiece>{};
+        sp.packed ? packed_plan(cost, ksteps) : std::vector<PackedPiece>{};
     const auto ring = sp.packed ? packed_slots(plan, jobs.size(), acc_slots) : std::nullopt;
     if (ring) {
       // Packed (packed_plan(), packed_slots()); a job drains after the round of its last
-      // pair.
+      // pair. The program takes the pairs in the order they are estimated to start, each
+      // array's back to back, one an array a round, so that the weight DMA serves the arrays
+      // in the order they need their tiles (of equal costs, round i holds each array's i-th).
+      std::vector<std::vector<uint64_t>> costs(count);  // each array's pairs' cycles, in turn
+      for (const PackedPiece& pc : plan) {
+        std::vector<uint64_t>& v = costs[pc.array];
+        v.resize(std::max<size_t>(v.size(), pc.round + pc.hi - pc.lo));
+        for (uint64_t i = pc.round; i < pc.round + pc.hi - pc.lo; ++i) v[i] = cost[pc.job];
+      }
+      std::vector<std::tuple<uint64_t, uint32_t, size_t>> starts;  // (start, array, its pair)
+      for (uint32_t a = 0; a < count; ++a)
+        for (size_t i = 0, at = 0; i < costs[a].size(); at += costs[a][i++])
+          starts.emplace_back(at, a, i);
+      std::sort(starts.begin(), starts.end());
+      std::vector<std::vector<size_t>> round_of(count);
+      for (uint32_t a = 0; a < count; ++a) round_of[a].resize(costs[a].size());
+      std::set<uint32_t> taken;
+      size_t round = 0;
+      for (const auto& [at, a, i] : starts) {
+        if (!taken.insert(a).second) taken = {a}, ++round;
+        round_of[a][i] = round;
+      }
       run_of(ring->used);
       std::vector<Finish> fin(jobs.size());
       std::vector<size_t> last(jobs.size(), 0);
@@ -1209,7 +1319,7 @@ class Tiler {
         if (fin[pc.job].sum++ == 0)
           fin[pc.job] = {pc.job, slot, 1, uint32_t((pos.tile + pc.job) % 2)};
         for (uint64_t step = pc.lo; step < pc.hi; ++step) {
-          const size_t r = size_t(pc.round + step - pc.lo);
+          const size_t r = round_of[pc.array][size_t(pc.round + step - pc.lo)];
           if (rounds.size() <= r) rounds.resize(r + 1);
           rounds[r].pairs.push_back({pc.job, step, pc.array, slot, step != pc.lo});
           last[pc.job] = std::max(last[pc.job], r);
@@ -1261,7 +1371,15 @@ class Tiler {
 
   // A job's output rows: its cuts (cuts_of()), or all of them at once.
   std::vector<Cut> outputs_of(const Job& job, bool cut) const {
-    return cut ? cuts_of(job.rows) : std::vector<Cut>{{0, job.rows}};
+    if (!cut) return {{0, job.rows}};
+    const auto [lo, hi] = job.seam;
+    if (hi == 0) return cuts_of(job.rows);
+    std::vector<Cut> v;
+    for (const auto& [a, b] :
+         {std::pair{uint64_t(0), lo}, std::pair{lo, hi}, std::pair{hi, job.rows}})
+      if (a < b)
+        for (const Cut& c : cuts_of(b - a)) v.push_back({a + c.r0, c.rows});
+    return v;
   }
   // A round's drains (`done`) of the row block at row m0 of GEMM `s` (N tiles of Nt columns),
   // each job's output rows (outputs_of()) into the O half's ring of `out_slots` slots of
