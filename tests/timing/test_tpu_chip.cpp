@@ -33,6 +33,30 @@ size_t occurrences(const std::string& text, const std::string& what) {
   return n;
 }
 
+// A one-op workload in `dir`: a bf16 GEMM of m x n x k.
+std::string gemm_workload(const std::string& dir, int m, int n, int k) {
+  return write_text(dir, "g.yaml",
+                    "name: g\nops:\n  - {name: g, op: gemm, M: " + std::to_string(m) + ", N: " +
+                        std::to_string(n) + ", K: " + std::to_string(k) + ", dtype: bf16}\n");
+}
+
+// Runs `workload` on tpu_v4, pipelined (lowering.single_step=false), printing its tile program,
+// into `out`.
+Cli run_pipelined(const std::string& workload, const std::string& out, const Args& extra = {}) {
+  Args args = {"run",
+               "--arch",
+               "tpu_v4",
+               "--workload",
+               workload,
+               "--set",
+               "lowering.single_step=false",
+               "--dump-after=tiling",
+               "--out",
+               out};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return run_cli(args);
+}
+
 // Each core of a tpu_v4 run's stats: its least busy array at least `share` of its busiest.
 void check_balanced(const nlohmann::json& s, double share) {
   for (const char* core : {"core0", "core1"}) {
@@ -137,9 +161,7 @@ TEST_CASE("chip: a compiled workload is split across the cores", "[timing]") {
   }
   // A GEMM large enough to keep the arrays busy: two cores with twice the DRAM bandwidth
   // (the chip against one of its cores) take a little over half the cycles.
-  const std::string gemm = write_text(
-      dir, "g.yaml",
-      "name: g\nops:\n  - {name: g, op: gemm, M: 1024, N: 1024, K: 1024, dtype: bf16}\n");
+  const std::string gemm = gemm_workload(dir, 1024, 1024, 1024);
   const long one = run_stats({"--arch", "tpu_v4_core", "--no-functional", "--workload", gemm},
                              dir + "/one")["total_cycles"];
   const long two = run_stats({"--arch", "tpu_v4", "--no-functional", "--workload", gemm},
@@ -184,9 +206,7 @@ TEST_CASE("chip: N tiles that do not fill the arrays keep every array of a core 
   // nine K steps alone after the first group (busy 3,811 cycles against 2,241 of the others);
   // packed, each array takes 11 or 12 of the 45 (tile, K step) pairs. The values check.
   const std::string dir = temp_dir("chip-packed");
-  const std::string gemm =
-      write_text(dir, "g.yaml",
-                 "name: g\nops:\n  - {name: g, op: gemm, M: 327, N: 523, K: 1081, dtype: bf16}\n");
+  const std::string gemm = gemm_workload(dir, 327, 523, 1081);
   auto s =
       run_stats({"--arch", "tpu_v4", "--workload", gemm, "--set", "lowering.single_step=false"},
                 dir + "/out");
@@ -203,13 +223,9 @@ TEST_CASE("chip: a row block shared out in packed parts gets accumulator slots o
   // 4,231 cycles before, 3,801 after. Without the CMEM each part's weights would come from
   // the DRAM again: there the slots keep a block's rows. The values check.
   const std::string dir = temp_dir("chip-part-slots");
-  const std::string gemm =
-      write_text(dir, "g.yaml",
-                 "name: g\nops:\n  - {name: g, op: gemm, M: 1446, N: 838, K: 176, dtype: bf16}\n");
+  const std::string gemm = gemm_workload(dir, 1446, 838, 176);
   auto run = [&](const char* cmem) {
-    return run_cli({"run", "--arch", "tpu_v4", "--workload", gemm, "--set",
-                    "lowering.single_step=false", "--set", cmem, "--dump-after=tiling", "--out",
-                    dir + "/" + cmem});
+    return run_pipelined(gemm, dir + "/" + cmem, {"--set", cmem});
   };
   const Cli r = run("cmem.bytes=134217728");
   INFO(r.output.substr(0, 3000));
@@ -231,12 +247,7 @@ TEST_CASE("chip: an N tile the cores' tiles leave over is shared by its rows", "
   // fifth tile's weights (the second through the CMEM): 30 weight loads, not 25. 2,329 cycles
   // before, 2,119 after. The values check.
   const std::string dir = temp_dir("chip-shared-tile");
-  const std::string gemm =
-      write_text(dir, "g.yaml",
-                 "name: g\nops:\n  - {name: g, op: gemm, M: 235, N: 619, K: 521, dtype: bf16}\n");
-  const Cli r =
-      run_cli({"run", "--arch", "tpu_v4", "--workload", gemm, "--set", "lowering.single_step=false",
-               "--dump-after=tiling", "--out", dir + "/out"});
+  const Cli r = run_pipelined(gemm_workload(dir, 235, 619, 521), dir + "/out");
   INFO(r.output.substr(0, 3000));
   REQUIRE(r.status == 0);
   CHECK_THAT(r.output, Contains("functional check: passed") &&
@@ -270,12 +281,8 @@ TEST_CASE("chip: packed pieces beyond the accumulator ring take a slot again onc
   // (busy 4,012 cycles against 2,936 each; 4,647 cycles in all against 4,388). The values
   // check.
   const std::string dir = temp_dir("chip-packed-ring");
-  const std::string gemm =
-      write_text(dir, "g.yaml",
-                 "name: g\nops:\n  - {name: g, op: gemm, M: 256, N: 1152, K: 1024, dtype: bf16}\n");
-  const Cli r =
-      run_cli({"run", "--arch", "tpu_v4", "--workload", gemm, "--set", "lowering.single_step=false",
-               "--set", "acc.bytes=524288", "--dump-after=tiling", "--out", dir + "/out"});
+  const Cli r = run_pipelined(gemm_workload(dir, 256, 1152, 1024), dir + "/out",
+                              {"--set", "acc.bytes=524288"});
   INFO(r.output.substr(0, 3000));
   REQUIRE(r.status == 0);
   CHECK_THAT(r.output, Contains("functional check: passed") && Contains("acc ring 8 x"));
@@ -291,12 +298,8 @@ TEST_CASE("chip: the row blocks of a GEMM take one split, a short last block too
   // loads) while core 1 cut its rows in three parts (189): the cores then read B in different
   // orders (13,363 cycles; the same split 12,717). Timing only: the tile program is the point.
   const std::string dir = temp_dir("chip-one-split");
-  const std::string gemm =
-      write_text(dir, "g.yaml",
-                 "name: g\nops:\n  - {name: g, op: gemm, M: 1394, N: 1146, K: 804, dtype: bf16}\n");
   const Cli r =
-      run_cli({"run", "--arch", "tpu_v4", "--workload", gemm, "--set", "lowering.single_step=false",
-               "--no-functional", "--dump-after=tiling", "--out", dir + "/out"});
+      run_pipelined(gemm_workload(dir, 1394, 1146, 804), dir + "/out", {"--no-functional"});
   INFO(r.output.substr(0, 2000));
   REQUIRE(r.status == 0);
   // Each core's nest: its weight loads.
