@@ -1101,7 +1101,8 @@ class Tiler {
     size_t job;
     uint64_t lo, hi;  // its K steps
     uint32_t array;
-    uint64_t round;  // the round of its first pair
+    // Its first pair's place among its array's pairs (its round where pairs cost the same).
+    uint64_t place;
   };
   std::vector<PackedPiece> packed_plan(const std::vector<uint64_t>& cost, uint64_t ksteps) const {
     std::vector<PackedPiece> plan;
@@ -1120,7 +1121,7 @@ class Tiler {
                        [&](size_t x, size_t y) { return plan[x].lo < plan[y].lo; });
       uint64_t r = 0;
       for (const size_t i : order) {
-        plan[i].round = r;
+        plan[i].place = r;
         r += plan[i].hi - plan[i].lo;
       }
     }
@@ -1148,8 +1149,8 @@ class Tiler {
     for (size_t i = 0; i < plan.size(); ++i) {
       const PackedPiece& pc = plan[i];
       at[pc.job] = std::min<uint64_t>(at[pc.job], i);
-      start[pc.job] = std::min(start[pc.job], pc.round);
-      end[pc.job] = std::max(end[pc.job], pc.round + pc.hi - pc.lo - 1);
+      start[pc.job] = std::min(start[pc.job], pc.place);
+      end[pc.job] = std::max(end[pc.job], pc.place + pc.hi - pc.lo - 1);
       ++width[pc.job];
     }
     if (plan.size() <= slots) return PackedSlots{at, plan.size()};
@@ -1295,8 +1296,8 @@ class Tiler {
       std::vector<std::vector<uint64_t>> costs(count);  // each array's pairs' cycles, in turn
       for (const PackedPiece& pc : plan) {
         std::vector<uint64_t>& v = costs[pc.array];
-        v.resize(std::max<size_t>(v.size(), pc.round + pc.hi - pc.lo));
-        for (uint64_t i = pc.round; i < pc.round + pc.hi - pc.lo; ++i) v[i] = cost[pc.job];
+        v.resize(std::max<size_t>(v.size(), pc.place + pc.hi - pc.lo));
+        for (uint64_t i = pc.place; i < pc.place + pc.hi - pc.lo; ++i) v[i] = cost[pc.job];
       }
       std::vector<std::tuple<uint64_t, uint32_t, size_t>> starts;  // (start, array, its pair)
       for (uint32_t a = 0; a < count; ++a)
@@ -1319,7 +1320,7 @@ class Tiler {
         if (fin[pc.job].sum++ == 0)
           fin[pc.job] = {pc.job, slot, 1, uint32_t((pos.tile + pc.job) % 2)};
         for (uint64_t step = pc.lo; step < pc.hi; ++step) {
-          const size_t r = round_of[pc.array][size_t(pc.round + step - pc.lo)];
+          const size_t r = round_of[pc.array][size_t(pc.place + step - pc.lo)];
           if (rounds.size() <= r) rounds.resize(r + 1);
           rounds[r].pairs.push_back({pc.job, step, pc.array, slot, step != pc.lo});
           last[pc.job] = std::max(last[pc.job], r);
