@@ -1101,8 +1101,9 @@ class Tiler {
     size_t job;
     uint64_t lo, hi;  // its K steps
     uint32_t array;
-    // Its first pair's place among its array's pairs (its round where pairs cost the same).
-    uint64_t place;
+    // Its first pair's place among its array's pairs (its round where pairs cost the same),
+    // and when that pair is estimated to start (the costs of the array's pairs before it).
+    uint64_t place, start;
   };
   std::vector<PackedPiece> packed_plan(const std::vector<uint64_t>& cost, uint64_t ksteps) const {
     std::vector<PackedPiece> plan;
@@ -1113,16 +1114,18 @@ class Tiler {
         for (uint64_t p0 = lo, p1; p0 < hi; p0 = p1) {
           const uint64_t j = p0 / ksteps;
           p1 = std::min(hi, (j + 1) * ksteps);
-          plan.push_back({size_t(j), p0 - j * ksteps, p1 - j * ksteps, uint32_t(a), 0});
+          plan.push_back({size_t(j), p0 - j * ksteps, p1 - j * ksteps, uint32_t(a), 0, 0});
         }
       std::vector<size_t> order(plan.size() - first);
       std::iota(order.begin(), order.end(), first);
       std::stable_sort(order.begin(), order.end(),
                        [&](size_t x, size_t y) { return plan[x].lo < plan[y].lo; });
-      uint64_t r = 0;
+      uint64_t r = 0, t = 0;
       for (const size_t i : order) {
         plan[i].place = r;
+        plan[i].start = t;
         r += plan[i].hi - plan[i].lo;
+        t += (plan[i].hi - plan[i].lo) * cost[plan[i].job];
       }
     }
     std::stable_sort(plan.begin(), plan.end(),
@@ -1293,38 +1296,27 @@ class Tiler {
       // pair. The program takes the pairs in the order they are estimated to start, each
       // array's back to back, one an array a round, so that the weight DMA serves the arrays
       // in the order they need their tiles (of equal costs, round i holds each array's i-th).
-      std::vector<std::vector<uint64_t>> costs(count);  // each array's pairs' cycles, in turn
-      for (const PackedPiece& pc : plan) {
-        std::vector<uint64_t>& v = costs[pc.array];
-        v.resize(std::max<size_t>(v.size(), pc.place + pc.hi - pc.lo));
-        for (uint64_t i = pc.place; i < pc.place + pc.hi - pc.lo; ++i) v[i] = cost[pc.job];
-      }
-      std::vector<std::tuple<uint64_t, uint32_t, size_t>> starts;  // (start, array, its pair)
-      for (uint32_t a = 0; a < count; ++a)
-        for (size_t i = 0, at = 0; i < costs[a].size(); at += costs[a][i++])
-          starts.emplace_back(at, a, i);
-      std::sort(starts.begin(), starts.end());
-      std::vector<std::vector<size_t>> round_of(count);
-      for (uint32_t a = 0; a < count; ++a) round_of[a].resize(costs[a].size());
-      std::set<uint32_t> taken;
-      size_t round = 0;
-      for (const auto& [at, a, i] : starts) {
-        if (!taken.insert(a).second) taken = {a}, ++round;
-        round_of[a][i] = round;
-      }
       run_of(ring->used);
       std::vector<Finish> fin(jobs.size());
-      std::vector<size_t> last(jobs.size(), 0);
-      for (const PackedPiece& pc : plan) {
-        const uint32_t slot = slot_of(pos.tile + ring->at[pc.job] + fin[pc.job].sum);
+      std::vector<uint32_t> slots(plan.size());
+      std::vector<std::tuple<uint64_t, uint32_t, size_t, uint64_t>>
+          pairs;  // start, array, piece, step
+      for (size_t k = 0; k < plan.size(); ++k) {
+        const PackedPiece& pc = plan[k];
+        slots[k] = slot_of(pos.tile + ring->at[pc.job] + fin[pc.job].sum);
         if (fin[pc.job].sum++ == 0)
-          fin[pc.job] = {pc.job, slot, 1, uint32_t((pos.tile + pc.job) % 2)};
-        for (uint64_t step = pc.lo; step < pc.hi; ++step) {
-          const size_t r = round_of[pc.array][size_t(pc.place + step - pc.lo)];
-          if (rounds.size() <= r) rounds.resize(r + 1);
-          rounds[r].pairs.push_back({pc.job, step, pc.array, slot, step != pc.lo});
-          last[pc.job] = std::max(last[pc.job], r);
-        }
+          fin[pc.job] = {pc.job, slots[k], 1, uint32_t((pos.tile + pc.job) % 2)};
+        for (uint64_t step = pc.lo; step < pc.hi; ++step)
+          pairs.emplace_back(pc.start + (step - pc.lo) * cost[pc.job], pc.array, k, step);
+      }
+      std::sort(pairs.begin(), pairs.end());
+      std::vector<size_t> last(jobs.size(), 0);
+      std::set<uint32_t> taken;
+      for (const auto& [at, a, k, step] : pairs) {
+        if (!taken.insert(a).second || rounds.empty()) taken = {a}, rounds.emplace_back();
+        const PackedPiece& pc = plan[k];
+        rounds.back().pairs.push_back({pc.job, step, a, slots[k], step != pc.lo});
+        last[pc.job] = rounds.size() - 1;
       }
       for (size_t j = 0; j < jobs.size(); ++j) rounds[last[j]].done.push_back(fin[j]);
       pos.tile += ring->used;
