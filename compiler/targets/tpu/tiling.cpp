@@ -1299,8 +1299,8 @@ class Tiler {
       run_of(ring->used);
       std::vector<Finish> fin(jobs.size());
       std::vector<uint32_t> slots(plan.size());
-      std::vector<std::tuple<uint64_t, uint32_t, size_t, uint64_t>>
-          pairs;  // start, array, piece, step
+      // Each pair: its estimated start, its array, its piece, its K step.
+      std::vector<std::tuple<uint64_t, uint32_t, size_t, uint64_t>> pairs;
       for (size_t k = 0; k < plan.size(); ++k) {
         const PackedPiece& pc = plan[k];
         slots[k] = slot_of(pos.tile + ring->at[pc.job] + fin[pc.job].sum);
@@ -1313,7 +1313,7 @@ class Tiler {
       std::vector<size_t> last(jobs.size(), 0);
       std::set<uint32_t> taken;
       for (const auto& [at, a, k, step] : pairs) {
-        if (!taken.insert(a).second || rounds.empty()) taken = {a}, rounds.emplace_back();
+        if (rounds.empty() || !taken.insert(a).second) taken = {a}, rounds.emplace_back();
         const PackedPiece& pc = plan[k];
         rounds.back().pairs.push_back({pc.job, step, a, slots[k], step != pc.lo});
         last[pc.job] = rounds.size() - 1;
