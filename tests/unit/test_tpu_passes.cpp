@@ -774,6 +774,53 @@ ops:
   CHECK(c.load_weights > 0);
 }
 
+TEST_CASE("tpu passes: kept weights and bands go on the DMA in the order the arrays need them") {
+  // layer2.0.conv2 on tpu_v4 (two cores sharing the layer) and on tpu_v4_core, pipelined with
+  // cut streams (the presets' default; without them a round's weights and matmuls go pair by
+  // pair, and the band comes after the first pair's tile on the chip): each
+  // core runs several row blocks of A formed on chip from a band of the image, its weight tiles
+  // kept in the UB. On the chip the first round's tiles (one an array) are loaded before the
+  // first band, which would otherwise wait for the other core's band at the DRAM; on one core
+  // the band goes first. Every later band is loaded ahead, within the block before (after its
+  // last round's weights, before that block's last im2col).
+  const Graph g = graph_of(R"(name: c
+ops:
+  - {name: c, op: conv2d, N: 1, C: 128, H: 56, W: 56, K: 128, R: 3, S: 3, stride: 2, pad: 1, dtype: bf16}
+)");
+  for (const auto& [arch, first_tiles] : {std::pair{"tpu_v4", 4}, std::pair{"tpu_v4_core", 0}}) {
+    INFO(arch);
+    const TileProgram t =
+        tiles_of(g, {"lowering.single_step=false", "lowering.cut_streams=true"}, arch);
+    for (const Nest& n : t.layers.at(0).nests) {
+      INFO(n.title);
+      REQUIRE_THAT(n.title, Contains("B's tiles kept in the UB"));
+      std::vector<size_t> bands;  // the ops that load a band
+      std::vector<Place> at;      // and where
+      int tiles_before = 0;
+      for (size_t i = 0; i < n.ops.size(); ++i)
+        if (const auto* l = std::get_if<Load>(&n.ops[i])) {
+          if (l->src.operand == "image") {
+            bands.push_back(i);
+            at.push_back(l->dst);
+          } else if (bands.empty()) {
+            ++tiles_before;
+          }
+        }
+      CHECK(tiles_before == first_tiles);
+      REQUIRE(bands.size() >= 2);
+      for (size_t k = 1; k < bands.size(); ++k) {
+        INFO("band " << k);
+        const size_t end = k + 1 < bands.size() ? bands[k + 1] : n.ops.size();
+        bool before = false;  // an im2col of the block before reads its band after this load
+        for (size_t i = bands[k] + 1; i < end; ++i)
+          if (const auto* c = std::get_if<Im2col>(&n.ops[i]))
+            before |= c->band.index == at[k - 1].index && c->band.offset == at[k - 1].offset;
+        CHECK(before);
+      }
+    }
+  }
+}
+
 TEST_CASE("tpu passes: one row block of one N tile shares its K steps between two cores") {
   // 40 x 64 x 8192 bf16 and a ReLU on tpu_v4, pipelined: one row block of one N tile, which
   // one core would take alone. Core 1 takes the first K steps and stores its fp32 sums in the

@@ -737,6 +737,7 @@ class Tiler {
       ns.acc_slots = uint32_t(acc_slots);
       // The ping-pong counters are the core's own: a core alternates between its own tiles.
       uint64_t a_load = 0, mi = 0;
+      uint64_t band_ahead = UINT64_MAX;  // the block whose band the block before loaded
       RingPos pos;
       // A K x N tile of B into an array's FIFO: from DRAM, or with kept weights from the UB
       // (loaded there the first time).
@@ -762,25 +763,37 @@ class Tiler {
           const uint64_t i = k0 / Kt, per = a_cap / (mt * Kt * e);
           return ub(Region::A, i / per, i % per * mt * Kt * e);
         };
-        // On chip: the image rows the block reads (only its group's channels), once.
-        const std::vector<Band> bands =
-            onchip ? bands_of(s, m0, mt, ub(Region::A, mi % 2, a_cap)) : std::vector<Band>{};
-        // The block's A tiles are loaded (and its band) as the K steps first need them, each
-        // after the weight load of the first matmul that reads it: the weights reach their
-        // array, and shift in, while A arrives, and the kept tiles of later K steps do not
-        // hold up the earlier steps' weights in the DRAM queue. Kept weights come through the
-        // same DMA as A: there the band goes first, as the first weights need it as soon.
-        bool band_loaded = false;
-        auto load_band = [&] {
-          if (band_loaded) return;
-          for (const Band& b : bands)
+        // On chip: the image rows the block reads (only its group's channels), once; the i-th
+        // block's in its A region's tail.
+        auto bands_at = [&](uint64_t row, uint64_t i) {
+          return onchip ? bands_of(s, row, std::min(Mt, M - row), ub(Region::A, i % 2, a_cap))
+                        : std::vector<Band>{};
+        };
+        auto load_bands = [&](const std::vector<Band>& v) {
+          for (const Band& b : v)
             op(Load{DramTile{"image", (b.img * g.h + b.h0) * g.w, b.rows * g.w, 0, g.cg, e,
                              s.a_addr + b.img * s.image_bytes + b.h0 * g.w * g.c * e, g.c * e,
                              g.cg == g.c},
                     b.at});
+        };
+        const std::vector<Band> bands = bands_at(m0, mi);
+        // The block's A tiles are loaded (and its band) as the K steps first need them, each
+        // after the weight load of the first matmul that reads it: the weights reach their
+        // array, and shift in, while A arrives, and the kept tiles of later K steps do not
+        // hold up the earlier steps' weights in the DRAM queue. Kept weights come through the
+        // same DMA as A. On one core the band goes first there, as every array of the first
+        // round needs it and each only its own tile; on a chip whose cores share the layer the
+        // first round's tiles go first (else they would wait at the DRAM for every core's band).
+        // A later block's band was loaded ahead, after the last round's weights of the block
+        // before: at the block's start its load would wait for the dispatch of the setup
+        // unit's im2col work before it, which waits for the band before.
+        bool band_loaded = band_ahead == mi;
+        auto load_band = [&] {
+          if (band_loaded) return;
+          load_bands(bands);
           band_loaded = true;
         };
-        if (w_room) load_band();
+        if (w_room && (mi > 0 || shares == 1)) load_band();
         std::vector<bool> a_loaded((K + Kt - 1) / Kt, false);
         // Rows [r0, r0 + rows) of the block's A tile of a K step, at dst.
         auto load_a_rows = [&](Place dst, uint64_t step, uint64_t r0, uint64_t rows) {
@@ -841,8 +854,13 @@ class Tiler {
         const uint64_t out_slot = (out_rows * Nt * eo + kAlign - 1) / kAlign * kAlign;
         const uint64_t out_slots = std::max<uint64_t>(1, o_bytes_ / out_slot);
         const auto ring_tile = [&](uint64_t i) { return a_ring(i); };
-        BlockFeed feed{a_tile, ring_tile, load_a_rows, weights, a_load, a_loaded, cut_loaded};
+        BlockFeed feed{a_tile, ring_tile, load_a_rows, weights, a_load, a_loaded, cut_loaded, {}};
+        const uint64_t next = m0 + Mt * (split_m ? shares : 1);  // the core's next block
         for (const Round& rd : rounds) {
+          if (&rd == &rounds.back() && w_room && onchip && next < M) {
+            feed.after_weights = [&, ahead = bands_at(next, mi + 1)] { load_bands(ahead); };
+            band_ahead = mi + 1;
+          }
           matmuls(s, Kt, Nt, jobs, rd, reuse, cut, mt, feed);
           drains(s, Nt, jobs, rd.done, last, cut, m0, out_slot, out_slots);
         }
@@ -1489,7 +1507,8 @@ class Tiler {
   // K x N tile of B into an array's FIFO (`weights`: k0, kt, n0, nt, the FIFO). What was loaded
   // so far: the core's A tiles without reuse (`a_load`), the K steps whose A tile is in
   // (`a_loaded`, with reuse), and with cuts the (K step, or the round's tile without reuse;
-  // first row) of the cuts' rows loaded (`cut_loaded`).
+  // first row) of the cuts' rows loaded (`cut_loaded`). `after_weights`, where set, is called
+  // once the round's last weights are requested (the next block's band, loaded ahead).
   struct BlockFeed {
     std::function<Place(uint64_t)> a_tile, a_ring;
     std::function<void(Place, uint64_t, uint64_t, uint64_t)> load_a_rows;
@@ -1497,6 +1516,7 @@ class Tiler {
     uint64_t& a_load;
     std::vector<bool>& a_loaded;
     std::set<std::pair<uint64_t, uint64_t>>& cut_loaded;
+    std::function<void()> after_weights;
   };
   // A round's weights and matmuls of the `mt`-row block whose `jobs` GEMM `s` runs in tiles of
   // Kt x Nt: A kept across its N tiles (`reuse`) or loaded per K step, each job's rows in one
@@ -1541,6 +1561,7 @@ class Tiler {
       const uint64_t k0 = pr.step * Kt, kt = std::min(Kt, K - k0);
       const uint64_t nt = std::min(Nt, N - job.n0);
       f.weights(k0, kt, job.n0, nt, Place{Region::fifo, pr.fifo, 0});
+      if (&pr == &rd.pairs.back() && f.after_weights) f.after_weights();
       const Item it{pr, kt, nt, reuse ? f.a_tile(k0) : a_steps.at(pr.step).second,
                     outputs_of(job, cut)};
       if (cut) {
