@@ -858,7 +858,10 @@ class Tiler {
         const uint64_t next = m0 + Mt * (split_m ? shares : 1);  // the core's next block
         for (const Round& rd : rounds) {
           if (&rd == &rounds.back() && w_room && onchip && next < M) {
-            feed.after_weights = [&, ahead = bands_at(next, mi + 1)] { load_bands(ahead); };
+            feed.after_weights = [&, ahead = bands_at(next, mi + 1)] {
+              load_band();  // a block of one round has not loaded its own yet
+              load_bands(ahead);
+            };
             band_ahead = mi + 1;
           }
           matmuls(s, Kt, Nt, jobs, rd, reuse, cut, mt, feed);
