@@ -737,7 +737,6 @@ class Tiler {
       ns.acc_slots = uint32_t(acc_slots);
       // The ping-pong counters are the core's own: a core alternates between its own tiles.
       uint64_t a_load = 0, mi = 0;
-      uint64_t band_ahead = UINT64_MAX;  // the block whose band the block before loaded
       RingPos pos;
       // A K x N tile of B into an array's FIFO: from DRAM, or with kept weights from the UB
       // (loaded there the first time).
@@ -785,15 +784,15 @@ class Tiler {
         // round needs it and each only its own tile; on a chip whose cores share the layer the
         // first round's tiles go first (else they would wait at the DRAM for every core's band).
         // A later block's band was loaded ahead, after the last round's weights of the block
-        // before: at the block's start its load would wait for the dispatch of the setup
-        // unit's im2col work before it, which waits for the band before.
-        bool band_loaded = band_ahead == mi;
+        // before (below): at the block's start its load would wait for the dispatch of the
+        // setup unit's im2col work before it, which waits for the band before.
+        bool band_loaded = mi > 0 && w_room;
         auto load_band = [&] {
           if (band_loaded) return;
           load_bands(bands);
           band_loaded = true;
         };
-        if (w_room && (mi > 0 || shares == 1)) load_band();
+        if (w_room && shares == 1) load_band();
         std::vector<bool> a_loaded((K + Kt - 1) / Kt, false);
         // Rows [r0, r0 + rows) of the block's A tile of a K step, at dst.
         auto load_a_rows = [&](Place dst, uint64_t step, uint64_t r0, uint64_t rows) {
@@ -857,13 +856,11 @@ class Tiler {
         BlockFeed feed{a_tile, ring_tile, load_a_rows, weights, a_load, a_loaded, cut_loaded, {}};
         const uint64_t next = m0 + Mt * (split_m ? shares : 1);  // the core's next block
         for (const Round& rd : rounds) {
-          if (&rd == &rounds.back() && w_room && onchip && next < M) {
+          if (&rd == &rounds.back() && w_room && next < M)
             feed.after_weights = [&, ahead = bands_at(next, mi + 1)] {
               load_band();  // a block of one round has not loaded its own yet
               load_bands(ahead);
             };
-            band_ahead = mi + 1;
-          }
           matmuls(s, Kt, Nt, jobs, rd, reuse, cut, mt, feed);
           drains(s, Nt, jobs, rd.done, last, cut, m0, out_slot, out_slots);
         }
