@@ -27,6 +27,7 @@ Server::Grant Arbiter::request(Server& server, const Key& key, uint64_t bytes, b
   if (!pending_.emplace(key, &p).second)
     throw Error(fmt::format("internal: client {} used request key ({}, {}) twice", key.client,
                             key.cycle, key.seq));
+  if (server.yields(write)) ++yielding_;
   work_.notify(sc_core::SC_ZERO_TIME);
   while (!p.served) wait(served_);
   return p.grant;
@@ -54,6 +55,37 @@ void Arbiter::settle() {
   while (sc_core::sc_pending_activity_at_current_time()) wait(sc_core::SC_ZERO_TIME);
 }
 
+uint64_t Arbiter::next_cycle() const {
+  if (!yielding_) return pending_.begin()->first.cycle;
+  uint64_t next = ~uint64_t(0);
+  for (const auto& [key, p] : pending_)
+    next = std::min(
+        next, p->server->yields(p->write) ? std::max(key.cycle, p->server->idle_at()) : key.cycle);
+  return next;
+}
+
+bool Arbiter::serve_cycle(uint64_t t) {
+  bool any = false;
+  auto serve = [&](std::map<Key, Pending*>::iterator it) {
+    Pending* p = it->second;
+    if (p->server->yields(p->write)) {
+      p->server->yielded(t - it->first.cycle);
+      --yielding_;
+    }
+    p->grant = p->server->serve(t, p->bytes, p->write);
+    p->served = true;
+    any = true;
+    return pending_.erase(it);
+  };
+  // The cycle's requests in key order, then those that yield, oldest first, each once its
+  // server is idle.
+  for (auto it = pending_.begin(); it != pending_.end() && it->first.cycle <= t;)
+    it = it->second->server->yields(it->second->write) ? std::next(it) : serve(it);
+  for (auto it = pending_.begin(); it != pending_.end() && it->first.cycle <= t;)
+    it = it->second->server->idle_at() <= t ? serve(it) : std::next(it);
+  return any;
+}
+
 void Arbiter::run() {
   try {
     for (;;) {
@@ -63,8 +95,8 @@ void Arbiter::run() {
           wait(work_);
           continue;
         }
-        // Sleep until the earliest stamped cycle, or until new work (an earlier stamp).
-        const uint64_t first = pending_.begin()->first.cycle, t = now();
+        // Sleep until the earliest cycle a request may be served, or until new work.
+        const uint64_t first = next_cycle(), t = now();
         if (first > t) {
           wait(period_ * double(first - t), work_);
           continue;
@@ -80,13 +112,7 @@ void Arbiter::run() {
       // Serving ends after this cycle, so the requesters it wakes issue nothing more in it; the
       // loop still catches a request that a wake-up makes for this cycle.
       const uint64_t t = now();
-      while (!pending_.empty() && pending_.begin()->first.cycle == t) {
-        while (!pending_.empty() && pending_.begin()->first.cycle == t) {
-          Pending* p = pending_.begin()->second;
-          pending_.erase(pending_.begin());
-          p->grant = p->server->serve(t, p->bytes, p->write);
-          p->served = true;
-        }
+      while (serve_cycle(t)) {
         served_.notify(sc_core::SC_ZERO_TIME);
         settle();
       }

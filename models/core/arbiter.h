@@ -13,6 +13,12 @@
 // time (a client that advances its own clock in windows, as GPU SMs will); it is served at the
 // end of that cycle, in key order with the others of that cycle. A stamp earlier than the
 // current cycle is an error: the client fell behind the simulation.
+//
+// Writes that yield (a server whose Server::yields says so: a DRAM channel whose controller
+// serves reads first): such a request, once its cycle has come, waits until the end of a cycle
+// at which its server is idle after serving that cycle's other requests; the waiting ones go
+// oldest first (key order), one at a time as the server frees again. A request that arrives
+// while such a write is being served waits for it (a write is not interrupted).
 #pragma once
 
 #include <cstdint>
@@ -67,9 +73,14 @@ class Arbiter : public sc_core::sc_module {
   // Lets every other process of the current time run, until only the arbiter is left.
   void settle();
   bool hooks_busy() const;
+  // The earliest cycle at which a pending request may be served.
+  uint64_t next_cycle() const;
+  // Serves the requests that may be served at the end of cycle t; false when none.
+  bool serve_cycle(uint64_t t);
 
   sc_core::sc_time period_;
   std::map<Key, Pending*> pending_;  // each Pending lives on its requester's stack
+  size_t yielding_ = 0;              // of them, requests that yield (Server::yields)
   std::vector<std::pair<std::function<bool()>, std::function<void()>>> hooks_;
   sc_core::sc_event work_, served_;
   std::exception_ptr error_;

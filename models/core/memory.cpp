@@ -112,16 +112,18 @@ void Scratchpad::check_range(uint64_t addr, uint64_t n, const std::string& who,
   check_end(name_, capacity_, addr, range_end(addr, n), who, what);
 }
 
-DramChannel::DramChannel(double bytes_per_cycle, uint64_t latency, bool ideal, StatGroup& stats,
-                         const std::string& memory)
+DramChannel::DramChannel(double bytes_per_cycle, uint64_t latency, bool ideal, bool writes_yield,
+                         StatGroup& stats, const std::string& memory)
     : bytes_per_cycle_(bytes_per_cycle),
       latency_(latency),
       ideal_(ideal),
+      writes_yield_(writes_yield && !ideal),
       bytes_read_(stats.counter("bytes_read", "bytes", "bytes read from " + memory)),
       bytes_written_(stats.counter("bytes_written", "bytes", "bytes written to " + memory)),
       busy_cycles_(stats.counter("busy_cycles", "cycles", "cycles the channel was transferring")),
       queue_cycles_(stats.counter("queue_cycles", "cycles",
-                                  "sum over requests of cycles waited for the channel")),
+                                  "sum over requests of cycles waited for the channel (a "
+                                  "write that yields to reads: from its arrival)")),
       requests_(stats.counter("requests", "requests", memory + " requests served")) {}
 
 Server::Grant DramChannel::serve(uint64_t now, uint64_t bytes, bool write) {

@@ -88,22 +88,29 @@ class Scratchpad {
 };
 
 // A DRAM channel as a bandwidth/latency server: requests are served one after another in
-// arrival order; a request of B bytes occupies the channel ceil(B / bytes_per_cycle) cycles
-// and its data arrives `latency` cycles after its service ends. Contention shows up as queue
-// wait. With `ideal`, every request completes at once (stall-free studies). `memory` names what
-// it serves in the statistics' descriptions (a TPU v4's CMEM port is such a server too).
+// arrival order, or, with `writes_yield`, reads in arrival order and each write once the
+// channel is idle of reads (Server::yields; the Arbiter decides when); a request of B bytes
+// occupies the channel ceil(B / bytes_per_cycle) cycles and its data arrives `latency` cycles after
+// its service ends. Contention shows up as queue wait. With `ideal`, every request completes at
+// once (stall-free studies). `memory` names what it serves in the statistics' descriptions (a TPU
+// v4's CMEM port is such a server too).
 class DramChannel final : public Server {
  public:
-  DramChannel(double bytes_per_cycle, uint64_t latency, bool ideal, StatGroup& stats,
-              const std::string& memory = "DRAM");
+  // `writes_yield`: writes yield to reads (Server::yields); never for an ideal channel.
+  DramChannel(double bytes_per_cycle, uint64_t latency, bool ideal, bool writes_yield,
+              StatGroup& stats, const std::string& memory = "DRAM");
 
   Grant serve(uint64_t now, uint64_t bytes, bool write) override;
   bool ideal() const override { return ideal_; }
+  bool yields(bool write) const override { return write && writes_yield_; }
+  uint64_t idle_at() const override { return free_at_; }
+  void yielded(uint64_t cycles) override { queue_cycles_ += cycles; }
 
  private:
   double bytes_per_cycle_;
   uint64_t latency_;
   bool ideal_;
+  bool writes_yield_;
   uint64_t free_at_ = 0;
   uint64_t& bytes_read_;
   uint64_t& bytes_written_;

@@ -20,6 +20,14 @@ class Server {
   // An ideal server answers every request at once, so the order of requests does not matter
   // and they need not wait for the end of the cycle.
   virtual bool ideal() const { return false; }
+  // Whether a request of this kind, once arrived, waits for the server to be idle at the end of
+  // a cycle, after that cycle's requests that do not wait (a memory controller that holds
+  // writes back while reads come: writes yield to reads). Such requests go oldest first.
+  virtual bool yields(bool /*write*/) const { return false; }
+  // The first cycle at which the server is idle.
+  virtual uint64_t idle_at() const { return 0; }
+  // A request that yields waited `cycles` from its arrival to its serve().
+  virtual void yielded(uint64_t /*cycles*/) {}
 };
 
 }  // namespace xpusim

@@ -12,7 +12,7 @@ Cmem::Cmem(uint64_t bytes, uint32_t ways, double port_bytes_per_cycle, uint64_t 
            Server& hbm, StatGroup& stats)
     : sets_(ways ? bytes / (uint64_t(ways) * kPageBytes) : 0),
       ways_(ways),
-      port_(port_bytes_per_cycle, latency, ideal,
+      port_(port_bytes_per_cycle, latency, ideal, false,
             stats.group("port", "the CMEM's port to the cores"), "CMEM"),
       hbm_(hbm),
       hit_bytes_(stats.counter("hit_bytes", "bytes",

@@ -56,6 +56,7 @@ class Cmem {
   Server::Grant write(uint64_t cycle, const DramBlock& b, uint64_t& offchip);
 
   static constexpr uint64_t kPageBytes = 2048, kSectorBytes = 32;
+  Server& hbm() const { return hbm_; }
 
  private:
   struct Page {
@@ -98,6 +99,10 @@ class CmemRequest final : public Server {
   Grant serve(uint64_t cycle, uint64_t, bool write) override {
     return write ? cmem_.write(cycle, block_, offchip_) : cmem_.read(cycle, block_, offchip_);
   }
+  // A write goes through to HBM: it yields where HBM's writes do.
+  bool yields(bool write) const override { return cmem_.hbm().yields(write); }
+  uint64_t idle_at() const override { return cmem_.hbm().idle_at(); }
+  void yielded(uint64_t cycles) override { cmem_.hbm().yielded(cycles); }
   // Once served: the bytes it moved through HBM.
   uint64_t offchip_bytes() const { return offchip_; }
 

@@ -54,7 +54,7 @@ class TpuMachine final : public Machine {
     StatGroup& dram_stats = stats.group("dram", "DRAM channel");
     DramChannel dram_channel(p_.clock().bytes_per_cycle(p_.dram_gbps),
                              p_.clock().cycles_in_ns(p_.dram_latency_ns), p_.stall_free,
-                             dram_stats);
+                             p_.dram_writes_yield, dram_stats);
     dram_stats.formula("utilization", "fraction", "busy_cycles / cycles of the run",
                        [&dram_stats, &cycles] {
                          return cycles ? dram_stats.value("busy_cycles") / double(cycles) : 0.0;

@@ -55,6 +55,10 @@ const std::vector<ParamSpec>& param_specs() {
                         0.001),
              real_param("dram.latency_ns", "ns", 100, "DRAM access latency after service", 0),
              int_param("dram.bytes", "bytes", int64_t(8) << 30, "DRAM capacity", 1024),
+             bool_param("dram.writes_yield", true,
+                        "a DMA write waits for the DRAM channel to be idle of reads, as a "
+                        "controller that holds writes back and serves reads first (false: every "
+                        "request in the order it arrives)"),
              int_param("cmem.bytes", "bytes", 0,
                        "capacity of the chip's CMEM, a read cache shared by the cores in front of "
                        "DRAM (0: none, the cores read DRAM directly)",
@@ -133,6 +137,7 @@ TpuParams::TpuParams(const ParamValues& v)
       fifo_tile_bytes(uint64_t(v.integer("weight_fifo.tile_bytes"))),
       dram_gbps(v.real("dram.bandwidth_gbps")),
       dram_latency_ns(v.real("dram.latency_ns")),
+      dram_writes_yield(v.boolean("dram.writes_yield")),
       dram_bytes(uint64_t(v.integer("dram.bytes"))),
       cmem_bytes(uint64_t(v.integer("cmem.bytes"))),
       cmem_ways(uint32_t(v.integer("cmem.ways"))),

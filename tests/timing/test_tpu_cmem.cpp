@@ -21,7 +21,7 @@ namespace {
 // HBM: 32 bytes per cycle, 7 cycles of latency; the CMEM's port: 64 bytes per cycle, 3 cycles.
 struct Rig {
   StatGroup stats{"chip", "a chip"};
-  DramChannel hbm{32, 7, false, stats.group("dram")};
+  DramChannel hbm{32, 7, false, false, stats.group("dram")};
   Cmem cmem;
   explicit Rig(uint64_t bytes = 1 << 20, uint32_t ways = 16)
       : cmem(bytes, ways, 64, 3, false, hbm, stats.group("cmem")) {}
@@ -108,7 +108,7 @@ TEST_CASE("cmem: what does not fit is fetched again", "[timing]") {
   CHECK(offchip == 0);
   // Less than a set is refused, naming the parameter.
   StatGroup stats{"chip", "a chip"};
-  DramChannel hbm{32, 7, false, stats.group("dram")};
+  DramChannel hbm{32, 7, false, false, stats.group("dram")};
   CHECK_THROWS_WITH(Cmem(2048, 2, 64, 3, false, hbm, stats.group("cmem")),
                     Catch::Matchers::Contains("cmem.bytes: 2048 bytes is less than one set"));
   // So is a capacity whose tags no host can map (2^53 pages, 2^58 bytes: beyond any x86-64

@@ -178,14 +178,16 @@ TEST_CASE("layer cycles are attributed to the layer that spends them", "[timing]
   // breaks this. The cycles add up to the total by definition. One matmul per weight load
   // (lowering.cut_streams=false): the small GEMM's cut streams would put more, smaller loads
   // between the large one's in the DRAM queue and stretch its share of the run (1.6x -> 2.6x its
-  // time alone); what this checks is the attribution.
+  // time alone). Writes in arrival order too (dram.writes_yield=false): where they yield to
+  // reads, the small one's last store waits for the large one's first weight reads (2,396 cycles
+  // against 334 alone). What this checks is the attribution.
   const std::string dir = temp_dir("layer-attribution");
   const std::string small = "  - {name: small, op: gemm, M: 32, N: 32, K: 32, dtype: int8}\n";
   const std::string large = "  - {name: large, op: gemm, M: 256, N: 256, K: 256, dtype: int8}\n";
   auto run = [&](const std::string& name, const std::string& ops) {
     const std::string wl = write_text(dir, name + ".yaml", "name: " + name + "\nops:\n" + ops);
     return run_stats({"--arch", "tpu_lab", "--no-functional", "--set", "lowering.cut_streams=false",
-                      "--workload", wl},
+                      "--set", "dram.writes_yield=false", "--workload", wl},
                      dir + "/" + name);
   };
   auto both = run("both", small + large);

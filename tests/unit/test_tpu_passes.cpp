@@ -828,6 +828,32 @@ TEST_CASE("tpu passes: kept weights and bands go on the DMA in the order the arr
   }
 }
 
+TEST_CASE("tpu passes: a GEMM's drains go round a ring in their O half across its row blocks") {
+  // A 1x1 convolution of 5 output channels on tpu_v1 (2142 x 5 x 44, pipelined): its row
+  // blocks drain one job each, the blocks alternating between the two O halves. The drains go
+  // round a ring of each half's bytes across the blocks (10.7 KB of output in 2 MiB halves: no
+  // two of them share a byte), so that a store the DRAM holds back (writes yield to reads) does
+  // not hold up the drain of the next block but one.
+  const Graph g = graph_of(
+      "name: c\nops:\n  - {name: c, op: conv2d, N: 2, C: 44, H: 51, W: 21, K: 5, R: 1, S: 1, "
+      "stride: 1, pad: 0, dtype: int8}\n");
+  const TileProgram t = tiles_of(g, {"lowering.single_step=false"}, "tpu_v1");
+  std::vector<std::pair<uint64_t, uint64_t>> taken[2];  // each half's drained byte ranges
+  for (const Nest& n : t.layers.at(0).nests)
+    for (const auto& o : n.ops)
+      if (const auto* d = std::get_if<Drain>(&o)) {
+        REQUIRE(d->dst.region == Region::O);
+        taken[d->dst.index].push_back({d->dst.offset, d->dst.offset + d->rows * d->cols});
+      }
+  REQUIRE(taken[0].size() + taken[1].size() >= 8);
+  CHECK(!taken[0].empty());
+  CHECK(!taken[1].empty());
+  for (auto& v : taken) {
+    std::sort(v.begin(), v.end());
+    for (size_t i = 1; i < v.size(); ++i) CHECK(v[i].first >= v[i - 1].second);
+  }
+}
+
 TEST_CASE("tpu passes: one row block of one N tile shares its K steps between two cores") {
   // 40 x 64 x 8192 bf16 and a ReLU on tpu_v4, pipelined: one row block of one N tile, which
   // one core would take alone. Core 1 takes the first K steps and stores its fp32 sums in the

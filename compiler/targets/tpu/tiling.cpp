@@ -656,7 +656,6 @@ class Tiler {
     const uint64_t e = uint64_t(isa::tpu::elem_bytes(s.dt));
     const uint64_t M = uint64_t(s.M), N = uint64_t(s.N), K = uint64_t(s.K);
     const uint64_t fifo = c_.fifo_tile_bytes;
-    const uint64_t eo = s.c_fp32 ? 4 : e;  // output element bytes
     const uint64_t shares = only >= 0 ? 1 : uint64_t(cores_);
     const Tiles tiles = tiles_of(s, shares);
     const uint64_t Mt = tiles.Mt, Nt = tiles.Nt, Kt = tiles.Kt;
@@ -738,6 +737,7 @@ class Tiler {
       // The ping-pong counters are the core's own: a core alternates between its own tiles.
       uint64_t a_load = 0, mi = 0;
       RingPos pos;
+      uint64_t o_at[2] = {0, 0};  // where the next drain goes in each O half
       // A K x N tile of B into an array's FIFO: from DRAM, or with kept weights from the UB
       // (loaded there the first time).
       std::map<std::pair<uint64_t, uint64_t>, Place> kept;
@@ -845,13 +845,6 @@ class Tiler {
         const bool cut = keep_ok && (mi == 0 || mi + 1 == core_blocks) &&
                          cuts_pay(s, jobs, rounds, mt, Nt, shares, split_m, onchip, w_room != 0);
         const std::vector<double> last = last_starts(rounds, jobs, supply.each);
-        // The drains of a round go round a ring of slots in their O half, each slot the largest
-        // drain's bytes, so that a drain does not wait for the store of the one before it.
-        uint64_t out_rows = 0;
-        for (const Job& job : jobs)
-          out_rows = std::max(out_rows, outputs_of(job, cut).front().rows);
-        const uint64_t out_slot = (out_rows * Nt * eo + kAlign - 1) / kAlign * kAlign;
-        const uint64_t out_slots = std::max<uint64_t>(1, o_bytes_ / out_slot);
         const auto ring_tile = [&](uint64_t i) { return a_ring(i); };
         BlockFeed feed{a_tile, ring_tile, load_a_rows, weights, a_load, a_loaded, cut_loaded, {}};
         const uint64_t next = m0 + Mt * (split_m ? shares : 1);  // the core's next block
@@ -862,7 +855,7 @@ class Tiler {
               load_bands(ahead);
             };
           matmuls(s, Kt, Nt, jobs, rd, reuse, cut, mt, feed);
-          drains(s, Nt, jobs, rd.done, last, cut, m0, out_slot, out_slots);
+          drains(s, Nt, jobs, rd.done, last, cut, m0, o_at);
         }
         ++mi;
       }
@@ -1400,7 +1393,7 @@ class Tiler {
   // job is ready before the second of any.
   void drains(const GemmSpec& s, uint64_t Nt, const std::vector<Job>& jobs,
               const std::vector<Finish>& done, const std::vector<double>& last, bool cut,
-              uint64_t m0, uint64_t out_slot, uint64_t out_slots) {
+              uint64_t m0, uint64_t (&o_at)[2]) {
     const uint64_t eo = s.c_fp32 ? 4 : uint64_t(isa::tpu::elem_bytes(s.dt));
     const uint64_t R = uint64_t(c_.rows), N = uint64_t(s.N);
     const double bw = dram_bytes_per_cycle();
@@ -1416,23 +1409,25 @@ class Tiler {
     if (cut)
       std::stable_sort(outs.begin(), outs.end(),
                        [](const Out& x, const Out& y) { return x.ready < y.ready; });
-    uint64_t used[2] = {0, 0};  // the slots taken in each O half
     for (const auto& [ready, f, c] : outs) {
       const Job& job = jobs[f->job];
       const uint64_t nt = std::min(Nt, N - job.n0);
       const uint64_t m = m0 + job.r0 + c.r0;
       const Place acc{Region::acc, f->slot, c.r0 * nt * 4};
-      Place o = ub(Region::O, f->out, used[f->out]++ % out_slots * out_slot);
+      const uint64_t bytes = c.rows * nt * eo;
+      uint64_t& at = o_at[f->out];
+      if (at + bytes > o_bytes_) at = 0;
+      Place o = ub(Region::O, f->out, at);
+      at += (bytes + kAlign - 1) / kAlign * kAlign;
       if (s.keep) o = ub(Region::O, 0, m * nt * eo);  // the rows of C in order
       op(Drain{acc, o, s.c_fp32 ? DType::fp32 : s.dt, c.rows, nt,
                s.relu ? ActFunc::relu : ActFunc::none, s.mult, s.shift, f->sum,
                bias_at(s, job.n0)});
       if (s.keep) continue;
       // An output tile whose store would hold the DRAM channel longer than a matmul of
-      // the tile streams goes in pieces of a weight tile's bytes: the channel serves
-      // requests in arrival order, so the whole store would hold up the weight loads
-      // queued behind it until the weight FIFO runs dry; pieces let them take turns.
-      const uint64_t bytes = c.rows * nt * eo;
+      // the tile streams goes in pieces of a weight tile's bytes: a store holds the channel
+      // to its end once it has it, so the whole store would hold up the weight loads that
+      // come meanwhile until the weight FIFO runs dry; pieces let them take turns.
       const uint64_t piece = double(bytes) / bw > double(std::max(R, c.rows))
                                  ? std::max<uint64_t>(1, c_.fifo_tile_bytes / (nt * eo))
                                  : c.rows;
