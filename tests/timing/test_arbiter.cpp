@@ -3,7 +3,8 @@
 // in, also when clients stamp requests with later cycles than the current one. Each test case
 // is one simulation (one process, as SystemC requires): clients request at random cycles after
 // random numbers of delta cycles, and every grant must equal the one a server gets when the same
-// requests are handed to it sorted by key, without SystemC.
+// requests are handed to it sorted by key, without SystemC (where writes yield to reads, by the
+// same rule written out in the test: reference()).
 #define SC_INCLUDE_DYNAMIC_PROCESSES
 #include <catch2/catch.hpp>
 
@@ -155,8 +156,7 @@ TEST_CASE("arbiter: stamped requests and writes that yield", "[timing]") {
   check_against_sorted(14, true, true);
 }
 
-TEST_CASE("arbiter: a write waits for a later read, not for the channel's next idle cycle",
-          "[timing]") {
+TEST_CASE("arbiter: a write that yields lets a later read go first", "[timing]") {
   // 32 bytes a cycle, a latency of 7: a read of 320 bytes at cycle 0 holds the channel until
   // cycle 10; a write of 64 bytes arrives at cycle 1, a read of 64 bytes at cycle 5. The read
   // goes first (cycles 10 to 12, its data at 19), the write once the channel is idle (12 to 14,
