@@ -62,7 +62,11 @@ TpuCore::TpuCore(sc_core::sc_module_name name, const TpuParams& p,
               .counter("load_wait_cycles", "cycles",
                        "cycles a stream waited for its stationary operand to finish loading")),
       dispatched_(stats.group("dispatcher", "in-order instruction issue")
-                      .counter("instructions", "instructions", "instructions issued to units")) {
+                      .counter("instructions", "instructions", "instructions issued to units")),
+      queue_full_cycles_(stats.group("dispatcher", "in-order instruction issue")
+                             .counter("queue_full_cycles", "cycles",
+                                      "cycles the dispatcher waited for room in a full unit "
+                                      "queue (dispatch.queue_depth)")) {
   ub_ = std::make_unique<Scratchpad>("ub", p.ub_bytes, uint32_t(p.ub_port_bytes), functional_,
                                      stats.group("ub", "unified buffer"));
   acc_ = std::make_unique<Scratchpad>("acc", p.acc_bytes, uint32_t(p.cols) * 4, functional_,
@@ -477,7 +481,11 @@ void TpuCore::dispatcher() {
         continue;
       }
       const int u = unit_of(in);
-      while (units_[u].queue.size() >= size_t(p_.queue_depth)) wait(units_[u].popped);
+      if (units_[u].queue.size() >= size_t(p_.queue_depth)) {
+        const uint64_t from = now();
+        while (units_[u].queue.size() >= size_t(p_.queue_depth)) wait(units_[u].popped);
+        queue_full_cycles_ += now() - from;
+      }
       const uint64_t t = now();
       retire(t);
       for (Table& tb : table_)

@@ -248,6 +248,7 @@ class TpuCore : public sc_core::sc_module {
   uint64_t& stream_cycles_;
   uint64_t& weight_stall_cycles_;
   uint64_t& dispatched_;
+  uint64_t& queue_full_cycles_;
   uint64_t macs_by_dtype_[4] = {};  // index: DType
   uint64_t vector_elements_[4] = {};
 };

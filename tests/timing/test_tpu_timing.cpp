@@ -234,3 +234,30 @@ TEST_CASE(
     CHECK(s["total_cycles"].get<long>() == 82 + c.busy);
   }
 }
+
+TEST_CASE("the dispatcher's waits for a full unit queue are counted", "[timing]") {
+  // ResNet-50's layer2.0.conv2 (3x3, stride 2, 128 channels) on one TensorCore, pipelined: the
+  // setup unit's im2col work waits for each band, and the dispatcher, in order, waits behind
+  // it once that unit's queue of dispatch.queue_depth (32) is full. With queues deeper than
+  // the program is long it never waits; the instructions are the same.
+  const std::string dir = temp_dir("queue-full");
+  const std::string wl = write_text(dir, "conv.yaml",
+                                    "name: conv\nops:\n  - {name: c, op: conv2d, N: 1, C: 128, H: "
+                                    "56, W: 56, K: 128, R: 3, S: 3, stride: 2, pad: 1, dtype: "
+                                    "bf16}\n");
+  auto run = [&](const std::string& depth) {
+    const auto s = run_stats(
+        {"--arch", "tpu_v4_core", "--no-functional", "--set", "lowering.single_step=false", "--set",
+         "dispatch.queue_depth=" + depth, "--workload", wl},
+        dir + "/d" + depth);
+    const auto& d = s["stats"]["groups"]["dispatcher"]["stats"];
+    return std::pair{d["queue_full_cycles"]["value"].get<long>(),
+                     d["instructions"]["value"].get<long>()};
+  };
+  const auto [full32, instrs32] = run("32");
+  const auto [full4096, instrs4096] = run("4096");
+  CHECK(instrs4096 == instrs32);
+  CHECK(instrs32 < 4096);
+  CHECK(full32 > 0);
+  CHECK(full4096 == 0);
+}
