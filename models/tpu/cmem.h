@@ -56,6 +56,7 @@ class Cmem {
   Server::Grant write(uint64_t cycle, const DramBlock& b, uint64_t& offchip);
 
   static constexpr uint64_t kPageBytes = 2048, kSectorBytes = 32;
+  // The HBM channel behind it, which its writes go through to.
   Server& hbm() const { return hbm_; }
 
  private:

@@ -1386,8 +1386,9 @@ class Tiler {
     return v;
   }
   // A round's drains (`done`) of the row block at row m0 of GEMM `s` (N tiles of Nt columns),
-  // each job's output rows (outputs_of()) into the O half's ring of `out_slots` slots of
-  // `out_slot` bytes, and their stores. With cuts, in the order their results are estimated to
+  // each job's output rows (outputs_of()) into its O half's ring at `o_at` (the core's cursor in
+  // each half, kept across its rounds and row blocks, back to the half's start where a drain
+  // would not fit), and their stores. With cuts, in the order their results are estimated to
   // be ready (`last`, its last pair's start, then the cut's rows), as the activation pipeline
   // takes them in program order. Where the jobs' arrays end together, the first cut of every
   // job is ready before the second of any.
