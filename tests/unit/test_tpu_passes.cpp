@@ -828,6 +828,74 @@ TEST_CASE("tpu passes: kept weights and bands go on the DMA in the order the arr
   }
 }
 
+TEST_CASE("tpu passes: a later block's band loads in pieces between the weight loads before it") {
+  // A convolution of A formed on chip in three row blocks on tpu_v1, whose weights come from
+  // DRAM for every block (1536 x 39 x 2142 int8, 3x3: 9 weight tiles of 10 KB, bands of 146 KB,
+  // about 3,000 of the DDR3's cycles). Loaded whole, the third block's band held the DRAM
+  // channel while the second block's weight loads waited and its array stood still (21,977
+  // cycles; in pieces 18,836). The first band is loaded whole (nothing multiplies before it);
+  // every later one in pieces of whole image rows, in order, each of as many rows as a weight
+  // tile's bytes hold, at least one (but the last, the rest), the first after the first weight
+  // load of the block before, one after
+  // each of that block's weight loads, all before the first im2col that reads the band.
+  const Graph g = graph_of(R"(name: c
+ops:
+  - {name: c, op: conv2d, N: 1, C: 238, H: 50, W: 34, K: 39, R: 3, S: 3, stride: 1, pad: 0, dtype: int8}
+)");
+  const TileProgram t = tiles_of(g, {"lowering.single_step=false"}, "tpu_v1");
+  const Nest& n = t.layers.at(0).nests.at(0);
+  INFO(n.title);
+  REQUIRE_THAT(n.title, Contains("A formed on chip"));
+  const uint64_t row = 34 * 238, tile = 256 * 39;  // an image row's bytes; a weight tile's
+  // Each band's loads (by the image row it starts at): (op index, load).
+  std::map<uint64_t, std::vector<std::pair<size_t, Load>>> bands;
+  std::vector<size_t> weights, im2cols;
+  uint64_t band_start = 0, next_row = 0;
+  for (size_t i = 0; i < n.ops.size(); ++i) {
+    if (const auto* l = std::get_if<Load>(&n.ops[i]); l && l->src.operand == "image") {
+      if (l->src.r0 != next_row) band_start = l->src.r0;  // a new band (they overlap by a halo)
+      bands[band_start].emplace_back(i, *l);
+      next_row = l->src.r0 + l->src.rows;
+    }
+    if (std::holds_alternative<LoadWeights>(n.ops[i])) weights.push_back(i);
+    if (std::holds_alternative<Im2col>(n.ops[i])) im2cols.push_back(i);
+  }
+  REQUIRE(bands.size() == 3);
+  REQUIRE(weights.size() == 3 * 9);
+  size_t b = 0;
+  for (const auto& [start, loads] : bands) {
+    INFO("band " << b << " from image row " << start / 34);
+    if (b == 0) {
+      CHECK(loads.size() == 1);
+    } else {
+      REQUIRE(loads.size() > 1);
+      for (size_t k = 0; k < loads.size(); ++k) {
+        const auto& [i, l] = loads[k];
+        INFO("piece " << k);
+        CHECK(l.src.rows % 34 == 0);  // whole image rows
+        if (k + 1 < loads.size()) CHECK(l.src.rows / 34 == std::max<uint64_t>(1, tile / row));
+        if (k > 0) {
+          CHECK(l.src.r0 == loads[k - 1].second.src.r0 + loads[k - 1].second.src.rows);
+          CHECK(l.dst.index == loads[0].second.dst.index);
+          CHECK(l.dst.offset ==
+                loads[k - 1].second.dst.offset + loads[k - 1].second.src.rows / 34 * row);
+        }
+        // After the (k+1)-th weight load of the block before (9 a block), before its next.
+        const size_t w = (b - 1) * 9 + k;
+        if (w + 1 < (b - 1) * 9 + 9) {
+          CHECK(weights[w] < i);
+          CHECK(i < weights[w + 1]);
+        }
+        // Before every im2col that reads this band.
+        for (size_t c : im2cols)
+          if (std::get<Im2col>(n.ops[c]).band.index == l.dst.index && c > loads[0].first)
+            CHECK(i < c);
+      }
+    }
+    ++b;
+  }
+}
+
 TEST_CASE("tpu passes: a GEMM's drains go round a ring in their O half across its row blocks") {
   // A 1x1 convolution of 5 output channels on tpu_v1 (2142 x 5 x 44, pipelined): its row
   // blocks drain one job each, the blocks alternating between the two O halves. The drains go

@@ -282,14 +282,15 @@ class TileVerifier {
     write(dst, {rows, cols}, rows * cols * uint64_t(isa::tpu::elem_bytes(dtype)));
   }
   void check(const Gather& o) { windows(o.geom, o.m0, o.rows, o.k0, o.cols, o.dtype, o.dst); }
-  // The band is what a Load wrote (its pixels x channels), holds every row the op reads (none
+  // The band is what Loads wrote (its pixels x channels, whole or in pieces of whole image rows
+  // one after the other), holds every row the op reads (none
   // when the tile's windows lie in the padding), and lies apart from the destination.
   void check(const Im2col& o) {
     const isa::tpu::ConvGeom& g = o.geom;
     const uint64_t e = uint64_t(isa::tpu::elem_bytes(o.dtype));
     const uint64_t band = o.band_rows * g.w * g.c * e, out = o.rows * o.cols * e;
     fits(o.band, band, {Region::A});
-    read(o.band, {o.band_rows * g.w, g.c}, "the image rows");
+    read_rows(o.band, {o.band_rows * g.w, g.c}, e, "the image rows");
     const isa::tpu::ImageRows r = isa::tpu::conv_rows_read(g, o.m0, o.rows, o.k0, o.cols);
     if (r.lo < r.hi && !(o.h0 <= r.lo && r.hi <= o.h0 + o.band_rows))
       fail(fmt::format("reads image rows [{}, {}), the band holds [{}, {})", r.lo, r.hi, o.h0,

@@ -58,8 +58,8 @@ struct Gather {
   Place dst;
 };
 // UB -> UB: rows [m0, m0 + rows) and columns [k0, k0 + cols) of the im2col matrix of an image
-// whose rows [h0, h0 + band_rows) a Load put at `band` (pixels of geom.c channels, rows of
-// geom.w pixels, contiguous), formed on chip (im2col).
+// whose rows [h0, h0 + band_rows) Loads put at `band` (whole or in pieces of whole rows; pixels of
+// geom.c channels, rows of geom.w pixels, contiguous), formed on chip (im2col).
 struct Im2col {
   std::string operand;
   isa::tpu::DType dtype = isa::tpu::DType::int8;
