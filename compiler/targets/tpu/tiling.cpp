@@ -1692,9 +1692,13 @@ class Tiler {
     // which a block's weights, setup, arrays and drain overlap K step by K step (as its
     // matmuls do), with only the first block's band (before its first product) and the last
     // group's drain and store (after its last) outside, and the fixed latencies (fill_cycles()
-    // and the store's DRAM latency); at least the DRAM moving all, then the last K step's
-    // products and the last drain. The chain makes a 3x3 convolution on `tpu_v1` take one block
-    // where two read its weights twice (ResNet-50 layer2.1.conv2: 11,273 -> 9,261 cycles).
+    // and the store's DRAM latency); at least the DRAM moving its reads, or, where longer, the
+    // first piece's products (its setup and arrays overlapping K step by K step) and drain,
+    // before it stores all of C; and the reads, then the last K step's products, the last
+    // drain and the last piece's stores. The chain makes a 3x3 convolution on `tpu_v1` take
+    // one block where two read its weights twice (ResNet-50 layer2.1.conv2: 11,273 -> 9,261
+    // cycles). (With every store after all the reads, `tpu_v1`'s DRAM-bound stem took ten
+    // blocks, each reading the weights again: 22,529 cycles; 21,482 now.)
     auto time = [&](uint64_t nb, bool cmem, bool chain) {
       const double blocks = double(nb);
       const auto [weights, port] = reread(K * N * e, w_room ? double(shares) : blocks, cmem);
@@ -1723,9 +1727,13 @@ class Tiler {
       const double band = onchip ? (image + halo * blocks) / blocks * double(shares) / bw : 0;
       const double streamed = weights + (onchip ? 0 : image / bw);
       const double last_out = M * N * eo / (blocks * double(sp.groups)) * double(shares) / bw;
+      const double writes = M * N * eo / bw, reads = dram - writes;
       const double chained =
-          std::max(band + std::max({streamed, port, feed, setup, arrays, drain}) + last_out,
-                   dram + arrays / (pieces * ksteps)) +
+          std::max({band + std::max({streamed, port, feed, setup, arrays, drain}) + last_out,
+                    std::max(reads, (std::max(setup, arrays) + std::min(setup, arrays) / ksteps) /
+                                        pieces) +
+                        writes,
+                    reads + arrays / (pieces * ksteps) + writes / pieces}) +
           drain / pieces + fill_cycles() + c_.dram_latency_ns * c_.clock_mhz / 1e3;
       return std::max(ring, std::min(flowed, chained));
     };
