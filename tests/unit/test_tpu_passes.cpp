@@ -91,6 +91,16 @@ TileProgram tiles_of(const Graph& g, std::vector<std::string> sets,
   return t;
 }
 
+// A convolution (`op`, one line of YAML) lowered pipelined on tpu_v1, its A formed on chip.
+TileProgram onchip_v1(const std::string& op) {
+  TileProgram t = tiles_of(graph_of("name: c\nops:\n  - " + op + "\n"),
+                           {"lowering.single_step=false"}, "tpu_v1");
+  const std::string& title = t.layers.at(0).nests.at(0).title;
+  INFO(title);
+  REQUIRE_THAT(title, Contains("A formed on chip"));
+  return t;
+}
+
 template <typename Op>
 Op& first(TileProgram& t) {
   for (TileOp& op : t.layers.at(0).nests.at(0).ops)
@@ -728,17 +738,9 @@ TEST_CASE("tpu passes: a convolution bound by its stores takes fewer blocks that
   // bands and weights meanwhile; the estimate that put every store after all the reads took 10
   // blocks (22,529 cycles; forced in a throw-away build, 8 blocks ran 21,747 and 6 21,787). It
   // now takes 7 (21,482).
-  const Graph g = graph_of(R"(name: conv
-ops:
-  - {name: c, op: conv2d, N: 1, C: 3, H: 224, W: 224, K: 64, R: 7, S: 7, stride: 2, pad: 3, dtype: int8}
-)");
-  const TileProgram t = tiles_of(g, {"lowering.single_step=false"}, "tpu_v1");
-  const Nest& n = t.layers.at(0).nests.at(0);
-  INFO(n.title);
-  REQUIRE_THAT(n.title, Contains("A formed on chip"));
-  const auto blocks = std::count_if(n.ops.begin(), n.ops.end(), [](const TileOp& op) {
-    return std::holds_alternative<LoadWeights>(op);
-  });  // one weight tile a block
+  const int blocks = count(onchip_v1("{name: c, op: conv2d, N: 1, C: 3, H: 224, W: 224, K: 64, "
+                                     "R: 7, S: 7, stride: 2, pad: 3, dtype: int8}"))
+                         .load_weights;  // one weight tile a block
   CHECK(blocks >= 2);
   CHECK(blocks <= 8);
 }
@@ -858,16 +860,12 @@ TEST_CASE("tpu passes: a later block's band loads in pieces between the weight l
   // cycles; in pieces 18,836). The first band is loaded whole (nothing multiplies before it);
   // every later one in pieces of whole image rows, in order, each of as many rows as a weight
   // tile's bytes hold, at least one (but the last, the rest), the first after the first weight
-  // load of the block before, one after
-  // each of that block's weight loads, all before the first im2col that reads the band.
-  const Graph g = graph_of(R"(name: c
-ops:
-  - {name: c, op: conv2d, N: 1, C: 238, H: 50, W: 34, K: 39, R: 3, S: 3, stride: 1, pad: 0, dtype: int8}
-)");
-  const TileProgram t = tiles_of(g, {"lowering.single_step=false"}, "tpu_v1");
+  // load of the block before, one after each of that block's weight loads, all before the
+  // first im2col that reads the band.
+  const TileProgram t = onchip_v1(
+      "{name: c, op: conv2d, N: 1, C: 238, H: 50, W: 34, K: 39, R: 3, S: 3, stride: 1, pad: 0, "
+      "dtype: int8}");
   const Nest& n = t.layers.at(0).nests.at(0);
-  INFO(n.title);
-  REQUIRE_THAT(n.title, Contains("A formed on chip"));
   const uint64_t row = 34 * 238, tile = 256 * 39;  // an image row's bytes; a weight tile's
   // Each band's loads (by the image row it starts at): (op index, load).
   std::map<uint64_t, std::vector<std::pair<size_t, Load>>> bands;
