@@ -283,8 +283,8 @@ class TileVerifier {
   }
   void check(const Gather& o) { windows(o.geom, o.m0, o.rows, o.k0, o.cols, o.dtype, o.dst); }
   // The band is what Loads wrote (its pixels x channels, whole or in pieces of whole image rows
-  // one after the other), holds every row the op reads (none
-  // when the tile's windows lie in the padding), and lies apart from the destination.
+  // one after the other), holds every row the op reads (none when the tile's windows lie in the
+  // padding), and lies apart from the destination.
   void check(const Im2col& o) {
     const isa::tpu::ConvGeom& g = o.geom;
     const uint64_t e = uint64_t(isa::tpu::elem_bytes(o.dtype));
