@@ -1676,10 +1676,10 @@ class Tiler {
       return slowest + (std::accumulate(stages.begin(), stages.end(), 0.0) - slowest) / pieces;
     };
     // Bytes read `times`: the DRAM's cycles and the CMEM port's, which serves the reads after
-    // the first when `cmem` and it holds them (else the DRAM serves them all).
+    // the first where the chip has a CMEM that holds them (else the DRAM serves them all).
     const double cmem_bw = c_.cmem_gbps * 1e3 / c_.clock_mhz;
-    auto reread = [&](double bytes, double times, bool cmem) {
-      cmem = cmem && double(c_.cmem_bytes) >= bytes;
+    auto reread = [&](double bytes, double times) {
+      const bool cmem = double(c_.cmem_bytes) >= bytes;
       return std::pair{(cmem ? 1 : times) * bytes / bw, cmem ? (times - 1) * bytes / cmem_bw : 0};
     };
     // The setup unit's cycles to form `rows` rows of A: the rows written through the UB's
@@ -1688,20 +1688,25 @@ class Tiler {
     auto formed = [&](double rows) { return rows * K * e / double(c_.ub_port_bytes); };
     // The estimate for nb blocks: the flow above over the pieces (a core's blocks times each
     // block's groups of jobs), which overlaps the stages only from one piece to the next, so
-    // one block of one group sums them; or, with `chain`, the lesser of that and a chain in
-    // which a block's weights, setup, arrays and drain overlap K step by K step (as its
-    // matmuls do), with only the first block's band (before its first product) and the last
-    // group's drain and store (after its last) outside, and the fixed latencies (fill_cycles()
-    // and the store's DRAM latency); at least the DRAM moving its reads, or, where longer, the
-    // first piece's products (its setup and arrays overlapping K step by K step) and drain,
-    // before it stores all of C; and the reads, then the last K step's products, the last
-    // drain and the last piece's stores. The chain makes a 3x3 convolution on `tpu_v1` take
+    // one block of one group sums them; or, with `chain`, the lesser of that (plus the fixed
+    // latencies: fill_cycles() and the last store's DRAM latency) and a chain, the longest of
+    // three paths through the same schedule. The arrays': within a block the weights, the
+    // setup unit, the arrays and the drain overlap K step by K step (as its matmuls do), with
+    // only the first block's band (before its first products) and the last cut's drain and
+    // stores (after its last products) outside; or all the reads, then the last K step's last
+    // cut (its weights loaded meanwhile). The drain's and the channel's: the results from the
+    // first block's first ones (after its band, its K steps but the last and its last K step's
+    // first cut: a core's first and last blocks stream in cuts where each array takes at most
+    // kCutMatmuls pairs, cuts_pay()), idle until the second block's first; the channel reads
+    // meanwhile, or, where longer, before. With the chain, a 3x3 convolution on `tpu_v1` takes
     // one block where two read its weights twice (ResNet-50 layer2.1.conv2: 11,273 -> 9,261
-    // cycles). (With every store after all the reads, `tpu_v1`'s DRAM-bound stem took ten
-    // blocks, each reading the weights again: 22,529 cycles; 21,482 now.)
-    auto time = [&](uint64_t nb, bool cmem, bool chain) {
+    // cycles), and a 1x1 convolution on `tpu_v4` two blocks a core where one stored all its
+    // output after its last products (layer3.0.conv1: 2,106 -> 1,989). Where every block's
+    // weights cross the DRAM beside its band, the chain keeps an earlier form (below;
+    // docs/models/tpu.md).
+    auto time = [&](uint64_t nb, bool chain) {
       const double blocks = double(nb);
-      const auto [weights, port] = reread(K * N * e, w_room ? double(shares) : blocks, cmem);
+      const auto [weights, port] = reread(K * N * e, w_room ? double(shares) : blocks);
       const double feed =
           w_room ? K * N * e / double(c_.ub_port_bytes) * blocks / double(shares) : 0;
       const double dram = (image + halo * blocks + M * N * eo) / bw + weights;
@@ -1728,14 +1733,49 @@ class Tiler {
       const double streamed = weights + (onchip ? 0 : image / bw);
       const double last_out = M * N * eo / (blocks * double(sp.groups)) * double(shares) / bw;
       const double writes = M * N * eo / bw, reads = dram - writes;
-      const double chained =
-          std::max({band + std::max({streamed, port, feed, setup, arrays, drain}) + last_out,
-                    std::max(reads, (std::max(setup, arrays) + std::min(setup, arrays) / ksteps) /
-                                        pieces) +
-                        writes,
-                    reads + arrays / (pieces * ksteps) + writes / pieces}) +
-          drain / pieces + fill_cycles() + c_.dram_latency_ns * c_.clock_mhz / 1e3;
-      return std::max(ring, std::min(flowed, chained));
+      const double latency = c_.dram_latency_ns * c_.clock_mhz / 1e3, fill = fill_cycles();
+      // A piece's products.
+      const double piece = (std::max(setup, arrays) + std::min(setup, arrays) / ksteps) / pieces;
+      if (onchip && !w_room && double(c_.cmem_bytes) < K * N * e) {
+        // Every block's weights cross the DRAM beside its band, their loads queued behind the
+        // bands, which the paths below do not count (with them, a 3x3 convolution on `tpu_lab`
+        // took 24-row blocks and ran 38 % slower): the earlier chain, every store after the
+        // first piece's products and drain, or the reads, then the last K step's products,
+        // drain and stores of a whole piece.
+        const double chained =
+            std::max({band + std::max({streamed, port, feed, setup, arrays, drain}) + last_out,
+                      std::max(reads, piece) + writes,
+                      reads + arrays / (pieces * ksteps) + writes / pieces}) +
+            drain / pieces + fill + latency;
+        return std::max(ring, std::min(flowed, chained));
+      }
+      const double pairs = std::ceil(ntiles * double(sp.parts) * ksteps / double(c_.count));
+      const double cuts = c_.cut_streams && c_.fold_overlap && pairs <= double(kCutMatmuls)
+                              ? double(cuts_of(rows / sp.parts).size())
+                              : 1;
+      const double arrays_path =
+          std::max(band + std::max({streamed, port, feed, setup, arrays, drain}) + last_out / cuts,
+                   reads + arrays / (pieces * ksteps * cuts) + writes / (pieces * cuts) - R) +
+          drain / (pieces * cuts) + fill + latency;
+      // When the first results of `products` come.
+      auto first_results = [&](double products) {
+        return products * (ksteps - 1 + 1 / cuts) / ksteps;
+      };
+      // The results go through the drain, then the channel, each from the first block's first
+      // results on, idle until the second block's first where the first's take less time: a
+      // middle block is not cut, so its results come at its end, its products after the first
+      // block's and after its operands' reads.
+      const double core_blocks = blocks / double(shares), block = piece * double(sp.groups);
+      const double start = fill + band + first_results(piece);
+      const double second = core_blocks >= 3
+                                ? fill + block + std::max(block, 2 * reads / core_blocks - R)
+                            : core_blocks >= 2 ? fill + block + first_results(block)
+                                               : 0;
+      auto idle = [&](double busy) { return std::max(0.0, second - start - busy / core_blocks); };
+      const double drained = start + idle(drain) + drain + writes / (pieces * cuts) + latency;
+      const double channel = std::max(reads, start + idle(writes)) + writes + latency;
+      return std::max(ring,
+                      std::min(flowed + fill + latency, std::max({arrays_path, drained, channel})));
     };
     const uint64_t first = ((uint64_t(s.M) + Mt - 1) / Mt + shares - 1) / shares * shares;
     if (double(rows_of(first)) < R) {
@@ -1746,20 +1786,19 @@ class Tiler {
       const uint64_t n = uint64_t(std::ceil(ntiles / double(shares)));
       const Split sp = split_of(n, uint64_t(s.M), uint64_t(ksteps), kept(M), false, supply,
                                 [&](uint64_t) { return acc_slots_of(uint64_t(s.M), Nt); });
-      const auto [images, port] = reread(image, double(shares), true);
+      const auto [images, port] = reread(image, double(shares));
       const double dram = (K * N * e + M * N * eo) / bw + images;
       const double setup = onchip ? formed(M) : 0;
       const double shared = flow({dram, port, setup, sp.arrays, sp.drain}, double(sp.groups));
       // (The flow alone here: with the chain, ResNet-50's layer4 convolutions on `tpu_v4` took
       // a block per core and ran slower, layer4.0.conv2 5,394 -> 5,785 cycles.)
-      return shared < time(first, true, false) ? Mt : std::min(Mt, rows_of(first));
+      return shared < time(first, false) ? Mt : std::min(Mt, rows_of(first));
     }
-    // Here the weights a core reads again per block are charged to the DRAM, CMEM or not: the
-    // estimate has no cost per block but those bytes, and charged to the CMEM's port it takes
-    // as many blocks as it may, slower (bench/README.md, "Roofline").
+    // The weights a core reads again per block come through the CMEM after the first, where
+    // there is one.
     uint64_t best = first;
     for (uint64_t nb = first + shares; nb <= 64 * shares && double(rows_of(nb)) >= R; nb += shares)
-      if (time(nb, false, true) < time(best, false, true)) best = nb;
+      if (time(nb, true) < time(best, true)) best = nb;
     return std::min(Mt, rows_of(best));
   }
 
