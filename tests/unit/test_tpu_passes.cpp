@@ -762,10 +762,15 @@ ops:
   REQUIRE(nests.size() == 2);
   for (const Nest& n : nests) {
     INFO(n.title);
-    const auto loads = std::count_if(n.ops.begin(), n.ops.end(), [](const TileOp& op) {
-      return std::holds_alternative<LoadWeights>(op);
+    const auto first_store = std::find_if(n.ops.begin(), n.ops.end(), [](const TileOp& op) {
+      return std::holds_alternative<Store>(op);
     });
-    CHECK(loads >= 2 * 8);  // the 8 weight tiles again for every row block: two blocks or more
+    const auto last_matmul = std::find_if(n.ops.rbegin(), n.ops.rend(), [](const TileOp& op) {
+      return std::holds_alternative<Matmul>(op);
+    });
+    REQUIRE(first_store != n.ops.end());
+    REQUIRE(last_matmul != n.ops.rend());
+    CHECK(first_store < last_matmul.base() - 1);  // a store before the core's last product
   }
 }
 
