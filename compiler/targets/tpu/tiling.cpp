@@ -1736,27 +1736,27 @@ class Tiler {
       const double latency = c_.dram_latency_ns * c_.clock_mhz / 1e3, fill = fill_cycles();
       // A piece's products.
       const double piece = (std::max(setup, arrays) + std::min(setup, arrays) / ksteps) / pieces;
+      // The arrays' path, the last piece in `cuts`; `loaded`: the cycles of the last weight
+      // load that the reads' path need not wait for.
+      auto arrays_path = [&](double cuts, double loaded) {
+        return std::max(
+                   band + std::max({streamed, port, feed, setup, arrays, drain}) + last_out / cuts,
+                   reads + arrays / (pieces * ksteps * cuts) + writes / (pieces * cuts) - loaded) +
+               drain / (pieces * cuts) + fill + latency;
+      };
       if (onchip && !w_room && double(c_.cmem_bytes) < K * N * e) {
         // Every block's weights cross the DRAM beside its band, their loads queued behind the
         // bands, which the paths below do not count (with them, a 3x3 convolution on `tpu_lab`
-        // took 24-row blocks and ran 38 % slower): the earlier chain, every store after the
-        // first piece's products and drain, or the reads, then the last K step's products,
-        // drain and stores of a whole piece.
-        const double chained =
-            std::max({band + std::max({streamed, port, feed, setup, arrays, drain}) + last_out,
-                      std::max(reads, piece) + writes,
-                      reads + arrays / (pieces * ksteps) + writes / pieces}) +
-            drain / pieces + fill + latency;
+        // took 24-row blocks and ran 38 % slower): the earlier chain, of whole pieces, and
+        // every store after the first piece's products and drain.
+        const double chained = std::max(
+            arrays_path(1, 0), std::max(reads, piece) + writes + drain / pieces + fill + latency);
         return std::max(ring, std::min(flowed, chained));
       }
       const double pairs = std::ceil(ntiles * double(sp.parts) * ksteps / double(c_.count));
       const double cuts = c_.cut_streams && c_.fold_overlap && pairs <= double(kCutMatmuls)
                               ? double(cuts_of(rows / sp.parts).size())
                               : 1;
-      const double arrays_path =
-          std::max(band + std::max({streamed, port, feed, setup, arrays, drain}) + last_out / cuts,
-                   reads + arrays / (pieces * ksteps * cuts) + writes / (pieces * cuts) - R) +
-          drain / (pieces * cuts) + fill + latency;
       // When the first results of `products` come.
       auto first_results = [&](double products) {
         return products * (ksteps - 1 + 1 / cuts) / ksteps;
@@ -1774,8 +1774,8 @@ class Tiler {
       auto idle = [&](double busy) { return std::max(0.0, second - start - busy / core_blocks); };
       const double drained = start + idle(drain) + drain + writes / (pieces * cuts) + latency;
       const double channel = std::max(reads, start + idle(writes)) + writes + latency;
-      return std::max(ring,
-                      std::min(flowed + fill + latency, std::max({arrays_path, drained, channel})));
+      return std::max(ring, std::min(flowed + fill + latency,
+                                     std::max({arrays_path(cuts, R), drained, channel})));
     };
     const uint64_t first = ((uint64_t(s.M) + Mt - 1) / Mt + shares - 1) / shares * shares;
     if (double(rows_of(first)) < R) {
