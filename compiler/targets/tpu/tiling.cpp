@@ -1706,7 +1706,8 @@ class Tiler {
     // docs/models/tpu.md).
     auto time = [&](uint64_t nb, bool chain) {
       const double blocks = double(nb);
-      const auto [weights, port] = reread(K * N * e, w_room ? double(shares) : blocks);
+      const auto moved = reread(K * N * e, w_room ? double(shares) : blocks);
+      const double weights = moved.first, port = moved.second;
       const double feed =
           w_room ? K * N * e / double(c_.ub_port_bytes) * blocks / double(shares) : 0;
       const double dram = (image + halo * blocks + M * N * eo) / bw + weights;
