@@ -563,7 +563,7 @@ class Tiler {
           !s.a_conv || uint64_t(s.geom.r) * s.geom.s <= uint64_t(s.geom.stride_h) * s.geom.stride_w;
       const bool kept_conv = s.conv && disjoint && !span && Mt * K * e <= a_cap && !c_.stall_free;
       if (c_.dataflow == Dataflow::ws && (onchip || kept_conv))
-        Mt = pipelined_rows(s, Mt, Nt, shares, onchip, w_room);
+        Mt = pipelined_rows(s, Mt, Nt, shares, onchip, w_room, a_cap);
     };
     // On-chip im2col (lowering.onchip_im2col), for a convolution whose windows overlap (its
     // im2col matrix is larger than the image): each row block's band of image rows is loaded
@@ -1652,9 +1652,11 @@ class Tiler {
   // the slowest stage's total plus 1/(nb g) of the others' (the first group's fill and the last
   // one's drain). More blocks shorten that fill but read the weights again for each; each block
   // streams at least R rows (a weight load), and the blocks come in a multiple of the cores
-  // that share them. Returns the rows for the nb that minimises that time.
+  // that share them. A block's rows of A are kept across its N tiles where they fit `a_cap`
+  // bytes of an A region (what the kept weights and the band leave), as gemm() keeps them.
+  // Returns the rows for the nb that minimises that time.
   uint64_t pipelined_rows(const GemmSpec& s, uint64_t Mt, uint64_t Nt, uint64_t shares, bool onchip,
-                          uint64_t w_room) const {
+                          uint64_t w_room, uint64_t a_cap) const {
     const double e = isa::tpu::elem_bytes(s.dt), eo = s.c_fp32 ? 4 : e;
     const double M = double(s.M), N = double(s.N), K = double(s.K), R = c_.rows;
     const double per_core = M / double(shares);
@@ -1667,7 +1669,7 @@ class Tiler {
     auto rows_of = [&](uint64_t nb) { return part_rows(uint64_t(s.M), nb); };
     const Feed supply = feed_of(std::min(K, R) * double(Nt) * e, double(shares), w_room != 0);
     // The arrays and the drain of a core's blocks, each split among the arrays as gemm() will.
-    const double a_room = double(a_bytes_ - w_room);
+    const double a_room = double(a_cap);
     auto kept = [&](double rows) { return rows * K * e <= a_room; };
     // A pipeline of `pieces` alike whose stages take these totals: the slowest, plus the
     // others' share of one piece.
