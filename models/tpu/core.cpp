@@ -598,6 +598,7 @@ uint64_t TpuCore::execute(int u, int slot) {
   const uint64_t e = uint64_t(isa::tpu::elem_bytes(in.dtype));
   uint64_t free_at = t, dram_bytes = 0, offchip = 0;  // bytes the DMA moved; of them, off chip
   UnitState& st = units_[u];
+  uint64_t occupied = 0;  // the end of its busy cycles, where not free_at (a DMA's transfer)
   switch (in.op) {
     case Opcode::rdhost:
     case Opcode::rdconv:
@@ -633,7 +634,18 @@ uint64_t TpuCore::execute(int u, int slot) {
           dram_request(d.seq, dram_bytes, write, gather ? nullptr : &block, offchip);
       d.read_done = write ? g.service_end : g.done;
       d.done = g.done;
-      free_at = g.service_end;
+      // The unit issues its next request at once while fewer than dram.in_flight of its
+      // transfers are unfinished, else when the first of them ends.
+      occupied = g.service_end;
+      std::vector<uint64_t>& f = st.transfers;
+      f.erase(std::remove_if(f.begin(), f.end(), [t](uint64_t end) { return end <= t; }), f.end());
+      f.push_back(g.service_end);
+      free_at = t;
+      if (f.size() >= size_t(p_.dram_in_flight)) {
+        const auto first = std::min_element(f.begin(), f.end());
+        free_at = *first;
+        f.erase(first);
+      }
       break;
     }
     case Opcode::ldweight: {
@@ -704,8 +716,14 @@ uint64_t TpuCore::execute(int u, int slot) {
     default:
       break;
   }
-  *st.busy += free_at - t;
-  if (free_at > t) trace_.slice(st.track, isa::tpu::opcode_name(in.op), t, free_at - t, in.layer);
+  // Busy from t (or the end of its busy cycles before, where a DMA's transfers overlap) on.
+  occupied = std::max(occupied, free_at);
+  const uint64_t from = std::max(t, st.occupied_until);
+  if (occupied > from) {
+    *st.busy += occupied - from;
+    trace_.slice(st.track, isa::tpu::opcode_name(in.op), from, occupied - from, in.layer);
+  }
+  st.occupied_until = std::max(st.occupied_until, occupied);
   last_done_ = std::max(last_done_, d.done);
   layers_.note(in.layer, t, d.done, offchip);
   return free_at;

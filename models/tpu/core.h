@@ -121,6 +121,8 @@ class TpuCore : public sc_core::sc_module {
     sc_core::sc_event pushed, popped;
     sc_core::sc_event resolved;  // an instruction of this unit has its dependences resolved
     uint64_t free_at = 0;
+    uint64_t occupied_until = 0;      // the end of its busy cycles so far
+    std::vector<uint64_t> transfers;  // a DMA unit's unfinished transfers: when each ends
     uint64_t* busy = nullptr;
     uint64_t* instrs = nullptr;
     uint64_t* stall = nullptr;

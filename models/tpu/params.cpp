@@ -55,6 +55,12 @@ const std::vector<ParamSpec>& param_specs() {
                         0.001),
              real_param("dram.latency_ns", "ns", 100, "DRAM access latency after service", 0),
              int_param("dram.bytes", "bytes", int64_t(8) << 30, "DRAM capacity", 1024),
+             int_param("dram.in_flight", "requests", 1,
+                       "DMA requests each DMA unit (dma_in, weight_dma, dma_out) keeps in flight "
+                       "at the DRAM channel: it issues its next instruction's request while fewer "
+                       "than this many of its transfers are unfinished (1: once the one before "
+                       "has been transferred)",
+                       1, 64),
              bool_param("dram.writes_yield", true,
                         "a DMA write waits for the DRAM channel to be idle of reads, as a "
                         "controller that holds writes back and serves reads first (false: every "
@@ -137,6 +143,7 @@ TpuParams::TpuParams(const ParamValues& v)
       fifo_tile_bytes(uint64_t(v.integer("weight_fifo.tile_bytes"))),
       dram_gbps(v.real("dram.bandwidth_gbps")),
       dram_latency_ns(v.real("dram.latency_ns")),
+      dram_in_flight(int(v.integer("dram.in_flight"))),
       dram_writes_yield(v.boolean("dram.writes_yield")),
       dram_bytes(uint64_t(v.integer("dram.bytes"))),
       cmem_bytes(uint64_t(v.integer("cmem.bytes"))),

@@ -30,6 +30,7 @@ struct TpuParams {
   int fifo_depth;
   uint64_t fifo_tile_bytes;
   double dram_gbps, dram_latency_ns;
+  int dram_in_flight;  // requests a DMA unit keeps in flight at the channel
   bool dram_writes_yield;
   uint64_t dram_bytes;
   uint64_t cmem_bytes;  // 0: no CMEM

@@ -261,3 +261,35 @@ TEST_CASE("the dispatcher's waits for a full unit queue are counted", "[timing]"
   CHECK(full32 > 0);
   CHECK(full4096 == 0);
 }
+
+TEST_CASE("a DMA unit keeps dram.in_flight requests at the channel", "[timing]") {
+  // tpu_lab: DRAM 32 B per cycle, 50 cycles of latency; one instruction dispatched a cycle
+  // (the first at 0). dma_in reads 1,024 B twice (32 cycles of the channel each); weight_dma
+  // reads a 16 x 16 int8 tile (256 B, 8 cycles), dispatched at 2. The channel serves requests
+  // in the order they are made.
+  // - One in flight: dma_in requests its second read when its first has been transferred (at
+  //   32), after the weights' request (at 2): first read 0-32, weights 32-40, second read 40-72.
+  // - Two: dma_in requests its second read at once (at 1): 0-32, 32-64, weights 64-72.
+  // A unit is busy while a transfer of its own waits for or uses the channel; the last read
+  // arrives at 72 + 50 either way.
+  struct Case {
+    int in_flight;
+    long dma_in_busy, weight_busy;
+  };
+  for (const Case& c : {Case{1, 72, 40 - 2}, Case{2, 64, 72 - 2}}) {
+    INFO("in flight " << c.in_flight);
+    const std::string dir = temp_dir(fmt::format("in-flight-{}", c.in_flight));
+    const std::string prog = write_text(dir, "p.s",
+                                        "  rdhost ub=0x0, dram=0x0, rows=1, bytes=1024\n"
+                                        "  rdhost ub=0x400, dram=0x400, rows=1, bytes=1024\n"
+                                        "  rdweight dram=0x1000, k=16, n=16, dtype=int8\n"
+                                        "  halt\n");
+    auto s = run_stats({"--arch", "tpu_lab", "--no-functional", "--set",
+                        fmt::format("dram.in_flight={}", c.in_flight), "--program", prog},
+                       dir + "/out");
+    const auto& g = s["stats"]["groups"];
+    CHECK(g["dma_in"]["stats"]["busy_cycles"]["value"].get<long>() == c.dma_in_busy);
+    CHECK(g["weight_dma"]["stats"]["busy_cycles"]["value"].get<long>() == c.weight_busy);
+    CHECK(s["total_cycles"].get<long>() == 72 + 50);
+  }
+}
