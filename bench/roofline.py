@@ -2,7 +2,7 @@
 """Roofline benchmark of the TPU lowering (see bench/README.md, "Roofline").
 
     bench/roofline.py [--xpusim PATH] [--arch tpu_v4,tpu_v1] [--out DIR] [--jobs N]
-                      [--random N [--seed S]]
+                      [--random N [--seed S]] [--set KEY=VALUE ...]
 
 For square GEMMs from 128 to 8192, the distinct convolutions of ResNet-50
 (workloads/bench/resnet50-convs.yaml) and, on presets with a vector unit, vector ops of a
@@ -311,17 +311,19 @@ def main():
     ap.add_argument("--random", type=int, default=0, metavar="N",
                     help="N GEMMs and convolutions of random shapes in place of the fixed list")
     ap.add_argument("--seed", type=int, default=1, help="the random shapes' seed")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="a parameter for every run (xpusim run --set; repeatable)")
     args = ap.parse_args()
 
     def run(arch, layer, dtype):
-        d = os.path.join(args.out, arch, layer["name"])
+        d = os.path.join(args.out, os.path.basename(arch), layer["name"])
         os.makedirs(d, exist_ok=True)
         wl = os.path.join(d, "workload.yaml")
         with open(wl, "w") as f:
             f.write(yaml_of(layer, dtype))
+        sets = [a for kv in ["lowering.single_step=false"] + args.set for a in ("--set", kv)]
         p = subprocess.run([args.xpusim, "run", "--arch", arch, "--workload", wl, "--no-functional",
-                            "--set", "lowering.single_step=false", "--quiet", "--force", "--out",
-                            os.path.join(d, "results")],
+                            *sets, "--quiet", "--force", "--out", os.path.join(d, "results")],
                            capture_output=True, text=True)
         if p.returncode != 0:
             sys.exit(f"roofline.py: {arch} {layer['name']}: {p.stderr.strip()}")
