@@ -1669,8 +1669,7 @@ class Tiler {
     auto rows_of = [&](uint64_t nb) { return part_rows(uint64_t(s.M), nb); };
     const Feed supply = feed_of(std::min(K, R) * double(Nt) * e, double(shares), w_room != 0);
     // The arrays and the drain of a core's blocks, each split among the arrays as gemm() will.
-    const double a_room = double(a_cap);
-    auto kept = [&](double rows) { return rows * K * e <= a_room; };
+    auto kept = [&](double rows) { return rows * K * e <= double(a_cap); };
     // A pipeline of `pieces` alike whose stages take these totals: the slowest, plus the
     // others' share of one piece.
     auto flow = [](std::initializer_list<double> stages, double pieces) {
@@ -1724,9 +1723,10 @@ class Tiler {
       // load's request, a DRAM latency L before the data, to the end of the block's products,
       // about L + T / nb for nb blocks a core in T cycles: S T >= nb (L + T / nb), so T >= nb L
       // / (S - 1). Many short blocks of a band (two slots) wait on their loads' latency.
-      const double slots = onchip ? 2
-                                  : 2 * std::clamp(std::floor(a_room / (double(rows) * K * e)), 1.0,
-                                                   double(kARing / 2));
+      const double slots = onchip
+                               ? 2
+                               : 2 * std::clamp(std::floor(double(a_cap) / (double(rows) * K * e)),
+                                                1.0, double(kARing / 2));
       const double ring =
           blocks / double(shares) * c_.dram_latency_ns * c_.clock_mhz / 1e3 / (slots - 1);
       const double pieces = blocks / double(shares) * double(sp.groups);
@@ -1800,8 +1800,9 @@ class Tiler {
     // The weights a core reads again per block come through the CMEM after the first, where
     // there is one.
     uint64_t best = first;
+    double best_time = time(first, true);
     for (uint64_t nb = first + shares; nb <= 64 * shares && double(rows_of(nb)) >= R; nb += shares)
-      if (time(nb, true) < time(best, true)) best = nb;
+      if (const double t = time(nb, true); t < best_time) best = nb, best_time = t;
     return std::min(Mt, rows_of(best));
   }
 
