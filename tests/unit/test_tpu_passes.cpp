@@ -457,6 +457,34 @@ ops:
   }
 }
 
+TEST_CASE("tpu passes: a chip's cores take as many rows as each other where blocks divide") {
+  // ResNet-50's layer3.0.conv1 on tpu_v4, pipelined: 784 x 256 x 512 bf16 in four row blocks
+  // of at most 200 rows, two a core. Blocks of 200 rows and a last of 184 gave core 0 400 rows
+  // and core 1 384, and the chip waited for core 0; blocks of 200, 200, 192 and 192 give each
+  // core 392 rows.
+  const TileProgram t = tiles_of(graph_of(R"(name: c
+ops:
+  - {name: c, op: conv2d, N: 1, C: 512, H: 28, W: 28, K: 256, R: 1, S: 1, stride: 1, pad: 0, dtype: bf16}
+)"),
+                                 {"lowering.single_step=false"}, "tpu_v4");
+  const std::vector<Nest>& nests = t.layers.at(0).nests;
+  REQUIRE(nests.size() == 2);
+  std::set<uint64_t> rows;  // every row of A, loaded once (its first K columns)
+  for (const Nest& n : nests) {
+    INFO(n.title);
+    REQUIRE_THAT(n.title, Contains("every 2th row block"));
+    uint64_t core_rows = 0;
+    for (const TileOp& op : n.ops)
+      if (const auto* l = std::get_if<Load>(&op); l && l->src.operand == "A" && l->src.c0 == 0) {
+        core_rows += l->src.rows;
+        for (uint64_t r = l->src.r0; r < l->src.r0 + l->src.rows; ++r)
+          REQUIRE(rows.insert(r).second);
+      }
+    CHECK(core_rows == 392);
+  }
+  CHECK(rows.size() == 784);
+}
+
 TEST_CASE("tpu passes: one core's row blocks are of the same size too") {
   // 49 rows of K = 2048 bf16: a row block kept in both A regions (2 x 96 KiB) holds 48 rows.
   // Blocks of 48 and 1 would stream 1 row against every weight tile again (a weight load of

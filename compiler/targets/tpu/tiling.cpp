@@ -585,8 +585,10 @@ class Tiler {
         choose(room - band_cap, true);
         uint64_t need = 0;
         bool empty = false;
-        for (uint64_t m0 = 0; Mt && m0 < M; m0 += Mt)
-          for (const Band& b : bands_of(s, m0, std::min(Mt, M - m0), Place{})) {
+        const std::vector<uint64_t> starts =
+            Mt ? block_starts(M, Mt, shares) : std::vector<uint64_t>{0};
+        for (size_t i = 0; i + 1 < starts.size(); ++i)
+          for (const Band& b : bands_of(s, starts[i], starts[i + 1] - starts[i], Place{})) {
             empty = empty || b.rows == 0;
             need = std::max(need, b.at.offset + b.rows * band_row);
           }
@@ -676,6 +678,7 @@ class Tiler {
     // else the N tiles of each row block (each core reads all of A and its own part of B).
     const uint64_t mblocks = (M + Mt - 1) / Mt, ntiles = (N + Nt - 1) / Nt;
     const bool split_m = mblocks >= shares;
+    const std::vector<uint64_t> starts = block_starts(M, Mt, shares);
     // Accumulator slots form a ring (at least two per array, so an array fills one while the
     // activation pipeline drains another; up to four per array when tiles are small, so a
     // short stream does not wait for the drain of the tile before last). A slot holds a row
@@ -755,9 +758,9 @@ class Tiler {
         op(StagedWeights{"B", k, n0, kt, nt, s.dt, at->second, to});
       };
       const uint64_t core_blocks = split_m ? (mblocks - share + shares - 1) / shares : mblocks;
-      for (uint64_t m0 = 0, block = 0; m0 < M; m0 += Mt, ++block) {
+      for (size_t block = 0; block + 1 < starts.size(); ++block) {
         if (split_m && block % shares != share) continue;
-        const uint64_t mt = std::min(Mt, M - m0);
+        const uint64_t m0 = starts[block], mt = starts[block + 1] - m0;
         auto a_tile = [&](uint64_t k0) {
           if (!span) return a_ring(mi, mt * k0 * e);
           const uint64_t i = k0 / Kt, per = a_cap / (mt * Kt * e);
@@ -765,8 +768,9 @@ class Tiler {
         };
         // On chip: the image rows the block reads (only its group's channels), once; the i-th
         // block's in its A region's tail.
-        auto bands_at = [&](uint64_t row, uint64_t i) {
-          return onchip ? bands_of(s, row, std::min(Mt, M - row), ub(Region::A, i % 2, a_cap))
+        auto bands_at = [&](size_t b, uint64_t i) {
+          return onchip ? bands_of(s, starts[b], starts[b + 1] - starts[b],
+                                   ub(Region::A, i % 2, a_cap))
                         : std::vector<Band>{};
         };
         // Where the weights come from DRAM for every block, a later block's band is loaded
@@ -806,7 +810,7 @@ class Tiler {
           }
           return loads;
         };
-        const std::vector<Band> bands = bands_at(m0, mi);
+        const std::vector<Band> bands = bands_at(block, mi);
         // The block's A tiles are loaded (and its band) as the K steps first need them, each
         // after the weight load of the first matmul that reads it: the weights reach their
         // array, and shift in, while A arrives, and the kept tiles of later K steps do not
@@ -879,9 +883,9 @@ class Tiler {
         const std::vector<double> last = last_starts(rounds, jobs, supply.each);
         const auto ring_tile = [&](uint64_t i) { return a_ring(i); };
         BlockFeed feed{a_tile, ring_tile, load_a_rows, weights, a_load, a_loaded, cut_loaded, {}};
-        const uint64_t next = m0 + Mt * (split_m ? shares : 1);  // the core's next block
+        const size_t next = block + (split_m ? shares : 1);  // the core's next block
         std::vector<Load> ahead;  // the next block's band's loads still to come
-        if (next < M && (w_room || band_piece)) {
+        if (next + 1 < starts.size() && (w_room || band_piece)) {
           const std::vector<Band> v = bands_at(next, mi + 1);
           ahead = band_loads(v, band_piece);
           if (!w_room && ahead.size() == v.size()) ahead.clear();  // no piece: at its block
@@ -1237,6 +1241,21 @@ class Tiler {
   // A part's rows when `rows` are cut in `parts`: a multiple of 8.
   static uint64_t part_rows(uint64_t rows, uint64_t parts) {
     return ((rows + parts - 1) / parts + 7) / 8 * 8;
+  }
+  // Where the row blocks of at most Mt rows of an M-row GEMM start, and M after the last. Where
+  // `shares` cores take every shares-th block and the blocks divide among them, the blocks are
+  // as even as multiples of 8 rows allow (the first ones 8 rows more), so that each core's rows
+  // are within 8 of every other's: 784 rows in four blocks of at most 200 are 200, 200, 192 and
+  // 192, 392 rows a core, where blocks of 200 would leave 400 and 384 and the chip would wait
+  // for the first core. Else blocks of Mt rows, the last one short.
+  static std::vector<uint64_t> block_starts(uint64_t M, uint64_t Mt, uint64_t shares) {
+    const uint64_t blocks = (M + Mt - 1) / Mt, units = (M + 7) / 8;
+    const bool even = shares > 1 && blocks >= shares && blocks % shares == 0 && units >= blocks;
+    std::vector<uint64_t> starts{0};
+    for (uint64_t b = 0; b < blocks; ++b)
+      starts.push_back(std::min(
+          M, starts.back() + (even ? (units / blocks + (b < units % blocks ? 1 : 0)) * 8 : Mt)));
+    return starts;
   }
   // The ring's slots as split_of() asks for them: `slots` for pieces of up to `slot_rows` rows
   // (a part's rows counted as part_rows() counts them), none for larger ones.
