@@ -369,9 +369,9 @@ void TpuCore::find_deps(const Access& a, int u, uint64_t t) {
     if (!live(r, t)) return;
     Dyn& x = dyn_[size_t(r.slot)];
     // An array's in-order pipeline orders its own accumulations. A DMA unit's own accesses
-    // are ordered too: it reads only DRAM or only the unified buffer and writes the other, its
-    // requests reach the channel in its order and complete in it (done = grant + latency), so
-    // its later requests never overtake its earlier ones (WAW and WAR between them hold).
+    // are ordered too: it reads only DRAM or only the unified buffer and writes the other, and
+    // its requests complete in its order (a CMEM hit no sooner than an earlier miss: execute()),
+    // so its later requests never overtake its earlier ones (WAW and WAR between them hold).
     if ((is_mxu(u) || is_dma(u)) && x.unit == u) return;
     if (x.dep_of == next_seq_ - 1) {
       deps_[x.dep_index].second |= needs_done;
@@ -632,8 +632,10 @@ uint64_t TpuCore::execute(int u, int slot) {
                             in.stride};
       const Server::Grant g =
           dram_request(d.seq, dram_bytes, write, gather ? nullptr : &block, offchip);
-      d.read_done = write ? g.service_end : g.done;
-      d.done = g.done;
+      // Its requests complete in its order: a CMEM hit, whose latency is shorter, does not
+      // complete before the unit's earlier miss.
+      d.done = st.completed = std::max(g.done, st.completed);
+      d.read_done = write ? g.service_end : d.done;
       // The unit issues its next request at once while fewer than dram.in_flight of its
       // transfers are unfinished, else when the first of them ends.
       occupied = g.service_end;

@@ -123,6 +123,7 @@ class TpuCore : public sc_core::sc_module {
     uint64_t free_at = 0;
     uint64_t occupied_until = 0;      // the end of its busy cycles so far
     std::vector<uint64_t> transfers;  // a DMA unit's unfinished transfers: when each ends
+    uint64_t completed = 0;           // a DMA unit's latest completion so far
     uint64_t* busy = nullptr;
     uint64_t* instrs = nullptr;
     uint64_t* stall = nullptr;
