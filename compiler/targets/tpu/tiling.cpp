@@ -758,6 +758,14 @@ class Tiler {
         op(StagedWeights{"B", k, n0, kt, nt, s.dt, at->second, to});
       };
       const uint64_t core_blocks = split_m ? (mblocks - share + shares - 1) / shares : mblocks;
+      // A core's only block (split_of()'s tail): its stores and reads at the core's share of
+      // the DRAM.
+      auto tail_of = [&](uint64_t njobs) {
+        const double bw = dram_bytes_per_cycle() / double(shares);
+        const double eo = s.c_fp32 ? 4.0 : double(e);
+        return Tail{double(Mt * Nt) * eo / bw, double(Mt * K * e + njobs * K * Nt * e) / bw +
+                                                   c_.dram_latency_ns * c_.clock_mhz / 1e3};
+      };
       for (size_t block = 0; block + 1 < starts.size(); ++block) {
         if (split_m && block % shares != share) continue;
         const uint64_t m0 = starts[block], mt = starts[block + 1] - m0;
@@ -861,11 +869,13 @@ class Tiler {
           else if (ni >= whole_tiles && seam.first < seam.second)
             jobs.push_back({n0, seam.first, seam.second - seam.first});
         const uint64_t ksteps = (K + Kt - 1) / Kt;
-        const Split sp = shared_h ? Split{1, 1, 0, 0, 1, true, true}
-                         : c_.dataflow == Dataflow::ws && !jobs.empty()
-                             ? split_of(jobs.size(), Mt, ksteps, reuse, core_blocks > 1, supply,
-                                        ring_of(slot_rows, acc_slots))
-                             : Split{};
+        const Split sp =
+            shared_h ? Split{1, 1, 0, 0, 1, true, true}
+            : c_.dataflow == Dataflow::ws && !jobs.empty()
+                ? split_of(jobs.size(), Mt, ksteps, reuse, core_blocks > 1, supply,
+                           ring_of(slot_rows, acc_slots),
+                           core_blocks > 1 || !reuse ? Tail{0, 0} : tail_of(jobs.size()))
+                : Split{};
         if (sp.parts > 1) {
           const uint64_t rows = part_rows(mt, sp.parts);
           std::vector<Job> split;
@@ -1025,13 +1035,20 @@ class Tiler {
   // it; 5 jobs, ten eighths, not two groups), each array's pieces in slots of their own: taken
   // when faster, with its parts' weight tiles at least their source's time where there are
   // parts. `slots_for(r)`: the ring's slots for pieces of r rows (0: they do not fit a slot,
-  // and no split of such parts is taken).
+  // and no split of such parts is taken). With a `tail` (a core's only row block), whole jobs
+  // in several groups with their K steps among q arrays, where their stores end sooner.
   struct Split {
     uint64_t parts = 1, ksplit = 1;
     double arrays = 0, drain = 0;
     uint64_t groups = 1;  // groups of (job, K share) items the arrays take in turn
     bool packed = false;  // the jobs' (job, K step) pairs packed on the arrays (runs_of())
     bool shared = false;  // packed, with a core's rows of N tiles the cores share (shared_rows())
+  };
+  // A core's only row block, whose stores nothing after it overlaps: the cycles the core's share
+  // of the DRAM takes to store one job's results (`store`; 0: not counted) and to read the
+  // block's operands (`reads`).
+  struct Tail {
+    double store, reads;
   };
   // How a core's arrays get their weight tiles of `tile_bytes`: `each`, their source's cycles
   // for one (the DRAM's at the chip's bandwidth, shared by the cores, or where the weights are
@@ -1050,8 +1067,18 @@ class Tiler {
     return {each, (fetch + double(c_.rows)) / double(c_.fifo_depth)};
   }
   Split split_of(uint64_t jobs, uint64_t rows, uint64_t ksteps, bool pack_ok, bool several_blocks,
-                 const Feed& feed, const std::function<uint64_t(uint64_t)>& slots_for) const {
+                 const Feed& feed, const std::function<uint64_t(uint64_t)>& slots_for,
+                 const Tail& tail = Tail{0, 0}) const {
     const uint64_t count = uint64_t(c_.count), R = uint64_t(c_.rows);
+    // With a tail: when the results of the groups' jobs are stored, each group's after its
+    // last round, the stores one after another; the packed pieces' jobs all end together.
+    auto stored = [&](const Split& t) {
+      const double groups = t.packed ? 1.0 : double(t.groups);
+      double end = 0;
+      for (double g = 1; g <= groups; ++g)
+        end = std::max(end, t.arrays * g / groups) + tail.store * double(jobs) / groups;
+      return std::max(t.arrays + t.drain, end);
+    };
     auto split = [&](uint64_t p, uint64_t q) {
       const uint64_t items = jobs * p * q, groups = (items + count - 1) / count;
       const double steps = turned(items, q, ksteps, several_blocks || groups > 1)
@@ -1092,6 +1119,17 @@ class Tiler {
           (n + count - 1) / count,
           true};
       if (t.arrays + t.drain < best.arrays + best.drain) best = t;
+    }
+    // With a tail, several groups of whole jobs, each job's K steps among q arrays, so that the
+    // first groups' results are stored while the later ones multiply, where that ends sooner:
+    // only where the block's operands arrive before the first group could end (its K steps
+    // need the A of every step at once; where they arrive later, its arrays wait for them).
+    for (uint64_t q = 2;
+         tail.store > 0 && slots_for(part_rows(rows, 1)) && q <= std::min(ksteps, count); ++q) {
+      const Split t = split(1, q);
+      if (count % q || t.groups < 2 || q <= avail) continue;
+      if (tail.reads > fill_cycles() + t.arrays / double(t.groups)) continue;
+      if (t.arrays <= best.arrays && stored(t) < stored(best)) best = t;
     }
     return best;
   }
