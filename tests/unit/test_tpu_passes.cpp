@@ -91,10 +91,15 @@ TileProgram tiles_of(const Graph& g, std::vector<std::string> sets,
   return t;
 }
 
+// A graph of one op (`op`, one line of YAML) lowered pipelined on `arch`.
+TileProgram pipelined(const std::string& op, const std::string& arch) {
+  return tiles_of(graph_of("name: c\nops:\n  - " + op + "\n"), {"lowering.single_step=false"},
+                  arch);
+}
+
 // A convolution (`op`, one line of YAML) lowered pipelined on tpu_v1, its A formed on chip.
 TileProgram onchip_v1(const std::string& op) {
-  TileProgram t = tiles_of(graph_of("name: c\nops:\n  - " + op + "\n"),
-                           {"lowering.single_step=false"}, "tpu_v1");
+  TileProgram t = pipelined(op, "tpu_v1");
   const std::string& title = t.layers.at(0).nests.at(0).title;
   INFO(title);
   REQUIRE_THAT(title, Contains("A formed on chip"));
@@ -462,11 +467,10 @@ TEST_CASE("tpu passes: a chip's cores take as many rows as each other where bloc
   // of at most 200 rows, two a core. Blocks of 200 rows and a last of 184 gave core 0 400 rows
   // and core 1 384, and the chip waited for core 0; blocks of 200, 200, 192 and 192 give each
   // core 392 rows.
-  const TileProgram t = tiles_of(graph_of(R"(name: c
-ops:
-  - {name: c, op: conv2d, N: 1, C: 512, H: 28, W: 28, K: 256, R: 1, S: 1, stride: 1, pad: 0, dtype: bf16}
-)"),
-                                 {"lowering.single_step=false"}, "tpu_v4");
+  const TileProgram t = pipelined(
+      "{name: c, op: conv2d, N: 1, C: 512, H: 28, W: 28, K: 256, R: 1, S: 1, stride: 1, pad: 0, "
+      "dtype: bf16}",
+      "tpu_v4");
   const std::vector<Nest>& nests = t.layers.at(0).nests;
   REQUIRE(nests.size() == 2);
   std::set<uint64_t> rows;  // every row of A, loaded once (its first K columns)
@@ -491,11 +495,8 @@ TEST_CASE(
   // steps on four arrays. In one group (an N tile an array) every result is stored after the
   // last round; in two groups of two N tiles, each N tile's K steps on two arrays, the first
   // group's results are stored while the second multiplies (3,017 -> 2,525 cycles).
-  const TileProgram t = tiles_of(graph_of(R"(name: g
-ops:
-  - {name: g, op: gemm, M: 1329, N: 490, K: 181, dtype: bf16}
-)"),
-                                 {"lowering.single_step=false"}, "tpu_v4");
+  const TileProgram t =
+      pipelined("{name: g, op: gemm, M: 1329, N: 490, K: 181, dtype: bf16}", "tpu_v4");
   const std::vector<Nest>& nests = t.layers.at(0).nests;
   REQUIRE(nests.size() == 2);
   for (const Nest& n : nests) {
@@ -838,11 +839,10 @@ TEST_CASE("tpu passes: the row-block estimate keeps A only where the lowering wi
   // without the band's room, which the lowering takes out too: it took blocks of 208 rows,
   // which it timed with their K steps packed on the arrays, and the lowering, not keeping
   // them, ran them unpacked (207,087 cycles; smaller blocks, kept: 157,543).
-  const TileProgram t = tiles_of(graph_of(R"(name: c
-ops:
-  - {name: c, op: conv2d, N: 1, C: 197, H: 57, W: 59, K: 263, R: 7, S: 7, stride: 1, pad: 0, dtype: bf16}
-)"),
-                                 {"lowering.single_step=false"}, "tpu_v4_core");
+  const TileProgram t = pipelined(
+      "{name: c, op: conv2d, N: 1, C: 197, H: 57, W: 59, K: 263, R: 7, S: 7, stride: 1, pad: 0, "
+      "dtype: bf16}",
+      "tpu_v4_core");
   const std::vector<Nest>& nests = t.layers.at(0).nests;
   REQUIRE(nests.size() == 1);
   INFO(nests[0].title);
