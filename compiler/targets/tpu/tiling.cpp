@@ -1070,14 +1070,18 @@ class Tiler {
                  const Feed& feed, const std::function<uint64_t(uint64_t)>& slots_for,
                  const Tail& tail = Tail{0, 0}) const {
     const uint64_t count = uint64_t(c_.count), R = uint64_t(c_.rows);
-    // With a tail: when the results of the groups' jobs are stored, each group's after its
-    // last round, the stores one after another; the packed pieces' jobs all end together.
+    // With a tail: when the results of the groups' jobs are stored, each group's drained
+    // after its last round and stored after its drain, the drains one after another and the
+    // stores too (a group's drain and stores overlap the next group's products); the packed
+    // pieces' jobs all end together.
     auto stored = [&](const Split& t) {
       const double groups = t.packed ? 1.0 : double(t.groups);
-      double end = 0;
-      for (double g = 1; g <= groups; ++g)
-        end = std::max(end, t.arrays * g / groups) + tail.store * double(jobs) / groups;
-      return std::max(t.arrays + t.drain, end);
+      double drained = 0, end = 0;
+      for (double g = 1; g <= groups; ++g) {
+        drained = std::max(drained, t.arrays * g / groups) + t.drain / groups;
+        end = std::max(end, drained) + tail.store * double(jobs) / groups;
+      }
+      return end;
     };
     auto split = [&](uint64_t p, uint64_t q) {
       const uint64_t items = jobs * p * q, groups = (items + count - 1) / count;
