@@ -12,6 +12,7 @@
 #include <set>
 #include <sstream>
 #include <stdexcept>
+#include <string>
 #include <variant>
 
 #include "compiler/ir/frontend.h"
@@ -489,57 +490,48 @@ TEST_CASE("tpu passes: a chip's cores take as many rows as each other where bloc
   CHECK(rows.size() == 784);
 }
 
-// The arrays each N tile's weights are loaded into (N tile -> arrays), and the N tiles in the
-// order of their first loads.
-static std::pair<std::map<uint64_t, std::set<uint32_t>>, std::vector<uint64_t>> tile_arrays(
-    const Nest& n) {
-  std::map<uint64_t, std::set<uint32_t>> arrays;
-  std::vector<uint64_t> order;
-  for (const TileOp& op : n.ops)
-    if (const auto* w = std::get_if<LoadWeights>(&op)) {
-      arrays[w->src.c0].insert(w->dst.index);
-      if (std::find(order.begin(), order.end(), w->src.c0) == order.end())
-        order.push_back(w->src.c0);
-    }
-  return {arrays, order};
+// GEMM `op` pipelined on tpu_v4, a row block a core: checks that each core has `tiles` N tiles,
+// each with its K steps on two arrays, and returns each core's N tiles in the order of their
+// first weight loads.
+static std::vector<std::vector<uint64_t>> paired_tiles(const std::string& op, size_t tiles) {
+  const TileProgram t = pipelined(op, "tpu_v4");
+  const std::vector<Nest>& nests = t.layers.at(0).nests;
+  REQUIRE(nests.size() == 2);
+  std::vector<std::vector<uint64_t>> orders;
+  for (const Nest& n : nests) {
+    INFO(n.title);
+    std::map<uint64_t, std::set<uint32_t>> arrays;  // N tile -> the arrays of its K steps
+    std::vector<uint64_t>& order = orders.emplace_back();
+    for (const TileOp& o : n.ops)
+      if (const auto* w = std::get_if<LoadWeights>(&o)) {
+        arrays[w->src.c0].insert(w->dst.index);
+        if (std::find(order.begin(), order.end(), w->src.c0) == order.end())
+          order.push_back(w->src.c0);
+      }
+    REQUIRE(arrays.size() == tiles);
+    for (const auto& [n0, a] : arrays) CHECK(a.size() == 2);
+  }
+  return orders;
 }
 
 TEST_CASE(
     "tpu passes: a core's only block of few K steps goes in groups whose results store early") {
-  // 1329 x 490 x 181 bf16 on tpu_v4, pipelined: a row block a core, four N tiles of two K
-  // steps on four arrays. In one group (an N tile an array) every result is stored after the
-  // last round; in two groups of two N tiles, each N tile's K steps on two arrays, the first
-  // group's results are stored while the second multiplies (3,017 -> 2,525 cycles).
-  const TileProgram t =
-      pipelined("{name: g, op: gemm, M: 1329, N: 490, K: 181, dtype: bf16}", "tpu_v4");
-  const std::vector<Nest>& nests = t.layers.at(0).nests;
-  REQUIRE(nests.size() == 2);
-  for (const Nest& n : nests) {
-    INFO(n.title);
-    const auto [arrays, order] = tile_arrays(n);
-    REQUIRE(arrays.size() == 4);
-    for (const auto& [n0, a] : arrays) CHECK(a.size() == 2);
+  // 1329 x 490 x 181 bf16: four N tiles of two K steps a core on four arrays. In one group (an
+  // N tile an array) every result is stored after the last round; in two groups of two N
+  // tiles, each N tile's K steps on two arrays, the first group's results are stored while the
+  // second multiplies (3,017 -> 2,525 cycles).
+  for (const std::vector<uint64_t>& order :
+       paired_tiles("{name: g, op: gemm, M: 1329, N: 490, K: 181, dtype: bf16}", 4))
     // The first two N tiles' weights before the last two's.
     CHECK(std::set<uint64_t>(order.begin(), order.begin() + 2) == std::set<uint64_t>{0, 128});
-  }
 }
 
 TEST_CASE("tpu passes: a group's drain overlaps the next group's products") {
-  // 1457 x 910 x 138 bf16 on tpu_v4, pipelined: a row block a core, eight N tiles of two K steps
-  // on four arrays. Counted as if every drain came after the last products, groups of two N
-  // tiles (each N tile's K steps on two arrays) drain twice the slots of groups of four and
-  // seemed to end later; each group's drain runs while the next multiplies, and its stores
-  // then (4,455 -> 4,044 cycles).
-  const TileProgram t =
-      pipelined("{name: g, op: gemm, M: 1457, N: 910, K: 138, dtype: bf16}", "tpu_v4");
-  const std::vector<Nest>& nests = t.layers.at(0).nests;
-  REQUIRE(nests.size() == 2);
-  for (const Nest& n : nests) {
-    INFO(n.title);
-    const auto [arrays, order] = tile_arrays(n);
-    REQUIRE(arrays.size() == 8);
-    for (const auto& [n0, a] : arrays) CHECK(a.size() == 2);
-  }
+  // 1457 x 910 x 138 bf16: eight N tiles of two K steps a core on four arrays. Counted as if
+  // every drain came after the last products, groups of two N tiles (each N tile's K steps on
+  // two arrays) drain twice the slots of groups of four and seemed to end later; each group's
+  // drain runs while the next multiplies, and its stores then (4,455 -> 4,044 cycles).
+  paired_tiles("{name: g, op: gemm, M: 1457, N: 910, K: 138, dtype: bf16}", 8);
 }
 
 TEST_CASE("tpu passes: one core's row blocks are of the same size too") {
