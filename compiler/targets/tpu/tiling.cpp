@@ -763,8 +763,13 @@ class Tiler {
       auto tail_of = [&](uint64_t njobs) {
         const double bw = dram_bytes_per_cycle() / double(shares);
         const double eo = s.c_fp32 ? 4.0 : double(e);
-        return Tail{double(Mt * Nt) * eo / bw, double(Mt * K * e + njobs * K * Nt * e) / bw +
-                                                   c_.dram_latency_ns * c_.clock_mhz / 1e3};
+        const double latency = c_.dram_latency_ns * c_.clock_mhz / 1e3;
+        const double a = double(Mt * K * e), b = double(njobs * K * Nt * e);
+        const double once = c_.cmem_bytes ? 1.0 : double(shares);
+        const double chip =
+            (split_m ? a * double(shares) + b * once : a * once + b * double(shares)) /
+            dram_bytes_per_cycle();
+        return Tail{double(Mt * Nt) * eo / bw, (a + b) / bw + latency, chip + latency};
       };
       for (size_t block = 0; block + 1 < starts.size(); ++block) {
         if (split_m && block % shares != share) continue;
@@ -874,7 +879,7 @@ class Tiler {
             : c_.dataflow == Dataflow::ws && !jobs.empty()
                 ? split_of(jobs.size(), Mt, ksteps, reuse, core_blocks > 1, supply,
                            ring_of(slot_rows, acc_slots),
-                           core_blocks > 1 || !reuse ? Tail{0, 0} : tail_of(jobs.size()))
+                           core_blocks > 1 || !reuse ? Tail{0, 0, 0} : tail_of(jobs.size()))
                 : Split{};
         if (sp.parts > 1) {
           const uint64_t rows = part_rows(mt, sp.parts);
@@ -1036,19 +1041,24 @@ class Tiler {
   // when faster, with its parts' weight tiles at least their source's time where there are
   // parts. `slots_for(r)`: the ring's slots for pieces of r rows (0: they do not fit a slot,
   // and no split of such parts is taken). With a `tail` (a core's only row block), whole jobs
-  // in several groups with their K steps among q arrays, where their stores end sooner.
+  // in several groups with their K steps among q arrays, or, with as many jobs as arrays, each
+  // job's first K steps on an array of its own and only its last g steps among g arrays (`spread`,
+  // runs_of()), where their stores end sooner.
   struct Split {
     uint64_t parts = 1, ksplit = 1;
     double arrays = 0, drain = 0;
     uint64_t groups = 1;  // groups of (job, K share) items the arrays take in turn
     bool packed = false;  // the jobs' (job, K step) pairs packed on the arrays (runs_of())
     bool shared = false;  // packed, with a core's rows of N tiles the cores share (shared_rows())
+    uint64_t spread = 0;  // packed, each job's last `spread` K steps among as many arrays
   };
   // A core's only row block, whose stores nothing after it overlaps: the cycles the core's share
   // of the DRAM takes to store one job's results (`store`; 0: not counted) and to read the
-  // block's operands (`reads`).
+  // block's operands (`reads`), and when the chip's DRAM has moved the operands of every core's
+  // such block, the tiles that all cores read crossing it once where a CMEM serves the others
+  // (`arrive`; both from the first request).
   struct Tail {
-    double store, reads;
+    double store, reads, arrive;
   };
   // How a core's arrays get their weight tiles of `tile_bytes`: `each`, their source's cycles
   // for one (the DRAM's at the chip's bandwidth, shared by the cores, or where the weights are
@@ -1068,17 +1078,19 @@ class Tiler {
   }
   Split split_of(uint64_t jobs, uint64_t rows, uint64_t ksteps, bool pack_ok, bool several_blocks,
                  const Feed& feed, const std::function<uint64_t(uint64_t)>& slots_for,
-                 const Tail& tail = Tail{0, 0}) const {
+                 const Tail& tail = Tail{0, 0, 0}) const {
     const uint64_t count = uint64_t(c_.count), R = uint64_t(c_.rows);
     // With a tail: when the results of the groups' jobs are stored, each group's drained
     // after its last round and stored after its drain, the drains one after another and the
     // stores too (a group's drain and stores overlap the next group's products); the packed
-    // pieces' jobs all end together.
+    // pieces' jobs all end together, but for a spread's groups, each a round after the one
+    // before (its last g rounds of ksteps).
     auto stored = [&](const Split& t) {
-      const double groups = t.packed ? 1.0 : double(t.groups);
+      const double groups = t.spread ? double(t.spread) : t.packed ? 1.0 : double(t.groups);
+      const double first = t.spread ? double(ksteps) - groups : 0.0;
       double drained = 0, end = 0;
       for (double g = 1; g <= groups; ++g) {
-        drained = std::max(drained, t.arrays * g / groups) + t.drain / groups;
+        drained = std::max(drained, t.arrays * (first + g) / (first + groups)) + t.drain / groups;
         end = std::max(end, drained) + tail.store * double(jobs) / groups;
       }
       return end;
@@ -1135,6 +1147,28 @@ class Tiler {
       if (tail.reads > fill_cycles() + t.arrays / double(t.groups)) continue;
       if (t.arrays <= best.arrays && stored(t) < stored(best)) best = t;
     }
+    // Or, with a tail and as many jobs as arrays, each job's first K steps on an array of its
+    // own, as with one array a job, and its last g steps among g arrays (runs_of()): g groups of
+    // jobs end a round apart, the first a round sooner than all would. Only where the block's
+    // operands arrive before the first group ends (it needs the A of its last g steps then).
+    const uint64_t slots = tail.store > 0 && pack_ok ? slots_for(part_rows(rows, 1)) : 0;
+    for (uint64_t g = 2; slots && jobs == count && g <= count && g < ksteps; ++g) {
+      if (count % g) continue;
+      const std::vector<PackedPiece> plan = packed_plan(std::vector<uint64_t>(jobs, 1), ksteps, g);
+      const Split whole = split(1, 1);
+      const Split t{1,
+                    1,
+                    whole.arrays,
+                    double(plan.size()) * std::ceil(double(rows) / double(c_.act_rows)),
+                    1,
+                    true,
+                    false,
+                    g};
+      if (plan.size() > slots ||
+          tail.arrive > fill_cycles() + t.arrays * double(ksteps - g + 1) / double(ksteps))
+        continue;
+      if (t.arrays <= best.arrays && stored(t) < stored(best)) best = t;
+    }
     return best;
   }
   // The rows of the accumulator ring's slots for GEMM `s` in `tiles`, whose row blocks have
@@ -1167,9 +1201,30 @@ class Tiler {
   // array of a whole tile's first K steps takes a shared one's last, so that the K steps whose A
   // arrives last spread over the arrays). An array's pairs of one job are a piece, summed in a
   // slot of its own; the drain adds a job's pieces. Returns each array's runs of pairs.
+  // With a `spread` g (split_of(); as many jobs as arrays, of equal cost), array a takes job a's
+  // first ksteps - g steps, and the jobs' last g steps go in g groups of count / g jobs, one
+  // group a round: job i count / g + j of group i takes its step ksteps - g + x on array j g + x,
+  // so that group i's jobs end i + 1 rounds before the last (4 jobs of 4 K steps, g = 2: jobs
+  // 0 and 1 end a round before 2 and 3, whose products their stores then overlap).
   using Runs = std::vector<std::vector<std::pair<uint64_t, uint64_t>>>;
-  Runs runs_of(const std::vector<uint64_t>& cost, uint64_t ksteps) const {
+  Runs runs_of(const std::vector<uint64_t>& cost, uint64_t ksteps, uint64_t spread = 0) const {
     const uint64_t count = uint64_t(c_.count), pairs = cost.size() * ksteps;
+    if (spread) {
+      Runs runs(count);
+      const uint64_t first = ksteps - spread, per = count / spread;
+      for (uint64_t a = 0; a < count; ++a) runs[a].push_back({a * ksteps, a * ksteps + first});
+      for (uint64_t i = 0; i < spread; ++i)
+        for (uint64_t j = 0; j < per; ++j)
+          for (uint64_t x = 0; x < spread; ++x) {
+            const uint64_t p = (i * per + j) * ksteps + first + x;
+            auto& v = runs[j * spread + x];
+            if (v.back().second == p)
+              ++v.back().second;
+            else
+              v.push_back({p, p + 1});
+          }
+      return runs;
+    }
     const uint64_t whole =
         uint64_t(std::find_if(cost.begin(), cost.end(), [&](uint64_t c) { return c != cost[0]; }) -
                  cost.begin()) *
@@ -1204,9 +1259,10 @@ class Tiler {
     // and when that pair is estimated to start (the costs of the array's pairs before it).
     uint64_t place, start;
   };
-  std::vector<PackedPiece> packed_plan(const std::vector<uint64_t>& cost, uint64_t ksteps) const {
+  std::vector<PackedPiece> packed_plan(const std::vector<uint64_t>& cost, uint64_t ksteps,
+                                       uint64_t spread = 0) const {
     std::vector<PackedPiece> plan;
-    const Runs runs = runs_of(cost, ksteps);
+    const Runs runs = runs_of(cost, ksteps, spread);
     for (uint64_t a = 0; a < uint64_t(c_.count); ++a) {
       const size_t first = plan.size();
       for (const auto& [lo, hi] : runs[a])
@@ -1403,7 +1459,7 @@ class Tiler {
     const std::vector<uint64_t> cost =
         sp.shared ? costs_of(jobs) : std::vector<uint64_t>(jobs.size(), 1);
     const std::vector<PackedPiece> plan =
-        sp.packed ? packed_plan(cost, ksteps) : std::vector<PackedPiece>{};
+        sp.packed ? packed_plan(cost, ksteps, sp.spread) : std::vector<PackedPiece>{};
     const auto ring = sp.packed ? packed_slots(plan, jobs.size(), acc_slots) : std::nullopt;
     if (ring) {
       // Packed (packed_plan(), packed_slots()); a job drains after the round of its last
