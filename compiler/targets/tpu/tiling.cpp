@@ -1155,15 +1155,10 @@ class Tiler {
     for (uint64_t g = 2; slots && jobs == count && g <= count && g < ksteps; ++g) {
       if (count % g) continue;
       const std::vector<PackedPiece> plan = packed_plan(std::vector<uint64_t>(jobs, 1), ksteps, g);
-      const Split whole = split(1, 1);
-      const Split t{1,
-                    1,
-                    whole.arrays,
-                    double(plan.size()) * std::ceil(double(rows) / double(c_.act_rows)),
-                    1,
-                    true,
-                    false,
-                    g};
+      Split t = split(1, 1);  // an array a job: the same arrays' time
+      t.drain = double(plan.size()) * std::ceil(double(rows) / double(c_.act_rows));
+      t.packed = true;
+      t.spread = g;
       if (plan.size() > slots ||
           tail.arrive > fill_cycles() + t.arrays * double(ksteps - g + 1) / double(ksteps))
         continue;
@@ -1209,8 +1204,8 @@ class Tiler {
   using Runs = std::vector<std::vector<std::pair<uint64_t, uint64_t>>>;
   Runs runs_of(const std::vector<uint64_t>& cost, uint64_t ksteps, uint64_t spread = 0) const {
     const uint64_t count = uint64_t(c_.count), pairs = cost.size() * ksteps;
+    Runs runs(count);
     if (spread) {
-      Runs runs(count);
       const uint64_t first = ksteps - spread, per = count / spread;
       for (uint64_t a = 0; a < count; ++a) runs[a].push_back({a * ksteps, a * ksteps + first});
       for (uint64_t i = 0; i < spread; ++i)
@@ -1229,7 +1224,6 @@ class Tiler {
         uint64_t(std::find_if(cost.begin(), cost.end(), [&](uint64_t c) { return c != cost[0]; }) -
                  cost.begin()) *
         ksteps;
-    Runs runs(count);
     std::vector<uint64_t> load(count), extra(count);
     for (uint64_t a = 0; a < count; ++a) {
       const uint64_t lo = a * whole / count, hi = (a + 1) * whole / count;
