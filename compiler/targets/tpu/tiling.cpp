@@ -1149,7 +1149,7 @@ class Tiler {
     }
     // Or, with a tail and as many jobs as arrays, each job's first K steps on an array of its
     // own, as with one array a job, and its last g steps among g arrays (runs_of()): g groups of
-    // jobs end a round apart, the first a round sooner than all would. Only where the block's
+    // jobs end a round apart, the first g - 1 rounds sooner than all would. Only where the block's
     // operands arrive before the first group ends (it needs the A of its last g steps then).
     const uint64_t slots = tail.store > 0 && pack_ok ? slots_for(part_rows(rows, 1)) : 0;
     for (uint64_t g = 2; slots && jobs == count && g <= count && g < ksteps; ++g) {
@@ -1199,7 +1199,7 @@ class Tiler {
   // With a `spread` g (split_of(); as many jobs as arrays, of equal cost), array a takes job a's
   // first ksteps - g steps, and the jobs' last g steps go in g groups of count / g jobs, one
   // group a round: job i count / g + j of group i takes its step ksteps - g + x on array j g + x,
-  // so that group i's jobs end i + 1 rounds before the last (4 jobs of 4 K steps, g = 2: jobs
+  // so that group i's jobs end g - 1 - i rounds before the last (4 jobs of 4 K steps, g = 2: jobs
   // 0 and 1 end a round before 2 and 3, whose products their stores then overlap).
   using Runs = std::vector<std::vector<std::pair<uint64_t, uint64_t>>>;
   Runs runs_of(const std::vector<uint64_t>& cost, uint64_t ksteps, uint64_t spread = 0) const {
